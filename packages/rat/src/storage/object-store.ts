@@ -1,0 +1,35 @@
+/**
+ * Object storage: a local directory or an S3-compatible bucket. Keys are '/'-separated paths
+ * relative to the store root (no leading slash). Every write is atomic: a reader sees either
+ * nothing or the whole object, never a partial one.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModifiedMs: number;
+}
+
+export interface ObjectStore {
+  readonly kind: 'local' | 's3';
+  /** Location URI of a key as written into Iceberg metadata: `file:///abs/path` or `s3://bucket/prefix/key`. */
+  uri(key: string): string;
+  /** The key for a URI this store owns, or undefined when the URI points elsewhere. */
+  keyOf(uri: string): string | undefined;
+  get(key: string): Promise<Uint8Array>;
+  /** Atomic write of a whole object. */
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  /** Atomic upload of a local file (written in staging) as `key`. The local file is left in place. */
+  putFile(key: string, localPath: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  delete(key: string): Promise<void>;
+  /** All objects whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * A local filesystem path holding the object's bytes, for DuckDB (which cannot read s3:// here).
+   * Local store: the file itself. S3: a cached download; objects are immutable, so the cache never goes stale.
+   */
+  localPath(key: string): Promise<string>;
+  /** A fresh local directory for files to be written before `putFile` (removed by the caller). */
+  stagingDir(): Promise<string>;
+}
