@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { createOutput } from './output.js';
+import type { GlobalOptions } from './context.js';
+import { registerDemo } from './commands/demo.js';
+import { registerSnapshots } from './commands/snapshots.js';
+import { registerSql } from './commands/sql.js';
+import { registerTable } from './commands/table.js';
+import { registerTables } from './commands/tables.js';
+
+/** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage). */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('rat')
+    .description('Ratatouille: a self-hosted lakehouse. Iceberg tables, DuckDB SQL, one command.')
+    .option('--json', 'print JSON instead of tables')
+    .option('--home <dir>', 'platform folder (default: $RAT_HOME or ./.rat)')
+    .exitOverride()
+    .showHelpAfterError('(run rat --help for usage)');
+  const globals = () => program.opts<GlobalOptions>();
+  registerSql(program, globals);
+  registerTables(program, globals);
+  registerTable(program, globals);
+  registerSnapshots(program, globals);
+  registerDemo(program, globals);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    createOutput({ json: program.opts<GlobalOptions>().json ?? false }).error(error);
+    return 1;
+  }
+}

@@ -1,0 +1,110 @@
+import type { Json } from '@duckdb/node-api';
+import { describeError, isRatError } from '../core/errors.js';
+
+/** The CLI's only door to stdout/stderr: tables for people, JSON for scripts. */
+export interface Output {
+  json: boolean;
+  line(text: string): void;
+  error(error: unknown): void;
+  /** Prints rows as an aligned table (or a JSON array with --json). */
+  table(columns: string[], rows: Json[][]): void;
+  /** Streams rows: the first batch sets the column widths; memory stays bounded by one batch. */
+  stream(columns: string[], batches: AsyncIterable<Json[][]>): Promise<number>;
+  value(value: unknown): void;
+}
+
+const MAX_CELL = 60;
+const WIDTH_SAMPLE = 200;
+
+export function createOutput(options: { json: boolean; write?: (text: string) => void; writeError?: (text: string) => void }): Output {
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const writeError = options.writeError ?? ((text: string) => process.stderr.write(text));
+  const output: Output = {
+    json: options.json,
+    line(text) {
+      write(`${text}\n`);
+    },
+    error(error) {
+      if (options.json) {
+        writeError(`${JSON.stringify({ error: { code: isRatError(error) ? error.code : 'INTERNAL', message: describeError(error) } })}\n`);
+      } else {
+        writeError(`rat: ${isRatError(error) ? `${error.code}: ` : ''}${describeError(error)}\n`);
+      }
+    },
+    table(columns, rows) {
+      if (options.json) {
+        write(`${JSON.stringify(rows.map((row) => toObject(columns, row)), jsonReplacer, 2)}\n`);
+        return;
+      }
+      const widths = columnWidths(columns, rows);
+      write(`${formatRow(columns, widths)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`);
+      for (const row of rows) write(`${formatRow(row.map(cell), widths)}\n`);
+      write(`(${rows.length} row${rows.length === 1 ? '' : 's'})\n`);
+    },
+    async stream(columns, batches) {
+      let count = 0;
+      let widths: number[] | undefined;
+      let buffered: Json[][] = [];
+      const flushHeader = () => {
+        widths = columnWidths(columns, buffered);
+        write(`${formatRow(columns, widths)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`);
+        for (const row of buffered) write(`${formatRow(row.map(cell), widths)}\n`);
+        buffered = [];
+      };
+      if (options.json) write('[');
+      for await (const batch of batches) {
+        for (const row of batch) {
+          if (options.json) {
+            write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(toObject(columns, row), jsonReplacer)}`);
+          } else if (widths) {
+            write(`${formatRow(row.map(cell), widths)}\n`);
+          } else {
+            buffered.push(row);
+            if (buffered.length >= WIDTH_SAMPLE) flushHeader();
+          }
+          count++;
+        }
+      }
+      if (options.json) write(count === 0 ? ']\n' : '\n]\n');
+      else {
+        if (!widths) flushHeader();
+        write(`(${count} row${count === 1 ? '' : 's'})\n`);
+      }
+      return count;
+    },
+    value(value) {
+      write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    },
+  };
+  return output;
+}
+
+function toObject(columns: string[], row: Json[]): Record<string, Json> {
+  return Object.fromEntries(columns.map((c, i) => [c, row[i] ?? null]));
+}
+
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  return value;
+}
+
+function cell(value: Json): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function columnWidths(columns: string[], rows: Json[][]): number[] {
+  return columns.map((c, i) => Math.min(MAX_CELL, Math.max(c.length, ...rows.map((r) => cell(r[i] ?? null).length))));
+}
+
+function formatRow(cells: string[], widths: number[]): string {
+  return cells
+    .map((text, i) => {
+      const width = widths[i]!;
+      const clipped = text.length > width ? `${text.slice(0, width - 1)}…` : text;
+      return clipped.padEnd(width);
+    })
+    .join(' | ')
+    .trimEnd();
+}

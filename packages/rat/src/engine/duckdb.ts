@@ -1,0 +1,72 @@
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { ExternalError, RatError, ValidationError } from '../core/errors.js';
+
+/**
+ * One DuckDB instance per process, in memory. Extensions cannot be downloaded on this platform's
+ * machines, so autoloading is off: only the built-in parquet, json and icu are used.
+ */
+export interface DuckDb {
+  readonly connection: DuckDBConnection;
+  /** Runs statements and returns all rows as plain JS objects (JSON-compatible values). */
+  rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Runs statements for their effect. */
+  run(sql: string): Promise<void>;
+  close(): void;
+}
+
+export async function openDuckDb(options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {}): Promise<DuckDb> {
+  const config: Record<string, string> = {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  };
+  if (options.threads) config.threads = String(options.threads);
+  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+  if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+  const instance = await DuckDBInstance.create(':memory:', config);
+  const connection = await instance.connect();
+  // Naive timestamps and partition transforms of timestamptz are computed in UTC, as Iceberg defines them.
+  await connection.run(`SET TimeZone = 'UTC'`);
+  return {
+    connection,
+    async rows<T>(sql: string): Promise<T[]> {
+      try {
+        const reader = await connection.runAndReadAll(sql);
+        return reader.getRowObjectsJS() as T[];
+      } catch (error) {
+        throw wrapDuckDbError(error);
+      }
+    },
+    async run(sql: string): Promise<void> {
+      try {
+        await connection.run(sql);
+      } catch (error) {
+        throw wrapDuckDbError(error);
+      }
+    },
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** DuckDB errors become SQL_ERROR validation errors (the statement is wrong) unless they are I/O. */
+export function wrapDuckDbError(error: unknown, context?: string): RatError {
+  if (error instanceof RatError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split('\n')[0] ?? message;
+  const text = context ? `${context}: ${firstLine}` : firstLine;
+  if (/^IO Error/.test(firstLine)) return new ExternalError('STORAGE_ERROR', text, { cause: error });
+  if (/^Conversion Error|^Invalid Input Error.*cast|Could not convert/i.test(firstLine)) {
+    return new ValidationError('TYPE_MISMATCH', text, { cause: error });
+  }
+  return new ValidationError('SQL_ERROR', text, { cause: error });
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function quoteString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}

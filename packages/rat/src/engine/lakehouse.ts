@@ -1,0 +1,180 @@
+import type { Json } from '@duckdb/node-api';
+import { createCatalog, type Catalog, DEFAULT_NAMESPACES, type LoadedTable } from '../catalog/catalog.js';
+import type { PathMap } from '../catalog/file-io.js';
+import { formatIdent, parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
+import { openMetadataDb, type MetadataDb } from '../catalog/metadata-db.js';
+import { resolveConfig, type UserConfig } from '../core/config.js';
+import { NotFoundError } from '../core/errors.js';
+import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
+import { nextMetadata } from '../iceberg/snapshot-producer.js';
+import type { PartitionSpec, Schema, Snapshot } from '../iceberg/types.js';
+import { createObjectStore, type StorageConfig, storageConfigFromEnv } from '../storage/config.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { type DuckDb, openDuckDb } from './duckdb.js';
+import { createSqlExecutor, type RowStream, type SqlExecutor, type StatementResult } from './sql-executor.js';
+import type { ScanRecord } from './table-reader.js';
+
+export interface LakehouseOptions extends UserConfig {
+  storage?: StorageConfig;
+  env?: NodeJS.ProcessEnv;
+  /** DuckDB threads (default: all cores). */
+  threads?: number;
+}
+
+export interface TableDescription {
+  name: string;
+  location: string;
+  metadataLocation: string;
+  formatVersion: number;
+  schema: Schema;
+  partitionSpec: PartitionSpec;
+  currentSnapshotId?: bigint;
+  snapshotCount: number;
+  dataFileCount: number;
+  deleteFileCount: number;
+  recordCount: number;
+  properties: Record<string, string>;
+}
+
+export interface SnapshotInfo {
+  snapshotId: bigint;
+  parentSnapshotId?: bigint;
+  sequenceNumber: number;
+  timestamp: Date;
+  operation: string;
+  summary: Record<string, string>;
+  current: boolean;
+}
+
+/** The SDK: every operation the `rat` CLI offers, as a typed API over one RAT_HOME. */
+export interface Lakehouse {
+  readonly home: string;
+  readonly catalog: Catalog;
+  readonly store: ObjectStore;
+  readonly executor: SqlExecutor;
+  /** Runs one or more SQL statements; each result is complete in memory. */
+  sql(sql: string): Promise<StatementResult[]>;
+  /** Rows of the last statement as objects (JSON-friendly values: bigints beyond 2^53 as strings). */
+  query<T extends Record<string, Json> = Record<string, Json>>(sql: string): Promise<T[]>;
+  /** Like sql(), but the last statement's rows arrive in batches. */
+  stream(sql: string): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
+  listNamespaces(): Promise<string[]>;
+  createNamespace(name: string, options?: { ifNotExists?: boolean }): Promise<void>;
+  listTables(namespace?: string): Promise<TableIdent[]>;
+  loadTable(name: string | TableIdent): Promise<LoadedTable>;
+  describeTable(name: string | TableIdent): Promise<TableDescription>;
+  snapshots(name: string | TableIdent): Promise<SnapshotInfo[]>;
+  /** Makes an earlier snapshot current again (a new metadata version; no data is copied or deleted). */
+  rollback(name: string | TableIdent, snapshotId: bigint): Promise<SnapshotInfo>;
+  /** Adopts an Iceberg table written elsewhere, in place, without copying files. */
+  registerTable(name: string | TableIdent, metadataLocation: string, options?: { pathMap?: PathMap[] }): Promise<TableDescription>;
+  /** Scans planned since the last call: files selected and skipped per table read. */
+  takeScanRecords(): ScanRecord[];
+  close(): Promise<void>;
+}
+
+export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lakehouse> {
+  const env = options.env ?? process.env;
+  const config = resolveConfig(options, env);
+  const store = createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
+  const db: MetadataDb = await openMetadataDb(config.databasePath);
+  const catalog = createCatalog(db, store);
+  for (const ns of DEFAULT_NAMESPACES) await catalog.createNamespace(ns, { ifNotExists: true });
+  const duck: DuckDb = await openDuckDb({ ...(options.threads ? { threads: options.threads } : {}) });
+  const executor = createSqlExecutor(catalog, duck);
+  const ident = (name: string | TableIdent): TableIdent => (typeof name === 'string' ? parseTableIdent(name) : name);
+
+  async function describe(table: LoadedTable): Promise<TableDescription> {
+    const metadata = table.metadata;
+    const { scan } = await executor.reader.plan(table);
+    const deleteFiles = new Set<string>();
+    for (const task of scan.tasks) {
+      for (const d of task.positionDeletes) deleteFiles.add(d.filePath);
+      for (const d of task.equalityDeletes) deleteFiles.add(d.file.filePath);
+    }
+    executor.reader.takeScanRecords();
+    return {
+      name: formatIdent(table.ident),
+      location: metadata.location,
+      metadataLocation: table.metadataLocation,
+      formatVersion: metadata.formatVersion,
+      schema: currentSchema(metadata),
+      partitionSpec: defaultSpec(metadata),
+      ...(metadata.currentSnapshotId !== undefined ? { currentSnapshotId: metadata.currentSnapshotId } : {}),
+      snapshotCount: metadata.snapshots.length,
+      dataFileCount: scan.tasks.length,
+      deleteFileCount: deleteFiles.size,
+      recordCount: scan.tasks.reduce((n, t) => n + t.dataFile.recordCount, 0),
+      properties: metadata.properties,
+    };
+  }
+
+  function snapshotInfo(snapshot: Snapshot, currentId: bigint | undefined): SnapshotInfo {
+    const { operation, ...rest } = snapshot.summary;
+    return {
+      snapshotId: snapshot.snapshotId,
+      ...(snapshot.parentSnapshotId !== undefined ? { parentSnapshotId: snapshot.parentSnapshotId } : {}),
+      sequenceNumber: snapshot.sequenceNumber,
+      timestamp: new Date(snapshot.timestampMs),
+      operation,
+      summary: rest,
+      current: snapshot.snapshotId === currentId,
+    };
+  }
+
+  return {
+    home: config.home,
+    catalog,
+    store,
+    executor,
+    sql: (sql) => executor.execute(sql),
+    async query<T extends Record<string, Json>>(sql: string) {
+      const results = await executor.execute(sql);
+      const last = results.at(-1);
+      if (!last || last.kind !== 'rows') return [] as T[];
+      return last.rows.map((row) => Object.fromEntries(last.columns.map((c, i) => [c, row[i]!])) as T);
+    },
+    stream: (sql) => executor.stream(sql),
+    listNamespaces: () => catalog.listNamespaces(),
+    createNamespace: (name, opts) => catalog.createNamespace(name, opts),
+    listTables: (namespace) => catalog.listTables(namespace),
+    loadTable: (name) => catalog.loadTable(ident(name)),
+    async describeTable(name) {
+      return describe(await catalog.loadTable(ident(name)));
+    },
+    async snapshots(name) {
+      const table = await catalog.loadTable(ident(name));
+      return table.metadata.snapshots.map((s) => snapshotInfo(s, table.metadata.currentSnapshotId));
+    },
+    async rollback(name, snapshotId) {
+      const id = ident(name);
+      const outcome = await executor.writer.commitMetadata(id, (base) => {
+        const target = base.metadata.snapshots.find((s) => s.snapshotId === snapshotId);
+        if (!target) {
+          throw new NotFoundError('CATALOG_SNAPSHOT_NOT_FOUND', `table ${formatIdent(id)} has no snapshot ${snapshotId}; list them with: rat snapshots ${formatIdent(id)}`);
+        }
+        const now = Date.now();
+        const next = nextMetadata(base.metadata, base.metadataLocation, now);
+        return {
+          ...next,
+          currentSnapshotId: snapshotId,
+          currentSchemaId: target.schemaId ?? next.currentSchemaId,
+          snapshotLog: [...next.snapshotLog, { timestampMs: now, snapshotId }],
+          refs: { ...next.refs, main: { snapshotId, type: 'branch' } },
+        };
+      });
+      executor.reader.forgetView(id.namespace, id.name);
+      const snapshot = outcome.table.metadata.snapshots.find((s) => s.snapshotId === snapshotId)!;
+      return snapshotInfo(snapshot, snapshotId);
+    },
+    async registerTable(name, metadataLocation, opts = {}) {
+      const table = await catalog.registerTable(ident(name), metadataLocation, opts.pathMap ?? []);
+      return describe(table);
+    },
+    takeScanRecords: () => executor.reader.takeScanRecords(),
+    async close() {
+      duck.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import type { PlannedScan } from '../iceberg/scan-planner.js';
+import type { DataFile, Schema } from '../iceberg/types.js';
+import { quoteIdent, quoteString } from './duckdb.js';
+import { duckDbTypeOf } from './type-mapping.js';
+
+export interface ScanSqlOptions {
+  /** Local path DuckDB opens for a file location. */
+  localPath(location: string): Promise<string>;
+  /** True when every data file was written by this platform under `schema` (no field-id mapping needed). */
+  filesMatchSchema(scan: PlannedScan): boolean;
+}
+
+const DOWNLOAD_CONCURRENCY = 8;
+
+/**
+ * The DuckDB query that reads a planned Iceberg scan: the selected Parquet files, columns resolved
+ * by field id when files were written under another schema, minus rows removed by position deletes
+ * (matched on file and row position) and equality deletes (matched on the equality columns, only for
+ * the data files the planner attached them to). Spec: "Scan Planning", "Delete Formats".
+ */
+export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promise<string> {
+  const schema = scan.schema;
+  const columns = schema.fields.map((f) => `d.${quoteIdent(f.name)}`).join(', ');
+  if (scan.tasks.length === 0) {
+    const nulls = schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ');
+    return `SELECT ${nulls || '1 AS __empty'} WHERE false`;
+  }
+  const dataPaths = await mapLimit(scan.tasks, (task) => options.localPath(task.dataFile.filePath));
+  const pathByLocation = new Map(scan.tasks.map((task, i) => [task.dataFile.filePath, dataPaths[i]!]));
+  const mapping = options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
+  const hasDeletes = scan.tasks.some((t) => t.positionDeletes.length > 0 || t.equalityDeletes.length > 0);
+  const fileList = `[${dataPaths.map(quoteString).join(', ')}]`;
+  if (!hasDeletes) {
+    const projection = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+    return `SELECT ${projection} FROM read_parquet(${fileList}${mapping})`;
+  }
+
+  const conditions: string[] = [];
+  const positionFiles = unique(scan.tasks.flatMap((t) => t.positionDeletes));
+  if (positionFiles.length > 0) {
+    const paths = await mapLimit(positionFiles, (f) => options.localPath(f.filePath));
+    // Delete files name data files by their location as written; map each to the local path DuckDB reports.
+    const locations = `(VALUES ${[...pathByLocation].map(([location, path]) => `(${quoteString(location)}, ${quoteString(path)})`).join(', ')}) AS m(location, path)`;
+    conditions.push(
+      `NOT EXISTS (SELECT 1 FROM read_parquet([${paths.map(quoteString).join(', ')}]) p JOIN ${locations} ON p.file_path = m.location WHERE m.path = d.filename AND p.pos = d.file_row_number)`,
+    );
+  }
+  const equalityGroups = new Map<string, { ids: number[]; files: Map<DataFile, number>; targets: [string, number][] }>();
+  type Group = { ids: number[]; files: Map<DataFile, number>; targets: [string, number][] };
+  for (const task of scan.tasks) {
+    for (const { file } of task.equalityDeletes) {
+      const ids = file.equalityIds ?? [];
+      const key = ids.join(',');
+      const group: Group = equalityGroups.get(key) ?? { ids, files: new Map<DataFile, number>(), targets: [] };
+      if (!group.files.has(file)) group.files.set(file, group.files.size);
+      group.targets.push([pathByLocation.get(task.dataFile.filePath)!, group.files.get(file)!]);
+      equalityGroups.set(key, group);
+    }
+  }
+  for (const group of equalityGroups.values()) {
+    const fields = group.ids.map((id) => schemaFieldById(schema, id)).filter((f) => f !== undefined);
+    if (fields.length !== group.ids.length) continue;
+    const deleteFiles = [...group.files.keys()];
+    const deletePaths = await mapLimit(deleteFiles, (f) => options.localPath(f.filePath));
+    const idMap = `MAP {${fields.map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckDbTypeOf(f.type))}, default_value: NULL}`).join(', ')}}`;
+    const rows = deletePaths
+      .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteString(path)}, schema=${idMap})`)
+      .join(' UNION ALL ');
+    const targets = `(VALUES ${group.targets.map(([path, index]) => `(${quoteString(path)}, ${index})`).join(', ')}) AS t(path, __del)`;
+    const match = fields.map((f) => `e.${quoteIdent(f.name)} IS NOT DISTINCT FROM d.${quoteIdent(f.name)}`).join(' AND ');
+    conditions.push(`NOT EXISTS (SELECT 1 FROM (${rows}) e JOIN ${targets} ON e.__del = t.__del WHERE t.path = d.filename AND ${match})`);
+  }
+  const source = `read_parquet(${fileList}${mapping}, filename=true, file_row_number=true)`;
+  return `SELECT ${columns} FROM ${source} d${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
+}
+
+/** DuckDB's read_parquet `schema=` value: field id -> current name and type, NULL for files without the field. */
+export function fieldIdMapping(schema: Schema): string {
+  return `MAP {${schema.fields
+    .map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckDbTypeOf(f.type))}, default_value: NULL}`)
+    .join(', ')}}`;
+}
+
+function schemaFieldById(schema: Schema, id: number) {
+  return schema.fields.find((f) => f.id === id);
+}
+
+function unique(files: DataFile[]): DataFile[] {
+  return [...new Map(files.map((file) => [file.filePath, file])).values()];
+}
+
+async function mapLimit<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(DOWNLOAD_CONCURRENCY, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,406 @@
+import type { DuckDBResult, DuckDBType, Json } from '@duckdb/node-api';
+import type { Catalog, LoadedTable } from '../catalog/catalog.js';
+import { formatIdent, type TableIdent, validateName } from '../catalog/identifiers.js';
+import { NotFoundError, RatError, ValidationError } from '../core/errors.js';
+import { newUuid } from '../core/ids.js';
+import { currentSchema, newTableMetadata, type NewPartitionField } from '../iceberg/metadata.js';
+import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
+import { produceSnapshot } from '../iceberg/snapshot-producer.js';
+import { parseTransform } from '../iceberg/transforms.js';
+import type { Schema, StructField, TableMetadata } from '../iceberg/types.js';
+import { type DuckDb, quoteIdent, wrapDuckDbError } from './duckdb.js';
+import { bindFilters } from './filter-binding.js';
+import { rewriteSelect } from './select-rewriter.js';
+import { findTableReferences, splitStatements, tokenize } from './sql-lexer.js';
+import { type AlterAction, parseStatement, type Statement } from './statement.js';
+import { createTableReader, snapshotAtOrBefore, type TableReader } from './table-reader.js';
+import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
+import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
+import { writeDataFiles } from './data-writer.js';
+
+export interface CommandResult {
+  kind: 'command';
+  /** Postgres-style tag: `INSERT 0 5`, `CREATE TABLE`, `UPDATE 3`. */
+  message: string;
+  rowCount?: number;
+  table?: string;
+  snapshotId?: bigint;
+}
+
+export interface RowsResult {
+  kind: 'rows';
+  columns: string[];
+  columnTypes: string[];
+  rows: Json[][];
+}
+
+export type StatementResult = CommandResult | RowsResult;
+
+/** The last statement's rows, fetched in chunks as the consumer reads them. */
+export interface RowStream {
+  kind: 'stream';
+  columns: string[];
+  columnTypes: string[];
+  batches(): AsyncIterable<Json[][]>;
+}
+
+export interface SqlExecutor {
+  readonly reader: TableReader;
+  readonly writer: TableWriter;
+  execute(sql: string): Promise<StatementResult[]>;
+  /** Runs every statement; the last one, when it returns rows, is streamed. */
+  stream(sql: string): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
+}
+
+export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
+  const reader = createTableReader(catalog, db);
+  const writer = createTableWriter(catalog, db, reader);
+  let ddlCounter = 0;
+
+  async function namespaces(): Promise<Set<string>> {
+    return new Set(await catalog.listNamespaces());
+  }
+
+  /** Makes every catalog table a statement reads visible to DuckDB; prunes and time-travels plain SELECTs. */
+  async function prepareReads(sql: string, ns: Set<string>, skip?: TableIdent): Promise<string> {
+    const loaded = new Map<string, LoadedTable>();
+    for (const ref of findTableReferences(tokenize(sql), ns)) {
+      const key = `${ref.namespace}.${ref.table}`;
+      if (loaded.has(key) || (skip && skip.namespace === ref.namespace && skip.name === ref.table)) continue;
+      const table = await catalog.loadTable({ namespace: ref.namespace, name: ref.table });
+      loaded.set(key, table);
+      await reader.ensureView(table);
+    }
+    if (loaded.size === 0) return sql;
+    const rewritten = await rewriteSelect(db, sql, ns, async (read) => {
+      const table = loaded.get(`${read.namespace}.${read.table}`);
+      if (!table) return undefined;
+      let snapshotId: bigint | undefined;
+      if (read.at?.kind === 'version') {
+        if (typeof read.at.value === 'string') {
+          const ref = table.metadata.refs[read.at.value];
+          if (!ref) throw new NotFoundError('CATALOG_SNAPSHOT_NOT_FOUND', `table ${read.namespace}.${read.table} has no branch or tag "${read.at.value}"`);
+          snapshotId = ref.snapshotId;
+        } else snapshotId = read.at.value;
+      } else if (read.at?.kind === 'timestamp') {
+        snapshotId = snapshotAtOrBefore(table.metadata, read.at.epochMs);
+        if (snapshotId === undefined) {
+          throw new NotFoundError('CATALOG_SNAPSHOT_NOT_FOUND', `table ${read.namespace}.${read.table} has no snapshot at or before ${new Date(read.at.epochMs).toISOString()}`);
+        }
+      }
+      const schemaId = snapshotId === undefined ? undefined : table.metadata.snapshots.find((s) => s.snapshotId === snapshotId)?.schemaId;
+      const schema = table.metadata.schemas.find((s) => s.schemaId === schemaId) ?? currentSchema(table.metadata);
+      const predicates = bindFilters(read.filters, schema);
+      if (predicates.length === 0 && snapshotId === undefined) return undefined;
+      return reader.temporaryView(table, { ...(snapshotId !== undefined ? { snapshotId } : {}), predicates });
+    });
+    return rewritten ?? sql;
+  }
+
+  // eslint-disable-next-line consistent-return -- the switch covers every statement kind
+  async function runStatement(text: string, stream: boolean): Promise<StatementResult | RowStream | undefined> {
+    const ns = await namespaces();
+    const statement = parseStatement(text, ns);
+    try {
+      switch (statement.kind) {
+        case 'createNamespace':
+          await catalog.createNamespace(statement.name, { ifNotExists: statement.ifNotExists });
+          return { kind: 'command', message: 'CREATE SCHEMA' };
+        case 'dropNamespace':
+          await catalog.dropNamespace(statement.name, { ifExists: statement.ifExists });
+          await db.run(`DROP SCHEMA IF EXISTS ${quoteIdent(statement.name.toLowerCase())} CASCADE`);
+          return { kind: 'command', message: 'DROP SCHEMA' };
+        case 'createTable':
+          return await createTable(statement, ns);
+        case 'insert':
+          return await insert(statement, ns);
+        case 'dml':
+          return await dml(statement, text, ns);
+        case 'alter':
+          return await alter(statement.ident, statement.action);
+        case 'dropTable': {
+          const dropped = await catalog.dropTable(statement.ident, { ifExists: statement.ifExists });
+          reader.forgetView(statement.ident.namespace, statement.ident.name);
+          await db.run(`DROP VIEW IF EXISTS ${quoteIdent(statement.ident.namespace)}.${quoteIdent(statement.ident.name)}`);
+          return { kind: 'command', message: dropped ? 'DROP TABLE' : 'DROP TABLE (did not exist)', table: formatIdent(statement.ident) };
+        }
+        case 'query':
+          return await query(text, ns, stream);
+      }
+    } finally {
+      if (!stream) await reader.dropTemporaryViews();
+    }
+  }
+
+  async function query(text: string, ns: Set<string>, stream: boolean): Promise<StatementResult | RowStream> {
+    const sql = await prepareReads(text, ns);
+    let result: DuckDBResult;
+    try {
+      result = stream ? await db.connection.stream(sql) : await db.connection.run(sql);
+    } catch (error) {
+      throw wrapDuckDbError(error);
+    }
+    const columns = result.columnNames();
+    const columnTypes = result.columnTypes().map((t) => t.toString());
+    if (stream) {
+      return {
+        kind: 'stream',
+        columns,
+        columnTypes,
+        async *batches() {
+          try {
+            for await (const rows of result.yieldRowsJson()) yield rows;
+          } catch (error) {
+            throw wrapDuckDbError(error);
+          } finally {
+            await reader.dropTemporaryViews();
+          }
+        },
+      };
+    }
+    try {
+      return { kind: 'rows', columns, columnTypes, rows: await result.getRowsJson() };
+    } catch (error) {
+      throw wrapDuckDbError(error);
+    }
+  }
+
+  async function schemaFromColumns(names: string[], types: DuckDBType[], required: Set<string>, table: string): Promise<Schema> {
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name.toLowerCase())) throw new ValidationError('INVALID_IDENTIFIER', `column "${name}" appears twice in ${table}; give each column a unique name`);
+      if (name.trim() === '') throw new ValidationError('INVALID_IDENTIFIER', `${table} has a column with an empty name`);
+      seen.add(name.toLowerCase());
+    }
+    let nextId = names.length;
+    const fields: StructField[] = names.map((name, index) => ({ id: index + 1, name, required: required.has(name.toLowerCase()), type: 'int' }));
+    fields.forEach((field, index) => {
+      field.type = icebergTypeOf(types[index]!, `${table}.${field.name}`, () => ++nextId);
+    });
+    return { type: 'struct', schemaId: 0, fields };
+  }
+
+  function partitionFields(items: string[], schema: Schema, table: string): NewPartitionField[] {
+    return items.map((item) => {
+      const match = /^\s*(?:(\w+)\s*\(\s*(?:(\d+)\s*,\s*)?("[^"]+"|\w+)\s*(?:,\s*(\d+)\s*)?\)|("[^"]+"|\w+))\s*$/.exec(item);
+      if (!match) throw new ValidationError('INVALID_PARTITION', `cannot parse partition "${item}" of ${table}; use col, year(col), month(col), day(col), hour(col), bucket(N, col), truncate(W, col)`);
+      const column = (match[3] ?? match[5])!.replace(/^"|"$/g, '');
+      const field = schema.fields.find((f) => f.name.toLowerCase() === column.toLowerCase());
+      if (!field) throw new NotFoundError('COLUMN_NOT_FOUND', `cannot partition ${table} by "${column}": no such column (columns: ${schema.fields.map((f) => f.name).join(', ')})`);
+      const fn = (match[1] ?? 'identity').toLowerCase();
+      const width = match[2] ?? match[4];
+      const names: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', date: 'day' };
+      const base = names[fn] ?? fn;
+      const text = base === 'bucket' || base === 'truncate' ? `${base}[${width ?? ''}]` : base;
+      const transform = parseTransform(text);
+      const suffix = base === 'identity' ? '' : base === 'truncate' ? '_trunc' : `_${base}`;
+      return { sourceId: field.id, name: `${field.name}${suffix}`, transform };
+    });
+  }
+
+  async function createTable(statement: Extract<Statement, { kind: 'createTable' }>, ns: Set<string>): Promise<CommandResult> {
+    const name = formatIdent(statement.ident);
+    validateName('table', statement.ident.name);
+    const exists = await catalog.tableExists(statement.ident);
+    if (exists && statement.ifNotExists) return { kind: 'command', message: 'CREATE TABLE (already exists)', table: name };
+    if (exists && !statement.orReplace) throw new ValidationError('CATALOG_TABLE_EXISTS', `table ${name} already exists; use CREATE TABLE IF NOT EXISTS or CREATE OR REPLACE TABLE`);
+    if (!(await catalog.namespaceExists(statement.ident.namespace))) {
+      throw new NotFoundError('CATALOG_NAMESPACE_NOT_FOUND', `namespace "${statement.ident.namespace}" does not exist; create it with: CREATE SCHEMA ${statement.ident.namespace}`);
+    }
+    let schema: Schema;
+    let selectSql: string | undefined;
+    if (statement.columnsSql !== undefined) {
+      const scratch = `__rat_ddl_${++ddlCounter}`;
+      await db.run(`CREATE TEMP TABLE ${scratch} (${statement.columnsSql})`).catch((error: unknown) => {
+        throw error instanceof RatError ? new ValidationError('SQL_ERROR', `CREATE TABLE ${name}: ${error.message}`, { cause: error }) : error;
+      });
+      try {
+        const described = await describeQuery(db, `SELECT * FROM ${scratch}`);
+        const notNull = await db.rows<{ column_name: string }>(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${scratch}' AND NOT is_nullable`);
+        schema = await schemaFromColumns(described.names, described.types, new Set(notNull.map((r) => r.column_name.toLowerCase())), name);
+      } finally {
+        await db.run(`DROP TABLE IF EXISTS ${scratch}`);
+      }
+      if (statement.asQuery) {
+        const q = await prepareReads(statement.asQuery, ns);
+        const source = await describeQuery(db, q);
+        selectSql = castingSelect(name, schema, q, source, {});
+      }
+    } else {
+      const q = await prepareReads(statement.asQuery!, ns);
+      const source = await describeQuery(db, q);
+      schema = await schemaFromColumns(source.names, source.types, new Set(), name);
+      selectSql = castingSelect(name, schema, q, source, {});
+    }
+    const spec = { fields: partitionFields(statement.partitionBy, schema, name) };
+    const location = catalog.store.uri(`warehouse/${statement.ident.namespace}/${statement.ident.name}`);
+    let metadata: TableMetadata = newTableMetadata({ location, schema, spec });
+    let rows = 0;
+    if (selectSql) {
+      const draft: LoadedTable = { ident: statement.ident, metadataLocation: '', metadata, pathMap: [] };
+      const files = await writer.writeFiles(draft, selectSql);
+      rows = files.reduce((n, f) => n + f.recordCount, 0);
+      if (files.length > 0) {
+        const cache = reader.manifestCache([]);
+        metadata = await produceSnapshot(metadata, { operation: 'append', addedDataFiles: files }, {
+          store: catalog.store,
+          locationKey: catalog.store.keyOf(location)!,
+          baseMetadataLocation: '',
+          loadManifestList: (l) => cache.manifestList(l),
+          loadManifest: (l) => cache.manifest(l),
+        });
+      }
+    }
+    if (exists) {
+      // CREATE OR REPLACE: the new table replaces the old one in one catalog swap.
+      const base = await catalog.loadTable(statement.ident);
+      await catalog.commitTable(base, { ...metadata, location: base.metadata.location === location ? location : metadata.location });
+      reader.forgetView(statement.ident.namespace, statement.ident.name);
+    } else {
+      await catalog.createTable(statement.ident, () => metadata);
+    }
+    return { kind: 'command', message: statement.asQuery ? `CREATE TABLE ${rows}` : 'CREATE TABLE', rowCount: rows, table: name, ...(metadata.currentSnapshotId !== undefined ? { snapshotId: metadata.currentSnapshotId } : {}) };
+  }
+
+  async function insert(statement: Extract<Statement, { kind: 'insert' }>, ns: Set<string>): Promise<CommandResult> {
+    const name = formatIdent(statement.ident);
+    const table = await catalog.loadTable(statement.ident);
+    const schema = currentSchema(table.metadata);
+    const q = await prepareReads(statement.query, ns);
+    const source = await describeQuery(db, q);
+    const mapping = { ...(statement.columns ? { columns: statement.columns } : {}), byName: statement.byName };
+    const selectSql = castingSelect(name, schema, q, source, mapping);
+    try {
+      const outcome = await writer.append(statement.ident, selectSql, { overwrite: statement.overwrite });
+      return { kind: 'command', message: `INSERT 0 ${outcome.rows}`, rowCount: outcome.rows, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
+    } catch (error) {
+      if (error instanceof RatError && error.code === 'TYPE_MISMATCH' && !/required column/.test(error.message)) {
+        throw await explainCastFailure(db, name, schema, q, source, mapping, error);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * UPDATE / DELETE / MERGE: DuckDB runs the statement on an in-memory copy of the table loaded
+   * file by file; files whose rows changed are rewritten (copy-on-write), new rows become new files,
+   * and everything commits as one snapshot. Row ids are stable in DuckDB for updated rows, so each
+   * file's rows are found again by their row id range.
+   */
+  async function dml(statement: Extract<Statement, { kind: 'dml' }>, text: string, ns: Set<string>): Promise<CommandResult> {
+    const name = formatIdent(statement.ident);
+    const base = await catalog.loadTable(statement.ident);
+    const schema = currentSchema(base.metadata);
+    const sql = await prepareReads(text, ns, statement.ident);
+    const { scan } = await reader.plan(base);
+    const target = `${quoteIdent(statement.ident.namespace)}.${quoteIdent(statement.ident.name)}`;
+    const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+    const ranges = `__rat_ranges_${newUuid().replaceAll('-', '')}`;
+    reader.forgetView(statement.ident.namespace, statement.ident.name);
+    await db.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(statement.ident.namespace)}; DROP VIEW IF EXISTS ${target}`);
+    await db.run(`CREATE TABLE ${target} AS SELECT ${schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ')} WHERE false`);
+    try {
+      let loaded = 0;
+      const bounds: { start: number; end: number }[] = [];
+      for (const task of scan.tasks) {
+        const fileSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
+        await db.run(`INSERT INTO ${target} SELECT ${columns} FROM (${fileSql})`);
+        const [{ n }] = (await db.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${target}`)) as [{ n: bigint }];
+        bounds.push({ start: loaded, end: Number(n) });
+        loaded = Number(n);
+      }
+      await db.run(`CREATE TEMP TABLE ${ranges} (i INTEGER, lo BIGINT, hi BIGINT)`);
+      for (let i = 0; i < bounds.length; i += 500) {
+        const values = bounds.slice(i, i + 500).map((b, k) => `(${i + k}, ${b.start}, ${b.end})`);
+        await db.run(`INSERT INTO ${ranges} VALUES ${values.join(', ')}`);
+      }
+      const fingerprint = `SELECT r.i, count(t.rowid) AS n, sum(hash(t)::HUGEINT) AS h FROM ${ranges} r LEFT JOIN ${target} t ON t.rowid >= r.lo AND t.rowid < r.hi GROUP BY r.i`;
+      const before = new Map((await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint)).map((r) => [r.i, `${r.n}:${r.h}`]));
+      let changed: number;
+      try {
+        const result = await db.connection.run(sql);
+        changed = result.rowsChanged;
+      } catch (error) {
+        throw wrapDuckDbError(error);
+      }
+      if (changed === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} 0`, rowCount: 0, table: name };
+      const after = await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint);
+      const rewrite = after.filter((r) => before.get(r.i) !== `${r.n}:${r.h}`).map((r) => r.i);
+      const removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
+      const keep = rewrite.map((i) => `(rowid >= ${bounds[i]!.start} AND rowid < ${bounds[i]!.end})`);
+      keep.push(`rowid >= ${loaded}`);
+      const selectSql = `SELECT ${columns} FROM ${target} WHERE ${keep.join(' OR ')}`;
+      const files = await writeDataFiles({
+        db,
+        store: catalog.store,
+        selectSql,
+        schema,
+        spec: base.metadata.partitionSpecs.find((s) => s.specId === base.metadata.defaultSpecId)!,
+        dataKey: `${catalog.store.keyOf(catalog.writeLocation(base))}/data`,
+        table: name,
+      });
+      const operation = files.length === 0 ? 'delete' : 'overwrite';
+      const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles });
+      return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
+    } finally {
+      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${ranges}`);
+    }
+  }
+
+  async function alter(ident: TableIdent, action: AlterAction): Promise<CommandResult> {
+    const name = formatIdent(ident);
+    let change: SchemaChange;
+    switch (action.kind) {
+      case 'addColumn':
+      case 'alterType': {
+        const described = await describeQuery(db, `SELECT CAST(NULL AS ${action.typeSql}) AS v`).catch((error: unknown) => {
+          throw new ValidationError('INVALID_TYPE', `unknown type "${action.typeSql}" for column ${name}.${action.name}: ${(error as Error).message}`);
+        });
+        let counter = 0;
+        const type = icebergTypeOf(described.types[0]!, `${name}.${action.name}`, () => ++counter);
+        change = action.kind === 'addColumn' ? { kind: 'addColumn', name: action.name, type, required: action.notNull } : { kind: 'alterType', name: action.name, type };
+        if (action.kind === 'addColumn') {
+          const table = await catalog.loadTable(ident);
+          if (action.ifNotExists && currentSchema(table.metadata).fields.some((f) => f.name.toLowerCase() === action.name.toLowerCase())) {
+            return { kind: 'command', message: 'ALTER TABLE (column exists)', table: name };
+          }
+        }
+        break;
+      }
+      case 'dropColumn': {
+        const table = await catalog.loadTable(ident);
+        if (action.ifExists && !currentSchema(table.metadata).fields.some((f) => f.name.toLowerCase() === action.name.toLowerCase())) {
+          return { kind: 'command', message: 'ALTER TABLE (no such column)', table: name };
+        }
+        change = { kind: 'dropColumn', name: action.name };
+        break;
+      }
+      default:
+        change = action;
+    }
+    await writer.commitMetadata(ident, (base) => {
+      const next = applySchemaChange(base.metadata, name, change);
+      return { ...next, lastUpdatedMs: Date.now(), metadataLog: [...base.metadata.metadataLog, { timestampMs: base.metadata.lastUpdatedMs, metadataFile: base.metadataLocation }] };
+    });
+    reader.forgetView(ident.namespace, ident.name);
+    return { kind: 'command', message: 'ALTER TABLE', table: name };
+  }
+
+  return {
+    reader,
+    writer,
+    async execute(sql) {
+      const results: StatementResult[] = [];
+      for (const statement of splitStatements(sql)) results.push((await runStatement(statement, false)) as StatementResult);
+      return results;
+    },
+    async stream(sql) {
+      const statements = splitStatements(sql);
+      const results: StatementResult[] = [];
+      for (const statement of statements.slice(0, -1)) results.push((await runStatement(statement, false)) as StatementResult);
+      const lastText = statements.at(-1);
+      const last = lastText === undefined ? undefined : await runStatement(lastText, true);
+      return { results, last };
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import type { Catalog, LoadedTable } from '../catalog/catalog.js';
+import type { PathMap } from '../catalog/file-io.js';
+import { formatIdent } from '../catalog/identifiers.js';
+import { NotFoundError } from '../core/errors.js';
+import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cache.js';
+import type { Predicate } from '../iceberg/predicate.js';
+import { planScan, type PlannedScan, type ScanStats } from '../iceberg/scan-planner.js';
+import type { TableMetadata } from '../iceberg/types.js';
+import { type DuckDb, quoteIdent } from './duckdb.js';
+import { scanSql } from './scan-sql.js';
+
+export interface ScanRecord {
+  table: string;
+  snapshotId?: bigint;
+  predicates: Predicate[];
+  stats: ScanStats;
+}
+
+export interface TableReader {
+  /** Plans a scan of the table (at a snapshot, with predicates) and returns the DuckDB SQL reading it. */
+  plan(table: LoadedTable, options?: { snapshotId?: bigint; predicates?: Predicate[] }): Promise<{ scan: PlannedScan; sql: string }>;
+  /** The DuckDB SQL for an already planned scan (or a part of one). */
+  sqlFor(table: LoadedTable, scan: PlannedScan): Promise<string>;
+  /** A view `ns.table` over the table's current snapshot, re-created only when the table changed. */
+  ensureView(table: LoadedTable): Promise<void>;
+  /** A uniquely named view for one pruned or time-travel read; dropped by `dropTemporaryViews`. */
+  temporaryView(table: LoadedTable, options: { snapshotId?: bigint; predicates?: Predicate[] }): Promise<{ schema: string; table: string }>;
+  dropTemporaryViews(): Promise<void>;
+  forgetView(namespace: string, table: string): void;
+  /** Scans planned since the last call (for EXPLAIN-style reporting and benchmarks). */
+  takeScanRecords(): ScanRecord[];
+  manifestCache(pathMap: PathMap[]): ManifestCache;
+}
+
+export const TEMP_SCHEMA = '__rat';
+
+export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
+  const caches = new Map<string, ManifestCache>();
+  const views = new Map<string, string>();
+  const schemas = new Set<string>();
+  const temporary: string[] = [];
+  let records: ScanRecord[] = [];
+  let counter = 0;
+  const schemaIdCache = new Map<string, number | undefined>();
+
+  function manifestCache(pathMap: PathMap[]): ManifestCache {
+    const key = JSON.stringify(pathMap);
+    let cache = caches.get(key);
+    if (!cache) {
+      cache = createManifestCache({ maxEntries: 4096, read: (location) => catalog.io.read(location, pathMap) });
+      caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  function writtenSchemaId(json: string | undefined): number | undefined {
+    if (json === undefined) return undefined;
+    if (!schemaIdCache.has(json)) {
+      const match = /"schema-id"\s*:\s*(\d+)/.exec(json);
+      schemaIdCache.set(json, match ? Number(match[1]) : undefined);
+    }
+    return schemaIdCache.get(json);
+  }
+
+  async function ensureSchema(name: string): Promise<void> {
+    if (schemas.has(name)) return;
+    await db.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`);
+    schemas.add(name);
+  }
+
+  const reader: TableReader = {
+    manifestCache,
+    async plan(table, options = {}) {
+      const cache = manifestCache(table.pathMap);
+      const snapshotId = options.snapshotId;
+      if (snapshotId !== undefined && !table.metadata.snapshots.some((s) => s.snapshotId === snapshotId)) {
+        throw new NotFoundError('CATALOG_SNAPSHOT_NOT_FOUND', `table ${formatIdent(table.ident)} has no snapshot ${snapshotId}; list them with: rat snapshots ${formatIdent(table.ident)}`);
+      }
+      const scan = await planScan({
+        metadata: table.metadata,
+        ...(snapshotId !== undefined ? { snapshotId } : {}),
+        predicates: options.predicates ?? [],
+        loadManifestList: (location) => cache.manifestList(location),
+        loadManifest: (location) => cache.manifest(location),
+      });
+      records.push({ table: formatIdent(table.ident), ...(snapshotId !== undefined ? { snapshotId } : {}), predicates: options.predicates ?? [], stats: scan.stats });
+      return { scan, sql: await reader.sqlFor(table, scan) };
+    },
+    sqlFor(table, scan) {
+      return scanSql(scan, {
+        localPath: (location) => catalog.io.localPath(location, table.pathMap),
+        filesMatchSchema: (s) => s.tasks.every((task) => writtenSchemaId(task.manifestSchemaJson) === s.schema.schemaId),
+      });
+    },
+    async ensureView(table) {
+      const key = `${table.ident.namespace}.${table.ident.name}`;
+      if (views.get(key) === table.metadataLocation) return;
+      const { sql } = await reader.plan(table);
+      await ensureSchema(table.ident.namespace);
+      await db.run(`DROP TABLE IF EXISTS ${quoteIdent(table.ident.namespace)}.${quoteIdent(table.ident.name)}`);
+      await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(table.ident.namespace)}.${quoteIdent(table.ident.name)} AS ${sql}`);
+      views.set(key, table.metadataLocation);
+    },
+    async temporaryView(table, options) {
+      const { sql } = await reader.plan(table, options);
+      await ensureSchema(TEMP_SCHEMA);
+      const name = `${table.ident.namespace}__${table.ident.name}__${++counter}`;
+      await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(TEMP_SCHEMA)}.${quoteIdent(name)} AS ${sql}`);
+      temporary.push(name);
+      return { schema: TEMP_SCHEMA, table: name };
+    },
+    async dropTemporaryViews() {
+      while (temporary.length > 0) await db.run(`DROP VIEW IF EXISTS ${quoteIdent(TEMP_SCHEMA)}.${quoteIdent(temporary.pop()!)}`);
+    },
+    forgetView(namespace, table) {
+      views.delete(`${namespace}.${table}`);
+    },
+    takeScanRecords() {
+      const out = records;
+      records = [];
+      return out;
+    },
+  };
+  return reader;
+}
+
+export function snapshotAtOrBefore(metadata: TableMetadata, epochMs: number): bigint | undefined {
+  let found: bigint | undefined;
+  for (const entry of metadata.snapshotLog) if (entry.timestampMs <= epochMs) found = entry.snapshotId;
+  return found;
+}

@@ -1,0 +1,195 @@
+import type { DuckDBType } from '@duckdb/node-api';
+import type { Catalog, LoadedTable } from '../catalog/catalog.js';
+import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import { ConflictError, RatError, ValidationError } from '../core/errors.js';
+import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
+import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
+import type { DataFile, Schema, TableMetadata } from '../iceberg/types.js';
+import { writeDataFiles } from './data-writer.js';
+import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
+import type { TableReader } from './table-reader.js';
+import { duckDbTypeOf } from './type-mapping.js';
+
+const MAX_APPEND_ATTEMPTS = 200;
+
+export interface CommitOutcome {
+  table: LoadedTable;
+  snapshotId?: bigint;
+  attempts: number;
+}
+
+/** Column names and types of a query's result, without running it to completion. */
+export async function describeQuery(db: DuckDb, sql: string): Promise<{ names: string[]; types: DuckDBType[] }> {
+  try {
+    const result = await db.connection.run(`SELECT * FROM (${sql}) LIMIT 0`);
+    return { names: result.columnNames(), types: result.columnTypes() };
+  } catch (error) {
+    throw wrapDuckDbError(error);
+  }
+}
+
+/**
+ * SQL producing exactly the table's columns from a query, cast to the column types: positionally,
+ * by name, or for an explicit column list (missing columns are NULL).
+ */
+export function castingSelect(
+  table: string,
+  schema: Schema,
+  query: string,
+  source: { names: string[] },
+  mapping: { columns?: string[]; byName?: boolean },
+): string {
+  const fields = schema.fields;
+  const sourceFor = new Map<number, number>();
+  if (mapping.columns || mapping.byName) {
+    const targets = mapping.columns ?? source.names.map((n) => n.toLowerCase());
+    if (mapping.columns && targets.length !== source.names.length) {
+      throw new ValidationError('SQL_ERROR', `INSERT INTO ${table} lists ${targets.length} columns but the query returns ${source.names.length}`);
+    }
+    targets.forEach((name, index) => {
+      const field = fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
+      if (!field) throw new ValidationError('COLUMN_NOT_FOUND', `column "${name}" does not exist in ${table} (columns: ${fields.map((f) => f.name).join(', ')})`);
+      if (sourceFor.has(field.id)) throw new ValidationError('SQL_ERROR', `column "${name}" is given twice for ${table}`);
+      sourceFor.set(field.id, index);
+    });
+  } else {
+    if (source.names.length !== fields.length) {
+      throw new ValidationError(
+        'SQL_ERROR',
+        `${table} has ${fields.length} columns (${fields.map((f) => f.name).join(', ')}) but the query returns ${source.names.length}; list the columns: INSERT INTO ${table} (a, b) ...`,
+      );
+    }
+    fields.forEach((field, index) => sourceFor.set(field.id, index));
+  }
+  const aliases = source.names.map((_, i) => `__c${i}`);
+  const projection = fields.map((field) => {
+    const index = sourceFor.get(field.id);
+    const value = index === undefined ? 'NULL' : `q.__c${index}`;
+    return `CAST(${value} AS ${duckDbTypeOf(field.type)}) AS ${quoteIdent(field.name)}`;
+  });
+  return `SELECT ${projection.join(', ')} FROM (${query}) AS q(${aliases.join(', ')})`;
+}
+
+/**
+ * When a cast fails DuckDB names neither the column nor the table: find the first column and value
+ * that do not convert, so the error says exactly what to fix.
+ */
+export async function explainCastFailure(db: DuckDb, table: string, schema: Schema, query: string, source: { names: string[] }, mapping: { columns?: string[]; byName?: boolean }, error: RatError): Promise<RatError> {
+  const names = mapping.columns ?? (mapping.byName ? source.names : schema.fields.map((f) => f.name));
+  for (let i = 0; i < source.names.length; i++) {
+    const field = schema.fields.find((f) => f.name.toLowerCase() === names[i]?.toLowerCase());
+    if (!field) continue;
+    const type = duckDbTypeOf(field.type);
+    const aliases = source.names.map((_, k) => `__c${k}`).join(', ');
+    try {
+      const rows = await db.rows<{ v: string }>(
+        `SELECT CAST(__c${i} AS VARCHAR) AS v FROM (${query}) AS q(${aliases}) WHERE __c${i} IS NOT NULL AND TRY_CAST(__c${i} AS ${type}) IS NULL LIMIT 1`,
+      );
+      if (rows.length > 0) {
+        return new ValidationError('TYPE_MISMATCH', `cannot write ${quoteString(String(rows[0]!.v))} into column ${table}.${field.name} of type ${typeof field.type === 'string' ? field.type : field.type.type}`, { cause: error });
+      }
+    } catch {
+      // The probe itself may not bind (nested types): the original error stands.
+    }
+  }
+  return error;
+}
+
+export interface TableWriter {
+  /** Writes rows (a query producing exactly the table's columns) and commits them as an append. */
+  append(ident: TableIdent, selectSql: string, options?: { overwrite?: boolean; summary?: Record<string, string> }): Promise<CommitOutcome & { rows: number }>;
+  /** Commits a change computed from `base`; never retried (its inputs were read from `base`). */
+  commitChange(base: LoadedTable, change: SnapshotChange): Promise<CommitOutcome>;
+  /** Commits a metadata-only change; `update` is re-applied to a fresh base on conflict. */
+  commitMetadata(ident: TableIdent, update: (base: LoadedTable) => TableMetadata): Promise<CommitOutcome>;
+  writeFiles(table: LoadedTable, selectSql: string): Promise<DataFile[]>;
+}
+
+export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableReader): TableWriter {
+  function produceContext(table: LoadedTable) {
+    const cache = reader.manifestCache(table.pathMap);
+    const locationKey = catalog.store.keyOf(catalog.writeLocation(table))!;
+    return {
+      store: catalog.store,
+      locationKey,
+      baseMetadataLocation: table.metadataLocation,
+      loadManifestList: (location: string) => cache.manifestList(location),
+      loadManifest: (location: string) => cache.manifest(location),
+    };
+  }
+
+  const writer: TableWriter = {
+    async writeFiles(table, selectSql) {
+      const metadata = table.metadata;
+      const locationKey = catalog.store.keyOf(catalog.writeLocation(table))!;
+      return writeDataFiles({
+        db,
+        store: catalog.store,
+        selectSql,
+        schema: currentSchema(metadata),
+        spec: defaultSpec(metadata),
+        dataKey: `${locationKey}/data`,
+        table: formatIdent(table.ident),
+      });
+    },
+    async append(ident, selectSql, options = {}) {
+      const first = await catalog.loadTable(ident);
+      const files = await writer.writeFiles(first, selectSql);
+      const rows = files.reduce((n, f) => n + f.recordCount, 0);
+      if (options.overwrite) {
+        const current = await reader.plan(first);
+        const removedFiles = new Set(current.scan.tasks.map((t) => t.dataFile.filePath));
+        for (const task of current.scan.tasks) for (const d of task.positionDeletes) removedFiles.add(d.filePath);
+        for (const task of current.scan.tasks) for (const d of task.equalityDeletes) removedFiles.add(d.file.filePath);
+        const outcome = await writer.commitChange(first, { operation: 'overwrite', addedDataFiles: files, removedFiles, ...(options.summary ? { summary: options.summary } : {}) });
+        return { ...outcome, rows };
+      }
+      if (files.length === 0) return { table: first, attempts: 0, rows: 0 };
+      let base = first;
+      for (let attempt = 1; ; attempt++) {
+        if (base.metadata.currentSchemaId !== first.metadata.currentSchemaId) {
+          throw new ConflictError('COMMIT_CONFLICT', `the schema of ${formatIdent(ident)} changed while rows were being written; run the statement again`);
+        }
+        const next = await produceSnapshot(base.metadata, { operation: 'append', addedDataFiles: files, ...(options.summary ? { summary: options.summary } : {}) }, produceContext(base));
+        try {
+          const table = await catalog.commitTable(base, next);
+          return { table, snapshotId: next.currentSnapshotId!, attempts: attempt, rows };
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
+          // Another writer committed first: an append does not depend on what it added, so re-apply on top.
+          await sleep(Math.random() * Math.min(200, 5 * attempt));
+          base = await catalog.loadTable(ident);
+        }
+      }
+    },
+    async commitChange(base, change) {
+      const next = await produceSnapshot(base.metadata, change, produceContext(base));
+      try {
+        const table = await catalog.commitTable(base, next);
+        return { table, snapshotId: next.currentSnapshotId!, attempts: 1 };
+      } catch (error) {
+        if (error instanceof ConflictError) {
+          throw new ConflictError('COMMIT_CONFLICT', `${formatIdent(base.ident)} was changed by another commit while this ${change.operation} read it; nothing was written, run the statement again`, { cause: error });
+        }
+        throw error;
+      }
+    },
+    async commitMetadata(ident, update) {
+      for (let attempt = 1; ; attempt++) {
+        const base = await catalog.loadTable(ident);
+        const next = update(base);
+        try {
+          return { table: await catalog.commitTable(base, next), attempts: attempt };
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
+          await sleep(Math.random() * Math.min(200, 5 * attempt));
+        }
+      }
+    },
+  };
+  return writer;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,182 @@
+import { newSnapshotId, newUuid } from '../core/ids.js';
+import { ConflictError, ValidationError } from '../core/errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { PartitionStructType } from './avro-schemas.js';
+import type { ManifestContents } from './manifest.js';
+import { manifestFileFromEntries, writeManifest } from './manifest.js';
+import { writeManifestList } from './manifest-list.js';
+import { indexById } from './schema-index.js';
+import { schemaToJson } from './schema-json.js';
+import { transformResultType } from './transforms.js';
+import type { DataFile, ManifestEntry, ManifestFile, Operation, PartitionSpec, Schema, Snapshot, TableMetadata } from './types.js';
+
+export interface SnapshotChange {
+  operation: Operation;
+  /** New data files (written under the table's current schema and default spec). */
+  addedDataFiles: DataFile[];
+  /** New position or equality delete files. */
+  addedDeleteFiles?: DataFile[];
+  /** Locations of data or delete files this change removes from the table. */
+  removedFiles?: ReadonlySet<string>;
+  /** Extra summary properties (e.g. the statement that made the change). */
+  summary?: Record<string, string>;
+}
+
+export interface ProduceContext {
+  store: ObjectStore;
+  /** Object store key of the table's location (manifests go to `<key>/metadata`). */
+  locationKey: string;
+  /** Location of the metadata file `base` was read from (for the metadata log). */
+  baseMetadataLocation: string;
+  loadManifestList(location: string): Promise<ManifestFile[]>;
+  loadManifest(location: string): Promise<ManifestContents>;
+  nowMs?: number;
+}
+
+const MAX_METADATA_LOG = 100;
+
+/**
+ * Writes the manifests and manifest list of one new snapshot on top of `base` and returns the new
+ * table metadata (not yet committed). Manifests of the parent that hold no removed file are carried
+ * over untouched; those that do are rewritten with the removed entries marked DELETED.
+ * Throws ConflictError when a file to remove is no longer in the table (someone else changed it).
+ * Spec: "Snapshots", "Manifests", "Sequence Numbers", "Commit Conflict Resolution and Retry".
+ */
+export async function produceSnapshot(base: TableMetadata, change: SnapshotChange, ctx: ProduceContext): Promise<TableMetadata> {
+  const snapshotId = newSnapshotId();
+  const sequenceNumber = base.lastSequenceNumber + 1;
+  const timestampMs = ctx.nowMs ?? Date.now();
+  const parent = base.currentSnapshotId === undefined ? undefined : base.snapshots.find((s) => s.snapshotId === base.currentSnapshotId);
+  const schema = base.schemas.find((s) => s.schemaId === base.currentSchemaId)!;
+  const schemaJson = JSON.stringify(schemaToJson(schema));
+  const removed = change.removedFiles ?? new Set<string>();
+  const manifests: ManifestFile[] = [];
+  const metadataKey = `${ctx.locationKey}/metadata`;
+  let deletedDataFiles = 0;
+  let deletedRecords = 0;
+  let deletedDeleteFiles = 0;
+  const found = new Set<string>();
+
+  async function addManifest(entries: ManifestEntry[], spec: PartitionSpec, content: 'data' | 'deletes', manifestSchema = schema, manifestSchemaJson = schemaJson): Promise<void> {
+    if (entries.length === 0) return;
+    const partitionType = partitionTypeOf(spec, manifestSchema);
+    const bytes = writeManifest(entries, { schemaJson: manifestSchemaJson, schemaId: manifestSchema.schemaId, spec, partitionType, content });
+    const key = `${metadataKey}/${newUuid()}-m${manifests.length}.avro`;
+    await ctx.store.put(key, bytes);
+    manifests.push(
+      manifestFileFromEntries(entries, {
+        manifestPath: ctx.store.uri(key),
+        manifestLength: bytes.length,
+        partitionSpecId: spec.specId,
+        partitionType,
+        content,
+        addedSnapshotId: snapshotId,
+        sequenceNumber,
+      }),
+    );
+  }
+
+  const spec = base.partitionSpecs.find((s) => s.specId === base.defaultSpecId)!;
+  const added = (files: DataFile[]): ManifestEntry[] => files.map((dataFile) => ({ status: 1, snapshotId, dataFile }));
+  await addManifest(added(change.addedDataFiles), spec, 'data');
+  await addManifest(added(change.addedDeleteFiles ?? []), spec, 'deletes');
+
+  if (parent) {
+    for (const manifest of await ctx.loadManifestList(parent.manifestList)) {
+      if (removed.size === 0) {
+        manifests.push(manifest);
+        continue;
+      }
+      const contents = await ctx.loadManifest(manifest.manifestPath);
+      const live = contents.entries.filter((e) => e.status !== 2);
+      if (!live.some((e) => removed.has(e.dataFile.filePath))) {
+        manifests.push(manifest);
+        continue;
+      }
+      const rewritten: ManifestEntry[] = live.map((entry) => {
+        // Rewritten entries keep their original sequence numbers explicitly (inheritance would give them ours).
+        const dataSeq = entry.sequenceNumber ?? manifest.sequenceNumber;
+        const fileSeq = entry.fileSequenceNumber ?? manifest.sequenceNumber;
+        const isRemoved = removed.has(entry.dataFile.filePath);
+        if (isRemoved) {
+          found.add(entry.dataFile.filePath);
+          if (entry.dataFile.content === 0) {
+            deletedDataFiles += 1;
+            deletedRecords += entry.dataFile.recordCount;
+          } else deletedDeleteFiles += 1;
+        }
+        return {
+          status: isRemoved ? 2 : 0,
+          snapshotId: isRemoved ? snapshotId : (entry.snapshotId ?? manifest.addedSnapshotId),
+          sequenceNumber: dataSeq,
+          fileSequenceNumber: fileSeq,
+          dataFile: entry.dataFile,
+        };
+      });
+      const manifestSpec = base.partitionSpecs.find((s) => s.specId === manifest.partitionSpecId) ?? spec;
+      await addManifest(rewritten, manifestSpec, manifest.content === 1 ? 'deletes' : 'data', schema, schemaJson);
+    }
+  }
+  for (const path of removed) {
+    if (!found.has(path)) throw new ConflictError('COMMIT_CONFLICT', `file ${path} was removed from the table by another commit`);
+  }
+
+  const addedRecords = change.addedDataFiles.reduce((n, f) => n + f.recordCount, 0);
+  const addedDeleteFiles = change.addedDeleteFiles?.length ?? 0;
+  const previous = parent?.summary ?? { operation: 'append' as const };
+  const total = (key: string, delta: number) => String(Math.max(0, Number(previous[key] ?? 0) + delta));
+  const summary: Snapshot['summary'] = {
+    operation: change.operation,
+    'added-data-files': String(change.addedDataFiles.length),
+    'added-records': String(addedRecords),
+    'added-files-size': String(change.addedDataFiles.reduce((n, f) => n + f.fileSizeInBytes, 0)),
+    'deleted-data-files': String(deletedDataFiles),
+    'deleted-records': String(deletedRecords),
+    'added-delete-files': String(addedDeleteFiles),
+    'removed-delete-files': String(deletedDeleteFiles),
+    'total-records': total('total-records', addedRecords - deletedRecords),
+    'total-data-files': total('total-data-files', change.addedDataFiles.length - deletedDataFiles),
+    'total-delete-files': total('total-delete-files', addedDeleteFiles - deletedDeleteFiles),
+    ...(change.summary ?? {}),
+  };
+  const listBytes = writeManifestList(manifests, { snapshotId, ...(parent ? { parentSnapshotId: parent.snapshotId } : {}), sequenceNumber });
+  const listKey = `${metadataKey}/snap-${snapshotId}-1-${newUuid()}.avro`;
+  await ctx.store.put(listKey, listBytes);
+  const snapshot: Snapshot = {
+    snapshotId,
+    ...(parent ? { parentSnapshotId: parent.snapshotId } : {}),
+    sequenceNumber,
+    timestampMs,
+    manifestList: ctx.store.uri(listKey),
+    summary,
+    schemaId: schema.schemaId,
+  };
+  return {
+    ...nextMetadata(base, ctx.baseMetadataLocation, timestampMs),
+    lastSequenceNumber: sequenceNumber,
+    snapshots: [...base.snapshots, snapshot],
+    currentSnapshotId: snapshotId,
+    snapshotLog: [...base.snapshotLog, { timestampMs, snapshotId }],
+    refs: { ...base.refs, main: { snapshotId, type: 'branch' } },
+  };
+}
+
+/** Common part of every new metadata version: timestamp and the metadata log entry for `base`. */
+export function nextMetadata(base: TableMetadata, baseMetadataLocation: string, timestampMs = Date.now()): TableMetadata {
+  const metadataLog = [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: baseMetadataLocation }];
+  return { ...base, lastUpdatedMs: Math.max(timestampMs, base.lastUpdatedMs), metadataLog: metadataLog.slice(-MAX_METADATA_LOG) };
+}
+
+export function partitionTypeOf(spec: PartitionSpec, schema: Schema): PartitionStructType {
+  const index = indexById(schema);
+  return {
+    fields: spec.fields.map((field) => {
+      const source = index.get(field.sourceId)?.field;
+      if (!source || typeof source.type !== 'string') {
+        throw new ValidationError('INVALID_PARTITION', `partition field ${field.name} refers to column id ${field.sourceId}, which is not a primitive column of schema ${schema.schemaId}`);
+      }
+      const sourceType = source.type;
+      return { fieldId: field.fieldId, name: field.name, type: transformResultType(field.transform, sourceType) };
+    }),
+  };
+}

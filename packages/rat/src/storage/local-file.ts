@@ -1,0 +1,26 @@
+import { stat } from 'node:fs/promises';
+
+import { describeError, ExternalError, NotFoundError } from '../core/errors.js';
+
+/** Codes that mean "there is no file at this path" (ENOTDIR: a parent is a file, EISDIR: it is a directory). */
+const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/** The file to upload must exist; saying so by its local path beats a bare ENOENT from deep inside a copy. */
+export async function sourceFileSize(localPath: string, key: string): Promise<number> {
+  try {
+    const stats = await stat(localPath);
+    if (stats.isFile()) return stats.size;
+  } catch (error) {
+    if (!isMissingFileError(error)) {
+      throw new ExternalError('STORAGE_ERROR', `Cannot read local file ${localPath} to store as "${key}": ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  throw new NotFoundError('STORAGE_NOT_FOUND', `Local file ${localPath} to store as "${key}" does not exist`);
+}
+
+export function isMissingFileError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && MISSING_CODES.has(code);
+}

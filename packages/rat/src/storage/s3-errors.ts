@@ -1,0 +1,78 @@
+import { ExternalError, isRatError, NotFoundError, type RatError } from '../core/errors.js';
+
+/** Where a failed S3 request went: enough to tell a wrong bucket from a wrong endpoint. */
+export interface S3Target {
+  bucket: string;
+  /** The endpoint as configured, or a description of the AWS default one. */
+  endpoint: string;
+}
+
+interface SdkErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  errors?: unknown[];
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** The SDK's error name, e.g. `NoSuchKey`, `NoSuchBucket`, `NotFound` (HEAD has no body to name it). */
+export function sdkErrorName(error: unknown): string | undefined {
+  return (error as SdkErrorShape | undefined)?.name;
+}
+
+export function sdkHttpStatus(error: unknown): number | undefined {
+  return (error as SdkErrorShape | undefined)?.$metadata?.httpStatusCode;
+}
+
+export function bucketMissingError(target: S3Target, operation: string, objectKey: string, cause?: unknown): ExternalError {
+  return new ExternalError(
+    'STORAGE_ERROR',
+    `S3 ${operation} of s3://${target.bucket}/${objectKey} at ${target.endpoint} failed: bucket "${target.bucket}" does not exist`,
+    { cause },
+  );
+}
+
+/**
+ * The one place SDK errors become RatErrors. A missing key is NotFound; a missing bucket is an
+ * ExternalError (the configuration is wrong, and callers must not read it as "no such object").
+ */
+export function mapS3Error(error: unknown, operation: string, target: S3Target, objectKey: string): RatError {
+  if (isRatError(error)) return error;
+  const name = sdkErrorName(error);
+  if (name === 'NoSuchBucket') return bucketMissingError(target, operation, objectKey, error);
+  // `NotFound` is the SDK's name for a 404 without an error body.
+  if (name === 'NoSuchKey' || name === 'NotFound') {
+    return new NotFoundError('STORAGE_NOT_FOUND', `Object s3://${target.bucket}/${objectKey} not found at ${target.endpoint}`, {
+      cause: error,
+    });
+  }
+  return new ExternalError(
+    'STORAGE_ERROR',
+    `S3 ${operation} of s3://${target.bucket}/${objectKey} at ${target.endpoint} failed: ${describeSdkError(error)}`,
+    { cause: error },
+  );
+}
+
+const BODILESS_STATUS: Record<number, string> = {
+  301: 'the bucket is in another region',
+  400: 'bad request',
+  403: 'access denied (check the credentials and the bucket policy)',
+};
+
+/** One line that says what went wrong, also for network errors whose message can be empty. */
+export function describeSdkError(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const shape = error as SdkErrorShape;
+  // Node's happy-eyeballs connect throws an AggregateError with an empty message.
+  const inner = shape.errors?.[0];
+  const status = shape.$metadata?.httpStatusCode;
+  // HEAD responses carry no error body, so the SDK can only say "Unknown"/"UnknownError" plus the status.
+  if (shape.message === 'UnknownError' && status !== undefined) return `${BODILESS_STATUS[status] ?? 'request failed'} (HTTP ${status})`;
+  const base = shape.message || (inner !== undefined ? describeSdkError(inner) : '') || shape.code || shape.name || 'unknown error';
+  const parts = [
+    shape.name && shape.name !== 'Error' && !base.startsWith(shape.name) ? `${shape.name}: ` : '',
+    base.split('\n')[0] ?? base,
+    status !== undefined ? ` (HTTP ${status})` : '',
+  ];
+  return parts.join('');
+}

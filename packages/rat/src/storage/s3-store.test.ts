@@ -1,0 +1,238 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { ExternalError, NotFoundError, ValidationError } from '../core/errors.js';
+import { describeObjectStoreContract, expectBytes, rejectionOf } from './object-store.contract.js';
+import type { ObjectStore } from './object-store.js';
+import { createS3Client, createS3Store, type S3StoreOptions, type S3StoreTuning } from './s3-store.js';
+import { startS3Server, type S3TestServer } from './test-support/s3-server.js';
+
+let server: S3TestServer;
+let scratch: string;
+
+beforeAll(async () => {
+  server = await startS3Server();
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'rat-s3-store-'));
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/** Options for a store on the test server, under a prefix of its own so tests never see each other's objects. */
+function storeOptions(overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
+  const id = randomUUID();
+  return {
+    endpoint: server.endpoint,
+    region: server.region,
+    bucket: server.bucket,
+    prefix: `tests/${id}`,
+    forcePathStyle: true,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+    cacheDir: path.join(scratch, id, 'cache'),
+    stagingRoot: path.join(scratch, id, 'staging'),
+    ...overrides,
+  };
+}
+
+/** A client whose requests are counted by command name, e.g. `GetObjectCommand`. */
+function countingClient(options: S3StoreOptions): { client: S3Client; counts: Map<string, number> } {
+  const client = createS3Client(options);
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      counts.set(command, (counts.get(command) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { client, counts };
+}
+
+describeObjectStoreContract('S3 (s3rver)', async () => {
+  const options = storeOptions();
+  const client = createS3Client(options);
+  return {
+    store: createS3Store(options, { client }),
+    cleanup: async () => client.destroy(),
+    deleteBypassingStore: async (key) => {
+      await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: `${options.prefix}/${key}` }));
+    },
+  };
+});
+
+describe('createS3Store', () => {
+  let options: S3StoreOptions;
+  let client: S3Client;
+  let counts: Map<string, number>;
+  let store: ObjectStore;
+
+  function makeStore(tuning: Omit<S3StoreTuning, 'client'> = {}): ObjectStore {
+    return createS3Store(options, { ...tuning, client });
+  }
+
+  beforeEach(() => {
+    options = storeOptions();
+    ({ client, counts } = countingClient(options));
+    store = makeStore();
+  });
+
+  afterEach(() => {
+    client.destroy();
+  });
+
+  describe('uri and keyOf', () => {
+    it('writes s3://bucket/prefix/key and reads back s3, s3a and s3n URIs', () => {
+      const key = 'warehouse/ns/t/data/part-0.parquet';
+      expect(store.uri(key)).toBe(`s3://${server.bucket}/${options.prefix}/${key}`);
+      for (const scheme of ['s3', 's3a', 's3n']) {
+        expect(store.keyOf(`${scheme}://${server.bucket}/${options.prefix}/${key}`)).toBe(key);
+      }
+    });
+
+    it('refuses URIs of the same bucket outside its prefix', () => {
+      expect(store.keyOf(`s3://${server.bucket}/tests/other-prefix/a.txt`)).toBeUndefined();
+      expect(store.keyOf(`s3://${server.bucket}/${options.prefix}`)).toBeUndefined();
+      expect(store.keyOf(`s3://${server.bucket}/${options.prefix}-sibling/a.txt`)).toBeUndefined();
+    });
+
+    it('uses bare keys without a prefix and strips slashes around a configured one', () => {
+      const bare = createS3Store({ ...options, prefix: undefined }, { client });
+      expect(bare.uri('a/b.txt')).toBe(`s3://${server.bucket}/a/b.txt`);
+      expect(bare.keyOf(`s3://${server.bucket}/a/b.txt`)).toBe('a/b.txt');
+      const slashed = createS3Store({ ...options, prefix: '/lake/main/' }, { client });
+      expect(slashed.uri('k')).toBe(`s3://${server.bucket}/lake/main/k`);
+    });
+  });
+
+  describe('localPath cache', () => {
+    it('downloads to <cacheDir>/<bucket>/<prefix>/<key> and reuses the file without a request', async () => {
+      await store.put('cache/a.bin', 'abc');
+      const file = await store.localPath('cache/a.bin');
+      expect(file).toBe(path.join(options.cacheDir, server.bucket, ...(options.prefix ?? '').split('/'), 'cache', 'a.bin'));
+      expect(counts.get('GetObjectCommand')).toBe(1);
+      expect(await store.localPath('cache/a.bin')).toBe(file);
+      expect(counts.get('GetObjectCommand')).toBe(1);
+    });
+
+    it('shares one download between concurrent callers for the same key', async () => {
+      const bytes = randomBytes(2 * 1024 * 1024);
+      await store.put('cache/shared.bin', bytes);
+      const paths = await Promise.all(Array.from({ length: 8 }, () => store.localPath('cache/shared.bin')));
+      expect(new Set(paths).size).toBe(1);
+      expect(counts.get('GetObjectCommand')).toBe(1);
+      expectBytes(await readFile(paths[0] ?? ''), bytes);
+    });
+
+    it('drops the cached copy when this store overwrites or deletes the object', async () => {
+      await store.put('cache/changing.txt', 'old');
+      expect(await readFile(await store.localPath('cache/changing.txt'), 'utf8')).toBe('old');
+      await store.put('cache/changing.txt', 'new');
+      expect(await readFile(await store.localPath('cache/changing.txt'), 'utf8')).toBe('new');
+      await store.delete('cache/changing.txt');
+      expect(await rejectionOf(store.localPath('cache/changing.txt'))).toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  it('uploads a file larger than one part as a multipart upload', async () => {
+    const multipart = makeStore({ partSizeBytes: 5 * 1024 * 1024 });
+    const staging = await multipart.stagingDir();
+    const file = path.join(staging, 'big.parquet');
+    const bytes = randomBytes(11 * 1024 * 1024);
+    await writeFile(file, bytes);
+    await multipart.putFile('big/big.parquet', file);
+    expect(counts.get('UploadPartCommand')).toBe(3);
+    expect(counts.get('CompleteMultipartUploadCommand')).toBe(1);
+    expectBytes(await multipart.get('big/big.parquet'), bytes);
+  });
+
+  it('follows ListObjectsV2 pagination', async () => {
+    const paged = makeStore({ listPageSize: 2 });
+    const keys = ['p/1', 'p/2', 'p/3', 'p/4', 'p/5'];
+    for (const key of keys) await paged.put(key, key);
+    const listed: string[] = [];
+    for await (const info of paged.list('p/')) listed.push(info.key);
+    expect(listed).toEqual(keys);
+    expect(counts.get('ListObjectsV2Command')).toBe(3);
+  });
+
+  describe('error mapping', () => {
+    it('names a bucket that does not exist, for every operation that talks to S3', async () => {
+      const wrong = createS3Store({ ...options, bucket: 'no-such-bucket-here' });
+      const file = path.join(await wrong.stagingDir(), 'upload.bin');
+      await writeFile(file, 'x');
+      for (const [operation, attempt] of [
+        ['get', () => wrong.get('a.txt')],
+        ['put', () => wrong.put('a.txt', 'x')],
+        ['putFile', () => wrong.putFile('a.txt', file)],
+        ['delete', () => wrong.delete('a.txt')],
+        ['localPath', () => wrong.localPath('a.txt')],
+        ['head', () => wrong.head('a.txt')],
+        ['exists', () => wrong.exists('a.txt')],
+        ['list', () => wrong.list('')[Symbol.asyncIterator]().next()],
+      ] as const) {
+        const error = await rejectionOf(attempt());
+        expect(error, operation).toBeInstanceOf(ExternalError);
+        expect((error as ExternalError).code, operation).toBe('STORAGE_ERROR');
+        expect((error as Error).message, operation).toContain('bucket "no-such-bucket-here" does not exist');
+        expect((error as Error).message, operation).toContain(`s3://no-such-bucket-here/${options.prefix}/`);
+        expect((error as Error).cause, operation).toBeDefined();
+      }
+    });
+
+    it('names the endpoint when nothing listens there, and fails fast', async () => {
+      const port = await closedPort();
+      const endpoint = `http://127.0.0.1:${port}`;
+      const unreachable = createS3Store({ ...options, endpoint, maxAttempts: 1, connectionTimeoutMs: 1000 });
+      const started = Date.now();
+      const error = await rejectionOf(unreachable.get('warehouse/x.json'));
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(error).toBeInstanceOf(ExternalError);
+      expect((error as ExternalError).code).toBe('STORAGE_ERROR');
+      const message = (error as Error).message;
+      expect(message).toContain(endpoint);
+      expect(message).toContain('GetObject');
+      expect(message).toContain(`s3://${server.bucket}/${options.prefix}/warehouse/x.json`);
+      expect(message).not.toContain('\n');
+    });
+
+    it('reports rejected credentials as ExternalError naming the operation and key', async () => {
+      const denied = createS3Store({ ...options, accessKeyId: 'WRONG', secretAccessKey: 'WRONG', maxAttempts: 1 });
+      const error = await rejectionOf(denied.put('a.txt', 'x'));
+      expect(error).toBeInstanceOf(ExternalError);
+      expect((error as Error).message).toContain('PutObject');
+      expect((error as Error).message).toContain(`${options.prefix}/a.txt`);
+    });
+
+    it('explains a HEAD refused for bad credentials instead of reporting the object missing', async () => {
+      const denied = createS3Store({ ...options, accessKeyId: 'WRONG', secretAccessKey: 'WRONG', maxAttempts: 1 });
+      const error = await rejectionOf(denied.exists('a.txt'));
+      expect(error).toBeInstanceOf(ExternalError);
+      expect((error as Error).message).toContain('HeadObject');
+      expect((error as Error).message).toContain('access denied');
+    });
+
+    it('refuses half-given credentials', () => {
+      expect(() => createS3Store({ ...options, secretAccessKey: undefined })).toThrow(ValidationError);
+    });
+  });
+});
+
+/** A port that was free a moment ago and has no listener now. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  return address.port;
+}
