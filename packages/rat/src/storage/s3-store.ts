@@ -113,7 +113,11 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
     bucketVerified = true;
   }
 
-  /** Our own writes must not be shadowed by an older cached copy in this process. */
+  /**
+   * Our own overwrites and deletes must not be shadowed by an older cached copy in this process.
+   * (Writes by other processes are not seen: objects are meant to be immutable. A download already
+   * running while this process overwrites the same key may still publish the old bytes.)
+   */
   async function dropCachedCopy(key: string): Promise<void> {
     try {
       await rm(cacheFileOf(key), { force: true });
