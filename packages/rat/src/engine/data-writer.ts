@@ -2,6 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newUuid } from '../core/ids.js';
 import { ValidationError } from '../core/errors.js';
+import { schemaToJson } from '../iceberg/schema-json.js';
 import { applyTransform, partitionPathSegment, transformResultType } from '../iceberg/transforms.js';
 import type { DataFile, PartitionSpec, PartitionValues, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -39,6 +40,9 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
     const copyOptions = [
       'FORMAT parquet',
       `FIELD_IDS ${fieldIdsOption(schema.fields)}`,
+      // Some readers (icebird) resolve columns through the writer's schema stored under this key, as Iceberg's
+      // Java and Python writers store it, rather than through the Parquet field ids.
+      `KV_METADATA {'iceberg.schema': ${quoteString(JSON.stringify(schemaToJson(schema)))}}`,
       'COMPRESSION zstd',
       `FILE_SIZE_BYTES ${input.targetFileBytes ?? DEFAULT_TARGET_FILE_BYTES}`,
     ].join(', ');

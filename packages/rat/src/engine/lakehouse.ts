@@ -76,7 +76,7 @@ export interface Lakehouse {
 export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lakehouse> {
   const env = options.env ?? process.env;
   const config = resolveConfig(options, env);
-  const store = createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
+  const store = await createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
   const db: MetadataDb = await openMetadataDb(config.databasePath);
   const catalog = createCatalog(db, store);
   for (const ns of DEFAULT_NAMESPACES) await catalog.createNamespace(ns, { ifNotExists: true });

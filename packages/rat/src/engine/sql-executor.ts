@@ -97,7 +97,6 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
     return rewritten ?? sql;
   }
 
-  // eslint-disable-next-line consistent-return -- the switch covers every statement kind
   async function runStatement(text: string, stream: boolean): Promise<StatementResult | RowStream | undefined> {
     const ns = await namespaces();
     const statement = parseStatement(text, ns);

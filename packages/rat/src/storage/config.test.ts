@@ -88,7 +88,7 @@ describe('createObjectStore', () => {
   it('creates a local store rooted at RAT_HOME, with table keys under warehouse/', async () => {
     const ratHome = await mkdtemp(path.join(os.tmpdir(), 'rat-config-'));
     try {
-      const store = createObjectStore(storageConfigFromEnv({}, ratHome));
+      const store = await createObjectStore(storageConfigFromEnv({}, ratHome));
       expect(store.kind).toBe('local');
       await store.put('warehouse/ns/t/metadata/v1.metadata.json', '{}');
       expect(await readFile(path.join(ratHome, 'warehouse', 'ns', 't', 'metadata', 'v1.metadata.json'), 'utf8')).toBe('{}');
@@ -98,8 +98,8 @@ describe('createObjectStore', () => {
     }
   });
 
-  it('creates an S3 store with the same keys under the prefix', () => {
-    const store = createObjectStore(
+  it('creates an S3 store with the same keys under the prefix', async () => {
+    const store = await createObjectStore(
       storageConfigFromEnv({ RAT_S3_BUCKET: 'lake', RAT_S3_PREFIX: '/prod/', RAT_S3_ENDPOINT: 'http://127.0.0.1:9' }, home),
     );
     expect(store.kind).toBe('s3');

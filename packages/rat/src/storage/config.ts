@@ -3,13 +3,15 @@ import path from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { createLocalStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
-import { createS3Store, type S3StoreOptions } from './s3-store.js';
+import type { S3StoreOptions } from './s3-store.js';
 
 export type StorageConfig = { type: 'local'; root: string } | ({ type: 's3' } & S3StoreOptions);
 
-export function createObjectStore(config: StorageConfig): ObjectStore {
+/** The AWS SDK takes about a second to load: it is imported only when S3 is configured. */
+export async function createObjectStore(config: StorageConfig): Promise<ObjectStore> {
   if (config.type === 'local') return createLocalStore({ root: config.root });
   const { type: _type, ...options } = config;
+  const { createS3Store } = await import('./s3-store.js');
   return createS3Store(options);
 }
 
