@@ -16,8 +16,16 @@ export interface Output {
 const MAX_CELL = 60;
 const WIDTH_SAMPLE = 200;
 
-export function createOutput(options: { json: boolean; write?: (text: string) => void; writeError?: (text: string) => void }): Output {
-  const write = options.write ?? ((text: string) => process.stdout.write(text));
+/** Writes text and resolves once the destination can take more (backpressure for streamed results). */
+type Writer = (text: string) => void | Promise<void>;
+
+function stdoutWriter(text: string): void | Promise<void> {
+  if (process.stdout.write(text)) return;
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
+export function createOutput(options: { json: boolean; write?: Writer; writeError?: (text: string) => void }): Output {
+  const write = options.write ?? stdoutWriter;
   const writeError = options.writeError ?? ((text: string) => process.stderr.write(text));
   const output: Output = {
     json: options.json,
@@ -53,17 +61,20 @@ export function createOutput(options: { json: boolean; write?: (text: string) =>
       };
       if (options.json) write('[');
       for await (const batch of batches) {
+        let text = '';
         for (const row of batch) {
           if (options.json) {
-            write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(toObject(columns, row), jsonReplacer)}`);
+            text += `${count === 0 ? '\n' : ',\n'}${JSON.stringify(toObject(columns, row), jsonReplacer)}`;
           } else if (widths) {
-            write(`${formatRow(row.map(cell), widths)}\n`);
+            text += `${formatRow(row.map(cell), widths)}\n`;
           } else {
             buffered.push(row);
             if (buffered.length >= WIDTH_SAMPLE) flushHeader();
           }
           count++;
         }
+        // Wait for the reader: a slow consumer must not make us buffer the whole result.
+        if (text) await write(text);
       }
       if (options.json) write(count === 0 ? ']\n' : '\n]\n');
       else {

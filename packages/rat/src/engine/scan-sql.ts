@@ -11,6 +11,11 @@ export interface ScanSqlOptions {
 }
 
 const DOWNLOAD_CONCURRENCY = 8;
+/**
+ * Data files live under Iceberg partition paths (`k=1/`), which DuckDB would otherwise read as hive
+ * partitions: the path value would replace the column's stored value (URL-decoded, with an inferred type).
+ */
+const NO_HIVE = "hive_partitioning=true";
 
 /**
  * The DuckDB query that reads a planned Iceberg scan: the selected Parquet files, columns resolved
@@ -32,7 +37,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
   const fileList = `[${dataPaths.map(quoteString).join(', ')}]`;
   if (!hasDeletes) {
     const projection = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
-    return `SELECT ${projection} FROM read_parquet(${fileList}${mapping})`;
+    return `SELECT ${projection} FROM read_parquet(${fileList}${mapping}, ${NO_HIVE})`;
   }
 
   const conditions: string[] = [];
@@ -42,7 +47,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     // Delete files name data files by their location as written; map each to the local path DuckDB reports.
     const locations = `(VALUES ${[...pathByLocation].map(([location, path]) => `(${quoteString(location)}, ${quoteString(path)})`).join(', ')}) AS m(location, path)`;
     conditions.push(
-      `NOT EXISTS (SELECT 1 FROM read_parquet([${paths.map(quoteString).join(', ')}]) p JOIN ${locations} ON p.file_path = m.location WHERE m.path = d.filename AND p.pos = d.file_row_number)`,
+      `NOT EXISTS (SELECT 1 FROM read_parquet([${paths.map(quoteString).join(', ')}], ${NO_HIVE}) p JOIN ${locations} ON p.file_path = m.location WHERE m.path = d.filename AND p.pos = d.file_row_number)`,
     );
   }
   const equalityGroups = new Map<string, { ids: number[]; files: Map<DataFile, number>; targets: [string, number][] }>();
@@ -64,13 +69,13 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     const deletePaths = await mapLimit(deleteFiles, (f) => options.localPath(f.filePath));
     const idMap = `MAP {${fields.map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckDbTypeOf(f.type))}, default_value: NULL}`).join(', ')}}`;
     const rows = deletePaths
-      .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteString(path)}, schema=${idMap})`)
+      .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteString(path)}, schema=${idMap}, ${NO_HIVE})`)
       .join(' UNION ALL ');
     const targets = `(VALUES ${group.targets.map(([path, index]) => `(${quoteString(path)}, ${index})`).join(', ')}) AS t(path, __del)`;
     const match = fields.map((f) => `e.${quoteIdent(f.name)} IS NOT DISTINCT FROM d.${quoteIdent(f.name)}`).join(' AND ');
     conditions.push(`NOT EXISTS (SELECT 1 FROM (${rows}) e JOIN ${targets} ON e.__del = t.__del WHERE t.path = d.filename AND ${match})`);
   }
-  const source = `read_parquet(${fileList}${mapping}, filename=true, file_row_number=true)`;
+  const source = `read_parquet(${fileList}${mapping}, filename=true, file_row_number=true, ${NO_HIVE})`;
   return `SELECT ${columns} FROM ${source} d${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
 }
 

@@ -52,6 +52,29 @@ export interface SqlExecutor {
   stream(sql: string): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
 }
 
+const WIDE_INTEGERS = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
+
+/**
+ * DuckDB's JSON conversion renders 64-bit integers as strings so none loses precision; turn the ones
+ * that fit a double back into numbers (COUNT(*) and BIGINT ids read as numbers in JSON and tables).
+ */
+function rowNormalizer(columnTypes: string[]): (rows: Json[][]) => Json[][] {
+  const wide = columnTypes.map((t, i) => (WIDE_INTEGERS.has(t) ? i : -1)).filter((i) => i >= 0);
+  if (wide.length === 0) return (rows) => rows;
+  return (rows) => {
+    for (const row of rows) {
+      for (const i of wide) {
+        const value = row[i];
+        if (typeof value === 'string') {
+          const number = Number(value);
+          if (Number.isSafeInteger(number)) row[i] = number;
+        }
+      }
+    }
+    return rows;
+  };
+}
+
 export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
   const reader = createTableReader(catalog, db);
   const writer = createTableWriter(catalog, db, reader);
@@ -141,6 +164,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
     }
     const columns = result.columnNames();
     const columnTypes = result.columnTypes().map((t) => t.toString());
+    const normalize = rowNormalizer(columnTypes);
     if (stream) {
       return {
         kind: 'stream',
@@ -148,7 +172,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
         columnTypes,
         async *batches() {
           try {
-            for await (const rows of result.yieldRowsJson()) yield rows;
+            for await (const rows of result.yieldRowsJson()) yield normalize(rows);
           } catch (error) {
             throw wrapDuckDbError(error);
           } finally {
@@ -158,7 +182,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
       };
     }
     try {
-      return { kind: 'rows', columns, columnTypes, rows: await result.getRowsJson() };
+      return { kind: 'rows', columns, columnTypes, rows: normalize(await result.getRowsJson()) };
     } catch (error) {
       throw wrapDuckDbError(error);
     }
@@ -338,6 +362,8 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
         dataKey: `${catalog.store.keyOf(catalog.writeLocation(base))}/data`,
         table: name,
       });
+      // Rows set to the values they already had (UPDATE t SET v = v): no file changed, so no snapshot.
+      if (files.length === 0 && removedFiles.size === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name };
       const operation = files.length === 0 ? 'delete' : 'overwrite';
       const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles });
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };

@@ -1,5 +1,5 @@
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import type { TableIdent } from '../catalog/identifiers.js';
+import { type TableIdent, validateName } from '../catalog/identifiers.js';
 import { isIdentifier, isSymbol, isWord, matchParen, type Token, tokenize } from './sql-lexer.js';
 
 /** What the platform must do for one SQL statement; anything not about catalog tables is `query`. */
@@ -227,6 +227,11 @@ class Parser {
   /** `ns.table` when ns is a catalog namespace, else undefined (left to DuckDB); unknown `x.y` is an error. */
   private catalogIdent(): TableIdent | undefined {
     const [a, dot, b, after] = [this.tokens[this.i], this.tokens[this.i + 1], this.tokens[this.i + 2], this.tokens[this.i + 3]];
+    if (isIdentifier(a) && dot?.kind === 'number' && dot.value.startsWith('.') && dot.start === a!.end && this.namespaces.has(a!.value.toLowerCase())) {
+      // `bronze.1abc` lexes as bronze, .1, abc: name the table as written rather than leave DuckDB to report ".1".
+      const end = b?.kind === 'word' && b.start === dot.end ? b.end : dot.end;
+      validateName('table', this.sql.slice(dot.start + 1, end));
+    }
     if (!isIdentifier(a) || !isSymbol(dot, '.') || !isIdentifier(b) || isSymbol(after, '.')) return undefined;
     const namespace = a!.value.toLowerCase();
     if (!this.namespaces.has(namespace)) {

@@ -6,7 +6,7 @@ import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cac
 import type { Predicate } from '../iceberg/predicate.js';
 import { planScan, type PlannedScan, type ScanStats } from '../iceberg/scan-planner.js';
 import type { TableMetadata } from '../iceberg/types.js';
-import { type DuckDb, quoteIdent } from './duckdb.js';
+import { type DuckDb, quoteIdent, quoteString } from './duckdb.js';
 import { scanSql } from './scan-sql.js';
 
 export interface ScanRecord {
@@ -97,7 +97,12 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
       if (views.get(key) === table.metadataLocation) return;
       const { sql } = await reader.plan(table);
       await ensureSchema(table.ident.namespace);
-      await db.run(`DROP TABLE IF EXISTS ${quoteIdent(table.ident.namespace)}.${quoteIdent(table.ident.name)}`);
+      // A table left by an interrupted UPDATE/DELETE/MERGE must go, but DROP TABLE IF EXISTS fails on the
+      // view an earlier read created: drop only a real table.
+      const leftover = await db.rows(
+        `SELECT 1 FROM duckdb_tables() WHERE NOT temporary AND schema_name = ${quoteString(table.ident.namespace)} AND table_name = ${quoteString(table.ident.name)}`,
+      );
+      if (leftover.length > 0) await db.run(`DROP TABLE ${quoteIdent(table.ident.namespace)}.${quoteIdent(table.ident.name)}`);
       await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(table.ident.namespace)}.${quoteIdent(table.ident.name)} AS ${sql}`);
       views.set(key, table.metadataLocation);
     },

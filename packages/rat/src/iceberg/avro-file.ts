@@ -1,26 +1,22 @@
 /**
  * Avro object container files (Avro 1.11 spec "Object Container Files"), read and written
  * synchronously: header (magic `Obj\x01`, metadata map, sync marker) then blocks of records.
- * avsc encodes and decodes the records; the framing is done here so that callers get plain bytes.
- *
- * Reading resolves Iceberg fields by id, never by name (spec Appendix A "Avro", "Field IDs"):
- * every record field of the writer schema is renamed to `id_<field-id>` before decoding, so
- * `record[fieldKey(500)]` is `manifest_path` whatever the writer called it.
+ * Writing encodes records with avsc from the plain schema object (so the header keeps every
+ * `field-id`); reading uses avro-decoder.ts, which keys record fields by Iceberg field id
+ * (`record[fieldKey(500)]` is `manifest_path` whatever the writer called it) and bounds every
+ * count by the bytes left, so corrupt files fail fast.
  */
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import avro from 'avsc';
 import { ExternalError, ValidationError } from '../core/errors.js';
+import { AvroCursor, AvroDecodeError, compileDecoder } from './avro-decoder.js';
 import type { AvroRecordSchema, AvroSchema } from './avro-schemas.js';
 
 export type AvroCodec = 'null' | 'deflate';
 
 export interface AvroFile {
-  /**
-   * The writer schema with every record field renamed to `fieldKey(field-id)` (fields without an
-   * id become `pos_<index>`), named types made valid Avro names, defaults and aliases dropped.
-   * `field-id`, `element-id` and logical type attributes are kept.
-   */
+  /** The writer schema from the header, as parsed JSON (names as the writer chose them). */
   schema: AvroSchema;
   /** File metadata (`avro.schema`, `avro.codec` and the writer's own keys), decoded as UTF-8. */
   metadata: ReadonlyMap<string, string>;
@@ -58,9 +54,9 @@ interface Header {
 }
 
 /**
- * Avro longs as bigint: avsc's own long type refuses values beyond 2^53 and snapshot ids go up
- * to 2^63 and beyond. Reads give the signed value; writes accept bigint in [-2^63, 2^64) (values
- * from 2^63 are stored as their two's complement) and safe-integer numbers.
+ * The long type records are written with: avsc's own refuses values beyond 2^53 and snapshot ids
+ * go up to 2^63 and beyond. Accepts bigint in [-2^63, 2^64) (values from 2^63 are stored as their
+ * two's complement) and safe-integer numbers.
  */
 const BIGINT_LONG = avro.types.LongType.__with({
   fromBuffer: (buffer: Buffer): bigint => buffer.readBigInt64LE(0),
@@ -82,11 +78,6 @@ function avroType(schema: AvroSchema): avro.Type {
     wrapUnions: 'never',
     typeHook: (candidate) => (candidate === 'long' || (isObject(candidate) && candidate.type === 'long') ? BIGINT_LONG : undefined),
   });
-}
-
-/** The decoded-record key of the field with this Iceberg field id. */
-export function fieldKey(fieldId: number): string {
-  return fieldId < 0 ? `id_m${-fieldId}` : `id_${fieldId}`;
 }
 
 /**
@@ -128,33 +119,33 @@ export function writeAvroFile(schema: AvroRecordSchema, records: readonly unknow
 
 /**
  * Reads an object container file written by any Avro writer (codec null or deflate). Throws
- * ExternalError METADATA_CORRUPT naming `source` when the bytes are not a valid Avro file.
+ * ExternalError METADATA_CORRUPT naming `source` when the bytes are not a valid Avro file, and
+ * ExternalError UNSUPPORTED for other codecs.
  */
 export function readAvroFile(bytes: Uint8Array, source: string): AvroFile {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length < MAGIC.length || !buffer.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw corrupt(source, `the file does not start with the Avro magic bytes "Obj\\x01" (${buffer.length} bytes)`);
+  if (bytes.length < MAGIC.length || !MAGIC.equals(bytes.subarray(0, MAGIC.length))) {
+    throw corrupt(source, `the file does not start with the Avro magic bytes "Obj\\x01" (${bytes.length} bytes)`);
   }
-  let decodedHeader: { value: unknown; offset: number };
-  try {
-    decodedHeader = HEADER_TYPE.decode(buffer, 0);
-  } catch (error) {
-    throw corrupt(source, 'the header cannot be decoded', error);
-  }
-  if (decodedHeader.offset < 0) throw corrupt(source, `the header is truncated (${buffer.length} bytes)`);
-  const header = decodedHeader.value as Header;
+  const cursor = new AvroCursor(bytes);
+  cursor.pos = MAGIC.length;
   const metadata = new Map<string, string>();
-  for (const [key, value] of Object.entries(header.meta)) metadata.set(key, value.toString('utf8'));
+  let sync: Uint8Array;
+  try {
+    readMetadata(cursor, metadata);
+    sync = cursor.fixed(SYNC_SIZE);
+  } catch (error) {
+    throw corrupt(source, 'the header cannot be read', error);
+  }
 
   const schemaText = metadata.get('avro.schema');
   if (schemaText === undefined) throw corrupt(source, 'the header has no avro.schema');
   let schema: AvroSchema;
-  let type: avro.Type;
+  let decoder: ReturnType<typeof compileDecoder>;
   try {
-    schema = normalizeSchema(JSON.parse(schemaText) as unknown);
-    type = avroType(schema);
+    schema = JSON.parse(schemaText) as AvroSchema;
+    decoder = compileDecoder(schema);
   } catch (error) {
-    throw corrupt(source, `avro.schema is not a usable Avro schema`, error);
+    throw corrupt(source, 'avro.schema is not a usable Avro schema', error);
   }
   const codec = metadata.get('avro.codec') ?? 'null';
   if (codec !== 'null' && codec !== 'deflate') {
@@ -162,18 +153,20 @@ export function readAvroFile(bytes: Uint8Array, source: string): AvroFile {
   }
 
   const records: unknown[] = [];
-  let pos = decodedHeader.offset;
   let blockIndex = 0;
-  while (pos < buffer.length) {
-    const count = readVarLong(buffer, pos, source);
-    const size = readVarLong(buffer, count.next, source);
-    if (count.value < 0 || size.value < 0) throw corrupt(source, `block ${blockIndex} has a negative count or size`);
-    const dataEnd = size.next + size.value;
-    if (dataEnd + SYNC_SIZE > buffer.length) throw corrupt(source, `block ${blockIndex} is truncated`);
-    if (!buffer.subarray(dataEnd, dataEnd + SYNC_SIZE).equals(header.sync)) {
-      throw corrupt(source, `block ${blockIndex} does not end with the file's sync marker`);
+  while (cursor.remaining > 0) {
+    let count: number;
+    let data: Uint8Array;
+    try {
+      count = cursor.size('a block count');
+      const size = cursor.size('a block size');
+      if (count < 0 || size < 0) throw new AvroDecodeError(`block count ${count} or size ${size} is negative`);
+      data = cursor.fixed(size);
+      const blockSync = cursor.fixed(SYNC_SIZE);
+      if (!Buffer.from(blockSync).equals(sync)) throw new AvroDecodeError("the block does not end with the file's sync marker");
+    } catch (error) {
+      throw corrupt(source, `block ${blockIndex} is malformed`, error);
     }
-    let data = buffer.subarray(size.next, dataEnd);
     if (codec === 'deflate') {
       try {
         data = inflateRawSync(data);
@@ -181,23 +174,38 @@ export function readAvroFile(bytes: Uint8Array, source: string): AvroFile {
         throw corrupt(source, `block ${blockIndex} cannot be inflated`, error);
       }
     }
-    let offset = 0;
-    for (let i = 0; i < count.value; i += 1) {
-      let decoded: { value: unknown; offset: number };
+    const block = new AvroCursor(data);
+    if (decoder.minSize > 0 && count > data.length / decoder.minSize) {
+      throw corrupt(source, `block ${blockIndex} claims ${count} records in ${data.length} bytes`);
+    }
+    for (let i = 0; i < count; i += 1) {
       try {
-        decoded = type.decode(data, offset);
+        records.push(decoder.read(block));
       } catch (error) {
         throw corrupt(source, `record ${records.length} cannot be decoded`, error);
       }
-      if (decoded.offset < 0) throw corrupt(source, `record ${records.length} is truncated`);
-      records.push(decoded.value);
-      offset = decoded.offset;
     }
-    if (offset !== data.length) throw corrupt(source, `block ${blockIndex} has ${data.length - offset} bytes after its ${count.value} records`);
-    pos = dataEnd + SYNC_SIZE;
+    if (block.remaining !== 0) throw corrupt(source, `block ${blockIndex} has ${block.remaining} bytes after its ${count} records`);
     blockIndex += 1;
   }
   return { schema, metadata, records };
+}
+
+/** The header's metadata: an Avro map of bytes, read as UTF-8 text. */
+function readMetadata(cursor: AvroCursor, metadata: Map<string, string>): void {
+  for (;;) {
+    let count = cursor.size('a metadata block count');
+    if (count === 0) return;
+    if (count < 0) {
+      count = -count;
+      cursor.size('a metadata block size');
+    }
+    if (count * 2 > cursor.remaining) throw new AvroDecodeError(`a metadata block of ${count} entries cannot fit ${cursor.remaining} bytes`);
+    for (let i = 0; i < count; i += 1) {
+      const key = cursor.string();
+      metadata.set(key, Buffer.from(cursor.bytesValue()).toString('utf8'));
+    }
+  }
 }
 
 function encodeRecord(type: avro.Type, record: unknown, index: number, recordName: string): Buffer {
@@ -234,82 +242,6 @@ function encodeLong(value: number): Buffer {
     bytes.push(byte);
   } while (n > 0n);
   return Buffer.from(bytes);
-}
-
-function readVarLong(buffer: Buffer, pos: number, source: string): { value: number; next: number } {
-  let raw = 0n;
-  let shift = 0n;
-  let next = pos;
-  for (;;) {
-    if (next >= buffer.length) throw corrupt(source, `a block header is truncated at byte ${pos}`);
-    if (shift > 63n) throw corrupt(source, `a block header varint at byte ${pos} is too long`);
-    const byte = buffer[next] ?? 0;
-    next += 1;
-    raw |= BigInt(byte & 0x7f) << shift;
-    shift += 7n;
-    if ((byte & 0x80) === 0) break;
-  }
-  const value = (raw & 1n) === 0n ? raw >> 1n : -((raw + 1n) >> 1n);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw corrupt(source, `a block header at byte ${pos} holds ${value}, beyond any real block`);
-  }
-  return { value: Number(value), next };
-}
-
-const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
-const NAME_PART = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * Makes a writer schema decodable by avsc and addressable by field id (see `AvroFile.schema`).
- * Names matter to Avro only for resolving named-type references, which are renamed the same way.
- */
-function normalizeSchema(schema: unknown): AvroSchema {
-  if (typeof schema === 'string') return PRIMITIVES.has(schema) ? schema : validName(schema);
-  if (Array.isArray(schema)) return schema.map((branch) => normalizeSchema(branch));
-  if (!isObject(schema)) throw new Error(`unexpected schema node ${JSON.stringify(schema)}`);
-  const type = schema.type;
-  if (typeof type !== 'string') return normalizeSchema(type);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === 'default' || key === 'aliases' || key === 'order' || key === 'doc') continue;
-    out[key] = value;
-  }
-  if (typeof schema.name === 'string') out.name = validName(schema.name);
-  if (typeof schema.namespace === 'string') out.namespace = schema.namespace === '' ? '' : validName(schema.namespace);
-  switch (type) {
-    case 'record':
-    case 'error': {
-      if (!Array.isArray(schema.fields)) throw new Error(`record ${String(schema.name)} has no fields array`);
-      const keys = new Set<string>();
-      out.type = 'record';
-      out.fields = schema.fields.map((field: unknown, index: number) => {
-        if (!isObject(field)) throw new Error(`record ${String(schema.name)} has a malformed field ${index}`);
-        const id = field['field-id'];
-        const key = typeof id === 'number' && Number.isInteger(id) ? fieldKey(id) : `pos_${index}`;
-        if (keys.has(key)) throw new Error(`record ${String(schema.name)} has two fields with ${key}`);
-        keys.add(key);
-        const normalized: Record<string, unknown> = { name: key, type: normalizeSchema(field.type) };
-        if (typeof id === 'number') normalized['field-id'] = id;
-        return normalized;
-      });
-      return out as unknown as AvroSchema;
-    }
-    case 'array':
-      out.items = normalizeSchema(schema.items);
-      return out as unknown as AvroSchema;
-    case 'map':
-      out.values = normalizeSchema(schema.values);
-      return out as unknown as AvroSchema;
-    default:
-      return out as unknown as AvroSchema;
-  }
-}
-
-function validName(name: string): string {
-  return name
-    .split('.')
-    .map((part) => (NAME_PART.test(part) ? part : `_${part.replace(/[^A-Za-z0-9_]/g, '_')}`))
-    .join('.');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -5,7 +5,7 @@
  * Every failure is ExternalError METADATA_CORRUPT naming the file, the record and the field.
  */
 import { ExternalError } from '../core/errors.js';
-import { fieldKey } from './avro-file.js';
+import { fieldKey } from './avro-decoder.js';
 
 export class AvroRecord {
   private readonly fields: Record<string, unknown>;
@@ -33,7 +33,7 @@ export class AvroRecord {
     return value === null ? undefined : value;
   }
 
-  /** The raw decoded value under a decoded-record key (`pos_<i>` for fields without an id). */
+  /** The raw decoded value under a `recordFieldKey` (`pos_<i>` for fields without an id). */
   rawByKey(key: string): unknown {
     const value = this.fields[key];
     return value === null ? undefined : value;

@@ -166,7 +166,7 @@ describe('readManifestList: tables written by Spark and PyIceberg', () => {
   const lists = listFiles(TABLES, (name) => name.startsWith('snap-') && name.endsWith('.avro'));
 
   it('finds the reference manifest lists', () => {
-    expect(lists.length).toBe(18);
+    expect(lists.length).toBe(20);
   });
 
   it.each(lists.map((path) => [relative(TABLES, path), path]))('reads %s', (_name, path) => {
@@ -441,10 +441,10 @@ describe('readManifestList: corrupt input', () => {
   it('flipped bytes in the data blocks and a wrong sync marker', () => {
     const deflated = writeManifestList(sample, { snapshotId: 1n, sequenceNumber: 1 });
     const broken = deflated.slice();
-    broken[broken.length - 40] ^= 0xff; // inside the deflate stream
+    broken.set([(broken[broken.length - 40] ?? 0) ^ 0xff], broken.length - 40); // inside the deflate stream
     expectCorrupt(() => readManifestList(broken, 'mem://flip.avro'), 'mem://flip.avro');
     const badSync = good.slice();
-    badSync[badSync.length - 1] ^= 0x01;
+    badSync.set([(badSync[badSync.length - 1] ?? 0) ^ 0x01], badSync.length - 1);
     expectCorrupt(() => readManifestList(badSync, 'mem://sync.avro'), 'mem://sync.avro');
   });
 
@@ -462,7 +462,7 @@ describe('readManifestList: corrupt input', () => {
 
   it('an unsupported codec is named', async () => {
     const bytes = writeManifestList([], { snapshotId: 1n, sequenceNumber: 1 }, { codec: 'null' });
-    const text = Buffer.from(bytes).toString('latin1').replace('\u0008null', '\u0008zstd');
+    const text = Buffer.from(bytes).toString('latin1').replace('avro.codec\u0008null', 'avro.codec\u0008zstd');
     expect(() => readManifestList(Buffer.from(text, 'latin1'), 'mem://zstd.avro')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED', message: expect.stringContaining('zstd') }));
   });
 });

@@ -6,6 +6,7 @@
  */
 import { ExternalError, ValidationError } from '../core/errors.js';
 import { readAvroFile, writeAvroFile, type AvroCodec } from './avro-file.js';
+import { recordFieldKey } from './avro-decoder.js';
 import { AvroRecord } from './avro-record.js';
 import { avroName, decimalFixedSize, manifestEntrySchema, type AvroSchema, type PartitionStructType } from './avro-schemas.js';
 import { decimalParams, fixedLength, primitiveKind } from './type-parse.js';
@@ -433,7 +434,7 @@ function partitionFieldsOf(schema: AvroSchema, source: string): PartitionFieldRe
   return (partition.fields as Record<string, unknown>[]).map((field, index) => {
     const id = typeof field['field-id'] === 'number' ? field['field-id'] : 1000 + index;
     const type = resolve(nonNull(field.type as AvroSchema), named);
-    return { fieldId: id, key: String(field.name), decode: partitionDecoder(type) };
+    return { fieldId: id, key: recordFieldKey(field, index), decode: partitionDecoder(type) };
   });
 }
 
@@ -461,12 +462,17 @@ function partitionDecoder(type: AvroSchema): PartitionFieldReader['decode'] {
     case 'float':
     case 'double':
     case 'string':
-    case 'long':
       return (value, where) => {
-        const ok =
-          base === 'boolean' ? typeof value === 'boolean' : base === 'string' ? typeof value === 'string' : base === 'long' ? typeof value === 'bigint' : typeof value === 'number';
+        const ok = base === 'boolean' ? typeof value === 'boolean' : base === 'string' ? typeof value === 'string' : typeof value === 'number';
         if (!ok) throw corrupt(where, value);
         return value as IcebergValue;
+      };
+    case 'long':
+      // The decoder gives longs within 2^53 as numbers; the IcebergValue of a long is a bigint.
+      return (value, where) => {
+        if (typeof value === 'bigint') return value;
+        if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+        throw corrupt(where, value);
       };
     case 'bytes':
     case 'fixed':
