@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Dataset } from './bench-dataset.js';
 import type { MachineInfo } from './machine-info.js';
+import type { OverheadProfile } from './overhead-profile.js';
 
 export const TARGET_GEOMEAN_RATIO = 1.05;
 
@@ -12,6 +13,8 @@ export interface QueryResult {
   rawMs: number;
   /** ratMs / rawMs (medians). */
   ratio: number;
+  /** DuckDB runs the identical physical plan on both sides (EXPLAIN output equal). */
+  samePlan: boolean;
   ratSamplesMs: number[];
   rawSamplesMs: number[];
 }
@@ -39,20 +42,24 @@ export interface BenchResult {
   dataset: Dataset & { salesBytes: number };
   /** rat's view over bench.sales maps columns by field id (`schema=`), which raw DuckDB does not. */
   ratUsesFieldIdMapping: boolean;
+  /** os.loadavg() (1, 5, 15 minutes) before and after the timed rounds: other work on the machine. */
+  loadAverage: { before: number[]; after: number[] };
   warmupRounds: number;
   rounds: number;
   queries: QueryResult[];
+  overhead: OverheadProfile;
   geomeanRatio: number;
   pruning: PruningResult;
   targets: { geomeanRatioMax: number; geomeanMet: boolean; pruningMet: boolean };
 }
 
 export function formatText(result: BenchResult): string {
-  const header = ['query', 'rat ms', 'raw ms', 'ratio'];
-  const rows = result.queries.map((q) => [q.name, q.ratMs.toFixed(1), q.rawMs.toFixed(1), q.ratio.toFixed(3)]);
+  const header = ['query', 'rat ms', 'raw ms', 'ratio', 'same plan'];
+  const rows = result.queries.map((q) => [q.name, q.ratMs.toFixed(1), q.rawMs.toFixed(1), q.ratio.toFixed(3), q.name === 'range-filter' ? 'pruned' : q.samePlan ? 'yes' : 'no']);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const p = result.pruning;
+  const o = result.overhead;
   return [
     `${result.dataset.sales.rows.toLocaleString('en-US')} rows in ${result.dataset.sales.dataFiles} files, ${result.threads} threads, median of ${result.rounds} interleaved rounds after ${result.warmupRounds} warm-up`,
     '',
@@ -63,6 +70,9 @@ export function formatText(result: BenchResult): string {
     `geomean ratio: ${result.geomeanRatio.toFixed(3)} (target <= ${result.targets.geomeanRatioMax}: ${result.targets.geomeanMet ? 'met' : 'MISSED'})`,
     `range filter ${p.filter}: rat opened ${p.ratFilesOpened} of ${p.totalFiles} files, bounds overlap ${p.overlappingFiles}` +
       ` (${p.sameFiles ? 'the same files' : 'DIFFERENT files'}: ${result.targets.pruningMet ? 'met' : 'MISSED'}); raw DuckDB opened ${p.rawFilesOpened} of ${p.totalFiles}`,
+    `per-query overhead: one-row query rat ${o.tinyQuery.ratMs.toFixed(2)} ms vs raw ${o.tinyQuery.rawMs.toFixed(2)} ms; ` +
+      o.steps.map((step) => `${step.name.split(':')[0]} ${step.ms.toFixed(2)} ms`).join(', '),
+    `load average ${formatLoad(result.loadAverage.before)} before, ${formatLoad(result.loadAverage.after)} after (${result.machine.cores} cores)`,
     '',
   ].join('\n');
 }
@@ -89,12 +99,15 @@ export function formatMarkdown(result: BenchResult): string {
   const m = result.machine;
   const d = result.dataset;
   const p = result.pruning;
+  const o = result.overhead;
   const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const out: string[] = [];
   out.push(`## Latest run: ${result.date}`, '');
   out.push(
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${gib(m.memoryBytes)} RAM, ${m.os}`,
+    `- Load average (1/5/15 min) before the timed rounds ${formatLoad(result.loadAverage.before)}, after ${formatLoad(result.loadAverage.after)}` +
+      (Math.max(...result.loadAverage.before, ...result.loadAverage.after) > m.cores ? ' — the machine was shared with other work, so single timings are noisy' : ''),
     `- Software: Node ${m.node}, DuckDB ${m.duckdb} (both sides, ${result.threads} threads each)`,
     `- Dataset: \`bench.sales\` ${d.sales.rows.toLocaleString('en-US')} rows in ${d.sales.dataFiles} Parquet files (${mib(d.salesBytes)}, one INSERT per month, ` +
       `${monthLabel(d.spec.firstYear, 0)} to ${monthLabel(d.spec.firstYear, d.spec.months - 1)}); \`bench.customers\` ${d.customers.rows.toLocaleString('en-US')} rows in ${d.customers.dataFiles} file(s); ` +
@@ -104,11 +117,12 @@ export function formatMarkdown(result: BenchResult): string {
     `- rat's scan of \`bench.sales\` ${result.ratUsesFieldIdMapping ? 'maps columns by field id (`schema=`)' : 'reads the files by column name, like raw DuckDB (no `schema=` mapping)'}`,
     '',
   );
-  out.push('| query | rat ms | raw ms | ratio | rat − raw ms |', '|---|---:|---:|---:|---:|');
+  out.push('| query | rat ms | raw ms | ratio | rat − raw ms | same DuckDB plan |', '|---|---:|---:|---:|---:|---|');
   for (const q of result.queries) {
-    out.push(`| ${q.name} | ${q.ratMs.toFixed(1)} | ${q.rawMs.toFixed(1)} | ${q.ratio.toFixed(3)} | ${(q.ratMs - q.rawMs).toFixed(1)} |`);
+    const plan = q.name === 'range-filter' ? 'no: rat reads only the pruned files' : q.samePlan ? 'yes' : 'no';
+    out.push(`| ${q.name} | ${q.ratMs.toFixed(1)} | ${q.rawMs.toFixed(1)} | ${q.ratio.toFixed(3)} | ${(q.ratMs - q.rawMs).toFixed(1)} | ${plan} |`);
   }
-  out.push(`| **geometric mean** | | | **${result.geomeanRatio.toFixed(3)}** | |`, '');
+  out.push(`| **geometric mean** | | | **${result.geomeanRatio.toFixed(3)}** | | |`, '');
   out.push(
     `Range filter \`${p.filter}\`: rat opened **${p.ratFilesOpened}** of ${p.totalFiles} files ` +
       `(${p.ratSkippedByBounds} skipped by column bounds, ${p.ratSkippedByPartition} by partition); ` +
@@ -117,16 +131,29 @@ export function formatMarkdown(result: BenchResult): string {
       '(`read_parquet` has no Iceberg metadata; it can only skip row groups after opening each footer).',
     '',
   );
+  out.push(
+    '### Per-query overhead of rat',
+    '',
+    `A one-row query (\`${o.tinyQuery.sql}\`), ${o.repetitions} times each side, interleaved: rat ${o.tinyQuery.ratMs.toFixed(2)} ms, raw DuckDB ${o.tinyQuery.rawMs.toFixed(2)} ms ` +
+      `(difference ${(o.tinyQuery.ratMs - o.tinyQuery.rawMs).toFixed(2)} ms). The steps rat adds before DuckDB runs the query, timed separately (medians):`,
+    '',
+    '| step | ms |',
+    '|---|---:|',
+    ...o.steps.map((step) => `| ${step.name} | ${step.ms.toFixed(2)} |`),
+    '',
+  );
   out.push('### Verdict', '');
   const g = result.geomeanRatio;
   if (result.targets.geomeanMet) {
     out.push(`- Geometric-mean ratio ${g.toFixed(3)} ≤ ${result.targets.geomeanRatioMax}: **met**.`);
   } else {
     const slow = result.queries.filter((q) => q.ratio > result.targets.geomeanRatioMax);
+    const perQuery = o.tinyQuery.ratMs - o.tinyQuery.rawMs;
     out.push(
       `- Geometric-mean ratio ${g.toFixed(3)} > ${result.targets.geomeanRatioMax}: **missed**. Slower than the target: ` +
-        slow.map((q) => `${q.name} (${q.ratio.toFixed(3)}, +${(q.ratMs - q.rawMs).toFixed(1)} ms on ${q.rawMs.toFixed(1)} ms)`).join(', ') +
-        '. See the notes for the breakdown.',
+        slow.map((q) => `${q.name} (${q.ratio.toFixed(3)}, +${(q.ratMs - q.rawMs).toFixed(1)} ms on ${q.rawMs.toFixed(1)} ms${q.samePlan ? ', same DuckDB plan' : ''})`).join(', ') +
+        `. rat's own per-query work measures ${perQuery.toFixed(2)} ms (one-row query, above); a larger gap on a query DuckDB runs with the same plan ` +
+        'is not explained by that work and is most likely variance between runs (see the load average).',
     );
   }
   out.push(
@@ -148,4 +175,8 @@ export function formatMarkdown(result: BenchResult): string {
 
 function monthLabel(firstYear: number, index: number): string {
   return new Date(Date.UTC(firstYear, index, 1)).toISOString().slice(0, 7);
+}
+
+function formatLoad(values: number[]): string {
+  return values.map((v) => v.toFixed(1)).join(' / ');
 }

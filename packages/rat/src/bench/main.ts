@@ -4,7 +4,7 @@
  * range filter's pruning, and refreshes BENCHMARKS.md at the repository root.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,13 +18,16 @@ import { BENCH_QUERIES, RANGE_FILTER, RAT_SOURCES } from './bench-queries.js';
 import { type BenchResult, formatText, TARGET_GEOMEAN_RATIO, writeBenchmarksMd } from './bench-report.js';
 import { overlappingFiles } from './bounds-overlap.js';
 import { type PairedQuery, type Rows, runInterleaved } from './interleaved-runner.js';
+import { samePhysicalPlan } from './explain-plan.js';
 import { machineInfo } from './machine-info.js';
+import { profileOverhead } from './overhead-profile.js';
 import { geometricMean, median } from './sample-stats.js';
 
-const USAGE = `usage: npm run bench -- [--json] [--rounds N] [--warmup N] [--threads N] [--home DIR] [--regenerate] [--no-write]
+const USAGE = `usage: npm run bench -- [--json] [--rounds N] [--warmup N] [--overhead N] [--threads N] [--home DIR] [--regenerate] [--no-write]
   --json        print the result as JSON instead of a table
   --rounds N    timed rounds (default 7)
   --warmup N    untimed warm-up rounds whose results are compared (default 1)
+  --overhead N  repetitions of the per-query overhead profile (default 30)
   --threads N   DuckDB threads for both sides (default: all cores)
   --home DIR    benchmark RAT_HOME (default: bench-data/home at the repository root)
   --regenerate  rebuild the dataset even if the home already holds it
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       rounds: { type: 'string', default: '7' },
       warmup: { type: 'string', default: '1' },
+      overhead: { type: 'string', default: '30' },
       threads: { type: 'string' },
       home: { type: 'string' },
       regenerate: { type: 'boolean', default: false },
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
   }
   const rounds = positiveInt('--rounds', values.rounds);
   const warmupRounds = positiveInt('--warmup', values.warmup);
+  const overheadRepetitions = positiveInt('--overhead', values.overhead);
   const threads = values.threads === undefined ? availableParallelism() : positiveInt('--threads', values.threads);
   const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
   const home = resolve(values.home ?? join(repoRoot, 'bench-data', 'home'));
@@ -82,6 +87,17 @@ async function main(): Promise<void> {
     const rawSources = { sales: readParquet(salesFiles), customers: readParquet(customerFiles) };
     const queries: PairedQuery[] = BENCH_QUERIES.map((q) => ({ name: q.name, ratSql: q.sql(RAT_SOURCES), rawSql: q.sql(rawSources) }));
 
+    // DuckDB's physical plan of each query on both sides (rat reads views over the same files).
+    // A filtered read is planned over its pruned files only when rat runs it, not under EXPLAIN.
+    const samePlan = new Map<string, boolean>();
+    for (const query of queries) {
+      const [ratPlan] = await rat.query(`EXPLAIN (FORMAT json) ${query.ratSql}`);
+      const [rawPlan] = await (await raw.runAndReadAll(`EXPLAIN (FORMAT json) ${query.rawSql}`)).getRowObjectsJson();
+      samePlan.set(query.name, query.name !== RANGE_QUERY && samePhysicalPlan(String(ratPlan?.explain_value), String(rawPlan?.explain_value)));
+    }
+    rat.takeScanRecords();
+
+    const loadBefore = loadavg();
     const rangeRecords: ScanRecord[] = [];
     const samples = await runInterleaved({
       queries,
@@ -117,11 +133,23 @@ async function main(): Promise<void> {
     rat.takeScanRecords();
     const sameFiles = selected.length === overlapping.length && [...selected].sort().join('\n') === [...overlapping].sort().join('\n');
 
+    progress(`bench: profiling per-query overhead (${overheadRepetitions} repetitions)`);
+    const overhead = await profileOverhead({
+      rat,
+      raw,
+      sales,
+      salesSource: { rat: RAT_SOURCES.sales, raw: rawSources.sales },
+      rangeSql: queries.find((q) => q.name === RANGE_QUERY)!.ratSql,
+      rangePredicates: record.predicates,
+      repetitions: overheadRepetitions,
+    });
+    const loadAfter = loadavg();
+
     const [version] = await (await raw.runAndReadAll('SELECT library_version, source_id FROM pragma_version()')).getRowObjectsJson();
     const queryResults = samples.map((s, i) => {
       const ratMs = median(s.ratMs);
       const rawMs = median(s.rawMs);
-      return { name: s.name, sql: queries[i]!.ratSql, ratMs, rawMs, ratio: ratMs / rawMs, ratSamplesMs: s.ratMs, rawSamplesMs: s.rawMs };
+      return { name: s.name, sql: queries[i]!.ratSql, ratMs, rawMs, ratio: ratMs / rawMs, samePlan: samePlan.get(s.name) ?? false, ratSamplesMs: s.ratMs, rawSamplesMs: s.rawMs };
     });
     const geomeanRatio = geometricMean(queryResults.map((q) => q.ratio));
     const result: BenchResult = {
@@ -131,9 +159,11 @@ async function main(): Promise<void> {
       home,
       dataset: { ...dataset, salesBytes: salesPlan.scan.tasks.reduce((n, t) => n + t.dataFile.fileSizeInBytes, 0) },
       ratUsesFieldIdMapping: /schema\s*=/.test(salesPlan.sql),
+      loadAverage: { before: loadBefore, after: loadAfter },
       warmupRounds,
       rounds,
       queries: queryResults,
+      overhead,
       geomeanRatio,
       pruning: {
         filter: `${RANGE_FILTER.column} >= TIMESTAMP '${RANGE_FILTER.from}' AND ${RANGE_FILTER.column} < TIMESTAMP '${RANGE_FILTER.to}'`,

@@ -28,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    // The reader went away (rat sql ... | head): not an error of ours.
+    if (error instanceof Error && /Broken pipe/.test(error.message)) return 0;
     createOutput({ json: program.opts<GlobalOptions>().json ?? false }).error(error);
     return 1;
   }

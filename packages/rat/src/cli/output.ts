@@ -11,6 +11,10 @@ export interface Output {
   /** Streams rows: the first batch sets the column widths; memory stays bounded by one batch. */
   stream(columns: string[], batches: AsyncIterable<Json[][]>): Promise<number>;
   value(value: unknown): void;
+  /** Streams rows as CSV with a header line (RFC 4180 quoting). */
+  streamCsv(columns: string[], batches: AsyncIterable<Json[][]>): Promise<number>;
+  /** Resolves when everything written so far has left the process (before another writer uses stdout). */
+  flush(): Promise<void>;
 }
 
 const MAX_CELL = 60;
@@ -86,8 +90,26 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
     value(value) {
       write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
     },
+    async streamCsv(columns, batches) {
+      let count = 0;
+      await write(`${columns.map(csvCell).join(',')}\n`);
+      for await (const batch of batches) {
+        let text = '';
+        for (const row of batch) text += `${row.map((v) => (v === null ? '' : csvCell(typeof v === 'object' ? JSON.stringify(v) : String(v)))).join(',')}\n`;
+        count += batch.length;
+        if (text) await write(text);
+      }
+      return count;
+    },
+    async flush() {
+      if (process.stdout.writableLength > 0) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    },
   };
   return output;
+}
+
+function csvCell(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function toObject(columns: string[], row: Json[]): Record<string, Json> {

@@ -87,6 +87,26 @@ describe('concurrent writers on one table', () => {
     expect(await lake.query('SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM bronze.c')).toEqual([{ n: total, d: total }]);
   }, 180_000);
 
+  it('4 processes starting on a new RAT_HOME at once all create the catalog, CREATE TABLE IF NOT EXISTS and INSERT without error', async () => {
+    // No rat.db yet: the processes race to create the metadata DB, switch it to WAL, migrate it and add the table.
+    const jobs = Array.from({ length: WRITERS }, (_, w) => ({
+      home,
+      statements: ['CREATE TABLE IF NOT EXISTS bronze.fresh (id BIGINT, writer INTEGER)', `INSERT INTO bronze.fresh VALUES (${w}, ${w})`],
+    }));
+
+    const results = await runSqlWorkers(jobs, 120_000);
+
+    for (const { worker, exit } of results) {
+      expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+      expect(eventsOf(worker.events, 'ack').map((e) => e.index)).toEqual([0, 1]);
+    }
+    const lake = await lakehouse();
+    expect(await lake.listTables('bronze')).toEqual([{ namespace: 'bronze', name: 'fresh' }]);
+    expect(await lake.query('SELECT id::INTEGER AS id, writer FROM bronze.fresh ORDER BY id')).toEqual(jobs.map((_, w) => ({ id: w, writer: w })));
+    expectLinearHistory(await lake.snapshots('bronze.fresh'), WRITERS);
+    await auditTable(lake, 'bronze.fresh');
+  }, 180_000);
+
   it('2 processes updating and deleting the same table at once serialize: no update is lost, conflicts ask for a retry', async () => {
     const setup = await lakehouse();
     await setup.sql('CREATE TABLE bronze.o (id BIGINT, n INTEGER)');

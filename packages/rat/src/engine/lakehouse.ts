@@ -11,7 +11,7 @@ import type { PartitionSpec, Schema, Snapshot } from '../iceberg/types.js';
 import { createObjectStore, type StorageConfig, storageConfigFromEnv } from '../storage/config.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type DuckDb, openDuckDb } from './duckdb.js';
-import { createSqlExecutor, type RowStream, type SqlExecutor, type StatementResult } from './sql-executor.js';
+import { createSqlExecutor, type RowStream, type SqlExecutor, type StatementResult, type StreamOptions } from './sql-executor.js';
 import type { ScanRecord } from './table-reader.js';
 
 export interface LakehouseOptions extends UserConfig {
@@ -57,7 +57,7 @@ export interface Lakehouse {
   /** Rows of the last statement as objects (JSON-friendly values: bigints beyond 2^53 as strings). */
   query<T extends Record<string, Json> = Record<string, Json>>(sql: string): Promise<T[]>;
   /** Like sql(), but the last statement's rows arrive in batches. */
-  stream(sql: string): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
+  stream(sql: string, options?: StreamOptions): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
   listNamespaces(): Promise<string[]>;
   createNamespace(name: string, options?: { ifNotExists?: boolean }): Promise<void>;
   listTables(namespace?: string): Promise<TableIdent[]>;
@@ -134,7 +134,7 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
       if (!last || last.kind !== 'rows') return [] as T[];
       return last.rows.map((row) => Object.fromEntries(last.columns.map((c, i) => [c, row[i]!])) as T);
     },
-    stream: (sql) => executor.stream(sql),
+    stream: (sql, streamOptions) => executor.stream(sql, streamOptions),
     listNamespaces: () => catalog.listNamespaces(),
     createNamespace: (name, opts) => catalog.createNamespace(name, opts),
     listTables: (namespace) => catalog.listTables(namespace),

@@ -1,5 +1,6 @@
 import type { PlannedScan } from '../iceberg/scan-planner.js';
-import type { DataFile, Schema } from '../iceberg/types.js';
+import type { DataFile, IcebergValue, PartitionSpec, PrimitiveType, Schema, StructField } from '../iceberg/types.js';
+import { valueToJson } from '../iceberg/values.js';
 import { quoteIdent, quoteString } from './duckdb.js';
 import { duckDbTypeOf } from './type-mapping.js';
 
@@ -8,6 +9,10 @@ export interface ScanSqlOptions {
   localPath(location: string): Promise<string>;
   /** True when every data file was written by this platform under `schema` (no field-id mapping needed). */
   filesMatchSchema(scan: PlannedScan): boolean;
+  /** The table's partition specs: identity partition values stand in for columns a data file lacks. */
+  partitionSpecs?: PartitionSpec[];
+  /** Field ids stored in each Parquet file (from its footer), by local path. */
+  storedFieldIds?(paths: string[]): Promise<Map<string, Set<number>>>;
 }
 
 const DOWNLOAD_CONCURRENCY = 8;
@@ -15,7 +20,7 @@ const DOWNLOAD_CONCURRENCY = 8;
  * Data files live under Iceberg partition paths (`k=1/`), which DuckDB would otherwise read as hive
  * partitions: the path value would replace the column's stored value (URL-decoded, with an inferred type).
  */
-const NO_HIVE = "hive_partitioning=true";
+const NO_HIVE = 'hive_partitioning=false';
 
 /**
  * The DuckDB query that reads a planned Iceberg scan: the selected Parquet files, columns resolved
@@ -25,17 +30,20 @@ const NO_HIVE = "hive_partitioning=true";
  */
 export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promise<string> {
   const schema = scan.schema;
-  const columns = schema.fields.map((f) => `d.${quoteIdent(f.name)}`).join(', ');
   if (scan.tasks.length === 0) {
     const nulls = schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ');
     return `SELECT ${nulls || '1 AS __empty'} WHERE false`;
   }
   const dataPaths = await mapLimit(scan.tasks, (task) => options.localPath(task.dataFile.filePath));
   const pathByLocation = new Map(scan.tasks.map((task, i) => [task.dataFile.filePath, dataPaths[i]!]));
-  const mapping = options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
+  const constants = await identityConstants(scan, pathByLocation, options);
+  const value = (f: StructField): string => (constants.has(f.id) ? `COALESCE(c.${quoteIdent(f.name)}, d.${quoteIdent(f.name)})` : `d.${quoteIdent(f.name)}`);
+  const columns = schema.fields.map((f) => (constants.has(f.id) ? `${value(f)} AS ${quoteIdent(f.name)}` : value(f))).join(', ');
+  // With the field-id mapping a column missing from a file reads as NULL instead of failing to bind.
+  const mapping = constants.size === 0 && options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
   const hasDeletes = scan.tasks.some((t) => t.positionDeletes.length > 0 || t.equalityDeletes.length > 0);
   const fileList = `[${dataPaths.map(quoteString).join(', ')}]`;
-  if (!hasDeletes) {
+  if (!hasDeletes && constants.size === 0) {
     const projection = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
     return `SELECT ${projection} FROM read_parquet(${fileList}${mapping}, ${NO_HIVE})`;
   }
@@ -72,11 +80,61 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
       .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteString(path)}, schema=${idMap}, ${NO_HIVE})`)
       .join(' UNION ALL ');
     const targets = `(VALUES ${group.targets.map(([path, index]) => `(${quoteString(path)}, ${index})`).join(', ')}) AS t(path, __del)`;
-    const match = fields.map((f) => `e.${quoteIdent(f.name)} IS NOT DISTINCT FROM d.${quoteIdent(f.name)}`).join(' AND ');
+    const match = fields.map((f) => `e.${quoteIdent(f.name)} IS NOT DISTINCT FROM ${value(f)}`).join(' AND ');
     conditions.push(`NOT EXISTS (SELECT 1 FROM (${rows}) e JOIN ${targets} ON e.__del = t.__del WHERE t.path = d.filename AND ${match})`);
   }
   const source = `read_parquet(${fileList}${mapping}, filename=true, file_row_number=true, ${NO_HIVE})`;
-  return `SELECT ${columns} FROM ${source} d${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
+  const join = constants.size > 0 ? ` LEFT JOIN ${constantsTable(schema, constants, pathByLocation)} ON c.__path = d.filename` : '';
+  return `SELECT ${columns} FROM ${source} d${join}${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
+}
+
+/**
+ * Spec "Column Projection": a column a data file does not store reads as the file's identity partition
+ * value (tables migrated from Hive, or written with partition columns left out of the files; their
+ * manifests may still carry metrics for the column, so only the Parquet footer tells).
+ * Returns field id -> data file location -> value, for the files that lack the column.
+ */
+async function identityConstants(scan: PlannedScan, pathByLocation: Map<string, string>, options: ScanSqlOptions): Promise<Map<number, Map<string, IcebergValue>>> {
+  const candidates: { location: string; fieldId: number; value: IcebergValue }[] = [];
+  for (const task of scan.tasks) {
+    const file = task.dataFile;
+    for (const field of options.partitionSpecs?.find((s) => s.specId === task.specId)?.fields ?? []) {
+      if (field.transform !== 'identity' || !(field.fieldId in file.partition)) continue;
+      const column = scan.schema.fields.find((f) => f.id === field.sourceId);
+      if (column && typeof column.type === 'string') candidates.push({ location: file.filePath, fieldId: column.id, value: file.partition[field.fieldId] as IcebergValue });
+    }
+  }
+  const constants = new Map<number, Map<string, IcebergValue>>();
+  if (candidates.length === 0 || !options.storedFieldIds) return constants;
+  const stored = await options.storedFieldIds([...new Set(candidates.map((c) => pathByLocation.get(c.location)!))]);
+  for (const candidate of candidates) {
+    if (stored.get(pathByLocation.get(candidate.location)!)?.has(candidate.fieldId)) continue;
+    const byFile = constants.get(candidate.fieldId) ?? new Map<string, IcebergValue>();
+    byFile.set(candidate.location, candidate.value);
+    constants.set(candidate.fieldId, byFile);
+  }
+  return constants;
+}
+
+/** `(VALUES (local path, constant, ...), ...) AS c(__path, column, ...)`; NULL where a file stores the column. */
+function constantsTable(schema: Schema, constants: Map<number, Map<string, IcebergValue>>, pathByLocation: Map<string, string>): string {
+  const fields = schema.fields.filter((f) => constants.has(f.id));
+  const rows = [...pathByLocation].map(([location, path]) => {
+    const values = fields.map((f) => {
+      const byFile = constants.get(f.id)!;
+      return sqlLiteral(f.type as PrimitiveType, byFile.has(location) ? byFile.get(location)! : null);
+    });
+    return `(${[quoteString(path), ...values].join(', ')})`;
+  });
+  return `(VALUES ${rows.join(', ')}) AS c(__path, ${fields.map((f) => quoteIdent(f.name)).join(', ')})`;
+}
+
+function sqlLiteral(type: PrimitiveType, value: IcebergValue): string {
+  const duckType = duckDbTypeOf(type);
+  if (value === null) return `CAST(NULL AS ${duckType})`;
+  const text = String(valueToJson(type, value));
+  if (type === 'binary' || type.startsWith('fixed[')) return `from_hex(${quoteString(text)})`;
+  return `CAST(${quoteString(text)} AS ${duckType})`;
 }
 
 /** DuckDB's read_parquet `schema=` value: field id -> current name and type, NULL for files without the field. */

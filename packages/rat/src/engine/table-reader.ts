@@ -5,7 +5,6 @@ import { NotFoundError } from '../core/errors.js';
 import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cache.js';
 import type { Predicate } from '../iceberg/predicate.js';
 import { planScan, type PlannedScan, type ScanStats } from '../iceberg/scan-planner.js';
-import type { TableMetadata } from '../iceberg/types.js';
 import { type DuckDb, quoteIdent, quoteString } from './duckdb.js';
 import { scanSql } from './scan-sql.js';
 
@@ -90,6 +89,15 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
       return scanSql(scan, {
         localPath: (location) => catalog.io.localPath(location, table.pathMap),
         filesMatchSchema: (s) => s.tasks.every((task) => writtenSchemaId(task.manifestSchemaJson) === s.schema.schemaId),
+        partitionSpecs: table.metadata.partitionSpecs,
+        async storedFieldIds(paths) {
+          const rows = await db.rows<{ file_name: string; field_id: number | bigint | null }>(
+            `SELECT file_name, field_id FROM parquet_schema([${paths.map(quoteString).join(', ')}])`,
+          );
+          const ids = new Map<string, Set<number>>(paths.map((p) => [p, new Set<number>()]));
+          for (const row of rows) if (row.field_id !== null) ids.get(row.file_name)?.add(Number(row.field_id));
+          return ids;
+        },
       });
     },
     async ensureView(table) {
@@ -127,10 +135,4 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     },
   };
   return reader;
-}
-
-export function snapshotAtOrBefore(metadata: TableMetadata, epochMs: number): bigint | undefined {
-  let found: bigint | undefined;
-  for (const entry of metadata.snapshotLog) if (entry.timestampMs <= epochMs) found = entry.snapshotId;
-  return found;
 }

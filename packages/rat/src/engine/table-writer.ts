@@ -134,6 +134,9 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
     },
     async append(ident, selectSql, options = {}) {
       const first = await catalog.loadTable(ident);
+      // The commit builds on the current manifest list: when it cannot be read, fail before any file is uploaded.
+      const parent = first.metadata.snapshots.find((s) => s.snapshotId === first.metadata.currentSnapshotId);
+      if (parent) await reader.manifestCache(first.pathMap).manifestList(parent.manifestList);
       const files = await writer.writeFiles(first, selectSql);
       const rows = files.reduce((n, f) => n + f.recordCount, 0);
       if (options.overwrite) {

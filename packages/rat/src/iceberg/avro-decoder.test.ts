@@ -106,7 +106,7 @@ describe('compileDecoder', () => {
   });
 
   it('keys fields by id, and by position without one', () => {
-    const value = type.random() as Node;
+    const value = type.random() as unknown as Node;
     const decoded = decoder.read(new AvroCursor(type.toBuffer(value))) as Node;
     expect(decoded[fieldKey(7)]).toBe(value.s);
     expect(decoded.pos_15).toBe(value.no_id);

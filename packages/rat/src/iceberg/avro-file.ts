@@ -209,11 +209,12 @@ function readMetadata(cursor: AvroCursor, metadata: Map<string, string>): void {
 }
 
 function encodeRecord(type: avro.Type, record: unknown, index: number, recordName: string): Buffer {
+  const value = withBuffers(record);
   try {
-    return type.toBuffer(record);
+    return type.toBuffer(value);
   } catch (error) {
     const paths: string[] = [];
-    type.isValid(record, {
+    type.isValid(value, {
       errorHook: (path: string[], value: unknown) => {
         paths.push(`${path.join('.')}=${describeValue(value)}`);
       },
@@ -221,6 +222,18 @@ function encodeRecord(type: avro.Type, record: unknown, index: number, recordNam
     const where = paths.length > 0 ? paths.join(', ') : 'unknown field';
     throw new ValidationError('INVALID_ARGUMENT', `${recordName} ${index} cannot be written as Avro: invalid value at ${where}`, { cause: error });
   }
+}
+
+/** avsc takes bytes and fixed values only as Buffer: wrap other Uint8Arrays (no copy). */
+function withBuffers(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (Array.isArray(value)) return value.map(withBuffers);
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = withBuffers(item);
+    return out;
+  }
+  return value;
 }
 
 function describeValue(value: unknown): string {

@@ -307,6 +307,7 @@ describe('writeManifestList', () => {
     expect(() => writeManifestList(sample, { snapshotId: 2n ** 64n, sequenceNumber: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => writeManifestList([{ ...sample[2]!, addedSnapshotId: -(2n ** 63n) - 1n }], meta)).toThrow(/added_snapshot_id/);
     expect(() => writeManifestList([{ ...sample[2]!, addedFilesCount: 2 ** 31 }], meta)).toThrow(/added_files_count=2147483648/);
+    expect(() => writeManifestList([{ ...sample[2]!, existingRowsCount: UNKNOWN_COUNT }], meta)).toThrow(/existing_rows_count is -1/);
   });
 });
 

@@ -31,6 +31,7 @@ export function writeManifestList(entries: ManifestFile[], meta: ManifestListMet
   if (meta.parentSnapshotId !== undefined) checkSnapshotId(meta.parentSnapshotId, 'parent-snapshot-id');
   const records = entries.map((entry) => {
     checkSnapshotId(entry.addedSnapshotId, `added_snapshot_id of ${entry.manifestPath}`);
+    checkCounts(entry);
     return {
       manifest_path: entry.manifestPath,
       manifest_length: entry.manifestLength,
@@ -48,10 +49,10 @@ export function writeManifestList(entries: ManifestFile[], meta: ManifestListMet
       partitions: entry.partitions?.map((summary) => ({
         contains_null: summary.containsNull,
         contains_nan: summary.containsNan ?? null,
-        lower_bound: toBuffer(summary.lowerBound),
-        upper_bound: toBuffer(summary.upperBound),
+        lower_bound: summary.lowerBound ?? null,
+        upper_bound: summary.upperBound ?? null,
       })) ?? null,
-      key_metadata: toBuffer(entry.keyMetadata),
+      key_metadata: entry.keyMetadata ?? null,
     };
   });
   return writeAvroFile(manifestListSchema(), records, {
@@ -118,12 +119,25 @@ function readFieldSummary(record: AvroRecord): FieldSummary {
   return summary;
 }
 
+/** v2 requires every count (spec "Manifest Lists"): UNKNOWN_COUNT from a v1 list must be computed first. */
+function checkCounts(entry: ManifestFile): void {
+  const counts = {
+    added_files_count: entry.addedFilesCount,
+    existing_files_count: entry.existingFilesCount,
+    deleted_files_count: entry.deletedFilesCount,
+    added_rows_count: entry.addedRowsCount,
+    existing_rows_count: entry.existingRowsCount,
+    deleted_rows_count: entry.deletedRowsCount,
+  };
+  for (const [name, count] of Object.entries(counts)) {
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new ValidationError('INVALID_ARGUMENT', `manifest list entry ${entry.manifestPath}: ${name} is ${count}, not a count (recount a v1 manifest before writing it to a v2 list)`);
+    }
+  }
+}
+
 function checkSnapshotId(id: bigint, what: string): void {
   if (id < -(2n ** 63n) || id >= 2n ** 64n) {
     throw new ValidationError('INVALID_ARGUMENT', `manifest list ${what} ${id} does not fit 64 bits`);
   }
-}
-
-function toBuffer(bytes: Uint8Array | undefined): Buffer | null {
-  return bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

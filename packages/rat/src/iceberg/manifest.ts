@@ -226,7 +226,7 @@ function entryToAvro(entry: ManifestEntry, ctx: ManifestWriteContext): AvroRecor
       nan_value_counts: mapToAvro(file.nanValueCounts),
       lower_bounds: mapToAvro(file.lowerBounds),
       upper_bounds: mapToAvro(file.upperBounds),
-      key_metadata: file.keyMetadata === undefined ? null : toBuffer(file.keyMetadata),
+      key_metadata: file.keyMetadata ?? null,
       split_offsets: file.splitOffsets ?? null,
       equality_ids: file.equalityIds ?? null,
       sort_order_id: file.sortOrderId ?? null,
@@ -256,7 +256,7 @@ function partitionToAvro(file: DataFile, partitionType: PartitionStructType): Av
 /** Appendix A type mapping, from the IcebergValue convention (see types.ts) to avsc values. */
 function partitionValueToAvro(type: PrimitiveType, value: unknown, where: string): unknown {
   const mismatch = (expected: string): ValidationError =>
-    new ValidationError('INVALID_PARTITION', `${where}: ${describe(value)} is not a valid ${type} value (expected ${expected})`);
+    new ValidationError('INVALID_PARTITION', `${where}: ${describeValue(value)} is not a valid ${type} value (expected ${expected})`);
   const kind = primitiveKind(type);
   switch (kind) {
     case 'boolean':
@@ -283,14 +283,14 @@ function partitionValueToAvro(type: PrimitiveType, value: unknown, where: string
       return value;
     case 'uuid':
       if (typeof value !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw mismatch('uuid text');
-      return toBuffer(uuidToBytes(value));
+      return uuidToBytes(value);
     case 'binary':
       if (!(value instanceof Uint8Array)) throw mismatch('Uint8Array');
-      return toBuffer(value);
+      return value;
     case 'fixed': {
       const length = fixedLength(type);
       if (!(value instanceof Uint8Array) || value.length !== length) throw mismatch(`Uint8Array of ${length} bytes`);
-      return toBuffer(value);
+      return value;
     }
     case 'decimal': {
       const { precision } = decimalParams(type);
@@ -302,8 +302,8 @@ function partitionValueToAvro(type: PrimitiveType, value: unknown, where: string
 }
 
 /** Appendix A: a decimal is its unscaled value, two's complement big-endian, sign-extended to `size`. */
-function decimalToFixed(unscaled: bigint, size: number): Buffer {
-  const bytes = Buffer.alloc(size);
+function decimalToFixed(unscaled: bigint, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
   let rest = BigInt.asUintN(size * 8, unscaled);
   for (let i = size - 1; i >= 0; i -= 1) {
     bytes[i] = Number(rest & 0xffn);
@@ -315,7 +315,7 @@ function decimalToFixed(unscaled: bigint, size: number): Buffer {
 function mapToAvro(map: Map<number, number> | Map<number, Uint8Array> | undefined): { key: number; value: unknown }[] | null {
   if (map === undefined) return null;
   const out: { key: number; value: unknown }[] = [];
-  for (const [key, value] of map) out.push({ key, value: value instanceof Uint8Array ? toBuffer(value) : value });
+  for (const [key, value] of map) out.push({ key, value });
   return out;
 }
 
@@ -438,12 +438,12 @@ function partitionFieldsOf(schema: AvroSchema, source: string): PartitionFieldRe
   });
 }
 
-/** Avro partition value (as avsc decodes it) -> IcebergValue, chosen by the writer's Avro type. */
+/** Decoded partition value (see avro-decoder.ts) -> IcebergValue, chosen by the writer's Avro type. */
 function partitionDecoder(type: AvroSchema): PartitionFieldReader['decode'] {
   const base = isObject(type) ? (type.type as string) : String(type);
   const logicalType = isObject(type) ? type.logicalType : undefined;
   const corrupt = (where: string, value: unknown): ExternalError =>
-    new ExternalError('METADATA_CORRUPT', `${where}: partition value ${describe(value)} does not match its Avro type ${JSON.stringify(type)}`);
+    new ExternalError('METADATA_CORRUPT', `${where}: partition value ${describeValue(value)} does not match its Avro type ${JSON.stringify(type)}`);
   if ((base === 'fixed' || base === 'bytes') && logicalType === 'decimal') {
     return (value, where) => {
       if (!(value instanceof Uint8Array)) throw corrupt(where, value);
@@ -543,11 +543,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (value instanceof Uint8Array) return `<${value.length} bytes>`;
   if (typeof value === 'string') return JSON.stringify(value);

@@ -1,4 +1,6 @@
+import { fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import type { StatementResult } from '../../engine/sql-executor.js';
@@ -11,6 +13,7 @@ export function registerSql(program: Command, globals: () => GlobalOptions): voi
     .description('run SQL (DuckDB dialect) where catalog tables are namespace.table; results stream')
     .argument('[statement...]', 'SQL text; several statements separated by ;')
     .option('-f, --file <path>', 'read SQL from a file')
+    .option('--csv', 'print the result as CSV (with a header)')
     .addHelpText(
       'after',
       `
@@ -21,16 +24,35 @@ Examples:
   rat sql "SELECT * FROM bronze.events AT (VERSION => 4388418011712466)"      # time travel to a snapshot
   rat sql "SELECT * FROM bronze.events AT (TIMESTAMP => TIMESTAMP '2026-01-01 12:00:00')"`,
     )
-    .action(async (parts: string[], options: { file?: string }) => {
+    .action(async (parts: string[], options: { file?: string; csv?: boolean }) => {
       const text = options.file ? await readFile(options.file, 'utf8') : parts.join(' ');
       if (!text.trim()) throw new ValidationError('INVALID_ARGUMENT', 'no SQL given: rat sql "SELECT 1" or rat sql -f query.sql');
       await withLakehouse(globals(), async (rat, out) => {
-        const { results, last } = await rat.stream(text);
-        for (const result of results) printResult(out, result);
-        if (last?.kind === 'stream') await out.stream(last.columns, last.batches());
-        else if (last) printResult(out, last);
+        const format = options.csv ? 'csv' : out.json ? 'json' : undefined;
+        // JSON and CSV of the last query are written by DuckDB itself, straight to stdout, when stdout is a
+        // pipe or terminal. A redirected file would be reopened (and truncated) at offset 0: there, JS writes.
+        const streamOptions = format && stdoutTakesDirectWrites() ? { copyTo: { path: '/dev/stdout', format } as const } : {};
+        const { last } = await rat.stream(text, {
+          ...streamOptions,
+          onResult: async (result) => {
+            printResult(out, result);
+            await out.flush();
+          },
+        });
+        if (last?.kind === 'stream') await (options.csv ? out.streamCsv(last.columns, last.batches()) : out.stream(last.columns, last.batches()));
+        else if (last && !(last.kind === 'command' && last.copied)) printResult(out, last);
       });
     });
+}
+
+function stdoutTakesDirectWrites(): boolean {
+  try {
+    const stat = fstatSync(1);
+    // Sockets (as Node's child_process uses) cannot be reopened through /dev/stdout; pipes and terminals can.
+    return stat.isFIFO() || isatty(1);
+  } catch {
+    return false;
+  }
 }
 
 function printResult(out: Output, result: StatementResult): void {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describeError, isRatError } from '../../core/errors.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 
 export function registerTables(program: Command, globals: () => GlobalOptions): void {
@@ -9,9 +10,19 @@ export function registerTables(program: Command, globals: () => GlobalOptions): 
     .action(async (namespace: string | undefined) => {
       await withLakehouse(globals(), async (rat, out) => {
         const tables = await rat.listTables(namespace);
-        const rows = [];
+        const rows: (string | null)[][] = [];
+        const errors: (string | null)[] = [];
         for (const ident of tables) {
-          const table = await rat.loadTable(ident);
+          // One table with unreadable metadata must not hide the others: list it with the reason.
+          const table = await rat.loadTable(ident).catch((error: unknown) => {
+            if (isRatError(error)) return error;
+            throw error;
+          });
+          if (isRatError(table)) {
+            rows.push([ident.namespace, ident.name, null, null, null]);
+            errors.push(`${table.code}: ${describeError(table)}`);
+            continue;
+          }
           const current = table.metadata.snapshots.find((s) => s.snapshotId === table.metadata.currentSnapshotId);
           rows.push([
             ident.namespace,
@@ -20,8 +31,11 @@ export function registerTables(program: Command, globals: () => GlobalOptions): 
             String(table.metadata.snapshots.length),
             current ? new Date(current.timestampMs).toISOString() : null,
           ]);
+          errors.push(null);
         }
-        out.table(['namespace', 'table', 'records', 'snapshots', 'last_commit'], rows);
+        const columns = ['namespace', 'table', 'records', 'snapshots', 'last_commit'];
+        if (errors.some((e) => e !== null)) out.table([...columns, 'error'], rows.map((row, i) => [...row, errors[i]!]));
+        else out.table(columns, rows);
       });
     });
   program

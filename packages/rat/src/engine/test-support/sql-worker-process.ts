@@ -40,7 +40,7 @@ export interface SqlWorker {
   readonly exited: Promise<WorkerExit>;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<WorkerExit>;
-  /** stderr and stdout lines that were not events, for failure messages. */
+  /** For failure messages: the events other than acks, and stderr. */
   output(): string;
 }
 
@@ -95,7 +95,11 @@ export function spawnSqlWorker(): SqlWorker {
     });
   });
 
-  const output = (): string => `${noise}${pending}`.trim();
+  const output = (): string => {
+    const acks = events.filter((e) => e.event === 'ack').length;
+    const others = events.filter((e) => e.event !== 'ack' && e.event !== 'loaded' && e.event !== 'ready');
+    return `${acks} acks, events ${JSON.stringify(others)}, stderr: ${`${noise}${pending}`.trim()}`;
+  };
 
   return {
     pid: child.pid ?? -1,
