@@ -41,6 +41,12 @@ export interface Catalog {
   writeLocation(table: LoadedTable): string;
 }
 
+/** The version number a metadata file name starts with (`00012-<uuid>.metadata.json`), else the count of nothing: 0. */
+function metadataVersion(location: string): number {
+  const match = /(?:^|\/)(\d+)-[^/]*\.metadata\.json$/.exec(location);
+  return match ? Number(match[1]) : 0;
+}
+
 export function createCatalog(db: MetadataDb, store: ObjectStore): Catalog {
   const io = createFileIO(store);
   const metadataCache = new Map<string, TableMetadata>();
@@ -149,7 +155,7 @@ export function createCatalog(db: MetadataDb, store: ObjectStore): Catalog {
       return { ident, metadataLocation, metadata, pathMap: [] };
     },
     async commitTable(base, next) {
-      const version = next.metadataLog.length;
+      const version = metadataVersion(base.metadataLocation) + 1;
       const metadataLocation = await writeMetadata(catalog.writeLocation(base), next, version);
       const result = await db
         .updateTable('rat_tables')

@@ -210,7 +210,7 @@ describe('corrupt and unsupported metadata', () => {
   const states = new Map<string, TableState>();
   const originals = new Map<string, Buffer>();
 
-  const tables = ['bronze.good', 'bronze.meta_junk', 'bronze.meta_v3', 'bronze.list_junk', 'bronze.manifest_cut'];
+  const tables = ['bronze.good', 'bronze.meta_junk', 'bronze.meta_v3', 'bronze.list_junk', 'bronze.manifest_cut', 'bronze.manifest_v3'];
 
   async function metadataJson(table: string): Promise<{ file: string; json: Record<string, unknown> }> {
     const file = fileURLToPath((await setup.describeTable(table)).metadataLocation);
@@ -223,7 +223,7 @@ describe('corrupt and unsupported metadata', () => {
     await writeFile(file, bytes);
   }
 
-  let files: { metaJunk: string; metaV3: string; manifestList: string; manifest: string };
+  let files: { metaJunk: string; metaV3: string; manifestList: string; manifest: string; manifestV3: string };
 
   beforeAll(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'rat-corrupt-'));
@@ -238,21 +238,31 @@ describe('corrupt and unsupported metadata', () => {
     const v3 = await metadataJson('bronze.meta_v3');
     const listed = await metadataJson('bronze.list_junk');
     const current = (listed.json.snapshots as { 'snapshot-id': number; 'manifest-list': string }[]).at(-1)!;
-    const cut = await metadataJson('bronze.manifest_cut');
-    const cutDir = path.dirname(cut.file);
-    const manifests = (await readdir(cutDir)).filter((f) => f.endsWith('.avro') && !f.startsWith('snap-'));
-    expect(manifests.length).toBeGreaterThan(0);
+    const manifestOf = async (table: string): Promise<string> => {
+      const dir = path.dirname((await metadataJson(table)).file);
+      const manifests = (await readdir(dir)).filter((f) => f.endsWith('.avro') && !f.startsWith('snap-'));
+      expect(manifests.length).toBeGreaterThan(0);
+      return path.join(dir, manifests[0]!);
+    };
     files = {
       metaJunk: junk.file,
       metaV3: v3.file,
       manifestList: fileURLToPath(current['manifest-list']),
-      manifest: path.join(cutDir, manifests[0]!),
+      manifest: await manifestOf('bronze.manifest_cut'),
+      manifestV3: await manifestOf('bronze.manifest_v3'),
     };
     await damage(files.metaJunk, '{ "format-version": 2, "table-uuid": ');
     await damage(files.metaV3, JSON.stringify({ ...v3.json, 'format-version': 3 }));
     await damage(files.manifestList, 'this is not an avro file');
     const manifestBytes = await readFile(files.manifest);
     await damage(files.manifest, manifestBytes.subarray(0, manifestBytes.length - 64));
+    // The Avro header holds "format-version" -> "2" (zigzag lengths 14 and 1); make it "3" in place.
+    const v3Bytes = Buffer.from(await readFile(files.manifestV3));
+    const marker = Buffer.from('\x1cformat-version\x022', 'latin1');
+    const at = v3Bytes.indexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    v3Bytes[at + marker.length - 1] = '3'.charCodeAt(0);
+    await damage(files.manifestV3, v3Bytes);
   });
 
   afterAll(async () => {
@@ -267,6 +277,7 @@ describe('corrupt and unsupported metadata', () => {
     { table: 'bronze.meta_v3', file: () => files.metaV3, code: 'METADATA_UNSUPPORTED_VERSION', mentions: ['format-version 3'], write: "INSERT INTO bronze.meta_v3 VALUES (9, 'z')" },
     { table: 'bronze.list_junk', file: () => files.manifestList, code: 'METADATA_CORRUPT', mentions: ['not a valid Avro file'], write: "INSERT INTO bronze.list_junk VALUES (9, 'z')" },
     { table: 'bronze.manifest_cut', file: () => files.manifest, code: 'METADATA_CORRUPT', mentions: ['not a valid Avro file'], write: "UPDATE bronze.manifest_cut SET s = 'q' WHERE id = 1" },
+    { table: 'bronze.manifest_v3', file: () => files.manifestV3, code: 'METADATA_UNSUPPORTED_VERSION', mentions: ['format-version "3"'], write: 'DELETE FROM bronze.manifest_v3 WHERE id = 2' },
   ];
 
   it.each(damaged)('$table: reads and writes fail naming the damaged file, and nothing is committed', async ({ table, file, code, mentions, write }) => {

@@ -5,7 +5,7 @@ import { NotFoundError, RatError, ValidationError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import { currentSchema, newTableMetadata, type NewPartitionField, snapshotAsOf } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
-import { produceSnapshot } from '../iceberg/snapshot-producer.js';
+import { nextMetadata, produceSnapshot } from '../iceberg/snapshot-producer.js';
 import { parseTransform } from '../iceberg/transforms.js';
 import type { Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
@@ -445,8 +445,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
         change = action;
     }
     await writer.commitMetadata(ident, (base) => {
-      const next = applySchemaChange(base.metadata, name, change);
-      return { ...next, lastUpdatedMs: Date.now(), metadataLog: [...base.metadata.metadataLog, { timestampMs: base.metadata.lastUpdatedMs, metadataFile: base.metadataLocation }] };
+      return applySchemaChange(nextMetadata(base.metadata, base.metadataLocation), name, change);
     });
     reader.forgetView(ident.namespace, ident.name);
     return { kind: 'command', message: 'ALTER TABLE', table: name };

@@ -163,7 +163,8 @@ export async function produceSnapshot(base: TableMetadata, change: SnapshotChang
 
 /** Common part of every new metadata version: timestamp and the metadata log entry for `base`. */
 export function nextMetadata(base: TableMetadata, baseMetadataLocation: string, timestampMs = Date.now()): TableMetadata {
-  const metadataLog = [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: baseMetadataLocation }];
+  // A table being created has no earlier metadata file to log.
+  const metadataLog = baseMetadataLocation ? [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: baseMetadataLocation }] : base.metadataLog;
   return { ...base, lastUpdatedMs: Math.max(timestampMs, base.lastUpdatedMs), metadataLog: metadataLog.slice(-MAX_METADATA_LOG) };
 }
 
