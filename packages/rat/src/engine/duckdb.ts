@@ -1,5 +1,5 @@
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { ExternalError, RatError, ValidationError } from '../core/errors.js';
+import { ExternalError, NotFoundError, RatError, ValidationError } from '../core/errors.js';
 
 /**
  * One DuckDB instance per process, in memory. Extensions cannot be downloaded on this platform's
@@ -57,6 +57,12 @@ export function wrapDuckDbError(error: unknown, context?: string): RatError {
   const firstLine = message.split('\n')[0] ?? message;
   const text = context ? `${context}: ${firstLine}` : firstLine;
   if (/^IO Error/.test(firstLine)) return new ExternalError('STORAGE_ERROR', text, { cause: error });
+  const schema = /^Catalog Error: Table with name "?([^"\s]+)"? does not exist because schema "([^"]+)" does not exist/.exec(firstLine);
+  if (schema) {
+    return new NotFoundError('CATALOG_NAMESPACE_NOT_FOUND', `${context ? `${context}: ` : ''}namespace "${schema[2]}" does not exist (table ${schema[1]}); list them with: rat namespaces`, { cause: error });
+  }
+  if (/^Catalog Error: Table with name/.test(firstLine)) return new NotFoundError('CATALOG_TABLE_NOT_FOUND', text, { cause: error });
+  if (/^Binder Error: (Referenced column|Values list .* does not have a column)/.test(firstLine)) return new NotFoundError('COLUMN_NOT_FOUND', text, { cause: error });
   if (/^Conversion Error|^Invalid Input Error.*cast|Could not convert/i.test(firstLine)) {
     return new ValidationError('TYPE_MISMATCH', text, { cause: error });
   }

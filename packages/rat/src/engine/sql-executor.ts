@@ -291,7 +291,13 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
     }
     const spec = { fields: partitionFields(statement.partitionBy, schema, name) };
     const location = catalog.store.uri(`warehouse/${statement.ident.namespace}/${statement.ident.name}`);
-    let metadata: TableMetadata = newTableMetadata({ location, schema, spec });
+    let metadata: TableMetadata;
+    try {
+      metadata = newTableMetadata({ location, schema, spec });
+    } catch (error) {
+      if (error instanceof RatError && error.code === 'INVALID_PARTITION') throw new ValidationError('INVALID_PARTITION', `CREATE TABLE ${name}: ${error.message}`, { cause: error });
+      throw error;
+    }
     let rows = 0;
     if (selectSql) {
       const draft: LoadedTable = { ident: statement.ident, metadataLocation: '', metadata, pathMap: [] };
