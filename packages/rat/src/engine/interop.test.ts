@@ -181,6 +181,34 @@ describe('icebird reads what the platform writes', () => {
     expect(icebird.requests.some((path) => path.endsWith('.parquet'))).toBe(true);
   });
 
+  it('identity partitions keep the stored values and types, whatever the partition path looks like', async () => {
+    await rat.sql('CREATE TABLE bronze.labels (id INTEGER, label VARCHAR, price DECIMAL(8, 4), n INTEGER) PARTITIONED BY (label, n)');
+    await rat.sql(`INSERT INTO bronze.labels VALUES (1, 'a b', 42.563, 7), (2, 'x/y=z', 1.23, -1), (3, 'null', NULL, NULL), (4, NULL, 0, 0), (5, 'a%20b', 1234.5432, 2147483647)`);
+    expect((await select(rat, 'SELECT * FROM bronze.labels')).columnTypes).toEqual(['INTEGER', 'VARCHAR', 'DECIMAL(8,4)', 'INTEGER']);
+    const reads = await bothReads('bronze.labels');
+    const expected = [
+      ['1', 'a b', '42.5630', '7'],
+      ['2', 'x/y=z', '1.2300', '-1'],
+      ['3', 'null', null, null],
+      ['4', null, '0.0000', '0'],
+      ['5', 'a%20b', '1234.5432', '2147483647'],
+    ];
+    expect(reads.sql).toEqual(expected);
+    expect(reads.icebird).toEqual(expected);
+
+    // A decimal partition value is an Avro fixed in the manifest (spec "Avro" type mapping), which
+    // icebird's Avro reader does not support ("unsupported type: fixed"): checked with SQL only.
+    await rat.sql('CREATE TABLE bronze.prices (id INTEGER, price DECIMAL(8, 4)) PARTITIONED BY (price)');
+    await rat.sql('INSERT INTO bronze.prices VALUES (1, 42.563), (2, -1.5), (3, NULL)');
+    const prices = await select(rat, 'SELECT * FROM bronze.prices ORDER BY id');
+    expect(prices.columnTypes).toEqual(['INTEGER', 'DECIMAL(8,4)']);
+    expect(canonicalRows((await rat.describeTable('bronze.prices')).schema, prices.rows)).toEqual([
+      ['1', '42.5630'],
+      ['2', '-1.5000'],
+      ['3', null],
+    ]);
+  });
+
   it('a renamed column (files written before and after) and an added column, by field id', async () => {
     await rat.sql('CREATE TABLE bronze.people (id INTEGER, name VARCHAR, score DOUBLE)');
     await rat.sql(`INSERT INTO bronze.people VALUES (1, 'ann', 1.5), (2, 'bob', NULL)`);

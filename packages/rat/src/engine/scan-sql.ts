@@ -11,7 +11,7 @@ export interface ScanSqlOptions {
   filesMatchSchema(scan: PlannedScan): boolean;
   /** The table's partition specs: identity partition values stand in for columns a data file lacks. */
   partitionSpecs?: PartitionSpec[];
-  /** Field ids stored in each Parquet file (from its footer), by local path. */
+  /** Field ids stored in each Parquet file (from its footer), by local path; without it every file is taken to store every column. */
   storedFieldIds?(paths: string[]): Promise<Map<string, Set<number>>>;
 }
 

@@ -41,6 +41,20 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
   let records: ScanRecord[] = [];
   let counter = 0;
   const schemaIdCache = new Map<string, number | undefined>();
+  /** Field ids in each Parquet footer read so far, by local path (data files never change). */
+  const storedIdCache = new Map<string, Set<number>>();
+
+  async function storedFieldIds(paths: string[]): Promise<Map<string, Set<number>>> {
+    const missing = paths.filter((p) => !storedIdCache.has(p));
+    if (missing.length > 0) {
+      const rows = await db.rows<{ file_name: string; field_id: number | bigint | null }>(
+        `SELECT file_name, field_id FROM parquet_schema([${missing.map(quoteString).join(', ')}])`,
+      );
+      for (const p of missing) storedIdCache.set(p, new Set<number>());
+      for (const row of rows) if (row.field_id !== null) storedIdCache.get(row.file_name)?.add(Number(row.field_id));
+    }
+    return new Map(paths.map((p) => [p, storedIdCache.get(p)!]));
+  }
 
   function manifestCache(pathMap: PathMap[]): ManifestCache {
     const key = JSON.stringify(pathMap);
@@ -90,14 +104,9 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
         localPath: (location) => catalog.io.localPath(location, table.pathMap),
         filesMatchSchema: (s) => s.tasks.every((task) => writtenSchemaId(task.manifestSchemaJson) === s.schema.schemaId),
         partitionSpecs: table.metadata.partitionSpecs,
-        async storedFieldIds(paths) {
-          const rows = await db.rows<{ file_name: string; field_id: number | bigint | null }>(
-            `SELECT file_name, field_id FROM parquet_schema([${paths.map(quoteString).join(', ')}])`,
-          );
-          const ids = new Map<string, Set<number>>(paths.map((p) => [p, new Set<number>()]));
-          for (const row of rows) if (row.field_id !== null) ids.get(row.file_name)?.add(Number(row.field_id));
-          return ids;
-        },
+        // Tables adopted from other engines may have files without their identity partition columns (Hive
+        // migrations); this platform's writer stores every column, so its own tables skip the footer reads.
+        ...(catalog.store.keyOf(table.metadata.location) === undefined ? { storedFieldIds } : {}),
       });
     },
     async ensureView(table) {
