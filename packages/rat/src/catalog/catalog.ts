@@ -5,7 +5,7 @@ import type { TableMetadata } from '../iceberg/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createFileIO, type FileIO, type PathMap } from './file-io.js';
 import { formatIdent, type TableIdent, validateName } from './identifiers.js';
-import type { MetadataDb } from './metadata-db.js';
+import type { MetadataDb, MetadataTransaction } from './metadata-db.js';
 
 export const DEFAULT_NAMESPACES = ['bronze', 'silver', 'gold'] as const;
 
@@ -14,6 +14,13 @@ export interface LoadedTable {
   metadataLocation: string;
   metadata: TableMetadata;
   pathMap: PathMap[];
+}
+
+/** One table of a multi-table commit: `base` is the version it builds on, absent for a table being created. */
+export interface TableCommit {
+  ident: TableIdent;
+  base?: LoadedTable;
+  next: TableMetadata;
 }
 
 export interface Catalog {
@@ -34,6 +41,13 @@ export interface Catalog {
    * new metadata file is left unreferenced (maintenance removes it).
    */
   commitTable(base: LoadedTable, next: TableMetadata): Promise<LoadedTable>;
+  /**
+   * Several table changes and creations as one atomic catalog change: every metadata file is written
+   * first, then one metadata-DB transaction swaps each pointer (compare-and-swap on its base, or an
+   * insert for a new table) and runs `alsoWrite` (e.g. a file-registry row). Any stale base or existing
+   * table rolls the whole transaction back (ConflictError): either all of it is visible or none.
+   */
+  commitTables(commits: TableCommit[], options?: { alsoWrite?: (trx: MetadataTransaction) => Promise<void> }): Promise<LoadedTable[]>;
   dropTable(ident: TableIdent, options?: { ifExists?: boolean }): Promise<boolean>;
   registerTable(ident: TableIdent, metadataLocation: string, pathMap?: PathMap[]): Promise<LoadedTable>;
   readMetadata(location: string, pathMap?: PathMap[]): Promise<TableMetadata>;
@@ -169,6 +183,42 @@ export function createCatalog(db: MetadataDb, store: ObjectStore): Catalog {
         throw new ConflictError('COMMIT_CONFLICT', `table ${formatIdent(base.ident)} was changed by another writer since ${base.metadataLocation}`);
       }
       return { ident: base.ident, metadataLocation, metadata: next, pathMap: base.pathMap };
+    },
+    async commitTables(commits, options = {}) {
+      const prepared: { commit: TableCommit; metadataLocation: string }[] = [];
+      for (const commit of commits) {
+        if (commit.base) {
+          const version = metadataVersion(commit.base.metadataLocation) + 1;
+          prepared.push({ commit, metadataLocation: await writeMetadata(catalog.writeLocation(commit.base), commit.next, version) });
+        } else {
+          await requireNamespace(commit.ident.namespace);
+          prepared.push({ commit, metadataLocation: await writeMetadata(commit.next.location, commit.next, 0) });
+        }
+      }
+      await db.transaction().execute(async (trx) => {
+        for (const { commit, metadataLocation } of prepared) {
+          const { ident, base } = commit;
+          if (base) {
+            const result = await trx
+              .updateTable('rat_tables')
+              .set({ metadata_location: metadataLocation, updated_at: Date.now(), version: (eb) => eb('version', '+', 1) })
+              .where('namespace', '=', ident.namespace)
+              .where('name', '=', ident.name)
+              .where('metadata_location', '=', base.metadataLocation)
+              .executeTakeFirst();
+            if (Number(result.numUpdatedRows) !== 1) throw new ConflictError('COMMIT_CONFLICT', `table ${formatIdent(ident)} was changed or dropped by another writer since ${base.metadataLocation}`);
+          } else {
+            const result = await trx
+              .insertInto('rat_tables')
+              .values({ namespace: ident.namespace, name: ident.name, metadata_location: metadataLocation, updated_at: Date.now() })
+              .onConflict((oc) => oc.columns(['namespace', 'name']).doNothing())
+              .executeTakeFirst();
+            if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) throw new ConflictError('CATALOG_TABLE_EXISTS', `table ${formatIdent(ident)} was created by another writer at the same time`);
+          }
+        }
+        await options.alsoWrite?.(trx);
+      });
+      return prepared.map(({ commit, metadataLocation }) => ({ ident: commit.ident, metadataLocation, metadata: commit.next, pathMap: commit.base?.pathMap ?? [] }));
     },
     async dropTable(ident, options = {}) {
       const result = await db.deleteFrom('rat_tables').where('namespace', '=', ident.namespace).where('name', '=', ident.name).executeTakeFirst();

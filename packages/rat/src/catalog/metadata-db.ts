@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { Kysely, type Generated, SqliteDialect, sql } from 'kysely';
-import { ExternalError } from '../core/errors.js';
+import { type ColumnDataType, type Expression, type Generated, Kysely, PostgresDialect, type PostgresPool, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { type DatabaseConfig, databaseConfigFromString, describePostgresUrl } from '../core/config.js';
+import { ExternalError, isRatError } from '../core/errors.js';
 
 /** Rows of the metadata DB, one interface per table (Kysely's typing). */
 export interface NamespaceRow {
@@ -27,36 +30,91 @@ export interface MigrationRow {
   applied_at: number;
 }
 
+/** One ingest attempt of one file into one table (ingest/file-registry.ts); `bronze._file_registry` in SQL. */
+export interface FileRegistryRow {
+  id: string;
+  file_path: string;
+  /** sha256 of the file's bytes as stored (compressed files hash compressed). */
+  file_hash: string;
+  file_size: number;
+  target_table: string;
+  rows_ingested: number;
+  rows_rejected: number;
+  ingested_at: number;
+  /** success | failed | skipped */
+  status: string;
+  error: string | null;
+  /** The table snapshot that holds the file's rows (decimal text: snapshot ids are 64-bit). */
+  snapshot_id: string | null;
+}
+
 export interface MetadataSchema {
   rat_namespaces: NamespaceRow;
   rat_tables: TableRow;
   rat_migrations: MigrationRow;
+  rat_file_registry: FileRegistryRow;
 }
 
 export type MetadataDb = Kysely<MetadataSchema>;
 
+/** A metadata-DB transaction: writes through it commit or roll back together. */
+export type MetadataTransaction = Transaction<MetadataSchema>;
+
+export type MetadataDialect = DatabaseConfig['kind'];
+
+/** An open metadata DB: queries go through `db`; `dialect` is for the few statements that differ. */
+export interface MetadataDbConnection {
+  readonly db: MetadataDb;
+  readonly dialect: MetadataDialect;
+  /** Where it lives, for messages (a SQLite path, or user@host:port/database without the password). */
+  readonly description: string;
+  /** Closes the SQLite file or ends the PostgreSQL pool; queries after it fail. */
+  close(): Promise<void>;
+}
+
+export interface OpenMetadataDbOptions {
+  /** How long to wait for PostgreSQL to accept a connection before failing (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /** How long to wait for another process's migration lock on SQLite (default 30000 ms). */
+  lockTimeoutMs?: number;
+}
+
 interface Migration {
   version: number;
   name: string;
-  up(db: Kysely<unknown>): Promise<void>;
+  up(db: Kysely<unknown>, types: ColumnTypes): Promise<void>;
 }
 
-/** Versioned schema migrations; each runs once, in order, inside a transaction. */
+/** Column types whose spelling differs by dialect. */
+interface ColumnTypes {
+  /**
+   * Text compared and ordered byte-wise on both dialects. SQLite's default collation already is;
+   * PostgreSQL's is the database's locale (en_US orders `a_b` before `a1`), so keys use "C".
+   */
+  key: ColumnDataType | Expression<unknown>;
+}
+
+const columnTypes: Record<MetadataDialect, ColumnTypes> = {
+  sqlite: { key: 'text' },
+  postgres: { key: sql`text collate "C"` },
+};
+
+/** Versioned schema migrations: each runs once, in order, all of one start in one locked transaction. */
 const migrations: Migration[] = [
   {
     version: 1,
     name: 'catalog namespaces and tables',
-    async up(db) {
+    async up(db, types) {
       await db.schema
         .createTable('rat_namespaces')
-        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('name', types.key, (c) => c.primaryKey())
         .addColumn('properties', 'text', (c) => c.notNull().defaultTo('{}'))
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema
         .createTable('rat_tables')
-        .addColumn('namespace', 'text', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('namespace', types.key, (c) => c.notNull())
+        .addColumn('name', types.key, (c) => c.notNull())
         .addColumn('metadata_location', 'text', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
         .addColumn('path_map', 'text', (c) => c.notNull().defaultTo('[]'))
@@ -65,40 +123,202 @@ const migrations: Migration[] = [
         .execute();
     },
   },
+  {
+    version: 2,
+    name: 'ingest file registry',
+    async up(db, types) {
+      await db.schema
+        .createTable('rat_file_registry')
+        .addColumn('id', types.key, (c) => c.primaryKey())
+        .addColumn('file_path', 'text', (c) => c.notNull())
+        .addColumn('file_hash', types.key, (c) => c.notNull())
+        .addColumn('file_size', 'bigint', (c) => c.notNull())
+        .addColumn('target_table', types.key, (c) => c.notNull())
+        .addColumn('rows_ingested', 'bigint', (c) => c.notNull())
+        .addColumn('rows_rejected', 'bigint', (c) => c.notNull())
+        .addColumn('ingested_at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('snapshot_id', 'text')
+        .execute();
+      await db.schema.createIndex('rat_file_registry_target_hash').on('rat_file_registry').columns(['target_table', 'file_hash']).execute();
+    },
+  },
 ];
 
-export async function openMetadataDb(path: string): Promise<MetadataDb> {
-  mkdirSync(dirname(path), { recursive: true });
-  let database: Database.Database;
-  try {
-    database = new Database(path);
-    database.pragma('journal_mode = WAL');
-    database.pragma('busy_timeout = 30000');
-    database.pragma('synchronous = NORMAL');
-  } catch (error) {
-    throw new ExternalError('METADATA_DB_ERROR', `cannot open metadata DB ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  const db = new Kysely<MetadataSchema>({ dialect: new SqliteDialect({ database }) });
-  await migrate(db as unknown as Kysely<unknown>, database);
-  return db;
+/** The schema version this build of rat writes. */
+export const METADATA_SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));
+
+/** Key of the transaction-scoped PostgreSQL advisory lock that serializes migrations ("rat_mig" in ASCII). */
+const MIGRATION_LOCK_KEY = '32195299790121319';
+
+/** An opened DB before migration, with its dialect's way of keeping two migrating processes apart. */
+interface OpenedDb {
+  connection: MetadataDbConnection;
+  /** Runs `work` in one transaction that no other process runs at the same time. */
+  withMigrationLock(work: (db: MetadataDb) => Promise<void>): Promise<void>;
 }
 
-async function migrate(db: Kysely<unknown>, database: Database.Database): Promise<void> {
-  database.exec('CREATE TABLE IF NOT EXISTS rat_migrations (version integer primary key, name text not null, applied_at bigint not null)');
-  for (const migration of migrations) {
-    // BEGIN IMMEDIATE: two processes starting at once must not both apply a migration.
-    database.exec('BEGIN IMMEDIATE');
-    try {
-      const done = database.prepare('SELECT 1 FROM rat_migrations WHERE version = ?').get(migration.version);
-      if (!done) {
-        await migration.up(db);
-        database.prepare('INSERT INTO rat_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+/**
+ * Opens the metadata DB and brings its schema up to date. A string is a PostgreSQL URL
+ * (`postgres://`, `postgresql://`) or else a SQLite file path.
+ */
+export async function openMetadataDb(target: DatabaseConfig | string, options: OpenMetadataDbOptions = {}): Promise<MetadataDbConnection> {
+  const config = typeof target === 'string' ? databaseConfigFromString(target) : target;
+  const opened = config.kind === 'sqlite' ? openSqlite(config.path, options) : openPostgres(config.url, options);
+  try {
+    await migrate(opened);
+  } catch (error) {
+    await opened.connection.close().catch(() => undefined);
+    if (isRatError(error)) throw error;
+    throw new ExternalError('METADATA_DB_ERROR', `cannot migrate the metadata DB ${opened.connection.description}: ${(error as Error).message}`, { cause: error });
+  }
+  return opened.connection;
+}
+
+function openSqlite(path: string, options: OpenMetadataDbOptions): OpenedDb {
+  let database: Database.Database;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    database = new Database(path, { timeout: 30_000 });
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw new ExternalError('METADATA_DB_ERROR', `cannot open the metadata DB SQLite file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const db = new Kysely<MetadataSchema>({ dialect: new SqliteDialect({ database }) });
+  const connection: MetadataDbConnection = { db, dialect: 'sqlite', description: path, close: () => db.destroy() };
+  return {
+    connection,
+    // BEGIN IMMEDIATE takes the write lock up front, so a second process waits instead of both migrating.
+    withMigrationLock: (work) =>
+      db.connection().execute(async (conn) => {
+        await beginImmediate(conn, database, options.lockTimeoutMs ?? 30_000, path);
+        try {
+          await work(conn);
+          await sql`commit`.execute(conn);
+        } catch (error) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw error;
+        }
+      }),
+  };
+}
+
+function openPostgres(url: string, options: OpenMetadataDbOptions): OpenedDb {
+  const description = describePostgresUrl(url);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, types: int8AsNumber(), allowExitOnIdle: true });
+  // An idle client whose server went away emits 'error' on the pool; without a listener that ends
+  // the process. The next query takes a new client and reports the failure to its caller.
+  pool.on('error', () => undefined);
+  const wrapped: PostgresPool = {
+    async connect() {
+      try {
+        return await pool.connect();
+      } catch (error) {
+        throw postgresConnectError(error, description, connectTimeoutMs);
       }
-      database.exec('COMMIT');
-    } catch (error) {
-      database.exec('ROLLBACK');
-      throw new ExternalError('METADATA_DB_ERROR', `migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, { cause: error });
+    },
+    end: () => pool.end(),
+  };
+  const db = new Kysely<MetadataSchema>({ dialect: new PostgresDialect({ pool: wrapped }) });
+  const connection: MetadataDbConnection = { db, dialect: 'postgres', description, close: () => db.destroy() };
+  return {
+    connection,
+    // A transaction-scoped advisory lock: released by COMMIT or ROLLBACK, also when the process dies.
+    withMigrationLock: (work) =>
+      db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}::bigint)`.execute(trx);
+        await work(trx);
+      }),
+  };
+}
+
+/**
+ * Timestamps are bigint milliseconds; pg returns int8 as a string by default. Parsed to numbers here,
+ * for this pool only (pg's global parsers stay untouched for other users of the driver).
+ */
+function int8AsNumber(): pg.CustomTypesConfig {
+  const overrides = new pg.TypeOverrides();
+  overrides.setTypeParser(pg.types.builtins.INT8, (text: string) => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new RangeError(`metadata DB returned the bigint ${text}, beyond 2^53: it cannot be read as a number`);
+    return value;
+  });
+  return overrides;
+}
+
+function postgresConnectError(error: unknown, description: string, timeoutMs: number): ExternalError {
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? String(error);
+  let hint: string;
+  if (code === '28P01' || code === '28000') hint = "check the user and password in RAT_DATABASE_URL and the server's pg_hba.conf";
+  else if (code === '3D000') hint = 'create the database (createdb) or fix its name in RAT_DATABASE_URL';
+  else if (/timeout/i.test(message)) hint = `no answer within ${timeoutMs} ms: check that PostgreSQL is running there and that no firewall drops the connection`;
+  else hint = 'check that PostgreSQL is running and accepts TCP connections there (listen_addresses, port) and that RAT_DATABASE_URL is right';
+  return new ExternalError('METADATA_DB_ERROR', `cannot connect to the metadata DB PostgreSQL at ${description}: ${message}; ${hint}`, { cause: error });
+}
+
+async function migrate(opened: OpenedDb): Promise<void> {
+  const { connection } = opened;
+  const types = columnTypes[connection.dialect];
+  await opened.withMigrationLock(async (db) => {
+    await db.schema
+      .createTable('rat_migrations')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('applied_at', 'bigint', (c) => c.notNull())
+      .execute();
+    const applied = new Set((await db.selectFrom('rat_migrations').select('version').execute()).map((r) => r.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > METADATA_SCHEMA_VERSION) {
+      throw new ExternalError(
+        'METADATA_DB_ERROR',
+        `metadata DB ${connection.description} has schema version ${newest}, newer than this rat's ${METADATA_SCHEMA_VERSION}: upgrade rat`,
+      );
     }
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      try {
+        await migration.up(db as unknown as Kysely<unknown>, types);
+      } catch (error) {
+        throw new ExternalError(
+          'METADATA_DB_ERROR',
+          `migration ${migration.version} (${migration.name}) of the metadata DB ${connection.description} failed: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      await db.insertInto('rat_migrations').values({ version: migration.version, name: migration.name, applied_at: Date.now() }).execute();
+    }
+  });
+}
+
+/**
+ * better-sqlite3 waits for a busy database synchronously, which would freeze this process's event
+ * loop while another connection of the same process holds the lock. So the wait is done here, with
+ * the busy timeout off and async sleeps between tries.
+ */
+async function beginImmediate(db: MetadataDb, database: Database.Database, timeoutMs: number, description: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const busyTimeout = database.pragma('busy_timeout', { simple: true }) as number;
+  database.pragma('busy_timeout = 0');
+  try {
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      try {
+        await sql`begin immediate`.execute(db);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        if (Date.now() >= deadline) {
+          throw new ExternalError('METADATA_DB_ERROR', `metadata DB ${description} stayed locked by another process for ${timeoutMs} ms while migrating`, { cause: error });
+        }
+        await delay(wait);
+      }
+    }
+  } finally {
+    database.pragma(`busy_timeout = ${busyTimeout}`);
   }
 }
 

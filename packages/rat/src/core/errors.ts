@@ -24,7 +24,10 @@ export type ErrorCode =
   | 'STORAGE_NOT_FOUND'
   | 'STORAGE_ERROR'
   | 'METADATA_DB_ERROR'
-  | 'CONFIG_INVALID';
+  | 'CONFIG_INVALID'
+  | 'INGEST_FILE_INVALID'
+  | 'INGEST_BAD_ROWS'
+  | 'INGEST_SCHEMA_DRIFT';
 
 export class RatError extends Error {
   readonly code: ErrorCode;

@@ -2,7 +2,7 @@ import type { Json } from '@duckdb/node-api';
 import { createCatalog, type Catalog, DEFAULT_NAMESPACES, type LoadedTable } from '../catalog/catalog.js';
 import type { PathMap } from '../catalog/file-io.js';
 import { formatIdent, parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
-import { openMetadataDb, type MetadataDb } from '../catalog/metadata-db.js';
+import { type MetadataDb, openMetadataDb } from '../catalog/metadata-db.js';
 import { resolveConfig, type UserConfig } from '../core/config.js';
 import { NotFoundError } from '../core/errors.js';
 import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
@@ -52,6 +52,10 @@ export interface Lakehouse {
   readonly catalog: Catalog;
   readonly store: ObjectStore;
   readonly executor: SqlExecutor;
+  /** The DuckDB instance SQL runs in (for layers that stage data next to catalog tables, e.g. ingest). */
+  readonly duck: DuckDb;
+  /** The metadata DB the catalog lives in (for records that must commit with a table change, e.g. the file registry). */
+  readonly metadataDb: MetadataDb;
   /** Runs one or more SQL statements; each result is complete in memory. */
   sql(sql: string): Promise<StatementResult[]>;
   /** Rows of the last statement as objects (JSON-friendly values: bigints beyond 2^53 as strings). */
@@ -77,10 +81,17 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
   const env = options.env ?? process.env;
   const config = resolveConfig(options, env);
   const store = await createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
-  const db: MetadataDb = await openMetadataDb(config.databasePath);
-  const catalog = createCatalog(db, store);
-  for (const ns of DEFAULT_NAMESPACES) await catalog.createNamespace(ns, { ifNotExists: true });
-  const duck: DuckDb = await openDuckDb({ ...(options.threads ? { threads: options.threads } : {}) });
+  const metadataDb = await openMetadataDb(config.database);
+  const catalog = createCatalog(metadataDb.db, store);
+  let duck: DuckDb;
+  try {
+    for (const ns of DEFAULT_NAMESPACES) await catalog.createNamespace(ns, { ifNotExists: true });
+    duck = await openDuckDb({ ...(options.threads ? { threads: options.threads } : {}) });
+  } catch (error) {
+    // An open PostgreSQL pool would keep the process alive.
+    await metadataDb.close().catch(() => undefined);
+    throw error;
+  }
   const executor = createSqlExecutor(catalog, duck);
   const ident = (name: string | TableIdent): TableIdent => (typeof name === 'string' ? parseTableIdent(name) : name);
 
@@ -127,6 +138,8 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
     catalog,
     store,
     executor,
+    duck,
+    metadataDb: metadataDb.db,
     sql: (sql) => executor.execute(sql),
     async query<T extends Record<string, Json>>(sql: string) {
       const results = await executor.execute(sql);
@@ -174,7 +187,7 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
     takeScanRecords: () => executor.reader.takeScanRecords(),
     async close() {
       duck.close();
-      await db.destroy();
+      await metadataDb.close();
     },
   };
 }

@@ -56,9 +56,20 @@ export interface StreamOptions {
   onResult?: (result: StatementResult) => void | Promise<void>;
 }
 
+/**
+ * A read-only relation `namespace.name` that is not a catalog table (e.g. bronze._file_registry, kept
+ * in the metadata DB): `refresh` (re)creates it in DuckDB before each statement that mentions it.
+ */
+export interface VirtualTable {
+  namespace: string;
+  name: string;
+  refresh(db: DuckDb): Promise<void>;
+}
+
 export interface SqlExecutor {
   readonly reader: TableReader;
   readonly writer: TableWriter;
+  registerVirtualTable(table: VirtualTable): void;
   execute(sql: string): Promise<StatementResult[]>;
   /** Runs every statement; the last one, when it returns rows, is streamed. */
   stream(sql: string, options?: StreamOptions): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
@@ -91,6 +102,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
   const reader = createTableReader(catalog, db);
   const writer = createTableWriter(catalog, db, reader);
   let ddlCounter = 0;
+  const virtualTables = new Map<string, VirtualTable>();
 
   async function namespaces(): Promise<Set<string>> {
     return new Set(await catalog.listNamespaces());
@@ -104,6 +116,11 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
       const key = `${ref.namespace}.${ref.table}`;
       mentions.set(key, (mentions.get(key) ?? 0) + 1);
       if (loaded.has(key) || (skip && skip.namespace === ref.namespace && skip.name === ref.table)) continue;
+      const virtual = virtualTables.get(key);
+      if (virtual) {
+        if (mentions.get(key) === 1) await virtual.refresh(db);
+        continue;
+      }
       loaded.set(key, await catalog.loadTable({ namespace: ref.namespace, name: ref.table }));
     }
     if (loaded.size === 0) return sql;
@@ -460,6 +477,9 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
   return {
     reader,
     writer,
+    registerVirtualTable(table) {
+      virtualTables.set(`${table.namespace}.${table.name}`, table);
+    },
     async execute(sql) {
       const results: StatementResult[] = [];
       for (const statement of splitStatements(sql)) results.push((await runStatement(statement, false)) as StatementResult);
