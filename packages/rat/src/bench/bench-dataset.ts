@@ -30,7 +30,9 @@ export interface Dataset {
   customers: TableSummary;
   /** True when this run generated the tables (false: reused from an earlier run). */
   generated: boolean;
-  generateSeconds?: number;
+  generatedAt: string;
+  /** Wall time of the generation through rat SQL (24 + 1 INSERTs and their commits). */
+  generateSeconds: number;
 }
 
 const MARKER = 'bench-dataset.json';
@@ -48,13 +50,14 @@ export async function openDataset(options: {
   progress: (line: string) => void;
 }): Promise<{ lakehouse: Lakehouse; dataset: Dataset }> {
   const { home, spec, progress } = options;
-  if (!options.regenerate && (await readMarker(home)) === JSON.stringify(spec)) {
+  const marker = options.regenerate ? undefined : await readMarker(home);
+  if (marker && JSON.stringify(marker.spec) === JSON.stringify(spec)) {
     const lakehouse = await options.open(home);
     try {
       const found = await summarize(lakehouse);
       if (found && found.sales.rows === spec.salesRows && found.customers.rows === spec.customers && found.sales.dataFiles >= spec.months) {
         progress(`dataset: reusing ${home} (${SALES_TABLE}: ${found.sales.rows.toLocaleString('en-US')} rows in ${found.sales.dataFiles} files)`);
-        return { lakehouse, dataset: { spec, ...found, generated: false } };
+        return { lakehouse, dataset: { spec, ...found, generated: false, generatedAt: marker.generatedAt, generateSeconds: marker.generateSeconds } };
       }
       progress(`dataset: ${home} does not hold the expected tables; regenerating`);
     } catch (error) {
@@ -71,18 +74,33 @@ export async function openDataset(options: {
     await generate(lakehouse, spec, progress);
     const found = await summarize(lakehouse);
     if (!found) throw new NotFoundError('CATALOG_TABLE_NOT_FOUND', `dataset generation in ${home} finished without the tables ${SALES_TABLE} and ${CUSTOMERS_TABLE}`);
-    await writeFile(join(home, MARKER), JSON.stringify(spec));
     const generateSeconds = (performance.now() - started) / 1000;
+    const generatedAt = new Date().toISOString();
+    await writeFile(join(home, MARKER), `${JSON.stringify({ spec, generatedAt, generateSeconds } satisfies DatasetMarker, null, 2)}\n`);
     progress(`dataset: generated in ${generateSeconds.toFixed(1)}s`);
-    return { lakehouse, dataset: { spec, ...found, generated: true, generateSeconds } };
+    return { lakehouse, dataset: { spec, ...found, generated: true, generatedAt, generateSeconds } };
   } catch (error) {
     await lakehouse.close();
     throw error;
   }
 }
 
-async function readMarker(home: string): Promise<string | undefined> {
-  return readFile(join(home, MARKER), 'utf8').catch(() => undefined);
+/** Written last, after both tables are complete: a home without it is an interrupted generation. */
+interface DatasetMarker {
+  spec: DatasetSpec;
+  generatedAt: string;
+  generateSeconds: number;
+}
+
+async function readMarker(home: string): Promise<DatasetMarker | undefined> {
+  const text = await readFile(join(home, MARKER), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const marker = JSON.parse(text) as Partial<DatasetMarker>;
+    return marker.spec && typeof marker.generatedAt === 'string' && typeof marker.generateSeconds === 'number' ? (marker as DatasetMarker) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function summarize(lakehouse: Lakehouse): Promise<{ sales: TableSummary; customers: TableSummary } | undefined> {

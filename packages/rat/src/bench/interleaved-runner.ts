@@ -9,51 +9,56 @@ export interface PairedQuery {
   rawSql: string;
 }
 
+/** One way of running the queries: rat, raw DuckDB, or a second raw DuckDB as an A/A control. */
+export interface BenchSide {
+  name: string;
+  run(query: PairedQuery): Promise<Rows>;
+  /** Called after each run, outside the timed span (e.g. to collect scan records). */
+  after?(query: PairedQuery): void;
+}
+
 export interface QuerySamples {
   name: string;
-  ratMs: number[];
-  rawMs: number[];
+  /** Wall times of the timed rounds, by side name. */
+  ms: Record<string, number[]>;
 }
 
 export interface InterleavedRunInput {
   queries: readonly PairedQuery[];
-  rat(sql: string): Promise<Rows>;
-  raw(sql: string): Promise<Rows>;
-  /** Called after each rat run (outside the timed span), e.g. to collect its scan records. */
-  afterRat?(query: PairedQuery, round: number): void;
+  sides: readonly BenchSide[];
   warmupRounds: number;
   rounds: number;
   progress(line: string): void;
 }
 
 /**
- * Runs every query once per side per round, rat and raw back to back with the order alternating
- * by round and query, so drift in the machine (caches, frequency, other load) hits both sides
- * alike. Warm-up rounds are not timed; their results are compared so a faster wrong answer cannot pass.
+ * Runs every query once per side per round, the sides back to back, with their order rotating by
+ * round and query, so drift in the machine (caches, frequency, other load) hits every side alike.
+ * Warm-up rounds are not timed; their results are compared with the first side's, so a faster wrong
+ * answer cannot pass.
  */
 export async function runInterleaved(input: InterleavedRunInput): Promise<QuerySamples[]> {
-  const samples = input.queries.map((q) => ({ name: q.name, ratMs: [] as number[], rawMs: [] as number[] }));
+  const { sides } = input;
+  const samples: QuerySamples[] = input.queries.map((q) => ({ name: q.name, ms: Object.fromEntries(sides.map((side) => [side.name, [] as number[]])) }));
   const total = input.warmupRounds + input.rounds;
   for (let round = 0; round < total; round++) {
     const warmup = round < input.warmupRounds;
     for (const [index, query] of input.queries.entries()) {
-      const ratFirst = (round + index) % 2 === 0;
-      let ratRun: { ms: number; rows: Rows } | undefined;
-      let rawRun: { ms: number; rows: Rows } | undefined;
-      for (const side of ratFirst ? (['rat', 'raw'] as const) : (['raw', 'rat'] as const)) {
-        if (side === 'rat') {
-          ratRun = await timed(() => input.rat(query.ratSql));
-          input.afterRat?.(query, round);
-        } else {
-          rawRun = await timed(() => input.raw(query.rawSql));
-        }
+      const shift = (round + index) % sides.length;
+      const order = [...sides.slice(shift), ...sides.slice(0, shift)];
+      const runs = new Map<string, { ms: number; rows: Rows }>();
+      for (const side of order) {
+        runs.set(side.name, await timed(() => side.run(query)));
+        side.after?.(query);
       }
       if (warmup) {
-        const difference = firstDifference(ratRun!.rows, rawRun!.rows);
-        if (difference) throw new ValidationError('INVALID_ARGUMENT', `query ${query.name}: rat and raw DuckDB disagree (${difference})`);
+        const reference = runs.get(sides[0]!.name)!.rows;
+        for (const side of sides.slice(1)) {
+          const difference = firstDifference(reference, runs.get(side.name)!.rows);
+          if (difference) throw new ValidationError('INVALID_ARGUMENT', `query ${query.name}: ${sides[0]!.name} and ${side.name} disagree (${difference})`);
+        }
       } else {
-        samples[index]!.ratMs.push(ratRun!.ms);
-        samples[index]!.rawMs.push(rawRun!.ms);
+        for (const side of sides) samples[index]!.ms[side.name]!.push(runs.get(side.name)!.ms);
       }
     }
     const label = warmup ? `warm-up ${round + 1}/${input.warmupRounds}` : `round ${round - input.warmupRounds + 1}/${input.rounds}`;

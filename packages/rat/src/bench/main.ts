@@ -3,12 +3,13 @@
  * `read_parquet` over the same files, interleaved in one process; prints the ratios and the
  * range filter's pruning, and refreshes BENCHMARKS.md at the repository root.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeError, ValidationError } from '../core/errors.js';
+import { quoteString } from '../engine/duckdb.js';
 import { openLakehouse } from '../engine/lakehouse.js';
 import type { ScanRecord } from '../engine/table-reader.js';
 import { currentSchema } from '../iceberg/metadata.js';
@@ -25,7 +26,7 @@ import { geometricMean, median } from './sample-stats.js';
 
 const USAGE = `usage: npm run bench -- [--json] [--rounds N] [--warmup N] [--overhead N] [--threads N] [--home DIR] [--regenerate] [--no-write]
   --json        print the result as JSON instead of a table
-  --rounds N    timed rounds (default 7)
+  --rounds N    timed rounds (default 15)
   --warmup N    untimed warm-up rounds whose results are compared (default 1)
   --overhead N  repetitions of the per-query overhead profile (default 30)
   --threads N   DuckDB threads for both sides (default: all cores)
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
-      rounds: { type: 'string', default: '7' },
+      rounds: { type: 'string', default: '15' },
       warmup: { type: 'string', default: '1' },
       overhead: { type: 'string', default: '30' },
       threads: { type: 'string' },
@@ -70,10 +71,13 @@ async function main(): Promise<void> {
     open: (dir) => openLakehouse({ home: dir, threads, env: {} }),
     progress,
   });
-  const rawInstance = await DuckDBInstance.create(':memory:', { threads: String(threads), autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const duckConfig = { threads: String(threads), autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
+  const rawInstance = await DuckDBInstance.create(':memory:', duckConfig);
+  const controlInstance = await DuckDBInstance.create(':memory:', duckConfig);
   const raw = await rawInstance.connect();
+  const control = await controlInstance.connect();
   try {
-    await raw.run(`SET TimeZone = 'UTC'`);
+    for (const connection of [raw, control]) await connection.run(`SET TimeZone = 'UTC'`);
     const sales = await rat.loadTable(SALES_TABLE);
     const customers = await rat.loadTable(CUSTOMERS_TABLE);
     const salesPlan = await rat.executor.reader.plan(sales);
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
       Promise.all(plan.scan.tasks.map((task) => rat.catalog.io.localPath(task.dataFile.filePath, table.pathMap)));
     const salesFiles = await localPaths(sales, salesPlan);
     const customerFiles = await localPaths(customers, customersPlan);
-    const readParquet = (files: string[]) => `read_parquet([${files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ')}])`;
+    const readParquet = (files: string[]) => `read_parquet([${files.map(quoteString).join(', ')}])`;
     const rawSources = { sales: readParquet(salesFiles), customers: readParquet(customerFiles) };
     const queries: PairedQuery[] = BENCH_QUERIES.map((q) => ({ name: q.name, ratSql: q.sql(RAT_SOURCES), rawSql: q.sql(rawSources) }));
 
@@ -99,21 +103,30 @@ async function main(): Promise<void> {
 
     const loadBefore = loadavg();
     const rangeRecords: ScanRecord[] = [];
+    const rawRun = (connection: DuckDBConnection) => async (query: PairedQuery): Promise<Rows> => {
+      const result = await connection.run(query.rawSql);
+      const columns = result.columnNames();
+      return (await result.getRowsJson()).map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]!]))) as Rows;
+    };
     const samples = await runInterleaved({
       queries,
-      rat: (sql) => rat.query(sql),
-      raw: async (sql) => {
-        const result = await raw.run(sql);
-        const columns = result.columnNames();
-        return (await result.getRowsJson()).map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]!]))) as Rows;
-      },
-      afterRat: (query) => {
-        const records = rat.takeScanRecords();
-        if (query.name !== RANGE_QUERY) return;
-        const record = records.filter((r) => r.table === SALES_TABLE && r.predicates.length > 0).at(-1);
-        if (!record) throw new ValidationError('INVALID_ARGUMENT', `the ${RANGE_QUERY} query planned no pruned scan of ${SALES_TABLE} (records: ${records.length})`);
-        rangeRecords.push(record);
-      },
+      sides: [
+        {
+          name: 'rat',
+          run: (query) => rat.query(query.ratSql),
+          after: (query) => {
+            const records = rat.takeScanRecords();
+            if (query.name !== RANGE_QUERY) return;
+            const record = records.filter((r) => r.table === SALES_TABLE && r.predicates.length > 0).at(-1);
+            if (!record) throw new ValidationError('INVALID_ARGUMENT', `the ${RANGE_QUERY} query planned no pruned scan of ${SALES_TABLE} (records: ${records.length})`);
+            rangeRecords.push(record);
+          },
+        },
+        { name: 'raw', run: rawRun(raw) },
+        // A/A control: the same raw query on a second, identical DuckDB instance. Its ratio to raw
+        // shows how far two identical sides drift apart on this machine in this run.
+        { name: 'control', run: rawRun(control) },
+      ],
       warmupRounds,
       rounds,
       progress,
@@ -147,11 +160,25 @@ async function main(): Promise<void> {
 
     const [version] = await (await raw.runAndReadAll('SELECT library_version, source_id FROM pragma_version()')).getRowObjectsJson();
     const queryResults = samples.map((s, i) => {
-      const ratMs = median(s.ratMs);
-      const rawMs = median(s.rawMs);
-      return { name: s.name, sql: queries[i]!.ratSql, ratMs, rawMs, ratio: ratMs / rawMs, samePlan: samePlan.get(s.name) ?? false, ratSamplesMs: s.ratMs, rawSamplesMs: s.rawMs };
+      const ratMs = median(s.ms.rat!);
+      const rawMs = median(s.ms.raw!);
+      const controlMs = median(s.ms.control!);
+      return {
+        name: s.name,
+        sql: queries[i]!.ratSql,
+        ratMs,
+        rawMs,
+        ratio: ratMs / rawMs,
+        controlMs,
+        controlRatio: controlMs / rawMs,
+        samePlan: samePlan.get(s.name) ?? false,
+        ratSamplesMs: s.ms.rat!,
+        rawSamplesMs: s.ms.raw!,
+        controlSamplesMs: s.ms.control!,
+      };
     });
     const geomeanRatio = geometricMean(queryResults.map((q) => q.ratio));
+    const controlGeomeanRatio = geometricMean(queryResults.map((q) => q.controlRatio));
     const result: BenchResult = {
       date: new Date().toISOString(),
       machine: await machineInfo(`${String(version?.library_version)} (${String(version?.source_id)})`),
@@ -165,6 +192,7 @@ async function main(): Promise<void> {
       queries: queryResults,
       overhead,
       geomeanRatio,
+      controlGeomeanRatio,
       pruning: {
         filter: `${RANGE_FILTER.column} >= TIMESTAMP '${RANGE_FILTER.from}' AND ${RANGE_FILTER.column} < TIMESTAMP '${RANGE_FILTER.to}'`,
         totalFiles: salesPlan.scan.tasks.length,
@@ -190,7 +218,9 @@ async function main(): Promise<void> {
     }
   } finally {
     raw.closeSync();
+    control.closeSync();
     rawInstance.closeSync();
+    controlInstance.closeSync();
     await rat.close();
   }
 }
