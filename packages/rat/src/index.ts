@@ -7,3 +7,5 @@ export { parseTableIdent, formatIdent, type TableIdent } from './catalog/identif
 export type { PathMap } from './catalog/file-io.js';
 export type { StorageConfig } from './storage/config.js';
 export { ConflictError, ExternalError, NotFoundError, RatError, ValidationError, type ErrorCode } from './core/errors.js';
+export { createIngestion, InputFileError } from './ingest/index.js';
+export type { FileReport, IngestOptions, IngestReport, Ingestion, LandedFile, LandingEntry, RegistryEntry, ReplayReport } from './ingest/index.js';

@@ -2,10 +2,25 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { type ColumnDataType, type Expression, type Generated, Kysely, PostgresDialect, type PostgresPool, SqliteDialect, sql, type Transaction } from 'kysely';
+import {
+  type ColumnDataType,
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type Expression,
+  type Generated,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  type PostgresPool,
+  SqliteDialect,
+  sql,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { type DatabaseConfig, databaseConfigFromString, describePostgresUrl } from '../core/config.js';
 import { ExternalError, isRatError } from '../core/errors.js';
+import { newCommitId } from '../core/ids.js';
 
 /** Rows of the metadata DB, one interface per table (Kysely's typing). */
 export interface NamespaceRow {
@@ -14,7 +29,10 @@ export interface NamespaceRow {
   created_at: number;
 }
 
+/** A table pointer on one ref (branch or tag): each ref holds its own rows, so a read is one lookup. */
 export interface TableRow {
+  /** The branch or tag this pointer belongs to. */
+  ref: Generated<string>;
   namespace: string;
   name: string;
   metadata_location: string;
@@ -22,6 +40,37 @@ export interface TableRow {
   /** JSON PathMap[] for tables registered from elsewhere. */
   path_map: Generated<string>;
   updated_at: number;
+}
+
+/** A branch or tag: a name pointing at a catalog commit. */
+export interface RefRow {
+  name: string;
+  /** branch | tag */
+  type: string;
+  head: string;
+  created_at: number;
+}
+
+/** A catalog commit: one atomic change of one or more table pointers on a branch. */
+export interface CommitRow {
+  id: string;
+  parent_id: string | null;
+  /** The source branch's head, on a merge commit. */
+  merge_parent_id: string | null;
+  /** Commit order across the catalog: a table's state at a commit is its change with the highest seq among the commit's ancestors. */
+  seq: number;
+  author: string;
+  message: string;
+  created_at: number;
+}
+
+/** A table key a commit changed, with its new metadata location (null: dropped). */
+export interface CommitChangeRow {
+  commit_id: string;
+  namespace: string;
+  name: string;
+  metadata_location: string | null;
+  path_map: Generated<string>;
 }
 
 export interface MigrationRow {
@@ -51,6 +100,9 @@ export interface FileRegistryRow {
 export interface MetadataSchema {
   rat_namespaces: NamespaceRow;
   rat_tables: TableRow;
+  rat_refs: RefRow;
+  rat_commits: CommitRow;
+  rat_commit_changes: CommitChangeRow;
   rat_migrations: MigrationRow;
   rat_file_registry: FileRegistryRow;
 }
@@ -144,6 +196,67 @@ const migrations: Migration[] = [
       await db.schema.createIndex('rat_file_registry_target_hash').on('rat_file_registry').columns(['target_table', 'file_hash']).execute();
     },
   },
+  {
+    version: 3,
+    name: 'catalog refs, commits and table pointers per ref',
+    async up(untyped, types) {
+      const db = untyped as unknown as Kysely<MetadataSchema>;
+      await db.schema
+        .createTable('rat_commits')
+        .addColumn('id', types.key, (c) => c.primaryKey())
+        .addColumn('parent_id', types.key)
+        .addColumn('merge_parent_id', types.key)
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('rat_commit_changes')
+        .addColumn('commit_id', types.key, (c) => c.notNull())
+        .addColumn('namespace', types.key, (c) => c.notNull())
+        .addColumn('name', types.key, (c) => c.notNull())
+        .addColumn('metadata_location', 'text')
+        .addColumn('path_map', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addPrimaryKeyConstraint('rat_commit_changes_pk', ['commit_id', 'namespace', 'name'])
+        .execute();
+      await db.schema
+        .createTable('rat_refs')
+        .addColumn('name', types.key, (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('head', types.key, (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The primary key gains the ref: SQLite cannot alter a primary key, so the table is rebuilt (same way on both dialects).
+      await db.schema
+        .createTable('rat_tables_by_ref')
+        .addColumn('ref', types.key, (c) => c.notNull().defaultTo('main'))
+        .addColumn('namespace', types.key, (c) => c.notNull())
+        .addColumn('name', types.key, (c) => c.notNull())
+        .addColumn('metadata_location', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('path_map', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rat_tables_by_ref_pk', ['ref', 'namespace', 'name'])
+        .execute();
+      await sql`insert into rat_tables_by_ref (ref, namespace, name, metadata_location, version, path_map, updated_at)
+        select 'main', namespace, name, metadata_location, version, path_map, updated_at from rat_tables`.execute(db);
+      await db.schema.dropTable('rat_tables').execute();
+      await db.schema.alterTable('rat_tables_by_ref').renameTo('rat_tables').execute();
+      // `main` exists from the start; its first commit records the tables that were there before branches.
+      const root = newCommitId();
+      const now = Date.now();
+      await db.insertInto('rat_commits').values({ id: root, parent_id: null, merge_parent_id: null, seq: 1, author: 'rat', message: 'init', created_at: now }).execute();
+      const tables = await db.selectFrom('rat_tables').select(['namespace', 'name', 'metadata_location', 'path_map']).execute();
+      for (const t of tables) {
+        await db
+          .insertInto('rat_commit_changes')
+          .values({ commit_id: root, namespace: t.namespace, name: t.name, metadata_location: t.metadata_location, path_map: t.path_map })
+          .execute();
+      }
+      await db.insertInto('rat_refs').values({ name: 'main', type: 'branch', head: root, created_at: now }).execute();
+    },
+  },
 ];
 
 /** The schema version this build of rat writes. */
@@ -186,14 +299,14 @@ function openSqlite(path: string, options: OpenMetadataDbOptions): OpenedDb {
   } catch (error) {
     throw new ExternalError('METADATA_DB_ERROR', `cannot open the metadata DB SQLite file ${path}: ${(error as Error).message}`, { cause: error });
   }
-  const db = new Kysely<MetadataSchema>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<MetadataSchema>({ dialect: new ImmediateSqliteDialect(database, options.lockTimeoutMs ?? 30_000, path) });
   const connection: MetadataDbConnection = { db, dialect: 'sqlite', description: path, close: () => db.destroy() };
   return {
     connection,
     // BEGIN IMMEDIATE takes the write lock up front, so a second process waits instead of both migrating.
     withMigrationLock: (work) =>
       db.connection().execute(async (conn) => {
-        await beginImmediate(conn, database, options.lockTimeoutMs ?? 30_000, path);
+        await beginImmediate(() => sql`begin immediate`.execute(conn), database, options.lockTimeoutMs ?? 30_000, path);
         try {
           await work(conn);
           await sql`commit`.execute(conn);
@@ -300,19 +413,19 @@ async function migrate(opened: OpenedDb): Promise<void> {
  * loop while another connection of the same process holds the lock. So the wait is done here, with
  * the busy timeout off and async sleeps between tries.
  */
-async function beginImmediate(db: MetadataDb, database: Database.Database, timeoutMs: number, description: string): Promise<void> {
+async function beginImmediate(begin: () => Promise<unknown>, database: Database.Database, timeoutMs: number, description: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const busyTimeout = database.pragma('busy_timeout', { simple: true }) as number;
   database.pragma('busy_timeout = 0');
   try {
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
       try {
-        await sql`begin immediate`.execute(db);
+        await begin();
         return;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
         if (Date.now() >= deadline) {
-          throw new ExternalError('METADATA_DB_ERROR', `metadata DB ${description} stayed locked by another process for ${timeoutMs} ms while migrating`, { cause: error });
+          throw new ExternalError('METADATA_DB_ERROR', `metadata DB ${description} stayed locked by another writer for ${timeoutMs} ms`, { cause: error });
         }
         await delay(wait);
       }
@@ -320,6 +433,37 @@ async function beginImmediate(db: MetadataDb, database: Database.Database, timeo
   } finally {
     database.pragma(`busy_timeout = ${busyTimeout}`);
   }
+}
+
+/**
+ * Every SQLite transaction (db.transaction()) starts with BEGIN IMMEDIATE: a plain BEGIN reads first
+ * and fails with SQLITE_BUSY when it later tries to write while another connection writes, where
+ * IMMEDIATE waits for the write lock up front (without blocking the event loop, see beginImmediate).
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #database: Database.Database;
+  readonly #timeoutMs: number;
+  readonly #description: string;
+  constructor(database: Database.Database, timeoutMs: number, description: string) {
+    super({ database });
+    this.#database = database;
+    this.#timeoutMs = timeoutMs;
+    this.#description = description;
+  }
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const database = this.#database;
+    const timeoutMs = this.#timeoutMs;
+    const description = this.#description;
+    driver.beginTransaction = (connection: DatabaseConnection) =>
+      beginImmediate(() => connection.executeQuery(CompiledQuery.raw('begin immediate')), database, timeoutMs, description);
+    return driver;
+  }
+}
+
+/** True on PostgreSQL (row locks with FOR UPDATE); SQLite write transactions lock the whole file instead. */
+export function isPostgres(db: MetadataDb | MetadataTransaction): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 export { sql };

@@ -119,4 +119,63 @@ describe('rat CLI', () => {
     const run = await rat(home, ['sql', '--csv', "SELECT 1 AS n, 'a,b' AS s UNION ALL SELECT 2, NULL ORDER BY n"]);
     expect(run.stdout).toBe('n,s\n1,"a,b"\n2,\n');
   });
+
+  it('branches, runs on dev, diffs, logs and merges; refuses bad input with exit 1 and one line', async () => {
+    const env = { RAT_GIT_SYNC: '0' };
+    const run = (...args: string[]) => rat(home, args, env);
+    expect((await run('sql', 'CREATE TABLE bronze.br (id BIGINT); INSERT INTO bronze.br VALUES (1)')).code).toBe(0);
+    expect((await run('branch', 'create', 'dev')).stdout).toMatch(/^created branch dev from main at commit [0-9a-f]{16}\n$/);
+    // --branch after the verb is the global option too.
+    expect((await run('sql', '--branch', 'dev', 'INSERT INTO bronze.br VALUES (2), (3)')).code).toBe(0);
+    expect((await run('--json', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":1');
+    expect((await run('--json', '--branch', 'dev', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":3');
+
+    const diff = await run('diff', 'main', 'dev');
+    expect(diff.stdout.split('\n').slice(0, 3)).toEqual([
+      'table     | change  | snapshots | rows   | row_delta',
+      '----------+---------+-----------+--------+----------',
+      'bronze.br | changed | 1 -> 2    | 1 -> 3 | +2',
+    ]);
+    const log = JSON.parse((await run('--json', 'log', '--branch', 'dev', '-n', '2')).stdout) as { message: string; changes: { table: string }[] }[];
+    expect(log.map((c) => [c.message, c.changes.map((ch) => ch.table)])).toEqual([
+      ['update bronze.br', ['bronze.br']],
+      ['update bronze.br', ['bronze.br']],
+    ]);
+    expect((await run('log')).stdout).toMatch(/\| init +\|/);
+
+    expect((await run('branch', 'merge', 'dev', '--dry-run')).stdout).toBe('would merge dev into main: fast-forward, 1 table(s): bronze.br (dry run: nothing changed)\n');
+    expect((await run('--json', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":1');
+    expect((await run('branch', 'merge', 'dev', '--into', 'main')).stdout).toMatch(/^merged dev into main: fast-forward, 1 table\(s\): bronze.br \(head [0-9a-f]{16}\)\n$/);
+    expect((await run('--json', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":3');
+
+    expect((await run('tag', 'create', 'v1')).code).toBe(0);
+    expect((await run('tag', 'list')).stdout).toContain('v1');
+    expect(JSON.parse((await run('--json', 'branch', 'list')).stdout)).toEqual([
+      expect.objectContaining({ branch: 'dev', current: false }),
+      expect.objectContaining({ branch: 'main', current: true }),
+    ]);
+
+    // A conflict: the same table changed on both sides.
+    expect((await run('--branch', 'dev', 'sql', 'INSERT INTO bronze.br VALUES (4)')).code).toBe(0);
+    expect((await run('sql', 'INSERT INTO bronze.br VALUES (5)')).code).toBe(0);
+    const bad: [string[], string][] = [
+      [['branch', 'merge', 'dev'], 'MERGE_CONFLICT: cannot merge dev into main: table bronze.br changed on both branches'],
+      [['branch', 'merge', 'dev', '--into', 'dev'], 'into itself'],
+      [['branch', 'merge', 'dev', '--into', 'v1'], 'REF_NOT_A_BRANCH'],
+      [['branch', 'delete', 'main'], 'cannot delete branch main'],
+      [['branch', 'create', 'no..dots'], 'REF_INVALID'],
+      [['--branch', 'v1', 'sql', 'INSERT INTO bronze.br VALUES (6)'], 'tags are immutable'],
+      [['--branch', 'nope', 'sql', 'SELECT 1'], 'CATALOG_REF_NOT_FOUND'],
+    ];
+    for (const [args, message] of bad) {
+      const failed = await run(...args);
+      expect(failed.code, args.join(' ')).toBe(1);
+      expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+      expect(failed.stderr).toContain(message);
+    }
+    expect((await run('--json', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":4');
+    expect((await run('--json', '--branch', 'v1', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":3');
+    expect((await run('branch', 'delete', 'dev')).code).toBe(0);
+    expect((await run('tag', 'delete', 'v1')).code).toBe(0);
+  }, 120_000);
 });

@@ -1,11 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { createOutput } from './output.js';
 import type { GlobalOptions } from './context.js';
+import { registerBranch } from './commands/branch.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDiff } from './commands/diff.js';
+import { registerLog } from './commands/log.js';
+import { registerTag } from './commands/tag.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerLanding } from './commands/landing.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerSql } from './commands/sql.js';
 import { registerTable } from './commands/table.js';
 import { registerTables } from './commands/tables.js';
+import { registerUpload } from './commands/upload.js';
 
 /** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
@@ -15,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('Ratatouille: a self-hosted lakehouse. Iceberg tables, DuckDB SQL, one command.')
     .option('--json', 'print JSON instead of tables')
     .option('--home <dir>', 'platform folder (default: $RAT_HOME or ./.rat)')
+    .option('--branch <ref>', 'branch to read and write; a tag or commit id reads only (default: $RAT_BRANCH, else the git branch with RAT_GIT_SYNC on, else main)')
     .exitOverride()
     .showHelpAfterError('(run rat --help for usage)');
   const globals = () => program.opts<GlobalOptions>();
@@ -22,6 +30,13 @@ export async function main(argv: string[]): Promise<number> {
   registerTables(program, globals);
   registerTable(program, globals);
   registerSnapshots(program, globals);
+  registerUpload(program, globals);
+  registerLanding(program, globals);
+  registerIngest(program, globals);
+  registerBranch(program, globals);
+  registerTag(program, globals);
+  registerLog(program, globals);
+  registerDiff(program, globals);
   registerDemo(program, globals);
   try {
     await program.parseAsync(argv);

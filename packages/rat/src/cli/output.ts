@@ -15,6 +15,11 @@ export interface Output {
   streamCsv(columns: string[], batches: AsyncIterable<Json[][]>): Promise<number>;
   /** Resolves when everything written so far has left the process (before another writer uses stdout). */
   flush(): Promise<void>;
+  /**
+   * A progress line on stderr: in a terminal it rewrites itself in place (`done` ends it with a
+   * newline); elsewhere each call is one plain line, so logs stay readable.
+   */
+  progress(text: string, done?: boolean): void;
 }
 
 const MAX_CELL = 60;
@@ -28,9 +33,10 @@ function stdoutWriter(text: string): void | Promise<void> {
   return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
 }
 
-export function createOutput(options: { json: boolean; write?: Writer; writeError?: (text: string) => void }): Output {
+export function createOutput(options: { json: boolean; write?: Writer; writeError?: (text: string) => void; terminal?: boolean }): Output {
   const write = options.write ?? stdoutWriter;
   const writeError = options.writeError ?? ((text: string) => process.stderr.write(text));
+  const terminal = options.terminal ?? process.stderr.isTTY === true;
   const output: Output = {
     json: options.json,
     line(text) {
@@ -103,6 +109,10 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
     },
     async flush() {
       if (process.stdout.writableLength > 0) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    },
+    progress(text, done = false) {
+      if (terminal) writeError(`\r\x1b[K${text}${done ? '\n' : ''}`);
+      else writeError(`${text}\n`);
     },
   };
   return output;

@@ -9,6 +9,11 @@ export type ErrorCode =
   | 'CATALOG_TABLE_NOT_FOUND'
   | 'CATALOG_TABLE_EXISTS'
   | 'CATALOG_SNAPSHOT_NOT_FOUND'
+  | 'CATALOG_REF_NOT_FOUND'
+  | 'CATALOG_REF_EXISTS'
+  | 'REF_INVALID'
+  | 'REF_NOT_A_BRANCH'
+  | 'MERGE_CONFLICT'
   | 'COMMIT_CONFLICT'
   | 'COLUMN_NOT_FOUND'
   | 'COLUMN_EXISTS'
@@ -44,6 +49,19 @@ export class NotFoundError extends RatError {}
 /** Someone else changed the object first: the caller may retry. */
 export class ConflictError extends RatError {
   readonly retryable = true;
+}
+
+/**
+ * A merge found tables changed on both sides since the fork: nothing was merged. Not retryable:
+ * someone has to decide which side wins (e.g. drop or rewrite the table on one branch).
+ */
+export class MergeConflictError extends RatError {
+  /** The conflicting tables, `namespace.table`, sorted. */
+  readonly tables: readonly string[];
+  constructor(message: string, tables: readonly string[]) {
+    super('MERGE_CONFLICT', message);
+    this.tables = tables;
+  }
 }
 
 /** The input is wrong: the caller must change it. */

@@ -10,3 +10,8 @@ export function newSnapshotId(): bigint {
 export function newUuid(): string {
   return randomUUID();
 }
+
+/** A catalog commit id: 16 hex digits (64 random bits), short enough to type, shown whole in `rat log`. */
+export function newCommitId(): string {
+  return randomBytes(8).toString('hex');
+}

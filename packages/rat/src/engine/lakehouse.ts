@@ -3,8 +3,10 @@ import { createCatalog, type Catalog, DEFAULT_NAMESPACES, type LoadedTable } fro
 import type { PathMap } from '../catalog/file-io.js';
 import { formatIdent, parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
 import { type MetadataDb, openMetadataDb } from '../catalog/metadata-db.js';
+import { MAIN_BRANCH, validateRefName } from '../catalog/ref-name.js';
 import { resolveConfig, type UserConfig } from '../core/config.js';
-import { NotFoundError } from '../core/errors.js';
+import { isRatError, NotFoundError, ValidationError } from '../core/errors.js';
+import { currentGitBranch, dataBranchForGit } from '../core/git-branch.js';
 import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
 import { nextMetadata } from '../iceberg/snapshot-producer.js';
 import type { PartitionSpec, Schema, Snapshot } from '../iceberg/types.js';
@@ -19,6 +21,14 @@ export interface LakehouseOptions extends UserConfig {
   env?: NodeJS.ProcessEnv;
   /** DuckDB threads (default: all cores). */
   threads?: number;
+  /**
+   * The branch (or tag, or commit id: read-only) every read and write goes to. Default: $RAT_BRANCH,
+   * else with git sync on, the data branch of the current git branch (created from main on first use),
+   * else main.
+   */
+  branch?: string;
+  /** Where git sync looks for the git repository (default: the process's working directory). */
+  cwd?: string;
 }
 
 export interface TableDescription {
@@ -49,6 +59,8 @@ export interface SnapshotInfo {
 /** The SDK: every operation the `rat` CLI offers, as a typed API over one RAT_HOME. */
 export interface Lakehouse {
   readonly home: string;
+  /** The branch, tag or commit this lakehouse reads and writes. */
+  readonly branch: string;
   readonly catalog: Catalog;
   readonly store: ObjectStore;
   readonly executor: SqlExecutor;
@@ -82,9 +94,11 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
   const config = resolveConfig(options, env);
   const store = await createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
   const metadataDb = await openMetadataDb(config.database);
-  const catalog = createCatalog(metadataDb.db, store);
+  let catalog: Catalog;
   let duck: DuckDb;
   try {
+    const branch = await resolveBranch(createCatalog(metadataDb.db, store), options, env);
+    catalog = createCatalog(metadataDb.db, store, { ref: branch });
     for (const ns of DEFAULT_NAMESPACES) await catalog.createNamespace(ns, { ifNotExists: true });
     duck = await openDuckDb({ ...(options.threads ? { threads: options.threads } : {}) });
   } catch (error) {
@@ -135,6 +149,7 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
 
   return {
     home: config.home,
+    branch: catalog.ref,
     catalog,
     store,
     executor,
@@ -190,4 +205,44 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
       await metadataDb.close();
     },
   };
+}
+
+/** RAT_GIT_SYNC is on unless set to 0, false, off or no. */
+export function gitSyncEnabled(env: NodeJS.ProcessEnv): boolean {
+  return !/^(0|false|off|no)$/i.test(env.RAT_GIT_SYNC?.trim() ?? '');
+}
+
+/**
+ * The ref a lakehouse works on: an explicit branch (option, then RAT_BRANCH) must exist; otherwise,
+ * inside a git repository with git sync on, the data branch named after the git branch, created from
+ * main on first use (git main/master are main); otherwise main.
+ */
+async function resolveBranch(catalog: Catalog, options: LakehouseOptions, env: NodeJS.ProcessEnv): Promise<string> {
+  const explicit = options.branch ?? (env.RAT_BRANCH?.trim() || undefined);
+  if (explicit !== undefined) {
+    await catalog.refs.resolve(explicit);
+    return explicit;
+  }
+  if (!gitSyncEnabled(env)) return MAIN_BRANCH;
+  const gitBranch = currentGitBranch(options.cwd ?? process.cwd());
+  if (gitBranch === undefined) return MAIN_BRANCH;
+  const branch = dataBranchForGit(gitBranch);
+  if (branch === MAIN_BRANCH) return branch;
+  try {
+    validateRefName('branch', branch);
+  } catch (error) {
+    throw new ValidationError('REF_INVALID', `git branch "${gitBranch}" cannot name a data branch (${(error as Error).message}); pass --branch or set RAT_GIT_SYNC=0`, { cause: error });
+  }
+  try {
+    await catalog.refs.resolve(branch);
+  } catch (error) {
+    if (!(isRatError(error) && error.code === 'CATALOG_REF_NOT_FOUND')) throw error;
+    try {
+      await catalog.refs.create('branch', branch, MAIN_BRANCH);
+    } catch (createError) {
+      // Another process following the same git branch created it first.
+      if (!(isRatError(createError) && createError.code === 'CATALOG_REF_EXISTS')) throw createError;
+    }
+  }
+  return branch;
 }

@@ -1,0 +1,409 @@
+import { ConflictError, MergeConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { newCommitId } from '../core/ids.js';
+import { formatIdent, type TableIdent } from './identifiers.js';
+import { isPostgres, type MetadataDb, type MetadataTransaction, type RefRow, sql } from './metadata-db.js';
+import { MAIN_BRANCH, validateRefName } from './ref-name.js';
+
+export type RefType = 'branch' | 'tag';
+
+export interface RefInfo {
+  name: string;
+  type: RefType;
+  head: string;
+  createdAt: Date;
+}
+
+/** Where a table key points on a ref or at a commit. */
+export interface TablePointer {
+  ident: TableIdent;
+  metadataLocation: string;
+  /** JSON PathMap[]. */
+  pathMap: string;
+}
+
+/** One table key a commit changed; `metadataLocation` null means the commit dropped it. */
+export interface CommitChange {
+  table: string;
+  metadataLocation: string | null;
+}
+
+export interface CommitInfo {
+  id: string;
+  parentId?: string;
+  mergeParentId?: string;
+  author: string;
+  message: string;
+  createdAt: Date;
+  changes: CommitChange[];
+}
+
+/** What a catalog view reads from: a ref's own pointer rows, or the resolved state of a commit (read-only). */
+export type ResolvedRef = { kind: 'ref'; name: string; type: RefType; head: string } | { kind: 'commit'; id: string };
+
+/** One pointer move of a commit. `base` is the location an update or drop builds on (compare-and-swap). */
+export type PointerChange =
+  | { kind: 'create'; ident: TableIdent; metadataLocation: string; pathMap?: string }
+  | { kind: 'update'; ident: TableIdent; base: string; metadataLocation: string }
+  | { kind: 'drop'; ident: TableIdent };
+
+export interface MergeResult {
+  source: string;
+  into: string;
+  /** up-to-date: nothing to merge; fast-forward: the target moved to the source's head; merge: a merge commit took the source's tables. */
+  kind: 'up-to-date' | 'fast-forward' | 'merge';
+  /** Tables whose pointer on the target changes (or would, on a dry run), sorted. */
+  tables: string[];
+  dryRun: boolean;
+  /** The target's head afterwards (unchanged on a dry run). */
+  head: string;
+}
+
+export interface PointerDiff {
+  table: string;
+  change: 'added' | 'removed' | 'changed';
+  from?: TablePointer;
+  to?: TablePointer;
+}
+
+/** Refs (branches, tags) and catalog commits over one metadata DB: the Nessie model. */
+export interface RefStore {
+  resolve(name: string): Promise<ResolvedRef>;
+  /** The table pointers a ref or commit holds, keyed `namespace.table`. */
+  pointers(name: string): Promise<Map<string, TablePointer>>;
+  /** The state at a commit: each table's latest change along the commit's ancestry. */
+  pointersAt(commitId: string): Promise<Map<string, TablePointer>>;
+  /**
+   * One catalog commit on a branch, in one metadata-DB transaction that locks the branch: each
+   * change compare-and-swaps its own table's pointer (writers to other tables never conflict), then
+   * the commit and its changes are recorded and the branch head moves. Returns the commit id.
+   */
+  commit(branch: string, commit: { author: string; message: string; changes: PointerChange[] }, alsoWrite?: (trx: MetadataTransaction) => Promise<void>): Promise<string>;
+  list(): Promise<RefInfo[]>;
+  /** A new branch or tag at `from` (a ref or commit id; default main): its pointer rows are copied, no data. */
+  create(type: RefType, name: string, from?: string): Promise<RefInfo>;
+  delete(type: RefType, name: string): Promise<void>;
+  /** Commits reachable from a ref or commit, newest first. */
+  log(name: string, options?: { limit?: number }): Promise<CommitInfo[]>;
+  /** Per-table three-way merge of `source` into the branch `into`; all or nothing (MergeConflictError names the tables). */
+  merge(source: string, into: string, options?: { dryRun?: boolean; author?: string }): Promise<MergeResult>;
+  diff(from: string, to: string): Promise<PointerDiff[]>;
+}
+
+type Db = MetadataDb | MetadataTransaction;
+
+const key = (ident: TableIdent): string => formatIdent(ident);
+
+function refNotFound(name: string): NotFoundError {
+  return new NotFoundError('CATALOG_REF_NOT_FOUND', `branch, tag or commit "${name}" does not exist; list them with: rat branch list, rat tag list, rat log`);
+}
+
+export function createRefStore(db: MetadataDb): RefStore {
+  async function lockRef(trx: MetadataTransaction, name: string): Promise<RefRow> {
+    let query = trx.selectFrom('rat_refs').selectAll().where('name', '=', name);
+    // SQLite write transactions already hold the file's write lock (BEGIN IMMEDIATE).
+    if (isPostgres(trx)) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (!row) throw refNotFound(name);
+    return row;
+  }
+
+  async function resolveIn(conn: Db, name: string): Promise<ResolvedRef> {
+    const ref = await conn.selectFrom('rat_refs').selectAll().where('name', '=', name).executeTakeFirst();
+    if (ref) return { kind: 'ref', name: ref.name, type: ref.type as RefType, head: ref.head };
+    if (/^[0-9a-f]{4,16}$/.test(name)) {
+      const commits = await conn.selectFrom('rat_commits').select('id').where('id', 'like', `${name}%`).limit(2).execute();
+      if (commits.length === 1) return { kind: 'commit', id: commits[0]!.id };
+      if (commits.length > 1) throw new ValidationError('INVALID_ARGUMENT', `commit id prefix "${name}" is ambiguous: give more digits`);
+    }
+    throw refNotFound(name);
+  }
+
+  const headOf = (resolved: ResolvedRef): string => (resolved.kind === 'ref' ? resolved.head : resolved.id);
+
+  /** Every ancestor of a commit (itself included) with its seq. */
+  async function ancestors(conn: Db, id: string): Promise<Map<string, number>> {
+    const result = await sql<{ id: string; seq: number }>`
+      with recursive anc(id) as (
+        select id from rat_commits where id = ${id}
+        union
+        select p.id from anc join rat_commits c on c.id = anc.id join rat_commits p on p.id = c.parent_id or p.id = c.merge_parent_id
+      )
+      select c.id as id, c.seq as seq from anc join rat_commits c on c.id = anc.id`.execute(conn);
+    return new Map(result.rows.map((r) => [r.id, Number(r.seq)]));
+  }
+
+  async function pointersAtIn(conn: Db, commitId: string): Promise<Map<string, TablePointer>> {
+    const result = await sql<{ namespace: string; name: string; metadata_location: string | null; path_map: string }>`
+      with recursive anc(id) as (
+        select id from rat_commits where id = ${commitId}
+        union
+        select p.id from anc join rat_commits c on c.id = anc.id join rat_commits p on p.id = c.parent_id or p.id = c.merge_parent_id
+      )
+      select ch.namespace as namespace, ch.name as name, ch.metadata_location as metadata_location, ch.path_map as path_map
+      from rat_commit_changes ch join rat_commits c on c.id = ch.commit_id join anc on anc.id = c.id
+      order by c.seq, c.created_at`.execute(conn);
+    const state = new Map<string, TablePointer>();
+    for (const row of result.rows) {
+      const ident = { namespace: row.namespace, name: row.name };
+      if (row.metadata_location === null) state.delete(key(ident));
+      else state.set(key(ident), { ident, metadataLocation: row.metadata_location, pathMap: row.path_map });
+    }
+    return state;
+  }
+
+  async function refPointers(conn: Db, ref: string): Promise<Map<string, TablePointer>> {
+    const rows = await conn.selectFrom('rat_tables').select(['namespace', 'name', 'metadata_location', 'path_map']).where('ref', '=', ref).execute();
+    return new Map(
+      rows.map((r) => {
+        const ident = { namespace: r.namespace, name: r.name };
+        return [key(ident), { ident, metadataLocation: r.metadata_location, pathMap: r.path_map }];
+      }),
+    );
+  }
+
+  async function pointersIn(conn: Db, resolved: ResolvedRef): Promise<Map<string, TablePointer>> {
+    return resolved.kind === 'ref' ? refPointers(conn, resolved.name) : pointersAtIn(conn, resolved.id);
+  }
+
+  async function insertCommit(
+    trx: MetadataTransaction,
+    commit: { parent: string; mergeParent?: string; author: string; message: string; changes: { ident: TableIdent; metadataLocation: string | null; pathMap?: string }[] },
+  ): Promise<string> {
+    const id = newCommitId();
+    const { next } = (await sql<{ next: number }>`select coalesce(max(seq), 0) + 1 as next from rat_commits`.execute(trx)).rows[0]!;
+    await trx
+      .insertInto('rat_commits')
+      .values({ id, parent_id: commit.parent, merge_parent_id: commit.mergeParent ?? null, seq: Number(next), author: commit.author, message: commit.message, created_at: Date.now() })
+      .execute();
+    for (const change of commit.changes) {
+      await trx
+        .insertInto('rat_commit_changes')
+        .values({ commit_id: id, namespace: change.ident.namespace, name: change.ident.name, metadata_location: change.metadataLocation, path_map: change.pathMap ?? '[]' })
+        .execute();
+    }
+    return id;
+  }
+
+  async function setPointer(trx: MetadataTransaction, ref: string, ident: TableIdent, pointer: TablePointer | undefined): Promise<void> {
+    await trx.deleteFrom('rat_tables').where('ref', '=', ref).where('namespace', '=', ident.namespace).where('name', '=', ident.name).execute();
+    if (pointer) {
+      await trx
+        .insertInto('rat_tables')
+        .values({ ref, namespace: ident.namespace, name: ident.name, metadata_location: pointer.metadataLocation, path_map: pointer.pathMap, updated_at: Date.now() })
+        .execute();
+    }
+  }
+
+  function requireBranch(ref: RefRow, action: string): void {
+    if (ref.type !== 'branch') {
+      throw new ValidationError('REF_NOT_A_BRANCH', `cannot ${action} tag "${ref.name}": tags are immutable; branch from it with: rat branch create <name> --from ${ref.name}`);
+    }
+  }
+
+  const store: RefStore = {
+    resolve: (name) => resolveIn(db, name),
+    async pointers(name) {
+      return pointersIn(db, await resolveIn(db, name));
+    },
+    pointersAt: (commitId) => pointersAtIn(db, commitId),
+
+    async commit(branch, commit, alsoWrite) {
+      return db.transaction().execute(async (trx) => {
+        const ref = await lockRef(trx, branch);
+        requireBranch(ref, `commit to`);
+        for (const change of commit.changes) {
+          const { ident } = change;
+          const where = trx.updateTable('rat_tables').where('ref', '=', branch).where('namespace', '=', ident.namespace).where('name', '=', ident.name);
+          if (change.kind === 'update') {
+            const result = await where
+              .set({ metadata_location: change.metadataLocation, updated_at: Date.now(), version: (eb) => eb('version', '+', 1) })
+              .where('metadata_location', '=', change.base)
+              .executeTakeFirst();
+            if (Number(result.numUpdatedRows) !== 1) {
+              const exists = await trx.selectFrom('rat_tables').select('name').where('ref', '=', branch).where('namespace', '=', ident.namespace).where('name', '=', ident.name).executeTakeFirst();
+              if (!exists) throw new NotFoundError('CATALOG_TABLE_NOT_FOUND', `table ${key(ident)} was dropped from branch ${branch} by another writer`);
+              throw new ConflictError('COMMIT_CONFLICT', `table ${key(ident)} on branch ${branch} was changed by another writer since ${change.base}`);
+            }
+          } else if (change.kind === 'create') {
+            const result = await trx
+              .insertInto('rat_tables')
+              .values({ ref: branch, namespace: ident.namespace, name: ident.name, metadata_location: change.metadataLocation, path_map: change.pathMap ?? '[]', updated_at: Date.now() })
+              .onConflict((oc) => oc.columns(['ref', 'namespace', 'name']).doNothing())
+              .executeTakeFirst();
+            if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) {
+              throw new ConflictError('CATALOG_TABLE_EXISTS', `table ${key(ident)} already exists on branch ${branch} (created by another writer at the same time?)`);
+            }
+          } else {
+            const result = await trx.deleteFrom('rat_tables').where('ref', '=', branch).where('namespace', '=', ident.namespace).where('name', '=', ident.name).executeTakeFirst();
+            if (Number(result.numDeletedRows) === 0) throw new NotFoundError('CATALOG_TABLE_NOT_FOUND', `table ${key(ident)} does not exist on branch ${branch}`);
+          }
+        }
+        await alsoWrite?.(trx);
+        const id = await insertCommit(trx, {
+          parent: ref.head,
+          author: commit.author,
+          message: commit.message,
+          changes: commit.changes.map((c) => ({
+            ident: c.ident,
+            metadataLocation: c.kind === 'drop' ? null : c.metadataLocation,
+            ...(c.kind === 'create' && c.pathMap ? { pathMap: c.pathMap } : {}),
+          })),
+        });
+        await trx.updateTable('rat_refs').set({ head: id }).where('name', '=', branch).execute();
+        return id;
+      });
+    },
+
+    async list() {
+      const rows = await db.selectFrom('rat_refs').selectAll().orderBy('type').orderBy('name').execute();
+      return rows.map((r) => ({ name: r.name, type: r.type as RefType, head: r.head, createdAt: new Date(Number(r.created_at)) }));
+    },
+
+    async create(type, name, from = MAIN_BRANCH) {
+      validateRefName(type, name);
+      return db.transaction().execute(async (trx) => {
+        const source = await resolveIn(trx, from);
+        // Locking the source keeps its head and pointer rows consistent while they are copied.
+        if (source.kind === 'ref') await lockRef(trx, source.name);
+        if (await trx.selectFrom('rat_refs').select('type').where('name', '=', name).executeTakeFirst()) {
+          throw new ValidationError('CATALOG_REF_EXISTS', `a branch or tag named "${name}" already exists`);
+        }
+        const head = headOf(source);
+        const createdAt = Date.now();
+        await trx.insertInto('rat_refs').values({ name, type, head, created_at: createdAt }).execute();
+        const pointers = [...(await pointersIn(trx, source)).values()];
+        if (pointers.length > 0) {
+          await trx
+            .insertInto('rat_tables')
+            .values(pointers.map((p) => ({ ref: name, namespace: p.ident.namespace, name: p.ident.name, metadata_location: p.metadataLocation, path_map: p.pathMap, updated_at: createdAt })))
+            .execute();
+        }
+        return { name, type, head, createdAt: new Date(createdAt) };
+      });
+    },
+
+    async delete(type, name) {
+      if (type === 'branch' && name === MAIN_BRANCH) throw new ValidationError('INVALID_ARGUMENT', `cannot delete branch ${MAIN_BRANCH}: every catalog has it`);
+      await db.transaction().execute(async (trx) => {
+        const ref = await trx.selectFrom('rat_refs').selectAll().where('name', '=', name).executeTakeFirst();
+        if (!ref || ref.type !== type) throw new NotFoundError('CATALOG_REF_NOT_FOUND', `${type} "${name}" does not exist; list them with: rat ${type} list`);
+        await trx.deleteFrom('rat_tables').where('ref', '=', name).execute();
+        await trx.deleteFrom('rat_refs').where('name', '=', name).execute();
+      });
+    },
+
+    async log(name, options = {}) {
+      const head = headOf(await resolveIn(db, name));
+      const limit = options.limit ?? 100;
+      const result = await sql<{ id: string; parent_id: string | null; merge_parent_id: string | null; author: string; message: string; created_at: number }>`
+        with recursive anc(id) as (
+          select id from rat_commits where id = ${head}
+          union
+          select p.id from anc join rat_commits c on c.id = anc.id join rat_commits p on p.id = c.parent_id or p.id = c.merge_parent_id
+        )
+        select c.id as id, c.parent_id as parent_id, c.merge_parent_id as merge_parent_id, c.author as author, c.message as message, c.created_at as created_at
+        from anc join rat_commits c on c.id = anc.id
+        order by c.seq desc, c.created_at desc
+        limit ${limit}`.execute(db);
+      const ids = result.rows.map((r) => r.id);
+      const changes = ids.length === 0 ? [] : await db.selectFrom('rat_commit_changes').selectAll().where('commit_id', 'in', ids).orderBy('namespace').orderBy('name').execute();
+      return result.rows.map((r) => ({
+        id: r.id,
+        ...(r.parent_id ? { parentId: r.parent_id } : {}),
+        ...(r.merge_parent_id ? { mergeParentId: r.merge_parent_id } : {}),
+        author: r.author,
+        message: r.message,
+        createdAt: new Date(Number(r.created_at)),
+        changes: changes.filter((c) => c.commit_id === r.id).map((c) => ({ table: `${c.namespace}.${c.name}`, metadataLocation: c.metadata_location })),
+      }));
+    },
+
+    async merge(source, into, options = {}) {
+      if (source === into) throw new ValidationError('INVALID_ARGUMENT', `cannot merge branch ${source} into itself`);
+      const dryRun = options.dryRun ?? false;
+      return db.transaction().execute(async (trx) => {
+        const resolvedSource = await resolveIn(trx, source);
+        // Both refs locked in name order, so two opposite merges cannot deadlock.
+        const locked = new Map<string, RefRow>();
+        for (const name of [into, ...(resolvedSource.kind === 'ref' ? [resolvedSource.name] : [])].sort()) locked.set(name, await lockRef(trx, name));
+        const target = locked.get(into)!;
+        requireBranch(target, 'merge into');
+        const sourceHead = resolvedSource.kind === 'ref' ? locked.get(resolvedSource.name)!.head : resolvedSource.id;
+        const result = (kind: MergeResult['kind'], tables: string[], head: string): MergeResult => ({ source, into, kind, tables: tables.sort(), dryRun, head });
+
+        const targetAncestors = await ancestors(trx, target.head);
+        if (targetAncestors.has(sourceHead)) return result('up-to-date', [], target.head);
+        const targetPointers = await refPointers(trx, into);
+        const sourcePointers = await pointersIn(trx, resolvedSource);
+        const sourceAncestors = await ancestors(trx, sourceHead);
+
+        if (sourceAncestors.has(target.head)) {
+          const tables = pointerDiff(targetPointers, sourcePointers).map((d) => d.table);
+          if (dryRun) return result('fast-forward', tables, target.head);
+          await trx.deleteFrom('rat_tables').where('ref', '=', into).execute();
+          for (const pointer of sourcePointers.values()) await setPointer(trx, into, pointer.ident, pointer);
+          await trx.updateTable('rat_refs').set({ head: sourceHead }).where('name', '=', into).execute();
+          return result('fast-forward', tables, sourceHead);
+        }
+
+        let base: string | undefined;
+        let baseSeq = -1;
+        for (const [id, seq] of sourceAncestors) {
+          if (targetAncestors.has(id) && seq > baseSeq) [base, baseSeq] = [id, seq];
+        }
+        const basePointers = base ? await pointersAtIn(trx, base) : new Map<string, TablePointer>();
+        const taken: { ident: TableIdent; pointer: TablePointer | undefined }[] = [];
+        const conflicts: string[] = [];
+        for (const table of new Set([...basePointers.keys(), ...targetPointers.keys(), ...sourcePointers.keys()])) {
+          const b = basePointers.get(table)?.metadataLocation;
+          const t = targetPointers.get(table)?.metadataLocation;
+          const s = sourcePointers.get(table)?.metadataLocation;
+          if (s === b || s === t) continue;
+          if (t !== b) conflicts.push(table);
+          else {
+            const pointer = sourcePointers.get(table);
+            taken.push({ ident: (pointer ?? basePointers.get(table))!.ident, pointer });
+          }
+        }
+        if (conflicts.length > 0) {
+          conflicts.sort();
+          throw new MergeConflictError(
+            `cannot merge ${source} into ${into}: ${conflicts.length === 1 ? 'table' : 'tables'} ${conflicts.join(', ')} changed on both branches since they forked (commit ${base ?? 'none'}); nothing was merged`,
+            conflicts,
+          );
+        }
+        const tables = taken.map((t) => key(t.ident));
+        if (dryRun) return result('merge', tables, target.head);
+        for (const { ident, pointer } of taken) await setPointer(trx, into, ident, pointer);
+        const id = await insertCommit(trx, {
+          parent: target.head,
+          mergeParent: sourceHead,
+          author: options.author ?? 'rat',
+          message: `merge ${source} into ${into}`,
+          changes: taken.map(({ ident, pointer }) => ({ ident, metadataLocation: pointer?.metadataLocation ?? null, ...(pointer ? { pathMap: pointer.pathMap } : {}) })),
+        });
+        await trx.updateTable('rat_refs').set({ head: id }).where('name', '=', into).execute();
+        return result('merge', tables, id);
+      });
+    },
+
+    async diff(from, to) {
+      const [a, b] = [await store.pointers(from), await store.pointers(to)];
+      return pointerDiff(a, b);
+    },
+  };
+  return store;
+}
+
+/** Tables added, removed or repointed going from `a` to `b`, sorted by name. */
+function pointerDiff(a: Map<string, TablePointer>, b: Map<string, TablePointer>): PointerDiff[] {
+  const diffs: PointerDiff[] = [];
+  for (const table of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const from = a.get(table);
+    const to = b.get(table);
+    if (from && !to) diffs.push({ table, change: 'removed', from });
+    else if (!from && to) diffs.push({ table, change: 'added', to });
+    else if (from && to && from.metadataLocation !== to.metadataLocation) diffs.push({ table, change: 'changed', from, to });
+  }
+  return diffs;
+}

@@ -1,0 +1,179 @@
+import type { Command } from 'commander';
+import { RatError, ValidationError } from '../../core/errors.js';
+import type { FileReport, IngestOptions, IngestReport, ReplayReport } from '../../ingest/index.js';
+import { type GlobalOptions, withLakehouse } from '../context.js';
+import type { Output } from '../output.js';
+import { createProgressReporter } from '../progress-reporter.js';
+
+interface IngestFlags {
+  format?: IngestOptions['format'];
+  mode?: IngestOptions['mode'];
+  key?: string[];
+  type?: string[];
+  partitionBy?: string[];
+  rename?: string[];
+  keepNames?: boolean;
+  lineage: boolean;
+  schemaDrift?: IngestOptions['schemaDrift'];
+  onError?: IngestOptions['onError'];
+  skipExisting?: boolean;
+  delimiter?: string;
+  quote?: string;
+  escape?: string;
+  header?: boolean;
+  encoding?: IngestOptions['encoding'];
+  dateFormat?: string;
+  timestampFormat?: string;
+  sampleSize?: string;
+  jsonFormat?: IngestOptions['jsonFormat'];
+  flatten?: boolean;
+  compression?: IngestOptions['compression'];
+  replayRejects?: string;
+}
+
+export function registerIngest(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('ingest')
+    .description('load CSV/TSV, JSON/NDJSON or Parquet files (optionally gzip/zstd) into a table, with a file registry and a quarantine for bad rows')
+    .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
+    .option('--format <format>', 'csv, json or parquet (default: from the name, else the content)')
+    .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
+    .option('--key <column...>', 'key columns for --mode merge')
+    .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
+    .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)"')
+    .option('--rename <from=to...>', 'rename source columns, e.g. "Order Date=ordered_on"')
+    .option('--keep-names', 'keep source column names (fail on names that need quoting) instead of safe snake_case names')
+    .option('--no-lineage', 'do not add _source_file and _ingested_at')
+    .option('--schema-drift <policy>', 'new columns in a file: evolve (add them, default), strict (refuse the file), ignore (drop them)')
+    .option('--on-error <policy>', 'bad rows: quarantine (default, into <table>__rejects) or fail (the whole file)')
+    .option('--skip-existing', 'skip files whose content is already in the table (file registry)')
+    .option('--delimiter <char>', 'CSV delimiter (default: detected; \\t for TSV)')
+    .option('--quote <char>', 'CSV quote character ("" for none)')
+    .option('--escape <char>', 'CSV escape character')
+    .option('--header', 'CSV: the first line holds column names')
+    .option('--no-header', 'CSV: there is no header line')
+    .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 or latin-1 (default: detected)')
+    .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
+    .option('--timestamp-format <format>', 'CSV timestamp format')
+    .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
+    .option('--json-format <format>', 'auto (default), array or newline_delimited')
+    .option('--flatten', 'JSON: nested objects become parent_child columns instead of structs')
+    .option('--compression <kind>', 'auto (default: detected), none, gzip or zstd')
+    .option('--replay-rejects <table>', "parse the table's quarantined rows again (after fixing the table or the options)")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rat ingest orders.csv bronze.orders
+  rat ingest 'exports/*.csv.gz' bronze.orders --skip-existing
+  rat upload sales-*.csv landing/sales/ && rat ingest landing/sales/ bronze.sales --skip-existing
+  rat ingest events.ndjson bronze.events --flatten --partition-by "day(ts)"
+  rat ingest customers.csv bronze.customers --mode merge --key customer_id
+  rat ingest --replay-rejects bronze.orders --type amount=VARCHAR
+  rat sql "SELECT * FROM bronze._file_registry"; rat sql "SELECT * FROM bronze.orders__rejects"`,
+    )
+    .action(async (args: string[], flags: IngestFlags) => {
+      const options = ingestOptions(flags);
+      if (flags.replayRejects !== undefined) {
+        if (args.length > 0) throw new ValidationError('INVALID_ARGUMENT', `--replay-rejects takes only the table: rat ingest --replay-rejects ${flags.replayRejects}`);
+        await withLakehouse(globals(), async (_rat, out, ingestion) => {
+          const progress = createProgressReporter(out);
+          const report = await ingestion.replayRejects(flags.replayRejects!, { ...options, onProgress: progress.report });
+          progress.end();
+          printReplay(out, report);
+        });
+        return;
+      }
+      if (args.length < 2) throw new ValidationError('INVALID_ARGUMENT', 'usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders');
+      const target = args.at(-1)!;
+      const sources = args.slice(0, -1);
+      await withLakehouse(globals(), async (_rat, out, ingestion) => {
+        const progress = createProgressReporter(out);
+        const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
+        progress.end();
+        printReport(out, report);
+        const failed = report.files.filter((f) => f.status === 'failed');
+        if (failed.length > 0) {
+          throw new RatError(
+            (failed[0]!.errorCode ?? 'INGEST_FILE_INVALID') as RatError['code'],
+            `${failed.length} of ${report.files.length} file${report.files.length === 1 ? '' : 's'} failed (recorded in bronze._file_registry; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'}): ${failed[0]!.error}`,
+          );
+        }
+      });
+    });
+}
+
+function ingestOptions(flags: IngestFlags): IngestOptions {
+  const pairs = (values: string[] | undefined, flag: string): Record<string, string> =>
+    Object.fromEntries(
+      (values ?? []).map((entry) => {
+        const at = entry.indexOf('=');
+        if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `${flag} "${entry}" must look like name=value`);
+        return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
+      }),
+    );
+  const sampleSize = flags.sampleSize === undefined ? undefined : Number(flags.sampleSize);
+  return {
+    ...(flags.format ? { format: flags.format } : {}),
+    ...(flags.mode ? { mode: flags.mode } : {}),
+    ...(flags.key ? { keys: flags.key } : {}),
+    types: pairs(flags.type, '--type'),
+    ...(flags.partitionBy ? { partitionBy: flags.partitionBy } : {}),
+    rename: pairs(flags.rename, '--rename'),
+    safeNames: !flags.keepNames,
+    lineage: flags.lineage,
+    ...(flags.schemaDrift ? { schemaDrift: flags.schemaDrift } : {}),
+    ...(flags.onError ? { onError: flags.onError } : {}),
+    skipExisting: flags.skipExisting ?? false,
+    ...(flags.delimiter !== undefined ? { delimiter: flags.delimiter === '\\t' ? '\t' : flags.delimiter } : {}),
+    ...(flags.quote !== undefined ? { quote: flags.quote } : {}),
+    ...(flags.escape !== undefined ? { escape: flags.escape } : {}),
+    ...(flags.header !== undefined ? { header: flags.header } : {}),
+    ...(flags.encoding ? { encoding: flags.encoding } : {}),
+    ...(flags.dateFormat ? { dateFormat: flags.dateFormat } : {}),
+    ...(flags.timestampFormat ? { timestampFormat: flags.timestampFormat } : {}),
+    ...(sampleSize !== undefined ? { sampleSize } : {}),
+    ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
+    ...(flags.flatten ? { flatten: true } : {}),
+    ...(flags.compression ? { compression: flags.compression } : {}),
+  };
+}
+
+function fileNote(file: FileReport): string {
+  if (file.status === 'failed') return file.error ?? '';
+  if (file.status === 'skipped') return file.reason ?? '';
+  return [...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : [])].join('; ');
+}
+
+function printReport(out: Output, report: IngestReport): void {
+  if (out.json) {
+    out.value(report);
+    return;
+  }
+  out.table(
+    ['file', 'status', 'rows', 'rejected', 'snapshot', 'note'],
+    report.files.map((f) => [f.file, f.status, f.rowsIngested, f.rowsRejected, f.snapshotId?.toString() ?? null, fileNote(f)]),
+  );
+  const renamed = new Map<string, string>();
+  for (const file of report.files) for (const m of file.renamed) renamed.set(m.source, m.name);
+  if (renamed.size > 0) out.line(`columns renamed: ${[...renamed].map(([from, to]) => `${JSON.stringify(from)} -> ${to}`).join(', ')}`);
+  const rejects = report.files.flatMap((f) => f.sampleRejects.map((r) => `${f.file}${r.line === null ? '' : `:${r.line}`}: ${r.reason}`));
+  if (rejects.length > 0) {
+    out.line(`${report.rowsRejected} bad row${report.rowsRejected === 1 ? '' : 's'} quarantined, e.g.:`);
+    for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
+    out.line(`see them: rat sql "SELECT * FROM ${report.target}__rejects"; after a fix: rat ingest --replay-rejects ${report.target}`);
+  }
+  out.line(`${report.target}: ${report.rowsIngested} rows from ${report.succeeded} file${report.succeeded === 1 ? '' : 's'}; ${report.skipped} skipped, ${report.failed} failed`);
+}
+
+function printReplay(out: Output, report: ReplayReport): void {
+  if (out.json) {
+    out.value(report);
+    return;
+  }
+  out.table(
+    ['file', 'status', 'replayed', 'still_rejected', 'snapshot', 'note'],
+    report.groups.map((g) => [g.file, g.status, g.rowsIngested, g.rowsRejected, g.snapshotId?.toString() ?? null, g.error ?? g.schemaChanges.join('; ')]),
+  );
+  out.line(`${report.target}: ${report.replayed} quarantined rows replayed into the table, ${report.stillRejected} still quarantined`);
+}

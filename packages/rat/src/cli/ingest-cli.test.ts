@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progressText } from './progress-reporter.js';
+
+const bin = resolve(import.meta.dirname, '../../bin/rat.js');
+
+function rat(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [bin, '--home', home, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('rat upload / landing / ingest', () => {
+  let dir: string;
+  let home: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rat-ingest-cli-'));
+    home = join(dir, 'home');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('uploads to landing, ingests once with --skip-existing, quarantines bad rows, and fails bad files with exit code 1', async () => {
+    await writeFile(join(dir, 'orders.csv'), 'id,Order Date,amount\n1,2026-01-01,5\n2,2026-01-02,x\n3,2026-01-03,7\n');
+    await writeFile(join(dir, 'empty.csv'), '');
+    expect((await rat(home, ['upload', join(dir, 'orders.csv'), 'landing/orders/'])).code).toBe(0);
+    const listing = JSON.parse((await rat(home, ['--json', 'landing'])).stdout) as { key: string }[];
+    expect(listing.map((e) => e.key)).toEqual(['landing/orders/orders.csv']);
+    const first = await rat(home, ['--json', 'ingest', 'landing/orders/', 'bronze.orders', '--skip-existing', '--type', 'amount=BIGINT']);
+    expect(first.code).toBe(0);
+    const report = JSON.parse(first.stdout) as { files: { status: string; rowsIngested: number; rowsRejected: number }[] };
+    expect(report.files).toMatchObject([{ status: 'success', rowsIngested: 2, rowsRejected: 1 }]);
+    const again = await rat(home, ['ingest', 'landing/orders/', 'bronze.orders', '--skip-existing']);
+    expect(again.stdout).toContain('already ingested (same content)');
+    const registry = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT status, rows_rejected FROM bronze._file_registry ORDER BY ingested_at'])).stdout);
+    expect(registry).toEqual([{ status: 'success', rows_rejected: 1 }, { status: 'skipped', rows_rejected: 0 }]);
+    const rejects = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT line, raw FROM bronze.orders__rejects'])).stdout);
+    expect(rejects).toEqual([{ line: 3, raw: '2,2026-01-02,x' }]);
+    const failed = await rat(home, ['ingest', join(dir, 'empty.csv'), 'bronze.orders']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).toContain(`${join(dir, 'empty.csv')}: the file is empty (0 bytes)`);
+  });
+
+  it('describes progress with bytes, rate and ETA', () => {
+    const text = progressText({ file: 'big.csv', phase: 'reading', bytesDone: 50 * 1024 * 1024, bytesTotal: 200 * 1024 * 1024 }, 5_000);
+    expect(text).toBe('reading big.csv  50.0 MB / 200.0 MB  25%  10.0 MB/s  ETA 15s');
+  });
+});

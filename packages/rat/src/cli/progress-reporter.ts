@@ -1,0 +1,61 @@
+import type { IngestProgress } from '../ingest/index.js';
+import type { Output } from './output.js';
+
+const QUIET_MS = 1_000;
+const PLAIN_EVERY_MS = 5_000;
+
+/**
+ * Turns ingest progress events into lines: bytes done of total, rate, ETA. Quiet for the first
+ * second of a step (short files print nothing); in a terminal the line updates in place, elsewhere
+ * a plain line every few seconds.
+ */
+export function createProgressReporter(out: Output, terminal = process.stderr.isTTY === true): { report(event: IngestProgress): void; end(): void } {
+  let current: { key: string; started: number; lastPrinted: number; open: boolean } | undefined;
+  const end = () => {
+    if (current?.open && terminal) out.progress('', true);
+    current = undefined;
+  };
+  return {
+    report(event) {
+      const key = `${event.phase}:${event.file}`;
+      const now = Date.now();
+      if (current?.key !== key) {
+        end();
+        current = { key, started: now, lastPrinted: 0, open: false };
+      }
+      const elapsed = now - current.started;
+      const finished = event.bytesDone >= event.bytesTotal;
+      if (elapsed < QUIET_MS) return;
+      if (!terminal && !finished && now - current.lastPrinted < PLAIN_EVERY_MS) return;
+      current.lastPrinted = now;
+      current.open = true;
+      out.progress(progressText(event, elapsed), finished);
+      if (finished) current.open = false;
+    },
+    end,
+  };
+}
+
+export function progressText(event: IngestProgress, elapsedMs: number): string {
+  const share = event.bytesTotal > 0 ? event.bytesDone / event.bytesTotal : 1;
+  const rate = elapsedMs > 0 ? (event.bytesDone / elapsedMs) * 1000 : 0;
+  const eta = rate > 0 && share < 1 ? `ETA ${duration((event.bytesTotal - event.bytesDone) / rate)}` : share >= 1 ? `done in ${duration(elapsedMs / 1000)}` : 'ETA ?';
+  return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} / ${bytes(event.bytesTotal)}  ${Math.floor(share * 100)}%  ${bytes(rate)}/s  ${eta}`;
+}
+
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)}s`;
+  const minutes = Math.floor(seconds / 60);
+  return minutes < 60 ? `${minutes}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,133 @@
+import { gzipSync } from 'node:zlib';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteString } from '../engine/duckdb.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+import type { IngestOptions } from './ingest-options.js';
+
+/**
+ * The bad-input corpus: each file either quarantines its bad rows (with file, line and reason) or
+ * fails on its own with an error naming the file and position, a failed registry row, and the
+ * table unchanged, while the batch goes on.
+ */
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+  const seed = await fx.file('seed.csv', 'id,name,amount\n100,seed,1.5\n');
+  await fx.ingestion.ingest(seed, 'bronze.corpus');
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+async function expectFailed(path: string, pattern: RegExp, options: IngestOptions = {}) {
+  const before = await fx.rat.loadTable('bronze.corpus');
+  const good = await fx.file(`good-${Math.random().toString(36).slice(2)}.csv`, 'id,name,amount\n1,ok,2.5\n');
+  const report = await fx.ingestion.ingest([path, good], 'bronze.corpus', options);
+  const file = report.files[0]!;
+  expect(file.status, file.error).toBe('failed');
+  expect(file.error).toContain(path);
+  expect(file.error).toMatch(pattern);
+  // The table did not change because of the bad file; the good file after it still went in.
+  expect(report.files[1]!.status).toBe('success');
+  const after = await fx.rat.snapshots('bronze.corpus');
+  expect(after.length).toBe(before.metadata.snapshots.length + 1);
+  const entries = await fx.ingestion.registry({ filePath: path });
+  expect(entries.at(-1)).toMatchObject({ status: 'failed', rowsIngested: 0 });
+  expect(entries.at(-1)!.error).toMatch(pattern);
+  return file;
+}
+
+describe('bad input', () => {
+  it('quarantines ragged rows and an unclosed quote with their line numbers and raw text', async () => {
+    const path = await fx.file('ragged.csv', 'id,name,amount\n1,a,1.5\n2,"b,c",2\n3,e,5,extra\n4,f\n5,"unclosed,3\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
+    const rejects = await fx.rat.query<{ line: number; reason: string; raw: string; file_path: string }>(`SELECT line, reason, raw, file_path FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
+    expect(rejects.map((r) => r.line)).toEqual([4, 5, 6]);
+    expect(rejects[0]!.reason).toMatch(/Expected Number of Columns: 3 Found: 4/);
+    expect(rejects[0]!.raw).toBe('3,e,5,extra');
+    expect(rejects[2]!.reason).toMatch(/unterminated quote/);
+    const [entry] = (await fx.ingestion.registry({ filePath: path })).slice(-1);
+    expect(entry).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
+    const rows = await fx.rat.query<{ name: string }>(`SELECT name FROM bronze.corpus WHERE _source_file = ${quoteString(path)} ORDER BY id`);
+    expect(rows.map((r) => r.name)).toEqual(['a', 'b,c']);
+  });
+
+  it('never lets leading lines vanish when a later row is wider', async () => {
+    const path = await fx.file('wide-last.csv', 'id,name,amount\n1,a,5\n2,b,x\n3,c,7,9\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(report.files[0]!.sampleRejects.map((r) => r.line)).toEqual([3, 4]);
+  });
+
+  it('fails the whole file on any bad row with --on-error fail, naming the line', async () => {
+    const path = await fx.file('strict.csv', 'id,name,amount\n1,a,1.5\n2,b,not-a-number\n');
+    await expectFailed(path, /line 3.*not-a-number.*1 bad row/, { onError: 'fail' });
+  });
+
+  it('detects Latin-1, and quarantines lines of a file forced to the wrong encoding', async () => {
+    const latin = await fx.file('latin.csv', Buffer.from('id,name,amount\n7,caf\xe9,1\n', 'latin1'));
+    const ok = await fx.ingestion.ingest(latin, 'bronze.corpus');
+    expect(ok.files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    const [row] = await fx.rat.query<{ name: string }>('SELECT name FROM bronze.corpus WHERE id = 7');
+    expect(row!.name).toBe('café');
+    const forced = await fx.ingestion.ingest(latin, 'bronze.corpus', { encoding: 'utf-8' });
+    expect(forced.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1 });
+    expect(forced.files[0]!.sampleRejects[0]).toMatchObject({ line: 2 });
+    expect(forced.files[0]!.sampleRejects[0]!.reason).toMatch(/unicode|utf-8/i);
+  });
+
+  it('refuses UTF-16 without a byte-order mark as binary, naming the byte', async () => {
+    const path = await fx.file('utf16.csv', Buffer.from('id,name,amount\n1,a,1\n', 'utf16le'));
+    await expectFailed(path, /byte 1\).*NUL byte.*--encoding utf-16/);
+  });
+
+  it('refuses truncated gzip and zstd files', async () => {
+    const lines = ['id,name,amount', ...Array.from({ length: 20000 }, (_, i) => `${i},name ${i},${i}.5`)].join('\n');
+    const gz = gzipSync(lines);
+    const truncatedGz = await fx.file('cut.csv.gz', gz.subarray(0, Math.floor(gz.length / 2)));
+    await expectFailed(truncatedGz, /truncated gzip/);
+    const zst = `${fx.dir}/full.csv.zst`;
+    await fx.rat.duck.run(`COPY (SELECT range AS id, 'n' || range AS name, range AS amount FROM range(200000)) TO ${quoteString(zst)} (FORMAT csv, COMPRESSION zstd)`);
+    const bytes = await readFile(zst);
+    const truncatedZst = await fx.file('cut.csv.zst', bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expectFailed(truncatedZst, /truncated zstd/);
+  });
+
+  it('refuses an empty file and a header-only file', async () => {
+    await expectFailed(await fx.file('empty.csv', ''), /empty \(0 bytes\)/);
+    await expectFailed(await fx.file('header-only.csv', 'id,name,amount\n'), /line 2\).*header line but no data rows/);
+    await expectFailed(await fx.file('empty.json.gz', gzipSync('')), /empty after gzip decompression/);
+  });
+
+  it('refuses JSON that is not JSON, and quarantines the malformed lines of NDJSON', async () => {
+    await expectFailed(await fx.file('not.json', 'hello, this is not json\n'), /not\.json.*(Malformed|malformed|unexpected)/);
+    const path = await fx.file('partly.ndjson', '{"id": 1, "name": "a", "amount": 1}\n{"id": 2, "name": }\n\n{"id": 3, "name": "c", "amount": 3}\n[1,2]\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    const rejects = await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
+    expect(rejects).toEqual([
+      { line: 2, reason: 'malformed JSON', raw: '{"id": 2, "name": }' },
+      { line: 5, reason: 'not a JSON object but array', raw: '[1,2]' },
+    ]);
+    await expectFailed(path, /line \d+|malformed/i, { onError: 'fail' });
+  });
+
+  it('refuses duplicated column names, naming both positions', async () => {
+    await expectFailed(await fx.file('dup.csv', 'id,name,id\n1,a,2\n'), /column 3\).*"id" appears twice \(columns 1 and 3\)/);
+    await expectFailed(await fx.file('clash.csv', 'Order Date,order_date\n1,2\n'), /columns 1 \("Order Date"\) and 2 \("order_date"\) both become "order_date"/);
+  });
+
+  it('renames column names with spaces and SQL keywords, or refuses them with --keep-names', async () => {
+    const path = await fx.file('names.csv', 'Select,Order Date,from,2nd\n1,2020-01-01,x,y\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.names');
+    expect(report.files[0]!.renamed.map((m) => m.name)).toEqual(['select_', 'order_date', 'from_', '_2nd']);
+    const [row] = await fx.rat.query<{ select_: number; from_: string }>('SELECT select_, from_ FROM bronze.names');
+    expect(row).toMatchObject({ select_: 1, from_: 'x' });
+    const kept = await fx.ingestion.ingest(path, 'bronze.names', { safeNames: false });
+    expect(kept.files[0]!.status).toBe('failed');
+    expect(kept.files[0]!.error).toContain(`${path} (column 1): column name "Select" is a reserved SQL keyword`);
+    expect((await fx.rat.snapshots('bronze.names')).length).toBe(1);
+  });
+});

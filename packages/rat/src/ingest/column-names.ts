@@ -1,0 +1,97 @@
+import { ValidationError } from '../core/errors.js';
+import { InputFileError } from './input-file-error.js';
+
+/** One source column and the table column it becomes. `position` is 1-based in the source. */
+export interface ColumnMapping {
+  source: string;
+  name: string;
+  position: number;
+}
+
+export const LINEAGE_COLUMNS = ['_source_file', '_ingested_at'] as const;
+
+const PLAIN_NAME = /^[a-z_][a-z0-9_]*$/;
+const MAX_NAME = 128;
+
+/**
+ * A lower snake_case SQL name that needs no quoting: accents dropped, camelCase split, anything else
+ * becomes `_`; a leading digit gets `_`, a reserved keyword gets a trailing `_` (`select` -> `select_`).
+ */
+export function safeColumnName(raw: string, position: number, reserved: ReadonlySet<string>): string {
+  let name = raw
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (name === '') name = `column_${position}`;
+  if (/^[0-9]/.test(name)) name = `_${name}`;
+  if (reserved.has(name)) name = `${name}_`;
+  return name.slice(0, MAX_NAME);
+}
+
+/**
+ * Maps source column names to table column names: explicit renames first, then safe names (or, with
+ * safe names off, a check that each name already is one). Two columns ending with the same name, or
+ * one taking a lineage column's name, fail with both positions named.
+ */
+export function mapColumnNames(
+  file: string,
+  sourceNames: string[],
+  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean },
+  reserved: ReadonlySet<string>,
+): ColumnMapping[] {
+  const renames = new Map(Object.entries(options.rename).map(([from, to]) => [from.toLowerCase(), to]));
+  const used = new Set<string>();
+  const mappings = sourceNames.map((source, index) => {
+    const position = index + 1;
+    const renamed = renames.get(source.toLowerCase()) ?? renames.get(source.toLowerCase().trim());
+    if (renamed !== undefined) used.add(source.toLowerCase());
+    let name: string;
+    if (renamed !== undefined) {
+      name = renamed.toLowerCase();
+      if (!PLAIN_NAME.test(name) || name.length > MAX_NAME) {
+        throw new ValidationError('INVALID_IDENTIFIER', `rename of "${source}" to "${renamed}": use letters, digits and underscores, starting with a letter or underscore`);
+      }
+    } else if (options.safeNames) {
+      name = safeColumnName(source, position, reserved);
+    } else {
+      name = source;
+      if (!PLAIN_NAME.test(source) || reserved.has(source)) {
+        const why = source.trim() === '' ? 'is empty' : reserved.has(source.toLowerCase()) ? 'is a reserved SQL keyword' : 'is not a plain lower-case SQL name';
+        throw new InputFileError(
+          'INGEST_FILE_INVALID',
+          file,
+          { column: position },
+          `column name ${JSON.stringify(source)} ${why}; let rat rename it (drop --keep-names) or rename it: --rename ${JSON.stringify(`${source}=new_name`)}`,
+        );
+      }
+    }
+    return { source, name, position };
+  });
+  for (const from of renames.keys()) {
+    if (!used.has(from)) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
+  }
+  const byName = new Map<string, ColumnMapping>();
+  for (const mapping of mappings) {
+    const clash = byName.get(mapping.name);
+    if (clash) {
+      const same = clash.source === mapping.source;
+      throw new InputFileError(
+        'INGEST_FILE_INVALID',
+        file,
+        { column: mapping.position },
+        same
+          ? `column name ${JSON.stringify(mapping.source)} appears twice (columns ${clash.position} and ${mapping.position}); rename one in the file, or read it without a header (--no-header) and name the columns`
+          : `columns ${clash.position} (${JSON.stringify(clash.source)}) and ${mapping.position} (${JSON.stringify(mapping.source)}) both become "${mapping.name}"; rename one: --rename ${JSON.stringify(`${mapping.source}=other_name`)}`,
+      );
+    }
+    if (options.lineage && (LINEAGE_COLUMNS as readonly string[]).includes(mapping.name)) {
+      throw new InputFileError('INGEST_FILE_INVALID', file, { column: mapping.position }, `column "${mapping.source}" would take the lineage column name "${mapping.name}"; rename it or turn lineage off (--no-lineage)`);
+    }
+    byName.set(mapping.name, mapping);
+  }
+  return mappings;
+}

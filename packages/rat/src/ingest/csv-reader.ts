@@ -1,0 +1,271 @@
+import { RatError } from '../core/errors.js';
+import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
+import { promotionAllowed } from '../iceberg/type-parse.js';
+import type { PrimitiveType } from '../iceberg/types.js';
+import { duckDbTypeOf } from '../engine/type-mapping.js';
+import { mapColumnNames } from './column-names.js';
+import type { ProbedFile } from './file-probe.js';
+import { InputFileError } from './input-file-error.js';
+import { countRows, createRejectsTable, type ParseOptions, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
+
+interface Dialect {
+  delimiter: string;
+  quote: string;
+  escape: string;
+  header: boolean;
+  skip: number;
+  columns: { name: string; type: string }[];
+  dateFormat?: string;
+  timestampFormat?: string;
+}
+
+interface SniffRow {
+  Delimiter: string;
+  Quote: string;
+  Escape: string;
+  SkipRows: number | bigint;
+  HasHeader: boolean;
+  Columns: { name: string; type: string }[];
+  DateFormat: string | null;
+  TimestampFormat: string | null;
+}
+
+const DELIMITER_CANDIDATES = [',', ';', '\t', '|'];
+const DEFAULT_SAMPLE_ROWS = 20480;
+
+/**
+ * CSV/TSV: DuckDB's sniffer finds the dialect and types (each overridable), then one read_csv pass
+ * stages the rows with store_rejects, so every row that does not parse (ragged, unclosed quote,
+ * invalid encoding, a value that does not convert) lands in the rejects table with its line number,
+ * raw text and DuckDB's reason instead of failing the file or vanishing.
+ */
+export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
+  const { duck, options } = ctx;
+  const dialect = await detectDialect(duck, file, ctx);
+  const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
+  const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
+  const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
+  const { relation, rejects } = stageNames(ctx.id);
+  const rejectsTable = `${rejects}_duck`;
+  const scanTable = `${rejects}_scan`;
+  const args = [
+    quoteString(file.localPath),
+    'auto_detect = false',
+    `delim = ${quoteString(dialect.delimiter)}`,
+    `quote = ${quoteString(dialect.quote)}`,
+    `escape = ${quoteString(dialect.escape)}`,
+    `header = ${dialect.header}`,
+    `skip = ${dialect.skip}`,
+    `encoding = ${quoteString(file.encoding)}`,
+    `compression = ${quoteString(file.compression)}`,
+    `columns = {${mapping.map((m, i) => `${quoteString(m.name)}: ${quoteString(readTypes[i]!)}`).join(', ')}}`,
+    'store_rejects = true',
+    `rejects_table = ${quoteString(rejectsTable)}`,
+    `rejects_scan = ${quoteString(scanTable)}`,
+    'max_line_size = 268435456',
+    ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
+    ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
+  ];
+  await ctx.onReadProgress(() =>
+    runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM read_csv(${args.join(', ')})`),
+  );
+  await createRejectsTable(duck, rejects);
+  try {
+    // One rejected row per line: DuckDB may report several errors for it (a cast and a missing column).
+    await duck.run(`
+      INSERT INTO ${quoteIdent(rejects)}
+      SELECT line, string_agg(CASE WHEN column_name IS NULL THEN error_message ELSE 'column ' || column_name || ': ' || error_message END, '; ' ORDER BY byte_position),
+             first(csv_line ORDER BY byte_position)
+      FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
+  } finally {
+    await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
+  }
+  const rows = await countRows(duck, relation);
+  const rejected = await countRows(duck, rejects);
+  if (rows === 0 && rejected === 0) {
+    throw new InputFileError('INGEST_FILE_INVALID', file.display, { line: dialect.skip + 2 }, dialect.header ? 'the file has a header line but no data rows' : 'the file has no data rows');
+  }
+  const parse: ParseOptions = {
+    format: 'csv',
+    delimiter: dialect.delimiter,
+    quote: dialect.quote,
+    escape: dialect.escape,
+    header: true,
+    columns: sourceNames,
+    encoding: 'utf-8',
+    ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
+    ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
+  };
+  return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: false, rows, rejects, rejected, parse, mapping };
+}
+
+/**
+ * The type a column is read as. Explicit types win. A column the table has is read as the table's
+ * type (so DuckDB rejects the lines that do not convert), unless the file's detected type is a
+ * widening of it (int -> long, float -> double, wider decimal): then as detected, and the ingest
+ * widens the column only if some value needs it. New columns: as detected, or text under the
+ * ignore policy (they are dropped anyway).
+ */
+function readType(ctx: StageContext, name: string, source: string, detected: string): string {
+  const explicit = ctx.options.types[name] ?? ctx.options.types[source];
+  if (explicit) return explicit;
+  const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
+  if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
+  const tableType = duckDbTypeOf(field.type);
+  const detectedIceberg = icebergPrimitive(detected);
+  if (typeof field.type === 'string' && detectedIceberg && detectedIceberg !== field.type && promotionAllowed(field.type, detectedIceberg)) return detected;
+  return tableType;
+}
+
+function icebergPrimitive(sqlType: string): PrimitiveType | undefined {
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/i.exec(sqlType);
+  if (decimal) return `decimal(${Number(decimal[1])}, ${Number(decimal[2])})`;
+  const map: Record<string, PrimitiveType> = { INTEGER: 'int', BIGINT: 'long', FLOAT: 'float', DOUBLE: 'double' };
+  return map[sqlType.toUpperCase()];
+}
+
+async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext): Promise<Dialect> {
+  const options = ctx.options;
+  const sample = file.sample ? decodeSample(file) : undefined;
+  const firstLine = sample?.split(/\r?\n/, 1)[0] ?? '';
+  const plausible = (d: Dialect) => d.columns.length > 1 || options.delimiter !== undefined || !DELIMITER_CANDIDATES.some((c) => firstLine.includes(c));
+  let dialect = await sniff(duck, file, ctx, false);
+  if (!dialect || !plausible(dialect)) {
+    // A few malformed rows (an unclosed quote) can make the strict sniffer give up or settle on one column.
+    const lenient = await sniff(duck, file, ctx, true);
+    if (lenient && plausible(lenient)) dialect = lenient;
+    else if (!dialect || !plausible(dialect)) dialect = guessDialect(file, firstLine, options);
+  }
+  // The lenient sniffer drops quoting when a quote is unbalanced; quoted fields ("a,b") must still parse.
+  if (options.quote === undefined && dialect.quote === '' && sample?.includes('"')) dialect = { ...dialect, quote: '"', escape: options.escape ?? '"' };
+  return dialect;
+}
+
+async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient: boolean): Promise<Dialect | undefined> {
+  const options = ctx.options;
+  const args = [
+    quoteString(file.localPath),
+    `sample_size = ${options.sampleSize ?? DEFAULT_SAMPLE_ROWS}`,
+    `encoding = ${quoteString(file.encoding)}`,
+    `compression = ${quoteString(file.compression)}`,
+    // The sniffer may decide that leading lines are junk to skip (when a later line has more columns):
+    // those lines would vanish without a trace. Every line is read, and a ragged one is a bad row.
+    'skip = 0',
+    ...(options.delimiter !== undefined ? [`delim = ${quoteString(options.delimiter)}`] : []),
+    ...(options.quote !== undefined ? [`quote = ${quoteString(options.quote)}`] : []),
+    ...(options.escape !== undefined ? [`escape = ${quoteString(options.escape)}`] : []),
+    ...(options.header !== undefined ? [`header = ${options.header}`] : []),
+    ...(options.dateFormat !== undefined ? [`dateformat = ${quoteString(options.dateFormat)}`] : []),
+    ...(options.timestampFormat !== undefined ? [`timestampformat = ${quoteString(options.timestampFormat)}`] : []),
+    ...(lenient ? ['ignore_errors = true'] : []),
+  ];
+  try {
+    const [row] = await duck.rows<SniffRow>(`SELECT Delimiter, Quote, Escape, SkipRows, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${args.join(', ')})`);
+    if (!row) return undefined;
+    const empty = (v: string) => (v === '(empty)' ? '' : v);
+    return {
+      delimiter: row.Delimiter,
+      quote: empty(row.Quote),
+      escape: empty(row.Escape),
+      header: row.HasHeader,
+      skip: Number(row.SkipRows),
+      columns: row.Columns,
+      ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
+      ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
+    };
+  } catch (error) {
+    if (error instanceof RatError && /Invalid unicode|not utf-8/i.test(error.message) && !lenient) return undefined;
+    if (error instanceof RatError && error.code !== 'STORAGE_ERROR') return undefined;
+    throw error;
+  }
+}
+
+/** Last resort when the sniffer cannot make sense of the file: the candidate delimiter the header line uses most, every column text. */
+function guessDialect(file: ProbedFile, firstLine: string, options: StageContext['options']): Dialect {
+  const delimiter = options.delimiter ?? [...DELIMITER_CANDIDATES].sort((a, b) => firstLine.split(b).length - firstLine.split(a).length)[0]!;
+  const quote = options.quote ?? '"';
+  const escape = options.escape ?? quote;
+  const header = options.header ?? true;
+  const fields = splitRecord(firstLine, delimiter, quote, escape);
+  if (fields.length <= 1 && !firstLine.includes(delimiter) && options.delimiter === undefined && firstLine.length === 0) {
+    throw new InputFileError('INGEST_FILE_INVALID', file.display, { line: 1 }, 'cannot detect the CSV dialect; give it: --delimiter , --quote \'"\' --header');
+  }
+  return {
+    delimiter,
+    quote,
+    escape,
+    header,
+    skip: 0,
+    columns: fields.map((name, i) => ({ name: header ? name : `column${i}`, type: 'VARCHAR' })),
+  };
+}
+
+function decodeSample(file: ProbedFile): string {
+  const sample = file.sample!;
+  if (file.encoding === 'utf-16') return sample.subarray(2).toString('utf16le');
+  return sample.toString(file.encoding === 'latin-1' ? 'latin1' : 'utf8').replace(/^\uFEFF/, '');
+}
+
+/** The raw header fields (DuckDB's sniffer renames duplicates to name_1, which would hide them). */
+function headerNames(file: ProbedFile, dialect: Dialect): string[] | undefined {
+  if (!file.sample) return undefined;
+  const text = decodeSample(file);
+  let start = 0;
+  for (let i = 0; i < dialect.skip; i++) start = text.indexOf('\n', start) + 1;
+  const record = readRecord(text.slice(start), dialect.delimiter, dialect.quote, dialect.escape);
+  if (!record || record.length !== dialect.columns.length) return undefined;
+  return record;
+}
+
+/** Splits one line into fields (no embedded newlines). */
+function splitRecord(line: string, delimiter: string, quote: string, escape: string): string[] {
+  return readRecord(`${line}\n`, delimiter, quote, escape) ?? [line];
+}
+
+/** Reads the first record of CSV text (RFC 4180 quoting with the given characters). */
+function readRecord(text: string, delimiter: string, quote: string, escape: string): string[] | undefined {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === escape && text[i + 1] === quote && escape !== '') {
+        field += quote;
+        i++;
+      } else if (ch === quote) quoted = false;
+      else field += ch;
+    } else if (quote !== '' && ch === quote) quoted = true;
+    else if (ch === delimiter) {
+      fields.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      fields.push(field);
+      return fields;
+    } else field += ch;
+  }
+  return undefined;
+}
+
+/** Runs a statement that reads the file; a failure names the file and, when DuckDB says, the line. */
+export async function runOnFile(duck: DuckDb, file: ProbedFile, sql: string): Promise<void> {
+  try {
+    await duck.connection.run(sql);
+  } catch (error) {
+    throw fileReadError(file, error);
+  }
+}
+
+export function fileReadError(file: ProbedFile, error: unknown): InputFileError {
+  const message = error instanceof Error ? error.message : String(error);
+  const first = (message.split('\n')[0] ?? message).replace(/^[A-Za-z ]+Error: /, '');
+  const line = /\bline:? (\d+)/i.exec(message);
+  const byte = /at byte (\d+)/i.exec(message);
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    { ...(line ? { line: Number(line[1]) } : {}), ...(byte ? { byte: Number(byte[1]) } : {}) },
+    first,
+    { cause: error },
+  );
+}

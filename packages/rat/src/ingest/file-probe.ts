@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { ExternalError } from '../core/errors.js';
+import type { Compression, ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
+import { InputFileError } from './input-file-error.js';
+import type { IngestProgress } from './progress.js';
+import { findZstdTruncation } from './zstd-frames.js';
+
+/** What rat learned about a source file before reading its rows. */
+export interface ProbedFile {
+  /** Local path DuckDB reads (a landing object on S3 is a cached download). */
+  localPath: string;
+  /** The name recorded in the registry and lineage: a landing key or an absolute local path. */
+  display: string;
+  size: number;
+  /** sha256 of the bytes as stored, hex. */
+  hash: string;
+  compression: Compression;
+  format: SourceFormat;
+  encoding: TextEncoding;
+  /** The first (decompressed) bytes, for text formats; absent for zstd, which Node cannot decompress. */
+  sample?: Buffer;
+}
+
+const SAMPLE_BYTES = 64 * 1024;
+
+const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.tab': 'csv',
+  '.txt': 'csv',
+  '.json': 'json',
+  '.jsonl': 'json',
+  '.ndjson': 'json',
+  '.parquet': 'parquet',
+  '.pq': 'parquet',
+};
+
+/**
+ * Hashes the file, finds its compression (by magic bytes, whatever the name says), checks that a
+ * compressed stream is complete (DuckDB reads truncated gzip and zstd silently), and detects the
+ * format and text encoding. Every problem is an InputFileError naming the file and byte.
+ */
+export async function probeFile(localPath: string, display: string, options: ResolvedIngestOptions, report?: (event: IngestProgress) => void): Promise<ProbedFile> {
+  let size: number;
+  try {
+    size = (await stat(localPath)).size;
+  } catch (error) {
+    throw new ExternalError('STORAGE_ERROR', `${display}: cannot read ${localPath}: ${(error as Error).message}`, { cause: error });
+  }
+  if (size === 0) throw new InputFileError('INGEST_FILE_INVALID', display, {}, 'the file is empty (0 bytes)');
+  const head = await readHead(localPath, 8);
+  const detected: Compression = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : head.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'none';
+  const compression = !options.compression || options.compression === 'auto' ? detected : options.compression;
+  if (compression !== detected) {
+    throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, `compression ${compression} was asked for, but the file starts like ${detected === 'none' ? 'uncompressed data' : detected}`);
+  }
+  const { hash, sample } = await hashAndSample(localPath, display, size, compression, report);
+  if (compression === 'zstd') {
+    const truncated = await findZstdTruncation(localPath);
+    if (truncated) throw new InputFileError('INGEST_FILE_INVALID', display, { byte: truncated.offset }, truncated.problem);
+  }
+  if (sample && sample.length === 0) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the file is empty after ${compression} decompression`);
+  const format = options.format ?? formatOf(display, head, sample);
+  if (format === 'parquet') {
+    if (compression !== 'none') throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, `a Parquet file is compressed inside; this one is wrapped in ${compression}: decompress it first`);
+    if (head.subarray(0, 4).toString('latin1') !== 'PAR1') throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, 'not a Parquet file: it does not start with the PAR1 magic bytes');
+  }
+  const encoding = format === 'parquet' ? 'utf-8' : (options.encoding ?? detectEncoding(display, sample));
+  if (format === 'json' && encoding !== 'utf-8') {
+    throw new InputFileError('INGEST_FILE_INVALID', display, {}, `JSON must be UTF-8 (RFC 8259), but the file looks ${encoding}; convert it (iconv -f ${encoding} -t utf-8)`);
+  }
+  return { localPath, display, size, hash, compression, format, encoding, ...(sample ? { sample } : {}) };
+}
+
+async function readHead(path: string, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead).length < 4 ? Buffer.concat([buffer.subarray(0, bytesRead), Buffer.alloc(4)]) : buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One pass over the file: sha256 of the stored bytes, and for gzip a full decompression (integrity) keeping the first bytes. */
+async function hashAndSample(path: string, display: string, size: number, compression: Compression, report?: (event: IngestProgress) => void): Promise<{ hash: string; sample?: Buffer }> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let sampled = 0;
+  const keep = (chunk: Buffer) => {
+    if (sampled >= SAMPLE_BYTES) return;
+    chunks.push(chunk.subarray(0, SAMPLE_BYTES - sampled));
+    sampled += Math.min(chunk.length, SAMPLE_BYTES - sampled);
+  };
+  const gunzip = compression === 'gzip' ? createGunzip() : undefined;
+  let decompressed = 0;
+  const gunzipDone = gunzip
+    ? new Promise<void>((resolve, reject) => {
+        gunzip.on('data', (chunk: Buffer) => {
+          decompressed += chunk.length;
+          keep(chunk);
+        });
+        gunzip.on('end', resolve);
+        gunzip.on('error', reject);
+      })
+    : Promise.resolve();
+  let done = 0;
+  let lastReport = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      done += chunk.length;
+      if (gunzip) {
+        if (!gunzip.write(chunk)) await new Promise((resolve) => gunzip.once('drain', resolve));
+      } else if (compression === 'none') keep(chunk);
+      if (report && done - lastReport >= 8 * 1024 * 1024) {
+        lastReport = done;
+        report({ file: display, phase: 'hashing', bytesDone: done, bytesTotal: size });
+      }
+    }
+    gunzip?.end();
+    await gunzipDone;
+  } catch (error) {
+    if (gunzip) {
+      const message = (error as Error).message;
+      const truncated = /unexpected end/i.test(message);
+      throw new InputFileError(
+        'INGEST_FILE_INVALID',
+        display,
+        { byte: truncated ? size : done },
+        truncated ? `the gzip stream ends early after ${decompressed} decompressed bytes (truncated gzip)` : `corrupt gzip data: ${message}`,
+        { cause: error },
+      );
+    }
+    throw new ExternalError('STORAGE_ERROR', `${display}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return { hash: hash.digest('hex'), ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }) };
+}
+
+function formatOf(display: string, head: Buffer, sample: Buffer | undefined): SourceFormat {
+  const name = display.toLowerCase().replace(/\.(gz|gzip|zst|zstd)$/, '');
+  const byName = FORMAT_BY_EXTENSION[extname(name)];
+  if (byName) return byName;
+  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  const first = sample?.toString('utf8').replace(/^\uFEFF/, '').trimStart()[0];
+  return first === '{' || first === '[' ? 'json' : 'csv';
+}
+
+/** A byte-order mark decides; else valid UTF-8 is UTF-8, and other text is taken as Latin-1. NUL bytes mean it is not 8-bit text. */
+function detectEncoding(display: string, sample: Buffer | undefined): TextEncoding {
+  if (!sample) return 'utf-8';
+  if ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff)) return 'utf-16';
+  const nul = sample.indexOf(0);
+  if (nul >= 0) {
+    throw new InputFileError(
+      'INGEST_FILE_INVALID',
+      display,
+      { byte: nul },
+      'binary data (a NUL byte): this is not UTF-8 or Latin-1 text; if it is UTF-16 without a byte-order mark, pass --encoding utf-16',
+    );
+  }
+  // The sample may end inside a multi-byte character: judge all but its last 3 bytes.
+  const judged = sample.length === SAMPLE_BYTES ? sample.subarray(0, sample.length - 3) : sample;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(judged);
+    return 'utf-8';
+  } catch {
+    return 'latin-1';
+  }
+}

@@ -1,0 +1,101 @@
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError } from '../core/errors.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+const count = async (table: string) => (await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM ${table}`))[0]!.n;
+
+describe('file registry', () => {
+  it('ingests each new file once with skipExisting; same content under a new name is skipped; changed content is ingested again', async () => {
+    await fx.file('sales-a.csv', 'id,amount\n1,10\n2,20\n');
+    await fx.file('sales-b.csv', 'id,amount\n3,30\n');
+    const folder = fx.dir;
+    const first = await fx.ingestion.ingestBatch(join(folder, 'sales-*.csv'), 'bronze.sales', { skipExisting: true });
+    expect(first.files.map((f) => f.status)).toEqual(['success', 'success']);
+    expect(await count('bronze.sales')).toBe(3);
+
+    const again = await fx.ingestion.ingestBatch(join(folder, 'sales-*.csv'), 'bronze.sales', { skipExisting: true });
+    expect(again.files.map((f) => f.status)).toEqual(['skipped', 'skipped']);
+    expect(again.files[0]!.reason).toMatch(/already ingested \(same content\)/);
+    expect(await count('bronze.sales')).toBe(3);
+
+    await fx.file('sales-c.csv', 'id,amount\n3,30\n');
+    const copy = await fx.ingestion.ingest(join(folder, 'sales-c.csv'), 'bronze.sales', { skipExisting: true });
+    expect(copy.files[0]).toMatchObject({ status: 'skipped' });
+    expect(copy.files[0]!.reason).toContain(`same content as ${join(folder, 'sales-b.csv')}`);
+
+    await fx.file('sales-a.csv', 'id,amount\n1,10\n2,20\n4,40\n');
+    const changed = await fx.ingestion.ingestBatch(join(folder, 'sales-*.csv'), 'bronze.sales', { skipExisting: true });
+    expect(changed.files.map((f) => f.status)).toEqual(['success', 'skipped', 'skipped']);
+    expect(await count('bronze.sales')).toBe(6);
+
+    const rows = await fx.rat.query(`SELECT * FROM bronze._file_registry WHERE target_table = 'bronze.sales' ORDER BY ingested_at`);
+    expect(Object.keys(rows[0]!)).toEqual(['file_path', 'file_hash', 'file_size', 'target_table', 'rows_ingested', 'rows_rejected', 'ingested_at', 'status', 'error', 'snapshot_id']);
+    expect(rows.map((r) => r.status)).toEqual(['success', 'success', 'skipped', 'skipped', 'skipped', 'success', 'skipped', 'skipped']);
+    const snapshots = (await fx.rat.snapshots('bronze.sales')).map((s) => Number(s.snapshotId));
+    for (const row of rows.filter((r) => r.status === 'success')) expect(snapshots).toContain(Number(row.snapshot_id));
+    expect(rows[0]!.file_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('retries a failed file on the next batch, and re-ingests a file whose snapshot was rolled back', async () => {
+    const path = await fx.file('late.csv', '');
+    const failed = await fx.ingestion.ingest(path, 'bronze.late', { skipExisting: true });
+    expect(failed.files[0]).toMatchObject({ status: 'failed' });
+    expect(failed.files[0]!.error).toContain(`${path}: the file is empty`);
+    await fx.file('late.csv', 'id\n1\n2\n');
+    const retried = await fx.ingestion.ingest(path, 'bronze.late', { skipExisting: true });
+    expect(retried.files[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    const second = await fx.file('late2.csv', 'id\n3\n');
+    await fx.ingestion.ingest(second, 'bronze.late', { skipExisting: true });
+    const history = await fx.rat.snapshots('bronze.late');
+    await fx.rat.rollback('bronze.late', history[0]!.snapshotId);
+    const redo = await fx.ingestion.ingest(second, 'bronze.late', { skipExisting: true });
+    expect(redo.files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await count('bronze.late')).toBe(3);
+    const statuses = (await fx.ingestion.registry({ target: 'bronze.late' })).map((e) => e.status);
+    expect(statuses).toEqual(['failed', 'success', 'success', 'success']);
+  });
+
+  it('commits the table pointer and the registry row in one transaction: when either fails, neither is visible', async () => {
+    const path = await fx.file('atomic.csv', 'id\n1\n');
+    await fx.ingestion.ingest(path, 'bronze.atomic');
+    const before = await fx.rat.loadTable('bronze.atomic');
+    // A registry write that fails rolls back the pointer swap it shares a transaction with.
+    await expect(
+      fx.rat.catalog.commitTables([{ ident: before.ident, base: before, next: { ...before.metadata, properties: { touched: 'yes' } } }], {
+        alsoWrite: async () => {
+          throw new Error('registry insert failed');
+        },
+      }),
+    ).rejects.toThrow('registry insert failed');
+    expect((await fx.rat.loadTable('bronze.atomic')).metadataLocation).toBe(before.metadataLocation);
+    // A stale base fails the swap, and the registry row written in the same transaction is rolled back.
+    await fx.ingestion.ingest(path, 'bronze.atomic');
+    const entries = (await fx.ingestion.registry()).length;
+    await expect(
+      fx.rat.catalog.commitTables([{ ident: before.ident, base: before, next: before.metadata }], {
+        alsoWrite: (trx) => trx.insertInto('rat_file_registry').values({ id: 'x', file_path: 'p', file_hash: 'h', file_size: 1, target_table: 'bronze.atomic', rows_ingested: 1, rows_rejected: 0, ingested_at: 1, status: 'success', error: null, snapshot_id: null }).execute().then(() => undefined),
+      }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    expect((await fx.ingestion.registry()).length).toBe(entries);
+  });
+
+  it('moves the file out of the way of a renamed copy: the registry keys content, not names', async () => {
+    const path = await fx.file('orig.csv', 'id\n7\n');
+    await fx.ingestion.ingest(path, 'bronze.renamed', { skipExisting: true });
+    const moved = join(fx.dir, 'moved.csv');
+    await rename(path, moved);
+    const report = await fx.ingestion.ingest(moved, 'bronze.renamed', { skipExisting: true });
+    expect(report.files[0]!.status).toBe('skipped');
+    expect(await count('bronze.renamed')).toBe(1);
+  });
+});

@@ -1,0 +1,151 @@
+import type { LoadedTable, TableCommit } from '../catalog/catalog.js';
+import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import { quoteIdent } from '../engine/duckdb.js';
+import type { Lakehouse } from '../engine/lakehouse.js';
+import { duckDbTypeOf } from '../engine/type-mapping.js';
+import { currentSchema } from '../iceberg/metadata.js';
+import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
+import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
+import type { DataFile, TableMetadata } from '../iceberg/types.js';
+import type { FileRegistry, RegistryEntry } from './file-registry.js';
+import type { IngestMode } from './ingest-options.js';
+import { newRejectsMetadata } from './quarantine.js';
+
+/** Everything one file (or one replay) changes, committed at once. */
+export interface IngestCommit {
+  ident: TableIdent;
+  /** The target as the plan was made against it; absent when the ingest creates it (`create`). */
+  base?: LoadedTable;
+  create?: TableMetadata;
+  changes: SchemaChange[];
+  /** Rows to add (exactly the evolved table's columns); absent when there are none. */
+  rowsSql?: string;
+  mode: IngestMode;
+  keys: string[];
+  summary: Record<string, string>;
+  rejects?: {
+    ident: TableIdent;
+    /** Quarantine rows to add. */
+    rowsSql?: string;
+    /** Replace every row the quarantine table holds now (a replay keeps the rows that still fail). */
+    replace?: boolean;
+  };
+  /** The registry entry, completed with the snapshot id once it is known. */
+  entry: (snapshotId: bigint | undefined) => RegistryEntry;
+  registry: FileRegistry;
+  /** Wraps the long write steps (progress reporting). */
+  writing<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface IngestCommitResult {
+  snapshotId?: bigint;
+  table?: LoadedTable;
+}
+
+/**
+ * The atomic unit of ingestion. Data files (target rows, quarantine rows) are written first; then
+ * one catalog transaction moves the target's pointer (schema changes + snapshot in one new metadata
+ * version), the quarantine table's pointer, and inserts the file's registry row. Either all three
+ * are visible afterwards or none (a crash or a conflict leaves only unreferenced files behind), so a
+ * file is never half-ingested, never ingested without its registry row, and never recorded without
+ * its rows. A ConflictError means another writer moved a table first: the caller plans again.
+ */
+export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promise<IngestCommitResult> {
+  const { base } = commit;
+  const name = formatIdent(commit.ident);
+  const commits: TableCommit[] = [];
+  let snapshotId: bigint | undefined;
+  let metadata: TableMetadata | undefined = base ? commit.changes.reduce((m, change) => applySchemaChange(m, name, change), base.metadata) : commit.create;
+  if (metadata) {
+    const draft: LoadedTable = { ident: commit.ident, metadataLocation: base?.metadataLocation ?? '', metadata, pathMap: base?.pathMap ?? [] };
+    const change = await commit.writing(() => dataChange(rat, draft, base, commit));
+    if (change.addedDataFiles.length > 0 || (change.removedFiles?.size ?? 0) > 0) {
+      metadata = await produceSnapshot(metadata, change, produceContext(rat, draft));
+      snapshotId = metadata.currentSnapshotId;
+    }
+    if (!base || metadata !== base.metadata) commits.push({ ident: commit.ident, ...(base ? { base } : {}), next: metadata });
+  }
+  if (commit.rejects) {
+    const rejects = commit.rejects;
+    const rejectsBase = (await rat.catalog.tableExists(rejects.ident)) ? await rat.catalog.loadTable(rejects.ident) : undefined;
+    const rejectsMetadata = rejectsBase?.metadata ?? newRejectsMetadata(rat.store.uri(`warehouse/${rejects.ident.namespace}/${rejects.ident.name}`));
+    const draft: LoadedTable = { ident: rejects.ident, metadataLocation: rejectsBase?.metadataLocation ?? '', metadata: rejectsMetadata, pathMap: rejectsBase?.pathMap ?? [] };
+    const added = rejects.rowsSql ? await commit.writing(() => rat.executor.writer.writeFiles(draft, rejects.rowsSql!)) : [];
+    const removed = rejects.replace && rejectsBase ? await liveFiles(rat, rejectsBase) : new Set<string>();
+    if (added.length > 0 || removed.size > 0) {
+      const next = await produceSnapshot(rejectsMetadata, { operation: removed.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles: removed, summary: commit.summary }, produceContext(rat, draft));
+      commits.push({ ident: rejects.ident, ...(rejectsBase ? { base: rejectsBase } : {}), next });
+    }
+  }
+  const [table] = await rat.catalog.commitTables(commits, { alsoWrite: (trx) => commit.registry.record(commit.entry(snapshotId), trx) });
+  return { ...(snapshotId !== undefined ? { snapshotId } : {}), ...(table && table.ident.name === commit.ident.name ? { table } : {}) };
+}
+
+/** The snapshot change of one ingest: new files, and for overwrite and merge the files they replace. */
+async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable | undefined, commit: IngestCommit): Promise<SnapshotChange> {
+  const { writer, reader } = rat.executor;
+  const summary = commit.summary;
+  if (!commit.rowsSql) return { operation: 'append', addedDataFiles: [], summary };
+  if (commit.mode === 'append' || !base || base.metadata.currentSnapshotId === undefined) {
+    return { operation: 'append', addedDataFiles: await writer.writeFiles(draft, commit.rowsSql), summary };
+  }
+  if (commit.mode === 'overwrite') {
+    const removedFiles = await liveFiles(rat, base);
+    return { operation: 'overwrite', addedDataFiles: await writer.writeFiles(draft, commit.rowsSql), removedFiles, summary };
+  }
+  // merge: files holding a row whose key comes again are rewritten without those rows (copy-on-write).
+  const keys = commit.keys.map((k) => quoteIdent(k.toLowerCase())).join(', ');
+  const incoming = `__rat_merge_keys_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  const duck = rat.duck;
+  await duck.run(`CREATE TEMP TABLE ${incoming} AS SELECT DISTINCT ${keys} FROM (${commit.rowsSql})`);
+  try {
+    const { scan } = await reader.plan(base);
+    const evolved = currentSchema(draft.metadata);
+    const baseSchema = currentSchema(base.metadata);
+    const projection = evolved.fields
+      .map((f) => {
+        const old = baseSchema.fields.find((b) => b.id === f.id);
+        return `CAST(${old ? `t.${quoteIdent(old.name)}` : 'NULL'} AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`;
+      })
+      .join(', ');
+    const removedFiles = new Set<string>();
+    const kept: string[] = [];
+    for (const task of scan.tasks) {
+      const taskSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
+      const hit = await duck.rows(`SELECT 1 FROM (${taskSql}) t SEMI JOIN ${incoming} USING (${keys}) LIMIT 1`);
+      if (hit.length === 0) continue;
+      removedFiles.add(task.dataFile.filePath);
+      for (const d of task.positionDeletes) removedFiles.add(d.filePath);
+      for (const d of task.equalityDeletes) removedFiles.add(d.file.filePath);
+      kept.push(`SELECT ${projection} FROM (${taskSql}) t ANTI JOIN ${incoming} USING (${keys})`);
+    }
+    const rowsSql = [commit.rowsSql, ...kept].map((q) => `(${q})`).join(' UNION ALL ');
+    const added: DataFile[] = await writer.writeFiles(draft, rowsSql);
+    return { operation: removedFiles.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles, summary };
+  } finally {
+    await duck.run(`DROP TABLE IF EXISTS ${incoming}`);
+  }
+}
+
+async function liveFiles(rat: Lakehouse, table: LoadedTable): Promise<Set<string>> {
+  const files = new Set<string>();
+  if (table.metadata.currentSnapshotId === undefined) return files;
+  const { scan } = await rat.executor.reader.plan(table);
+  for (const task of scan.tasks) {
+    files.add(task.dataFile.filePath);
+    for (const d of task.positionDeletes) files.add(d.filePath);
+    for (const d of task.equalityDeletes) files.add(d.file.filePath);
+  }
+  return files;
+}
+
+function produceContext(rat: Lakehouse, draft: LoadedTable) {
+  const cache = rat.executor.reader.manifestCache(draft.pathMap);
+  return {
+    store: rat.store,
+    locationKey: rat.store.keyOf(rat.catalog.writeLocation(draft))!,
+    baseMetadataLocation: draft.metadataLocation,
+    loadManifestList: (location: string) => cache.manifestList(location),
+    loadManifest: (location: string) => cache.manifest(location),
+  };
+}

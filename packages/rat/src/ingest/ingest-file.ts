@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import { ConflictError, describeError, isRatError } from '../core/errors.js';
+import { newUuid } from '../core/ids.js';
+import { quoteIdent } from '../engine/duckdb.js';
+import type { Lakehouse } from '../engine/lakehouse.js';
+import { currentSchema } from '../iceberg/metadata.js';
+import type { ColumnMapping } from './column-names.js';
+import { stageCsv } from './csv-reader.js';
+import { type ProbedFile, probeFile } from './file-probe.js';
+import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
+import { commitIngest } from './ingest-commit.js';
+import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
+import { InputFileError } from './input-file-error.js';
+import { stageJson } from './json-reader.js';
+import { stageParquet } from './parquet-reader.js';
+import { withDuckDbProgress } from './progress.js';
+import { rejectsIdent, rejectsSelect } from './quarantine.js';
+import { planConform } from './schema-plan.js';
+import { dropStaged, type ParseOptions, type StageContext, type StagedFile } from './staged-file.js';
+
+/** What happened to one file. */
+export interface FileReport {
+  file: string;
+  target: string;
+  status: RegistryStatus;
+  rowsIngested: number;
+  rowsRejected: number;
+  bytes: number;
+  durationMs: number;
+  format?: SourceFormat;
+  snapshotId?: bigint;
+  /** failed: the error, naming the file and position. */
+  error?: string;
+  errorCode?: string;
+  /** skipped: why (same content already ingested, under which name). */
+  reason?: string;
+  /** Source columns whose table name differs (renamed to safe names or by --rename). */
+  renamed: ColumnMapping[];
+  /** Schema changes this file made (added or widened columns). */
+  schemaChanges: string[];
+  /** Columns of the file the table did not take (drift policy ignore). */
+  droppedColumns: string[];
+  /** The first few quarantined rows: line and reason. */
+  sampleRejects: { line: number | null; reason: string }[];
+}
+
+export interface IngestContext {
+  rat: Lakehouse;
+  registry: FileRegistry;
+  reserved: ReadonlySet<string>;
+}
+
+/** A file as the ingest reads it: its name in the registry and lineage, and a local copy for DuckDB. */
+export interface SourceFile {
+  display: string;
+  localPath(): Promise<string>;
+}
+
+/** How a replay differs from a first ingest: its own lineage name and hash, and the quarantine rows it replaces. */
+export interface ReplayInput {
+  probed: ProbedFile;
+  parse: ParseOptions;
+  /** The quarantine rows that stay (every row not being replayed). */
+  keepRejectsSql: string;
+  /** Temp table (tmp BIGINT, line BIGINT) from the replay file's line numbers to the original ones. */
+  lineMap: string;
+  fileHash: string;
+}
+
+const MAX_ATTEMPTS = 20;
+
+/**
+ * Ingests one file into one table: probe (hash, compression, encoding, format), registry check
+ * (skip-existing), stage the rows with DuckDB, plan the schema against the table, and commit rows,
+ * quarantine and registry row atomically; on a concurrent commit, plan and write again. Any failure
+ * is recorded in the registry as failed and returned, never thrown: a batch goes on with the next file.
+ */
+export async function ingestFile(ctx: IngestContext, source: SourceFile, target: TableIdent, options: ResolvedIngestOptions, replay?: ReplayInput): Promise<FileReport> {
+  const started = Date.now();
+  const targetName = formatIdent(target);
+  const report: FileReport = { file: source.display, target: targetName, status: 'failed', rowsIngested: 0, rowsRejected: 0, bytes: 0, durationMs: 0, renamed: [], schemaChanges: [], droppedColumns: [], sampleRejects: [] };
+  let probed: ProbedFile | undefined = replay?.probed;
+  let localPath: string | undefined;
+  const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry => ({
+    id: newUuid(),
+    filePath: source.display,
+    fileHash: replay?.fileHash ?? probed?.hash ?? '',
+    fileSize: probed?.size ?? 0,
+    targetTable: targetName,
+    rowsIngested: 0,
+    rowsRejected: 0,
+    ingestedAt: new Date(),
+    status,
+    ...extra,
+  });
+  try {
+    localPath = await source.localPath();
+    probed ??= await probeFile(localPath, source.display, options, options.onProgress);
+    report.bytes = probed.size;
+    report.format = probed.format;
+    if (options.skipExisting) {
+      const table = (await ctx.rat.catalog.tableExists(target)) ? await ctx.rat.catalog.loadTable(target) : undefined;
+      const decision = await ctx.registry.decide(table, targetName, { path: source.display, hash: probed.hash });
+      if (decision.skip) {
+        await ctx.registry.record(entry('skipped', { error: decision.reason }));
+        return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
+      }
+    }
+    const outcome = await stageAndCommit(ctx, probed, target, options, entry, replay);
+    return { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
+  } catch (error) {
+    if (!probed && localPath) {
+      // The probe refused the file before hashing it (empty, unreadable): hash it here for the registry.
+      const bytes = await readFile(localPath).catch(() => undefined);
+      if (bytes) probed = { localPath, display: source.display, size: bytes.length, hash: createHash('sha256').update(bytes).digest('hex'), compression: 'none', format: 'csv', encoding: 'utf-8' };
+    }
+    const message = describeError(error);
+    await ctx.registry.record(entry('failed', { error: message }));
+    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', bytes: probed?.size ?? 0, durationMs: Date.now() - started };
+  }
+}
+
+async function stageAndCommit(
+  ctx: IngestContext,
+  probed: ProbedFile,
+  target: TableIdent,
+  options: ResolvedIngestOptions,
+  entry: (status: RegistryStatus, extra?: Partial<RegistryEntry>) => RegistryEntry,
+  replay: ReplayInput | undefined,
+): Promise<Partial<FileReport>> {
+  const { rat } = ctx;
+  const duck = rat.duck;
+  const targetName = formatIdent(target);
+  const scratchDir = await rat.store.stagingDir();
+  const id = newUuid().replaceAll('-', '');
+  const ingestedAt = new Date();
+  const progress = (phase: 'reading' | 'writing') => <T>(work: () => Promise<T>) => withDuckDbProgress(duck, options.onProgress, { file: probed.display, phase, bytesTotal: probed.size }, work);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const table = (await rat.catalog.tableExists(target)) ? await rat.catalog.loadTable(target) : undefined;
+      const stageContext: StageContext = {
+        duck,
+        id,
+        reserved: ctx.reserved,
+        options,
+        ...(table ? { targetSchema: currentSchema(table.metadata) } : {}),
+        scratchDir,
+        onReadProgress: progress('reading'),
+      };
+      const staged = await stage(stageContext, probed);
+      const plan = await planConform({
+        duck,
+        staged,
+        ident: target,
+        ...(table ? { target: table } : {}),
+        location: rat.store.uri(`warehouse/${target.namespace}/${target.name}`),
+        options,
+        sourceFile: probed.display,
+        ingestedAt,
+        file: probed.display,
+      });
+      const conversionRejects = plan.badRowsSql ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.badRowsSql})`))[0]!.n) : 0;
+      const rejected = staged.rejected + conversionRejects;
+      const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
+      const allRejects = plan.badRowsSql ? `(${parseRejects} UNION ALL (${plan.badRowsSql}))` : parseRejects;
+      const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM ${allRejects} ORDER BY line NULLS LAST LIMIT 5`) : [];
+      if (rejected > 0 && options.onError === 'fail') {
+        const first = sampleRejects[0]!;
+        throw new InputFileError(
+          'INGEST_BAD_ROWS',
+          probed.display,
+          first.line === null ? {} : { line: Number(first.line) },
+          `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with --on-error fail the file is refused and the table is unchanged)`,
+        );
+      }
+      const rows = staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
+      const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
+      const mapLine = (sql: string) => (replay ? `SELECT coalesce(m.line, r.line) AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql);
+      const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: replay?.parse ?? staged.parse }) : undefined;
+      const conversionPart = conversionRejects > 0 ? rejectsSelect(`(${mapLine(plan.badRowsSql!)})`, { ...origin, parse: { format: 'json' } }) : undefined;
+      const rejectParts = [replay?.keepRejectsSql, parsePart, conversionPart].filter((p): p is string => p !== undefined);
+      const summary = { 'rat.ingest.file': probed.display, 'rat.ingest.file-hash': origin.fileHash, 'rat.ingest.id': id, 'rat.ingest.rows-rejected': String(rejected) };
+      try {
+        const committed = await commitIngest(rat, {
+          ident: target,
+          ...(table ? { base: table } : {}),
+          ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
+          changes: plan.changes,
+          ...(rows > 0 ? { rowsSql: plan.rowsSql } : {}),
+          mode: options.mode,
+          keys: options.keys,
+          summary,
+          ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), replace: replay !== undefined } } : {}),
+          entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
+          registry: ctx.registry,
+          writing: progress('writing'),
+        });
+        return {
+          rowsIngested: rows,
+          rowsRejected: rejected,
+          ...(committed.snapshotId !== undefined ? { snapshotId: committed.snapshotId } : {}),
+          renamed: staged.mapping.filter((m) => m.source !== m.name),
+          schemaChanges: plan.notes.filter((n) => !n.startsWith('created')),
+          droppedColumns: plan.dropped,
+          sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
+        };
+      } catch (error) {
+        if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
+          if (error instanceof ConflictError) throw new ConflictError('COMMIT_CONFLICT', `${probed.display}: ${targetName} kept changing under ${MAX_ATTEMPTS} attempts to commit; try again`, { cause: error });
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * attempt)));
+      } finally {
+        await dropStaged(duck, id);
+      }
+    }
+  } finally {
+    await dropStaged(duck, id);
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
+function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
+  switch (probed.format) {
+    case 'csv':
+      return stageCsv(ctx, probed);
+    case 'json':
+      return stageJson(ctx, probed);
+    case 'parquet':
+      return stageParquet(ctx, probed);
+  }
+}

@@ -1,0 +1,109 @@
+import { ValidationError } from '../core/errors.js';
+import type { IngestProgress } from './progress.js';
+
+export type SourceFormat = 'csv' | 'json' | 'parquet';
+export type Compression = 'none' | 'gzip' | 'zstd';
+export type TextEncoding = 'utf-8' | 'utf-16' | 'latin-1';
+/** append adds rows; overwrite replaces all rows; merge replaces rows whose key columns match and adds the rest. */
+export type IngestMode = 'append' | 'overwrite' | 'merge';
+/** What a file with columns the table lacks does: evolve adds them, strict refuses the file, ignore drops them. */
+export type SchemaDriftPolicy = 'evolve' | 'strict' | 'ignore';
+/** quarantine puts bad rows into `<table>__rejects`; fail makes any bad row fail the whole file. */
+export type BadRowPolicy = 'quarantine' | 'fail';
+
+export interface IngestOptions {
+  /** Default: from the file name, else from the content. */
+  format?: SourceFormat;
+  /** Default: detected from the first bytes. */
+  compression?: Compression | 'auto';
+  mode?: IngestMode;
+  /** Key columns for mode merge (names after renaming). */
+  keys?: string[];
+  /** Column types that win over detection, e.g. { amount: 'DECIMAL(12,2)' } (final or source names). */
+  types?: Record<string, string>;
+  /** Partitioning of a table the ingest creates, e.g. ['month(order_date)']. */
+  partitionBy?: string[];
+  /** Explicit renames, source name -> column name; applied before safe names. */
+  rename?: Record<string, string>;
+  /** Turn source names into lower snake_case SQL names that need no quoting (default true). */
+  safeNames?: boolean;
+  /** Add _source_file and _ingested_at to every row (default true). */
+  lineage?: boolean;
+  schemaDrift?: SchemaDriftPolicy;
+  onError?: BadRowPolicy;
+  /** Skip files whose content is already in the target (per the file registry). */
+  skipExisting?: boolean;
+  /** CSV: one-character field delimiter (default: detected). */
+  delimiter?: string;
+  /** CSV: quote character, '' for none (default: detected). */
+  quote?: string;
+  /** CSV: escape character inside quotes (default: detected). */
+  escape?: string;
+  /** CSV: whether the first line holds column names (default: detected). */
+  header?: boolean;
+  /** CSV: text encoding (default: detected from a byte-order mark or the bytes). */
+  encoding?: TextEncoding;
+  /** CSV: strptime formats for dates and timestamps (default: detected). */
+  dateFormat?: string;
+  timestampFormat?: string;
+  /** Rows the CSV type detection looks at (default 20480; -1 = the whole file, slower but exact). */
+  sampleSize?: number;
+  /** JSON: a top-level array or one object per line (default: detected). */
+  jsonFormat?: 'auto' | 'array' | 'newline_delimited';
+  /** JSON: nested objects become `parent_child` columns instead of struct columns. */
+  flatten?: boolean;
+  /** Called with progress of long steps (reading, writing). */
+  onProgress?: (event: IngestProgress) => void;
+}
+
+export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'safeNames' | 'lineage' | 'schemaDrift' | 'onError' | 'types' | 'rename' | 'keys' | 'partitionBy'> {
+  mode: IngestMode;
+  keys: string[];
+  types: Record<string, string>;
+  partitionBy: string[];
+  rename: Record<string, string>;
+  safeNames: boolean;
+  lineage: boolean;
+  schemaDrift: SchemaDriftPolicy;
+  onError: BadRowPolicy;
+}
+
+const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
+const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
+const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
+
+export function resolveIngestOptions(options: IngestOptions = {}): ResolvedIngestOptions {
+  const resolved: ResolvedIngestOptions = {
+    ...options,
+    mode: options.mode ?? 'append',
+    keys: options.keys ?? [],
+    types: options.types ?? {},
+    partitionBy: options.partitionBy ?? [],
+    rename: options.rename ?? {},
+    safeNames: options.safeNames ?? true,
+    lineage: options.lineage ?? true,
+    schemaDrift: options.schemaDrift ?? 'evolve',
+    onError: options.onError ?? 'quarantine',
+  };
+  oneOf('mode', resolved.mode, MODES);
+  oneOf('schema drift policy', resolved.schemaDrift, DRIFT);
+  oneOf('bad-row policy (on error)', resolved.onError, BAD_ROWS);
+  if (resolved.mode === 'merge' && resolved.keys.length === 0) {
+    throw new ValidationError('INVALID_ARGUMENT', 'mode merge needs key columns: e.g. --mode merge --key order_id');
+  }
+  if (resolved.mode !== 'merge' && resolved.keys.length > 0) {
+    throw new ValidationError('INVALID_ARGUMENT', `key columns (${resolved.keys.join(', ')}) only apply to mode merge, not ${resolved.mode}`);
+  }
+  for (const [name, value] of [['delimiter', options.delimiter], ['escape', options.escape]] as const) {
+    if (value !== undefined && value.length !== 1) throw new ValidationError('INVALID_ARGUMENT', `CSV ${name} must be one character, got ${JSON.stringify(value)}`);
+  }
+  if (options.quote !== undefined && options.quote.length > 1) throw new ValidationError('INVALID_ARGUMENT', `CSV quote must be one character or empty, got ${JSON.stringify(options.quote)}`);
+  if (options.sampleSize !== undefined && !(Number.isInteger(options.sampleSize) && (options.sampleSize === -1 || options.sampleSize > 0))) {
+    throw new ValidationError('INVALID_ARGUMENT', `sample size must be a positive number of rows or -1 (whole file), got ${options.sampleSize}`);
+  }
+  return resolved;
+}
+
+function oneOf<T extends string>(what: string, value: T, allowed: readonly T[]): void {
+  if (!allowed.includes(value)) throw new ValidationError('INVALID_ARGUMENT', `unknown ${what} "${value}": use ${allowed.join(', ')}`);
+}

@@ -1,0 +1,100 @@
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteString } from '../engine/duckdb.js';
+import { openIngestFixture, SUPERSTORE, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+describe('ingest formats', () => {
+  it('loads the superstore CSV with detected types, safe column names and lineage columns', async () => {
+    const report = await fx.ingestion.ingest(SUPERSTORE, 'bronze.superstore');
+    expect(report.failed).toBe(0);
+    expect(report.rowsIngested).toBe(9994);
+    const file = report.files[0]!;
+    expect(file.renamed).toContainEqual({ source: 'Order Date', name: 'order_date', position: 3 });
+    expect(file.renamed).toContainEqual({ source: 'Sub-Category', name: 'sub_category', position: 16 });
+    const table = await fx.rat.describeTable('bronze.superstore');
+    const types = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ row_id: 'long', order_date: 'date', sales: 'double', quantity: 'long', _source_file: 'string', _ingested_at: 'timestamptz' });
+    const [row] = await fx.rat.query<{ n: number; files: number }>(`SELECT count(*)::INT AS n, count(DISTINCT _source_file)::INT AS files FROM bronze.superstore WHERE _source_file = ${quoteString(SUPERSTORE)}`);
+    expect(row).toEqual({ n: 9994, files: 1 });
+    expect(file.snapshotId).toBe(table.currentSnapshotId);
+  });
+
+  it('loads TSV, partitions a new table and reads gzip and zstd compressed CSV', async () => {
+    const tsv = await fx.file('weather.tsv', '');
+    await fx.rat.duck.run(`COPY (SELECT * FROM read_csv(${quoteString(join(VEGA, 'seattle-weather.csv'))})) TO ${quoteString(tsv)} (FORMAT csv, DELIMITER E'\\t', HEADER true)`);
+    const report = await fx.ingestion.ingest(tsv, 'bronze.weather', { partitionBy: ['year(date)'] });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1461 });
+    const table = await fx.rat.describeTable('bronze.weather');
+    expect(table.partitionSpec.fields.map((f) => f.transform)).toEqual(['year']);
+    expect(table.dataFileCount).toBe(4);
+    const zst = await fx.file('weather.csv.zst', '');
+    await fx.rat.duck.run(`COPY (SELECT * FROM read_csv(${quoteString(join(VEGA, 'seattle-weather.csv'))})) TO ${quoteString(zst)} (FORMAT csv, COMPRESSION zstd)`);
+    const gz = await fx.file('weather.csv.gz', gzipSync(await import('node:fs/promises').then((fs) => fs.readFile(join(VEGA, 'seattle-weather.csv')))));
+    const more = await fx.ingestion.ingest([zst, gz], 'bronze.weather');
+    expect(more.files.map((f) => [f.status, f.rowsIngested])).toEqual([['success', 1461], ['success', 1461]]);
+    const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.weather');
+    expect(count!.n).toBe(3 * 1461);
+  });
+
+  it('loads messy JSON (movies.json), keeping mixed-type values as text', async () => {
+    const report = await fx.ingestion.ingest(join(VEGA, 'movies.json'), 'bronze.movies');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 3201, rowsRejected: 0, format: 'json' });
+    const table = await fx.rat.describeTable('bronze.movies');
+    const types = Object.fromEntries(table.schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ title: 'string', us_gross: 'long', running_time_min: 'long' });
+    // Titles that are numbers in the JSON ("Title": 1776) are text like the others.
+    const [row] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM bronze.movies WHERE title IS NULL`);
+    expect(row!.n).toBeLessThan(5);
+  });
+
+  it('keeps nested JSON objects as structs, or flattens them on request, from gzip NDJSON', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i, user: { name: `u${i}`, geo: { country: i % 2 ? 'NL' : 'FR' } }, tags: ['a', 'b'] }));
+    const path = await fx.file('events.ndjson.gz', gzipSync(lines.join('\n')));
+    const nested = await fx.ingestion.ingest(path, 'bronze.events_nested');
+    expect(nested.files[0]).toMatchObject({ status: 'success', rowsIngested: 50 });
+    const [s] = await fx.rat.query<{ c: string }>(`SELECT user.geo.country AS c FROM bronze.events_nested WHERE id = 3`);
+    expect(s!.c).toBe('NL');
+    const flat = await fx.ingestion.ingest(path, 'bronze.events_flat', { flatten: true });
+    expect(flat.files[0]!.status).toBe('success');
+    const columns = (await fx.rat.describeTable('bronze.events_flat')).schema.fields.map((f) => f.name);
+    expect(columns).toEqual(['id', 'user_name', 'user_geo_country', 'tags', '_source_file', '_ingested_at']);
+  });
+
+  it('loads a Parquet slice of flights-3m', async () => {
+    const path = join(fx.dir, 'flights.parquet');
+    await fx.rat.duck.run(`COPY (SELECT * FROM read_parquet(${quoteString(join(VEGA, 'flights-3m.parquet'))}) LIMIT 5000) TO ${quoteString(path)} (FORMAT parquet)`);
+    const report = await fx.ingestion.ingest(path, 'bronze.flights', { lineage: false });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 5000, format: 'parquet' });
+    const columns = (await fx.rat.describeTable('bronze.flights')).schema.fields.map((f) => f.name);
+    expect(columns).not.toContain('_source_file');
+    const [row] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM bronze.flights`);
+    expect(row!.n).toBe(5000);
+  });
+
+  it('takes explicit types and renames, and overwrites or merges by key', async () => {
+    const first = await fx.file('customers-1.csv', 'Customer Id,Name,Balance\n1,Ann,10.50\n2,Bob,20.25\n3,Cy,0\n');
+    const created = await fx.ingestion.ingest(first, 'bronze.customers', { types: { balance: 'DECIMAL(12,2)' }, rename: { Name: 'full_name' } });
+    expect(created.files[0]!.status).toBe('success');
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.customers')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ customer_id: 'long', full_name: 'string', balance: 'decimal(12, 2)' });
+    const second = await fx.file('customers-2.csv', 'Customer Id,Name,Balance\n2,Bob B.,99.99\n4,Dee,1\n4,Dee again,2\n');
+    const merged = await fx.ingestion.ingest(second, 'bronze.customers', { mode: 'merge', keys: ['customer_id'], rename: { Name: 'full_name' } });
+    expect(merged.files[0]).toMatchObject({ status: 'success' });
+    const rows = await fx.rat.query<{ customer_id: number; full_name: string }>('SELECT customer_id, full_name FROM bronze.customers ORDER BY customer_id');
+    expect(rows.map((r) => r.customer_id)).toEqual([1, 2, 3, 4]);
+    expect(rows.find((r) => r.customer_id === 2)!.full_name).toBe('Bob B.');
+    const overwritten = await fx.ingestion.ingest(second, 'bronze.customers', { mode: 'overwrite', rename: { Name: 'full_name' } });
+    expect(overwritten.files[0]!.status).toBe('success');
+    const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.customers');
+    expect(count!.n).toBe(3);
+  });
+});

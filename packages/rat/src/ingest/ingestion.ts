@@ -1,0 +1,101 @@
+import { parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Lakehouse } from '../engine/lakehouse.js';
+import { createFileRegistry, type FileRegistry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
+import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
+import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
+import { type LandedFile, type LandingEntry, listLanding, uploadToLanding } from './landing-zone.js';
+import type { IngestProgress } from './progress.js';
+import { isRejectsTable } from './quarantine.js';
+import { type ReplayReport, replayRejects } from './rejects-replay.js';
+import { resolveSources } from './source-files.js';
+
+export interface IngestReport {
+  target: string;
+  files: FileReport[];
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  rowsIngested: number;
+  rowsRejected: number;
+}
+
+/** Ingestion on top of a lakehouse: landing zone, file ingest with registry and quarantine. */
+export interface Ingestion {
+  /**
+   * Ingests a local file, folder or glob, or a landing key, prefix or glob, into `target`
+   * (`bronze.sales`; created when missing). Each file commits on its own; a file that fails is
+   * reported and recorded as failed, and the others go on.
+   */
+  ingest(source: string | string[], target: string | TableIdent, options?: IngestOptions): Promise<IngestReport>;
+  /** ingest() over a folder or prefix; with `skipExisting` each new file is ingested once. */
+  ingestBatch(source: string, target: string | TableIdent, options?: IngestOptions): Promise<IngestReport>;
+  /** Copies local files into the landing zone (`landing/<folder>/`). */
+  upload(files: string[], destination: string, options?: { onProgress?: (event: IngestProgress) => void }): Promise<LandedFile[]>;
+  /** Landing files under a prefix (default `landing/`) with their latest ingest status. */
+  listLanding(prefix?: string): Promise<LandingEntry[]>;
+  /** Parses the quarantined rows of `target` again and moves those that now fit into the table. */
+  replayRejects(target: string | TableIdent, options?: IngestOptions): Promise<ReplayReport>;
+  /** File registry entries (also `SELECT * FROM bronze._file_registry`). */
+  registry(filter?: { target?: string; status?: RegistryStatus; filePath?: string }): Promise<RegistryEntry[]>;
+}
+
+/** Wires ingestion to a lakehouse, and makes `bronze._file_registry` readable in its SQL. */
+export function createIngestion(rat: Lakehouse): Ingestion {
+  const registry: FileRegistry = createFileRegistry(rat.metadataDb);
+  rat.executor.registerVirtualTable(registry.virtualTable());
+  let reserved: Set<string> | undefined;
+
+  async function context(): Promise<IngestContext> {
+    reserved ??= new Set((await rat.duck.rows<{ k: string }>(`SELECT keyword_name AS k FROM duckdb_keywords() WHERE keyword_category = 'reserved'`)).map((r) => r.k.toLowerCase()));
+    return { rat, registry, reserved };
+  }
+
+  async function targetOf(target: string | TableIdent): Promise<TableIdent> {
+    const ident = typeof target === 'string' ? parseTableIdent(target) : target;
+    if (isRejectsTable(ident)) throw new ValidationError('INVALID_ARGUMENT', `${ident.namespace}.${ident.name} is a quarantine table; ingest into its table and replay with: rat ingest --replay-rejects ${ident.namespace}.${ident.name.replace(/__rejects$/, '')}`);
+    if (ident.name.startsWith('_')) throw new ValidationError('INVALID_IDENTIFIER', `table names starting with _ are reserved for rat (${ident.name})`);
+    if (!(await rat.catalog.namespaceExists(ident.namespace))) {
+      throw new NotFoundError('CATALOG_NAMESPACE_NOT_FOUND', `namespace "${ident.namespace}" does not exist; create it with: rat sql "CREATE SCHEMA ${ident.namespace}"`);
+    }
+    return ident;
+  }
+
+  const ingestion: Ingestion = {
+    async ingest(source, target, options = {}) {
+      const resolved = resolveIngestOptions(options);
+      const ident = await targetOf(target);
+      const specs = Array.isArray(source) ? source : [source];
+      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec)))).flat();
+      const ctx = await context();
+      const report: IngestReport = { target: `${ident.namespace}.${ident.name}`, files: [], succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
+      for (const file of sources) {
+        const result = await ingestFile(ctx, file, ident, resolved);
+        report.files.push(result);
+        if (result.status === 'success') report.succeeded++;
+        else if (result.status === 'failed') report.failed++;
+        else report.skipped++;
+        report.rowsIngested += result.rowsIngested;
+        report.rowsRejected += result.rowsRejected;
+      }
+      return report;
+    },
+    ingestBatch(source, target, options = {}) {
+      return ingestion.ingest(source, target, options);
+    },
+    upload(files, destination, options = {}) {
+      return uploadToLanding(rat.store, files, destination, options.onProgress);
+    },
+    listLanding(prefix) {
+      return listLanding(rat.store, registry, prefix);
+    },
+    async replayRejects(target, options = {}) {
+      const ident = await targetOf(target);
+      return replayRejects(await context(), ident, resolveIngestOptions(options));
+    },
+    registry(filter) {
+      return registry.list(filter);
+    },
+  };
+  return ingestion;
+}

@@ -1,0 +1,30 @@
+import { type ErrorCode, ValidationError } from '../core/errors.js';
+
+/** Where in a source file a problem is: any of line (1-based), byte offset, column (name or 1-based position). */
+export interface FilePosition {
+  line?: number;
+  byte?: number;
+  column?: string | number;
+}
+
+/**
+ * A source file that cannot be ingested as it is. The message names the file and, where known, the
+ * position, so `rat ingest` output and the registry's error column say exactly what to fix.
+ */
+export class InputFileError extends ValidationError {
+  readonly file: string;
+  readonly position: FilePosition;
+  constructor(code: ErrorCode, file: string, position: FilePosition, problem: string, options?: { cause?: unknown }) {
+    super(code, `${file}${describePosition(position)}: ${problem}`, options);
+    this.file = file;
+    this.position = position;
+  }
+}
+
+export function describePosition(position: FilePosition): string {
+  const parts: string[] = [];
+  if (position.line !== undefined) parts.push(`line ${position.line}`);
+  if (position.byte !== undefined) parts.push(`byte ${position.byte}`);
+  if (position.column !== undefined) parts.push(typeof position.column === 'number' ? `column ${position.column}` : `column "${position.column}"`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}

@@ -1,0 +1,43 @@
+import type { DuckDb } from '../engine/duckdb.js';
+
+/** A progress report of one step of one file; bytes are of the source file as stored. */
+export interface IngestProgress {
+  file: string;
+  phase: 'hashing' | 'reading' | 'writing' | 'uploading';
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+const POLL_MS = 250;
+
+/**
+ * Runs `work` (one long DuckDB statement or a few) while reporting DuckDB's own query progress as a
+ * share of `bytesTotal`. DuckDB tracks progress only with its progress bar enabled; printing stays off.
+ */
+export async function withDuckDbProgress<T>(
+  duck: DuckDb,
+  report: ((event: IngestProgress) => void) | undefined,
+  event: Omit<IngestProgress, 'bytesDone'>,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!report) return work();
+  await duck.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+  let last = 0;
+  const timer = setInterval(() => {
+    const percentage = duck.connection.progress.percentage;
+    if (percentage > 0) {
+      const done = Math.min(event.bytesTotal, Math.round((event.bytesTotal * percentage) / 100));
+      if (done > last) {
+        last = done;
+        report({ ...event, bytesDone: done });
+      }
+    }
+  }, POLL_MS);
+  try {
+    const result = await work();
+    report({ ...event, bytesDone: event.bytesTotal });
+    return result;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,65 @@
+import type { TableIdent } from '../catalog/identifiers.js';
+import { quoteString } from '../engine/duckdb.js';
+import { newTableMetadata } from '../iceberg/metadata.js';
+import type { Schema, TableMetadata } from '../iceberg/types.js';
+import type { ParseOptions } from './staged-file.js';
+
+/**
+ * Bad rows are kept, not dropped: each target table `ns.t` gets a quarantine table `ns.t__rejects`
+ * (created by the first file that has a bad row, in the same commit). A row holds the raw text as
+ * received (a CSV line, a JSON line or record), where it came from, why it was refused, and how it
+ * was parsed, so `replayRejects` can parse it again after the table or the options are fixed.
+ */
+export const REJECTS_SUFFIX = '__rejects';
+
+export function rejectsIdent(target: TableIdent): TableIdent {
+  return { namespace: target.namespace, name: `${target.name}${REJECTS_SUFFIX}` };
+}
+
+export function isRejectsTable(ident: TableIdent): boolean {
+  return ident.name.endsWith(REJECTS_SUFFIX);
+}
+
+export const REJECTS_SCHEMA: Schema = {
+  type: 'struct',
+  schemaId: 0,
+  fields: [
+    { id: 1, name: 'file_path', required: false, type: 'string' },
+    { id: 2, name: 'file_hash', required: false, type: 'string' },
+    { id: 3, name: 'line', required: false, type: 'long' },
+    { id: 4, name: 'reason', required: false, type: 'string' },
+    { id: 5, name: 'raw', required: false, type: 'string' },
+    { id: 6, name: 'format', required: false, type: 'string' },
+    { id: 7, name: 'parse_options', required: false, type: 'string' },
+    { id: 8, name: 'ingest_id', required: false, type: 'string' },
+    { id: 9, name: 'rejected_at', required: false, type: 'timestamptz' },
+  ],
+};
+
+/** A row of the quarantine table as the replay reads it. */
+export interface RejectRow {
+  file_path: string;
+  file_hash: string;
+  line: number | null;
+  reason: string;
+  raw: string;
+  format: string;
+  parse_options: string;
+  ingest_id: string;
+  rejected_at: string;
+}
+
+export function newRejectsMetadata(location: string): TableMetadata {
+  return newTableMetadata({ location, schema: REJECTS_SCHEMA });
+}
+
+/**
+ * SELECT producing quarantine rows from `source` (line, reason, raw). Rows refused while parsing
+ * keep the file's parse options; rows refused by type conversion hold the row as JSON.
+ */
+export function rejectsSelect(source: string, origin: { filePath: string; fileHash: string; ingestId: string; at: Date; parse: ParseOptions }): string {
+  const literal = (value: string) => quoteString(value);
+  return `SELECT ${literal(origin.filePath)} AS file_path, ${literal(origin.fileHash)} AS file_hash, CAST(line AS BIGINT) AS line, reason, raw,
+    ${literal(origin.parse.format)} AS format, ${literal(JSON.stringify(origin.parse))} AS parse_options, ${literal(origin.ingestId)} AS ingest_id,
+    TIMESTAMPTZ ${literal(origin.at.toISOString())} AS rejected_at FROM ${source}`;
+}

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+const count = async (sql: string) => (await fx.rat.query<{ n: number }>(sql))[0]!.n;
+
+describe('quarantine replay', () => {
+  it('replays CSV rows after the parser is fixed (a date format)', async () => {
+    await fx.ingestion.ingest(await fx.file('orders-1.csv', 'id,ordered\n1,2026-01-05\n'), 'bronze.orders');
+    const path = await fx.file('orders-2.csv', 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,08/01/2026\n5,2026-01-09\n6,2026-01-10\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.orders');
+    expect(report.files[0]).toMatchObject({ rowsIngested: 3, rowsRejected: 2 });
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.orders__rejects')).toBe(2);
+
+    const unchanged = await fx.ingestion.replayRejects('bronze.orders', { dateFormat: '%Y/%m/%d' });
+    expect(unchanged).toMatchObject({ replayed: 0, stillRejected: 2 });
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.orders__rejects')).toBe(2);
+
+    const fixed = await fx.ingestion.replayRejects('bronze.orders', { dateFormat: '%d/%m/%Y' });
+    expect(fixed).toMatchObject({ replayed: 2, stillRejected: 0 });
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.orders__rejects')).toBe(0);
+    const rows = await fx.rat.query<{ id: number; ordered: string; _source_file: string }>('SELECT id, CAST(ordered AS VARCHAR) AS ordered, _source_file FROM bronze.orders ORDER BY id');
+    expect(rows.map((r) => [r.id, r.ordered])).toEqual([[1, '2026-01-05'], [2, '2026-01-06'], [3, '2026-01-07'], [4, '2026-01-08'], [5, '2026-01-09'], [6, '2026-01-10']]);
+    expect(rows[2]!._source_file).toBe(path);
+  });
+
+  it('replays JSON records after the table is fixed (a column widened), keeping the ones that still fail', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.metrics (id INTEGER, value INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
+    const path = await fx.file('m.ndjson', '{"id": 1, "value": 5}\n{"id": 2, "value": 9000000000}\n{"id": 3, "value": "n/a"}\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.metrics', { schemaDrift: 'ignore' });
+    expect(report.files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 2 });
+    await fx.rat.sql('ALTER TABLE bronze.metrics ALTER COLUMN value TYPE BIGINT');
+    const replay = await fx.ingestion.replayRejects('bronze.metrics');
+    expect(replay).toMatchObject({ replayed: 1, stillRejected: 1 });
+    const rejects = await fx.rat.query<{ line: number; reason: string }>('SELECT line, reason FROM bronze.metrics__rejects');
+    expect(rejects).toEqual([{ line: 3, reason: 'column value: cannot convert n/a to BIGINT' }]);
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.metrics WHERE value = 9000000000')).toBe(1);
+  });
+});

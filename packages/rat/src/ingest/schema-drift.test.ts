@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteString } from '../engine/duckdb.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+const columns = async (table: string) => Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
+
+describe('schema drift', () => {
+  it('evolve (default) adds new columns in the same commit; old rows read NULL', async () => {
+    await fx.ingestion.ingest(await fx.file('v1.csv', 'id,name\n1,a\n'), 'bronze.drift');
+    const report = await fx.ingestion.ingest(await fx.file('v2.csv', 'id,name,region\n2,b,EU\n'), 'bronze.drift');
+    expect(report.files[0]!.schemaChanges).toEqual(['added column region (string)']);
+    expect(await columns('bronze.drift')).toMatchObject({ id: 'long', name: 'string', region: 'string' });
+    const rows = await fx.rat.query<{ id: number; region: string | null }>('SELECT id, region FROM bronze.drift ORDER BY id');
+    expect(rows).toEqual([{ id: 1, region: null }, { id: 2, region: 'EU' }]);
+    expect((await fx.rat.snapshots('bronze.drift')).length).toBe(2);
+  });
+
+  it('strict refuses a file with new columns and leaves the table unchanged; ignore drops them', async () => {
+    const path = await fx.file('v3.csv', 'id,name,region,channel\n3,c,US,web\n');
+    const strict = await fx.ingestion.ingest(path, 'bronze.drift', { schemaDrift: 'strict' });
+    expect(strict.files[0]!.status).toBe('failed');
+    expect(strict.files[0]!.error).toContain(`${path} (column "channel"): brings a column "channel" that bronze.drift does not have`);
+    expect((await fx.rat.snapshots('bronze.drift')).length).toBe(2);
+    const ignore = await fx.ingestion.ingest(path, 'bronze.drift', { schemaDrift: 'ignore' });
+    expect(ignore.files[0]).toMatchObject({ status: 'success', droppedColumns: ['channel'] });
+    expect(Object.keys(await columns('bronze.drift'))).not.toContain('channel');
+  });
+
+  it('widens int to long only when a value needs it, and quarantines values that cannot convert', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.widen (id INTEGER, qty INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
+    const small = await fx.ingestion.ingest(await fx.file('small.csv', 'id,qty\n1,5\n'), 'bronze.widen');
+    expect(small.files[0]!.schemaChanges).toEqual([]);
+    expect(await columns('bronze.widen')).toMatchObject({ id: 'int', qty: 'int' });
+    const big = await fx.ingestion.ingest(await fx.file('big.csv', 'id,qty\n2,5000000000\n'), 'bronze.widen');
+    expect(big.files[0]!.schemaChanges).toEqual(['widened qty int -> long']);
+    expect(await columns('bronze.widen')).toMatchObject({ id: 'int', qty: 'long' });
+    const path = await fx.file('text.csv', 'id,qty\n3,7\n4,lots\n');
+    const bad = await fx.ingestion.ingest(path, 'bronze.widen');
+    expect(bad.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    const [reject] = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM bronze.widen__rejects WHERE file_path = ${quoteString(path)}`);
+    expect(reject).toMatchObject({ line: 3 });
+    expect(reject!.reason).toMatch(/lots/);
+    const total = await fx.rat.query<{ s: number }>('SELECT sum(qty)::BIGINT AS s FROM bronze.widen');
+    expect(total[0]!.s).toBe(5000000012);
+  });
+
+  it('quarantines JSON values that do not fit the column type, with the record number', async () => {
+    await fx.ingestion.ingest(await fx.file('j1.ndjson', '{"id": 1, "score": 10}\n'), 'bronze.scores');
+    const path = await fx.file('j2.ndjson', '{"id": 2, "score": 20}\n{"id": 3, "score": 2.5}\n{"id": 4, "score": "high"}\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.scores', { schemaDrift: 'ignore' });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    const rejects = await fx.rat.query<{ line: number; reason: string; raw: string; format: string }>(`SELECT line, reason, raw, format FROM bronze.scores__rejects ORDER BY line`);
+    expect(rejects.map((r) => r.line)).toEqual([2, 3]);
+    expect(rejects[0]!.reason).toBe('column score: cannot convert 2.5 to BIGINT');
+    expect(JSON.parse(rejects[1]!.raw)).toMatchObject({ id: 4, score: 'high' });
+    expect(rejects[1]!.format).toBe('json');
+  });
+});

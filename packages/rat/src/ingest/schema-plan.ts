@@ -1,0 +1,245 @@
+import { DuckDBTypeId } from '@duckdb/node-api';
+import type { LoadedTable } from '../catalog/catalog.js';
+import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import { ValidationError } from '../core/errors.js';
+import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
+import { describeQuery } from '../engine/table-writer.js';
+import { duckDbTypeOf, icebergTypeOf } from '../engine/type-mapping.js';
+import { currentSchema, newTableMetadata } from '../iceberg/metadata.js';
+import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
+import { isPrimitive, promotionAllowed } from '../iceberg/type-parse.js';
+import type { IcebergType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
+import { LINEAGE_COLUMNS } from './column-names.js';
+import type { ResolvedIngestOptions } from './ingest-options.js';
+import { InputFileError } from './input-file-error.js';
+import { parsePartitionBy } from './partition-by.js';
+import { LINE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
+
+/** How staged rows become rows of the target table. */
+export interface ConformPlan {
+  /** Metadata of a table the ingest creates (absent when the table exists). */
+  create?: TableMetadata;
+  /** Schema evolution applied in the same commit as the rows. */
+  changes: SchemaChange[];
+  /** What changed, for people: `added column region (string)`, `widened qty int -> long`. */
+  notes: string[];
+  /** Columns of the file that the table does not get (drift policy ignore). */
+  dropped: string[];
+  /** SELECT producing exactly the (evolved) table's columns, cast, from the good rows. */
+  rowsSql: string;
+  /** SELECT line, reason, raw of the staged rows that cannot take the table's types; absent when none can fail. */
+  badRowsSql?: string;
+}
+
+export interface ConformInput {
+  duck: DuckDb;
+  staged: StagedFile;
+  ident: TableIdent;
+  target?: LoadedTable;
+  /** Where a created table lives. */
+  location: string;
+  options: ResolvedIngestOptions;
+  /** Lineage values of this file. */
+  sourceFile: string;
+  ingestedAt: Date;
+  file: string;
+}
+
+interface ColumnPlan {
+  field: StructField;
+  /** SQL of the value from the staged row `s`. */
+  expr: string;
+  /** Condition under which the row cannot be converted, with the reason as SQL text. */
+  bad?: { when: string; reason: string };
+}
+
+const LINEAGE_TYPES: Record<(typeof LINEAGE_COLUMNS)[number], IcebergType> = { _source_file: 'string', _ingested_at: 'timestamptz' };
+const INTEGER_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT]);
+const NUMERIC_TYPES = new Set<DuckDBTypeId>([...INTEGER_TYPES, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.DECIMAL, DuckDBTypeId.UBIGINT, DuckDBTypeId.UINTEGER]);
+
+/**
+ * Decides, for one staged file and the target as it is now, the schema changes (by the drift
+ * policy), the casts, and which rows are bad: a value that does not convert to its column's type
+ * (or only with loss, e.g. 1.5 into a bigint) makes the row bad; a wider type (int -> long,
+ * float -> double, wider decimal) widens the column when some value needs it and the policy is evolve.
+ */
+export async function planConform(input: ConformInput): Promise<ConformPlan> {
+  const { duck, staged, options, target } = input;
+  const table = formatIdent(input.ident);
+  const source = (c: StagedColumn) => `s.${quoteIdent(c.name)}`;
+  const explicit = async (c: StagedColumn): Promise<string | undefined> => options.types[c.name] ?? options.types[c.source];
+  const lineage = options.lineage ? LINEAGE_COLUMNS.map((name) => ({ name, type: LINEAGE_TYPES[name], value: lineageValue(name, input) })) : [];
+  const notes: string[] = [];
+  const dropped: string[] = [];
+
+  if (!target) {
+    let nextId = 0;
+    const plans: { name: string; type: IcebergType; expr: string; bad?: ColumnPlan['bad'] }[] = [];
+    for (const column of staged.columns) {
+      const wanted = await explicit(column);
+      const duckType = wanted ? (await describeType(duck, wanted, `${table}.${column.name}`)) : column.type;
+      const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++nextId);
+      const sqlType = duckDbTypeOf(type);
+      plans.push({ name: column.name, type, ...conversion(source(column), column, sqlType) });
+    }
+    for (const l of lineage) plans.push({ name: l.name, type: l.type, expr: l.value });
+    // Field ids: top-level columns 1..n, nested ids after them (as CREATE TABLE numbers them).
+    let id = plans.length;
+    const renumber = (type: IcebergType): IcebergType => {
+      if (typeof type === 'string') return type;
+      if (type.type === 'struct') return { type: 'struct', fields: type.fields.map((f) => ({ ...f, id: ++id, type: renumber(f.type) })) };
+      if (type.type === 'list') return { ...type, elementId: ++id, element: renumber(type.element) };
+      return { ...type, keyId: ++id, valueId: ++id, key: renumber(type.key), value: renumber(type.value) };
+    };
+    const fields: StructField[] = plans.map((p, i) => ({ id: i + 1, name: p.name, required: false, type: p.type }));
+    fields.forEach((f) => (f.type = renumber(f.type)));
+    const schema: Schema = { type: 'struct', schemaId: 0, fields };
+    const create = newTableMetadata({ location: input.location, schema, spec: { fields: parsePartitionBy(options.partitionBy, schema, table) } });
+    checkKeys(options, schema, table);
+    const columnPlans: ColumnPlan[] = fields.map((field, i) => ({ field, expr: plans[i]!.expr, ...(plans[i]!.bad ? { bad: plans[i]!.bad } : {}) }));
+    return { create, changes: [], notes: [`created ${table} with ${staged.columns.length} columns`], dropped, ...selects(columnPlans, staged, options) };
+  }
+
+  if (options.partitionBy.length > 0) throw new ValidationError('INVALID_PARTITION', `${table} exists already: partitioning applies only to a table the ingest creates`);
+  const schema = currentSchema(target.metadata);
+  const changes: SchemaChange[] = [];
+  const byName = new Map<string, ColumnPlan>();
+  const fieldOf = (name: string) => schema.fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
+  const newColumns = staged.columns.filter((c) => !fieldOf(c.name));
+  if (newColumns.length > 0 && options.schemaDrift === 'strict') {
+    throw new InputFileError(
+      'INGEST_SCHEMA_DRIFT',
+      input.file,
+      { column: newColumns[0]!.source },
+      `brings ${newColumns.length === 1 ? 'a column' : 'columns'} ${newColumns.map((c) => `"${c.source}"`).join(', ')} that ${table} does not have (schema drift policy strict; use --schema-drift evolve to add them, ignore to drop them)`,
+    );
+  }
+  let counter = 0;
+  for (const column of staged.columns) {
+    const field = fieldOf(column.name);
+    const wanted = await explicit(column);
+    const duckType = wanted ? await describeType(duck, wanted, `${table}.${column.name}`) : column.type;
+    if (!field) {
+      if (options.schemaDrift === 'ignore') {
+        dropped.push(column.name);
+        continue;
+      }
+      const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
+      changes.push({ kind: 'addColumn', name: column.name, type });
+      notes.push(`added column ${column.name} (${typeText(type)})`);
+      byName.set(column.name, { field: { id: 0, name: column.name, required: false, type }, ...conversion(source(column), column, duckDbTypeOf(type)) });
+      continue;
+    }
+    const fileType = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
+    const tableSql = duckDbTypeOf(field.type);
+    let plan: ColumnPlan = { field, ...conversion(source(column), column, tableSql) };
+    if (isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type && promotionAllowed(field.type, fileType)) {
+      const fileSql = duckDbTypeOf(fileType);
+      const value = source(column);
+      const [row] = await duck.rows<{ n: bigint }>(
+        `SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${value} IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR CAST(TRY_CAST(${value} AS ${tableSql}) AS ${fileSql}) <> ${value})`,
+      );
+      if (Number(row!.n) > 0) {
+        if (options.schemaDrift === 'strict') {
+          throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${fileType}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use --schema-drift evolve to widen it)`);
+        }
+        if (options.schemaDrift === 'evolve') {
+          changes.push({ kind: 'alterType', name: field.name, type: fileType });
+          notes.push(`widened ${field.name} ${field.type} -> ${fileType}`);
+          plan = { field: { ...field, type: fileType }, expr: `CAST(${value} AS ${fileSql})` };
+        }
+      }
+    }
+    if (field.required) {
+      const value = source(column);
+      const nullCheck = { when: `${value} IS NULL`, reason: quoteString(`column ${field.name}: NULL in a required (NOT NULL) column`) };
+      plan = { ...plan, bad: plan.bad ? { when: `(${plan.bad.when}) OR (${nullCheck.when})`, reason: `coalesce(CASE WHEN ${plan.bad.when} THEN ${plan.bad.reason} END, ${nullCheck.reason})` } : nullCheck };
+    }
+    byName.set(field.name.toLowerCase(), plan);
+  }
+  for (const l of lineage) {
+    const field = fieldOf(l.name);
+    if (field) byName.set(field.name.toLowerCase(), { field, expr: l.value });
+    else if (options.schemaDrift === 'evolve') {
+      changes.push({ kind: 'addColumn', name: l.name, type: l.type });
+      notes.push(`added lineage column ${l.name}`);
+      byName.set(l.name, { field: { id: 0, name: l.name, required: false, type: l.type }, expr: l.value });
+    }
+  }
+  const evolved = changes.reduce((metadata, change) => applySchemaChange(metadata, table, change), target.metadata);
+  const evolvedSchema = currentSchema(evolved);
+  const missingRequired = evolvedSchema.fields.filter((f) => f.required && !byName.has(f.name.toLowerCase()));
+  if (missingRequired.length > 0) {
+    throw new InputFileError('INGEST_FILE_INVALID', input.file, {}, `has no column ${missingRequired.map((f) => `"${f.name}"`).join(', ')}, which ${table} requires (NOT NULL)`);
+  }
+  checkKeys(options, evolvedSchema, table);
+  const columnPlans: ColumnPlan[] = evolvedSchema.fields.map((field) => {
+    const plan = byName.get(field.name.toLowerCase());
+    return plan ? { ...plan, field } : { field, expr: 'NULL' };
+  });
+  return { changes, notes, dropped, ...selects(columnPlans, staged, options) };
+}
+
+/** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or loses its fraction). */
+function conversion(value: string, column: StagedColumn, sqlType: string): Pick<ColumnPlan, 'expr' | 'bad'> {
+  const sourceSql = column.type.toString();
+  if (sourceSql === sqlType) return { expr: value };
+  // Casting 2.5 (or '2.5') to an integer rounds: a value that loses its fraction is a bad row, not a silent change.
+  const lossy = INTEGER_TYPES.has(typeIdOf(sqlType)) && !INTEGER_TYPES.has(column.type.typeId) && (NUMERIC_TYPES.has(column.type.typeId) || column.type.typeId === DuckDBTypeId.VARCHAR)
+    ? ` OR TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`
+    : '';
+  return {
+    expr: `TRY_CAST(${value} AS ${sqlType})`,
+    bad: {
+      when: `${value} IS NOT NULL AND (TRY_CAST(${value} AS ${sqlType}) IS NULL${lossy})`,
+      reason: `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${sqlType}'`,
+    },
+  };
+}
+
+function typeIdOf(sqlType: string): DuckDBTypeId {
+  const map: Record<string, DuckDBTypeId> = { TINYINT: DuckDBTypeId.TINYINT, SMALLINT: DuckDBTypeId.SMALLINT, INTEGER: DuckDBTypeId.INTEGER, BIGINT: DuckDBTypeId.BIGINT, HUGEINT: DuckDBTypeId.HUGEINT };
+  return map[sqlType] ?? DuckDBTypeId.VARCHAR;
+}
+
+function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedIngestOptions): Pick<ConformPlan, 'rowsSql' | 'badRowsSql'> {
+  const bad = plans.filter((p) => p.bad).map((p) => p.bad!);
+  const from = `${quoteIdent(staged.relation)} s`;
+  const good = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')})` : '';
+  const projection = plans.map((p) => `CAST(${p.expr} AS ${duckDbTypeOf(p.field.type)}) AS ${quoteIdent(p.field.name)}`);
+  const dedupe =
+    options.mode === 'merge'
+      ? ` QUALIFY row_number() OVER (PARTITION BY ${options.keys.map((k) => `s.${quoteIdent(k)}`).join(', ')}${staged.hasLine ? ` ORDER BY s.${LINE_COLUMN} DESC` : ''}) = 1`
+      : '';
+  const rowsSql = `SELECT ${projection.join(', ')} FROM ${from}${good}${dedupe}`;
+  if (bad.length === 0) return { rowsSql };
+  const raw = staged.columns.length > 0 ? `to_json(struct_pack(${staged.columns.map((c) => `${quoteIdent(c.name)} := s.${quoteIdent(c.name)}`).join(', ')}))::VARCHAR` : `'{}'`;
+  const line = staged.hasLine ? `s.${LINE_COLUMN}` : 'CAST(NULL AS BIGINT)';
+  const reason = `concat_ws('; ', ${bad.map((b) => `CASE WHEN coalesce(${b.when}, false) THEN ${b.reason} END`).join(', ')})`;
+  const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw FROM ${from} WHERE ${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')}`;
+  return { rowsSql, badRowsSql };
+}
+
+function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string): void {
+  for (const key of options.keys) {
+    if (!schema.fields.some((f) => f.name === key.toLowerCase())) {
+      throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} (columns: ${schema.fields.map((f) => f.name).join(', ')})`);
+    }
+  }
+}
+
+function lineageValue(name: (typeof LINEAGE_COLUMNS)[number], input: ConformInput): string {
+  return name === '_source_file' ? quoteString(input.sourceFile) : `TIMESTAMPTZ ${quoteString(input.ingestedAt.toISOString())}`;
+}
+
+async function describeType(duck: DuckDb, sqlType: string, column: string) {
+  try {
+    return (await describeQuery(duck, `SELECT CAST(NULL AS ${sqlType}) AS v`)).types[0]!;
+  } catch (error) {
+    throw new ValidationError('INVALID_TYPE', `unknown type "${sqlType}" given for column ${column}`, { cause: error });
+  }
+}
+
+export function typeText(type: IcebergType): string {
+  return typeof type === 'string' ? type : type.type;
+}

@@ -1,0 +1,87 @@
+import type { DuckDBType } from '@duckdb/node-api';
+import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
+import { describeQuery } from '../engine/table-writer.js';
+import type { Schema } from '../iceberg/types.js';
+import type { ColumnMapping } from './column-names.js';
+import type { ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
+
+/** Staged rows carry their line (CSV is not among them: DuckDB reports lines only for rejected rows) or record number here. */
+export const LINE_COLUMN = '__rat_line';
+
+export interface StagedColumn extends ColumnMapping {
+  type: DuckDBType;
+}
+
+/** How a file was parsed: stored with each quarantined row so a replay parses its raw text the same way. */
+export interface ParseOptions {
+  format: SourceFormat;
+  delimiter?: string;
+  quote?: string;
+  escape?: string;
+  header?: boolean;
+  /** Source column names in file order (CSV). */
+  columns?: string[];
+  encoding?: TextEncoding;
+  dateFormat?: string;
+  timestampFormat?: string;
+}
+
+/**
+ * One source file parsed into DuckDB temp tables: `relation` holds the good rows under their table
+ * column names, `rejects` (line BIGINT, reason VARCHAR, raw VARCHAR) the rows that could not be parsed.
+ */
+export interface StagedFile {
+  relation: string;
+  columns: StagedColumn[];
+  /** Whether `relation` has LINE_COLUMN. */
+  hasLine: boolean;
+  rows: number;
+  rejects: string;
+  rejected: number;
+  parse: ParseOptions;
+  /** Column mapping for the report: source name -> table name. */
+  mapping: ColumnMapping[];
+}
+
+export interface StageContext {
+  duck: DuckDb;
+  /** Unique suffix for this file's temp tables. */
+  id: string;
+  reserved: ReadonlySet<string>;
+  options: ResolvedIngestOptions;
+  /** The target table's current schema, when it exists (CSV columns are read straight as their table types). */
+  targetSchema?: Schema;
+  /** Where the staging reader may write scratch files (a fresh directory, removed by the caller). */
+  scratchDir: string;
+  onReadProgress<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export function stageNames(id: string): { relation: string; rejects: string } {
+  return { relation: `__rat_ingest_${id}`, rejects: `__rat_ingest_${id}_rejects` };
+}
+
+export async function createRejectsTable(duck: DuckDb, name: string): Promise<void> {
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (line BIGINT, reason VARCHAR, raw VARCHAR)`);
+}
+
+export async function countRows(duck: DuckDb, relation: string): Promise<number> {
+  const [row] = await duck.rows<{ n: bigint | number }>(`SELECT count(*) AS n FROM ${quoteIdent(relation)}`);
+  return Number(row!.n);
+}
+
+/** Columns of the staged relation (without LINE_COLUMN), with their mapping. */
+export async function stagedColumns(duck: DuckDb, relation: string, mapping: ColumnMapping[]): Promise<StagedColumn[]> {
+  const described = await describeQuery(duck, `SELECT * FROM ${quoteIdent(relation)}`);
+  const columns: StagedColumn[] = [];
+  described.names.forEach((name, index) => {
+    if (name === LINE_COLUMN) return;
+    const map = mapping.find((m) => m.name === name) ?? { source: name, name, position: index + 1 };
+    columns.push({ ...map, type: described.types[index]! });
+  });
+  return columns;
+}
+
+export async function dropStaged(duck: DuckDb, id: string): Promise<void> {
+  const { relation, rejects } = stageNames(id);
+  await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(relation)}; DROP TABLE IF EXISTS ${quoteIdent(rejects)}`);
+}
