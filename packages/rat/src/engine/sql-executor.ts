@@ -3,13 +3,13 @@ import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent, validateName } from '../catalog/identifiers.js';
 import { NotFoundError, RatError, ValidationError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
-import { currentSchema, newTableMetadata, type NewPartitionField, snapshotAsOf } from '../iceberg/metadata.js';
+import { currentSchema, newTableMetadata, snapshotAsOf } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
 import { nextMetadata, produceSnapshot } from '../iceberg/snapshot-producer.js';
-import { parseTransform } from '../iceberg/transforms.js';
 import type { Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
 import { bindFilters } from './filter-binding.js';
+import { parsePartitionBy } from './partition-by.js';
 import { rewriteSelect, type TableRead } from './select-rewriter.js';
 import { findTableReferences, splitStatements, tokenize } from './sql-lexer.js';
 import { type AlterAction, parseStatement, type Statement } from './statement.js';
@@ -254,24 +254,6 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
     return { type: 'struct', schemaId: 0, fields };
   }
 
-  function partitionFields(items: string[], schema: Schema, table: string): NewPartitionField[] {
-    return items.map((item) => {
-      const match = /^\s*(?:(\w+)\s*\(\s*(?:(\d+)\s*,\s*)?("[^"]+"|\w+)\s*(?:,\s*(\d+)\s*)?\)|("[^"]+"|\w+))\s*$/.exec(item);
-      if (!match) throw new ValidationError('INVALID_PARTITION', `cannot parse partition "${item}" of ${table}; use col, year(col), month(col), day(col), hour(col), bucket(N, col), truncate(W, col)`);
-      const column = (match[3] ?? match[5])!.replace(/^"|"$/g, '');
-      const field = schema.fields.find((f) => f.name.toLowerCase() === column.toLowerCase());
-      if (!field) throw new NotFoundError('COLUMN_NOT_FOUND', `cannot partition ${table} by "${column}": no such column (columns: ${schema.fields.map((f) => f.name).join(', ')})`);
-      const fn = (match[1] ?? 'identity').toLowerCase();
-      const width = match[2] ?? match[4];
-      const names: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', date: 'day' };
-      const base = names[fn] ?? fn;
-      const text = base === 'bucket' || base === 'truncate' ? `${base}[${width ?? ''}]` : base;
-      const transform = parseTransform(text);
-      const suffix = base === 'identity' ? '' : base === 'truncate' ? '_trunc' : `_${base}`;
-      return { sourceId: field.id, name: `${field.name}${suffix}`, transform };
-    });
-  }
-
   async function createTable(statement: Extract<Statement, { kind: 'createTable' }>, ns: Set<string>): Promise<CommandResult> {
     const name = formatIdent(statement.ident);
     validateName('table', statement.ident.name);
@@ -306,7 +288,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
       schema = await schemaFromColumns(source.names, source.types, new Set(), name);
       selectSql = castingSelect(name, schema, q, source, {});
     }
-    const spec = { fields: partitionFields(statement.partitionBy, schema, name) };
+    const spec = { fields: parsePartitionBy(statement.partitionBy, schema, name) };
     const location = catalog.store.uri(`warehouse/${statement.ident.namespace}/${statement.ident.name}`);
     let metadata: TableMetadata;
     try {

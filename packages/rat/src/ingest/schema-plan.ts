@@ -12,7 +12,7 @@ import type { IcebergType, Schema, StructField, TableMetadata } from '../iceberg
 import { LINEAGE_COLUMNS } from './column-names.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
-import { parsePartitionBy } from './partition-by.js';
+import { parsePartitionBy } from '../engine/partition-by.js';
 import { LINE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
 
 /** How staged rows become rows of the target table. */
