@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedTable } from '../catalog/catalog.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import type { Predicate } from '../iceberg/predicate.js';
+import { rewriteSelect } from '../engine/select-rewriter.js';
 import { median } from './sample-stats.js';
 
 export interface OverheadStep {
@@ -34,9 +35,7 @@ export async function profileOverhead(input: {
 }): Promise<OverheadProfile> {
   const { rat, raw, repetitions } = input;
   const tiny = (source: string) => `SELECT id FROM ${source} LIMIT 1`;
-  const quoted = input.rangeSql.replaceAll("'", "''");
-  const [serializedRow] = await rowsOf(raw, `SELECT json_serialize_sql('${quoted}') AS j`);
-  const serialized = String(serializedRow![0]).replaceAll("'", "''");
+  const namespaces = new Set([input.sales.ident.namespace]);
   const { sql: prunedScanSql } = await rat.executor.reader.plan(input.sales, { predicates: input.rangePredicates });
   rat.takeScanRecords();
   const steps: { name: string; run: () => Promise<unknown> }[] = [
@@ -47,14 +46,9 @@ export async function profileOverhead(input: {
         await rat.catalog.loadTable(input.sales.ident);
       },
     },
-    { name: 'parse: json_serialize_sql round trip (every SELECT)', run: () => rowsOf(raw, `SELECT json_serialize_sql('${quoted}') AS j`) },
-    { name: 'rewrite: json_deserialize_sql round trip (filtered reads only)', run: () => rowsOf(raw, `SELECT json_deserialize_sql('${serialized}') AS s`) },
     {
-      name: 'view: CREATE VIEW over the pruned files + DROP VIEW (filtered reads only)',
-      run: async () => {
-        await raw.run(`CREATE OR REPLACE VIEW __rat_bench_probe AS ${prunedScanSql}`);
-        await raw.run('DROP VIEW __rat_bench_probe');
-      },
+      name: 'parse + rewrite: json_serialize_sql round trip, filters found, pruned scan spliced into the SQL text (filtered reads only)',
+      run: () => rewriteSelect(rat.duck, input.rangeSql, namespaces, async () => ({ sql: prunedScanSql, view: () => Promise.reject(new Error('not used')) })),
     },
     {
       name: 'plan: pruned scan of bench.sales + its read_parquet SQL (filtered reads only)',

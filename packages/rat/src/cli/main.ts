@@ -8,6 +8,7 @@ import { registerLog } from './commands/log.js';
 import { registerTag } from './commands/tag.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerLanding } from './commands/landing.js';
+import { registerMaintain } from './commands/maintain.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerSql } from './commands/sql.js';
 import { registerTable } from './commands/table.js';
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   registerTag(program, globals);
   registerLog(program, globals);
   registerDiff(program, globals);
+  registerMaintain(program, globals);
   registerDemo(program, globals);
   try {
     await program.parseAsync(argv);

@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'INGEST_FILE_INVALID'
   | 'INGEST_BAD_ROWS'
-  | 'INGEST_SCHEMA_DRIFT';
+  | 'INGEST_SCHEMA_DRIFT'
+  | 'INGEST_PARSER_FAILED';
 
 export class RatError extends Error {
   readonly code: ErrorCode;

@@ -56,6 +56,12 @@ export interface SnapshotInfo {
   current: boolean;
 }
 
+/** The statements of one `Lakehouse.transaction`: their table changes land together or not at all. */
+export interface LakehouseTransaction {
+  sql(sql: string): Promise<StatementResult[]>;
+  query<T extends Record<string, Json> = Record<string, Json>>(sql: string): Promise<T[]>;
+}
+
 /** The SDK: every operation the `rat` CLI offers, as a typed API over one RAT_HOME. */
 export interface Lakehouse {
   readonly home: string;
@@ -72,6 +78,13 @@ export interface Lakehouse {
   sql(sql: string): Promise<StatementResult[]>;
   /** Rows of the last statement as objects (JSON-friendly values: bigints beyond 2^53 as strings). */
   query<T extends Record<string, Json> = Record<string, Json>>(sql: string): Promise<T[]>;
+  /**
+   * Runs `work` as one transaction: its statements read each other's changes, and when it returns
+   * every table it changed lands in one catalog commit (ConflictError COMMIT_CONFLICT, nothing
+   * written, when another writer changed one of them meanwhile); when it throws, nothing lands.
+   * DROP TABLE and CREATE/DROP SCHEMA are refused inside.
+   */
+  transaction<T>(work: (tx: LakehouseTransaction) => Promise<T>): Promise<T>;
   /** Like sql(), but the last statement's rows arrive in batches. */
   stream(sql: string, options?: StreamOptions): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
   listNamespaces(): Promise<string[]>;
@@ -147,6 +160,12 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
     };
   }
 
+  function rowsOf<T extends Record<string, Json>>(results: StatementResult[]): T[] {
+    const last = results.at(-1);
+    if (!last || last.kind !== 'rows') return [];
+    return last.rows.map((row) => Object.fromEntries(last.columns.map((c, i) => [c, row[i]!])) as T);
+  }
+
   return {
     home: config.home,
     branch: catalog.ref,
@@ -157,10 +176,22 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
     metadataDb: metadataDb.db,
     sql: (sql) => executor.execute(sql),
     async query<T extends Record<string, Json>>(sql: string) {
-      const results = await executor.execute(sql);
-      const last = results.at(-1);
-      if (!last || last.kind !== 'rows') return [] as T[];
-      return last.rows.map((row) => Object.fromEntries(last.columns.map((c, i) => [c, row[i]!])) as T);
+      return rowsOf<T>(await executor.execute(sql));
+    },
+    async transaction(work) {
+      const tx = executor.transaction();
+      let result;
+      try {
+        result = await work({
+          sql: (sql) => tx.execute(sql),
+          query: async <T extends Record<string, Json>>(sql: string) => rowsOf<T>(await tx.execute(sql)),
+        });
+      } catch (error) {
+        tx.rollback();
+        throw error;
+      }
+      await tx.commit();
+      return result;
     },
     stream: (sql, streamOptions) => executor.stream(sql, streamOptions),
     listNamespaces: () => catalog.listNamespaces(),

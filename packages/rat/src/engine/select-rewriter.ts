@@ -1,6 +1,7 @@
 import { parseJsonBigint, stringifyJsonBigint } from '../core/json.js';
 import type { CompareOp } from '../iceberg/predicate.js';
-import { type DuckDb, quoteString } from './duckdb.js';
+import { type DuckDb, quoteIdent, quoteString } from './duckdb.js';
+import { isIdentifier, isSymbol, isWord, matchParen, type Token, tokenize } from './sql-lexer.js';
 
 /** A literal from the SQL text, before it is given the type of the column it is compared with. */
 export type SqlLiteral =
@@ -26,24 +27,35 @@ export interface TableRead {
   at?: { kind: 'version'; value: bigint | string } | { kind: 'timestamp'; epochMs: number };
 }
 
+/** What `rewriteSelect` reads in place of a catalog table reference. */
+export interface ResolvedRead {
+  /** DuckDB SQL reading the planned scan; spliced into the statement text as a subquery. */
+  sql: string;
+  /** A relation over the same SQL, used only when the statement text cannot be edited in place. */
+  view(): Promise<{ schema: string; table: string }>;
+}
+
 /**
  * Uses DuckDB's own parser (json_serialize_sql) to find catalog tables in a SELECT, the filters that
- * apply to each, and time travel clauses; `resolve` returns a relation name to read instead (a view
- * over the planned files) or undefined to leave the reference alone. Returns the rewritten SQL, or
- * undefined when the statement is not a plain SELECT DuckDB can serialize.
+ * apply to each, and time travel clauses; `resolve` returns the planned scan to read instead, or
+ * undefined to leave the reference alone. Each replaced `ns.table [AT (...)]` is swapped in the SQL
+ * text for `(<scan sql>) [AS table]` at the position DuckDB reports for it (the user's alias stays);
+ * when a position is missing or does not point at `ns.table` exactly, the AST itself is rewritten to
+ * read `resolved.view()` and turned back into SQL (json_deserialize_sql). Returns the rewritten SQL,
+ * or undefined when the statement is not a plain SELECT DuckDB can serialize.
  */
 export async function rewriteSelect(
   db: DuckDb,
   sql: string,
   namespaces: ReadonlySet<string>,
-  resolve: (read: TableRead) => Promise<{ schema: string; table: string } | undefined>,
+  resolve: (read: TableRead) => Promise<ResolvedRead | undefined>,
 ): Promise<string | undefined> {
   const [row] = await db.rows<{ j: string }>(`SELECT json_serialize_sql(${quoteString(sql)}) AS j`);
   const ast = parseJsonBigint(row!.j) as AstNode;
   if (ast.error) return undefined;
   const selects: AstNode[] = [];
   collectSelectNodes(ast, selects);
-  let changed = false;
+  const replacements: { ref: AstNode; target: ResolvedRead }[] = [];
   for (const select of selects) {
     const refs: AstNode[] = [];
     const outer = collectBaseTables(select.from_table as AstNode | undefined, refs);
@@ -64,17 +76,89 @@ export async function rewriteSelect(
       }
       const at = ref.at_clause ? await evaluateAt(db, ref.at_clause as AstNode) : undefined;
       const target = await resolve({ namespace, table, filters, ...(at ? { at } : {}) });
-      if (!target) continue;
-      if (!ref.alias) ref.alias = ref.table_name;
-      ref.schema_name = target.schema;
-      ref.table_name = target.table;
-      ref.at_clause = null;
-      changed = true;
+      if (target) replacements.push({ ref, target });
     }
   }
-  if (!changed) return sql;
+  if (replacements.length === 0) return sql;
+  const spliced = spliceScans(sql, replacements);
+  if (spliced !== undefined) return spliced;
+  for (const { ref, target } of replacements) {
+    const view = await target.view();
+    if (!ref.alias) ref.alias = ref.table_name;
+    ref.schema_name = view.schema;
+    ref.table_name = view.table;
+    ref.at_clause = null;
+  }
   const [out] = await db.rows<{ s: string }>(`SELECT json_deserialize_sql(${quoteString(stringifyJsonBigint(ast))}) AS s`);
   return out!.s;
+}
+
+interface TextEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * Replaces each reference's `ns.table` tokens by `(<scan sql>)` (plus `AS table` when the user gave no
+ * alias) and removes its `AT (...)` clause; undefined unless every reference is found exactly where
+ * DuckDB's parser located it (`query_location`, a UTF-8 byte offset of the namespace token).
+ */
+function spliceScans(sql: string, replacements: { ref: AstNode; target: ResolvedRead }[]): string | undefined {
+  const tokens = tokenize(sql);
+  const tokenAtByte = new Map<number, number>();
+  // eslint-disable-next-line no-control-regex
+  const ascii = /^[\x00-\x7f]*$/.test(sql);
+  let bytes = 0;
+  let chars = 0;
+  tokens.forEach((token, index) => {
+    if (!ascii) {
+      bytes += Buffer.byteLength(sql.slice(chars, token.start));
+      chars = token.start;
+    }
+    tokenAtByte.set(ascii ? token.start : bytes, index);
+  });
+  const edits: TextEdit[] = [];
+  for (const { ref, target } of replacements) {
+    const found = referenceEdits(tokens, tokenAtByte, ref, target.sql);
+    if (!found) return undefined;
+    edits.push(...found);
+  }
+  edits.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < edits.length; i++) if (edits[i]!.start < edits[i - 1]!.end) return undefined;
+  let out = sql;
+  for (const edit of edits.reverse()) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
+  return out;
+}
+
+function referenceEdits(tokens: Token[], tokenAtByte: Map<number, number>, ref: AstNode, scan: string): TextEdit[] | undefined {
+  const location = ref.query_location;
+  if (typeof location !== 'number' && typeof location !== 'bigint') return undefined;
+  const i = tokenAtByte.get(Number(location));
+  if (i === undefined || (i > 0 && isSymbol(tokens[i - 1], '.'))) return undefined;
+  const [ns, dot, name] = [tokens[i], tokens[i + 1], tokens[i + 2]];
+  const same = (token: Token | undefined, value: unknown) => isIdentifier(token) && token!.value.toLowerCase() === String(value).toLowerCase();
+  if (!same(ns, ref.schema_name) || !isSymbol(dot, '.') || !same(name, ref.table_name)) return undefined;
+  const alias = String(ref.alias ?? '');
+  const edits: TextEdit[] = [{ start: ns!.start, end: name!.end, text: alias ? `(${scan})` : `(${scan}) AS ${quoteIdent(String(ref.table_name))}` }];
+  if (!ref.at_clause) return edits;
+  // `ns.table [[AS] alias [(columns)]] AT (...)`: find the AT clause to remove it.
+  let j = i + 3;
+  if (alias) {
+    if (isWord(tokens[j], 'as')) j++;
+    if (!same(tokens[j], alias)) return undefined;
+    j++;
+    if (isSymbol(tokens[j], '(')) {
+      const close = matchParen(tokens, j);
+      if (close < 0) return undefined;
+      j = close + 1;
+    }
+  }
+  if (!isWord(tokens[j], 'at') || !isSymbol(tokens[j + 1], '(')) return undefined;
+  const close = matchParen(tokens, j + 1);
+  if (close < 0) return undefined;
+  edits.push({ start: tokens[j]!.start, end: tokens[close]!.end, text: '' });
+  return edits;
 }
 
 // The serialized AST is loosely typed; only the fields read below matter.

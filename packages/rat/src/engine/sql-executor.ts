@@ -11,8 +11,9 @@ import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.
 import { bindFilters } from './filter-binding.js';
 import { parsePartitionBy } from './partition-by.js';
 import { rewriteSelect, type TableRead } from './select-rewriter.js';
-import { findTableReferences, splitStatements, tokenize } from './sql-lexer.js';
-import { type AlterAction, parseStatement, type Statement } from './statement.js';
+import { findTableReferences, isWord, splitStatements, tokenize } from './sql-lexer.js';
+import { createStagedCatalog } from './staged-catalog.js';
+import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
 import { createTableReader, type TableReader } from './table-reader.js';
 import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
@@ -27,6 +28,8 @@ export interface CommandResult {
   rowCount?: number;
   table?: string;
   snapshotId?: bigint;
+  /** COMMIT: every table the transaction changed, all landed in one catalog commit. */
+  tables?: string[];
 }
 
 export interface RowsResult {
@@ -66,10 +69,23 @@ export interface VirtualTable {
   refresh(db: DuckDb): Promise<void>;
 }
 
+/**
+ * Statements whose table changes are staged, not committed: later statements read the staged
+ * versions; `commit` lands every change in one catalog commit or none; `rollback` discards them.
+ */
+export interface SqlTransaction {
+  execute(sql: string): Promise<StatementResult[]>;
+  /** One catalog commit for every changed table; COMMIT_CONFLICT (nothing lands) when another writer changed one of them meanwhile. */
+  commit(): Promise<CommandResult>;
+  rollback(): void;
+}
+
 export interface SqlExecutor {
   readonly reader: TableReader;
   readonly writer: TableWriter;
   registerVirtualTable(table: VirtualTable): void;
+  /** A transaction over this executor's branch (the SQL `BEGIN`); see SqlTransaction. */
+  transaction(): SqlTransaction;
   execute(sql: string): Promise<StatementResult[]>;
   /** Runs every statement; the last one, when it returns rows, is streamed. */
   stream(sql: string, options?: StreamOptions): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
@@ -98,11 +114,19 @@ function rowNormalizer(columnTypes: string[]): (rows: Json[][]) => Json[][] {
   };
 }
 
-export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
-  const reader = createTableReader(catalog, db);
+/** What a transaction's executor shares with the executor that began it. */
+interface TransactionScope {
+  reader: TableReader;
+  virtualTables: Map<string, VirtualTable>;
+}
+
+export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: TransactionScope): SqlExecutor {
+  // One reader for both: its views are keyed by metadata location, and a staged version's is unique,
+  // so a view of uncommitted rows is re-created as soon as anyone reads the committed table again.
+  const reader = scope?.reader ?? createTableReader(catalog, db);
   const writer = createTableWriter(catalog, db, reader);
   let ddlCounter = 0;
-  const virtualTables = new Map<string, VirtualTable>();
+  const virtualTables = scope?.virtualTables ?? new Map<string, VirtualTable>();
 
   async function namespaces(): Promise<Set<string>> {
     return new Set(await catalog.listNamespaces());
@@ -112,7 +136,8 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
   async function prepareReads(sql: string, ns: Set<string>, skip?: TableIdent): Promise<string> {
     const loaded = new Map<string, LoadedTable>();
     const mentions = new Map<string, number>();
-    for (const ref of findTableReferences(tokenize(sql), ns)) {
+    const tokens = tokenize(sql);
+    for (const ref of findTableReferences(tokens, ns)) {
       const key = `${ref.namespace}.${ref.table}`;
       mentions.set(key, (mentions.get(key) ?? 0) + 1);
       if (loaded.has(key) || (skip && skip.namespace === ref.namespace && skip.name === ref.table)) continue;
@@ -125,7 +150,10 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
     }
     if (loaded.size === 0) return sql;
     const replaced = new Map<string, number>();
-    const rewritten = await rewriteSelect(db, sql, ns, async (read) => {
+    // Only a WHERE clause (filters to prune with) or an AT clause (time travel) can change what is read:
+    // without either token every mention reads the plain view, and DuckDB need not parse the statement.
+    const mayRewrite = tokens.some((t) => isWord(t, 'where', 'at'));
+    const rewritten = !mayRewrite ? sql : await rewriteSelect(db, sql, ns, async (read) => {
       const key = `${read.namespace}.${read.table}`;
       const table = loaded.get(key);
       if (!table) return undefined;
@@ -135,7 +163,9 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
       const predicates = bindFilters(read.filters, schema);
       if (predicates.length === 0 && snapshotId === undefined) return undefined;
       replaced.set(key, (replaced.get(key) ?? 0) + 1);
-      return reader.temporaryView(table, { ...(snapshotId !== undefined ? { snapshotId } : {}), predicates });
+      const options = { ...(snapshotId !== undefined ? { snapshotId } : {}), predicates };
+      const { sql: scan } = await reader.plan(table, options);
+      return { sql: scan, view: () => reader.temporaryView(table, { ...options, sql: scan }) };
     });
     // The plain `ns.table` view is needed only where some mention was not replaced by a pruned view.
     for (const [key, table] of loaded) {
@@ -163,6 +193,12 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
   async function runStatement(text: string, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream | undefined> {
     const ns = await namespaces();
     const statement = parseStatement(text, ns);
+    if (scope) {
+      const refused = { createNamespace: 'CREATE SCHEMA', dropNamespace: 'DROP SCHEMA', dropTable: 'DROP TABLE' } as const;
+      if (statement.kind in refused) {
+        throw new ValidationError('UNSUPPORTED', `${refused[statement.kind as keyof typeof refused]} is not supported inside a transaction; run it before BEGIN or after COMMIT`);
+      }
+    }
     try {
       switch (statement.kind) {
         case 'createNamespace':
@@ -186,6 +222,13 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
           await db.run(`DROP VIEW IF EXISTS ${quoteIdent(statement.ident.namespace)}.${quoteIdent(statement.ident.name)}`);
           return { kind: 'command', message: dropped ? 'DROP TABLE' : 'DROP TABLE (did not exist)', table: formatIdent(statement.ident) };
         }
+        case 'transaction':
+          throw new ValidationError(
+            'SQL_ERROR',
+            scope
+              ? `${statement.action.toUpperCase()} inside a transaction: an SDK transaction commits when its callback returns and rolls back when it throws`
+              : `${statement.action.toUpperCase()} runs only in a script (rat sql "BEGIN; ...; COMMIT") or via the SDK's transaction()`,
+          );
         case 'query':
           return await query(text, ns, stream, options);
       }
@@ -456,28 +499,106 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb): SqlExecutor {
     return { kind: 'command', message: 'ALTER TABLE', table: name };
   }
 
+  function transaction(): SqlTransaction {
+    if (scope) throw new ValidationError('SQL_ERROR', 'a transaction is already open: transactions do not nest');
+    const staged = createStagedCatalog(catalog);
+    const inner = createSqlExecutor(staged, db, { reader, virtualTables });
+    let state: 'open' | 'committed' | 'rolled back' = 'open';
+    const requireOpen = (what: string) => {
+      if (state !== 'open') throw new ValidationError('SQL_ERROR', `cannot ${what}: the transaction was already ${state}`);
+    };
+    return {
+      async execute(sql) {
+        requireOpen('run statements');
+        try {
+          return await inner.execute(sql);
+        } catch (error) {
+          // An error ends the transaction: its staged changes may be half-applied.
+          state = 'rolled back';
+          throw error;
+        }
+      },
+      async commit() {
+        requireOpen('commit');
+        state = 'committed';
+        const tables = staged.stagedTables();
+        const committed = await staged.commitStaged().catch((error: unknown) => {
+          state = 'rolled back';
+          throw error;
+        });
+        for (const table of committed) reader.forgetView(table.ident.namespace, table.ident.name);
+        return { kind: 'command', message: 'COMMIT', tables };
+      },
+      rollback() {
+        if (state === 'open') state = 'rolled back';
+      },
+    };
+  }
+
+  /**
+   * Runs a script's statements in order, `BEGIN ... COMMIT | ROLLBACK` as transactions; an error
+   * inside one, or the end of the script before COMMIT, rolls it back.
+   */
+  async function runScript(statements: string[], streamLast: boolean, options: StreamOptions = {}): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }> {
+    const results: StatementResult[] = [];
+    let last: RowStream | StatementResult | undefined;
+    let open: { tx: SqlTransaction; statements: number } | undefined;
+    try {
+      for (const [index, text] of statements.entries()) {
+        const isLast = index === statements.length - 1;
+        const control = scope ? undefined : transactionControl(text);
+        let result: RowStream | StatementResult | undefined;
+        if (control === 'begin') {
+          if (open) throw new ValidationError('SQL_ERROR', 'BEGIN inside a transaction: transactions do not nest; COMMIT or ROLLBACK the open one first');
+          open = { tx: transaction(), statements: 0 };
+          result = { kind: 'command', message: 'BEGIN' };
+        } else if (control === 'commit' || control === 'rollback') {
+          if (!open) throw new ValidationError('SQL_ERROR', `${control.toUpperCase()} without BEGIN: no transaction is open`);
+          const { tx } = open;
+          open = undefined;
+          if (control === 'commit') {
+            result = await tx.commit();
+          } else {
+            tx.rollback();
+            result = { kind: 'command', message: 'ROLLBACK' };
+          }
+        } else if (open) {
+          open.statements++;
+          result = (await open.tx.execute(text))[0];
+        } else {
+          result = await runStatement(text, streamLast && isLast, options);
+        }
+        if (isLast && streamLast) {
+          last = result;
+        } else {
+          results.push(result as StatementResult);
+          if (streamLast) await options.onResult?.(result as StatementResult);
+        }
+      }
+      if (open) {
+        throw new ValidationError(
+          'SQL_ERROR',
+          `the script ended inside a transaction (BEGIN without COMMIT): its ${open.statements} ${open.statements === 1 ? 'statement was' : 'statements were'} rolled back and nothing was written; end the transaction with COMMIT`,
+        );
+      }
+    } finally {
+      open?.tx.rollback();
+    }
+    return { results, last };
+  }
+
   return {
     reader,
     writer,
     registerVirtualTable(table) {
       virtualTables.set(`${table.namespace}.${table.name}`, table);
     },
+    transaction,
     async execute(sql) {
-      const results: StatementResult[] = [];
-      for (const statement of splitStatements(sql)) results.push((await runStatement(statement, false)) as StatementResult);
-      return results;
+      return (await runScript(splitStatements(sql), false)).results;
     },
-    async stream(sql, options) {
-      const statements = splitStatements(sql);
-      const results: StatementResult[] = [];
-      for (const statement of statements.slice(0, -1)) {
-        const result = (await runStatement(statement, false)) as StatementResult;
-        results.push(result);
-        await options?.onResult?.(result);
-      }
-      const lastText = statements.at(-1);
-      const last = lastText === undefined ? undefined : await runStatement(lastText, true, options);
-      return { results, last };
+    stream(sql, options) {
+      return runScript(splitStatements(sql), true, options);
     },
   };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Json } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RatError } from '../core/errors.js';
 import { type Lakehouse, openLakehouse, type SnapshotInfo } from './lakehouse.js';
 import type { CommandResult, RowsResult, StatementResult } from './sql-executor.js';
@@ -705,6 +705,59 @@ describe('pruning', () => {
     rat.takeScanRecords();
     expect(await rows(`SELECT * FROM ${t} WHERE id + 0 > 295 ORDER BY id`)).toEqual(all.filter((r) => Number(r.id) > 295));
     expect(await rows(`SELECT * FROM ${t} WHERE id > 295 OR region = 'us' ORDER BY id`)).toEqual(all.filter((r) => Number(r.id) > 295 || r.region === 'us'));
+  });
+});
+
+describe('pruned and time-travel reads as subqueries in the statement text', () => {
+  const t = 'bronze.splice';
+  let s2: SnapshotInfo;
+  let all: Row[];
+
+  beforeAll(async () => {
+    await command(`CREATE TABLE ${t} (id BIGINT, v INT)`);
+    // Three files whose id ranges do not overlap: 1-100, 101-200, 201-300.
+    for (const from of [1, 101, 201]) await command(`INSERT INTO ${t} SELECT i, i % 3 FROM range(${from}, ${from + 100}) r(i)`);
+    s2 = (await rat.snapshots(t))[1]!;
+    all = await rows(`SELECT * FROM ${t} ORDER BY id`);
+  });
+
+  /** Rows of `sql`, the files each pruned or time-travel scan of the table selected, and how many temporary views were made. */
+  async function read(sql: string): Promise<{ rows: Row[]; selected: number[]; views: number }> {
+    rat.takeScanRecords();
+    const spy = vi.spyOn(rat.executor.reader, 'temporaryView');
+    try {
+      const result = await rows(sql);
+      const scans = rat.takeScanRecords().filter((r) => r.table === t && (r.predicates.length > 0 || r.snapshotId !== undefined));
+      return { rows: result, selected: scans.map((r) => r.stats.dataFilesSelected), views: spy.mock.calls.length };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('with and without an alias, the table name still qualifying columns', async () => {
+    expect(await read(`SELECT count(*) AS n, max(splice.id) AS m FROM ${t} WHERE splice.id > 250`)).toEqual({ rows: [{ n: 50, m: 300 }], selected: [1], views: 0 });
+    expect(await read(`SELECT s.id FROM ${t} AS s WHERE s.id BETWEEN 99 AND 101 ORDER BY s.id`)).toEqual({ rows: [{ id: 99 }, { id: 100 }, { id: 101 }], selected: [2], views: 0 });
+    expect(await read(`SELECT s.id FROM ${t} s WHERE s.id < 3 ORDER BY 1`)).toEqual({ rows: [{ id: 1 }, { id: 2 }], selected: [1], views: 0 });
+    expect(await read(`SELECT '€😀' AS s, count(*) AS n FROM "bronze"."SPLICE" WHERE id > 290`)).toEqual({ rows: [{ s: '€😀', n: 10 }], selected: [1], views: 0 });
+  });
+
+  it('AT clauses with an alias (and column aliases) before them', async () => {
+    const version = s2.snapshotId;
+    expect(await read(`SELECT count(*) AS n FROM ${t} a AT (VERSION => ${version}) WHERE a.id > 150`)).toEqual({ rows: [{ n: 50 }], selected: [1], views: 0 });
+    expect(await read(`SELECT max(id) AS m FROM ${t} AT (VERSION => ${version})`)).toEqual({ rows: [{ m: 200 }], selected: [2], views: 0 });
+    expect(await read(`SELECT max(x) AS m FROM ${t} AS a(x, y) AT (VERSION => ${version}) WHERE y = 0`)).toEqual({ rows: [{ m: 198 }], selected: [2], views: 0 });
+  });
+
+  it('a self-join of the table with a different filter on each side', async () => {
+    const result = await read(`SELECT a.id AS a, b.id AS b FROM ${t} a JOIN ${t} b ON a.v = b.v WHERE a.id < 3 AND b.id > 297 ORDER BY a.id, b.id`);
+    expect(result).toEqual({ rows: [{ a: 1, b: 298 }, { a: 2, b: 299 }], selected: [1, 1], views: 0 });
+  });
+
+  it('a CTE, an IN subquery and a derived table', async () => {
+    const cte = await read(`WITH hi AS (SELECT id FROM ${t} WHERE id > 295) SELECT count(*) AS n FROM hi WHERE id IN (SELECT id FROM ${t} WHERE id >= 298)`);
+    expect(cte).toEqual({ rows: [{ n: 3 }], selected: [1, 1], views: 0 });
+    const derived = await read(`SELECT sum(v) AS s FROM (SELECT * FROM ${t} WHERE id <= 10) x`);
+    expect(derived).toEqual({ rows: [{ s: all.filter((r) => Number(r.id) <= 10).reduce((sum, r) => sum + Number(r.v), 0) }], selected: [1], views: 0 });
   });
 });
 

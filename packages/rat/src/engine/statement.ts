@@ -11,7 +11,11 @@ export type Statement =
   | { kind: 'dml'; ident: TableIdent; verb: 'update' | 'delete' | 'merge' }
   | { kind: 'alter'; ident: TableIdent; action: AlterAction }
   | { kind: 'dropTable'; ident: TableIdent; ifExists: boolean }
+  | { kind: 'transaction'; action: TransactionAction }
   | { kind: 'query' };
+
+/** BEGIN [TRANSACTION] / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT (each optionally followed by TRANSACTION or WORK). */
+export type TransactionAction = 'begin' | 'commit' | 'rollback';
 
 export type AlterAction =
   | { kind: 'addColumn'; name: string; typeSql: string; ifNotExists: boolean; notNull: boolean }
@@ -31,6 +35,11 @@ export function parseStatement(sql: string, namespaces: ReadonlySet<string>): St
   return parser.statement();
 }
 
+/** The transaction control a statement is, if any: decided from its keywords alone, before anything runs. */
+export function transactionControl(sql: string): TransactionAction | undefined {
+  return new Parser(sql, tokenize(sql), new Set()).transaction();
+}
+
 class Parser {
   private i = 0;
   constructor(
@@ -41,6 +50,8 @@ class Parser {
 
   statement(): Statement {
     const t = this.tokens;
+    const action = this.transaction();
+    if (action) return { kind: 'transaction', action };
     if (this.word('create')) {
       const orReplace = this.words('or', 'replace');
       if (this.word('schema')) {
@@ -114,6 +125,23 @@ class Parser {
       return { kind: 'alter', ident, action: this.alterAction(ident) };
     }
     return { kind: 'query' };
+  }
+
+  transaction(): TransactionAction | undefined {
+    const t = this.tokens;
+    let action: TransactionAction | undefined;
+    let at = 1;
+    if (isWord(t[0], 'begin')) action = 'begin';
+    else if (isWord(t[0], 'start') && isWord(t[1], 'transaction')) [action, at] = ['begin', 2];
+    else if (isWord(t[0], 'commit', 'end')) action = 'commit';
+    else if (isWord(t[0], 'rollback', 'abort')) action = 'rollback';
+    if (!action) return undefined;
+    if (at === 1 && isWord(t[1], 'transaction', 'work')) at = 2;
+    if (at < t.length) {
+      const extra = this.sql.slice(t[at]!.start, t[at]!.end);
+      throw this.error(`unexpected "${extra}" after ${this.sql.slice(t[0]!.start, t[at - 1]!.end).toUpperCase()}; write BEGIN, COMMIT or ROLLBACK alone (isolation levels and savepoints are not supported)`);
+    }
+    return action;
   }
 
   private alterAction(ident: TableIdent): AlterAction {

@@ -22,8 +22,11 @@ export interface TableReader {
   sqlFor(table: LoadedTable, scan: PlannedScan): Promise<string>;
   /** A view `ns.table` over the table's current snapshot, re-created only when the table changed. */
   ensureView(table: LoadedTable): Promise<void>;
-  /** A uniquely named view for one pruned or time-travel read; dropped by `dropTemporaryViews`. */
-  temporaryView(table: LoadedTable, options: { snapshotId?: bigint; predicates?: Predicate[] }): Promise<{ schema: string; table: string }>;
+  /**
+   * A uniquely named view for one pruned or time-travel read (over `options.sql` when the scan is
+   * already planned); dropped by `dropTemporaryViews`.
+   */
+  temporaryView(table: LoadedTable, options: { snapshotId?: bigint; predicates?: Predicate[]; sql?: string }): Promise<{ schema: string; table: string }>;
   dropTemporaryViews(): Promise<void>;
   forgetView(namespace: string, table: string): void;
   /** Scans planned since the last call (for EXPLAIN-style reporting and benchmarks). */
@@ -124,7 +127,7 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
       views.set(key, table.metadataLocation);
     },
     async temporaryView(table, options) {
-      const { sql } = await reader.plan(table, options);
+      const sql = options.sql ?? (await reader.plan(table, options)).sql;
       await ensureSchema(TEMP_SCHEMA);
       const name = `${table.ident.namespace}__${table.ident.name}__${++counter}`;
       await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(TEMP_SCHEMA)}.${quoteIdent(name)} AS ${sql}`);

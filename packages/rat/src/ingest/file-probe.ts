@@ -19,7 +19,8 @@ export interface ProbedFile {
   /** sha256 of the bytes as stored, hex. */
   hash: string;
   compression: Compression;
-  format: SourceFormat;
+  /** custom: a custom parser reads the file (IngestOptions.parser). */
+  format: SourceFormat | 'custom';
   encoding: TextEncoding;
   /** The first (decompressed) bytes, for text formats; absent for zstd, which Node cannot decompress. */
   sample?: Buffer;
@@ -37,6 +38,8 @@ const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
   '.ndjson': 'json',
   '.parquet': 'parquet',
   '.pq': 'parquet',
+  '.xlsx': 'xlsx',
+  '.xlsm': 'xlsx',
 };
 
 /**
@@ -64,12 +67,16 @@ export async function probeFile(localPath: string, display: string, options: Res
     if (truncated) throw new InputFileError('INGEST_FILE_INVALID', display, { byte: truncated.offset }, truncated.problem);
   }
   if (sample && sample.length === 0) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the file is empty after ${compression} decompression`);
-  const format = options.format ?? formatOf(display, head, sample);
+  const format = options.parser ? 'custom' : (options.format ?? formatOf(display, head, sample));
+  if (format === 'xlsx' && compression !== 'none') {
+    throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, `an .xlsx workbook is a zip archive already; this one is wrapped in ${compression}: decompress it first`);
+  }
   if (format === 'parquet') {
     if (compression !== 'none') throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, `a Parquet file is compressed inside; this one is wrapped in ${compression}: decompress it first`);
     if (head.subarray(0, 4).toString('latin1') !== 'PAR1') throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, 'not a Parquet file: it does not start with the PAR1 magic bytes');
   }
-  const encoding = format === 'parquet' ? 'utf-8' : (options.encoding ?? detectEncoding(display, sample));
+  // Binary formats have no text encoding; a custom parser may read binary files, so NUL bytes are no error for it.
+  const encoding = format === 'parquet' || format === 'xlsx' ? 'utf-8' : format === 'custom' ? (options.encoding ?? customEncoding(display, sample)) : (options.encoding ?? detectEncoding(display, sample));
   if (format === 'json' && encoding !== 'utf-8') {
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, `JSON must be UTF-8 (RFC 8259), but the file looks ${encoding}; convert it (iconv -f ${encoding} -t utf-8)`);
   }
@@ -147,8 +154,17 @@ function formatOf(display: string, head: Buffer, sample: Buffer | undefined): So
   const byName = FORMAT_BY_EXTENSION[extname(name)];
   if (byName) return byName;
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  if (head.readUInt32LE(0) === 0x04034b50) return 'xlsx';
   const first = sample?.toString('utf8').replace(/^\uFEFF/, '').trimStart()[0];
   return first === '{' || first === '[' ? 'json' : 'csv';
+}
+
+function customEncoding(display: string, sample: Buffer | undefined): TextEncoding {
+  try {
+    return detectEncoding(display, sample);
+  } catch {
+    return 'utf-8';
+  }
 }
 
 /** A byte-order mark decides; else valid UTF-8 is UTF-8, and other text is taken as Latin-1. NUL bytes mean it is not 8-bit text. */

@@ -14,7 +14,9 @@ import { commitIngest } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { stageJson } from './json-reader.js';
+import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
+import { stageXlsx } from './xlsx-reader.js';
 import { withDuckDbProgress } from './progress.js';
 import { rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
@@ -29,7 +31,8 @@ export interface FileReport {
   rowsRejected: number;
   bytes: number;
   durationMs: number;
-  format?: SourceFormat;
+  /** custom: read by a custom parser. */
+  format?: SourceFormat | 'custom';
   snapshotId?: bigint;
   /** failed: the error, naming the file and position. */
   error?: string;
@@ -230,5 +233,9 @@ function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
       return stageJson(ctx, probed);
     case 'parquet':
       return stageParquet(ctx, probed);
+    case 'xlsx':
+      return stageXlsx(ctx, probed);
+    case 'custom':
+      return stageParsed(ctx, probed);
   }
 }

@@ -1,9 +1,36 @@
 import { ValidationError } from '../core/errors.js';
 import type { IngestProgress } from './progress.js';
 
-export type SourceFormat = 'csv' | 'json' | 'parquet';
+export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx';
 export type Compression = 'none' | 'gzip' | 'zstd';
 export type TextEncoding = 'utf-8' | 'utf-16' | 'latin-1';
+/** What a custom parser gets: the file, and ways to read it (decompressed when gzip). */
+export interface ParserInput {
+  /** Local path of the file as stored (a landing object is a downloaded copy; may be gzip-compressed). */
+  path: string;
+  /** The file's name in the registry and lineage (an absolute local path or a landing key). */
+  name: string;
+  /** Size in bytes as stored. */
+  size: number;
+  /** The content, decompressed, as a stream of chunks. */
+  bytes(): AsyncIterable<Buffer>;
+  /** The content as text lines without their line endings (decoded as `encoding`, else UTF-8; a byte-order mark dropped). */
+  lines(): AsyncIterable<string>;
+}
+
+/** One row from a custom parser: column name -> value (string, number, bigint, boolean, Date, null, or a plain object/array stored as JSON text). */
+export type ParsedRow = Record<string, unknown>;
+export type ParserOutput = Iterable<ParsedRow> | AsyncIterable<ParsedRow>;
+
+/**
+ * Turns a raw file into rows, for files no built-in reader handles. Return (or resolve to) an array,
+ * an iterable or an async iterable (an async generator streams any number of rows). Rows then go
+ * through the same staging, typing, quarantine and commit as any file; a row is numbered by its
+ * position in the output (1-based), and an error thrown while producing row n fails the file with
+ * INGEST_PARSER_FAILED naming the file and row n.
+ */
+export type CustomParser = (input: ParserInput) => ParserOutput | Promise<ParserOutput>;
+
 /** append adds rows; overwrite replaces all rows; merge replaces rows whose key columns match and adds the rest. */
 export type IngestMode = 'append' | 'overwrite' | 'merge';
 /** What a file with columns the table lacks does: evolve adds them, strict refuses the file, ignore drops them. */
@@ -52,6 +79,12 @@ export interface IngestOptions {
   jsonFormat?: 'auto' | 'array' | 'newline_delimited';
   /** JSON: nested objects become `parent_child` columns instead of struct columns. */
   flatten?: boolean;
+  /** Excel: the sheet to read, by name or 1-based position (default: the first). */
+  sheet?: string | number;
+  /** Excel: the 1-based row holding the column names (default 1); rows above it are skipped. */
+  headerRow?: number;
+  /** A custom parser used instead of the built-in readers for every file of this ingest (see CustomParser). */
+  parser?: CustomParser;
   /** Called with progress of long steps (reading, writing). */
   onProgress?: (event: IngestProgress) => void;
 }
@@ -100,6 +133,15 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
   if (options.quote !== undefined && options.quote.length > 1) throw new ValidationError('INVALID_ARGUMENT', `CSV quote must be one character or empty, got ${JSON.stringify(options.quote)}`);
   if (options.sampleSize !== undefined && !(Number.isInteger(options.sampleSize) && (options.sampleSize === -1 || options.sampleSize > 0))) {
     throw new ValidationError('INVALID_ARGUMENT', `sample size must be a positive number of rows or -1 (whole file), got ${options.sampleSize}`);
+  }
+  if (options.headerRow !== undefined && !(Number.isInteger(options.headerRow) && options.headerRow > 0)) {
+    throw new ValidationError('INVALID_ARGUMENT', `header row must be a positive row number, got ${options.headerRow}`);
+  }
+  if (options.sheet !== undefined && (typeof options.sheet === 'number' ? !(Number.isInteger(options.sheet) && options.sheet > 0) : options.sheet.trim() === '')) {
+    throw new ValidationError('INVALID_ARGUMENT', `sheet must be a sheet name or a 1-based position, got ${JSON.stringify(options.sheet)}`);
+  }
+  if (options.parser !== undefined && typeof options.parser !== 'function') {
+    throw new ValidationError('INVALID_ARGUMENT', `parser must be a function (input) => rows, got ${typeof options.parser}`);
   }
   return resolved;
 }

@@ -1,8 +1,9 @@
 import { type ErrorCode, ValidationError } from '../core/errors.js';
 
-/** Where in a source file a problem is: any of line (1-based), byte offset, column (name or 1-based position). */
+/** Where in a source file a problem is: any of line (1-based), row (1-based, of a custom parser's output), byte offset, column (name or 1-based position). */
 export interface FilePosition {
   line?: number;
+  row?: number;
   byte?: number;
   column?: string | number;
 }
@@ -21,9 +22,20 @@ export class InputFileError extends ValidationError {
   }
 }
 
+/**
+ * User code (a custom parser) threw or returned something unusable. Its one boundary wraps the
+ * original error (kept as `cause`) with the file and the row the parser was producing.
+ */
+export class ParserError extends InputFileError {
+  constructor(file: string, position: FilePosition, problem: string, options?: { cause?: unknown }) {
+    super('INGEST_PARSER_FAILED', file, position, problem, options);
+  }
+}
+
 export function describePosition(position: FilePosition): string {
   const parts: string[] = [];
   if (position.line !== undefined) parts.push(`line ${position.line}`);
+  if (position.row !== undefined) parts.push(`row ${position.row}`);
   if (position.byte !== undefined) parts.push(`byte ${position.byte}`);
   if (position.column !== undefined) parts.push(typeof position.column === 'number' ? `column ${position.column}` : `column "${position.column}"`);
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';

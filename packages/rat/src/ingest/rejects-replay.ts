@@ -56,6 +56,8 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
       const keepRejectsSql = `SELECT * FROM ${relation} WHERE NOT (${same})`;
       const groupOptions: ResolvedIngestOptions = {
         ...options,
+        // Quarantined rows are raw CSV lines or JSON records, whatever read the file first (Excel, a custom parser).
+        parser: undefined,
         format: parse.format === 'csv' ? 'csv' : 'json',
         skipExisting: false,
         ...(parse.format === 'csv'

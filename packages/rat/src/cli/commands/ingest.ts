@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { RatError, ValidationError } from '../../core/errors.js';
-import type { FileReport, IngestOptions, IngestReport, ReplayReport } from '../../ingest/index.js';
+import type { CustomParser, FileReport, IngestOptions, IngestReport, ReplayReport } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
@@ -28,15 +30,18 @@ interface IngestFlags {
   jsonFormat?: IngestOptions['jsonFormat'];
   flatten?: boolean;
   compression?: IngestOptions['compression'];
+  sheet?: string;
+  headerRow?: string;
+  parser?: string;
   replayRejects?: string;
 }
 
 export function registerIngest(program: Command, globals: () => GlobalOptions): void {
   program
     .command('ingest')
-    .description('load CSV/TSV, JSON/NDJSON or Parquet files (optionally gzip/zstd) into a table, with a file registry and a quarantine for bad rows')
+    .description('load CSV/TSV, JSON/NDJSON, Parquet (optionally gzip/zstd) or Excel .xlsx files, or any file through a custom parser, into a table, with a file registry and a quarantine for bad rows')
     .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
-    .option('--format <format>', 'csv, json or parquet (default: from the name, else the content)')
+    .option('--format <format>', 'csv, json, parquet or xlsx (default: from the name, else the content)')
     .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
     .option('--key <column...>', 'key columns for --mode merge')
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
@@ -59,6 +64,9 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--json-format <format>', 'auto (default), array or newline_delimited')
     .option('--flatten', 'JSON: nested objects become parent_child columns instead of structs')
     .option('--compression <kind>', 'auto (default: detected), none, gzip or zstd')
+    .option('--sheet <name|n>', 'Excel: the sheet to read, by name or 1-based position (default: the first)')
+    .option('--header-row <n>', 'Excel: the row holding the column names (default 1)')
+    .option('--parser <module>', 'a JavaScript module whose default export turns each file into rows (input) => rows; used instead of the built-in readers')
     .option('--replay-rejects <table>', "parse the table's quarantined rows again (after fixing the table or the options)")
     .addHelpText(
       'after',
@@ -69,11 +77,14 @@ Examples:
   rat upload sales-*.csv landing/sales/ && rat ingest landing/sales/ bronze.sales --skip-existing
   rat ingest events.ndjson bronze.events --flatten --partition-by "day(ts)"
   rat ingest customers.csv bronze.customers --mode merge --key customer_id
+  rat ingest budget.xlsx bronze.budget --sheet Budget --header-row 3
+  rat ingest 'reports/*.txt' bronze.reports --parser ./report-parser.js
   rat ingest --replay-rejects bronze.orders --type amount=VARCHAR
   rat sql "SELECT * FROM bronze._file_registry"; rat sql "SELECT * FROM bronze.orders__rejects"`,
     )
     .action(async (args: string[], flags: IngestFlags) => {
       const options = ingestOptions(flags);
+      if (flags.parser !== undefined) options.parser = await loadParser(flags.parser);
       if (flags.replayRejects !== undefined) {
         if (args.length > 0) throw new ValidationError('INVALID_ARGUMENT', `--replay-rejects takes only the table: rat ingest --replay-rejects ${flags.replayRejects}`);
         await withLakehouse(globals(), async (_rat, out, ingestion) => {
@@ -113,6 +124,8 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
       }),
     );
   const sampleSize = flags.sampleSize === undefined ? undefined : Number(flags.sampleSize);
+  const headerRow = flags.headerRow === undefined ? undefined : Number(flags.headerRow);
+  const sheet = flags.sheet === undefined ? undefined : /^\d+$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
   return {
     ...(flags.format ? { format: flags.format } : {}),
     ...(flags.mode ? { mode: flags.mode } : {}),
@@ -136,7 +149,23 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
     ...(flags.flatten ? { flatten: true } : {}),
     ...(flags.compression ? { compression: flags.compression } : {}),
+    ...(sheet !== undefined ? { sheet } : {}),
+    ...(headerRow !== undefined ? { headerRow } : {}),
   };
+}
+
+/** Loads a custom parser: the default export of a JavaScript module (a path relative to the working directory). */
+async function loadParser(path: string): Promise<CustomParser> {
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
+  } catch (error) {
+    throw new ValidationError('INVALID_ARGUMENT', `--parser ${path}: cannot load the module: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  }
+  if (typeof module.default !== 'function') {
+    throw new ValidationError('INVALID_ARGUMENT', `--parser ${path}: the module must export a function as default (export default async function* (input) { yield { ... } }), found ${typeof module.default}`);
+  }
+  return module.default as CustomParser;
 }
 
 function fileNote(file: FileReport): string {

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = resolve(import.meta.dirname, '../../bin/rat.js');
+
+function rat(home: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [bin, '--home', home, ...args], { cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('rat ingest --parser / --sheet / --header-row', () => {
+  let dir: string;
+  let home: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rat-ingest-parser-cli-'));
+    home = join(dir, 'home');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads a parser module (default export) relative to the working directory; its errors name the file and row', async () => {
+    await writeFile(
+      join(dir, 'pairs-parser.mjs'),
+      `export default async function* (input) {
+        let row = 0;
+        for await (const line of input.lines()) {
+          if (line === '') continue;
+          row++;
+          if (line === 'boom') throw new Error('unexpected boom');
+          const [key, value] = line.split(':');
+          yield { key, value: Number(value) };
+        }
+      }\n`,
+    );
+    await writeFile(join(dir, 'not-a-parser.mjs'), 'export const x = 1;\n');
+    await writeFile(join(dir, 'pairs.txt'), 'a:1\nb:2\n');
+    await writeFile(join(dir, 'broken.txt'), 'a:1\nb:2\nboom\n');
+    const ok = await rat(home, ['--json', 'ingest', 'pairs.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ files: [{ status: 'success', rowsIngested: 2, format: 'custom' }] });
+    const broken = await rat(home, ['ingest', 'broken.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`${join(dir, 'broken.txt')} (row 3): the parser failed: unexpected boom`);
+    const wrong = await rat(home, ['ingest', 'pairs.txt', 'bronze.pairs', '--parser', './not-a-parser.mjs'], dir);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('--parser ./not-a-parser.mjs: the module must export a function as default');
+    const rows = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT key, value FROM bronze.pairs ORDER BY key'], dir)).stdout);
+    expect(rows).toEqual([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+  });
+
+  it('reads an Excel sheet by position with a header row', async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Cover').addRow(['cover']);
+    const sheet = workbook.addWorksheet('Budget');
+    sheet.addRow(['Budget 2026']);
+    sheet.addRow(['Team', 'Amount']);
+    sheet.addRow(['Ops', 100]);
+    await writeFile(join(dir, 'budget.xlsx'), new Uint8Array(await workbook.xlsx.writeBuffer()));
+    const result = await rat(home, ['--json', 'ingest', 'budget.xlsx', 'bronze.budget', '--sheet', '2', '--header-row', '2'], dir);
+    expect(result.code, result.stderr).toBe(0);
+    const rows = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT team, amount FROM bronze.budget'], dir)).stdout);
+    expect(rows).toEqual([{ team: 'Ops', amount: 100 }]);
+  });
+});

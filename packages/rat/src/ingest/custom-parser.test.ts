@@ -1,0 +1,162 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteString } from '../engine/duckdb.js';
+import type { CustomParser, ParsedRow } from './ingest-options.js';
+import { ParserError } from './input-file-error.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+/** A report no generic reader handles: a title block, two header lines, data, and footer totals. */
+const REPORT = [
+  'ACME Corp - Monthly Sales Report',
+  'Generated: 2026-03-01',
+  '',
+  'Region   | Units | Revenue | Date',
+  '         | (pcs) | (EUR)   |',
+  '---------+-------+---------+-----------',
+  'North    |    10 |  1200.50 | 2026-02-01',
+  'South    |     4 |   300.00 | 2026-02-02',
+  'East     |     7 |   845.25 | 2026-02-03',
+  '---------+-------+---------+-----------',
+  'TOTAL    |    21 |  2345.75 |',
+  '',
+].join('\n');
+
+/** The parser a user would write for REPORT: skip the title and header block, stop at the footer. */
+const reportParser: CustomParser = async function* (input) {
+  let inBody = false;
+  for await (const line of input.lines()) {
+    if (line.startsWith('---')) {
+      if (inBody) return;
+      inBody = true;
+      continue;
+    }
+    if (!inBody) continue;
+    const [region, units, revenue, date] = line.split('|').map((f) => f.trim());
+    yield { Region: region, Units: Number(units), 'Revenue (EUR)': Number(revenue), Date: new Date(`${date}T00:00:00Z`) };
+  }
+};
+
+describe('custom parsers', () => {
+  it('ingests a report with a title block, two header lines and footer totals', async () => {
+    const path = await fx.file('sales-report.txt', REPORT);
+    const report = await fx.ingestion.ingest(path, 'bronze.sales_report', { parser: reportParser });
+    const file = report.files[0]!;
+    expect(file, file.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0, format: 'custom' });
+    const rows = await fx.rat.query(`SELECT region, units, revenue_eur, CAST(date AS VARCHAR) AS date, _source_file FROM bronze.sales_report ORDER BY units`);
+    expect(rows).toEqual([
+      { region: 'South', units: 4, revenue_eur: 300, date: '2026-02-02 00:00:00', _source_file: path },
+      { region: 'East', units: 7, revenue_eur: 845.25, date: '2026-02-03 00:00:00', _source_file: path },
+      { region: 'North', units: 10, revenue_eur: 1200.5, date: '2026-02-01 00:00:00', _source_file: path },
+    ]);
+    const [entry] = (await fx.ingestion.registry({ filePath: path })).slice(-1);
+    expect(entry).toMatchObject({ status: 'success', rowsIngested: 3 });
+  });
+
+  it('reads gzip-compressed files decompressed, and takes a parser that returns an array', async () => {
+    const path = await fx.file('small.txt.gz', gzipSync('a=1\nb=2\n'));
+    const parser: CustomParser = async (input) => {
+      const rows: ParsedRow[] = [];
+      for await (const line of input.lines()) {
+        const [key, value] = line.split('=');
+        rows.push({ key, value: Number(value) });
+      }
+      return rows;
+    };
+    const report = await fx.ingestion.ingest(path, 'bronze.kv', { parser });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT key, value FROM bronze.kv ORDER BY key')).toEqual([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+  });
+
+  it('quarantines rows whose values cannot be typed, with their row number', async () => {
+    const path = await fx.file('untypable.txt', 'x');
+    const parser: CustomParser = function* () {
+      yield { id: 1, amount: '10' };
+      yield { id: 2, amount: Number.NaN };
+      yield { id: 3, amount: () => 1 };
+      yield 'not a row' as unknown as ParsedRow;
+      yield { id: 5, amount: 'abc' };
+      yield { id: 6, amount: '12.5' };
+    };
+    const report = await fx.ingestion.ingest(path, 'bronze.typed_rows', { parser, types: { amount: 'DOUBLE' } });
+    const file = report.files[0]!;
+    expect(file, file.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 4 });
+    const rejects = await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM bronze.typed_rows__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
+    expect(rejects.map((r) => r.line)).toEqual([2, 3, 4, 5]);
+    expect(rejects[0]!.reason).toBe('column "amount": NaN is not a number that can be stored');
+    expect(rejects[0]!.raw).toBe('{"id":2,"amount":"NaN"}');
+    expect(rejects[1]!.reason).toBe('column "amount": a function cannot be stored as a value');
+    expect(rejects[2]!.reason).toBe('row 4 is not an object of column values but string');
+    expect(rejects[3]!.reason).toMatch(/amount/);
+    expect(await fx.rat.query('SELECT id, amount FROM bronze.typed_rows ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 6, amount: 12.5 }]);
+  });
+
+  describe('a parser that throws fails the file, naming the file and row; the table is unchanged', () => {
+    it('on row 7', async () => {
+      const seed = await fx.file('seed.txt', 'seed');
+      const parser: CustomParser = async function* (input) {
+        if (input.name === seed) {
+          yield { n: 0 };
+          return;
+        }
+        for (let n = 1; n <= 10; n++) {
+          if (n === 7) throw new Error('cannot parse "7th line": expected a number');
+          yield { n };
+        }
+      };
+      await fx.ingestion.ingest(seed, 'bronze.throwing', { parser });
+      const before = await fx.snapshotCount('bronze.throwing');
+      const path = await fx.file('throws.txt', 'whatever');
+      const good = await fx.file('after.txt', 'fine');
+      const report = await fx.ingestion.ingest([path, good], 'bronze.throwing', { parser: async function* (input) {
+        if (input.name === good) {
+          yield { n: 100 };
+          return;
+        }
+        yield* parser(input) as AsyncIterable<ParsedRow>;
+      } });
+      const file = report.files[0]!;
+      expect(file.status).toBe('failed');
+      expect(file.errorCode).toBe('INGEST_PARSER_FAILED');
+      expect(file.error).toBe(`${path} (row 7): the parser failed: cannot parse "7th line": expected a number`);
+      const [entry] = (await fx.ingestion.registry({ filePath: path })).slice(-1);
+      expect(entry).toMatchObject({ status: 'failed', rowsIngested: 0, error: file.error });
+      // The next file went on; the failed one added nothing.
+      expect(report.files[1]).toMatchObject({ status: 'success', rowsIngested: 1 });
+      expect(await fx.snapshotCount('bronze.throwing')).toBe(before + 1);
+      expect(await fx.rat.query('SELECT n FROM bronze.throwing ORDER BY n')).toEqual([{ n: 0 }, { n: 100 }]);
+    });
+
+    it('when called, and when it returns no rows iterable', async () => {
+      const path = await fx.file('bad-parser.txt', 'x');
+      const throwing = await fx.ingestion.ingest(path, 'bronze.throwing', {
+        parser: () => {
+          throw new TypeError('boom');
+        },
+      });
+      expect(throwing.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED', error: `${path} (row 1): the parser failed: boom` });
+      const wrong = await fx.ingestion.ingest(path, 'bronze.throwing', { parser: (() => 42) as unknown as CustomParser });
+      expect(wrong.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED' });
+      expect(wrong.files[0]!.error).toContain(`${path}: the parser returned number; return an array, an iterable or an async iterable of row objects`);
+    });
+
+    it('as a ParserError with the original error as cause', async () => {
+      const original = new Error('inner');
+      const error = new ParserError('f.txt', { row: 3 }, 'the parser failed: inner', { cause: original });
+      expect(error.message).toBe('f.txt (row 3): the parser failed: inner');
+      expect(error.code).toBe('INGEST_PARSER_FAILED');
+      expect(error.cause).toBe(original);
+    });
+  });
+
+  it('refuses a parser option that is not a function', async () => {
+    await expect(fx.ingestion.ingest('x.txt', 'bronze.throwing', { parser: 'nope' as unknown as CustomParser })).rejects.toThrow(/parser must be a function/);
+  });
+});

@@ -1,0 +1,95 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { ProbedFile } from './file-probe.js';
+import type { ParsedRow, ParserInput } from './ingest-options.js';
+import { InputFileError, ParserError } from './input-file-error.js';
+import type { StageContext, StagedFile } from './staged-file.js';
+import { describeRow, RowSink } from './staged-rows.js';
+
+/**
+ * Custom parsers: the user's function turns the file into rows, which then take the same path as
+ * any reader's (staged via RowSink: typed, quarantined, committed). This is the one boundary
+ * around user code: whatever the function throws, when called or while its rows are pulled, becomes
+ * a ParserError (INGEST_PARSER_FAILED) naming the file and the row it was producing, with the
+ * original error as cause. A yielded value that is not a row object is quarantined with its row number.
+ */
+export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
+  const parser = ctx.options.parser!;
+  const sink = new RowSink(ctx, file);
+  let row = 0;
+  const userCode = async <T>(work: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof InputFileError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ParserError(file.display, { row: row + 1 }, `the parser failed: ${message.split('\n')[0]}`, { cause: error });
+    }
+  };
+  let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  try {
+    const output = await userCode(() => parser(parserInput(file, ctx)));
+    iterator = await userCode(() => iteratorOf(file, output));
+    for (;;) {
+      const next = await userCode(() => iterator!.next());
+      if (next.done) break;
+      row++;
+      const value = next.value;
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        await sink.reject(row, `row ${row} is not an object of column values but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`, describeRow(value));
+        continue;
+      }
+      await sink.add(value as ParsedRow, row);
+    }
+  } catch (error) {
+    await sink.abort();
+    if (!(error instanceof ParserError)) await Promise.resolve(iterator?.return?.()).catch(() => undefined);
+    throw error;
+  }
+  return sink.stage();
+}
+
+function iteratorOf(file: ProbedFile, output: unknown): Iterator<unknown> | AsyncIterator<unknown> {
+  if (output !== null && typeof output === 'object') {
+    const asyncIterable = (output as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+    if (typeof asyncIterable === 'function') return asyncIterable.call(output);
+    const iterable = (output as Partial<Iterable<unknown>>)[Symbol.iterator];
+    if (typeof iterable === 'function') return iterable.call(output);
+  }
+  throw new ParserError(file.display, {}, `the parser returned ${output === null ? 'null' : typeof output}; return an array, an iterable or an async iterable of row objects`);
+}
+
+function parserInput(file: ProbedFile, ctx: StageContext): ParserInput {
+  const open = (): Readable => {
+    if (file.compression === 'zstd') throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'a custom parser cannot read zstd-compressed files; decompress it first (zstd -d)');
+    const raw = createReadStream(file.localPath, { highWaterMark: 1024 * 1024 });
+    if (file.compression !== 'gzip') return raw;
+    const gunzip = createGunzip();
+    raw.on('error', (error) => gunzip.destroy(error));
+    return raw.pipe(gunzip);
+  };
+  const encoding = ctx.options.encoding ?? file.encoding;
+  return {
+    path: file.localPath,
+    name: file.display,
+    size: file.size,
+    bytes: () => open() as AsyncIterable<Buffer>,
+    async *lines() {
+      const stream = open();
+      stream.setEncoding(encoding === 'latin-1' ? 'latin1' : encoding === 'utf-16' ? 'utf16le' : 'utf8');
+      const reader = createInterface({ input: stream, crlfDelay: Infinity });
+      let first = true;
+      try {
+        for await (const line of reader) {
+          yield first ? line.replace(/^\uFEFF/, '') : line;
+          first = false;
+        }
+      } finally {
+        reader.close();
+        stream.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { quoteIdent, quoteString } from '../engine/duckdb.js';
+import { mapColumnNames } from './column-names.js';
+import { runOnFile } from './csv-reader.js';
+import type { ProbedFile } from './file-probe.js';
+import { InputFileError } from './input-file-error.js';
+import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
+
+/** The type a column of JavaScript values gets: the narrowest that holds every value seen. */
+type ValueKind = 'null' | 'boolean' | 'integer' | 'double' | 'timestamp' | 'varchar' | 'json';
+
+const SQL_TYPE: Record<ValueKind, string> = { null: 'VARCHAR', boolean: 'BOOLEAN', integer: 'BIGINT', double: 'DOUBLE', timestamp: 'TIMESTAMP', varchar: 'VARCHAR', json: 'JSON' };
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** One value made storable: its JSON text and kind, or why it cannot be typed. */
+type Encoded = { json: string; kind: ValueKind } | { problem: string };
+
+/**
+ * Rows produced in JavaScript (Excel sheets, custom parsers) on their way into DuckDB: each row is
+ * written as one NDJSON line to a scratch file as it comes (bounded memory, whatever the row count),
+ * with its row number, while the column types are worked out from every value. A row with a value
+ * that cannot be typed (a function, NaN, an invalid Date, a circular object) goes to the rejects
+ * with its row number instead. `stage()` then reads the file into the staged table with exactly
+ * those types, under the safe column names, like every other reader.
+ */
+export class RowSink {
+  private readonly columns = new Map<string, { key: string; kind: ValueKind }>();
+  private readonly rowsPath: string;
+  private readonly rejectsPath: string;
+  private readonly rowsOut: WriteStream;
+  private readonly rejectsOut: WriteStream;
+  rows = 0;
+  rejected = 0;
+
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly file: ProbedFile,
+  ) {
+    this.rowsPath = join(ctx.scratchDir, `${ctx.id}-rows.ndjson`);
+    this.rejectsPath = join(ctx.scratchDir, `${ctx.id}-row-rejects.ndjson`);
+    this.rowsOut = createWriteStream(this.rowsPath);
+    this.rejectsOut = createWriteStream(this.rejectsPath);
+  }
+
+  /** Declares a column up front, so columns keep their source order even when the first rows leave them empty. */
+  declare(name: string): void {
+    if (!this.columns.has(name)) this.columns.set(name, { key: `c${this.columns.size + 1}`, kind: 'null' });
+  }
+
+  /** Adds one row; `line` is its row number in the source (1-based). Returns the reject reason, if any. */
+  async add(row: Record<string, unknown>, line: number): Promise<string | undefined> {
+    const parts: string[] = [];
+    const kinds: [{ key: string; kind: ValueKind }, ValueKind][] = [];
+    for (const [name, value] of Object.entries(row)) {
+      const encoded = encodeValue(value);
+      if ('problem' in encoded) {
+        const reason = `column ${JSON.stringify(name)}: ${encoded.problem}`;
+        await this.reject(line, reason, describeRow(row));
+        return reason;
+      }
+      if (encoded.kind === 'null') continue;
+      this.declare(name);
+      const column = this.columns.get(name)!;
+      kinds.push([column, encoded.kind]);
+      parts.push(`${JSON.stringify(column.key)}:${encoded.json}`);
+    }
+    for (const [column, kind] of kinds) column.kind = mergeKinds(column.kind, kind);
+    parts.push(`${JSON.stringify(LINE_COLUMN)}:${line}`);
+    this.rows++;
+    await write(this.rowsOut, `{${parts.join(',')}}\n`);
+    return undefined;
+  }
+
+  /** Records a row that cannot be staged at all (e.g. the parser yielded something that is not an object). */
+  async reject(line: number, reason: string, raw: string): Promise<void> {
+    this.rejected++;
+    await write(this.rejectsOut, `${JSON.stringify({ line, reason, raw })}\n`);
+  }
+
+  /** Closes the scratch files without staging (after a failure). */
+  async abort(): Promise<void> {
+    await Promise.all([close(this.rowsOut), close(this.rejectsOut)]);
+  }
+
+  /** Loads the rows into the staged table and the rejects into the rejects table. */
+  async stage(): Promise<StagedFile> {
+    await this.abort();
+    const { ctx, file } = this;
+    const { duck, options } = ctx;
+    const { relation, rejects } = stageNames(ctx.id);
+    await createRejectsTable(duck, rejects);
+    if (this.rejected > 0) {
+      await runOnFile(
+        duck,
+        file,
+        `INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteString(this.rejectsPath)}, format = 'newline_delimited', records = true,
+           columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = 268435456)`,
+      );
+    }
+    if (this.rows === 0 && this.rejected === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no data rows');
+    const columns = [...this.columns.entries()].map(([source, c]) => ({ source, ...c }));
+    if (this.rows > 0 && columns.length === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'every row is empty (no column has a value)');
+    const mapping = mapColumnNames(file.display, columns.map((c) => c.source), options, ctx.reserved);
+    if (this.rows === 0) {
+      await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
+      return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: this.rejected, parse: { format: 'json' }, mapping: [] };
+    }
+    const readColumns = [...columns.map((c) => `${quoteString(c.key)}: ${quoteString(SQL_TYPE[c.kind])}`), `${quoteString(LINE_COLUMN)}: 'BIGINT'`];
+    const projection = [
+      ...columns.map((c, i) => `${c.kind === 'json' ? `CAST(${quoteIdent(c.key)} AS VARCHAR)` : quoteIdent(c.key)} AS ${quoteIdent(mapping[i]!.name)}`),
+      quoteIdent(LINE_COLUMN),
+    ];
+    await ctx.onReadProgress(() =>
+      runOnFile(
+        duck,
+        file,
+        `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM read_json(${quoteString(this.rowsPath)},
+           format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = 268435456)`,
+      ),
+    );
+    return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: true, rows: await countRows(duck, relation), rejects, rejected: this.rejected, parse: { format: 'json' }, mapping };
+  }
+}
+
+function mergeKinds(a: ValueKind, b: ValueKind): ValueKind {
+  if (a === 'null' || a === b) return b;
+  if (b === 'null') return a;
+  if ((a === 'integer' && b === 'double') || (a === 'double' && b === 'integer')) return 'double';
+  return 'varchar';
+}
+
+/** A JavaScript value as JSON text DuckDB reads with the kind's SQL type. */
+export function encodeValue(value: unknown): Encoded {
+  switch (typeof value) {
+    case 'undefined':
+      return { json: 'null', kind: 'null' };
+    case 'boolean':
+      return { json: String(value), kind: 'boolean' };
+    case 'string':
+      return { json: JSON.stringify(value), kind: 'varchar' };
+    case 'number':
+      if (!Number.isFinite(value)) return { problem: `${value} is not a number that can be stored` };
+      return { json: JSON.stringify(value), kind: Number.isSafeInteger(value) ? 'integer' : 'double' };
+    case 'bigint':
+      return value >= INT64_MIN && value <= INT64_MAX ? { json: value.toString(), kind: 'integer' } : { json: JSON.stringify(value.toString()), kind: 'varchar' };
+    case 'function':
+    case 'symbol':
+      return { problem: `a ${typeof value} cannot be stored as a value` };
+  }
+  if (value === null) return { json: 'null', kind: 'null' };
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return { problem: 'an invalid Date' };
+    return { json: JSON.stringify(formatTimestamp(value)), kind: 'timestamp' };
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+    return { problem: `a ${(value as object).constructor?.name ?? 'class instance'} cannot be stored; turn it into plain values (string, number, boolean, Date, plain object or array)` };
+  }
+  try {
+    return { json: JSON.stringify(value, (_key, v: unknown) => plainJson(v)), kind: 'json' };
+  } catch (error) {
+    return { problem: `a nested value cannot be stored: ${(error as Error).message.split('\n')[0]}` };
+  }
+}
+
+function plainJson(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`a ${typeof value} cannot be stored as a value`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a number that can be stored`);
+  return value;
+}
+
+/** A Date as a naive timestamp (its UTC wall time), the form DuckDB reads as TIMESTAMP. */
+export function formatTimestamp(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}
+
+/** The row as JSON for the quarantine's raw column, values that JSON cannot hold described as text. */
+export function describeRow(row: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    return JSON.stringify(row, (_key, value: unknown) => {
+      if (typeof value === 'bigint') return value.toString();
+      if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+      if (typeof value === 'symbol' || (typeof value === 'number' && !Number.isFinite(value))) return String(value);
+      if (typeof value === 'object' && value !== null) {
+        if (seen.has(value)) return '[circular]';
+        seen.add(value);
+      }
+      return value;
+    }) ?? String(row);
+  } catch {
+    return String(row);
+  }
+}
+
+async function write(out: WriteStream, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+async function close(out: WriteStream): Promise<void> {
+  if (out.closed) return;
+  if (!out.writableEnded) out.end();
+  await once(out, 'close');
+}

@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteString } from '../engine/duckdb.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+async function workbookFile(name: string, build: (workbook: ExcelJS.Workbook) => void): Promise<string> {
+  const workbook = new ExcelJS.Workbook();
+  build(workbook);
+  return fx.file(name, new Uint8Array(await workbook.xlsx.writeBuffer()));
+}
+
+/** A zip archive written by hand: stored or deflated entries, with sizes the directory may lie about. */
+function zipArchive(entries: { name: string; data: Buffer; claimedSize?: number; deflate?: boolean }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const body = entry.deflate === false ? entry.data : deflateRawSync(entry.data);
+    const name = Buffer.from(entry.name, 'utf8');
+    const size = entry.claimedSize ?? entry.data.length;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(entry.deflate === false ? 0 : 8, 8);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(entry.deflate === false ? 0 : 8, 10);
+    central.writeUInt32LE(body.length, 20);
+    central.writeUInt32LE(size, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, body);
+    centrals.push(central, name);
+    offset += local.length + name.length + body.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+const WORKBOOK_XML = '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>';
+const RELS_XML = '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>';
+
+describe('Excel .xlsx', () => {
+  it('reads a sheet by name with typed values: dates as timestamps, numbers, booleans, rich text and formula results', async () => {
+    const path = await workbookFile('orders.xlsx', (wb) => {
+      wb.addWorksheet('Notes').addRow(['not this one']);
+      const sheet = wb.addWorksheet('Orders');
+      sheet.addRow(['Order ID', 'Order Date', 'Amount', 'Paid', 'Customer', 'Total', 'Due']);
+      sheet.addRow([1, new Date(Date.UTC(2026, 0, 15)), 10.5, true, { richText: [{ text: 'Ada ' }, { text: 'Lovelace', font: { bold: true } }] }, { formula: 'C2*2', result: 21 }, { formula: 'B2+30', result: new Date(Date.UTC(2026, 1, 14)) }]);
+      sheet.addRow([2, new Date(Date.UTC(2026, 1, 1, 13, 30)), 4, false, 'Grace', { formula: 'C3*2', result: 8 }, { formula: 'B3+30', result: new Date(Date.UTC(2026, 2, 3, 13, 30)) }]);
+      sheet.addRow([]);
+      sheet.addRow([3, new Date(Date.UTC(2026, 2, 3)), 7.25, true, 'Linus', { formula: 'C5*2', result: 14.5 }, { formula: 'B5+30', result: new Date(Date.UTC(2026, 3, 2)) }]);
+      sheet.getColumn(2).numFmt = 'yyyy-mm-dd hh:mm';
+      sheet.getColumn(7).numFmt = 'yyyy-mm-dd';
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_orders', { sheet: 'Orders' });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0, format: 'xlsx' });
+    const types = await fx.rat.query<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM bronze.xl_orders)`);
+    expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toMatchObject({
+      order_id: 'BIGINT',
+      order_date: 'TIMESTAMP',
+      amount: 'DOUBLE',
+      paid: 'BOOLEAN',
+      customer: 'VARCHAR',
+      total: 'DOUBLE',
+      due: 'TIMESTAMP',
+    });
+    const rows = await fx.rat.query(`SELECT order_id, CAST(order_date AS VARCHAR) AS order_date, amount, paid, customer, total, CAST(due AS VARCHAR) AS due FROM bronze.xl_orders ORDER BY order_id`);
+    expect(rows).toEqual([
+      { order_id: 1, order_date: '2026-01-15 00:00:00', amount: 10.5, paid: true, customer: 'Ada Lovelace', total: 21, due: '2026-02-14 00:00:00' },
+      { order_id: 2, order_date: '2026-02-01 13:30:00', amount: 4, paid: false, customer: 'Grace', total: 8, due: '2026-03-03 13:30:00' },
+      { order_id: 3, order_date: '2026-03-03 00:00:00', amount: 7.25, paid: true, customer: 'Linus', total: 14.5, due: '2026-04-02 00:00:00' },
+    ]);
+  });
+
+  it('reads a sheet by 1-based index, with the header in row 2 and merged, empty and repeated header cells', async () => {
+    const path = await workbookFile('report.xlsx', (wb) => {
+      wb.addWorksheet('Cover').addRow(['cover page']);
+      const sheet = wb.addWorksheet('Data');
+      sheet.addRow(['Quarterly sales', null, null, null, null, null]);
+      sheet.addRow(['Region', 'Sales', null, null, 'Region', 'Note']);
+      sheet.mergeCells('B2:C2');
+      sheet.addRow(['North', 1, 2, 'x', 'N', 'ok']);
+      sheet.addRow(['South', 3, 4, 'y', 'S', null]);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_report', { sheet: 2, headerRow: 2 });
+    const file = report.files[0]!;
+    expect(file, file.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    const rows = await fx.rat.query('SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.xl_report ORDER BY region');
+    expect(rows).toEqual([
+      { region: 'North', sales: 1, sales_2: 2, column_4: 'x', region_2: 'N', note: 'ok' },
+      { region: 'South', sales: 3, sales_2: 4, column_4: 'y', region_2: 'S', note: null },
+    ]);
+  });
+
+  it('quarantines cells that do not fit the table with their sheet row number', async () => {
+    await fx.ingestion.ingest(
+      await workbookFile('typed-1.xlsx', (wb) => {
+        const sheet = wb.addWorksheet('S');
+        sheet.addRow(['id', 'qty']);
+        sheet.addRow([1, 5]);
+      }),
+      'bronze.xl_typed',
+    );
+    const path = await workbookFile('typed-2.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('S');
+      sheet.addRow(['id', 'qty']);
+      sheet.addRow([2, 6]);
+      sheet.addRow([3, 'many']);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_typed');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    const rejects = await fx.rat.query<{ line: number; raw: string }>(`SELECT line, raw FROM bronze.xl_typed__rejects WHERE file_path = ${quoteString(path)}`);
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.line).toBe(3);
+    expect(rejects[0]!.raw).toContain('many');
+  });
+
+  it('names the available sheets when the sheet does not exist', async () => {
+    const path = await workbookFile('sheets.xlsx', (wb) => {
+      wb.addWorksheet('Alpha').addRow(['a']);
+      wb.addWorksheet('Beta').addRow(['b']);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_missing', { sheet: 'Gamma' });
+    expect(report.files[0]!.status).toBe('failed');
+    expect(report.files[0]!.error).toContain(`${path}: the workbook has no sheet "Gamma" (sheets: 1 "Alpha", 2 "Beta")`);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'xl_missing' })).toBe(false);
+  });
+
+  describe('bad workbooks fail on their own, naming the file; the table is unchanged and the process goes on', () => {
+    let snapshots: number;
+    beforeAll(async () => {
+      await fx.ingestion.ingest(
+        await workbookFile('seed.xlsx', (wb) => {
+          const sheet = wb.addWorksheet('S');
+          sheet.addRow(['id']);
+          sheet.addRow([1]);
+        }),
+        'bronze.xl_bad',
+      );
+      snapshots = await fx.snapshotCount('bronze.xl_bad');
+    });
+
+    async function expectRefused(name: string, content: Buffer, pattern: RegExp) {
+      const path = await fx.file(name, content);
+      const report = await fx.ingestion.ingest(path, 'bronze.xl_bad');
+      const file = report.files[0]!;
+      expect(file.status).toBe('failed');
+      expect(file.errorCode).toBe('INGEST_FILE_INVALID');
+      expect(file.error).toContain(path);
+      expect(file.error).toMatch(pattern);
+      const entries = await fx.ingestion.registry({ filePath: path });
+      expect(entries.at(-1)).toMatchObject({ status: 'failed', rowsIngested: 0 });
+      expect(entries.at(-1)!.error).toMatch(pattern);
+      expect(await fx.snapshotCount('bronze.xl_bad')).toBe(snapshots);
+      expect(await fx.rat.query('SELECT count(*) AS n FROM bronze.xl_bad')).toEqual([{ n: 1 }]);
+    }
+
+    it('refuses random bytes named .xlsx', async () => {
+      await expectRefused('random.xlsx', randomBytes(4096), /not an Excel workbook: the file is not a zip archive/);
+    });
+
+    it('refuses a plain zip without a workbook', async () => {
+      await expectRefused('plain.xlsx', zipArchive([{ name: 'readme.txt', data: Buffer.from('hello') }]), /not an Excel workbook: the zip archive has no xl\/workbook\.xml \(it holds 1 entry: readme\.txt\)/);
+    });
+
+    it('refuses a zip bomb by its central directory before inflating it', async () => {
+      const zeros = Buffer.alloc(64 * 1024 * 1024);
+      const bomb = zipArchive([
+        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+        { name: 'xl/worksheets/sheet1.xml', data: zeros },
+      ]);
+      expect(bomb.length).toBeLessThan(200 * 1024);
+      await expectRefused('bomb.xlsx', bomb, /likely zip bomb: entry xl\/worksheets\/sheet1\.xml claims 67108864 bytes from \d+ compressed/);
+    });
+
+    it('refuses a zip bomb whose directory lies about the size, while inflating it', async () => {
+      const bomb = zipArchive([
+        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+        { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
+        { name: 'xl/worksheets/sheet1.xml', data: Buffer.alloc(64 * 1024 * 1024), claimedSize: 1000 },
+      ]);
+      await expectRefused('liar.xlsx', bomb, /likely zip bomb: entry xl\/worksheets\/sheet1\.xml unpacks to more than the 1000 bytes its directory claims/);
+    });
+
+    it('refuses a workbook whose sheet XML is broken, naming the file', async () => {
+      const broken = zipArchive([
+        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+        { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
+        { name: 'xl/sharedStrings.xml', data: Buffer.from('<sst><si><t>id</t></si></sst>') },
+        { name: 'xl/worksheets/sheet1.xml', data: Buffer.from('<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2"><v>1</v></c></ro') },
+      ]);
+      // exceljs's XML parser is lenient: the cut-off row 2 is not a row, so the sheet has no data.
+      await expectRefused('broken-sheet.xlsx', broken, /\(line 2\): sheet "Sheet1" has a header row but no data rows/);
+    });
+
+    it('refuses a truncated workbook', async () => {
+      const good = await new ExcelJS.Workbook().xlsx.writeBuffer();
+      await expectRefused('truncated.xlsx', Buffer.from(new Uint8Array(good)).subarray(0, 200), /no central directory|not a zip archive/);
+    });
+  });
+});
