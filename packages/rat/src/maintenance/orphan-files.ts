@@ -153,12 +153,23 @@ async function removeStagingLeftovers(root: string, cutoffMs: number, dryRun: bo
   return { dirs, bytes };
 }
 
+/** Size and newest modification time of a tree; a part that vanishes meanwhile (its writer finished) counts as nothing. */
 async function treeUsage(path: string): Promise<{ bytes: number; newestMs: number }> {
-  const info = await stat(path);
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: 0, newestMs: 0 };
+    throw error;
+  }
   let bytes = info.isFile() ? info.size : 0;
   let newestMs = info.mtimeMs;
   if (info.isDirectory()) {
-    for (const name of await readdir(path)) {
+    const names = await readdir(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    for (const name of names) {
       const child = await treeUsage(join(path, name));
       bytes += child.bytes;
       newestMs = Math.max(newestMs, child.newestMs);
