@@ -7,3 +7,5 @@ export type { ReplayReport } from './rejects-replay.js';
 export type { IngestProgress } from './progress.js';
 export type { ColumnMapping } from './column-names.js';
 export { InputFileError, ParserError, type FilePosition } from './input-file-error.js';
+export type { RowSource, SourceReport } from './row-source.js';
+export type { SourceCursor, CursorKind } from './source-cursor.js';

@@ -1,5 +1,6 @@
 import type { LoadedTable, TableCommit } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import { RatError } from '../core/errors.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
@@ -10,6 +11,7 @@ import type { DataFile, TableMetadata } from '../iceberg/types.js';
 import type { FileRegistry, RegistryEntry } from './file-registry.js';
 import type { IngestMode } from './ingest-options.js';
 import { newRejectsMetadata } from './quarantine.js';
+import { cursorKey, readCursor, type SourceCursor, storedCursor } from './source-cursor.js';
 
 /** Everything one file (or one replay) changes, committed at once. */
 export interface IngestCommit {
@@ -35,6 +37,11 @@ export interface IngestCommit {
   registry: FileRegistry;
   /** Wraps the long write steps (progress reporting). */
   writing<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * An incremental source's new cursor, stored with the rows (source-cursor.ts). `expected` is the
+   * cursor the run started from: if another run of the source moved it meanwhile, nothing is committed.
+   */
+  cursor?: { source: string; value: SourceCursor; expected: SourceCursor | undefined };
 }
 
 export interface IngestCommitResult {
@@ -55,14 +62,17 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
   const name = formatIdent(commit.ident);
   const commits: TableCommit[] = [];
   let snapshotId: bigint | undefined;
+  if (commit.cursor) checkCursor(name, base, commit.cursor);
   let metadata: TableMetadata | undefined = base ? commit.changes.reduce((m, change) => applySchemaChange(m, name, change), base.metadata) : commit.create;
   if (metadata) {
     const draft: LoadedTable = { ident: commit.ident, metadataLocation: base?.metadataLocation ?? '', metadata, pathMap: base?.pathMap ?? [] };
     const change = await commit.writing(() => dataChange(rat, draft, base, commit));
+    if (commit.cursor) change.summary = { ...change.summary, [cursorKey(commit.cursor.source)]: storedCursor(commit.cursor.value, undefined) };
     if (change.addedDataFiles.length > 0 || (change.removedFiles?.size ?? 0) > 0) {
       metadata = await produceSnapshot(metadata, change, produceContext(rat, draft));
       snapshotId = metadata.currentSnapshotId;
     }
+    if (commit.cursor) metadata = { ...metadata, properties: { ...metadata.properties, [cursorKey(commit.cursor.source)]: storedCursor(commit.cursor.value, snapshotId) } };
     if (!base || metadata !== base.metadata) commits.push({ ident: commit.ident, ...(base ? { base } : {}), next: metadata });
   }
   if (commit.rejects) {
@@ -79,6 +89,17 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
   }
   const [table] = await rat.catalog.commitTables(commits, { alsoWrite: (trx) => commit.registry.record(commit.entry(snapshotId), trx) });
   return { ...(snapshotId !== undefined ? { snapshotId } : {}), ...(table && table.ident.name === commit.ident.name ? { table } : {}) };
+}
+
+/** Refuses to commit when another run of the same source moved its cursor since this run read it. */
+function checkCursor(table: string, base: LoadedTable | undefined, cursor: NonNullable<IngestCommit['cursor']>): void {
+  const now = readCursor(base, cursor.source);
+  const same = now === undefined ? cursor.expected === undefined : cursor.expected !== undefined && now.value === cursor.expected.value && now.field === cursor.expected.field;
+  if (same) return;
+  throw new RatError(
+    'COMMIT_CONFLICT',
+    `${cursor.source}: another run loaded into ${table} while this one ran (its cursor ${cursor.expected ? `${cursor.expected.field} = ${cursor.expected.value}` : '(none)'} is now ${now ? `${now.field} = ${now.value}` : '(none)'}); nothing was committed; run the source again to load what is new since then`,
+  );
 }
 
 /** The snapshot change of one ingest: new files, and for overwrite and merge the files they replace. */

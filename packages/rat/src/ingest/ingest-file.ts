@@ -10,7 +10,7 @@ import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile } from './file-probe.js';
 import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
-import { commitIngest } from './ingest-commit.js';
+import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { stageJson } from './json-reader.js';
@@ -80,7 +80,7 @@ const MAX_ATTEMPTS = 20;
  * quarantine and registry row atomically; on a concurrent commit, plan and write again. Any failure
  * is recorded in the registry as failed and returned, never thrown: a batch goes on with the next file.
  */
-export async function ingestFile(ctx: IngestContext, source: SourceFile, target: TableIdent, options: ResolvedIngestOptions, replay?: ReplayInput): Promise<FileReport> {
+export async function ingestFile(ctx: IngestContext, source: SourceFile, target: TableIdent, options: ResolvedIngestOptions, replay?: ReplayInput, cursor?: IngestCommit['cursor']): Promise<FileReport> {
   const started = Date.now();
   const targetName = formatIdent(target);
   const report: FileReport = { file: source.display, target: targetName, status: 'failed', rowsIngested: 0, rowsRejected: 0, bytes: 0, durationMs: 0, renamed: [], schemaChanges: [], droppedColumns: [], sampleRejects: [] };
@@ -111,7 +111,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
       }
     }
-    const outcome = await stageAndCommit(ctx, probed, target, options, entry, replay);
+    const outcome = await stageAndCommit(ctx, probed, target, options, entry, replay, cursor);
     return { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
   } catch (error) {
     if (!probed && localPath) {
@@ -132,6 +132,7 @@ async function stageAndCommit(
   options: ResolvedIngestOptions,
   entry: (status: RegistryStatus, extra?: Partial<RegistryEntry>) => RegistryEntry,
   replay: ReplayInput | undefined,
+  cursor: IngestCommit['cursor'],
 ): Promise<Partial<FileReport>> {
   const { rat } = ctx;
   const duck = rat.duck;
@@ -199,6 +200,7 @@ async function stageAndCommit(
           entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
           registry: ctx.registry,
           writing: progress('writing'),
+          ...(cursor ? { cursor } : {}),
         });
         return {
           rowsIngested: rows,

@@ -8,6 +8,8 @@ import { type LandedFile, type LandingEntry, listLanding, uploadToLanding } from
 import type { IngestProgress } from './progress.js';
 import { isRejectsTable } from './quarantine.js';
 import { type ReplayReport, replayRejects } from './rejects-replay.js';
+import { ingestRowSource, previousCursor, type RowSource, type SourceReport } from './row-source.js';
+import type { SourceCursor } from './source-cursor.js';
 import { resolveSources } from './source-files.js';
 
 export interface IngestReport {
@@ -36,6 +38,13 @@ export interface Ingestion {
   listLanding(prefix?: string): Promise<LandingEntry[]>;
   /** Parses the quarantined rows of `target` again and moves those that now fit into the table. */
   replayRejects(target: string | TableIdent, options?: IngestOptions): Promise<ReplayReport>;
+  /**
+   * Ingests rows from a non-file source (HTTP API, database; see RowSource) into `target` like one
+   * file: registry row, lineage, quarantine, and (with `cursorField`) the new cursor, in one commit.
+   */
+  ingestRows(source: RowSource, target: string | TableIdent, options?: IngestOptions): Promise<SourceReport>;
+  /** Where an incremental source left off in `target` on this branch (undefined: never loaded). */
+  sourceCursor(target: string | TableIdent, source: string): Promise<SourceCursor | undefined>;
   /** File registry entries (also `SELECT * FROM bronze._file_registry`). */
   registry(filter?: { target?: string; status?: RegistryStatus; filePath?: string }): Promise<RegistryEntry[]>;
 }
@@ -92,6 +101,15 @@ export function createIngestion(rat: Lakehouse): Ingestion {
     async replayRejects(target, options = {}) {
       const ident = await targetOf(target);
       return replayRejects(await context(), ident, resolveIngestOptions(options));
+    },
+    async ingestRows(source, target, options = {}) {
+      const resolved = resolveIngestOptions(options);
+      const ident = await targetOf(target);
+      return ingestRowSource(await context(), source, ident, resolved);
+    },
+    async sourceCursor(target, source) {
+      const ident = typeof target === 'string' ? parseTableIdent(target) : target;
+      return previousCursor(await context(), ident, source);
     },
     registry(filter) {
       return registry.list(filter);

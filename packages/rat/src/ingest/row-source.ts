@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import { describeError, isRatError, RatError } from '../core/errors.js';
+import { newUuid } from '../core/ids.js';
+import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
+import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
+import { cursorOf, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
+import { encodeValue } from './staged-rows.js';
+
+/**
+ * Rows that come from somewhere other than a file (an HTTP API, a database query), ingested the way a
+ * file is: the same staging, typing, schema drift, quarantine, lineage, registry row and atomic commit.
+ */
+export interface RowSource {
+  /**
+   * What the registry's `file_path` and the rows' `_source_file` say, e.g. `api:github/issues` or
+   * `postgres://db.local/shop?table=public.orders`. Never put a password or token in it.
+   */
+  name: string;
+  /** The rows, pulled one by one (a generator that pages or streams keeps memory bounded). */
+  rows: AsyncIterable<ParsedRow> | Iterable<ParsedRow>;
+  /** Types the source knows (database column types) as DuckDB SQL types; the ingest's own `types` win. */
+  columnTypes?: Record<string, string>;
+  /**
+   * Incremental loading: the field whose largest value among the committed rows is stored with the
+   * table as this source's cursor (read it back with `previousCursor`). A run that commits nothing
+   * leaves the cursor where it was.
+   */
+  cursorField?: string;
+}
+
+/** A source run's report: the file report of its rows, and the cursor before and after. */
+export interface SourceReport extends FileReport {
+  cursor?: { field: string; previous?: string | number; value?: string | number };
+}
+
+/** The source's cursor stored with `target` on the current branch, if any (see source-cursor.ts). */
+export async function previousCursor(ctx: IngestContext, target: TableIdent, source: string): Promise<SourceCursor | undefined> {
+  const { catalog } = ctx.rat;
+  return (await catalog.tableExists(target)) ? readCursor(await catalog.loadTable(target), source) : undefined;
+}
+
+/**
+ * Spools the source's rows to a scratch NDJSON file (bounded memory whatever the row count), then
+ * ingests that file as JSON under the source's name, with the new cursor committed in the same
+ * catalog commit as the rows. No rows: nothing is committed and the registry records a skip.
+ * A source that fails while its rows are pulled (a dropped connection, an API error after retries)
+ * commits nothing: the report says failed, with the error and how many rows had arrived.
+ */
+export async function ingestRowSource(ctx: IngestContext, source: RowSource, target: TableIdent, options: ResolvedIngestOptions): Promise<SourceReport> {
+  const started = Date.now();
+  const targetName = formatIdent(target);
+  const expected = source.cursorField ? await previousCursor(ctx, target, source.name) : undefined;
+  const base: SourceReport = {
+    file: source.name,
+    target: targetName,
+    status: 'failed',
+    rowsIngested: 0,
+    rowsRejected: 0,
+    bytes: 0,
+    durationMs: 0,
+    renamed: [],
+    schemaChanges: [],
+    droppedColumns: [],
+    sampleRejects: [],
+    ...(source.cursorField ? { cursor: { field: source.cursorField, ...(expected ? { previous: expected.value } : {}) } } : {}),
+  };
+  const dir = await ctx.rat.store.stagingDir();
+  const path = join(dir, `${newUuid()}.ndjson`);
+  try {
+    let spooled: Spooled;
+    try {
+      spooled = await spool(source, path);
+    } catch (error) {
+      const message = describeError(error);
+      await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'failed', error: message });
+      return { ...base, error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', durationMs: Date.now() - started };
+    }
+    if (spooled.rows === 0) {
+      const reason = expected ? `no new rows since ${expected.field} = ${expected.value}` : 'the source returned no rows';
+      await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'skipped', error: reason });
+      return { ...base, status: 'skipped', reason, durationMs: Date.now() - started };
+    }
+    const types = { ...(source.columnTypes ?? {}), ...options.types };
+    const fileOptions: ResolvedIngestOptions = { ...options, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none' };
+    const next = maxCursor(expected, spooled.cursor);
+    const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
+    const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
+    return {
+      ...base,
+      ...report,
+      ...(source.cursorField ? { cursor: { field: source.cursorField, ...(expected ? { previous: expected.value } : {}), ...(report.status === 'success' && next ? { value: next.value } : expected ? { value: expected.value } : {}) } } : {}),
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Spooled {
+  rows: number;
+  cursor?: SourceCursor;
+}
+
+async function spool(source: RowSource, path: string): Promise<Spooled> {
+  const out = createWriteStream(path);
+  let rows = 0;
+  let cursor: SourceCursor | undefined;
+  try {
+    for await (const row of source.rows as AsyncIterable<ParsedRow>) {
+      rows++;
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+        throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
+      }
+      const parts: string[] = [];
+      for (const [name, value] of Object.entries(row)) {
+        const encoded = encodeValue(value);
+        if ('problem' in encoded) throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${encoded.problem}`);
+        parts.push(`${JSON.stringify(name)}:${encoded.json}`);
+      }
+      if (source.cursorField) cursor = maxCursor(cursor, cursorOf(source.cursorField, row[source.cursorField]));
+      await write(out, `{${parts.join(',')}}\n`);
+    }
+  } finally {
+    if (!out.writableEnded) out.end();
+    if (!out.closed) await once(out, 'close');
+  }
+  return { rows, ...(cursor ? { cursor } : {}) };
+}
+
+async function write(out: WriteStream, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
