@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: five queries over a 5M-row Iceberg table through rat SQL versus raw DuckDB
- * `read_parquet` over the same files, interleaved in one process; prints the ratios and the
- * range filter's pruning, and refreshes BENCHMARKS.md at the repository root.
+ * `npm run bench [-- --suite NAME]`: the benchmark suites (SUITES below), each printing its result
+ * and refreshing its own section of BENCHMARKS.md at the repository root. The query suite (in this
+ * file): five queries over a 5M-row Iceberg table through rat SQL versus raw DuckDB `read_parquet`
+ * over the same files, interleaved in one process; prints the ratios and the range filter's pruning.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { availableParallelism, loadavg } from 'node:os';
@@ -23,8 +24,12 @@ import { samePhysicalPlan } from './explain-plan.js';
 import { machineInfo } from './machine-info.js';
 import { profileOverhead } from './overhead-profile.js';
 import { geometricMean, median } from './sample-stats.js';
+import { BRANCH_USAGE, runBranchSuite } from './branch-suite.js';
+import { COMMIT_USAGE, runCommitSuite } from './commit-suite.js';
+import { INGEST_USAGE, runIngestSuite } from './ingest-suite.js';
+import { selectSuites } from './suite-args.js';
 
-const USAGE = `usage: npm run bench -- [--json] [--rounds N] [--warmup N] [--overhead N] [--threads N] [--home DIR] [--regenerate] [--no-write]
+const USAGE = `usage: npm run bench -- [--suite query|commit|branch|ingest|all] [--json] [--rounds N] [--warmup N] [--overhead N] [--threads N] [--home DIR] [--regenerate] [--no-write]
   --json        print the result as JSON instead of a table
   --rounds N    timed rounds (default 15)
   --warmup N    untimed warm-up rounds whose results are compared (default 1)
@@ -32,12 +37,20 @@ const USAGE = `usage: npm run bench -- [--json] [--rounds N] [--warmup N] [--ove
   --threads N   DuckDB threads for both sides (default: all cores)
   --home DIR    benchmark RAT_HOME (default: bench-data/home at the repository root)
   --regenerate  rebuild the dataset even if the home already holds it
-  --no-write    do not refresh BENCHMARKS.md`;
+  --no-write    do not refresh BENCHMARKS.md
+  --suite NAME  run one suite (default all; flags only one suite knows need --suite); the query suite's flags are above, the others':
+
+${COMMIT_USAGE}
+
+${BRANCH_USAGE}
+
+${INGEST_USAGE}`;
 
 const RANGE_QUERY = 'range-filter';
 
-async function main(): Promise<void> {
+async function runQuerySuite(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       json: { type: 'boolean', default: false },
       rounds: { type: 'string', default: '15' },
@@ -231,7 +244,31 @@ function positiveInt(flag: string, text: string): number {
   return value;
 }
 
-main().catch((error: unknown) => {
-  console.error(`bench: ${describeError(error)}`);
+/** The suites `--suite` chooses from, run in this order by `all`: adding one is one line. */
+const SUITES: Record<string, (args: string[]) => Promise<void>> = {
+  query: runQuerySuite,
+  commit: runCommitSuite,
+  branch: runBranchSuite,
+  ingest: runIngestSuite,
+};
+
+let runningSuite: string | undefined;
+
+async function main(argv: string[]): Promise<void> {
+  const { suites, rest } = selectSuites(argv, Object.keys(SUITES));
+  if (suites.length > 1 && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(USAGE);
+    return;
+  }
+  for (const name of suites) {
+    runningSuite = name;
+    if (suites.length > 1) process.stderr.write(`bench: suite ${name}\n`);
+    await SUITES[name]!(rest);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const hint = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (a flag only one suite knows needs --suite NAME; see --help)' : '';
+  console.error(`bench${runningSuite ? ` (suite ${runningSuite})` : ''}: ${describeError(error)}${hint}`);
   process.exitCode = 1;
 });

@@ -6,6 +6,7 @@ import {
   type ColumnDataType,
   CompiledQuery,
   type DatabaseConnection,
+  type Dialect,
   type Driver,
   type Expression,
   type Generated,
@@ -13,13 +14,15 @@ import {
   PostgresAdapter,
   PostgresDialect,
   type PostgresPool,
+  type QueryResult,
   SqliteDialect,
   sql,
   type Transaction,
+  type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
-import { type DatabaseConfig, databaseConfigFromString, describePostgresUrl } from '../core/config.js';
-import { ExternalError, isRatError } from '../core/errors.js';
+import { type DatabaseConfig, databaseConfigFromString, describePostgresUrl, postgresDriverUrl, postgresSchemaOf } from '../core/config.js';
+import { describeError, ExternalError, isRatError } from '../core/errors.js';
 import { newCommitId } from '../core/ids.js';
 
 /** Rows of the metadata DB, one interface per table (Kysely's typing). */
@@ -129,7 +132,15 @@ export interface OpenMetadataDbOptions {
   connectTimeoutMs?: number;
   /** How long to wait for another process's migration lock on SQLite (default 30000 ms). */
   lockTimeoutMs?: number;
+  /**
+   * Called before every statement sent to the database, BEGIN, COMMIT and ROLLBACK included; what it
+   * throws fails that statement as a database error would (for instrumentation and fault-injection tests).
+   */
+  beforeStatement?: BeforeMetadataStatement;
 }
+
+/** See OpenMetadataDbOptions.beforeStatement; `sql` is the statement's text as sent. */
+export type BeforeMetadataStatement = (sql: string) => void | Promise<void>;
 
 interface Migration {
   version: number;
@@ -299,7 +310,7 @@ function openSqlite(path: string, options: OpenMetadataDbOptions): OpenedDb {
   } catch (error) {
     throw new ExternalError('METADATA_DB_ERROR', `cannot open the metadata DB SQLite file ${path}: ${(error as Error).message}`, { cause: error });
   }
-  const db = new Kysely<MetadataSchema>({ dialect: new ImmediateSqliteDialect(database, options.lockTimeoutMs ?? 30_000, path) });
+  const db = new Kysely<MetadataSchema>({ dialect: reportingDialect(new ImmediateSqliteDialect(database, options.lockTimeoutMs ?? 30_000, path), path, options.beforeStatement) });
   const connection: MetadataDbConnection = { db, dialect: 'sqlite', description: path, close: () => db.destroy() };
   return {
     connection,
@@ -321,7 +332,15 @@ function openSqlite(path: string, options: OpenMetadataDbOptions): OpenedDb {
 function openPostgres(url: string, options: OpenMetadataDbOptions): OpenedDb {
   const description = describePostgresUrl(url);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, types: int8AsNumber(), allowExitOnIdle: true });
+  const schema = postgresSchemaOf(url);
+  const pool = new pg.Pool({
+    connectionString: postgresDriverUrl(url),
+    connectionTimeoutMillis: connectTimeoutMs,
+    types: int8AsNumber(),
+    allowExitOnIdle: true,
+    // Every connection resolves rat's tables in the URL's schema (created by the first migration).
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
   // An idle client whose server went away emits 'error' on the pool; without a listener that ends
   // the process. The next query takes a new client and reports the failure to its caller.
   pool.on('error', () => undefined);
@@ -335,7 +354,7 @@ function openPostgres(url: string, options: OpenMetadataDbOptions): OpenedDb {
     },
     end: () => pool.end(),
   };
-  const db = new Kysely<MetadataSchema>({ dialect: new PostgresDialect({ pool: wrapped }) });
+  const db = new Kysely<MetadataSchema>({ dialect: reportingDialect(new PostgresDialect({ pool: wrapped }), description, options.beforeStatement) });
   const connection: MetadataDbConnection = { db, dialect: 'postgres', description, close: () => db.destroy() };
   return {
     connection,
@@ -343,6 +362,7 @@ function openPostgres(url: string, options: OpenMetadataDbOptions): OpenedDb {
     withMigrationLock: (work) =>
       db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}::bigint)`.execute(trx);
+        if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
         await work(trx);
       }),
   };
@@ -423,7 +443,9 @@ async function beginImmediate(begin: () => Promise<unknown>, database: Database.
         await begin();
         return;
       } catch (error) {
-        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        // The migration lock's BEGIN goes through the reporting driver, which wraps the driver's error.
+        const driverError = (isRatError(error) ? error.cause : error) as { code?: string } | undefined;
+        if (driverError?.code !== 'SQLITE_BUSY') throw error;
         if (Date.now() >= deadline) {
           throw new ExternalError('METADATA_DB_ERROR', `metadata DB ${description} stayed locked by another writer for ${timeoutMs} ms`, { cause: error });
         }
@@ -458,6 +480,109 @@ class ImmediateSqliteDialect extends SqliteDialect {
     driver.beginTransaction = (connection: DatabaseConnection) =>
       beginImmediate(() => connection.executeQuery(CompiledQuery.raw('begin immediate')), database, timeoutMs, description);
     return driver;
+  }
+}
+
+/**
+ * The driver's errors name neither the database nor what was being done ("disk I/O error",
+ * "Connection terminated unexpectedly"): every statement's failure becomes an ExternalError
+ * METADATA_DB_ERROR naming both, at this one edge. A ROLLBACK that fails after a failed statement
+ * reports both failures (Kysely would otherwise throw only the rollback's).
+ */
+function reportingDialect(dialect: Dialect, description: string, beforeStatement: BeforeMetadataStatement | undefined): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createDriver: () => new ReportingDriver(dialect.createDriver(), description, beforeStatement),
+  };
+}
+
+/** `update rat_tables`, `insert rat_commits`, `commit`: what a statement does, for messages. */
+function statementLabel(text: string): string {
+  const flat = text.trim().replace(/\s+/g, ' ');
+  const verb = /^\w+/.exec(flat)?.[0].toLowerCase() ?? 'statement';
+  const table = /\b(?:from|into|update|table)\s+"?(\w+)"?/i.exec(flat)?.[1];
+  return table ? `${verb} ${table}` : verb;
+}
+
+class ReportingDriver implements Driver {
+  readonly #inner: Driver;
+  readonly #description: string;
+  readonly #before: BeforeMetadataStatement | undefined;
+  /** The driver's own connection behind each one handed out (the driver may rely on its identity). */
+  readonly #raw = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  /** The last failure on a connection inside its transaction, reported again if the ROLLBACK fails too. */
+  readonly #failed = new WeakMap<DatabaseConnection, ExternalError>();
+
+  constructor(inner: Driver, description: string, before: BeforeMetadataStatement | undefined) {
+    this.#inner = inner;
+    this.#description = description;
+    this.#before = before;
+  }
+
+  async #run<T>(connection: DatabaseConnection, text: string, work: () => Promise<T>): Promise<T> {
+    try {
+      await this.#before?.(text);
+      return await work();
+    } catch (error) {
+      if (isRatError(error)) throw error;
+      const label = statementLabel(text);
+      // A COMMIT whose answer was lost may have landed: running the command again blindly could apply it twice.
+      const next = label === 'commit' ? 'the change may or may not have landed: check with rat log before running the command again' : 'run the command again';
+      const failure = new ExternalError(
+        'METADATA_DB_ERROR',
+        `metadata DB ${this.#description}: ${label} failed: ${describeError(error)}; check that the database is reachable and writable, then ${next}`,
+        { cause: error },
+      );
+      this.#failed.set(connection, failure);
+      throw failure;
+    }
+  }
+
+  #rawOf(connection: DatabaseConnection): DatabaseConnection {
+    return this.#raw.get(connection) ?? connection;
+  }
+
+  init(): Promise<void> {
+    return this.#inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const raw = await this.#inner.acquireConnection();
+    const connection: DatabaseConnection = {
+      executeQuery: <R>(query: CompiledQuery): Promise<QueryResult<R>> => this.#run(connection, query.sql, () => raw.executeQuery<R>(query)),
+      streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => raw.streamQuery<R>(query, chunkSize),
+    };
+    this.#raw.set(connection, raw);
+    return connection;
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    this.#failed.delete(connection);
+    return this.#run(connection, 'begin', () => this.#inner.beginTransaction(this.#rawOf(connection), settings));
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.#run(connection, 'commit', () => this.#inner.commitTransaction(this.#rawOf(connection)));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const earlier = this.#failed.get(connection);
+    try {
+      await this.#run(connection, 'rollback', () => this.#inner.rollbackTransaction(this.#rawOf(connection)));
+    } catch (error) {
+      if (!earlier) throw error;
+      throw new ExternalError('METADATA_DB_ERROR', `${earlier.message}; the rollback after it failed too: ${describeError(error)}`, { cause: earlier });
+    }
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.#inner.releaseConnection(this.#rawOf(connection));
+  }
+
+  destroy(): Promise<void> {
+    return this.#inner.destroy();
   }
 }
 

@@ -120,6 +120,31 @@ describe.each(dialectFixtures)('catalog branches on $dialect', (fixture) => {
     expect((await main.refs.merge('dev', 'main')).kind).toBe('up-to-date');
   });
 
+  it('fast-forwards a drop too, rewriting only the pointer rows that changed; finds ancestors through merge parents', async () => {
+    const events: TableIdent = { namespace: 'bronze', name: 'events' };
+    await main.createTable(users, tableMetadata);
+    await main.createTable(events, tableMetadata);
+    await main.refs.create('branch', 'dev');
+    const dev = main.withRef('dev');
+    await touch(dev, orders, 'dev-1');
+    await dev.dropTable(users);
+    const db = connections[0]!.db;
+    const eventsRow = () => db.selectFrom('rat_tables').selectAll().where('ref', '=', 'main').where('name', '=', 'events').executeTakeFirstOrThrow();
+    const before = await eventsRow();
+
+    expect(await main.refs.merge('dev', 'main')).toMatchObject({ kind: 'fast-forward', tables: ['bronze.orders', 'bronze.users'] });
+    expect(await mark(main, orders)).toBe('dev-1');
+    expect(await main.tableExists(users)).toBe(false);
+    expect(await eventsRow()).toEqual(before);
+
+    // A three-way merge into main makes dev's head an ancestor of main through the merge parent.
+    await touch(dev, orders, 'dev-2');
+    await touch(main, events, 'main-1');
+    expect((await main.refs.merge('dev', 'main')).kind).toBe('merge');
+    expect((await main.refs.merge('dev', 'main')).kind).toBe('up-to-date');
+    expect(await main.refs.merge('main', 'dev')).toMatchObject({ kind: 'fast-forward', tables: ['bronze.events'] });
+  });
+
   it('merges three-way when each side changed different tables, with a merge commit', async () => {
     await main.createTable(users, tableMetadata);
     await main.refs.create('branch', 'dev');

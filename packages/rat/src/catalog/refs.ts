@@ -120,24 +120,80 @@ export function createRefStore(db: MetadataDb): RefStore {
 
   const headOf = (resolved: ResolvedRef): string => (resolved.kind === 'ref' ? resolved.head : resolved.id);
 
-  /** Every ancestor of a commit (itself included) with its seq. */
-  async function ancestors(conn: Db, id: string): Promise<Map<string, number>> {
-    const result = await sql<{ id: string; seq: number }>`
-      with recursive anc(id) as (
-        select id from rat_commits where id = ${id}
+  /**
+   * The commit graph below `heads` (themselves included), from one walk. The walk carries each
+   * commit's parent ids, so a step is one primary-key lookup; joining rat_commits again per step to
+   * find them made PostgreSQL scan the whole table at every step (quadratic in the history: 390 ms
+   * at 1,000 commits).
+   */
+  async function commitGraph(conn: Db, heads: string[]): Promise<Map<string, GraphCommit>> {
+    const result = await sql<{ id: string; seq: number; created_at: number; parent_id: string | null; merge_parent_id: string | null }>`
+      with recursive anc(id, seq, created_at, parent_id, merge_parent_id) as (
+        select id, seq, created_at, parent_id, merge_parent_id from rat_commits where id in (${sql.join(heads)})
         union
-        select p.id from anc join rat_commits c on c.id = anc.id join rat_commits p on p.id = c.parent_id or p.id = c.merge_parent_id
+        select p.id, p.seq, p.created_at, p.parent_id, p.merge_parent_id from anc join rat_commits p on p.id = anc.parent_id or p.id = anc.merge_parent_id
       )
-      select c.id as id, c.seq as seq from anc join rat_commits c on c.id = anc.id`.execute(conn);
-    return new Map(result.rows.map((r) => [r.id, Number(r.seq)]));
+      select id, seq, created_at, parent_id, merge_parent_id from anc`.execute(conn);
+    return new Map(
+      result.rows.map((r) => [r.id, { seq: Number(r.seq), createdAt: Number(r.created_at), parents: [r.parent_id, r.merge_parent_id].filter((p): p is string => p !== null) }]),
+    );
+  }
+
+  /**
+   * The pointers of `tables` at commit `base`: for each, its latest change (by seq, then time, as
+   * pointersAtIn orders them) among the commits `graph` reaches from `base`. Reads only the changes
+   * of those tables, not the whole history's.
+   */
+  async function pointersOfTablesAt(conn: Db, graph: Map<string, GraphCommit>, base: string, tables: TablePointer['ident'][]): Promise<Map<string, TablePointer>> {
+    const reached = reachable(graph, base);
+    const state = new Map<string, TablePointer>();
+    const latest = new Map<string, { seq: number; createdAt: number }>();
+    for (let i = 0; i < tables.length; i += 200) {
+      const chunk = tables.slice(i, i + 200);
+      const rows = await conn
+        .selectFrom('rat_commit_changes')
+        .select(['commit_id', 'namespace', 'name', 'metadata_location', 'path_map'])
+        .where((eb) => eb.or(chunk.map((t) => eb.and([eb('namespace', '=', t.namespace), eb('name', '=', t.name)]))))
+        .execute();
+      for (const row of rows) {
+        const commit = reached.has(row.commit_id) ? graph.get(row.commit_id)! : undefined;
+        if (!commit) continue;
+        const ident = { namespace: row.namespace, name: row.name };
+        const seen = latest.get(key(ident));
+        if (seen && (seen.seq > commit.seq || (seen.seq === commit.seq && seen.createdAt > commit.createdAt))) continue;
+        latest.set(key(ident), commit);
+        if (row.metadata_location === null) state.delete(key(ident));
+        else state.set(key(ident), { ident, metadataLocation: row.metadata_location, pathMap: row.path_map });
+      }
+    }
+    return state;
+  }
+
+  /**
+   * Whether `ancestor` is `descendant` or one of its ancestors. A parent is always committed before
+   * its child, so its seq is smaller: the walk stops below `ancestor`'s seq and costs the commits
+   * since then, not the whole history.
+   */
+  async function isAncestor(conn: Db, ancestor: string, descendant: string): Promise<boolean> {
+    const row = await conn.selectFrom('rat_commits').select('seq').where('id', '=', ancestor).executeTakeFirst();
+    if (!row) return false;
+    const result = await sql<{ id: string }>`
+      with recursive anc(id, seq, parent_id, merge_parent_id) as (
+        select id, seq, parent_id, merge_parent_id from rat_commits where id = ${descendant}
+        union
+        select p.id, p.seq, p.parent_id, p.merge_parent_id from anc join rat_commits p on p.id = anc.parent_id or p.id = anc.merge_parent_id
+        where p.seq >= ${Number(row.seq)}
+      )
+      select id from anc where id = ${ancestor}`.execute(conn);
+    return result.rows.length > 0;
   }
 
   async function pointersAtIn(conn: Db, commitId: string): Promise<Map<string, TablePointer>> {
     const result = await sql<{ namespace: string; name: string; metadata_location: string | null; path_map: string }>`
-      with recursive anc(id) as (
-        select id from rat_commits where id = ${commitId}
+      with recursive anc(id, parent_id, merge_parent_id) as (
+        select id, parent_id, merge_parent_id from rat_commits where id = ${commitId}
         union
-        select p.id from anc join rat_commits c on c.id = anc.id join rat_commits p on p.id = c.parent_id or p.id = c.merge_parent_id
+        select p.id, p.parent_id, p.merge_parent_id from anc join rat_commits p on p.id = anc.parent_id or p.id = anc.merge_parent_id
       )
       select ch.namespace as namespace, ch.name as name, ch.metadata_location as metadata_location, ch.path_map as path_map
       from rat_commit_changes ch join rat_commits c on c.id = ch.commit_id join anc on anc.id = c.id
@@ -271,6 +327,12 @@ export function createRefStore(db: MetadataDb): RefStore {
         const head = headOf(source);
         const createdAt = Date.now();
         await trx.insertInto('rat_refs').values({ name, type, head, created_at: createdAt }).execute();
+        if (source.kind === 'ref') {
+          // Copied inside the metadata DB: one statement, no pointer row travels to this process and back.
+          await sql`insert into rat_tables (ref, namespace, name, metadata_location, path_map, updated_at)
+            select ${name}, namespace, name, metadata_location, path_map, ${createdAt} from rat_tables where ref = ${source.name}`.execute(trx);
+          return { name, type, head, createdAt: new Date(createdAt) };
+        }
         const pointers = [...(await pointersIn(trx, source)).values()];
         if (pointers.length > 0) {
           await trx
@@ -296,10 +358,10 @@ export function createRefStore(db: MetadataDb): RefStore {
       const head = headOf(await resolveIn(db, name));
       const limit = options.limit ?? 100;
       const result = await sql<{ id: string; parent_id: string | null; merge_parent_id: string | null; author: string; message: string; created_at: number }>`
-        with recursive anc(id) as (
-          select id from rat_commits where id = ${head}
+        with recursive anc(id, parent_id, merge_parent_id) as (
+          select id, parent_id, merge_parent_id from rat_commits where id = ${head}
           union
-          select p.id from anc join rat_commits c on c.id = anc.id join rat_commits p on p.id = c.parent_id or p.id = c.merge_parent_id
+          select p.id, p.parent_id, p.merge_parent_id from anc join rat_commits p on p.id = anc.parent_id or p.id = anc.merge_parent_id
         )
         select c.id as id, c.parent_id as parent_id, c.merge_parent_id as merge_parent_id, c.author as author, c.message as message, c.created_at as created_at
         from anc join rat_commits c on c.id = anc.id
@@ -331,27 +393,37 @@ export function createRefStore(db: MetadataDb): RefStore {
         const sourceHead = resolvedSource.kind === 'ref' ? locked.get(resolvedSource.name)!.head : resolvedSource.id;
         const result = (kind: MergeResult['kind'], tables: string[], head: string): MergeResult => ({ source, into, kind, tables: tables.sort(), dryRun, head });
 
-        const targetAncestors = await ancestors(trx, target.head);
-        if (targetAncestors.has(sourceHead)) return result('up-to-date', [], target.head);
+        if (await isAncestor(trx, sourceHead, target.head)) return result('up-to-date', [], target.head);
         const targetPointers = await refPointers(trx, into);
         const sourcePointers = await pointersIn(trx, resolvedSource);
-        const sourceAncestors = await ancestors(trx, sourceHead);
 
-        if (sourceAncestors.has(target.head)) {
+        if (await isAncestor(trx, target.head, sourceHead)) {
           const tables = pointerDiff(targetPointers, sourcePointers).map((d) => d.table);
           if (dryRun) return result('fast-forward', tables, target.head);
-          await trx.deleteFrom('rat_tables').where('ref', '=', into).execute();
-          for (const pointer of sourcePointers.values()) await setPointer(trx, into, pointer.ident, pointer);
+          // Only the pointers that differ move: the rest already equal the source's, so the merge
+          // costs statements per changed table, not per table in the catalog.
+          for (const table of new Set([...targetPointers.keys(), ...sourcePointers.keys()])) {
+            const [t, s] = [targetPointers.get(table), sourcePointers.get(table)];
+            if (t?.metadataLocation === s?.metadataLocation && t?.pathMap === s?.pathMap) continue;
+            await setPointer(trx, into, (s ?? t)!.ident, s);
+          }
           await trx.updateTable('rat_refs').set({ head: sourceHead }).where('name', '=', into).execute();
           return result('fast-forward', tables, sourceHead);
         }
 
+        const graph = await commitGraph(trx, [target.head, sourceHead]);
+        const targetAncestors = reachable(graph, target.head);
         let base: string | undefined;
         let baseSeq = -1;
-        for (const [id, seq] of sourceAncestors) {
+        for (const id of reachable(graph, sourceHead)) {
+          const seq = graph.get(id)!.seq;
           if (targetAncestors.has(id) && seq > baseSeq) [base, baseSeq] = [id, seq];
         }
-        const basePointers = base ? await pointersAtIn(trx, base) : new Map<string, TablePointer>();
+        // The fork point's pointer matters only for the tables the two sides disagree on.
+        const disputed = [...new Set([...targetPointers.keys(), ...sourcePointers.keys()])]
+          .filter((table) => targetPointers.get(table)?.metadataLocation !== sourcePointers.get(table)?.metadataLocation)
+          .map((table) => (sourcePointers.get(table) ?? targetPointers.get(table))!.ident);
+        const basePointers = base ? await pointersOfTablesAt(trx, graph, base, disputed) : new Map<string, TablePointer>();
         const taken: { ident: TableIdent; pointer: TablePointer | undefined }[] = [];
         const conflicts: string[] = [];
         for (const table of new Set([...basePointers.keys(), ...targetPointers.keys(), ...sourcePointers.keys()])) {
@@ -393,6 +465,26 @@ export function createRefStore(db: MetadataDb): RefStore {
     },
   };
   return store;
+}
+
+/** One commit of a walked history: its order and its parents (one, or two for a merge commit). */
+interface GraphCommit {
+  seq: number;
+  createdAt: number;
+  parents: string[];
+}
+
+/** `from` and every commit reachable from it through parent links of `graph`. */
+function reachable(graph: Map<string, GraphCommit>, from: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [from];
+  while (pending.length > 0) {
+    const id = pending.pop()!;
+    if (seen.has(id) || !graph.has(id)) continue;
+    seen.add(id);
+    pending.push(...graph.get(id)!.parents);
+  }
+  return seen;
 }
 
 /** Tables added, removed or repointed going from `a` to `b`, sorted by name. */

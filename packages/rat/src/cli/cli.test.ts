@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogEnv } from '../catalog/test-support/test-catalog.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/rat.js');
 
@@ -16,7 +17,7 @@ interface Run {
 /** Runs the built CLI; stdout is counted line by line and only its head is kept, so huge outputs stay cheap here. */
 function rat(home: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, ...catalogEnv(home), ...env } });
     let stdout = '';
     let stderr = '';
     let lines = 0;
@@ -73,7 +74,7 @@ describe('rat CLI', () => {
     const query = "SELECT range AS id, 'row ' || range AS label FROM range(10000000)";
     const script = `"${process.execPath}" "${bin}" --home "${home}" --json sql "${query}" | awk 'NR<=3 { print } END { print NR }'`;
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn('sh', ['-c', script], { env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=64' } });
+      const child = spawn('sh', ['-c', script], { env: { ...process.env, ...catalogEnv(home), NODE_OPTIONS: '--max-old-space-size=64' } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -104,7 +105,7 @@ describe('rat CLI', () => {
     const { openSync, closeSync, readFileSync } = await import('node:fs');
     const fd = openSync(file, 'w');
     const code = await new Promise<number | null>((done) => {
-      const child = spawn(process.execPath, [bin, '--home', home, '--json', 'sql', 'SELECT 1 AS a; SELECT range AS r FROM range(3)'], { stdio: ['ignore', fd, 'pipe'] });
+      const child = spawn(process.execPath, [bin, '--home', home, '--json', 'sql', 'SELECT 1 AS a; SELECT range AS r FROM range(3)'], { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, ...catalogEnv(home) } });
       child.on('close', done);
     });
     closeSync(fd);

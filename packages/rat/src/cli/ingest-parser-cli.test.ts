@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogEnv } from '../catalog/test-support/test-catalog.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/rat.js');
 
 function rat(home: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, '--home', home, ...args], { cwd });
+    const child = spawn(process.execPath, [bin, '--home', home, ...args], { cwd, env: { ...process.env, ...catalogEnv(home) } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

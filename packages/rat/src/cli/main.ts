@@ -7,6 +7,8 @@ import { registerDiff } from './commands/diff.js';
 import { registerLog } from './commands/log.js';
 import { registerTag } from './commands/tag.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerIngestApi } from './commands/ingest-api.js';
+import { registerIngestDb } from './commands/ingest-db.js';
 import { registerLanding } from './commands/landing.js';
 import { registerMaintain } from './commands/maintain.js';
 import { registerSnapshots } from './commands/snapshots.js';
@@ -34,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
   registerUpload(program, globals);
   registerLanding(program, globals);
   registerIngest(program, globals);
+  registerIngestApi(program, globals);
+  registerIngestDb(program, globals);
   registerBranch(program, globals);
   registerTag(program, globals);
   registerLog(program, globals);

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBytes } from './commands/maintain.js';
+import { catalogEnv } from '../catalog/test-support/test-catalog.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/rat.js');
 
 describe('rat maintain', () => {
   let home: string;
-  const rat = (...args: string[]) => spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8', env: { ...process.env, RAT_GIT_SYNC: '0' } });
+  const rat = (...args: string[]) => spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8', env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(home) } });
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'rat-maintain-cli-'));

@@ -56,7 +56,39 @@ export function describePostgresUrl(url: string): string {
   const port = parsed.searchParams.get('port') || parsed.port || '5432';
   const user = decodeURIComponent(parsed.username);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  return `${user ? `${user}@` : ''}${host}:${port}${database ? `/${database}` : ''}`;
+  const schema = postgresSchemaOf(url);
+  return `${user ? `${user}@` : ''}${host}:${port}${database ? `/${database}` : ''}${schema ? ` (schema ${schema})` : ''}`;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * The PostgreSQL schema a URL's `?schema=` names for rat's tables (several rat installations can
+ * share one database, each in its own schema), or undefined for the server's default search path.
+ */
+export function postgresSchemaOf(url: string): string | undefined {
+  let schema: string | null;
+  try {
+    schema = new URL(url).searchParams.get('schema');
+  } catch {
+    return undefined;
+  }
+  if (schema === null) return undefined;
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new ValidationError(
+      'CONFIG_INVALID',
+      `RAT_DATABASE_URL "${redactUrl(url)}": schema "${schema}" is not a plain lower-case SQL name; use letters, digits and _ (e.g. ?schema=rat_prod)`,
+    );
+  }
+  return schema;
+}
+
+/** The URL without rat's own `schema` parameter, as the PostgreSQL driver takes it. */
+export function postgresDriverUrl(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('schema')) return url;
+  parsed.searchParams.delete('schema');
+  return parsed.href;
 }
 
 function redactUrl(url: string): string {

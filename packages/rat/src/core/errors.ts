@@ -33,7 +33,11 @@ export type ErrorCode =
   | 'INGEST_FILE_INVALID'
   | 'INGEST_BAD_ROWS'
   | 'INGEST_SCHEMA_DRIFT'
-  | 'INGEST_PARSER_FAILED';
+  | 'INGEST_PARSER_FAILED'
+  | 'SOURCE_DB_ERROR'
+  | 'SOURCE_TABLE_NOT_FOUND'
+  | 'SOURCE_HTTP_ERROR'
+  | 'SOURCE_NOT_JSON';
 
 export class RatError extends Error {
   readonly code: ErrorCode;

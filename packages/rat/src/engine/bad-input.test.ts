@@ -8,6 +8,7 @@ import type { Json } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RatError } from '../core/errors.js';
 import { type Lakehouse, openLakehouse } from './lakehouse.js';
+import { catalogEnv, catalogOptions } from '../catalog/test-support/test-catalog.js';
 
 /**
  * Wrong input of every kind (unknown names, bad SQL, values a column cannot hold, invalid identifiers
@@ -26,7 +27,7 @@ interface CliRun {
 
 /** The built CLI, with RAT_* variables removed so the lakehouse is the local one under `home`. */
 function cli(home: string, args: string[]): Promise<CliRun> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RAT_')));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RAT_'))), ...catalogEnv(home) };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, '--home', home, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -104,7 +105,7 @@ describe('bad statements through the CLI', () => {
 
   beforeAll(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'rat-bad-input-'));
-    rat = await openLakehouse({ home, env: {}, threads: 2 });
+    rat = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home) });
     await rat.sql(`
       CREATE TABLE bronze.orders (id INT NOT NULL, amount DECIMAL(10, 2), note VARCHAR, ts TIMESTAMP) PARTITIONED BY (day(ts));
       INSERT INTO bronze.orders VALUES (1, 9.99, 'first', TIMESTAMP '2024-01-01 10:00:00'), (2, 20.00, NULL, TIMESTAMP '2024-01-02 11:00:00');
@@ -227,7 +228,7 @@ describe('corrupt and unsupported metadata', () => {
 
   beforeAll(async () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'rat-corrupt-'));
-    setup = await openLakehouse({ home, env: {}, threads: 2 });
+    setup = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home) });
     for (const table of tables) {
       await setup.sql(`CREATE TABLE ${table} (id INT, s VARCHAR) PARTITIONED BY (s)`);
       await setup.sql(`INSERT INTO ${table} VALUES (1, 'a'), (2, 'b')`);
@@ -286,7 +287,7 @@ describe('corrupt and unsupported metadata', () => {
       expectOneLineError(await cli(home, ['sql', sql]), { code, mentions: [path.basename(file()), ...mentions] });
     }
     // The same process keeps answering for other tables after each failure.
-    const lake = await openLakehouse({ home, env: {}, threads: 1 });
+    const lake = await openLakehouse({ home, env: {}, threads: 1, ...catalogOptions(home) });
     try {
       const statements = [`SELECT * FROM ${table}`, `UPDATE ${table} SET s = 'q' WHERE id = 1`, `DELETE FROM ${table} WHERE id = 2`, `MERGE INTO ${table} t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE`];
       for (const sql of statements) {
@@ -347,7 +348,7 @@ describe('corrupt and unsupported metadata', () => {
 
   it('putting the original bytes back restores every table exactly: no pointer moved', async () => {
     for (const [file, bytes] of originals) await writeFile(file, bytes);
-    const lake = await openLakehouse({ home, env: {}, threads: 1 });
+    const lake = await openLakehouse({ home, env: {}, threads: 1, ...catalogOptions(home) });
     try {
       for (const table of tables) expect(await tableState(lake, table), table).toEqual(states.get(table));
     } finally {

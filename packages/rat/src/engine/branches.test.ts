@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RatError } from '../core/errors.js';
 import { type Lakehouse, type LakehouseOptions, openLakehouse } from './lakehouse.js';
+import { catalogOptions } from '../catalog/test-support/test-catalog.js';
 
 async function failure(run: Promise<unknown>): Promise<RatError> {
   const error = await run.then(
@@ -20,7 +21,7 @@ describe('SQL on data branches', () => {
 
   /** A lakehouse outside any git repository unless `cwd` says otherwise, with git sync on as by default. */
   async function lakehouse(options: LakehouseOptions = {}): Promise<Lakehouse> {
-    const lake = await openLakehouse({ home, threads: 1, cwd: home, env: { RAT_GIT_SYNC: '1' }, ...options });
+    const lake = await openLakehouse({ home, threads: 1, cwd: home, env: { RAT_GIT_SYNC: '1' }, ...catalogOptions(home), ...options });
     open.push(lake);
     return lake;
   }

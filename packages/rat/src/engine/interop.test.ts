@@ -19,6 +19,7 @@ import { openDuckDb, quoteString } from './duckdb.js';
 import { openLakehouse, type Lakehouse } from './lakehouse.js';
 import { dataFileFromParquet } from './parquet-stats.js';
 import { startIcebirdReader, type IcebirdReader } from './test-support/icebird-reader.js';
+import { catalogOptions, catalogEnv } from '../catalog/test-support/test-catalog.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/rat.js');
 const TABLES = fileURLToPath(new URL('../../../../../shared/reference/iceberg/tables/', import.meta.url));
@@ -84,7 +85,7 @@ function canonicalRows(schema: Schema, rows: Record<string, unknown>[]): unknown
 /** Runs the built CLI with --json and returns its parsed stdout. */
 function ratCli(home: string, args: string[]): Promise<unknown> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, '--home', home, '--json', ...args]);
+    const child = spawn(process.execPath, [BIN, '--home', home, '--json', ...args], { env: { ...process.env, ...catalogEnv(home) } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -104,7 +105,7 @@ describe('icebird reads what the platform writes', () => {
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'rat-interop-'));
-    rat = await openLakehouse({ home, threads: 2 });
+    rat = await openLakehouse({ home, threads: 2, ...catalogOptions(home) });
     icebird = await startIcebirdReader(home);
   });
   afterAll(async () => {
@@ -377,7 +378,7 @@ describe('tables written by Spark and PyIceberg, registered with the rat CLI', (
       const registered = (await ratCli(home, ['table', 'register', name, TABLES + metadata, '--map-path', `data/persistent/=${TABLES}`])) as { name: string; formatVersion: number };
       expect(registered).toMatchObject({ name, formatVersion: 2 });
     }
-    rat = await openLakehouse({ home, threads: 2 });
+    rat = await openLakehouse({ home, threads: 2, ...catalogOptions(home) });
   });
   afterAll(async () => {
     await rat?.close();

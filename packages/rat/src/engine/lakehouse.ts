@@ -2,7 +2,7 @@ import type { Json } from '@duckdb/node-api';
 import { createCatalog, type Catalog, DEFAULT_NAMESPACES, type LoadedTable } from '../catalog/catalog.js';
 import type { PathMap } from '../catalog/file-io.js';
 import { formatIdent, parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
-import { type MetadataDb, openMetadataDb } from '../catalog/metadata-db.js';
+import { type BeforeMetadataStatement, type MetadataDb, openMetadataDb } from '../catalog/metadata-db.js';
 import { MAIN_BRANCH, validateRefName } from '../catalog/ref-name.js';
 import { resolveConfig, type UserConfig } from '../core/config.js';
 import { isRatError, NotFoundError, ValidationError } from '../core/errors.js';
@@ -29,6 +29,10 @@ export interface LakehouseOptions extends UserConfig {
   branch?: string;
   /** Where git sync looks for the git repository (default: the process's working directory). */
   cwd?: string;
+  /** Wraps the object store every read and write goes through (instrumentation, fault-injection tests). */
+  wrapStore?: (store: ObjectStore) => ObjectStore;
+  /** Called before every metadata-DB statement; what it throws fails that statement (see OpenMetadataDbOptions). */
+  beforeMetadataStatement?: BeforeMetadataStatement;
 }
 
 export interface TableDescription {
@@ -105,8 +109,9 @@ export interface Lakehouse {
 export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lakehouse> {
   const env = options.env ?? process.env;
   const config = resolveConfig(options, env);
-  const store = await createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
-  const metadataDb = await openMetadataDb(config.database);
+  const baseStore = await createObjectStore(options.storage ?? storageConfigFromEnv(env, config.home));
+  const store = options.wrapStore ? options.wrapStore(baseStore) : baseStore;
+  const metadataDb = await openMetadataDb(config.database, options.beforeMetadataStatement ? { beforeStatement: options.beforeMetadataStatement } : {});
   let catalog: Catalog;
   let duck: DuckDb;
   try {

@@ -9,6 +9,8 @@ interface ColumnChunkStats {
   stats_max_value: string | null;
   stats_null_count: bigint | number | null;
   total_compressed_size: bigint | number;
+  row_group_id: bigint | number;
+  row_group_num_rows: bigint | number;
 }
 
 /**
@@ -21,12 +23,14 @@ export async function dataFileFromParquet(
   input: { localPath: string; filePath: string; fileSizeInBytes: number; schema: Schema; partition: PartitionValues; content?: 0 | 1 | 2; equalityIds?: number[] },
 ): Promise<DataFile> {
   const chunks = await db.rows<ColumnChunkStats>(
-    `SELECT path_in_schema, num_values, stats_min_value, stats_max_value, stats_null_count, total_compressed_size, row_group_num_rows
+    `SELECT path_in_schema, num_values, stats_min_value, stats_max_value, stats_null_count, total_compressed_size, row_group_id, row_group_num_rows
      FROM parquet_metadata(${quoteString(input.localPath)})`,
   );
-  const [{ num_rows: numRows } = { num_rows: 0 }] = await db.rows<{ num_rows: bigint | number }>(
-    `SELECT num_rows FROM parquet_file_metadata(${quoteString(input.localPath)})`,
-  );
+  // The file's row count is the sum over its row groups (every chunk repeats its row group's count);
+  // one footer read instead of a second parquet_file_metadata() call on every commit.
+  const rowGroups = new Map<number, number>();
+  for (const chunk of chunks) rowGroups.set(Number(chunk.row_group_id), Number(chunk.row_group_num_rows));
+  const numRows = sum([...rowGroups.values()]);
   const leaves = leafColumns(input.schema.fields);
   const columnSizes = new Map<number, number>();
   const valueCounts = new Map<number, number>();
@@ -70,7 +74,7 @@ export async function dataFileFromParquet(
     filePath: input.filePath,
     fileFormat: 'PARQUET',
     partition: input.partition,
-    recordCount: Number(numRows),
+    recordCount: numRows,
     fileSizeInBytes: input.fileSizeInBytes,
     columnSizes,
     valueCounts,

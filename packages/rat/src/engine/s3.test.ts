@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageConfig } from '../storage/config.js';
 import { startS3Server, type S3TestServer } from '../storage/test-support/s3-server.js';
 import { type Lakehouse, openLakehouse, type SnapshotInfo } from './lakehouse.js';
+import { catalogOptions } from '../catalog/test-support/test-catalog.js';
 
 /**
  * The whole lakehouse on a real S3 server (s3rver): every table file lives in the bucket, the local
@@ -76,7 +77,7 @@ beforeAll(async () => {
     cacheDir: path.join(home, 'cache'),
     stagingRoot: path.join(home, 'staging'),
   };
-  rat = await openLakehouse({ home, storage, env: {}, threads: 2 });
+  rat = await openLakehouse({ home, storage, env: {}, threads: 2, ...catalogOptions(home) });
 });
 
 afterAll(async () => {
@@ -184,7 +185,7 @@ describe('a lakehouse on S3', () => {
     await rat.close();
     await rm(path.join(home, 'cache'), { recursive: true, force: true });
 
-    rat = await openLakehouse({ home, storage, env: {}, threads: 2 });
+    rat = await openLakehouse({ home, storage, env: {}, threads: 2, ...catalogOptions(home) });
     expect(await rat.snapshots(t)).toEqual(snapshots);
     expect(await rows(rat, `SELECT * FROM ${t} ORDER BY id`)).toEqual(final);
     expect(await rows(rat, `SELECT * FROM ${t} AT (VERSION => ${created.snapshotId}) ORDER BY id`)).toEqual(original);

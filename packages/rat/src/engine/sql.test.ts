@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RatError } from '../core/errors.js';
 import { type Lakehouse, openLakehouse, type SnapshotInfo } from './lakehouse.js';
 import type { CommandResult, RowsResult, StatementResult } from './sql-executor.js';
+import { isPostgres } from '../catalog/metadata-db.js';
+import { catalogOptions, TEST_DIALECT } from '../catalog/test-support/test-catalog.js';
 
 /**
  * Every SQL statement the platform handles on catalog tables, end to end on a local lakehouse:
@@ -18,7 +20,7 @@ let rat: Lakehouse;
 beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'rat-sql-'));
   // env: {} keeps a developer's RAT_S3_* variables from moving this suite onto S3.
-  rat = await openLakehouse({ home, env: {}, threads: 2 });
+  rat = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home) });
 });
 
 afterAll(async () => {
@@ -109,6 +111,10 @@ function sortedPartitions(files: { partition: Record<string, string | null>; rec
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+it('runs on the metadata DB of this test project (SQLite, or PostgreSQL in the postgres project)', () => {
+  expect(isPostgres(rat.metadataDb)).toBe(TEST_DIALECT === 'postgres');
+});
 
 describe('CREATE TABLE ... PARTITIONED BY', () => {
   const cases: {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, type RatError } from '../core/errors.js';
 import { type Lakehouse, openLakehouse } from './lakehouse.js';
+import { catalogOptions } from '../catalog/test-support/test-catalog.js';
 
 async function failure(run: Promise<unknown>): Promise<RatError> {
   const error = await run.then(
@@ -19,7 +20,7 @@ describe('transactions over several tables', () => {
   const open: Lakehouse[] = [];
 
   async function lakehouse(): Promise<Lakehouse> {
-    const lake = await openLakehouse({ home, threads: 1, env: { RAT_GIT_SYNC: '0' } });
+    const lake = await openLakehouse({ home, threads: 1, env: { RAT_GIT_SYNC: '0' }, ...catalogOptions(home) });
     open.push(lake);
     return lake;
   }

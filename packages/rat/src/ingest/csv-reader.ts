@@ -34,10 +34,23 @@ const DELIMITER_CANDIDATES = [',', ';', '\t', '|'];
 const DEFAULT_SAMPLE_ROWS = 20480;
 
 /**
+ * DuckDB's default longest line. A larger limit makes read_csv use buffers of that size (several per
+ * thread): 256 MiB costs about 1 GB of memory and most of the parallelism on any file. So the file
+ * is read with the default first, and again with LONG_LINE_BYTES only when a line was longer.
+ */
+const DEFAULT_LINE_BYTES = 2 * 1024 * 1024;
+const LONG_LINE_BYTES = 256 * 1024 * 1024;
+
+/**
  * CSV/TSV: DuckDB's sniffer finds the dialect and types (each overridable), then one read_csv pass
- * stages the rows with store_rejects, so every row that does not parse (ragged, unclosed quote,
+ * reads the rows with store_rejects, so every row that does not parse (ragged, unclosed quote,
  * invalid encoding, a value that does not convert) lands in the rejects table with its line number,
  * raw text and DuckDB's reason instead of failing the file or vanishing.
+ *
+ * The rows are not read here: `relation` is a view over read_csv, and the file is read once, by
+ * whatever reads the view next. The ingest streams it straight into the table's Parquet files and
+ * then calls `lazy.collectRejects()`; when its plan needs the rows more than once (merge, a replay,
+ * values to convert) it calls `lazy.materialize()`, which stages them into a temp table as before.
  */
 export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const { duck, options } = ctx;
@@ -45,46 +58,28 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
   const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
-  const { relation, rejects } = stageNames(ctx.id);
+  const { relation, rejects, view } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
-  const args = [
-    quoteString(file.localPath),
-    'auto_detect = false',
-    `delim = ${quoteString(dialect.delimiter)}`,
-    `quote = ${quoteString(dialect.quote)}`,
-    `escape = ${quoteString(dialect.escape)}`,
-    `header = ${dialect.header}`,
-    `skip = ${dialect.skip}`,
-    `encoding = ${quoteString(file.encoding)}`,
-    `compression = ${quoteString(file.compression)}`,
-    `columns = {${mapping.map((m, i) => `${quoteString(m.name)}: ${quoteString(readTypes[i]!)}`).join(', ')}}`,
-    'store_rejects = true',
-    `rejects_table = ${quoteString(rejectsTable)}`,
-    `rejects_scan = ${quoteString(scanTable)}`,
-    'max_line_size = 268435456',
-    ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
-    ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
-  ];
-  await ctx.onReadProgress(() =>
-    runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM read_csv(${args.join(', ')})`),
-  );
-  await createRejectsTable(duck, rejects);
-  try {
-    // One rejected row per line: DuckDB may report several errors for it (a cast and a missing column).
-    await duck.run(`
-      INSERT INTO ${quoteIdent(rejects)}
-      SELECT line, string_agg(CASE WHEN column_name IS NULL THEN error_message ELSE 'column ' || column_name || ': ' || error_message END, '; ' ORDER BY byte_position),
-             first(csv_line ORDER BY byte_position)
-      FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
-  } finally {
-    await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
-  }
-  const rows = await countRows(duck, relation);
-  const rejected = await countRows(duck, rejects);
-  if (rows === 0 && rejected === 0) {
-    throw new InputFileError('INGEST_FILE_INVALID', file.display, { line: dialect.skip + 2 }, dialect.header ? 'the file has a header line but no data rows' : 'the file has no data rows');
-  }
+  const readCsv = (maxLineBytes: number) =>
+    `read_csv(${[
+      quoteString(file.localPath),
+      'auto_detect = false',
+      `delim = ${quoteString(dialect.delimiter)}`,
+      `quote = ${quoteString(dialect.quote)}`,
+      `escape = ${quoteString(dialect.escape)}`,
+      `header = ${dialect.header}`,
+      `skip = ${dialect.skip}`,
+      `encoding = ${quoteString(file.encoding)}`,
+      `compression = ${quoteString(file.compression)}`,
+      `columns = {${mapping.map((m, i) => `${quoteString(m.name)}: ${quoteString(readTypes[i]!)}`).join(', ')}}`,
+      'store_rejects = true',
+      `rejects_table = ${quoteString(rejectsTable)}`,
+      `rejects_scan = ${quoteString(scanTable)}`,
+      ...(maxLineBytes === DEFAULT_LINE_BYTES ? [] : [`max_line_size = ${maxLineBytes}`]),
+      ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
+      ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
+    ].join(', ')})`;
   const parse: ParseOptions = {
     format: 'csv',
     delimiter: dialect.delimiter,
@@ -96,7 +91,75 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
     ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
   };
-  return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: false, rows, rejects, rejected, parse, mapping };
+  const noRows = () =>
+    new InputFileError('INGEST_FILE_INVALID', file.display, { line: dialect.skip + 2 }, dialect.header ? 'the file has a header line but no data rows' : 'the file has no data rows');
+  // DuckDB appends every scan's rejects to its tables: drop them first, so they hold the one scan that counts.
+  const dropDuckRejects = () => duck.run(`DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
+
+  /** Moves DuckDB's rejects of the last scan into `rejects`, one row per line; undefined when a line was too long for the read. */
+  const collect = async (maxLineBytes: number): Promise<number | undefined> => {
+    try {
+      const [counts] = await duck.rows<{ lines: bigint; long: bigint }>(
+        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long FROM ${quoteIdent(rejectsTable)}`,
+      ).catch((error: unknown) => {
+        // DuckDB creates the table when a scan starts: without one, nothing was rejected.
+        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n }];
+        throw error;
+      });
+      if (Number(counts!.long) > 0 && maxLineBytes < LONG_LINE_BYTES) return undefined;
+      const rejected = Number(counts!.lines);
+      if (rejected === 0) {
+        await createRejectsTable(duck, rejects);
+        return 0;
+      }
+      // One rejected row per line: DuckDB may report several errors for it (a cast and a missing column).
+      await duck.run(`
+        CREATE OR REPLACE TEMP TABLE ${quoteIdent(rejects)} AS
+        SELECT CAST(line AS BIGINT) AS line,
+               CAST(string_agg(CASE WHEN column_name IS NULL THEN error_message ELSE 'column ' || column_name || ': ' || error_message END, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
+               CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
+        FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
+      return rejected;
+    } finally {
+      await dropDuckRejects();
+    }
+  };
+
+  // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
+  const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
+  const materialize = async (longLines = false): Promise<StagedFile> => {
+    for (const maxLineBytes of longLines ? [LONG_LINE_BYTES] : [DEFAULT_LINE_BYTES, LONG_LINE_BYTES]) {
+      await dropDuckRejects();
+      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes)}`));
+      const rejected = await collect(maxLineBytes);
+      if (rejected === undefined) continue;
+      await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(relation)}`);
+      staged.rows = await countRows(duck, relation);
+      staged.rejected = rejected;
+      if (staged.rows === 0 && rejected === 0) throw noRows();
+      delete staged.lazy;
+      return staged;
+    }
+    throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `a line is longer than ${LONG_LINE_BYTES} bytes`);
+  };
+
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${readCsv(DEFAULT_LINE_BYTES)}`);
+  staged.columns = await stagedColumns(duck, view, mapping);
+  staged.lazy = {
+    beforeRead: dropDuckRejects,
+    async collectRejects(rows) {
+      const rejected = await collect(DEFAULT_LINE_BYTES);
+      if (rejected === undefined) return undefined;
+      staged.rows = rows;
+      staged.rejected = rejected;
+      if (rows === 0 && rejected === 0) throw noRows();
+      delete staged.lazy;
+      return rejected;
+    },
+    materialize,
+    fileError: (error) => fileReadError(file, error),
+  };
+  return staged;
 }
 
 /**

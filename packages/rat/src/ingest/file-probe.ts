@@ -16,8 +16,10 @@ export interface ProbedFile {
   /** The name recorded in the registry and lineage: a landing key or an absolute local path. */
   display: string;
   size: number;
-  /** sha256 of the bytes as stored, hex. */
+  /** sha256 of the bytes as stored, hex ('' while `pendingHash` is set). */
   hash: string;
+  /** The sha256 while it is still being computed, alongside the read of the rows (see probeFile's `deferHash`). */
+  pendingHash?: Promise<string>;
   compression: Compression;
   /** custom: a custom parser reads the file (IngestOptions.parser). */
   format: SourceFormat | 'custom';
@@ -47,7 +49,13 @@ const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
  * compressed stream is complete (DuckDB reads truncated gzip and zstd silently), and detects the
  * format and text encoding. Every problem is an InputFileError naming the file and byte.
  */
-export async function probeFile(localPath: string, display: string, options: ResolvedIngestOptions, report?: (event: IngestProgress) => void): Promise<ProbedFile> {
+export async function probeFile(
+  localPath: string,
+  display: string,
+  options: ResolvedIngestOptions,
+  report?: (event: IngestProgress) => void,
+  deferHash = false,
+): Promise<ProbedFile> {
   let size: number;
   try {
     size = (await stat(localPath)).size;
@@ -61,7 +69,10 @@ export async function probeFile(localPath: string, display: string, options: Res
   if (compression !== detected) {
     throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, `compression ${compression} was asked for, but the file starts like ${detected === 'none' ? 'uncompressed data' : detected}`);
   }
-  const { hash, sample } = await hashAndSample(localPath, display, size, compression, report);
+  // An uncompressed file needs no integrity pass: its hash can be computed while DuckDB reads the rows
+  // (one pass over the bytes instead of two). A compressed one is decompressed here, to the end, first.
+  const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size) : undefined;
+  const { hash, sample } = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report);
   if (compression === 'zstd') {
     const truncated = await findZstdTruncation(localPath);
     if (truncated) throw new InputFileError('INGEST_FILE_INVALID', display, { byte: truncated.offset }, truncated.problem);
@@ -80,22 +91,38 @@ export async function probeFile(localPath: string, display: string, options: Res
   if (format === 'json' && encoding !== 'utf-8') {
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, `JSON must be UTF-8 (RFC 8259), but the file looks ${encoding}; convert it (iconv -f ${encoding} -t utf-8)`);
   }
-  return { localPath, display, size, hash, compression, format, encoding, ...(sample ? { sample } : {}) };
+  return { localPath, display, size, hash, compression, format, encoding, ...(sample ? { sample } : {}), ...(deferred ? { pendingHash: deferred } : {}) };
 }
 
-async function readHead(path: string, length: number): Promise<Buffer> {
+/** Waits for a deferred hash and stores it in `probed.hash`. */
+export async function settleHash(probed: ProbedFile): Promise<void> {
+  if (!probed.pendingHash) return;
+  probed.hash = await probed.pendingHash;
+  delete probed.pendingHash;
+}
+
+/** No progress events: the read of the rows reports progress meanwhile. */
+function deferredHash(localPath: string, display: string, size: number): Promise<string> {
+  const pending = hashAndSample(localPath, display, size, 'hash-only').then((r) => r.hash);
+  // Awaited by settleHash; until then a failure must not count as an unhandled rejection.
+  pending.catch(() => undefined);
+  return pending;
+}
+
+/** The first `length` bytes; padded to 4 bytes for magic-number checks unless `pad` is false. */
+async function readHead(path: string, length: number, pad = true): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead).length < 4 ? Buffer.concat([buffer.subarray(0, bytesRead), Buffer.alloc(4)]) : buffer.subarray(0, bytesRead);
+    return pad && bytesRead < 4 ? Buffer.concat([buffer.subarray(0, bytesRead), Buffer.alloc(4)]) : buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
 }
 
 /** One pass over the file: sha256 of the stored bytes, and for gzip a full decompression (integrity) keeping the first bytes. */
-async function hashAndSample(path: string, display: string, size: number, compression: Compression, report?: (event: IngestProgress) => void): Promise<{ hash: string; sample?: Buffer }> {
+async function hashAndSample(path: string, display: string, size: number, compression: Compression | 'hash-only', report?: (event: IngestProgress) => void): Promise<{ hash: string; sample?: Buffer }> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   let sampled = 0;

@@ -1,6 +1,6 @@
 import type { LoadedTable, TableCommit } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
-import { RatError } from '../core/errors.js';
+import { RatError, ValidationError } from '../core/errors.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
@@ -22,6 +22,8 @@ export interface IngestCommit {
   changes: SchemaChange[];
   /** Rows to add (exactly the evolved table's columns); absent when there are none. */
   rowsSql?: string;
+  /** Or the rows already written as data files of the evolved table (append and overwrite only). */
+  dataFiles?: DataFile[];
   mode: IngestMode;
   keys: string[];
   summary: Record<string, string>;
@@ -106,19 +108,22 @@ function checkCursor(table: string, base: LoadedTable | undefined, cursor: NonNu
 async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable | undefined, commit: IngestCommit): Promise<SnapshotChange> {
   const { writer, reader } = rat.executor;
   const summary = commit.summary;
-  if (!commit.rowsSql) return { operation: 'append', addedDataFiles: [], summary };
+  const { dataFiles, rowsSql } = commit;
+  const written = () => dataFiles ?? writer.writeFiles(draft, rowsSql!);
+  if (!rowsSql && !dataFiles) return { operation: 'append', addedDataFiles: [], summary };
   if (commit.mode === 'append' || !base || base.metadata.currentSnapshotId === undefined) {
-    return { operation: 'append', addedDataFiles: await writer.writeFiles(draft, commit.rowsSql), summary };
+    return { operation: 'append', addedDataFiles: await written(), summary };
   }
   if (commit.mode === 'overwrite') {
     const removedFiles = await liveFiles(rat, base);
-    return { operation: 'overwrite', addedDataFiles: await writer.writeFiles(draft, commit.rowsSql), removedFiles, summary };
+    return { operation: 'overwrite', addedDataFiles: await written(), removedFiles, summary };
   }
+  if (!rowsSql) throw new ValidationError('INVALID_ARGUMENT', `${formatIdent(commit.ident)}: a merge needs the rows as SQL, not written files`);
   // merge: files holding a row whose key comes again are rewritten without those rows (copy-on-write).
   const keys = commit.keys.map((k) => quoteIdent(k.toLowerCase())).join(', ');
   const incoming = `__rat_merge_keys_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
   const duck = rat.duck;
-  await duck.run(`CREATE TEMP TABLE ${incoming} AS SELECT DISTINCT ${keys} FROM (${commit.rowsSql})`);
+  await duck.run(`CREATE TEMP TABLE ${incoming} AS SELECT DISTINCT ${keys} FROM (${rowsSql})`);
   try {
     const { scan } = await reader.plan(base);
     const evolved = currentSchema(draft.metadata);
@@ -140,8 +145,8 @@ async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable 
       for (const d of task.equalityDeletes) removedFiles.add(d.file.filePath);
       kept.push(`SELECT ${projection} FROM (${taskSql}) t ANTI JOIN ${incoming} USING (${keys})`);
     }
-    const rowsSql = [commit.rowsSql, ...kept].map((q) => `(${q})`).join(' UNION ALL ');
-    const added: DataFile[] = await writer.writeFiles(draft, rowsSql);
+    const allRowsSql = [rowsSql, ...kept].map((q) => `(${q})`).join(' UNION ALL ');
+    const added: DataFile[] = await writer.writeFiles(draft, allRowsSql);
     return { operation: removedFiles.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles, summary };
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${incoming}`);

@@ -8,7 +8,7 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
-import { type ProbedFile, probeFile } from './file-probe.js';
+import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
 import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
@@ -20,6 +20,7 @@ import { stageXlsx } from './xlsx-reader.js';
 import { withDuckDbProgress } from './progress.js';
 import { rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
+import { writeStreamed } from './streamed-write.js';
 import { dropStaged, type ParseOptions, type StageContext, type StagedFile } from './staged-file.js';
 
 /** What happened to one file. */
@@ -100,7 +101,8 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   });
   try {
     localPath = await source.localPath();
-    probed ??= await probeFile(localPath, source.display, options, options.onProgress);
+    // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
+    probed ??= await probeFile(localPath, source.display, options, options.onProgress, !options.skipExisting);
     report.bytes = probed.size;
     report.format = probed.format;
     if (options.skipExisting) {
@@ -119,6 +121,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
       const bytes = await readFile(localPath).catch(() => undefined);
       if (bytes) probed = { localPath, display: source.display, size: bytes.length, hash: createHash('sha256').update(bytes).digest('hex'), compression: 'none', format: 'csv', encoding: 'utf-8' };
     }
+    if (probed) await settleHash(probed).catch(() => undefined);
     const message = describeError(error);
     await ctx.registry.record(entry('failed', { error: message }));
     return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', bytes: probed?.size ?? 0, durationMs: Date.now() - started };
@@ -165,6 +168,8 @@ async function stageAndCommit(
         ingestedAt,
         file: probed.display,
       });
+      // A CSV is read only now, once: straight into the table's files when the plan allows it.
+      const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading') });
       const conversionRejects = plan.badRowsSql ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.badRowsSql})`))[0]!.n) : 0;
       const rejected = staged.rejected + conversionRejects;
       const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
@@ -179,7 +184,8 @@ async function stageAndCommit(
           `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with --on-error fail the file is refused and the table is unchanged)`,
         );
       }
-      const rows = staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
+      const rows = streamed ? streamed.rows : staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
+      await settleHash(probed);
       const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
       const mapLine = (sql: string) => (replay ? `SELECT coalesce(m.line, r.line) AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql);
       const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: replay?.parse ?? staged.parse }) : undefined;
@@ -192,7 +198,7 @@ async function stageAndCommit(
           ...(table ? { base: table } : {}),
           ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
           changes: plan.changes,
-          ...(rows > 0 ? { rowsSql: plan.rowsSql } : {}),
+          ...(rows > 0 ? (streamed ? { dataFiles: streamed.dataFiles } : { rowsSql: plan.rowsSql }) : {}),
           mode: options.mode,
           keys: options.keys,
           summary,

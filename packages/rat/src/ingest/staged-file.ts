@@ -41,6 +41,29 @@ export interface StagedFile {
   parse: ParseOptions;
   /** Column mapping for the report: source name -> table name. */
   mapping: ColumnMapping[];
+  /**
+   * Set while the rows are not read yet (CSV): `relation` is a view over the file, which must be
+   * read exactly once more, and `rows`, `rejected` and the `rejects` table are filled in after it.
+   * (After `materialize()`, `relation` stays the view's name; the view then reads the temp table.)
+   */
+  lazy?: LazyRows;
+}
+
+/** The two ways a lazily staged file gets read; either one clears `StagedFile.lazy`. */
+export interface LazyRows {
+  /** Call right before the one read of the view: forgets rejects of earlier reads (a plan may have looked at the rows). */
+  beforeRead(): Promise<void>;
+  /**
+   * After the one read of the view (the write of the rows): fills in `rows` (as the caller counted
+   * them, e.g. from the written files' footers), `rejected` and the `rejects` table. Undefined when
+   * a line was longer than the read allowed: the rows read are incomplete, and the caller discards
+   * them and calls `materialize(true)`.
+   */
+  collectRejects(rows: number): Promise<number | undefined>;
+  /** Reads the rows into a temp table under the same name (as other formats are staged), with the rejects. */
+  materialize(longLines?: boolean): Promise<StagedFile>;
+  /** A DuckDB error of the read, as an error about the file (naming line or byte when DuckDB does). */
+  fileError(error: unknown): Error;
 }
 
 export interface StageContext {
@@ -56,8 +79,9 @@ export interface StageContext {
   onReadProgress<T>(work: () => Promise<T>): Promise<T>;
 }
 
-export function stageNames(id: string): { relation: string; rejects: string } {
-  return { relation: `__rat_ingest_${id}`, rejects: `__rat_ingest_${id}_rejects` };
+/** Temp relations of one staged file: the rows, the rejects, and the view a lazily read file is planned through. */
+export function stageNames(id: string): { relation: string; rejects: string; view: string } {
+  return { relation: `__rat_ingest_${id}`, rejects: `__rat_ingest_${id}_rejects`, view: `__rat_ingest_${id}_view` };
 }
 
 export async function createRejectsTable(duck: DuckDb, name: string): Promise<void> {
@@ -82,6 +106,7 @@ export async function stagedColumns(duck: DuckDb, relation: string, mapping: Col
 }
 
 export async function dropStaged(duck: DuckDb, id: string): Promise<void> {
-  const { relation, rejects } = stageNames(id);
-  await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(relation)}; DROP TABLE IF EXISTS ${quoteIdent(rejects)}`);
+  const { relation, rejects, view } = stageNames(id);
+  await duck.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}; DROP TABLE IF EXISTS ${quoteIdent(relation)}; DROP TABLE IF EXISTS ${quoteIdent(rejects)};
+    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_duck`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_scan`)}`);
 }

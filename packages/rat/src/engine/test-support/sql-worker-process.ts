@@ -7,15 +7,25 @@ import { fileURLToPath } from 'node:url';
 export type WorkerEvent =
   | { event: 'loaded' }
   | { event: 'ready' }
-  | { event: 'ack'; index: number }
-  | { event: 'conflict'; index: number; code: string; message: string }
-  | { event: 'failed'; index: number; code: string; message: string }
-  | { event: 'paused'; index: number; at: 'before-commit' | 'after-commit' }
-  | { event: 'done' };
+  | { event: 'ack'; index: number; lane?: number }
+  | { event: 'conflict'; index: number; code: string; message: string; lane?: number }
+  | { event: 'failed'; index: number; code: string; message: string; lane?: number }
+  | { event: 'paused'; index: number; at: string }
+  | { event: 'done' }
+  // maintenance/test-support/maintain-worker.mjs: maintain() began, and its report.
+  | { event: 'started' }
+  | { event: 'maintained'; report: unknown };
 
 export interface WorkerJob {
   home: string;
+  /** The statements of a single writer; ignored when `lanes` is given. */
   statements: string[];
+  /** Several writers in this one process, each with its own Lakehouse, running their statement lists at once. */
+  lanes?: string[][];
+  /** A PostgreSQL URL for the metadata DB (default: the SQLite file in `home`). */
+  databaseUrl?: string;
+  /** The branch every statement writes to (default: main, or the git branch's data branch). */
+  branch?: string;
   /** Run a statement again after a COMMIT_CONFLICT (each conflict is still reported). */
   retryConflicts?: boolean;
   threads?: number;
@@ -35,7 +45,8 @@ export interface SqlWorker {
   readonly events: readonly WorkerEvent[];
   /** Resolves with the first event of that kind (also one already received); rejects when the process ends first. */
   waitFor(kind: WorkerEvent['event'], timeoutMs?: number): Promise<WorkerEvent>;
-  start(job: WorkerJob): void;
+  /** Sends the job line (a WorkerJob for sql-worker.mjs; another script defines its own). */
+  start(job: WorkerJob | Record<string, unknown>): void;
   /** Resolves once the process ended and all its output was read. */
   readonly exited: Promise<WorkerExit>;
   /** SIGKILL, then waits for the exit. */
@@ -53,8 +64,9 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WORKER_SCRIPT = fileURLToPath(new URL('./sql-worker.mjs', import.meta.url));
 const DEFAULT_WAIT_MS = 60_000;
 
-export function spawnSqlWorker(): SqlWorker {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [WORKER_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts sql-worker.mjs, or another script speaking its protocol (e.g. maintenance's maintain-worker.mjs). */
+export function spawnSqlWorker(script: string = WORKER_SCRIPT): SqlWorker {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: WorkerEvent[] = [];
   const waiters: { kind: WorkerEvent['event']; resolve: (event: WorkerEvent) => void }[] = [];
   let noise = '';

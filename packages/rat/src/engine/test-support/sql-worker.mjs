@@ -3,12 +3,17 @@
 //
 // Protocol: prints {"event":"loaded"} once the SDK is imported, then reads one JSON job line on stdin:
 //   { home, statements: string[], retryConflicts?: boolean, threads?: number,
-//     pause?: { index: number, at: 'before-commit' | 'after-commit' } }
+//     pause?: { index: number, at: 'before-commit' | 'after-commit' },
+//     databaseUrl?: string, branch?: string, lanes?: string[][] }
 // and prints {"event":"ready"}, then per statement {"event":"ack","index":i} after it committed,
 // {"event":"conflict","index":i,"code":...,"message":...} for each COMMIT_CONFLICT (retried when
 // retryConflicts), {"event":"failed",...} on any other error (exit 1), and {"event":"done"} at the end.
 // `pause` stops statement `index` just before or just after its catalog compare-and-swap and waits
 // there forever (prints {"event":"paused"}), so a test can kill the process at that exact point.
+// `lanes` (instead of `statements`) runs several statement lists at once, each through its own
+// Lakehouse (its own DuckDB and metadata-DB connection): concurrent writers inside one process. Their
+// events carry "lane"; {"event":"done"} comes once every lane finished. `pause` applies to lane 0.
+// `databaseUrl` puts the catalog in PostgreSQL; `branch` is the ref every lane writes to.
 // Importing the SDK takes seconds, so a test can start this process early and send the job later.
 import { createInterface } from 'node:readline';
 import { setInterval } from 'node:timers';
@@ -45,11 +50,27 @@ function readJob() {
 
 emit({ event: 'loaded' });
 const job = await readJob();
-const lake = await openLakehouse({ home: job.home, threads: job.threads ?? 1 });
+const lanes = job.lanes ?? [job.statements];
+const tagged = (lane, event) => (job.lanes ? { ...event, lane } : event);
+const options = {
+  home: job.home,
+  threads: job.threads ?? 1,
+  ...(job.databaseUrl ? { databaseUrl: job.databaseUrl } : {}),
+  ...(job.branch ? { branch: job.branch } : {}),
+};
+const lakes = [];
+try {
+  for (let lane = 0; lane < lanes.length; lane++) lakes.push(await openLakehouse(options));
+} catch (error) {
+  emit({ event: 'failed', index: -1, code: error?.code ?? 'UNKNOWN', message: error instanceof Error ? error.message : String(error) });
+  for (const lake of lakes) await lake.close();
+  process.exit(1);
+}
 let current = -1;
 
 if (job.pause) {
   const { index, at } = job.pause;
+  const lake = lakes[0];
   const commitTable = lake.catalog.commitTable;
   lake.catalog.commitTable = async (base, next) => {
     if (current === index && at === 'before-commit') {
@@ -63,34 +84,37 @@ if (job.pause) {
   };
 }
 
-emit({ event: 'ready' });
-try {
-  for (let index = 0; index < job.statements.length; index++) {
-    current = index;
+/** Runs one lane's statements in order; throws (after reporting it) on an error it may not retry. */
+async function runLane(lane) {
+  const lake = lakes[lane];
+  const statements = lanes[lane];
+  for (let index = 0; index < statements.length; index++) {
+    if (lane === 0) current = index;
     for (;;) {
       try {
-        await lake.sql(job.statements[index]);
-        emit({ event: 'ack', index });
+        await lake.sql(statements[index]);
+        emit(tagged(lane, { event: 'ack', index }));
         break;
       } catch (error) {
         const code = error?.code ?? 'UNKNOWN';
         const message = error instanceof Error ? error.message : String(error);
         if (code !== 'COMMIT_CONFLICT') {
-          emit({ event: 'failed', index, code, message });
-          process.exitCode = 1;
+          emit(tagged(lane, { event: 'failed', index, code, message }));
           throw error;
         }
-        emit({ event: 'conflict', index, code, message });
-        if (!job.retryConflicts) {
-          process.exitCode = 1;
-          throw error;
-        }
+        emit(tagged(lane, { event: 'conflict', index, code, message }));
+        if (!job.retryConflicts) throw error;
       }
     }
   }
-  emit({ event: 'done' });
-} catch {
-  // Already reported as an event; the exit code says the job did not finish.
+}
+
+emit({ event: 'ready' });
+try {
+  const outcomes = await Promise.allSettled(lanes.map((_, lane) => runLane(lane)));
+  if (outcomes.every((o) => o.status === 'fulfilled')) emit({ event: 'done' });
+  // Already reported as events; the exit code says the job did not finish.
+  else process.exitCode = 1;
 } finally {
-  await lake.close();
+  for (const lake of lakes) await lake.close();
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { StorageConfig } from '../../storage/config.js';
 import { type Lakehouse, openLakehouse } from '../../engine/lakehouse.js';
 import { createIngestion, type Ingestion } from '../ingestion.js';
+import { catalogOptions } from '../../catalog/test-support/test-catalog.js';
 
 export interface IngestFixture {
   rat: Lakehouse;
@@ -17,7 +18,7 @@ export interface IngestFixture {
 
 export async function openIngestFixture(options: { storage?: StorageConfig } = {}): Promise<IngestFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'rat-ingest-'));
-  const rat = await openLakehouse({ home: join(dir, 'home'), env: {}, threads: 2, ...(options.storage ? { storage: options.storage } : {}) });
+  const rat = await openLakehouse({ home: join(dir, 'home'), env: {}, threads: 2, ...catalogOptions(join(dir, 'home')), ...(options.storage ? { storage: options.storage } : {}) });
   const ingestion = createIngestion(rat);
   return {
     rat,

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Lakehouse, openLakehouse } from '../../engine/lakehouse.js';
+import { catalogOptions } from '../../catalog/test-support/test-catalog.js';
 
 /** Throwaway RAT_HOMEs with lakehouses on any ref; `cleanup` closes them all and removes the folders. */
 export function createLakeFixture(): { home(): Promise<string>; open(home: string, branch?: string): Promise<Lakehouse>; close(lake: Lakehouse): Promise<void>; cleanup(): Promise<void> } {
@@ -14,7 +15,7 @@ export function createLakeFixture(): { home(): Promise<string>; open(home: strin
       return home;
     },
     async open(home, branch) {
-      const lake = await openLakehouse({ home, threads: 1, env: { RAT_GIT_SYNC: '0' }, ...(branch ? { branch } : {}) });
+      const lake = await openLakehouse({ home, threads: 1, env: { RAT_GIT_SYNC: '0' }, ...catalogOptions(home), ...(branch ? { branch } : {}) });
       lakes.push(lake);
       return lake;
     },

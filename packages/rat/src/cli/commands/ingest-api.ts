@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { RatError } from '../../core/errors.js';
+import { type ApiEndpointReport, type ApiIngestReport, type ApiProgress, ingestApi, loadApiConfig } from '../../ingest/index.js';
+import { type GlobalOptions, withLakehouse } from '../context.js';
+import type { Output } from '../output.js';
+
+const PLAIN_EVERY_MS = 5_000;
+
+export function registerIngestApi(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('ingest-api')
+    .description('load records from an HTTP JSON API into tables, per a declarative config: auth, pagination, records path, incremental cursor kept with the table, retries')
+    .argument('<config-file>', 'the API source: .yaml/.yml or .json (with ${ENV_VAR} substitution), or a .js/.mjs module exporting it')
+    .option('--endpoint <name...>', 'run only these endpoints (default: all)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  SHOP_TOKEN=... rat ingest-api shop.yaml
+  rat ingest-api shop.yaml --endpoint orders customers
+  rat --json ingest-api shop.yaml
+  rat sql "SELECT * FROM bronze._file_registry WHERE file_path LIKE 'api:%'"`,
+    )
+    .action(async (file: string, flags: { endpoint?: string[] }) => {
+      const source = await loadApiConfig(file);
+      await withLakehouse(globals(), async (_rat, out, ingestion) => {
+        const progress = createApiProgress(out);
+        const report = await ingestApi(ingestion, source, { ...(flags.endpoint ? { endpoints: flags.endpoint } : {}), onProgress: progress });
+        printReport(out, report);
+        const failed = report.endpoints.filter((e) => e.status === 'failed');
+        if (failed.length > 0) {
+          throw new RatError(
+            (failed[0]!.errorCode ?? 'SOURCE_HTTP_ERROR') as RatError['code'],
+            `${failed.length} of ${report.endpoints.length} endpoint${report.endpoints.length === 1 ? '' : 's'} failed (recorded in bronze._file_registry; ${failed.length === 1 ? 'its table is' : 'their tables are'} unchanged): ${failed[0]!.error}`,
+          );
+        }
+      });
+    });
+}
+
+/** Pages and records as they arrive (in place in a terminal, a line every few seconds otherwise); every retry; each endpoint's totals. */
+function createApiProgress(out: Output, terminal = process.stderr.isTTY === true): (event: ApiProgress) => void {
+  let lastPlain = 0;
+  return (event) => {
+    if (event.kind === 'page') {
+      const now = Date.now();
+      if (!terminal && now - lastPlain < PLAIN_EVERY_MS) return;
+      lastPlain = now;
+      out.progress(`${event.endpoint}: page ${event.page}, ${event.records} records`);
+    } else if (event.kind === 'retry') {
+      out.progress(`${event.endpoint} page ${event.page}: ${event.reason}; retry ${event.attempt} of ${event.maxRetries} in ${(event.waitMs / 1000).toFixed(1)} s`, true);
+    } else {
+      out.progress(`${event.endpoint}: ${event.pages} page${event.pages === 1 ? '' : 's'}, ${event.records} records fetched${event.skipped > 0 ? ` (${event.skipped} already loaded)` : ''}`, true);
+    }
+  };
+}
+
+function cursorText(endpoint: ApiEndpointReport): string | null {
+  if (!endpoint.cursor) return null;
+  return `${endpoint.cursor.previous ?? '(none)'} -> ${endpoint.cursor.value ?? '(none)'}`;
+}
+
+function note(endpoint: ApiEndpointReport): string {
+  if (endpoint.status === 'failed') return endpoint.error ?? '';
+  if (endpoint.status === 'skipped') return endpoint.reason ?? '';
+  return [...(endpoint.retries > 0 ? [`${endpoint.retries} retries`] : []), ...endpoint.schemaChanges].join('; ');
+}
+
+function printReport(out: Output, report: ApiIngestReport): void {
+  if (out.json) {
+    out.value(report);
+    return;
+  }
+  out.table(
+    ['endpoint', 'target', 'status', 'rows', 'rejected', 'pages', 'cursor', 'duration', 'note'],
+    report.endpoints.map((e) => [e.endpoint, e.target, e.status, e.rowsIngested, e.rowsRejected, e.pages, cursorText(e), `${(e.durationMs / 1000).toFixed(1)} s`, note(e)]),
+  );
+  const rejects = report.endpoints.flatMap((e) => e.sampleRejects.map((r) => `${e.target}${r.line === null ? '' : ` record ${r.line}`}: ${r.reason}`));
+  if (rejects.length > 0) {
+    out.line(`${report.rowsRejected} bad record${report.rowsRejected === 1 ? '' : 's'} quarantined, e.g.:`);
+    for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
+  }
+  out.line(`${report.source}: ${report.rowsIngested} rows from ${report.succeeded} endpoint${report.succeeded === 1 ? '' : 's'}; ${report.skipped} skipped, ${report.failed} failed`);
+}

@@ -1,0 +1,109 @@
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
+import { ingestDatabase } from './ingest-database.js';
+import { openMariadbSource, openPostgresSource, openSqliteSource, type TestSourceDatabase } from './test-support/source-databases.js';
+
+let fx: IngestFixture;
+let source: TestSourceDatabase | undefined;
+beforeEach(async () => {
+  fx = await openIngestFixture();
+});
+afterEach(async () => {
+  await source?.close();
+  source = undefined;
+  await fx.close();
+});
+
+/** Each column's DuckDB type and exact value (as text) in bronze.everything, by id. */
+async function loaded(columns: string[]): Promise<{ types: Record<string, string>; values: Record<string, unknown>[] }> {
+  const typeRow = (await fx.rat.query(`SELECT ${columns.map((c) => `typeof(${c}) AS ${c}`).join(', ')} FROM bronze.everything LIMIT 1`))[0] as Record<string, string>;
+  const values = (await fx.rat.query(`SELECT ${columns.map((c) => `${c}::VARCHAR AS ${c}`).join(', ')} FROM bronze.everything ORDER BY id`)) as Record<string, unknown>[];
+  return { types: typeRow, values };
+}
+
+const UNICODE = 'héllo wörld — 🍝 ナポリタン';
+
+describe('database source column types', () => {
+  it('PostgreSQL: keeps exact values and maps each type (big ints past 2^53, numeric, timestamps, json, bytea, uuid, arrays, NULLs)', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE everything (
+      id bigint PRIMARY KEY, small smallint, num integer, big bigint, amount numeric(20,4), loose numeric, ratio real, score double precision,
+      flag boolean, name text, code varchar(10), letter char(3), born date, at_time time, created timestamp, seen timestamptz,
+      doc jsonb, raw bytea, uid uuid, tags text[], counts int[], span interval)`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, -32768, 2147483647, 9007199254740993, 1234567890123456.7891, 3.14159265358979323846264338, 1.5, 0.1,
+       true, '${UNICODE}', 'abc', 'xy', '2024-02-29', '13:14:15.5', '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.123456+02',
+       '{"a": [1, 2], "b": "ü"}', '\\xdeadbeef', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{x,"y z"}', '{1,2,3}', '1 day 02:03:04'),
+      (2, ${Array.from({ length: 21 }, () => 'NULL').join(', ')}),
+      (3, 0, 0, -9223372036854775808, -0.0001, 0, -0.25, 1e300, false, '', '', '', '0001-01-01', '00:00:00', '1970-01-01 00:00:00', '1970-01-01 00:00:00+00', '[]', '\\x', '00000000-0000-0000-0000-000000000000', '{}', '{}', '0')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'public.everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 3, 0]);
+    expect(report.file).toBe(`${source.url}#public.everything`);
+    const columns = ['id', 'small', 'num', 'big', 'amount', 'loose', 'ratio', 'score', 'flag', 'name', 'code', 'letter', 'born', 'at_time', 'created', 'seen', 'doc', 'raw', 'uid', 'tags', 'counts', 'span'];
+    const { types, values } = await loaded(columns);
+    expect(types).toEqual({
+      id: 'BIGINT', small: 'INTEGER', num: 'INTEGER', big: 'BIGINT', amount: 'DECIMAL(20,4)', loose: 'VARCHAR', ratio: 'FLOAT', score: 'DOUBLE',
+      flag: 'BOOLEAN', name: 'VARCHAR', code: 'VARCHAR', letter: 'VARCHAR', born: 'DATE', at_time: 'TIME', created: 'TIMESTAMP', seen: 'TIMESTAMP WITH TIME ZONE',
+      doc: 'VARCHAR', raw: 'VARCHAR', uid: 'UUID', tags: 'VARCHAR', counts: 'VARCHAR', span: 'VARCHAR',
+    });
+    expect(values[0]).toMatchObject({
+      id: '1', small: '-32768', num: '2147483647', big: '9007199254740993', amount: '1234567890123456.7891', loose: '3.14159265358979323846264338', ratio: '1.5', score: '0.1',
+      flag: 'true', name: UNICODE, code: 'abc', letter: 'xy ', born: '2024-02-29', at_time: '13:14:15.5', created: '2024-01-02 03:04:05.123456',
+      doc: '{"a": [1, 2], "b": "ü"}', raw: 'deadbeef', uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', tags: '["x","y z"]', counts: '[1,2,3]', span: '1 day 02:03:04',
+    });
+    expect(values[1]).toEqual({ ...Object.fromEntries(columns.map((c) => [c, null])), id: '2' });
+    expect(values[2]).toMatchObject({ big: '-9223372036854775808', amount: '-0.0001', score: '1e+300', flag: 'false', name: '', raw: '', tags: '[]', born: '0001-01-01' });
+    const instants = await fx.rat.query(`SELECT epoch_us(seen)::VARCHAR AS us FROM bronze.everything WHERE seen IS NOT NULL ORDER BY id`);
+    expect(instants.map((r) => r.us)).toEqual([String(Date.UTC(2024, 0, 2, 1, 4, 5) * 1000 + 123456), '0']);
+  });
+
+  it('MariaDB: keeps exact values and maps each type (BIGINT UNSIGNED, DECIMAL, DATETIME(6), JSON, BLOB, ENUM, NULLs)', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE everything (
+      id BIGINT PRIMARY KEY, tiny TINYINT, small SMALLINT, num INT, uns INT UNSIGNED, big BIGINT, ubig BIGINT UNSIGNED, amount DECIMAL(20,4),
+      ratio FLOAT, score DOUBLE, name VARCHAR(100), body TEXT, born DATE, created DATETIME(6), seen TIMESTAMP(3) NULL, at_time TIME,
+      doc JSON, raw BLOB, kind ENUM('small','large'), yr YEAR) CHARACTER SET utf8mb4`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, -128, -32768, 2147483647, 4294967295, 9007199254740993, 18446744073709551615, 1234567890123456.7891,
+       1.5, 0.1, '${UNICODE}', 'long text', '2024-02-29', '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.123', '-12:30:00',
+       '{"a": [1, 2]}', X'DEADBEEF', 'large', 2024),
+      (2, ${Array.from({ length: 19 }, () => 'NULL').join(', ')})`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything', chunkSize: 1 });
+    expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 2, 0]);
+    const columns = ['id', 'tiny', 'small', 'num', 'uns', 'big', 'ubig', 'amount', 'ratio', 'score', 'name', 'body', 'born', 'created', 'seen', 'at_time', 'doc', 'raw', 'kind', 'yr'];
+    const { types, values } = await loaded(columns);
+    expect(types).toEqual({
+      id: 'BIGINT', tiny: 'INTEGER', small: 'INTEGER', num: 'INTEGER', uns: 'BIGINT', big: 'BIGINT', ubig: 'DECIMAL(20,0)', amount: 'DECIMAL(20,4)',
+      ratio: 'FLOAT', score: 'DOUBLE', name: 'VARCHAR', body: 'VARCHAR', born: 'DATE', created: 'TIMESTAMP', seen: 'TIMESTAMP', at_time: 'VARCHAR',
+      doc: 'VARCHAR', raw: 'VARCHAR', kind: 'VARCHAR', yr: 'INTEGER',
+    });
+    expect(values[0]).toEqual({
+      id: '1', tiny: '-128', small: '-32768', num: '2147483647', uns: '4294967295', big: '9007199254740993', ubig: '18446744073709551615', amount: '1234567890123456.7891',
+      ratio: '1.5', score: '0.1', name: UNICODE, body: 'long text', born: '2024-02-29', created: '2024-01-02 03:04:05.123456', seen: '2024-01-02 03:04:05.123', at_time: '-12:30:00',
+      doc: '{"a": [1, 2]}', raw: 'deadbeef', kind: 'large', yr: '2024',
+    });
+    expect(values[1]).toEqual({ ...Object.fromEntries(columns.map((c) => [c, null])), id: '2' });
+  });
+
+  it('SQLite: maps declared types, keeps 64-bit integers exact, and quarantines values that do not fit their declared type', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, big INTEGER, amount DECIMAL(10,2), ratio REAL, flag BOOLEAN, name TEXT, born DATE, created TIMESTAMP, doc JSON, raw BLOB, anything)`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, 9007199254740993, 12345.67, 0.5, 1, '${UNICODE}', '2024-02-29', '2024-01-02 03:04:05.123456', '{"a":1}', X'DEADBEEF', 'free'),
+      (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (3, -9223372036854775808, -0.01, -1.5, 0, '', '1999-12-31', '1999-12-31 23:59:59', '[]', X'', 'x'),
+      (4, 'not a number', 1, 1, 1, 'n', '2024-01-01', '2024-01-01 00:00:00', '{}', X'00', 'y')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 3, 1]);
+    const columns = ['id', 'big', 'amount', 'ratio', 'flag', 'name', 'born', 'created', 'doc', 'raw', 'anything'];
+    const { types, values } = await loaded(columns);
+    expect(types).toEqual({ id: 'BIGINT', big: 'BIGINT', amount: 'DECIMAL(10,2)', ratio: 'DOUBLE', flag: 'BOOLEAN', name: 'VARCHAR', born: 'DATE', created: 'TIMESTAMP', doc: 'VARCHAR', raw: 'VARCHAR', anything: 'VARCHAR' });
+    expect(values).toEqual([
+      { id: '1', big: '9007199254740993', amount: '12345.67', ratio: '0.5', flag: 'true', name: UNICODE, born: '2024-02-29', created: '2024-01-02 03:04:05.123456', doc: '{"a":1}', raw: 'deadbeef', anything: 'free' },
+      { ...Object.fromEntries(columns.map((c) => [c, null])), id: '2' },
+      { id: '3', big: '-9223372036854775808', amount: '-0.01', ratio: '-1.5', flag: 'false', name: '', born: '1999-12-31', created: '1999-12-31 23:59:59', doc: '[]', raw: '', anything: 'x' },
+    ]);
+    const rejects = await fx.rat.query(`SELECT raw FROM bronze.everything__rejects`);
+    expect(String(rejects[0]!.raw)).toContain('not a number');
+  });
+});

@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import { ValidationError } from '../../core/errors.js';
+
+export type DatabaseDialect = 'postgres' | 'mysql' | 'sqlite';
+
+/** Where a database source lives, parsed once from its URL; `display` never holds the password. */
+export interface DatabaseLocation {
+  dialect: DatabaseDialect;
+  /** The URL without password and query parameters, default port filled in: `postgres://rat@db:5432/shop`. */
+  display: string;
+  /** For the network dialects: the URL to connect with (the password from the environment added when the URL has none). */
+  connectUrl?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** SQLite: the absolute path of the database file. */
+  path?: string;
+}
+
+const DEFAULT_PORTS: Record<Exclude<DatabaseDialect, 'sqlite'>, number> = { postgres: 5432, mysql: 3306 };
+
+/**
+ * Parses `postgres://` / `postgresql://`, `mysql://` / `mariadb://` and `sqlite:<path>` URLs. The
+ * password may stay out of the URL: RAT_SOURCE_PASSWORD wins, then the URL's, then the client's own
+ * convention (PGPASSWORD, MYSQL_PWD).
+ */
+export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.env): DatabaseLocation {
+  const scheme = /^([a-z]+):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite' || scheme === 'sqlite3') {
+    const rest = url.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
+    if (rest === '' || rest === '//') throw invalid(url, 'a SQLite URL needs a file path, e.g. sqlite:./shop.db or sqlite:///var/data/shop.db');
+    const path = resolve(decodeURIComponent(rest.replace(/[?#].*$/, '')));
+    return { dialect: 'sqlite', display: `sqlite:${path}`, path };
+  }
+  const dialect: DatabaseDialect | undefined = scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : undefined;
+  if (!dialect) throw invalid(url, 'use postgres://user@host:5432/db, mysql://user@host:3306/db (or mariadb://) or sqlite:path/to/file.db');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw invalid(url, 'it is not a valid URL; e.g. postgres://user@host:5432/db (put the password in RAT_SOURCE_PASSWORD, not the URL)', error);
+  }
+  if (parsed.hostname === '') throw invalid(url, 'it names no host, e.g. postgres://user@db.example.com:5432/shop');
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database === '' || database.includes('/')) throw invalid(url, 'it names no database (or more than one path segment), e.g. postgres://user@host:5432/shop');
+  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+  const port = parsed.port ? Number(parsed.port) : DEFAULT_PORTS[dialect];
+  const envPassword = dialect === 'postgres' ? env.PGPASSWORD : env.MYSQL_PWD;
+  const password = env.RAT_SOURCE_PASSWORD || (parsed.password ? decodeURIComponent(parsed.password) : undefined) || envPassword || undefined;
+  const connect = new URL(url);
+  if (password !== undefined) connect.password = encodeURIComponent(password);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const display = `${dialect}://${user ? `${encodeURIComponent(user)}@` : ''}${parsed.hostname}:${port}/${encodeURIComponent(database)}`;
+  return { dialect, display, connectUrl: connect.href, host, port, database, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) };
+}
+
+/** Removes any password from a URL-looking text (for messages that quote what the user typed). */
+export function redactUrl(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@');
+}
+
+function invalid(url: string, hint: string, cause?: unknown): ValidationError {
+  return new ValidationError('INVALID_ARGUMENT', `database URL ${JSON.stringify(redactUrl(url))}: ${hint}`, cause === undefined ? undefined : { cause });
+}

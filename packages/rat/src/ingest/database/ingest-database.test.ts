@@ -1,0 +1,162 @@
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { isRatError } from '../../core/errors.js';
+import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
+import { ingestDatabase } from './ingest-database.js';
+import { closedPort, openMariadbSource, openPostgresSource, openSqliteSource, type TestSourceDatabase } from './test-support/source-databases.js';
+
+const engines: [string, () => Promise<TestSourceDatabase>][] = [
+  ['PostgreSQL', () => openPostgresSource(inject('ratTestPostgresUrl'))],
+  ['MariaDB', () => openMariadbSource(inject('ratTestMariadbUrl'))],
+  ['SQLite', () => openSqliteSource()],
+];
+
+let fx: IngestFixture;
+let source: TestSourceDatabase | undefined;
+beforeEach(async () => {
+  fx = await openIngestFixture();
+});
+afterEach(async () => {
+  await source?.close();
+  source = undefined;
+  await fx.close();
+});
+
+async function rows(sql: string): Promise<Record<string, unknown>[]> {
+  return (await fx.rat.query(sql)) as Record<string, unknown>[];
+}
+
+async function thrown(work: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await work;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe.each(engines)('database source: %s', (_engine, open) => {
+  async function orders(db: TestSourceDatabase): Promise<void> {
+    await db.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer VARCHAR(40), amount DECIMAL(10,2), updated_at ${db.timestampType})`);
+    await db.exec(`INSERT INTO orders VALUES (1, 'ada', 10.50, '2024-01-01 10:00:00'), (2, 'bob', 20.00, '2024-01-02 10:00:00'), (3, 'ada', 30.25, '2024-01-03 10:00:00')`);
+  }
+
+  it('loads a query result, registered under the URL and a hash of the query', async () => {
+    source = await open();
+    await orders(source);
+    const query = `SELECT id, customer, amount FROM orders WHERE customer = 'ada'`;
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.ada_orders' });
+    expect([report.status, report.rowsIngested, report.rowsRead]).toEqual(['success', 2, 2]);
+    expect(report.file).toMatch(/#query:[0-9a-f]{12}$/);
+    expect(await rows(`SELECT id, customer, amount::VARCHAR AS amount, _source_file FROM bronze.ada_orders ORDER BY id`)).toEqual([
+      { id: 1, customer: 'ada', amount: '10.50', _source_file: report.file },
+      { id: 3, customer: 'ada', amount: '30.25', _source_file: report.file },
+    ]);
+    const registry = await fx.ingestion.registry({ target: 'bronze.ada_orders' });
+    expect(registry.map((e) => [e.filePath, e.status, e.rowsIngested])).toEqual([[report.file, 'success', 2]]);
+  });
+
+  it('loads incrementally by a cursor column: the next run reads only new and changed rows, merge replaces updated ones', async () => {
+    source = await open();
+    await orders(source);
+    const options = { url: source.url, table: 'orders', target: 'bronze.orders', cursor: 'updated_at', mode: 'merge' as const, keys: ['id'], chunkSize: 2 };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsRead, first.cursor?.previous, first.cursor?.value]).toEqual(['success', 3, undefined, expect.stringMatching(/^2024-01-03 10:00:00/)]);
+
+    await source.exec(`UPDATE orders SET amount = 99.99, updated_at = '2024-01-05 08:00:00' WHERE id = 2`);
+    await source.exec(`INSERT INTO orders VALUES (4, 'cy', 5.00, '2024-01-04 09:00:00'), (5, 'dee', 6.00, '2024-01-05 09:00:00')`);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsRead, second.rowsIngested]).toEqual(['success', 3, 3]);
+    expect(second.cursor?.previous).toBe(first.cursor?.value);
+    expect(String(second.cursor?.value)).toMatch(/^2024-01-05 09:00:00/);
+    expect(await rows(`SELECT id, amount::VARCHAR AS amount FROM bronze.orders ORDER BY id`)).toEqual([
+      { id: 1, amount: '10.50' },
+      { id: 2, amount: '99.99' },
+      { id: 3, amount: '30.25' },
+      { id: 4, amount: '5.00' },
+      { id: 5, amount: '6.00' },
+    ]);
+
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.status, third.rowsRead]).toEqual(['skipped', 0]);
+    expect(third.reason).toContain('no new rows since updated_at');
+    expect((await fx.ingestion.sourceCursor('bronze.orders', first.file))?.value).toBe(second.cursor?.value);
+  });
+
+  it('appends only rows after an integer cursor', async () => {
+    source = await open();
+    await orders(source);
+    const options = { url: source.url, table: 'orders', target: 'bronze.orders', cursor: 'id' };
+    expect((await ingestDatabase(fx.ingestion, options)).cursor).toEqual({ field: 'id', value: 3 });
+    await source.exec(`INSERT INTO orders VALUES (7, 'eve', 1.00, '2023-12-31 00:00:00')`);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.rowsRead, second.cursor?.previous, second.cursor?.value]).toEqual([1, 3, 7]);
+    expect((await rows(`SELECT id FROM bronze.orders ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 7]);
+  });
+
+  it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
+    source = await open();
+    await orders(source);
+    const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'ordres', target: 'bronze.orders' }));
+    expect(error.code).toBe('SOURCE_TABLE_NOT_FOUND');
+    expect(error.message).toContain('#ordres: table ordres not found');
+    expect(error.message).toContain('list tables with');
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'orders' })).toBe(false);
+  });
+});
+
+describe.each(engines.slice(0, 2))('database source that drops the connection mid-stream: %s', (_engine, open) => {
+  it('fails with the position, records a failed registry row, leaves the table and cursor unchanged, and the next run succeeds', async () => {
+    source = await open();
+    const db = source;
+    await db.exec(`CREATE TABLE events (id INTEGER PRIMARY KEY, payload VARCHAR(200))`);
+    await db.exec(`INSERT INTO events VALUES ${Array.from({ length: 20 }, (_, i) => `(${i + 1}, 'first ${i + 1}')`).join(', ')}`);
+    const options = { url: db.url, table: 'events', target: 'bronze.events', cursor: 'id' };
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('success');
+    // Enough rows after the cursor that the server is still sending when its connection is killed.
+    await db.exec(`INSERT INTO events SELECT id + 20, payload FROM (${db.engine === 'postgres' ? `SELECT g AS id, repeat('x', 200) AS payload FROM generate_series(1, 60000) g` : `SELECT seq AS id, REPEAT('x', 200) AS payload FROM seq_1_to_60000`}) s`);
+
+    let killed = 0;
+    const report = await ingestDatabase(fx.ingestion, {
+      ...options,
+      chunkSize: 500,
+      onRowsRead: async (progress) => {
+        if (progress.rows >= 1_000 && killed === 0) killed = await db.killReaders!();
+      },
+    });
+    expect(killed).toBe(1);
+    expect(report.status).toBe('failed');
+    expect(report.errorCode).toBe('SOURCE_DB_ERROR');
+    expect(report.error).toMatch(new RegExp(`^${report.file.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}: reading stopped after [\\d,]+ rows \\(last id = \\d+\\): .+; nothing was committed and the cursor did not move: run again to retry$`));
+    expect(report.rowsRead).toBeGreaterThanOrEqual(1_000);
+    expect(report.rowsRead).toBeLessThan(60_000);
+    expect((await rows(`SELECT count(*)::INTEGER AS n FROM bronze.events`))[0]!.n).toBe(20);
+    expect((await fx.ingestion.sourceCursor('bronze.events', report.file))?.value).toBe(20);
+    expect((await fx.ingestion.registry({ target: 'bronze.events' })).map((e) => e.status)).toEqual(['success', 'failed']);
+
+    const retry = await ingestDatabase(fx.ingestion, options);
+    expect([retry.status, retry.rowsIngested, retry.cursor?.value]).toEqual(['success', 60_000, 60_020]);
+  });
+});
+
+describe('database source errors', () => {
+  it('names the server and a hint when it cannot connect, and never prints the password', async () => {
+    for (const scheme of ['postgres', 'mysql']) {
+      const port = await closedPort();
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: `${scheme}://rat:s3cret@127.0.0.1:${port}/shop`, table: 'orders', target: 'bronze.orders' }));
+      expect(isRatError(error) && error.code).toBe('SOURCE_DB_ERROR');
+      expect(error.message).toContain(`cannot connect to ${scheme}://rat@127.0.0.1:${port}/shop (host 127.0.0.1, database shop)`);
+      expect(error.message).toContain('ECONNREFUSED');
+      expect(error.message).toContain('check that the server runs');
+      expect(error.message).not.toContain('s3cret');
+    }
+    const error = await thrown(ingestDatabase(fx.ingestion, { url: `sqlite:${fx.dir}/missing.db`, table: 'orders', target: 'bronze.orders' }));
+    expect(error.message).toBe(`cannot open SQLite database ${fx.dir}/missing.db: unable to open database file; check that the file exists and is readable`);
+  });
+
+  it('wants exactly one of a table and a query, and a positive chunk size', async () => {
+    await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', target: 'bronze.t' })).rejects.toThrow('needs exactly one of a table or a query (got neither)');
+    await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', table: 't', query: 'SELECT 1', target: 'bronze.t' })).rejects.toThrow('(got both)');
+    await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', table: 't', target: 'bronze.t', chunkSize: 0 })).rejects.toThrow('chunk size must be a positive number of rows, got 0');
+    await expect(ingestDatabase(fx.ingestion, { url: 'oracle://db/x', table: 't', target: 'bronze.t' })).rejects.toThrow('database URL "oracle://db/x": use postgres://');
+  });
+});

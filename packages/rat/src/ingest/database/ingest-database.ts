@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import type { TableIdent } from '../../catalog/identifiers.js';
+import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../../core/errors.js';
+import type { IngestOptions, ParsedRow } from '../ingest-options.js';
+import type { Ingestion } from '../ingestion.js';
+import type { SourceReport } from '../row-source.js';
+import type { SourceCursor } from '../source-cursor.js';
+import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
+import { connectMysql, isMissingMysqlTable } from './mysql-connection.js';
+import { connectPostgres, isMissingPostgresTable } from './postgres-connection.js';
+import type { SourceConnection } from './source-connection.js';
+import { checkSelection, selectStatement, tableParts, userQuery } from './source-sql.js';
+import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
+
+export const DEFAULT_CHUNK_SIZE = 10_000;
+
+/** Rows read from the source so far (called after each chunk; the next chunk waits for a returned promise). */
+export interface DatabaseReadProgress {
+  source: string;
+  rows: number;
+  chunks: number;
+  /** The cursor column's value in the last row read, with `cursor`. */
+  cursor?: unknown;
+}
+
+export interface DatabaseSourceOptions extends IngestOptions {
+  /** `postgres://user@host:5432/db`, `mysql://user@host:3306/db` (or `mariadb://`), `sqlite:path/to/file.db`. */
+  url: string;
+  /** `schema.table` or `table` (exactly one of table and query). */
+  table?: string;
+  /** A SELECT; with a cursor it is wrapped as a subquery. */
+  query?: string;
+  /** The bronze table to load into (`bronze.orders`). */
+  target: string | TableIdent;
+  /** Incremental: only rows whose column value is greater than the one stored by the last successful run. */
+  cursor?: string;
+  /** Rows fetched per round trip, and the most held in memory at once (default 10,000). */
+  chunkSize?: number;
+  /** The source's name in the registry, lineage and cursor (default: the URL without password, `#` the table or a hash of the query). */
+  name?: string;
+  onRowsRead?: (progress: DatabaseReadProgress) => void | Promise<void>;
+  /** Where RAT_SOURCE_PASSWORD / PGPASSWORD / MYSQL_PWD are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface DatabaseReport extends SourceReport {
+  /** Rows read from the source (also when the run failed part way). */
+  rowsRead: number;
+}
+
+/**
+ * Loads a table or query of a PostgreSQL, MySQL/MariaDB or SQLite database into a bronze table:
+ * streamed in chunks (bounded memory), typed from the source's column types, with the registry,
+ * lineage and quarantine of a file ingest. With `cursor`, a run reads only rows after the value the
+ * previous successful run stored with the table, and stores the new one in the same commit.
+ * A connection that drops mid-stream fails the run: nothing is committed, the registry records the
+ * failure with the rows read so far, and the next run starts from the same cursor.
+ */
+export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSourceOptions): Promise<DatabaseReport> {
+  const started = Date.now();
+  const { url, table, query, target, cursor, chunkSize = DEFAULT_CHUNK_SIZE, name, onRowsRead, env, ...ingestOptions } = options;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ValidationError('INVALID_ARGUMENT', `chunk size must be a positive number of rows, got ${chunkSize}`);
+  checkSelection({ table, query, cursor });
+  const location = parseDatabaseUrl(url, env);
+  const source = name ?? sourceName(location, table, query);
+  const previous = cursor ? await ingestion.sourceCursor(target, source) : undefined;
+  if (previous && previous.field !== cursor) {
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `${source}: the stored cursor is on column ${previous.field} (= ${previous.value}), not ${cursor}: use --cursor ${previous.field}, or a new source name (--name) to start over`,
+    );
+  }
+  const connection = await connect(location);
+  let rowsRead = 0;
+  try {
+    const statement = selectStatement(connection, { table, query, cursor }, previous, (c) => cursorParam(location, c));
+    let result;
+    try {
+      result = await connection.open(statement.sql, statement.params, chunkSize);
+    } catch (error) {
+      throw statementError(location, source, table, cursor, error);
+    }
+    const names = result.columns.map((c) => c.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate !== undefined) throw new ValidationError('INVALID_ARGUMENT', `${source}: the result has two columns named ${JSON.stringify(duplicate)}; give them distinct names (AS ...) in the query`);
+    if (cursor !== undefined && !names.includes(cursor)) {
+      throw new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`);
+    }
+    const chunks = result.chunks;
+    let last: unknown;
+    async function* rows(): AsyncGenerator<ParsedRow> {
+      let chunkCount = 0;
+      try {
+        for await (const chunk of chunks) {
+          for (const row of chunk) {
+            rowsRead++;
+            yield row;
+          }
+          chunkCount++;
+          if (cursor !== undefined) last = chunk.at(-1)?.[cursor];
+          await onRowsRead?.({ source, rows: rowsRead, chunks: chunkCount, ...(cursor !== undefined ? { cursor: last } : {}) });
+        }
+      } catch (error) {
+        if (isRatError(error)) throw error;
+        const position = `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
+        throw new ExternalError(
+          'SOURCE_DB_ERROR',
+          `${source}: reading stopped ${position}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`,
+          { cause: error },
+        );
+      }
+    }
+    const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
+    const report = await ingestion.ingestRows({ name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
+    // The duration includes connecting and the query's start, not only the ingest.
+    return { ...report, rowsRead, durationMs: Date.now() - started };
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `postgres://rat@db:5432/shop#public.orders`, or `...#query:<hash>` for a query (the same query keeps its cursor). */
+export function sourceName(location: DatabaseLocation, table: string | undefined, query: string | undefined): string {
+  if (table !== undefined && table.trim() !== '') return `${location.display}#${tableParts(table).join('.')}`;
+  const hash = createHash('sha256').update(userQuery(query ?? '')).digest('hex').slice(0, 12);
+  return `${location.display}#query:${hash}`;
+}
+
+function cursorParam(location: DatabaseLocation, cursor: SourceCursor): unknown {
+  // SQLite compares a bound text with an integer column as text: pass big integers as integers.
+  if (location.dialect === 'sqlite' && typeof cursor.value === 'string' && /^-?\d+$/.test(cursor.value)) return BigInt(cursor.value);
+  return cursor.value;
+}
+
+async function connect(location: DatabaseLocation): Promise<SourceConnection> {
+  try {
+    if (location.dialect === 'postgres') return await connectPostgres(location.connectUrl!);
+    if (location.dialect === 'mysql') {
+      return await connectMysql({ host: location.host!, port: location.port!, database: location.database!, ...(location.user !== undefined ? { user: location.user } : {}), ...(location.password !== undefined ? { password: location.password } : {}) });
+    }
+    return connectSqlite(location.path!);
+  } catch (error) {
+    if (location.dialect === 'sqlite') {
+      throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; check that the file exists and is readable`, { cause: error });
+    }
+    const passwordFrom = location.dialect === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
+    throw new ExternalError(
+      'SOURCE_DB_ERROR',
+      `cannot connect to ${location.display} (host ${location.host}, database ${location.database}): ${describeError(error) || (error as { code?: string }).code}; check that the server runs and accepts connections from here, the database name, and the user and password (RAT_SOURCE_PASSWORD or ${passwordFrom}, or in the URL)`,
+      { cause: error },
+    );
+  }
+}
+
+function statementError(location: DatabaseLocation, source: string, table: string | undefined, cursor: string | undefined, error: unknown): Error {
+  const missing = location.dialect === 'postgres' ? isMissingPostgresTable(error) : location.dialect === 'mysql' ? isMissingMysqlTable(error) : isMissingSqliteTable(error);
+  if (missing) {
+    const list =
+      location.dialect === 'sqlite' ? `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')` : `SELECT table_schema, table_name FROM information_schema.tables`;
+    return new NotFoundError(
+      'SOURCE_TABLE_NOT_FOUND',
+      `${source}: ${table !== undefined ? `table ${table}` : 'a table of the query'} not found: ${describeError(error)}; check the name${location.dialect === 'sqlite' ? '' : ` and that ${location.user ?? 'the user'} may read it`} (list tables with: ${list})`,
+      { cause: error },
+    );
+  }
+  return new ExternalError(
+    'SOURCE_DB_ERROR',
+    `${source}: the database refused the ${table !== undefined ? 'read' : 'query'}: ${describeError(error)}; check the ${table !== undefined ? 'table name' : 'query'}${cursor !== undefined ? ` and the cursor column ${cursor}` : ''}`,
+    { cause: error },
+  );
+}

@@ -1,0 +1,221 @@
+import mysql from 'mysql2';
+import type { ParsedRow } from '../ingest-options.js';
+import { hexOf, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+
+/** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
+const TYPE = {
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  NULL: 6,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
+  VARCHAR: 15,
+  BIT: 16,
+  JSON: 245,
+  NEWDECIMAL: 246,
+  ENUM: 247,
+  SET: 248,
+  TINY_BLOB: 249,
+  MEDIUM_BLOB: 250,
+  LONG_BLOB: 251,
+  BLOB: 252,
+  VAR_STRING: 253,
+  STRING: 254,
+  GEOMETRY: 255,
+} as const;
+const UNSIGNED_FLAG = 32;
+/** The `binary` character set: BLOB / BINARY / VARBINARY rather than text. */
+const BINARY_CHARSET = 63;
+
+interface ColumnReader {
+  type?: string;
+  convert: (value: unknown) => unknown;
+}
+
+const same = (value: unknown) => value;
+const bytes = (value: unknown) => (Buffer.isBuffer(value) ? hexOf(value) : value);
+const big = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? BigInt(value) : value);
+
+interface Field {
+  columnType?: number;
+  type?: number;
+  flags: number | string[];
+  decimals: number;
+  columnLength?: number;
+  characterSet?: number;
+}
+
+/**
+ * The DuckDB type and value conversion for a column: BIGINT as bigint, DECIMAL as its text into
+ * DECIMAL(p,s), DATETIME and TIMESTAMP as text (the session runs in UTC), binary values as hex text.
+ * TINYINT(1) (MySQL's BOOLEAN) stays a number: it can hold -128..127.
+ */
+function columnReader(field: Field): ColumnReader {
+  const type = field.columnType ?? field.type;
+  const unsigned = typeof field.flags === 'number' ? (field.flags & UNSIGNED_FLAG) !== 0 : field.flags.includes('UNSIGNED');
+  switch (type) {
+    case TYPE.TINY:
+    case TYPE.YEAR:
+    case TYPE.SHORT:
+    case TYPE.INT24:
+      // Iceberg's smallest integer is 32-bit.
+      return { type: 'INTEGER', convert: same };
+    case TYPE.LONG:
+      return { type: unsigned ? 'BIGINT' : 'INTEGER', convert: same };
+    case TYPE.LONGLONG:
+      return { type: unsigned ? 'DECIMAL(20,0)' : 'BIGINT', convert: big };
+    case TYPE.FLOAT:
+      return { type: 'REAL', convert: same };
+    case TYPE.DOUBLE:
+      return { type: 'DOUBLE', convert: same };
+    case TYPE.DECIMAL:
+    case TYPE.NEWDECIMAL: {
+      // Display length = precision + a point when scale > 0 + a sign when signed.
+      const scale = field.decimals;
+      const precision = (field.columnLength ?? 0) - (scale > 0 ? 1 : 0) - (unsigned ? 0 : 1);
+      return precision >= Math.max(scale, 1) && precision <= 38 ? { type: `DECIMAL(${precision},${scale})`, convert: same } : { type: 'VARCHAR', convert: same };
+    }
+    case TYPE.DATE:
+    case TYPE.NEWDATE:
+      return { type: 'DATE', convert: same };
+    case TYPE.DATETIME:
+    case TYPE.TIMESTAMP:
+      return { type: 'TIMESTAMP', convert: same };
+    case TYPE.TIME:
+      // MySQL TIME spans -838:59:59..838:59:59, beyond a time of day.
+      return { type: 'VARCHAR', convert: same };
+    case TYPE.NULL:
+      return { convert: same };
+    case TYPE.BIT:
+    case TYPE.GEOMETRY:
+      return { type: 'VARCHAR', convert: bytes };
+  }
+  return { type: 'VARCHAR', convert: field.characterSet === BINARY_CHARSET ? bytes : same };
+}
+
+export interface MysqlLocation {
+  host: string;
+  port: number;
+  user?: string;
+  password?: string;
+  database: string;
+}
+
+/**
+ * A MySQL/MariaDB source: one read-only transaction with a consistent snapshot, the result streamed
+ * (the server sends rows as the client reads them); reading pauses the socket while `chunkSize` rows
+ * wait to be consumed, so memory stays bounded.
+ */
+export async function connectMysql(location: MysqlLocation): Promise<SourceConnection> {
+  const conn = mysql.createConnection({
+    host: location.host,
+    port: location.port,
+    ...(location.user !== undefined ? { user: location.user } : {}),
+    ...(location.password !== undefined ? { password: location.password } : {}),
+    database: location.database,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    jsonStrings: true,
+    connectTimeout: 10_000,
+    typeCast: (field, next) => (field.type === 'GEOMETRY' ? field.buffer() : next()),
+  });
+  // A dropped connection is emitted on the connection, not the running query (which has no callback):
+  // hand it to the reader, and never leave it unhandled (that would end the process).
+  let onLost: ((error: Error) => void) | undefined;
+  conn.on('error', (error: Error) => onLost?.(error));
+  conn.on('end', () => onLost?.(new Error('the server closed the connection')));
+  const run = (sql: string) => new Promise<void>((resolve, reject) => conn.query(sql, (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) => conn.connect((error) => (error ? reject(error) : resolve())));
+  let closed = false;
+  const connection: SourceConnection = {
+    quoteIdent: (name) => `\`${name.replaceAll('`', '``')}\``,
+    placeholder: () => '?',
+    async open(sql, params, chunkSize): Promise<SourceResult> {
+      await run(`SET time_zone = '+00:00'`);
+      await run('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      const query = conn.query({ sql, values: params, rowsAsArray: true });
+      const buffer: unknown[][] = [];
+      let ended = false;
+      let failure: Error | undefined;
+      let wake: (() => void) | undefined;
+      let paused = false;
+      const fields = new Promise<Field[]>((resolve, reject) => {
+        query.on('fields', (f: Field[]) => resolve(f));
+        const fail = (error: Error) => {
+          failure ??= error;
+          reject(error);
+          wake?.();
+        };
+        query.on('error', fail);
+        onLost = fail;
+        query.on('end', () => {
+          ended = true;
+          resolve([]);
+          wake?.();
+        });
+      });
+      query.on('result', (row: unknown[]) => {
+        buffer.push(row);
+        if (buffer.length >= chunkSize && !paused) {
+          paused = true;
+          conn.pause();
+        }
+        wake?.();
+      });
+      const described = await fields;
+      const readers = described.map(columnReader);
+      const names = (described as unknown as { name: string }[]).map((f) => f.name);
+      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}) }));
+      const toRow = (values: unknown[]): ParsedRow => {
+        const row: ParsedRow = {};
+        for (let i = 0; i < names.length; i++) {
+          const value = values[i];
+          row[names[i]!] = value === null || value === undefined ? null : readers[i]!.convert(value);
+        }
+        return row;
+      };
+      async function* chunks(): AsyncGenerator<ParsedRow[]> {
+        for (;;) {
+          if (buffer.length >= chunkSize || (buffer.length > 0 && (ended || failure))) {
+            const chunk = buffer.splice(0, chunkSize);
+            if (paused && buffer.length < chunkSize) {
+              paused = false;
+              conn.resume();
+            }
+            yield chunk.map(toRow);
+            continue;
+          }
+          if (failure) throw failure;
+          if (ended) break;
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+        await run('COMMIT');
+      }
+      return { columns, chunks: chunks() };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // destroy() rather than end(): a result still streaming would first have to be read to its end.
+      conn.destroy();
+    },
+  };
+  return connection;
+}
+
+/** MySQL's ER_NO_SUCH_TABLE (1146). */
+export function isMissingMysqlTable(error: unknown): boolean {
+  return (error as { errno?: unknown }).errno === 1146;
+}

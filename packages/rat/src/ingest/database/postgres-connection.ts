@@ -1,0 +1,173 @@
+import pg from 'pg';
+import type { ParsedRow } from '../ingest-options.js';
+import { hexOf, jsonText, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+
+/** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
+const OID = {
+  bool: 16,
+  bytea: 17,
+  char: 18,
+  name: 19,
+  int8: 20,
+  int2: 21,
+  int4: 23,
+  text: 25,
+  oid: 26,
+  json: 114,
+  float4: 700,
+  float8: 701,
+  bpchar: 1042,
+  varchar: 1043,
+  date: 1082,
+  time: 1083,
+  timestamp: 1114,
+  timestamptz: 1184,
+  numeric: 1700,
+  uuid: 2950,
+  jsonb: 3802,
+} as const;
+
+type Convert = (text: string) => unknown;
+
+interface ColumnReader {
+  type?: string;
+  convert: Convert;
+}
+
+const asText: Convert = (text) => text;
+
+/** Every value arrives as PostgreSQL's text form; the readers turn it into exact values (never a lossy JS number). */
+const rawText: pg.CustomTypesConfig = { getTypeParser: () => asText as (value: string) => unknown } as pg.CustomTypesConfig;
+
+/**
+ * The DuckDB type and value conversion for a column. Exactness first: int8 as bigint, numeric as its
+ * decimal text into DECIMAL(p,s) (unconstrained numeric stays text: it has no fixed scale),
+ * timestamps as text in UTC, bytea as hex text, arrays as JSON text.
+ */
+function columnReader(oid: number, modifier: number, category: string | undefined): ColumnReader {
+  switch (oid) {
+    case OID.bool:
+      return { type: 'BOOLEAN', convert: (t) => t === 't' };
+    case OID.int2:
+    case OID.int4:
+      // Iceberg's smallest integer is 32-bit.
+      return { type: 'INTEGER', convert: Number };
+    case OID.oid:
+      return { type: 'BIGINT', convert: Number };
+    case OID.int8:
+      return { type: 'BIGINT', convert: (t) => BigInt(t) };
+    case OID.float4:
+      return { type: 'REAL', convert: asText };
+    case OID.float8:
+      return { type: 'DOUBLE', convert: asText };
+    case OID.numeric: {
+      // typmod = ((precision << 16) | scale) + 4; -1 when unconstrained.
+      if (modifier < 4) return { type: 'VARCHAR', convert: asText };
+      const precision = ((modifier - 4) >> 16) & 0xffff;
+      const scale = (modifier - 4) & 0xffff;
+      return precision <= 38 && scale <= precision ? { type: `DECIMAL(${precision},${scale})`, convert: asText } : { type: 'VARCHAR', convert: asText };
+    }
+    case OID.date:
+      return { type: 'DATE', convert: asText };
+    case OID.time:
+      return { type: 'TIME', convert: asText };
+    case OID.timestamp:
+      return { type: 'TIMESTAMP', convert: asText };
+    case OID.timestamptz:
+      return { type: 'TIMESTAMPTZ', convert: asText };
+    case OID.uuid:
+      return { type: 'UUID', convert: asText };
+    case OID.bytea:
+      return { type: 'VARCHAR', convert: (t) => (t.startsWith('\\x') ? t.slice(2) : t) };
+    case OID.text:
+    case OID.varchar:
+    case OID.bpchar:
+    case OID.name:
+    case OID.char:
+    case OID.json:
+    case OID.jsonb:
+      return { type: 'VARCHAR', convert: asText };
+  }
+  if (category === 'A') {
+    const parse = pg.types.getTypeParser(oid, 'text') as (text: string) => unknown;
+    return { type: 'VARCHAR', convert: (t) => jsonText(convertBytes(parse(t))) };
+  }
+  // Enums, domains over text, inet, interval, money, geometric types...: their text form.
+  return { type: 'VARCHAR', convert: asText };
+}
+
+function convertBytes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(convertBytes);
+  if (value instanceof Uint8Array) return hexOf(value);
+  return value;
+}
+
+const CURSOR = 'rat_source_cursor';
+
+/**
+ * A PostgreSQL source: one read-only REPEATABLE READ transaction (a consistent snapshot however
+ * long the read takes) and a server-side cursor fetched `chunkSize` rows at a time.
+ * https://www.postgresql.org/docs/current/sql-declare.html
+ */
+export async function connectPostgres(connectUrl: string): Promise<SourceConnection> {
+  const client = new pg.Client({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, application_name: 'rat ingest-db' });
+  // A dropped connection is also emitted as an event: without a listener it would end the process.
+  client.on('error', () => undefined);
+  await client.connect();
+  let inTransaction = false;
+  let closed = false;
+  const connection: SourceConnection = {
+    quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
+    placeholder: (n) => `$${n}`,
+    async open(sql, params, chunkSize): Promise<SourceResult> {
+      // Text forms the readers expect whatever the server's defaults: UTC offsets, ISO dates, hex bytea,
+      // floats that read back to the same double (shortest exact form from PostgreSQL 12 on).
+      await client.query(`SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO, YMD'; SET bytea_output TO 'hex'; SET extra_float_digits TO 3`);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      inTransaction = true;
+      await client.query({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, values: params });
+      const fetch = () => client.query<unknown[]>({ text: `FETCH FORWARD ${chunkSize} FROM ${CURSOR}`, rowMode: 'array', types: rawText });
+      const first = await fetch();
+      const unknown = first.fields.map((f) => f.dataTypeID).filter((oid) => !(Object.values(OID) as number[]).includes(oid));
+      const categories = new Map<number, string>();
+      if (unknown.length > 0) {
+        const found = await client.query<{ oid: number; typcategory: string }>('SELECT oid::int AS oid, typcategory FROM pg_type WHERE oid = ANY($1::oid[])', [unknown]);
+        for (const row of found.rows) categories.set(row.oid, row.typcategory);
+      }
+      const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, categories.get(f.dataTypeID)));
+      const names = first.fields.map((f) => f.name);
+      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}) }));
+      const toRow = (values: unknown[]): ParsedRow => {
+        const row: ParsedRow = {};
+        for (let i = 0; i < names.length; i++) {
+          const value = values[i];
+          row[names[i]!] = value === null || value === undefined ? null : readers[i]!.convert(value as string);
+        }
+        return row;
+      };
+      async function* chunks(): AsyncGenerator<ParsedRow[]> {
+        let batch = first.rows;
+        for (;;) {
+          if (batch.length > 0) yield batch.map(toRow);
+          if (batch.length < chunkSize) break;
+          batch = (await fetch()).rows;
+        }
+        await client.query('COMMIT');
+        inTransaction = false;
+      }
+      return { columns, chunks: chunks() };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
+      await client.end().catch(() => undefined);
+    },
+  };
+  return connection;
+}
+
+/** PostgreSQL's "undefined_table" (42P01). */
+export function isMissingPostgresTable(error: unknown): boolean {
+  return (error as { code?: unknown }).code === '42P01';
+}

@@ -1,0 +1,40 @@
+import type { ParsedRow } from '../ingest-options.js';
+
+/** A result column: its name, and its type as a DuckDB SQL type (undefined: left to inference). */
+export interface SourceColumn {
+  name: string;
+  type?: string;
+}
+
+/** A running query: its columns (known before the first row is pulled) and its rows in chunks. */
+export interface SourceResult {
+  columns: SourceColumn[];
+  /** Rows as exact values (big integers as bigint, decimals and timestamps as text), one chunk at a time. */
+  chunks: AsyncIterable<ParsedRow[]>;
+}
+
+/**
+ * One open, read-only connection to a source database. Implementations keep memory bounded by
+ * `chunkSize` rows whatever the result size (a server-side cursor, a streamed result set, a stepped
+ * statement) and turn the driver's values into exact ones.
+ */
+export interface SourceConnection {
+  /** Quotes one identifier part for this dialect. */
+  quoteIdent(name: string): string;
+  /** The placeholder of the n-th (1-based) query parameter. */
+  placeholder(n: number): string;
+  /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
+  open(sql: string, params: unknown[], chunkSize: number): Promise<SourceResult>;
+  /** Ends the query (if still running) and the connection; safe to call twice and after the connection dropped. */
+  close(): Promise<void>;
+}
+
+/** Hex text of binary values (bytea, BLOB): lowercase, no prefix, so `unhex(col)` gives the bytes back in SQL. */
+export function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** JSON text of a nested value (arrays), with big integers and dates kept readable. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? (v as Buffer).toString('hex') : v));
+}

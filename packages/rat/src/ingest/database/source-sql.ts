@@ -1,0 +1,62 @@
+import { ValidationError } from '../../core/errors.js';
+import type { SourceCursor } from '../source-cursor.js';
+import type { SourceConnection } from './source-connection.js';
+
+/** What to read: a table (`schema.table` or `table`) or a query, optionally after a cursor. */
+export interface SourceSelection {
+  table?: string;
+  query?: string;
+  cursor?: string;
+}
+
+/** `public.orders` -> its parts; a part may be double-quoted to hold dots (`"odd.name"`). */
+export function tableParts(table: string): string[] {
+  const parts: string[] = [];
+  const pattern = /\s*(?:"((?:[^"]|"")*)"|([^."]+))\s*(?:\.|$)/y;
+  let at = 0;
+  while (at < table.length) {
+    pattern.lastIndex = at;
+    const match = pattern.exec(table);
+    if (!match || match[0] === '') break;
+    parts.push(match[1] !== undefined ? match[1].replaceAll('""', '"') : match[2]!.trim());
+    at = pattern.lastIndex;
+  }
+  if (at < table.length || parts.length === 0 || parts.length > 3 || parts.some((p) => p === '')) {
+    throw new ValidationError('INVALID_ARGUMENT', `source table ${JSON.stringify(table)} is not a table name: use table, schema.table or "Quoted Name"`);
+  }
+  return parts;
+}
+
+/** Checks that exactly one of table and query is given and returns a trimmed query without a final semicolon. */
+export function checkSelection(selection: SourceSelection): void {
+  const hasTable = selection.table !== undefined && selection.table.trim() !== '';
+  const hasQuery = selection.query !== undefined && selection.query.trim() !== '';
+  if (hasTable === hasQuery) {
+    throw new ValidationError('INVALID_ARGUMENT', `a database source needs exactly one of a table or a query (got ${hasTable ? 'both' : 'neither'}): e.g. --table public.orders or --query "SELECT * FROM orders WHERE region = 'EU'"`);
+  }
+  if (hasTable) tableParts(selection.table!);
+  if (selection.cursor !== undefined && selection.cursor.trim() === '') throw new ValidationError('INVALID_ARGUMENT', 'the cursor column name is empty: e.g. --cursor updated_at');
+}
+
+export function userQuery(query: string): string {
+  return query.trim().replace(/;\s*$/, '');
+}
+
+/**
+ * The statement that reads the selection: the table, or the query as a subquery; with a cursor, only
+ * rows after the stored value, in cursor order (so a run that fails part way has read a prefix).
+ */
+export function selectStatement(connection: SourceConnection, selection: SourceSelection, previous: SourceCursor | undefined, paramOf: (cursor: SourceCursor) => unknown): { sql: string; params: unknown[] } {
+  const from = selection.table !== undefined && selection.table.trim() !== '' ? tableParts(selection.table).map((p) => connection.quoteIdent(p)).join('.') : `(${userQuery(selection.query!)}) AS rat_source`;
+  let sql = `SELECT * FROM ${from}`;
+  const params: unknown[] = [];
+  if (selection.cursor) {
+    const column = connection.quoteIdent(selection.cursor);
+    if (previous) {
+      sql += ` WHERE ${column} > ${connection.placeholder(1)}`;
+      params.push(paramOf(previous));
+    }
+    sql += ` ORDER BY ${column}`;
+  }
+  return { sql, params };
+}

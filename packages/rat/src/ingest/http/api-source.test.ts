@@ -1,0 +1,333 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
+import type { ApiEndpointConfig, ApiSourceConfig } from './api-config.js';
+import { type ApiProgress, ingestApi } from './api-source.js';
+import { type ApiTestServer, CREDENTIALS, startApiTestServer } from './test-support/api-test-server.js';
+
+let fx: IngestFixture;
+let server: ApiTestServer;
+beforeEach(async () => {
+  fx = await openIngestFixture();
+  server = await startApiTestServer();
+});
+afterEach(async () => {
+  await server.close();
+  await fx.close();
+});
+
+/** Retries wait milliseconds, not seconds, in tests. */
+function shop(endpoints: ApiEndpointConfig[], extra: Partial<ApiSourceConfig> = {}): ApiSourceConfig {
+  return { name: 'shop', baseUrl: server.url, timeoutSeconds: 5, retry: { maxRetries: 4, backoffSeconds: 0.001, maxBackoffSeconds: 0.005 }, endpoints, ...extra };
+}
+
+async function ids(table: string): Promise<number[]> {
+  return (await fx.rat.query(`SELECT id FROM ${table} ORDER BY id`)).map((r) => Number(r.id));
+}
+
+const day = (n: number) => new Date(Date.UTC(2024, 0, 1) + n * 86_400_000).toISOString();
+const ALL = Array.from({ length: 23 }, (_, i) => i + 1);
+
+describe('ingestApi: pagination styles', () => {
+  it('lands every record exactly once in each style, finding the records array by default', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'by-page', path: '/page', pagination: { type: 'page_number', sizeParam: 'per_page', size: 10 } },
+        { name: 'by_offset', path: '/offset', pagination: { type: 'offset', limit: 10, totalPath: 'total' } },
+        { name: 'by_cursor', path: '/cursor', pagination: { type: 'cursor', cursorPath: 'meta.next_cursor' } },
+        { name: 'by_next', path: '/next', records: 'data', pagination: { type: 'next_link', path: 'next' } },
+        { name: 'by_link', path: '/link', pagination: { type: 'link_header' } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.target, e.status, e.rowsIngested, e.pages])).toEqual([
+      ['bronze.shop_by_page', 'success', 23, 3],
+      ['bronze.shop_by_offset', 'success', 23, 3],
+      ['bronze.shop_by_cursor', 'success', 23, 4],
+      ['bronze.shop_by_next', 'success', 23, 5],
+      ['bronze.shop_by_link', 'success', 23, 4],
+    ]);
+    for (const e of report.endpoints) expect(await ids(e.target)).toEqual(ALL);
+    expect(server.requests.filter((r) => r.path === '/page').map((r) => [r.query.page, r.query.per_page])).toEqual([
+      ['1', '10'],
+      ['2', '10'],
+      ['3', '10'],
+    ]);
+    expect(server.requests.filter((r) => r.path === '/offset').map((r) => r.query.offset)).toEqual(['0', '10', '20']);
+    expect(report).toMatchObject({ succeeded: 5, failed: 0, rowsIngested: 115 });
+    const registry = await fx.ingestion.registry({ target: 'bronze.shop_by_cursor' });
+    expect(registry.map((e) => [e.filePath, e.status, e.rowsIngested])).toEqual([['api:shop/by_cursor', 'success', 23]]);
+    const lineage = await fx.rat.query('SELECT DISTINCT _source_file FROM bronze.shop_by_link');
+    expect(lineage).toEqual([{ _source_file: 'api:shop/by_link' }]);
+  });
+
+  it('stops at maxPages, flattens nested objects on request, and takes a target and records path', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([{ name: 'items', path: '/page', target: 'bronze.items', records: 'data', params: { per_page: 5 }, pagination: { type: 'page_number', maxPages: 2 }, ingest: { flatten: true } }]),
+    );
+    expect(report.endpoints[0]).toMatchObject({ target: 'bronze.items', status: 'success', rowsIngested: 10, pages: 2 });
+    const rows = await fx.rat.query('SELECT id, customer_id, customer_tier FROM bronze.items WHERE id = 2');
+    expect(rows.map((r) => [Number(r.id), Number(r.customer_id), r.customer_tier])).toEqual([[2, 102, 'gold']]);
+    expect(server.count('/page')).toBe(2);
+  });
+
+  it('runs only the endpoints asked for, and refuses an unknown one with the list', async () => {
+    const config = shop([
+      { name: 'a', path: '/page', pagination: { type: 'page_number', size: 10, sizeParam: 'per_page' } },
+      { name: 'b', path: '/link', pagination: { type: 'link_header' } },
+    ]);
+    const report = await ingestApi(fx.ingestion, config, { endpoints: ['b'] });
+    expect(report.endpoints.map((e) => e.endpoint)).toEqual(['b']);
+    expect(server.count('/page')).toBe(0);
+    await expect(ingestApi(fx.ingestion, config, { endpoints: ['c'] })).rejects.toThrow('API source shop has no endpoint "c"; its endpoints are a, b');
+  });
+});
+
+describe('ingestApi: auth', () => {
+  it('sends bearer, basic, header and query API keys; a wrong credential is a 401 that names the URL but never the secret', async () => {
+    const ok = await Promise.all([
+      ingestApi(fx.ingestion, shop([{ name: 'bearer', path: '/auth/bearer' }], { name: 'a1', auth: { type: 'bearer', token: CREDENTIALS.token } })),
+      ingestApi(fx.ingestion, shop([{ name: 'basic', path: '/auth/basic' }], { name: 'a2', auth: { type: 'basic', username: CREDENTIALS.user, password: CREDENTIALS.password } })),
+      ingestApi(fx.ingestion, shop([{ name: 'header', path: '/auth/header-key' }], { name: 'a3', auth: { type: 'api_key', name: 'X-API-Key', value: CREDENTIALS.apiKey } })),
+      ingestApi(fx.ingestion, shop([{ name: 'query', path: '/auth/query-key', pagination: { type: 'next_link' } }], { name: 'a4', auth: { type: 'api_key', name: 'api_key', value: CREDENTIALS.apiKey, in: 'query' } })),
+    ]);
+    expect(ok.map((r) => [r.endpoints[0]!.status, r.endpoints[0]!.rowsIngested])).toEqual([
+      ['success', 1],
+      ['success', 1],
+      ['success', 1],
+      ['success', 2],
+    ]);
+    expect(server.count('/auth/query-key', 200)).toBe(3);
+    expect((await fx.rat.query('SELECT style FROM bronze.a2_basic'))[0]!.style).toBe('basic');
+
+    const wrongKey = 'wrong-key-5150';
+    const denied = await ingestApi(fx.ingestion, shop([{ name: 'query', path: '/auth/query-key' }], { name: 'a5', auth: { type: 'api_key', name: 'api_key', value: wrongKey, in: 'query' } }));
+    const failed = denied.endpoints[0]!;
+    expect(failed.status).toBe('failed');
+    expect(failed.errorCode).toBe('SOURCE_HTTP_ERROR');
+    expect(failed.error).toBe(`api:a5/query page 1: GET ${server.url}/auth/query-key?api_key=*** failed with 401 Unauthorized: "{\\"error\\":\\"unauthorized\\"}"; check auth (credentials, token scope)`);
+    expect(server.count('/auth/query-key', 401)).toBe(1);
+    const registry = await fx.ingestion.registry({ target: 'bronze.a5_query' });
+    expect(registry.map((e) => e.status)).toEqual(['failed']);
+    expect(JSON.stringify(registry)).not.toContain(wrongKey);
+  });
+});
+
+describe('ingestApi: an API that fails sometimes', () => {
+  it('retries 429 and 503 answered every 3rd request, and lands every record once', async () => {
+    server.faults.every = 3;
+    const events: ApiProgress[] = [];
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'flaky', path: '/flaky/page', params: { per_page: 4 }, pagination: { type: 'page_number', size: 4 } }]), {
+      onProgress: (e) => events.push(e),
+    });
+    const endpoint = report.endpoints[0]!;
+    expect(endpoint).toMatchObject({ status: 'success', rowsIngested: 23, pages: 6 });
+    expect(await ids('bronze.shop_flaky')).toEqual(ALL);
+    const served429 = server.count('/flaky/page', 429);
+    const served503 = server.count('/flaky/page', 503);
+    // Requests 3 and 6 of 8 fail.
+    expect([served429, served503]).toEqual([1, 1]);
+    expect(endpoint.retries).toBe(2);
+    expect(events.filter((e) => e.kind === 'retry').map((e) => (e.kind === 'retry' ? e.reason : ''))).toEqual(['429 Too Many Requests', '503 Service Unavailable']);
+    expect(events.filter((e) => e.kind === 'page').map((e) => (e.kind === 'page' ? e.records : 0))).toEqual([4, 8, 12, 16, 20, 23]);
+  });
+
+  it('survives seeded random failures: every failure the server served was retried', async () => {
+    server.faults.seed = 20261126;
+    server.faults.rate = 0.4;
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'random', path: '/flaky/cursor', pagination: { type: 'cursor', cursorPath: 'meta.next_cursor' } }], { retry: { maxRetries: 10, backoffSeconds: 0.001 } }));
+    const endpoint = report.endpoints[0]!;
+    expect(endpoint.status).toBe('success');
+    expect(await ids('bronze.shop_random')).toEqual(ALL);
+    const failures = server.count('/flaky/cursor', 429) + server.count('/flaky/cursor', 503);
+    expect(failures).toBeGreaterThan(0);
+    expect(endpoint.retries).toBe(failures);
+    expect(server.count('/flaky/cursor', 200)).toBe(4);
+  });
+
+  it('waits as Retry-After says, else backs off exponentially with jitter under the cap', async () => {
+    server.faults.every = 2;
+    server.faults.retryAfter = '7';
+    const waits: number[] = [];
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'waits', path: '/flaky/link', pagination: { type: 'link_header' } }], { retry: { backoffSeconds: 0.5, maxBackoffSeconds: 2 } }), {
+      http: { sleep: async (ms) => void waits.push(ms), random: () => 0.999 },
+    });
+    expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 23 });
+    // Requests 2, 4, 6 fail: 429 (Retry-After 7 s), 503 (backoff 0.5 s * 0.999), 429 again.
+    expect(waits).toEqual([7000, 500, 7000]);
+  });
+
+  it('gives up after maxRetries: the endpoint fails, nothing is committed, the registry says failed', async () => {
+    server.faults.every = 1;
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'down', path: '/flaky/page' }], { retry: { maxRetries: 2, backoffSeconds: 0.001 } }));
+    const endpoint = report.endpoints[0]!;
+    expect(endpoint.status).toBe('failed');
+    expect(endpoint.error).toMatch(/^api:shop\/down page 1: GET http:\/\/127\.0\.0\.1:\d+\/flaky\/page failed with 429 Too Many Requests after 3 attempts/);
+    expect(server.count('/flaky/page')).toBe(3);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_down' })).toBe(false);
+    expect((await fx.ingestion.registry({ target: 'bronze.shop_down' })).map((e) => e.status)).toEqual(['failed']);
+  });
+
+  it('times out a slow endpoint, retries it, then fails naming the timeout', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'slow', path: '/slow' }], { timeoutSeconds: 0.2, retry: { maxRetries: 1, backoffSeconds: 0.001 } }));
+    expect(report.endpoints[0]!.status).toBe('failed');
+    expect(report.endpoints[0]!.error).toContain(`api:shop/slow page 1: GET ${server.url}/slow timed out after 200 ms (2 attempts)`);
+    expect(server.arrived.filter((path) => path === '/slow')).toHaveLength(2);
+    expect(server.count('/slow')).toBe(0);
+  });
+
+  it('does not retry a 400 and shows what the API said', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'bad', path: '/bad-request' }]));
+    expect(report.endpoints[0]!.error).toContain(`api:shop/bad page 1: GET ${server.url}/bad-request failed with 400 Bad Request: `);
+    expect(report.endpoints[0]!.error).toContain('unknown filter');
+    expect(server.count('/bad-request')).toBe(1);
+  });
+});
+
+describe('ingestApi: what else an API does', () => {
+  it('masks a token the API quotes back in its error', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'echo', path: '/auth/echo' }], { auth: { type: 'bearer', token: CREDENTIALS.token } }));
+    expect(report.endpoints[0]!.error).toContain('failed with 403 Forbidden: "{\\"error\\":\\"token *** lacks the orders:read scope\\"}"; check auth');
+    const registry = await fx.ingestion.registry({ target: 'bronze.shop_echo' });
+    expect(registry[0]!.error).toContain('token *** lacks');
+    expect(JSON.stringify([report, registry])).not.toContain(CREDENTIALS.token);
+  });
+
+  it('keeps every digit of integers beyond 2^53', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'big', path: '/big', incremental: { cursorField: 'id' } }]));
+    expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2, cursor: { value: '9007199254740995' } });
+    const rows = await fx.rat.query('SELECT CAST(id AS VARCHAR) AS id, CAST(seq AS VARCHAR) AS seq FROM bronze.shop_big ORDER BY id');
+    expect(rows).toEqual([
+      { id: '9007199254740993', seq: '9223372036854775807' },
+      { id: '9007199254740995', seq: '12' },
+    ]);
+  });
+
+  it('refuses to wait longer than maxRetryAfterSeconds, and to follow pagination in a circle', async () => {
+    server.faults.every = 1;
+    server.faults.retryAfter = '3600';
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'later', path: '/flaky/page' },
+        { name: 'loop', path: '/loop', pagination: { type: 'next_link' } },
+      ]),
+    );
+    expect(report.endpoints[0]!.error).toBe(
+      `api:shop/later page 1: GET ${server.url}/flaky/page answered 429 Too Many Requests with Retry-After 3600 (3600 s), longer than retry.maxRetryAfterSeconds 300; run again later or raise the limit`,
+    );
+    expect(server.count('/flaky/page')).toBe(1);
+    expect(report.endpoints[1]!.error).toBe(`api:shop/loop page 3: the API points back to a page already fetched (${server.url}/loop?again=1); check the pagination settings`);
+    expect(server.count('/loop')).toBe(2);
+  });
+
+  it('fails on truncated JSON and on a body of another type, naming the URL and the first bytes', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'cut', path: '/truncated' }, { name: 'csv', path: '/csv' }]));
+    expect(report.endpoints.map((e) => e.errorCode)).toEqual(['SOURCE_NOT_JSON', 'SOURCE_NOT_JSON']);
+    expect(report.endpoints[0]!.error).toMatch(new RegExp(`^api:shop/cut page 1: GET ${server.url}/truncated returned invalid JSON \\(status 200\\): .+; the body starts "\\{\\\\"data`));
+    expect(report.endpoints[1]!.error).toBe(`api:shop/csv page 1: GET ${server.url}/csv returned text/csv, not JSON (status 200, content-type text/csv): "id,name 1,a"; check baseUrl, path and auth (a login or error page?)`);
+  });
+
+  it('retries a refused connection, then fails saying the API is unreachable', async () => {
+    const gone = await startApiTestServer();
+    await gone.close();
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'gone', path: '/page' }], { baseUrl: gone.url, retry: { maxRetries: 1, backoffSeconds: 0.001 } }));
+    expect(report.endpoints[0]).toMatchObject({ status: 'failed', retries: 1 });
+    expect(report.endpoints[0]!.error).toBe(`api:shop/gone page 1: GET ${gone.url}/page failed: ECONNREFUSED (2 attempts); check that the API is reachable, or raise timeoutSeconds / retry.maxRetries`);
+  });
+});
+
+describe('ingestApi: an API that returns HTML', () => {
+  it('fails the endpoint on the page that is HTML, naming the URL; the table is unchanged and the other endpoints run', async () => {
+    await ingestApi(fx.ingestion, shop([{ name: 'orders', path: '/page', records: 'data', params: { per_page: 5 }, pagination: { type: 'page_number', maxPages: 1 } }]));
+    const before = await fx.snapshotCount('bronze.shop_orders');
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'orders', path: '/orders-broken', records: 'data', pagination: { type: 'page_number' } },
+        { name: 'portal', path: '/html' },
+        { name: 'fine', path: '/link', pagination: { type: 'link_header' } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.errorCode ?? null])).toEqual([
+      ['orders', 'failed', 'SOURCE_NOT_JSON'],
+      ['portal', 'failed', 'SOURCE_NOT_JSON'],
+      ['fine', 'success', null],
+    ]);
+    expect(report.endpoints[0]!.error).toBe(
+      `api:shop/orders page 2: GET ${server.url}/orders-broken?page=2 returned HTML, not JSON (status 200, content-type text/html; charset=utf-8): "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action=\\"/login\\">Please sign in</form></body></html>"; check baseUrl, path and auth (a login or error page?)`,
+    );
+    expect(report.endpoints[1]!.error).toContain(`api:shop/portal page 1: GET ${server.url}/html returned HTML`);
+    expect(await ids('bronze.shop_orders')).toEqual([1, 2, 3, 4, 5]);
+    expect(await fx.snapshotCount('bronze.shop_orders')).toBe(before);
+    const registry = await fx.ingestion.registry({ target: 'bronze.shop_orders' });
+    expect(registry.map((e) => [e.status, e.rowsIngested])).toEqual([
+      ['success', 5],
+      ['failed', 0],
+    ]);
+    expect(registry[1]!.error).toContain('returned HTML');
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_portal' })).toBe(false);
+  });
+});
+
+describe('ingestApi: incremental loading', () => {
+  const orders = (extra: Partial<ApiEndpointConfig> = {}): ApiSourceConfig =>
+    shop([{ name: 'orders', path: '/orders', records: 'data', pagination: { type: 'page_number', size: 4 }, incremental: { cursorField: 'updated_at', param: 'since' }, ...extra }]);
+
+  it('keeps the cursor with the table; the next run asks from it and adds only new records', async () => {
+    server.addOrders(6, day);
+    const first = (await ingestApi(fx.ingestion, orders())).endpoints[0]!;
+    expect(first).toMatchObject({ status: 'success', rowsIngested: 6, pages: 2, cursor: { field: 'updated_at', value: day(6) } });
+    expect(await fx.ingestion.sourceCursor('bronze.shop_orders', 'api:shop/orders')).toEqual({ field: 'updated_at', value: day(6), kind: 'string' });
+    expect(server.requests.filter((r) => r.path === '/orders').map((r) => r.query.since)).toEqual([undefined, undefined]);
+
+    // Nothing new: the API's inclusive `since` sends record 6 again; it is dropped, and the run is a skip.
+    const again = (await ingestApi(fx.ingestion, orders())).endpoints[0]!;
+    expect(again).toMatchObject({ status: 'skipped', rowsIngested: 0, recordsFetched: 1, recordsSkipped: 1, cursor: { previous: day(6), value: day(6) } });
+    expect(server.requests.at(-1)!.query.since).toBe(day(6));
+
+    server.addOrders(3, day);
+    const third = (await ingestApi(fx.ingestion, orders())).endpoints[0]!;
+    expect(third).toMatchObject({ status: 'success', rowsIngested: 3, recordsFetched: 4, recordsSkipped: 1, cursor: { field: 'updated_at', previous: day(6), value: day(9) } });
+    expect(await ids('bronze.shop_orders')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await fx.ingestion.registry({ target: 'bronze.shop_orders' })).map((e) => e.status)).toEqual(['success', 'skipped', 'success']);
+  });
+
+  it('with a primary key, merges changed records instead of adding them again', async () => {
+    server.addOrders(5, day);
+    await ingestApi(fx.ingestion, orders({ primaryKey: 'id' }));
+    const changed = server.orders[1]!;
+    changed.name = 'renamed';
+    changed.updated_at = day(30);
+    server.addOrders(1, () => day(31));
+    const second = (await ingestApi(fx.ingestion, orders({ primaryKey: 'id' }))).endpoints[0]!;
+    expect(second).toMatchObject({ status: 'success', rowsIngested: 2, cursor: { previous: day(5), value: day(31) } });
+    const rows = await fx.rat.query('SELECT id, name FROM bronze.shop_orders ORDER BY id');
+    expect(rows.map((r) => [Number(r.id), r.name])).toEqual([
+      [1, 'item 1'],
+      [2, 'renamed'],
+      [3, 'item 3'],
+      [4, 'item 4'],
+      [5, 'item 5'],
+      [6, 'item 6'],
+    ]);
+  });
+
+  it('starts from initialValue (inclusive) on the first run, even when the API ignores the parameter', async () => {
+    server.addOrders(8, day);
+    const report = (await ingestApi(fx.ingestion, orders({ incremental: { cursorField: 'updated_at', param: 'ignored_by_api', initialValue: day(5) } }))).endpoints[0]!;
+    expect(report).toMatchObject({ status: 'success', rowsIngested: 4, recordsSkipped: 4 });
+    expect(await ids('bronze.shop_orders')).toEqual([5, 6, 7, 8]);
+  });
+
+  it('leaves the cursor where it was when a run fails half-way', async () => {
+    server.addOrders(6, day);
+    await ingestApi(fx.ingestion, orders());
+    server.addOrders(6, day);
+    server.faults.every = 2; // page 1 arrives, page 2 fails
+    const failed = (await ingestApi(fx.ingestion, shop([{ name: 'orders', path: '/flaky/orders', records: 'data', pagination: { type: 'page_number', size: 4 }, incremental: { cursorField: 'updated_at', param: 'since' } }], { retry: { maxRetries: 0 } }))).endpoints[0]!;
+    expect(failed.status).toBe('failed');
+    expect(await fx.ingestion.sourceCursor('bronze.shop_orders', 'api:shop/orders')).toMatchObject({ value: day(6) });
+    expect(await ids('bronze.shop_orders')).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

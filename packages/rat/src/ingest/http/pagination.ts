@@ -1,0 +1,112 @@
+import { ExternalError } from '../../core/errors.js';
+import type { ApiPagination } from './api-config.js';
+import { valueAtPath } from './records-selector.js';
+
+/** What a paginator sees of the page just fetched. */
+export interface PageResult {
+  /** 1-based. */
+  page: number;
+  url: URL;
+  headers: Headers;
+  body: unknown;
+  records: number;
+}
+
+/** Builds the first page's URL and, from each page, the next one's (undefined: that was the last). */
+export interface Paginator {
+  first(url: URL): URL;
+  next(last: PageResult): URL | undefined;
+}
+
+/** The paginator of one style (see ApiPagination); `what` names the endpoint in errors. */
+export function createPaginator(config: ApiPagination, what: string): Paginator {
+  const limited = (next: (last: PageResult) => URL | undefined): Paginator['next'] => {
+    const maxPages = 'maxPages' in config ? config.maxPages : undefined;
+    return (last) => (last.records === 0 || (maxPages !== undefined && last.page >= maxPages) ? undefined : next(last));
+  };
+  switch (config.type) {
+    case 'none':
+      return { first: (url) => url, next: () => undefined };
+    case 'page_number': {
+      const param = config.param ?? 'page';
+      const start = config.start ?? 1;
+      return {
+        first: (url) => withParams(url, { [param]: start, ...(config.sizeParam && config.size !== undefined ? { [config.sizeParam]: config.size } : {}) }),
+        next: limited((last) => (config.size !== undefined && last.records < config.size ? undefined : withParams(last.url, { [param]: start + last.page }))),
+      };
+    }
+    case 'offset': {
+      const offsetParam = config.offsetParam ?? 'offset';
+      const limitParam = config.limitParam ?? 'limit';
+      return {
+        first: (url) => withParams(url, { [offsetParam]: 0, [limitParam]: config.limit }),
+        next: limited((last) => {
+          if (last.records < config.limit) return undefined;
+          const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + config.limit;
+          if (config.totalPath !== undefined) {
+            const total = Number(valueAtPath(last.body, config.totalPath));
+            if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
+            if (offset >= total) return undefined;
+          }
+          return withParams(last.url, { [offsetParam]: offset });
+        }),
+      };
+    }
+    case 'cursor': {
+      const param = config.param ?? 'cursor';
+      return {
+        first: (url) => url,
+        next: limited((last) => {
+          const token = valueAtPath(last.body, config.cursorPath);
+          if (token === undefined || token === null || token === '' || token === false) return undefined;
+          if (typeof token !== 'string' && typeof token !== 'number' && typeof token !== 'bigint') {
+            throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.cursorPath "${config.cursorPath}" holds ${JSON.stringify(token)}, not a cursor string or number`);
+          }
+          return withParams(last.url, { [param]: String(token) });
+        }),
+      };
+    }
+    case 'next_link': {
+      const path = config.path ?? 'next';
+      return {
+        first: (url) => url,
+        next: limited((last) => {
+          const link = valueAtPath(last.body, path);
+          if (link === undefined || link === null || link === '') return undefined;
+          if (typeof link !== 'string') throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.path "${path}" holds ${JSON.stringify(link)}, not a URL`);
+          return new URL(link, last.url);
+        }),
+      };
+    }
+    case 'link_header': {
+      const rel = config.rel ?? 'next';
+      return {
+        first: (url) => url,
+        next: limited((last) => {
+          const link = linkHeaderTarget(last.headers.get('link'), rel);
+          return link === undefined ? undefined : new URL(link, last.url);
+        }),
+      };
+    }
+  }
+}
+
+function withParams(url: URL, params: Record<string, string | number>): URL {
+  const copy = new URL(url);
+  for (const [key, value] of Object.entries(params)) copy.searchParams.set(key, String(value));
+  return copy;
+}
+
+/** The target of the link with relation `rel` in an RFC 8288 Link header (`<url>; rel="next", <url>; rel="last"`). */
+export function linkHeaderTarget(header: string | null, rel: string): string | undefined {
+  if (!header) return undefined;
+  for (const match of header.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+)*)/g)) {
+    for (const param of match[2]!.split(';')) {
+      const [key, raw] = param.split('=').map((part) => part.trim());
+      if (key?.toLowerCase() !== 'rel' || raw === undefined) continue;
+      const rels = raw.replace(/^"|"$/g, '').toLowerCase().split(/\s+/);
+      if (rels.includes(rel.toLowerCase())) return match[1];
+    }
+  }
+  return undefined;
+}
