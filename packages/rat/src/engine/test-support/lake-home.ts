@@ -18,8 +18,6 @@ export interface LakeHome {
   remove(): Promise<void>;
 }
 
-export const DIALECTS: readonly MetadataDialect[] = ['sqlite', 'postgres'];
-
 export async function createLakeHome(dialect: MetadataDialect, prefix = 'rat-lake-'): Promise<LakeHome> {
   const home = await mkdtemp(path.join(os.tmpdir(), prefix));
   // The cluster comes from the vitest globalSetup (postgres-global-setup.ts); each home gets its own database.

@@ -1,0 +1,4 @@
+import { describeConcurrentWriters } from './test-support/concurrent-writers-suite.js';
+
+// Eight writers in four processes committing to one branch, and conflicting rewrites; see the suite.
+describeConcurrentWriters('sqlite');
