@@ -189,8 +189,8 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
       );
     }
     if (c.before) {
-      const b = ratios(c.before, c.rat);
-      out.push(`Against the ${result.beforeLabel ?? 'earlier'} build in the same rounds: ${b.time.toFixed(2)}× faster, ${b.memory.toFixed(2)}× less peak memory.`, '');
+      const b = ratios(c.rat, c.before);
+      out.push(`Against the ${result.beforeLabel ?? 'earlier'} build in the same rounds: rat takes ${b.time.toFixed(2)}× its time and ${b.memory.toFixed(2)}× its peak memory.`, '');
     }
     if (c.phases) out.push(...phaseTable(label, c.phases, c.beforePhases, result.beforeLabel), '');
   }

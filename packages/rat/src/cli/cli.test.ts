@@ -1,35 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogEnv } from '../catalog/test-support/test-catalog.js';
-
-const bin = resolve(import.meta.dirname, '../../bin/rat.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  lines: number;
-}
-
-/** Runs the built CLI; stdout is counted line by line and only its head is kept, so huge outputs stay cheap here. */
-function rat(home: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, ...catalogEnv(home), ...env } });
-    let stdout = '';
-    let stderr = '';
-    let lines = 0;
-    child.stdout.on('data', (chunk: Buffer) => {
-      for (const byte of chunk) if (byte === 10) lines++;
-      if (stdout.length < 100_000) stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr, lines }));
-  });
-}
+import { rat } from './test-support/cli-runner.js';
 
 describe('rat CLI', () => {
   let home: string;
@@ -66,59 +39,6 @@ describe('rat CLI', () => {
     ]);
     const tables = JSON.parse((await rat(home, ['--json', 'tables'])).stdout) as Record<string, unknown>[];
     expect(tables).toContainEqual(expect.objectContaining({ namespace: 'bronze', table: 'cli', records: '2' }));
-  });
-
-  // The whole result would need far more than 64 MB of JS heap: these can only pass if rows stream through.
-  it('streams a 10M-row JSON result through a pipe with a 64 MB heap', async () => {
-    // A shell pipe, as a user would type it: rat --json sql ... | awk
-    const query = "SELECT range AS id, 'row ' || range AS label FROM range(10000000)";
-    const script = `"${process.execPath}" "${bin}" --home "${home}" --json sql "${query}" | awk 'NR<=3 { print } END { print NR }'`;
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn('sh', ['-c', script], { env: { ...process.env, ...catalogEnv(home), NODE_OPTIONS: '--max-old-space-size=64' } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const lines = run.stdout.trim().split('\n');
-    expect(Number(lines.at(-1))).toBe(10_000_000 + 2);
-    expect(JSON.parse(`${lines.slice(0, 3).join('\n').replace(/,$/, '')}]`)).toEqual([
-      { id: 0, label: 'row 0' },
-      { id: 1, label: 'row 1' },
-    ]);
-  }, 240_000);
-
-  it('streams a 2M-row table for people with a 64 MB heap', async () => {
-    const run = await rat(home, ['sql', "SELECT range AS id, 'row ' || range AS label FROM range(2000000)"], {
-      NODE_OPTIONS: '--max-old-space-size=64',
-    });
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(run.lines).toBe(2_000_000 + 3);
-  }, 240_000);
-
-  it('keeps statement order and valid JSON when stdout is a file', async () => {
-    const file = join(home, 'out.json');
-    const { openSync, closeSync, readFileSync } = await import('node:fs');
-    const fd = openSync(file, 'w');
-    const code = await new Promise<number | null>((done) => {
-      const child = spawn(process.execPath, [bin, '--home', home, '--json', 'sql', 'SELECT 1 AS a; SELECT range AS r FROM range(3)'], { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, ...catalogEnv(home) } });
-      child.on('close', done);
-    });
-    closeSync(fd);
-    expect(code).toBe(0);
-    const text = readFileSync(file, 'utf8');
-    const [first, second] = text.split(/\n(?=\[)/);
-    expect(JSON.parse(first!)).toEqual([{ a: 1 }]);
-    expect(JSON.parse(second!)).toEqual([{ r: 0 }, { r: 1 }, { r: 2 }]);
-  });
-
-  it('prints CSV with --csv', async () => {
-    const run = await rat(home, ['sql', '--csv', "SELECT 1 AS n, 'a,b' AS s UNION ALL SELECT 2, NULL ORDER BY n"]);
-    expect(run.stdout).toBe('n,s\n1,"a,b"\n2,\n');
   });
 
   it('branches, runs on dev, diffs, logs and merges; refuses bad input with exit 1 and one line', async () => {

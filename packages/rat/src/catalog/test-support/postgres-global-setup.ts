@@ -11,26 +11,39 @@ declare module 'vitest' {
   }
 }
 
+/** Shared by every run of this setup in the vitest main process (root and each project, possibly at once). */
+interface SharedCluster {
+  started: Promise<{ url: string; suiteUrl: string; stop?: () => Promise<void> }>;
+  users: number;
+}
+const SHARED = Symbol.for('rat.test.postgres');
+
 /**
  * Vitest globalSetup: one throwaway PostgreSQL cluster for the whole run (initdb takes seconds),
  * or the server RAT_TEST_POSTGRES_URL names. Tests read its URL with inject('ratTestPostgresUrl').
  */
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  // Both vitest projects (sqlite, postgres) run this; the first starts the cluster, the second finds it.
-  const shared = process.env.RAT_TEST_POSTGRES_URL ?? process.env.RAT_TEST_POSTGRES_URL_STARTED;
-  let stop: (() => Promise<void>) | undefined;
-  let url: string;
-  if (shared) {
-    url = shared;
-  } else {
-    const server = await startPostgres();
-    process.env.RAT_TEST_POSTGRES_URL_STARTED = server.url;
-    url = server.url;
-    stop = () => server.stop();
-  }
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Vitest runs this for the root and for each project: the first call starts the cluster, the others
+  // share it, and the last teardown stops it.
+  const holder = globalThis as unknown as Record<symbol, SharedCluster | undefined>;
+  const shared = (holder[SHARED] ??= {
+    started: (async () => {
+      const external = process.env.RAT_TEST_POSTGRES_URL;
+      if (external) return { url: external, suiteUrl: await suiteDatabase(external) };
+      const server = await startPostgres();
+      return { url: server.url, suiteUrl: await suiteDatabase(server.url), stop: () => server.stop() };
+    })(),
+    users: 0,
+  });
+  shared.users++;
+  const { url, suiteUrl } = await shared.started;
   project.provide('ratTestPostgresUrl', url);
-  project.provide('ratTestSuiteDatabaseUrl', await suiteDatabase(url));
-  return stop;
+  project.provide('ratTestSuiteDatabaseUrl', suiteUrl);
+  return async () => {
+    if (--shared.users > 0) return;
+    holder[SHARED] = undefined;
+    await (await shared.started).stop?.();
+  };
 }
 
 /** The database the postgres project's catalogs live in, one schema per RAT_HOME (test-catalog.ts). */
