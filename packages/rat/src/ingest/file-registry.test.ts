@@ -46,6 +46,22 @@ describe('file registry', () => {
     expect(rows[0]!.file_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('in one batch, skips a file whose content an earlier file of the same batch brought, and records every skip', async () => {
+    await fx.file('dup-batch-1.csv', 'id\n1\n');
+    await fx.file('dup-batch-2.csv', 'id\n1\n');
+    await fx.file('dup-batch-3.csv', 'id\n3\n');
+    const first = await fx.ingestion.ingestBatch(join(fx.dir, 'dup-batch-*.csv'), 'bronze.dups', { skipExisting: true });
+    expect(first.files.map((f) => f.status)).toEqual(['success', 'skipped', 'success']);
+    expect(first.files[1]!.reason).toContain(`same content as ${join(fx.dir, 'dup-batch-1.csv')}`);
+    const history = await fx.rat.snapshots('bronze.dups');
+    await fx.rat.rollback('bronze.dups', history[0]!.snapshotId);
+    const second = await fx.ingestion.ingestBatch(join(fx.dir, 'dup-batch-*.csv'), 'bronze.dups', { skipExisting: true });
+    expect(second.files.map((f) => f.status)).toEqual(['skipped', 'skipped', 'success']);
+    expect(await count('bronze.dups')).toBe(2);
+    const statuses = (await fx.ingestion.registry({ target: 'bronze.dups' })).map((e) => `${e.filePath.slice(-5)} ${e.status}`);
+    expect(statuses.sort()).toEqual(['1.csv skipped', '1.csv success', '2.csv skipped', '2.csv skipped', '3.csv success', '3.csv success'].sort());
+  });
+
   it('retries a failed file on the next batch, and re-ingests a file whose snapshot was rolled back', async () => {
     const path = await fx.file('late.csv', '');
     const failed = await fx.ingestion.ingest(path, 'bronze.late', { skipExisting: true });

@@ -1,4 +1,5 @@
 import type { LoadedTable } from '../catalog/catalog.js';
+import type { TableMetadata } from '../iceberg/types.js';
 import type { FileRegistryRow, MetadataDb, MetadataTransaction } from '../catalog/metadata-db.js';
 import { type DuckDb, quoteString } from '../engine/duckdb.js';
 import type { VirtualTable } from '../engine/sql-executor.js';
@@ -35,12 +36,47 @@ export interface FileRegistry {
   decide(target: LoadedTable | undefined, targetName: string, file: { path: string; hash: string }): Promise<SkipDecision>;
   /** `bronze._file_registry` in SQL: a DuckDB table refreshed from these rows before each statement that reads it. */
   virtualTable(): VirtualTable;
+  /**
+   * skip-existing for a batch of files into one target: the target's success entries are read once,
+   * and skipped entries are written together at the end (`flush`), so a re-run of a large batch costs
+   * a hash per file instead of several metadata-DB round trips.
+   */
+  batch(targetName: string): Promise<BatchSkips>;
+}
+
+/** See FileRegistry.batch. Decisions match `decide`, plus the files ingested earlier in the same batch. */
+export interface BatchSkips {
+  /** The target as of the batch's last ingest (loaded with `load` once, and again after each file this batch ingests). */
+  target(load: () => Promise<LoadedTable | undefined>): Promise<LoadedTable | undefined>;
+  decide(target: LoadedTable | undefined, file: { path: string; hash: string }): Promise<SkipDecision>;
+  /** A file of this batch was ingested: later files with the same content are skipped. */
+  ingested(entry: RegistryEntry): void;
+  /** Records a skip (written by `flush`). */
+  skipped(entry: RegistryEntry): void;
+  flush(): Promise<void>;
 }
 
 export const REGISTRY_NAMESPACE = 'bronze';
 export const REGISTRY_TABLE = '_file_registry';
 
 export function createFileRegistry(db: MetadataDb): FileRegistry {
+  /** Why a file that is not skipped counts as new: its path's last attempt. */
+  async function whyNew(targetName: string, file: { path: string; hash: string }): Promise<SkipDecision> {
+    const previous = await db
+      .selectFrom('rat_file_registry')
+      .select(['status', 'file_hash'])
+      .where('target_table', '=', targetName)
+      .where('file_path', '=', file.path)
+      .where('status', '<>', 'skipped')
+      .orderBy('ingested_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!previous) return { skip: false, reason: 'new file' };
+    if (previous.status === 'failed') return { skip: false, reason: 'retrying a failed file' };
+    if (previous.file_hash !== file.hash) return { skip: false, reason: 'content changed' };
+    return { skip: false, reason: 'its rows are no longer in the table' };
+  }
+
   const registry: FileRegistry = {
     async record(entry, trx) {
       await (trx ?? db).insertInto('rat_file_registry').values(toRow(entry)).execute();
@@ -62,32 +98,41 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
         .where('status', '=', 'success')
         .orderBy('ingested_at', 'desc')
         .execute();
-      const history = target ? ancestry(target) : new Set<string>();
-      const live = rows.map(fromRow).find((e) => e.snapshotId === undefined ? false : history.has(e.snapshotId.toString()));
-      // A success without rows (every row rejected) has no snapshot; it still counts while the table exists.
-      const empty = rows.map(fromRow).find((e) => e.snapshotId === undefined && target !== undefined);
-      const match = live ?? empty;
-      if (match) {
-        const when = match.ingestedAt.toISOString();
-        return {
-          skip: true,
-          match,
-          reason: match.filePath === file.path ? `already ingested (same content) at ${when}` : `same content as ${match.filePath}, ingested at ${when}`,
-        };
-      }
-      const previous = await db
-        .selectFrom('rat_file_registry')
-        .select(['status', 'file_hash'])
-        .where('target_table', '=', targetName)
-        .where('file_path', '=', file.path)
-        .where('status', '<>', 'skipped')
-        .orderBy('ingested_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (!previous) return { skip: false, reason: 'new file' };
-      if (previous.status === 'failed') return { skip: false, reason: 'retrying a failed file' };
-      if (previous.file_hash !== file.hash) return { skip: false, reason: 'content changed' };
-      return { skip: false, reason: 'its rows are no longer in the table' };
+      return matchSuccess(target, file, rows.map(fromRow)) ?? whyNew(targetName, file);
+    },
+    async batch(targetName) {
+      const byHash = new Map<string, RegistryEntry[]>();
+      const add = (entry: RegistryEntry) => {
+        const list = byHash.get(entry.fileHash);
+        if (list) list.unshift(entry);
+        else byHash.set(entry.fileHash, [entry]);
+      };
+      const rows = await db.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success').orderBy('ingested_at').execute();
+      for (const row of rows) add(fromRow(row));
+      const pending: RegistryEntry[] = [];
+      let target: Promise<LoadedTable | undefined> | undefined;
+      return {
+        target(load) {
+          return (target ??= load());
+        },
+        async decide(table, file) {
+          return matchSuccess(table, file, byHash.get(file.hash) ?? []) ?? whyNew(targetName, file);
+        },
+        ingested(entry) {
+          add(entry);
+          target = undefined;
+        },
+        skipped(entry) {
+          pending.push(entry);
+        },
+        async flush() {
+          const entries = pending.splice(0);
+          if (entries.length === 0) return;
+          await db.transaction().execute(async (trx) => {
+            for (let i = 0; i < entries.length; i += 200) await trx.insertInto('rat_file_registry').values(entries.slice(i, i + 200).map(toRow)).execute();
+          });
+        },
+      };
     },
     virtualTable() {
       return {
@@ -113,8 +158,33 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
   return registry;
 }
 
+/**
+ * The newest success entry (entries are newest first) whose rows the table still holds: its snapshot is
+ * in the current history, or it added no rows (every row rejected) and the table exists.
+ */
+function matchSuccess(target: LoadedTable | undefined, file: { path: string; hash: string }, entries: RegistryEntry[]): SkipDecision | undefined {
+  if (entries.length === 0) return undefined;
+  const history = target ? ancestry(target) : new Set<string>();
+  const live = entries.find((e) => (e.snapshotId === undefined ? false : history.has(e.snapshotId.toString())));
+  const empty = entries.find((e) => e.snapshotId === undefined && target !== undefined);
+  const match = live ?? empty;
+  if (!match) return undefined;
+  const when = match.ingestedAt.toISOString();
+  return { skip: true, match, reason: match.filePath === file.path ? `already ingested (same content) at ${when}` : `same content as ${match.filePath}, ingested at ${when}` };
+}
+
+const ancestries = new WeakMap<TableMetadata, Set<string>>();
+
 /** Snapshot ids from the current snapshot back through its parents: the rows the table holds now. */
 function ancestry(table: LoadedTable): Set<string> {
+  const cached = ancestries.get(table.metadata);
+  if (cached) return cached;
+  const ids = walkAncestry(table);
+  ancestries.set(table.metadata, ids);
+  return ids;
+}
+
+function walkAncestry(table: LoadedTable): Set<string> {
   const byId = new Map(table.metadata.snapshots.map((s) => [s.snapshotId, s]));
   const ids = new Set<string>();
   let id = table.metadata.currentSnapshotId;

@@ -9,7 +9,7 @@ import { currentSchema } from '../iceberg/metadata.js';
 import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
-import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
+import type { BatchSkips, FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
 import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
@@ -53,6 +53,8 @@ export interface FileReport {
 export interface IngestContext {
   rat: Lakehouse;
   registry: FileRegistry;
+  /** skip-existing decisions for a batch of files into one target (FileRegistry.batch). */
+  skips?: BatchSkips;
   reserved: ReadonlySet<string>;
 }
 
@@ -106,14 +108,19 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     report.bytes = probed.size;
     report.format = probed.format;
     if (options.skipExisting) {
-      const table = (await ctx.rat.catalog.tableExists(target)) ? await ctx.rat.catalog.loadTable(target) : undefined;
-      const decision = await ctx.registry.decide(table, targetName, { path: source.display, hash: probed.hash });
+      const load = async () => ((await ctx.rat.catalog.tableExists(target)) ? ctx.rat.catalog.loadTable(target) : undefined);
+      const table = ctx.skips ? await ctx.skips.target(load) : await load();
+      const file = { path: source.display, hash: probed.hash };
+      const decision = ctx.skips ? await ctx.skips.decide(table, file) : await ctx.registry.decide(table, targetName, file);
       if (decision.skip) {
-        await ctx.registry.record(entry('skipped', { error: decision.reason }));
+        const skipped = entry('skipped', { error: decision.reason });
+        if (ctx.skips) ctx.skips.skipped(skipped);
+        else await ctx.registry.record(skipped);
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
       }
     }
     const outcome = await stageAndCommit(ctx, probed, target, options, entry, replay, cursor);
+    ctx.skips?.ingested(entry('success', { rowsIngested: outcome.rowsIngested ?? 0, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) }));
     return { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
   } catch (error) {
     if (!probed && localPath) {

@@ -76,16 +76,22 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const ident = await targetOf(target);
       const specs = Array.isArray(source) ? source : [source];
       const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec)))).flat();
-      const ctx = await context();
-      const report: IngestReport = { target: `${ident.namespace}.${ident.name}`, files: [], succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
-      for (const file of sources) {
-        const result = await ingestFile(ctx, file, ident, resolved);
-        report.files.push(result);
-        if (result.status === 'success') report.succeeded++;
-        else if (result.status === 'failed') report.failed++;
-        else report.skipped++;
-        report.rowsIngested += result.rowsIngested;
-        report.rowsRejected += result.rowsRejected;
+      const targetName = `${ident.namespace}.${ident.name}`;
+      const base = await context();
+      const ctx: IngestContext = resolved.skipExisting && sources.length > 1 ? { ...base, skips: await base.registry.batch(targetName) } : base;
+      const report: IngestReport = { target: targetName, files: [], succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
+      try {
+        for (const file of sources) {
+          const result = await ingestFile(ctx, file, ident, resolved);
+          report.files.push(result);
+          if (result.status === 'success') report.succeeded++;
+          else if (result.status === 'failed') report.failed++;
+          else report.skipped++;
+          report.rowsIngested += result.rowsIngested;
+          report.rowsRejected += result.rowsRejected;
+        }
+      } finally {
+        await ctx.skips?.flush();
       }
       return report;
     },
