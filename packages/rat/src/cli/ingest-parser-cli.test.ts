@@ -1,24 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogEnv } from '../catalog/test-support/test-catalog.js';
+import { rat as runRat } from './test-support/cli-runner.js';
 
-const bin = resolve(import.meta.dirname, '../../bin/rat.js');
-
-function rat(home: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, '--home', home, ...args], { cwd, env: { ...process.env, ...catalogEnv(home) } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const rat = (home: string, args: string[], cwd: string) => runRat(home, args, {}, cwd);
 
 describe('rat ingest --parser / --sheet / --header-row', () => {
   let dir: string;

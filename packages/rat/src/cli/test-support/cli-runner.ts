@@ -11,10 +11,13 @@ export interface Run {
   lines: number;
 }
 
-/** Runs the built CLI; stdout is counted line by line and only its head is kept, so huge outputs stay cheap here. */
-export function rat(home: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/**
+ * Runs the built CLI on `home` (its catalog on the dialect under test), optionally in another working
+ * directory; stdout is counted line by line and only its head is kept, so huge outputs stay cheap here.
+ */
+export function rat(home: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, ...catalogEnv(home), ...env } });
+    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, ...catalogEnv(home), ...env }, ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     let lines = 0;
