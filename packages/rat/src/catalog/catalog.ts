@@ -2,6 +2,7 @@ import { newUuid } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseTableMetadata, serializeTableMetadata } from '../iceberg/metadata.js';
 import type { TableMetadata } from '../iceberg/types.js';
+import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createFileIO, type FileIO, type PathMap } from './file-io.js';
 import { formatIdent, type TableIdent, validateName } from './identifiers.js';
@@ -65,14 +66,16 @@ export interface Catalog {
   listTables(namespace?: string): Promise<TableIdent[]>;
   tableExists(ident: TableIdent): Promise<boolean>;
   loadTable(ident: TableIdent): Promise<LoadedTable>;
-  /** Writes the first metadata file and adds the table; `build` gets the table's location. */
-  createTable(ident: TableIdent, build: (location: string) => TableMetadata): Promise<LoadedTable>;
+  /** Writes the first metadata file and adds the table; `build` gets the table's location; `writes` as for commitTable. */
+  createTable(ident: TableIdent, build: (location: string) => TableMetadata, options?: { writes?: DeferredWrites }): Promise<LoadedTable>;
   /**
    * One atomic table change: writes `next` as a new metadata file, then swaps the catalog pointer
    * only if it still points at `base` (compare-and-swap). A stale base is a ConflictError and the
-   * new metadata file is left unreferenced (maintenance removes it).
+   * new metadata file is left unreferenced (maintenance removes it). `writes` holds the files the
+   * change wrote with deferred durability (data files, manifests): they and the metadata file are
+   * made durable together just before the swap.
    */
-  commitTable(base: LoadedTable, next: TableMetadata): Promise<LoadedTable>;
+  commitTable(base: LoadedTable, next: TableMetadata, options?: { writes?: DeferredWrites }): Promise<LoadedTable>;
   /**
    * Several table changes and creations as one atomic catalog commit: every metadata file is written
    * first, then one metadata-DB transaction swaps each pointer on this branch (compare-and-swap on its
@@ -80,7 +83,7 @@ export interface Catalog {
    * commit. Any stale base or existing table rolls the whole transaction back (ConflictError): either
    * all of it is visible or none.
    */
-  commitTables(commits: TableCommit[], options?: { alsoWrite?: (trx: MetadataTransaction) => Promise<void> }): Promise<LoadedTable[]>;
+  commitTables(commits: TableCommit[], options?: { alsoWrite?: (trx: MetadataTransaction) => Promise<void>; writes?: DeferredWrites }): Promise<LoadedTable[]>;
   dropTable(ident: TableIdent, options?: { ifExists?: boolean }): Promise<boolean>;
   registerTable(ident: TableIdent, metadataLocation: string, pathMap?: PathMap[]): Promise<LoadedTable>;
   readMetadata(location: string, pathMap?: PathMap[]): Promise<TableMetadata>;
@@ -119,11 +122,12 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
     return `${location}/metadata/${file}`;
   }
 
-  async function writeMetadata(tableLocation: string, metadata: TableMetadata, version: number): Promise<string> {
+  /** Writes a metadata file through `writes` (durable at its next sync). */
+  async function writeMetadata(writes: DeferredWrites, tableLocation: string, metadata: TableMetadata, version: number): Promise<string> {
     const key = store.keyOf(tableLocation);
     if (key === undefined) throw new ValidationError('UNSUPPORTED', `cannot write metadata under ${tableLocation}: not in this platform's object store`);
     const metadataFileKey = metadataKey(key, version);
-    await store.put(metadataFileKey, serializeTableMetadata(metadata));
+    await writes.store.put(metadataFileKey, serializeTableMetadata(metadata));
     const location = store.uri(metadataFileKey);
     metadataCache.set(location, metadata);
     return location;
@@ -256,32 +260,38 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
         }
         return load(found);
       },
-      async createTable(ident, build) {
+      async createTable(ident, build, options = {}) {
         await requireNamespace(ident.namespace);
         if (await catalog.tableExists(ident)) throw new ValidationError('CATALOG_TABLE_EXISTS', `table ${formatIdent(ident)} already exists`);
         const location = store.uri(`warehouse/${ident.namespace}/${ident.name}`);
         const metadata = build(location);
-        const metadataLocation = await writeMetadata(location, metadata, 0);
+        const writes = options.writes ?? deferWrites(store);
+        const metadataLocation = await writeMetadata(writes, location, metadata, 0);
+        await writes.sync();
         await commit(`create ${formatIdent(ident)}`, [{ kind: 'create', ident, metadataLocation }]);
         return { ident, metadataLocation, metadata, pathMap: [] };
       },
-      async commitTable(base, next) {
+      async commitTable(base, next, options = {}) {
         const version = metadataVersion(base.metadataLocation) + 1;
-        const metadataLocation = await writeMetadata(catalog.writeLocation(base), next, version);
+        const writes = options.writes ?? deferWrites(store);
+        const metadataLocation = await writeMetadata(writes, catalog.writeLocation(base), next, version);
+        await writes.sync();
         await commit(`update ${formatIdent(base.ident)}`, [{ kind: 'update', ident: base.ident, base: base.metadataLocation, metadataLocation }]);
         return { ident: base.ident, metadataLocation, metadata: next, pathMap: base.pathMap };
       },
       async commitTables(commits, options = {}) {
         const prepared: { commit: TableCommit; metadataLocation: string }[] = [];
+        const writes = options.writes ?? deferWrites(store);
         for (const commit of commits) {
           if (commit.base) {
             const version = metadataVersion(commit.base.metadataLocation) + 1;
-            prepared.push({ commit, metadataLocation: await writeMetadata(catalog.writeLocation(commit.base), commit.next, version) });
+            prepared.push({ commit, metadataLocation: await writeMetadata(writes, catalog.writeLocation(commit.base), commit.next, version) });
           } else {
             await requireNamespace(commit.ident.namespace);
-            prepared.push({ commit, metadataLocation: await writeMetadata(commit.next.location, commit.next, 0) });
+            prepared.push({ commit, metadataLocation: await writeMetadata(writes, commit.next.location, commit.next, 0) });
           }
         }
+        await writes.sync();
         const changes: PointerChange[] = prepared.map(({ commit: { ident, base }, metadataLocation }) =>
           base ? { kind: 'update', ident, base: base.metadataLocation, metadataLocation } : { kind: 'create', ident, metadataLocation },
         );

@@ -104,7 +104,8 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
         const dataFile = await dataFileFromParquet(db, { localPath, filePath: store.uri(key), fileSizeInBytes: size, schema, partition: group.partition });
         if (dataFile.recordCount === 0) continue;
         checkRequired(schema, dataFile, input.table);
-        await store.putFile(key, localPath);
+        // The staging directory is removed afterwards: the file may be moved rather than copied.
+        await store.putFile(key, localPath, { consume: true });
         files.push(dataFile);
       }
     }

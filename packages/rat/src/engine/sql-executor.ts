@@ -18,6 +18,7 @@ import { createTableReader, type TableReader } from './table-reader.js';
 import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
 import { writeDataFiles } from './data-writer.js';
+import { deferWrites } from '../storage/deferred-writes.js';
 
 export interface CommandResult {
   kind: 'command';
@@ -341,14 +342,15 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       throw error;
     }
     let rows = 0;
+    const writes = deferWrites(catalog.store);
     if (selectSql) {
       const draft: LoadedTable = { ident: statement.ident, metadataLocation: '', metadata, pathMap: [] };
-      const files = await writer.writeFiles(draft, selectSql);
+      const files = await writer.writeFiles(draft, selectSql, writes);
       rows = files.reduce((n, f) => n + f.recordCount, 0);
       if (files.length > 0) {
         const cache = reader.manifestCache([]);
         metadata = await produceSnapshot(metadata, { operation: 'append', addedDataFiles: files }, {
-          store: catalog.store,
+          store: writes.store,
           locationKey: catalog.store.keyOf(location)!,
           baseMetadataLocation: '',
           loadManifestList: (l) => cache.manifestList(l),
@@ -359,11 +361,11 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     if (exists) {
       // CREATE OR REPLACE: the new table replaces the old one in one catalog swap.
       const base = await catalog.loadTable(statement.ident);
-      await catalog.commitTable(base, { ...metadata, location: base.metadata.location === location ? location : metadata.location });
+      await catalog.commitTable(base, { ...metadata, location: base.metadata.location === location ? location : metadata.location }, { writes });
       reader.forgetView(statement.ident.namespace, statement.ident.name);
     } else {
       try {
-        await catalog.createTable(statement.ident, () => metadata);
+        await catalog.createTable(statement.ident, () => metadata, { writes });
       } catch (error) {
         // Another writer created the table since the check above: IF NOT EXISTS is still satisfied.
         if (statement.ifNotExists && error instanceof RatError && error.code === 'CATALOG_TABLE_EXISTS') return { kind: 'command', message: 'CREATE TABLE (already exists)', table: name };
@@ -442,9 +444,10 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       const keep = rewrite.map((i) => `(rowid >= ${bounds[i]!.start} AND rowid < ${bounds[i]!.end})`);
       keep.push(`rowid >= ${loaded}`);
       const selectSql = `SELECT ${columns} FROM ${target} WHERE ${keep.join(' OR ')}`;
+      const writes = deferWrites(catalog.store);
       const files = await writeDataFiles({
         db,
-        store: catalog.store,
+        store: writes.store,
         selectSql,
         schema,
         spec: base.metadata.partitionSpecs.find((s) => s.specId === base.metadata.defaultSpecId)!,
@@ -454,7 +457,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       // Rows set to the values they already had (UPDATE t SET v = v): no file changed, so no snapshot.
       if (files.length === 0 && removedFiles.size === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name };
       const operation = files.length === 0 ? 'delete' : 'overwrite';
-      const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles });
+      const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles }, writes);
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } finally {
       await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${ranges}`);

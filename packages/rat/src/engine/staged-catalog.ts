@@ -2,6 +2,7 @@ import type { Catalog, LoadedTable, TableCommit } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
+import type { DeferredWrites } from '../storage/deferred-writes.js';
 
 /**
  * The catalog as one transaction sees it: table changes are staged here instead of committed, and
@@ -27,6 +28,8 @@ interface Staged {
 
 export function createStagedCatalog(catalog: Catalog): StagedCatalog {
   const staged = new Map<string, Staged>();
+  /** Files the staged changes wrote with deferred durability: synced by `commitStaged`, before the catalog commit. */
+  const writes: DeferredWrites[] = [];
   /** Placeholder locations of staged versions: never written, so dropped from the metadata log on commit. */
   const placeholders = new Set<string>();
 
@@ -69,7 +72,7 @@ export function createStagedCatalog(catalog: Catalog): StagedCatalog {
     async loadTable(ident) {
       return staged.get(formatIdent(ident))?.table ?? catalog.loadTable(ident);
     },
-    async createTable(ident, build) {
+    async createTable(ident, build, options = {}) {
       const name = formatIdent(ident);
       if (!(await catalog.namespaceExists(ident.namespace))) {
         throw new NotFoundError('CATALOG_NAMESPACE_NOT_FOUND', `namespace "${ident.namespace}" does not exist; create it before BEGIN with: CREATE SCHEMA ${ident.namespace}`);
@@ -77,10 +80,11 @@ export function createStagedCatalog(catalog: Catalog): StagedCatalog {
       if (await stagedCatalog.tableExists(ident)) throw new ValidationError('CATALOG_TABLE_EXISTS', `table ${name} already exists`);
       const metadata = build(catalog.store.uri(`warehouse/${ident.namespace}/${ident.name}`));
       const table: LoadedTable = { ident, metadataLocation: placeholder(ident), metadata, pathMap: [] };
+      if (options.writes) writes.push(options.writes);
       staged.set(name, { ident, table });
       return table;
     },
-    async commitTable(base, next) {
+    async commitTable(base, next, options = {}) {
       const name = formatIdent(base.ident);
       const entry = staged.get(name);
       // Statements of one transaction run one after another, so a staged change always builds on the latest staged version.
@@ -88,6 +92,7 @@ export function createStagedCatalog(catalog: Catalog): StagedCatalog {
         throw new ConflictError('COMMIT_CONFLICT', `${name} changed inside this transaction while a statement was reading it; run the transaction again`);
       }
       const table: LoadedTable = { ident: base.ident, metadataLocation: placeholder(base.ident), metadata: next, pathMap: base.pathMap };
+      if (options.writes) writes.push(options.writes);
       staged.set(name, { ident: base.ident, ...(entry ? (entry.base ? { base: entry.base } : {}) : { base }), table });
       return table;
     },
@@ -118,6 +123,7 @@ export function createStagedCatalog(catalog: Catalog): StagedCatalog {
         next: { ...table.metadata, metadataLog: table.metadata.metadataLog.filter((entry) => !placeholders.has(entry.metadataFile)) },
       }));
       try {
+        await Promise.all(writes.map((w) => w.sync()));
         return await catalog.commitTables(commits);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;

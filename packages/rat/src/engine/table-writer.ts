@@ -4,6 +4,7 @@ import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ConflictError, RatError, ValidationError } from '../core/errors.js';
 import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
+import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
 import type { DataFile, Schema, TableMetadata } from '../iceberg/types.js';
 import { writeDataFiles } from './data-writer.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
@@ -98,19 +99,26 @@ export async function explainCastFailure(db: DuckDb, table: string, schema: Sche
 export interface TableWriter {
   /** Writes rows (a query producing exactly the table's columns) and commits them as an append. */
   append(ident: TableIdent, selectSql: string, options?: { overwrite?: boolean; summary?: Record<string, string> }): Promise<CommitOutcome & { rows: number }>;
-  /** Commits a change computed from `base`; never retried (its inputs were read from `base`). */
-  commitChange(base: LoadedTable, change: SnapshotChange): Promise<CommitOutcome>;
+  /**
+   * Commits a change computed from `base`; never retried (its inputs were read from `base`).
+   * `writes`: where the change's files were written (`writeFiles`), synced with the commit.
+   */
+  commitChange(base: LoadedTable, change: SnapshotChange, writes?: DeferredWrites): Promise<CommitOutcome>;
   /** Commits a metadata-only change; `update` is re-applied to a fresh base on conflict. */
   commitMetadata(ident: TableIdent, update: (base: LoadedTable) => TableMetadata): Promise<CommitOutcome>;
-  writeFiles(table: LoadedTable, selectSql: string): Promise<DataFile[]>;
+  /**
+   * Writes rows as data files of `table`, not yet committed. With `writes` they are durable only
+   * once the commit given the same `writes` syncs them; without, each is durable on return.
+   */
+  writeFiles(table: LoadedTable, selectSql: string, writes?: DeferredWrites): Promise<DataFile[]>;
 }
 
 export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableReader): TableWriter {
-  function produceContext(table: LoadedTable) {
+  function produceContext(table: LoadedTable, writes: DeferredWrites) {
     const cache = reader.manifestCache(table.pathMap);
     const locationKey = catalog.store.keyOf(catalog.writeLocation(table))!;
     return {
-      store: catalog.store,
+      store: writes.store,
       locationKey,
       baseMetadataLocation: table.metadataLocation,
       loadManifestList: (location: string) => cache.manifestList(location),
@@ -119,12 +127,12 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
   }
 
   const writer: TableWriter = {
-    async writeFiles(table, selectSql) {
+    async writeFiles(table, selectSql, writes) {
       const metadata = table.metadata;
       const locationKey = catalog.store.keyOf(catalog.writeLocation(table))!;
       return writeDataFiles({
         db,
-        store: catalog.store,
+        store: writes?.store ?? catalog.store,
         selectSql,
         schema: currentSchema(metadata),
         spec: defaultSpec(metadata),
@@ -137,14 +145,15 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
       // The commit builds on the current manifest list: when it cannot be read, fail before any file is uploaded.
       const parent = first.metadata.snapshots.find((s) => s.snapshotId === first.metadata.currentSnapshotId);
       if (parent) await reader.manifestCache(first.pathMap).manifestList(parent.manifestList);
-      const files = await writer.writeFiles(first, selectSql);
+      const writes = deferWrites(catalog.store);
+      const files = await writer.writeFiles(first, selectSql, writes);
       const rows = files.reduce((n, f) => n + f.recordCount, 0);
       if (options.overwrite) {
         const current = await reader.plan(first);
         const removedFiles = new Set(current.scan.tasks.map((t) => t.dataFile.filePath));
         for (const task of current.scan.tasks) for (const d of task.positionDeletes) removedFiles.add(d.filePath);
         for (const task of current.scan.tasks) for (const d of task.equalityDeletes) removedFiles.add(d.file.filePath);
-        const outcome = await writer.commitChange(first, { operation: 'overwrite', addedDataFiles: files, removedFiles, ...(options.summary ? { summary: options.summary } : {}) });
+        const outcome = await writer.commitChange(first, { operation: 'overwrite', addedDataFiles: files, removedFiles, ...(options.summary ? { summary: options.summary } : {}) }, writes);
         return { ...outcome, rows };
       }
       if (files.length === 0) return { table: first, attempts: 0, rows: 0 };
@@ -153,9 +162,9 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
         if (base.metadata.currentSchemaId !== first.metadata.currentSchemaId) {
           throw new ConflictError('COMMIT_CONFLICT', `the schema of ${formatIdent(ident)} changed while rows were being written; run the statement again`);
         }
-        const next = await produceSnapshot(base.metadata, { operation: 'append', addedDataFiles: files, ...(options.summary ? { summary: options.summary } : {}) }, produceContext(base));
+        const next = await produceSnapshot(base.metadata, { operation: 'append', addedDataFiles: files, ...(options.summary ? { summary: options.summary } : {}) }, produceContext(base, writes));
         try {
-          const table = await catalog.commitTable(base, next);
+          const table = await catalog.commitTable(base, next, { writes });
           return { table, snapshotId: next.currentSnapshotId!, attempts: attempt, rows };
         } catch (error) {
           if (!(error instanceof ConflictError) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
@@ -165,10 +174,10 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
         }
       }
     },
-    async commitChange(base, change) {
-      const next = await produceSnapshot(base.metadata, change, produceContext(base));
+    async commitChange(base, change, writes = deferWrites(catalog.store)) {
+      const next = await produceSnapshot(base.metadata, change, produceContext(base, writes));
       try {
-        const table = await catalog.commitTable(base, next);
+        const table = await catalog.commitTable(base, next, { writes });
         return { table, snapshotId: next.currentSnapshotId!, attempts: 1 };
       } catch (error) {
         if (error instanceof ConflictError) {

@@ -8,6 +8,7 @@ import { currentSchema } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
 import type { DataFile, TableMetadata } from '../iceberg/types.js';
+import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
 import type { FileRegistry, RegistryEntry } from './file-registry.js';
 import type { IngestMode } from './ingest-options.js';
 import { newRejectsMetadata } from './quarantine.js';
@@ -39,6 +40,8 @@ export interface IngestCommit {
   registry: FileRegistry;
   /** Wraps the long write steps (progress reporting). */
   writing<T>(work: () => Promise<T>): Promise<T>;
+  /** Where `dataFiles` were written, if so; every file of the commit goes there and is synced just before it. */
+  writes?: DeferredWrites;
   /**
    * An incremental source's new cursor, stored with the rows (source-cursor.ts). `expected` is the
    * cursor the run started from: if another run of the source moved it meanwhile, nothing is committed.
@@ -62,16 +65,17 @@ export interface IngestCommitResult {
 export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promise<IngestCommitResult> {
   const { base } = commit;
   const name = formatIdent(commit.ident);
+  const writes = commit.writes ?? deferWrites(rat.store);
   const commits: TableCommit[] = [];
   let snapshotId: bigint | undefined;
   if (commit.cursor) checkCursor(name, base, commit.cursor);
   let metadata: TableMetadata | undefined = base ? commit.changes.reduce((m, change) => applySchemaChange(m, name, change), base.metadata) : commit.create;
   if (metadata) {
     const draft: LoadedTable = { ident: commit.ident, metadataLocation: base?.metadataLocation ?? '', metadata, pathMap: base?.pathMap ?? [] };
-    const change = await commit.writing(() => dataChange(rat, draft, base, commit));
+    const change = await commit.writing(() => dataChange(rat, draft, base, commit, writes));
     if (commit.cursor) change.summary = { ...change.summary, [cursorKey(commit.cursor.source)]: storedCursor(commit.cursor.value, undefined) };
     if (change.addedDataFiles.length > 0 || (change.removedFiles?.size ?? 0) > 0) {
-      metadata = await produceSnapshot(metadata, change, produceContext(rat, draft));
+      metadata = await produceSnapshot(metadata, change, produceContext(rat, draft, writes));
       snapshotId = metadata.currentSnapshotId;
     }
     if (commit.cursor) metadata = { ...metadata, properties: { ...metadata.properties, [cursorKey(commit.cursor.source)]: storedCursor(commit.cursor.value, snapshotId) } };
@@ -82,14 +86,14 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
     const rejectsBase = (await rat.catalog.tableExists(rejects.ident)) ? await rat.catalog.loadTable(rejects.ident) : undefined;
     const rejectsMetadata = rejectsBase?.metadata ?? newRejectsMetadata(rat.store.uri(`warehouse/${rejects.ident.namespace}/${rejects.ident.name}`));
     const draft: LoadedTable = { ident: rejects.ident, metadataLocation: rejectsBase?.metadataLocation ?? '', metadata: rejectsMetadata, pathMap: rejectsBase?.pathMap ?? [] };
-    const added = rejects.rowsSql ? await commit.writing(() => rat.executor.writer.writeFiles(draft, rejects.rowsSql!)) : [];
+    const added = rejects.rowsSql ? await commit.writing(() => rat.executor.writer.writeFiles(draft, rejects.rowsSql!, writes)) : [];
     const removed = rejects.replace && rejectsBase ? await liveFiles(rat, rejectsBase) : new Set<string>();
     if (added.length > 0 || removed.size > 0) {
-      const next = await produceSnapshot(rejectsMetadata, { operation: removed.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles: removed, summary: commit.summary }, produceContext(rat, draft));
+      const next = await produceSnapshot(rejectsMetadata, { operation: removed.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles: removed, summary: commit.summary }, produceContext(rat, draft, writes));
       commits.push({ ident: rejects.ident, ...(rejectsBase ? { base: rejectsBase } : {}), next });
     }
   }
-  const [table] = await rat.catalog.commitTables(commits, { alsoWrite: (trx) => commit.registry.record(commit.entry(snapshotId), trx) });
+  const [table] = await rat.catalog.commitTables(commits, { alsoWrite: (trx) => commit.registry.record(commit.entry(snapshotId), trx), writes });
   return { ...(snapshotId !== undefined ? { snapshotId } : {}), ...(table && table.ident.name === commit.ident.name ? { table } : {}) };
 }
 
@@ -105,11 +109,11 @@ function checkCursor(table: string, base: LoadedTable | undefined, cursor: NonNu
 }
 
 /** The snapshot change of one ingest: new files, and for overwrite and merge the files they replace. */
-async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable | undefined, commit: IngestCommit): Promise<SnapshotChange> {
+async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable | undefined, commit: IngestCommit, writes: DeferredWrites): Promise<SnapshotChange> {
   const { writer, reader } = rat.executor;
   const summary = commit.summary;
   const { dataFiles, rowsSql } = commit;
-  const written = () => dataFiles ?? writer.writeFiles(draft, rowsSql!);
+  const written = () => dataFiles ?? writer.writeFiles(draft, rowsSql!, writes);
   if (!rowsSql && !dataFiles) return { operation: 'append', addedDataFiles: [], summary };
   if (commit.mode === 'append' || !base || base.metadata.currentSnapshotId === undefined) {
     return { operation: 'append', addedDataFiles: await written(), summary };
@@ -146,7 +150,7 @@ async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable 
       kept.push(`SELECT ${projection} FROM (${taskSql}) t ANTI JOIN ${incoming} USING (${keys})`);
     }
     const allRowsSql = [rowsSql, ...kept].map((q) => `(${q})`).join(' UNION ALL ');
-    const added: DataFile[] = await writer.writeFiles(draft, allRowsSql);
+    const added: DataFile[] = await writer.writeFiles(draft, allRowsSql, writes);
     return { operation: removedFiles.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles, summary };
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${incoming}`);
@@ -165,10 +169,10 @@ async function liveFiles(rat: Lakehouse, table: LoadedTable): Promise<Set<string
   return files;
 }
 
-function produceContext(rat: Lakehouse, draft: LoadedTable) {
+function produceContext(rat: Lakehouse, draft: LoadedTable, writes: DeferredWrites) {
   const cache = rat.executor.reader.manifestCache(draft.pathMap);
   return {
-    store: rat.store,
+    store: writes.store,
     locationKey: rat.store.keyOf(rat.catalog.writeLocation(draft))!,
     baseMetadataLocation: draft.metadataLocation,
     loadManifestList: (location: string) => cache.manifestList(location),

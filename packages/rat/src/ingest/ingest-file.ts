@@ -6,6 +6,7 @@ import { newUuid } from '../core/ids.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { currentSchema } from '../iceberg/metadata.js';
+import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
@@ -176,7 +177,8 @@ async function stageAndCommit(
         file: probed.display,
       });
       // A CSV is read only now, once: straight into the table's files when the plan allows it.
-      const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading') });
+      const writes = deferWrites(rat.store);
+      const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading'), writes });
       const conversionRejects = plan.badRowsSql ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.badRowsSql})`))[0]!.n) : 0;
       const rejected = staged.rejected + conversionRejects;
       const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
@@ -213,6 +215,7 @@ async function stageAndCommit(
           entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
           registry: ctx.registry,
           writing: progress('writing'),
+          writes,
           ...(cursor ? { cursor } : {}),
         });
         return {

@@ -3,6 +3,7 @@ import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { applySchemaChange } from '../iceberg/schema-update.js';
 import type { DataFile } from '../iceberg/types.js';
+import type { DeferredWrites } from '../storage/deferred-writes.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import type { ConformPlan } from './schema-plan.js';
 import type { StagedFile } from './staged-file.js';
@@ -28,6 +29,8 @@ export interface StreamedWriteInput {
   streamable: boolean;
   /** Wraps the one statement that reads the file and writes the rows (progress reporting). */
   reading<T>(work: () => Promise<T>): Promise<T>;
+  /** Where the data files go: durable when the commit given the same `writes` syncs them. */
+  writes: DeferredWrites;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function writeStreamed(input: StreamedWriteInput): Promise<Streamed
   let dataFiles: DataFile[];
   await lazy.beforeRead();
   try {
-    dataFiles = await input.reading(() => rat.executor.writer.writeFiles(draft, plan.rowsSql));
+    dataFiles = await input.reading(() => rat.executor.writer.writeFiles(draft, plan.rowsSql, input.writes));
   } catch (error) {
     // The write is also the read of the file: a failure to read it is about the file, as when staging it.
     const cause = (error as { cause?: unknown }).cause;

@@ -1,6 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { writeDataFiles } from '../engine/data-writer.js';
+import { deferWrites } from '../storage/deferred-writes.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import type { TableReader } from '../engine/table-reader.js';
 import { castingSelect, createTableWriter } from '../engine/table-writer.js';
@@ -77,12 +78,13 @@ export async function compactTable(catalog: Catalog, db: DuckDb, reader: TableRe
   const names = { names: schema.fields.map((f) => f.name) };
   const locationKey = catalog.store.keyOf(onBranch.writeLocation(table))!;
   const added = [];
+  const writes = deferWrites(catalog.store);
   for (const group of groups) {
     const groupSql = await reader.sqlFor(table, { ...scan, tasks: group });
     added.push(
       ...(await writeDataFiles({
         db,
-        store: catalog.store,
+        store: writes.store,
         selectSql: castingSelect(name, schema, groupSql, names, {}),
         schema,
         spec: defaultSpec(table.metadata),
@@ -98,6 +100,6 @@ export async function compactTable(catalog: Catalog, db: DuckDb, reader: TableRe
     addedDataFiles: added,
     removedFiles: new Set(inputs.map((t) => t.dataFile.filePath)),
     summary: { 'rat.maintenance': 'compaction' },
-  });
+  }, writes);
   return { ...result, newFiles: added.length, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
 }

@@ -27,24 +27,59 @@ export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${base}.${randomBytes(8).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  await publish(target, async (temp) => {
+/**
+ * `sync: false` publishes the file whole (temp file, rename) without waiting for the disk: a crash
+ * may then lose it, or leave it empty under its name, until `syncFiles` has made it durable. For
+ * files that nothing references until a later commit, which syncs them all at once just before.
+ */
+export interface PublishOptions {
+  sync: boolean;
+}
+
+export async function writeFileAtomic(target: string, data: Uint8Array | string, options: PublishOptions = { sync: true }): Promise<void> {
+  await publish(target, options, async (temp) => {
     const handle = await open(temp, 'wx');
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (options.sync) await handle.sync();
     } finally {
       await handle.close();
     }
   });
 }
 
-export async function copyFileAtomic(source: string, target: string): Promise<void> {
-  await publish(target, async (temp) => {
+export async function copyFileAtomic(source: string, target: string, options: PublishOptions = { sync: true }): Promise<void> {
+  await publish(target, options, async (temp) => {
     // FICLONE makes a copy-on-write clone on btrfs/xfs (same filesystem only) and falls back to a copy.
     await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    await syncFile(temp);
+    if (options.sync) await syncFile(temp);
   });
+}
+
+/**
+ * Moves `source` to `target` when both are on one filesystem (a rename: no bytes copied), else
+ * copies it; either way `target` appears whole. `source` is gone afterwards only when it was moved.
+ */
+export async function moveFileAtomic(source: string, target: string, options: PublishOptions = { sync: true }): Promise<void> {
+  if (options.sync) await syncFile(source);
+  const renamed = await withDirectory(path.dirname(target), () => rename(source, target)).then(
+    () => true,
+    (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'EXDEV') return false;
+      throw error;
+    },
+  );
+  if (!renamed) return copyFileAtomic(source, target, options);
+  if (options.sync) await syncDirectory(path.dirname(target));
+}
+
+/**
+ * Makes files published with `sync: false` durable: every file and every directory holding one is
+ * fsynced, all at once (the disk commits them together, about the cost of one).
+ */
+export async function syncFiles(files: readonly string[]): Promise<void> {
+  const directories = new Set(files.map((file) => path.dirname(file)));
+  await Promise.all([...files.map(syncFile), ...[...directories].map(syncDirectory)]);
 }
 
 /**
@@ -52,7 +87,9 @@ export async function copyFileAtomic(source: string, target: string): Promise<vo
  * error and nothing is published: a truncated download must never look like a complete file.
  */
 export async function writeStreamAtomic(target: string, source: Readable, expectedBytes?: number): Promise<void> {
-  await publish(target, async (temp) => {
+  // A stream cannot be replayed, so its directory is made first rather than on a failed first try.
+  await mkdir(path.dirname(target), { recursive: true });
+  await publish(target, { sync: true }, async (temp) => {
     await pipeline(source, createWriteStream(temp, { flags: 'wx' }));
     if (expectedBytes !== undefined) {
       const written = (await stat(temp)).size;
@@ -67,18 +104,31 @@ export async function writeStreamAtomic(target: string, source: Readable, expect
   });
 }
 
-async function publish(target: string, writeTemp: (temp: string) => Promise<void>): Promise<void> {
+async function publish(target: string, options: PublishOptions, writeTemp: (temp: string) => Promise<void>): Promise<void> {
   const directory = path.dirname(target);
-  await mkdir(directory, { recursive: true });
   const temp = tempPathFor(target);
   try {
-    await writeTemp(temp);
+    await withDirectory(directory, () => writeTemp(temp));
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
-  await syncDirectory(directory);
+  if (options.sync) await syncDirectory(directory);
+}
+
+/**
+ * Runs `write` into `directory`, creating the directory when the first try finds it missing: one
+ * mkdir per new directory instead of one per file. A write that fails on a missing source fails again.
+ */
+async function withDirectory<T>(directory: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(directory, { recursive: true });
+    return write();
+  }
 }
 
 async function syncFile(file: string): Promise<void> {

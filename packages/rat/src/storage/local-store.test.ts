@@ -55,6 +55,23 @@ describe('createLocalStore', () => {
     expect((await readdir(path.join(root, 'clean'))).sort()).toEqual(['a.txt', 'b.bin']);
   });
 
+  it('moves a consumed staged file into place instead of copying it', async () => {
+    const staged = path.join(await store.stagingDir(), 'part.parquet');
+    await writeFile(staged, 'rows');
+    await store.putFile('moved/part.parquet', staged, { consume: true });
+    await expect(readFile(staged)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(path.join(root, 'moved', 'part.parquet'), 'utf8')).toBe('rows');
+    expect(await readdir(path.join(root, 'moved'))).toEqual(['part.parquet']);
+  });
+
+  it('refuses to sync a key with no file, naming the key and path', async () => {
+    await store.put('synced/here.txt', 'x', { deferSync: true });
+    const error = await rejectionOf(store.sync(['synced/here.txt', 'synced/gone.txt']));
+    expect(error).toBeInstanceOf(ExternalError);
+    expect((error as Error).message).toContain('sync of "synced/gone.txt"');
+    expect((error as Error).message).toContain(path.join(root, 'synced', 'gone.txt'));
+  });
+
   it('accepts file:// URIs, Java-style file:/ URIs and plain absolute paths under the root', () => {
     const file = path.join(root, 'landing', 'orders 2024.csv');
     expect(store.keyOf(pathToFileURL(file).href)).toBe('landing/orders 2024.csv');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { describeError, ExternalError, isRatError, NotFoundError, type RatError } from '../core/errors.js';
-import { copyFileAtomic, isTempFileName, writeFileAtomic } from './atomic-file.js';
+import { copyFileAtomic, isTempFileName, moveFileAtomic, syncFiles, writeFileAtomic } from './atomic-file.js';
 import { isMissingFileError, sourceFileSize } from './local-file.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
@@ -123,22 +123,35 @@ export function createLocalStore(options: LocalStoreOptions): ObjectStore {
       }
     },
 
-    async put(key, data) {
+    async put(key, data, options = {}) {
       assertValidKey(key);
       try {
-        await writeFileAtomic(fileOf(key), data);
+        await writeFileAtomic(fileOf(key), data, { sync: !options.deferSync });
       } catch (error) {
         throw failure('put', key, error);
       }
     },
 
-    async putFile(key, localPath) {
+    async putFile(key, localPath, options = {}) {
       assertValidKey(key);
       await sourceFileSize(localPath, key);
       try {
-        await copyFileAtomic(localPath, fileOf(key));
+        const publish = options.consume ? moveFileAtomic : copyFileAtomic;
+        await publish(localPath, fileOf(key), { sync: !options.deferSync });
       } catch (error) {
         throw failure('putFile', key, error);
+      }
+    },
+
+    async sync(keys) {
+      keys.forEach(assertValidKey);
+      if (keys.length === 0) return;
+      try {
+        await syncFiles(keys.map(fileOf));
+      } catch (error) {
+        const file = (error as NodeJS.ErrnoException).path;
+        const key = keys.find((k) => fileOf(k) === file) ?? keys.join(', ');
+        throw failure('sync', key, error);
       }
     },
 

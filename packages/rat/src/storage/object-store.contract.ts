@@ -223,6 +223,26 @@ export function describeObjectStoreContract(name: string, setup: () => Promise<O
         expectBytes(await store.get('staged/empty.csv'), new Uint8Array());
       });
 
+      it('publishes a consumed staged file whole, in a directory it creates', async () => {
+        const file = path.join(await store.stagingDir(), 'part-00001.parquet');
+        const bytes = randomBytes(200 * 1024);
+        await writeFile(file, bytes);
+        await store.putFile('consumed/deep/part-00001.parquet', file, { consume: true, deferSync: true });
+        await store.sync(['consumed/deep/part-00001.parquet']);
+        expectBytes(await store.get('consumed/deep/part-00001.parquet'), bytes);
+        expect(await listKeys('consumed/')).toEqual(['consumed/deep/part-00001.parquet']);
+      });
+
+      it('writes with deferred durability are whole at once and sync together', async () => {
+        const keys = ['deferred/a/1.avro', 'deferred/b/2.json', 'deferred/b/3.json'];
+        for (const [i, key] of keys.entries()) await store.put(key, `version ${i}`, { deferSync: true });
+        // Readable before the sync: deferring changes durability, not visibility.
+        expect(await store.get('deferred/b/2.json')).toEqual(new Uint8Array(Buffer.from('version 1')));
+        await store.sync(keys);
+        await store.sync([]);
+        expect(await listKeys('deferred/')).toEqual(keys);
+      });
+
       it('throws NotFoundError naming a local file that does not exist', async () => {
         const directory = await store.stagingDir();
         const missing = path.join(directory, 'never-written.parquet');

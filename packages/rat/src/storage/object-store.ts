@@ -9,6 +9,15 @@ export interface ObjectInfo {
   lastModifiedMs: number;
 }
 
+export interface WriteOptions {
+  /**
+   * Durable only after `sync`: the object is whole when the call returns, but a crash may lose it
+   * until `sync` is given its key. For files that only a later catalog commit references: the
+   * commit syncs them all at once, just before it, instead of waiting for the disk once per file.
+   */
+  deferSync?: boolean;
+}
+
 export interface ObjectStore {
   readonly kind: 'local' | 's3';
   /** Location URI of a key as written into Iceberg metadata: `file:///abs/path` or `s3://bucket/prefix/key`. */
@@ -17,9 +26,14 @@ export interface ObjectStore {
   keyOf(uri: string): string | undefined;
   get(key: string): Promise<Uint8Array>;
   /** Atomic write of a whole object. */
-  put(key: string, data: Uint8Array | string): Promise<void>;
-  /** Atomic upload of a local file (written in staging) as `key`. The local file is left in place. */
-  putFile(key: string, localPath: string): Promise<void>;
+  put(key: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
+  /**
+   * Atomic upload of a local file (written in staging) as `key`. With `consume` the caller no longer
+   * needs the local file, which may then be moved into place (local store) instead of copied.
+   */
+  putFile(key: string, localPath: string, options?: WriteOptions & { consume?: boolean }): Promise<void>;
+  /** Makes objects written with `deferSync` durable (local store: fsync of the files and their directories, all at once). */
+  sync(keys: readonly string[]): Promise<void>;
   exists(key: string): Promise<boolean>;
   head(key: string): Promise<ObjectInfo | undefined>;
   delete(key: string): Promise<void>;

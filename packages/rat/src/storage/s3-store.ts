@@ -256,6 +256,11 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
       await dropCachedCopy(key);
     },
 
+    // A PutObject or completed upload is durable when it returns: nothing is left to sync.
+    async sync(keys) {
+      keys.forEach(assertValidKey);
+    },
+
     async exists(key) {
       return (await head(key)) !== undefined;
     },

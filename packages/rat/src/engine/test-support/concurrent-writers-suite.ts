@@ -131,7 +131,7 @@ export function describeConcurrentWriters(dialect: MetadataDialect): void {
             await b.sql(second);
           }
         };
-        a.catalog.commitTable = async (base, next) => (await interleave(), commitTable(base, next));
+        a.catalog.commitTable = async (base, next, options) => (await interleave(), commitTable(base, next, options));
         a.catalog.commitTables = async (commits, options) => (await interleave(), commitTables(commits, options));
         try {
           return await a.sql(first).then(

@@ -54,13 +54,17 @@ export function faultyStore(inner: ObjectStore, faults: FaultSwitch): ObjectStor
       faults.check(`get ${key}`);
       return inner.get(key);
     },
-    async put(key, data) {
+    async put(key, data, options) {
       faults.check(`put ${key}`);
-      return inner.put(key, data);
+      return inner.put(key, data, options);
     },
-    async putFile(key, localPath) {
+    async putFile(key, localPath, options) {
       faults.check(`putFile ${key}`);
-      return inner.putFile(key, localPath);
+      return inner.putFile(key, localPath, options);
+    },
+    async sync(keys) {
+      faults.check(`sync ${keys.join(',')}`);
+      return inner.sync(keys);
     },
     async exists(key) {
       faults.check(`exists ${key}`);
