@@ -17,7 +17,7 @@ export interface CommitProfile {
   totalMs: number;
   /** The steps, in the order a commit takes them; the last is the time outside all of them. */
   steps: CommitStep[];
-  /** Median of writing 4 KiB, fsync, fsync of its directory on the same disk: the floor of each durable file publish. */
+  /** Median of writing 4 KiB, fsync, fsync of its directory on the same disk: the floor of making a commit's files durable. */
   fsyncMs: number;
 }
 
@@ -26,15 +26,18 @@ const STEPS = [
   'storage: staging directory',
   'DuckDB: COPY rows to a staged Parquet file',
   'DuckDB: Parquet footer statistics (parquet_metadata)',
-  'storage: publish the data file (copy, fsync file + dir)',
-  'storage: publish the manifest (Avro, fsync file + dir)',
-  'storage: publish the manifest list (Avro, fsync file + dir)',
-  'storage: publish the table metadata JSON (fsync file + dir)',
+  'storage: move the data file into place',
+  'storage: write the manifest (Avro)',
+  'storage: write the manifest list (Avro)',
+  'storage: write the table metadata JSON',
+  'storage: make the written files durable (fsync of all files and dirs at once)',
+  'metadata DB: list namespaces (statement parsing)',
+  'metadata DB: read the table pointer',
   'metadata DB: resolve the branch',
   'metadata DB: commit transaction (CAS pointer, commit rows, branch head)',
 ] as const;
 type StepName = (typeof STEPS)[number];
-const OTHER = 'the rest: JavaScript (statement parsing, Avro and JSON encoding) and metadata-DB reads (namespaces, the table pointer twice)';
+const OTHER = 'the rest: JavaScript (statement parsing, Avro and JSON encoding, metadata parsing)';
 
 /**
  * Times the steps of rat's commit path by wrapping, for the profile only, the methods of this
@@ -71,11 +74,7 @@ export async function profileCommit(input: { rat: Lakehouse; insertSql: (repetit
   const duckStep = (sql: string): StepName =>
     /^\s*COPY\b/i.test(sql) ? 'DuckDB: COPY rows to a staged Parquet file' : /parquet_metadata\(/.test(sql) ? 'DuckDB: Parquet footer statistics (parquet_metadata)' : 'DuckDB: other calls (describe the INSERT query, ...)';
   const putStep = (key: string): StepName =>
-    key.endsWith('.metadata.json')
-      ? 'storage: publish the table metadata JSON (fsync file + dir)'
-      : /\/snap-[^/]*\.avro$/.test(key)
-        ? 'storage: publish the manifest list (Avro, fsync file + dir)'
-        : 'storage: publish the manifest (Avro, fsync file + dir)';
+    key.endsWith('.metadata.json') ? 'storage: write the table metadata JSON' : /\/snap-[^/]*\.avro$/.test(key) ? 'storage: write the manifest list (Avro)' : 'storage: write the manifest (Avro)';
 
   const totals: number[] = [];
   const perStep = new Map<StepName, { ms: number[]; calls: number[] }>(STEPS.map((s) => [s, { ms: [], calls: [] }]));
@@ -84,8 +83,11 @@ export async function profileCommit(input: { rat: Lakehouse; insertSql: (repetit
   wrap(rat.duck.connection, 'runAndReadAll', duckStep as never, duckNesting);
   wrap(rat.duck.connection, 'run', duckStep as never, duckNesting);
   wrap(rat.store, 'stagingDir', () => 'storage: staging directory');
-  wrap(rat.store, 'putFile', () => 'storage: publish the data file (copy, fsync file + dir)');
+  wrap(rat.store, 'putFile', () => 'storage: move the data file into place');
   wrap(rat.store, 'put', putStep as never);
+  wrap(rat.store, 'sync', () => 'storage: make the written files durable (fsync of all files and dirs at once)');
+  wrap(rat.catalog, 'listNamespaces', () => 'metadata DB: list namespaces (statement parsing)');
+  wrap(rat.catalog, 'loadTable', () => 'metadata DB: read the table pointer');
   wrap(rat.catalog.refs, 'resolve', () => 'metadata DB: resolve the branch');
   wrap(rat.catalog.refs, 'commit', () => 'metadata DB: commit transaction (CAS pointer, commit rows, branch head)');
   try {

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newUuid } from '../core/ids.js';
 import { ValidationError } from '../core/errors.js';
@@ -7,7 +7,7 @@ import { applyTransform, partitionPathSegment, transformResultType } from '../ic
 import type { DataFile, PartitionSpec, PartitionValues, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
-import { dataFileFromParquet } from './parquet-stats.js';
+import { type CopyStatsRow, dataFileFromCopyStats } from './parquet-stats.js';
 import { partitionValueFromSql, partitionValueSql } from './partition-sql.js';
 import { fieldIdsOption } from './type-mapping.js';
 
@@ -45,13 +45,14 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
       `KV_METADATA {'iceberg.schema': ${quoteString(JSON.stringify(schemaToJson(schema)))}}`,
       'COMPRESSION zstd',
       `FILE_SIZE_BYTES ${input.targetFileBytes ?? DEFAULT_TARGET_FILE_BYTES}`,
+      // One row per file written, with its size, row count and column statistics: no footer read afterwards.
+      'RETURN_STATS',
     ].join(', ');
     const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
-    const groups: { dir: string; partition: PartitionValues; path: string }[] = [];
+    const groups: { written: CopyStatsRow[]; partition: PartitionValues; path: string }[] = [];
     if (spec.fields.length === 0) {
       const dir = join(staging, 'p0');
-      await copy(db, `COPY (${input.selectSql}) TO ${quoteString(dir)} (${copyOptions})`, input.table);
-      groups.push({ dir, partition: {}, path: '' });
+      groups.push({ written: await copyFiles(db, `COPY (${input.selectSql}) TO ${quoteString(dir)} (${copyOptions})`, input.table), partition: {}, path: '' });
     } else {
       const stage = `__rat_stage_${newUuid().replaceAll('-', '')}`;
       const partitionColumns: string[] = [];
@@ -83,12 +84,12 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
           });
           const dir = join(staging, `p${String(row.__g)}`);
           const match = keys.map((k) => `s.${k} IS NOT DISTINCT FROM g.${k}`).join(' AND ');
-          await copy(
+          const written = await copyFiles(
             db,
             `COPY (SELECT ${columns} FROM ${stage} s JOIN ${stage}_g g ON ${match} WHERE g.__g = ${String(row.__g)}) TO ${quoteString(dir)} (${copyOptions})`,
             input.table,
           );
-          groups.push({ dir, partition, path: segments.join('/') });
+          groups.push({ written, partition, path: segments.join('/') });
         }
       } finally {
         await db.run(`DROP TABLE IF EXISTS ${stage}; DROP TABLE IF EXISTS ${stage}_g`);
@@ -96,12 +97,10 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
     }
     const files: DataFile[] = [];
     for (const group of groups) {
-      for (const name of (await readdir(group.dir).catch(() => [] as string[])).sort()) {
-        if (!name.endsWith('.parquet')) continue;
-        const localPath = join(group.dir, name);
+      for (const written of group.written) {
+        const localPath = written.filename;
         const key = `${input.dataKey}/${group.path ? `${group.path}/` : ''}${newUuid()}.parquet`;
-        const { size } = await stat(localPath);
-        const dataFile = await dataFileFromParquet(db, { localPath, filePath: store.uri(key), fileSizeInBytes: size, schema, partition: group.partition });
+        const dataFile = dataFileFromCopyStats(written, { filePath: store.uri(key), schema, partition: group.partition });
         if (dataFile.recordCount === 0) continue;
         checkRequired(schema, dataFile, input.table);
         // The staging directory is removed afterwards: the file may be moved rather than copied.
@@ -112,6 +111,17 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
     return files;
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Runs a COPY to Parquet and returns what it wrote: each file with its statistics, in file name order. */
+async function copyFiles(db: DuckDb, sql: string, table: string): Promise<CopyStatsRow[]> {
+  try {
+    const result = await db.connection.runAndReadAll(sql);
+    const rows = result.getRowObjectsJson() as unknown as CopyStatsRow[];
+    return rows.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+  } catch (error) {
+    throw wrapDuckDbError(error, `cannot write into ${table}`);
   }
 }
 

@@ -1,11 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createIngestion } from '../ingest/ingestion.js';
 import { maintain } from '../maintenance/maintain.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { Lakehouse } from './lakehouse.js';
-import { createLakeHome, type LakeHome } from './test-support/lake-home.js';
+import { suiteLake } from './test-support/lake-home.js';
 
 /**
  * Commits write their files (data, manifests, manifest list, metadata) with durability deferred and
@@ -50,58 +49,53 @@ function probeStore(inner: ObjectStore, probe: Probe): ObjectStore {
 const CATALOG_WRITE = /^\s*(update|insert into|delete from)\s+"?rat_(tables|commits|commit_changes)\b/i;
 
 describe('every file a commit references is synced before the catalog points at it', () => {
-  let home: LakeHome;
-  let lake: Lakehouse;
   const probe: Probe = { pending: new Set(), deferred: 0, synced: 0, violations: [] };
+  const suite = suiteLake('sqlite', 'rat-durable-', () => ({
+    wrapStore: (store) => probeStore(store, probe),
+    beforeMetadataStatement: (sql) => {
+      if (CATALOG_WRITE.test(sql) && probe.pending.size > 0) probe.violations.push(`${sql.slice(0, 60)}... while pending: ${[...probe.pending].join(', ')}`);
+    },
+  }));
+  const lake = () => suite.lake;
 
   beforeAll(async () => {
-    home = await createLakeHome('sqlite', 'rat-durable-');
-    lake = await home.open({
-      wrapStore: (store) => probeStore(store, probe),
-      beforeMetadataStatement: (sql) => {
-        if (CATALOG_WRITE.test(sql) && probe.pending.size > 0) probe.violations.push(`${sql.slice(0, 60)}... while pending: ${[...probe.pending].join(', ')}`);
-      },
-    });
-    await lake.sql('CREATE TABLE bronze.t (id BIGINT, v VARCHAR); CREATE TABLE bronze.u (id BIGINT)');
-  });
-  afterAll(async () => {
-    await home.remove();
+    await lake().sql('CREATE TABLE bronze.t (id BIGINT, v VARCHAR); CREATE TABLE bronze.u (id BIGINT)');
   });
 
-  const cases: { name: string; run: () => Promise<unknown>; check: () => Promise<unknown> }[] = [
-    { name: 'INSERT', run: () => lake.sql(`INSERT INTO bronze.t VALUES (1, 'a'), (2, 'b')`), check: () => lake.query('SELECT count(*)::INT AS n FROM bronze.t') },
-    { name: 'INSERT OVERWRITE', run: () => lake.sql(`INSERT OVERWRITE bronze.u SELECT range FROM range(5)`), check: () => lake.query('SELECT count(*)::INT AS n FROM bronze.u') },
-    { name: 'CREATE TABLE AS', run: () => lake.sql(`CREATE TABLE silver.c AS SELECT range AS id FROM range(10)`), check: () => lake.query('SELECT count(*)::INT AS n FROM silver.c') },
-    { name: 'UPDATE', run: () => lake.sql(`UPDATE bronze.t SET v = 'z' WHERE id = 1`), check: () => lake.query(`SELECT v FROM bronze.t WHERE id = 1`) },
-    { name: 'DELETE', run: () => lake.sql(`DELETE FROM bronze.t WHERE id = 2`), check: () => lake.query('SELECT count(*)::INT AS n FROM bronze.t') },
+  const cases: { name: string; run: () => Promise<unknown>; check: () => Promise<unknown[]> }[] = [
+    { name: 'INSERT', run: () => lake().sql(`INSERT INTO bronze.t VALUES (1, 'a'), (2, 'b')`), check: () => lake().query('SELECT count(*)::INT AS n FROM bronze.t') },
+    { name: 'INSERT OVERWRITE', run: () => lake().sql(`INSERT OVERWRITE bronze.u SELECT range FROM range(5)`), check: () => lake().query('SELECT count(*)::INT AS n FROM bronze.u') },
+    { name: 'CREATE TABLE AS', run: () => lake().sql(`CREATE TABLE silver.c AS SELECT range AS id FROM range(10)`), check: () => lake().query('SELECT count(*)::INT AS n FROM silver.c') },
+    { name: 'UPDATE', run: () => lake().sql(`UPDATE bronze.t SET v = 'z' WHERE id = 1`), check: () => lake().query(`SELECT v FROM bronze.t WHERE id = 1`) },
+    { name: 'DELETE', run: () => lake().sql(`DELETE FROM bronze.t WHERE id = 2`), check: () => lake().query('SELECT count(*)::INT AS n FROM bronze.t') },
     {
       name: 'a transaction over two tables',
       run: () =>
-        lake.transaction(async (tx) => {
+        lake().transaction(async (tx) => {
           await tx.sql(`INSERT INTO bronze.t VALUES (3, 'c')`);
           await tx.sql(`INSERT INTO bronze.u VALUES (7)`);
         }),
-      check: () => lake.query('SELECT (SELECT count(*) FROM bronze.t)::INT AS t, (SELECT count(*) FROM bronze.u)::INT AS u'),
+      check: () => lake().query('SELECT (SELECT count(*) FROM bronze.t)::INT AS t, (SELECT count(*) FROM bronze.u)::INT AS u'),
     },
     {
       name: 'a CSV ingest with a quarantined row',
       run: async () => {
-        const file = path.join(home.home, 'sales.csv');
+        const file = path.join(suite.home.home, 'sales.csv');
         await writeFile(file, 'id,amount\n1,2.5\n2,oops\n3,4\n');
-        return createIngestion(lake).ingest(file, 'bronze.sales', { types: { amount: 'DOUBLE' } });
+        return createIngestion(lake()).ingest(file, 'bronze.sales', { types: { amount: 'DOUBLE' } });
       },
-      check: () => lake.query('SELECT count(*)::INT AS n FROM bronze.sales'),
+      check: () => lake().query('SELECT count(*)::INT AS n FROM bronze.sales'),
     },
     {
       name: 'a JSON ingest',
       run: async () => {
-        const file = path.join(home.home, 'events.json');
+        const file = path.join(suite.home.home, 'events.json');
         await writeFile(file, JSON.stringify([{ id: 1, kind: 'x' }, { id: 2, kind: 'y' }]));
-        return createIngestion(lake).ingest(file, 'bronze.events');
+        return createIngestion(lake()).ingest(file, 'bronze.events');
       },
-      check: () => lake.query('SELECT count(*)::INT AS n FROM bronze.events'),
+      check: () => lake().query('SELECT count(*)::INT AS n FROM bronze.events'),
     },
-    { name: 'compaction by maintain', run: () => maintain(lake, { tables: ['bronze.t'], expire: false, orphans: false }), check: () => lake.query('SELECT count(*)::INT AS n FROM bronze.t') },
+    { name: 'compaction by maintain', run: () => maintain(lake(), { tables: ['bronze.t'], expire: false, orphans: false }), check: () => lake().query('SELECT count(*)::INT AS n FROM bronze.t') },
   ];
 
   it.each(cases)('$name', async ({ run, check }) => {

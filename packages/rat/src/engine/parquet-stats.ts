@@ -13,51 +13,108 @@ interface ColumnChunkStats {
   row_group_num_rows: bigint | number;
 }
 
+/** What one Parquet file says about one leaf column, from its footer or from the COPY that wrote it. */
+interface LeafStats {
+  size: number;
+  values: number;
+  /** Undefined when some row group does not say. */
+  nulls: number | undefined;
+  /** Min and max (DuckDB's text) of each part holding non-null values; undefined when one of them has none. */
+  ranges: { min: string; max: string }[] | undefined;
+}
+
+export interface DataFileInput {
+  filePath: string;
+  fileSizeInBytes: number;
+  schema: Schema;
+  partition: PartitionValues;
+  content?: 0 | 1 | 2;
+  equalityIds?: number[];
+}
+
 /**
- * Builds the Iceberg data_file record for a Parquet file from its footer alone (parquet_metadata),
- * so no data is scanned twice. Bounds are kept only for columns that are not inside a list or map,
- * and only where every row group has statistics (spec: "Manifests", lower_bounds/upper_bounds).
+ * Builds the Iceberg data_file record for an existing Parquet file from its footer alone
+ * (parquet_metadata), so no data is scanned twice. Bounds are kept only for columns that are not
+ * inside a list or map, and only where every row group has statistics (spec: "Manifests",
+ * lower_bounds/upper_bounds).
  */
-export async function dataFileFromParquet(
-  db: DuckDb,
-  input: { localPath: string; filePath: string; fileSizeInBytes: number; schema: Schema; partition: PartitionValues; content?: 0 | 1 | 2; equalityIds?: number[] },
-): Promise<DataFile> {
+export async function dataFileFromParquet(db: DuckDb, input: DataFileInput & { localPath: string }): Promise<DataFile> {
   const chunks = await db.rows<ColumnChunkStats>(
     `SELECT path_in_schema, num_values, stats_min_value, stats_max_value, stats_null_count, total_compressed_size, row_group_id, row_group_num_rows
      FROM parquet_metadata(${quoteString(input.localPath)})`,
   );
-  // The file's row count is the sum over its row groups (every chunk repeats its row group's count);
-  // one footer read instead of a second parquet_file_metadata() call on every commit.
+  // The file's row count is the sum over its row groups (every chunk repeats its row group's count).
   const rowGroups = new Map<number, number>();
   for (const chunk of chunks) rowGroups.set(Number(chunk.row_group_id), Number(chunk.row_group_num_rows));
-  const numRows = sum([...rowGroups.values()]);
-  const leaves = leafColumns(input.schema.fields);
-  const columnSizes = new Map<number, number>();
-  const valueCounts = new Map<number, number>();
-  const nullValueCounts = new Map<number, number>();
-  const lowerBounds = new Map<number, Uint8Array>();
-  const upperBounds = new Map<number, Uint8Array>();
   const byPath = new Map<string, ColumnChunkStats[]>();
   for (const chunk of chunks) {
     const list = byPath.get(chunk.path_in_schema) ?? [];
     list.push(chunk);
     byPath.set(chunk.path_in_schema, list);
   }
-  for (const leaf of leaves) {
+  return buildDataFile(input, sum([...rowGroups.values()]), (leaf) => {
     const stats = byPath.get(leaf.path);
-    if (!stats) continue;
-    columnSizes.set(leaf.id, sum(stats.map((s) => s.total_compressed_size)));
-    if (leaf.repeated) continue;
-    valueCounts.set(leaf.id, sum(stats.map((s) => s.num_values)));
-    if (stats.every((s) => s.stats_null_count !== null)) nullValueCounts.set(leaf.id, sum(stats.map((s) => s.stats_null_count ?? 0)));
-    if (!boundsSupported(leaf.type)) continue;
+    if (!stats) return undefined;
     const nonEmpty = stats.filter((s) => Number(s.num_values) > Number(s.stats_null_count ?? -1));
-    if (nonEmpty.length === 0 || nonEmpty.some((s) => s.stats_min_value === null || s.stats_max_value === null)) continue;
+    return {
+      size: sum(stats.map((s) => s.total_compressed_size)),
+      values: sum(stats.map((s) => s.num_values)),
+      nulls: stats.every((s) => s.stats_null_count !== null) ? sum(stats.map((s) => s.stats_null_count)) : undefined,
+      ranges: nonEmpty.some((s) => s.stats_min_value === null || s.stats_max_value === null) ? undefined : nonEmpty.map((s) => ({ min: s.stats_min_value!, max: s.stats_max_value! })),
+    };
+  });
+}
+
+/** One row of `COPY ... (FORMAT parquet, RETURN_STATS)`: a file DuckDB wrote, as JSON values. */
+export interface CopyStatsRow {
+  filename: string;
+  count: string | number;
+  file_size_bytes: string | number;
+  /** Per leaf column (`"a"."b"`): column_size_bytes, num_values, null_count, min, max, has_nan. */
+  column_statistics: { key: string; value: { key: string; value: string }[] }[] | null;
+}
+
+/**
+ * Builds the data_file record of a Parquet file from the statistics the COPY that wrote it
+ * returned (RETURN_STATS): no second read of the file, no extra DuckDB call. DuckDB computes them
+ * over the whole file, the same values its footer holds; a float column with NaN gets no bounds
+ * (DuckDB sorts NaN above every number, so bounds without it would prune rows a filter matches).
+ */
+export function dataFileFromCopyStats(row: CopyStatsRow, input: Omit<DataFileInput, 'fileSizeInBytes'>): DataFile {
+  const columns = new Map<string, Map<string, string>>();
+  for (const column of row.column_statistics ?? []) columns.set(column.key, new Map(column.value.map((e) => [e.key, e.value])));
+  return buildDataFile({ ...input, fileSizeInBytes: Number(row.file_size_bytes) }, Number(row.count), (leaf) => {
+    const stats = columns.get(leaf.copyKey);
+    if (!stats) return undefined;
+    const values = Number(stats.get('num_values') ?? 0);
+    const nulls = stats.has('null_count') ? Number(stats.get('null_count')) : undefined;
+    const min = stats.get('min');
+    const max = stats.get('max');
+    const empty = nulls !== undefined && nulls >= values;
+    const ranges = empty ? [] : min === undefined || max === undefined || stats.get('has_nan') === 'true' ? undefined : [{ min, max }];
+    return { size: Number(stats.get('column_size_bytes') ?? 0), values, nulls, ranges };
+  });
+}
+
+function buildDataFile(input: DataFileInput, recordCount: number, statsOf: (leaf: Leaf) => LeafStats | undefined): DataFile {
+  const columnSizes = new Map<number, number>();
+  const valueCounts = new Map<number, number>();
+  const nullValueCounts = new Map<number, number>();
+  const lowerBounds = new Map<number, Uint8Array>();
+  const upperBounds = new Map<number, Uint8Array>();
+  for (const leaf of leafColumns(input.schema.fields)) {
+    const stats = statsOf(leaf);
+    if (!stats) continue;
+    columnSizes.set(leaf.id, stats.size);
+    if (leaf.repeated) continue;
+    valueCounts.set(leaf.id, stats.values);
+    if (stats.nulls !== undefined) nullValueCounts.set(leaf.id, stats.nulls);
+    if (!boundsSupported(leaf.type) || stats.ranges === undefined || stats.ranges.length === 0) continue;
     let lower: IcebergValue | undefined;
     let upper: IcebergValue | undefined;
-    for (const s of nonEmpty) {
-      const min = parseStatValue(leaf.type, s.stats_min_value!);
-      const max = parseStatValue(leaf.type, s.stats_max_value!);
+    for (const range of stats.ranges) {
+      const min = parseStatValue(leaf.type, range.min);
+      const max = parseStatValue(leaf.type, range.max);
       if (min === undefined || max === undefined) {
         lower = upper = undefined;
         break;
@@ -74,7 +131,7 @@ export async function dataFileFromParquet(
     filePath: input.filePath,
     fileFormat: 'PARQUET',
     partition: input.partition,
-    recordCount: numRows,
+    recordCount,
     fileSizeInBytes: input.fileSizeInBytes,
     columnSizes,
     valueCounts,
@@ -87,33 +144,35 @@ export async function dataFileFromParquet(
 
 interface Leaf {
   id: number;
+  /** As parquet_metadata prints it: `a, b` for struct a.b; lists and maps with their 3-level groups. */
   path: string;
+  /** As RETURN_STATS keys it: the DuckDB column path, each name quoted (`"a"."b"`, `"l"."element"`, `"m"."key"`). */
+  copyKey: string;
   type: PrimitiveType;
   repeated: boolean;
 }
 
-/** Primitive leaves with the path DuckDB's parquet_metadata prints (`a, b` for struct a.b; 3-level lists and maps). */
-export function leafColumns(fields: StructField[], prefix: string[] = [], repeated = false): Leaf[] {
+export function leafColumns(fields: StructField[]): Leaf[] {
   const leaves: Leaf[] = [];
-  for (const field of fields) collect(field.id, field.type, [...prefix, field.name], repeated, leaves);
+  for (const field of fields) collect(field.id, field.type, [field.name], [field.name], false, leaves);
   return leaves;
 }
 
-function collect(id: number, type: IcebergType, path: string[], repeated: boolean, out: Leaf[]): void {
+function collect(id: number, type: IcebergType, path: string[], duckPath: string[], repeated: boolean, out: Leaf[]): void {
   if (typeof type === 'string') {
-    out.push({ id, path: path.join(', '), type, repeated });
+    out.push({ id, path: path.join(', '), copyKey: duckPath.map((name) => `"${name.replaceAll('"', '""')}"`).join('.'), type, repeated });
     return;
   }
   switch (type.type) {
     case 'struct':
-      for (const field of type.fields) collect(field.id, field.type, [...path, field.name], repeated, out);
+      for (const field of type.fields) collect(field.id, field.type, [...path, field.name], [...duckPath, field.name], repeated, out);
       return;
     case 'list':
-      collect(type.elementId, type.element, [...path, 'list', 'element'], true, out);
+      collect(type.elementId, type.element, [...path, 'list', 'element'], [...duckPath, 'element'], true, out);
       return;
     case 'map':
-      collect(type.keyId, type.key, [...path, 'key_value', 'key'], true, out);
-      collect(type.valueId, type.value, [...path, 'key_value', 'value'], true, out);
+      collect(type.keyId, type.key, [...path, 'key_value', 'key'], [...duckPath, 'key'], true, out);
+      collect(type.valueId, type.value, [...path, 'key_value', 'value'], [...duckPath, 'value'], true, out);
       return;
   }
 }
@@ -142,7 +201,8 @@ export function parseStatValue(type: PrimitiveType, text: string): IcebergValue 
   if (decimal) return parseDecimal(text, Number(decimal[2]));
   switch (type) {
     case 'boolean':
-      return text === 'true' ? true : text === 'false' ? false : undefined;
+      // parquet_metadata prints true/false, RETURN_STATS 1/0.
+      return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
     case 'int':
     case 'long': {
       if (!/^-?\d+$/.test(text)) return undefined;

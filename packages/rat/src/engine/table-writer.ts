@@ -5,7 +5,7 @@ import { ConflictError, RatError, ValidationError } from '../core/errors.js';
 import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
-import type { DataFile, Schema, TableMetadata } from '../iceberg/types.js';
+import type { DataFile, ManifestFile, Schema, TableMetadata } from '../iceberg/types.js';
 import { writeDataFiles } from './data-writer.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
 import type { TableReader } from './table-reader.js';
@@ -123,6 +123,7 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
       baseMetadataLocation: table.metadataLocation,
       loadManifestList: (location: string) => cache.manifestList(location),
       loadManifest: (location: string) => cache.manifest(location),
+    rememberManifestList: (location: string, manifests: ManifestFile[]) => cache.rememberManifestList(location, manifests),
     };
   }
 

@@ -24,6 +24,8 @@ export interface ManifestCacheStats {
 
 export interface ManifestCache {
   manifestList(location: string): Promise<ManifestFile[]>;
+  /** A manifest list this process just wrote, as it reads back: the next commit's read of its parent is then a hit. */
+  rememberManifestList(location: string, manifests: ManifestFile[]): void;
   manifest(location: string): Promise<ParsedManifest>;
   stats(): ManifestCacheStats;
 }
@@ -40,6 +42,13 @@ export function createManifestCache(options: ManifestCacheOptions): ManifestCach
   const entries = new Map<string, Promise<unknown>>();
   const counters: ManifestCacheStats = { hits: 0, misses: 0 };
 
+  function evict(): void {
+    while (entries.size > maxEntries) {
+      const oldest = entries.keys().next().value as string;
+      entries.delete(oldest);
+    }
+  }
+
   function load<T>(key: string, location: string, parse: (bytes: Uint8Array) => T): Promise<T> {
     const cached = entries.get(key);
     if (cached !== undefined) {
@@ -55,15 +64,16 @@ export function createManifestCache(options: ManifestCacheOptions): ManifestCach
     pending.catch(() => {
       if (entries.get(key) === pending) entries.delete(key);
     });
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next().value as string;
-      entries.delete(oldest);
-    }
+    evict();
     return pending;
   }
 
   return {
     manifestList: (location) => load(`list:${location}`, location, (bytes) => readManifestList(bytes, location)),
+    rememberManifestList(location, manifests) {
+      entries.set(`list:${location}`, Promise.resolve(manifests));
+      evict();
+    },
     manifest: (location) => load(`manifest:${location}`, location, (bytes) => readManifest(bytes, location)),
     stats: () => ({ ...counters }),
   };

@@ -30,6 +30,8 @@ export interface ProduceContext {
   baseMetadataLocation: string;
   loadManifestList(location: string): Promise<ManifestFile[]>;
   loadManifest(location: string): Promise<ManifestContents>;
+  /** Told the manifest list written, so the next commit on top of it need not read it back. */
+  rememberManifestList?(location: string, manifests: ManifestFile[]): void;
   nowMs?: number;
 }
 
@@ -142,6 +144,7 @@ export async function produceSnapshot(base: TableMetadata, change: SnapshotChang
   const listBytes = writeManifestList(manifests, { snapshotId, ...(parent ? { parentSnapshotId: parent.snapshotId } : {}), sequenceNumber });
   const listKey = `${metadataKey}/snap-${snapshotId}-1-${newUuid()}.avro`;
   await ctx.store.put(listKey, listBytes);
+  ctx.rememberManifestList?.(ctx.store.uri(listKey), manifests);
   const snapshot: Snapshot = {
     snapshotId,
     ...(parent ? { parentSnapshotId: parent.snapshotId } : {}),

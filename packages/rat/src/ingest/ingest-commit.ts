@@ -7,7 +7,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
-import type { DataFile, TableMetadata } from '../iceberg/types.js';
+import type { DataFile, ManifestFile, TableMetadata } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
 import type { FileRegistry, RegistryEntry } from './file-registry.js';
 import type { IngestMode } from './ingest-options.js';
@@ -177,5 +177,6 @@ function produceContext(rat: Lakehouse, draft: LoadedTable, writes: DeferredWrit
     baseMetadataLocation: draft.metadataLocation,
     loadManifestList: (location: string) => cache.manifestList(location),
     loadManifest: (location: string) => cache.manifest(location),
+    rememberManifestList: (location: string, manifests: ManifestFile[]) => cache.rememberManifestList(location, manifests),
   };
 }

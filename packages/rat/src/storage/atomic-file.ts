@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
+import { constants, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -37,6 +37,7 @@ export interface PublishOptions {
 }
 
 export async function writeFileAtomic(target: string, data: Uint8Array | string, options: PublishOptions = { sync: true }): Promise<void> {
+  if (!options.sync) return writeFileNow(target, data);
   await publish(target, options, async (temp) => {
     const handle = await open(temp, 'wx');
     try {
@@ -62,14 +63,13 @@ export async function copyFileAtomic(source: string, target: string, options: Pu
  */
 export async function moveFileAtomic(source: string, target: string, options: PublishOptions = { sync: true }): Promise<void> {
   if (options.sync) await syncFile(source);
-  const renamed = await withDirectory(path.dirname(target), () => rename(source, target)).then(
-    () => true,
-    (error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code === 'EXDEV') return false;
-      throw error;
-    },
-  );
-  if (!renamed) return copyFileAtomic(source, target, options);
+  try {
+    // A rename is a metadata change in the page cache: done at once, like writeFileNow.
+    withDirectorySync(path.dirname(target), () => renameSync(source, target));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    return copyFileAtomic(source, target, options);
+  }
   if (options.sync) await syncDirectory(path.dirname(target));
 }
 
@@ -115,6 +115,33 @@ async function publish(target: string, options: PublishOptions, writeTemp: (temp
     throw error;
   }
   if (options.sync) await syncDirectory(directory);
+}
+
+/**
+ * A write that does not wait for the disk only copies bytes into the page cache. With synchronous
+ * calls that takes about 0.1 ms for a metadata-sized file; the same steps as promises are four
+ * thread-pool round trips, 1 to 3 ms in all on a busy 2-core machine (measured in the commit
+ * benchmark, where three such files are written per commit). Waiting for the disk stays asynchronous.
+ */
+function writeFileNow(target: string, data: Uint8Array | string): void {
+  const temp = tempPathFor(target);
+  try {
+    withDirectorySync(path.dirname(target), () => writeFileSync(temp, data, { flag: 'wx' }));
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+function withDirectorySync(directory: string, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(directory, { recursive: true });
+    write();
+  }
 }
 
 /**

@@ -1,4 +1,6 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 
 import { describeError, ExternalError, NotFoundError } from '../core/errors.js';
 
@@ -23,4 +25,23 @@ export async function sourceFileSize(localPath: string, key: string): Promise<nu
 export function isMissingFileError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code !== undefined && MISSING_CODES.has(code);
+}
+
+/**
+ * A fresh directory under `stagingRoot` (created when missing). Synchronous inside: making a
+ * directory is a page-cache change, and one commit makes one, on its critical path.
+ */
+export async function createStagingDir(stagingRoot: string): Promise<string> {
+  const prefix = path.join(stagingRoot, 'stage-');
+  try {
+    try {
+      return mkdtempSync(prefix);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(stagingRoot, { recursive: true });
+      return mkdtempSync(prefix);
+    }
+  } catch (error) {
+    throw new ExternalError('STORAGE_ERROR', `Cannot create a staging directory in ${stagingRoot}: ${describeError(error)}`, { cause: error });
+  }
 }

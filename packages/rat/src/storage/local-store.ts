@@ -1,11 +1,11 @@
 import type { Dirent } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { describeError, ExternalError, isRatError, NotFoundError, type RatError } from '../core/errors.js';
 import { copyFileAtomic, isTempFileName, moveFileAtomic, syncFiles, writeFileAtomic } from './atomic-file.js';
-import { isMissingFileError, sourceFileSize } from './local-file.js';
+import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 
@@ -182,18 +182,7 @@ export function createLocalStore(options: LocalStoreOptions): ObjectStore {
       return fileOf(key);
     },
 
-    async stagingDir() {
-      try {
-        await mkdir(stagingRoot, { recursive: true });
-        return await mkdtemp(path.join(stagingRoot, 'stage-'));
-      } catch (error) {
-        throw new ExternalError(
-          'STORAGE_ERROR',
-          `Cannot create a staging directory in ${stagingRoot}: ${describeError(error)}`,
-          { cause: error },
-        );
-      }
-    },
+    stagingDir: () => createStagingDir(stagingRoot),
   };
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -16,7 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 
 import { describeError, ExternalError, ValidationError } from '../core/errors.js';
 import { writeStreamAtomic } from './atomic-file.js';
-import { isMissingFileError, sourceFileSize } from './local-file.js';
+import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
 import { assertValidKey, assertValidPrefix } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 import { bucketMissingError, mapS3Error, sdkErrorName, sdkHttpStatus, type S3Target } from './s3-errors.js';
@@ -295,18 +295,7 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
       return pending;
     },
 
-    async stagingDir() {
-      try {
-        await mkdir(stagingRoot, { recursive: true });
-        return await mkdtemp(path.join(stagingRoot, 'stage-'));
-      } catch (error) {
-        throw new ExternalError(
-          'STORAGE_ERROR',
-          `Cannot create a staging directory in ${stagingRoot}: ${describeError(error)}`,
-          { cause: error },
-        );
-      }
-    },
+    stagingDir: () => createStagingDir(stagingRoot),
   };
 }
 

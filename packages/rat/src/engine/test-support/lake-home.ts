@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createTestDatabase } from '../../catalog/test-support/postgres-server.js';
 import type { MetadataDialect } from '../../catalog/metadata-db.js';
 import { type Lakehouse, type LakehouseOptions, openLakehouse } from '../lakehouse.js';
@@ -36,6 +36,27 @@ export async function createLakeHome(dialect: MetadataDialect, prefix = 'rat-lak
       for (const lake of lakes.splice(0)) await lake.close().catch(() => undefined);
       await database?.drop();
       await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A lakehouse on a fresh home for one describe block: opened before its tests, removed after them. */
+export function suiteLake(dialect: MetadataDialect, prefix: string, options: () => Partial<LakehouseOptions> = () => ({})): { readonly home: LakeHome; readonly lake: Lakehouse } {
+  let home: LakeHome | undefined;
+  let lake: Lakehouse | undefined;
+  beforeAll(async () => {
+    home = await createLakeHome(dialect, prefix);
+    lake = await home.open(options());
+  });
+  afterAll(async () => {
+    await home?.remove();
+  });
+  return {
+    get home() {
+      return home!;
+    },
+    get lake() {
+      return lake!;
     },
   };
 }
