@@ -191,11 +191,15 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
     }
 
     async function commit(message: string, changes: PointerChange[], alsoWrite?: (trx: MetadataTransaction) => Promise<void>): Promise<void> {
-      const resolved = await refs.resolve(ref);
-      if (resolved.kind === 'commit') {
-        throw new ValidationError('REF_NOT_A_BRANCH', `cannot change tables at commit ${ref}: a commit is read-only; branch from it with: rat branch create <name> --from ${ref}`);
+      try {
+        await refs.commit(ref, { author, message, changes }, alsoWrite);
+      } catch (error) {
+        // Not a branch or tag: when it names a commit, say why it cannot take changes (looked up only now, off the common path).
+        if (error instanceof NotFoundError && error.code === 'CATALOG_REF_NOT_FOUND' && (await refs.resolve(ref).catch(() => undefined))?.kind === 'commit') {
+          throw new ValidationError('REF_NOT_A_BRANCH', `cannot change tables at commit ${ref}: a commit is read-only; branch from it with: rat branch create <name> --from ${ref}`, { cause: error });
+        }
+        throw error;
       }
-      await refs.commit(ref, { author, message, changes }, alsoWrite);
     }
 
     const catalog: Catalog = {

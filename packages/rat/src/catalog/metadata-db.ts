@@ -305,7 +305,10 @@ function openSqlite(path: string, options: OpenMetadataDbOptions): OpenedDb {
   try {
     mkdirSync(dirname(path), { recursive: true });
     database = new Database(path, { timeout: 30_000 });
-    database.pragma('journal_mode = WAL');
+    const db = database;
+    // Switching to WAL needs the file to itself: SQLite answers SQLITE_BUSY at once, without waiting,
+    // while other processes open the same new file. Opening is synchronous, so is the retry.
+    whileBusy(() => db.pragma('journal_mode = WAL'), options.lockTimeoutMs ?? 30_000);
     database.pragma('synchronous = NORMAL');
   } catch (error) {
     throw new ExternalError('METADATA_DB_ERROR', `cannot open the metadata DB SQLite file ${path}: ${(error as Error).message}`, { cause: error });
@@ -428,6 +431,19 @@ async function migrate(opened: OpenedDb): Promise<void> {
   });
 }
 
+function whileBusy<T>(work: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      return work();
+    } catch (error) {
+      if (!(error as { code?: string }).code?.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+      Atomics.wait(sleeper, 0, 0, wait);
+    }
+  }
+}
+
 /**
  * better-sqlite3 waits for a busy database synchronously, which would freeze this process's event
  * loop while another connection of the same process holds the lock. So the wait is done here, with
@@ -445,7 +461,8 @@ async function beginImmediate(begin: () => Promise<unknown>, database: Database.
       } catch (error) {
         // The migration lock's BEGIN goes through the reporting driver, which wraps the driver's error.
         const driverError = (isRatError(error) ? error.cause : error) as { code?: string } | undefined;
-        if (driverError?.code !== 'SQLITE_BUSY') throw error;
+        // Extended codes too: a BEGIN during another process's WAL recovery (a new or reopened file) is SQLITE_BUSY_RECOVERY.
+        if (!driverError?.code?.startsWith('SQLITE_BUSY')) throw error;
         if (Date.now() >= deadline) {
           throw new ExternalError('METADATA_DB_ERROR', `metadata DB ${description} stayed locked by another writer for ${timeoutMs} ms`, { cause: error });
         }

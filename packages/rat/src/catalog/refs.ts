@@ -226,10 +226,23 @@ export function createRefStore(db: MetadataDb): RefStore {
     commit: { parent: string; mergeParent?: string; author: string; message: string; changes: { ident: TableIdent; metadataLocation: string | null; pathMap?: string }[] },
   ): Promise<string> {
     const id = newCommitId();
-    const { next } = (await sql<{ next: number }>`select coalesce(max(seq), 0) + 1 as next from rat_commits`.execute(trx)).rows[0]!;
+    // The next seq is computed in the INSERT itself: one statement instead of a read and a write.
     await trx
       .insertInto('rat_commits')
-      .values({ id, parent_id: commit.parent, merge_parent_id: commit.mergeParent ?? null, seq: Number(next), author: commit.author, message: commit.message, created_at: Date.now() })
+      .columns(['id', 'parent_id', 'merge_parent_id', 'seq', 'author', 'message', 'created_at'])
+      .expression(
+        trx
+          .selectFrom('rat_commits')
+          .select([
+            sql<string>`${id}`.as('id'),
+            sql<string>`${commit.parent}`.as('parent_id'),
+            sql<string | null>`${commit.mergeParent ?? null}`.as('merge_parent_id'),
+            sql<number>`coalesce(max(seq), 0) + 1`.as('seq'),
+            sql<string>`${commit.author}`.as('author'),
+            sql<string>`${commit.message}`.as('message'),
+            sql<number>`${Date.now()}`.as('created_at'),
+          ]),
+      )
       .execute();
     for (const change of commit.changes) {
       await trx

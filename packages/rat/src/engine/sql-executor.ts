@@ -384,7 +384,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const mapping = { ...(statement.columns ? { columns: statement.columns } : {}), byName: statement.byName };
     const selectSql = castingSelect(name, schema, q, source, mapping);
     try {
-      const outcome = await writer.append(statement.ident, selectSql, { overwrite: statement.overwrite });
+      const outcome = await writer.append(statement.ident, selectSql, { overwrite: statement.overwrite, base: table });
       return { kind: 'command', message: `INSERT 0 ${outcome.rows}`, rowCount: outcome.rows, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } catch (error) {
       if (error instanceof RatError && error.code === 'TYPE_MISMATCH' && !/required column/.test(error.message)) {

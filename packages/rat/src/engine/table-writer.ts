@@ -98,7 +98,8 @@ export async function explainCastFailure(db: DuckDb, table: string, schema: Sche
 
 export interface TableWriter {
   /** Writes rows (a query producing exactly the table's columns) and commits them as an append. */
-  append(ident: TableIdent, selectSql: string, options?: { overwrite?: boolean; summary?: Record<string, string> }): Promise<CommitOutcome & { rows: number }>;
+  /** `base`: the table as the caller just loaded it (saves reading it again); a stale one only costs a retry. */
+  append(ident: TableIdent, selectSql: string, options?: { overwrite?: boolean; summary?: Record<string, string>; base?: LoadedTable }): Promise<CommitOutcome & { rows: number }>;
   /**
    * Commits a change computed from `base`; never retried (its inputs were read from `base`).
    * `writes`: where the change's files were written (`writeFiles`), synced with the commit.
@@ -142,7 +143,7 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
       });
     },
     async append(ident, selectSql, options = {}) {
-      const first = await catalog.loadTable(ident);
+      const first = options.base ?? (await catalog.loadTable(ident));
       // The commit builds on the current manifest list: when it cannot be read, fail before any file is uploaded.
       const parent = first.metadata.snapshots.find((s) => s.snapshotId === first.metadata.currentSnapshotId);
       if (parent) await reader.manifestCache(first.pathMap).manifestList(parent.manifestList);
