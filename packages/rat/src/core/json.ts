@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json';
 
 /**
@@ -11,8 +12,31 @@ export function parseJsonBigint(text: string): unknown {
   });
 }
 
-/** Serializes numbers and bigints as plain JSON numbers (no quotes, no precision loss). */
+/**
+ * Serializes numbers and bigints as plain JSON numbers (no quotes, no precision loss). The native
+ * serializer does the work (several times faster than a JavaScript one on large table metadata):
+ * each bigint goes out as a string holding a marker no input contains, then loses its quotes.
+ */
 export function stringifyJsonBigint(value: unknown, space?: number): string {
+  const marker = `@big${randomBytes(6).toString('hex')}:`;
+  let bigints = 0;
+  const text = JSON.stringify(
+    value,
+    (_key, v: unknown) => {
+      if (typeof v !== 'bigint') return v;
+      bigints += 1;
+      return `${marker}${v}`;
+    },
+    space,
+  ) as string | undefined;
+  if (text === undefined) throw new TypeError('value cannot be serialized to JSON');
+  if (bigints === 0) return text;
+  // The marker is 48 random bits: should an input string hold it anyway, it is counted here and the slow path writes the value.
+  if (text.split(`"${marker}`).length - 1 !== bigints) return stringifyLossless(value, space);
+  return text.replace(new RegExp(`"${marker}(-?\\d+)"`, 'g'), '$1');
+}
+
+function stringifyLossless(value: unknown, space?: number): string {
   const text = stringify(value, null, space);
   if (text === undefined) throw new TypeError('value cannot be serialized to JSON');
   return text;

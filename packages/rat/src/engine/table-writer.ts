@@ -21,11 +21,23 @@ export interface CommitOutcome {
 
 /** Column names and types of a query's result, without running it to completion. */
 export async function describeQuery(db: DuckDb, sql: string): Promise<{ names: string[]; types: DuckDBType[] }> {
+  let prepared;
   try {
-    const result = await db.connection.run(`SELECT * FROM (${sql}) LIMIT 0`);
-    return { names: result.columnNames(), types: result.columnTypes() };
+    // Preparing binds and plans the query without starting it: cheaper than running it with LIMIT 0.
+    prepared = await db.connection.prepare(sql);
   } catch (error) {
     throw wrapDuckDbError(error);
+  }
+  try {
+    const names: string[] = [];
+    const types: DuckDBType[] = [];
+    for (let i = 0; i < prepared.columnCount; i++) {
+      names.push(prepared.columnName(i));
+      types.push(prepared.columnType(i));
+    }
+    return { names, types };
+  } finally {
+    prepared.destroySync();
   }
 }
 

@@ -29,6 +29,17 @@ export interface AvroWriteOptions {
   codec?: AvroCodec;
 }
 
+/**
+ * Items written as records: `toRecord` makes an item's record, and `encoded` keeps each item's bytes
+ * for the next file of the same schema holding it (a manifest list repeats its parent's entries).
+ * Only for items never changed once written.
+ */
+export interface AvroItems<T extends object> {
+  items: readonly T[];
+  toRecord(item: T): unknown;
+  encoded: WeakMap<T, Buffer>;
+}
+
 const MAGIC = Buffer.from('Obj\x01', 'latin1');
 const SYNC_SIZE = 16;
 /** Records are grouped into blocks of about this many uncompressed bytes. */
@@ -98,7 +109,7 @@ function avroType(schema: AvroSchema, schemaJson: string): avro.Type {
  * into the header (with its `field-id`s) and records are plain objects keyed by field name, with
  * Avro longs as bigint or safe-integer number, bytes and fixed as Uint8Array.
  */
-export function writeAvroFile(schema: AvroRecordSchema, records: readonly unknown[], options: AvroWriteOptions): Uint8Array {
+export function writeAvroFile<T extends object>(schema: AvroRecordSchema, records: readonly unknown[] | AvroItems<T>, options: AvroWriteOptions): Uint8Array {
   const codec = options.codec ?? 'deflate';
   const schemaJson = JSON.stringify(schema);
   const type = avroType(schema, schemaJson);
@@ -120,12 +131,25 @@ export function writeAvroFile(schema: AvroRecordSchema, records: readonly unknow
     pending = [];
     pendingBytes = 0;
   };
-  records.forEach((record, index) => {
-    const encoded = encodeRecord(type, record, index, schema.name);
+  const encodeAt = Array.isArray(records)
+    ? (index: number) => encodeRecord(type, records[index], index, schema.name)
+    : (index: number) => {
+        const { items, toRecord, encoded } = records as AvroItems<T>;
+        const item = items[index]!;
+        let bytes = encoded.get(item);
+        if (bytes === undefined) {
+          bytes = encodeRecord(type, toRecord(item), index, schema.name);
+          encoded.set(item, bytes);
+        }
+        return bytes;
+      };
+  const count = Array.isArray(records) ? records.length : (records as AvroItems<T>).items.length;
+  for (let index = 0; index < count; index += 1) {
+    const encoded = encodeAt(index);
     pending.push(encoded);
     pendingBytes += encoded.length;
     if (pendingBytes >= BLOCK_TARGET_BYTES) flush();
-  });
+  }
   flush();
   const out = Buffer.concat(parts);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);

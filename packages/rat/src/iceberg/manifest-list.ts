@@ -26,10 +26,13 @@ export const UNKNOWN_COUNT = -1;
  * Snapshot ids may be any bigint in [-2^63, 2^64) (ids from 2^63 are stored as the two's
  * complement, which `readManifestList` turns back into the same unsigned value).
  */
+/** Each manifest entry's encoded record: a commit's list repeats every entry of its parent's list. */
+const encodedEntries = new WeakMap<ManifestFile, Buffer>();
+
 export function writeManifestList(entries: ManifestFile[], meta: ManifestListMeta, options: { codec?: AvroCodec } = {}): Uint8Array {
   checkSnapshotId(meta.snapshotId, 'snapshot-id');
   if (meta.parentSnapshotId !== undefined) checkSnapshotId(meta.parentSnapshotId, 'parent-snapshot-id');
-  const records = entries.map((entry) => {
+  const toRecord = (entry: ManifestFile) => {
     checkSnapshotId(entry.addedSnapshotId, `added_snapshot_id of ${entry.manifestPath}`);
     checkCounts(entry);
     return {
@@ -54,8 +57,9 @@ export function writeManifestList(entries: ManifestFile[], meta: ManifestListMet
       })) ?? null,
       key_metadata: entry.keyMetadata ?? null,
     };
-  });
-  return writeAvroFile(manifestListSchema(), records, {
+  };
+  // The v2 list schema never changes, so an entry's bytes are valid for every list it is in.
+  return writeAvroFile(manifestListSchema(), { items: entries, toRecord, encoded: encodedEntries }, {
     metadata: {
       'snapshot-id': meta.snapshotId.toString(),
       'parent-snapshot-id': meta.parentSnapshotId === undefined ? 'null' : meta.parentSnapshotId.toString(),

@@ -192,7 +192,10 @@ async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext):
   const sample = file.sample ? decodeSample(file) : undefined;
   const firstLine = sample?.split(/\r?\n/, 1)[0] ?? '';
   const plausible = (d: Dialect) => d.columns.length > 1 || options.delimiter !== undefined || !DELIMITER_CANDIDATES.some((c) => firstLine.includes(c));
-  let dialect = await sniff(duck, file, ctx, false);
+  // An obvious dialect spares DuckDB's search over every candidate (about 15 of a 100-row file's 18 ms).
+  const obvious = sample !== undefined && options.delimiter === undefined && options.quote === undefined && options.escape === undefined ? obviousDelimiter(sample) : undefined;
+  let dialect = obvious ? await sniff(duck, file, ctx, false, { delimiter: obvious, quote: '"', escape: '"' }) : undefined;
+  if (!dialect || !plausible(dialect)) dialect = await sniff(duck, file, ctx, false);
   if (!dialect || !plausible(dialect)) {
     // A few malformed rows (an unclosed quote) can make the strict sniffer give up or settle on one column.
     const lenient = await sniff(duck, file, ctx, true);
@@ -204,8 +207,27 @@ async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext):
   return dialect;
 }
 
-async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient: boolean): Promise<Dialect | undefined> {
-  const options = ctx.options;
+/**
+ * The delimiter of a sample with no quote characters in which exactly one candidate splits every
+ * complete line into the same number (two or more) of fields; else undefined, and DuckDB's sniffer
+ * searches. Quoting stays `"` as in RFC 4180: a quoted field further down the file still parses.
+ */
+export function obviousDelimiter(sample: string): string | undefined {
+  if (sample.includes('"') || sample.includes("'")) return undefined;
+  const lines = sample.split(/\r?\n/);
+  // The sample may end inside a line: only lines followed by a line break count.
+  lines.pop();
+  const complete = lines.filter((line) => line !== '');
+  if (complete.length < 2) return undefined;
+  const consistent = DELIMITER_CANDIDATES.filter((candidate) => {
+    const fields = complete[0]!.split(candidate).length;
+    return fields > 1 && complete.every((line) => line.split(candidate).length === fields);
+  });
+  return consistent.length === 1 ? consistent[0] : undefined;
+}
+
+async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient: boolean, hint?: { delimiter: string; quote: string; escape: string }): Promise<Dialect | undefined> {
+  const options = { ...ctx.options, ...hint };
   const args = [
     quoteString(file.localPath),
     `sample_size = ${options.sampleSize ?? DEFAULT_SAMPLE_ROWS}`,
