@@ -6,7 +6,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { countRows, createRejectsTable, type ParseOptions, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
+import { countRows, type ParseOptions, rejectsTableSql, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
   delimiter: string;
@@ -98,6 +98,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
 
   /** Moves DuckDB's rejects of the last scan into `rejects`, one row per line; undefined when a line was too long for the read. */
   const collect = async (maxLineBytes: number): Promise<number | undefined> => {
+    let dropped = false;
     try {
       const [counts] = await duck.rows<{ lines: bigint; long: bigint }>(
         `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long FROM ${quoteIdent(rejectsTable)}`,
@@ -109,7 +110,9 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       if (Number(counts!.long) > 0 && maxLineBytes < LONG_LINE_BYTES) return undefined;
       const rejected = Number(counts!.lines);
       if (rejected === 0) {
-        await createRejectsTable(duck, rejects);
+        // The common case in one call: an empty quarantine, and DuckDB's tables gone.
+        await duck.run(`${rejectsTableSql(rejects)}; DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
+        dropped = true;
         return 0;
       }
       // One rejected row per line: DuckDB may report several errors for it (a cast and a missing column).
@@ -121,7 +124,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
       return rejected;
     } finally {
-      await dropDuckRejects();
+      if (!dropped) await dropDuckRejects();
     }
   };
 

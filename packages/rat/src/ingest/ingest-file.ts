@@ -232,9 +232,9 @@ async function stageAndCommit(
           if (error instanceof ConflictError) throw new ConflictError('COMMIT_CONFLICT', `${probed.display}: ${targetName} kept changing under ${MAX_ATTEMPTS} attempts to commit; try again`, { cause: error });
           throw error;
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * attempt)));
-      } finally {
+        // Another writer moved the table: stage the file again against it (the outer finally drops the last staging).
         await dropStaged(duck, id);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * attempt)));
       }
     }
   } finally {

@@ -85,7 +85,11 @@ export function stageNames(id: string): { relation: string; rejects: string; vie
 }
 
 export async function createRejectsTable(duck: DuckDb, name: string): Promise<void> {
-  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (line BIGINT, reason VARCHAR, raw VARCHAR)`);
+  await duck.run(rejectsTableSql(name));
+}
+
+export function rejectsTableSql(name: string): string {
+  return `CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (line BIGINT, reason VARCHAR, raw VARCHAR)`;
 }
 
 export async function countRows(duck: DuckDb, relation: string): Promise<number> {
