@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { newUuid } from '../core/ids.js';
 import { ValidationError } from '../core/errors.js';
@@ -110,7 +110,8 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
     }
     return files;
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    // Synchronous: after the moves only empty directories are left, and the async call cost a commit over 1 ms.
+    rmSync(staging, { recursive: true, force: true });
   }
 }
 

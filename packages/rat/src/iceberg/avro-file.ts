@@ -26,6 +26,7 @@ export interface AvroFile {
 export interface AvroWriteOptions {
   /** Extra file metadata; `avro.schema` and `avro.codec` are set by the writer. */
   metadata: Readonly<Record<string, string>>;
+  /** Default: deflate, or null for a file whose records are under 8 KiB. */
   codec?: AvroCodec;
 }
 
@@ -42,6 +43,8 @@ export interface AvroItems<T extends object> {
 
 const MAGIC = Buffer.from('Obj\x01', 'latin1');
 const SYNC_SIZE = 16;
+/** Without a codec given, files whose records come to fewer bytes are written uncompressed (codec null). */
+const SMALL_FILE_BYTES = 8 * 1024;
 /** Records are grouped into blocks of about this many uncompressed bytes. */
 const BLOCK_TARGET_BYTES = 1 << 20;
 const LONG_MIN = -(2n ** 63n);
@@ -110,9 +113,29 @@ function avroType(schema: AvroSchema, schemaJson: string): avro.Type {
  * Avro longs as bigint or safe-integer number, bytes and fixed as Uint8Array.
  */
 export function writeAvroFile<T extends object>(schema: AvroRecordSchema, records: readonly unknown[] | AvroItems<T>, options: AvroWriteOptions): Uint8Array {
-  const codec = options.codec ?? 'deflate';
   const schemaJson = JSON.stringify(schema);
   const type = avroType(schema, schemaJson);
+  const encodeAt = Array.isArray(records)
+    ? (index: number) => encodeRecord(type, records[index], index, schema.name)
+    : (index: number) => {
+        const { items, toRecord, encoded } = records as AvroItems<T>;
+        const item = items[index]!;
+        let bytes = encoded.get(item);
+        if (bytes === undefined) {
+          bytes = encodeRecord(type, toRecord(item), index, schema.name);
+          encoded.set(item, bytes);
+        }
+        return bytes;
+      };
+  const count = Array.isArray(records) ? records.length : (records as AvroItems<T>).items.length;
+  const encoded: Buffer[] = [];
+  let rawBytes = 0;
+  for (let index = 0; index < count; index += 1) {
+    encoded.push(encodeAt(index));
+    rawBytes += encoded[index]!.length;
+  }
+  // Setting up zlib costs about 0.3 ms a file, more than compressing a few KiB saves.
+  const codec = options.codec ?? (rawBytes < SMALL_FILE_BYTES ? 'null' : 'deflate');
   const sync = randomBytes(SYNC_SIZE);
   const meta: Record<string, Buffer> = {};
   for (const [key, value] of Object.entries(options.metadata)) meta[key] = Buffer.from(value, 'utf8');
@@ -131,23 +154,9 @@ export function writeAvroFile<T extends object>(schema: AvroRecordSchema, record
     pending = [];
     pendingBytes = 0;
   };
-  const encodeAt = Array.isArray(records)
-    ? (index: number) => encodeRecord(type, records[index], index, schema.name)
-    : (index: number) => {
-        const { items, toRecord, encoded } = records as AvroItems<T>;
-        const item = items[index]!;
-        let bytes = encoded.get(item);
-        if (bytes === undefined) {
-          bytes = encodeRecord(type, toRecord(item), index, schema.name);
-          encoded.set(item, bytes);
-        }
-        return bytes;
-      };
-  const count = Array.isArray(records) ? records.length : (records as AvroItems<T>).items.length;
-  for (let index = 0; index < count; index += 1) {
-    const encoded = encodeAt(index);
-    pending.push(encoded);
-    pendingBytes += encoded.length;
+  for (const bytes of encoded) {
+    pending.push(bytes);
+    pendingBytes += bytes.length;
     if (pendingBytes >= BLOCK_TARGET_BYTES) flush();
   }
   flush();

@@ -262,7 +262,12 @@ describe('writeManifestList', () => {
   it('writes the spec schema with its field ids and the manifest list metadata keys into the header', () => {
     const { metadata } = readWithIcebird(writeManifestList(sample, meta));
     expect(metadata['avro.schema']).toEqual(manifestListSchema());
-    expect(metadata['avro.codec']).toBe('deflate');
+    // A small list is written uncompressed; a large one with deflate.
+    expect(metadata['avro.codec']).toBe('null');
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...sample[0]!, manifestPath: `s3://bucket/m-${i}.avro` }));
+    const large = writeManifestList(many, meta);
+    expect(readWithIcebird(large).metadata['avro.codec']).toBe('deflate');
+    expect(readManifestList(large, 'mem://large.avro')).toEqual(many);
     expect(metadata['snapshot-id']).toBe('9876543210123456789');
     expect(metadata['parent-snapshot-id']).toBe('4327154639183968397');
     expect(metadata['sequence-number']).toBe('13');
@@ -440,7 +445,7 @@ describe('readManifestList: corrupt input', () => {
   });
 
   it('flipped bytes in the data blocks and a wrong sync marker', () => {
-    const deflated = writeManifestList(sample, { snapshotId: 1n, sequenceNumber: 1 });
+    const deflated = writeManifestList(sample, { snapshotId: 1n, sequenceNumber: 1 }, { codec: 'deflate' });
     const broken = deflated.slice();
     broken.set([(broken[broken.length - 40] ?? 0) ^ 0xff], broken.length - 40); // inside the deflate stream
     expectCorrupt(() => readManifestList(broken, 'mem://flip.avro'), 'mem://flip.avro');

@@ -66,7 +66,7 @@ export function writeManifestList(entries: ManifestFile[], meta: ManifestListMet
       'sequence-number': String(meta.sequenceNumber),
       'format-version': '2',
     },
-    codec: options.codec ?? 'deflate',
+    ...(options.codec ? { codec: options.codec } : {}),
   });
 }
 

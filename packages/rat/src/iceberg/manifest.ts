@@ -78,7 +78,7 @@ export function writeManifest(entries: ManifestEntry[], ctx: ManifestWriteContex
       'format-version': '2',
       content: ctx.content,
     },
-    codec: ctx.codec ?? 'deflate',
+    ...(ctx.codec ? { codec: ctx.codec } : {}),
   });
 }
 
