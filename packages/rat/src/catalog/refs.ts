@@ -97,6 +97,9 @@ function refNotFound(name: string): NotFoundError {
   return new NotFoundError('CATALOG_REF_NOT_FOUND', `branch, tag or commit "${name}" does not exist; list them with: rat branch list, rat tag list, rat log`);
 }
 
+/** Rows per multi-row INSERT: 5 columns each stays far below SQLite's and PostgreSQL's parameter limits. */
+const MAX_ROWS_PER_INSERT = 1000;
+
 export function createRefStore(db: MetadataDb): RefStore {
   async function lockRef(trx: MetadataTransaction, name: string): Promise<RefRow> {
     let query = trx.selectFrom('rat_refs').selectAll().where('name', '=', name);
@@ -221,35 +224,49 @@ export function createRefStore(db: MetadataDb): RefStore {
     return resolved.kind === 'ref' ? refPointers(conn, resolved.name) : pointersAtIn(conn, resolved.id);
   }
 
+  /**
+   * Records a commit (its row and one row per changed table) and moves `branch`'s head to it; the
+   * caller holds the branch's lock. On PostgreSQL all of it is one statement (data-modifying CTEs):
+   * every statement of a commit transaction is a round trip to the server. SQLite runs each
+   * statement in-process, so there they stay plain, the change rows in multi-row INSERTs.
+   */
   async function insertCommit(
     trx: MetadataTransaction,
+    branch: string,
     commit: { parent: string; mergeParent?: string; author: string; message: string; changes: { ident: TableIdent; metadataLocation: string | null; pathMap?: string }[] },
   ): Promise<string> {
     const id = newCommitId();
-    // The next seq is computed in the INSERT itself: one statement instead of a read and a write.
-    await trx
-      .insertInto('rat_commits')
-      .columns(['id', 'parent_id', 'merge_parent_id', 'seq', 'author', 'message', 'created_at'])
-      .expression(
-        trx
-          .selectFrom('rat_commits')
-          .select([
-            sql<string>`${id}`.as('id'),
-            sql<string>`${commit.parent}`.as('parent_id'),
-            sql<string | null>`${commit.mergeParent ?? null}`.as('merge_parent_id'),
-            sql<number>`coalesce(max(seq), 0) + 1`.as('seq'),
-            sql<string>`${commit.author}`.as('author'),
-            sql<string>`${commit.message}`.as('message'),
-            sql<number>`${Date.now()}`.as('created_at'),
-          ]),
-      )
-      .execute();
-    for (const change of commit.changes) {
+    // The next seq is computed in the INSERT itself, under the branch lock: no separate read.
+    const commitRow = (db: MetadataTransaction) =>
+      db
+        .insertInto('rat_commits')
+        .columns(['id', 'parent_id', 'merge_parent_id', 'seq', 'author', 'message', 'created_at'])
+        .expression(
+          db
+            .selectFrom('rat_commits')
+            .select([
+              sql<string>`${id}`.as('id'),
+              sql<string>`${commit.parent}`.as('parent_id'),
+              sql<string | null>`cast(${commit.mergeParent ?? null} as text)`.as('merge_parent_id'),
+              sql<number>`coalesce(max(seq), 0) + 1`.as('seq'),
+              sql<string>`${commit.author}`.as('author'),
+              sql<string>`${commit.message}`.as('message'),
+              sql<number>`${Date.now()}`.as('created_at'),
+            ]),
+        );
+    const rows = commit.changes.map((change) => ({ commit_id: id, namespace: change.ident.namespace, name: change.ident.name, metadata_location: change.metadataLocation, path_map: change.pathMap ?? '[]' }));
+    if (isPostgres(trx) && rows.length > 0 && rows.length <= MAX_ROWS_PER_INSERT) {
       await trx
+        .with('new_commit', (db) => commitRow(db as unknown as MetadataTransaction).returning('id'))
+        .with('moved_head', (db) => db.updateTable('rat_refs').set({ head: id }).where('name', '=', branch).returning('name'))
         .insertInto('rat_commit_changes')
-        .values({ commit_id: id, namespace: change.ident.namespace, name: change.ident.name, metadata_location: change.metadataLocation, path_map: change.pathMap ?? '[]' })
+        .values(rows)
         .execute();
+      return id;
     }
+    await commitRow(trx).execute();
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) await trx.insertInto('rat_commit_changes').values(rows.slice(i, i + MAX_ROWS_PER_INSERT)).execute();
+    await trx.updateTable('rat_refs').set({ head: id }).where('name', '=', branch).execute();
     return id;
   }
 
@@ -308,7 +325,7 @@ export function createRefStore(db: MetadataDb): RefStore {
           }
         }
         await alsoWrite?.(trx);
-        const id = await insertCommit(trx, {
+        return insertCommit(trx, branch, {
           parent: ref.head,
           author: commit.author,
           message: commit.message,
@@ -318,8 +335,6 @@ export function createRefStore(db: MetadataDb): RefStore {
             ...(c.kind === 'create' && c.pathMap ? { pathMap: c.pathMap } : {}),
           })),
         });
-        await trx.updateTable('rat_refs').set({ head: id }).where('name', '=', branch).execute();
-        return id;
       });
     },
 
@@ -460,14 +475,13 @@ export function createRefStore(db: MetadataDb): RefStore {
         const tables = taken.map((t) => key(t.ident));
         if (dryRun) return result('merge', tables, target.head);
         for (const { ident, pointer } of taken) await setPointer(trx, into, ident, pointer);
-        const id = await insertCommit(trx, {
+        const id = await insertCommit(trx, into, {
           parent: target.head,
           mergeParent: sourceHead,
           author: options.author ?? 'rat',
           message: `merge ${source} into ${into}`,
           changes: taken.map(({ ident, pointer }) => ({ ident, metadataLocation: pointer?.metadataLocation ?? null, ...(pointer ? { pathMap: pointer.pathMap } : {}) })),
         });
-        await trx.updateTable('rat_refs').set({ head: id }).where('name', '=', into).execute();
         return result('merge', tables, id);
       });
     },
