@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { newUuid } from '../core/ids.js';
 import { ValidationError } from '../core/errors.js';
@@ -110,7 +110,20 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
     }
     return files;
   } finally {
-    // Synchronous: after the moves only empty directories are left, and the async call cost a commit over 1 ms.
+    removeStaging(staging);
+  }
+}
+
+/**
+ * After the files were moved out only empty directories are left: removing them one by one is a
+ * few syscalls, where a recursive remove (sync or async) cost a commit over 1 ms. Anything else
+ * left (a failed write) goes with a recursive remove.
+ */
+function removeStaging(staging: string): void {
+  try {
+    for (const entry of readdirSync(staging)) rmdirSync(join(staging, entry));
+    rmdirSync(staging);
+  } catch {
     rmSync(staging, { recursive: true, force: true });
   }
 }
