@@ -22,10 +22,9 @@ export interface CommitProfile {
 }
 
 const STEPS = [
-  'DuckDB: other calls (describe the INSERT query, ...)',
+  'DuckDB: describe the INSERT query (prepare) and other calls',
   'storage: staging directory',
-  'DuckDB: COPY rows to a staged Parquet file',
-  'DuckDB: Parquet footer statistics (parquet_metadata)',
+  'DuckDB: COPY rows to a staged Parquet file (with their statistics)',
   'storage: move the data file into place',
   'storage: write the manifest (Avro)',
   'storage: write the manifest list (Avro)',
@@ -72,7 +71,7 @@ export async function profileCommit(input: { rat: Lakehouse; insertSql: (repetit
     });
   }
   const duckStep = (sql: string): StepName =>
-    /^\s*COPY\b/i.test(sql) ? 'DuckDB: COPY rows to a staged Parquet file' : /parquet_metadata\(/.test(sql) ? 'DuckDB: Parquet footer statistics (parquet_metadata)' : 'DuckDB: other calls (describe the INSERT query, ...)';
+    /^\s*COPY\b/i.test(sql) ? 'DuckDB: COPY rows to a staged Parquet file (with their statistics)' : 'DuckDB: describe the INSERT query (prepare) and other calls';
   const putStep = (key: string): StepName =>
     key.endsWith('.metadata.json') ? 'storage: write the table metadata JSON' : /\/snap-[^/]*\.avro$/.test(key) ? 'storage: write the manifest list (Avro)' : 'storage: write the manifest (Avro)';
 
@@ -82,6 +81,7 @@ export async function profileCommit(input: { rat: Lakehouse; insertSql: (repetit
   const duckNesting = { depth: 0 };
   wrap(rat.duck.connection, 'runAndReadAll', duckStep as never, duckNesting);
   wrap(rat.duck.connection, 'run', duckStep as never, duckNesting);
+  wrap(rat.duck.connection, 'prepare', duckStep as never, duckNesting);
   wrap(rat.store, 'stagingDir', () => 'storage: staging directory');
   wrap(rat.store, 'putFile', () => 'storage: move the data file into place');
   wrap(rat.store, 'put', putStep as never);

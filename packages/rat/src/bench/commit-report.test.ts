@@ -52,7 +52,7 @@ describe('commit report', () => {
   it('explains a missed target with the profile: DuckDB, storage, metadata DB and the rest, and the budget', () => {
     const text = verdict(dialect(), 5);
     expect(text).toContain('rat 30.0 ms vs raw 4.0 ms = 7.50x ≥ 5x: **missed** (the target allows 20.0 ms)');
-    expect(text).toContain('DuckDB work (describe, COPY, footer statistics) is 5.0 ms');
+    expect(text).toContain('DuckDB work (describe, COPY with statistics) is 5.0 ms');
     expect(text).toContain('writing the files and making them durable 6.0 ms (one fsync round for all of them; 1.5 ms for one file on this disk)');
     expect(text).toContain('the metadata DB 2.0 ms and the rest (JavaScript) 19.0 ms');
     expect(verdict(dialect({ ratMs: 12, ratio: 3, met: true }), 5)).toBe('SQLite: rat 12.0 ms vs raw 4.0 ms = 3.00x < 5x: **met**.');

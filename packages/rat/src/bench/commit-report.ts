@@ -122,7 +122,7 @@ export function verdict(d: CommitDialectResult, target: number): string {
   const sum = (prefix: string) => d.profile.steps.filter((s) => s.name.startsWith(prefix)).reduce((n, s) => n + s.ms, 0);
   return (
     `${head} ≥ ${target}x: **missed** (the target allows ${budget.toFixed(1)} ms). ` +
-    `Of a profiled commit's ${d.profile.totalMs.toFixed(1)} ms, DuckDB work (describe, COPY, footer statistics) is ${sum('DuckDB').toFixed(1)} ms, ` +
+    `Of a profiled commit's ${d.profile.totalMs.toFixed(1)} ms, DuckDB work (describe, COPY with statistics) is ${sum('DuckDB').toFixed(1)} ms, ` +
     `writing the files and making them durable ${sum('storage').toFixed(1)} ms (one fsync round for all of them; ${d.profile.fsyncMs.toFixed(1)} ms for one file on this disk), ` +
     `the metadata DB ${sum('metadata DB').toFixed(1)} ms and the rest (JavaScript) ${(d.profile.steps.at(-1)?.ms ?? 0).toFixed(1)} ms; the raw COPY writes one file and never fsyncs.`
   );
