@@ -36,6 +36,23 @@ export interface ProduceContext {
 }
 
 const MAX_METADATA_LOG = 100;
+/** The table properties of manifest merging, with Iceberg's defaults (true, 100, 8 MiB). */
+function mergeSettings(table: TableMetadata): { enabled: boolean; minCount: number; targetBytes: number } {
+  const property = (name: string, fallback: number): number => {
+    const text = table.properties[name];
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ValidationError('INVALID_ARGUMENT', `table ${table.location} has ${name} = ${JSON.stringify(text)}: expected a positive integer; fix the table property`);
+    }
+    return value;
+  };
+  return {
+    enabled: table.properties['commit.manifest-merge.enabled'] !== 'false',
+    minCount: property('commit.manifest.min-count-to-merge', 100),
+    targetBytes: property('commit.manifest.target-size-bytes', 8 * 1024 * 1024),
+  };
+}
 
 /**
  * Writes the manifests and manifest list of one new snapshot on top of `base` and returns the new
@@ -121,6 +138,54 @@ export async function produceSnapshot(base: TableMetadata, change: SnapshotChang
   }
   for (const path of removed) {
     if (!found.has(path)) throw new ConflictError('COMMIT_CONFLICT', `file ${path} was removed from the table by another commit`);
+  }
+
+  // Manifest merging (Iceberg's commit.manifest.min-count-to-merge and commit.manifest.target-size-bytes):
+  // without it every commit adds a manifest, and a table of thousands of small commits has thousands
+  // of manifests for every scan to read and every manifest list to carry. When the manifests carried
+  // over for one partition spec and content reach the minimum count, the small ones are rewritten
+  // into as few manifests as the target size allows, their live entries EXISTING with their own
+  // snapshot ids and sequence numbers (spec "Manifest Entry Fields").
+  const merging = mergeSettings(base);
+  const carried = new Map<string, ManifestFile[]>();
+  for (const manifest of merging.enabled ? manifests : []) {
+    if (manifest.addedSnapshotId === snapshotId || manifest.manifestLength >= merging.targetBytes) continue;
+    const group = `${manifest.content}:${manifest.partitionSpecId}`;
+    carried.set(group, [...(carried.get(group) ?? []), manifest]);
+  }
+  for (const group of carried.values()) {
+    if (group.length < merging.minCount) continue;
+    const bins: ManifestFile[][] = [[]];
+    let binBytes = 0;
+    for (const manifest of group) {
+      if (binBytes + manifest.manifestLength > merging.targetBytes && bins.at(-1)!.length > 0) {
+        bins.push([]);
+        binBytes = 0;
+      }
+      bins.at(-1)!.push(manifest);
+      binBytes += manifest.manifestLength;
+    }
+    for (const bin of bins) {
+      if (bin.length < 2) continue;
+      const entries: ManifestEntry[] = [];
+      for (const manifest of bin) {
+        for (const entry of (await ctx.loadManifest(manifest.manifestPath)).entries) {
+          if (entry.status === 2) continue;
+          entries.push({
+            status: 0,
+            snapshotId: entry.snapshotId ?? manifest.addedSnapshotId,
+            sequenceNumber: entry.sequenceNumber ?? manifest.sequenceNumber,
+            fileSequenceNumber: entry.fileSequenceNumber ?? manifest.sequenceNumber,
+            dataFile: entry.dataFile,
+          });
+        }
+      }
+      const merged = new Set(bin);
+      manifests.splice(0, manifests.length, ...manifests.filter((m) => !merged.has(m)));
+      const first = bin[0]!;
+      const manifestSpec = base.partitionSpecs.find((s) => s.specId === first.partitionSpecId) ?? spec;
+      await addManifest(entries, manifestSpec, first.content === 1 ? 'deletes' : 'data', schema, schemaJson);
+    }
   }
 
   const addedRecords = change.addedDataFiles.reduce((n, f) => n + f.recordCount, 0);
