@@ -42,7 +42,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
     const handle = await open(temp, 'wx');
     try {
       await handle.writeFile(data);
-      if (options.sync) await handle.sync();
+      await handle.sync();
     } finally {
       await handle.close();
     }
