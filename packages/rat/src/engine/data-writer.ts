@@ -51,7 +51,8 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
     const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
     const groups: { written: CopyStatsRow[]; partition: PartitionValues; path: string }[] = [];
     if (spec.fields.length === 0) {
-      const dir = join(staging, 'p0');
+      // Straight into the (empty) staging directory: one directory less to make and remove.
+      const dir = staging;
       groups.push({ written: await copyFiles(db, `COPY (${input.selectSql}) TO ${quoteString(dir)} (${copyOptions})`, input.table), partition: {}, path: '' });
     } else {
       const stage = `__rat_stage_${newUuid().replaceAll('-', '')}`;

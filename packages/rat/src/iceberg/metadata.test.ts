@@ -16,6 +16,7 @@ import {
   snapshotById,
   specById,
   tableMetadataFromJson,
+  tableMetadataToJson,
 } from './metadata.js';
 import type { Schema } from './types.js';
 
@@ -122,6 +123,19 @@ describe('golden fixtures', () => {
     const minimal = load(join(FIXTURES, 'TableMetadataV2ValidMinimal.json'));
     expect(minimal.currentSnapshotId).toBeUndefined();
     expect(minimal).toMatchObject({ snapshots: [], snapshotLog: [], metadataLog: [], refs: {}, properties: {} });
+  });
+
+  it('writes the text the whole-document serializer writes, snapshots reused from earlier versions included', () => {
+    for (const path of [...fixtureMetadata, ...tableMetadata]) {
+      const meta = load(path);
+      const whole = stringifyJsonBigint(tableMetadataToJson(meta), 2);
+      expect(serializeTableMetadata(meta), path).toBe(whole);
+      // The next version repeats the snapshots (cached texts now) and adds one with odd text in its summary.
+      const added = { ...meta.snapshots[0]!, snapshotId: 2n ** 63n + 5n, summary: { operation: 'append' as const, 'rat.ingest.file': 'a "quoted"\nname, [1] {2}' } };
+      const next = { ...meta, snapshots: [...meta.snapshots, ...(meta.snapshots.length > 0 ? [added] : [])] };
+      expect(serializeTableMetadata(next), path).toBe(stringifyJsonBigint(tableMetadataToJson(next), 2));
+      expect(parseTableMetadata(serializeTableMetadata(next), path).snapshots).toEqual(next.snapshots);
+    }
   });
 
   it('writes every required v2 field in spec spelling, ids as plain JSON numbers', () => {

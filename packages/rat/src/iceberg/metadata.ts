@@ -388,9 +388,34 @@ export function tableMetadataToJson(meta: TableMetadata): JsonObject {
   return json;
 }
 
+/**
+ * Each snapshot's text in the metadata file, by snapshot and format version. Snapshots never change
+ * and every new metadata version repeats all of them: a table with one snapshot per ingested file
+ * would otherwise re-serialize thousands of them on every commit.
+ */
+const snapshotTexts = new WeakMap<Snapshot, { formatVersion: number; text: string }>();
+
+/** Indentation of a snapshot object inside `"snapshots": [...]` (depth 2, 2 spaces a level). */
+const SNAPSHOT_INDENT = '    ';
+
+function snapshotText(snapshot: Snapshot, formatVersion: 1 | 2): string {
+  const cached = snapshotTexts.get(snapshot);
+  if (cached?.formatVersion === formatVersion) return cached.text;
+  // JSON text holds no raw line breaks (they are escaped in strings), so re-indenting is per line.
+  const text = stringifyJsonBigint(snapshotToJson(snapshot, formatVersion), 2).split('\n').join(`\n${SNAPSHOT_INDENT}`);
+  snapshotTexts.set(snapshot, { formatVersion, text });
+  return text;
+}
+
 /** The metadata file text (pretty-printed; ids above 2^53 stay exact). */
 export function serializeTableMetadata(meta: TableMetadata): string {
-  return stringifyJsonBigint(tableMetadataToJson(meta), 2);
+  const json = tableMetadataToJson({ ...meta, snapshots: [] });
+  const text = stringifyJsonBigint(json, 2);
+  if (meta.snapshots.length === 0) return text;
+  const empty = '"snapshots": []';
+  const at = text.indexOf(empty);
+  const list = meta.snapshots.map((snapshot) => `${SNAPSHOT_INDENT}${snapshotText(snapshot, meta.formatVersion)}`).join(',\n');
+  return `${text.slice(0, at)}"snapshots": [\n${list}\n  ]${text.slice(at + empty.length)}`;
 }
 
 export interface NewPartitionField {
