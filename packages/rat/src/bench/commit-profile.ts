@@ -33,7 +33,7 @@ const STEPS = [
   'metadata DB: list namespaces (statement parsing)',
   'metadata DB: read the table pointer',
   'metadata DB: resolve the branch',
-  'metadata DB: commit transaction (CAS pointer, commit rows, branch head)',
+  'metadata DB: commit (CAS pointer, commit rows, branch head: a transaction on SQLite, one statement on PostgreSQL)',
 ] as const;
 type StepName = (typeof STEPS)[number];
 const OTHER = 'the rest: JavaScript (statement parsing, Avro and JSON encoding, metadata parsing)';
@@ -89,7 +89,7 @@ export async function profileCommit(input: { rat: Lakehouse; insertSql: (repetit
   wrap(rat.catalog, 'listNamespaces', () => 'metadata DB: list namespaces (statement parsing)');
   wrap(rat.catalog, 'loadTable', () => 'metadata DB: read the table pointer');
   wrap(rat.catalog.refs, 'resolve', () => 'metadata DB: resolve the branch');
-  wrap(rat.catalog.refs, 'commit', () => 'metadata DB: commit transaction (CAS pointer, commit rows, branch head)');
+  wrap(rat.catalog.refs, 'commit', () => 'metadata DB: commit (CAS pointer, commit rows, branch head: a transaction on SQLite, one statement on PostgreSQL)');
   try {
     for (let i = 0; i < input.repetitions; i++) {
       current = new Map();

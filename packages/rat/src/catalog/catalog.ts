@@ -92,6 +92,9 @@ export interface Catalog {
 }
 
 /** The version number a metadata file name starts with (`00012-<uuid>.metadata.json`), else the count of nothing: 0. */
+/** Parsed table metadata kept per catalog: a long-running server commits without end. */
+const METADATA_CACHE_ENTRIES = 1000;
+
 function metadataVersion(location: string): number {
   const match = /(?:^|\/)(\d+)-[^/]*\.metadata\.json$/.exec(location);
   return match ? Number(match[1]) : 0;
@@ -99,16 +102,25 @@ function metadataVersion(location: string): number {
 
 export function createCatalog(db: MetadataDb, store: ObjectStore, options: CatalogOptions = {}): Catalog {
   const io = createFileIO(store);
+  /** Parsed metadata by location (a location's content never changes), the most recently used kept. */
   const metadataCache = new Map<string, TableMetadata>();
+  const remember = (location: string, metadata: TableMetadata) => {
+    metadataCache.delete(location);
+    metadataCache.set(location, metadata);
+    if (metadataCache.size > METADATA_CACHE_ENTRIES) metadataCache.delete(metadataCache.keys().next().value!);
+  };
   const refs = createRefStore(db);
   const author = options.author ?? process.env.USER ?? 'rat';
 
   async function readMetadata(location: string, pathMap: PathMap[] = []): Promise<TableMetadata> {
     const cached = metadataCache.get(location);
-    if (cached) return cached;
+    if (cached) {
+      remember(location, cached);
+      return cached;
+    }
     const bytes = await io.read(location, pathMap);
     const metadata = parseTableMetadata(Buffer.from(bytes).toString('utf8'), location);
-    metadataCache.set(location, metadata);
+    remember(location, metadata);
     return metadata;
   }
 
@@ -129,7 +141,7 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
     const metadataFileKey = metadataKey(key, version);
     await writes.store.put(metadataFileKey, serializeTableMetadata(metadata));
     const location = store.uri(metadataFileKey);
-    metadataCache.set(location, metadata);
+    remember(location, metadata);
     return location;
   }
 

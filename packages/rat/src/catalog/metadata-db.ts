@@ -145,7 +145,7 @@ export type BeforeMetadataStatement = (sql: string) => void | Promise<void>;
 interface Migration {
   version: number;
   name: string;
-  up(db: Kysely<unknown>, types: ColumnTypes): Promise<void>;
+  up(db: Kysely<unknown>, types: ColumnTypes, dialect: MetadataDialect): Promise<void>;
 }
 
 /** Column types whose spelling differs by dialect. */
@@ -268,7 +268,64 @@ const migrations: Migration[] = [
       await db.insertInto('rat_refs').values({ name: 'main', type: 'branch', head: root, created_at: now }).execute();
     },
   },
+  {
+    version: 4,
+    name: 'commit order index; one-statement catalog commit on PostgreSQL',
+    async up(db, _types, dialect) {
+      // Every commit takes max(seq) + 1: without an index that read scans the whole history.
+      await db.schema.createIndex('rat_commits_seq').on('rat_commits').column('seq').execute();
+      if (dialect === 'postgres') await sql.raw(POSTGRES_COMMIT_FUNCTION).execute(db);
+    },
+  },
 ];
+
+/**
+ * A whole catalog commit as one PostgreSQL statement (refs.ts): lock the branch row, compare-and-swap
+ * each table pointer, record the commit and its changes, move the head. Every statement of a
+ * commit transaction is a network round trip; this is one. Each statement inside a (volatile)
+ * function reads a fresh snapshot under READ COMMITTED, so the max(seq) taken after the branch lock
+ * sees the commit that held the lock before. Refusals raise SQLSTATE class RA with the index of the
+ * change at fault (1-based) as the message; refs.ts turns them into rat's errors, and the failed
+ * statement leaves nothing behind.
+ */
+export const POSTGRES_COMMIT_FUNCTION = `
+create or replace function rat_commit(
+  p_branch text, p_id text, p_author text, p_message text, p_now bigint, p_merge_parent text,
+  p_kinds text[], p_namespaces text[], p_names text[], p_bases text[], p_locations text[], p_path_maps text[]
+) returns void language plpgsql volatile as $rat$
+declare
+  v_type text;
+  v_head text;
+begin
+  select r.type, r.head into v_type, v_head from rat_refs r where r.name = p_branch for update;
+  if not found then raise exception using errcode = 'RA001', message = '0'; end if;
+  if v_type <> 'branch' then raise exception using errcode = 'RA002', message = '0'; end if;
+  for i in 1 .. coalesce(array_length(p_kinds, 1), 0) loop
+    if p_kinds[i] = 'update' then
+      update rat_tables t set metadata_location = p_locations[i], updated_at = p_now, version = t.version + 1
+        where t.ref = p_branch and t.namespace = p_namespaces[i] and t.name = p_names[i] and t.metadata_location = p_bases[i];
+      if not found then
+        perform 1 from rat_tables t where t.ref = p_branch and t.namespace = p_namespaces[i] and t.name = p_names[i];
+        if not found then raise exception using errcode = 'RA003', message = i::text; end if;
+        raise exception using errcode = 'RA004', message = i::text;
+      end if;
+    elsif p_kinds[i] = 'create' then
+      insert into rat_tables (ref, namespace, name, metadata_location, path_map, updated_at)
+        values (p_branch, p_namespaces[i], p_names[i], p_locations[i], p_path_maps[i], p_now)
+        on conflict (ref, namespace, name) do nothing;
+      if not found then raise exception using errcode = 'RA005', message = i::text; end if;
+    else
+      delete from rat_tables t where t.ref = p_branch and t.namespace = p_namespaces[i] and t.name = p_names[i];
+      if not found then raise exception using errcode = 'RA006', message = i::text; end if;
+    end if;
+  end loop;
+  insert into rat_commits (id, parent_id, merge_parent_id, seq, author, message, created_at)
+    select p_id, v_head, p_merge_parent, coalesce(max(c.seq), 0) + 1, p_author, p_message, p_now from rat_commits c;
+  insert into rat_commit_changes (commit_id, namespace, name, metadata_location, path_map)
+    select p_id, c.ns, c.nm, c.loc, c.pm from unnest(p_namespaces, p_names, p_locations, p_path_maps) as c(ns, nm, loc, pm);
+  update rat_refs set head = p_id where name = p_branch;
+end
+$rat$`;
 
 /** The schema version this build of rat writes. */
 export const METADATA_SCHEMA_VERSION = Math.max(...migrations.map((m) => m.version));
@@ -418,7 +475,7 @@ async function migrate(opened: OpenedDb): Promise<void> {
     for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
       try {
-        await migration.up(db as unknown as Kysely<unknown>, types);
+        await migration.up(db as unknown as Kysely<unknown>, types, connection.dialect);
       } catch (error) {
         throw new ExternalError(
           'METADATA_DB_ERROR',
@@ -520,8 +577,13 @@ function statementLabel(text: string): string {
   const flat = text.trim().replace(/\s+/g, ' ');
   const verb = /^\w+/.exec(flat)?.[0].toLowerCase() ?? 'statement';
   const table = /\b(?:from|into|update|table)\s+"?(\w+)"?/i.exec(flat)?.[1];
-  return table ? `${verb} ${table}` : verb;
+  if (table) return `${verb} ${table}`;
+  const call = /^select (\w+)\(/i.exec(flat)?.[1];
+  return call ? `${verb} ${call}` : verb;
 }
+
+/** A failure of these may hide a change that landed (the answer was lost): COMMIT and the one-statement catalog commit. */
+const COMMITTING = new Set(['commit', 'select rat_commit']);
 
 class ReportingDriver implements Driver {
   readonly #inner: Driver;
@@ -546,7 +608,7 @@ class ReportingDriver implements Driver {
       if (isRatError(error)) throw error;
       const label = statementLabel(text);
       // A COMMIT whose answer was lost may have landed: running the command again blindly could apply it twice.
-      const next = label === 'commit' ? 'the change may or may not have landed: check with rat log before running the command again' : 'run the command again';
+      const next = COMMITTING.has(label) ? 'the change may or may not have landed: check with rat log before running the command again' : 'run the command again';
       const failure = new ExternalError(
         'METADATA_DB_ERROR',
         `metadata DB ${this.#description}: ${label} failed: ${describeError(error)}; check that the database is reachable and writable, then ${next}`,

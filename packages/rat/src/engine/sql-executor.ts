@@ -1,7 +1,7 @@
 import type { DuckDBResult, DuckDBType, Json } from '@duckdb/node-api';
 import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent, validateName } from '../catalog/identifiers.js';
-import { NotFoundError, RatError, ValidationError } from '../core/errors.js';
+import { ExternalError, NotFoundError, RatError, ValidationError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import { currentSchema, newTableMetadata, snapshotAsOf } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
@@ -11,7 +11,7 @@ import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.
 import { bindFilters } from './filter-binding.js';
 import { parsePartitionBy } from './partition-by.js';
 import { rewriteSelect, type TableRead } from './select-rewriter.js';
-import { findTableReferences, isWord, splitStatements, tokenize } from './sql-lexer.js';
+import { findTableReferences, isWord, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
 import { createStagedCatalog } from './staged-catalog.js';
 import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
 import { createTableReader, type TableReader } from './table-reader.js';
@@ -129,8 +129,23 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   let ddlCounter = 0;
   const virtualTables = scope?.virtualTables ?? new Map<string, VirtualTable>();
 
-  async function namespaces(): Promise<Set<string>> {
-    return new Set(await catalog.listNamespaces());
+  /**
+   * The catalog's namespaces as last read. Only dotted names can be catalog tables, so a statement
+   * whose qualifiers are all known needs no read; one naming an unknown qualifier reads the list
+   * again (a namespace another process created). One dropped elsewhere is caught in runStatement.
+   */
+  let knownNamespaces: Set<string> | undefined;
+
+  async function namespaces(text: string, fresh = false): Promise<{ ns: Set<string>; cached: boolean }> {
+    if (!fresh && knownNamespaces) {
+      const known = knownNamespaces;
+      if ([...qualifiers(tokenize(text))].every((q) => known.has(q))) return { ns: known, cached: true };
+    }
+    const previous = knownNamespaces;
+    knownNamespaces = new Set(await catalog.listNamespaces());
+    // Dropped by another process: DuckDB must not go on answering for its tables from old views.
+    for (const name of previous ?? []) if (!knownNamespaces.has(name)) await reader.forgetNamespace(name);
+    return { ns: knownNamespaces, cached: false };
   }
 
   /** Makes every catalog table a statement reads visible to DuckDB; prunes and time-travels plain SELECTs. */
@@ -192,7 +207,17 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   }
 
   async function runStatement(text: string, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream | undefined> {
-    const ns = await namespaces();
+    const { ns, cached } = await namespaces(text);
+    try {
+      return await runParsed(text, ns, stream, options);
+    } catch (error) {
+      // A namespace dropped by another process since the list was read: read it again and run the statement as if fresh.
+      if (!cached || !(error instanceof NotFoundError) || error.code !== 'CATALOG_NAMESPACE_NOT_FOUND') throw error;
+      return runParsed(text, (await namespaces(text, true)).ns, stream, options);
+    }
+  }
+
+  async function runParsed(text: string, ns: Set<string>, stream: boolean, options: StreamOptions): Promise<StatementResult | RowStream | undefined> {
     const statement = parseStatement(text, ns);
     if (scope) {
       const refused = { createNamespace: 'CREATE SCHEMA', dropNamespace: 'DROP SCHEMA', dropTable: 'DROP TABLE' } as const;
@@ -204,10 +229,12 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       switch (statement.kind) {
         case 'createNamespace':
           await catalog.createNamespace(statement.name, { ifNotExists: statement.ifNotExists });
+          knownNamespaces?.add(statement.name.toLowerCase());
           return { kind: 'command', message: 'CREATE SCHEMA' };
         case 'dropNamespace':
           await catalog.dropNamespace(statement.name, { ifExists: statement.ifExists });
-          await db.run(`DROP SCHEMA IF EXISTS ${quoteIdent(statement.name.toLowerCase())} CASCADE`);
+          knownNamespaces?.delete(statement.name.toLowerCase());
+          await reader.forgetNamespace(statement.name.toLowerCase());
           return { kind: 'command', message: 'DROP SCHEMA' };
         case 'createTable':
           return await createTable(statement, ns);
@@ -375,9 +402,31 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     return { kind: 'command', message: statement.asQuery ? `CREATE TABLE ${rows}` : 'CREATE TABLE', rowCount: rows, table: name, ...(metadata.currentSnapshotId !== undefined ? { snapshotId: metadata.currentSnapshotId } : {}) };
   }
 
+  /**
+   * Each table as this executor's last INSERT left it. The next plain INSERT builds on it without
+   * reading the catalog: the commit is a compare-and-swap on that metadata location, so when
+   * another writer moved the table meanwhile the append re-applies itself on the fresh table, and
+   * when the table's schema or identity changed the INSERT runs again from a fresh read.
+   */
+  const insertedInto = new Map<string, LoadedTable>();
+
   async function insert(statement: Extract<Statement, { kind: 'insert' }>, ns: Set<string>): Promise<CommandResult> {
     const name = formatIdent(statement.ident);
-    const table = await catalog.loadTable(statement.ident);
+    const remembered = statement.overwrite ? undefined : insertedInto.get(name);
+    insertedInto.delete(name);
+    try {
+      return await insertInto(statement, ns, remembered ?? (await catalog.loadTable(statement.ident)));
+    } catch (error) {
+      // Any refusal may come from the remembered table being stale (another writer changed its
+      // schema, or dropped and re-created it): nothing was committed, so run it on a fresh read. A
+      // store or metadata-DB failure is not retried: the commit may have landed.
+      if (!remembered || error instanceof ExternalError) throw error;
+      return insertInto(statement, ns, await catalog.loadTable(statement.ident));
+    }
+  }
+
+  async function insertInto(statement: Extract<Statement, { kind: 'insert' }>, ns: Set<string>, table: LoadedTable): Promise<CommandResult> {
+    const name = formatIdent(statement.ident);
     const schema = currentSchema(table.metadata);
     const q = await prepareReads(statement.query, ns);
     const source = await describeQuery(db, q);
@@ -385,6 +434,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const selectSql = castingSelect(name, schema, q, source, mapping);
     try {
       const outcome = await writer.append(statement.ident, selectSql, { overwrite: statement.overwrite, base: table });
+      if (!statement.overwrite) insertedInto.set(name, outcome.table);
       return { kind: 'command', message: `INSERT 0 ${outcome.rows}`, rowCount: outcome.rows, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } catch (error) {
       if (error instanceof RatError && error.code === 'TYPE_MISMATCH' && !/required column/.test(error.message)) {

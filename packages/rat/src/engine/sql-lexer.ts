@@ -128,6 +128,17 @@ export interface TableReference {
   end: number;
 }
 
+/** The first part of every dotted name (`x` of `x.y`, not of `db.x.y`), lowercased: the names that could be namespaces. */
+export function qualifiers(tokens: Token[]): Set<string> {
+  const found = new Set<string>();
+  for (let i = 0; i + 2 < tokens.length; i++) {
+    if (!isIdentifier(tokens[i]) || !isSymbol(tokens[i + 1], '.') || !isIdentifier(tokens[i + 2])) continue;
+    if (i > 0 && isSymbol(tokens[i - 1], '.')) continue;
+    found.add(tokens[i]!.value.toLowerCase());
+  }
+  return found;
+}
+
 /**
  * Every `ns.table` where `ns` is a catalog namespace (case-insensitive); `ns.table.column` counts too.
  * A name preceded by a dot (`db.ns.table`) belongs to another catalog and is skipped.

@@ -8,6 +8,7 @@ import { type Lakehouse, openLakehouse, type SnapshotInfo } from './lakehouse.js
 import type { CommandResult, RowsResult, StatementResult } from './sql-executor.js';
 import { isPostgres } from '../catalog/metadata-db.js';
 import { catalogOptions, TEST_DIALECT } from '../catalog/test-support/test-catalog.js';
+import { startIcebirdReader } from './test-support/icebird-reader.js';
 
 /**
  * Every SQL statement the platform handles on catalog tables, end to end on a local lakehouse:
@@ -114,6 +115,73 @@ function sleep(ms: number): Promise<void> {
 
 it('runs on the metadata DB of this test project (SQLite, or PostgreSQL in the postgres project)', () => {
   expect(isPostgres(rat.metadataDb)).toBe(TEST_DIALECT === 'postgres');
+});
+
+describe('namespaces known to a statement', () => {
+  it('reads the namespace list only for an unknown qualifier, and sees namespaces another process created or dropped', async () => {
+    const other = await openLakehouse({ home, env: {}, threads: 1, ...catalogOptions(home) });
+    try {
+      await command('CREATE SCHEMA ns_seen');
+      await command('CREATE TABLE ns_seen.t AS SELECT 1 AS a');
+      const reads = vi.spyOn(rat.catalog, 'listNamespaces');
+      // All qualifiers known: no read.
+      expect(await rows('SELECT a FROM ns_seen.t')).toEqual([{ a: 1 }]);
+      expect(reads).toHaveBeenCalledTimes(0);
+      // Created by the other lakehouse: the unknown qualifier makes this one read the list again.
+      await other.sql('CREATE SCHEMA ns_elsewhere; CREATE TABLE ns_elsewhere.t AS SELECT 2 AS b');
+      expect(await rows('SELECT b FROM ns_elsewhere.t')).toEqual([{ b: 2 }]);
+      expect(reads).toHaveBeenCalledTimes(1);
+      // Dropped by the other one: `ns_elsewhere.b` is now an alias's column, not a table.
+      await other.sql('DROP TABLE ns_elsewhere.t; DROP SCHEMA ns_elsewhere');
+      expect(await rows('SELECT ns_elsewhere.b FROM (SELECT 3 AS b) ns_elsewhere')).toEqual([{ b: 3 }]);
+      await expect(rat.sql('SELECT * FROM ns_elsewhere.t')).rejects.toThrow(/ns_elsewhere/);
+      reads.mockRestore();
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('INSERT after another process changed the table', () => {
+  it('lands on top of the other writer, and runs again on a fresh read when the table was re-created with another schema', async () => {
+    const other = await openLakehouse({ home, env: {}, threads: 1, ...catalogOptions(home) });
+    try {
+      await command('CREATE SCHEMA IF NOT EXISTS ins_other');
+      await command('CREATE TABLE ins_other.t (a INTEGER)');
+      await command('INSERT INTO ins_other.t VALUES (1)');
+      const reads = vi.spyOn(rat.catalog, 'loadTable');
+      // This executor remembers the table its INSERT left: the next INSERT reads nothing first.
+      await command('INSERT INTO ins_other.t VALUES (2)');
+      expect(reads).toHaveBeenCalledTimes(0);
+      // Another process appends in between: the compare-and-swap fails, the append re-applies on top.
+      await other.sql('INSERT INTO ins_other.t VALUES (3)');
+      await command('INSERT INTO ins_other.t VALUES (4)');
+      expect(await rows('SELECT a FROM ins_other.t ORDER BY a')).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }]);
+      expect((await rat.snapshots('ins_other.t')).length).toBe(4);
+      // Dropped and re-created with two columns: the remembered one-column table must not be used.
+      await other.sql("DROP TABLE ins_other.t; CREATE TABLE ins_other.t (a INTEGER, b VARCHAR); INSERT INTO ins_other.t VALUES (10, 'x')");
+      await command("INSERT INTO ins_other.t VALUES (11, 'y')");
+      expect(await rows('SELECT a, b FROM ins_other.t ORDER BY a')).toEqual([{ a: 10, b: 'x' }, { a: 11, b: 'y' }]);
+      // Re-created with the columns' field ids swapped but the same schema id: files written for the
+      // remembered table would be read by field id as the wrong columns.
+      await command('INSERT INTO ins_other.t BY NAME SELECT 12 AS a, CAST(NULL AS VARCHAR) AS b');
+      await other.sql('DROP TABLE ins_other.t; CREATE TABLE ins_other.t (b VARCHAR, a INTEGER)');
+      await command("INSERT INTO ins_other.t BY NAME SELECT 20 AS a, 'z' AS b");
+      expect(await other.query('SELECT a, b FROM ins_other.t')).toEqual([{ a: 20, b: 'z' }]);
+      // An independent reader resolves columns by field id only.
+      const icebird = await startIcebirdReader(home);
+      try {
+        const description = await other.describeTable('ins_other.t');
+        expect(await icebird.read(description.location, path.basename(description.metadataLocation))).toEqual([{ b: 'z', a: 20 }]);
+      } finally {
+        await icebird.close();
+      }
+      expect((await other.snapshots('ins_other.t')).length).toBe(1);
+      reads.mockRestore();
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 describe('CREATE TABLE ... PARTITIONED BY', () => {

@@ -29,6 +29,8 @@ export interface TableReader {
   temporaryView(table: LoadedTable, options: { snapshotId?: bigint; predicates?: Predicate[]; sql?: string }): Promise<{ schema: string; table: string }>;
   dropTemporaryViews(): Promise<void>;
   forgetView(namespace: string, table: string): void;
+  /** Drops DuckDB's schema of a namespace that is gone from the catalog, with its views. */
+  forgetNamespace(namespace: string): Promise<void>;
   /** Scans planned since the last call (for EXPLAIN-style reporting and benchmarks). */
   takeScanRecords(): ScanRecord[];
   manifestCache(pathMap: PathMap[]): ManifestCache;
@@ -139,6 +141,11 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     },
     forgetView(namespace, table) {
       views.delete(`${namespace}.${table}`);
+    },
+    async forgetNamespace(namespace) {
+      await db.run(`DROP SCHEMA IF EXISTS ${quoteIdent(namespace)} CASCADE`);
+      schemas.delete(namespace);
+      for (const key of [...views.keys()]) if (key.startsWith(`${namespace}.`)) views.delete(key);
     },
     takeScanRecords() {
       const out = records;

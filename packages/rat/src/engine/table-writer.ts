@@ -173,8 +173,9 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
       if (files.length === 0) return { table: first, attempts: 0, rows: 0 };
       let base = first;
       for (let attempt = 1; ; attempt++) {
-        if (base.metadata.currentSchemaId !== first.metadata.currentSchemaId) {
-          throw new ConflictError('COMMIT_CONFLICT', `the schema of ${formatIdent(ident)} changed while rows were being written; run the statement again`);
+        // Files written for another table (dropped and re-created meanwhile) or another schema would be misread by field id.
+        if (base.metadata.currentSchemaId !== first.metadata.currentSchemaId || base.metadata.tableUuid !== first.metadata.tableUuid) {
+          throw new ConflictError('COMMIT_CONFLICT', `${formatIdent(ident)} was re-created or its schema changed while rows were being written; run the statement again`);
         }
         const next = await produceSnapshot(base.metadata, { operation: 'append', addedDataFiles: files, ...(options.summary ? { summary: options.summary } : {}) }, produceContext(base, writes));
         try {
