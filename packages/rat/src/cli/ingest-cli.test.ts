@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,21 @@ describe('rat upload / landing / ingest', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr.trim().split('\n')).toHaveLength(1);
     expect(failed.stderr).toContain(`${join(dir, 'empty.csv')}: the file is empty (0 bytes)`);
+  });
+
+  it('--files-per-commit sets how many files of a batch share a snapshot; a bad value is refused', async () => {
+    const batch = join(dir, 'batch');
+    await mkdir(batch);
+    for (let i = 1; i <= 5; i++) await writeFile(join(batch, `part-${i}.csv`), `id\n${i}\n`);
+    expect((await rat(home, ['ingest', batch, 'bronze.parts', '--files-per-commit', '2'])).code).toBe(0);
+    // The first file creates the table; the other four go two by two.
+    const snapshots = JSON.parse((await rat(home, ['--json', 'snapshots', 'bronze.parts'])).stdout) as unknown[];
+    expect(snapshots).toHaveLength(3);
+    const bad = await rat(home, ['ingest', batch, 'bronze.parts', '--files-per-commit', 'lots']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--files-per-commit must be a whole number, got "lots"/);
+    const zero = await rat(home, ['ingest', batch, 'bronze.parts', '--files-per-commit', '0']);
+    expect(zero.stderr).toMatch(/files per commit must be a positive whole number, got 0/);
   });
 
   it('describes progress with bytes, rate and ETA', () => {

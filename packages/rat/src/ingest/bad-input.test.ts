@@ -29,7 +29,7 @@ async function expectFailed(path: string, pattern: RegExp, options: IngestOption
   expect(file.error).toContain(path);
   expect(file.error).toMatch(pattern);
   // The table did not change because of the bad file; the good file after it still went in.
-  expect(report.files[1]!.status).toBe('success');
+  expect(report.files[1]!.status, report.files[1]!.error).toBe('success');
   const after = await fx.rat.snapshots('bronze.corpus');
   expect(after.length).toBe(before.metadata.snapshots.length + 1);
   const entries = await fx.ingestion.registry({ filePath: path });

@@ -24,8 +24,8 @@ export interface RegistryEntry {
 export type SkipDecision = { skip: false; reason: string } | { skip: true; reason: string; match: RegistryEntry };
 
 export interface FileRegistry {
-  /** Records an attempt; inside `trx` it commits or rolls back with the table change. */
-  record(entry: RegistryEntry, trx?: MetadataTransaction): Promise<void>;
+  /** Records attempts; inside `trx` they commit or roll back with the table change. */
+  record(entries: RegistryEntry | RegistryEntry[], trx?: MetadataTransaction): Promise<void>;
   list(filter?: { target?: string; status?: RegistryStatus; filePath?: string }): Promise<RegistryEntry[]>;
   /**
    * Whether a file (path + content hash) is already in `target`: a success entry with the same hash
@@ -56,6 +56,9 @@ export interface BatchSkips {
   flush(): Promise<void>;
 }
 
+/** Registry rows per multi-row INSERT: 11 columns each stays below both dialects' parameter limits. */
+const ROWS_PER_INSERT = 200;
+
 export const REGISTRY_NAMESPACE = 'bronze';
 export const REGISTRY_TABLE = '_file_registry';
 
@@ -78,8 +81,13 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
   }
 
   const registry: FileRegistry = {
-    async record(entry, trx) {
-      await (trx ?? db).insertInto('rat_file_registry').values(toRow(entry)).execute();
+    async record(entries, trx) {
+      const rows = (Array.isArray(entries) ? entries : [entries]).map(toRow);
+      const write = async (conn: MetadataDb | MetadataTransaction) => {
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await conn.insertInto('rat_file_registry').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+      };
+      if (trx || rows.length <= ROWS_PER_INSERT) await write(trx ?? db);
+      else await db.transaction().execute(write);
     },
     async list(filter = {}) {
       let query = db.selectFrom('rat_file_registry').selectAll();
@@ -127,10 +135,7 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
         },
         async flush() {
           const entries = pending.splice(0);
-          if (entries.length === 0) return;
-          await db.transaction().execute(async (trx) => {
-            for (let i = 0; i < entries.length; i += 200) await trx.insertInto('rat_file_registry').values(entries.slice(i, i + 200).map(toRow)).execute();
-          });
+          if (entries.length > 0) await registry.record(entries);
         },
       };
     },

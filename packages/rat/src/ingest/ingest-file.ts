@@ -11,6 +11,7 @@ import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import type { BatchSkips, FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
+import type { CommitGroup, GroupTicket } from './commit-group.js';
 import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
@@ -57,6 +58,8 @@ export interface IngestContext {
   /** skip-existing decisions for a batch of files into one target (FileRegistry.batch). */
   skips?: BatchSkips;
   reserved: ReadonlySet<string>;
+  /** Files of a batch that are plain appends wait here and commit several at a time (commit-group.ts). */
+  group?: CommitGroup;
 }
 
 /** A file as the ingest reads it: its name in the registry and lineage, and a local copy for DuckDB. */
@@ -109,6 +112,8 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     report.bytes = probed.size;
     report.format = probed.format;
     if (options.skipExisting) {
+      // A copy of a file still waiting in the group is decided once that one is committed.
+      if (ctx.group?.holds(probed.hash)) await ctx.group.flush();
       const load = async () => ((await ctx.rat.catalog.tableExists(target)) ? ctx.rat.catalog.loadTable(target) : undefined);
       const table = ctx.skips ? await ctx.skips.target(load) : await load();
       const file = { path: source.display, hash: probed.hash };
@@ -120,9 +125,12 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
       }
     }
-    const outcome = await stageAndCommit(ctx, probed, target, options, entry, replay, cursor);
-    ctx.skips?.ingested(entry('success', { rowsIngested: outcome.rowsIngested ?? 0, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) }));
-    return { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
+    const { ticket, ...outcome } = await stageAndCommit(ctx, probed, target, options, entry, replay, cursor);
+    // A grouped file is in the registry, and settled (snapshot id or failure), once its group commits.
+    if (!ticket) ctx.skips?.ingested(entry('success', { rowsIngested: outcome.rowsIngested ?? 0, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) }));
+    const done: FileReport = { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
+    ticket?.bind(done);
+    return done;
   } catch (error) {
     if (!probed && localPath) {
       // The probe refused the file before hashing it (empty, unreadable): hash it here for the registry.
@@ -144,7 +152,7 @@ async function stageAndCommit(
   entry: (status: RegistryStatus, extra?: Partial<RegistryEntry>) => RegistryEntry,
   replay: ReplayInput | undefined,
   cursor: IngestCommit['cursor'],
-): Promise<Partial<FileReport>> {
+): Promise<Partial<FileReport> & { ticket?: GroupTicket }> {
   const { rat } = ctx;
   const duck = rat.duck;
   const targetName = formatIdent(target);
@@ -154,7 +162,9 @@ async function stageAndCommit(
   const progress = (phase: 'reading' | 'writing') => <T>(work: () => Promise<T>) => withDuckDbProgress(duck, options.onProgress, { file: probed.display, phase, bytesTotal: probed.size }, work);
   try {
     for (let attempt = 1; ; attempt++) {
-      const table = (await rat.catalog.tableExists(target)) ? await rat.catalog.loadTable(target) : undefined;
+      // Files waiting in the group were planned against its table; the group's commit catches a stale one.
+      const grouped = attempt === 1 ? ctx.group?.base : undefined;
+      const table = grouped ?? ((await rat.catalog.tableExists(target)) ? await rat.catalog.loadTable(target) : undefined);
       const stageContext: StageContext = {
         duck,
         id,
@@ -200,11 +210,28 @@ async function stageAndCommit(
       const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: replay?.parse ?? staged.parse }) : undefined;
       const conversionPart = conversionRejects > 0 ? rejectsSelect(`(${mapLine(plan.badRowsSql!)})`, { ...origin, parse: { format: 'json' } }) : undefined;
       const rejectParts = [replay?.keepRejectsSql, parsePart, conversionPart].filter((p): p is string => p !== undefined);
+      const renamed = staged.mapping.filter((m) => m.source !== m.name);
+      const schemaChanges = plan.notes.filter((n) => !n.startsWith('created'));
+      if (ctx.group && table && streamed && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
+        const fileHash = origin.fileHash;
+        const ticket = await ctx.group.add(table, {
+          display: probed.display,
+          hash: fileHash,
+          bytes: probed.size,
+          dataFiles: streamed.dataFiles,
+          writes,
+          // Recorded at the group's commit, but dated like the rows' _ingested_at: files keep their order in the registry.
+          entry: (result) => ('snapshotId' in result ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt }) : entry('failed', { error: result.error, ingestedAt })),
+        });
+        return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket };
+      }
+      // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
+      const base = (await ctx.group?.flush()) ?? table;
       const summary = { 'rat.ingest.file': probed.display, 'rat.ingest.file-hash': origin.fileHash, 'rat.ingest.id': id, 'rat.ingest.rows-rejected': String(rejected) };
       try {
         const committed = await commitIngest(rat, {
           ident: target,
-          ...(table ? { base: table } : {}),
+          ...(base ? { base } : {}),
           ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
           changes: plan.changes,
           ...(rows > 0 ? (streamed ? { dataFiles: streamed.dataFiles } : { rowsSql: plan.rowsSql }) : {}),
@@ -222,8 +249,8 @@ async function stageAndCommit(
           rowsIngested: rows,
           rowsRejected: rejected,
           ...(committed.snapshotId !== undefined ? { snapshotId: committed.snapshotId } : {}),
-          renamed: staged.mapping.filter((m) => m.source !== m.name),
-          schemaChanges: plan.notes.filter((n) => !n.startsWith('created')),
+          renamed,
+          schemaChanges,
           droppedColumns: plan.dropped,
           sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
         };

@@ -60,6 +60,12 @@ export interface IngestOptions {
   onError?: BadRowPolicy;
   /** Skip files whose content is already in the target (per the file registry). */
   skipExisting?: boolean;
+  /**
+   * Several files into one table: how many files that are plain appends (their columns fit, no bad
+   * rows) may share one catalog commit and snapshot (default 200; 1: a commit per file). Each file
+   * still lands whole with its registry row or not at all.
+   */
+  filesPerCommit?: number;
   /** CSV: one-character field delimiter (default: detected). */
   delimiter?: string;
   /** CSV: quote character, '' for none (default: detected). */
@@ -133,6 +139,9 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
   if (options.quote !== undefined && options.quote.length > 1) throw new ValidationError('INVALID_ARGUMENT', `CSV quote must be one character or empty, got ${JSON.stringify(options.quote)}`);
   if (options.sampleSize !== undefined && !(Number.isInteger(options.sampleSize) && (options.sampleSize === -1 || options.sampleSize > 0))) {
     throw new ValidationError('INVALID_ARGUMENT', `sample size must be a positive number of rows or -1 (whole file), got ${options.sampleSize}`);
+  }
+  if (options.filesPerCommit !== undefined && !(Number.isInteger(options.filesPerCommit) && options.filesPerCommit > 0)) {
+    throw new ValidationError('INVALID_ARGUMENT', `files per commit must be a positive whole number, got ${options.filesPerCommit}`);
   }
   if (options.headerRow !== undefined && !(Number.isInteger(options.headerRow) && options.headerRow > 0)) {
     throw new ValidationError('INVALID_ARGUMENT', `header row must be a positive row number, got ${options.headerRow}`);

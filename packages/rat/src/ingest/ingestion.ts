@@ -1,6 +1,7 @@
 import { parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
+import { createCommitGroup } from './commit-group.js';
 import { createFileRegistry, type FileRegistry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
@@ -22,12 +23,17 @@ export interface IngestReport {
   rowsRejected: number;
 }
 
+/** Plain-append files of one batch per catalog commit (IngestOptions.filesPerCommit). */
+export const DEFAULT_FILES_PER_COMMIT = 200;
+
 /** Ingestion on top of a lakehouse: landing zone, file ingest with registry and quarantine. */
 export interface Ingestion {
   /**
    * Ingests a local file, folder or glob, or a landing key, prefix or glob, into `target`
-   * (`bronze.sales`; created when missing). Each file commits on its own; a file that fails is
-   * reported and recorded as failed, and the others go on.
+   * (`bronze.sales`; created when missing). Each file lands whole with its registry row or not at
+   * all; files that are plain appends share catalog commits (up to `filesPerCommit`, default 200),
+   * the others commit on their own, in order. A file that fails is reported and recorded as failed,
+   * and the others go on.
    */
   ingest(source: string | string[], target: string | TableIdent, options?: IngestOptions): Promise<IngestReport>;
   /** ingest() over a folder or prefix; with `skipExisting` each new file is ingested once. */
@@ -78,20 +84,25 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec)))).flat();
       const targetName = `${ident.namespace}.${ident.name}`;
       const base = await context();
-      const ctx: IngestContext = resolved.skipExisting && sources.length > 1 ? { ...base, skips: await base.registry.batch(targetName) } : base;
-      const report: IngestReport = { target: targetName, files: [], succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
+      const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName) : undefined;
+      const filesPerCommit = resolved.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT;
+      const group = sources.length > 1 && filesPerCommit > 1 && resolved.mode === 'append' ? createCommitGroup(rat, ident, base.registry, skips, { maxFiles: filesPerCommit }) : undefined;
+      const ctx: IngestContext = { ...base, ...(skips ? { skips } : {}), ...(group ? { group } : {}) };
+      const files: FileReport[] = [];
       try {
-        for (const file of sources) {
-          const result = await ingestFile(ctx, file, ident, resolved);
-          report.files.push(result);
-          if (result.status === 'success') report.succeeded++;
-          else if (result.status === 'failed') report.failed++;
-          else report.skipped++;
-          report.rowsIngested += result.rowsIngested;
-          report.rowsRejected += result.rowsRejected;
-        }
+        for (const file of sources) files.push(await ingestFile(ctx, file, ident, resolved));
+        // The last files waiting for a commit; their reports are settled by it.
+        await group?.flush();
       } finally {
         await ctx.skips?.flush();
+      }
+      const report: IngestReport = { target: targetName, files, succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
+      for (const result of files) {
+        if (result.status === 'success') report.succeeded++;
+        else if (result.status === 'failed') report.failed++;
+        else report.skipped++;
+        report.rowsIngested += result.rowsIngested;
+        report.rowsRejected += result.rowsRejected;
       }
       return report;
     },

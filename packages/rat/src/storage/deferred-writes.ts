@@ -10,6 +10,10 @@ import type { ObjectStore } from './object-store.js';
 export interface DeferredWrites {
   readonly store: ObjectStore;
   sync(): Promise<void>;
+  /** Takes over another commit's unsynced files: this one's sync makes them durable (one sync for many writers). */
+  absorb(other: DeferredWrites): void;
+  /** The files not synced yet, handed over and forgotten here (see absorb). */
+  drain(): string[];
 }
 
 export function deferWrites(store: ObjectStore): DeferredWrites {
@@ -25,6 +29,12 @@ export function deferWrites(store: ObjectStore): DeferredWrites {
         await store.putFile(key, localPath, { ...options, deferSync: true });
         pending.push(key);
       },
+    },
+    absorb(other) {
+      pending.push(...other.drain());
+    },
+    drain() {
+      return pending.splice(0);
     },
     async sync() {
       if (pending.length === 0) return;

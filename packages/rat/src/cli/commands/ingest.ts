@@ -27,6 +27,7 @@ interface IngestFlags {
   dateFormat?: string;
   timestampFormat?: string;
   sampleSize?: string;
+  filesPerCommit?: string;
   jsonFormat?: IngestOptions['jsonFormat'];
   flatten?: boolean;
   compression?: IngestOptions['compression'];
@@ -60,6 +61,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 or latin-1 (default: detected)')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format')
+    .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)')
     .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
     .option('--json-format <format>', 'auto (default), array or newline_delimited')
     .option('--flatten', 'JSON: nested objects become parent_child columns instead of structs')
@@ -123,8 +125,15 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
         return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
       }),
     );
-  const sampleSize = flags.sampleSize === undefined ? undefined : Number(flags.sampleSize);
-  const headerRow = flags.headerRow === undefined ? undefined : Number(flags.headerRow);
+  /** A whole-number flag; the SDK checks its range, this only refuses what is not a number at all. */
+  const whole = (value: string | undefined, flag: string): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!/^-?\d+$/.test(value.trim())) throw new ValidationError('INVALID_ARGUMENT', `${flag} must be a whole number, got "${value}"`);
+    return Number(value);
+  };
+  const sampleSize = whole(flags.sampleSize, '--sample-size');
+  const filesPerCommit = whole(flags.filesPerCommit, '--files-per-commit');
+  const headerRow = whole(flags.headerRow, '--header-row');
   const sheet = flags.sheet === undefined ? undefined : /^\d+$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
   return {
     ...(flags.format ? { format: flags.format } : {}),
@@ -146,6 +155,7 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.dateFormat ? { dateFormat: flags.dateFormat } : {}),
     ...(flags.timestampFormat ? { timestampFormat: flags.timestampFormat } : {}),
     ...(sampleSize !== undefined ? { sampleSize } : {}),
+    ...(filesPerCommit !== undefined ? { filesPerCommit } : {}),
     ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
     ...(flags.flatten ? { flatten: true } : {}),
     ...(flags.compression ? { compression: flags.compression } : {}),

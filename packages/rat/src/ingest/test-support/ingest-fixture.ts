@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StorageConfig } from '../../storage/config.js';
-import { type Lakehouse, openLakehouse } from '../../engine/lakehouse.js';
+import { type Lakehouse, type LakehouseOptions, openLakehouse } from '../../engine/lakehouse.js';
 import { createIngestion, type Ingestion } from '../ingestion.js';
 import { catalogOptions } from '../../catalog/test-support/test-catalog.js';
 
@@ -16,9 +16,9 @@ export interface IngestFixture {
   close(): Promise<void>;
 }
 
-export async function openIngestFixture(options: { storage?: StorageConfig } = {}): Promise<IngestFixture> {
+export async function openIngestFixture(options: { storage?: StorageConfig; lakehouse?: Partial<LakehouseOptions> } = {}): Promise<IngestFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'rat-ingest-'));
-  const rat = await openLakehouse({ home: join(dir, 'home'), env: {}, threads: 2, ...catalogOptions(join(dir, 'home')), ...(options.storage ? { storage: options.storage } : {}) });
+  const rat = await openLakehouse({ home: join(dir, 'home'), env: {}, threads: 2, ...catalogOptions(join(dir, 'home')), ...(options.storage ? { storage: options.storage } : {}), ...options.lakehouse });
   const ingestion = createIngestion(rat);
   return {
     rat,

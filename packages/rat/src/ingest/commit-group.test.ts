@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+/** Files of one batch share catalog commits when they are plain appends; each still lands whole with its registry row. */
+let fx: IngestFixture;
+/** Set to fail the next metadata-DB statement that matches it (once). */
+let failNext: RegExp | undefined;
+beforeAll(async () => {
+  fx = await openIngestFixture({
+    lakehouse: {
+      beforeMetadataStatement: (text) => {
+        if (failNext && failNext.test(text)) {
+          failNext = undefined;
+          throw new Error('injected: the disk is full');
+        }
+      },
+    },
+  });
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+const rowsOf = (table: string) => fx.rat.query<{ id: number; _source_file: string }>(`SELECT id::INT AS id, _source_file FROM ${table} ORDER BY id`);
+
+async function files(prefix: string, contents: string[]): Promise<string> {
+  for (const [i, content] of contents.entries()) await fx.file(`${prefix}-${String(i + 1).padStart(2, '0')}.csv`, content);
+  return join(fx.dir, `${prefix}-*.csv`);
+}
+
+describe('files of a batch sharing commits', () => {
+  it('commits plain appends a group at a time; every registry row names the snapshot that holds its rows', async () => {
+    const glob = await files('grp', Array.from({ length: 7 }, (_, i) => `id,name\n${i * 2},a\n${i * 2 + 1},b\n`));
+    const report = await fx.ingestion.ingestBatch(glob, 'bronze.grp', { filesPerCommit: 3 });
+    expect(report.files.map((f) => f.status)).toEqual(Array(7).fill('success'));
+    expect(report.rowsIngested).toBe(14);
+    // The first file creates the table on its own; the other six go in two commits of three.
+    const snapshots = await fx.rat.snapshots('bronze.grp');
+    expect(snapshots).toHaveLength(3);
+    const ids = report.files.map((f) => f.snapshotId);
+    expect(ids[1]).toBe(ids[3]);
+    expect(ids[4]).toBe(ids[6]);
+    expect(new Set(ids).size).toBe(3);
+    const registry = await fx.ingestion.registry({ target: 'bronze.grp' });
+    expect(registry.map((e) => [e.filePath, e.status, e.snapshotId])).toEqual(report.files.map((f) => [f.file, 'success', f.snapshotId]));
+    // Read at each snapshot, the table holds the files of that commit and of the ones before it.
+    for (const [k, snapshot] of snapshots.entries()) {
+      const upTo = new Set(snapshots.slice(0, k + 1).map((s) => s.snapshotId));
+      const visible = await fx.rat.query<{ f: string }>(`SELECT DISTINCT _source_file AS f FROM bronze.grp AT (VERSION => ${snapshot.snapshotId}) ORDER BY f`);
+      expect(visible.map((r) => r.f)).toEqual(report.files.filter((f) => upTo.has(f.snapshotId!)).map((f) => f.file));
+    }
+    expect((await rowsOf('bronze.grp')).map((r) => r.id)).toEqual(Array.from({ length: 14 }, (_, i) => i));
+  });
+
+  it('commits a file with bad rows or new columns on its own, in order, after the files before it', async () => {
+    const glob = await files('mix', [
+      'id,name\n1,a\n',
+      'id,name\n2,b\n',
+      'id,name\n3,c\nnot-a-number,d\n',
+      'id,name\n4,e\n',
+      'id,name,extra\n5,f,x\n',
+      'id,name,extra\n6,g,y\n',
+    ]);
+    const report = await fx.ingestion.ingestBatch(glob, 'bronze.mix', { filesPerCommit: 10 });
+    expect(report.files.map((f) => [f.status, f.rowsIngested, f.rowsRejected])).toEqual([
+      ['success', 1, 0],
+      ['success', 1, 0],
+      ['success', 1, 1],
+      ['success', 1, 0],
+      ['success', 1, 0],
+      ['success', 1, 0],
+    ]);
+    const ids = report.files.map((f) => f.snapshotId!);
+    // create (1) | 2 waits, flushed before 3 | 3 alone | 4 waits, flushed before 5 | 5 adds a column, alone | 6 waits until the end.
+    expect(new Set(ids).size).toBe(6);
+    const order = (await fx.rat.snapshots('bronze.mix')).map((s) => s.snapshotId);
+    expect(order).toEqual(ids);
+    expect(report.files[4]!.schemaChanges.join(' ')).toMatch(/extra/);
+    const rows = await fx.rat.query<{ id: number; extra: string | null }>('SELECT id::INT AS id, extra FROM bronze.mix ORDER BY id');
+    const expected: { id: number; extra: string | null }[] = [1, 2, 3, 4].map((id) => ({ id, extra: null }));
+    expect(rows).toEqual([...expected, { id: 5, extra: 'x' }, { id: 6, extra: 'y' }]);
+    expect(await fx.rat.query('SELECT line::INT AS line FROM bronze.mix__rejects')).toEqual([{ line: 3 }]);
+  });
+
+  it('a group whose commit fails fails each of its files (registry rows failed, table unchanged), and the next batch retries them', async () => {
+    const glob = await files('fail', Array.from({ length: 4 }, (_, i) => `id\n${i}\n`));
+    await fx.ingestion.ingest(join(fx.dir, 'fail-01.csv'), 'bronze.fail');
+    const before = await fx.rat.snapshots('bronze.fail');
+    // The group's registry rows are written inside its catalog commit: failing them fails the commit.
+    failNext = /insert into "rat_file_registry"/i;
+    const report = await fx.ingestion.ingestBatch(glob, 'bronze.fail', { skipExisting: true });
+    expect(failNext).toBeUndefined();
+    expect(report.files.map((f) => f.status)).toEqual(['skipped', 'failed', 'failed', 'failed']);
+    for (const file of report.files.slice(1)) {
+      expect(file.error).toMatch(/injected: the disk is full/);
+      expect(file.rowsIngested).toBe(0);
+      expect(file.snapshotId).toBeUndefined();
+    }
+    expect(report.failed).toBe(3);
+    expect(await fx.rat.snapshots('bronze.fail')).toEqual(before);
+    expect((await rowsOf('bronze.fail')).map((r) => r.id)).toEqual([0]);
+    const failed = await fx.ingestion.registry({ target: 'bronze.fail', status: 'failed' });
+    expect(failed.map((e) => e.filePath).sort()).toEqual(report.files.slice(1).map((f) => f.file).sort());
+    // Retried by the next batch: all in, once.
+    const retry = await fx.ingestion.ingestBatch(glob, 'bronze.fail', { skipExisting: true });
+    expect(retry.files.map((f) => f.status)).toEqual(['skipped', 'success', 'success', 'success']);
+    expect((await rowsOf('bronze.fail')).map((r) => r.id)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('filesPerCommit 1 commits each file on its own; a bad value is refused', async () => {
+    const glob = await files('one', Array.from({ length: 3 }, (_, i) => `id\n${i}\n`));
+    const report = await fx.ingestion.ingestBatch(glob, 'bronze.one', { filesPerCommit: 1 });
+    expect(new Set(report.files.map((f) => f.snapshotId)).size).toBe(3);
+    expect(await fx.rat.snapshots('bronze.one')).toHaveLength(3);
+    await expect(fx.ingestion.ingestBatch(glob, 'bronze.one', { filesPerCommit: 0 })).rejects.toThrow(/files per commit must be a positive whole number, got 0/);
+  });
+});
