@@ -3,6 +3,7 @@
  * file (CSV, NDJSON), an Excel sheet, and a batch of small files; each run in its own Node process
  * so its peak memory is its own. Prints the figures and refreshes the ingest section of BENCHMARKS.md.
  */
+import { parquetCompression } from '../engine/data-writer.js';
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -93,9 +94,9 @@ export async function runIngestSuite(args: string[]): Promise<void> {
     const sides: { name: string; script: string; task: IngestTask }[] = [
       { name: 'rat', script: child, task: { kind: 'rat-file', file: file.path, home: join(scratch, `${part}-home`), threads, table } },
       { name: 'duckdb', script: child, task: { kind: 'duckdb-copy', file: file.path, reader, out: join(scratch, `${part}-duckdb.parquet`), threads } },
-      // The same COPY writing zstd, rat's codec: separates the cost of the codec from rat's own.
+      // The same COPY writing zstd, rat's default codec: separates the cost of the codec from rat's own.
       ...(part === 'csv'
-        ? [{ name: 'duckdb-zstd', script: child, task: { kind: 'duckdb-copy', file: file.path, reader, out: join(scratch, `${part}-duckdb-zstd.parquet`), threads, parquetOptions: 'FORMAT parquet, COMPRESSION zstd' } as IngestTask }]
+        ? [{ name: 'duckdb-zstd', script: child, task: { kind: 'duckdb-copy', file: file.path, reader, out: join(scratch, `${part}-duckdb-zstd.parquet`), threads, parquetOptions: `FORMAT parquet, ${parquetCompression()}` } as IngestTask }]
         : []),
       // The earlier build only for CSV: the path this change is about (and a 1 GB NDJSON read is slow enough already).
       ...(beforeChild && part === 'csv' ? [{ name: 'before', script: beforeChild, task: { kind: 'rat-file', file: file.path, home: join(scratch, `${part}-home-before`), threads, table } as IngestTask }] : []),

@@ -24,6 +24,32 @@ export interface WriteDataInput {
   table: string;
   /** Target size of one data file (DuckDB starts a new file past it). */
   targetFileBytes?: number;
+  /** The table's properties: `write.parquet.compression-codec` and `-level` choose the codec (parquetCompression). */
+  properties?: Record<string, string>;
+}
+
+const CODECS = ['zstd', 'snappy', 'gzip', 'lz4', 'brotli', 'uncompressed'] as const;
+
+/**
+ * The Parquet codec of a table's data files, from Iceberg's table properties
+ * `write.parquet.compression-codec` (default zstd, Iceberg's default) and
+ * `write.parquet.compression-level` (zstd only, 1-22; default the zstd library's, 3). A value rat
+ * cannot honour is an error naming the property, before anything is written.
+ */
+export function parquetCompression(properties: Record<string, string> = {}, table = 'the table'): string {
+  const codecProperty = 'write.parquet.compression-codec';
+  const levelProperty = 'write.parquet.compression-level';
+  const codec = (properties[codecProperty] ?? 'zstd').toLowerCase();
+  if (!(CODECS as readonly string[]).includes(codec)) {
+    throw new ValidationError('INVALID_ARGUMENT', `table property ${codecProperty} of ${table} is "${properties[codecProperty]}": use one of ${CODECS.join(', ')}`);
+  }
+  const level = properties[levelProperty];
+  if (level === undefined) return `COMPRESSION ${codec}`;
+  if (codec !== 'zstd') throw new ValidationError('INVALID_ARGUMENT', `table property ${levelProperty} of ${table} is set, but rat applies a level to zstd only (${codecProperty} is ${codec})`);
+  if (!/^\d+$/.test(level) || Number(level) < 1 || Number(level) > 22) {
+    throw new ValidationError('INVALID_ARGUMENT', `table property ${levelProperty} of ${table} is "${level}": use a whole number from 1 to 22`);
+  }
+  return `COMPRESSION zstd, COMPRESSION_LEVEL ${Number(level)}`;
 }
 
 const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
@@ -35,6 +61,7 @@ const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
  */
 export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]> {
   const { db, store, schema, spec } = input;
+  const compression = parquetCompression(input.properties, input.table);
   const staging = await store.stagingDir();
   try {
     const copyOptions = [
@@ -43,7 +70,7 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
       // Some readers (icebird) resolve columns through the writer's schema stored under this key, as Iceberg's
       // Java and Python writers store it, rather than through the Parquet field ids.
       `KV_METADATA {'iceberg.schema': ${quoteString(JSON.stringify(schemaToJson(schema)))}}`,
-      'COMPRESSION zstd',
+      compression,
       `FILE_SIZE_BYTES ${input.targetFileBytes ?? DEFAULT_TARGET_FILE_BYTES}`,
       // One row per file written, with its size, row count and column statistics: no footer read afterwards.
       'RETURN_STATS',

@@ -503,6 +503,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
         spec: base.metadata.partitionSpecs.find((s) => s.specId === base.metadata.defaultSpecId)!,
         dataKey: `${catalog.store.keyOf(catalog.writeLocation(base))}/data`,
         table: name,
+        properties: base.metadata.properties,
       });
       // Rows set to the values they already had (UPDATE t SET v = v): no file changed, so no snapshot.
       if (files.length === 0 && removedFiles.size === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name };

@@ -13,6 +13,11 @@ import { duckDbTypeOf } from './type-mapping.js';
 
 const MAX_APPEND_ATTEMPTS = 200;
 
+/** The table properties that decide how data files are written (`write.*`), as one comparable text. */
+function writeProperties(table: LoadedTable): string {
+  return JSON.stringify(Object.entries(table.metadata.properties).filter(([key]) => key.startsWith('write.')).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 export interface CommitOutcome {
   table: LoadedTable;
   snapshotId?: bigint;
@@ -152,6 +157,7 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
         spec: defaultSpec(metadata),
         dataKey: `${locationKey}/data`,
         table: formatIdent(table.ident),
+        properties: metadata.properties,
       });
     },
     async append(ident, selectSql, options = {}) {
@@ -173,9 +179,11 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
       if (files.length === 0) return { table: first, attempts: 0, rows: 0 };
       let base = first;
       for (let attempt = 1; ; attempt++) {
-        // Files written for another table (dropped and re-created meanwhile) or another schema would be misread by field id.
-        if (base.metadata.currentSchemaId !== first.metadata.currentSchemaId || base.metadata.tableUuid !== first.metadata.tableUuid) {
-          throw new ConflictError('COMMIT_CONFLICT', `${formatIdent(ident)} was re-created or its schema changed while rows were being written; run the statement again`);
+        // Files written for another table (dropped and re-created meanwhile) or another schema would be
+        // misread by field id; under changed write.* properties they may not be written as the table now asks.
+        const moved = base.metadata.currentSchemaId !== first.metadata.currentSchemaId || base.metadata.tableUuid !== first.metadata.tableUuid;
+        if (moved || (base !== first && writeProperties(base) !== writeProperties(first))) {
+          throw new ConflictError('COMMIT_CONFLICT', `${formatIdent(ident)} was re-created or its schema or properties changed while rows were being written; run the statement again`);
         }
         const next = await produceSnapshot(base.metadata, { operation: 'append', addedDataFiles: files, ...(options.summary ? { summary: options.summary } : {}) }, produceContext(base, writes));
         try {

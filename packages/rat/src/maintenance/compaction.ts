@@ -91,6 +91,7 @@ export async function compactTable(catalog: Catalog, db: DuckDb, reader: TableRe
         dataKey: `${locationKey}/data`,
         table: name,
         targetFileBytes: options.targetFileBytes ?? DEFAULT_TARGET_FILE_BYTES,
+        properties: table.metadata.properties,
       })),
     );
   }
