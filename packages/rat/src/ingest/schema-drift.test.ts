@@ -50,6 +50,14 @@ describe('schema drift', () => {
     expect(reject!.reason).toMatch(/lots/);
     const total = await fx.rat.query<{ s: number }>('SELECT sum(qty)::BIGINT AS s FROM bronze.widen');
     expect(total[0]!.s).toBe(5000000012);
+    // A file that widens a column and has a bad line (the widening check reads the file before the write does): the line is quarantined once, with its reason once.
+    const both = await fx.file('both.csv', 'id,qty\n6000000000,1\n7,x\n');
+    const report = await fx.ingestion.ingest(both, 'bronze.widen');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1, schemaChanges: ['widened id int -> long'] });
+    const rejects = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM bronze.widen__rejects WHERE file_path = ${quoteString(both)}`);
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.line).toBe(3);
+    expect(rejects[0]!.reason).not.toContain(';');
   });
 
   it('quarantines JSON values that do not fit the column type, with the record number', async () => {
