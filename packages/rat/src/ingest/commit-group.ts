@@ -44,6 +44,8 @@ export interface CommitGroup {
   add(table: LoadedTable, file: GroupedFile): Promise<GroupTicket>;
   /** Commits the waiting files; returns the table as committed, or undefined when nothing was waiting or the commit failed. */
   flush(): Promise<LoadedTable | undefined>;
+  /** Another commit moved the table (a file that went alone, after a flush): the next file reads it afresh. */
+  forget(): void;
 }
 
 export interface CommitGroupOptions {
@@ -135,6 +137,9 @@ export function createCommitGroup(rat: Lakehouse, ident: TableIdent, registry: F
           if (slot.settled) settle(report, slot.settled);
         },
       };
+    },
+    forget() {
+      if (waiting.length === 0) base = undefined;
     },
     async flush() {
       if (waiting.length === 0) return undefined;

@@ -6,7 +6,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { countRows, type ParseOptions, rejectsTableSql, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
+import { countRows, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
   delimiter: string;
@@ -64,21 +64,8 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const readCsv = (maxLineBytes: number) =>
     `read_csv(${[
       quoteString(file.localPath),
-      'auto_detect = false',
-      `delim = ${quoteString(dialect.delimiter)}`,
-      `quote = ${quoteString(dialect.quote)}`,
-      `escape = ${quoteString(dialect.escape)}`,
-      `header = ${dialect.header}`,
-      `skip = ${dialect.skip}`,
-      `encoding = ${quoteString(file.encoding)}`,
-      `compression = ${quoteString(file.compression)}`,
-      `columns = {${mapping.map((m, i) => `${quoteString(m.name)}: ${quoteString(readTypes[i]!)}`).join(', ')}}`,
-      'store_rejects = true',
-      `rejects_table = ${quoteString(rejectsTable)}`,
-      `rejects_scan = ${quoteString(scanTable)}`,
+      ...readOptions(dialect, file, mapping, readTypes, rejects),
       ...(maxLineBytes === DEFAULT_LINE_BYTES ? [] : [`max_line_size = ${maxLineBytes}`]),
-      ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
-      ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
     ].join(', ')})`;
   const parse: ParseOptions = {
     format: 'csv',
@@ -163,6 +150,83 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     fileError: (error) => fileReadError(file, error),
   };
   return staged;
+}
+
+/** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */
+export interface StagedRun {
+  staged: StagedFile;
+  /** Rows in the staged relation per file (by display name); files with rejected lines are not in it. */
+  rows: Map<string, number>;
+  /** Files (by display name) that had lines DuckDB rejected: their rows were taken out again. */
+  rejected: Set<string>;
+}
+
+/**
+ * Several small CSV files with the same header line and dialect, read in one read_csv call into
+ * one temp table, each row tagged with its file: one sniff (of the first file), one read, one
+ * rejects pass, instead of a round of each per file. A file any of whose lines DuckDB rejects is
+ * taken out again (the caller ingests it on its own, with its quarantine); undefined when the first
+ * file's dialect has no header line to tell the files' columns by.
+ */
+export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promise<StagedRun | undefined> {
+  const { duck, options } = ctx;
+  const first = files[0]!;
+  const dialect = await detectDialect(duck, first, ctx);
+  if (!dialect.header || dialect.skip !== 0) return undefined;
+  const sourceNames = headerNames(first, dialect) || dialect.columns.map((c) => c.name);
+  const mapping = mapColumnNames(first.display, sourceNames, options, ctx.reserved);
+  const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
+  const { relation, rejects } = stageNames(ctx.id);
+  const rejectsTable = `${rejects}_duck`;
+  const scanTable = `${rejects}_scan`;
+  const read = `read_csv([${files.map((f) => quoteString(f.localPath)).join(', ')}], ${[...readOptions(dialect, first, mapping, readTypes, rejects), `filename = '__rat_path'`].join(', ')})`;
+  const display = `CASE __rat_path ${files.map((f) => `WHEN ${quoteString(f.localPath)} THEN ${quoteString(f.display)}`).join(' ')} END`;
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * EXCLUDE (__rat_path), ${display} AS ${SOURCE_COLUMN} FROM ${read}; ${rejectsTableSql(rejects)}`);
+  const byPath = new Map(files.map((f) => [f.localPath, f.display]));
+  const rejectedRows = await duck
+    .rows<{ f: string }>(`SELECT DISTINCT s.file_path AS f FROM ${quoteIdent(rejectsTable)} r JOIN ${quoteIdent(scanTable)} s USING (scan_id, file_id)`)
+    .catch((error: unknown) => {
+      // DuckDB creates the tables when a scan starts: without them, nothing was rejected.
+      if (error instanceof Error && /does not exist/.test(error.message)) return [];
+      throw error;
+    });
+  const rejected = new Set(rejectedRows.map((r) => byPath.get(r.f) ?? r.f));
+  if (rejected.size > 0) await duck.run(`DELETE FROM ${quoteIdent(relation)} WHERE ${SOURCE_COLUMN} IN (${[...rejected].map(quoteString).join(', ')})`);
+  const counts = await duck.rows<{ f: string; n: bigint }>(`SELECT ${SOURCE_COLUMN} AS f, count(*) AS n FROM ${quoteIdent(relation)} GROUP BY 1`);
+  const rows = new Map(counts.map((c) => [c.f, Number(c.n)]));
+  const parse: ParseOptions = { format: 'csv', delimiter: dialect.delimiter, quote: dialect.quote, escape: dialect.escape, header: true, columns: sourceNames, encoding: 'utf-8' };
+  const staged: StagedFile = {
+    relation,
+    columns: await stagedColumns(duck, relation, mapping),
+    hasLine: false,
+    hasSource: true,
+    rows: [...rows.values()].reduce((a, b) => a + b, 0),
+    rejects,
+    rejected: 0,
+    parse,
+    mapping,
+  };
+  return { staged, rows, rejected };
+}
+
+/** read_csv's options for a sniffed dialect: every column typed, rejects kept in `<rejects>_duck` and `<rejects>_scan`. */
+function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string }[], readTypes: string[], rejects: string): string[] {
+  return [
+    'auto_detect = false',
+    `delim = ${quoteString(dialect.delimiter)}`,
+    `quote = ${quoteString(dialect.quote)}`,
+    `escape = ${quoteString(dialect.escape)}`,
+    `header = ${dialect.header}`,
+    `skip = ${dialect.skip}`,
+    `encoding = ${quoteString(file.encoding)}`,
+    `compression = ${quoteString(file.compression)}`,
+    `columns = {${mapping.map((m, i) => `${quoteString(m.name)}: ${quoteString(readTypes[i]!)}`).join(', ')}}`,
+    'store_rejects = true',
+    `rejects_table = ${quoteString(`${rejects}_duck`)}`,
+    `rejects_scan = ${quoteString(`${rejects}_scan`)}`,
+    ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
+    ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
+  ];
 }
 
 /**

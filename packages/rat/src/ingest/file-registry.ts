@@ -1,3 +1,4 @@
+import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
 import type { TableMetadata } from '../iceberg/types.js';
 import type { FileRegistryRow, MetadataDb, MetadataTransaction } from '../catalog/metadata-db.js';
@@ -19,6 +20,11 @@ export interface RegistryEntry {
   status: RegistryStatus;
   error?: string;
   snapshotId?: bigint;
+}
+
+/** A new registry entry of one file: nothing ingested yet, dated now, unless `extra` says otherwise. */
+export function newRegistryEntry(file: { filePath: string; fileHash: string; fileSize: number; targetTable: string }, status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry {
+  return { id: newUuid(), ...file, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status, ...extra };
 }
 
 export type SkipDecision = { skip: false; reason: string } | { skip: true; reason: string; match: RegistryEntry };

@@ -35,8 +35,8 @@ export interface IngestCommit {
     /** Replace every row the quarantine table holds now (a replay keeps the rows that still fail). */
     replace?: boolean;
   };
-  /** The registry entry, completed with the snapshot id once it is known. */
-  entry: (snapshotId: bigint | undefined) => RegistryEntry;
+  /** The registry entry (one per file: several when files were read together), completed with the snapshot id once it is known. */
+  entry: (snapshotId: bigint | undefined) => RegistryEntry | RegistryEntry[];
   registry: FileRegistry;
   /** Wraps the long write steps (progress reporting). */
   writing<T>(work: () => Promise<T>): Promise<T>;

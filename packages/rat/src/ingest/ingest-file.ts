@@ -10,7 +10,7 @@ import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
-import type { BatchSkips, FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
+import { type BatchSkips, type FileRegistry, newRegistryEntry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import type { CommitGroup, GroupTicket } from './commit-group.js';
 import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
@@ -93,18 +93,8 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   const report: FileReport = { file: source.display, target: targetName, status: 'failed', rowsIngested: 0, rowsRejected: 0, bytes: 0, durationMs: 0, renamed: [], schemaChanges: [], droppedColumns: [], sampleRejects: [] };
   let probed: ProbedFile | undefined = replay?.probed;
   let localPath: string | undefined;
-  const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry => ({
-    id: newUuid(),
-    filePath: source.display,
-    fileHash: replay?.fileHash ?? probed?.hash ?? '',
-    fileSize: probed?.size ?? 0,
-    targetTable: targetName,
-    rowsIngested: 0,
-    rowsRejected: 0,
-    ingestedAt: new Date(),
-    status,
-    ...extra,
-  });
+  const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry =>
+    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: probed?.size ?? 0, targetTable: targetName }, status, extra);
   try {
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
@@ -212,13 +202,14 @@ async function stageAndCommit(
       const rejectParts = [replay?.keepRejectsSql, parsePart, conversionPart].filter((p): p is string => p !== undefined);
       const renamed = staged.mapping.filter((m) => m.source !== m.name);
       const schemaChanges = plan.notes.filter((n) => !n.startsWith('created'));
-      if (ctx.group && table && streamed && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
-        const fileHash = origin.fileHash;
+      if (ctx.group && table && rows > 0 && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
+        // Rows staged in a temp table (not streamed) are written now: they wait in the group as data files.
+        const dataFiles = streamed ? streamed.dataFiles : await progress('writing')(() => rat.executor.writer.writeFiles(table, plan.rowsSql, writes));
         const ticket = await ctx.group.add(table, {
           display: probed.display,
-          hash: fileHash,
+          hash: origin.fileHash,
           bytes: probed.size,
-          dataFiles: streamed.dataFiles,
+          dataFiles,
           writes,
           // Recorded at the group's commit, but dated like the rows' _ingested_at: files keep their order in the registry.
           entry: (result) => ('snapshotId' in result ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt }) : entry('failed', { error: result.error, ingestedAt })),
@@ -245,6 +236,7 @@ async function stageAndCommit(
           writes,
           ...(cursor ? { cursor } : {}),
         });
+        ctx.group?.forget();
         return {
           rowsIngested: rows,
           rowsRejected: rejected,

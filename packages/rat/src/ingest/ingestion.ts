@@ -2,6 +2,7 @@ import { parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { createCommitGroup } from './commit-group.js';
+import { ingestCsvRun } from './csv-run.js';
 import { createFileRegistry, type FileRegistry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
@@ -90,7 +91,18 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const ctx: IngestContext = { ...base, ...(skips ? { skips } : {}), ...(group ? { group } : {}) };
       const files: FileReport[] = [];
       try {
-        for (const file of sources) files.push(await ingestFile(ctx, file, ident, resolved));
+        for (let i = 0; i < sources.length; ) {
+          // Small CSVs alike are read and committed together; the files a run leaves go alone, in order.
+          const run = group ? await ingestCsvRun(ctx, sources.slice(i, i + filesPerCommit), ident, resolved, filesPerCommit) : undefined;
+          if (!run) {
+            files.push(await ingestFile(ctx, sources[i]!, ident, resolved));
+            i++;
+            continue;
+          }
+          const alone = new Set(run.alone);
+          for (let k = 0; k < run.taken; k++) files.push(alone.has(k) ? await ingestFile(ctx, sources[i + k]!, ident, resolved) : run.reports.get(k)!);
+          i += run.taken;
+        }
         // The last files waiting for a commit; their reports are settled by it.
         await group?.flush();
       } finally {

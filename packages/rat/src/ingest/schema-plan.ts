@@ -13,7 +13,7 @@ import { LINEAGE_COLUMNS } from './column-names.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
-import { LINE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
+import { LINE_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
 
 /** How staged rows become rows of the target table. */
 export interface ConformPlan {
@@ -229,7 +229,8 @@ function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string
 }
 
 function lineageValue(name: (typeof LINEAGE_COLUMNS)[number], input: ConformInput): string {
-  return name === '_source_file' ? quoteString(input.sourceFile) : `TIMESTAMPTZ ${quoteString(input.ingestedAt.toISOString())}`;
+  if (name === '_source_file') return input.staged.hasSource ? `s.${SOURCE_COLUMN}` : quoteString(input.sourceFile);
+  return `TIMESTAMPTZ ${quoteString(input.ingestedAt.toISOString())}`;
 }
 
 async function describeType(duck: DuckDb, sqlType: string, column: string) {

@@ -8,6 +8,9 @@ import type { ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest
 /** Staged rows carry their line (CSV is not among them: DuckDB reports lines only for rejected rows) or record number here. */
 export const LINE_COLUMN = '__rat_line';
 
+/** Rows staged from several files at once carry their file's name (as the registry names it) here. */
+export const SOURCE_COLUMN = '__rat_source';
+
 export interface StagedColumn extends ColumnMapping {
   type: DuckDBType;
 }
@@ -35,6 +38,8 @@ export interface StagedFile {
   columns: StagedColumn[];
   /** Whether `relation` has LINE_COLUMN. */
   hasLine: boolean;
+  /** Whether `relation` has SOURCE_COLUMN (rows of several files: their lineage comes from it). */
+  hasSource?: boolean;
   rows: number;
   rejects: string;
   rejected: number;
@@ -102,7 +107,7 @@ export async function stagedColumns(duck: DuckDb, relation: string, mapping: Col
   const described = await describeQuery(duck, `SELECT * FROM ${quoteIdent(relation)}`);
   const columns: StagedColumn[] = [];
   described.names.forEach((name, index) => {
-    if (name === LINE_COLUMN) return;
+    if (name === LINE_COLUMN || name === SOURCE_COLUMN) return;
     const map = mapping.find((m) => m.name === name) ?? { source: name, name, position: index + 1 };
     columns.push({ ...map, type: described.types[index]! });
   });
