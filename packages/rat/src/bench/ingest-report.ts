@@ -208,7 +208,7 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
     out.push(
       `**Small files**: ${s.count} CSVs of ${s.rowsEach} rows (${mib(s.bytes)} in all) through one \`ingestBatch\` call: ${seconds(medianOf(s.batchMs))}, ` +
         `**${p.totalMs.toFixed(1)} ms per file**; the same ${(s.count * s.rowsEach).toLocaleString('en-US')} rows as one file: ${seconds(medianOf(s.combinedMs))}, ` +
-        `so ${p.overheadMs.toFixed(1)} ms per file is the cost of it being a separate file (probe, registry, one commit each). ` +
+        `so ${p.overheadMs.toFixed(1)} ms per file is the cost of it being a separate file (its probe and hash, its registry row, its share of the runs' reads and commits). ` +
         `The same batch again with \`skipExisting: true\`: **${seconds(p.skipMs)}** for the ${s.count} skipped files.`,
       '',
     );
