@@ -30,6 +30,26 @@ async function landAndIngest(fx: IngestFixture) {
   expect(rows[0]).toEqual({ n: 4, s: 100 });
   const [lineage] = await fx.rat.query<{ f: string }>(`SELECT _source_file AS f FROM bronze.sales WHERE amount = 40`);
   expect(lineage!.f).toBe('landing/sales/mar.csv');
+  // Two new files alike after two already ingested: read together, lineage and registry by landing key.
+  const x1 = await fx.file('x-1.csv', 'day,amount\n2026-04-01,50\n');
+  const x2 = await fx.file('x-2.csv', 'day,amount\n2026-04-02,60\n2026-04-03,70\n');
+  await fx.ingestion.upload([x1, x2], 'landing/sales/');
+  const third = await fx.ingestion.ingestBatch('landing/sales/', 'bronze.sales', { skipExisting: true });
+  expect(third.files.map((f) => [f.file, f.status, f.rowsIngested])).toEqual([
+    ['landing/sales/feb.csv.gz', 'skipped', 0],
+    ['landing/sales/jan.csv', 'skipped', 0],
+    ['landing/sales/mar.csv', 'skipped', 0],
+    ['landing/sales/x-1.csv', 'success', 1],
+    ['landing/sales/x-2.csv', 'success', 2],
+  ]);
+  expect(third.files[3]!.snapshotId).toBe(third.files[4]!.snapshotId);
+  const added = await fx.rat.query<{ f: string; n: number }>(`SELECT _source_file AS f, count(*)::INT AS n FROM bronze.sales WHERE amount >= 50 GROUP BY 1 ORDER BY 1`);
+  expect(added).toEqual([
+    { f: 'landing/sales/x-1.csv', n: 1 },
+    { f: 'landing/sales/x-2.csv', n: 2 },
+  ]);
+  const registered = await fx.ingestion.registry({ filePath: 'landing/sales/x-2.csv' });
+  expect(registered.map((e) => [e.status, e.rowsIngested, e.snapshotId])).toEqual([['success', 2, third.files[4]!.snapshotId]]);
 }
 
 describe('landing zone', () => {
