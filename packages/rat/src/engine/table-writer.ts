@@ -1,6 +1,7 @@
 import type { DuckDBType } from '@duckdb/node-api';
 import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import type { MetadataTransaction } from '../catalog/metadata-db.js';
 import { ConflictError, RatError, ValidationError } from '../core/errors.js';
 import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
@@ -122,6 +123,17 @@ export interface TableWriter {
    * `writes`: where the change's files were written (`writeFiles`), synced with the commit.
    */
   commitChange(base: LoadedTable, change: SnapshotChange, writes?: DeferredWrites): Promise<CommitOutcome>;
+  /**
+   * Commits data files written for `first` (with `writes`) as an append. When another writer moved
+   * the table meanwhile it re-applies on top, since an append does not depend on what the table held;
+   * a table re-created, or whose schema or `write.*` properties changed, is a COMMIT_CONFLICT instead.
+   * `alsoWrite` goes into the same metadata-DB transaction, told the snapshot id of each attempt.
+   */
+  appendFiles(
+    first: LoadedTable,
+    files: DataFile[],
+    options: { writes: DeferredWrites; summary?: Record<string, string>; alsoWrite?: (snapshotId: bigint, trx: MetadataTransaction) => Promise<void> },
+  ): Promise<CommitOutcome & { snapshotId: bigint }>;
   /** Commits a metadata-only change; `update` is re-applied to a fresh base on conflict. */
   commitMetadata(ident: TableIdent, update: (base: LoadedTable) => TableMetadata): Promise<CommitOutcome>;
   /**
@@ -177,23 +189,31 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
         return { ...outcome, rows };
       }
       if (files.length === 0) return { table: first, attempts: 0, rows: 0 };
+      return { ...(await writer.appendFiles(first, files, { writes, ...(options.summary ? { summary: options.summary } : {}) })), rows };
+    },
+    async appendFiles(first, files, options) {
+      const { writes, alsoWrite } = options;
       let base = first;
       for (let attempt = 1; ; attempt++) {
         // Files written for another table (dropped and re-created meanwhile) or another schema would be
         // misread by field id; under changed write.* properties they may not be written as the table now asks.
         const moved = base.metadata.currentSchemaId !== first.metadata.currentSchemaId || base.metadata.tableUuid !== first.metadata.tableUuid;
         if (moved || (base !== first && writeProperties(base) !== writeProperties(first))) {
-          throw new ConflictError('COMMIT_CONFLICT', `${formatIdent(ident)} was re-created or its schema or properties changed while rows were being written; run the statement again`);
+          throw new ConflictError('COMMIT_CONFLICT', `${formatIdent(first.ident)} was re-created or its schema or properties changed while rows were being written; run the statement again`);
         }
         const next = await produceSnapshot(base.metadata, { operation: 'append', addedDataFiles: files, ...(options.summary ? { summary: options.summary } : {}) }, produceContext(base, writes));
+        const snapshotId = next.currentSnapshotId!;
         try {
-          const table = await catalog.commitTable(base, next, { writes });
-          return { table, snapshotId: next.currentSnapshotId!, attempts: attempt, rows };
+          // commitTable is what a transaction's staged catalog takes; alsoWrite needs the multi-table form.
+          const table = alsoWrite
+            ? (await catalog.commitTables([{ ident: first.ident, base, next }], { writes, alsoWrite: (trx) => alsoWrite(snapshotId, trx) }))[0]!
+            : await catalog.commitTable(base, next, { writes });
+          return { table, snapshotId, attempts: attempt };
         } catch (error) {
           if (!(error instanceof ConflictError) || attempt >= MAX_APPEND_ATTEMPTS) throw error;
           // Another writer committed first: an append does not depend on what it added, so re-apply on top.
           await sleep(Math.random() * Math.min(200, 5 * attempt));
-          base = await catalog.loadTable(ident);
+          base = await catalog.loadTable(first.ident);
         }
       }
     },

@@ -1,13 +1,10 @@
 import type { LoadedTable } from '../catalog/catalog.js';
-import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
-import { ConflictError, describeError, isRatError } from '../core/errors.js';
+import { describeError, isRatError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
-import { produceSnapshot } from '../iceberg/snapshot-producer.js';
 import type { DataFile } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
 import type { BatchSkips, FileRegistry, RegistryEntry } from './file-registry.js';
 import type { FileReport } from './ingest-file.js';
-import { produceContext } from './ingest-commit.js';
 
 /** A file whose rows are written and wait in a group for its commit. */
 export interface GroupedFile {
@@ -55,8 +52,6 @@ export interface CommitGroupOptions {
   maxBytes?: number;
 }
 
-const MAX_ATTEMPTS = 20;
-
 type Settlement = { snapshotId: bigint } | { status: 'failed'; error: string; errorCode: string };
 
 interface Slot {
@@ -70,41 +65,23 @@ function settle(report: FileReport, settled: Settlement): void {
   else Object.assign(report, { status: 'failed', rowsIngested: 0, error: settled.error, errorCode: settled.errorCode });
 }
 
-export function createCommitGroup(rat: Lakehouse, ident: TableIdent, registry: FileRegistry, skips: BatchSkips | undefined, options: CommitGroupOptions = {}): CommitGroup {
+export function createCommitGroup(rat: Lakehouse, registry: FileRegistry, skips: BatchSkips | undefined, options: CommitGroupOptions = {}): CommitGroup {
   const maxFiles = options.maxFiles ?? 200;
   const maxBytes = options.maxBytes ?? 256 * 2 ** 20;
-  const name = formatIdent(ident);
   let writes = deferWrites(rat.store);
   let base: LoadedTable | undefined;
   let waiting: Slot[] = [];
   let bytes = 0;
 
   async function commit(files: GroupedFile[], groupWrites: DeferredWrites, planned: LoadedTable): Promise<{ table: LoadedTable; snapshotId: bigint }> {
-    const addedDataFiles = files.flatMap((f) => f.dataFiles);
     // Each file's data files become durable with the commit that references them, in one sync.
     for (const file of files) groupWrites.absorb(file.writes);
     const summary = { 'rat.ingest.files': String(files.length), 'rat.ingest.file': files[0]!.display, 'rat.ingest.last-file': files.at(-1)!.display, 'rat.ingest.rows-rejected': '0' };
-    let current = planned;
-    for (let attempt = 1; ; attempt++) {
-      // The files carry the field ids of the table they were planned against.
-      if (current.metadata.tableUuid !== planned.metadata.tableUuid || current.metadata.currentSchemaId !== planned.metadata.currentSchemaId) {
-        throw new ConflictError('COMMIT_CONFLICT', `${name} was re-created or its schema changed by another writer while these files were written; ingest them again (a batch with skip-existing retries failed files)`);
-      }
-      const next = await produceSnapshot(current.metadata, { operation: 'append', addedDataFiles, summary }, produceContext(rat, current, groupWrites));
-      const snapshotId = next.currentSnapshotId!;
-      try {
-        const [table] = await rat.catalog.commitTables([{ ident, base: current, next }], {
-          writes: groupWrites,
-          alsoWrite: (trx) => registry.record(files.map((f) => f.entry({ snapshotId })), trx),
-        });
-        return { table: table!, snapshotId };
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw error;
-        // Another writer appended first: an append does not depend on what it added, so re-apply on top.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * attempt)));
-        current = await rat.catalog.loadTable(ident);
-      }
-    }
+    return rat.executor.writer.appendFiles(
+      planned,
+      files.flatMap((f) => f.dataFiles),
+      { writes: groupWrites, summary, alsoWrite: (snapshotId, trx) => registry.record(files.map((f) => f.entry({ snapshotId })), trx) },
+    );
   }
 
   function settleAll(slots: Slot[], settled: Settlement): void {

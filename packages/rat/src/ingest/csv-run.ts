@@ -166,6 +166,7 @@ async function commitRun(ctx: IngestContext, table: LoadedTable, all: Member[], 
     const metadata = plan.changes.reduce((m, change) => applySchemaChange(m, targetName, change), table.metadata);
     const dataFiles = await rat.executor.writer.writeFiles({ ...table, metadata }, plan.rowsSql, writes);
     const displays = members.map((m) => m.probed.display);
+    let recorded: RegistryEntry[] = [];
     const { snapshotId } = await commitIngest(rat, {
       ident: target,
       base: table,
@@ -175,15 +176,15 @@ async function commitRun(ctx: IngestContext, table: LoadedTable, all: Member[], 
       keys: [],
       summary: { 'rat.ingest.files': String(members.length), 'rat.ingest.file': displays[0]!, 'rat.ingest.last-file': displays.at(-1)!, 'rat.ingest.rows-rejected': '0' },
       entry: (snapshot) =>
-        members.map((m) =>
+        (recorded = members.map((m) =>
           entryOf(m.probed, targetName, 'success', { rowsIngested: run.rows.get(m.probed.display)!, ingestedAt, ...(snapshot !== undefined ? { snapshotId: snapshot } : {}) }),
-        ),
+        )),
       registry: ctx.registry,
       writing: (work) => work(),
       writes,
     });
     ctx.group?.forget();
-    for (const m of members) ctx.skips?.ingested(entryOf(m.probed, targetName, 'success', { rowsIngested: run.rows.get(m.probed.display)!, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}) }));
+    for (const entry of recorded) ctx.skips?.ingested(entry);
     return {
       members,
       rows: run.rows,
@@ -204,7 +205,7 @@ async function commitRun(ctx: IngestContext, table: LoadedTable, all: Member[], 
  * Undefined: this file is not read with others.
  */
 function runSignature(probed: ProbedFile, options: ResolvedIngestOptions): string | undefined {
-  if (probed.format !== 'csv' || probed.size > MAX_RUN_FILE_BYTES || !probed.sample || probed.encoding !== 'utf-8' || probed.compression === 'zstd') return undefined;
+  if (probed.format !== 'csv' || !probed.sample || probed.encoding !== 'utf-8' || probed.compression === 'zstd') return undefined;
   const sample = probed.sample.toString('utf8');
   const end = sample.indexOf('\n');
   if (end <= 0) return undefined;

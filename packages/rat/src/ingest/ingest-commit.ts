@@ -169,7 +169,7 @@ async function liveFiles(rat: Lakehouse, table: LoadedTable): Promise<Set<string
   return files;
 }
 
-export function produceContext(rat: Lakehouse, draft: LoadedTable, writes: DeferredWrites) {
+function produceContext(rat: Lakehouse, draft: LoadedTable, writes: DeferredWrites) {
   const cache = rat.executor.reader.manifestCache(draft.pathMap);
   return {
     store: writes.store,
