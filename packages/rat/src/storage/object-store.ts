@@ -46,4 +46,10 @@ export interface ObjectStore {
   localPath(key: string): Promise<string>;
   /** A fresh local directory for files to be written before `putFile` (removed by the caller). */
   stagingDir(): Promise<string>;
+  /**
+   * Runs `write`, which writes large files into `dir` (from `stagingDir`) to be put afterwards. The
+   * local store moves such files into place and fsyncs them at commit, so it hands their pages to
+   * the disk while they are written (flushWhileWriting); S3 uploads them, and just runs `write`.
+   */
+  whileStaging<T>(dir: string, write: () => Promise<T>): Promise<T>;
 }

@@ -90,6 +90,7 @@ export function faultyStore(inner: ObjectStore, faults: FaultSwitch): ObjectStor
       faults.check('stagingDir');
       return inner.stagingDir();
     },
+    whileStaging: (dir, write) => inner.whileStaging(dir, write),
   };
 }
 
