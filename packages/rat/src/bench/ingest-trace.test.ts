@@ -4,6 +4,7 @@ import { phaseOf, summarize } from './ingest-trace.js';
 describe('ingest phase trace', () => {
   it('names statements by what the ingest uses them for', () => {
     expect(phaseOf(`SELECT Delimiter FROM sniff_csv('/f.csv', sample_size = 20480)`)).toBe('sniff the CSV dialect (sniff_csv)');
+    expect(phaseOf(`SELECT * FROM read_json('/f.ndjson', format = 'auto', records = true, compression = 'uncompressed', maximum_object_size = 268435456, sample_size = -1)`)).toBe('infer the JSON types from every record (read_json, sample_size = -1)');
     expect(phaseOf(`COPY (SELECT * FROM "__rat_ingest_ab12") TO '/s/p0' (FORMAT parquet)`)).toBe('write Parquet (COPY ... TO)');
     expect(phaseOf(`CREATE OR REPLACE TEMP TABLE "__rat_ingest_ab12" AS SELECT * FROM read_csv('/f.csv')`)).toBe('stage the rows into a temp table (read_csv/read_json)');
     expect(phaseOf(`SELECT count(*) AS n FROM "__rat_ingest_ab12_rejects"`)).toBe('quarantine: collect rejected rows');

@@ -15,6 +15,7 @@ export interface Span {
 /** Statement kinds, first match wins; the names say what rat uses the statement for. */
 const KINDS: [RegExp, string][] = [
   [/sniff_csv\(/i, 'sniff the CSV dialect (sniff_csv)'],
+  [/read_json\([^)]*sample_size = -1/i, 'infer the JSON types from every record (read_json, sample_size = -1)'],
   [/^\s*COPY\s*\(/i, 'write Parquet (COPY ... TO)'],
   [/CREATE (OR REPLACE )?TEMP TABLE\s+"__rat_ingest_[0-9a-f]+"\s+AS\s+SELECT[\s\S]*read_(csv|json)/i, 'stage the rows into a temp table (read_csv/read_json)'],
   [/parquet_(file_)?metadata\(/i, 'read the written files\' footers (stats)'],
@@ -30,7 +31,7 @@ const PROBE = 'probe: sha256 of the file, sample (JavaScript)';
 const OTHER_JS = 'other JavaScript (planning, manifests and metadata, catalog + registry commit)';
 const STORE = 'object store: copy + fsync of the data files, metadata files';
 /** Statements that read the source file: the JavaScript before the first of them is the probe. */
-const READS = new Set(KINDS.slice(0, 3).map(([, name]) => name));
+const READS = new Set(KINDS.slice(0, 4).map(([, name]) => name));
 
 export interface Tracer {
   /** Stops recording and splits [start, end] into phases. */
@@ -66,6 +67,8 @@ export function traceIngest(connection: DuckDBConnection, store: object): Tracer
   };
   wrap(connection, 'run', (args) => phaseOf(String(args[0])));
   wrap(connection, 'runAndReadAll', (args) => phaseOf(String(args[0])));
+  // Preparing binds the query: for read_json that includes its type inference.
+  wrap(connection, 'prepare', (args) => phaseOf(String(args[0])));
   for (const method of ['put', 'putFile']) wrap(store, method, () => STORE);
   return {
     finish(start, end) {

@@ -165,20 +165,25 @@ async function stageAndCommit(
         onReadProgress: progress('reading'),
       };
       const staged = await stage(stageContext, probed);
-      const plan = await planConform({
-        duck,
-        staged,
-        ident: target,
-        ...(table ? { target: table } : {}),
-        location: rat.store.uri(`warehouse/${target.namespace}/${target.name}`),
-        options,
-        sourceFile: probed.display,
-        ingestedAt,
-        file: probed.display,
-      });
-      // A CSV is read only now, once: straight into the table's files when the plan allows it.
+      const makePlan = () =>
+        planConform({
+          duck,
+          staged,
+          ident: target,
+          ...(table ? { target: table } : {}),
+          location: rat.store.uri(`warehouse/${target.namespace}/${target.name}`),
+          options,
+          sourceFile: probed.display,
+          ingestedAt,
+          file: probed.display,
+        });
+      let plan = await makePlan();
+      // A CSV or JSON file is read only now, once: straight into the table's files when the plan allows it.
       const writes = deferWrites(rat.store);
+      const numbered = staged.hasLine;
       const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading'), writes });
+      // Staged after all, the rows now carry their record numbers: the plan names them in bad rows and orders merges by them.
+      if (!streamed && staged.hasLine !== numbered) plan = await makePlan();
       const conversionRejects = plan.badRowsSql ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.badRowsSql})`))[0]!.n) : 0;
       const rejected = staged.rejected + conversionRejects;
       const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;

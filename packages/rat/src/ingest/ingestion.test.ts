@@ -69,6 +69,25 @@ describe('ingest formats', () => {
     expect(columns).toEqual(['id', 'user_name', 'user_geo_country', 'tags', '_source_file', '_ingested_at']);
   });
 
+  it('keeps values of mixed types as text at any depth: strings as themselves, the rest as JSON, nested or flattened', async () => {
+    const path = await fx.file(
+      'mixed.ndjson',
+      ['{"id":1,"s":{"a":1,"b":"x"},"m":"text"}', '{"id":2,"s":{"a":"y","b":"z"},"m":{"k":[1,2]}}', '{"id":3,"s":null,"m":5}'].join('\n'),
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.mixed_nested')).files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect(await fx.rat.query('SELECT id, s, m FROM bronze.mixed_nested ORDER BY id')).toEqual([
+      { id: 1, s: { a: '1', b: 'x' }, m: 'text' },
+      { id: 2, s: { a: 'y', b: 'z' }, m: '{"k":[1,2]}' },
+      { id: 3, s: null, m: '5' },
+    ]);
+    expect((await fx.ingestion.ingest(path, 'bronze.mixed_flat', { flatten: true })).files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect(await fx.rat.query('SELECT id, s_a, s_b, m FROM bronze.mixed_flat ORDER BY id')).toEqual([
+      { id: 1, s_a: '1', s_b: 'x', m: 'text' },
+      { id: 2, s_a: 'y', s_b: 'z', m: '{"k":[1,2]}' },
+      { id: 3, s_a: null, s_b: null, m: '5' },
+    ]);
+  });
+
   it('loads a Parquet slice of flights-3m', async () => {
     const path = join(fx.dir, 'flights.parquet');
     await fx.rat.duck.run(`COPY (SELECT * FROM read_parquet(${quoteString(join(VEGA, 'flights-3m.parquet'))}) LIMIT 5000) TO ${quoteString(path)} (FORMAT parquet)`);

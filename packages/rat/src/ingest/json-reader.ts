@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
@@ -67,16 +67,19 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
 
 async function readRecords(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean): Promise<StagedFile> {
   const { duck, options } = ctx;
-  const { relation, rejects } = stageNames(ctx.id);
-  // Types from every record (sample_size -1), so a late record of another type cannot fail the read.
-  const reader = () =>
-    `read_json(${quoteString(path)}, format = ${quoteString(format)}, records = true, compression = ${quoteString(compression === 'none' ? 'uncompressed' : compression)}, sample_size = -1, maximum_object_size = 268435456)`;
+  const { relation, rejects, view } = stageNames(ctx.id);
+  const readOptions = [quoteString(path), `format = ${quoteString(format)}`, 'records = true', `compression = ${quoteString(compression === 'none' ? 'uncompressed' : compression)}`, 'maximum_object_size = 268435456'];
+  // Types from every record (sample_size -1), so a late record of another type or with another key
+  // cannot fail the read or lose its value. That reads the whole file, so it is done once: the reads
+  // of the rows name the columns and their types, which keeps DuckDB from inferring them again.
   let described: { names: string[]; types: DuckDBType[] };
   try {
-    described = await describeQuery(duck, `SELECT * FROM ${reader()}`);
+    described = await describeQuery(duck, `SELECT * FROM read_json(${[...readOptions, 'sample_size = -1'].join(', ')})`);
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
+  const columns = described.names.map((name, i) => `${quoteString(name)}: ${quoteString(readTypeSql(described.types[i]!))}`);
+  const reader = `read_json(${[...readOptions, ...(columns.length > 0 ? [`columns = {${columns.join(', ')}}`] : [])].join(', ')})`;
   const sourceColumns: SourceColumn[] = [];
   let lineExpr = 'ordinality';
   described.names.forEach((name, index) => {
@@ -84,35 +87,87 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
       lineExpr = quoteIdent(LINE_COLUMN);
       return;
     }
-    collect(sourceColumns, name, quoteIdent(name), described.types[index]!, options.flatten ?? false);
+    collect(sourceColumns, name, quoteIdent(name), described.types[index]!, options.flatten ?? false, true);
   });
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
-  const projection = [...sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`), `CAST(${lineExpr} AS BIGINT) AS ${LINE_COLUMN}`];
-  await ctx.onReadProgress(() =>
-    runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM ${reader()}${numbered ? '' : ' WITH ORDINALITY'}`),
-  );
-  const rows = await countRows(duck, relation);
-  const rejected = await countRows(duck, rejects);
-  if (rows === 0 && rejected === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no JSON records');
-  return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: true, rows, rejects, rejected, parse: { format: 'json' }, mapping };
+  const values = sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`);
+  const parse = { format: 'json' } as const;
+  const noRecords = () => new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no JSON records');
+  /** The rows in a temp table, each with its record number (its line, for NDJSON), for plans that need them more than once or name bad rows. */
+  const materialize = async (): Promise<StagedFile> => {
+    await ctx.onReadProgress(() =>
+      runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `CAST(${lineExpr} AS BIGINT) AS ${LINE_COLUMN}`].join(', ')} FROM ${reader}${numbered ? '' : ' WITH ORDINALITY'}`),
+    );
+    await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(relation)}`);
+    staged.columns = await stagedColumns(duck, view, mapping);
+    staged.hasLine = true;
+    staged.rows = await countRows(duck, relation);
+    staged.rejected = await countRows(duck, rejects);
+    if (staged.rows === 0 && staged.rejected === 0) throw noRecords();
+    delete staged.lazy;
+    return staged;
+  };
+  // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.length > 0 ? values.join(', ') : '1 AS __rat_none'} FROM ${reader}`);
+  const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
+  if (numbered || values.length === 0) return materialize();
+  staged.columns = await stagedColumns(duck, view, mapping);
+  // Read once, straight into the table's files, when the plan allows (as for CSV): numbering the
+  // records (WITH ORDINALITY) halves the read's speed, and only bad rows and merges need the numbers.
+  staged.lazy = {
+    beforeRead: async () => {},
+    async collectRejects(rows) {
+      staged.rows = rows;
+      staged.rejected = await countRows(duck, rejects);
+      if (rows === 0 && staged.rejected === 0) throw noRecords();
+      delete staged.lazy;
+      return staged.rejected;
+    },
+    materialize,
+    fileError: (error) => fileReadError(file, error),
+  };
+  return staged;
 }
 
 /**
  * Top-level keys become columns. JSON-typed values (a key whose values mix types, as in messy
  * exports) become text: strings as themselves, anything else as its JSON. With flatten, nested
- * objects become `parent_child` columns, recursively.
+ * objects become `parent_child` columns, recursively. `readAsText`: the JSON values are read as
+ * VARCHAR already (readTypeSql), which gives that same text.
  */
-export function collect(out: SourceColumn[], source: string, expr: string, type: DuckDBType, flatten: boolean): void {
+export function collect(out: SourceColumn[], source: string, expr: string, type: DuckDBType, flatten: boolean, readAsText = false): void {
   if (type.alias === 'JSON') {
-    out.push({ source, expr: `json_extract_string(${expr}, '$')` });
+    out.push({ source, expr: readAsText ? expr : `json_extract_string(${expr}, '$')` });
     return;
   }
   if (flatten && type.typeId === DuckDBTypeId.STRUCT) {
     const struct = type as DuckDBStructType;
-    struct.entryNames.forEach((name, i) => collect(out, `${source}.${name}`, `struct_extract(${expr}, ${quoteString(name)})`, struct.entryTypes[i]!, flatten));
+    struct.entryNames.forEach((name, i) => collect(out, `${source}.${name}`, `struct_extract(${expr}, ${quoteString(name)})`, struct.entryTypes[i]!, flatten, readAsText));
     return;
   }
   out.push({ source, expr });
+}
+
+/**
+ * The type to name in read_json's `columns` for a type its inference found: the same, except that
+ * values of mixed types (inferred as JSON) are read as VARCHAR. Named JSON, read_json would parse a
+ * string value's text as JSON and fail on it; as VARCHAR it reads strings as themselves and
+ * anything else as its JSON, what `json_extract_string(value, '$')` gives for the inferred type.
+ */
+export function readTypeSql(type: DuckDBType): string {
+  if (type.alias === 'JSON') return 'VARCHAR';
+  switch (type.typeId) {
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      return `STRUCT(${struct.entryNames.map((name, i) => `${quoteIdent(name)} ${readTypeSql(struct.entryTypes[i]!)}`).join(', ')})`;
+    }
+    case DuckDBTypeId.LIST:
+      return `${readTypeSql((type as DuckDBListType).valueType)}[]`;
+    case DuckDBTypeId.MAP:
+      return `MAP(${readTypeSql((type as DuckDBMapType).keyType)}, ${readTypeSql((type as DuckDBMapType).valueType)})`;
+    default:
+      return type.toString();
+  }
 }
 
 function firstChar(file: ProbedFile): string | undefined {
