@@ -16,7 +16,7 @@ export interface FileComparison {
   /** rat's ingest, and DuckDB's own COPY of the same file (the baseline). */
   rat: SideSamples;
   duckdb: SideSamples;
-  /** DuckDB's COPY writing zstd, the codec rat writes by default (DuckDB's default is Snappy). */
+  /** DuckDB's COPY writing zstd level 1, the codec rat writes by default (DuckDB's default is Snappy). */
   duckdbZstd?: SideSamples;
   /** The same ingest with an earlier build of rat (`--before DIR`), in the same rounds. */
   before?: SideSamples;
@@ -184,7 +184,7 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
     if (c.duckdbZstd) {
       const z = ratios(c.rat, c.duckdbZstd);
       out.push(
-        `Against DuckDB's COPY writing zstd, the codec rat writes by default (DuckDB's default is Snappy): rat takes **${z.time.toFixed(2)}×** its time and ${z.memory.toFixed(2)}× its peak memory.`,
+        `Against DuckDB's COPY writing zstd at level 1, the codec rat writes by default (DuckDB's default is Snappy): rat takes **${z.time.toFixed(2)}×** its time and ${z.memory.toFixed(2)}× its peak memory.`,
         '',
       );
     }
