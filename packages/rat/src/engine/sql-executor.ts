@@ -17,7 +17,7 @@ import { type AlterAction, parseStatement, type Statement, transactionControl } 
 import { createTableReader, type TableReader } from './table-reader.js';
 import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
-import { writeDataFiles } from './data-writer.js';
+import { parquetCompression, writeDataFiles } from './data-writer.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 
 export interface CommandResult {
@@ -119,6 +119,27 @@ function rowNormalizer(columnTypes: string[]): (rows: Json[][]) => Json[][] {
 interface TransactionScope {
   reader: TableReader;
   virtualTables: Map<string, VirtualTable>;
+}
+
+/** Properties that are not settings: Iceberg derives them from the table itself. */
+const RESERVED_PROPERTIES = new Map([
+  ['format-version', 'the table format version is fixed at creation (rat writes v2)'],
+  ['uuid', 'it is the table uuid, set at creation'],
+]);
+
+/** The properties rat reads must hold values it can use: checked when they are set, not at the next write. */
+function checkTableProperties(properties: Record<string, string>, table: string): void {
+  parquetCompression(properties, table);
+  const merge = properties['commit.manifest-merge.enabled'];
+  if (merge !== undefined && merge !== 'true' && merge !== 'false') {
+    throw new ValidationError('INVALID_ARGUMENT', `table property commit.manifest-merge.enabled of ${table} is "${merge}": use true or false`);
+  }
+  for (const key of ['commit.manifest.min-count-to-merge', 'commit.manifest.target-size-bytes']) {
+    const text = properties[key];
+    if (text !== undefined && !(/^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= 1)) {
+      throw new ValidationError('INVALID_ARGUMENT', `table property ${key} of ${table} is "${text}": use a whole number of at least 1`);
+    }
+  }
 }
 
 export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: TransactionScope): SqlExecutor {
@@ -517,6 +538,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
 
   async function alter(ident: TableIdent, action: AlterAction): Promise<CommandResult> {
     const name = formatIdent(ident);
+    if (action.kind === 'setProperties' || action.kind === 'unsetProperties') return alterProperties(ident, action);
     let change: SchemaChange;
     switch (action.kind) {
       case 'addColumn':
@@ -550,6 +572,29 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       return applySchemaChange(nextMetadata(base.metadata, base.metadataLocation), name, change);
     });
     reader.forgetView(ident.namespace, ident.name);
+    return { kind: 'command', message: 'ALTER TABLE', table: name };
+  }
+
+  /** SET / UNSET TBLPROPERTIES: one new metadata version; a value rat would refuse at the next write is refused now. */
+  async function alterProperties(ident: TableIdent, action: Extract<AlterAction, { kind: 'setProperties' | 'unsetProperties' }>): Promise<CommandResult> {
+    const name = formatIdent(ident);
+    const keys = action.kind === 'setProperties' ? Object.keys(action.properties) : action.keys;
+    const reserved = keys.find((key) => RESERVED_PROPERTIES.has(key));
+    if (reserved) throw new ValidationError('INVALID_ARGUMENT', `table property ${reserved} of ${name} cannot be changed: ${RESERVED_PROPERTIES.get(reserved)}`);
+    await writer.commitMetadata(ident, (base) => {
+      const properties = { ...base.metadata.properties };
+      if (action.kind === 'setProperties') Object.assign(properties, action.properties);
+      else {
+        for (const key of action.keys) {
+          if (!(key in properties) && !action.ifExists) {
+            throw new ValidationError('INVALID_ARGUMENT', `table property ${key} is not set on ${name} (UNSET TBLPROPERTIES IF EXISTS skips it)`);
+          }
+          delete properties[key];
+        }
+      }
+      checkTableProperties(properties, name);
+      return { ...nextMetadata(base.metadata, base.metadataLocation), properties };
+    });
     return { kind: 'command', message: 'ALTER TABLE', table: name };
   }
 

@@ -23,7 +23,9 @@ export type AlterAction =
   | { kind: 'dropColumn'; name: string; ifExists: boolean }
   | { kind: 'alterType'; name: string; typeSql: string }
   | { kind: 'dropNotNull'; name: string }
-  | { kind: 'moveColumn'; name: string; position: 'first' | { after: string } };
+  | { kind: 'moveColumn'; name: string; position: 'first' | { after: string } }
+  | { kind: 'setProperties'; properties: Record<string, string> }
+  | { kind: 'unsetProperties'; keys: string[]; ifExists: boolean };
 
 /**
  * Classifies a statement by its leading keywords. `namespaces` are the catalog's namespaces:
@@ -181,9 +183,47 @@ class Parser {
       this.word('set');
       if (this.word('type')) return { kind: 'alterType', name, typeSql: this.rest() };
     }
+    if (this.words('set', 'tblproperties')) return { kind: 'setProperties', properties: Object.fromEntries(this.propertyList(table, true)) };
+    if (this.words('unset', 'tblproperties')) {
+      const ifExists = this.words('if', 'exists');
+      return { kind: 'unsetProperties', keys: this.propertyList(table, false).map(([key]) => key), ifExists };
+    }
     throw this.error(
-      `unsupported ALTER TABLE ${table} action; use ADD COLUMN, RENAME COLUMN a TO b, DROP COLUMN, ALTER COLUMN c TYPE t, ALTER COLUMN c DROP NOT NULL, ALTER COLUMN c FIRST | AFTER other`,
+      `unsupported ALTER TABLE ${table} action; use ADD COLUMN, RENAME COLUMN a TO b, DROP COLUMN, ALTER COLUMN c TYPE t, ALTER COLUMN c DROP NOT NULL, ALTER COLUMN c FIRST | AFTER other, SET TBLPROPERTIES ('key' = 'value', ...), UNSET TBLPROPERTIES [IF EXISTS] ('key', ...)`,
     );
+  }
+
+  /** `('key' = 'value', ...)` (or `('key', ...)` without values): keys are strings, values strings or numbers. */
+  private propertyList(table: string, withValues: boolean): [string, string][] {
+    const clause = `ALTER TABLE ${table} ${withValues ? 'SET' : 'UNSET'} TBLPROPERTIES`;
+    const expected = withValues ? `('key' = 'value', ...)` : `('key', ...)`;
+    const t = this.tokens;
+    if (!isSymbol(t[this.i], '(')) throw this.error(`expected ${expected} after ${clause}`);
+    this.i++;
+    const entries: [string, string][] = [];
+    for (;;) {
+      const key = t[this.i];
+      if (key?.kind !== 'string' || key.value === '') throw this.error(`${clause} takes ${expected}: a key is a non-empty string in single quotes${key ? `, not "${this.sql.slice(key.start, key.end)}"` : ''}`);
+      this.i++;
+      let value = '';
+      if (withValues) {
+        if (!isSymbol(t[this.i], '=')) throw this.error(`expected = after '${key.value}' in ${clause}`);
+        const given = t[this.i + 1];
+        if (given?.kind !== 'string' && given?.kind !== 'number') throw this.error(`${clause}: the value of '${key.value}' is a string in single quotes or a number`);
+        value = given.value;
+        this.i += 2;
+      }
+      entries.push([key.value, value]);
+      if (isSymbol(t[this.i], ',')) {
+        this.i++;
+        continue;
+      }
+      if (!isSymbol(t[this.i], ')')) throw this.error(`expected , or ) in ${clause}`);
+      this.i++;
+      break;
+    }
+    if (this.i < t.length && !isSymbol(t[this.i], ';')) throw this.error(`unexpected "${this.sql.slice(t[this.i]!.start, t[this.i]!.end)}" after ${clause} (...)`);
+    return entries;
   }
 
   /** PARTITIONED BY (expr, ...): each item as text. */
