@@ -44,7 +44,8 @@ export async function flushWhileWriting<T>(directory: string, write: () => Promi
         timer = setTimeout(resolve, intervalMs);
       });
       if (!writing) return;
-      await flushGrown(directory, flushed, minBytes, flush);
+      // Never a reason for the write to fail: at worst the commit's sync does all the work.
+      await flushGrown(directory, flushed, minBytes, flush).catch(() => undefined);
     }
   })();
   try {
@@ -66,7 +67,8 @@ async function flushGrown(directory: string, flushed: Map<string, number>, minBy
   }
   for (const entry of entries) {
     if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
+    // Node before 20.12 names the directory `path` only.
+    const file = path.join(entry.parentPath ?? (entry as Dirent & { path?: string }).path ?? directory, entry.name);
     try {
       const { size } = await stat(file);
       if (size - (flushed.get(file) ?? 0) < minBytes) continue;
