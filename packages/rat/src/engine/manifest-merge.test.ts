@@ -77,7 +77,7 @@ describe('manifest merging', () => {
     for (let i = 0; i < 4; i++) await lake.sql(`INSERT INTO bronze.n VALUES (${i})`);
     expect(await manifestsOf(lake, 'bronze.n')).toHaveLength(4);
     await lake.executor.writer.commitMetadata(ident, (base) => ({ ...base.metadata, properties: { 'commit.manifest.min-count-to-merge': 'ten' } }));
-    await expect(lake.sql('INSERT INTO bronze.n VALUES (9)')).rejects.toThrow(/commit\.manifest\.min-count-to-merge = "ten": expected a positive integer/);
+    await expect(lake.sql('INSERT INTO bronze.n VALUES (9)')).rejects.toThrow(/table property commit\.manifest\.min-count-to-merge of \S+ is "ten": use a whole number of at least 1/);
     expect(await lake.query('SELECT count(*)::INT AS n FROM bronze.n')).toEqual([{ n: 4 }]);
   });
 });

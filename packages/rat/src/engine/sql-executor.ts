@@ -5,7 +5,7 @@ import { ExternalError, NotFoundError, RatError, ValidationError } from '../core
 import { newUuid } from '../core/ids.js';
 import { currentSchema, newTableMetadata, snapshotAsOf } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
-import { nextMetadata, produceSnapshot } from '../iceberg/snapshot-producer.js';
+import { mergeSettings, nextMetadata, produceSnapshot } from '../iceberg/snapshot-producer.js';
 import type { Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
 import { bindFilters } from './filter-binding.js';
@@ -130,16 +130,7 @@ const RESERVED_PROPERTIES = new Map([
 /** The properties rat reads must hold values it can use: checked when they are set, not at the next write. */
 function checkTableProperties(properties: Record<string, string>, table: string): void {
   parquetCompression(properties, table);
-  const merge = properties['commit.manifest-merge.enabled'];
-  if (merge !== undefined && merge !== 'true' && merge !== 'false') {
-    throw new ValidationError('INVALID_ARGUMENT', `table property commit.manifest-merge.enabled of ${table} is "${merge}": use true or false`);
-  }
-  for (const key of ['commit.manifest.min-count-to-merge', 'commit.manifest.target-size-bytes']) {
-    const text = properties[key];
-    if (text !== undefined && !(/^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= 1)) {
-      throw new ValidationError('INVALID_ARGUMENT', `table property ${key} of ${table} is "${text}": use a whole number of at least 1`);
-    }
-  }
+  mergeSettings(properties, table);
 }
 
 export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: TransactionScope): SqlExecutor {

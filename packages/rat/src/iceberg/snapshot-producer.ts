@@ -37,18 +37,26 @@ export interface ProduceContext {
 
 const MAX_METADATA_LOG = 100;
 /** The table properties of manifest merging, with Iceberg's defaults (true, 100, 8 MiB). */
-function mergeSettings(table: TableMetadata): { enabled: boolean; minCount: number; targetBytes: number } {
+/**
+ * Iceberg's manifest-merge properties of a table; a value rat cannot use is an error naming the
+ * property and the value (checked at every commit, and by ALTER TABLE ... SET TBLPROPERTIES).
+ */
+export function mergeSettings(properties: Record<string, string>, table: string): { enabled: boolean; minCount: number; targetBytes: number } {
   const property = (name: string, fallback: number): number => {
-    const text = table.properties[name];
+    const text = properties[name];
     if (text === undefined) return fallback;
     const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new ValidationError('INVALID_ARGUMENT', `table ${table.location} has ${name} = ${JSON.stringify(text)}: expected a positive integer; fix the table property`);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+      throw new ValidationError('INVALID_ARGUMENT', `table property ${name} of ${table} is "${text}": use a whole number of at least 1`);
     }
     return value;
   };
+  const enabled = properties['commit.manifest-merge.enabled'];
+  if (enabled !== undefined && !/^(true|false)$/i.test(enabled)) {
+    throw new ValidationError('INVALID_ARGUMENT', `table property commit.manifest-merge.enabled of ${table} is "${enabled}": use true or false`);
+  }
   return {
-    enabled: table.properties['commit.manifest-merge.enabled'] !== 'false',
+    enabled: enabled?.toLowerCase() !== 'false',
     minCount: property('commit.manifest.min-count-to-merge', 100),
     targetBytes: property('commit.manifest.target-size-bytes', 8 * 1024 * 1024),
   };
@@ -146,7 +154,7 @@ export async function produceSnapshot(base: TableMetadata, change: SnapshotChang
   // over for one partition spec and content reach the minimum count, the small ones are rewritten
   // into as few manifests as the target size allows, their live entries EXISTING with their own
   // snapshot ids and sequence numbers (spec "Manifest Entry Fields").
-  const merging = mergeSettings(base);
+  const merging = mergeSettings(base.properties, base.location);
   const carried = new Map<string, ManifestFile[]>();
   for (const manifest of merging.enabled ? manifests : []) {
     if (manifest.addedSnapshotId === snapshotId || manifest.manifestLength >= merging.targetBytes) continue;

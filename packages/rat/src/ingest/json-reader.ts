@@ -107,10 +107,10 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     delete staged.lazy;
     return staged;
   };
-  // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
-  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.length > 0 ? values.join(', ') : '1 AS __rat_none'} FROM ${reader}`);
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
   if (numbered || values.length === 0) return materialize();
+  // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.join(', ')} FROM ${reader}`);
   staged.columns = await stagedColumns(duck, view, mapping);
   // Read once, straight into the table's files, when the plan allows (as for CSV): numbering the
   // records (WITH ORDINALITY) halves the read's speed, and only bad rows and merges need the numbers.
