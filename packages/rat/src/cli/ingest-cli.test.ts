@@ -57,4 +57,10 @@ describe('rat upload / landing / ingest', () => {
     const text = progressText({ file: 'big.csv', phase: 'reading', bytesDone: 50 * 1024 * 1024, bytesTotal: 200 * 1024 * 1024 }, 5_000);
     expect(text).toBe('reading big.csv  50.0 MB / 200.0 MB  25%  10.0 MB/s  ETA 15s');
   });
+
+  it('describes a step without a share done (JSON type inference) by its elapsed time', () => {
+    const event = { file: 'big.ndjson', phase: 'inferring', bytesDone: 0, bytesTotal: 965 * 1024 * 1024, indeterminate: true } as const;
+    expect(progressText(event, 12_300)).toBe('inferring the column types of big.ndjson  965.0 MB  13s so far (reads every record; DuckDB reports no share done)');
+    expect(progressText({ ...event, bytesDone: event.bytesTotal }, 72_000)).toBe('inferring the column types of big.ndjson  965.0 MB  done in 1m12s');
+  });
 });

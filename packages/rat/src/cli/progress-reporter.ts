@@ -37,6 +37,11 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
 }
 
 export function progressText(event: IngestProgress, elapsedMs: number): string {
+  if (event.indeterminate) {
+    const step = event.phase === 'inferring' ? 'inferring the column types of' : event.phase;
+    const state = event.bytesDone >= event.bytesTotal ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far (reads every record; DuckDB reports no share done)`;
+    return `${step} ${event.file}  ${bytes(event.bytesTotal)}  ${state}`;
+  }
   const share = event.bytesTotal > 0 ? event.bytesDone / event.bytesTotal : 1;
   const rate = elapsedMs > 0 ? (event.bytesDone / elapsedMs) * 1000 : 0;
   const eta = rate > 0 && share < 1 ? `ETA ${duration((event.bytesTotal - event.bytesDone) / rate)}` : share >= 1 ? `done in ${duration(elapsedMs / 1000)}` : 'ETA ?';

@@ -142,7 +142,7 @@ async function commitRun(ctx: IngestContext, table: LoadedTable, all: Member[], 
   const ingestedAt = new Date();
   try {
     const run = await stageCsvRun(
-      { duck, id, reserved: ctx.reserved, options, targetSchema: currentSchema(table.metadata), scratchDir, onReadProgress: (work) => work() },
+      { duck, id, reserved: ctx.reserved, options, targetSchema: currentSchema(table.metadata), scratchDir, onReadProgress: (work) => work(), onInferProgress: (work) => work() },
       all.map((m) => m.probed),
     );
     if (!run) return undefined;

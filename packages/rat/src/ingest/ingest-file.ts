@@ -19,7 +19,7 @@ import { stageJson } from './json-reader.js';
 import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
-import { withDuckDbProgress } from './progress.js';
+import { withDuckDbProgress, withHeartbeat } from './progress.js';
 import { rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
@@ -163,6 +163,7 @@ async function stageAndCommit(
         ...(table ? { targetSchema: currentSchema(table.metadata) } : {}),
         scratchDir,
         onReadProgress: progress('reading'),
+        onInferProgress: (work) => withHeartbeat(options.onProgress, { file: probed.display, phase: 'inferring', bytesTotal: probed.size }, work),
       };
       const staged = await stage(stageContext, probed);
       const makePlan = () =>

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
+import type { IngestProgress } from './progress.js';
 import { openIngestFixture, SUPERSTORE, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
 
 let fx: IngestFixture;
@@ -86,6 +87,19 @@ describe('ingest formats', () => {
       { id: 2, s_a: 'y', s_b: 'z', m: '{"k":[1,2]}' },
       { id: 3, s_a: null, s_b: null, m: '5' },
     ]);
+  });
+
+  it('reports the JSON type inference as its own step before the read', async () => {
+    const path = await fx.file('progress.ndjson', Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: i, v: `x${i}` })).join('\n'));
+    const events: IngestProgress[] = [];
+    const report = await fx.ingestion.ingest(path, 'bronze.progress_json', { onProgress: (e) => events.push(e) });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 200 });
+    const inferred = events.findIndex((e) => e.phase === 'inferring' && e.bytesDone === e.bytesTotal);
+    expect(inferred).toBeGreaterThanOrEqual(0);
+    expect(events[inferred]).toMatchObject({ indeterminate: true, bytesTotal: report.files[0]!.bytes });
+    // Every inference event comes before the read's, and none claims a share done before the end.
+    expect(events.findIndex((e) => e.phase === 'reading')).toBeGreaterThan(inferred);
+    expect(events.filter((e) => e.phase === 'inferring' && e.bytesDone !== 0 && e.bytesDone !== e.bytesTotal)).toEqual([]);
   });
 
   it('loads a Parquet slice of flights-3m', async () => {

@@ -74,7 +74,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   // of the rows name the columns and their types, which keeps DuckDB from inferring them again.
   let described: { names: string[]; types: DuckDBType[] };
   try {
-    described = await describeQuery(duck, `SELECT * FROM read_json(${[...readOptions, 'sample_size = -1'].join(', ')})`);
+    described = await ctx.onInferProgress(() => describeQuery(duck, `SELECT * FROM read_json(${[...readOptions, 'sample_size = -1'].join(', ')})`));
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }

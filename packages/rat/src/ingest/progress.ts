@@ -1,11 +1,17 @@
 import type { DuckDb } from '../engine/duckdb.js';
 
-/** A progress report of one step of one file; bytes are of the source file as stored. */
+/**
+ * A progress report of one step of one file; bytes are of the source file as stored. A step whose
+ * share done cannot be known (JSON type inference: DuckDB reads the whole file before the query
+ * starts, and reports nothing meanwhile) is `indeterminate`: it reports bytesDone 0 while it runs,
+ * so that a user sees it is alive and for how long, then bytesTotal when it ends.
+ */
 export interface IngestProgress {
   file: string;
-  phase: 'hashing' | 'reading' | 'writing' | 'uploading';
+  phase: 'hashing' | 'inferring' | 'reading' | 'writing' | 'uploading';
   bytesDone: number;
   bytesTotal: number;
+  indeterminate?: true;
 }
 
 const POLL_MS = 250;
@@ -36,6 +42,20 @@ export async function withDuckDbProgress<T>(
   try {
     const result = await work();
     report({ ...event, bytesDone: event.bytesTotal });
+    return result;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Runs `work`, a step whose progress DuckDB does not report, with an indeterminate event every poll. */
+export async function withHeartbeat<T>(report: ((event: IngestProgress) => void) | undefined, event: Omit<IngestProgress, 'bytesDone' | 'indeterminate'>, work: () => Promise<T>): Promise<T> {
+  if (!report) return work();
+  const beat = (bytesDone: number) => report({ ...event, bytesDone, indeterminate: true });
+  const timer = setInterval(() => beat(0), POLL_MS);
+  try {
+    const result = await work();
+    beat(event.bytesTotal);
     return result;
   } finally {
     clearInterval(timer);

@@ -82,6 +82,8 @@ export interface StageContext {
   /** Where the staging reader may write scratch files (a fresh directory, removed by the caller). */
   scratchDir: string;
   onReadProgress<T>(work: () => Promise<T>): Promise<T>;
+  /** Wraps a whole-file pass whose progress DuckDB does not report (JSON type inference). */
+  onInferProgress<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** Temp relations of one staged file: the rows, the rejects, and the view a lazily read file is planned through. */
