@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIngestMarkdown, formatIngestText, type IngestBenchResult, medianOf, medianTrace, perFile, ratios, type SideSamples, verdicts } from './ingest-report.js';
+import { formatIngestMarkdown, formatIngestText, type IngestBenchResult, medianOf, medianTrace, perFile, ratios, roundRatios, type SideSamples, verdicts } from './ingest-report.js';
 
 const MIB = 2 ** 20;
 const side = (name: string, ms: number[], rssMib: number[]): SideSamples => ({ name, ms, maxRssBytes: rssMib.map((m) => m * MIB), rows: 1000 });
@@ -28,6 +28,16 @@ describe('ingest report', () => {
     const r = ratios(result().csv!.rat, result().csv!.duckdb);
     expect(r.time).toBeCloseTo(1.05, 12);
     expect(r.memory).toBeCloseTo(1.2, 12);
+  });
+
+  it('pairs the sides round by round: median, lowest and highest ratio', () => {
+    // Rounds: 1100/1000, 1050/990, 1000/1010.
+    const r = roundRatios(result().csv!.rat, result().csv!.duckdb)!;
+    expect(r.median).toBeCloseTo(1050 / 990, 12);
+    expect(r.min).toBeCloseTo(1000 / 1010, 12);
+    expect(r.max).toBeCloseTo(1.1, 12);
+    expect(roundRatios(side('rat', [], []), side('duckdb', [1], [1]))).toBeUndefined();
+    expect(formatIngestMarkdown(result())).toContain('Round by round (each rat run over the DuckDB COPY of its round): median 1.06×, from 0.99× to 1.10×.');
   });
 
   it('splits a batch into time per file and the cost of files being separate', () => {
@@ -64,6 +74,7 @@ describe('ingest report', () => {
     const text = formatIngestText(result());
     expect(text).toMatch(/^rat\s+1\.05 s\s+952 rows\/s, 95 MiB\/s\s+600 MiB\s+1\.05\s+1\.20/m);
     expect(text).toContain('CSV time, rat / DuckDB COPY: 1.05 (target ≤ 1.10: met)');
+    expect(text).toMatch(/^DuckDB COPY .*\nrat \/ DuckDB round by round: median 1\.06, range 0\.99-1\.10\n\n/m);
   });
 
   it('takes the median of each phase over runs, a phase missing from a run counting as zero', () => {

@@ -76,6 +76,18 @@ export function perFile(small: NonNullable<IngestBenchResult['smallFiles']>): { 
   };
 }
 
+/**
+ * Time ratio round by round: each run of `side` over the baseline's run of the same round (the two
+ * ran minutes apart at most, so they share the machine's mood more than any other pair). Median,
+ * lowest and highest; undefined when the sides have no rounds in common.
+ */
+export function roundRatios(side: SideSamples, baseline: SideSamples): { median: number; min: number; max: number } | undefined {
+  const n = Math.min(side.ms.length, baseline.ms.length);
+  if (n === 0) return undefined;
+  const each = Array.from({ length: n }, (_, i) => side.ms[i]! / baseline.ms[i]!);
+  return { median: medianOf(each), min: Math.min(...each), max: Math.max(...each) };
+}
+
 export function verdicts(result: IngestBenchResult): Verdict[] {
   const out: Verdict[] = [];
   if (result.csv) {
@@ -145,6 +157,8 @@ export function formatIngestText(result: IngestBenchResult): string {
     if (!c) continue;
     lines.push(`${label}: ${c.file.rows.toLocaleString('en-US')} rows, ${mib(c.file.bytes)} (${c.file.path})`);
     table(header, comparisonRows(c, result.beforeLabel));
+    const paired = roundRatios(c.rat, c.duckdb);
+    if (paired && c.rat.ms.length > 1) lines.splice(-1, 0, `rat / DuckDB round by round: median ${paired.median.toFixed(2)}, range ${paired.min.toFixed(2)}-${paired.max.toFixed(2)}`);
   }
   if (result.xlsx) {
     const x = result.xlsx;
@@ -181,6 +195,14 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
     out.push(`**${label}**: ${c.file.rows.toLocaleString('en-US')} rows, ${mib(c.file.bytes)}`, '', header, '|---|---:|---:|---:|---:|---:|---|');
     for (const row of comparisonRows(c, result.beforeLabel)) out.push(`| ${row.join(' | ')} |`);
     out.push('');
+    const paired = roundRatios(c.rat, c.duckdb);
+    if (paired && c.rat.ms.length > 1) {
+      out.push(
+        `Round by round (each rat run over the DuckDB COPY of its round): median ${paired.median.toFixed(2)}×, from ${paired.min.toFixed(2)}× to ${paired.max.toFixed(2)}×. ` +
+          'The spread is the machine: the same work run twice differs by as much.',
+        '',
+      );
+    }
     if (c.duckdbZstd) {
       const z = ratios(c.rat, c.duckdbZstd);
       out.push(
