@@ -58,6 +58,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
   const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
+  for (const i of await lossyValues(duck, [file], dialect, readTypes, { sampleRows: options.sampleSize ?? DEFAULT_SAMPLE_ROWS, textOnly: true })) readTypes[i] = 'VARCHAR';
   const { relation, rejects, view } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
@@ -176,6 +177,8 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   const sourceNames = headerNames(first, dialect) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(first.display, sourceNames, options, ctx.reserved);
   const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
+  // The other files were not sniffed: a value the read would change in any of them, and each file goes alone.
+  if ((await lossyValues(duck, files, dialect, readTypes, { sampleRows: -1, textOnly: false })).length > 0) return undefined;
   const { relation, rejects } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
@@ -209,8 +212,34 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   return { staged, rows, rejected };
 }
 
-/** read_csv's options for a sniffed dialect: every column typed, rejects kept in `<rejects>_duck` and `<rejects>_scan`. */
-function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string }[], readTypes: string[], rejects: string): string[] {
+/**
+ * The columns read as an integer or a date that hold a value this read would change without a word:
+ * DuckDB's reader casts leniently ('1.5' becomes 2, a date with a time of day loses it). For one
+ * file (`textOnly`), the columns the sniffer found to be text, in the sniffer's sample: the caller
+ * reads them as text, so the plan's conversion quarantines exactly those values, while the other
+ * columns keep DuckDB's reader, whose rejects name the line. For a run of files sniffed from the
+ * first, every such column of every file: any hit and the files are ingested one by one instead.
+ */
+async function lossyValues(duck: DuckDb, files: ProbedFile[], dialect: Dialect, readTypes: string[], scope: { sampleRows: number; textOnly: boolean }): Promise<number[]> {
+  const checks = readTypes.flatMap((type, i) => {
+    if (scope.textOnly && !/^VARCHAR$/i.test(dialect.columns[i]?.type ?? 'VARCHAR')) return [];
+    const v = `c${i}`;
+    if (INTEGER_SQL.test(type)) return [{ i, sql: `TRY_CAST(${v} AS DOUBLE) <> round(TRY_CAST(${v} AS DOUBLE))` }];
+    if (/^DATE$/i.test(type)) return [{ i, sql: `TRY_CAST(${v} AS TIMESTAMP) <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS DATE)` }];
+    return [];
+  });
+  if (checks.length === 0) return [];
+  const columns = `columns = {${readTypes.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}`;
+  const paths = files.map((f) => quoteString(f.localPath));
+  const read = `read_csv(${[files.length === 1 ? paths[0]! : `[${paths.join(', ')}]`, ...dialectOptions(dialect, files[0]!), columns, 'ignore_errors = true', 'null_padding = true'].join(', ')})`;
+  const [row] = await duck.rows<Record<string, boolean | null>>(
+    `SELECT ${checks.map((c) => `coalesce(bool_or(${c.sql}), false) AS l${c.i}`).join(', ')} FROM (SELECT * FROM ${read}${scope.sampleRows > 0 ? ` LIMIT ${scope.sampleRows}` : ''})`,
+  );
+  return checks.filter((c) => row?.[`l${c.i}`] === true).map((c) => c.i);
+}
+
+/** read_csv's options for a sniffed dialect, without the columns. */
+function dialectOptions(dialect: Dialect, file: ProbedFile): string[] {
   return [
     'auto_detect = false',
     `delim = ${quoteString(dialect.delimiter)}`,
@@ -220,12 +249,19 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
     `skip = ${dialect.skip}`,
     `encoding = ${quoteString(file.encoding)}`,
     `compression = ${quoteString(file.compression)}`,
+    ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
+    ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
+  ];
+}
+
+/** read_csv's options for a sniffed dialect: every column typed, rejects kept in `<rejects>_duck` and `<rejects>_scan`. */
+function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string }[], readTypes: string[], rejects: string): string[] {
+  return [
+    ...dialectOptions(dialect, file),
     `columns = {${mapping.map((m, i) => `${quoteString(m.name)}: ${quoteString(readTypes[i]!)}`).join(', ')}}`,
     'store_rejects = true',
     `rejects_table = ${quoteString(`${rejects}_duck`)}`,
     `rejects_scan = ${quoteString(`${rejects}_scan`)}`,
-    ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
-    ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
   ];
 }
 
@@ -238,13 +274,29 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
  */
 function readType(ctx: StageContext, name: string, source: string, detected: string): string {
   const explicit = ctx.options.types[name] ?? ctx.options.types[source];
-  if (explicit) return explicit;
+  if (explicit) return readsLossily(explicit, detected) ? detected : explicit;
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
   const tableType = duckDbTypeOf(field.type);
   const detectedIceberg = icebergPrimitive(detected);
   if (typeof field.type === 'string' && detectedIceberg && detectedIceberg !== field.type && promotionAllowed(field.type, detectedIceberg)) return detected;
-  return tableType;
+  return readsLossily(tableType, detected) ? detected : tableType;
+}
+
+const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
+const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
+
+/**
+ * Whether reading a column of the `detected` type as `wanted` would change values without a word.
+ * DuckDB's CSV reader casts leniently (duckdb/duckdb#25824): '1.5' read as an integer type becomes 2,
+ * and '2024-01-02 10:00:00' read as DATE loses its time. When the sniffer saw such values, the
+ * column is read as detected, and the conversion to `wanted` (schema-plan.ts) sends each value that
+ * would change to the quarantine instead.
+ */
+function readsLossily(wanted: string, detected: string): boolean {
+  if (INTEGER_SQL.test(wanted.trim())) return FRACTIONAL_SQL.test(detected.trim());
+  if (/^DATE$/i.test(wanted.trim())) return /^TIMESTAMP/i.test(detected.trim());
+  return false;
 }
 
 function icebergPrimitive(sqlType: string): PrimitiveType | undefined {

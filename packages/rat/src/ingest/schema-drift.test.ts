@@ -1,3 +1,4 @@
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
@@ -58,6 +59,51 @@ describe('schema drift', () => {
     expect(rejects).toHaveLength(1);
     expect(rejects[0]!.line).toBe(3);
     expect(rejects[0]!.reason).not.toContain(';');
+  });
+
+  it('quarantines CSV values an integer or date column would silently change (1.5, a time of day), instead of rounding them', async () => {
+    // DuckDB's CSV reader casts leniently: read as BIGINT, '1.5' becomes 2; read as DATE, '2024-01-02 10:00:00' loses its time.
+    await fx.ingestion.ingest(await fx.file('exact1.csv', 'id,qty,day\n1,5,2024-01-01\n'), 'bronze.exact');
+    expect(await columns('bronze.exact')).toMatchObject({ id: 'long', qty: 'long', day: 'date' });
+    const path = await fx.file('exact2.csv', 'id,qty,day\n2,1.5,2024-01-02\n3,2.0,2024-01-03 00:00:00\n4,7,2024-01-04 10:00:00\n5,8,2024-01-05\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.exact');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2, schemaChanges: [] });
+    expect(await fx.rat.query('SELECT id, qty, CAST(day AS VARCHAR) AS day FROM bronze.exact ORDER BY id')).toEqual([
+      { id: 1, qty: 5, day: '2024-01-01' },
+      { id: 3, qty: 2, day: '2024-01-03' },
+      { id: 5, qty: 8, day: '2024-01-05' },
+    ]);
+    const reasons = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.exact__rejects WHERE file_path = ${quoteString(path)} ORDER BY reason`);
+    expect(reasons.map((r) => r.reason)).toEqual(['column day: cannot convert 2024-01-04 10:00:00 to DATE', 'column qty: cannot convert 1.5 to BIGINT']);
+    // With --on-error fail the file is refused and the table keeps its rows.
+    const strict = await fx.ingestion.ingest(path, 'bronze.exact', { onError: 'fail' });
+    expect(strict.files[0]!.status).toBe('failed');
+    expect(strict.files[0]!.error).toMatch(/exact2\.csv/);
+    expect((await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.exact'))[0]).toEqual({ n: 3 });
+    // An explicit integer type does not round either.
+    const typed = await fx.ingestion.ingest(await fx.file('typed.csv', 'id,qty\n1,2.5\n2,4\n'), 'bronze.exact_typed', { types: { qty: 'BIGINT' } });
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await columns('bronze.exact_typed')).toMatchObject({ qty: 'long' });
+    // A fraction the type detection's sample does not reach is read by the whole-file detection (sampleSize -1) as what it is.
+    const late = await fx.file('late.csv', `id,qty\n${Array.from({ length: 30_000 }, (_, i) => `${i},${i % 10}`).join('\n')}\n30000,0.5\n`);
+    expect((await fx.ingestion.ingest(late, 'bronze.exact_late', { sampleSize: -1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 30_001 });
+    expect(await columns('bronze.exact_late')).toMatchObject({ qty: 'double' });
+    expect(await fx.rat.query('SELECT qty FROM bronze.exact_late WHERE id = 30000')).toEqual([{ qty: 0.5 }]);
+  });
+
+  it('takes a file out of a run of small CSVs read together when one of its values would be rounded', async () => {
+    // A run is sniffed from its first file: the third file's 2.5 would be read as an integer like the others.
+    await fx.ingestion.ingest(await fx.file('runs-00.csv', 'id,qty\n0,1\n'), 'bronze.exact_run');
+    for (const [i, qty] of ['2', '3', '2.5', '4'].entries()) await fx.file(`runs-${String(i + 1).padStart(2, '0')}.csv`, `id,qty\n${i + 1},${qty}\n${i + 11},1\n`);
+    const report = await fx.ingestion.ingestBatch(join(fx.dir, 'runs-0[1-4].csv'), 'bronze.exact_run');
+    expect(report.files.map((f) => [basename(f.file), f.status, f.rowsIngested, f.rowsRejected])).toEqual([
+      ['runs-01.csv', 'success', 2, 0],
+      ['runs-02.csv', 'success', 2, 0],
+      ['runs-03.csv', 'success', 1, 1],
+      ['runs-04.csv', 'success', 2, 0],
+    ]);
+    expect(await fx.rat.query('SELECT qty FROM bronze.exact_run WHERE id = 3')).toEqual([]);
+    expect(await fx.rat.query<{ reason: string }>('SELECT reason FROM bronze.exact_run__rejects')).toEqual([{ reason: 'column qty: cannot convert 2.5 to BIGINT' }]);
   });
 
   it('quarantines JSON values that do not fit the column type, with the record number', async () => {

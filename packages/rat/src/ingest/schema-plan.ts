@@ -56,6 +56,7 @@ interface ColumnPlan {
 const LINEAGE_TYPES: Record<(typeof LINEAGE_COLUMNS)[number], IcebergType> = { _source_file: 'string', _ingested_at: 'timestamptz' };
 const INTEGER_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT]);
 const NUMERIC_TYPES = new Set<DuckDBTypeId>([...INTEGER_TYPES, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.DECIMAL, DuckDBTypeId.UBIGINT, DuckDBTypeId.UINTEGER]);
+const TIMESTAMP_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TIMESTAMP, DuckDBTypeId.TIMESTAMP_TZ, DuckDBTypeId.TIMESTAMP_S, DuckDBTypeId.TIMESTAMP_MS, DuckDBTypeId.TIMESTAMP_NS]);
 
 /**
  * Decides, for one staged file and the target as it is now, the schema changes (by the drift
@@ -185,9 +186,13 @@ function conversion(value: string, column: StagedColumn, sqlType: string): Pick<
   const sourceSql = column.type.toString();
   if (sourceSql === sqlType) return { expr: value };
   // Casting 2.5 (or '2.5') to an integer rounds: a value that loses its fraction is a bad row, not a silent change.
-  const lossy = INTEGER_TYPES.has(typeIdOf(sqlType)) && !INTEGER_TYPES.has(column.type.typeId) && (NUMERIC_TYPES.has(column.type.typeId) || column.type.typeId === DuckDBTypeId.VARCHAR)
+  const target = typeIdOf(sqlType);
+  const lossy = INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(column.type.typeId) && (NUMERIC_TYPES.has(column.type.typeId) || column.type.typeId === DuckDBTypeId.VARCHAR)
     ? ` OR TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`
-    : '';
+    : // A timestamp cast to a date drops its time: only midnight converts.
+      target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(column.type.typeId) || column.type.typeId === DuckDBTypeId.VARCHAR)
+      ? ` OR CAST(TRY_CAST(${value} AS DATE) AS TIMESTAMP) <> TRY_CAST(${value} AS TIMESTAMP)`
+      : '';
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
     bad: {
@@ -198,7 +203,7 @@ function conversion(value: string, column: StagedColumn, sqlType: string): Pick<
 }
 
 function typeIdOf(sqlType: string): DuckDBTypeId {
-  const map: Record<string, DuckDBTypeId> = { TINYINT: DuckDBTypeId.TINYINT, SMALLINT: DuckDBTypeId.SMALLINT, INTEGER: DuckDBTypeId.INTEGER, BIGINT: DuckDBTypeId.BIGINT, HUGEINT: DuckDBTypeId.HUGEINT };
+  const map: Record<string, DuckDBTypeId> = { TINYINT: DuckDBTypeId.TINYINT, SMALLINT: DuckDBTypeId.SMALLINT, INTEGER: DuckDBTypeId.INTEGER, BIGINT: DuckDBTypeId.BIGINT, HUGEINT: DuckDBTypeId.HUGEINT, DATE: DuckDBTypeId.DATE };
   return map[sqlType] ?? DuckDBTypeId.VARCHAR;
 }
 
