@@ -224,8 +224,8 @@ async function lossyValues(duck: DuckDb, files: ProbedFile[], dialect: Dialect, 
   const checks = readTypes.flatMap((type, i) => {
     if (scope.textOnly && !/^VARCHAR$/i.test(dialect.columns[i]?.type ?? 'VARCHAR')) return [];
     const v = `c${i}`;
-    if (INTEGER_SQL.test(type)) return [{ i, sql: `TRY_CAST(${v} AS DOUBLE) <> round(TRY_CAST(${v} AS DOUBLE))` }];
-    if (/^DATE$/i.test(type)) return [{ i, sql: `TRY_CAST(${v} AS TIMESTAMP) <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS DATE)` }];
+    if (INTEGER_SQL.test(type.trim())) return [{ i, sql: `TRY_CAST(${v} AS DOUBLE) <> round(TRY_CAST(${v} AS DOUBLE))` }];
+    if (/^DATE$/i.test(type.trim())) return [{ i, sql: `TRY_CAST(${v} AS TIMESTAMP) <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS DATE)` }];
     return [];
   });
   if (checks.length === 0) return [];
