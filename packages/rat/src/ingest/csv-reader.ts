@@ -1,3 +1,4 @@
+import { DuckDBTypeId } from '@duckdb/node-api';
 import { RatError } from '../core/errors.js';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { promotionAllowed } from '../iceberg/type-parse.js';
@@ -6,6 +7,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
+import { lossyCastSql } from './schema-plan.js';
 import { countRows, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
@@ -223,10 +225,8 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
 async function lossyValues(duck: DuckDb, files: ProbedFile[], dialect: Dialect, readTypes: string[], scope: { sampleRows: number; textOnly: boolean }): Promise<number[]> {
   const checks = readTypes.flatMap((type, i) => {
     if (scope.textOnly && !/^VARCHAR$/i.test(dialect.columns[i]?.type ?? 'VARCHAR')) return [];
-    const v = `c${i}`;
-    if (INTEGER_SQL.test(type.trim())) return [{ i, sql: `TRY_CAST(${v} AS DOUBLE) <> round(TRY_CAST(${v} AS DOUBLE))` }];
-    if (/^DATE$/i.test(type.trim())) return [{ i, sql: `TRY_CAST(${v} AS TIMESTAMP) <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS DATE)` }];
-    return [];
+    const sql = lossyCastSql(`c${i}`, DuckDBTypeId.VARCHAR, type.trim().toUpperCase());
+    return sql ? [{ i, sql }] : [];
   });
   if (checks.length === 0) return [];
   const columns = `columns = {${readTypes.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}`;

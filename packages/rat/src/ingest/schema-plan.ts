@@ -185,14 +185,9 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
 function conversion(value: string, column: StagedColumn, sqlType: string): Pick<ColumnPlan, 'expr' | 'bad'> {
   const sourceSql = column.type.toString();
   if (sourceSql === sqlType) return { expr: value };
-  // Casting 2.5 (or '2.5') to an integer rounds: a value that loses its fraction is a bad row, not a silent change.
-  const target = typeIdOf(sqlType);
-  const lossy = INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(column.type.typeId) && (NUMERIC_TYPES.has(column.type.typeId) || column.type.typeId === DuckDBTypeId.VARCHAR)
-    ? ` OR TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`
-    : // A timestamp cast to a date drops its time: only midnight converts.
-      target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(column.type.typeId) || column.type.typeId === DuckDBTypeId.VARCHAR)
-      ? ` OR CAST(TRY_CAST(${value} AS DATE) AS TIMESTAMP) <> TRY_CAST(${value} AS TIMESTAMP)`
-      : '';
+  // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
+  const changed = lossyCastSql(value, column.type.typeId, sqlType);
+  const lossy = changed ? ` OR ${changed}` : '';
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
     bad: {
@@ -202,8 +197,24 @@ function conversion(value: string, column: StagedColumn, sqlType: string): Pick<
   };
 }
 
+/**
+ * The condition under which casting `value` (of type `source`) to `sqlType` changes it without an
+ * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3),
+ * a timestamp or text losing its time of day into a date. Undefined when the cast cannot do that.
+ */
+export function lossyCastSql(value: string, source: DuckDBTypeId, sqlType: string): string | undefined {
+  const target = typeIdOf(sqlType);
+  if (INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(source) && (NUMERIC_TYPES.has(source) || source === DuckDBTypeId.VARCHAR)) {
+    return `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
+  }
+  if (target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(source) || source === DuckDBTypeId.VARCHAR)) {
+    return `TRY_CAST(${value} AS TIMESTAMP) <> CAST(TRY_CAST(${value} AS TIMESTAMP) AS DATE)`;
+  }
+  return undefined;
+}
+
 function typeIdOf(sqlType: string): DuckDBTypeId {
-  const map: Record<string, DuckDBTypeId> = { TINYINT: DuckDBTypeId.TINYINT, SMALLINT: DuckDBTypeId.SMALLINT, INTEGER: DuckDBTypeId.INTEGER, BIGINT: DuckDBTypeId.BIGINT, HUGEINT: DuckDBTypeId.HUGEINT, DATE: DuckDBTypeId.DATE };
+  const map: Record<string, DuckDBTypeId> = { TINYINT: DuckDBTypeId.TINYINT, SMALLINT: DuckDBTypeId.SMALLINT, INTEGER: DuckDBTypeId.INTEGER, INT: DuckDBTypeId.INTEGER, BIGINT: DuckDBTypeId.BIGINT, HUGEINT: DuckDBTypeId.HUGEINT, DATE: DuckDBTypeId.DATE };
   return map[sqlType] ?? DuckDBTypeId.VARCHAR;
 }
 
