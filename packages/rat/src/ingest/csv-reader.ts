@@ -1,4 +1,3 @@
-import { DuckDBTypeId } from '@duckdb/node-api';
 import { RatError } from '../core/errors.js';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { promotionAllowed } from '../iceberg/type-parse.js';
@@ -7,7 +6,8 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { lossyCastSql } from './schema-plan.js';
+import { convertGuarded, type CsvGuard, csvGuards, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { locateRecords, readRecord } from './csv-records.js';
 import { countRows, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
@@ -59,12 +59,27 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const dialect = await detectDialect(duck, file, ctx);
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
-  const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
-  for (const i of await lossyValues(duck, [file], dialect, readTypes, { sampleRows: options.sampleSize ?? DEFAULT_SAMPLE_ROWS, textOnly: true })) readTypes[i] = 'VARCHAR';
+  const wanted = mapping.map((m, i) => readType(ctx, dialect, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
+  // Integers and dates are converted checked (csv-guard.ts): DuckDB's reader would round 1.5 without a word.
+  const guards = csvGuards(
+    mapping.map((m) => m.name),
+    wanted,
+    dialect.dateFormat,
+  );
+  // The sample already shows values that need the quarantine (text or fractions for an integer column): a streamed read would only stop at them.
+  const eager = guards.some((g) => !sameFamily(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
+  if (!eager) {
+    const text = needText(file, dialect, guards);
+    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g.type, dialect.timestampFormat);
+  }
+  // The streamed read reads guarded columns by their cheap exact type; a temp table holds them as text (the exact read).
+  const streamTypes = wanted.map((type, i) => guards.find((g) => g.index === i)?.read ?? type);
+  const exactTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
+  const fastColumns = guards.filter((g) => g.read !== 'VARCHAR').map((g) => g.name);
   const { relation, rejects, view } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
-  const readCsv = (maxLineBytes: number) =>
+  const readCsv = (maxLineBytes: number, readTypes: string[]) =>
     `read_csv(${[
       quoteString(file.localPath),
       ...readOptions(dialect, file, mapping, readTypes, rejects),
@@ -86,18 +101,29 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   // DuckDB appends every scan's rejects to its tables: drop them first, so they hold the one scan that counts.
   const dropDuckRejects = () => duck.run(`DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
 
-  /** Moves DuckDB's rejects of the last scan into `rejects`, one row per line; undefined when a line was too long for the read. */
-  const collect = async (maxLineBytes: number): Promise<number | undefined> => {
+  /** Set when a read rejected a line as too long: the next read allows long lines. */
+  let longLines = false;
+  /**
+   * Moves DuckDB's rejects of the last scan into `rejects`, one row per line; undefined when the read
+   * must be done again: a line was too long for it, or it rejected a value of a column it read by its
+   * cheap type (`fast`), which only the exact read judges.
+   */
+  const collect = async (maxLineBytes: number, fast: readonly string[]): Promise<number | undefined> => {
     let dropped = false;
     try {
-      const [counts] = await duck.rows<{ lines: bigint; long: bigint }>(
-        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long FROM ${quoteIdent(rejectsTable)}`,
+      const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE column_name IN (${fast.map(quoteString).join(', ')}))` : '0';
+      const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint }>(
+        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, ${fastRejects} AS fast FROM ${quoteIdent(rejectsTable)}`,
       ).catch((error: unknown) => {
         // DuckDB creates the table when a scan starts: without one, nothing was rejected.
-        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n }];
+        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n, fast: 0n }];
         throw error;
       });
-      if (Number(counts!.long) > 0 && maxLineBytes < LONG_LINE_BYTES) return undefined;
+      if (Number(counts!.long) > 0 && maxLineBytes < LONG_LINE_BYTES) {
+        longLines = true;
+        return undefined;
+      }
+      if (Number(counts!.fast) > 0) return undefined;
       const rejected = Number(counts!.lines);
       if (rejected === 0) {
         // The common case in one call: an empty quarantine, and DuckDB's tables gone.
@@ -118,15 +144,31 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     }
   };
 
+  /** After a materialized read and collect(): the rows with a guarded value that needs the quarantine join DuckDB's rejects, with their lines. */
+  const quarantine = async (): Promise<number> => {
+    if (guards.length === 0) return 0;
+    const readerLines = await duck.rows<{ line: bigint | null }>(`SELECT line FROM ${quoteIdent(rejects)}`);
+    const rejectedLines = new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)])));
+    return quarantineGuarded(duck, {
+      relation,
+      rejects,
+      guards,
+      dialect: { ...dialect, columns: mapping.map((m) => m.name) },
+      locate: (checks, rows) => locateRecords(file, dialect, checks, rejectedLines, rows),
+    });
+  };
+
   // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
-  const materialize = async (longLines = false): Promise<StagedFile> => {
+  const materialize = async (): Promise<StagedFile> => {
     for (const maxLineBytes of longLines ? [LONG_LINE_BYTES] : [DEFAULT_LINE_BYTES, LONG_LINE_BYTES]) {
       await dropDuckRejects();
-      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes)}`));
-      const rejected = await collect(maxLineBytes);
-      if (rejected === undefined) continue;
+      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes, exactTypes)}`));
+      const read = await collect(maxLineBytes, []);
+      if (read === undefined) continue;
+      const rejected = read + (await quarantine());
       await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(relation)}`);
+      staged.columns = await stagedColumns(duck, view, mapping);
       staged.rows = await countRows(duck, relation);
       staged.rejected = rejected;
       if (staged.rows === 0 && rejected === 0) throw noRows();
@@ -136,12 +178,14 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `a line is longer than ${LONG_LINE_BYTES} bytes`);
   };
 
-  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${readCsv(DEFAULT_LINE_BYTES)}`);
+  if (eager) return materialize();
+  const converted = guards.length > 0 ? ` REPLACE (${guards.map(guardedReadSql).join(', ')})` : '';
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *${converted} FROM ${readCsv(DEFAULT_LINE_BYTES, streamTypes)}`);
   staged.columns = await stagedColumns(duck, view, mapping);
   staged.lazy = {
     beforeRead: dropDuckRejects,
     async collectRejects(rows) {
-      const rejected = await collect(DEFAULT_LINE_BYTES);
+      const rejected = await collect(DEFAULT_LINE_BYTES, fastColumns);
       if (rejected === undefined) return undefined;
       staged.rows = rows;
       staged.rejected = rejected;
@@ -151,6 +195,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
+    stoppedAtValue: isGuardStop,
   };
   return staged;
 }
@@ -178,9 +223,13 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   if (!dialect.header || dialect.skip !== 0) return undefined;
   const sourceNames = headerNames(first, dialect) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(first.display, sourceNames, options, ctx.reserved);
-  const readTypes = mapping.map((m, i) => readType(ctx, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
-  // The other files were not sniffed: a value the read would change in any of them, and each file goes alone.
-  if ((await lossyValues(duck, files, dialect, readTypes, { sampleRows: -1, textOnly: false })).length > 0) return undefined;
+  const wanted = mapping.map((m, i) => readType(ctx, dialect, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
+  const guards = csvGuards(
+    mapping.map((m) => m.name),
+    wanted,
+    dialect.dateFormat,
+  );
+  const readTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
   const { relation, rejects } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
@@ -196,7 +245,10 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
       throw error;
     });
   const rejected = new Set(rejectedRows.map((r) => byPath.get(r.f) ?? r.f));
+  // A file with an integer or date value the read would change or cannot convert goes alone too: its quarantine names the lines.
+  for (const f of await filesWithGuardedValues(duck, relation, guards, SOURCE_COLUMN)) rejected.add(f);
   if (rejected.size > 0) await duck.run(`DELETE FROM ${quoteIdent(relation)} WHERE ${SOURCE_COLUMN} IN (${[...rejected].map(quoteString).join(', ')})`);
+  await convertGuarded(duck, relation, guards);
   const counts = await duck.rows<{ f: string; n: bigint }>(`SELECT ${SOURCE_COLUMN} AS f, count(*) AS n FROM ${quoteIdent(relation)} GROUP BY 1`);
   const rows = new Map(counts.map((c) => [c.f, Number(c.n)]));
   const parse: ParseOptions = { format: 'csv', delimiter: dialect.delimiter, quote: dialect.quote, escape: dialect.escape, header: true, columns: sourceNames, encoding: 'utf-8' };
@@ -215,28 +267,31 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
 }
 
 /**
- * The columns read as an integer or a date that hold a value this read would change without a word:
- * DuckDB's reader casts leniently ('1.5' becomes 2, a date with a time of day loses it). For one
- * file (`textOnly`), the columns the sniffer found to be text, in the sniffer's sample: the caller
- * reads them as text, so the plan's conversion quarantines exactly those values, while the other
- * columns keep DuckDB's reader, whose rejects name the line. For a run of files sniffed from the
- * first, every such column of every file: any hit and the files are ingested one by one instead.
+ * The integer guards whose values in the file's first bytes a DOUBLE cannot hold exactly (past 2^53,
+ * hexadecimal): the streamed read reads them as text, rather than stopping at the first such value
+ * and reading the whole file again. Only a shortcut: a later such value stops the read, and all is
+ * read exactly then.
  */
-async function lossyValues(duck: DuckDb, files: ProbedFile[], dialect: Dialect, readTypes: string[], scope: { sampleRows: number; textOnly: boolean }): Promise<number[]> {
-  const checks = readTypes.flatMap((type, i) => {
-    if (scope.textOnly && !/^VARCHAR$/i.test(dialect.columns[i]?.type ?? 'VARCHAR')) return [];
-    const sql = lossyCastSql(`c${i}`, DuckDBTypeId.VARCHAR, type.trim().toUpperCase());
-    return sql ? [{ i, sql }] : [];
-  });
-  if (checks.length === 0) return [];
-  const columns = `columns = {${readTypes.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ')}}`;
-  const paths = files.map((f) => quoteString(f.localPath));
-  const read = `read_csv(${[files.length === 1 ? paths[0]! : `[${paths.join(', ')}]`, ...dialectOptions(dialect, files[0]!), columns, 'ignore_errors = true', 'null_padding = true'].join(', ')})`;
-  const [row] = await duck.rows<Record<string, boolean | null>>(
-    `SELECT ${checks.map((c) => `coalesce(bool_or(${c.sql}), false) AS l${c.i}`).join(', ')} FROM (SELECT * FROM ${read}${scope.sampleRows > 0 ? ` LIMIT ${scope.sampleRows}` : ''})`,
-  );
-  return checks.filter((c) => row?.[`l${c.i}`] === true).map((c) => c.i);
+function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[]): Set<number> {
+  const integers = guards.filter((g) => g.type !== 'DATE');
+  const text = new Set<number>();
+  if (integers.length === 0 || !file.sample) return text;
+  const lines = decodeSample(file).split(/\r?\n/);
+  // The sample may end inside a line.
+  lines.pop();
+  for (const line of lines.slice(dialect.skip + (dialect.header ? 1 : 0))) {
+    const fields = splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape);
+    for (const g of integers) {
+      const value = fields[g.index]?.trim() ?? '';
+      if (/^0x/i.test(value) || (/^[-+]?\d{16,}$/.test(value) && abs(BigInt(value)) > EXACT_DOUBLE)) text.add(g.index);
+    }
+  }
+  return text;
 }
+
+/** 2^53 - 1: a DOUBLE holds every integer up to it exactly. */
+const EXACT_DOUBLE = 2n ** 53n - 1n;
+const abs = (n: bigint) => (n < 0n ? -n : n);
 
 /** read_csv's options for a sniffed dialect, without the columns. */
 function dialectOptions(dialect: Dialect, file: ProbedFile): string[] {
@@ -272,31 +327,32 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
  * widens the column only if some value needs it. New columns: as detected, or text under the
  * ignore policy (they are dropped anyway).
  */
-function readType(ctx: StageContext, name: string, source: string, detected: string): string {
+function readType(ctx: StageContext, dialect: Dialect, name: string, source: string, detected: string): string {
   const explicit = ctx.options.types[name] ?? ctx.options.types[source];
-  if (explicit) return readsLossily(explicit, detected) ? detected : explicit;
+  if (explicit) return readsLossily(explicit, detected, dialect) ? detected : explicit;
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
   const tableType = duckDbTypeOf(field.type);
   const detectedIceberg = icebergPrimitive(detected);
   if (typeof field.type === 'string' && detectedIceberg && detectedIceberg !== field.type && promotionAllowed(field.type, detectedIceberg)) return detected;
-  return readsLossily(tableType, detected) ? detected : tableType;
+  return readsLossily(tableType, detected, dialect) ? detected : tableType;
 }
 
 const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
-const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
 
 /**
- * Whether reading a column of the `detected` type as `wanted` would change values without a word.
- * DuckDB's CSV reader casts leniently (duckdb/duckdb#25824): '1.5' read as an integer type becomes 2,
- * and '2024-01-02 10:00:00' read as DATE loses its time. When the sniffer saw such values, the
- * column is read as detected, and the conversion to `wanted` (schema-plan.ts) sends each value that
- * would change to the quarantine instead.
+ * Whether a column detected as `detected` must be read as detected rather than `wanted`: a date column
+ * whose values the sniffer found to be timestamps in its own format (`02/01/2024 10:00`). The guarded
+ * read (csv-guard.ts) parses dates as ISO text only; read as timestamps, the conversion to a date
+ * (schema-plan.ts) sends each value with a time of day to the quarantine instead.
  */
-function readsLossily(wanted: string, detected: string): boolean {
-  if (INTEGER_SQL.test(wanted.trim())) return FRACTIONAL_SQL.test(detected.trim());
-  if (/^DATE$/i.test(wanted.trim())) return /^TIMESTAMP/i.test(detected.trim());
-  return false;
+function readsLossily(wanted: string, detected: string, dialect: Dialect): boolean {
+  return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
+}
+
+/** Whether values detected as `detected` convert to `wanted` by the guarded read with no value caught: integer to integer, date to date. */
+function sameFamily(detected: string, wanted: string): boolean {
+  return (INTEGER_SQL.test(detected.trim()) && INTEGER_SQL.test(wanted)) || (/^DATE$/i.test(detected.trim()) && wanted === 'DATE');
 }
 
 function icebergPrimitive(sqlType: string): PrimitiveType | undefined {
@@ -424,31 +480,6 @@ function headerNames(file: ProbedFile, dialect: Dialect): string[] | undefined {
 /** Splits one line into fields (no embedded newlines). */
 function splitRecord(line: string, delimiter: string, quote: string, escape: string): string[] {
   return readRecord(`${line}\n`, delimiter, quote, escape) ?? [line];
-}
-
-/** Reads the first record of CSV text (RFC 4180 quoting with the given characters). */
-function readRecord(text: string, delimiter: string, quote: string, escape: string): string[] | undefined {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === escape && text[i + 1] === quote && escape !== '') {
-        field += quote;
-        i++;
-      } else if (ch === quote) quoted = false;
-      else field += ch;
-    } else if (quote !== '' && ch === quote) quoted = true;
-    else if (ch === delimiter) {
-      fields.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      fields.push(field);
-      return fields;
-    } else field += ch;
-  }
-  return undefined;
 }
 
 /** Runs a statement that reads the file; a failure names the file and, when DuckDB says, the line. */

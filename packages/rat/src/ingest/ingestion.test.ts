@@ -46,6 +46,23 @@ describe('ingest formats', () => {
     expect(count!.n).toBe(3 * 1461);
   });
 
+  it('reads a CSV again, with long lines allowed, when a line past the sample is longer than 2 MiB; the first read leaves no file behind', async () => {
+    const long = 'x'.repeat(3 * 1024 * 1024);
+    const path = await fx.file('long-line.csv', `id,text\n${Array.from({ length: 25_000 }, (_, i) => `${i},short`).join('\n')}\n25000,${long}\n25001,short\n`);
+    const report = await fx.ingestion.ingest(path, 'bronze.long_lines');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 25_002, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT id, length(text) AS n FROM bronze.long_lines WHERE id >= 24_999 ORDER BY id')).toEqual([
+      { id: 24_999, n: 5 },
+      { id: 25_000, n: long.length },
+      { id: 25_001, n: 5 },
+    ]);
+    // Only the files of the second read are in the table's directory: the first read's were removed.
+    const table = await fx.rat.loadTable('bronze.long_lines');
+    const files: string[] = [];
+    for await (const object of fx.rat.store.list(`${fx.rat.store.keyOf(table.metadata.location)}/data/`)) if (object.key.endsWith('.parquet')) files.push(object.key);
+    expect(files).toHaveLength(1);
+  });
+
   it('loads messy JSON (movies.json), keeping mixed-type values as text', async () => {
     const report = await fx.ingestion.ingest(join(VEGA, 'movies.json'), 'bronze.movies');
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 3201, rowsRejected: 0, format: 'json' });

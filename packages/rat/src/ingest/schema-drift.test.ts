@@ -75,20 +75,64 @@ describe('schema drift', () => {
     ]);
     const reasons = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.exact__rejects WHERE file_path = ${quoteString(path)} ORDER BY reason`);
     expect(reasons.map((r) => r.reason)).toEqual(['column day: cannot convert 2024-01-04 10:00:00 to DATE', 'column qty: cannot convert 1.5 to BIGINT']);
-    // With --on-error fail the file is refused and the table keeps its rows.
+    // Each with its line and its raw CSV text, as DuckDB's own rejects have them.
+    expect(await fx.rat.query(`SELECT line, raw, format FROM bronze.exact__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`)).toEqual([
+      { line: 2, raw: '2,1.5,2024-01-02', format: 'csv' },
+      { line: 4, raw: '4,7,2024-01-04 10:00:00', format: 'csv' },
+    ]);
+    // A replay parses the raw text again: still not an integer, the rows stay quarantined under their lines.
+    expect(await fx.ingestion.replayRejects('bronze.exact')).toMatchObject({ replayed: 0, stillRejected: 2 });
+    expect((await fx.rat.query<{ line: number }>(`SELECT line FROM bronze.exact__rejects ORDER BY line`)).map((r) => r.line)).toEqual([2, 4]);
+    // With --on-error fail the file is refused, naming the first line, and the table keeps its rows.
     const strict = await fx.ingestion.ingest(path, 'bronze.exact', { onError: 'fail' });
     expect(strict.files[0]!.status).toBe('failed');
-    expect(strict.files[0]!.error).toMatch(/exact2\.csv/);
+    expect(strict.files[0]!.error).toMatch(/exact2\.csv.*\b2\b.*cannot convert 1\.5 to BIGINT/);
     expect((await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.exact'))[0]).toEqual({ n: 3 });
     // An explicit integer type does not round either.
     const typed = await fx.ingestion.ingest(await fx.file('typed.csv', 'id,qty\n1,2.5\n2,4\n'), 'bronze.exact_typed', { types: { qty: 'BIGINT' } });
     expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     expect(await columns('bronze.exact_typed')).toMatchObject({ qty: 'long' });
-    // A fraction the type detection's sample does not reach is read by the whole-file detection (sampleSize -1) as what it is.
-    const late = await fx.file('late.csv', `id,qty\n${Array.from({ length: 30_000 }, (_, i) => `${i},${i % 10}`).join('\n')}\n30000,0.5\n`);
-    expect((await fx.ingestion.ingest(late, 'bronze.exact_late', { sampleSize: -1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 30_001 });
+    // A fraction past the type detection's sample (20,480 rows) in a column detected as an integer: quarantined, with its line.
+    const late = await fx.file('late.csv', `id,qty\n${Array.from({ length: 30_000 }, (_, i) => `${i},${i % 10}`).join('\n')}\n30000,0.5\n30001,2.0\n30002,1e3\n`);
+    expect((await fx.ingestion.ingest(late, 'bronze.exact_late')).files[0]).toMatchObject({ status: 'success', rowsIngested: 30_002, rowsRejected: 1 });
+    expect(await columns('bronze.exact_late')).toMatchObject({ qty: 'long' });
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.exact_late__rejects')).toEqual([{ line: 30_002, reason: 'column qty: cannot convert 0.5 to BIGINT', raw: '30000,0.5' }]);
+    expect(await fx.rat.query('SELECT id, qty FROM bronze.exact_late WHERE id >= 29999 ORDER BY id')).toEqual([
+      { id: 29_999, qty: 9 },
+      { id: 30_001, qty: 2 },
+      { id: 30_002, qty: 1000 },
+    ]);
+    // The whole-file detection (sampleSize -1) reads the column as what it is.
+    await fx.rat.sql('DROP TABLE bronze.exact_late');
+    expect((await fx.ingestion.ingest(late, 'bronze.exact_late', { sampleSize: -1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 30_003 });
     expect(await columns('bronze.exact_late')).toMatchObject({ qty: 'double' });
     expect(await fx.rat.query('SELECT qty FROM bronze.exact_late WHERE id = 30000')).toEqual([{ qty: 0.5 }]);
+  });
+
+  it('keeps integers past 2^53 exact and quarantines late bad values with their lines, whichever way the read took', async () => {
+    // The read takes integers as DOUBLE where its first bytes allow (cheaper than text, exact up to 2^53),
+    // as text where they do not; a value that does not fit the cheap read makes it read the file again, as text.
+    const rows = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i)).join('\n');
+    const big = await fx.file('big-ids.csv', `id,n,day\n${rows(5000, (i) => `${1_800_000_000_000_000_000n + BigInt(i)},${i},2024-01-0${1 + (i % 9)}`)}\n`);
+    const late = await fx.file(
+      'late-values.csv',
+      `id,n,day\n${rows(30_000, (i) => `${i},${i},2024-01-0${1 + (i % 9)}`)}\n9007199254740993,0x1F,2024-02-01\n30001,abc,2024-02-02\n30002,7,2024-02-03 10:00:00\n30003,8,2024-02-04 00:00:00\n`,
+    );
+    expect((await fx.ingestion.ingest(big, 'bronze.exact_ids')).files[0]).toMatchObject({ status: 'success', rowsIngested: 5000, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT CAST(max(id) AS VARCHAR) AS id FROM bronze.exact_ids')).toEqual([{ id: '1800000000000004999' }]);
+    const report = await fx.ingestion.ingest(late, 'bronze.exact_ids');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 30_001, rowsRejected: 3 });
+    expect(await fx.rat.query("SELECT CAST(id AS VARCHAR) AS id, n, CAST(day AS VARCHAR) AS day FROM bronze.exact_ids WHERE day = DATE '2024-02-01'")).toEqual([{ id: '9007199254740993', n: 31, day: '2024-02-01' }]);
+    const rejects = await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM bronze.exact_ids__rejects ORDER BY line`);
+    expect(rejects.map((r) => [r.line, r.raw])).toEqual([
+      [30_003, '30001,abc,2024-02-02'],
+      [30_004, '30002,7,2024-02-03 10:00:00'],
+      [30_005, '30003,8,2024-02-04 00:00:00'],
+    ]);
+    expect(rejects[0]!.reason).toBe('column n: cannot convert abc to BIGINT');
+    // The sniffer found the dates' format: DuckDB's reader parses it strictly and rejects any time of day itself.
+    expect(rejects[1]!.reason).toMatch(/^column day: .*2024-02-03 10:00:00.*DATE/);
+    expect(await columns('bronze.exact_ids')).toMatchObject({ id: 'long', n: 'long', day: 'date' });
   });
 
   it('takes a file out of a run of small CSVs read together when one of its values would be rounded', async () => {
@@ -103,7 +147,7 @@ describe('schema drift', () => {
       ['runs-04.csv', 'success', 2, 0],
     ]);
     expect(await fx.rat.query('SELECT qty FROM bronze.exact_run WHERE id = 3')).toEqual([]);
-    expect(await fx.rat.query<{ reason: string }>('SELECT reason FROM bronze.exact_run__rejects')).toEqual([{ reason: 'column qty: cannot convert 2.5 to BIGINT' }]);
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.exact_run__rejects')).toEqual([{ line: 2, reason: 'column qty: cannot convert 2.5 to BIGINT', raw: '3,2.5' }]);
   });
 
   it('quarantines JSON values that do not fit the column type, with the record number', async () => {

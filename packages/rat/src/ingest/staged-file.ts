@@ -61,14 +61,20 @@ export interface LazyRows {
   /**
    * After the one read of the view (the write of the rows): fills in `rows` (as the caller counted
    * them, e.g. from the written files' footers), `rejected` and the `rejects` table. Undefined when
-   * a line was longer than the read allowed: the rows read are incomplete, and the caller discards
-   * them and calls `materialize(true)`.
+   * the rows read cannot be kept (a line was longer than the read allowed; a value needs a read of
+   * its column as text): the caller discards them and calls `materialize()`, which reads them so.
    */
   collectRejects(rows: number): Promise<number | undefined>;
   /** Reads the rows into a temp table under the same name (as other formats are staged), with the rejects. */
-  materialize(longLines?: boolean): Promise<StagedFile>;
+  materialize(): Promise<StagedFile>;
   /** A DuckDB error of the read, as an error about the file (naming line or byte when DuckDB does). */
   fileError(error: unknown): Error;
+  /**
+   * Whether an error of the read is the read stopping at a value that needs the quarantine (a CSV
+   * integer or date the reader would round, csv-guard.ts): the caller then calls `materialize()`,
+   * which quarantines such values with their lines.
+   */
+  stoppedAtValue?(error: unknown): boolean;
 }
 
 export interface StageContext {

@@ -40,7 +40,8 @@ export interface StreamedWriteInput {
  * counted from the written files' footers; the rejects of that same read are collected afterwards.
  *
  * Returns undefined when the rows are in a temp table instead (the plan needs them more than once:
- * merge, a replay, values to convert; or a line was too long for the first read): then the caller
+ * merge, a replay, values to convert; a line was too long for the first read, or the read stopped at
+ * a value that needs the quarantine): then the caller
  * goes on as for any staged file. With `--on-error fail` and bad rows, the written files are removed
  * and none are returned; `staged.rejected` says why, and the caller refuses the file.
  */
@@ -60,6 +61,11 @@ export async function writeStreamed(input: StreamedWriteInput): Promise<Streamed
   try {
     dataFiles = await input.reading(() => rat.executor.writer.writeFiles(draft, plan.rowsSql, input.writes));
   } catch (error) {
+    // A value that needs the quarantine: nothing was uploaded (a failed COPY leaves no file), the rows go through a temp table.
+    if (lazy.stoppedAtValue?.(error)) {
+      await lazy.materialize();
+      return undefined;
+    }
     // The write is also the read of the file: a failure to read it is about the file, as when staging it.
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof Error && READ_ERROR.test(cause.message)) throw lazy.fileError(cause);
@@ -70,25 +76,25 @@ export async function writeStreamed(input: StreamedWriteInput): Promise<Streamed
   try {
     rejected = await lazy.collectRejects(rows);
   } catch (error) {
-    await discard(rat, dataFiles);
+    await discard(rat, input.writes, dataFiles);
     throw error;
   }
   if (rejected === undefined) {
-    await discard(rat, dataFiles);
-    await lazy.materialize(true);
+    await discard(rat, input.writes, dataFiles);
+    await lazy.materialize();
     return undefined;
   }
   if (rejected > 0 && input.options.onError === 'fail') {
-    await discard(rat, dataFiles);
+    await discard(rat, input.writes, dataFiles);
     return { dataFiles: [], rows: 0 };
   }
   return { dataFiles, rows };
 }
 
-/** Removes uploaded data files that will not be committed (nothing references them yet). */
-async function discard(rat: Lakehouse, files: readonly DataFile[]): Promise<void> {
+/** Removes uploaded data files that will not be committed (nothing references them yet), and from the files the commit syncs. */
+async function discard(rat: Lakehouse, writes: DeferredWrites, files: readonly DataFile[]): Promise<void> {
   for (const file of files) {
     const key = rat.store.keyOf(file.filePath);
-    if (key !== undefined) await rat.store.delete(key);
+    if (key !== undefined) await writes.store.delete(key);
   }
 }

@@ -29,6 +29,11 @@ export function deferWrites(store: ObjectStore): DeferredWrites {
         await store.putFile(key, localPath, { ...options, deferSync: true });
         pending.push(key);
       },
+      // A file written and then given up (a read done again) is no longer one to sync.
+      async delete(key) {
+        await store.delete(key);
+        pending = pending.filter((k) => k !== key);
+      },
     },
     absorb(other) {
       pending.push(...other.drain());

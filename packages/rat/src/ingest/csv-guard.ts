@@ -1,0 +1,192 @@
+import { DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
+import type { LocatedRecord, RecordCheck } from './csv-records.js';
+import { lossyCastSql } from './schema-plan.js';
+
+/**
+ * DuckDB's CSV reader converts integers and dates leniently (duckdb/duckdb#25824): `1.5` read into an
+ * integer column becomes 2, `2024-01-02 10:00:00` read into a date column loses its time, and neither
+ * is an error or a reject. The sniffer's sample cannot rule such a value out further down the file.
+ *
+ * So such columns are converted here, checked. The one streamed read reads them by a type that keeps
+ * every value the column can take exactly (`fastReadType`: integers up to 2^53 as DOUBLE, dates as
+ * TIMESTAMP), which costs a few comparisons per value where text would cost a cast and three string
+ * searches (+4.6% instructions on the benchmark file against +12.5%). The first value with a fraction
+ * or a time of day, or out of range, stops the read with GUARD_MARK; a value that type cannot read
+ * is a reader reject on such a column, which the caller treats the same way. The file is then read
+ * into a temp table with these columns as text, where `quarantineGuarded` moves exactly the rows that
+ * do not convert, or would change, to the quarantine, with their line and raw text.
+ */
+export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
+
+const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/;
+
+/** A column converted, checked, to `type`. */
+export interface CsvGuard {
+  /** Position of the column in the file (and the read's column list). */
+  index: number;
+  /** Its name in the read (the table's column name). */
+  name: string;
+  type: string;
+  /** What the streamed read reads it as: `fastReadType`, or VARCHAR where the sample holds values that type cannot keep. */
+  read: string;
+}
+
+/** 2^53 - 1: the largest integer every smaller one of which a DOUBLE holds exactly. */
+const EXACT_DOUBLE = 9007199254740991;
+
+/** The values of each integer type, as far as a DOUBLE holds them exactly. */
+const INTEGER_RANGE: Record<string, [number, number]> = {
+  TINYINT: [-128, 127],
+  SMALLINT: [-32768, 32767],
+  INTEGER: [-2147483648, 2147483647],
+  BIGINT: [-EXACT_DOUBLE, EXACT_DOUBLE],
+  HUGEINT: [-EXACT_DOUBLE, EXACT_DOUBLE],
+  UTINYINT: [0, 255],
+  USMALLINT: [0, 65535],
+  UINTEGER: [0, 4294967295],
+  UBIGINT: [0, EXACT_DOUBLE],
+};
+
+/**
+ * The type the streamed read reads a guarded column as: DOUBLE for integers, TIMESTAMP for dates
+ * (unless a timestamp format is given, which would apply to it too). VARCHAR when no such type fits.
+ */
+export function fastReadType(type: string, timestampFormat: string | undefined): string {
+  if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
+  return 'DOUBLE';
+}
+
+/** The columns whose read type DuckDB's reader converts leniently: integers, and dates without an explicit format (a format parses strictly). */
+export function csvGuards(names: readonly string[], readTypes: readonly string[], dateFormat: string | undefined): CsvGuard[] {
+  return readTypes.flatMap((readType, index) => {
+    const type = readType.trim().toUpperCase();
+    const lenient = INTEGER_SQL.test(type) || (type === 'DATE' && dateFormat === undefined);
+    return lenient ? [{ index, name: names[index]!, type: type === 'INT' ? 'INTEGER' : type, read: 'VARCHAR' }] : [];
+  });
+}
+
+/** True when `value` (text) is not NULL and does not convert to `type`, or converts with a change. */
+function badSql(value: string, type: string): string {
+  return `(${value} IS NOT NULL AND (TRY_CAST(${value} AS ${type}) IS NULL OR ${changedSql(value, type)}))`;
+}
+
+/** True when the cast would change the value: checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
+function changedSql(value: string, type: string): string {
+  const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
+  return `(${suspect} AND coalesce(${lossyCastSql(value, DuckDBTypeId.VARCHAR, type)}, false))`;
+}
+
+/** The select-list item that converts a guarded column (read as `guard.read`) on the streamed read, stopping the read (GUARD_MARK) at a value that needs the quarantine. */
+export function guardedReadSql(guard: CsvGuard): string {
+  const value = quoteIdent(guard.name);
+  const stop = `error(${quoteString(`${GUARD_MARK} (column ${guard.name})`)})`;
+  if (guard.read === 'DOUBLE') {
+    const [low, high] = INTEGER_RANGE[guard.type]!;
+    return `CASE WHEN ${value} IS NULL THEN NULL WHEN ${value} = trunc(${value}) AND ${value} BETWEEN ${low} AND ${high} THEN CAST(${value} AS ${guard.type}) ELSE ${stop} END AS ${value}`;
+  }
+  if (guard.read === 'TIMESTAMP') {
+    return `CASE WHEN ${value} IS NULL THEN NULL WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) THEN CAST(${value} AS DATE) ELSE ${stop} END AS ${value}`;
+  }
+  return `CAST(CASE WHEN ${changedSql(value, guard.type)} THEN ${stop} ELSE coalesce(TRY_CAST(${value} AS ${guard.type}), CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) END AS ${guard.type}) AS ${value}`;
+}
+
+/** Whether an error is a guarded read stopping at a value that needs the quarantine. */
+export function isGuardStop(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e.message.includes(GUARD_MARK)) return true;
+  return false;
+}
+
+/** A WHERE condition: the row has a value in some guarded column that does not convert, or would change. */
+function anyBadSql(guards: readonly CsvGuard[], alias = ''): string {
+  return guards.map((g) => `coalesce(${badSql(`${alias}${quoteIdent(g.name)}`, g.type)}, false)`).join(' OR ');
+}
+
+/** Converts the guarded columns of a temp table that holds none of the rows anyBadSql finds (TRY_CAST: DuckDB also converts the deleted rows). */
+export async function convertGuarded(duck: DuckDb, relation: string, guards: readonly CsvGuard[]): Promise<void> {
+  for (const g of guards) await duck.run(`ALTER TABLE ${quoteIdent(relation)} ALTER COLUMN ${quoteIdent(g.name)} SET DATA TYPE ${g.type} USING TRY_CAST(${quoteIdent(g.name)} AS ${g.type})`);
+}
+
+/** Files (by `sourceColumn`) of a temp table read from several files whose guarded columns hold a value that needs the quarantine. */
+export async function filesWithGuardedValues(duck: DuckDb, relation: string, guards: readonly CsvGuard[], sourceColumn: string): Promise<string[]> {
+  if (guards.length === 0) return [];
+  const rows = await duck.rows<{ f: string }>(`SELECT DISTINCT ${quoteIdent(sourceColumn)} AS f FROM ${quoteIdent(relation)} WHERE ${anyBadSql(guards)}`);
+  return rows.map((r) => r.f);
+}
+
+/** How quarantineGuarded writes the raw text of a row it cannot locate in the file. */
+export interface RawDialect {
+  delimiter: string;
+  quote: string;
+  escape: string;
+  /** The read's columns, in file order. */
+  columns: readonly string[];
+}
+
+/** Located rows beyond this many keep a NULL line: locating them holds each in memory. */
+const MAX_LOCATED = 100_000;
+
+/**
+ * For a file read into the temp table `relation` (guarded columns as text, rows in file order): moves
+ * every row with a guarded value that does not convert or would change into `rejects` (line, reason,
+ * raw), with its reason (`column qty: cannot convert 1.5 to BIGINT`), and converts the guarded columns
+ * of the rows left. `locate` finds the rows' lines and raw text in the file; where it cannot, the
+ * line is NULL and `raw` is the row written back as a CSV line. Returns how many rows it moved.
+ */
+export async function quarantineGuarded(
+  duck: DuckDb,
+  input: {
+    relation: string;
+    rejects: string;
+    guards: readonly CsvGuard[];
+    dialect: RawDialect;
+    locate(checks: RecordCheck[], rows: number): Promise<Map<number, LocatedRecord> | undefined>;
+  },
+): Promise<number> {
+  const { relation, rejects, guards, dialect } = input;
+  if (guards.length === 0) return 0;
+  const table = quoteIdent(relation);
+  const bad = anyBadSql(guards, 'r.');
+  const found = await duck.rows<Record<string, string | bigint | null>>(
+    `SELECT r.rowid AS __ord, ${guards.map((g, i) => `r.${quoteIdent(g.name)} AS g${i}`).join(', ')} FROM ${table} r WHERE ${bad} ORDER BY r.rowid LIMIT ${MAX_LOCATED + 1}`,
+  );
+  if (found.length === 0) {
+    await convertGuarded(duck, relation, guards);
+    return 0;
+  }
+  const [{ n }] = (await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)) as [{ n: bigint }];
+  const located =
+    found.length > MAX_LOCATED
+      ? undefined
+      : await input.locate(
+          found.flatMap((row) => guards.flatMap((g, i) => (row[`g${i}`] === null ? [] : [{ ordinal: Number(row.__ord), column: g.index, value: String(row[`g${i}`]) }]))),
+          Number(n),
+        );
+  const lines = `${relation}_lines`;
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} (ord BIGINT, line BIGINT, raw VARCHAR)`);
+  try {
+    const entries = [...(located ?? new Map()).entries()];
+    for (let i = 0; i < entries.length; i += 500) {
+      const values = entries.slice(i, i + 500).map(([ord, record]) => `(${ord}, ${record.line}, ${quoteString(record.raw)})`);
+      await duck.run(`INSERT INTO ${quoteIdent(lines)} VALUES ${values.join(', ')}`);
+    }
+    const reason = `concat_ws('; ', ${guards
+      .map((g) => `CASE WHEN coalesce(${badSql(`r.${quoteIdent(g.name)}`, g.type)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
+      .join(', ')})`;
+    const field = (column: string) => {
+      const text = `CAST(r.${quoteIdent(column)} AS VARCHAR)`;
+      if (dialect.quote === '') return `coalesce(${text}, '')`;
+      return `coalesce(${quoteString(dialect.quote)} || replace(${text}, ${quoteString(dialect.quote)}, ${quoteString(dialect.escape + dialect.quote)}) || ${quoteString(dialect.quote)}, '')`;
+    };
+    const rebuilt = `concat_ws(${quoteString(dialect.delimiter)}, ${dialect.columns.map(field).join(', ')})`;
+    await duck.run(
+      `INSERT INTO ${quoteIdent(rejects)} SELECT m.line, ${reason}, coalesce(m.raw, ${rebuilt}) FROM ${table} r LEFT JOIN ${quoteIdent(lines)} m ON m.ord = r.rowid WHERE ${bad}`,
+    );
+    const [{ moved }] = (await duck.rows<{ moved: bigint }>(`SELECT count(*) AS moved FROM ${table} WHERE ${anyBadSql(guards)}`)) as [{ moved: bigint }];
+    await duck.run(`DELETE FROM ${table} WHERE ${anyBadSql(guards)}`);
+    await convertGuarded(duck, relation, guards);
+    return Number(moved);
+  } finally {
+    await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(lines)}`);
+  }
+}

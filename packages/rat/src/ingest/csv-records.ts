@@ -1,0 +1,151 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { ProbedFile } from './file-probe.js';
+
+/** The parts of a CSV dialect that decide where a record starts and ends. */
+export interface RecordDialect {
+  delimiter: string;
+  quote: string;
+  escape: string;
+  header: boolean;
+  skip: number;
+}
+
+/** A value the file's record number `ordinal` (0-based, among the records DuckDB read as rows) must hold in `column`. */
+export interface RecordCheck {
+  ordinal: number;
+  column: number;
+  value: string;
+}
+
+export interface LocatedRecord {
+  /** The record's line as DuckDB numbers lines in its rejects: a record with quoted line breaks counts as one line, a blank line counts. */
+  line: number;
+  /** The record's text, without its line break. */
+  raw: string;
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Finds records of a CSV file by their position among the rows DuckDB read from it: one pass over
+ * the (decompressed) bytes that follows quoting the way DuckDB's reader does, skipping the records
+ * DuckDB rejected itself (`rejectedLines`, its line numbers). DuckDB reports no line for a row it
+ * read, so this is how a value that is quarantined after the read gets its line and raw text back.
+ *
+ * Every answer is checked: each located record must hold the `checks` value in its column, and the
+ * file must have exactly `rows` records besides the rejected ones. Undefined when any check fails or
+ * the file cannot be walked byte by byte here (UTF-16, zstd, which Node 20 cannot decompress, or a
+ * multi-byte delimiter, quote or escape): the caller then has no line, rather than a wrong one.
+ */
+export async function locateRecords(
+  file: ProbedFile,
+  dialect: RecordDialect,
+  checks: readonly RecordCheck[],
+  rejectedLines: ReadonlySet<number>,
+  rows: number,
+): Promise<Map<number, LocatedRecord> | undefined> {
+  if (file.encoding === 'utf-16' || file.compression === 'zstd') return undefined;
+  if ([dialect.delimiter, dialect.quote, dialect.escape].some((c) => c.length > 1 || c.charCodeAt(0) > 0x7f)) return undefined;
+  const wanted = new Map<number, RecordCheck[]>();
+  for (const check of checks) wanted.set(check.ordinal, [...(wanted.get(check.ordinal) ?? []), check]);
+  const quote = dialect.quote === '' ? -1 : dialect.quote.charCodeAt(0);
+  const escape = dialect.escape === '' || dialect.escape === dialect.quote ? -1 : dialect.escape.charCodeAt(0);
+  const decode = (bytes: Buffer) => bytes.toString(file.encoding === 'latin-1' ? 'latin1' : 'utf8');
+
+  const found = new Map<number, LocatedRecord>();
+  let line = 0;
+  let ordinal = 0;
+  let skipLines = dialect.skip;
+  let header = dialect.header;
+  let inQuote = false;
+  let escaped = false;
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+
+  /** One record (or blank line) ended; false when a check failed. */
+  const endRecord = (bytes: number, tail: () => Buffer): boolean => {
+    if (skipLines > 0) {
+      // read_csv's `skip` counts lines, whatever quotes they hold.
+      skipLines--;
+      line++;
+      return true;
+    }
+    line++;
+    if (header) {
+      header = false;
+      return true;
+    }
+    const blank = bytes === 0 || (bytes === 1 && Buffer.concat([...parts, tail()])[0] === CR);
+    if (blank || rejectedLines.has(line)) return true;
+    const recordChecks = wanted.get(ordinal);
+    if (recordChecks) {
+      const text = decode(Buffer.concat([...parts, tail()])).replace(/\r$/, '');
+      const fields = readRecord(`${text}\n`, dialect.delimiter, dialect.quote, dialect.escape);
+      if (!fields || recordChecks.some((c) => fields[c.column] !== c.value)) return false;
+      found.set(ordinal, { line, raw: text });
+    }
+    ordinal++;
+    return true;
+  };
+
+  const stream = createReadStream(file.localPath, { highWaterMark: 1 << 20 });
+  const source = file.compression === 'gzip' ? stream.pipe(createGunzip()) : stream;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i]!;
+        if (inQuote && skipLines === 0) {
+          if (escaped) escaped = false;
+          else if (byte === escape) escaped = true;
+          else if (byte === quote) inQuote = false;
+        } else if (byte === NEWLINE) {
+          const end = i;
+          if (!endRecord(partBytes + end - start, () => chunk.subarray(start, end))) return undefined;
+          parts = [];
+          partBytes = 0;
+          start = i + 1;
+        } else if (byte === quote && skipLines === 0) inQuote = true;
+      }
+      if (start < chunk.length) {
+        parts.push(chunk.subarray(start));
+        partBytes += chunk.length - start;
+      }
+    }
+  } catch {
+    return undefined;
+  } finally {
+    stream.destroy();
+  }
+  // The last record may end without a line break.
+  if (partBytes > 0 && !endRecord(partBytes, () => Buffer.alloc(0))) return undefined;
+  if (ordinal !== rows || found.size !== wanted.size) return undefined;
+  return found;
+}
+
+/** Reads the first record of CSV text (RFC 4180 quoting with the given characters). */
+export function readRecord(text: string, delimiter: string, quote: string, escape: string): string[] | undefined {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === escape && text[i + 1] === quote && escape !== '') {
+        field += quote;
+        i++;
+      } else if (ch === quote) quoted = false;
+      else field += ch;
+    } else if (quote !== '' && ch === quote) quoted = true;
+    else if (ch === delimiter) {
+      fields.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      fields.push(field);
+      return fields;
+    } else field += ch;
+  }
+  return undefined;
+}
