@@ -11,7 +11,7 @@ import { lossyCastSql } from './schema-plan.js';
  * So such columns are converted here, checked. The one streamed read reads them by a type that keeps
  * every value the column can take exactly (`fastReadType`: integers up to 2^53 as DOUBLE, dates as
  * TIMESTAMP), which costs a few comparisons per value where text would cost a cast and three string
- * searches (+4.6% instructions on the benchmark file against +12.5%). The first value with a fraction
+ * searches (+4.5% instructions for the benchmark file's COPY, against +12.5% as text). The first value with a fraction
  * or a time of day, or out of range, stops the read with GUARD_MARK; a value that type cannot read
  * is a reader reject on such a column, which the caller treats the same way. The file is then read
  * into a temp table with these columns as text, where `quarantineGuarded` moves exactly the rows that

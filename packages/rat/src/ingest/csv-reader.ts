@@ -66,8 +66,8 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     wanted,
     dialect.dateFormat,
   );
-  // The sample already shows values that need the quarantine (text or fractions for an integer column): a streamed read would only stop at them.
-  const eager = guards.some((g) => !sameFamily(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
+  // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
+  const eager = guards.some((g) => sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
   if (!eager) {
     const text = needText(file, dialect, guards);
     for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g.type, dialect.timestampFormat);
@@ -339,6 +339,7 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
 }
 
 const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
+const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
 
 /**
  * Whether a column detected as `detected` must be read as detected rather than `wanted`: a date column
@@ -350,9 +351,14 @@ function readsLossily(wanted: string, detected: string, dialect: Dialect): boole
   return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
 }
 
-/** Whether values detected as `detected` convert to `wanted` by the guarded read with no value caught: integer to integer, date to date. */
-function sameFamily(detected: string, wanted: string): boolean {
-  return (INTEGER_SQL.test(detected.trim()) && INTEGER_SQL.test(wanted)) || (/^DATE$/i.test(detected.trim()) && wanted === 'DATE');
+/**
+ * Whether the sniffer's type for a column says that values in its sample change when read as
+ * `wanted`: fractions into an integer, timestamps into a date. (Text may be just empty values,
+ * which convert: such a column is streamed, and a value that does not convert stops the read.)
+ */
+function sampleShowsChange(detected: string, wanted: string): boolean {
+  if (INTEGER_SQL.test(wanted)) return FRACTIONAL_SQL.test(detected.trim());
+  return wanted === 'DATE' && /^TIMESTAMP/i.test(detected.trim());
 }
 
 function icebergPrimitive(sqlType: string): PrimitiveType | undefined {

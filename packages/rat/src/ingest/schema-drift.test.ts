@@ -133,6 +133,11 @@ describe('schema drift', () => {
     // The sniffer found the dates' format: DuckDB's reader parses it strictly and rejects any time of day itself.
     expect(rejects[1]!.reason).toMatch(/^column day: .*2024-02-03 10:00:00.*DATE/);
     expect(await columns('bronze.exact_ids')).toMatchObject({ id: 'long', n: 'long', day: 'date' });
+    // A column empty all through the sample is detected as text; into the table's integer column its later values still convert, checked.
+    const empty = await fx.file('empty-sample.csv', `id,n,day\n${rows(30_000, (i) => `${i},,2024-03-01`)}\n40000,x1,2024-03-02\n40001,41,2024-03-03\n`);
+    expect((await fx.ingestion.ingest(empty, 'bronze.exact_ids')).files[0]).toMatchObject({ status: 'success', rowsIngested: 30_001, rowsRejected: 1 });
+    expect(await fx.rat.query("SELECT n FROM bronze.exact_ids WHERE day = DATE '2024-03-03'")).toEqual([{ n: 41 }]);
+    expect(await fx.rat.query(`SELECT line, reason FROM bronze.exact_ids__rejects WHERE file_path = ${quoteString(empty)}`)).toEqual([{ line: 30_002, reason: 'column n: cannot convert x1 to BIGINT' }]);
   });
 
   it('takes a file out of a run of small CSVs read together when one of its values would be rounded', async () => {
