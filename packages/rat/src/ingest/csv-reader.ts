@@ -135,7 +135,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       await duck.run(`
         CREATE OR REPLACE TEMP TABLE ${quoteIdent(rejects)} AS
         SELECT CAST(line AS BIGINT) AS line,
-               CAST(string_agg(CASE WHEN column_name IS NULL THEN error_message ELSE 'column ' || column_name || ': ' || error_message END, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
+               CAST(string_agg(${REJECT_REASON_SQL}, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
                CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
       return rejected;
@@ -199,6 +199,20 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   };
   return staged;
 }
+
+/** DuckDB's `Could not convert string "x" to 'BIGINT'`, the value and the type. */
+const CAST_MESSAGE = `'Could not convert string "(.*)" to ''([^'']+)'''`;
+
+/**
+ * The reason for one of DuckDB's CSV rejects: `column qty: cannot convert abc to BIGINT` for a
+ * value that does not convert, worded as the conversions rat checks itself; DuckDB's own message
+ * for the rest (a ragged line, an unclosed quote, invalid UTF-8).
+ */
+const REJECT_REASON_SQL = `CASE
+  WHEN error_type = 'CAST' AND column_name IS NOT NULL AND regexp_matches(error_message, ${CAST_MESSAGE})
+    THEN 'column ' || column_name || ': cannot convert ' || left(regexp_extract(error_message, ${CAST_MESSAGE}, 1), 200) || ' to ' || regexp_extract(error_message, ${CAST_MESSAGE}, 2)
+  WHEN column_name IS NULL THEN error_message
+  ELSE 'column ' || column_name || ': ' || error_message END`;
 
 /** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */
 export interface StagedRun {

@@ -130,8 +130,8 @@ describe('schema drift', () => {
       [30_005, '30003,8,2024-02-04 00:00:00'],
     ]);
     expect(rejects[0]!.reason).toBe('column n: cannot convert abc to BIGINT');
-    // The sniffer found the dates' format: DuckDB's reader parses it strictly and rejects any time of day itself.
-    expect(rejects[1]!.reason).toMatch(/^column day: .*2024-02-03 10:00:00.*DATE/);
+    // The sniffer found the dates' format: DuckDB's reader parses it strictly and rejects any time of day itself, worded as rat's own checks.
+    expect(rejects.slice(1).map((r) => r.reason)).toEqual(['column day: cannot convert 2024-02-03 10:00:00 to DATE', 'column day: cannot convert 2024-02-04 00:00:00 to DATE']);
     expect(await columns('bronze.exact_ids')).toMatchObject({ id: 'long', n: 'long', day: 'date' });
     // A column empty all through the sample is detected as text; into the table's integer column its later values still convert, checked.
     const empty = await fx.file('empty-sample.csv', `id,n,day\n${rows(30_000, (i) => `${i},,2024-03-01`)}\n40000,x1,2024-03-02\n40001,41,2024-03-03\n`);
