@@ -47,7 +47,8 @@ const LONG_LINE_BYTES = 256 * 1024 * 1024;
  * CSV/TSV: DuckDB's sniffer finds the dialect and types (each overridable), then one read_csv pass
  * reads the rows with store_rejects, so every row that does not parse (ragged, unclosed quote,
  * invalid encoding, a value that does not convert) lands in the rejects table with its line number,
- * raw text and DuckDB's reason instead of failing the file or vanishing.
+ * raw text and reason instead of failing the file or vanishing. Integer and date columns are
+ * converted with a check (csv-guard.ts), since DuckDB's reader would round 1.5 without a word.
  *
  * The rows are not read here: `relation` is a view over read_csv, and the file is read once, by
  * whatever reads the view next. The ingest streams it straight into the table's Parquet files and
@@ -335,8 +336,9 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
 }
 
 /**
- * The type a column is read as. Explicit types win. A column the table has is read as the table's
- * type (so DuckDB rejects the lines that do not convert), unless the file's detected type is a
+ * The type a column is wanted as (integers and dates are then converted checked, csv-guard.ts).
+ * Explicit types win. A column the table has is read as the table's type (so the lines that do
+ * not convert are rejected with their line), unless the file's detected type is a
  * widening of it (int -> long, float -> double, wider decimal): then as detected, and the ingest
  * widens the column only if some value needs it. New columns: as detected, or text under the
  * ignore policy (they are dropped anyway).
