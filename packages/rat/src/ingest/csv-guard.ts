@@ -125,7 +125,7 @@ export interface RawDialect {
   columns: readonly string[];
 }
 
-/** Located rows beyond this many keep a NULL line: locating them holds each in memory. */
+/** Rows past the first this many of a file keep a NULL line: locating them holds each in memory. */
 const MAX_LOCATED = 100_000;
 
 /**
@@ -150,20 +150,17 @@ export async function quarantineGuarded(
   const table = quoteIdent(relation);
   const bad = anyBadSql(guards, 'r.');
   const found = await duck.rows<Record<string, string | bigint | null>>(
-    `SELECT r.rowid AS __ord, ${guards.map((g, i) => `r.${quoteIdent(g.name)} AS g${i}`).join(', ')} FROM ${table} r WHERE ${bad} ORDER BY r.rowid LIMIT ${MAX_LOCATED + 1}`,
+    `SELECT r.rowid AS __ord, ${guards.map((g, i) => `r.${quoteIdent(g.name)} AS g${i}`).join(', ')} FROM ${table} r WHERE ${bad} ORDER BY r.rowid LIMIT ${MAX_LOCATED}`,
   );
   if (found.length === 0) {
     await convertGuarded(duck, relation, guards);
     return 0;
   }
   const [{ n }] = (await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)) as [{ n: bigint }];
-  const located =
-    found.length > MAX_LOCATED
-      ? undefined
-      : await input.locate(
-          found.flatMap((row) => guards.flatMap((g, i) => (row[`g${i}`] === null ? [] : [{ ordinal: Number(row.__ord), column: g.index, value: String(row[`g${i}`]) }]))),
-          Number(n),
-        );
+  const located = await input.locate(
+    found.flatMap((row) => guards.flatMap((g, i) => (row[`g${i}`] === null ? [] : [{ ordinal: Number(row.__ord), column: g.index, value: String(row[`g${i}`]) }]))),
+    Number(n),
+  );
   const lines = `${relation}_lines`;
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} (ord BIGINT, line BIGINT, raw VARCHAR)`);
   try {
