@@ -76,7 +76,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   // The streamed read reads guarded columns by their cheap exact type; a temp table holds them as text (the exact read).
   const streamTypes = wanted.map((type, i) => guards.find((g) => g.index === i)?.read ?? type);
   const exactTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
-  const fastColumns = guards.filter((g) => g.read !== 'VARCHAR').map((g) => g.name);
+  const fastColumns = guards.filter((g) => g.read !== 'VARCHAR');
   const { relation, rejects, view } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
@@ -107,12 +107,14 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   /**
    * Moves DuckDB's rejects of the last scan into `rejects`, one row per line; undefined when the read
    * must be done again: a line was too long for it, or it rejected a value of a column it read by its
-   * cheap type (`fast`), which only the exact read judges.
+   * cheap type (`fast`) that the column's own type takes (`0x1F` into an integer): the exact read
+   * judges those. A value neither type takes (`N/A`) stays DuckDB's reject, named by the column's type.
    */
-  const collect = async (maxLineBytes: number, fast: readonly string[]): Promise<number | undefined> => {
+  const collect = async (maxLineBytes: number, fast: readonly CsvGuard[]): Promise<number | undefined> => {
     let dropped = false;
     try {
-      const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE column_name IN (${fast.map(quoteString).join(', ')}))` : '0';
+      const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN TRY_CAST(${CAST_VALUE_SQL} AS ${g.type}) IS NOT NULL`).join(' ');
+      const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE error_type = 'CAST' AND (NOT regexp_matches(error_message, ${CAST_MESSAGE}) OR CASE column_name ${takes} ELSE false END))` : '0';
       const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint }>(
         `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, ${fastRejects} AS fast FROM ${quoteIdent(rejectsTable)}`,
       ).catch((error: unknown) => {
@@ -136,7 +138,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       await duck.run(`
         CREATE OR REPLACE TEMP TABLE ${quoteIdent(rejects)} AS
         SELECT CAST(line AS BIGINT) AS line,
-               CAST(string_agg(${REJECT_REASON_SQL}, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
+               CAST(string_agg(${rejectReasonSql(fast)}, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
                CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
       return rejected;
@@ -203,17 +205,22 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
 
 /** DuckDB's `Could not convert string "x" to 'BIGINT'`, the value and the type. */
 const CAST_MESSAGE = `'Could not convert string "(.*)" to ''([^'']+)'''`;
+const CAST_VALUE_SQL = `regexp_extract(error_message, ${CAST_MESSAGE}, 1)`;
 
 /**
  * The reason for one of DuckDB's CSV rejects: `column qty: cannot convert abc to BIGINT` for a
- * value that does not convert, worded as the conversions rat checks itself; DuckDB's own message
- * for the rest (a ragged line, an unclosed quote, invalid UTF-8).
+ * value that does not convert, worded as the conversions rat checks itself, and naming the column's
+ * type where the read used a cheaper one (`read`); DuckDB's own message for the rest (a ragged line,
+ * an unclosed quote, invalid UTF-8).
  */
-const REJECT_REASON_SQL = `CASE
+function rejectReasonSql(read: readonly CsvGuard[]): string {
+  const type = read.length > 0 ? `CASE column_name ${read.map((g) => `WHEN ${quoteString(g.name)} THEN ${quoteString(g.type)}`).join(' ')} ELSE regexp_extract(error_message, ${CAST_MESSAGE}, 2) END` : `regexp_extract(error_message, ${CAST_MESSAGE}, 2)`;
+  return `CASE
   WHEN error_type = 'CAST' AND column_name IS NOT NULL AND regexp_matches(error_message, ${CAST_MESSAGE})
-    THEN 'column ' || column_name || ': cannot convert ' || left(regexp_extract(error_message, ${CAST_MESSAGE}, 1), 200) || ' to ' || regexp_extract(error_message, ${CAST_MESSAGE}, 2)
+    THEN 'column ' || column_name || ': cannot convert ' || left(${CAST_VALUE_SQL}, 200) || ' to ' || ${type}
   WHEN column_name IS NULL THEN error_message
   ELSE 'column ' || column_name || ': ' || error_message END`;
+}
 
 /** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */
 export interface StagedRun {
