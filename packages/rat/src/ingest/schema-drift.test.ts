@@ -1,6 +1,7 @@
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
+import type { IngestProgress } from './progress.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
 let fx: IngestFixture;
@@ -138,6 +139,19 @@ describe('schema drift', () => {
     expect((await fx.ingestion.ingest(empty, 'bronze.exact_ids')).files[0]).toMatchObject({ status: 'success', rowsIngested: 30_001, rowsRejected: 1 });
     expect(await fx.rat.query("SELECT n FROM bronze.exact_ids WHERE day = DATE '2024-03-03'")).toEqual([{ n: 41 }]);
     expect(await fx.rat.query(`SELECT line, reason FROM bronze.exact_ids__rejects WHERE file_path = ${quoteString(empty)}`)).toEqual([{ line: 30_002, reason: 'column n: cannot convert x1 to BIGINT' }]);
+  });
+
+  it('reads a CSV once when a late integer value is text no integer type takes (N/A), twice when the column type takes it (0x1F)', async () => {
+    // Each completed read of the file reports its last 'reading' event with every byte done.
+    const reads = async (name: string, late: string) => {
+      const path = await fx.file(name, `id,n\n${Array.from({ length: 30_000 }, (_, i) => `${i},${i}`).join('\n')}\n30000,${late}\n`);
+      const events: IngestProgress[] = [];
+      const report = await fx.ingestion.ingest(path, 'bronze.exact_reads', { onProgress: (e) => events.push(e) });
+      return { report: report.files[0], reads: events.filter((e) => e.phase === 'reading' && e.bytesDone === e.bytesTotal).length };
+    };
+    expect(await reads('late-na.csv', 'N/A')).toMatchObject({ reads: 1, report: { rowsIngested: 30_000, rowsRejected: 1 } });
+    expect(await reads('late-hex.csv', '0x1F')).toMatchObject({ reads: 2, report: { rowsIngested: 30_001, rowsRejected: 0 } });
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.exact_reads__rejects')).toEqual([{ line: 30_002, reason: 'column n: cannot convert N/A to BIGINT' }]);
   });
 
   it('takes a file out of a run of small CSVs read together when one of its values would be rounded', async () => {
