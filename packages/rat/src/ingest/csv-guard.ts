@@ -19,7 +19,8 @@ import { lossyCastSql } from './schema-plan.js';
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
-const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/;
+/** DuckDB's integer type names. */
+export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
 
 /** A column converted, checked, to `type`. */
 export interface CsvGuard {
@@ -33,7 +34,7 @@ export interface CsvGuard {
 }
 
 /** 2^53 - 1: the largest integer every smaller one of which a DOUBLE holds exactly. */
-const EXACT_DOUBLE = 9007199254740991;
+export const EXACT_DOUBLE = 9007199254740991;
 
 /** The values of each integer type, as far as a DOUBLE holds them exactly. */
 const INTEGER_RANGE: Record<string, [number, number]> = {

@@ -6,7 +6,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { convertGuarded, type CsvGuard, csvGuards, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { convertGuarded, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { locateRecords, readRecord } from './csv-records.js';
 import { countRows, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -305,14 +305,12 @@ function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[
     const fields = splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape);
     for (const g of integers) {
       const value = fields[g.index]?.trim() ?? '';
-      if (/^0x/i.test(value) || (/^[-+]?\d{16,}$/.test(value) && abs(BigInt(value)) > EXACT_DOUBLE)) text.add(g.index);
+      if (/^0x/i.test(value) || (/^[-+]?\d{16,}$/.test(value) && abs(BigInt(value)) > BigInt(EXACT_DOUBLE))) text.add(g.index);
     }
   }
   return text;
 }
 
-/** 2^53 - 1: a DOUBLE holds every integer up to it exactly. */
-const EXACT_DOUBLE = 2n ** 53n - 1n;
 const abs = (n: bigint) => (n < 0n ? -n : n);
 
 /** read_csv's options for a sniffed dialect, without the columns. */
@@ -361,7 +359,6 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
   return readsLossily(tableType, detected, dialect) ? detected : tableType;
 }
 
-const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
 const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
 
 /**
