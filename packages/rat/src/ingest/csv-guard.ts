@@ -127,7 +127,17 @@ export interface RawDialect {
 }
 
 /** Rows past the first this many of a file keep a NULL line: locating them holds each in memory. */
-const MAX_LOCATED = 100_000;
+export const MAX_LOCATED = 100_000;
+
+/** A temp table (ord, line, raw) of the records locateRecords found, by their ordinal. */
+export async function locatedTable(duck: DuckDb, name: string, located: Map<number, LocatedRecord> | undefined): Promise<void> {
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (ord BIGINT, line BIGINT, raw VARCHAR)`);
+  const entries = [...(located ?? new Map<number, LocatedRecord>()).entries()];
+  for (let i = 0; i < entries.length; i += 500) {
+    const values = entries.slice(i, i + 500).map(([ord, record]) => `(${ord}, ${record.line}, ${quoteString(record.raw)})`);
+    await duck.run(`INSERT INTO ${quoteIdent(name)} VALUES ${values.join(', ')}`);
+  }
+}
 
 /**
  * For a file read into the temp table `relation` (guarded columns as text, rows in file order): moves
@@ -143,7 +153,7 @@ export async function quarantineGuarded(
     rejects: string;
     guards: readonly CsvGuard[];
     dialect: RawDialect;
-    locate(checks: RecordCheck[], rows: number): Promise<Map<number, LocatedRecord> | undefined>;
+    locate(checks: RecordCheck[]): Promise<Map<number, LocatedRecord> | undefined>;
   },
 ): Promise<number> {
   const { relation, rejects, guards, dialect } = input;
@@ -157,19 +167,12 @@ export async function quarantineGuarded(
     await convertGuarded(duck, relation, guards);
     return 0;
   }
-  const [{ n }] = (await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)) as [{ n: bigint }];
   const located = await input.locate(
     found.flatMap((row) => guards.flatMap((g, i) => (row[`g${i}`] === null ? [] : [{ ordinal: Number(row.__ord), column: g.index, value: String(row[`g${i}`]) }]))),
-    Number(n),
   );
   const lines = `${relation}_lines`;
-  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} (ord BIGINT, line BIGINT, raw VARCHAR)`);
+  await locatedTable(duck, lines, located);
   try {
-    const entries = [...(located ?? new Map()).entries()];
-    for (let i = 0; i < entries.length; i += 500) {
-      const values = entries.slice(i, i + 500).map(([ord, record]) => `(${ord}, ${record.line}, ${quoteString(record.raw)})`);
-      await duck.run(`INSERT INTO ${quoteIdent(lines)} VALUES ${values.join(', ')}`);
-    }
     const reason = `concat_ws('; ', ${guards
       .map((g) => `CASE WHEN coalesce(${badSql(`r.${quoteIdent(g.name)}`, g.type)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
       .join(', ')})`;

@@ -8,7 +8,7 @@ import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { convertGuarded, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { locateRecords, readRecord } from './csv-records.js';
-import { countRows, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
+import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
   delimiter: string;
@@ -147,30 +147,37 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     }
   };
 
-  /** After a materialized read and collect(): the rows with a guarded value that needs the quarantine join DuckDB's rejects, with their lines. */
-  const quarantine = async (): Promise<number> => {
-    if (guards.length === 0) return 0;
+  /** The lines DuckDB's reader rejected (in `rejects` right after collect()) and the rows it read: what locating rows in the file needs. */
+  const readerRecords = async (): Promise<{ rejectedLines: Set<number>; rows: number }> => {
     const readerLines = await duck.rows<{ line: bigint | null }>(`SELECT line FROM ${quoteIdent(rejects)}`);
-    const rejectedLines = new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)])));
+    return { rejectedLines: new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)]))), rows: await countRows(duck, relation) };
+  };
+
+  /** After a materialized read and collect(): the rows with a guarded value that needs the quarantine join DuckDB's rejects, with their lines. */
+  const quarantine = async (records: { rejectedLines: Set<number>; rows: number }): Promise<number> => {
+    if (guards.length === 0) return 0;
     return quarantineGuarded(duck, {
       relation,
       rejects,
       guards,
       dialect: { ...dialect, columns: mapping.map((m) => m.name) },
-      locate: (checks, rows) => locateRecords(file, dialect, checks, rejectedLines, rows),
+      locate: (checks) => locateRecords(file, dialect, checks, records.rejectedLines, records.rows),
     });
   };
 
   // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
-  const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
+  const staged: StagedFile = { relation: view, columns: [], hasLine: false, hasOrdinal: true, rows: 0, rejects, rejected: 0, parse, mapping };
   const materialize = async (): Promise<StagedFile> => {
     for (const maxLineBytes of longLines ? [LONG_LINE_BYTES] : [DEFAULT_LINE_BYTES, LONG_LINE_BYTES]) {
       await dropDuckRejects();
       await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes, exactTypes)}`));
       const read = await collect(maxLineBytes, []);
       if (read === undefined) continue;
-      const rejected = read + (await quarantine());
-      await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(relation)}`);
+      const records = await readerRecords();
+      const rejected = read + (await quarantine(records));
+      // rowid keeps each row's position in the read through the quarantine's DELETE and ALTERs.
+      await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *, rowid AS ${ORDINAL_COLUMN} FROM ${quoteIdent(relation)}`);
+      staged.locate = (checks) => locateRecords(file, dialect, checks, records.rejectedLines, records.rows);
       staged.columns = await stagedColumns(duck, view, mapping);
       staged.rows = await countRows(duck, relation);
       staged.rejected = rejected;
@@ -183,7 +190,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
 
   if (eager) return materialize();
   const converted = guards.length > 0 ? ` REPLACE (${guards.map(guardedReadSql).join(', ')})` : '';
-  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *${converted} FROM ${readCsv(DEFAULT_LINE_BYTES, streamTypes)}`);
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *${converted}, CAST(NULL AS BIGINT) AS ${ORDINAL_COLUMN} FROM ${readCsv(DEFAULT_LINE_BYTES, streamTypes)}`);
   staged.columns = await stagedColumns(duck, view, mapping);
   staged.lazy = {
     beforeRead: dropDuckRejects,

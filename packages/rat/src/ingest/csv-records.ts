@@ -11,11 +11,14 @@ export interface RecordDialect {
   skip: number;
 }
 
-/** A value the file's record number `ordinal` (0-based, among the records DuckDB read as rows) must hold in `column`. */
+/**
+ * A record wanted by its number `ordinal` (0-based, among the records DuckDB read as rows), and a
+ * value it must hold in `column`; without a column, only the record's position (and the file's record count) is checked.
+ */
 export interface RecordCheck {
   ordinal: number;
-  column: number;
-  value: string;
+  column?: number;
+  value?: string;
 }
 
 export interface LocatedRecord {
@@ -83,7 +86,7 @@ export async function locateRecords(
     if (recordChecks) {
       const text = decode(Buffer.concat([...parts, tail()])).replace(/\r$/, '');
       const fields = readRecord(`${text}\n`, dialect.delimiter, dialect.quote, dialect.escape);
-      if (!fields || recordChecks.some((c) => fields[c.column] !== c.value)) return false;
+      if (!fields || recordChecks.some((c) => c.column !== undefined && fields[c.column] !== c.value)) return false;
       found.set(ordinal, { line, raw: text });
     }
     ordinal++;

@@ -19,6 +19,7 @@ import { stageJson } from './json-reader.js';
 import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
+import { collectPlanRejects } from './plan-rejects.js';
 import { withDuckDbProgress, withHeartbeat } from './progress.js';
 import { rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
@@ -185,10 +186,11 @@ async function stageAndCommit(
       const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading'), writes });
       // Staged after all, the rows now carry their record numbers: the plan names them in bad rows and orders merges by them.
       if (!streamed && staged.hasLine !== numbered) plan = await makePlan();
-      const conversionRejects = plan.badRowsSql ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.badRowsSql})`))[0]!.n) : 0;
+      const planRejects = plan.badRowsSql ? await collectPlanRejects(duck, staged, plan.badRowsSql, `${staged.rejects}_plan`) : undefined;
+      const conversionRejects = planRejects?.count ?? 0;
       const rejected = staged.rejected + conversionRejects;
       const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
-      const allRejects = plan.badRowsSql ? `(${parseRejects} UNION ALL (${plan.badRowsSql}))` : parseRejects;
+      const allRejects = planRejects ? `(${parseRejects} UNION ALL (${planRejects.sql}))` : parseRejects;
       const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM ${allRejects} ORDER BY line NULLS LAST LIMIT 5`) : [];
       if (rejected > 0 && options.onError === 'fail') {
         const first = sampleRejects[0]!;
@@ -204,8 +206,9 @@ async function stageAndCommit(
       const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
       const mapLine = (sql: string) => (replay ? `SELECT coalesce(m.line, r.line) AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql);
       const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: replay?.parse ?? staged.parse }) : undefined;
-      const conversionPart = conversionRejects > 0 ? rejectsSelect(`(${mapLine(plan.badRowsSql!)})`, { ...origin, parse: { format: 'json' } }) : undefined;
-      const rejectParts = [replay?.keepRejectsSql, parsePart, conversionPart].filter((p): p is string => p !== undefined);
+      // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
+      const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? (replay?.parse ?? staged.parse) : { format: 'json' } }));
+      const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
       const renamed = staged.mapping.filter((m) => m.source !== m.name);
       const schemaChanges = plan.notes.filter((n) => !n.startsWith('created'));
       if (ctx.group && table && rows > 0 && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {

@@ -169,6 +169,44 @@ describe('schema drift', () => {
     expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.exact_run__rejects')).toEqual([{ line: 2, reason: 'column qty: cannot convert 2.5 to BIGINT', raw: '3,2.5' }]);
   });
 
+  it('quarantines a NULL in a required column with its CSV line and text, found in the file after the read', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.required (id BIGINT NOT NULL, name VARCHAR NOT NULL, qty DOUBLE)');
+    // Line 30,003 is one record over two lines (DuckDB counts it as one line, and so does rat).
+    const text = `id,name,qty\n${Array.from({ length: 30_000 }, (_, i) => `${i},n${i},${i}.5`).join('\n')}\n30000,,1.5\n30001,"two\nlines",2.5\n,x,3.5\n30003,y,\n`;
+    const path = await fx.file('required.csv', text);
+    const report = await fx.ingestion.ingest(path, 'bronze.required');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 30_002, rowsRejected: 2 });
+    expect(await fx.rat.query(`SELECT line, reason, raw, format FROM bronze.required__rejects ORDER BY line`)).toEqual([
+      { line: 30_002, reason: 'column name: NULL in a required (NOT NULL) column', raw: '30000,,1.5', format: 'csv' },
+      { line: 30_004, reason: 'column id: NULL in a required (NOT NULL) column', raw: ',x,3.5', format: 'csv' },
+    ]);
+    // --on-error fail names the first line.
+    const strict = await fx.ingestion.ingest(await fx.file('required-strict.csv', text), 'bronze.required', { onError: 'fail' });
+    expect(strict.files[0]!.status).toBe('failed');
+    expect(strict.files[0]!.error).toMatch(/required-strict\.csv \(line 30002\): column name: NULL in a required/);
+    // After the fix, a replay parses the CSV text again; the row still bad keeps its line.
+    await fx.rat.sql('ALTER TABLE bronze.required ALTER COLUMN name DROP NOT NULL');
+    expect(await fx.ingestion.replayRejects('bronze.required')).toMatchObject({ replayed: 1, stillRejected: 1 });
+    expect(await fx.rat.query('SELECT id, name, qty FROM bronze.required WHERE id = 30000')).toEqual([{ id: 30_000, name: null, qty: 1.5 }]);
+    expect(await fx.rat.query('SELECT line, raw FROM bronze.required__rejects')).toEqual([{ line: 30_004, raw: ',x,3.5' }]);
+    // A file rat cannot walk byte by byte (zstd): no line rather than a guessed one, and the row's values as JSON.
+    const zst = join(fx.dir, 'required.csv.zst');
+    await fx.rat.duck.run(`COPY (SELECT * FROM (VALUES (40000, 'z', 4.5), (NULL, 'x', 3.5)) t(id, name, qty)) TO ${quoteString(zst)} (FORMAT csv, COMPRESSION zstd)`);
+    expect((await fx.ingestion.ingest(zst, 'bronze.required')).files[0]).toMatchObject({ status: 'success', rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, raw, format FROM bronze.required__rejects WHERE file_path = ${quoteString(zst)}`)).toEqual([
+      { line: null, raw: '{"id":null,"name":"x","qty":3.5}', format: 'json' },
+    ]);
+  });
+
+  it('quarantines a time of day read through a sniffed timestamp format into a date column, with its line', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.days (id BIGINT, day DATE)');
+    const path = await fx.file('days.csv', `id;day\n${Array.from({ length: 56 }, (_, i) => `${i};${String(1 + (i % 28)).padStart(2, '0')}/02/2024 00:00:00`).join('\n')}\n56;05/02/2024 10:30:00\n57;06/02/2024 00:00:00\n`);
+    const report = await fx.ingestion.ingest(path, 'bronze.days');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 57, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.days__rejects')).toEqual([{ line: 58, reason: 'column day: cannot convert 2024-02-05 10:30:00 to DATE', raw: '56;05/02/2024 10:30:00' }]);
+    expect(await fx.rat.query("SELECT CAST(day AS VARCHAR) AS day FROM bronze.days WHERE id = 57")).toEqual([{ day: '2024-02-06' }]);
+  });
+
   it('quarantines JSON values that do not fit the column type, with the record number', async () => {
     await fx.ingestion.ingest(await fx.file('j1.ndjson', '{"id": 1, "score": 10}\n'), 'bronze.scores');
     const path = await fx.file('j2.ndjson', '{"id": 2, "score": 20}\n{"id": 3, "score": 2.5}\n{"id": 4, "score": "high"}\n');

@@ -13,7 +13,7 @@ import { LINEAGE_COLUMNS } from './column-names.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
-import { LINE_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
+import { LINE_COLUMN, ORDINAL_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
 
 /** How staged rows become rows of the target table. */
 export interface ConformPlan {
@@ -27,7 +27,10 @@ export interface ConformPlan {
   dropped: string[];
   /** SELECT producing exactly the (evolved) table's columns, cast, from the good rows. */
   rowsSql: string;
-  /** SELECT line, reason, raw of the staged rows that cannot take the table's types; absent when none can fail. */
+  /**
+   * SELECT line, reason, raw of the staged rows that cannot take the table's types; absent when none
+   * can fail. A CSV file's rows (StagedFile.hasOrdinal) have a fourth column, `ord`, and no line yet.
+   */
   badRowsSql?: string;
 }
 
@@ -232,7 +235,9 @@ function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedInges
   const raw = staged.columns.length > 0 ? `to_json(struct_pack(${staged.columns.map((c) => `${quoteIdent(c.name)} := s.${quoteIdent(c.name)}`).join(', ')}))::VARCHAR` : `'{}'`;
   const line = staged.hasLine ? `s.${LINE_COLUMN}` : 'CAST(NULL AS BIGINT)';
   const reason = `concat_ws('; ', ${bad.map((b) => `CASE WHEN coalesce(${b.when}, false) THEN ${b.reason} END`).join(', ')})`;
-  const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw FROM ${from} WHERE ${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')}`;
+  // A CSV row's position in the read, so the ingest can find its line and text in the file (a fourth column).
+  const ordinal = !staged.hasLine && staged.hasOrdinal ? `, s.${ORDINAL_COLUMN} AS ord` : '';
+  const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw${ordinal} FROM ${from} WHERE ${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')}`;
   return { rowsSql, badRowsSql };
 }
 

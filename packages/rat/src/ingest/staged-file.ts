@@ -3,6 +3,7 @@ import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import type { Schema } from '../iceberg/types.js';
 import type { ColumnMapping } from './column-names.js';
+import type { LocatedRecord, RecordCheck } from './csv-records.js';
 import type { ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
 
 /** Staged rows carry their line (CSV is not among them: DuckDB reports lines only for rejected rows) or record number here. */
@@ -10,6 +11,12 @@ export const LINE_COLUMN = '__rat_line';
 
 /** Rows staged from several files at once carry their file's name (as the registry names it) here. */
 export const SOURCE_COLUMN = '__rat_source';
+
+/**
+ * A CSV file's rows carry their position among the rows DuckDB read (0-based; NULL until the rows
+ * are in a temp table) here, so that a row the plan quarantines can be found in the file (`locate`).
+ */
+export const ORDINAL_COLUMN = '__rat_ord';
 
 export interface StagedColumn extends ColumnMapping {
   type: DuckDBType;
@@ -40,6 +47,14 @@ export interface StagedFile {
   hasLine: boolean;
   /** Whether `relation` has SOURCE_COLUMN (rows of several files: their lineage comes from it). */
   hasSource?: boolean;
+  /** Whether `relation` has ORDINAL_COLUMN (a CSV file without LINE_COLUMN). */
+  hasOrdinal?: boolean;
+  /**
+   * Once the rows are in a temp table (CSV): finds rows in the file by their ORDINAL_COLUMN, each
+   * checked against values it must hold (csv-records.ts). Undefined when the file cannot be walked
+   * or a check fails.
+   */
+  locate?(checks: readonly RecordCheck[]): Promise<Map<number, LocatedRecord> | undefined>;
   rows: number;
   rejects: string;
   rejected: number;
@@ -110,12 +125,12 @@ export async function countRows(duck: DuckDb, relation: string): Promise<number>
   return Number(row!.n);
 }
 
-/** Columns of the staged relation (without LINE_COLUMN), with their mapping. */
+/** Columns of the staged relation (without LINE_COLUMN, SOURCE_COLUMN and ORDINAL_COLUMN), with their mapping. */
 export async function stagedColumns(duck: DuckDb, relation: string, mapping: ColumnMapping[]): Promise<StagedColumn[]> {
   const described = await describeQuery(duck, `SELECT * FROM ${quoteIdent(relation)}`);
   const columns: StagedColumn[] = [];
   described.names.forEach((name, index) => {
-    if (name === LINE_COLUMN || name === SOURCE_COLUMN) return;
+    if (name === LINE_COLUMN || name === SOURCE_COLUMN || name === ORDINAL_COLUMN) return;
     const map = mapping.find((m) => m.name === name) ?? { source: name, name, position: index + 1 };
     columns.push({ ...map, type: described.types[index]! });
   });
@@ -125,5 +140,5 @@ export async function stagedColumns(duck: DuckDb, relation: string, mapping: Col
 export async function dropStaged(duck: DuckDb, id: string): Promise<void> {
   const { relation, rejects, view } = stageNames(id);
   await duck.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}; DROP TABLE IF EXISTS ${quoteIdent(relation)}; DROP TABLE IF EXISTS ${quoteIdent(rejects)};
-    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_duck`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_scan`)}`);
+    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_duck`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_scan`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_plan`)}`);
 }
