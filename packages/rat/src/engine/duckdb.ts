@@ -11,6 +11,8 @@ export interface DuckDb {
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Runs statements for their effect. */
   run(sql: string): Promise<void>;
+  /** Another connection to the same database, for statements that run alongside this one's; the caller closes it. */
+  connect(): Promise<DuckDBConnection>;
   close(): void;
 }
 
@@ -42,6 +44,11 @@ export async function openDuckDb(options: { threads?: number; memoryLimit?: stri
       } catch (error) {
         throw wrapDuckDbError(error);
       }
+    },
+    async connect() {
+      const other = await instance.connect();
+      await other.run(`SET TimeZone = 'UTC'`);
+      return other;
     },
     close() {
       connection.closeSync();

@@ -1,4 +1,4 @@
-import type { DuckDBType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
 import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import type { MetadataTransaction } from '../catalog/metadata-db.js';
@@ -27,10 +27,15 @@ export interface CommitOutcome {
 
 /** Column names and types of a query's result, without running it to completion. */
 export async function describeQuery(db: DuckDb, sql: string): Promise<{ names: string[]; types: DuckDBType[] }> {
+  return describeOn(db.connection, sql);
+}
+
+/** describeQuery on a given connection (one of DuckDb.connect()'s). */
+export async function describeOn(connection: DuckDBConnection, sql: string): Promise<{ names: string[]; types: DuckDBType[] }> {
   let prepared;
   try {
     // Preparing binds and plans the query without starting it: cheaper than running it with LIMIT 0.
-    prepared = await db.connection.prepare(sql);
+    prepared = await connection.prepare(sql);
   } catch (error) {
     throw wrapDuckDbError(error);
   }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
-import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
 import { fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
+import { inferJsonColumns } from './json-infer.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 export interface SourceColumn {
@@ -74,7 +74,8 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   // of the rows name the columns and their types, which keeps DuckDB from inferring them again.
   let described: { names: string[]; types: DuckDBType[] };
   try {
-    described = await ctx.onInferProgress(() => describeQuery(duck, `SELECT * FROM read_json(${[...readOptions, 'sample_size = -1'].join(', ')})`));
+    const sample = path === file.localPath ? file.sample : undefined;
+    described = await ctx.onInferProgress(() => inferJsonColumns(duck, path, readOptions.slice(1), compression === 'none' ? format : 'compressed', sample, ctx.scratchDir));
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }

@@ -1,0 +1,154 @@
+import { execFile, spawn } from 'node:child_process';
+import { open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
+import { type DuckDb, quoteString } from '../engine/duckdb.js';
+import { describeOn, describeQuery } from '../engine/table-writer.js';
+
+export interface InferredColumns {
+  names: string[];
+  types: DuckDBType[];
+}
+
+/** How the columns were inferred: `parts` connections at once, or 1 (the whole file in one pass). */
+export interface JsonInference extends InferredColumns {
+  parts: number;
+}
+
+/** A part gets a DuckDB connection of its own only when it is at least this large. */
+export const MIN_PART_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The columns and types of a JSON file, from every record (read_json with `sample_size = -1`), so
+ * that a key or a type first seen late in the file is neither dropped nor a failed read.
+ *
+ * DuckDB infers them on one thread: about 19 s for the 1 GB benchmark file here, four times the
+ * read of its rows. So a large newline-delimited file is inferred in parts, one per DuckDB thread,
+ * cut at line breaks: each part's bytes are copied through a named pipe to a connection of its
+ * own, and the parts are inferred at the same time. Inference merges the types of each record, so
+ * when every part comes to the same columns and types, so does the whole file; when they differ, or
+ * anything goes wrong (a malformed line, no named pipes), the whole file is inferred in one pass as
+ * before, which also gives an error its line in the file.
+ *
+ * `options` are read_json's options after the path; `format` is the file's format as given, or
+ * `compressed` for a compressed file (whose bytes cannot be cut at lines).
+ */
+export async function inferJsonColumns(
+  duck: DuckDb,
+  path: string,
+  options: readonly string[],
+  format: string,
+  sample: Buffer | undefined,
+  scratchDir: string,
+  minPartBytes = MIN_PART_BYTES,
+): Promise<JsonInference> {
+  const whole = async () => ({ ...(await describeQuery(duck, `SELECT * FROM read_json(${[quoteString(path), ...options, 'sample_size = -1'].join(', ')})`)), parts: 1 });
+  const parts = await splitLines(duck, path, format, sample, minPartBytes).catch(() => []);
+  if (parts.length < 2) return whole();
+  const partOptions = options.filter((o) => !/^(format|compression)\s*=/.test(o));
+  const inferred = await inferParts(duck, path, parts, [`format = 'newline_delimited'`, `compression = 'uncompressed'`, ...partOptions, 'sample_size = -1'], scratchDir).catch(() => undefined);
+  return inferred ? { ...inferred, parts: parts.length } : whole();
+}
+
+/**
+ * Byte ranges of the file, each starting at a line, one per DuckDB thread and none under
+ * `minPartBytes`; none when the file is not split: too small, compressed, not newline-delimited,
+ * or not on Linux (named pipes and GNU dd's byte offsets).
+ */
+async function splitLines(duck: DuckDb, path: string, format: string, sample: Buffer | undefined, minPartBytes: number): Promise<[number, number][]> {
+  if (process.platform !== 'linux') return [];
+  if (format !== 'newline_delimited' && !(format === 'auto' && firstLineIsObject(sample))) return [];
+  const { size } = await stat(path);
+  const [row] = await duck.rows<{ threads: bigint | number }>(`SELECT current_setting('threads') AS threads`);
+  const count = Math.min(Number(row!.threads), Math.floor(size / minPartBytes));
+  if (count < 2) return [];
+  const cuts = [0];
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    for (let i = 1; i < count; i++) {
+      for (let position = Math.floor((size * i) / count); ; position += buffer.length) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) break;
+        const newline = buffer.subarray(0, bytesRead).indexOf(0x0a);
+        if (newline >= 0) {
+          if (position + newline + 1 < size && position + newline + 1 > cuts[cuts.length - 1]!) cuts.push(position + newline + 1);
+          break;
+        }
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  cuts.push(size);
+  return cuts.slice(1).map((end, i) => [cuts[i]!, end]);
+}
+
+/** Whether the file's first line (in its first bytes) is a whole JSON object: a newline-delimited file, as DuckDB's format detection would take it. */
+function firstLineIsObject(sample: Buffer | undefined): boolean {
+  if (!sample) return false;
+  const text = sample.toString('utf8').replace(/^\uFEFF/, '');
+  const newline = text.indexOf('\n');
+  if (newline < 0) return false;
+  try {
+    const value: unknown = JSON.parse(text.slice(0, newline));
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Infers each range on its own connection (the first on `duck`'s), fed through a named pipe; undefined when the parts disagree or any fails. */
+async function inferParts(duck: DuckDb, path: string, parts: [number, number][], options: string[], scratchDir: string): Promise<InferredColumns | undefined> {
+  const pipes = parts.map((_, i) => join(scratchDir, `infer-part-${i}.ndjson`));
+  await execFileAsync('mkfifo', pipes);
+  const connections: DuckDBConnection[] = [];
+  try {
+    for (let i = 1; i < parts.length; i++) connections.push(await duck.connect());
+    const outcomes = await Promise.allSettled(
+      parts.map(async (range, i) => {
+        const connection = i === 0 ? duck.connection : connections[i - 1]!;
+        const inferring = describeOn(connection, `SELECT * FROM read_json(${[quoteString(pipes[i]!), ...options].join(', ')})`);
+        const fed = feed(path, range, pipes[i]!, inferring);
+        const [columns, fedOutcome] = await Promise.allSettled([inferring, fed]);
+        if (columns.status === 'rejected') throw columns.reason;
+        if (fedOutcome.status === 'rejected') throw fedOutcome.reason;
+        return columns.value;
+      }),
+    );
+    if (outcomes.some((o) => o.status === 'rejected')) return undefined;
+    const results = outcomes.map((o) => (o as PromiseFulfilledResult<InferredColumns>).value);
+    const signature = (c: InferredColumns) => c.names.map((name, i) => `${JSON.stringify(name)} ${c.types[i]!.toString()}`).join(', ');
+    const first = signature(results[0]!);
+    return results.every((r) => signature(r) === first) ? results[0] : undefined;
+  } finally {
+    for (const connection of connections) connection.closeSync();
+    await Promise.all(pipes.map((pipe) => rm(pipe, { force: true })));
+  }
+}
+
+/**
+ * Copies bytes [start, end) of the file into a named pipe with `dd`, a process of its own: Node's
+ * file reads run on libuv's thread pool, where each DuckDB statement waiting for the pipe's bytes
+ * already holds a thread, so reading the file in Node could wait for a thread that never frees.
+ * DuckDB sees the end of the part when dd closes the pipe; when DuckDB stops reading early (a
+ * malformed line), dd ends on SIGPIPE; when DuckDB's statement ends without opening the pipe, dd,
+ * waiting to open it, is stopped. So neither side can wait for the other forever.
+ */
+function feed(path: string, [start, end]: [number, number], pipe: string, statement: Promise<unknown>): Promise<void> {
+  const args = [`if=${path}`, `of=${pipe}`, 'bs=1M', `skip=${start}`, `count=${end - start}`, 'iflag=skip_bytes,count_bytes', 'status=none'];
+  const child = spawn('dd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  statement.then(stop, stop);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`dd into ${pipe}: ${signal ?? `exit ${code}`} ${errors.trim()}`))));
+  });
+}
