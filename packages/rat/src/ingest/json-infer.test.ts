@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckDb, openDuckDb } from '../engine/duckdb.js';
-import { inferJsonColumns, type JsonInference } from './json-infer.js';
+import { inferJsonColumns, type JsonInference, memoryBytes, splitLines } from './json-infer.js';
 
 let dir: string;
 let scratch: string;
@@ -95,5 +95,25 @@ describe('JSON type inference over every record', () => {
     expect(pretty.parts).toBe(1);
     expect(described(pretty)).toContain('id BIGINT');
     expect((await readFile(join(dir, 'array.json'), 'utf8')).length).toBeGreaterThan(3 * PART);
+  });
+
+  it('does not split a file larger than a quarter of DuckDB\'s memory limit: the parts read from pipes are held in memory', async () => {
+    expect([memoryBytes('18.8 GiB'), memoryBytes('476.8 MiB'), memoryBytes('1.5 GB'), memoryBytes('512 bytes'), memoryBytes('lots')]).toEqual([18.8 * 2 ** 30, 476.8 * 2 ** 20, 1.5e9, 512, Number.NaN]);
+    const text = lines(6000);
+    const path = join(dir, 'memory.ndjson');
+    await writeFile(path, text);
+    const sample = Buffer.from(text.slice(0, 64 * 1024));
+    const parts = await splitLines(duck, path, 'auto', sample, PART);
+    // Three ranges, each from a line's start, covering the file.
+    expect(parts).toHaveLength(3);
+    expect(parts[0]![0]).toBe(0);
+    expect(parts[2]![1]).toBe(Buffer.byteLength(text));
+    for (const [i, [start]] of parts.entries()) if (i > 0) expect([text[start - 1], parts[i - 1]![1]]).toEqual(['\n', start]);
+    await duck.run(`SET memory_limit = '${Math.floor((Buffer.byteLength(text) * 3) / 1024)}KiB'`);
+    try {
+      expect(await splitLines(duck, path, 'auto', sample, PART)).toEqual([]);
+    } finally {
+      await duck.run('RESET memory_limit');
+    }
   });
 });

@@ -53,14 +53,17 @@ export async function inferJsonColumns(
 
 /**
  * Byte ranges of the file, each starting at a line, one per DuckDB thread and none under
- * `minPartBytes`; none when the file is not split: too small, compressed, not newline-delimited,
- * or not on Linux (named pipes and GNU dd's byte offsets).
+ * `minPartBytes`; none when the file is not split: too small, larger than a quarter of DuckDB's
+ * memory limit, compressed, not newline-delimited, or not on Linux (named pipes and GNU dd's byte
+ * offsets).
  */
-async function splitLines(duck: DuckDb, path: string, format: string, sample: Buffer | undefined, minPartBytes: number): Promise<[number, number][]> {
+export async function splitLines(duck: DuckDb, path: string, format: string, sample: Buffer | undefined, minPartBytes: number): Promise<[number, number][]> {
   if (process.platform !== 'linux') return [];
   if (format !== 'newline_delimited' && !(format === 'auto' && firstLineIsObject(sample))) return [];
   const { size } = await stat(path);
-  const [row] = await duck.rows<{ threads: bigint | number }>(`SELECT current_setting('threads') AS threads`);
+  const [row] = await duck.rows<{ threads: bigint | number; memory: string }>(`SELECT current_setting('threads') AS threads, current_setting('memory_limit') AS memory`);
+  // DuckDB keeps what it reads from a pipe in memory until the statement ends: the parts together hold the file.
+  if (!(size <= memoryBytes(row!.memory) / 4)) return [];
   const count = Math.min(Number(row!.threads), Math.floor(size / minPartBytes));
   if (count < 2) return [];
   const cuts = [0];
@@ -83,6 +86,14 @@ async function splitLines(duck: DuckDb, path: string, format: string, sample: Bu
   }
   cuts.push(size);
   return cuts.slice(1).map((end, i) => [cuts[i]!, end]);
+}
+
+const UNITS: Record<string, number> = { bytes: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** DuckDB's memory_limit setting as it prints it (`18.8 GiB`) in bytes; NaN when it reads otherwise. */
+export function memoryBytes(setting: string): number {
+  const match = /^([\d.]+)\s*(bytes|[KMGT]i?B)$/.exec(setting.trim());
+  return match ? Number(match[1]) * (UNITS[match[2]!] ?? Number.NaN) : Number.NaN;
 }
 
 /** Whether the file's first line (in its first bytes) is a whole JSON object: a newline-delimited file, as DuckDB's format detection would take it. */
