@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notIsoDate } from './commands/ingest.js';
 import { progressText } from './progress-reporter.js';
 import { rat } from './test-support/cli-runner.js';
 
@@ -36,6 +37,21 @@ describe('rat upload / landing / ingest', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr.trim().split('\n')).toHaveLength(1);
     expect(failed.stderr).toContain(`${join(dir, 'empty.csv')}: the file is empty (0 bytes)`);
+  });
+
+  it('names the option and a format for dates the sniffer did not find, and that replay loads them', async () => {
+    await writeFile(join(dir, 'days.csv'), 'id,day\n1,05/02/2024 00:00\n2,06/02/2024 00:00\n');
+    expect((await rat(home, ['sql', 'CREATE TABLE bronze.days (id BIGINT, day DATE)'])).code).toBe(0);
+    const first = await rat(home, ['ingest', join(dir, 'days.csv'), 'bronze.days']);
+    expect(first.stdout).toContain("dates not written YYYY-MM-DD (05/02/2024 00:00) need their format, e.g.: rat ingest --replay-rejects bronze.days --timestamp-format '%d/%m/%Y %H:%M'");
+    expect((await rat(home, ['ingest', '--replay-rejects', 'bronze.days', '--timestamp-format', '%d/%m/%Y %H:%M'])).code).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id, CAST(day AS VARCHAR) AS day FROM bronze.days ORDER BY id'])).stdout)).toEqual([
+      { id: 1, day: '2024-02-05' },
+      { id: 2, day: '2024-02-06' },
+    ]);
+    expect(notIsoDate('column d: cannot convert 2024/02/05 to DATE')).toMatchObject({ flag: 'date-format', format: '%Y/%m/%d' });
+    expect(notIsoDate('column d: cannot convert 5.2.2024 10:30:00 to TIMESTAMP')).toMatchObject({ flag: 'timestamp-format', format: '%d.%m.%Y %H:%M:%S' });
+    expect([notIsoDate('column d: cannot convert 2024-02-05 10:00:00 to DATE'), notIsoDate('column d: cannot convert soon to DATE'), notIsoDate('column n: cannot convert 1.5 to BIGINT')]).toEqual([undefined, undefined, undefined]);
   });
 
   it('--files-per-commit sets how many files of a batch share a snapshot; a bad value is refused', async () => {

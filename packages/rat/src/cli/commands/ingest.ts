@@ -201,8 +201,25 @@ function printReport(out: Output, report: IngestReport): void {
     out.line(`${report.rowsRejected} bad row${report.rowsRejected === 1 ? '' : 's'} quarantined, e.g.:`);
     for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
     out.line(`see them: rat sql "SELECT * FROM ${report.target}__rejects"; after a fix: rat ingest --replay-rejects ${report.target}`);
+    const date = report.files.flatMap((f) => f.sampleRejects.flatMap((r) => notIsoDate(r.reason) ?? []))[0];
+    if (date) out.line(`dates not written YYYY-MM-DD (${date.value}) need their format, e.g.: rat ingest --replay-rejects ${report.target} --${date.flag} '${date.format}'`);
   }
   out.line(`${report.target}: ${report.rowsIngested} rows from ${report.succeeded} file${report.succeeded === 1 ? '' : 's'}; ${report.skipped} skipped, ${report.failed} failed`);
+}
+
+/**
+ * A reject reason `column c: cannot convert 05/02/2024 to DATE` whose value is a date not written the
+ * ISO way: the file uses a format the sniffer did not find. The option and a format for such a value
+ * (day first unless the year is; the user knows whether it is month first).
+ */
+export function notIsoDate(reason: string): { value: string; flag: string; format: string } | undefined {
+  const match = /cannot convert (\d{1,4})([./-])(\d{1,2})[./-](\d{1,4})(?:[ T](\d{1,2}(?::\d{2}){1,2}))? to (?:DATE|TIMESTAMP)\b/.exec(reason);
+  if (!match || (match[1]!.length === 4 && match[2] === '-')) return undefined;
+  const sep = match[2]!;
+  const day = match[1]!.length === 4 ? `%Y${sep}%m${sep}%d` : `%d${sep}%m${sep}%Y`;
+  const time = match[5] === undefined ? '' : match[5].split(':').length === 3 ? ' %H:%M:%S' : ' %H:%M';
+  const value = reason.slice(reason.indexOf('cannot convert ') + 'cannot convert '.length, reason.lastIndexOf(' to '));
+  return { value, flag: time ? 'timestamp-format' : 'date-format', format: day + time };
 }
 
 function printReplay(out: Output, report: ReplayReport): void {
