@@ -20,7 +20,7 @@ import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
 import { collectPlanRejects } from './plan-rejects.js';
-import { withDuckDbProgress, withHeartbeat } from './progress.js';
+import { bytesReadReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
 import { rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
@@ -166,6 +166,8 @@ async function stageAndCommit(
         onReadProgress: progress('reading'),
         onInferProgress: (work) => withHeartbeat(options.onProgress, { file: probed.display, phase: 'inferring', bytesTotal: probed.size }, work),
       };
+      const onBytesRead = bytesReadReporter(options.onProgress, { file: probed.display, phase: 'reading', bytesTotal: probed.size });
+      if (onBytesRead) stageContext.onBytesRead = onBytesRead;
       const staged = await stage(stageContext, probed);
       const makePlan = () =>
         planConform({

@@ -61,3 +61,15 @@ export async function withHeartbeat<T>(report: ((event: IngestProgress) => void)
     clearInterval(timer);
   }
 }
+
+/** A reader's own byte count as progress reports, at most one per poll interval (a sheet's chunks come far more often). */
+export function bytesReadReporter(report: ((event: IngestProgress) => void) | undefined, event: Omit<IngestProgress, 'bytesDone' | 'indeterminate'>): ((bytesDone: number) => void) | undefined {
+  if (!report) return undefined;
+  let last = 0;
+  return (bytesDone) => {
+    const now = Date.now();
+    if (now - last < POLL_MS) return;
+    last = now;
+    report({ ...event, bytesDone: Math.min(bytesDone, event.bytesTotal) });
+  };
+}

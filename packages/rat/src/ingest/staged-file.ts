@@ -105,6 +105,8 @@ export interface StageContext {
   onReadProgress<T>(work: () => Promise<T>): Promise<T>;
   /** Wraps a whole-file pass whose progress DuckDB does not report (JSON type inference). */
   onInferProgress<T>(work: () => Promise<T>): Promise<T>;
+  /** How far a reader that parses the file itself (an Excel sheet) has read it, in bytes of the file. */
+  onBytesRead?(bytesDone: number): void;
 }
 
 /** Temp relations of one staged file: the rows, the rejects, and the view a lazily read file is planned through. */

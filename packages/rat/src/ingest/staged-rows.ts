@@ -15,6 +15,17 @@ const SQL_TYPE: Record<ValueKind, string> = { null: 'VARCHAR', boolean: 'BOOLEAN
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** A column as rows are added: its key in the scratch file, the JSON text that starts its value, and the kind of every value so far. */
+interface Column {
+  key: string;
+  prefix: string;
+  kind: ValueKind;
+}
+
+function newColumn(n: number): Column {
+  return { key: `c${n}`, prefix: `"c${n}":`, kind: 'null' };
+}
+
 /** One value made storable: its JSON text and kind, or why it cannot be typed. */
 type Encoded = { json: string; kind: ValueKind } | { problem: string };
 
@@ -27,11 +38,15 @@ type Encoded = { json: string; kind: ValueKind } | { problem: string };
  * those types, under the safe column names, like every other reader.
  */
 export class RowSink {
-  private readonly columns = new Map<string, { key: string; kind: ValueKind }>();
+  private columns = new Map<string, Column>();
+  /** Positional columns (`addCells`): column n at index n-1, named at the end with `nameCells`. */
+  private readonly cells: Column[] = [];
   private readonly rowsPath: string;
   private readonly rejectsPath: string;
   private readonly rowsOut: WriteStream;
   private readonly rejectsOut: WriteStream;
+  /** Rows not yet handed to the file stream: one write per 64 KiB, not per row. */
+  private pending = '';
   rows = 0;
   rejected = 0;
 
@@ -47,13 +62,13 @@ export class RowSink {
 
   /** Declares a column up front, so columns keep their source order even when the first rows leave them empty. */
   declare(name: string): void {
-    if (!this.columns.has(name)) this.columns.set(name, { key: `c${this.columns.size + 1}`, kind: 'null' });
+    if (!this.columns.has(name)) this.columns.set(name, newColumn(this.columns.size + 1));
   }
 
   /** Adds one row; `line` is its row number in the source (1-based). Returns the reject reason, if any. */
   async add(row: Record<string, unknown>, line: number): Promise<string | undefined> {
-    const parts: string[] = [];
-    const kinds: [{ key: string; kind: ValueKind }, ValueKind][] = [];
+    let text = '{';
+    const kinds: [Column, ValueKind][] = [];
     for (const [name, value] of Object.entries(row)) {
       const encoded = encodeValue(value);
       if ('problem' in encoded) {
@@ -65,13 +80,73 @@ export class RowSink {
       this.declare(name);
       const column = this.columns.get(name)!;
       kinds.push([column, encoded.kind]);
-      parts.push(`${JSON.stringify(column.key)}:${encoded.json}`);
+      text += column.prefix + encoded.json + ',';
     }
     for (const [column, kind] of kinds) column.kind = mergeKinds(column.kind, kind);
-    parts.push(`${JSON.stringify(LINE_COLUMN)}:${line}`);
-    this.rows++;
-    await write(this.rowsOut, `{${parts.join(',')}}\n`);
+    await this.push(text, line);
     return undefined;
+  }
+
+  /**
+   * Adds one row of positional values (a sheet's cells: index n-1 is column n; holes and undefined
+   * are empty). The columns get their names from `nameCells` once all rows are in, so a header that
+   * depends on what follows the rows (merged cells) can still name them.
+   */
+  async addCells(values: readonly unknown[], line: number): Promise<void> {
+    let text = '{';
+    let changes: [Column, ValueKind][] | undefined;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (value === undefined) continue;
+      let json: string;
+      let kind: ValueKind;
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        json = String(value);
+        kind = Number.isSafeInteger(value) ? 'integer' : 'double';
+      } else if (typeof value === 'string') {
+        json = JSON.stringify(value);
+        kind = 'varchar';
+      } else {
+        const encoded = encodeValue(value);
+        if ('problem' in encoded) {
+          await this.reject(line, `column ${i + 1}: ${encoded.problem}`, describeRow(values));
+          return;
+        }
+        if (encoded.kind === 'null') continue;
+        ({ json, kind } = encoded);
+      }
+      while (this.cells.length <= i) this.cells.push(newColumn(this.cells.length + 1));
+      const column = this.cells[i]!;
+      if (column.kind !== kind) (changes ??= []).push([column, kind]);
+      text += column.prefix + json + ',';
+    }
+    if (changes) for (const [column, kind] of changes) column.kind = mergeKinds(column.kind, kind);
+    await this.push(text, line);
+  }
+
+  /**
+   * Names the positional columns: every named one (empty or not), then those past the names that
+   * hold a value somewhere, as `extraName(n)`; a column that is neither is left out.
+   */
+  nameCells(names: readonly string[], extraName: (column: number) => string): void {
+    while (this.cells.length < names.length) this.cells.push(newColumn(this.cells.length + 1));
+    this.columns = new Map();
+    this.cells.forEach((column, i) => {
+      if (i < names.length) this.columns.set(names[i]!, column);
+      else if (column.kind !== 'null') this.columns.set(extraName(i + 1), column);
+    });
+  }
+
+  private async push(text: string, line: number): Promise<void> {
+    this.rows++;
+    this.pending += `${text}"${LINE_COLUMN}":${line}}\n`;
+    if (this.pending.length >= 65_536) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const text = this.pending;
+    this.pending = '';
+    if (text !== '') await write(this.rowsOut, text);
   }
 
   /** Records a row that cannot be staged at all (e.g. the parser yielded something that is not an object). */
@@ -82,11 +157,13 @@ export class RowSink {
 
   /** Closes the scratch files without staging (after a failure). */
   async abort(): Promise<void> {
+    this.pending = '';
     await Promise.all([close(this.rowsOut), close(this.rejectsOut)]);
   }
 
   /** Loads the rows into the staged table and the rejects into the rejects table. */
   async stage(): Promise<StagedFile> {
+    await this.flush();
     await this.abort();
     const { ctx, file } = this;
     const { duck, options } = ctx;

@@ -33,37 +33,11 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const MAX_U32 = 0xffffffff;
 
-/** A sheet of the workbook: its name, 1-based position and the part holding its XML. */
-export interface WorkbookSheet {
-  name: string;
-  index: number;
-  part: string;
-}
-
-/** A merged range (1-based rows and columns). */
-export interface MergedRange {
-  top: number;
-  left: number;
-  bottom: number;
-  right: number;
-}
-
-export interface CheckedWorkbook {
-  sheet: WorkbookSheet;
-  /** Merged ranges of the sheet that reach the header row. */
-  headerMerges: MergedRange[];
-}
-
 /**
- * Checks an .xlsx before any XML parser sees it: it must be a zip archive (central directory read
- * from the end of the file), unpack to no more than the limits in total and per entry ratio, hold
- * xl/workbook.xml and the requested sheet; then every entry is inflated once, streaming, and must
- * not produce more bytes than its directory claims (a lying entry is how a bomb hides). That pass
- * also collects the sheet's merged ranges, which exceljs's streaming reader does not report.
+ * Refuses an archive by what its central directory declares, before anything is inflated: too many
+ * entries, encrypted or unknown compression, a likely bomb by total size or by one entry's ratio.
  */
-export async function checkWorkbook(path: string, display: string, size: number, sheet: string | number | undefined, headerRow: number): Promise<CheckedWorkbook> {
-  const entries = await readZipDirectory(path, display, size);
-  const byName = new Map(entries.map((e) => [e.name, e]));
+export function checkDeclared(entries: ZipEntry[], display: string): void {
   let total = 0;
   for (const entry of entries) {
     total += entry.uncompressedSize;
@@ -77,24 +51,6 @@ export async function checkWorkbook(path: string, display: string, size: number,
   if (total > XLSX_LIMITS.maxUncompressedBytes) {
     throw invalid(display, `refused as a likely zip bomb: its entries unpack to ${total} bytes in all (limit ${XLSX_LIMITS.maxUncompressedBytes})`);
   }
-  const workbookEntry = byName.get('xl/workbook.xml');
-  if (!workbookEntry) {
-    const names = entries.slice(0, 5).map((e) => e.name).join(', ');
-    throw invalid(display, `not an Excel workbook: the zip archive has no xl/workbook.xml (it holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}${names ? `: ${names}` : ''})`);
-  }
-  const sheets = parseSheets(await readPart(path, display, workbookEntry), byName.get('xl/_rels/workbook.xml.rels') ? await readPart(path, display, byName.get('xl/_rels/workbook.xml.rels')!) : '');
-  if (sheets.length === 0) throw invalid(display, 'not an Excel workbook: xl/workbook.xml lists no sheets');
-  const wanted = typeof sheet === 'number' ? sheets[sheet - 1] : sheet === undefined ? sheets[0] : sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase());
-  const list = sheets.map((s) => `${s.index} "${s.name}"`).join(', ');
-  if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
-  if (!byName.has(wanted.part)) throw invalid(display, `sheet "${wanted.name}" points to ${wanted.part}, which the archive does not hold`);
-  const headerMerges: MergedRange[] = [];
-  for (const entry of entries) {
-    if (entry === workbookEntry) continue;
-    const scan = entry.name === wanted.part ? mergeScanner(headerRow, headerMerges) : undefined;
-    await inflateEntry(path, display, entry, scan);
-  }
-  return { sheet: wanted, headerMerges };
 }
 
 /** Central directory entries, from the end-of-central-directory record (zip64 aware). */
@@ -182,19 +138,23 @@ function readZip64Extra(extra: Buffer, entry: ZipEntry): void {
   }
 }
 
-/** A small XML part, verified like every entry, as text. */
-async function readPart(path: string, display: string, entry: ZipEntry): Promise<string> {
+/** A small part (workbook.xml, its relationships, styles) as text, inflated like every entry. */
+export async function readPart(path: string, display: string, entry: ZipEntry): Promise<string> {
   if (entry.uncompressedSize > XLSX_LIMITS.maxPartBytes) throw invalid(display, `${entry.name} claims ${entry.uncompressedSize} bytes, over the ${XLSX_LIMITS.maxPartBytes} a workbook part may have`);
   const chunks: Buffer[] = [];
-  await inflateEntry(path, display, entry, (chunk) => chunks.push(chunk));
+  await inflateEntry(path, display, entry, (chunk) => {
+    chunks.push(chunk);
+  });
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
  * Inflates one entry, streaming, and refuses it the moment it produces more than its declared
- * uncompressed size. `onChunk` sees the bytes.
+ * uncompressed size (a lying entry is how a bomb hides). `onChunk` sees the bytes as they come, with
+ * how far into the archive the compressed data read so far reaches (for progress); it may be async,
+ * and the next chunk waits for it. Its errors pass through as they are.
  */
-async function inflateEntry(path: string, display: string, entry: ZipEntry, onChunk?: (chunk: Buffer) => void): Promise<void> {
+export async function inflateEntry(path: string, display: string, entry: ZipEntry, onChunk: (chunk: Buffer, archiveBytesRead: number) => void | Promise<void>): Promise<void> {
   if (entry.compressedSize === 0) return;
   const handle = await open(path, 'r');
   let start: number;
@@ -210,42 +170,27 @@ async function inflateEntry(path: string, display: string, entry: ZipEntry, onCh
   const output = entry.method === 8 ? source.pipe(createInflateRaw()) : source;
   if (output !== source) source.on('error', (error) => output.destroy(error));
   let produced = 0;
+  let consumer: unknown;
   try {
     for await (const chunk of output as AsyncIterable<Buffer>) {
       produced += chunk.length;
       if (produced > entry.uncompressedSize) {
         throw invalid(display, `refused as a likely zip bomb: entry ${entry.name} unpacks to more than the ${entry.uncompressedSize} bytes its directory claims`);
       }
-      onChunk?.(chunk);
+      try {
+        await onChunk(chunk, start + source.bytesRead);
+      } catch (error) {
+        consumer = error;
+        throw error;
+      }
     }
   } catch (error) {
-    if (error instanceof InputFileError) throw error;
+    if (error === consumer || error instanceof InputFileError) throw error;
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, `corrupt zip archive: entry ${entry.name} does not inflate (${(error as Error).message})`, { cause: error });
   } finally {
     source.destroy();
     output.destroy();
   }
-}
-
-/** Collects `<mergeCell ref="B1:C1"/>` ranges that reach the header row, across chunk boundaries. */
-function mergeScanner(headerRow: number, out: MergedRange[]): (chunk: Buffer) => void {
-  let carry = '';
-  const seen = new Set<string>();
-  return (chunk) => {
-    const text = carry + chunk.toString('latin1');
-    const pattern = /<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"/g;
-    let lastEnd = 0;
-    for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-      lastEnd = pattern.lastIndex;
-      const range = { left: columnNumber(m[1]!), top: Number(m[2]), right: columnNumber(m[3]!), bottom: Number(m[4]) };
-      const key = `${range.top}:${range.left}`;
-      if (range.top <= headerRow && range.bottom >= headerRow && !seen.has(key)) {
-        seen.add(key);
-        out.push(range);
-      }
-    }
-    carry = text.slice(Math.max(lastEnd, text.length - 256));
-  };
 }
 
 /** `A` -> 1, `AB` -> 28. */
@@ -255,34 +200,6 @@ export function columnNumber(letters: string): number {
   return n;
 }
 
-/** The sheets of xl/workbook.xml, in workbook order, with the part their relationship points to. */
-function parseSheets(workbookXml: string, relsXml: string): WorkbookSheet[] {
-  const targets = new Map<string, string>();
-  for (const tag of relsXml.match(/<(?:\w+:)?Relationship\s[^>]*>/g) ?? []) {
-    const attrs = attributes(tag);
-    if (attrs.Id && attrs.Target) targets.set(attrs.Id, attrs.Target.startsWith('/') ? attrs.Target.slice(1) : `xl/${attrs.Target.replace(/^\.\//, '')}`);
-  }
-  return (workbookXml.match(/<(?:\w+:)?sheet\s[^>]*>/g) ?? []).map((tag, i) => {
-    const attrs = attributes(tag);
-    const rid = Object.entries(attrs).find(([k]) => k.endsWith(':id'))?.[1] ?? '';
-    return { name: attrs.name ?? `Sheet${i + 1}`, index: i + 1, part: targets.get(rid) ?? `xl/worksheets/sheet${i + 1}.xml` };
-  });
-}
-
-function attributes(tag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of tag.matchAll(/([\w:.-]+)\s*=\s*"([^"]*)"/g)) out[m[1]!] = decodeXml(m[2]!);
-  return out;
-}
-
-function decodeXml(text: string): string {
-  return text.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_m, e: string) => {
-    const named: Record<string, string> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' };
-    if (named[e.toLowerCase()]) return named[e.toLowerCase()]!;
-    return String.fromCodePoint(e[1]?.toLowerCase() === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-  });
-}
-
-function invalid(display: string, problem: string): InputFileError {
+export function invalid(display: string, problem: string): InputFileError {
   return new InputFileError('INGEST_FILE_INVALID', display, {}, problem);
 }

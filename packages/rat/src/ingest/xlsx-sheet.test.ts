@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { serialDate, SheetReader, type SheetRow } from './xlsx-sheet.js';
+
+const strings = ['id', 'name', 'Ada Lovelace', '', 'kanji'];
+/** Style 1 shows a date, style 2 a plain number. */
+const dateStyles = [false, true, false];
+
+function read(sheetData: string, options: { date1904?: boolean; prefix?: string; tail?: string; chunk?: number } = {}): { rows: SheetRow[]; merges: SheetReader['merges'] } {
+  const reader = new SheetReader({ strings, dateStyles, date1904: options.date1904 ?? false }, 'xl/worksheets/sheet1.xml');
+  const p = options.prefix ?? '';
+  const xml = Buffer.from(`<?xml version="1.0"?><${p}worksheet xmlns${p ? `:${p.slice(0, -1)}` : ''}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><${p}sheetData>${sheetData}</${p}sheetData>${options.tail ?? ''}</${p}worksheet>`);
+  const rows: SheetRow[] = [];
+  const size = options.chunk ?? xml.length;
+  for (let at = 0; at < xml.length; at += size) {
+    reader.write(xml.subarray(at, at + size));
+    rows.push(...reader.rows);
+    reader.rows = [];
+  }
+  reader.end();
+  rows.push(...reader.rows);
+  return { rows, merges: reader.merges };
+}
+
+describe('SheetReader', () => {
+  it('reads every cell type as Excel shows it', () => {
+    const { rows } = read(
+      '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>' +
+        '<row r="2">' +
+        '<c r="A2"><v>1</v></c>' + // a number (no type means n)
+        '<c r="B2" t="s"><v>2</v></c>' + // a shared string
+        '<c r="C2" s="1"><v>45292.5</v></c>' + // a number in a date style: 2024-01-01 12:00
+        '<c r="D2" s="2" t="n"><v>1.5e3</v></c>' +
+        '<c r="E2" t="b"><v>1</v></c><c r="F2" t="b"><v>0</v></c>' +
+        '<c r="G2" t="e"><v>#DIV/0!</v></c>' + // an error cell is empty
+        '<c r="H2" t="str"><f>CONCAT("a","&amp;")</f><v>a&amp;</v></c>' + // a formula's cached text
+        '<c r="I2"><f>A2*2</f><v>2</v></c>' + // a formula's cached number
+        '<c r="J2" t="b"><f>TRUE()</f><v>1</v></c>' + // a formula's cached boolean
+        '<c r="K2" s="1"><f>C2+1</f><v>45293</v></c>' + // a formula's cached date
+        '<c r="L2"><f>NOW()</f></c>' + // a formula never calculated: empty
+        '<c r="M2" t="inlineStr"><is><r><t>rich </t></r><r><rPr><b/></rPr><t xml:space="preserve">text</t></r><rPh sb="0" eb="1"><t>phonetic</t></rPh></is></c>' +
+        '<c r="N2" t="d"><v>2024-02-29T10:30:00</v></c>' +
+        '<c r="O2" t="s"><v>3</v></c>' + // an empty shared string is empty
+        '<c r="P2" s="1"/>' + // a styled cell without a value
+        '<c r="Q2" t="str"><v>line one_x000D_&#10;line two</v></c>' +
+        '</row>',
+    );
+    expect(rows).toEqual([
+      { number: 1, values: ['id', 'name'] },
+      {
+        number: 2,
+        values: [
+          1,
+          'Ada Lovelace',
+          new Date(Date.UTC(2024, 0, 1, 12)),
+          1500,
+          true,
+          false,
+          undefined,
+          'a&',
+          2,
+          true,
+          new Date(Date.UTC(2024, 0, 2)),
+          undefined,
+          'rich text',
+          new Date(Date.UTC(2024, 1, 29, 10, 30)),
+          undefined,
+          undefined,
+          'line one\r\nline two',
+        ],
+      },
+    ]);
+    expect(1 in rows[1]!.values).toBe(true);
+    expect(6 in rows[1]!.values).toBe(false); // empty cells are holes, not values
+  });
+
+  it('places cells by their references, counts on where a row or cell has none, and reads prefixed XML', () => {
+    const sheetData = '<x:row r="3"><x:c r="C3"><x:v>1</x:v></x:c><x:c><x:v>2</x:v></x:c><x:c r="AA3"><x:v>3</x:v></x:c></x:row><x:row><x:c><x:v>4</x:v></x:c></x:row><x:row r="7" spans="1:2"/>';
+    const { rows } = read(sheetData, { prefix: 'x:' });
+    const expected = [
+      { number: 3, values: [] as unknown[] },
+      { number: 4, values: [4] },
+      { number: 7, values: [] },
+    ];
+    expected[0]!.values[2] = 1;
+    expected[0]!.values[3] = 2;
+    expected[0]!.values[26] = 3;
+    expect(rows).toEqual(expected);
+  });
+
+  it('reads serial dates in the 1904 system as well', () => {
+    const { rows } = read('<row r="1"><c s="1"><v>0</v></c><c s="1"><v>43830.25</v></c></row>', { date1904: true });
+    expect(rows[0]!.values).toEqual([new Date(Date.UTC(1904, 0, 1)), new Date(Date.UTC(2024, 0, 1, 6))]);
+    expect(serialDate(1, false)).toEqual(new Date(Date.UTC(1899, 11, 31)));
+  });
+
+  it('never drops a value it cannot type: text in a number cell stays text, a date beyond a Date stays a number', () => {
+    const { rows } = read('<row r="1"><c><v>n/a</v></c><c s="1"><v>1e12</v></c><c t="b"><v>yes</v></c><c t="d"><v>someday</v></c></row>');
+    expect(rows[0]!.values).toEqual(['n/a', 1e12, 'yes', 'someday']);
+  });
+
+  it('collects merged ranges after the rows and ignores what follows them', () => {
+    const tail = '<mergeCells count="2"><mergeCell ref="A1:C1"/><mergeCell ref="B2:B3"/></mergeCells><conditionalFormatting sqref="A1"><cfRule type="expression"><formula>A1&gt;0</formula></cfRule></conditionalFormatting><extLst><broken></extLst>';
+    const { merges } = read('<row r="1"><c><v>1</v></c></row>', { tail });
+    expect(merges).toEqual([
+      { left: 1, top: 1, right: 3, bottom: 1 },
+      { left: 2, top: 2, right: 2, bottom: 3 },
+    ]);
+  });
+
+  it('gives the same rows whatever the chunk size', () => {
+    const sheetData = Array.from({ length: 50 }, (_, i) => `<row r="${i + 1}"><c t="s"><v>${i % 5}</v></c><c s="1"><v>${45000 + i}</v></c><c t="inlineStr"><is><t>caf\u00e9 ${i} &amp; \u6f22</t></is></c></row>`).join('');
+    const whole = read(sheetData);
+    expect(whole.rows).toHaveLength(50);
+    for (const chunk of [1, 7, 64, 1000]) expect(read(sheetData, { chunk }).rows).toEqual(whole.rows);
+  });
+
+  it('fails on a damaged sheet: a cut-off row, a missing shared string, an unknown cell type, a bad reference', () => {
+    const reader = new SheetReader({ strings, dateStyles, date1904: false }, 'xl/worksheets/sheet1.xml');
+    reader.write(Buffer.from('<worksheet><sheetData><row r="1"><c><v>1</v></c></row><row r="2"><c><v>2</v>'));
+    expect(() => reader.end()).toThrow('xl/worksheets/sheet1.xml ends before </c> (the part is cut off)');
+    expect(reader.rowNumber).toBe(2);
+    expect(() => read('<row r="1"><c r="A1" t="s"><v>9</v></c></row>')).toThrow('cell A1 refers to shared string 9, but the workbook has 5');
+    expect(() => read('<row r="1"><c r="A1" t="x"><v>9</v></c></row>')).toThrow('cell A1 has an unknown type t="x"');
+    expect(() => read('<row r="1"><c r="12"><v>9</v></c></row>')).toThrow('a cell reference that is not a column and row: <c r="12">');
+    expect(() => read('<row r="0"><c><v>9</v></c></row>')).toThrow('a row number that is not a positive whole number: <row r="0">');
+  });
+});

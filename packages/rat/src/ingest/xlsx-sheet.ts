@@ -1,0 +1,224 @@
+import { attribute, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
+import type { OpenedWorkbook } from './xlsx-workbook.js';
+
+/** A merged range (1-based rows and columns). */
+export interface MergedRange {
+  top: number;
+  left: number;
+  bottom: number;
+  right: number;
+}
+
+/** One row of the sheet: its row number and its cell values by column (column n at index n-1; empty cells are holes). */
+export interface SheetRow {
+  number: number;
+  values: unknown[];
+}
+
+/** Elements that come after `<mergeCells>` in a worksheet (ECMA-376 part 1, 18.3.1.99): once one opens, the sheet holds nothing more rat reads. */
+const AFTER_MERGES = new Set([
+  'phoneticPr', 'conditionalFormatting', 'dataValidations', 'hyperlinks', 'printOptions', 'pageMargins', 'pageSetup', 'headerFooter', 'rowBreaks', 'colBreaks',
+  'customProperties', 'cellWatches', 'ignoredErrors', 'smartTags', 'drawing', 'legacyDrawing', 'legacyDrawingHF', 'drawingHF', 'picture', 'oleObjects', 'controls',
+  'webPublishItems', 'tableParts', 'extLst',
+]);
+
+/**
+ * Reads a worksheet's XML in chunks and hands out its rows as plain values, in one pass:
+ * - numbers as numbers, or as Dates when the cell's style shows a date (the workbook's 1900 or 1904
+ *   serial dates, read as the same wall time in UTC);
+ * - shared and inline strings as text (rich text runs joined, phonetic guides left out);
+ * - booleans; formulas as their cached result, typed like any cell; error cells (`#DIV/0!`) empty.
+ * A number cell that holds no number keeps its text, and a date serial beyond what a Date holds
+ * keeps its number: a value is never dropped. Merged ranges are collected as they come (they follow
+ * the rows). The scan checks the XML's nesting, so a sheet that is cut off fails rather than ending
+ * early.
+ */
+export class SheetReader {
+  /** Rows completed by the chunks written so far; the caller takes them after each write. */
+  rows: SheetRow[] = [];
+  readonly merges: MergedRange[] = [];
+  private readonly scanner: XmlScanner;
+  private row: unknown[] | undefined;
+  /** The number of the row being read (or last read). */
+  rowNumber = 0;
+  private column = 0;
+  private inCell = false;
+  private cellRef = '';
+  private type = 'n';
+  private style = 0;
+  private value: string | undefined;
+  private inline: string | undefined;
+  private phonetic = 0;
+  private afterData = false;
+  private readonly handler: XmlHandler;
+
+  constructor(private readonly workbook: Pick<OpenedWorkbook, 'strings' | 'dateStyles' | 'date1904'>, part: string) {
+    this.handler = {
+      wantText: false,
+      open: (name, tag, selfClosing) => this.open(name, tag, selfClosing),
+      close: (name) => this.close(name),
+      text: (raw) => {
+        if (this.inline !== undefined && this.value === undefined) this.inline += raw;
+        else this.value = (this.value ?? '') + raw;
+      },
+    };
+    this.scanner = new XmlScanner(this.handler, part);
+  }
+
+  write(chunk: Buffer): void {
+    this.scanner.write(chunk);
+  }
+
+  end(): void {
+    this.scanner.end();
+  }
+
+  private open(name: string, tag: string, selfClosing: boolean): void {
+    switch (name) {
+      case 'row': {
+        const r = attribute(tag, 'r');
+        this.rowNumber = r === undefined ? this.rowNumber + 1 : positive(r, 'row number', tag);
+        this.row = [];
+        this.column = 0;
+        return;
+      }
+      case 'c': {
+        if (this.row === undefined) throw new XmlError(`a cell outside a row: ${tag}`);
+        const ref = attribute(tag, 'r');
+        this.column = ref === undefined ? this.column + 1 : columnOf(ref, tag);
+        this.cellRef = ref ?? `row ${this.rowNumber} column ${this.column}`;
+        this.type = attribute(tag, 't') ?? 'n';
+        const s = attribute(tag, 's');
+        this.style = s === undefined ? 0 : Number(s);
+        this.value = undefined;
+        this.inline = undefined;
+        this.inCell = !selfClosing;
+        return;
+      }
+      case 'v':
+        if (this.inCell && !selfClosing) {
+          this.value = '';
+          this.handler.wantText = true;
+        }
+        return;
+      case 'is':
+        if (this.inCell) this.inline = '';
+        return;
+      case 't':
+        if (this.inline !== undefined && this.phonetic === 0 && !selfClosing) this.handler.wantText = true;
+        return;
+      case 'rPh':
+        this.phonetic++;
+        this.handler.wantText = false;
+        return;
+      case 'mergeCell': {
+        const range = /^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$/.exec(attribute(tag, 'ref') ?? '');
+        if (range) this.merges.push({ left: letters(range[1]!), top: Number(range[2]), right: letters(range[3]!), bottom: Number(range[4]) });
+        return;
+      }
+      default:
+        if (this.afterData && AFTER_MERGES.has(name)) this.scanner.stop();
+    }
+  }
+
+  private close(name: string): void {
+    switch (name) {
+      case 'v':
+      case 't':
+        this.handler.wantText = false;
+        return;
+      case 'rPh':
+        this.phonetic--;
+        return;
+      case 'c':
+        if (this.row !== undefined) {
+          const value = this.cellValue();
+          if (value !== undefined) this.row[this.column - 1] = value;
+        }
+        this.inCell = false;
+        return;
+      case 'row':
+        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row });
+        this.row = undefined;
+        return;
+      case 'sheetData':
+        this.afterData = true;
+        return;
+      case 'mergeCells':
+        this.scanner.stop();
+        return;
+    }
+  }
+
+  private cellValue(): unknown {
+    const raw = this.value;
+    switch (this.type) {
+      case 'n': {
+        if (raw === undefined || raw === '') return undefined;
+        const number = Number(raw);
+        if (!Number.isFinite(number)) return decodeText(raw).trim() || undefined;
+        if (this.workbook.dateStyles[this.style] === true) return serialDate(number, this.workbook.date1904) ?? number;
+        return number;
+      }
+      case 's': {
+        if (raw === undefined || raw === '') return undefined;
+        const text = this.workbook.strings[Number(raw)];
+        if (text === undefined) throw new XmlError(`cell ${this.cellRef} refers to shared string ${raw}, but the workbook has ${this.workbook.strings.length}`);
+        return text === '' ? undefined : text;
+      }
+      case 'str':
+      case 'inlineStr': {
+        const text = this.inline ?? raw;
+        if (text === undefined || text === '') return undefined;
+        return decodeText(text);
+      }
+      case 'b':
+        if (raw === '1' || raw === 'true') return true;
+        if (raw === '0' || raw === 'false') return false;
+        return raw === undefined || raw === '' ? undefined : decodeText(raw);
+      case 'e':
+        return undefined;
+      case 'd': {
+        if (raw === undefined || raw === '') return undefined;
+        const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? raw : `${raw}Z`);
+        return Number.isNaN(date.getTime()) ? decodeText(raw) : date;
+      }
+      default:
+        throw new XmlError(`cell ${this.cellRef} has an unknown type t="${this.type}"`);
+    }
+  }
+}
+
+/**
+ * Excel's serial date as a Date of the same wall time in UTC (1900 system: day 25569 is 1970-01-01;
+ * 1904 system: 1462 days later), or undefined beyond the range a Date holds.
+ */
+export function serialDate(serial: number, date1904: boolean): Date | undefined {
+  const date = new Date(Math.round((serial + (date1904 ? 1462 : 0) - 25569) * 86_400_000));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** `A` -> 1, `AB` -> 28. */
+export function letters(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) n = n * 26 + ((text.charCodeAt(i) | 32) - 96);
+  return n;
+}
+
+/** The column of a cell reference such as `AB12`. */
+function columnOf(ref: string, tag: string): number {
+  let end = 0;
+  while (end < ref.length && end < 4) {
+    const c = ref.charCodeAt(end) | 32;
+    if (c < 97 || c > 122) break;
+    end++;
+  }
+  if (end === 0 || end > 3) throw new XmlError(`a cell reference that is not a column and row: ${tag}`);
+  return letters(ref.slice(0, end));
+}
+
+function positive(text: string, what: string, tag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new XmlError(`a ${what} that is not a positive whole number: ${tag}`);
+  return n;
+}

@@ -1,0 +1,183 @@
+import { checkDeclared, inflateEntry, invalid, readPart, readZipDirectory, type ZipEntry } from './xlsx-archive.js';
+import { InputFileError } from './input-file-error.js';
+import { attribute, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
+
+/** A sheet of the workbook: its name, 1-based position and the part holding its XML. */
+export interface WorkbookSheet {
+  name: string;
+  index: number;
+  part: string;
+}
+
+/** What reading a sheet's cells needs from the rest of the workbook. */
+export interface OpenedWorkbook {
+  sheet: WorkbookSheet;
+  /** The sheet's zip entry, to be streamed. */
+  sheetEntry: ZipEntry;
+  /** The shared string table (cells of type `s` hold an index into it). */
+  strings: string[];
+  /** By cell style index (`s`): whether its number format shows a date or time. */
+  dateStyles: boolean[];
+  /** Serial dates count from 1904-01-01 instead of 1899-12-30 (Mac Excel's old default). */
+  date1904: boolean;
+}
+
+const RELATIONSHIP = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/';
+
+/**
+ * Opens an .xlsx for reading one sheet: the archive is checked by its central directory first (zip
+ * bomb limits, a real workbook), then workbook.xml and its relationships name the sheets and the
+ * parts the sheet needs, the styles tell which cell formats are dates, and the shared strings are
+ * read (streamed: a large workbook's table may be bigger than any single part limit). Every part is
+ * inflated with its declared size enforced, so an entry that lies about its size is refused as it
+ * inflates. Entries rat does not read (images, themes, other sheets) are never inflated.
+ */
+export async function openWorkbook(path: string, display: string, size: number, sheet: string | number | undefined): Promise<OpenedWorkbook> {
+  const entries = await readZipDirectory(path, display, size);
+  checkDeclared(entries, display);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const workbookEntry = byName.get('xl/workbook.xml');
+  if (!workbookEntry) {
+    const names = entries.slice(0, 5).map((e) => e.name).join(', ');
+    throw invalid(display, `not an Excel workbook: the zip archive has no xl/workbook.xml (it holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}${names ? `: ${names}` : ''})`);
+  }
+  const workbookXml = await readPart(path, display, workbookEntry);
+  const relsEntry = byName.get('xl/_rels/workbook.xml.rels');
+  const rels = relationships(relsEntry ? await readPart(path, display, relsEntry) : '');
+  const sheets = parseSheets(workbookXml, rels);
+  if (sheets.length === 0) throw invalid(display, 'not an Excel workbook: xl/workbook.xml lists no sheets');
+  const wanted = typeof sheet === 'number' ? sheets[sheet - 1] : sheet === undefined ? sheets[0] : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
+  const list = sheets.map((s) => `${s.index} "${s.name}"`).join(', ');
+  if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
+  const sheetEntry = byName.get(wanted.part);
+  if (!sheetEntry) throw invalid(display, `sheet "${wanted.name}" points to ${wanted.part}, which the archive does not hold`);
+  const partOf = (type: string, fallback: string) => byName.get([...rels.values()].find((r) => r.type === RELATIONSHIP + type)?.target ?? fallback) ?? byName.get(fallback);
+  const stylesEntry = partOf('styles', 'xl/styles.xml');
+  const stringsEntry = partOf('sharedStrings', 'xl/sharedStrings.xml');
+  const workbookPr = /<(?:\w+:)?workbookPr\s[^>]*>/.exec(workbookXml)?.[0];
+  const date1904 = workbookPr !== undefined && /^(1|true)$/.test(attribute(workbookPr, 'date1904') ?? '');
+  return {
+    sheet: wanted,
+    sheetEntry,
+    strings: stringsEntry ? await readSharedStrings(path, display, stringsEntry) : [],
+    dateStyles: stylesEntry ? parseDateStyles(await readPart(path, display, stylesEntry), display) : [],
+    date1904,
+  };
+}
+
+interface Relationship {
+  type: string;
+  target: string;
+}
+
+/** xl/_rels/workbook.xml.rels: relationship id -> type and archive path (targets are relative to xl/). */
+function relationships(relsXml: string): Map<string, Relationship> {
+  const out = new Map<string, Relationship>();
+  for (const tag of relsXml.match(/<(?:\w+:)?Relationship\s[^>]*>/g) ?? []) {
+    const id = attribute(tag, 'Id');
+    const target = attribute(tag, 'Target');
+    if (id === undefined || target === undefined) continue;
+    out.set(id, { type: attribute(tag, 'Type') ?? '', target: target.startsWith('/') ? target.slice(1) : `xl/${target.replace(/^\.\//, '')}` });
+  }
+  return out;
+}
+
+/** The sheets of xl/workbook.xml, in workbook order, with the part their relationship points to. */
+function parseSheets(workbookXml: string, rels: Map<string, Relationship>): WorkbookSheet[] {
+  return (workbookXml.match(/<(?:\w+:)?sheet\s[^>]*>/g) ?? []).map((tag, i) => {
+    const rid = /\s[\w.-]+:id\s*=\s*"([^"]*)"/.exec(tag)?.[1] ?? '';
+    return { name: attribute(tag, 'name') ?? `Sheet${i + 1}`, index: i + 1, part: rels.get(rid)?.target ?? `xl/worksheets/sheet${i + 1}.xml` };
+  });
+}
+
+/**
+ * xl/sharedStrings.xml, streamed: one string per `<si>`, its `<t>` runs joined (rich text) and its
+ * phonetic guides (`<rPh>`, the furigana of Japanese text) left out, as Excel shows the cell.
+ */
+async function readSharedStrings(path: string, display: string, entry: ZipEntry): Promise<string[]> {
+  const strings: string[] = [];
+  let current = '';
+  let inItem = false;
+  let phonetic = 0;
+  const handler: XmlHandler = {
+    wantText: false,
+    open(name) {
+      if (name === 'si') {
+        inItem = true;
+        current = '';
+      } else if (name === 'rPh') phonetic++;
+      else if (name === 't' && inItem && phonetic === 0) handler.wantText = true;
+    },
+    close(name) {
+      if (name === 't') handler.wantText = false;
+      else if (name === 'rPh') phonetic--;
+      else if (name === 'si') {
+        strings.push(decodeText(current));
+        inItem = false;
+      }
+    },
+    text(raw) {
+      current += raw;
+    },
+  };
+  const scanner = new XmlScanner(handler, entry.name);
+  try {
+    await inflateEntry(path, display, entry, (chunk) => scanner.write(chunk));
+    scanner.end();
+  } catch (error) {
+    throw asInputError(error, display);
+  }
+  return strings;
+}
+
+/**
+ * Which cell styles show dates: `cellXfs` lists the styles cells refer to by index, each with a
+ * number format id; ids below 164 are Excel's built-in formats, the others are defined in `numFmts`.
+ */
+function parseDateStyles(stylesXml: string, display: string): boolean[] {
+  const formats = new Map<number, string>();
+  const styles: number[] = [];
+  let inCellXfs = false;
+  const scanner = new XmlScanner(
+    {
+      wantText: false,
+      open(name, tag) {
+        if (name === 'numFmt') formats.set(Number(attribute(tag, 'numFmtId')), attribute(tag, 'formatCode') ?? '');
+        else if (name === 'cellXfs') inCellXfs = true;
+        else if (name === 'xf' && inCellXfs) styles.push(Number(attribute(tag, 'numFmtId') ?? 0));
+      },
+      close(name) {
+        if (name === 'cellXfs') inCellXfs = false;
+      },
+      text() {},
+    },
+    'xl/styles.xml',
+  );
+  try {
+    scanner.writeText(stylesXml);
+    scanner.end();
+  } catch (error) {
+    throw asInputError(error, display);
+  }
+  return styles.map((id) => {
+    const format = formats.get(id);
+    return format !== undefined ? isDateFormat(format) : BUILTIN_DATE_FORMATS.has(id);
+  });
+}
+
+/**
+ * Built-in number formats that show a date or time (ECMA-376 part 1, 18.8.30): 14-22 and 45-47
+ * everywhere, 27-36 and 50-58 in the East Asian locales that define them (all dates or times there).
+ */
+const BUILTIN_DATE_FORMATS = new Set([14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 45, 46, 47, 50, 51, 52, 53, 54, 55, 56, 57, 58]);
+
+/** Whether a number format code shows a date or time: a date or time letter outside quoted text, escapes and [colour]/[condition] blocks. */
+export function isDateFormat(format: string): boolean {
+  return /[ymdhsb]/i.test(format.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, '').replace(/\\./g, ''));
+}
+
+/** A damaged part's XML error as the file's error; anything else as it is. */
+export function asInputError(error: unknown, display: string): unknown {
+  if (error instanceof XmlError) return new InputFileError('INGEST_FILE_INVALID', display, {}, `not a readable Excel workbook: ${error.message}`, { cause: error });
+  return error;
+}
