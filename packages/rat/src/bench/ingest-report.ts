@@ -35,7 +35,7 @@ export interface IngestBenchResult {
   beforeLabel?: string;
   csv?: FileComparison;
   ndjson?: FileComparison;
-  xlsx?: { file: { path: string; rows: number; bytes: number }; rat: SideSamples };
+  xlsx?: { file: { path: string; rows: number; bytes: number }; rat: SideSamples; before?: SideSamples };
   smallFiles?: {
     count: number;
     rowsEach: number;
@@ -162,7 +162,9 @@ export function formatIngestText(result: IngestBenchResult): string {
   }
   if (result.xlsx) {
     const x = result.xlsx;
-    lines.push(`XLSX: ${x.file.rows.toLocaleString('en-US')} rows, ${mib(x.file.bytes)}: ${seconds(medianOf(x.rat.ms))}, ${rate(x.file.rows, x.file.bytes, medianOf(x.rat.ms))}, peak RSS ${mib(medianOf(x.rat.maxRssBytes))}`, '');
+    lines.push(`XLSX: ${x.file.rows.toLocaleString('en-US')} rows, ${mib(x.file.bytes)}: ${seconds(medianOf(x.rat.ms))}, ${rate(x.file.rows, x.file.bytes, medianOf(x.rat.ms))}, peak RSS ${mib(medianOf(x.rat.maxRssBytes))}`);
+    if (x.before) lines.push(`  ${result.beforeLabel ?? 'earlier build'}: ${seconds(medianOf(x.before.ms))}, ${rate(x.file.rows, x.file.bytes, medianOf(x.before.ms))}, peak RSS ${mib(medianOf(x.before.maxRssBytes))}; rat takes ${ratios(x.rat, x.before).time.toFixed(2)}x its time`);
+    lines.push('');
   }
   if (result.smallFiles) {
     const s = result.smallFiles;
@@ -223,6 +225,14 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
         `peak RSS ${mib(medianOf(x.rat.maxRssBytes))} (runs: ${x.rat.ms.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s)`,
       '',
     );
+    if (x.before) {
+      const b = ratios(x.rat, x.before);
+      out.push(
+        `The ${result.beforeLabel ?? 'earlier'} build in the same rounds, alternating: ${seconds(medianOf(x.before.ms))}, ${rate(x.file.rows, x.file.bytes, medianOf(x.before.ms))}, peak RSS ${mib(medianOf(x.before.maxRssBytes))} ` +
+          `(runs: ${x.before.ms.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s): rat takes **${b.time.toFixed(2)}×** its time and ${b.memory.toFixed(2)}× its peak memory.`,
+        '',
+      );
+    }
   }
   if (result.smallFiles) {
     const s = result.smallFiles;

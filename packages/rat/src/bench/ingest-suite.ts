@@ -23,7 +23,7 @@ export const INGEST_USAGE = `usage: npm run bench -- --suite ingest [--rounds N]
   --rounds N      runs per side (default 3), sides alternating, each in its own process
   --threads N     DuckDB threads of every side (default: all cores)
   --only LIST     run only these parts (default: all four)
-  --before DIR    also run rat's CSV side from an earlier build's dist/ folder, in the same rounds
+  --before DIR    also run rat's CSV and XLSX sides from an earlier build's dist/ folder, in the same rounds
   --before-label  what to call that build in the report (default "before")
   --batch-rounds N  runs of the small-file batch (default 1: it takes tens of seconds)
   --scale F       generate and ingest F times the default row and file counts (e.g. 0.01 for a smoke test)
@@ -98,7 +98,7 @@ export async function runIngestSuite(args: string[]): Promise<void> {
       ...(part === 'csv'
         ? [{ name: 'duckdb-zstd', script: child, task: { kind: 'duckdb-copy', file: file.path, reader, out: join(scratch, `${part}-duckdb-zstd.parquet`), threads, parquetOptions: `FORMAT parquet, ${parquetCompression()}` } as IngestTask }]
         : []),
-      // The earlier build only for CSV: the path this change is about (and a 1 GB NDJSON read is slow enough already).
+      // The earlier build only for CSV (and XLSX, below): a 1 GB NDJSON read is slow enough already.
       ...(beforeChild && part === 'csv' ? [{ name: 'before', script: beforeChild, task: { kind: 'rat-file', file: file.path, home: join(scratch, `${part}-home-before`), threads, table } as IngestTask }] : []),
     ];
     const samples = new Map(sides.map((s) => [s.name, { name: s.name, ms: [] as number[], maxRssBytes: [] as number[], rows: 0 }]));
@@ -133,16 +133,21 @@ export async function runIngestSuite(args: string[]): Promise<void> {
   if (parts.has('csv')) result.csv = await compare('csv', inputs.csv, 'read_csv');
   if (parts.has('ndjson')) result.ndjson = await compare('ndjson', inputs.ndjson, 'read_json');
   if (parts.has('xlsx')) {
-    const rat: SideSamples = { name: 'rat', ms: [], maxRssBytes: [], rows: 0 };
+    // The earlier build, when given, alternates with this one in every round.
+    const sides = [{ name: 'rat', script: child }, ...(beforeChild ? [{ name: 'before', script: beforeChild }] : [])];
+    const samples = new Map(sides.map((side) => [side.name, { name: side.name, ms: [] as number[], maxRssBytes: [] as number[], rows: 0 }]));
     for (let round = 0; round < rounds; round++) {
-      progress(`bench: xlsx round ${round + 1}/${rounds}`);
-      const outcome = await runChild(child, { kind: 'rat-file', file: inputs.xlsx.path, home: join(scratch, 'xlsx-home'), threads, table: 'bronze.bench_xlsx' });
-      if (outcome.rows !== inputs.xlsx.rows) throw new ValidationError('INVALID_ARGUMENT', `rat ingested ${outcome.rows} rows of ${inputs.xlsx.path}, expected ${inputs.xlsx.rows}`);
-      rat.ms.push(outcome.ms);
-      rat.maxRssBytes.push(outcome.maxRssBytes);
-      rat.rows = outcome.rows;
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        progress(`bench: xlsx round ${round + 1}/${rounds}: ${side.name}`);
+        const outcome = await runChild(side.script, { kind: 'rat-file', file: inputs.xlsx.path, home: join(scratch, `xlsx-home-${side.name}`), threads, table: 'bronze.bench_xlsx' });
+        if (outcome.rows !== inputs.xlsx.rows) throw new ValidationError('INVALID_ARGUMENT', `${side.name} ingested ${outcome.rows} rows of ${inputs.xlsx.path}, expected ${inputs.xlsx.rows}`);
+        const sample = samples.get(side.name)!;
+        sample.ms.push(outcome.ms);
+        sample.maxRssBytes.push(outcome.maxRssBytes);
+        sample.rows = outcome.rows;
+      }
     }
-    result.xlsx = { file: { path: inputs.xlsx.path, rows: inputs.xlsx.rows, bytes: inputs.xlsx.bytes }, rat };
+    result.xlsx = { file: { path: inputs.xlsx.path, rows: inputs.xlsx.rows, bytes: inputs.xlsx.bytes }, rat: samples.get('rat')!, ...(samples.has('before') ? { before: samples.get('before')! } : {}) };
   }
   if (parts.has('small')) {
     const small = inputs.smallFiles;

@@ -1,4 +1,4 @@
-import { attribute, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
+import { attributeIn, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
 import type { OpenedWorkbook } from './xlsx-workbook.js';
 
 /** A merged range (1-based rows and columns). */
@@ -43,7 +43,7 @@ export class SheetReader {
   rowNumber = 0;
   private column = 0;
   private inCell = false;
-  private cellRef = '';
+  private cellRef: string | undefined;
   private type = 'n';
   private style = 0;
   private value: string | undefined;
@@ -55,7 +55,7 @@ export class SheetReader {
   constructor(private readonly workbook: Pick<OpenedWorkbook, 'strings' | 'dateStyles' | 'date1904'>, part: string) {
     this.handler = {
       wantText: false,
-      open: (name, tag, selfClosing) => this.open(name, tag, selfClosing),
+      open: (name, source, start, end, selfClosing) => this.open(name, source, start, end, selfClosing),
       close: (name) => this.close(name),
       text: (raw) => {
         if (this.inline !== undefined && this.value === undefined) this.inline += raw;
@@ -73,22 +73,22 @@ export class SheetReader {
     this.scanner.end();
   }
 
-  private open(name: string, tag: string, selfClosing: boolean): void {
+  private open(name: string, source: string, start: number, end: number, selfClosing: boolean): void {
     switch (name) {
       case 'row': {
-        const r = attribute(tag, 'r');
-        this.rowNumber = r === undefined ? this.rowNumber + 1 : positive(r, 'row number', tag);
+        const r = attributeIn(source, start, end, 'r');
+        this.rowNumber = r === undefined ? this.rowNumber + 1 : positive(r, 'row number', source.slice(start, end));
         this.row = [];
         this.column = 0;
         return;
       }
       case 'c': {
-        if (this.row === undefined) throw new XmlError(`a cell outside a row: ${tag}`);
-        const ref = attribute(tag, 'r');
-        this.column = ref === undefined ? this.column + 1 : columnOf(ref, tag);
-        this.cellRef = ref ?? `row ${this.rowNumber} column ${this.column}`;
-        this.type = attribute(tag, 't') ?? 'n';
-        const s = attribute(tag, 's');
+        if (this.row === undefined) throw new XmlError(`a cell outside a row: ${source.slice(start, end)}`);
+        const ref = attributeIn(source, start, end, 'r');
+        this.column = ref === undefined ? this.column + 1 : columnOf(ref, source.slice(start, end));
+        this.cellRef = ref;
+        this.type = attributeIn(source, start, end, 't') ?? 'n';
+        const s = attributeIn(source, start, end, 's');
         this.style = s === undefined ? 0 : Number(s);
         this.value = undefined;
         this.inline = undefined;
@@ -112,7 +112,7 @@ export class SheetReader {
         this.handler.wantText = false;
         return;
       case 'mergeCell': {
-        const range = /^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$/.exec(attribute(tag, 'ref') ?? '');
+        const range = /^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$/.exec(attributeIn(source, start, end, 'ref') ?? '');
         if (range) this.merges.push({ left: letters(range[1]!), top: Number(range[2]), right: letters(range[3]!), bottom: Number(range[4]) });
         return;
       }
@@ -150,6 +150,10 @@ export class SheetReader {
     }
   }
 
+  private cellName(): string {
+    return this.cellRef ?? `in row ${this.rowNumber}, column ${this.column}`;
+  }
+
   private cellValue(): unknown {
     const raw = this.value;
     switch (this.type) {
@@ -163,7 +167,7 @@ export class SheetReader {
       case 's': {
         if (raw === undefined || raw === '') return undefined;
         const text = this.workbook.strings[Number(raw)];
-        if (text === undefined) throw new XmlError(`cell ${this.cellRef} refers to shared string ${raw}, but the workbook has ${this.workbook.strings.length}`);
+        if (text === undefined) throw new XmlError(`cell ${this.cellName()} refers to shared string ${raw}, but the workbook has ${this.workbook.strings.length}`);
         return text === '' ? undefined : text;
       }
       case 'str':
@@ -184,7 +188,7 @@ export class SheetReader {
         return Number.isNaN(date.getTime()) ? decodeText(raw) : date;
       }
       default:
-        throw new XmlError(`cell ${this.cellRef} has an unknown type t="${this.type}"`);
+        throw new XmlError(`cell ${this.cellName()} has an unknown type t="${this.type}"`);
     }
   }
 }

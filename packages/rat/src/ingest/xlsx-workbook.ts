@@ -1,6 +1,6 @@
 import { checkDeclared, inflateEntry, invalid, readPart, readZipDirectory, type ZipEntry } from './xlsx-archive.js';
 import { InputFileError } from './input-file-error.js';
-import { attribute, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
+import { attribute, attributeIn, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
 
 /** A sheet of the workbook: its name, 1-based position and the part holding its XML. */
 export interface WorkbookSheet {
@@ -141,10 +141,10 @@ function parseDateStyles(stylesXml: string, display: string): boolean[] {
   const scanner = new XmlScanner(
     {
       wantText: false,
-      open(name, tag) {
-        if (name === 'numFmt') formats.set(Number(attribute(tag, 'numFmtId')), attribute(tag, 'formatCode') ?? '');
+      open(name, source, start, end) {
+        if (name === 'numFmt') formats.set(Number(attributeIn(source, start, end, 'numFmtId')), attributeIn(source, start, end, 'formatCode') ?? '');
         else if (name === 'cellXfs') inCellXfs = true;
-        else if (name === 'xf' && inCellXfs) styles.push(Number(attribute(tag, 'numFmtId') ?? 0));
+        else if (name === 'xf' && inCellXfs) styles.push(Number(attributeIn(source, start, end, 'numFmtId') ?? 0));
       },
       close(name) {
         if (name === 'cellXfs') inCellXfs = false;

@@ -6,7 +6,8 @@ function events(xml: Buffer, split: (length: number) => number[], textIn = new S
   const out: string[] = [];
   const handler: XmlHandler = {
     wantText: false,
-    open(name, tag, selfClosing) {
+    open(name, source, start, end, selfClosing) {
+      const tag = source.slice(start, end);
       out.push(`open ${name}${selfClosing ? '/' : ''} ${tag}`);
       if (textIn.has(name) && !selfClosing) handler.wantText = true;
     },

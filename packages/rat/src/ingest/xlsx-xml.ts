@@ -2,13 +2,14 @@ import { StringDecoder } from 'node:string_decoder';
 
 /**
  * What a scan reports. `name` is the local name (a namespace prefix such as `x:` dropped: some
- * writers, the OpenXML SDK among them, prefix every SpreadsheetML element). `tag` is the whole tag,
- * `<` to `>`, for attributes. Text is reported raw (entities not yet decoded) and only while
+ * writers, the OpenXML SDK among them, prefix every SpreadsheetML element). The tag, `<` to `>`, is
+ * `source.slice(start, end)`, passed as a span so that the millions of tags whose attributes nobody
+ * reads are never copied (`attributeIn` reads one in place). Text is reported raw (entities not yet decoded) and only while
  * `wantText` is true, so the whitespace and values a handler does not need are never sliced out.
  */
 export interface XmlHandler {
   wantText: boolean;
-  open(name: string, tag: string, selfClosing: boolean): void;
+  open(name: string, source: string, start: number, end: number, selfClosing: boolean): void;
   close(name: string): void;
   text(raw: string): void;
 }
@@ -103,10 +104,10 @@ export class XmlScanner {
         const selfClosing = s.charCodeAt(gt - 1) === 47;
         const name = localName(s, i + 1, selfClosing ? gt - 1 : gt);
         if (name === '') throw new XmlError(`${this.part}: a tag without a name at character ${this.consumed + i}`);
-        const tag = s.slice(i, gt + 1);
+        const start = i;
         i = gt + 1;
         if (!selfClosing) open.push(name);
-        handler.open(name, tag, selfClosing);
+        handler.open(name, s, start, i, selfClosing);
         if (selfClosing) handler.close(name);
       }
       if (this.stopped) return;
@@ -155,23 +156,29 @@ function escapeText(text: string): string {
  * absent. Matches whole names only (`r` is not found in `spans="1:7"` or `x14ac:r`).
  */
 export function attribute(tag: string, name: string): string | undefined {
-  let from = 0;
+  return attributeIn(tag, 0, tag.length, name);
+}
+
+/** The same for the tag at `source.slice(start, end)`, read in place. */
+export function attributeIn(source: string, start: number, end: number, name: string): string | undefined {
+  let from = start;
   for (;;) {
-    const at = tag.indexOf(name, from);
-    if (at < 0) return undefined;
+    const at = source.indexOf(name, from);
+    if (at < 0 || at >= end) return undefined;
     from = at + name.length;
-    const before = tag.charCodeAt(at - 1);
+    const before = source.charCodeAt(at - 1);
     if (before !== 32 && before !== 9 && before !== 10 && before !== 13) continue;
     let j = from;
-    while (tag.charCodeAt(j) === 32) j++;
-    if (tag.charCodeAt(j) !== 61 /* = */) continue;
+    while (source.charCodeAt(j) === 32) j++;
+    if (source.charCodeAt(j) !== 61 /* = */) continue;
     j++;
-    while (tag.charCodeAt(j) === 32) j++;
-    const quote = tag[j];
+    while (source.charCodeAt(j) === 32) j++;
+    const quote = source[j];
     if (quote !== '"' && quote !== "'") return undefined;
-    const end = tag.indexOf(quote, j + 1);
-    if (end < 0) return undefined;
-    return decodeText(tag.slice(j + 1, end));
+    const close = source.indexOf(quote, j + 1);
+    if (close < 0 || close >= end) return undefined;
+    const value = source.slice(j + 1, close);
+    return value.includes('&') ? decodeText(value) : value;
   }
 }
 
