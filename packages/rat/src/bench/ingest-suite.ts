@@ -16,7 +16,7 @@ import type { IngestTask, IngestTaskResult } from './ingest-child.js';
 import { DEFAULT_INGEST_INPUTS, type IngestInputSpec, type InputFile, prepareIngestInputs } from './ingest-datasets.js';
 import { writeSection } from './bench-markdown.js';
 import { positiveInt, progressLine, repositoryRoot, threadsFlag } from './bench-flags.js';
-import { type FileComparison, formatIngestMarkdown, formatIngestText, type IngestBenchResult, medianTrace, type SideSamples } from './ingest-report.js';
+import { type FileComparison, formatIngestMarkdown, formatIngestText, type IngestBenchResult, medianTrace } from './ingest-report.js';
 import { machineInfo } from './machine-info.js';
 
 export const INGEST_USAGE = `usage: npm run bench -- --suite ingest [--rounds N] [--threads N] [--only csv,ndjson,xlsx,small] [--before DIR] [--json] [--no-write] [--regenerate]
