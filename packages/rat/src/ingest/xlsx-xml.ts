@@ -95,11 +95,16 @@ export class XmlScanner {
       const gt = tagEnd(s, i + 1);
       if (gt < 0) break;
       if (next === 47 /* / */) {
-        const name = localName(s, i + 2, gt);
+        // Compared in place: the name is the one on the stack, so no close tag is copied out.
         const expected = open.pop();
-        if (expected !== name) throw new XmlError(`${this.part}: </${name}> at character ${this.consumed + i} closes ${expected === undefined ? 'nothing' : `<${expected}>`}`);
+        const end = nameEnd(s, i + 2, gt);
+        const from = end - (expected?.length ?? 0);
+        if (expected === undefined || from < i + 2 || !s.startsWith(expected, from) || (from > i + 2 && s.charCodeAt(from - 1) !== 58)) {
+          const name = localName(s, i + 2, gt);
+          throw new XmlError(`${this.part}: </${name}> at character ${this.consumed + i} closes ${expected === undefined ? 'nothing' : `<${expected}>`}`);
+        }
         i = gt + 1;
-        handler.close(name);
+        handler.close(expected);
       } else {
         const selfClosing = s.charCodeAt(gt - 1) === 47;
         const name = localName(s, i + 1, selfClosing ? gt - 1 : gt);
@@ -132,6 +137,17 @@ function tagEnd(s: string, from: number): number {
 
 /** A part's XML is not well formed. */
 export class XmlError extends Error {}
+
+/** Where the name starting at `from` ends: at whitespace, `/` or `>`. */
+function nameEnd(s: string, from: number, to: number): number {
+  let end = from;
+  while (end < to) {
+    const c = s.charCodeAt(end);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 47) break;
+    end++;
+  }
+  return end;
+}
 
 /** The name of the tag starting at `from`, up to whitespace, `/` or `>`, without its namespace prefix. */
 function localName(s: string, from: number, to: number): string {
