@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckDb, openDuckDb } from '../engine/duckdb.js';
-import { inferJsonColumns, type JsonInference, memoryBytes, splitLines } from './json-infer.js';
+import { inferJsonColumns, type JsonInference, type LineSplit, memoryBytes, splitLines } from './json-infer.js';
 
 let dir: string;
 let scratch: string;
@@ -28,11 +28,11 @@ const PART = 64 * 1024;
 const record = (i: number) => JSON.stringify({ id: i, at: `2024-01-${String(1 + (i % 28)).padStart(2, '0')} 10:00:00`, name: `n${i}`, nested: { x: i, tags: ['a', 'b'] }, score: i % 7 === 0 ? null : i / 4 });
 const lines = (n: number, line: (i: number) => string = record) => `${Array.from({ length: n }, (_, i) => line(i)).join('\n')}\n`;
 
-async function infer(name: string, content: string | Buffer, more: { format?: string; minPartBytes?: number; options?: string[] } = {}): Promise<JsonInference> {
+async function infer(name: string, content: string | Buffer, more: { format?: string; minPartBytes?: number; maxPartBytes?: number; options?: string[] } = {}): Promise<JsonInference> {
   const path = join(dir, name);
   await writeFile(path, content);
   const sample = Buffer.isBuffer(content) ? content.subarray(0, 64 * 1024) : Buffer.from(content.slice(0, 64 * 1024));
-  return inferJsonColumns(duck, path, more.options ?? OPTIONS, more.format ?? 'auto', sample, scratch, more.minPartBytes ?? PART);
+  return inferJsonColumns(duck, path, more.options ?? OPTIONS, more.format ?? 'auto', sample, scratch, more.minPartBytes ?? PART, more.maxPartBytes);
 }
 
 const described = (c: JsonInference) => c.names.map((name, i) => `${name} ${c.types[i]!.toString()}`);
@@ -48,6 +48,17 @@ describe('JSON type inference over every record', () => {
     expect(described(parts)).toEqual(described(whole));
     expect(described(parts)).toEqual(['id BIGINT', 'at TIMESTAMP', 'name VARCHAR', 'nested STRUCT("x" BIGINT, "tags" VARCHAR[])', 'score DOUBLE']);
     // The named pipes are gone.
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
+  it('infers a file of more parts than threads a few at a time, to the same columns, and stops at the first part that disagrees', async () => {
+    const text = lines(6000);
+    const pooled = await infer('pooled.ndjson', text, { maxPartBytes: PART });
+    expect(pooled.parts).toBeGreaterThanOrEqual(8);
+    expect(described(pooled)).toEqual(described(await infer('pooled-whole.ndjson', text, { minPartBytes: Number.MAX_SAFE_INTEGER })));
+    const lateKey = await infer('pooled-late-key.ndjson', `${text}${JSON.stringify({ id: 6000, extra: 'x' })}\n`, { maxPartBytes: PART });
+    expect(lateKey.parts).toBe(1);
+    expect(described(lateKey)).toContain('extra VARCHAR');
     expect(await readdir(scratch)).toEqual([]);
   });
 
@@ -97,21 +108,38 @@ describe('JSON type inference over every record', () => {
     expect((await readFile(join(dir, 'array.json'), 'utf8')).length).toBeGreaterThan(3 * PART);
   });
 
-  it('does not split a file larger than a quarter of DuckDB\'s memory limit: the parts read from pipes are held in memory', async () => {
+  it("cuts parts at lines, no larger than the largest part, and holds no more at once than a quarter of DuckDB's memory limit", async () => {
     expect([memoryBytes('18.8 GiB'), memoryBytes('476.8 MiB'), memoryBytes('1.5 GB'), memoryBytes('512 bytes'), memoryBytes('lots')]).toEqual([18.8 * 2 ** 30, 476.8 * 2 ** 20, 1.5e9, 512, Number.NaN]);
     const text = lines(6000);
+    const size = Buffer.byteLength(text);
     const path = join(dir, 'memory.ndjson');
     await writeFile(path, text);
     const sample = Buffer.from(text.slice(0, 64 * 1024));
-    const parts = await splitLines(duck, path, 'auto', sample, PART);
-    // Three ranges, each from a line's start, covering the file.
-    expect(parts).toHaveLength(3);
-    expect(parts[0]![0]).toBe(0);
-    expect(parts[2]![1]).toBe(Buffer.byteLength(text));
-    for (const [i, [start]] of parts.entries()) if (i > 0) expect([text[start - 1], parts[i - 1]![1]]).toEqual(['\n', start]);
-    await duck.run(`SET memory_limit = '${Math.floor((Buffer.byteLength(text) * 3) / 1024)}KiB'`);
+    const expectRanges = (split: LineSplit | undefined, count: number) => {
+      const parts = split!.parts;
+      expect(parts).toHaveLength(count);
+      expect(parts[0]![0]).toBe(0);
+      expect(parts.at(-1)![1]).toBe(size);
+      for (const [i, [start]] of parts.entries()) if (i > 0) expect([text[start - 1], parts[i - 1]![1]]).toEqual(['\n', start]);
+    };
+    // One part per thread when the parts may be that large.
+    const perThread = await splitLines(duck, path, 'auto', sample, PART, size);
+    expectRanges(perThread, 3);
+    expect(perThread!.atOnce).toBe(3);
+    // Parts of at most 2 x 64 KiB: more parts than threads, three at a time.
+    const capped = await splitLines(duck, path, 'auto', sample, PART, 2 * PART);
+    expectRanges(capped, Math.ceil(size / (2 * PART)));
+    expect(capped!.atOnce).toBe(3);
+    // A memory limit of three times the file: three parts at a time may hold three quarters of it, so each is a quarter of the file.
+    await duck.run(`SET memory_limit = '${Math.floor((size * 3) / 1024)}KiB'`);
     try {
-      expect(await splitLines(duck, path, 'auto', sample, PART)).toEqual([]);
+      const small = await splitLines(duck, path, 'auto', sample, PART, size);
+      const [{ memory }] = (await duck.rows<{ memory: string }>(`SELECT current_setting('memory_limit') AS memory`)) as [{ memory: string }];
+      const partBytes = memoryBytes(memory) / 4 / 3;
+      expect(partBytes).toBeLessThan(size / 3);
+      expectRanges(small, Math.ceil(size / partBytes));
+      await duck.run(`SET memory_limit = '${Math.floor((PART * 11) / 1024)}KiB'`);
+      expect(await splitLines(duck, path, 'auto', sample, PART, size)).toBeUndefined();
     } finally {
       await duck.run('RESET memory_limit');
     }

@@ -16,17 +16,21 @@ export interface JsonInference extends InferredColumns {
   parts: number;
 }
 
-/** A part gets a DuckDB connection of its own only when it is at least this large. */
+/** A file is split only into parts at least this large. */
 export const MIN_PART_BYTES = 64 * 1024 * 1024;
+/** Parts are at most this large: DuckDB holds a part read from a pipe in memory until its statement ends. */
+export const MAX_PART_BYTES = 128 * 1024 * 1024;
 
 /**
  * The columns and types of a JSON file, from every record (read_json with `sample_size = -1`), so
  * that a key or a type first seen late in the file is neither dropped nor a failed read.
  *
  * DuckDB infers them in one pass that its threads do not speed up: about 18 s for the 1 GB benchmark
- * file here, four times the read of its rows. So a large newline-delimited file is inferred in parts, one per DuckDB thread,
- * cut at line breaks: each part's bytes are copied through a named pipe to a connection of its
- * own, and the parts are inferred at the same time. Inference merges the types of each record, so
+ * file here, four times the read of its rows. So a large newline-delimited file is inferred in parts
+ * cut at line breaks, as many at a time as DuckDB has threads, each on a connection of its own, its
+ * bytes copied through a named pipe. DuckDB keeps what it reads from a pipe until the statement
+ * ends, so parts are at most `maxPartBytes` and only that many are held at once, whatever the
+ * file's size. Inference merges the types of each record, so
  * when every part comes to the same columns and types, so does the whole file; when they differ, or
  * anything goes wrong (a malformed line, no named pipes), the whole file is inferred in one pass as
  * before, which also gives an error its line in the file.
@@ -42,30 +46,39 @@ export async function inferJsonColumns(
   sample: Buffer | undefined,
   scratchDir: string,
   minPartBytes = MIN_PART_BYTES,
+  maxPartBytes = MAX_PART_BYTES,
 ): Promise<JsonInference> {
   const whole = async () => ({ ...(await describeQuery(duck, `SELECT * FROM read_json(${[quoteString(path), ...options, 'sample_size = -1'].join(', ')})`)), parts: 1 });
-  const parts = await splitLines(duck, path, format, sample, minPartBytes).catch(() => []);
-  if (parts.length < 2) return whole();
+  const split = await splitLines(duck, path, format, sample, minPartBytes, maxPartBytes).catch(() => undefined);
+  if (!split || split.parts.length < 2) return whole();
   const partOptions = options.filter((o) => !/^(format|compression)\s*=/.test(o));
-  const inferred = await inferParts(duck, path, parts, [`format = 'newline_delimited'`, `compression = 'uncompressed'`, ...partOptions, 'sample_size = -1'], scratchDir).catch(() => undefined);
-  return inferred ? { ...inferred, parts: parts.length } : whole();
+  const inferred = await inferParts(duck, path, split, [`format = 'newline_delimited'`, `compression = 'uncompressed'`, ...partOptions, 'sample_size = -1'], scratchDir).catch(() => undefined);
+  return inferred ? { ...inferred, parts: split.parts.length } : whole();
+}
+
+/** A file cut into parts, and how many of them are inferred at a time. */
+export interface LineSplit {
+  parts: [number, number][];
+  atOnce: number;
 }
 
 /**
- * Byte ranges of the file, each starting at a line, one per DuckDB thread and none under
- * `minPartBytes`; none when the file is not split: too small, larger than a quarter of DuckDB's
- * memory limit, compressed, not newline-delimited, or not on Linux (named pipes and GNU dd's byte
- * offsets).
+ * Byte ranges of the file, each starting at a line: at least one per DuckDB thread, none under
+ * `minPartBytes`, none over `maxPartBytes`, and no more held at once than a quarter of DuckDB's
+ * memory limit; undefined when the file is not split: too small, too little memory, compressed, not
+ * newline-delimited, or not on Linux (named pipes and GNU dd's byte offsets).
  */
-export async function splitLines(duck: DuckDb, path: string, format: string, sample: Buffer | undefined, minPartBytes: number): Promise<[number, number][]> {
-  if (process.platform !== 'linux') return [];
-  if (format !== 'newline_delimited' && !(format === 'auto' && firstLineIsObject(sample))) return [];
+export async function splitLines(duck: DuckDb, path: string, format: string, sample: Buffer | undefined, minPartBytes: number, maxPartBytes: number): Promise<LineSplit | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  if (format !== 'newline_delimited' && !(format === 'auto' && firstLineIsObject(sample))) return undefined;
   const { size } = await stat(path);
   const [row] = await duck.rows<{ threads: bigint | number; memory: string }>(`SELECT current_setting('threads') AS threads, current_setting('memory_limit') AS memory`);
-  // DuckDB keeps what it reads from a pipe in memory until the statement ends: the parts together hold the file.
-  if (!(size <= memoryBytes(row!.memory) / 4)) return [];
-  const count = Math.min(Number(row!.threads), Math.floor(size / minPartBytes));
-  if (count < 2) return [];
+  const threads = Number(row!.threads);
+  if (threads < 2 || size < 2 * minPartBytes) return undefined;
+  // DuckDB keeps what it reads from a pipe in memory until the statement ends: the parts being inferred are held.
+  const partBytes = Math.min(Math.max(size / threads, minPartBytes), maxPartBytes, memoryBytes(row!.memory) / 4 / threads);
+  if (!(partBytes >= minPartBytes)) return undefined;
+  const count = Math.ceil(size / partBytes);
   const cuts = [0];
   const handle = await open(path, 'r');
   try {
@@ -85,7 +98,8 @@ export async function splitLines(duck: DuckDb, path: string, format: string, sam
     await handle.close();
   }
   cuts.push(size);
-  return cuts.slice(1).map((end, i) => [cuts[i]!, end]);
+  const parts = cuts.slice(1).map((end, i): [number, number] => [cuts[i]!, end]);
+  return { parts, atOnce: Math.min(threads, parts.length) };
 }
 
 const UNITS: Record<string, number> = { bytes: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
@@ -112,31 +126,40 @@ function firstLineIsObject(sample: Buffer | undefined): boolean {
 
 const execFileAsync = promisify(execFile);
 
-/** Infers each range on its own connection (the first on `duck`'s), fed through a named pipe; undefined when the parts disagree or any fails. */
-async function inferParts(duck: DuckDb, path: string, parts: [number, number][], options: string[], scratchDir: string): Promise<InferredColumns | undefined> {
-  const pipes = parts.map((_, i) => join(scratchDir, `infer-part-${i}.ndjson`));
+/**
+ * Infers the ranges `atOnce` at a time, each running statement on a connection of its own (the
+ * first on `duck`'s), fed through a named pipe; undefined as soon as a part disagrees with the
+ * first, or when any fails (no more parts are started then).
+ */
+async function inferParts(duck: DuckDb, path: string, split: LineSplit, options: string[], scratchDir: string): Promise<InferredColumns | undefined> {
+  const pipes = split.parts.map((_, i) => join(scratchDir, `infer-part-${i}.ndjson`));
   await execFileAsync('mkfifo', pipes);
-  const connections: DuckDBConnection[] = [];
+  const connections: DuckDBConnection[] = [duck.connection];
+  const signature = (c: InferredColumns) => c.names.map((name, i) => `${JSON.stringify(name)} ${c.types[i]!.toString()}`).join(', ');
+  let agreed: { columns: InferredColumns; signature: string } | undefined;
+  let failed = false;
+  let next = 0;
+  const worker = async (connection: DuckDBConnection) => {
+    while (!failed && next < split.parts.length) {
+      const i = next++;
+      const inferring = describeOn(connection, `SELECT * FROM read_json(${[quoteString(pipes[i]!), ...options].join(', ')})`);
+      const fed = feed(path, split.parts[i]!, pipes[i]!, inferring);
+      const [columns, fedOutcome] = await Promise.allSettled([inferring, fed]);
+      if (columns.status === 'rejected' || fedOutcome.status === 'rejected') {
+        failed = true;
+        return;
+      }
+      const own = signature(columns.value);
+      agreed ??= { columns: columns.value, signature: own };
+      if (own !== agreed.signature) failed = true;
+    }
+  };
   try {
-    for (let i = 1; i < parts.length; i++) connections.push(await duck.connect());
-    const outcomes = await Promise.allSettled(
-      parts.map(async (range, i) => {
-        const connection = i === 0 ? duck.connection : connections[i - 1]!;
-        const inferring = describeOn(connection, `SELECT * FROM read_json(${[quoteString(pipes[i]!), ...options].join(', ')})`);
-        const fed = feed(path, range, pipes[i]!, inferring);
-        const [columns, fedOutcome] = await Promise.allSettled([inferring, fed]);
-        if (columns.status === 'rejected') throw columns.reason;
-        if (fedOutcome.status === 'rejected') throw fedOutcome.reason;
-        return columns.value;
-      }),
-    );
-    if (outcomes.some((o) => o.status === 'rejected')) return undefined;
-    const results = outcomes.map((o) => (o as PromiseFulfilledResult<InferredColumns>).value);
-    const signature = (c: InferredColumns) => c.names.map((name, i) => `${JSON.stringify(name)} ${c.types[i]!.toString()}`).join(', ');
-    const first = signature(results[0]!);
-    return results.every((r) => signature(r) === first) ? results[0] : undefined;
+    for (let i = 1; i < split.atOnce; i++) connections.push(await duck.connect());
+    await Promise.all(connections.map(worker));
+    return failed ? undefined : agreed?.columns;
   } finally {
-    for (const connection of connections) connection.closeSync();
+    for (const connection of connections.slice(1)) connection.closeSync();
     await Promise.all(pipes.map((pipe) => rm(pipe, { force: true })));
   }
 }
