@@ -45,6 +45,26 @@ const reportParser: CustomParser = async function* (input) {
 };
 
 describe('custom parsers', () => {
+  it('stages rows of any size: a value of 40 MiB and a small row, and a rejected row as large', async () => {
+    const big = 'é'.repeat(20 * 1024 * 1024);
+    const path = await fx.file('big-values.txt', 'two rows\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.parsed_big', {
+      parser: function* () {
+        yield { id: 1, v: 'small' };
+        yield { id: 2, v: big };
+        yield { id: 3, v: big, bad: Number.NaN };
+      },
+    });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id, length(v) AS n FROM bronze.parsed_big ORDER BY id')).toEqual([
+      { id: 1, n: 5 },
+      { id: 2, n: big.length },
+    ]);
+    const [reject] = await fx.rat.query<{ line: number; n: number }>('SELECT line, length(raw) AS n FROM bronze.parsed_big__rejects');
+    expect(reject!.line).toBe(3);
+    expect(reject!.n).toBeGreaterThan(big.length);
+  });
+
   it('ingests a report with a title block, two header lines and footer totals', async () => {
     const path = await fx.file('sales-report.txt', REPORT);
     const report = await fx.ingestion.ingest(path, 'bronze.sales_report', { parser: reportParser });

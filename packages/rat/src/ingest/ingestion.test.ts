@@ -119,6 +119,23 @@ describe('ingest formats', () => {
     expect(events.filter((e) => e.phase === 'inferring' && e.bytesDone !== 0 && e.bytesDone !== e.bytesTotal)).toEqual([]);
   });
 
+  it('loads records larger than read_json first allows (16 MiB): the file is read again allowing 256 MiB', async () => {
+    const big = 'x'.repeat(40 * 1024 * 1024);
+    for (const [name, text] of [
+      ['big-record.ndjson', `${JSON.stringify({ id: 1, v: 'small' })}\n${JSON.stringify({ id: 2, v: big })}\n`],
+      ['big-record.json', `[${JSON.stringify({ id: 1, v: 'small' })},\n${JSON.stringify({ id: 2, v: big })}]\n`],
+    ] as const) {
+      const path = await fx.file(name, text);
+      const table = `bronze.${name.replace(/\W/g, '_')}`;
+      const report = await fx.ingestion.ingest(path, table);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+      expect(await fx.rat.query(`SELECT id, length(v) AS n FROM ${table} ORDER BY id`)).toEqual([
+        { id: 1, n: 5 },
+        { id: 2, n: big.length },
+      ]);
+    }
+  });
+
   it('loads a Parquet slice of flights-3m', async () => {
     const path = join(fx.dir, 'flights.parquet');
     await fx.rat.duck.run(`COPY (SELECT * FROM read_parquet(${quoteString(join(VEGA, 'flights-3m.parquet'))}) LIMIT 5000) TO ${quoteString(path)} (FORMAT parquet)`);

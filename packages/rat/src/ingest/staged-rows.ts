@@ -47,6 +47,8 @@ export class RowSink {
   private readonly rejectsOut: WriteStream;
   /** Rows not yet handed to the file stream: one write per 64 KiB, not per row. */
   private pending = '';
+  /** The longest line written to either scratch file, in UTF-16 units (at most 3 bytes of UTF-8 each). */
+  private longest = 0;
   rows = 0;
   rejected = 0;
 
@@ -139,7 +141,9 @@ export class RowSink {
 
   private async push(text: string, line: number): Promise<void> {
     this.rows++;
-    this.pending += `${text}"${LINE_COLUMN}":${line}}\n`;
+    const row = `${text}"${LINE_COLUMN}":${line}}\n`;
+    if (row.length > this.longest) this.longest = row.length;
+    this.pending += row;
     if (this.pending.length >= 65_536) await this.flush();
   }
 
@@ -152,7 +156,9 @@ export class RowSink {
   /** Records a row that cannot be staged at all (e.g. the parser yielded something that is not an object). */
   async reject(line: number, reason: string, raw: string): Promise<void> {
     this.rejected++;
-    await write(this.rejectsOut, `${JSON.stringify({ line, reason, raw })}\n`);
+    const text = `${JSON.stringify({ line, reason, raw })}\n`;
+    if (text.length > this.longest) this.longest = text.length;
+    await write(this.rejectsOut, text);
   }
 
   /** Closes the scratch files without staging (after a failure). */
@@ -168,13 +174,15 @@ export class RowSink {
     const { ctx, file } = this;
     const { duck, options } = ctx;
     const { relation, rejects } = stageNames(ctx.id);
+    // read_json sizes its buffers by the largest record allowed: no larger than the longest line needs.
+    const objectBytes = Math.max(16 * 1024 * 1024, 3 * this.longest + 1024);
     await createRejectsTable(duck, rejects);
     if (this.rejected > 0) {
       await runOnFile(
         duck,
         file,
         `INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteString(this.rejectsPath)}, format = 'newline_delimited', records = true,
-           columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = 268435456)`,
+           columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${objectBytes})`,
       );
     }
     if (this.rows === 0 && this.rejected === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no data rows');
@@ -195,7 +203,7 @@ export class RowSink {
         duck,
         file,
         `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM read_json(${quoteString(this.rowsPath)},
-           format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = 268435456)`,
+           format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = ${objectBytes})`,
       ),
     );
     return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: true, rows: await countRows(duck, relation), rejects, rejected: this.rejected, parse: { format: 'json' }, mapping };
