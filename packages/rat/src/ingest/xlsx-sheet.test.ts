@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { serialDate, SheetReader, type SheetRow } from './xlsx-sheet.js';
+import { XmlError } from './xlsx-xml.js';
 
 const strings = ['id', 'name', 'Ada Lovelace', '', 'kanji'];
 /** Style 1 shows a date, style 2 a plain number. */
@@ -123,5 +124,41 @@ describe('SheetReader', () => {
     expect(() => read('<row r="1"><c r="A1" t="x"><v>9</v></c></row>')).toThrow('cell A1 has an unknown type t="x"');
     expect(() => read('<row r="1"><c r="12"><v>9</v></c></row>')).toThrow('a cell reference that is not a column and row: <c r="12">');
     expect(() => read('<row r="0"><c><v>9</v></c></row>')).toThrow('a row number that is not a positive whole number: <row r="0">');
+  });
+});
+
+describe('SheetReader on damaged XML', () => {
+  const SHEET = Buffer.from(
+    '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' +
+      Array.from({ length: 30 }, (_, i) => `<row r="${i + 1}" spans="1:4"><c r="A${i + 1}" t="s"><v>${i % 5}</v></c><c r="B${i + 1}" s="1"><v>${45000 + i / 3}</v></c><c r="C${i + 1}" t="inlineStr"><is><r><t>a &amp; ${i}</t></r><rPh><t>x</t></rPh></is></c><c r="D${i + 1}"><f>A1</f><v>${i}</v></c></row>`).join('') +
+      '</sheetData><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells></worksheet>',
+  );
+  /** A small deterministic generator, so a failure names a case that can be run again. */
+  const random = (seed: number) => () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+
+  it('either reads a mutated sheet or fails with an XmlError: never another exception, never a hang', () => {
+    const specials = Buffer.from('<>/"\'&=;![]?-x0 \u00e9');
+    for (let seed = 1; seed <= 400; seed++) {
+      const next = random(seed);
+      const bytes = Buffer.from(SHEET);
+      let xml: Buffer = bytes;
+      const kind = seed % 4;
+      if (kind === 0) xml = bytes.subarray(0, Math.floor(next() * bytes.length));
+      else if (kind === 1) for (let n = 0; n < 3; n++) bytes[Math.floor(next() * bytes.length)] = specials[Math.floor(next() * specials.length)]!;
+      else if (kind === 2) {
+        const at = Math.floor(next() * bytes.length);
+        xml = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + Math.floor(next() * 20))]);
+      } else for (let n = 0; n < 3; n++) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+      const reader = new SheetReader({ strings, dateStyles, date1904: false }, 'sheet.xml');
+      try {
+        for (let at = 0; at < xml.length; at += 97) reader.write(xml.subarray(at, at + 97));
+        reader.end();
+      } catch (error) {
+        if (!(error instanceof XmlError)) throw new Error(`seed ${seed}: ${(error as Error).stack}`);
+      }
+    }
   });
 });
