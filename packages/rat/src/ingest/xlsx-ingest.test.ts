@@ -176,7 +176,7 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
-  it('reads a workbook as Excel and the OpenXML SDK write it: prefixed XML, 1904 dates, custom date formats, phonetic guides and escaped control characters', async () => {
+  it('reads a workbook as Excel and the OpenXML SDK write it: prefixed XML, parts found by relationship (transitional or Strict), 1904 dates, custom date formats, phonetic guides and escaped control characters', async () => {
     const ns = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
     const archive = zipArchive([
       { name: 'xl/workbook.xml', data: Buffer.from(`<x:workbook ${ns} xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><x:workbookPr date1904="1"/><x:sheets><x:sheet name="Data" sheetId="7" r:id="rId3"/></x:sheets></x:workbook>`) },
@@ -186,7 +186,8 @@ describe('Excel .xlsx', () => {
           '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
             '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/data.xml"/>' +
             '<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="strings.xml"/>' +
-            '<Relationship Id="rId5" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="look.xml"/></Relationships>',
+            // Strict Open XML names its relationship types under purl.oclc.org.
+            '<Relationship Id="rId5" Type="http://purl.oclc.org/ooxml/officeDocument/relationships/styles" Target="look.xml"/></Relationships>',
         ),
       },
       {

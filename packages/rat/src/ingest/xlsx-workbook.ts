@@ -22,8 +22,6 @@ export interface OpenedWorkbook {
   date1904: boolean;
 }
 
-const RELATIONSHIP = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/';
-
 /**
  * Opens an .xlsx for reading one sheet: the archive is checked by its central directory first (zip
  * bomb limits, a real workbook), then workbook.xml and its relationships name the sheets and the
@@ -51,7 +49,8 @@ export async function openWorkbook(path: string, display: string, size: number, 
   if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
   const sheetEntry = byName.get(wanted.part);
   if (!sheetEntry) throw invalid(display, `sheet "${wanted.name}" points to ${wanted.part}, which the archive does not hold`);
-  const partOf = (type: string, fallback: string) => byName.get([...rels.values()].find((r) => r.type === RELATIONSHIP + type)?.target ?? fallback) ?? byName.get(fallback);
+  // By the type's last segment: transitional files say http://schemas.openxmlformats.org/..., Strict ones http://purl.oclc.org/ooxml/....
+  const partOf = (type: string, fallback: string) => byName.get([...rels.values()].find((r) => r.type.endsWith(`/${type}`))?.target ?? fallback) ?? byName.get(fallback);
   const stylesEntry = partOf('styles', 'xl/styles.xml');
   const stringsEntry = partOf('sharedStrings', 'xl/sharedStrings.xml');
   const workbookPr = /<(?:\w+:)?workbookPr\s[^>]*>/.exec(workbookXml)?.[0];
