@@ -5,7 +5,6 @@ import { RowSink } from './staged-rows.js';
 import { inflateEntry } from './xlsx-archive.js';
 import { type MergedRange, SheetReader } from './xlsx-sheet.js';
 import { openWorkbook } from './xlsx-workbook.js';
-import { XmlError } from './xlsx-xml.js';
 
 /**
  * Excel .xlsx: the workbook is opened (zip bomb limits, a real workbook, the sheet exists, its shared
@@ -52,8 +51,8 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
   } catch (error) {
     await sink.abort();
     if (error instanceof InputFileError) throw error;
+    // A damaged sheet (XmlError) or a failed inflate or scratch write: the row reached names where.
     const at = reader.rowNumber > 0 ? { line: reader.rowNumber } : {};
-    if (error instanceof XmlError) throw new InputFileError('INGEST_FILE_INVALID', file.display, at, `not a readable Excel workbook: ${error.message}`, { cause: error });
     throw new InputFileError('INGEST_FILE_INVALID', file.display, at, `not a readable Excel workbook: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
   if (sink.rows === 0 && sink.rejected === 0) {
