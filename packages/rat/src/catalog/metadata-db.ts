@@ -20,7 +20,8 @@ import {
   type Transaction,
   type TransactionSettings,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/drivers.js';
 import { type DatabaseConfig, databaseConfigFromString, describePostgresUrl, postgresDriverUrl, postgresSchemaOf } from '../core/config.js';
 import { describeError, ExternalError, isRatError } from '../core/errors.js';
 import { newCommitId } from '../core/ids.js';
@@ -393,7 +394,7 @@ function openPostgres(url: string, options: OpenMetadataDbOptions): OpenedDb {
   const description = describePostgresUrl(url);
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const schema = postgresSchemaOf(url);
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: postgresDriverUrl(url),
     connectionTimeoutMillis: connectTimeoutMs,
     types: int8AsNumber(),
@@ -433,8 +434,9 @@ function openPostgres(url: string, options: OpenMetadataDbOptions): OpenedDb {
  * for this pool only (pg's global parsers stay untouched for other users of the driver).
  */
 function int8AsNumber(): pg.CustomTypesConfig {
-  const overrides = new pg.TypeOverrides();
-  overrides.setTypeParser(pg.types.builtins.INT8, (text: string) => {
+  const driver = loadPg();
+  const overrides = new driver.TypeOverrides();
+  overrides.setTypeParser(driver.types.builtins.INT8, (text: string) => {
     const value = Number(text);
     if (!Number.isSafeInteger(value)) throw new RangeError(`metadata DB returned the bigint ${text}, beyond 2^53: it cannot be read as a number`);
     return value;

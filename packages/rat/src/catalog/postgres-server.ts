@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/drivers.js';
 import { ExternalError } from '../core/errors.js';
 
 const run = promisify(execFile);
@@ -158,7 +159,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  const client = new (loadPg().Client)({ connectionString: url, connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
     return await work(client);

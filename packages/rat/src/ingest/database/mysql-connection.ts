@@ -1,4 +1,4 @@
-import mysql from 'mysql2';
+import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { hexOf, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
@@ -117,7 +117,7 @@ export interface MysqlLocation {
  * wait to be consumed, so memory stays bounded.
  */
 export async function connectMysql(location: MysqlLocation): Promise<SourceConnection> {
-  const conn = mysql.createConnection({
+  const conn = loadMysql().createConnection({
     host: location.host,
     port: location.port,
     ...(location.user !== undefined ? { user: location.user } : {}),

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { hexOf, jsonText, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
@@ -89,7 +90,7 @@ function columnReader(oid: number, modifier: number, category: string | undefine
       return { type: 'VARCHAR', convert: asText };
   }
   if (category === 'A') {
-    const parse = pg.types.getTypeParser(oid, 'text') as (text: string) => unknown;
+    const parse = loadPg().types.getTypeParser(oid, 'text') as (text: string) => unknown;
     return { type: 'VARCHAR', convert: (t) => jsonText(convertBytes(parse(t))) };
   }
   // Enums, domains over text, inet, interval, money, geometric types...: their text form.
@@ -110,7 +111,7 @@ const CURSOR = 'rat_source_cursor';
  * https://www.postgresql.org/docs/current/sql-declare.html
  */
 export async function connectPostgres(connectUrl: string): Promise<SourceConnection> {
-  const client = new pg.Client({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, application_name: 'rat ingest-db' });
+  const client = new (loadPg().Client)({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, application_name: 'rat ingest-db' });
   // A dropped connection is also emitted as an event: without a listener it would end the process.
   client.on('error', () => undefined);
   await client.connect();

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { describeError, ValidationError } from '../../core/errors.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiSource } from './api-config.js';
 
@@ -18,7 +17,8 @@ export async function loadApiConfig(path: string, env: NodeJS.ProcessEnv = proce
   if (extension === '.yaml' || extension === '.yml' || extension === '.json') {
     const text = await readText(absolute, path);
     try {
-      raw = extension === '.json' ? JSON.parse(text) : parseYaml(text);
+      // yaml loads only for a YAML config: every other command would pay for it at start.
+      raw = extension === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
     } catch (error) {
       throw new ValidationError('CONFIG_INVALID', `${path}: not valid ${extension === '.json' ? 'JSON' : 'YAML'}: ${describeError(error)}`, { cause: error });
     }
