@@ -193,13 +193,6 @@ export async function inflateEntry(path: string, display: string, entry: ZipEntr
   }
 }
 
-/** `A` -> 1, `AB` -> 28. */
-export function columnNumber(letters: string): number {
-  let n = 0;
-  for (const ch of letters) n = n * 26 + (ch.charCodeAt(0) - 64);
-  return n;
-}
-
 export function invalid(display: string, problem: string): InputFileError {
   return new InputFileError('INGEST_FILE_INVALID', display, {}, problem);
 }

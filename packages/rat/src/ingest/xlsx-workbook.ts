@@ -176,7 +176,7 @@ export function isDateFormat(format: string): boolean {
 }
 
 /** A damaged part's XML error as the file's error; anything else as it is. */
-export function asInputError(error: unknown, display: string): unknown {
+function asInputError(error: unknown, display: string): unknown {
   if (error instanceof XmlError) return new InputFileError('INGEST_FILE_INVALID', display, {}, `not a readable Excel workbook: ${error.message}`, { cause: error });
   return error;
 }
