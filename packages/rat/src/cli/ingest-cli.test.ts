@@ -54,6 +54,19 @@ describe('rat upload / landing / ingest', () => {
     expect([notIsoDate('column d: cannot convert 2024-02-05 10:00:00 to DATE'), notIsoDate('column d: cannot convert soon to DATE'), notIsoDate('column n: cannot convert 1.5 to BIGINT')]).toEqual([undefined, undefined, undefined]);
   });
 
+  it('--records reads the array at a path inside a JSON document as the rows', async () => {
+    await writeFile(join(dir, 'dump.json'), JSON.stringify({ meta: { page: 1 }, data: { items: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }] } }));
+    const loaded = await rat(home, ['--json', 'ingest', join(dir, 'dump.json'), 'bronze.dump', '--records', 'data.items']);
+    expect(loaded.code).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id, name FROM bronze.dump ORDER BY id'])).stdout)).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
+    const missing = await rat(home, ['ingest', join(dir, 'dump.json'), 'bronze.dump', '--records', 'items']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('records "items" is not in the document (its top-level fields: meta, data)');
+  });
+
   it('--files-per-commit sets how many files of a batch share a snapshot; a bad value is refused', async () => {
     const batch = join(dir, 'batch');
     await mkdir(batch);

@@ -274,6 +274,9 @@ async function stageAndCommit(
 }
 
 function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
+  if (ctx.options.records !== undefined && probed.format !== 'json') {
+    throw new InputFileError('INVALID_ARGUMENT', probed.display, {}, `records "${ctx.options.records}" selects records in a JSON document, but this file is read as ${probed.format === 'custom' ? 'a custom parser\'s rows' : probed.format}`);
+  }
   switch (probed.format) {
     case 'csv':
       return stageCsv(ctx, probed);

@@ -83,6 +83,12 @@ export interface IngestOptions {
   sampleSize?: number;
   /** JSON: a top-level array or one object per line (default: detected). */
   jsonFormat?: 'auto' | 'array' | 'newline_delimited';
+  /**
+   * JSON: a dotted path to the records inside one JSON document, e.g. `features` (GeoJSON) or
+   * `data.items`; an all-digit step indexes an array. Each element of the array there is a row (an
+   * object there is one row). Default: the document itself (a top-level array of records, or one object).
+   */
+  records?: string;
   /** JSON: nested objects become `parent_child` columns instead of struct columns. */
   flatten?: boolean;
   /** Excel: the sheet to read, by name or 1-based position (default: the first). */
@@ -148,6 +154,9 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
   }
   if (options.sheet !== undefined && (typeof options.sheet === 'number' ? !(Number.isInteger(options.sheet) && options.sheet > 0) : options.sheet.trim() === '')) {
     throw new ValidationError('INVALID_ARGUMENT', `sheet must be a sheet name or a 1-based position, got ${JSON.stringify(options.sheet)}`);
+  }
+  if (options.records !== undefined && (typeof options.records !== 'string' || options.records.trim() === '' || options.records.split('.').some((step) => step === ''))) {
+    throw new ValidationError('INVALID_ARGUMENT', `records must be a dotted path to the records in a JSON document (e.g. features or data.items), got ${JSON.stringify(options.records)}`);
   }
   if (options.parser !== undefined && typeof options.parser !== 'function') {
     throw new ValidationError('INVALID_ARGUMENT', `parser must be a function (input) => rows, got ${typeof options.parser}`);

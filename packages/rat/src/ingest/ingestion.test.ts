@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
+import type { IngestOptions } from './ingest-options.js';
 import type { IngestProgress } from './progress.js';
 import { openIngestFixture, SUPERSTORE, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -104,6 +105,41 @@ describe('ingest formats', () => {
       { id: 2, s_a: 'y', s_b: 'z', m: '{"k":[1,2]}' },
       { id: 3, s_a: null, s_b: null, m: '5' },
     ]);
+  });
+
+  it('types JSON integers of both signs BIGINT (DuckDB infers HUGEINT), and only values beyond BIGINT as DECIMAL(38,0)', async () => {
+    const signed = ['{"id":1,"delta":-5,"s":{"tz":-480}}', '{"id":2,"delta":7,"s":{"tz":60}}', '{"id":3,"delta":null,"s":{"tz":0}}'];
+    const beyond = ['{"id":1,"v":-3}', '{"id":2,"v":18446744073709551615}'];
+    const merge: IngestOptions = { mode: 'merge', keys: ['id'] };
+    for (const [name, text, options] of [
+      ['signed.ndjson', signed.join('\n'), {}],
+      ['signed.json', `[${signed.join(',')}]`, {}],
+      ['signed-merge.ndjson', signed.join('\n'), merge],
+    ] as [string, string, IngestOptions][]) {
+      const table = `bronze.${name.replace(/\W/g, '_')}`;
+      expect((await fx.ingestion.ingest(await fx.file(name, text), table, options)).files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+      const fields = (await fx.rat.describeTable(table)).schema.fields;
+      expect(fields.find((f) => f.name === 'delta')!.type, name).toBe('long');
+      expect(JSON.stringify(fields.find((f) => f.name === 's')!.type)).toMatch(/"name":"tz","required":false,"type":"long"/);
+      expect(await fx.rat.query(`SELECT id, delta, s.tz AS tz FROM ${table} ORDER BY id`)).toEqual([
+        { id: 1, delta: -5, tz: -480 },
+        { id: 2, delta: 7, tz: 60 },
+        { id: 3, delta: null, tz: 0 },
+      ]);
+    }
+    // A value BIGINT cannot hold fails the BIGINT read: the file is read again as DuckDB types it, streamed or staged.
+    for (const [name, options] of [
+      ['beyond.ndjson', {}],
+      ['beyond-merge.ndjson', merge],
+    ] as [string, IngestOptions][]) {
+      const table = `bronze.${name.replace(/\W/g, '_')}`;
+      expect((await fx.ingestion.ingest(await fx.file(name, beyond.join('\n')), table, options)).files[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+      expect((await fx.rat.describeTable(table)).schema.fields.find((f) => f.name === 'v')!.type).toBe('decimal(38, 0)');
+      expect(await fx.rat.query(`SELECT id, v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([
+        { id: 1, v: '-3' },
+        { id: 2, v: '18446744073709551615' },
+      ]);
+    }
   });
 
   it('reports the JSON type inference as its own step before the read', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckDb, openDuckDb } from '../engine/duckdb.js';
-import { inferJsonColumns, type JsonInference, type LineSplit, memoryBytes, splitLines } from './json-infer.js';
+import { inferJsonColumns, type JsonInference, type LineSplit, memoryBytes, readTypeSql, splitLines } from './json-infer.js';
 
 let dir: string;
 let scratch: string;
@@ -32,7 +32,7 @@ async function infer(name: string, content: string | Buffer, more: { format?: st
   const path = join(dir, name);
   await writeFile(path, content);
   const sample = Buffer.isBuffer(content) ? content.subarray(0, 64 * 1024) : Buffer.from(content.slice(0, 64 * 1024));
-  return inferJsonColumns(duck, path, more.options ?? OPTIONS, more.format ?? 'auto', sample, scratch, more.minPartBytes ?? PART, more.maxPartBytes);
+  return inferJsonColumns(duck, path, more.options ?? OPTIONS, more.format ?? 'auto', sample, scratch, false, more.minPartBytes ?? PART, more.maxPartBytes);
 }
 
 const described = (c: JsonInference) => c.names.map((name, i) => `${name} ${c.types[i]!.toString()}`);
@@ -69,11 +69,21 @@ describe('JSON type inference over every record', () => {
       await mkdir(join(scratch, name));
       const path = join(dir, `together-${name}.ndjson`);
       await writeFile(path, text);
-      return inferJsonColumns(duck, path, OPTIONS, 'auto', Buffer.from(text.slice(0, 64 * 1024)), join(scratch, name), PART);
+      return inferJsonColumns(duck, path, OPTIONS, 'auto', Buffer.from(text.slice(0, 64 * 1024)), join(scratch, name), false, PART);
     }));
     expect(all.map((c) => c.parts)).toEqual([3, 3, 3]);
     expect(new Set(all.map((c) => described(c).join()))).toHaveProperty('size', 1);
     for (const name of ['a', 'b', 'c']) await rm(join(scratch, name), { recursive: true });
+  });
+
+  it('takes parts whose integers differ only in sign (BIGINT or HUGEINT to DuckDB) as agreeing, and reads them as BIGINT', async () => {
+    const text = lines(6000, (i) => JSON.stringify({ id: i, delta: i < 3000 ? i : -i }));
+    const parts = await infer('signs.ndjson', text);
+    expect(parts.parts).toBe(3);
+    expect(parts.types.map((t) => readTypeSql(t))).toEqual(['BIGINT', 'BIGINT']);
+    const exact = await inferJsonColumns(duck, join(dir, 'signs.ndjson'), OPTIONS, 'auto', undefined, scratch, true);
+    expect(exact.parts).toBe(1);
+    expect(exact.types.map((t) => readTypeSql(t, true))).toEqual(['BIGINT', 'HUGEINT']);
   });
 
   it('infers the whole file in one pass when the parts disagree: a key or a type first seen late is kept', async () => {

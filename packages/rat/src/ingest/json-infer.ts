@@ -2,8 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
-import { type DuckDb, quoteString } from '../engine/duckdb.js';
+import { type DuckDBConnection, type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { describeOn, describeQuery } from '../engine/table-writer.js';
 
 export interface InferredColumns {
@@ -36,7 +36,8 @@ export const MAX_PART_BYTES = 128 * 1024 * 1024;
  * before, which also gives an error its line in the file.
  *
  * `options` are read_json's options after the path; `format` is the file's format as given, or
- * `compressed` for a compressed file (whose bytes cannot be cut at lines).
+ * `compressed` for a compressed file (whose bytes cannot be cut at lines). Parts agree when their
+ * columns read the same (readTypeSql): BIGINT and HUGEINT alike, unless `exact` (one pass).
  */
 export async function inferJsonColumns(
   duck: DuckDb,
@@ -45,10 +46,12 @@ export async function inferJsonColumns(
   format: string,
   sample: Buffer | undefined,
   scratchDir: string,
+  exact = false,
   minPartBytes = MIN_PART_BYTES,
   maxPartBytes = MAX_PART_BYTES,
 ): Promise<JsonInference> {
   const whole = async () => ({ ...(await describeQuery(duck, `SELECT * FROM read_json(${[quoteString(path), ...options, 'sample_size = -1'].join(', ')})`)), parts: 1 });
+  if (exact) return whole();
   const split = await splitLines(duck, path, format, sample, minPartBytes, maxPartBytes).catch(() => undefined);
   if (!split || split.parts.length < 2) return whole();
   const partOptions = options.filter((o) => !/^(format|compression)\s*=/.test(o));
@@ -135,7 +138,7 @@ async function inferParts(duck: DuckDb, path: string, split: LineSplit, options:
   const pipes = split.parts.map((_, i) => join(scratchDir, `infer-part-${i}.ndjson`));
   await execFileAsync('mkfifo', pipes);
   const connections: DuckDBConnection[] = [duck.connection];
-  const signature = (c: InferredColumns) => c.names.map((name, i) => `${JSON.stringify(name)} ${c.types[i]!.toString()}`).join(', ');
+  const signature = (c: InferredColumns) => c.names.map((name, i) => `${JSON.stringify(name)} ${readTypeSql(c.types[i]!)}`).join(', ');
   let agreed: { columns: InferredColumns; signature: string } | undefined;
   let failed = false;
   let next = 0;
@@ -185,4 +188,37 @@ function feed(path: string, [start, end]: [number, number], pipe: string, statem
     child.on('error', reject);
     child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`dd into ${pipe}: ${signal ?? `exit ${code}`} ${errors.trim()}`))));
   });
+}
+
+/**
+ * The type to name in read_json's `columns` for a type its inference found: the same, except that
+ * values of mixed types (inferred as JSON) are read as VARCHAR, and unless `exact`, HUGEINT as
+ * BIGINT. Named JSON, read_json would parse a string value's text as JSON and fail on it; as VARCHAR
+ * it reads strings as themselves and anything else as its JSON, what `json_extract_string(value,
+ * '$')` gives for the inferred type. HUGEINT is what DuckDB infers for integers of both signs
+ * (signed and unsigned to its parser), almost always values BIGINT holds; one that it does not
+ * fails the read (isIntegerOverflow), and the file is read again exactly.
+ */
+export function readTypeSql(type: DuckDBType, exact = false): string {
+  if (type.alias === 'JSON') return 'VARCHAR';
+  switch (type.typeId) {
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      return `STRUCT(${struct.entryNames.map((name, i) => `${quoteIdent(name)} ${readTypeSql(struct.entryTypes[i]!, exact)}`).join(', ')})`;
+    }
+    case DuckDBTypeId.LIST:
+      return `${readTypeSql((type as DuckDBListType).valueType, exact)}[]`;
+    case DuckDBTypeId.MAP:
+      return `MAP(${readTypeSql((type as DuckDBMapType).keyType, exact)}, ${readTypeSql((type as DuckDBMapType).valueType, exact)})`;
+    case DuckDBTypeId.HUGEINT:
+      return exact ? 'HUGEINT' : 'BIGINT';
+    default:
+      return type.toString();
+  }
+}
+
+/** Whether a read failed on an integer that a BIGINT read type (readTypeSql) cannot hold. */
+export function isIntegerOverflow(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) if (/Failed to cast value to numerical/i.test(e.message)) return true;
+  return false;
 }

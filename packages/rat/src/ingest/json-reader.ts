@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { mapColumnNames } from './column-names.js';
 import { fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { inferJsonColumns } from './json-infer.js';
+import { inferJsonColumns, isIntegerOverflow, readTypeSql } from './json-infer.js';
+import { extractRecords } from './json-records.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 export interface SourceColumn {
@@ -24,6 +25,7 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   const { relation, rejects } = stageNames(ctx.id);
   await createRejectsTable(duck, rejects);
   const format = options.jsonFormat ?? 'auto';
+  if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records);
   try {
     return await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false);
   } catch (error) {
@@ -65,6 +67,31 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   }
 }
 
+/**
+ * `records`: the rows are the array at a dotted path inside one JSON document (GeoJSON's `features`,
+ * an API dump's `data.items`). The document is streamed once (json-records.ts) into a scratch NDJSON
+ * file of the object records, each numbered by its position in the array, which is then read as
+ * any newline-delimited file; elements that are not objects are quarantined with their number.
+ */
+async function stageRecordsAt(ctx: StageContext, file: ProbedFile, path: string): Promise<StagedFile> {
+  const { duck, options } = ctx;
+  const { relation, rejects } = stageNames(ctx.id);
+  // An all-digit step also indexes an array, as in the HTTP source's `records`.
+  const steps = path.split('.');
+  if (options.jsonFormat === 'newline_delimited') throw new InputFileError('INVALID_ARGUMENT', file.display, {}, `records "${path}" selects records inside one JSON document; it does not apply to newline-delimited JSON`);
+  const scratch = join(ctx.scratchDir, `${ctx.id}-records.ndjson`);
+  const rejectsScratch = join(ctx.scratchDir, `${ctx.id}-records-rejects.ndjson`);
+  const extracted = await extractRecords(file, steps, scratch, rejectsScratch, LINE_COLUMN, ctx.onBytesRead);
+  if (extracted.rejected > 0) {
+    await duck.run(`INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteString(rejectsScratch)}, format = 'newline_delimited',
+      columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${LARGE_OBJECT_BYTES})`);
+  }
+  if (extracted.objects > 0) return readRecordsOfAnySize(ctx, file, scratch, 'newline_delimited', 'none', true);
+  if (extracted.rejected === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `records "${path}" ${extracted.empty ? 'is null' : 'is empty'}: the file holds no records there`);
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
+  return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: extracted.rejected, parse: { format: 'json' }, mapping: [] };
+}
+
 /** read_json's `maximum_object_size` on the first read, and for a file with a record larger than that. */
 const OBJECT_BYTES = 16 * 1024 * 1024;
 const LARGE_OBJECT_BYTES = 256 * 1024 * 1024;
@@ -84,7 +111,13 @@ async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: s
   }
 }
 
-async function readRecords(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, objectBytes: number): Promise<StagedFile> {
+/**
+ * `exact`: integer columns are read as DuckDB infers them. DuckDB's JSON inference types a column
+ * holding both negative and positive integers HUGEINT (its parser tells signed from unsigned), which
+ * would land as DECIMAL(38,0); so they are read as BIGINT first, and only when a value is too large
+ * for that (the read fails) is the file inferred and read again exactly.
+ */
+async function readRecords(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, objectBytes: number, exact = false, eager = false): Promise<StagedFile> {
   const { duck, options } = ctx;
   const { relation, rejects, view } = stageNames(ctx.id);
   const readOptions = [quoteString(path), `format = ${quoteString(format)}`, 'records = true', `compression = ${quoteString(compression === 'none' ? 'uncompressed' : compression)}`, `maximum_object_size = ${objectBytes}`];
@@ -94,11 +127,11 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   let described: { names: string[]; types: DuckDBType[] };
   try {
     const sample = path === file.localPath ? file.sample : undefined;
-    described = await ctx.onInferProgress(() => inferJsonColumns(duck, path, readOptions.slice(1), compression === 'none' ? format : 'compressed', sample, ctx.scratchDir));
+    described = await ctx.onInferProgress(() => inferJsonColumns(duck, path, readOptions.slice(1), compression === 'none' ? format : 'compressed', sample, ctx.scratchDir, exact));
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
-  const columns = described.names.map((name, i) => `${quoteString(name)}: ${quoteString(readTypeSql(described.types[i]!))}`);
+  const columns = described.names.map((name, i) => `${quoteString(name)}: ${quoteString(readTypeSql(described.types[i]!, exact))}`);
   const reader = `read_json(${[...readOptions, ...(columns.length > 0 ? [`columns = {${columns.join(', ')}}`] : [])].join(', ')})`;
   const sourceColumns: SourceColumn[] = [];
   let lineExpr = 'ordinality';
@@ -115,9 +148,17 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   const noRecords = () => new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no JSON records');
   /** The rows in a temp table, each with its record number (its line, for NDJSON), for plans that need them more than once or name bad rows. */
   const materialize = async (): Promise<StagedFile> => {
-    await ctx.onReadProgress(() =>
-      runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `CAST(${lineExpr} AS BIGINT) AS ${LINE_COLUMN}`].join(', ')} FROM ${reader}${numbered ? '' : ' WITH ORDINALITY'}`),
-    );
+    try {
+      await ctx.onReadProgress(() =>
+        runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `CAST(${lineExpr} AS BIGINT) AS ${LINE_COLUMN}`].join(', ')} FROM ${reader}${numbered ? '' : ' WITH ORDINALITY'}`),
+      );
+    } catch (error) {
+      if (exact || !isIntegerOverflow(error)) throw error;
+      // An integer beyond BIGINT: the file again, as DuckDB types it, into the same relations.
+      const wide = await readRecords(ctx, file, path, format, compression, numbered, objectBytes, true, true);
+      delete staged.lazy;
+      return Object.assign(staged, wide);
+    }
     await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(relation)}`);
     staged.columns = await stagedColumns(duck, view, mapping);
     staged.hasLine = true;
@@ -128,7 +169,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     return staged;
   };
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
-  if (numbered || values.length === 0) return materialize();
+  if (numbered || eager || values.length === 0) return materialize();
   // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
   await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.join(', ')} FROM ${reader}`);
   staged.columns = await stagedColumns(duck, view, mapping);
@@ -145,6 +186,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
+    stoppedAtValue: (error) => !exact && isIntegerOverflow(error),
   };
   return staged;
 }
@@ -166,28 +208,6 @@ export function collect(out: SourceColumn[], source: string, expr: string, type:
     return;
   }
   out.push({ source, expr });
-}
-
-/**
- * The type to name in read_json's `columns` for a type its inference found: the same, except that
- * values of mixed types (inferred as JSON) are read as VARCHAR. Named JSON, read_json would parse a
- * string value's text as JSON and fail on it; as VARCHAR it reads strings as themselves and
- * anything else as its JSON, what `json_extract_string(value, '$')` gives for the inferred type.
- */
-export function readTypeSql(type: DuckDBType): string {
-  if (type.alias === 'JSON') return 'VARCHAR';
-  switch (type.typeId) {
-    case DuckDBTypeId.STRUCT: {
-      const struct = type as DuckDBStructType;
-      return `STRUCT(${struct.entryNames.map((name, i) => `${quoteIdent(name)} ${readTypeSql(struct.entryTypes[i]!)}`).join(', ')})`;
-    }
-    case DuckDBTypeId.LIST:
-      return `${readTypeSql((type as DuckDBListType).valueType)}[]`;
-    case DuckDBTypeId.MAP:
-      return `MAP(${readTypeSql((type as DuckDBMapType).keyType)}, ${readTypeSql((type as DuckDBMapType).valueType)})`;
-    default:
-      return type.toString();
-  }
 }
 
 function firstChar(file: ProbedFile): string | undefined {

@@ -58,6 +58,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
         ...options,
         // Quarantined rows are raw CSV lines or JSON records, whatever read the file first (Excel, a custom parser).
         parser: undefined,
+        records: undefined,
         format: parse.format === 'csv' ? 'csv' : 'json',
         skipExisting: false,
         ...(parse.format === 'csv'

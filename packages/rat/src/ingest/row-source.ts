@@ -85,7 +85,8 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       return { ...base, status: 'skipped', reason, durationMs: Date.now() - started };
     }
     const types = { ...(source.columnTypes ?? {}), ...options.types };
-    const fileOptions: ResolvedIngestOptions = { ...options, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none' };
+    const { records: _records, ...rest } = options;
+    const fileOptions: ResolvedIngestOptions = { ...rest, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none' };
     const next = maxCursor(expected, spooled.cursor);
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
     const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);

@@ -29,6 +29,7 @@ interface IngestFlags {
   sampleSize?: string;
   filesPerCommit?: string;
   jsonFormat?: IngestOptions['jsonFormat'];
+  records?: string;
   flatten?: boolean;
   compression?: IngestOptions['compression'];
   sheet?: string;
@@ -64,6 +65,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)')
     .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
     .option('--json-format <format>', 'auto (default), array or newline_delimited')
+    .option('--records <path>', 'JSON: dotted path to the array of records inside the document, e.g. features or data.items (default: the document itself)')
     .option('--flatten', 'JSON: nested objects become parent_child columns instead of structs')
     .option('--compression <kind>', 'auto (default: detected), none, gzip or zstd')
     .option('--sheet <name|n>', 'Excel: the sheet to read, by name or 1-based position (default: the first)')
@@ -78,6 +80,7 @@ Examples:
   rat ingest 'exports/*.csv.gz' bronze.orders --skip-existing
   rat upload sales-*.csv landing/sales/ && rat ingest landing/sales/ bronze.sales --skip-existing
   rat ingest events.ndjson bronze.events --flatten --partition-by "day(ts)"
+  rat ingest earthquakes.geojson bronze.quakes --records features --flatten
   rat ingest customers.csv bronze.customers --mode merge --key customer_id
   rat ingest budget.xlsx bronze.budget --sheet Budget --header-row 3
   rat ingest 'reports/*.txt' bronze.reports --parser ./report-parser.js
@@ -157,6 +160,7 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(sampleSize !== undefined ? { sampleSize } : {}),
     ...(filesPerCommit !== undefined ? { filesPerCommit } : {}),
     ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
+    ...(flags.records !== undefined ? { records: flags.records } : {}),
     ...(flags.flatten ? { flatten: true } : {}),
     ...(flags.compression ? { compression: flags.compression } : {}),
     ...(sheet !== undefined ? { sheet } : {}),
