@@ -51,7 +51,7 @@ const LONG_MIN = -(2n ** 63n);
 const LONG_LIMIT = 2n ** 64n;
 
 /** Avro "Object Container Files": the header is itself this Avro record. */
-const HEADER_TYPE = avro.Type.forSchema({
+export const HEADER_TYPE = avro.Type.forSchema({
   type: 'record',
   name: 'org.apache.avro.file.Header',
   fields: [
@@ -72,7 +72,7 @@ interface Header {
  * go up to 2^63 and beyond. Accepts bigint in [-2^63, 2^64) (values from 2^63 are stored as their
  * two's complement) and safe-integer numbers.
  */
-const BIGINT_LONG = avro.types.LongType.__with({
+export const BIGINT_LONG = avro.types.LongType.__with({
   fromBuffer: (buffer: Buffer): bigint => buffer.readBigInt64LE(0),
   toBuffer: (value: bigint | number): Buffer => {
     const buffer = Buffer.alloc(8);

@@ -20,20 +20,15 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { quoteIdent } from '../engine/duckdb.js';
-import { civilFromDays } from '../iceberg/calendar.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
+import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled } from './typed-values.js';
 
-/** An Arrow column as rat stages it: the DuckDB type to read it as, and each value as JSON-ready JavaScript DuckDB converts to that type. */
-interface ArrowColumn {
-  sql: string;
-  /** A SQL function that turns the value as read into the column's (from_base64: bytes travel as base64 text). */
-  convert?: string;
-  /** A value as the Arrow library gives it (`vector.get(i)`), non-null, made plain. */
-  value(v: unknown): unknown;
+/** How an Arrow column is staged: `value` takes what the Arrow library gives (`vector.get(i)`). */
+interface ArrowColumn extends ColumnReading {
   /** When set, reads row i of a batch's column itself (exact 64-bit timestamps), instead of `vector.get`. */
   direct?(vector: Vector): (i: number) => unknown;
 }
@@ -257,42 +252,3 @@ function toMicros(value: bigint, unit: TimeUnit): bigint {
   return value * MICROS_PER[unit];
 }
 
-function isoDate(days: number): string {
-  const { year, month, day } = civilFromDays(days);
-  const y = year < 0 ? `-${String(-year).padStart(4, '0')}` : String(year).padStart(4, '0');
-  return `${y}-${pad(month)}-${pad(day)}`;
-}
-
-function isoTime(micros: bigint): string {
-  const seconds = micros / 1_000_000n;
-  const fraction = micros % 1_000_000n;
-  return `${pad(Number(seconds / 3600n))}:${pad(Number((seconds / 60n) % 60n))}:${pad(Number(seconds % 60n))}.${String(fraction).padStart(6, '0')}`;
-}
-
-function isoTimestamp(micros: bigint): string {
-  const day = 86_400_000_000n;
-  let days = micros / day;
-  let rest = micros % day;
-  if (rest < 0n) {
-    days -= 1n;
-    rest += day;
-  }
-  return `${isoDate(Number(days))} ${isoTime(rest)}`;
-}
-
-function pad(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-/** An unscaled decimal integer's digits with the point put in: ("-5", 2) → "-0.05". */
-export function scaled(unscaled: string, scale: number): string {
-  if (scale <= 0) return scale === 0 ? unscaled : `${unscaled}${'0'.repeat(-scale)}`;
-  const negative = unscaled.startsWith('-');
-  const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, '0');
-  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-}
-
-function jsonText(value: unknown): string {
-  const plain = typeof value === 'object' && value !== null && 'toJSON' in value && typeof value.toJSON === 'function' ? (value.toJSON as () => unknown)() : value;
-  return typeof plain === 'string' ? plain : JSON.stringify(plain, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
-}

@@ -45,6 +45,7 @@ const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
   '.arrows': 'arrow',
   '.feather': 'arrow',
   '.ipc': 'arrow',
+  '.avro': 'avro',
 };
 
 /**
@@ -90,7 +91,7 @@ export async function probeFile(
     if (head.subarray(0, 4).toString('latin1') !== 'PAR1') throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, 'not a Parquet file: it does not start with the PAR1 magic bytes');
   }
   // Binary formats have no text encoding; a custom parser may read binary files, so NUL bytes are no error for it.
-  const encoding = format === 'parquet' || format === 'xlsx' || format === 'arrow' ? 'utf-8' : format === 'custom' ? (options.encoding ?? customEncoding(display, sample)) : (options.encoding ?? detectEncoding(display, sample));
+  const encoding = format === 'parquet' || format === 'xlsx' || format === 'arrow' || format === 'avro' ? 'utf-8' : format === 'custom' ? (options.encoding ?? customEncoding(display, sample)) : (options.encoding ?? detectEncoding(display, sample));
   if (format === 'json' && encoding !== 'utf-8') {
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, `JSON must be UTF-8 (RFC 8259), but the file looks ${encoding}; convert it (iconv -f ${encoding} -t utf-8)`);
   }
@@ -208,6 +209,7 @@ function formatOf(display: string, head: Buffer, sample: Buffer | undefined): So
   if (head.readUInt32LE(0) === 0x04034b50) return 'xlsx';
   // Arrow IPC: the file format's magic, or the stream format's first message (a continuation marker).
   if (head.subarray(0, 6).toString('latin1') === 'ARROW1' || head.readUInt32LE(0) === 0xffffffff) return 'arrow';
+  if (head.subarray(0, 4).toString('latin1') === 'Obj\x01') return 'avro';
   const first = sample?.toString('utf8').replace(/^\uFEFF/, '').trimStart()[0];
   return first === '{' || first === '[' ? 'json' : 'csv';
 }

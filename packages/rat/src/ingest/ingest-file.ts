@@ -16,6 +16,7 @@ import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { stageArrow } from './arrow-reader.js';
+import { stageAvro } from './avro-reader.js';
 import { stageJson } from './json-reader.js';
 import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
@@ -289,6 +290,8 @@ function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
       return stageXlsx(ctx, probed);
     case 'arrow':
       return stageArrow(ctx, probed);
+    case 'avro':
+      return stageAvro(ctx, probed);
     case 'custom':
       return stageParsed(ctx, probed);
   }

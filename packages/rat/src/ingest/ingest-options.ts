@@ -1,7 +1,7 @@
 import { ValidationError } from '../core/errors.js';
 import type { IngestProgress } from './progress.js';
 
-export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx' | 'arrow';
+export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx' | 'arrow' | 'avro';
 export type Compression = 'none' | 'gzip' | 'zstd';
 export type TextEncoding = 'utf-8' | 'utf-16' | 'latin-1';
 /** What a custom parser gets: the file, and ways to read it (decompressed when gzip). */
@@ -114,7 +114,7 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
 }
 
 const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
-const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow'];
+const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow', 'avro'];
 const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
 const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
 

@@ -41,9 +41,9 @@ interface IngestFlags {
 export function registerIngest(program: Command, globals: () => GlobalOptions): void {
   program
     .command('ingest')
-    .description('load CSV/TSV, JSON/NDJSON, Parquet (optionally gzip/zstd), Excel .xlsx or Arrow IPC/Feather files, or any file through a custom parser, into a table, with a file registry and a quarantine for bad rows')
+    .description('load CSV/TSV, JSON/NDJSON, Parquet (optionally gzip/zstd), Excel .xlsx, Arrow IPC/Feather or Avro files, or any file through a custom parser, into a table, with a file registry and a quarantine for bad rows')
     .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
-    .option('--format <format>', 'csv, json, parquet, xlsx or arrow (default: from the name, else the content)')
+    .option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)')
     .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
     .option('--key <column...>', 'key columns for --mode merge')
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')

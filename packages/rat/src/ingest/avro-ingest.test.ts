@@ -1,0 +1,225 @@
+import { spawnSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import avro from 'avsc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIGINT_LONG, HEADER_TYPE } from '../iceberg/avro-file.js';
+import { readManifestList } from '../iceberg/manifest-list.js';
+import { decodeSnappy } from './snappy-block.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+const TABLES = fileURLToPath(new URL('../../../../../shared/reference/iceberg/tables/', import.meta.url));
+
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+/** Snappy compression by python-snappy (Debian's python3-snappy, over the C++ library): an implementation other than rat's. */
+function snappyCompress(data: Uint8Array): Buffer {
+  const run = spawnSync('/usr/bin/python3', ['-c', 'import sys, snappy; sys.stdout.buffer.write(snappy.compress(sys.stdin.buffer.read()))'], { input: data, maxBuffer: 1 << 30 });
+  if (run.status !== 0) throw new Error(`python3-snappy: ${String(run.stderr)}`);
+  return run.stdout;
+}
+
+const SCHEMA = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'big', type: 'long' },
+    { name: 'qty', type: ['null', 'int'] },
+    { name: 'price', type: 'double' },
+    { name: 'ratio', type: 'float' },
+    { name: 'paid', type: 'boolean' },
+    { name: 'note', type: ['null', 'string'], default: null },
+    { name: 'raw', type: 'bytes' },
+    { name: 'status', type: { type: 'enum', name: 'Status', symbols: ['NEW', 'SENT'] } },
+    { name: 'code', type: { type: 'fixed', name: 'Code', size: 2 } },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 10, scale: 2 } },
+    { name: 'day', type: { type: 'int', logicalType: 'date' } },
+    { name: 'at', type: { type: 'long', logicalType: 'timestamp-micros' } },
+    { name: 'local_at', type: { type: 'long', logicalType: 'local-timestamp-millis' } },
+    { name: 'clock', type: { type: 'long', logicalType: 'time-micros' } },
+    { name: 'tags', type: { type: 'array', items: 'string' } },
+    { name: 'address', type: ['null', { type: 'record', name: 'Address', fields: [{ name: 'city', type: 'string' }, { name: 'zip', type: ['null', 'int'] }] }] },
+    { name: 'previous', type: ['null', 'Address'] },
+    { name: 'attrs', type: { type: 'map', values: 'long' } },
+    { name: 'either', type: ['null', 'string', 'long'] },
+  ],
+};
+
+/** Two's-complement big-endian bytes of an unscaled decimal. */
+const decimalBytes = (unscaled: bigint) => {
+  const hex = BigInt.asUintN(64, unscaled).toString(16).padStart(16, '0');
+  return Buffer.from(hex, 'hex');
+};
+
+function order(i: number): Record<string, unknown> {
+  return {
+    id: BigInt(i),
+    big: 9007199254740993n + BigInt(i),
+    qty: i % 3 === 0 ? null : i,
+    price: i === 1 ? Number.NaN : i * 1.25,
+    ratio: 0.5,
+    paid: i % 2 === 0,
+    note: i === 2 ? 'a "quoted" note, é' : null,
+    raw: Buffer.from([0, i, 255]),
+    status: i % 2 ? 'SENT' : 'NEW',
+    code: Buffer.from('AB'),
+    amount: decimalBytes(i === 2 ? -5n : 12345n * BigInt(i)),
+    day: 19758 + i,
+    at: 1700000000123456 + i,
+    local_at: 1700000000123,
+    clock: 3723004005,
+    tags: i === 0 ? [] : ['x', `t${i}`],
+    address: i === 0 ? null : { city: `c${i}`, zip: i === 1 ? null : 1000 + i },
+    previous: null,
+    attrs: { k: BigInt(i) },
+    either: i === 0 ? null : i === 1 ? 'one' : BigInt(i),
+  };
+}
+
+/** Writes records with avsc's encoder, its longs as bigint. */
+function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' | 'snappy', blockSize?: number): Promise<Buffer> {
+  // Plain longs as bigint (logical ones are safe numbers here).
+  const type = avro.Type.forSchema(SCHEMA as avro.schema.AvroSchema, { wrapUnions: 'auto', typeHook: (s) => (s === 'long' ? BIGINT_LONG : undefined) });
+  // Avro's snappy codec: the block compressed, then the CRC-32 of its uncompressed bytes (big-endian).
+  const snappy = (data: Buffer, done: (error: Error | null, out?: Buffer) => void) => {
+    const checksum = Buffer.alloc(4);
+    checksum.writeUInt32BE(crc32(data));
+    done(null, Buffer.concat([snappyCompress(data), checksum]));
+  };
+  const encoder = new avro.streams.BlockEncoder(type, { codec, codecs: { ...avro.streams.BlockEncoder.defaultCodecs(), snappy }, ...(blockSize ? { blockSize } : {}) });
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
+    encoder.on('end', () => {
+      // avsc writes the schema without logicalType attributes: the header is written again with them, as other writers do.
+      const written = Buffer.concat(chunks);
+      if (written.length === 0) return resolve(written);
+      const { value: header, offset } = HEADER_TYPE.decode(written, 0) as { value: { meta: Record<string, Buffer> }; offset: number };
+      header.meta['avro.schema'] = Buffer.from(JSON.stringify(SCHEMA));
+      resolve(Buffer.concat([HEADER_TYPE.toBuffer(header), written.subarray(offset)]));
+    });
+    encoder.on('error', reject);
+    for (const record of records) encoder.write(record);
+    encoder.end();
+  });
+}
+
+describe('Avro files', () => {
+  it('loads Iceberg manifest lists and manifests written by Spark: the rows rat reads from them as metadata', async () => {
+    const metadata = join(TABLES, 'equality_deletes/warehouse/mydb/mytable/metadata');
+    const lists = (await readdir(metadata)).filter((n) => n.startsWith('snap-')).sort();
+    expect(lists.length).toBeGreaterThan(3);
+    for (const [k, name] of lists.entries()) {
+      const path = join(metadata, name);
+      const table = `bronze.manifest_list_${k}`;
+      const report = await fx.ingestion.ingest(path, table);
+      const expected = readManifestList(await readFile(path), path);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: expected.length, format: 'avro' });
+      const rows = await fx.rat.query<{ manifest_path: string; added_snapshot_id: string; content: number }>(`SELECT manifest_path, added_snapshot_id::VARCHAR AS added_snapshot_id, content FROM ${table} ORDER BY manifest_path`);
+      expect(rows).toEqual(
+        expected
+          .map((m) => ({ manifest_path: m.manifestPath, added_snapshot_id: String(m.addedSnapshotId), content: m.content }))
+          .sort((a, b) => (a.manifest_path < b.manifest_path ? -1 : 1)),
+      );
+    }
+    const manifest = (await readdir(metadata)).find((n) => n.endsWith('-m0.avro'))!;
+    const report = await fx.ingestion.ingest(join(metadata, manifest), 'bronze.manifest_entries');
+    expect(report.files[0]!.status).toBe('success');
+    const [entry] = await fx.rat.query<{ path: string; format: string; records: number }>(`SELECT data_file.file_path AS path, data_file.file_format AS format, data_file.record_count::INT AS records FROM bronze.manifest_entries LIMIT 1`);
+    expect(entry).toMatchObject({ path: expect.stringMatching(/\.parquet$/), format: 'PARQUET' });
+  });
+
+  it('keeps every Avro type and logical type, uncompressed, deflate and snappy (python-snappy), in blocks', async () => {
+    const records = Array.from({ length: 3 }, (_, i) => order(i));
+    for (const codec of ['null', 'deflate', 'snappy'] as const) {
+      const path = await fx.file(`orders-${codec}.avro`, await avroFile(records, codec));
+      const report = await fx.ingestion.ingest(path, `bronze.orders_${codec}`);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0, format: 'avro' });
+    }
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.orders_null')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({
+      id: 'long', big: 'long', qty: 'int', price: 'double', ratio: 'float', paid: 'boolean', note: 'string', raw: 'binary', status: 'string', code: 'binary',
+      amount: 'decimal(10, 2)', day: 'date', at: 'timestamptz', local_at: 'timestamp', clock: 'time', attrs: 'string', either: 'string',
+    });
+    const rows = await fx.rat.query(`SELECT id, big::VARCHAR AS big, qty, isnan(price) AS nan, paid, note, hex(raw) AS raw, status, hex(code) AS code, amount::VARCHAR AS amount,
+        day::VARCHAR AS day, strftime("at" AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') AS "at", local_at::VARCHAR AS local_at, clock::VARCHAR AS clock, tags, address, previous, attrs, either
+      FROM bronze.orders_null ORDER BY id`);
+    expect(rows).toEqual([
+      { id: 0, big: '9007199254740993', qty: null, nan: false, paid: true, note: null, raw: '0000FF', status: 'NEW', code: '4142', amount: '0.00', day: '2024-02-05', at: '2023-11-14 22:13:20.123456', local_at: '2023-11-14 22:13:20.123', clock: '01:02:03.004005', tags: [], address: null, previous: null, attrs: '{"k":"0"}', either: null },
+      { id: 1, big: '9007199254740994', qty: 1, nan: true, paid: false, note: null, raw: '0001FF', status: 'SENT', code: '4142', amount: '123.45', day: '2024-02-06', at: '2023-11-14 22:13:20.123457', local_at: '2023-11-14 22:13:20.123', clock: '01:02:03.004005', tags: ['x', 't1'], address: { city: 'c1', zip: null }, previous: null, attrs: '{"k":"1"}', either: 'one' },
+      { id: 2, big: '9007199254740995', qty: 2, nan: false, paid: true, note: 'a "quoted" note, é', raw: '0002FF', status: 'NEW', code: '4142', amount: '-0.05', day: '2024-02-07', at: '2023-11-14 22:13:20.123458', local_at: '2023-11-14 22:13:20.123', clock: '01:02:03.004005', tags: ['x', 't2'], address: { city: 'c2', zip: 1002 }, previous: null, attrs: '{"k":"2"}', either: '2' },
+    ]);
+    for (const codec of ['deflate', 'snappy']) {
+      const [diff] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM (SELECT * EXCLUDE (_source_file, _ingested_at, price) FROM bronze.orders_${codec} EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at, price) FROM bronze.orders_null)`);
+      expect(diff!.n, codec).toBe(0);
+    }
+  });
+
+  it('fails a cut-off, damaged or empty Avro file naming it, with a failed registry row and the table unchanged', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => order(i));
+    const good = await avroFile(many, 'deflate', 16 * 1024);
+    expect((await fx.ingestion.ingest(await fx.file('many.avro', good), 'bronze.avro_bad')).files[0]).toMatchObject({ status: 'success', rowsIngested: 3000 });
+    const snappy = await avroFile(many.slice(0, 50), 'snappy');
+    const badCrc = Buffer.from(snappy);
+    // The last block's checksum sits before the 16-byte sync marker.
+    badCrc[badCrc.length - 17] = badCrc[badCrc.length - 17]! ^ 0xff;
+    // A file of no records: the header alone (it ends with the sync marker every block ends with).
+    const one = await avroFile(many.slice(0, 1), 'null');
+    const headerOnly = one.subarray(0, one.indexOf(one.subarray(one.length - 16)) + 16);
+    const bad = [
+      await fx.file('cut-block.avro', good.subarray(0, Math.floor(good.length * 0.6))),
+      await fx.file('cut-header.avro', good.subarray(0, 40)),
+      await fx.file('bad-crc.avro', badCrc),
+      await fx.file('empty-records.avro', headerOnly),
+      await fx.file('not-avro.avro', Buffer.from('Obj\x01 but not really')),
+    ];
+    const report = await fx.ingestion.ingest(bad, 'bronze.avro_bad');
+    expect(report.files.map((f) => [f.file.split('/').pop(), f.status, f.error?.replace(/^.*\.avro( \([^)]*\))?: /, '')])).toEqual([
+      ['cut-block.avro', 'failed', expect.stringMatching(/^not a readable Avro file \(cut off or damaged\?\)/)],
+      ['cut-header.avro', 'failed', 'not a readable Avro file: it ends before its header does'],
+      ['bad-crc.avro', 'failed', expect.stringContaining('a block does not match its CRC-32')],
+      ['empty-records.avro', 'failed', 'the Avro file holds no records'],
+      ['not-avro.avro', 'failed', expect.stringMatching(/^not a readable Avro file/)],
+    ]);
+    const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.avro_bad');
+    expect(count!.n).toBe(3000);
+  });
+});
+
+describe('Snappy blocks', () => {
+  it('decodes what python-snappy writes, and fails damaged data with an error saying so', () => {
+    let seed = 5;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const inputs = [
+      Buffer.from(Array.from({ length: 100_000 }, (_, i) => `row ${i % 700},${(i * 7) % 13}\n`).join('')),
+      Buffer.from(Array.from({ length: 70_000 }, () => Math.floor(random() * 256))),
+      Buffer.alloc(300_000, 0x62),
+      Buffer.from('x'),
+      Buffer.alloc(0),
+    ];
+    const compressed = inputs.map((input) => snappyCompress(input));
+    inputs.forEach((input, k) => expect(Buffer.compare(Buffer.from(decodeSnappy(compressed[k]!)), input)).toBe(0));
+    let failures = 0;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(compressed[i % 4]!.subarray(0, 2000));
+      bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      try {
+        decodeSnappy(bytes.subarray(0, random() < 0.3 ? Math.floor(random() * bytes.length) : bytes.length));
+      } catch (error) {
+        expect((error as Error).message).toMatch(/^corrupt Snappy data: /);
+        failures++;
+      }
+    }
+    expect(failures).toBeGreaterThan(1000);
+  });
+});
