@@ -192,7 +192,7 @@ describe('Arrow IPC files', () => {
     expect(report.files.map((f) => f.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
     for (const f of report.files) expect(f.error).toMatch(new RegExp(`${f.file.split('/').pop()!.replace('.', '\\.')}.*not a readable Arrow IPC file`));
     expect(await fx.rat.query('SELECT id FROM bronze.arrow_bad')).toEqual([{ id: 1 }]);
-    await expect(fx.ingestion.ingest(good, 'bronze.arrow_bad', { format: 'avro' as never })).rejects.toThrow('unknown format "avro": use csv, json, parquet, xlsx, arrow, avro');
+    await expect(fx.ingestion.ingest(good, 'bronze.arrow_bad', { format: 'orc' as never })).rejects.toThrow('unknown format "orc": use csv, json, parquet, xlsx, arrow, avro');
   });
 });
 
