@@ -86,9 +86,7 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
     const message = (error as Error).message.split('\n')[0] ?? '';
     const problem = /codec not found/i.test(message)
       ? 'its record batches are compressed with a codec rat cannot decompress (ZSTD; rat reads LZ4 and uncompressed): write it with compression "lz4" or none (pyarrow: feather.write_feather(df, path, compression="lz4"))'
-      : /unexpected end|incorrect header/i.test(message) && file.compression === 'gzip'
-        ? `the gzip stream is damaged or cut off: ${message}`
-        : `not a readable Arrow IPC file (cut off or damaged?): ${message}`;
+      : `not a readable Arrow IPC file (cut off or damaged?): ${message}`;
     throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, problem, { cause: error });
   } finally {
     await source.close();
