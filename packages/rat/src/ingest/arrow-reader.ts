@@ -25,7 +25,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled } from './typed-values.js';
+import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled, toJson } from './typed-values.js';
 
 /** How an Arrow column is staged: `value` takes what the Arrow library gives (`vector.get(i)`). */
 interface ArrowColumn extends ColumnReading {
@@ -69,14 +69,14 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
           return v === null || v === undefined ? null : column.value(v);
         };
       });
+      const json: (string | undefined)[] = new Array<string | undefined>(getters.length);
       for (let i = 0; i < batch.numRows; i++) {
         row++;
-        const values: Record<string, unknown> = {};
         for (let k = 0; k < getters.length; k++) {
           const value = getters[k]!(i);
-          if (value !== null) values[names[k]!] = value;
+          json[k] = value === null ? undefined : toJson(value);
         }
-        await sink.add(values, row);
+        await sink.addTyped(json, row);
       }
       ctx.onBytesRead?.(source.bytesRead());
     }

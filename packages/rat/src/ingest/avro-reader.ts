@@ -8,7 +8,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeSnappy } from './snappy-block.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled } from './typed-values.js';
+import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled, toJson } from './typed-values.js';
 
 type Schema = string | Schema[] | { type: Schema; [key: string]: unknown };
 interface Named {
@@ -46,19 +46,21 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
   let row = 0;
   try {
     let columns: { name: string; reading: ColumnReading }[] | undefined;
+    let json: (string | undefined)[] = [];
+    let isRecord = true;
     for await (const record of decoder as AsyncIterable<unknown>) {
       if (!columns) {
         columns = columnsOf(writerSchema!);
         for (const c of columns) sink.declare(c.name, c.reading.sql, c.reading.convert);
+        json = new Array<string | undefined>(columns.length);
+        isRecord = isRecordSchema(writerSchema!);
       }
       row++;
-      const values: Record<string, unknown> = {};
-      const isRecord = columns.length !== 1 || columns[0]!.name !== 'value' || isRecordSchema(writerSchema!);
-      for (const c of columns) {
-        const v = isRecord ? (record as Record<string, unknown>)[c.name] : record;
-        if (v !== null && v !== undefined) values[c.name] = c.reading.value(v);
+      for (let k = 0; k < columns.length; k++) {
+        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.name] : record;
+        json[k] = v === null || v === undefined ? undefined : toJson(columns[k]!.reading.value(v));
       }
-      await sink.add(values, row);
+      await sink.addTyped(json, row);
       if (row % 10_000 === 0) ctx.onBytesRead?.(raw.bytesRead);
     }
     ctx.onBytesRead?.(raw.bytesRead);

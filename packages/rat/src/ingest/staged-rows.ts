@@ -44,6 +44,8 @@ type Encoded = { json: string; kind: ValueKind } | { problem: string };
  */
 export class RowSink {
   private columns = new Map<string, Column>();
+  /** The declared columns in order, for `addTyped`. */
+  private typed: Column[] | undefined;
   /** Positional columns (`addCells`): column n at index n-1, named at the end with `nameCells`. */
   private readonly cells: Column[] = [];
   private readonly rowsPath: string;
@@ -74,6 +76,21 @@ export class RowSink {
    */
   declare(name: string, sqlType?: string, convert?: string): void {
     if (!this.columns.has(name)) this.columns.set(name, { ...newColumn(this.columns.size + 1), ...(sqlType ? { sqlType } : {}), ...(convert ? { convert } : {}) });
+  }
+
+  /**
+   * Adds one row of a reader that declared every column with its SQL type (Arrow, Avro): the values
+   * as JSON text, in the order the columns were declared, undefined for null. No kinds to work out,
+   * no objects to walk: several times faster per row than `add`.
+   */
+  async addTyped(json: readonly (string | undefined)[], line: number): Promise<void> {
+    this.typed ??= [...this.columns.values()];
+    let text = '{';
+    for (let i = 0; i < json.length; i++) {
+      const value = json[i];
+      if (value !== undefined) text += this.typed[i]!.prefix + value + ',';
+    }
+    await this.push(text, line);
   }
 
   /** Adds one row; `line` is its row number in the source (1-based). Returns the reject reason, if any. */

@@ -47,6 +47,20 @@ export function scaled(unscaled: string, scale: number): string {
   return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 
+/** A plain value (what a ColumnReading gives: finite numbers, strings, bigints, booleans, plain objects and arrays) as JSON text. */
+export function toJson(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'string':
+      return JSON.stringify(value);
+    default:
+      return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+}
+
 export function jsonText(value: unknown): string {
   const plain = typeof value === 'object' && value !== null && 'toJSON' in value && typeof value.toJSON === 'function' ? (value.toJSON as () => unknown)() : value;
   if (typeof plain === 'bigint') return plain.toString();
