@@ -165,6 +165,18 @@ describe('Avro files', () => {
     }
   });
 
+  it('reads a file whose records are not records (plain strings) as one column, value', async () => {
+    const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema('string'));
+    const chunks: Buffer[] = [];
+    const done = new Promise<Buffer>((resolve) => encoder.on('end', () => resolve(Buffer.concat(chunks))));
+    encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
+    for (const value of ['first', 'second']) encoder.write(value);
+    encoder.end();
+    const report = await fx.ingestion.ingest(await fx.file('strings.avro', await done), 'bronze.avro_strings');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT value FROM bronze.avro_strings ORDER BY value')).toEqual([{ value: 'first' }, { value: 'second' }]);
+  });
+
   it('fails a cut-off, damaged or empty Avro file naming it, with a failed registry row and the table unchanged', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => order(i));
     const good = await avroFile(many, 'deflate', 16 * 1024);
