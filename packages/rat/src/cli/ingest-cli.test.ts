@@ -62,6 +62,9 @@ describe('rat upload / landing / ingest', () => {
       { id: 1, name: 'a' },
       { id: 2, name: 'b' },
     ]);
+    await writeFile(join(dir, 'page.json'), JSON.stringify({ next: null, results: [{ id: 1 }, { id: 2 }] }));
+    const whole = await rat(home, ['ingest', join(dir, 'page.json'), 'bronze.page_whole']);
+    expect(whole.stdout).toContain(`hint: ${join(dir, 'page.json')}: the file is one JSON record, and its field "results" holds a list of records: to load each as a row, ingest it with --records results`);
     const missing = await rat(home, ['ingest', join(dir, 'dump.json'), 'bronze.dump', '--records', 'items']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('records "items" is not in the document (its top-level fields: meta, data)');

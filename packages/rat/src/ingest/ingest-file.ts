@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
+import { type DuckDBListType, DuckDBTypeId } from '@duckdb/node-api';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ConflictError, describeError, isRatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
@@ -52,6 +53,8 @@ export interface FileReport {
   droppedColumns: string[];
   /** The first few quarantined rows: line and reason. */
   sampleRejects: { line: number | null; reason: string }[];
+  /** What the user may have meant: a JSON document read as one row, whose field holds the records (`--records`). */
+  hint?: string;
 }
 
 export interface IngestContext {
@@ -226,7 +229,7 @@ async function stageAndCommit(
           // Recorded at the group's commit, but dated like the rows' _ingested_at: files keep their order in the registry.
           entry: (result) => ('snapshotId' in result ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt }) : entry('failed', { error: result.error, ingestedAt })),
         });
-        return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket };
+        return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
       }
       // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
       const base = (await ctx.group?.flush()) ?? table;
@@ -257,6 +260,7 @@ async function stageAndCommit(
           schemaChanges,
           droppedColumns: plan.dropped,
           sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
+          ...recordsHint(probed, options, staged, rows),
         };
       } catch (error) {
         if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
@@ -272,6 +276,18 @@ async function stageAndCommit(
     await dropStaged(duck, id);
     await rm(scratchDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A JSON file that came to one row, with a field holding a list of objects (GeoJSON's `features`, an
+ * API dump's `data`): the user most likely wanted those as the rows, which `--records` does.
+ */
+function recordsHint(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { hint?: string } {
+  if (probed.format !== 'json' || options.records !== undefined || rows !== 1) return {};
+  const lists = staged.columns.filter((c) => !c.source.includes('.') && c.type.typeId === DuckDBTypeId.LIST && (c.type as DuckDBListType).valueType.typeId === DuckDBTypeId.STRUCT);
+  if (lists.length === 0) return {};
+  const field = lists[0]!.source;
+  return { hint: `the file is one JSON record, and its field "${field}" holds a list of records: to load each as a row, ingest it with --records ${field} (SDK: records: '${field}')` };
 }
 
 function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {

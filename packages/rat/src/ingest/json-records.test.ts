@@ -177,6 +177,17 @@ describe('records at a path inside a JSON document, streamed', () => {
 });
 
 describe('rat ingest --records', () => {
+  it('hints at --records when a JSON document loads as one row whose field holds a list of records', async () => {
+    const whole = await fx.ingestion.ingest(join(VEGA, 'earthquakes.json'), 'bronze.quakes_whole');
+    expect(whole.files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(whole.files[0]!.hint).toBe('the file is one JSON record, and its field "features" holds a list of records: to load each as a row, ingest it with --records features (SDK: records: \'features\')');
+    const rows = await fx.ingestion.ingest(join(VEGA, 'cars.json'), 'bronze.cars_hint');
+    expect(rows.files[0]).toMatchObject({ status: 'success', rowsIngested: 406 });
+    expect(rows.files[0]!.hint).toBeUndefined();
+    const one = await fx.ingestion.ingest(await fx.file('one.json', JSON.stringify({ id: 1, tags: ['a', 'b'] })), 'bronze.one_record');
+    expect(one.files[0]!.hint).toBeUndefined();
+  });
+
   it('loads GeoJSON features as rows, flattened, each a record with its file and position in the quarantine', async () => {
     const report = await fx.ingestion.ingest(join(VEGA, 'earthquakes.json'), 'bronze.quakes', { records: 'features', flatten: true });
     expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1707, rowsRejected: 0, format: 'json' });

@@ -200,6 +200,7 @@ function printReport(out: Output, report: IngestReport): void {
   const renamed = new Map<string, string>();
   for (const file of report.files) for (const m of file.renamed) renamed.set(m.source, m.name);
   if (renamed.size > 0) out.line(`columns renamed: ${[...renamed].map(([from, to]) => `${JSON.stringify(from)} -> ${to}`).join(', ')}`);
+  for (const file of report.files) if (file.hint) out.line(`hint: ${file.file}: ${file.hint}`);
   const rejects = report.files.flatMap((f) => f.sampleRejects.map((r) => `${f.file}${r.line === null ? '' : `:${r.line}`}: ${r.reason}`));
   if (rejects.length > 0) {
     out.line(`${report.rowsRejected} bad row${report.rowsRejected === 1 ? '' : 's'} quarantined, e.g.:`);
