@@ -70,6 +70,15 @@ describe('rat upload / landing / ingest', () => {
     expect(missing.stderr).toContain('records "items" is not in the document (its top-level fields: meta, data)');
   });
 
+  it('--decimal-separator , reads numbers written with a decimal comma', async () => {
+    await writeFile(join(dir, 'eu.csv'), 'id;amount\n1;1,5\n2;-2,25\n');
+    expect((await rat(home, ['ingest', join(dir, 'eu.csv'), 'bronze.eu', '--decimal-separator', ','])).code).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id, amount FROM bronze.eu ORDER BY id'])).stdout)).toEqual([
+      { id: 1, amount: 1.5 },
+      { id: 2, amount: -2.25 },
+    ]);
+  });
+
   it('--files-per-commit sets how many files of a batch share a snapshot; a bad value is refused', async () => {
     const batch = join(dir, 'batch');
     await mkdir(batch);

@@ -19,6 +19,8 @@ interface Dialect {
   columns: { name: string; type: string }[];
   dateFormat?: string;
   timestampFormat?: string;
+  /** ',' for numbers written 1,5 (as given; DuckDB's sniffer does not detect it). */
+  decimalSeparator?: '.' | ',';
 }
 
 interface SniffRow {
@@ -96,6 +98,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     encoding: 'utf-8',
     ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
     ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
+    ...(dialect.decimalSeparator ? { decimalSeparator: dialect.decimalSeparator } : {}),
   };
   const noRows = () =>
     new InputFileError('INGEST_FILE_INVALID', file.display, { line: dialect.skip + 2 }, dialect.header ? 'the file has a header line but no data rows' : 'the file has no data rows');
@@ -333,6 +336,7 @@ function dialectOptions(dialect: Dialect, file: ProbedFile): string[] {
     `compression = ${quoteString(file.compression)}`,
     ...(dialect.dateFormat ? [`dateformat = ${quoteString(dialect.dateFormat)}`] : []),
     ...(dialect.timestampFormat ? [`timestampformat = ${quoteString(dialect.timestampFormat)}`] : []),
+    ...(dialect.decimalSeparator ? [`decimal_separator = ${quoteString(dialect.decimalSeparator)}`] : []),
   ];
 }
 
@@ -450,6 +454,7 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient:
     ...(options.header !== undefined ? [`header = ${options.header}`] : []),
     ...(options.dateFormat !== undefined ? [`dateformat = ${quoteString(options.dateFormat)}`] : []),
     ...(options.timestampFormat !== undefined ? [`timestampformat = ${quoteString(options.timestampFormat)}`] : []),
+    ...(options.decimalSeparator !== undefined ? [`decimal_separator = ${quoteString(options.decimalSeparator)}`] : []),
     ...(lenient ? ['ignore_errors = true'] : []),
   ];
   try {
@@ -465,6 +470,7 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient:
       columns: row.Columns,
       ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
       ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
+      ...(options.decimalSeparator !== undefined ? { decimalSeparator: options.decimalSeparator } : {}),
     };
   } catch (error) {
     if (error instanceof RatError && /Invalid unicode|not utf-8/i.test(error.message) && !lenient) return undefined;

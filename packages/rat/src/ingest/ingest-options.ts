@@ -79,6 +79,8 @@ export interface IngestOptions {
   /** CSV: strptime formats for dates and timestamps (default: detected). */
   dateFormat?: string;
   timestampFormat?: string;
+  /** CSV: the decimal separator of numbers, ',' for 1,5 (default '.'; not detected). */
+  decimalSeparator?: '.' | ',';
   /** Rows the CSV type detection looks at (default 20480; -1 = the whole file, slower but exact). */
   sampleSize?: number;
   /** JSON: a top-level array or one object per line (default: detected). */
@@ -145,6 +147,9 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
     if (value !== undefined && value.length !== 1) throw new ValidationError('INVALID_ARGUMENT', `CSV ${name} must be one character, got ${JSON.stringify(value)}`);
   }
   if (options.quote !== undefined && options.quote.length > 1) throw new ValidationError('INVALID_ARGUMENT', `CSV quote must be one character or empty, got ${JSON.stringify(options.quote)}`);
+  if (options.decimalSeparator !== undefined && options.decimalSeparator !== '.' && options.decimalSeparator !== ',') {
+    throw new ValidationError('INVALID_ARGUMENT', `CSV decimal separator must be "." or ",", got ${JSON.stringify(options.decimalSeparator)}`);
+  }
   if (options.sampleSize !== undefined && !(Number.isInteger(options.sampleSize) && (options.sampleSize === -1 || options.sampleSize > 0))) {
     throw new ValidationError('INVALID_ARGUMENT', `sample size must be a positive number of rows or -1 (whole file), got ${options.sampleSize}`);
   }

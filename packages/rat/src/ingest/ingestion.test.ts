@@ -107,6 +107,21 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('reads numbers written with a decimal comma when told (--decimal-separator ,), as DuckDB does not detect it', async () => {
+    const path = await fx.file('eu.csv', 'id;amount;rate\n1;1,5;0,25\n2;2,25;1\n3;1234,50;-0,5\n');
+    const plain = await fx.ingestion.ingest(path, 'bronze.eu_plain');
+    expect(plain.files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect((await fx.rat.describeTable('bronze.eu_plain')).schema.fields.find((f) => f.name === 'amount')!.type).toBe('string');
+    const report = await fx.ingestion.ingest(path, 'bronze.eu', { decimalSeparator: ',', types: { amount: 'DECIMAL(10,2)' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT id, amount::VARCHAR AS amount, rate FROM bronze.eu ORDER BY id')).toEqual([
+      { id: 1, amount: '1.50', rate: 0.25 },
+      { id: 2, amount: '2.25', rate: 1 },
+      { id: 3, amount: '1234.50', rate: -0.5 },
+    ]);
+    await expect(fx.ingestion.ingest(path, 'bronze.eu', { decimalSeparator: ';' as never })).rejects.toThrow('CSV decimal separator must be "." or ",", got ";"');
+  });
+
   it('types JSON integers of both signs BIGINT (DuckDB infers HUGEINT), and only values beyond BIGINT as DECIMAL(38,0)', async () => {
     const signed = ['{"id":1,"delta":-5,"s":{"tz":-480}}', '{"id":2,"delta":7,"s":{"tz":60}}', '{"id":3,"delta":null,"s":{"tz":0}}'];
     const beyond = ['{"id":1,"v":-3}', '{"id":2,"v":18446744073709551615}'];

@@ -31,6 +31,19 @@ describe('quarantine replay', () => {
     expect(rows[2]!._source_file).toBe(path);
   });
 
+  it('replays CSV rows written with decimal commas once the separator is given', async () => {
+    await fx.ingestion.ingest(await fx.file('prices-1.csv', 'id;amount\n1;1.5\n'), 'bronze.prices');
+    const report = await fx.ingestion.ingest(await fx.file('prices-2.csv', 'id;amount\n2;2,25\n3;-0,5\n'), 'bronze.prices');
+    expect(report.files[0]).toMatchObject({ rowsIngested: 0, rowsRejected: 2 });
+    const fixed = await fx.ingestion.replayRejects('bronze.prices', { decimalSeparator: ',' });
+    expect(fixed).toMatchObject({ replayed: 2, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT id, amount FROM bronze.prices ORDER BY id')).toEqual([
+      { id: 1, amount: 1.5 },
+      { id: 2, amount: 2.25 },
+      { id: 3, amount: -0.5 },
+    ]);
+  });
+
   it('replays JSON records after the table is fixed (a column widened), keeping the ones that still fail', async () => {
     await fx.rat.sql('CREATE TABLE bronze.metrics (id INTEGER, value INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
     const path = await fx.file('m.ndjson', '{"id": 1, "value": 5}\n{"id": 2, "value": 9000000000}\n{"id": 3, "value": "n/a"}\n');

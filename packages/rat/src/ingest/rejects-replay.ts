@@ -70,6 +70,8 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
               encoding: 'utf-8' as const,
               ...(parse.dateFormat ? { dateFormat: parse.dateFormat } : {}),
               ...(parse.timestampFormat ? { timestampFormat: parse.timestampFormat } : {}),
+              // A separator given to the replay wins: it is how a file read without one gets fixed.
+              ...((options.decimalSeparator ?? parse.decimalSeparator) ? { decimalSeparator: options.decimalSeparator ?? parse.decimalSeparator } : {}),
             }
           : { jsonFormat: 'newline_delimited' as const }),
       };

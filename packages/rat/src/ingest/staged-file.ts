@@ -34,6 +34,7 @@ export interface ParseOptions {
   encoding?: TextEncoding;
   dateFormat?: string;
   timestampFormat?: string;
+  decimalSeparator?: '.' | ',';
 }
 
 /**

@@ -26,6 +26,7 @@ interface IngestFlags {
   encoding?: IngestOptions['encoding'];
   dateFormat?: string;
   timestampFormat?: string;
+  decimalSeparator?: IngestOptions['decimalSeparator'];
   sampleSize?: string;
   filesPerCommit?: string;
   jsonFormat?: IngestOptions['jsonFormat'];
@@ -62,6 +63,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 or latin-1 (default: detected)')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format')
+    .option('--decimal-separator <char>', 'CSV: , for numbers written 1,5 (default .)')
     .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)')
     .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
     .option('--json-format <format>', 'auto (default), array or newline_delimited')
@@ -157,6 +159,7 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.encoding ? { encoding: flags.encoding } : {}),
     ...(flags.dateFormat ? { dateFormat: flags.dateFormat } : {}),
     ...(flags.timestampFormat ? { timestampFormat: flags.timestampFormat } : {}),
+    ...(flags.decimalSeparator ? { decimalSeparator: flags.decimalSeparator } : {}),
     ...(sampleSize !== undefined ? { sampleSize } : {}),
     ...(filesPerCommit !== undefined ? { filesPerCommit } : {}),
     ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
