@@ -87,7 +87,7 @@ function order(i: number): Record<string, unknown> {
 }
 
 /** Writes records with avsc's encoder, its longs as bigint. */
-function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' | 'snappy', blockSize?: number): Promise<Buffer> {
+function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' | 'snappy' | 'zstandard', blockSize?: number): Promise<Buffer> {
   // Plain longs as bigint (logical ones are safe numbers here).
   const type = avro.Type.forSchema(SCHEMA as avro.schema.AvroSchema, { wrapUnions: 'auto', typeHook: (s) => (s === 'long' ? BIGINT_LONG : undefined) });
   // Avro's snappy codec: the block compressed, then the CRC-32 of its uncompressed bytes (big-endian).
@@ -96,7 +96,12 @@ function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' 
     checksum.writeUInt32BE(crc32(data));
     done(null, Buffer.concat([snappyCompress(data), checksum]));
   };
-  const encoder = new avro.streams.BlockEncoder(type, { codec, codecs: { ...avro.streams.BlockEncoder.defaultCodecs(), snappy }, ...(blockSize ? { blockSize } : {}) });
+  // A codec rat does not read, compressed by the zstd tool.
+  const zstandard = (data: Buffer, done: (error: Error | null, out?: Buffer) => void) => {
+    const run = spawnSync('zstd', ['-c', '-q'], { input: data });
+    done(run.status === 0 ? null : new Error(String(run.stderr)), run.stdout);
+  };
+  const encoder = new avro.streams.BlockEncoder(type, { codec, codecs: { ...avro.streams.BlockEncoder.defaultCodecs(), snappy, zstandard }, ...(blockSize ? { blockSize } : {}) });
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
     encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -194,6 +199,7 @@ describe('Avro files', () => {
       await fx.file('bad-crc.avro', badCrc),
       await fx.file('empty-records.avro', headerOnly),
       await fx.file('not-avro.avro', Buffer.from('Obj\x01 but not really')),
+      await fx.file('zstandard.avro', await avroFile(many.slice(0, 5), 'zstandard')),
     ];
     const report = await fx.ingestion.ingest(bad, 'bronze.avro_bad');
     expect(report.files.map((f) => [f.file.split('/').pop(), f.status, f.error?.replace(/^.*\.avro( \([^)]*\))?: /, '')])).toEqual([
@@ -202,6 +208,7 @@ describe('Avro files', () => {
       ['bad-crc.avro', 'failed', expect.stringContaining('a block does not match its CRC-32')],
       ['empty-records.avro', 'failed', 'the Avro file holds no records'],
       ['not-avro.avro', 'failed', expect.stringMatching(/^not a readable Avro file/)],
+      ['zstandard.avro', 'failed', 'its blocks are compressed with zstandard, which rat cannot decompress (it reads null, deflate and snappy): write it with one of those'],
     ]);
     const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.avro_bad');
     expect(count!.n).toBe(3000);

@@ -76,7 +76,11 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
     // avsc wraps a codec's error ("snappy codec decompression error"): the cause says what is wrong.
     const cause = (error as { cause?: unknown }).cause;
     const message = `${(error as Error).message.split('\n')[0] ?? ''}${cause instanceof Error ? `: ${cause.message}` : ''}`;
-    throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, `not a readable Avro file (cut off or damaged?): ${message}`, { cause: error });
+    const codec = /^unknown codec: (.*)$/.exec(message)?.[1];
+    const problem = codec
+      ? `its blocks are compressed with ${codec}, which rat cannot decompress (it reads null, deflate and snappy): write it with one of those`
+      : `not a readable Avro file (cut off or damaged?): ${message}`;
+    throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, problem, { cause: error });
   }
   if (row === 0) {
     await sink.abort();
