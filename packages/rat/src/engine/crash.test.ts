@@ -22,8 +22,12 @@ const PAUSED_TRIALS: Record<number, 'before-commit' | 'after-commit'> = { 2: 'be
 const TRIALS = RANDOM_TRIALS + Object.keys(PAUSED_TRIALS).length;
 const MIN_KILL_MS = 50;
 const MAX_KILL_MS = 1_500;
-/** Statements handed to one writer: more than it can commit before the kill. */
-const BATCH = 60;
+/**
+ * Statements handed to one writer: more than it can commit before the latest kill. On an idle
+ * machine a writer commits one in about 20 ms, so 60 (the earlier batch) could all land in
+ * MAX_KILL_MS and the writer exit before its kill; 250 needs 6 ms a commit for that.
+ */
+const BATCH = 250;
 /** Iceberg keeps at most this many metadata log entries (snapshot-producer MAX_METADATA_LOG). */
 const METADATA_LOG_LIMIT = 100;
 
@@ -95,7 +99,8 @@ describe('a writer killed with SIGKILL in the middle of its commits', () => {
   const workers: SqlWorker[] = [];
   const seed = Number(process.env.RAT_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const random = seededRandom(seed);
-  const plan = buildPlan(1_000);
+  // Room for every trial to land a whole batch.
+  const plan = buildPlan(TRIALS * BATCH + BATCH);
 
   /** Importing the SDK takes seconds: each writer is started while the table the last one left is checked. */
   function spawnWorker(): SqlWorker {
