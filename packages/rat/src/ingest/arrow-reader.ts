@@ -20,12 +20,14 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { quoteIdent } from '../engine/duckdb.js';
+import { formatDecimal } from '../iceberg/values.js';
+import { uniqueName } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled, toJson } from './typed-values.js';
+import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
 
 /** How an Arrow column is staged: `value` takes what the Arrow library gives (`vector.get(i)`). */
 interface ArrowColumn extends ColumnReading {
@@ -144,13 +146,7 @@ async function openSource(file: ProbedFile): Promise<ArrowSource> {
 /** Field names as columns: an empty one becomes `column_<n>`, a repeated one gets `_2`, `_3`. */
 export function uniqueNames(fields: readonly Field[]): string[] {
   const used = new Set<string>();
-  return fields.map((f, k) => {
-    const base = f.name === '' ? `column_${k + 1}` : f.name;
-    let name = base;
-    for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
-    used.add(name);
-    return name;
-  });
+  return fields.map((f, k) => uniqueName(f.name === '' ? `column_${k + 1}` : f.name, used));
 }
 
 const PLAIN: ArrowColumn['value'] = (v) => v;
@@ -173,7 +169,10 @@ function columnOf(type: DataType): ArrowColumn {
       return { sql: (type as Float).precision === 2 ? 'DOUBLE' : 'FLOAT', value: (v) => (Number.isFinite(v) ? v : String(v)) };
     case Type.Decimal: {
       const decimal = type as Decimal;
-      return { sql: decimal.precision <= 38 ? `DECIMAL(${decimal.precision}, ${decimal.scale})` : 'VARCHAR', value: (v) => scaled(String(v), decimal.scale) };
+      // A negative scale (Arrow allows it) has no DuckDB DECIMAL: such values are kept as their text.
+      const { precision, scale } = decimal;
+      const unscaled = (v: unknown) => BigInt(String(v)) * 10n ** BigInt(Math.max(0, -scale));
+      return { sql: precision <= 38 && scale >= 0 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => formatDecimal(unscaled(v), Math.max(0, scale)) };
     }
     case Type.Date:
       return { sql: 'DATE', value: (v) => isoDate(Math.floor(Number(v) / 86_400_000)) };

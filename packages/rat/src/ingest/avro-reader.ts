@@ -3,12 +3,13 @@ import { crc32, createGunzip, inflateRaw } from 'node:zlib';
 import avro from 'avsc';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
+import { formatDecimal } from '../iceberg/values.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { decodeSnappy } from './snappy-block.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, scaled, toJson } from './typed-values.js';
+import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
 
 type Schema = string | Schema[] | { type: Schema; [key: string]: unknown };
 interface Named {
@@ -211,7 +212,7 @@ function primitive(type: string, schema: Record<string, unknown>): ColumnReading
       const precision = Number(schema.precision);
       const scale = Number(schema.scale ?? 0);
       if (logical === 'decimal' && Number.isInteger(precision) && precision > 0) {
-        return { sql: precision <= 38 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => scaled(unscaledOf(v as Buffer).toString(), scale) };
+        return { sql: precision <= 38 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => formatDecimal(unscaledOf(v as Buffer), scale) };
       }
       // Bytes travel as base64 text: a column becomes a BLOB again, bytes inside a struct or list stay that text.
       return { sql: 'VARCHAR', convert: 'from_base64', value: (v) => (v as Buffer).toString('base64') };

@@ -95,3 +95,11 @@ export function mapColumnNames(
   }
   return mappings;
 }
+
+/** `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. */
+export function uniqueName(base: string, used: Set<string>): string {
+  let name = base;
+  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
+  used.add(name);
+  return name;
+}

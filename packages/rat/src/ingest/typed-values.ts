@@ -39,14 +39,6 @@ function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-/** An unscaled decimal integer's digits with the point put in: ("-5", 2) → "-0.05". */
-export function scaled(unscaled: string, scale: number): string {
-  if (scale <= 0) return scale === 0 ? unscaled : `${unscaled}${'0'.repeat(-scale)}`;
-  const negative = unscaled.startsWith('-');
-  const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, '0');
-  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-}
-
 /** A plain value (what a ColumnReading gives: finite numbers, strings, bigints, booleans, plain objects and arrays) as JSON text. */
 export function toJson(value: unknown): string {
   switch (typeof value) {

@@ -1,3 +1,4 @@
+import { uniqueName } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import type { StageContext, StagedFile } from './staged-file.js';
@@ -47,7 +48,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     if (header === undefined) throw noHeader(file, sheet.name, headerRow);
     const used = new Set<string>();
     const names = headerNames(header, reader.merges.filter((m) => m.top <= headerRow && m.bottom >= headerRow), aboveHeader, used);
-    sink.nameCells(names, (column) => unique(`column_${column}`, used));
+    sink.nameCells(names, (column) => uniqueName(`column_${column}`, used));
   } catch (error) {
     await sink.abort();
     if (error instanceof InputFileError) throw error;
@@ -79,21 +80,15 @@ function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<
   for (const name of raw) if (name !== '') used.add(name);
   const taken = new Set<string>();
   return raw.map((name, i) => {
-    if (name === '') return unique(`column_${i + 1}`, used);
+    if (name === '') return uniqueName(`column_${i + 1}`, used);
     if (!taken.has(name)) {
       taken.add(name);
       return name;
     }
-    return unique(name, used);
+    return uniqueName(name, used);
   });
 }
 
-function unique(base: string, used: Set<string>): string {
-  let name = base;
-  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
-  used.add(name);
-  return name;
-}
 
 function headerText(value: unknown): string {
   if (value === undefined || value === null) return '';
