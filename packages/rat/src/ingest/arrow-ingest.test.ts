@@ -206,26 +206,40 @@ const cli =
   };
 
 describe('Arrow IPC files with compressed record batches', () => {
-  it('reads LZ4-compressed batches (compressed by the lz4 tool) and names ZSTD ones as a codec rat cannot read', async () => {
-    compressionRegistry.set(CompressionType.LZ4_FRAME, { encode: cli('lz4', ['-c', '-q']), decode: decodeLz4Frame });
+  it('reads LZ4- and ZSTD-compressed batches (compressed by the lz4 and zstd tools), and whole files wrapped in gzip or zstd', async () => {
+    compressionRegistry.set(CompressionType.LZ4_FRAME, { encode: cli('lz4', ['-c', '-q']) });
     compressionRegistry.set(CompressionType.ZSTD, { encode: cli('zstd', ['-c', '-q']) });
     const table = new Table({
       id: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => i), new Int32()),
       name: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => `name ${i % 97}`), new Utf8()),
       tags: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => (i % 5 === 0 ? null : [`t${i % 3}`])), new List(new Field('item', new Utf8(), true))),
     });
-    const written = (type: CompressionType) => {
-      const writer = new RecordBatchStreamWriter({ compressionType: type });
+    const written = (type: CompressionType | null) => {
+      const writer = new RecordBatchStreamWriter(type === null ? {} : { compressionType: type });
       writer.write(table);
       writer.finish();
       return writer.toUint8Array(true);
     };
-    const lz4 = await fx.ingestion.ingest(await fx.file('lz4.arrows', written(CompressionType.LZ4_FRAME)), 'bronze.arrow_lz4');
-    expect(lz4.files[0], lz4.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 20_000 });
-    expect(await fx.rat.query(`SELECT sum(id)::BIGINT AS ids, count(DISTINCT name)::INT AS names, count(tags)::INT AS tagged, max(tags[1]) AS tag FROM bronze.arrow_lz4`)).toEqual([{ ids: 199_990_000, names: 97, tagged: 16_000, tag: 't2' }]);
-    const zstd = await fx.ingestion.ingest(await fx.file('zstd.arrows', written(CompressionType.ZSTD)), 'bronze.arrow_lz4');
-    expect(zstd.files[0]!.status).toBe('failed');
-    expect(zstd.files[0]!.error).toContain('zstd.arrows: its record batches are compressed with a codec rat cannot decompress (ZSTD; rat reads LZ4 and uncompressed)');
+    const wrapped = (command: string) => cli(command, ['-c', '-q'])(written(null));
+    const files: [string, Uint8Array][] = [
+      ['lz4.arrows', written(CompressionType.LZ4_FRAME)],
+      ['zstd.arrows', written(CompressionType.ZSTD)],
+      ['plain.arrows.gz', wrapped('gzip')],
+      ['plain.arrows.zst', wrapped('zstd')],
+    ];
+    for (const [name, bytes] of files) {
+      const table = `bronze.arrow_${name.replaceAll('.', '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, bytes), table);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 20_000, format: 'arrow' });
+      expect(await fx.rat.query(`SELECT sum(id)::BIGINT AS ids, count(DISTINCT name)::INT AS names, count(tags)::INT AS tagged, max(tags[1]) AS tag FROM ${table}`), name).toEqual([{ ids: 199_990_000, names: 97, tagged: 16_000, tag: 't2' }]);
+    }
+    // A damaged ZSTD buffer (its last frame's magic number) fails the file, naming it; the table keeps what it had.
+    const bad = Buffer.from(written(CompressionType.ZSTD));
+    const magic = bad.lastIndexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+    bad[magic + 1] = bad[magic + 1]! ^ 0xff;
+    const report = await fx.ingestion.ingest(await fx.file('bad-zstd.arrows', bad), 'bronze.arrow_zstd_arrows');
+    expect(report.files[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/bad-zstd\.arrows.*: not a readable Arrow IPC file/) });
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.arrow_zstd_arrows')).toEqual([{ n: 20_000 }]);
   });
 });
 

@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import {
   compressionRegistry,
   CompressionType,
@@ -19,9 +17,11 @@ import {
   Type,
   type Vector,
 } from 'apache-arrow';
+import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { formatDecimal } from '../iceberg/values.js';
 import { uniqueName } from './column-names.js';
+import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
@@ -35,23 +35,29 @@ interface ArrowColumn extends ColumnReading {
   direct?(vector: Vector): (i: number) => unknown;
 }
 
-let codecsRegistered = false;
+/** rat's decoders in the Arrow library's (global) codec registry, keeping any encoder set there. */
+function registerDecoders(): void {
+  const decoders: [CompressionType, (data: Uint8Array) => Uint8Array][] = [
+    [CompressionType.LZ4_FRAME, decodeLz4Frame],
+    [CompressionType.ZSTD, decompress],
+  ];
+  for (const [type, decode] of decoders) {
+    const codec = compressionRegistry.get(type);
+    if (codec?.decode !== decode) compressionRegistry.set(type, { ...codec, decode });
+  }
+}
 
 /**
  * Arrow IPC (`.arrow`, `.feather` v2, `.arrows`): the file or stream format, read batch by batch, so
  * memory holds one record batch. The Arrow schema gives the types: integers of each width, floats,
  * decimals, dates, times, timestamps (with a time zone: timestamptz), strings, binary, dictionaries
  * (their values), lists and structs at any depth; maps and the rest are kept as their JSON text.
- * Buffers compressed with LZ4 (what pyarrow writes with compression='lz4') are decompressed; ZSTD
- * ones are refused with a clear error, as Node has no zstd. The rows go through RowSink, numbered
+ * Buffers compressed with LZ4 or ZSTD (pyarrow's compression='lz4' and 'zstd') are decompressed, and
+ * so is a whole file wrapped in gzip or zstd. The rows go through RowSink, numbered
  * from 1 across batches, with each column declared as its Arrow type.
  */
 export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
-  if (file.compression === 'zstd') throw new InputFileError('INGEST_FILE_INVALID', file.display, { byte: 0 }, 'a zstd-compressed Arrow file cannot be streamed here; decompress it first (zstd -d)');
-  if (!codecsRegistered) {
-    compressionRegistry.set(CompressionType.LZ4_FRAME, { decode: decodeLz4Frame });
-    codecsRegistered = true;
-  }
+  registerDecoders();
   const source = await openSource(file);
   const sink = new RowSink(ctx, file);
   let row = 0;
@@ -86,10 +92,7 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
     await sink.abort();
     if (error instanceof InputFileError) throw error;
     const message = (error as Error).message.split('\n')[0] ?? '';
-    const problem = /codec not found/i.test(message)
-      ? 'its record batches are compressed with a codec rat cannot decompress (ZSTD; rat reads LZ4 and uncompressed): write it with compression "lz4" or none (pyarrow: feather.write_feather(df, path, compression="lz4"))'
-      : `not a readable Arrow IPC file (cut off or damaged?): ${message}`;
-    throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, problem, { cause: error });
+    throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, `not a readable Arrow IPC file (cut off or damaged?): ${message}`, { cause: error });
   } finally {
     await source.close();
   }
@@ -105,22 +108,13 @@ interface ArrowSource {
 
 /**
  * An uncompressed file is given to the Arrow library as a file handle: it reads the file format by
- * its footer, one record batch at a time, and the stream format in order. A gzip-compressed one can
- * only be a byte stream: the library holds a file-format file whole then (a stream, batch by batch).
+ * its footer, one record batch at a time, and the stream format in order. A compressed one (gzip,
+ * zstd) can only be a byte stream: the library holds a file-format file whole then (a stream, batch by batch).
  */
 async function openSource(file: ProbedFile): Promise<ArrowSource> {
-  if (file.compression === 'gzip') {
-    const raw = createReadStream(file.localPath, { highWaterMark: 1024 * 1024 });
-    const gunzip = createGunzip();
-    raw.on('error', (error) => gunzip.destroy(error));
-    return {
-      input: raw.pipe(gunzip) as unknown as ArrowSource['input'],
-      bytesRead: () => raw.bytesRead,
-      close: async () => {
-        raw.destroy();
-        gunzip.destroy();
-      },
-    };
+  if (file.compression !== 'none') {
+    const source = openDecompressed(file.localPath, file.compression);
+    return { input: source.stream as unknown as ArrowSource['input'], bytesRead: source.bytesRead, close: async () => source.close() };
   }
   const handle = await open(file.localPath, 'r');
   let furthest = 0;

@@ -87,7 +87,7 @@ function order(i: number): Record<string, unknown> {
 }
 
 /** Writes records with avsc's encoder, its longs as bigint. */
-function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' | 'snappy' | 'zstandard', blockSize?: number): Promise<Buffer> {
+function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' | 'snappy' | 'zstandard' | 'bzip2', blockSize?: number): Promise<Buffer> {
   // Plain longs as bigint (logical ones are safe numbers here).
   const type = avro.Type.forSchema(SCHEMA as avro.schema.AvroSchema, { wrapUnions: 'auto', typeHook: (s) => (s === 'long' ? BIGINT_LONG : undefined) });
   // Avro's snappy codec: the block compressed, then the CRC-32 of its uncompressed bytes (big-endian).
@@ -96,12 +96,13 @@ function avroFile(records: Record<string, unknown>[], codec: 'null' | 'deflate' 
     checksum.writeUInt32BE(crc32(data));
     done(null, Buffer.concat([snappyCompress(data), checksum]));
   };
-  // A codec rat does not read, compressed by the zstd tool.
-  const zstandard = (data: Buffer, done: (error: Error | null, out?: Buffer) => void) => {
-    const run = spawnSync('zstd', ['-c', '-q'], { input: data });
+  // Compressed by the command-line tools: zstd (which rat reads), bzip2 (which it does not).
+  const tool = (command: string) => (data: Buffer, done: (error: Error | null, out?: Buffer) => void) => {
+    const run = spawnSync(command, ['-c', '-q'], { input: data });
     done(run.status === 0 ? null : new Error(String(run.stderr)), run.stdout);
   };
-  const encoder = new avro.streams.BlockEncoder(type, { codec, codecs: { ...avro.streams.BlockEncoder.defaultCodecs(), snappy, zstandard }, ...(blockSize ? { blockSize } : {}) });
+  const codecs = { ...avro.streams.BlockEncoder.defaultCodecs(), snappy, zstandard: tool('zstd'), bzip2: tool('bzip2') };
+  const encoder = new avro.streams.BlockEncoder(type, { codec, codecs, ...(blockSize ? { blockSize } : {}) });
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
     encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -144,9 +145,9 @@ describe('Avro files', () => {
     expect(entry).toMatchObject({ path: expect.stringMatching(/\.parquet$/), format: 'PARQUET' });
   });
 
-  it('keeps every Avro type and logical type, uncompressed, deflate and snappy (python-snappy), in blocks', async () => {
+  it('keeps every Avro type and logical type, uncompressed, deflate, snappy (python-snappy) and zstandard (the zstd tool), in blocks', async () => {
     const records = Array.from({ length: 3 }, (_, i) => order(i));
-    for (const codec of ['null', 'deflate', 'snappy'] as const) {
+    for (const codec of ['null', 'deflate', 'snappy', 'zstandard'] as const) {
       const path = await fx.file(`orders-${codec}.avro`, await avroFile(records, codec));
       const report = await fx.ingestion.ingest(path, `bronze.orders_${codec}`);
       expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0, format: 'avro' });
@@ -164,10 +165,27 @@ describe('Avro files', () => {
       { id: 1, big: '9007199254740994', qty: 1, nan: true, paid: false, note: null, raw: '0001FF', status: 'SENT', code: '4142', amount: '123.45', day: '2024-02-06', at: '2023-11-14 22:13:20.123457', local_at: '2023-11-14 22:13:20.123', clock: '01:02:03.004005', tags: ['x', 't1'], address: { city: 'c1', zip: null }, previous: null, attrs: '{"k":"1"}', either: 'one' },
       { id: 2, big: '9007199254740995', qty: 2, nan: false, paid: true, note: 'a "quoted" note, é', raw: '0002FF', status: 'NEW', code: '4142', amount: '-0.05', day: '2024-02-07', at: '2023-11-14 22:13:20.123458', local_at: '2023-11-14 22:13:20.123', clock: '01:02:03.004005', tags: ['x', 't2'], address: { city: 'c2', zip: 1002 }, previous: null, attrs: '{"k":"2"}', either: '2' },
     ]);
-    for (const codec of ['deflate', 'snappy']) {
+    for (const codec of ['deflate', 'snappy', 'zstandard']) {
       const [diff] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM (SELECT * EXCLUDE (_source_file, _ingested_at, price) FROM bronze.orders_${codec} EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at, price) FROM bronze.orders_null)`);
       expect(diff!.n, codec).toBe(0);
     }
+  });
+
+  it('reads a whole Avro file wrapped in gzip or zstd (the gzip and zstd tools) like the file itself', async () => {
+    const records = Array.from({ length: 2000 }, (_, i) => order(i));
+    const plain = await avroFile(records, 'snappy', 8 * 1024);
+    const wrapped = (command: string) => spawnSync(command, ['-c', '-q'], { input: plain, maxBuffer: 1 << 28 }).stdout;
+    for (const [name, bytes] of [['orders.avro', plain], ['orders.avro.gz', wrapped('gzip')], ['orders.avro.zst', wrapped('zstd')]] as const) {
+      const report = await fx.ingestion.ingest(await fx.file(name, bytes), 'bronze.avro_wrapped');
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2000, format: 'avro' });
+    }
+    const sums = await fx.rat.query(`SELECT _source_file LIKE '%.gz' AS gz, _source_file LIKE '%.zst' AS zst, sum(id)::BIGINT AS ids, count(DISTINCT note)::INT AS notes FROM bronze.avro_wrapped GROUP BY ALL ORDER BY ALL`);
+    const expected = { ids: 1_999_000, notes: 1 };
+    expect(sums).toEqual([{ gz: false, zst: false, ...expected }, { gz: false, zst: true, ...expected }, { gz: true, zst: false, ...expected }]);
+    // Cut off: the zstd frame ends early, and the file fails naming that.
+    const zst = wrapped('zstd');
+    const cut = await fx.ingestion.ingest(await fx.file('cut.avro.zst', zst.subarray(0, zst.length - 100)), 'bronze.avro_wrapped');
+    expect(cut.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('truncated zstd') });
   });
 
   it('reads a file whose records are not records (plain strings) as one column, value', async () => {
@@ -190,6 +208,11 @@ describe('Avro files', () => {
     const badCrc = Buffer.from(snappy);
     // The last block's checksum sits before the 16-byte sync marker.
     badCrc[badCrc.length - 17] = badCrc[badCrc.length - 17]! ^ 0xff;
+    const zstandard = await avroFile(many.slice(0, 50), 'zstandard');
+    const badZstd = Buffer.from(zstandard);
+    // The last block's zstd frame, its magic number damaged.
+    const magic = badZstd.lastIndexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+    badZstd[magic + 1] = badZstd[magic + 1]! ^ 0xff;
     // A file of no records: the header alone (it ends with the sync marker every block ends with).
     const one = await avroFile(many.slice(0, 1), 'null');
     const headerOnly = one.subarray(0, one.indexOf(one.subarray(one.length - 16)) + 16);
@@ -199,7 +222,8 @@ describe('Avro files', () => {
       await fx.file('bad-crc.avro', badCrc),
       await fx.file('empty-records.avro', headerOnly),
       await fx.file('not-avro.avro', Buffer.from('Obj\x01 but not really')),
-      await fx.file('zstandard.avro', await avroFile(many.slice(0, 5), 'zstandard')),
+      await fx.file('bzip2.avro', await avroFile(many.slice(0, 5), 'bzip2')),
+      await fx.file('bad-zstandard.avro', badZstd),
     ];
     const report = await fx.ingestion.ingest(bad, 'bronze.avro_bad');
     expect(report.files.map((f) => [f.file.split('/').pop(), f.status, f.error?.replace(/^.*\.avro( \([^)]*\))?: /, '')])).toEqual([
@@ -208,7 +232,8 @@ describe('Avro files', () => {
       ['bad-crc.avro', 'failed', expect.stringContaining('a block does not match its CRC-32')],
       ['empty-records.avro', 'failed', 'the Avro file holds no records'],
       ['not-avro.avro', 'failed', expect.stringMatching(/^not a readable Avro file/)],
-      ['zstandard.avro', 'failed', 'its blocks are compressed with zstandard, which rat cannot decompress (it reads null, deflate and snappy): write it with one of those'],
+      ['bzip2.avro', 'failed', 'its blocks are compressed with bzip2, which rat cannot decompress (it reads null, deflate, snappy and zstandard): write it with one of those'],
+      ['bad-zstandard.avro', 'failed', expect.stringMatching(/^not a readable Avro file \(cut off or damaged\?\): .*corrupt zstandard block/)],
     ]);
     const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.avro_bad');
     expect(count!.n).toBe(3000);

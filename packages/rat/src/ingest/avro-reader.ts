@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { crc32, createGunzip, inflateRaw } from 'node:zlib';
+import { crc32, inflateRaw } from 'node:zlib';
 import avro from 'avsc';
+import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
 import { formatDecimal } from '../iceberg/values.js';
+import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { decodeSnappy } from './snappy-block.js';
@@ -26,23 +27,22 @@ interface Named {
  * enums and fixed, records as structs and arrays as lists at any depth, nullable unions as their
  * type, the logical types date, time-*, timestamp-* (timestamptz), local-timestamp-* (timestamp),
  * decimal and uuid; maps and unions of several types become their JSON text. Blocks compressed with
- * deflate or snappy (CRC-checked) are decompressed; the stream is read block by block. A top-level
+ * deflate, snappy (CRC-checked) or zstandard are decompressed, and so is a whole file wrapped in gzip
+ * or zstd; the stream is read block by block. A top-level
  * record's fields are the columns; any other top-level type is one column, `value`.
  */
 export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
-  if (file.compression === 'zstd') throw new InputFileError('INGEST_FILE_INVALID', file.display, { byte: 0 }, 'a zstd-compressed Avro file cannot be streamed here; decompress it first (zstd -d)');
-  const raw = createReadStream(file.localPath, { highWaterMark: 1024 * 1024 });
+  const source = openDecompressed(file.localPath, file.compression);
   let writerSchema: Schema | undefined;
   const decoder = new avro.streams.BlockDecoder({
-    codecs: { null: (buffer, done) => done(null, buffer), deflate: inflateRaw, snappy: snappyCodec },
+    codecs: { null: (buffer, done) => done(null, buffer), deflate: inflateRaw, snappy: snappyCodec, zstandard: zstandardCodec },
     parseHook: (schema) => {
       writerSchema = schema as Schema;
       return avro.Type.forSchema(schema, { wrapUnions: 'auto', typeHook: (s) => (s === 'long' || (typeof s === 'object' && (s as { type?: unknown }).type === 'long') ? BIGINT_LONG : undefined) });
     },
   });
-  const source = file.compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
-  source.on('error', (error: Error) => decoder.destroy(error));
-  source.pipe(decoder);
+  source.stream.on('error', (error: Error) => decoder.destroy(error));
+  source.stream.pipe(decoder);
   const sink = new RowSink(ctx, file);
   let row = 0;
   try {
@@ -62,9 +62,9 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
         json[k] = v === null || v === undefined ? undefined : toJson(columns[k]!.reading.value(v));
       }
       await sink.addTyped(json, row);
-      if (row % 10_000 === 0) ctx.onBytesRead?.(raw.bytesRead);
+      if (row % 10_000 === 0) ctx.onBytesRead?.(source.bytesRead());
     }
-    ctx.onBytesRead?.(raw.bytesRead);
+    ctx.onBytesRead?.(source.bytesRead());
     // avsc's decoder waits for the rest of a block cut off at the end, and then ends as if the file did: bytes it holds unread are a cut.
     const held = (decoder as unknown as { _tap?: { buf: Buffer; pos: number } })._tap;
     if (writerSchema !== undefined && held && held.buf.length > held.pos) {
@@ -72,14 +72,14 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
     }
   } catch (error) {
     await sink.abort();
-    raw.destroy();
+    source.close();
     if (error instanceof InputFileError) throw error;
     // avsc wraps a codec's error ("snappy codec decompression error"): the cause says what is wrong.
     const cause = (error as { cause?: unknown }).cause;
     const message = `${(error as Error).message.split('\n')[0] ?? ''}${cause instanceof Error ? `: ${cause.message}` : ''}`;
     const codec = /^unknown codec: (.*)$/.exec(message)?.[1];
     const problem = codec
-      ? `its blocks are compressed with ${codec}, which rat cannot decompress (it reads null, deflate and snappy): write it with one of those`
+      ? `its blocks are compressed with ${codec}, which rat cannot decompress (it reads null, deflate, snappy and zstandard): write it with one of those`
       : `not a readable Avro file (cut off or damaged?): ${message}`;
     throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, problem, { cause: error });
   }
@@ -88,6 +88,18 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
     throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, writerSchema === undefined ? 'not a readable Avro file: it ends before its header does' : 'the Avro file holds no records');
   }
   return sink.stage();
+}
+
+/** Avro's zstandard codec: each block is one or more Zstandard frames. */
+function zstandardCodec(block: Buffer, done: (error: Error | null, data?: Buffer) => void): void {
+  let data: Uint8Array;
+  try {
+    data = decompress(block);
+  } catch (error) {
+    done(new Error(`corrupt zstandard block: ${(error as Error).message}`));
+    return;
+  }
+  done(null, Buffer.from(data.buffer, data.byteOffset, data.length));
 }
 
 /** Avro's snappy codec: each block is Snappy-compressed and followed by the CRC-32 (big-endian) of its uncompressed bytes. */

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 
 /** The parts of a CSV dialect that decide where a record starts and ends. */
@@ -39,8 +38,7 @@ const CR = 0x0d;
  *
  * Every answer is checked: each located record must hold the `checks` value in its column, and the
  * file must have exactly `rows` records besides the rejected ones. Undefined when any check fails or
- * the file cannot be walked byte by byte here (UTF-16, zstd, which Node 20 cannot decompress, or a
- * multi-byte delimiter, quote or escape): the caller then has no line, rather than a wrong one.
+ * the file cannot be walked byte by byte here (UTF-16, or a multi-byte delimiter, quote or escape): the caller then has no line, rather than a wrong one.
  */
 export async function locateRecords(
   file: ProbedFile,
@@ -49,7 +47,7 @@ export async function locateRecords(
   rejectedLines: ReadonlySet<number>,
   rows: number,
 ): Promise<Map<number, LocatedRecord> | undefined> {
-  if (file.encoding === 'utf-16' || file.compression === 'zstd') return undefined;
+  if (file.encoding === 'utf-16') return undefined;
   if ([dialect.delimiter, dialect.quote, dialect.escape].some((c) => c.length > 1 || c.charCodeAt(0) > 0x7f)) return undefined;
   const wanted = new Map<number, RecordCheck[]>();
   for (const check of checks) wanted.set(check.ordinal, [...(wanted.get(check.ordinal) ?? []), check]);
@@ -93,8 +91,7 @@ export async function locateRecords(
     return true;
   };
 
-  const stream = createReadStream(file.localPath, { highWaterMark: 1 << 20 });
-  const source = file.compression === 'gzip' ? stream.pipe(createGunzip()) : stream;
+  const { stream: source, close } = openDecompressed(file.localPath, file.compression);
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       let start = 0;
@@ -120,7 +117,7 @@ export async function locateRecords(
   } catch {
     return undefined;
   } finally {
-    stream.destroy();
+    close();
   }
   // The last record may end without a line break.
   if (partBytes > 0 && !endRecord(partBytes, () => Buffer.alloc(0))) return undefined;

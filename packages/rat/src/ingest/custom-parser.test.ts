@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
@@ -80,8 +81,7 @@ describe('custom parsers', () => {
     expect(entry).toMatchObject({ status: 'success', rowsIngested: 3 });
   });
 
-  it('reads gzip-compressed files decompressed, and takes a parser that returns an array', async () => {
-    const path = await fx.file('small.txt.gz', gzipSync('a=1\nb=2\n'));
+  it('reads gzip- and zstd-compressed files decompressed, and takes a parser that returns an array', async () => {
     const parser: CustomParser = async (input) => {
       const rows: ParsedRow[] = [];
       for await (const line of input.lines()) {
@@ -90,9 +90,17 @@ describe('custom parsers', () => {
       }
       return rows;
     };
-    const report = await fx.ingestion.ingest(path, 'bronze.kv', { parser });
-    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
-    expect(await fx.rat.query('SELECT key, value FROM bronze.kv ORDER BY key')).toEqual([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+    const zstd = spawnSync('zstd', ['-c', '-q'], { input: 'c=3\nd=4\n' }).stdout;
+    for (const path of [await fx.file('small.txt.gz', gzipSync('a=1\nb=2\n')), await fx.file('small.txt.zst', zstd)]) {
+      const report = await fx.ingestion.ingest(path, 'bronze.kv', { parser });
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    }
+    expect(await fx.rat.query('SELECT key, value FROM bronze.kv ORDER BY key')).toEqual([
+      { key: 'a', value: 1 },
+      { key: 'b', value: 2 },
+      { key: 'c', value: 3 },
+      { key: 'd', value: 4 },
+    ]);
   });
 
   it('quarantines rows whose values cannot be typed, with their row number', async () => {

@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import type { ParsedRow, ParserInput } from './ingest-options.js';
 import { InputFileError, ParserError } from './input-file-error.js';
@@ -63,12 +62,7 @@ function iteratorOf(file: ProbedFile, output: unknown): Iterator<unknown> | Asyn
 
 function parserInput(file: ProbedFile, ctx: StageContext): ParserInput {
   const open = (): Readable => {
-    if (file.compression === 'zstd') throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'a custom parser cannot read zstd-compressed files; decompress it first (zstd -d)');
-    const raw = createReadStream(file.localPath, { highWaterMark: 1024 * 1024 });
-    if (file.compression !== 'gzip') return raw;
-    const gunzip = createGunzip();
-    raw.on('error', (error) => gunzip.destroy(error));
-    return raw.pipe(gunzip);
+    return openDecompressed(file.localPath, file.compression).stream;
   };
   const encoding = ctx.options.encoding ?? file.encoding;
   return {

@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ExternalError } from '../core/errors.js';
+import { zstdHead } from './decompressed.js';
 import type { Compression, ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import type { IngestProgress } from './progress.js';
@@ -23,7 +24,7 @@ export interface ProbedFile {
   /** custom: a custom parser reads the file (IngestOptions.parser). */
   format: SourceFormat | 'custom';
   encoding: TextEncoding;
-  /** The first (decompressed) bytes, for text formats; absent for zstd, which Node cannot decompress. */
+  /** The first (decompressed) bytes, for text formats: what detects the format, encoding and dialect. */
   sample?: Buffer;
 }
 
@@ -76,10 +77,18 @@ export async function probeFile(
   // An uncompressed file needs no integrity pass: its hash can be computed while DuckDB reads the rows
   // (one pass over the bytes instead of two). A compressed one is decompressed here, to the end, first.
   const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size) : undefined;
-  const { hash, sample } = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report);
+  const hashed = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report);
+  const { hash } = hashed;
+  let sample = hashed.sample;
   if (compression === 'zstd') {
+    // Walking the frame headers finds a cut-off file without decompressing it all (DuckDB's reader decompresses it fast, rat's in JavaScript).
     const truncated = await findZstdTruncation(localPath);
     if (truncated) throw new InputFileError('INGEST_FILE_INVALID', display, { byte: truncated.offset }, truncated.problem);
+    try {
+      sample = await zstdHead(localPath, SAMPLE_BYTES);
+    } catch (error) {
+      throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, (error as Error).message, { cause: error });
+    }
   }
   if (sample && sample.length === 0) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the file is empty after ${compression} decompression`);
   const format = options.parser ? 'custom' : (options.format ?? formatOf(display, head, sample));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,9 @@ interface Extracted {
 }
 
 let files = 0;
-async function extract(content: string | Buffer, path: string, chunkBytes?: number, compression: 'none' | 'gzip' = 'none'): Promise<Extracted> {
+/** Compressed by the zstd tool. */
+const zstdSync = (text: string) => spawnSync('zstd', ['-c', '-q'], { input: text }).stdout;
+async function extract(content: string | Buffer, path: string, chunkBytes?: number, compression: 'none' | 'gzip' | 'zstd' = 'none'): Promise<Extracted> {
   const n = files++;
   const source = join(dir, `doc-${n}.json`);
   await writeFile(source, content);
@@ -116,12 +119,13 @@ describe('records at a path inside a JSON document, streamed', () => {
     expect(await extract(text, 'none')).toEqual({ records: [], rejects: [], empty: true });
     // Keys are compared decoded: an escaped name matches.
     expect((await extract('{"d\\u0061ta": [{"k": 1}]}', 'data')).records).toEqual([{ n: 1, k: 1 }]);
-    // A gzip-compressed document streams the same.
+    // A gzip- or zstd-compressed document streams the same.
     expect((await extract(gzipSync(text), 'data.items', 16, 'gzip')).records).toHaveLength(2);
+    expect((await extract(zstdSync(text), 'data.items', 16, 'zstd')).records).toHaveLength(2);
   });
 
   it('names the path, the file and the position when the records are not there or the JSON is broken', async () => {
-    const failure = async (text: string | Buffer, path: string, compression: 'none' | 'gzip' = 'none') => {
+    const failure = async (text: string | Buffer, path: string, compression: 'none' | 'gzip' | 'zstd' = 'none') => {
       const error = await extract(text, path, undefined, compression).then(
         () => undefined,
         (e: unknown) => e,
@@ -138,6 +142,7 @@ describe('records at a path inside a JSON document, streamed', () => {
     expect(await failure('{"data": []}\n{"data": []}\n', 'data')).toMatch(/\(line 2, byte 13\): more than one JSON value at the top level \(newline-delimited JSON\?\)/);
     expect(await failure('<html><body>Not JSON</body></html>', 'data')).toMatch(/"<" cannot start a JSON value/);
     expect(await failure(gzipSync('{"data": [{"a": 1}]}').subarray(0, 20), 'data', 'gzip')).toMatch(/truncated gzip|ends early/);
+    expect(await failure(zstdSync('{"data": [{"a": 1}, {"a": 2}]}').subarray(0, 20), 'data', 'zstd')).toMatch(/truncated zstd/);
   });
 
   it('agrees with JSON.parse on 600 random and damaged documents: the same records, or an error exactly when JSON.parse fails', async () => {

@@ -1,7 +1,5 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { decompressionProblem, openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 
@@ -58,7 +56,6 @@ export async function extractRecords(
   const fail = (problem: string, position: { line?: number; byte?: number } = {}): never => {
     throw new InputFileError('INGEST_FILE_INVALID', file.display, position, problem);
   };
-  if (file.compression === 'zstd') fail(`${where}: zstd-compressed JSON cannot be streamed here; decompress it first (zstd -d) or drop --records`);
   const records = await open(out, 'w');
   const rejects = await open(rejectsOut, 'w');
   const output = new Output(records);
@@ -193,7 +190,7 @@ export async function extractRecords(
     valueEnds();
   };
 
-  const source = openSource(file, chunkBytes);
+  const source = openDecompressed(file.localPath, file.compression, chunkBytes);
   try {
     for await (const chunk of source.stream as AsyncIterable<Buffer>) {
       const end = chunk.length;
@@ -325,10 +322,9 @@ export async function extractRecords(
     await output.flush(true);
     await flushRejects();
   } catch (error) {
-    source.stream.destroy();
+    source.close();
     if (error instanceof InputFileError) throw error;
-    const message = (error as Error).message;
-    if (file.compression === 'gzip') throw new InputFileError('INGEST_FILE_INVALID', file.display, { byte: source.bytesRead() }, /unexpected end/i.test(message) ? 'the gzip stream ends early (truncated gzip)' : `corrupt gzip data: ${message}`, { cause: error });
+    if (file.compression !== 'none') throw new InputFileError('INGEST_FILE_INVALID', file.display, { byte: source.bytesRead() }, decompressionProblem(file.compression, error), { cause: error });
     throw error;
   } finally {
     await records.close();
@@ -403,14 +399,6 @@ function kindOf(byte: number): string {
 
 function show(byte: number): string {
   return byte >= 0x20 && byte < 0x7f ? `"${String.fromCharCode(byte)}"` : `byte 0x${byte.toString(16).padStart(2, '0')}`;
-}
-
-function openSource(file: ProbedFile, chunkBytes: number): { stream: Readable; bytesRead(): number } {
-  const raw = createReadStream(file.localPath, { highWaterMark: chunkBytes });
-  if (file.compression !== 'gzip') return { stream: raw, bytesRead: () => raw.bytesRead };
-  const gunzip = createGunzip({ chunkSize: Math.max(64, chunkBytes) });
-  raw.on('error', (error) => gunzip.destroy(error));
-  return { stream: raw.pipe(gunzip), bytesRead: () => raw.bytesRead };
 }
 
 /** The records file's buffer: bytes and text go in; whole buffers go out once 1 MiB is ready. */

@@ -189,12 +189,16 @@ describe('schema drift', () => {
     expect(await fx.ingestion.replayRejects('bronze.required')).toMatchObject({ replayed: 1, stillRejected: 1 });
     expect(await fx.rat.query('SELECT id, name, qty FROM bronze.required WHERE id = 30000')).toEqual([{ id: 30_000, name: null, qty: 1.5 }]);
     expect(await fx.rat.query('SELECT line, raw FROM bronze.required__rejects')).toEqual([{ line: 30_004, raw: ',x,3.5' }]);
-    // A file rat cannot walk byte by byte (zstd): no line rather than a guessed one, and the row's values as JSON.
+    // A zstd-compressed file is walked decompressed: its line and text too.
     const zst = join(fx.dir, 'required.csv.zst');
     await fx.rat.duck.run(`COPY (SELECT * FROM (VALUES (40000, 'z', 4.5), (NULL, 'x', 3.5)) t(id, name, qty)) TO ${quoteString(zst)} (FORMAT csv, COMPRESSION zstd)`);
     expect((await fx.ingestion.ingest(zst, 'bronze.required')).files[0]).toMatchObject({ status: 'success', rowsRejected: 1 });
-    expect(await fx.rat.query(`SELECT line, raw, format FROM bronze.required__rejects WHERE file_path = ${quoteString(zst)}`)).toEqual([
-      { line: null, raw: '{"id":null,"name":"x","qty":3.5}', format: 'json' },
+    expect(await fx.rat.query(`SELECT line, raw, format FROM bronze.required__rejects WHERE file_path = ${quoteString(zst)}`)).toEqual([{ line: 3, raw: ',x,3.5', format: 'csv' }]);
+    // A file rat cannot walk byte by byte (UTF-16): no line rather than a guessed one, and the row's values as JSON.
+    const utf16 = await fx.file('required-utf16.csv', Buffer.from('\ufeffid,name,qty\n40001,z,4.5\n,y,3.5\n', 'utf16le'));
+    expect((await fx.ingestion.ingest(utf16, 'bronze.required')).files[0]).toMatchObject({ status: 'success', rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, raw, format FROM bronze.required__rejects WHERE file_path = ${quoteString(utf16)}`)).toEqual([
+      { line: null, raw: '{"id":null,"name":"y","qty":3.5}', format: 'json' },
     ]);
   });
 
