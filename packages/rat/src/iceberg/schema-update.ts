@@ -14,7 +14,12 @@ export type SchemaChange =
   | { kind: 'dropColumn'; name: string }
   | { kind: 'alterType'; name: string; type: IcebergType }
   | { kind: 'dropNotNull'; name: string }
-  | { kind: 'moveColumn'; name: string; position: 'first' | { after: string } };
+  | { kind: 'moveColumn'; name: string; position: 'first' | { after: string } }
+  /**
+   * Fields added inside a struct column (at any depth, through lists and map values): `type` is the
+   * column's type with the new struct fields in place, given field id 0; existing ids stay as they are.
+   */
+  | { kind: 'addNestedFields'; name: string; type: IcebergType };
 
 export function applySchemaChange(metadata: TableMetadata, table: string, change: SchemaChange): TableMetadata {
   const schema = metadata.schemas.find((s) => s.schemaId === metadata.currentSchemaId)!;
@@ -69,6 +74,11 @@ export function applySchemaChange(metadata: TableMetadata, table: string, change
       fields[index] = { ...field, type: change.type };
       break;
     }
+    case 'addNestedFields': {
+      const index = find(change.name);
+      fields[index] = { ...fields[index]!, type: numberNewFields(change.type, () => ++lastColumnId) };
+      break;
+    }
     case 'dropNotNull': {
       const index = find(change.name);
       fields[index] = { ...fields[index]!, required: false };
@@ -113,6 +123,22 @@ function renumber(type: IcebergType, nextId: () => number): IcebergType {
       return { ...type, elementId: nextId(), element: renumber(type.element, nextId) };
     case 'map':
       return { ...type, keyId: nextId(), valueId: nextId(), key: renumber(type.key, nextId), value: renumber(type.value, nextId) };
+  }
+}
+
+/** Gives the struct fields whose id is 0 (new ones) fresh ids, with everything inside them. */
+function numberNewFields(type: IcebergType, nextId: () => number): IcebergType {
+  if (typeof type === 'string') return type;
+  switch (type.type) {
+    case 'struct':
+      return {
+        type: 'struct',
+        fields: type.fields.map((f: StructField) => (f.id === 0 ? { ...f, required: false, id: nextId(), type: renumber(f.type, nextId) } : { ...f, type: numberNewFields(f.type, nextId) })),
+      };
+    case 'list':
+      return { ...type, element: numberNewFields(type.element, nextId) };
+    case 'map':
+      return { ...type, value: numberNewFields(type.value, nextId) };
   }
 }
 

@@ -284,6 +284,8 @@ async function stageAndCommit(
  */
 function recordsHint(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { hint?: string } {
   if (probed.format !== 'json' || options.records !== undefined || rows !== 1) return {};
+  // Newline-delimited by name or option: one line is one record, whatever it holds.
+  if (options.jsonFormat === 'newline_delimited' || /\.(ndjson|jsonl)(\.(gz|gzip|zst|zstd))?$/i.test(probed.display)) return {};
   const lists = staged.columns.filter((c) => !c.source.includes('.') && c.type.typeId === DuckDBTypeId.LIST && (c.type as DuckDBListType).valueType.typeId === DuckDBTypeId.STRUCT);
   if (lists.length === 0) return {};
   const field = lists[0]!.source;

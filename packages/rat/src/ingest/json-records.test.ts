@@ -191,6 +191,16 @@ describe('rat ingest --records', () => {
     expect(rows.files[0]!.hint).toBeUndefined();
     const one = await fx.ingestion.ingest(await fx.file('one.json', JSON.stringify({ id: 1, tags: ['a', 'b'] })), 'bronze.one_record');
     expect(one.files[0]!.hint).toBeUndefined();
+    // A newline-delimited file of one line is one record by its name (or --json-format), whatever it holds.
+    const line = JSON.stringify({ id: 1, items: [{ p: 1 }, { p: 2 }] });
+    const asJson = await fx.ingestion.ingest(await fx.file('line.json', line), 'bronze.line_hint');
+    expect(asJson.files[0]!.hint).toContain('--records items');
+    for (const [name, options] of [['line.ndjson', {}], ['line.jsonl.gz', {}], ['line-2.json', { jsonFormat: 'newline_delimited' as const }]] as const) {
+      const bytes = name.endsWith('.gz') ? gzipSync(line) : line;
+      const report = await fx.ingestion.ingest(await fx.file(name, bytes), 'bronze.line_hint', options);
+      expect(report.files[0], name).toMatchObject({ status: 'success', rowsIngested: 1 });
+      expect(report.files[0]!.hint, name).toBeUndefined();
+    }
   });
 
   it('loads GeoJSON features as rows, flattened, each a record with its file and position in the quarantine', async () => {

@@ -36,6 +36,30 @@ describe('schema drift', () => {
     expect(Object.keys(await columns('bronze.drift'))).not.toContain('channel');
   });
 
+  it('treats fields new inside structs and lists of structs as drift: evolve adds them, strict refuses, ignore drops them', async () => {
+    await fx.ingestion.ingest(await fx.file('n1.ndjson', '{"id":1,"a":{"x":1},"l":[{"p":1}],"m":{"k":{"v":1}}}\n'), 'bronze.nested_drift');
+    const v2 = await fx.file('n2.ndjson', '{"id":2,"a":{"x":2,"y":"new"},"l":[{"q":"newq","p":2}],"m":{"k":{"v":2}}}\n');
+    const before = (await fx.rat.snapshots('bronze.nested_drift')).length;
+    const strict = await fx.ingestion.ingest(v2, 'bronze.nested_drift', { schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('(column "a"): brings a field a.y (string) inside bronze.nested_drift.a that the table does not have') });
+    expect((await fx.rat.snapshots('bronze.nested_drift')).length).toBe(before);
+    const ignore = await fx.ingestion.ingest(v2, 'bronze.nested_drift', { schemaDrift: 'ignore' });
+    expect(ignore.files[0]).toMatchObject({ status: 'success', droppedColumns: ['a.y', 'l.element.q'] });
+    const evolve = await fx.ingestion.ingest(v2, 'bronze.nested_drift');
+    expect(evolve.files[0]!.schemaChanges).toEqual(['added field a.y (string)', 'added field l.element.q (string)']);
+    const table = await fx.rat.describeTable('bronze.nested_drift');
+    const a = table.schema.fields.find((f) => f.name === 'a')!;
+    // The new field gets an id of its own; the existing ones keep theirs.
+    expect(a.type).toMatchObject({ type: 'struct', fields: [{ name: 'x' }, { name: 'y', type: 'string', required: false }] });
+    const ids = JSON.stringify(table.schema).match(/"id":\d+/g)!;
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(await fx.rat.query('SELECT id, a.y AS y, l[1].q AS q, l[1].p AS p FROM bronze.nested_drift ORDER BY id, y NULLS FIRST')).toEqual([
+      { id: 1, y: null, q: null, p: 1 },
+      { id: 2, y: null, q: null, p: 2 },
+      { id: 2, y: 'new', q: 'newq', p: 2 },
+    ]);
+  });
+
   it('widens int to long only when a value needs it, and quarantines values that cannot convert', async () => {
     await fx.rat.sql('CREATE TABLE bronze.widen (id INTEGER, qty INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
     const small = await fx.ingestion.ingest(await fx.file('small.csv', 'id,qty\n1,5\n'), 'bronze.widen');

@@ -135,7 +135,26 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       continue;
     }
     const fileType = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
-    const tableSql = duckDbTypeOf(field.type);
+    // Fields the file's structs have and the table's do not: a cast to the table's type would drop them without a word.
+    const nested = nestedFieldsAdded(field.type, fileType, field.name);
+    let tableType = field.type;
+    if (nested.added.length > 0) {
+      const listed = nested.added.map((a) => `${a.path} (${typeText(a.type)})`).join(', ');
+      if (options.schemaDrift === 'strict') {
+        throw new InputFileError(
+          'INGEST_SCHEMA_DRIFT',
+          input.file,
+          { column: column.source },
+          `brings ${nested.added.length === 1 ? 'a field' : 'fields'} ${listed} inside ${table}.${field.name} that the table does not have (schema drift policy strict; use --schema-drift evolve to add them, ignore to drop them)`,
+        );
+      }
+      if (options.schemaDrift === 'evolve') {
+        changes.push({ kind: 'addNestedFields', name: field.name, type: nested.type });
+        notes.push(`added field${nested.added.length === 1 ? '' : 's'} ${listed}`);
+        tableType = nested.type;
+      } else dropped.push(...nested.added.map((a) => a.path));
+    }
+    const tableSql = duckDbTypeOf(tableType);
     let plan: ColumnPlan = { field, ...conversion(source(column), column, tableSql) };
     if (isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type && promotionAllowed(field.type, fileType)) {
       const fileSql = duckDbTypeOf(fileType);
@@ -182,6 +201,34 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
     return plan ? { ...plan, field } : { field, expr: 'NULL' };
   });
   return { changes, notes, dropped, ...selects(columnPlans, staged, options) };
+}
+
+/**
+ * The struct fields (at any depth, through lists and map values) that `fileType` has and
+ * `tableType` lacks, matched by name ignoring case, with `tableType` extended by them (new fields
+ * get id 0, numbered when the change is applied). Types that differ in shape add nothing here: the
+ * cast decides about those.
+ */
+export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType, path: string): { type: IcebergType; added: { path: string; type: IcebergType }[] } {
+  const added: { path: string; type: IcebergType }[] = [];
+  const extend = (table: IcebergType, file: IcebergType, at: string): IcebergType => {
+    if (typeof table === 'string' || typeof file === 'string' || table.type !== file.type) return table;
+    if (table.type === 'list' && file.type === 'list') return { ...table, element: extend(table.element, file.element, `${at}.element`) };
+    if (table.type === 'map' && file.type === 'map') return { ...table, value: extend(table.value, file.value, `${at}.value`) };
+    if (table.type !== 'struct' || file.type !== 'struct') return table;
+    const fields = table.fields.map((f) => {
+      const match = file.fields.find((g) => g.name.toLowerCase() === f.name.toLowerCase());
+      return match ? { ...f, type: extend(f.type, match.type, `${at}.${f.name}`) } : f;
+    });
+    for (const g of file.fields) {
+      if (table.fields.some((f) => f.name.toLowerCase() === g.name.toLowerCase())) continue;
+      added.push({ path: `${at}.${g.name}`, type: g.type });
+      fields.push({ ...g, id: 0, required: false });
+    }
+    return { type: 'struct', fields };
+  };
+  const type = extend(tableType, fileType, path);
+  return { type, added };
 }
 
 /** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or loses its fraction). */
