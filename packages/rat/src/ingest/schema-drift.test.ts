@@ -58,6 +58,14 @@ describe('schema drift', () => {
       { id: 2, y: null, q: null, p: 2 },
       { id: 2, y: 'new', q: 'newq', p: 2 },
     ]);
+    // A value inside a struct or list that does not convert makes the row bad: the cast alone would turn it into NULL.
+    const bad = await fx.ingestion.ingest(await fx.file('n3.ndjson', '{"id":3,"a":{"x":"abc"},"l":[{"p":3}]}\n{"id":4,"a":{"x":4},"l":[{"p":"z"},{"p":5}]}\n{"id":5,"a":{"x":"5"},"l":[{"p":null}]}\n'), 'bronze.nested_drift');
+    expect(bad.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.nested_drift__rejects ORDER BY line')).toEqual([
+      { line: 1, reason: expect.stringContaining('column a: cannot convert') },
+      { line: 2, reason: expect.stringContaining('column l: cannot convert') },
+    ]);
+    expect(await fx.rat.query('SELECT a.x AS x, l[1].p AS p FROM bronze.nested_drift WHERE id = 5')).toEqual([{ x: 5, p: null }]);
   });
 
   it('widens int to long only when a value needs it, and quarantines values that cannot convert', async () => {

@@ -84,7 +84,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       const duckType = wanted ? (await describeType(duck, wanted, `${table}.${column.name}`)) : column.type;
       const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++nextId);
       const sqlType = duckDbTypeOf(type);
-      plans.push({ name: column.name, type, ...conversion(source(column), column, sqlType) });
+      plans.push({ name: column.name, type, ...conversion(source(column), column, type) });
     }
     for (const l of lineage) plans.push({ name: l.name, type: l.type, expr: l.value });
     // Field ids: top-level columns 1..n, nested ids after them (as CREATE TABLE numbers them).
@@ -131,7 +131,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
       changes.push({ kind: 'addColumn', name: column.name, type });
       notes.push(`added column ${column.name} (${typeText(type)})`);
-      byName.set(column.name, { field: { id: 0, name: column.name, required: false, type }, ...conversion(source(column), column, duckDbTypeOf(type)) });
+      byName.set(column.name, { field: { id: 0, name: column.name, required: false, type }, ...conversion(source(column), column, type) });
       continue;
     }
     const fileType = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
@@ -155,7 +155,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       } else dropped.push(...nested.added.map((a) => a.path));
     }
     const tableSql = duckDbTypeOf(tableType);
-    let plan: ColumnPlan = { field, ...conversion(source(column), column, tableSql) };
+    let plan: ColumnPlan = { field, ...conversion(source(column), column, tableType) };
     if (isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type && promotionAllowed(field.type, fileType)) {
       const fileSql = duckDbTypeOf(fileType);
       const value = source(column);
@@ -232,11 +232,12 @@ export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType,
 }
 
 /** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or loses its fraction). */
-function conversion(value: string, column: StagedColumn, sqlType: string): Pick<ColumnPlan, 'expr' | 'bad'> {
+function conversion(value: string, column: StagedColumn, type: IcebergType): Pick<ColumnPlan, 'expr' | 'bad'> {
+  const sqlType = duckDbTypeOf(type);
   const sourceSql = column.type.toString();
   if (sourceSql === sqlType) return { expr: value };
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
-  const changed = lossyCastSql(value, column.type.typeId, sqlType);
+  const changed = NESTED_TYPES.has(column.type.typeId) ? nestedLossSql(value, type) : lossyCastSql(value, column.type.typeId, sqlType);
   const lossy = changed ? ` OR ${changed}` : '';
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
@@ -245,6 +246,33 @@ function conversion(value: string, column: StagedColumn, sqlType: string): Pick<
       reason: `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${sqlType}'`,
     },
   };
+}
+
+const NESTED_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.STRUCT, DuckDBTypeId.LIST, DuckDBTypeId.ARRAY, DuckDBTypeId.MAP]);
+
+/**
+ * A struct, list or map whose cast turns some value inside it into NULL (`{"x": "abc"}` into
+ * STRUCT(x BIGINT) gives `{"x": null}`): TRY_CAST fails only as a whole. So the NULLs in the JSON of
+ * the cast value are counted against those of the value cast to the same shape with text leaves,
+ * which every value converts to: fields the target adds or leaves out count the same in both, and a
+ * value lost to its type makes one more NULL.
+ */
+function nestedLossSql(value: string, type: IcebergType): string {
+  const nulls = (json: string) => `length(regexp_extract_all(CAST(to_json(${json}) AS VARCHAR), '[\\[:,]null'))`;
+  return `${nulls(`TRY_CAST(${value} AS ${duckDbTypeOf(type)})`)} > ${nulls(`TRY_CAST(${value} AS ${duckDbTypeOf(textLeaves(type))})`)}`;
+}
+
+/** The same nested type with every primitive as string. */
+function textLeaves(type: IcebergType): IcebergType {
+  if (typeof type === 'string') return 'string';
+  switch (type.type) {
+    case 'struct':
+      return { type: 'struct', fields: type.fields.map((f) => ({ ...f, type: textLeaves(f.type) })) };
+    case 'list':
+      return { ...type, element: textLeaves(type.element) };
+    case 'map':
+      return { ...type, key: textLeaves(type.key), value: textLeaves(type.value) };
+  }
 }
 
 /**
