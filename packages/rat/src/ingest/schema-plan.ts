@@ -83,7 +83,6 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       const wanted = await explicit(column);
       const duckType = wanted ? (await describeType(duck, wanted, `${table}.${column.name}`)) : column.type;
       const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++nextId);
-      const sqlType = duckDbTypeOf(type);
       plans.push({ name: column.name, type, ...conversion(source(column), column, type) });
     }
     for (const l of lineage) plans.push({ name: l.name, type: l.type, expr: l.value });
