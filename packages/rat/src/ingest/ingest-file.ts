@@ -53,6 +53,8 @@ export interface FileReport {
   droppedColumns: string[];
   /** The first few quarantined rows: line and reason. */
   sampleRejects: { line: number | null; reason: string }[];
+  /** Merge: rows of the file that a later row with the same key replaced (the last row of a key wins). */
+  supersededRows?: number;
   /** What the user may have meant: a JSON document read as one row, whose field holds the records (`--records`). */
   hint?: string;
 }
@@ -208,6 +210,7 @@ async function stageAndCommit(
         );
       }
       const rows = streamed ? streamed.rows : staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
+      const superseded = plan.duplicateKeysSql && staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(plan.duplicateKeysSql))[0]!.n) : 0;
       await settleHash(probed);
       const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
       const mapLine = (sql: string) => (replay ? `SELECT coalesce(m.line, r.line) AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql);
@@ -260,6 +263,7 @@ async function stageAndCommit(
           schemaChanges,
           droppedColumns: plan.dropped,
           sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
+          ...(superseded > 0 ? { supersededRows: superseded } : {}),
           ...recordsHint(probed, options, staged, rows),
         };
       } catch (error) {

@@ -207,9 +207,30 @@ describe('ingest formats', () => {
     const second = await fx.file('customers-2.csv', 'Customer Id,Name,Balance\n2,Bob B.,99.99\n4,Dee,1\n4,Dee again,2\n');
     const merged = await fx.ingestion.ingest(second, 'bronze.customers', { mode: 'merge', keys: ['customer_id'], rename: { Name: 'full_name' } });
     expect(merged.files[0]).toMatchObject({ status: 'success' });
+    // Of two rows with one key, the later in the file wins, and the earlier is counted.
+    expect(merged.files[0]!.supersededRows).toBe(1);
     const rows = await fx.rat.query<{ customer_id: number; full_name: string }>('SELECT customer_id, full_name FROM bronze.customers ORDER BY customer_id');
     expect(rows.map((r) => r.customer_id)).toEqual([1, 2, 3, 4]);
     expect(rows.find((r) => r.customer_id === 2)!.full_name).toBe('Bob B.');
+    expect(rows.find((r) => r.customer_id === 4)!.full_name).toBe('Dee again');
+    // Many keys, each written first then last, far apart in the file (read by two threads): every key keeps its last row.
+    const keys = 20_000;
+    const text = ['Customer Id,Name,Balance', ...Array.from({ length: 2 * keys }, (_, i) => `${100 + (i % keys)},${i < keys ? 'first' : 'last'},1`)].join('\n');
+    const many = await fx.ingestion.ingest(await fx.file('customers-many.csv', text), 'bronze.customers', { mode: 'merge', keys: ['customer_id'], rename: { Name: 'full_name' } });
+    expect(many.files[0]).toMatchObject({ status: 'success', rowsIngested: keys, supersededRows: keys });
+    expect(await fx.rat.query(`SELECT full_name, count(*)::INT AS n FROM bronze.customers WHERE customer_id >= 100 GROUP BY ALL`)).toEqual([{ full_name: 'last', n: keys }]);
+    await fx.rat.sql('DELETE FROM bronze.customers WHERE customer_id >= 100');
+    // A row without its key would match nothing and be added again by every run: it is quarantined.
+    const nullKey = await fx.file('customers-null-key.csv', 'Customer Id,Name,Balance\n,Nobody,1\n5,Eve,2\n');
+    for (let run = 0; run < 2; run++) {
+      const report = await fx.ingestion.ingest(nullKey, 'bronze.customers', { mode: 'merge', keys: ['customer_id'], rename: { Name: 'full_name' } });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    }
+    expect(await fx.rat.query(`SELECT line, reason FROM bronze.customers__rejects WHERE file_path LIKE '%null-key.csv'`)).toEqual([
+      { line: 2, reason: 'merge key customer_id is NULL' },
+      { line: 2, reason: 'merge key customer_id is NULL' },
+    ]);
+    expect(await fx.rat.query(`SELECT count(*)::INT AS n FROM bronze.customers WHERE full_name IN ('Nobody', 'Eve')`)).toEqual([{ n: 1 }]);
     const overwritten = await fx.ingestion.ingest(second, 'bronze.customers', { mode: 'overwrite', rename: { Name: 'full_name' } });
     expect(overwritten.files[0]!.status).toBe('success');
     const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.customers');

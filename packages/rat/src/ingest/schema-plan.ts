@@ -32,6 +32,8 @@ export interface ConformPlan {
    * can fail. A CSV file's rows (StagedFile.hasOrdinal) have a fourth column, `ord`, and no line yet.
    */
   badRowsSql?: string;
+  /** Merge: SELECT n, the good rows that a later row with the same key replaces (the last row of a key wins). */
+  duplicateKeysSql?: string;
 }
 
 export interface ConformInput {
@@ -295,16 +297,20 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
   return map[sqlType] ?? DuckDBTypeId.VARCHAR;
 }
 
-function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedIngestOptions): Pick<ConformPlan, 'rowsSql' | 'badRowsSql'> {
-  const bad = plans.filter((p) => p.bad).map((p) => p.bad!);
+function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedIngestOptions): Pick<ConformPlan, 'rowsSql' | 'badRowsSql' | 'duplicateKeysSql'> {
+  const keys = options.mode === 'merge' ? options.keys.map((k) => `s.${quoteIdent(k)}`) : [];
+  // A row without its merge key matches nothing and would be added again by every run.
+  const keyChecks = keys.map((key, i) => ({ when: `${key} IS NULL`, reason: quoteString(`merge key ${options.keys[i]} is NULL`) }));
+  const bad = [...plans.filter((p) => p.bad).map((p) => p.bad!), ...keyChecks];
   const from = `${quoteIdent(staged.relation)} s`;
   const good = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')})` : '';
   const projection = plans.map((p) => `CAST(${p.expr} AS ${duckDbTypeOf(p.field.type)}) AS ${quoteIdent(p.field.name)}`);
-  const dedupe =
-    options.mode === 'merge'
-      ? ` QUALIFY row_number() OVER (PARTITION BY ${options.keys.map((k) => `s.${quoteIdent(k)}`).join(', ')}${staged.hasLine ? ` ORDER BY s.${LINE_COLUMN} DESC` : ''}) = 1`
-      : '';
+  // Of the rows sharing a key, the last in the file wins: by line, or by position in the read (CSV, whose rows are in a temp table for a merge).
+  const order = staged.hasLine ? ` ORDER BY s.${LINE_COLUMN} DESC` : staged.hasOrdinal ? ` ORDER BY s.${ORDINAL_COLUMN} DESC` : '';
+  const dedupe = keys.length > 0 ? ` QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')}${order}) = 1` : '';
   const rowsSql = `SELECT ${projection.join(', ')} FROM ${from}${good}${dedupe}`;
+  const duplicateKeysSql = keys.length > 0 ? `SELECT count(*) - count(DISTINCT (${keys.join(', ')})) AS n FROM ${from}${good}` : undefined;
+  if (bad.length === 0) return { rowsSql, ...(duplicateKeysSql ? { duplicateKeysSql } : {}) };
   if (bad.length === 0) return { rowsSql };
   const raw = staged.columns.length > 0 ? `to_json(struct_pack(${staged.columns.map((c) => `${quoteIdent(c.name)} := s.${quoteIdent(c.name)}`).join(', ')}))::VARCHAR` : `'{}'`;
   const line = staged.hasLine ? `s.${LINE_COLUMN}` : 'CAST(NULL AS BIGINT)';
@@ -312,7 +318,7 @@ function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedInges
   // A CSV row's position in the read, so the ingest can find its line and text in the file (a fourth column).
   const ordinal = !staged.hasLine && staged.hasOrdinal ? `, s.${ORDINAL_COLUMN} AS ord` : '';
   const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw${ordinal} FROM ${from} WHERE ${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')}`;
-  return { rowsSql, badRowsSql };
+  return { rowsSql, badRowsSql, ...(duplicateKeysSql ? { duplicateKeysSql } : {}) };
 }
 
 function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string): void {

@@ -188,7 +188,8 @@ async function loadParser(path: string): Promise<CustomParser> {
 function fileNote(file: FileReport): string {
   if (file.status === 'failed') return file.error ?? '';
   if (file.status === 'skipped') return file.reason ?? '';
-  return [...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : [])].join('; ');
+  const superseded = file.supersededRows ? [`${file.supersededRows} row${file.supersededRows === 1 ? '' : 's'} replaced by a later row with the same key`] : [];
+  return [...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : []), ...superseded].join('; ');
 }
 
 function printReport(out: Output, report: IngestReport): void {
