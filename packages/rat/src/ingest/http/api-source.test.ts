@@ -441,6 +441,20 @@ describe('ingestApi: encodings and cursors', () => {
     );
   });
 
+  it('names the page and position of a record that cannot be stored', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'huge', path: '/unstorable', pagination: { type: 'page_number', maxPages: 2 } },
+        { name: 'scalars', path: '/unstorable', params: { scalars: 1 }, records: 'items' },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.status, e.errorCode, e.error])).toEqual([
+      ['failed', 'INGEST_FILE_INVALID', 'api:shop/huge page 2, record 2 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored'],
+      ['failed', 'INGEST_FILE_INVALID', 'api:shop/scalars page 1, record 1 is not an object of field values but number; point records: at an array of objects'],
+    ]);
+  });
+
   it('loads records whose cursor is null or missing once, not again on every run', async () => {
     const config = shop([{ name: 'nulls', path: '/null-cursor', incremental: { cursorField: 'updated_at' } }]);
     const first = (await ingestApi(fx.ingestion, config)).endpoints[0]!;

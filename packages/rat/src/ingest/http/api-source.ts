@@ -6,7 +6,7 @@ import { compareCursorValues } from '../source-cursor.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
-import { createRecordsSelector } from './records-selector.js';
+import { createRecordsSelector, recordProblem } from './records-selector.js';
 import { createRedactor } from './redaction.js';
 
 /** Progress of an API ingest, per endpoint: each page fetched, each retry, the end of fetching. */
@@ -165,11 +165,13 @@ async function* endpointRecords(
       const records = selectRecords(response.body, `${what} page ${page}`);
       stats.pages++;
       stats.fetched += records.length;
-      for (const record of records) {
+      for (const [index, record] of records.entries()) {
         if (since && incremental && !isAfter(record, incremental.cursorField, since)) {
           stats.skipped++;
           continue;
         }
+        const problem = recordProblem(record);
+        if (problem !== undefined) throw new RatError('INGEST_FILE_INVALID', `${what} page ${page}, record ${index + 1} ${problem}`);
         yield record as ParsedRow;
       }
       options.onProgress?.({ kind: 'page', endpoint: endpoint.name, page, pageRecords: records.length, records: stats.fetched });

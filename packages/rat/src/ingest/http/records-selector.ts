@@ -90,6 +90,27 @@ function refuseErrorBody(body: unknown, where: string): void {
   }
 }
 
+/**
+ * Why a record cannot become a row, or undefined: it is not an object, or a number in it is beyond
+ * a double's range (JSON.parse reads 1e400 as Infinity). Checked where the page and the position
+ * are known, to name them; the row spool would refuse it naming only how many rows came before.
+ */
+export function recordProblem(record: unknown): string | undefined {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    return `is not an object of field values but ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record}; point records: at an array of objects`;
+  }
+  for (const [name, value] of Object.entries(record)) {
+    if (holdsNonFinite(value)) return `has a number beyond the range of a double in field ${JSON.stringify(name)} (such as 1e400, read as Infinity), which cannot be stored`;
+  }
+  return undefined;
+}
+
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(holdsNonFinite);
+}
+
 function fieldsHint(body: unknown): string {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return ` (the body is ${Array.isArray(body) ? 'an array' : show(body).slice(0, 80)})`;
   const keys = Object.keys(body);

@@ -194,6 +194,13 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
       case '/same-page':
         // Ignores every paging parameter.
         return send(200, { data: catalog.slice(0, 10) });
+      case '/unstorable': {
+        // Page 2 has a number beyond a double's range in its 2nd record; `scalars` serves numbers, not records.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        requests.push({ path: url.pathname, query, status: 200, headers: req.headers });
+        if (query.scalars !== undefined) return res.end('{"items":[1,2,3]}');
+        return res.end(int('page', 1) === 1 ? '[{"id":1,"h":1},{"id":2,"h":2}]' : '[{"id":3,"h":3},{"id":4,"h":{"deep":[1e400]}}]');
+      }
       case '/null-cursor':
         return send(200, [{ id: 1, updated_at: day(0) }, { id: 2, updated_at: null }, { id: 3 }]);
       case '/charset': {
