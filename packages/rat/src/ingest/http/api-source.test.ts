@@ -331,3 +331,136 @@ describe('ingestApi: incremental loading', () => {
     expect(await ids('bronze.shop_orders')).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
+
+describe('ingestApi: credentials stay with the API', () => {
+  it('sends no credentials to another origin on a redirect or a next link, and keeps them on redirects within the API', async () => {
+    const other = await startApiTestServer();
+    try {
+      const away = { to: `${other.url}/page` };
+      const headerKey = await ingestApi(
+        fx.ingestion,
+        shop(
+          [
+            { name: 'redirected', path: '/redirect', params: away },
+            { name: 'handed_off', path: '/hand-off', params: away, pagination: { type: 'next_link' } },
+            { name: 'home', path: '/redirect', params: { to: '/auth/header-key' } },
+          ],
+          { auth: { type: 'api_key', name: 'X-API-Key', value: CREDENTIALS.apiKey }, headers: { 'X-Tenant-Token': 'tenant-5e3f0' } },
+        ),
+      );
+      const queryKey = await ingestApi(fx.ingestion, shop([{ name: 'query', path: '/redirect', params: away }], { name: 'q', auth: { type: 'api_key', name: 'api_key', value: CREDENTIALS.apiKey, in: 'query' } }));
+      expect([...headerKey.endpoints, ...queryKey.endpoints].map((e) => [e.endpoint, e.status, e.rowsIngested])).toEqual([
+        ['redirected', 'success', 10],
+        ['handed_off', 'success', 11],
+        ['home', 'success', 1],
+        ['query', 'success', 10],
+      ]);
+      expect(other.requests).toHaveLength(3);
+      for (const served of other.requests) {
+        expect(served.headers['x-api-key']).toBeUndefined();
+        expect(served.headers['x-tenant-token']).toBeUndefined();
+        expect(served.query.api_key).toBeUndefined();
+      }
+      // Within the API's origin, every request had them.
+      expect(server.requests.every((r) => r.headers['x-api-key'] === CREDENTIALS.apiKey || r.query.api_key === CREDENTIALS.apiKey)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('fails a redirect loop naming the URL', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'circle', path: '/redirect' }]));
+    expect(report.endpoints[0]!.error).toBe(`api:shop/circle page 1: GET ${server.url}/redirect was redirected more than 10 times (last to ${server.url}/redirect); check baseUrl and the endpoint path`);
+    expect(server.count('/redirect')).toBe(11);
+  });
+});
+
+describe('ingestApi: pages that do not hold what page 1 did', () => {
+  const then = (name: string, ending: string, extra: Partial<ApiEndpointConfig> = {}): ApiEndpointConfig => ({ name, path: '/then', params: { then: ending }, pagination: { type: 'page_number', size: 10 }, ...extra });
+
+  it('keeps the records field page 1 used: an empty or null one ends the pages, an error or a missing field fails the endpoint', async () => {
+    const report = await ingestApi(fx.ingestion, shop([then('empty', 'empty'), then('null', 'null'), then('errors', 'errors'), then('moved', 'moved'), then('named', 'errors', { records: 'items' })]));
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.pages])).toEqual([
+      ['empty', 'success', 10, 2],
+      ['null', 'success', 10, 2],
+      ['errors', 'failed', 0, 1],
+      ['moved', 'failed', 0, 1],
+      ['named', 'failed', 0, 1],
+    ]);
+    const quota = 'the response has no records but errors: [{"code":"RATE","message":"quota exceeded"}]; the API reported a failure (a quota, a bad parameter?): fix it and run again';
+    expect(report.endpoints[2]!.error).toBe(`api:shop/errors page 2: ${quota}`);
+    expect(report.endpoints[3]!.error).toBe(
+      'api:shop/moved page 2: the response has no "items" field, where page 1 had its records (an array) (its top-level fields: count, results); set records: <dotted.path> if the API puts them elsewhere on some pages',
+    );
+    expect(report.endpoints[4]!.error).toBe(`api:shop/named page 2: ${quota}`);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_errors' })).toBe(false);
+    expect(await ids('bronze.shop_empty')).toEqual(ALL.slice(0, 10));
+  });
+
+  it('fails when the API ignores the page or offset parameter and serves the same page again, maxPages or not', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'pages', path: '/same-page', pagination: { type: 'page_number', maxPages: 50 } },
+        { name: 'offsets', path: '/same-page', pagination: { type: 'offset', limit: 10 } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.status, e.pages])).toEqual([
+      ['failed', 2],
+      ['failed', 2],
+    ]);
+    expect(report.endpoints[0]!.error).toBe(
+      `api:shop/pages page 2: ${server.url}/same-page?page=2 returned the same 10 records as page 1; the API seems to ignore the page parameter "page": set pagination.param to its name for the page number (or pagination.size, when it repeats its last page past the end)`,
+    );
+    expect(report.endpoints[1]!.error).toBe(
+      `api:shop/offsets page 2: ${server.url}/same-page?offset=10&limit=10 returned the same 10 records as page 1; the API seems to ignore the offset parameter "offset": set pagination.offsetParam (and limitParam) to its names`,
+    );
+    expect(server.count('/same-page')).toBe(4);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_pages' })).toBe(false);
+  });
+});
+
+describe('ingestApi: encodings and cursors', () => {
+  it('decodes the charset the content-type declares, and fails on bytes that are not UTF-8 when it declares none', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'latin1', path: '/charset', params: { as: 'latin1' } },
+        { name: 'utf16', path: '/charset', params: { as: 'utf16' } },
+        { name: 'undeclared', path: '/charset', params: { as: 'undeclared' } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.errorCode ?? null])).toEqual([
+      ['latin1', 'success', null],
+      ['utf16', 'success', null],
+      ['undeclared', 'failed', 'SOURCE_NOT_JSON'],
+    ]);
+    for (const table of ['bronze.shop_latin1', 'bronze.shop_utf16']) expect(await fx.rat.query(`SELECT name FROM ${table}`)).toEqual([{ name: 'café Müller' }]);
+    expect(report.endpoints[2]!.error).toBe(
+      `api:shop/undeclared page 1: GET ${server.url}/charset?as=undeclared returned a body that is not valid UTF-8 at byte 20 (0xe9) (status 200, content-type application/json): "[{\\"id\\":1,\\"name\\":\\"caf� M�ller\\"}]"; JSON without a charset in its content-type must be UTF-8: the API sends another encoding than it says; ask its owner to send UTF-8 or to declare the charset it uses`,
+    );
+  });
+
+  it('names the page and position of a record that cannot be stored', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'huge', path: '/unstorable', pagination: { type: 'page_number', maxPages: 2 } },
+        { name: 'scalars', path: '/unstorable', params: { scalars: 1 }, records: 'items' },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.status, e.errorCode, e.error])).toEqual([
+      ['failed', 'INGEST_FILE_INVALID', 'api:shop/huge page 2, record 2 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored'],
+      ['failed', 'INGEST_FILE_INVALID', 'api:shop/scalars page 1, record 1 is not an object of field values but number; point records: at an array of objects'],
+    ]);
+  });
+
+  it('loads records whose cursor is null or missing once, not again on every run', async () => {
+    const config = shop([{ name: 'nulls', path: '/null-cursor', incremental: { cursorField: 'updated_at' } }]);
+    const first = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(first).toMatchObject({ status: 'success', rowsIngested: 3, cursor: { value: day(0) } });
+    const second = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(second).toMatchObject({ status: 'skipped', recordsFetched: 3, recordsSkipped: 3 });
+    expect(await ids('bronze.shop_nulls')).toEqual([1, 2, 3]);
+  });
+});

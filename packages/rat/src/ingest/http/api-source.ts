@@ -6,7 +6,7 @@ import { compareCursorValues } from '../source-cursor.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
-import { selectRecords } from './records-selector.js';
+import { createRecordsSelector, recordProblem } from './records-selector.js';
 import { createRedactor } from './redaction.js';
 
 /** Progress of an API ingest, per endpoint: each page fetched, each retry, the end of fetching. */
@@ -23,7 +23,7 @@ export interface ApiEndpointReport extends SourceReport {
   pages: number;
   /** Records the API returned. */
   recordsFetched: number;
-  /** Records dropped because their cursor was not after the stored one (overlapping pages, inclusive `since`). */
+  /** Records dropped because their cursor was not after the stored one (overlapping pages, inclusive `since`) or was null or missing. */
   recordsSkipped: number;
   retries: number;
 }
@@ -124,7 +124,7 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
 /**
  * The records of one endpoint, page after page. With a cursor to start from, it is sent as the
  * incremental parameter and records whose cursor is before it (or equal, when it is the stored cursor
- * of the last run) are dropped.
+ * of the last run), null or missing are dropped.
  */
 async function* endpointRecords(
   source: ResolvedApiSource,
@@ -136,7 +136,8 @@ async function* endpointRecords(
   const redact = createRedactor(source.secrets);
   const what = endpoint.sourceName;
   const paginator = createPaginator(endpoint.pagination, what);
-  const headers = { ...endpoint.headers, ...authHeaders(source) };
+  const selectRecords = createRecordsSelector(endpoint.records);
+  const credentials = { ...endpoint.headers, ...authHeaders(source) };
   const incremental = endpoint.incremental;
   const start = new URL(endpoint.url);
   for (const [key, value] of Object.entries(endpoint.params)) start.searchParams.set(key, value);
@@ -145,12 +146,14 @@ async function* endpointRecords(
   const requested = new Set<string>();
   try {
     for (let page = 1; url; page++) {
-      authorizeUrl(source, url);
+      // Credentials go to the endpoint's origin only, not to a next page elsewhere (a next link is the API's to choose).
+      const trusted = url.origin === start.origin;
+      if (trusted) authorizeUrl(source, url);
       if (requested.has(url.href)) {
         throw new RatError('SOURCE_HTTP_ERROR', `${what} page ${page}: the API points back to a page already fetched (${redact(url.href)}); check the pagination settings`);
       }
       requested.add(url.href);
-      const response = await getJson(url, headers, `${what} page ${page}`, {
+      const response = await getJson(url, trusted ? credentials : {}, `${what} page ${page}`, {
         policy: { ...source.retry, timeoutMs: source.timeoutMs },
         redact,
         ...options.http,
@@ -159,18 +162,20 @@ async function* endpointRecords(
           options.onProgress?.({ kind: 'retry', endpoint: endpoint.name, page, ...event });
         },
       });
-      const records = selectRecords(response.body, endpoint.records, `${what} page ${page}`);
+      const records = selectRecords(response.body, `${what} page ${page}`);
       stats.pages++;
       stats.fetched += records.length;
-      for (const record of records) {
-        if (since && incremental && isBefore(record, incremental.cursorField, since)) {
+      for (const [index, record] of records.entries()) {
+        if (since && incremental && !isAfter(record, incremental.cursorField, since)) {
           stats.skipped++;
           continue;
         }
+        const problem = recordProblem(record);
+        if (problem !== undefined) throw new RatError('INGEST_FILE_INVALID', `${what} page ${page}, record ${index + 1} ${problem}`);
         yield record as ParsedRow;
       }
       options.onProgress?.({ kind: 'page', endpoint: endpoint.name, page, pageRecords: records.length, records: stats.fetched });
-      url = paginator.next({ page, url, headers: response.headers, body: response.body, records: records.length });
+      url = paginator.next({ page, url, headers: response.headers, body: response.body, records });
     }
   } catch (error) {
     if (error instanceof RatError) {
@@ -182,13 +187,19 @@ async function* endpointRecords(
   options.onProgress?.({ kind: 'fetched', endpoint: endpoint.name, pages: stats.pages, records: stats.fetched, skipped: stats.skipped });
 }
 
-function isBefore(record: unknown, field: string, since: { value: string | number; inclusive: boolean }): boolean {
-  if (record === null || typeof record !== 'object') return false;
+/**
+ * Whether a record is past the lower bound. A record whose cursor is null or missing is not, as a
+ * row with a NULL cursor is not for ingest-db's `WHERE cursor > value`: such records load only in a
+ * run without a bound (the first, unless initialValue is set), not again on every run.
+ */
+function isAfter(record: unknown, field: string, since: { value: string | number; inclusive: boolean }): boolean {
+  if (record === null || typeof record !== 'object') return true;
   const raw = (record as Record<string, unknown>)[field];
+  if (raw === null || raw === undefined) return false;
   const value = typeof raw === 'bigint' ? raw.toString() : raw;
-  if (typeof value !== 'string' && typeof value !== 'number') return false;
+  if (typeof value !== 'string' && typeof value !== 'number') return true;
   const order = compareCursorValues(value, since.value);
-  return order < 0 || (order === 0 && !since.inclusive);
+  return order > 0 || (order === 0 && since.inclusive);
 }
 
 function authHeaders(source: ResolvedApiSource): Record<string, string> {

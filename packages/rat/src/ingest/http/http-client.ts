@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ExternalError } from '../../core/errors.js';
 import { parseJsonBigint } from '../../core/json.js';
 import { displayUrl } from './redaction.js';
+import { decodeBody, decodeLeniently } from './response-text.js';
 
 /** When and how often a request is tried again. */
 export interface RetryPolicy {
@@ -61,6 +62,9 @@ const SNIPPET = 120;
  * backoff with full jitter. An answer that is not JSON (an HTML login page, a proxy's error page)
  * fails at once with the URL, status, content type and first bytes. `what` names the request in
  * messages (`api:shop/orders page 3`).
+ *
+ * `headers` (credentials among them) go only to the origin of `url`: redirects are followed here,
+ * not by fetch, which keeps custom headers such as `X-API-Key` on a redirect to another host.
  */
 export async function getJson(url: URL, headers: Record<string, string>, what: string, options: HttpClientOptions): Promise<JsonResponse> {
   const { policy, redact } = options;
@@ -69,14 +73,20 @@ export async function getJson(url: URL, headers: Record<string, string>, what: s
   const shown = redact(displayUrl(url));
   for (let attempt = 0; ; attempt++) {
     const outcome = await attemptGet(url, headers, policy.timeoutMs);
+    if (outcome.kind === 'redirects') {
+      throw new HttpSourceError('SOURCE_HTTP_ERROR', `${what}: GET ${shown} was redirected more than ${MAX_REDIRECTS} times (last to ${redact(displayUrl(outcome.last))}); check baseUrl and the endpoint path`, { url: shown });
+    }
     if (outcome.kind === 'ok') {
-      const response = outcome.response;
-      const text = outcome.text;
-      if (response.ok) return { status: response.status, headers: response.headers, body: parseJson(text, response, what, shown, redact), attempts: attempt + 1 };
+      const { response, bytes } = outcome;
+      const target = outcome.url.href === url.href ? shown : `${shown} (redirected to ${redact(displayUrl(outcome.url))})`;
+      if (response.ok) return { status: response.status, headers: response.headers, body: parseJson(bytes, response, what, target, redact), attempts: attempt + 1 };
       const reason = `${response.status} ${response.statusText}`.trim();
       if (!RETRY_STATUS.has(response.status) || attempt >= policy.maxRetries) {
         const tries = attempt > 0 ? ` after ${attempt + 1} attempts` : '';
-        throw new HttpSourceError('SOURCE_HTTP_ERROR', `${what}: GET ${shown} failed with ${reason}${tries}: ${redact(snippet(text))}${hint(response.status)}`, { url: shown, status: response.status });
+        throw new HttpSourceError('SOURCE_HTTP_ERROR', `${what}: GET ${target} failed with ${reason}${tries}: ${redact(snippet(decodeLeniently(bytes, response)))}${hint(response.status)}`, {
+          url: target,
+          status: response.status,
+        });
       }
       const asked = retryAfterMs(response.headers.get('retry-after'), Date.now());
       if (asked !== undefined && asked > policy.maxRetryAfterMs) {
@@ -103,14 +113,33 @@ export async function getJson(url: URL, headers: Record<string, string>, what: s
   }
 }
 
-type Attempt = { kind: 'ok'; response: Response; text: string } | { kind: 'failed'; reason: string; error: unknown };
+type Attempt =
+  | { kind: 'ok'; response: Response; url: URL; bytes: Uint8Array }
+  | { kind: 'redirects'; last: URL }
+  | { kind: 'failed'; reason: string; error: unknown };
 
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+/**
+ * One GET, redirects followed. `headers` are sent only to the origin of `url`: a hop to another
+ * origin (another host, port or scheme) is requested without them, as curl does without
+ * --location-trusted. An API key in the query is in `url` only, never added to a Location.
+ */
 async function attemptGet(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> {
-  // One signal covers the connection, the headers and the whole body.
+  // One signal covers the connection, the headers and the whole body, redirects included.
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal, redirect: 'follow' });
-    return { kind: 'ok', response, text: await response.text() };
+    let current = url;
+    for (let hops = 0; ; hops++) {
+      const sent = current.origin === url.origin ? headers : {};
+      const response = await fetch(current, { headers: { accept: 'application/json', ...sent }, signal, redirect: 'manual' });
+      const location = REDIRECT_STATUS.has(response.status) ? response.headers.get('location') : null;
+      if (location === null) return { kind: 'ok', response, url: current, bytes: new Uint8Array(await response.arrayBuffer()) };
+      await response.body?.cancel();
+      current = new URL(location, current);
+      if (hops >= MAX_REDIRECTS) return { kind: 'redirects', last: current };
+    }
   } catch (error) {
     if (signal.aborted) return { kind: 'failed', reason: `timed out after ${timeoutMs} ms`, error };
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -118,9 +147,11 @@ async function attemptGet(url: URL, headers: Record<string, string>, timeoutMs: 
   }
 }
 
-function parseJson(text: string, response: Response, what: string, url: string, redact: (text: string) => string): unknown {
+function parseJson(bytes: Uint8Array, response: Response, what: string, url: string, redact: (text: string) => string): unknown {
   const where = `${what}: GET ${url}`;
   const type = response.headers.get('content-type') ?? '';
+  const decoded = decodeBody(bytes, type);
+  const text = 'text' in decoded ? decoded.text : decodeLeniently(bytes, response);
   const start = text.trimStart();
   const looksHtml = /html/i.test(type) || /^<(!doctype|html|head|body)/i.test(start);
   if (looksHtml || (type !== '' && !/json|javascript|text\/plain/i.test(type))) {
@@ -129,6 +160,12 @@ function parseJson(text: string, response: Response, what: string, url: string, 
       `${where} returned ${looksHtml ? 'HTML' : type}, not JSON (status ${response.status}${type ? `, content-type ${type}` : ''}): ${redact(snippet(text))}; check baseUrl, path and auth (a login or error page?)`,
       { url, status: response.status },
     );
+  }
+  if ('problem' in decoded) {
+    throw new HttpSourceError('SOURCE_NOT_JSON', `${where} returned a body that ${decoded.problem} (status ${response.status}${type ? `, content-type ${type}` : ''}): ${redact(snippet(text))}; ${decoded.advice}`, {
+      url,
+      status: response.status,
+    });
   }
   if (start === '') return null;
   try {

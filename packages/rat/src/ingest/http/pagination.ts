@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { ExternalError } from '../../core/errors.js';
 import type { ApiPagination } from './api-config.js';
 import { valueAtPath } from './records-selector.js';
+import { displayUrl } from './redaction.js';
 
 /** What a paginator sees of the page just fetched. */
 export interface PageResult {
@@ -9,7 +11,7 @@ export interface PageResult {
   url: URL;
   headers: Headers;
   body: unknown;
-  records: number;
+  records: readonly unknown[];
 }
 
 /** Builds the first page's URL and, from each page, the next one's (undefined: that was the last). */
@@ -22,7 +24,7 @@ export interface Paginator {
 export function createPaginator(config: ApiPagination, what: string): Paginator {
   const limited = (next: (last: PageResult) => URL | undefined): Paginator['next'] => {
     const maxPages = 'maxPages' in config ? config.maxPages : undefined;
-    return (last) => (last.records === 0 || (maxPages !== undefined && last.page >= maxPages) ? undefined : next(last));
+    return (last) => (last.records.length === 0 || (maxPages !== undefined && last.page >= maxPages) ? undefined : next(last));
   };
   switch (config.type) {
     case 'none':
@@ -30,26 +32,29 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
     case 'page_number': {
       const param = config.param ?? 'page';
       const start = config.start ?? 1;
+      const advice = `the API seems to ignore the page parameter "${param}": set pagination.param to its name for the page number (or pagination.size, when it repeats its last page past the end)`;
       return {
         first: (url) => withParams(url, { [param]: start, ...(config.sizeParam && config.size !== undefined ? { [config.sizeParam]: config.size } : {}) }),
-        next: limited((last) => (config.size !== undefined && last.records < config.size ? undefined : withParams(last.url, { [param]: start + last.page }))),
+        next: refusingRepeats(what, advice, limited((last) => (config.size !== undefined && last.records.length < config.size ? undefined : withParams(last.url, { [param]: start + last.page })))),
       };
     }
     case 'offset': {
       const offsetParam = config.offsetParam ?? 'offset';
       const limitParam = config.limitParam ?? 'limit';
+      const advice = `the API seems to ignore the offset parameter "${offsetParam}": set pagination.offsetParam (and limitParam) to its names`;
+      const next = limited((last) => {
+        if (last.records.length < config.limit) return undefined;
+        const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + config.limit;
+        if (config.totalPath !== undefined) {
+          const total = Number(valueAtPath(last.body, config.totalPath));
+          if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
+          if (offset >= total) return undefined;
+        }
+        return withParams(last.url, { [offsetParam]: offset });
+      });
       return {
         first: (url) => withParams(url, { [offsetParam]: 0, [limitParam]: config.limit }),
-        next: limited((last) => {
-          if (last.records < config.limit) return undefined;
-          const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + config.limit;
-          if (config.totalPath !== undefined) {
-            const total = Number(valueAtPath(last.body, config.totalPath));
-            if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
-            if (offset >= total) return undefined;
-          }
-          return withParams(last.url, { [offsetParam]: offset });
-        }),
+        next: refusingRepeats(what, advice, next),
       };
     }
     case 'cursor': {
@@ -89,6 +94,28 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       };
     }
   }
+}
+
+/**
+ * Page numbers and offsets change the URL on every page, so an API that ignores the parameter
+ * serves its first page forever and the URL check never sees a repeat. This fails on a page whose
+ * records are the same as the page before's (compared by a digest of their JSON), `maxPages` or not.
+ */
+function refusingRepeats(what: string, advice: string, next: Paginator['next']): Paginator['next'] {
+  let previous: string | undefined;
+  return (last) => {
+    const digest = last.records.length === 0 ? undefined : recordsDigest(last.records);
+    if (digest !== undefined && digest === previous) {
+      throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: ${displayUrl(last.url)} returned the same ${last.records.length} records as page ${last.page - 1}; ${advice}`);
+    }
+    previous = digest;
+    return next(last);
+  };
+}
+
+function recordsDigest(records: readonly unknown[]): string {
+  const json = JSON.stringify(records, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  return createHash('sha256').update(json).digest('hex');
 }
 
 function withParams(url: URL, params: Record<string, string | number>): URL {

@@ -11,15 +11,50 @@ export function valueAtPath(value: unknown, path: string): unknown {
   return current;
 }
 
+/** The records of each page of one endpoint; `where` names the page in errors. */
+export type RecordsSelector = (body: unknown, where: string) => unknown[];
+
+/**
+ * Selects each page's records. With a configured `path`, as `selectRecords` does. Without, the place
+ * page 1 had its records in (the body when an array, else its first array field) is where every
+ * later page must have them: taking the first array field again would read an error page's
+ * `errors: [...]` as records. A later page that has null there has no records (the end of the
+ * pages); one without that field, or with something else there, fails naming it.
+ */
+export function createRecordsSelector(path: string | undefined): RecordsSelector {
+  if (path !== undefined) return (body, where) => selectRecords(body, path, where);
+  let found: string | undefined;
+  return (body, where) => {
+    if (found === undefined) {
+      const records = selectRecords(body, undefined, where);
+      found = defaultRecordsPath(body);
+      return records;
+    }
+    const value = valueAtPath(body, found);
+    if (Array.isArray(value)) return value;
+    refuseErrorBody(body, where);
+    if (value === null) return [];
+    const field = found === '$' ? 'the body' : `"${found}"`;
+    const problem = value === undefined ? `has no ${field} field` : `holds ${show(value).slice(0, 80)} in ${field}`;
+    throw new ExternalError(
+      'SOURCE_HTTP_ERROR',
+      `${where}: the response ${problem}, where page 1 had its records (an array)${fieldsHint(body)}; set records: <dotted.path> if the API puts them elsewhere on some pages`,
+    );
+  };
+}
+
 /**
  * The records of one response body. With a `path`: the array there (null means no records; an object
  * is one record). Without: the body when it is an array, else its first field, in document order,
- * whose value is an array; an empty body has none. `where` names the request in errors.
+ * whose value is an array; an empty body has none. A body without records but with an `error` or
+ * `errors` field (an API reporting a failure with status 200) fails with it. `where` names the
+ * request in errors.
  */
 export function selectRecords(body: unknown, path: string | undefined, where: string): unknown[] {
   if (path !== undefined) {
     const found = valueAtPath(body, path);
     if (Array.isArray(found)) return found;
+    if (found === null || found === undefined) refuseErrorBody(body, where);
     if (found === null) return [];
     if (found !== undefined && typeof found === 'object') return [found];
     throw new ExternalError('SOURCE_HTTP_ERROR', `${where}: records "${path}" ${found === undefined ? 'is not in the response' : `holds ${show(found)}, not records`}${fieldsHint(body)}`);
@@ -27,10 +62,53 @@ export function selectRecords(body: unknown, path: string | undefined, where: st
   if (Array.isArray(body)) return body;
   // An empty body (204 No Content) has no records.
   if (body === null) return [];
-  if (body !== null && typeof body === 'object') {
-    for (const value of Object.values(body)) if (Array.isArray(value)) return value;
+  const field = defaultRecordsPath(body);
+  if (field === undefined) throw new ExternalError('SOURCE_HTTP_ERROR', `${where}: no records array in the response${fieldsHint(body)}; set records: <dotted.path> ("$" for the whole body as one record)`);
+  return (body as Record<string, unknown[]>)[field]!;
+}
+
+/** `$` for an array body, else the first top-level field holding an array; undefined when there is none. */
+function defaultRecordsPath(body: unknown): string | undefined {
+  if (Array.isArray(body)) return '$';
+  if (body === null || typeof body !== 'object') return undefined;
+  return Object.keys(body).find((key) => Array.isArray((body as Record<string, unknown>)[key]));
+}
+
+/** Fails on a body carrying a non-empty top-level `error` or `errors` (GraphQL, JSON:API and many REST APIs report failures so, some with status 200). */
+function refuseErrorBody(body: unknown, where: string): void {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+  const fields = body as Record<string, unknown>;
+  for (const name of ['errors', 'error']) {
+    const value = fields[name];
+    const empty = value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0);
+    if (empty) continue;
+    const text = show(value);
+    throw new ExternalError(
+      'SOURCE_HTTP_ERROR',
+      `${where}: the response has no records but ${name}: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}; the API reported a failure (a quota, a bad parameter?): fix it and run again`,
+    );
   }
-  throw new ExternalError('SOURCE_HTTP_ERROR', `${where}: no records array in the response${fieldsHint(body)}; set records: <dotted.path> ("$" for the whole body as one record)`);
+}
+
+/**
+ * Why a record cannot become a row, or undefined: it is not an object, or a number in it is beyond
+ * a double's range (JSON.parse reads 1e400 as Infinity). Checked where the page and the position
+ * are known, to name them; the row spool would refuse it naming only how many rows came before.
+ */
+export function recordProblem(record: unknown): string | undefined {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    return `is not an object of field values but ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record}; point records: at an array of objects`;
+  }
+  for (const [name, value] of Object.entries(record)) {
+    if (holdsNonFinite(value)) return `has a number beyond the range of a double in field ${JSON.stringify(name)} (such as 1e400, read as Infinity), which cannot be stored`;
+  }
+  return undefined;
+}
+
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(holdsNonFinite);
 }
 
 function fieldsHint(body: unknown): string {

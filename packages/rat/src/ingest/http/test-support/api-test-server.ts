@@ -171,6 +171,51 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         res.writeHead(200, { 'content-type': csv ? 'text/csv' : 'application/json' });
         return res.end(csv ? 'id,name\n1,a\n' : '{"data":[{"id":1},{"id":');
       }
+      case '/redirect':
+        // To another server (another origin) or a path of this one; without `to`, to itself, forever.
+        requests.push({ path: url.pathname, query, status: 302, headers: req.headers });
+        res.writeHead(302, { location: query.to ?? url.pathname });
+        return res.end();
+      case '/hand-off':
+        // One record, then a next link to wherever `to` says.
+        return send(200, { data: [{ id: 0 }], next: query.to });
+      case '/then': {
+        // Page 1 has its records in `items`; page 2 is what `then` says, as APIs end (or fail) their pages.
+        const page = int('page', 1);
+        if (page === 1) return send(200, { count: 10, items: catalog.slice(0, 10) });
+        const endings: Record<string, unknown> = {
+          empty: { count: 0, items: [] },
+          null: { count: 0, items: null },
+          errors: { errors: [{ code: 'RATE', message: 'quota exceeded' }], items: null },
+          moved: { count: 13, results: catalog.slice(10) },
+        };
+        return send(200, endings[query.then ?? 'empty']);
+      }
+      case '/same-page':
+        // Ignores every paging parameter.
+        return send(200, { data: catalog.slice(0, 10) });
+      case '/unstorable': {
+        // Page 2 has a number beyond a double's range in its 2nd record; `scalars` serves numbers, not records.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        requests.push({ path: url.pathname, query, status: 200, headers: req.headers });
+        if (query.scalars !== undefined) return res.end('{"items":[1,2,3]}');
+        return res.end(int('page', 1) === 1 ? '[{"id":1,"h":1},{"id":2,"h":2}]' : '[{"id":3,"h":3},{"id":4,"h":{"deep":[1e400]}}]');
+      }
+      case '/null-cursor':
+        return send(200, [{ id: 1, updated_at: day(0) }, { id: 2, updated_at: null }, { id: 3 }]);
+      case '/charset': {
+        // `name` in latin1 (declared or not), or UTF-16 with its byte order mark.
+        const text = '[{"id":1,"name":"café Müller"}]';
+        const encodings: Record<string, [string, Buffer]> = {
+          latin1: ['application/json; charset=iso-8859-1', Buffer.from(text, 'latin1')],
+          undeclared: ['application/json', Buffer.from(text, 'latin1')],
+          utf16: ['application/json; charset=utf-16le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+        };
+        const [type, body] = encodings[query.as ?? 'latin1']!;
+        requests.push({ path: url.pathname, query, status: 200, headers: req.headers });
+        res.writeHead(200, { 'content-type': type });
+        return res.end(body);
+      }
       case '/loop':
         return send(200, { data: [{ id: 1 }], next: `${url.pathname}?again=1` });
       case '/bad-request':
