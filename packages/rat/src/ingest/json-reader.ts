@@ -5,7 +5,8 @@ import { mapColumnNames } from './column-names.js';
 import { fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { inferJsonColumns, isIntegerOverflow, readTypeSql } from './json-infer.js';
+import { isInexactNumber, planColumns, recordKeys, settleNumbers } from './json-columns.js';
+import { inferJsonColumns } from './json-infer.js';
 import { extractRecords } from './json-records.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -131,30 +132,39 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
-  const columns = described.names.map((name, i) => `${quoteString(name)}: ${quoteString(readTypeSql(described.types[i]!, exact))}`);
-  const reader = `read_json(${[...readOptions, ...(columns.length > 0 ? [`columns = {${columns.join(', ')}}`] : [])].join(', ')})`;
+  const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
+  const renamed = keys !== described.names;
+  const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed);
+  const named = columns.map((c) => `${quoteString(c.name)}: ${quoteString(c.readType)}`);
+  // Renamed keys: read_json infers again (only it knows which key its `name_1` is), so that read is made once, into the temp table.
+  const reader = `read_json(${[...readOptions, ...(renamed ? ['sample_size = -1'] : named.length > 0 ? [`columns = {${named.join(', ')}}`] : [])].join(', ')})`;
+  if (exact) await settleNumbers(duck, reader, columns);
   const sourceColumns: SourceColumn[] = [];
   let lineExpr = 'ordinality';
-  described.names.forEach((name, index) => {
-    if (numbered && name === LINE_COLUMN) {
-      lineExpr = quoteIdent(LINE_COLUMN);
-      return;
-    }
-    collect(sourceColumns, name, quoteIdent(name), described.types[index]!, options.flatten ?? false, true);
-  });
+  for (const column of columns) {
+    if (numbered && column.key === LINE_COLUMN) lineExpr = quoteIdent(column.name);
+    else collect(sourceColumns, column.key, column.expr, column.type, options.flatten ?? false, column.readAsText);
+  }
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const values = sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`);
   const parse = { format: 'json' } as const;
   const noRecords = () => new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no JSON records');
   /** The rows in a temp table, each with its record number (its line, for NDJSON), for plans that need them more than once or name bad rows. */
   const materialize = async (): Promise<StagedFile> => {
+    const from = `${reader}${numbered ? '' : ' WITH ORDINALITY'}`;
+    const line = `CAST(${lineExpr} AS BIGINT)`;
+    const bad = columns.flatMap((c) => (c.reject ? [c.reject] : []));
+    const kept = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => b.when).join(' OR ')})` : '';
     try {
-      await ctx.onReadProgress(() =>
-        runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `CAST(${lineExpr} AS BIGINT) AS ${LINE_COLUMN}`].join(', ')} FROM ${reader}${numbered ? '' : ' WITH ORDINALITY'}`),
-      );
+      if (bad.length > 0) {
+        const reason = `CASE ${bad.map((b) => `WHEN ${b.when} THEN ${b.reason}`).join(' ')} END`;
+        const raw = `json_object(${columns.map((c) => `${quoteString(c.key)}, ${quoteIdent(c.name)}`).join(', ')})::VARCHAR`;
+        await runOnFile(duck, file, `INSERT INTO ${quoteIdent(rejects)} SELECT ${line}, ${reason}, ${raw} FROM ${from} WHERE ${bad.map((b) => b.when).join(' OR ')}`);
+      }
+      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `${line} AS ${LINE_COLUMN}`].join(', ')} FROM ${from}${kept}`));
     } catch (error) {
-      if (exact || !isIntegerOverflow(error)) throw error;
-      // An integer beyond BIGINT: the file again, as DuckDB types it, into the same relations.
+      if (exact || !isInexactNumber(error)) throw error;
+      // A number read_json gives inexactly (an integer beyond BIGINT, an infinity): the file again, exactly, into the same relations.
       const wide = await readRecords(ctx, file, path, format, compression, numbered, objectBytes, true, true);
       delete staged.lazy;
       return Object.assign(staged, wide);
@@ -169,7 +179,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     return staged;
   };
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
-  if (numbered || eager || values.length === 0) return materialize();
+  if (numbered || eager || renamed || values.length === 0) return materialize();
   // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
   await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.join(', ')} FROM ${reader}`);
   staged.columns = await stagedColumns(duck, view, mapping);
@@ -186,7 +196,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
-    stoppedAtValue: (error) => !exact && isIntegerOverflow(error),
+    stoppedAtValue: (error) => !exact && isInexactNumber(error),
   };
   return staged;
 }
