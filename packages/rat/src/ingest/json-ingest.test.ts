@@ -17,7 +17,7 @@ async function load(name: string, text: string, options: IngestOptions = {}) {
   const table = `bronze.json_${++tables}`;
   const report = await fx.ingestion.ingest(await fx.file(name, text), table, options);
   const file = report.files[0]!;
-  const rows = file.status === 'success' ? await fx.rat.query(`SELECT * EXCLUDE (_source_file, _ingested_at) FROM ${table} ORDER BY 1`) : [];
+  const rows = file.status === 'success' && file.rowsIngested > 0 ? await fx.rat.query(`SELECT * EXCLUDE (_source_file, _ingested_at) FROM ${table} ORDER BY 1`) : [];
   return { table, file, rows };
 }
 
@@ -120,5 +120,46 @@ describe('JSON numbers read_json would round', () => {
     expect(rows.map((r) => r.v)).toEqual([1.5, -2.5]);
     const rejects = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM ${table}__rejects`);
     expect(rejects).toEqual([{ line: 2, reason: 'key "v": 1e400 is beyond the range of a double' }]);
+  });
+});
+
+describe('JSON files read_json cannot read as records', () => {
+  it('names the real line of a syntax error in a JSON array, and a truncated array as such', async () => {
+    const records = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ a: i, pad: 'x'.repeat(50) })), null, 1);
+    const at = records.indexOf('"a": 150');
+    const broken = `${records.slice(0, at)}"a": 150,, ${records.slice(at + 9)}`;
+    const line = broken.slice(0, at).split('\n').length;
+    expect((await load('badbig.json', broken)).file.error).toMatch(new RegExp(`\\(line ${line}, byte \\d+\\): expected a quoted member name, found ","`));
+    expect((await load('cut.json', '[{"a":1},{"a":2}')).file.error).toMatch(/ends early inside 1 unclosed array.*truncated/);
+  });
+
+  it('gives no line for an error DuckDB reports without one, and puts its advice in rat terms', async () => {
+    const { file } = await load('dup-struct.ndjson', '{"a":{"x":1}}\n{"a":{"x":1}}\n{"a":{"B":1,"b":2}}\n');
+    expect(file.error).toMatch(/dup-struct\.ndjson: a nested object has two keys that differ only in case \("b" and another\)/);
+    expect(file.error).not.toMatch(/line 1|ignore_errors/);
+  });
+
+  it('quarantines NDJSON lines and array elements that are not objects, with their line or position', async () => {
+    const lines = await load('non-object.ndjson', '{"a":1}\n[1,2]\n{"a":3}\n');
+    expect(lines.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM ${lines.table}__rejects`)).toEqual([{ line: 2, reason: 'not a JSON object but array', raw: '[1,2]' }]);
+    const array = await load('non-object.json', '[{"a":1}, 5, {"a":2}]');
+    expect(array.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM ${array.table}__rejects`)).toEqual([{ line: 2, reason: 'record 2 of the document is not a JSON object but a number', raw: '5' }]);
+    expect(array.rows).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+
+  it('refuses an empty array as a file without records', async () => {
+    expect((await load('empty.json', '[]')).file.error).toMatch(/empty\.json: the file holds no JSON records \(an empty array\)/);
+  });
+
+  it('loads no rows, and fails nothing, when --records is null or empty there (an API dump\'s last page)', async () => {
+    for (const [name, text] of [
+      ['page-null.json', '{"results":[{"a":1}],"next":null}'],
+      ['page-empty.json', '{"results":[],"next":null}'],
+    ]) {
+      const { file } = await load(name!, text!, { records: name === 'page-null.json' ? 'next' : 'results' });
+      expect(file, name).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 0 });
+    }
   });
 });

@@ -26,13 +26,14 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   const { relation, rejects } = stageNames(ctx.id);
   await createRejectsTable(duck, rejects);
   const format = options.jsonFormat ?? 'auto';
-  if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records);
+  if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records.split('.'));
   try {
     return await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false);
   } catch (error) {
     const ndjson = format === 'newline_delimited' || (format === 'auto' && firstChar(file) === '{');
-    if (!(error instanceof InputFileError) || !/malformed|invalid json|unexpected/i.test(error.message) || !ndjson) throw error;
-    if (options.onError === 'fail') throw error;
+    if (!(error instanceof InputFileError) || !UNREADABLE_RECORDS.test(error.message)) throw error;
+    // One document (an array): rat's own parser names the line of a syntax error, and quarantines elements that are not objects.
+    if (!ndjson) return stageRecordsAt(ctx, file, []);
   }
   const lines = `${relation}_lines`;
   try {
@@ -74,11 +75,11 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
  * file of the object records, each numbered by its position in the array, which is then read as
  * any newline-delimited file; elements that are not objects are quarantined with their number.
  */
-async function stageRecordsAt(ctx: StageContext, file: ProbedFile, path: string): Promise<StagedFile> {
+async function stageRecordsAt(ctx: StageContext, file: ProbedFile, steps: readonly string[]): Promise<StagedFile> {
   const { duck, options } = ctx;
   const { relation, rejects } = stageNames(ctx.id);
-  // An all-digit step also indexes an array, as in the HTTP source's `records`.
-  const steps = path.split('.');
+  // An all-digit step also indexes an array, as in the HTTP source's `records`; no step: the document itself.
+  const path = steps.join('.');
   if (options.jsonFormat === 'newline_delimited') throw new InputFileError('INVALID_ARGUMENT', file.display, {}, `records "${path}" selects records inside one JSON document; it does not apply to newline-delimited JSON`);
   const scratch = join(ctx.scratchDir, `${ctx.id}-records.ndjson`);
   const rejectsScratch = join(ctx.scratchDir, `${ctx.id}-records-rejects.ndjson`);
@@ -88,10 +89,13 @@ async function stageRecordsAt(ctx: StageContext, file: ProbedFile, path: string)
       columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${LARGE_OBJECT_BYTES})`);
   }
   if (extracted.objects > 0) return readRecordsOfAnySize(ctx, file, scratch, 'newline_delimited', 'none', true);
-  if (extracted.rejected === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `records "${path}" ${extracted.empty ? 'is null' : 'is empty'}: the file holds no records there`);
+  if (extracted.rejected === 0 && steps.length === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `the file holds no JSON records (${extracted.empty ? 'it is null' : 'an empty array'})`);
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
   return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: extracted.rejected, parse: { format: 'json' }, mapping: [] };
 }
+
+/** read_json's errors for a file whose records it cannot read, where rat reads its lines or its document itself instead. */
+const UNREADABLE_RECORDS = /malformed|invalid json|unexpected|non-record JSON/i;
 
 /** read_json's `maximum_object_size` on the first read, and for a file with a record larger than that. */
 const OBJECT_BYTES = 16 * 1024 * 1024;
