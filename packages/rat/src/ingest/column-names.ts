@@ -43,12 +43,17 @@ export function mapColumnNames(
   options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
-  const renames = new Map(Object.entries(options.rename).map(([from, to]) => [from.toLowerCase(), to]));
+  const renameOf = renameLookup(options.rename, sourceNames);
   const used = new Set<string>();
+  const renamedSources = new Set<string>();
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
-    const renamed = renames.get(source.toLowerCase()) ?? renames.get(source.toLowerCase().trim());
-    if (renamed !== undefined) used.add(source.toLowerCase());
+    const rename = renameOf(source);
+    const renamed = rename?.[1];
+    if (rename) {
+      used.add(rename[0]);
+      renamedSources.add(source);
+    }
     let name: string;
     if (renamed !== undefined) {
       name = renamed.toLowerCase();
@@ -71,12 +76,18 @@ export function mapColumnNames(
     }
     return { source, name, position };
   });
-  for (const from of renames.keys()) {
+  for (const from of Object.keys(options.rename)) {
     if (!used.has(from)) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
   }
   const byName = new Map<string, ColumnMapping>();
+  const taken = new Set(mappings.map((m) => m.name));
   for (const mapping of mappings) {
-    const clash = byName.get(mapping.name);
+    let clash = byName.get(mapping.name);
+    // JSON keys that differ only in case (`Name`, `name`) are distinct columns: the later one gets `_2`, as repeated header names do.
+    if (clash && isCaseVariant(clash.source, mapping.source) && !renamedSources.has(mapping.source) && options.safeNames) {
+      mapping.name = uniqueName(mapping.name, taken);
+      clash = byName.get(mapping.name);
+    }
     if (clash) {
       const same = clash.source === mapping.source;
       throw new InputFileError(
@@ -94,6 +105,25 @@ export function mapColumnNames(
     byName.set(mapping.name, mapping);
   }
   return mappings;
+}
+
+/**
+ * The rename a source column takes, as [the `--rename` key, the new name]: the key that names it
+ * exactly, else one that names it ignoring case and surrounding spaces, unless that key names
+ * another column exactly (`--rename name=x` with keys `Name` and `name` renames only `name`).
+ */
+function renameLookup(rename: Record<string, string>, sourceNames: readonly string[]): (source: string) => [string, string] | undefined {
+  const exact = new Set(sourceNames);
+  const loose = new Map<string, [string, string]>();
+  for (const [from, to] of Object.entries(rename)) if (!exact.has(from)) loose.set(from.toLowerCase().trim(), [from, to]);
+  return (source) => {
+    if (Object.hasOwn(rename, source)) return [source, rename[source]!];
+    return loose.get(source.toLowerCase()) ?? loose.get(source.toLowerCase().trim());
+  };
+}
+
+function isCaseVariant(a: string, b: string): boolean {
+  return a !== b && a.toLowerCase() === b.toLowerCase();
 }
 
 /** `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. */

@@ -530,11 +530,17 @@ export async function runOnFile(duck: DuckDb, file: ProbedFile, sql: string): Pr
   }
 }
 
+/**
+ * A DuckDB error reading the file, as an error about the file. The line and byte are taken only
+ * from the reader's own words (`Line: 5`, `in line 3`, `at byte 120`): not from the `LINE 1:` of
+ * DuckDB's excerpt of the SQL, nor from a byte counted inside a JSON record (`at byte 14 in
+ * record/value 152`). DuckDB's advice names its own options; it is put in rat's terms (readerAdvice).
+ */
 export function fileReadError(file: ProbedFile, error: unknown): InputFileError {
   const message = error instanceof Error ? error.message : String(error);
-  const first = (message.split('\n')[0] ?? message).replace(/^[A-Za-z ]+Error: /, '');
-  const line = /\bline:? (\d+)/i.exec(message);
-  const byte = /at byte (\d+)/i.exec(message);
+  const first = readerAdvice((message.split('\n')[0] ?? message).replace(/^[A-Za-z ]+Error: /, ''));
+  const line = /\b[Ll]ine:? (\d+)/.exec(message);
+  const byte = /at byte (\d+)(?! in record)/i.exec(message);
   return new InputFileError(
     'INGEST_FILE_INVALID',
     file.display,
@@ -542,4 +548,14 @@ export function fileReadError(file: ProbedFile, error: unknown): InputFileError 
     first,
     { cause: error },
   );
+}
+
+/** DuckDB's messages that name its reader options, in terms of what a rat user can do. */
+const ADVICE: [RegExp, string][] = [
+  [/Duplicate name "([^"]*)" in struct auto-detected in JSON, try ignore_errors=true/, 'a nested object has two keys that differ only in case ("$1" and another), which DuckDB cannot keep apart in one struct; rename one of them in the file'],
+  [/Try setting format='auto' or format='newline_delimited'\.?/, 'use --json-format newline_delimited or --json-format array'],
+];
+
+function readerAdvice(message: string): string {
+  return ADVICE.reduce((text, [pattern, advice]) => text.replace(pattern, advice), message).trim();
 }

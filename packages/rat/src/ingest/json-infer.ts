@@ -197,7 +197,7 @@ function feed(path: string, [start, end]: [number, number], pipe: string, statem
  * it reads strings as themselves and anything else as its JSON, what `json_extract_string(value,
  * '$')` gives for the inferred type. HUGEINT is what DuckDB infers for integers of both signs
  * (signed and unsigned to its parser), almost always values BIGINT holds; one that it does not
- * fails the read (isIntegerOverflow), and the file is read again exactly.
+ * fails the read (isInexactNumber, json-columns.ts), and the file is read again exactly.
  */
 export function readTypeSql(type: DuckDBType, exact = false): string {
   if (type.alias === 'JSON') return 'VARCHAR';
@@ -215,10 +215,4 @@ export function readTypeSql(type: DuckDBType, exact = false): string {
     default:
       return type.toString();
   }
-}
-
-/** Whether a read failed on an integer that a BIGINT read type (readTypeSql) cannot hold. */
-export function isIntegerOverflow(error: unknown): boolean {
-  for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) if (/Failed to cast value to numerical/i.test(e.message)) return true;
-  return false;
 }

@@ -5,7 +5,8 @@ import { mapColumnNames } from './column-names.js';
 import { fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { inferJsonColumns, isIntegerOverflow, readTypeSql } from './json-infer.js';
+import { isInexactNumber, planColumns, recordKeys, settleNumbers } from './json-columns.js';
+import { inferJsonColumns } from './json-infer.js';
 import { extractRecords } from './json-records.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -25,13 +26,14 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   const { relation, rejects } = stageNames(ctx.id);
   await createRejectsTable(duck, rejects);
   const format = options.jsonFormat ?? 'auto';
-  if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records);
+  if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records.split('.'));
   try {
     return await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false);
   } catch (error) {
     const ndjson = format === 'newline_delimited' || (format === 'auto' && firstChar(file) === '{');
-    if (!(error instanceof InputFileError) || !/malformed|invalid json|unexpected/i.test(error.message) || !ndjson) throw error;
-    if (options.onError === 'fail') throw error;
+    if (!(error instanceof InputFileError) || !UNREADABLE_RECORDS.test(error.message)) throw error;
+    // One document (an array): rat's own parser names the line of a syntax error, and quarantines elements that are not objects.
+    if (!ndjson) return stageRecordsAt(ctx, file, []);
   }
   const lines = `${relation}_lines`;
   try {
@@ -73,11 +75,11 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
  * file of the object records, each numbered by its position in the array, which is then read as
  * any newline-delimited file; elements that are not objects are quarantined with their number.
  */
-async function stageRecordsAt(ctx: StageContext, file: ProbedFile, path: string): Promise<StagedFile> {
+async function stageRecordsAt(ctx: StageContext, file: ProbedFile, steps: readonly string[]): Promise<StagedFile> {
   const { duck, options } = ctx;
   const { relation, rejects } = stageNames(ctx.id);
-  // An all-digit step also indexes an array, as in the HTTP source's `records`.
-  const steps = path.split('.');
+  // An all-digit step also indexes an array, as in the HTTP source's `records`; no step: the document itself.
+  const path = steps.join('.');
   if (options.jsonFormat === 'newline_delimited') throw new InputFileError('INVALID_ARGUMENT', file.display, {}, `records "${path}" selects records inside one JSON document; it does not apply to newline-delimited JSON`);
   const scratch = join(ctx.scratchDir, `${ctx.id}-records.ndjson`);
   const rejectsScratch = join(ctx.scratchDir, `${ctx.id}-records-rejects.ndjson`);
@@ -87,10 +89,13 @@ async function stageRecordsAt(ctx: StageContext, file: ProbedFile, path: string)
       columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${LARGE_OBJECT_BYTES})`);
   }
   if (extracted.objects > 0) return readRecordsOfAnySize(ctx, file, scratch, 'newline_delimited', 'none', true);
-  if (extracted.rejected === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `records "${path}" ${extracted.empty ? 'is null' : 'is empty'}: the file holds no records there`);
+  if (extracted.rejected === 0 && steps.length === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `the file holds no JSON records (${extracted.empty ? 'it is null' : 'an empty array'})`);
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
   return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: extracted.rejected, parse: { format: 'json' }, mapping: [] };
 }
+
+/** read_json's errors for a file whose records it cannot read, where rat reads its lines or its document itself instead. */
+const UNREADABLE_RECORDS = /malformed|invalid json|unexpected|non-record JSON/i;
 
 /** read_json's `maximum_object_size` on the first read, and for a file with a record larger than that. */
 const OBJECT_BYTES = 16 * 1024 * 1024;
@@ -131,30 +136,39 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
-  const columns = described.names.map((name, i) => `${quoteString(name)}: ${quoteString(readTypeSql(described.types[i]!, exact))}`);
-  const reader = `read_json(${[...readOptions, ...(columns.length > 0 ? [`columns = {${columns.join(', ')}}`] : [])].join(', ')})`;
+  const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
+  const renamed = keys !== described.names;
+  const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed);
+  const named = columns.map((c) => `${quoteString(c.name)}: ${quoteString(c.readType)}`);
+  // Renamed keys: read_json infers again (only it knows which key its `name_1` is), so that read is made once, into the temp table.
+  const reader = `read_json(${[...readOptions, ...(renamed ? ['sample_size = -1'] : named.length > 0 ? [`columns = {${named.join(', ')}}`] : [])].join(', ')})`;
+  if (exact) await settleNumbers(duck, reader, columns);
   const sourceColumns: SourceColumn[] = [];
   let lineExpr = 'ordinality';
-  described.names.forEach((name, index) => {
-    if (numbered && name === LINE_COLUMN) {
-      lineExpr = quoteIdent(LINE_COLUMN);
-      return;
-    }
-    collect(sourceColumns, name, quoteIdent(name), described.types[index]!, options.flatten ?? false, true);
-  });
+  for (const column of columns) {
+    if (numbered && column.key === LINE_COLUMN) lineExpr = quoteIdent(column.name);
+    else collect(sourceColumns, column.key, column.expr, column.type, options.flatten ?? false, column.readAsText);
+  }
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const values = sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`);
   const parse = { format: 'json' } as const;
   const noRecords = () => new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no JSON records');
   /** The rows in a temp table, each with its record number (its line, for NDJSON), for plans that need them more than once or name bad rows. */
   const materialize = async (): Promise<StagedFile> => {
+    const from = `${reader}${numbered ? '' : ' WITH ORDINALITY'}`;
+    const line = `CAST(${lineExpr} AS BIGINT)`;
+    const bad = columns.flatMap((c) => (c.reject ? [c.reject] : []));
+    const kept = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => b.when).join(' OR ')})` : '';
     try {
-      await ctx.onReadProgress(() =>
-        runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `CAST(${lineExpr} AS BIGINT) AS ${LINE_COLUMN}`].join(', ')} FROM ${reader}${numbered ? '' : ' WITH ORDINALITY'}`),
-      );
+      if (bad.length > 0) {
+        const reason = `CASE ${bad.map((b) => `WHEN ${b.when} THEN ${b.reason}`).join(' ')} END`;
+        const raw = `json_object(${columns.map((c) => `${quoteString(c.key)}, ${quoteIdent(c.name)}`).join(', ')})::VARCHAR`;
+        await runOnFile(duck, file, `INSERT INTO ${quoteIdent(rejects)} SELECT ${line}, ${reason}, ${raw} FROM ${from} WHERE ${bad.map((b) => b.when).join(' OR ')}`);
+      }
+      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `${line} AS ${LINE_COLUMN}`].join(', ')} FROM ${from}${kept}`));
     } catch (error) {
-      if (exact || !isIntegerOverflow(error)) throw error;
-      // An integer beyond BIGINT: the file again, as DuckDB types it, into the same relations.
+      if (exact || !isInexactNumber(error)) throw error;
+      // A number read_json gives inexactly (an integer beyond BIGINT, an infinity): the file again, exactly, into the same relations.
       const wide = await readRecords(ctx, file, path, format, compression, numbered, objectBytes, true, true);
       delete staged.lazy;
       return Object.assign(staged, wide);
@@ -169,7 +183,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     return staged;
   };
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
-  if (numbered || eager || values.length === 0) return materialize();
+  if (numbered || eager || renamed || values.length === 0) return materialize();
   // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
   await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.join(', ')} FROM ${reader}`);
   staged.columns = await stagedColumns(duck, view, mapping);
@@ -186,7 +200,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
-    stoppedAtValue: (error) => !exact && isIntegerOverflow(error),
+    stoppedAtValue: (error) => !exact && isInexactNumber(error),
   };
   return staged;
 }

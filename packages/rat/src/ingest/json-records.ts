@@ -52,7 +52,7 @@ export async function extractRecords(
   onBytesRead?: (bytes: number) => void,
   chunkBytes = 1024 * 1024,
 ): Promise<ExtractedRecords> {
-  const where = `records "${steps.join('.')}"`;
+  const where = steps.length > 0 ? `records "${steps.join('.')}"` : 'the document';
   const fail = (problem: string, position: { line?: number; byte?: number } = {}): never => {
     throw new InputFileError('INGEST_FILE_INVALID', file.display, position, problem);
   };
@@ -116,7 +116,7 @@ export async function extractRecords(
     if (!found && onPath()) {
       found = true;
       targetKind = byte === 0x5b ? 'array' : byte === 0x7b ? 'object' : byte === 0x6e ? 'null' : undefined;
-      if (targetKind === undefined) fail(`${where} holds ${kindOf(byte)}, not records`, position());
+      if (targetKind === undefined) fail(startsValue(byte) ? `${where} holds ${kindOf(byte)}, not records` : `${show(byte)} cannot start a JSON value (not JSON?)`, position());
       if (targetKind === 'array') recordDepth = stack.length + 1;
       if (targetKind === 'object') recordDepth = stack.length;
       if (targetKind === 'null') recordDepth = -1;
@@ -385,6 +385,11 @@ const LITERAL_ENDS = new Set([2, 3, 5, 8, ...WORDS.map((word, w) => 10 + 8 * w +
 /** Digits, lower-case letters (true, false, null, exponents), '.', '+', '-' and 'E': what numbers and literals are made of. */
 function isLiteralByte(byte: number): boolean {
   return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x2e || byte === 0x2b || byte === 0x2d || byte === 0x45;
+}
+
+/** Whether a JSON value can begin with `byte`. */
+function startsValue(byte: number): boolean {
+  return byte === QUOTE || byte === 0x5b || byte === 0x7b || byte === 0x2d || (byte >= 0x30 && byte <= 0x39) || byte === 0x74 || byte === 0x66 || byte === 0x6e;
 }
 
 /** A JSON value's kind from its first byte, for messages. */

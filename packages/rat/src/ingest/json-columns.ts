@@ -1,0 +1,180 @@
+import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
+import { InputFileError } from './input-file-error.js';
+import { readTypeSql } from './json-infer.js';
+
+/** How one top-level column of a JSON file is read. */
+export interface JsonColumn {
+  /** The key in the records: what `--rename` names, and what safe names are made from. */
+  key: string;
+  /** The column in read_json's output: the key, or DuckDB's name for it when it renamed it (`name_1`, `C0`). */
+  name: string;
+  /** The type DuckDB's inference found. */
+  type: DuckDBType;
+  /** The type named in read_json's `columns`. */
+  readType: string;
+  /** The column's value over read_json's output. */
+  expr: string;
+  /** Whether values of mixed types (JSON) are read as text already (named VARCHAR in `columns`). */
+  readAsText: boolean;
+  /** Rows whose value cannot be typed and go to the quarantine: the condition and the reason, both SQL. */
+  reject?: { when: string; reason: string };
+}
+
+/** In a read's error, marks a number that read_json would give inexactly (isInexactNumber). */
+const INEXACT_MARK = 'rat: a JSON number read_json gives inexactly';
+
+/**
+ * The keys of the records, in the order of DuckDB's inferred `names`, when DuckDB renamed any;
+ * undefined when the names are the keys. DuckDB's inference renames a key that differs from an
+ * earlier one only in case (`Name`, `name` -> `Name`, `name_1`) and an empty key (`C0`, its
+ * position), and a later read that names its `columns` matches keys exactly, so `name_1` would read
+ * NULL everywhere. Only names that look renamed cost a pass over the file for its keys (in the order
+ * first seen, as inference collects them); those must line up with the names, or the file fails
+ * naming them rather than load a column of NULLs.
+ */
+export async function recordKeys(duck: DuckDb, file: string, readOptions: readonly string[], names: readonly string[]): Promise<string[] | undefined> {
+  if (!mayBeRenamed(names)) return undefined;
+  const objectOptions = readOptions.filter((o) => !/^records\s*=/.test(o));
+  const rows = await duck.rows<{ key: string }>(
+    `SELECT key FROM (
+       SELECT unnest(json_keys(json)) AS key, generate_subscripts(json_keys(json), 1) AS pos, ordinality AS rec
+       FROM read_json_objects(${objectOptions.join(', ')}) WITH ORDINALITY)
+     GROUP BY key ORDER BY min(rec), arg_min(pos, rec)`,
+  );
+  const keys = rows.map((r) => r.key);
+  if (keys.every((key, i) => key === names[i]) && keys.length === names.length) return undefined;
+  const aligned = keys.length === names.length && keys.every((key, i) => key === names[i] || isRenamed(names[i]!, key, i));
+  if (!aligned) {
+    throw new InputFileError(
+      'INGEST_FILE_INVALID',
+      file,
+      {},
+      `keys that differ only in case or are empty (${keys.filter((k, i) => k !== names[i]).map((k) => JSON.stringify(k)).join(', ')}) cannot be told apart: DuckDB reads the keys ${keys.map((k) => JSON.stringify(k)).join(', ')} as the columns ${names.join(', ')}; rename the keys in the file`,
+    );
+  }
+  return keys;
+}
+
+/** Whether any inferred name could be one DuckDB made up: `C<position>`, or an earlier name (case aside) with `_<n>` added. */
+function mayBeRenamed(names: readonly string[]): boolean {
+  const seen = new Set<string>();
+  return names.some((name, i) => {
+    const base = /^(.*)_\d+$/.exec(name.toLowerCase())?.[1];
+    const suspect = name === `C${i}` || (base !== undefined && seen.has(base));
+    seen.add(name.toLowerCase());
+    return suspect;
+  });
+}
+
+function isRenamed(name: string, key: string, position: number): boolean {
+  if (key === '') return name === `C${position}`;
+  return name.startsWith(`${key}_`) && /^(_\d+)+$/.test(name.slice(key.length));
+}
+
+/** A timestamp written with a UTC offset or `Z`. */
+const OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * Whether the TIMESTAMP column `key` holds timestamps with a UTC offset, by its first value. DuckDB's
+ * inference types `2024-01-02T03:04:05+02:00` TIMESTAMP, and read so with `columns` the offset is
+ * dropped (03:04:05, not the instant 01:04:05 UTC). Its inference gives a column one format for all
+ * its values (with an offset and without in one column is VARCHAR), so the first value tells.
+ */
+export async function holdsOffsets(duck: DuckDb, readOptions: readonly string[], key: string): Promise<boolean> {
+  const [row] = await duck.rows<{ v: string }>(`SELECT v FROM read_json(${[...readOptions, `columns = {${quoteString(key)}: 'VARCHAR'}`].join(', ')}) AS r(v) WHERE v IS NOT NULL LIMIT 1`);
+  return row !== undefined && OFFSET.test(row.v.trim());
+}
+
+/** What the exact read makes of a DOUBLE column, from its values as text (numberReadings). */
+export type NumberReading = 'double' | 'decimal' | 'text';
+
+/**
+ * How each DOUBLE column's values are kept, read as text: DuckDB's JSON parser gives an integer
+ * beyond BIGINT's and UBIGINT's range as a double (`-9223372036854775809` as
+ * -9223372036854775808), so a column of integers with such a one is `decimal(38,0)` (every digit
+ * kept), and one that also holds fractions or integers of more than 38 digits is text: never a
+ * rounded double. Columns without such integers stay DOUBLE.
+ */
+export async function numberReadings(duck: DuckDb, reader: string, columns: readonly string[]): Promise<NumberReading[]> {
+  if (columns.length === 0) return [];
+  const stats = columns.map((column, i) => {
+    const v = quoteIdent(column);
+    const integer = `regexp_full_match(${v}, '-?[0-9]+')`;
+    return `bool_or(${integer} AND TRY_CAST(${v} AS BIGINT) IS NULL) AS big${i},
+      bool_or(NOT ${integer}) AS fraction${i}, bool_or(${integer} AND length(ltrim(${v}, '-')) > 38) AS long${i}`;
+  });
+  const [row] = await duck.rows<Record<string, boolean | null>>(`SELECT ${stats.join(', ')} FROM ${reader}`);
+  return columns.map((_, i) => (!row![`big${i}`] ? 'double' : row![`fraction${i}`] || row![`long${i}`] ? 'text' : 'decimal'));
+}
+
+/** SQL for a DOUBLE column read as text (numberReadings) whose value is out of a double's range (`1e400`). */
+export function infiniteSql(value: string): string {
+  return `(${value} IS NOT NULL AND isinf(TRY_CAST(${value} AS DOUBLE)))`;
+}
+
+/**
+ * A DOUBLE column's value on the first, fast read: read_json's double, or a stop of the read
+ * (INEXACT_MARK) at a value it holds inexactly, an infinity (`1e400`) or an integer of 2^63 or more,
+ * where an integer beyond BIGINT's range may have been rounded; the file is then read again exactly.
+ */
+export function guardedDoubleSql(value: string, key: string): string {
+  const stop = `error(${quoteString(`${INEXACT_MARK} (key ${JSON.stringify(key)})`)})`;
+  return `CASE WHEN isinf(${value}) OR (abs(${value}) >= 9223372036854775808.0 AND ${value} = trunc(${value})) THEN ${stop} ELSE ${value} END`;
+}
+
+/** Whether a read stopped at a number it cannot give exactly: a guarded double (guardedDoubleSql), or an integer beyond a BIGINT read type (readTypeSql). */
+export function isInexactNumber(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if (/Failed to cast value to numerical/i.test(e.message) || e.message.includes(INEXACT_MARK)) return true;
+  }
+  return false;
+}
+
+/**
+ * How each column is read. With `columns` named (`renamed` false): as readTypeSql says, timestamps
+ * with an offset as TIMESTAMPTZ, and DOUBLE columns guarded (first read) or as text (`exact`, see
+ * numberReadings). When DuckDB renamed keys (`renamed`), read_json must infer again, as it alone
+ * knows which key its `name_1` is: then the values are cast to the same types after the read.
+ */
+export async function planColumns(duck: DuckDb, file: string, readOptions: readonly string[], names: readonly string[], keys: readonly string[], types: readonly DuckDBType[], exact: boolean, renamed: boolean): Promise<JsonColumn[]> {
+  const columns: JsonColumn[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const type = types[i]!;
+    const key = keys[i]!;
+    const ident = quoteIdent(name);
+    let readType = readTypeSql(type, exact);
+    let expr = ident;
+    if (type.typeId === DuckDBTypeId.TIMESTAMP && key !== '' && (await holdsOffsets(duck, readOptions, key))) {
+      readType = 'TIMESTAMPTZ';
+      // read_json's own inference reads such values as the instant in UTC (the session's zone).
+      if (renamed) expr = `CAST(${ident} AS TIMESTAMPTZ)`;
+    } else if (type.typeId === DuckDBTypeId.DOUBLE) {
+      if (exact && renamed) {
+        throw new InputFileError('INGEST_FILE_INVALID', file, { column: key }, `key ${JSON.stringify(key)} holds a number that only a read naming its columns keeps exactly, and keys that differ only in case keep rat from naming them; rename those keys in the file`);
+      }
+      if (exact) readType = 'VARCHAR';
+      else expr = guardedDoubleSql(ident, key);
+    } else if (renamed && type.alias !== 'JSON' && readType !== type.toString()) expr = `CAST(${ident} AS ${readType})`;
+    columns.push({ key, name, type, readType, expr, readAsText: !renamed });
+  }
+  return columns;
+}
+
+/** For the exact read (planColumns with `exact`): each DOUBLE column, read as text, as numberReadings decides; infinities are quarantined. */
+export async function settleNumbers(duck: DuckDb, reader: string, columns: JsonColumn[]): Promise<void> {
+  const texts = columns.filter((c) => c.type.typeId === DuckDBTypeId.DOUBLE && c.readType === 'VARCHAR');
+  const readings = await numberReadings(duck, reader, texts.map((c) => c.name));
+  texts.forEach((column, i) => {
+    const reading = readings[i]!;
+    const ident = quoteIdent(column.name);
+    if (reading === 'text') return;
+    if (reading === 'decimal') {
+      column.expr = `CAST(${ident} AS DECIMAL(38, 0))`;
+      return;
+    }
+    column.expr = `CAST(${ident} AS DOUBLE)`;
+    column.reject = { when: infiniteSql(ident), reason: `${quoteString(`key ${JSON.stringify(column.key)}: `)} || ${ident} || ' is beyond the range of a double'` };
+  });
+}

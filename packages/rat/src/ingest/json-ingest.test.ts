@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestOptions } from './ingest-options.js';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+/** JSON and NDJSON values that DuckDB's reader alone would lose, shift or round, and the errors about such files. */
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+let tables = 0;
+/** Ingests `text` as `name` into a fresh table; the table's name, its report and its rows without lineage. */
+async function load(name: string, text: string, options: IngestOptions = {}) {
+  const table = `bronze.json_${++tables}`;
+  const report = await fx.ingestion.ingest(await fx.file(name, text), table, options);
+  const file = report.files[0]!;
+  const rows = file.status === 'success' && file.rowsIngested > 0 ? await fx.rat.query(`SELECT * EXCLUDE (_source_file, _ingested_at) FROM ${table} ORDER BY 1`) : [];
+  return { table, file, rows };
+}
+
+async function fieldTypes(table: string): Promise<Record<string, unknown>> {
+  return Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
+}
+
+describe('JSON keys DuckDB renames', () => {
+  it('keeps keys that differ only in case as columns of their own, in one record or across records, NDJSON and arrays', async () => {
+    for (const [name, text] of [
+      ['case.ndjson', '{"id":1,"Name":"A"}\n{"id":2,"name":"b"}\n'],
+      ['case.json', '[{"id":1,"Name":"A"},{"id":2,"name":"b"}]'],
+    ]) {
+      const { file, rows } = await load(name!, text!);
+      expect(file.status, file.error).toBe('success');
+      expect(rows, name).toEqual([
+        { id: 1, name: 'A', name_2: null },
+        { id: 2, name: null, name_2: 'b' },
+      ]);
+    }
+    const both = await load('both.ndjson', '{"id":1,"Name":"a","name":"b","name_1":"c"}\n');
+    expect(both.rows).toEqual([{ id: 1, name: 'a', name_2: 'b', name_1: 'c' }]);
+  });
+
+  it('gives an empty key a column like the other readers (column_<n>)', async () => {
+    const { rows } = await load('empty-key.ndjson', '{"":1,"a":2}\n{"":3,"a":4}\n');
+    expect(rows).toEqual([
+      { column_1: 1, a: 2 },
+      { column_1: 3, a: 4 },
+    ]);
+  });
+
+  it('renames the key --rename names exactly, even when another differs from it only in case', async () => {
+    const { rows } = await load('rename.ndjson', '{"id":1,"Name":"A"}\n{"id":2,"name":"b"}\n', { rename: { name: 'name2' } });
+    expect(rows).toEqual([
+      { id: 1, name: 'A', name2: null },
+      { id: 2, name: null, name2: 'b' },
+    ]);
+  });
+});
+
+describe('JSON timestamps with a UTC offset', () => {
+  it('load as timestamptz holding the instant, also appended to a timestamptz column', async () => {
+    const text = '{"id":1,"tz":"2024-01-02T03:04:05+02:00"}\n{"id":2,"tz":"2024-07-02T03:04:05-05:30"}\n';
+    const { table, rows } = await load('tz.ndjson', text);
+    expect((await fieldTypes(table)).tz).toBe('timestamptz');
+    const instants = async () => (await fx.rat.query<{ t: string }>(`SELECT strftime(tz AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') AS t FROM ${table} ORDER BY id, t`)).map((r) => r.t);
+    expect(rows).toHaveLength(2);
+    expect(await instants()).toEqual(['2024-01-02 01:04:05', '2024-07-02 08:34:05']);
+    await fx.ingestion.ingest(await fx.file('tz-more.ndjson', '{"id":4,"tz":"2024-01-02T03:04:05+02:00"}\n'), table);
+    expect((await instants()).at(-1)).toBe('2024-01-02 01:04:05');
+    const utc = await load('tz-z.ndjson', '{"t":"2024-07-02T03:04:05Z"}\n');
+    expect((await fieldTypes(utc.table)).t).toBe('timestamptz');
+  });
+
+  it('keep offset-less timestamps as timestamp, and a column mixing both as text', async () => {
+    const plain = await load('plain.ndjson', '{"t":"2024-01-02T03:04:05"}\n');
+    expect((await fieldTypes(plain.table)).t).toBe('timestamp');
+    const mixed = await load('mixed-tz.ndjson', '{"t":"2024-01-02T03:04:05"}\n{"t":"2024-01-02T03:04:05+02:00"}\n');
+    expect((await fieldTypes(mixed.table)).t).toBe('string');
+    expect(mixed.rows.map((r) => r.t)).toEqual(['2024-01-02T03:04:05', '2024-01-02T03:04:05+02:00']);
+  });
+});
+
+describe('JSON numbers read_json would round', () => {
+  it('loads integers beyond BIGINT and UBIGINT, of up to 38 digits, as decimal(38,0) with every digit', async () => {
+    for (const value of ['-9223372036854775809', '18446744073709551617', '12345678901234567890123']) {
+      const { table, file } = await load(`big${value.length}.ndjson`, `{"id":1,"v":${value}}\n{"id":2,"v":5}\n`);
+      expect(file.status, file.error).toBe('success');
+      expect((await fieldTypes(table)).v, value).toBe('decimal(38, 0)');
+      expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: value }, { v: '5' }]);
+    }
+  });
+
+  it('appends such an integer to a decimal(38,0) column exactly', async () => {
+    const { table } = await load('wide.ndjson', '{"id":1,"v":18446744073709551616}\n');
+    await fx.ingestion.ingest(await fx.file('wide-more.ndjson', '{"id":2,"v":-9223372036854775809}\n'), table);
+    expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: '18446744073709551616' }, { v: '-9223372036854775809' }]);
+  });
+
+  it('keeps integers of more than 38 digits, or such integers beside fractions, as text', async () => {
+    const long = '1234567890123456789012345678901234567890123';
+    const { table, rows } = await load('long.ndjson', `{"id":1,"v":${long}}\n{"id":2,"v":5}\n`);
+    expect((await fieldTypes(table)).v).toBe('string');
+    expect(rows.map((r) => r.v)).toEqual([long, '5']);
+    const mixed = await load('mixed-num.ndjson', '{"id":1,"v":18446744073709551617}\n{"id":2,"v":1.5}\n');
+    expect(mixed.rows.map((r) => r.v)).toEqual(['18446744073709551617', '1.5']);
+  });
+
+  it('keeps big integers exact in a file with a malformed line', async () => {
+    const { table, file } = await load('big-bad.ndjson', '{"id":1,"v":123456789012345678901234567890}\n{"id":2,\n{"id":3,"v":-9223372036854775809}\n');
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: '123456789012345678901234567890' }, { v: '-9223372036854775809' }]);
+  });
+
+  it('quarantines a number beyond a double (1e400) instead of storing Infinity', async () => {
+    const { table, file, rows } = await load('inf.ndjson', '{"id":1,"v":1.5}\n{"id":2,"v":1e400}\n{"id":3,"v":-2.5}\n');
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect((await fieldTypes(table)).v).toBe('double');
+    expect(rows.map((r) => r.v)).toEqual([1.5, -2.5]);
+    const rejects = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM ${table}__rejects`);
+    expect(rejects).toEqual([{ line: 2, reason: 'key "v": 1e400 is beyond the range of a double' }]);
+  });
+});
+
+describe('JSON files read_json cannot read as records', () => {
+  it('names the real line of a syntax error in a JSON array, and a truncated array as such', async () => {
+    const records = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ a: i, pad: 'x'.repeat(50) })), null, 1);
+    const at = records.indexOf('"a": 150');
+    const broken = `${records.slice(0, at)}"a": 150,, ${records.slice(at + 9)}`;
+    const line = broken.slice(0, at).split('\n').length;
+    expect((await load('badbig.json', broken)).file.error).toMatch(new RegExp(`\\(line ${line}, byte \\d+\\): expected a quoted member name, found ","`));
+    expect((await load('cut.json', '[{"a":1},{"a":2}')).file.error).toMatch(/ends early inside 1 unclosed array.*truncated/);
+  });
+
+  it('gives no line for an error DuckDB reports without one, and puts its advice in rat terms', async () => {
+    const { file } = await load('dup-struct.ndjson', '{"a":{"x":1}}\n{"a":{"x":1}}\n{"a":{"B":1,"b":2}}\n');
+    expect(file.error).toMatch(/dup-struct\.ndjson: a nested object has two keys that differ only in case \("b" and another\)/);
+    expect(file.error).not.toMatch(/line 1|ignore_errors/);
+  });
+
+  it('quarantines NDJSON lines and array elements that are not objects, with their line or position', async () => {
+    const lines = await load('non-object.ndjson', '{"a":1}\n[1,2]\n{"a":3}\n');
+    expect(lines.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM ${lines.table}__rejects`)).toEqual([{ line: 2, reason: 'not a JSON object but array', raw: '[1,2]' }]);
+    const array = await load('non-object.json', '[{"a":1}, 5, {"a":2}]');
+    expect(array.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM ${array.table}__rejects`)).toEqual([{ line: 2, reason: 'record 2 of the document is not a JSON object but a number', raw: '5' }]);
+    expect(array.rows).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+
+  it('refuses an empty array as a file without records', async () => {
+    expect((await load('empty.json', '[]')).file.error).toMatch(/empty\.json: the file holds no JSON records \(an empty array\)/);
+  });
+
+  it('loads no rows, and fails nothing, when --records is null or empty there (an API dump\'s last page)', async () => {
+    for (const [name, text] of [
+      ['page-null.json', '{"results":[{"a":1}],"next":null}'],
+      ['page-empty.json', '{"results":[],"next":null}'],
+    ]) {
+      const { file } = await load(name!, text!, { records: name === 'page-null.json' ? 'next' : 'results' });
+      expect(file, name).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 0 });
+    }
+  });
+});
