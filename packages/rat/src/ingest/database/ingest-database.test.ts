@@ -93,6 +93,33 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await rows(`SELECT id FROM bronze.orders ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 7]);
   });
 
+  it('stores the last cursor value in the database order for decimal, float and collated text cursors: the next run reads nothing', async () => {
+    source = await open();
+    const db = source;
+    // Each engine's float and case-insensitive (collated) text: 'a' < 'B' there, unlike in JavaScript.
+    const columns = {
+      postgres: 'score DOUBLE PRECISION, code TEXT COLLATE "en-x-icu"',
+      mariadb: 'score DOUBLE, code VARCHAR(10) COLLATE utf8mb4_unicode_ci',
+      sqlite: 'score REAL, code TEXT COLLATE NOCASE',
+    }[db.engine];
+    await db.exec(`CREATE TABLE pay (id INTEGER PRIMARY KEY, amount DECIMAL(10,2), ${columns})`);
+    await db.exec(`INSERT INTO pay VALUES (1, 9.50, 9.5, 'a'), (2, 10.50, 10.5, 'B')`);
+    for (const [cursor, last] of [['amount', /^10\.50?$/], ['score', /^10\.5$/], ['code', /^B$/]] as const) {
+      const options = { url: db.url, table: 'pay', target: `bronze.pay_${cursor}`, cursor };
+      const first = await ingestDatabase(fx.ingestion, options);
+      expect([first.status, first.rowsRead]).toEqual(['success', 2]);
+      expect(String(first.cursor?.value)).toMatch(last);
+      const second = await ingestDatabase(fx.ingestion, options);
+      expect([cursor, second.status, second.rowsRead, second.cursor?.previous]).toEqual([cursor, 'skipped', 0, first.cursor?.value]);
+      expect((await rows(`SELECT id FROM bronze.pay_${cursor} ORDER BY id`)).map((r) => r.id)).toEqual([1, 2]);
+    }
+    await db.exec(`INSERT INTO pay VALUES (3, 100.25, 100.25, 'c')`);
+    for (const cursor of ['amount', 'score', 'code']) {
+      const third = await ingestDatabase(fx.ingestion, { url: db.url, table: 'pay', target: `bronze.pay_${cursor}`, cursor });
+      expect([cursor, third.status, third.rowsRead]).toEqual([cursor, 'success', 1]);
+    }
+  });
+
   it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
     source = await open();
     await orders(source);

@@ -111,7 +111,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
-    const report = await ingestion.ingestRows({ name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
+    const report = await ingestion.ingestRows({ name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true } : {}) }, target, ingestOptions);
     // The duration includes connecting and the query's start, not only the ingest.
     return { ...report, rowsRead, durationMs: Date.now() - started };
   } finally {
