@@ -33,8 +33,3 @@ export interface SourceConnection {
 export function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
-
-/** JSON text of a nested value (arrays), with big integers and dates kept readable. */
-export function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? (v as Buffer).toString('hex') : v));
-}
