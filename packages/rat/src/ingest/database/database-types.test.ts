@@ -141,4 +141,22 @@ describe('database source column types', () => {
     const rejects = await fx.rat.query(`SELECT raw FROM bronze.everything__rejects`);
     expect(String(rejects[0]!.raw)).toContain('not a number');
   });
+
+  it('SQLite: a DATETIME/TIMESTAMP text with a UTC offset loads as the UTC time it names, as SQLite reads it; one without stays as it is', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, created TIMESTAMP, changed DATETIME)`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, '2024-01-02T10:00:00+02:00', '2024-01-02 10:00:00.123456-05:30'),
+      (2, '2024-01-02T10:00:00Z', '2024-01-01T23:30-01:00'),
+      (3, '2024-01-02 10:00:00', '0099-03-01 00:00:00+0100')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 3, 0]);
+    const { types, values } = await loaded(['id', 'created', 'changed']);
+    expect(types).toEqual({ id: 'BIGINT', created: 'TIMESTAMP', changed: 'TIMESTAMP' });
+    expect(values).toEqual([
+      { id: '1', created: '2024-01-02 08:00:00', changed: '2024-01-02 15:30:00.123456' },
+      { id: '2', created: '2024-01-02 10:00:00', changed: '2024-01-02 00:30:00' },
+      { id: '3', created: '2024-01-02 10:00:00', changed: '0099-02-28 23:00:00' },
+    ]);
+  });
 });
