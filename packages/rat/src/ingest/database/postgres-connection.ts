@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { parseArrayText } from './postgres-array-text.js';
-import { type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
 const OID = {
@@ -196,4 +196,16 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
 /** PostgreSQL's "undefined_table" (42P01). */
 export function isMissingPostgresTable(error: unknown): boolean {
   return (error as { code?: unknown }).code === '42P01';
+}
+
+/**
+ * Whether the connection ended under a statement rather than the server refusing it: SQLSTATE class
+ * 57P (the server shutting down or terminating the backend) or 08 (connection exception), a broken
+ * socket, or pg's own errors for a connection that closed.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+export function isPostgresConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('57P') || code.startsWith('08'))) return true;
+  return isSocketLost(error) || /^(Connection terminated unexpectedly|Client has encountered a connection error)/.test((error as Error).message ?? '');
 }
