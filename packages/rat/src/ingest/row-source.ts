@@ -30,6 +30,13 @@ export interface RowSource {
    * leaves the cursor where it was.
    */
   cursorField?: string;
+  /**
+   * The rows arrive sorted by `cursorField` in the source's own order (a database's `ORDER BY`), all
+   * after the stored cursor: the new cursor is then the last non-null value read, as the source
+   * compares them. Comparing in JavaScript instead would get decimals as text ('9.50' > '10.50'),
+   * floats and collated text wrong, and re-read the same rows on every run.
+   */
+  cursorOrdered?: boolean;
 }
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
@@ -87,7 +94,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
     const types = { ...(source.columnTypes ?? {}), ...options.types };
     const { records: _records, ...rest } = options;
     const fileOptions: ResolvedIngestOptions = { ...rest, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none' };
-    const next = maxCursor(expected, spooled.cursor);
+    const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor);
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
     const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
     return {
@@ -122,7 +129,7 @@ async function spool(source: RowSource, path: string): Promise<Spooled> {
         if ('problem' in encoded) throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${encoded.problem}`);
         parts.push(`${JSON.stringify(name)}:${encoded.json}`);
       }
-      if (source.cursorField) cursor = maxCursor(cursor, cursorOf(source.cursorField, row[source.cursorField]));
+      if (source.cursorField) cursor = nextCursor(source, cursor, row[source.cursorField]);
       await write(out, `{${parts.join(',')}}\n`);
     }
   } finally {
@@ -130,6 +137,12 @@ async function spool(source: RowSource, path: string): Promise<Spooled> {
     if (!out.closed) await once(out, 'close');
   }
   return { rows, ...(cursor ? { cursor } : {}) };
+}
+
+/** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */
+function nextCursor(source: RowSource, cursor: SourceCursor | undefined, value: unknown): SourceCursor | undefined {
+  const candidate = cursorOf(source.cursorField!, value);
+  return source.cursorOrdered ? (candidate ?? cursor) : maxCursor(cursor, candidate);
 }
 
 async function write(out: WriteStream, text: string): Promise<void> {

@@ -44,17 +44,52 @@ describe('database source column types', () => {
     expect(types).toEqual({
       id: 'BIGINT', small: 'INTEGER', num: 'INTEGER', big: 'BIGINT', amount: 'DECIMAL(20,4)', loose: 'VARCHAR', ratio: 'FLOAT', score: 'DOUBLE',
       flag: 'BOOLEAN', name: 'VARCHAR', code: 'VARCHAR', letter: 'VARCHAR', born: 'DATE', at_time: 'TIME', created: 'TIMESTAMP', seen: 'TIMESTAMP WITH TIME ZONE',
-      doc: 'VARCHAR', raw: 'VARCHAR', uid: 'UUID', tags: 'VARCHAR', counts: 'VARCHAR', span: 'VARCHAR',
+      doc: 'VARCHAR', raw: 'VARCHAR', uid: 'UUID', tags: 'VARCHAR[]', counts: 'INTEGER[]', span: 'VARCHAR',
     });
     expect(values[0]).toMatchObject({
       id: '1', small: '-32768', num: '2147483647', big: '9007199254740993', amount: '1234567890123456.7891', loose: '3.14159265358979323846264338', ratio: '1.5', score: '0.1',
       flag: 'true', name: UNICODE, code: 'abc', letter: 'xy ', born: '2024-02-29', at_time: '13:14:15.5', created: '2024-01-02 03:04:05.123456',
-      doc: '{"a": [1, 2], "b": "ü"}', raw: 'deadbeef', uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', tags: '["x","y z"]', counts: '[1,2,3]', span: '1 day 02:03:04',
+      doc: '{"a": [1, 2], "b": "ü"}', raw: 'deadbeef', uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', tags: '[x, y z]', counts: '[1, 2, 3]', span: '1 day 02:03:04',
     });
     expect(values[1]).toEqual({ ...Object.fromEntries(columns.map((c) => [c, null])), id: '2' });
     expect(values[2]).toMatchObject({ big: '-9223372036854775808', amount: '-0.0001', score: '1e+300', flag: 'false', name: '', raw: '', tags: '[]', born: '0001-01-01' });
     const instants = await fx.rat.query(`SELECT epoch_us(seen)::VARCHAR AS us FROM bronze.everything WHERE seen IS NOT NULL ORDER BY id`);
     expect(instants.map((r) => r.us)).toEqual([String(Date.UTC(2024, 0, 2, 1, 4, 5) * 1000 + 123456), '0']);
+  });
+
+  it('PostgreSQL: arrays become lists of their element type, each element exact whatever the local time zone', async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      source = await openPostgresSource(inject('ratTestPostgresUrl'));
+      await source.exec(`CREATE TABLE everything (id int PRIMARY KEY, days date[], ats timestamp[], seens timestamptz[], amounts numeric(30,1)[], loose numeric[],
+        bigs bigint[], names text[], raws bytea[], grid int[])`);
+      await source.exec(`INSERT INTO everything VALUES
+        (1, ARRAY['2024-01-02'::date, NULL], ARRAY['2024-01-02 10:00:00.123456'::timestamp], ARRAY['2024-01-02 10:00:00.123456+02'::timestamptz],
+         ARRAY[12345678901234567890.5, 0.1], ARRAY[12345678901234567890.123456789, 0.1]::numeric[], ARRAY[9007199254740993, -1]::bigint[],
+         ARRAY['a,b', 'say "hi"', 'NULL', NULL, '', 'back\\slash'], ARRAY['\\xdead'::bytea], ARRAY[1, 2]),
+        (2, '{}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{{1,2},{3,4}}')`);
+      const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+      expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 1, 1]);
+      const columns = ['id', 'days', 'ats', 'seens', 'amounts', 'loose', 'bigs', 'names', 'raws', 'grid'];
+      const { types } = await loaded(columns);
+      expect(types).toEqual({
+        id: 'INTEGER', days: 'DATE[]', ats: 'TIMESTAMP[]', seens: 'TIMESTAMP WITH TIME ZONE[]', amounts: 'DECIMAL(30,1)[]', loose: 'VARCHAR[]',
+        bigs: 'BIGINT[]', names: 'VARCHAR[]', raws: 'VARCHAR[]', grid: 'INTEGER[]',
+      });
+      const [row] = await fx.rat.query(`SELECT days[1]::VARCHAR AS day, days[2] AS no_day, ats[1]::VARCHAR AS at, epoch_us(seens[1])::VARCHAR AS seen_us, amounts[1]::VARCHAR AS amount,
+        loose, bigs[1]::VARCHAR AS big, names, raws FROM bronze.everything`);
+      expect(row).toEqual({
+        day: '2024-01-02', no_day: null, at: '2024-01-02 10:00:00.123456', seen_us: String(Date.UTC(2024, 0, 2, 8) * 1000 + 123456), amount: '12345678901234567890.5',
+        loose: ['12345678901234567890.123456789', '0.1'], big: '9007199254740993', names: ['a,b', 'say "hi"', 'NULL', null, '', 'back\\slash'], raws: ['dead'],
+      });
+      const rejects = await fx.rat.query(`SELECT reason, raw FROM bronze.everything__rejects`);
+      expect(rejects).toEqual([expect.objectContaining({ reason: expect.stringContaining('column grid: cannot convert') })]);
+      expect(String(rejects[0]!.raw)).toContain('{{1,2},{3,4}}');
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
 
   it('MariaDB: keeps exact values and maps each type (BIGINT UNSIGNED, DECIMAL, DATETIME(6), JSON, BLOB, ENUM, NULLs)', async () => {
@@ -105,5 +140,23 @@ describe('database source column types', () => {
     ]);
     const rejects = await fx.rat.query(`SELECT raw FROM bronze.everything__rejects`);
     expect(String(rejects[0]!.raw)).toContain('not a number');
+  });
+
+  it('SQLite: a DATETIME/TIMESTAMP text with a UTC offset loads as the UTC time it names, as SQLite reads it; one without stays as it is', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, created TIMESTAMP, changed DATETIME)`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, '2024-01-02T10:00:00+02:00', '2024-01-02 10:00:00.123456-05:30'),
+      (2, '2024-01-02T10:00:00Z', '2024-01-01T23:30-01:00'),
+      (3, '2024-01-02 10:00:00', '0099-03-01 00:00:00+0100')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 3, 0]);
+    const { types, values } = await loaded(['id', 'created', 'changed']);
+    expect(types).toEqual({ id: 'BIGINT', created: 'TIMESTAMP', changed: 'TIMESTAMP' });
+    expect(values).toEqual([
+      { id: '1', created: '2024-01-02 08:00:00', changed: '2024-01-02 15:30:00.123456' },
+      { id: '2', created: '2024-01-02 10:00:00', changed: '2024-01-02 00:30:00' },
+      { id: '3', created: '2024-01-02 10:00:00', changed: '0099-02-28 23:00:00' },
+    ]);
   });
 });

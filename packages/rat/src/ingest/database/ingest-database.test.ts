@@ -93,6 +93,33 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await rows(`SELECT id FROM bronze.orders ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 7]);
   });
 
+  it('stores the last cursor value in the database order for decimal, float and collated text cursors: the next run reads nothing', async () => {
+    source = await open();
+    const db = source;
+    // Each engine's float and case-insensitive (collated) text: 'a' < 'B' there, unlike in JavaScript.
+    const columns = {
+      postgres: 'score DOUBLE PRECISION, code TEXT COLLATE "en-x-icu"',
+      mariadb: 'score DOUBLE, code VARCHAR(10) COLLATE utf8mb4_unicode_ci',
+      sqlite: 'score REAL, code TEXT COLLATE NOCASE',
+    }[db.engine];
+    await db.exec(`CREATE TABLE pay (id INTEGER PRIMARY KEY, amount DECIMAL(10,2), ${columns})`);
+    await db.exec(`INSERT INTO pay VALUES (1, 9.50, 9.5, 'a'), (2, 10.50, 10.5, 'B')`);
+    for (const [cursor, last] of [['amount', /^10\.50?$/], ['score', /^10\.5$/], ['code', /^B$/]] as const) {
+      const options = { url: db.url, table: 'pay', target: `bronze.pay_${cursor}`, cursor };
+      const first = await ingestDatabase(fx.ingestion, options);
+      expect([first.status, first.rowsRead]).toEqual(['success', 2]);
+      expect(String(first.cursor?.value)).toMatch(last);
+      const second = await ingestDatabase(fx.ingestion, options);
+      expect([cursor, second.status, second.rowsRead, second.cursor?.previous]).toEqual([cursor, 'skipped', 0, first.cursor?.value]);
+      expect((await rows(`SELECT id FROM bronze.pay_${cursor} ORDER BY id`)).map((r) => r.id)).toEqual([1, 2]);
+    }
+    await db.exec(`INSERT INTO pay VALUES (3, 100.25, 100.25, 'c')`);
+    for (const cursor of ['amount', 'score', 'code']) {
+      const third = await ingestDatabase(fx.ingestion, { url: db.url, table: 'pay', target: `bronze.pay_${cursor}`, cursor });
+      expect([cursor, third.status, third.rowsRead]).toEqual([cursor, 'success', 1]);
+    }
+  });
+
   it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
     source = await open();
     await orders(source);
@@ -104,12 +131,17 @@ describe.each(engines)('database source: %s', (_engine, open) => {
   });
 });
 
-describe.each(engines.slice(0, 2))('database source that drops the connection mid-stream: %s', (_engine, open) => {
-  it('fails with the position, records a failed registry row, leaves the table and cursor unchanged, and the next run succeeds', async () => {
+describe.each(engines.slice(0, 2))('database source that drops the connection: %s', (_engine, open) => {
+  /** A source with table events(id, payload) holding `count` rows. */
+  async function events(count: number): Promise<TestSourceDatabase> {
     source = await open();
-    const db = source;
-    await db.exec(`CREATE TABLE events (id INTEGER PRIMARY KEY, payload VARCHAR(200))`);
-    await db.exec(`INSERT INTO events VALUES ${Array.from({ length: 20 }, (_, i) => `(${i + 1}, 'first ${i + 1}')`).join(', ')}`);
+    await source.exec(`CREATE TABLE events (id INTEGER PRIMARY KEY, payload VARCHAR(200))`);
+    await source.exec(`INSERT INTO events VALUES ${Array.from({ length: count }, (_, i) => `(${i + 1}, 'first ${i + 1}')`).join(', ')}`);
+    return source;
+  }
+
+  it('mid-stream: fails with the position, records a failed registry row, leaves the table and cursor unchanged, and the next run succeeds', async () => {
+    const db = await events(20);
     const options = { url: db.url, table: 'events', target: 'bronze.events', cursor: 'id' };
     expect((await ingestDatabase(fx.ingestion, options)).status).toBe('success');
     // Enough rows after the cursor that the server is still sending when its connection is killed.
@@ -135,6 +167,26 @@ describe.each(engines.slice(0, 2))('database source that drops the connection mi
 
     const retry = await ingestDatabase(fx.ingestion, options);
     expect([retry.status, retry.rowsIngested, retry.cursor?.value]).toEqual(['success', 60_000, 60_020]);
+  });
+
+  it('before the first row: fails as a dropped read after 0 rows (not a refused query) and records a failed registry row', async () => {
+    const db = await events(10);
+    // The server sleeps 0.3 s per row before it can sort and send the first one: the kill lands while it works.
+    const query = db.engine === 'postgres' ? 'SELECT id, payload, pg_sleep(0.3)::text AS pause FROM events' : 'SELECT id, payload, SLEEP(0.3) AS pause FROM events';
+    const running = ingestDatabase(fx.ingestion, { url: db.url, query, target: 'bronze.events', cursor: 'id', name: 'slow' });
+    let killed = 0;
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    for (let tries = 0; killed === 0 && tries < 20; tries++) {
+      killed = await db.killReaders!();
+      if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(killed).toBe(1);
+    const report = await running;
+    expect([report.status, report.errorCode, report.rowsRead]).toEqual(['failed', 'SOURCE_DB_ERROR', 0]);
+    expect(report.error).toMatch(/^slow: reading stopped after 0 rows: .+; nothing was committed and the cursor did not move: run again to retry$/);
+    expect(report.error).not.toContain('refused');
+    expect((await fx.ingestion.registry({ target: 'bronze.events' })).map((e) => [e.filePath, e.status])).toEqual([['slow', 'failed']]);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'events' })).toBe(false);
   });
 });
 

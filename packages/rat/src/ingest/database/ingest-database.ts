@@ -6,8 +6,8 @@ import type { Ingestion } from '../ingestion.js';
 import type { SourceReport } from '../row-source.js';
 import type { SourceCursor } from '../source-cursor.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
-import { connectMysql, isMissingMysqlTable } from './mysql-connection.js';
-import { connectPostgres, isMissingPostgresTable } from './postgres-connection.js';
+import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
+import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
 import type { SourceConnection } from './source-connection.js';
 import { checkSelection, selectStatement, tableParts, userQuery } from './source-sql.js';
 import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
@@ -78,7 +78,10 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     try {
       result = await connection.open(statement.sql, statement.params, chunkSize);
     } catch (error) {
-      throw statementError(location, source, table, cursor, error);
+      if (!isConnectionLost(location, error)) throw statementError(location, source, table, cursor, error);
+      // Dropped while the server was still working on the query: a failed run like one cut off mid-stream.
+      const report = await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(readingStopped(source, 0, cursor, undefined, error)), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
+      return { ...report, rowsRead: 0, durationMs: Date.now() - started };
     }
     const names = result.columns.map((c) => c.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
@@ -102,21 +105,35 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
         }
       } catch (error) {
         if (isRatError(error)) throw error;
-        const position = `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
-        throw new ExternalError(
-          'SOURCE_DB_ERROR',
-          `${source}: reading stopped ${position}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`,
-          { cause: error },
-        );
+        throw readingStopped(source, rowsRead, cursor, last, error);
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
-    const report = await ingestion.ingestRows({ name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
+    const report = await ingestion.ingestRows({ name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true } : {}) }, target, ingestOptions);
     // The duration includes connecting and the query's start, not only the ingest.
     return { ...report, rowsRead, durationMs: Date.now() - started };
   } finally {
     await connection.close();
   }
+}
+
+/** The error of a read the connection dropped under, after `rowsRead` rows (the last with cursor value `last`). */
+function readingStopped(source: string, rowsRead: number, cursor: string | undefined, last: unknown, error: unknown): ExternalError {
+  const position = `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
+  return new ExternalError('SOURCE_DB_ERROR', `${source}: reading stopped ${position}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`, { cause: error });
+}
+
+/** Rows of a read that failed before its first row: none, then the error (the row source records the failed run). */
+// eslint-disable-next-line require-yield -- it has no row to yield, only the error to raise where rows are pulled
+async function* stoppedBeforeFirstRow(error: Error): AsyncGenerator<ParsedRow> {
+  throw error;
+}
+
+/** Whether a statement failed because the connection ended (server shut down, backend killed, socket broken), not because the server refused it. */
+function isConnectionLost(location: DatabaseLocation, error: unknown): boolean {
+  if (location.dialect === 'postgres') return isPostgresConnectionLost(error);
+  if (location.dialect === 'mysql') return isMysqlConnectionLost(error);
+  return false;
 }
 
 /** `postgres://rat@db:5432/shop#public.orders`, or `...#query:<hash>` for a query (the same query keeps its cursor). */

@@ -1,6 +1,6 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
-import { hexOf, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { hexOf, isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
 const TYPE = {
@@ -134,7 +134,7 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
   // hand it to the reader, and never leave it unhandled (that would end the process).
   let onLost: ((error: Error) => void) | undefined;
   conn.on('error', (error: Error) => onLost?.(error));
-  conn.on('end', () => onLost?.(new Error('the server closed the connection')));
+  conn.on('end', () => onLost?.(Object.assign(new Error('the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' })));
   const run = (sql: string) => new Promise<void>((resolve, reject) => conn.query(sql, (error) => (error ? reject(error) : resolve())));
   await new Promise<void>((resolve, reject) => conn.connect((error) => (error ? reject(error) : resolve())));
   let closed = false;
@@ -218,4 +218,13 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
 /** MySQL's ER_NO_SUCH_TABLE (1146). */
 export function isMissingMysqlTable(error: unknown): boolean {
   return (error as { errno?: unknown }).errno === 1146;
+}
+
+/** ER_SERVER_SHUTDOWN, MariaDB's ER_CONNECTION_KILLED, CR_SERVER_GONE_ERROR, CR_SERVER_LOST. */
+const CONNECTION_LOST_ERRNOS = new Set([1053, 1927, 2006, 2013]);
+
+/** Whether the connection ended under a statement (the server shut down, killed it, or the socket broke) rather than the server refusing it. */
+export function isMysqlConnectionLost(error: unknown): boolean {
+  const { errno, code, fatal } = error as { errno?: unknown; code?: unknown; fatal?: unknown };
+  return (typeof errno === 'number' && CONNECTION_LOST_ERRNOS.has(errno)) || code === 'PROTOCOL_CONNECTION_LOST' || fatal === true || isSocketLost(error);
 }

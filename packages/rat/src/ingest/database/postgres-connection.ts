@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
-import { hexOf, jsonText, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { parseArrayText } from './postgres-array-text.js';
+import { isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
 const OID = {
@@ -45,7 +46,7 @@ const rawText: pg.CustomTypesConfig = { getTypeParser: () => asText as (value: s
  * decimal text into DECIMAL(p,s) (unconstrained numeric stays text: it has no fixed scale),
  * timestamps as text in UTC, bytea as hex text, arrays as JSON text.
  */
-function columnReader(oid: number, modifier: number, category: string | undefined): ColumnReader {
+function columnReader(oid: number, modifier: number, category: string | undefined, element?: ArrayElement): ColumnReader {
   switch (oid) {
     case OID.bool:
       return { type: 'BOOLEAN', convert: (t) => t === 't' };
@@ -89,18 +90,47 @@ function columnReader(oid: number, modifier: number, category: string | undefine
     case OID.jsonb:
       return { type: 'VARCHAR', convert: asText };
   }
-  if (category === 'A') {
-    const parse = loadPg().types.getTypeParser(oid, 'text') as (text: string) => unknown;
-    return { type: 'VARCHAR', convert: (t) => jsonText(convertBytes(parse(t))) };
-  }
+  if (category === 'A' && element) return arrayReader(columnReader(element.oid, modifier, undefined), element.delimiter);
   // Enums, domains over text, inet, interval, money, geometric types...: their text form.
   return { type: 'VARCHAR', convert: asText };
 }
 
-function convertBytes(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(convertBytes);
-  if (value instanceof Uint8Array) return hexOf(value);
-  return value;
+/**
+ * An array column as a list of its element type (date[] -> DATE[], numeric(10,2)[] -> DECIMAL(10,2)[]),
+ * each element read from its own text form by the element's reader: exact, whatever the local time
+ * zone. A column's typmod is its elements'. PostgreSQL does not fix an array's dimensions: a
+ * multidimensional value stays its text form (`{{1,2},{3,4}}`), which no list takes, so its row goes
+ * to the quarantine rather than into a list of NULLs.
+ */
+function arrayReader(element: ColumnReader, delimiter: string): ColumnReader {
+  const convert = (text: string): unknown => {
+    const items = parseArrayText(text, delimiter);
+    if (items.some((item) => Array.isArray(item))) return text;
+    return items.map((item) => (item === null ? null : element.convert(item as string)));
+  };
+  return { type: `${element.type ?? 'VARCHAR'}[]`, convert };
+}
+
+/** An array type's element type, and the character between elements in its text form (`,`; `;` for box). */
+interface ArrayElement {
+  oid: number;
+  delimiter: string;
+}
+
+/** pg_type's category of each type the mapping does not know by OID, and for arrays their element type. */
+async function describeTypes(client: pg.Client, oids: number[]): Promise<Map<number, { category: string; element?: ArrayElement }>> {
+  const unknown = oids.filter((oid) => !(Object.values(OID) as number[]).includes(oid));
+  const described = new Map<number, { category: string; element?: ArrayElement }>();
+  if (unknown.length === 0) return described;
+  const found = await client.query<{ oid: number; category: string; element: number; delimiter: string | null }>(
+    `SELECT t.oid::int AS oid, t.typcategory AS category, t.typelem::int AS element, e.typdelim AS delimiter
+       FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE t.oid = ANY($1::oid[])`,
+    [unknown],
+  );
+  for (const row of found.rows) {
+    described.set(row.oid, { category: row.category, ...(row.element !== 0 ? { element: { oid: row.element, delimiter: row.delimiter ?? ',' } } : {}) });
+  }
+  return described;
 }
 
 const CURSOR = 'rat_source_cursor';
@@ -129,13 +159,8 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
       await client.query({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, values: params });
       const fetch = () => client.query<unknown[]>({ text: `FETCH FORWARD ${chunkSize} FROM ${CURSOR}`, rowMode: 'array', types: rawText });
       const first = await fetch();
-      const unknown = first.fields.map((f) => f.dataTypeID).filter((oid) => !(Object.values(OID) as number[]).includes(oid));
-      const categories = new Map<number, string>();
-      if (unknown.length > 0) {
-        const found = await client.query<{ oid: number; typcategory: string }>('SELECT oid::int AS oid, typcategory FROM pg_type WHERE oid = ANY($1::oid[])', [unknown]);
-        for (const row of found.rows) categories.set(row.oid, row.typcategory);
-      }
-      const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, categories.get(f.dataTypeID)));
+      const described = await describeTypes(client, first.fields.map((f) => f.dataTypeID));
+      const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, described.get(f.dataTypeID)?.category, described.get(f.dataTypeID)?.element));
       const names = first.fields.map((f) => f.name);
       const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}) }));
       const toRow = (values: unknown[]): ParsedRow => {
@@ -171,4 +196,16 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
 /** PostgreSQL's "undefined_table" (42P01). */
 export function isMissingPostgresTable(error: unknown): boolean {
   return (error as { code?: unknown }).code === '42P01';
+}
+
+/**
+ * Whether the connection ended under a statement rather than the server refusing it: SQLSTATE class
+ * 57P (the server shutting down or terminating the backend) or 08 (connection exception), a broken
+ * socket, or pg's own errors for a connection that closed.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+export function isPostgresConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('57P') || code.startsWith('08'))) return true;
+  return isSocketLost(error) || /^(Connection terminated unexpectedly|Client has encountered a connection error)/.test((error as Error).message ?? '');
 }

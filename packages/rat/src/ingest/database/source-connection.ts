@@ -34,7 +34,11 @@ export function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** JSON text of a nested value (arrays), with big integers and dates kept readable. */
-export function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? (v as Buffer).toString('hex') : v));
+/** Node's errors of a socket that the other end or the network broke. */
+const SOCKET_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+
+/** Whether an error is the connection's socket breaking (reset, broken pipe, timeout), whatever the driver. */
+export function isSocketLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && SOCKET_LOST.has(code);
 }

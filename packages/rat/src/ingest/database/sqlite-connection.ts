@@ -25,13 +25,34 @@ function columnReader(declared: string | null): ColumnReader {
     if (precision <= 38 && scale <= precision) return { type: `DECIMAL(${precision},${scale})`, convert: bytesOrSame };
   }
   if (/^BOOL/.test(type)) return { type: 'BOOLEAN', convert: (v) => (v === 0n ? false : v === 1n ? true : bytesOrSame(v)) };
-  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: bytesOrSame };
+  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: (v) => (typeof v === 'string' ? utcTimestamp(v) : bytesOrSame(v)) };
   if (/^DATE\b/.test(type)) return { type: 'DATE', convert: bytesOrSame };
   if (type.includes('INT')) return { type: 'BIGINT', convert: bytesOrSame };
   if (/CHAR|CLOB|TEXT|JSON|UUID/.test(type)) return { type: 'VARCHAR', convert: bytesOrSame };
   if (type.includes('BLOB')) return { type: 'VARCHAR', convert: bytesOrSame };
   if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', convert: bytesOrSame };
   return { convert: bytesOrSame };
+}
+
+const WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
+
+/**
+ * A timestamp text with a UTC offset (`2024-01-02T10:00:00+02:00`, `...Z`) as the UTC time it names
+ * (`2024-01-02 08:00:00`), fraction digits kept; other text as it is. SQLite's date functions read a
+ * time without offset as UTC and convert one with an offset to UTC
+ * (https://www.sqlite.org/lang_datefunc.html#time_values): a TIMESTAMP column holding both then
+ * holds UTC times throughout, rather than wall-clock times of different zones.
+ */
+export function utcTimestamp(text: string): string {
+  const match = WITH_OFFSET.exec(text.trim());
+  if (!match) return text;
+  const [, year, month, day, hour, minute, second = '00', fraction = '', sign, offsetHours, offsetMinutes] = match;
+  const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  const at = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0..99 as 1900..1999.
+  at.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  at.setUTCHours(Number(hour), Number(minute) - offset, Number(second), 0);
+  return `${at.toISOString().slice(0, 19).replace('T', ' ')}${fraction}`;
 }
 
 /** A SQLite source: the file opened read-only, the statement stepped row by row (integers as bigint, exact). */
