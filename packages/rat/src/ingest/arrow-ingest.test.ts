@@ -19,6 +19,7 @@ import {
   Int32,
   Int64,
   List,
+  makeData,
   makeVector,
   Map_,
   Null,
@@ -170,6 +171,66 @@ describe('Arrow IPC files', () => {
       const [diff] = await fx.rat.query<{ n: number }>(`SELECT count(*)::INT AS n FROM (SELECT * EXCLUDE (_source_file, _ingested_at, f64) FROM bronze.typed_${k} EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at, f64) FROM bronze.typed_0)`);
       expect(diff!.n, `source ${k}`).toBe(0);
     }
+  });
+
+  it('keeps 128- and 256-bit decimals exact, at the top level and in a list (the library garbles 256-bit ones)', async () => {
+    const values = [12345678901234567890123456789012345678n, -12345678901234567890123456789012345678n, 18446744073709551616n, -4294967297n, 0n];
+    /** Unscaled values as little-endian 32-bit words, two's complement. */
+    const words = (bitWidth: number) => {
+      const out = new Uint32Array((bitWidth / 32) * values.length);
+      values.forEach((v, i) => {
+        let x = BigInt.asUintN(bitWidth, v);
+        for (let w = 0; w < bitWidth / 32; w++, x >>= 32n) out[(i * bitWidth) / 32 + w] = Number(x & 0xffffffffn);
+      });
+      return out;
+    };
+    const decimals = (bitWidth: number, scale: number, precision: number) => makeData({ type: new Decimal(scale, precision, bitWidth), length: values.length, data: words(bitWidth) });
+    const inList = (bitWidth: number) =>
+      makeVector(makeData({ type: new List(new Field('item', new Decimal(4, 38, bitWidth), true)), length: 5, nullCount: 0, valueOffsets: new Int32Array([0, 2, 5, 5, 5, 5]), child: decimals(bitWidth, 4, 38) }));
+    const table = new Table({
+      d128: makeVector(decimals(128, 4, 38)),
+      d256: makeVector(decimals(256, 4, 38)),
+      wide: makeVector(decimals(256, 0, 40)),
+      l128: inList(128),
+      l256: inList(256),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('decimals.arrow', tableToIPC(table, 'file')), 'bronze.arrow_decimals');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 5 });
+    const rows = await fx.rat.query<Record<string, string>>('SELECT d128::VARCHAR AS d128, d256::VARCHAR AS d256, wide, l128::VARCHAR AS l128, l256::VARCHAR AS l256 FROM bronze.arrow_decimals');
+    const expected = ['1234567890123456789012345678901234.5678', '-1234567890123456789012345678901234.5678', '1844674407370955.1616', '-429496.7297', '0.0000'];
+    expect(rows.map((r) => r.d128)).toEqual(expected);
+    expect(rows.map((r) => r.d256)).toEqual(expected);
+    expect(rows.map((r) => r.wide)).toEqual(values.map(String));
+    const lists = [`[${expected.slice(0, 2).join(', ')}]`, `[${expected.slice(2).join(', ')}]`, '[]', '[]', '[]'];
+    expect(rows.map((r) => r.l128)).toEqual(lists);
+    expect(rows.map((r) => r.l256)).toEqual(lists);
+  });
+
+  it('reads timestamps in a list or struct as exactly as a column (not through a millisecond double)', async () => {
+    const micros = [253402300799999999n, 32503680000123457n, -1n];
+    const nanos = [1700000000999999999n, 1700000000123456789n, -1n];
+    const timestamps = (type: TimestampMicrosecond | TimestampNanosecond, values: bigint[]) => makeData({ type, length: values.length, data: new BigInt64Array(values) });
+    const listOf = (type: TimestampMicrosecond | TimestampNanosecond, values: bigint[]) =>
+      makeVector(makeData({ type: new List(new Field('item', type, true)), length: 3, nullCount: 0, valueOffsets: new Int32Array([0, 1, 2, 3]), child: timestamps(type, values) }));
+    const structOf = (type: TimestampNanosecond, values: bigint[]) =>
+      makeVector(makeData({ type: new Struct([new Field('at', type, true)]), length: 3, nullCount: 0, children: [timestamps(type, values)] }));
+    const table = new Table({
+      us: makeVector(timestamps(new TimestampMicrosecond(), micros)),
+      us_list: listOf(new TimestampMicrosecond(), micros),
+      ns: makeVector(timestamps(new TimestampNanosecond('UTC'), nanos)),
+      ns_list: listOf(new TimestampNanosecond('UTC'), nanos),
+      ns_struct: structOf(new TimestampNanosecond('UTC'), nanos),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('nested-timestamps.arrow', tableToIPC(table, 'file')), 'bronze.arrow_nested_timestamps');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3 });
+    const utc = (value: string) => `strftime(${value} AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f')`;
+    const rows = await fx.rat.query(`SELECT us::VARCHAR AS us, us_list[1]::VARCHAR AS us_list, ${utc('ns')} AS ns, ${utc('ns_list[1]')} AS ns_list, ${utc('ns_struct.at')} AS ns_struct FROM bronze.arrow_nested_timestamps`);
+    const ns = ['2023-11-14 22:13:20.999999', '2023-11-14 22:13:20.123456', '1969-12-31 23:59:59.999999'];
+    expect(rows).toEqual([
+      { us: '9999-12-31 23:59:59.999999', us_list: '9999-12-31 23:59:59.999999', ns: ns[0], ns_list: ns[0], ns_struct: ns[0] },
+      { us: '3000-01-01 00:00:00.123457', us_list: '3000-01-01 00:00:00.123457', ns: ns[1], ns_list: ns[1], ns_struct: ns[1] },
+      { us: '1969-12-31 23:59:59.999999', us_list: '1969-12-31 23:59:59.999999', ns: ns[2], ns_list: ns[2], ns_struct: ns[2] },
+    ]);
   });
 
   it('names repeated or empty field names apart (the Arrow library cannot write such a file: the names alone)', () => {
