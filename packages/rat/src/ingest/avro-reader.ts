@@ -4,6 +4,7 @@ import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
 import { formatDecimal } from '../iceberg/values.js';
+import { uniqueName } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
@@ -46,7 +47,7 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
   const sink = new RowSink(ctx, file);
   let row = 0;
   try {
-    let columns: { name: string; reading: ColumnReading }[] | undefined;
+    let columns: AvroColumn[] | undefined;
     let json: (string | undefined)[] = [];
     let isRecord = true;
     for await (const record of decoder as AsyncIterable<unknown>) {
@@ -58,7 +59,7 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
       }
       row++;
       for (let k = 0; k < columns.length; k++) {
-        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.name] : record;
+        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.field] : record;
         json[k] = v === null || v === undefined ? undefined : toJson(columns[k]!.reading.value(v));
       }
       await sink.addTyped(json, row);
@@ -118,15 +119,26 @@ function isRecordSchema(schema: Schema): boolean {
   return typeof schema === 'object' && !Array.isArray(schema) && schema.type === 'record';
 }
 
-/** The columns of a file: a top-level record's fields, or the one column `value`. */
-export function columnsOf(schema: Schema): { name: string; reading: ColumnReading }[] {
+/** One column of an Avro file: the record field it reads (`field`) and its name as a column. */
+interface AvroColumn {
+  field: string;
+  name: string;
+  reading: ColumnReading;
+}
+
+/**
+ * The columns of a file: a top-level record's fields, or the one column `value`. Fields named alike
+ * but for case (Avro tells `Name` from `name`, SQL does not) get `_2`, `_3` as Arrow's do.
+ */
+function columnsOf(schema: Schema): AvroColumn[] {
   const names = new Map<string, Named>();
   if (isRecordSchema(schema)) {
     const record = schema as Named;
     register(record, names, undefined);
-    return (record.fields ?? []).map((f) => ({ name: f.name, reading: readingOf(f.type, names, namespaceOf(record, undefined)) }));
+    const used = new Set<string>();
+    return (record.fields ?? []).map((f) => ({ field: f.name, name: uniqueName(f.name, used), reading: readingOf(f.type, names, namespaceOf(record, undefined)) }));
   }
-  return [{ name: 'value', reading: readingOf(schema, names, undefined) }];
+  return [{ field: 'value', name: 'value', reading: readingOf(schema, names, undefined) }];
 }
 
 function namespaceOf(named: Named, enclosing: string | undefined): string | undefined {

@@ -43,12 +43,10 @@ export function mapColumnNames(
   options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
-  const renames = new Map(Object.entries(options.rename).map(([from, to]) => [from.toLowerCase(), to]));
-  const used = new Set<string>();
+  const renames = renamesOf(file, sourceNames, options.rename);
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
-    const renamed = renames.get(source.toLowerCase()) ?? renames.get(source.toLowerCase().trim());
-    if (renamed !== undefined) used.add(source.toLowerCase());
+    const renamed = renames[index];
     let name: string;
     if (renamed !== undefined) {
       name = renamed.toLowerCase();
@@ -71,9 +69,6 @@ export function mapColumnNames(
     }
     return { source, name, position };
   });
-  for (const from of renames.keys()) {
-    if (!used.has(from)) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
-  }
   const byName = new Map<string, ColumnMapping>();
   for (const mapping of mappings) {
     const clash = byName.get(mapping.name);
@@ -96,10 +91,42 @@ export function mapColumnNames(
   return mappings;
 }
 
-/** `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. */
+/**
+ * The --rename target of each source column (undefined: none). A key names the column spelled
+ * exactly so; failing that, the one column not named exactly by another key whose name differs only
+ * in case or surrounding spaces (`Name` and `name` can both be columns: the exact spelling picks one).
+ */
+function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>): (string | undefined)[] {
+  const loose = (name: string) => name.trim().toLowerCase();
+  const entries = Object.entries(rename);
+  const targets = new Array<string | undefined>(sourceNames.length);
+  const exact = new Set<number>();
+  for (const [from, to] of entries) {
+    const at = sourceNames.indexOf(from);
+    if (at >= 0) {
+      targets[at] = to;
+      exact.add(at);
+    }
+  }
+  for (const [from, to] of entries) {
+    if (sourceNames.includes(from)) continue;
+    const near = sourceNames.flatMap((source, i) => (!exact.has(i) && loose(source) === loose(from) ? [i] : []));
+    if (near.length > 1) {
+      throw new ValidationError('INVALID_IDENTIFIER', `${file}: --rename names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
+    }
+    if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
+    targets[near[0]!] = to;
+  }
+  return targets;
+}
+
+/**
+ * `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. Names
+ * are taken ignoring case, as SQL names are (`Name` takes `name`): `used` holds them lower-cased.
+ */
 export function uniqueName(base: string, used: Set<string>): string {
   let name = base;
-  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
-  used.add(name);
+  for (let n = 2; used.has(name.toLowerCase()); n++) name = `${base}_${n}`;
+  used.add(name.toLowerCase());
   return name;
 }
