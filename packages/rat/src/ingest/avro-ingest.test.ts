@@ -214,6 +214,28 @@ describe('Avro files', () => {
     await expectNamesApartByCase(fx, source, 'bronze.avro_case');
   });
 
+  it('keeps a field of a recursive schema (a record referring to itself) as its JSON text', async () => {
+    const schema = {
+      type: 'record',
+      name: 'Node',
+      fields: [
+        { name: 'v', type: 'int' },
+        { name: 'next', type: ['null', 'Node'] },
+        { name: 'meta', type: ['null', { type: 'record', name: 'Meta', fields: [{ name: 'tag', type: 'string' }, { name: 'parent', type: ['null', 'Node'] }] }] },
+      ],
+    };
+    const records = [
+      { v: 1, next: { v: 2, next: { v: 3, next: null, meta: null }, meta: null }, meta: { tag: 'a', parent: { v: 0, next: null, meta: null } } },
+      { v: 4, next: null, meta: null },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('recursive.avro', await plainAvroFile(schema, records)), 'bronze.avro_recursive');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT v, next, meta.tag AS tag, meta.parent AS parent FROM bronze.avro_recursive ORDER BY v')).toEqual([
+      { v: 1, next: '{"v":2,"next":{"v":3,"next":null,"meta":null},"meta":null}', tag: 'a', parent: '{"v":0,"next":null,"meta":null}' },
+      { v: 4, next: null, tag: null, parent: null },
+    ]);
+  });
+
   it('fails a cut-off, damaged or empty Avro file naming it, with a failed registry row and the table unchanged', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => order(i));
     const good = await avroFile(many, 'deflate', 16 * 1024);

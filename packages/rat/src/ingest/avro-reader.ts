@@ -27,7 +27,7 @@ interface Named {
  * The writer schema in the header gives the types: int, long, float, double, boolean, string, bytes,
  * enums and fixed, records as structs and arrays as lists at any depth, nullable unions as their
  * type, the logical types date, time-*, timestamp-* (timestamptz), local-timestamp-* (timestamp),
- * decimal and uuid; maps and unions of several types become their JSON text. Blocks compressed with
+ * decimal and uuid; maps, unions of several types and recursive references become their JSON text. Blocks compressed with
  * deflate, snappy (CRC-checked) or zstandard are decompressed, and so is a whole file wrapped in gzip
  * or zstd; the stream is read block by block. A top-level
  * record's fields are the columns; any other top-level type is one column, `value`.
@@ -136,9 +136,9 @@ function columnsOf(schema: Schema): AvroColumn[] {
     const record = schema as Named;
     register(record, names, undefined);
     const used = new Set<string>();
-    return (record.fields ?? []).map((f) => ({ field: f.name, name: uniqueName(f.name, used), reading: readingOf(f.type, names, namespaceOf(record, undefined)) }));
+    return (record.fields ?? []).map((f) => ({ field: f.name, name: uniqueName(f.name, used), reading: readingOf(f.type, names, namespaceOf(record, undefined), [record]) }));
   }
-  return [{ field: 'value', name: 'value', reading: readingOf(schema, names, undefined) }];
+  return [{ field: 'value', name: 'value', reading: readingOf(schema, names, undefined, []) }];
 }
 
 function namespaceOf(named: Named, enclosing: string | undefined): string | undefined {
@@ -155,26 +155,33 @@ function register(named: Named, names: Map<string, Named>, enclosing: string | u
 
 const PASS: ColumnReading['value'] = (v) => v;
 
-/** How a value of one Avro schema is staged (see ColumnReading). */
-function readingOf(schema: Schema, names: Map<string, Named>, namespace: string | undefined): ColumnReading {
+const AS_JSON: ColumnReading = { sql: 'VARCHAR', value: (v) => jsonText(v) };
+
+/**
+ * How a value of one Avro schema is staged (see ColumnReading). `within`: the records whose fields
+ * are being read, outermost first. A record referring to one of them (a linked list's `next`, a
+ * tree's `children`) has no SQL type of finite depth: its values are kept as their JSON text.
+ */
+function readingOf(schema: Schema, names: Map<string, Named>, namespace: string | undefined, within: readonly Named[]): ColumnReading {
   if (Array.isArray(schema)) {
     const branches = schema.filter((s) => s !== 'null');
-    if (branches.length === 1) return readingOf(branches[0]!, names, namespace);
-    return { sql: 'VARCHAR', value: (v) => jsonText(v) };
+    if (branches.length === 1) return readingOf(branches[0]!, names, namespace, within);
+    return AS_JSON;
   }
   if (typeof schema === 'string') {
     const named = names.get(schema) ?? (namespace ? names.get(`${namespace}.${schema}`) : undefined);
-    return named ? readingOf(named as Schema, names, namespaceOf(named, namespace)) : primitive(schema, {});
+    if (named && within.includes(named)) return AS_JSON;
+    return named ? readingOf(named as Schema, names, namespaceOf(named, namespace), within) : primitive(schema, {});
   }
   const type = schema.type;
   const logical = schema.logicalType as string | undefined;
-  if (typeof type !== 'string' || Array.isArray(type)) return readingOf(type, names, namespace);
+  if (typeof type !== 'string' || Array.isArray(type)) return readingOf(type, names, namespace, within);
   switch (type) {
     case 'record': {
       const record = schema as Named;
       register(record, names, namespace);
       const inner = namespaceOf(record, namespace);
-      const fields = (record.fields ?? []).map((f) => ({ name: f.name, reading: readingOf(f.type, names, inner) }));
+      const fields = (record.fields ?? []).map((f) => ({ name: f.name, reading: readingOf(f.type, names, inner, [...within, record]) }));
       if (fields.length === 0) return { sql: 'VARCHAR', value: () => '{}' };
       return {
         sql: `STRUCT(${fields.map((f) => `${quoteIdent(f.name)} ${f.reading.sql}`).join(', ')})`,
@@ -195,11 +202,11 @@ function readingOf(schema: Schema, names: Map<string, Named>, namespace: string 
       register(schema as Named, names, namespace);
       return primitive('bytes', schema);
     case 'array': {
-      const item = readingOf(schema.items as Schema, names, namespace);
+      const item = readingOf(schema.items as Schema, names, namespace, within);
       return { sql: `${item.sql}[]`, value: (v) => (v as unknown[]).map((e) => (e === null ? null : item.value(e))) };
     }
     case 'map': {
-      const values = readingOf(schema.values as Schema, names, namespace);
+      const values = readingOf(schema.values as Schema, names, namespace, within);
       return { sql: 'VARCHAR', value: (v) => jsonText(Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, e]) => [k, e === null ? null : values.value(e)]))) };
     }
     default:
