@@ -11,6 +11,9 @@ import {
   DateMillisecond,
   Decimal,
   Dictionary,
+  DurationMillisecond,
+  DurationNanosecond,
+  DurationSecond,
   Field,
   Float32,
   Float64,
@@ -18,6 +21,9 @@ import {
   Int16,
   Int32,
   Int64,
+  IntervalDayTime,
+  IntervalMonthDayNano,
+  IntervalYearMonth,
   List,
   makeData,
   makeVector,
@@ -237,6 +243,31 @@ describe('Arrow IPC files', () => {
     const fields = [new Field('id', new Int32()), new Field('id', new Utf8()), new Field('', new Utf8()), new Field('id_2', new Utf8())];
     expect(uniqueNames(fields)).toEqual(['id', 'id_2', 'column_3', 'id_2_2']);
     expect(uniqueNames([new Field('ID', new Int32()), new Field('id', new Int32()), new Field('Id_2', new Int32())])).toEqual(['ID', 'id_2', 'Id_2_2']);
+  });
+
+  it('stores intervals and durations as ISO 8601 duration text, at the top level and in a list', async () => {
+    const durations = (type: DurationSecond | DurationMillisecond | DurationNanosecond, values: bigint[]) => makeVector(makeData({ type, length: values.length, data: new BigInt64Array(values) }));
+    const intervals = <T extends IntervalYearMonth | IntervalDayTime | IntervalMonthDayNano>(type: T, words: number[]) =>
+      makeData({ type, length: 4, data: new Int32Array(words) });
+    const monthDayNano = intervals(new IntervalMonthDayNano(), [1, 2, 3_000_000_001, 0, 0, 0, -1500, -1, -13, -1, 0, 0, 0, 0, 0, 0]);
+    const table = new Table({
+      ms: durations(new DurationMillisecond(), [1500n, -1500n, 0n, 90_061_001n]),
+      s: durations(new DurationSecond(), [90_061n, 60n, -3600n, 1n]),
+      ns: durations(new DurationNanosecond(), [1n, -999_999_999n, 3_600_000_000_000n, 86_400_000_000_000n]),
+      ym: makeVector(intervals(new IntervalYearMonth(), [14, -1, 24, 0])),
+      dt: makeVector(intervals(new IntervalDayTime(), [1, 1000, 0, -1, -2, 0, 0, 0])),
+      mdn: makeVector(monthDayNano),
+      mdn_list: makeVector(makeData({ type: new List(new Field('item', new IntervalMonthDayNano(), true)), length: 4, nullCount: 0, valueOffsets: new Int32Array([0, 2, 2, 4, 4]), child: monthDayNano })),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('durations.arrow', tableToIPC(table, 'file')), 'bronze.arrow_durations');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4 });
+    expect((await fx.rat.describeTable('bronze.arrow_durations')).schema.fields.slice(0, 6).map((f) => f.type)).toEqual(Array(6).fill('string'));
+    expect(await fx.rat.query('SELECT ms, s, ns, ym, dt, mdn, mdn_list FROM bronze.arrow_durations')).toEqual([
+      { ms: 'PT1.5S', s: 'PT25H1M1S', ns: 'PT0.000000001S', ym: 'P1Y2M', dt: 'P1DT1S', mdn: 'P1M2DT3.000000001S', mdn_list: ['P1M2DT3.000000001S', 'PT-0.0000015S'] },
+      { ms: 'PT-1.5S', s: 'PT1M', ns: 'PT-0.999999999S', ym: 'P-1M', dt: 'PT-0.001S', mdn: 'PT-0.0000015S', mdn_list: [] },
+      { ms: 'PT0S', s: 'PT-1H', ns: 'PT1H', ym: 'P2Y', dt: 'P-2D', mdn: 'P-1Y-1M-1D', mdn_list: ['P-1Y-1M-1D', 'PT0S'] },
+      { ms: 'PT25H1M1.001S', s: 'PT1S', ns: 'PT24H', ym: 'PT0S', dt: 'PT0S', mdn: 'PT0S', mdn_list: [] },
+    ]);
   });
 
   it('loads fields named alike but for case as name and name_2, and renames either by its exact name', async () => {

@@ -6,8 +6,11 @@ import {
   type DataType,
   type Decimal,
   type Dictionary,
+  type Duration,
   type Field,
   type Int,
+  type Interval,
+  IntervalUnit,
   type List,
   type Float,
   RecordBatchReader,
@@ -28,7 +31,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
+import { type ColumnReading, isoDate, isoDuration, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
 
 /**
  * How an Arrow column is staged: the DuckDB type (see ColumnReading), and a reader of its values.
@@ -55,7 +58,8 @@ function registerDecoders(): void {
  * Arrow IPC (`.arrow`, `.feather` v2, `.arrows`): the file or stream format, read batch by batch, so
  * memory holds one record batch. The Arrow schema gives the types: integers of each width, floats,
  * decimals, dates, times, timestamps (with a time zone: timestamptz), strings, binary, dictionaries
- * (their values), lists and structs at any depth; maps and the rest are kept as their JSON text.
+ * (their values), lists and structs at any depth, intervals and durations as ISO 8601 duration text
+ * (`P1Y2M`, `PT1.5S`); maps and the rest are kept as their JSON text.
  * Buffers compressed with LZ4 or ZSTD (pyarrow's compression='lz4' and 'zstd') are decompressed, and
  * so is a whole file wrapped in gzip or zstd. The rows go through RowSink, numbered
  * from 1 across batches, with each column declared as its Arrow type.
@@ -256,8 +260,14 @@ function columnOf(type: DataType): ArrowColumn {
         },
       };
     }
+    case Type.Interval:
+      return intervalColumn(type as Interval);
+    case Type.Duration: {
+      const perUnit = NANOS_PER[(type as Duration).unit];
+      return fromValues('VARCHAR', (values: BigInt64Array, i) => isoDuration(0, 0, values[i]! * perUnit));
+    }
     default:
-      // Maps, intervals, durations, unions: their JSON text.
+      // Maps, unions and the rest: their JSON text.
       return viaGet('VARCHAR', (v) => jsonText(v));
   }
 }
@@ -279,6 +289,23 @@ function decimalColumn(decimal: Decimal): ArrowColumn {
   });
 }
 
+/**
+ * An interval as ISO 8601 duration text (see isoDuration; Iceberg has no interval type). Its values
+ * are int32s: months (YEAR_MONTH); days and milliseconds (DAY_TIME); months, days and an int64 of
+ * nanoseconds, low word first (MONTH_DAY_NANO).
+ */
+function intervalColumn(interval: Interval): ArrowColumn {
+  switch (interval.unit) {
+    case IntervalUnit.YEAR_MONTH:
+      return fromValues('VARCHAR', (values: Int32Array, i) => isoDuration(values[i]!, 0, 0n));
+    case IntervalUnit.DAY_TIME:
+      return fromValues('VARCHAR', (values: Int32Array, i) => isoDuration(0, values[2 * i]!, BigInt(values[2 * i + 1]!) * 1_000_000n));
+    default:
+      return fromValues('VARCHAR', (values: Int32Array, i) => isoDuration(values[4 * i]!, values[4 * i + 1]!, (BigInt(values[4 * i + 3]!) << 32n) | BigInt(values[4 * i + 2]! >>> 0)));
+  }
+}
+
+const NANOS_PER: Record<TimeUnit, bigint> = { [TimeUnit.SECOND]: 1_000_000_000n, [TimeUnit.MILLISECOND]: 1_000_000n, [TimeUnit.MICROSECOND]: 1000n, [TimeUnit.NANOSECOND]: 1n };
 const MICROS_PER: Record<TimeUnit, bigint> = { [TimeUnit.SECOND]: 1_000_000n, [TimeUnit.MILLISECOND]: 1000n, [TimeUnit.MICROSECOND]: 1n, [TimeUnit.NANOSECOND]: 1n };
 
 /** A count of `unit` as microseconds (nanoseconds are cut to microseconds: Iceberg v2 keeps no finer). */
