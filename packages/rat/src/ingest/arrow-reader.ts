@@ -2,11 +2,15 @@ import { open } from 'node:fs/promises';
 import {
   compressionRegistry,
   CompressionType,
+  type Data,
   type DataType,
   type Decimal,
   type Dictionary,
+  type Duration,
   type Field,
   type Int,
+  type Interval,
+  IntervalUnit,
   type List,
   type Float,
   RecordBatchReader,
@@ -27,12 +31,15 @@ import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
+import { type ColumnReading, isoDate, isoDuration, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
 
-/** How an Arrow column is staged: `value` takes what the Arrow library gives (`vector.get(i)`). */
-interface ArrowColumn extends ColumnReading {
-  /** When set, reads row i of a batch's column itself (exact 64-bit timestamps), instead of `vector.get`. */
-  direct?(vector: Vector): (i: number) => unknown;
+/**
+ * How an Arrow column is staged: the DuckDB type (see ColumnReading), and a reader of its values.
+ * `bind` is called once per vector (a batch's column, the items of one list) and reads its row i as
+ * JSON-ready JavaScript, or null.
+ */
+interface ArrowColumn extends Pick<ColumnReading, 'sql' | 'convert'> {
+  bind(vector: Vector): (i: number) => unknown;
 }
 
 /** rat's decoders in the Arrow library's (global) codec registry, keeping any encoder set there. */
@@ -51,7 +58,8 @@ function registerDecoders(): void {
  * Arrow IPC (`.arrow`, `.feather` v2, `.arrows`): the file or stream format, read batch by batch, so
  * memory holds one record batch. The Arrow schema gives the types: integers of each width, floats,
  * decimals, dates, times, timestamps (with a time zone: timestamptz), strings, binary, dictionaries
- * (their values), lists and structs at any depth; maps and the rest are kept as their JSON text.
+ * (their values), lists and structs at any depth, intervals and durations as ISO 8601 duration text
+ * (`P1Y2M`, `PT1.5S`); maps and the rest are kept as their JSON text.
  * Buffers compressed with LZ4 or ZSTD (pyarrow's compression='lz4' and 'zstd') are decompressed, and
  * so is a whole file wrapped in gzip or zstd. The rows go through RowSink, numbered
  * from 1 across batches, with each column declared as its Arrow type.
@@ -69,14 +77,7 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
     const names = uniqueNames(fields);
     fields.forEach((_, k) => sink.declare(names[k]!, columns[k]!.sql, columns[k]!.convert));
     for await (const batch of reader) {
-      const getters = columns.map((column, k) => {
-        const vector = batch.getChildAt(k)!;
-        if (column.direct) return column.direct(vector);
-        return (i: number) => {
-          const v: unknown = vector.get(i);
-          return v === null || v === undefined ? null : column.value(v);
-        };
-      });
+      const getters = columns.map((column, k) => column.bind(batch.getChildAt(k)!));
       const json: (string | undefined)[] = new Array<string | undefined>(getters.length);
       for (let i = 0; i < batch.numRows; i++) {
         row++;
@@ -137,104 +138,174 @@ async function openSource(file: ProbedFile): Promise<ArrowSource> {
   return { input: counted as unknown as ArrowSource['input'], bytesRead: () => Math.min(furthest, file.size), close };
 }
 
-/** Field names as columns: an empty one becomes `column_<n>`, a repeated one gets `_2`, `_3`. */
+/** Field names as columns: an empty one becomes `column_<n>`, a repeated one (ignoring case) gets `_2`, `_3`. */
 export function uniqueNames(fields: readonly Field[]): string[] {
   const used = new Set<string>();
   return fields.map((f, k) => uniqueName(f.name === '' ? `column_${k + 1}` : f.name, used));
 }
 
-const PLAIN: ArrowColumn['value'] = (v) => v;
+/** A column read through the Arrow library's `get`, its values made plain by `value`. */
+function viaGet(sql: string, value: ColumnReading['value'], convert?: string): ArrowColumn {
+  return {
+    sql,
+    ...(convert ? { convert } : {}),
+    bind: (vector) => (i) => {
+      const v: unknown = vector.get(i);
+      return v === null || v === undefined ? null : value(v);
+    },
+  };
+}
+
+/**
+ * A column read from its values buffer, where the library's `get` is not exact (it gives 64-bit
+ * timestamps as a millisecond double, and garbles 256-bit decimals). `read` gets the buffer and the
+ * row; a sliced vector's buffer starts at its first row already (as `get` has it).
+ */
+function fromValues<T>(sql: string, read: (values: T, i: number) => unknown): ArrowColumn {
+  return {
+    sql,
+    bind: (vector) =>
+      perChunk(vector, (data) => {
+        const values = data.values as T;
+        return (i) => (data.getValid(i) ? read(values, i) : null);
+      }),
+  };
+}
+
+/** A reader of a vector bound chunk by chunk (a dictionary's values can be several chunks; a batch's column is one). */
+function perChunk(vector: Vector, bindData: (data: Data) => (i: number) => unknown): (i: number) => unknown {
+  if (vector.data.length === 1) return bindData(vector.data[0]!);
+  const readers = vector.data.map(bindData);
+  const starts = vector.data.map((_, k) => vector.data.slice(0, k).reduce((n, d) => n + d.length, 0));
+  return (i) => {
+    let k = starts.length - 1;
+    while (starts[k]! > i) k--;
+    return readers[k]!(i - starts[k]!);
+  };
+}
 
 /** How one Arrow type is staged (see ArrowColumn); types DuckDB has no reading for become their JSON text. */
 function columnOf(type: DataType): ArrowColumn {
   switch (type.typeId) {
     case Type.Null:
-      return { sql: 'VARCHAR', value: () => null };
+      return viaGet('VARCHAR', () => null);
     case Type.Bool:
     case Type.Utf8:
     case Type.LargeUtf8:
-      return { sql: type.typeId === Type.Bool ? 'BOOLEAN' : 'VARCHAR', value: PLAIN };
+      return viaGet(type.typeId === Type.Bool ? 'BOOLEAN' : 'VARCHAR', (v) => v);
     case Type.Int: {
       const int = type as Int;
       const sql = { 8: 'TINYINT', 16: 'SMALLINT', 32: 'INTEGER', 64: 'BIGINT' }[int.bitWidth];
-      return { sql: int.isSigned ? sql : `U${sql}`, value: PLAIN };
+      return viaGet(int.isSigned ? sql : `U${sql}`, (v) => v);
     }
     case Type.Float:
-      return { sql: (type as Float).precision === 2 ? 'DOUBLE' : 'FLOAT', value: (v) => (Number.isFinite(v) ? v : String(v)) };
-    case Type.Decimal: {
-      const decimal = type as Decimal;
-      // A negative scale (Arrow allows it) has no DuckDB DECIMAL: such values are kept as their text.
-      const { precision, scale } = decimal;
-      const unscaled = (v: unknown) => BigInt(String(v)) * 10n ** BigInt(Math.max(0, -scale));
-      return { sql: precision <= 38 && scale >= 0 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => formatDecimal(unscaled(v), Math.max(0, scale)) };
-    }
+      return viaGet((type as Float).precision === 2 ? 'DOUBLE' : 'FLOAT', (v) => (Number.isFinite(v) ? v : String(v)));
+    case Type.Decimal:
+      return decimalColumn(type as Decimal);
     case Type.Date:
-      return { sql: 'DATE', value: (v) => isoDate(Math.floor(Number(v) / 86_400_000)) };
+      return viaGet('DATE', (v) => isoDate(Math.floor(Number(v) / 86_400_000)));
     case Type.Time: {
+      // `get` gives a time's count of its unit as stored (an int32 or a bigint): exact.
       const unit = (type as Time).unit;
-      return { sql: 'TIME', value: (v) => isoTime(toMicros(BigInt(v as number | bigint), unit)) };
+      return viaGet('TIME', (v) => isoTime(toMicros(BigInt(v as number | bigint), unit)));
     }
     case Type.Timestamp: {
       const timestamp = type as Timestamp;
       const zoned = timestamp.timezone !== null && timestamp.timezone !== '';
-      const text = (micros: bigint) => `${isoTimestamp(micros)}${zoned ? '+00' : ''}`;
-      return {
-        sql: zoned ? 'TIMESTAMPTZ' : 'TIMESTAMP',
-        // Nested in a list or struct, the library gives milliseconds as a double: good to the microsecond for any plausible date.
-        value: (v) => text(BigInt(Math.round(Number(v) * 1000))),
-        direct(vector) {
-          const data = vector.data[0]!;
-          const values = data.values as BigInt64Array;
-          return (i) => (vector.isValid(i) ? text(toMicros(values[data.offset + i]!, timestamp.unit)) : null);
-        },
-      };
+      return fromValues(zoned ? 'TIMESTAMPTZ' : 'TIMESTAMP', (values: BigInt64Array, i) => `${isoTimestamp(toMicros(values[i]!, timestamp.unit))}${zoned ? '+00' : ''}`);
     }
     case Type.Binary:
     case Type.LargeBinary:
     case Type.FixedSizeBinary:
       // Bytes travel as base64 text: a column becomes a BLOB again, bytes inside a list or struct stay that text.
-      return { sql: 'VARCHAR', convert: 'from_base64', value: (v) => Buffer.from(v as Uint8Array).toString('base64') };
-    case Type.Dictionary:
-      return columnOf((type as Dictionary).dictionary);
+      return viaGet('VARCHAR', (v) => Buffer.from(v as Uint8Array).toString('base64'), 'from_base64');
+    case Type.Dictionary: {
+      const values = columnOf((type as Dictionary).dictionary);
+      return {
+        ...values,
+        bind: (vector) =>
+          perChunk(vector, (data) => {
+            const read = values.bind(data.dictionary!);
+            const keys = data.values as ArrayLike<number | bigint>;
+            return (i) => (data.getValid(i) ? read(Number(keys[i]!)) : null);
+          }),
+      };
+    }
     case Type.List:
     case Type.LargeList:
     case Type.FixedSizeList: {
       const item = columnOf((type as List).children[0]!.type);
       return {
         sql: `${item.sql}[]`,
-        value: (v) => {
-          const list = v as Vector;
-          const out: unknown[] = [];
-          for (let k = 0; k < list.length; k++) {
-            const element: unknown = list.get(k);
-            out.push(element === null || element === undefined ? null : item.value(element));
-          }
-          return out;
+        bind: (vector) => (i) => {
+          const list = vector.get(i) as Vector | null;
+          if (list === null || list === undefined) return null;
+          const read = item.bind(list);
+          return Array.from({ length: list.length }, (_, k) => read(k));
         },
       };
     }
     case Type.Struct: {
-      const children = (type as Struct).children;
-      const parts = children.map((f) => ({ name: f.name, column: columnOf(f.type) }));
+      const parts = (type as Struct).children.map((f) => ({ name: f.name, column: columnOf(f.type) }));
       return {
         sql: `STRUCT(${parts.map((p) => `${quoteIdent(p.name)} ${p.column.sql}`).join(', ')})`,
-        value: (v) => {
-          const struct = v as Record<string, unknown>;
-          const out: Record<string, unknown> = {};
-          for (const p of parts) {
-            const field = struct[p.name];
-            out[p.name] = field === null || field === undefined ? null : p.column.value(field);
-          }
-          return out;
+        bind: (vector) => {
+          const readers = parts.map((p, j) => ({ name: p.name, read: p.column.bind(vector.getChildAt(j)!) }));
+          return (i) => {
+            if (!vector.isValid(i)) return null;
+            const out: Record<string, unknown> = {};
+            for (const part of readers) out[part.name] = part.read(i);
+            return out;
+          };
         },
       };
     }
+    case Type.Interval:
+      return intervalColumn(type as Interval);
+    case Type.Duration: {
+      const perUnit = NANOS_PER[(type as Duration).unit];
+      return fromValues('VARCHAR', (values: BigInt64Array, i) => isoDuration(0, 0, values[i]! * perUnit));
+    }
     default:
-      // Maps, intervals, durations, unions: their JSON text.
-      return { sql: 'VARCHAR', value: (v) => jsonText(v) };
+      // Maps, unions and the rest: their JSON text.
+      return viaGet('VARCHAR', (v) => jsonText(v));
   }
 }
 
+/**
+ * A decimal, from its unscaled value: little-endian 32-bit words (4 of a 128-bit one, 8 of a 256-bit
+ * one), two's complement. A precision above 38 or a negative scale (Arrow allows it) has no DuckDB
+ * DECIMAL: such values are kept as their text.
+ */
+function decimalColumn(decimal: Decimal): ArrowColumn {
+  const { precision, scale, bitWidth } = decimal;
+  const words = bitWidth / 32;
+  const sql = precision <= 38 && scale >= 0 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR';
+  return fromValues(sql, (values: Uint32Array, i) => {
+    let unscaled = 0n;
+    for (let w = words - 1; w >= 0; w--) unscaled = (unscaled << 32n) | BigInt(values[i * words + w]!);
+    unscaled = BigInt.asIntN(bitWidth, unscaled) * 10n ** BigInt(Math.max(0, -scale));
+    return formatDecimal(unscaled, Math.max(0, scale));
+  });
+}
+
+/**
+ * An interval as ISO 8601 duration text (see isoDuration; Iceberg has no interval type). Its values
+ * are int32s: months (YEAR_MONTH); days and milliseconds (DAY_TIME); months, days and an int64 of
+ * nanoseconds, low word first (MONTH_DAY_NANO).
+ */
+function intervalColumn(interval: Interval): ArrowColumn {
+  switch (interval.unit) {
+    case IntervalUnit.YEAR_MONTH:
+      return fromValues('VARCHAR', (values: Int32Array, i) => isoDuration(values[i]!, 0, 0n));
+    case IntervalUnit.DAY_TIME:
+      return fromValues('VARCHAR', (values: Int32Array, i) => isoDuration(0, values[2 * i]!, BigInt(values[2 * i + 1]!) * 1_000_000n));
+    default:
+      return fromValues('VARCHAR', (values: Int32Array, i) => isoDuration(values[4 * i]!, values[4 * i + 1]!, (BigInt(values[4 * i + 3]!) << 32n) | BigInt(values[4 * i + 2]! >>> 0)));
+  }
+}
+
+const NANOS_PER: Record<TimeUnit, bigint> = { [TimeUnit.SECOND]: 1_000_000_000n, [TimeUnit.MILLISECOND]: 1_000_000n, [TimeUnit.MICROSECOND]: 1000n, [TimeUnit.NANOSECOND]: 1n };
 const MICROS_PER: Record<TimeUnit, bigint> = { [TimeUnit.SECOND]: 1_000_000n, [TimeUnit.MILLISECOND]: 1000n, [TimeUnit.MICROSECOND]: 1n, [TimeUnit.NANOSECOND]: 1n };
 
 /** A count of `unit` as microseconds (nanoseconds are cut to microseconds: Iceberg v2 keeps no finer). */

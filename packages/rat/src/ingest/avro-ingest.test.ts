@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIGINT_LONG, HEADER_TYPE } from '../iceberg/avro-file.js';
 import { readManifestList } from '../iceberg/manifest-list.js';
 import { decodeSnappy } from './snappy-block.js';
-import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+import { expectNamesApartByCase, openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
 const TABLES = fileURLToPath(new URL('../../../../../shared/reference/iceberg/tables/', import.meta.url));
 
@@ -84,6 +84,20 @@ function order(i: number): Record<string, unknown> {
     attrs: { k: BigInt(i) },
     either: i === 0 ? null : i === 1 ? 'one' : BigInt(i),
   };
+}
+
+/** An uncompressed Avro file of `records` as avsc writes them for `schema`. */
+function plainAvroFile(schema: unknown, records: unknown[]): Promise<Buffer> {
+  const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema(schema as avro.schema.AvroSchema));
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    encoder.on('end', () => resolve(Buffer.concat(chunks)));
+    encoder.on('error', reject);
+  });
+  encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
+  for (const record of records) encoder.write(record);
+  encoder.end();
+  return done;
 }
 
 /** Writes records with avsc's encoder, its longs as bigint. */
@@ -189,15 +203,37 @@ describe('Avro files', () => {
   });
 
   it('reads a file whose records are not records (plain strings) as one column, value', async () => {
-    const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema('string'));
-    const chunks: Buffer[] = [];
-    const done = new Promise<Buffer>((resolve) => encoder.on('end', () => resolve(Buffer.concat(chunks))));
-    encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
-    for (const value of ['first', 'second']) encoder.write(value);
-    encoder.end();
-    const report = await fx.ingestion.ingest(await fx.file('strings.avro', await done), 'bronze.avro_strings');
+    const report = await fx.ingestion.ingest(await fx.file('strings.avro', await plainAvroFile('string', ['first', 'second'])), 'bronze.avro_strings');
     expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
     expect(await fx.rat.query('SELECT value FROM bronze.avro_strings ORDER BY value')).toEqual([{ value: 'first' }, { value: 'second' }]);
+  });
+
+  it('loads fields named alike but for case as name and name_2, and renames either by its exact name', async () => {
+    const schema = { type: 'record', name: 'R', fields: [{ name: 'Name', type: ['null', 'string'] }, { name: 'name', type: ['null', 'string'] }] };
+    const source = await fx.file('case.avro', await plainAvroFile(schema, [{ Name: 'A', name: null }, { Name: null, name: 'b' }]));
+    await expectNamesApartByCase(fx, source, 'bronze.avro_case');
+  });
+
+  it('keeps a field of a recursive schema (a record referring to itself) as its JSON text', async () => {
+    const schema = {
+      type: 'record',
+      name: 'Node',
+      fields: [
+        { name: 'v', type: 'int' },
+        { name: 'next', type: ['null', 'Node'] },
+        { name: 'meta', type: ['null', { type: 'record', name: 'Meta', fields: [{ name: 'tag', type: 'string' }, { name: 'parent', type: ['null', 'Node'] }] }] },
+      ],
+    };
+    const records = [
+      { v: 1, next: { v: 2, next: { v: 3, next: null, meta: null }, meta: null }, meta: { tag: 'a', parent: { v: 0, next: null, meta: null } } },
+      { v: 4, next: null, meta: null },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('recursive.avro', await plainAvroFile(schema, records)), 'bronze.avro_recursive');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT v, next, meta.tag AS tag, meta.parent AS parent FROM bronze.avro_recursive ORDER BY v')).toEqual([
+      { v: 1, next: '{"v":2,"next":{"v":3,"next":null,"meta":null},"meta":null}', tag: 'a', parent: '{"v":0,"next":null,"meta":null}' },
+      { v: 4, next: null, tag: null, parent: null },
+    ]);
   });
 
   it('fails a cut-off, damaged or empty Avro file naming it, with a failed registry row and the table unchanged', async () => {

@@ -4,6 +4,7 @@ import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
 import { formatDecimal } from '../iceberg/values.js';
+import { uniqueName } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
@@ -26,7 +27,7 @@ interface Named {
  * The writer schema in the header gives the types: int, long, float, double, boolean, string, bytes,
  * enums and fixed, records as structs and arrays as lists at any depth, nullable unions as their
  * type, the logical types date, time-*, timestamp-* (timestamptz), local-timestamp-* (timestamp),
- * decimal and uuid; maps and unions of several types become their JSON text. Blocks compressed with
+ * decimal and uuid; maps, unions of several types and recursive references become their JSON text. Blocks compressed with
  * deflate, snappy (CRC-checked) or zstandard are decompressed, and so is a whole file wrapped in gzip
  * or zstd; the stream is read block by block. A top-level
  * record's fields are the columns; any other top-level type is one column, `value`.
@@ -46,7 +47,7 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
   const sink = new RowSink(ctx, file);
   let row = 0;
   try {
-    let columns: { name: string; reading: ColumnReading }[] | undefined;
+    let columns: AvroColumn[] | undefined;
     let json: (string | undefined)[] = [];
     let isRecord = true;
     for await (const record of decoder as AsyncIterable<unknown>) {
@@ -58,7 +59,7 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
       }
       row++;
       for (let k = 0; k < columns.length; k++) {
-        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.name] : record;
+        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.field] : record;
         json[k] = v === null || v === undefined ? undefined : toJson(columns[k]!.reading.value(v));
       }
       await sink.addTyped(json, row);
@@ -118,15 +119,26 @@ function isRecordSchema(schema: Schema): boolean {
   return typeof schema === 'object' && !Array.isArray(schema) && schema.type === 'record';
 }
 
-/** The columns of a file: a top-level record's fields, or the one column `value`. */
-export function columnsOf(schema: Schema): { name: string; reading: ColumnReading }[] {
+/** One column of an Avro file: the record field it reads (`field`) and its name as a column. */
+interface AvroColumn {
+  field: string;
+  name: string;
+  reading: ColumnReading;
+}
+
+/**
+ * The columns of a file: a top-level record's fields, or the one column `value`. Fields named alike
+ * but for case (Avro tells `Name` from `name`, SQL does not) get `_2`, `_3` as Arrow's do.
+ */
+function columnsOf(schema: Schema): AvroColumn[] {
   const names = new Map<string, Named>();
   if (isRecordSchema(schema)) {
     const record = schema as Named;
     register(record, names, undefined);
-    return (record.fields ?? []).map((f) => ({ name: f.name, reading: readingOf(f.type, names, namespaceOf(record, undefined)) }));
+    const used = new Set<string>();
+    return (record.fields ?? []).map((f) => ({ field: f.name, name: uniqueName(f.name, used), reading: readingOf(f.type, names, namespaceOf(record, undefined), [record]) }));
   }
-  return [{ name: 'value', reading: readingOf(schema, names, undefined) }];
+  return [{ field: 'value', name: 'value', reading: readingOf(schema, names, undefined, []) }];
 }
 
 function namespaceOf(named: Named, enclosing: string | undefined): string | undefined {
@@ -143,26 +155,33 @@ function register(named: Named, names: Map<string, Named>, enclosing: string | u
 
 const PASS: ColumnReading['value'] = (v) => v;
 
-/** How a value of one Avro schema is staged (see ColumnReading). */
-function readingOf(schema: Schema, names: Map<string, Named>, namespace: string | undefined): ColumnReading {
+const AS_JSON: ColumnReading = { sql: 'VARCHAR', value: (v) => jsonText(v) };
+
+/**
+ * How a value of one Avro schema is staged (see ColumnReading). `within`: the records whose fields
+ * are being read, outermost first. A record referring to one of them (a linked list's `next`, a
+ * tree's `children`) has no SQL type of finite depth: its values are kept as their JSON text.
+ */
+function readingOf(schema: Schema, names: Map<string, Named>, namespace: string | undefined, within: readonly Named[]): ColumnReading {
   if (Array.isArray(schema)) {
     const branches = schema.filter((s) => s !== 'null');
-    if (branches.length === 1) return readingOf(branches[0]!, names, namespace);
-    return { sql: 'VARCHAR', value: (v) => jsonText(v) };
+    if (branches.length === 1) return readingOf(branches[0]!, names, namespace, within);
+    return AS_JSON;
   }
   if (typeof schema === 'string') {
     const named = names.get(schema) ?? (namespace ? names.get(`${namespace}.${schema}`) : undefined);
-    return named ? readingOf(named as Schema, names, namespaceOf(named, namespace)) : primitive(schema, {});
+    if (named && within.includes(named)) return AS_JSON;
+    return named ? readingOf(named as Schema, names, namespaceOf(named, namespace), within) : primitive(schema, {});
   }
   const type = schema.type;
   const logical = schema.logicalType as string | undefined;
-  if (typeof type !== 'string' || Array.isArray(type)) return readingOf(type, names, namespace);
+  if (typeof type !== 'string' || Array.isArray(type)) return readingOf(type, names, namespace, within);
   switch (type) {
     case 'record': {
       const record = schema as Named;
       register(record, names, namespace);
       const inner = namespaceOf(record, namespace);
-      const fields = (record.fields ?? []).map((f) => ({ name: f.name, reading: readingOf(f.type, names, inner) }));
+      const fields = (record.fields ?? []).map((f) => ({ name: f.name, reading: readingOf(f.type, names, inner, [...within, record]) }));
       if (fields.length === 0) return { sql: 'VARCHAR', value: () => '{}' };
       return {
         sql: `STRUCT(${fields.map((f) => `${quoteIdent(f.name)} ${f.reading.sql}`).join(', ')})`,
@@ -183,11 +202,11 @@ function readingOf(schema: Schema, names: Map<string, Named>, namespace: string 
       register(schema as Named, names, namespace);
       return primitive('bytes', schema);
     case 'array': {
-      const item = readingOf(schema.items as Schema, names, namespace);
+      const item = readingOf(schema.items as Schema, names, namespace, within);
       return { sql: `${item.sql}[]`, value: (v) => (v as unknown[]).map((e) => (e === null ? null : item.value(e))) };
     }
     case 'map': {
-      const values = readingOf(schema.values as Schema, names, namespace);
+      const values = readingOf(schema.values as Schema, names, namespace, within);
       return { sql: 'VARCHAR', value: (v) => jsonText(Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, e]) => [k, e === null ? null : values.value(e)]))) };
     }
     default:

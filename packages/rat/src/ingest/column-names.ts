@@ -43,17 +43,10 @@ export function mapColumnNames(
   options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
-  const renameOf = renameLookup(options.rename, sourceNames);
-  const used = new Set<string>();
-  const renamedSources = new Set<string>();
+  const renames = renamesOf(file, sourceNames, options.rename);
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
-    const rename = renameOf(source);
-    const renamed = rename?.[1];
-    if (rename) {
-      used.add(rename[0]);
-      renamedSources.add(source);
-    }
+    const renamed = renames[index];
     let name: string;
     if (renamed !== undefined) {
       name = renamed.toLowerCase();
@@ -76,15 +69,12 @@ export function mapColumnNames(
     }
     return { source, name, position };
   });
-  for (const from of Object.keys(options.rename)) {
-    if (!used.has(from)) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
-  }
   const byName = new Map<string, ColumnMapping>();
   const taken = new Set(mappings.map((m) => m.name));
   for (const mapping of mappings) {
     let clash = byName.get(mapping.name);
-    // JSON keys that differ only in case (`Name`, `name`) are distinct columns: the later one gets `_2`, as repeated header names do.
-    if (clash && isCaseVariant(clash.source, mapping.source) && !renamedSources.has(mapping.source) && options.safeNames) {
+    // Names that differ only in case (JSON keys `Name`, `name`) are distinct columns: the later one gets `_2`, as repeated header names do.
+    if (clash && options.safeNames && renames[mapping.position - 1] === undefined && isCaseVariant(clash.source, mapping.source)) {
       mapping.name = uniqueName(mapping.name, taken);
       clash = byName.get(mapping.name);
     }
@@ -108,28 +98,45 @@ export function mapColumnNames(
 }
 
 /**
- * The rename a source column takes, as [the `--rename` key, the new name]: the key that names it
- * exactly, else one that names it ignoring case and surrounding spaces, unless that key names
- * another column exactly (`--rename name=x` with keys `Name` and `name` renames only `name`).
+ * The --rename target of each source column (undefined: none). A key names the column spelled
+ * exactly so; failing that, the one column not named exactly by another key whose name differs only
+ * in case or surrounding spaces (`Name` and `name` can both be columns: the exact spelling picks one).
  */
-function renameLookup(rename: Record<string, string>, sourceNames: readonly string[]): (source: string) => [string, string] | undefined {
-  const exact = new Set(sourceNames);
-  const loose = new Map<string, [string, string]>();
-  for (const [from, to] of Object.entries(rename)) if (!exact.has(from)) loose.set(from.toLowerCase().trim(), [from, to]);
-  return (source) => {
-    if (Object.hasOwn(rename, source)) return [source, rename[source]!];
-    return loose.get(source.toLowerCase()) ?? loose.get(source.toLowerCase().trim());
-  };
+function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>): (string | undefined)[] {
+  const loose = (name: string) => name.trim().toLowerCase();
+  const entries = Object.entries(rename);
+  const targets = new Array<string | undefined>(sourceNames.length);
+  const exact = new Set<number>();
+  for (const [from, to] of entries) {
+    const at = sourceNames.indexOf(from);
+    if (at >= 0) {
+      targets[at] = to;
+      exact.add(at);
+    }
+  }
+  for (const [from, to] of entries) {
+    if (sourceNames.includes(from)) continue;
+    const near = sourceNames.flatMap((source, i) => (!exact.has(i) && loose(source) === loose(from) ? [i] : []));
+    if (near.length > 1) {
+      throw new ValidationError('INVALID_IDENTIFIER', `${file}: --rename names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
+    }
+    if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
+    targets[near[0]!] = to;
+  }
+  return targets;
 }
 
 function isCaseVariant(a: string, b: string): boolean {
   return a !== b && a.toLowerCase() === b.toLowerCase();
 }
 
-/** `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. */
+/**
+ * `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. Names
+ * are taken ignoring case, as SQL names are (`Name` takes `name`): `used` holds them lower-cased.
+ */
 export function uniqueName(base: string, used: Set<string>): string {
   let name = base;
-  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
-  used.add(name);
+  for (let n = 2; used.has(name.toLowerCase()); n++) name = `${base}_${n}`;
+  used.add(name.toLowerCase());
   return name;
 }

@@ -198,6 +198,39 @@ describe('ingest formats', () => {
     expect(row!.n).toBe(5000);
   });
 
+  it('loads Parquet INTERVAL columns as ISO 8601 duration text and TIME WITH TIME ZONE ones as their text', async () => {
+    const path = join(fx.dir, 'intervals.parquet');
+    await fx.rat.duck.run(`COPY (SELECT * FROM (VALUES
+        (1, INTERVAL '1 month', TIMETZ '12:34:56+05'),
+        (2, INTERVAL '14 months 3 days 25:01:02.5', TIMETZ '00:00:00.25-03:30'),
+        (3, INTERVAL '3 days 00:00:00.001', NULL),
+        (4, INTERVAL '30 days', TIMETZ '23:59:59+00'),
+        (5, INTERVAL 0 SECONDS, NULL),
+        (6, NULL, NULL)) t(id, iv, ttz)) TO ${quoteString(path)} (FORMAT parquet)`);
+    const report = await fx.ingestion.ingest(path, 'bronze.parquet_intervals');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 6 });
+    expect(await fx.rat.query('SELECT iv, ttz FROM bronze.parquet_intervals ORDER BY id')).toEqual([
+      // Parquet keeps such a time in UTC (isAdjustedToUTC): the offset written is gone from the file.
+      { iv: 'P1M', ttz: '07:34:56+00' },
+      { iv: 'P1Y2M3DT25H1M2.5S', ttz: '03:30:00.25+00' },
+      { iv: 'P3DT0.001S', ttz: null },
+      { iv: 'P30D', ttz: '23:59:59+00' },
+      { iv: 'PT0S', ttz: null },
+      { iv: null, ttz: null },
+    ]);
+  });
+
+  it('refuses every column whose type Iceberg cannot store at once, naming the --type options that load them', async () => {
+    const path = join(fx.dir, 'nested-intervals.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 1 AS id, {'iv': INTERVAL '1 day'} AS span, [INTERVAL '2 hours'] AS spans) TO ${quoteString(path)} (FORMAT parquet)`);
+    const refused = await fx.ingestion.ingest(path, 'bronze.parquet_nested_intervals');
+    expect(refused.files[0]).toMatchObject({ status: 'failed' });
+    expect(refused.files[0]!.error).toContain('(column "span"): columns span (STRUCT("iv" INTERVAL)), spans (INTERVAL[]) of bronze.parquet_nested_intervals have types Iceberg v2 tables cannot store; load them as text: --type span=VARCHAR --type spans=VARCHAR');
+    const loaded = await fx.ingestion.ingest(path, 'bronze.parquet_nested_intervals', { types: { span: 'VARCHAR', spans: 'VARCHAR' } });
+    expect(loaded.files[0], loaded.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT span, spans FROM bronze.parquet_nested_intervals')).toEqual([{ span: "{'iv': 1 day}", spans: "['02:00:00']" }]);
+  });
+
   it('takes explicit types and renames, and overwrites or merges by key', async () => {
     const first = await fx.file('customers-1.csv', 'Customer Id,Name,Balance\n1,Ann,10.50\n2,Bob,20.25\n3,Cy,0\n');
     const created = await fx.ingestion.ingest(first, 'bronze.customers', { types: { balance: 'DECIMAL(12,2)' }, rename: { Name: 'full_name' } });

@@ -1,4 +1,4 @@
-import type { DuckDBType } from '@duckdb/node-api';
+import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
@@ -8,7 +8,11 @@ import { InputFileError } from './input-file-error.js';
 import { collect, type SourceColumn } from './json-reader.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
-/** Parquet: typed already; rows keep their position in the file (file_row_number). No row can be malformed, only the file. */
+/**
+ * Parquet: typed already; rows keep their position in the file (file_row_number). No row can be
+ * malformed, only the file. The two types Iceberg cannot store become text: an INTERVAL column its
+ * ISO 8601 duration (as Arrow intervals are), a TIME WITH TIME ZONE column its text (`12:34:56+05`).
+ */
 export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const { duck, options } = ctx;
   const { relation, rejects } = stageNames(ctx.id);
@@ -21,7 +25,7 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
   const sourceColumns: SourceColumn[] = [];
-  described.names.forEach((name, i) => collect(sourceColumns, name, quoteIdent(name), described.types[i]!, options.flatten ?? false));
+  described.names.forEach((name, i) => collect(sourceColumns, name, storableSql(quoteIdent(name), described.types[i]!), described.types[i]!, options.flatten ?? false));
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const projection = [...sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`), `file_row_number + 1 AS ${LINE_COLUMN}`];
   await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM ${source}`));
@@ -30,3 +34,27 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: true, rows, rejects, rejected: 0, parse: { format: 'parquet' }, mapping };
 }
 
+
+/** A column's SQL as a type Iceberg can store: an INTERVAL or TIME WITH TIME ZONE as text (see stageParquet), any other as it is. */
+function storableSql(value: string, type: DuckDBType): string {
+  if (type.typeId === DuckDBTypeId.INTERVAL) return isoIntervalSql(value);
+  if (type.typeId === DuckDBTypeId.TIME_TZ) return `CAST(${value} AS VARCHAR)`;
+  return value;
+}
+
+/**
+ * SQL of an INTERVAL as the ISO 8601 duration text Arrow intervals get (isoDuration): `P1Y2M3DT4H5M6.5S`,
+ * the parts that are not zero, `PT0S` for none. DuckDB's datepart splits an interval so: years and
+ * months of its months, its days, hours, minutes and microseconds (seconds included) of its time.
+ * A Parquet interval's parts are unsigned (months, days, milliseconds): no signs to write.
+ */
+export function isoIntervalSql(value: string): string {
+  const partOf = (unit: string) => `datepart('${unit}', ${value})`;
+  const designated = (unit: string, designator: string) => `CASE WHEN ${partOf(unit)} <> 0 THEN ${partOf(unit)} || '${designator}' ELSE '' END`;
+  const micros = partOf('microseconds');
+  const fraction = `CASE WHEN ${micros} % 1000000 <> 0 THEN '.' || rtrim(lpad(CAST(${micros} % 1000000 AS VARCHAR), 6, '0'), '0') ELSE '' END`;
+  const seconds = `CASE WHEN ${micros} <> 0 THEN (${micros} // 1000000) || ${fraction} || 'S' ELSE '' END`;
+  const date = `${designated('year', 'Y')} || ${designated('month', 'M')} || ${designated('day', 'D')}`;
+  const time = `${designated('hour', 'H')} || ${designated('minute', 'M')} || ${seconds}`;
+  return `CASE WHEN ${value} IS NOT NULL THEN coalesce(nullif('P' || ${date} || coalesce('T' || nullif(${time}, ''), ''), 'P'), 'PT0S') END`;
+}

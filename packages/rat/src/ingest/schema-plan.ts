@@ -1,4 +1,4 @@
-import { DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import type { LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ValidationError } from '../core/errors.js';
@@ -73,17 +73,22 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   const { duck, staged, options, target } = input;
   const table = formatIdent(input.ident);
   const source = (c: StagedColumn) => `s.${quoteIdent(c.name)}`;
-  const explicit = async (c: StagedColumn): Promise<string | undefined> => options.types[c.name] ?? options.types[c.source];
+  // The type each column is read as: its --type, else the staged one.
+  const duckTypes = new Map<StagedColumn, DuckDBType>();
+  for (const c of staged.columns) {
+    const wanted = options.types[c.name] ?? options.types[c.source];
+    duckTypes.set(c, wanted ? await describeType(duck, wanted, `${table}.${c.name}`) : c.type);
+  }
   const lineage = options.lineage ? LINEAGE_COLUMNS.map((name) => ({ name, type: LINEAGE_TYPES[name], value: lineageValue(name, input) })) : [];
   const notes: string[] = [];
   const dropped: string[] = [];
 
   if (!target) {
+    refuseUnstorable(staged.columns, duckTypes, table, input.file);
     let nextId = 0;
     const plans: { name: string; type: IcebergType; expr: string; bad?: ColumnPlan['bad'] }[] = [];
     for (const column of staged.columns) {
-      const wanted = await explicit(column);
-      const duckType = wanted ? (await describeType(duck, wanted, `${table}.${column.name}`)) : column.type;
+      const duckType = duckTypes.get(column)!;
       const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++nextId);
       plans.push({ name: column.name, type, ...conversion(source(column), column, type) });
     }
@@ -119,11 +124,11 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       `brings ${newColumns.length === 1 ? 'a column' : 'columns'} ${newColumns.map((c) => `"${c.source}"`).join(', ')} that ${table} does not have (schema drift policy strict; use --schema-drift evolve to add them, ignore to drop them)`,
     );
   }
+  refuseUnstorable(options.schemaDrift === 'ignore' ? staged.columns.filter((c) => fieldOf(c.name)) : staged.columns, duckTypes, table, input.file);
   let counter = 0;
   for (const column of staged.columns) {
     const field = fieldOf(column.name);
-    const wanted = await explicit(column);
-    const duckType = wanted ? await describeType(duck, wanted, `${table}.${column.name}`) : column.type;
+    const duckType = duckTypes.get(column)!;
     if (!field) {
       if (options.schemaDrift === 'ignore') {
         dropped.push(column.name);
@@ -230,6 +235,30 @@ export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType,
   };
   const type = extend(tableType, fileType, path);
   return { type, added };
+}
+
+/**
+ * Refuses, all at once, the columns whose type Iceberg v2 cannot store (a nested INTERVAL, BIT,
+ * UNION, ...: icebergTypeOf says which), naming the --type options that load each as text.
+ */
+function refuseUnstorable(columns: readonly StagedColumn[], duckTypes: ReadonlyMap<StagedColumn, DuckDBType>, table: string, file: string): void {
+  const refused = columns.filter((c) => {
+    try {
+      icebergTypeOf(duckTypes.get(c)!, `${table}.${c.name}`, () => 0);
+      return false;
+    } catch (error) {
+      if (error instanceof ValidationError && error.code === 'INVALID_TYPE') return true;
+      throw error;
+    }
+  });
+  if (refused.length === 0) return;
+  const listed = refused.map((c) => `${c.name} (${duckTypes.get(c)!.toString()})`).join(', ');
+  throw new InputFileError(
+    'INVALID_TYPE',
+    file,
+    { column: refused[0]!.source },
+    `${refused.length === 1 ? 'column' : 'columns'} ${listed} of ${table} ${refused.length === 1 ? 'has a type' : 'have types'} Iceberg v2 tables cannot store; load ${refused.length === 1 ? 'it' : 'them'} as text: ${refused.map((c) => `--type ${c.name}=VARCHAR`).join(' ')}`,
+  );
 }
 
 /** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or loses its fraction). */

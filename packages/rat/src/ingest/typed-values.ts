@@ -35,6 +35,32 @@ export function isoTimestamp(micros: bigint): string {
   return `${isoDate(Number(days))} ${isoTime(rest)}`;
 }
 
+const NANOS_PER_SECOND = 1_000_000_000n;
+
+/**
+ * An interval or a duration as ISO 8601 duration text: `P1Y2M3DT4H5M6.5S`, the parts that are not
+ * zero, each with its own sign (`P-1M`, `PT-1.5S`) as PostgreSQL's iso_8601 style writes them, and
+ * `PT0S` for none. Months and days are kept apart from the time: their length varies.
+ */
+export function isoDuration(months: number, days: number, nanos: bigint): string {
+  const date = part(Math.trunc(months / 12), 'Y') + part(months % 12, 'M') + part(days, 'D');
+  const seconds = nanos % (60n * NANOS_PER_SECOND);
+  const time = part(nanos / (3600n * NANOS_PER_SECOND), 'H') + part((nanos / (60n * NANOS_PER_SECOND)) % 60n, 'M') + (seconds === 0n ? '' : `${secondsText(seconds)}S`);
+  if (date === '' && time === '') return 'PT0S';
+  return `P${date}${time === '' ? '' : `T${time}`}`;
+}
+
+function part(count: number | bigint, designator: string): string {
+  return Number(count) === 0 ? '' : `${count}${designator}`;
+}
+
+/** Nanoseconds as seconds with the fraction they have: `-1.5`, `0.000000001`. */
+function secondsText(nanos: bigint): string {
+  const magnitude = nanos < 0n ? -nanos : nanos;
+  const fraction = String(magnitude % NANOS_PER_SECOND).padStart(9, '0').replace(/0+$/, '');
+  return `${nanos < 0n ? '-' : ''}${magnitude / NANOS_PER_SECOND}${fraction === '' ? '' : `.${fraction}`}`;
+}
+
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }

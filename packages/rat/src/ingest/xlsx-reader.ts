@@ -67,7 +67,7 @@ function noHeader(file: ProbedFile, sheet: string, headerRow: number): InputFile
   return new InputFileError('INGEST_FILE_INVALID', file.display, { line: headerRow }, `sheet "${sheet}" has no header in row ${headerRow} (the row is empty); pick the row that holds the column names with --header-row`);
 }
 
-/** Header names: merged ranges repeat the value of their top-left cell, empty cells are column_<n>, and names are made unique. */
+/** Header names: merged ranges repeat the value of their top-left cell, empty cells are column_<n>, and names are made unique (ignoring case). */
 function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<number, unknown[]>, used: Set<string>): string[] {
   const width = Math.max(values.length, ...merges.map((m) => m.right));
   const raw: string[] = [];
@@ -77,12 +77,12 @@ function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<
     raw.push(headerText(value));
   }
   // Names first, so a later empty cell's column_<n> cannot take a real header's name.
-  for (const name of raw) if (name !== '') used.add(name);
+  for (const name of raw) if (name !== '') used.add(name.toLowerCase());
   const taken = new Set<string>();
   return raw.map((name, i) => {
     if (name === '') return uniqueName(`column_${i + 1}`, used);
-    if (!taken.has(name)) {
-      taken.add(name);
+    if (!taken.has(name.toLowerCase())) {
+      taken.add(name.toLowerCase());
       return name;
     }
     return uniqueName(name, used);

