@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogOptions } from '../catalog/test-support/test-catalog.js';
+import { catalogOptions, TEST_DIALECT } from '../catalog/test-support/test-catalog.js';
 import { ConflictError } from '../core/errors.js';
 import { openLakehouse } from '../engine/lakehouse.js';
 import { createIngestion, type Ingestion } from './ingestion.js';
@@ -168,6 +168,30 @@ describe('file registry', () => {
     expect(await load(day2)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^already ingested \(same content\)/) });
     expect(await price()).toBe(10);
     expect(await count('bronze.mg')).toBe(2);
+  });
+
+  it('stores an error with a NUL, a lone surrogate and a quote as visible text, and bronze._file_registry stays queryable', async () => {
+    async function* failing() {
+      yield { id: 1 };
+      // What V8 says of an API body {"id":\u0000}: it quotes the raw byte.
+      throw new Error(`Unexpected token '\u0000', "{"id":\u0000}" is not valid JSON; half a pair \ud800 here`);
+    }
+    const report = await fx.ingestion.ingestRows({ name: 'api:nul/items', rows: failing() }, 'bronze.nul');
+    expect(report.status).toBe('failed');
+    const [entry] = await fx.ingestion.registry({ target: 'bronze.nul' });
+    expect(entry!.error).toContain(`Unexpected token '\\u0000', "{"id":\\u0000}" is not valid JSON; half a pair \\ud800 here`);
+    // A row stored raw before this was fixed (PostgreSQL never took a NUL: another control character there).
+    const raw = TEST_DIALECT === 'sqlite' ? '\u0000' : '\u0001';
+    await fx.rat.metadataDb
+      .insertInto('rat_file_registry')
+      .values({ id: 'raw', file_path: `it's ${raw}`, file_hash: '', file_size: 0, target_table: 'bronze.nul', rows_ingested: 0, rows_rejected: 0, ingested_at: Date.now(), status: 'failed', error: `raw ${raw} '`, snapshot_id: null })
+      .execute();
+    const rows = await fx.rat.query<{ file_path: string; error: string }>(`SELECT file_path, error FROM bronze._file_registry WHERE target_table = 'bronze.nul' ORDER BY ingested_at`);
+    expect(rows).toEqual([
+      { file_path: 'api:nul/items', error: entry!.error },
+      { file_path: `it's ${raw}`, error: `raw ${raw} '` },
+    ]);
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze._file_registry WHERE status = \'failed\'')).not.toEqual([]);
   });
 
   it('moves the file out of the way of a renamed copy: the registry keys content, not names', async () => {

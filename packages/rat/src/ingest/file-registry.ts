@@ -1,9 +1,10 @@
+import { DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
 import type { Snapshot, TableMetadata } from '../iceberg/types.js';
 import type { FileRegistryRow, MetadataDb, MetadataTransaction } from '../catalog/metadata-db.js';
-import { type DuckDb, quoteString } from '../engine/duckdb.js';
+import type { DuckDb } from '../engine/duckdb.js';
 import type { VirtualTable } from '../engine/sql-executor.js';
 import type { IngestMode } from './ingest-options.js';
 
@@ -208,22 +209,56 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
         name: REGISTRY_TABLE,
         refresh: async (duck: DuckDb) => {
           const entries = await registry.list();
-          const name = `${REGISTRY_NAMESPACE}.${REGISTRY_TABLE}`;
-          await duck.run(`CREATE SCHEMA IF NOT EXISTS ${REGISTRY_NAMESPACE}; CREATE OR REPLACE TABLE ${name} (
+          await duck.run(`CREATE SCHEMA IF NOT EXISTS ${REGISTRY_NAMESPACE}; CREATE OR REPLACE TABLE ${REGISTRY_NAMESPACE}.${REGISTRY_TABLE} (
             file_path VARCHAR, file_hash VARCHAR, file_size BIGINT, target_table VARCHAR, rows_ingested BIGINT, rows_rejected BIGINT,
             ingested_at TIMESTAMPTZ, status VARCHAR, error VARCHAR, snapshot_id BIGINT)`);
-          for (let i = 0; i < entries.length; i += 500) {
-            const values = entries.slice(i, i + 500).map((e) =>
-              `(${quoteString(e.filePath)}, ${quoteString(e.fileHash)}, ${e.fileSize}, ${quoteString(e.targetTable)}, ${e.rowsIngested}, ${e.rowsRejected}, ` +
-              `make_timestamptz(${e.ingestedAt.getTime() * 1000}), ${quoteString(e.status)}, ${e.error === undefined ? 'NULL' : quoteString(e.error)}, ${e.snapshotId ?? 'NULL'})`,
-            );
-            await duck.run(`INSERT INTO ${name} VALUES ${values.join(', ')}`);
-          }
+          await appendEntries(duck, entries);
         },
       };
     },
   };
   return registry;
+}
+
+/**
+ * The rows go through DuckDB's appender, never SQL text: a registry string holds whatever a file name
+ * or an error message held (a NUL from an API's body once made every later query of the table fail to
+ * parse), and the appender takes any string as a value.
+ */
+async function appendEntries(duck: DuckDb, entries: RegistryEntry[]): Promise<void> {
+  const appender = await duck.connection.createAppender(REGISTRY_TABLE, REGISTRY_NAMESPACE);
+  try {
+    for (const e of entries) {
+      appender.appendVarchar(e.filePath);
+      appender.appendVarchar(e.fileHash);
+      appender.appendBigInt(BigInt(e.fileSize));
+      appender.appendVarchar(e.targetTable);
+      appender.appendBigInt(BigInt(e.rowsIngested));
+      appender.appendBigInt(BigInt(e.rowsRejected));
+      appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(e.ingestedAt.getTime()) * 1000n));
+      appender.appendVarchar(e.status);
+      if (e.error === undefined) appender.appendNull();
+      else appender.appendVarchar(e.error);
+      if (e.snapshotId === undefined) appender.appendNull();
+      else appender.appendBigInt(e.snapshotId);
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** Control characters (but tab and newline) and lone UTF-16 surrogates; the `u` flag makes \p{Cs} match only unpaired ones. */
+const INVISIBLE = /(?![\t\n])[\p{Cc}\p{Cs}]/gu;
+
+/**
+ * An error text as the registry stores it: control characters and lone surrogates written as visible
+ * `\u0000` escapes. Messages quote what a source sent (V8's JSON errors quote the bad bytes); a raw NUL
+ * is refused by PostgreSQL text columns and unreadable in a terminal, and a lone surrogate has no UTF-8.
+ */
+export function visibleText(text: string): string {
+  return text.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -298,7 +333,7 @@ function toRow(entry: RegistryEntry): FileRegistryRow {
     rows_rejected: entry.rowsRejected,
     ingested_at: entry.ingestedAt.getTime(),
     status: entry.status,
-    error: entry.error ?? null,
+    error: entry.error === undefined ? null : visibleText(entry.error),
     snapshot_id: entry.snapshotId?.toString() ?? null,
   };
 }
