@@ -194,6 +194,18 @@ describe('file registry', () => {
     expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze._file_registry WHERE status = \'failed\'')).not.toEqual([]);
   });
 
+  it('dates a file\'s registry row like its rows\' _ingested_at, alone or in a batch, so the two join', async () => {
+    const alone = await fx.file('when-1.csv', 'id\n1\n');
+    await fx.file('when-2.ndjson', '{"id":2}\n');
+    await fx.file('when-3.ndjson', '{"id":3}\n');
+    await fx.ingestion.ingest(alone, 'bronze.when');
+    await fx.ingestion.ingestBatch(join(fx.dir, 'when-*.ndjson'), 'bronze.when');
+    const joined = await fx.rat.query<{ id: number }>(
+      `SELECT t.id::INT AS id FROM bronze.when t JOIN bronze._file_registry r ON r.file_path = t._source_file AND r.ingested_at = t._ingested_at AND r.status = 'success' ORDER BY id`,
+    );
+    expect(joined).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  });
+
   it('moves the file out of the way of a renamed copy: the registry keys content, not names', async () => {
     const path = await fx.file('orig.csv', 'id\n7\n');
     await fx.ingestion.ingest(path, 'bronze.renamed', { skipExisting: true });
