@@ -237,7 +237,11 @@ async function stageAndCommit(
       const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? (replay?.parse ?? staged.parse) : { format: 'json' } }));
       const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
       const renamed = staged.mapping.filter((m) => m.source !== m.name);
-      const schemaChanges = plan.notes.filter((n) => !n.startsWith('created'));
+      // A file whose every row went to the quarantine brought nothing the table must fit: its columns
+      // stay as they are (a replay plans again for the rows that then fit).
+      const keepsSchema = table !== undefined && rows === 0;
+      const changes = keepsSchema ? [] : plan.changes;
+      const schemaChanges = keepsSchema ? [] : plan.notes.filter((n) => !n.startsWith('created'));
       if (ctx.group && table && rows > 0 && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
         // Rows staged in a temp table (not streamed) are written now: they wait in the group as data files.
         const dataFiles = streamed ? streamed.dataFiles : await progress('writing')(() => rat.executor.writer.writeFiles(table, plan.rowsSql, writes));
@@ -265,7 +269,7 @@ async function stageAndCommit(
           ident: target,
           ...(base ? { base } : {}),
           ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
-          changes: plan.changes,
+          changes,
           ...(rows > 0 ? (streamed ? { dataFiles: streamed.dataFiles } : { rowsSql: plan.rowsSql }) : {}),
           mode: options.mode,
           keys: options.keys,
