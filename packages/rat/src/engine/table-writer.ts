@@ -132,12 +132,13 @@ export interface TableWriter {
    * Commits data files written for `first` (with `writes`) as an append. When another writer moved
    * the table meanwhile it re-applies on top, since an append does not depend on what the table held;
    * a table re-created, or whose schema or `write.*` properties changed, is a COMMIT_CONFLICT instead.
-   * `alsoWrite` goes into the same metadata-DB transaction, told the snapshot id of each attempt.
+   * `alsoWrite` goes into the same metadata-DB transaction, told the snapshot id of each attempt and
+   * the table it appends to (what another writer committed is in it).
    */
   appendFiles(
     first: LoadedTable,
     files: DataFile[],
-    options: { writes: DeferredWrites; summary?: Record<string, string>; alsoWrite?: (snapshotId: bigint, trx: MetadataTransaction) => Promise<void> },
+    options: { writes: DeferredWrites; summary?: Record<string, string>; alsoWrite?: (snapshotId: bigint, trx: MetadataTransaction, base: LoadedTable) => Promise<void> },
   ): Promise<CommitOutcome & { snapshotId: bigint }>;
   /** Commits a metadata-only change; `update` is re-applied to a fresh base on conflict. */
   commitMetadata(ident: TableIdent, update: (base: LoadedTable) => TableMetadata): Promise<CommitOutcome>;
@@ -211,7 +212,7 @@ export function createTableWriter(catalog: Catalog, db: DuckDb, reader: TableRea
         try {
           // commitTable is what a transaction's staged catalog takes; alsoWrite needs the multi-table form.
           const table = alsoWrite
-            ? (await catalog.commitTables([{ ident: first.ident, base, next }], { writes, alsoWrite: (trx) => alsoWrite(snapshotId, trx) }))[0]!
+            ? (await catalog.commitTables([{ ident: first.ident, base, next }], { writes, alsoWrite: (trx) => alsoWrite(snapshotId, trx, base) }))[0]!
             : await catalog.commitTable(base, next, { writes });
           return { table, snapshotId, attempts: attempt };
         } catch (error) {

@@ -3,7 +3,7 @@ import { describeError, isRatError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import type { DataFile } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
-import type { BatchSkips, FileRegistry, RegistryEntry } from './file-registry.js';
+import { AlreadyIngestedError, type BatchSkips, type FileRegistry, type RegistryEntry } from './file-registry.js';
 import type { FileReport } from './ingest-file.js';
 
 /** A file whose rows are written and wait in a group for its commit. */
@@ -14,8 +14,8 @@ export interface GroupedFile {
   dataFiles: DataFile[];
   /** Where they were written, not synced yet: the group's commit syncs them. */
   writes: DeferredWrites;
-  /** Its registry entry once the snapshot id is known (success) or the group failed (failed). */
-  entry(outcome: { snapshotId: bigint } | { error: string }): RegistryEntry;
+  /** Its registry entry once the snapshot id is known (success), the group failed (failed), or another writer committed its content first (skipped). */
+  entry(outcome: { snapshotId: bigint } | { error: string } | { skipped: string }): RegistryEntry;
 }
 
 /** Where the caller's report of a grouped file is, once it has made it (the group settles it at its commit). */
@@ -52,7 +52,7 @@ export interface CommitGroupOptions {
   maxBytes?: number;
 }
 
-type Settlement = { snapshotId: bigint } | { status: 'failed'; error: string; errorCode: string };
+type Settlement = { snapshotId: bigint } | { status: 'failed'; error: string; errorCode: string } | { status: 'skipped'; reason: string };
 
 interface Slot {
   file: GroupedFile;
@@ -62,9 +62,14 @@ interface Slot {
 
 function settle(report: FileReport, settled: Settlement): void {
   if ('snapshotId' in settled) report.snapshotId = settled.snapshotId;
+  else if (settled.status === 'skipped') Object.assign(report, { status: 'skipped', rowsIngested: 0, reason: settled.reason });
   else Object.assign(report, { status: 'failed', rowsIngested: 0, error: settled.error, errorCode: settled.errorCode });
 }
 
+/**
+ * With `skips` (skip-existing) each commit checks the registry again inside its transaction: a file
+ * another writer committed meanwhile is dropped from the commit and reported skipped.
+ */
 export function createCommitGroup(rat: Lakehouse, registry: FileRegistry, skips: BatchSkips | undefined, options: CommitGroupOptions = {}): CommitGroup {
   const maxFiles = options.maxFiles ?? 200;
   const maxBytes = options.maxBytes ?? 256 * 2 ** 20;
@@ -80,8 +85,41 @@ export function createCommitGroup(rat: Lakehouse, registry: FileRegistry, skips:
     return rat.executor.writer.appendFiles(
       planned,
       files.flatMap((f) => f.dataFiles),
-      { writes: groupWrites, summary, alsoWrite: (snapshotId, trx) => registry.record(files.map((f) => f.entry({ snapshotId })), trx) },
+      {
+        writes: groupWrites,
+        summary,
+        alsoWrite: (snapshotId, trx, table) => {
+          const entries = files.map((f) => f.entry({ snapshotId }));
+          return skips ? registry.recordUnlessIngested(entries, trx, { table, mode: 'append' }) : registry.record(entries, trx);
+        },
+      },
     );
+  }
+
+  /**
+   * Commits the slots; those another writer committed first (found inside the commit's transaction,
+   * which then rolled back) are settled skipped and left out of the next try. Undefined: every slot was skipped.
+   */
+  async function commitFresh(slots: Slot[], groupWrites: DeferredWrites, planned: LoadedTable): Promise<{ table: LoadedTable; snapshotId: bigint; slots: Slot[] } | undefined> {
+    for (let rest = slots; rest.length > 0; ) {
+      try {
+        return { ...(await commit(rest.map((s) => s.file), groupWrites, planned)), slots: rest };
+      } catch (error) {
+        if (!(error instanceof AlreadyIngestedError)) throw error;
+        const duplicates = new Map(error.duplicates.map((d) => [d.entry.fileHash, d.decision.reason]));
+        const skipped = rest.filter((s) => duplicates.has(s.file.hash));
+        for (const slot of skipped) {
+          const reason = duplicates.get(slot.file.hash)!;
+          settleAll([slot], { status: 'skipped', reason });
+          const entry = slot.file.entry({ skipped: reason });
+          if (skips) skips.skipped(entry);
+          else await registry.record(entry);
+        }
+        await skips?.refresh();
+        rest = rest.filter((s) => !duplicates.has(s.file.hash));
+      }
+    }
+    return undefined;
   }
 
   function settleAll(slots: Slot[], settled: Settlement): void {
@@ -127,21 +165,23 @@ export function createCommitGroup(rat: Lakehouse, registry: FileRegistry, skips:
       bytes = 0;
       writes = deferWrites(rat.store);
       try {
-        const { table, snapshotId } = await commit(
-          slots.map((s) => s.file),
-          groupWrites,
-          planned,
-        );
+        const committed = await commitFresh(slots, groupWrites, planned);
+        if (!committed) {
+          base = undefined;
+          return undefined;
+        }
+        const { table, snapshotId } = committed;
         base = table;
-        settleAll(slots, { snapshotId });
-        for (const slot of slots) skips?.ingested(slot.file.entry({ snapshotId }));
+        settleAll(committed.slots, { snapshotId });
+        for (const slot of committed.slots) skips?.ingested(slot.file.entry({ snapshotId }));
         return table;
       } catch (error) {
         base = undefined;
         const message = describeError(error);
-        settleAll(slots, { status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL' });
+        const failed = slots.filter((s) => !s.settled);
+        settleAll(failed, { status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL' });
         // The failed commit recorded nothing: each file gets its failed row now (retried by the next batch).
-        await registry.record(slots.map((s) => s.file.entry({ error: message }))).catch(() => undefined);
+        await registry.record(failed.map((s) => s.file.entry({ error: message }))).catch(() => undefined);
         return undefined;
       }
     },

@@ -7,9 +7,9 @@ import { applySchemaChange } from '../iceberg/schema-update.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import { obviousDelimiter, stageCsvRun } from './csv-reader.js';
 import { type ProbedFile, probeFile } from './file-probe.js';
-import { newRegistryEntry, type RegistryEntry } from './file-registry.js';
+import { AlreadyIngestedError, newRegistryEntry, type RegistryEntry } from './file-registry.js';
 import { commitIngest } from './ingest-commit.js';
-import type { FileReport, IngestContext, SourceFile } from './ingest-file.js';
+import { type FileReport, type IngestContext, recordSkip, type SourceFile } from './ingest-file.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { planConform } from './schema-plan.js';
 import { dropStaged } from './staged-file.js';
@@ -89,7 +89,7 @@ export async function ingestCsvRun(ctx: IngestContext, sources: SourceFile[], ta
         ? { skip: true, reason: `same content as ${earlier}, earlier in this batch` }
         : ctx.skips
           ? await ctx.skips.decide(table, { path: probed.display, hash: probed.hash })
-          : await ctx.registry.decide(table, targetName, { path: probed.display, hash: probed.hash });
+          : await ctx.registry.decide(table, targetName, { path: probed.display, hash: probed.hash }, options.mode);
       if (decision.skip) {
         skips.push({ index: candidate.index, entry: entryOf(probed, targetName, 'skipped', { error: decision.reason }), reason: decision.reason });
         continue;
@@ -104,14 +104,24 @@ export async function ingestCsvRun(ctx: IngestContext, sources: SourceFile[], ta
   if (taken === 0) return undefined;
 
   const reports = new Map<number, FileReport>();
-  for (const skip of skips.filter((k) => k.index < taken)) {
-    if (ctx.skips) ctx.skips.skipped(skip.entry);
-    else await ctx.registry.record(skip.entry);
-    reports.set(skip.index, { ...blankReport(skip.entry.filePath, targetName, skip.entry.fileSize), status: 'skipped', reason: skip.reason, format: 'csv' });
-  }
+  const skip = async (index: number, entry: RegistryEntry, reason: string) => {
+    await recordSkip(ctx, entry);
+    reports.set(index, { ...blankReport(entry.filePath, targetName, entry.fileSize), status: 'skipped', reason, format: 'csv' });
+  };
+  for (const k of skips.filter((k) => k.index < taken)) await skip(k.index, k.entry, k.reason);
   if (members.length < 2) return { taken, reports, alone: [] };
   const started = Date.now();
-  const committed = await commitRun(ctx, table, members, target, options).catch(() => undefined);
+  const committed = await commitRun(ctx, table, members, target, options).catch((error: unknown) => (error instanceof AlreadyIngestedError ? error : undefined));
+  if (committed instanceof AlreadyIngestedError) {
+    // Another writer committed some of these meanwhile: they are skipped, the others go alone (each checked again at its commit).
+    const duplicates = new Map(committed.duplicates.map((d) => [d.entry.filePath, d.decision.reason]));
+    for (const member of members.filter((m) => duplicates.has(m.probed.display))) {
+      const reason = duplicates.get(member.probed.display)!;
+      await skip(member.index, entryOf(member.probed, targetName, 'skipped', { error: reason }), reason);
+    }
+    await ctx.skips?.refresh();
+    return { taken, reports, alone: members.filter((m) => !duplicates.has(m.probed.display)).map((m) => m.index) };
+  }
   if (!committed) return { taken, reports, alone: members.map((m) => m.index) };
   const durationMs = Math.round((Date.now() - started) / committed.members.length);
   for (const member of committed.members) {
@@ -180,6 +190,7 @@ async function commitRun(ctx: IngestContext, table: LoadedTable, all: Member[], 
           entryOf(m.probed, targetName, 'success', { rowsIngested: run.rows.get(m.probed.display)!, ingestedAt, ...(snapshot !== undefined ? { snapshotId: snapshot } : {}) }),
         )),
       registry: ctx.registry,
+      skipExisting: options.skipExisting,
       writing: (work) => work(),
       writes,
     });

@@ -3,7 +3,10 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogOptions, TEST_DIALECT } from '../catalog/test-support/test-catalog.js';
 import { ConflictError } from '../core/errors.js';
+import { openLakehouse } from '../engine/lakehouse.js';
+import { createIngestion, type Ingestion } from './ingestion.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
 let fx: IngestFixture;
@@ -134,6 +137,75 @@ describe('file registry', () => {
     expect((await fx.ingestion.registry()).length).toBe(entries);
   });
 
+  it('overwrite: skips a file only when the last load replaced the table with that content', async () => {
+    const day1 = await fx.file('ow-day1.csv', 'id,price\n1,10\n2,20\n');
+    const day2 = await fx.file('ow-day2.csv', 'id,price\n1,11\n2,20\n');
+    const day3 = await fx.file('ow-day3.csv', 'id,price\n1,10\n2,20\n');
+    const load = async (path: string) => (await fx.ingestion.ingest(path, 'bronze.ow', { mode: 'overwrite', skipExisting: true })).files[0]!;
+    const price = async () => (await fx.rat.query<{ p: number }>('SELECT price::INT AS p FROM bronze.ow WHERE id = 1'))[0]!.p;
+    expect((await load(day1)).status).toBe('success');
+    expect((await load(day2)).status).toBe('success');
+    // day1's content was replaced by day2: the table no longer holds it.
+    expect((await load(day3)).status).toBe('success');
+    expect(await price()).toBe(10);
+    expect(await count('bronze.ow')).toBe(2);
+    // Now it does: loading it again under either name would change nothing.
+    expect(await load(day3)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^already ingested \(same content\)/) });
+    expect(await load(day1)).toMatchObject({ status: 'skipped', reason: expect.stringContaining(`same content as ${day3}`) });
+    expect((await load(day2)).status).toBe('success');
+    expect(await price()).toBe(11);
+  });
+
+  it('merge: skips a file merged before, but merges the same content under another name again (a newer delivery)', async () => {
+    const day1 = await fx.file('mg-day1.csv', 'id,price\n1,10\n2,20\n');
+    const day2 = await fx.file('mg-day2.csv', 'id,price\n1,11\n2,20\n');
+    const day3 = await fx.file('mg-day3.csv', 'id,price\n1,10\n2,20\n');
+    const load = async (path: string) => (await fx.ingestion.ingest(path, 'bronze.mg', { mode: 'merge', keys: ['id'], skipExisting: true })).files[0]!;
+    const price = async () => (await fx.rat.query<{ p: number }>('SELECT price::INT AS p FROM bronze.mg WHERE id = 1'))[0]!.p;
+    for (const day of [day1, day2, day3]) expect((await load(day)).status).toBe('success');
+    expect(await price()).toBe(10);
+    // Merging day2 again would take id 1 back to its older price: it was merged once, in its turn.
+    expect(await load(day2)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^already ingested \(same content\)/) });
+    expect(await price()).toBe(10);
+    expect(await count('bronze.mg')).toBe(2);
+  });
+
+  it('stores an error with a NUL, a lone surrogate and a quote as visible text, and bronze._file_registry stays queryable', async () => {
+    async function* failing() {
+      yield { id: 1 };
+      // What V8 says of an API body {"id":\u0000}: it quotes the raw byte.
+      throw new Error(`Unexpected token '\u0000', "{"id":\u0000}" is not valid JSON; half a pair \ud800 here`);
+    }
+    const report = await fx.ingestion.ingestRows({ name: 'api:nul/items', rows: failing() }, 'bronze.nul');
+    expect(report.status).toBe('failed');
+    const [entry] = await fx.ingestion.registry({ target: 'bronze.nul' });
+    expect(entry!.error).toContain(`Unexpected token '\\u0000', "{"id":\\u0000}" is not valid JSON; half a pair \\ud800 here`);
+    // A row stored raw before this was fixed (PostgreSQL never took a NUL: another control character there).
+    const raw = TEST_DIALECT === 'sqlite' ? '\u0000' : '\u0001';
+    await fx.rat.metadataDb
+      .insertInto('rat_file_registry')
+      .values({ id: 'raw', file_path: `it's ${raw}`, file_hash: '', file_size: 0, target_table: 'bronze.nul', rows_ingested: 0, rows_rejected: 0, ingested_at: Date.now(), status: 'failed', error: `raw ${raw} '`, snapshot_id: null })
+      .execute();
+    const rows = await fx.rat.query<{ file_path: string; error: string }>(`SELECT file_path, error FROM bronze._file_registry WHERE target_table = 'bronze.nul' ORDER BY ingested_at`);
+    expect(rows).toEqual([
+      { file_path: 'api:nul/items', error: entry!.error },
+      { file_path: `it's ${raw}`, error: `raw ${raw} '` },
+    ]);
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze._file_registry WHERE status = \'failed\'')).not.toEqual([]);
+  });
+
+  it('dates a file\'s registry row like its rows\' _ingested_at, alone or in a batch, so the two join', async () => {
+    const alone = await fx.file('when-1.csv', 'id\n1\n');
+    await fx.file('when-2.ndjson', '{"id":2}\n');
+    await fx.file('when-3.ndjson', '{"id":3}\n');
+    await fx.ingestion.ingest(alone, 'bronze.when');
+    await fx.ingestion.ingestBatch(join(fx.dir, 'when-*.ndjson'), 'bronze.when');
+    const joined = await fx.rat.query<{ id: number }>(
+      `SELECT t.id::INT AS id FROM bronze.when t JOIN bronze._file_registry r ON r.file_path = t._source_file AND r.ingested_at = t._ingested_at AND r.status = 'success' ORDER BY id`,
+    );
+    expect(joined).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  });
+
   it('moves the file out of the way of a renamed copy: the registry keys content, not names', async () => {
     const path = await fx.file('orig.csv', 'id\n7\n');
     await fx.ingestion.ingest(path, 'bronze.renamed', { skipExisting: true });
@@ -142,5 +214,85 @@ describe('file registry', () => {
     const report = await fx.ingestion.ingest(moved, 'bronze.renamed', { skipExisting: true });
     expect(report.files[0]!.status).toBe('skipped');
     expect(await count('bronze.renamed')).toBe(1);
+  });
+});
+
+/**
+ * A second writer on the fixture's home whose next metadata-DB transaction waits at its BEGIN (before
+ * it takes the commit lock) until `release`: the fixture's own writer commits in between.
+ */
+async function heldWriter(): Promise<{ ingestion: Ingestion; atCommit: Promise<void>; release(): void; close(): Promise<void> }> {
+  let reached!: () => void;
+  let release!: () => void;
+  const atCommit = new Promise<void>((resolve) => (reached = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // Armed once open (opening migrates in a transaction of its own).
+  let holding = false;
+  const home = join(fx.dir, 'home');
+  const rat = await openLakehouse({
+    home,
+    env: {},
+    threads: 2,
+    ...catalogOptions(home),
+    beforeMetadataStatement: async (sql) => {
+      if (!holding || !/^\s*begin/i.test(sql)) return;
+      holding = false;
+      reached();
+      await released;
+    },
+  });
+  const ingestion = createIngestion(rat);
+  holding = true;
+  return { ingestion, atCommit, release, close: () => rat.close() };
+}
+
+describe('skip-existing against a concurrent writer', () => {
+  it('a file whose content another writer committed while it was read is skipped at its commit, not loaded twice', async () => {
+    await fx.ingestion.ingest(await fx.file('race-seed.csv', 'id\n0\n'), 'bronze.race');
+    const path = await fx.file('race-1.csv', 'id\n1\n2\n');
+    const copy = await fx.file('race-1-copy.csv', 'id\n1\n2\n');
+    const slow = await heldWriter();
+    try {
+      const late = slow.ingestion.ingest(path, 'bronze.race', { skipExisting: true });
+      await slow.atCommit;
+      const first = await fx.ingestion.ingest(copy, 'bronze.race', { skipExisting: true });
+      slow.release();
+      const second = await late;
+      expect(first.files[0]!.status).toBe('success');
+      expect(second.files[0]).toMatchObject({ status: 'skipped', rowsIngested: 0 });
+      expect(second.files[0]!.reason).toContain(`same content as ${copy}`);
+    } finally {
+      await slow.close();
+    }
+    expect(await count('bronze.race')).toBe(3);
+    const entries = await fx.ingestion.registry({ target: 'bronze.race' });
+    expect(entries.map((e) => [e.filePath, e.status])).toEqual([
+      [join(fx.dir, 'race-seed.csv'), 'success'],
+      [copy, 'success'],
+      [path, 'skipped'],
+    ]);
+  });
+
+  it('a group commit drops the files another writer committed meanwhile and commits the rest', async () => {
+    await fx.ingestion.ingest(await fx.file('grace-0.ndjson', '{"id":0}\n'), 'bronze.grace');
+    for (let i = 1; i <= 4; i++) await fx.file(`grace-${i}.ndjson`, `{"id":${i}}\n`);
+    const slow = await heldWriter();
+    try {
+      // NDJSON files wait in one commit group (small CSVs would be read together instead: csv-run.ts).
+      const late = slow.ingestion.ingestBatch(join(fx.dir, 'grace-*.ndjson'), 'bronze.grace', { skipExisting: true, filesPerCommit: 10 });
+      await slow.atCommit;
+      const first = await fx.ingestion.ingest([join(fx.dir, 'grace-2.ndjson'), join(fx.dir, 'grace-3.ndjson')], 'bronze.grace', { skipExisting: true });
+      slow.release();
+      const second = await late;
+      expect(first.files.map((f) => f.status)).toEqual(['success', 'success']);
+      expect(second.files.map((f) => f.status)).toEqual(['skipped', 'success', 'skipped', 'skipped', 'success']);
+      expect(second.files[2]!.reason).toMatch(/^already ingested \(same content\)/);
+      expect(second.files[1]!.snapshotId).toBe(second.files[4]!.snapshotId);
+    } finally {
+      await slow.close();
+    }
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.grace ORDER BY id')).toEqual([0, 1, 2, 3, 4].map((id) => ({ id })));
+    const success = await fx.ingestion.registry({ target: 'bronze.grace', status: 'success' });
+    expect(success.map((e) => e.filePath.slice(-8)).sort()).toEqual(['0.ndjson', '1.ndjson', '2.ndjson', '3.ndjson', '4.ndjson']);
   });
 });

@@ -1,9 +1,12 @@
+import { DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
-import type { TableMetadata } from '../iceberg/types.js';
+import type { Snapshot, TableMetadata } from '../iceberg/types.js';
 import type { FileRegistryRow, MetadataDb, MetadataTransaction } from '../catalog/metadata-db.js';
-import { type DuckDb, quoteString } from '../engine/duckdb.js';
+import type { DuckDb } from '../engine/duckdb.js';
 import type { VirtualTable } from '../engine/sql-executor.js';
+import type { IngestMode } from './ingest-options.js';
 
 export type RegistryStatus = 'success' | 'failed' | 'skipped';
 
@@ -27,19 +30,48 @@ export function newRegistryEntry(file: { filePath: string; fileHash: string; fil
   return { id: newUuid(), ...file, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status, ...extra };
 }
 
-export type SkipDecision = { skip: false; reason: string } | { skip: true; reason: string; match: RegistryEntry };
+export type SkipDecision = { skip: false; reason: string } | Skip;
+export type Skip = { skip: true; reason: string; match: RegistryEntry };
+
+/** A file another writer committed into the table after this ingest decided to load it. */
+export interface Duplicate {
+  /** This ingest's entry of the file (as it would have been recorded). */
+  entry: RegistryEntry;
+  /** Why it is skipped now, naming the other writer's entry. */
+  decision: Skip;
+}
+
+/**
+ * Thrown inside a commit's transaction by `FileRegistry.recordUnlessIngested`: nothing was committed,
+ * and the caller drops the duplicates from its commit (they become skipped) and commits the rest.
+ */
+export class AlreadyIngestedError extends RatError {
+  readonly duplicates: readonly Duplicate[];
+  constructor(target: string, duplicates: Duplicate[]) {
+    const names = duplicates.map((d) => d.entry.filePath);
+    super('INGEST_ALREADY_INGESTED', `${target}: another ingest committed ${names.length === 1 ? names[0] : `${names.length} files (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''})`} first; skipped instead of loaded twice`);
+    this.duplicates = duplicates;
+  }
+}
 
 export interface FileRegistry {
   /** Records attempts; inside `trx` they commit or roll back with the table change. */
   record(entries: RegistryEntry | RegistryEntry[], trx?: MetadataTransaction): Promise<void>;
   list(filter?: { target?: string; status?: RegistryStatus; filePath?: string }): Promise<RegistryEntry[]>;
   /**
-   * Whether a file (path + content hash) is already in `target`: a success entry with the same hash
-   * whose snapshot is still in the table's current history (a rollback past it, or a dropped and
-   * re-created table, makes the file new again). A changed file under the same name is new; a
-   * failed one is retried.
+   * skip-existing at commit time. Runs inside the commit's transaction, which holds the branch's
+   * commit lock: no other ingest commits meanwhile, and every one committed before is visible. When
+   * another writer committed the content of one of `entries` into `table` (the commit's base) since
+   * this ingest decided to load it, throws AlreadyIngestedError naming those (the transaction rolls
+   * back); otherwise records `entries` like `record`.
    */
-  decide(target: LoadedTable | undefined, targetName: string, file: { path: string; hash: string }): Promise<SkipDecision>;
+  recordUnlessIngested(entries: RegistryEntry | RegistryEntry[], trx: MetadataTransaction, against: { table: LoadedTable | undefined; mode: IngestMode }): Promise<void>;
+  /**
+   * Whether a file (path + content hash) is already in `target`, as loaded in `mode`: see
+   * `matchIngested`. A rollback past its snapshot, or a dropped and re-created table, makes the file
+   * new again; a changed file under the same name is new; a failed one is retried.
+   */
+  decide(target: LoadedTable | undefined, targetName: string, file: { path: string; hash: string }, mode: IngestMode): Promise<SkipDecision>;
   /** `bronze._file_registry` in SQL: a DuckDB table refreshed from these rows before each statement that reads it. */
   virtualTable(): VirtualTable;
   /**
@@ -47,7 +79,7 @@ export interface FileRegistry {
    * and skipped entries are written together at the end (`flush`), so a re-run of a large batch costs
    * a hash per file instead of several metadata-DB round trips.
    */
-  batch(targetName: string): Promise<BatchSkips>;
+  batch(targetName: string, mode: IngestMode): Promise<BatchSkips>;
 }
 
 /** See FileRegistry.batch. Decisions match `decide`, plus the files ingested earlier in the same batch. */
@@ -57,6 +89,8 @@ export interface BatchSkips {
   decide(target: LoadedTable | undefined, file: { path: string; hash: string }): Promise<SkipDecision>;
   /** A file of this batch was ingested: later files with the same content are skipped. */
   ingested(entry: RegistryEntry): void;
+  /** Another writer committed into the target meanwhile (AlreadyIngestedError): read its success entries and the table again. */
+  refresh(): Promise<void>;
   /** Records a skip (written by `flush`). */
   skipped(entry: RegistryEntry): void;
   flush(): Promise<void>;
@@ -64,6 +98,11 @@ export interface BatchSkips {
 
 /** Registry rows per multi-row INSERT: 11 columns each stays below both dialects' parameter limits. */
 const ROWS_PER_INSERT = 200;
+
+/** Snapshot summary keys of an ingest commit (ingest-file.ts, commit-group.ts, csv-run.ts): which file, its content, the mode. */
+export const INGEST_FILE_KEY = 'rat.ingest.file';
+export const INGEST_HASH_KEY = 'rat.ingest.file-hash';
+export const INGEST_MODE_KEY = 'rat.ingest.mode';
 
 export const REGISTRY_NAMESPACE = 'bronze';
 export const REGISTRY_TABLE = '_file_registry';
@@ -86,7 +125,34 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
     return { skip: false, reason: 'its rows are no longer in the table' };
   }
 
+  /** The target's success entries, newest first, of every content or of the given ones. */
+  async function successEntries(conn: MetadataDb | MetadataTransaction, targetName: string, hashes?: string[]): Promise<Map<string, RegistryEntry[]>> {
+    let query = conn.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success');
+    if (hashes) query = query.where('file_hash', 'in', hashes);
+    const byHash = new Map<string, RegistryEntry[]>();
+    for (const row of await query.orderBy('ingested_at', 'desc').execute()) {
+      const entry = fromRow(row);
+      const list = byHash.get(entry.fileHash);
+      if (list) list.push(entry);
+      else byHash.set(entry.fileHash, [entry]);
+    }
+    return byHash;
+  }
+
   const registry: FileRegistry = {
+    async recordUnlessIngested(entries, trx, against) {
+      const list = Array.isArray(entries) ? entries : [entries];
+      if (list.length === 0) return;
+      const targetName = list[0]!.targetTable;
+      const byHash = await successEntries(trx, targetName, [...new Set(list.map((e) => e.fileHash))]);
+      const duplicates: Duplicate[] = [];
+      for (const entry of list) {
+        const decision = matchIngested(against.table, against.mode, { path: entry.filePath, hash: entry.fileHash }, byHash.get(entry.fileHash) ?? []);
+        if (decision) duplicates.push({ entry, decision });
+      }
+      if (duplicates.length > 0) throw new AlreadyIngestedError(targetName, duplicates);
+      await registry.record(list, trx);
+    },
     async record(entries, trx) {
       const rows = (Array.isArray(entries) ? entries : [entries]).map(toRow);
       const write = async (conn: MetadataDb | MetadataTransaction) => {
@@ -103,26 +169,12 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
       const rows = await query.orderBy('ingested_at').orderBy('id').execute();
       return rows.map(fromRow);
     },
-    async decide(target, targetName, file) {
-      const rows = await db
-        .selectFrom('rat_file_registry')
-        .selectAll()
-        .where('target_table', '=', targetName)
-        .where('file_hash', '=', file.hash)
-        .where('status', '=', 'success')
-        .orderBy('ingested_at', 'desc')
-        .execute();
-      return matchSuccess(target, file, rows.map(fromRow)) ?? whyNew(targetName, file);
+    async decide(target, targetName, file, mode) {
+      const byHash = await successEntries(db, targetName, [file.hash]);
+      return matchIngested(target, mode, file, byHash.get(file.hash) ?? []) ?? whyNew(targetName, file);
     },
-    async batch(targetName) {
-      const byHash = new Map<string, RegistryEntry[]>();
-      const add = (entry: RegistryEntry) => {
-        const list = byHash.get(entry.fileHash);
-        if (list) list.unshift(entry);
-        else byHash.set(entry.fileHash, [entry]);
-      };
-      const rows = await db.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success').orderBy('ingested_at').execute();
-      for (const row of rows) add(fromRow(row));
+    async batch(targetName, mode) {
+      let byHash = await successEntries(db, targetName);
       const pending: RegistryEntry[] = [];
       let target: Promise<LoadedTable | undefined> | undefined;
       return {
@@ -130,10 +182,16 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
           return (target ??= load());
         },
         async decide(table, file) {
-          return matchSuccess(table, file, byHash.get(file.hash) ?? []) ?? whyNew(targetName, file);
+          return matchIngested(table, mode, file, byHash.get(file.hash) ?? []) ?? whyNew(targetName, file);
         },
         ingested(entry) {
-          add(entry);
+          const list = byHash.get(entry.fileHash);
+          if (list) list.unshift(entry);
+          else byHash.set(entry.fileHash, [entry]);
+          target = undefined;
+        },
+        async refresh() {
+          byHash = await successEntries(db, targetName);
           target = undefined;
         },
         skipped(entry) {
@@ -151,17 +209,10 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
         name: REGISTRY_TABLE,
         refresh: async (duck: DuckDb) => {
           const entries = await registry.list();
-          const name = `${REGISTRY_NAMESPACE}.${REGISTRY_TABLE}`;
-          await duck.run(`CREATE SCHEMA IF NOT EXISTS ${REGISTRY_NAMESPACE}; CREATE OR REPLACE TABLE ${name} (
+          await duck.run(`CREATE SCHEMA IF NOT EXISTS ${REGISTRY_NAMESPACE}; CREATE OR REPLACE TABLE ${REGISTRY_NAMESPACE}.${REGISTRY_TABLE} (
             file_path VARCHAR, file_hash VARCHAR, file_size BIGINT, target_table VARCHAR, rows_ingested BIGINT, rows_rejected BIGINT,
             ingested_at TIMESTAMPTZ, status VARCHAR, error VARCHAR, snapshot_id BIGINT)`);
-          for (let i = 0; i < entries.length; i += 500) {
-            const values = entries.slice(i, i + 500).map((e) =>
-              `(${quoteString(e.filePath)}, ${quoteString(e.fileHash)}, ${e.fileSize}, ${quoteString(e.targetTable)}, ${e.rowsIngested}, ${e.rowsRejected}, ` +
-              `make_timestamptz(${e.ingestedAt.getTime() * 1000}), ${quoteString(e.status)}, ${e.error === undefined ? 'NULL' : quoteString(e.error)}, ${e.snapshotId ?? 'NULL'})`,
-            );
-            await duck.run(`INSERT INTO ${name} VALUES ${values.join(', ')}`);
-          }
+          await appendEntries(duck, entries);
         },
       };
     },
@@ -170,18 +221,78 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
 }
 
 /**
- * The newest success entry (entries are newest first) whose rows the table still holds: its snapshot is
- * in the current history, or it added no rows (every row rejected) and the table exists.
+ * The rows go through DuckDB's appender, never SQL text: a registry string holds whatever a file name
+ * or an error message held (a NUL from an API's body once made every later query of the table fail to
+ * parse), and the appender takes any string as a value.
  */
-function matchSuccess(target: LoadedTable | undefined, file: { path: string; hash: string }, entries: RegistryEntry[]): SkipDecision | undefined {
-  if (entries.length === 0) return undefined;
-  const history = target ? ancestry(target) : new Set<string>();
-  const live = entries.find((e) => (e.snapshotId === undefined ? false : history.has(e.snapshotId.toString())));
-  const empty = entries.find((e) => e.snapshotId === undefined && target !== undefined);
-  const match = live ?? empty;
+async function appendEntries(duck: DuckDb, entries: RegistryEntry[]): Promise<void> {
+  const appender = await duck.connection.createAppender(REGISTRY_TABLE, REGISTRY_NAMESPACE);
+  try {
+    for (const e of entries) {
+      appender.appendVarchar(e.filePath);
+      appender.appendVarchar(e.fileHash);
+      appender.appendBigInt(BigInt(e.fileSize));
+      appender.appendVarchar(e.targetTable);
+      appender.appendBigInt(BigInt(e.rowsIngested));
+      appender.appendBigInt(BigInt(e.rowsRejected));
+      appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(e.ingestedAt.getTime()) * 1000n));
+      appender.appendVarchar(e.status);
+      if (e.error === undefined) appender.appendNull();
+      else appender.appendVarchar(e.error);
+      if (e.snapshotId === undefined) appender.appendNull();
+      else appender.appendBigInt(e.snapshotId);
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** Control characters (but tab and newline) and lone UTF-16 surrogates; the `u` flag makes \p{Cs} match only unpaired ones. */
+const INVISIBLE = /(?![\t\n])[\p{Cc}\p{Cs}]/gu;
+
+/**
+ * An error text as the registry stores it: control characters and lone surrogates written as visible
+ * `\u0000` escapes. Messages quote what a source sent (V8's JSON errors quote the bad bytes); a raw NUL
+ * is refused by PostgreSQL text columns and unreadable in a terminal, and a lone surrogate has no UTF-8.
+ */
+export function visibleText(text: string): string {
+  return text.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Whether `target` holds a file's content already, from the success entries of that content (newest
+ * first), by what "holds" means for the mode it is loaded in:
+ * - append: an entry whose snapshot is in the current history (or that added no rows, every row
+ *   rejected, and the table exists). Rows deleted since stay deleted: loading the file again would
+ *   bring them back.
+ * - overwrite: the newest ingest in the current history was an overwrite with this content, so the
+ *   table's rows are that content (as later SQL edits left it). An older load of it was replaced.
+ * - merge: an entry of the same path whose snapshot is in the current history. A file is merged once;
+ *   the same content under another name is a new delivery (an export that went back to earlier
+ *   values) and is merged again, since its rows are the newest state of their keys.
+ */
+function matchIngested(target: LoadedTable | undefined, mode: IngestMode, file: { path: string; hash: string }, entries: RegistryEntry[]): Skip | undefined {
+  if (!target || entries.length === 0) return undefined;
+  const match = mode === 'overwrite' ? lastOverwrite(target, file.hash, entries) : liveEntry(target, mode === 'merge' ? entries.filter((e) => e.filePath === file.path) : entries);
   if (!match) return undefined;
   const when = match.ingestedAt.toISOString();
   return { skip: true, match, reason: match.filePath === file.path ? `already ingested (same content) at ${when}` : `same content as ${match.filePath}, ingested at ${when}` };
+}
+
+/** The newest entry whose rows the table still holds: its snapshot is in the current history, or it added no rows. */
+function liveEntry(target: LoadedTable, entries: RegistryEntry[]): RegistryEntry | undefined {
+  const history = ancestry(target);
+  return entries.find((e) => e.snapshotId !== undefined && history.has(e.snapshotId.toString())) ?? entries.find((e) => e.snapshotId === undefined);
+}
+
+/** The entry of the overwrite the table's rows come from, when it loaded `hash`. */
+function lastOverwrite(target: LoadedTable, hash: string, entries: RegistryEntry[]): RegistryEntry | undefined {
+  // Snapshots of SQL statements and maintenance (deletes, compaction) are not loads: the newest ingest is.
+  const latest = lineage(target).find((s) => s.summary[INGEST_FILE_KEY] !== undefined);
+  if (!latest || latest.summary[INGEST_MODE_KEY] !== 'overwrite' || latest.summary[INGEST_HASH_KEY] !== hash) return undefined;
+  return entries.find((e) => e.snapshotId === latest.snapshotId);
 }
 
 const ancestries = new WeakMap<TableMetadata, Set<string>>();
@@ -196,14 +307,19 @@ function ancestry(table: LoadedTable): Set<string> {
 }
 
 function walkAncestry(table: LoadedTable): Set<string> {
+  return new Set(lineage(table).map((s) => s.snapshotId.toString()));
+}
+
+/** The current snapshot and its parents, newest first. */
+function lineage(table: LoadedTable): Snapshot[] {
   const byId = new Map(table.metadata.snapshots.map((s) => [s.snapshotId, s]));
-  const ids = new Set<string>();
-  let id = table.metadata.currentSnapshotId;
-  while (id !== undefined && !ids.has(id.toString())) {
-    ids.add(id.toString());
-    id = byId.get(id)?.parentSnapshotId;
+  const seen = new Set<bigint>();
+  const snapshots: Snapshot[] = [];
+  for (let snapshot = byId.get(table.metadata.currentSnapshotId!); snapshot && !seen.has(snapshot.snapshotId); snapshot = byId.get(snapshot.parentSnapshotId!)) {
+    seen.add(snapshot.snapshotId);
+    snapshots.push(snapshot);
   }
-  return ids;
+  return snapshots;
 }
 
 function toRow(entry: RegistryEntry): FileRegistryRow {
@@ -217,7 +333,7 @@ function toRow(entry: RegistryEntry): FileRegistryRow {
     rows_rejected: entry.rowsRejected,
     ingested_at: entry.ingestedAt.getTime(),
     status: entry.status,
-    error: entry.error ?? null,
+    error: entry.error === undefined ? null : visibleText(entry.error),
     snapshot_id: entry.snapshotId?.toString() ?? null,
   };
 }

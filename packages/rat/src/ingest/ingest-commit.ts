@@ -1,5 +1,6 @@
 import type { LoadedTable, TableCommit } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
+import type { MetadataTransaction } from '../catalog/metadata-db.js';
 import { RatError, ValidationError } from '../core/errors.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
@@ -38,6 +39,11 @@ export interface IngestCommit {
   /** The registry entry (one per file: several when files were read together), completed with the snapshot id once it is known. */
   entry: (snapshotId: bigint | undefined) => RegistryEntry | RegistryEntry[];
   registry: FileRegistry;
+  /**
+   * skip-existing: inside the commit, a file another writer committed since it was decided to load
+   * fails the commit with AlreadyIngestedError (FileRegistry.recordUnlessIngested) instead of landing twice.
+   */
+  skipExisting?: boolean;
   /** Wraps the long write steps (progress reporting). */
   writing<T>(work: () => Promise<T>): Promise<T>;
   /** Where `dataFiles` were written, if so; every file of the commit goes there and is synced just before it. */
@@ -93,7 +99,9 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
       commits.push({ ident: rejects.ident, ...(rejectsBase ? { base: rejectsBase } : {}), next });
     }
   }
-  const [table] = await rat.catalog.commitTables(commits, { alsoWrite: (trx) => commit.registry.record(commit.entry(snapshotId), trx), writes });
+  const record = (trx: MetadataTransaction) =>
+    commit.skipExisting ? commit.registry.recordUnlessIngested(commit.entry(snapshotId), trx, { table: base, mode: commit.mode }) : commit.registry.record(commit.entry(snapshotId), trx);
+  const [table] = await rat.catalog.commitTables(commits, { alsoWrite: record, writes });
   return { ...(snapshotId !== undefined ? { snapshotId } : {}), ...(table && table.ident.name === commit.ident.name ? { table } : {}) };
 }
 

@@ -11,7 +11,17 @@ import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
-import { type BatchSkips, type FileRegistry, newRegistryEntry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
+import {
+  AlreadyIngestedError,
+  type BatchSkips,
+  type FileRegistry,
+  INGEST_FILE_KEY,
+  INGEST_HASH_KEY,
+  INGEST_MODE_KEY,
+  newRegistryEntry,
+  type RegistryEntry,
+  type RegistryStatus,
+} from './file-registry.js';
 import type { CommitGroup, GroupTicket } from './commit-group.js';
 import { commitIngest, type IngestCommit } from './ingest-commit.js';
 import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
@@ -114,11 +124,9 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
       const load = async () => ((await ctx.rat.catalog.tableExists(target)) ? ctx.rat.catalog.loadTable(target) : undefined);
       const table = ctx.skips ? await ctx.skips.target(load) : await load();
       const file = { path: source.display, hash: probed.hash };
-      const decision = ctx.skips ? await ctx.skips.decide(table, file) : await ctx.registry.decide(table, targetName, file);
+      const decision = ctx.skips ? await ctx.skips.decide(table, file) : await ctx.registry.decide(table, targetName, file, options.mode);
       if (decision.skip) {
-        const skipped = entry('skipped', { error: decision.reason });
-        if (ctx.skips) ctx.skips.skipped(skipped);
-        else await ctx.registry.record(skipped);
+        await recordSkip(ctx, entry('skipped', { error: decision.reason }));
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
       }
     }
@@ -129,6 +137,13 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     ticket?.bind(done);
     return done;
   } catch (error) {
+    if (error instanceof AlreadyIngestedError) {
+      // Another writer committed the same content while this file was read: the commit dropped it.
+      const { reason } = error.duplicates[0]!.decision;
+      await recordSkip(ctx, entry('skipped', { error: reason }));
+      await ctx.skips?.refresh();
+      return { ...report, status: 'skipped', reason, durationMs: Date.now() - started };
+    }
     if (!probed && localPath) {
       // The probe refused the file before hashing it (empty, unreadable): hash it here for the registry.
       const bytes = await readFile(localPath).catch(() => undefined);
@@ -139,6 +154,12 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     await ctx.registry.record(entry('failed', { error: message }));
     return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
+}
+
+/** Records a skipped file: with the batch's other skips at its end, or now. */
+export async function recordSkip(ctx: IngestContext, entry: RegistryEntry): Promise<void> {
+  if (ctx.skips) ctx.skips.skipped(entry);
+  else await ctx.registry.record(entry);
 }
 
 async function stageAndCommit(
@@ -219,7 +240,11 @@ async function stageAndCommit(
       const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? (replay?.parse ?? staged.parse) : { format: 'json' } }));
       const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
       const renamed = staged.mapping.filter((m) => m.source !== m.name);
-      const schemaChanges = plan.notes.filter((n) => !n.startsWith('created'));
+      // A file whose every row went to the quarantine brought nothing the table must fit: its columns
+      // stay as they are (a replay plans again for the rows that then fit).
+      const keepsSchema = table !== undefined && rows === 0;
+      const changes = keepsSchema ? [] : plan.changes;
+      const schemaChanges = keepsSchema ? [] : plan.notes.filter((n) => !n.startsWith('created'));
       if (ctx.group && table && rows > 0 && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
         // Rows staged in a temp table (not streamed) are written now: they wait in the group as data files.
         const dataFiles = streamed ? streamed.dataFiles : await progress('writing')(() => rat.executor.writer.writeFiles(table, plan.rowsSql, writes));
@@ -230,26 +255,33 @@ async function stageAndCommit(
           dataFiles,
           writes,
           // Recorded at the group's commit, but dated like the rows' _ingested_at: files keep their order in the registry.
-          entry: (result) => ('snapshotId' in result ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt }) : entry('failed', { error: result.error, ingestedAt })),
+          entry: (result) =>
+            'snapshotId' in result
+              ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt })
+              : 'skipped' in result
+                ? entry('skipped', { error: result.skipped })
+                : entry('failed', { error: result.error, ingestedAt }),
         });
         return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
       }
       // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
       const base = (await ctx.group?.flush()) ?? table;
-      const summary = { 'rat.ingest.file': probed.display, 'rat.ingest.file-hash': origin.fileHash, 'rat.ingest.id': id, 'rat.ingest.rows-rejected': String(rejected) };
+      const summary = { [INGEST_FILE_KEY]: probed.display, [INGEST_HASH_KEY]: origin.fileHash, [INGEST_MODE_KEY]: options.mode, 'rat.ingest.id': id, 'rat.ingest.rows-rejected': String(rejected) };
       try {
         const committed = await commitIngest(rat, {
           ident: target,
           ...(base ? { base } : {}),
           ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
-          changes: plan.changes,
+          changes,
           ...(rows > 0 ? (streamed ? { dataFiles: streamed.dataFiles } : { rowsSql: plan.rowsSql }) : {}),
           mode: options.mode,
           keys: options.keys,
           summary,
           ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), replace: replay !== undefined } } : {}),
-          entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
+          // Dated like the rows' _ingested_at, so the two join.
+          entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
           registry: ctx.registry,
+          skipExisting: options.skipExisting && !replay,
           writing: progress('writing'),
           writes,
           ...(cursor ? { cursor } : {}),

@@ -85,7 +85,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec)))).flat();
       const targetName = `${ident.namespace}.${ident.name}`;
       const base = await context();
-      const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName) : undefined;
+      const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName, resolved.mode) : undefined;
       const filesPerCommit = resolved.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT;
       const group = sources.length > 1 && filesPerCommit > 1 && resolved.mode === 'append' ? createCommitGroup(rat, base.registry, skips, { maxFiles: filesPerCommit }) : undefined;
       const ctx: IngestContext = { ...base, ...(skips ? { skips } : {}), ...(group ? { group } : {}) };

@@ -68,6 +68,17 @@ describe('schema drift', () => {
     expect(await fx.rat.query('SELECT a.x AS x, l[1].p AS p FROM bronze.nested_drift WHERE id = 5')).toEqual([{ x: 5, p: null }]);
   });
 
+  it('a file whose every row goes to the quarantine changes no column: it brought no rows', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.nothing (id INTEGER, n INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
+    const before = await fx.rat.loadTable('bronze.nothing');
+    const path = await fx.file('nothing.ndjson', '{"id":6000000000,"extra":"x","n":"abc"}\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.nothing');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1, schemaChanges: [] });
+    expect(await columns('bronze.nothing')).toEqual({ id: 'int', n: 'int', _source_file: 'string', _ingested_at: 'timestamptz' });
+    expect((await fx.rat.loadTable('bronze.nothing')).metadataLocation).toBe(before.metadataLocation);
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.nothing__rejects')).toEqual([{ n: 1 }]);
+  });
+
   it('widens int to long only when a value needs it, and quarantines values that cannot convert', async () => {
     await fx.rat.sql('CREATE TABLE bronze.widen (id INTEGER, qty INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
     const small = await fx.ingestion.ingest(await fx.file('small.csv', 'id,qty\n1,5\n'), 'bronze.widen');
