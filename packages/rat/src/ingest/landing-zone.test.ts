@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Store } from '../storage/s3-store.js';
 import { startS3Server, type S3TestServer } from '../storage/test-support/s3-server.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -94,6 +95,21 @@ describe('landing zone', () => {
         expect(fx.rat.store.kind).toBe('s3');
         await landAndIngest(fx);
         expect(await fx.rat.store.exists('landing/sales/jan.csv')).toBe(true);
+      } finally {
+        await fx.close();
+      }
+    });
+
+    it('reads a landing file another writer replaced as it is now, not from the copy cached at the last ingest', async () => {
+      const storage = { type: 's3', endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'replaced', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } as const;
+      const fx = await openIngestFixture({ storage: { ...storage, cacheDir: join(home, 'replaced-cache'), stagingRoot: join(home, 'replaced-staging') } });
+      const otherWriter = createS3Store({ ...storage, cacheDir: join(home, 'other-cache'), stagingRoot: join(home, 'other-staging') });
+      try {
+        await fx.ingestion.upload([await fx.file('daily.csv', 'day,amount\n2026-01-01,10\n')], 'landing/st/');
+        expect((await fx.ingestion.ingest('landing/st/', 'bronze.st', { skipExisting: true })).rowsIngested).toBe(1);
+        await otherWriter.put('landing/st/daily.csv', 'day,amount\n2026-01-01,10\n2026-01-02,20\n2026-01-03,30\n');
+        const again = await fx.ingestion.ingest('landing/st/', 'bronze.st', { skipExisting: true });
+        expect(again.files.map((f) => [f.status, f.rowsIngested])).toEqual([['success', 3]]);
       } finally {
         await fx.close();
       }

@@ -32,7 +32,8 @@ export async function resolveSources(store: ObjectStore, spec: string, context: 
 }
 
 async function landingSources(store: ObjectStore, spec: string, context: SourceContext): Promise<SourceFile[]> {
-  const fromKey = (key: string): SourceFile => ({ display: key, localPath: () => store.localPath(key) });
+  // Another writer may have replaced a landing file since this machine cached it.
+  const fromKey = (key: string): SourceFile => ({ display: key, localPath: () => store.localPath(key, { revalidate: true }) });
   if (!spec.endsWith('/') && (await store.head(spec))) return [fromKey(spec)];
   const folder = spec.endsWith('/') ? spec : `${spec}/`;
   const inFolder = await keysUnder(store, folder);
