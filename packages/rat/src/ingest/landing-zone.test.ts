@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -53,12 +53,39 @@ async function landAndIngest(fx: IngestFixture) {
   expect(registered.map((e) => [e.status, e.rowsIngested, e.snapshotId])).toEqual([['success', 2, third.files[4]!.snapshotId]]);
 }
 
+/** Uploads that would lose a file or make a key both a file and a folder are refused, naming the files and keys, before anything lands. */
+async function refusesClashingUploads(fx: IngestFixture) {
+  await mkdir(join(fx.dir, 'a'));
+  await mkdir(join(fx.dir, 'b'));
+  const a = await fx.file('a/x.csv', 'id\n1\n');
+  const b = await fx.file('b/x.csv', 'id\n2\n');
+  await expect(fx.ingestion.upload([a, b], 'landing/coll/')).rejects.toThrow(`${a} and ${b} would both land as landing/coll/x.csv`);
+  expect(await fx.ingestion.listLanding('landing/coll/')).toEqual([]);
+  await fx.ingestion.upload([a], 'landing/single');
+  await expect(fx.ingestion.upload([b], 'landing/single/')).rejects.toThrow(/landing\/single\/x\.csv: landing\/single is a file, .* remove landing\/single first/);
+  await fx.ingestion.upload([a], 'landing/folder/');
+  await expect(fx.ingestion.upload([b], 'landing/folder')).rejects.toThrow(/landing\/folder\/ is a folder \(it holds landing\/folder\/x\.csv\).* end the destination with a slash/);
+  // Within one upload: a folder's file under a key another file of the upload takes.
+  await expect(fx.ingestion.upload([join(fx.dir, 'a'), b], 'landing/mixed/')).resolves.toHaveLength(2);
+  await expect(fx.ingestion.upload([b], 'landing/mixed/a')).rejects.toThrow(/landing\/mixed\/a\/ is a folder/);
+  expect((await fx.ingestion.listLanding('landing/')).map((e) => e.key).filter((key) => !key.startsWith('landing/sales/'))).toEqual(['landing/folder/x.csv', 'landing/mixed/a/x.csv', 'landing/mixed/x.csv', 'landing/single']);
+}
+
 describe('landing zone', () => {
   it('uploads, lists and batch-ingests landing files on the local store', async () => {
     const fx = await openIngestFixture();
     try {
       await landAndIngest(fx);
       await expect(fx.ingestion.upload([join(fx.dir, 'jan.csv')], 'elsewhere/')).rejects.toThrow(/landing zone/);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('refuses uploads that would replace one of their own files or make a key both a file and a folder', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await refusesClashingUploads(fx);
     } finally {
       await fx.close();
     }
@@ -95,6 +122,7 @@ describe('landing zone', () => {
         expect(fx.rat.store.kind).toBe('s3');
         await landAndIngest(fx);
         expect(await fx.rat.store.exists('landing/sales/jan.csv')).toBe(true);
+        await refusesClashingUploads(fx);
       } finally {
         await fx.close();
       }

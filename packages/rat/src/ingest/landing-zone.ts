@@ -45,15 +45,62 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
       uploads.push({ file: path, key, size: info.size });
     }
   }
+  uploads.forEach((upload) => assertValidKey(upload.key));
+  refuseSameKey(uploads);
+  await refuseFileFolderClash(store, uploads);
   const landed: LandedFile[] = [];
   for (const upload of uploads) {
-    assertValidKey(upload.key);
     report?.({ file: upload.file, phase: 'uploading', bytesDone: 0, bytesTotal: upload.size });
     await store.putFile(upload.key, upload.file);
     report?.({ file: upload.file, phase: 'uploading', bytesDone: upload.size, bytesTotal: upload.size });
     landed.push(upload);
   }
   return landed;
+}
+
+/** Two local files with one name (`a/x.csv`, `b/x.csv` into `landing/coll/`): the second would replace the first, unseen. */
+function refuseSameKey(uploads: readonly { file: string; key: string }[]): void {
+  const fileByKey = new Map<string, string>();
+  for (const { file, key } of uploads) {
+    const earlier = fileByKey.get(key);
+    if (earlier !== undefined) {
+      throw new ValidationError('INVALID_ARGUMENT', `${earlier} and ${file} would both land as ${key}, the second replacing the first; nothing was uploaded: upload them to different folders or rename one`);
+    }
+    fileByKey.set(key, file);
+  }
+}
+
+/**
+ * A key cannot be both a file and a folder: a local landing zone cannot hold it (the file system
+ * refuses), and in a bucket `rat ingest landing/x` would read the file and never the folder's files.
+ * Checked against the landing zone and within the upload, before anything is uploaded.
+ */
+async function refuseFileFolderClash(store: ObjectStore, uploads: readonly { file: string; key: string }[]): Promise<void> {
+  const keys = new Set(uploads.map((u) => u.key));
+  // Each folder of the upload, with a key it will hold.
+  const batchFolders = new Map<string, string>();
+  for (const key of keys) for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) if (!batchFolders.has(key.slice(0, slash + 1))) batchFolders.set(key.slice(0, slash + 1), key);
+  const isFile = new Map<string, Promise<boolean>>();
+  const storedFile = (key: string) => isFile.get(key) ?? isFile.set(key, keys.has(key) ? Promise.resolve(true) : store.exists(key)).get(key)!;
+  for (const { file, key } of uploads) {
+    const parts = key.split('/');
+    for (let depth = 2; depth < parts.length; depth++) {
+      const parent = parts.slice(0, depth).join('/');
+      if (await storedFile(parent)) {
+        throw new ValidationError('INVALID_ARGUMENT', `cannot upload ${file} as ${key}: ${parent} is a file, and a landing key cannot be a file and a folder too; nothing was uploaded: upload into another folder, or remove ${parent} first`);
+      }
+    }
+    const folder = `${key}/`;
+    const inside = batchFolders.get(folder) ?? (await firstKeyUnder(store, folder));
+    if (inside !== undefined) {
+      throw new ValidationError('INVALID_ARGUMENT', `cannot upload ${file} as ${key}: ${key}/ is a folder (it holds ${inside}); nothing was uploaded: to put the file in it, end the destination with a slash (${key}/), or give it another name`);
+    }
+  }
+}
+
+async function firstKeyUnder(store: ObjectStore, prefix: string): Promise<string | undefined> {
+  for await (const object of store.list(prefix)) return object.key;
+  return undefined;
 }
 
 /** Landing files under a prefix, each with its latest ingest status. */
