@@ -82,6 +82,22 @@ describe('landing zone', () => {
     }
   });
 
+  it('lists a prefix as the folder it names, or the one file whose key it is', async () => {
+    const fx = await openIngestFixture();
+    try {
+      const file = await fx.file('z.csv', 'id\n1\n');
+      await fx.ingestion.upload([file], 'landing/sales/');
+      await fx.ingestion.upload([file], 'landing/sales-old/');
+      const keys = async (prefix: string) => (await fx.ingestion.listLanding(prefix)).map((e) => e.key);
+      expect(await keys('landing/sales')).toEqual(['landing/sales/z.csv']);
+      expect(await keys('landing/sales/')).toEqual(['landing/sales/z.csv']);
+      expect(await keys('landing/sales/z.csv')).toEqual(['landing/sales/z.csv']);
+      expect(await keys('landing')).toEqual(['landing/sales-old/z.csv', 'landing/sales/z.csv']);
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('refuses uploads that would replace one of their own files or make a key both a file and a folder', async () => {
     const fx = await openIngestFixture();
     try {

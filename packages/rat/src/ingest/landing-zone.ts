@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import type { FileRegistry, RegistryStatus } from './file-registry.js';
 import type { IngestProgress } from './progress.js';
 import { LANDING_PREFIX, relativeTo, walk } from './source-files.js';
@@ -103,13 +103,16 @@ async function firstKeyUnder(store: ObjectStore, prefix: string): Promise<string
   return undefined;
 }
 
-/** Landing files under a prefix, each with its latest ingest status. */
+/**
+ * Landing files under a prefix, each with its latest ingest status. A prefix is a folder, as for
+ * `rat ingest`: `landing/sales` lists `landing/sales/`, not `landing/sales-old/`; a file's key lists that file.
+ */
 export async function listLanding(store: ObjectStore, registry: FileRegistry, prefix = LANDING_PREFIX): Promise<LandingEntry[]> {
   if (!prefix.startsWith(LANDING_PREFIX) && prefix !== 'landing') throw new ValidationError('INVALID_ARGUMENT', `landing prefixes start with landing/ (got "${prefix}")`);
   const latest = new Map<string, { status: RegistryStatus; target: string; at: Date }>();
   for (const entry of await registry.list()) latest.set(entry.filePath, { status: entry.status, target: entry.targetTable, at: entry.ingestedAt });
   const entries: LandingEntry[] = [];
-  for await (const object of store.list(prefix === 'landing' ? LANDING_PREFIX : prefix)) {
+  for await (const object of landingObjects(store, prefix)) {
     const last = latest.get(object.key);
     entries.push({
       key: object.key,
@@ -119,4 +122,10 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
     });
   }
   return entries;
+}
+
+async function* landingObjects(store: ObjectStore, prefix: string): AsyncGenerator<ObjectInfo> {
+  const file = prefix.endsWith('/') || prefix === 'landing' ? undefined : await store.head(prefix);
+  if (file) yield file;
+  else yield* store.list(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
