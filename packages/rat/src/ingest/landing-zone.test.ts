@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rat } from '../cli/test-support/cli-runner.js';
 import { createS3Store } from '../storage/s3-store.js';
 import { startS3Server, type S3TestServer } from '../storage/test-support/s3-server.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
@@ -142,6 +143,14 @@ describe('landing zone', () => {
       } finally {
         await fx.close();
       }
+    });
+
+    it('keeps stderr free of the AWS SDK\'s Node version warning (Node < 22) when a rat command uses S3', async () => {
+      const s3Env = { RAT_S3_BUCKET: server.bucket, RAT_S3_ENDPOINT: server.endpoint, RAT_S3_REGION: server.region, RAT_S3_ACCESS_KEY_ID: server.accessKeyId, RAT_S3_SECRET_ACCESS_KEY: server.secretAccessKey, RAT_S3_PREFIX: 'cli' };
+      // This process's own S3 clients set the SDK's switch: the command must not inherit it.
+      const run = await rat(join(home, 'cli-home'), ['landing'], { ...s3Env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
     });
 
     it('reads a landing file another writer replaced as it is now, not from the copy cached at the last ingest', async () => {

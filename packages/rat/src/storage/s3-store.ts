@@ -67,6 +67,7 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     const missing = accessKeyId ? 'secretAccessKey' : 'accessKeyId';
     throw new ValidationError('CONFIG_INVALID', `S3 credentials for bucket "${options.bucket}" are incomplete: ${missing} is missing`);
   }
+  quietNodeVersionWarning();
   return new S3Client({
     region: options.region,
     endpoint: options.endpoint,
@@ -78,6 +79,16 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS },
   });
+}
+
+/**
+ * Under Node < 22 the SDK's client constructor writes an 8-line NodeVersionSupportWarning (future
+ * SDK releases will need Node 22) to stderr, on every command, where rat promises one-line errors.
+ * The SDK's own switch turns off that one warning, once, for the process (@aws-sdk/core's
+ * emitWarningIfUnsupportedVersion); other warnings still show. A value the user set is kept.
+ */
+function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {}): ObjectStore {
