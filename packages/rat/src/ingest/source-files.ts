@@ -38,9 +38,13 @@ async function landingSources(store: ObjectStore, spec: string, context: SourceC
   const folder = spec.endsWith('/') ? spec : `${spec}/`;
   const inFolder = await keysUnder(store, folder);
   if (inFolder.length > 0) return inFolder.filter((key) => !key.split('/').some((part) => part.startsWith('.'))).map(fromKey);
-  const listed = hasGlob(spec) ? globBase(spec) : folder;
-  const keys = listed === folder ? [] : await keysUnder(store, listed);
-  if (keys.length === 0 && !(await context.ingestedFrom?.(listed))) throw await landingNotFound(store, spec);
+  if (!hasGlob(spec)) {
+    if (await context.ingestedFrom?.(folder)) return [];
+    throw await landingNotFound(store, spec);
+  }
+  const base = globBase(spec);
+  const keys = await keysUnder(store, base);
+  if (keys.length === 0 && !(await context.ingestedFrom?.(base))) throw await landingNotFound(store, spec);
   const pattern = globToRegExp(spec);
   return keys.filter((key) => pattern.test(key)).map(fromKey);
 }
