@@ -83,3 +83,14 @@ export function quoteIdent(name: string): string {
 export function quoteString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
+
+/**
+ * A local file's path as a string literal for DuckDB's readers (read_csv, read_json, read_parquet)
+ * that names exactly that file. The readers expand `*`, `?` and `[...]` in every path they are
+ * given and have no escape character, so `a[1].csv` would read `a1.csv` and `a?.csv` every
+ * `a<x>.csv`; each such character goes in a one-character class (`[[]`, `[?]`, `[*]`), which
+ * matches only itself. Braces are not glob characters to DuckDB 1.5's local file system.
+ */
+export function quoteFilePath(path: string): string {
+  return quoteString(path.replace(/[[?*]/g, '[$&]'));
+}

@@ -1,6 +1,6 @@
 import { encodeValue } from '../iceberg/values.js';
 import type { DataFile, IcebergType, IcebergValue, PartitionValues, PrimitiveType, Schema, StructField } from '../iceberg/types.js';
-import { type DuckDb, quoteString } from './duckdb.js';
+import { type DuckDb, quoteFilePath } from './duckdb.js';
 
 interface ColumnChunkStats {
   path_in_schema: string;
@@ -41,7 +41,7 @@ export interface DataFileInput {
 export async function dataFileFromParquet(db: DuckDb, input: DataFileInput & { localPath: string }): Promise<DataFile> {
   const chunks = await db.rows<ColumnChunkStats>(
     `SELECT path_in_schema, num_values, stats_min_value, stats_max_value, stats_null_count, total_compressed_size, row_group_id, row_group_num_rows
-     FROM parquet_metadata(${quoteString(input.localPath)})`,
+     FROM parquet_metadata(${quoteFilePath(input.localPath)})`,
   );
   // The file's row count is the sum over its row groups (every chunk repeats its row group's count).
   const rowGroups = new Map<number, number>();

@@ -1,7 +1,7 @@
 import type { PlannedScan } from '../iceberg/scan-planner.js';
 import type { DataFile, IcebergValue, PartitionSpec, PrimitiveType, Schema, StructField } from '../iceberg/types.js';
 import { valueToJson } from '../iceberg/values.js';
-import { quoteIdent, quoteString } from './duckdb.js';
+import { quoteFilePath, quoteIdent, quoteString } from './duckdb.js';
 import { duckDbTypeOf } from './type-mapping.js';
 
 export interface ScanSqlOptions {
@@ -42,7 +42,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
   // With the field-id mapping a column missing from a file reads as NULL instead of failing to bind.
   const mapping = constants.size === 0 && options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
   const hasDeletes = scan.tasks.some((t) => t.positionDeletes.length > 0 || t.equalityDeletes.length > 0);
-  const fileList = `[${dataPaths.map(quoteString).join(', ')}]`;
+  const fileList = `[${dataPaths.map(quoteFilePath).join(', ')}]`;
   if (!hasDeletes && constants.size === 0) {
     const projection = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
     return `SELECT ${projection} FROM read_parquet(${fileList}${mapping}, ${NO_HIVE})`;
@@ -55,7 +55,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     // Delete files name data files by their location as written; map each to the local path DuckDB reports.
     const locations = `(VALUES ${[...pathByLocation].map(([location, path]) => `(${quoteString(location)}, ${quoteString(path)})`).join(', ')}) AS m(location, path)`;
     conditions.push(
-      `NOT EXISTS (SELECT 1 FROM read_parquet([${paths.map(quoteString).join(', ')}], ${NO_HIVE}) p JOIN ${locations} ON p.file_path = m.location WHERE m.path = d.filename AND p.pos = d.file_row_number)`,
+      `NOT EXISTS (SELECT 1 FROM read_parquet([${paths.map(quoteFilePath).join(', ')}], ${NO_HIVE}) p JOIN ${locations} ON p.file_path = m.location WHERE m.path = d.filename AND p.pos = d.file_row_number)`,
     );
   }
   const equalityGroups = new Map<string, { ids: number[]; files: Map<DataFile, number>; targets: [string, number][] }>();
@@ -77,7 +77,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     const deletePaths = await mapLimit(deleteFiles, (f) => options.localPath(f.filePath));
     const idMap = `MAP {${fields.map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckDbTypeOf(f.type))}, default_value: NULL}`).join(', ')}}`;
     const rows = deletePaths
-      .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteString(path)}, schema=${idMap}, ${NO_HIVE})`)
+      .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteFilePath(path)}, schema=${idMap}, ${NO_HIVE})`)
       .join(' UNION ALL ');
     const targets = `(VALUES ${group.targets.map(([path, index]) => `(${quoteString(path)}, ${index})`).join(', ')}) AS t(path, __del)`;
     const match = fields.map((f) => `e.${quoteIdent(f.name)} IS NOT DISTINCT FROM ${value(f)}`).join(' AND ');

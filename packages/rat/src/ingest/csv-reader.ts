@@ -1,5 +1,5 @@
 import { RatError } from '../core/errors.js';
-import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
+import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { promotionAllowed } from '../iceberg/type-parse.js';
 import type { PrimitiveType } from '../iceberg/types.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
@@ -84,7 +84,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const scanTable = `${rejects}_scan`;
   const readCsv = (maxLineBytes: number, readTypes: string[]) =>
     `read_csv(${[
-      quoteString(file.localPath),
+      quoteFilePath(file.localPath),
       ...readOptions(dialect, file, mapping, readTypes, rejects),
       ...(maxLineBytes === DEFAULT_LINE_BYTES ? [] : [`max_line_size = ${maxLineBytes}`]),
     ].join(', ')})`;
@@ -265,7 +265,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   const { relation, rejects } = stageNames(ctx.id);
   const rejectsTable = `${rejects}_duck`;
   const scanTable = `${rejects}_scan`;
-  const read = `read_csv([${files.map((f) => quoteString(f.localPath)).join(', ')}], ${[...readOptions(dialect, first, mapping, readTypes, rejects), `filename = '__rat_path'`].join(', ')})`;
+  const read = `read_csv([${files.map((f) => quoteFilePath(f.localPath)).join(', ')}], ${[...readOptions(dialect, first, mapping, readTypes, rejects), `filename = '__rat_path'`].join(', ')})`;
   const display = `CASE __rat_path ${files.map((f) => `WHEN ${quoteString(f.localPath)} THEN ${quoteString(f.display)}`).join(' ')} END`;
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * EXCLUDE (__rat_path), ${display} AS ${SOURCE_COLUMN} FROM ${read}; ${rejectsTableSql(rejects)}`);
   const byPath = new Map(files.map((f) => [f.localPath, f.display]));
@@ -441,7 +441,7 @@ export function obviousDelimiter(sample: string): string | undefined {
 async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient: boolean, hint?: { delimiter: string; quote: string; escape: string }): Promise<Dialect | undefined> {
   const options = { ...ctx.options, ...hint };
   const args = [
-    quoteString(file.localPath),
+    quoteFilePath(file.localPath),
     `sample_size = ${options.sampleSize ?? DEFAULT_SAMPLE_ROWS}`,
     `encoding = ${quoteString(file.encoding)}`,
     `compression = ${quoteString(file.compression)}`,

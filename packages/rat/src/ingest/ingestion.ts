@@ -82,8 +82,9 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const resolved = resolveIngestOptions(options);
       const ident = await targetOf(target);
       const specs = Array.isArray(source) ? source : [source];
-      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec)))).flat();
       const targetName = `${ident.namespace}.${ident.name}`;
+      const ingestedFrom = async (prefix: string) => (await registry.list({ target: targetName })).some((entry) => entry.filePath.startsWith(prefix));
+      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec, { ingestedFrom })))).flat();
       const base = await context();
       const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName, resolved.mode) : undefined;
       const filesPerCommit = resolved.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT;

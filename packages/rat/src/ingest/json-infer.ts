@@ -3,7 +3,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type DuckDBConnection, type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
-import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
+import { type DuckDb, quoteFilePath, quoteIdent } from '../engine/duckdb.js';
 import { describeOn, describeQuery } from '../engine/table-writer.js';
 
 export interface InferredColumns {
@@ -50,7 +50,7 @@ export async function inferJsonColumns(
   minPartBytes = MIN_PART_BYTES,
   maxPartBytes = MAX_PART_BYTES,
 ): Promise<JsonInference> {
-  const whole = async () => ({ ...(await describeQuery(duck, `SELECT * FROM read_json(${[quoteString(path), ...options, 'sample_size = -1'].join(', ')})`)), parts: 1 });
+  const whole = async () => ({ ...(await describeQuery(duck, `SELECT * FROM read_json(${[quoteFilePath(path), ...options, 'sample_size = -1'].join(', ')})`)), parts: 1 });
   if (exact) return whole();
   const split = await splitLines(duck, path, format, sample, minPartBytes, maxPartBytes).catch(() => undefined);
   if (!split || split.parts.length < 2) return whole();
@@ -145,7 +145,7 @@ async function inferParts(duck: DuckDb, path: string, split: LineSplit, options:
   const worker = async (connection: DuckDBConnection) => {
     while (!failed && next < split.parts.length) {
       const i = next++;
-      const inferring = describeOn(connection, `SELECT * FROM read_json(${[quoteString(pipes[i]!), ...options].join(', ')})`);
+      const inferring = describeOn(connection, `SELECT * FROM read_json(${[quoteFilePath(pipes[i]!), ...options].join(', ')})`);
       const fed = feed(path, split.parts[i]!, pipes[i]!, inferring);
       const [columns, fedOutcome] = await Promise.allSettled([inferring, fed]);
       if (columns.status === 'rejected' || fedOutcome.status === 'rejected') {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
-import { quoteIdent, quoteString } from '../engine/duckdb.js';
+import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { mapColumnNames } from './column-names.js';
 import { fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
@@ -41,7 +41,7 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
       runOnFile(
         duck,
         file,
-        `CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} AS SELECT ordinality AS n, line FROM read_csv(${quoteString(file.localPath)}, columns = {'line': 'VARCHAR'},
+        `CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} AS SELECT ordinality AS n, line FROM read_csv(${quoteFilePath(file.localPath)}, columns = {'line': 'VARCHAR'},
            header = false, auto_detect = false, delim = E'\\x01', quote = '', escape = '', parallel = false, strict_mode = false,
            max_line_size = 268435456, compression = ${quoteString(file.compression)}) WITH ORDINALITY`,
       ),
@@ -85,7 +85,7 @@ async function stageRecordsAt(ctx: StageContext, file: ProbedFile, steps: readon
   const rejectsScratch = join(ctx.scratchDir, `${ctx.id}-records-rejects.ndjson`);
   const extracted = await extractRecords(file, steps, scratch, rejectsScratch, LINE_COLUMN, ctx.onBytesRead);
   if (extracted.rejected > 0) {
-    await duck.run(`INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteString(rejectsScratch)}, format = 'newline_delimited',
+    await duck.run(`INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteFilePath(rejectsScratch)}, format = 'newline_delimited',
       columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${LARGE_OBJECT_BYTES})`);
   }
   if (extracted.objects > 0) return readRecordsOfAnySize(ctx, file, scratch, 'newline_delimited', 'none', true);
@@ -125,7 +125,7 @@ async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: s
 async function readRecords(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, objectBytes: number, exact = false, eager = false): Promise<StagedFile> {
   const { duck, options } = ctx;
   const { relation, rejects, view } = stageNames(ctx.id);
-  const readOptions = [quoteString(path), `format = ${quoteString(format)}`, 'records = true', `compression = ${quoteString(compression === 'none' ? 'uncompressed' : compression)}`, `maximum_object_size = ${objectBytes}`];
+  const readOptions = [quoteFilePath(path), `format = ${quoteString(format)}`, 'records = true', `compression = ${quoteString(compression === 'none' ? 'uncompressed' : compression)}`, `maximum_object_size = ${objectBytes}`];
   // Types from every record (sample_size -1), so a late record of another type or with another key
   // cannot fail the read or lose its value. That reads the whole file, so it is done once: the reads
   // of the rows name the columns and their types, which keeps DuckDB from inferring them again.

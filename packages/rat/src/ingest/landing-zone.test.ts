@@ -1,8 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rat } from '../cli/test-support/cli-runner.js';
+import { createS3Store } from '../storage/s3-store.js';
 import { startS3Server, type S3TestServer } from '../storage/test-support/s3-server.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -52,12 +54,55 @@ async function landAndIngest(fx: IngestFixture) {
   expect(registered.map((e) => [e.status, e.rowsIngested, e.snapshotId])).toEqual([['success', 2, third.files[4]!.snapshotId]]);
 }
 
+/** Uploads that would lose a file or make a key both a file and a folder are refused, naming the files and keys, before anything lands. */
+async function refusesClashingUploads(fx: IngestFixture) {
+  await mkdir(join(fx.dir, 'a'));
+  await mkdir(join(fx.dir, 'b'));
+  const a = await fx.file('a/x.csv', 'id\n1\n');
+  const b = await fx.file('b/x.csv', 'id\n2\n');
+  await expect(fx.ingestion.upload([a, b], 'landing/coll/')).rejects.toThrow(`${a} and ${b} would both land as landing/coll/x.csv`);
+  expect(await fx.ingestion.listLanding('landing/coll/')).toEqual([]);
+  await fx.ingestion.upload([a], 'landing/single');
+  await expect(fx.ingestion.upload([b], 'landing/single/')).rejects.toThrow(/landing\/single\/x\.csv: landing\/single is a file, .* remove landing\/single first/);
+  await fx.ingestion.upload([a], 'landing/folder/');
+  await expect(fx.ingestion.upload([b], 'landing/folder')).rejects.toThrow(/landing\/folder\/ is a folder \(it holds landing\/folder\/x\.csv\).* end the destination with a slash/);
+  // Within one upload: a folder's file under a key another file of the upload takes.
+  await expect(fx.ingestion.upload([join(fx.dir, 'a'), b], 'landing/mixed/')).resolves.toHaveLength(2);
+  await expect(fx.ingestion.upload([b], 'landing/mixed/a')).rejects.toThrow(/landing\/mixed\/a\/ is a folder/);
+  expect((await fx.ingestion.listLanding('landing/')).map((e) => e.key).filter((key) => !key.startsWith('landing/sales/'))).toEqual(['landing/folder/x.csv', 'landing/mixed/a/x.csv', 'landing/mixed/x.csv', 'landing/single']);
+}
+
 describe('landing zone', () => {
   it('uploads, lists and batch-ingests landing files on the local store', async () => {
     const fx = await openIngestFixture();
     try {
       await landAndIngest(fx);
       await expect(fx.ingestion.upload([join(fx.dir, 'jan.csv')], 'elsewhere/')).rejects.toThrow(/landing zone/);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('lists a prefix as the folder it names, or the one file whose key it is', async () => {
+    const fx = await openIngestFixture();
+    try {
+      const file = await fx.file('z.csv', 'id\n1\n');
+      await fx.ingestion.upload([file], 'landing/sales/');
+      await fx.ingestion.upload([file], 'landing/sales-old/');
+      const keys = async (prefix: string) => (await fx.ingestion.listLanding(prefix)).map((e) => e.key);
+      expect(await keys('landing/sales')).toEqual(['landing/sales/z.csv']);
+      expect(await keys('landing/sales/')).toEqual(['landing/sales/z.csv']);
+      expect(await keys('landing/sales/z.csv')).toEqual(['landing/sales/z.csv']);
+      expect(await keys('landing')).toEqual(['landing/sales-old/z.csv', 'landing/sales/z.csv']);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('refuses uploads that would replace one of their own files or make a key both a file and a folder', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await refusesClashingUploads(fx);
     } finally {
       await fx.close();
     }
@@ -94,6 +139,30 @@ describe('landing zone', () => {
         expect(fx.rat.store.kind).toBe('s3');
         await landAndIngest(fx);
         expect(await fx.rat.store.exists('landing/sales/jan.csv')).toBe(true);
+        await refusesClashingUploads(fx);
+      } finally {
+        await fx.close();
+      }
+    });
+
+    it('keeps stderr free of the AWS SDK\'s Node version warning (Node < 22) when a rat command uses S3', async () => {
+      const s3Env = { RAT_S3_BUCKET: server.bucket, RAT_S3_ENDPOINT: server.endpoint, RAT_S3_REGION: server.region, RAT_S3_ACCESS_KEY_ID: server.accessKeyId, RAT_S3_SECRET_ACCESS_KEY: server.secretAccessKey, RAT_S3_PREFIX: 'cli' };
+      // This process's own S3 clients set the SDK's switch: the command must not inherit it.
+      const run = await rat(join(home, 'cli-home'), ['landing'], { ...s3Env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    });
+
+    it('reads a landing file another writer replaced as it is now, not from the copy cached at the last ingest', async () => {
+      const storage = { type: 's3', endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'replaced', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } as const;
+      const fx = await openIngestFixture({ storage: { ...storage, cacheDir: join(home, 'replaced-cache'), stagingRoot: join(home, 'replaced-staging') } });
+      const otherWriter = createS3Store({ ...storage, cacheDir: join(home, 'other-cache'), stagingRoot: join(home, 'other-staging') });
+      try {
+        await fx.ingestion.upload([await fx.file('daily.csv', 'day,amount\n2026-01-01,10\n')], 'landing/st/');
+        expect((await fx.ingestion.ingest('landing/st/', 'bronze.st', { skipExisting: true })).rowsIngested).toBe(1);
+        await otherWriter.put('landing/st/daily.csv', 'day,amount\n2026-01-01,10\n2026-01-02,20\n2026-01-03,30\n');
+        const again = await fx.ingestion.ingest('landing/st/', 'bronze.st', { skipExisting: true });
+        expect(again.files.map((f) => [f.status, f.rowsIngested])).toEqual([['success', 3]]);
       } finally {
         await fx.close();
       }

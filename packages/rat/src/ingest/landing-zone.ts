@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import type { FileRegistry, RegistryStatus } from './file-registry.js';
 import type { IngestProgress } from './progress.js';
 import { LANDING_PREFIX, relativeTo, walk } from './source-files.js';
@@ -45,9 +45,11 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
       uploads.push({ file: path, key, size: info.size });
     }
   }
+  uploads.forEach((upload) => assertValidKey(upload.key));
+  refuseSameKey(uploads);
+  await refuseFileFolderClash(store, uploads);
   const landed: LandedFile[] = [];
   for (const upload of uploads) {
-    assertValidKey(upload.key);
     report?.({ file: upload.file, phase: 'uploading', bytesDone: 0, bytesTotal: upload.size });
     await store.putFile(upload.key, upload.file);
     report?.({ file: upload.file, phase: 'uploading', bytesDone: upload.size, bytesTotal: upload.size });
@@ -56,13 +58,61 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
   return landed;
 }
 
-/** Landing files under a prefix, each with its latest ingest status. */
+/** Two local files with one name (`a/x.csv`, `b/x.csv` into `landing/coll/`): the second would replace the first, unseen. */
+function refuseSameKey(uploads: readonly { file: string; key: string }[]): void {
+  const fileByKey = new Map<string, string>();
+  for (const { file, key } of uploads) {
+    const earlier = fileByKey.get(key);
+    if (earlier !== undefined) {
+      throw new ValidationError('INVALID_ARGUMENT', `${earlier} and ${file} would both land as ${key}, the second replacing the first; nothing was uploaded: upload them to different folders or rename one`);
+    }
+    fileByKey.set(key, file);
+  }
+}
+
+/**
+ * A key cannot be both a file and a folder: a local landing zone cannot hold it (the file system
+ * refuses), and in a bucket `rat ingest landing/x` would read the file and never the folder's files.
+ * Checked against the landing zone and within the upload, before anything is uploaded.
+ */
+async function refuseFileFolderClash(store: ObjectStore, uploads: readonly { file: string; key: string }[]): Promise<void> {
+  const keys = new Set(uploads.map((u) => u.key));
+  // Each folder of the upload, with a key it will hold.
+  const batchFolders = new Map<string, string>();
+  for (const key of keys) for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) if (!batchFolders.has(key.slice(0, slash + 1))) batchFolders.set(key.slice(0, slash + 1), key);
+  const isFile = new Map<string, Promise<boolean>>();
+  const storedFile = (key: string) => isFile.get(key) ?? isFile.set(key, keys.has(key) ? Promise.resolve(true) : store.exists(key)).get(key)!;
+  for (const { file, key } of uploads) {
+    const parts = key.split('/');
+    for (let depth = 2; depth < parts.length; depth++) {
+      const parent = parts.slice(0, depth).join('/');
+      if (await storedFile(parent)) {
+        throw new ValidationError('INVALID_ARGUMENT', `cannot upload ${file} as ${key}: ${parent} is a file, and a landing key cannot be a file and a folder too; nothing was uploaded: upload into another folder, or remove ${parent} first`);
+      }
+    }
+    const folder = `${key}/`;
+    const inside = batchFolders.get(folder) ?? (await firstKeyUnder(store, folder));
+    if (inside !== undefined) {
+      throw new ValidationError('INVALID_ARGUMENT', `cannot upload ${file} as ${key}: ${key}/ is a folder (it holds ${inside}); nothing was uploaded: to put the file in it, end the destination with a slash (${key}/), or give it another name`);
+    }
+  }
+}
+
+async function firstKeyUnder(store: ObjectStore, prefix: string): Promise<string | undefined> {
+  for await (const object of store.list(prefix)) return object.key;
+  return undefined;
+}
+
+/**
+ * Landing files under a prefix, each with its latest ingest status. A prefix is a folder, as for
+ * `rat ingest`: `landing/sales` lists `landing/sales/`, not `landing/sales-old/`; a file's key lists that file.
+ */
 export async function listLanding(store: ObjectStore, registry: FileRegistry, prefix = LANDING_PREFIX): Promise<LandingEntry[]> {
   if (!prefix.startsWith(LANDING_PREFIX) && prefix !== 'landing') throw new ValidationError('INVALID_ARGUMENT', `landing prefixes start with landing/ (got "${prefix}")`);
   const latest = new Map<string, { status: RegistryStatus; target: string; at: Date }>();
   for (const entry of await registry.list()) latest.set(entry.filePath, { status: entry.status, target: entry.targetTable, at: entry.ingestedAt });
   const entries: LandingEntry[] = [];
-  for await (const object of store.list(prefix === 'landing' ? LANDING_PREFIX : prefix)) {
+  for await (const object of landingObjects(store, prefix)) {
     const last = latest.get(object.key);
     entries.push({
       key: object.key,
@@ -72,4 +122,10 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
     });
   }
   return entries;
+}
+
+async function* landingObjects(store: ObjectStore, prefix: string): AsyncGenerator<ObjectInfo> {
+  const file = prefix.endsWith('/') || prefix === 'landing' ? undefined : await store.head(prefix);
+  if (file) yield file;
+  else yield* store.list(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }

@@ -1,5 +1,5 @@
 import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
-import { quoteIdent, quoteString } from '../engine/duckdb.js';
+import { quoteFilePath, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
 import { fileReadError, runOnFile } from './csv-reader.js';
@@ -17,7 +17,7 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   const { duck, options } = ctx;
   const { relation, rejects } = stageNames(ctx.id);
   await createRejectsTable(duck, rejects);
-  const source = `read_parquet(${quoteString(file.localPath)}, file_row_number = true)`;
+  const source = `read_parquet(${quoteFilePath(file.localPath)}, file_row_number = true)`;
   let described: { names: string[]; types: DuckDBType[] };
   try {
     described = await describeQuery(duck, `SELECT * EXCLUDE (file_row_number) FROM ${source}`);

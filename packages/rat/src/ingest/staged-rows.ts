@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { quoteIdent, quoteString } from '../engine/duckdb.js';
+import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { civilFromDays } from '../iceberg/calendar.js';
 import { mapColumnNames } from './column-names.js';
 import { runOnFile } from './csv-reader.js';
@@ -210,7 +210,7 @@ export class RowSink {
       await runOnFile(
         duck,
         file,
-        `INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteString(this.rejectsPath)}, format = 'newline_delimited', records = true,
+        `INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteFilePath(this.rejectsPath)}, format = 'newline_delimited', records = true,
            columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${objectBytes})`,
       );
     }
@@ -231,7 +231,7 @@ export class RowSink {
       runOnFile(
         duck,
         file,
-        `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM read_json(${quoteString(this.rowsPath)},
+        `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM read_json(${quoteFilePath(this.rowsPath)},
            format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = ${objectBytes})`,
       ),
     );

@@ -41,9 +41,12 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /**
    * A local filesystem path holding the object's bytes, for DuckDB (which cannot read s3:// here).
-   * Local store: the file itself. S3: a cached download; objects are immutable, so the cache never goes stale.
+   * Local store: the file itself. S3: a cached download. Objects rat writes are immutable (unique
+   * names), so their cached copy never goes stale; an object another writer may replace under the
+   * same key (a landing file) is read with `revalidate`: its cached copy is used only while its
+   * ETag and size are the object's (one HEAD), else it is downloaded again.
    */
-  localPath(key: string): Promise<string>;
+  localPath(key: string, options?: { revalidate?: boolean }): Promise<string>;
   /** A fresh local directory for files to be written before `putFile` (removed by the caller). */
   stagingDir(): Promise<string>;
   /**

@@ -133,6 +133,25 @@ describe('createS3Store', () => {
       expectBytes(await readFile(paths[0] ?? ''), bytes);
     });
 
+    it('with revalidate, reuses its copy after a HEAD while the object is unchanged, and downloads again one another writer replaced', async () => {
+      const key = 'cache/landing.csv';
+      const read = async () => readFile(await store.localPath(key, { revalidate: true }), 'utf8');
+      await store.put(key, 'id\n1\n');
+      expect(await read()).toBe('id\n1\n');
+      expect(await read()).toBe('id\n1\n');
+      expect([counts.get('GetObjectCommand'), counts.get('HeadObjectCommand')]).toEqual([1, 1]);
+      const otherWriter = createS3Store({ ...options, cacheDir: path.join(scratch, randomUUID(), 'cache') });
+      await otherWriter.put(key, 'id\n1\n2\n3\n');
+      expect(await read()).toBe('id\n1\n2\n3\n');
+      // The same size, other bytes: told apart by the ETag.
+      await otherWriter.put(key, 'id\n1\n2\n4\n');
+      expect(await read()).toBe('id\n1\n2\n4\n');
+      expect(counts.get('GetObjectCommand')).toBe(3);
+      // Objects rat writes never change under their name: read without revalidate, the copy is used as is.
+      await otherWriter.put(key, 'id\n5\n');
+      expect(await readFile(await store.localPath(key), 'utf8')).toBe('id\n1\n2\n4\n');
+    });
+
     it('drops the cached copy when this store overwrites or deletes the object', async () => {
       await store.put('cache/changing.txt', 'old');
       expect(await readFile(await store.localPath('cache/changing.txt'), 'utf8')).toBe('old');

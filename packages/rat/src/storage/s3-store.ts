@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -15,7 +15,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { describeError, ExternalError, ValidationError } from '../core/errors.js';
-import { writeStreamAtomic } from './atomic-file.js';
+import { writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
 import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
 import { assertValidKey, assertValidPrefix } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
@@ -67,6 +67,7 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     const missing = accessKeyId ? 'secretAccessKey' : 'accessKeyId';
     throw new ValidationError('CONFIG_INVALID', `S3 credentials for bucket "${options.bucket}" are incomplete: ${missing} is missing`);
   }
+  quietNodeVersionWarning();
   return new S3Client({
     region: options.region,
     endpoint: options.endpoint,
@@ -78,6 +79,16 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS },
   });
+}
+
+/**
+ * Under Node < 22 the SDK's client constructor writes an 8-line NodeVersionSupportWarning (future
+ * SDK releases will need Node 22) to stderr, on every command, where rat promises one-line errors.
+ * The SDK's own switch turns off that one warning, once, for the process (@aws-sdk/core's
+ * emitWarningIfUnsupportedVersion); other warnings still show. A value the user set is kept.
+ */
+function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {}): ObjectStore {
@@ -92,12 +103,15 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
   const partSize = tuning.partSizeBytes ?? DEFAULT_PART_SIZE;
   const listPageSize = tuning.listPageSize ?? 1000;
   const cacheRoot = path.join(path.resolve(options.cacheDir), bucket, ...(prefix === '' ? [] : prefix.split('/')));
+  // Which version of the object each cached copy is; bucket names cannot start with '.', so no bucket's copies land here.
+  const versionRoot = path.join(path.resolve(options.cacheDir), '.versions', bucket, ...(prefix === '' ? [] : prefix.split('/')));
   const stagingRoot = path.resolve(options.stagingRoot);
   const downloads = new Map<string, Promise<string>>();
   let bucketVerified = false;
 
   const objectKeyOf = (key: string): string => keyBase + key;
   const cacheFileOf = (key: string): string => path.join(cacheRoot, ...key.split('/'));
+  const versionFileOf = (key: string): string => path.join(versionRoot, ...key.split('/'));
 
   /** HEAD answers a bare 404 for a missing key and a missing bucket alike; this tells them apart once. */
   async function assertBucketExists(operation: string, objectKey: string): Promise<void> {
@@ -115,32 +129,53 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
 
   /**
    * Our own overwrites and deletes must not be shadowed by an older cached copy in this process.
-   * (Writes by other processes are not seen: objects are meant to be immutable. A download already
+   * (Writes by other processes are seen only by `localPath` with `revalidate`: the objects rat writes are
+   * immutable. A download already
    * running while this process overwrites the same key may still publish the old bytes.)
    */
   async function dropCachedCopy(key: string): Promise<void> {
     try {
+      await rm(versionFileOf(key), { force: true });
       await rm(cacheFileOf(key), { force: true });
     } catch (error) {
       if (!isMissingFileError(error)) throw error;
     }
   }
 
-  async function download(key: string): Promise<string> {
+  async function download(key: string, revalidate: boolean): Promise<string> {
     const file = cacheFileOf(key);
     const objectKey = objectKeyOf(key);
     try {
-      if (await isFile(file)) return file;
+      if (await isFile(file)) {
+        if (!revalidate || (await isCurrentCopy(key, file))) return file;
+      }
+      // Forgotten first: a crash between the two writes below leaves no version, never a wrong one.
+      await rm(versionFileOf(key), { force: true });
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }));
       const body = response.Body ?? Readable.from([]);
       if (!(body instanceof Readable)) {
         throw new ExternalError('STORAGE_ERROR', `S3 GetObject of s3://${bucket}/${objectKey} returned a body that is not a Node stream`);
       }
       await writeStreamAtomic(file, body, response.ContentLength);
+      if (response.ETag !== undefined) {
+        const version: CachedVersion = { etag: response.ETag, size: response.ContentLength ?? (await stat(file)).size };
+        await writeFileAtomic(versionFileOf(key), JSON.stringify(version));
+      }
     } catch (error) {
       throw mapS3Error(error, `GetObject into the cache file ${file}`, target, objectKey);
     }
     return file;
+  }
+
+  /** Whether the cached copy is the object as it is now: the ETag and size it was downloaded with are the object's (HEAD). */
+  async function isCurrentCopy(key: string, file: string): Promise<boolean> {
+    const cached = await readFile(versionFileOf(key), 'utf8')
+      .then((text) => JSON.parse(text) as CachedVersion)
+      .catch(() => undefined);
+    if (cached === undefined || (await stat(file)).size !== cached.size) return false;
+    const response = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKeyOf(key) })).catch(() => undefined);
+    // Missing or unreadable now: the download that follows reports it.
+    return response?.ETag === cached.etag && response.ContentLength === cached.size;
   }
 
   async function head(key: string): Promise<ObjectInfo | undefined> {
@@ -284,12 +319,12 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
       return list(listPrefix);
     },
 
-    async localPath(key) {
+    async localPath(key, { revalidate = false } = {}) {
       assertValidKey(key);
       // Concurrent callers for one key share a single download (and a single cache check).
       let pending = downloads.get(key);
       if (pending === undefined) {
-        pending = download(key).finally(() => downloads.delete(key));
+        pending = download(key, revalidate).finally(() => downloads.delete(key));
         downloads.set(key, pending);
       }
       return pending;
@@ -299,6 +334,12 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
 
     whileStaging: (_dir, write) => write(),
   };
+}
+
+/** The version of an object a cached copy holds, kept next to the cache (`<cacheDir>/.versions/...`). */
+interface CachedVersion {
+  etag: string;
+  size: number;
 }
 
 function normalizePrefix(raw: string, bucket: string): string {

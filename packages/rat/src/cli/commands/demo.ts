@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError } from '../../core/errors.js';
-import { quoteString } from '../../engine/duckdb.js';
+import { quoteFilePath } from '../../engine/duckdb.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 
 /** Finds the superstore sample (a dev dependency: installed by `npm install`, never committed). */
@@ -34,7 +34,7 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
                    "Ship Mode" AS ship_mode, "Customer Name" AS customer, "Segment" AS segment, "Region" AS region,
                    "State" AS state, "City" AS city, "Category" AS category, "Sub-Category" AS sub_category,
                    "Product Name" AS product, "Sales" AS sales, "Quantity" AS quantity, "Discount" AS discount, "Profit" AS profit
-            FROM read_csv(${quoteString(csv)})`);
+            FROM read_csv(${quoteFilePath(csv)})`);
           out.line(`created bronze.superstore: ${created?.kind === 'command' ? created.rowCount : 0} rows, partitioned by year(order_date)`);
         } else out.line('bronze.superstore exists already; querying it');
         const [result] = await rat.sql(`
