@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+/** CSV files whose values the reader must keep exactly, or quarantine with a reason: never load changed. */
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+const columns = async (table: string) => Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
+
+describe('CSV lines before the header', () => {
+  it('skips blank lines and comment lines before the header, never loading or quarantining the header as a row', async () => {
+    const blank = await fx.ingestion.ingest(await fx.file('blank.csv', '\nname,city\nalice,paris\nbob,rome\n'), 'bronze.lead_blank');
+    expect(blank.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT name, city FROM bronze.lead_blank ORDER BY name')).toEqual([
+      { name: 'alice', city: 'paris' },
+      { name: 'bob', city: 'rome' },
+    ]);
+    const typed = await fx.ingestion.ingest(await fx.file('blank2.csv', '\n\nid,name\n1,a\n2,b\n'), 'bronze.lead_typed');
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    expect(await columns('bronze.lead_typed')).toMatchObject({ id: 'long', name: 'string' });
+    const comment = await fx.ingestion.ingest(await fx.file('comment.csv', '# exported 2024-01-01\nid,name\n1,a\n'), 'bronze.lead_comment');
+    expect(comment.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT id, name FROM bronze.lead_comment')).toEqual([{ id: 1, name: 'a' }]);
+    // A header that starts with # is a header, not a comment.
+    await fx.ingestion.ingest(await fx.file('hash-header.csv', '#id,name\n1,a\n2,b\n'), 'bronze.lead_hash');
+    expect(Object.keys(await columns('bronze.lead_hash'))).toContain('name');
+    expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.lead_hash')).toEqual([{ n: 2 }]);
+  });
+
+  it("takes Excel's sep= line as the delimiter and skips it; a bad row keeps its line number", async () => {
+    const report = await fx.ingestion.ingest(await fx.file('excel-sep.csv', 'sep=;\nid;amount\n1;2\n2;x\n3;4\n'), 'bronze.lead_sep', { types: { amount: 'BIGINT' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id, amount FROM bronze.lead_sep ORDER BY id')).toEqual([
+      { id: 1, amount: 2 },
+      { id: 3, amount: 4 },
+    ]);
+    expect(await fx.rat.query('SELECT line, raw FROM bronze.lead_sep__rejects')).toEqual([{ line: 4, raw: '2;x' }]);
+  });
+});
