@@ -42,3 +42,19 @@ describe('CSV lines before the header', () => {
     expect(await fx.rat.query('SELECT line, raw FROM bronze.lead_sep__rejects')).toEqual([{ line: 4, raw: '2;x' }]);
   });
 });
+
+describe('CSV encoding', () => {
+  it('reads a UTF-8 file with one stray Latin-1 byte as UTF-8, quarantining that row instead of garbling the others', async () => {
+    const path = await fx.file('mixed.csv', Buffer.concat([Buffer.from('id,txt\n1,café\n2,caf'), Buffer.from([0xe9]), Buffer.from('\n3,naïve\n')]));
+    const report = await fx.ingestion.ingest(path, 'bronze.enc_mixed');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id, txt FROM bronze.enc_mixed ORDER BY id')).toEqual([
+      { id: 1, txt: 'café' },
+      { id: 3, txt: 'naïve' },
+    ]);
+    expect(report.files[0]!.sampleRejects[0]).toMatchObject({ line: 3 });
+    // Invalid bytes and no valid multi-byte character: Latin-1.
+    await fx.ingestion.ingest(await fx.file('latin.csv', Buffer.from('id,txt\n1,caf\xe9\n2,na\xefve\n', 'latin1')), 'bronze.enc_latin');
+    expect(await fx.rat.query('SELECT txt FROM bronze.enc_latin ORDER BY id')).toEqual([{ txt: 'café' }, { txt: 'naïve' }]);
+  });
+});
