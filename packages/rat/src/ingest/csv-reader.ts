@@ -7,6 +7,7 @@ import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { convertGuarded, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { exactNumberTypes } from './csv-numbers.js';
 import { locateRecords, readRecord } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -63,11 +64,12 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
   const wanted = mapping.map((m, i) => readType(ctx, dialect, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
-  // Integers and dates are converted checked (csv-guard.ts): DuckDB's reader would round 1.5 without a word.
+  // Integers, decimals and dates are converted checked (csv-guard.ts): DuckDB's reader would round 1.5 without a word.
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
     dialect.dateFormat,
+    dialect.decimalSeparator,
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
   const eager = guards.some((g) => sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
@@ -260,6 +262,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
     mapping.map((m) => m.name),
     wanted,
     dialect.dateFormat,
+    dialect.decimalSeparator,
   );
   const readTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
   const { relation, rejects } = stageNames(ctx.id);
@@ -365,6 +368,9 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
   const tableType = duckDbTypeOf(field.type);
+  // A decimal column takes numbers as the widest decimal of its scale (checked for rounding): the plan widens the column when a value needs more digits.
+  const decimal = typeof field.type === 'string' ? /^decimal\((\d+),\s*(\d+)\)$/.exec(field.type) : null;
+  if (decimal && /^(DOUBLE|FLOAT|BIGINT|INTEGER|SMALLINT|TINYINT|DECIMAL\(\d+,\s*\d+\))$/i.test(detected.trim())) return `DECIMAL(38,${decimal[2]})`;
   const detectedIceberg = icebergPrimitive(detected);
   if (typeof field.type === 'string' && detectedIceberg && detectedIceberg !== field.type && promotionAllowed(field.type, detectedIceberg)) return detected;
   return readsLossily(tableType, detected, dialect) ? detected : tableType;
@@ -420,7 +426,27 @@ async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext):
   }
   // The lenient sniffer drops quoting when a quote is unbalanced; quoted fields ("a,b") must still parse.
   if (options.quote === undefined && dialect.quote === '' && sample?.includes('"')) dialect = { ...dialect, quote: '"', escape: options.escape ?? '"' };
-  return dialect;
+  return { ...dialect, columns: await exactColumns(duck, file, dialect, options.sampleSize ?? DEFAULT_SAMPLE_ROWS) };
+}
+
+/** The sniffed columns, with a DOUBLE column whose sampled values a DOUBLE cannot hold typed as a decimal or text instead (csv-numbers.ts). */
+async function exactColumns(duck: DuckDb, file: ProbedFile, dialect: Dialect, sampleRows: number): Promise<Dialect['columns']> {
+  if (!dialect.columns.some((c) => /^DOUBLE$/i.test(c.type))) return dialect.columns;
+  const names = dialect.columns.map((_, i) => `c${i}`);
+  const read = `read_csv(${[quoteString(file.localPath), ...dialectOptions(dialect, file), `columns = {${names.map((n) => `'${n}': 'VARCHAR'`).join(', ')}}`, 'ignore_errors = true'].join(', ')})`;
+  try {
+    const types = await exactNumberTypes(duck, {
+      sampleSql: `SELECT * FROM ${read}${sampleRows > 0 ? ` LIMIT ${sampleRows}` : ''}`,
+      names,
+      types: dialect.columns.map((c) => c.type),
+      decimalSeparator: dialect.decimalSeparator ?? '.',
+    });
+    return dialect.columns.map((c, i) => ({ ...c, type: types[i]! }));
+  } catch (error) {
+    // The sample that the sniffer read could not be read again as text: the sniffed types stand.
+    if (error instanceof RatError && error.code !== 'STORAGE_ERROR') return dialect.columns;
+    throw error;
+  }
 }
 
 /**

@@ -58,3 +58,43 @@ describe('CSV encoding', () => {
     expect(await fx.rat.query('SELECT txt FROM bronze.enc_latin ORDER BY id')).toEqual([{ txt: 'café' }, { txt: 'naïve' }]);
   });
 });
+
+describe('CSV numbers', () => {
+  it('keeps every digit of integers beyond 64 bits and of numbers a DOUBLE cannot hold, as decimals', async () => {
+    await fx.ingestion.ingest(await fx.file('big.csv', 'id,big,u64,long,ratio\n1,123,1,1.5,0.25\n2,99999999999999999999999,18446744073709551615,123456789012345678.123456789,0.30000000000000004\n'), 'bronze.num_big');
+    // ratio's 0.30000000000000004 is a DOUBLE's own shortest form: it stays a double.
+    expect(await columns('bronze.num_big')).toMatchObject({ id: 'long', big: 'decimal(38, 0)', u64: 'decimal(38, 0)', long: 'decimal(38, 9)', ratio: 'double' });
+    expect(await fx.rat.query('SELECT CAST(big AS VARCHAR) AS big, CAST(u64 AS VARCHAR) AS u64, CAST(long AS VARCHAR) AS long FROM bronze.num_big WHERE id = 2')).toEqual([
+      { big: '99999999999999999999999', u64: '18446744073709551615', long: '123456789012345678.123456789' },
+    ]);
+    // More digits than a DECIMAL(38) holds: text, every digit kept.
+    await fx.ingestion.ingest(await fx.file('huge.csv', `id,huge\n1,1\n2,${'9'.repeat(45)}\n`), 'bronze.num_huge');
+    expect(await columns('bronze.num_huge')).toMatchObject({ huge: 'string' });
+    expect(await fx.rat.query('SELECT huge FROM bronze.num_huge WHERE id = 2')).toEqual([{ huge: '9'.repeat(45) }]);
+  });
+
+  it('quarantines decimal values with more fraction digits than the column scale instead of rounding them, and widens the precision when a value needs it', async () => {
+    const typed = await fx.ingestion.ingest(await fx.file('dec.csv', 'id,amt\n1,1.005\n2,1.999\n3,2.50\n4,7\n'), 'bronze.num_dec', { types: { amt: 'DECIMAL(12,2)' } });
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec ORDER BY id')).toEqual([
+      { id: 3, amt: '2.50' },
+      { id: 4, amt: '7.00' },
+    ]);
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.num_dec__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column amt: cannot convert 1.005 to DECIMAL(12,2)', raw: '1,1.005' },
+      { line: 3, reason: 'column amt: cannot convert 1.999 to DECIMAL(12,2)', raw: '2,1.999' },
+    ]);
+    // Appending to the DECIMAL(12,2) table: a fraction too long is quarantined, a value too large widens the column.
+    const append = await fx.ingestion.ingest(await fx.file('dec2.csv', 'id,amt\n5,1.255\n6,99999999999.99\n7,3.1\n'), 'bronze.num_dec');
+    expect(append.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(append.files[0]!.schemaChanges.join()).toMatch(/widened amt decimal\(12, 2\) -> decimal\(38, 2\)/);
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec WHERE id > 4 ORDER BY id')).toEqual([
+      { id: 6, amt: '99999999999.99' },
+      { id: 7, amt: '3.10' },
+    ]);
+    // Written with a decimal comma.
+    const comma = await fx.ingestion.ingest(await fx.file('dec3.csv', 'id;amt\n8;1,25\n9;1,255\n'), 'bronze.num_dec', { decimalSeparator: ',' });
+    expect(comma.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec WHERE id = 8')).toEqual([{ amt: '1.25' }]);
+  });
+});
