@@ -7,7 +7,7 @@ import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { convertGuarded, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
-import { exactNumberTypes } from './csv-numbers.js';
+import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { locateRecords, readRecord } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -431,16 +431,24 @@ async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext):
 
 /** The sniffed columns, with a DOUBLE column whose sampled values a DOUBLE cannot hold typed as a decimal or text instead (csv-numbers.ts). */
 async function exactColumns(duck: DuckDb, file: ProbedFile, dialect: Dialect, sampleRows: number): Promise<Dialect['columns']> {
-  if (!dialect.columns.some((c) => /^DOUBLE$/i.test(c.type))) return dialect.columns;
-  const names = dialect.columns.map((_, i) => `c${i}`);
-  const read = `read_csv(${[quoteString(file.localPath), ...dialectOptions(dialect, file), `columns = {${names.map((n) => `'${n}': 'VARCHAR'`).join(', ')}}`, 'ignore_errors = true'].join(', ')})`;
+  const point = dialect.decimalSeparator ?? '.';
+  const sample = async (columns: number[]): Promise<NumberSample[]> => {
+    // A sample that holds the whole file is judged here; a larger file by DuckDB, over the rows its sniffer read.
+    if (file.compression === 'none' && file.sample?.length === file.size) {
+      const lines = skipLines(decodeSample(file), dialect.skip + (dialect.header ? 1 : 0)).split(/\r?\n/);
+      const rows = lines.filter((line) => line !== '').map((line) => splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape));
+      return columns.map((index) => sampleOfValues(rows.map((fields) => fields[index] ?? ''), point));
+    }
+    const names = dialect.columns.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+    // One thread and small buffers: read_csv's defaults would read tens of MiB to give a few thousand rows.
+    const read = `read_csv(${[quoteString(file.localPath), ...dialectOptions(dialect, file), `columns = {${names}}`, 'ignore_errors = true', 'parallel = false', 'buffer_size = 1048576'].join(', ')})`;
+    return sampleByQuery(duck, `SELECT * FROM ${read}${sampleRows > 0 ? ` LIMIT ${sampleRows}` : ''}`, columns, point);
+  };
   try {
-    const types = await exactNumberTypes(duck, {
-      sampleSql: `SELECT * FROM ${read}${sampleRows > 0 ? ` LIMIT ${sampleRows}` : ''}`,
-      names,
-      types: dialect.columns.map((c) => c.type),
-      decimalSeparator: dialect.decimalSeparator ?? '.',
-    });
+    const types = await exactNumberTypes(
+      dialect.columns.map((c) => c.type),
+      sample,
+    );
     return dialect.columns.map((c, i) => ({ ...c, type: types[i]! }));
   } catch (error) {
     // The sample that the sniffer read could not be read again as text: the sniffed types stand.

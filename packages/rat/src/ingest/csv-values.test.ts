@@ -67,6 +67,11 @@ describe('CSV numbers', () => {
     expect(await fx.rat.query('SELECT CAST(big AS VARCHAR) AS big, CAST(u64 AS VARCHAR) AS u64, CAST(long AS VARCHAR) AS long FROM bronze.num_big WHERE id = 2')).toEqual([
       { big: '99999999999999999999999', u64: '18446744073709551615', long: '123456789012345678.123456789' },
     ]);
+    // Past the first 64 KiB, where DuckDB judges the sniffed rows: the same.
+    const rows = Array.from({ length: 9000 }, (_, i) => `${i},${i}.5`).join('\n');
+    await fx.ingestion.ingest(await fx.file('big-late.csv', `id,v\n${rows}\n9000,123456789012345678.25\n`), 'bronze.num_late');
+    expect(await columns('bronze.num_late')).toMatchObject({ v: 'decimal(38, 2)' });
+    expect(await fx.rat.query('SELECT CAST(v AS VARCHAR) AS v FROM bronze.num_late WHERE id IN (1, 9000) ORDER BY id')).toEqual([{ v: '1.50' }, { v: '123456789012345678.25' }]);
     // More digits than a DECIMAL(38) holds: text, every digit kept.
     await fx.ingestion.ingest(await fx.file('huge.csv', `id,huge\n1,1\n2,${'9'.repeat(45)}\n`), 'bronze.num_huge');
     expect(await columns('bronze.num_huge')).toMatchObject({ huge: 'string' });
