@@ -60,19 +60,31 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
  */
 export function fastReadType(type: string, timestampFormat: string | undefined): string {
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
-  // No type holds every decimal exactly but the decimal itself, which would round: text.
-  if (DECIMAL_SQL.test(type)) return 'VARCHAR';
+  // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
+  if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP') return 'VARCHAR';
   return 'DOUBLE';
 }
 
-/** The columns whose read type DuckDB's reader converts leniently: integers, decimals, and dates without an explicit format (a format parses strictly). */
-export function csvGuards(names: readonly string[], readTypes: readonly string[], dateFormat: string | undefined, decimalSeparator: '.' | ',' = '.'): CsvGuard[] {
+/**
+ * The columns whose read type DuckDB's reader converts leniently: integers, decimals, dates without an
+ * explicit format (a format parses strictly), and plain timestamps whose sampled values the sniffer
+ * found to carry a UTC offset (`detected` TIMESTAMPTZ): read as TIMESTAMP, `10:00:00+05:00` loses
+ * its offset. A column without a time zone cannot hold an instant without choosing a zone, so such
+ * a value goes to the quarantine. (A plain timestamp column is not checked otherwise: reading it as
+ * text would cost every file; an offset past the sniffer's sample still loses it.)
+ */
+export function csvGuards(
+  names: readonly string[],
+  readTypes: readonly string[],
+  dialect: { dateFormat?: string | undefined; timestampFormat?: string | undefined; decimalSeparator?: '.' | ','; detected?: readonly string[] },
+): CsvGuard[] {
   return readTypes.flatMap((readType, index) => {
     const type = readType.trim().toUpperCase().replace(/\s+/g, '');
     const decimal = DECIMAL_SQL.test(type);
-    const lenient = INTEGER_SQL.test(type) || decimal || (type === 'DATE' && dateFormat === undefined);
+    const offsets = type === 'TIMESTAMP' && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
+    const lenient = INTEGER_SQL.test(type) || decimal || offsets || (type === 'DATE' && dialect.dateFormat === undefined);
     if (!lenient) return [];
-    return [{ index, name: names[index]!, type: type === 'INT' ? 'INTEGER' : type, read: 'VARCHAR', ...(decimal && decimalSeparator === ',' ? { comma: true } : {}) }];
+    return [{ index, name: names[index]!, type: type === 'INT' ? 'INTEGER' : type, read: 'VARCHAR', ...(decimal && dialect.decimalSeparator === ',' ? { comma: true } : {}) }];
   });
 }
 
@@ -89,6 +101,8 @@ function badSql(value: string, type: string): string {
 
 /** True when the cast would change the value: checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
 function changedSql(value: string, type: string): string {
+  // A time of day followed by a zone: Z, +05, +05:00, +0500.
+  if (type === 'TIMESTAMP') return `regexp_matches(${value}, '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?)\\s*$')`;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
   return `(${suspect} AND coalesce(${decimalLossSql(value, type) ?? lossyCastSql(value, DuckDBTypeId.VARCHAR, type)}, false))`;
 }

@@ -68,8 +68,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
-    dialect.dateFormat,
-    dialect.decimalSeparator,
+    { ...dialect, detected: dialect.columns.map((c) => c.type) },
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
   const eager = guards.some((g) => sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
@@ -261,8 +260,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
-    dialect.dateFormat,
-    dialect.decimalSeparator,
+    { ...dialect, detected: dialect.columns.map((c) => c.type) },
   );
   const readTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
   const { relation, rejects } = stageNames(ctx.id);
@@ -395,6 +393,7 @@ function readsLossily(wanted: string, detected: string, dialect: Dialect): boole
  */
 function sampleShowsChange(detected: string, wanted: string): boolean {
   if (INTEGER_SQL.test(wanted)) return FRACTIONAL_SQL.test(detected.trim());
+  if (wanted === 'TIMESTAMP') return true;
   return wanted === 'DATE' && /^TIMESTAMP/i.test(detected.trim());
 }
 

@@ -10,6 +10,8 @@ afterAll(async () => {
   await fx.close();
 });
 
+/** The quarantined rows of a table as [line, reason, raw], by line. */
+const rejectRows = async (table: string) => (await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM ${table}__rejects ORDER BY line`)).map((r) => [r.line, r.reason, r.raw]);
 const columns = async (table: string) => Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
 
 describe('CSV lines before the header', () => {
@@ -39,7 +41,7 @@ describe('CSV lines before the header', () => {
       { id: 1, amount: 2 },
       { id: 3, amount: 4 },
     ]);
-    expect(await fx.rat.query('SELECT line, raw FROM bronze.lead_sep__rejects')).toEqual([{ line: 4, raw: '2;x' }]);
+    expect(await rejectRows('bronze.lead_sep')).toEqual([[4, 'column amount: cannot convert x to BIGINT', '2;x']]);
   });
 });
 
@@ -85,9 +87,9 @@ describe('CSV numbers', () => {
       { id: 3, amt: '2.50' },
       { id: 4, amt: '7.00' },
     ]);
-    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.num_dec__rejects ORDER BY line')).toEqual([
-      { line: 2, reason: 'column amt: cannot convert 1.005 to DECIMAL(12,2)', raw: '1,1.005' },
-      { line: 3, reason: 'column amt: cannot convert 1.999 to DECIMAL(12,2)', raw: '2,1.999' },
+    expect(await rejectRows('bronze.num_dec')).toEqual([
+      [2, 'column amt: cannot convert 1.005 to DECIMAL(12,2)', '1,1.005'],
+      [3, 'column amt: cannot convert 1.999 to DECIMAL(12,2)', '2,1.999'],
     ]);
     // Appending to the DECIMAL(12,2) table: a fraction too long is quarantined, a value too large widens the column.
     const append = await fx.ingestion.ingest(await fx.file('dec2.csv', 'id,amt\n5,1.255\n6,99999999999.99\n7,3.1\n'), 'bronze.num_dec');
@@ -101,5 +103,22 @@ describe('CSV numbers', () => {
     const comma = await fx.ingestion.ingest(await fx.file('dec3.csv', 'id;amt\n8;1,25\n9;1,255\n'), 'bronze.num_dec', { decimalSeparator: ',' });
     expect(comma.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec WHERE id = 8')).toEqual([{ amt: '1.25' }]);
+  });
+});
+
+describe('CSV timestamps', () => {
+  it('quarantines a timestamp with a UTC offset read into a timestamp column without a time zone, instead of dropping the offset', async () => {
+    await fx.ingestion.ingest(await fx.file('ts1.csv', 'id,ts\n1,2024-01-01 10:00:00\n'), 'bronze.ts_plain');
+    expect(await columns('bronze.ts_plain')).toMatchObject({ ts: 'timestamp' });
+    const report = await fx.ingestion.ingest(await fx.file('ts2.csv', 'id,ts\n2,2024-01-01 10:00:00+05:00\n3,2024-01-01 11:00:00Z\n4,2024-01-01 12:00:00\n'), 'bronze.ts_plain');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(ts AS VARCHAR) AS ts FROM bronze.ts_plain ORDER BY id')).toEqual([
+      { id: 1, ts: '2024-01-01 10:00:00' },
+      { id: 4, ts: '2024-01-01 12:00:00' },
+    ]);
+    expect(await rejectRows('bronze.ts_plain')).toEqual([
+      [2, 'column ts: cannot convert 2024-01-01 10:00:00+05:00 to TIMESTAMP', '2,2024-01-01 10:00:00+05:00'],
+      [3, 'column ts: cannot convert 2024-01-01 11:00:00Z to TIMESTAMP', '3,2024-01-01 11:00:00Z'],
+    ]);
   });
 });
