@@ -22,6 +22,9 @@ export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 /** DuckDB's integer type names. */
 export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
 
+/** A decimal type, its scale in group 2. DuckDB's reader rounds `1.005` into DECIMAL(12,2) as 1.01 without a word. */
+const DECIMAL_SQL = /^DECIMAL\((\d+),\s*(\d+)\)$/i;
+
 /** A column converted, checked, to `type`. */
 export interface CsvGuard {
   /** Position of the column in the file (and the read's column list). */
@@ -31,6 +34,8 @@ export interface CsvGuard {
   type: string;
   /** What the streamed read reads it as: `fastReadType`, or VARCHAR where the sample holds values that type cannot keep. */
   read: string;
+  /** A decimal written with a decimal comma (`1,5`): the text's comma becomes a point before it is cast. */
+  comma?: boolean;
 }
 
 /** 2^53 - 1: the largest integer every smaller one of which a DOUBLE holds exactly. */
@@ -55,16 +60,38 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
  */
 export function fastReadType(type: string, timestampFormat: string | undefined): string {
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
+  // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
+  if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP') return 'VARCHAR';
   return 'DOUBLE';
 }
 
-/** The columns whose read type DuckDB's reader converts leniently: integers, and dates without an explicit format (a format parses strictly). */
-export function csvGuards(names: readonly string[], readTypes: readonly string[], dateFormat: string | undefined): CsvGuard[] {
+/**
+ * The columns whose read type DuckDB's reader converts leniently: integers, decimals, dates without an
+ * explicit format (a format parses strictly), and plain timestamps whose sampled values the sniffer
+ * found to carry a UTC offset (`detected` TIMESTAMPTZ): read as TIMESTAMP, `10:00:00+05:00` loses
+ * its offset. A column without a time zone cannot hold an instant without choosing a zone, so such
+ * a value goes to the quarantine. (A plain timestamp column is not checked otherwise: reading it as
+ * text would cost every file; an offset past the sniffer's sample still loses it.)
+ */
+export function csvGuards(
+  names: readonly string[],
+  readTypes: readonly string[],
+  dialect: { dateFormat?: string | undefined; timestampFormat?: string | undefined; decimalSeparator?: '.' | ','; detected?: readonly string[] },
+): CsvGuard[] {
   return readTypes.flatMap((readType, index) => {
-    const type = readType.trim().toUpperCase();
-    const lenient = INTEGER_SQL.test(type) || (type === 'DATE' && dateFormat === undefined);
-    return lenient ? [{ index, name: names[index]!, type: type === 'INT' ? 'INTEGER' : type, read: 'VARCHAR' }] : [];
+    const type = readType.trim().toUpperCase().replace(/\s+/g, '');
+    const decimal = DECIMAL_SQL.test(type);
+    const offsets = type === 'TIMESTAMP' && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
+    const lenient = INTEGER_SQL.test(type) || decimal || offsets || (type === 'DATE' && dialect.dateFormat === undefined);
+    if (!lenient) return [];
+    return [{ index, name: names[index]!, type: type === 'INT' ? 'INTEGER' : type, read: 'VARCHAR', ...(decimal && dialect.decimalSeparator === ',' ? { comma: true } : {}) }];
   });
+}
+
+/** The guarded column's text as its type's cast reads it. */
+function castableSql(guard: CsvGuard, alias = ''): string {
+  const value = `${alias}${quoteIdent(guard.name)}`;
+  return guard.comma ? `replace(${value}, ',', '.')` : value;
 }
 
 /** True when `value` (text) is not NULL and does not convert to `type`, or converts with a change. */
@@ -74,24 +101,35 @@ function badSql(value: string, type: string): string {
 
 /** True when the cast would change the value: checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
 function changedSql(value: string, type: string): string {
+  // A time of day followed by a zone: Z, +05, +05:00, +0500.
+  if (type === 'TIMESTAMP') return `regexp_matches(${value}, '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?)\\s*$')`;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
-  return `(${suspect} AND coalesce(${lossyCastSql(value, DuckDBTypeId.VARCHAR, type)}, false))`;
+  return `(${suspect} AND coalesce(${decimalLossSql(value, type) ?? lossyCastSql(value, DuckDBTypeId.VARCHAR, type)}, false))`;
+}
+
+/** For a decimal type: true when the text has more fraction digits (other than trailing zeros) than its scale, which the cast would round away. */
+function decimalLossSql(value: string, type: string): string | undefined {
+  const decimal = DECIMAL_SQL.exec(type);
+  if (!decimal) return undefined;
+  const exponent = `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${type}) AS DOUBLE)`;
+  return `CASE WHEN regexp_matches(${value}, '[eE]') THEN ${exponent} ELSE length(rtrim(split_part(trim(${value}), '.', 2), '0')) > ${decimal[2]} END`;
 }
 
 /** The select-list item that converts a guarded column (read as `guard.read`) on the streamed read, stopping the read (GUARD_MARK) at a value that needs the quarantine. */
 export function guardedReadSql(guard: CsvGuard): string {
-  const value = quoteIdent(guard.name);
+  const name = quoteIdent(guard.name);
+  const value = castableSql(guard);
   const stop = `error(${quoteString(`${GUARD_MARK} (column ${guard.name})`)})`;
   if (guard.read === 'DOUBLE') {
     const [low, high] = INTEGER_RANGE[guard.type]!;
     // One comparison where the range is symmetric (BIGINT, HUGEINT): 2% fewer instructions on the benchmark file than two.
     const inRange = low === -high ? `abs(${value}) <= ${high}` : `${value} BETWEEN ${low} AND ${high}`;
-    return `CASE WHEN ${value} = trunc(${value}) AND ${inRange} THEN CAST(${value} AS ${guard.type}) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${value}`;
+    return `CASE WHEN ${value} = trunc(${value}) AND ${inRange} THEN CAST(${value} AS ${guard.type}) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
   if (guard.read === 'TIMESTAMP') {
-    return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${value}`;
+    return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
-  return `CAST(CASE WHEN ${changedSql(value, guard.type)} THEN ${stop} ELSE coalesce(TRY_CAST(${value} AS ${guard.type}), CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) END AS ${guard.type}) AS ${value}`;
+  return `CAST(CASE WHEN ${changedSql(value, guard.type)} THEN ${stop} ELSE coalesce(TRY_CAST(${value} AS ${guard.type}), CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) END AS ${guard.type}) AS ${name}`;
 }
 
 /** Whether an error is a guarded read stopping at a value that needs the quarantine. */
@@ -102,12 +140,12 @@ export function isGuardStop(error: unknown): boolean {
 
 /** A WHERE condition: the row has a value in some guarded column that does not convert, or would change. */
 function anyBadSql(guards: readonly CsvGuard[], alias = ''): string {
-  return guards.map((g) => `coalesce(${badSql(`${alias}${quoteIdent(g.name)}`, g.type)}, false)`).join(' OR ');
+  return guards.map((g) => `coalesce(${badSql(castableSql(g, alias), g.type)}, false)`).join(' OR ');
 }
 
 /** Converts the guarded columns of a temp table that holds none of the rows anyBadSql finds (TRY_CAST: DuckDB also converts the deleted rows). */
 export async function convertGuarded(duck: DuckDb, relation: string, guards: readonly CsvGuard[]): Promise<void> {
-  for (const g of guards) await duck.run(`ALTER TABLE ${quoteIdent(relation)} ALTER COLUMN ${quoteIdent(g.name)} SET DATA TYPE ${g.type} USING TRY_CAST(${quoteIdent(g.name)} AS ${g.type})`);
+  for (const g of guards) await duck.run(`ALTER TABLE ${quoteIdent(relation)} ALTER COLUMN ${quoteIdent(g.name)} SET DATA TYPE ${g.type} USING TRY_CAST(${castableSql(g)} AS ${g.type})`);
 }
 
 /** Files (by `sourceColumn`) of a temp table read from several files whose guarded columns hold a value that needs the quarantine. */
@@ -174,7 +212,7 @@ export async function quarantineGuarded(
   await locatedTable(duck, lines, located);
   try {
     const reason = `concat_ws('; ', ${guards
-      .map((g) => `CASE WHEN coalesce(${badSql(`r.${quoteIdent(g.name)}`, g.type)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
+      .map((g) => `CASE WHEN coalesce(${badSql(castableSql(g, 'r.'), g.type)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
       .join(', ')})`;
     const field = (column: string) => {
       const text = `CAST(r.${quoteIdent(column)} AS VARCHAR)`;

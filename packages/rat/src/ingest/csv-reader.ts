@@ -7,6 +7,7 @@ import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { convertGuarded, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { locateRecords, readRecord } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -63,11 +64,11 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
   const wanted = mapping.map((m, i) => readType(ctx, dialect, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
-  // Integers and dates are converted checked (csv-guard.ts): DuckDB's reader would round 1.5 without a word.
+  // Integers, decimals and dates are converted checked (csv-guard.ts): DuckDB's reader would round 1.5 without a word.
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
-    dialect.dateFormat,
+    { ...dialect, detected: dialect.columns.map((c) => c.type) },
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
   const eager = guards.some((g) => sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
@@ -259,7 +260,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
-    dialect.dateFormat,
+    { ...dialect, detected: dialect.columns.map((c) => c.type) },
   );
   const readTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
   const { relation, rejects } = stageNames(ctx.id);
@@ -365,6 +366,9 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
   const tableType = duckDbTypeOf(field.type);
+  // A decimal column takes numbers as the widest decimal of its scale (checked for rounding): the plan widens the column when a value needs more digits.
+  const decimal = typeof field.type === 'string' ? /^decimal\((\d+),\s*(\d+)\)$/.exec(field.type) : null;
+  if (decimal && /^(DOUBLE|FLOAT|BIGINT|INTEGER|SMALLINT|TINYINT|DECIMAL\(\d+,\s*\d+\))$/i.test(detected.trim())) return `DECIMAL(38,${decimal[2]})`;
   const detectedIceberg = icebergPrimitive(detected);
   if (typeof field.type === 'string' && detectedIceberg && detectedIceberg !== field.type && promotionAllowed(field.type, detectedIceberg)) return detected;
   return readsLossily(tableType, detected, dialect) ? detected : tableType;
@@ -389,6 +393,7 @@ function readsLossily(wanted: string, detected: string, dialect: Dialect): boole
  */
 function sampleShowsChange(detected: string, wanted: string): boolean {
   if (INTEGER_SQL.test(wanted)) return FRACTIONAL_SQL.test(detected.trim());
+  if (wanted === 'TIMESTAMP') return true;
   return wanted === 'DATE' && /^TIMESTAMP/i.test(detected.trim());
 }
 
@@ -400,23 +405,55 @@ function icebergPrimitive(sqlType: string): PrimitiveType | undefined {
 }
 
 async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext): Promise<Dialect> {
-  const options = ctx.options;
-  const sample = file.sample ? decodeSample(file) : undefined;
+  const whole = file.sample ? decodeSample(file) : undefined;
+  const leading = whole === undefined ? { skip: 0 } : await leadingLines(duck, file, whole);
+  // Excel's `sep=;` line names the delimiter; a delimiter given still wins.
+  const options = leading.delimiter !== undefined && ctx.options.delimiter === undefined ? { ...ctx.options, delimiter: leading.delimiter } : ctx.options;
+  const at = { ...ctx, options, skip: leading.skip };
+  const sample = whole === undefined ? undefined : skipLines(whole, leading.skip);
   const firstLine = sample?.split(/\r?\n/, 1)[0] ?? '';
   const plausible = (d: Dialect) => d.columns.length > 1 || options.delimiter !== undefined || !DELIMITER_CANDIDATES.some((c) => firstLine.includes(c));
   // An obvious dialect spares DuckDB's search over every candidate (about 15 of a 100-row file's 18 ms).
   const obvious = sample !== undefined && options.delimiter === undefined && options.quote === undefined && options.escape === undefined ? obviousDelimiter(sample) : undefined;
-  let dialect = obvious ? await sniff(duck, file, ctx, false, { delimiter: obvious, quote: '"', escape: '"' }) : undefined;
-  if (!dialect || !plausible(dialect)) dialect = await sniff(duck, file, ctx, false);
+  let dialect = obvious ? await sniff(duck, file, at, false, { delimiter: obvious, quote: '"', escape: '"' }) : undefined;
+  if (!dialect || !plausible(dialect)) dialect = await sniff(duck, file, at, false);
   if (!dialect || !plausible(dialect)) {
     // A few malformed rows (an unclosed quote) can make the strict sniffer give up or settle on one column.
-    const lenient = await sniff(duck, file, ctx, true);
+    const lenient = await sniff(duck, file, at, true);
     if (lenient && plausible(lenient)) dialect = lenient;
-    else if (!dialect || !plausible(dialect)) dialect = guessDialect(file, firstLine, options);
+    else if (!dialect || !plausible(dialect)) dialect = guessDialect(file, firstLine, options, leading.skip);
   }
   // The lenient sniffer drops quoting when a quote is unbalanced; quoted fields ("a,b") must still parse.
   if (options.quote === undefined && dialect.quote === '' && sample?.includes('"')) dialect = { ...dialect, quote: '"', escape: options.escape ?? '"' };
-  return dialect;
+  return { ...dialect, columns: await exactColumns(duck, file, dialect, options.sampleSize ?? DEFAULT_SAMPLE_ROWS) };
+}
+
+/** The sniffed columns, with a DOUBLE column whose sampled values a DOUBLE cannot hold typed as a decimal or text instead (csv-numbers.ts). */
+async function exactColumns(duck: DuckDb, file: ProbedFile, dialect: Dialect, sampleRows: number): Promise<Dialect['columns']> {
+  const point = dialect.decimalSeparator ?? '.';
+  const sample = async (columns: number[]): Promise<NumberSample[]> => {
+    // A sample that holds the whole file is judged here; a larger file by DuckDB, over the rows its sniffer read.
+    if (file.compression === 'none' && file.sample?.length === file.size) {
+      const lines = skipLines(decodeSample(file), dialect.skip + (dialect.header ? 1 : 0)).split(/\r?\n/);
+      const rows = lines.filter((line) => line !== '').map((line) => splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape));
+      return columns.map((index) => sampleOfValues(rows.map((fields) => fields[index] ?? ''), point));
+    }
+    const names = dialect.columns.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+    // One thread and small buffers: read_csv's defaults would read tens of MiB to give a few thousand rows.
+    const read = `read_csv(${[quoteString(file.localPath), ...dialectOptions(dialect, file), `columns = {${names}}`, 'ignore_errors = true', 'parallel = false', 'buffer_size = 1048576'].join(', ')})`;
+    return sampleByQuery(duck, `SELECT * FROM ${read}${sampleRows > 0 ? ` LIMIT ${sampleRows}` : ''}`, columns, point);
+  };
+  try {
+    const types = await exactNumberTypes(
+      dialect.columns.map((c) => c.type),
+      sample,
+    );
+    return dialect.columns.map((c, i) => ({ ...c, type: types[i]! }));
+  } catch (error) {
+    // The sample that the sniffer read could not be read again as text: the sniffed types stand.
+    if (error instanceof RatError && error.code !== 'STORAGE_ERROR') return dialect.columns;
+    throw error;
+  }
 }
 
 /**
@@ -438,16 +475,20 @@ export function obviousDelimiter(sample: string): string | undefined {
   return consistent.length === 1 ? consistent[0] : undefined;
 }
 
-async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient: boolean, hint?: { delimiter: string; quote: string; escape: string }): Promise<Dialect | undefined> {
+/**
+ * The lines before the header that are no part of the table (leadingLines): read_csv skips them. Any
+ * other line is read, whatever the sniffer thinks: it may decide that leading lines are junk to skip
+ * (when a later line has more columns), and those lines would vanish without a trace; read, a
+ * ragged one is a bad row.
+ */
+async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip: number }, lenient: boolean, hint?: { delimiter: string; quote: string; escape: string }): Promise<Dialect | undefined> {
   const options = { ...ctx.options, ...hint };
   const args = [
     quoteFilePath(file.localPath),
     `sample_size = ${options.sampleSize ?? DEFAULT_SAMPLE_ROWS}`,
     `encoding = ${quoteString(file.encoding)}`,
     `compression = ${quoteString(file.compression)}`,
-    // The sniffer may decide that leading lines are junk to skip (when a later line has more columns):
-    // those lines would vanish without a trace. Every line is read, and a ragged one is a bad row.
-    'skip = 0',
+    `skip = ${ctx.skip}`,
     ...(options.delimiter !== undefined ? [`delim = ${quoteString(options.delimiter)}`] : []),
     ...(options.quote !== undefined ? [`quote = ${quoteString(options.quote)}`] : []),
     ...(options.escape !== undefined ? [`escape = ${quoteString(options.escape)}`] : []),
@@ -466,7 +507,7 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient:
       quote: empty(row.Quote),
       escape: empty(row.Escape),
       header: row.HasHeader,
-      skip: Number(row.SkipRows),
+      skip: ctx.skip,
       columns: row.Columns,
       ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
       ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
@@ -480,7 +521,7 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext, lenient:
 }
 
 /** Last resort when the sniffer cannot make sense of the file: the candidate delimiter the header line uses most, every column text. */
-function guessDialect(file: ProbedFile, firstLine: string, options: StageContext['options']): Dialect {
+function guessDialect(file: ProbedFile, firstLine: string, options: StageContext['options'], skip: number): Dialect {
   const delimiter = options.delimiter ?? [...DELIMITER_CANDIDATES].sort((a, b) => firstLine.split(b).length - firstLine.split(a).length)[0]!;
   const quote = options.quote ?? '"';
   const escape = options.escape ?? quote;
@@ -494,9 +535,43 @@ function guessDialect(file: ProbedFile, firstLine: string, options: StageContext
     quote,
     escape,
     header,
-    skip: 0,
+    skip,
     columns: fields.map((name, i) => ({ name: header ? name : `column${i}`, type: 'VARCHAR' })),
   };
+}
+
+/**
+ * The lines at the top of a file that come before its header and are no part of the table, so the
+ * header is never read as a row: blank lines, Excel's `sep=;` line (which also names the delimiter),
+ * and `#` comment lines where DuckDB's own sniffer skips them too (a header may start with `#`).
+ */
+async function leadingLines(duck: DuckDb, file: ProbedFile, sample: string): Promise<{ skip: number; delimiter?: string }> {
+  const lines = sample.split('\n');
+  // The sample may end inside a line.
+  lines.pop();
+  const separator = /^sep=(.)\r?$/i.exec(lines[0] ?? '');
+  let skip = separator ? 1 : 0;
+  let certain = skip;
+  for (; skip < lines.length; skip++) {
+    const line = lines[skip]!.trim();
+    if (line === '' && skip === certain) certain++;
+    else if (line !== '' && !line.startsWith('#')) break;
+  }
+  if (skip > certain) {
+    // Comment lines: only as far as DuckDB's sniffer, left to find leading junk itself, skips too.
+    const [row] = await duck
+      .rows<{ SkipRows: number | bigint }>(`SELECT SkipRows FROM sniff_csv(${quoteString(file.localPath)}, encoding = ${quoteString(file.encoding)}, compression = ${quoteString(file.compression)})`)
+      .catch(() => []);
+    skip = Math.max(certain, Math.min(skip, Number(row?.SkipRows ?? 0)));
+  }
+  return { skip, ...(separator ? { delimiter: separator[1]! } : {}) };
+}
+
+/** The text after its first `count` lines. */
+function skipLines(text: string, count: number): string {
+  let start = 0;
+  for (let i = 0; i < count; i++) start = text.indexOf('\n', start) + 1;
+  return text.slice(start);
 }
 
 function decodeSample(file: ProbedFile): string {
@@ -508,10 +583,7 @@ function decodeSample(file: ProbedFile): string {
 /** The raw header fields (DuckDB's sniffer renames duplicates to name_1, which would hide them). */
 function headerNames(file: ProbedFile, dialect: Dialect): string[] | undefined {
   if (!file.sample) return undefined;
-  const text = decodeSample(file);
-  let start = 0;
-  for (let i = 0; i < dialect.skip; i++) start = text.indexOf('\n', start) + 1;
-  const record = readRecord(text.slice(start), dialect.delimiter, dialect.quote, dialect.escape);
+  const record = readRecord(skipLines(decodeSample(file), dialect.skip), dialect.delimiter, dialect.quote, dialect.escape);
   if (!record || record.length !== dialect.columns.length) return undefined;
   return record;
 }

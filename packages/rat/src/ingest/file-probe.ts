@@ -231,7 +231,12 @@ function customEncoding(display: string, sample: Buffer | undefined): TextEncodi
   }
 }
 
-/** A byte-order mark decides; else valid UTF-8 is UTF-8, and other text is taken as Latin-1. NUL bytes mean it is not 8-bit text. */
+/**
+ * A byte-order mark decides; else valid UTF-8 is UTF-8, and so is text holding any valid multi-byte
+ * UTF-8 sequence (`é` as C3 A9) among a few invalid bytes: one stray Latin-1 byte must not make
+ * every other value garbled (`cafÃ©`); its row goes to the quarantine instead. Only text with
+ * invalid bytes and no such sequence is taken as Latin-1. NUL bytes mean it is not 8-bit text.
+ */
 function detectEncoding(display: string, sample: Buffer | undefined): TextEncoding {
   if (!sample) return 'utf-8';
   if ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff)) return 'utf-16';
@@ -250,6 +255,24 @@ function detectEncoding(display: string, sample: Buffer | undefined): TextEncodi
     new TextDecoder('utf-8', { fatal: true }).decode(judged);
     return 'utf-8';
   } catch {
-    return 'latin-1';
+    return hasUtf8Sequence(judged) ? 'utf-8' : 'latin-1';
   }
+}
+
+/** Whether the bytes hold a well-formed multi-byte UTF-8 character (RFC 3629 section 4: no overlong forms, no surrogates). */
+export function hasUtf8Sequence(bytes: Buffer): boolean {
+  const continuation = (i: number) => i < bytes.length && (bytes[i]! & 0xc0) === 0x80;
+  for (let i = 0; i < bytes.length; i++) {
+    const lead = bytes[i]!;
+    if (lead < 0xc2 || lead > 0xf4) continue;
+    const length = lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+    const second = bytes[i + 1] ?? 0;
+    // The second byte's narrower range for E0, ED, F0 and F4 (RFC 3629's UTF8-3 and UTF8-4).
+    const [low, high] = lead === 0xe0 ? [0xa0, 0xbf] : lead === 0xed ? [0x80, 0x9f] : lead === 0xf0 ? [0x90, 0xbf] : lead === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    if (second < low || second > high) continue;
+    let ok = true;
+    for (let k = 2; k < length; k++) ok &&= continuation(i + k);
+    if (ok) return true;
+  }
+  return false;
 }

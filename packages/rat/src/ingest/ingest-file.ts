@@ -208,7 +208,12 @@ async function stageAndCommit(
           ingestedAt,
           file: probed.display,
         });
-      let plan = await makePlan();
+      // The plan may read the rows (whether a value needs a wider column): a lazy CSV read stops at a value that needs the quarantine, which the staged rows then hold.
+      let plan = await makePlan().catch(async (error: unknown) => {
+        if (!staged.lazy?.stoppedAtValue?.(error)) throw error;
+        await staged.lazy.materialize();
+        return makePlan();
+      });
       // A CSV or JSON file is read only now, once: straight into the table's files when the plan allows it.
       const writes = deferWrites(rat.store);
       const numbered = staged.hasLine;

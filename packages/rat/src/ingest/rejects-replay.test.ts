@@ -31,6 +31,20 @@ describe('quarantine replay', () => {
     expect(rows[2]!._source_file).toBe(path);
   });
 
+  it('replays with the date format given to the replay, not the one the first read sniffed', async () => {
+    // Day-first dates the sniffer finds in its sample, and one written another way after it.
+    const dates = Array.from({ length: 3000 }, (_, i) => `${i + 1},${String((i % 28) + 1).padStart(2, '0')}/02/2024\n`).join('');
+    const path = await fx.file('sniffed-format.csv', `id,d\n${dates}3001,2024.02.14\n`);
+    const report = await fx.ingestion.ingest(path, 'bronze.sniffed', { sampleSize: 1000 });
+    expect(report.files[0]).toMatchObject({ rowsIngested: 3000, rowsRejected: 1 });
+    expect(JSON.parse((await fx.rat.query<{ p: string }>('SELECT parse_options AS p FROM bronze.sniffed__rejects'))[0]!.p)).toMatchObject({ dateFormat: '%d/%m/%Y' });
+    expect(await fx.ingestion.replayRejects('bronze.sniffed', { dateFormat: '%Y.%m.%d' })).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT id, CAST(d AS VARCHAR) AS d FROM bronze.sniffed WHERE id IN (3000, 3001) ORDER BY id')).toEqual([
+      { id: 3000, d: '2024-02-04' },
+      { id: 3001, d: '2024-02-14' },
+    ]);
+  });
+
   it('replays CSV rows written with decimal commas once the separator is given', async () => {
     await fx.ingestion.ingest(await fx.file('prices-1.csv', 'id;amount\n1;1.5\n'), 'bronze.prices');
     const report = await fx.ingestion.ingest(await fx.file('prices-2.csv', 'id;amount\n2;2,25\n3;-0,5\n'), 'bronze.prices');

@@ -68,10 +68,10 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
               escape: parse.escape ?? '"',
               header: true,
               encoding: 'utf-8' as const,
-              ...(parse.dateFormat ? { dateFormat: parse.dateFormat } : {}),
-              ...(parse.timestampFormat ? { timestampFormat: parse.timestampFormat } : {}),
-              // A separator given to the replay wins: it is how a file read without one gets fixed.
-              ...((options.decimalSeparator ?? parse.decimalSeparator) ? { decimalSeparator: options.decimalSeparator ?? parse.decimalSeparator } : {}),
+              // A format or separator given to the replay wins over the one the first read used (or sniffed): it is how such rows get fixed.
+              ...replayWins(options, parse, 'dateFormat'),
+              ...replayWins(options, parse, 'timestampFormat'),
+              ...replayWins(options, parse, 'decimalSeparator'),
             }
           : { jsonFormat: 'newline_delimited' as const }),
       };
@@ -97,6 +97,12 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
     await rm(scratch, { recursive: true, force: true });
   }
   return report;
+}
+
+/** The option as given to the replay, else as the first read used it; nothing when neither has it. */
+function replayWins<K extends 'dateFormat' | 'timestampFormat' | 'decimalSeparator'>(options: ResolvedIngestOptions, parse: ParseOptions, key: K): Partial<Pick<ResolvedIngestOptions, K>> {
+  const value = options[key] ?? parse[key];
+  return value ? ({ [key]: value } as Partial<Pick<ResolvedIngestOptions, K>>) : {};
 }
 
 function csvHeader(parse: ParseOptions): string {

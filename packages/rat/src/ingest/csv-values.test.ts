@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+
+/** CSV files whose values the reader must keep exactly, or quarantine with a reason: never load changed. */
+let fx: IngestFixture;
+beforeAll(async () => {
+  fx = await openIngestFixture();
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+/** The quarantined rows of a table as [line, reason, raw], by line. */
+const rejectRows = async (table: string) => (await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM ${table}__rejects ORDER BY line`)).map((r) => [r.line, r.reason, r.raw]);
+const columns = async (table: string) => Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
+
+describe('CSV lines before the header', () => {
+  it('skips blank lines and comment lines before the header, never loading or quarantining the header as a row', async () => {
+    const blank = await fx.ingestion.ingest(await fx.file('blank.csv', '\nname,city\nalice,paris\nbob,rome\n'), 'bronze.lead_blank');
+    expect(blank.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT name, city FROM bronze.lead_blank ORDER BY name')).toEqual([
+      { name: 'alice', city: 'paris' },
+      { name: 'bob', city: 'rome' },
+    ]);
+    const typed = await fx.ingestion.ingest(await fx.file('blank2.csv', '\n\nid,name\n1,a\n2,b\n'), 'bronze.lead_typed');
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    expect(await columns('bronze.lead_typed')).toMatchObject({ id: 'long', name: 'string' });
+    const comment = await fx.ingestion.ingest(await fx.file('comment.csv', '# exported 2024-01-01\nid,name\n1,a\n'), 'bronze.lead_comment');
+    expect(comment.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT id, name FROM bronze.lead_comment')).toEqual([{ id: 1, name: 'a' }]);
+    // A header that starts with # is a header, not a comment.
+    await fx.ingestion.ingest(await fx.file('hash-header.csv', '#id,name\n1,a\n2,b\n'), 'bronze.lead_hash');
+    expect(Object.keys(await columns('bronze.lead_hash'))).toContain('name');
+    expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.lead_hash')).toEqual([{ n: 2 }]);
+  });
+
+  it("takes Excel's sep= line as the delimiter and skips it; a bad row keeps its line number", async () => {
+    const report = await fx.ingestion.ingest(await fx.file('excel-sep.csv', 'sep=;\nid;amount\n1;2\n2;x\n3;4\n'), 'bronze.lead_sep', { types: { amount: 'BIGINT' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id, amount FROM bronze.lead_sep ORDER BY id')).toEqual([
+      { id: 1, amount: 2 },
+      { id: 3, amount: 4 },
+    ]);
+    expect(await rejectRows('bronze.lead_sep')).toEqual([[4, 'column amount: cannot convert x to BIGINT', '2;x']]);
+  });
+});
+
+describe('CSV encoding', () => {
+  it('reads a UTF-8 file with one stray Latin-1 byte as UTF-8, quarantining that row instead of garbling the others', async () => {
+    const path = await fx.file('mixed.csv', Buffer.concat([Buffer.from('id,txt\n1,café\n2,caf'), Buffer.from([0xe9]), Buffer.from('\n3,naïve\n')]));
+    const report = await fx.ingestion.ingest(path, 'bronze.enc_mixed');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id, txt FROM bronze.enc_mixed ORDER BY id')).toEqual([
+      { id: 1, txt: 'café' },
+      { id: 3, txt: 'naïve' },
+    ]);
+    expect(report.files[0]!.sampleRejects[0]).toMatchObject({ line: 3 });
+    // Invalid bytes and no valid multi-byte character: Latin-1.
+    await fx.ingestion.ingest(await fx.file('latin.csv', Buffer.from('id,txt\n1,caf\xe9\n2,na\xefve\n', 'latin1')), 'bronze.enc_latin');
+    expect(await fx.rat.query('SELECT txt FROM bronze.enc_latin ORDER BY id')).toEqual([{ txt: 'café' }, { txt: 'naïve' }]);
+  });
+});
+
+describe('CSV numbers', () => {
+  it('keeps every digit of integers beyond 64 bits and of numbers a DOUBLE cannot hold, as decimals', async () => {
+    await fx.ingestion.ingest(await fx.file('big.csv', 'id,big,u64,long,ratio\n1,123,1,1.5,0.25\n2,99999999999999999999999,18446744073709551615,123456789012345678.123456789,0.30000000000000004\n'), 'bronze.num_big');
+    // ratio's 0.30000000000000004 is a DOUBLE's own shortest form: it stays a double.
+    expect(await columns('bronze.num_big')).toMatchObject({ id: 'long', big: 'decimal(38, 0)', u64: 'decimal(38, 0)', long: 'decimal(38, 9)', ratio: 'double' });
+    expect(await fx.rat.query('SELECT CAST(big AS VARCHAR) AS big, CAST(u64 AS VARCHAR) AS u64, CAST(long AS VARCHAR) AS long FROM bronze.num_big WHERE id = 2')).toEqual([
+      { big: '99999999999999999999999', u64: '18446744073709551615', long: '123456789012345678.123456789' },
+    ]);
+    // Past the first 64 KiB, where DuckDB judges the sniffed rows: the same.
+    const rows = Array.from({ length: 9000 }, (_, i) => `${i},${i}.5`).join('\n');
+    await fx.ingestion.ingest(await fx.file('big-late.csv', `id,v\n${rows}\n9000,123456789012345678.25\n`), 'bronze.num_late');
+    expect(await columns('bronze.num_late')).toMatchObject({ v: 'decimal(38, 2)' });
+    expect(await fx.rat.query('SELECT CAST(v AS VARCHAR) AS v FROM bronze.num_late WHERE id IN (1, 9000) ORDER BY id')).toEqual([{ v: '1.50' }, { v: '123456789012345678.25' }]);
+    // More digits than a DECIMAL(38) holds: text, every digit kept.
+    await fx.ingestion.ingest(await fx.file('huge.csv', `id,huge\n1,1\n2,${'9'.repeat(45)}\n`), 'bronze.num_huge');
+    expect(await columns('bronze.num_huge')).toMatchObject({ huge: 'string' });
+    expect(await fx.rat.query('SELECT huge FROM bronze.num_huge WHERE id = 2')).toEqual([{ huge: '9'.repeat(45) }]);
+  });
+
+  it('quarantines decimal values with more fraction digits than the column scale instead of rounding them, and widens the precision when a value needs it', async () => {
+    const typed = await fx.ingestion.ingest(await fx.file('dec.csv', 'id,amt\n1,1.005\n2,1.999\n3,2.50\n4,7\n'), 'bronze.num_dec', { types: { amt: 'DECIMAL(12,2)' } });
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec ORDER BY id')).toEqual([
+      { id: 3, amt: '2.50' },
+      { id: 4, amt: '7.00' },
+    ]);
+    expect(await rejectRows('bronze.num_dec')).toEqual([
+      [2, 'column amt: cannot convert 1.005 to DECIMAL(12,2)', '1,1.005'],
+      [3, 'column amt: cannot convert 1.999 to DECIMAL(12,2)', '2,1.999'],
+    ]);
+    // Appending to the DECIMAL(12,2) table: a fraction too long is quarantined, a value too large widens the column.
+    const append = await fx.ingestion.ingest(await fx.file('dec2.csv', 'id,amt\n5,1.255\n6,99999999999.99\n7,3.1\n'), 'bronze.num_dec');
+    expect(append.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(append.files[0]!.schemaChanges.join()).toMatch(/widened amt decimal\(12, 2\) -> decimal\(38, 2\)/);
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec WHERE id > 4 ORDER BY id')).toEqual([
+      { id: 6, amt: '99999999999.99' },
+      { id: 7, amt: '3.10' },
+    ]);
+    // Written with a decimal comma.
+    const comma = await fx.ingestion.ingest(await fx.file('dec3.csv', 'id;amt\n8;1,25\n9;1,255\n'), 'bronze.num_dec', { decimalSeparator: ',' });
+    expect(comma.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec WHERE id = 8')).toEqual([{ amt: '1.25' }]);
+  });
+});
+
+describe('CSV timestamps', () => {
+  it('quarantines a timestamp with a UTC offset read into a timestamp column without a time zone, instead of dropping the offset', async () => {
+    await fx.ingestion.ingest(await fx.file('ts1.csv', 'id,ts\n1,2024-01-01 10:00:00\n'), 'bronze.ts_plain');
+    expect(await columns('bronze.ts_plain')).toMatchObject({ ts: 'timestamp' });
+    const report = await fx.ingestion.ingest(await fx.file('ts2.csv', 'id,ts\n2,2024-01-01 10:00:00+05:00\n3,2024-01-01 11:00:00Z\n4,2024-01-01 12:00:00\n'), 'bronze.ts_plain');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(ts AS VARCHAR) AS ts FROM bronze.ts_plain ORDER BY id')).toEqual([
+      { id: 1, ts: '2024-01-01 10:00:00' },
+      { id: 4, ts: '2024-01-01 12:00:00' },
+    ]);
+    expect(await rejectRows('bronze.ts_plain')).toEqual([
+      [2, 'column ts: cannot convert 2024-01-01 10:00:00+05:00 to TIMESTAMP', '2,2024-01-01 10:00:00+05:00'],
+      [3, 'column ts: cannot convert 2024-01-01 11:00:00Z to TIMESTAMP', '3,2024-01-01 11:00:00Z'],
+    ]);
+  });
+});
