@@ -237,6 +237,16 @@ async function stageAndCommit(
       }
       const rows = streamed ? streamed.rows : staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
       const superseded = plan.duplicateKeysSql && staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(plan.duplicateKeysSql))[0]!.n) : 0;
+      if (options.mode === 'overwrite' && rows === 0 && rejected > 0 && !replay && table) {
+        // Replacing the table with nothing because every row was bad would pass for a load: the file is refused instead.
+        const first = sampleRejects[0]!;
+        throw new InputFileError(
+          'INGEST_BAD_ROWS',
+          probed.display,
+          first.line === null ? {} : { line: Number(first.line) },
+          `${first.reason} (every row of the file, ${rejected}, is bad; with --mode overwrite that would empty ${targetName}, so the file is refused and the table is unchanged: fix the file or the options, e.g. --type or --date-format, and ingest it again)`,
+        );
+      }
       await settleHash(probed);
       const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
       const mapLine = (sql: string) => (replay ? `SELECT coalesce(m.line, r.line) AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql);

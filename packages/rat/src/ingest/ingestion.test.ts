@@ -231,6 +231,19 @@ describe('ingest formats', () => {
     expect(await fx.rat.query('SELECT span, spans FROM bronze.parquet_nested_intervals')).toEqual([{ span: "{'iv': 1 day}", spans: "['02:00:00']" }]);
   });
 
+  it('refuses a --type for a column neither the file nor the table has, and a type DuckDB does not know, naming the option', async () => {
+    const path = await fx.file('typed.csv', 'id,amount\n1,2.5\n');
+    const typo = await fx.ingestion.ingest(path, 'bronze.typed', { types: { amuont: 'DECIMAL(12,2)' } });
+    expect(typo.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('typed.csv: --type names column "amuont", which neither the file nor bronze.typed has (the file\'s columns: id, amount)') });
+    await expect(fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'NOTATYPE' } })).rejects.toThrow(
+      '--type amount=NOTATYPE: there is no type "NOTATYPE"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR',
+    );
+    // A column the table has and this file lacks is no typo.
+    expect((await fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'DECIMAL(12,2)' } })).files[0]!.status).toBe('success');
+    const later = await fx.ingestion.ingest(await fx.file('typed-2.csv', 'id\n2\n'), 'bronze.typed', { types: { amount: 'DECIMAL(12,2)' } });
+    expect(later.files[0]!.status).toBe('success');
+  });
+
   it('takes explicit types and renames, and overwrites or merges by key', async () => {
     const first = await fx.file('customers-1.csv', 'Customer Id,Name,Balance\n1,Ann,10.50\n2,Bob,20.25\n3,Cy,0\n');
     const created = await fx.ingestion.ingest(first, 'bronze.customers', { types: { balance: 'DECIMAL(12,2)' }, rename: { Name: 'full_name' } });
@@ -268,5 +281,15 @@ describe('ingest formats', () => {
     expect(overwritten.files[0]!.status).toBe('success');
     const [count] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze.customers');
     expect(count!.n).toBe(3);
+    // An overwrite whose every row is bad is refused, not taken as "the table is now empty".
+    const snapshots = (await fx.rat.snapshots('bronze.customers')).length;
+    const allBad = await fx.ingestion.ingest(await fx.file('customers-bad.csv', 'Customer Id,Name,Balance\n7,Gil,abc\n8,Hal,x\n'), 'bronze.customers', { mode: 'overwrite', rename: { Name: 'full_name' } });
+    expect(allBad.files[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/customers-bad\.csv \(line 2\): .*every row of the file, 2, is bad; with --mode overwrite that would empty bronze\.customers, so the file is refused/) });
+    expect((await fx.rat.snapshots('bronze.customers')).length).toBe(snapshots);
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.customers')).toEqual([{ n: 3 }]);
+    // One good row is a table of one row, the bad one quarantined.
+    const oneGood = await fx.ingestion.ingest(await fx.file('customers-one.csv', 'Customer Id,Name,Balance\n7,Gil,1.5\n8,Hal,x\n'), 'bronze.customers', { mode: 'overwrite', rename: { Name: 'full_name' } });
+    expect(oneGood.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT customer_id FROM bronze.customers')).toEqual([{ customer_id: 7 }]);
   });
 });

@@ -13,6 +13,7 @@ import { type ReplayReport, replayRejects } from './rejects-replay.js';
 import { ingestRowSource, previousCursor, type RowSource, type SourceReport } from './row-source.js';
 import type { SourceCursor } from './source-cursor.js';
 import { resolveSources } from './source-files.js';
+import { checkTypeOptions } from './schema-plan.js';
 
 export interface IngestReport {
   target: string;
@@ -80,6 +81,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
   const ingestion: Ingestion = {
     async ingest(source, target, options = {}) {
       const resolved = resolveIngestOptions(options);
+      await checkTypeOptions(rat.duck, resolved.types);
       const ident = await targetOf(target);
       const specs = Array.isArray(source) ? source : [source];
       const targetName = `${ident.namespace}.${ident.name}`;
@@ -130,10 +132,13 @@ export function createIngestion(rat: Lakehouse): Ingestion {
     },
     async replayRejects(target, options = {}) {
       const ident = await targetOf(target);
-      return replayRejects(await context(), ident, resolveIngestOptions(options));
+      const resolved = resolveIngestOptions(options);
+      await checkTypeOptions(rat.duck, resolved.types);
+      return replayRejects(await context(), ident, resolved);
     },
     async ingestRows(source, target, options = {}) {
       const resolved = resolveIngestOptions(options);
+      await checkTypeOptions(rat.duck, resolved.types);
       const ident = await targetOf(target);
       return ingestRowSource(await context(), source, ident, resolved);
     },

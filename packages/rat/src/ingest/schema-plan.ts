@@ -73,6 +73,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   const { duck, staged, options, target } = input;
   const table = formatIdent(input.ident);
   const source = (c: StagedColumn) => `s.${quoteIdent(c.name)}`;
+  checkTypedColumns(options, staged, target, table, input.file);
   // The type each column is read as: its --type, else the staged one.
   const duckTypes = new Map<StagedColumn, DuckDBType>();
   for (const c of staged.columns) {
@@ -361,6 +362,28 @@ function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string
 function lineageValue(name: (typeof LINEAGE_COLUMNS)[number], input: ConformInput): string {
   if (name === '_source_file') return input.staged.hasSource ? `s.${SOURCE_COLUMN}` : quoteString(input.sourceFile);
   return `TIMESTAMPTZ ${quoteString(input.ingestedAt.toISOString())}`;
+}
+
+/** A --type naming a column neither the file nor the table has is a typo that would leave the column its detected type. */
+function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, target: LoadedTable | undefined, table: string, file: string): void {
+  const known = new Set([...staged.columns.flatMap((c) => [c.name, c.source]), ...(target ? currentSchema(target.metadata).fields.map((f) => f.name) : [])].map((n) => n.toLowerCase()));
+  const unknown = Object.keys(options.types).filter((key) => !known.has(key.toLowerCase()));
+  if (unknown.length === 0) return;
+  throw new ValidationError(
+    'COLUMN_NOT_FOUND',
+    `${file}: --type names ${unknown.length === 1 ? 'column' : 'columns'} ${unknown.map((k) => `"${k}"`).join(', ')}, which neither the file nor ${table} has (the file's columns: ${staged.columns.map((c) => c.source).join(', ')})`,
+  );
+}
+
+/** Checks each --type once, before any file is read: an unknown type names the option and the value. */
+export async function checkTypeOptions(duck: DuckDb, types: Readonly<Record<string, string>>): Promise<void> {
+  for (const [column, sqlType] of Object.entries(types)) {
+    try {
+      await describeQuery(duck, `SELECT CAST(NULL AS ${sqlType}) AS v`);
+    } catch (error) {
+      throw new ValidationError('INVALID_TYPE', `--type ${column}=${sqlType}: there is no type "${sqlType}"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
+    }
+  }
 }
 
 async function describeType(duck: DuckDb, sqlType: string, column: string) {
