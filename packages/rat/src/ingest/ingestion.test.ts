@@ -231,6 +231,21 @@ describe('ingest formats', () => {
     expect(await fx.rat.query('SELECT span, spans FROM bronze.parquet_nested_intervals')).toEqual([{ span: "{'iv': 1 day}", spans: "['02:00:00']" }]);
   });
 
+  it('loads a file of 1,500 integer columns with each value in its column, and quarantines the one row a fraction makes bad', async () => {
+    const n = 1500;
+    const header = Array.from({ length: n }, (_, i) => `c${i}`).join(',');
+    const row = (r: number) => Array.from({ length: n }, (_, i) => (r === 3 && i === n - 1 ? '1.5' : String(r * 10_000 + i))).join(',');
+    expect((await fx.ingestion.ingest(await fx.file('wide.csv', [header, row(1)].join('\n')), 'bronze.wide')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    // Into the table's BIGINT columns every value is read checked: the 1.5 makes its row bad.
+    const report = await fx.ingestion.ingest(await fx.file('wide-2.csv', [header, row(2), row(3)].join('\n')), 'bronze.wide');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT c0, c749, c${n - 1} FROM bronze.wide ORDER BY c0`)).toEqual([
+      { c0: 10_000, c749: 10_749, [`c${n - 1}`]: 10_000 + n - 1 },
+      { c0: 20_000, c749: 20_749, [`c${n - 1}`]: 20_000 + n - 1 },
+    ]);
+    expect(await fx.rat.query('SELECT line FROM bronze.wide__rejects')).toEqual([{ line: 3 }]);
+  });
+
   it('refuses a --type for a column neither the file nor the table has, and a type DuckDB does not know, naming the option', async () => {
     const path = await fx.file('typed.csv', 'id,amount\n1,2.5\n');
     const typo = await fx.ingestion.ingest(path, 'bronze.typed', { types: { amuont: 'DECIMAL(12,2)' } });
