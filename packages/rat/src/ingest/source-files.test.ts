@@ -95,3 +95,26 @@ describe('a source that names nothing', () => {
     await expect(fx.ingestion.ingest('landing/emptied/', 'bronze.other')).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
   });
 });
+
+describe('a folder of data files', () => {
+  it('leaves out the README, licence and notes beside the data, locally and in landing; named or globbed they are read', async () => {
+    const dir = await folder('documented', {
+      'data.csv': 'id,v\n1,a\n',
+      'README.txt': 'This folder holds the exports.\nContact: bob\n',
+      'LICENSE': 'CC-BY\n',
+      'notes.md': '# notes\n',
+      'more.tsv': 'id\tv\n2\tb\n',
+    });
+    expect((await resolveSources(fx.rat.store, dir)).map((s) => basename(s.display))).toEqual(['data.csv', 'more.tsv']);
+    await fx.ingestion.upload([join(dir, 'data.csv'), join(dir, 'README.txt')], 'landing/documented/');
+    expect((await resolveSources(fx.rat.store, 'landing/documented/')).map((s) => s.display)).toEqual(['landing/documented/data.csv']);
+    const report = await fx.ingestion.ingest(dir, 'bronze.documented');
+    expect(report.files.map((f) => [basename(f.file), f.status])).toEqual([
+      ['data.csv', 'success'],
+      ['more.tsv', 'success'],
+    ]);
+    expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.documented LIMIT 1'))[0]!)).toEqual(['id', 'v', '_source_file', '_ingested_at']);
+    expect((await resolveSources(fx.rat.store, join(dir, 'README.txt'))).map((s) => basename(s.display))).toEqual(['README.txt']);
+    expect((await resolveSources(fx.rat.store, join(dir, '*.txt'))).map((s) => basename(s.display))).toEqual(['README.txt']);
+  });
+});

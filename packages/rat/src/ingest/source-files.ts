@@ -37,7 +37,7 @@ async function landingSources(store: ObjectStore, spec: string, context: SourceC
   if (!spec.endsWith('/') && (await store.head(spec))) return [fromKey(spec)];
   const folder = spec.endsWith('/') ? spec : `${spec}/`;
   const inFolder = await keysUnder(store, folder);
-  if (inFolder.length > 0) return inFolder.filter((key) => !key.split('/').some((part) => part.startsWith('.'))).map(fromKey);
+  if (inFolder.length > 0) return inFolder.filter((key) => !key.split('/').some((part) => part.startsWith('.')) && !isDocumentation(key)).map(fromKey);
   if (!hasGlob(spec)) {
     if (await context.ingestedFrom?.(folder)) return [];
     throw await landingNotFound(store, spec);
@@ -59,7 +59,7 @@ async function localSources(spec: string): Promise<SourceFile[]> {
   const fromPath = (path: string): SourceFile => ({ display: path, localPath: async () => path });
   const path = resolve(spec);
   const info = await stat(path).catch(() => undefined);
-  if (info) return info.isDirectory() ? (await walk(path)).map(fromPath) : [fromPath(path)];
+  if (info) return info.isDirectory() ? (await walk(path)).filter((f) => !isDocumentation(f)).map(fromPath) : [fromPath(path)];
   if (!hasGlob(spec)) throw await localNotFound(spec, path);
   const absolute = path.split(sep).join('/');
   const base = globBase(absolute) || '/';
@@ -113,6 +113,17 @@ function listNames(names: string[]): string {
 }
 
 /** Every file under a folder, sorted, skipping hidden names. */
+/**
+ * Files a folder of data holds beside the data, which a folder's ingest leaves out (named, or
+ * matched by a glob, they are read like any file): a README.txt read as CSV would give the table a
+ * column named after its first line.
+ */
+const DOCUMENTATION = /^(readme|license|licence|notice|changelog|authors|contributing)([._-].*)?$|\.(md|markdown|rst|html?|pdf|png|jpe?g|gif|svg)$/i;
+
+export function isDocumentation(path: string): boolean {
+  return DOCUMENTATION.test(path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1));
+}
+
 export async function walk(dir: string): Promise<string[]> {
   let entries: Dirent[];
   try {
