@@ -68,6 +68,17 @@ describe('schema drift', () => {
     expect(await fx.rat.query('SELECT a.x AS x, l[1].p AS p FROM bronze.nested_drift WHERE id = 5')).toEqual([{ x: 5, p: null }]);
   });
 
+  it('quarantines a row whose text becomes a list with a NULL in it under --type (["1","x"] as INTEGER[])', async () => {
+    const path = await fx.file('typed-list.ndjson', '{"id":1,"l":[1,"x"]}\n{"id":2,"l":[3,4]}\n{"id":3,"l":[5,null]}\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.typed_list', { types: { l: 'INTEGER[]' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id, l FROM bronze.typed_list ORDER BY id')).toEqual([
+      { id: 2, l: [3, 4] },
+      { id: 3, l: [5, null] },
+    ]);
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.typed_list__rejects')).toEqual([{ line: 1, reason: expect.stringContaining('column l: cannot convert') }]);
+  });
+
   it('a file whose every row goes to the quarantine changes no column: it brought no rows', async () => {
     await fx.rat.sql('CREATE TABLE bronze.nothing (id INTEGER, n INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
     const before = await fx.rat.loadTable('bronze.nothing');

@@ -268,7 +268,8 @@ function conversion(value: string, column: StagedColumn, type: IcebergType): Pic
   const sourceSql = column.type.toString();
   if (sourceSql === sqlType) return { expr: value };
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
-  const changed = NESTED_TYPES.has(column.type.typeId) ? nestedLossSql(value, type) : lossyCastSql(value, column.type.typeId, sqlType);
+  // Into a struct, list or map, from one or from text (JSON): a value inside that does not convert becomes NULL without failing the cast.
+  const changed = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string' ? nestedLossSql(value, type) : lossyCastSql(value, column.type.typeId, sqlType);
   const lossy = changed ? ` OR ${changed}` : '';
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
