@@ -504,14 +504,12 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     const [row] = await duck.rows<SniffRow>(`SELECT Delimiter, Quote, Escape, SkipRows, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${args.join(', ')})`);
     if (!row) return undefined;
     const empty = (v: string) => (v === '(empty)' ? '' : v);
+    const dialect = { delimiter: row.Delimiter, quote: empty(row.Quote), escape: empty(row.Escape), header: row.HasHeader, skip: ctx.skip, columns: row.Columns };
+    const sniffedDate = row.DateFormat && options.dateFormat === undefined ? row.DateFormat : undefined;
+    const dateFormat = sniffedDate && (await isoDatesWin(duck, file, dialect, sniffedDate, options.sampleSize ?? DEFAULT_SAMPLE_ROWS)) ? undefined : row.DateFormat;
     return {
-      delimiter: row.Delimiter,
-      quote: empty(row.Quote),
-      escape: empty(row.Escape),
-      header: row.HasHeader,
-      skip: ctx.skip,
-      columns: row.Columns,
-      ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
+      ...dialect,
+      ...(dateFormat ? { dateFormat } : {}),
       ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
       ...(options.decimalSeparator !== undefined ? { decimalSeparator: options.decimalSeparator } : {}),
     };
@@ -519,6 +517,28 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     if (error instanceof RatError && /Invalid unicode|not utf-8/i.test(error.message) && !lenient) return undefined;
     if (error instanceof RatError && error.code !== 'STORAGE_ERROR') return undefined;
     throw error;
+  }
+}
+
+/**
+ * Whether the sample's date columns hold more ISO dates than dates in the format the sniffer chose:
+ * one `05/02/2024` among a thousand `2024-01-02` makes DuckDB's sniffer pick `%d/%m/%Y` for the
+ * column, and every ISO date would then be a bad row. Read with ISO instead, the odd value is the one.
+ */
+async function isoDatesWin(duck: DuckDb, file: ProbedFile, dialect: Dialect, format: string, sampleRows: number): Promise<boolean> {
+  const positions = dialect.columns.flatMap((c, i) => (c.type === 'DATE' ? [i + 1] : []));
+  if (positions.length === 0) return false;
+  // The sniffed dialect, every column as text (so without auto_detect = false, which would want the columns).
+  const options = dialectOptions(dialect, file).filter((o) => !o.startsWith('auto_detect'));
+  const read = `read_csv(${[quoteFilePath(file.localPath), ...options, 'all_varchar = true', 'ignore_errors = true'].join(', ')})`;
+  const iso = positions.map((p) => `count(TRY_CAST(#${p} AS DATE))`).join(' + ');
+  const formatted = positions.map((p) => `count(try_strptime(#${p}, ${quoteString(format)}))`).join(' + ');
+  try {
+    const [row] = await duck.rows<{ iso: bigint; formatted: bigint }>(`SELECT ${iso} AS iso, ${formatted} AS formatted FROM (SELECT * FROM ${read} LIMIT ${sampleRows < 0 ? 'ALL' : sampleRows})`);
+    return row !== undefined && row.iso > row.formatted;
+  } catch {
+    // The check is an improvement on the sniffer, not a second reader: if it cannot read the sample, the sniffer's choice stands.
+    return false;
   }
 }
 

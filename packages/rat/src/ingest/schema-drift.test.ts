@@ -265,6 +265,20 @@ describe('schema drift', () => {
     expect(await fx.rat.query("SELECT CAST(day AS VARCHAR) AS day FROM bronze.days WHERE id = 57")).toEqual([{ day: '2024-02-06' }]);
   });
 
+  it('reads a date column of ISO dates as such when one value is written dd/mm/yyyy, quarantining that one (the sniffer picked %d/%m/%Y for all)', async () => {
+    const text = `id,d\n${Array.from({ length: 1000 }, (_, i) => `${i + 1},2024-01-${String((i % 28) + 1).padStart(2, '0')}`).join('\n')}\n1001,05/02/2024\n`;
+    const report = await fx.ingestion.ingest(await fx.file('mostly-iso.csv', text), 'bronze.mostly_iso');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1000, rowsRejected: 1 });
+    expect(await columns('bronze.mostly_iso')).toMatchObject({ d: 'date' });
+    expect(await fx.rat.query('SELECT line, raw FROM bronze.mostly_iso__rejects')).toEqual([{ line: 1002, raw: '1001,05/02/2024' }]);
+    expect(await fx.ingestion.replayRejects('bronze.mostly_iso', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query(`SELECT d::VARCHAR AS d FROM bronze.mostly_iso WHERE id = 1001`)).toEqual([{ d: '2024-02-05' }]);
+    // All written dd/mm/yyyy: the sniffer's format stands.
+    const dm = await fx.ingestion.ingest(await fx.file('day-month.csv', `id,d\n${Array.from({ length: 50 }, (_, i) => `${i + 1},${String((i % 28) + 1).padStart(2, '0')}/01/2024`).join('\n')}\n`), 'bronze.day_month');
+    expect(dm.files[0]).toMatchObject({ status: 'success', rowsIngested: 50, rowsRejected: 0 });
+    expect(await fx.rat.query(`SELECT max(d)::VARCHAR AS d FROM bronze.day_month`)).toEqual([{ d: '2024-01-28' }]);
+  });
+
   it('quarantines JSON values that do not fit the column type, with the record number', async () => {
     await fx.ingestion.ingest(await fx.file('j1.ndjson', '{"id": 1, "score": 10}\n'), 'bronze.scores');
     const path = await fx.file('j2.ndjson', '{"id": 2, "score": 20}\n{"id": 3, "score": 2.5}\n{"id": 4, "score": "high"}\n');
