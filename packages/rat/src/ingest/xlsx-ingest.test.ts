@@ -151,6 +151,24 @@ describe('Excel .xlsx', () => {
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'xl_missing' })).toBe(false);
   });
 
+  it('says a sheet is empty and names the others, and tells an empty header row from an empty sheet', async () => {
+    const path = await workbookFile('empty-first.xlsx', (wb) => {
+      wb.addWorksheet('Empty');
+      wb.addWorksheet('Data').addRows([['id'], [1]]);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_empty');
+    expect(report.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining(`${path}: sheet "Empty" is empty; pick another with --sheet (the others: 2 "Data")`) });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_empty', { sheet: 'Data' })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    const only = await workbookFile('only-empty.xlsx', (wb) => wb.addWorksheet('Nothing'));
+    expect((await fx.ingestion.ingest(only, 'bronze.xl_empty')).files[0]!.error).toContain('sheet "Nothing" is empty; the workbook has no other sheet');
+    const gap = await workbookFile('header-gap.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Gap');
+      sheet.getCell('A3').value = 'id';
+      sheet.getCell('A4').value = 1;
+    });
+    expect((await fx.ingestion.ingest(gap, 'bronze.xl_empty')).files[0]!.error).toContain('sheet "Gap" has no header in row 1 (the row is empty)');
+  });
+
   it('reads a workbook written by LibreOffice Calc: shared strings, rich text, custom date, time, currency and percent formats, formulas, merged headers', async () => {
     // Made with `soffice --headless --convert-to xlsx libreoffice-report.fods` (LibreOffice 7.4).
     const path = fileURLToPath(new URL('./test-support/xlsx/libreoffice-report.xlsx', import.meta.url));

@@ -5,7 +5,7 @@ import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
 import { inflateEntry } from './xlsx-archive.js';
 import { type MergedRange, SheetReader } from './xlsx-sheet.js';
-import { openWorkbook } from './xlsx-workbook.js';
+import { openWorkbook, type WorkbookSheet } from './xlsx-workbook.js';
 
 /**
  * Excel .xlsx: the workbook is opened (zip bomb limits, a real workbook, the sheet exists, its shared
@@ -23,6 +23,8 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
   const sink = new RowSink(ctx, file);
   const aboveHeader = new Map<number, unknown[]>();
   let header: unknown[] | undefined;
+  // Whether any row holds a value: a sheet without one is empty, whatever row the header was asked in.
+  let anyValues = false;
   const reader = new SheetReader(workbook, sheetEntry.name);
   try {
     const take = async () => {
@@ -30,6 +32,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
       reader.rows = [];
       for (const row of rows) {
         const line = row.number;
+        if (row.values.some((v) => v !== null && v !== undefined && v !== '')) anyValues = true;
         if (line < headerRow) aboveHeader.set(line, row.values);
         else if (line === headerRow) header = row.values;
         else {
@@ -45,7 +48,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     });
     reader.end();
     await take();
-    if (header === undefined) throw noHeader(file, sheet.name, headerRow);
+    if (header === undefined) throw anyValues ? noHeader(file, sheet.name, headerRow) : emptySheet(file, sheet.name, workbook.sheets);
     const used = new Set<string>();
     const names = headerNames(header, reader.merges.filter((m) => m.top <= headerRow && m.bottom >= headerRow), aboveHeader, used);
     sink.nameCells(names, (column) => uniqueName(`column_${column}`, used));
@@ -61,6 +64,12 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     throw new InputFileError('INGEST_FILE_INVALID', file.display, { line: headerRow + 1 }, `sheet "${sheet.name}" has a header row but no data rows`);
   }
   return sink.stage();
+}
+
+function emptySheet(file: ProbedFile, sheet: string, sheets: readonly WorkbookSheet[]): InputFileError {
+  const others = sheets.filter((s) => s.name !== sheet);
+  const next = others.length > 0 ? `pick another with --sheet (the others: ${others.map((s) => `${s.index} "${s.name}"`).join(', ')})` : 'the workbook has no other sheet';
+  return new InputFileError('INGEST_FILE_INVALID', file.display, {}, `sheet "${sheet}" is empty; ${next}`);
 }
 
 function noHeader(file: ProbedFile, sheet: string, headerRow: number): InputFileError {

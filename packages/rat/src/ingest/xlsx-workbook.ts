@@ -12,6 +12,8 @@ export interface WorkbookSheet {
 /** What reading a sheet's cells needs from the rest of the workbook. */
 export interface OpenedWorkbook {
   sheet: WorkbookSheet;
+  /** Every sheet of the workbook, in order (for messages naming the others). */
+  sheets: WorkbookSheet[];
   /** The sheet's zip entry, to be streamed. */
   sheetEntry: ZipEntry;
   /** The shared string table (cells of type `s` hold an index into it). */
@@ -57,6 +59,7 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const date1904 = workbookPr !== undefined && /^(1|true)$/.test(attribute(workbookPr, 'date1904') ?? '');
   return {
     sheet: wanted,
+    sheets,
     sheetEntry,
     strings: stringsEntry ? await readSharedStrings(path, display, stringsEntry) : [],
     dateStyles: stylesEntry ? parseDateStyles(await readPart(path, display, stylesEntry), display) : [],
