@@ -113,6 +113,11 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
   lineage: boolean;
   schemaDrift: SchemaDriftPolicy;
   onError: BadRowPolicy;
+  /**
+   * Set by row sources (row-source.ts) for their spool, whose NaN and Infinity tokens are a
+   * database's float values: kept as such. In a JSON file `1e400` is an overflow, quarantined.
+   */
+  infinitiesAreValues?: boolean;
 }
 
 const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];

@@ -118,9 +118,12 @@ export function infiniteSql(value: string): string {
  * (INEXACT_MARK) at a value it holds inexactly, an infinity (`1e400`) or an integer of 2^63 or more,
  * where an integer beyond BIGINT's range may have been rounded; the file is then read again exactly.
  */
-export function guardedDoubleSql(value: string, key: string): string {
+export function guardedDoubleSql(value: string, key: string, infinitiesAreValues = false): string {
   const stop = `error(${quoteString(`${INEXACT_MARK} (key ${JSON.stringify(key)})`)})`;
-  return `CASE WHEN isinf(${value}) OR (abs(${value}) >= 9223372036854775808.0 AND ${value} = trunc(${value})) THEN ${stop} ELSE ${value} END`;
+  const large = `(abs(${value}) >= 9223372036854775808.0 AND ${value} = trunc(${value}))`;
+  // A database's Infinity is a value (isinf is then not a stop); abs(Infinity) = trunc(Infinity) would stop the read too.
+  const when = infinitiesAreValues ? `NOT isinf(${value}) AND ${large}` : `isinf(${value}) OR ${large}`;
+  return `CASE WHEN ${when} THEN ${stop} ELSE ${value} END`;
 }
 
 /** Whether a read stopped at a number it cannot give exactly: a guarded double (guardedDoubleSql), or an integer beyond a BIGINT read type (readTypeSql). */
@@ -137,7 +140,17 @@ export function isInexactNumber(error: unknown): boolean {
  * numberReadings). When DuckDB renamed keys (`renamed`), read_json must infer again, as it alone
  * knows which key its `name_1` is: then the values are cast to the same types after the read.
  */
-export async function planColumns(duck: DuckDb, file: string, readOptions: readonly string[], names: readonly string[], keys: readonly string[], types: readonly DuckDBType[], exact: boolean, renamed: boolean): Promise<JsonColumn[]> {
+export async function planColumns(
+  duck: DuckDb,
+  file: string,
+  readOptions: readonly string[],
+  names: readonly string[],
+  keys: readonly string[],
+  types: readonly DuckDBType[],
+  exact: boolean,
+  renamed: boolean,
+  infinitiesAreValues = false,
+): Promise<JsonColumn[]> {
   const columns: JsonColumn[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
@@ -155,7 +168,7 @@ export async function planColumns(duck: DuckDb, file: string, readOptions: reado
         throw new InputFileError('INGEST_FILE_INVALID', file, { column: key }, `key ${JSON.stringify(key)} holds a number that only a read naming its columns keeps exactly, and keys that differ only in case keep rat from naming them; rename those keys in the file`);
       }
       if (exact) readType = 'VARCHAR';
-      else expr = guardedDoubleSql(ident, key);
+      else expr = guardedDoubleSql(ident, key, infinitiesAreValues);
     } else if (renamed && type.alias !== 'JSON' && readType !== type.toString()) expr = `CAST(${ident} AS ${readType})`;
     columns.push({ key, name, type, readType, expr, readAsText: !renamed });
   }
@@ -163,7 +176,7 @@ export async function planColumns(duck: DuckDb, file: string, readOptions: reado
 }
 
 /** For the exact read (planColumns with `exact`): each DOUBLE column, read as text, as numberReadings decides; infinities are quarantined. */
-export async function settleNumbers(duck: DuckDb, reader: string, columns: JsonColumn[]): Promise<void> {
+export async function settleNumbers(duck: DuckDb, reader: string, columns: JsonColumn[], infinitiesAreValues = false): Promise<void> {
   const texts = columns.filter((c) => c.type.typeId === DuckDBTypeId.DOUBLE && c.readType === 'VARCHAR');
   const readings = await numberReadings(duck, reader, texts.map((c) => c.name));
   texts.forEach((column, i) => {
@@ -175,6 +188,7 @@ export async function settleNumbers(duck: DuckDb, reader: string, columns: JsonC
       return;
     }
     column.expr = `CAST(${ident} AS DOUBLE)`;
+    if (infinitiesAreValues) return;
     column.reject = { when: infiniteSql(ident), reason: `${quoteString(`key ${JSON.stringify(column.key)}: `)} || ${ident} || ' is beyond the range of a double'` };
   });
 }

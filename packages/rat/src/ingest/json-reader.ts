@@ -138,11 +138,12 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   }
   const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
   const renamed = keys !== described.names;
-  const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed);
+  const infinities = ctx.options.infinitiesAreValues ?? false;
+  const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed, infinities);
   const named = columns.map((c) => `${quoteString(c.name)}: ${quoteString(c.readType)}`);
   // Renamed keys: read_json infers again (only it knows which key its `name_1` is), so that read is made once, into the temp table.
   const reader = `read_json(${[...readOptions, ...(renamed ? ['sample_size = -1'] : named.length > 0 ? [`columns = {${named.join(', ')}}`] : [])].join(', ')})`;
-  if (exact) await settleNumbers(duck, reader, columns);
+  if (exact) await settleNumbers(duck, reader, columns, infinities);
   const sourceColumns: SourceColumn[] = [];
   let lineExpr = 'ordinality';
   for (const column of columns) {

@@ -93,7 +93,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
     }
     const types = { ...(source.columnTypes ?? {}), ...options.types };
     const { records: _records, ...rest } = options;
-    const fileOptions: ResolvedIngestOptions = { ...rest, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none' };
+    const fileOptions: ResolvedIngestOptions = { ...rest, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none', infinitiesAreValues: true };
     const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor);
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
     const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
@@ -125,7 +125,8 @@ async function spool(source: RowSource, path: string): Promise<Spooled> {
       }
       const parts: string[] = [];
       for (const [name, value] of Object.entries(row)) {
-        const encoded = encodeValue(value);
+        // A float column's NaN and Infinity (PostgreSQL, SQLite): tokens DuckDB's JSON reader takes as the double values.
+        const encoded = typeof value === 'number' && !Number.isFinite(value) ? { json: String(value) } : encodeValue(value);
         if ('problem' in encoded) throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${encoded.problem}`);
         parts.push(`${JSON.stringify(name)}:${encoded.json}`);
       }

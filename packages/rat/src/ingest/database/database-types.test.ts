@@ -159,4 +159,19 @@ describe('database source column types', () => {
       { id: '3', created: '2024-01-02 10:00:00', changed: '0099-02-28 23:00:00' },
     ]);
   });
+  it.each(['PostgreSQL', 'SQLite'] as const)('%s: a float column keeps NaN and Infinity as the double values they are', async (kind) => {
+    source = kind === 'PostgreSQL' ? await openPostgresSource(inject('ratTestPostgresUrl')) : await openSqliteSource();
+    await source.exec(kind === 'PostgreSQL' ? 'CREATE TABLE everything (id bigint PRIMARY KEY, x double precision)' : 'CREATE TABLE everything (id INTEGER PRIMARY KEY, x REAL)');
+    // SQLite has no NaN (it stores NULL) and writes Infinity as 9e999.
+    await source.exec(
+      kind === 'PostgreSQL'
+        ? `INSERT INTO everything VALUES (1, 'Infinity'), (2, '-Infinity'), (3, 'NaN'), (4, 1.5)`
+        : 'INSERT INTO everything VALUES (1, 9e999), (2, -9e999), (3, NULL), (4, 1.5)',
+    );
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 4, 0]);
+    const { types, values } = await loaded(['id', 'x']);
+    expect(types).toEqual({ id: 'BIGINT', x: 'DOUBLE' });
+    expect(values.map((v) => v.x)).toEqual(['inf', '-inf', kind === 'PostgreSQL' ? 'nan' : null, '1.5']);
+  });
 });
