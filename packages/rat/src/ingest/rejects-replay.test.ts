@@ -70,4 +70,20 @@ describe('quarantine replay', () => {
     expect(rejects).toEqual([{ line: 3, reason: 'column value: cannot convert n/a to BIGINT' }]);
     expect(await count('SELECT count(*)::INT AS n FROM bronze.metrics WHERE value = 9000000000')).toBe(1);
   });
+  it('leaves in the quarantine a row whose text lost a byte to an encoding error, replaying the others', async () => {
+    // UTF-8 throughout (past the sample), but one Latin-1 é: DuckDB quarantines that row with ? for the byte.
+    const lines = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i + 1},café,2026-01-05\n`));
+    lines[2500] = Buffer.concat([Buffer.from('2501,caf'), Buffer.from([0xe9]), Buffer.from(',2026-01-05\n')]);
+    lines[2600] = Buffer.from('2601,café,05/01/2026\n');
+    await fx.ingestion.ingest(await fx.file('encoded-0.csv', 'id,name,day\n0,café,2026-01-04\n'), 'bronze.encoded');
+    const report = await fx.ingestion.ingest(await fx.file('encoded.csv', Buffer.concat([Buffer.from('id,name,day\n'), ...lines])), 'bronze.encoded');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2998, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT line FROM bronze.encoded__rejects ORDER BY line')).toEqual([{ line: 2502 }, { line: 2602 }]);
+    const replay = await fx.ingestion.replayRejects('bronze.encoded', { dateFormat: '%d/%m/%Y' });
+    expect(replay).toMatchObject({ replayed: 1, stillRejected: 1, encodingLost: 1 });
+    expect(await fx.rat.query('SELECT line, raw FROM bronze.encoded__rejects')).toEqual([{ line: 2502, raw: expect.stringMatching(/^2501,caf/) }]);
+    expect(await count(`SELECT count(*)::INT AS n FROM bronze.encoded WHERE name <> 'café'`)).toBe(0);
+    // Replayed again, it stays where it is.
+    expect(await fx.ingestion.replayRejects('bronze.encoded')).toMatchObject({ replayed: 0, stillRejected: 1, encodingLost: 1 });
+  });
 });

@@ -15,7 +15,16 @@ export interface ReplayReport {
   groups: FileReport[];
   replayed: number;
   stillRejected: number;
+  /**
+   * Rows left in the quarantine because their raw text lost bytes to an encoding error (DuckDB
+   * stores `?` for them): replayed, they would load the `?`. Their file must be ingested again,
+   * with the right --encoding.
+   */
+  encodingLost: number;
 }
+
+/** DuckDB's reason for a CSV row whose bytes are not in the file's encoding; its raw text has `?` for them. */
+const ENCODING_LOST = /invalid unicode/i;
 
 /**
  * Parses quarantined rows again, after the table (e.g. ALTER TABLE ... ALTER COLUMN TYPE) or the
@@ -27,12 +36,17 @@ export interface ReplayReport {
 export async function replayRejects(ctx: IngestContext, target: TableIdent, options: ResolvedIngestOptions): Promise<ReplayReport> {
   const { rat } = ctx;
   const rejects = rejectsIdent(target);
-  const report: ReplayReport = { target: formatIdent(target), groups: [], replayed: 0, stillRejected: 0 };
+  const report: ReplayReport = { target: formatIdent(target), groups: [], replayed: 0, stillRejected: 0, encodingLost: 0 };
   if (!(await rat.catalog.tableExists(rejects))) return report;
   const relation = `${rejects.namespace}.${quoteIdent(rejects.name)}`;
   const rows = await rat.query<Record<string, string | number | null>>(`SELECT file_path, file_hash, line, reason, raw, format, parse_options, ingest_id, CAST(rejected_at AS VARCHAR) AS rejected_at FROM ${relation} ORDER BY file_path, format, parse_options, line NULLS LAST`);
   const groups = new Map<string, RejectRow[]>();
   for (const row of rows as unknown as RejectRow[]) {
+    if (ENCODING_LOST.test(row.reason)) {
+      report.encodingLost++;
+      report.stillRejected++;
+      continue;
+    }
     const key = JSON.stringify([row.file_path, row.file_hash, row.format, row.parse_options]);
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
@@ -53,7 +67,8 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
         await rat.duck.run(`INSERT INTO ${lineMap} VALUES ${values.join(', ')}`);
       }
       const same = `file_path = ${quoteString(first.file_path)} AND file_hash = ${quoteString(first.file_hash)} AND format = ${quoteString(first.format)} AND parse_options = ${quoteString(first.parse_options)}`;
-      const keepRejectsSql = `SELECT * FROM ${relation} WHERE NOT (${same})`;
+      // Rows whose text lost bytes stay as they are (not replayed, see encodingLost).
+      const keepRejectsSql = `SELECT * FROM ${relation} WHERE NOT (${same}) OR regexp_matches(reason, 'invalid unicode', 'i')`;
       const groupOptions: ResolvedIngestOptions = {
         ...options,
         // Quarantined rows are raw CSV lines or JSON records, whatever read the file first (Excel, a custom parser).

@@ -241,4 +241,7 @@ function printReplay(out: Output, report: ReplayReport): void {
     report.groups.map((g) => [g.file, g.status, g.rowsIngested, g.rowsRejected, g.snapshotId?.toString() ?? null, g.error ?? g.schemaChanges.join('; ')]),
   );
   out.line(`${report.target}: ${report.replayed} quarantined rows replayed into the table, ${report.stillRejected} still quarantined`);
+  if (report.encodingLost > 0) {
+    out.line(`${report.encodingLost} of them lost bytes to an encoding error (stored as ?) and were not replayed: ingest their file again with its encoding, e.g. --encoding latin-1`);
+  }
 }
