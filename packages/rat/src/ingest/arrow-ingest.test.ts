@@ -7,9 +7,12 @@ import {
   Bool,
   compressionRegistry,
   CompressionType,
+  type Data,
+  type DataType,
   DateDay,
   DateMillisecond,
   Decimal,
+  DenseUnion,
   Dictionary,
   DurationMillisecond,
   DurationNanosecond,
@@ -30,6 +33,7 @@ import {
   Map_,
   Null,
   RecordBatchStreamWriter,
+  SparseUnion,
   Struct,
   Table,
   tableToIPC,
@@ -90,6 +94,41 @@ function typedTable(): Table {
     nothing: vectorFromArray([null, null, null], new Null()),
   });
 }
+
+/** Values as the Arrow library's data of one type (`null` for a null). */
+const dataOf = <T extends DataType>(type: T, values: unknown[]): Data<T> => vectorFromArray(values as never[], type).data[0]! as Data<T>;
+
+/** 64-bit values as data of a timestamp (or other 64-bit) type, every one valid. */
+const wideData = <T extends DataType>(type: T, values: bigint[]): Data<T> => makeData({ type, length: values.length, data: new BigInt64Array(values) } as never) as Data<T>;
+
+/** Unscaled values as decimal128(38, 10) data: four little-endian 32-bit words each, two's complement. */
+function decimalData(values: bigint[]): Data<Decimal> {
+  const words = new Uint32Array(4 * values.length);
+  values.forEach((v, i) => {
+    let x = BigInt.asUintN(128, v);
+    for (let w = 0; w < 4; w++, x >>= 32n) words[4 * i + w] = Number(x & 0xffffffffn);
+  });
+  return makeData({ type: new Decimal(10, 38, 128), length: values.length, data: words });
+}
+
+/** A validity bitmap of `length` values with the rows in `nulls` null. */
+function validity(length: number, nulls: number[]): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(length / 8));
+  for (let i = 0; i < length; i++) if (!nulls.includes(i)) bits[i >> 3]! |= 1 << (i & 7);
+  return bits;
+}
+
+/** Map data whose row i holds the entries offsets[i] to offsets[i + 1] of `keys` and `values`. */
+function mapData(keys: Data, values: Data, offsets: number[], nulls: number[] = []): Data<Map_> {
+  const entries = new Field('entries', new Struct([new Field('key', keys.type, false), new Field('value', values.type, true)]), false);
+  const length = offsets.length - 1;
+  const child = makeData({ type: entries.type as Struct, length: keys.length, nullCount: 0, children: [keys, values] });
+  return makeData({ type: new Map_(entries as never), length, nullBitmap: validity(length, nulls), valueOffsets: new Int32Array(offsets), child });
+}
+
+/** List data whose row i holds the items offsets[i] to offsets[i + 1]. */
+const listData = (items: Data, offsets: number[]): Data<List> =>
+  makeData({ type: new List(new Field('item', items.type, true)), length: offsets.length - 1, nullCount: 0, valueOffsets: new Int32Array(offsets), child: items });
 
 describe('Arrow IPC files', () => {
   it('loads the sample orders from the Arrow stream format (both copies in the package) as the same rows as their Parquet copy', async () => {
@@ -267,6 +306,124 @@ describe('Arrow IPC files', () => {
       { ms: 'PT-1.5S', s: 'PT1M', ns: 'PT-0.999999999S', ym: 'P-1M', dt: 'PT-0.001S', mdn: 'PT-0.0000015S', mdn_list: [] },
       { ms: 'PT0S', s: 'PT-1H', ns: 'PT1H', ym: 'P2Y', dt: 'P-2D', mdn: 'P-1Y-1M-1D', mdn_list: ['P-1Y-1M-1D', 'PT0S'] },
       { ms: 'PT25H1M1.001S', s: 'PT1S', ns: 'PT24H', ym: 'PT0S', dt: 'PT0S', mdn: 'PT0S', mdn_list: [] },
+    ]);
+  });
+
+  it('reads the keys and values of maps exactly, as a column of their type (not through the library\'s JSON), at any depth', async () => {
+    const i64 = dataOf(new Int64(), [9007199254740993n, -9223372036854775808n, null]);
+    const at = wideData(new TimestampMicrosecond('UTC'), [1700000000123456n, -1n, 0n]);
+    const days = dataOf(new DateDay(), [new Date('2024-02-05T00:00:00Z'), new Date('1969-12-31T00:00:00Z'), null]);
+    const amounts = decimalData([12345678901234567890123456789012345678n, -5n]);
+    const parts = makeData({
+      type: new Struct([new Field('n', new Int64(), true), new Field('at', at.type, true), new Field('d', new DateDay(), true)]),
+      length: 3,
+      nullBitmap: validity(3, [2]),
+      children: [dataOf(new Int64(), [9007199254740993n, null, 1n]), at, days],
+    });
+    const table = new Table({
+      id: vectorFromArray([1, 2, 3], new Int32()),
+      ints: makeVector(mapData(dataOf(new Utf8(), ['a', 'b', 'c']), i64, [0, 2, 3, 3], [2])),
+      amounts: makeVector(mapData(dataOf(new Utf8(), ['x', 'y']), amounts, [0, 1, 2, 2])),
+      stamps: makeVector(mapData(dataOf(new Utf8(), ['t', 'u']), at.slice(0, 2), [0, 2, 2, 2])),
+      days: makeVector(mapData(dataOf(new Int32(), [1, -7, 0]), days, [0, 2, 2, 3])),
+      day_keys: makeVector(mapData(dataOf(new DateDay(), [new Date('2024-02-05T00:00:00Z')]), dataOf(new Utf8(), ['x']), [0, 1, 1, 1])),
+      blobs: makeVector(mapData(dataOf(new Utf8(), ['b', 'e']), dataOf(new Binary(), [new Uint8Array([0, 65, 92, 255]), new Uint8Array([])]), [0, 1, 2, 2])),
+      map_list: makeVector(listData(mapData(dataOf(new Utf8(), ['a', 'b', 'c']), i64, [0, 2, 3]), [0, 2, 2, 2])),
+      map_struct: makeVector(mapData(dataOf(new Utf8(), ['p', 'q', 'r']), parts, [0, 2, 3, 3])),
+      in_struct: makeVector(makeData({ type: new Struct([new Field('m', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', amounts.type, true)]), false) as never), true)]), length: 3, nullCount: 0, children: [mapData(dataOf(new Utf8(), ['y']), amounts.slice(1, 1), [0, 1, 1, 1])] })),
+    });
+    for (const [format, name] of [['file', 'maps.arrow'], ['stream', 'maps.arrows']] as const) {
+      const report = await fx.ingestion.ingest(await fx.file(name, tableToIPC(table, format)), `bronze.arrow_maps_${format}`);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3 });
+    }
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.arrow_maps_file')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ ints: 'string', amounts: 'string', stamps: 'string', days: 'string', day_keys: 'string', blobs: 'string', map_struct: 'string' });
+    expect(JSON.stringify(types.map_list)).toContain('"element":"string"');
+    expect(JSON.stringify(types.in_struct)).toContain('"name":"m","required":false,"type":"string"');
+    const rows = await fx.rat.query('SELECT * EXCLUDE (id, _source_file, _ingested_at) FROM bronze.arrow_maps_file ORDER BY id');
+    const ints = '{"a":"9007199254740993","b":"-9223372036854775808"}';
+    expect(rows).toEqual([
+      {
+        ints,
+        amounts: '{"x":"1234567890123456789012345678.9012345678"}',
+        stamps: '{"t":"2023-11-14 22:13:20.123456+00","u":"1969-12-31 23:59:59.999999+00"}',
+        days: '{"1":"2024-02-05","-7":"1969-12-31"}',
+        day_keys: '{"2024-02-05":"x"}',
+        blobs: '{"b":"AEFc/w=="}',
+        map_list: [ints, '{"c":null}'],
+        map_struct: '{"p":{"n":"9007199254740993","at":"2023-11-14 22:13:20.123456+00","d":"2024-02-05"},"q":{"n":null,"at":"1969-12-31 23:59:59.999999+00","d":"1969-12-31"}}',
+        in_struct: { m: '{"y":"-0.0000000005"}' },
+      },
+      { ints: '{"c":null}', amounts: '{"y":"-0.0000000005"}', stamps: '{}', days: '{}', day_keys: '{}', blobs: '{"e":""}', map_list: [], map_struct: '{"r":null}', in_struct: { m: '{}' } },
+      { ints: null, amounts: '{}', stamps: '{}', days: '{"0":null}', day_keys: '{}', blobs: '{}', map_list: [], map_struct: '{}', in_struct: { m: '{}' } },
+    ]);
+    const [diff] = await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM (SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.arrow_maps_stream EXCEPT SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.arrow_maps_file)');
+    expect(diff!.n).toBe(0);
+  });
+
+  it('reads the members of sparse and dense unions exactly, as a column of their type, in a map, a list or holding one', async () => {
+    const members = [new Field('i', new Int64(), true), new Field('s', new Utf8(), true), new Field('t', new TimestampNanosecond(), true)];
+    const ns = wideData(new TimestampNanosecond(), [1700000000123456789n, -1n]);
+    const sparse = makeData({
+      type: new SparseUnion([0, 1, 2], members),
+      length: 3,
+      typeIds: new Int8Array([0, 1, 2]),
+      children: [dataOf(new Int64(), [9007199254740993n, null, null]), dataOf(new Utf8(), ['', '5', '']), wideData(new TimestampNanosecond(), [0n, 0n, 1700000000123456789n])],
+    });
+    // Type ids 5, 7 and 9 (not the members' positions); the members' values in another order than the rows.
+    const dense = makeData({
+      type: new DenseUnion([5, 7, 9], members),
+      length: 3,
+      typeIds: new Int8Array([7, 5, 9]),
+      valueOffsets: new Int32Array([0, 1, 0]),
+      children: [dataOf(new Int64(), [null, -9007199254740993n]), dataOf(new Utf8(), ['a "q"']), ns.slice(1, 1)],
+    });
+    // A union holding a list, a map or nothing; and a map whose values are a union holding a list, a map or a string.
+    const holderMembers = [new Field('l', new List(new Field('item', ns.type, true)), true), new Field('m', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int64(), true)]), false) as never), true), new Field('i', new Int64(), true)];
+    const holder = makeData({
+      type: new DenseUnion([0, 1, 2], holderMembers),
+      length: 3,
+      typeIds: new Int8Array([0, 1, 2]),
+      valueOffsets: new Int32Array([0, 0, 0]),
+      children: [listData(ns, [0, 2]), mapData(dataOf(new Utf8(), ['a']), dataOf(new Int64(), [9007199254740993n]), [0, 1]), dataOf(new Int64(), [null])],
+    });
+    const amounts = decimalData([-5n]);
+    const valueMembers = [new Field('l', new List(new Field('item', ns.type, true)), true), new Field('m', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', amounts.type, true)]), false) as never), true), new Field('s', new Utf8(), true)];
+    const values = makeData({
+      type: new SparseUnion([0, 1, 2], valueMembers),
+      length: 3,
+      typeIds: new Int8Array([0, 2, 1]),
+      children: [listData(ns, [0, 1, 1, 1]), mapData(dataOf(new Utf8(), ['x']), amounts, [0, 0, 0, 1]), dataOf(new Utf8(), ['', '5', ''])],
+    });
+    const listed = makeData({
+      type: new DenseUnion([0, 1], members.slice(0, 2)),
+      length: 3,
+      typeIds: new Int8Array([0, 1, 0]),
+      valueOffsets: new Int32Array([0, 0, 1]),
+      children: [dataOf(new Int64(), [9007199254740993n, -1n]), dataOf(new Utf8(), ['x'])],
+    });
+    const table = new Table({
+      id: vectorFromArray([1, 2, 3], new Int32()),
+      sparse: makeVector(sparse),
+      dense: makeVector(dense),
+      holder: makeVector(holder),
+      in_map: makeVector(mapData(dataOf(new Utf8(), ['k', 'j', 'm']), values, [0, 2, 3, 3])),
+      in_list: makeVector(listData(listed, [0, 2, 2, 3])),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('unions.arrow', tableToIPC(table, 'file')), 'bronze.arrow_unions');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3 });
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.arrow_unions')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ sparse: 'string', dense: 'string', holder: 'string', in_map: 'string' });
+    expect(await fx.rat.query('SELECT * EXCLUDE (id, _source_file, _ingested_at) FROM bronze.arrow_unions ORDER BY id')).toEqual([
+      {
+        sparse: '9007199254740993',
+        dense: 'a "q"',
+        holder: '["2023-11-14 22:13:20.123456","1969-12-31 23:59:59.999999"]',
+        in_map: '{"k":["2023-11-14 22:13:20.123456"],"j":"5"}',
+        in_list: ['9007199254740993', 'x'],
+      },
+      { sparse: '5', dense: '-9007199254740993', holder: '{"a":"9007199254740993"}', in_map: '{"m":{"x":"-0.0000000005"}}', in_list: [] },
+      { sparse: '2023-11-14 22:13:20.123456', dense: '1969-12-31 23:59:59.999999', holder: null, in_map: '{}', in_list: ['-1'] },
     ]);
   });
 

@@ -12,6 +12,7 @@ import {
   type Interval,
   IntervalUnit,
   type List,
+  type Map_,
   type Float,
   RecordBatchReader,
   type Struct,
@@ -19,7 +20,9 @@ import {
   type Timestamp,
   TimeUnit,
   Type,
-  type Vector,
+  type Union,
+  UnionMode,
+  Vector,
 } from 'apache-arrow';
 import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
@@ -59,7 +62,8 @@ function registerDecoders(): void {
  * memory holds one record batch. The Arrow schema gives the types: integers of each width, floats,
  * decimals, dates, times, timestamps (with a time zone: timestamptz), strings, binary, dictionaries
  * (their values), lists and structs at any depth, intervals and durations as ISO 8601 duration text
- * (`P1Y2M`, `PT1.5S`); maps and the rest are kept as their JSON text.
+ * (`P1Y2M`, `PT1.5S`); maps and unions as their JSON text, with every value in them read as in a
+ * column (see mapColumn, unionColumn); the other types as the library's JSON text.
  * Buffers compressed with LZ4 or ZSTD (pyarrow's compression='lz4' and 'zstd') are decompressed, and
  * so is a whole file wrapped in gzip or zstd. The rows go through RowSink, numbered
  * from 1 across batches, with each column declared as its Arrow type.
@@ -184,8 +188,12 @@ function perChunk(vector: Vector, bindData: (data: Data) => (i: number) => unkno
   };
 }
 
-/** How one Arrow type is staged (see ArrowColumn); types DuckDB has no reading for become their JSON text. */
-function columnOf(type: DataType): ArrowColumn {
+/**
+ * How one Arrow type is staged (see ArrowColumn); types DuckDB has no reading for become their JSON
+ * text. `json`: the value goes inside a map's or union's JSON text, where a map or union in it is part
+ * of that document (an object, a value) rather than text of its own.
+ */
+function columnOf(type: DataType, json = false): ArrowColumn {
   switch (type.typeId) {
     case Type.Null:
       return viaGet('VARCHAR', () => null);
@@ -220,7 +228,7 @@ function columnOf(type: DataType): ArrowColumn {
       // Bytes travel as base64 text: a column becomes a BLOB again, bytes inside a list or struct stay that text.
       return viaGet('VARCHAR', (v) => Buffer.from(v as Uint8Array).toString('base64'), 'from_base64');
     case Type.Dictionary: {
-      const values = columnOf((type as Dictionary).dictionary);
+      const values = columnOf((type as Dictionary).dictionary, json);
       return {
         ...values,
         bind: (vector) =>
@@ -234,7 +242,7 @@ function columnOf(type: DataType): ArrowColumn {
     case Type.List:
     case Type.LargeList:
     case Type.FixedSizeList: {
-      const item = columnOf((type as List).children[0]!.type);
+      const item = columnOf((type as List).children[0]!.type, json);
       return {
         sql: `${item.sql}[]`,
         bind: (vector) => (i) => {
@@ -246,7 +254,7 @@ function columnOf(type: DataType): ArrowColumn {
       };
     }
     case Type.Struct: {
-      const parts = (type as Struct).children.map((f) => ({ name: f.name, column: columnOf(f.type) }));
+      const parts = (type as Struct).children.map((f) => ({ name: f.name, column: columnOf(f.type, json) }));
       return {
         sql: `STRUCT(${parts.map((p) => `${quoteIdent(p.name)} ${p.column.sql}`).join(', ')})`,
         bind: (vector) => {
@@ -266,10 +274,75 @@ function columnOf(type: DataType): ArrowColumn {
       const perUnit = NANOS_PER[(type as Duration).unit];
       return fromValues('VARCHAR', (values: BigInt64Array, i) => isoDuration(0, 0, values[i]! * perUnit));
     }
+    case Type.Map:
+      return mapColumn(type as Map_, json);
+    case Type.Union:
+      return unionColumn(type as Union, json);
     default:
-      // Maps, unions and the rest: their JSON text.
       return viaGet('VARCHAR', (v) => jsonText(v));
   }
+}
+
+/**
+ * A map as a JSON object, `{"key": value}`: Iceberg has a map type, but rat keeps Arrow maps as a
+ * string column of JSON text, as Avro maps are (a map value inside a struct or list is that text too).
+ * Keys and values are read as a column of their type would be, so they are exact: 64-bit integers and
+ * decimals as strings of all their digits (`"9007199254740993"`, `"1.50"`), dates, times and
+ * timestamps as ISO text (`"2024-02-05"`, `"2023-11-14 22:13:20.123456+00"`), bytes as base64,
+ * intervals and durations as ISO 8601 durations; structs and lists as objects and arrays, and maps and
+ * unions in them as objects and values, not as text within the text. A key that is not a string
+ * becomes its text the same way (`{"2024-02-05": 1}`). Arrow does not require keys to be unique: a
+ * repeated key keeps its last value.
+ */
+function mapColumn(map: Map_, json: boolean): ArrowColumn {
+  const keys = columnOf(map.keyType, true);
+  const values = columnOf(map.valueType, true);
+  return {
+    sql: 'VARCHAR',
+    bind: (vector) =>
+      perChunk(vector, (data) => {
+        const entries = data.children[0]!;
+        const readKey = keys.bind(new Vector([entries.children[0]!]));
+        const readValue = values.bind(new Vector([entries.children[1]!]));
+        const offsets = data.valueOffsets;
+        return (i) => {
+          if (!data.getValid(i)) return null;
+          const out: Record<string, unknown> = {};
+          for (let k = offsets[i]!; k < offsets[i + 1]!; k++) {
+            const key = readKey(k);
+            out[typeof key === 'string' ? key : jsonText(key)] = readValue(k);
+          }
+          return json ? out : jsonText(out);
+        };
+      }),
+  };
+}
+
+/**
+ * A union (sparse or dense) as the value of the member each row holds, read as a column of that
+ * member's type would be (exact, see mapColumn). Iceberg has no union type: the column is a string,
+ * a member's text as it is (`abc`, `9007199254740993`, `2023-11-14 22:13:20.123456`) and a struct,
+ * list or map member as its JSON text, as Avro unions of several types are; inside a map or another
+ * union the value stays a JSON value (`"abc"`). A null in the member read is a null.
+ * https://arrow.apache.org/docs/format/Columnar.html#union-layout
+ */
+function unionColumn(union: Union, json: boolean): ArrowColumn {
+  const members = union.children.map((f) => columnOf(f.type, true));
+  const dense = union.mode === UnionMode.Dense;
+  return {
+    sql: 'VARCHAR',
+    bind: (vector) =>
+      perChunk(vector, (data) => {
+        // A sliced union's type ids and offsets start at its first row; a sparse one's members are sliced with it.
+        const readers = data.children.map((child, j) => members[j]!.bind(new Vector([child])));
+        const typeIds = data.typeIds;
+        const offsets = data.valueOffsets;
+        return (i) => {
+          const value = readers[union.typeIdToChildIndex[typeIds[i]!]!]!(dense ? offsets[i]! : i);
+          return json || value === null || typeof value === 'string' ? value : jsonText(value);
+        };
+      }),
+  };
 }
 
 /**
