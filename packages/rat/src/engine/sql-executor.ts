@@ -14,6 +14,7 @@ import { rewriteSelect, type TableRead } from './select-rewriter.js';
 import { findTableReferences, isWord, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
 import { createStagedCatalog } from './staged-catalog.js';
 import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
+import { rowNormalizer } from './json-rows.js';
 import { createTableReader, type TableReader } from './table-reader.js';
 import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
@@ -90,29 +91,6 @@ export interface SqlExecutor {
   execute(sql: string): Promise<StatementResult[]>;
   /** Runs every statement; the last one, when it returns rows, is streamed. */
   stream(sql: string, options?: StreamOptions): Promise<{ results: StatementResult[]; last: RowStream | StatementResult | undefined }>;
-}
-
-const WIDE_INTEGERS = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
-
-/**
- * DuckDB's JSON conversion renders 64-bit integers as strings so none loses precision; turn the ones
- * that fit a double back into numbers (COUNT(*) and BIGINT ids read as numbers in JSON and tables).
- */
-function rowNormalizer(columnTypes: string[]): (rows: Json[][]) => Json[][] {
-  const wide = columnTypes.map((t, i) => (WIDE_INTEGERS.has(t) ? i : -1)).filter((i) => i >= 0);
-  if (wide.length === 0) return (rows) => rows;
-  return (rows) => {
-    for (const row of rows) {
-      for (const i of wide) {
-        const value = row[i];
-        if (typeof value === 'string') {
-          const number = Number(value);
-          if (Number.isSafeInteger(number)) row[i] = number;
-        }
-      }
-    }
-    return rows;
-  };
 }
 
 /** What a transaction's executor shares with the executor that began it. */
@@ -297,8 +275,9 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       throw wrapDuckDbError(error);
     }
     const columns = result.columnNames();
-    const columnTypes = result.columnTypes().map((t) => t.toString());
-    const normalize = rowNormalizer(columnTypes);
+    const types = result.columnTypes();
+    const columnTypes = types.map((t) => t.toString());
+    const normalize = rowNormalizer(types);
     if (stream) {
       return {
         kind: 'stream',
