@@ -2,6 +2,7 @@ import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { InputFileError } from './input-file-error.js';
 import { readTypeSql } from './json-infer.js';
+import { infiniteTemporalReasonSql, infiniteTemporalSql } from './temporal-infinity.js';
 
 /** How one top-level column of a JSON file is read. */
 export interface JsonColumn {
@@ -23,6 +24,8 @@ export interface JsonColumn {
 
 /** In a read's error, marks a number that read_json would give inexactly (isInexactNumber). */
 const INEXACT_MARK = 'rat: a JSON number read_json gives inexactly';
+/** In a read's error, marks an infinite date or timestamp, which goes to the quarantine (isInexactNumber). */
+const INFINITE_MARK = 'rat: an infinite JSON date or timestamp';
 
 /**
  * The keys of the records, in the order of DuckDB's inferred `names`, when DuckDB renamed any;
@@ -94,7 +97,11 @@ export type NumberReading = 'double' | 'decimal' | 'text';
  * beyond BIGINT's and UBIGINT's range as a double (`-9223372036854775809` as
  * -9223372036854775808), so a column of integers with such a one is `decimal(38,0)` (every digit
  * kept), and one that also holds fractions or integers of more than 38 digits is text: never a
- * rounded double. Columns without such integers stay DOUBLE.
+ * rounded double. So is a column of fractions beside an integer that no double holds, one beyond
+ * 2^53 such as 9007199254740993 (a SQLite column without a declared type holding ids and reals):
+ * text keeps every value as written, as for the larger integers; a DECIMAL would need a scale that
+ * fits every fraction (1e-300 has none), and quarantining the integer would leave out a value the
+ * source holds as it is. Columns without such integers stay DOUBLE (2^60 is a double: it stays).
  */
 export async function numberReadings(duck: DuckDb, reader: string, columns: readonly string[]): Promise<NumberReading[]> {
   if (columns.length === 0) return [];
@@ -102,10 +109,15 @@ export async function numberReadings(duck: DuckDb, reader: string, columns: read
     const v = quoteIdent(column);
     const integer = `regexp_full_match(${v}, '-?[0-9]+')`;
     return `bool_or(${integer} AND TRY_CAST(${v} AS BIGINT) IS NULL) AS big${i},
+      bool_or(${integer} AND coalesce(TRY_CAST(TRY_CAST(${v} AS DOUBLE) AS HUGEINT) <> TRY_CAST(${v} AS HUGEINT), true)) AS inexact${i},
       bool_or(NOT ${integer}) AS fraction${i}, bool_or(${integer} AND length(ltrim(${v}, '-')) > 38) AS long${i}`;
   });
   const [row] = await duck.rows<Record<string, boolean | null>>(`SELECT ${stats.join(', ')} FROM ${reader}`);
-  return columns.map((_, i) => (!row![`big${i}`] ? 'double' : row![`fraction${i}`] || row![`long${i}`] ? 'text' : 'decimal'));
+  return columns.map((_, i) => {
+    if (row![`fraction${i}`] && row![`inexact${i}`]) return 'text';
+    if (!row![`big${i}`]) return 'double';
+    return row![`long${i}`] ? 'text' : 'decimal';
+  });
 }
 
 /** SQL for a DOUBLE column read as text (numberReadings) whose value is out of a double's range (`1e400`). */
@@ -113,23 +125,31 @@ export function infiniteSql(value: string): string {
   return `(${value} IS NOT NULL AND isinf(TRY_CAST(${value} AS DOUBLE)))`;
 }
 
+/** 2^53: every integer up to it, and no odd one above it, is a double. */
+const MAX_EXACT_DOUBLE_INTEGER = '9007199254740992';
+
 /**
  * A DOUBLE column's value on the first, fast read: read_json's double, or a stop of the read
- * (INEXACT_MARK) at a value it holds inexactly, an infinity (`1e400`) or an integer of 2^63 or more,
- * where an integer beyond BIGINT's range may have been rounded; the file is then read again exactly.
+ * (INEXACT_MARK) at a value it may hold inexactly, an infinity (`1e400`) or an integer of 2^53 or
+ * more, which may have been rounded (9007199254740993 reads as 9007199254740992); the file is then
+ * read again exactly (numberReadings).
  */
 export function guardedDoubleSql(value: string, key: string, infinitiesAreValues = false): string {
   const stop = `error(${quoteString(`${INEXACT_MARK} (key ${JSON.stringify(key)})`)})`;
-  const large = `(abs(${value}) >= 9223372036854775808.0 AND ${value} = trunc(${value}))`;
+  const large = `(abs(${value}) >= ${MAX_EXACT_DOUBLE_INTEGER}.0 AND ${value} = trunc(${value}))`;
   // A database's Infinity is a value (isinf is then not a stop); abs(Infinity) = trunc(Infinity) would stop the read too.
   const when = infinitiesAreValues ? `NOT isinf(${value}) AND ${large}` : `isinf(${value}) OR ${large}`;
   return `CASE WHEN ${when} THEN ${stop} ELSE ${value} END`;
 }
 
-/** Whether a read stopped at a number it cannot give exactly: a guarded double (guardedDoubleSql), or an integer beyond a BIGINT read type (readTypeSql). */
+/**
+ * Whether a read stopped at a value that needs the exact read: a number it cannot give exactly (a
+ * guarded double, guardedDoubleSql, or an integer beyond a BIGINT read type, readTypeSql), or an
+ * infinite date or timestamp (planColumns), which the exact read quarantines.
+ */
 export function isInexactNumber(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    if (/Failed to cast value to numerical/i.test(e.message) || e.message.includes(INEXACT_MARK)) return true;
+    if (/Failed to cast value to numerical/i.test(e.message) || e.message.includes(INEXACT_MARK) || e.message.includes(INFINITE_MARK)) return true;
   }
   return false;
 }
@@ -170,7 +190,12 @@ export async function planColumns(
       if (exact) readType = 'VARCHAR';
       else expr = guardedDoubleSql(ident, key, infinitiesAreValues);
     } else if (renamed && type.alias !== 'JSON' && readType !== type.toString()) expr = `CAST(${ident} AS ${readType})`;
-    columns.push({ key, name, type, readType, expr, readAsText: !renamed });
+    // An infinite date or timestamp (a database's `infinity`) has no Iceberg value: the first read stops
+    // at one (no cost until then), and the exact read sends its row to the quarantine.
+    const infinite = infiniteTemporalSql(expr, readType);
+    if (infinite && !exact) expr = `CASE WHEN ${infinite} THEN error(${quoteString(`${INFINITE_MARK} (key ${JSON.stringify(key)})`)}) ELSE ${expr} END`;
+    const reject = infinite && exact ? { when: infinite, reason: infiniteTemporalReasonSql(key, expr, readType) } : undefined;
+    columns.push({ key, name, type, readType, expr, readAsText: !renamed, ...(reject ? { reject } : {}) });
   }
   return columns;
 }

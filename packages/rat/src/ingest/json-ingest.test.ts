@@ -107,10 +107,34 @@ describe('JSON numbers read_json would round', () => {
     expect(mixed.rows.map((r) => r.v)).toEqual(['18446744073709551617', '1.5']);
   });
 
+  it('keeps an integer no double holds (beyond 2^53) beside fractions as text; one a double holds stays a double', async () => {
+    const mixed = await load('mixed-53.ndjson', '{"id":1,"v":9007199254740993}\n{"id":2,"v":1.5}\n{"id":3,"v":-9223372036854775807}\n');
+    expect(mixed.file.status, mixed.file.error).toBe('success');
+    expect((await fieldTypes(mixed.table)).v).toBe('string');
+    expect(mixed.rows.map((r) => r.v)).toEqual(['9007199254740993', '1.5', '-9223372036854775807']);
+    const exact = await load('exact-60.ndjson', '{"id":1,"v":1152921504606846976}\n{"id":2,"v":1.5}\n');
+    expect((await fieldTypes(exact.table)).v).toBe('double');
+    expect(exact.rows.map((r) => r.v)).toEqual([2 ** 60, 1.5]);
+  });
+
   it('keeps big integers exact in a file with a malformed line', async () => {
     const { table, file } = await load('big-bad.ndjson', '{"id":1,"v":123456789012345678901234567890}\n{"id":2,\n{"id":3,"v":-9223372036854775809}\n');
     expect(file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
     expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: '123456789012345678901234567890' }, { v: '-9223372036854775809' }]);
+  });
+
+  it('quarantines an infinite date or timestamp (DuckDB reads "infinity" as one; Iceberg has none), also inside a list', async () => {
+    const text = '{"id":1,"d":"2024-01-01","l":["2024-01-02"]}\n{"id":2,"d":"infinity","l":null}\n{"id":3,"d":"2024-01-03","l":["2024-01-04","-infinity"]}\n';
+    const { table, file, rows } = await load('inf-date.ndjson', text);
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect((await fieldTypes(table)).d).toBe('date');
+    expect(rows.map((r) => r.id)).toEqual([1]);
+    const rejects = await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM ${table}__rejects ORDER BY line`);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([
+      [2, 'column d: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity'],
+      [3, 'column l: [2024-01-04, -infinity] cannot be stored as DATE[]: an Iceberg date or timestamp has no infinity'],
+    ]);
+    expect(rejects[0]!.raw).toContain('"infinity"');
   });
 
   it('quarantines a number beyond a double (1e400) instead of storing Infinity', async () => {

@@ -7,7 +7,7 @@ import { describeError, isRatError, RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
-import { cursorOf, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
+import { type CursorKind, cursorOf, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
 import { encodeValue } from './staged-rows.js';
 
 /**
@@ -37,6 +37,12 @@ export interface RowSource {
    * floats and collated text wrong, and re-read the same rows on every run.
    */
   cursorOrdered?: boolean;
+  /**
+   * What the cursor field holds, when the source knows it from the column's type: `number` for a
+   * database's decimals, which arrive as their exact text. The stored cursor is then a number kept
+   * as that text, which the next read binds as a number of exactly those digits, not as text.
+   */
+  cursorKind?: CursorKind;
 }
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
@@ -142,7 +148,7 @@ async function spool(source: RowSource, path: string): Promise<Spooled> {
 
 /** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */
 function nextCursor(source: RowSource, cursor: SourceCursor | undefined, value: unknown): SourceCursor | undefined {
-  const candidate = cursorOf(source.cursorField!, value);
+  const candidate = cursorOf(source.cursorField!, value, source.cursorKind);
   return source.cursorOrdered ? (candidate ?? cursor) : maxCursor(cursor, candidate);
 }
 

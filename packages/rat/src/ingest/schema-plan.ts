@@ -14,6 +14,7 @@ import type { ResolvedIngestOptions } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
 import { LINE_COLUMN, ORDINAL_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
+import { infiniteTemporalReasonSql, infiniteTemporalSql } from './temporal-infinity.js';
 
 /** How staged rows become rows of the target table. */
 export interface ConformPlan {
@@ -270,12 +271,15 @@ function conversion(value: string, column: StagedColumn, type: IcebergType): Pic
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
   // Into a struct, list or map, from one or from text (JSON): a value inside that does not convert becomes NULL without failing the cast.
   const changed = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string' ? nestedLossSql(value, type) : lossyCastSql(value, column.type.typeId, sqlType);
-  const lossy = changed ? ` OR ${changed}` : '';
+  // Text such as 'infinity' casts to DuckDB's infinite date or timestamp, which Iceberg cannot hold (temporal-infinity.ts).
+  const infinite = infiniteTemporalSql(`TRY_CAST(${value} AS ${sqlType})`, sqlType);
+  const lossy = `${changed ? ` OR ${changed}` : ''}${infinite ? ` OR ${infinite}` : ''}`;
+  const cannotConvert = `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${sqlType}'`;
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
     bad: {
       when: `${value} IS NOT NULL AND (TRY_CAST(${value} AS ${sqlType}) IS NULL${lossy})`,
-      reason: `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${sqlType}'`,
+      reason: infinite ? `CASE WHEN ${infinite} THEN ${infiniteTemporalReasonSql(column.name, value, sqlType)} ELSE ${cannotConvert} END` : cannotConvert,
     },
   };
 }

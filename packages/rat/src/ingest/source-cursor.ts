@@ -10,7 +10,10 @@ import type { TableMetadata } from '../iceberg/types.js';
 export interface SourceCursor {
   /** The record field or column compared (`updated_at`). */
   field: string;
-  /** The value: numbers stay numbers; dates and timestamps are ISO 8601 text in UTC. */
+  /**
+   * The value: numbers stay numbers, except those a double would round (integers beyond 2^53, a
+   * database's decimals), kept as their exact text with kind `number`; dates and timestamps are ISO 8601 text in UTC.
+   */
   value: string | number;
   kind: CursorKind;
 }
@@ -48,9 +51,16 @@ export function storedCursor(cursor: SourceCursor, snapshotId: bigint | undefine
   return JSON.stringify({ ...cursor, ...(snapshotId !== undefined ? { snapshot: snapshotId.toString() } : {}) });
 }
 
-/** The cursor for a value of the field, or undefined for values that cannot be one (null, objects). */
-export function cursorOf(field: string, value: unknown): SourceCursor | undefined {
+/** A number written out exactly: digits, an optional fraction, no exponent (a decimal's text). */
+export const EXACT_NUMBER = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * The cursor for a value of the field, or undefined for values that cannot be one (null, objects).
+ * `kind`: what the source says the field holds; a `number` field's text (a decimal) stays that text.
+ */
+export function cursorOf(field: string, value: unknown, kind?: CursorKind): SourceCursor | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return { field, value, kind: 'number' };
+  if (kind === 'number' && typeof value === 'string' && EXACT_NUMBER.test(value)) return { field, value, kind: 'number' };
   if (typeof value === 'bigint') return { field, value: Number.isSafeInteger(Number(value)) ? Number(value) : value.toString(), kind: 'number' };
   if (value instanceof Date && !Number.isNaN(value.getTime())) return { field, value: value.toISOString(), kind: 'timestamp' };
   if (typeof value === 'string' && value !== '') return { field, value, kind: 'string' };

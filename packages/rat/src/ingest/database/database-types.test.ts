@@ -92,6 +92,43 @@ describe('database source column types', () => {
     }
   });
 
+  it('PostgreSQL: a date or timestamp of infinity or -infinity (also in a date[]) goes to the quarantine naming column and value; with onError fail the run fails', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE everything (id int PRIMARY KEY, born date, created timestamp, seen timestamptz, days date[])`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, '2024-01-01', '2024-01-01 10:00:00', '2024-01-01 10:00:00+00', '{2024-01-01}'),
+      (2, 'infinity', NULL, NULL, NULL), (3, '-infinity', NULL, NULL, NULL), (4, NULL, 'infinity', NULL, NULL),
+      (5, NULL, NULL, '-infinity', NULL), (6, NULL, NULL, NULL, '{2024-01-02,infinity}')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 1, 5]);
+    const { types, values } = await loaded(['id', 'born', 'created', 'seen', 'days']);
+    expect(types).toEqual({ id: 'INTEGER', born: 'DATE', created: 'TIMESTAMP', seen: 'TIMESTAMP WITH TIME ZONE', days: 'DATE[]' });
+    expect(values).toEqual([{ id: '1', born: '2024-01-01', created: '2024-01-01 10:00:00', seen: '2024-01-01 10:00:00+00', days: '[2024-01-01]' }]);
+    const rejects = await fx.rat.query<{ reason: string; raw: string; source: string }>(`SELECT reason, raw, file_path AS source FROM bronze.everything__rejects ORDER BY line`);
+    const why = ': an Iceberg date or timestamp has no infinity';
+    expect(rejects.map((r) => r.reason)).toEqual([
+      `column born: infinity cannot be stored as DATE${why}`,
+      `column born: -infinity cannot be stored as DATE${why}`,
+      `column created: infinity cannot be stored as TIMESTAMP${why}`,
+      `column seen: -infinity cannot be stored as TIMESTAMPTZ${why}`,
+      `column days: [2024-01-02, infinity] cannot be stored as DATE[]${why}`,
+    ]);
+    expect(rejects.map((r) => JSON.parse(r.raw) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ id: 2, born: 'infinity' }),
+      expect.objectContaining({ id: 3, born: '-infinity' }),
+      expect.objectContaining({ id: 4, created: 'infinity' }),
+      expect.objectContaining({ id: 5, seen: '-infinity' }),
+      expect.objectContaining({ id: 6, days: ['2024-01-02', 'infinity'] }),
+    ]);
+    expect(new Set(rejects.map((r) => r.source))).toEqual(new Set([report.file]));
+
+    const failed = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.strict', onError: 'fail' });
+    expect([failed.status, failed.rowsIngested, failed.errorCode]).toEqual(['failed', 0, 'INGEST_BAD_ROWS']);
+    expect(failed.error).toContain(`${source.url}#everything`);
+    expect(failed.error).toContain(`column born: infinity cannot be stored as DATE${why}`);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'strict' })).toBe(false);
+  });
+
   it('MariaDB: keeps exact values and maps each type (BIGINT UNSIGNED, DECIMAL, DATETIME(6), JSON, BLOB, ENUM, NULLs)', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));
     await source.exec(`CREATE TABLE everything (
@@ -140,6 +177,21 @@ describe('database source column types', () => {
     ]);
     const rejects = await fx.rat.query(`SELECT raw FROM bronze.everything__rejects`);
     expect(String(rejects[0]!.raw)).toContain('not a number');
+  });
+
+  it('SQLite: a column without a declared type or with NUMERIC affinity mixing reals and an integer beyond 2^53 loads as text, every value as it is; integers alone stay BIGINT', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, loose, num NUMERIC, ids)`);
+    await source.exec(`INSERT INTO everything VALUES (1, 9007199254740993, -9007199254740993, 9007199254740993), (2, 1.5, 0.1, 2), (3, NULL, 12, 3)`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 3, 0]);
+    const { types, values } = await loaded(['id', 'loose', 'num', 'ids']);
+    expect(types).toEqual({ id: 'BIGINT', loose: 'VARCHAR', num: 'VARCHAR', ids: 'BIGINT' });
+    expect(values).toEqual([
+      { id: '1', loose: '9007199254740993', num: '-9007199254740993', ids: '9007199254740993' },
+      { id: '2', loose: '1.5', num: '0.1', ids: '2' },
+      { id: '3', loose: null, num: '12', ids: '3' },
+    ]);
   });
 
   it('SQLite: a DATETIME/TIMESTAMP text with a UTC offset loads as the UTC time it names, as SQLite reads it; one without stays as it is', async () => {

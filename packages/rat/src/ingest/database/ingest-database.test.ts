@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
+import mysql from 'mysql2/promise';
 import { ingestDatabase } from './ingest-database.js';
+import { mysqlCursorValue } from './mysql-connection.js';
 import { closedPort, openMariadbSource, openPostgresSource, openSqliteSource, type TestSourceDatabase } from './test-support/source-databases.js';
 
 const engines: [string, () => Promise<TestSourceDatabase>][] = [
@@ -120,6 +122,26 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     }
   });
 
+  it('compares a cursor past 15 significant digits exactly: a value one unit past the stored one is read, once', async () => {
+    source = await open();
+    const db = source;
+    // SQLite has no exact decimal (a DECIMAL column holds doubles): its cursor past a double's digits is an integer beyond 2^53.
+    const [type, first, next, low] = db.engine === 'sqlite' ? ['INTEGER', '9007199254740993', '9007199254740994', '1'] : ['DECIMAL(20,2)', '12345678901234567.01', '12345678901234567.02', '1.00'];
+    await db.exec(`CREATE TABLE ledger (id INTEGER PRIMARY KEY, pos ${type})`);
+    await db.exec(`INSERT INTO ledger VALUES (1, 1), (2, ${first})`);
+    const options = { url: db.url, table: 'ledger', target: 'bronze.ledger', cursor: 'pos' };
+    const one = await ingestDatabase(fx.ingestion, options);
+    expect([one.status, one.rowsRead, one.cursor?.value]).toEqual(['success', 2, first]);
+    // A number kept as its exact text, bound as a number by the next run (not as text, which MySQL compares with a DECIMAL as doubles).
+    expect(await fx.ingestion.sourceCursor('bronze.ledger', one.file)).toEqual({ field: 'pos', value: first, kind: 'number' });
+    await db.exec(`INSERT INTO ledger VALUES (3, ${next})`);
+    const two = await ingestDatabase(fx.ingestion, options);
+    expect([two.status, two.rowsRead, two.cursor?.previous, two.cursor?.value]).toEqual(['success', 1, first, next]);
+    const three = await ingestDatabase(fx.ingestion, options);
+    expect([three.status, three.rowsRead]).toEqual(['skipped', 0]);
+    expect((await rows(`SELECT pos::VARCHAR AS pos FROM bronze.ledger ORDER BY id`)).map((r) => r.pos)).toEqual([low, first, next]);
+  });
+
   it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
     source = await open();
     await orders(source);
@@ -187,6 +209,32 @@ describe.each(engines.slice(0, 2))('database source that drops the connection: %
     expect(report.error).not.toContain('refused');
     expect((await fx.ingestion.registry({ target: 'bronze.events' })).map((e) => [e.filePath, e.status])).toEqual([['slow', 'failed']]);
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'events' })).toBe(false);
+  });
+});
+
+describe('database source cursor on MariaDB', () => {
+  it('binds a stored decimal cursor as a DECIMAL of its digits: compared where the server applies its string-to-DECIMAL rule (doubles), it still tells .01 from .02', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE ledger (id INTEGER PRIMARY KEY, pos DECIMAL(20,2));\nINSERT INTO ledger VALUES (1, 12345678901234567.01), (2, 12345678901234567.02)`);
+    const stored = { field: 'pos', value: '12345678901234567.01', kind: 'number' as const };
+    const bound = mysqlCursorValue(stored);
+    expect(bound).toEqual({ sql: 'CAST(? AS DECIMAL(19,2))', param: '12345678901234567.01' });
+    expect(mysqlCursorValue({ field: 'id', value: '9007199254740993', kind: 'number' })).toEqual({ sql: '?', param: 9007199254740993n });
+    expect(mysqlCursorValue({ field: 'code', value: '10.5', kind: 'string' })).toEqual({ sql: '?', param: '10.5' });
+    // MariaDB turns a constant string into the column's type, but compares a string column with a DECIMAL as doubles (MySQL does both ways):
+    // the bound value held in a column shows what a server comparing by that rule makes of it.
+    const connection = await mysql.createConnection({ uri: source.url });
+    try {
+      const greater = async (sql: string, param: unknown) => {
+        await connection.query(`CREATE OR REPLACE TABLE bound AS SELECT ${sql} AS v`, [param]);
+        const [found] = await connection.query<mysql.RowDataPacket[]>('SELECT ledger.id FROM ledger JOIN bound ON ledger.pos > bound.v ORDER BY ledger.id');
+        return found.map((r) => r.id as number);
+      };
+      expect(await greater('?', stored.value)).toEqual([]);
+      expect(await greater(bound.sql, bound.param)).toEqual([2]);
+    } finally {
+      await connection.end();
+    }
   });
 });
 

@@ -4,7 +4,6 @@ import { describeError, ExternalError, isRatError, NotFoundError, ValidationErro
 import type { IngestOptions, ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
 import type { SourceReport } from '../row-source.js';
-import type { SourceCursor } from '../source-cursor.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
 import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
@@ -73,7 +72,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
   const connection = await connect(location);
   let rowsRead = 0;
   try {
-    const statement = selectStatement(connection, { table, query, cursor }, previous, (c) => cursorParam(location, c));
+    const statement = selectStatement(connection, { table, query, cursor }, previous);
     let result;
     try {
       result = await connection.open(statement.sql, statement.params, chunkSize);
@@ -109,7 +108,12 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
-    const report = await ingestion.ingestRows({ name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true } : {}) }, target, ingestOptions);
+    const numericCursor = result.columns.find((c) => c.name === cursor)?.numeric === true;
+    const report = await ingestion.ingestRows(
+      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(numericCursor ? { cursorKind: 'number' as const } : {}) } : {}) },
+      target,
+      ingestOptions,
+    );
     // The duration includes connecting and the query's start, not only the ingest.
     return { ...report, rowsRead, durationMs: Date.now() - started };
   } finally {
@@ -141,12 +145,6 @@ export function sourceName(location: DatabaseLocation, table: string | undefined
   if (table !== undefined && table.trim() !== '') return `${location.display}#${tableParts(table).join('.')}`;
   const hash = createHash('sha256').update(userQuery(query ?? '')).digest('hex').slice(0, 12);
   return `${location.display}#query:${hash}`;
-}
-
-function cursorParam(location: DatabaseLocation, cursor: SourceCursor): unknown {
-  // SQLite compares a bound text with an integer column as text: pass big integers as integers.
-  if (location.dialect === 'sqlite' && typeof cursor.value === 'string' && /^-?\d+$/.test(cursor.value)) return BigInt(cursor.value);
-  return cursor.value;
 }
 
 async function connect(location: DatabaseLocation): Promise<SourceConnection> {

@@ -1,5 +1,6 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
+import { EXACT_NUMBER, type SourceCursor } from '../source-cursor.js';
 import { hexOf, isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
@@ -40,6 +41,8 @@ const BINARY_CHARSET = 63;
 interface ColumnReader {
   type?: string;
   convert: (value: unknown) => unknown;
+  /** Numbers that arrive as text (DECIMAL): see SourceColumn.numeric. */
+  numeric?: boolean;
 }
 
 const same = (value: unknown) => value;
@@ -83,7 +86,7 @@ function columnReader(field: Field): ColumnReader {
       // Display length = precision + a point when scale > 0 + a sign when signed.
       const scale = field.decimals;
       const precision = (field.columnLength ?? 0) - (scale > 0 ? 1 : 0) - (unsigned ? 0 : 1);
-      return precision >= Math.max(scale, 1) && precision <= 38 ? { type: `DECIMAL(${precision},${scale})`, convert: same } : { type: 'VARCHAR', convert: same };
+      return { type: precision >= Math.max(scale, 1) && precision <= 38 ? `DECIMAL(${precision},${scale})` : 'VARCHAR', convert: same, numeric: true };
     }
     case TYPE.DATE:
     case TYPE.NEWDATE:
@@ -140,7 +143,7 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
   let closed = false;
   const connection: SourceConnection = {
     quoteIdent: (name) => `\`${name.replaceAll('`', '``')}\``,
-    placeholder: () => '?',
+    cursorValue: mysqlCursorValue,
     async open(sql, params, chunkSize): Promise<SourceResult> {
       await run(`SET time_zone = '+00:00'`);
       await run('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
@@ -176,7 +179,7 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
       const described = await fields;
       const readers = described.map(columnReader);
       const names = (described as unknown as { name: string }[]).map((f) => f.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}) }));
+      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}), ...(readers[i]!.numeric ? { numeric: true } : {}) }));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
         for (let i = 0; i < names.length; i++) {
@@ -213,6 +216,25 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
     },
   };
   return connection;
+}
+
+/**
+ * A stored number cursor bound as an exact number. MySQL compares a DECIMAL or BIGINT column with a
+ * string as doubles (https://dev.mysql.com/doc/refman/8.0/en/type-conversion.html), so past about 15
+ * significant digits `12345678901234567.02 > '12345678901234567.01'` is false and the row is skipped
+ * (MariaDB turns a constant string into the column's type first, but its rule between a string and a
+ * DECIMAL is the same). An integer is bound as a bigint (written as its digits), a decimal cast to a
+ * DECIMAL of exactly its digits; text and timestamps stay strings, compared in the column's own type.
+ */
+export function mysqlCursorValue(cursor: SourceCursor): { sql: string; param: unknown } {
+  const { value } = cursor;
+  if (cursor.kind !== 'number' || typeof value !== 'string' || !EXACT_NUMBER.test(value)) return { sql: '?', param: value };
+  const [whole = '', fraction = ''] = value.replace(/^-/, '').split('.');
+  if (fraction === '') return { sql: '?', param: BigInt(value) };
+  const precision = whole.replace(/^0+(?=\d)/, '').length + fraction.length;
+  // MySQL's widest DECIMAL: 65 digits, 30 after the point; a DECIMAL column's values fit.
+  if (precision > 65 || fraction.length > 30) return { sql: '?', param: value };
+  return { sql: `CAST(? AS DECIMAL(${precision},${fraction.length}))`, param: value };
 }
 
 /** MySQL's ER_NO_SUCH_TABLE (1146). */

@@ -34,6 +34,8 @@ type Convert = (text: string) => unknown;
 interface ColumnReader {
   type?: string;
   convert: Convert;
+  /** Numbers that arrive as text (numeric): see SourceColumn.numeric. */
+  numeric?: boolean;
 }
 
 const asText: Convert = (text) => text;
@@ -64,10 +66,10 @@ function columnReader(oid: number, modifier: number, category: string | undefine
       return { type: 'DOUBLE', convert: asText };
     case OID.numeric: {
       // typmod = ((precision << 16) | scale) + 4; -1 when unconstrained.
-      if (modifier < 4) return { type: 'VARCHAR', convert: asText };
+      if (modifier < 4) return { type: 'VARCHAR', convert: asText, numeric: true };
       const precision = ((modifier - 4) >> 16) & 0xffff;
       const scale = (modifier - 4) & 0xffff;
-      return precision <= 38 && scale <= precision ? { type: `DECIMAL(${precision},${scale})`, convert: asText } : { type: 'VARCHAR', convert: asText };
+      return { type: precision <= 38 && scale <= precision ? `DECIMAL(${precision},${scale})` : 'VARCHAR', convert: asText, numeric: true };
     }
     case OID.date:
       return { type: 'DATE', convert: asText };
@@ -149,7 +151,8 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
   let closed = false;
   const connection: SourceConnection = {
     quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
-    placeholder: (n) => `$${n}`,
+    // The parameter takes the type of the column it is compared with: a numeric cursor's text compares as that exact numeric.
+    cursorValue: (cursor) => ({ sql: '$1', param: cursor.value }),
     async open(sql, params, chunkSize): Promise<SourceResult> {
       // Text forms the readers expect whatever the server's defaults: UTC offsets, ISO dates, hex bytea,
       // floats that read back to the same double (shortest exact form from PostgreSQL 12 on).
@@ -162,7 +165,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
       const described = await describeTypes(client, first.fields.map((f) => f.dataTypeID));
       const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, described.get(f.dataTypeID)?.category, described.get(f.dataTypeID)?.element));
       const names = first.fields.map((f) => f.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}) }));
+      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}), ...(readers[i]!.numeric ? { numeric: true } : {}) }));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
         for (let i = 0; i < names.length; i++) {

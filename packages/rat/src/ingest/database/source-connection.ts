@@ -1,9 +1,12 @@
 import type { ParsedRow } from '../ingest-options.js';
+import type { SourceCursor } from '../source-cursor.js';
 
 /** A result column: its name, and its type as a DuckDB SQL type (undefined: left to inference). */
 export interface SourceColumn {
   name: string;
   type?: string;
+  /** Its values are numbers, decimals among them arriving as their exact text: a cursor on it is a number, not text. */
+  numeric?: boolean;
 }
 
 /** A running query: its columns (known before the first row is pulled) and its rows in chunks. */
@@ -21,8 +24,11 @@ export interface SourceResult {
 export interface SourceConnection {
   /** Quotes one identifier part for this dialect. */
   quoteIdent(name: string): string;
-  /** The placeholder of the n-th (1-based) query parameter. */
-  placeholder(n: number): string;
+  /**
+   * What stands for a stored cursor value in `WHERE column > ...` (a read's only parameter): the SQL
+   * (a placeholder, or one cast to the type the comparison must be made in) and the value bound to it.
+   */
+  cursorValue(cursor: SourceCursor): { sql: string; param: unknown };
   /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
   open(sql: string, params: unknown[], chunkSize: number): Promise<SourceResult>;
   /** Ends the query (if still running) and the connection; safe to call twice and after the connection dropped. */

@@ -46,15 +46,16 @@ export function userQuery(query: string): string {
  * The statement that reads the selection: the table, or the query as a subquery; with a cursor, only
  * rows after the stored value, in cursor order (so a run that fails part way has read a prefix).
  */
-export function selectStatement(connection: SourceConnection, selection: SourceSelection, previous: SourceCursor | undefined, paramOf: (cursor: SourceCursor) => unknown): { sql: string; params: unknown[] } {
+export function selectStatement(connection: SourceConnection, selection: SourceSelection, previous: SourceCursor | undefined): { sql: string; params: unknown[] } {
   const from = selection.table !== undefined && selection.table.trim() !== '' ? tableParts(selection.table).map((p) => connection.quoteIdent(p)).join('.') : `(${userQuery(selection.query!)}) AS rat_source`;
   let sql = `SELECT * FROM ${from}`;
   const params: unknown[] = [];
   if (selection.cursor) {
     const column = connection.quoteIdent(selection.cursor);
     if (previous) {
-      sql += ` WHERE ${column} > ${connection.placeholder(1)}`;
-      params.push(paramOf(previous));
+      const bound = connection.cursorValue(previous);
+      sql += ` WHERE ${column} > ${bound.sql}`;
+      params.push(bound.param);
     }
     sql += ` ORDER BY ${column}`;
   }

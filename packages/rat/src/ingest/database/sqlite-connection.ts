@@ -62,7 +62,8 @@ export function connectSqlite(path: string): SourceConnection {
   let pending: IterableIterator<unknown[]> | undefined;
   return {
     quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
-    placeholder: () => '?',
+    // SQLite compares a bound text with an integer column as text: big integers (a number cursor kept as text) are bound as integers.
+    cursorValue: (cursor) => ({ sql: '?', param: cursor.kind === 'number' && typeof cursor.value === 'string' && /^-?\d+$/.test(cursor.value) ? BigInt(cursor.value) : cursor.value }),
     async open(sql, params, chunkSize): Promise<SourceResult> {
       const statement = db.prepare(sql).safeIntegers(true).raw(true);
       const described = statement.columns();
