@@ -36,6 +36,19 @@ export function stringifyJsonBigint(value: unknown, space?: number): string {
   return text.replace(new RegExp(`"${marker}(-?\\d+)"`, 'g'), '$1');
 }
 
+/**
+ * Parses JSON keeping each number as the text it was written with (a LosslessNumber), so that
+ * `stringifyJsonExact` writes it back as received: `1e400`, which JSON.parse reads as Infinity.
+ */
+export function parseJsonExact(text: string): unknown {
+  return parse(text);
+}
+
+/** JSON text of a value from `parseJsonExact`, its numbers as they were written. */
+export function stringifyJsonExact(value: unknown): string {
+  return stringifyLossless(value);
+}
+
 function stringifyLossless(value: unknown, space?: number): string {
   const text = stringify(value, null, space);
   if (text === undefined) throw new TypeError('value cannot be serialized to JSON');

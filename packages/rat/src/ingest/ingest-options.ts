@@ -118,6 +118,11 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
    * database's float values: kept as such. In a JSON file `1e400` is an overflow, quarantined.
    */
   infinitiesAreValues?: boolean;
+  /**
+   * Set by row sources (row-source.ts): their scratch NDJSON file of the records that could not
+   * become rows (`{line, reason, raw}` each), quarantined with the bad rows of their spool.
+   */
+  sourceRejects?: string;
 }
 
 const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];

@@ -173,6 +173,51 @@ describe('JSON files read_json cannot read as records', () => {
     expect(array.rows).toEqual([{ a: 1 }, { a: 2 }]);
   });
 
+  it('quarantines a record that is null, in NDJSON, a JSON array and --records, where read_json would load a row of NULLs', async () => {
+    const rejectsOf = (table: string) => fx.rat.query(`SELECT line, reason, raw FROM ${table}__rejects ORDER BY line`);
+    const rejectedInRegistry = async (table: string) => (await fx.ingestion.registry({ target: table })).map((e) => e.rowsRejected);
+    // Blank lines are skipped; `{}` is a record (a row of NULLs), `null` is not.
+    const lines = await load('nulls.ndjson', '{"a":1,"b":"x"}\nnull\n\n  null \n{"a":2,"b":"y"}\n{}\n');
+    expect(lines.file).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 2 });
+    expect(lines.rows).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'y' }, { a: null, b: null }]);
+    expect(await rejectsOf(lines.table)).toEqual([
+      { line: 2, reason: 'not a JSON object but null', raw: 'null' },
+      { line: 4, reason: 'not a JSON object but null', raw: '  null ' },
+    ]);
+    expect(await rejectedInRegistry(lines.table)).toEqual([2]);
+    // Read again exactly for a number beyond a double's range first, then record by record.
+    const huge = await load('nulls-huge.ndjson', '{"a":1e400}\nnull\n{"a":2}\n');
+    expect(huge.file).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await rejectsOf(huge.table)).toMatchObject([{ line: 1, reason: 'key "a": 1e400 is beyond the range of a double' }, { line: 2, raw: 'null' }]);
+
+    const array = await load('nulls.json', '[{"a":1}, null, {"a":2}]');
+    expect(array.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(array.rows).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(await rejectsOf(array.table)).toEqual([{ line: 2, reason: 'record 2 of the document is not a JSON object but null', raw: 'null' }]);
+    const records = await load('nulls-records.json', '{"data":{"items":[{"a":1}, null, {"a":2}]}}', { records: 'data.items' });
+    expect(records.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await rejectsOf(records.table)).toEqual([{ line: 2, reason: 'record 2 of records "data.items" is not a JSON object but null', raw: 'null' }]);
+
+    expect((await load('nulls.ndjson', '{"a":1}\nnull\n', { onError: 'fail' })).file.error).toMatch(/nulls\.ndjson \(line 2\): not a JSON object but null \(1 bad row in all/);
+    expect((await load('nulls.json', '[{"a":1}, null]', { onError: 'fail' })).file.error).toMatch(/nulls\.json \(line 2\): record 2 of the document is not a JSON object but null/);
+  });
+
+  it('makes no columns of a file of null lines: all quarantined, like lines of numbers', async () => {
+    for (const [name, text] of [
+      ['all-null.ndjson', 'null\n null\n\n'],
+      ['all-numbers.ndjson', '5\n6\n'],
+    ]) {
+      const { table, file } = await load(name!, text!);
+      expect(file, name).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
+      expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: table.split('.')[1]! }), name).toBe(false);
+      expect((await fx.rat.query(`SELECT line FROM ${table}__rejects ORDER BY line`)).map((r) => r.line), name).toEqual([1, 2]);
+    }
+    const { table } = await load('some.ndjson', '{"a":1}\n');
+    const report = await fx.ingestion.ingest(await fx.file('later-nulls.ndjson', 'null\nnull\n'), table);
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
+    expect(Object.keys(await fieldTypes(table))).toEqual(['a', '_source_file', '_ingested_at']);
+  });
+
   it('refuses an empty array as a file without records', async () => {
     expect((await load('empty.json', '[]')).file.error).toMatch(/empty\.json: the file holds no JSON records \(an empty array\)/);
   });

@@ -17,24 +17,38 @@ export interface SourceColumn {
 
 /**
  * JSON (a top-level array of objects) and NDJSON (one object per line). Types come from the whole
- * file. Each row keeps its record number (the line, for NDJSON). A line that is not JSON cannot make
- * read_json skip it, so when a newline-delimited file is malformed the lines are split and checked
- * one by one: bad lines go to the rejects with their line number, the others are read as usual.
+ * file. Each row keeps its record number (the line, for NDJSON). read_json cannot skip a line that
+ * is not JSON, and it reads a record that is `null` as a row of NULLs; so when a file is malformed,
+ * or holds a row of NULLs that may have been `null`, it is read record by record instead
+ * (stageByRecord): records that are not objects go to the rejects with their line or position.
  */
 export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
-  const { duck, options } = ctx;
-  const { relation, rejects } = stageNames(ctx.id);
-  await createRejectsTable(duck, rejects);
+  const { options } = ctx;
+  await startRejects(ctx);
   const format = options.jsonFormat ?? 'auto';
   if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records.split('.'));
+  const ndjson = format === 'newline_delimited' || (format === 'auto' && looksNewlineDelimited(file));
+  const byRecord = () => stageByRecord(ctx, file, ndjson);
   try {
-    return await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false);
+    return await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false, byRecord);
   } catch (error) {
-    const ndjson = format === 'newline_delimited' || (format === 'auto' && firstChar(file) === '{');
     if (!(error instanceof InputFileError) || !UNREADABLE_RECORDS.test(error.message)) throw error;
-    // One document (an array): rat's own parser names the line of a syntax error, and quarantines elements that are not objects.
-    if (!ndjson) return stageRecordsAt(ctx, file, []);
   }
+  return byRecord();
+}
+
+/**
+ * The file read by rat record by record, with what read_json staged so far forgotten. One document
+ * (an array): rat's own parser names the line of a syntax error, and quarantines elements that are
+ * not objects. Newline-delimited: the lines are split and checked one by one; lines that are not
+ * JSON objects go to the rejects with their line number, blank lines are skipped, and the others are
+ * read as usual.
+ */
+async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolean): Promise<StagedFile> {
+  await startRejects(ctx);
+  if (!ndjson) return stageRecordsAt(ctx, file, []);
+  const { duck } = ctx;
+  const { relation, rejects } = stageNames(ctx.id);
   const lines = `${relation}_lines`;
   try {
     await ctx.onReadProgress(() =>
@@ -69,6 +83,16 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   }
 }
 
+/** An empty rejects table, holding only the records a row source could not turn into rows (sourceRejects). */
+async function startRejects(ctx: StageContext): Promise<void> {
+  const { duck, options } = ctx;
+  const { rejects } = stageNames(ctx.id);
+  await createRejectsTable(duck, rejects);
+  if (options.sourceRejects === undefined) return;
+  await duck.run(`INSERT INTO ${quoteIdent(rejects)} SELECT line, reason, raw FROM read_json(${quoteFilePath(options.sourceRejects)}, format = 'newline_delimited', records = true,
+    columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'raw': 'VARCHAR'}, maximum_object_size = ${LARGE_OBJECT_BYTES})`);
+}
+
 /**
  * `records`: the rows are the array at a dotted path inside one JSON document (GeoJSON's `features`,
  * an API dump's `data.items`). The document is streamed once (json-records.ts) into a scratch NDJSON
@@ -94,6 +118,15 @@ async function stageRecordsAt(ctx: StageContext, file: ProbedFile, steps: readon
   return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: extracted.rejected, parse: { format: 'json' }, mapping: [] };
 }
 
+/** In a read's error, marks a row of NULLs (nullRowStop). */
+const NULL_ROW_MARK = 'rat: a JSON record read as a row of NULLs';
+
+/** Whether a read stopped at a row of NULLs, which may have been a `null` record (readRecords). */
+function nullRowStop(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) if (e.message.includes(NULL_ROW_MARK)) return true;
+  return false;
+}
+
 /** read_json's errors for a file whose records it cannot read, where rat reads its lines or its document itself instead. */
 const UNREADABLE_RECORDS = /malformed|invalid json|unexpected|non-record JSON/i;
 
@@ -107,12 +140,12 @@ const LARGE_OBJECT_BYTES = 256 * 1024 * 1024;
  * The types are inferred from every record, so a larger one fails that first pass, and the file is
  * then read again allowing 256 MiB.
  */
-async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean): Promise<StagedFile> {
+async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, byRecord?: () => Promise<StagedFile>): Promise<StagedFile> {
   try {
-    return await readRecords(ctx, file, path, format, compression, numbered, OBJECT_BYTES);
+    return await readRecords(ctx, file, path, format, compression, numbered, OBJECT_BYTES, byRecord);
   } catch (error) {
     if (!(error instanceof InputFileError && /maximum_object_size/.test(error.message))) throw error;
-    return readRecords(ctx, file, path, format, compression, numbered, LARGE_OBJECT_BYTES);
+    return readRecords(ctx, file, path, format, compression, numbered, LARGE_OBJECT_BYTES, byRecord);
   }
 }
 
@@ -121,8 +154,24 @@ async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: s
  * holding both negative and positive integers HUGEINT (its parser tells signed from unsigned), which
  * would land as DECIMAL(38,0); so they are read as BIGINT first, and only when a value is too large
  * for that (the read fails) is the file inferred and read again exactly.
+ *
+ * `byRecord`, for a read of the user's file (not one of rat's numbered scratch files): read_json
+ * gives a record that is `null` as a row of NULLs, just as it gives `{}`. A row of NULLs stops the
+ * read (nullRowStop) and the file is staged by `byRecord` instead, which tells the two apart: rows
+ * of NULLs are rare, and telling them apart here would cost every file another pass.
  */
-async function readRecords(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, objectBytes: number, exact = false, eager = false): Promise<StagedFile> {
+async function readRecords(
+  ctx: StageContext,
+  file: ProbedFile,
+  path: string,
+  format: string,
+  compression: string,
+  numbered: boolean,
+  objectBytes: number,
+  byRecord?: () => Promise<StagedFile>,
+  exact = false,
+  eager = false,
+): Promise<StagedFile> {
   const { duck, options } = ctx;
   const { relation, rejects, view } = stageNames(ctx.id);
   const readOptions = [quoteFilePath(path), `format = ${quoteString(format)}`, 'records = true', `compression = ${quoteString(compression === 'none' ? 'uncompressed' : compression)}`, `maximum_object_size = ${objectBytes}`];
@@ -152,6 +201,8 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   }
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const values = sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`);
+  const allNull = columns.length === 0 ? 'true' : columns.map((c) => `${quoteIdent(c.name)} IS NULL`).join(' AND ');
+  const nullRowGuard = byRecord ? [`CASE WHEN ${allNull} THEN error(${quoteString(NULL_ROW_MARK)}) ELSE true END`] : [];
   const parse = { format: 'json' } as const;
   const noRecords = () => new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the file holds no JSON records');
   /** The rows in a temp table, each with its record number (its line, for NDJSON), for plans that need them more than once or name bad rows. */
@@ -159,7 +210,8 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     const from = `${reader}${numbered ? '' : ' WITH ORDINALITY'}`;
     const line = `CAST(${lineExpr} AS BIGINT)`;
     const bad = columns.flatMap((c) => (c.reject ? [c.reject] : []));
-    const kept = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => b.when).join(' OR ')})` : '';
+    const conditions = [...nullRowGuard, ...(bad.length > 0 ? [`NOT (${bad.map((b) => b.when).join(' OR ')})`] : [])];
+    const kept = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
     try {
       if (bad.length > 0) {
         const reason = `CASE ${bad.map((b) => `WHEN ${b.when} THEN ${b.reason}`).join(' ')} END`;
@@ -168,9 +220,15 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
       }
       await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `${line} AS ${LINE_COLUMN}`].join(', ')} FROM ${from}${kept}`));
     } catch (error) {
+      // A row of NULLs, perhaps a `null` record: the file record by record, into the same relations.
+      if (byRecord && nullRowStop(error)) {
+        const restaged = await byRecord();
+        delete staged.lazy;
+        return Object.assign(staged, restaged);
+      }
       if (exact || !isInexactNumber(error)) throw error;
       // A number read_json gives inexactly (an integer beyond BIGINT, an infinity): the file again, exactly, into the same relations.
-      const wide = await readRecords(ctx, file, path, format, compression, numbered, objectBytes, true, true);
+      const wide = await readRecords(ctx, file, path, format, compression, numbered, objectBytes, byRecord, true, true);
       delete staged.lazy;
       return Object.assign(staged, wide);
     }
@@ -186,7 +244,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, rows: 0, rejects, rejected: 0, parse, mapping };
   if (numbered || eager || renamed || values.length === 0) return materialize();
   // The plan reads the rows through a view: over read_json, or over the temp table once materialized.
-  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.join(', ')} FROM ${reader}`);
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${values.join(', ')} FROM ${reader}${nullRowGuard.length > 0 ? ` WHERE ${nullRowGuard[0]}` : ''}`);
   staged.columns = await stagedColumns(duck, view, mapping);
   // Read once, straight into the table's files, when the plan allows (as for CSV): numbering the
   // records (WITH ORDINALITY) halves the read's speed, and only bad rows and merges need the numbers.
@@ -201,7 +259,7 @@ async function readRecords(ctx: StageContext, file: ProbedFile, path: string, fo
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
-    stoppedAtValue: (error) => !exact && isInexactNumber(error),
+    stoppedAtValue: (error) => (!exact && isInexactNumber(error)) || (byRecord !== undefined && nullRowStop(error)),
   };
   return staged;
 }
@@ -225,6 +283,20 @@ export function collect(out: SourceColumn[], source: string, expr: string, type:
   out.push({ source, expr });
 }
 
-function firstChar(file: ProbedFile): string | undefined {
-  return file.sample?.toString('utf8').replace(/^\uFEFF/, '').trimStart()[0];
+/**
+ * Whether a file read as `auto` is newline-delimited: its first value is an object, or a whole line
+ * of JSON other than an array with more lines after it (a `null` or `5` line before the records).
+ * A single value, or an array, is one document.
+ */
+function looksNewlineDelimited(file: ProbedFile): boolean {
+  const text = file.sample?.toString('utf8').replace(/^\uFEFF/, '').trimStart() ?? '';
+  if (text.startsWith('{')) return true;
+  const newline = text.indexOf('\n');
+  if (text.startsWith('[') || newline < 0 || text.slice(newline).trim() === '') return false;
+  try {
+    JSON.parse(text.slice(0, newline));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -20,8 +20,12 @@ export interface RowSource {
    * `postgres://db.local/shop?table=public.orders`. Never put a password or token in it.
    */
   name: string;
-  /** The rows, pulled one by one (a generator that pages or streams keeps memory bounded). */
-  rows: AsyncIterable<ParsedRow> | Iterable<ParsedRow>;
+  /**
+   * The rows, pulled one by one (a generator that pages or streams keeps memory bounded). A record
+   * that cannot become a row comes as a RejectedRecord, for the quarantine (or, with onError fail,
+   * the failure of the whole run).
+   */
+  rows: AsyncIterable<ParsedRow | RejectedRecord> | Iterable<ParsedRow | RejectedRecord>;
   /** Types the source knows (database column types) as DuckDB SQL types; the ingest's own `types` win. */
   columnTypes?: Record<string, string>;
   /**
@@ -43,6 +47,21 @@ export interface RowSource {
    * as that text, which the next read binds as a number of exactly those digits, not as text.
    */
   cursorKind?: CursorKind;
+}
+
+/**
+ * A record a source received but cannot turn into a row (not an object, a number beyond a double's
+ * range), as the source names it: `line` is its position where the source read it (a page's record
+ * number), `reason` says where (the page) and what is wrong, `raw` is its JSON as received.
+ */
+export class RejectedRecord {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+    readonly raw: string,
+    /** The record as parsed: its cursor value counts like a loaded row's (it is kept, in the quarantine). */
+    readonly record: unknown,
+  ) {}
 }
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
@@ -83,23 +102,32 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
   };
   const dir = await ctx.rat.store.stagingDir();
   const path = join(dir, `${newUuid()}.ndjson`);
+  const rejectsPath = join(dir, `${newUuid()}-rejects.ndjson`);
   try {
     let spooled: Spooled;
     try {
-      spooled = await spool(source, path);
+      spooled = await spool(source, path, rejectsPath, options.onError);
     } catch (error) {
       const message = describeError(error);
       await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'failed', error: message });
       return { ...base, error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', durationMs: Date.now() - started };
     }
-    if (spooled.rows === 0) {
+    if (spooled.rows === 0 && spooled.rejected === 0) {
       const reason = expected ? `no new rows since ${expected.field} = ${expected.value}` : 'the source returned no rows';
       await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'skipped', error: reason });
       return { ...base, status: 'skipped', reason, durationMs: Date.now() - started };
     }
     const types = { ...(source.columnTypes ?? {}), ...options.types };
     const { records: _records, ...rest } = options;
-    const fileOptions: ResolvedIngestOptions = { ...rest, types, format: 'json', jsonFormat: 'newline_delimited', compression: 'none', infinitiesAreValues: true };
+    const fileOptions: ResolvedIngestOptions = {
+      ...rest,
+      types,
+      format: 'json',
+      jsonFormat: 'newline_delimited',
+      compression: 'none',
+      infinitiesAreValues: true,
+      ...(spooled.rejected > 0 ? { sourceRejects: rejectsPath } : {}),
+    };
     const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor);
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
     const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
@@ -116,15 +144,32 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
 
 interface Spooled {
   rows: number;
+  /** RejectedRecords, written to the rejects file. */
+  rejected: number;
   cursor?: SourceCursor;
 }
 
-async function spool(source: RowSource, path: string): Promise<Spooled> {
+/**
+ * Writes the rows to `path` and the rejected records to `rejectsPath` (`{line, reason, raw}`), or
+ * with onError fail stops at the first rejected record. A rejected record's cursor value moves the
+ * cursor as a row's does: it is kept in the quarantine, and must not be fetched again next run.
+ */
+async function spool(source: RowSource, path: string, rejectsPath: string, onError: ResolvedIngestOptions['onError']): Promise<Spooled> {
   const out = createWriteStream(path);
+  const rejectsOut = createWriteStream(rejectsPath);
   let rows = 0;
+  let rejected = 0;
   let cursor: SourceCursor | undefined;
   try {
-    for await (const row of source.rows as AsyncIterable<ParsedRow>) {
+    for await (const row of source.rows as AsyncIterable<ParsedRow | RejectedRecord>) {
+      if (row instanceof RejectedRecord) {
+        if (onError === 'fail') throw new RatError('INGEST_BAD_ROWS', `${source.name} ${row.reason} (with onError fail a bad record fails the whole run, and nothing is loaded)`);
+        rejected++;
+        const record = row.record;
+        if (source.cursorField && record !== null && typeof record === 'object' && !Array.isArray(record)) cursor = nextCursor(source, cursor, (record as ParsedRow)[source.cursorField]);
+        await write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
+        continue;
+      }
       rows++;
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
@@ -139,11 +184,15 @@ async function spool(source: RowSource, path: string): Promise<Spooled> {
       if (source.cursorField) cursor = nextCursor(source, cursor, row[source.cursorField]);
       await write(out, `{${parts.join(',')}}\n`);
     }
+    // Only rejected records: the file must not be empty (an empty file is refused); the reader skips a blank line.
+    if (rows === 0 && rejected > 0) await write(out, '\n');
   } finally {
-    if (!out.writableEnded) out.end();
-    if (!out.closed) await once(out, 'close');
+    for (const stream of [out, rejectsOut]) {
+      if (!stream.writableEnded) stream.end();
+      if (!stream.closed) await once(stream, 'close');
+    }
   }
-  return { rows, ...(cursor ? { cursor } : {}) };
+  return { rows, rejected, ...(cursor ? { cursor } : {}) };
 }
 
 /** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */

@@ -441,18 +441,66 @@ describe('ingestApi: encodings and cursors', () => {
     );
   });
 
-  it('names the page and position of a record that cannot be stored', async () => {
+  it('quarantines a record that cannot be stored, naming its page, URL and position, and loads the rest', async () => {
+    server.rawPages.push('[{"id":1,"seq":1},5,{"id":2,"seq":2,"h":{"deep":[1e400]}},{"id":3,"seq":3}]', '["x",{"id":4,"seq":4}]');
     const report = await ingestApi(
       fx.ingestion,
       shop([
-        { name: 'huge', path: '/unstorable', pagination: { type: 'page_number', maxPages: 2 } },
+        { name: 'mixed', path: '/raw', pagination: { type: 'page_number' } },
         { name: 'scalars', path: '/unstorable', params: { scalars: 1 }, records: 'items' },
       ]),
     );
-    expect(report.endpoints.map((e) => [e.status, e.errorCode, e.error])).toEqual([
-      ['failed', 'INGEST_FILE_INVALID', 'api:shop/huge page 2, record 2 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored'],
-      ['failed', 'INGEST_FILE_INVALID', 'api:shop/scalars page 1, record 1 is not an object of field values but number; point records: at an array of objects'],
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.rowsRejected, e.error ?? null])).toEqual([
+      ['mixed', 'success', 3, 3, null],
+      ['scalars', 'success', 0, 3, null],
     ]);
+    expect(report.rowsRejected).toBe(6);
+    expect(await ids('bronze.shop_mixed')).toEqual([1, 3, 4]);
+    const page = (n: number) => `${server.url}/raw?page=${n}`;
+    expect(await fx.rat.query('SELECT file_path, line, reason, raw FROM bronze.shop_mixed__rejects ORDER BY reason')).toEqual([
+      { file_path: 'api:shop/mixed', line: 2, reason: `page 1 (${page(1)}), record 2 is not an object of field values but number; point records: at an array of objects`, raw: '5' },
+      { file_path: 'api:shop/mixed', line: 3, reason: `page 1 (${page(1)}), record 3 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored`, raw: '{"id":2,"seq":2,"h":{"deep":[1e400]}}' },
+      { file_path: 'api:shop/mixed', line: 1, reason: `page 2 (${page(2)}), record 1 is not an object of field values but string; point records: at an array of objects`, raw: '"x"' },
+    ]);
+    // Every record of `scalars` is quarantined: the table gets no columns out of nothing, the quarantine has them.
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_scalars' })).toBe(false);
+    expect((await fx.rat.query('SELECT raw FROM bronze.shop_scalars__rejects ORDER BY line')).map((r) => r.raw)).toEqual(['1', '2', '3']);
+    const registry = async (table: string) => (await fx.ingestion.registry({ target: table })).map((e) => [e.status, e.rowsIngested, e.rowsRejected]);
+    expect(await registry('bronze.shop_mixed')).toEqual([['success', 3, 3]]);
+    expect(await registry('bronze.shop_scalars')).toEqual([['success', 0, 3]]);
+  });
+
+  it('with onError fail, fails the endpoint on a record that cannot be stored, naming its page, URL and position', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'huge', path: '/unstorable', pagination: { type: 'page_number', maxPages: 2 }, ingest: { onError: 'fail' } },
+        { name: 'scalars', path: '/unstorable', params: { scalars: 1 }, records: 'items', ingest: { onError: 'fail' } },
+      ]),
+    );
+    const refused = '(with onError fail a bad record fails the whole run, and nothing is loaded)';
+    expect(report.endpoints.map((e) => [e.status, e.errorCode, e.error])).toEqual([
+      ['failed', 'INGEST_BAD_ROWS', `api:shop/huge page 2 (${server.url}/unstorable?page=2), record 2 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored ${refused}`],
+      ['failed', 'INGEST_BAD_ROWS', `api:shop/scalars page 1 (${server.url}/unstorable?scalars=1), record 1 is not an object of field values but number; point records: at an array of objects ${refused}`],
+    ]);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_huge' })).toBe(false);
+    expect((await fx.ingestion.registry({ target: 'bronze.shop_huge' })).map((e) => [e.status, e.rowsRejected])).toEqual([['failed', 0]]);
+  });
+
+  it('moves the cursor past a quarantined record by its cursor, never to an unreadable one, and does not quarantine it again', async () => {
+    server.rawPages.push('[{"id":1,"seq":1},"oops",{"id":2,"seq":1e400},{"id":3,"seq":3,"h":1e400}]');
+    const config = shop([{ name: 'feed', path: '/raw', incremental: { cursorField: 'seq', param: 'after' } }]);
+    const first = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    // Record 4 is kept in the quarantine with its cursor 3; record 3's cursor (1e400) is none: not Infinity, past every later record.
+    expect(first).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 3, cursor: { field: 'seq', value: 3 } });
+    // The API ignores `after`: the same page again. Nothing on it is after the cursor or has one to compare; nothing is quarantined twice.
+    const second = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(second).toMatchObject({ status: 'skipped', rowsRejected: 0, recordsFetched: 4, recordsSkipped: 4, cursor: { previous: 3, value: 3 } });
+    server.rawPages[0] = server.rawPages[0]!.replace(/]$/, ',{"id":4,"seq":4}]');
+    const third = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(third).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0, cursor: { previous: 3, value: 4 } });
+    expect(await ids('bronze.shop_feed')).toEqual([1, 4]);
+    expect((await fx.rat.query('SELECT line FROM bronze.shop_feed__rejects ORDER BY line')).map((r) => r.line)).toEqual([2, 3, 4]);
   });
 
   it('loads records whose cursor is null or missing once, not again on every run', async () => {

@@ -1,7 +1,8 @@
 import { describeError, isRatError, RatError, ValidationError } from '../../core/errors.js';
+import { parseJsonExact, stringifyJsonExact } from '../../core/json.js';
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
-import type { SourceReport } from '../row-source.js';
+import { RejectedRecord, type SourceReport } from '../row-source.js';
 import { compareCursorValues } from '../source-cursor.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
@@ -23,7 +24,7 @@ export interface ApiEndpointReport extends SourceReport {
   pages: number;
   /** Records the API returned. */
   recordsFetched: number;
-  /** Records dropped because their cursor was not after the stored one (overlapping pages, inclusive `since`) or was null or missing. */
+  /** Records dropped because their cursor was not after the stored one (overlapping pages, inclusive `since`) or was null, missing or unreadable. */
   recordsSkipped: number;
   retries: number;
 }
@@ -124,7 +125,9 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
 /**
  * The records of one endpoint, page after page. With a cursor to start from, it is sent as the
  * incremental parameter and records whose cursor is before it (or equal, when it is the stored cursor
- * of the last run), null or missing are dropped.
+ * of the last run), null or missing are dropped. A record that cannot be stored (not an object, a
+ * number beyond a double's range) comes as a RejectedRecord naming its page, URL and position: the
+ * ingest quarantines it, or with onError fail fails the endpoint.
  */
 async function* endpointRecords(
   source: ResolvedApiSource,
@@ -132,7 +135,7 @@ async function* endpointRecords(
   since: { value: string | number; inclusive: boolean } | undefined,
   stats: FetchStats,
   options: IngestApiOptions,
-): AsyncGenerator<ParsedRow> {
+): AsyncGenerator<ParsedRow | RejectedRecord> {
   const redact = createRedactor(source.secrets);
   const what = endpoint.sourceName;
   const paginator = createPaginator(endpoint.pagination, what);
@@ -165,13 +168,19 @@ async function* endpointRecords(
       const records = selectRecords(response.body, `${what} page ${page}`);
       stats.pages++;
       stats.fetched += records.length;
+      let exactRecords: unknown[] | undefined;
       for (const [index, record] of records.entries()) {
         if (since && incremental && !isAfter(record, incremental.cursorField, since)) {
           stats.skipped++;
           continue;
         }
         const problem = recordProblem(record);
-        if (problem !== undefined) throw new RatError('INGEST_FILE_INVALID', `${what} page ${page}, record ${index + 1} ${problem}`);
+        if (problem !== undefined) {
+          // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
+          exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
+          yield new RejectedRecord(index + 1, `page ${page} (${redact(url.href)}), record ${index + 1} ${problem}`, stringifyJsonExact(exactRecords[index]), record);
+          continue;
+        }
         yield record as ParsedRow;
       }
       options.onProgress?.({ kind: 'page', endpoint: endpoint.name, page, pageRecords: records.length, records: stats.fetched });
@@ -190,12 +199,14 @@ async function* endpointRecords(
 /**
  * Whether a record is past the lower bound. A record whose cursor is null or missing is not, as a
  * row with a NULL cursor is not for ingest-db's `WHERE cursor > value`: such records load only in a
- * run without a bound (the first, unless initialValue is set), not again on every run.
+ * run without a bound (the first, unless initialValue is set), not again on every run. So is one
+ * without a cursor to read (a number or string where a record should be, a cursor beyond a
+ * double's range): quarantined in a run without a bound, not again in every run after it.
  */
 function isAfter(record: unknown, field: string, since: { value: string | number; inclusive: boolean }): boolean {
-  if (record === null || typeof record !== 'object') return true;
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return false;
   const raw = (record as Record<string, unknown>)[field];
-  if (raw === null || raw === undefined) return false;
+  if (raw === null || raw === undefined || (typeof raw === 'number' && !Number.isFinite(raw))) return false;
   const value = typeof raw === 'bigint' ? raw.toString() : raw;
   if (typeof value !== 'string' && typeof value !== 'number') return true;
   const order = compareCursorValues(value, since.value);

@@ -38,6 +38,8 @@ export interface JsonResponse {
   status: number;
   headers: Headers;
   body: unknown;
+  /** The body as text, for a record's JSON exactly as sent (a number beyond a double's range is Infinity in `body`). */
+  text: string;
   /** Attempts it took (1 = no retry). */
   attempts: number;
 }
@@ -79,7 +81,7 @@ export async function getJson(url: URL, headers: Record<string, string>, what: s
     if (outcome.kind === 'ok') {
       const { response, bytes } = outcome;
       const target = outcome.url.href === url.href ? shown : `${shown} (redirected to ${redact(displayUrl(outcome.url))})`;
-      if (response.ok) return { status: response.status, headers: response.headers, body: parseJson(bytes, response, what, target, redact), attempts: attempt + 1 };
+      if (response.ok) return { status: response.status, headers: response.headers, ...parseJson(bytes, response, what, target, redact), attempts: attempt + 1 };
       const reason = `${response.status} ${response.statusText}`.trim();
       if (!RETRY_STATUS.has(response.status) || attempt >= policy.maxRetries) {
         const tries = attempt > 0 ? ` after ${attempt + 1} attempts` : '';
@@ -147,7 +149,7 @@ async function attemptGet(url: URL, headers: Record<string, string>, timeoutMs: 
   }
 }
 
-function parseJson(bytes: Uint8Array, response: Response, what: string, url: string, redact: (text: string) => string): unknown {
+function parseJson(bytes: Uint8Array, response: Response, what: string, url: string, redact: (text: string) => string): { body: unknown; text: string } {
   const where = `${what}: GET ${url}`;
   const type = response.headers.get('content-type') ?? '';
   const decoded = decodeBody(bytes, type);
@@ -167,10 +169,10 @@ function parseJson(bytes: Uint8Array, response: Response, what: string, url: str
       status: response.status,
     });
   }
-  if (start === '') return null;
+  if (start === '') return { body: null, text };
   try {
     // Integers beyond 2^53 (snowflake ids) keep every digit as bigint; the common case stays on the fast parser.
-    return /\d{16}/.test(text) ? parseJsonBigint(text) : (JSON.parse(text) as unknown);
+    return { body: /\d{16}/.test(text) ? parseJsonBigint(text) : (JSON.parse(text) as unknown), text };
   } catch (error) {
     throw new HttpSourceError('SOURCE_NOT_JSON', `${where} returned invalid JSON (status ${response.status}): ${(error as Error).message}; the body starts ${redact(snippet(text))}`, {
       url,

@@ -44,6 +44,8 @@ export interface ApiTestServer {
   /** The records of `/orders`, which tests grow and change between runs. */
   orders: TestRecord[];
   addOrders(count: number, updatedAt: (id: number) => string): void;
+  /** The bodies of `/raw?page=n` as JSON text (what JSON.stringify cannot write, such as 1e400); a page past them is `[]`. */
+  rawPages: string[];
   faults: Faults;
   close(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
   const requests: ServedRequest[] = [];
   const arrived: string[] = [];
   const faults: Faults = {};
+  const rawPages: string[] = [];
   let flakyCount = 0;
   let random: (() => number) | undefined;
   let randomSeed: number | undefined;
@@ -201,6 +204,10 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         if (query.scalars !== undefined) return res.end('{"items":[1,2,3]}');
         return res.end(int('page', 1) === 1 ? '[{"id":1,"h":1},{"id":2,"h":2}]' : '[{"id":3,"h":3},{"id":4,"h":{"deep":[1e400]}}]');
       }
+      case '/raw':
+        requests.push({ path: url.pathname, query, status: 200, headers: req.headers });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(rawPages[int('page', 1) - 1] ?? '[]');
       case '/null-cursor':
         return send(200, [{ id: 1, updated_at: day(0) }, { id: 2, updated_at: null }, { id: 3 }]);
       case '/charset': {
@@ -241,6 +248,7 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
       const start = orders.length;
       for (let id = start + 1; id <= start + count; id++) orders.push(record(id, updatedAt(id)));
     },
+    rawPages,
     faults,
     async close() {
       server.closeAllConnections();
