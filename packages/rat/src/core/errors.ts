@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'INVALID_PARTITION'
   | 'INVALID_TYPE'
   | 'TYPE_MISMATCH'
+  | 'VALUE_NOT_STORABLE'
   | 'SQL_ERROR'
   | 'UNSUPPORTED'
   | 'METADATA_CORRUPT'

@@ -7,7 +7,7 @@ import { applyTransform, partitionPathSegment, transformResultType } from '../ic
 import type { DataFile, PartitionSpec, PartitionValues, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
-import { type CopyStatsRow, dataFileFromCopyStats } from './parquet-stats.js';
+import { type CopyStatsRow, dataFileFromCopyStats, infiniteTemporal } from './parquet-stats.js';
 import { partitionValueFromSql, partitionValueSql } from './partition-sql.js';
 import { fieldIdsOption } from './type-mapping.js';
 
@@ -126,6 +126,16 @@ export async function writeDataFiles(input: WriteDataInput): Promise<DataFile[]>
         }
       } finally {
         await db.run(`DROP TABLE IF EXISTS ${stage}; DROP TABLE IF EXISTS ${stage}_g`);
+      }
+    }
+    // Every file is checked before any is moved into the store: a refused write leaves nothing behind.
+    for (const written of groups.flatMap((g) => g.written)) {
+      const infinite = infiniteTemporal(written, schema);
+      if (infinite) {
+        throw new ValidationError(
+          'VALUE_NOT_STORABLE',
+          `${input.table}: column ${infinite.column} holds ${infinite.value}, which an Iceberg ${infinite.type} cannot store (a date or timestamp has no infinity); nothing was written: filter or replace such values (for example with NULL)`,
+        );
       }
     }
     const files: DataFile[] = [];

@@ -96,6 +96,28 @@ export function dataFileFromCopyStats(row: CopyStatsRow, input: Omit<DataFileInp
   });
 }
 
+/**
+ * The first date or timestamp column (at any depth) of a file the COPY wrote that holds `infinity` or
+ * `-infinity`, with that value; undefined when none does. DuckDB has these values (read from
+ * PostgreSQL, or text 'infinity' read as a date), Iceberg has not: a date is a count of days, a
+ * timestamp of microseconds, and DuckDB writes its infinities as the largest and smallest counts,
+ * which every reader then takes for a real date (5881580-07-11). The statistics DuckDB returns show
+ * them as min or max, so no value is checked row by row.
+ */
+export function infiniteTemporal(row: CopyStatsRow, schema: Schema): { column: string; type: PrimitiveType; value: string } | undefined {
+  const columns = new Map<string, Map<string, string>>();
+  for (const column of row.column_statistics ?? []) columns.set(column.key, new Map(column.value.map((e) => [e.key, e.value])));
+  for (const leaf of leafColumns(schema.fields)) {
+    if (!TEMPORAL_TYPES.has(leaf.type)) continue;
+    const stats = columns.get(leaf.copyKey);
+    const value = [stats?.get('min'), stats?.get('max')].find((v) => v === 'infinity' || v === '-infinity');
+    if (value) return { column: leaf.path.replaceAll(', ', '.'), type: leaf.type, value };
+  }
+  return undefined;
+}
+
+const TEMPORAL_TYPES = new Set<PrimitiveType>(['date', 'timestamp', 'timestamptz', 'timestamp_ns', 'timestamptz_ns']);
+
 function buildDataFile(input: DataFileInput, recordCount: number, statsOf: (leaf: Leaf) => LeafStats | undefined): DataFile {
   const columnSizes = new Map<number, number>();
   const valueCounts = new Map<number, number>();

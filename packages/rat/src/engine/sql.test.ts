@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Json } from '@duckdb/node-api';
@@ -459,6 +459,26 @@ describe('INSERT', () => {
 
     const none = await noSnapshot('bronze.ins', 'INSERT INTO bronze.ins SELECT * FROM silver.ins_source WHERE false');
     expect(none).toMatchObject({ message: 'INSERT 0 0', rowCount: 0 });
+  });
+
+  it('refuses a date or timestamp of infinity, which Iceberg cannot store, naming the column; nothing is written', async () => {
+    await command('CREATE TABLE bronze.ins_inf (id INT, day DATE, ts TIMESTAMPTZ, tags STRUCT(seen TIMESTAMP))');
+    await command("INSERT INTO bronze.ins_inf VALUES (1, DATE '2024-01-01', TIMESTAMPTZ '2024-01-01 10:00:00+00', {'seen': TIMESTAMP '2024-01-01'})");
+    const before = await rat.describeTable('bronze.ins_inf');
+    const files = async () => (await readdir(path.join(home, 'warehouse', 'bronze', 'ins_inf', 'data'), { recursive: true })).filter((f) => f.endsWith('.parquet')).length;
+    const filesBefore = await files();
+    for (const [sql, message] of [
+      ["INSERT INTO bronze.ins_inf VALUES (2, DATE 'infinity', NULL, NULL)", 'column day holds infinity, which an Iceberg date cannot store'],
+      ["INSERT INTO bronze.ins_inf VALUES (2, NULL, TIMESTAMPTZ '-infinity', NULL)", 'column ts holds -infinity, which an Iceberg timestamptz cannot store'],
+      ["INSERT INTO bronze.ins_inf VALUES (2, NULL, NULL, {'seen': TIMESTAMP 'infinity'})", 'column tags.seen holds infinity, which an Iceberg timestamp cannot store'],
+      ["UPDATE bronze.ins_inf SET day = 'infinity' WHERE id = 1", 'column day holds infinity'],
+    ] as const) {
+      await expect(rat.sql(sql), sql).rejects.toMatchObject({ code: 'VALUE_NOT_STORABLE', message: expect.stringContaining(message) });
+    }
+    const after = await rat.describeTable('bronze.ins_inf');
+    expect(after.currentSnapshotId).toBe(before.currentSnapshotId);
+    expect(await files()).toBe(filesBefore);
+    expect(await rows('SELECT id, CAST(day AS VARCHAR) AS day FROM bronze.ins_inf')).toEqual([{ id: 1, day: '2024-01-01' }]);
   });
 
   it('INSERT OVERWRITE replaces every row in one overwrite snapshot', async () => {

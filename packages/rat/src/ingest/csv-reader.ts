@@ -506,7 +506,8 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     const empty = (v: string) => (v === '(empty)' ? '' : v);
     const dialect = { delimiter: row.Delimiter, quote: empty(row.Quote), escape: empty(row.Escape), header: row.HasHeader, skip: ctx.skip, columns: row.Columns };
     const sniffedDate = row.DateFormat && options.dateFormat === undefined ? row.DateFormat : undefined;
-    const dateFormat = sniffedDate && (await isoDatesWin(duck, file, dialect, sniffedDate, options.sampleSize ?? DEFAULT_SAMPLE_ROWS)) ? undefined : row.DateFormat;
+    // The ISO format itself is read without one, checked (csv-guard.ts): with a format, DuckDB's reader takes `infinity`, `-infinity` and `epoch` for 1900-01-01.
+    const dateFormat = sniffedDate && (sniffedDate === ISO_DATE_FORMAT || (await isoDatesWin(duck, file, dialect, sniffedDate, options.sampleSize ?? DEFAULT_SAMPLE_ROWS))) ? undefined : row.DateFormat;
     return {
       ...dialect,
       ...(dateFormat ? { dateFormat } : {}),
@@ -519,6 +520,8 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     throw error;
   }
 }
+
+const ISO_DATE_FORMAT = '%Y-%m-%d';
 
 /**
  * Whether the sample's date columns hold more ISO dates than dates in the format the sniffer chose:

@@ -121,4 +121,31 @@ describe('CSV timestamps', () => {
       [3, 'column ts: cannot convert 2024-01-01 11:00:00Z to TIMESTAMP', '3,2024-01-01 11:00:00Z'],
     ]);
   });
+
+  it('quarantines infinity and -infinity in date and timestamp columns (a PostgreSQL export holds them), in the sniffed sample or past it, instead of loading made-up dates', async () => {
+    // ISO dates: DuckDB's reader given the sniffed format would take both for 1900-01-01.
+    const dates = await fx.ingestion.ingest(await fx.file('inf-dates.csv', 'id,day\n1,2024-01-01\n2,infinity\n3,-infinity\n4,2024-01-04\n'), 'bronze.inf_dates');
+    expect(dates.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await columns('bronze.inf_dates')).toMatchObject({ day: 'date' });
+    expect(await fx.rat.query('SELECT id, CAST(day AS VARCHAR) AS day FROM bronze.inf_dates ORDER BY id')).toEqual([
+      { id: 1, day: '2024-01-01' },
+      { id: 4, day: '2024-01-04' },
+    ]);
+    expect(await rejectRows('bronze.inf_dates')).toEqual([
+      [3, 'column day: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity', '2,infinity'],
+      [4, 'column day: -infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity', '3,-infinity'],
+    ]);
+    // Past the sniffer's sample, the column read as a timestamp without a check: the written file's statistics show it.
+    const rows = Array.from({ length: 25_000 }, (_, i) => `${i},2024-01-01 10:00:00`);
+    const late = await fx.ingestion.ingest(await fx.file('inf-late.csv', `id,ts\n${rows.join('\n')}\n25000,infinity\n25001,2024-01-02 10:00:00\n`), 'bronze.inf_late');
+    expect(late.files[0]).toMatchObject({ status: 'success', rowsIngested: 25_001, rowsRejected: 1 });
+    expect(await columns('bronze.inf_late')).toMatchObject({ ts: 'timestamp' });
+    expect(await rejectRows('bronze.inf_late')).toEqual([[25_002, 'column ts: infinity cannot be stored as TIMESTAMP: an Iceberg date or timestamp has no infinity', '25000,infinity']]);
+    expect(await fx.rat.query("SELECT count(*)::INTEGER AS n FROM bronze.inf_late WHERE ts > TIMESTAMP '2025-01-01'")).toEqual([{ n: 0 }]);
+    // With --on-error fail the file is refused and the table keeps its rows.
+    const refused = await fx.ingestion.ingest(await fx.file('inf-late2.csv', `id,ts\n${rows.join('\n')}\n25000,-infinity\n`), 'bronze.inf_late', { onError: 'fail' });
+    expect(refused.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_BAD_ROWS', rowsIngested: 0 });
+    expect(refused.files[0]!.error).toContain('-infinity cannot be stored as TIMESTAMP');
+    expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.inf_late')).toEqual([{ n: 25_001 }]);
+  });
 });

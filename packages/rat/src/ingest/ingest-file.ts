@@ -219,7 +219,7 @@ async function stageAndCommit(
       const numbered = staged.hasLine;
       const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading'), writes });
       // Staged after all, the rows now carry their record numbers: the plan names them in bad rows and orders merges by them.
-      if (!streamed && staged.hasLine !== numbered) plan = await makePlan();
+      if (!streamed && (staged.hasLine !== numbered || staged.infiniteTemporal)) plan = await makePlan();
       const planRejects = plan.badRowsSql ? await collectPlanRejects(duck, staged, plan.badRowsSql, `${staged.rejects}_plan`) : undefined;
       const conversionRejects = planRejects?.count ?? 0;
       const rejected = staged.rejected + conversionRejects;

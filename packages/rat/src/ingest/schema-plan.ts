@@ -92,7 +92,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
     for (const column of staged.columns) {
       const duckType = duckTypes.get(column)!;
       const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++nextId);
-      plans.push({ name: column.name, type, ...conversion(source(column), column, type) });
+      plans.push({ name: column.name, type, ...conversion(source(column), column, type, staged.infiniteTemporal) });
     }
     for (const l of lineage) plans.push({ name: l.name, type: l.type, expr: l.value });
     // Field ids: top-level columns 1..n, nested ids after them (as CREATE TABLE numbers them).
@@ -139,7 +139,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       const type = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
       changes.push({ kind: 'addColumn', name: column.name, type });
       notes.push(`added column ${column.name} (${typeText(type)})`);
-      byName.set(column.name, { field: { id: 0, name: column.name, required: false, type }, ...conversion(source(column), column, type) });
+      byName.set(column.name, { field: { id: 0, name: column.name, required: false, type }, ...conversion(source(column), column, type, staged.infiniteTemporal) });
       continue;
     }
     const fileType = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
@@ -163,7 +163,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       } else dropped.push(...nested.added.map((a) => a.path));
     }
     const tableSql = duckDbTypeOf(tableType);
-    let plan: ColumnPlan = { field, ...conversion(source(column), column, tableType) };
+    let plan: ColumnPlan = { field, ...conversion(source(column), column, tableType, staged.infiniteTemporal) };
     if (isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type && promotionAllowed(field.type, fileType)) {
       const fileSql = duckDbTypeOf(fileType);
       const value = source(column);
@@ -264,10 +264,14 @@ function refuseUnstorable(columns: readonly StagedColumn[], duckTypes: ReadonlyM
 }
 
 /** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or loses its fraction). */
-function conversion(value: string, column: StagedColumn, type: IcebergType): Pick<ColumnPlan, 'expr' | 'bad'> {
+function conversion(value: string, column: StagedColumn, type: IcebergType, checkInfinite = false): Pick<ColumnPlan, 'expr' | 'bad'> {
   const sqlType = duckDbTypeOf(type);
   const sourceSql = column.type.toString();
-  if (sourceSql === sqlType) return { expr: value };
+  if (sourceSql === sqlType) {
+    // Only once a write found one (StagedFile.infiniteTemporal): `infinity` read as a date or timestamp needs no cast to be one.
+    const infinite = checkInfinite ? infiniteTemporalSql(value, sqlType) : undefined;
+    return infinite ? { expr: value, bad: { when: infinite, reason: infiniteTemporalReasonSql(column.name, value, sqlType) } } : { expr: value };
+  }
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
   // Into a struct, list or map, from one or from text (JSON): a value inside that does not convert becomes NULL without failing the cast.
   const changed = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string' ? nestedLossSql(value, type) : lossyCastSql(value, column.type.typeId, sqlType);

@@ -68,6 +68,12 @@ export interface StagedFile {
    * (After `materialize()`, `relation` stays the view's name; the view then reads the temp table.)
    */
   lazy?: LazyRows;
+  /**
+   * Set when writing the rows straight from the file found a date or timestamp of `infinity`
+   * (VALUE_NOT_STORABLE): the rows are then staged, and the plan quarantines such values in every
+   * date and timestamp column, which it does not look for otherwise (it would cost every file a check).
+   */
+  infiniteTemporal?: boolean;
 }
 
 /** The two ways a lazily staged file gets read; either one clears `StagedFile.lazy`. */

@@ -1,4 +1,5 @@
 import type { LoadedTable } from '../catalog/catalog.js';
+import { RatError } from '../core/errors.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { applySchemaChange } from '../iceberg/schema-update.js';
@@ -61,8 +62,10 @@ export async function writeStreamed(input: StreamedWriteInput): Promise<Streamed
   try {
     dataFiles = await input.reading(() => rat.executor.writer.writeFiles(draft, plan.rowsSql, input.writes));
   } catch (error) {
-    // A value that needs the quarantine: nothing was uploaded (a failed COPY leaves no file), the rows go through a temp table.
-    if (lazy.stoppedAtValue?.(error)) {
+    // A value that needs the quarantine: nothing was uploaded (a failed COPY or refused write leaves no file), the rows go through a temp table.
+    const infinite = error instanceof RatError && error.code === 'VALUE_NOT_STORABLE';
+    if (infinite) staged.infiniteTemporal = true;
+    if (infinite || lazy.stoppedAtValue?.(error)) {
       await lazy.materialize();
       return undefined;
     }
