@@ -54,6 +54,21 @@ describe('rat upload / landing / ingest', () => {
     expect([notIsoDate('column d: cannot convert 2024-02-05 10:00:00 to DATE'), notIsoDate('column d: cannot convert soon to DATE'), notIsoDate('column n: cannot convert 1.5 to BIGINT')]).toEqual([undefined, undefined, undefined]);
   });
 
+  it('a failed replay exits 1, names the source line, and leaves the landing file\'s status alone; a missing table exits 1', async () => {
+    await writeFile(join(dir, 'q1.csv'), 'id,day\n1,2024-01-01\n2,2024-01-02\n3,2024-01-03\n4,x4\n5,x5\n');
+    expect((await rat(home, ['upload', join(dir, 'q1.csv'), 'landing/q/'])).code).toBe(0);
+    expect((await rat(home, ['ingest', 'landing/q/', 'bronze.q', '--type', 'day=DATE'])).code).toBe(0);
+    const failed = await rat(home, ['ingest', '--replay-rejects', 'bronze.q', '--on-error', 'fail']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('landing/q/q1.csv (line 5)');
+    const landing = JSON.parse((await rat(home, ['--json', 'landing', 'landing/q/'])).stdout) as { last_status: string }[];
+    expect(landing).toMatchObject([{ last_status: 'success' }]);
+    const missing = await rat(home, ['--json', 'ingest', '--replay-rejects', 'bronze.no_such_table']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout || missing.stderr)).toMatchObject({ error: { code: 'CATALOG_TABLE_NOT_FOUND' } });
+    expect((await rat(home, ['ingest', '--help'])).stdout).not.toContain('--replay-rejects bronze.orders --type amount=VARCHAR');
+  });
+
   it('--records reads the array at a path inside a JSON document as the rows', async () => {
     await writeFile(join(dir, 'dump.json'), JSON.stringify({ meta: { page: 1 }, data: { items: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }] } }));
     const loaded = await rat(home, ['--json', 'ingest', join(dir, 'dump.json'), 'bronze.dump', '--records', 'data.items']);

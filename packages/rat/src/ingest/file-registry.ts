@@ -103,6 +103,8 @@ const ROWS_PER_INSERT = 200;
 export const INGEST_FILE_KEY = 'rat.ingest.file';
 export const INGEST_HASH_KEY = 'rat.ingest.file-hash';
 export const INGEST_MODE_KEY = 'rat.ingest.mode';
+/** Set on the commit of a quarantine replay: it added a file's quarantined rows, it did not load the file. */
+export const INGEST_REPLAY_KEY = 'rat.ingest.replay';
 
 export const REGISTRY_NAMESPACE = 'bronze';
 export const REGISTRY_TABLE = '_file_registry';
@@ -290,7 +292,7 @@ function liveEntry(target: LoadedTable, entries: RegistryEntry[]): RegistryEntry
 /** The entry of the overwrite the table's rows come from, when it loaded `hash`. */
 function lastOverwrite(target: LoadedTable, hash: string, entries: RegistryEntry[]): RegistryEntry | undefined {
   // Snapshots of SQL statements and maintenance (deletes, compaction) are not loads: the newest ingest is.
-  const latest = lineage(target).find((s) => s.summary[INGEST_FILE_KEY] !== undefined);
+  const latest = lineage(target).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
   if (!latest || latest.summary[INGEST_MODE_KEY] !== 'overwrite' || latest.summary[INGEST_HASH_KEY] !== hash) return undefined;
   return entries.find((e) => e.snapshotId === latest.snapshotId);
 }

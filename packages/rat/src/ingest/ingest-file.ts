@@ -18,6 +18,7 @@ import {
   INGEST_FILE_KEY,
   INGEST_HASH_KEY,
   INGEST_MODE_KEY,
+  INGEST_REPLAY_KEY,
   newRegistryEntry,
   type RegistryEntry,
   type RegistryStatus,
@@ -33,10 +34,10 @@ import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
 import { collectPlanRejects } from './plan-rejects.js';
 import { bytesReadReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
-import { rejectsIdent, rejectsSelect } from './quarantine.js';
+import { loadedWith, type QuarantineOptions, rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
-import { dropStaged, type ParseOptions, type StageContext, type StagedFile } from './staged-file.js';
+import { dropStaged, type StageContext, type StagedFile } from './staged-file.js';
 
 /** What happened to one file. */
 export interface FileReport {
@@ -85,10 +86,14 @@ export interface SourceFile {
   localPath(): Promise<string>;
 }
 
-/** How a replay differs from a first ingest: its own lineage name and hash, and the quarantine rows it replaces. */
+/**
+ * How a replay differs from a first ingest: its own lineage name and hash, and the quarantine rows it
+ * replaces. A failed replay leaves no registry row: the file's rows are loaded already, and its
+ * status stays what its ingest made it.
+ */
 export interface ReplayInput {
   probed: ProbedFile;
-  parse: ParseOptions;
+  parse: QuarantineOptions;
   /** The quarantine rows that stay (every row not being replayed). */
   keepRejectsSql: string;
   /** Temp table (tmp BIGINT, line BIGINT) from the replay file's line numbers to the original ones. */
@@ -151,7 +156,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     }
     if (probed) await settleHash(probed).catch(() => undefined);
     const message = describeError(error);
-    await ctx.registry.record(entry('failed', { error: message }));
+    if (!replay) await ctx.registry.record(entry('failed', { error: message }));
     return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
 }
@@ -225,7 +230,10 @@ async function stageAndCommit(
       const rejected = staged.rejected + conversionRejects;
       const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
       const allRejects = planRejects ? `(${parseRejects} UNION ALL (${planRejects.sql}))` : parseRejects;
-      const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM ${allRejects} ORDER BY line NULLS LAST LIMIT 5`) : [];
+      // A replay's rows are numbered in its temporary file: the quarantine's lines are those of the source file.
+      const mapLine = (sql: string) =>
+        replay ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql;
+      const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
       if (rejected > 0 && options.onError === 'fail') {
         const first = sampleRejects[0]!;
         throw new InputFileError(
@@ -249,10 +257,12 @@ async function stageAndCommit(
       }
       await settleHash(probed);
       const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
-      const mapLine = (sql: string) => (replay ? `SELECT coalesce(m.line, r.line) AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql);
-      const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: replay?.parse ?? staged.parse }) : undefined;
+      // Rows of a merge keep its mode and keys, so that a replay merges them too.
+      const loaded = loadedWith(options.mode, options.keys);
+      const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...loaded };
+      const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: fileParse }) : undefined;
       // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
-      const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? (replay?.parse ?? staged.parse) : { format: 'json' } }));
+      const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...loaded } }));
       const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
       const renamed = staged.mapping.filter((m) => m.source !== m.name);
       // A file whose every row went to the quarantine brought nothing the table must fit: its columns
@@ -281,7 +291,14 @@ async function stageAndCommit(
       }
       // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
       const base = (await ctx.group?.flush()) ?? table;
-      const summary = { [INGEST_FILE_KEY]: probed.display, [INGEST_HASH_KEY]: origin.fileHash, [INGEST_MODE_KEY]: options.mode, 'rat.ingest.id': id, 'rat.ingest.rows-rejected': String(rejected) };
+      const summary = {
+        [INGEST_FILE_KEY]: probed.display,
+        [INGEST_HASH_KEY]: origin.fileHash,
+        [INGEST_MODE_KEY]: options.mode,
+        'rat.ingest.id': id,
+        'rat.ingest.rows-rejected': String(rejected),
+        ...(replay ? { [INGEST_REPLAY_KEY]: 'true' } : {}),
+      };
       try {
         const committed = await commitIngest(rat, {
           ident: target,

@@ -44,7 +44,11 @@ export interface Ingestion {
   upload(files: string[], destination: string, options?: { onProgress?: (event: IngestProgress) => void }): Promise<LandedFile[]>;
   /** Landing files under a prefix (default `landing/`) with their latest ingest status. */
   listLanding(prefix?: string): Promise<LandingEntry[]>;
-  /** Parses the quarantined rows of `target` again and moves those that now fit into the table. */
+  /**
+   * Parses the quarantined rows of `target` again and moves those that now fit into the table:
+   * appended, or merged by the key they were first merged with. Throws when the table does not exist
+   * or the mode is overwrite; a group of rows that fails is reported as failed (nothing changed).
+   */
   replayRejects(target: string | TableIdent, options?: IngestOptions): Promise<ReplayReport>;
   /**
    * Ingests rows from a non-file source (HTTP API, database; see RowSource) into `target` like one
@@ -134,7 +138,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const ident = await targetOf(target);
       const resolved = resolveIngestOptions(options);
       await checkTypeOptions(rat.duck, resolved.types);
-      return replayRejects(await context(), ident, resolved);
+      return replayRejects(await context(), ident, resolved, { modeGiven: options.mode !== undefined });
     },
     async ingestRows(source, target, options = {}) {
       const resolved = resolveIngestOptions(options);

@@ -2,6 +2,7 @@ import type { TableIdent } from '../catalog/identifiers.js';
 import { quoteString } from '../engine/duckdb.js';
 import { newTableMetadata } from '../iceberg/metadata.js';
 import type { Schema, TableMetadata } from '../iceberg/types.js';
+import type { IngestMode } from './ingest-options.js';
 import type { ParseOptions } from './staged-file.js';
 
 /**
@@ -54,10 +55,25 @@ export function newRejectsMetadata(location: string): TableMetadata {
 }
 
 /**
+ * What `parse_options` of a quarantine row holds: how the row was parsed and, for rows of a merge,
+ * how they were loaded (`mode: 'merge'` and its `keys`), so a replay merges them by the same key.
+ * Rows of an append or an overwrite carry no mode: a replay adds them to the table.
+ */
+export interface QuarantineOptions extends ParseOptions {
+  mode?: Extract<IngestMode, 'merge'>;
+  keys?: string[];
+}
+
+/** The load part of QuarantineOptions for rows loaded in `mode` with `keys`. */
+export function loadedWith(mode: IngestMode, keys: readonly string[]): Pick<QuarantineOptions, 'mode' | 'keys'> {
+  return mode === 'merge' ? { mode, keys: [...keys] } : {};
+}
+
+/**
  * SELECT producing quarantine rows from `source` (line, reason, raw). Rows refused while parsing
  * keep the file's parse options; rows refused by type conversion hold the row as JSON.
  */
-export function rejectsSelect(source: string, origin: { filePath: string; fileHash: string; ingestId: string; at: Date; parse: ParseOptions }): string {
+export function rejectsSelect(source: string, origin: { filePath: string; fileHash: string; ingestId: string; at: Date; parse: QuarantineOptions }): string {
   const literal = (value: string) => quoteString(value);
   return `SELECT ${literal(origin.filePath)} AS file_path, ${literal(origin.fileHash)} AS file_hash, CAST(line AS BIGINT) AS line, reason, raw,
     ${literal(origin.parse.format)} AS format, ${literal(JSON.stringify(origin.parse))} AS parse_options, ${literal(origin.ingestId)} AS ingest_id,

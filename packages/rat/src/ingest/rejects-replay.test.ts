@@ -86,4 +86,113 @@ describe('quarantine replay', () => {
     // Replayed again, it stays where it is.
     expect(await fx.ingestion.replayRejects('bronze.encoded')).toMatchObject({ replayed: 0, stillRejected: 1, encodingLost: 1 });
   });
+
+  describe('a replay adds the quarantined rows to the table as they were loaded', () => {
+    // Row 2's date is written day first: the first ingest quarantines it, the replay with the format loads it.
+    const n1 = 'id,day\n1,2024-01-01\n2,2024-01-02\n';
+    const n2 = 'id,day\n2,05/02/2024\n3,2024-01-05\n4,2024-01-06\n';
+    const ids = async (table: string) => (await fx.rat.query<{ id: number; day: string }>(`SELECT id, CAST(day AS VARCHAR) AS day FROM ${table} ORDER BY id, day`)).map((r) => [r.id, r.day]);
+
+    it('refuses --mode overwrite, which would leave only the replayed rows', async () => {
+      await fx.ingestion.ingest(await fx.file('ov.csv', n2), 'bronze.ov', { mode: 'overwrite', types: { day: 'DATE' } });
+      await expect(fx.ingestion.replayRejects('bronze.ov', { dateFormat: '%d/%m/%Y', mode: 'overwrite' })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('never replaces it'),
+      });
+      expect(await ids('bronze.ov')).toEqual([[3, '2024-01-05'], [4, '2024-01-06']]);
+      expect(await count('SELECT count(*)::INT AS n FROM bronze.ov__rejects')).toBe(1);
+      // Replayed without a mode, the row of the overwrite is added.
+      expect(await fx.ingestion.replayRejects('bronze.ov', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(await ids('bronze.ov')).toEqual([[2, '2024-02-05'], [3, '2024-01-05'], [4, '2024-01-06']]);
+    });
+
+    it('merges rows quarantined by a merge by the same key, without being told', async () => {
+      await fx.ingestion.ingest(await fx.file('n1.csv', n1), 'bronze.merged', { mode: 'merge', keys: ['id'] });
+      const path = await fx.file('n2.csv', n2);
+      expect((await fx.ingestion.ingest(path, 'bronze.merged', { mode: 'merge', keys: ['id'] })).files[0]).toMatchObject({ rowsIngested: 2, rowsRejected: 1 });
+      expect(JSON.parse((await fx.rat.query<{ p: string }>('SELECT parse_options AS p FROM bronze.merged__rejects'))[0]!.p)).toMatchObject({ mode: 'merge', keys: ['id'] });
+      expect(await fx.ingestion.replayRejects('bronze.merged', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(await ids('bronze.merged')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [3, '2024-01-05'], [4, '2024-01-06']]);
+      // Rows still rejected by a replay keep the merge for the next one.
+      await fx.ingestion.ingest(await fx.file('n3.csv', 'id,day\n3,06/02/2024\n5,2024-01-07\n6,2024-01-08\n'), 'bronze.merged', { mode: 'merge', keys: ['id'] });
+      expect(await fx.ingestion.replayRejects('bronze.merged', { dateFormat: '%Y/%m/%d' })).toMatchObject({ replayed: 0, stillRejected: 1 });
+      expect(await fx.ingestion.replayRejects('bronze.merged', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(await ids('bronze.merged')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [3, '2024-02-06'], [4, '2024-01-06'], [5, '2024-01-07'], [6, '2024-01-08']]);
+    });
+
+    it('appends rows quarantined before the mode was recorded (no mode in parse_options)', async () => {
+      await fx.ingestion.ingest(await fx.file('old-1.csv', n1), 'bronze.oldq', { mode: 'merge', keys: ['id'] });
+      await fx.ingestion.ingest(await fx.file('old-2.csv', n2), 'bronze.oldq', { mode: 'merge', keys: ['id'] });
+      await fx.rat.sql(`UPDATE bronze.oldq__rejects SET parse_options = replace(replace(parse_options, ',"mode":"merge"', ''), ',"keys":["id"]', '')`);
+      expect(JSON.parse((await fx.rat.query<{ p: string }>('SELECT parse_options AS p FROM bronze.oldq__rejects'))[0]!.p)).not.toHaveProperty('mode');
+      expect(await fx.ingestion.replayRejects('bronze.oldq', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+      expect(await ids('bronze.oldq')).toEqual([[1, '2024-01-01'], [2, '2024-01-02'], [2, '2024-02-05'], [3, '2024-01-05'], [4, '2024-01-06']]);
+    });
+
+    it('refuses a table that was dropped or never existed, and does not make it again from its quarantine', async () => {
+      await fx.ingestion.ingest(await fx.file('dropped.csv', n2), 'bronze.dropped', { types: { day: 'DATE' } });
+      await fx.rat.sql('DROP TABLE bronze.dropped');
+      await expect(fx.ingestion.replayRejects('bronze.dropped', { dateFormat: '%d/%m/%Y' })).rejects.toMatchObject({
+        code: 'CATALOG_TABLE_NOT_FOUND',
+        message: expect.stringContaining('table bronze.dropped does not exist'),
+      });
+      expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'dropped' })).toBe(false);
+      expect(await count('SELECT count(*)::INT AS n FROM bronze.dropped__rejects')).toBe(1);
+      await expect(fx.ingestion.replayRejects('bronze.never_there')).rejects.toMatchObject({ code: 'CATALOG_TABLE_NOT_FOUND', message: expect.stringContaining('bronze.never_there') });
+    });
+
+    it('keeps the table without lineage columns when it was ingested with --no-lineage', async () => {
+      await fx.ingestion.ingest(await fx.file('nl.csv', n2), 'bronze.nolineage', { types: { day: 'DATE' }, lineage: false });
+      expect(await fx.ingestion.replayRejects('bronze.nolineage', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+      expect(await fx.rat.query('SELECT * FROM bronze.nolineage ORDER BY id')).toEqual([
+        { id: 2, day: expect.anything() },
+        { id: 3, day: expect.anything() },
+        { id: 4, day: expect.anything() },
+      ]);
+    });
+  });
+
+  it('refuses a --type the table column cannot take, on a replay and on an ingest, naming the column, both types and what to do', async () => {
+    const path = await fx.file('typed.csv', 'id,amount\n1,2.5\n2,abc\n');
+    expect((await fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'DOUBLE' } })).files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 1 });
+    const replay = await fx.ingestion.replayRejects('bronze.typed', { types: { amount: 'VARCHAR' } });
+    expect(replay.groups[0]).toMatchObject({ status: 'failed', errorCode: 'TYPE_MISMATCH', error: expect.stringContaining('--type amount=VARCHAR: bronze.typed.amount is double') });
+    expect(replay).toMatchObject({ replayed: 0, stillRejected: 1 });
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.typed__rejects')).toBe(1);
+    const ingest = await fx.ingestion.ingest(await fx.file('typed-2.csv', 'id,amount\n3,xyz\n'), 'bronze.typed', { types: { amount: 'VARCHAR' } });
+    expect(ingest.files[0]).toMatchObject({ status: 'failed', errorCode: 'TYPE_MISMATCH', error: expect.stringMatching(/the table's type wins.*Leave out --type amount/) });
+    // A type the column holds (its own, or narrower) still works, and one it widens to widens it.
+    expect((await fx.ingestion.ingest(await fx.file('typed-3.csv', 'id,amount\n4,4.5\n'), 'bronze.typed', { types: { amount: 'FLOAT', id: 'BIGINT' } })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+  });
+
+  it('reports the lines of the source file, not of the temporary replay file', async () => {
+    const path = await fx.file('lines.csv', 'id,day\n1,2024-01-01\n2,2024-01-02\n3,2024-01-03\n4,x4\n5,x5\n6,x6\n');
+    expect((await fx.ingestion.ingest(path, 'bronze.lines', { types: { day: 'DATE' } })).files[0]).toMatchObject({ rowsIngested: 3, rowsRejected: 3 });
+    const replay = await fx.ingestion.replayRejects('bronze.lines');
+    expect(replay.groups[0]!.sampleRejects.map((r) => r.line)).toEqual([5, 6, 7]);
+    const failed = await fx.ingestion.replayRejects('bronze.lines', { onError: 'fail' });
+    expect(failed.groups[0]).toMatchObject({ status: 'failed', error: expect.stringContaining(`${path} (line 5)`) });
+    expect(await fx.rat.query('SELECT line FROM bronze.lines__rejects ORDER BY line')).toEqual([{ line: 5 }, { line: 6 }, { line: 7 }]);
+    // A failed replay leaves no registry row: the file's last status is its ingest's.
+    expect((await fx.ingestion.registry({ target: 'bronze.lines' })).map((e) => e.status)).toEqual(['success', 'success']);
+  });
+
+  it("keeps quarantined the rows of a parser's values that cannot be stored, replaying the others", async () => {
+    const values: unknown[] = [NaN, Infinity, () => 1, new Map([['k', 1]]), new Date('not a date'), Buffer.from('xy'), Symbol('s')];
+    // Row 2 is refused by the table (a value past its int column) and loads once the column is widened; the others hold stand-ins.
+    const parser = () => [{ id: 1, a: 1.5, big: 1 }, { id: 2, a: 2.5, big: 9000000000 }, ...values.map((a, i) => ({ id: i + 3, a, big: 1 }))];
+    await fx.rat.sql('CREATE TABLE bronze.parsed (id BIGINT, a DOUBLE, big INTEGER, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
+    const path = await fx.file('parsed.txt', 'anything\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.parsed', { parser, schemaDrift: 'ignore' });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 8 });
+    const columns = Object.keys((await fx.rat.query('SELECT * FROM bronze.parsed LIMIT 1'))[0]!);
+    await fx.rat.sql('ALTER TABLE bronze.parsed ALTER COLUMN big TYPE BIGINT');
+    const replay = await fx.ingestion.replayRejects('bronze.parsed');
+    expect(replay).toMatchObject({ replayed: 1, unstorable: 7, stillRejected: 7 });
+    expect(await fx.rat.query<{ id: number }>('SELECT id FROM bronze.parsed ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.parsed LIMIT 1'))[0]!)).toEqual(columns);
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.parsed__rejects')).toBe(7);
+    // Replayed again, they stay.
+    expect(await fx.ingestion.replayRejects('bronze.parsed')).toMatchObject({ replayed: 0, unstorable: 7, stillRejected: 7 });
+  });
 });

@@ -143,6 +143,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       continue;
     }
     const fileType = icebergTypeOf(duckType, `${table}.${column.name}`, () => ++counter);
+    refuseTypeOption(options, column, field, fileType, table);
     // Fields the file's structs have and the table's do not: a cast to the table's type would drop them without a word.
     const nested = nestedFieldsAdded(field.type, fileType, field.name);
     let tableType = field.type;
@@ -381,6 +382,23 @@ function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, t
   throw new ValidationError(
     'COLUMN_NOT_FOUND',
     `${file}: --type names ${unknown.length === 1 ? 'column' : 'columns'} ${unknown.map((k) => `"${k}"`).join(', ')}, which neither the file nor ${table} has (the file's columns: ${staged.columns.map((c) => c.source).join(', ')})`,
+  );
+}
+
+/**
+ * A --type for a column the table has must be a type the column can take: its own, a narrower one
+ * (read as int into a long column), or a widening Iceberg allows (the plan widens the column when a
+ * value needs it). Any other (VARCHAR for a double column) would be cast back to the table's type,
+ * ignoring the option: refused, naming the column, both types and the way out.
+ */
+function refuseTypeOption(options: ResolvedIngestOptions, column: StagedColumn, field: StructField, wanted: IcebergType, table: string): void {
+  const given = options.types[column.name] !== undefined ? column.name : column.source;
+  const sqlType = options.types[given];
+  if (sqlType === undefined || !isPrimitive(field.type) || !isPrimitive(wanted)) return;
+  if (promotionAllowed(field.type, wanted) || promotionAllowed(wanted, field.type)) return;
+  throw new ValidationError(
+    'TYPE_MISMATCH',
+    `--type ${given}=${sqlType}: ${table}.${field.name} is ${typeText(field.type)}, and the table's type wins: Iceberg changes a column's type only by widening it (int -> long, float -> double, a wider decimal), so it cannot become ${typeText(wanted)}. Leave out --type ${given} to load the values as ${typeText(field.type)} (values that do not convert go to the quarantine), or load them into a new table with --type ${given}=${sqlType}`,
   );
 }
 

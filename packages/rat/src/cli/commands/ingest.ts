@@ -73,7 +73,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--sheet <name|n>', 'Excel: the sheet to read, by name or 1-based position (default: the first)')
     .option('--header-row <n>', 'Excel: the row holding the column names (default 1)')
     .option('--parser <module>', 'a JavaScript module whose default export turns each file into rows (input) => rows; used instead of the built-in readers')
-    .option('--replay-rejects <table>', "parse the table's quarantined rows again (after fixing the table or the options)")
+    .option('--replay-rejects <table>', "parse the table's quarantined rows again from their raw text (after fixing the table or the options, e.g. --date-format); rows of a merge are merged by its key again")
     .addHelpText(
       'after',
       `
@@ -86,7 +86,7 @@ Examples:
   rat ingest customers.csv bronze.customers --mode merge --key customer_id
   rat ingest budget.xlsx bronze.budget --sheet Budget --header-row 3
   rat ingest 'reports/*.txt' bronze.reports --parser ./report-parser.js
-  rat ingest --replay-rejects bronze.orders --type amount=VARCHAR
+  rat ingest --replay-rejects bronze.orders --date-format %d/%m/%Y
   rat sql "SELECT * FROM bronze._file_registry"; rat sql "SELECT * FROM bronze.orders__rejects"`,
     )
     .action(async (args: string[], flags: IngestFlags) => {
@@ -99,6 +99,13 @@ Examples:
           const report = await ingestion.replayRejects(flags.replayRejects!, { ...options, onProgress: progress.report });
           progress.end();
           printReplay(out, report);
+          const failed = report.groups.filter((g) => g.status === 'failed');
+          if (failed.length > 0) {
+            throw new RatError(
+              (failed[0]!.errorCode ?? 'INGEST_FILE_INVALID') as RatError['code'],
+              `the replay of ${failed.length} of ${report.groups.length} file${report.groups.length === 1 ? "'s" : "s'"} quarantined rows failed (their rows stay in ${report.target}__rejects, the table is unchanged by ${failed.length === 1 ? 'it' : 'them'}): ${failed[0]!.error}`,
+            );
+          }
         });
         return;
       }
@@ -243,5 +250,10 @@ function printReplay(out: Output, report: ReplayReport): void {
   out.line(`${report.target}: ${report.replayed} quarantined rows replayed into the table, ${report.stillRejected} still quarantined`);
   if (report.encodingLost > 0) {
     out.line(`${report.encodingLost} of them lost bytes to an encoding error (stored as ?) and were not replayed: ingest their file again with its encoding, e.g. --encoding latin-1`);
+  }
+  if (report.unstorable > 0) {
+    out.line(
+      `${report.unstorable} of them hold a value a custom parser gave that cannot be stored (NaN, Infinity, a function, a Map, an invalid Date, ...); their raw text only describes it, so they were not replayed: make the parser return plain values and ingest their file again`,
+    );
   }
 }
