@@ -7,8 +7,12 @@ import { duckDbTypeOf } from './type-mapping.js';
 export interface ScanSqlOptions {
   /** Local path DuckDB opens for a file location. */
   localPath(location: string): Promise<string>;
-  /** True when every data file was written by this platform under `schema` (no field-id mapping needed). */
-  filesMatchSchema(scan: PlannedScan): boolean;
+  /**
+   * True only when every data file is known to store the scan schema's columns under their current
+   * names and types, so that DuckDB may read them by name (no field-id mapping). `paths` are the
+   * files' local paths, in the order of `scan.tasks`.
+   */
+  filesMatchSchema(scan: PlannedScan, paths: string[]): Promise<boolean>;
   /** The table's partition specs: identity partition values stand in for columns a data file lacks. */
   partitionSpecs?: PartitionSpec[];
   /** Field ids stored in each Parquet file (from its footer), by local path; without it every file is taken to store every column. */
@@ -40,7 +44,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
   const value = (f: StructField): string => (constants.has(f.id) ? `COALESCE(c.${quoteIdent(f.name)}, d.${quoteIdent(f.name)})` : `d.${quoteIdent(f.name)}`);
   const columns = schema.fields.map((f) => (constants.has(f.id) ? `${value(f)} AS ${quoteIdent(f.name)}` : value(f))).join(', ');
   // With the field-id mapping a column missing from a file reads as NULL instead of failing to bind.
-  const mapping = constants.size === 0 && options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
+  const mapping = constants.size === 0 && (await options.filesMatchSchema(scan, dataPaths)) ? '' : `, schema=${fieldIdMapping(schema)}`;
   const hasDeletes = scan.tasks.some((t) => t.positionDeletes.length > 0 || t.equalityDeletes.length > 0);
   const fileList = `[${dataPaths.map(quoteFilePath).join(', ')}]`;
   if (!hasDeletes && constants.size === 0) {

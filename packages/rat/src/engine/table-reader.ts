@@ -5,7 +5,11 @@ import { NotFoundError } from '../core/errors.js';
 import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cache.js';
 import type { Predicate } from '../iceberg/predicate.js';
 import { planScan, type PlannedScan, type ScanStats } from '../iceberg/scan-planner.js';
-import { type DuckDb, quoteIdent, quoteString } from './duckdb.js';
+import { schemaById } from '../iceberg/metadata.js';
+import { schemaFromJson } from '../iceberg/schema-json.js';
+import { schemasReadAlike } from '../iceberg/schema-read-alike.js';
+import type { Schema, Snapshot, TableMetadata } from '../iceberg/types.js';
+import { type DuckDb, quoteFilePath, quoteIdent, quoteString } from './duckdb.js';
 import { scanSql } from './scan-sql.js';
 
 export interface ScanRecord {
@@ -45,7 +49,10 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
   const temporary: string[] = [];
   let records: ScanRecord[] = [];
   let counter = 0;
-  const schemaIdCache = new Map<string, number | undefined>();
+  /** The `iceberg.schema` of each Parquet footer read so far, by local path (undefined: none, or unreadable). */
+  const footerSchemaCache = new Map<string, Schema | undefined>();
+  /** Per table metadata: whether the files a snapshot added read alike under a scan schema, by snapshot id. */
+  const snapshotReadAlike = new WeakMap<TableMetadata, WeakMap<Schema, Map<bigint, boolean | undefined>>>();
   /** Field ids in each Parquet footer read so far, by local path (data files never change). */
   const storedIdCache = new Map<string, Set<number>>();
 
@@ -71,13 +78,51 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     return cache;
   }
 
-  function writtenSchemaId(json: string | undefined): number | undefined {
-    if (json === undefined) return undefined;
-    if (!schemaIdCache.has(json)) {
-      const match = /"schema-id"\s*:\s*(\d+)/.exec(json);
-      schemaIdCache.set(json, match ? Number(match[1]) : undefined);
+  async function footerSchemas(paths: string[]): Promise<Map<string, Schema | undefined>> {
+    const missing = [...new Set(paths.filter((p) => !footerSchemaCache.has(p)))];
+    if (missing.length > 0) {
+      const rows = await db.rows<{ file_name: string; schema: string }>(
+        `SELECT file_name, decode(value) AS schema FROM parquet_kv_metadata([${missing.map(quoteFilePath).join(', ')}]) WHERE decode(key) = 'iceberg.schema'`,
+      );
+      for (const p of missing) footerSchemaCache.set(p, undefined);
+      for (const row of rows) footerSchemaCache.set(row.file_name, parseFooterSchema(row.schema));
     }
-    return schemaIdCache.get(json);
+    return new Map(paths.map((p) => [p, footerSchemaCache.get(p)]));
+  }
+
+  /**
+   * Whether every file of the scan stores the scan schema's columns as they are named now (spec "Column
+   * Projection": otherwise they must be resolved by field id). A file's write schema is the schema of
+   * the snapshot that added it: this platform writes data files under the table's current schema and
+   * refuses to commit them once it changed. Not the manifest's schema: manifests rewritten by a delete
+   * or merged later carry older files under a newer schema. A file whose snapshot is gone (expired) or
+   * recorded no schema is judged by the `iceberg.schema` in its footer; without one it is mapped.
+   */
+  async function filesMatchSchema(metadata: TableMetadata, scan: PlannedScan, paths: string[]): Promise<boolean> {
+    let bySchema = snapshotReadAlike.get(metadata);
+    if (!bySchema) snapshotReadAlike.set(metadata, (bySchema = new WeakMap()));
+    let bySnapshot = bySchema.get(scan.schema);
+    if (!bySnapshot) bySchema.set(scan.schema, (bySnapshot = new Map()));
+    let snapshots: Map<bigint, Snapshot> | undefined;
+    const unknown: string[] = [];
+    for (const [i, task] of scan.tasks.entries()) {
+      const id = task.addedSnapshotId;
+      if (id !== undefined && !bySnapshot.has(id)) {
+        snapshots ??= new Map(metadata.snapshots.map((s) => [s.snapshotId, s]));
+        const schemaId = snapshots.get(id)?.schemaId;
+        const written = schemaId === undefined ? undefined : schemaById(metadata, schemaId);
+        bySnapshot.set(id, written === undefined ? undefined : schemasReadAlike(written, scan.schema));
+      }
+      const alike = id === undefined ? undefined : bySnapshot.get(id);
+      if (alike === false) return false;
+      if (alike === undefined) unknown.push(paths[i]!);
+    }
+    if (unknown.length === 0) return true;
+    const written = await footerSchemas(unknown);
+    return unknown.every((p) => {
+      const schema = written.get(p);
+      return schema !== undefined && schemasReadAlike(schema, scan.schema);
+    });
   }
 
   async function ensureSchema(name: string): Promise<void> {
@@ -107,7 +152,7 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     sqlFor(table, scan) {
       return scanSql(scan, {
         localPath: (location) => catalog.io.localPath(location, table.pathMap),
-        filesMatchSchema: (s) => s.tasks.every((task) => writtenSchemaId(task.manifestSchemaJson) === s.schema.schemaId),
+        filesMatchSchema: (s, paths) => filesMatchSchema(table.metadata, s, paths),
         partitionSpecs: table.metadata.partitionSpecs,
         // Tables adopted from other engines may have files without their identity partition columns (Hive
         // migrations); this platform's writer stores every column, so its own tables skip the footer reads.
@@ -154,4 +199,13 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     },
   };
   return reader;
+}
+
+/** A footer's `iceberg.schema`; undefined when it is not a schema this platform can parse (the file is then mapped by field id). */
+function parseFooterSchema(text: string): Schema | undefined {
+  try {
+    return schemaFromJson(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }

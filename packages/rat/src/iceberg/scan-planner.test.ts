@@ -297,9 +297,26 @@ describe('planScan: snapshots and entries', () => {
     expect(scan.stats.manifestsSkipped).toBe(1);
   });
 
-  it('passes the manifest schema through to tasks', async () => {
-    const t = table({ snapshots: [{ id: 1n, sequenceNumber: 1, manifests: [{ path: 'm1.avro', schemaJson: '{"type":"struct"}', entries: [added(file('a.parquet'))] }] }] });
-    expect((await t.plan()).tasks[0]?.manifestSchemaJson).toBe('{"type":"struct"}');
+  it('gives each task the snapshot that added its file: the entry\'s, inherited only for an ADDED entry', async () => {
+    const t = table({
+      snapshots: [
+        {
+          id: 2n,
+          sequenceNumber: 2,
+          manifests: [
+            {
+              path: 'm1.avro',
+              entries: [added(file('a.parquet')), { ...existing(file('b.parquet'), 1), snapshotId: 1n }, existing(file('c.parquet'), 1)],
+            },
+          ],
+        },
+      ],
+    });
+    expect((await t.plan()).tasks.map((task) => [task.dataFile.filePath, task.addedSnapshotId])).toEqual([
+      ['a.parquet', 2n],
+      ['b.parquet', 1n],
+      ['c.parquet', undefined],
+    ]);
   });
 
   it('time travel reads the snapshot manifest list and schema', async () => {

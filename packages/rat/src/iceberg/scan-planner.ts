@@ -44,8 +44,12 @@ export interface ScanTask {
   dataFile: DataFile;
   dataSequenceNumber: number;
   specId: number;
-  /** The `schema` key of the manifest that lists the file (the table schema when it was written). */
-  manifestSchemaJson?: string;
+  /**
+   * The snapshot that added the file (its entry's snapshot id, inherited from the manifest for an
+   * ADDED entry); unknown for an EXISTING entry without one. Not the manifest's `schema`: a manifest
+   * rewritten or merged by a later commit lists files written under older schemas.
+   */
+  addedSnapshotId?: bigint;
   /** Position delete files that may hold positions of this file; the reader matches `file_path`. */
   positionDeletes: DataFile[];
   equalityDeletes: { file: DataFile; sequenceNumber: number }[];
@@ -149,7 +153,8 @@ export async function planScan(input: PlanScanInput): Promise<PlannedScan> {
       for (const deleteFile of applicable.positionDeletes) usedDeleteFiles.add(deleteFile);
       for (const { file: deleteFile } of applicable.equalityDeletes) usedDeleteFiles.add(deleteFile);
       const task: ScanTask = { dataFile: file, dataSequenceNumber: sequenceNumber, specId: spec.specId, ...applicable };
-      if (manifest.schemaJson !== undefined) task.manifestSchemaJson = manifest.schemaJson;
+      const addedSnapshotId = entry.snapshotId ?? (entry.status === EntryStatus.added ? manifestFile.addedSnapshotId : undefined);
+      if (addedSnapshotId !== undefined) task.addedSnapshotId = addedSnapshotId;
       tasks.push(task);
     }
   }
