@@ -60,7 +60,7 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     const missing = paths.filter((p) => !storedIdCache.has(p));
     if (missing.length > 0) {
       const rows = await db.rows<{ file_name: string; field_id: number | bigint | null }>(
-        `SELECT file_name, field_id FROM parquet_schema([${missing.map(quoteString).join(', ')}])`,
+        `SELECT file_name, field_id FROM parquet_schema([${missing.map(quoteFilePath).join(', ')}])`,
       );
       for (const p of missing) storedIdCache.set(p, new Set<number>());
       for (const row of rows) if (row.field_id !== null) storedIdCache.get(row.file_name)?.add(Number(row.field_id));
