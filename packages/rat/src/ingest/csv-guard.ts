@@ -1,4 +1,4 @@
-import { DuckDBTypeId } from '@duckdb/node-api';
+import { VARCHAR } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import type { LocatedRecord, RecordCheck } from './csv-records.js';
 import { lossyCastSql } from './schema-plan.js';
@@ -99,20 +99,11 @@ function badSql(value: string, type: string): string {
   return `(${value} IS NOT NULL AND (TRY_CAST(${value} AS ${type}) IS NULL OR ${changedSql(value, type)}))`;
 }
 
-/** True when the cast would change the value: checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
+/** True when the cast would change the value (lossyCastSql): checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
 function changedSql(value: string, type: string): string {
-  // A time of day followed by a zone: Z, +05, +05:00, +0500.
-  if (type === 'TIMESTAMP') return `regexp_matches(${value}, '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?)\\s*$')`;
+  if (type === 'TIMESTAMP') return lossyCastSql(value, VARCHAR, type)!;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
-  return `(${suspect} AND coalesce(${decimalLossSql(value, type) ?? lossyCastSql(value, DuckDBTypeId.VARCHAR, type)}, false))`;
-}
-
-/** For a decimal type: true when the text has more fraction digits (other than trailing zeros) than its scale, which the cast would round away. */
-function decimalLossSql(value: string, type: string): string | undefined {
-  const decimal = DECIMAL_SQL.exec(type);
-  if (!decimal) return undefined;
-  const exponent = `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${type}) AS DOUBLE)`;
-  return `CASE WHEN regexp_matches(${value}, '[eE]') THEN ${exponent} ELSE length(rtrim(split_part(trim(${value}), '.', 2), '0')) > ${decimal[2]} END`;
+  return `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
 }
 
 /** The select-list item that converts a guarded column (read as `guard.read`) on the streamed read, stopping the read (GUARD_MARK) at a value that needs the quarantine. */

@@ -1,4 +1,4 @@
-import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDBArrayType, type DuckDBDecimalType, type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId, VARCHAR } from '@duckdb/node-api';
 import type { LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ValidationError } from '../core/errors.js';
@@ -264,7 +264,7 @@ function refuseUnstorable(columns: readonly StagedColumn[], duckTypes: ReadonlyM
   );
 }
 
-/** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or loses its fraction). */
+/** A cast that cannot fail silently: TRY_CAST, and a bad-row condition where the value does not convert (or changes: loses its fraction, digits or offset). */
 function conversion(value: string, column: StagedColumn, type: IcebergType, checkInfinite = false): Pick<ColumnPlan, 'expr' | 'bad'> {
   const sqlType = duckDbTypeOf(type);
   const sourceSql = column.type.toString();
@@ -275,11 +275,14 @@ function conversion(value: string, column: StagedColumn, type: IcebergType, chec
   }
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
   // Into a struct, list or map, from one or from text (JSON): a value inside that does not convert becomes NULL without failing the cast.
-  const changed = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string' ? nestedLossSql(value, type) : lossyCastSql(value, column.type.typeId, sqlType);
+  const nested = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string';
+  const changed = nested ? [nestedLossSql(value, type), nestedLeafLossSql(value, column.type, type)].filter((c) => c !== undefined).join(' OR ') : lossyCastSql(value, column.type, sqlType);
   // Text such as 'infinity' casts to DuckDB's infinite date or timestamp, which Iceberg cannot hold (temporal-infinity.ts).
   const infinite = infiniteTemporalSql(`TRY_CAST(${value} AS ${sqlType})`, sqlType);
   const lossy = `${changed ? ` OR ${changed}` : ''}${infinite ? ` OR ${infinite}` : ''}`;
-  const cannotConvert = `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${sqlType}'`;
+  // As the CSV guards name a decimal type: DECIMAL(12,2).
+  const shown = DECIMAL_SQL.test(sqlType) ? sqlType.replace(/\s+/g, '') : sqlType;
+  const cannotConvert = `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${shown}'`;
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
     bad: {
@@ -303,6 +306,55 @@ function nestedLossSql(value: string, type: IcebergType): string {
   return `${nulls(`TRY_CAST(${value} AS ${duckDbTypeOf(type)})`)} > ${nulls(`TRY_CAST(${value} AS ${duckDbTypeOf(textLeaves(type))})`)}`;
 }
 
+/**
+ * A value inside a struct, list or map that its cast changes without making it NULL (`{"amt": 12.345}`
+ * into STRUCT(amt DECIMAL(12,2)) gives 12.35): lossyCastSql on each leaf the source and the target
+ * both have (struct fields matched by name ignoring case, as the cast matches them), through lists
+ * and map keys and values. Text (a custom parser's object as JSON) is first cast to the target's
+ * shape with text leaves, as nestedLossSql does, and each leaf checked as text. Undefined when no
+ * leaf can change so.
+ */
+function nestedLeafLossSql(value: string, source: DuckDBType, type: IcebergType): string | undefined {
+  if (source.typeId === DuckDBTypeId.VARCHAR && typeof type !== 'string') return leafLossSql(`TRY_CAST(${value} AS ${duckDbTypeOf(textLeaves(type))})`, 'text', type, 0);
+  return leafLossSql(value, source, type, 0);
+}
+
+/** nestedLeafLossSql at one level; `text`: the value has the target's shape with text leaves. */
+function leafLossSql(value: string, source: DuckDBType | 'text', type: IcebergType, depth: number): string | undefined {
+  if (typeof type === 'string') {
+    if (source !== 'text' && NESTED_TYPES.has(source.typeId)) return undefined;
+    const loss = lossyCastSql(value, source === 'text' ? VARCHAR : source, duckDbTypeOf(type));
+    return loss ? `coalesce(${loss}, false)` : undefined;
+  }
+  const each = (list: string, element: DuckDBType | 'text', target: IcebergType) => {
+    const x = `e${depth}`;
+    const inner = leafLossSql(x, element, target, depth + 1);
+    return inner ? `coalesce(list_bool_or(list_transform(${list}, lambda ${x}: ${inner})), false)` : undefined;
+  };
+  const any = (checks: (string | undefined)[]) => {
+    const found = checks.filter((c) => c !== undefined);
+    return found.length > 0 ? `(${found.join(' OR ')})` : undefined;
+  };
+  if (type.type === 'struct' && (source === 'text' || source.typeId === DuckDBTypeId.STRUCT)) {
+    return any(
+      type.fields.map((f) => {
+        if (source === 'text') return leafLossSql(`struct_extract(${value}, ${quoteString(f.name)})`, 'text', f.type, depth);
+        const struct = source as DuckDBStructType;
+        const i = struct.entryNames.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
+        return i < 0 ? undefined : leafLossSql(`struct_extract(${value}, ${quoteString(struct.entryNames[i]!)})`, struct.entryTypes[i]!, f.type, depth);
+      }),
+    );
+  }
+  if (type.type === 'list' && (source === 'text' || source.typeId === DuckDBTypeId.LIST || source.typeId === DuckDBTypeId.ARRAY)) {
+    return each(value, source === 'text' ? 'text' : (source as DuckDBListType | DuckDBArrayType).valueType, type.element);
+  }
+  if (type.type === 'map' && (source === 'text' || source.typeId === DuckDBTypeId.MAP)) {
+    const map = source === 'text' ? undefined : (source as DuckDBMapType);
+    return any([each(`map_keys(${value})`, map?.keyType ?? 'text', type.key), each(`map_values(${value})`, map?.valueType ?? 'text', type.value)]);
+  }
+  return undefined;
+}
+
 /** The same nested type with every primitive as string. */
 function textLeaves(type: IcebergType): IcebergType {
   if (typeof type === 'string') return 'string';
@@ -318,22 +370,77 @@ function textLeaves(type: IcebergType): IcebergType {
 
 /**
  * The condition under which casting `value` (of type `source`) to `sqlType` changes it without an
- * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3),
- * a timestamp or text losing its time of day into a date. Undefined when the cast cannot do that.
+ * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3)
+ * or fraction digits into a decimal ('1.005' into DECIMAL(12,2) becomes 1.01), a timestamp or text
+ * losing its time of day into a date, a UTC offset lost into a timestamp without a zone. Undefined
+ * when the cast cannot do that. One check for every reader: the CSV guards (csv-guard.ts) use it on
+ * text, the conversion plan on whatever type a reader staged.
  */
-export function lossyCastSql(value: string, source: DuckDBTypeId, sqlType: string): string | undefined {
+export function lossyCastSql(value: string, source: DuckDBType, sqlType: string): string | undefined {
   const target = typeIdOf(sqlType);
-  if (INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(source) && (NUMERIC_TYPES.has(source) || source === DuckDBTypeId.VARCHAR)) {
+  const from = source.typeId;
+  if (INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(from) && (NUMERIC_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
     return `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
   }
-  if (target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(source) || source === DuckDBTypeId.VARCHAR)) {
+  if (target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
     return `TRY_CAST(${value} AS TIMESTAMP) <> CAST(TRY_CAST(${value} AS TIMESTAMP) AS DATE)`;
+  }
+  if (target === DuckDBTypeId.DECIMAL) return decimalLossSql(value, source, sqlType);
+  if (target === DuckDBTypeId.TIMESTAMP || target === DuckDBTypeId.TIMESTAMP_NS) {
+    // A timestamp without a zone cannot hold an instant without choosing one: DuckDB drops text's offset, and shifts an instant to UTC.
+    if (from === DuckDBTypeId.VARCHAR) return `regexp_matches(${value}, ${quoteString(OFFSET_TEXT)})`;
+    if (from === DuckDBTypeId.TIMESTAMP_TZ) return 'true';
+  }
+  return undefined;
+}
+
+/** A time of day followed by a zone: Z, +05, +05:00, +0500. */
+const OFFSET_TEXT = '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?)\\s*$';
+
+/** A decimal type, its scale in group 2. */
+const DECIMAL_SQL = /^DECIMAL\((\d+),\s*(\d+)\)$/i;
+
+/**
+ * Into a decimal: text with more fraction digits (other than trailing zeros) than the scale, which
+ * the cast would round away (an exponent is compared as a double); a float, double or decimal of a
+ * larger scale that does not come back unchanged from the decimal. Integers only overflow, which
+ * TRY_CAST makes NULL.
+ */
+/** Relative difference a double's arithmetic leaves behind (about 9 units in the last place, 2^-52 each). */
+const DOUBLE_NOISE = '2e-15';
+
+function decimalLossSql(value: string, source: DuckDBType, sqlType: string): string | undefined {
+  const scale = Number(DECIMAL_SQL.exec(sqlType)?.[2] ?? 0);
+  if (source.typeId === DuckDBTypeId.VARCHAR) {
+    const exponent = `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
+    return `CASE WHEN regexp_matches(${value}, '[eE]') THEN ${exponent} ELSE length(rtrim(split_part(trim(${value}), '.', 2), '0')) > ${scale} END`;
+  }
+  if (source.typeId === DuckDBTypeId.DECIMAL && (source as DuckDBDecimalType).scale <= scale) return undefined;
+  if (source.typeId === DuckDBTypeId.DOUBLE) {
+    // A double is binary: 59.97 computed in a spreadsheet is 59.97000000000001, and 0.1 + 0.2 is
+    // 0.30000000000000004. A difference within a few units of the double's last place is that noise,
+    // not a digit anyone wrote, and the decimal is the value meant; 12.345 into scale 2 is a digit lost.
+    return `abs(CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE) - ${value}) > abs(${value}) * ${DOUBLE_NOISE}`;
+  }
+  if (source.typeId === DuckDBTypeId.DECIMAL || source.typeId === DuckDBTypeId.FLOAT) {
+    return `CAST(TRY_CAST(${value} AS ${sqlType}) AS ${source.toString()}) <> ${value}`;
   }
   return undefined;
 }
 
 function typeIdOf(sqlType: string): DuckDBTypeId {
-  const map: Record<string, DuckDBTypeId> = { TINYINT: DuckDBTypeId.TINYINT, SMALLINT: DuckDBTypeId.SMALLINT, INTEGER: DuckDBTypeId.INTEGER, INT: DuckDBTypeId.INTEGER, BIGINT: DuckDBTypeId.BIGINT, HUGEINT: DuckDBTypeId.HUGEINT, DATE: DuckDBTypeId.DATE };
+  if (DECIMAL_SQL.test(sqlType)) return DuckDBTypeId.DECIMAL;
+  const map: Record<string, DuckDBTypeId> = {
+    TINYINT: DuckDBTypeId.TINYINT,
+    SMALLINT: DuckDBTypeId.SMALLINT,
+    INTEGER: DuckDBTypeId.INTEGER,
+    INT: DuckDBTypeId.INTEGER,
+    BIGINT: DuckDBTypeId.BIGINT,
+    HUGEINT: DuckDBTypeId.HUGEINT,
+    DATE: DuckDBTypeId.DATE,
+    TIMESTAMP: DuckDBTypeId.TIMESTAMP,
+    TIMESTAMP_NS: DuckDBTypeId.TIMESTAMP_NS,
+  };
   return map[sqlType] ?? DuckDBTypeId.VARCHAR;
 }
 
