@@ -54,6 +54,29 @@ describe('bad input', () => {
     expect(rows.map((r) => r.name)).toEqual(['a', 'b,c']);
   });
 
+  it('fails a file whose unclosed quote swallows later lines, naming the line where it opens', async () => {
+    const csv = (rows: number, bad: (i: number) => string | undefined) => ['id,name,amount', ...Array.from({ length: rows }, (_, k) => bad(k + 1) ?? `${k + 1},name ${k + 1},${k + 1}`)].join('\n') + '\n';
+    // The quote runs to the end of the file: DuckDB's one reject would hold only its first 10,000 characters, and rows 796-1000 would vanish.
+    const toEnd = await fx.file('unclosed-mid.csv', csv(1000, (i) => (i === 2 ? '2,"n2,2' : undefined)));
+    const failed = await expectFailed(toEnd, /\(line 3\): unclosed quote.*nothing was loaded.*Close the quote/);
+    expect(failed.rowsIngested).toBe(0);
+    // The quote closes at a later quote: the lines between would vanish just the same.
+    await expectFailed(await fx.file('unclosed-closed-later.csv', csv(1000, (i) => (i === 2 ? '2,"n2,2' : i === 500 ? '500,"n500",500' : undefined))), /\(line 3\): unclosed quote/);
+    // Larger than one of DuckDB's parallel chunks: the reject swallows only to its chunk's end, and the rows after it are read.
+    await expectFailed(await fx.file('unclosed-parallel.csv', csv(300_000, (i) => (i === 150_000 ? '150000,"n150000,150000' : undefined))), /\(line 150001\): unclosed quote/);
+    const quarantined = await fx.rat.query<{ n: bigint }>(`SELECT count(*) AS n FROM bronze.corpus__rejects WHERE file_path LIKE '%unclosed-%'`);
+    expect(Number(quarantined[0]!.n)).toBe(0);
+  });
+
+  it('quarantines a quote left open on the last line whole, every other line loaded', async () => {
+    const lines = ['id,name,amount', ...Array.from({ length: 999 }, (_, k) => `${k + 1},name ${k + 1},${k + 1}`), '1000,"n1000,1000'];
+    const path = await fx.file('unclosed-last.csv', lines.join('\n') + '\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 999, rowsRejected: 1 });
+    const rejects = await fx.rat.query<{ line: number; raw: string }>(`SELECT line, raw FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)}`);
+    expect(rejects).toEqual([{ line: 1001, raw: '1000,"n1000,1000\n' }]);
+  });
+
   it('never lets leading lines vanish when a later row is wider', async () => {
     const path = await fx.file('wide-last.csv', 'id,name,amount\n1,a,5\n2,b,x\n3,c,7,9\n');
     const report = await fx.ingestion.ingest(path, 'bronze.corpus');
