@@ -45,8 +45,10 @@ describe('bad input', () => {
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
     const rejects = await fx.rat.query<{ line: number; reason: string; raw: string; file_path: string }>(`SELECT line, reason, raw, file_path FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
     expect(rejects.map((r) => r.line)).toEqual([4, 5, 6]);
-    expect(rejects[0]!.reason).toMatch(/Expected Number of Columns: 3 Found: 4/);
+    expect(rejects[0]!.reason).toBe('expected 3 fields, found 4');
     expect(rejects[0]!.raw).toBe('3,e,5,extra');
+    // DuckDB reports a short line once per missing column, each with another count: one sentence.
+    expect(rejects[1]!.reason).toBe('expected 3 fields, found 2');
     expect(rejects[2]!.reason).toMatch(/unterminated quote/);
     const [entry] = (await fx.ingestion.registry({ filePath: path })).slice(-1);
     expect(entry).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
@@ -75,6 +77,16 @@ describe('bad input', () => {
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 999, rowsRejected: 1 });
     const rejects = await fx.rat.query<{ line: number; raw: string }>(`SELECT line, raw FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)}`);
     expect(rejects).toEqual([{ line: 1001, raw: '1000,"n1000,1000\n' }]);
+  });
+
+  it('gives a ragged line one reason, with a value that does not convert after it', async () => {
+    const path = await fx.file('short.csv', 'id,name,amount\n1,a,1.5\n2\nx\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    const rejects = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
+    expect(rejects[0]).toEqual({ line: 3, reason: 'expected 3 fields, found 1' });
+    expect(rejects[1]!.line).toBe(4);
+    expect(rejects[1]!.reason).toMatch(/^expected 3 fields, found 1; column id: cannot convert x to /);
   });
 
   it('never lets leading lines vanish when a later row is wider', async () => {

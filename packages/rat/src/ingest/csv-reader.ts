@@ -143,7 +143,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       await duck.run(`
         CREATE OR REPLACE TEMP TABLE ${quoteIdent(rejects)} AS
         SELECT CAST(line AS BIGINT) AS line,
-               CAST(string_agg(${rejectReasonSql(fast)}, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
+               CAST(${lineReasonSql(fast)} AS VARCHAR) AS reason,
                CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
       return rejected;
@@ -271,6 +271,23 @@ function rejectReasonSql(read: readonly CsvGuard[]): string {
     THEN 'column ' || column_name || ': cannot convert ' || left(${CAST_VALUE_SQL}, 200) || ' to ' || ${type}
   WHEN column_name IS NULL THEN error_message
   ELSE 'column ' || column_name || ': ' || error_message END`;
+}
+
+/** DuckDB's `Expected Number of Columns: 3 Found: 1`, for a line with too few or too many fields. */
+const FIELD_COUNT_MESSAGE = `'Expected Number of Columns: (\\d+) Found: (\\d+)'`;
+const FIELD_COUNT_SQL = `error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')`;
+
+/**
+ * The one reason for a rejected line, from DuckDB's several errors for it (an aggregate over them):
+ * `expected 3 fields, found 1` for a ragged line, then the other errors. DuckDB reports a short line
+ * once per missing column, each with a different `Found:` (the count it had reached), so the fewest
+ * found is the line's own count.
+ */
+function lineReasonSql(read: readonly CsvGuard[]): string {
+  const count = (group: number) => `CAST(regexp_extract(error_message, ${FIELD_COUNT_MESSAGE}, ${group}) AS VARCHAR)`;
+  const fieldCount = `CASE WHEN bool_or(${FIELD_COUNT_SQL}) THEN 'expected ' || max(${count(1)}) FILTER (WHERE ${FIELD_COUNT_SQL}) || ' fields, found ' || min(TRY_CAST(regexp_extract(error_message, ${FIELD_COUNT_MESSAGE}, 2) AS BIGINT)) FILTER (WHERE ${FIELD_COUNT_SQL}) END`;
+  const others = `string_agg(${rejectReasonSql(read)}, '; ' ORDER BY byte_position) FILTER (WHERE NOT (${FIELD_COUNT_SQL}))`;
+  return `concat_ws('; ', ${fieldCount}, ${others})`;
 }
 
 /** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */
