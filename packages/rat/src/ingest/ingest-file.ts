@@ -53,6 +53,11 @@ export interface FileReport {
   /** failed: the error, naming the file and position. */
   error?: string;
   errorCode?: string;
+  /**
+   * failed: the error itself, with its stack: an InputFileError naming the file and position, or for
+   * a custom parser's failure a ParserError whose own `cause` is what the parser threw.
+   */
+  cause?: Error;
   /** skipped: why (same content already ingested, under which name). */
   reason?: string;
   /** Source columns whose table name differs (renamed to safe names or by --rename). */
@@ -152,7 +157,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     if (probed) await settleHash(probed).catch(() => undefined);
     const message = describeError(error);
     await ctx.registry.record(entry('failed', { error: message }));
-    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', bytes: probed?.size ?? 0, durationMs: Date.now() - started };
+    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', ...(error instanceof Error ? { cause: error } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
 }
 
