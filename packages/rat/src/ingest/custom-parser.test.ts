@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
 import type { CustomParser, ParsedRow } from './ingest-options.js';
+import type { IngestProgress } from './progress.js';
 import { ParserError } from './input-file-error.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -207,6 +208,22 @@ describe('custom parsers', () => {
       expect(error.code).toBe('INGEST_PARSER_FAILED');
       expect(error.cause).toBe(original);
     });
+  });
+
+  it("reports progress in the parser's rows, not in the bytes of a file it may not even read", async () => {
+    const path = await fx.file('generated.txt', 'x\n');
+    const events: IngestProgress[] = [];
+    const report = await fx.ingestion.ingest(path, 'bronze.generated', {
+      parser: function* () {
+        for (let id = 1; id <= 20_000; id++) yield { id };
+      },
+      onProgress: (e) => events.push(e),
+    });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 20_000 });
+    expect(events.filter((e) => e.phase === 'parsing').at(-1)).toEqual({ file: path, phase: 'parsing', bytesDone: 2, bytesTotal: 2, rowsDone: 20_000 });
+    const after = events.filter((e) => e.phase === 'reading' || e.phase === 'writing');
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((e) => e.rowsTotal === 20_000)).toBe(true);
   });
 
   it('takes a parser that returns no rows as a file of 0 rows, as an empty --records array', async () => {

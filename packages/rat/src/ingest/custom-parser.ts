@@ -38,6 +38,7 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
       const next = await userCode(() => iterator!.next());
       if (next.done) break;
       row++;
+      ctx.onRowsProduced?.(row);
       const value = next.value;
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         await sink.reject(row, `row ${row} is not an object of column values but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`, describeRow(value));
@@ -50,6 +51,7 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
     if (!(error instanceof ParserError)) await Promise.resolve(iterator?.return?.()).catch(() => undefined);
     throw error;
   }
+  ctx.onRowsProduced?.(row, true);
   // No rows at all (a report for an empty period) is a file with 0 rows, as an empty --records array: success, not an unreadable file.
   if (row === 0) return noRows(ctx, sink);
   return sink.stage();

@@ -32,7 +32,7 @@ import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
 import { collectPlanRejects } from './plan-rejects.js';
-import { bytesReadReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
+import { bytesReadReporter, rowsProducedReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
 import { rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
@@ -182,7 +182,21 @@ async function stageAndCommit(
   const scratchDir = await rat.store.stagingDir();
   const id = newUuid().replaceAll('-', '');
   const ingestedAt = new Date();
-  const progress = (phase: 'reading' | 'writing') => <T>(work: () => Promise<T>) => withDuckDbProgress(duck, options.onProgress, { file: probed.display, phase, bytesTotal: probed.size }, work);
+  // A custom parser's file is read by the parser: the steps after it are counted in its rows.
+  let parsedRows: number | undefined;
+  const progress = (phase: 'reading' | 'writing') => <T>(work: () => Promise<T>) =>
+    withDuckDbProgress(
+      duck,
+      options.onProgress,
+      {
+        file: probed.display,
+        phase,
+        bytesTotal: probed.size,
+        ...(phase === 'reading' && probed.compression !== 'none' && probed.format !== 'custom' ? { compressed: true as const } : {}),
+        ...(parsedRows !== undefined ? { rowsTotal: parsedRows } : {}),
+      },
+      work,
+    );
   try {
     for (let attempt = 1; ; attempt++) {
       // Files waiting in the group were planned against its table; the group's commit catches a stale one.
@@ -200,6 +214,13 @@ async function stageAndCommit(
       };
       const onBytesRead = bytesReadReporter(options.onProgress, { file: probed.display, phase: 'reading', bytesTotal: probed.size });
       if (onBytesRead) stageContext.onBytesRead = onBytesRead;
+      const onRowsProduced = rowsProducedReporter(options.onProgress, { file: probed.display, bytesTotal: probed.size });
+      if (onRowsProduced) {
+        stageContext.onRowsProduced = (rows, done) => {
+          if (done) parsedRows = rows;
+          onRowsProduced(rows, done);
+        };
+      }
       const staged = await stage(stageContext, probed);
       const makePlan = () =>
         planConform({
