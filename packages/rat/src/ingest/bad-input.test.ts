@@ -66,7 +66,7 @@ describe('bad input', () => {
     await expectFailed(await fx.file('unclosed-closed-later.csv', csv(1000, (i) => (i === 2 ? '2,"n2,2' : i === 500 ? '500,"n500",500' : undefined))), /\(line 3\): unclosed quote/);
     // Larger than one of DuckDB's parallel chunks: the reject swallows only to its chunk's end, and the rows after it are read.
     await expectFailed(await fx.file('unclosed-parallel.csv', csv(300_000, (i) => (i === 150_000 ? '150000,"n150000,150000' : undefined))), /\(line 150001\): unclosed quote/);
-    const quarantined = await fx.rat.query<{ n: bigint }>(`SELECT count(*) AS n FROM bronze.corpus__rejects WHERE file_path LIKE '%unclosed-%'`);
+    const quarantined = await fx.rat.query<{ n: number }>(`SELECT count(*) AS n FROM bronze.corpus__rejects WHERE file_path LIKE '%unclosed-%'`);
     expect(Number(quarantined[0]!.n)).toBe(0);
   });
 

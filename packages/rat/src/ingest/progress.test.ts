@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { quoteString } from '../engine/duckdb.js';
+import { type DuckDb, quoteString } from '../engine/duckdb.js';
 import { openLakehouse } from '../index.js';
 import { type IngestProgress, rowsProducedReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
 
@@ -52,7 +52,7 @@ describe('rowsProducedReporter', () => {
 });
 
 describe('withDuckDbProgress', () => {
-  it('reports a compressed read every poll, short of its total until the work ends, and rows when counted in rows', async () => {
+  it('reports a compressed read short of its total until the work ends, and rows when counted in rows', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rat-progress-'));
     const rat = await openLakehouse({ home: dir });
     try {
@@ -63,12 +63,32 @@ describe('withDuckDbProgress', () => {
       await rat.duck.run(`COPY (SELECT range AS id, 'name number ' || range AS name, range * 3 AS amount FROM range(1500000)) TO ${quoteString(path)} (FORMAT csv, COMPRESSION gzip)`);
       await withDuckDbProgress(rat.duck, (e) => events.push(e), event, () => rat.duck.run(`CREATE TEMP TABLE t AS SELECT * FROM read_csv(${quoteString(path)})`));
       const running = events.slice(0, -1);
-      expect(running.length).toBeGreaterThan(1);
+      expect(running.length).toBeGreaterThan(0);
       expect(running.every((e) => e.bytesDone < 1000 && e.rowsDone !== undefined && e.rowsDone <= 500)).toBe(true);
       expect(events.at(-1)).toEqual({ ...event, bytesDone: 1000, rowsDone: 500 });
     } finally {
       await rat.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('withDuckDbProgress polling', () => {
+  /** DuckDB's progress held at 40%: what a gzip read shows for seconds while it decompresses what it has read. */
+  const stalled = { run: async () => undefined, connection: { progress: { percentage: 40 } } } as unknown as DuckDb;
+  const work = () => new Promise((resolve) => setTimeout(resolve, 900));
+
+  it('keeps reporting a compressed read while its share stands still, so the time so far keeps showing', async () => {
+    const events: IngestProgress[] = [];
+    await withDuckDbProgress(stalled, (e) => events.push(e), { file: 'f.csv.gz', phase: 'reading', bytesTotal: 1000, compressed: true }, work);
+    const running = events.slice(0, -1);
+    expect(running.length).toBeGreaterThanOrEqual(2);
+    expect(running.every((e) => e.bytesDone === 400 && e.compressed)).toBe(true);
+  });
+
+  it('reports an uncompressed read only when its share moves', async () => {
+    const events: IngestProgress[] = [];
+    await withDuckDbProgress(stalled, (e) => events.push(e), { file: 'f.csv', phase: 'reading', bytesTotal: 1000 }, work);
+    expect(events.map((e) => e.bytesDone)).toEqual([400, 1000]);
   });
 });
