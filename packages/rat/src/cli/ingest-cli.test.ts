@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notIsoDate } from './commands/ingest.js';
-import { progressText } from './progress-reporter.js';
+import { bytes, progressText } from './progress-reporter.js';
 import { rat } from './test-support/cli-runner.js';
 
 describe('rat upload / landing / ingest', () => {
@@ -109,14 +109,30 @@ describe('rat upload / landing / ingest', () => {
     expect(zero.stderr).toMatch(/files per commit must be a positive whole number, got 0/);
   });
 
-  it('describes progress with bytes, rate and ETA', () => {
+  it('describes progress with bytes (binary units, named so), rate and ETA', () => {
     const text = progressText({ file: 'big.csv', phase: 'reading', bytesDone: 50 * 1024 * 1024, bytesTotal: 200 * 1024 * 1024 }, 5_000);
-    expect(text).toBe('reading big.csv  50.0 MB / 200.0 MB  25%  10.0 MB/s  ETA 15s');
+    expect(text).toBe('reading big.csv  50.0 MiB / 200.0 MiB  25%  10.0 MiB/s  ETA 15s');
+    expect(bytes(159_333_359)).toBe('152.0 MiB');
+    expect(bytes(1536)).toBe('1.5 KiB');
+  });
+
+  it('describes a compressed read by the compressed bytes read and the time so far, with no share or ETA', () => {
+    const event = { file: 'big.csv.gz', phase: 'reading', bytesDone: 18 * 1024 * 1024, bytesTotal: 19 * 1024 * 1024, compressed: true } as const;
+    expect(progressText(event, 2_100)).toBe('reading big.csv.gz  18.0 MiB of 19.0 MiB compressed read  3s so far');
+    expect(progressText({ ...event, bytesDone: event.bytesTotal }, 6_000)).toBe('reading big.csv.gz  19.0 MiB of 19.0 MiB compressed read  done in 6s');
+  });
+
+  it("describes a custom parser's progress in rows and rows a second, with no ETA while the total is unknown", () => {
+    const parsing = { file: 'report.txt', phase: 'parsing', bytesDone: 0, bytesTotal: 2, rowsDone: 1_500_000 } as const;
+    expect(progressText(parsing, 7_500)).toBe('parsing (custom parser) report.txt  1,500,000 rows  200,000 rows/s');
+    expect(progressText({ ...parsing, rowsDone: 3_000_000, bytesDone: 2 }, 15_000)).toBe('parsing (custom parser) report.txt  3,000,000 rows  200,000 rows/s  done in 15s');
+    const writing = { file: 'report.txt', phase: 'writing', bytesDone: 1, bytesTotal: 2, rowsDone: 1_000_000, rowsTotal: 3_000_000 } as const;
+    expect(progressText(writing, 1_000)).toBe('writing report.txt  1,000,000 / 3,000,000 rows  33%  1,000,000 rows/s  ETA 2s');
   });
 
   it('describes a step without a share done (JSON type inference) by its elapsed time', () => {
     const event = { file: 'big.ndjson', phase: 'inferring', bytesDone: 0, bytesTotal: 965 * 1024 * 1024, indeterminate: true } as const;
-    expect(progressText(event, 12_300)).toBe('inferring the column types of big.ndjson  965.0 MB  13s so far (reads every record; DuckDB reports no share done)');
-    expect(progressText({ ...event, bytesDone: event.bytesTotal }, 72_000)).toBe('inferring the column types of big.ndjson  965.0 MB  done in 1m12s');
+    expect(progressText(event, 12_300)).toBe('inferring the column types of big.ndjson  965.0 MiB  13s so far (reads every record; DuckDB reports no share done)');
+    expect(progressText({ ...event, bytesDone: event.bytesTotal }, 72_000)).toBe('inferring the column types of big.ndjson  965.0 MiB  done in 1m12s');
   });
 });

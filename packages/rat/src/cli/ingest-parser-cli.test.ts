@@ -41,6 +41,10 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     const broken = await rat(home, ['ingest', 'broken.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain(`${join(dir, 'broken.txt')} (row 3): the parser failed: unexpected boom`);
+    // The SDK report's error object (FileReport.cause) stays out of --json: error and errorCode say it.
+    const brokenJson = JSON.parse((await rat(home, ['--json', 'ingest', 'broken.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir)).stdout);
+    expect(brokenJson.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED' });
+    expect(brokenJson.files[0]).not.toHaveProperty('cause');
     const wrong = await rat(home, ['ingest', 'pairs.txt', 'bronze.pairs', '--parser', './not-a-parser.mjs'], dir);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain('--parser ./not-a-parser.mjs: the module must export a function as default');

@@ -128,6 +128,8 @@ function toObject(columns: string[], row: Json[]): Record<string, Json> {
 
 export function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  // An SDK report carries a failure's error object (FileReport.cause) for code; for scripts, its `error` and `errorCode` say it.
+  if (value instanceof Error) return undefined;
   return value;
 }
 

@@ -5,7 +5,8 @@ const QUIET_MS = 1_000;
 const PLAIN_EVERY_MS = 5_000;
 
 /**
- * Turns ingest progress events into lines: bytes done of total, rate, ETA. Quiet for the first
+ * Turns ingest progress events into lines: bytes done of total, rate, ETA (rows and their rate for a
+ * custom parser's; compressed bytes read and the time so far for a compressed file's read). Quiet for the first
  * second of a step (short files print nothing); in a terminal the line updates in place, elsewhere
  * a plain line every few seconds.
  */
@@ -37,6 +38,24 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
 }
 
 export function progressText(event: IngestProgress, elapsedMs: number): string {
+  const finished = event.bytesDone >= event.bytesTotal;
+  if (event.rowsDone !== undefined) {
+    const step = event.phase === 'parsing' ? 'parsing (custom parser)' : event.phase;
+    const rate = `${count(elapsedMs > 0 ? Math.round((event.rowsDone / elapsedMs) * 1000) : 0)} rows/s`;
+    if (event.rowsTotal === undefined) {
+      // A parser's rows have no known total: a count and a rate, no share or ETA.
+      return `${step} ${event.file}  ${count(event.rowsDone)} rows  ${rate}${finished ? `  done in ${duration(elapsedMs / 1000)}` : ''}`;
+    }
+    const share = event.rowsTotal > 0 ? Math.min(1, event.rowsDone / event.rowsTotal) : 1;
+    const perMs = elapsedMs > 0 ? event.rowsDone / elapsedMs : 0;
+    const eta = finished ? `done in ${duration(elapsedMs / 1000)}` : perMs > 0 ? `ETA ${duration((event.rowsTotal - event.rowsDone) / perMs / 1000)}` : 'ETA ?';
+    return `${step} ${event.file}  ${count(event.rowsDone)} / ${count(event.rowsTotal)} rows  ${Math.floor(share * 100)}%  ${rate}  ${eta}`;
+  }
+  if (event.compressed) {
+    // Compressed bytes are read ahead of the rows decompressed from them: their share is no share of the work done.
+    const state = finished ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far`;
+    return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} of ${bytes(event.bytesTotal)} compressed read  ${state}`;
+  }
   if (event.indeterminate) {
     const step = event.phase === 'inferring' ? 'inferring the column types of' : event.phase;
     const state = event.bytesDone >= event.bytesTotal ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far (reads every record; DuckDB reports no share done)`;
@@ -48,8 +67,9 @@ export function progressText(event: IngestProgress, elapsedMs: number): string {
   return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} / ${bytes(event.bytesTotal)}  ${Math.floor(share * 100)}%  ${bytes(rate)}/s  ${eta}`;
 }
 
+/** Bytes in binary units, named as such (KiB = 1024 B): a 159,333,359-byte file is 152.0 MiB. */
 export function bytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = n;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
@@ -57,6 +77,10 @@ export function bytes(n: number): string {
     unit++;
   }
   return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 function duration(seconds: number): string {

@@ -45,13 +45,48 @@ describe('bad input', () => {
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
     const rejects = await fx.rat.query<{ line: number; reason: string; raw: string; file_path: string }>(`SELECT line, reason, raw, file_path FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
     expect(rejects.map((r) => r.line)).toEqual([4, 5, 6]);
-    expect(rejects[0]!.reason).toMatch(/Expected Number of Columns: 3 Found: 4/);
+    expect(rejects[0]!.reason).toBe('expected 3 fields, found 4');
     expect(rejects[0]!.raw).toBe('3,e,5,extra');
+    // DuckDB reports a short line once per missing column, each with another count: one sentence.
+    expect(rejects[1]!.reason).toBe('expected 3 fields, found 2');
     expect(rejects[2]!.reason).toMatch(/unterminated quote/);
     const [entry] = (await fx.ingestion.registry({ filePath: path })).slice(-1);
     expect(entry).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
     const rows = await fx.rat.query<{ name: string }>(`SELECT name FROM bronze.corpus WHERE _source_file = ${quoteString(path)} ORDER BY id`);
     expect(rows.map((r) => r.name)).toEqual(['a', 'b,c']);
+  });
+
+  it('fails a file whose unclosed quote swallows later lines, naming the line where it opens', async () => {
+    const csv = (rows: number, bad: (i: number) => string | undefined) => ['id,name,amount', ...Array.from({ length: rows }, (_, k) => bad(k + 1) ?? `${k + 1},name ${k + 1},${k + 1}`)].join('\n') + '\n';
+    // The quote runs to the end of the file: DuckDB's one reject would hold only its first 10,000 characters, and rows 796-1000 would vanish.
+    const toEnd = await fx.file('unclosed-mid.csv', csv(1000, (i) => (i === 2 ? '2,"n2,2' : undefined)));
+    const failed = await expectFailed(toEnd, /\(line 3\): unclosed quote.*nothing was loaded.*Close the quote/);
+    expect(failed.rowsIngested).toBe(0);
+    // The quote closes at a later quote: the lines between would vanish just the same.
+    await expectFailed(await fx.file('unclosed-closed-later.csv', csv(1000, (i) => (i === 2 ? '2,"n2,2' : i === 500 ? '500,"n500",500' : undefined))), /\(line 3\): unclosed quote/);
+    // Larger than one of DuckDB's parallel chunks: the reject swallows only to its chunk's end, and the rows after it are read.
+    await expectFailed(await fx.file('unclosed-parallel.csv', csv(300_000, (i) => (i === 150_000 ? '150000,"n150000,150000' : undefined))), /\(line 150001\): unclosed quote/);
+    const quarantined = await fx.rat.query<{ n: number }>(`SELECT count(*) AS n FROM bronze.corpus__rejects WHERE file_path LIKE '%unclosed-%'`);
+    expect(Number(quarantined[0]!.n)).toBe(0);
+  });
+
+  it('quarantines a quote left open on the last line whole, every other line loaded', async () => {
+    const lines = ['id,name,amount', ...Array.from({ length: 999 }, (_, k) => `${k + 1},name ${k + 1},${k + 1}`), '1000,"n1000,1000'];
+    const path = await fx.file('unclosed-last.csv', lines.join('\n') + '\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 999, rowsRejected: 1 });
+    const rejects = await fx.rat.query<{ line: number; raw: string }>(`SELECT line, raw FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)}`);
+    expect(rejects).toEqual([{ line: 1001, raw: '1000,"n1000,1000\n' }]);
+  });
+
+  it('gives a ragged line one reason, with a value that does not convert after it', async () => {
+    const path = await fx.file('short.csv', 'id,name,amount\n1,a,1.5\n2\nx\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    const rejects = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
+    expect(rejects[0]).toEqual({ line: 3, reason: 'expected 3 fields, found 1' });
+    expect(rejects[1]!.line).toBe(4);
+    expect(rejects[1]!.reason).toMatch(/^expected 3 fields, found 1; column id: cannot convert x to /);
   });
 
   it('never lets leading lines vanish when a later row is wider', async () => {

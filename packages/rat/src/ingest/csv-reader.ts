@@ -114,16 +114,16 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
    * cheap type (`fast`) that the column's own type takes (`0x1F` into an integer): the exact read
    * judges those. A value neither type takes (`N/A`) stays DuckDB's reject, named by the column's type.
    */
-  const collect = async (maxLineBytes: number, fast: readonly CsvGuard[]): Promise<number | undefined> => {
+  const collect = async (maxLineBytes: number, fast: readonly CsvGuard[], rows: number): Promise<number | undefined> => {
     let dropped = false;
     try {
       const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN TRY_CAST(${CAST_VALUE_SQL} AS ${g.type}) IS NOT NULL`).join(' ');
       const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE error_type = 'CAST' AND (NOT regexp_matches(error_message, ${CAST_MESSAGE}) OR CASE column_name ${takes} ELSE false END))` : '0';
-      const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint }>(
-        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, ${fastRejects} AS fast FROM ${quoteIdent(rejectsTable)}`,
+      const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint; unclosed: bigint }>(
+        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, ${fastRejects} AS fast, count(*) FILTER (WHERE ${UNCLOSED_QUOTE_SQL}) AS unclosed FROM ${quoteIdent(rejectsTable)}`,
       ).catch((error: unknown) => {
         // DuckDB creates the table when a scan starts: without one, nothing was rejected.
-        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n, fast: 0n }];
+        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n, fast: 0n, unclosed: 0n }];
         throw error;
       });
       if (Number(counts!.long) > 0 && maxLineBytes < LONG_LINE_BYTES) {
@@ -132,6 +132,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       }
       if (Number(counts!.fast) > 0) return undefined;
       const rejected = Number(counts!.lines);
+      if (Number(counts!.unclosed) > 0) await refuseUnclosedQuote(duck, rejectsTable, file, dialect, rows + rejected);
       if (rejected === 0) {
         // The common case in one call: an empty quarantine, and DuckDB's tables gone.
         await duck.run(`${rejectsTableSql(rejects)}; DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
@@ -142,7 +143,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       await duck.run(`
         CREATE OR REPLACE TEMP TABLE ${quoteIdent(rejects)} AS
         SELECT CAST(line AS BIGINT) AS line,
-               CAST(string_agg(${rejectReasonSql(fast)}, '; ' ORDER BY byte_position) AS VARCHAR) AS reason,
+               CAST(${lineReasonSql(fast)} AS VARCHAR) AS reason,
                CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
       return rejected;
@@ -175,7 +176,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     for (const maxLineBytes of longLines ? [LONG_LINE_BYTES] : [DEFAULT_LINE_BYTES, LONG_LINE_BYTES]) {
       await dropDuckRejects();
       await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes, exactTypes)}`));
-      const read = await collect(maxLineBytes, []);
+      const read = await collect(maxLineBytes, [], await countRows(duck, relation));
       if (read === undefined) continue;
       const records = await readerRecords();
       const rejected = read + (await quarantine(records));
@@ -201,7 +202,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   staged.lazy = {
     beforeRead: dropDuckRejects,
     async collectRejects(rows) {
-      const rejected = await collect(DEFAULT_LINE_BYTES, fastColumns);
+      const rejected = await collect(DEFAULT_LINE_BYTES, fastColumns, rows);
       if (rejected === undefined) return undefined;
       staged.rows = rows;
       staged.rejected = rejected;
@@ -214,6 +215,43 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     stoppedAtValue: isGuardStop,
   };
   return staged;
+}
+
+/** DuckDB's reject for a quote that opens a value and is never closed (error type `UNQUOTED VALUE`, which also covers text after a closing quote). */
+const UNCLOSED_QUOTE_SQL = `error_message ILIKE '%unterminated quote%'`;
+/** DuckDB keeps at most this many characters of a rejected line (`csv_line`): a longer one is cut. */
+const DUCK_REJECT_LINE_CHARS = 10_000;
+
+/**
+ * Refuses the file when DuckDB's reader found a quote that is never closed, unless that quote is on
+ * the file's last line and the reject holds that whole line. After an unclosed quote the reader takes
+ * every following line as part of one value, up to the next quote character, the end of its chunk
+ * of the file (a parallel read) or the end of the file: those lines are neither read as rows nor
+ * kept whole as the reject's raw text (DuckDB cuts it at 10,000 characters, and in a parallel read
+ * gives another line's text). Loading the rest would lose rows without a word, so nothing is loaded
+ * and the error names the line where the quote opens.
+ *
+ * `lines` is the rows the read took plus the lines it rejected: when the quote is on the last line,
+ * that is every line of the file after the header, and no line can have been swallowed.
+ */
+async function refuseUnclosedQuote(duck: DuckDb, rejectsTable: string, file: ProbedFile, dialect: Dialect, lines: number): Promise<void> {
+  const unclosed = await duck.rows<{ line: bigint | null; raw: string | null; n: bigint }>(
+    `SELECT CAST(line AS BIGINT) AS line, CAST(csv_line AS VARCHAR) AS raw, count(*) OVER () AS n FROM ${quoteIdent(rejectsTable)} WHERE ${UNCLOSED_QUOTE_SQL} ORDER BY line LIMIT 1`,
+  );
+  const first = unclosed[0];
+  if (!first) return;
+  const line = first.line === null ? undefined : Number(first.line);
+  const raw = (first.raw ?? '').replace(/\r?\n$/, '');
+  const lastLine = dialect.skip + (dialect.header ? 1 : 0) + lines;
+  const wholeLastLine = Number(first.n) === 1 && line === lastLine && raw.length < DUCK_REJECT_LINE_CHARS && !/[\r\n]/.test(raw) && dialect.quote !== '' && raw.includes(dialect.quote);
+  if (wholeLastLine) return;
+  throw new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    line === undefined ? {} : { line },
+    'unclosed quote: a value starts with a quote that is never closed, so the reader took the lines after it as part of that one value (up to the next quote or the end of the file) and their rows would be lost; nothing was loaded. ' +
+      `Close the quote (a quote inside a value is written twice: "") and ingest the file again, or, if the file does not quote its values, ingest it with --quote ''`,
+  );
 }
 
 /** DuckDB's `Could not convert string "x" to 'BIGINT'`, the value and the type. */
@@ -233,6 +271,23 @@ function rejectReasonSql(read: readonly CsvGuard[]): string {
     THEN 'column ' || column_name || ': cannot convert ' || left(${CAST_VALUE_SQL}, 200) || ' to ' || ${type}
   WHEN column_name IS NULL THEN error_message
   ELSE 'column ' || column_name || ': ' || error_message END`;
+}
+
+/** DuckDB's `Expected Number of Columns: 3 Found: 1`, for a line with too few or too many fields. */
+const FIELD_COUNT_MESSAGE = `'Expected Number of Columns: (\\d+) Found: (\\d+)'`;
+const FIELD_COUNT_SQL = `error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')`;
+
+/**
+ * The one reason for a rejected line, from DuckDB's several errors for it (an aggregate over them):
+ * `expected 3 fields, found 1` for a ragged line, then the other errors. DuckDB reports a short line
+ * once per missing column, each with a different `Found:` (the count it had reached), so the fewest
+ * found is the line's own count.
+ */
+function lineReasonSql(read: readonly CsvGuard[]): string {
+  const count = (group: number) => `CAST(regexp_extract(error_message, ${FIELD_COUNT_MESSAGE}, ${group}) AS VARCHAR)`;
+  const fieldCount = `CASE WHEN bool_or(${FIELD_COUNT_SQL}) THEN 'expected ' || max(${count(1)}) FILTER (WHERE ${FIELD_COUNT_SQL}) || ' fields, found ' || min(TRY_CAST(regexp_extract(error_message, ${FIELD_COUNT_MESSAGE}, 2) AS BIGINT)) FILTER (WHERE ${FIELD_COUNT_SQL}) END`;
+  const others = `string_agg(${rejectReasonSql(read)}, '; ' ORDER BY byte_position) FILTER (WHERE NOT (${FIELD_COUNT_SQL}))`;
+  return `concat_ws('; ', ${fieldCount}, ${others})`;
 }
 
 /** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
 import type { CustomParser, ParsedRow } from './ingest-options.js';
+import type { IngestProgress } from './progress.js';
 import { ParserError } from './input-file-error.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -169,10 +170,35 @@ describe('custom parsers', () => {
           throw new TypeError('boom');
         },
       });
-      expect(throwing.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED', error: `${path} (row 1): the parser failed: boom` });
+      // It produced no row: no row number is named, only the file.
+      expect(throwing.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED', error: `${path}: the parser failed before producing any row: boom` });
+      const generator = await fx.ingestion.ingest(path, 'bronze.throwing', {
+        parser: async function* () {
+          yield* [];
+          throw new Error('no header found');
+        },
+      });
+      expect(generator.files[0]!.error).toBe(`${path}: the parser failed before producing any row: no header found`);
       const wrong = await fx.ingestion.ingest(path, 'bronze.throwing', { parser: (() => 42) as unknown as CustomParser });
       expect(wrong.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED' });
       expect(wrong.files[0]!.error).toContain(`${path}: the parser returned number; return an array, an iterable or an async iterable of row objects`);
+    });
+
+    it('reported to the SDK as a ParserError, the original error (with its stack) as its cause', async () => {
+      const path = await fx.file('cause.txt', 'x');
+      const original = new RangeError('value out of range at byte 12');
+      const report = await fx.ingestion.ingest(path, 'bronze.throwing', {
+        parser: function* () {
+          yield { n: 1 };
+          throw original;
+        },
+      });
+      const file = report.files[0]!;
+      expect(file.cause).toBeInstanceOf(ParserError);
+      expect(file.cause!.message).toBe(file.error);
+      expect((file.cause as ParserError).position).toEqual({ row: 2 });
+      expect(file.cause!.cause).toBe(original);
+      expect((file.cause!.cause as Error).stack).toContain('custom-parser.test.ts');
     });
 
     it('as a ParserError with the original error as cause', async () => {
@@ -182,6 +208,38 @@ describe('custom parsers', () => {
       expect(error.code).toBe('INGEST_PARSER_FAILED');
       expect(error.cause).toBe(original);
     });
+  });
+
+  it("reports progress in the parser's rows, not in the bytes of a file it may not even read", async () => {
+    const path = await fx.file('generated.txt', 'x\n');
+    const events: IngestProgress[] = [];
+    const report = await fx.ingestion.ingest(path, 'bronze.generated', {
+      parser: function* () {
+        for (let id = 1; id <= 20_000; id++) yield { id };
+      },
+      onProgress: (e) => events.push(e),
+    });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 20_000 });
+    expect(events.filter((e) => e.phase === 'parsing').at(-1)).toEqual({ file: path, phase: 'parsing', bytesDone: 2, bytesTotal: 2, rowsDone: 20_000 });
+    const after = events.filter((e) => e.phase === 'reading' || e.phase === 'writing');
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((e) => e.rowsTotal === 20_000)).toBe(true);
+  });
+
+  it('takes a parser that returns no rows as a file of 0 rows, as an empty --records array', async () => {
+    const february = await fx.file('february.txt', 'report for February\n');
+    await fx.ingestion.ingest(february, 'bronze.empty_period', { parser: () => [{ region: 'North', units: 3 }] });
+    const path = await fx.file('empty-period.txt', 'report for March: no sales\n');
+    for (const parser of [() => [], async function* () {}] as CustomParser[]) {
+      const report = await fx.ingestion.ingest(path, 'bronze.empty_period', { parser });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 0 });
+      const [entry] = (await fx.ingestion.registry({ filePath: path })).slice(-1);
+      expect(entry).toMatchObject({ status: 'success', rowsIngested: 0 });
+    }
+    // Recorded as success, the file is skipped under --skip-existing rather than failing on every run.
+    const again = await fx.ingestion.ingest(path, 'bronze.empty_period', { parser: () => [], skipExisting: true });
+    expect(again.files[0]!.status).toBe('skipped');
+    expect(await fx.rat.query('SELECT region, units FROM bronze.empty_period')).toEqual([{ region: 'North', units: 3 }]);
   });
 
   it('refuses a parser option that is not a function', async () => {

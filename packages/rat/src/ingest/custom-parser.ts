@@ -4,7 +4,8 @@ import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import type { ParsedRow, ParserInput } from './ingest-options.js';
 import { InputFileError, ParserError } from './input-file-error.js';
-import type { StageContext, StagedFile } from './staged-file.js';
+import { quoteIdent } from '../engine/duckdb.js';
+import { createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stageNames } from './staged-file.js';
 import { describeRow, RowSink } from './staged-rows.js';
 
 /**
@@ -23,8 +24,10 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
       return await work();
     } catch (error) {
       if (error instanceof InputFileError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      throw new ParserError(file.display, { row: row + 1 }, `the parser failed: ${message.split('\n')[0]}`, { cause: error });
+      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      // Before its first row the parser was producing none that a number could name: the file is the position.
+      if (row === 0) throw new ParserError(file.display, {}, `the parser failed before producing any row: ${message}`, { cause: error });
+      throw new ParserError(file.display, { row: row + 1 }, `the parser failed: ${message}`, { cause: error });
     }
   };
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
@@ -35,6 +38,7 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
       const next = await userCode(() => iterator!.next());
       if (next.done) break;
       row++;
+      ctx.onRowsProduced?.(row);
       const value = next.value;
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         await sink.reject(row, `row ${row} is not an object of column values but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`, describeRow(value));
@@ -47,7 +51,18 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
     if (!(error instanceof ParserError)) await Promise.resolve(iterator?.return?.()).catch(() => undefined);
     throw error;
   }
+  ctx.onRowsProduced?.(row, true);
+  // No rows at all (a report for an empty period) is a file with 0 rows, as an empty --records array: success, not an unreadable file.
+  if (row === 0) return noRows(ctx, sink);
   return sink.stage();
+}
+
+async function noRows(ctx: StageContext, sink: RowSink): Promise<StagedFile> {
+  await sink.abort();
+  const { relation, rejects } = stageNames(ctx.id);
+  await createRejectsTable(ctx.duck, rejects);
+  await ctx.duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
+  return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: 0, parse: { format: 'json' }, mapping: [] };
 }
 
 function iteratorOf(file: ProbedFile, output: unknown): Iterator<unknown> | AsyncIterator<unknown> {

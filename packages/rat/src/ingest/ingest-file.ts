@@ -33,7 +33,7 @@ import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
 import { collectPlanRejects } from './plan-rejects.js';
-import { bytesReadReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
+import { bytesReadReporter, rowsProducedReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
 import { loadedWith, type QuarantineOptions, rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
@@ -54,6 +54,11 @@ export interface FileReport {
   /** failed: the error, naming the file and position. */
   error?: string;
   errorCode?: string;
+  /**
+   * failed: the error itself, with its stack: an InputFileError naming the file and position, or for
+   * a custom parser's failure a ParserError whose own `cause` is what the parser threw.
+   */
+  cause?: Error;
   /** skipped: why (same content already ingested, under which name). */
   reason?: string;
   /** Source columns whose table name differs (renamed to safe names or by --rename). */
@@ -157,7 +162,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     if (probed) await settleHash(probed).catch(() => undefined);
     const message = describeError(error);
     if (!replay) await ctx.registry.record(entry('failed', { error: message }));
-    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', bytes: probed?.size ?? 0, durationMs: Date.now() - started };
+    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', ...(error instanceof Error ? { cause: error } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
 }
 
@@ -182,7 +187,21 @@ async function stageAndCommit(
   const scratchDir = await rat.store.stagingDir();
   const id = newUuid().replaceAll('-', '');
   const ingestedAt = new Date();
-  const progress = (phase: 'reading' | 'writing') => <T>(work: () => Promise<T>) => withDuckDbProgress(duck, options.onProgress, { file: probed.display, phase, bytesTotal: probed.size }, work);
+  // A custom parser's file is read by the parser: the steps after it are counted in its rows.
+  let parsedRows: number | undefined;
+  const progress = (phase: 'reading' | 'writing') => <T>(work: () => Promise<T>) =>
+    withDuckDbProgress(
+      duck,
+      options.onProgress,
+      {
+        file: probed.display,
+        phase,
+        bytesTotal: probed.size,
+        ...(phase === 'reading' && probed.compression !== 'none' && probed.format !== 'custom' ? { compressed: true as const } : {}),
+        ...(parsedRows !== undefined ? { rowsTotal: parsedRows } : {}),
+      },
+      work,
+    );
   try {
     for (let attempt = 1; ; attempt++) {
       // Files waiting in the group were planned against its table; the group's commit catches a stale one.
@@ -200,6 +219,13 @@ async function stageAndCommit(
       };
       const onBytesRead = bytesReadReporter(options.onProgress, { file: probed.display, phase: 'reading', bytesTotal: probed.size });
       if (onBytesRead) stageContext.onBytesRead = onBytesRead;
+      const onRowsProduced = rowsProducedReporter(options.onProgress, { file: probed.display, bytesTotal: probed.size });
+      if (onRowsProduced) {
+        stageContext.onRowsProduced = (rows, done) => {
+          if (done) parsedRows = rows;
+          onRowsProduced(rows, done);
+        };
+      }
       const staged = await stage(stageContext, probed);
       const makePlan = () =>
         planConform({

@@ -4,9 +4,9 @@ import type { IngestProgress } from './progress.js';
 export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx' | 'arrow' | 'avro';
 export type Compression = 'none' | 'gzip' | 'zstd';
 export type TextEncoding = 'utf-8' | 'utf-16' | 'latin-1';
-/** What a custom parser gets: the file, and ways to read it (decompressed when gzip). */
+/** What a custom parser gets: the file, and ways to read it (decompressed when gzip or zstd). */
 export interface ParserInput {
-  /** Local path of the file as stored (a landing object is a downloaded copy; may be gzip-compressed). */
+  /** Local path of the file as stored (a landing object is a downloaded copy; may be gzip- or zstd-compressed). */
   path: string;
   /** The file's name in the registry and lineage (an absolute local path or a landing key). */
   name: string;
@@ -14,7 +14,7 @@ export interface ParserInput {
   size: number;
   /** The content, decompressed, as a stream of chunks. */
   bytes(): AsyncIterable<Buffer>;
-  /** The content as text lines without their line endings (decoded as `encoding`, else UTF-8; a byte-order mark dropped). */
+  /** The content as text lines without their line endings (decoded as the `encoding` option, else as the file's detected encoding: UTF-8, UTF-16 or Latin-1; a byte-order mark dropped). */
   lines(): AsyncIterable<string>;
 }
 

@@ -1,5 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type IngestProgress, withHeartbeat } from './progress.js';
+import { type DuckDb, quoteString } from '../engine/duckdb.js';
+import { openLakehouse } from '../index.js';
+import { type IngestProgress, rowsProducedReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
 
 describe('withHeartbeat', () => {
   const event = { file: 'f.ndjson', phase: 'inferring', bytesTotal: 1000 } as const;
@@ -27,5 +32,63 @@ describe('withHeartbeat', () => {
 
   it('runs the work alone when nobody listens', async () => {
     expect(await withHeartbeat(undefined, event, async () => 42)).toBe(42);
+  });
+});
+
+describe('rowsProducedReporter', () => {
+  it("reports a parser's rows at most once a poll, with no total, and its end with the file's bytes", async () => {
+    const events: IngestProgress[] = [];
+    const report = rowsProducedReporter((e) => events.push(e), { file: 'r.txt', bytesTotal: 2 })!;
+    for (let n = 1; n <= 1000; n++) report(n);
+    expect(events).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    report(1001);
+    report(1002, true);
+    expect(events).toEqual([
+      { file: 'r.txt', phase: 'parsing', bytesDone: 0, bytesTotal: 2, rowsDone: 1001 },
+      { file: 'r.txt', phase: 'parsing', bytesDone: 2, bytesTotal: 2, rowsDone: 1002 },
+    ]);
+  });
+});
+
+describe('withDuckDbProgress', () => {
+  it('reports a compressed read short of its total until the work ends, and rows when counted in rows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rat-progress-'));
+    const rat = await openLakehouse({ home: dir });
+    try {
+      const events: IngestProgress[] = [];
+      const event = { file: 'big.csv.gz', phase: 'reading', bytesTotal: 1000, compressed: true, rowsTotal: 500 } as const;
+      // A gzip CSV long enough to read for a few polls: DuckDB's share done runs ahead of the rows it reads.
+      const path = join(dir, 'big.csv.gz');
+      await rat.duck.run(`COPY (SELECT range AS id, 'name number ' || range AS name, range * 3 AS amount FROM range(1500000)) TO ${quoteString(path)} (FORMAT csv, COMPRESSION gzip)`);
+      await withDuckDbProgress(rat.duck, (e) => events.push(e), event, () => rat.duck.run(`CREATE TEMP TABLE t AS SELECT * FROM read_csv(${quoteString(path)})`));
+      // How many polls fall inside the read depends on the machine's load (the stalled tests below check the polling itself).
+      const running = events.slice(0, -1);
+      expect(running.every((e) => e.bytesDone < 1000 && e.rowsDone !== undefined && e.rowsDone <= 500)).toBe(true);
+      expect(events.at(-1)).toEqual({ ...event, bytesDone: 1000, rowsDone: 500 });
+    } finally {
+      await rat.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('withDuckDbProgress polling', () => {
+  /** DuckDB's progress held at 40%: what a gzip read shows for seconds while it decompresses what it has read. */
+  const stalled = { run: async () => undefined, connection: { progress: { percentage: 40 } } } as unknown as DuckDb;
+  const work = () => new Promise((resolve) => setTimeout(resolve, 900));
+
+  it('keeps reporting a compressed read while its share stands still, so the time so far keeps showing', async () => {
+    const events: IngestProgress[] = [];
+    await withDuckDbProgress(stalled, (e) => events.push(e), { file: 'f.csv.gz', phase: 'reading', bytesTotal: 1000, compressed: true }, work);
+    const running = events.slice(0, -1);
+    expect(running.length).toBeGreaterThanOrEqual(2);
+    expect(running.every((e) => e.bytesDone === 400 && e.compressed)).toBe(true);
+  });
+
+  it('reports an uncompressed read only when its share moves', async () => {
+    const events: IngestProgress[] = [];
+    await withDuckDbProgress(stalled, (e) => events.push(e), { file: 'f.csv', phase: 'reading', bytesTotal: 1000 }, work);
+    expect(events.map((e) => e.bytesDone)).toEqual([400, 1000]);
   });
 });

@@ -8,10 +8,25 @@ import type { DuckDb } from '../engine/duckdb.js';
  */
 export interface IngestProgress {
   file: string;
-  phase: 'hashing' | 'inferring' | 'reading' | 'writing' | 'uploading';
+  /** parsing: a custom parser producing rows (counted in rowsDone). */
+  phase: 'hashing' | 'inferring' | 'parsing' | 'reading' | 'writing' | 'uploading';
   bytesDone: number;
   bytesTotal: number;
   indeterminate?: true;
+  /**
+   * The file is compressed, and bytesDone counts the compressed bytes DuckDB's reader has taken in:
+   * it reads them ahead of the rows it decompresses and parses (a gzip file is at 95% seconds before
+   * the step ends), so no share done or ETA can be told from it. Reported every poll while it runs,
+   * so the time so far keeps showing.
+   */
+  compressed?: true;
+  /**
+   * A step counted in rows instead of bytes (a custom parser's rows): the rows done so far, and
+   * rowsTotal when it is known (while a parser runs it is not). bytesDone reaches bytesTotal when
+   * the step ends, as for any step.
+   */
+  rowsDone?: number;
+  rowsTotal?: number;
 }
 
 const POLL_MS = 250;
@@ -32,20 +47,37 @@ export async function withDuckDbProgress<T>(
   const timer = setInterval(() => {
     const percentage = duck.connection.progress.percentage;
     if (percentage > 0) {
-      const done = Math.min(event.bytesTotal, Math.round((event.bytesTotal * percentage) / 100));
-      if (done > last) {
+      // Short of the total until the work ends: DuckDB says 100% while it still finishes.
+      const done = Math.min(Math.max(0, event.bytesTotal - 1), Math.round((event.bytesTotal * percentage) / 100));
+      if (done > last || (event.compressed && done >= last)) {
         last = done;
-        report({ ...event, bytesDone: done });
+        const rows = event.rowsTotal === undefined ? {} : { rowsDone: Math.min(event.rowsTotal, Math.round((event.rowsTotal * percentage) / 100)) };
+        report({ ...event, bytesDone: done, ...rows });
       }
     }
   }, POLL_MS);
   try {
     const result = await work();
-    report({ ...event, bytesDone: event.bytesTotal });
+    report({ ...event, bytesDone: event.bytesTotal, ...(event.rowsTotal === undefined ? {} : { rowsDone: event.rowsTotal }) });
     return result;
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * A custom parser's rows as progress reports (phase `parsing`, no total: a parser's output has no
+ * known length), at most one per poll interval; `done` reports the end with the file's bytes done.
+ */
+export function rowsProducedReporter(report: ((event: IngestProgress) => void) | undefined, event: { file: string; bytesTotal: number }): ((rowsDone: number, done?: boolean) => void) | undefined {
+  if (!report) return undefined;
+  let last = Date.now();
+  return (rowsDone, done = false) => {
+    const now = Date.now();
+    if (!done && now - last < POLL_MS) return;
+    last = now;
+    report({ ...event, phase: 'parsing', bytesDone: done ? event.bytesTotal : 0, rowsDone });
+  };
 }
 
 /** Runs `work`, a step whose progress DuckDB does not report, with an indeterminate event every poll. */

@@ -114,6 +114,8 @@ export interface StageContext {
   onInferProgress<T>(work: () => Promise<T>): Promise<T>;
   /** How far a reader that parses the file itself (an Excel sheet) has read it, in bytes of the file. */
   onBytesRead?(bytesDone: number): void;
+  /** How many rows a custom parser has produced so far; `done` once it has produced all. */
+  onRowsProduced?(rowsDone: number, done?: boolean): void;
 }
 
 /** Temp relations of one staged file: the rows, the rejects, and the view a lazily read file is planned through. */
