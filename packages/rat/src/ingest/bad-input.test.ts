@@ -70,6 +70,19 @@ describe('bad input', () => {
     expect(Number(quarantined[0]!.n)).toBe(0);
   });
 
+  it('quarantines a line with text after a closing quote (DuckDB reports it as an unterminated quote too): nothing is swallowed', async () => {
+    const path = await fx.file('closed-then-text.csv', 'id,name,amount\n1,"ab"c,1\n2,"d""e",2\n3,ghi,3\n4,"x"y,"z"\n5,jkl,5\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 2 });
+    const rejects = await fx.rat.query<{ line: number; raw: string }>(`SELECT line, raw FROM bronze.corpus__rejects WHERE file_path = ${quoteString(path)} ORDER BY line`);
+    expect(rejects.map((r) => [r.line, r.raw.trimEnd()])).toEqual([
+      [2, '1,"ab"c,1'],
+      [5, '4,"x"y,"z"'],
+    ]);
+    const rows = await fx.rat.query<{ name: string }>(`SELECT name FROM bronze.corpus WHERE _source_file = ${quoteString(path)} ORDER BY id`);
+    expect(rows.map((r) => r.name)).toEqual(['d"e', 'ghi', 'jkl']);
+  });
+
   it('quarantines a quote left open on the last line whole, every other line loaded', async () => {
     const lines = ['id,name,amount', ...Array.from({ length: 999 }, (_, k) => `${k + 1},name ${k + 1},${k + 1}`), '1000,"n1000,1000'];
     const path = await fx.file('unclosed-last.csv', lines.join('\n') + '\n');

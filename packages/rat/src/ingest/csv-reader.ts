@@ -235,23 +235,59 @@ const DUCK_REJECT_LINE_CHARS = 10_000;
  * that is every line of the file after the header, and no line can have been swallowed.
  */
 async function refuseUnclosedQuote(duck: DuckDb, rejectsTable: string, file: ProbedFile, dialect: Dialect, lines: number): Promise<void> {
-  const unclosed = await duck.rows<{ line: bigint | null; raw: string | null; n: bigint }>(
-    `SELECT CAST(line AS BIGINT) AS line, CAST(csv_line AS VARCHAR) AS raw, count(*) OVER () AS n FROM ${quoteIdent(rejectsTable)} WHERE ${UNCLOSED_QUOTE_SQL} ORDER BY line LIMIT 1`,
+  const unclosed = await duck.rows<{ line: bigint | null; raw: string | null }>(
+    `SELECT CAST(line AS BIGINT) AS line, CAST(csv_line AS VARCHAR) AS raw FROM ${quoteIdent(rejectsTable)} WHERE ${UNCLOSED_QUOTE_SQL} ORDER BY line`,
   );
-  const first = unclosed[0];
-  if (!first) return;
-  const line = first.line === null ? undefined : Number(first.line);
-  const raw = (first.raw ?? '').replace(/\r?\n$/, '');
   const lastLine = dialect.skip + (dialect.header ? 1 : 0) + lines;
-  const wholeLastLine = Number(first.n) === 1 && line === lastLine && raw.length < DUCK_REJECT_LINE_CHARS && !/[\r\n]/.test(raw) && dialect.quote !== '' && raw.includes(dialect.quote);
-  if (wholeLastLine) return;
+  const swallowing = unclosed.find((reject) => {
+    const line = reject.line === null ? undefined : Number(reject.line);
+    const raw = (reject.raw ?? '').replace(/\r?\n$/, '');
+    // The reject is that one line, whole: no other line's text in it, not cut at DuckDB's limit.
+    const oneLine = raw.length < DUCK_REJECT_LINE_CHARS && !/[\r\n]/.test(raw) && dialect.quote !== '' && raw.includes(dialect.quote);
+    if (!oneLine) return true;
+    // Text after a closing quote (`1,"ab"c`, DuckDB's same message): a bad line, nothing swallowed.
+    if (textAfterClosingQuote(raw, dialect)) return false;
+    // A quote left open on the file's last line swallows nothing either.
+    return !(unclosed.length === 1 && line === lastLine);
+  });
+  if (!swallowing) return;
   throw new InputFileError(
     'INGEST_FILE_INVALID',
     file.display,
-    line === undefined ? {} : { line },
+    swallowing.line === null ? {} : { line: Number(swallowing.line) },
     'unclosed quote: a value starts with a quote that is never closed, so the reader took the lines after it as part of that one value (up to the next quote or the end of the file) and their rows would be lost; nothing was loaded. ' +
       `Close the quote (a quote inside a value is written twice: "") and ingest the file again, or, if the file does not quote its values, ingest it with --quote ''`,
   );
+}
+
+/**
+ * Whether a line's quotes all close, and one is followed by text rather than a delimiter or the end
+ * (`1,"ab"c`): the line is bad on its own. A line whose quote never closes is not, nor one that
+ * parses (a parallel read may report another line's text for the reject).
+ */
+export function textAfterClosingQuote(line: string, dialect: { delimiter: string; quote: string; escape: string }): boolean {
+  const { delimiter, quote, escape } = dialect;
+  let strayText = false;
+  let i = 0;
+  while (i <= line.length) {
+    if (line.startsWith(quote, i)) {
+      // A quoted field: to its closing quote (an escaped quote is part of the value).
+      i += quote.length;
+      for (;;) {
+        if (i >= line.length) return false;
+        if (escape !== quote && line.startsWith(escape, i) && line.startsWith(quote, i + escape.length)) i += escape.length + quote.length;
+        else if (line.startsWith(quote, i) && escape === quote && line.startsWith(quote, i + quote.length)) i += 2 * quote.length;
+        else if (line.startsWith(quote, i)) break;
+        else i++;
+      }
+      i += quote.length;
+      if (i < line.length && !line.startsWith(delimiter, i)) strayText = true;
+    }
+    const next = line.indexOf(delimiter, i);
+    if (next < 0) break;
+    i = next + delimiter.length;
+  }
+  return strayText;
 }
 
 /** DuckDB's `Could not convert string "x" to 'BIGINT'`, the value and the type. */
