@@ -107,6 +107,12 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
   mode: IngestMode;
   keys: string[];
   types: Record<string, string>;
+  /**
+   * A source's own column types (a database table's), read as those types like `types`, but
+   * hints only: where the table has the column, its type wins and the values are cast (those that
+   * do not convert go to the quarantine), where a --type naming another type fails the file.
+   */
+  sourceTypes?: Record<string, string>;
   partitionBy: string[];
   rename: Record<string, string>;
   safeNames: boolean;

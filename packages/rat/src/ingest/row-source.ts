@@ -117,11 +117,10 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'skipped', error: reason });
       return { ...base, status: 'skipped', reason, durationMs: Date.now() - started };
     }
-    const types = { ...(source.columnTypes ?? {}), ...options.types };
     const { records: _records, ...rest } = options;
     const fileOptions: ResolvedIngestOptions = {
       ...rest,
-      types,
+      ...(source.columnTypes ? { sourceTypes: source.columnTypes } : {}),
       format: 'json',
       jsonFormat: 'newline_delimited',
       compression: 'none',

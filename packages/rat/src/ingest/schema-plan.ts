@@ -78,7 +78,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   // The type each column is read as: its --type, else the staged one.
   const duckTypes = new Map<StagedColumn, DuckDBType>();
   for (const c of staged.columns) {
-    const wanted = options.types[c.name] ?? options.types[c.source];
+    const wanted = options.types[c.name] ?? options.types[c.source] ?? options.sourceTypes?.[c.name] ?? options.sourceTypes?.[c.source];
     duckTypes.set(c, wanted ? await describeType(duck, wanted, `${table}.${c.name}`) : c.type);
   }
   const lineage = options.lineage ? LINEAGE_COLUMNS.map((name) => ({ name, type: LINEAGE_TYPES[name], value: lineageValue(name, input) })) : [];

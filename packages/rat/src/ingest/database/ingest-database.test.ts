@@ -142,6 +142,17 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await rows(`SELECT pos::VARCHAR AS pos FROM bronze.ledger ORDER BY id`)).map((r) => r.pos)).toEqual([low, first, next]);
   });
 
+  it("loads into a table whose column type differs from the source's: the table's type wins, values that do not convert go to the quarantine", async () => {
+    source = await open();
+    await source.exec('CREATE TABLE codes (id INTEGER PRIMARY KEY, code VARCHAR(10))');
+    await source.exec("INSERT INTO codes VALUES (1, '10'), (2, 'abc')");
+    await fx.rat.sql('CREATE TABLE bronze.codes (id BIGINT, code BIGINT)');
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'codes', target: 'bronze.codes' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 1, 1]);
+    expect(await rows('SELECT id, code FROM bronze.codes')).toEqual([{ id: 1, code: 10 }]);
+    expect(await rows('SELECT reason FROM bronze.codes__rejects')).toEqual([{ reason: 'column code: cannot convert abc to BIGINT' }]);
+  });
+
   it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
     source = await open();
     await orders(source);
