@@ -148,4 +148,16 @@ describe('CSV timestamps', () => {
     expect(refused.files[0]!.error).toContain('-infinity cannot be stored as TIMESTAMP');
     expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.inf_late')).toEqual([{ n: 25_001 }]);
   });
+
+  it('quarantines infinity where the rows are not streamed too: a merge, and a Parquet file that holds it', async () => {
+    const merged = await fx.ingestion.ingest(await fx.file('inf-merge.csv', 'id,d,amt\n5,infinity,1.5\n6,2024-01-04,2.5\n'), 'bronze.inf_merge', { mode: 'merge', keys: ['id'] });
+    expect(merged.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await rejectRows('bronze.inf_merge')).toEqual([[2, 'column d: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity', '5,infinity,1.5']]);
+    const parquet = `${fx.dir}/inf.parquet`;
+    await fx.rat.duck.run(`COPY (SELECT * FROM (VALUES (1, TIMESTAMP '2024-01-01 10:00:00'), (2, TIMESTAMP '-infinity')) t(id, ts)) TO '${parquet}' (FORMAT parquet)`);
+    const fromParquet = await fx.ingestion.ingest(parquet, 'bronze.inf_parquet');
+    expect(fromParquet.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id FROM bronze.inf_parquet')).toEqual([{ id: 1 }]);
+    expect((await rejectRows('bronze.inf_parquet'))[0]![1]).toBe('column ts: -infinity cannot be stored as TIMESTAMP: an Iceberg date or timestamp has no infinity');
+  });
 });

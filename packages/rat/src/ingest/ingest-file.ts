@@ -203,167 +203,178 @@ async function stageAndCommit(
       work,
     );
   try {
+    let checkInfinite = false;
     for (let attempt = 1; ; attempt++) {
-      // Files waiting in the group were planned against its table; the group's commit catches a stale one.
-      const grouped = attempt === 1 ? ctx.group?.base : undefined;
-      const table = grouped ?? ((await rat.catalog.tableExists(target)) ? await rat.catalog.loadTable(target) : undefined);
-      const stageContext: StageContext = {
-        duck,
-        id,
-        reserved: ctx.reserved,
-        options,
-        ...(table ? { targetSchema: currentSchema(table.metadata) } : {}),
-        scratchDir,
-        onReadProgress: progress('reading'),
-        onInferProgress: (work) => withHeartbeat(options.onProgress, { file: probed.display, phase: 'inferring', bytesTotal: probed.size }, work),
-      };
-      const onBytesRead = bytesReadReporter(options.onProgress, { file: probed.display, phase: 'reading', bytesTotal: probed.size });
-      if (onBytesRead) stageContext.onBytesRead = onBytesRead;
-      const onRowsProduced = rowsProducedReporter(options.onProgress, { file: probed.display, bytesTotal: probed.size });
-      if (onRowsProduced) {
-        stageContext.onRowsProduced = (rows, done) => {
-          if (done) parsedRows = rows;
-          onRowsProduced(rows, done);
-        };
-      }
-      const staged = await stage(stageContext, probed);
-      const makePlan = () =>
-        planConform({
-          duck,
-          staged,
-          ident: target,
-          ...(table ? { target: table } : {}),
-          location: rat.store.uri(`warehouse/${target.namespace}/${target.name}`),
-          options,
-          sourceFile: probed.display,
-          ingestedAt,
-          file: probed.display,
-        });
-      // The plan may read the rows (whether a value needs a wider column): a lazy CSV read stops at a value that needs the quarantine, which the staged rows then hold.
-      let plan = await makePlan().catch(async (error: unknown) => {
-        if (!staged.lazy?.stoppedAtValue?.(error)) throw error;
-        await staged.lazy.materialize();
-        return makePlan();
-      });
-      // A CSV or JSON file is read only now, once: straight into the table's files when the plan allows it.
-      const writes = deferWrites(rat.store);
-      const numbered = staged.hasLine;
-      const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading'), writes });
-      // Staged after all, the rows now carry their record numbers: the plan names them in bad rows and orders merges by them.
-      if (!streamed && (staged.hasLine !== numbered || staged.infiniteTemporal)) plan = await makePlan();
-      const planRejects = plan.badRowsSql ? await collectPlanRejects(duck, staged, plan.badRowsSql, `${staged.rejects}_plan`) : undefined;
-      const conversionRejects = planRejects?.count ?? 0;
-      const rejected = staged.rejected + conversionRejects;
-      const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
-      const allRejects = planRejects ? `(${parseRejects} UNION ALL (${planRejects.sql}))` : parseRejects;
-      // A replay's rows are numbered in its temporary file: the quarantine's lines are those of the source file.
-      const mapLine = (sql: string) =>
-        replay ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql;
-      const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
-      if (rejected > 0 && options.onError === 'fail') {
-        const first = sampleRejects[0]!;
-        throw new InputFileError(
-          'INGEST_BAD_ROWS',
-          probed.display,
-          first.line === null ? {} : { line: Number(first.line) },
-          `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with --on-error fail the file is refused and the table is unchanged)`,
-        );
-      }
-      const rows = streamed ? streamed.rows : staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
-      const superseded = plan.duplicateKeysSql && staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(plan.duplicateKeysSql))[0]!.n) : 0;
-      if (options.mode === 'overwrite' && rows === 0 && rejected > 0 && !replay && table) {
-        // Replacing the table with nothing because every row was bad would pass for a load: the file is refused instead.
-        const first = sampleRejects[0]!;
-        throw new InputFileError(
-          'INGEST_BAD_ROWS',
-          probed.display,
-          first.line === null ? {} : { line: Number(first.line) },
-          `${first.reason} (every row of the file, ${rejected}, is bad; with --mode overwrite that would empty ${targetName}, so the file is refused and the table is unchanged: fix the file or the options, e.g. --type or --date-format, and ingest it again)`,
-        );
-      }
-      await settleHash(probed);
-      const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
-      // Rows of a merge keep its mode and keys, so that a replay merges them too.
-      const loaded = loadedWith(options.mode, options.keys);
-      const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...loaded };
-      const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: fileParse }) : undefined;
-      // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
-      const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...loaded } }));
-      const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
-      const renamed = staged.mapping.filter((m) => m.source !== m.name);
-      // A file whose every row went to the quarantine brought nothing the table must fit: its columns
-      // stay as they are (a replay plans again for the rows that then fit).
-      const keepsSchema = table !== undefined && rows === 0;
-      const changes = keepsSchema ? [] : plan.changes;
-      const schemaChanges = keepsSchema ? [] : plan.notes.filter((n) => !n.startsWith('created'));
-      if (ctx.group && table && rows > 0 && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
-        // Rows staged in a temp table (not streamed) are written now: they wait in the group as data files.
-        const dataFiles = streamed ? streamed.dataFiles : await progress('writing')(() => rat.executor.writer.writeFiles(table, plan.rowsSql, writes));
-        const ticket = await ctx.group.add(table, {
-          display: probed.display,
-          hash: origin.fileHash,
-          bytes: probed.size,
-          dataFiles,
-          writes,
-          // Recorded at the group's commit, but dated like the rows' _ingested_at: files keep their order in the registry.
-          entry: (result) =>
-            'snapshotId' in result
-              ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt })
-              : 'skipped' in result
-                ? entry('skipped', { error: result.skipped })
-                : entry('failed', { error: result.error, ingestedAt }),
-        });
-        return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
-      }
-      // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
-      const base = (await ctx.group?.flush()) ?? table;
-      const summary = {
-        [INGEST_FILE_KEY]: probed.display,
-        [INGEST_HASH_KEY]: origin.fileHash,
-        [INGEST_MODE_KEY]: options.mode,
-        'rat.ingest.id': id,
-        'rat.ingest.rows-rejected': String(rejected),
-        ...(replay ? { [INGEST_REPLAY_KEY]: 'true' } : {}),
-      };
       try {
-        const committed = await commitIngest(rat, {
-          ident: target,
-          ...(base ? { base } : {}),
-          ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
-          changes,
-          ...(rows > 0 ? (streamed ? { dataFiles: streamed.dataFiles } : { rowsSql: plan.rowsSql }) : {}),
-          mode: options.mode,
-          keys: options.keys,
-          summary,
-          ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), replace: replay !== undefined } } : {}),
-          // Dated like the rows' _ingested_at, so the two join.
-          entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
-          registry: ctx.registry,
-          skipExisting: options.skipExisting && !replay,
-          writing: progress('writing'),
-          writes,
-          ...(cursor ? { cursor } : {}),
-        });
-        ctx.group?.forget();
-        return {
-          rowsIngested: rows,
-          rowsRejected: rejected,
-          ...(committed.snapshotId !== undefined ? { snapshotId: committed.snapshotId } : {}),
-          renamed,
-          schemaChanges,
-          droppedColumns: plan.dropped,
-          sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
-          ...(superseded > 0 ? { supersededRows: superseded } : {}),
-          ...recordsHint(probed, options, staged, rows),
+        // Files waiting in the group were planned against its table; the group's commit catches a stale one.
+        const grouped = attempt === 1 ? ctx.group?.base : undefined;
+        const table = grouped ?? ((await rat.catalog.tableExists(target)) ? await rat.catalog.loadTable(target) : undefined);
+        const stageContext: StageContext = {
+          duck,
+          id,
+          reserved: ctx.reserved,
+          options,
+          ...(table ? { targetSchema: currentSchema(table.metadata) } : {}),
+          scratchDir,
+          onReadProgress: progress('reading'),
+          onInferProgress: (work) => withHeartbeat(options.onProgress, { file: probed.display, phase: 'inferring', bytesTotal: probed.size }, work),
         };
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
-          if (error instanceof ConflictError) throw new ConflictError('COMMIT_CONFLICT', `${probed.display}: ${targetName} kept changing under ${MAX_ATTEMPTS} attempts to commit; try again`, { cause: error });
-          throw error;
+        const onBytesRead = bytesReadReporter(options.onProgress, { file: probed.display, phase: 'reading', bytesTotal: probed.size });
+        if (onBytesRead) stageContext.onBytesRead = onBytesRead;
+        const onRowsProduced = rowsProducedReporter(options.onProgress, { file: probed.display, bytesTotal: probed.size });
+        if (onRowsProduced) {
+          stageContext.onRowsProduced = (rows, done) => {
+            if (done) parsedRows = rows;
+            onRowsProduced(rows, done);
+          };
         }
-        // Another writer moved the table: stage the file again against it (the outer finally drops the last staging).
+        const staged = await stage(stageContext, probed);
+      if (checkInfinite) staged.infiniteTemporal = true;
+        const makePlan = () =>
+          planConform({
+            duck,
+            staged,
+            ident: target,
+            ...(table ? { target: table } : {}),
+            location: rat.store.uri(`warehouse/${target.namespace}/${target.name}`),
+            options,
+            sourceFile: probed.display,
+            ingestedAt,
+            file: probed.display,
+          });
+        // The plan may read the rows (whether a value needs a wider column): a lazy CSV read stops at a value that needs the quarantine, which the staged rows then hold.
+        let plan = await makePlan().catch(async (error: unknown) => {
+          if (!staged.lazy?.stoppedAtValue?.(error)) throw error;
+          await staged.lazy.materialize();
+          return makePlan();
+        });
+        // A CSV or JSON file is read only now, once: straight into the table's files when the plan allows it.
+        const writes = deferWrites(rat.store);
+        const numbered = staged.hasLine;
+        const streamed = await writeStreamed({ rat, ident: target, ...(table ? { table } : {}), plan, staged, options, streamable: options.mode !== 'merge' && !replay, reading: progress('reading'), writes });
+        // Staged after all, the rows now carry their record numbers: the plan names them in bad rows and orders merges by them.
+        if (!streamed && (staged.hasLine !== numbered || staged.infiniteTemporal)) plan = await makePlan();
+        const planRejects = plan.badRowsSql ? await collectPlanRejects(duck, staged, plan.badRowsSql, `${staged.rejects}_plan`) : undefined;
+        const conversionRejects = planRejects?.count ?? 0;
+        const rejected = staged.rejected + conversionRejects;
+        const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
+        const allRejects = planRejects ? `(${parseRejects} UNION ALL (${planRejects.sql}))` : parseRejects;
+        // A replay's rows are numbered in its temporary file: the quarantine's lines are those of the source file.
+        const mapLine = (sql: string) =>
+          replay ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql;
+        const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
+        if (rejected > 0 && options.onError === 'fail') {
+          const first = sampleRejects[0]!;
+          throw new InputFileError(
+            'INGEST_BAD_ROWS',
+            probed.display,
+            first.line === null ? {} : { line: Number(first.line) },
+            `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with --on-error fail the file is refused and the table is unchanged)`,
+          );
+        }
+        const rows = streamed ? streamed.rows : staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
+        const superseded = plan.duplicateKeysSql && staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(plan.duplicateKeysSql))[0]!.n) : 0;
+        if (options.mode === 'overwrite' && rows === 0 && rejected > 0 && !replay && table) {
+          // Replacing the table with nothing because every row was bad would pass for a load: the file is refused instead.
+          const first = sampleRejects[0]!;
+          throw new InputFileError(
+            'INGEST_BAD_ROWS',
+            probed.display,
+            first.line === null ? {} : { line: Number(first.line) },
+            `${first.reason} (every row of the file, ${rejected}, is bad; with --mode overwrite that would empty ${targetName}, so the file is refused and the table is unchanged: fix the file or the options, e.g. --type or --date-format, and ingest it again)`,
+          );
+        }
+        await settleHash(probed);
+        const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
+        // Rows of a merge keep its mode and keys, so that a replay merges them too.
+        const loaded = loadedWith(options.mode, options.keys);
+        const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...loaded };
+        const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: fileParse }) : undefined;
+        // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
+        const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...loaded } }));
+        const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
+        const renamed = staged.mapping.filter((m) => m.source !== m.name);
+        // A file whose every row went to the quarantine brought nothing the table must fit: its columns
+        // stay as they are (a replay plans again for the rows that then fit).
+        const keepsSchema = table !== undefined && rows === 0;
+        const changes = keepsSchema ? [] : plan.changes;
+        const schemaChanges = keepsSchema ? [] : plan.notes.filter((n) => !n.startsWith('created'));
+        if (ctx.group && table && rows > 0 && rejected === 0 && plan.changes.length === 0 && !replay && !cursor && options.mode === 'append') {
+          // Rows staged in a temp table (not streamed) are written now: they wait in the group as data files.
+          const dataFiles = streamed ? streamed.dataFiles : await progress('writing')(() => rat.executor.writer.writeFiles(table, plan.rowsSql, writes));
+          const ticket = await ctx.group.add(table, {
+            display: probed.display,
+            hash: origin.fileHash,
+            bytes: probed.size,
+            dataFiles,
+            writes,
+            // Recorded at the group's commit, but dated like the rows' _ingested_at: files keep their order in the registry.
+            entry: (result) =>
+              'snapshotId' in result
+                ? entry('success', { rowsIngested: rows, rowsRejected: 0, snapshotId: result.snapshotId, ingestedAt })
+                : 'skipped' in result
+                  ? entry('skipped', { error: result.skipped })
+                  : entry('failed', { error: result.error, ingestedAt }),
+          });
+          return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
+        }
+        // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
+        const base = (await ctx.group?.flush()) ?? table;
+        const summary = {
+          [INGEST_FILE_KEY]: probed.display,
+          [INGEST_HASH_KEY]: origin.fileHash,
+          [INGEST_MODE_KEY]: options.mode,
+          'rat.ingest.id': id,
+          'rat.ingest.rows-rejected': String(rejected),
+          ...(replay ? { [INGEST_REPLAY_KEY]: 'true' } : {}),
+        };
+        try {
+          const committed = await commitIngest(rat, {
+            ident: target,
+            ...(base ? { base } : {}),
+            ...(plan.create && staged.columns.length > 0 ? { create: plan.create } : {}),
+            changes,
+            ...(rows > 0 ? (streamed ? { dataFiles: streamed.dataFiles } : { rowsSql: plan.rowsSql }) : {}),
+            mode: options.mode,
+            keys: options.keys,
+            summary,
+            ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), replace: replay !== undefined } } : {}),
+            // Dated like the rows' _ingested_at, so the two join.
+            entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
+            registry: ctx.registry,
+            skipExisting: options.skipExisting && !replay,
+            writing: progress('writing'),
+            writes,
+            ...(cursor ? { cursor } : {}),
+          });
+          ctx.group?.forget();
+          return {
+            rowsIngested: rows,
+            rowsRejected: rejected,
+            ...(committed.snapshotId !== undefined ? { snapshotId: committed.snapshotId } : {}),
+            renamed,
+            schemaChanges,
+            droppedColumns: plan.dropped,
+            sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
+            ...(superseded > 0 ? { supersededRows: superseded } : {}),
+            ...recordsHint(probed, options, staged, rows),
+          };
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
+            if (error instanceof ConflictError) throw new ConflictError('COMMIT_CONFLICT', `${probed.display}: ${targetName} kept changing under ${MAX_ATTEMPTS} attempts to commit; try again`, { cause: error });
+            throw error;
+          }
+          // Another writer moved the table: stage the file again against it (the outer finally drops the last staging).
+          await dropStaged(duck, id);
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * attempt)));
+        }
+      } catch (error) {
+        // A date or timestamp of infinity found by the write (VALUE_NOT_STORABLE, data-writer.ts) where
+        // the rows were not streamed (a merge, a replay, a format read whole): stage the file again, its
+        // plan checking every date and timestamp column, so such rows go to the quarantine.
+        if (checkInfinite || !(isRatError(error) && error.code === 'VALUE_NOT_STORABLE')) throw error;
+        checkInfinite = true;
         await dropStaged(duck, id);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * attempt)));
       }
     }
   } finally {

@@ -92,6 +92,7 @@ export async function compactTable(catalog: Catalog, db: DuckDb, reader: TableRe
         table: name,
         targetFileBytes: options.targetFileBytes ?? DEFAULT_TARGET_FILE_BYTES,
         properties: table.metadata.properties,
+        rewrite: true,
       })),
     );
   }
