@@ -47,11 +47,12 @@ export async function withDuckDbProgress<T>(
   const timer = setInterval(() => {
     const percentage = duck.connection.progress.percentage;
     if (percentage > 0) {
-      // Short of the total until the work ends: DuckDB says 100% while it still finishes.
-      const done = Math.min(Math.max(0, event.bytesTotal - 1), Math.round((event.bytesTotal * percentage) / 100));
+      // Short of the total until the work ends, in bytes and in rows: DuckDB says 100% while it still finishes.
+      const short = (total: number) => Math.min(Math.max(0, total - 1), Math.round((total * percentage) / 100));
+      const done = short(event.bytesTotal);
       if (done > last || (event.compressed && done >= last)) {
         last = done;
-        const rows = event.rowsTotal === undefined ? {} : { rowsDone: Math.min(event.rowsTotal, Math.round((event.rowsTotal * percentage) / 100)) };
+        const rows = event.rowsTotal === undefined ? {} : { rowsDone: short(event.rowsTotal) };
         report({ ...event, bytesDone: done, ...rows });
       }
     }

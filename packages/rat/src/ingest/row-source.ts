@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { describeError, isRatError, RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
+import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
+import { rejectsIdent } from './quarantine.js';
 import { type CursorKind, cursorOf, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
 import { encodeValue } from './staged-rows.js';
 
@@ -61,12 +63,21 @@ export class RejectedRecord {
     readonly raw: string,
     /** The record as parsed: its cursor value counts like a loaded row's (it is kept, in the quarantine). */
     readonly record: unknown,
+    /**
+     * The source cannot tell whether an earlier run received this record: it has no cursor to compare
+     * with the stored one (a scalar, a cursor of 1e400), and an API may send it on every run. It is
+     * quarantined unless the source's quarantine rows already hold its raw text as often as this run
+     * brings it (see spool).
+     */
+    readonly mayRepeat = false,
   ) {}
 }
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
 export interface SourceReport extends FileReport {
   cursor?: { field: string; previous?: string | number; value?: string | number };
+  /** RejectedRecords marked mayRepeat left out because the quarantine holds them from an earlier run. */
+  alreadyQuarantined?: number;
 }
 
 /** The source's cursor stored with `target` on the current branch, if any (see source-cursor.ts). */
@@ -106,16 +117,18 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
   try {
     let spooled: Spooled;
     try {
-      spooled = await spool(source, path, rejectsPath, options.onError);
+      spooled = await spool(source, path, rejectsPath, options.onError, (raws) => quarantinedRaws(ctx, target, source.name, raws));
     } catch (error) {
       const message = describeError(error);
       await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'failed', error: message });
       return { ...base, error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', durationMs: Date.now() - started };
     }
+    const known = spooled.alreadyQuarantined > 0 ? { alreadyQuarantined: spooled.alreadyQuarantined } : {};
     if (spooled.rows === 0 && spooled.rejected === 0) {
-      const reason = expected ? `no new rows since ${expected.field} = ${expected.value}` : 'the source returned no rows';
+      const held = spooled.alreadyQuarantined > 0 ? ` (${spooled.alreadyQuarantined} bad record${spooled.alreadyQuarantined === 1 ? '' : 's'} already in the quarantine)` : '';
+      const reason = `${expected ? `no new rows since ${expected.field} = ${expected.value}` : 'the source returned no rows'}${held}`;
       await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'skipped', error: reason });
-      return { ...base, status: 'skipped', reason, durationMs: Date.now() - started };
+      return { ...base, ...known, status: 'skipped', reason, durationMs: Date.now() - started };
     }
     const { records: _records, ...rest } = options;
     const fileOptions: ResolvedIngestOptions = {
@@ -133,6 +146,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
     return {
       ...base,
       ...report,
+      ...known,
       ...(source.cursorField ? { cursor: { field: source.cursorField, ...(expected ? { previous: expected.value } : {}), ...(report.status === 'success' && next ? { value: next.value } : expected ? { value: expected.value } : {}) } } : {}),
       durationMs: Date.now() - started,
     };
@@ -145,28 +159,70 @@ interface Spooled {
   rows: number;
   /** RejectedRecords, written to the rejects file. */
   rejected: number;
+  /** RejectedRecords marked mayRepeat that the quarantine holds already, not written. */
+  alreadyQuarantined: number;
   cursor?: SourceCursor;
 }
+
+/** How many quarantine rows of `target` from `sourceName` hold each of `raws` (only those that some do). */
+async function quarantinedRaws(ctx: IngestContext, target: TableIdent, sourceName: string, raws: string[]): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  const rejects = rejectsIdent(target);
+  if (!(await ctx.rat.catalog.tableExists(rejects))) return held;
+  const relation = `${rejects.namespace}.${quoteIdent(rejects.name)}`;
+  for (let i = 0; i < raws.length; i += 500) {
+    const list = raws.slice(i, i + 500).map(quoteString).join(', ');
+    const rows = await ctx.rat.query<{ raw: string; n: number }>(`SELECT raw, CAST(count(*) AS INTEGER) AS n FROM ${relation} WHERE file_path = ${quoteString(sourceName)} AND raw IN (${list}) GROUP BY raw`);
+    for (const row of rows) held.set(row.raw, row.n);
+  }
+  return held;
+}
+
+const FAIL_NOTE = '(with onError fail a bad record fails the whole run, and nothing is loaded)';
 
 /**
  * Writes the rows to `path` and the rejected records to `rejectsPath` (`{line, reason, raw}`), or
  * with onError fail stops at the first rejected record. A rejected record's cursor value moves the
  * cursor as a row's does: it is kept in the quarantine, and must not be fetched again next run.
+ *
+ * Records marked mayRepeat wait until the rows are spooled; one lookup of the source's quarantine
+ * rows with their raw texts (`held`) then says how many of each are there already, and only those
+ * beyond that count are written (or, with onError fail, fail the run). Counting, not set membership:
+ * raw text like `null` does not identify a record, so a second `null` on a page whose first one is
+ * quarantined is a record the quarantine does not hold yet. What this costs: an API that dropped
+ * its old bad record and sends a new one with the same text (a `null` again) has it counted as held;
+ * its text, source and a position are in the quarantine already. Quarantining them on every run
+ * instead would add a copy of each per run for an API that ignores the incremental parameter. The
+ * lookup runs only in a run that has such records; they are kept in memory until it (they are the
+ * malformed records of one run, few unless the API is broken, in which case the page sizes bound them).
  */
-async function spool(source: RowSource, path: string, rejectsPath: string, onError: ResolvedIngestOptions['onError']): Promise<Spooled> {
+async function spool(
+  source: RowSource,
+  path: string,
+  rejectsPath: string,
+  onError: ResolvedIngestOptions['onError'],
+  held: (raws: string[]) => Promise<Map<string, number>>,
+): Promise<Spooled> {
   const out = createWriteStream(path);
   const rejectsOut = createWriteStream(rejectsPath);
   let rows = 0;
   let rejected = 0;
+  let alreadyQuarantined = 0;
   let cursor: SourceCursor | undefined;
+  const repeats = new Map<string, RejectedRecord[]>();
+  const writeReject = (row: RejectedRecord) => write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
   try {
     for await (const row of source.rows as AsyncIterable<ParsedRow | RejectedRecord>) {
+      if (row instanceof RejectedRecord && row.mayRepeat) {
+        repeats.set(row.raw, [...(repeats.get(row.raw) ?? []), row]);
+        continue;
+      }
       if (row instanceof RejectedRecord) {
-        if (onError === 'fail') throw new RatError('INGEST_BAD_ROWS', `${source.name} ${row.reason} (with onError fail a bad record fails the whole run, and nothing is loaded)`);
+        if (onError === 'fail') throw new RatError('INGEST_BAD_ROWS', `${source.name} ${row.reason} ${FAIL_NOTE}`);
         rejected++;
         const record = row.record;
         if (source.cursorField && record !== null && typeof record === 'object' && !Array.isArray(record)) cursor = nextCursor(source, cursor, (record as ParsedRow)[source.cursorField]);
-        await write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
+        await writeReject(row);
         continue;
       }
       rows++;
@@ -183,6 +239,18 @@ async function spool(source: RowSource, path: string, rejectsPath: string, onErr
       if (source.cursorField) cursor = nextCursor(source, cursor, row[source.cursorField]);
       await write(out, `{${parts.join(',')}}\n`);
     }
+    if (repeats.size > 0) {
+      const counts = await held([...repeats.keys()]);
+      for (const [raw, records] of repeats) {
+        const known = Math.min(counts.get(raw) ?? 0, records.length);
+        alreadyQuarantined += known;
+        for (const row of records.slice(known)) {
+          if (onError === 'fail') throw new RatError('INGEST_BAD_ROWS', `${source.name} ${row.reason} ${FAIL_NOTE}`);
+          rejected++;
+          await writeReject(row);
+        }
+      }
+    }
     // Only rejected records: the file must not be empty (an empty file is refused); the reader skips a blank line.
     if (rows === 0 && rejected > 0) await write(out, '\n');
   } finally {
@@ -191,7 +259,7 @@ async function spool(source: RowSource, path: string, rejectsPath: string, onErr
       if (!stream.closed) await once(stream, 'close');
     }
   }
-  return { rows, rejected, ...(cursor ? { cursor } : {}) };
+  return { rows, rejected, alreadyQuarantined, ...(cursor ? { cursor } : {}) };
 }
 
 /** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */

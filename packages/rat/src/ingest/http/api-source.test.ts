@@ -493,14 +493,62 @@ describe('ingestApi: encodings and cursors', () => {
     const first = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
     // Record 4 is kept in the quarantine with its cursor 3; record 3's cursor (1e400) is none: not Infinity, past every later record.
     expect(first).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 3, cursor: { field: 'seq', value: 3 } });
-    // The API ignores `after`: the same page again. Nothing on it is after the cursor or has one to compare; nothing is quarantined twice.
+    // The API ignores `after`: the same page again. Nothing on it is after the cursor; the two without one to compare are in the quarantine already, so nothing is quarantined twice.
     const second = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
-    expect(second).toMatchObject({ status: 'skipped', rowsRejected: 0, recordsFetched: 4, recordsSkipped: 4, cursor: { previous: 3, value: 3 } });
+    expect(second).toMatchObject({ status: 'skipped', rowsRejected: 0, recordsFetched: 4, recordsSkipped: 2, recordsAlreadyQuarantined: 2, cursor: { previous: 3, value: 3 } });
+    expect(second.reason).toBe('no new rows since seq = 3 (2 bad records already in the quarantine)');
     server.rawPages[0] = server.rawPages[0]!.replace(/]$/, ',{"id":4,"seq":4}]');
     const third = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
     expect(third).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0, cursor: { previous: 3, value: 4 } });
     expect(await ids('bronze.shop_feed')).toEqual([1, 4]);
     expect((await fx.rat.query('SELECT line FROM bronze.shop_feed__rejects ORDER BY line')).map((r) => r.line)).toEqual([2, 3, 4]);
+  });
+
+  it('quarantines a malformed record that arrives in a run after the first, once, with its page, URL and position', async () => {
+    server.rawPages.push('[{"id":1,"seq":1}]');
+    const config = shop([{ name: 'later', path: '/raw', incremental: { cursorField: 'seq', param: 'after' } }], { auth: { type: 'api_key', name: 'api_key', value: CREDENTIALS.apiKey, in: 'query' } });
+    expect((await ingestApi(fx.ingestion, config)).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0, cursor: { value: 1 } });
+    // Run 2 (a stored cursor): a new record, and a null and a record with an unreadable cursor, which have no cursor to compare.
+    server.rawPages[0] = '[{"id":1,"seq":1},{"id":9,"seq":9},null,{"id":10,"seq":1e400}]';
+    const second = await ingestApi(fx.ingestion, config);
+    expect(second.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2, recordsFetched: 4, recordsSkipped: 1, recordsAlreadyQuarantined: 0, cursor: { previous: 1, value: 9 } });
+    expect(second.rowsRejected).toBe(2);
+    const page = `${server.url}/raw?after=1&api_key=***`;
+    const quarantine = async () => fx.rat.query('SELECT file_path, line, reason, raw FROM bronze.shop_later__rejects ORDER BY rejected_at, line');
+    expect(await quarantine()).toEqual([
+      { file_path: 'api:shop/later', line: 3, reason: `page 1 (${page}), record 3 is not an object of field values but null; point records: at an array of objects`, raw: 'null' },
+      { file_path: 'api:shop/later', line: 4, reason: `page 1 (${page}), record 4 has a number beyond the range of a double in field "seq" (such as 1e400, read as Infinity), which cannot be stored`, raw: '{"id":10,"seq":1e400}' },
+    ]);
+    expect((await fx.ingestion.registry({ target: 'bronze.shop_later' })).map((e) => [e.status, e.rowsIngested, e.rowsRejected])).toEqual([
+      ['success', 1, 0],
+      ['success', 1, 2],
+    ]);
+    // Run 3: the API ignores `after` and sends the page again. The two records are in the quarantine already: not again.
+    const third = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(third).toMatchObject({ status: 'skipped', rowsRejected: 0, recordsFetched: 4, recordsSkipped: 2, recordsAlreadyQuarantined: 2 });
+    // Run 4: a second null on the page is a record the quarantine does not hold yet (it holds one null from this endpoint).
+    server.rawPages[0] = '[{"id":1,"seq":1},{"id":9,"seq":9},null,{"id":10,"seq":1e400},null]';
+    const fourth = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(fourth).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1, recordsSkipped: 2, recordsAlreadyQuarantined: 2 });
+    const rows = await quarantine();
+    expect(rows.map((r) => [r.line, r.raw])).toEqual([
+      [3, 'null'],
+      [4, '{"id":10,"seq":1e400}'],
+      [5, 'null'],
+    ]);
+    expect(JSON.stringify(rows)).not.toContain(CREDENTIALS.apiKey);
+    expect(await ids('bronze.shop_later')).toEqual([1, 9]);
+  });
+
+  it('with onError fail, fails a run after the first on a malformed record instead of skipping it', async () => {
+    server.rawPages.push('[{"id":1,"seq":1}]');
+    const config = shop([{ name: 'strict', path: '/raw', incremental: { cursorField: 'seq', param: 'after' }, ingest: { onError: 'fail' } }]);
+    expect((await ingestApi(fx.ingestion, config)).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    server.rawPages[0] = '[{"id":2,"seq":2},7]';
+    const second = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
+    expect(second).toMatchObject({ status: 'failed', errorCode: 'INGEST_BAD_ROWS' });
+    expect(second.error).toBe(`api:shop/strict page 1 (${server.url}/raw?after=1), record 2 is not an object of field values but number; point records: at an array of objects (with onError fail a bad record fails the whole run, and nothing is loaded)`);
+    expect(await ids('bronze.shop_strict')).toEqual([1]);
   });
 
   it('loads records whose cursor is null or missing once, not again on every run', async () => {

@@ -24,8 +24,10 @@ export interface ApiEndpointReport extends SourceReport {
   pages: number;
   /** Records the API returned. */
   recordsFetched: number;
-  /** Records dropped because their cursor was not after the stored one (overlapping pages, inclusive `since`) or was null, missing or unreadable. */
+  /** Records dropped because their cursor was not after the stored one (overlapping pages, inclusive `since`) or was null or missing. */
   recordsSkipped: number;
+  /** Malformed records without a cursor to compare that an earlier run of the endpoint quarantined already (see RejectedRecord.mayRepeat). */
+  recordsAlreadyQuarantined: number;
   retries: number;
 }
 
@@ -95,7 +97,7 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
     const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
     // A run that commits nothing leaves the cursor where it was: say so, for "before -> after".
     const cursor = report.cursor && report.cursor.value === undefined && report.cursor.previous !== undefined ? { ...report.cursor, value: report.cursor.previous } : report.cursor;
-    return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, retries: stats.retries, durationMs: Date.now() - started };
+    return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, recordsAlreadyQuarantined: report.alreadyQuarantined ?? 0, retries: stats.retries, durationMs: Date.now() - started };
   } catch (error) {
     // Before any row was pulled (the target's namespace is missing, the ingest options are wrong): no registry row.
     return {
@@ -117,6 +119,7 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
       pages: stats.pages,
       recordsFetched: stats.fetched,
       recordsSkipped: stats.skipped,
+      recordsAlreadyQuarantined: 0,
       retries: stats.retries,
     };
   }
@@ -127,7 +130,10 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
  * incremental parameter and records whose cursor is before it (or equal, when it is the stored cursor
  * of the last run), null or missing are dropped. A record that cannot be stored (not an object, a
  * number beyond a double's range) comes as a RejectedRecord naming its page, URL and position: the
- * ingest quarantines it, or with onError fail fails the endpoint.
+ * ingest quarantines it, or with onError fail fails the endpoint. That holds in every run: one
+ * without a cursor to compare (a scalar, a cursor of 1e400) cannot be told old or new, so it is not
+ * dropped but marked mayRepeat, and the ingest leaves it out only when the endpoint's quarantine
+ * holds it already.
  */
 async function* endpointRecords(
   source: ResolvedApiSource,
@@ -170,7 +176,8 @@ async function* endpointRecords(
       stats.fetched += records.length;
       let exactRecords: unknown[] | undefined;
       for (const [index, record] of records.entries()) {
-        if (since && incremental && !isAfter(record, incremental.cursorField, since)) {
+        const after = since && incremental ? isAfter(record, incremental.cursorField, since) : true;
+        if (after === false) {
           stats.skipped++;
           continue;
         }
@@ -178,7 +185,13 @@ async function* endpointRecords(
         if (problem !== undefined) {
           // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
           exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
-          yield new RejectedRecord(index + 1, `page ${page} (${redact(url.href)}), record ${index + 1} ${problem}`, stringifyJsonExact(exactRecords[index]), record);
+          const reason = `page ${page} (${redact(url.href)}), record ${index + 1} ${problem}`;
+          yield new RejectedRecord(index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          continue;
+        }
+        // No cursor to read yet nothing to refuse: cannot happen (a non-object or an infinite number is a problem); dropped as before.
+        if (after === undefined) {
+          stats.skipped++;
           continue;
         }
         yield record as ParsedRow;
@@ -199,14 +212,16 @@ async function* endpointRecords(
 /**
  * Whether a record is past the lower bound. A record whose cursor is null or missing is not, as a
  * row with a NULL cursor is not for ingest-db's `WHERE cursor > value`: such records load only in a
- * run without a bound (the first, unless initialValue is set), not again on every run. So is one
- * without a cursor to read (a number or string where a record should be, a cursor beyond a
- * double's range): quarantined in a run without a bound, not again in every run after it.
+ * run without a bound (the first, unless initialValue is set), not again on every run. A record
+ * without a cursor to read (null, a number or string where a record should be, a cursor beyond a
+ * double's range) is undefined: neither, and it is malformed, so it goes to the quarantine in every
+ * run; dropping it here lost a bad record that first arrived after the first run.
  */
-function isAfter(record: unknown, field: string, since: { value: string | number; inclusive: boolean }): boolean {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) return false;
+function isAfter(record: unknown, field: string, since: { value: string | number; inclusive: boolean }): boolean | undefined {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return undefined;
   const raw = (record as Record<string, unknown>)[field];
-  if (raw === null || raw === undefined || (typeof raw === 'number' && !Number.isFinite(raw))) return false;
+  if (typeof raw === 'number' && !Number.isFinite(raw)) return undefined;
+  if (raw === null || raw === undefined) return false;
   const value = typeof raw === 'bigint' ? raw.toString() : raw;
   if (typeof value !== 'string' && typeof value !== 'number') return true;
   const order = compareCursorValues(value, since.value);
