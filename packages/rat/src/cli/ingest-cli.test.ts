@@ -54,6 +54,16 @@ describe('rat upload / landing / ingest', () => {
     expect([notIsoDate('column d: cannot convert 2024-02-05 10:00:00 to DATE'), notIsoDate('column d: cannot convert soon to DATE'), notIsoDate('column n: cannot convert 1.5 to BIGINT')]).toEqual([undefined, undefined, undefined]);
   });
 
+  it('a merge replay leaves a row a later load superseded, and says how to force it', async () => {
+    await writeFile(join(dir, 'mm1.csv'), 'id,day\n1,2024-01-01\n2,05/02/2024\n3,2024-01-03\n');
+    await writeFile(join(dir, 'mm2.csv'), 'id,day\n2,2024-03-01\n');
+    for (const file of ['mm1.csv', 'mm2.csv']) expect((await rat(home, ['ingest', join(dir, file), 'bronze.mm', '--mode', 'merge', '--key', 'id', '--type', 'day=DATE'])).code).toBe(0);
+    const replay = await rat(home, ['ingest', '--replay-rejects', 'bronze.mm', '--date-format', '%d/%m/%Y']);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toContain('1 of them came from a --mode merge ingest, and a later load has updated their key since: they were not merged over the newer rows');
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT CAST(day AS VARCHAR) AS day FROM bronze.mm WHERE id = 2'])).stdout)).toEqual([{ day: '2024-03-01' }]);
+  });
+
   it('a failed replay exits 1, names the source line, and leaves the landing file\'s status alone; a missing table exits 1', async () => {
     await writeFile(join(dir, 'q1.csv'), 'id,day\n1,2024-01-01\n2,2024-01-02\n3,2024-01-03\n4,x4\n5,x5\n');
     expect((await rat(home, ['upload', join(dir, 'q1.csv'), 'landing/q/'])).code).toBe(0);

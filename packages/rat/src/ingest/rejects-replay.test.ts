@@ -70,6 +70,14 @@ describe('quarantine replay', () => {
     expect(rejects).toEqual([{ line: 3, reason: 'column value: cannot convert n/a to BIGINT' }]);
     expect(await count('SELECT count(*)::INT AS n FROM bronze.metrics WHERE value = 9000000000')).toBe(1);
   });
+  it('replays the rows of several files, each leaving the quarantine once', async () => {
+    await fx.ingestion.ingest(await fx.file('two-a.csv', 'id,day\n1,2024-01-01\n2,05/02/2024\n3,2024-01-03\n'), 'bronze.two', { types: { day: 'DATE' } });
+    await fx.ingestion.ingest(await fx.file('two-b.csv', 'id,day\n4,2024-01-04\n5,06/02/2024\n6,2024-01-06\n'), 'bronze.two', { types: { day: 'DATE' } });
+    expect(await fx.ingestion.replayRejects('bronze.two', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 2, stillRejected: 0 });
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.two__rejects')).toBe(0);
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.two')).toBe(6);
+  });
+
   it('leaves in the quarantine a row whose text lost a byte to an encoding error, replaying the others', async () => {
     // UTF-8 throughout (past the sample), but one Latin-1 é: DuckDB quarantines that row with ? for the byte.
     const lines = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i + 1},café,2026-01-05\n`));
@@ -118,6 +126,68 @@ describe('quarantine replay', () => {
       expect(await fx.ingestion.replayRejects('bronze.merged', { dateFormat: '%Y/%m/%d' })).toMatchObject({ replayed: 0, stillRejected: 1 });
       expect(await fx.ingestion.replayRejects('bronze.merged', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0 });
       expect(await ids('bronze.merged')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [3, '2024-02-06'], [4, '2024-01-06'], [5, '2024-01-07'], [6, '2024-01-08']]);
+    });
+
+    describe('a merge replay never writes an older row over a newer one', () => {
+      // Row 2 of m1 is quarantined (day first); m2 then merges a newer row 2.
+      const m1 = 'id,day\n1,2024-01-01\n2,05/02/2024\n3,2024-01-03\n';
+      const m2 = 'id,day\n2,2024-03-01\n';
+      const merge = { mode: 'merge' as const, keys: ['id'], types: { day: 'DATE' } };
+      const reason = async (table: string) => (await fx.rat.query<{ reason: string }>(`SELECT reason FROM ${table}__rejects`)).map((r) => r.reason);
+
+      it('leaves in the quarantine a row whose key a later load updated, saying so, and merges the others', async () => {
+        await fx.ingestion.ingest(await fx.file('later-1.csv', m1), 'bronze.later', merge);
+        const m2Path = await fx.file('later-2.csv', m2);
+        await fx.ingestion.ingest(m2Path, 'bronze.later', merge);
+        // Another file's row 4, quarantined after m2: no later load has its key, so it merges.
+        expect((await fx.ingestion.ingest(await fx.file('later-3.csv', 'id,day\n4,06/02/2024\n5,2024-01-05\n'), 'bronze.later', merge)).files[0]).toMatchObject({ rowsRejected: 1 });
+        const replay = await fx.ingestion.replayRejects('bronze.later', { dateFormat: '%d/%m/%Y' });
+        expect(replay).toMatchObject({ replayed: 1, stillRejected: 1, superseded: 1 });
+        expect(await ids('bronze.later')).toEqual([[1, '2024-01-01'], [2, '2024-03-01'], [3, '2024-01-03'], [4, '2024-02-06'], [5, '2024-01-05']]);
+        expect(await fx.rat.query('SELECT line, raw FROM bronze.later__rejects')).toEqual([{ line: 3, raw: '2,05/02/2024' }]);
+        expect(await reason('bronze.later')).toEqual([expect.stringMatching(new RegExp(`^a later load \\(${m2Path}, 20.*\\) already updated key id=2, .*replay with --mode merge --key id .* or --mode append$`))]);
+        // Replayed again, it stays; an explicit --mode merge loads it over the newer row.
+        expect(await fx.ingestion.replayRejects('bronze.later', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 0, stillRejected: 1, superseded: 1 });
+        expect(await fx.ingestion.replayRejects('bronze.later', { dateFormat: '%d/%m/%Y', mode: 'merge', keys: ['id'] })).toMatchObject({ replayed: 1, stillRejected: 0, superseded: 0 });
+        expect(await ids('bronze.later')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [3, '2024-01-03'], [4, '2024-02-06'], [5, '2024-01-05']]);
+        expect(await count('SELECT count(*)::INT AS n FROM bronze.later__rejects')).toBe(0);
+      });
+
+      it('merges a row whose key the table holds from a load older than the quarantine', async () => {
+        await fx.ingestion.ingest(await fx.file('older-2.csv', m2), 'bronze.older', merge);
+        await fx.ingestion.ingest(await fx.file('older-1.csv', m1), 'bronze.older', merge);
+        expect(await fx.ingestion.replayRejects('bronze.older', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0, superseded: 0 });
+        expect(await ids('bronze.older')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [3, '2024-01-03']]);
+      });
+
+      it('refuses a merge replay into a table without lineage columns, unless told the mode', async () => {
+        await fx.ingestion.ingest(await fx.file('nolin-1.csv', m1), 'bronze.nolin', { ...merge, lineage: false });
+        await fx.ingestion.ingest(await fx.file('nolin-2.csv', m2), 'bronze.nolin', { ...merge, lineage: false });
+        await expect(fx.ingestion.replayRejects('bronze.nolin', { dateFormat: '%d/%m/%Y' })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/bronze\.nolin .*--mode merge --key id .*no _ingested_at column .*--mode merge --key id \(replaces whatever bronze\.nolin holds .*\) or --mode append/),
+        });
+        expect(await ids('bronze.nolin')).toEqual([[1, '2024-01-01'], [2, '2024-03-01'], [3, '2024-01-03']]);
+        expect(await count('SELECT count(*)::INT AS n FROM bronze.nolin__rejects')).toBe(1);
+        // Told to append, the row is added beside the newer one; told to merge, it replaces it.
+        const appended = await fx.ingestion.replayRejects('bronze.nolin', { dateFormat: '%d/%m/%Y', mode: 'append' });
+        expect(appended).toMatchObject({ replayed: 1, superseded: 0 });
+        expect(await ids('bronze.nolin')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [2, '2024-03-01'], [3, '2024-01-03']]);
+        await fx.ingestion.ingest(await fx.file('nolin-3.csv', 'id,day\n7,07/02/2024\n8,2024-01-08\n'), 'bronze.nolin', { ...merge, lineage: false });
+        await fx.ingestion.ingest(await fx.file('nolin-4.csv', 'id,day\n7,2024-04-01\n'), 'bronze.nolin', { ...merge, lineage: false });
+        expect(await fx.ingestion.replayRejects('bronze.nolin', { dateFormat: '%d/%m/%Y', mode: 'merge', keys: ['id'] })).toMatchObject({ replayed: 1, superseded: 0 });
+        expect((await ids('bronze.nolin')).filter(([id]) => id === 7)).toEqual([[7, '2024-02-07']]);
+      });
+
+      it('keeps the last quarantined row of a key by line, and leaves every one a later load superseded', async () => {
+        const dup = 'id,day\n2,05/02/2024\n1,2024-01-01\n2,06/02/2024\n3,07/02/2024\n';
+        await fx.ingestion.ingest(await fx.file('dup-1.csv', dup), 'bronze.dup', merge);
+        expect(await count('SELECT count(*)::INT AS n FROM bronze.dup__rejects')).toBe(3);
+        await fx.ingestion.ingest(await fx.file('dup-2.csv', 'id,day\n3,2024-03-03\n'), 'bronze.dup', merge);
+        expect(await fx.ingestion.replayRejects('bronze.dup', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 1, superseded: 1, groups: [{ supersededRows: 1 }] });
+        expect(await ids('bronze.dup')).toEqual([[1, '2024-01-01'], [2, '2024-02-06'], [3, '2024-03-03']]);
+        expect(await fx.rat.query('SELECT raw FROM bronze.dup__rejects')).toEqual([{ raw: '3,07/02/2024' }]);
+      });
     });
 
     it('appends rows quarantined before the mode was recorded (no mode in parse_options)', async () => {

@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
+import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { currentSchema } from '../iceberg/metadata.js';
+import type { LoadedTable } from '../catalog/catalog.js';
+import type { IcebergType, Schema } from '../iceberg/types.js';
 import type { FileReport, IngestContext } from './ingest-file.js';
 import { ingestFile } from './ingest-file.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { probeFile } from './file-probe.js';
 import { type QuarantineOptions, rejectsIdent, type RejectRow } from './quarantine.js';
-import { LINEAGE_COLUMNS } from './column-names.js';
+import { LINEAGE_COLUMNS, mapColumnNames } from './column-names.js';
 
 export interface ReplayReport {
   target: string;
@@ -30,6 +33,12 @@ export interface ReplayReport {
    * file be ingested again.
    */
   unstorable: number;
+  /**
+   * Rows quarantined by a merge whose key a later load has updated since (the table's row for it has
+   * a newer `_ingested_at` than the row's `rejected_at`): merged by default they would replace newer
+   * data with older. They stay, with that reason, until replayed with an explicit --mode.
+   */
+  superseded: number;
 }
 
 /** How the replay was asked to load the rows: an explicit mode wins over the one the rows were loaded with. */
@@ -68,7 +77,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
   const { rat } = ctx;
   const rejects = rejectsIdent(target);
   const targetName = formatIdent(target);
-  const report: ReplayReport = { target: targetName, groups: [], replayed: 0, stillRejected: 0, encodingLost: 0, unstorable: 0 };
+  const report: ReplayReport = { target: targetName, groups: [], replayed: 0, stillRejected: 0, encodingLost: 0, unstorable: 0, superseded: 0 };
   if (options.mode === 'overwrite') {
     throw new ValidationError(
       'INVALID_ARGUMENT',
@@ -85,10 +94,14 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
     );
   }
   if (!hasRejects) return report;
-  const schema = currentSchema((await rat.catalog.loadTable(target)).metadata);
+  const table = await rat.catalog.loadTable(target);
+  const schema = currentSchema(table.metadata);
   const lineage = LINEAGE_COLUMNS.every((name) => schema.fields.some((f) => f.name === name));
   const relation = `${rejects.namespace}.${quoteIdent(rejects.name)}`;
-  const rows = await rat.query<Record<string, string | number | null>>(`SELECT file_path, file_hash, line, reason, raw, format, parse_options, ingest_id, CAST(rejected_at AS VARCHAR) AS rejected_at FROM ${relation} ORDER BY file_path, format, parse_options, line NULLS LAST`);
+  // Oldest rejections first: where rows of several files are merged by one key, the latest one wins.
+  const rows = await rat.query<Record<string, string | number | null>>(
+    `SELECT file_path, file_hash, line, reason, raw, format, parse_options, ingest_id, CAST(rejected_at AS VARCHAR) AS rejected_at FROM ${relation} ORDER BY CAST(rejected_at AS TIMESTAMPTZ) NULLS FIRST, file_path, format, parse_options, line NULLS LAST`,
+  );
   const groups = new Map<string, RejectRow[]>();
   for (const row of rows as unknown as RejectRow[]) {
     const stays = kept(row.reason);
@@ -100,10 +113,35 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
     const key = JSON.stringify([row.file_path, row.file_hash, row.format, row.parse_options]);
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
+  const loads = new Map([...groups].map(([key, group]) => [key, loadOf(JSON.parse(group[0]!.parse_options) as QuarantineOptions, options, request)]));
+  const merges = [...groups.keys()].filter((key) => loads.get(key)!.byDefault);
+  if (merges.length > 0 && !schema.fields.some((f) => f.name === INGESTED_AT)) {
+    const keys = [...new Set(merges.flatMap((key) => loads.get(key)!.keys))].join(',');
+    const count = merges.reduce((n, key) => n + groups.get(key)!.length, 0);
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `${count} quarantined row${count === 1 ? ' of' : 's of'} ${targetName} came from a --mode merge --key ${keys} ingest, and the table has no ${INGESTED_AT} column (it was ingested with --no-lineage), so a replay cannot tell whether a later load has updated ${count === 1 ? 'its key' : 'their keys'} since: merged again, ${count === 1 ? 'it' : 'they'} could replace newer rows with older ones. Say how to load ${count === 1 ? 'it' : 'them'}: --mode merge --key ${keys} (replaces whatever ${targetName} holds for ${count === 1 ? 'that key' : 'those keys'}) or --mode append (adds ${count === 1 ? 'it' : 'them'} as new rows)`,
+    );
+  }
   const scratch = await rat.store.stagingDir();
+  const keptRows = `__rat_replay_superseded_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
   try {
+    const superseded = new Map<RejectRow, string>();
+    for (const key of merges) {
+      for (const [row, reason] of await laterLoads(ctx, table, schema, groups.get(key)!, loads.get(key)!.keys, options)) superseded.set(row, reason);
+    }
+    if (superseded.size > 0) {
+      report.superseded = superseded.size;
+      report.stillRejected += superseded.size;
+      await keepSuperseded(ctx, rejects, relation, keptRows, superseded);
+      for (const [key, group] of groups) {
+        const left = group.filter((row) => !superseded.has(row));
+        if (left.length > 0) groups.set(key, left);
+        else groups.delete(key);
+      }
+    }
     let index = 0;
-    for (const group of groups.values()) {
+    for (const [groupKey, group] of groups) {
       const first = group[0]!;
       const parse = JSON.parse(first.parse_options) as QuarantineOptions;
       const path = join(scratch, `replay-${++index}.${parse.format === 'csv' ? 'csv' : 'ndjson'}`);
@@ -117,13 +155,14 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
         await rat.duck.run(`INSERT INTO ${lineMap} VALUES ${values.join(', ')}`);
       }
       const same = `file_path = ${quoteString(first.file_path)} AND file_hash = ${quoteString(first.file_hash)} AND format = ${quoteString(first.format)} AND parse_options = ${quoteString(first.parse_options)}`;
-      // Rows whose text lost bytes, or that hold a stand-in for a value, stay as they are (not replayed, see encodingLost, unstorable).
-      const keepRejectsSql = `SELECT * FROM ${relation} WHERE NOT (${same}) OR regexp_matches(reason, ${quoteString(ENCODING_LOST)}) OR regexp_matches(reason, ${quoteString(UNSTORABLE)})`;
-      // Rows of a merge are merged by its key again, unless the replay was given a mode; older rows carry no mode and are appended.
-      const load = request.modeGiven ? { mode: options.mode, keys: options.keys } : parse.mode === 'merge' && parse.keys?.length ? { mode: parse.mode, keys: parse.keys } : { mode: 'append' as const, keys: [] };
+      // Rows whose text lost bytes, or that hold a stand-in for a value, stay as they are (not replayed, see encodingLost, unstorable), as do rows a later load superseded.
+      const keepSupersededSql = superseded.size > 0 ? ` OR EXISTS (SELECT 1 FROM ${keptRows} s WHERE ${KEPT_MATCH})` : '';
+      const keepRejectsSql = `SELECT * FROM ${relation} r WHERE NOT (${same}) OR regexp_matches(reason, ${quoteString(ENCODING_LOST)}) OR regexp_matches(reason, ${quoteString(UNSTORABLE)})${keepSupersededSql}`;
+      const { mode, keys } = loads.get(groupKey)!;
       const groupOptions: ResolvedIngestOptions = {
         ...options,
-        ...load,
+        mode,
+        keys,
         lineage,
         // Quarantined rows are raw CSV lines or JSON records, whatever read the file first (Excel, a custom parser).
         parser: undefined,
@@ -145,6 +184,8 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
           : { jsonFormat: 'newline_delimited' as const }),
       };
       try {
+        // keepRejectsSql reads the quarantine through its DuckDB view: the commit of the group before moved the table.
+        await rat.executor.reader.ensureView(await rat.catalog.loadTable(rejects));
         const probed = await probeFile(path, first.file_path, groupOptions);
         const result = await ingestFile(ctx, { display: first.file_path, localPath: async () => path }, target, groupOptions, {
           probed,
@@ -163,9 +204,209 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
       }
     }
   } finally {
+    await rat.duck.run(`DROP TABLE IF EXISTS ${keptRows}`);
     await rm(scratch, { recursive: true, force: true });
   }
   return report;
+}
+
+const INGESTED_AT = '_ingested_at';
+const SOURCE_FILE = '_source_file';
+/** A quarantine row `r` is one of the rows of `s` (what a quarantine row holds that tells it apart). */
+const KEPT_MATCH = [
+  's.file_path = r.file_path',
+  's.file_hash = r.file_hash',
+  's.format = r.format',
+  's.parse_options = r.parse_options',
+  's.line IS NOT DISTINCT FROM r.line',
+  's.raw = r.raw',
+  's.ingest_id = r.ingest_id',
+].join(' AND ');
+
+interface GroupLoad {
+  mode: ResolvedIngestOptions['mode'];
+  keys: string[];
+  /** Merged by the key the rows were quarantined with, without the replay being told to. */
+  byDefault: boolean;
+}
+
+/** Rows of a merge are merged by its key again, unless the replay was given a mode; older rows carry no mode and are appended. */
+function loadOf(parse: QuarantineOptions, options: ResolvedIngestOptions, request: ReplayRequest): GroupLoad {
+  if (request.modeGiven) return { mode: options.mode, keys: options.keys, byDefault: false };
+  if (parse.mode === 'merge' && parse.keys?.length) return { mode: 'merge', keys: parse.keys, byDefault: true };
+  return { mode: 'append', keys: [], byDefault: false };
+}
+
+/**
+ * The rows of `group` (quarantined by a merge by `keys`) whose key the table holds in a row loaded
+ * after they were quarantined (`_ingested_at` later than their `rejected_at`), or written outside
+ * an ingest (no `_ingested_at`): merging them would replace newer data with older. With the reason
+ * each stays in the quarantine for. A row whose key cannot be read from its raw text is left to the
+ * replay, which quarantines it again when it cannot read it either.
+ */
+async function laterLoads(ctx: IngestContext, table: LoadedTable, schema: Schema, group: RejectRow[], keys: string[], options: ResolvedIngestOptions): Promise<Map<RejectRow, string>> {
+  const { rat } = ctx;
+  const columns = keys.map((key) => schema.fields.find((f) => f.name === key.toLowerCase()));
+  // A key the table does not have fails the merge itself, with its own error.
+  if (columns.some((c) => c === undefined)) return new Map();
+  const first = group[0]!;
+  const parse = JSON.parse(first.parse_options) as QuarantineOptions;
+  const read = keyReader(first.file_path, parse, keys, options, ctx.reserved);
+  const texts = group.map((row) => read(row));
+  const known = group.map((row, pos) => ({ row, pos, texts: texts[pos] })).filter((r): r is { row: RejectRow; pos: number; texts: (string | null)[] } => r.texts !== undefined);
+  if (known.length === 0) return new Map();
+  const keyTable = `__rat_replay_keys_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  const formats = parse.format === 'csv' ? { ...replayWins(options, parse, 'dateFormat'), ...replayWins(options, parse, 'timestampFormat'), ...replayWins(options, parse, 'decimalSeparator') } : {};
+  const keyColumns = columns.map((_, i) => `k${i}`);
+  await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${keyTable} (pos INTEGER, rejected_at TIMESTAMPTZ, ${keyColumns.map((k) => `${k} VARCHAR`).join(', ')})`);
+  try {
+    for (let i = 0; i < known.length; i += 500) {
+      const values = known.slice(i, i + 500).map((r) => `(${r.pos}, ${quoteString(r.row.rejected_at)}, ${r.texts.map((t) => (t === null ? 'NULL' : quoteString(t))).join(', ')})`);
+      await rat.duck.run(`INSERT INTO ${keyTable} VALUES ${values.join(', ')}`);
+    }
+    const { sql } = await rat.executor.reader.plan(table);
+    const on = columns.map((c, i) => `${keyValueSql(`k.${keyColumns[i]}`, c!.type, formats)} = t.${quoteIdent(c!.name)}`).join(' AND ');
+    const source = schema.fields.some((f) => f.name === SOURCE_FILE) ? `max_by(t.${SOURCE_FILE}, t.${INGESTED_AT})` : 'NULL';
+    const later = await rat.duck.rows<{ pos: number; at: string | null; file: string | null }>(
+      `SELECT k.pos, CAST(max(t.${INGESTED_AT}) AS VARCHAR) AS at, ${source} AS file
+       FROM ${keyTable} k JOIN (${sql}) t ON ${on}
+       WHERE t.${INGESTED_AT} IS NULL OR t.${INGESTED_AT} > k.rejected_at
+       GROUP BY k.pos`,
+    );
+    const to = `to load it anyway, replay with --mode merge --key ${keys.join(',')} (it replaces the table's row) or --mode append`;
+    return new Map(
+      later.map(({ pos, at, file }) => {
+        const key = keys.map((k, i) => `${k}=${texts[pos]![i] ?? 'NULL'}`).join(', ');
+        const reason =
+          at === null
+            ? `a row written outside an ingest (no ${INGESTED_AT}) holds key ${key}, so it may be newer than this row quarantined by a merge, which was not merged over it; ${to}`
+            : `a later load (${file ?? 'unknown file'}, ${at}) already updated key ${key}, so this row quarantined by a merge was not merged over it; ${to}`;
+        return [group[pos]!, reason];
+      }),
+    );
+  } finally {
+    await rat.duck.run(`DROP TABLE IF EXISTS ${keyTable}`);
+  }
+}
+
+/**
+ * Leaves the superseded rows in the quarantine with their reason (one commit of the quarantine table,
+ * only when a reason changes), and lists them in `keptRows` for the replay of their group to keep.
+ */
+async function keepSuperseded(ctx: IngestContext, rejects: TableIdent, relation: string, keptRows: string, superseded: Map<RejectRow, string>): Promise<void> {
+  const { rat } = ctx;
+  await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${keptRows} (file_path VARCHAR, file_hash VARCHAR, format VARCHAR, parse_options VARCHAR, line BIGINT, raw VARCHAR, ingest_id VARCHAR, reason VARCHAR)`);
+  const entries = [...superseded];
+  for (let i = 0; i < entries.length; i += 500) {
+    const values = entries
+      .slice(i, i + 500)
+      .map(([r, reason]) => `(${[r.file_path, r.file_hash, r.format, r.parse_options].map(quoteString).join(', ')}, ${r.line ?? 'NULL'}, ${quoteString(r.raw)}, ${quoteString(r.ingest_id)}, ${quoteString(reason)})`);
+    await rat.duck.run(`INSERT INTO ${keptRows} VALUES ${values.join(', ')}`);
+  }
+  if (entries.every(([row, reason]) => row.reason === reason)) return;
+  const base = await rat.catalog.loadTable(rejects);
+  await rat.executor.reader.ensureView(base);
+  await rat.executor.writer.append(
+    rejects,
+    `SELECT r.file_path, r.file_hash, r.line, coalesce(s.reason, r.reason) AS reason, r.raw, r.format, r.parse_options, r.ingest_id, r.rejected_at
+     FROM ${relation} r LEFT JOIN (SELECT DISTINCT * FROM ${keptRows}) s ON ${KEPT_MATCH}`,
+    { overwrite: true, base },
+  );
+}
+
+/**
+ * Reads the text of each key column from a quarantined row's raw text (a CSV record under the
+ * group's header, or a JSON record), naming the columns as the replay will (renames, safe names).
+ * undefined when the row cannot be read so; null for a JSON null.
+ */
+function keyReader(file: string, parse: QuarantineOptions, keys: string[], options: ResolvedIngestOptions, reserved: ReadonlySet<string>): (row: RejectRow) => (string | null)[] | undefined {
+  const names = (source: string[]): string[] | undefined => {
+    try {
+      return mapColumnNames(file, source, { rename: options.rename, safeNames: options.safeNames, lineage: options.lineage }, reserved).map((m) => m.name);
+    } catch {
+      // The replay fails on such names itself, with the reason.
+      return undefined;
+    }
+  };
+  const wanted = keys.map((k) => k.toLowerCase());
+  if (parse.format === 'csv') {
+    const header = names(parse.columns ?? []);
+    const positions = header ? wanted.map((k) => header.indexOf(k)) : [];
+    if (!header || positions.some((p) => p < 0)) return () => undefined;
+    return (row) => {
+      const fields = csvFields(row.raw.replace(/\r?\n$/, ''), parse.delimiter ?? ',', parse.quote ?? '"', parse.escape ?? '"');
+      const values = positions.map((p) => fields[p]);
+      return values.every((v): v is string => v !== undefined) ? values : undefined;
+    };
+  }
+  return (row) => {
+    let record: unknown;
+    try {
+      record = JSON.parse(row.raw);
+    } catch {
+      return undefined;
+    }
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) return undefined;
+    const source = Object.keys(record);
+    const mapped = names(source);
+    if (!mapped) return undefined;
+    const values = wanted.map((k) => {
+      const i = mapped.indexOf(k);
+      const value = i < 0 ? undefined : (record as Record<string, unknown>)[source[i]!];
+      if (value === null) return null;
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : undefined;
+    });
+    return values.every((v): v is string | null => v !== undefined) ? values : undefined;
+  };
+}
+
+/** The fields of one CSV record, quotes and escapes resolved as DuckDB reads them. */
+function csvFields(record: string, delimiter: string, quote: string, escape: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < record.length; ) {
+    const ch = record[i]!;
+    if (quoted) {
+      if (escape !== quote && ch === escape && (record[i + 1] === quote || record[i + 1] === escape)) {
+        field += record[i + 1];
+        i += 2;
+      } else if (ch === quote && escape === quote && record[i + 1] === quote) {
+        field += quote;
+        i += 2;
+      } else if (ch === quote) {
+        quoted = false;
+        i++;
+      } else {
+        field += ch;
+        i++;
+      }
+    } else if (quote !== '' && ch === quote) {
+      quoted = true;
+      i++;
+    } else if (record.startsWith(delimiter, i)) {
+      fields.push(field);
+      field = '';
+      i += delimiter.length;
+    } else {
+      field += ch;
+      i++;
+    }
+  }
+  fields.push(field);
+  return fields;
+}
+
+/** SQL for a key's text as the table column's value, read with the replay's date, timestamp and decimal options. */
+function keyValueSql(text: string, type: IcebergType, formats: Pick<ResolvedIngestOptions, 'dateFormat' | 'timestampFormat' | 'decimalSeparator'>): string {
+  const duckType = duckDbTypeOf(type);
+  if (type === 'date' && formats.dateFormat) return `coalesce(TRY_CAST(${text} AS DATE), CAST(try_strptime(${text}, ${quoteString(formats.dateFormat)}) AS DATE))`;
+  if ((type === 'timestamp' || type === 'timestamptz') && formats.timestampFormat) {
+    return `coalesce(TRY_CAST(${text} AS ${duckType}), CAST(try_strptime(${text}, ${quoteString(formats.timestampFormat)}) AS ${duckType}))`;
+  }
+  const numeric = typeof type === 'string' && (['int', 'long', 'float', 'double'].includes(type) || type.startsWith('decimal'));
+  if (numeric && formats.decimalSeparator === ',') return `TRY_CAST(replace(${text}, ',', '.') AS ${duckType})`;
+  return `TRY_CAST(${text} AS ${duckType})`;
 }
 
 /** The option as given to the replay, else as the first read used it; nothing when neither has it. */

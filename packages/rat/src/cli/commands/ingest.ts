@@ -256,4 +256,9 @@ function printReplay(out: Output, report: ReplayReport): void {
       `${report.unstorable} of them hold a value a custom parser gave that cannot be stored (NaN, Infinity, a function, a Map, an invalid Date, ...); their raw text only describes it, so they were not replayed: make the parser return plain values and ingest their file again`,
     );
   }
+  if (report.superseded > 0) {
+    out.line(
+      `${report.superseded} of them came from a --mode merge ingest, and a later load has updated their key since: they were not merged over the newer rows (their reason names the load); to load them anyway, replay with --mode merge --key <columns> (replacing the table's rows for those keys) or --mode append`,
+    );
+  }
 }
