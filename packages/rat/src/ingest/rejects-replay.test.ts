@@ -265,4 +265,14 @@ describe('quarantine replay', () => {
     // Replayed again, they stay.
     expect(await fx.ingestion.replayRejects('bronze.parsed')).toMatchObject({ replayed: 0, unstorable: 7, stillRejected: 7 });
   });
+
+  it('keeps a date of infinity quarantined, replaying the rows of the same file that now fit', async () => {
+    const path = await fx.file('inf.csv', 'id,day,qty\n1,2024-01-01,1\n2,infinity,2\n3,2024-01-03,9000000000\n');
+    expect((await fx.ingestion.ingest(path, 'bronze.inf', { types: { qty: 'INTEGER' } })).files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 2 });
+    await fx.rat.sql('ALTER TABLE bronze.inf ALTER COLUMN qty TYPE BIGINT');
+    const replay = await fx.ingestion.replayRejects('bronze.inf');
+    expect(replay).toMatchObject({ replayed: 1, unstorable: 1, stillRejected: 1 });
+    expect(await fx.rat.query<{ id: number }>('SELECT id FROM bronze.inf ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.inf__rejects')).toEqual([{ line: 3, reason: 'column day: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity' }]);
+  });
 });

@@ -52,8 +52,13 @@ export interface ReplayRequest {
  * them. RE2 and JavaScript read the pattern alike: the replay matches it in SQL too.
  */
 const ENCODING_LOST = '(?i)invalid unicode';
-/** Reasons staged-rows.ts and custom-parser.ts give for a parser's value that cannot be stored (encodeValue), or a row that is not an object. */
-const UNSTORABLE = '^(?:column ".*": (?:.* is not a number that can be stored|an? [^ ]+ cannot be stored|an invalid Date|a nested value cannot be stored)|row [0-9]+ is not an object of column values)';
+/**
+ * Reasons staged-rows.ts and custom-parser.ts give for a parser's value that cannot be stored
+ * (encodeValue), or a row that is not an object; and temporal-infinity.ts's for a date or timestamp
+ * of infinity, which no table column can take either.
+ */
+const UNSTORABLE =
+  '^(?:column ".*": (?:.* is not a number that can be stored|an? [^ ]+ cannot be stored|an invalid Date|a nested value cannot be stored)|row [0-9]+ is not an object of column values|column .*: -?infinity cannot be stored as .*: an Iceberg date or timestamp has no infinity$)';
 
 function kept(reason: string): 'encodingLost' | 'unstorable' | undefined {
   if (/invalid unicode/i.test(reason)) return 'encodingLost';
