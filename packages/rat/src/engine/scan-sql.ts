@@ -1,3 +1,4 @@
+import { normalize } from 'node:path';
 import type { PlannedScan } from '../iceberg/scan-planner.js';
 import type { DataFile, IcebergValue, PartitionSpec, PrimitiveType, Schema, StructField } from '../iceberg/types.js';
 import { valueToJson } from '../iceberg/values.js';
@@ -9,10 +10,9 @@ export interface ScanSqlOptions {
   localPath(location: string): Promise<string>;
   /**
    * True only when every data file is known to store the scan schema's columns under their current
-   * names and types, so that DuckDB may read them by name (no field-id mapping). `paths` are the
-   * files' local paths, in the order of `scan.tasks`.
+   * names and types, so that DuckDB may read them by name (no field-id mapping).
    */
-  filesMatchSchema(scan: PlannedScan, paths: string[]): Promise<boolean>;
+  filesMatchSchema(scan: PlannedScan): boolean;
   /** The table's partition specs: identity partition values stand in for columns a data file lacks. */
   partitionSpecs?: PartitionSpec[];
   /** Field ids stored in each Parquet file (from its footer), by local path; without it every file is taken to store every column. */
@@ -38,13 +38,13 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     const nulls = schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ');
     return `SELECT ${nulls || '1 AS __empty'} WHERE false`;
   }
-  const dataPaths = await mapLimit(scan.tasks, (task) => options.localPath(task.dataFile.filePath));
+  const dataPaths = await mapLimit(scan.tasks, (task) => localPathOf(options, task.dataFile.filePath));
   const pathByLocation = new Map(scan.tasks.map((task, i) => [task.dataFile.filePath, dataPaths[i]!]));
   const constants = await identityConstants(scan, pathByLocation, options);
   const value = (f: StructField): string => (constants.has(f.id) ? `COALESCE(c.${quoteIdent(f.name)}, d.${quoteIdent(f.name)})` : `d.${quoteIdent(f.name)}`);
   const columns = schema.fields.map((f) => (constants.has(f.id) ? `${value(f)} AS ${quoteIdent(f.name)}` : value(f))).join(', ');
   // With the field-id mapping a column missing from a file reads as NULL instead of failing to bind.
-  const mapping = constants.size === 0 && (await options.filesMatchSchema(scan, dataPaths)) ? '' : `, schema=${fieldIdMapping(schema)}`;
+  const mapping = constants.size === 0 && options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
   const hasDeletes = scan.tasks.some((t) => t.positionDeletes.length > 0 || t.equalityDeletes.length > 0);
   const fileList = `[${dataPaths.map(quoteFilePath).join(', ')}]`;
   if (!hasDeletes && constants.size === 0) {
@@ -55,7 +55,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
   const conditions: string[] = [];
   const positionFiles = unique(scan.tasks.flatMap((t) => t.positionDeletes));
   if (positionFiles.length > 0) {
-    const paths = await mapLimit(positionFiles, (f) => options.localPath(f.filePath));
+    const paths = await mapLimit(positionFiles, (f) => localPathOf(options, f.filePath));
     // Delete files name data files by their location as written; map each to the local path DuckDB reports.
     const locations = `(VALUES ${[...pathByLocation].map(([location, path]) => `(${quoteString(location)}, ${quoteString(path)})`).join(', ')}) AS m(location, path)`;
     conditions.push(
@@ -78,7 +78,7 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     const fields = group.ids.map((id) => schemaFieldById(schema, id)).filter((f) => f !== undefined);
     if (fields.length !== group.ids.length) continue;
     const deleteFiles = [...group.files.keys()];
-    const deletePaths = await mapLimit(deleteFiles, (f) => options.localPath(f.filePath));
+    const deletePaths = await mapLimit(deleteFiles, (f) => localPathOf(options, f.filePath));
     const idMap = `MAP {${fields.map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckDbTypeOf(f.type))}, default_value: NULL}`).join(', ')}}`;
     const rows = deletePaths
       .map((path, index) => `SELECT ${index} AS __del, ${fields.map((f) => quoteIdent(f.name)).join(', ')} FROM read_parquet(${quoteFilePath(path)}, schema=${idMap}, ${NO_HIVE})`)
@@ -154,6 +154,15 @@ function schemaFieldById(schema: Schema, id: number) {
 
 function unique(files: DataFile[]): DataFile[] {
   return [...new Map(files.map((file) => [file.filePath, file])).values()];
+}
+
+/**
+ * The path DuckDB opens for a file, normalized: a path holding a glob character is quoted as a pattern
+ * (quoteFilePath), and DuckDB then reports the file it matched (`filename`, `file_name`) with `//`
+ * collapsed, which must still equal the path the joins on file name compare it with.
+ */
+async function localPathOf(options: ScanSqlOptions, location: string): Promise<string> {
+  return normalize(await options.localPath(location));
 }
 
 async function mapLimit<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -2,7 +2,9 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTableIdent } from '../catalog/identifiers.js';
 import { maintain } from '../maintenance/maintain.js';
+import type { DuckDb } from './duckdb.js';
 import type { Lakehouse } from './lakehouse.js';
+import { createTableReader } from './table-reader.js';
 import { startIcebirdReader } from './test-support/icebird-reader.js';
 import { suiteLake } from './test-support/lake-home.js';
 
@@ -107,27 +109,86 @@ describe('table reader: files written before a schema change', () => {
     ]);
   });
 
-  it('keeps reading by name where every file has the current columns, expired snapshots included (from the footer)', async () => {
+  /**
+   * Plans the table's scan with a reader of its own (a new process: nothing cached) on a DuckDB that only
+   * records statements: planning a scan of this platform's tables must read no Parquet footer.
+   */
+  async function coldPlan(lake: Lakehouse, name: string): Promise<{ sql: string; statements: string[] }> {
+    const statements: string[] = [];
+    const record = (sql: string): Promise<never> => {
+      statements.push(sql);
+      return Promise.reject(new Error(`unexpected DuckDB statement while planning: ${sql}`));
+    };
+    const db: DuckDb = {
+      get connection(): never {
+        throw new Error('unexpected DuckDB connection while planning');
+      },
+      rows: record,
+      run: record,
+      connect: () => Promise.reject(new Error('unexpected DuckDB connection while planning')),
+      close: () => undefined,
+    };
+    const { sql } = await createTableReader(lake.catalog, db).plan(await lake.catalog.loadTable(parseTableIdent(name)));
+    return { sql, statements };
+  }
+
+  it('reads by name, with no footer read, where the table never changed its columns, expired snapshots included', async () => {
     const lake = suite.lake;
     await lake.sql('CREATE TABLE bronze.fast (id BIGINT, k INT) PARTITIONED BY (k)');
     for (let i = 1; i <= 3; i++) await lake.sql(`INSERT INTO bronze.fast VALUES (${i}, ${i})`);
     await lake.sql('DELETE FROM bronze.fast WHERE id = 3');
     expect(await scanSqlOf(lake, 'bronze.fast')).not.toMatch(/schema\s*=/);
-    // Expire every snapshot but the current one: the files' snapshots are gone, their footers tell.
+    // Expire every snapshot but the current one: the snapshots that added the files are gone.
     await maintain(lake, { tables: ['bronze.fast'], retainMs: 0, retainLast: 1, compaction: false, orphans: false });
     const table = await lake.catalog.loadTable(parseTableIdent('bronze.fast'));
     expect(table.metadata.snapshots).toHaveLength(1);
-    expect(await scanSqlOf(lake, 'bronze.fast')).not.toMatch(/schema\s*=/);
-    expect(await lake.query('SELECT id::INT AS id FROM bronze.fast ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
-    // After a new column, the footers of the old files (snapshots expired) say they lack it.
+    const cold = await coldPlan(lake, 'bronze.fast');
+    expect(cold.statements).toEqual([]);
+    expect(cold.sql).not.toMatch(/schema\s*=/);
+    expect(await lake.query('SELECT id::INT AS id, k FROM bronze.fast ORDER BY id')).toEqual([
+      { id: 1, k: 1 },
+      { id: 2, k: 2 },
+    ]);
+    // A doc-only change adds a schema that still reads alike: still by name.
+    await lake.executor.writer.commitMetadata(parseTableIdent('bronze.fast'), (base) => {
+      const current = base.metadata.schemas.find((s) => s.schemaId === base.metadata.currentSchemaId)!;
+      const schema = { ...current, schemaId: 1, fields: current.fields.map((f) => (f.name === 'k' ? { ...f, doc: 'the key' } : f)) };
+      return { ...base.metadata, schemas: [...base.metadata.schemas, schema], currentSchemaId: 1 };
+    });
+    expect((await coldPlan(lake, 'bronze.fast')).sql).not.toMatch(/schema\s*=/);
+
+    // After a new column the old files (their snapshots expired) are mapped by field id, still without a footer read.
     await lake.sql('ALTER TABLE bronze.fast ADD COLUMN extra VARCHAR');
     await lake.sql(`INSERT INTO bronze.fast VALUES (4, 4, 'd')`);
     await maintain(lake, { tables: ['bronze.fast'], retainMs: 0, retainLast: 1, compaction: false, orphans: false });
-    expect(await scanSqlOf(lake, 'bronze.fast')).toMatch(/schema\s*=/);
-    expect(await lake.query('SELECT id::INT AS id, extra FROM bronze.fast ORDER BY id')).toEqual([
-      { id: 1, extra: null },
-      { id: 2, extra: null },
-      { id: 4, extra: 'd' },
+    const drifted = await coldPlan(lake, 'bronze.fast');
+    expect(drifted.statements).toEqual([]);
+    expect(drifted.sql).toMatch(/schema\s*=/);
+    expect(await lake.query('SELECT id::INT AS id, k, extra FROM bronze.fast ORDER BY id')).toEqual([
+      { id: 1, k: 1, extra: null },
+      { id: 2, k: 2, extra: null },
+      { id: 4, k: 4, extra: 'd' },
+    ]);
+  });
+
+  it('maps the files by field id when older schemas were removed from the metadata (as other engines expire them)', async () => {
+    const lake = suite.lake;
+    await lake.sql('CREATE TABLE bronze.pruned (id BIGINT, amt INT)');
+    await lake.sql('INSERT INTO bronze.pruned VALUES (1, 10)');
+    await lake.sql('ALTER TABLE bronze.pruned RENAME COLUMN amt TO amount');
+    await lake.sql('INSERT INTO bronze.pruned VALUES (2, 20)');
+    await maintain(lake, { tables: ['bronze.pruned'], retainMs: 0, retainLast: 1, compaction: false, orphans: false });
+    // Only the current schema is left: every listed schema reads alike, yet the first file stores "amt".
+    await lake.executor.writer.commitMetadata(parseTableIdent('bronze.pruned'), (base) => ({
+      ...base.metadata,
+      schemas: base.metadata.schemas.filter((s) => s.schemaId === base.metadata.currentSchemaId),
+    }));
+    const table = await lake.catalog.loadTable(parseTableIdent('bronze.pruned'));
+    expect(table.metadata.schemas.map((s) => s.schemaId)).toEqual([1]);
+    expect((await coldPlan(lake, 'bronze.pruned')).sql).toMatch(/schema\s*=/);
+    expect(await lake.query('SELECT id::INT AS id, amount FROM bronze.pruned ORDER BY id')).toEqual([
+      { id: 1, amount: 10 },
+      { id: 2, amount: 20 },
     ]);
   });
 

@@ -6,7 +6,6 @@ import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cac
 import type { Predicate } from '../iceberg/predicate.js';
 import { planScan, type PlannedScan, type ScanStats } from '../iceberg/scan-planner.js';
 import { schemaById } from '../iceberg/metadata.js';
-import { schemaFromJson } from '../iceberg/schema-json.js';
 import { schemasReadAlike } from '../iceberg/schema-read-alike.js';
 import type { Schema, Snapshot, TableMetadata } from '../iceberg/types.js';
 import { type DuckDb, quoteFilePath, quoteIdent, quoteString } from './duckdb.js';
@@ -49,15 +48,13 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
   const temporary: string[] = [];
   let records: ScanRecord[] = [];
   let counter = 0;
-  /** The `iceberg.schema` of each Parquet footer read so far, by local path (undefined: none, or unreadable). */
-  const footerSchemaCache = new Map<string, Schema | undefined>();
-  /** Per table metadata: whether the files a snapshot added read alike under a scan schema, by snapshot id. */
-  const snapshotReadAlike = new WeakMap<TableMetadata, WeakMap<Schema, Map<bigint, boolean | undefined>>>();
+  /** Per table metadata and scan schema: whether all the table's schemas read alike, and the files of each snapshot. */
+  const readAlike = new WeakMap<TableMetadata, WeakMap<Schema, SchemaReadAlike>>();
   /** Field ids in each Parquet footer read so far, by local path (data files never change). */
   const storedIdCache = new Map<string, Set<number>>();
 
   async function storedFieldIds(paths: string[]): Promise<Map<string, Set<number>>> {
-    const missing = paths.filter((p) => !storedIdCache.has(p));
+    const missing = [...new Set(paths.filter((p) => !storedIdCache.has(p)))];
     if (missing.length > 0) {
       const rows = await db.rows<{ file_name: string; field_id: number | bigint | null }>(
         `SELECT file_name, field_id FROM parquet_schema([${missing.map(quoteFilePath).join(', ')}])`,
@@ -78,51 +75,38 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     return cache;
   }
 
-  async function footerSchemas(paths: string[]): Promise<Map<string, Schema | undefined>> {
-    const missing = [...new Set(paths.filter((p) => !footerSchemaCache.has(p)))];
-    if (missing.length > 0) {
-      const rows = await db.rows<{ file_name: string; schema: string }>(
-        `SELECT file_name, decode(value) AS schema FROM parquet_kv_metadata([${missing.map(quoteFilePath).join(', ')}]) WHERE decode(key) = 'iceberg.schema'`,
-      );
-      for (const p of missing) footerSchemaCache.set(p, undefined);
-      for (const row of rows) footerSchemaCache.set(row.file_name, parseFooterSchema(row.schema));
-    }
-    return new Map(paths.map((p) => [p, footerSchemaCache.get(p)]));
-  }
-
   /**
    * Whether every file of the scan stores the scan schema's columns as they are named now (spec "Column
-   * Projection": otherwise they must be resolved by field id). A file's write schema is the schema of
-   * the snapshot that added it: this platform writes data files under the table's current schema and
-   * refuses to commit them once it changed. Not the manifest's schema: manifests rewritten by a delete
-   * or merged later carry older files under a newer schema. A file whose snapshot is gone (expired) or
-   * recorded no schema is judged by the `iceberg.schema` in its footer; without one it is mapped.
+   * Projection": otherwise they must be resolved by field id). No file I/O: this runs on every scan.
+   *
+   * When every schema the table has had reads alike with the scan schema, so does every file (they were
+   * written under one of them). Otherwise a file's write schema is the schema of the snapshot that added
+   * it: this platform writes data files under the table's current schema and refuses to commit them once
+   * it changed. Not the manifest's schema: manifests rewritten by a delete or merged later carry older
+   * files under a newer schema. A file whose snapshot is gone (expired) or recorded no schema is mapped:
+   * always correct, where reading its footer would cost one read per file in every new process.
    */
-  async function filesMatchSchema(metadata: TableMetadata, scan: PlannedScan, paths: string[]): Promise<boolean> {
-    let bySchema = snapshotReadAlike.get(metadata);
-    if (!bySchema) snapshotReadAlike.set(metadata, (bySchema = new WeakMap()));
-    let bySnapshot = bySchema.get(scan.schema);
-    if (!bySnapshot) bySchema.set(scan.schema, (bySnapshot = new Map()));
+  function filesMatchSchema(metadata: TableMetadata, scan: PlannedScan): boolean {
+    let bySchema = readAlike.get(metadata);
+    if (!bySchema) readAlike.set(metadata, (bySchema = new WeakMap()));
+    let alike = bySchema.get(scan.schema);
+    if (!alike) bySchema.set(scan.schema, (alike = { allSchemas: allSchemasReadAlike(metadata, scan.schema), bySnapshot: new Map() }));
+    if (alike.allSchemas) return true;
     let snapshots: Map<bigint, Snapshot> | undefined;
-    const unknown: string[] = [];
-    for (const [i, task] of scan.tasks.entries()) {
+    for (const task of scan.tasks) {
       const id = task.addedSnapshotId;
-      if (id !== undefined && !bySnapshot.has(id)) {
+      if (id === undefined) return false;
+      let known = alike.bySnapshot.get(id);
+      if (known === undefined) {
         snapshots ??= new Map(metadata.snapshots.map((s) => [s.snapshotId, s]));
         const schemaId = snapshots.get(id)?.schemaId;
         const written = schemaId === undefined ? undefined : schemaById(metadata, schemaId);
-        bySnapshot.set(id, written === undefined ? undefined : schemasReadAlike(written, scan.schema));
+        known = written !== undefined && schemasReadAlike(written, scan.schema);
+        alike.bySnapshot.set(id, known);
       }
-      const alike = id === undefined ? undefined : bySnapshot.get(id);
-      if (alike === false) return false;
-      if (alike === undefined) unknown.push(paths[i]!);
+      if (!known) return false;
     }
-    if (unknown.length === 0) return true;
-    const written = await footerSchemas(unknown);
-    return unknown.every((p) => {
-      const schema = written.get(p);
-      return schema !== undefined && schemasReadAlike(schema, scan.schema);
-    });
+    return true;
   }
 
   async function ensureSchema(name: string): Promise<void> {
@@ -152,7 +136,7 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
     sqlFor(table, scan) {
       return scanSql(scan, {
         localPath: (location) => catalog.io.localPath(location, table.pathMap),
-        filesMatchSchema: (s, paths) => filesMatchSchema(table.metadata, s, paths),
+        filesMatchSchema: (s) => filesMatchSchema(table.metadata, s),
         partitionSpecs: table.metadata.partitionSpecs,
         // Tables adopted from other engines may have files without their identity partition columns (Hive
         // migrations); this platform's writer stores every column, so its own tables skip the footer reads.
@@ -201,11 +185,19 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
   return reader;
 }
 
-/** A footer's `iceberg.schema`; undefined when it is not a schema this platform can parse (the file is then mapped by field id). */
-function parseFooterSchema(text: string): Schema | undefined {
-  try {
-    return schemaFromJson(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
+interface SchemaReadAlike {
+  /** Every schema of the table reads alike with the scan schema. */
+  allSchemas: boolean;
+  /** Whether the files a snapshot added read alike (false for a snapshot gone or without a schema id). */
+  bySnapshot: Map<bigint, boolean>;
+}
+
+/**
+ * True when every schema in the table's metadata reads alike with `schema`. Only when the schema ids are
+ * 0..n-1: a table whose older schemas were removed (another engine's expiry may drop the schemas no
+ * snapshot uses) may have files written under a schema no longer listed.
+ */
+function allSchemasReadAlike(metadata: TableMetadata, schema: Schema): boolean {
+  const count = metadata.schemas.length;
+  return metadata.schemas.every((s) => s.schemaId >= 0 && s.schemaId < count && schemasReadAlike(s, schema));
 }
