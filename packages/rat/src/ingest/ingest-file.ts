@@ -29,6 +29,7 @@ import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { stageAvro } from './avro-reader.js';
 import { stageJson } from './json-reader.js';
+import { fileLinesSql } from './json-lines.js';
 import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
@@ -259,9 +260,14 @@ async function stageAndCommit(
         const rejected = staged.rejected + conversionRejects;
         const parseRejects = `(SELECT line, reason, raw FROM ${quoteIdent(staged.rejects)})`;
         const allRejects = planRejects ? `(${parseRejects} UNION ALL (${planRejects.sql}))` : parseRejects;
+        // Rows numbered by record (NDJSON): their lines in the file, found only now that some are bad.
+        const shifts = rejected > 0 && staged.lineShifts ? await staged.lineShifts() : undefined;
+        const fileLines = (sql: string) => (shifts ? fileLinesSql(sql, shifts) : sql);
         // A replay's rows are numbered in its temporary file: the quarantine's lines are those of the source file.
         const mapLine = (sql: string) =>
-          replay ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${sql}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line` : sql;
+          replay
+            ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${fileLines(sql)}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line`
+            : fileLines(sql);
         const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
         if (rejected > 0 && options.onError === 'fail') {
           const first = sampleRejects[0]!;

@@ -232,3 +232,37 @@ describe('JSON files read_json cannot read as records', () => {
     }
   });
 });
+
+describe('NDJSON rejects name the line in the file', () => {
+  const rejectsOf = (table: string) => fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM ${table}__rejects ORDER BY line`);
+
+  it('counts blank lines (also \\r\\n ones, lines of spaces, and at the start) in the lines of rejected values', async () => {
+    const plain = await load('gap.ndjson', '{"a":1}\n\n{"a":1e400}\n');
+    expect(await rejectsOf(plain.table)).toEqual([{ line: 3, reason: 'key "a": 1e400 is beyond the range of a double' }]);
+    const crlf = await load('gap-crlf.ndjson', '\r\n\r\n{"a":1}\r\n  \r\n\t\r\n{"a":1e400}\r\n{"a":2}\r\n\r\n{"a":-1e400}\r\n');
+    expect((await rejectsOf(crlf.table)).map((r) => r.line)).toEqual([6, 9]);
+  });
+
+  it('counts them in the lines of records that are not objects, read line by line', async () => {
+    const { table } = await load('gap-null.ndjson', '\n\n{"a":1}\r\n\r\n   \r\nnull\n{"a":3}\n\n[1]\n');
+    expect(await rejectsOf(table)).toEqual([
+      { line: 6, reason: 'not a JSON object but null' },
+      { line: 9, reason: 'not a JSON object but array' },
+    ]);
+  });
+
+  it('counts them in the lines of values the table cannot take, and in the --on-error fail message', async () => {
+    const { table } = await load('typed.ndjson', '{"a":1}\n');
+    const file = await fx.file('gap-typed.ndjson', '\n{"a":2}\n\n  \n{"a":"x"}\n');
+    const failed = (await fx.ingestion.ingest(file, table, { onError: 'fail' })).files[0]!;
+    expect(failed.error).toMatch(/\(line 5\): column a: cannot convert x to BIGINT/);
+    const loaded = (await fx.ingestion.ingest(file, table)).files[0]!;
+    expect(loaded.sampleRejects).toEqual([{ line: 5, reason: 'column a: cannot convert x to BIGINT' }]);
+    expect(await rejectsOf(table)).toEqual([{ line: 5, reason: 'column a: cannot convert x to BIGINT' }]);
+  });
+
+  it('names an array element by its position, blank lines or not', async () => {
+    const { table } = await load('gap.json', '[{"a":1},\n\n{"a":1e400}]\n');
+    expect((await rejectsOf(table)).map((r) => r.line)).toEqual([2]);
+  });
+});

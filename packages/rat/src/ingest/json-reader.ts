@@ -7,6 +7,7 @@ import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { isInexactNumber, planColumns, recordKeys, settleNumbers } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
+import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -28,9 +29,16 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   const format = options.jsonFormat ?? 'auto';
   if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records.split('.'));
   const ndjson = format === 'newline_delimited' || (format === 'auto' && looksNewlineDelimited(file));
-  const byRecord = () => stageByRecord(ctx, file, ndjson);
+  let readByRecord = false;
+  const byRecord = () => {
+    readByRecord = true;
+    return stageByRecord(ctx, file, ndjson);
+  };
   try {
-    return await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false, byRecord);
+    const staged = await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false, byRecord);
+    // read_json numbers the records, skipping blank lines: rejects get their lines in the file (json-lines.ts).
+    if (ndjson && !readByRecord) staged.lineShifts = () => shiftsTable(ctx, file, 'values');
+    return staged;
   } catch (error) {
     if (!(error instanceof InputFileError) || !UNREADABLE_RECORDS.test(error.message)) throw error;
   }
@@ -60,8 +68,16 @@ async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolea
            max_line_size = 268435456, compression = ${quoteString(file.compression)}) WITH ORDINALITY`,
       ),
     );
+    // read_csv ends a line at a lone `\r` too, so a `\r\n` file numbers twice its lines: the lines that
+    // are not blank are numbered again, in order, by their lines in the file.
+    const blank = `(line IS NULL OR trim(line, ' ' || chr(9) || chr(13)) = '')`;
+    const shifts = await shiftsTable(ctx, file, 'lines');
+    await duck.run(`
+      CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} AS
+      SELECT r.k + coalesce(s.shift, 0) AS n, r.line
+      FROM (SELECT row_number() OVER (ORDER BY n) AS k, line FROM ${quoteIdent(lines)} WHERE NOT ${blank}) r
+      ASOF LEFT JOIN ${quoteIdent(shifts)} s ON r.k >= s.ord`);
     const kind = `(CASE WHEN json_valid(line) THEN json_type(line) ELSE 'INVALID' END)`;
-    const blank = `(line IS NULL OR trim(line) = '')`;
     await duck.run(`
       INSERT INTO ${quoteIdent(rejects)}
       SELECT n, CASE WHEN ${kind} = 'INVALID' THEN 'malformed JSON' ELSE 'not a JSON object but ' || lower(${kind}) END, line
@@ -81,6 +97,13 @@ async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolea
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(lines)}`);
   }
+}
+
+/** The file's line shifts (json-lines.ts) as a temp table, which dropStaged drops. */
+async function shiftsTable(ctx: StageContext, file: ProbedFile, unit: RecordUnit): Promise<string> {
+  const name = `${stageNames(ctx.id).rejects}_shifts`;
+  await lineShiftsTable(ctx.duck, name, await recordLineShifts(file.localPath, file.compression, unit));
+  return name;
 }
 
 /** An empty rejects table, holding only the records a row source could not turn into rows (sourceRejects). */
@@ -224,6 +247,8 @@ async function readRecords(
       if (byRecord && nullRowStop(error)) {
         const restaged = await byRecord();
         delete staged.lazy;
+        // Read line by line, the rows carry their lines in the file already.
+        delete staged.lineShifts;
         return Object.assign(staged, restaged);
       }
       if (exact || !isInexactNumber(error)) throw error;

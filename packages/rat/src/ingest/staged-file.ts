@@ -56,6 +56,12 @@ export interface StagedFile {
    * or a check fails.
    */
   locate?(checks: readonly RecordCheck[]): Promise<Map<number, LocatedRecord> | undefined>;
+  /**
+   * Set when LINE_COLUMN and the rejects' `line` number the records, not the file's lines (NDJSON as
+   * read_json reads it, blank lines skipped): makes a temp table of line shifts (json-lines.ts) for
+   * them. Called only when there are rejects, so a clean file is not scanned for its lines.
+   */
+  lineShifts?(): Promise<string>;
   rows: number;
   rejects: string;
   rejected: number;
@@ -151,5 +157,6 @@ export async function stagedColumns(duck: DuckDb, relation: string, mapping: Col
 export async function dropStaged(duck: DuckDb, id: string): Promise<void> {
   const { relation, rejects, view } = stageNames(id);
   await duck.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}; DROP TABLE IF EXISTS ${quoteIdent(relation)}; DROP TABLE IF EXISTS ${quoteIdent(rejects)};
-    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_duck`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_scan`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_plan`)}`);
+    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_duck`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_scan`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_plan`)};
+    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_shifts`)}`);
 }
