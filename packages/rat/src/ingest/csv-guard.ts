@@ -16,6 +16,14 @@ import { lossyCastSql } from './schema-plan.js';
  * is a reader reject on such a column, which the caller treats the same way. The file is then read
  * into a temp table with these columns as text, where `quarantineGuarded` moves exactly the rows that
  * do not convert, or would change, to the quarantine, with their line and raw text.
+ *
+ * A date or timestamp column read with an explicit format (`%d/%m/%Y`, sniffed or given) parses
+ * strictly, but DuckDB 1.5.6's reader (and its `try_strptime`) takes `infinity`, `-infinity` and
+ * `epoch`, any case, for 1900-01-01 without a word. Its streamed read keeps the reader's parse and
+ * stops only at 1900-01-01 itself (one comparison per value; a real 1900-01-01 is rare), and the
+ * exact read converts the text with the format, reading those three words as the cast does
+ * (`convertedSql`): infinity then goes to the quarantine as on the ISO path (temporal-infinity.ts),
+ * `epoch` is 1970-01-01 as in PostgreSQL, and a real 1900-01-01 loads.
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
@@ -36,6 +44,8 @@ export interface CsvGuard {
   read: string;
   /** A decimal written with a decimal comma (`1,5`): the text's comma becomes a point before it is cast. */
   comma?: boolean;
+  /** The strptime format of a date or timestamp column read with one: read by the reader as `type`, its text converted by convertedSql. */
+  format?: string;
 }
 
 /** 2^53 - 1: the largest integer every smaller one of which a DOUBLE holds exactly. */
@@ -58,7 +68,9 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
  * The type the streamed read reads a guarded column as: DOUBLE for integers, TIMESTAMP for dates
  * (unless a timestamp format is given, which would apply to it too). VARCHAR when no such type fits.
  */
-export function fastReadType(type: string, timestampFormat: string | undefined): string {
+export function fastReadType(type: string, timestampFormat: string | undefined, format?: string): string {
+  // The reader's own parse, which is strict but for the three words read as 1900-01-01: guardedReadSql stops at that date.
+  if (format !== undefined) return type;
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
   // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
   if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP') return 'VARCHAR';
@@ -71,7 +83,8 @@ export function fastReadType(type: string, timestampFormat: string | undefined):
  * found to carry a UTC offset (`detected` TIMESTAMPTZ): read as TIMESTAMP, `10:00:00+05:00` loses
  * its offset. A column without a time zone cannot hold an instant without choosing a zone, so such
  * a value goes to the quarantine. (A plain timestamp column is not checked otherwise: reading it as
- * text would cost every file; an offset past the sniffer's sample still loses it.)
+ * text would cost every file; an offset past the sniffer's sample still loses it.) And dates and
+ * timestamps read with an explicit format (`format`), for the words the reader takes for 1900-01-01.
  */
 export function csvGuards(
   names: readonly string[],
@@ -82,9 +95,21 @@ export function csvGuards(
     const type = readType.trim().toUpperCase().replace(/\s+/g, '');
     const decimal = DECIMAL_SQL.test(type);
     const offsets = type === 'TIMESTAMP' && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
-    const lenient = INTEGER_SQL.test(type) || decimal || offsets || (type === 'DATE' && dialect.dateFormat === undefined);
+    const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
+    // A format with a zone (%z) reads into a TIMESTAMP by rules the text's conversion does not repeat: left to the reader.
+    const formatted = format !== undefined && !/%[zZ]/.test(format);
+    const lenient = INTEGER_SQL.test(type) || decimal || offsets || (type === 'DATE' && dialect.dateFormat === undefined) || formatted;
     if (!lenient) return [];
-    return [{ index, name: names[index]!, type: type === 'INT' ? 'INTEGER' : type, read: 'VARCHAR', ...(decimal && dialect.decimalSeparator === ',' ? { comma: true } : {}) }];
+    return [
+      {
+        index,
+        name: names[index]!,
+        type: type === 'INT' ? 'INTEGER' : type,
+        read: 'VARCHAR',
+        ...(decimal && dialect.decimalSeparator === ',' ? { comma: true } : {}),
+        ...(formatted ? { format } : {}),
+      },
+    ];
   });
 }
 
@@ -94,8 +119,24 @@ function castableSql(guard: CsvGuard, alias = ''): string {
   return guard.comma ? `replace(${value}, ',', '.')` : value;
 }
 
-/** True when `value` (text) is not NULL and does not convert to `type`, or converts with a change. */
-function badSql(value: string, type: string): string {
+/**
+ * The guarded column's text converted to its type: by the format where it has one, except the words
+ * the reader and try_strptime take for 1900-01-01, which are read as the cast reads them (infinity,
+ * -infinity, 1970-01-01). The reader trims spaces around a value; so does this.
+ */
+function convertedSql(guard: CsvGuard, value: string): string {
+  if (guard.format === undefined) return `TRY_CAST(${value} AS ${guard.type})`;
+  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(try_strptime(${value}, ${quoteString(guard.format)}) AS ${guard.type}) END`;
+}
+
+/** The value the reader gives a formatted column for `infinity`, `-infinity` and `epoch`. */
+const WORD_AS_READ: Record<string, string> = { DATE: `DATE '1900-01-01'`, TIMESTAMP: `TIMESTAMP '1900-01-01 00:00:00'` };
+
+/** True when `value` (text) is not NULL and does not convert to the guard's type, or converts with a change. */
+function badSql(value: string, guard: CsvGuard): string {
+  // A format parses the whole text strictly: a time of day the date format has no place for does not convert.
+  if (guard.format !== undefined) return `(${value} IS NOT NULL AND ${convertedSql(guard, value)} IS NULL)`;
+  const type = guard.type;
   return `(${value} IS NOT NULL AND (TRY_CAST(${value} AS ${type}) IS NULL OR ${changedSql(value, type)}))`;
 }
 
@@ -104,6 +145,11 @@ function changedSql(value: string, type: string): string {
   if (type === 'TIMESTAMP') return lossyCastSql(value, VARCHAR, type)!;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
   return `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
+}
+
+/** Whether the value DuckDB's reader read for a column by the guard's read type (text in `value`, from a reject) converts to the column's type. */
+export function convertsSql(guard: CsvGuard, value: string): string {
+  return `${convertedSql(guard, value)} IS NOT NULL`;
 }
 
 /** The select-list item that converts a guarded column (read as `guard.read`) on the streamed read, stopping the read (GUARD_MARK) at a value that needs the quarantine. */
@@ -117,6 +163,10 @@ export function guardedReadSql(guard: CsvGuard): string {
     const inRange = low === -high ? `abs(${value}) <= ${high}` : `${value} BETWEEN ${low} AND ${high}`;
     return `CASE WHEN ${value} = trunc(${value}) AND ${inRange} THEN CAST(${value} AS ${guard.type}) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
+  if (guard.format !== undefined && guard.read === guard.type) {
+    return `CASE WHEN ${value} = ${WORD_AS_READ[guard.type]!} THEN ${stop} ELSE ${value} END AS ${name}`;
+  }
+  if (guard.format !== undefined) return `CAST(coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) AS ${guard.type}) AS ${name}`;
   if (guard.read === 'TIMESTAMP') {
     return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
@@ -131,12 +181,12 @@ export function isGuardStop(error: unknown): boolean {
 
 /** A WHERE condition: the row has a value in some guarded column that does not convert, or would change. */
 function anyBadSql(guards: readonly CsvGuard[], alias = ''): string {
-  return guards.map((g) => `coalesce(${badSql(castableSql(g, alias), g.type)}, false)`).join(' OR ');
+  return guards.map((g) => `coalesce(${badSql(castableSql(g, alias), g)}, false)`).join(' OR ');
 }
 
 /** Converts the guarded columns of a temp table that holds none of the rows anyBadSql finds (TRY_CAST: DuckDB also converts the deleted rows). */
 export async function convertGuarded(duck: DuckDb, relation: string, guards: readonly CsvGuard[]): Promise<void> {
-  for (const g of guards) await duck.run(`ALTER TABLE ${quoteIdent(relation)} ALTER COLUMN ${quoteIdent(g.name)} SET DATA TYPE ${g.type} USING TRY_CAST(${castableSql(g)} AS ${g.type})`);
+  for (const g of guards) await duck.run(`ALTER TABLE ${quoteIdent(relation)} ALTER COLUMN ${quoteIdent(g.name)} SET DATA TYPE ${g.type} USING ${convertedSql(g, castableSql(g))}`);
 }
 
 /** Files (by `sourceColumn`) of a temp table read from several files whose guarded columns hold a value that needs the quarantine. */
@@ -203,7 +253,7 @@ export async function quarantineGuarded(
   await locatedTable(duck, lines, located);
   try {
     const reason = `concat_ws('; ', ${guards
-      .map((g) => `CASE WHEN coalesce(${badSql(castableSql(g, 'r.'), g.type)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
+      .map((g) => `CASE WHEN coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
       .join(', ')})`;
     const field = (column: string) => {
       const text = `CAST(r.${quoteIdent(column)} AS VARCHAR)`;

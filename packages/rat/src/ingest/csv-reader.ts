@@ -6,7 +6,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { convertGuarded, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { locateRecords, readRecord } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
@@ -71,10 +71,10 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     { ...dialect, detected: dialect.columns.map((c) => c.type) },
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
-  const eager = guards.some((g) => sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
+  const eager = guards.some((g) => g.format === undefined && sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
   if (!eager) {
     const text = needText(file, dialect, guards);
-    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g.type, dialect.timestampFormat);
+    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g.type, dialect.timestampFormat, g.format);
   }
   // The streamed read reads guarded columns by their cheap exact type; a temp table holds them as text (the exact read).
   const streamTypes = wanted.map((type, i) => guards.find((g) => g.index === i)?.read ?? type);
@@ -117,7 +117,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const collect = async (maxLineBytes: number, fast: readonly CsvGuard[], rows: number): Promise<number | undefined> => {
     let dropped = false;
     try {
-      const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN TRY_CAST(${CAST_VALUE_SQL} AS ${g.type}) IS NOT NULL`).join(' ');
+      const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN ${convertsSql(g, CAST_VALUE_SQL)}`).join(' ');
       const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE error_type = 'CAST' AND (NOT regexp_matches(error_message, ${CAST_MESSAGE}) OR CASE column_name ${takes} ELSE false END))` : '0';
       const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint; unclosed: bigint }>(
         `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, ${fastRejects} AS fast, count(*) FILTER (WHERE ${UNCLOSED_QUOTE_SQL}) AS unclosed FROM ${quoteIdent(rejectsTable)}`,
@@ -399,7 +399,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
  * read exactly then.
  */
 function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[]): Set<number> {
-  const integers = guards.filter((g) => g.type !== 'DATE');
+  const integers = guards.filter((g) => g.type !== 'DATE' && g.format === undefined);
   const text = new Set<number>();
   if (integers.length === 0 || !file.sample) return text;
   const lines = decodeSample(file).split(/\r?\n/);

@@ -86,6 +86,30 @@ describe('small CSVs read together', () => {
     expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.skip')).toEqual([{ n: 4 }]);
   });
 
+  it('reads a date format the same way in a run: infinity goes to the quarantine, epoch is 1970-01-01, a real 1900-01-01 loads', async () => {
+    const paths = await files('fmtrun', ['id,day\n1,13/02/2024\n', 'id,day\n2,14/02/2024\n3,01/01/1900\n', 'id,day\n4,infinity\n5,15/02/2024\n', 'id,day\n6,epoch\n', 'id,day\n7,16/02/2024\n']);
+    const report = await fx.ingestion.ingestBatch(join(fx.dir, 'fmtrun-*.csv'), 'bronze.fmtrun');
+    expect(report.files.map((f) => [f.file, f.status, f.rowsIngested, f.rowsRejected])).toEqual([
+      [paths[0], 'success', 1, 0],
+      [paths[1], 'success', 2, 0],
+      [paths[2], 'success', 1, 1],
+      [paths[3], 'success', 1, 0],
+      [paths[4], 'success', 1, 0],
+    ]);
+    const rows = await fx.rat.query<{ id: number; day: string }>('SELECT id::INT AS id, CAST(day AS VARCHAR) AS day FROM bronze.fmtrun ORDER BY id');
+    expect(rows.map((r) => [r.id, r.day])).toEqual([
+      [1, '2024-02-13'],
+      [2, '2024-02-14'],
+      [3, '1900-01-01'],
+      [5, '2024-02-15'],
+      [6, '1970-01-01'],
+      [7, '2024-02-16'],
+    ]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason FROM bronze.fmtrun__rejects')).toEqual([
+      { line: 2, reason: 'column day: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity' },
+    ]);
+  });
+
   it('widens a column when a value of any file in the run needs it', async () => {
     await fx.rat.sql('CREATE TABLE bronze.wide (id INTEGER, name VARCHAR, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
     await files('wide', ['id,name\n1,a\n', 'id,name\n6000000000,b\n', 'id,name\n3,c\n']);

@@ -149,6 +149,67 @@ describe('CSV timestamps', () => {
     expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.inf_late')).toEqual([{ n: 25_001 }]);
   });
 
+  it('quarantines infinity and -infinity in a date or timestamp column read with a format (%d/%m/%Y), which DuckDB reads as 1900-01-01; epoch is 1970-01-01; a real 1900-01-01 loads', async () => {
+    const infinity = (column: string, value: string, type: string) => `column ${column}: ${value} cannot be stored as ${type}: an Iceberg date or timestamp has no infinity`;
+    const days = async (table: string) => (await fx.rat.query<{ id: number; day: string }>(`SELECT id::INT AS id, CAST(day AS VARCHAR) AS day FROM ${table} ORDER BY id`)).map((r) => [r.id, r.day]);
+    // In the sniffed sample.
+    const sampled = await fx.ingestion.ingest(await fx.file('fmt-dates.csv', 'id,day\n1,13/02/2024\n2,infinity\n3,-infinity\n4,Infinity\n5,epoch\n6,01/01/1900\n7,14/02/2024\n'), 'bronze.fmt_dates');
+    expect(sampled.files[0]).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 3 });
+    expect(await columns('bronze.fmt_dates')).toMatchObject({ day: 'date' });
+    expect(await days('bronze.fmt_dates')).toEqual([
+      [1, '2024-02-13'],
+      [5, '1970-01-01'],
+      [6, '1900-01-01'],
+      [7, '2024-02-14'],
+    ]);
+    expect(await rejectRows('bronze.fmt_dates')).toEqual([
+      [3, infinity('day', 'infinity', 'DATE'), '2,infinity'],
+      [4, infinity('day', '-infinity', 'DATE'), '3,-infinity'],
+      [5, infinity('day', 'infinity', 'DATE'), '4,Infinity'],
+    ]);
+    // Past the sniffer's sample: the streamed read stops at 1900-01-01 and the file is read again, exactly.
+    const rows = Array.from({ length: 25_000 }, (_, i) => `${i},${String((i % 28) + 1).padStart(2, '0')}/02/2024`);
+    const late = await fx.ingestion.ingest(await fx.file('fmt-late.csv', `id,day\n${rows.join('\n')}\n25000,infinity\n25001,01/01/1900\n25002,EPOCH\n25003,-Infinity\n25004,29/02/2024\n`), 'bronze.fmt_late');
+    expect(late.files[0]).toMatchObject({ status: 'success', rowsIngested: 25_003, rowsRejected: 2 });
+    expect(await rejectRows('bronze.fmt_late')).toEqual([
+      [25_002, infinity('day', 'infinity', 'DATE'), '25000,infinity'],
+      [25_005, infinity('day', '-infinity', 'DATE'), '25003,-Infinity'],
+    ]);
+    expect((await days('bronze.fmt_late')).slice(-4)).toEqual([
+      [24_999, '2024-02-24'],
+      [25_001, '1900-01-01'],
+      [25_002, '1970-01-01'],
+      [25_004, '2024-02-29'],
+    ]);
+    // The format given (--date-format), where the sniffer alone would read 02/01/2024 as February 1st.
+    const given = await fx.ingestion.ingest(await fx.file('fmt-given.csv', 'id,day\n1,02/01/2024\n2,infinity\n3,01/01/1900\n4,epoch\n'), 'bronze.fmt_given', { dateFormat: '%m/%d/%Y' });
+    expect(given.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 1 });
+    expect(await days('bronze.fmt_given')).toEqual([
+      [1, '2024-02-01'],
+      [3, '1900-01-01'],
+      [4, '1970-01-01'],
+    ]);
+    expect(await rejectRows('bronze.fmt_given')).toEqual([[3, infinity('day', 'infinity', 'DATE'), '2,infinity']]);
+    // A timestamp format: the same words, the same way.
+    const stamps = await fx.ingestion.ingest(
+      await fx.file('fmt-ts.csv', 'id,ts\n1,13/02/2024 10:00:00\n2,-infinity\n3,epoch\n4,01/01/1900 00:00:00\n'),
+      'bronze.fmt_ts',
+      { timestampFormat: '%d/%m/%Y %H:%M:%S', types: { ts: 'TIMESTAMP' } },
+    );
+    expect(stamps.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id::INT AS id, CAST(ts AS VARCHAR) AS ts FROM bronze.fmt_ts ORDER BY id')).toEqual([
+      { id: 1, ts: '2024-02-13 10:00:00' },
+      { id: 3, ts: '1970-01-01 00:00:00' },
+      { id: 4, ts: '1900-01-01 00:00:00' },
+    ]);
+    expect(await rejectRows('bronze.fmt_ts')).toEqual([[3, infinity('ts', '-infinity', 'TIMESTAMP'), '2,-infinity']]);
+    // With --on-error fail the file is refused and the table keeps its rows.
+    const refused = await fx.ingestion.ingest(await fx.file('fmt-late2.csv', `id,day\n${rows.join('\n')}\n25000,-infinity\n`), 'bronze.fmt_late', { onError: 'fail' });
+    expect(refused.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_BAD_ROWS', rowsIngested: 0 });
+    expect(refused.files[0]!.error).toContain('-infinity cannot be stored as DATE');
+    expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.fmt_late')).toEqual([{ n: 25_003 }]);
+  });
+
   it('quarantines infinity where the rows are not streamed too: a merge, and a Parquet file that holds it', async () => {
     const merged = await fx.ingestion.ingest(await fx.file('inf-merge.csv', 'id,d,amt\n5,infinity,1.5\n6,2024-01-04,2.5\n'), 'bronze.inf_merge', { mode: 'merge', keys: ['id'] });
     expect(merged.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
