@@ -278,7 +278,12 @@ async function stageAndCommit(
             `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with --on-error fail the file is refused and the table is unchanged)`,
           );
         }
-        const rows = streamed ? streamed.rows : staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
+        // Records with no fields (`{}` only) bring no columns: into a table they are rows of NULLs, as among other records; they cannot create one.
+        const fieldless = staged.columns.length === 0 && staged.rows > 0;
+        if (fieldless && !table) {
+          throw new InputFileError('INGEST_FILE_INVALID', probed.display, {}, `its ${staged.rows} record${staged.rows === 1 ? ' has' : 's have'} no fields ({}): there are no columns to create ${targetName} from`);
+        }
+        const rows = streamed ? streamed.rows : staged.columns.length > 0 || fieldless ? Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${plan.rowsSql})`))[0]!.n) : 0;
         const superseded = plan.duplicateKeysSql && staged.columns.length > 0 ? Number((await duck.rows<{ n: bigint }>(plan.duplicateKeysSql))[0]!.n) : 0;
         if (options.mode === 'overwrite' && rows === 0 && rejected > 0 && !replay && table) {
           // Replacing the table with nothing because every row was bad would pass for a load: the file is refused instead.

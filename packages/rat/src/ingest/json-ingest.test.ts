@@ -218,6 +218,23 @@ describe('JSON files read_json cannot read as records', () => {
     expect(Object.keys(await fieldTypes(table))).toEqual(['a', '_source_file', '_ingested_at']);
   });
 
+  it('loads records with no fields ({}) as rows of NULLs into a table, as among other records; they cannot create one', async () => {
+    const created = await load('empty-objects.ndjson', '{}\n{}\n');
+    expect(created.file).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(created.file.error).toMatch(/empty-objects\.ndjson: its 2 records have no fields \(\{\}\): there are no columns to create bronze\./);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: created.table.split('.')[1]! })).toBe(false);
+    const { table } = await load('with-fields.ndjson', '{"a":1}\n{}\n');
+    for (const [name, text, rejected] of [
+      ['objects.ndjson', '{}\n{}\n', 0],
+      ['objects.json', '[{}, {}]', 0],
+      ['objects-null.ndjson', '{}\nnull\n{}\n', 1],
+    ] as const) {
+      const report = await fx.ingestion.ingest(await fx.file(name, text), table);
+      expect(report.files[0], name).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: rejected });
+    }
+    expect(await fx.rat.query(`SELECT count(*)::INTEGER AS n, count(a)::INTEGER AS a FROM ${table}`)).toEqual([{ n: 8, a: 1 }]);
+  });
+
   it('refuses an empty array as a file without records', async () => {
     expect((await load('empty.json', '[]')).file.error).toMatch(/empty\.json: the file holds no JSON records \(an empty array\)/);
   });
