@@ -26,7 +26,7 @@ export interface SourceConnection {
   quoteIdent(name: string): string;
   /**
    * What stands for a stored cursor value in `WHERE column > ...` (a read's only parameter): the SQL
-   * (a placeholder, or one cast to the type the comparison must be made in) and the value bound to it.
+   * (a bind parameter such as `?` or `$1`, or one cast to the type the comparison must be made in) and the value bound to it.
    */
   cursorValue(cursor: SourceCursor): { sql: string; param: unknown };
   /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
