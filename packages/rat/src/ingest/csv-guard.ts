@@ -1,7 +1,7 @@
 import { VARCHAR } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import type { LocatedRecord, RecordCheck } from './csv-records.js';
-import { lossyCastSql } from './schema-plan.js';
+import { lossyCastSql, zoneLossReasonSql } from './schema-plan.js';
 
 /**
  * DuckDB's CSV reader converts integers and dates leniently (duckdb/duckdb#25824): `1.5` read into an
@@ -96,7 +96,7 @@ export function csvGuards(
     const decimal = DECIMAL_SQL.test(type);
     const offsets = type === 'TIMESTAMP' && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
     const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
-    // A format with a zone (%z) reads into a TIMESTAMP by rules the text's conversion does not repeat: left to the reader.
+    // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
     const formatted = format !== undefined && !/%[zZ]/.test(format);
     const lenient = INTEGER_SQL.test(type) || decimal || offsets || (type === 'DATE' && dialect.dateFormat === undefined) || formatted;
     if (!lenient) return [];
@@ -253,7 +253,12 @@ export async function quarantineGuarded(
   await locatedTable(duck, lines, located);
   try {
     const reason = `concat_ws('; ', ${guards
-      .map((g) => `CASE WHEN coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(r.${quoteIdent(g.name)}, 200) || ' to ${g.type}' END`)
+      .map((g) => {
+        const value = `r.${quoteIdent(g.name)}`;
+        // A plain timestamp guard finds text with an offset (or none that converts): name the offset, not a failed conversion.
+        const zone = g.type === 'TIMESTAMP' && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMP) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
+        return `CASE WHEN NOT coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN NULL ${zone}ELSE 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(${value}, 200) || ' to ${g.type}' END`;
+      })
       .join(', ')})`;
     const field = (column: string) => {
       const text = `CAST(r.${quoteIdent(column)} AS VARCHAR)`;

@@ -455,7 +455,10 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
  */
 function readType(ctx: StageContext, dialect: Dialect, name: string, source: string, detected: string): string {
   const explicit = ctx.options.types[name] ?? ctx.options.types[source];
-  if (explicit) return readsLossily(explicit, detected, dialect) ? detected : explicit;
+  // Timestamps read with a zone (%z) into a column without one: read as the instants they are (the reader would shift them to
+  // UTC and take infinity for 1900-01-01); the conversion sends each to the quarantine.
+  const zoned = (wanted: string) => (/^TIMESTAMP$/i.test(wanted.trim()) && hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : wanted);
+  if (explicit) return readsLossily(explicit, detected, dialect) ? detected : zoned(explicit);
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
   const tableType = duckDbTypeOf(field.type);
@@ -464,7 +467,7 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
   if (decimal && /^(DOUBLE|FLOAT|BIGINT|INTEGER|SMALLINT|TINYINT|DECIMAL\(\d+,\s*\d+\))$/i.test(detected.trim())) return `DECIMAL(38,${decimal[2]})`;
   const detectedIceberg = icebergPrimitive(detected);
   if (typeof field.type === 'string' && detectedIceberg && detectedIceberg !== field.type && promotionAllowed(field.type, detectedIceberg)) return detected;
-  return readsLossily(tableType, detected, dialect) ? detected : tableType;
+  return readsLossily(tableType, detected, dialect) ? detected : zoned(tableType);
 }
 
 const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
@@ -477,6 +480,11 @@ const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
  */
 function readsLossily(wanted: string, detected: string, dialect: Dialect): boolean {
   return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
+}
+
+/** Whether a strptime format reads a UTC offset or zone name (`%z`, `%Z`; not a literal `%%z`). */
+function hasZone(format: string | undefined): boolean {
+  return format !== undefined && /%[zZ]/.test(format.replaceAll('%%', ''));
 }
 
 /**
@@ -599,8 +607,12 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     const sniffedDate = row.DateFormat && options.dateFormat === undefined ? row.DateFormat : undefined;
     // The ISO format itself is read without one, checked (csv-guard.ts): with a format, DuckDB's reader takes `infinity`, `-infinity` and `epoch` for 1900-01-01.
     const dateFormat = sniffedDate && (sniffedDate === ISO_DATE_FORMAT || (await isoDatesWin(duck, file, dialect, sniffedDate, options.sampleSize ?? DEFAULT_SAMPLE_ROWS))) ? undefined : row.DateFormat;
+    // A format with a zone (%z) reads instants: DuckDB's sniffer calls the column TIMESTAMP, whose reader shifts each value to UTC
+    // and drops its zone, and takes `infinity` and `epoch` for 1900-01-01; read as TIMESTAMPTZ, each is kept as written.
+    const zoned = hasZone(row.TimestampFormat ?? undefined);
     return {
       ...dialect,
+      ...(zoned ? { columns: dialect.columns.map((c) => (/^TIMESTAMP$/i.test(c.type.trim()) ? { ...c, type: 'TIMESTAMP WITH TIME ZONE' } : c)) } : {}),
       ...(dateFormat ? { dateFormat } : {}),
       ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
       ...(options.decimalSeparator !== undefined ? { decimalSeparator: options.decimalSeparator } : {}),

@@ -12,6 +12,8 @@ afterAll(async () => {
 
 /** The quarantined rows of a table as [line, reason, raw], by line. */
 const rejectRows = async (table: string) => (await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM ${table}__rejects ORDER BY line`)).map((r) => [r.line, r.reason, r.raw]);
+/** The quarantine's reason for an infinite date or timestamp. */
+const infinityReason = (column: string, value: string, type: string) => `column ${column}: ${value} cannot be stored as ${type}: an Iceberg date or timestamp has no infinity`;
 const columns = async (table: string) => Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
 
 describe('CSV lines before the header', () => {
@@ -117,8 +119,8 @@ describe('CSV timestamps', () => {
       { id: 4, ts: '2024-01-01 12:00:00' },
     ]);
     expect(await rejectRows('bronze.ts_plain')).toEqual([
-      [2, 'column ts: cannot convert 2024-01-01 10:00:00+05:00 to TIMESTAMP', '2,2024-01-01 10:00:00+05:00'],
-      [3, 'column ts: cannot convert 2024-01-01 11:00:00Z to TIMESTAMP', '3,2024-01-01 11:00:00Z'],
+      [2, 'column ts: 2024-01-01 10:00:00+05:00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)', '2,2024-01-01 10:00:00+05:00'],
+      [3, 'column ts: 2024-01-01 11:00:00Z has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)', '3,2024-01-01 11:00:00Z'],
     ]);
   });
 
@@ -208,6 +210,36 @@ describe('CSV timestamps', () => {
     expect(refused.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_BAD_ROWS', rowsIngested: 0 });
     expect(refused.files[0]!.error).toContain('-infinity cannot be stored as DATE');
     expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.fmt_late')).toEqual([{ n: 25_003 }]);
+  });
+
+  it('reads timestamps with a zone format (%z) as the instants they are: a new column is timestamptz, infinity is quarantined, a column without a zone quarantines them', async () => {
+    const text = 'id,t\n1,2024-01-01 10:00:00+0200\n2,infinity\n3,epoch\n4,2024-01-02 10:00:00+0000\n5,2024-01-03 10:00:00\n';
+    const zoned = await fx.ingestion.ingest(await fx.file('fmt-zone.csv', text), 'bronze.fmt_zone', { timestampFormat: '%Y-%m-%d %H:%M:%S%z' });
+    expect(zoned.files[0]).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 1 });
+    expect(await columns('bronze.fmt_zone')).toMatchObject({ t: 'timestamptz' });
+    const utc = `SELECT id::INT AS id, strftime(t AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') AS t FROM`;
+    // DuckDB's sniffer calls the column TIMESTAMP, whose reader read infinity and epoch as 1900-01-01.
+    expect(await fx.rat.query(`${utc} bronze.fmt_zone ORDER BY id`)).toEqual([
+      { id: 1, t: '2024-01-01 08:00:00' },
+      { id: 3, t: '1970-01-01 00:00:00' },
+      { id: 4, t: '2024-01-02 10:00:00' },
+      // Without an offset, as a timestamptz cast reads it: in the session's zone, UTC.
+      { id: 5, t: '2024-01-03 10:00:00' },
+    ]);
+    expect(await rejectRows('bronze.fmt_zone')).toEqual([[3, infinityReason('t', 'infinity', 'TIMESTAMPTZ'), '2,infinity']]);
+    // Into a column without a zone (given, or the table's), each would be shifted to UTC: quarantined, never loaded shifted.
+    for (const [table, options] of [
+      ['bronze.fmt_zone_typed', { types: { t: 'TIMESTAMP' } }],
+      ['bronze.fmt_zone_naive', {}],
+    ] as const) {
+      if (table === 'bronze.fmt_zone_naive') await fx.rat.sql('CREATE TABLE bronze.fmt_zone_naive (id BIGINT, t TIMESTAMP)');
+      const naive = await fx.ingestion.ingest(await fx.file(`${table}.csv`, 'id,t\n1,2024-01-01 10:00:00+0200\n2,infinity\n'), table, { timestampFormat: '%Y-%m-%d %H:%M:%S%z', ...options });
+      expect(naive.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
+      expect(await rejectRows(table)).toEqual([
+        [2, 'column t: 2024-01-01 08:00:00+00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)', '1,2024-01-01 10:00:00+0200'],
+        [3, infinityReason('t', 'infinity', 'TIMESTAMP'), '2,infinity'],
+      ]);
+    }
   });
 
   it('quarantines infinity where the rows are not streamed too: a merge, and a Parquet file that holds it', async () => {

@@ -135,11 +135,11 @@ describe('JSON timestamps with a UTC offset into a column without a zone', () =>
     expect((await fx.ingestion.ingest(mixed, 'bronze.naive')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
     expect(await fx.rat.query(`SELECT id, CAST(ts AS VARCHAR) AS ts FROM bronze.naive`)).toEqual([{ id: 5, ts: '2024-01-02 10:00:00' }]);
     expect(await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM bronze.naive__rejects ORDER BY file_path, line`)).toEqual([
-      { line: 1, reason: 'column ts: cannot convert 2024-01-02T10:00:00Z to TIMESTAMP' },
-      { line: 2, reason: 'column ts: cannot convert 2024-01-02T10:00:00+05:00 to TIMESTAMP' },
+      { line: 1, reason: 'column ts: 2024-01-02T10:00:00Z has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
+      { line: 2, reason: 'column ts: 2024-01-02T10:00:00+05:00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
       // As read_json gives the instant: in UTC.
-      { line: 1, reason: 'column ts: cannot convert 2024-01-02 05:00:00+00 to TIMESTAMP' },
-      { line: 2, reason: 'column ts: cannot convert 2024-01-02 11:30:00+00 to TIMESTAMP' },
+      { line: 1, reason: 'column ts: 2024-01-02 05:00:00+00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
+      { line: 2, reason: 'column ts: 2024-01-02 11:30:00+00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
     ]);
     const utc = `SELECT id, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') AS t FROM`;
     await fx.rat.sql('CREATE TABLE bronze.zoned (id BIGINT, ts TIMESTAMPTZ)');
@@ -174,8 +174,8 @@ describe('custom parser values', () => {
       { id: 4, amt: '-7.50', ts: '2024-01-02 12:00:00' },
     ]);
     expect(await rejects('bronze.parsed')).toEqual([
-      [1, 'column amt: cannot convert 12.345 to DECIMAL(12,2); column ts: cannot convert 2024-01-02T10:00:00+05:00 to TIMESTAMP'],
-      [3, 'column amt: cannot convert 12.345 to DECIMAL(12,2); column ts: cannot convert 2024-01-02 11:00:00Z to TIMESTAMP'],
+      [1, 'column amt: cannot convert 12.345 to DECIMAL(12,2); column ts: 2024-01-02T10:00:00+05:00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)'],
+      [3, 'column amt: cannot convert 12.345 to DECIMAL(12,2); column ts: 2024-01-02 11:00:00Z has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)'],
     ]);
     const strict = await fx.ingestion.ingest(await fx.file('rows2.txt', 'y\n'), 'bronze.parsed_strict', { parser, types: { amt: 'DECIMAL(12,2)', ts: 'TIMESTAMP' }, onError: 'fail' });
     expect(strict.files[0]!.status).toBe('failed');
@@ -212,7 +212,7 @@ describe('typed values of other readers', () => {
     expect((await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.typed_pq__rejects ORDER BY reason`)).map((r) => r.reason.replace(/ to .*/, ''))).toEqual([
       'column amt: cannot convert 12.345',
       'column m: cannot convert {a=1.001}',
-      'column ts: cannot convert 2024-01-02 10:00:00+00',
+      'column ts: 2024-01-02 10:00:00+00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)',
     ]);
   });
 });

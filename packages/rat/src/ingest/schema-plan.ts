@@ -283,11 +283,14 @@ function conversion(value: string, column: StagedColumn, type: IcebergType, chec
   // As the CSV guards name a decimal type: DECIMAL(12,2).
   const shown = DECIMAL_SQL.test(sqlType) ? sqlType.replace(/\s+/g, '') : sqlType;
   const cannotConvert = `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${shown}'`;
+  // Into a timestamp without a zone, the only change a value that converts can have is its zone: say so, not "cannot convert".
+  const zoned = !nested && changed && /^TIMESTAMP(_NS)?$/.test(sqlType) ? `WHEN TRY_CAST(${value} AS ${sqlType}) IS NOT NULL THEN ${zoneLossReasonSql(column.name, value)} ` : '';
+  const reasons = `${infinite ? `WHEN ${infinite} THEN ${infiniteTemporalReasonSql(column.name, value, sqlType)} ` : ''}${zoned}`;
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
     bad: {
       when: `${value} IS NOT NULL AND (TRY_CAST(${value} AS ${sqlType}) IS NULL${lossy})`,
-      reason: infinite ? `CASE WHEN ${infinite} THEN ${infiniteTemporalReasonSql(column.name, value, sqlType)} ELSE ${cannotConvert} END` : cannotConvert,
+      reason: reasons ? `CASE ${reasons}ELSE ${cannotConvert} END` : cannotConvert,
     },
   };
 }
@@ -392,6 +395,11 @@ export function lossyCastSql(value: string, source: DuckDBType, sqlType: string)
     if (from === DuckDBTypeId.TIMESTAMP_TZ) return 'true';
   }
   return undefined;
+}
+
+/** The reason for a timestamp with a zone (text with an offset, or a TIMESTAMPTZ) that a column without one would have to drop or shift. */
+export function zoneLossReasonSql(column: string, value: string): string {
+  return `${quoteString(`column ${column}: `)} || left(CAST(${value} AS VARCHAR), 200) || ' has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)'`;
 }
 
 /** A time of day followed by a zone: Z, +05, +05:00, +0500. */
