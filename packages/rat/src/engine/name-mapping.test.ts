@@ -241,6 +241,25 @@ describe('files without field ids, read through schema.name-mapping.default', ()
     ]);
   });
 
+  it('ALTER TABLE keeps the mapping in step: a file imported after a RENAME under the new name, or with an added column, reads', async () => {
+    await rat.sql('CREATE TABLE bronze.evolving (id BIGINT, name VARCHAR)');
+    await setMapping('bronze.evolving', [
+      { 'field-id': 1, names: ['id'] },
+      { 'field-id': 2, names: ['name'] },
+    ]);
+    await addPlainFile('bronze.evolving', `SELECT 1::BIGINT AS id, 'old' AS name`);
+    await rat.sql('ALTER TABLE bronze.evolving RENAME COLUMN name TO label');
+    await rat.sql('ALTER TABLE bronze.evolving ADD COLUMN city VARCHAR');
+    expect((await rat.loadTable('bronze.evolving')).metadata.properties['schema.name-mapping.default']).toBe(
+      '[{"names":["id"],"field-id":1},{"names":["name","label"],"field-id":2},{"names":["city"],"field-id":3}]',
+    );
+    await addPlainFile('bronze.evolving', `SELECT 2::BIGINT AS id, 'new' AS label, 'oslo' AS city`);
+    expect(await rows('SELECT * FROM bronze.evolving ORDER BY id')).toEqual([
+      [1, 'old', null],
+      [2, 'new', 'oslo'],
+    ]);
+  });
+
   it('a malformed mapping is refused when set, and fails a scan that needs it naming the table and the property', async () => {
     await rat.sql('CREATE TABLE bronze.malformed (id BIGINT, name VARCHAR)');
     await expect(rat.sql(`ALTER TABLE bronze.malformed SET TBLPROPERTIES ('schema.name-mapping.default' = '[{"field-id": 1}]')`)).rejects.toMatchObject({

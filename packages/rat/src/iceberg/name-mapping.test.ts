@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { mappedFieldById, NAME_MAPPING_PROPERTY, nameMappingOf } from './name-mapping.js';
+import { mappedFieldById, NAME_MAPPING_PROPERTY, nameMappingOf, nameMappingToJson, updateNameMapping } from './name-mapping.js';
+import type { Schema, StructField } from './types.js';
 
 const COLUMN_MAPPING = fileURLToPath(
   new URL('../../../../../shared/reference/iceberg/tables/column_mapping/warehouse/default.db/my_table/metadata/00001-75643dae-a7a7-46ae-ab30-ea80d3793f3f.metadata.json', import.meta.url),
@@ -70,5 +71,45 @@ describe('schema.name-mapping.default (spec Appendix C)', () => {
   ])('refuses %s naming the table, the property and the path', (value, detail) => {
     expect(() => parse(value)).toThrow(expect.objectContaining({ code: 'INVALID_NAME_MAPPING', message: expect.stringMatching(/^table ns\.t: property schema\.name-mapping\.default is not a valid name mapping/) }));
     expect(() => parse(value)).toThrow(detail);
+  });
+
+  describe('kept in step with schema changes (as Java and PyIceberg update it)', () => {
+    const schema = (...fields: StructField[]): Schema => ({ type: 'struct', schemaId: 0, fields });
+    const field = (id: number, name: string, type: StructField['type'] = 'long'): StructField => ({ id, name, required: false, type });
+    const start = parse('[{"field-id": 1, "names": ["id", "record_id"]}, {"field-id": 2, "names": ["name"]}, {"names": ["extra"]}]')!;
+    const v0 = schema(field(1, 'id'), field(2, 'name', 'string'));
+
+    it('a renamed field gains its new name and keeps the old ones', () => {
+      const mapping = updateNameMapping(start, v0, schema(field(1, 'id'), field(2, 'full_name', 'string')));
+      expect(nameMappingToJson(mapping)).toBe('[{"names":["id","record_id"],"field-id":1},{"names":["name","full_name"],"field-id":2},{"names":["extra"]}]');
+    });
+
+    it('an added field gets an entry, children included (list element, map key and value, struct fields)', () => {
+      const added = field(3, 'tags', { type: 'map', keyId: 4, key: 'string', valueId: 5, valueRequired: false, value: { type: 'list', elementId: 6, elementRequired: false, element: { type: 'struct', fields: [field(7, 'w', 'double')] } } });
+      const mapping = updateNameMapping(start, v0, schema(...v0.fields, added));
+      expect(mapping.at(-1)).toEqual({
+        names: ['tags'],
+        fieldId: 3,
+        fields: [
+          { names: ['key'], fieldId: 4, fields: [] },
+          { names: ['value'], fieldId: 5, fields: [{ names: ['element'], fieldId: 6, fields: [{ names: ['w'], fieldId: 7, fields: [] }] }] },
+        ],
+      });
+    });
+
+    it('a name taken by another field moves to it; an entry left without names goes', () => {
+      // name -> label, then a new column takes "name", another takes "extra".
+      const v1 = schema(field(1, 'id'), field(2, 'label', 'string'));
+      const step1 = updateNameMapping(start, v0, v1);
+      const step2 = updateNameMapping(step1, v1, schema(...v1.fields, field(3, 'name', 'string'), field(4, 'extra', 'string')));
+      expect(nameMappingToJson(step2)).toBe('[{"names":["id","record_id"],"field-id":1},{"names":["label"],"field-id":2},{"names":["name"],"field-id":3},{"names":["extra"],"field-id":4}]');
+    });
+
+    it('a field added inside a struct gets an entry under the struct', () => {
+      const before = schema(field(1, 'point', { type: 'struct', fields: [field(2, 'x', 'double')] }));
+      const after = schema(field(1, 'point', { type: 'struct', fields: [field(2, 'x', 'double'), field(3, 'y', 'double')] }));
+      const mapping = updateNameMapping(parse('[{"field-id": 1, "names": ["point"], "fields": [{"field-id": 2, "names": ["x", "lon"]}]}]')!, before, after);
+      expect(nameMappingToJson(mapping)).toBe('[{"names":["point"],"field-id":1,"fields":[{"names":["x","lon"],"field-id":2},{"names":["y"],"field-id":3}]}]');
+    });
   });
 });

@@ -1,4 +1,6 @@
 import { ValidationError } from '../core/errors.js';
+import { currentSchema } from './metadata.js';
+import type { IcebergType, Schema, StructField, TableMetadata } from './types.js';
 
 /**
  * The table property holding the fallback field ids for data files written without them (PyIceberg
@@ -64,4 +66,87 @@ export function mappedFieldById(fields: MappedField[] | undefined, fieldId: numb
 function describe(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The property's JSON (Appendix C spelling), without empty `fields` lists. */
+export function nameMappingToJson(mapping: NameMapping): string {
+  const toJson = (fields: MappedField[]): unknown[] =>
+    fields.map((f) => ({ names: f.names, ...(f.fieldId !== undefined ? { 'field-id': f.fieldId } : {}), ...(f.fields.length > 0 ? { fields: toJson(f.fields) } : {}) }));
+  return JSON.stringify(toJson(mapping));
+}
+
+/**
+ * The mapping after a schema change, as Java's and PyIceberg's schema updates keep it: a renamed field
+ * gains its new name (old files still carry the old one), an added field gets an entry with its name
+ * (and its children's), and a name now held by another field is taken from the field that had it, so
+ * files imported later under that name map to the field that has it now. Entries left without names
+ * are dropped.
+ */
+export function updateNameMapping(mapping: NameMapping, before: Schema, after: Schema): NameMapping {
+  return updateLevel(mapping, before.fields.map(childOf), after.fields.map(childOf));
+}
+
+/**
+ * `after` (a schema change of `before`) with its name mapping updated to the new schema. A mapping that
+ * does not parse is left as it is: the change is not about it, and reads that need it name the problem.
+ */
+export function withNameMappingUpdated(before: TableMetadata, after: TableMetadata, table: string): TableMetadata {
+  let mapping: NameMapping | undefined;
+  try {
+    mapping = nameMappingOf(after.properties, table);
+  } catch (error) {
+    if (error instanceof ValidationError) return after;
+    throw error;
+  }
+  if (!mapping) return after;
+  const text = nameMappingToJson(updateNameMapping(mapping, currentSchema(before), currentSchema(after)));
+  return text === after.properties[NAME_MAPPING_PROPERTY] ? after : { ...after, properties: { ...after.properties, [NAME_MAPPING_PROPERTY]: text } };
+}
+
+interface Child {
+  id: number;
+  name: string;
+  type: IcebergType;
+}
+
+function childOf(field: StructField): Child {
+  return { id: field.id, name: field.name, type: field.type };
+}
+
+/** A type's children as the mapping names them: struct fields, a list's `element`, a map's `key` and `value`. */
+function childrenOf(type: IcebergType): Child[] {
+  if (typeof type === 'string') return [];
+  switch (type.type) {
+    case 'struct':
+      return type.fields.map(childOf);
+    case 'list':
+      return [{ id: type.elementId, name: 'element', type: type.element }];
+    case 'map':
+      return [
+        { id: type.keyId, name: 'key', type: type.key },
+        { id: type.valueId, name: 'value', type: type.value },
+      ];
+  }
+}
+
+function updateLevel(entries: MappedField[], before: Child[], after: Child[]): MappedField[] {
+  const beforeById = new Map(before.map((c) => [c.id, c]));
+  const afterById = new Map(after.map((c) => [c.id, c]));
+  // Names given to a field by this change: renamed or added.
+  const assigned = new Map(after.filter((c) => beforeById.get(c.id)?.name !== c.name).map((c) => [c.name, c.id]));
+  const updated: MappedField[] = [];
+  for (const entry of entries) {
+    const child = entry.fieldId !== undefined ? afterById.get(entry.fieldId) : undefined;
+    let names = entry.names.filter((n) => assigned.get(n) === undefined || assigned.get(n) === entry.fieldId);
+    if (child && assigned.get(child.name) === child.id && !names.includes(child.name)) names = [...names, child.name];
+    if (names.length === 0 && entry.names.length > 0) continue;
+    const previous = entry.fieldId !== undefined ? beforeById.get(entry.fieldId) : undefined;
+    const fields = child ? updateLevel(entry.fields, previous ? childrenOf(previous.type) : [], childrenOf(child.type)) : entry.fields;
+    updated.push({ ...entry, names, fields });
+  }
+  for (const child of after) {
+    if (beforeById.has(child.id) || entries.some((e) => e.fieldId === child.id)) continue;
+    updated.push({ names: [child.name], fieldId: child.id, fields: updateLevel([], [], childrenOf(child.type)) });
+  }
+  return updated;
 }
