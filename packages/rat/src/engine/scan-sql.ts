@@ -3,6 +3,7 @@ import type { PlannedScan } from '../iceberg/scan-planner.js';
 import type { DataFile, IcebergValue, PartitionSpec, PrimitiveType, Schema, StructField } from '../iceberg/types.js';
 import { valueToJson } from '../iceberg/values.js';
 import { quoteFilePath, quoteIdent, quoteString } from './duckdb.js';
+import type { NameMappedProjection } from './name-mapped-projection.js';
 import { duckDbTypeOf } from './type-mapping.js';
 
 export interface ScanSqlOptions {
@@ -17,6 +18,11 @@ export interface ScanSqlOptions {
   partitionSpecs?: PartitionSpec[];
   /** Field ids stored in each Parquet file (from its footer), by local path; without it every file is taken to store every column. */
   storedFieldIds?(paths: string[]): Promise<Map<string, Set<number>>>;
+  /**
+   * For a table with a name mapping: how each file that stores no field ids reads by name, by local
+   * path; files with field ids are absent from the result. Spec "Column Projection", rule 2.
+   */
+  nameMapped?(paths: string[], schema: Schema): Promise<Map<string, NameMappedProjection>>;
 }
 
 const DOWNLOAD_CONCURRENCY = 8;
@@ -40,16 +46,17 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
   }
   const dataPaths = await mapLimit(scan.tasks, (task) => localPathOf(options, task.dataFile.filePath));
   const pathByLocation = new Map(scan.tasks.map((task, i) => [task.dataFile.filePath, dataPaths[i]!]));
-  const constants = await identityConstants(scan, pathByLocation, options);
+  const byName = options.nameMapped ? await options.nameMapped(dataPaths, schema) : new Map<string, NameMappedProjection>();
+  const constants = await identityConstants(scan, pathByLocation, byName, options);
   const value = (f: StructField): string => (constants.has(f.id) ? `COALESCE(c.${quoteIdent(f.name)}, d.${quoteIdent(f.name)})` : `d.${quoteIdent(f.name)}`);
   const columns = schema.fields.map((f) => (constants.has(f.id) ? `${value(f)} AS ${quoteIdent(f.name)}` : value(f))).join(', ');
   // With the field-id mapping a column missing from a file reads as NULL instead of failing to bind.
   const mapping = constants.size === 0 && options.filesMatchSchema(scan) ? '' : `, schema=${fieldIdMapping(schema)}`;
   const hasDeletes = scan.tasks.some((t) => t.positionDeletes.length > 0 || t.equalityDeletes.length > 0);
-  const fileList = `[${dataPaths.map(quoteFilePath).join(', ')}]`;
+  const source = (withPositions: boolean): string => dataSource(schema, dataPaths, mapping, byName, withPositions);
   if (!hasDeletes && constants.size === 0) {
     const projection = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
-    return `SELECT ${projection} FROM read_parquet(${fileList}${mapping}, ${NO_HIVE})`;
+    return `SELECT ${projection} FROM ${source(false)}`;
   }
 
   const conditions: string[] = [];
@@ -87,9 +94,33 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
     const match = fields.map((f) => `e.${quoteIdent(f.name)} IS NOT DISTINCT FROM ${value(f)}`).join(' AND ');
     conditions.push(`NOT EXISTS (SELECT 1 FROM (${rows}) e JOIN ${targets} ON e.__del = t.__del WHERE t.path = d.filename AND ${match})`);
   }
-  const source = `read_parquet(${fileList}${mapping}, filename=true, file_row_number=true, ${NO_HIVE})`;
   const join = constants.size > 0 ? ` LEFT JOIN ${constantsTable(schema, constants, pathByLocation)} ON c.__path = d.filename` : '';
-  return `SELECT ${columns} FROM ${source} d${join}${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
+  return `SELECT ${columns} FROM ${source(true)} d${join}${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
+}
+
+/**
+ * The data files as one relation with the schema's columns (and, `withPositions`, each row's
+ * `filename` and `file_row_number` for the deletes): files with field ids in one read_parquet, files
+ * read by name through the name mapping in one read_parquet per file shape and projection (the files
+ * of one import share it), all under UNION ALL.
+ */
+function dataSource(schema: Schema, paths: string[], mapping: string, byName: Map<string, NameMappedProjection>, withPositions: boolean): string {
+  const positions = withPositions ? ', filename=true, file_row_number=true' : '';
+  const read = (files: string[], extra: string): string => `read_parquet([${files.map(quoteFilePath).join(', ')}]${extra}${positions}, ${NO_HIVE})`;
+  const byId = paths.filter((p) => !byName.has(p));
+  if (byName.size === 0) return read(byId, mapping);
+  const groups = new Map<string, { projection: NameMappedProjection; files: string[] }>();
+  for (const path of paths) {
+    const projection = byName.get(path);
+    if (!projection) continue;
+    const group = groups.get(projection.key) ?? { projection, files: [] };
+    group.files.push(path);
+    groups.set(projection.key, group);
+  }
+  const tail = withPositions ? ', filename, file_row_number' : '';
+  const parts = [...groups.values()].map(({ projection, files }) => `SELECT ${projection.columns.join(', ')}${tail} FROM ${read(files, '')}`);
+  if (byId.length > 0) parts.unshift(`SELECT ${schema.fields.map((f) => quoteIdent(f.name)).join(', ')}${tail} FROM ${read(byId, mapping)}`);
+  return `(${parts.join(' UNION ALL ')})`;
 }
 
 /**
@@ -98,7 +129,12 @@ export async function scanSql(scan: PlannedScan, options: ScanSqlOptions): Promi
  * manifests may still carry metrics for the column, so only the Parquet footer tells).
  * Returns field id -> data file location -> value, for the files that lack the column.
  */
-async function identityConstants(scan: PlannedScan, pathByLocation: Map<string, string>, options: ScanSqlOptions): Promise<Map<number, Map<string, IcebergValue>>> {
+async function identityConstants(
+  scan: PlannedScan,
+  pathByLocation: Map<string, string>,
+  byName: Map<string, NameMappedProjection>,
+  options: ScanSqlOptions,
+): Promise<Map<number, Map<string, IcebergValue>>> {
   const candidates: { location: string; fieldId: number; value: IcebergValue }[] = [];
   for (const task of scan.tasks) {
     const file = task.dataFile;
@@ -109,10 +145,14 @@ async function identityConstants(scan: PlannedScan, pathByLocation: Map<string, 
     }
   }
   const constants = new Map<number, Map<string, IcebergValue>>();
-  if (candidates.length === 0 || !options.storedFieldIds) return constants;
-  const stored = await options.storedFieldIds([...new Set(candidates.map((c) => pathByLocation.get(c.location)!))]);
+  if (candidates.length === 0 || (!options.storedFieldIds && byName.size === 0)) return constants;
+  const paths = [...new Set(candidates.map((c) => pathByLocation.get(c.location)!))];
+  // A file read through the name mapping holds the ids its names map to.
+  const stored = options.storedFieldIds ? await options.storedFieldIds(paths.filter((p) => !byName.has(p))) : new Map<string, Set<number>>();
+  for (const [path, projection] of byName) stored.set(path, projection.fieldIds);
   for (const candidate of candidates) {
-    if (stored.get(pathByLocation.get(candidate.location)!)?.has(candidate.fieldId)) continue;
+    const path = pathByLocation.get(candidate.location)!;
+    if (stored.get(path)?.has(candidate.fieldId) ?? !options.storedFieldIds) continue;
     const byFile = constants.get(candidate.fieldId) ?? new Map<string, IcebergValue>();
     byFile.set(candidate.location, candidate.value);
     constants.set(candidate.fieldId, byFile);

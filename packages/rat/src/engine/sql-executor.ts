@@ -4,6 +4,7 @@ import { formatIdent, type TableIdent, validateName } from '../catalog/identifie
 import { ExternalError, NotFoundError, RatError, ValidationError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import { currentSchema, newTableMetadata, snapshotAsOf } from '../iceberg/metadata.js';
+import { nameMappingOf } from '../iceberg/name-mapping.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
 import { mergeSettings, nextMetadata, produceSnapshot } from '../iceberg/snapshot-producer.js';
 import type { Schema, StructField, TableMetadata } from '../iceberg/types.js';
@@ -109,6 +110,7 @@ const RESERVED_PROPERTIES = new Map([
 function checkTableProperties(properties: Record<string, string>, table: string): void {
   parquetCompression(properties, table);
   mergeSettings(properties, table);
+  nameMappingOf(properties, table);
 }
 
 export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: TransactionScope): SqlExecutor {

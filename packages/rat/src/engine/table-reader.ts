@@ -8,7 +8,10 @@ import { planScan, type PlannedScan, type ScanStats } from '../iceberg/scan-plan
 import { schemaById } from '../iceberg/metadata.js';
 import { schemasReadAlike } from '../iceberg/schema-read-alike.js';
 import type { Schema, Snapshot, TableMetadata } from '../iceberg/types.js';
-import { type DuckDb, quoteFilePath, quoteIdent, quoteString } from './duckdb.js';
+import { NAME_MAPPING_PROPERTY, nameMappingOf, type NameMapping } from '../iceberg/name-mapping.js';
+import { type DuckDb, quoteIdent, quoteString } from './duckdb.js';
+import { nameMappedProjection, type NameMappedProjection } from './name-mapped-projection.js';
+import { hasFieldIds, type ParquetFooter, readParquetFooters } from './parquet-footer.js';
 import { scanSql } from './scan-sql.js';
 
 export interface ScanRecord {
@@ -50,19 +53,31 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
   let counter = 0;
   /** Per table metadata and scan schema: whether all the table's schemas read alike, and the files of each snapshot. */
   const readAlike = new WeakMap<TableMetadata, WeakMap<Schema, SchemaReadAlike>>();
-  /** Field ids in each Parquet footer read so far, by local path (data files never change). */
-  const storedIdCache = new Map<string, Set<number>>();
+  /** Parquet footers read so far, by local path (data files never change). */
+  const footers = new Map<string, ParquetFooter>();
+  const nameMappings = new WeakMap<TableMetadata, NameMapping>();
 
   async function storedFieldIds(paths: string[]): Promise<Map<string, Set<number>>> {
-    const missing = [...new Set(paths.filter((p) => !storedIdCache.has(p)))];
-    if (missing.length > 0) {
-      const rows = await db.rows<{ file_name: string; field_id: number | bigint | null }>(
-        `SELECT file_name, field_id FROM parquet_schema([${missing.map(quoteFilePath).join(', ')}])`,
-      );
-      for (const p of missing) storedIdCache.set(p, new Set<number>());
-      for (const row of rows) if (row.field_id !== null) storedIdCache.get(row.file_name)?.add(Number(row.field_id));
+    const read = await readParquetFooters(db, paths, footers);
+    return new Map([...read].map(([path, footer]) => [path, footer.fieldIds]));
+  }
+
+  /**
+   * Spec "Column Projection", rule 2: files without field ids (registered by PyIceberg's or Spark's
+   * add_files, Hive migrations) read through the table's name mapping. Files with field ids never
+   * consult it, so a malformed mapping fails only a scan that needs it.
+   */
+  async function nameMapped(table: LoadedTable, paths: string[], schema: Schema): Promise<Map<string, NameMappedProjection>> {
+    const read = await readParquetFooters(db, paths, footers);
+    const out = new Map<string, NameMappedProjection>();
+    for (const [path, footer] of read) {
+      if (hasFieldIds(footer)) continue;
+      const name = formatIdent(table.ident);
+      let mapping = nameMappings.get(table.metadata);
+      if (!mapping) nameMappings.set(table.metadata, (mapping = nameMappingOf(table.metadata.properties, name)!));
+      out.set(path, nameMappedProjection(schema, mapping, footer, `table ${name}, data file ${path}`));
     }
-    return new Map(paths.map((p) => [p, storedIdCache.get(p)!]));
+    return out;
   }
 
   function manifestCache(pathMap: PathMap[]): ManifestCache {
@@ -141,6 +156,8 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
         // Tables adopted from other engines may have files without their identity partition columns (Hive
         // migrations); this platform's writer stores every column, so its own tables skip the footer reads.
         ...(catalog.store.keyOf(table.metadata.location) === undefined ? { storedFieldIds } : {}),
+        // Only a table with a name mapping pays a footer read per file to find the files without field ids.
+        ...(NAME_MAPPING_PROPERTY in table.metadata.properties ? { nameMapped: (paths: string[], schema: Schema) => nameMapped(table, paths, schema) } : {}),
       });
     },
     async ensureView(table) {

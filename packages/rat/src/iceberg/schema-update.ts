@@ -1,4 +1,5 @@
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { withNameMappingUpdated } from './name-mapping.js';
 import { highestFieldId } from './schema-index.js';
 import { schemaToJson } from './schema-json.js';
 import { isPrimitive, promotionAllowed } from './type-parse.js';
@@ -97,7 +98,8 @@ export function applySchemaChange(metadata: TableMetadata, table: string, change
       break;
     }
   }
-  return withSchema(metadata, { type: 'struct', schemaId: 0, fields, ...(schema.identifierFieldIds ? { identifierFieldIds: schema.identifierFieldIds } : {}) }, lastColumnId);
+  const next = withSchema(metadata, { type: 'struct', schemaId: 0, fields, ...(schema.identifierFieldIds ? { identifierFieldIds: schema.identifierFieldIds } : {}) }, lastColumnId);
+  return withNameMappingUpdated(metadata, next, table);
 }
 
 /** Makes `schema` current, reusing the id of an identical existing schema (spec: schemas are reused). */
