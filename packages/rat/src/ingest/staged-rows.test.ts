@@ -97,6 +97,25 @@ describe('RowSink staging', () => {
     expect(await fx.rat.duck.rows(`SELECT view_name FROM duckdb_views() WHERE view_name = ${quoteString(staged.relation)}`)).toEqual([]);
   });
 
+  it('stages again under the same id after dropStaged, as a commit retry or the infinity check does: the new rows, not the old file\'s', async () => {
+    const { sink, ctx, scratch } = await newSink();
+    for (let i = 1; i <= 3; i++) await sink.add({ v: `first ${i}` }, i);
+    expect((await sink.stage()).rows).toBe(3);
+    await dropStaged(fx.rat.duck, ctx.id);
+    const again = new RowSink(ctx, { localPath: join(scratch, 'source'), display: 'source.txt', size: 0, hash: '', compression: 'none', format: 'custom', encoding: 'utf-8' });
+    for (let i = 1; i <= 2; i++) await again.add({ v: `second ${i}` }, i);
+    const staged = await again.stage();
+    try {
+      expect(staged.rows).toBe(2);
+      expect(await asText(staged.relation)).toEqual([
+        { v: 'second 1', [LINE_COLUMN]: '1' },
+        { v: 'second 2', [LINE_COLUMN]: '2' },
+      ]);
+    } finally {
+      await dropStaged(fx.rat.duck, ctx.id);
+    }
+  });
+
   /** Each declared type with values at its edges (JSON text as the Arrow and Avro readers give it; undefined is NULL). */
   const TYPED: { sql: string; convert?: string; values: (string | undefined)[] }[] = [
     { sql: 'BOOLEAN', values: ['true', 'false'] },
