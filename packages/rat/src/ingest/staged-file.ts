@@ -39,7 +39,9 @@ export interface ParseOptions {
 
 /**
  * One source file parsed into DuckDB temp tables: `relation` holds the good rows under their table
- * column names, `rejects` (line BIGINT, reason VARCHAR, raw VARCHAR) the rows that could not be parsed.
+ * column names (a temp table, or a view: over the file itself while it is read lazily, or over a
+ * scratch Parquet file of the rows, staged-rows.ts), `rejects` (line BIGINT, reason VARCHAR, raw
+ * VARCHAR) the rows that could not be parsed.
  */
 export interface StagedFile {
   relation: string;

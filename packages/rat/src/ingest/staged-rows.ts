@@ -1,12 +1,15 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
+import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
+import { describeQuery } from '../engine/table-writer.js';
 import { civilFromDays } from '../iceberg/calendar.js';
 import { mapColumnNames } from './column-names.js';
-import { runOnFile } from './csv-reader.js';
+import { fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
+import { parquetKeeps, SCRATCH_PARQUET_OPTIONS } from './scratch-parquet.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 /** The type a column of JavaScript values gets: the narrowest that holds every value seen. */
@@ -39,7 +42,7 @@ type Encoded = { json: string; kind: ValueKind } | { problem: string };
  * written as one NDJSON line to a scratch file as it comes (bounded memory, whatever the row count),
  * with its row number, while the column types are worked out from every value. A row with a value
  * that cannot be typed (a function, NaN, an invalid Date, a circular object) goes to the rejects
- * with its row number instead. `stage()` then reads the file into the staged table with exactly
+ * with its row number instead. `stage()` then reads the file into the staged rows with exactly
  * those types, under the safe column names, like every other reader.
  */
 export class RowSink {
@@ -196,13 +199,20 @@ export class RowSink {
     await Promise.all([close(this.rowsOut), close(this.rejectsOut)]);
   }
 
-  /** Loads the rows into the staged table and the rejects into the rejects table. */
+  /**
+   * Stages the rows and loads the rejects into the rejects table. The rows are written once from the
+   * NDJSON scratch file into a scratch Parquet file beside it, and `relation` is a view over that: a
+   * temp table would hold every row in memory (DuckDB spills only past its memory limit), while the
+   * COPY streams and the view reads the file a row group at a time. The file is in the caller's
+   * scratch directory, removed with it whatever the outcome; a column of a type Parquet does not
+   * give back exactly (scratch-parquet.ts) keeps the rows in a temp table instead.
+   */
   async stage(): Promise<StagedFile> {
     await this.flush();
     await this.abort();
     const { ctx, file } = this;
     const { duck, options } = ctx;
-    const { relation, rejects } = stageNames(ctx.id);
+    const { relation, rejects, view } = stageNames(ctx.id);
     // read_json sizes its buffers by the largest record allowed: no larger than the longest line needs.
     const objectBytes = Math.max(16 * 1024 * 1024, 3 * this.longest + 1024);
     await createRejectsTable(duck, rejects);
@@ -227,15 +237,32 @@ export class RowSink {
       ...columns.map((c, i) => `${c.convert ? `${c.convert}(${quoteIdent(c.key)})` : c.kind === 'json' && !c.sqlType ? `CAST(${quoteIdent(c.key)} AS VARCHAR)` : quoteIdent(c.key)} AS ${quoteIdent(mapping[i]!.name)}`),
       quoteIdent(LINE_COLUMN),
     ];
-    await ctx.onReadProgress(() =>
-      runOnFile(
-        duck,
-        file,
-        `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM read_json(${quoteFilePath(this.rowsPath)},
-           format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = ${objectBytes})`,
-      ),
-    );
-    return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: true, rows: await countRows(duck, relation), rejects, rejected: this.rejected, parse: { format: 'json' }, mapping };
+    const rows = `SELECT ${projection.join(', ')} FROM read_json(${quoteFilePath(this.rowsPath)},
+           format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = ${objectBytes})`;
+    // A declared type DuckDB does not know fails the describe: the temp table's statement then fails the file, naming it.
+    const types = await describeQuery(duck, rows).then((d) => d.types, () => undefined);
+    let staged: Pick<StagedFile, 'relation' | 'rows'>;
+    if (types?.every(parquetKeeps)) {
+      const parquet = join(ctx.scratchDir, `${ctx.id}-rows.parquet`);
+      const written = await ctx.onReadProgress(() => copyOnFile(duck, file, `COPY (${rows}) TO ${quoteFilePath(parquet)} (${SCRATCH_PARQUET_OPTIONS})`));
+      await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM read_parquet(${quoteFilePath(parquet)})`);
+      staged = { relation: view, rows: written };
+    } else {
+      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS ${rows}`));
+      staged = { relation, rows: await countRows(duck, relation) };
+    }
+    // Read once: the disk they take is not needed until the scratch directory goes.
+    await Promise.all([rm(this.rowsPath, { force: true }), rm(this.rejectsPath, { force: true })]);
+    return { ...staged, columns: await stagedColumns(duck, staged.relation, mapping), hasLine: true, rejects, rejected: this.rejected, parse: { format: 'json' }, mapping };
+  }
+}
+
+/** Runs a COPY reading the file and returns the rows it wrote; a DuckDB error is about the file, as runOnFile's. */
+async function copyOnFile(duck: DuckDb, file: ProbedFile, sql: string): Promise<number> {
+  try {
+    return Number((await duck.connection.run(sql)).rowsChanged);
+  } catch (error) {
+    throw fileReadError(file, error);
   }
 }
 
