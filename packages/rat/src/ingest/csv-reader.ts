@@ -8,7 +8,7 @@ import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
-import { locateRecords, readRecord } from './csv-records.js';
+import { locateRecords, readRecord, rejectedRecords } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
@@ -146,9 +146,41 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
                CAST(${lineReasonSql(fast)} AS VARCHAR) AS reason,
                CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
+      await restoreRawText(rows);
       return rejected;
     } finally {
       if (!dropped) await dropDuckRejects();
+    }
+  };
+
+  /**
+   * The quarantine keeps a rejected line whole and as written: DuckDB's `csv_line` holds at most
+   * 10,000 characters of it, and `?` for each byte the encoding does not allow. Those lines (rare:
+   * the file is read again only when there is one) take their text from the file.
+   */
+  const restoreRawText = async (rows: number): Promise<void> => {
+    const [cut] = await duck.rows<{ lines: (bigint | number)[] }>(
+      `SELECT list(line) FILTER (WHERE length(raw) >= ${DUCK_REJECT_LINE_CHARS} OR reason ILIKE '%invalid unicode%') AS lines FROM ${quoteIdent(rejects)}`,
+    );
+    const wanted = new Set((cut?.lines ?? []).map(Number));
+    if (wanted.size === 0) return;
+    const rejectedLines = await duck.rows<{ line: bigint }>(`SELECT line FROM ${quoteIdent(rejects)} WHERE line IS NOT NULL`);
+    const texts = await rejectedRecords(file, dialect, wanted, new Set(rejectedLines.map((r) => Number(r.line))), rows);
+    // Undefined when the walk cannot match DuckDB's lines (a multi-byte delimiter, UTF-16): DuckDB's text stays.
+    if (!texts) return;
+    const restored = `${rejects}_raw`;
+    await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(restored)} (line BIGINT, raw VARCHAR)`);
+    try {
+      const appender = await duck.connection.createAppender(restored, 'main', 'temp');
+      for (const [line, raw] of texts) {
+        appender.appendBigInt(BigInt(line));
+        appender.appendVarchar(raw);
+        appender.endRow();
+      }
+      appender.closeSync();
+      await duck.run(`UPDATE ${quoteIdent(rejects)} r SET raw = t.raw FROM ${quoteIdent(restored)} t WHERE r.line = t.line`);
+    } finally {
+      await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(restored)}`);
     }
   };
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DuckDb, openDuckDb } from '../engine/duckdb.js';
-import { locateRecords, type RecordDialect } from './csv-records.js';
+import { decodeKeepingBytes, locateRecords, type RecordDialect } from './csv-records.js';
 import type { ProbedFile } from './file-probe.js';
 
 let dir: string;
@@ -80,5 +80,14 @@ describe('locating CSV records by their position among the rows read', () => {
     // Encodings and compressions it cannot walk byte by byte here.
     expect(await locateRecords({ ...file, compression: 'zstd' }, csv, [{ ordinal: 0, column: 0, value: '1' }], new Set(), 2)).toBeUndefined();
     expect(await locateRecords({ ...file, encoding: 'utf-16' }, csv, [{ ordinal: 0, column: 0, value: '1' }], new Set(), 2)).toBeUndefined();
+  });
+});
+
+describe('decodeKeepingBytes', () => {
+  it('decodes UTF-8 and reads each byte outside a valid sequence as its Latin-1 character', () => {
+    // é as UTF-8, a Latin-1 é, an encoded surrogate (not UTF-8), an emoji, a cut sequence at the end.
+    const bytes = Buffer.from([0x61, 0xc3, 0xa9, 0xe9, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98, 0x80, 0xc0, 0xaf, 0xe2, 0x82]);
+    expect(decodeKeepingBytes(bytes)).toBe('aé\u00e9\u00ed\u00a0\u0080😀\u00c0\u00af\u00e2\u0082');
+    expect(decodeKeepingBytes(Buffer.from('plain ascii, naïve'))).toBe('plain ascii, naïve');
   });
 });

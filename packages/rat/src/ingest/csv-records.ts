@@ -47,6 +47,34 @@ export async function locateRecords(
   rejectedLines: ReadonlySet<number>,
   rows: number,
 ): Promise<Map<number, LocatedRecord> | undefined> {
+  return (await walkRecords(file, dialect, checks, rejectedLines, rows, new Set()))?.found;
+}
+
+/**
+ * The text of rejected records (`wanted`, DuckDB's line numbers) as the file holds it: DuckDB keeps
+ * at most 10,000 characters of a rejected line and writes `?` for each byte its encoding does not
+ * allow. A byte that is not UTF-8 (in a file read as UTF-8) becomes the Latin-1 character of that
+ * byte, so `caf\xE9` reads `café`, not `caf?`. Line number -> text, or undefined when the file cannot
+ * be walked so that its records match DuckDB's read (as locateRecords).
+ */
+export async function rejectedRecords(
+  file: ProbedFile,
+  dialect: RecordDialect,
+  wanted: ReadonlySet<number>,
+  rejectedLines: ReadonlySet<number>,
+  rows: number,
+): Promise<Map<number, string> | undefined> {
+  return (await walkRecords(file, dialect, [], rejectedLines, rows, wanted))?.rejected;
+}
+
+async function walkRecords(
+  file: ProbedFile,
+  dialect: RecordDialect,
+  checks: readonly RecordCheck[],
+  rejectedLines: ReadonlySet<number>,
+  rows: number,
+  rawOfRejected: ReadonlySet<number>,
+): Promise<{ found: Map<number, LocatedRecord>; rejected: Map<number, string> } | undefined> {
   if (file.encoding === 'utf-16') return undefined;
   if ([dialect.delimiter, dialect.quote, dialect.escape].some((c) => c.length > 1 || c.charCodeAt(0) > 0x7f)) return undefined;
   const wanted = new Map<number, RecordCheck[]>();
@@ -56,6 +84,7 @@ export async function locateRecords(
   const decode = (bytes: Buffer) => bytes.toString(file.encoding === 'latin-1' ? 'latin1' : 'utf8');
 
   const found = new Map<number, LocatedRecord>();
+  const rejected = new Map<number, string>();
   let line = 0;
   let ordinal = 0;
   let skipLines = dialect.skip;
@@ -79,6 +108,10 @@ export async function locateRecords(
       return true;
     }
     const blank = bytes === 0 || (bytes === 1 && Buffer.concat([...parts, tail()])[0] === CR);
+    if (!blank && rawOfRejected.has(line)) {
+      const bytes = Buffer.concat([...parts, tail()]);
+      rejected.set(line, (file.encoding === 'latin-1' ? bytes.toString('latin1') : decodeKeepingBytes(bytes)).replace(/\r$/, ''));
+    }
     if (blank || rejectedLines.has(line)) return true;
     const recordChecks = wanted.get(ordinal);
     if (recordChecks) {
@@ -121,8 +154,36 @@ export async function locateRecords(
   }
   // The last record may end without a line break.
   if (partBytes > 0 && !endRecord(partBytes, () => Buffer.alloc(0))) return undefined;
-  if (ordinal !== rows || found.size !== wanted.size) return undefined;
-  return found;
+  if (ordinal !== rows || found.size !== wanted.size || rejected.size !== rawOfRejected.size) return undefined;
+  return { found, rejected };
+}
+
+/** UTF-8 text, each byte that is not part of a valid UTF-8 sequence read as the Latin-1 character of that byte (U+0080-U+00FF). */
+export function decodeKeepingBytes(bytes: Buffer): string {
+  let out = '';
+  let start = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const length = utf8SequenceLength(bytes, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    out += bytes.toString('utf8', start, i) + String.fromCharCode(bytes[i]!);
+    start = ++i;
+  }
+  return out + bytes.toString('utf8', start);
+}
+
+/** The length of the valid UTF-8 sequence at `i` (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF), 0 when there is none. */
+function utf8SequenceLength(bytes: Buffer, i: number): number {
+  const b = bytes[i]!;
+  if (b < 0x80) return 1;
+  const next = (k: number, low = 0x80, high = 0xbf) => i + k < bytes.length && bytes[i + k]! >= low && bytes[i + k]! <= high;
+  if (b >= 0xc2 && b <= 0xdf) return next(1) ? 2 : 0;
+  if (b >= 0xe0 && b <= 0xef) return next(1, b === 0xe0 ? 0xa0 : 0x80, b === 0xed ? 0x9f : 0xbf) && next(2) ? 3 : 0;
+  if (b >= 0xf0 && b <= 0xf4) return next(1, b === 0xf0 ? 0x90 : 0x80, b === 0xf4 ? 0x8f : 0xbf) && next(2) && next(3) ? 4 : 0;
+  return 0;
 }
 
 /** Reads the first record of CSV text (RFC 4180 quoting with the given characters). */

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -60,6 +61,24 @@ describe('CSV encoding', () => {
     // Invalid bytes and no valid multi-byte character: Latin-1.
     await fx.ingestion.ingest(await fx.file('latin.csv', Buffer.from('id,txt\n1,caf\xe9\n2,na\xefve\n', 'latin1')), 'bronze.enc_latin');
     expect(await fx.rat.query('SELECT txt FROM bronze.enc_latin ORDER BY id')).toEqual([{ txt: 'café' }, { txt: 'naïve' }]);
+  });
+
+  it("keeps a quarantined line as the file holds it: a byte that is not UTF-8 as its Latin-1 character, not DuckDB's ?, and a line past 10,000 characters whole", async () => {
+    const bytes = Buffer.concat([Buffer.from('id,txt\n1,café\n"2,x\n y",caf'), Buffer.from([0xe9, 0x80]), Buffer.from(' ok\n3,naïve\n')]);
+    for (const [name, content] of [
+      ['raw-bytes.csv', bytes],
+      ['raw-bytes.csv.gz', gzipSync(bytes)],
+    ] as const) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, content), table);
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+      expect(await rejectRows(table)).toEqual([[3, expect.stringContaining('Invalid unicode'), '"2,x\n y",caf\u00e9\u0080 ok']]);
+    }
+    // A ragged line of 20,009 characters (DuckDB keeps 10,000), among lines DuckDB reads: its raw is the whole line.
+    const long = `2,${'x'.repeat(20_000)},extra`;
+    const report = await fx.ingestion.ingest(await fx.file('raw-long.csv', `id,txt\n1,a\n${long}\n3,b\n`), 'bronze.raw_long');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await rejectRows('bronze.raw_long')).toEqual([[3, expect.stringContaining('expected 2 fields, found 3'), long]]);
   });
 });
 

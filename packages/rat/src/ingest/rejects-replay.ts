@@ -21,9 +21,9 @@ export interface ReplayReport {
   replayed: number;
   stillRejected: number;
   /**
-   * Rows left in the quarantine because their raw text lost bytes to an encoding error (DuckDB
-   * stores `?` for them): replayed, they would load the `?`. Their file must be ingested again,
-   * with the right --encoding.
+   * Rows left in the quarantine because their raw text holds bytes their file's encoding does not
+   * allow (kept as Latin-1 characters, or `?` where the file could not be read again): replayed, they
+   * would load a guess. Their file must be ingested again, with the right --encoding.
    */
   encodingLost: number;
   /**

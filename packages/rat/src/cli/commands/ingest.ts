@@ -249,7 +249,7 @@ function printReplay(out: Output, report: ReplayReport): void {
   );
   out.line(`${report.target}: ${report.replayed} quarantined rows replayed into the table, ${report.stillRejected} still quarantined`);
   if (report.encodingLost > 0) {
-    out.line(`${report.encodingLost} of them lost bytes to an encoding error (stored as ?) and were not replayed: ingest their file again with its encoding, e.g. --encoding latin-1`);
+    out.line(`${report.encodingLost} of them have bytes their file's encoding does not allow and were not replayed: ingest their file again with its encoding, e.g. --encoding latin-1`);
   }
   if (report.unstorable > 0) {
     out.line(
