@@ -1,3 +1,5 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 
@@ -209,4 +211,69 @@ export function readRecord(text: string, delimiter: string, quote: string, escap
     } else field += ch;
   }
   return undefined;
+}
+
+/**
+ * Writes a copy of a CSV file whose records end some with CR LF and some with LF (lines appended by
+ * another tool), every record ending with LF: DuckDB's reader takes one kind of line break per file
+ * and fails on such a file ("state machine reached an invalid state"). A CR LF inside a quoted value
+ * is part of the value and stays. Line numbers are those of the file. Returns the line (1-based) of
+ * the first line break of the other kind, or undefined when the file does not mix them (nothing
+ * useful is written then).
+ */
+export async function normalizeLineBreaks(file: ProbedFile, quoteChar: string, escapeChar: string, out: string): Promise<number | undefined> {
+  const quote = quoteChar.length === 1 ? quoteChar.charCodeAt(0) : -1;
+  const escape = escapeChar.length === 1 && escapeChar !== quoteChar ? escapeChar.charCodeAt(0) : -1;
+  const sink = createWriteStream(out);
+  const write = async (part: Buffer) => {
+    if (part.length > 0 && !sink.write(part)) await once(sink, 'drain');
+  };
+  const { stream, close } = openDecompressed(file.localPath, file.compression);
+  let inQuote = false;
+  let escaped = false;
+  let previous = -1;
+  let line = 1;
+  /** A CR that ended the last chunk outside quotes: dropped if the next byte is LF, written otherwise. */
+  let heldCr = false;
+  let firstKind: 'crlf' | 'lf' | undefined;
+  let mixedAt: number | undefined;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (chunk.length === 0) continue;
+      if (heldCr && chunk[0] !== NEWLINE) await write(Buffer.from([CR]));
+      heldCr = false;
+      let start = 0;
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i]!;
+        if (inQuote) {
+          if (escaped) escaped = false;
+          else if (byte === escape) escaped = true;
+          else if (byte === quote) inQuote = false;
+        } else if (byte === quote) inQuote = true;
+        else if (byte === NEWLINE) {
+          const kind = previous === CR ? 'crlf' : 'lf';
+          firstKind ??= kind;
+          if (kind !== firstKind) mixedAt ??= line;
+          if (kind === 'crlf') {
+            // Without its CR (at i - 1, or held from the last chunk).
+            if (i > 0) await write(chunk.subarray(start, i - 1));
+            start = i;
+          }
+        }
+        if (byte === NEWLINE) line++;
+        previous = byte;
+      }
+      const last = chunk.length - 1;
+      if (chunk[last] === CR && !inQuote) {
+        await write(chunk.subarray(start, last));
+        heldCr = true;
+      } else await write(chunk.subarray(start));
+    }
+    if (heldCr) await write(Buffer.from([CR]));
+  } finally {
+    close();
+    sink.end();
+    await once(sink, 'close');
+  }
+  return mixedAt;
 }

@@ -82,6 +82,32 @@ describe('CSV encoding', () => {
   });
 });
 
+describe('CSV line breaks', () => {
+  it('reads a file whose lines end some with CR LF and some with LF (DuckDB refuses it), in the sample or past it, plain or gzip; a CR LF inside quotes stays in its value', async () => {
+    const small = 'id,txt\n1,a\n2,"two\r\nlines"\r\n3,b\r\n4,x,extra\n5,c\n';
+    const late = `id,txt\n${Array.from({ length: 30_000 }, (_, i) => `${i + 10},v`).join('\n')}\n1,a\r\n2,"two\r\nlines"\r\n3,b\n`;
+    for (const [name, content, rows] of [
+      ['breaks.csv', Buffer.from(small), 4],
+      ['breaks.csv.gz', gzipSync(small), 4],
+      ['breaks-late.csv', Buffer.from(late), 30_003],
+    ] as const) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      const path = await fx.file(name, content);
+      const report = await fx.ingestion.ingest(path, table);
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: rows });
+      expect(await fx.rat.query(`SELECT id::INT AS id, txt FROM ${table} WHERE id < 10 ORDER BY id`)).toEqual([
+        { id: 1, txt: 'a' },
+        { id: 2, txt: 'two\r\nlines' },
+        { id: 3, txt: 'b' },
+        ...(rows === 4 ? [{ id: 5, txt: 'c' }] : []),
+      ]);
+      // The registry and the lineage name the file as given, its hash that of its bytes.
+      expect(await fx.rat.query(`SELECT DISTINCT _source_file AS f FROM ${table}`)).toEqual([{ f: path }]);
+      if (rows === 4) expect(await rejectRows(table)).toEqual([[5, expect.stringContaining('expected 2 fields, found 3'), '4,x,extra']]);
+    }
+  });
+});
+
 describe('CSV numbers', () => {
   it('keeps every digit of integers beyond 64 bits and of numbers a DOUBLE cannot hold, as decimals', async () => {
     await fx.ingestion.ingest(await fx.file('big.csv', 'id,big,u64,long,ratio\n1,123,1,1.5,0.25\n2,99999999999999999999999,18446744073709551615,123456789012345678.123456789,0.30000000000000004\n'), 'bronze.num_big');

@@ -28,7 +28,7 @@ export interface ProbedFile {
   sample?: Buffer;
 }
 
-const SAMPLE_BYTES = 64 * 1024;
+export const SAMPLE_BYTES = 64 * 1024;
 
 const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
   '.csv': 'csv',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type DuckDBListType, DuckDBTypeId } from '@duckdb/node-api';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ConflictError, describeError, isRatError } from '../core/errors.js';
@@ -10,7 +11,8 @@ import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
 import { stageCsv } from './csv-reader.js';
-import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
+import { normalizeLineBreaks } from './csv-records.js';
+import { type ProbedFile, probeFile, SAMPLE_BYTES, settleHash } from './file-probe.js';
 import {
   AlreadyIngestedError,
   type BatchSkips,
@@ -205,6 +207,8 @@ async function stageAndCommit(
     );
   try {
     let checkInfinite = false;
+    /** The file the rows are read from: the probed file, or a copy with one kind of line break (normalizeLineBreaks). */
+    let source = probed;
     for (let attempt = 1; ; attempt++) {
       try {
         // Files waiting in the group were planned against its table; the group's commit catches a stale one.
@@ -229,7 +233,7 @@ async function stageAndCommit(
             onRowsProduced(rows, done);
           };
         }
-        const staged = await stage(stageContext, probed);
+        const staged = await stage(stageContext, source);
       if (checkInfinite) staged.infiniteTemporal = true;
         const makePlan = () =>
           planConform({
@@ -383,8 +387,17 @@ async function stageAndCommit(
         // A date or timestamp of infinity found by the write (VALUE_NOT_STORABLE, data-writer.ts) where
         // the rows were not streamed (a merge, a replay, a format read whole): stage the file again, its
         // plan checking every date and timestamp column, so such rows go to the quarantine.
-        if (checkInfinite || !(isRatError(error) && error.code === 'VALUE_NOT_STORABLE')) throw error;
-        checkInfinite = true;
+        if (!checkInfinite && isRatError(error) && error.code === 'VALUE_NOT_STORABLE') {
+          checkInfinite = true;
+          await dropStaged(duck, id);
+          continue;
+        }
+        // A CSV file whose lines end some with CR LF and some with LF, which DuckDB's reader cannot read: read a copy with LF throughout.
+        if (source !== probed || probed.format !== 'csv' || !(error instanceof Error && /state machine reached an invalid state/i.test(error.message))) throw error;
+        const copy = join(scratchDir, `${id}-line-breaks.csv`);
+        const quote = options.quote ?? '"';
+        if ((await normalizeLineBreaks(probed, quote, options.escape ?? quote, copy)) === undefined) throw error;
+        source = { ...probed, localPath: copy, compression: 'none', sample: await readSample(copy) };
         await dropStaged(duck, id);
       }
     }
@@ -428,5 +441,17 @@ function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
       return stageAvro(ctx, probed);
     case 'custom':
       return stageParsed(ctx, probed);
+  }
+}
+
+/** The first bytes of a file, as the probe samples a text file (what the dialect is detected from). */
+async function readSample(path: string): Promise<Buffer> {
+  const handle = await open(path);
+  try {
+    const buffer = Buffer.alloc(SAMPLE_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SAMPLE_BYTES, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
