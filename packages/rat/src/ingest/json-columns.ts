@@ -120,9 +120,13 @@ export async function numberReadings(duck: DuckDb, reader: string, columns: read
   });
 }
 
-/** SQL for a DOUBLE column read as text (numberReadings) whose value is out of a double's range (`1e400`). */
+/**
+ * SQL for a DOUBLE column read as text (numberReadings) whose value is out of a double's range
+ * (`1e400`). Not the token `Infinity` (Python's json writes a float's infinity so, as it writes NaN):
+ * that is the double's own infinity, which a table column holds as it holds NaN.
+ */
 export function infiniteSql(value: string): string {
-  return `(${value} IS NOT NULL AND isinf(TRY_CAST(${value} AS DOUBLE)))`;
+  return `(${value} IS NOT NULL AND isinf(TRY_CAST(${value} AS DOUBLE)) AND NOT regexp_full_match(${value}, '[+-]?inf(inity)?', 'i'))`;
 }
 
 /** 2^53: every integer up to it, and no odd one above it, is a double. */

@@ -145,6 +145,18 @@ describe('JSON numbers read_json would round', () => {
     const rejects = await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM ${table}__rejects`);
     expect(rejects).toEqual([{ line: 2, reason: 'key "v": 1e400 is beyond the range of a double' }]);
   });
+
+  it("loads the tokens Infinity, -Infinity and NaN (Python's json writes a float's so) as the double's own values; 1e400 still goes to the quarantine", async () => {
+    const { table, file } = await load('inf-tokens.ndjson', '{"id":1,"v":Infinity}\n{"id":2,"v":-Infinity}\n{"id":3,"v":NaN}\n{"id":4,"v":-1e400}\n{"id":5,"v":0.5}\n');
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT id::INT AS id, CAST(v AS VARCHAR) AS v FROM ${table} ORDER BY id`)).toEqual([
+      { id: 1, v: 'inf' },
+      { id: 2, v: '-inf' },
+      { id: 3, v: 'nan' },
+      { id: 5, v: '0.5' },
+    ]);
+    expect(await fx.rat.query(`SELECT line, reason FROM ${table}__rejects`)).toEqual([{ line: 4, reason: 'key "v": -1e400 is beyond the range of a double' }]);
+  });
 });
 
 describe('JSON files read_json cannot read as records', () => {
