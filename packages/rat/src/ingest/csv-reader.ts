@@ -489,7 +489,7 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
   const explicit = ctx.options.types[name] ?? ctx.options.types[source];
   // Timestamps read with a zone (%z) into a column without one: read as the instants they are (the reader would shift them to
   // UTC and take infinity for 1900-01-01); the conversion sends each to the quarantine.
-  const zoned = (wanted: string) => (/^TIMESTAMP$/i.test(wanted.trim()) && hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : wanted);
+  const zoned = (wanted: string) => (NAIVE_TIMESTAMP_SQL.test(wanted.trim()) && hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : wanted);
   if (explicit) return readsLossily(explicit, detected, dialect) ? detected : zoned(explicit);
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
@@ -513,6 +513,9 @@ const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
 function readsLossily(wanted: string, detected: string, dialect: Dialect): boolean {
   return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
 }
+
+/** DuckDB's names of a timestamp without a time zone, in any unit. */
+const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
 
 /** Whether a strptime format reads a UTC offset or zone name (`%z`, `%Z`; not a literal `%%z`). */
 function hasZone(format: string | undefined): boolean {

@@ -275,6 +275,10 @@ describe('CSV timestamps', () => {
     // Into a column without a zone (given, or the table's), each would be shifted to UTC: quarantined, never loaded shifted.
     for (const [table, options] of [
       ['bronze.fmt_zone_typed', { types: { t: 'TIMESTAMP' } }],
+      // DuckDB's other names for it, in any unit.
+      ['bronze.fmt_zone_datetime', { types: { t: 'DATETIME' } }],
+      ['bronze.fmt_zone_without', { types: { t: 'TIMESTAMP WITHOUT TIME ZONE' } }],
+      ['bronze.fmt_zone_ms', { types: { t: 'TIMESTAMP_MS' } }],
       ['bronze.fmt_zone_naive', {}],
     ] as const) {
       if (table === 'bronze.fmt_zone_naive') await fx.rat.sql('CREATE TABLE bronze.fmt_zone_naive (id BIGINT, t TIMESTAMP)');
