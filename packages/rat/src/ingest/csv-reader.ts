@@ -68,7 +68,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
-    { ...dialect, detected: dialect.columns.map((c) => c.type) },
+    { ...dialect, detected: detectedTypes(file, dialect, wanted) },
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
   const eager = guards.some((g) => g.format === undefined && sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
@@ -385,7 +385,8 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   const guards = csvGuards(
     mapping.map((m) => m.name),
     wanted,
-    { ...dialect, detected: dialect.columns.map((c) => c.type) },
+    // Any file of the run whose first bytes show an offset in a timestamp column has it checked.
+    { ...dialect, detected: files.map((f) => detectedTypes(f, dialect, wanted)).reduce((a, b) => a.map((t, i) => (b[i] === t ? t : 'TIMESTAMP WITH TIME ZONE'))) },
   );
   const readTypes = wanted.map((type, i) => (guards.some((g) => g.index === i) ? 'VARCHAR' : type));
   const { relation, rejects } = stageNames(ctx.id);
@@ -449,6 +450,31 @@ function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[
 
 const abs = (n: bigint) => (n < 0n ? -n : n);
 
+/** A time of day followed by a zone (Z, +05, +05:00, +0500): schema-plan.ts's OFFSET_TEXT. */
+const OFFSET_TEXT = /\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)\s*$/;
+
+/**
+ * The sniffer's column types, a column read as TIMESTAMP (sniffed, given or the table's) counted as
+ * TIMESTAMPTZ when a value in the file's first bytes carries a UTC offset: the sniffer may call a
+ * column of such values TIMESTAMP or text, and read as TIMESTAMP, DuckDB's reader drops the offsets
+ * without a word. The column is then read checked (csvGuards), those values going to the quarantine. The
+ * first bytes only (in memory already): a look at the sniffer's whole sample would cost every file
+ * with a timestamp column a read of it.
+ */
+function detectedTypes(file: ProbedFile, dialect: Dialect, wanted: readonly string[]): string[] {
+  const types = dialect.columns.map((c) => c.type);
+  const timestamps = wanted.flatMap((t, i) => (/^TIMESTAMP$/i.test(t.trim()) ? [i] : []));
+  if (timestamps.length === 0 || dialect.timestampFormat !== undefined || !file.sample || file.encoding === 'utf-16') return types;
+  const lines = decodeSample(file).split(/\r?\n/);
+  // The sample may end inside a line.
+  lines.pop();
+  for (const line of lines.slice(dialect.skip + (dialect.header ? 1 : 0))) {
+    const fields = splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape);
+    for (const i of timestamps) if (OFFSET_TEXT.test(fields[i]?.trim() ?? '')) types[i] = 'TIMESTAMP WITH TIME ZONE';
+  }
+  return types;
+}
+
 /** read_csv's options for a sniffed dialect, without the columns. */
 function dialectOptions(dialect: Dialect, file: ProbedFile): string[] {
   return [
@@ -489,7 +515,7 @@ function readType(ctx: StageContext, dialect: Dialect, name: string, source: str
   const explicit = ctx.options.types[name] ?? ctx.options.types[source];
   // Timestamps read with a zone (%z) into a column without one: read as the instants they are (the reader would shift them to
   // UTC and take infinity for 1900-01-01); the conversion sends each to the quarantine.
-  const zoned = (wanted: string) => (/^TIMESTAMP$/i.test(wanted.trim()) && hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : wanted);
+  const zoned = (wanted: string) => (NAIVE_TIMESTAMP_SQL.test(wanted.trim()) && hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : wanted);
   if (explicit) return readsLossily(explicit, detected, dialect) ? detected : zoned(explicit);
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;
@@ -513,6 +539,9 @@ const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
 function readsLossily(wanted: string, detected: string, dialect: Dialect): boolean {
   return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
 }
+
+/** DuckDB's names of a timestamp without a time zone, in any unit. */
+const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
 
 /** Whether a strptime format reads a UTC offset or zone name (`%z`, `%Z`; not a literal `%%z`). */
 function hasZone(format: string | undefined): boolean {

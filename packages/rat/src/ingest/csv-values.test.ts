@@ -169,6 +169,21 @@ describe('CSV timestamps', () => {
     ]);
   });
 
+  it('quarantines a timestamp with an offset read as a timestamp column the sniffer took for text (a month 13 beside it), instead of dropping the offset', async () => {
+    const text = 'id,t\n1,2024-01-01 10:00:00+02\n2,2024-01-01 10:00:00.5\n3,2024-01-01\n4,2024-13-01 10:00:00\n5,2024-01-02 11:00:00\n';
+    const report = await fx.ingestion.ingest(await fx.file('ts-text.csv', text), 'bronze.ts_text', { types: { t: 'TIMESTAMP' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id::INT AS id, CAST(t AS VARCHAR) AS t FROM bronze.ts_text ORDER BY id')).toEqual([
+      { id: 2, t: '2024-01-01 10:00:00.5' },
+      { id: 3, t: '2024-01-01 00:00:00' },
+      { id: 5, t: '2024-01-02 11:00:00' },
+    ]);
+    expect(await rejectRows('bronze.ts_text')).toEqual([
+      [2, 'column t: 2024-01-01 10:00:00+02 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)', '1,2024-01-01 10:00:00+02'],
+      [5, 'column t: cannot convert 2024-13-01 10:00:00 to TIMESTAMP', '4,2024-13-01 10:00:00'],
+    ]);
+  });
+
   it('quarantines infinity and -infinity in date and timestamp columns (a PostgreSQL export holds them), in the sniffed sample or past it, instead of loading made-up dates', async () => {
     // ISO dates: DuckDB's reader given the sniffed format would take both for 1900-01-01.
     const dates = await fx.ingestion.ingest(await fx.file('inf-dates.csv', 'id,day\n1,2024-01-01\n2,infinity\n3,-infinity\n4,2024-01-04\n'), 'bronze.inf_dates');
@@ -275,6 +290,10 @@ describe('CSV timestamps', () => {
     // Into a column without a zone (given, or the table's), each would be shifted to UTC: quarantined, never loaded shifted.
     for (const [table, options] of [
       ['bronze.fmt_zone_typed', { types: { t: 'TIMESTAMP' } }],
+      // DuckDB's other names for it, in any unit.
+      ['bronze.fmt_zone_datetime', { types: { t: 'DATETIME' } }],
+      ['bronze.fmt_zone_without', { types: { t: 'TIMESTAMP WITHOUT TIME ZONE' } }],
+      ['bronze.fmt_zone_ms', { types: { t: 'TIMESTAMP_MS' } }],
       ['bronze.fmt_zone_naive', {}],
     ] as const) {
       if (table === 'bronze.fmt_zone_naive') await fx.rat.sql('CREATE TABLE bronze.fmt_zone_naive (id BIGINT, t TIMESTAMP)');

@@ -127,6 +127,24 @@ describe('custom parsers', () => {
     expect(await fx.rat.query('SELECT id, amount FROM bronze.typed_rows ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 6, amount: 12.5 }]);
   });
 
+  it('loads Dates of any year JavaScript holds (-271821 to 275760), not failing the file', async () => {
+    const path = await fx.file('far-dates.txt', 'x');
+    const parser: CustomParser = function* () {
+      yield { id: 1, ts: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) };
+      yield { id: 2, ts: new Date(-8.64e15) };
+      yield { id: 3, ts: new Date(8.64e15) };
+      yield { id: 4, ts: new Date(Date.UTC(10000, 0, 1)) };
+    };
+    const report = await fx.ingestion.ingest(path, 'bronze.far_dates', { parser });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT id::INT AS id, epoch_ms(ts) AS ms FROM bronze.far_dates ORDER BY id')).toEqual([
+      { id: 1, ms: Date.UTC(2024, 0, 2, 3, 4, 5) },
+      { id: 2, ms: -8.64e15 },
+      { id: 3, ms: 8.64e15 },
+      { id: 4, ms: Date.UTC(10000, 0, 1) },
+    ]);
+  });
+
   describe('a parser that throws fails the file, naming the file and row; the table is unchanged', () => {
     it('on row 7', async () => {
       const seed = await fx.file('seed.txt', 'seed');

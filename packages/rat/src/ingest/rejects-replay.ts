@@ -27,10 +27,10 @@ export interface ReplayReport {
    */
   encodingLost: number;
   /**
-   * Rows left in the quarantine because a custom parser gave a value that cannot be stored (NaN,
-   * Infinity, a function, a Map, an invalid Date, ...): their raw text only describes it (`"NaN"`,
-   * `{}`), and replayed it would load that stand-in. The parser must return plain values, and the
-   * file be ingested again.
+   * Rows left in the quarantine because they hold a value no table column can store: a date or
+   * timestamp of infinity (from any source), or a custom parser's NaN, Infinity, function, Map or
+   * invalid Date, whose raw text only describes it (`"NaN"`, `{}`) and would load as that stand-in.
+   * The source must change (a parser return plain values), and the file be ingested again.
    */
   unstorable: number;
   /**

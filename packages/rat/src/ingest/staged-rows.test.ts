@@ -38,8 +38,14 @@ describe('formatTimestamp', () => {
     for (const ms of cases) expect(formatTimestamp(new Date(ms))).toBe(viaIso(new Date(ms)));
   });
 
-  it('leaves years outside 1000-9999 to toISOString', () => {
-    for (const ms of [Date.UTC(999, 11, 31, 1, 2, 3), Date.UTC(10000, 0, 1)]) expect(formatTimestamp(new Date(ms))).toBe(viaIso(new Date(ms)));
+  it('writes years outside 1000-9999 as DuckDB reads them: signed six-digit years without the +', () => {
+    expect([Date.UTC(999, 11, 31, 1, 2, 3), Date.UTC(10000, 0, 1), -8.64e15, 8.64e15, Date.UTC(-1, 0, 1)].map((ms) => formatTimestamp(new Date(ms)))).toEqual([
+      '0999-12-31 01:02:03.000',
+      '010000-01-01 00:00:00.000',
+      '-271821-04-20 00:00:00.000',
+      '275760-09-13 00:00:00.000',
+      '-000001-01-01 00:00:00.000',
+    ]);
   });
 });
 

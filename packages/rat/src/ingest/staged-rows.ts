@@ -324,8 +324,10 @@ export function formatTimestamp(date: Date): string {
   const days = Math.floor(ms / 86_400_000);
   const { year, month, day } = civilFromDays(days);
   if (year < 1000 || year > 9999) {
+    // Years past 9999 or before 0 come as +275760-09-13T... and -271821-04-20T...: DuckDB reads them without the +.
     const iso = date.toISOString();
-    return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+    const t = iso.indexOf('T');
+    return `${iso.slice(iso.startsWith('+') ? 1 : 0, t)} ${iso.slice(t + 1, t + 13)}`;
   }
   let rest = ms - days * 86_400_000;
   const hours = Math.floor(rest / 3_600_000);

@@ -253,7 +253,7 @@ function printReplay(out: Output, report: ReplayReport): void {
   }
   if (report.unstorable > 0) {
     out.line(
-      `${report.unstorable} of them hold a value a custom parser gave that cannot be stored (NaN, Infinity, a function, a Map, an invalid Date, ...); their raw text only describes it, so they were not replayed: make the parser return plain values and ingest their file again`,
+      `${report.unstorable} of them hold a value no table column can store (a date or timestamp of infinity; a custom parser's NaN, Infinity, function, Map or invalid Date), so they were not replayed: change the source (make a parser return plain values) and ingest the file again`,
     );
   }
   if (report.superseded > 0) {
