@@ -3,7 +3,7 @@
  * through the table property `schema.name-mapping.default` (spec "Column Projection", rule 2; Appendix
  * C "Name Mapping Serialization") before and after the schema changes.
  */
-import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +36,16 @@ describe('files without field ids, read through schema.name-mapping.default', ()
 
   /** Writes `select` as plain Parquet (no FIELD_IDS, as another engine would) and appends it to the table, as add_files does. */
   async function addPlainFile(table: string, select: string): Promise<DataFile> {
+    return addFile(table, (localPath) => db.run(`COPY (${select}) TO ${quoteString(localPath)} (FORMAT parquet)`));
+  }
+
+  /** Appends the Parquet file `write` puts at the path it is given, as add_files does. */
+  async function addFile(table: string, write: (localPath: string) => Promise<unknown>): Promise<DataFile> {
     const base = await rat.loadTable(table);
     const staging = await rat.store.stagingDir();
     try {
       const localPath = join(staging, 'plain.parquet');
-      await db.run(`COPY (${select}) TO ${quoteString(localPath)} (FORMAT parquet)`);
+      await write(localPath);
       expect(await fieldIdsOf(localPath)).toEqual([]);
       const key = `${rat.store.keyOf(base.metadata.location)!}/data/${newUuid()}-plain.parquet`;
       await rat.store.putFile(key, localPath);
@@ -206,7 +211,7 @@ describe('files without field ids, read through schema.name-mapping.default', ()
     ]);
     await addPlainFile(
       'bronze.nested',
-      `SELECT 1::BIGINT AS id, {'lat': 59.9, 'long': 10.7} AS loc, [{'stop': 'a', 'minutes': 3::INTEGER}, {'stop': 'b', 'minutes': NULL::INTEGER}] AS stops, MAP {'x': {'w': 0.5}} AS tags
+      `SELECT 1::BIGINT AS id, {'lat': 59.9::DOUBLE, 'long': 10.7::DOUBLE} AS loc, [{'stop': 'a', 'minutes': 3::INTEGER}, {'stop': 'b', 'minutes': NULL::INTEGER}] AS stops, MAP {'x': {'w': 0.5::DOUBLE}} AS tags
        UNION ALL SELECT 2, NULL, NULL, NULL`,
     );
     const expected = [
@@ -226,10 +231,10 @@ describe('files without field ids, read through schema.name-mapping.default', ()
       { 'field-id': ids['id'], names: ['id'] },
       { 'field-id': ids['point'], names: ['point'], fields: [{ 'field-id': ids['point.x'], names: ['x'] }] },
     ]);
-    await addPlainFile('bronze.shapes', `SELECT 1::BIGINT AS id, {'x': 1.5} AS point`);
-    await addPlainFile('bronze.shapes', `SELECT 2::BIGINT AS id, {'x': 2.5} AS point`);
+    await addPlainFile('bronze.shapes', `SELECT 1::BIGINT AS id, {'x': 1.5::DOUBLE} AS point`);
+    await addPlainFile('bronze.shapes', `SELECT 2::BIGINT AS id, {'x': 2.5::DOUBLE} AS point`);
     // The same projection, but the struct has one more child, and id is an INTEGER.
-    await addPlainFile('bronze.shapes', `SELECT 3::INTEGER AS id, {'x': 3.5, 'y': 0.0} AS point`);
+    await addPlainFile('bronze.shapes', `SELECT 3::INTEGER AS id, {'x': 3.5::DOUBLE, 'y': 0.0::DOUBLE} AS point`);
     await rat.sql(`INSERT INTO bronze.shapes VALUES (4, {'x': 4.5})`);
     const { sql } = await rat.executor.reader.plan(await rat.loadTable('bronze.shapes'));
     expect(sql.match(/read_parquet\(/g)).toHaveLength(3);
@@ -303,6 +308,119 @@ describe('files without field ids, read through schema.name-mapping.default', ()
     });
   });
 
+  /** A table of one column `v` of `type`, mapped by name, with one plain file holding `select` as `v`. */
+  async function oneColumnTable(table: string, type: string, select: string): Promise<void> {
+    await rat.sql(`CREATE TABLE ${table} (v ${type})`);
+    const ids = await fieldIds(table);
+    const v = ids['v'];
+    const mapping: unknown[] = [{ 'field-id': v, names: ['v'] }];
+    const schemaType = (await rat.describeTable(table)).schema.fields[0]!.type;
+    if (typeof schemaType !== 'string' && schemaType.type === 'list') mapping[0] = { 'field-id': v, names: ['v'], fields: [{ 'field-id': schemaType.elementId, names: ['element'] }] };
+    if (typeof schemaType !== 'string' && schemaType.type === 'map') {
+      mapping[0] = { 'field-id': v, names: ['v'], fields: [{ 'field-id': schemaType.keyId, names: ['key'] }, { 'field-id': schemaType.valueId, names: ['value'] }] };
+    }
+    await setMapping(table, mapping);
+    await addFile(table, (localPath) => db.run(`COPY (SELECT ${select} AS v) TO ${quoteString(localPath)} (FORMAT parquet)`));
+  }
+
+  it.each([
+    ['int', 'BIGINT', '1::TINYINT', 1],
+    ['int to long', 'BIGINT', '7::INTEGER', 7],
+    ['float to double', 'DOUBLE', '1.5::FLOAT', 1.5],
+    ['decimal(5,2) to decimal(10,2)', 'DECIMAL(10,2)', '1.25::DECIMAL(5,2)', '1.25'],
+    ['timestamp in ms', 'TIMESTAMP', "TIMESTAMP_MS '2024-01-01 01:02:03.456'", '2024-01-01 01:02:03.456'],
+    ['timestamp in ns', 'TIMESTAMP', "TIMESTAMP_NS '2024-01-01 01:02:03.456789'", '2024-01-01 01:02:03.456789'],
+    ['timestamp to timestamptz', 'TIMESTAMPTZ', "TIMESTAMP '2024-01-01 01:02:03'", '2024-01-01 01:02:03+00'],
+    ['timestamptz', 'TIMESTAMPTZ', "TIMESTAMPTZ '2024-01-01 01:02:03+00'", '2024-01-01 01:02:03+00'],
+    ['a BYTE_ARRAY without string annotation to string, as text', 'VARCHAR', "'caf\\xC3\\xA9'::BLOB", 'café'],
+    ['a list of such BYTE_ARRAYs', 'VARCHAR[]', "['\\xC3\\xA9'::BLOB, NULL]", ['é', null]],
+    ['a map with such BYTE_ARRAY values', 'MAP(VARCHAR, VARCHAR)', "MAP {'k': '\\xC3\\xA9'::BLOB}", [{ key: 'k', value: 'é' }]],
+  ])('a file column reads as the table type where Iceberg allows it: %s', async (name, type, select, expected) => {
+    const table = `bronze.ok_${Math.abs(hashOf(name))}`;
+    await oneColumnTable(table, type, select);
+    const [[value]] = (await rows(`SELECT v FROM ${table}`)) as [[unknown]];
+    expect(typeof value === 'object' && value !== null ? JSON.parse(JSON.stringify(value)) : String(value)).toEqual(
+      typeof expected === 'object' ? expected : String(expected),
+    );
+  });
+
+  it.each([
+    ['DOUBLE into int', 'INTEGER', '1.7::DOUBLE', 'DOUBLE', 'int'],
+    ['long into int', 'INTEGER', '7::BIGINT', 'BIGINT', 'int'],
+    ['a narrower scale', 'DECIMAL(10,2)', '1.2371::DECIMAL(10,4)', 'DECIMAL\\(10,4\\)', 'decimal\\(10, ?2\\)'],
+    ['a wider precision', 'DECIMAL(5,2)', '1.25::DECIMAL(10,2)', 'DECIMAL\\(10,2\\)', 'decimal\\(5, ?2\\)'],
+    ['a timestamp into date', 'DATE', "TIMESTAMP '2024-01-01 23:59:00'", 'TIMESTAMP', 'date'],
+    ['a UTC-adjusted timestamp into timestamp', 'TIMESTAMP', "TIMESTAMPTZ '2024-01-01 23:59:00+00'", 'TIMESTAMP WITH TIME ZONE', 'timestamp'],
+    ['DOUBLE into string', 'VARCHAR', '12.5::DOUBLE', 'DOUBLE', 'string'],
+    ['text into boolean', 'BOOLEAN', "'yes'", 'VARCHAR', 'boolean'],
+    ['a list element', 'INTEGER[]', '[1.5::DOUBLE]', 'DOUBLE', 'int'],
+  ])('a file column of a type Iceberg does not read as the table type fails naming both: %s', async (name, type, select, fileType, tableType) => {
+    const table = `bronze.bad_${Math.abs(hashOf(name))}`;
+    await oneColumnTable(table, type, select);
+    await expect(rat.sql(`SELECT * FROM ${table}`)).rejects.toMatchObject({
+      code: 'INVALID_NAME_MAPPING',
+      message: expect.stringMatching(new RegExp(`^table ${table.replace('.', '\\.')}, data file .*plain\\.parquet: file column "v(\\.element)?" of type ${fileType} cannot be read as table column v(\\.element)? of type ${tableType};`)),
+    });
+  });
+
+  it('a BYTE_ARRAY read as string that is not valid UTF-8 fails naming the table, file and column', async () => {
+    await oneColumnTable('bronze.badutf8', 'VARCHAR', "'\\xFF'::BLOB");
+    await expect(rat.sql('SELECT * FROM bronze.badutf8')).rejects.toThrow(
+      /table bronze\.badutf8, data file .*plain\.parquet: file column "v" \(Parquet BYTE_ARRAY without a string annotation, read as the string column v\) holds a value that is not valid UTF-8/,
+    );
+  });
+
+  it('a name reassigned to a field of another type by ALTER TABLE fails clearly for the old files (Java MappingUtil.update)', async () => {
+    await rat.sql('CREATE TABLE bronze.reassigned (id INT, name VARCHAR)');
+    await setMapping('bronze.reassigned', [
+      { 'field-id': 1, names: ['id'] },
+      { 'field-id': 2, names: ['name'] },
+    ]);
+    await addPlainFile('bronze.reassigned', `SELECT 1 AS id, 'a' AS name`);
+    await rat.sql('ALTER TABLE bronze.reassigned RENAME COLUMN name TO title');
+    await rat.sql('ALTER TABLE bronze.reassigned ADD COLUMN name INT');
+    await expect(rat.sql('SELECT * FROM bronze.reassigned')).rejects.toMatchObject({
+      code: 'INVALID_NAME_MAPPING',
+      message: expect.stringMatching(/table bronze\.reassigned, data file .*: file column "name" of type VARCHAR cannot be read as table column name of type int/),
+    });
+  });
+
+  it('a file whose column names differ only by case is refused naming both', async () => {
+    await rat.sql('CREATE TABLE bronze.cases (lo INT, hi INT)');
+    await setMapping('bronze.cases', [
+      { 'field-id': 1, names: ['qqqq'] },
+      { 'field-id': 2, names: ['QQQQ'] },
+    ]);
+    // DuckDB cannot write such a file; rename a column in the footer's bytes (same length, so offsets hold).
+    await addFile('bronze.cases', async (localPath) => {
+      await db.run(`COPY (SELECT 1 AS qqqq, 2 AS rrrr) TO ${quoteString(localPath)} (FORMAT parquet)`);
+      const bytes = await readFile(localPath);
+      await writeFile(localPath, Buffer.from(bytes.toString('latin1').replaceAll('rrrr', 'QQQQ'), 'latin1'));
+    });
+    await expect(rat.sql('SELECT * FROM bronze.cases')).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(/table bronze\.cases, data file .*plain\.parquet: the file has columns "qqqq" and "QQQQ", whose names differ only by case/),
+    });
+  });
+
+  it('a mapping with a name twice among siblings, or a field id twice, is refused when set and fails a scan that needs it', async () => {
+    await rat.sql('CREATE TABLE bronze.dups (a INT, b INT)');
+    await expect(setMapping('bronze.dups', [{ 'field-id': 1, names: ['a'] }, { 'field-id': 2, names: ['a', 'b'] }])).rejects.toMatchObject({
+      code: 'INVALID_NAME_MAPPING',
+      message: expect.stringMatching(/the name "a" is under both \$\[0\] and \$\[1\]/),
+    });
+    await expect(setMapping('bronze.dups', [{ 'field-id': 1, names: ['a'] }, { 'field-id': 1, names: ['x'] }, { 'field-id': 2, names: ['b'] }])).rejects.toMatchObject({
+      code: 'INVALID_NAME_MAPPING',
+      message: expect.stringMatching(/field-id 1 is given to both \$\[0\] and \$\[1\]/),
+    });
+    await rat.executor.writer.commitMetadata({ namespace: 'bronze', name: 'dups' }, (base) => ({
+      ...nextMetadata(base.metadata, base.metadataLocation),
+      properties: { ...base.metadata.properties, 'schema.name-mapping.default': '[{"field-id": 1, "names": ["a"]}, {"field-id": 2, "names": ["a", "b"]}]' },
+    }));
+    await addPlainFile('bronze.dups', `SELECT 1 AS a, 2 AS b`);
+    await expect(rat.sql('SELECT * FROM bronze.dups')).rejects.toMatchObject({ code: 'INVALID_NAME_MAPPING', message: expect.stringMatching(/table bronze\.dups: .*the name "a"/) });
+  });
+
   it('without a mapping, a file without field ids reads by name while every schema reads alike, as NULLs after (spec rule 4), until one is set', async () => {
     await rat.sql('CREATE TABLE bronze.unmapped (id BIGINT, name VARCHAR)');
     await addPlainFile('bronze.unmapped', `SELECT 1::BIGINT AS id, 'a' AS name`);
@@ -334,3 +452,9 @@ describe('files without field ids, read through schema.name-mapping.default', ()
     expect(await rows('SELECT id FROM bronze.column_mapping WHERE years > 26 ORDER BY id')).toEqual([[2], [3]]);
   });
 });
+
+function hashOf(text: string): number {
+  let hash = 0;
+  for (const c of text) hash = (hash * 31 + c.charCodeAt(0)) | 0;
+  return hash;
+}

@@ -25,24 +25,24 @@ describe('Parquet footers', () => {
     const footer = (await readParquetFooters(db, [MOCK_DATA], cache)).get(MOCK_DATA)!;
     expect(hasFieldIds(footer)).toBe(false);
     expect(footer.columns).toEqual([
-      { name: 'id', kind: 'primitive', type: 'BIGINT', children: [] },
-      { name: 'name', kind: 'primitive', type: 'VARCHAR', children: [] },
-      { name: 'age', kind: 'primitive', type: 'BIGINT', children: [] },
+      { name: 'id', kind: 'primitive', type: 'BIGINT', physicalType: 'INT64', children: [] },
+      { name: 'name', kind: 'primitive', type: 'VARCHAR', physicalType: 'BYTE_ARRAY', children: [] },
+      { name: 'age', kind: 'primitive', type: 'BIGINT', physicalType: 'INT64', children: [] },
       {
         name: 'attributes',
         kind: 'map',
         children: [
-          { name: 'key', kind: 'primitive', type: 'VARCHAR', children: [] },
-          { name: 'value', kind: 'primitive', type: 'VARCHAR', children: [] },
+          { name: 'key', kind: 'primitive', type: 'VARCHAR', physicalType: 'BYTE_ARRAY', children: [] },
+          { name: 'value', kind: 'primitive', type: 'VARCHAR', physicalType: 'BYTE_ARRAY', children: [] },
         ],
       },
-      { name: 'scores', kind: 'list', children: [{ name: 'element', kind: 'primitive', type: 'BIGINT', children: [] }] },
+      { name: 'scores', kind: 'list', children: [{ name: 'element', kind: 'primitive', type: 'BIGINT', physicalType: 'INT64', children: [] }] },
       {
         name: 'profile',
         kind: 'struct',
         children: [
-          { name: 'email', kind: 'primitive', type: 'VARCHAR', children: [] },
-          { name: 'verified', kind: 'primitive', type: 'BOOLEAN', children: [] },
+          { name: 'email', kind: 'primitive', type: 'VARCHAR', physicalType: 'BYTE_ARRAY', children: [] },
+          { name: 'verified', kind: 'primitive', type: 'BOOLEAN', physicalType: 'BOOLEAN', children: [] },
         ],
       },
     ]);
@@ -62,7 +62,18 @@ describe('Parquet footers', () => {
       name: 'l',
       fieldId: 4,
       kind: 'list',
-      children: [{ name: 'element', fieldId: 5, kind: 'struct', children: [{ name: 'y', fieldId: 6, kind: 'primitive', type: 'INTEGER', children: [] }] }],
+      children: [{ name: 'element', fieldId: 5, kind: 'struct', children: [{ name: 'y', fieldId: 6, kind: 'primitive', type: 'INTEGER', physicalType: 'INT32', children: [] }] }],
     });
+  });
+
+  it('keeps the Parquet physical type and a fixed length, which the BLOB type DuckDB reports hides', async () => {
+    const path = join(dir, 'physical.parquet');
+    await db.run(`COPY (SELECT 'x'::BLOB AS b, uuid() AS u, 1.5::DECIMAL(5,2) AS d) TO ${quoteString(path)} (FORMAT parquet)`);
+    const footer = (await readParquetFooters(db, [path], new Map())).get(path)!;
+    expect(footer.columns).toEqual([
+      { name: 'b', kind: 'primitive', type: 'BLOB', physicalType: 'BYTE_ARRAY', children: [] },
+      { name: 'u', kind: 'primitive', type: 'UUID', physicalType: 'FIXED_LEN_BYTE_ARRAY', typeLength: 16, children: [] },
+      { name: 'd', kind: 'primitive', type: 'DECIMAL(5,2)', physicalType: 'INT32', children: [] },
+    ]);
   });
 });

@@ -11,6 +11,9 @@ export interface FooterColumn {
   kind: 'primitive' | 'struct' | 'list' | 'map';
   /** DuckDB's type for a primitive column. */
   type?: string;
+  /** The Parquet physical type of a primitive column (`INT32`, `BYTE_ARRAY`, `FIXED_LEN_BYTE_ARRAY`, ...), and a fixed one's length. */
+  physicalType?: string;
+  typeLength?: number;
   children: FooterColumn[];
 }
 
@@ -26,6 +29,8 @@ interface SchemaRow {
   file_name: string;
   name: string;
   field_id: number | bigint | null;
+  type: string | null;
+  type_length: number | bigint | string | null;
   num_children: number | bigint | null;
   converted_type: string | null;
   logical_type: string | null;
@@ -38,7 +43,7 @@ export async function readParquetFooters(db: DuckDb, paths: string[], cache: Map
   const missing = [...new Set(paths.filter((p) => !cache.has(p)))];
   if (missing.length > 0) {
     const rows = await db.rows<SchemaRow>(
-      `SELECT file_name, name, field_id, num_children, converted_type, logical_type, repetition_type, duckdb_type
+      `SELECT file_name, name, field_id, type, type_length, num_children, converted_type, logical_type, repetition_type, duckdb_type
        FROM parquet_schema([${missing.map(quoteFilePath).join(', ')}]) ORDER BY file_name, column_id`,
     );
     const byFile = new Map<string, SchemaRow[]>();
@@ -76,7 +81,7 @@ function footerOf(rows: SchemaRow[]): ParquetFooter {
       return { ...base, kind: 'list', children: [repeated.kind === 'struct' && repeated.children.length === 1 ? repeated.children[0]! : repeated] };
     }
     if (isMap && children.length === 1 && children[0]!.children.length === 2) return { ...base, kind: 'map', children: children[0]!.children };
-    const column: FooterColumn = children.length > 0 ? { ...base, kind: 'struct', children } : { ...base, kind: 'primitive', ...(row.duckdb_type ? { type: row.duckdb_type } : {}), children };
+    const column: FooterColumn = children.length > 0 ? { ...base, kind: 'struct', children } : { ...base, kind: 'primitive', ...primitiveTypes(row), children };
     // An unannotated repeated field is a list of itself (LogicalTypes.md, backward-compatibility rules).
     return row.repetition_type === 'REPEATED' && !wrapped ? { name: row.name, kind: 'list', children: [column] } : column;
   };
@@ -84,6 +89,14 @@ function footerOf(rows: SchemaRow[]): ParquetFooter {
   const top = Number(rows[0]?.num_children ?? 0);
   for (let i = 0; i < top && next < rows.length; i++) columns.push(element());
   return { columns, shape: JSON.stringify(columns), fieldIds };
+}
+
+function primitiveTypes(row: SchemaRow): Pick<FooterColumn, 'type' | 'physicalType' | 'typeLength'> {
+  return {
+    ...(row.duckdb_type ? { type: row.duckdb_type } : {}),
+    ...(row.type ? { physicalType: row.type } : {}),
+    ...(row.type_length !== null && row.type_length !== undefined ? { typeLength: Number(row.type_length) } : {}),
+  };
 }
 
 /** Whether the file stores field ids at all (as Iceberg's readers decide: any id means the file is read by id). */

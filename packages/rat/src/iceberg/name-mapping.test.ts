@@ -60,6 +60,10 @@ describe('schema.name-mapping.default (spec Appendix C)', () => {
     ]);
   });
 
+  it('a name may repeat at another nesting level', () => {
+    expect(parse('[{"names": ["a"], "field-id": 1, "fields": [{"names": ["a"], "field-id": 2}]}]')).toEqual([{ names: ['a'], fieldId: 1, fields: [{ names: ['a'], fieldId: 2, fields: [] }] }]);
+  });
+
   it.each([
     ['{oops', /not JSON/],
     ['{"names": ["a"]}', /\$ must be a list of field mappings, found \{"names":\["a"\]\}/],
@@ -68,6 +72,10 @@ describe('schema.name-mapping.default (spec Appendix C)', () => {
     ['[{"names": [1], "field-id": 1}]', /\$\[0\]\.names must be a list of strings, found \[1\]/],
     ['[{"names": ["a"], "field-id": 1.5}]', /\$\[0\]\.field-id must be an integer, found 1\.5/],
     ['[{"names": ["a"], "field-id": 1, "fields": [{"names": ["b"], "field-id": "2"}]}]', /\$\[0\]\.fields\[0\]\.field-id must be an integer, found "2"/],
+    ['[{"names": ["a"], "field-id": 1}, {"names": ["a", "b"], "field-id": 2}]', /the name "a" is under both \$\[0\] and \$\[1\]/],
+    ['[{"names": ["s"], "field-id": 1, "fields": [{"names": ["x"], "field-id": 2}, {"names": ["x"], "field-id": 3}]}]', /the name "x" is under both \$\[0\]\.fields\[0\] and \$\[0\]\.fields\[1\]/],
+    ['[{"names": ["a"], "field-id": 1}, {"names": ["x"], "field-id": 1}, {"names": ["b"], "field-id": 2}]', /field-id 1 is given to both \$\[0\] and \$\[1\]/],
+    ['[{"names": ["s"], "field-id": 1, "fields": [{"names": ["x"], "field-id": 1}]}]', /field-id 1 is given to both \$\[0\] and \$\[0\]\.fields\[0\]/],
   ])('refuses %s naming the table, the property and the path', (value, detail) => {
     expect(() => parse(value)).toThrow(expect.objectContaining({ code: 'INVALID_NAME_MAPPING', message: expect.stringMatching(/^table ns\.t: property schema\.name-mapping\.default is not a valid name mapping/) }));
     expect(() => parse(value)).toThrow(detail);

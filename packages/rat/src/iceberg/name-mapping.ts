@@ -36,24 +36,40 @@ export function nameMappingOf(properties: Record<string, string>, table: string)
   } catch (error) {
     return fail(`not JSON (${(error as Error).message})`);
   }
-  return parseFields(json, '$', fail);
+  return parseFields(json, '$', fail, new Map());
 }
 
-function parseFields(json: unknown, path: string, fail: (detail: string) => never): MappedField[] {
+/**
+ * One level of the mapping. A name under two entries of one level, or a field id given twice anywhere,
+ * would make the file column's field depend on entry order; Java's MappedFields and MappingUtil refuse
+ * both, and so does this (`ids` holds the path of each id seen so far).
+ */
+function parseFields(json: unknown, path: string, fail: (detail: string) => never, ids: Map<number, string>): MappedField[] {
   if (!Array.isArray(json)) return fail(`${path} must be a list of field mappings, found ${describe(json)}`);
+  const names = new Map<string, string>();
   return json.map((item: unknown, index) => {
     const at = `${path}[${index}]`;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(`${at} must be an object with "names", found ${describe(item)}`);
     const record = item as Record<string, unknown>;
-    const names = record['names'];
-    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) return fail(`${at}.names must be a list of strings, found ${describe(names)}`);
+    const entryNames = record['names'];
+    if (!Array.isArray(entryNames) || entryNames.some((n) => typeof n !== 'string')) return fail(`${at}.names must be a list of strings, found ${describe(entryNames)}`);
     const fieldId = record['field-id'];
     if (fieldId !== undefined && fieldId !== null && !(typeof fieldId === 'number' && Number.isInteger(fieldId))) return fail(`${at}.field-id must be an integer, found ${describe(fieldId)}`);
+    for (const name of entryNames as string[]) {
+      const other = names.get(name);
+      if (other !== undefined) return fail(`the name ${JSON.stringify(name)} is under both ${other} and ${at}; names must be unique among siblings`);
+      names.set(name, at);
+    }
+    if (typeof fieldId === 'number') {
+      const other = ids.get(fieldId);
+      if (other !== undefined) return fail(`field-id ${fieldId} is given to both ${other} and ${at}; field ids must be unique`);
+      ids.set(fieldId, at);
+    }
     const fields = record['fields'];
     return {
-      names: names as string[],
+      names: entryNames as string[],
       ...(typeof fieldId === 'number' ? { fieldId } : {}),
-      fields: fields === undefined || fields === null ? [] : parseFields(fields, `${at}.fields`, fail),
+      fields: fields === undefined || fields === null ? [] : parseFields(fields, `${at}.fields`, fail, ids),
     };
   });
 }
