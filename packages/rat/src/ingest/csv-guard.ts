@@ -27,6 +27,9 @@ import { lossyCastSql, zoneLossReasonSql } from './schema-plan.js';
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
+/** DuckDB's names of a timestamp without a time zone, in any unit. */
+export const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
+
 /** DuckDB's integer type names. */
 export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
 
@@ -73,7 +76,7 @@ export function fastReadType(type: string, timestampFormat: string | undefined, 
   if (format !== undefined) return type;
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
   // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
-  if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP') return 'VARCHAR';
+  if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return 'VARCHAR';
   return 'DOUBLE';
 }
 
@@ -92,9 +95,11 @@ export function csvGuards(
   dialect: { dateFormat?: string | undefined; timestampFormat?: string | undefined; decimalSeparator?: '.' | ','; detected?: readonly string[] },
 ): CsvGuard[] {
   return readTypes.flatMap((readType, index) => {
-    const type = readType.trim().toUpperCase().replace(/\s+/g, '');
+    // Every spelling of a timestamp without a zone but nanoseconds is the table's timestamp (microseconds): checked as TIMESTAMP.
+    const spelled = readType.trim().toUpperCase().replace(/\s+/g, ' ');
+    const type = NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : spelled.replace(/\s+/g, '');
     const decimal = DECIMAL_SQL.test(type);
-    const offsets = type === 'TIMESTAMP' && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
+    const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
     const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
     // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
     const formatted = format !== undefined && !/%[zZ]/.test(format);
@@ -142,7 +147,7 @@ function badSql(value: string, guard: CsvGuard): string {
 
 /** True when the cast would change the value (lossyCastSql): checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
 function changedSql(value: string, type: string): string {
-  if (type === 'TIMESTAMP') return lossyCastSql(value, VARCHAR, type)!;
+  if (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return lossyCastSql(value, VARCHAR, type)!;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
   return `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
 }
@@ -256,7 +261,7 @@ export async function quarantineGuarded(
       .map((g) => {
         const value = `r.${quoteIdent(g.name)}`;
         // A plain timestamp guard finds text with an offset (or none that converts): name the offset, not a failed conversion.
-        const zone = g.type === 'TIMESTAMP' && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMP) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
+        const zone = (g.type === 'TIMESTAMP' || g.type === 'TIMESTAMP_NS') && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMP) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
         return `CASE WHEN NOT coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN NULL ${zone}ELSE 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(${value}, 200) || ' to ${g.type}' END`;
       })
       .join(', ')})`;

@@ -4,11 +4,11 @@ import { promotionAllowed } from '../iceberg/type-parse.js';
 import type { PrimitiveType } from '../iceberg/types.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { mapColumnNames } from './column-names.js';
-import type { ProbedFile } from './file-probe.js';
+import { type ProbedFile, readHead, SAMPLE_BYTES } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
-import { locateRecords, readRecord, rejectedRecords } from './csv-records.js';
+import { locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
@@ -160,7 +160,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
    */
   const restoreRawText = async (rows: number): Promise<void> => {
     const [cut] = await duck.rows<{ lines: (bigint | number)[] }>(
-      `SELECT list(line) FILTER (WHERE length(raw) >= ${DUCK_REJECT_LINE_CHARS} OR reason ILIKE '%invalid unicode%') AS lines FROM ${quoteIdent(rejects)}`,
+      `SELECT list(line) FILTER (WHERE strlen(raw) >= ${DUCK_REJECT_LINE_CHARS - 4} OR reason ILIKE '%invalid unicode%') AS lines FROM ${quoteIdent(rejects)}`,
     );
     const wanted = new Set((cut?.lines ?? []).map(Number));
     if (wanted.size === 0) return;
@@ -251,7 +251,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
 
 /** DuckDB's reject for a quote that opens a value and is never closed (error type `UNQUOTED VALUE`, which also covers text after a closing quote). */
 const UNCLOSED_QUOTE_SQL = `error_message ILIKE '%unterminated quote%'`;
-/** DuckDB keeps at most this many characters of a rejected line (`csv_line`): a longer one is cut. */
+/** DuckDB keeps at most this many bytes of a rejected line (`csv_line`; a character cut in two is dropped): a longer one is cut. */
 const DUCK_REJECT_LINE_CHARS = 10_000;
 
 /**
@@ -435,11 +435,7 @@ function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[
   const integers = guards.filter((g) => g.type !== 'DATE' && g.format === undefined);
   const text = new Set<number>();
   if (integers.length === 0 || !file.sample) return text;
-  const lines = decodeSample(file).split(/\r?\n/);
-  // The sample may end inside a line.
-  lines.pop();
-  for (const line of lines.slice(dialect.skip + (dialect.header ? 1 : 0))) {
-    const fields = splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape);
+  for (const fields of sampleRecords(file, dialect)) {
     for (const g of integers) {
       const value = fields[g.index]?.trim() ?? '';
       if (/^0x/i.test(value) || (/^[-+]?\d{16,}$/.test(value) && abs(BigInt(value)) > BigInt(EXACT_DOUBLE))) text.add(g.index);
@@ -463,13 +459,9 @@ const OFFSET_TEXT = /\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)\s*$/;
  */
 function detectedTypes(file: ProbedFile, dialect: Dialect, wanted: readonly string[]): string[] {
   const types = dialect.columns.map((c) => c.type);
-  const timestamps = wanted.flatMap((t, i) => (/^TIMESTAMP$/i.test(t.trim()) ? [i] : []));
-  if (timestamps.length === 0 || dialect.timestampFormat !== undefined || !file.sample || file.encoding === 'utf-16') return types;
-  const lines = decodeSample(file).split(/\r?\n/);
-  // The sample may end inside a line.
-  lines.pop();
-  for (const line of lines.slice(dialect.skip + (dialect.header ? 1 : 0))) {
-    const fields = splitRecord(line, dialect.delimiter, dialect.quote, dialect.escape);
+  const timestamps = wanted.flatMap((t, i) => (NAIVE_TIMESTAMP_SQL.test(t.trim()) ? [i] : []));
+  if (timestamps.length === 0 || dialect.timestampFormat !== undefined || !file.sample) return types;
+  for (const fields of sampleRecords(file, dialect)) {
     for (const i of timestamps) if (OFFSET_TEXT.test(fields[i]?.trim() ?? '')) types[i] = 'TIMESTAMP WITH TIME ZONE';
   }
   return types;
@@ -539,9 +531,6 @@ const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
 function readsLossily(wanted: string, detected: string, dialect: Dialect): boolean {
   return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
 }
-
-/** DuckDB's names of a timestamp without a time zone, in any unit. */
-const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
 
 /** Whether a strptime format reads a UTC offset or zone name (`%z`, `%Z`; not a literal `%%z`). */
 function hasZone(format: string | undefined): boolean {
@@ -763,6 +752,16 @@ function skipLines(text: string, count: number): string {
   return text.slice(start);
 }
 
+/**
+ * The data records in the file's first bytes, quote-aware (a quoted value may hold line breaks). The
+ * last one only when the sample is the whole file: otherwise it may be cut.
+ */
+function sampleRecords(file: ProbedFile, dialect: Dialect): string[][] {
+  const whole = file.sample!.length < SAMPLE_BYTES;
+  const records = readRecords(skipLines(decodeSample(file), dialect.skip), dialect.delimiter, dialect.quote, dialect.escape, Infinity, whole);
+  return records.slice(dialect.header ? 1 : 0);
+}
+
 function decodeSample(file: ProbedFile): string {
   const sample = file.sample!;
   if (file.encoding === 'utf-16') return sample.subarray(2).toString('utf16le');
@@ -819,4 +818,40 @@ const ADVICE: [RegExp, string][] = [
 
 function readerAdvice(message: string): string {
   return ADVICE.reduce((text, [pattern, advice]) => text.replace(pattern, advice), message).trim();
+}
+
+/**
+ * A copy (at `out`) of a CSV file whose lines end some with CR LF and some with LF, every line ending
+ * with LF (normalizeLineBreaks), as the file to read instead: line numbers, hash and display name stay
+ * the file's. The quoting decides which line breaks are inside values: the options' where given, else
+ * the one DuckDB's sniffer finds in the copy (the file itself it cannot sniff), the copy made again
+ * when that differs from the one first assumed. Undefined when the file does not mix line breaks, or
+ * is UTF-16 (whose bytes the copy does not follow).
+ */
+export async function csvWithOneKindOfLineBreak(
+  duck: DuckDb,
+  file: ProbedFile,
+  options: { delimiter?: string; quote?: string; escape?: string },
+  out: string,
+): Promise<ProbedFile | undefined> {
+  if (file.encoding === 'utf-16') return undefined;
+  const given = (sniffed: Pick<RecordDialect, 'delimiter' | 'quote' | 'escape'>) => {
+    const quote = options.quote ?? sniffed.quote;
+    return { delimiter: options.delimiter ?? sniffed.delimiter, quote, escape: options.escape ?? (options.quote !== undefined ? quote : sniffed.escape) };
+  };
+  let quoting = given({ delimiter: ',', quote: '"', escape: '"' });
+  for (let pass = 1; ; pass++) {
+    if ((await normalizeLineBreaks(file, quoting, out)) === undefined) return undefined;
+    const copy: ProbedFile = { ...file, localPath: out, compression: 'none', sample: await readHead(out, SAMPLE_BYTES, false) };
+    if (pass === 2) return copy;
+    const [row] = await duck
+      .rows<{ Delimiter: string; Quote: string; Escape: string }>(`SELECT Delimiter, Quote, Escape FROM sniff_csv(${quoteFilePath(out)}, encoding = ${quoteString(file.encoding)})`)
+      .catch(() => []);
+    if (!row) return copy;
+    // A sample without quotes tells nothing of them (DuckDB says none): the assumed quoting stays.
+    const or = (v: string, assumed: string) => (v === '(empty)' || v === '' ? assumed : v);
+    const sniffed = given({ delimiter: row.Delimiter, quote: or(row.Quote, quoting.quote), escape: or(row.Escape, or(row.Quote, quoting.escape)) });
+    if (sniffed.delimiter === quoting.delimiter && sniffed.quote === quoting.quote && sniffed.escape === quoting.escape) return copy;
+    quoting = sniffed;
+  }
 }

@@ -83,6 +83,7 @@ async function walkRecords(
   for (const check of checks) wanted.set(check.ordinal, [...(wanted.get(check.ordinal) ?? []), check]);
   const quote = dialect.quote === '' ? -1 : dialect.quote.charCodeAt(0);
   const escape = dialect.escape === '' || dialect.escape === dialect.quote ? -1 : dialect.escape.charCodeAt(0);
+  const delimiter = dialect.delimiter.charCodeAt(0);
   const decode = (bytes: Buffer) => bytes.toString(file.encoding === 'latin-1' ? 'latin1' : 'utf8');
 
   const found = new Map<number, LocatedRecord>();
@@ -93,6 +94,8 @@ async function walkRecords(
   let header = dialect.header;
   let inQuote = false;
   let escaped = false;
+  /** A quote opens a quoted value only as a field's first byte (DuckDB reads `5"6` as text). */
+  let fieldStart = true;
   let parts: Buffer[] = [];
   let partBytes = 0;
 
@@ -142,7 +145,11 @@ async function walkRecords(
           parts = [];
           partBytes = 0;
           start = i + 1;
-        } else if (byte === quote && skipLines === 0) inQuote = true;
+          fieldStart = true;
+        } else if (byte === quote && skipLines === 0 && fieldStart) {
+          inQuote = true;
+          fieldStart = false;
+        } else fieldStart = byte === delimiter;
       }
       if (start < chunk.length) {
         parts.push(chunk.subarray(start));
@@ -190,10 +197,21 @@ function utf8SequenceLength(bytes: Buffer, i: number): number {
 
 /** Reads the first record of CSV text (RFC 4180 quoting with the given characters). */
 export function readRecord(text: string, delimiter: string, quote: string, escape: string): string[] | undefined {
-  const fields: string[] = [];
+  return readRecords(text, delimiter, quote, escape, 1)[0];
+}
+
+/**
+ * Reads CSV text into records (RFC 4180 quoting with the given characters, as DuckDB's reader: a
+ * quote opens a quoted value only at the start of a field, so `5"6` is text), at most `limit` of
+ * them. A record must end with a line break, unless `whole` says the text is all there is.
+ */
+export function readRecords(text: string, delimiter: string, quote: string, escape: string, limit = Infinity, whole = false): string[][] {
+  const records: string[][] = [];
+  let fields: string[] = [];
   let field = '';
+  let started = false;
   let quoted = false;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < text.length && records.length < limit; i++) {
     const ch = text[i]!;
     if (quoted) {
       if (ch === escape && text[i + 1] === quote && escape !== '') {
@@ -201,16 +219,27 @@ export function readRecord(text: string, delimiter: string, quote: string, escap
         i++;
       } else if (ch === quote) quoted = false;
       else field += ch;
-    } else if (quote !== '' && ch === quote) quoted = true;
-    else if (ch === delimiter) {
+    } else if (quote !== '' && ch === quote && !started) {
+      quoted = true;
+      started = true;
+    } else if (ch === delimiter) {
       fields.push(field);
       field = '';
+      started = false;
     } else if (ch === '\n' || ch === '\r') {
       fields.push(field);
-      return fields;
-    } else field += ch;
+      records.push(fields);
+      fields = [];
+      field = '';
+      started = false;
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+    } else {
+      field += ch;
+      started = true;
+    }
   }
-  return undefined;
+  if (whole && records.length < limit && !quoted && (started || fields.length > 0)) records.push([...fields, field]);
+  return records;
 }
 
 /**
@@ -221,9 +250,10 @@ export function readRecord(text: string, delimiter: string, quote: string, escap
  * the first line break of the other kind, or undefined when the file does not mix them (nothing
  * useful is written then).
  */
-export async function normalizeLineBreaks(file: ProbedFile, quoteChar: string, escapeChar: string, out: string): Promise<number | undefined> {
-  const quote = quoteChar.length === 1 ? quoteChar.charCodeAt(0) : -1;
-  const escape = escapeChar.length === 1 && escapeChar !== quoteChar ? escapeChar.charCodeAt(0) : -1;
+export async function normalizeLineBreaks(file: ProbedFile, quoting: Pick<RecordDialect, 'delimiter' | 'quote' | 'escape'>, out: string): Promise<number | undefined> {
+  const quote = quoting.quote.length === 1 ? quoting.quote.charCodeAt(0) : -1;
+  const escape = quoting.escape.length === 1 && quoting.escape !== quoting.quote ? quoting.escape.charCodeAt(0) : -1;
+  const delimiter = quoting.delimiter.length === 1 ? quoting.delimiter.charCodeAt(0) : -1;
   const sink = createWriteStream(out);
   const write = async (part: Buffer) => {
     if (part.length > 0 && !sink.write(part)) await once(sink, 'drain');
@@ -231,6 +261,8 @@ export async function normalizeLineBreaks(file: ProbedFile, quoteChar: string, e
   const { stream, close } = openDecompressed(file.localPath, file.compression);
   let inQuote = false;
   let escaped = false;
+  /** A quote opens a quoted value only as a field's first byte (DuckDB reads `5"6` as text). */
+  let fieldStart = true;
   let previous = -1;
   let line = 1;
   /** A CR that ended the last chunk outside quotes: dropped if the next byte is LF, written otherwise. */
@@ -249,8 +281,12 @@ export async function normalizeLineBreaks(file: ProbedFile, quoteChar: string, e
           if (escaped) escaped = false;
           else if (byte === escape) escaped = true;
           else if (byte === quote) inQuote = false;
-        } else if (byte === quote) inQuote = true;
-        else if (byte === NEWLINE) {
+        } else if (byte === quote && fieldStart) {
+          inQuote = true;
+          fieldStart = false;
+        } else if (byte !== NEWLINE) fieldStart = byte === delimiter || (byte === CR && fieldStart);
+        else {
+          fieldStart = true;
           const kind = previous === CR ? 'crlf' : 'lf';
           firstKind ??= kind;
           if (kind !== firstKind) mixedAt ??= line;

@@ -79,6 +79,11 @@ describe('CSV encoding', () => {
     const report = await fx.ingestion.ingest(await fx.file('raw-long.csv', `id,txt\n1,a\n${long}\n3,b\n`), 'bronze.raw_long');
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
     expect(await rejectRows('bronze.raw_long')).toEqual([[3, expect.stringContaining('expected 2 fields, found 3'), long]]);
+    // DuckDB cuts at 10,000 bytes: 6,000 two-byte characters are cut too. A quote inside an unquoted field (5"6) opens nothing.
+    const wide = `2,7"8,${'é'.repeat(6000)},extra`;
+    const cut = await fx.ingestion.ingest(await fx.file('raw-wide.csv', `id,v,w\n1,5"6,"a\nb"\n${wide}\n3,ok,fine\n`), 'bronze.raw_wide');
+    expect(cut.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await rejectRows('bronze.raw_wide')).toEqual([[3, expect.stringContaining('expected 3 fields, found 4'), wide]]);
   });
 });
 
@@ -104,6 +109,20 @@ describe('CSV line breaks', () => {
       // The registry and the lineage name the file as given, its hash that of its bytes.
       expect(await fx.rat.query(`SELECT DISTINCT _source_file AS f FROM ${table}`)).toEqual([{ f: path }]);
       if (rows === 4) expect(await rejectRows(table)).toEqual([[5, expect.stringContaining('expected 2 fields, found 3'), '4,x,extra']]);
+    }
+  });
+
+  it("follows the file's own quoting when it reads mixed line breaks: a sniffed ' quote, a \\ escape, a \" inside an unquoted value", async () => {
+    const cases = [
+      ['breaks-single.csv', "id,v,w\r\n1,'a\r\nb',x\r\n2,'c,d',y\n3,'e',z\n", [['1', 'a\r\nb'], ['2', 'c,d'], ['3', 'e']]],
+      ['breaks-escape.csv', 'id,v\r\n1,"a\\"b\r\nc"\r\n2,x\n3,y\n', [['1', 'a"b\r\nc'], ['2', 'x'], ['3', 'y']]],
+      ['breaks-inch.csv', 'id,v\r\n1,5"6\r\n2,x\n3,y\n', [['1', '5"6'], ['2', 'x'], ['3', 'y']]],
+    ] as const;
+    for (const [name, text, rows] of cases) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, text), table);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3 });
+      expect((await fx.rat.query<{ id: string; v: string }>(`SELECT CAST(id AS VARCHAR) AS id, v FROM ${table} ORDER BY id`)).map((r) => [r.id, r.v])).toEqual(rows);
     }
   });
 });
@@ -182,6 +201,19 @@ describe('CSV timestamps', () => {
       [2, 'column t: 2024-01-01 10:00:00+02 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)', '1,2024-01-01 10:00:00+02'],
       [5, 'column t: cannot convert 2024-13-01 10:00:00 to TIMESTAMP', '4,2024-13-01 10:00:00'],
     ]);
+  });
+
+  it('checks every spelling of a timestamp without a zone, the last line of a file without a final line break, and a record after a quoted line break', async () => {
+    for (const type of ['DATETIME', 'TIMESTAMP_MS', 'TIMESTAMP_NS', 'TIMESTAMP WITHOUT TIME ZONE']) {
+      const table = `bronze.ts_spelled_${type.replaceAll(' ', '_').toLowerCase()}`;
+      const report = await fx.ingestion.ingest(await fx.file(`${table}.csv`, 'id,ts\n1,2024-01-01 10:00:00\n2,2024-01-01 10:00:00+05:00\n'), table, { types: { ts: type } });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    }
+    const last = await fx.ingestion.ingest(await fx.file('ts-last.csv', 'id,ts\n1,2024-01-01 10:00:00\n2,soon\n3,2024-01-01 10:00:00+05:00'), 'bronze.ts_last', { types: { ts: 'TIMESTAMP' } });
+    expect(last.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    const quoted = await fx.ingestion.ingest(await fx.file('ts-quoted.csv', 'id,note,ts\n1,x,2024-01-01 10:00:00\n2,"a\nb",2024-01-01 10:00:00+05:00\n3,y,soon\n'), 'bronze.ts_quoted', { types: { ts: 'TIMESTAMP' } });
+    expect(quoted.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect((await rejectRows('bronze.ts_quoted'))[0]).toEqual([3, expect.stringContaining('has a time zone'), '2,"a\nb",2024-01-01 10:00:00+05:00']);
   });
 
   it('quarantines infinity and -infinity in date and timestamp columns (a PostgreSQL export holds them), in the sniffed sample or past it, instead of loading made-up dates', async () => {

@@ -123,7 +123,7 @@ function deferredHash(localPath: string, display: string, size: number): Promise
 }
 
 /** The first `length` bytes; padded to 4 bytes for magic-number checks unless `pad` is false. */
-async function readHead(path: string, length: number, pad = true): Promise<Buffer> {
+export async function readHead(path: string, length: number, pad = true): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(length);

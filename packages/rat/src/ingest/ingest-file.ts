@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBListType, DuckDBTypeId } from '@duckdb/node-api';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
@@ -10,9 +10,8 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
-import { stageCsv } from './csv-reader.js';
-import { normalizeLineBreaks } from './csv-records.js';
-import { type ProbedFile, probeFile, SAMPLE_BYTES, settleHash } from './file-probe.js';
+import { csvWithOneKindOfLineBreak, stageCsv } from './csv-reader.js';
+import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import {
   AlreadyIngestedError,
   type BatchSkips,
@@ -394,10 +393,9 @@ async function stageAndCommit(
         }
         // A CSV file whose lines end some with CR LF and some with LF, which DuckDB's reader cannot read: read a copy with LF throughout.
         if (source !== probed || probed.format !== 'csv' || !(error instanceof Error && /state machine reached an invalid state/i.test(error.message))) throw error;
-        const copy = join(scratchDir, `${id}-line-breaks.csv`);
-        const quote = options.quote ?? '"';
-        if ((await normalizeLineBreaks(probed, quote, options.escape ?? quote, copy)) === undefined) throw error;
-        source = { ...probed, localPath: copy, compression: 'none', sample: await readSample(copy) };
+        const copy = await csvWithOneKindOfLineBreak(duck, probed, options, join(scratchDir, `${id}-line-breaks.csv`));
+        if (!copy) throw error;
+        source = copy;
         await dropStaged(duck, id);
       }
     }
@@ -441,17 +439,5 @@ function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {
       return stageAvro(ctx, probed);
     case 'custom':
       return stageParsed(ctx, probed);
-  }
-}
-
-/** The first bytes of a file, as the probe samples a text file (what the dialect is detected from). */
-async function readSample(path: string): Promise<Buffer> {
-  const handle = await open(path);
-  try {
-    const buffer = Buffer.alloc(SAMPLE_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SAMPLE_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
   }
 }
