@@ -129,7 +129,8 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
 
   async function describe(table: LoadedTable): Promise<TableDescription> {
     const metadata = table.metadata;
-    const { scan } = await executor.reader.plan(table);
+    // From the manifests alone: a data file the table's reads would refuse (name-mapping.ts) does not stop its description.
+    const scan = await executor.reader.planOnly(table);
     const deleteFiles = new Set<string>();
     for (const task of scan.tasks) {
       for (const d of task.positionDeletes) deleteFiles.add(d.filePath);

@@ -24,6 +24,8 @@ export interface ScanRecord {
 export interface TableReader {
   /** Plans a scan of the table (at a snapshot, with predicates) and returns the DuckDB SQL reading it. */
   plan(table: LoadedTable, options?: { snapshotId?: bigint; predicates?: Predicate[] }): Promise<{ scan: PlannedScan; sql: string }>;
+  /** Plans a scan without the SQL that reads it: from manifests alone, no data file opened (describing a table). */
+  planOnly(table: LoadedTable, options?: { snapshotId?: bigint; predicates?: Predicate[] }): Promise<PlannedScan>;
   /** The DuckDB SQL for an already planned scan (or a part of one). */
   sqlFor(table: LoadedTable, scan: PlannedScan): Promise<string>;
   /** A view `ns.table` over the table's current snapshot, re-created only when the table changed. */
@@ -133,6 +135,10 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
   const reader: TableReader = {
     manifestCache,
     async plan(table, options = {}) {
+      const scan = await reader.planOnly(table, options);
+      return { scan, sql: await reader.sqlFor(table, scan) };
+    },
+    async planOnly(table, options = {}) {
       const cache = manifestCache(table.pathMap);
       const snapshotId = options.snapshotId;
       if (snapshotId !== undefined && !table.metadata.snapshots.some((s) => s.snapshotId === snapshotId)) {
@@ -146,7 +152,7 @@ export function createTableReader(catalog: Catalog, db: DuckDb): TableReader {
         loadManifest: (location) => cache.manifest(location),
       });
       records.push({ table: formatIdent(table.ident), ...(snapshotId !== undefined ? { snapshotId } : {}), predicates: options.predicates ?? [], stats: scan.stats });
-      return { scan, sql: await reader.sqlFor(table, scan) };
+      return scan;
     },
     sqlFor(table, scan) {
       return scanSql(scan, {
