@@ -261,7 +261,7 @@ export async function quarantineGuarded(
       .map((g) => {
         const value = `r.${quoteIdent(g.name)}`;
         // A plain timestamp guard finds text with an offset (or none that converts): name the offset, not a failed conversion.
-        const zone = (g.type === 'TIMESTAMP' || g.type === 'TIMESTAMP_NS') && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMP) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
+        const zone = (g.type === 'TIMESTAMP' || g.type === 'TIMESTAMP_NS') && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMPTZ) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
         return `CASE WHEN NOT coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN NULL ${zone}ELSE 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(${value}, 200) || ' to ${g.type}' END`;
       })
       .join(', ')})`;

@@ -814,6 +814,10 @@ export function fileReadError(file: ProbedFile, error: unknown): InputFileError 
 const ADVICE: [RegExp, string][] = [
   [/Duplicate name "([^"]*)" in struct auto-detected in JSON, try ignore_errors=true/, 'a nested object has two keys that differ only in case ("$1" and another), which DuckDB cannot keep apart in one struct; rename one of them in the file'],
   [/Try setting format='auto' or format='newline_delimited'\.?/, 'use --json-format newline_delimited or --json-format array'],
+  [
+    /^The CSV Parser state machine reached an invalid state\.?/,
+    "DuckDB's CSV reader cannot follow the file (the state machine reached an invalid state): look for line breaks of another kind (a CR alone among LFs) or quoting other than the detected one, and give --delimiter, --quote and --escape, or convert the line breaks (e.g. dos2unix)",
+  ],
 ];
 
 function readerAdvice(message: string): string {

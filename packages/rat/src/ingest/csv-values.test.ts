@@ -112,6 +112,13 @@ describe('CSV line breaks', () => {
     }
   });
 
+  it('fails a file whose lone CR line breaks (old Mac) mix with LF, saying what to look for, the table unchanged', async () => {
+    const report = await fx.ingestion.ingest(await fx.file('breaks-cr.csv', 'id,v\r1,a\r2,b\n3,c\n'), 'bronze.breaks_cr');
+    expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(report.files[0]!.error).toMatch(/breaks-cr\.csv: DuckDB's CSV reader cannot follow the file .*a CR alone among LFs.*--quote/);
+    expect(await fx.rat.query(`SELECT count(*)::INT AS n FROM bronze._file_registry WHERE target_table = 'bronze.breaks_cr' AND status = 'failed'`)).toEqual([{ n: 1 }]);
+  });
+
   it("follows the file's own quoting when it reads mixed line breaks: a sniffed ' quote, a \\ escape, a \" inside an unquoted value", async () => {
     const cases = [
       ['breaks-single.csv', "id,v,w\r\n1,'a\r\nb',x\r\n2,'c,d',y\n3,'e',z\n", [['1', 'a\r\nb'], ['2', 'c,d'], ['3', 'e']]],

@@ -129,14 +129,16 @@ describe('JSON timestamps with a UTC offset into a column without a zone', () =>
   it('are quarantined, not converted to UTC; into a timestamptz column, or a new one, they keep their instant', async () => {
     // One format with an offset: read_json reads the column as timestamptz. Z beside +05:00 is text to it.
     const path = await fx.file('ts.ndjson', '{"id":1,"ts":"2024-01-02T10:00:00+05:00"}\n{"id":2,"ts":"2024-01-02T10:00:00-01:30"}\n');
-    const mixed = await fx.file('ts-mixed.ndjson', '{"id":3,"ts":"2024-01-02T10:00:00Z"}\n{"id":4,"ts":"2024-01-02T10:00:00+05:00"}\n{"id":5,"ts":"2024-01-02T10:00:00"}\n');
+    const mixed = await fx.file('ts-mixed.ndjson', '{"id":3,"ts":"2024-01-02T10:00:00Z"}\n{"id":4,"ts":"2024-01-02T10:00:00+05:00"}\n{"id":5,"ts":"2024-01-02T10:00:00"}\n{"id":6,"ts":"2024-01-02 10:00:00 America/New_York"}\n');
     await fx.rat.sql('CREATE TABLE bronze.naive (id BIGINT, ts TIMESTAMP)');
     expect((await fx.ingestion.ingest(path, 'bronze.naive')).files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
-    expect((await fx.ingestion.ingest(mixed, 'bronze.naive')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect((await fx.ingestion.ingest(mixed, 'bronze.naive')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 3 });
     expect(await fx.rat.query(`SELECT id, CAST(ts AS VARCHAR) AS ts FROM bronze.naive`)).toEqual([{ id: 5, ts: '2024-01-02 10:00:00' }]);
     expect(await fx.rat.query<{ line: number; reason: string }>(`SELECT line, reason FROM bronze.naive__rejects ORDER BY file_path, line`)).toEqual([
       { line: 1, reason: 'column ts: 2024-01-02T10:00:00Z has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
       { line: 2, reason: 'column ts: 2024-01-02T10:00:00+05:00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
+      // A zone by name, too.
+      { line: 4, reason: 'column ts: 2024-01-02 10:00:00 America/New_York has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
       // As read_json gives the instant: in UTC.
       { line: 1, reason: 'column ts: 2024-01-02 05:00:00+00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },
       { line: 2, reason: 'column ts: 2024-01-02 11:30:00+00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)' },

@@ -283,8 +283,8 @@ function conversion(value: string, column: StagedColumn, type: IcebergType, chec
   // As the CSV guards name a decimal type: DECIMAL(12,2).
   const shown = DECIMAL_SQL.test(sqlType) ? sqlType.replace(/\s+/g, '') : sqlType;
   const cannotConvert = `'column ${column.name}: cannot convert ' || left(CAST(${value} AS VARCHAR), 200) || ' to ${shown}'`;
-  // Into a timestamp without a zone, the only change a value that converts can have is its zone: say so, not "cannot convert".
-  const zoned = !nested && changed && /^TIMESTAMP(_NS)?$/.test(sqlType) ? `WHEN TRY_CAST(${value} AS ${sqlType}) IS NOT NULL THEN ${zoneLossReasonSql(column.name, value)} ` : '';
+  // Into a timestamp without a zone, a value that converts with a zone (an offset, or a zone's name) is refused for it: say so, not "cannot convert".
+  const zoned = !nested && changed && /^TIMESTAMP(_NS)?$/.test(sqlType) ? `WHEN TRY_CAST(${value} AS TIMESTAMPTZ) IS NOT NULL THEN ${zoneLossReasonSql(column.name, value)} ` : '';
   const reasons = `${infinite ? `WHEN ${infinite} THEN ${infiniteTemporalReasonSql(column.name, value, sqlType)} ` : ''}${zoned}`;
   return {
     expr: `TRY_CAST(${value} AS ${sqlType})`,
