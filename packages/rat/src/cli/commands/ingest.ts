@@ -62,7 +62,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--no-header', 'CSV: there is no header line')
     .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 or latin-1 (default: detected)')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
-    .option('--timestamp-format <format>', 'CSV timestamp format')
+    .option('--timestamp-format <format>', 'CSV timestamp format, e.g. %d/%m/%Y %H:%M; with %z the column is timestamptz')
     .option('--decimal-separator <char>', 'CSV: , for numbers written 1,5 (default .)')
     .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)')
     .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
