@@ -816,7 +816,7 @@ const ADVICE: [RegExp, string][] = [
   [/Try setting format='auto' or format='newline_delimited'\.?/, 'use --json-format newline_delimited or --json-format array'],
   [
     /^The CSV Parser state machine reached an invalid state\.?/,
-    "DuckDB's CSV reader cannot follow the file (the state machine reached an invalid state): look for line breaks of another kind (a CR alone among LFs) or quoting other than the detected one, and give --delimiter, --quote and --escape, or convert the line breaks (e.g. dos2unix)",
+    "DuckDB's CSV reader cannot follow the file (the state machine reached an invalid state): look for line breaks of another kind (a CR alone among LFs) or quoting other than the detected one, and give --delimiter, --quote and --escape, or convert the line breaks (dos2unix, or mac2unix for lone CRs)",
   ],
 ];
 

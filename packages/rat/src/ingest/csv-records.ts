@@ -31,6 +31,7 @@ export interface LocatedRecord {
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
+const SPACE = 0x20;
 
 /**
  * Finds records of a CSV file by their position among the rows DuckDB read from it: one pass over
@@ -94,8 +95,10 @@ async function walkRecords(
   let header = dialect.header;
   let inQuote = false;
   let escaped = false;
-  /** A quote opens a quoted value only as a field's first byte (DuckDB reads `5"6` as text). */
+  /** A quote opens a quoted value only at a field's start, after spaces (DuckDB reads `5"6` as text, ` "a,b"` as quoted). */
   let fieldStart = true;
+  /** The last byte closed a quoted value: a quote right after it is the second of a doubled `""`, and the value goes on. */
+  let justClosed = false;
   let parts: Buffer[] = [];
   let partBytes = 0;
 
@@ -138,7 +141,10 @@ async function walkRecords(
         if (inQuote && skipLines === 0) {
           if (escaped) escaped = false;
           else if (byte === escape) escaped = true;
-          else if (byte === quote) inQuote = false;
+          else if (byte === quote) {
+            inQuote = false;
+            justClosed = true;
+          }
         } else if (byte === NEWLINE) {
           const end = i;
           if (!endRecord(partBytes + end - start, () => chunk.subarray(start, end))) return undefined;
@@ -146,10 +152,15 @@ async function walkRecords(
           partBytes = 0;
           start = i + 1;
           fieldStart = true;
-        } else if (byte === quote && skipLines === 0 && fieldStart) {
+          justClosed = false;
+        } else if (byte === quote && skipLines === 0 && (fieldStart || justClosed)) {
           inQuote = true;
           fieldStart = false;
-        } else fieldStart = byte === delimiter;
+          justClosed = false;
+        } else {
+          fieldStart = byte === delimiter || (fieldStart && byte === SPACE);
+          justClosed = false;
+        }
       }
       if (start < chunk.length) {
         parts.push(chunk.subarray(start));
@@ -214,14 +225,17 @@ export function readRecords(text: string, delimiter: string, quote: string, esca
   for (let i = 0; i < text.length && records.length < limit; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === escape && text[i + 1] === quote && escape !== '') {
-        field += quote;
+      // An escaped quote (`""`, or `\"` with escape \), or an escaped escape (`\\`).
+      if (escape !== '' && ch === escape && (text[i + 1] === quote || (escape !== quote && text[i + 1] === escape))) {
+        field += text[i + 1];
         i++;
       } else if (ch === quote) quoted = false;
       else field += ch;
-    } else if (quote !== '' && ch === quote && !started) {
+    } else if (quote !== '' && ch === quote && (!started || /^ +$/.test(field))) {
+      // DuckDB reads ` "a,b"` as the quoted value, without the spaces.
       quoted = true;
       started = true;
+      field = '';
     } else if (ch === delimiter) {
       fields.push(field);
       field = '';
@@ -261,8 +275,9 @@ export async function normalizeLineBreaks(file: ProbedFile, quoting: Pick<Record
   const { stream, close } = openDecompressed(file.localPath, file.compression);
   let inQuote = false;
   let escaped = false;
-  /** A quote opens a quoted value only as a field's first byte (DuckDB reads `5"6` as text). */
+  /** As in walkRecords: a quote opens a value only at a field's start (after spaces), or right after one that closed it (`""`). */
   let fieldStart = true;
+  let justClosed = false;
   let previous = -1;
   let line = 1;
   /** A CR that ended the last chunk outside quotes: dropped if the next byte is LF, written otherwise. */
@@ -280,13 +295,20 @@ export async function normalizeLineBreaks(file: ProbedFile, quoting: Pick<Record
         if (inQuote) {
           if (escaped) escaped = false;
           else if (byte === escape) escaped = true;
-          else if (byte === quote) inQuote = false;
-        } else if (byte === quote && fieldStart) {
+          else if (byte === quote) {
+            inQuote = false;
+            justClosed = true;
+          }
+        } else if (byte === quote && (fieldStart || justClosed)) {
           inQuote = true;
           fieldStart = false;
-        } else if (byte !== NEWLINE) fieldStart = byte === delimiter || (byte === CR && fieldStart);
-        else {
+          justClosed = false;
+        } else if (byte !== NEWLINE) {
+          fieldStart = byte === delimiter || (fieldStart && (byte === SPACE || byte === CR));
+          justClosed = false;
+        } else {
           fieldStart = true;
+          justClosed = false;
           const kind = previous === CR ? 'crlf' : 'lf';
           firstKind ??= kind;
           if (kind !== firstKind) mixedAt ??= line;

@@ -119,6 +119,29 @@ describe('CSV line breaks', () => {
     expect(await fx.rat.query(`SELECT count(*)::INT AS n FROM bronze._file_registry WHERE target_table = 'bronze.breaks_cr' AND status = 'failed'`)).toEqual([{ n: 1 }]);
   });
 
+  it('keeps line and raw of a row quarantined after the read behind doubled quotes, spaces before a quote and escaped escapes; mixed line breaks keep a CR LF in such values', async () => {
+    const cases = [
+      ['walk-doubled.csv', 'id,txt,n\n1,"he said ""hi""\nnext line",2\n2,plain,1.5\n3,x,3\n', {}, [3, '2,plain,1.5']],
+      ['walk-space.csv', 'id,txt,n\n1, "a\nb",2\n2,plain,1.5\n', {}, [3, '2,plain,1.5']],
+      ['walk-space-row.csv', 'id,txt,n\n1, "a,b",1.5\n2,plain,3\n', {}, [2, '1, "a,b",1.5']],
+      ['walk-escape.csv', 'id,txt,n\n1,"C:\\\\",1.5\n2,"a\\"b",3\n', { escape: '\\' }, [2, '1,"C:\\\\",1.5']],
+    ] as const;
+    for (const [name, text, options, reject] of cases) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, text), table, { ...options, types: { n: 'INTEGER' } });
+      expect(report.files[0], name).toMatchObject({ status: 'success', rowsRejected: 1 });
+      expect((await rejectRows(table)).map(([line, , raw]) => [line, raw]), name).toEqual([reject]);
+    }
+    for (const [name, text, hex] of [
+      ['breaks-doubled.csv', 'id,txt\r\n1,"a ""q""\r\nb"\r\n2,x\n3,y\n', '61202271220D0A62'],
+      ['breaks-space.csv', 'id,txt\r\n1, "a q\r\nb"\r\n2,x\n3,y\n', '6120710D0A62'],
+    ] as const) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      expect((await fx.ingestion.ingest(await fx.file(name, text), table)).files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+      expect(await fx.rat.query(`SELECT hex(txt) AS h FROM ${table} WHERE id = 1`)).toEqual([{ h: hex }]);
+    }
+  });
+
   it("follows the file's own quoting when it reads mixed line breaks: a sniffed ' quote, a \\ escape, a \" inside an unquoted value", async () => {
     const cases = [
       ['breaks-single.csv', "id,v,w\r\n1,'a\r\nb',x\r\n2,'c,d',y\n3,'e',z\n", [['1', 'a\r\nb'], ['2', 'c,d'], ['3', 'e']]],
