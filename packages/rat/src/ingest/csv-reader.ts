@@ -506,8 +506,12 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
 function readType(ctx: StageContext, dialect: Dialect, name: string, source: string, detected: string): string {
   const explicit = ctx.options.types[name] ?? ctx.options.types[source];
   // Timestamps read with a zone (%z) into a column without one: read as the instants they are (the reader would shift them to
-  // UTC and take infinity for 1900-01-01); the conversion sends each to the quarantine.
-  const zoned = (wanted: string) => (NAIVE_TIMESTAMP_SQL.test(wanted.trim()) && hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : wanted);
+  // UTC and take infinity for 1900-01-01); the conversion sends each to the quarantine. Without a zone, DuckDB's reader
+  // applies a timestamp format to TIMESTAMP only (as TIMESTAMP_NS every value fails): read as TIMESTAMP, widened by the plan.
+  const zoned = (wanted: string) => {
+    if (!NAIVE_TIMESTAMP_SQL.test(wanted.trim()) || dialect.timestampFormat === undefined) return wanted;
+    return hasZone(dialect.timestampFormat) ? 'TIMESTAMP WITH TIME ZONE' : 'TIMESTAMP';
+  };
   if (explicit) return readsLossily(explicit, detected, dialect) ? detected : zoned(explicit);
   const field = ctx.targetSchema?.fields.find((f) => f.name.toLowerCase() === name);
   if (!field) return ctx.targetSchema && ctx.options.schemaDrift === 'ignore' ? 'VARCHAR' : detected;

@@ -239,6 +239,17 @@ describe('CSV timestamps', () => {
       const report = await fx.ingestion.ingest(await fx.file(`${table}.csv`, 'id,ts\n1,2024-01-01 10:00:00\n2,2024-01-01 10:00:00+05:00\n'), table, { types: { ts: type } });
       expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     }
+    // A timestamp format applies to every spelling (DuckDB's reader applies one to TIMESTAMP only: as TIMESTAMP_NS each value failed).
+    for (const type of ['TIMESTAMP_NS', 'DATETIME']) {
+      const table = `bronze.ts_format_${type.toLowerCase()}`;
+      const text = 'ts,n\n01/02/2024 10:30,1\ninfinity,2\n03/02/2024 11:00,3\n';
+      const report = await fx.ingestion.ingest(await fx.file(`${table}.csv`, text), table, { types: { ts: type }, timestampFormat: '%d/%m/%Y %H:%M' });
+      expect(report.files[0], type).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+      expect(await fx.rat.query(`SELECT n::INT AS n, CAST(ts AS VARCHAR) AS ts FROM ${table} ORDER BY n`)).toEqual([
+        { n: 1, ts: '2024-02-01 10:30:00' },
+        { n: 3, ts: '2024-02-03 11:00:00' },
+      ]);
+    }
     const last = await fx.ingestion.ingest(await fx.file('ts-last.csv', 'id,ts\n1,2024-01-01 10:00:00\n2,soon\n3,2024-01-01 10:00:00+05:00'), 'bronze.ts_last', { types: { ts: 'TIMESTAMP' } });
     expect(last.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
     const quoted = await fx.ingestion.ingest(await fx.file('ts-quoted.csv', 'id,note,ts\n1,x,2024-01-01 10:00:00\n2,"a\nb",2024-01-01 10:00:00+05:00\n3,y,soon\n'), 'bronze.ts_quoted', { types: { ts: 'TIMESTAMP' } });
