@@ -8,17 +8,16 @@
  * Needs `npm run build` (the CLI runs from packages/rat/dist).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newUuid } from '../core/ids.js';
 import type { IcebergType, Schema } from '../iceberg/types.js';
 import { openDuckDb, quoteString } from './duckdb.js';
 import { openLakehouse, type Lakehouse } from './lakehouse.js';
-import { dataFileFromParquet } from './parquet-stats.js';
 import { startIcebirdReader, type IcebirdReader } from './test-support/icebird-reader.js';
+import { commitPositionDeletes } from './test-support/position-deletes.js';
 import { catalogOptions, catalogEnv } from '../catalog/test-support/test-catalog.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/rat.js');
@@ -283,7 +282,6 @@ describe('icebird reads what the platform writes', () => {
     expect(scan.tasks).toHaveLength(3);
 
     const db = await openDuckDb({ threads: 1 });
-    const staging = await rat.store.stagingDir();
     try {
       // Positions of ids 2 and 4 in the first file and of id 6 in the second, read from the files themselves.
       const targets: { location: string; pos: number; id: number }[] = [];
@@ -295,37 +293,9 @@ describe('icebird reads what the platform writes', () => {
         for (const row of rows) if ([2, 4, 6].includes(row.id)) targets.push({ location: task.dataFile.filePath, pos: row.pos, id: row.id });
       }
       expect(targets.map((t) => t.id).sort()).toEqual([2, 4, 6]);
-
-      // Spec "Position Delete Files": file_path (id 2147483546) and pos (id 2147483545), sorted by both.
-      const localPath = join(staging, 'position-delete.parquet');
-      const values = targets.map((t) => `(${quoteString(t.location)}, CAST(${t.pos} AS BIGINT))`).join(', ');
-      await db.run(
-        `COPY (SELECT file_path, pos FROM (VALUES ${values}) AS t(file_path, pos) ORDER BY file_path, pos) TO ${quoteString(localPath)}
-         (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`,
-      );
-      const key = `${rat.store.keyOf(base.metadata.location)!}/data/${newUuid()}-deletes.parquet`;
-      await rat.store.putFile(key, localPath);
-      const deleteSchema: Schema = {
-        type: 'struct',
-        schemaId: 0,
-        fields: [
-          { id: 2147483546, name: 'file_path', required: true, type: 'string' },
-          { id: 2147483545, name: 'pos', required: true, type: 'long' },
-        ],
-      };
-      const deleteFile = await dataFileFromParquet(db, {
-        localPath,
-        filePath: rat.store.uri(key),
-        fileSizeInBytes: (await stat(localPath)).size,
-        schema: deleteSchema,
-        partition: {},
-        content: 1,
-      });
-      expect(deleteFile.recordCount).toBe(3);
-      await rat.executor.writer.commitChange(base, { operation: 'delete', addedDataFiles: [], addedDeleteFiles: [deleteFile] });
+      expect((await commitPositionDeletes(rat, db, base, targets)).recordCount).toBe(3);
     } finally {
       db.close();
-      await rm(staging, { recursive: true, force: true });
     }
 
     const afterDelete = [

@@ -12,10 +12,11 @@ import { catalogOptions } from '../catalog/test-support/test-catalog.js';
 import { newUuid } from '../core/ids.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { nextMetadata } from '../iceberg/snapshot-producer.js';
-import type { DataFile, Schema, StructField } from '../iceberg/types.js';
+import type { DataFile, StructField } from '../iceberg/types.js';
 import { openDuckDb, quoteString, type DuckDb } from './duckdb.js';
 import { openLakehouse, type Lakehouse } from './lakehouse.js';
 import { dataFileFromParquet } from './parquet-stats.js';
+import { commitPositionDeletes } from './test-support/position-deletes.js';
 
 const TABLES = fileURLToPath(new URL('../../../../../shared/reference/iceberg/tables/', import.meta.url));
 
@@ -137,30 +138,10 @@ describe('files without field ids, read through schema.name-mapping.default', ()
     await rat.sql('ALTER TABLE bronze.deletes ADD COLUMN n INTEGER');
 
     // A position delete (spec "Position Delete Files") for the rows at positions 1 and 3 of the plain file (ids 2 and 4).
-    const base = await rat.loadTable('bronze.deletes');
-    const staging = await rat.store.stagingDir();
-    try {
-      const localPath = join(staging, 'position-delete.parquet');
-      await db.run(
-        `COPY (SELECT ${quoteString(plain.filePath)} AS file_path, pos::BIGINT AS pos FROM (VALUES (1), (3)) t(pos)) TO ${quoteString(localPath)}
-         (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`,
-      );
-      const key = `${rat.store.keyOf(base.metadata.location)!}/data/${newUuid()}-deletes.parquet`;
-      await rat.store.putFile(key, localPath);
-      const deleteSchema: Schema = {
-        type: 'struct',
-        schemaId: 0,
-        fields: [
-          { id: 2147483546, name: 'file_path', required: true, type: 'string' },
-          { id: 2147483545, name: 'pos', required: true, type: 'long' },
-        ],
-      };
-      const size = (await stat(localPath)).size;
-      const deleteFile = await dataFileFromParquet(db, { localPath, filePath: rat.store.uri(key), fileSizeInBytes: size, schema: deleteSchema, partition: {}, content: 1 });
-      await rat.executor.writer.commitChange(base, { operation: 'delete', addedDataFiles: [], addedDeleteFiles: [deleteFile] });
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
+    await commitPositionDeletes(rat, db, await rat.loadTable('bronze.deletes'), [
+      { location: plain.filePath, pos: 1 },
+      { location: plain.filePath, pos: 3 },
+    ]);
     expect(await rows('SELECT * FROM bronze.deletes ORDER BY id')).toEqual([
       [1, 'a', null],
       [3, 'c', null],
