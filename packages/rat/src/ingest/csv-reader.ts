@@ -3,6 +3,7 @@ import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/d
 import { promotionAllowed } from '../iceberg/type-parse.js';
 import type { PrimitiveType } from '../iceberg/types.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
+import { OFFSET_TEXT } from './schema-plan.js';
 import { mapColumnNames } from './column-names.js';
 import { type ProbedFile, readHead, SAMPLE_BYTES } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
@@ -446,8 +447,8 @@ function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[
 
 const abs = (n: bigint) => (n < 0n ? -n : n);
 
-/** A time of day followed by a zone (Z, +05, +05:00, +0500): schema-plan.ts's OFFSET_TEXT. */
-const OFFSET_TEXT = /\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)\s*$/;
+/** A time of day followed by a zone (Z, +05, +05:00, +0500), as the conversion checks it (schema-plan.ts). */
+const OFFSET = new RegExp(OFFSET_TEXT);
 
 /**
  * The sniffer's column types, a column read as TIMESTAMP (sniffed, given or the table's) counted as
@@ -462,7 +463,7 @@ function detectedTypes(file: ProbedFile, dialect: Dialect, wanted: readonly stri
   const timestamps = wanted.flatMap((t, i) => (NAIVE_TIMESTAMP_SQL.test(t.trim()) ? [i] : []));
   if (timestamps.length === 0 || dialect.timestampFormat !== undefined || !file.sample) return types;
   for (const fields of sampleRecords(file, dialect)) {
-    for (const i of timestamps) if (OFFSET_TEXT.test(fields[i]?.trim() ?? '')) types[i] = 'TIMESTAMP WITH TIME ZONE';
+    for (const i of timestamps) if (OFFSET.test(fields[i]?.trim() ?? '')) types[i] = 'TIMESTAMP WITH TIME ZONE';
   }
   return types;
 }
@@ -761,10 +762,16 @@ function skipLines(text: string, count: number): string {
  * last one only when the sample is the whole file: otherwise it may be cut.
  */
 function sampleRecords(file: ProbedFile, dialect: Dialect): string[][] {
+  const cached = sampleRecordCache.get(file);
+  if (cached?.dialect === dialect) return cached.records;
   const whole = file.sample!.length < SAMPLE_BYTES;
-  const records = readRecords(skipLines(decodeSample(file), dialect.skip), dialect.delimiter, dialect.quote, dialect.escape, Infinity, whole);
-  return records.slice(dialect.header ? 1 : 0);
+  const records = readRecords(skipLines(decodeSample(file), dialect.skip), dialect.delimiter, dialect.quote, dialect.escape, Infinity, whole).slice(dialect.header ? 1 : 0);
+  sampleRecordCache.set(file, { dialect, records });
+  return records;
 }
+
+/** The sample's records, parsed once for every check that reads them (needText, detectedTypes). */
+const sampleRecordCache = new WeakMap<ProbedFile, { dialect: Dialect; records: string[][] }>();
 
 function decodeSample(file: ProbedFile): string {
   const sample = file.sample!;

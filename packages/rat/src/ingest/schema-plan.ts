@@ -403,7 +403,7 @@ export function zoneLossReasonSql(column: string, value: string): string {
 }
 
 /** A time of day followed by a zone: Z, +05, +05:00, +0500. */
-const OFFSET_TEXT = '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?)\\s*$';
+export const OFFSET_TEXT = '\\d:\\d\\d(:\\d\\d(\\.\\d*)?)?\\s*([zZ]|[+-]\\d\\d(:?\\d\\d)?)\\s*$';
 
 /** A decimal type, its scale in group 2. */
 const DECIMAL_SQL = /^DECIMAL\((\d+),\s*(\d+)\)$/i;
