@@ -2,6 +2,7 @@ import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { InputFileError } from './input-file-error.js';
 import { readTypeSql } from './json-infer.js';
+import { anyLeafSql, firstLeafSql, firstLeafText, isNested, type Leaf, leavesOf, pathName, readTypeWith, rebuildSql } from './json-nested.js';
 import { infiniteTemporalReasonSql, infiniteTemporalSql } from './temporal-infinity.js';
 
 /** How one top-level column of a JSON file is read. */
@@ -20,6 +21,8 @@ export interface JsonColumn {
   readAsText: boolean;
   /** Rows whose value cannot be typed and go to the quarantine: the condition and the reason, both SQL. */
   reject?: { when: string; reason: string };
+  /** A nested column's DOUBLE values, read as text by the exact read until settleNumbers decides their type. */
+  doubles?: Leaf[];
 }
 
 /** In a read's error, marks a number that read_json would give inexactly (isInexactNumber). */
@@ -102,18 +105,19 @@ export type NumberReading = 'double' | 'decimal' | 'text';
  * text keeps every value as written, as for the larger integers; a DECIMAL would need a scale that
  * fits every fraction (1e-300 has none), and quarantining the integer would leave out a value the
  * source holds as it is. Columns without such integers stay DOUBLE (2^60 is a double: it stays).
+ * Each entry of `anyOf` turns a condition on one value (SQL over its text) into an aggregate over
+ * the read that is true when some value meets it: a column's values, or those inside a nested column.
  */
-export async function numberReadings(duck: DuckDb, reader: string, columns: readonly string[]): Promise<NumberReading[]> {
-  if (columns.length === 0) return [];
-  const stats = columns.map((column, i) => {
-    const v = quoteIdent(column);
-    const integer = `regexp_full_match(${v}, '-?[0-9]+')`;
-    return `bool_or(${integer} AND TRY_CAST(${v} AS BIGINT) IS NULL) AS big${i},
-      bool_or(${integer} AND coalesce(TRY_CAST(TRY_CAST(${v} AS DOUBLE) AS HUGEINT) <> TRY_CAST(${v} AS HUGEINT), true)) AS inexact${i},
-      bool_or(NOT ${integer}) AS fraction${i}, bool_or(${integer} AND length(ltrim(${v}, '-')) > 38) AS long${i}`;
-  });
+async function numberReadings(duck: DuckDb, reader: string, anyOf: ReadonlyArray<(condition: (v: string) => string) => string>): Promise<NumberReading[]> {
+  if (anyOf.length === 0) return [];
+  const integer = (v: string) => `regexp_full_match(${v}, '-?[0-9]+')`;
+  const stats = anyOf.map(
+    (any, i) => `${any((v) => `${integer(v)} AND TRY_CAST(${v} AS BIGINT) IS NULL`)} AS big${i},
+      ${any((v) => `${integer(v)} AND coalesce(TRY_CAST(TRY_CAST(${v} AS DOUBLE) AS HUGEINT) <> TRY_CAST(${v} AS HUGEINT), true)`)} AS inexact${i},
+      ${any((v) => `NOT ${integer(v)}`)} AS fraction${i}, ${any((v) => `${integer(v)} AND length(ltrim(${v}, '-')) > 38`)} AS long${i}`,
+  );
   const [row] = await duck.rows<Record<string, boolean | null>>(`SELECT ${stats.join(', ')} FROM ${reader}`);
-  return columns.map((_, i) => {
+  return anyOf.map((_, i) => {
     if (row![`fraction${i}`] && row![`inexact${i}`]) return 'text';
     if (!row![`big${i}`]) return 'double';
     return row![`long${i}`] ? 'text' : 'decimal';
@@ -181,6 +185,10 @@ export async function planColumns(
     const type = types[i]!;
     const key = keys[i]!;
     const ident = quoteIdent(name);
+    if (isNested(type)) {
+      columns.push(await planNested(duck, file, readOptions, name, key, type, exact, renamed, infinitiesAreValues));
+      continue;
+    }
     let readType = readTypeSql(type, exact);
     let expr = ident;
     if (type.typeId === DuckDBTypeId.TIMESTAMP && key !== '' && (await holdsOffsets(duck, readOptions, key))) {
@@ -188,9 +196,7 @@ export async function planColumns(
       // read_json's own inference reads such values as the instant in UTC (the session's zone).
       if (renamed) expr = `CAST(${ident} AS TIMESTAMPTZ)`;
     } else if (type.typeId === DuckDBTypeId.DOUBLE) {
-      if (exact && renamed) {
-        throw new InputFileError('INGEST_FILE_INVALID', file, { column: key }, `key ${JSON.stringify(key)} holds a number that only a read naming its columns keeps exactly, and keys that differ only in case keep rat from naming them; rename those keys in the file`);
-      }
+      if (exact && renamed) throw onlyNamedReadKeeps(file, key);
       if (exact) readType = 'VARCHAR';
       else expr = guardedDoubleSql(ident, key, infinitiesAreValues);
     } else if (renamed && type.alias !== 'JSON' && readType !== type.toString()) expr = `CAST(${ident} AS ${readType})`;
@@ -204,10 +210,92 @@ export async function planColumns(
   return columns;
 }
 
-/** For the exact read (planColumns with `exact`): each DOUBLE column, read as text, as numberReadings decides; infinities are quarantined. */
+function onlyNamedReadKeeps(file: string, key: string): InputFileError {
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    file,
+    { column: key },
+    `key ${JSON.stringify(key)} holds a number that only a read naming its columns keeps exactly, and keys that differ only in case keep rat from naming them; rename those keys in the file`,
+  );
+}
+
+const TEMPORAL_LEAVES = new Set([DuckDBTypeId.DATE, DuckDBTypeId.TIMESTAMP, DuckDBTypeId.TIMESTAMP_TZ, DuckDBTypeId.TIMESTAMP_S, DuckDBTypeId.TIMESTAMP_MS, DuckDBTypeId.TIMESTAMP_NS]);
+
+/**
+ * A nested column (json-nested.ts) gets the checks of a top-level one, value by value inside it:
+ * TIMESTAMP values with an offset are read as TIMESTAMPTZ (the first value of each such field
+ * tells, as for a column), and DOUBLE values and infinite dates stop the first read as they do in a
+ * column; the exact read then reads the DOUBLE values as text (settleNumbers decides their type) and
+ * quarantines a row with an infinite date. Columns without such values are read as before.
+ */
+async function planNested(
+  duck: DuckDb,
+  file: string,
+  readOptions: readonly string[],
+  name: string,
+  key: string,
+  type: DuckDBType,
+  exact: boolean,
+  renamed: boolean,
+  infinitiesAreValues: boolean,
+): Promise<JsonColumn> {
+  const ident = quoteIdent(name);
+  const timestamps = key === '' ? [] : leavesOf(type, (t) => t.typeId === DuckDBTypeId.TIMESTAMP);
+  const doubles = leavesOf(type, (t) => t.typeId === DuckDBTypeId.DOUBLE);
+  const temporal = leavesOf(type, (t) => TEMPORAL_LEAVES.has(t.typeId));
+  const read: Array<{ path: Leaf['path']; as: string }> = [];
+  if (timestamps.length > 0) {
+    const textType = readTypeWith(type, exact, timestamps.map((leaf) => ({ path: leaf.path, as: 'VARCHAR' })));
+    const reader = `read_json(${[...readOptions, `columns = {${quoteString(key)}: ${quoteString(textType)}}`].join(', ')}) AS r(c)`;
+    for (const leaf of timestamps) {
+      const first = await firstLeafText(duck, reader, 'c', leaf.path);
+      if (first !== undefined && OFFSET.test(first.trim())) read.push({ path: leaf.path, as: 'TIMESTAMPTZ' });
+    }
+  }
+  if (exact && doubles.length > 0) {
+    if (renamed) throw onlyNamedReadKeeps(file, key);
+    read.push(...doubles.map((leaf) => ({ path: leaf.path, as: 'VARCHAR' })));
+  }
+  const readType = readTypeWith(type, exact, read);
+  // Renamed keys are read by read_json's own inference, which reads offsets as the instant in UTC.
+  let expr = renamed && readType !== readTypeSql(type, exact) ? `CAST(${ident} AS ${readType})` : ident;
+  const infinite = temporal.map((leaf) => ({ leaf, when: anyLeafSql(ident, leaf.path, (v) => `isinf(${v})`) }));
+  const column: JsonColumn = { key, name, type, readType, expr, readAsText: !renamed };
+  if (exact) {
+    for (const { leaf, when } of infinite) {
+      const value = `CAST(${firstLeafSql(ident, leaf.path, 'isinf(v)')} AS VARCHAR)`;
+      addReject(column, { when, reason: infiniteTemporalReasonSql(pathName(key, leaf.path), value, leaf.type.toString()) });
+    }
+    column.doubles = doubles;
+    return column;
+  }
+  const large = (v: string) => `(abs(${v}) >= ${MAX_EXACT_DOUBLE_INTEGER}.0 AND ${v} = trunc(${v}))`;
+  const stops = [
+    ...doubles.map((leaf) => ({
+      when: anyLeafSql(ident, leaf.path, (v) => (infinitiesAreValues ? `NOT isinf(${v}) AND ${large(v)}` : `isinf(${v}) OR ${large(v)}`)),
+      mark: `${INEXACT_MARK} (key ${JSON.stringify(pathName(key, leaf.path))})`,
+    })),
+    ...infinite.map(({ leaf, when }) => ({ when, mark: `${INFINITE_MARK} (key ${JSON.stringify(pathName(key, leaf.path))})` })),
+  ];
+  if (stops.length > 0) expr = `CASE ${stops.map((s) => `WHEN ${s.when} THEN error(${quoteString(s.mark)})`).join(' ')} ELSE ${expr} END`;
+  column.expr = expr;
+  return column;
+}
+
+/** Adds a condition that sends a row to the quarantine, with its reason, to a column's own. */
+function addReject(column: JsonColumn, reject: { when: string; reason: string }): void {
+  const before = column.reject;
+  column.reject = before ? { when: `(${before.when}) OR (${reject.when})`, reason: `CASE WHEN ${before.when} THEN ${before.reason} ELSE ${reject.reason} END` } : reject;
+}
+
+/** For the exact read (planColumns with `exact`): each DOUBLE column, read as text, as numberReadings decides; infinities are quarantined. So are the DOUBLE values inside nested columns. */
 export async function settleNumbers(duck: DuckDb, reader: string, columns: JsonColumn[], infinitiesAreValues = false): Promise<void> {
   const texts = columns.filter((c) => c.type.typeId === DuckDBTypeId.DOUBLE && c.readType === 'VARCHAR');
-  const readings = await numberReadings(duck, reader, texts.map((c) => c.name));
+  const nested = columns.flatMap((column) => (column.doubles ?? []).map((leaf) => ({ column, leaf })));
+  const readings = await numberReadings(duck, reader, [
+    ...texts.map((c) => (condition: (v: string) => string) => `bool_or(${condition(quoteIdent(c.name))})`),
+    ...nested.map(({ column, leaf }) => (condition: (v: string) => string) => `bool_or(${anyLeafSql(quoteIdent(column.name), leaf.path, condition)})`),
+  ]);
   texts.forEach((column, i) => {
     const reading = readings[i]!;
     const ident = quoteIdent(column.name);
@@ -220,4 +308,15 @@ export async function settleNumbers(duck: DuckDb, reader: string, columns: JsonC
     if (infinitiesAreValues) return;
     column.reject = { when: infiniteSql(ident), reason: `${quoteString(`key ${JSON.stringify(column.key)}: `)} || ${ident} || ' is beyond the range of a double'` };
   });
+  const converts = new Map<JsonColumn, Array<{ path: Leaf['path']; sql: (leaf: string) => string }>>();
+  nested.forEach(({ column, leaf }, i) => {
+    const reading = readings[texts.length + i]!;
+    const ident = quoteIdent(column.name);
+    const sql = reading === 'text' ? (v: string) => v : reading === 'decimal' ? (v: string) => `CAST(${v} AS DECIMAL(38, 0))` : (v: string) => `CAST(${v} AS DOUBLE)`;
+    converts.set(column, [...(converts.get(column) ?? []), { path: leaf.path, sql }]);
+    if (reading !== 'double' || infinitiesAreValues) return;
+    const first = firstLeafSql(ident, leaf.path, infiniteSql('v'));
+    addReject(column, { when: anyLeafSql(ident, leaf.path, infiniteSql), reason: `${quoteString(`key ${JSON.stringify(pathName(column.key, leaf.path))}: `)} || ${first} || ' is beyond the range of a double'` });
+  });
+  for (const [column, convert] of converts) column.expr = rebuildSql(quoteIdent(column.name), column.type, convert);
 }

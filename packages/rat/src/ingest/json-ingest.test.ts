@@ -132,7 +132,7 @@ describe('JSON numbers read_json would round', () => {
     const rejects = await fx.rat.query<{ line: number; reason: string; raw: string }>(`SELECT line, reason, raw FROM ${table}__rejects ORDER BY line`);
     expect(rejects.map((r) => [r.line, r.reason])).toEqual([
       [2, 'column d: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity'],
-      [3, 'column l: [2024-01-04, -infinity] cannot be stored as DATE[]: an Iceberg date or timestamp has no infinity'],
+      [3, 'column l[]: -infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity'],
     ]);
     expect(rejects[0]!.raw).toContain('"infinity"');
   });
@@ -156,6 +156,68 @@ describe('JSON numbers read_json would round', () => {
       { id: 5, v: '0.5' },
     ]);
     expect(await fx.rat.query(`SELECT line, reason FROM ${table}__rejects`)).toEqual([{ line: 4, reason: 'key "v": -1e400 is beyond the range of a double' }]);
+  });
+});
+
+describe('JSON values inside objects and arrays', () => {
+  it('keeps the instant of timestamps with an offset in nested objects and arrays (timestamptz), and naive ones as timestamp', async () => {
+    const text = '{"id":1,"c":{"at":"2024-01-02T03:04:05+02:00","l":["2024-01-02T03:04:05-05:00"],"naive":"2024-01-02T03:04:05","deep":[{"t":"2024-01-02T03:04:05+01:00"}]}}\n{"id":2,"c":null}\n';
+    const { table, file } = await load('nested-tz.ndjson', text);
+    expect(file.status, file.error).toBe('success');
+    const c = (await fx.rat.describeTable(table)).schema.fields.find((f) => f.name === 'c')!.type as { fields: Array<{ name: string; type: unknown }> };
+    expect(Object.fromEntries(c.fields.map((f) => [f.name, f.type]))).toMatchObject({
+      at: 'timestamptz',
+      l: { type: 'list', element: 'timestamptz' },
+      naive: 'timestamp',
+      deep: { type: 'list', element: { type: 'struct', fields: [{ name: 't', type: 'timestamptz' }] } },
+    });
+    const utc = (v: string) => `strftime(${v} AT TIME ZONE 'UTC', '%H:%M:%S')`;
+    expect(await fx.rat.query(`SELECT ${utc('c.at')} AS at, ${utc('c.l[1]')} AS l, strftime(c.naive, '%H:%M:%S') AS naive, ${utc('c.deep[1].t')} AS deep, c IS NULL AS missing FROM ${table} ORDER BY id`)).toEqual([
+      { at: '01:04:05', l: '08:04:05', naive: '03:04:05', deep: '02:04:05', missing: false },
+      { at: null, l: null, naive: null, deep: null, missing: true },
+    ]);
+  });
+
+  it('keeps every digit of nested integers a double would round, as the same column would at the top level', async () => {
+    const text = '{"id":1,"n":{"big":99999999999999999999,"mixed":9007199254740993,"list":[9007199254740993,1.5]}}\n{"id":2,"n":{"big":1,"mixed":1.5,"list":[2]}}\n{"id":3,"n":null}\n';
+    for (const flatten of [false, true]) {
+      const { table, file } = await load(`nested-big-${flatten}.ndjson`, text, { flatten });
+      expect(file.status, file.error).toBe('success');
+      const select = flatten ? 'n_big::VARCHAR AS big, n_mixed AS mixed, n_list AS list' : 'n.big::VARCHAR AS big, n.mixed AS mixed, n.list AS list';
+      expect(await fx.rat.query(`SELECT ${select} FROM ${table} ORDER BY id`)).toEqual([
+        { big: '99999999999999999999', mixed: '9007199254740993', list: ['9007199254740993', '1.5'] },
+        { big: '1', mixed: '1.5', list: ['2'] },
+        { big: null, mixed: null, list: null },
+      ]);
+    }
+  });
+
+  it('keeps nested doubles as doubles when a double holds them, and a NULL object NULL', async () => {
+    const { table, file } = await load('nested-plain.ndjson', '{"id":1,"n":{"x":1.5,"y":[2.25,1152921504606846976]}}\n{"id":2,"n":null}\n{"id":3,"n":{"x":null,"y":null}}\n');
+    expect(file.status, file.error).toBe('success');
+    expect(await fx.rat.query(`SELECT n FROM ${table} ORDER BY id`)).toEqual([{ n: { x: 1.5, y: [2.25, 2 ** 60] } }, { n: null }, { n: { x: null, y: null } }]);
+  });
+
+  it('quarantines a row with a nested number beyond a double (1e400) or an infinite nested date, naming the field', async () => {
+    const text = '{"id":1,"n":{"x":1.5,"d":"2024-01-01"}}\n{"id":2,"n":{"x":1e400,"d":"2024-01-02"}}\n{"id":3,"n":{"x":2.5,"d":"infinity"}}\n{"id":4,"n":{"x":Infinity,"d":null}}\n';
+    const { table, file } = await load('nested-inf.ndjson', text);
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query(`SELECT id::INT AS id, n.x::VARCHAR AS x FROM ${table} ORDER BY id`)).toEqual([
+      { id: 1, x: '1.5' },
+      { id: 4, x: 'inf' },
+    ]);
+    expect(await fx.rat.query(`SELECT line, reason FROM ${table}__rejects ORDER BY line`)).toEqual([
+      { line: 2, reason: 'key "n.x": 1e400 is beyond the range of a double' },
+      { line: 3, reason: 'column n.d: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity' },
+    ]);
+  });
+
+  it('reads nested values inside wide objects (maps) with the same checks', async () => {
+    // 250 keys: DuckDB's inference reads an object of more than 200 keys as a MAP. k0 is 2^53 + 1, written as text (no JavaScript number holds it).
+    const wide = Array.from({ length: 250 }, (_, i) => `"k${i}":${i === 0 ? '9007199254740993' : i + 0.5}`).join(',');
+    const { table, file } = await load('nested-map.ndjson', `{"id":1,"m":{${wide}}}\n`);
+    expect(file.status, file.error).toBe('success');
+    expect(await fx.rat.query(`SELECT m['k0'] AS k0, m['k1'] AS k1 FROM ${table}`)).toEqual([{ k0: '9007199254740993', k1: '1.5' }]);
   });
 });
 
