@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
@@ -141,6 +141,30 @@ describe('bad input', () => {
     const bytes = await readFile(zst);
     const truncatedZst = await fx.file('cut.csv.zst', bytes.subarray(0, Math.floor(bytes.length / 2)));
     await expectFailed(truncatedZst, /truncated zstd/);
+  });
+
+  it('fails a gzip file with corrupt data as that file, in a batch whose other files load (the process keeps running)', async () => {
+    const lines = ['id,name,amount', ...Array.from({ length: 200000 }, (_, i) => `${i},name ${i},${(i * 7919) % 1000}.5`)].join('\n');
+    const gz = Buffer.from(gzipSync(lines));
+    // Bytes flipped in the middle of the deflate stream, and a valid stream followed by garbage.
+    const flipped = Buffer.from(gz);
+    for (let i = 0; i < 16; i++) flipped[Math.floor(gz.length / 2) + i]! ^= 0xff;
+    const dir = `${fx.dir}/corrupt-gz`;
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/a.csv`, 'id,name,amount\n1,a,1\n');
+    await writeFile(`${dir}/b.csv.gz`, flipped);
+    await writeFile(`${dir}/c.csv.gz`, Buffer.concat([gzipSync('id,name,amount\n2,b,2\n'), Buffer.from('garbage\n')]));
+    await writeFile(`${dir}/d.csv`, 'id,name,amount\n3,c,3\n');
+    const report = await fx.ingestion.ingestBatch(`${dir}/`, 'bronze.corrupt_gz');
+    expect(report.files.map((f) => [f.file.split('/').pop(), f.status])).toEqual([
+      ['a.csv', 'success'],
+      ['b.csv.gz', 'failed'],
+      ['c.csv.gz', 'failed'],
+      ['d.csv', 'success'],
+    ]);
+    expect(report.files[1]!.error).toMatch(/b\.csv\.gz \(byte \d+\): corrupt gzip data/);
+    expect(report.files[2]!.error).toMatch(/c\.csv\.gz \(byte \d+\): corrupt gzip data/);
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.corrupt_gz ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
   });
 
   it('refuses an empty file and a header-only file', async () => {

@@ -157,6 +157,10 @@ async function hashAndSample(path: string, display: string, size: number, compre
         gunzip.on('error', reject);
       })
     : Promise.resolve();
+  // zlib reports corrupt data while the loop below still reads or waits for a drain: that wait ends
+  // with the error (below), and until the promise is awaited the error must not count as unhandled,
+  // which would end the process instead of failing this file.
+  gunzipDone.catch(() => undefined);
   let done = 0;
   let lastReport = 0;
   try {
@@ -165,7 +169,8 @@ async function hashAndSample(path: string, display: string, size: number, compre
       done += chunk.length;
       if (gunzip) {
         // zlib holds on to what it is given until it has inflated it: a copy, not the reused buffer.
-        if (!gunzip.write(Buffer.from(chunk))) await new Promise((resolve) => gunzip.once('drain', resolve));
+        if (!gunzip.write(Buffer.from(chunk))) await Promise.race([new Promise((resolve) => gunzip.once('drain', resolve)), gunzipDone]);
+        if (gunzip.errored) await gunzipDone;
       } else if (compression === 'none') keep(chunk);
       if (report && done - lastReport >= 8 * 1024 * 1024) {
         lastReport = done;
