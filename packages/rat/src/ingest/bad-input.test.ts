@@ -167,6 +167,18 @@ describe('bad input', () => {
     expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.corrupt_gz ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
   });
 
+  it('fails a Parquet file with a corrupt data page as that file (read as the rows are written), the table unchanged', async () => {
+    const path = `${fx.dir}/pages.parquet`;
+    await fx.rat.duck.run(`COPY (SELECT range AS id, 'name ' || range AS name FROM range(200000)) TO ${quoteString(path)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 50000)`);
+    const bytes = await readFile(path);
+    for (let i = 0; i < 64; i++) bytes[Math.floor(bytes.length / 2) + i]! ^= 0x5a;
+    await writeFile(path, bytes);
+    const report = await fx.ingestion.ingest(path, 'bronze.corpus');
+    expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(report.files[0]!.error).toContain(`${path}: `);
+    expect(await fx.rat.query(`SELECT count(*)::INT AS n FROM bronze._file_registry WHERE file_path = ${quoteString(path)} AND status = 'failed'`)).toEqual([{ n: 1 }]);
+  });
+
   it('refuses an empty file and a header-only file', async () => {
     await expectFailed(await fx.file('empty.csv', ''), /empty \(0 bytes\)/);
     await expectFailed(await fx.file('header-only.csv', 'id,name,amount\n'), /line 2\).*header line but no data rows/);

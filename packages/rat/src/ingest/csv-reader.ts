@@ -794,8 +794,13 @@ function splitRecord(line: string, delimiter: string, quote: string, escape: str
 
 /** Runs a statement that reads the file; a failure names the file and, when DuckDB says, the line. */
 export async function runOnFile(duck: DuckDb, file: ProbedFile, sql: string): Promise<void> {
+  await changesOnFile(duck, file, sql);
+}
+
+/** runOnFile, giving the rows the statement wrote (a COPY's, an INSERT's). */
+export async function changesOnFile(duck: DuckDb, file: ProbedFile, sql: string): Promise<number> {
   try {
-    await duck.connection.run(sql);
+    return Number((await duck.connection.run(sql)).rowsChanged);
   } catch (error) {
     throw fileReadError(file, error);
   }

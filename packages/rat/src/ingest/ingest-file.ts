@@ -10,7 +10,7 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
-import { csvWithOneKindOfLineBreak, stageCsv } from './csv-reader.js';
+import { csvWithOneKindOfLineBreak, fileReadError, stageCsv } from './csv-reader.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import {
   AlreadyIngestedError,
@@ -40,6 +40,20 @@ import { loadedWith, type QuarantineOptions, rejectsIdent, rejectsSelect } from 
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
 import { dropStaged, type StageContext, type StagedFile } from './staged-file.js';
+
+/**
+ * A DuckDB error that says it failed to read the source file itself (a corrupt Parquet page found
+ * while the rows are written, as a Parquet file is staged as a view over it), as an error about the
+ * file; any other error as it is.
+ */
+function readOfTheFile(probed: ProbedFile, error: unknown): unknown {
+  if (error instanceof InputFileError) return error;
+  let read: Error | undefined;
+  for (let e = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if (e.message.includes(`Failed to read file ${JSON.stringify(probed.localPath)}`)) read = e;
+  }
+  return read ? fileReadError(probed, read) : error;
+}
 
 /** What happened to one file. */
 export interface FileReport {
@@ -148,7 +162,8 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     const done: FileReport = { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
     ticket?.bind(done);
     return done;
-  } catch (error) {
+  } catch (thrown) {
+    let error = thrown;
     if (error instanceof AlreadyIngestedError) {
       // Another writer committed the same content while this file was read: the commit dropped it.
       const { reason } = error.duplicates[0]!.decision;
@@ -162,6 +177,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
       if (bytes) probed = { localPath, display: source.display, size: bytes.length, hash: createHash('sha256').update(bytes).digest('hex'), compression: 'none', format: 'csv', encoding: 'utf-8' };
     }
     if (probed) await settleHash(probed).catch(() => undefined);
+    if (probed) error = readOfTheFile(probed, error);
     const message = describeError(error);
     if (!replay) await ctx.registry.record(entry('failed', { error: message }));
     return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', ...(error instanceof Error ? { cause: error } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };

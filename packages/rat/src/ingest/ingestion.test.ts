@@ -187,6 +187,41 @@ describe('ingest formats', () => {
     }
   });
 
+  it('stages the rows of a large file a merge reads twice on disk (scratch Parquet), with its bad rows and last-wins order intact', async () => {
+    // 300,000 records of about 120 bytes (34 MiB, past STAGE_ON_DISK_BYTES): ids repeat, one value cannot be a BIGINT.
+    const path = join(fx.dir, 'large-merge.ndjson');
+    const pad = 'x'.repeat(80);
+    await fx.rat.duck.run(`COPY (SELECT i % 200000 AS id, CASE WHEN i = 250000 THEN '"bad"' ELSE CAST(i AS VARCHAR) END AS n, '${pad}' AS pad FROM range(300000) t(i))
+      TO ${quoteString(`${path}.csv`)} (FORMAT csv, HEADER false, QUOTE '', DELIMITER '|')`);
+    await fx.rat.duck.run(`COPY (SELECT '{"id":' || column0 || ',"n":' || column1 || ',"pad":"' || column2 || '"}' FROM read_csv(${quoteString(`${path}.csv`)}, delim = '|', header = false, quote = '', columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR', 'column2': 'VARCHAR'}))
+      TO ${quoteString(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01')`);
+    await fx.rat.sql('CREATE TABLE bronze.large_merge (id BIGINT, n BIGINT, pad VARCHAR)');
+    const statements: string[] = [];
+    const connection = fx.rat.duck.connection;
+    const run = connection.run.bind(connection);
+    connection.run = (sql, ...rest) => {
+      statements.push(sql);
+      return run(sql, ...rest);
+    };
+    let report;
+    try {
+      report = await fx.ingestion.ingest(path, 'bronze.large_merge', { mode: 'merge', keys: ['id'], lineage: false });
+    } finally {
+      connection.run = run;
+    }
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 1 });
+    expect(statements.some((sql) => sql.startsWith('COPY (') && sql.includes('-staged.parquet'))).toBe(true);
+    expect(await fx.rat.query('SELECT count(*)::INT AS rows, max(n)::INT AS high FROM bronze.large_merge')).toEqual([{ rows: 200000, high: 299999 }]);
+    // The later record of an id wins; id 50000's later record (line 250001) is the bad one, so its first stays.
+    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual([
+      { id: 0, n: 200000 },
+      { id: 50000, n: 50000 },
+      { id: 99999, n: 299999 },
+      { id: 150000, n: 150000 },
+    ]);
+    expect(await fx.rat.query('SELECT line::INT AS line FROM bronze.large_merge__rejects')).toEqual([{ line: 250001 }]);
+  });
+
   it('loads a Parquet slice of flights-3m', async () => {
     const path = join(fx.dir, 'flights.parquet');
     await fx.rat.duck.run(`COPY (SELECT * FROM read_parquet(${quoteString(join(VEGA, 'flights-3m.parquet'))}) LIMIT 5000) TO ${quoteString(path)} (FORMAT parquet)`);

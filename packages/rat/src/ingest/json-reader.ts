@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { mapColumnNames } from './column-names.js';
-import { fileReadError, runOnFile } from './csv-reader.js';
+import { changesOnFile, fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { isInexactNumber, planColumns, recordKeys, settleNumbers } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
+import { STAGE_ON_DISK_BYTES, stageSelect } from './scratch-parquet.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 export interface SourceColumn {
@@ -235,13 +236,18 @@ async function readRecords(
     const bad = columns.flatMap((c) => (c.reject ? [c.reject] : []));
     const conditions = [...nullRowGuard, ...(bad.length > 0 ? [`NOT (${bad.map((b) => b.when).join(' OR ')})`] : [])];
     const kept = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    let stagedIn = relation;
+    let stagedRows = 0;
     try {
       if (bad.length > 0) {
         const reason = `CASE ${bad.map((b) => `WHEN ${b.when} THEN ${b.reason}`).join(' ')} END`;
         const raw = `json_object(${columns.map((c) => `${quoteString(c.key)}, ${quoteIdent(c.name)}`).join(', ')})::VARCHAR`;
         await runOnFile(duck, file, `INSERT INTO ${quoteIdent(rejects)} SELECT ${line}, ${reason}, ${raw} FROM ${from} WHERE ${bad.map((b) => b.when).join(' OR ')}`);
       }
-      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${[...values, `${line} AS ${LINE_COLUMN}`].join(', ')} FROM ${from}${kept}`));
+      const select = `SELECT ${[...values, `${line} AS ${LINE_COLUMN}`].join(', ')} FROM ${from}${kept}`;
+      const parquet = join(ctx.scratchDir, `${ctx.id}-staged.parquet`);
+      const target = { select, table: relation, view, parquet, onDisk: file.size >= STAGE_ON_DISK_BYTES };
+      ({ relation: stagedIn, rows: stagedRows } = await stageSelect(duck, target, (sql) => ctx.onReadProgress(() => changesOnFile(duck, file, sql))));
     } catch (error) {
       // A row of NULLs, perhaps a `null` record: the file record by record, into the same relations.
       if (byRecord && nullRowStop(error)) {
@@ -257,10 +263,10 @@ async function readRecords(
       delete staged.lazy;
       return Object.assign(staged, wide);
     }
-    await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(relation)}`);
+    if (stagedIn !== view) await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM ${quoteIdent(stagedIn)}`);
     staged.columns = await stagedColumns(duck, view, mapping);
     staged.hasLine = true;
-    staged.rows = await countRows(duck, relation);
+    staged.rows = stagedRows;
     staged.rejected = await countRows(duck, rejects);
     if (staged.rows === 0 && staged.rejected === 0) throw noRecords();
     delete staged.lazy;

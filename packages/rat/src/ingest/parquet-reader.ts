@@ -2,7 +2,7 @@ import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteFilePath, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
-import { fileReadError, runOnFile } from './csv-reader.js';
+import { fileReadError } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { collect, type SourceColumn } from './json-reader.js';
@@ -12,10 +12,13 @@ import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type Sta
  * Parquet: typed already; rows keep their position in the file (file_row_number). No row can be
  * malformed, only the file. The two types Iceberg cannot store become text: an INTERVAL column its
  * ISO 8601 duration (as Arrow intervals are), a TIME WITH TIME ZONE column its text (`12:34:56+05`).
+ * The rows are staged as a view over the file, which the plan reads as often as it needs, a row
+ * group at a time: a temp table would hold every row in memory (DuckDB spills only past its memory
+ * limit), so a file of several GB would need as much.
  */
 export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const { duck, options } = ctx;
-  const { relation, rejects } = stageNames(ctx.id);
+  const { rejects, view } = stageNames(ctx.id);
   await createRejectsTable(duck, rejects);
   const source = `read_parquet(${quoteFilePath(file.localPath)}, file_row_number = true)`;
   let described: { names: string[]; types: DuckDBType[] };
@@ -28,10 +31,16 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   described.names.forEach((name, i) => collect(sourceColumns, name, storableSql(quoteIdent(name), described.types[i]!), described.types[i]!, options.flatten ?? false));
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const projection = [...sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`), `file_row_number + 1 AS ${LINE_COLUMN}`];
-  await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT ${projection.join(', ')} FROM ${source}`));
-  const rows = await countRows(duck, relation);
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${projection.join(', ')} FROM ${source}`);
+  let rows: number;
+  try {
+    // From the footer: the values are read by the write.
+    rows = await countRows(duck, view);
+  } catch (error) {
+    throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
+  }
   if (rows === 0) throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, 'the Parquet file holds no rows');
-  return { relation, columns: await stagedColumns(duck, relation, mapping), hasLine: true, rows, rejects, rejected: 0, parse: { format: 'parquet' }, mapping };
+  return { relation: view, columns: await stagedColumns(duck, view, mapping), hasLine: true, rows, rejects, rejected: 0, parse: { format: 'parquet' }, mapping };
 }
 
 

@@ -1,4 +1,7 @@
 import { type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDb, quoteFilePath, quoteIdent } from '../engine/duckdb.js';
+import { describeQuery } from '../engine/table-writer.js';
+import { countRows } from './staged-file.js';
 
 /**
  * Rows staged in a scratch Parquet file rather than a temp table: DuckDB's COPY writes it a row
@@ -53,4 +56,37 @@ export function parquetKeeps(type: DuckDBType): boolean {
     default:
       return KEPT.has(type.typeId);
   }
+}
+
+/**
+ * Files at least this large stage their rows (when a plan needs them staged: a merge, values to
+ * convert or quarantine) in a scratch Parquet file rather than a temp table. Smaller ones keep the
+ * temp table: in memory they take little, and a scratch file per file would cost a batch of small
+ * files a write and a read each.
+ */
+export const STAGE_ON_DISK_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Stages the rows of `select` for a plan that reads them more than once: written once into the
+ * scratch Parquet file `parquet` and read through the view `view` when `onDisk` and every column is
+ * of a type Parquet gives back exactly (parquetKeeps), so that they take disk, not memory, whatever
+ * their count; otherwise in the temp table `table`. `run` runs the writing statement (a read of the
+ * source file, whose errors the caller names) and gives the rows it wrote. Returns the relation
+ * holding the rows and their count.
+ */
+export async function stageSelect(
+  duck: DuckDb,
+  target: { select: string; table: string; view: string; parquet: string; onDisk: boolean },
+  run: (sql: string) => Promise<number>,
+): Promise<{ relation: string; rows: number }> {
+  const { select, table, view, parquet, onDisk } = target;
+  // A declared type DuckDB does not know fails the describe: the temp table's statement then fails, naming it.
+  const types = onDisk ? await describeQuery(duck, select).then((d) => d.types, () => undefined) : undefined;
+  if (types?.every(parquetKeeps)) {
+    const rows = await run(`COPY (${select}) TO ${quoteFilePath(parquet)} (${SCRATCH_PARQUET_OPTIONS})`);
+    await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM read_parquet(${quoteFilePath(parquet)})`);
+    return { relation: view, rows };
+  }
+  await run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(table)} AS ${select}`);
+  return { relation: table, rows: await countRows(duck, table) };
 }

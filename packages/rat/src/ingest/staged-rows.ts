@@ -2,15 +2,14 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
-import { describeQuery } from '../engine/table-writer.js';
+import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { civilFromDays } from '../iceberg/calendar.js';
 import { mapColumnNames } from './column-names.js';
-import { fileReadError, runOnFile } from './csv-reader.js';
+import { changesOnFile, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { parquetKeeps, SCRATCH_PARQUET_OPTIONS } from './scratch-parquet.js';
-import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
+import { stageSelect } from './scratch-parquet.js';
+import { createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 /** The type a column of JavaScript values gets: the narrowest that holds every value seen. */
 type ValueKind = 'null' | 'boolean' | 'integer' | 'double' | 'timestamp' | 'varchar' | 'json';
@@ -239,30 +238,11 @@ export class RowSink {
     ];
     const rows = `SELECT ${projection.join(', ')} FROM read_json(${quoteFilePath(this.rowsPath)},
            format = 'newline_delimited', records = true, columns = {${readColumns.join(', ')}}, maximum_object_size = ${objectBytes})`;
-    // A declared type DuckDB does not know fails the describe: the temp table's statement then fails the file, naming it.
-    const types = await describeQuery(duck, rows).then((d) => d.types, () => undefined);
-    let staged: Pick<StagedFile, 'relation' | 'rows'>;
-    if (types?.every(parquetKeeps)) {
-      const parquet = join(ctx.scratchDir, `${ctx.id}-rows.parquet`);
-      const written = await ctx.onReadProgress(() => copyOnFile(duck, file, `COPY (${rows}) TO ${quoteFilePath(parquet)} (${SCRATCH_PARQUET_OPTIONS})`));
-      await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM read_parquet(${quoteFilePath(parquet)})`);
-      staged = { relation: view, rows: written };
-    } else {
-      await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS ${rows}`));
-      staged = { relation, rows: await countRows(duck, relation) };
-    }
+    const parquet = join(ctx.scratchDir, `${ctx.id}-rows.parquet`);
+    const staged = await stageSelect(duck, { select: rows, table: relation, view, parquet, onDisk: true }, (sql) => ctx.onReadProgress(() => changesOnFile(duck, file, sql)));
     // Read once: the disk they take is not needed until the scratch directory goes.
     await Promise.all([rm(this.rowsPath, { force: true }), rm(this.rejectsPath, { force: true })]);
     return { ...staged, columns: await stagedColumns(duck, staged.relation, mapping), hasLine: true, rejects, rejected: this.rejected, parse: { format: 'json' }, mapping };
-  }
-}
-
-/** Runs a COPY reading the file and returns the rows it wrote; a DuckDB error is about the file, as runOnFile's. */
-async function copyOnFile(duck: DuckDb, file: ProbedFile, sql: string): Promise<number> {
-  try {
-    return Number((await duck.connection.run(sql)).rowsChanged);
-  } catch (error) {
-    throw fileReadError(file, error);
   }
 }
 
