@@ -14,10 +14,21 @@ describe('--rename', () => {
   });
 
   it('keeps names that differ only in case as columns of their own, and makes the rename a name clash suggests one that works', () => {
-    expect(names(['Name', 'name'])).toEqual(['name', 'name_2']);
+    // Whichever comes first, `name` keeps the name and `Name` gets `name_2`: a later file with the columns the other way round fills the same ones.
+    expect(names(['Name', 'name'])).toEqual(['name_2', 'name']);
+    expect(names(['name', 'Name'])).toEqual(['name', 'name_2']);
+    expect(names(['Name', 'NAME', 'x'])).toEqual(['name_2', 'name', 'x']);
+    expect(names(['NAME', 'Name', 'x'])).toEqual(['name', 'name_2', 'x']);
     expect(names(['Name', 'name'], { name: 'other_name' })).toEqual(['name', 'other_name']);
     expect(() => names(['Order Date', 'order_date'])).toThrow('columns 1 ("Order Date") and 2 ("order_date") both become "order_date"; rename one: --rename "order_date=other_name"');
     expect(names(['Order Date', 'order_date'], { order_date: 'other_name' })).toEqual(['order_date', 'other_name']);
+  });
+
+  it('keeps letters of scripts other than Latin (so the column is named, not numbered), and drops Latin accents as before', () => {
+    expect(names(['Имя клиента (ID)', 'Город', '名前', 'Йогурт', 'مبلغ', 'Café', 'Größe', '2024 продажи'])).toEqual(['имя_клиента_id', 'город', '名前', 'йогурт', 'مبلغ', 'cafe', 'gro_e', '_2024_продажи']);
+    expect(names(['Имя', 'Город'])).toEqual(['имя', 'город']);
+    expect(names(['Город', 'Имя'])).toEqual(['город', 'имя']);
+    expect(names(['!!', '—'])).toEqual(['column_1', 'column_2']);
   });
 
   it('refuses a key that matches several columns only ignoring case, or none', () => {

@@ -14,23 +14,31 @@ const PLAIN_NAME = /^[a-z_][a-z0-9_]*$/;
 const MAX_NAME = 128;
 
 /**
- * A lower snake_case SQL name that needs no quoting: accents dropped, camelCase split, anything else
- * becomes `_`; a leading digit gets `_`, a reserved keyword gets a trailing `_` (`select` -> `select_`).
+ * A lower snake_case SQL name that needs no quoting in DuckDB: Latin letters lose their accents
+ * (`Café` -> `cafe`), camelCase is split, letters and digits of other scripts are kept as they are,
+ * lower-cased (`Имя клиента` -> `имя_клиента`, `名前` -> `名前`), anything else becomes `_`; a
+ * leading digit gets `_`, a reserved keyword gets a trailing `_` (`select` -> `select_`). A name with
+ * no letter or digit at all becomes `column_<position>`.
  */
 export function safeColumnName(raw: string, position: number, reserved: ReadonlySet<string>): string {
   let name = raw
-    .normalize('NFKD')
+    .normalize('NFC')
+    .replace(/\p{Script=Latin}+/gu, (latin) => latin.normalize('NFKD'))
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/[^a-z0-9]/gu, (ch) => (KEPT_LETTER.test(ch) ? ch : '_'))
+    .replace(/_+/g, '_')
     .replace(/^_+|_+$/g, '');
   if (name === '') name = `column_${position}`;
-  if (/^[0-9]/.test(name)) name = `_${name}`;
+  if (/^\p{N}/u.test(name)) name = `_${name}`;
   if (reserved.has(name)) name = `${name}_`;
   return name.slice(0, MAX_NAME);
 }
+
+/** A letter, digit or mark of a script other than Latin (whose other letters, `ß`, `ø`, become `_`, as they always have). */
+const KEPT_LETTER = /^(?!\p{Script=Latin})[\p{L}\p{N}\p{M}]$/u;
 
 /**
  * Maps source column names to table column names: explicit renames first, then safe names (or, with
@@ -71,6 +79,7 @@ export function mapColumnNames(
   });
   const byName = new Map<string, ColumnMapping>();
   const taken = new Set(mappings.map((m) => m.name));
+  if (options.safeNames) nameCaseVariants(mappings.filter((m) => renames[m.position - 1] === undefined), taken);
   for (const mapping of mappings) {
     let clash = byName.get(mapping.name);
     // Names that differ only in case (JSON keys `Name`, `name`) are distinct columns: the later one gets `_2`, as repeated header names do.
@@ -124,6 +133,25 @@ function renamesOf(file: string, sourceNames: string[], rename: Record<string, s
     targets[near[0]!] = to;
   }
   return targets;
+}
+
+/**
+ * Columns whose names differ only in case (`Name`, `name`) are distinct columns, and which one keeps
+ * the name must not depend on their order in the file, or a later file with the two the other way
+ * round would swap their values: the spelling that is the name itself (`name`) keeps it, then the
+ * others in the order of their spellings (`NAME` before `Name`), each with `_2`, `_3`, ...
+ */
+function nameCaseVariants(mappings: ColumnMapping[], taken: Set<string>): void {
+  const groups = new Map<string, ColumnMapping[]>();
+  for (const mapping of mappings) groups.set(mapping.name, [...(groups.get(mapping.name) ?? []), mapping]);
+  for (const group of groups.values()) {
+    const spellings = new Set(group.map((m) => m.source));
+    // A name spelled twice the same way is refused by the caller, naming both columns.
+    if (group.length < 2 || spellings.size !== group.length || !group.every((m) => m.source.toLowerCase() === group[0]!.source.toLowerCase())) continue;
+    const rank = (m: ColumnMapping) => (m.source === m.name ? 0 : 1);
+    const ordered = [...group].sort((a, b) => rank(a) - rank(b) || (a.source < b.source ? -1 : 1));
+    for (const mapping of ordered.slice(1)) mapping.name = uniqueName(mapping.name, taken);
+  }
 }
 
 function isCaseVariant(a: string, b: string): boolean {

@@ -33,13 +33,21 @@ describe('JSON keys DuckDB renames', () => {
     ]) {
       const { file, rows } = await load(name!, text!);
       expect(file.status, file.error).toBe('success');
+      // `name` keeps its name whichever comes first; `Name` is `name_2`.
       expect(rows, name).toEqual([
-        { id: 1, name: 'A', name_2: null },
-        { id: 2, name: null, name_2: 'b' },
+        { id: 1, name: null, name_2: 'A' },
+        { id: 2, name: 'b', name_2: null },
       ]);
     }
     const both = await load('both.ndjson', '{"id":1,"Name":"a","name":"b","name_1":"c"}\n');
-    expect(both.rows).toEqual([{ id: 1, name: 'a', name_2: 'b', name_1: 'c' }]);
+    expect(both.rows).toEqual([{ id: 1, name: 'b', name_2: 'a', name_1: 'c' }]);
+    // A later file with the keys the other way round fills the same columns.
+    const table = both.table;
+    await fx.ingestion.ingest(await fx.file('both-swapped.ndjson', '{"id":2,"name":"B","Name":"A","name_1":"C"}\n'), table);
+    expect(await fx.rat.query(`SELECT id::INT AS id, name, name_2, name_1 FROM ${table} ORDER BY id`)).toEqual([
+      { id: 1, name: 'b', name_2: 'a', name_1: 'c' },
+      { id: 2, name: 'B', name_2: 'A', name_1: 'C' },
+    ]);
   });
 
   it('gives an empty key a column like the other readers (column_<n>)', async () => {
