@@ -213,5 +213,9 @@ describe('bad input', () => {
     expect(kept.files[0]!.status).toBe('failed');
     expect(kept.files[0]!.error).toContain(`${path} (column 1): column name "Select" is a reserved SQL keyword`);
     expect((await fx.rat.snapshots('bronze.names')).length).toBe(1);
+    // Keywords DuckDB parses as syntax where a column may stand (`SELECT at FROM t` fails) are renamed too.
+    const syntax = await fx.ingestion.ingest(await fx.file('syntax-names.csv', 'at,by,left,amount\n1,2,3,4\n'), 'bronze.syntax_names');
+    expect(syntax.files[0]!.renamed.map((m) => m.name)).toEqual(['at_', 'by_', 'left_']);
+    expect(await fx.rat.query('SELECT at_, by_, left_, amount FROM bronze.syntax_names')).toEqual([{ at_: 1, by_: 2, left_: 3, amount: 4 }]);
   });
 });

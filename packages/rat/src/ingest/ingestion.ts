@@ -68,7 +68,9 @@ export function createIngestion(rat: Lakehouse): Ingestion {
   let reserved: Set<string> | undefined;
 
   async function context(): Promise<IngestContext> {
-    reserved ??= new Set((await rat.duck.rows<{ k: string }>(`SELECT keyword_name AS k FROM duckdb_keywords() WHERE keyword_category = 'reserved'`)).map((r) => r.k.toLowerCase()));
+    // Reserved keywords, and those DuckDB parses as part of its syntax where a column name may stand
+    // (`type_function`: `at`, `by`, `left`, `like`, `join`...): `SELECT at FROM t` fails, so they are not names that need no quoting.
+    reserved ??= new Set((await rat.duck.rows<{ k: string }>(`SELECT keyword_name AS k FROM duckdb_keywords() WHERE keyword_category IN ('reserved', 'type_function')`)).map((r) => r.k.toLowerCase()));
     return { rat, registry, reserved };
   }
 
