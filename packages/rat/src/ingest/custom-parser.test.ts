@@ -127,6 +127,23 @@ describe('custom parsers', () => {
     expect(await fx.rat.query('SELECT id, amount FROM bronze.typed_rows ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 6, amount: 12.5 }]);
   });
 
+  it('types numbers as a JSON file does: a BigInt no double holds beside a fraction is text with every digit, one a double holds a double', async () => {
+    const path = await fx.file('numbers.txt', 'x');
+    const cases: [string, ParsedRow[], string, unknown[]][] = [
+      ['fraction_first', [{ v: 0.5 }, { v: 9007199254740993n }], 'string', ['0.5', '9007199254740993']],
+      ['bigint_first', [{ v: 9007199254740993n }, { v: 1 }, { v: 0.5 }], 'string', ['9007199254740993', '1', '0.5']],
+      ['exact_double', [{ v: 2n ** 60n }, { v: 0.5 }], 'double', [2 ** 60, 0.5]],
+      ['bigints', [{ v: 9007199254740993n }, { v: 1 }], 'long', ['9007199254740993', 1]],
+      ['wide_doubles', [{ v: 1 }, { v: 1e20 }, { v: 1.5e300 }], 'double', [1, 1e20, 1.5e300]],
+    ];
+    for (const [name, rows, type, values] of cases) {
+      const report = await fx.ingestion.ingest(path, `bronze.numbers_${name}`, { parser: () => rows });
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: rows.length, rowsRejected: 0 });
+      expect((await fx.rat.describeTable(`bronze.numbers_${name}`)).schema.fields[0]!.type, name).toBe(type);
+      expect((await fx.rat.query(`SELECT v FROM bronze.numbers_${name}`)).map((r) => r.v), name).toEqual(values);
+    }
+  });
+
   it('loads Dates of any year JavaScript holds (-271821 to 275760), not failing the file', async () => {
     const path = await fx.file('far-dates.txt', 'x');
     const parser: CustomParser = function* () {

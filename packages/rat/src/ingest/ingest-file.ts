@@ -30,7 +30,7 @@ import type { ResolvedIngestOptions, SourceFormat } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import { stageAvro } from './avro-reader.js';
 import { stageJson } from './json-reader.js';
-import { fileLinesSql } from './json-lines.js';
+import { fileLinesSql, recordTextsTable } from './json-lines.js';
 import { stageParsed } from './custom-parser.js';
 import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
@@ -283,10 +283,13 @@ async function stageAndCommit(
         const shifts = rejected > 0 && staged.lineShifts ? await staged.lineShifts() : undefined;
         const fileLines = (sql: string) => (shifts ? fileLinesSql(sql, shifts) : sql);
         // A replay's rows are numbered in its temporary file: the quarantine's lines are those of the source file.
-        const mapLine = (sql: string) =>
+        const mapLine = (sql: string, inFile = fileLines) =>
           replay
-            ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${fileLines(sql)}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line`
-            : fileLines(sql);
+            ? `SELECT CASE WHEN m.tmp IS NULL THEN r.line ELSE m.line END AS line, r.reason, r.raw FROM (${inFile(sql)}) r LEFT JOIN ${quoteIdent(replay.lineMap)} m ON m.tmp = r.line`
+            : inFile(sql);
+        // Rows the plan quarantines keep their record as the file wrote it, where a line holds it (NDJSON), not rebuilt from their typed values.
+        const texts = planRejects && planRejects.count > 0 && staged.recordLines ? await recordTexts(duck, staged, fileLines(planRejects.sql)) : undefined;
+        const asWritten = (sql: string) => (texts ? `SELECT r.line, r.reason, coalesce(t.raw, r.raw) AS raw FROM (${fileLines(sql)}) r LEFT JOIN ${quoteIdent(texts)} t ON t.line = r.line` : fileLines(sql));
         const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
         if (rejected > 0 && options.onError === 'fail') {
           const first = sampleRejects[0]!;
@@ -321,7 +324,7 @@ async function stageAndCommit(
         const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...loaded };
         const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: fileParse }) : undefined;
         // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
-        const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...loaded } }));
+        const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql, asWritten)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...loaded } }));
         const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
         const renamed = staged.mapping.filter((m) => m.source !== m.name);
         // A file whose every row went to the quarantine brought nothing the table must fit: its columns
@@ -419,6 +422,14 @@ async function stageAndCommit(
     await dropStaged(duck, id);
     await rm(scratchDir, { recursive: true, force: true });
   }
+}
+
+/** A temp table (line, raw) of the file's lines that hold the records of `rejectsSql`'s rows (StagedFile.recordLines). */
+async function recordTexts(duck: Lakehouse['duck'], staged: StagedFile, rejectsSql: string): Promise<string> {
+  const name = `${staged.rejects}_texts`;
+  const rows = await duck.rows<{ line: bigint }>(`SELECT DISTINCT line FROM (${rejectsSql}) WHERE line >= 1 ORDER BY line`);
+  await recordTextsTable(duck, name, staged.recordLines!.path, staged.recordLines!.compression, rows.map((r) => Number(r.line)));
+  return name;
 }
 
 /**

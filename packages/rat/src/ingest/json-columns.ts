@@ -1,4 +1,4 @@
-import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDBType, DuckDBTypeId, VARCHAR } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { InputFileError } from './input-file-error.js';
 import { readTypeSql } from './json-infer.js';
@@ -99,8 +99,8 @@ export type NumberReading = 'double' | 'decimal' | 'text';
  * How each DOUBLE column's values are kept, read as text: DuckDB's JSON parser gives an integer
  * beyond BIGINT's and UBIGINT's range as a double (`-9223372036854775809` as
  * -9223372036854775808), so a column of integers with such a one is `decimal(38,0)` (every digit
- * kept), and one that also holds fractions or integers of more than 38 digits is text: never a
- * rounded double. So is a column of fractions beside an integer that no double holds, one beyond
+ * kept), and one that also holds integers of more than 38 digits is text: never a rounded
+ * double. So is a column of fractions beside an integer that no double holds, one beyond
  * 2^53 such as 9007199254740993 (a SQLite column without a declared type holding ids and reals):
  * text keeps every value as written, as for the larger integers; a DECIMAL would need a scale that
  * fits every fraction (1e-300 has none), and quarantining the integer would leave out a value the
@@ -118,7 +118,8 @@ async function numberReadings(duck: DuckDb, reader: string, anyOf: ReadonlyArray
   );
   const [row] = await duck.rows<Record<string, boolean | null>>(`SELECT ${stats.join(', ')} FROM ${reader}`);
   return anyOf.map((_, i) => {
-    if (row![`fraction${i}`] && row![`inexact${i}`]) return 'text';
+    // Beside fractions, an integer beyond BIGINT that a double holds (100000000000000000000) is a double too: a decimal(38,0) would fail the fractions.
+    if (row![`fraction${i}`]) return row![`inexact${i}`] ? 'text' : 'double';
     if (!row![`big${i}`]) return 'double';
     return row![`long${i}`] ? 'text' : 'decimal';
   });
@@ -167,6 +168,7 @@ export function isInexactNumber(error: unknown): boolean {
  * with an offset as TIMESTAMPTZ, and DOUBLE columns guarded (first read) or as text (`exact`, see
  * numberReadings). When DuckDB renamed keys (`renamed`), read_json must infer again, as it alone
  * knows which key its `name_1` is: then the values are cast to the same types after the read.
+ * `textKeys` are read as text, whatever their values (the table's column is text).
  */
 export async function planColumns(
   duck: DuckDb,
@@ -178,6 +180,7 @@ export async function planColumns(
   exact: boolean,
   renamed: boolean,
   infinitiesAreValues = false,
+  textKeys: ReadonlySet<string> = new Set(),
 ): Promise<JsonColumn[]> {
   const columns: JsonColumn[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -185,6 +188,10 @@ export async function planColumns(
     const type = types[i]!;
     const key = keys[i]!;
     const ident = quoteIdent(name);
+    if (textKeys.has(key)) {
+      columns.push({ key, name, type: VARCHAR, readType: 'VARCHAR', expr: ident, readAsText: true });
+      continue;
+    }
     if (isNested(type)) {
       columns.push(await planNested(duck, file, readOptions, name, key, type, exact, renamed, infinitiesAreValues));
       continue;

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestOptions } from './ingest-options.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
@@ -360,8 +361,42 @@ describe('NDJSON rejects name the line in the file', () => {
     expect(await rejectsOf(table)).toEqual([{ line: 5, reason: 'column a: cannot convert x to BIGINT' }]);
   });
 
+  it('keep the record as the line wrote it, not rebuilt from the typed values, also in a gzip file and one read line by line', async () => {
+    const { table } = await load('raw-typed.ndjson', '{"id":1,"a":1}\n');
+    const text = '\n{"id":3,"a":"abc"}\r\n{"id":4,  "a":2.50}\n{"id":5,"a":7}';
+    const rawsOf = async (file: string) => {
+      expect((await fx.ingestion.ingest(file, table)).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+      return fx.rat.query(`SELECT line, raw FROM ${table}__rejects WHERE file_path = '${file}' AND reason LIKE 'column a:%' ORDER BY line`);
+    };
+    const expected = [
+      { line: 2, raw: '{"id":3,"a":"abc"}' },
+      { line: 3, raw: '{"id":4,  "a":2.50}' },
+    ];
+    expect(await rawsOf(await fx.file('raw-typed-2.ndjson', text))).toEqual(expected);
+    expect(await rawsOf(await fx.file('raw-typed-3.ndjson.gz', gzipSync(text)))).toEqual(expected);
+    // A line that is not JSON makes the file read line by line.
+    expect(await rawsOf(await fx.file('raw-typed-4.ndjson', `${text}\n{oops\n`))).toEqual(expected);
+  });
+
   it('names an array element by its position, blank lines or not', async () => {
     const { table } = await load('gap.json', '[{"a":1},\n\n{"a":1e400}]\n');
     expect((await rejectsOf(table)).map((r) => r.line)).toEqual([2]);
+  });
+});
+
+describe('values appended to a text column', () => {
+  it('keep NDJSON strings as written where DuckDB would read them as timestamps, times or dates', async () => {
+    const { table } = await load('text-first.ndjson', '{"id":1,"ts":"n/a","t":"n/a","d":"n/a","o":"n/a"}\n');
+    const file = await fx.file('text-later.ndjson', '{"id":2,"ts":"2024-05-01T10:00:00.750000+02:00","t":"07:30:00.500","d":"2024-05-01","o":{"x":"2024-05-01T10:00:00Z"}}\n');
+    expect((await fx.ingestion.ingest(file, table)).files[0]!.status).toBe('success');
+    expect(await fx.rat.query(`SELECT ts, t, d, o FROM ${table} WHERE id = 2`)).toEqual([{ ts: '2024-05-01T10:00:00.750000+02:00', t: '07:30:00.500', d: '2024-05-01', o: '{"x":"2024-05-01T10:00:00Z"}' }]);
+  });
+
+  it('keep CSV values as written where the sniffer would read them as timestamps, times, dates or numbers', async () => {
+    const table = `bronze.json_${++tables}`;
+    await fx.ingestion.ingest(await fx.file('text-first.csv', 'id,ts,t,d,n,z,e\n1,n/a,n/a,n/a,n/a,n/a,n/a\n'), table);
+    const file = await fx.file('text-later.csv', 'id,ts,t,d,n,z,e\n2,2024-01-02T03:04:05.000Z,07:30:00.500,2024-1-3,1.50,007,1e3\n');
+    expect((await fx.ingestion.ingest(file, table)).files[0]!.status).toBe('success');
+    expect(await fx.rat.query(`SELECT ts, t, d, n, z, e FROM ${table} WHERE id = 2`)).toEqual([{ ts: '2024-01-02T03:04:05.000Z', t: '07:30:00.500', d: '2024-1-3', n: '1.50', z: '007', e: '1e3' }]);
   });
 });

@@ -1,4 +1,4 @@
-import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
+import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { openDecompressed, type StoredCompression } from './decompressed.js';
 
 /**
@@ -91,4 +91,61 @@ export async function lineShiftsTable(duck: DuckDb, name: string, shifts: readon
 /** `sql`'s rows (line, reason, raw) with each record number in `line` turned into its line in the file. */
 export function fileLinesSql(sql: string, shiftsTable: string, line = 'line'): string {
   return `SELECT r.${line} + coalesce(s.shift, 0) AS line, r.reason, r.raw FROM (${sql}) r ASOF LEFT JOIN ${quoteIdent(shiftsTable)} s ON r.${line} >= s.ord`;
+}
+
+/**
+ * A temp table (line BIGINT, raw VARCHAR) of the given lines of a newline-delimited file (1-based,
+ * ascending), each as written: the records of quarantined rows, so that the quarantine keeps the
+ * record the source sent (`{"a":2.5}`), not one rebuilt from the row's typed values (`{"a":"2.5"}`).
+ * A line that is not a whole JSON object by itself (a record spanning lines) is left out: such a
+ * row keeps its rebuilt record. One pass over the (decompressed) bytes, made only when rows are quarantined.
+ */
+export async function recordTextsTable(duck: DuckDb, name: string, path: string, compression: StoredCompression, lines: readonly number[]): Promise<void> {
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (line BIGINT, raw VARCHAR)`);
+  let found: { line: number; raw: string }[] = [];
+  const keep = async (line: number, bytes: Buffer) => {
+    const raw = bytes.toString('utf8').replace(line === 1 ? /^\uFEFF|\r$/g : /\r$/, '');
+    if (!isObjectText(raw)) return;
+    found.push({ line, raw });
+    if (found.length < 500) return;
+    await insertTexts(duck, name, found);
+    found = [];
+  };
+  let line = 1;
+  let next = 0;
+  let parts: Buffer[] = [];
+  const source = openDecompressed(path, compression);
+  try {
+    for await (const chunk of source.stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let end = chunk.indexOf(NEWLINE); end >= 0 && next < lines.length; end = chunk.indexOf(NEWLINE, start)) {
+        if (line === lines[next]) {
+          await keep(line, Buffer.concat([...parts, chunk.subarray(start, end)]));
+          next++;
+        }
+        parts = [];
+        start = end + 1;
+        line++;
+      }
+      if (next >= lines.length) break;
+      if (line === lines[next]) parts.push(chunk.subarray(start));
+    }
+    if (next < lines.length && line === lines[next] && parts.length > 0) await keep(line, Buffer.concat(parts));
+  } finally {
+    source.close();
+  }
+  if (found.length > 0) await insertTexts(duck, name, found);
+}
+
+function isObjectText(text: string): boolean {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+async function insertTexts(duck: DuckDb, name: string, rows: readonly { line: number; raw: string }[]): Promise<void> {
+  await duck.run(`INSERT INTO ${quoteIdent(name)} VALUES ${rows.map((r) => `(${r.line}, ${quoteString(r.raw)})`).join(', ')}`);
 }

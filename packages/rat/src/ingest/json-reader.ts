@@ -35,15 +35,17 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
     readByRecord = true;
     return stageByRecord(ctx, file, ndjson);
   };
+  // Each record on a line of its own: the quarantine keeps a bad row's line as written.
+  const lines = (staged: StagedFile) => (ndjson ? Object.assign(staged, { recordLines: { path: file.localPath, compression: file.compression } }) : staged);
   try {
     const staged = await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false, byRecord);
     // read_json numbers the records, skipping blank lines: rejects get their lines in the file (json-lines.ts).
     if (ndjson && !readByRecord) staged.lineShifts = () => shiftsTable(ctx, file, 'values');
-    return staged;
+    return lines(staged);
   } catch (error) {
     if (!(error instanceof InputFileError) || !UNREADABLE_RECORDS.test(error.message)) throw error;
   }
-  return byRecord();
+  return lines(await byRecord());
 }
 
 /**
@@ -212,7 +214,8 @@ async function readRecords(
   const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
   const renamed = keys !== described.names;
   const infinities = ctx.options.infinitiesAreValues ?? false;
-  const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed, infinities);
+  const texts = renamed ? new Set<string>() : textKeys(ctx, file, keys, described.types, numbered);
+  const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed, infinities, texts);
   const named = columns.map((c) => `${quoteString(c.name)}: ${quoteString(c.readType)}`);
   // Renamed keys: read_json infers again (only it knows which key its `name_1` is), so that read is made once, into the temp table.
   const reader = `read_json(${[...readOptions, ...(renamed ? ['sample_size = -1'] : named.length > 0 ? [`columns = {${named.join(', ')}}`] : [])].join(', ')})`;
@@ -293,6 +296,32 @@ async function readRecords(
     stoppedAtValue: (error) => (!exact && isInexactNumber(error)) || (byRecord !== undefined && nullRowStop(error)),
   };
   return staged;
+}
+
+/**
+ * The keys whose column the table has as text: read as text (VARCHAR), so each value lands as the
+ * file holds it. Read as inferred, a string DuckDB takes for a timestamp or a time would be cast
+ * back to text reformatted (`2024-05-01T10:00:00.750000+02:00` as `2024-05-01 08:00:00.75+00`,
+ * `07:30:00.500` as `07:30:00.5`). A number is read as DuckDB's parser gives it (`1.50` as `1.5`):
+ * DuckDB keeps no number's spelling. Keys flattened into several columns are read as inferred.
+ */
+function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): Set<string> {
+  const texts = new Set<string>();
+  const fields = ctx.targetSchema?.fields.filter((f) => f.type === 'string').map((f) => f.name.toLowerCase());
+  if (!fields || fields.length === 0) return texts;
+  const flatten = ctx.options.flatten ?? false;
+  const sources: SourceColumn[] = [];
+  const single = new Map<number, string>();
+  keys.forEach((key, i) => {
+    if (numbered && key === LINE_COLUMN) return;
+    const before = sources.length;
+    collect(sources, key, '', types[i]!, flatten);
+    if (sources.length === before + 1 && sources[before]!.source === key && types[i]!.typeId !== DuckDBTypeId.VARCHAR) single.set(before, key);
+  });
+  // The names the columns get (mapColumnNames again, over the same sources, after the read).
+  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), ctx.options, ctx.reserved);
+  for (const [index, key] of single) if (fields.includes(mapping[index]!.name)) texts.add(key);
+  return texts;
 }
 
 /**

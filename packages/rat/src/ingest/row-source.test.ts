@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ParsedRow } from './ingest-options.js';
+import { WrittenRecord } from './row-source.js';
 import { compareCursorValues, cursorOf, maxCursor } from './source-cursor.js';
 import { type IngestFixture, openIngestFixture } from './test-support/ingest-fixture.js';
 
@@ -29,6 +30,18 @@ describe('ingestRows: rows from a non-file source', () => {
     expect(rows[0]!._source_file).toBe('api:shop/orders');
     const registry = await fx.ingestion.registry({ target: 'bronze.orders' });
     expect(registry.map((e) => [e.filePath, e.status, e.rowsIngested])).toEqual([['api:shop/orders', 'success', 5]]);
+  });
+
+  it('types a double with no fraction beyond 2^53 (1e20) a double, as a JSON file does, and keeps the JSON of a WrittenRecord as written', async () => {
+    const rows = [{ id: 1, f: 1 }, { id: 2, f: 1e20 }, new WrittenRecord({ id: 3, g: 2 }, '{"id":3,"g":2.0}')];
+    const report = await fx.ingestion.ingestRows({ name: 'db:numbers', rows }, 'bronze.numbers');
+    expect(report).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect((await fx.rat.describeTable('bronze.numbers')).schema.fields.slice(0, 3).map((f) => f.type)).toEqual(['long', 'double', 'double']);
+    expect(await fx.rat.query('SELECT f, g FROM bronze.numbers ORDER BY id')).toEqual([
+      { f: 1, g: null },
+      { f: 1e20, g: null },
+      { f: null, g: 2 },
+    ]);
   });
 
   it('keeps a cursor with the table: the next run starts after it, an empty run is a skip, a failed run moves nothing', async () => {

@@ -27,7 +27,7 @@ export interface RowSource {
    * that cannot become a row comes as a RejectedRecord, for the quarantine (or, with onError fail,
    * the failure of the whole run).
    */
-  rows: AsyncIterable<ParsedRow | RejectedRecord> | Iterable<ParsedRow | RejectedRecord>;
+  rows: AsyncIterable<SourceRow> | Iterable<SourceRow>;
   /** Types the source knows (database column types) as DuckDB SQL types; the ingest's own `types` win. */
   columnTypes?: Record<string, string>;
   /**
@@ -72,6 +72,22 @@ export class RejectedRecord {
     readonly mayRepeat = false,
   ) {}
 }
+
+/**
+ * A record with its JSON text as the source wrote it (an API's `{"price":2.50,"n":1e3}`), which the
+ * ingest reads in place of the record's values written as JavaScript writes them (2.5, 1000): the
+ * spelling of a number decides its column's type in a JSON file (1e3 and 1.0 are doubles), and the
+ * quarantine keeps a bad row's record as received. `json` must be one line.
+ */
+export class WrittenRecord {
+  constructor(
+    readonly record: ParsedRow,
+    readonly json: string,
+  ) {}
+}
+
+/** What a RowSource yields. */
+export type SourceRow = ParsedRow | RejectedRecord | WrittenRecord;
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
 export interface SourceReport extends FileReport {
@@ -212,7 +228,7 @@ async function spool(
   const repeats = new Map<string, RejectedRecord[]>();
   const writeReject = (row: RejectedRecord) => write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
   try {
-    for await (const row of source.rows as AsyncIterable<ParsedRow | RejectedRecord>) {
+    for await (const row of source.rows as AsyncIterable<SourceRow>) {
       if (row instanceof RejectedRecord && row.mayRepeat) {
         repeats.set(row.raw, [...(repeats.get(row.raw) ?? []), row]);
         continue;
@@ -226,6 +242,11 @@ async function spool(
         continue;
       }
       rows++;
+      if (row instanceof WrittenRecord) {
+        if (source.cursorField) cursor = nextCursor(source, cursor, row.record[source.cursorField]);
+        await write(out, `${row.json}\n`);
+        continue;
+      }
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
       }

@@ -3,6 +3,7 @@ import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import type { Schema } from '../iceberg/types.js';
 import type { ColumnMapping } from './column-names.js';
+import type { StoredCompression } from './decompressed.js';
 import type { LocatedRecord, RecordCheck } from './csv-records.js';
 import type { ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
 
@@ -64,6 +65,11 @@ export interface StagedFile {
    * them. Called only when there are rejects, so a clean file is not scanned for its lines.
    */
   lineShifts?(): Promise<string>;
+  /**
+   * Set when the file holds one record per line and LINE_COLUMN (after lineShifts) names its line
+   * (NDJSON): the quarantine then keeps a bad row's record as that line, as the source wrote it.
+   */
+  recordLines?: { path: string; compression: StoredCompression };
   rows: number;
   rejects: string;
   rejected: number;
@@ -160,5 +166,5 @@ export async function dropStaged(duck: DuckDb, id: string): Promise<void> {
   const { relation, rejects, view } = stageNames(id);
   await duck.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}; DROP TABLE IF EXISTS ${quoteIdent(relation)}; DROP TABLE IF EXISTS ${quoteIdent(rejects)};
     DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_duck`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_scan`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_plan`)};
-    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_shifts`)}`);
+    DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_shifts`)}; DROP TABLE IF EXISTS ${quoteIdent(`${rejects}_texts`)}`);
 }

@@ -11,10 +11,14 @@ import { InputFileError } from './input-file-error.js';
 import { stageSelect } from './scratch-parquet.js';
 import { createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
-/** The type a column of JavaScript values gets: the narrowest that holds every value seen. */
-type ValueKind = 'null' | 'boolean' | 'integer' | 'double' | 'timestamp' | 'varchar' | 'json';
+/**
+ * The type a column of JavaScript values gets: the narrowest that holds every value seen.
+ * `wideInteger`: a BigInt that no double holds (beyond 2^53, such as 9007199254740993), a BIGINT
+ * like any integer, which beside fractions makes the column text, not a double that rounds it.
+ */
+type ValueKind = 'null' | 'boolean' | 'integer' | 'wideInteger' | 'double' | 'timestamp' | 'varchar' | 'json';
 
-const SQL_TYPE: Record<ValueKind, string> = { null: 'VARCHAR', boolean: 'BOOLEAN', integer: 'BIGINT', double: 'DOUBLE', timestamp: 'TIMESTAMP', varchar: 'VARCHAR', json: 'JSON' };
+const SQL_TYPE: Record<ValueKind, string> = { null: 'VARCHAR', boolean: 'BOOLEAN', integer: 'BIGINT', wideInteger: 'BIGINT', double: 'DOUBLE', timestamp: 'TIMESTAMP', varchar: 'VARCHAR', json: 'JSON' };
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -246,10 +250,13 @@ export class RowSink {
   }
 }
 
+/** The kind of a column holding values of kinds `a` and `b`: as the JSON reader types such numbers (json-columns.ts numberReadings). */
 function mergeKinds(a: ValueKind, b: ValueKind): ValueKind {
   if (a === 'null' || a === b) return b;
   if (b === 'null') return a;
-  if ((a === 'integer' && b === 'double') || (a === 'double' && b === 'integer')) return 'double';
+  const both = (x: ValueKind, y: ValueKind) => (a === x && b === y) || (a === y && b === x);
+  if (both('integer', 'double')) return 'double';
+  if (both('integer', 'wideInteger')) return 'wideInteger';
   return 'varchar';
 }
 
@@ -264,9 +271,13 @@ export function encodeValue(value: unknown): Encoded {
       return { json: JSON.stringify(value), kind: 'varchar' };
     case 'number':
       if (!Number.isFinite(value)) return { problem: `${value} is not a number that can be stored` };
-      return { json: JSON.stringify(value), kind: Number.isSafeInteger(value) ? 'integer' : 'double' };
+      if (Number.isSafeInteger(value)) return { json: JSON.stringify(value), kind: 'integer' };
+      // A double with no fraction beyond 2^53 (1e20): JSON.stringify writes it as the integer 100000000000000000000,
+      // which a JSON reader types as an integer wider than BIGINT; with an exponent it stays the double it is.
+      return { json: Number.isInteger(value) ? value.toExponential() : JSON.stringify(value), kind: 'double' };
     case 'bigint':
-      return value >= INT64_MIN && value <= INT64_MAX ? { json: value.toString(), kind: 'integer' } : { json: JSON.stringify(value.toString()), kind: 'varchar' };
+      if (value < INT64_MIN || value > INT64_MAX) return { json: JSON.stringify(value.toString()), kind: 'varchar' };
+      return { json: value.toString(), kind: BigInt(Number(value)) === value ? 'integer' : 'wideInteger' };
     case 'function':
     case 'symbol':
       return { problem: `a ${typeof value} cannot be stored as a value` };

@@ -203,6 +203,40 @@ describe('ingestApi: what else an API does', () => {
     ]);
   });
 
+  it('types numbers as the same records in an NDJSON file are typed, as the API wrote them (1e20, 1.0, 2.50)', async () => {
+    const records = ['{"id":1,"f":1,"g":1.0,"h":1,"k":"2024-05-01"}', '{"id":2,"f":1e20,"g":2.0,"h":100000000000000000000,"k":"n/a"}', '{"id":3,"f":1.5e300,"g":3.0,"h":2.50,"k":"n/a"}'];
+    server.rawPages.push(`[${records.join(',')}]`);
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'nums', path: '/raw', pagination: { type: 'page_number' } }]));
+    expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+    const file = await fx.ingestion.ingest(await fx.file('nums.ndjson', `${records.join('\n')}\n`), 'bronze.nums_file');
+    expect(file.files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+    const types = async (table: string) => (await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]);
+    expect(await types('bronze.shop_nums')).toEqual(await types('bronze.nums_file'));
+    expect((await types('bronze.shop_nums')).slice(0, 4)).toEqual([
+      ['id', 'long'],
+      ['f', 'double'],
+      ['g', 'double'],
+      ['h', 'double'],
+    ]);
+    expect(await fx.rat.query('SELECT f, g, h FROM bronze.shop_nums ORDER BY id')).toEqual([
+      { f: 1, g: 1, h: 1 },
+      { f: 1e20, g: 2, h: 1e20 },
+      { f: 1.5e300, g: 3, h: 2.5 },
+    ]);
+  });
+
+  it('quarantines a record the table cannot take as the API sent it, not rebuilt from its typed values', async () => {
+    server.rawPages.push('[{"id":1,"a":1}]');
+    await ingestApi(fx.ingestion, shop([{ name: 'later', path: '/raw', pagination: { type: 'page_number' } }]));
+    server.rawPages.splice(0, 1, '[{"id":3,"a":"abc"},{"id":4, "a":2.50},{"id":5,"a":7}]');
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'later', path: '/raw', pagination: { type: 'page_number' } }]));
+    expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT reason, raw FROM bronze.shop_later__rejects ORDER BY line')).toEqual([
+      { reason: 'column a: cannot convert abc to BIGINT', raw: '{"id":3,"a":"abc"}' },
+      { reason: 'column a: cannot convert 2.5 to BIGINT', raw: '{"id":4,"a":2.50}' },
+    ]);
+  });
+
   it('refuses to wait longer than maxRetryAfterSeconds, and to follow pagination in a circle', async () => {
     server.faults.every = 1;
     server.faults.retryAfter = '3600';

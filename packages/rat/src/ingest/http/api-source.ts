@@ -1,8 +1,8 @@
 import { describeError, isRatError, RatError, ValidationError } from '../../core/errors.js';
-import { parseJsonExact, stringifyJsonExact } from '../../core/json.js';
+import { numbersAsWritten, parseJsonExact, stringifyJsonExact } from '../../core/json.js';
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
-import { RejectedRecord, type SourceReport } from '../row-source.js';
+import { RejectedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
 import { compareCursorValues } from '../source-cursor.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
@@ -141,7 +141,7 @@ async function* endpointRecords(
   since: { value: string | number; inclusive: boolean } | undefined,
   stats: FetchStats,
   options: IngestApiOptions,
-): AsyncGenerator<ParsedRow | RejectedRecord> {
+): AsyncGenerator<SourceRow> {
   const redact = createRedactor(source.secrets);
   const what = endpoint.sourceName;
   const paginator = createPaginator(endpoint.pagination, what);
@@ -175,6 +175,9 @@ async function* endpointRecords(
       stats.pages++;
       stats.fetched += records.length;
       let exactRecords: unknown[] | undefined;
+      // Records go to the ingest with their numbers as the API wrote them (2.50, 1e20, 1.0), so that they are typed as in a file:
+      // JavaScript's own (2.5, 100000000000000000000, 1) would make another column type. Parsed again only when a number differs.
+      const respelled = !numbersAsWritten(response.text);
       for (const [index, record] of records.entries()) {
         const after = since && incremental ? isAfter(record, incremental.cursorField, since) : true;
         if (after === false) {
@@ -194,7 +197,12 @@ async function* endpointRecords(
           stats.skipped++;
           continue;
         }
-        yield record as ParsedRow;
+        if (!respelled) {
+          yield record as ParsedRow;
+          continue;
+        }
+        exactRecords ??= exactPage(response.text, selectRecords, `${what} page ${page}`);
+        yield exactRecords ? new WrittenRecord(record as ParsedRow, stringifyJsonExact(exactRecords[index])) : (record as ParsedRow);
       }
       options.onProgress?.({ kind: 'page', endpoint: endpoint.name, page, pageRecords: records.length, records: stats.fetched });
       url = paginator.next({ page, url, headers: response.headers, body: response.body, records });
@@ -207,6 +215,15 @@ async function* endpointRecords(
     throw error;
   }
   options.onProgress?.({ kind: 'fetched', endpoint: endpoint.name, pages: stats.pages, records: stats.fetched, skipped: stats.skipped });
+}
+
+/** The page's records with every number as written, or undefined when the page has a key twice (which only JSON.parse reads: the last one wins). */
+function exactPage(text: string, selectRecords: (body: unknown, where: string) => unknown[], where: string): unknown[] | undefined {
+  try {
+    return selectRecords(parseJsonExact(text), where);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
