@@ -145,16 +145,24 @@ describe('ingestApi: an API that fails sometimes', () => {
     expect(server.count('/flaky/cursor', 200)).toBe(4);
   });
 
-  it('waits as Retry-After says, else backs off exponentially with jitter under the cap', async () => {
+  /** The waits of a run where requests 2, 4, 6 fail: 429 with `retryAfter`, 503 (backoff 0.5 s * 0.999), 429 again. */
+  async function waitsWith(retryAfter: string): Promise<number[]> {
     server.faults.every = 2;
-    server.faults.retryAfter = '7';
+    server.faults.retryAfter = retryAfter;
     const waits: number[] = [];
     const report = await ingestApi(fx.ingestion, shop([{ name: 'waits', path: '/flaky/link', pagination: { type: 'link_header' } }], { retry: { backoffSeconds: 0.5, maxBackoffSeconds: 2 } }), {
       http: { sleep: async (ms) => void waits.push(ms), random: () => 0.999 },
     });
     expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 23 });
-    // Requests 2, 4, 6 fail: 429 (Retry-After 7 s), 503 (backoff 0.5 s * 0.999), 429 again.
-    expect(waits).toEqual([7000, 500, 7000]);
+    return waits;
+  }
+
+  it('waits as Retry-After says, else backs off exponentially with jitter under the cap', async () => {
+    expect(await waitsWith('7')).toEqual([7000, 500, 7000]);
+  });
+
+  it('waits a fractional Retry-After in seconds (not a date in 2001, which meant no wait)', async () => {
+    expect(await waitsWith('2.5')).toEqual([2500, 500, 2500]);
   });
 
   it('gives up after maxRetries: the endpoint fails, nothing is committed, the registry says failed', async () => {
@@ -558,5 +566,33 @@ describe('ingestApi: encodings and cursors', () => {
     const second = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
     expect(second).toMatchObject({ status: 'skipped', recordsFetched: 3, recordsSkipped: 3 });
     expect(await ids('bronze.shop_nulls')).toEqual([1, 2, 3]);
+  });
+});
+
+describe('ingestApi: where the records are, how far offsets go', () => {
+  it('finds the records beside empty errors and messages arrays (Cloudflare), and fails naming several candidates', async () => {
+    server.rawPages.push('{"success":true,"errors":[],"messages":[],"result":[{"id":1},{"id":2}],"result_info":{"page":1}}');
+    expect((await ingestApi(fx.ingestion, shop([{ name: 'zones', path: '/raw' }]))).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    server.rawPages[0] = '{"data":[{"id":1}],"included":[{"id":9}]}';
+    const ambiguous = (await ingestApi(fx.ingestion, shop([{ name: 'jsonapi', path: '/raw' }]))).endpoints[0]!;
+    expect(ambiguous.error).toBe(
+      'api:shop/jsonapi page 1: several top-level fields hold arrays of objects (data, included), so which holds the records is not clear; set records: <dotted.path> to the one that does (records: data)',
+    );
+  });
+
+  it('follows totalPath when the API caps its pages below the limit, stepping by the records received', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'capped', path: '/offset', params: { cap: '3' }, pagination: { type: 'offset', limit: 5, totalPath: 'total' } },
+        { name: 'untold', path: '/offset', params: { cap: '3' }, pagination: { type: 'offset', limit: 5 } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.pages])).toEqual([
+      ['capped', 'success', 23, 8],
+      ['untold', 'success', 3, 1],
+    ]);
+    expect(server.requests.filter((r) => r.path === '/offset').map((r) => r.query.offset)).toEqual(['0', '3', '6', '9', '12', '15', '18', '21', '0']);
+    expect(await ids('bronze.shop_capped')).toEqual(ALL);
   });
 });

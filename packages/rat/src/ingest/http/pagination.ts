@@ -42,15 +42,15 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const offsetParam = config.offsetParam ?? 'offset';
       const limitParam = config.limitParam ?? 'limit';
       const advice = `the API seems to ignore the offset parameter "${offsetParam}": set pagination.offsetParam (and limitParam) to its names`;
+      // The next offset steps by the records received: an API that caps its page size below `limit`
+      // returns fewer, and stepping by `limit` would skip the rest. With `totalPath` the total alone
+      // says when to stop; without it, a short page is the last.
       const next = limited((last) => {
-        if (last.records.length < config.limit) return undefined;
-        const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + config.limit;
-        if (config.totalPath !== undefined) {
-          const total = Number(valueAtPath(last.body, config.totalPath));
-          if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
-          if (offset >= total) return undefined;
-        }
-        return withParams(last.url, { [offsetParam]: offset });
+        const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + last.records.length;
+        if (config.totalPath === undefined) return last.records.length < config.limit ? undefined : withParams(last.url, { [offsetParam]: offset });
+        const total = Number(valueAtPath(last.body, config.totalPath));
+        if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
+        return offset >= total ? undefined : withParams(last.url, { [offsetParam]: offset });
       });
       return {
         first: (url) => withParams(url, { [offsetParam]: 0, [limitParam]: config.limit }),

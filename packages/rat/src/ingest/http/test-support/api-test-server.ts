@@ -103,8 +103,9 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         return send(200, { page, data: catalog.slice((page - 1) * size, page * size) });
       }
       case '/offset': {
+        // With `cap`, pages hold at most that many records whatever the limit, as many APIs do.
         const offset = int('offset', 0);
-        const limit = int('limit', 10);
+        const limit = Math.min(int('limit', 10), int('cap', Infinity));
         return send(200, { total: catalog.length, results: catalog.slice(offset, offset + limit) });
       }
       case '/cursor': {
