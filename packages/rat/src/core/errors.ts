@@ -40,7 +40,8 @@ export type ErrorCode =
   | 'SOURCE_DB_ERROR'
   | 'SOURCE_TABLE_NOT_FOUND'
   | 'SOURCE_HTTP_ERROR'
-  | 'SOURCE_NOT_JSON';
+  | 'SOURCE_NOT_JSON'
+  | 'SOURCE_CURSOR_INVALID';
 
 export class RatError extends Error {
   readonly code: ErrorCode;

@@ -106,10 +106,25 @@ describe('ingestRows: rows from a non-file source', () => {
 });
 
 describe('cursor values', () => {
-  it('orders numbers numerically, big integers exactly, text and timestamps as text', () => {
+  it('orders numbers and numeric text exactly, timestamps as instants to the last digit, other text as text; kinds without an order do not compare', () => {
     expect(compareCursorValues(9, 10)).toBeLessThan(0);
     expect(compareCursorValues('9007199254740993', '9007199254740992')).toBeGreaterThan(0);
+    expect(compareCursorValues('9.5', '10.25')).toBeLessThan(0);
+    expect(compareCursorValues('-0.5', '-0.25')).toBeLessThan(0);
+    expect(compareCursorValues('10.50', 10.5)).toBe(0);
     expect(compareCursorValues('2024-01-10T00:00:00.000Z', '2024-01-09T23:59:59.999Z')).toBeGreaterThan(0);
+    // Go's RFC3339Nano drops a zero fraction: "Z" sorts after "." as text.
+    expect(compareCursorValues('2024-05-01T10:00:00.25Z', '2024-05-01T10:00:00Z')).toBeGreaterThan(0);
+    expect(compareCursorValues('2024-05-01T10:00:00.000000001Z', '2024-05-01T10:00:00Z')).toBeGreaterThan(0);
+    expect(compareCursorValues('2024-05-01T12:00:00.0000001+02:00', '2024-05-01T10:00:00.0000002Z')).toBeLessThan(0);
+    expect(compareCursorValues('2024-05-01T12:00:00+02:00', '2024-05-01T10:00:00.000Z')).toBe(0);
+    expect(compareCursorValues('2024-05-01 10:00:00.5', '2024-05-01T10:00:00')).toBeGreaterThan(0);
+    expect(compareCursorValues('2024-05-01T10:00:00Z', '2024-01-01')).toBeGreaterThan(0);
+    expect(compareCursorValues('b', 'a')).toBeGreaterThan(0);
+    expect(compareCursorValues('2024-05-02T10:00:00Z', 1714557600)).toBeUndefined();
+    expect(compareCursorValues('10', 'ten')).toBeUndefined();
+    expect(compareCursorValues('2024-05-01T10:00:00', '2024-05-01T10:00:00Z')).toBeUndefined();
+    expect(() => maxCursor(cursorOf('v', 5), cursorOf('v', 'x'), 'api:s/e')).toThrow('api:s/e: cursor field "v" holds "x" (text), which does not compare with 5 (a number)');
     expect(maxCursor(cursorOf('v', 2), cursorOf('v', 10))?.value).toBe(10);
     expect(cursorOf('v', null)).toBeUndefined();
     expect(cursorOf('v', 12n)).toEqual({ field: 'v', value: 12, kind: 'number' });

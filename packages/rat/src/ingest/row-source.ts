@@ -156,7 +156,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       infinitiesAreValues: true,
       ...(spooled.rejected > 0 ? { sourceRejects: rejectsPath } : {}),
     };
-    const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor);
+    const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor, source.name);
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
     const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
     return {
@@ -286,7 +286,7 @@ async function spool(
 /** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */
 function nextCursor(source: RowSource, cursor: SourceCursor | undefined, value: unknown): SourceCursor | undefined {
   const candidate = cursorOf(source.cursorField!, value, source.cursorKind);
-  return source.cursorOrdered ? (candidate ?? cursor) : maxCursor(cursor, candidate);
+  return source.cursorOrdered ? (candidate ?? cursor) : maxCursor(cursor, candidate, source.name);
 }
 
 async function write(out: WriteStream, text: string): Promise<void> {

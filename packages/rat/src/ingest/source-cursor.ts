@@ -1,4 +1,5 @@
 import type { LoadedTable } from '../catalog/catalog.js';
+import { ValidationError } from '../core/errors.js';
 import type { TableMetadata } from '../iceberg/types.js';
 
 /**
@@ -67,22 +68,105 @@ export function cursorOf(field: string, value: unknown, kind?: CursorKind): Sour
   return undefined;
 }
 
-/** The larger of two cursors of one field (numbers numerically, text and timestamps as text). */
-export function maxCursor(a: SourceCursor | undefined, b: SourceCursor | undefined): SourceCursor | undefined {
+/**
+ * The larger of two cursors of one field (see compareCursorValues); values that do not compare (a
+ * number and a timestamp: the API changed what the field holds) fail naming both and the source
+ * (`where`), as no order between them would be right.
+ */
+export function maxCursor(a: SourceCursor | undefined, b: SourceCursor | undefined, where?: string): SourceCursor | undefined {
   if (!a) return b;
   if (!b) return a;
-  return compareCursorValues(b.value, a.value) > 0 ? b : a;
+  const order = compareCursorValues(b.value, a.value);
+  if (order === undefined) throw incomparableCursors(a.field, a.value, b.value, where);
+  return order > 0 ? b : a;
 }
 
-/** Orders two cursor values: numeric when both are numbers (or numeric text of big integers), else as text. */
-export function compareCursorValues(a: string | number, b: string | number): number {
+/**
+ * Orders two cursor values, or undefined when they are of kinds that have no order between them.
+ * Numbers and numeric text (`9.5`, `10.25`, integers beyond 2^53) compare as exact decimals;
+ * date-times both with a zone (`Z`, `+02:00`), or both without, as instants, their fraction to its
+ * last digit (Go writes `10:00:00Z` and `10:00:00.25Z` in one format, which text order gets wrong:
+ * `Z` sorts after `.`); other text, a date among it, as text. A number against text that is not
+ * numeric, and a date-time with a zone against one without, do not compare.
+ */
+export function compareCursorValues(a: string | number, b: string | number): number | undefined {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const big = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? BigInt(v) : undefined) : /^-?\d+$/.test(v) ? BigInt(v) : undefined);
-  const x = big(a);
-  const y = big(b);
-  if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
-  if (typeof a === 'number' || typeof b === 'number') return Number(a) - Number(b);
+  const x = decimalOf(a);
+  const y = decimalOf(b);
+  if (x && y) return compareDecimals(x, y);
+  if (typeof a === 'number' || typeof b === 'number') {
+    // A number a double writes with an exponent (1e-7) against numeric text: as doubles.
+    const text = typeof a === 'number' ? b : a;
+    return typeof text === 'string' && /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text) ? Number(a) - Number(b) : undefined;
+  }
+  if (x || y) return undefined;
+  const s = instantOf(a);
+  const t = instantOf(b);
+  if (s && t) {
+    if (s.zoned !== t.zoned) return undefined;
+    return s.seconds !== t.seconds ? (s.seconds < t.seconds ? -1 : 1) : compareDigits(s.fraction, t.fraction);
+  }
+  return textOrder(a, b);
+}
+
+/** The error for two values of a cursor field that do not compare; `where` names the source. */
+export function incomparableCursors(field: string, stored: string | number, value: string | number, where?: string): ValidationError {
+  const show = (v: string | number) => `${JSON.stringify(v)} (${describeCursorValue(v)})`;
+  return new ValidationError(
+    'SOURCE_CURSOR_INVALID',
+    `${where ? `${where}: ` : ''}cursor field "${field}" holds ${show(value)}, which does not compare with ${show(stored)}: the source changed what the field holds; nothing was loaded. Reset the cursor (load into a new table, or roll the table back) or point cursorField at a field of one kind`,
+  );
+}
+
+function describeCursorValue(value: string | number): string {
+  if (typeof value === 'number') return 'a number';
+  if (decimalOf(value) !== undefined) return 'numeric text';
+  const instant = instantOf(value);
+  if (instant) return instant.zoned ? 'a timestamp with a zone' : 'a timestamp without a zone';
+  return 'text';
+}
+
+function textOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A number or numeric text as sign, integer digits (no leading zeros) and fraction digits; undefined for anything else (an exponent, text). */
+function decimalOf(value: string | number): { negative: boolean; whole: string; fraction: string } | undefined {
+  const text = typeof value === 'number' ? (Number.isInteger(value) ? BigInt(value).toString() : String(value)) : value;
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!match) return undefined;
+  const whole = match[2]!.replace(/^0+(?=\d)/, '');
+  const fraction = (match[3] ?? '').replace(/0+$/, '');
+  return { negative: match[1] === '-' && (whole !== '0' || fraction !== ''), whole, fraction };
+}
+
+function compareDecimals(x: NonNullable<ReturnType<typeof decimalOf>>, y: NonNullable<ReturnType<typeof decimalOf>>): number {
+  if (x.negative !== y.negative) return x.negative ? -1 : 1;
+  const magnitude = x.whole.length !== y.whole.length ? x.whole.length - y.whole.length : textOrder(x.whole, y.whole) || compareDigits(x.fraction, y.fraction);
+  return x.negative ? -magnitude : magnitude;
+}
+
+/** Orders two digit strings as fractions (`25` is .25, above `2499`). */
+function compareDigits(a: string, b: string): number {
+  const width = Math.max(a.length, b.length);
+  return textOrder(a.padEnd(width, '0'), b.padEnd(width, '0'));
+}
+
+/**
+ * An ISO 8601 / RFC 3339 date-time as whole seconds since the epoch (shifted to UTC when it has a
+ * zone) and its fraction's digits, so no precision is lost (a JS Date keeps milliseconds only).
+ */
+function instantOf(text: string): { seconds: bigint; fraction: string; zoned: boolean } | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/.exec(text);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second, fraction, zone] = match;
+  const local = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second ?? 0)) / 1000;
+  let offset = 0;
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0)) * 60 * (zone.startsWith('-') ? -1 : 1);
+  }
+  return { seconds: BigInt(local - offset), fraction: (fraction ?? '').replace(/0+$/, ''), zoned: zone !== undefined };
 }
 
 function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot?: string } | undefined {

@@ -63,7 +63,8 @@ function cursorText(endpoint: ApiEndpointReport): string | null {
 function note(endpoint: ApiEndpointReport): string {
   if (endpoint.status === 'failed') return endpoint.error ?? '';
   if (endpoint.status === 'skipped') return endpoint.reason ?? '';
-  return [...(endpoint.retries > 0 ? [`${endpoint.retries} retries`] : []), ...endpoint.schemaChanges].join('; ');
+  const stopped = endpoint.stoppedAtMaxPages ? ['stopped at maxPages: run again for the rest'] : [];
+  return [...stopped, ...(endpoint.retries > 0 ? [`${endpoint.retries} retries`] : []), ...endpoint.schemaChanges].join('; ');
 }
 
 function printReport(out: Output, report: ApiIngestReport): void {

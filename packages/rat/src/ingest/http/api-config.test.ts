@@ -119,6 +119,10 @@ describe('building blocks', () => {
   it('reads Retry-After as seconds or an HTTP-date', () => {
     const now = Date.parse('2026-11-26T12:00:00Z');
     expect(retryAfterMs('3', now)).toBe(3000);
+    // A fraction is seconds too; Date.parse would read "2.5" as a day in 2001 (no wait at all).
+    expect(retryAfterMs('2.5', now)).toBe(2500);
+    expect(retryAfterMs('0.25', now)).toBe(250);
+    expect(retryAfterMs('1.2.3', now)).toBeUndefined();
     expect(retryAfterMs('Thu, 26 Nov 2026 12:00:05 GMT', now)).toBe(5000);
     expect(retryAfterMs('Thu, 26 Nov 2026 11:00:00 GMT', now)).toBe(0);
     expect(retryAfterMs('soon', now)).toBeUndefined();
@@ -132,15 +136,22 @@ describe('building blocks', () => {
     expect(linkHeaderTarget('<https://x/9>; rel="last"', 'next')).toBeUndefined();
   });
 
-  it('selects records: a path, the body array, else the first array field; an error lists the fields', () => {
-    expect(selectRecords({ meta: { n: 1 }, rows: [{ a: 1 }], other: [{ b: 2 }] }, undefined, 'x')).toEqual([{ a: 1 }]);
+  it('selects records: a path, the body array, else the one array field of records; an error lists the fields', () => {
+    expect(selectRecords({ meta: { n: 1 }, errors: [], rows: [{ a: 1 }], tags: ['t'] }, undefined, 'x')).toEqual([{ a: 1 }]);
+    expect(selectRecords({ errors: [], messages: [], result: [] }, undefined, 'x')).toEqual([]);
+    expect(() => selectRecords({ meta: { n: 1 }, rows: [{ a: 1 }], other: [{ b: 2 }] }, undefined, 'x')).toThrow(
+      'x: several top-level fields hold arrays of objects (rows, other), so which holds the records is not clear; set records: <dotted.path> to the one that does (records: rows)',
+    );
+    expect(() => selectRecords({ ids: [1], tags: ['t'] }, undefined, 'x')).toThrow('x: several top-level fields hold arrays (ids, tags)');
     expect(selectRecords([{ a: 1 }], undefined, 'x')).toEqual([{ a: 1 }]);
     expect(selectRecords({ data: { items: [{ a: 2 }] } }, 'data.items', 'x')).toEqual([{ a: 2 }]);
     expect(selectRecords({ data: null }, 'data', 'x')).toEqual([]);
     expect(selectRecords({ id: 7 }, '$', 'x')).toEqual([{ id: 7 }]);
-    expect(() => selectRecords({ error: 'no', code: 3 }, undefined, 'api:s/e page 1')).toThrow(
-      'api:s/e page 1: no records array in the response (its top-level fields: error, code); set records: <dotted.path> ("$" for the whole body as one record)',
+    expect(() => selectRecords({ status: 'no', code: 3 }, undefined, 'api:s/e page 1')).toThrow(
+      'api:s/e page 1: no records array in the response (its top-level fields: status, code); set records: <dotted.path> ("$" for the whole body as one record)',
     );
+    // An `errors` array is not taken for the records: the failure it reports is.
+    expect(() => selectRecords({ errors: [{ code: 'RATE' }] }, undefined, 'p')).toThrow('p: the response has no records but errors: [{"code":"RATE"}]');
     expect(() => selectRecords({ data: [] }, 'data.items', 'p')).toThrow('p: records "data.items" is not in the response (its top-level fields: data)');
   });
 

@@ -145,16 +145,24 @@ describe('ingestApi: an API that fails sometimes', () => {
     expect(server.count('/flaky/cursor', 200)).toBe(4);
   });
 
-  it('waits as Retry-After says, else backs off exponentially with jitter under the cap', async () => {
+  /** The waits of a run where requests 2, 4, 6 fail: 429 with `retryAfter`, 503 (backoff 0.5 s * 0.999), 429 again. */
+  async function waitsWith(retryAfter: string): Promise<number[]> {
     server.faults.every = 2;
-    server.faults.retryAfter = '7';
+    server.faults.retryAfter = retryAfter;
     const waits: number[] = [];
     const report = await ingestApi(fx.ingestion, shop([{ name: 'waits', path: '/flaky/link', pagination: { type: 'link_header' } }], { retry: { backoffSeconds: 0.5, maxBackoffSeconds: 2 } }), {
       http: { sleep: async (ms) => void waits.push(ms), random: () => 0.999 },
     });
     expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 23 });
-    // Requests 2, 4, 6 fail: 429 (Retry-After 7 s), 503 (backoff 0.5 s * 0.999), 429 again.
-    expect(waits).toEqual([7000, 500, 7000]);
+    return waits;
+  }
+
+  it('waits as Retry-After says, else backs off exponentially with jitter under the cap', async () => {
+    expect(await waitsWith('7')).toEqual([7000, 500, 7000]);
+  });
+
+  it('waits a fractional Retry-After in seconds (not a date in 2001, which meant no wait)', async () => {
+    expect(await waitsWith('2.5')).toEqual([2500, 500, 2500]);
   });
 
   it('gives up after maxRetries: the endpoint fails, nothing is committed, the registry says failed', async () => {
@@ -592,5 +600,133 @@ describe('ingestApi: encodings and cursors', () => {
     const second = (await ingestApi(fx.ingestion, config)).endpoints[0]!;
     expect(second).toMatchObject({ status: 'skipped', recordsFetched: 3, recordsSkipped: 3 });
     expect(await ids('bronze.shop_nulls')).toEqual([1, 2, 3]);
+  });
+});
+
+describe('ingestApi: cursor values as APIs send them', () => {
+  const feed = (name: string, cursorField = 'ts') => shop([{ name, path: '/raw', incremental: { cursorField, param: 'after' } }]);
+  const registry = async (target: string) => (await fx.ingestion.registry({ target })).map((e) => e.status);
+
+  it('fails an endpoint whose cursorField no record has, instead of loading every record again on every run', async () => {
+    server.rawPages.push('[{"id":1,"updated_at":"2024-05-01T10:00:00Z","name":"a"},{"id":2,"updated_at":"2024-05-02T10:00:00Z","name":"b"}]');
+    const report = (await ingestApi(fx.ingestion, feed('typo', 'updatedAt'))).endpoints[0]!;
+    expect(report).toMatchObject({ status: 'failed', errorCode: 'SOURCE_CURSOR_INVALID', recordsFetched: 2 });
+    expect(report.error).toBe(
+      'api:shop/typo: none of the 2 records fetched has a value in incremental.cursorField "updatedAt" (the first record\'s fields: id, updated_at, name); set cursorField to the top-level field holding each record\'s update time or sequence: without one no cursor is stored and every run loads every record again',
+    );
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_typo' })).toBe(false);
+    expect(await registry('bronze.shop_typo')).toEqual(['failed']);
+  });
+
+  it('fails on a cursor that is an object or a boolean, naming the record, in the first run and in later ones', async () => {
+    server.rawPages.push('[{"id":1,"ts":{"$date":"2024-05-01T10:00:00Z"}}]');
+    const first = (await ingestApi(fx.ingestion, feed('mongo'))).endpoints[0]!;
+    expect(first).toMatchObject({ status: 'failed', errorCode: 'SOURCE_CURSOR_INVALID' });
+    expect(first.error).toBe(
+      `api:shop/mongo page 1 (${server.url}/raw), record 1: incremental.cursorField "ts" holds {"$date":"2024-05-01T10:00:00Z"} (an object), not a number or text to compare; point cursorField at a top-level field holding the record's update time or sequence`,
+    );
+    server.rawPages[0] = '[{"id":1,"ts":1}]';
+    expect((await ingestApi(fx.ingestion, feed('mongo'))).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    // With a stored cursor an object used to count as "after": loaded again on every run.
+    server.rawPages[0] = '[{"id":1,"ts":1},{"id":2,"ts":true}]';
+    const later = (await ingestApi(fx.ingestion, feed('mongo'))).endpoints[0]!;
+    expect(later.error).toBe(`api:shop/mongo page 1 (${server.url}/raw?after=1), record 2: incremental.cursorField "ts" holds true (a boolean), not a number or text to compare; point cursorField at a top-level field holding the record's update time or sequence`);
+    expect(await ids('bronze.shop_mongo')).toEqual([1]);
+  });
+
+  it('compares timestamps as instants: a fraction Go leaves out, offsets, digits beyond milliseconds', async () => {
+    server.rawPages.push('[{"id":1,"ts":"2024-05-01T09:59:59.5Z"},{"id":2,"ts":"2024-05-01T10:00:00Z"}]');
+    expect((await ingestApi(fx.ingestion, feed('go'))).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2, cursor: { value: '2024-05-01T10:00:00Z' } });
+    // As text, "…:00.25Z" sorts before "…:00Z" and was dropped as already loaded.
+    server.rawPages[0] = server.rawPages[0]!.replace(
+      /]$/,
+      ',{"id":3,"ts":"2024-05-01T10:00:00.25Z"},{"id":4,"ts":"2024-05-01T12:00:00.000001+02:00"},{"id":5,"ts":"2024-05-01T11:59:59.999999+02:00"}]',
+    );
+    const second = (await ingestApi(fx.ingestion, feed('go'))).endpoints[0]!;
+    expect(second).toMatchObject({ status: 'success', rowsIngested: 2, recordsSkipped: 3, cursor: { previous: '2024-05-01T10:00:00Z', value: '2024-05-01T10:00:00.25Z' } });
+    server.rawPages[0] = '[{"id":6,"ts":"2024-05-01T10:00:00.250000001Z"},{"id":7,"ts":"2024-05-01T12:00:00.25+02:00"}]';
+    const third = (await ingestApi(fx.ingestion, feed('go'))).endpoints[0]!;
+    expect(third).toMatchObject({ status: 'success', rowsIngested: 1, recordsSkipped: 1, cursor: { value: '2024-05-01T10:00:00.250000001Z' } });
+    expect(await ids('bronze.shop_go')).toEqual([1, 2, 3, 4, 6]);
+  });
+
+  it('compares decimal text as numbers, and fails when the cursor changes kind, naming both values', async () => {
+    server.rawPages.push('[{"id":1,"v":"9.5"}]');
+    const config = feed('decimals', 'v');
+    await ingestApi(fx.ingestion, config);
+    server.rawPages[0] = '[{"id":1,"v":"9.5"},{"id":2,"v":"10.25"}]';
+    expect((await ingestApi(fx.ingestion, config)).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 1, cursor: { previous: '9.5', value: '10.25' } });
+
+    server.rawPages[0] = '[{"id":1,"v":1714557600}]';
+    await ingestApi(fx.ingestion, feed('kinds', 'v'));
+    server.rawPages[0] = '[{"id":2,"v":"2024-05-02T10:00:00Z"}]';
+    const changed = (await ingestApi(fx.ingestion, feed('kinds', 'v'))).endpoints[0]!;
+    expect(changed).toMatchObject({ status: 'failed', errorCode: 'SOURCE_CURSOR_INVALID', cursor: { previous: 1714557600, value: 1714557600 } });
+    expect(changed.error).toBe(
+      `api:shop/kinds page 1 (${server.url}/raw?after=1714557600), record 1: cursor field "v" holds "2024-05-02T10:00:00Z" (a timestamp with a zone), which does not compare with 1714557600 (a number): the source changed what the field holds; nothing was loaded. Reset the cursor (load into a new table, or roll the table back) or point cursorField at a field of one kind`,
+    );
+    expect(await ids('bronze.shop_kinds')).toEqual([1]);
+    expect(await registry('bronze.shop_kinds')).toEqual(['success', 'failed']);
+  });
+});
+
+describe('ingestApi: incremental loading with maxPages', () => {
+  const orders = (maxPages: number, params: Record<string, string> = {}) =>
+    shop([{ name: 'orders', path: '/orders', params, records: 'data', pagination: { type: 'page_number', size: 4, maxPages }, incremental: { cursorField: 'updated_at', param: 'since' } }]);
+
+  it('leaves the records sharing the last cursor for the next run, so none past the page limit is lost', async () => {
+    // Pages of 4: records 6, 7, 8 (page 2) and 9 (page 3) share day 6.
+    server.addOrders(10, (id) => day(id < 6 ? id : id < 10 ? 6 : 7));
+    const first = (await ingestApi(fx.ingestion, orders(2))).endpoints[0]!;
+    expect(first).toMatchObject({ status: 'success', rowsIngested: 5, pages: 2, recordsSkipped: 3, stoppedAtMaxPages: true, cursor: { value: day(5) } });
+    const second = (await ingestApi(fx.ingestion, orders(2))).endpoints[0]!;
+    expect(second).toMatchObject({ status: 'success', rowsIngested: 5, pages: 2, recordsSkipped: 1, cursor: { previous: day(5), value: day(7) } });
+    expect(second.stoppedAtMaxPages).toBeUndefined();
+    expect(await ids('bronze.shop_orders')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('fails a run cut short that cannot move on: records newest first, or pages of ties only; nothing is committed', async () => {
+    server.addOrders(6, day);
+    const desc = (await ingestApi(fx.ingestion, orders(1, { order: 'desc' }))).endpoints[0]!;
+    expect(desc).toMatchObject({ status: 'failed', errorCode: 'SOURCE_CURSOR_INVALID' });
+    expect(desc.error).toBe(
+      `api:shop/orders: stopped at maxPages 1 while the API had more pages, and the records are not oldest first (api:shop/orders page 1 (${server.url}/orders?order=desc&page=1), record 2 has updated_at "${day(5)}", before "${day(6)}" on an earlier record), so storing the largest cursor would pass records on the pages not fetched; remove maxPages, or have the API sort by updated_at ascending`,
+    );
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_orders' })).toBe(false);
+
+    server.orders.length = 0;
+    server.addOrders(6, () => day(1));
+    const ties = (await ingestApi(fx.ingestion, orders(1))).endpoints[0]!;
+    expect(ties.error).toBe(
+      `api:shop/orders: stopped at maxPages 1 while the API had more pages, and the 4 records it could load all have updated_at "${day(1)}", and more may follow on the next page: every run would stop at the same place; raise maxPages (or remove it)`,
+    );
+  });
+});
+
+describe('ingestApi: where the records are, how far offsets go', () => {
+  it('finds the records beside empty errors and messages arrays (Cloudflare), and fails naming several candidates', async () => {
+    server.rawPages.push('{"success":true,"errors":[],"messages":[],"result":[{"id":1},{"id":2}],"result_info":{"page":1}}');
+    expect((await ingestApi(fx.ingestion, shop([{ name: 'zones', path: '/raw' }]))).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    server.rawPages[0] = '{"data":[{"id":1}],"included":[{"id":9}]}';
+    const ambiguous = (await ingestApi(fx.ingestion, shop([{ name: 'jsonapi', path: '/raw' }]))).endpoints[0]!;
+    expect(ambiguous.error).toBe(
+      'api:shop/jsonapi page 1: several top-level fields hold arrays of objects (data, included), so which holds the records is not clear; set records: <dotted.path> to the one that does (records: data)',
+    );
+  });
+
+  it('follows totalPath when the API caps its pages below the limit, stepping by the records received', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'capped', path: '/offset', params: { cap: '3' }, pagination: { type: 'offset', limit: 5, totalPath: 'total' } },
+        { name: 'untold', path: '/offset', params: { cap: '3' }, pagination: { type: 'offset', limit: 5 } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.pages])).toEqual([
+      ['capped', 'success', 23, 8],
+      ['untold', 'success', 3, 1],
+    ]);
+    expect(server.requests.filter((r) => r.path === '/offset').map((r) => r.query.offset)).toEqual(['0', '3', '6', '9', '12', '15', '18', '21', '0']);
+    expect(await ids('bronze.shop_capped')).toEqual(ALL);
   });
 });

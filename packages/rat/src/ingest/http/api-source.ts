@@ -3,8 +3,8 @@ import { numbersAsWritten, parseJsonExact, stringifyJsonExact } from '../../core
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
 import { RejectedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
-import { compareCursorValues } from '../source-cursor.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
+import { CursorGuard } from './cursor-guard.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
 import { createRecordsSelector, recordProblem } from './records-selector.js';
@@ -29,6 +29,12 @@ export interface ApiEndpointReport extends SourceReport {
   /** Malformed records without a cursor to compare that an earlier run of the endpoint quarantined already (see RejectedRecord.mayRepeat). */
   recordsAlreadyQuarantined: number;
   retries: number;
+  /**
+   * Incremental with `maxPages`: the pages ended there while the API had more. The records sharing
+   * the largest cursor fetched were left for the next run (counted in recordsSkipped), so the
+   * stored cursor does not pass records on pages not fetched.
+   */
+  stoppedAtMaxPages?: boolean;
 }
 
 export interface ApiIngestReport {
@@ -56,6 +62,7 @@ interface FetchStats {
   fetched: number;
   skipped: number;
   retries: number;
+  stoppedAtMaxPages: boolean;
 }
 
 /**
@@ -87,7 +94,7 @@ export async function ingestApi(ingestion: Ingestion, config: ApiSourceConfig | 
 async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, endpoint: ResolvedApiEndpoint, options: IngestApiOptions): Promise<ApiEndpointReport> {
   const started = Date.now();
   const redact = createRedactor(source.secrets);
-  const stats: FetchStats = { pages: 0, fetched: 0, skipped: 0, retries: 0 };
+  const stats: FetchStats = { pages: 0, fetched: 0, skipped: 0, retries: 0, stoppedAtMaxPages: false };
   const url = redact(endpoint.url);
   const incremental = endpoint.incremental;
   try {
@@ -97,7 +104,7 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
     const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
     // A run that commits nothing leaves the cursor where it was: say so, for "before -> after".
     const cursor = report.cursor && report.cursor.value === undefined && report.cursor.previous !== undefined ? { ...report.cursor, value: report.cursor.previous } : report.cursor;
-    return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, recordsAlreadyQuarantined: report.alreadyQuarantined ?? 0, retries: stats.retries, durationMs: Date.now() - started };
+    return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, recordsAlreadyQuarantined: report.alreadyQuarantined ?? 0, retries: stats.retries, ...(stats.stoppedAtMaxPages ? { stoppedAtMaxPages: true } : {}), durationMs: Date.now() - started };
   } catch (error) {
     // Before any row was pulled (the target's namespace is missing, the ingest options are wrong): no registry row.
     return {
@@ -148,6 +155,7 @@ async function* endpointRecords(
   const selectRecords = createRecordsSelector(endpoint.records);
   const credentials = { ...endpoint.headers, ...authHeaders(source) };
   const incremental = endpoint.incremental;
+  const guard = incremental ? new CursorGuard<SourceRow>(incremental.cursorField, what, 'maxPages' in endpoint.pagination && endpoint.pagination.maxPages !== undefined) : undefined;
   const start = new URL(endpoint.url);
   for (const [key, value] of Object.entries(endpoint.params)) start.searchParams.set(key, value);
   if (incremental?.param && since) start.searchParams.set(incremental.param, String(since.value));
@@ -179,7 +187,13 @@ async function* endpointRecords(
       // JavaScript's own (2.5, 100000000000000000000, 1) would make another column type. Parsed again only when a number differs.
       const respelled = !numbersAsWritten(response.text);
       for (const [index, record] of records.entries()) {
-        const after = since && incremental ? isAfter(record, incremental.cursorField, since) : true;
+        const where = () => `${what} page ${page} (${redact(url!.href)}), record ${index + 1}`;
+        const cursor = guard?.read(record, where);
+        // Past the lower bound? A null or missing cursor is not, as a NULL cursor is not for ingest-db's
+        // `WHERE cursor > value`: such records load only in a run without a bound, not again on every
+        // run. A record without a cursor to read (not an object, a cursor beyond a double's range) is
+        // undefined: neither, and malformed, so it goes to the quarantine in every run.
+        const after = !guard || !since ? true : cursor === undefined ? undefined : cursor !== null && guard.isAfter(cursor, since, where);
         if (after === false) {
           stats.skipped++;
           continue;
@@ -189,7 +203,8 @@ async function* endpointRecords(
           // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
           exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
           const reason = `page ${page} (${redact(url.href)}), record ${index + 1} ${problem}`;
-          yield new RejectedRecord(index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          const rejected = new RejectedRecord(index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          yield* guard ? guard.admit(rejected, cursor ?? null, where) : [rejected];
           continue;
         }
         // No cursor to read yet nothing to refuse: cannot happen (a non-object or an infinite number is a problem); dropped as before.
@@ -197,15 +212,21 @@ async function* endpointRecords(
           stats.skipped++;
           continue;
         }
-        if (!respelled) {
-          yield record as ParsedRow;
-          continue;
+        let row: SourceRow = record as ParsedRow;
+        if (respelled) {
+          exactRecords ??= exactPage(response.text, selectRecords, `${what} page ${page}`);
+          if (exactRecords) row = new WrittenRecord(record as ParsedRow, stringifyJsonExact(exactRecords[index]));
         }
-        exactRecords ??= exactPage(response.text, selectRecords, `${what} page ${page}`);
-        yield exactRecords ? new WrittenRecord(record as ParsedRow, stringifyJsonExact(exactRecords[index])) : (record as ParsedRow);
+        yield* guard ? guard.admit(row, cursor ?? null, where) : [row];
       }
       options.onProgress?.({ kind: 'page', endpoint: endpoint.name, page, pageRecords: records.length, records: stats.fetched });
       url = paginator.next({ page, url, headers: response.headers, body: response.body, records });
+    }
+    if (guard) {
+      const end = guard.finish(paginator.stoppedAtMaxPages(), 'maxPages' in endpoint.pagination ? endpoint.pagination.maxPages : undefined);
+      stats.skipped += end.leftBehind;
+      stats.stoppedAtMaxPages = paginator.stoppedAtMaxPages();
+      yield* end.items;
     }
   } catch (error) {
     if (error instanceof RatError) {
@@ -224,25 +245,6 @@ function exactPage(text: string, selectRecords: (body: unknown, where: string) =
   } catch {
     return undefined;
   }
-}
-
-/**
- * Whether a record is past the lower bound. A record whose cursor is null or missing is not, as a
- * row with a NULL cursor is not for ingest-db's `WHERE cursor > value`: such records load only in a
- * run without a bound (the first, unless initialValue is set), not again on every run. A record
- * without a cursor to read (null, a number or string where a record should be, a cursor beyond a
- * double's range) is undefined: neither, and it is malformed, so it goes to the quarantine in every
- * run; dropping it here lost a bad record that first arrived after the first run.
- */
-function isAfter(record: unknown, field: string, since: { value: string | number; inclusive: boolean }): boolean | undefined {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) return undefined;
-  const raw = (record as Record<string, unknown>)[field];
-  if (typeof raw === 'number' && !Number.isFinite(raw)) return undefined;
-  if (raw === null || raw === undefined) return false;
-  const value = typeof raw === 'bigint' ? raw.toString() : raw;
-  if (typeof value !== 'string' && typeof value !== 'number') return true;
-  const order = compareCursorValues(value, since.value);
-  return order > 0 || (order === 0 && since.inclusive);
 }
 
 function authHeaders(source: ResolvedApiSource): Record<string, string> {

@@ -194,11 +194,17 @@ function snippet(text: string): string {
   return JSON.stringify(line.length > SNIPPET ? `${line.slice(0, SNIPPET)}…` : line);
 }
 
-/** Milliseconds a Retry-After header asks for (delay-seconds or an HTTP-date), or undefined when absent or unreadable. */
+/**
+ * Milliseconds a Retry-After header asks for (delay-seconds or an HTTP-date), or undefined when absent
+ * or unreadable (the backoff then applies). Seconds are read first, a fraction too (`2.5`, which some
+ * APIs send though RFC 9110 allows only digits): Date.parse reads "2.5" as a date in 2001, a wait of 0.
+ * Only an IMF-fixdate-like text (with a weekday or month name) counts as a date.
+ */
 export function retryAfterMs(header: string | null, now: number): number | undefined {
   if (header === null || header.trim() === '') return undefined;
   const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (!/[a-z]{3}/i.test(text)) return undefined;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

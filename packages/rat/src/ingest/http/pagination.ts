@@ -18,22 +18,33 @@ export interface PageResult {
 export interface Paginator {
   first(url: URL): URL;
   next(last: PageResult): URL | undefined;
+  /** Whether `maxPages` ended the pages while the API had a next one (an incremental run then has not seen every record after its cursor). */
+  stoppedAtMaxPages(): boolean;
 }
 
 /** The paginator of one style (see ApiPagination); `what` names the endpoint in errors. */
 export function createPaginator(config: ApiPagination, what: string): Paginator {
+  let stopped = false;
+  const stoppedAtMaxPages = () => stopped;
   const limited = (next: (last: PageResult) => URL | undefined): Paginator['next'] => {
     const maxPages = 'maxPages' in config ? config.maxPages : undefined;
-    return (last) => (last.records.length === 0 || (maxPages !== undefined && last.page >= maxPages) ? undefined : next(last));
+    return (last) => {
+      if (last.records.length === 0) return undefined;
+      const url = next(last);
+      if (url === undefined || maxPages === undefined || last.page < maxPages) return url;
+      stopped = true;
+      return undefined;
+    };
   };
   switch (config.type) {
     case 'none':
-      return { first: (url) => url, next: () => undefined };
+      return { first: (url) => url, next: () => undefined, stoppedAtMaxPages };
     case 'page_number': {
       const param = config.param ?? 'page';
       const start = config.start ?? 1;
       const advice = `the API seems to ignore the page parameter "${param}": set pagination.param to its name for the page number (or pagination.size, when it repeats its last page past the end)`;
       return {
+        stoppedAtMaxPages,
         first: (url) => withParams(url, { [param]: start, ...(config.sizeParam && config.size !== undefined ? { [config.sizeParam]: config.size } : {}) }),
         next: refusingRepeats(what, advice, limited((last) => (config.size !== undefined && last.records.length < config.size ? undefined : withParams(last.url, { [param]: start + last.page })))),
       };
@@ -42,17 +53,18 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const offsetParam = config.offsetParam ?? 'offset';
       const limitParam = config.limitParam ?? 'limit';
       const advice = `the API seems to ignore the offset parameter "${offsetParam}": set pagination.offsetParam (and limitParam) to its names`;
+      // The next offset steps by the records received: an API that caps its page size below `limit`
+      // returns fewer, and stepping by `limit` would skip the rest. With `totalPath` the total alone
+      // says when to stop; without it, a short page is the last.
       const next = limited((last) => {
-        if (last.records.length < config.limit) return undefined;
-        const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + config.limit;
-        if (config.totalPath !== undefined) {
-          const total = Number(valueAtPath(last.body, config.totalPath));
-          if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
-          if (offset >= total) return undefined;
-        }
-        return withParams(last.url, { [offsetParam]: offset });
+        const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + last.records.length;
+        if (config.totalPath === undefined) return last.records.length < config.limit ? undefined : withParams(last.url, { [offsetParam]: offset });
+        const total = Number(valueAtPath(last.body, config.totalPath));
+        if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
+        return offset >= total ? undefined : withParams(last.url, { [offsetParam]: offset });
       });
       return {
+        stoppedAtMaxPages,
         first: (url) => withParams(url, { [offsetParam]: 0, [limitParam]: config.limit }),
         next: refusingRepeats(what, advice, next),
       };
@@ -61,6 +73,7 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const param = config.param ?? 'cursor';
       return {
         first: (url) => url,
+        stoppedAtMaxPages,
         next: limited((last) => {
           const token = valueAtPath(last.body, config.cursorPath);
           if (token === undefined || token === null || token === '' || token === false) return undefined;
@@ -75,6 +88,7 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const path = config.path ?? 'next';
       return {
         first: (url) => url,
+        stoppedAtMaxPages,
         next: limited((last) => {
           const link = valueAtPath(last.body, path);
           if (link === undefined || link === null || link === '') return undefined;
@@ -87,6 +101,7 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const rel = config.rel ?? 'next';
       return {
         first: (url) => url,
+        stoppedAtMaxPages,
         next: limited((last) => {
           const link = linkHeaderTarget(last.headers.get('link'), rel);
           return link === undefined ? undefined : new URL(link, last.url);

@@ -27,7 +27,7 @@ export function createRecordsSelector(path: string | undefined): RecordsSelector
   return (body, where) => {
     if (found === undefined) {
       const records = selectRecords(body, undefined, where);
-      found = defaultRecordsPath(body);
+      found = defaultRecordsPath(body, where);
       return records;
     }
     const value = valueAtPath(body, found);
@@ -45,8 +45,8 @@ export function createRecordsSelector(path: string | undefined): RecordsSelector
 
 /**
  * The records of one response body. With a `path`: the array there (null means no records; an object
- * is one record). Without: the body when it is an array, else its first field, in document order,
- * whose value is an array; an empty body has none. A body without records but with an `error` or
+ * is one record). Without: the body when it is an array, else the top-level array field that
+ * defaultRecordsPath picks; an empty body has none. A body without records but with an `error` or
  * `errors` field (an API reporting a failure with status 200) fails with it. `where` names the
  * request in errors.
  */
@@ -62,16 +62,38 @@ export function selectRecords(body: unknown, path: string | undefined, where: st
   if (Array.isArray(body)) return body;
   // An empty body (204 No Content) has no records.
   if (body === null) return [];
-  const field = defaultRecordsPath(body);
+  const field = defaultRecordsPath(body, where);
+  if (field === undefined) refuseErrorBody(body, where);
   if (field === undefined) throw new ExternalError('SOURCE_HTTP_ERROR', `${where}: no records array in the response${fieldsHint(body)}; set records: <dotted.path> ("$" for the whole body as one record)`);
   return (body as Record<string, unknown[]>)[field]!;
 }
 
-/** `$` for an array body, else the first top-level field holding an array; undefined when there is none. */
-function defaultRecordsPath(body: unknown): string | undefined {
+/** Top-level arrays that APIs send beside the records (Cloudflare's `{"success":true,"errors":[],"messages":[],"result":[...]}`). */
+const NOTICES = new Set(['errors', 'error', 'messages', 'warnings']);
+
+/**
+ * Where the records are when no `records` path is set: `$` for an array body; else the one top-level
+ * array field other than `errors`, `messages` and `warnings`; of several, the one holding objects
+ * (the others empty or lists of scalars). Several holding objects (JSON:API's `data` and `included`),
+ * or several lists of scalars, fail naming them: taking the first in document order once read an
+ * empty `errors: []` as the records and loaded nothing. When all of them are empty the first is
+ * taken (there are no records either way, and an empty page ends the pages). Undefined when there is none.
+ */
+function defaultRecordsPath(body: unknown, where: string): string | undefined {
   if (Array.isArray(body)) return '$';
   if (body === null || typeof body !== 'object') return undefined;
-  return Object.keys(body).find((key) => Array.isArray((body as Record<string, unknown>)[key]));
+  const fields = body as Record<string, unknown>;
+  const arrays = Object.keys(fields).filter((key) => Array.isArray(fields[key]) && !NOTICES.has(key.toLowerCase()));
+  if (arrays.length <= 1) return arrays[0];
+  const holdsObjects = (key: string) => (fields[key] as unknown[]).some((item) => item !== null && typeof item === 'object' && !Array.isArray(item));
+  const withObjects = arrays.filter(holdsObjects);
+  if (withObjects.length === 1) return withObjects[0];
+  if (withObjects.length === 0 && arrays.every((key) => (fields[key] as unknown[]).length === 0)) return arrays[0];
+  const candidates = withObjects.length > 1 ? withObjects : arrays;
+  throw new ExternalError(
+    'SOURCE_HTTP_ERROR',
+    `${where}: several top-level fields hold ${withObjects.length > 1 ? 'arrays of objects' : 'arrays'} (${candidates.join(', ')}), so which holds the records is not clear; set records: <dotted.path> to the one that does (records: ${candidates[0]})`,
+  );
 }
 
 /** Fails on a body carrying a non-empty top-level `error` or `errors` (GraphQL, JSON:API and many REST APIs report failures so, some with status 200). */

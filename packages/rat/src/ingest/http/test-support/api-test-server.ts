@@ -103,8 +103,9 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         return send(200, { page, data: catalog.slice((page - 1) * size, page * size) });
       }
       case '/offset': {
+        // With `cap`, pages hold at most that many records whatever the limit, as many APIs do.
         const offset = int('offset', 0);
-        const limit = int('limit', 10);
+        const limit = Math.min(int('limit', 10), int('cap', Infinity));
         return send(200, { total: catalog.length, results: catalog.slice(offset, offset + limit) });
       }
       case '/cursor': {
@@ -142,8 +143,9 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
       case '/orders': {
         const page = int('page', 1);
         const since = query.since;
-        // Like many APIs, `since` is inclusive: the last record of the previous run comes back.
+        // Like many APIs, `since` is inclusive: the last record of the previous run comes back. Oldest first, or newest with `order=desc`.
         const matching = orders.filter((r) => since === undefined || r.updated_at >= since).sort((a, b) => a.updated_at.localeCompare(b.updated_at) || a.id - b.id);
+        if (query.order === 'desc') matching.reverse();
         return send(200, { data: matching.slice((page - 1) * 4, page * 4) });
       }
       case '/orders-broken': {
