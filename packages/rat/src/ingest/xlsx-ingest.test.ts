@@ -140,6 +140,26 @@ describe('Excel .xlsx', () => {
     expect(rejects[0]!.raw).toContain('many');
   });
 
+  it('reads 1900-system dates before March 1900 as Excel shows them and quarantines 1900-02-29, naming the sheet, cell and value', async () => {
+    // Raw serials in a date format, as Excel saves them (exceljs writes Dates before March 1900 one day off, the mirror image of the error this guards against).
+    const path = await workbookFile('dates-1900.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Old');
+      sheet.addRow(['serial', 'day']);
+      for (const serial of [1, 15, 59, 60, 61]) sheet.addRow([serial, serial]).getCell(2).numFmt = 'yyyy-mm-dd';
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_1900');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT serial, CAST(day AS VARCHAR) AS day FROM bronze.xl_1900 ORDER BY serial')).toEqual([
+      { serial: 1, day: '1900-01-01 00:00:00' },
+      { serial: 15, day: '1900-01-15 00:00:00' },
+      { serial: 59, day: '1900-02-28 00:00:00' },
+      { serial: 61, day: '1900-03-01 00:00:00' },
+    ]);
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM bronze.xl_1900__rejects WHERE file_path = ${quoteString(path)}`)).toEqual([
+      { line: 5, reason: `sheet "Old", cell B5: 60 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`, raw: '[60,60]' },
+    ]);
+  });
+
   it('names the available sheets when the sheet does not exist', async () => {
     const path = await workbookFile('sheets.xlsx', (wb) => {
       wb.addWorksheet('Alpha').addRow(['a']);
@@ -187,10 +207,11 @@ describe('Excel .xlsx', () => {
       'text_formula VARCHAR',
     ]);
     const rows = await fx.rat.query('SELECT CAST(order_date AS VARCHAR) AS order_date, amount, amount_2, paid, customer, CAST("time" AS VARCHAR) AS "time", formula, text_formula FROM bronze.xl_libreoffice ORDER BY order_date');
+    // Calc counts days from 1899-12-30 without Excel's 1900-02-29, so it saves its 1900-01-01 as serial 2: Excel shows that as 1900-01-02, and so does rat (ECMA-376 part 1, 18.17.4.1).
     expect(rows).toEqual([
-      { order_date: '1900-01-01 00:00:00', amount: 12345678901, amount_2: 0.1, paid: 1, customer: '   spaced   ', time: null, formula: null, text_formula: null },
-      { order_date: '2024-03-01 00:00:00', amount: 1234.5, amount_2: 0.125, paid: 1, customer: 'Ada Lovelace', time: '1899-12-30 13:30:00', formula: 2469, text_formula: 'Ada Lovelace!' },
-      { order_date: '2024-03-02 08:15:00', amount: -5, amount_2: 1, paid: 0, customer: 'Line one\nLine two', time: '1899-12-30 00:05:00', formula: null, text_formula: '<tag> "q" 漢字 😀' },
+      { order_date: '1900-01-02 00:00:00', amount: 12345678901, amount_2: 0.1, paid: 1, customer: '   spaced   ', time: null, formula: null, text_formula: null },
+      { order_date: '2024-03-01 00:00:00', amount: 1234.5, amount_2: 0.125, paid: 1, customer: 'Ada Lovelace', time: '1899-12-31 13:30:00', formula: 2469, text_formula: 'Ada Lovelace!' },
+      { order_date: '2024-03-02 08:15:00', amount: -5, amount_2: 1, paid: 0, customer: 'Line one\nLine two', time: '1899-12-31 00:05:00', formula: null, text_formula: '<tag> "q" 漢字 😀' },
     ]);
   });
 

@@ -91,7 +91,22 @@ describe('SheetReader', () => {
   it('reads serial dates in the 1904 system as well', () => {
     const { rows } = read('<row r="1"><c s="1"><v>0</v></c><c s="1"><v>43830.25</v></c></row>', { date1904: true });
     expect(rows[0]!.values).toEqual([new Date(Date.UTC(1904, 0, 1)), new Date(Date.UTC(2024, 0, 1, 6))]);
-    expect(serialDate(1, false)).toEqual(new Date(Date.UTC(1899, 11, 31)));
+  });
+
+  it('reads 1900-system serials before March 1900 as Excel shows them, and refuses 60, the 1900-02-29 that did not exist', () => {
+    // ECMA-376 part 1, 18.17.4.1: 1 is 1900-01-01, 59 is 1900-02-28, 60 is the nonexistent 1900-02-29, 61 is 1900-03-01.
+    expect(serialDate(1, false)).toEqual(new Date(Date.UTC(1900, 0, 1)));
+    expect(serialDate(15.5, false)).toEqual(new Date(Date.UTC(1900, 0, 15, 12)));
+    expect(serialDate(59, false)).toEqual(new Date(Date.UTC(1900, 1, 28)));
+    expect(serialDate(61, false)).toEqual(new Date(Date.UTC(1900, 2, 1)));
+    expect(serialDate(0, true)).toEqual(new Date(Date.UTC(1904, 0, 1)));
+    const { rows } = read('<row r="2"><c r="A2" s="1"><v>59</v></c></row><row r="3"><c r="A3"><v>60</v></c><c r="B3" s="1"><v>60.25</v></c></row>');
+    expect(rows).toEqual([
+      { number: 2, values: [new Date(Date.UTC(1900, 1, 28))] },
+      { number: 3, values: [60, 60.25], problems: ["cell B3: 60.25 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook"] },
+    ]);
+    // In the 1904 system 60 is an ordinary day.
+    expect(read('<row r="1"><c s="1"><v>60</v></c></row>', { date1904: true }).rows[0]).toEqual({ number: 1, values: [new Date(Date.UTC(1904, 2, 1))] });
   });
 
   it('never drops a value it cannot type: text in a number cell stays text, a date beyond a Date stays a number', () => {

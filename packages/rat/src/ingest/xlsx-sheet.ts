@@ -13,6 +13,8 @@ export interface MergedRange {
 export interface SheetRow {
   number: number;
   values: unknown[];
+  /** Why the row cannot be loaded as it is (a cell naming a day that does not exist); the row goes to the quarantine. */
+  problems?: string[];
 }
 
 /** Elements that come after `<mergeCells>` in a worksheet (ECMA-376 part 1, 18.3.1.99): once one opens, the sheet holds nothing more rat reads. */
@@ -39,6 +41,7 @@ export class SheetReader {
   readonly merges: MergedRange[] = [];
   private readonly scanner: XmlScanner;
   private row: unknown[] | undefined;
+  private problems: string[] | undefined;
   /** The number of the row being read (or last read). */
   rowNumber = 0;
   private column = 0;
@@ -79,6 +82,7 @@ export class SheetReader {
         const r = attributeIn(source, start, end, 'r');
         this.rowNumber = r === undefined ? this.rowNumber + 1 : positive(r, 'row number', source.slice(start, end));
         this.row = [];
+        this.problems = undefined;
         this.column = 0;
         return;
       }
@@ -138,7 +142,7 @@ export class SheetReader {
         this.inCell = false;
         return;
       case 'row':
-        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row });
+        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row, ...(this.problems ? { problems: this.problems } : {}) });
         this.row = undefined;
         return;
       case 'sheetData':
@@ -161,7 +165,13 @@ export class SheetReader {
         if (raw === undefined || raw === '') return undefined;
         const number = Number(raw);
         if (!Number.isFinite(number)) return decodeText(raw).trim() || undefined;
-        if (this.workbook.dateStyles[this.style] === true) return serialDate(number, this.workbook.date1904) ?? number;
+        if (this.workbook.dateStyles[this.style] === true) {
+          if (!this.workbook.date1904 && number >= 60 && number < 61) {
+            (this.problems ??= []).push(`cell ${this.cellName()}: ${number} in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`);
+            return number;
+          }
+          return serialDate(number, this.workbook.date1904) ?? number;
+        }
         return number;
       }
       case 's': {
@@ -194,11 +204,15 @@ export class SheetReader {
 }
 
 /**
- * Excel's serial date as a Date of the same wall time in UTC (1900 system: day 25569 is 1970-01-01;
- * 1904 system: 1462 days later), or undefined beyond the range a Date holds.
+ * Excel's serial date as a Date of the same wall time in UTC, or undefined beyond the range a Date
+ * holds. 1904 system: 0 is 1904-01-01. 1900 system (ECMA-376 part 1, 18.17.4.1): 1 is 1900-01-01,
+ * but 60 is 1900-02-29, a day that did not exist (Lotus 1-2-3's leap-year error, kept by Excel), so
+ * from 61 (1900-03-01) on day 25569 is 1970-01-01 and before 60 every day is one later than that
+ * count gives. The caller deals with 60 itself.
  */
 export function serialDate(serial: number, date1904: boolean): Date | undefined {
-  const date = new Date(Math.round((serial + (date1904 ? 1462 : 0) - 25569) * 86_400_000));
+  const days = date1904 ? serial + 1462 : serial < 60 ? serial + 1 : serial;
+  const date = new Date(Math.round((days - 25569) * 86_400_000));
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
