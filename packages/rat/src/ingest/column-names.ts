@@ -130,6 +130,12 @@ function isCaseVariant(a: string, b: string): boolean {
   return a !== b && a.toLowerCase() === b.toLowerCase();
 }
 
+/** A file's own column names as columns: an empty one becomes `column_<n>`, a repeated one (ignoring case) gets `_2`, `_3`. */
+export function uniqueColumnNames(names: readonly string[]): string[] {
+  const used = new Set<string>();
+  return names.map((name, k) => uniqueName(name === '' ? `column_${k + 1}` : name, used));
+}
+
 /**
  * `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. Names
  * are taken ignoring case, as SQL names are (`Name` takes `name`): `used` holds them lower-cased.
