@@ -75,6 +75,8 @@ export interface FileReport {
   supersededRows?: number;
   /** What the user may have meant: a JSON document read as one row, whose field holds the records (`--records`). */
   hint?: string;
+  /** Excel: the sheet read (by default the first visible worksheet). */
+  sheet?: string;
 }
 
 export interface IngestContext {
@@ -330,7 +332,7 @@ async function stageAndCommit(
                   ? entry('skipped', { error: result.skipped })
                   : entry('failed', { error: result.error, ingestedAt }),
           });
-          return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
+          return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...readNotes(probed, options, staged, rows) };
         }
         // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
         const base = (await ctx.group?.flush()) ?? table;
@@ -371,7 +373,7 @@ async function stageAndCommit(
             droppedColumns: plan.dropped,
             sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
             ...(superseded > 0 ? { supersededRows: superseded } : {}),
-            ...recordsHint(probed, options, staged, rows),
+            ...readNotes(probed, options, staged, rows),
           };
         } catch (error) {
           if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
@@ -409,6 +411,11 @@ async function stageAndCommit(
  * A JSON file that came to one row, with a field holding a list of objects (GeoJSON's `features`, an
  * API dump's `data`): the user most likely wanted those as the rows, which `--records` does.
  */
+/** What the report says of how the file was read: the Excel sheet, and a hint for a JSON document read as one row. */
+function readNotes(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { sheet?: string; hint?: string } {
+  return { ...(staged.sheet !== undefined ? { sheet: staged.sheet } : {}), ...recordsHint(probed, options, staged, rows) };
+}
+
 function recordsHint(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { hint?: string } {
   if (probed.format !== 'json' || options.records !== undefined || rows !== 1) return {};
   // Newline-delimited by name or option: one line is one record, whatever it holds.

@@ -189,6 +189,44 @@ describe('Excel .xlsx', () => {
     expect((await fx.ingestion.ingest(gap, 'bronze.xl_empty')).files[0]!.error).toContain('sheet "Gap" has no header in row 1 (the row is empty)');
   });
 
+  it('reads the first visible worksheet by default, past hidden sheets, and says which sheet it read; a chart sheet is named as one', async () => {
+    const path = await workbookFile('hidden-first.xlsx', (wb) => {
+      const helper = wb.addWorksheet('Lookup');
+      helper.addRows([['code'], ['x']]);
+      helper.state = 'hidden';
+      const veryHidden = wb.addWorksheet('Internal');
+      veryHidden.addRows([['secret'], ['y']]);
+      veryHidden.state = 'veryHidden';
+      wb.addWorksheet('Data').addRows([['id'], [1], [2]]);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_visible');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, sheet: 'Data' });
+    expect(await fx.rat.query('SELECT id FROM bronze.xl_visible ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // A hidden sheet is still read when asked for.
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_hidden', { sheet: 1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: 'Lookup' });
+
+    const chart = zipArchive([
+      {
+        name: 'xl/workbook.xml',
+        data: Buffer.from('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Chart1" sheetId="2" r:id="rId2"/><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+      },
+      {
+        name: 'xl/_rels/workbook.xml.rels',
+        data: Buffer.from(
+          '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>' +
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/chartsheet" Target="chartsheets/sheet1.xml"/></Relationships>',
+        ),
+      },
+      { name: 'xl/chartsheets/sheet1.xml', data: Buffer.from('<chartsheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"/></sheetViews><drawing r:id="rId1"/></chartsheet>') },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.from('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row><row r="2"><c r="A2"><v>7</v></c></row></sheetData></worksheet>') },
+    ]);
+    const chartPath = await fx.file('chart-first.xlsx', chart);
+    expect((await fx.ingestion.ingest(chartPath, 'bronze.xl_chart')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: 'Sheet1' });
+    const asked = await fx.ingestion.ingest(chartPath, 'bronze.xl_chart', { sheet: 'Chart1' });
+    expect(asked.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(asked.files[0]!.error).toContain(`${chartPath}: sheet "Chart1" is a chart sheet (a chart, no cells); pick another with --sheet (the others: 2 "Sheet1")`);
+  });
+
   it('reads a workbook written by LibreOffice Calc: shared strings, rich text, custom date, time, currency and percent formats, formulas, merged headers', async () => {
     // Made with `soffice --headless --convert-to xlsx libreoffice-report.fods` (LibreOffice 7.4).
     const path = fileURLToPath(new URL('./test-support/xlsx/libreoffice-report.xlsx', import.meta.url));

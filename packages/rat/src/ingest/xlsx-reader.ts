@@ -20,6 +20,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
   const headerRow = ctx.options.headerRow ?? 1;
   const workbook = await openWorkbook(file.localPath, file.display, file.size, ctx.options.sheet);
   const { sheet, sheetEntry } = workbook;
+  if (sheet.chart) throw otherSheet(file, sheet.name, 'is a chart sheet (a chart, no cells)', workbook.sheets);
   const sink = new RowSink(ctx, file);
   const aboveHeader = new Map<number, unknown[]>();
   let header: unknown[] | undefined;
@@ -49,7 +50,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     });
     reader.end();
     await take();
-    if (header === undefined) throw anyValues ? noHeader(file, sheet.name, headerRow) : emptySheet(file, sheet.name, workbook.sheets);
+    if (header === undefined) throw anyValues ? noHeader(file, sheet.name, headerRow) : otherSheet(file, sheet.name, 'is empty', workbook.sheets);
     const used = new Set<string>();
     const names = headerNames(header, reader.merges.filter((m) => m.top <= headerRow && m.bottom >= headerRow), aboveHeader, used);
     sink.nameCells(names, (column) => uniqueName(`column_${column}`, used));
@@ -64,13 +65,14 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     await sink.abort();
     throw new InputFileError('INGEST_FILE_INVALID', file.display, { line: headerRow + 1 }, `sheet "${sheet.name}" has a header row but no data rows`);
   }
-  return sink.stage();
+  return { ...(await sink.stage()), sheet: sheet.name };
 }
 
-function emptySheet(file: ProbedFile, sheet: string, sheets: readonly WorkbookSheet[]): InputFileError {
+/** A sheet with no rows to read: why, and the other sheets to pick from. */
+function otherSheet(file: ProbedFile, sheet: string, why: string, sheets: readonly WorkbookSheet[]): InputFileError {
   const others = sheets.filter((s) => s.name !== sheet);
   const next = others.length > 0 ? `pick another with --sheet (the others: ${others.map((s) => `${s.index} "${s.name}"`).join(', ')})` : 'the workbook has no other sheet';
-  return new InputFileError('INGEST_FILE_INVALID', file.display, {}, `sheet "${sheet}" is empty; ${next}`);
+  return new InputFileError('INGEST_FILE_INVALID', file.display, {}, `sheet "${sheet}" ${why}; ${next}`);
 }
 
 function noHeader(file: ProbedFile, sheet: string, headerRow: number): InputFileError {

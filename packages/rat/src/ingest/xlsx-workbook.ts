@@ -7,6 +7,10 @@ export interface WorkbookSheet {
   name: string;
   index: number;
   part: string;
+  /** Hidden from the user in Excel (`state="hidden"` or `"veryHidden"`). */
+  hidden: boolean;
+  /** A chart sheet: a chart filling the sheet, no cells. */
+  chart: boolean;
 }
 
 /** What reading a sheet's cells needs from the rest of the workbook. */
@@ -46,7 +50,13 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const rels = relationships(relsEntry ? await readPart(path, display, relsEntry) : '');
   const sheets = parseSheets(workbookXml, rels);
   if (sheets.length === 0) throw invalid(display, 'not an Excel workbook: xl/workbook.xml lists no sheets');
-  const wanted = typeof sheet === 'number' ? sheets[sheet - 1] : sheet === undefined ? sheets[0] : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
+  // By default the first sheet the user sees with cells in it: hidden helper sheets and chart sheets come before the data often enough.
+  const wanted =
+    typeof sheet === 'number'
+      ? sheets[sheet - 1]
+      : sheet === undefined
+        ? (sheets.find((s) => !s.hidden && !s.chart) ?? sheets[0])
+        : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
   const list = sheets.map((s) => `${s.index} "${s.name}"`).join(', ');
   if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
   const sheetEntry = byName.get(wanted.part);
@@ -88,7 +98,14 @@ function relationships(relsXml: string): Map<string, Relationship> {
 function parseSheets(workbookXml: string, rels: Map<string, Relationship>): WorkbookSheet[] {
   return (workbookXml.match(/<(?:\w+:)?sheet\s[^>]*>/g) ?? []).map((tag, i) => {
     const rid = /\s[\w.-]+:id\s*=\s*"([^"]*)"/.exec(tag)?.[1] ?? '';
-    return { name: attribute(tag, 'name') ?? `Sheet${i + 1}`, index: i + 1, part: rels.get(rid)?.target ?? `xl/worksheets/sheet${i + 1}.xml` };
+    const rel = rels.get(rid);
+    return {
+      name: attribute(tag, 'name') ?? `Sheet${i + 1}`,
+      index: i + 1,
+      part: rel?.target ?? `xl/worksheets/sheet${i + 1}.xml`,
+      hidden: /^(hidden|veryHidden)$/.test(attribute(tag, 'state') ?? ''),
+      chart: rel?.type.endsWith('/chartsheet') === true,
+    };
   });
 }
 
