@@ -160,6 +160,30 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
+  it('reads times of day as TIME and elapsed times as ISO 8601 durations; a column mixing times with dates becomes text', async () => {
+    const path = await workbookFile('shifts.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Shifts');
+      sheet.addRow(['start', 'worked', 'mixed']);
+      // Raw serials in their formats, as Excel saves them: 10:30, 36 hours, 8:15:30; 06:00, 45 minutes, a date.
+      const first = sheet.addRow([0.4375, 1.5, 0.34409722222222222]);
+      const second = sheet.addRow([0.25, 0.03125, 45292]);
+      for (const row of [first, second]) {
+        row.getCell(1).numFmt = 'hh:mm';
+        row.getCell(2).numFmt = '[h]:mm:ss';
+        row.getCell(3).numFmt = 'h:mm:ss';
+      }
+      second.getCell(3).numFmt = 'yyyy-mm-dd';
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_shifts');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    const types = await fx.rat.query<{ column_name: string; column_type: string }>('SELECT column_name, column_type FROM (DESCRIBE SELECT start, worked, mixed FROM bronze.xl_shifts)');
+    expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual(['start TIME', 'worked VARCHAR', 'mixed VARCHAR']);
+    expect(await fx.rat.query('SELECT CAST(start AS VARCHAR) AS start, worked, mixed FROM bronze.xl_shifts ORDER BY start')).toEqual([
+      { start: '06:00:00', worked: 'PT45M', mixed: '2024-01-01 00:00:00.000' },
+      { start: '10:30:00', worked: 'PT36H', mixed: '08:15:30' },
+    ]);
+  });
+
   it('names the available sheets when the sheet does not exist', async () => {
     const path = await workbookFile('sheets.xlsx', (wb) => {
       wb.addWorksheet('Alpha').addRow(['a']);
@@ -240,7 +264,7 @@ describe('Excel .xlsx', () => {
       'paid BIGINT', // Calc writes its booleans as the numbers 1 and 0
       'customer VARCHAR',
       'column_6 VARCHAR',
-      'time TIMESTAMP',
+      'time TIME',
       'formula BIGINT',
       'text_formula VARCHAR',
     ]);
@@ -248,8 +272,8 @@ describe('Excel .xlsx', () => {
     // Calc counts days from 1899-12-30 without Excel's 1900-02-29, so it saves its 1900-01-01 as serial 2: Excel shows that as 1900-01-02, and so does rat (ECMA-376 part 1, 18.17.4.1).
     expect(rows).toEqual([
       { order_date: '1900-01-02 00:00:00', amount: 12345678901, amount_2: 0.1, paid: 1, customer: '   spaced   ', time: null, formula: null, text_formula: null },
-      { order_date: '2024-03-01 00:00:00', amount: 1234.5, amount_2: 0.125, paid: 1, customer: 'Ada Lovelace', time: '1899-12-31 13:30:00', formula: 2469, text_formula: 'Ada Lovelace!' },
-      { order_date: '2024-03-02 08:15:00', amount: -5, amount_2: 1, paid: 0, customer: 'Line one\nLine two', time: '1899-12-31 00:05:00', formula: null, text_formula: '<tag> "q" 漢字 😀' },
+      { order_date: '2024-03-01 00:00:00', amount: 1234.5, amount_2: 0.125, paid: 1, customer: 'Ada Lovelace', time: '13:30:00', formula: 2469, text_formula: 'Ada Lovelace!' },
+      { order_date: '2024-03-02 08:15:00', amount: -5, amount_2: 1, paid: 0, customer: 'Line one\nLine two', time: '00:05:00', formula: null, text_formula: '<tag> "q" 漢字 😀' },
     ]);
   });
 

@@ -1,5 +1,7 @@
 import { attributeIn, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
 import type { OpenedWorkbook } from './xlsx-workbook.js';
+import { TimeOfDay } from './staged-rows.js';
+import { isoDuration } from './typed-values.js';
 
 /** A merged range (1-based rows and columns). */
 export interface MergedRange {
@@ -27,7 +29,8 @@ const AFTER_MERGES = new Set([
 /**
  * Reads a worksheet's XML in chunks and hands out its rows as plain values, in one pass:
  * - numbers as numbers, or as Dates when the cell's style shows a date (the workbook's 1900 or 1904
- *   serial dates, read as the same wall time in UTC);
+ *   serial dates, read as the same wall time in UTC), as a TimeOfDay when it shows only a time of
+ *   day (`hh:mm`), as ISO 8601 duration text when it shows elapsed time (`[h]:mm`: `PT36H`);
  * - shared and inline strings as text (rich text runs joined, phonetic guides left out);
  * - booleans; formulas as their cached result, typed like any cell; error cells (`#DIV/0!`) empty.
  * A number cell that holds no number keeps its text, and a date serial beyond what a Date holds
@@ -165,14 +168,19 @@ export class SheetReader {
         if (raw === undefined || raw === '') return undefined;
         const number = Number(raw);
         if (!Number.isFinite(number)) return decodeText(raw).trim() || undefined;
-        if (this.workbook.dateStyles[this.style] === true) {
-          if (!this.workbook.date1904 && number >= 60 && number < 61) {
-            (this.problems ??= []).push(`cell ${this.cellName()}: ${number} in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`);
-            return number;
-          }
-          return serialDate(number, this.workbook.date1904) ?? number;
+        const shown = this.workbook.dateStyles[this.style];
+        if (shown === undefined) return number;
+        if (shown === 'elapsed') return elapsedText(number);
+        // A time of day is the serial's fraction; a time format over a whole date (NOW() shown as hh:mm) keeps its date.
+        if (shown === 'time' && number >= 0) {
+          const millis = Math.round(number * 86_400_000);
+          if (millis < 86_400_000) return new TimeOfDay(millis);
         }
-        return number;
+        if (!this.workbook.date1904 && number >= 60 && number < 61) {
+          (this.problems ??= []).push(`cell ${this.cellName()}: ${number} in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`);
+          return number;
+        }
+        return serialDate(number, this.workbook.date1904) ?? number;
       }
       case 's': {
         if (raw === undefined || raw === '') return undefined;
@@ -214,6 +222,11 @@ export function serialDate(serial: number, date1904: boolean): Date | undefined 
   const days = date1904 ? serial + 1462 : serial < 60 ? serial + 1 : serial;
   const date = new Date(Math.round((days - 25569) * 86_400_000));
   return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** Elapsed time (a serial in days, `[h]:mm:ss`) as ISO 8601 duration text, as Arrow durations are: 1.5 -> `PT36H`. */
+export function elapsedText(serial: number): string {
+  return isoDuration(0, 0, BigInt(Math.round(serial * 86_400_000)) * 1_000_000n);
 }
 
 /** `A` -> 1, `AB` -> 28. */
