@@ -184,6 +184,24 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
+  it('loads a row of error cells only (#N/A, #DIV/0!) as a row of nulls, not as an empty row to skip', async () => {
+    const path = await workbookFile('errors.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('S');
+      sheet.addRow(['a', 'b']);
+      sheet.addRow([1, 2]);
+      sheet.addRow([{ error: '#N/A' }, { formula: 'B99/0', result: { error: '#DIV/0!' } }]);
+      sheet.addRow([]);
+      sheet.addRow([3, { error: '#REF!' }]);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_errors');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT a, b FROM bronze.xl_errors ORDER BY a NULLS FIRST')).toEqual([
+      { a: null, b: null },
+      { a: 1, b: 2 },
+      { a: 3, b: null },
+    ]);
+  });
+
   it('names the available sheets when the sheet does not exist', async () => {
     const path = await workbookFile('sheets.xlsx', (wb) => {
       wb.addWorksheet('Alpha').addRow(['a']);

@@ -14,7 +14,7 @@ import { openWorkbook, type WorkbookSheet } from './xlsx-workbook.js';
  * names the columns: an empty cell becomes `column_<n>`, a merged cell repeats its value over the
  * range, and repeated names get `_2`, `_3`. Merged ranges follow the rows in the sheet's XML, so the
  * rows are staged by position and named at the end. Rows above the header and rows with no value
- * are skipped; each row keeps its sheet row number as its line. Values are as `SheetReader` reads them.
+ * are skipped (error cells are values: a row of them loads as nulls); each row keeps its sheet row number as its line. Values are as `SheetReader` reads them.
  */
 export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const headerRow = ctx.options.headerRow ?? 1;
@@ -39,7 +39,8 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
         else {
           if (header === undefined) throw noHeader(file, sheet.name, headerRow);
           if (row.problems) await sink.reject(line, `sheet "${sheet.name}", ${row.problems.join('; ')}`, describeRow(row.values));
-          else if (row.values.length > 0) await sink.addCells(row.values, line);
+          // A row of error cells only (#N/A) is a row of nulls, not an empty row.
+          else if (row.values.length > 0 || row.errors) await sink.addCells(row.values, line);
         }
       }
     };

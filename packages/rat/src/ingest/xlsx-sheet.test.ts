@@ -70,6 +70,7 @@ describe('SheetReader', () => {
           undefined,
           'line one\r\nline two',
         ],
+        errors: true,
       },
     ]);
     expect(1 in rows[1]!.values).toBe(true);

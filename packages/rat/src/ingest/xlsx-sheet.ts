@@ -17,6 +17,8 @@ export interface SheetRow {
   values: unknown[];
   /** Why the row cannot be loaded as it is (a cell naming a day that does not exist); the row goes to the quarantine. */
   problems?: string[];
+  /** Whether it has error cells (`#N/A`): they are empty in `values`, but a row of them is still a row. */
+  errors?: true;
 }
 
 /** Elements that come after `<mergeCells>` in a worksheet (ECMA-376 part 1, 18.3.1.99): once one opens, the sheet holds nothing more rat reads. */
@@ -45,6 +47,7 @@ export class SheetReader {
   private readonly scanner: XmlScanner;
   private row: unknown[] | undefined;
   private problems: string[] | undefined;
+  private errors = false;
   /** The number of the row being read (or last read). */
   rowNumber = 0;
   private column = 0;
@@ -86,6 +89,7 @@ export class SheetReader {
         this.rowNumber = r === undefined ? this.rowNumber + 1 : positive(r, 'row number', source.slice(start, end));
         this.row = [];
         this.problems = undefined;
+        this.errors = false;
         this.column = 0;
         return;
       }
@@ -145,7 +149,7 @@ export class SheetReader {
         this.inCell = false;
         return;
       case 'row':
-        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row, ...(this.problems ? { problems: this.problems } : {}) });
+        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row, ...(this.problems ? { problems: this.problems } : {}), ...(this.errors ? { errors: true as const } : {}) });
         this.row = undefined;
         return;
       case 'sheetData':
@@ -199,6 +203,7 @@ export class SheetReader {
         if (raw === '0' || raw === 'false') return false;
         return raw === undefined || raw === '' ? undefined : decodeText(raw);
       case 'e':
+        if (raw !== undefined && raw !== '') this.errors = true;
         return undefined;
       case 'd': {
         if (raw === undefined || raw === '') return undefined;
