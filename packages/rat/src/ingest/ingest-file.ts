@@ -11,6 +11,7 @@ import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
 import { csvWithOneKindOfLineBreak, stageCsv } from './csv-reader.js';
+import { duckDbDecompressionError } from './decompressed.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import {
   AlreadyIngestedError,
@@ -164,9 +165,10 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
       if (bytes) probed = { localPath, display: source.display, size: bytes.length, hash: createHash('sha256').update(bytes).digest('hex'), compression: 'none', format: 'csv', encoding: 'utf-8' };
     }
     if (probed) await settleHash(probed).catch(() => undefined);
-    const message = describeError(error);
+    const failure = (probed && duckDbDecompressionError(probed.display, probed.compression, error)) ?? error;
+    const message = describeError(failure);
     if (!replay) await ctx.registry.record(entry('failed', { error: message }));
-    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', ...(error instanceof Error ? { cause: error } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
+    return { ...report, status: 'failed', error: message, errorCode: isRatError(failure) ? failure.code : 'INTERNAL', ...(failure instanceof Error ? { cause: failure } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
 }
 
