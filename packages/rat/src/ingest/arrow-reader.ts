@@ -27,7 +27,7 @@ import {
 import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { formatDecimal } from '../iceberg/values.js';
-import { uniqueName } from './column-names.js';
+import { uniqueColumnNames } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
@@ -144,8 +144,7 @@ async function openSource(file: ProbedFile): Promise<ArrowSource> {
 
 /** Field names as columns: an empty one becomes `column_<n>`, a repeated one (ignoring case) gets `_2`, `_3`. */
 export function uniqueNames(fields: readonly Field[]): string[] {
-  const used = new Set<string>();
-  return fields.map((f, k) => uniqueName(f.name === '' ? `column_${k + 1}` : f.name, used));
+  return uniqueColumnNames(fields.map((f) => f.name));
 }
 
 /** A column read through the Arrow library's `get`, its values made plain by `value`. */

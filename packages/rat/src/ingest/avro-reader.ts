@@ -4,7 +4,7 @@ import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
 import { formatDecimal } from '../iceberg/values.js';
-import { uniqueName } from './column-names.js';
+import { uniqueColumnNames } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
@@ -128,15 +128,17 @@ interface AvroColumn {
 
 /**
  * The columns of a file: a top-level record's fields, or the one column `value`. Fields named alike
- * but for case (Avro tells `Name` from `name`, SQL does not) get `_2`, `_3` as Arrow's do.
+ * but for case (Avro tells `Name` from `name`, SQL does not) are told apart by their spelling, as
+ * every format's columns are (uniqueColumnNames, mapColumnNames).
  */
 function columnsOf(schema: Schema): AvroColumn[] {
   const names = new Map<string, Named>();
   if (isRecordSchema(schema)) {
     const record = schema as Named;
     register(record, names, undefined);
-    const used = new Set<string>();
-    return (record.fields ?? []).map((f) => ({ field: f.name, name: uniqueName(f.name, used), reading: readingOf(f.type, names, namespaceOf(record, undefined), [record]) }));
+    const fields = record.fields ?? [];
+    const unique = uniqueColumnNames(fields.map((f) => f.name));
+    return fields.map((f, i) => ({ field: f.name, name: unique[i]!, reading: readingOf(f.type, names, namespaceOf(record, undefined), [record]) }));
   }
   return [{ field: 'value', name: 'value', reading: readingOf(schema, names, undefined, []) }];
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +142,20 @@ describe('bad input', () => {
     const bytes = await readFile(zst);
     const truncatedZst = await fx.file('cut.csv.zst', bytes.subarray(0, Math.floor(bytes.length / 2)));
     await expectFailed(truncatedZst, /truncated zstd/);
+  });
+
+  it('fails compressed files DuckDB cannot read as those files, with INGEST_FILE_INVALID and advice: gzip followed by zero padding, zstd damaged inside its frames', async () => {
+    // A whole gzip stream and then zero bytes, as tape and block copies leave: gzip -t and zlib accept it, DuckDB's reader does not.
+    const member = gzipSync('id,name,amount\n1,a,1\n');
+    const padded = await fx.file('padded.csv.gz', Buffer.concat([member, Buffer.alloc(512)]));
+    const paddedFailure = await expectFailed(padded, new RegExp(`padded\\.csv\\.gz \\(byte ${member.length}\\): the gzip stream ends at byte ${member.length}, followed by 512 bytes of zero padding, which DuckDB's CSV reader cannot read past; strip it: gzip -dc padded\\.csv\\.gz \\| gzip > fixed\\.csv\\.gz`));
+    expect(paddedFailure.errorCode).toBe('INGEST_FILE_INVALID');
+    // Every frame complete (rat's checks pass), 6 bytes three quarters in changed, past the sample rat decompresses itself: only
+    // DuckDB's decompression finds it. Made with `seq 1 30000 | awk 'BEGIN{print "id,name"}{print $1",row"$1}' | zstd -19`
+    // (which writes frame checksums; DuckDB's own writer does not, and damage inside its literals goes unnoticed by any reader).
+    const damaged = await fx.file('damaged.csv.zst', await readFile(fileURLToPath(new URL('./test-support/compressed/damaged.csv.zst', import.meta.url))));
+    const damagedFailure = await expectFailed(damaged, /damaged\.csv\.zst: corrupt zstd data: DuckDB's reader stopped with "[^"]+" and does not say at which byte; `zstd -t damaged\.csv\.zst` shows the damage/);
+    expect(damagedFailure.errorCode).toBe('INGEST_FILE_INVALID');
   });
 
   it('fails a gzip file with corrupt data as that file, in a batch whose other files load (the process keeps running)', async () => {

@@ -159,6 +159,22 @@ function isCaseVariant(a: string, b: string): boolean {
 }
 
 /**
+ * A file's own column names as columns: an empty one becomes `column_<n>`, one spelled exactly as an
+ * earlier one gets `_2`, `_3` (by position: nothing else tells them apart). Names alike but for case
+ * stay as they are, for mapColumnNames to tell apart by their spelling, as it does for every format.
+ */
+export function uniqueColumnNames(names: readonly string[]): string[] {
+  const used = new Set<string>();
+  return names.map((name, k) => {
+    const base = name === '' ? `column_${k + 1}` : name;
+    let unique = base;
+    for (let n = 2; used.has(unique); n++) unique = `${base}_${n}`;
+    used.add(unique);
+    return unique;
+  });
+}
+
+/**
  * `base`, or `base_2`, `base_3`, ... when taken; the name returned is then taken in `used`. Names
  * are taken ignoring case, as SQL names are (`Name` takes `name`): `used` holds them lower-cased.
  */

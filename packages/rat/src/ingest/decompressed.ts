@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { InputFileError } from './input-file-error.js';
 
 /** How a file's bytes are wrapped. */
 export type StoredCompression = 'none' | 'gzip' | 'zstd';
@@ -40,6 +42,26 @@ export function decompressionProblem(compression: StoredCompression, error: unkn
   const message = (error as Error).message;
   if (compression === 'gzip') return /unexpected end/i.test(message) ? 'the gzip stream ends early (truncated gzip)' : `corrupt gzip data: ${message}`;
   return message;
+}
+
+/**
+ * DuckDB's own error for compressed data it cannot decompress, as the file's error: the data that
+ * rat's checks pass (complete gzip members, complete zstd frames) can still be damaged inside, a zstd
+ * block or checksum, and DuckDB then says only `IO Error: Data corruption detected`, naming neither
+ * the file nor where. Undefined for any other error.
+ */
+export function duckDbDecompressionError(display: string, compression: StoredCompression, error: unknown): InputFileError | undefined {
+  if (compression === 'none' || error instanceof InputFileError || !(error instanceof Error)) return undefined;
+  const first = error.message.split('\n')[0] ?? '';
+  if (!/IO Error/i.test(first) || !/corrupt|checksum|GZIP|ZSTD|decompress/i.test(first)) return undefined;
+  const test = `${compression === 'gzip' ? 'gzip' : 'zstd'} -t ${basename(display)}`;
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    display,
+    {},
+    `corrupt ${compression} data: DuckDB's reader stopped with "${first.replace(/^.*?IO Error: /i, '')}" and does not say at which byte; \`${test}\` shows the damage: get an undamaged copy of the file`,
+    { cause: error },
+  );
 }
 
 /** A Transform that decompresses Zstandard frames (RFC 8878), one after another, as they arrive. */

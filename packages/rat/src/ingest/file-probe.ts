@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ExternalError } from '../core/errors.js';
 import { zstdHead } from './decompressed.js';
@@ -78,7 +78,7 @@ export async function probeFile(
   // (one pass over the bytes instead of two). A compressed one is decompressed here, to the end, first.
   const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size) : undefined;
   const hashed = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report);
-  const { hash } = hashed;
+  const { hash, gzipEnd } = hashed;
   let sample = hashed.sample;
   if (compression === 'zstd') {
     // Walking the frame headers finds a cut-off file without decompressing it all (DuckDB's reader decompresses it fast, rat's in JavaScript).
@@ -92,6 +92,15 @@ export async function probeFile(
   }
   if (sample && sample.length === 0) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the file is empty after ${compression} decompression`);
   const format = options.parser ? 'custom' : (options.format ?? formatOf(display, head, sample));
+  if (gzipEnd !== undefined && (format === 'csv' || format === 'json')) {
+    // zlib (and gzip -t) end the stream at zero padding, as tape and block copies leave; DuckDB's reader, which reads CSV and JSON, refuses it ("Input is not a GZIP stream").
+    throw new InputFileError(
+      'INGEST_FILE_INVALID',
+      display,
+      { byte: gzipEnd },
+      `the gzip stream ends at byte ${gzipEnd}, followed by ${size - gzipEnd} bytes of zero padding, which DuckDB's ${format.toUpperCase()} reader cannot read past; strip it: gzip -dc ${basename(display)} | gzip > fixed.${format}.gz`,
+    );
+  }
   if (format === 'xlsx' && compression !== 'none') {
     throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, `an .xlsx workbook is a zip archive already; this one is wrapped in ${compression}: decompress it first`);
   }
@@ -135,7 +144,13 @@ export async function readHead(path: string, length: number, pad = true): Promis
 }
 
 /** One pass over the file: sha256 of the stored bytes, and for gzip a full decompression (integrity) keeping the first bytes. */
-async function hashAndSample(path: string, display: string, size: number, compression: Compression | 'hash-only', report?: (event: IngestProgress) => void): Promise<{ hash: string; sample?: Buffer }> {
+async function hashAndSample(
+  path: string,
+  display: string,
+  size: number,
+  compression: Compression | 'hash-only',
+  report?: (event: IngestProgress) => void,
+): Promise<{ hash: string; sample?: Buffer; gzipEnd?: number }> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   let sampled = 0;
@@ -193,7 +208,9 @@ async function hashAndSample(path: string, display: string, size: number, compre
     }
     throw new ExternalError('STORAGE_ERROR', `${display}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
-  return { hash: hash.digest('hex'), ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }) };
+  // zlib stops at a zero byte after a gzip member, taking the rest for padding: where the gzip data ends.
+  const gzipEnd = gunzip && gunzip.bytesWritten < size ? gunzip.bytesWritten : undefined;
+  return { hash: hash.digest('hex'), ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }), ...(gzipEnd !== undefined ? { gzipEnd } : {}) };
 }
 
 /**

@@ -11,6 +11,7 @@ import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
 import { csvWithOneKindOfLineBreak, fileReadError, stageCsv } from './csv-reader.js';
+import { duckDbDecompressionError } from './decompressed.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import {
   AlreadyIngestedError,
@@ -89,6 +90,8 @@ export interface FileReport {
   supersededRows?: number;
   /** What the user may have meant: a JSON document read as one row, whose field holds the records (`--records`). */
   hint?: string;
+  /** Excel: the sheet read (by default the first visible worksheet). */
+  sheet?: string;
 }
 
 export interface IngestContext {
@@ -178,9 +181,10 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     }
     if (probed) await settleHash(probed).catch(() => undefined);
     if (probed) error = readOfTheFile(probed, error);
-    const message = describeError(error);
+    const failure = (probed && duckDbDecompressionError(probed.display, probed.compression, error)) ?? error;
+    const message = describeError(failure);
     if (!replay) await ctx.registry.record(entry('failed', { error: message }));
-    return { ...report, status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', ...(error instanceof Error ? { cause: error } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
+    return { ...report, status: 'failed', error: message, errorCode: isRatError(failure) ? failure.code : 'INTERNAL', ...(failure instanceof Error ? { cause: failure } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
 }
 
@@ -349,7 +353,7 @@ async function stageAndCommit(
                   ? entry('skipped', { error: result.skipped })
                   : entry('failed', { error: result.error, ingestedAt }),
           });
-          return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
+          return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...readNotes(probed, options, staged, rows) };
         }
         // Files waiting in the group land first, in order; this file builds on their commit (they only appended).
         const base = (await ctx.group?.flush()) ?? table;
@@ -390,7 +394,7 @@ async function stageAndCommit(
             droppedColumns: plan.dropped,
             sampleRejects: sampleRejects.map((r) => ({ line: r.line === null ? null : Number(r.line), reason: r.reason })),
             ...(superseded > 0 ? { supersededRows: superseded } : {}),
-            ...recordsHint(probed, options, staged, rows),
+            ...readNotes(probed, options, staged, rows),
           };
         } catch (error) {
           if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
@@ -436,6 +440,11 @@ async function recordTexts(duck: Lakehouse['duck'], staged: StagedFile, rejectsS
  * A JSON file that came to one row, with a field holding a list of objects (GeoJSON's `features`, an
  * API dump's `data`): the user most likely wanted those as the rows, which `--records` does.
  */
+/** What the report says of how the file was read: the Excel sheet, and a hint for a JSON document read as one row. */
+function readNotes(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { sheet?: string; hint?: string } {
+  return { ...(staged.sheet !== undefined ? { sheet: staged.sheet } : {}), ...recordsHint(probed, options, staged, rows) };
+}
+
 function recordsHint(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { hint?: string } {
   if (probed.format !== 'json' || options.records !== undefined || rows !== 1) return {};
   // Newline-delimited by name or option: one line is one record, whatever it holds.

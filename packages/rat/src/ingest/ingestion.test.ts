@@ -255,6 +255,23 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('names Parquet columns alike but for case, and repeated ones, as every format does: NDJSON then Parquet into one table keep each value in its column', async () => {
+    // DuckDB writes repeated names made unique (`name_1`): written under stand-in names of the same length, then renamed in the footer's bytes, as another writer leaves them.
+    const written = join(fx.dir, 'case-twins-written.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 'upper1' AS "Name", 'lower1' AS "nam1", 1 AS "NAM2", 5 AS "id", 6 AS "ie") TO ${quoteString(written)} (FORMAT parquet)`);
+    const bytes = (await import('node:fs/promises').then((fs) => fs.readFile(written))).toString('latin1');
+    const renamed = bytes.replaceAll('nam1', 'name').replaceAll('NAM2', 'NAME').replaceAll('\u0002ie', '\u0002id');
+    const parquet = await fx.file('case-twins.parquet', Buffer.from(renamed, 'latin1'));
+    expect(await fx.rat.query(`SELECT name FROM parquet_schema(${quoteString(parquet)}) WHERE name <> 'duckdb_schema'`)).toEqual([{ name: 'Name' }, { name: 'name' }, { name: 'NAME' }, { name: 'id' }, { name: 'id' }]);
+    const ndjson = await fx.file('case-twins.ndjson', '{"Name":"upper0","name":"lower0","NAME":0,"id":3,"ID":4}\n');
+    for (const path of [ndjson, parquet]) expect((await fx.ingestion.ingest(path, 'bronze.case_twins')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.case_twins ORDER BY name_3')).toEqual([
+      // `name` keeps its name, then `NAME` and `Name` (in the order of their spellings) get _2 and _3, in both files.
+      { name: 'lower0', name_2: 0, name_3: 'upper0', id: 3, id_2: 4 },
+      { name: 'lower1', name_2: 1, name_3: 'upper1', id: 5, id_2: 6 },
+    ]);
+  });
+
   it('refuses every column whose type Iceberg cannot store at once, naming the --type options that load them', async () => {
     const path = join(fx.dir, 'nested-intervals.parquet');
     await fx.rat.duck.run(`COPY (SELECT 1 AS id, {'iv': INTERVAL '1 day'} AS span, [INTERVAL '2 hours'] AS spans) TO ${quoteString(path)} (FORMAT parquet)`);

@@ -1,7 +1,8 @@
 import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteFilePath, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
-import { mapColumnNames } from './column-names.js';
+import { readParquetFooters, type ParquetFooter } from '../engine/parquet-footer.js';
+import { mapColumnNames, uniqueColumnNames } from './column-names.js';
 import { fileReadError } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
@@ -22,13 +23,19 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   await createRejectsTable(duck, rejects);
   const source = `read_parquet(${quoteFilePath(file.localPath)}, file_row_number = true)`;
   let described: { names: string[]; types: DuckDBType[] };
+  let footer: ParquetFooter;
   try {
     described = await describeQuery(duck, `SELECT * EXCLUDE (file_row_number) FROM ${source}`);
+    footer = (await readParquetFooters(duck, [file.localPath], new Map())).get(file.localPath)!;
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
+  // DuckDB's read_parquet makes repeated names (ignoring case) unique its own way, `name`, `name_1`:
+  // the footer's own names get rat's way, `name`, `name_2`, so a Parquet file's columns land where
+  // the same names from any other format do.
+  const names = footer.columns.length === described.names.length ? uniqueColumnNames(footer.columns.map((c) => c.name)) : described.names;
   const sourceColumns: SourceColumn[] = [];
-  described.names.forEach((name, i) => collect(sourceColumns, name, storableSql(quoteIdent(name), described.types[i]!), described.types[i]!, options.flatten ?? false));
+  described.names.forEach((name, i) => collect(sourceColumns, names[i]!, storableSql(quoteIdent(name), described.types[i]!), described.types[i]!, options.flatten ?? false));
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const projection = [...sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`), `file_row_number + 1 AS ${LINE_COLUMN}`];
   await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${projection.join(', ')} FROM ${source}`);

@@ -76,6 +76,8 @@ export interface StagedFile {
   parse: ParseOptions;
   /** Column mapping for the report: source name -> table name. */
   mapping: ColumnMapping[];
+  /** Excel: the sheet read, for the report. */
+  sheet?: string;
   /**
    * Set while the rows are not read yet (CSV): `relation` is a view over the file, which must be
    * read exactly once more, and `rows`, `rejected` and the `rejects` table are filled in after it.

@@ -16,9 +16,9 @@ import { createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, st
  * `wideInteger`: a BigInt that no double holds (beyond 2^53, such as 9007199254740993), a BIGINT
  * like any integer, which beside fractions makes the column text, not a double that rounds it.
  */
-type ValueKind = 'null' | 'boolean' | 'integer' | 'wideInteger' | 'double' | 'timestamp' | 'varchar' | 'json';
+type ValueKind = 'null' | 'boolean' | 'integer' | 'wideInteger' | 'double' | 'timestamp' | 'time' | 'varchar' | 'json';
 
-const SQL_TYPE: Record<ValueKind, string> = { null: 'VARCHAR', boolean: 'BOOLEAN', integer: 'BIGINT', wideInteger: 'BIGINT', double: 'DOUBLE', timestamp: 'TIMESTAMP', varchar: 'VARCHAR', json: 'JSON' };
+const SQL_TYPE: Record<ValueKind, string> = { null: 'VARCHAR', boolean: 'BOOLEAN', integer: 'BIGINT', wideInteger: 'BIGINT', double: 'DOUBLE', timestamp: 'TIMESTAMP', time: 'TIME', varchar: 'VARCHAR', json: 'JSON' };
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -35,6 +35,23 @@ interface Column {
 
 function newColumn(n: number): Column {
   return { key: `c${n}`, prefix: `"c${n}":`, kind: 'null' };
+}
+
+/** A time of day with no date (an Excel cell in a time format such as `hh:mm`): a TIME column. */
+export class TimeOfDay {
+  /** `millis`: since midnight, below 24 hours. */
+  constructor(readonly millis: number) {}
+
+  /** `10:30:00`, `10:30:00.250`: as DuckDB reads a TIME, and as the cell reads in a text column or the quarantine. */
+  toString(): string {
+    const seconds = Math.floor(this.millis / 1000);
+    const millis = this.millis % 1000;
+    return `${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}${millis === 0 ? '' : `.${String(millis).padStart(3, '0')}`}`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
 }
 
 /** One value made storable: its JSON text and kind, or why it cannot be typed. */
@@ -143,6 +160,9 @@ export class RowSink {
       } else if (value instanceof Date && !Number.isNaN(value.getTime())) {
         json = `"${formatTimestamp(value)}"`;
         kind = 'timestamp';
+      } else if (value instanceof TimeOfDay) {
+        json = `"${value.toString()}"`;
+        kind = 'time';
       } else {
         const encoded = encodeValue(value);
         if ('problem' in encoded) {

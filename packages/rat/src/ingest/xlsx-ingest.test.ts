@@ -140,6 +140,68 @@ describe('Excel .xlsx', () => {
     expect(rejects[0]!.raw).toContain('many');
   });
 
+  it('reads 1900-system dates before March 1900 as Excel shows them and quarantines 1900-02-29, naming the sheet, cell and value', async () => {
+    // Raw serials in a date format, as Excel saves them (exceljs writes Dates before March 1900 one day off, the mirror image of the error this guards against).
+    const path = await workbookFile('dates-1900.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Old');
+      sheet.addRow(['serial', 'day']);
+      for (const serial of [1, 15, 59, 60, 61]) sheet.addRow([serial, serial]).getCell(2).numFmt = 'yyyy-mm-dd';
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_1900');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT serial, CAST(day AS VARCHAR) AS day FROM bronze.xl_1900 ORDER BY serial')).toEqual([
+      { serial: 1, day: '1900-01-01 00:00:00' },
+      { serial: 15, day: '1900-01-15 00:00:00' },
+      { serial: 59, day: '1900-02-28 00:00:00' },
+      { serial: 61, day: '1900-03-01 00:00:00' },
+    ]);
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM bronze.xl_1900__rejects WHERE file_path = ${quoteString(path)}`)).toEqual([
+      { line: 5, reason: `sheet "Old", cell B5: 60 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`, raw: '[60,60]' },
+    ]);
+  });
+
+  it('reads times of day as TIME and elapsed times as ISO 8601 durations; a column mixing times with dates becomes text', async () => {
+    const path = await workbookFile('shifts.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Shifts');
+      sheet.addRow(['start', 'worked', 'mixed']);
+      // Raw serials in their formats, as Excel saves them: 10:30, 36 hours, 8:15:30; 06:00, 45 minutes, a date.
+      const first = sheet.addRow([0.4375, 1.5, 0.34409722222222222]);
+      const second = sheet.addRow([0.25, 0.03125, 45292]);
+      for (const row of [first, second]) {
+        row.getCell(1).numFmt = 'hh:mm';
+        row.getCell(2).numFmt = '[h]:mm:ss';
+        row.getCell(3).numFmt = 'h:mm:ss';
+      }
+      second.getCell(3).numFmt = 'yyyy-mm-dd';
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_shifts');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    const types = await fx.rat.query<{ column_name: string; column_type: string }>('SELECT column_name, column_type FROM (DESCRIBE SELECT start, worked, mixed FROM bronze.xl_shifts)');
+    expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual(['start TIME', 'worked VARCHAR', 'mixed VARCHAR']);
+    expect(await fx.rat.query('SELECT CAST(start AS VARCHAR) AS start, worked, mixed FROM bronze.xl_shifts ORDER BY start')).toEqual([
+      { start: '06:00:00', worked: 'PT45M', mixed: '2024-01-01 00:00:00.000' },
+      { start: '10:30:00', worked: 'PT36H', mixed: '08:15:30' },
+    ]);
+  });
+
+  it('loads a row of error cells only (#N/A, #DIV/0!) as a row of nulls, not as an empty row to skip', async () => {
+    const path = await workbookFile('errors.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('S');
+      sheet.addRow(['a', 'b']);
+      sheet.addRow([1, 2]);
+      sheet.addRow([{ error: '#N/A' }, { formula: 'B99/0', result: { error: '#DIV/0!' } }]);
+      sheet.addRow([]);
+      sheet.addRow([3, { error: '#REF!' }]);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_errors');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT a, b FROM bronze.xl_errors ORDER BY a NULLS FIRST')).toEqual([
+      { a: null, b: null },
+      { a: 1, b: 2 },
+      { a: 3, b: null },
+    ]);
+  });
+
   it('names the available sheets when the sheet does not exist', async () => {
     const path = await workbookFile('sheets.xlsx', (wb) => {
       wb.addWorksheet('Alpha').addRow(['a']);
@@ -169,6 +231,44 @@ describe('Excel .xlsx', () => {
     expect((await fx.ingestion.ingest(gap, 'bronze.xl_empty')).files[0]!.error).toContain('sheet "Gap" has no header in row 1 (the row is empty)');
   });
 
+  it('reads the first visible worksheet by default, past hidden sheets, and says which sheet it read; a chart sheet is named as one', async () => {
+    const path = await workbookFile('hidden-first.xlsx', (wb) => {
+      const helper = wb.addWorksheet('Lookup');
+      helper.addRows([['code'], ['x']]);
+      helper.state = 'hidden';
+      const veryHidden = wb.addWorksheet('Internal');
+      veryHidden.addRows([['secret'], ['y']]);
+      veryHidden.state = 'veryHidden';
+      wb.addWorksheet('Data').addRows([['id'], [1], [2]]);
+    });
+    const report = await fx.ingestion.ingest(path, 'bronze.xl_visible');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, sheet: 'Data' });
+    expect(await fx.rat.query('SELECT id FROM bronze.xl_visible ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // A hidden sheet is still read when asked for.
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_hidden', { sheet: 1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: 'Lookup' });
+
+    const chart = zipArchive([
+      {
+        name: 'xl/workbook.xml',
+        data: Buffer.from('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Chart1" sheetId="2" r:id="rId2"/><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+      },
+      {
+        name: 'xl/_rels/workbook.xml.rels',
+        data: Buffer.from(
+          '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>' +
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/chartsheet" Target="chartsheets/sheet1.xml"/></Relationships>',
+        ),
+      },
+      { name: 'xl/chartsheets/sheet1.xml', data: Buffer.from('<chartsheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"/></sheetViews><drawing r:id="rId1"/></chartsheet>') },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.from('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row><row r="2"><c r="A2"><v>7</v></c></row></sheetData></worksheet>') },
+    ]);
+    const chartPath = await fx.file('chart-first.xlsx', chart);
+    expect((await fx.ingestion.ingest(chartPath, 'bronze.xl_chart')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: 'Sheet1' });
+    const asked = await fx.ingestion.ingest(chartPath, 'bronze.xl_chart', { sheet: 'Chart1' });
+    expect(asked.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(asked.files[0]!.error).toContain(`${chartPath}: sheet "Chart1" is a chart sheet (a chart, no cells); pick another with --sheet (the others: 2 "Sheet1")`);
+  });
+
   it('reads a workbook written by LibreOffice Calc: shared strings, rich text, custom date, time, currency and percent formats, formulas, merged headers', async () => {
     // Made with `soffice --headless --convert-to xlsx libreoffice-report.fods` (LibreOffice 7.4).
     const path = fileURLToPath(new URL('./test-support/xlsx/libreoffice-report.xlsx', import.meta.url));
@@ -182,15 +282,16 @@ describe('Excel .xlsx', () => {
       'paid BIGINT', // Calc writes its booleans as the numbers 1 and 0
       'customer VARCHAR',
       'column_6 VARCHAR',
-      'time TIMESTAMP',
+      'time TIME',
       'formula BIGINT',
       'text_formula VARCHAR',
     ]);
     const rows = await fx.rat.query('SELECT CAST(order_date AS VARCHAR) AS order_date, amount, amount_2, paid, customer, CAST("time" AS VARCHAR) AS "time", formula, text_formula FROM bronze.xl_libreoffice ORDER BY order_date');
+    // Calc counts days from 1899-12-30 without Excel's 1900-02-29, so it saves its 1900-01-01 as serial 2: Excel shows that as 1900-01-02, and so does rat (ECMA-376 part 1, 18.17.4.1).
     expect(rows).toEqual([
-      { order_date: '1900-01-01 00:00:00', amount: 12345678901, amount_2: 0.1, paid: 1, customer: '   spaced   ', time: null, formula: null, text_formula: null },
-      { order_date: '2024-03-01 00:00:00', amount: 1234.5, amount_2: 0.125, paid: 1, customer: 'Ada Lovelace', time: '1899-12-30 13:30:00', formula: 2469, text_formula: 'Ada Lovelace!' },
-      { order_date: '2024-03-02 08:15:00', amount: -5, amount_2: 1, paid: 0, customer: 'Line one\nLine two', time: '1899-12-30 00:05:00', formula: null, text_formula: '<tag> "q" 漢字 😀' },
+      { order_date: '1900-01-02 00:00:00', amount: 12345678901, amount_2: 0.1, paid: 1, customer: '   spaced   ', time: null, formula: null, text_formula: null },
+      { order_date: '2024-03-01 00:00:00', amount: 1234.5, amount_2: 0.125, paid: 1, customer: 'Ada Lovelace', time: '13:30:00', formula: 2469, text_formula: 'Ada Lovelace!' },
+      { order_date: '2024-03-02 08:15:00', amount: -5, amount_2: 1, paid: 0, customer: 'Line one\nLine two', time: '00:05:00', formula: null, text_formula: '<tag> "q" 漢字 😀' },
     ]);
   });
 

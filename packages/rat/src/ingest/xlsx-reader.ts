@@ -2,7 +2,7 @@ import { uniqueName } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import type { StageContext, StagedFile } from './staged-file.js';
-import { RowSink } from './staged-rows.js';
+import { describeRow, RowSink } from './staged-rows.js';
 import { inflateEntry } from './xlsx-archive.js';
 import { type MergedRange, SheetReader } from './xlsx-sheet.js';
 import { openWorkbook, type WorkbookSheet } from './xlsx-workbook.js';
@@ -14,12 +14,13 @@ import { openWorkbook, type WorkbookSheet } from './xlsx-workbook.js';
  * names the columns: an empty cell becomes `column_<n>`, a merged cell repeats its value over the
  * range, and repeated names get `_2`, `_3`. Merged ranges follow the rows in the sheet's XML, so the
  * rows are staged by position and named at the end. Rows above the header and rows with no value
- * are skipped; each row keeps its sheet row number as its line. Values are as `SheetReader` reads them.
+ * are skipped (error cells are values: a row of them loads as nulls); each row keeps its sheet row number as its line. Values are as `SheetReader` reads them.
  */
 export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const headerRow = ctx.options.headerRow ?? 1;
   const workbook = await openWorkbook(file.localPath, file.display, file.size, ctx.options.sheet);
   const { sheet, sheetEntry } = workbook;
+  if (sheet.chart) throw otherSheet(file, sheet.name, 'is a chart sheet (a chart, no cells)', workbook.sheets);
   const sink = new RowSink(ctx, file);
   const aboveHeader = new Map<number, unknown[]>();
   let header: unknown[] | undefined;
@@ -37,7 +38,9 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
         else if (line === headerRow) header = row.values;
         else {
           if (header === undefined) throw noHeader(file, sheet.name, headerRow);
-          if (row.values.length > 0) await sink.addCells(row.values, line);
+          if (row.problems) await sink.reject(line, `sheet "${sheet.name}", ${row.problems.join('; ')}`, describeRow(row.values));
+          // A row of error cells only (#N/A) is a row of nulls, not an empty row.
+          else if (row.values.length > 0 || row.errors) await sink.addCells(row.values, line);
         }
       }
     };
@@ -48,7 +51,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     });
     reader.end();
     await take();
-    if (header === undefined) throw anyValues ? noHeader(file, sheet.name, headerRow) : emptySheet(file, sheet.name, workbook.sheets);
+    if (header === undefined) throw anyValues ? noHeader(file, sheet.name, headerRow) : otherSheet(file, sheet.name, 'is empty', workbook.sheets);
     const used = new Set<string>();
     const names = headerNames(header, reader.merges.filter((m) => m.top <= headerRow && m.bottom >= headerRow), aboveHeader, used);
     sink.nameCells(names, (column) => uniqueName(`column_${column}`, used));
@@ -63,13 +66,14 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
     await sink.abort();
     throw new InputFileError('INGEST_FILE_INVALID', file.display, { line: headerRow + 1 }, `sheet "${sheet.name}" has a header row but no data rows`);
   }
-  return sink.stage();
+  return { ...(await sink.stage()), sheet: sheet.name };
 }
 
-function emptySheet(file: ProbedFile, sheet: string, sheets: readonly WorkbookSheet[]): InputFileError {
+/** A sheet with no rows to read: why, and the other sheets to pick from. */
+function otherSheet(file: ProbedFile, sheet: string, why: string, sheets: readonly WorkbookSheet[]): InputFileError {
   const others = sheets.filter((s) => s.name !== sheet);
   const next = others.length > 0 ? `pick another with --sheet (the others: ${others.map((s) => `${s.index} "${s.name}"`).join(', ')})` : 'the workbook has no other sheet';
-  return new InputFileError('INGEST_FILE_INVALID', file.display, {}, `sheet "${sheet}" is empty; ${next}`);
+  return new InputFileError('INGEST_FILE_INVALID', file.display, {}, `sheet "${sheet}" ${why}; ${next}`);
 }
 
 function noHeader(file: ProbedFile, sheet: string, headerRow: number): InputFileError {

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { TimeOfDay } from './staged-rows.js';
 import { serialDate, SheetReader, type SheetRow } from './xlsx-sheet.js';
+import { timeFormatOf } from './xlsx-workbook.js';
 import { XmlError } from './xlsx-xml.js';
 
 const strings = ['id', 'name', 'Ada Lovelace', '', 'kanji'];
-/** Style 1 shows a date, style 2 a plain number. */
-const dateStyles = [false, true, false];
+/** Style 1 shows a date, style 2 a plain number, style 3 a time of day, style 4 elapsed time. */
+const dateStyles = [undefined, 'date', undefined, 'time', 'elapsed'] as const;
 
 function read(sheetData: string, options: { date1904?: boolean; prefix?: string; tail?: string; chunk?: number } = {}): { rows: SheetRow[]; merges: SheetReader['merges'] } {
-  const reader = new SheetReader({ strings, dateStyles, date1904: options.date1904 ?? false }, 'xl/worksheets/sheet1.xml');
+  const reader = new SheetReader({ strings, dateStyles: [...dateStyles], date1904: options.date1904 ?? false }, 'xl/worksheets/sheet1.xml');
   const p = options.prefix ?? '';
   const xml = Buffer.from(`<?xml version="1.0"?><${p}worksheet xmlns${p ? `:${p.slice(0, -1)}` : ''}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><${p}sheetData>${sheetData}</${p}sheetData>${options.tail ?? ''}</${p}worksheet>`);
   const rows: SheetRow[] = [];
@@ -68,6 +70,7 @@ describe('SheetReader', () => {
           undefined,
           'line one\r\nline two',
         ],
+        errors: true,
       },
     ]);
     expect(1 in rows[1]!.values).toBe(true);
@@ -91,7 +94,37 @@ describe('SheetReader', () => {
   it('reads serial dates in the 1904 system as well', () => {
     const { rows } = read('<row r="1"><c s="1"><v>0</v></c><c s="1"><v>43830.25</v></c></row>', { date1904: true });
     expect(rows[0]!.values).toEqual([new Date(Date.UTC(1904, 0, 1)), new Date(Date.UTC(2024, 0, 1, 6))]);
-    expect(serialDate(1, false)).toEqual(new Date(Date.UTC(1899, 11, 31)));
+  });
+
+  it('reads 1900-system serials before March 1900 as Excel shows them, and refuses 60, the 1900-02-29 that did not exist', () => {
+    // ECMA-376 part 1, 18.17.4.1: 1 is 1900-01-01, 59 is 1900-02-28, 60 is the nonexistent 1900-02-29, 61 is 1900-03-01.
+    expect(serialDate(1, false)).toEqual(new Date(Date.UTC(1900, 0, 1)));
+    expect(serialDate(15.5, false)).toEqual(new Date(Date.UTC(1900, 0, 15, 12)));
+    expect(serialDate(59, false)).toEqual(new Date(Date.UTC(1900, 1, 28)));
+    expect(serialDate(61, false)).toEqual(new Date(Date.UTC(1900, 2, 1)));
+    expect(serialDate(0, true)).toEqual(new Date(Date.UTC(1904, 0, 1)));
+    const { rows } = read('<row r="2"><c r="A2" s="1"><v>59</v></c></row><row r="3"><c r="A3"><v>60</v></c><c r="B3" s="1"><v>60.25</v></c></row>');
+    expect(rows).toEqual([
+      { number: 2, values: [new Date(Date.UTC(1900, 1, 28))] },
+      { number: 3, values: [60, 60.25], problems: ["cell B3: 60.25 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook"] },
+    ]);
+    // In the 1904 system 60 is an ordinary day.
+    expect(read('<row r="1"><c s="1"><v>60</v></c></row>', { date1904: true }).rows[0]).toEqual({ number: 1, values: [new Date(Date.UTC(1904, 2, 1))] });
+  });
+
+  it('reads a time format as a time of day and an elapsed-time format as an ISO 8601 duration', () => {
+    const { rows } = read('<row r="1"><c s="3"><v>0.4375</v></c><c s="3"><v>0.5000029</v></c><c s="3"><v>45292.5</v></c><c s="4"><v>1.5</v></c><c s="4"><v>0.0000115740740740741</v></c><c s="4"><v>0</v></c></row>');
+    // 10:30; 12:00:00.251; a whole date shown as a time keeps its date; 36 hours; one second; none.
+    expect(rows[0]!.values).toEqual([new TimeOfDay(37_800_000), new TimeOfDay(43_200_251), new Date(Date.UTC(2024, 0, 1, 12)), 'PT36H', 'PT1S', 'PT0S']);
+    expect(String(rows[0]!.values[0])).toBe('10:30:00');
+    expect(String(rows[0]!.values[1])).toBe('12:00:00.251');
+  });
+
+  it('tells date, time-of-day and elapsed-time formats apart', () => {
+    for (const format of ['yyyy-mm-dd', 'd-mmm-yy', 'mmm', '[$-409]d\\-mmm\\-yyyy;@', 'yyyy-mm-dd hh:mm', 'dd/mm/yyyy h:mm AM/PM', '[Red]mm/dd']) expect(timeFormatOf(format), format).toBe('date');
+    for (const format of ['hh:mm', 'h:mm AM/PM', 'h:mm:ss', 'mm:ss.0', '[Blue]hh:mm', 'hh"h"mm']) expect(timeFormatOf(format), format).toBe('time');
+    for (const format of ['[h]:mm:ss', '[hh]:mm', '[mm]:ss', '[s]']) expect(timeFormatOf(format), format).toBe('elapsed');
+    for (const format of ['General', '0.00', '#,##0 "days"', '[$€-407] #,##0.00', '0%']) expect(timeFormatOf(format), format).toBeUndefined();
   });
 
   it('never drops a value it cannot type: text in a number cell stays text, a date beyond a Date stays a number', () => {
@@ -116,7 +149,7 @@ describe('SheetReader', () => {
   });
 
   it('fails on a damaged sheet: a cut-off row, a missing shared string, an unknown cell type, a bad reference', () => {
-    const reader = new SheetReader({ strings, dateStyles, date1904: false }, 'xl/worksheets/sheet1.xml');
+    const reader = new SheetReader({ strings, dateStyles: [...dateStyles], date1904: false }, 'xl/worksheets/sheet1.xml');
     reader.write(Buffer.from('<worksheet><sheetData><row r="1"><c><v>1</v></c></row><row r="2"><c><v>2</v>'));
     expect(() => reader.end()).toThrow('xl/worksheets/sheet1.xml ends before </c> (the part is cut off)');
     expect(reader.rowNumber).toBe(2);
@@ -152,7 +185,7 @@ describe('SheetReader on damaged XML', () => {
         const at = Math.floor(next() * bytes.length);
         xml = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + Math.floor(next() * 20))]);
       } else for (let n = 0; n < 3; n++) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
-      const reader = new SheetReader({ strings, dateStyles, date1904: false }, 'sheet.xml');
+      const reader = new SheetReader({ strings, dateStyles: [...dateStyles], date1904: false }, 'sheet.xml');
       try {
         for (let at = 0; at < xml.length; at += 97) reader.write(xml.subarray(at, at + 97));
         reader.end();

@@ -1,5 +1,7 @@
 import { attributeIn, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
 import type { OpenedWorkbook } from './xlsx-workbook.js';
+import { TimeOfDay } from './staged-rows.js';
+import { isoDuration } from './typed-values.js';
 
 /** A merged range (1-based rows and columns). */
 export interface MergedRange {
@@ -13,6 +15,10 @@ export interface MergedRange {
 export interface SheetRow {
   number: number;
   values: unknown[];
+  /** Why the row cannot be loaded as it is (a cell naming a day that does not exist); the row goes to the quarantine. */
+  problems?: string[];
+  /** Whether it has error cells (`#N/A`): they are empty in `values`, but a row of them is still a row. */
+  errors?: true;
 }
 
 /** Elements that come after `<mergeCells>` in a worksheet (ECMA-376 part 1, 18.3.1.99): once one opens, the sheet holds nothing more rat reads. */
@@ -25,7 +31,8 @@ const AFTER_MERGES = new Set([
 /**
  * Reads a worksheet's XML in chunks and hands out its rows as plain values, in one pass:
  * - numbers as numbers, or as Dates when the cell's style shows a date (the workbook's 1900 or 1904
- *   serial dates, read as the same wall time in UTC);
+ *   serial dates, read as the same wall time in UTC), as a TimeOfDay when it shows only a time of
+ *   day (`hh:mm`), as ISO 8601 duration text when it shows elapsed time (`[h]:mm`: `PT36H`);
  * - shared and inline strings as text (rich text runs joined, phonetic guides left out);
  * - booleans; formulas as their cached result, typed like any cell; error cells (`#DIV/0!`) empty.
  * A number cell that holds no number keeps its text, and a date serial beyond what a Date holds
@@ -39,6 +46,8 @@ export class SheetReader {
   readonly merges: MergedRange[] = [];
   private readonly scanner: XmlScanner;
   private row: unknown[] | undefined;
+  private problems: string[] | undefined;
+  private errors = false;
   /** The number of the row being read (or last read). */
   rowNumber = 0;
   private column = 0;
@@ -79,6 +88,8 @@ export class SheetReader {
         const r = attributeIn(source, start, end, 'r');
         this.rowNumber = r === undefined ? this.rowNumber + 1 : positive(r, 'row number', source.slice(start, end));
         this.row = [];
+        this.problems = undefined;
+        this.errors = false;
         this.column = 0;
         return;
       }
@@ -138,7 +149,7 @@ export class SheetReader {
         this.inCell = false;
         return;
       case 'row':
-        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row });
+        if (this.row !== undefined) this.rows.push({ number: this.rowNumber, values: this.row, ...(this.problems ? { problems: this.problems } : {}), ...(this.errors ? { errors: true as const } : {}) });
         this.row = undefined;
         return;
       case 'sheetData':
@@ -161,8 +172,19 @@ export class SheetReader {
         if (raw === undefined || raw === '') return undefined;
         const number = Number(raw);
         if (!Number.isFinite(number)) return decodeText(raw).trim() || undefined;
-        if (this.workbook.dateStyles[this.style] === true) return serialDate(number, this.workbook.date1904) ?? number;
-        return number;
+        const shown = this.workbook.dateStyles[this.style];
+        if (shown === undefined) return number;
+        if (shown === 'elapsed') return elapsedText(number);
+        // A time of day is the serial's fraction; a time format over a whole date (NOW() shown as hh:mm) keeps its date.
+        if (shown === 'time' && number >= 0) {
+          const millis = Math.round(number * 86_400_000);
+          if (millis < 86_400_000) return new TimeOfDay(millis);
+        }
+        if (!this.workbook.date1904 && number >= 60 && number < 61) {
+          (this.problems ??= []).push(`cell ${this.cellName()}: ${number} in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`);
+          return number;
+        }
+        return serialDate(number, this.workbook.date1904) ?? number;
       }
       case 's': {
         if (raw === undefined || raw === '') return undefined;
@@ -181,6 +203,7 @@ export class SheetReader {
         if (raw === '0' || raw === 'false') return false;
         return raw === undefined || raw === '' ? undefined : decodeText(raw);
       case 'e':
+        if (raw !== undefined && raw !== '') this.errors = true;
         return undefined;
       case 'd': {
         if (raw === undefined || raw === '') return undefined;
@@ -194,12 +217,21 @@ export class SheetReader {
 }
 
 /**
- * Excel's serial date as a Date of the same wall time in UTC (1900 system: day 25569 is 1970-01-01;
- * 1904 system: 1462 days later), or undefined beyond the range a Date holds.
+ * Excel's serial date as a Date of the same wall time in UTC, or undefined beyond the range a Date
+ * holds. 1904 system: 0 is 1904-01-01. 1900 system (ECMA-376 part 1, 18.17.4.1): 1 is 1900-01-01,
+ * but 60 is 1900-02-29, a day that did not exist (Lotus 1-2-3's leap-year error, kept by Excel), so
+ * from 61 (1900-03-01) on day 25569 is 1970-01-01 and before 60 every day is one later than that
+ * count gives. The caller deals with 60 itself.
  */
 export function serialDate(serial: number, date1904: boolean): Date | undefined {
-  const date = new Date(Math.round((serial + (date1904 ? 1462 : 0) - 25569) * 86_400_000));
+  const days = date1904 ? serial + 1462 : serial < 60 ? serial + 1 : serial;
+  const date = new Date(Math.round((days - 25569) * 86_400_000));
   return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** Elapsed time (a serial in days, `[h]:mm:ss`) as ISO 8601 duration text, as Arrow durations are: 1.5 -> `PT36H`. */
+export function elapsedText(serial: number): string {
+  return isoDuration(0, 0, BigInt(Math.round(serial * 86_400_000)) * 1_000_000n);
 }
 
 /** `A` -> 1, `AB` -> 28. */

@@ -7,7 +7,17 @@ export interface WorkbookSheet {
   name: string;
   index: number;
   part: string;
+  /** Hidden from the user in Excel (`state="hidden"` or `"veryHidden"`). */
+  hidden: boolean;
+  /** A chart sheet: a chart filling the sheet, no cells. */
+  chart: boolean;
 }
+
+/**
+ * How a number format shows a number: as a date (perhaps with a time: `yyyy-mm-dd hh:mm`), as a
+ * time of day only (`hh:mm`), or as elapsed time (`[h]:mm:ss`, which counts past 24 hours).
+ */
+export type TimeFormat = 'date' | 'time' | 'elapsed';
 
 /** What reading a sheet's cells needs from the rest of the workbook. */
 export interface OpenedWorkbook {
@@ -18,8 +28,8 @@ export interface OpenedWorkbook {
   sheetEntry: ZipEntry;
   /** The shared string table (cells of type `s` hold an index into it). */
   strings: string[];
-  /** By cell style index (`s`): whether its number format shows a date or time. */
-  dateStyles: boolean[];
+  /** By cell style index (`s`): whether its number format shows a date, a time of day or elapsed time (undefined: a plain number). */
+  dateStyles: (TimeFormat | undefined)[];
   /** Serial dates count from 1904-01-01 instead of 1899-12-30 (Mac Excel's old default). */
   date1904: boolean;
 }
@@ -46,7 +56,13 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const rels = relationships(relsEntry ? await readPart(path, display, relsEntry) : '');
   const sheets = parseSheets(workbookXml, rels);
   if (sheets.length === 0) throw invalid(display, 'not an Excel workbook: xl/workbook.xml lists no sheets');
-  const wanted = typeof sheet === 'number' ? sheets[sheet - 1] : sheet === undefined ? sheets[0] : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
+  // By default the first sheet the user sees with cells in it: hidden helper sheets and chart sheets come before the data often enough.
+  const wanted =
+    typeof sheet === 'number'
+      ? sheets[sheet - 1]
+      : sheet === undefined
+        ? (sheets.find((s) => !s.hidden && !s.chart) ?? sheets[0])
+        : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
   const list = sheets.map((s) => `${s.index} "${s.name}"`).join(', ');
   if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
   const sheetEntry = byName.get(wanted.part);
@@ -88,7 +104,14 @@ function relationships(relsXml: string): Map<string, Relationship> {
 function parseSheets(workbookXml: string, rels: Map<string, Relationship>): WorkbookSheet[] {
   return (workbookXml.match(/<(?:\w+:)?sheet\s[^>]*>/g) ?? []).map((tag, i) => {
     const rid = /\s[\w.-]+:id\s*=\s*"([^"]*)"/.exec(tag)?.[1] ?? '';
-    return { name: attribute(tag, 'name') ?? `Sheet${i + 1}`, index: i + 1, part: rels.get(rid)?.target ?? `xl/worksheets/sheet${i + 1}.xml` };
+    const rel = rels.get(rid);
+    return {
+      name: attribute(tag, 'name') ?? `Sheet${i + 1}`,
+      index: i + 1,
+      part: rel?.target ?? `xl/worksheets/sheet${i + 1}.xml`,
+      hidden: /^(hidden|veryHidden)$/.test(attribute(tag, 'state') ?? ''),
+      chart: rel?.type.endsWith('/chartsheet') === true,
+    };
   });
 }
 
@@ -136,7 +159,7 @@ async function readSharedStrings(path: string, display: string, entry: ZipEntry)
  * Which cell styles show dates: `cellXfs` lists the styles cells refer to by index, each with a
  * number format id; ids below 164 are Excel's built-in formats, the others are defined in `numFmts`.
  */
-function parseDateStyles(stylesXml: string, display: string): boolean[] {
+function parseDateStyles(stylesXml: string, display: string): (TimeFormat | undefined)[] {
   const formats = new Map<number, string>();
   const styles: number[] = [];
   let inCellXfs = false;
@@ -163,19 +186,34 @@ function parseDateStyles(stylesXml: string, display: string): boolean[] {
   }
   return styles.map((id) => {
     const format = formats.get(id);
-    return format !== undefined ? isDateFormat(format) : BUILTIN_DATE_FORMATS.has(id);
+    return format !== undefined ? timeFormatOf(format) : BUILTIN_TIME_FORMATS.get(id);
   });
 }
 
 /**
- * Built-in number formats that show a date or time (ECMA-376 part 1, 18.8.30): 14-22 and 45-47
- * everywhere, 27-36 and 50-58 in the East Asian locales that define them (all dates or times there).
+ * Built-in number formats that show a date or time (ECMA-376 part 1, 18.8.30): 14-17 and 22 dates,
+ * 18-21 (`h:mm AM/PM`, `h:mm:ss`), 45 (`mm:ss`) and 47 (`mmss.0`) times of day, 46 (`[h]:mm:ss`)
+ * elapsed time; 27-36 and 50-58 in the East Asian locales that define them (read as dates).
  */
-const BUILTIN_DATE_FORMATS = new Set([14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 45, 46, 47, 50, 51, 52, 53, 54, 55, 56, 57, 58]);
+const BUILTIN_TIME_FORMATS = new Map<number, TimeFormat>([
+  ...[14, 15, 16, 17, 22, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 50, 51, 52, 53, 54, 55, 56, 57, 58].map((id) => [id, 'date'] as const),
+  ...[18, 19, 20, 21, 45, 47].map((id) => [id, 'time'] as const),
+  [46, 'elapsed'],
+]);
 
-/** Whether a number format code shows a date or time: a date or time letter outside quoted text, escapes and [colour]/[condition] blocks. */
-export function isDateFormat(format: string): boolean {
-  return /[ymdhsb]/i.test(format.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, '').replace(/\\./g, ''));
+/**
+ * How a number format code shows a number, from its date and time letters outside quoted text and
+ * escapes: an elapsed-time block (`[h]`, `[mm]`, `[ss]`) makes it elapsed time; hours or seconds
+ * with no year, day or month name (`m` beside them is minutes) a time of day; any other date letter
+ * a date. Other [colour]/[condition] blocks are left out. Undefined: not a date or time format.
+ */
+export function timeFormatOf(format: string): TimeFormat | undefined {
+  const unquoted = format.replace(/"[^"]*"/g, '').replace(/\\./g, '');
+  if (/\[(h+|m+|s+)]/i.test(unquoted)) return 'elapsed';
+  const letters = unquoted.replace(/\[[^\]]*]/g, '').replace(/AM\/PM|A\/P/gi, '');
+  if (!/[ymdhsb]/i.test(letters)) return undefined;
+  if (/[ydb]/i.test(letters) || /m{3,}/i.test(letters) || !/[hs]/i.test(letters)) return 'date';
+  return 'time';
 }
 
 /** A damaged part's XML error as the file's error; anything else as it is. */

@@ -196,7 +196,7 @@ function fileNote(file: FileReport): string {
   if (file.status === 'failed') return file.error ?? '';
   if (file.status === 'skipped') return file.reason ?? '';
   const superseded = file.supersededRows ? [`${file.supersededRows} row${file.supersededRows === 1 ? '' : 's'} replaced by a later row with the same key`] : [];
-  return [...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : []), ...superseded].join('; ');
+  return [...(file.sheet !== undefined ? [`sheet ${JSON.stringify(file.sheet)}`] : []), ...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : []), ...superseded].join('; ');
 }
 
 function printReport(out: Output, report: IngestReport): void {

@@ -48,7 +48,8 @@ export const VEGA = join(import.meta.dirname, '../../../../../node_modules/vega-
  * into `table`, and again renaming both by their exact names: they load as `name` and `name_2`, and as `n1` and `n2`.
  */
 export async function expectNamesApartByCase(fx: IngestFixture, source: string, table: string): Promise<void> {
-  for (const [rename, first, second] of [[{}, 'name', 'name_2'], [{ Name: 'n1', name_2: 'n2' }, 'n1', 'n2']] as const) {
+  // `Name` holds 'A', `name` 'b': the column spelled `name` keeps the name, `Name` is `name_2`, whatever their order.
+  for (const [rename, first, second] of [[{}, 'name_2', 'name'], [{ Name: 'n1', name: 'n2' }, 'n1', 'n2']] as const) {
     const target = `${table}_${first}`;
     const report = await fx.ingestion.ingest(source, target, { rename });
     expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
