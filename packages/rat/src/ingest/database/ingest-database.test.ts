@@ -142,6 +142,27 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await rows(`SELECT pos::VARCHAR AS pos FROM bronze.ledger ORDER BY id`)).map((r) => r.pos)).toEqual([low, first, next]);
   });
 
+  it('reads after a binary cursor (UUIDv7 keys as bytes): the stored hex is compared as the bytes it spells', async () => {
+    source = await open();
+    const [type, bytes] = {
+      postgres: ['bytea', (hex: string) => `decode('${hex}', 'hex')`],
+      mariadb: ['BINARY(16)', (hex: string) => `X'${hex}'`],
+      sqlite: ['BLOB', (hex: string) => `X'${hex}'`],
+    }[source.engine];
+    const key = (n: number) => `018f000000007000800000000000000${n}`;
+    await source.exec(`CREATE TABLE bk (id ${type} PRIMARY KEY, v INTEGER)`);
+    await source.exec(`INSERT INTO bk VALUES (${bytes(key(1))}, 1), (${bytes(key(2))}, 2)`);
+    const options = { url: source.url, table: 'bk', target: 'bronze.bk', cursor: 'id' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsRead, first.cursor?.value]).toEqual(['success', 2, key(2)]);
+    expect(await fx.ingestion.sourceCursor('bronze.bk', first.file)).toEqual({ field: 'id', value: key(2), kind: 'bytes' });
+    await source.exec(`INSERT INTO bk VALUES (${bytes(key(3))}, 3)`);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsRead, second.cursor?.value]).toEqual(['success', 1, key(3)]);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    expect((await rows(`SELECT v FROM bronze.bk ORDER BY v`)).map((r) => r.v)).toEqual([1, 2, 3]);
+  });
+
   it("loads into a table whose column type differs from the source's: the table's type wins, values that do not convert go to the quarantine", async () => {
     source = await open();
     await source.exec('CREATE TABLE codes (id INTEGER PRIMARY KEY, code VARCHAR(10))');
@@ -220,6 +241,42 @@ describe.each(engines.slice(0, 2))('database source that drops the connection: %
     expect(report.error).not.toContain('refused');
     expect((await fx.ingestion.registry({ target: 'bronze.events' })).map((e) => [e.filePath, e.status])).toEqual([['slow', 'failed']]);
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'events' })).toBe(false);
+  });
+});
+
+describe('database source cursor values the source sorts after every other', () => {
+  /** Loads `table` by `cursor` twice around inserting `later`: the later rows load, the odd row is quarantined once. */
+  async function loadsPast(db: TestSourceDatabase, table: string, cursor: string, later: string, odd: RegExp): Promise<void> {
+    const options = { url: db.url, table, target: `bronze.${table}_${cursor}`, cursor };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsIngested, first.rowsRejected, String(first.cursor?.value)]).toEqual(['success', 2, 1, expect.stringMatching(/^3|-03 /)]);
+    await db.exec(later);
+    const second = await ingestDatabase(fx.ingestion, options);
+    // The odd row is read again (it sorts last), but the quarantine holds it already.
+    expect([second.status, second.rowsIngested, second.rowsRejected, second.alreadyQuarantined, String(second.cursor?.value)]).toEqual(['success', 1, 0, 1, expect.stringMatching(/^4|-04 /)]);
+    expect((await rows(`SELECT id FROM bronze.${table}_${cursor} ORDER BY id`)).map((r) => Number(r.id))).toEqual([1, 3, 4]);
+    const rejects = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.${table}_${cursor}__rejects`);
+    expect(rejects.map((r) => r.reason)).toEqual([expect.stringMatching(odd)]);
+  }
+
+  it('PostgreSQL: NaN, Infinity and infinity never become the stored cursor; their row goes to the quarantine once and later rows load', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE cn (id int PRIMARY KEY, v numeric(10,2), f float8, ts timestamptz)`);
+    await source.exec(`INSERT INTO cn VALUES (1, 1, 1, '2024-01-01'), (2, 'NaN', 'Infinity', 'infinity'), (3, 2, 2, '2024-01-02')`);
+    await source.exec(`CREATE TABLE cf AS SELECT id, f FROM cn; CREATE TABLE ct AS SELECT id, ts FROM cn`);
+    // v's values must stay below the later row's for the check to hold (3 loads after 2).
+    await source.exec(`UPDATE cn SET v = 3 WHERE id = 3; UPDATE cf SET f = 3 WHERE id = 3; UPDATE ct SET ts = '2024-01-03' WHERE id = 3`);
+    const db = source;
+    await loadsPast(db, 'cn', 'v', `INSERT INTO cn VALUES (4, 4, 4, '2024-01-04')`, /^row 3: cursor column "v" holds NaN, which cannot be a cursor \(PostgreSQL sorts NaN after every other value: no later row would load\)/);
+    await loadsPast(db, 'cf', 'f', `INSERT INTO cf VALUES (4, 4)`, /^row 3: cursor column "f" holds Infinity, which cannot be a cursor/);
+    await loadsPast(db, 'ct', 'ts', `INSERT INTO ct VALUES (4, '2024-01-04')`, /^row 3: cursor column "ts" holds infinity, which cannot be a cursor/);
+  });
+
+  it('SQLite: a text in an INTEGER cursor column never becomes the stored cursor; its row goes to the quarantine once and later rows load', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE sc (id INTEGER, v TEXT)`);
+    await source.exec(`INSERT INTO sc VALUES (1, 'a'), ('n/a', 'b'), (3, 'c')`);
+    await loadsPast(source, 'sc', 'id', `INSERT INTO sc VALUES (4, 'd')`, /^row 3: cursor column "id" holds n\/a, which cannot be a cursor \(SQLite sorts text after every number: no later row would load\)/);
   });
 });
 

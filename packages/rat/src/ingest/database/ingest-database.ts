@@ -3,11 +3,11 @@ import type { TableIdent } from '../../catalog/identifiers.js';
 import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { IngestOptions, ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
-import type { SourceReport } from '../row-source.js';
+import { RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
 import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
-import type { SourceConnection } from './source-connection.js';
+import type { SourceColumn, SourceConnection } from './source-connection.js';
 import { checkSelection, selectStatement, tableParts, userQuery } from './source-sql.js';
 import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
 
@@ -89,17 +89,18 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       throw new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`);
     }
     const chunks = result.chunks;
+    const cursorProblem = result.columns.find((c) => c.name === cursor)?.cursorProblem;
     let last: unknown;
-    async function* rows(): AsyncGenerator<ParsedRow> {
+    async function* rows(): AsyncGenerator<ParsedRow | RejectedRecord> {
       let chunkCount = 0;
       try {
         for await (const chunk of chunks) {
           for (const row of chunk) {
             rowsRead++;
-            yield row;
+            yield cursor === undefined ? row : checkedCursor(row, cursor, rowsRead, cursorProblem);
           }
           chunkCount++;
-          if (cursor !== undefined) last = chunk.at(-1)?.[cursor];
+          if (cursor !== undefined) last = valuesOf(chunk.at(-1))?.[cursor];
           await onRowsRead?.({ source, rows: rowsRead, chunks: chunkCount, ...(cursor !== undefined ? { cursor: last } : {}) });
         }
       } catch (error) {
@@ -108,9 +109,10 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
-    const numericCursor = result.columns.find((c) => c.name === cursor)?.numeric === true;
+    const cursorColumn = result.columns.find((c) => c.name === cursor);
+    const cursorKind = cursorColumn?.numeric ? ('number' as const) : cursorColumn?.binary ? ('bytes' as const) : undefined;
     const report = await ingestion.ingestRows(
-      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(numericCursor ? { cursorKind: 'number' as const } : {}) } : {}) },
+      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(cursorKind ? { cursorKind } : {}) } : {}) },
       target,
       ingestOptions,
     );
@@ -119,6 +121,25 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
   } finally {
     await connection.close();
   }
+}
+
+function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | undefined {
+  return row instanceof RejectedRecord ? (row.record as ParsedRow) : row;
+}
+
+/**
+ * The row, or when its cursor value cannot be a stored cursor (see SourceColumn.cursorProblem) a
+ * record for the quarantine that leaves the cursor where it was. The source sorts such values last,
+ * so the next run reads the row again: marked mayRepeat, it is quarantined once, not on every run.
+ */
+function checkedCursor(row: ParsedRow | RejectedRecord, cursor: string, line: number, cursorProblem: SourceColumn['cursorProblem']): ParsedRow | RejectedRecord {
+  const values = valuesOf(row)!;
+  const problem = cursorProblem?.(values[cursor]);
+  if (problem === undefined) return row;
+  const shown = typeof values[cursor] === 'string' ? values[cursor] : row instanceof RejectedRecord ? 'its value' : String(values[cursor]);
+  const reason = `row ${line}: cursor column ${JSON.stringify(cursor)} holds ${shown}, which cannot be a cursor (${problem}: no later row would load); the cursor stays at the last other value${row instanceof RejectedRecord ? `; also ${row.reason}` : ''}`;
+  const raw = row instanceof RejectedRecord ? row.raw : rowJson(row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
+  return new RejectedRecord(line, reason, raw, values, true);
 }
 
 /** The error of a read the connection dropped under, after `rowsRead` rows (the last with cursor value `last`). */

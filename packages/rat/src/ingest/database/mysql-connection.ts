@@ -1,7 +1,7 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { EXACT_NUMBER, type SourceCursor } from '../source-cursor.js';
-import { hexOf, isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, hexOf, isSocketLost, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
 const TYPE = {
@@ -43,6 +43,8 @@ interface ColumnReader {
   convert: (value: unknown) => unknown;
   /** Numbers that arrive as text (DECIMAL): see SourceColumn.numeric. */
   numeric?: boolean;
+  /** Bytes that arrive as hex text (BINARY, BLOB, BIT): see SourceColumn.binary. */
+  binary?: boolean;
 }
 
 const same = (value: unknown) => value;
@@ -101,9 +103,9 @@ function columnReader(field: Field): ColumnReader {
       return { convert: same };
     case TYPE.BIT:
     case TYPE.GEOMETRY:
-      return { type: 'VARCHAR', convert: bytes };
+      return { type: 'VARCHAR', convert: bytes, binary: true };
   }
-  return { type: 'VARCHAR', convert: field.characterSet === BINARY_CHARSET ? bytes : same };
+  return field.characterSet === BINARY_CHARSET ? { type: 'VARCHAR', convert: bytes, binary: true } : { type: 'VARCHAR', convert: same };
 }
 
 export interface MysqlLocation {
@@ -179,7 +181,7 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
       const described = await fields;
       const readers = described.map(columnReader);
       const names = (described as unknown as { name: string }[]).map((f) => f.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}), ...(readers[i]!.numeric ? { numeric: true } : {}) }));
+      const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
         for (let i = 0; i < names.length; i++) {
@@ -224,10 +226,11 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
  * significant digits `12345678901234567.02 > '12345678901234567.01'` is false and the row is skipped
  * (MariaDB turns a constant string into the column's type first, but its rule between a string and a
  * DECIMAL is the same). An integer is bound as a bigint (written as its digits), a decimal cast to a
- * DECIMAL of exactly its digits; text and timestamps stay strings, compared in the column's own type.
+ * DECIMAL of exactly its digits; bytes are bound as bytes; text and timestamps stay strings, compared in the column's own type.
  */
 export function mysqlCursorValue(cursor: SourceCursor): { sql: string; param: unknown } {
   const { value } = cursor;
+  if (cursor.kind === 'bytes') return { sql: '?', param: cursorParam(cursor) };
   if (cursor.kind !== 'number' || typeof value !== 'string' || !EXACT_NUMBER.test(value)) return { sql: '?', param: value };
   const [whole = '', fraction = ''] = value.replace(/^-/, '').split('.');
   if (fraction === '') return { sql: '?', param: BigInt(value) };

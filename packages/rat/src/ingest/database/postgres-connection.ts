@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { parseArrayText } from './postgres-array-text.js';
-import { isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, isSocketLost, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
 const OID = {
@@ -36,9 +36,31 @@ interface ColumnReader {
   convert: Convert;
   /** Numbers that arrive as text (numeric): see SourceColumn.numeric. */
   numeric?: boolean;
+  /** Bytes that arrive as hex text (bytea): see SourceColumn.binary. */
+  binary?: boolean;
+  /** See SourceColumn.cursorProblem. */
+  cursorProblem?: (value: unknown) => string | undefined;
 }
 
 const asText: Convert = (text) => text;
+
+/**
+ * A date or timestamp before year 1 in DuckDB's spelling: PostgreSQL writes `0044-03-15 BC` (and
+ * `0044-03-15 12:00:00+00 BC`), which DuckDB would read as the year 44 AD, ignoring the suffix;
+ * DuckDB's own form is `0044-03-15 (BC) 12:00:00+00`. Both count 1 BC as the year before 1 AD.
+ * https://www.postgresql.org/docs/current/datatype-datetime.html#DATATYPE-DATETIME-INPUT
+ */
+const beforeChrist: Convert = (text) => {
+  const match = /^(\d+-\d\d-\d\d)(.*) BC$/.exec(text);
+  return match ? `${match[1]} (BC)${match[2]}` : text;
+};
+
+/** PostgreSQL's values above every number or time: as a stored cursor, no later row would be greater. */
+const ABOVE_ALL = new Set(['NaN', 'Infinity', 'infinity']);
+
+function aboveAll(value: unknown): string | undefined {
+  return typeof value === 'string' && ABOVE_ALL.has(value) ? `PostgreSQL sorts ${value} after every other value` : undefined;
+}
 
 /** Every value arrives as PostgreSQL's text form; the readers turn it into exact values (never a lossy JS number). */
 const rawText: pg.CustomTypesConfig = { getTypeParser: () => asText as (value: string) => unknown } as pg.CustomTypesConfig;
@@ -61,28 +83,28 @@ function columnReader(oid: number, modifier: number, category: string | undefine
     case OID.int8:
       return { type: 'BIGINT', convert: (t) => BigInt(t) };
     case OID.float4:
-      return { type: 'REAL', convert: asText };
+      return { type: 'REAL', convert: asText, cursorProblem: aboveAll };
     case OID.float8:
-      return { type: 'DOUBLE', convert: asText };
+      return { type: 'DOUBLE', convert: asText, cursorProblem: aboveAll };
     case OID.numeric: {
       // typmod = ((precision << 16) | scale) + 4; -1 when unconstrained.
-      if (modifier < 4) return { type: 'VARCHAR', convert: asText, numeric: true };
+      if (modifier < 4) return { type: 'VARCHAR', convert: asText, numeric: true, cursorProblem: aboveAll };
       const precision = ((modifier - 4) >> 16) & 0xffff;
       const scale = (modifier - 4) & 0xffff;
-      return { type: precision <= 38 && scale <= precision ? `DECIMAL(${precision},${scale})` : 'VARCHAR', convert: asText, numeric: true };
+      return { type: precision <= 38 && scale <= precision ? `DECIMAL(${precision},${scale})` : 'VARCHAR', convert: asText, numeric: true, cursorProblem: aboveAll };
     }
     case OID.date:
-      return { type: 'DATE', convert: asText };
+      return { type: 'DATE', convert: beforeChrist, cursorProblem: aboveAll };
     case OID.time:
       return { type: 'TIME', convert: asText };
     case OID.timestamp:
-      return { type: 'TIMESTAMP', convert: asText };
+      return { type: 'TIMESTAMP', convert: beforeChrist, cursorProblem: aboveAll };
     case OID.timestamptz:
-      return { type: 'TIMESTAMPTZ', convert: asText };
+      return { type: 'TIMESTAMPTZ', convert: beforeChrist, cursorProblem: aboveAll };
     case OID.uuid:
       return { type: 'UUID', convert: asText };
     case OID.bytea:
-      return { type: 'VARCHAR', convert: (t) => (t.startsWith('\\x') ? t.slice(2) : t) };
+      return { type: 'VARCHAR', convert: (t) => (t.startsWith('\\x') ? t.slice(2) : t), binary: true };
     case OID.text:
     case OID.varchar:
     case OID.bpchar:
@@ -152,7 +174,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
   const connection: SourceConnection = {
     quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
     // The parameter takes the type of the column it is compared with: a numeric cursor's text compares as that exact numeric.
-    cursorValue: (cursor) => ({ sql: '$1', param: cursor.value }),
+    cursorValue: (cursor) => ({ sql: '$1', param: cursorParam(cursor) }),
     async open(sql, params, chunkSize): Promise<SourceResult> {
       // Text forms the readers expect whatever the server's defaults: UTC offsets, ISO dates, hex bytea,
       // floats that read back to the same double (shortest exact form from PostgreSQL 12 on).
@@ -165,7 +187,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
       const described = await describeTypes(client, first.fields.map((f) => f.dataTypeID));
       const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, described.get(f.dataTypeID)?.category, described.get(f.dataTypeID)?.element));
       const names = first.fields.map((f) => f.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}), ...(readers[i]!.numeric ? { numeric: true } : {}) }));
+      const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
         for (let i = 0; i < names.length; i++) {
