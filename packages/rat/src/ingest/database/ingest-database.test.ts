@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
 import mysql from 'mysql2/promise';
@@ -174,6 +176,42 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect(await rows('SELECT reason FROM bronze.codes__rejects')).toEqual([{ reason: 'column code: cannot convert abc to BIGINT' }]);
   });
 
+  it('reads a query that ends in a line comment, also after a final semicolon', async () => {
+    source = await open();
+    await orders(source);
+    const comment = source.engine === 'mariadb' ? '# note' : '-- note';
+    for (const query of [`SELECT id FROM orders -- only ids`, `SELECT id FROM orders; -- done`, `SELECT id FROM orders ${comment}`, `SELECT id FROM orders; /* a */ ${comment}`]) {
+      const report = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.ids', cursor: 'id', name: query });
+      expect([query, report.status, report.rowsRead]).toEqual([query, 'success', 3]);
+    }
+  });
+
+  it('refuses --mode overwrite with a cursor (the table would keep only the new rows), before reading', async () => {
+    source = await open();
+    await orders(source);
+    const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.orders', cursor: 'id', mode: 'overwrite' }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('#orders: --mode overwrite with --cursor id would replace the table with only the rows after the stored cursor: use --mode append or --mode merge');
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'orders' })).toBe(false);
+  });
+
+  it('records a failed registry row when the table is missing, the query is refused or the cursor column is not in the result', async () => {
+    source = await open();
+    await orders(source);
+    await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'ordres', target: 'bronze.orders' }));
+    const refused = await thrown(ingestDatabase(fx.ingestion, { url: source.url, query: 'SELEC 1', target: 'bronze.orders', name: 'typo' }));
+    expect(refused.code).toBe('SOURCE_DB_ERROR');
+    await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.orders', cursor: 'nosuch' }));
+    const registry = await fx.ingestion.registry({ target: 'bronze.orders' });
+    expect(registry.map((e) => [e.filePath.replace(/^.*#/, ''), e.status])).toEqual([
+      ['ordres', 'failed'],
+      ['typo', 'failed'],
+      ['orders', 'failed'],
+    ]);
+    expect(registry[1]!.error).toBe(refused.message);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'orders' })).toBe(false);
+  });
+
   it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
     source = await open();
     await orders(source);
@@ -306,6 +344,25 @@ describe('database source cursor on MariaDB', () => {
   });
 });
 
+describe('database source FLOAT on MariaDB', () => {
+  it('reads FLOAT exactly (the text protocol would round it to 6 digits): as a cursor the last row is not read again', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE fl (id INTEGER PRIMARY KEY, f FLOAT, d DOUBLE)`);
+    await source.exec(`INSERT INTO fl VALUES (1, 0.123456789, 0.5), (2, 3.14159274, 1.5), (3, 1234567, 2.5), (4, 16777215, 3.5)`);
+    const options = { url: source.url, table: 'fl', target: 'bronze.fl', cursor: 'f' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsRead, first.cursor?.value]).toEqual(['success', 4, 16777215]);
+    const loaded = await rows(`SELECT typeof(f) AS type, f::DOUBLE AS f, d FROM bronze.fl ORDER BY id`);
+    expect(loaded).toEqual([
+      { type: 'FLOAT', f: Math.fround(0.123456789), d: 0.5 },
+      { type: 'FLOAT', f: Math.fround(3.14159274), d: 1.5 },
+      { type: 'FLOAT', f: 1234567, d: 2.5 },
+      { type: 'FLOAT', f: 16777215, d: 3.5 },
+    ]);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+  });
+});
+
 describe('database source errors', () => {
   it('names the server and a hint when it cannot connect, and never prints the password', async () => {
     for (const scheme of ['postgres', 'mysql']) {
@@ -319,6 +376,11 @@ describe('database source errors', () => {
     }
     const error = await thrown(ingestDatabase(fx.ingestion, { url: `sqlite:${fx.dir}/missing.db`, table: 'orders', target: 'bronze.orders' }));
     expect(error.message).toBe(`cannot open SQLite database ${fx.dir}/missing.db: unable to open database file; check that the file exists and is readable`);
+    await writeFile(join(fx.dir, 'notes.db'), 'not a database, only text '.repeat(100));
+    const notDb = await thrown(ingestDatabase(fx.ingestion, { url: `sqlite:${fx.dir}/notes.db`, table: 'orders', target: 'bronze.orders' }));
+    expect(notDb.message).toBe(`cannot open SQLite database ${fx.dir}/notes.db: file is not a database; the file is not a SQLite database (or an encrypted one)`);
+    // Each failed attempt is in the registry.
+    expect((await fx.ingestion.registry({ target: 'bronze.orders' })).map((e) => e.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
   });
 
   it('wants exactly one of a table and a query, and a positive chunk size', async () => {

@@ -69,24 +69,35 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       `${source}: the stored cursor is on column ${previous.field} (= ${previous.value}), not ${cursor}: use --cursor ${previous.field}, or a new source name (--name) to start over`,
     );
   }
-  const connection = await connect(location);
+  if (cursor !== undefined && ingestOptions.mode === 'overwrite') {
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `${source}: --mode overwrite with --cursor ${cursor} would replace the table with only the rows after the stored cursor: use --mode append or --mode merge --key <column> with a cursor, or overwrite without --cursor to reload the whole ${table !== undefined ? 'table' : 'query'}`,
+    );
+  }
+  /** A run that fails before its first row: the registry records it as failed (best effort: the error itself matters more), then the error is thrown. */
+  const fail = async (error: Error): Promise<never> => {
+    await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(error), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions).catch(() => undefined);
+    throw error;
+  };
+  const connection = await connect(location).catch(fail);
   let rowsRead = 0;
   try {
-    const statement = selectStatement(connection, { table, query, cursor }, previous);
     let result;
     try {
+      const statement = await selectStatement(connection, { table, query, cursor }, previous);
       result = await connection.open(statement.sql, statement.params, chunkSize);
     } catch (error) {
-      if (!isConnectionLost(location, error)) throw statementError(location, source, table, cursor, error);
+      if (!isConnectionLost(location, error)) return await fail(statementError(location, source, table, cursor, error));
       // Dropped while the server was still working on the query: a failed run like one cut off mid-stream.
       const report = await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(readingStopped(source, 0, cursor, undefined, error)), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
       return { ...report, rowsRead: 0, durationMs: Date.now() - started };
     }
     const names = result.columns.map((c) => c.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-    if (duplicate !== undefined) throw new ValidationError('INVALID_ARGUMENT', `${source}: the result has two columns named ${JSON.stringify(duplicate)}; give them distinct names (AS ...) in the query`);
+    if (duplicate !== undefined) await fail(new ValidationError('INVALID_ARGUMENT', `${source}: the result has two columns named ${JSON.stringify(duplicate)}; give them distinct names (AS ...) in the query`));
     if (cursor !== undefined && !names.includes(cursor)) {
-      throw new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`);
+      await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`));
     }
     const chunks = result.chunks;
     const cursorProblem = result.columns.find((c) => c.name === cursor)?.cursorProblem;
@@ -177,7 +188,8 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
     return connectSqlite(location.path!);
   } catch (error) {
     if (location.dialect === 'sqlite') {
-      throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; check that the file exists and is readable`, { cause: error });
+      const hint = (error as { code?: unknown }).code === 'SQLITE_NOTADB' ? 'the file is not a SQLite database (or an encrypted one)' : 'check that the file exists and is readable';
+      throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; ${hint}`, { cause: error });
     }
     const passwordFrom = location.dialect === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
     throw new ExternalError(

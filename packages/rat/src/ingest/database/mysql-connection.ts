@@ -141,11 +141,27 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
   conn.on('error', (error: Error) => onLost?.(error));
   conn.on('end', () => onLost?.(Object.assign(new Error('the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' })));
   const run = (sql: string) => new Promise<void>((resolve, reject) => conn.query(sql, (error) => (error ? reject(error) : resolve())));
+  /** Columns read through CAST(... AS DOUBLE) that are FLOAT in the source (they stay REAL). */
+  const floats = new Set<string>();
   await new Promise<void>((resolve, reject) => conn.connect((error) => (error ? reject(error) : resolve())));
   let closed = false;
   const connection: SourceConnection = {
-    quoteIdent: (name) => `\`${name.replaceAll('`', '``')}\``,
+    quoteIdent: quoteMysqlIdent,
     cursorValue: mysqlCursorValue,
+    /**
+     * The text protocol sends a FLOAT rounded to 6 significant digits (MariaDB's `%g`): 16777215 arrives
+     * as 16777200, and as a cursor the row is read again on every run. Cast to DOUBLE, it arrives as
+     * the double the float widens to, exact; its column stays REAL.
+     */
+    async selectList(from) {
+      const fields = await new Promise<Field[]>((resolve, reject) => conn.query(`SELECT * FROM ${from} LIMIT 0`, (error, _rows, found) => (error ? reject(error) : resolve((found ?? []) as unknown as Field[]))));
+      const names = fields.map((f) => (f as unknown as { name: string }).name);
+      const isFloat = (f: Field) => (f.columnType ?? f.type) === TYPE.FLOAT;
+      // Two columns of one name cannot be listed by name; the read refuses them anyway.
+      if (!fields.some(isFloat) || new Set(names).size !== names.length) return undefined;
+      for (const [i, name] of names.entries()) if (isFloat(fields[i]!)) floats.add(name);
+      return names.map((name) => (floats.has(name) ? `CAST(${quoteMysqlIdent(name)} AS DOUBLE) AS ${quoteMysqlIdent(name)}` : quoteMysqlIdent(name))).join(', ');
+    },
     async open(sql, params, chunkSize): Promise<SourceResult> {
       await run(`SET time_zone = '+00:00'`);
       await run('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
@@ -179,8 +195,8 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
         wake?.();
       });
       const described = await fields;
-      const readers = described.map(columnReader);
       const names = (described as unknown as { name: string }[]).map((f) => f.name);
+      const readers = described.map((field, i) => (floats.has(names[i]!) ? { type: 'REAL', convert: same } : columnReader(field)));
       const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
@@ -218,6 +234,10 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
     },
   };
   return connection;
+}
+
+function quoteMysqlIdent(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
 }
 
 /**

@@ -41,6 +41,11 @@ export interface SourceConnection {
    * (a bind parameter such as `?` or `$1`, or one cast to the type the comparison must be made in) and the value bound to it.
    */
   cursorValue(cursor: SourceCursor): { sql: string; param: unknown };
+  /**
+   * The select list for reading `from` (a table or a parenthesized query), when `*` would not give
+   * every value exactly (MariaDB sends FLOAT as 6 digits of text); undefined: `*`.
+   */
+  selectList?(from: string): Promise<string | undefined>;
   /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
   open(sql: string, params: unknown[], chunkSize: number): Promise<SourceResult>;
   /** Ends the query (if still running) and the connection; safe to call twice and after the connection dropped. */

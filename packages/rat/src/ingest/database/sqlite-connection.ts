@@ -102,6 +102,13 @@ export function utcTimestamp(text: string): string {
 /** A SQLite source: the file opened read-only, the statement stepped row by row (integers as bigint, exact). */
 export function connectSqlite(path: string): SourceConnection {
   const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    // Opening reads nothing: read the header now, so a file that is no database fails as such, not as its first query.
+    db.pragma('schema_version');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   let closed = false;
   let pending: IterableIterator<unknown[]> | undefined;
   return {
