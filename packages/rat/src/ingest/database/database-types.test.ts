@@ -141,6 +141,14 @@ describe('database source column types', () => {
     expect(await fx.rat.query(`SELECT born - DATE '1970-01-01' AS days FROM bronze.everything`)).toEqual([{ days: -735160 }]);
   });
 
+  it('PostgreSQL: bit(n) and varbit load as the text of their bits (as the README says), not hex', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE bits (id int, b bit(4), v varbit); INSERT INTO bits VALUES (1, B'1010', B'101')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'bits', target: 'bronze.bits' });
+    expect(report.status).toBe('success');
+    expect(await fx.rat.query(`SELECT typeof(b) AS t, b, v FROM bronze.bits`)).toEqual([{ t: 'VARCHAR', b: '1010', v: '101' }]);
+  });
+
   it('MariaDB: keeps exact values and maps each type (BIGINT UNSIGNED, DECIMAL, DATETIME(6), JSON, BLOB, ENUM, NULLs)', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));
     await source.exec(`CREATE TABLE everything (

@@ -6,6 +6,7 @@ import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fi
 import mysql from 'mysql2/promise';
 import { ingestDatabase } from './ingest-database.js';
 import { mysqlCursorValue } from './mysql-connection.js';
+import { queryPostgres } from '../../catalog/test-support/postgres-server.js';
 import { closedPort, openMariadbSource, openPostgresSource, openSqliteSource, type TestSourceDatabase } from './test-support/source-databases.js';
 
 const engines: [string, () => Promise<TestSourceDatabase>][] = [
@@ -251,6 +252,8 @@ describe.each(engines.slice(0, 2))('database source that drops the connection: %
     expect(report.status).toBe('failed');
     expect(report.errorCode).toBe('SOURCE_DB_ERROR');
     expect(report.error).toMatch(new RegExp(`^${report.file.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}: reading stopped after [\\d,]+ rows \\(last id = \\d+\\): .+; nothing was committed and the cursor did not move: run again to retry$`));
+    // The kill lands between two fetches: the server's reason, not the driver's generic "not queryable".
+    if (db.engine === 'postgres') expect(report.error).toContain('): terminating connection due to administrator command; nothing was committed');
     expect(report.rowsRead).toBeGreaterThanOrEqual(1_000);
     expect(report.rowsRead).toBeLessThan(60_000);
     expect((await rows(`SELECT count(*)::INTEGER AS n FROM bronze.events`))[0]!.n).toBe(20);
@@ -316,6 +319,44 @@ describe('database source cursor values the source sorts after every other', () 
     await source.exec(`INSERT INTO sc VALUES (1, 'a'), ('n/a', 'b'), (3, 'c')`);
     await loadsPast(source, 'sc', 'id', `INSERT INTO sc VALUES (4, 'd')`, /^row 3: cursor column "id" holds n\/a, which cannot be a cursor \(SQLite sorts text after every number: no later row would load\)/);
   });
+});
+
+describe('database source that stops answering', () => {
+  it('PostgreSQL: a frozen backend fails the read after the read timeout, naming the source and position, with a failed registry row', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    const db = source;
+    await db.exec(`CREATE TABLE events AS SELECT g AS id, repeat('x', 100) AS payload FROM generate_series(1, 3000) g`);
+    const stopped: number[] = [];
+    try {
+      const started = Date.now();
+      const report = await ingestDatabase(fx.ingestion, {
+        url: db.url,
+        table: 'events',
+        target: 'bronze.events',
+        cursor: 'id',
+        chunkSize: 500,
+        readTimeoutMs: 1_500,
+        onRowsRead: async () => {
+          if (stopped.length > 0) return;
+          // The reader's backend stops (SIGSTOP): its socket stays open, and nothing more comes.
+          const readers = await queryPostgres<{ pid: number }>(db.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'rat ingest-db' AND datname = current_database()`);
+          for (const { pid } of readers) {
+            process.kill(pid, 'SIGSTOP');
+            stopped.push(pid);
+          }
+        },
+      });
+      expect(stopped).toHaveLength(1);
+      expect([report.status, report.errorCode, report.rowsRead]).toEqual(['failed', 'SOURCE_DB_ERROR', 500]);
+      expect(report.error).toBe(
+        `${report.file}: reading stopped after 500 rows (last id = 500): the server sent nothing for 1.5 s (the read timeout, --read-timeout): it stopped answering, or the network dropped the connection without closing it; nothing was committed and the cursor did not move: run again to retry`,
+      );
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect((await fx.ingestion.registry({ target: 'bronze.events' })).map((e) => e.status)).toEqual(['failed']);
+    } finally {
+      for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    }
+  }, 30_000);
 });
 
 describe('database source cursor on MariaDB', () => {

@@ -12,6 +12,8 @@ import { checkSelection, selectStatement, tableParts, userQuery } from './source
 import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
 
 export const DEFAULT_CHUNK_SIZE = 10_000;
+/** How long a read waits for the server's next chunk before it fails (10 minutes). */
+export const DEFAULT_READ_TIMEOUT_MS = 600_000;
 
 /** Rows read from the source so far (called after each chunk; the next chunk waits for a returned promise). */
 export interface DatabaseReadProgress {
@@ -35,6 +37,13 @@ export interface DatabaseSourceOptions extends IngestOptions {
   cursor?: string;
   /** Rows fetched per round trip, and the most held in memory at once (default 10,000). */
   chunkSize?: number;
+  /**
+   * How long to wait for the server's next chunk (the first one included: the server's work before
+   * its first row counts) before the run fails; default 10 minutes, 0 for no limit. A server that
+   * stops answering without closing the connection (frozen, or a network that drops packets
+   * silently) would else hold the run forever.
+   */
+  readTimeoutMs?: number;
   /** The source's name in the registry, lineage and cursor (default: the URL without password, `#` the table or a hash of the query). */
   name?: string;
   onRowsRead?: (progress: DatabaseReadProgress) => void | Promise<void>;
@@ -57,8 +66,9 @@ export interface DatabaseReport extends SourceReport {
  */
 export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSourceOptions): Promise<DatabaseReport> {
   const started = Date.now();
-  const { url, table, query, target, cursor, chunkSize = DEFAULT_CHUNK_SIZE, name, onRowsRead, env, ...ingestOptions } = options;
+  const { url, table, query, target, cursor, chunkSize = DEFAULT_CHUNK_SIZE, readTimeoutMs = DEFAULT_READ_TIMEOUT_MS, name, onRowsRead, env, ...ingestOptions } = options;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ValidationError('INVALID_ARGUMENT', `chunk size must be a positive number of rows, got ${chunkSize}`);
+  if (!Number.isFinite(readTimeoutMs) || readTimeoutMs < 0) throw new ValidationError('INVALID_ARGUMENT', `read timeout must be 0 (none) or a positive number of milliseconds, got ${readTimeoutMs}`);
   checkSelection({ table, query, cursor });
   const location = parseDatabaseUrl(url, env);
   const source = name ?? sourceName(location, table, query);
@@ -104,8 +114,17 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     let last: unknown;
     async function* rows(): AsyncGenerator<ParsedRow | RejectedRecord> {
       let chunkCount = 0;
+      const iterator = chunks[Symbol.asyncIterator]();
+      // A fetch that timed out still waits: the connection's close ends it, not the iterator's return.
+      let stuck = false;
       try {
-        for await (const chunk of chunks) {
+        for (;;) {
+          const next = await withinReadTimeout(iterator.next(), readTimeoutMs).catch((error: unknown) => {
+            stuck = error instanceof ReadTimeout;
+            throw error;
+          });
+          if (next.done) break;
+          const chunk = next.value;
           for (const row of chunk) {
             rowsRead++;
             yield cursor === undefined ? row : checkedCursor(row, cursor, rowsRead, cursorProblem);
@@ -117,6 +136,9 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       } catch (error) {
         if (isRatError(error)) throw error;
         throw readingStopped(source, rowsRead, cursor, last, error);
+      } finally {
+        // As for await does: a consumer that stopped early (a bad row with onError fail) ends the read.
+        if (!stuck) await iterator.return?.();
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
@@ -132,6 +154,24 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
   } finally {
     await connection.close();
   }
+}
+
+/** The server sent nothing within the read timeout. */
+class ReadTimeout extends Error {
+  constructor(ms: number) {
+    super(`the server sent nothing for ${ms / 1000} s (the read timeout, --read-timeout): it stopped answering, or the network dropped the connection without closing it`);
+  }
+}
+
+/** `pending`, or a ReadTimeout after `ms` (0: no limit). A fetch left behind never rejects unhandled. */
+function withinReadTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
+  if (ms === 0) return pending;
+  pending.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ReadTimeout(ms)), ms);
+  });
+  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }
 
 function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | undefined {

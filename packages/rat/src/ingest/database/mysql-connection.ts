@@ -1,7 +1,7 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { EXACT_NUMBER, type SourceCursor } from '../source-cursor.js';
-import { cursorParam, hexOf, isSocketLost, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, hexOf, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
 const TYPE = {
@@ -133,6 +133,8 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
     dateStrings: true,
     jsonStrings: true,
     connectTimeout: 10_000,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_MS,
     typeCast: (field, next) => (field.type === 'GEOMETRY' ? field.buffer() : next()),
   });
   // A dropped connection is emitted on the connection, not the running query (which has no callback):

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { parseArrayText } from './postgres-array-text.js';
-import { cursorParam, isSocketLost, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
 const OID = {
@@ -158,6 +158,8 @@ async function describeTypes(client: pg.Client, oids: number[]): Promise<Map<num
 }
 
 const CURSOR = 'rat_source_cursor';
+/** How long closing waits for the server before it drops the connection. */
+const CLOSE_WAIT_MS = 5_000;
 
 /**
  * A PostgreSQL source: one read-only REPEATABLE READ transaction (a consistent snapshot however
@@ -165,9 +167,18 @@ const CURSOR = 'rat_source_cursor';
  * https://www.postgresql.org/docs/current/sql-declare.html
  */
 export async function connectPostgres(connectUrl: string): Promise<SourceConnection> {
-  const client = new (loadPg().Client)({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, application_name: 'rat ingest-db' });
-  // A dropped connection is also emitted as an event: without a listener it would end the process.
-  client.on('error', () => undefined);
+  // Keepalive probes find a peer the network lost (a NAT or firewall that dropped the connection) in minutes, not hours.
+  const client = new (loadPg().Client)({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_MS, application_name: 'rat ingest-db' });
+  // A dropped connection is also emitted as an event: without a listener it would end the process. One that
+  // drops while no query runs (the backend terminated between two fetches) arrives only here, with the
+  // server's reason; the next query then fails with pg's generic "not queryable": report the reason instead.
+  let lost: Error | undefined;
+  client.on('error', (error) => {
+    lost ??= error;
+  });
+  const afterLoss = (error: unknown): never => {
+    throw lost ?? error;
+  };
   await client.connect();
   let inTransaction = false;
   let closed = false;
@@ -182,7 +193,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       inTransaction = true;
       await client.query({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, values: params });
-      const fetch = () => client.query<unknown[]>({ text: `FETCH FORWARD ${chunkSize} FROM ${CURSOR}`, rowMode: 'array', types: rawText });
+      const fetch = () => client.query<unknown[]>({ text: `FETCH FORWARD ${chunkSize} FROM ${CURSOR}`, rowMode: 'array', types: rawText }).catch(afterLoss);
       const first = await fetch();
       const described = await describeTypes(client, first.fields.map((f) => f.dataTypeID));
       const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, described.get(f.dataTypeID)?.category, described.get(f.dataTypeID)?.element));
@@ -203,7 +214,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
           if (batch.length < chunkSize) break;
           batch = (await fetch()).rows;
         }
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch(afterLoss);
         inTransaction = false;
       }
       return { columns, chunks: chunks() };
@@ -211,8 +222,20 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
     async close() {
       if (closed) return;
       closed = true;
-      if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
-      await client.end().catch(() => undefined);
+      const ending = (async () => {
+        if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
+        await client.end().catch(() => undefined);
+      })();
+      // A server that stopped answering never completes the goodbye (nor the fetch still waiting before it): drop the socket.
+      let timer: NodeJS.Timeout | undefined;
+      const abandon = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+          resolve();
+        }, CLOSE_WAIT_MS);
+      });
+      await Promise.race([ending, abandon]);
+      clearTimeout(timer);
     },
   };
   return connection;

@@ -73,6 +73,9 @@ export function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/** When TCP keepalive starts probing an idle source connection (both network drivers). */
+export const KEEPALIVE_MS = 30_000;
+
 /** Node's errors of a socket that the other end or the network broke. */
 const SOCKET_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
 
