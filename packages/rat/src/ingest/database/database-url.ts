@@ -40,7 +40,7 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   try {
     parsed = new URL(url);
   } catch (error) {
-    throw invalid(url, 'it is not a valid URL; e.g. postgres://user@host:5432/db (put the password in RAT_SOURCE_PASSWORD, not the URL)', error);
+    throw invalid(url, 'it is not a valid URL; e.g. postgres://user@host:5432/db (put the password in RAT_SOURCE_PASSWORD, not the URL, or write its / ? # @ : % as %2F %3F %23 %40 %3A %25)', error);
   }
   if (parsed.hostname === '') throw invalid(url, 'it names no host, e.g. postgres://user@db.example.com:5432/shop');
   const database = decodePart(url, 'database name', parsed.pathname.replace(/^\//, ''), true);
