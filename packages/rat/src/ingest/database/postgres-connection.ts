@@ -55,6 +55,12 @@ const beforeChrist: Convert = (text) => {
   return match ? `${match[1]} (BC)${match[2]}` : text;
 };
 
+/** A stored cursor of a date or timestamp BC back in PostgreSQL's spelling (it does not read DuckDB's `(BC)`). */
+function postgresBeforeChrist(value: string): string {
+  const match = /^(\d+-\d\d-\d\d) \(BC\)(.*)$/.exec(value);
+  return match ? `${match[1]}${match[2]} BC` : value;
+}
+
 /** PostgreSQL's values above every number or time: as a stored cursor, no later row would be greater. */
 const ABOVE_ALL = new Set(['NaN', 'Infinity', 'infinity']);
 
@@ -185,7 +191,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
   const connection: SourceConnection = {
     quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
     // The parameter takes the type of the column it is compared with: a numeric cursor's text compares as that exact numeric.
-    cursorValue: (cursor) => ({ sql: '$1', param: cursorParam(cursor) }),
+    cursorValue: (cursor) => ({ sql: '$1', param: cursor.kind === 'string' && typeof cursor.value === 'string' ? postgresBeforeChrist(cursor.value) : cursorParam(cursor) }),
     async open(sql, params, chunkSize): Promise<SourceResult> {
       // Text forms the readers expect whatever the server's defaults: UTC offsets, ISO dates, hex bytea,
       // floats that read back to the same double (shortest exact form from PostgreSQL 12 on).
