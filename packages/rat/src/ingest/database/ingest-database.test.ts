@@ -313,11 +313,19 @@ describe('database source cursor values the source sorts after every other', () 
     await loadsPast(db, 'ct', 'ts', `INSERT INTO ct VALUES (4, '2024-01-04')`, /^row 3: cursor column "ts" holds infinity, which cannot be a cursor/);
   });
 
-  it('SQLite: a text in an INTEGER cursor column never becomes the stored cursor; its row goes to the quarantine once and later rows load', async () => {
+  it('SQLite: a text or a BLOB in an INTEGER cursor column never becomes the stored cursor; its row goes to the quarantine once and later rows load', async () => {
     source = await openSqliteSource();
     await source.exec(`CREATE TABLE sc (id INTEGER, v TEXT)`);
     await source.exec(`INSERT INTO sc VALUES (1, 'a'), ('n/a', 'b'), (3, 'c')`);
     await loadsPast(source, 'sc', 'id', `INSERT INTO sc VALUES (4, 'd')`, /^row 3: cursor column "id" holds n\/a, which cannot be a cursor \(SQLite sorts text after every number: no later row would load\)/);
+    await source.exec(`CREATE TABLE sb (id INTEGER, v TEXT); INSERT INTO sb VALUES (1, 'a'), (X'12', 'b'), (3, 'c')`);
+    await loadsPast(
+      source,
+      'sb',
+      'id',
+      `INSERT INTO sb VALUES (4, 'd')`,
+      /^row 3: cursor column "id" holds the BLOB x'12', which cannot be a cursor \(SQLite sorts a BLOB after every number: no later row would load\); the cursor stays at the last other value; also row 3: column "id" holds the BLOB x'12', not a value of its declared type INTEGER$/,
+    );
   });
 });
 

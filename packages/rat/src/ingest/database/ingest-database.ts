@@ -110,7 +110,8 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`));
     }
     const chunks = result.chunks;
-    const cursorProblem = result.columns.find((c) => c.name === cursor)?.cursorProblem;
+    const cursorColumn = result.columns.find((c) => c.name === cursor);
+    const cursorProblem = cursorColumn?.cursorProblem;
     let last: unknown;
     async function* rows(): AsyncGenerator<ParsedRow | RejectedRecord> {
       let chunkCount = 0;
@@ -142,7 +143,6 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
-    const cursorColumn = result.columns.find((c) => c.name === cursor);
     const cursorKind = cursorColumn?.numeric ? ('number' as const) : cursorColumn?.binary ? ('bytes' as const) : undefined;
     const report = await ingestion.ingestRows(
       { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(cursorKind ? { cursorKind } : {}) } : {}) },
@@ -187,7 +187,8 @@ function checkedCursor(row: ParsedRow | RejectedRecord, cursor: string, line: nu
   const values = valuesOf(row)!;
   const problem = cursorProblem?.(values[cursor]);
   if (problem === undefined) return row;
-  const shown = typeof values[cursor] === 'string' ? values[cursor] : row instanceof RejectedRecord ? 'its value' : String(values[cursor]);
+  const value = values[cursor];
+  const shown = Buffer.isBuffer(value) ? `the BLOB x'${value.toString('hex')}'` : String(value);
   const reason = `row ${line}: cursor column ${JSON.stringify(cursor)} holds ${shown}, which cannot be a cursor (${problem}: no later row would load); the cursor stays at the last other value${row instanceof RejectedRecord ? `; also ${row.reason}` : ''}`;
   const raw = row instanceof RejectedRecord ? row.raw : rowJson(row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
   return new RejectedRecord(line, reason, raw, values, true);
