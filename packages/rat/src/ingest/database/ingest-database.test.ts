@@ -330,7 +330,8 @@ describe('database source cursor values the source sorts after every other', () 
 });
 
 describe('database source that stops answering', () => {
-  it('PostgreSQL: a frozen backend fails the read after the read timeout, naming the source and position, with a failed registry row', async () => {
+  // It stops the backend process with a signal: only on the server the tests start here, not on one RAT_TEST_POSTGRES_URL names.
+  it.skipIf(process.env.RAT_TEST_POSTGRES_URL !== undefined)('PostgreSQL: a frozen backend fails the read after the read timeout, naming the source and position, with a failed registry row', async () => {
     source = await openPostgresSource(inject('ratTestPostgresUrl'));
     const db = source;
     await db.exec(`CREATE TABLE events AS SELECT g AS id, repeat('x', 100) AS payload FROM generate_series(1, 3000) g`);
