@@ -78,5 +78,7 @@ describe('rat ingest-db', () => {
     const usage = await rat(home, ['ingest-db', db.url, 'bronze.x']);
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain('needs exactly one of a table or a query');
+    const timeout = await rat(home, ['ingest-db', db.url, 'bronze.x', '--table', 'public.big', '--read-timeout', 'soon']);
+    expect([timeout.code, timeout.stderr.trim()]).toEqual([1, 'rat: INVALID_ARGUMENT: --read-timeout must be a number of seconds (0 for no limit), got "soon"']);
   });
 });

@@ -250,15 +250,9 @@ async function spool(
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
       }
-      const parts: string[] = [];
-      for (const [name, value] of Object.entries(row)) {
-        // A float column's NaN and Infinity (PostgreSQL, SQLite): tokens DuckDB's JSON reader takes as the double values.
-        const encoded = typeof value === 'number' && !Number.isFinite(value) ? { json: String(value) } : encodeValue(value);
-        if ('problem' in encoded) throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${encoded.problem}`);
-        parts.push(`${JSON.stringify(name)}:${encoded.json}`);
-      }
+      const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${problem}`));
       if (source.cursorField) cursor = nextCursor(source, cursor, row[source.cursorField]);
-      await write(out, `{${parts.join(',')}}\n`);
+      await write(out, `${json}\n`);
     }
     if (repeats.size > 0) {
       const counts = await held([...repeats.keys()]);
@@ -281,6 +275,18 @@ async function spool(
     }
   }
   return { rows, rejected, alreadyQuarantined, ...(cursor ? { cursor } : {}) };
+}
+
+/** A row as one JSON object (bigints as their digits), the way it is spooled; a value that cannot be stored throws `invalid`'s error. */
+export function rowJson(row: ParsedRow, invalid: (field: string, problem: string) => Error): string {
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(row)) {
+    // A float column's NaN and Infinity (PostgreSQL, SQLite): tokens DuckDB's JSON reader takes as the double values.
+    const encoded = typeof value === 'number' && !Number.isFinite(value) ? { json: String(value) } : encodeValue(value);
+    if ('problem' in encoded) throw invalid(name, encoded.problem);
+    parts.push(`${JSON.stringify(name)}:${encoded.json}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 /** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */

@@ -13,13 +13,14 @@ export interface SourceCursor {
   field: string;
   /**
    * The value: numbers stay numbers, except those a double would round (integers beyond 2^53, a
-   * database's decimals), kept as their exact text with kind `number`; dates and timestamps are ISO 8601 text in UTC.
+   * database's decimals), kept as their exact text with kind `number`; dates and timestamps are ISO 8601 text in UTC;
+   * a binary column's bytes (kind `bytes`) are their lowercase hex, which a read binds back as bytes.
    */
   value: string | number;
   kind: CursorKind;
 }
 
-export type CursorKind = 'number' | 'timestamp' | 'string';
+export type CursorKind = 'number' | 'timestamp' | 'string' | 'bytes';
 
 const PREFIX = 'rat.cursor.';
 
@@ -62,6 +63,7 @@ export const EXACT_NUMBER = /^-?\d+(?:\.\d+)?$/;
 export function cursorOf(field: string, value: unknown, kind?: CursorKind): SourceCursor | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return { field, value, kind: 'number' };
   if (kind === 'number' && typeof value === 'string' && EXACT_NUMBER.test(value)) return { field, value, kind: 'number' };
+  if (kind === 'bytes' && typeof value === 'string' && /^(?:[0-9a-f]{2})+$/.test(value)) return { field, value, kind: 'bytes' };
   if (typeof value === 'bigint') return { field, value: Number.isSafeInteger(Number(value)) ? Number(value) : value.toString(), kind: 'number' };
   if (value instanceof Date && !Number.isNaN(value.getTime())) return { field, value: value.toISOString(), kind: 'timestamp' };
   if (typeof value === 'string' && value !== '') return { field, value, kind: 'string' };
@@ -174,7 +176,7 @@ function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot
   try {
     const parsed = JSON.parse(text) as Partial<SourceCursor> & { snapshot?: unknown };
     if (typeof parsed.field !== 'string' || (typeof parsed.value !== 'string' && typeof parsed.value !== 'number')) return undefined;
-    const kind: CursorKind = parsed.kind === 'number' || parsed.kind === 'timestamp' ? parsed.kind : 'string';
+    const kind: CursorKind = parsed.kind === 'number' || parsed.kind === 'timestamp' || parsed.kind === 'bytes' ? parsed.kind : 'string';
     return { cursor: { field: parsed.field, value: parsed.value, kind }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
   } catch {
     return undefined;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { RatError, ValidationError } from '../../core/errors.js';
-import { type DatabaseReadProgress, type DatabaseReport, DEFAULT_CHUNK_SIZE, ingestDatabase, type IngestOptions } from '../../ingest/index.js';
+import { type DatabaseReadProgress, type DatabaseReport, DEFAULT_CHUNK_SIZE, DEFAULT_READ_TIMEOUT_MS, ingestDatabase, type IngestOptions } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
@@ -13,6 +13,7 @@ interface IngestDbFlags {
   key?: string[];
   type?: string[];
   chunkSize?: string;
+  readTimeout?: string;
   name?: string;
   schemaDrift?: IngestOptions['schemaDrift'];
   onError?: IngestOptions['onError'];
@@ -35,6 +36,7 @@ export function registerIngestDb(program: Command, globals: () => GlobalOptions)
     .option('--key <column...>', 'key columns for --mode merge')
     .option('--type <column=TYPE...>', 'column types that win over the source types, e.g. amount=DECIMAL(12,2)')
     .option('--chunk-size <rows>', `rows fetched per round trip, the most held in memory (default ${DEFAULT_CHUNK_SIZE})`)
+    .option('--read-timeout <seconds>', `how long to wait for the server's next rows (the first ones included) before the run fails; 0 for no limit (default ${DEFAULT_READ_TIMEOUT_MS / 1000})`)
     .option('--name <source>', "the source's name in the registry and for its cursor (default: the URL without password, then #table or #query:<hash>)")
     .option('--schema-drift <policy>', 'new columns: evolve (add them, default), strict (refuse the run), ignore (drop them)')
     .option('--on-error <policy>', 'values that do not fit their type: quarantine (default, into <table>__rejects) or fail')
@@ -54,6 +56,10 @@ Examples:
       if (chunkSize !== undefined && !(Number.isInteger(chunkSize) && chunkSize > 0)) {
         throw new ValidationError('INVALID_ARGUMENT', `--chunk-size must be a positive number of rows, got ${JSON.stringify(flags.chunkSize)}`);
       }
+      const readTimeout = flags.readTimeout === undefined ? undefined : Number(flags.readTimeout);
+      if (readTimeout !== undefined && !(Number.isFinite(readTimeout) && readTimeout >= 0 && flags.readTimeout!.trim() !== '')) {
+        throw new ValidationError('INVALID_ARGUMENT', `--read-timeout must be a number of seconds (0 for no limit), got ${JSON.stringify(flags.readTimeout)}`);
+      }
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
         const progress = createProgressReporter(out);
         const rows = rowsProgress(out);
@@ -67,6 +73,7 @@ Examples:
           ...(flags.key ? { keys: flags.key } : {}),
           types: typePairs(flags.type),
           ...(chunkSize !== undefined ? { chunkSize } : {}),
+          ...(readTimeout !== undefined ? { readTimeoutMs: readTimeout * 1000 } : {}),
           ...(flags.name !== undefined ? { name: flags.name } : {}),
           ...(flags.schemaDrift ? { schemaDrift: flags.schemaDrift } : {}),
           ...(flags.onError ? { onError: flags.onError } : {}),

@@ -129,6 +129,33 @@ describe('database source column types', () => {
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'strict' })).toBe(false);
   });
 
+  it('PostgreSQL: dates and timestamps BC (also in a date[]) load as the same days BC, never as AD', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE everything (id int PRIMARY KEY, born date, created timestamp, seen timestamptz, days date[])`);
+    await source.exec(`INSERT INTO everything VALUES (1, '0044-03-15 BC', '0044-03-15 12:30:00 BC', '0001-12-31 23:00:00+00 BC', '{0044-03-15 BC,0001-01-01 BC,0001-01-01}')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 1, 0]);
+    const { values } = await loaded(['id', 'born', 'created', 'seen', 'days']);
+    expect(values).toEqual([{ id: '1', born: '0044-03-15 (BC)', created: '0044-03-15 (BC) 12:30:00', seen: '0001-12-31 (BC) 23:00:00+00', days: "['0044-03-15 (BC)', '0001-01-01 (BC)', 0001-01-01]" }]);
+    // Days from 1970-01-01 as Iceberg stores a date: 44 BC is the proleptic year -43.
+    expect(await fx.rat.query(`SELECT born - DATE '1970-01-01' AS days FROM bronze.everything`)).toEqual([{ days: -735160 }]);
+
+    // A BC cursor is bound back in PostgreSQL's spelling: the next run reads only the later row.
+    const options = { url: source.url, table: 'everything', target: 'bronze.by_born', cursor: 'born' };
+    expect((await ingestDatabase(fx.ingestion, options)).cursor?.value).toBe('0044-03-15 (BC)');
+    await source.exec(`INSERT INTO everything (id, born) VALUES (2, '0043-01-01 BC')`);
+    const next = await ingestDatabase(fx.ingestion, options);
+    expect([next.status, next.rowsRead, next.cursor?.value], next.error).toEqual(['success', 1, '0043-01-01 (BC)']);
+  });
+
+  it('PostgreSQL: bit(n) and varbit load as the text of their bits (as the README says), not hex', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE bits (id int, b bit(4), v varbit); INSERT INTO bits VALUES (1, B'1010', B'101')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'bits', target: 'bronze.bits' });
+    expect(report.status).toBe('success');
+    expect(await fx.rat.query(`SELECT typeof(b) AS t, b, v FROM bronze.bits`)).toEqual([{ t: 'VARCHAR', b: '1010', v: '101' }]);
+  });
+
   it('MariaDB: keeps exact values and maps each type (BIGINT UNSIGNED, DECIMAL, DATETIME(6), JSON, BLOB, ENUM, NULLs)', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));
     await source.exec(`CREATE TABLE everything (
@@ -177,6 +204,33 @@ describe('database source column types', () => {
     ]);
     const rejects = await fx.rat.query(`SELECT raw FROM bronze.everything__rejects`);
     expect(String(rejects[0]!.raw)).toContain('not a number');
+  });
+
+  it('SQLite: a BLOB in a number, date or boolean column, and text that is not valid UTF-8, go to the quarantine, not in as the number its hex spells or with replaced bytes', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, qty INTEGER, price REAL, born DATE, flag BOOLEAN, name TEXT, raw BLOB)`);
+    await source.exec(`INSERT INTO everything VALUES
+      (1, 7, 1.5, '2024-01-01', 1, 'Müller', X'12'),
+      (2, X'12', 1.5, '2024-01-01', 1, 'a', NULL),
+      (3, 7, X'2024', '2024-01-01', 1, 'b', NULL),
+      (4, X'00', 1.5, '2024-01-01', 1, 'c', NULL),
+      (5, 7, 1.5, X'20240101', 1, 'd', NULL),
+      (6, 7, 1.5, '2024-01-01', X'01', 'e', NULL),
+      (7, 7, 1.5, '2024-01-01', 1, CAST(X'4dfc6c6c6572' AS TEXT), NULL)`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 1, 6]);
+    const { values } = await loaded(['id', 'qty', 'price', 'name', 'raw']);
+    expect(values).toEqual([{ id: '1', qty: '7', price: '1.5', name: 'Müller', raw: '12' }]);
+    const rejects = await fx.rat.query<{ reason: string; raw: string }>(`SELECT reason, raw FROM bronze.everything__rejects ORDER BY line`);
+    expect(rejects.map((r) => r.reason)).toEqual([
+      `row 2: column "qty" holds the BLOB x'12', not a value of its declared type INTEGER`,
+      `row 3: column "price" holds the BLOB x'2024', not a value of its declared type REAL`,
+      `row 4: column "qty" holds the BLOB x'00', not a value of its declared type INTEGER`,
+      `row 5: column "born" holds the BLOB x'20240101', not a value of its declared type DATE`,
+      `row 6: column "flag" holds the BLOB x'01', not a value of its declared type BOOLEAN`,
+      expect.stringMatching(/^row 7: column "name" holds text that is not valid UTF-8/),
+    ]);
+    expect(JSON.parse(rejects[0]!.raw)).toEqual({ id: 2, qty: "x'12'", price: 1.5, born: '2024-01-01', flag: true, name: 'a', raw: null });
   });
 
   it('SQLite: a column without a declared type or with NUMERIC affinity mixing reals and an integer beyond 2^53 loads as text, every value as it is; integers alone stay BIGINT', async () => {

@@ -29,6 +29,21 @@ describe('database URLs', () => {
     expect(() => parseDatabaseUrl('mongodb://db/x', {})).toThrow('use postgres://user@host:5432/db, mysql://user@host:3306/db (or mariadb://) or sqlite:path/to/file.db');
     expect(() => parseDatabaseUrl('sqlite:', {})).toThrow('a SQLite URL needs a file path');
     expect(redactUrl('see mysql://a:b@h/d and postgres://c@h/e')).toBe('see mysql://a:***@h/d and postgres://c@h/e');
+    // A password holding `/` makes the URL invalid, and must not be echoed either; a bad %-escape is named, not a crash.
+    expect(() => parseDatabaseUrl('postgres://app:Tops3cret/42@db.internal:5432/shop', {})).toThrow('database URL "postgres://app:***@db.internal:5432/shop": it is not a valid URL');
+    expect(redactUrl('"postgres://app:a/b?c#d@db/x" then mysql://u:p@h/d')).toBe('"postgres://app:***@db/x" then mysql://u:***@h/d');
+    const badEscape = (url: string) => {
+      try {
+        parseDatabaseUrl(url, {});
+      } catch (error) {
+        return [(error as { code?: string }).code, (error as Error).message];
+      }
+      return [];
+    };
+    expect(badEscape('postgres://postgres:Pw%zz@db/shop')).toEqual(['INVALID_ARGUMENT', 'database URL "postgres://postgres:***@db/shop": its password has a % not followed by two hex digits: write a % itself as %25']);
+    expect(badEscape('postgres://ad%min@db/shop')).toEqual(['INVALID_ARGUMENT', 'database URL "postgres://ad%min@db/shop": its user name "ad%min" has a % not followed by two hex digits: write a % itself as %25']);
+    expect(badEscape('mysql://app@db/sh%op')[1]).toContain('its database name "sh%op" has a % not followed by two hex digits');
+    expect(badEscape('sqlite:./a%zz.db')[1]).toContain('its path "./a%zz.db" has a %');
   });
 
   it('splits source table names into parts, honouring double quotes', () => {

@@ -31,7 +31,7 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   if (scheme === 'sqlite' || scheme === 'sqlite3') {
     const rest = url.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
     if (rest === '' || rest === '//') throw invalid(url, 'a SQLite URL needs a file path, e.g. sqlite:./shop.db or sqlite:///var/data/shop.db');
-    const path = resolve(decodeURIComponent(rest.replace(/[?#].*$/, '')));
+    const path = resolve(decodePart(url, 'path', rest.replace(/[?#].*$/, ''), true));
     return { dialect: 'sqlite', display: `sqlite:${path}`, path };
   }
   const dialect: DatabaseDialect | undefined = scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : undefined;
@@ -40,15 +40,15 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   try {
     parsed = new URL(url);
   } catch (error) {
-    throw invalid(url, 'it is not a valid URL; e.g. postgres://user@host:5432/db (put the password in RAT_SOURCE_PASSWORD, not the URL)', error);
+    throw invalid(url, 'it is not a valid URL; e.g. postgres://user@host:5432/db (put the password in RAT_SOURCE_PASSWORD, not the URL, or write its / ? # @ : % as %2F %3F %23 %40 %3A %25)', error);
   }
   if (parsed.hostname === '') throw invalid(url, 'it names no host, e.g. postgres://user@db.example.com:5432/shop');
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const database = decodePart(url, 'database name', parsed.pathname.replace(/^\//, ''), true);
   if (database === '' || database.includes('/')) throw invalid(url, 'it names no database (or more than one path segment), e.g. postgres://user@host:5432/shop');
-  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+  const user = parsed.username ? decodePart(url, 'user name', parsed.username, true) : undefined;
   const port = parsed.port ? Number(parsed.port) : DEFAULT_PORTS[dialect];
   const envPassword = dialect === 'postgres' ? env.PGPASSWORD : env.MYSQL_PWD;
-  const password = env.RAT_SOURCE_PASSWORD || (parsed.password ? decodeURIComponent(parsed.password) : undefined) || envPassword || undefined;
+  const password = env.RAT_SOURCE_PASSWORD || (parsed.password ? decodePart(url, 'password', parsed.password, false) : undefined) || envPassword || undefined;
   const connect = new URL(url);
   if (password !== undefined) connect.password = encodeURIComponent(password);
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -56,9 +56,22 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   return { dialect, display, connectUrl: connect.href, host, port, database, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) };
 }
 
-/** Removes any password from a URL-looking text (for messages that quote what the user typed). */
+/**
+ * Removes any password from a URL-looking text (for messages that quote what the user typed): all
+ * between `scheme://user:` and the last `@` before a space or quote, so a password holding `/`, `?`
+ * or `#` (which end a URL's authority, and so make it invalid) is removed whole.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):[^\s"]*@/gi, '$1:***@');
+}
+
+/** A %-encoded part of the URL, decoded; `shown` false keeps its text out of the error (a password). */
+function decodePart(url: string, part: string, text: string, shown: boolean): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    throw invalid(url, `its ${part}${shown ? ` ${JSON.stringify(text)}` : ''} has a % not followed by two hex digits: write a % itself as %25`, error);
+  }
 }
 
 function invalid(url: string, hint: string, cause?: unknown): ValidationError {

@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
 import mysql from 'mysql2/promise';
 import { ingestDatabase } from './ingest-database.js';
 import { mysqlCursorValue } from './mysql-connection.js';
+import { queryPostgres } from '../../catalog/test-support/postgres-server.js';
 import { closedPort, openMariadbSource, openPostgresSource, openSqliteSource, type TestSourceDatabase } from './test-support/source-databases.js';
 
 const engines: [string, () => Promise<TestSourceDatabase>][] = [
@@ -142,6 +145,27 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await rows(`SELECT pos::VARCHAR AS pos FROM bronze.ledger ORDER BY id`)).map((r) => r.pos)).toEqual([low, first, next]);
   });
 
+  it('reads after a binary cursor (UUIDv7 keys as bytes): the stored hex is compared as the bytes it spells', async () => {
+    source = await open();
+    const [type, bytes] = {
+      postgres: ['bytea', (hex: string) => `decode('${hex}', 'hex')`],
+      mariadb: ['BINARY(16)', (hex: string) => `X'${hex}'`],
+      sqlite: ['BLOB', (hex: string) => `X'${hex}'`],
+    }[source.engine];
+    const key = (n: number) => `018f000000007000800000000000000${n}`;
+    await source.exec(`CREATE TABLE bk (id ${type} PRIMARY KEY, v INTEGER)`);
+    await source.exec(`INSERT INTO bk VALUES (${bytes(key(1))}, 1), (${bytes(key(2))}, 2)`);
+    const options = { url: source.url, table: 'bk', target: 'bronze.bk', cursor: 'id' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsRead, first.cursor?.value]).toEqual(['success', 2, key(2)]);
+    expect(await fx.ingestion.sourceCursor('bronze.bk', first.file)).toEqual({ field: 'id', value: key(2), kind: 'bytes' });
+    await source.exec(`INSERT INTO bk VALUES (${bytes(key(3))}, 3)`);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsRead, second.cursor?.value]).toEqual(['success', 1, key(3)]);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    expect((await rows(`SELECT v FROM bronze.bk ORDER BY v`)).map((r) => r.v)).toEqual([1, 2, 3]);
+  });
+
   it("loads into a table whose column type differs from the source's: the table's type wins, values that do not convert go to the quarantine", async () => {
     source = await open();
     await source.exec('CREATE TABLE codes (id INTEGER PRIMARY KEY, code VARCHAR(10))');
@@ -151,6 +175,42 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 1, 1]);
     expect(await rows('SELECT id, code FROM bronze.codes')).toEqual([{ id: 1, code: 10 }]);
     expect(await rows('SELECT reason FROM bronze.codes__rejects')).toEqual([{ reason: 'column code: cannot convert abc to BIGINT' }]);
+  });
+
+  it('reads a query that ends in a line comment, also after a final semicolon', async () => {
+    source = await open();
+    await orders(source);
+    const comment = source.engine === 'mariadb' ? '# note' : '-- note';
+    for (const query of [`SELECT id FROM orders -- only ids`, `SELECT id FROM orders; -- done`, `SELECT id FROM orders ${comment}`, `SELECT id FROM orders; /* a */ ${comment}`]) {
+      const report = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.ids', cursor: 'id', name: query });
+      expect([query, report.status, report.rowsRead]).toEqual([query, 'success', 3]);
+    }
+  });
+
+  it('refuses --mode overwrite with a cursor (the table would keep only the new rows), before reading', async () => {
+    source = await open();
+    await orders(source);
+    const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.orders', cursor: 'id', mode: 'overwrite' }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('#orders: --mode overwrite with --cursor id would replace the table with only the rows after the stored cursor: use --mode append or --mode merge');
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'orders' })).toBe(false);
+  });
+
+  it('records a failed registry row when the table is missing, the query is refused or the cursor column is not in the result', async () => {
+    source = await open();
+    await orders(source);
+    await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'ordres', target: 'bronze.orders' }));
+    const refused = await thrown(ingestDatabase(fx.ingestion, { url: source.url, query: 'SELEC 1', target: 'bronze.orders', name: 'typo' }));
+    expect(refused.code).toBe('SOURCE_DB_ERROR');
+    await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.orders', cursor: 'nosuch' }));
+    const registry = await fx.ingestion.registry({ target: 'bronze.orders' });
+    expect(registry.map((e) => [e.filePath.replace(/^.*#/, ''), e.status])).toEqual([
+      ['ordres', 'failed'],
+      ['typo', 'failed'],
+      ['orders', 'failed'],
+    ]);
+    expect(registry[1]!.error).toBe(refused.message);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'orders' })).toBe(false);
   });
 
   it('refuses a table that does not exist, naming the source and table, and creates nothing', async () => {
@@ -192,6 +252,8 @@ describe.each(engines.slice(0, 2))('database source that drops the connection: %
     expect(report.status).toBe('failed');
     expect(report.errorCode).toBe('SOURCE_DB_ERROR');
     expect(report.error).toMatch(new RegExp(`^${report.file.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}: reading stopped after [\\d,]+ rows \\(last id = \\d+\\): .+; nothing was committed and the cursor did not move: run again to retry$`));
+    // The kill lands between two fetches: the server's reason, not the driver's generic "not queryable".
+    if (db.engine === 'postgres') expect(report.error).toContain('): terminating connection due to administrator command; nothing was committed');
     expect(report.rowsRead).toBeGreaterThanOrEqual(1_000);
     expect(report.rowsRead).toBeLessThan(60_000);
     expect((await rows(`SELECT count(*)::INTEGER AS n FROM bronze.events`))[0]!.n).toBe(20);
@@ -223,6 +285,89 @@ describe.each(engines.slice(0, 2))('database source that drops the connection: %
   });
 });
 
+describe('database source cursor values the source sorts after every other', () => {
+  /** Loads `table` by `cursor` twice around inserting `later`: the later rows load, the odd row is quarantined once. */
+  async function loadsPast(db: TestSourceDatabase, table: string, cursor: string, later: string, odd: RegExp): Promise<void> {
+    const options = { url: db.url, table, target: `bronze.${table}_${cursor}`, cursor };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsIngested, first.rowsRejected, String(first.cursor?.value)]).toEqual(['success', 2, 1, expect.stringMatching(/^3|-03 /)]);
+    await db.exec(later);
+    const second = await ingestDatabase(fx.ingestion, options);
+    // The odd row is read again (it sorts last), but the quarantine holds it already.
+    expect([second.status, second.rowsIngested, second.rowsRejected, second.alreadyQuarantined, String(second.cursor?.value)]).toEqual(['success', 1, 0, 1, expect.stringMatching(/^4|-04 /)]);
+    expect((await rows(`SELECT id FROM bronze.${table}_${cursor} ORDER BY id`)).map((r) => Number(r.id))).toEqual([1, 3, 4]);
+    const rejects = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.${table}_${cursor}__rejects`);
+    expect(rejects.map((r) => r.reason)).toEqual([expect.stringMatching(odd)]);
+  }
+
+  it('PostgreSQL: NaN, Infinity and infinity never become the stored cursor; their row goes to the quarantine once and later rows load', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE cn (id int PRIMARY KEY, v numeric(10,2), f float8, ts timestamptz)`);
+    await source.exec(`INSERT INTO cn VALUES (1, 1, 1, '2024-01-01'), (2, 'NaN', 'Infinity', 'infinity'), (3, 2, 2, '2024-01-02')`);
+    await source.exec(`CREATE TABLE cf AS SELECT id, f FROM cn; CREATE TABLE ct AS SELECT id, ts FROM cn`);
+    // v's values must stay below the later row's for the check to hold (3 loads after 2).
+    await source.exec(`UPDATE cn SET v = 3 WHERE id = 3; UPDATE cf SET f = 3 WHERE id = 3; UPDATE ct SET ts = '2024-01-03' WHERE id = 3`);
+    const db = source;
+    await loadsPast(db, 'cn', 'v', `INSERT INTO cn VALUES (4, 4, 4, '2024-01-04')`, /^row 3: cursor column "v" holds NaN, which cannot be a cursor \(PostgreSQL sorts NaN after every other value: no later row would load\)/);
+    await loadsPast(db, 'cf', 'f', `INSERT INTO cf VALUES (4, 4)`, /^row 3: cursor column "f" holds Infinity, which cannot be a cursor/);
+    await loadsPast(db, 'ct', 'ts', `INSERT INTO ct VALUES (4, '2024-01-04')`, /^row 3: cursor column "ts" holds infinity, which cannot be a cursor/);
+  });
+
+  it('SQLite: a text or a BLOB in an INTEGER cursor column never becomes the stored cursor; its row goes to the quarantine once and later rows load', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE sc (id INTEGER, v TEXT)`);
+    await source.exec(`INSERT INTO sc VALUES (1, 'a'), ('n/a', 'b'), (3, 'c')`);
+    await loadsPast(source, 'sc', 'id', `INSERT INTO sc VALUES (4, 'd')`, /^row 3: cursor column "id" holds n\/a, which cannot be a cursor \(SQLite sorts text after every number: no later row would load\)/);
+    await source.exec(`CREATE TABLE sb (id INTEGER, v TEXT); INSERT INTO sb VALUES (1, 'a'), (X'12', 'b'), (3, 'c')`);
+    await loadsPast(
+      source,
+      'sb',
+      'id',
+      `INSERT INTO sb VALUES (4, 'd')`,
+      /^row 3: cursor column "id" holds the BLOB x'12', which cannot be a cursor \(SQLite sorts a BLOB after every number: no later row would load\); the cursor stays at the last other value; also row 3: column "id" holds the BLOB x'12', not a value of its declared type INTEGER$/,
+    );
+  });
+});
+
+describe('database source that stops answering', () => {
+  // It stops the backend process with a signal: only on the server the tests start here, not on one RAT_TEST_POSTGRES_URL names.
+  it.skipIf(process.env.RAT_TEST_POSTGRES_URL !== undefined)('PostgreSQL: a frozen backend fails the read after the read timeout, naming the source and position, with a failed registry row', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    const db = source;
+    await db.exec(`CREATE TABLE events AS SELECT g AS id, repeat('x', 100) AS payload FROM generate_series(1, 3000) g`);
+    const stopped: number[] = [];
+    try {
+      const started = Date.now();
+      const report = await ingestDatabase(fx.ingestion, {
+        url: db.url,
+        table: 'events',
+        target: 'bronze.events',
+        cursor: 'id',
+        chunkSize: 500,
+        readTimeoutMs: 1_500,
+        onRowsRead: async () => {
+          if (stopped.length > 0) return;
+          // The reader's backend stops (SIGSTOP): its socket stays open, and nothing more comes.
+          const readers = await queryPostgres<{ pid: number }>(db.url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'rat ingest-db' AND datname = current_database()`);
+          for (const { pid } of readers) {
+            process.kill(pid, 'SIGSTOP');
+            stopped.push(pid);
+          }
+        },
+      });
+      expect(stopped).toHaveLength(1);
+      expect([report.status, report.errorCode, report.rowsRead]).toEqual(['failed', 'SOURCE_DB_ERROR', 500]);
+      expect(report.error).toBe(
+        `${report.file}: reading stopped after 500 rows (last id = 500): the server sent nothing for 1.5 s (the read timeout, --read-timeout): it stopped answering, or the network dropped the connection without closing it; nothing was committed and the cursor did not move: run again to retry`,
+      );
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect((await fx.ingestion.registry({ target: 'bronze.events' })).map((e) => e.status)).toEqual(['failed']);
+    } finally {
+      for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    }
+  }, 30_000);
+});
+
 describe('database source cursor on MariaDB', () => {
   it('binds a stored decimal cursor as a DECIMAL of its digits: compared where the server applies its string-to-DECIMAL rule (doubles), it still tells .01 from .02', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));
@@ -249,6 +394,25 @@ describe('database source cursor on MariaDB', () => {
   });
 });
 
+describe('database source FLOAT on MariaDB', () => {
+  it('reads FLOAT exactly (the text protocol would round it to 6 digits): as a cursor the last row is not read again', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE fl (id INTEGER PRIMARY KEY, f FLOAT, d DOUBLE)`);
+    await source.exec(`INSERT INTO fl VALUES (1, 0.123456789, 0.5), (2, 3.14159274, 1.5), (3, 1234567, 2.5), (4, 16777215, 3.5)`);
+    const options = { url: source.url, table: 'fl', target: 'bronze.fl', cursor: 'f' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsRead, first.cursor?.value]).toEqual(['success', 4, 16777215]);
+    const loaded = await rows(`SELECT typeof(f) AS type, f::DOUBLE AS f, d FROM bronze.fl ORDER BY id`);
+    expect(loaded).toEqual([
+      { type: 'FLOAT', f: Math.fround(0.123456789), d: 0.5 },
+      { type: 'FLOAT', f: Math.fround(3.14159274), d: 1.5 },
+      { type: 'FLOAT', f: 1234567, d: 2.5 },
+      { type: 'FLOAT', f: 16777215, d: 3.5 },
+    ]);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+  });
+});
+
 describe('database source errors', () => {
   it('names the server and a hint when it cannot connect, and never prints the password', async () => {
     for (const scheme of ['postgres', 'mysql']) {
@@ -262,6 +426,11 @@ describe('database source errors', () => {
     }
     const error = await thrown(ingestDatabase(fx.ingestion, { url: `sqlite:${fx.dir}/missing.db`, table: 'orders', target: 'bronze.orders' }));
     expect(error.message).toBe(`cannot open SQLite database ${fx.dir}/missing.db: unable to open database file; check that the file exists and is readable`);
+    await writeFile(join(fx.dir, 'notes.db'), 'not a database, only text '.repeat(100));
+    const notDb = await thrown(ingestDatabase(fx.ingestion, { url: `sqlite:${fx.dir}/notes.db`, table: 'orders', target: 'bronze.orders' }));
+    expect(notDb.message).toBe(`cannot open SQLite database ${fx.dir}/notes.db: file is not a database; the file is not a SQLite database (or an encrypted one)`);
+    // Each failed attempt is in the registry.
+    expect((await fx.ingestion.registry({ target: 'bronze.orders' })).map((e) => e.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
   });
 
   it('wants exactly one of a table and a query, and a positive chunk size', async () => {

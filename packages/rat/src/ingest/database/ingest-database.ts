@@ -3,15 +3,17 @@ import type { TableIdent } from '../../catalog/identifiers.js';
 import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { IngestOptions, ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
-import type { SourceReport } from '../row-source.js';
+import { RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
 import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
-import type { SourceConnection } from './source-connection.js';
+import type { SourceColumn, SourceConnection } from './source-connection.js';
 import { checkSelection, selectStatement, tableParts, userQuery } from './source-sql.js';
 import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
 
 export const DEFAULT_CHUNK_SIZE = 10_000;
+/** How long a read waits for the server's next chunk before it fails (10 minutes). */
+export const DEFAULT_READ_TIMEOUT_MS = 600_000;
 
 /** Rows read from the source so far (called after each chunk; the next chunk waits for a returned promise). */
 export interface DatabaseReadProgress {
@@ -35,6 +37,13 @@ export interface DatabaseSourceOptions extends IngestOptions {
   cursor?: string;
   /** Rows fetched per round trip, and the most held in memory at once (default 10,000). */
   chunkSize?: number;
+  /**
+   * How long to wait for the server's next chunk (the first one included: the server's work before
+   * its first row counts) before the run fails; default 10 minutes, 0 for no limit. A server that
+   * stops answering without closing the connection (frozen, or a network that drops packets
+   * silently) would else hold the run forever.
+   */
+  readTimeoutMs?: number;
   /** The source's name in the registry, lineage and cursor (default: the URL without password, `#` the table or a hash of the query). */
   name?: string;
   onRowsRead?: (progress: DatabaseReadProgress) => void | Promise<void>;
@@ -57,8 +66,9 @@ export interface DatabaseReport extends SourceReport {
  */
 export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSourceOptions): Promise<DatabaseReport> {
   const started = Date.now();
-  const { url, table, query, target, cursor, chunkSize = DEFAULT_CHUNK_SIZE, name, onRowsRead, env, ...ingestOptions } = options;
+  const { url, table, query, target, cursor, chunkSize = DEFAULT_CHUNK_SIZE, readTimeoutMs = DEFAULT_READ_TIMEOUT_MS, name, onRowsRead, env, ...ingestOptions } = options;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ValidationError('INVALID_ARGUMENT', `chunk size must be a positive number of rows, got ${chunkSize}`);
+  if (!Number.isFinite(readTimeoutMs) || readTimeoutMs < 0) throw new ValidationError('INVALID_ARGUMENT', `read timeout must be 0 (none) or a positive number of milliseconds, got ${readTimeoutMs}`);
   checkSelection({ table, query, cursor });
   const location = parseDatabaseUrl(url, env);
   const source = name ?? sourceName(location, table, query);
@@ -69,48 +79,73 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       `${source}: the stored cursor is on column ${previous.field} (= ${previous.value}), not ${cursor}: use --cursor ${previous.field}, or a new source name (--name) to start over`,
     );
   }
-  const connection = await connect(location);
+  if (cursor !== undefined && ingestOptions.mode === 'overwrite') {
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `${source}: --mode overwrite with --cursor ${cursor} would replace the table with only the rows after the stored cursor: use --mode append or --mode merge --key <column> with a cursor, or overwrite without --cursor to reload the whole ${table !== undefined ? 'table' : 'query'}`,
+    );
+  }
+  /** A run that fails before its first row: the registry records it as failed (best effort: the error itself matters more), then the error is thrown. */
+  const fail = async (error: Error): Promise<never> => {
+    await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(error), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions).catch(() => undefined);
+    throw error;
+  };
+  const connection = await connect(location).catch(fail);
   let rowsRead = 0;
   try {
-    const statement = selectStatement(connection, { table, query, cursor }, previous);
     let result;
     try {
+      const statement = await selectStatement(connection, { table, query, cursor }, previous);
       result = await connection.open(statement.sql, statement.params, chunkSize);
     } catch (error) {
-      if (!isConnectionLost(location, error)) throw statementError(location, source, table, cursor, error);
+      if (!isConnectionLost(location, error)) return await fail(statementError(location, source, table, cursor, error));
       // Dropped while the server was still working on the query: a failed run like one cut off mid-stream.
       const report = await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(readingStopped(source, 0, cursor, undefined, error)), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
       return { ...report, rowsRead: 0, durationMs: Date.now() - started };
     }
     const names = result.columns.map((c) => c.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-    if (duplicate !== undefined) throw new ValidationError('INVALID_ARGUMENT', `${source}: the result has two columns named ${JSON.stringify(duplicate)}; give them distinct names (AS ...) in the query`);
+    if (duplicate !== undefined) await fail(new ValidationError('INVALID_ARGUMENT', `${source}: the result has two columns named ${JSON.stringify(duplicate)}; give them distinct names (AS ...) in the query`));
     if (cursor !== undefined && !names.includes(cursor)) {
-      throw new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`);
+      await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`));
     }
     const chunks = result.chunks;
+    const cursorColumn = result.columns.find((c) => c.name === cursor);
+    const cursorProblem = cursorColumn?.cursorProblem;
     let last: unknown;
-    async function* rows(): AsyncGenerator<ParsedRow> {
+    async function* rows(): AsyncGenerator<ParsedRow | RejectedRecord> {
       let chunkCount = 0;
+      const iterator = chunks[Symbol.asyncIterator]();
+      // A fetch that timed out still waits: the connection's close ends it, not the iterator's return.
+      let stuck = false;
       try {
-        for await (const chunk of chunks) {
+        for (;;) {
+          const next = await withinReadTimeout(iterator.next(), readTimeoutMs).catch((error: unknown) => {
+            stuck = error instanceof ReadTimeout;
+            throw error;
+          });
+          if (next.done) break;
+          const chunk = next.value;
           for (const row of chunk) {
             rowsRead++;
-            yield row;
+            yield cursor === undefined ? row : checkedCursor(row, cursor, rowsRead, cursorProblem);
           }
           chunkCount++;
-          if (cursor !== undefined) last = chunk.at(-1)?.[cursor];
+          if (cursor !== undefined) last = valuesOf(chunk.at(-1))?.[cursor];
           await onRowsRead?.({ source, rows: rowsRead, chunks: chunkCount, ...(cursor !== undefined ? { cursor: last } : {}) });
         }
       } catch (error) {
         if (isRatError(error)) throw error;
         throw readingStopped(source, rowsRead, cursor, last, error);
+      } finally {
+        // As for await does: a consumer that stopped early (a bad row with onError fail) ends the read.
+        if (!stuck) await iterator.return?.();
       }
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
-    const numericCursor = result.columns.find((c) => c.name === cursor)?.numeric === true;
+    const cursorKind = cursorColumn?.numeric ? ('number' as const) : cursorColumn?.binary ? ('bytes' as const) : undefined;
     const report = await ingestion.ingestRows(
-      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(numericCursor ? { cursorKind: 'number' as const } : {}) } : {}) },
+      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(cursorKind ? { cursorKind } : {}) } : {}) },
       target,
       ingestOptions,
     );
@@ -119,6 +154,44 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
   } finally {
     await connection.close();
   }
+}
+
+/** The server sent nothing within the read timeout. */
+class ReadTimeout extends Error {
+  constructor(ms: number) {
+    super(`the server sent nothing for ${ms / 1000} s (the read timeout, --read-timeout): it stopped answering, or the network dropped the connection without closing it`);
+  }
+}
+
+/** `pending`, or a ReadTimeout after `ms` (0: no limit). A fetch left behind never rejects unhandled. */
+function withinReadTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
+  if (ms === 0) return pending;
+  pending.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ReadTimeout(ms)), ms);
+  });
+  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+}
+
+function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | undefined {
+  return row instanceof RejectedRecord ? (row.record as ParsedRow) : row;
+}
+
+/**
+ * The row, or when its cursor value cannot be a stored cursor (see SourceColumn.cursorProblem) a
+ * record for the quarantine that leaves the cursor where it was. The source sorts such values last,
+ * so the next run reads the row again: marked mayRepeat, it is quarantined once, not on every run.
+ */
+function checkedCursor(row: ParsedRow | RejectedRecord, cursor: string, line: number, cursorProblem: SourceColumn['cursorProblem']): ParsedRow | RejectedRecord {
+  const values = valuesOf(row)!;
+  const problem = cursorProblem?.(values[cursor]);
+  if (problem === undefined) return row;
+  const value = values[cursor];
+  const shown = Buffer.isBuffer(value) ? `the BLOB x'${value.toString('hex')}'` : String(value);
+  const reason = `row ${line}: cursor column ${JSON.stringify(cursor)} holds ${shown}, which cannot be a cursor (${problem}: no later row would load); the cursor stays at the last other value${row instanceof RejectedRecord ? `; also ${row.reason}` : ''}`;
+  const raw = row instanceof RejectedRecord ? row.raw : rowJson(row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
+  return new RejectedRecord(line, reason, raw, values, true);
 }
 
 /** The error of a read the connection dropped under, after `rowsRead` rows (the last with cursor value `last`). */
@@ -156,7 +229,8 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
     return connectSqlite(location.path!);
   } catch (error) {
     if (location.dialect === 'sqlite') {
-      throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; check that the file exists and is readable`, { cause: error });
+      const hint = (error as { code?: unknown }).code === 'SQLITE_NOTADB' ? 'the file is not a SQLite database (or an encrypted one)' : 'check that the file exists and is readable';
+      throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; ${hint}`, { cause: error });
     }
     const passwordFrom = location.dialect === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
     throw new ExternalError(

@@ -1,7 +1,7 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { EXACT_NUMBER, type SourceCursor } from '../source-cursor.js';
-import { hexOf, isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, hexOf, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
 const TYPE = {
@@ -43,6 +43,8 @@ interface ColumnReader {
   convert: (value: unknown) => unknown;
   /** Numbers that arrive as text (DECIMAL): see SourceColumn.numeric. */
   numeric?: boolean;
+  /** Bytes that arrive as hex text (BINARY, BLOB, BIT): see SourceColumn.binary. */
+  binary?: boolean;
 }
 
 const same = (value: unknown) => value;
@@ -101,9 +103,9 @@ function columnReader(field: Field): ColumnReader {
       return { convert: same };
     case TYPE.BIT:
     case TYPE.GEOMETRY:
-      return { type: 'VARCHAR', convert: bytes };
+      return { type: 'VARCHAR', convert: bytes, binary: true };
   }
-  return { type: 'VARCHAR', convert: field.characterSet === BINARY_CHARSET ? bytes : same };
+  return field.characterSet === BINARY_CHARSET ? { type: 'VARCHAR', convert: bytes, binary: true } : { type: 'VARCHAR', convert: same };
 }
 
 export interface MysqlLocation {
@@ -131,6 +133,8 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
     dateStrings: true,
     jsonStrings: true,
     connectTimeout: 10_000,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_MS,
     typeCast: (field, next) => (field.type === 'GEOMETRY' ? field.buffer() : next()),
   });
   // A dropped connection is emitted on the connection, not the running query (which has no callback):
@@ -139,11 +143,27 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
   conn.on('error', (error: Error) => onLost?.(error));
   conn.on('end', () => onLost?.(Object.assign(new Error('the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' })));
   const run = (sql: string) => new Promise<void>((resolve, reject) => conn.query(sql, (error) => (error ? reject(error) : resolve())));
+  /** Columns read through CAST(... AS DOUBLE) that are FLOAT in the source (they stay REAL). */
+  const floats = new Set<string>();
   await new Promise<void>((resolve, reject) => conn.connect((error) => (error ? reject(error) : resolve())));
   let closed = false;
   const connection: SourceConnection = {
-    quoteIdent: (name) => `\`${name.replaceAll('`', '``')}\``,
+    quoteIdent: quoteMysqlIdent,
     cursorValue: mysqlCursorValue,
+    /**
+     * The text protocol sends a FLOAT rounded to 6 significant digits (MariaDB's `%g`): 16777215 arrives
+     * as 16777200, and as a cursor the row is read again on every run. Cast to DOUBLE, it arrives as
+     * the double the float widens to, exact; its column stays REAL.
+     */
+    async selectList(from) {
+      const fields = await new Promise<Field[]>((resolve, reject) => conn.query(`SELECT * FROM ${from} LIMIT 0`, (error, _rows, found) => (error ? reject(error) : resolve((found ?? []) as unknown as Field[]))));
+      const names = fields.map((f) => (f as unknown as { name: string }).name);
+      const isFloat = (f: Field) => (f.columnType ?? f.type) === TYPE.FLOAT;
+      // Two columns of one name cannot be listed by name; the read refuses them anyway.
+      if (!fields.some(isFloat) || new Set(names).size !== names.length) return undefined;
+      for (const [i, name] of names.entries()) if (isFloat(fields[i]!)) floats.add(name);
+      return names.map((name) => (floats.has(name) ? `CAST(${quoteMysqlIdent(name)} AS DOUBLE) AS ${quoteMysqlIdent(name)}` : quoteMysqlIdent(name))).join(', ');
+    },
     async open(sql, params, chunkSize): Promise<SourceResult> {
       await run(`SET time_zone = '+00:00'`);
       await run('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
@@ -177,9 +197,9 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
         wake?.();
       });
       const described = await fields;
-      const readers = described.map(columnReader);
       const names = (described as unknown as { name: string }[]).map((f) => f.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}), ...(readers[i]!.numeric ? { numeric: true } : {}) }));
+      const readers = described.map((field, i) => (floats.has(names[i]!) ? { type: 'REAL', convert: same } : columnReader(field)));
+      const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
         for (let i = 0; i < names.length; i++) {
@@ -218,16 +238,21 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
   return connection;
 }
 
+function quoteMysqlIdent(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
 /**
  * A stored number cursor bound as an exact number. MySQL compares a DECIMAL or BIGINT column with a
  * string as doubles (https://dev.mysql.com/doc/refman/8.0/en/type-conversion.html), so past about 15
  * significant digits `12345678901234567.02 > '12345678901234567.01'` is false and the row is skipped
  * (MariaDB turns a constant string into the column's type first, but its rule between a string and a
  * DECIMAL is the same). An integer is bound as a bigint (written as its digits), a decimal cast to a
- * DECIMAL of exactly its digits; text and timestamps stay strings, compared in the column's own type.
+ * DECIMAL of exactly its digits; bytes are bound as bytes; text and timestamps stay strings, compared in the column's own type.
  */
 export function mysqlCursorValue(cursor: SourceCursor): { sql: string; param: unknown } {
   const { value } = cursor;
+  if (cursor.kind === 'bytes') return { sql: '?', param: cursorParam(cursor) };
   if (cursor.kind !== 'number' || typeof value !== 'string' || !EXACT_NUMBER.test(value)) return { sql: '?', param: value };
   const [whole = '', fraction = ''] = value.replace(/^-/, '').split('.');
   if (fraction === '') return { sql: '?', param: BigInt(value) };

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { parseArrayText } from './postgres-array-text.js';
-import { isSocketLost, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
 const OID = {
@@ -36,9 +36,37 @@ interface ColumnReader {
   convert: Convert;
   /** Numbers that arrive as text (numeric): see SourceColumn.numeric. */
   numeric?: boolean;
+  /** Bytes that arrive as hex text (bytea): see SourceColumn.binary. */
+  binary?: boolean;
+  /** See SourceColumn.cursorProblem. */
+  cursorProblem?: (value: unknown) => string | undefined;
 }
 
 const asText: Convert = (text) => text;
+
+/**
+ * A date or timestamp before year 1 in DuckDB's spelling: PostgreSQL writes `0044-03-15 BC` (and
+ * `0044-03-15 12:00:00+00 BC`), which DuckDB would read as the year 44 AD, ignoring the suffix;
+ * DuckDB's own form is `0044-03-15 (BC) 12:00:00+00`. Both count 1 BC as the year before 1 AD.
+ * https://www.postgresql.org/docs/current/datatype-datetime.html#DATATYPE-DATETIME-INPUT
+ */
+const beforeChrist: Convert = (text) => {
+  const match = /^(\d+-\d\d-\d\d)(.*) BC$/.exec(text);
+  return match ? `${match[1]} (BC)${match[2]}` : text;
+};
+
+/** A stored cursor of a date or timestamp BC back in PostgreSQL's spelling (it does not read DuckDB's `(BC)`). */
+function postgresBeforeChrist(value: string): string {
+  const match = /^(\d+-\d\d-\d\d) \(BC\)(.*)$/.exec(value);
+  return match ? `${match[1]}${match[2]} BC` : value;
+}
+
+/** PostgreSQL's values above every number or time: as a stored cursor, no later row would be greater. */
+const ABOVE_ALL = new Set(['NaN', 'Infinity', 'infinity']);
+
+function aboveAll(value: unknown): string | undefined {
+  return typeof value === 'string' && ABOVE_ALL.has(value) ? `PostgreSQL sorts ${value} after every other value` : undefined;
+}
 
 /** Every value arrives as PostgreSQL's text form; the readers turn it into exact values (never a lossy JS number). */
 const rawText: pg.CustomTypesConfig = { getTypeParser: () => asText as (value: string) => unknown } as pg.CustomTypesConfig;
@@ -61,28 +89,28 @@ function columnReader(oid: number, modifier: number, category: string | undefine
     case OID.int8:
       return { type: 'BIGINT', convert: (t) => BigInt(t) };
     case OID.float4:
-      return { type: 'REAL', convert: asText };
+      return { type: 'REAL', convert: asText, cursorProblem: aboveAll };
     case OID.float8:
-      return { type: 'DOUBLE', convert: asText };
+      return { type: 'DOUBLE', convert: asText, cursorProblem: aboveAll };
     case OID.numeric: {
       // typmod = ((precision << 16) | scale) + 4; -1 when unconstrained.
-      if (modifier < 4) return { type: 'VARCHAR', convert: asText, numeric: true };
+      if (modifier < 4) return { type: 'VARCHAR', convert: asText, numeric: true, cursorProblem: aboveAll };
       const precision = ((modifier - 4) >> 16) & 0xffff;
       const scale = (modifier - 4) & 0xffff;
-      return { type: precision <= 38 && scale <= precision ? `DECIMAL(${precision},${scale})` : 'VARCHAR', convert: asText, numeric: true };
+      return { type: precision <= 38 && scale <= precision ? `DECIMAL(${precision},${scale})` : 'VARCHAR', convert: asText, numeric: true, cursorProblem: aboveAll };
     }
     case OID.date:
-      return { type: 'DATE', convert: asText };
+      return { type: 'DATE', convert: beforeChrist, cursorProblem: aboveAll };
     case OID.time:
       return { type: 'TIME', convert: asText };
     case OID.timestamp:
-      return { type: 'TIMESTAMP', convert: asText };
+      return { type: 'TIMESTAMP', convert: beforeChrist, cursorProblem: aboveAll };
     case OID.timestamptz:
-      return { type: 'TIMESTAMPTZ', convert: asText };
+      return { type: 'TIMESTAMPTZ', convert: beforeChrist, cursorProblem: aboveAll };
     case OID.uuid:
       return { type: 'UUID', convert: asText };
     case OID.bytea:
-      return { type: 'VARCHAR', convert: (t) => (t.startsWith('\\x') ? t.slice(2) : t) };
+      return { type: 'VARCHAR', convert: (t) => (t.startsWith('\\x') ? t.slice(2) : t), binary: true };
     case OID.text:
     case OID.varchar:
     case OID.bpchar:
@@ -136,6 +164,8 @@ async function describeTypes(client: pg.Client, oids: number[]): Promise<Map<num
 }
 
 const CURSOR = 'rat_source_cursor';
+/** How long closing waits for the server before it drops the connection. */
+const CLOSE_WAIT_MS = 5_000;
 
 /**
  * A PostgreSQL source: one read-only REPEATABLE READ transaction (a consistent snapshot however
@@ -143,16 +173,25 @@ const CURSOR = 'rat_source_cursor';
  * https://www.postgresql.org/docs/current/sql-declare.html
  */
 export async function connectPostgres(connectUrl: string): Promise<SourceConnection> {
-  const client = new (loadPg().Client)({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, application_name: 'rat ingest-db' });
-  // A dropped connection is also emitted as an event: without a listener it would end the process.
-  client.on('error', () => undefined);
+  // Keepalive probes find a peer the network lost (a NAT or firewall that dropped the connection) in minutes, not hours.
+  const client = new (loadPg().Client)({ connectionString: connectUrl, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_MS, application_name: 'rat ingest-db' });
+  // A dropped connection is also emitted as an event: without a listener it would end the process. One that
+  // drops while no query runs (the backend terminated between two fetches) arrives only here, with the
+  // server's reason; the next query then fails with pg's generic "not queryable": report the reason instead.
+  let lost: Error | undefined;
+  client.on('error', (error) => {
+    lost ??= error;
+  });
+  const afterLoss = (error: unknown): never => {
+    throw lost ?? error;
+  };
   await client.connect();
   let inTransaction = false;
   let closed = false;
   const connection: SourceConnection = {
     quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
     // The parameter takes the type of the column it is compared with: a numeric cursor's text compares as that exact numeric.
-    cursorValue: (cursor) => ({ sql: '$1', param: cursor.value }),
+    cursorValue: (cursor) => ({ sql: '$1', param: cursor.kind === 'string' && typeof cursor.value === 'string' ? postgresBeforeChrist(cursor.value) : cursorParam(cursor) }),
     async open(sql, params, chunkSize): Promise<SourceResult> {
       // Text forms the readers expect whatever the server's defaults: UTC offsets, ISO dates, hex bytea,
       // floats that read back to the same double (shortest exact form from PostgreSQL 12 on).
@@ -160,12 +199,12 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       inTransaction = true;
       await client.query({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`, values: params });
-      const fetch = () => client.query<unknown[]>({ text: `FETCH FORWARD ${chunkSize} FROM ${CURSOR}`, rowMode: 'array', types: rawText });
+      const fetch = () => client.query<unknown[]>({ text: `FETCH FORWARD ${chunkSize} FROM ${CURSOR}`, rowMode: 'array', types: rawText }).catch(afterLoss);
       const first = await fetch();
       const described = await describeTypes(client, first.fields.map((f) => f.dataTypeID));
       const readers = first.fields.map((f) => columnReader(f.dataTypeID, f.dataTypeModifier, described.get(f.dataTypeID)?.category, described.get(f.dataTypeID)?.element));
       const names = first.fields.map((f) => f.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}), ...(readers[i]!.numeric ? { numeric: true } : {}) }));
+      const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       const toRow = (values: unknown[]): ParsedRow => {
         const row: ParsedRow = {};
         for (let i = 0; i < names.length; i++) {
@@ -181,7 +220,7 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
           if (batch.length < chunkSize) break;
           batch = (await fetch()).rows;
         }
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch(afterLoss);
         inTransaction = false;
       }
       return { columns, chunks: chunks() };
@@ -189,8 +228,20 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
     async close() {
       if (closed) return;
       closed = true;
-      if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
-      await client.end().catch(() => undefined);
+      const ending = (async () => {
+        if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
+        await client.end().catch(() => undefined);
+      })();
+      // A server that stopped answering never completes the goodbye (nor the fetch still waiting before it): drop the socket.
+      let timer: NodeJS.Timeout | undefined;
+      const abandon = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+          resolve();
+        }, CLOSE_WAIT_MS);
+      });
+      await Promise.race([ending, abandon]);
+      clearTimeout(timer);
     },
   };
   return connection;

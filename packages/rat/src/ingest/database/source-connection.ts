@@ -1,4 +1,5 @@
 import type { ParsedRow } from '../ingest-options.js';
+import type { RejectedRecord } from '../row-source.js';
 import type { SourceCursor } from '../source-cursor.js';
 
 /** A result column: its name, and its type as a DuckDB SQL type (undefined: left to inference). */
@@ -7,13 +8,24 @@ export interface SourceColumn {
   type?: string;
   /** Its values are numbers, decimals among them arriving as their exact text: a cursor on it is a number, not text. */
   numeric?: boolean;
+  /** Its values are bytes, arriving as hex text: a cursor on it is bound as bytes, not as the text of the hex digits. */
+  binary?: boolean;
+  /**
+   * Why a value of this column cannot be an incremental cursor, or undefined when it can: a value the
+   * source sorts after every ordinary one (PostgreSQL's NaN and infinity, SQLite text in an INTEGER
+   * column) would leave no later row greater than the stored cursor.
+   */
+  cursorProblem?: (value: unknown) => string | undefined;
 }
 
 /** A running query: its columns (known before the first row is pulled) and its rows in chunks. */
 export interface SourceResult {
   columns: SourceColumn[];
-  /** Rows as exact values (big integers as bigint, decimals and timestamps as text), one chunk at a time. */
-  chunks: AsyncIterable<ParsedRow[]>;
+  /**
+   * Rows as exact values (big integers as bigint, decimals and timestamps as text), one chunk at a
+   * time; a row whose value the source knows does not fit its column comes as a RejectedRecord.
+   */
+  chunks: AsyncIterable<(ParsedRow | RejectedRecord)[]>;
 }
 
 /**
@@ -29,16 +41,40 @@ export interface SourceConnection {
    * (a bind parameter such as `?` or `$1`, or one cast to the type the comparison must be made in) and the value bound to it.
    */
   cursorValue(cursor: SourceCursor): { sql: string; param: unknown };
+  /**
+   * The select list for reading `from` (a table or a parenthesized query), when `*` would not give
+   * every value exactly (MariaDB sends FLOAT as 6 digits of text); undefined: `*`.
+   */
+  selectList?(from: string): Promise<string | undefined>;
   /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
   open(sql: string, params: unknown[], chunkSize: number): Promise<SourceResult>;
   /** Ends the query (if still running) and the connection; safe to call twice and after the connection dropped. */
   close(): Promise<void>;
 }
 
+/** The result column a reader describes (only the properties it has). */
+export function sourceColumn(name: string, reader: Omit<SourceColumn, 'name'>): SourceColumn {
+  return {
+    name,
+    ...(reader.type !== undefined ? { type: reader.type } : {}),
+    ...(reader.numeric ? { numeric: true } : {}),
+    ...(reader.binary ? { binary: true } : {}),
+    ...(reader.cursorProblem ? { cursorProblem: reader.cursorProblem } : {}),
+  };
+}
+
+/** The value bound for a stored cursor: a binary column's hex text as the bytes it spells (compared byte by byte in the source). */
+export function cursorParam(cursor: SourceCursor): unknown {
+  return cursor.kind === 'bytes' && typeof cursor.value === 'string' ? Buffer.from(cursor.value, 'hex') : cursor.value;
+}
+
 /** Hex text of binary values (bytea, BLOB): lowercase, no prefix, so `unhex(col)` gives the bytes back in SQL. */
 export function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+
+/** When TCP keepalive starts probing an idle source connection (both network drivers). */
+export const KEEPALIVE_MS = 30_000;
 
 /** Node's errors of a socket that the other end or the network broke. */
 const SOCKET_LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);

@@ -38,17 +38,27 @@ export function checkSelection(selection: SourceSelection): void {
   if (selection.cursor !== undefined && selection.cursor.trim() === '') throw new ValidationError('INVALID_ARGUMENT', 'the cursor column name is empty: e.g. --cursor updated_at');
 }
 
+const COMMENTS = /--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\//g;
+
+/**
+ * The query as it goes into the subquery: trimmed, without a final semicolon, also one that only
+ * comments follow (`-- ...`, MySQL's `# ...`, `/* ... *\/`): inside the parentheses it would end the statement.
+ */
 export function userQuery(query: string): string {
-  return query.trim().replace(/;\s*$/, '');
+  const text = query.trim();
+  const end = text.lastIndexOf(';');
+  return end >= 0 && text.slice(end + 1).replace(COMMENTS, '').trim() === '' ? text.slice(0, end).trim() : text;
 }
 
 /**
  * The statement that reads the selection: the table, or the query as a subquery; with a cursor, only
  * rows after the stored value, in cursor order (so a run that fails part way has read a prefix).
+ * The columns are `*` unless the connection has its own list for them (see SourceConnection.selectList).
  */
-export function selectStatement(connection: SourceConnection, selection: SourceSelection, previous: SourceCursor | undefined): { sql: string; params: unknown[] } {
-  const from = selection.table !== undefined && selection.table.trim() !== '' ? tableParts(selection.table).map((p) => connection.quoteIdent(p)).join('.') : `(${userQuery(selection.query!)}) AS rat_source`;
-  let sql = `SELECT * FROM ${from}`;
+export async function selectStatement(connection: SourceConnection, selection: SourceSelection, previous: SourceCursor | undefined): Promise<{ sql: string; params: unknown[] }> {
+  // The newline ends a `-- comment` or `# comment` closing the query, which would else hide the parenthesis.
+  const from = selection.table !== undefined && selection.table.trim() !== '' ? tableParts(selection.table).map((p) => connection.quoteIdent(p)).join('.') : `(${userQuery(selection.query!)}\n) AS rat_source`;
+  let sql = `SELECT ${(await connection.selectList?.(from)) ?? '*'} FROM ${from}`;
   const params: unknown[] = [];
   if (selection.cursor) {
     const column = connection.quoteIdent(selection.cursor);

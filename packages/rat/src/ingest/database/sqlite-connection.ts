@@ -1,13 +1,55 @@
 import Database from 'better-sqlite3';
 import type { ParsedRow } from '../ingest-options.js';
-import { hexOf, type SourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { RejectedRecord, rowJson } from '../row-source.js';
+import { cursorParam, hexOf, type SourceColumn, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
-interface ColumnReader {
-  type?: string;
+/**
+ * better-sqlite3 decodes a TEXT value's invalid UTF-8 bytes as U+FFFD: such a value would load with
+ * its bytes replaced. Text holding U+FFFD itself cannot be told apart, and goes to the quarantine too.
+ */
+const REPLACEMENT = '\uFFFD';
+const NOT_UTF8 = 'holds text that is not valid UTF-8 (read as U+FFFD, the replacement character): fix the encoding in the source (e.g. CAST(col AS BLOB) to load its bytes as hex)';
+
+interface ColumnReader extends Omit<SourceColumn, 'name'> {
+  /** The value to load, or a Misfit when it does not fit the column. */
   convert: (value: unknown) => unknown;
 }
 
+/** A value that does not fit its column's declared type: its row goes to the quarantine with `reason`. */
+class Misfit {
+  constructor(readonly reason: string) {}
+}
+
 const bytesOrSame = (value: unknown) => (Buffer.isBuffer(value) ? hexOf(value) : value);
+
+/** SQLite's spelling of a BLOB literal, `x'2024'`: how a blob shows in a message and the quarantine. */
+const blobLiteral = (bytes: Buffer) => `x'${hexOf(bytes)}'`;
+
+/**
+ * A reader for a column of numbers, dates or booleans: a BLOB there goes to the quarantine. As hex text
+ * it would load as the number its digits spell (x'12' as 12, x'2024' as 2024.0).
+ */
+function noBlob(declared: string, convert: (value: unknown) => unknown): (value: unknown) => unknown {
+  return (value) => (Buffer.isBuffer(value) ? new Misfit(`holds the BLOB ${blobLiteral(value)}, not a value of its declared type ${declared}`) : convert(value));
+}
+
+const same = (value: unknown) => value;
+
+/**
+ * Why a cursor value cannot be stored: SQLite sorts every number before every text and every text
+ * before every BLOB (https://www.sqlite.org/datatype3.html#sort_order), so as the stored cursor such a
+ * value would leave no later row of the column's own type greater.
+ */
+function numberCursorProblem(value: unknown): string | undefined {
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} is above every other number`;
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return `SQLite sorts ${typeof value === 'string' ? 'text' : 'a BLOB'} after every number`;
+  return undefined;
+}
+
+/** A date column's BLOB (a Misfit, kept as its bytes in the record). */
+function textCursorProblem(value: unknown): string | undefined {
+  return Buffer.isBuffer(value) ? 'SQLite sorts a BLOB after every text' : undefined;
+}
 
 /**
  * A DuckDB type from a SQLite declared type, after SQLite's own affinity rules
@@ -18,19 +60,21 @@ const bytesOrSame = (value: unknown) => (Buffer.isBuffer(value) ? hexOf(value) :
 function columnReader(declared: string | null): ColumnReader {
   const type = (declared ?? '').toUpperCase();
   if (type === '') return { convert: bytesOrSame };
+  const number = { convert: noBlob(type, same), cursorProblem: numberCursorProblem };
   const decimal = /^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$/.exec(type);
   if (decimal) {
     const precision = Number(decimal[1]);
     const scale = Number(decimal[2] ?? 0);
-    if (precision <= 38 && scale <= precision) return { type: `DECIMAL(${precision},${scale})`, convert: bytesOrSame };
+    if (precision <= 38 && scale <= precision) return { type: `DECIMAL(${precision},${scale})`, ...number };
   }
-  if (/^BOOL/.test(type)) return { type: 'BOOLEAN', convert: (v) => (v === 0n ? false : v === 1n ? true : bytesOrSame(v)) };
-  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: (v) => (typeof v === 'string' ? utcTimestamp(v) : bytesOrSame(v)) };
-  if (/^DATE\b/.test(type)) return { type: 'DATE', convert: bytesOrSame };
-  if (type.includes('INT')) return { type: 'BIGINT', convert: bytesOrSame };
+  if (/^BOOL/.test(type)) return { type: 'BOOLEAN', convert: noBlob(type, (v) => (v === 0n ? false : v === 1n ? true : v)), cursorProblem: numberCursorProblem };
+  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: noBlob(type, (v) => (typeof v === 'string' ? utcTimestamp(v) : v)), cursorProblem: textCursorProblem };
+  if (/^DATE\b/.test(type)) return { type: 'DATE', convert: noBlob(type, same), cursorProblem: textCursorProblem };
+  if (type.includes('INT')) return { type: 'BIGINT', ...number };
+  // A BLOB in a text column loads as its hex (a UUID column often holds its 16 bytes).
   if (/CHAR|CLOB|TEXT|JSON|UUID/.test(type)) return { type: 'VARCHAR', convert: bytesOrSame };
-  if (type.includes('BLOB')) return { type: 'VARCHAR', convert: bytesOrSame };
-  if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', convert: bytesOrSame };
+  if (type.includes('BLOB')) return { type: 'VARCHAR', convert: bytesOrSame, binary: true };
+  if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', ...number };
   return { convert: bytesOrSame };
 }
 
@@ -58,31 +102,47 @@ export function utcTimestamp(text: string): string {
 /** A SQLite source: the file opened read-only, the statement stepped row by row (integers as bigint, exact). */
 export function connectSqlite(path: string): SourceConnection {
   const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    // Opening reads nothing: read the header now, so a file that is no database fails as such, not as its first query.
+    db.pragma('schema_version');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   let closed = false;
   let pending: IterableIterator<unknown[]> | undefined;
   return {
     quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
     // SQLite compares a bound text with an integer column as text: big integers (a number cursor kept as text) are bound as integers.
-    cursorValue: (cursor) => ({ sql: '?', param: cursor.kind === 'number' && typeof cursor.value === 'string' && /^-?\d+$/.test(cursor.value) ? BigInt(cursor.value) : cursor.value }),
+    cursorValue: (cursor) => ({ sql: '?', param: cursor.kind === 'number' && typeof cursor.value === 'string' && /^-?\d+$/.test(cursor.value) ? BigInt(cursor.value) : cursorParam(cursor) }),
     async open(sql, params, chunkSize): Promise<SourceResult> {
       const statement = db.prepare(sql).safeIntegers(true).raw(true);
       const described = statement.columns();
       const readers = described.map((c) => columnReader(c.type));
       const names = described.map((c) => c.name);
-      const columns: SourceColumn[] = names.map((name, i) => ({ name, ...(readers[i]!.type ? { type: readers[i]!.type } : {}) }));
-      const toRow = (values: unknown[]): ParsedRow => {
+      const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
+      let line = 0;
+      const toRow = (values: unknown[]): ParsedRow | RejectedRecord => {
+        line++;
         const row: ParsedRow = {};
+        let misfit: string | undefined;
         for (let i = 0; i < names.length; i++) {
           const value = values[i];
-          row[names[i]!] = value === null || value === undefined ? null : readers[i]!.convert(value);
+          const converted = value === null || value === undefined ? null : readers[i]!.convert(value);
+          if (converted instanceof Misfit) misfit ??= `column ${JSON.stringify(names[i])} ${converted.reason}`;
+          else if (typeof converted === 'string' && converted.includes(REPLACEMENT)) misfit ??= `column ${JSON.stringify(names[i])} ${NOT_UTF8}`;
+          row[names[i]!] = converted instanceof Misfit ? value : converted;
         }
-        return row;
+        if (misfit === undefined) return row;
+        // The row as read, BLOBs spelled as SQLite literals; the record keeps the values (a BLOB stays bytes) for the cursor check.
+        const shown = Object.fromEntries(Object.entries(row).map(([name, value]) => [name, Buffer.isBuffer(value) ? blobLiteral(value) : value]));
+        return new RejectedRecord(line, `row ${line}: ${misfit}`, rowJson(shown, (field, problem) => new Error(`${field}: ${problem}`)), row);
       };
       const rows = statement.iterate(...params) as IterableIterator<unknown[]>;
       pending = rows;
-      async function* chunks(): AsyncGenerator<ParsedRow[]> {
+      async function* chunks(): AsyncGenerator<(ParsedRow | RejectedRecord)[]> {
         for (;;) {
-          const chunk: ParsedRow[] = [];
+          const chunk: (ParsedRow | RejectedRecord)[] = [];
           while (chunk.length < chunkSize) {
             const next = rows.next();
             if (next.done) break;
