@@ -105,6 +105,8 @@ export const INGEST_HASH_KEY = 'rat.ingest.file-hash';
 export const INGEST_MODE_KEY = 'rat.ingest.mode';
 /** Set on the commit of a quarantine replay: it added a file's quarantined rows, it did not load the file. */
 export const INGEST_REPLAY_KEY = 'rat.ingest.replay';
+/** The ingest's id, as its quarantine rows hold it (`ingest_id`). */
+export const INGEST_ID_KEY = 'rat.ingest.id';
 
 export const REGISTRY_NAMESPACE = 'bronze';
 export const REGISTRY_TABLE = '_file_registry';
@@ -292,7 +294,7 @@ function liveEntry(target: LoadedTable, entries: RegistryEntry[]): RegistryEntry
 /** The entry of the overwrite the table's rows come from, when it loaded `hash`. */
 function lastOverwrite(target: LoadedTable, hash: string, entries: RegistryEntry[]): RegistryEntry | undefined {
   // Snapshots of SQL statements and maintenance (deletes, compaction) are not loads: the newest ingest is.
-  const latest = lineage(target).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
+  const latest = snapshotLineage(target).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
   if (!latest || latest.summary[INGEST_MODE_KEY] !== 'overwrite' || latest.summary[INGEST_HASH_KEY] !== hash) return undefined;
   return entries.find((e) => e.snapshotId === latest.snapshotId);
 }
@@ -309,11 +311,11 @@ function ancestry(table: LoadedTable): Set<string> {
 }
 
 function walkAncestry(table: LoadedTable): Set<string> {
-  return new Set(lineage(table).map((s) => s.snapshotId.toString()));
+  return new Set(snapshotLineage(table).map((s) => s.snapshotId.toString()));
 }
 
 /** The current snapshot and its parents, newest first. */
-function lineage(table: LoadedTable): Snapshot[] {
+export function snapshotLineage(table: LoadedTable): Snapshot[] {
   const byId = new Map(table.metadata.snapshots.map((s) => [s.snapshotId, s]));
   const seen = new Set<bigint>();
   const snapshots: Snapshot[] = [];

@@ -33,8 +33,12 @@ export interface IngestCommit {
     ident: TableIdent;
     /** Quarantine rows to add. */
     rowsSql?: string;
-    /** Replace every row the quarantine table holds now (a replay keeps the rows that still fail). */
-    replace?: boolean;
+    /**
+     * Replace every row of this version of the quarantine table, the one a replay read (it adds back
+     * the rows that stay): committed only while it is still the current one, so rows another writer
+     * added or replayed since are never dropped nor loaded twice.
+     */
+    replaces?: LoadedTable;
   };
   /** The registry entry (one per file: several when files were read together), completed with the snapshot id once it is known. */
   entry: (snapshotId: bigint | undefined) => RegistryEntry | RegistryEntry[];
@@ -89,11 +93,11 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
   }
   if (commit.rejects) {
     const rejects = commit.rejects;
-    const rejectsBase = (await rat.catalog.tableExists(rejects.ident)) ? await rat.catalog.loadTable(rejects.ident) : undefined;
+    const rejectsBase = rejects.replaces ?? ((await rat.catalog.tableExists(rejects.ident)) ? await rat.catalog.loadTable(rejects.ident) : undefined);
     const rejectsMetadata = rejectsBase?.metadata ?? newRejectsMetadata(rat.store.uri(`warehouse/${rejects.ident.namespace}/${rejects.ident.name}`));
     const draft: LoadedTable = { ident: rejects.ident, metadataLocation: rejectsBase?.metadataLocation ?? '', metadata: rejectsMetadata, pathMap: rejectsBase?.pathMap ?? [] };
     const added = rejects.rowsSql ? await commit.writing(() => rat.executor.writer.writeFiles(draft, rejects.rowsSql!, writes)) : [];
-    const removed = rejects.replace && rejectsBase ? await liveFiles(rat, rejectsBase) : new Set<string>();
+    const removed = rejects.replaces ? await liveFiles(rat, rejects.replaces) : new Set<string>();
     if (added.length > 0 || removed.size > 0) {
       const next = await produceSnapshot(rejectsMetadata, { operation: removed.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles: removed, summary: commit.summary }, produceContext(rat, draft, writes));
       commits.push({ ident: rejects.ident, ...(rejectsBase ? { base: rejectsBase } : {}), next });

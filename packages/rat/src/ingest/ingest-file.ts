@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBListType, DuckDBTypeId } from '@duckdb/node-api';
+import type { LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ConflictError, describeError, isRatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
@@ -19,6 +20,7 @@ import {
   type FileRegistry,
   INGEST_FILE_KEY,
   INGEST_HASH_KEY,
+  INGEST_ID_KEY,
   INGEST_MODE_KEY,
   INGEST_REPLAY_KEY,
   newRegistryEntry,
@@ -37,7 +39,7 @@ import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
 import { collectPlanRejects } from './plan-rejects.js';
 import { bytesReadReporter, rowsProducedReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
-import { loadedWith, type QuarantineOptions, rejectsIdent, rejectsSelect } from './quarantine.js';
+import { driftWith, loadedWith, namedWith, type QuarantineOptions, rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
 import { dropStaged, type StageContext, type StagedFile } from './staged-file.js';
@@ -118,6 +120,12 @@ export interface SourceFile {
 export interface ReplayInput {
   probed: ProbedFile;
   parse: QuarantineOptions;
+  /**
+   * The quarantine table as the replay read it: the commit replaces its rows with `keepRejectsSql`
+   * (read from this version too), and fails with a ConflictError, for the replay to read the quarantine
+   * again, if another writer moved it since.
+   */
+  rejects: LoadedTable;
   /** The quarantine rows that stay (every row not being replayed). */
   keepRejectsSql: string;
   /** Temp table (tmp BIGINT, line BIGINT) from the replay file's line numbers to the original ones. */
@@ -253,6 +261,7 @@ async function stageAndCommit(
           };
         }
         const staged = await stage(stageContext, source);
+        refuseMissingKeys(options, staged, probed.display);
       if (checkInfinite) staged.infiniteTemporal = true;
         const makePlan = () =>
           planConform({
@@ -323,12 +332,13 @@ async function stageAndCommit(
         }
         await settleHash(probed);
         const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
-        // Rows of a merge keep its mode and keys, so that a replay merges them too.
-        const loaded = loadedWith(options.mode, options.keys);
-        const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...loaded };
+        // Rows of a merge keep its mode and keys, so that a replay merges them too; every row keeps the table it was refused by.
+        const tableUuid = table?.metadata.tableUuid ?? plan.create?.tableUuid;
+        const loaded = { ...loadedWith(options.mode, options.keys), ...(tableUuid ? { table: tableUuid } : {}) };
+        const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...namedWith(options), ...loaded };
         const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: fileParse }) : undefined;
         // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
-        const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql, asWritten)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...loaded } }));
+        const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql, asWritten)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...driftWith(options), ...loaded } }));
         const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
         const renamed = staged.mapping.filter((m) => m.source !== m.name);
         // A file whose every row went to the quarantine brought nothing the table must fit: its columns
@@ -361,7 +371,7 @@ async function stageAndCommit(
           [INGEST_FILE_KEY]: probed.display,
           [INGEST_HASH_KEY]: origin.fileHash,
           [INGEST_MODE_KEY]: options.mode,
-          'rat.ingest.id': id,
+          [INGEST_ID_KEY]: id,
           'rat.ingest.rows-rejected': String(rejected),
           ...(replay ? { [INGEST_REPLAY_KEY]: 'true' } : {}),
         };
@@ -375,7 +385,7 @@ async function stageAndCommit(
             mode: options.mode,
             keys: options.keys,
             summary,
-            ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), replace: replay !== undefined } } : {}),
+            ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), ...(replay ? { replaces: replay.rejects } : {}) } } : {}),
             // Dated like the rows' _ingested_at, so the two join.
             entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
             registry: ctx.registry,
@@ -397,7 +407,9 @@ async function stageAndCommit(
             ...readNotes(probed, options, staged, rows),
           };
         } catch (error) {
-          if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS) {
+          // A replay's rows and the quarantine rows it keeps were read from one version of the quarantine: the replay reads it again.
+          if (!(error instanceof ConflictError) || attempt >= MAX_ATTEMPTS || replay) {
+            if (error instanceof ConflictError && replay) throw error;
             if (error instanceof ConflictError) throw new ConflictError('COMMIT_CONFLICT', `${probed.display}: ${targetName} kept changing under ${MAX_ATTEMPTS} attempts to commit; try again`, { cause: error });
             throw error;
           }
@@ -453,6 +465,20 @@ function recordsHint(probed: ProbedFile, options: ResolvedIngestOptions, staged:
   if (lists.length === 0) return {};
   const field = lists[0]!.source;
   return { hint: `the file is one JSON record, and its field "${field}" holds a list of records: to load each as a row, ingest it with --records ${field} (SDK: records: '${field}')` };
+}
+
+/** A merge matches rows by their key: a file without a key column has nothing to match (every row's key would be NULL). */
+function refuseMissingKeys(options: ResolvedIngestOptions, staged: StagedFile, file: string): void {
+  if (options.mode !== 'merge') return;
+  const names = staged.columns.map((c) => c.name);
+  const missing = options.keys.filter((key) => !names.some((name) => name.toLowerCase() === key.toLowerCase()));
+  if (missing.length === 0) return;
+  throw new InputFileError(
+    'COLUMN_NOT_FOUND',
+    file,
+    {},
+    `merge key ${missing.join(', ')} ${missing.length === 1 ? 'is not a column' : 'are not columns'} of the file (columns: ${names.join(', ')})`,
+  );
 }
 
 function stage(ctx: StageContext, probed: ProbedFile): Promise<StagedFile> {

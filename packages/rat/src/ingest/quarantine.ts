@@ -2,7 +2,7 @@ import type { TableIdent } from '../catalog/identifiers.js';
 import { quoteString } from '../engine/duckdb.js';
 import { newTableMetadata } from '../iceberg/metadata.js';
 import type { Schema, TableMetadata } from '../iceberg/types.js';
-import type { IngestMode } from './ingest-options.js';
+import type { IngestMode, ResolvedIngestOptions, SchemaDriftPolicy } from './ingest-options.js';
 import type { ParseOptions } from './staged-file.js';
 
 /**
@@ -48,6 +48,8 @@ export interface RejectRow {
   parse_options: string;
   ingest_id: string;
   rejected_at: string;
+  /** rejected_at in milliseconds since 1970. */
+  rejected_ms: number | null;
 }
 
 export function newRejectsMetadata(location: string): TableMetadata {
@@ -57,16 +59,39 @@ export function newRejectsMetadata(location: string): TableMetadata {
 /**
  * What `parse_options` of a quarantine row holds: how the row was parsed and, for rows of a merge,
  * how they were loaded (`mode: 'merge'` and its `keys`), so a replay merges them by the same key.
- * Rows of an append or an overwrite carry no mode: a replay adds them to the table.
+ * Rows of an append or an overwrite carry no mode: a replay adds them to the table. `table` is the
+ * table-uuid of the table the row was refused by: a replay leaves rows of a table dropped since (and
+ * made again under its name) where they are. Rows kept as the file's text also keep how the ingest
+ * named its columns (`rename`, `safeNames`) and its drift policy, so a replay reads them as the ingest
+ * did; rows kept as JSON objects of their values (already named) keep the policy only. A --type is not
+ * kept: the table has every column it typed, and its type (widened since, maybe) is the one a replay reads.
  */
 export interface QuarantineOptions extends ParseOptions {
   mode?: Extract<IngestMode, 'merge'>;
   keys?: string[];
+  table?: string;
+  rename?: Record<string, string>;
+  safeNames?: false;
+  schemaDrift?: SchemaDriftPolicy;
 }
 
 /** The load part of QuarantineOptions for rows loaded in `mode` with `keys`. */
 export function loadedWith(mode: IngestMode, keys: readonly string[]): Pick<QuarantineOptions, 'mode' | 'keys'> {
   return mode === 'merge' ? { mode, keys: [...keys] } : {};
+}
+
+/** How the ingest named and fitted the columns of rows kept as the file's text (the defaults are left out). */
+export function namedWith(options: ResolvedIngestOptions): Pick<QuarantineOptions, 'rename' | 'safeNames' | 'schemaDrift'> {
+  return {
+    ...(Object.keys(options.rename).length > 0 ? { rename: options.rename } : {}),
+    ...(options.safeNames ? {} : { safeNames: false as const }),
+    ...driftWith(options),
+  };
+}
+
+/** The drift policy, unless the default: rows kept as JSON objects are named already, but a column the ingest dropped is still in them. */
+export function driftWith(options: ResolvedIngestOptions): Pick<QuarantineOptions, 'schemaDrift'> {
+  return options.schemaDrift === 'evolve' ? {} : { schemaDrift: options.schemaDrift };
 }
 
 /**

@@ -11,6 +11,32 @@ afterAll(async () => {
 
 const count = async (sql: string) => (await fx.rat.query<{ n: number }>(sql))[0]!.n;
 
+/**
+ * Runs `work` (another writer) while the first commit that moves `table`'s quarantine waits to go
+ * through: the interleaving of two writers where the second commits between the first one's read and
+ * its commit, every time.
+ */
+async function whileCommitWaits<T>(table: string, work: () => Promise<unknown>, writer: () => Promise<T>): Promise<T> {
+  const catalog = fx.rat.catalog;
+  const commitTables = catalog.commitTables;
+  let pending: (() => Promise<unknown>) | undefined = work;
+  catalog.commitTables = async (commits, options) => {
+    const run = pending;
+    if (run && commits.some((c) => `${c.ident.namespace}.${c.ident.name}` === `${table}__rejects`)) {
+      pending = undefined;
+      await run();
+    }
+    return commitTables.call(catalog, commits, options);
+  };
+  try {
+    const result = await writer();
+    expect(pending, 'the other writer ran').toBeUndefined();
+    return result;
+  } finally {
+    catalog.commitTables = commitTables;
+  }
+}
+
 describe('quarantine replay', () => {
   it('replays CSV rows after the parser is fixed (a date format)', async () => {
     await fx.ingestion.ingest(await fx.file('orders-1.csv', 'id,ordered\n1,2026-01-05\n'), 'bronze.orders');
@@ -128,6 +154,16 @@ describe('quarantine replay', () => {
       expect(await ids('bronze.merged')).toEqual([[1, '2024-01-01'], [2, '2024-02-05'], [3, '2024-02-06'], [4, '2024-01-06'], [5, '2024-01-07'], [6, '2024-01-08']]);
     });
 
+    it('refuses a merge file without a key column, naming the file, the key and its columns', async () => {
+      await fx.ingestion.ingest(await fx.file('k1.csv', 'a,b,v\n1,1,x\n'), 'bronze.twokeys', { mode: 'merge', keys: ['a', 'b'] });
+      const k2 = await fx.file('k2.csv', 'a,v\n1,y\n');
+      expect((await fx.ingestion.ingest(k2, 'bronze.twokeys', { mode: 'merge', keys: ['a', 'b'] })).files[0]).toMatchObject({
+        status: 'failed',
+        error: `${k2}: merge key b is not a column of the file (columns: a, v)`,
+      });
+      expect(await fx.rat.query('SELECT a, b, v FROM bronze.twokeys')).toEqual([{ a: 1, b: 1, v: 'x' }]);
+    });
+
     describe('a merge replay never writes an older row over a newer one', () => {
       // Row 2 of m1 is quarantined (day first); m2 then merges a newer row 2.
       const m1 = 'id,day\n1,2024-01-01\n2,05/02/2024\n3,2024-01-03\n';
@@ -177,6 +213,22 @@ describe('quarantine replay', () => {
         await fx.ingestion.ingest(await fx.file('nolin-4.csv', 'id,day\n7,2024-04-01\n'), 'bronze.nolin', { ...merge, lineage: false });
         expect(await fx.ingestion.replayRejects('bronze.nolin', { dateFormat: '%d/%m/%Y', mode: 'merge', keys: ['id'] })).toMatchObject({ replayed: 1, superseded: 0 });
         expect((await ids('bronze.nolin')).filter(([id]) => id === 7)).toEqual([[7, '2024-02-07']]);
+      });
+
+      it('leaves in the quarantine a row whose key the same load took from another row of the file', async () => {
+        const path = await fx.file('same-1.csv', 'id,day,v\n2,05/02/2024,old\n2,2024-02-06,new\n3,2024-02-07,c\n');
+        expect((await fx.ingestion.ingest(path, 'bronze.same', merge)).files[0]).toMatchObject({ rowsIngested: 2, rowsRejected: 1 });
+        expect(await fx.ingestion.replayRejects('bronze.same', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 0, stillRejected: 1, superseded: 1 });
+        expect(await fx.rat.query('SELECT id, v FROM bronze.same ORDER BY id')).toEqual([{ id: 2, v: 'new' }, { id: 3, v: 'c' }]);
+        expect(await reason('bronze.same')).toEqual([expect.stringMatching(new RegExp(`^the load that quarantined this row \\(${path}, 20.*\\) loaded another row of the file with key id=2, which may come after it`))]);
+      });
+
+      it('an earlier row of a key that cannot be converted is replaced by the later one, as any earlier row (JSON)', async () => {
+        await fx.ingestion.ingest(await fx.file('jdup-0.ndjson', '{"id": 1, "day": "2024-01-01"}\n'), 'bronze.jdup', merge);
+        const report = await fx.ingestion.ingest(await fx.file('jdup-1.ndjson', '{"id": 2, "day": "05/02/2024"}\n{"id": 2, "day": "2024-02-06"}\n{"id": 3, "day": "07/02/2024"}\n'), 'bronze.jdup', merge);
+        expect(report.files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 1, supersededRows: 1 });
+        expect(await fx.rat.query('SELECT line, raw FROM bronze.jdup__rejects')).toEqual([{ line: 3, raw: expect.stringContaining('07/02/2024') }]);
+        expect(await ids('bronze.jdup')).toEqual([[1, '2024-01-01'], [2, '2024-02-06']]);
       });
 
       it('keeps the last quarantined row of a key by line, and leaves every one a later load superseded', async () => {
@@ -264,6 +316,104 @@ describe('quarantine replay', () => {
     expect(await count('SELECT count(*)::INT AS n FROM bronze.parsed__rejects')).toBe(7);
     // Replayed again, they stay.
     expect(await fx.ingestion.replayRejects('bronze.parsed')).toMatchObject({ replayed: 0, unstorable: 7, stillRejected: 7 });
+  });
+
+  describe('other writers at the same time', () => {
+    const a = 'id,dt,qty\n1,2024-01-01,1\n2,2024-01-02,2\n';
+    const b = 'id,dt,qty\n4,2024-01-04,4\n5,31/01/2024,5\n6,2024-01-06,x6\n';
+
+    it('two replays at once load a row once: the one that commits second reads the quarantine again', async () => {
+      await fx.ingestion.ingest(await fx.file('race-a.csv', a), 'bronze.race');
+      expect((await fx.ingestion.ingest(await fx.file('race-b.csv', b), 'bronze.race')).files[0]).toMatchObject({ rowsRejected: 2 });
+      let other: unknown;
+      const first = await whileCommitWaits(
+        'bronze.race',
+        async () => (other = await fx.ingestion.replayRejects('bronze.race', { dateFormat: '%d/%m/%Y' })),
+        () => fx.ingestion.replayRejects('bronze.race', { dateFormat: '%d/%m/%Y' }),
+      );
+      expect(other).toMatchObject({ replayed: 1, stillRejected: 1 });
+      expect(first).toMatchObject({ replayed: 0, stillRejected: 1 });
+      expect(await fx.rat.query('SELECT id, count(*)::INT AS n FROM bronze.race GROUP BY id HAVING n > 1')).toEqual([]);
+      expect(await count('SELECT count(*)::INT AS n FROM bronze.race WHERE id = 5')).toBe(1);
+      expect(await fx.rat.query('SELECT line, raw FROM bronze.race__rejects')).toEqual([{ line: 4, raw: '6,2024-01-06,x6' }]);
+    });
+
+    it('a replay keeps the rows another ingest quarantined while it ran', async () => {
+      await fx.ingestion.ingest(await fx.file('keep-a.csv', a), 'bronze.keep');
+      await fx.ingestion.ingest(await fx.file('keep-b.csv', b), 'bronze.keep');
+      const e = await fx.file('keep-e.csv', 'id,dt,qty\n8,2024-01-08,8\n9,2024-01-09,x9\n');
+      let ingested: unknown;
+      const replay = await whileCommitWaits(
+        'bronze.keep',
+        async () => (ingested = (await fx.ingestion.ingest(e, 'bronze.keep')).files[0]),
+        () => fx.ingestion.replayRejects('bronze.keep', { dateFormat: '%d/%m/%Y' }),
+      );
+      expect(ingested).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+      expect(replay).toMatchObject({ replayed: 1, stillRejected: 2 });
+      expect(await fx.rat.query('SELECT file_path, raw FROM bronze.keep__rejects ORDER BY raw')).toEqual([
+        { file_path: expect.stringMatching(/keep-b\.csv$/), raw: '6,2024-01-06,x6' },
+        { file_path: e, raw: '9,2024-01-09,x9' },
+      ]);
+      expect(await fx.rat.query<{ id: number }>('SELECT id FROM bronze.keep ORDER BY id')).toEqual([1, 2, 4, 5, 8].map((id) => ({ id })));
+    });
+  });
+
+  describe('rows read as the ingest read them', () => {
+    it('a replay renames the columns as the ingest did', async () => {
+      const rename = { dt: 'day', qty: 'quantity' };
+      await fx.ingestion.ingest(await fx.file('ren-1.csv', 'id,dt,qty\n1,2024-01-01,1\n'), 'bronze.ren', { rename });
+      await fx.ingestion.ingest(await fx.file('ren-2.csv', 'id,dt,qty\n2,05/02/2024,2\n3,2024-02-06,3\n'), 'bronze.ren', { rename });
+      const columns = Object.keys((await fx.rat.query('SELECT * FROM bronze.ren LIMIT 1'))[0]!);
+      expect(await fx.ingestion.replayRejects('bronze.ren', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.ren LIMIT 1'))[0]!)).toEqual(columns);
+      expect(await fx.rat.query('SELECT id, CAST(day AS VARCHAR) AS day, quantity FROM bronze.ren ORDER BY id')).toEqual([
+        { id: 1, day: '2024-01-01', quantity: 1 },
+        { id: 2, day: '2024-02-05', quantity: 2 },
+        { id: 3, day: '2024-02-06', quantity: 3 },
+      ]);
+    });
+
+    it('a replay drops the columns an ingest with --schema-drift ignore dropped', async () => {
+      await fx.ingestion.ingest(await fx.file('ign-1.csv', 'id,day\n1,2024-01-01\n'), 'bronze.ign');
+      const report = await fx.ingestion.ingest(await fx.file('ign-2.csv', 'id,day,secret\n2,2024-01-02,s2\n3,31/01/2024,s3\n4,2024-01-04,s4\n'), 'bronze.ign', { schemaDrift: 'ignore' });
+      expect(report.files[0]).toMatchObject({ rowsRejected: 1, droppedColumns: ['secret'] });
+      expect(await fx.ingestion.replayRejects('bronze.ign', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+      expect(await fx.rat.query('SELECT id, CAST(day AS VARCHAR) AS day FROM bronze.ign ORDER BY id')).toEqual([
+        { id: 1, day: '2024-01-01' },
+        { id: 2, day: '2024-01-02' },
+        { id: 3, day: '2024-01-31' },
+        { id: 4, day: '2024-01-04' },
+      ]);
+      expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.ign LIMIT 1'))[0]!)).not.toContain('secret');
+    });
+  });
+
+  describe('rows whose data the table no longer holds stay quarantined', () => {
+    it('rows quarantined before a later --mode overwrite load', async () => {
+      await fx.ingestion.ingest(await fx.file('feb.csv', 'id,day\n1,05/02/2024\n2,2024-02-02\n'), 'bronze.monthly', { mode: 'overwrite', types: { day: 'DATE' } });
+      const mar = await fx.file('mar.csv', 'id,day\n1,2024-03-01\n2,2024-03-02\n3,2024-03-03\n');
+      await fx.ingestion.ingest(mar, 'bronze.monthly', { mode: 'overwrite' });
+      expect(await fx.ingestion.replayRejects('bronze.monthly', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 0, stillRejected: 1, outdated: 1 });
+      expect(await fx.rat.query('SELECT id, CAST(day AS VARCHAR) AS day FROM bronze.monthly ORDER BY id')).toEqual([
+        { id: 1, day: '2024-03-01' },
+        { id: 2, day: '2024-03-02' },
+        { id: 3, day: '2024-03-03' },
+      ]);
+      expect((await fx.rat.query<{ reason: string }>('SELECT reason FROM bronze.monthly__rejects'))[0]!.reason).toMatch(new RegExp(`^a later --mode overwrite load \\(${mar}, 20.*\\) replaced the rows of bronze\\.monthly after this row was quarantined`));
+      // The overwrite's own rows are not outdated by it.
+      await fx.ingestion.ingest(await fx.file('apr.csv', 'id,day\n4,01/04/2024\n5,2024-04-02\n'), 'bronze.monthly', { mode: 'overwrite' });
+      expect(await fx.ingestion.replayRejects('bronze.monthly', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1, outdated: 1 });
+      expect(await fx.rat.query<{ id: number }>('SELECT id FROM bronze.monthly ORDER BY id')).toEqual([{ id: 4 }, { id: 5 }]);
+    });
+
+    it('rows of a dropped table, not poured into a new table of its name', async () => {
+      await fx.ingestion.ingest(await fx.file('gone.csv', 'id,dt,qty\n1,05/02/2024,1\n2,2024-01-02,2\n'), 'bronze.gone', { types: { dt: 'DATE' } });
+      await fx.rat.sql('DROP TABLE bronze.gone');
+      await fx.ingestion.ingest(await fx.file('new.csv', 'code,label\na,x\n'), 'bronze.gone');
+      expect(await fx.ingestion.replayRejects('bronze.gone', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 0, stillRejected: 1, outdated: 1 });
+      expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.gone'))[0]!)).toEqual(['code', 'label', '_source_file', '_ingested_at']);
+      expect((await fx.rat.query<{ reason: string }>('SELECT reason FROM bronze.gone__rejects'))[0]!.reason).toMatch(/^quarantined for an earlier table named bronze\.gone, dropped since/);
+    });
   });
 
   it('keeps a date of infinity quarantined, replaying the rows of the same file that now fit', async () => {

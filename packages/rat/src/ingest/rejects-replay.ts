@@ -1,7 +1,7 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { currentSchema } from '../iceberg/metadata.js';
@@ -11,6 +11,7 @@ import type { FileReport, IngestContext } from './ingest-file.js';
 import { ingestFile } from './ingest-file.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { probeFile } from './file-probe.js';
+import { INGEST_FILE_KEY, INGEST_ID_KEY, INGEST_MODE_KEY, INGEST_REPLAY_KEY, snapshotLineage } from './file-registry.js';
 import { type QuarantineOptions, rejectsIdent, type RejectRow } from './quarantine.js';
 import { LINEAGE_COLUMNS, mapColumnNames } from './column-names.js';
 
@@ -39,6 +40,12 @@ export interface ReplayReport {
    * data with older. They stay, with that reason, until replayed with an explicit --mode.
    */
   superseded: number;
+  /**
+   * Rows left in the quarantine because the table no longer holds their delivery: a later --mode
+   * overwrite load replaced its rows after they were quarantined, or they were refused by an earlier
+   * table of the same name (dropped since). Replayed, they would mix old data into newer.
+   */
+  outdated: number;
 }
 
 /** How the replay was asked to load the rows: an explicit mode wins over the one the rows were loaded with. */
@@ -82,7 +89,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
   const { rat } = ctx;
   const rejects = rejectsIdent(target);
   const targetName = formatIdent(target);
-  const report: ReplayReport = { target: targetName, groups: [], replayed: 0, stillRejected: 0, encodingLost: 0, unstorable: 0, superseded: 0 };
+  const report: ReplayReport = { target: targetName, groups: [], replayed: 0, stillRejected: 0, encodingLost: 0, unstorable: 0, superseded: 0, outdated: 0 };
   if (options.mode === 'overwrite') {
     throw new ValidationError(
       'INVALID_ARGUMENT',
@@ -99,120 +106,200 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
     );
   }
   if (!hasRejects) return report;
-  const table = await rat.catalog.loadTable(target);
-  const schema = currentSchema(table.metadata);
-  const lineage = LINEAGE_COLUMNS.every((name) => schema.fields.some((f) => f.name === name));
-  const relation = `${rejects.namespace}.${quoteIdent(rejects.name)}`;
-  // Oldest rejections first: where rows of several files are merged by one key, the latest one wins.
-  const rows = await rat.query<Record<string, string | number | null>>(
-    `SELECT file_path, file_hash, line, reason, raw, format, parse_options, ingest_id, CAST(rejected_at AS VARCHAR) AS rejected_at FROM ${relation} ORDER BY CAST(rejected_at AS TIMESTAMPTZ) NULLS FIRST, file_path, format, parse_options, line NULLS LAST`,
-  );
-  const groups = new Map<string, RejectRow[]>();
-  for (const row of rows as unknown as RejectRow[]) {
-    const stays = kept(row.reason);
-    if (stays) {
-      report[stays]++;
-      report.stillRejected++;
-      continue;
-    }
-    const key = JSON.stringify([row.file_path, row.file_hash, row.format, row.parse_options]);
-    groups.set(key, [...(groups.get(key) ?? []), row]);
-  }
-  const loads = new Map([...groups].map(([key, group]) => [key, loadOf(JSON.parse(group[0]!.parse_options) as QuarantineOptions, options, request)]));
-  const merges = [...groups.keys()].filter((key) => loads.get(key)!.byDefault);
-  if (merges.length > 0 && !schema.fields.some((f) => f.name === INGESTED_AT)) {
-    const keys = [...new Set(merges.flatMap((key) => loads.get(key)!.keys))].join(',');
-    const count = merges.reduce((n, key) => n + groups.get(key)!.length, 0);
-    throw new ValidationError(
-      'INVALID_ARGUMENT',
-      `${count} quarantined row${count === 1 ? ' of' : 's of'} ${targetName} came from a --mode merge --key ${keys} ingest, and the table has no ${INGESTED_AT} column (it was ingested with --no-lineage), so a replay cannot tell whether a later load has updated ${count === 1 ? 'its key' : 'their keys'} since: merged again, ${count === 1 ? 'it' : 'they'} could replace newer rows with older ones. Say how to load ${count === 1 ? 'it' : 'them'}: --mode merge --key ${keys} (replaces whatever ${targetName} holds for ${count === 1 ? 'that key' : 'those keys'}) or --mode append (adds ${count === 1 ? 'it' : 'them'} as new rows)`,
-    );
-  }
   const scratch = await rat.store.stagingDir();
-  const keptRows = `__rat_replay_superseded_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  const unique = `${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
+  const keptRows = `__rat_replay_kept_${unique}`;
+  const lineMap = `__rat_replay_lines_${unique}`;
+  // Groups replayed (or left whole in the quarantine), by groupKey: each is read, and counted, once.
+  const done = new Set<string>();
+  let rereads = 0;
   try {
-    const superseded = new Map<RejectRow, string>();
-    for (const key of merges) {
-      for (const [row, reason] of await laterLoads(ctx, table, schema, groups.get(key)!, loads.get(key)!.keys, options)) superseded.set(row, reason);
-    }
-    if (superseded.size > 0) {
-      report.superseded = superseded.size;
-      report.stillRejected += superseded.size;
-      await keepSuperseded(ctx, rejects, relation, keptRows, superseded);
-      for (const [key, group] of groups) {
-        const left = group.filter((row) => !superseded.has(row));
-        if (left.length > 0) groups.set(key, left);
-        else groups.delete(key);
-      }
-    }
-    let index = 0;
-    for (const [groupKey, group] of groups) {
-      const first = group[0]!;
+    for (let index = 1; ; index++) {
+      // Each group is replayed from the quarantine as read just before, and commits only while it is
+      // still that version: a group whose commit finds it moved (another replay, an ingest's rejects) is read again.
+      const read = await readQuarantine(ctx, rejects);
+      const table = await rat.catalog.loadTable(target);
+      const schema = currentSchema(table.metadata);
+      if (index === 1) refuseMergesWithoutLineage(read.groups, schema, options, request, targetName);
+      const next = [...read.groups].find(([key]) => !done.has(key));
+      if (!next) break;
+      const [groupKey, all] = next;
+      const first = all[0]!;
       const parse = JSON.parse(first.parse_options) as QuarantineOptions;
-      const path = join(scratch, `replay-${++index}.${parse.format === 'csv' ? 'csv' : 'ndjson'}`);
-      const header = parse.format === 'csv' ? [csvHeader(parse)] : [];
-      await writeFile(path, `${[...header, ...group.map((r) => r.raw.replace(/\r?\n$/, ''))].join('\n')}\n`, 'utf8');
-      const lineMap = `__rat_replay_lines_${index}`;
-      const offset = header.length + 1;
-      await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${lineMap} (tmp BIGINT, line BIGINT)`);
-      for (let i = 0; i < group.length; i += 500) {
-        const values = group.slice(i, i + 500).map((r, k) => `(${i + k + offset}, ${r.line ?? 'NULL'})`);
-        await rat.duck.run(`INSERT INTO ${lineMap} VALUES ${values.join(', ')}`);
+      const load = loadOf(parse, options, request);
+      const groupOptions = replayOptions(options, parse, load, LINEAGE_COLUMNS.every((name) => schema.fields.some((f) => f.name === name)));
+      const candidates = all.filter((row) => kept(row.reason) === undefined);
+      const old = outdated(table, targetName, parse, candidates);
+      const fresh = candidates.filter((row) => !old.has(row));
+      const later = load.byDefault ? await laterLoads(ctx, table, schema, fresh, load.keys, groupOptions) : new Map<RejectRow, string>();
+      const stays = new Map([...old, ...later]);
+      if (await keepWithReasons(ctx, rejects, read, keptRows, stays)) {
+        // The reasons changed in the quarantine: read it again, to replay from the version that holds them.
+        if (++rereads > MAX_REREADS) throw tooBusy(targetName);
+        index--;
+        continue;
       }
-      const same = `file_path = ${quoteString(first.file_path)} AND file_hash = ${quoteString(first.file_hash)} AND format = ${quoteString(first.format)} AND parse_options = ${quoteString(first.parse_options)}`;
-      // Rows whose text lost bytes, or that hold a stand-in for a value, stay as they are (not replayed, see encodingLost, unstorable), as do rows a later load superseded.
-      const keepSupersededSql = superseded.size > 0 ? ` OR EXISTS (SELECT 1 FROM ${keptRows} s WHERE ${KEPT_MATCH})` : '';
-      const keepRejectsSql = `SELECT * FROM ${relation} r WHERE NOT (${same}) OR regexp_matches(reason, ${quoteString(ENCODING_LOST)}) OR regexp_matches(reason, ${quoteString(UNSTORABLE)})${keepSupersededSql}`;
-      const { mode, keys } = loads.get(groupKey)!;
-      const groupOptions: ResolvedIngestOptions = {
-        ...options,
-        mode,
-        keys,
-        lineage,
-        // Quarantined rows are raw CSV lines or JSON records, whatever read the file first (Excel, a custom parser).
-        parser: undefined,
-        records: undefined,
-        format: parse.format === 'csv' ? 'csv' : 'json',
-        skipExisting: false,
-        ...(parse.format === 'csv'
-          ? {
-              delimiter: parse.delimiter ?? ',',
-              quote: parse.quote ?? '"',
-              escape: parse.escape ?? '"',
-              header: true,
-              encoding: 'utf-8' as const,
-              // A format or separator given to the replay wins over the one the first read used (or sniffed): it is how such rows get fixed.
-              ...replayWins(options, parse, 'dateFormat'),
-              ...replayWins(options, parse, 'timestampFormat'),
-              ...replayWins(options, parse, 'decimalSeparator'),
-            }
-          : { jsonFormat: 'newline_delimited' as const }),
-      };
-      try {
-        // keepRejectsSql reads the quarantine through its DuckDB view: the commit of the group before moved the table.
-        await rat.executor.reader.ensureView(await rat.catalog.loadTable(rejects));
-        const probed = await probeFile(path, first.file_path, groupOptions);
-        const result = await ingestFile(ctx, { display: first.file_path, localPath: async () => path }, target, groupOptions, {
-          probed,
-          parse,
-          keepRejectsSql,
-          lineMap,
-          fileHash: first.file_hash,
-        });
+      const left = fresh.filter((row) => !later.has(row));
+      const settle = (result?: FileReport) => {
+        done.add(groupKey);
+        for (const row of all) {
+          const reason = kept(row.reason);
+          if (reason) report[reason]++;
+        }
+        report.outdated += old.size;
+        report.superseded += later.size;
+        report.stillRejected += all.length - left.length;
+        if (!result) return;
         report.groups.push(result);
         if (result.status === 'success') {
           report.replayed += result.rowsIngested;
           report.stillRejected += result.rowsRejected;
-        } else report.stillRejected += group.length;
-      } finally {
-        await rat.duck.run(`DROP TABLE IF EXISTS ${lineMap}`);
+        } else report.stillRejected += left.length;
+      };
+      if (left.length === 0) {
+        settle();
+        continue;
       }
+      const path = join(scratch, `replay-${index}.${parse.format === 'csv' ? 'csv' : 'ndjson'}`);
+      const header = parse.format === 'csv' ? [csvHeader(parse)] : [];
+      await writeFile(path, `${[...header, ...left.map((r) => r.raw.replace(/\r?\n$/, ''))].join('\n')}\n`, 'utf8');
+      const offset = header.length + 1;
+      await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${lineMap} (tmp BIGINT, line BIGINT)`);
+      for (let i = 0; i < left.length; i += 500) {
+        const values = left.slice(i, i + 500).map((r, k) => `(${i + k + offset}, ${r.line ?? 'NULL'})`);
+        await rat.duck.run(`INSERT INTO ${lineMap} VALUES ${values.join(', ')}`);
+      }
+      const same = `file_path = ${quoteString(first.file_path)} AND file_hash = ${quoteString(first.file_hash)} AND format = ${quoteString(first.format)} AND parse_options = ${quoteString(first.parse_options)}`;
+      // Rows whose text lost bytes, or that hold a stand-in for a value, stay as they are (not replayed, see encodingLost, unstorable), as do rows kept with a reason (superseded, outdated).
+      const keepStaysSql = stays.size > 0 ? ` OR EXISTS (SELECT 1 FROM ${keptRows} s WHERE ${KEPT_MATCH})` : '';
+      const keepRejectsSql = `SELECT * FROM (${read.sql}) r WHERE NOT (${same}) OR regexp_matches(reason, ${quoteString(ENCODING_LOST)}) OR regexp_matches(reason, ${quoteString(UNSTORABLE)})${keepStaysSql}`;
+      const probed = await probeFile(path, first.file_path, groupOptions);
+      const result = await ingestFile(ctx, { display: first.file_path, localPath: async () => path }, target, groupOptions, {
+        probed,
+        parse,
+        rejects: read.table,
+        keepRejectsSql,
+        lineMap,
+        fileHash: first.file_hash,
+      });
+      if (result.status === 'failed' && result.cause instanceof ConflictError) {
+        if (++rereads > MAX_REREADS) throw tooBusy(targetName, result.cause);
+        index--;
+        continue;
+      }
+      settle(result);
     }
   } finally {
     await rat.duck.run(`DROP TABLE IF EXISTS ${keptRows}`);
+    await rat.duck.run(`DROP TABLE IF EXISTS ${lineMap}`);
     await rm(scratch, { recursive: true, force: true });
   }
   return report;
+}
+
+/** How often a replay reads the quarantine again because another writer moved it (or the target) first. */
+const MAX_REREADS = 20;
+
+function tooBusy(target: string, cause?: Error): ConflictError {
+  return new ConflictError('COMMIT_CONFLICT', `${target}: its quarantine kept changing under ${MAX_REREADS} attempts to replay it (other ingests or replays committed first); the rows replayed so far are in the table, the others still quarantined: try again`, cause ? { cause } : undefined);
+}
+
+/** One version of the quarantine table, and its rows grouped by source file and parse options, oldest rejections first. */
+interface QuarantineRead {
+  table: LoadedTable;
+  /** SELECT of this version's rows. */
+  sql: string;
+  groups: Map<string, RejectRow[]>;
+}
+
+async function readQuarantine(ctx: IngestContext, rejects: TableIdent): Promise<QuarantineRead> {
+  const table = await ctx.rat.catalog.loadTable(rejects);
+  const { sql } = await ctx.rat.executor.reader.plan(table);
+  // Oldest rejections first: where rows of several files are merged by one key, the latest one wins.
+  const rows = await ctx.rat.duck.rows<RejectRow & { line: bigint | number | null }>(
+    `SELECT file_path, file_hash, line, reason, raw, format, parse_options, ingest_id, CAST(rejected_at AS VARCHAR) AS rejected_at, epoch_ms(rejected_at) AS rejected_ms
+     FROM (${sql}) ORDER BY rejected_at NULLS FIRST, file_path, format, parse_options, line NULLS LAST`,
+  );
+  const groups = new Map<string, RejectRow[]>();
+  for (const found of rows) {
+    const row: RejectRow = { ...found, line: found.line === null ? null : Number(found.line), rejected_ms: found.rejected_ms === null ? null : Number(found.rejected_ms) };
+    const key = JSON.stringify([row.file_path, row.file_hash, row.format, row.parse_options]);
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return { table, sql, groups };
+}
+
+/** Rows of a merge are merged by default only where the table can tell a newer row (see laterLoads): else the replay must be told how. */
+function refuseMergesWithoutLineage(groups: Map<string, RejectRow[]>, schema: Schema, options: ResolvedIngestOptions, request: ReplayRequest, targetName: string): void {
+  if (schema.fields.some((f) => f.name === INGESTED_AT)) return;
+  const merges = [...groups.values()].map((group) => ({ group, load: loadOf(JSON.parse(group[0]!.parse_options) as QuarantineOptions, options, request) })).filter(({ load }) => load.byDefault);
+  if (merges.length === 0) return;
+  const keys = [...new Set(merges.flatMap(({ load }) => load.keys))].join(',');
+  const count = merges.reduce((n, { group }) => n + group.filter((row) => kept(row.reason) === undefined).length, 0);
+  if (count === 0) return;
+  throw new ValidationError(
+    'INVALID_ARGUMENT',
+    `${count} quarantined row${count === 1 ? ' of' : 's of'} ${targetName} came from a --mode merge --key ${keys} ingest, and the table has no ${INGESTED_AT} column (it was ingested with --no-lineage), so a replay cannot tell whether a later load has updated ${count === 1 ? 'its key' : 'their keys'} since: merged again, ${count === 1 ? 'it' : 'they'} could replace newer rows with older ones. Say how to load ${count === 1 ? 'it' : 'them'}: --mode merge --key ${keys} (replaces whatever ${targetName} holds for ${count === 1 ? 'that key' : 'those keys'}) or --mode append (adds ${count === 1 ? 'it' : 'them'} as new rows)`,
+  );
+}
+
+/**
+ * The options a group's rows are read and loaded with: the replay's, with the rows' own mode, keys
+ * and format; and the ingest's drift policy and, for rows kept as the file's text, its names (a
+ * --rename given to the replay wins for its column).
+ */
+function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions, load: GroupLoad, lineage: boolean): ResolvedIngestOptions {
+  return {
+    ...options,
+    mode: load.mode,
+    keys: load.keys,
+    lineage,
+    // Quarantined rows are raw CSV lines or JSON records, whatever read the file first (Excel, a custom parser).
+    parser: undefined,
+    records: undefined,
+    format: parse.format === 'csv' ? 'csv' : 'json',
+    skipExisting: false,
+    ...(parse.schemaDrift ? { schemaDrift: parse.schemaDrift } : {}),
+    ...(parse.format === 'csv'
+      ? {
+          delimiter: parse.delimiter ?? ',',
+          quote: parse.quote ?? '"',
+          escape: parse.escape ?? '"',
+          header: true,
+          encoding: 'utf-8' as const,
+          rename: { ...parse.rename, ...options.rename },
+          ...(parse.safeNames === false ? { safeNames: false } : {}),
+          // A format or separator given to the replay wins over the one the first read used (or sniffed): it is how such rows get fixed.
+          ...replayWins(options, parse, 'dateFormat'),
+          ...replayWins(options, parse, 'timestampFormat'),
+          ...replayWins(options, parse, 'decimalSeparator'),
+        }
+      : { jsonFormat: 'newline_delimited' as const }),
+  };
+}
+
+/**
+ * Rows whose data the table no longer holds, with why: rows refused by an earlier table of this name
+ * (dropped since; `parse.table` is its table-uuid), and rows quarantined before a later --mode
+ * overwrite load replaced the table's rows. Replayed, they would mix an old delivery into a newer one.
+ */
+function outdated(table: LoadedTable, targetName: string, parse: QuarantineOptions, rows: RejectRow[]): Map<RejectRow, string> {
+  if (parse.table !== undefined && parse.table !== table.metadata.tableUuid) {
+    const reason = `quarantined for an earlier table named ${targetName}, dropped since (the table now under that name was made later), so it was not replayed into it; ingest its file into ${targetName} again if its rows belong there`;
+    return new Map(rows.map((row) => [row, reason]));
+  }
+  // Newest first; an overwrite's own snapshot does not outdate the rows it quarantined.
+  const overwrites = snapshotLineage(table).filter((s) => s.summary[INGEST_MODE_KEY] === 'overwrite' && s.summary[INGEST_REPLAY_KEY] === undefined);
+  const result = new Map<RejectRow, string>();
+  for (const row of rows) {
+    const later = overwrites.find((s) => s.summary[INGEST_ID_KEY] !== row.ingest_id && row.rejected_ms !== null && s.timestampMs > row.rejected_ms);
+    if (!later) continue;
+    result.set(
+      row,
+      `a later --mode overwrite load (${later.summary[INGEST_FILE_KEY] ?? 'unknown file'}, ${new Date(later.timestampMs).toISOString()}) replaced the rows of ${targetName} after this row was quarantined, so it was not replayed into the newer data; ingest its file again if its rows belong there`,
+    );
+  }
+  return result;
 }
 
 const INGESTED_AT = '_ingested_at';
@@ -244,13 +331,16 @@ function loadOf(parse: QuarantineOptions, options: ResolvedIngestOptions, reques
 
 /**
  * The rows of `group` (quarantined by a merge by `keys`) whose key the table holds in a row loaded
- * after they were quarantined (`_ingested_at` later than their `rejected_at`), or written outside
- * an ingest (no `_ingested_at`): merging them would replace newer data with older. With the reason
- * each stays in the quarantine for. A row whose key cannot be read from its raw text is left to the
+ * after they were quarantined (`_ingested_at` later than their `rejected_at`), by the same load from
+ * the same file (the same `_ingested_at` and `_source_file`: the file's last row of a key wins, and
+ * the table does not record whether that row came after this one), or written outside an ingest (no
+ * `_ingested_at`): merging them could replace newer data with older. With the reason each stays in
+ * the quarantine for. A row whose key cannot be read from its raw text is left to the
  * replay, which quarantines it again when it cannot read it either.
  */
 async function laterLoads(ctx: IngestContext, table: LoadedTable, schema: Schema, group: RejectRow[], keys: string[], options: ResolvedIngestOptions): Promise<Map<RejectRow, string>> {
   const { rat } = ctx;
+  if (group.length === 0) return new Map();
   const columns = keys.map((key) => schema.fields.find((f) => f.name === key.toLowerCase()));
   // A key the table does not have fails the merge itself, with its own error.
   if (columns.some((c) => c === undefined)) return new Map();
@@ -263,29 +353,33 @@ async function laterLoads(ctx: IngestContext, table: LoadedTable, schema: Schema
   const keyTable = `__rat_replay_keys_${Date.now()}_${Math.floor(Math.random() * 1e9)}`;
   const formats = parse.format === 'csv' ? { ...replayWins(options, parse, 'dateFormat'), ...replayWins(options, parse, 'timestampFormat'), ...replayWins(options, parse, 'decimalSeparator') } : {};
   const keyColumns = columns.map((_, i) => `k${i}`);
-  await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${keyTable} (pos INTEGER, rejected_at TIMESTAMPTZ, ${keyColumns.map((k) => `${k} VARCHAR`).join(', ')})`);
+  await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${keyTable} (pos INTEGER, rejected_at TIMESTAMPTZ, file VARCHAR, ${keyColumns.map((k) => `${k} VARCHAR`).join(', ')})`);
   try {
     for (let i = 0; i < known.length; i += 500) {
-      const values = known.slice(i, i + 500).map((r) => `(${r.pos}, ${quoteString(r.row.rejected_at)}, ${r.texts.map((t) => (t === null ? 'NULL' : quoteString(t))).join(', ')})`);
+      const values = known.slice(i, i + 500).map((r) => `(${r.pos}, ${quoteString(r.row.rejected_at)}, ${quoteString(r.row.file_path)}, ${r.texts.map((t) => (t === null ? 'NULL' : quoteString(t))).join(', ')})`);
       await rat.duck.run(`INSERT INTO ${keyTable} VALUES ${values.join(', ')}`);
     }
     const { sql } = await rat.executor.reader.plan(table);
     const on = columns.map((c, i) => `${keyValueSql(`k.${keyColumns[i]}`, c!.type, formats)} = t.${quoteIdent(c!.name)}`).join(' AND ');
-    const source = schema.fields.some((f) => f.name === SOURCE_FILE) ? `max_by(t.${SOURCE_FILE}, t.${INGESTED_AT})` : 'NULL';
-    const later = await rat.duck.rows<{ pos: number; at: string | null; file: string | null }>(
-      `SELECT k.pos, CAST(max(t.${INGESTED_AT}) AS VARCHAR) AS at, ${source} AS file
+    const hasSource = schema.fields.some((f) => f.name === SOURCE_FILE);
+    const source = hasSource ? `max_by(t.${SOURCE_FILE}, t.${INGESTED_AT})` : 'NULL';
+    const sameLoad = `t.${INGESTED_AT} = k.rejected_at${hasSource ? ` AND t.${SOURCE_FILE} = k.file` : ''}`;
+    const later = await rat.duck.rows<{ pos: number; at: string | null; file: string | null; same: boolean | null }>(
+      `SELECT k.pos, CAST(max(t.${INGESTED_AT}) AS VARCHAR) AS at, ${source} AS file, max(t.${INGESTED_AT}) = any_value(k.rejected_at) AS same
        FROM ${keyTable} k JOIN (${sql}) t ON ${on}
-       WHERE t.${INGESTED_AT} IS NULL OR t.${INGESTED_AT} > k.rejected_at
+       WHERE t.${INGESTED_AT} IS NULL OR t.${INGESTED_AT} > k.rejected_at OR (${sameLoad})
        GROUP BY k.pos`,
     );
     const to = `to load it anyway, replay with --mode merge --key ${keys.join(',')} (it replaces the table's row) or --mode append`;
     return new Map(
-      later.map(({ pos, at, file }) => {
+      later.map(({ pos, at, file, same }) => {
         const key = keys.map((k, i) => `${k}=${texts[pos]![i] ?? 'NULL'}`).join(', ');
         const reason =
           at === null
             ? `a row written outside an ingest (no ${INGESTED_AT}) holds key ${key}, so it may be newer than this row quarantined by a merge, which was not merged over it; ${to}`
-            : `a later load (${file ?? 'unknown file'}, ${at}) already updated key ${key}, so this row quarantined by a merge was not merged over it; ${to}`;
+            : same
+              ? `the load that quarantined this row (${file ?? 'unknown file'}, ${at}) loaded another row of the file with key ${key}, which may come after it in the file (the last row of a key wins), so it was not merged over it; ${to}`
+              : `a later load (${file ?? 'unknown file'}, ${at}) already updated key ${key}, so this row quarantined by a merge was not merged over it; ${to}`;
         return [group[pos]!, reason];
       }),
     );
@@ -295,28 +389,33 @@ async function laterLoads(ctx: IngestContext, table: LoadedTable, schema: Schema
 }
 
 /**
- * Leaves the superseded rows in the quarantine with their reason (one commit of the quarantine table,
- * only when a reason changes), and lists them in `keptRows` for the replay of their group to keep.
+ * Lists the rows that stay with a reason (superseded, outdated) in `keptRows`, for the replay of their
+ * group to keep, and writes the reasons that changed into the quarantine (one commit, on the version
+ * `read`). true when it committed, or another writer moved the quarantine first: either way the
+ * replay must read it again.
  */
-async function keepSuperseded(ctx: IngestContext, rejects: TableIdent, relation: string, keptRows: string, superseded: Map<RejectRow, string>): Promise<void> {
+async function keepWithReasons(ctx: IngestContext, rejects: TableIdent, read: QuarantineRead, keptRows: string, stays: Map<RejectRow, string>): Promise<boolean> {
   const { rat } = ctx;
   await rat.duck.run(`CREATE OR REPLACE TEMP TABLE ${keptRows} (file_path VARCHAR, file_hash VARCHAR, format VARCHAR, parse_options VARCHAR, line BIGINT, raw VARCHAR, ingest_id VARCHAR, reason VARCHAR)`);
-  const entries = [...superseded];
+  const entries = [...stays];
   for (let i = 0; i < entries.length; i += 500) {
     const values = entries
       .slice(i, i + 500)
       .map(([r, reason]) => `(${[r.file_path, r.file_hash, r.format, r.parse_options].map(quoteString).join(', ')}, ${r.line ?? 'NULL'}, ${quoteString(r.raw)}, ${quoteString(r.ingest_id)}, ${quoteString(reason)})`);
     await rat.duck.run(`INSERT INTO ${keptRows} VALUES ${values.join(', ')}`);
   }
-  if (entries.every(([row, reason]) => row.reason === reason)) return;
-  const base = await rat.catalog.loadTable(rejects);
-  await rat.executor.reader.ensureView(base);
-  await rat.executor.writer.append(
-    rejects,
-    `SELECT r.file_path, r.file_hash, r.line, coalesce(s.reason, r.reason) AS reason, r.raw, r.format, r.parse_options, r.ingest_id, r.rejected_at
-     FROM ${relation} r LEFT JOIN (SELECT DISTINCT * FROM ${keptRows}) s ON ${KEPT_MATCH}`,
-    { overwrite: true, base },
-  );
+  if (entries.every(([row, reason]) => row.reason === reason)) return false;
+  try {
+    await rat.executor.writer.append(
+      rejects,
+      `SELECT r.file_path, r.file_hash, r.line, coalesce(s.reason, r.reason) AS reason, r.raw, r.format, r.parse_options, r.ingest_id, r.rejected_at
+       FROM (${read.sql}) r LEFT JOIN (SELECT DISTINCT * FROM ${keptRows}) s ON ${KEPT_MATCH}`,
+      { overwrite: true, base: read.table },
+    );
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
+  return true;
 }
 
 /**

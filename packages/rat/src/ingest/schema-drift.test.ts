@@ -290,4 +290,31 @@ describe('schema drift', () => {
     expect(JSON.parse(rejects[1]!.raw)).toMatchObject({ id: 4, score: 'high' });
     expect(rejects[1]!.format).toBe('json');
   });
+
+  describe('lineage into a table made without it', () => {
+    it('says lineage was left out where the drift policy adds no columns', async () => {
+      await fx.ingestion.ingest(await fx.file('nolin-1.csv', 'a,b\n1,x\n'), 'bronze.nolin', { lineage: false });
+      for (const schemaDrift of ['strict', 'ignore'] as const) {
+        const report = await fx.ingestion.ingest(await fx.file(`nolin-${schemaDrift}.csv`, 'a,b\n2,y\n'), 'bronze.nolin', { schemaDrift });
+        expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+        expect(report.files[0]!.schemaChanges).toEqual([
+          `lineage columns _source_file, _ingested_at not added: bronze.nolin has none, and schema drift policy ${schemaDrift} adds no columns (ingest once with --schema-drift evolve to add them, or with --no-lineage)`,
+        ]);
+      }
+      expect(Object.keys(await columns('bronze.nolin'))).toEqual(['a', 'b']);
+    });
+
+    it('refuses to write lineage into columns of the data named like it (kept with --keep-names)', async () => {
+      await fx.ingestion.ingest(await fx.file('own-1.csv', 'id,_source_file,_ingested_at\n1,crm-export,yesterday\n'), 'bronze.ownlin', { lineage: false, safeNames: false });
+      const report = await fx.ingestion.ingest(await fx.file('own-2.csv', 'id\n2\n'), 'bronze.ownlin');
+      expect(report.files[0]).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining(
+          'bronze.ownlin has _source_file (string) and _ingested_at (string) of its own data, not the lineage columns _source_file (string) and _ingested_at (timestamptz) that lineage fills with the source file and the load time: ingest into bronze.ownlin with --no-lineage',
+        ),
+      });
+      expect(await fx.rat.query('SELECT id, _source_file, _ingested_at FROM bronze.ownlin')).toEqual([{ id: 1, _source_file: 'crm-export', _ingested_at: 'yesterday' }]);
+      expect((await fx.ingestion.ingest(await fx.file('own-3.csv', 'id\n3\n'), 'bronze.ownlin', { lineage: false })).files[0]).toMatchObject({ status: 'success' });
+    });
+  });
 });

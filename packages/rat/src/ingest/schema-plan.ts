@@ -189,6 +189,8 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
     }
     byName.set(field.name.toLowerCase(), plan);
   }
+  refuseOwnLineageNames(lineage.map((l) => fieldOf(l.name)).filter((f): f is StructField => f !== undefined), table);
+  const lineageLeftOut: string[] = [];
   for (const l of lineage) {
     const field = fieldOf(l.name);
     if (field) byName.set(field.name.toLowerCase(), { field, expr: l.value });
@@ -196,7 +198,10 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       changes.push({ kind: 'addColumn', name: l.name, type: l.type });
       notes.push(`added lineage column ${l.name}`);
       byName.set(l.name, { field: { id: 0, name: l.name, required: false, type: l.type }, expr: l.value });
-    }
+    } else lineageLeftOut.push(l.name);
+  }
+  if (lineageLeftOut.length > 0) {
+    notes.push(`lineage columns ${lineageLeftOut.join(', ')} not added: ${table} has none, and schema drift policy ${options.schemaDrift} adds no columns (ingest once with --schema-drift evolve to add them, or with --no-lineage)`);
   }
   const evolved = changes.reduce((metadata, change) => applySchemaChange(metadata, table, change), target.metadata);
   const evolvedSchema = currentSchema(evolved);
@@ -452,6 +457,9 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
   return map[sqlType] ?? DuckDBTypeId.VARCHAR;
 }
 
+/** Per row of a merge, the position of the last good row with its key (selects). */
+const LAST_GOOD = '__rat_last_good';
+
 function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedIngestOptions): Pick<ConformPlan, 'rowsSql' | 'badRowsSql' | 'duplicateKeysSql'> {
   const keys = options.mode === 'merge' ? options.keys.map((k) => `s.${quoteIdent(k)}`) : [];
   // A row without its merge key matches nothing and would be added again by every run.
@@ -464,16 +472,36 @@ function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedInges
   const order = staged.hasLine ? ` ORDER BY s.${LINE_COLUMN} DESC` : staged.hasOrdinal ? ` ORDER BY s.${ORDINAL_COLUMN} DESC` : '';
   const dedupe = keys.length > 0 ? ` QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')}${order}) = 1` : '';
   const rowsSql = `SELECT ${projection.join(', ')} FROM ${from}${good}${dedupe}`;
-  const duplicateKeysSql = keys.length > 0 ? `SELECT count(*) - count(DISTINCT (${keys.join(', ')})) AS n FROM ${from}${good}` : undefined;
+  const badWhen = bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ');
+  // A bad row that a later good row with its key replaces is replaced like any earlier row of the key,
+  // not quarantined: replayed, it would be merged over the later row.
+  const position = staged.hasLine ? `s.${LINE_COLUMN}` : staged.hasOrdinal ? `s.${ORDINAL_COLUMN}` : undefined;
+  const replaced = keys.length > 0 && position && bad.length > 0 ? `coalesce(${position} < s.${LAST_GOOD}, false)` : undefined;
+  const rows = replaced ? `(SELECT s.*, max(CASE WHEN NOT (${badWhen}) THEN ${position} END) OVER (PARTITION BY ${keys.join(', ')}) AS ${LAST_GOOD} FROM ${from}) s` : from;
+  const replacedCount = replaced ? ` + (SELECT count(*) FROM ${rows} WHERE (${badWhen}) AND ${replaced})` : '';
+  const duplicateKeysSql = keys.length > 0 ? `SELECT count(*) - count(DISTINCT (${keys.join(', ')}))${replacedCount} AS n FROM ${from}${good}` : undefined;
   if (bad.length === 0) return { rowsSql, ...(duplicateKeysSql ? { duplicateKeysSql } : {}) };
-  if (bad.length === 0) return { rowsSql };
   const raw = staged.columns.length > 0 ? `to_json(struct_pack(${staged.columns.map((c) => `${quoteIdent(c.name)} := s.${quoteIdent(c.name)}`).join(', ')}))::VARCHAR` : `'{}'`;
   const line = staged.hasLine ? `s.${LINE_COLUMN}` : 'CAST(NULL AS BIGINT)';
   const reason = `concat_ws('; ', ${bad.map((b) => `CASE WHEN coalesce(${b.when}, false) THEN ${b.reason} END`).join(', ')})`;
   // A CSV row's position in the read, so the ingest can find its line and text in the file (a fourth column).
   const ordinal = !staged.hasLine && staged.hasOrdinal ? `, s.${ORDINAL_COLUMN} AS ord` : '';
-  const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw${ordinal} FROM ${from} WHERE ${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')}`;
+  const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw${ordinal} FROM ${rows} WHERE (${badWhen})${replaced ? ` AND NOT ${replaced}` : ''}`;
   return { rowsSql, badRowsSql, ...(duplicateKeysSql ? { duplicateKeysSql } : {}) };
+}
+
+/**
+ * The lineage columns of a table are rat's when it has both, able to hold the source file and the load
+ * time; else they are columns of the table's own data (kept with --no-lineage --keep-names), which
+ * lineage would write over.
+ */
+function refuseOwnLineageNames(present: StructField[], table: string): void {
+  const holds = (f: StructField) => (f.name.toLowerCase() === '_source_file' ? f.type === 'string' : typeof f.type === 'string' && f.type.startsWith('timestamp'));
+  if (present.length === 0 || (present.length === LINEAGE_COLUMNS.length && present.every(holds))) return;
+  throw new ValidationError(
+    'INVALID_ARGUMENT',
+    `${table} has ${present.map((f) => `${f.name} (${typeText(f.type)})`).join(' and ')} of its own data, not the lineage columns _source_file (string) and _ingested_at (timestamptz) that lineage fills with the source file and the load time: ingest into ${table} with --no-lineage (SDK lineage: false) to keep ${present.length === 1 ? 'its' : 'their'} values`,
+  );
 }
 
 function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string): void {

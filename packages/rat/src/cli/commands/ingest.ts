@@ -258,7 +258,12 @@ function printReplay(out: Output, report: ReplayReport): void {
   }
   if (report.superseded > 0) {
     out.line(
-      `${report.superseded} of them came from a --mode merge ingest, and a later load has updated their key since: they were not merged over the newer rows (their reason names the load); to load them anyway, replay with --mode merge --key <columns> (replacing the table's rows for those keys) or --mode append`,
+      `${report.superseded} of them came from a --mode merge ingest, and a later load (or their own, from another row of the file) has written their key: they were not merged over those rows (their reason names the load); to load them anyway, replay with --mode merge --key <columns> (replacing the table's rows for those keys) or --mode append`,
+    );
+  }
+  if (report.outdated > 0) {
+    out.line(
+      `${report.outdated} of them belong to data the table no longer holds (a later --mode overwrite load replaced it, or the table they were refused by was dropped), so they were not replayed; their reason names which: ingest their file again if its rows still belong`,
     );
   }
 }
