@@ -193,6 +193,31 @@ describe('ingestApi: what else an API does', () => {
     expect(JSON.stringify([report, registry])).not.toContain(CREDENTIALS.token);
   });
 
+  it('masks the values of every parameter and header named like a key, in errors, the registry and the quarantine', async () => {
+    const subscription = 'azSUBKEY0123456789';
+    const license = 'LICENSE98765';
+    server.rawPages.push('[{"id":1,"v":1e400},{"id":2,"v":2}]');
+    const params = { 'subscription-key': subscription, license_key: license, private_key: 'k9' };
+    const report = await ingestApi(
+      fx.ingestion,
+      shop(
+        [
+          { name: 'refused', path: '/bad-request', params },
+          { name: 'quarantined', path: '/raw', params },
+        ],
+        { headers: { 'Ocp-Apim-Subscription-Key': 'hdrSUBKEY4242' } },
+      ),
+    );
+    const masked = 'subscription-key=***&license_key=***&private_key=***';
+    expect(report.endpoints[0]!.error).toContain(`GET ${server.url}/bad-request?${masked} failed with 400`);
+    const reasons = await fx.rat.query('SELECT reason FROM bronze.shop_quarantined__rejects');
+    expect(reasons.map((r) => r.reason)).toEqual([`page 1 (${server.url}/raw?${masked}), record 1 has a number beyond the range of a double in field "v" (such as 1e400, read as Infinity), which cannot be stored`]);
+    const registry = await fx.ingestion.registry();
+    expect(registry.find((e) => e.filePath === 'api:shop/refused')!.error).toContain(masked);
+    const everything = JSON.stringify([report, registry, reasons], (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+    for (const secret of [subscription, license, 'k9', 'hdrSUBKEY4242']) expect(everything).not.toContain(secret);
+  });
+
   it('keeps every digit of integers beyond 2^53', async () => {
     const report = await ingestApi(fx.ingestion, shop([{ name: 'big', path: '/big', incremental: { cursorField: 'id' } }]));
     expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2, cursor: { value: '9007199254740995' } });

@@ -8,7 +8,7 @@ import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type 
 import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
 import { createRecordsSelector, recordProblem } from './records-selector.js';
-import { createRedactor } from './redaction.js';
+import { createRedactor, displayUrl } from './redaction.js';
 
 /** Progress of an API ingest, per endpoint: each page fetched, each retry, the end of fetching. */
 export type ApiProgress =
@@ -159,7 +159,7 @@ async function* endpointRecords(
       const trusted = url.origin === start.origin;
       if (trusted) authorizeUrl(source, url);
       if (requested.has(url.href)) {
-        throw new RatError('SOURCE_HTTP_ERROR', `${what} page ${page}: the API points back to a page already fetched (${redact(url.href)}); check the pagination settings`);
+        throw new RatError('SOURCE_HTTP_ERROR', `${what} page ${page}: the API points back to a page already fetched (${redact(displayUrl(url))}); check the pagination settings`);
       }
       requested.add(url.href);
       const response = await getJson(url, trusted ? credentials : {}, `${what} page ${page}`, {
@@ -185,7 +185,7 @@ async function* endpointRecords(
         if (problem !== undefined) {
           // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
           exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
-          const reason = `page ${page} (${redact(url.href)}), record ${index + 1} ${problem}`;
+          const reason = `page ${page} (${redact(displayUrl(url))}), record ${index + 1} ${problem}`;
           yield new RejectedRecord(index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
           continue;
         }
