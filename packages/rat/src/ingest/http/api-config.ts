@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseTableIdent } from '../../catalog/identifiers.js';
 import { ValidationError } from '../../core/errors.js';
 import type { IngestOptions } from '../ingest-options.js';
+import { configSpelling } from '../option-spelling.js';
 import { SECRET_NAME } from './redaction.js';
 
 /**
@@ -255,7 +256,8 @@ export function resolveApiConfig(config: unknown, origin = 'API source config'):
       ...(records !== undefined ? { records } : {}),
       pagination,
       ...(incremental ? { incremental } : {}),
-      ingest: { ...endpoint.ingest, mode, ...(keys.length > 0 ? { keys } : {}) },
+      // Advice in messages names these settings (`endpoints[0].ingest.types.id`), not `rat ingest`'s flags.
+      ingest: { ...endpoint.ingest, mode, ...(keys.length > 0 ? { keys } : {}), spelling: configSpelling(at, 'the run') },
     };
   });
   return {

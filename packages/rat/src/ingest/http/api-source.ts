@@ -2,7 +2,7 @@ import { describeError, isRatError, RatError, ValidationError } from '../../core
 import { parseJsonExact, stringifyJsonExact } from '../../core/json.js';
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
-import { RejectedRecord, type SourceReport } from '../row-source.js';
+import { RejectedRecord, SkippedRecord, type SourceReport } from '../row-source.js';
 import { compareCursorValues } from '../source-cursor.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
@@ -51,6 +51,8 @@ export interface IngestApiOptions {
   http?: Pick<HttpClientOptions, 'sleep' | 'random'>;
 }
 
+const SKIPPED = new SkippedRecord();
+
 interface FetchStats {
   pages: number;
   fetched: number;
@@ -94,12 +96,16 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
     const stored = incremental ? await ingestion.sourceCursor(endpoint.target, endpoint.sourceName) : undefined;
     const since = stored ? { value: stored.value, inclusive: false } : incremental?.initialValue !== undefined ? { value: incremental.initialValue, inclusive: true } : undefined;
     const rows = endpointRecords(source, endpoint, since, stats, options);
-    const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
+    const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, numbered: true, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
     // A run that commits nothing leaves the cursor where it was: say so, for "before -> after".
     const cursor = report.cursor && report.cursor.value === undefined && report.cursor.previous !== undefined ? { ...report.cursor, value: report.cursor.previous } : report.cursor;
     return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, recordsAlreadyQuarantined: report.alreadyQuarantined ?? 0, retries: stats.retries, durationMs: Date.now() - started };
   } catch (error) {
-    // Before any row was pulled (the target's namespace is missing, the ingest options are wrong): no registry row.
+    // Before any row was pulled (the target's namespace is missing, the ingest options are wrong):
+    // ingestRows recorded nothing, so the failed run gets its registry row here, named by the endpoint.
+    const described = redact(describeError(error));
+    const message = described.startsWith(`${endpoint.sourceName} `) || described.startsWith(`${endpoint.sourceName}:`) ? described : `${endpoint.sourceName}: ${described}`;
+    await ingestion.recordFailedRun(endpoint.sourceName, endpoint.target, message);
     return {
       file: endpoint.sourceName,
       target: endpoint.target,
@@ -112,7 +118,7 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
       schemaChanges: [],
       droppedColumns: [],
       sampleRejects: [],
-      error: redact(describeError(error)),
+      error: message,
       errorCode: isRatError(error) ? error.code : 'INTERNAL',
       endpoint: endpoint.name,
       url,
@@ -141,7 +147,7 @@ async function* endpointRecords(
   since: { value: string | number; inclusive: boolean } | undefined,
   stats: FetchStats,
   options: IngestApiOptions,
-): AsyncGenerator<ParsedRow | RejectedRecord> {
+): AsyncGenerator<ParsedRow | RejectedRecord | SkippedRecord> {
   const redact = createRedactor(source.secrets);
   const what = endpoint.sourceName;
   const paginator = createPaginator(endpoint.pagination, what);
@@ -172,6 +178,8 @@ async function* endpointRecords(
         },
       });
       const records = selectRecords(response.body, `${what} page ${page}`);
+      // Records are numbered across the run's pages, in the order the API returned them (the quarantine's line).
+      const before = stats.fetched;
       stats.pages++;
       stats.fetched += records.length;
       let exactRecords: unknown[] | undefined;
@@ -179,6 +187,7 @@ async function* endpointRecords(
         const after = since && incremental ? isAfter(record, incremental.cursorField, since) : true;
         if (after === false) {
           stats.skipped++;
+          yield SKIPPED;
           continue;
         }
         const problem = recordProblem(record);
@@ -186,12 +195,13 @@ async function* endpointRecords(
           // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
           exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
           const reason = `page ${page} (${redact(displayUrl(url))}), record ${index + 1} ${problem}`;
-          yield new RejectedRecord(index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          yield new RejectedRecord(before + index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
           continue;
         }
         // No cursor to read yet nothing to refuse: cannot happen (a non-object or an infinite number is a problem); dropped as before.
         if (after === undefined) {
           stats.skipped++;
+          yield SKIPPED;
           continue;
         }
         yield record as ParsedRow;
