@@ -14,6 +14,14 @@ export interface OptionSpelling {
   schemaDrift(policy: SchemaDriftPolicy): string;
   onError(policy: BadRowPolicy): string;
   mode(mode: IngestMode): string;
+  /** Renaming a source column: `--rename "Order Date=ordered_on"`. */
+  rename(from: string, to: string): string;
+  /** The rename option as a whole: `--rename`. */
+  renames: string;
+  /** Turning safe names back on: `drop --keep-names`. */
+  safeNamesOn: string;
+  /** Turning lineage off: `--no-lineage`. */
+  lineageOff: string;
   /** What one ingest reads, as advice names it: `the file`, `the run` (of an API endpoint). */
   input: string;
   /** The options that fix values read wrongly, for advice: `--type or --date-format`. */
@@ -31,6 +39,10 @@ export const FLAG_SPELLING: OptionSpelling = {
   schemaDrift: (policy) => `--schema-drift ${policy}`,
   onError: (policy) => `--on-error ${policy}`,
   mode: (mode) => `--mode ${mode}`,
+  rename: (from, to) => `--rename ${JSON.stringify(`${from}=${to}`)}`,
+  renames: '--rename',
+  safeNamesOn: 'drop --keep-names',
+  lineageOff: '--no-lineage',
   input: 'the file',
   position: (n) => ({ line: n }),
   typeAdvice: '--type or --date-format',
@@ -48,6 +60,10 @@ export function configSpelling(at: string, input: string): OptionSpelling {
     schemaDrift: (policy) => `${at}.ingest.schemaDrift: ${policy}`,
     onError: (policy) => `${at}.ingest.onError: ${policy}`,
     mode: (mode) => `${at}.ingest.mode: ${mode}`,
+    rename: (from, to) => `${at}.ingest.rename: { ${JSON.stringify(from)}: ${to} }`,
+    renames: `${at}.ingest.rename`,
+    safeNamesOn: `remove ${at}.ingest.safeNames: false`,
+    lineageOff: `${at}.ingest.lineage: false`,
     input,
     position: (n) => ({ record: n }),
     typeAdvice: `${at}.ingest.types`,

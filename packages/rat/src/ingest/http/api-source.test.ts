@@ -390,7 +390,13 @@ describe('ingestApi: ingest settings that do not fit', () => {
     const typed = (await ingestApi(fx.ingestion, shop([endpoint({ types: { id: 'VARCHAR' } })]))).endpoints[0]!;
     expect(typed.error).toContain('endpoints[0].ingest.types.id: VARCHAR: bronze.shop_drift.id is long, and the table\'s type wins');
     expect(typed.error).toContain('Leave out endpoints[0].ingest.types.id to load the values as long');
-    for (const e of [strict, typed]) expect(e.error).not.toMatch(/--(type|schema-drift)/);
+    server.rawPages[0] = '[{"id":3,"Order Date":"x","order_date":"y"}]';
+    const clash = (await ingestApi(fx.ingestion, shop([endpoint({ rename: { nope: 'x' } }), endpoint({})].map((e, i) => ({ ...e, name: `n${i}` }))))).endpoints;
+    expect(clash.map((e) => e.error)).toEqual([
+      'api:shop/n0: endpoints[0].ingest.rename names column "nope", which the file does not have (columns: id, Order Date, order_date)',
+      'api:shop/n1 (column 3): columns 2 ("Order Date") and 3 ("order_date") both become "order_date"; rename one: endpoints[1].ingest.rename: { "order_date": other_name }',
+    ]);
+    for (const e of [strict, typed, ...clash]) expect(e.error).not.toMatch(/--(type|schema-drift|rename)/);
   });
 });
 
