@@ -100,6 +100,50 @@ describe('rat ingest-api', () => {
     expect(JSON.parse(registry.stdout)).toEqual([{ file_path: 'api:shop/portal', status: 'failed' }]);
   });
 
+  it('prints every failed endpoint\'s error in full on stderr, no cursor for an endpoint without one, and counts in the singular', async () => {
+    const several = join(dir, 'several.yaml');
+    await writeFile(
+      several,
+      [
+        'name: several',
+        `baseUrl: ${server.url}`,
+        'retry: { maxRetries: 1, backoffSeconds: 0.001 }',
+        'endpoints:',
+        '  - { name: portal, path: /html }',
+        '  - { name: refused, path: /bad-request }',
+        '  - { name: typo, path: /orders, records: data, ingest: { types: { id: FOO } } }',
+        '  - { name: one, path: /flaky/raw }',
+        '',
+      ].join('\n'),
+    );
+    server.rawPages.push('[{"id":1}]');
+    // Every 2nd flaky request fails: the next one after a success does, so `one` needs one retry.
+    server.faults.every = 2;
+    while ((await fetch(`${server.url}/flaky/raw`)).ok);
+    await fetch(`${server.url}/flaky/raw`);
+    const run = await rat(home, ['ingest-api', several]);
+    server.faults.every = undefined;
+    expect(run.code).toBe(1);
+    const errors = run.stderr.split('\n').filter((line) => line.startsWith('rat:'));
+    expect(errors).toEqual([
+      `rat: SOURCE_NOT_JSON: api:several/portal page 1: GET ${server.url}/html returned HTML, not JSON (status 200, content-type text/html; charset=utf-8): "<html><body><h1>Welcome to our developer portal</h1></body></html>"; check baseUrl, path and auth (a login or error page?)`,
+      expect.stringMatching(/^rat: SOURCE_HTTP_ERROR: api:several\/refused page 1: GET http:\/\/127\.0\.0\.1:\d+\/bad-request failed with 400 Bad Request: .*unknown filter/),
+      'rat: INVALID_TYPE: api:several/typo: endpoints[2].ingest.types.id: FOO: there is no type "FOO"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR',
+      'rat: SOURCE_NOT_JSON: 3 of 4 endpoints failed (recorded in bronze._file_registry; their tables are unchanged); their errors are above',
+    ]);
+    const row = run.stdout.split('\n').find((line) => line.startsWith('one '))!;
+    expect(row.split('|').map((cell) => cell.trim())).toEqual(['one', 'bronze.several_one', 'success', '1', '0', '1', '-', expect.stringMatching(/^\d+\.\d s$/), '1 retry']);
+    expect(run.stdout).toContain('several: 1 row from 1 endpoint; 0 skipped, 3 failed');
+    expect(run.stdout).not.toContain('NULL');
+    const registry = await rat(home, ['--json', 'sql', "SELECT file_path, status FROM bronze._file_registry WHERE file_path LIKE 'api:several/%' ORDER BY file_path"]);
+    expect(JSON.parse(registry.stdout)).toEqual([
+      { file_path: 'api:several/one', status: 'success' },
+      { file_path: 'api:several/portal', status: 'failed' },
+      { file_path: 'api:several/refused', status: 'failed' },
+      { file_path: 'api:several/typo', status: 'failed' },
+    ]);
+  });
+
   it('refuses a bad config file with the field, an unknown endpoint with the list, and a missing variable by name', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'name: shop\nbaseUrl: http://127.0.0.1:1\nendpoints:\n  - { name: a, path: /a, pagination: { type: pages } }\n');

@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js';
+import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
 import { InputFileError } from './input-file-error.js';
 
 /** One source column and the table column it becomes. `position` is 1-based in the source. */
@@ -48,10 +49,11 @@ const KEPT_LETTER = /^(?!\p{Script=Latin})[\p{L}\p{N}\p{M}]$/u;
 export function mapColumnNames(
   file: string,
   sourceNames: string[],
-  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean },
+  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
-  const renames = renamesOf(file, sourceNames, options.rename);
+  const spelling = options.spelling ?? FLAG_SPELLING;
+  const renames = renamesOf(file, sourceNames, options.rename, spelling);
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
     const renamed = renames[index];
@@ -71,7 +73,7 @@ export function mapColumnNames(
           'INGEST_FILE_INVALID',
           file,
           { column: position },
-          `column name ${JSON.stringify(source)} ${why}; let rat rename it (drop --keep-names) or rename it: --rename ${JSON.stringify(`${source}=new_name`)}`,
+          `column name ${JSON.stringify(source)} ${why}; let rat rename it (${spelling.safeNamesOn}) or rename it: ${spelling.rename(source, 'new_name')}`,
         );
       }
     }
@@ -95,11 +97,11 @@ export function mapColumnNames(
         { column: mapping.position },
         same
           ? `column name ${JSON.stringify(mapping.source)} appears twice (columns ${clash.position} and ${mapping.position}); rename one in the file, or read it without a header (--no-header) and name the columns`
-          : `columns ${clash.position} (${JSON.stringify(clash.source)}) and ${mapping.position} (${JSON.stringify(mapping.source)}) both become "${mapping.name}"; rename one: --rename ${JSON.stringify(`${mapping.source}=other_name`)}`,
+          : `columns ${clash.position} (${JSON.stringify(clash.source)}) and ${mapping.position} (${JSON.stringify(mapping.source)}) both become "${mapping.name}"; rename one: ${spelling.rename(mapping.source, 'other_name')}`,
       );
     }
     if (options.lineage && (LINEAGE_COLUMNS as readonly string[]).includes(mapping.name)) {
-      throw new InputFileError('INGEST_FILE_INVALID', file, { column: mapping.position }, `column "${mapping.source}" would take the lineage column name "${mapping.name}"; rename it or turn lineage off (--no-lineage)`);
+      throw new InputFileError('INGEST_FILE_INVALID', file, { column: mapping.position }, `column "${mapping.source}" would take the lineage column name "${mapping.name}"; rename it or turn lineage off (${spelling.lineageOff})`);
     }
     byName.set(mapping.name, mapping);
   }
@@ -111,7 +113,7 @@ export function mapColumnNames(
  * exactly so; failing that, the one column not named exactly by another key whose name differs only
  * in case or surrounding spaces (`Name` and `name` can both be columns: the exact spelling picks one).
  */
-function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>): (string | undefined)[] {
+function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling): (string | undefined)[] {
   const loose = (name: string) => name.trim().toLowerCase();
   const entries = Object.entries(rename);
   const targets = new Array<string | undefined>(sourceNames.length);
@@ -127,9 +129,9 @@ function renamesOf(file: string, sourceNames: string[], rename: Record<string, s
     if (sourceNames.includes(from)) continue;
     const near = sourceNames.flatMap((source, i) => (!exact.has(i) && loose(source) === loose(from) ? [i] : []));
     if (near.length > 1) {
-      throw new ValidationError('INVALID_IDENTIFIER', `${file}: --rename names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
+      throw new ValidationError('INVALID_IDENTIFIER', `${file}: ${spelling.renames} names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
     }
-    if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: --rename names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
+    if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: ${spelling.renames} names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
     targets[near[0]!] = to;
   }
   return targets;

@@ -309,8 +309,8 @@ async function stageAndCommit(
           throw new InputFileError(
             'INGEST_BAD_ROWS',
             probed.display,
-            first.line === null ? {} : { line: Number(first.line) },
-            `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with --on-error fail the file is refused and the table is unchanged)`,
+            first.line === null ? {} : options.spelling.position(Number(first.line)),
+            `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with ${options.spelling.onError('fail')} ${options.spelling.input} is refused and the table is unchanged)`,
           );
         }
         // Records with no fields (`{}` only) bring no columns: into a table they are rows of NULLs, as among other records; they cannot create one.
@@ -326,8 +326,8 @@ async function stageAndCommit(
           throw new InputFileError(
             'INGEST_BAD_ROWS',
             probed.display,
-            first.line === null ? {} : { line: Number(first.line) },
-            `${first.reason} (every row of the file, ${rejected}, is bad; with --mode overwrite that would empty ${targetName}, so the file is refused and the table is unchanged: fix the file or the options, e.g. --type or --date-format, and ingest it again)`,
+            first.line === null ? {} : options.spelling.position(Number(first.line)),
+            `${first.reason} (every row of ${options.spelling.input}, ${rejected}, is bad; with ${options.spelling.mode('overwrite')} that would empty ${targetName}, so ${options.spelling.input} is refused and the table is unchanged: fix ${options.spelling.input} or the options, e.g. ${options.spelling.typeAdvice}, and ingest it again)`,
           );
         }
         await settleHash(probed);

@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js';
+import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
 import type { IngestProgress } from './progress.js';
 
 export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx' | 'arrow' | 'avro';
@@ -58,6 +59,8 @@ export interface IngestOptions {
   lineage?: boolean;
   schemaDrift?: SchemaDriftPolicy;
   onError?: BadRowPolicy;
+  /** How messages spell these options in advice (default: the `rat ingest` flags). */
+  spelling?: OptionSpelling;
   /** Skip files whose content is already in the target (per the file registry). */
   skipExisting?: boolean;
   /**
@@ -103,7 +106,8 @@ export interface IngestOptions {
   onProgress?: (event: IngestProgress) => void;
 }
 
-export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'safeNames' | 'lineage' | 'schemaDrift' | 'onError' | 'types' | 'rename' | 'keys' | 'partitionBy'> {
+export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'safeNames' | 'lineage' | 'schemaDrift' | 'onError' | 'types' | 'rename' | 'keys' | 'partitionBy' | 'spelling'> {
+  spelling: OptionSpelling;
   mode: IngestMode;
   keys: string[];
   types: Record<string, string>;
@@ -129,6 +133,8 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
    * become rows (`{line, reason, raw}` each), quarantined with the bad rows of their spool.
    */
   sourceRejects?: string;
+  /** Set by row sources whose records carry their number (RowSource.numbered): each spooled row holds it in LINE_COLUMN. */
+  numberedRecords?: boolean;
 }
 
 const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
@@ -148,6 +154,7 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
     lineage: options.lineage ?? true,
     schemaDrift: options.schemaDrift ?? 'evolve',
     onError: options.onError ?? 'quarantine',
+    spelling: options.spelling ?? FLAG_SPELLING,
   };
   oneOf('mode', resolved.mode, MODES);
   if (options.format !== undefined) oneOf('format', options.format, FORMATS);

@@ -1,9 +1,9 @@
-import { parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
+import { formatIdent, parseTableIdent, type TableIdent } from '../catalog/identifiers.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import { createCommitGroup } from './commit-group.js';
 import { ingestCsvRun } from './csv-run.js';
-import { createFileRegistry, type FileRegistry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
+import { createFileRegistry, type FileRegistry, newRegistryEntry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
 import { type LandedFile, type LandingEntry, listLanding, uploadToLanding } from './landing-zone.js';
@@ -55,6 +55,11 @@ export interface Ingestion {
    * file: registry row, lineage, quarantine, and (with `cursorField`) the new cursor, in one commit.
    */
   ingestRows(source: RowSource, target: string | TableIdent, options?: IngestOptions): Promise<SourceReport>;
+  /**
+   * Records a run of a non-file source that failed before ingestRows could read a row (options it
+   * refused, a missing namespace): a `failed` registry row with the error, as a run failing later gets.
+   */
+  recordFailedRun(source: string, target: string | TableIdent, error: string): Promise<void>;
   /** Where an incremental source left off in `target` on this branch (undefined: never loaded). */
   sourceCursor(target: string | TableIdent, source: string): Promise<SourceCursor | undefined>;
   /** File registry entries (also `SELECT * FROM bronze._file_registry`). */
@@ -87,7 +92,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
   const ingestion: Ingestion = {
     async ingest(source, target, options = {}) {
       const resolved = resolveIngestOptions(options);
-      await checkTypeOptions(rat.duck, resolved.types);
+      await checkTypeOptions(rat.duck, resolved.types, resolved.spelling);
       const ident = await targetOf(target);
       const specs = Array.isArray(source) ? source : [source];
       const targetName = `${ident.namespace}.${ident.name}`;
@@ -139,14 +144,18 @@ export function createIngestion(rat: Lakehouse): Ingestion {
     async replayRejects(target, options = {}) {
       const ident = await targetOf(target);
       const resolved = resolveIngestOptions(options);
-      await checkTypeOptions(rat.duck, resolved.types);
+      await checkTypeOptions(rat.duck, resolved.types, resolved.spelling);
       return replayRejects(await context(), ident, resolved, { modeGiven: options.mode !== undefined });
     },
     async ingestRows(source, target, options = {}) {
       const resolved = resolveIngestOptions(options);
-      await checkTypeOptions(rat.duck, resolved.types);
+      await checkTypeOptions(rat.duck, resolved.types, resolved.spelling);
       const ident = await targetOf(target);
       return ingestRowSource(await context(), source, ident, resolved);
+    },
+    async recordFailedRun(source, target, error) {
+      const targetTable = typeof target === 'string' ? target : formatIdent(target);
+      await registry.record(newRegistryEntry({ filePath: source, fileHash: '', fileSize: 0, targetTable }, 'failed', { error }));
     },
     async sourceCursor(target, source) {
       const ident = typeof target === 'string' ? parseTableIdent(target) : target;

@@ -1,8 +1,13 @@
 import { type ErrorCode, ValidationError } from '../core/errors.js';
 
-/** Where in a source file a problem is: any of line (1-based), row (1-based, of a custom parser's output), byte offset, column (name or 1-based position). */
+/**
+ * Where in a source file a problem is: any of line (1-based), record (1-based, a non-file source's
+ * record in its run, as an API returned them), row (1-based, of a custom parser's output), byte
+ * offset, column (name or 1-based position).
+ */
 export interface FilePosition {
   line?: number;
+  record?: number;
   row?: number;
   byte?: number;
   column?: string | number;
@@ -35,6 +40,7 @@ export class ParserError extends InputFileError {
 export function describePosition(position: FilePosition): string {
   const parts: string[] = [];
   if (position.line !== undefined) parts.push(`line ${position.line}`);
+  if (position.record !== undefined) parts.push(`record ${position.record} of the run`);
   if (position.row !== undefined) parts.push(`row ${position.row}`);
   if (position.byte !== undefined) parts.push(`byte ${position.byte}`);
   if (position.column !== undefined) parts.push(typeof position.column === 'number' ? `column ${position.column}` : `column "${position.column}"`);

@@ -29,6 +29,8 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   await startRejects(ctx);
   const format = options.jsonFormat ?? 'auto';
   if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records.split('.'));
+  // A row source's spool whose rows hold their numbers (row-source.ts): read as rat's other numbered scratch files.
+  if (options.numberedRecords) return readRecordsOfAnySize(ctx, file, file.localPath, 'newline_delimited', file.compression, true);
   const ndjson = format === 'newline_delimited' || (format === 'auto' && looksNewlineDelimited(file));
   let readByRecord = false;
   const byRecord = () => {

@@ -10,6 +10,7 @@ import { type FileReport, type IngestContext, ingestFile } from './ingest-file.j
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
 import { rejectsIdent } from './quarantine.js';
 import { type CursorKind, cursorOf, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
+import { LINE_COLUMN } from './staged-file.js';
 import { encodeValue } from './staged-rows.js';
 
 /**
@@ -25,9 +26,17 @@ export interface RowSource {
   /**
    * The rows, pulled one by one (a generator that pages or streams keeps memory bounded). A record
    * that cannot become a row comes as a RejectedRecord, for the quarantine (or, with onError fail,
-   * the failure of the whole run).
+   * the failure of the whole run); with `numbered`, one the source drops (already loaded) comes as
+   * a SkippedRecord.
    */
   rows: AsyncIterable<SourceRow> | Iterable<SourceRow>;
+  /**
+   * Each row's `line` (in the quarantine and in errors) is its position among everything the source
+   * yielded, SkippedRecords and RejectedRecords included, and a RejectedRecord's `line` is that
+   * position too: an API's record number in the run, counted across its pages. Without it a row's
+   * line is its number among the rows (a database's row in the result).
+   */
+  numbered?: boolean;
   /** Types the source knows (database column types) as DuckDB SQL types; the ingest's own `types` win. */
   columnTypes?: Record<string, string>;
   /**
@@ -53,8 +62,9 @@ export interface RowSource {
 
 /**
  * A record a source received but cannot turn into a row (not an object, a number beyond a double's
- * range), as the source names it: `line` is its position where the source read it (a page's record
- * number), `reason` says where (the page) and what is wrong, `raw` is its JSON as received.
+ * range), as the source names it: `line` is its position among the records the source yields (an
+ * API's record number in the run), `reason` says where (the page) and what is wrong, `raw` is its
+ * JSON as received.
  */
 export class RejectedRecord {
   constructor(
@@ -87,7 +97,10 @@ export class WrittenRecord {
 }
 
 /** What a RowSource yields. */
-export type SourceRow = ParsedRow | RejectedRecord | WrittenRecord;
+export type SourceRow = ParsedRow | RejectedRecord | WrittenRecord | SkippedRecord;
+
+/** A record the source read and leaves out (its cursor is not after the stored one): it only keeps the records after it numbered as read. */
+export class SkippedRecord {}
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
 export interface SourceReport extends FileReport {
@@ -155,6 +168,8 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       compression: 'none',
       infinitiesAreValues: true,
       ...(spooled.rejected > 0 ? { sourceRejects: rejectsPath } : {}),
+      // Rejected records only: a blank spool, read as any file (no rows to number).
+      ...(source.numbered && spooled.rows > 0 ? { numberedRecords: true } : {}),
     };
     const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor, source.name);
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
@@ -222,6 +237,8 @@ async function spool(
   const out = createWriteStream(path);
   const rejectsOut = createWriteStream(rejectsPath);
   let rows = 0;
+  /** Everything the source yielded, for `numbered`. */
+  let records = 0;
   let rejected = 0;
   let alreadyQuarantined = 0;
   let cursor: SourceCursor | undefined;
@@ -229,6 +246,8 @@ async function spool(
   const writeReject = (row: RejectedRecord) => write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
   try {
     for await (const row of source.rows as AsyncIterable<SourceRow>) {
+      records++;
+      if (row instanceof SkippedRecord) continue;
       if (row instanceof RejectedRecord && row.mayRepeat) {
         repeats.set(row.raw, [...(repeats.get(row.raw) ?? []), row]);
         continue;
@@ -242,9 +261,10 @@ async function spool(
         continue;
       }
       rows++;
+      const line = source.numbered ? records : undefined;
       if (row instanceof WrittenRecord) {
         if (source.cursorField) cursor = nextCursor(source, cursor, row.record[source.cursorField]);
-        await write(out, `${row.json}\n`);
+        await write(out, `${withLine(row.json, line)}\n`);
         continue;
       }
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -252,7 +272,7 @@ async function spool(
       }
       const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${problem}`));
       if (source.cursorField) cursor = nextCursor(source, cursor, row[source.cursorField]);
-      await write(out, `${json}\n`);
+      await write(out, `${withLine(json, line)}\n`);
     }
     if (repeats.size > 0) {
       const counts = await held([...repeats.keys()]);
@@ -287,6 +307,14 @@ export function rowJson(row: ParsedRow, invalid: (field: string, problem: string
     parts.push(`${JSON.stringify(name)}:${encoded.json}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/** A spooled row's JSON object with its position among the source's records first (RowSource.numbered), or as it is. */
+function withLine(json: string, line: number | undefined): string {
+  if (line === undefined) return json;
+  const field = `${JSON.stringify(LINE_COLUMN)}:${line}`;
+  const body = json.trim().slice(1);
+  return body.trim() === '}' ? `{${field}}` : `{${field},${body}`;
 }
 
 /** The cursor after one more row: its value when the rows come in cursor order (and it is not null), else the larger of the two. */

@@ -11,6 +11,7 @@ import { isPrimitive, promotionAllowed } from '../iceberg/type-parse.js';
 import type { IcebergType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { LINEAGE_COLUMNS } from './column-names.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
+import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
 import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
 import { LINE_COLUMN, ORDINAL_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
@@ -86,7 +87,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   const dropped: string[] = [];
 
   if (!target) {
-    refuseUnstorable(staged.columns, duckTypes, table, input.file);
+    refuseUnstorable(staged.columns, duckTypes, table, input.file, options.spelling);
     let nextId = 0;
     const plans: { name: string; type: IcebergType; expr: string; bad?: ColumnPlan['bad'] }[] = [];
     for (const column of staged.columns) {
@@ -123,10 +124,10 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       'INGEST_SCHEMA_DRIFT',
       input.file,
       { column: newColumns[0]!.source },
-      `brings ${newColumns.length === 1 ? 'a column' : 'columns'} ${newColumns.map((c) => `"${c.source}"`).join(', ')} that ${table} does not have (schema drift policy strict; use --schema-drift evolve to add them, ignore to drop them)`,
+      `brings ${newColumns.length === 1 ? 'a column' : 'columns'} ${newColumns.map((c) => `"${c.source}"`).join(', ')} that ${table} does not have (schema drift policy strict; ${driftAdvice(options)})`,
     );
   }
-  refuseUnstorable(options.schemaDrift === 'ignore' ? staged.columns.filter((c) => fieldOf(c.name)) : staged.columns, duckTypes, table, input.file);
+  refuseUnstorable(options.schemaDrift === 'ignore' ? staged.columns.filter((c) => fieldOf(c.name)) : staged.columns, duckTypes, table, input.file, options.spelling);
   let counter = 0;
   for (const column of staged.columns) {
     const field = fieldOf(column.name);
@@ -154,7 +155,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
           'INGEST_SCHEMA_DRIFT',
           input.file,
           { column: column.source },
-          `brings ${nested.added.length === 1 ? 'a field' : 'fields'} ${listed} inside ${table}.${field.name} that the table does not have (schema drift policy strict; use --schema-drift evolve to add them, ignore to drop them)`,
+          `brings ${nested.added.length === 1 ? 'a field' : 'fields'} ${listed} inside ${table}.${field.name} that the table does not have (schema drift policy strict; ${driftAdvice(options)})`,
         );
       }
       if (options.schemaDrift === 'evolve') {
@@ -173,7 +174,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
       );
       if (Number(row!.n) > 0) {
         if (options.schemaDrift === 'strict') {
-          throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${fileType}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use --schema-drift evolve to widen it)`);
+          throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${fileType}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
         }
         if (options.schemaDrift === 'evolve') {
           changes.push({ kind: 'alterType', name: field.name, type: fileType });
@@ -249,7 +250,7 @@ export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType,
  * Refuses, all at once, the columns whose type Iceberg v2 cannot store (a nested INTERVAL, BIT,
  * UNION, ...: icebergTypeOf says which), naming the --type options that load each as text.
  */
-function refuseUnstorable(columns: readonly StagedColumn[], duckTypes: ReadonlyMap<StagedColumn, DuckDBType>, table: string, file: string): void {
+function refuseUnstorable(columns: readonly StagedColumn[], duckTypes: ReadonlyMap<StagedColumn, DuckDBType>, table: string, file: string, spelling: OptionSpelling): void {
   const refused = columns.filter((c) => {
     try {
       icebergTypeOf(duckTypes.get(c)!, `${table}.${c.name}`, () => 0);
@@ -265,7 +266,7 @@ function refuseUnstorable(columns: readonly StagedColumn[], duckTypes: ReadonlyM
     'INVALID_TYPE',
     file,
     { column: refused[0]!.source },
-    `${refused.length === 1 ? 'column' : 'columns'} ${listed} of ${table} ${refused.length === 1 ? 'has a type' : 'have types'} Iceberg v2 tables cannot store; load ${refused.length === 1 ? 'it' : 'them'} as text: ${refused.map((c) => `--type ${c.name}=VARCHAR`).join(' ')}`,
+    `${refused.length === 1 ? 'column' : 'columns'} ${listed} of ${table} ${refused.length === 1 ? 'has a type' : 'have types'} Iceberg v2 tables cannot store; load ${refused.length === 1 ? 'it' : 'them'} as text: ${refused.map((c) => spelling.type(c.name, 'VARCHAR')).join(spelling.separator)}`,
   );
 }
 
@@ -517,6 +518,11 @@ function lineageValue(name: (typeof LINEAGE_COLUMNS)[number], input: ConformInpu
   return `TIMESTAMPTZ ${quoteString(input.ingestedAt.toISOString())}`;
 }
 
+/** `use --schema-drift evolve to add them, --schema-drift ignore to drop them`, as the caller spells the option. */
+function driftAdvice({ spelling }: ResolvedIngestOptions): string {
+  return `use ${spelling.schemaDrift('evolve')} to add them, ${spelling.schemaDrift('ignore')} to drop them`;
+}
+
 /** A --type naming a column neither the file nor the table has is a typo that would leave the column its detected type. */
 function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, target: LoadedTable | undefined, table: string, file: string): void {
   const known = new Set([...staged.columns.flatMap((c) => [c.name, c.source]), ...(target ? currentSchema(target.metadata).fields.map((f) => f.name) : [])].map((n) => n.toLowerCase()));
@@ -524,7 +530,7 @@ function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, t
   if (unknown.length === 0) return;
   throw new ValidationError(
     'COLUMN_NOT_FOUND',
-    `${file}: --type names ${unknown.length === 1 ? 'column' : 'columns'} ${unknown.map((k) => `"${k}"`).join(', ')}, which neither the file nor ${table} has (the file's columns: ${staged.columns.map((c) => c.source).join(', ')})`,
+    `${file}: ${options.spelling.types} names ${unknown.length === 1 ? 'column' : 'columns'} ${unknown.map((k) => `"${k}"`).join(', ')}, which neither the file nor ${table} has (the file's columns: ${staged.columns.map((c) => c.source).join(', ')})`,
   );
 }
 
@@ -541,17 +547,17 @@ function refuseTypeOption(options: ResolvedIngestOptions, column: StagedColumn, 
   if (promotionAllowed(field.type, wanted) || promotionAllowed(wanted, field.type)) return;
   throw new ValidationError(
     'TYPE_MISMATCH',
-    `--type ${given}=${sqlType}: ${table}.${field.name} is ${typeText(field.type)}, and the table's type wins: Iceberg changes a column's type only by widening it (int -> long, float -> double, a wider decimal), so it cannot become ${typeText(wanted)}. Leave out --type ${given} to load the values as ${typeText(field.type)} (values that do not convert go to the quarantine), or load them into a new table with --type ${given}=${sqlType}`,
+    `${options.spelling.type(given, sqlType)}: ${table}.${field.name} is ${typeText(field.type)}, and the table's type wins: Iceberg changes a column's type only by widening it (int -> long, float -> double, a wider decimal), so it cannot become ${typeText(wanted)}. Leave out ${options.spelling.type(given)} to load the values as ${typeText(field.type)} (values that do not convert go to the quarantine), or load them into a new table with ${options.spelling.type(given, sqlType)}`,
   );
 }
 
 /** Checks each --type once, before any file is read: an unknown type names the option and the value. */
-export async function checkTypeOptions(duck: DuckDb, types: Readonly<Record<string, string>>): Promise<void> {
+export async function checkTypeOptions(duck: DuckDb, types: Readonly<Record<string, string>>, spelling: OptionSpelling = FLAG_SPELLING): Promise<void> {
   for (const [column, sqlType] of Object.entries(types)) {
     try {
       await describeQuery(duck, `SELECT CAST(NULL AS ${sqlType}) AS v`);
     } catch (error) {
-      throw new ValidationError('INVALID_TYPE', `--type ${column}=${sqlType}: there is no type "${sqlType}"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
+      throw new ValidationError('INVALID_TYPE', `${spelling.type(column, sqlType)}: there is no type "${sqlType}"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
     }
   }
 }

@@ -29,10 +29,12 @@ Examples:
         printReport(out, report);
         const failed = report.endpoints.filter((e) => e.status === 'failed');
         if (failed.length > 0) {
-          throw new RatError(
-            (failed[0]!.errorCode ?? 'SOURCE_HTTP_ERROR') as RatError['code'],
-            `${failed.length} of ${report.endpoints.length} endpoint${report.endpoints.length === 1 ? '' : 's'} failed (recorded in bronze._file_registry; ${failed.length === 1 ? 'its table is' : 'their tables are'} unchanged): ${failed[0]!.error}`,
-          );
+          const code = (e: ApiEndpointReport) => (e.errorCode ?? 'SOURCE_HTTP_ERROR') as RatError['code'];
+          const summary = `${failed.length} of ${counted(report.endpoints.length, 'endpoint')} failed (recorded in bronze._file_registry; ${failed.length === 1 ? 'its table is' : 'their tables are'} unchanged)`;
+          if (failed.length === 1) throw new RatError(code(failed[0]!), `${summary}: ${failed[0]!.error}`);
+          // The table cuts long notes: each failed endpoint's error gets a line of its own on stderr, in full.
+          if (!out.json) for (const e of failed) out.error(new RatError(code(e), e.error ?? ''));
+          throw new RatError(code(failed[0]!), out.json ? `${summary}; the report's endpoints[].error says why` : `${summary}; their errors are above`);
         }
       });
     });
@@ -46,17 +48,18 @@ function createApiProgress(out: Output, terminal = process.stderr.isTTY === true
       const now = Date.now();
       if (!terminal && now - lastPlain < PLAIN_EVERY_MS) return;
       lastPlain = now;
-      out.progress(`${event.endpoint}: page ${event.page}, ${event.records} records`);
+      out.progress(`${event.endpoint}: page ${event.page}, ${counted(event.records, 'record')}`);
     } else if (event.kind === 'retry') {
       out.progress(`${event.endpoint} page ${event.page}: ${event.reason}; retry ${event.attempt} of ${event.maxRetries} in ${(event.waitMs / 1000).toFixed(1)} s`, true);
     } else {
-      out.progress(`${event.endpoint}: ${event.pages} page${event.pages === 1 ? '' : 's'}, ${event.records} records fetched${event.skipped > 0 ? ` (${event.skipped} already loaded)` : ''}`, true);
+      out.progress(`${event.endpoint}: ${counted(event.pages, 'page')}, ${counted(event.records, 'record')} fetched${event.skipped > 0 ? ` (${event.skipped} already loaded)` : ''}`, true);
     }
   };
 }
 
-function cursorText(endpoint: ApiEndpointReport): string | null {
-  if (!endpoint.cursor) return null;
+/** `before -> after` for an incremental endpoint; `-` for one without a cursor. */
+function cursorText(endpoint: ApiEndpointReport): string {
+  if (!endpoint.cursor) return '-';
   return `${endpoint.cursor.previous ?? '(none)'} -> ${endpoint.cursor.value ?? '(none)'}`;
 }
 
@@ -64,7 +67,7 @@ function note(endpoint: ApiEndpointReport): string {
   if (endpoint.status === 'failed') return endpoint.error ?? '';
   if (endpoint.status === 'skipped') return endpoint.reason ?? '';
   const stopped = endpoint.stoppedAtMaxPages ? ['stopped at maxPages: run again for the rest'] : [];
-  return [...stopped, ...(endpoint.retries > 0 ? [`${endpoint.retries} retries`] : []), ...endpoint.schemaChanges].join('; ');
+  return [...stopped, ...(endpoint.retries > 0 ? [counted(endpoint.retries, 'retry', 'retries')] : []), ...endpoint.schemaChanges].join('; ');
 }
 
 function printReport(out: Output, report: ApiIngestReport): void {
@@ -76,10 +79,15 @@ function printReport(out: Output, report: ApiIngestReport): void {
     ['endpoint', 'target', 'status', 'rows', 'rejected', 'pages', 'cursor', 'duration', 'note'],
     report.endpoints.map((e) => [e.endpoint, e.target, e.status, e.rowsIngested, e.rowsRejected, e.pages, cursorText(e), `${(e.durationMs / 1000).toFixed(1)} s`, note(e)]),
   );
-  const rejects = report.endpoints.flatMap((e) => e.sampleRejects.map((r) => `${e.target}${r.line === null ? '' : ` record ${r.line}`}: ${r.reason}`));
+  const rejects = report.endpoints.flatMap((e) => e.sampleRejects.map((r) => `${e.target}${r.line === null ? '' : ` record ${r.line} of the run`}: ${r.reason}`));
   if (rejects.length > 0) {
-    out.line(`${report.rowsRejected} bad record${report.rowsRejected === 1 ? '' : 's'} quarantined, e.g.:`);
+    out.line(`${counted(report.rowsRejected, 'bad record')} quarantined, e.g.:`);
     for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
   }
-  out.line(`${report.source}: ${report.rowsIngested} rows from ${report.succeeded} endpoint${report.succeeded === 1 ? '' : 's'}; ${report.skipped} skipped, ${report.failed} failed`);
+  out.line(`${report.source}: ${counted(report.rowsIngested, 'row')} from ${counted(report.succeeded, 'endpoint')}; ${report.skipped} skipped, ${report.failed} failed`);
+}
+
+/** `1 row`, `2 rows`. */
+function counted(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

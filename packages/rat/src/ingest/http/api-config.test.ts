@@ -104,8 +104,16 @@ describe('API source config files', () => {
     );
     expect(error({ ...base, endpoints: [{ name: 'orders', path: '/o', target: 'no_namespace' }] })).toContain('shop.yaml: endpoints[0].target: "no_namespace" is not a namespace.table name');
     const secret = error({ ...base, auth: { type: 'basic', username: 'u', password: 'hunter2-secret', extra: 1 }, headers: { 'X-Api-Key': 5 } });
-    expect(secret).toBe('shop.yaml: headers.X-Api-Key: expected a string, got 5; auth: unknown field extra (check the spelling; fields are camelCase, e.g. baseUrl, cursorField)');
+    expect(secret).toBe('shop.yaml: headers.X-Api-Key: expected a string, got a number (***) (put the value in quotes); auth: unknown field extra (check the spelling; fields are camelCase, e.g. baseUrl, cursorField)');
     expect(secret).not.toContain('hunter2');
+    // Numbers (YAML's reading of an unquoted 98127361) are credentials too: never printed.
+    expect(error({ ...base, auth: { type: 'basic', username: 'alice', password: 98127361 } })).toBe('shop.yaml: auth.password: expected a string, got a number (***) (put the value in quotes)');
+    expect(error({ ...base, auth: { type: 'bearer', token: 12345678901 } })).toBe('shop.yaml: auth.token: expected a string, got a number (***) (put the value in quotes)');
+    expect(error({ ...base, endpoints: [{ name: 'orders', path: '/o', headers: { Authorization: 8812736455 } }] })).toBe(
+      'shop.yaml: endpoints[0].headers.Authorization: expected a string, got a number (***) (put the value in quotes)',
+    );
+    expect(error({ ...base, auth: 'Bearer 77abc-secret' })).toBe('shop.yaml: auth: expected an object, got "***"');
+    expect(error({ ...base, params: 'license_key=9911223344' })).toBe('shop.yaml: params: expected an object, got "***"');
     expect(error({ ...base, auth: { type: 'bearer', token: '' } })).toBe('shop.yaml: auth.token: must contain at least 1 character(s), got "***"');
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseTableIdent } from '../../catalog/identifiers.js';
 import { ValidationError } from '../../core/errors.js';
 import type { IngestOptions } from '../ingest-options.js';
+import { configSpelling } from '../option-spelling.js';
 import { SECRET_NAME } from './redaction.js';
 
 /**
@@ -255,7 +256,8 @@ export function resolveApiConfig(config: unknown, origin = 'API source config'):
       ...(records !== undefined ? { records } : {}),
       pagination,
       ...(incremental ? { incremental } : {}),
-      ingest: { ...endpoint.ingest, mode, ...(keys.length > 0 ? { keys } : {}) },
+      // Advice in messages names these settings (`endpoints[0].ingest.types.id`), not `rat ingest`'s flags.
+      ingest: { ...endpoint.ingest, mode, ...(keys.length > 0 ? { keys } : {}), spelling: configSpelling(at, 'the run') },
     };
   });
   return {
@@ -316,7 +318,8 @@ function describeIssues(issues: z.ZodIssue[], input: unknown): string {
   const parts = issues.slice(0, MAX_ISSUES).map((issue) => {
     const field = formatPath(issue.path);
     const value = valueAt(input, issue.path);
-    const shown = isSecretField(issue.path) && typeof value === 'string' ? '"***"' : JSON.stringify(value);
+    const secret = isSecretField(issue.path);
+    const shown = secret ? maskedValue(value) : JSON.stringify(value);
     const where = field === '' ? 'the config' : field;
     switch (issue.code) {
       case 'unrecognized_keys':
@@ -326,7 +329,9 @@ function describeIssues(issues: z.ZodIssue[], input: unknown): string {
       case 'invalid_enum_value':
         return `${where}: unknown value ${shown}: use ${issue.options.map(String).join(', ')}`;
       case 'invalid_type':
-        return value === undefined ? `${where}: missing (a ${issue.expected} is required)` : `${where}: expected a ${issue.expected}, got ${shown}`;
+        if (value === undefined) return `${where}: missing (${article(issue.expected)} is required)`;
+        // YAML reads an unquoted 98127361 as a number; the credential itself must not be printed.
+        return `${where}: expected ${article(issue.expected)}, got ${shown}${secret && issue.expected === 'string' && typeof value === 'number' ? ' (put the value in quotes)' : ''}`;
       default:
         return `${where}: ${issue.message.replace(/^String /, '')}, got ${shown}`;
     }
@@ -335,11 +340,25 @@ function describeIssues(issues: z.ZodIssue[], input: unknown): string {
   return `${parts.join('; ')}${more}`;
 }
 
-/** Credentials (`auth.token`), and headers or parameters named like secrets. */
+/**
+ * Credentials (`auth.token`, or `auth` itself when it is not an object), headers or parameters named
+ * like secrets, and whole `headers` or `params` maps that are not maps.
+ */
 function isSecretField(path: (string | number)[]): boolean {
   const last = String(path.at(-1));
-  if (path[0] === 'auth') return ['token', 'password', 'value'].includes(last);
-  return (path.includes('headers') || path.includes('params')) && SECRET_NAME.test(last);
+  if (path[0] === 'auth') return !['type', 'in', 'name', 'username'].includes(last);
+  return (path.includes('headers') || path.includes('params')) && (last === 'headers' || last === 'params' || SECRET_NAME.test(last));
+}
+
+function article(noun: string): string {
+  return `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
+/** A secret's kind without its value: `"***"`, `a number (***)`. */
+function maskedValue(value: unknown): string {
+  if (typeof value === 'string') return '"***"';
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  return `${kind} (***)`;
 }
 
 function formatPath(path: (string | number)[]): string {

@@ -201,6 +201,31 @@ describe('ingestApi: what else an API does', () => {
     expect(JSON.stringify([report, registry])).not.toContain(CREDENTIALS.token);
   });
 
+  it('masks the values of every parameter and header named like a key, in errors, the registry and the quarantine', async () => {
+    const subscription = 'azSUBKEY0123456789';
+    const license = 'LICENSE98765';
+    server.rawPages.push('[{"id":1,"v":1e400},{"id":2,"v":2}]');
+    const params = { 'subscription-key': subscription, license_key: license, private_key: 'k9' };
+    const report = await ingestApi(
+      fx.ingestion,
+      shop(
+        [
+          { name: 'refused', path: '/bad-request', params },
+          { name: 'quarantined', path: '/raw', params },
+        ],
+        { headers: { 'Ocp-Apim-Subscription-Key': 'hdrSUBKEY4242' } },
+      ),
+    );
+    const masked = 'subscription-key=***&license_key=***&private_key=***';
+    expect(report.endpoints[0]!.error).toContain(`GET ${server.url}/bad-request?${masked} failed with 400`);
+    const reasons = await fx.rat.query('SELECT reason FROM bronze.shop_quarantined__rejects');
+    expect(reasons.map((r) => r.reason)).toEqual([`page 1 (${server.url}/raw?${masked}), record 1 has a number beyond the range of a double in field "v" (such as 1e400, read as Infinity), which cannot be stored`]);
+    const registry = await fx.ingestion.registry();
+    expect(registry.find((e) => e.filePath === 'api:shop/refused')!.error).toContain(masked);
+    const everything = JSON.stringify([report, registry, reasons], (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+    for (const secret of [subscription, license, 'k9', 'hdrSUBKEY4242']) expect(everything).not.toContain(secret);
+  });
+
   it('keeps every digit of integers beyond 2^53', async () => {
     const report = await ingestApi(fx.ingestion, shop([{ name: 'big', path: '/big', incremental: { cursorField: 'id' } }]));
     expect(report.endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2, cursor: { value: '9007199254740995' } });
@@ -374,6 +399,49 @@ describe('ingestApi: incremental loading', () => {
   });
 });
 
+describe('ingestApi: ingest settings that do not fit', () => {
+  it('fails an endpoint whose ingest options are wrong with its registry row, naming the endpoint and the config field', async () => {
+    server.rawPages.push('[{"id":1,"name":"a"}]');
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        { name: 'typo', path: '/raw', ingest: { types: { id: 'FOO' } } },
+        { name: 'fine', path: '/raw' },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.errorCode ?? null, e.error ?? null])).toEqual([
+      ['typo', 'failed', 'INVALID_TYPE', 'api:shop/typo: endpoints[0].ingest.types.id: FOO: there is no type "FOO"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR'],
+      ['fine', 'success', null, null],
+    ]);
+    const registry = await fx.ingestion.registry();
+    expect(registry.map((e) => [e.filePath, e.targetTable, e.status, e.error ?? null])).toEqual([
+      ['api:shop/typo', 'bronze.shop_typo', 'failed', report.endpoints[0]!.error],
+      ['api:shop/fine', 'bronze.shop_fine', 'success', null],
+    ]);
+  });
+
+  it('advises the ingest settings of the API config, not the flags of rat ingest', async () => {
+    server.rawPages.push('[{"id":1}]');
+    const endpoint = (ingest: ApiEndpointConfig['ingest']): ApiEndpointConfig => ({ name: 'drift', path: '/raw', ingest });
+    expect((await ingestApi(fx.ingestion, shop([endpoint({})]))).endpoints[0]!.status).toBe('success');
+    server.rawPages[0] = '[{"id":2,"extra":"x"}]';
+    const strict = (await ingestApi(fx.ingestion, shop([endpoint({ schemaDrift: 'strict' })]))).endpoints[0]!;
+    expect(strict.error).toBe(
+      'api:shop/drift (column "extra"): brings a column "extra" that bronze.shop_drift does not have (schema drift policy strict; use endpoints[0].ingest.schemaDrift: evolve to add them, endpoints[0].ingest.schemaDrift: ignore to drop them)',
+    );
+    const typed = (await ingestApi(fx.ingestion, shop([endpoint({ types: { id: 'VARCHAR' } })]))).endpoints[0]!;
+    expect(typed.error).toContain('endpoints[0].ingest.types.id: VARCHAR: bronze.shop_drift.id is long, and the table\'s type wins');
+    expect(typed.error).toContain('Leave out endpoints[0].ingest.types.id to load the values as long');
+    server.rawPages[0] = '[{"id":3,"Order Date":"x","order_date":"y"}]';
+    const clash = (await ingestApi(fx.ingestion, shop([endpoint({ rename: { nope: 'x' } }), endpoint({})].map((e, i) => ({ ...e, name: `n${i}` }))))).endpoints;
+    expect(clash.map((e) => e.error)).toEqual([
+      'api:shop/n0: endpoints[0].ingest.rename names column "nope", which the file does not have (columns: id, Order Date, order_date)',
+      'api:shop/n1 (column 3): columns 2 ("Order Date") and 3 ("order_date") both become "order_date"; rename one: endpoints[1].ingest.rename: { "order_date": other_name }',
+    ]);
+    for (const e of [strict, typed, ...clash]) expect(e.error).not.toMatch(/--(type|schema-drift|rename)/);
+  });
+});
+
 describe('ingestApi: credentials stay with the API', () => {
   it('sends no credentials to another origin on a redirect or a next link, and keeps them on redirects within the API', async () => {
     const other = await startApiTestServer();
@@ -502,7 +570,7 @@ describe('ingestApi: encodings and cursors', () => {
     expect(await fx.rat.query('SELECT file_path, line, reason, raw FROM bronze.shop_mixed__rejects ORDER BY reason')).toEqual([
       { file_path: 'api:shop/mixed', line: 2, reason: `page 1 (${page(1)}), record 2 is not an object of field values but number; point records: at an array of objects`, raw: '5' },
       { file_path: 'api:shop/mixed', line: 3, reason: `page 1 (${page(1)}), record 3 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored`, raw: '{"id":2,"seq":2,"h":{"deep":[1e400]}}' },
-      { file_path: 'api:shop/mixed', line: 1, reason: `page 2 (${page(2)}), record 1 is not an object of field values but string; point records: at an array of objects`, raw: '"x"' },
+      { file_path: 'api:shop/mixed', line: 5, reason: `page 2 (${page(2)}), record 1 is not an object of field values but string; point records: at an array of objects`, raw: '"x"' },
     ]);
     // Every record of `scalars` is quarantined: the table gets no columns out of nothing, the quarantine has them.
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_scalars' })).toBe(false);
@@ -591,6 +659,25 @@ describe('ingestApi: encodings and cursors', () => {
     expect(second).toMatchObject({ status: 'failed', errorCode: 'INGEST_BAD_ROWS' });
     expect(second.error).toBe(`api:shop/strict page 1 (${server.url}/raw?after=1), record 2 is not an object of field values but number; point records: at an array of objects (with onError fail a bad record fails the whole run, and nothing is loaded)`);
     expect(await ids('bronze.shop_strict')).toEqual([1]);
+  });
+
+  it('numbers records across the run\'s pages, skipped ones included, in the quarantine and in errors', async () => {
+    // Run 1 loads ids 1-2; run 2 gets them again (dropped as already loaded), then a bad count on page 2.
+    server.rawPages.push('[{"id":1,"seq":1,"n":1},{"id":2,"seq":2,"n":2}]');
+    const config = (onError: 'quarantine' | 'fail') => shop([{ name: 'counted', path: '/raw', pagination: { type: 'page_number' }, incremental: { cursorField: 'seq' }, ingest: { types: { n: 'INTEGER' }, onError } }]);
+    expect((await ingestApi(fx.ingestion, config('quarantine'))).endpoints[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    server.rawPages.push('[{"id":3,"seq":3,"n":3},{"id":4,"seq":4,"n":"four"}]');
+    const failed = (await ingestApi(fx.ingestion, config('fail'))).endpoints[0]!;
+    expect(failed.error).toBe(
+      'api:shop/counted (record 4 of the run): column n: cannot convert four to INTEGER (1 bad row in all; with endpoints[0].ingest.onError: fail the run is refused and the table is unchanged)',
+    );
+    server.rawPages[1] = '[{"id":3,"seq":3,"n":3},7,{"id":4,"seq":4,"n":"four"}]';
+    const loaded = (await ingestApi(fx.ingestion, config('quarantine'))).endpoints[0]!;
+    expect(loaded).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2, recordsSkipped: 2 });
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.shop_counted__rejects ORDER BY line')).toEqual([
+      { line: 4, reason: `page 2 (${server.url}/raw?page=2), record 2 is not an object of field values but number; point records: at an array of objects` },
+      { line: 5, reason: 'column n: cannot convert four to INTEGER' },
+    ]);
   });
 
   it('loads records whose cursor is null or missing once, not again on every run', async () => {

@@ -2,13 +2,13 @@ import { describeError, isRatError, RatError, ValidationError } from '../../core
 import { numbersAsWritten, parseJsonExact, stringifyJsonExact } from '../../core/json.js';
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
-import { RejectedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
+import { RejectedRecord, SkippedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { CursorGuard } from './cursor-guard.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
 import { createRecordsSelector, recordProblem } from './records-selector.js';
-import { createRedactor } from './redaction.js';
+import { createRedactor, displayUrl } from './redaction.js';
 
 /** Progress of an API ingest, per endpoint: each page fetched, each retry, the end of fetching. */
 export type ApiProgress =
@@ -57,6 +57,8 @@ export interface IngestApiOptions {
   http?: Pick<HttpClientOptions, 'sleep' | 'random'>;
 }
 
+const SKIPPED = new SkippedRecord();
+
 interface FetchStats {
   pages: number;
   fetched: number;
@@ -101,12 +103,16 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
     const stored = incremental ? await ingestion.sourceCursor(endpoint.target, endpoint.sourceName) : undefined;
     const since = stored ? { value: stored.value, inclusive: false } : incremental?.initialValue !== undefined ? { value: incremental.initialValue, inclusive: true } : undefined;
     const rows = endpointRecords(source, endpoint, since, stats, options);
-    const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
+    const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, numbered: true, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
     // A run that commits nothing leaves the cursor where it was: say so, for "before -> after".
     const cursor = report.cursor && report.cursor.value === undefined && report.cursor.previous !== undefined ? { ...report.cursor, value: report.cursor.previous } : report.cursor;
     return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, recordsAlreadyQuarantined: report.alreadyQuarantined ?? 0, retries: stats.retries, ...(stats.stoppedAtMaxPages ? { stoppedAtMaxPages: true } : {}), durationMs: Date.now() - started };
   } catch (error) {
-    // Before any row was pulled (the target's namespace is missing, the ingest options are wrong): no registry row.
+    // Before any row was pulled (the target's namespace is missing, the ingest options are wrong):
+    // ingestRows recorded nothing, so the failed run gets its registry row here, named by the endpoint.
+    const described = redact(describeError(error));
+    const message = described.startsWith(`${endpoint.sourceName} `) || described.startsWith(`${endpoint.sourceName}:`) ? described : `${endpoint.sourceName}: ${described}`;
+    await ingestion.recordFailedRun(endpoint.sourceName, endpoint.target, message);
     return {
       file: endpoint.sourceName,
       target: endpoint.target,
@@ -119,7 +125,7 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
       schemaChanges: [],
       droppedColumns: [],
       sampleRejects: [],
-      error: redact(describeError(error)),
+      error: message,
       errorCode: isRatError(error) ? error.code : 'INTERNAL',
       endpoint: endpoint.name,
       url,
@@ -167,7 +173,7 @@ async function* endpointRecords(
       const trusted = url.origin === start.origin;
       if (trusted) authorizeUrl(source, url);
       if (requested.has(url.href)) {
-        throw new RatError('SOURCE_HTTP_ERROR', `${what} page ${page}: the API points back to a page already fetched (${redact(url.href)}); check the pagination settings`);
+        throw new RatError('SOURCE_HTTP_ERROR', `${what} page ${page}: the API points back to a page already fetched (${redact(displayUrl(url))}); check the pagination settings`);
       }
       requested.add(url.href);
       const response = await getJson(url, trusted ? credentials : {}, `${what} page ${page}`, {
@@ -180,6 +186,8 @@ async function* endpointRecords(
         },
       });
       const records = selectRecords(response.body, `${what} page ${page}`);
+      // Records are numbered across the run's pages, in the order the API returned them (the quarantine's line).
+      const before = stats.fetched;
       stats.pages++;
       stats.fetched += records.length;
       let exactRecords: unknown[] | undefined;
@@ -196,20 +204,22 @@ async function* endpointRecords(
         const after = !guard || !since ? true : cursor === undefined ? undefined : cursor !== null && guard.isAfter(cursor, since, where);
         if (after === false) {
           stats.skipped++;
+          yield SKIPPED;
           continue;
         }
         const problem = recordProblem(record);
         if (problem !== undefined) {
           // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
           exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
-          const reason = `page ${page} (${redact(url.href)}), record ${index + 1} ${problem}`;
-          const rejected = new RejectedRecord(index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          const reason = `page ${page} (${redact(displayUrl(url))}), record ${index + 1} ${problem}`;
+          const rejected = new RejectedRecord(before + index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
           yield* guard ? guard.admit(rejected, cursor ?? null, where) : [rejected];
           continue;
         }
         // No cursor to read yet nothing to refuse: cannot happen (a non-object or an infinite number is a problem); dropped as before.
         if (after === undefined) {
           stats.skipped++;
+          yield SKIPPED;
           continue;
         }
         let row: SourceRow = record as ParsedRow;

@@ -1,5 +1,9 @@
-/** Names of headers and query parameters whose values are treated as secrets. */
-export const SECRET_NAME = /auth|token|secret|passw|api[-_]?key|^key$|signature|cookie|session/i;
+/**
+ * Names of headers and query parameters whose values are treated as secrets: any name containing
+ * one of these words (`subscription-key`, `license_key`, `Ocp-Apim-Subscription-Key`, `x-auth-user`).
+ * A harmless parameter that matches (`sort_key`) is only masked in messages, never changed in requests.
+ */
+export const SECRET_NAME = /auth|token|secret|passw|key|signature|cookie|session|credential/i;
 
 const MASK = '***';
 
