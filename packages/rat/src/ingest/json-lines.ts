@@ -1,5 +1,6 @@
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { openDecompressed, type StoredCompression } from './decompressed.js';
+import { LINE_COLUMN } from './staged-file.js';
 
 /**
  * What a record of a newline-delimited file is when its lines are counted: a top-level JSON value
@@ -104,7 +105,11 @@ export async function recordTextsTable(duck: DuckDb, name: string, path: string,
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} (line BIGINT, raw VARCHAR)`);
   let found: { line: number; raw: string }[] = [];
   const keep = async (line: number, bytes: Buffer) => {
-    const raw = bytes.toString('utf8').replace(line === 1 ? /^\uFEFF|\r$/g : /\r$/, '');
+    // A row source's numbered spool (row-source.ts) puts the record's number first: not part of the record.
+    const raw = bytes
+      .toString('utf8')
+      .replace(line === 1 ? /^\uFEFF|\r$/g : /\r$/, '')
+      .replace(new RegExp(`^\\{${JSON.stringify(LINE_COLUMN)}:\\d+(,|(?=\\}))`), '{');
     if (!isObjectText(raw)) return;
     found.push({ line, raw });
     if (found.length < 500) return;

@@ -30,7 +30,11 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   const format = options.jsonFormat ?? 'auto';
   if (options.records !== undefined && options.records !== '$') return stageRecordsAt(ctx, file, options.records.split('.'));
   // A row source's spool whose rows hold their numbers (row-source.ts): read as rat's other numbered scratch files.
-  if (options.numberedRecords) return readRecordsOfAnySize(ctx, file, file.localPath, 'newline_delimited', file.compression, true);
+  if (options.numberedRecords) {
+    const staged = await readRecordsOfAnySize(ctx, file, file.localPath, 'newline_delimited', file.compression, true);
+    // Line N of the spool holds record N: the quarantine keeps a bad row's record as the source sent it.
+    return Object.assign(staged, { recordLines: { path: file.localPath, compression: file.compression } });
+  }
   const ndjson = format === 'newline_delimited' || (format === 'auto' && looksNewlineDelimited(file));
   let readByRecord = false;
   const byRecord = () => {

@@ -247,6 +247,9 @@ async function spool(
   try {
     for await (const row of source.rows as AsyncIterable<SourceRow>) {
       records++;
+      // Numbered: a record that is not a row leaves its line blank, so that the spool's line N holds
+      // record N (the quarantine reads a bad row's record as sent from its line, json-lines.ts).
+      if (source.numbered && (row instanceof SkippedRecord || row instanceof RejectedRecord)) await write(out, '\n');
       if (row instanceof SkippedRecord) continue;
       if (row instanceof RejectedRecord && row.mayRepeat) {
         repeats.set(row.raw, [...(repeats.get(row.raw) ?? []), row]);
