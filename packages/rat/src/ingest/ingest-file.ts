@@ -91,6 +91,8 @@ export interface IngestContext {
 export interface SourceFile {
   display: string;
   localPath(): Promise<string>;
+  /** Throws when the file `localPath()` gave changed since (source-pins.ts): checked once its rows are read, before the commit. */
+  unchanged?(): Promise<void>;
 }
 
 /**
@@ -128,6 +130,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
     probed ??= await probeFile(localPath, source.display, options, options.onProgress, !options.skipExisting);
+    if (source.unchanged) probed.unchanged = source.unchanged;
     report.bytes = probed.size;
     report.format = probed.format;
     if (options.skipExisting) {
@@ -298,6 +301,7 @@ async function stageAndCommit(
             `${first.reason} (every row of the file, ${rejected}, is bad; with --mode overwrite that would empty ${targetName}, so the file is refused and the table is unchanged: fix the file or the options, e.g. --type or --date-format, and ingest it again)`,
           );
         }
+        await probed.unchanged?.();
         await settleHash(probed);
         const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
         // Rows of a merge keep its mode and keys, so that a replay merges them too.

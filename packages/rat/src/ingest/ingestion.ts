@@ -13,6 +13,7 @@ import { type ReplayReport, replayRejects } from './rejects-replay.js';
 import { ingestRowSource, previousCursor, type RowSource, type SourceReport } from './row-source.js';
 import type { SourceCursor } from './source-cursor.js';
 import { resolveSources } from './source-files.js';
+import { createSourcePins } from './source-pins.js';
 import { checkTypeOptions } from './schema-plan.js';
 
 export interface IngestReport {
@@ -90,7 +91,8 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const specs = Array.isArray(source) ? source : [source];
       const targetName = `${ident.namespace}.${ident.name}`;
       const ingestedFrom = async (prefix: string) => (await registry.list({ target: targetName })).some((entry) => entry.filePath.startsWith(prefix));
-      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec, { ingestedFrom })))).flat();
+      const pins = createSourcePins(rat.store);
+      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec, { ingestedFrom, pins })))).flat();
       const base = await context();
       const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName, resolved.mode) : undefined;
       const filesPerCommit = resolved.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT;
@@ -114,6 +116,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
         await group?.flush();
       } finally {
         await ctx.skips?.flush();
+        await pins.release();
       }
       const report: IngestReport = { target: targetName, files, succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
       for (const result of files) {
