@@ -145,7 +145,9 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
       }
     }
-    const { ticket, ...outcome } = await stageAndCommit(ctx, probed, target, options, entry, replay, cursor);
+    // A grouped file whose group meets another writer's schema change is ingested again on its own.
+    const alone = () => ingestFile(withoutGroup(ctx), source, target, options);
+    const { ticket, ...outcome } = await stageAndCommit(ctx, probed, target, options, entry, alone, replay, cursor);
     // A grouped file is in the registry, and settled (snapshot id or failure), once its group commits.
     if (!ticket) ctx.skips?.ingested(entry('success', { rowsIngested: outcome.rowsIngested ?? 0, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) }));
     const done: FileReport = { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
@@ -171,6 +173,12 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   }
 }
 
+function withoutGroup(ctx: IngestContext): IngestContext {
+  const alone = { ...ctx };
+  delete alone.group;
+  return alone;
+}
+
 /** Records a skipped file: with the batch's other skips at its end, or now. */
 export async function recordSkip(ctx: IngestContext, entry: RegistryEntry): Promise<void> {
   if (ctx.skips) ctx.skips.skipped(entry);
@@ -183,6 +191,7 @@ async function stageAndCommit(
   target: TableIdent,
   options: ResolvedIngestOptions,
   entry: (status: RegistryStatus, extra?: Partial<RegistryEntry>) => RegistryEntry,
+  alone: () => Promise<FileReport>,
   replay: ReplayInput | undefined,
   cursor: IngestCommit['cursor'],
 ): Promise<Partial<FileReport> & { ticket?: GroupTicket }> {
@@ -333,6 +342,7 @@ async function stageAndCommit(
                 : 'skipped' in result
                   ? entry('skipped', { error: result.skipped })
                   : entry('failed', { error: result.error, ingestedAt }),
+            alone,
           });
           return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...recordsHint(probed, options, staged, rows) };
         }
