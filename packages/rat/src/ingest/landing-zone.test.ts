@@ -7,6 +7,8 @@ import { rat } from '../cli/test-support/cli-runner.js';
 import { createS3Store } from '../storage/s3-store.js';
 import { startS3Server, type S3TestServer } from '../storage/test-support/s3-server.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+import { uploadToLanding } from './landing-zone.js';
+import type { IngestProgress } from './progress.js';
 
 async function landAndIngest(fx: IngestFixture) {
   const a = await fx.file('jan.csv', 'day,amount\n2026-01-01,10\n2026-01-02,20\n');
@@ -72,6 +74,20 @@ async function refusesClashingUploads(fx: IngestFixture) {
   expect((await fx.ingestion.listLanding('landing/')).map((e) => e.key).filter((key) => !key.startsWith('landing/sales/'))).toEqual(['landing/folder/x.csv', 'landing/mixed/a/x.csv', 'landing/mixed/x.csv', 'landing/single']);
 }
 
+/** Uploads a file of `size` bytes to `destination`, returning the progress events' bytes: several between 0 and the size, not only the two ends. */
+async function uploadProgress(fx: IngestFixture, upload: (file: string, onProgress: (event: IngestProgress) => void) => Promise<unknown>, size: number): Promise<void> {
+  const file = await fx.file('big.bin', Buffer.alloc(size, 7));
+  const done: number[] = [];
+  await upload(file, (event) => {
+    expect(event).toMatchObject({ file, phase: 'uploading', bytesTotal: size });
+    done.push(event.bytesDone);
+  });
+  const between = done.filter((n) => n > 0 && n < size);
+  expect(between.length, `progress events: ${done.join(', ')}`).toBeGreaterThanOrEqual(2);
+  expect(done).toEqual([...done].sort((a, b) => a - b));
+  expect([done[0], done.at(-1)]).toEqual([0, size]);
+}
+
 describe('landing zone', () => {
   it('uploads, lists and batch-ingests landing files on the local store', async () => {
     const fx = await openIngestFixture();
@@ -94,6 +110,16 @@ describe('landing zone', () => {
       expect(await keys('landing/sales/')).toEqual(['landing/sales/z.csv']);
       expect(await keys('landing/sales/z.csv')).toEqual(['landing/sales/z.csv']);
       expect(await keys('landing')).toEqual(['landing/sales-old/z.csv', 'landing/sales/z.csv']);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('reports an upload\'s bytes as they are copied, not only at its start and end', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await uploadProgress(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/big/', { onProgress }), 4 * 2 ** 20);
+      expect((await fx.ingestion.listLanding('landing/big/')).map((e) => [e.key, e.size])).toEqual([['landing/big/big.bin', 4 * 2 ** 20]]);
     } finally {
       await fx.close();
     }
@@ -140,6 +166,18 @@ describe('landing zone', () => {
         await landAndIngest(fx);
         expect(await fx.rat.store.exists('landing/sales/jan.csv')).toBe(true);
         await refusesClashingUploads(fx);
+      } finally {
+        await fx.close();
+      }
+    });
+
+    it('reports a multipart upload\'s bytes part by part', async () => {
+      const fx = await openIngestFixture();
+      try {
+        const options = { endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'progress', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, cacheDir: join(home, 'progress-cache'), stagingRoot: join(home, 'progress-staging') };
+        const store = createS3Store(options, { partSizeBytes: 5 * 2 ** 20 });
+        await uploadProgress(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/big/', onProgress), 16 * 2 ** 20);
+        expect((await store.head('landing/big/big.bin'))?.size).toBe(16 * 2 ** 20);
       } finally {
         await fx.close();
       }

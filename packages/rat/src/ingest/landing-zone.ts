@@ -50,9 +50,11 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
   await refuseFileFolderClash(store, uploads);
   const landed: LandedFile[] = [];
   for (const upload of uploads) {
-    report?.({ file: upload.file, phase: 'uploading', bytesDone: 0, bytesTotal: upload.size });
-    await store.putFile(upload.key, upload.file);
-    report?.({ file: upload.file, phase: 'uploading', bytesDone: upload.size, bytesTotal: upload.size });
+    const progress = (bytesDone: number) => report?.({ file: upload.file, phase: 'uploading', bytesDone, bytesTotal: upload.size });
+    progress(0);
+    // Short of the total until the put returns: the last bytes read are not stored yet.
+    await store.putFile(upload.key, upload.file, report ? { onProgress: (done) => progress(Math.min(done, Math.max(0, upload.size - 1))) } : {});
+    progress(upload.size);
     landed.push(upload);
   }
   return landed;
