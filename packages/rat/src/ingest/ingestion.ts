@@ -6,8 +6,7 @@ import { ingestCsvRun } from './csv-run.js';
 import { createFileRegistry, type FileRegistry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
-import { type LandedFile, type LandingEntry, listLanding, uploadToLanding } from './landing-zone.js';
-import type { IngestProgress } from './progress.js';
+import { type LandedFile, type LandingEntry, listLanding, type UploadOptions, uploadToLanding } from './landing-zone.js';
 import { isRejectsTable } from './quarantine.js';
 import { type ReplayReport, replayRejects } from './rejects-replay.js';
 import { ingestRowSource, previousCursor, type RowSource, type SourceReport } from './row-source.js';
@@ -42,7 +41,7 @@ export interface Ingestion {
   /** ingest() over a folder or prefix; with `skipExisting` each new file is ingested once. */
   ingestBatch(source: string, target: string | TableIdent, options?: IngestOptions): Promise<IngestReport>;
   /** Copies local files into the landing zone (`landing/<folder>/`). */
-  upload(files: string[], destination: string, options?: { onProgress?: (event: IngestProgress) => void }): Promise<LandedFile[]>;
+  upload(files: string[], destination: string, options?: UploadOptions): Promise<LandedFile[]>;
   /** Landing files under a prefix (default `landing/`) with their latest ingest status. */
   listLanding(prefix?: string): Promise<LandingEntry[]>;
   /**
@@ -132,7 +131,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       return ingestion.ingest(source, target, options);
     },
     upload(files, destination, options = {}) {
-      return uploadToLanding(rat.store, files, destination, options.onProgress);
+      return uploadToLanding(rat.store, files, destination, options);
     },
     listLanding(prefix) {
       return listLanding(rat.store, registry, prefix);

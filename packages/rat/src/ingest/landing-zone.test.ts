@@ -65,8 +65,18 @@ async function refusesClashingUploads(fx: IngestFixture) {
   await expect(fx.ingestion.upload([a, b], 'landing/coll/')).rejects.toThrow(`${a} and ${b} would both land as landing/coll/x.csv`);
   expect(await fx.ingestion.listLanding('landing/coll/')).toEqual([]);
   await fx.ingestion.upload([a], 'landing/single');
+  // A file the landing zone holds is replaced only when asked.
+  const content = async (key: string) => Buffer.from(await fx.rat.store.get(key)).toString();
+  await expect(fx.ingestion.upload([b], 'landing/single')).rejects.toThrow(
+    'the landing zone holds a file under the key landing/single already; nothing was uploaded: to replace it, pass --overwrite (SDK: overwrite: true), or upload under another name',
+  );
+  expect(await content('landing/single')).toBe('id\n1\n');
+  await fx.ingestion.upload([b], 'landing/single', { overwrite: true });
+  expect(await content('landing/single')).toBe('id\n2\n');
   await expect(fx.ingestion.upload([b], 'landing/single/')).rejects.toThrow(/landing\/single\/x\.csv: landing\/single is a file, .* remove landing\/single first/);
   await fx.ingestion.upload([a], 'landing/folder/');
+  // None of an upload lands when one of its keys holds a file.
+  await expect(fx.ingestion.upload([await fx.file('y.csv', 'id\n3\n'), a], 'landing/folder/')).rejects.toThrow('holds a file under the key landing/folder/x.csv already; nothing was uploaded');
   await expect(fx.ingestion.upload([b], 'landing/folder')).rejects.toThrow(/landing\/folder\/ is a folder \(it holds landing\/folder\/x\.csv\).* end the destination with a slash/);
   // Within one upload: a folder's file under a key another file of the upload takes.
   await expect(fx.ingestion.upload([join(fx.dir, 'a'), b], 'landing/mixed/')).resolves.toHaveLength(2);
@@ -176,7 +186,7 @@ describe('landing zone', () => {
       try {
         const options = { endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'progress', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, cacheDir: join(home, 'progress-cache'), stagingRoot: join(home, 'progress-staging') };
         const store = createS3Store(options, { partSizeBytes: 5 * 2 ** 20 });
-        await uploadProgress(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/big/', onProgress), 16 * 2 ** 20);
+        await uploadProgress(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/big/', { onProgress }), 16 * 2 ** 20);
         expect((await store.head('landing/big/big.bin'))?.size).toBe(16 * 2 ** 20);
       } finally {
         await fx.close();
