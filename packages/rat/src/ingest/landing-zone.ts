@@ -47,7 +47,8 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
     if (!info) throw new NotFoundError('STORAGE_NOT_FOUND', `no such file or folder: ${file}`);
     if (info.isDirectory()) {
       const folder = destination.endsWith('/') ? destination : `${destination}/`;
-      for (const inner of await walk(path)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: (await stat(inner)).size });
+      // The folder as it is, hidden files too (a `.keep`): the landing zone holds what was received.
+      for (const inner of await walk(path, true)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: (await stat(inner)).size });
     } else {
       const key = destination.endsWith('/') || files.length > 1 ? `${destination.replace(/\/?$/, '/')}${basename(path)}` : destination;
       uploads.push({ file: path, key, size: info.size });

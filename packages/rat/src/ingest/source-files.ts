@@ -82,7 +82,8 @@ async function localSources(spec: string, context: SourceContext): Promise<Sourc
   const base = globBase(absolute) || '/';
   if (!(await stat(base).catch(() => undefined))?.isDirectory()) throw await localNotFound(spec, base);
   const pattern = globToRegExp(absolute);
-  return (await walk(base)).filter((f) => pattern.test(f.split(sep).join('/'))).map(fromPath);
+  // Hidden files too, as a landing glob matches them: a glob that matches a hidden name reads it.
+  return (await walk(base, true)).filter((f) => pattern.test(f.split(sep).join('/'))).map(fromPath);
 }
 
 /** Names shown of what the nearest existing folder holds. */
@@ -129,7 +130,6 @@ function listNames(names: string[]): string {
   return names.length > SHOWN_NAMES ? `${names.slice(0, SHOWN_NAMES).join(', ')}, ...` : names.join(', ');
 }
 
-/** Every file under a folder, sorted, skipping hidden names. */
 /**
  * Files a folder of data holds beside the data, which a folder's ingest leaves out (named, or
  * matched by a glob, they are read like any file): a README.txt read as CSV would give the table a
@@ -141,7 +141,8 @@ export function isDocumentation(path: string): boolean {
   return DOCUMENTATION.test(path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1));
 }
 
-export async function walk(dir: string): Promise<string[]> {
+/** Every file under a folder, sorted; names starting with `.` (files and folders) only with `hidden`. */
+export async function walk(dir: string, hidden = false): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -150,9 +151,9 @@ export async function walk(dir: string): Promise<string[]> {
   }
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (entry.name.startsWith('.')) continue;
+    if (!hidden && entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(path)));
+    if (entry.isDirectory()) files.push(...(await walk(path, hidden)));
     else if (entry.isFile()) files.push(path);
   }
   return files;
