@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -46,6 +46,20 @@ describe('a source file replaced while it is ingested', () => {
     // The replacement is new content under the same key: the next batch loads it.
     const next = await fx.ingestion.ingest('landing/race/a.csv', 'bronze.race', { skipExisting: true });
     expect(next.files[0]).toMatchObject({ status: 'success', rowsIngested: 1000 });
+  });
+
+  it('a file named through a relative symbolic link is read from its target, under the name it was given (as a custom parser sees it)', async () => {
+    await fx.file('target.csv', 'id\n1\n2\n');
+    symlinkSync('target.csv', join(fx.dir, 'latest.csv'));
+    const seen: string[] = [];
+    const report = await fx.ingestion.ingest(join(fx.dir, 'latest.csv'), 'bronze.linked', {
+      parser: async function* (input) {
+        seen.push(basename(input.path));
+        for await (const line of input.lines()) if (/^\d+$/.test(line)) yield { id: Number(line) };
+      },
+    });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(seen).toEqual(['latest.csv']);
   });
 
   // A file on another filesystem than the home (tmpfs) cannot be linked: its identity is checked after the read.

@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { link, rm, stat } from 'node:fs/promises';
+import { link, mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConflictError, describeError, ExternalError } from '../core/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -33,12 +33,16 @@ export function createSourcePins(store: ObjectStore): SourcePins {
   return {
     async pin(path, display) {
       dir ??= store.stagingDir();
-      // The name keeps the file's own (its extension), numbered: two sources may share a base name.
-      const pinned = join(await dir, `${++count}-${basename(path)}`);
-      const readPath = await link(path, pinned).then(
-        () => pinned,
-        () => path,
-      );
+      // A folder per pin: the link keeps the file's own name (a custom parser sees it), which two sources may share.
+      const folder = join(await dir, String(++count));
+      const pinned = join(folder, basename(path));
+      // The file itself: a hard link to a symbolic link would be one to the link, resolved from staging.
+      const readPath = await mkdir(folder, { recursive: true })
+        .then(async () => link(await realpath(path), pinned))
+        .then(
+          () => pinned,
+          () => path,
+        );
       const before = await identity(readPath, display);
       return {
         path: readPath,
