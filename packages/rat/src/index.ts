@@ -9,7 +9,7 @@ export type { StorageConfig } from './storage/config.js';
 export { ConflictError, ExternalError, NotFoundError, RatError, ValidationError, type ErrorCode } from './core/errors.js';
 export { createIngestion, InputFileError, ParserError } from './ingest/index.js';
 export { ingestDatabase, type DatabaseReadProgress, type DatabaseReport, type DatabaseSourceOptions } from './ingest/index.js';
-export type { CustomParser, FileReport, IngestOptions, IngestReport, Ingestion, LandedFile, LandingEntry, ParsedRow, ParserInput, ParserOutput, RegistryEntry, ReplayReport } from './ingest/index.js';
+export type { CustomParser, FileReport, IngestOptions, IngestReport, Ingestion, LandedFile, LandingEntry, ParsedRow, ParserInput, ParserOutput, RegistryEntry, ReplayReport, UploadOptions } from './ingest/index.js';
 export { defineApiSource, HttpSourceError, ingestApi, loadApiConfig } from './ingest/index.js';
 export type { ApiAuth, ApiEndpointConfig, ApiEndpointReport, ApiIncremental, ApiIngestOptions, ApiIngestReport, ApiPagination, ApiProgress, ApiRetry, ApiSourceConfig, IngestApiOptions } from './ingest/index.js';
 export { maintain } from './maintenance/index.js';

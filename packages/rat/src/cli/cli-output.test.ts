@@ -50,6 +50,22 @@ describe('rat CLI output', () => {
     expect(run.lines).toBe(2_000_000 + 3);
   }, 240_000);
 
+  it('writes a table of many rows into a pipe without a warning, read whole or closed after its first line', async () => {
+    // A statement's rows before the last are printed as a table; 20,000 of them fill a pipe.
+    const query = 'SELECT range AS n FROM range(20000); SELECT 1 AS one';
+    const whole = await rat(home, ['sql', query]);
+    expect([whole.code, whole.stderr, whole.lines]).toEqual([0, '', 20_000 + 3 + 4]);
+    // rat sql ... | head -1: the reader takes the first chunk and closes the pipe.
+    const closed = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [bin, '--home', home, 'sql', query], { env: { ...process.env, ...catalogEnv(home) } });
+      let stderr = '';
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => done({ code, stderr }));
+    });
+    expect(closed).toEqual({ code: 0, stderr: '' });
+  });
+
   it('keeps statement order and valid JSON when stdout is a file', async () => {
     const file = join(home, 'out.json');
     const fd = openSync(file, 'w');

@@ -21,6 +21,10 @@ describe('rat upload / landing / ingest', () => {
     await writeFile(join(dir, 'orders.csv'), 'id,Order Date,amount\n1,2026-01-01,5\n2,2026-01-02,x\n3,2026-01-03,7\n');
     await writeFile(join(dir, 'empty.csv'), '');
     expect((await rat(home, ['upload', join(dir, 'orders.csv'), 'landing/orders/'])).code).toBe(0);
+    // A landing file is kept as received: replacing it takes --overwrite.
+    const replacing = await rat(home, ['upload', join(dir, 'empty.csv'), 'landing/orders/orders.csv']);
+    expect([replacing.code, replacing.stderr.trim()]).toEqual([1, 'rat: INVALID_ARGUMENT: the landing zone holds a file under the key landing/orders/orders.csv already; nothing was uploaded: to replace it, pass --overwrite (SDK: overwrite: true), or upload under another name']);
+    expect((await rat(home, ['upload', '--overwrite', join(dir, 'orders.csv'), 'landing/orders/'])).code).toBe(0);
     const listing = JSON.parse((await rat(home, ['--json', 'landing'])).stdout) as { key: string }[];
     expect(listing.map((e) => e.key)).toEqual(['landing/orders/orders.csv']);
     const first = await rat(home, ['--json', 'ingest', 'landing/orders/', 'bronze.orders', '--skip-existing', '--type', 'amount=BIGINT']);

@@ -28,9 +28,24 @@ const WIDTH_SAMPLE = 200;
 /** Writes text and resolves once the destination can take more (backpressure for streamed results). */
 type Writer = (text: string) => void | Promise<void>;
 
+let draining: Promise<void> | undefined;
+
+/**
+ * Resolves once stdout takes more: one 'drain' listener however many writes wait (a listener per
+ * write made Node warn of a leak, MaxListenersExceededWarning, when a pipe filled: rat ... | head).
+ */
+function stdoutDrained(): Promise<void> {
+  return (draining ??= new Promise((resolve) =>
+    process.stdout.once('drain', () => {
+      draining = undefined;
+      resolve();
+    }),
+  ));
+}
+
 function stdoutWriter(text: string): void | Promise<void> {
   if (process.stdout.write(text)) return;
-  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+  return stdoutDrained();
 }
 
 export function createOutput(options: { json: boolean; write?: Writer; writeError?: (text: string) => void; terminal?: boolean }): Output {
@@ -55,9 +70,10 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
         return;
       }
       const widths = columnWidths(columns, rows);
-      write(`${formatRow(columns, widths)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`);
-      for (const row of rows) write(`${formatRow(row.map(cell), widths)}\n`);
-      write(`(${rows.length} row${rows.length === 1 ? '' : 's'})\n`);
+      // One write: the rows are in memory already, and the caller does not wait for the reader.
+      let text = `${formatRow(columns, widths)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`;
+      for (const row of rows) text += `${formatRow(row.map(cell), widths)}\n`;
+      write(`${text}(${rows.length} row${rows.length === 1 ? '' : 's'})\n`);
     },
     async stream(columns, batches) {
       let count = 0;
@@ -65,9 +81,10 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
       let buffered: Json[][] = [];
       const flushHeader = () => {
         widths = columnWidths(columns, buffered);
-        write(`${formatRow(columns, widths)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`);
-        for (const row of buffered) write(`${formatRow(row.map(cell), widths)}\n`);
+        let text = `${formatRow(columns, widths)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`;
+        for (const row of buffered) text += `${formatRow(row.map(cell), widths)}\n`;
         buffered = [];
+        return write(text);
       };
       if (options.json) write('[');
       for await (const batch of batches) {
@@ -79,7 +96,7 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
             text += `${formatRow(row.map(cell), widths)}\n`;
           } else {
             buffered.push(row);
-            if (buffered.length >= WIDTH_SAMPLE) flushHeader();
+            if (buffered.length >= WIDTH_SAMPLE) await flushHeader();
           }
           count++;
         }
@@ -88,7 +105,7 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
       }
       if (options.json) write(count === 0 ? ']\n' : '\n]\n');
       else {
-        if (!widths) flushHeader();
+        if (!widths) await flushHeader();
         write(`(${count} row${count === 1 ? '' : 's'})\n`);
       }
       return count;
@@ -108,7 +125,7 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
       return count;
     },
     async flush() {
-      if (process.stdout.writableLength > 0) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      if (process.stdout.writableLength > 0) await stdoutDrained();
     },
     progress(text, done = false) {
       if (terminal) writeError(`\r\x1b[K${text}${done ? '\n' : ''}`);

@@ -1,5 +1,9 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogOptions } from '../catalog/test-support/test-catalog.js';
+import { openLakehouse } from '../engine/lakehouse.js';
+import { createIngestion } from './ingestion.js';
+import type { CustomParser } from './ingest-options.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
 /** Files of one batch share catalog commits when they are plain appends; each still lands whole with its registry row. */
@@ -107,6 +111,46 @@ describe('files of a batch sharing commits', () => {
     const retry = await fx.ingestion.ingestBatch(glob, 'bronze.fail', { skipExisting: true });
     expect(retry.files.map((f) => f.status)).toEqual(['skipped', 'success', 'success', 'success']);
     expect((await rowsOf('bronze.fail')).map((r) => r.id)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('files waiting in a group when another writer adds a column are planned again against the new table; with skip-existing, a file it loaded is skipped', async () => {
+    const glob = await files('moved', Array.from({ length: 4 }, (_, i) => [{ id: i + 1, name: `n${i + 1}` }]));
+    await fx.ingestion.ingest(await fx.file('moved-first.json', '{"id":0,"name":"n0"}\n'), 'bronze.moved');
+    const home = join(fx.dir, 'home');
+    const other = await openLakehouse({ home, env: {}, threads: 1, ...catalogOptions(home) });
+    try {
+      // Another writer, while this batch reads its last file (files 1 to 3 wait in the group): it loads
+      // file 2 and a file with a new column, which changes the table's schema under the group.
+      let interfered = false;
+      const parser: CustomParser = async function* (input) {
+        if (input.name.endsWith('moved-04.ndjson') && !interfered) {
+          interfered = true;
+          const ingestion = createIngestion(other);
+          await ingestion.ingest(join(fx.dir, 'moved-02.ndjson'), 'bronze.moved', { skipExisting: true });
+          await ingestion.ingest(await fx.file('extra.ndjson', '{"id":9,"name":"n9","extra":"x"}\n'), 'bronze.moved');
+        }
+        for await (const line of input.lines()) if (line) yield JSON.parse(line) as Record<string, unknown>;
+      };
+      const report = await fx.ingestion.ingestBatch(glob, 'bronze.moved', { skipExisting: true, parser });
+      expect(interfered).toBe(true);
+      expect(report.files.map((f) => [f.file.slice(-15), f.status, f.rowsIngested, f.error])).toEqual([
+        ['moved-01.ndjson', 'success', 1, undefined],
+        ['moved-02.ndjson', 'skipped', 0, undefined],
+        ['moved-03.ndjson', 'success', 1, undefined],
+        ['moved-04.ndjson', 'success', 1, undefined],
+      ]);
+      expect(report.files[1]!.reason).toMatch(/same content/);
+      expect(report.failed).toBe(0);
+      const rows = await fx.rat.query<{ id: number; extra: string | null }>('SELECT id::INT AS id, extra FROM bronze.moved ORDER BY id');
+      expect(rows).toEqual([0, 1, 2, 3, 4].map((id) => ({ id, extra: null })).concat([{ id: 9, extra: 'x' }]));
+      const registry = await fx.ingestion.registry({ target: 'bronze.moved' });
+      expect(registry.filter((e) => e.status === 'failed')).toEqual([]);
+      // File 2 once, by the other writer; each other file of the batch once, by it.
+      const successes = registry.filter((e) => e.status === 'success').map((e) => basename(e.filePath));
+      expect(successes.sort()).toEqual(['extra.ndjson', 'moved-01.ndjson', 'moved-02.ndjson', 'moved-03.ndjson', 'moved-04.ndjson', 'moved-first.json']);
+    } finally {
+      await other.close();
+    }
   });
 
   it('a file after one that widened a column on its own is planned against the widened table', async () => {

@@ -1,5 +1,5 @@
 import type { LoadedTable } from '../catalog/catalog.js';
-import { describeError, isRatError } from '../core/errors.js';
+import { ConflictError, describeError, isRatError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
 import type { DataFile } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
@@ -16,6 +16,11 @@ export interface GroupedFile {
   writes: DeferredWrites;
   /** Its registry entry once the snapshot id is known (success), the group failed (failed), or another writer committed its content first (skipped). */
   entry(outcome: { snapshotId: bigint } | { error: string } | { skipped: string }): RegistryEntry;
+  /**
+   * Ingests the file again on its own, read and planned against the table as it is now (its registry
+   * row and report are that ingest's): after another writer changed the table's schema under the group.
+   */
+  alone(): Promise<FileReport>;
 }
 
 /** Where the caller's report of a grouped file is, once it has made it (the group settles it at its commit). */
@@ -52,7 +57,7 @@ export interface CommitGroupOptions {
   maxBytes?: number;
 }
 
-type Settlement = { snapshotId: bigint } | { status: 'failed'; error: string; errorCode: string } | { status: 'skipped'; reason: string };
+type Settlement = { snapshotId: bigint } | { status: 'failed'; error: string; errorCode: string } | { status: 'skipped'; reason: string } | { alone: FileReport };
 
 interface Slot {
   file: GroupedFile;
@@ -62,6 +67,7 @@ interface Slot {
 
 function settle(report: FileReport, settled: Settlement): void {
   if ('snapshotId' in settled) report.snapshotId = settled.snapshotId;
+  else if ('alone' in settled) Object.assign(report, settled.alone);
   else if (settled.status === 'skipped') Object.assign(report, { status: 'skipped', rowsIngested: 0, reason: settled.reason });
   else Object.assign(report, { status: 'failed', rowsIngested: 0, error: settled.error, errorCode: settled.errorCode });
 }
@@ -177,8 +183,17 @@ export function createCommitGroup(rat: Lakehouse, registry: FileRegistry, skips:
         return table;
       } catch (error) {
         base = undefined;
-        const message = describeError(error);
         const failed = slots.filter((s) => !s.settled);
+        if (error instanceof ConflictError) {
+          // Another writer changed the schema (or re-created the table) after these files were planned:
+          // each is read and planned again against the table as it is now, on its own, as a file that
+          // is not grouped is on a conflict; with skip-existing, one the other writer loaded is skipped.
+          // The data files written for the group stay unreferenced.
+          await skips?.refresh();
+          for (const slot of failed) settleAll([slot], { alone: await slot.file.alone() });
+          return undefined;
+        }
+        const message = describeError(error);
         settleAll(failed, { status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL' });
         // The failed commit recorded nothing: each file gets its failed row now (retried by the next batch).
         await registry.record(failed.map((s) => s.file.entry({ error: message }))).catch(() => undefined);

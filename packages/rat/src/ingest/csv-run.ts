@@ -63,6 +63,7 @@ export async function ingestCsvRun(ctx: IngestContext, sources: SourceFile[], ta
       // A large file is streamed on its own: do not hash it here.
       if ((await stat(localPath)).size > MAX_RUN_FILE_BYTES) break;
       probed = await probeFile(localPath, source.display, options);
+      if (source.unchanged) probed.unchanged = source.unchanged;
     } catch {
       break; // refused by the probe: the one-file path reports why
     }
@@ -175,6 +176,8 @@ async function commitRun(ctx: IngestContext, table: LoadedTable, all: Member[], 
     const writes = deferWrites(rat.store);
     const metadata = plan.changes.reduce((m, change) => applySchemaChange(m, targetName, change), table.metadata);
     const dataFiles = await rat.executor.writer.writeFiles({ ...table, metadata }, plan.rowsSql, writes);
+    // A file changed while the run read it: the run fails, and each file goes alone (pinned afresh).
+    for (const member of members) await member.probed.unchanged?.();
     const displays = members.map((m) => m.probed.display);
     let recorded: RegistryEntry[] = [];
     const { snapshotId } = await commitIngest(rat, {

@@ -26,6 +26,8 @@ export interface ProbedFile {
   encoding: TextEncoding;
   /** The first (decompressed) bytes, for text formats: what detects the format, encoding and dialect. */
   sample?: Buffer;
+  /** Throws when the file changed since it was probed (SourceFile.unchanged): called once its rows are read. */
+  unchanged?(): Promise<void>;
 }
 
 export const SAMPLE_BYTES = 64 * 1024;

@@ -110,6 +110,8 @@ export interface IngestContext {
 export interface SourceFile {
   display: string;
   localPath(): Promise<string>;
+  /** Throws when the file `localPath()` gave changed since (source-pins.ts): checked once its rows are read, before the commit. */
+  unchanged?(): Promise<void>;
 }
 
 /**
@@ -153,6 +155,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
     probed ??= await probeFile(localPath, source.display, options, options.onProgress, !options.skipExisting);
+    if (source.unchanged) probed.unchanged = source.unchanged;
     report.bytes = probed.size;
     report.format = probed.format;
     if (options.skipExisting) {
@@ -167,7 +170,9 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
       }
     }
-    const { ticket, ...outcome } = await stageAndCommit(ctx, probed, target, options, entry, replay, cursor);
+    // A grouped file whose group meets another writer's schema change is ingested again on its own.
+    const alone = () => ingestFile(withoutGroup(ctx), source, target, options);
+    const { ticket, ...outcome } = await stageAndCommit(ctx, probed, target, options, entry, alone, replay, cursor);
     // A grouped file is in the registry, and settled (snapshot id or failure), once its group commits.
     if (!ticket) ctx.skips?.ingested(entry('success', { rowsIngested: outcome.rowsIngested ?? 0, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) }));
     const done: FileReport = { ...report, ...outcome, status: 'success', durationMs: Date.now() - started };
@@ -196,6 +201,12 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   }
 }
 
+function withoutGroup(ctx: IngestContext): IngestContext {
+  const alone = { ...ctx };
+  delete alone.group;
+  return alone;
+}
+
 /** Records a skipped file: with the batch's other skips at its end, or now. */
 export async function recordSkip(ctx: IngestContext, entry: RegistryEntry): Promise<void> {
   if (ctx.skips) ctx.skips.skipped(entry);
@@ -208,6 +219,7 @@ async function stageAndCommit(
   target: TableIdent,
   options: ResolvedIngestOptions,
   entry: (status: RegistryStatus, extra?: Partial<RegistryEntry>) => RegistryEntry,
+  alone: () => Promise<FileReport>,
   replay: ReplayInput | undefined,
   cursor: IngestCommit['cursor'],
 ): Promise<Partial<FileReport> & { ticket?: GroupTicket }> {
@@ -330,6 +342,7 @@ async function stageAndCommit(
             `${first.reason} (every row of ${options.spelling.input}, ${rejected}, is bad; with ${options.spelling.mode('overwrite')} that would empty ${targetName}, so ${options.spelling.input} is refused and the table is unchanged: fix ${options.spelling.input} or the options, e.g. ${options.spelling.typeAdvice}, and ingest it again)`,
           );
         }
+        await probed.unchanged?.();
         await settleHash(probed);
         const origin = { filePath: probed.display, fileHash: replay?.fileHash ?? probed.hash, ingestId: id, at: ingestedAt };
         // Rows of a merge keep its mode and keys, so that a replay merges them too; every row keeps the table it was refused by.
@@ -362,6 +375,7 @@ async function stageAndCommit(
                 : 'skipped' in result
                   ? entry('skipped', { error: result.skipped })
                   : entry('failed', { error: result.error, ingestedAt }),
+            alone,
           });
           return { rowsIngested: rows, rowsRejected: 0, renamed, schemaChanges, droppedColumns: plan.dropped, sampleRejects: [], ticket, ...readNotes(probed, options, staged, rows) };
         }

@@ -6,13 +6,13 @@ import { ingestCsvRun } from './csv-run.js';
 import { createFileRegistry, type FileRegistry, newRegistryEntry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
-import { type LandedFile, type LandingEntry, listLanding, uploadToLanding } from './landing-zone.js';
-import type { IngestProgress } from './progress.js';
+import { type LandedFile, type LandingEntry, listLanding, type UploadOptions, uploadToLanding } from './landing-zone.js';
 import { isRejectsTable } from './quarantine.js';
 import { type ReplayReport, replayRejects } from './rejects-replay.js';
 import { ingestRowSource, previousCursor, type RowSource, type SourceReport } from './row-source.js';
 import type { SourceCursor } from './source-cursor.js';
 import { resolveSources } from './source-files.js';
+import { createSourcePins } from './source-pins.js';
 import { checkTypeOptions } from './schema-plan.js';
 
 export interface IngestReport {
@@ -41,7 +41,7 @@ export interface Ingestion {
   /** ingest() over a folder or prefix; with `skipExisting` each new file is ingested once. */
   ingestBatch(source: string, target: string | TableIdent, options?: IngestOptions): Promise<IngestReport>;
   /** Copies local files into the landing zone (`landing/<folder>/`). */
-  upload(files: string[], destination: string, options?: { onProgress?: (event: IngestProgress) => void }): Promise<LandedFile[]>;
+  upload(files: string[], destination: string, options?: UploadOptions): Promise<LandedFile[]>;
   /** Landing files under a prefix (default `landing/`) with their latest ingest status. */
   listLanding(prefix?: string): Promise<LandingEntry[]>;
   /**
@@ -97,7 +97,8 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const specs = Array.isArray(source) ? source : [source];
       const targetName = `${ident.namespace}.${ident.name}`;
       const ingestedFrom = async (prefix: string) => (await registry.list({ target: targetName })).some((entry) => entry.filePath.startsWith(prefix));
-      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec, { ingestedFrom })))).flat();
+      const pins = createSourcePins(rat.store);
+      const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec, { ingestedFrom, pins })))).flat();
       const base = await context();
       const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName, resolved.mode) : undefined;
       const filesPerCommit = resolved.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT;
@@ -121,6 +122,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
         await group?.flush();
       } finally {
         await ctx.skips?.flush();
+        await pins.release();
       }
       const report: IngestReport = { target: targetName, files, succeeded: 0, failed: 0, skipped: 0, rowsIngested: 0, rowsRejected: 0 };
       for (const result of files) {
@@ -136,7 +138,7 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       return ingestion.ingest(source, target, options);
     },
     upload(files, destination, options = {}) {
-      return uploadToLanding(rat.store, files, destination, options.onProgress);
+      return uploadToLanding(rat.store, files, destination, options);
     },
     listLanding(prefix) {
       return listLanding(rat.store, registry, prefix);

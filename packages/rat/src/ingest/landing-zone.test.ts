@@ -7,6 +7,8 @@ import { rat } from '../cli/test-support/cli-runner.js';
 import { createS3Store } from '../storage/s3-store.js';
 import { startS3Server, type S3TestServer } from '../storage/test-support/s3-server.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
+import { uploadToLanding } from './landing-zone.js';
+import type { IngestProgress } from './progress.js';
 
 async function landAndIngest(fx: IngestFixture) {
   const a = await fx.file('jan.csv', 'day,amount\n2026-01-01,10\n2026-01-02,20\n');
@@ -63,13 +65,37 @@ async function refusesClashingUploads(fx: IngestFixture) {
   await expect(fx.ingestion.upload([a, b], 'landing/coll/')).rejects.toThrow(`${a} and ${b} would both land as landing/coll/x.csv`);
   expect(await fx.ingestion.listLanding('landing/coll/')).toEqual([]);
   await fx.ingestion.upload([a], 'landing/single');
+  // A file the landing zone holds is replaced only when asked.
+  const content = async (key: string) => Buffer.from(await fx.rat.store.get(key)).toString();
+  await expect(fx.ingestion.upload([b], 'landing/single')).rejects.toThrow(
+    'the landing zone holds a file under the key landing/single already; nothing was uploaded: to replace it, pass --overwrite (SDK: overwrite: true), or upload under another name',
+  );
+  expect(await content('landing/single')).toBe('id\n1\n');
+  await fx.ingestion.upload([b], 'landing/single', { overwrite: true });
+  expect(await content('landing/single')).toBe('id\n2\n');
   await expect(fx.ingestion.upload([b], 'landing/single/')).rejects.toThrow(/landing\/single\/x\.csv: landing\/single is a file, .* remove landing\/single first/);
   await fx.ingestion.upload([a], 'landing/folder/');
+  // None of an upload lands when one of its keys holds a file.
+  await expect(fx.ingestion.upload([await fx.file('y.csv', 'id\n3\n'), a], 'landing/folder/')).rejects.toThrow('holds a file under the key landing/folder/x.csv already; nothing was uploaded');
   await expect(fx.ingestion.upload([b], 'landing/folder')).rejects.toThrow(/landing\/folder\/ is a folder \(it holds landing\/folder\/x\.csv\).* end the destination with a slash/);
   // Within one upload: a folder's file under a key another file of the upload takes.
   await expect(fx.ingestion.upload([join(fx.dir, 'a'), b], 'landing/mixed/')).resolves.toHaveLength(2);
   await expect(fx.ingestion.upload([b], 'landing/mixed/a')).rejects.toThrow(/landing\/mixed\/a\/ is a folder/);
   expect((await fx.ingestion.listLanding('landing/')).map((e) => e.key).filter((key) => !key.startsWith('landing/sales/'))).toEqual(['landing/folder/x.csv', 'landing/mixed/a/x.csv', 'landing/mixed/x.csv', 'landing/single']);
+}
+
+/** Uploads a file of `size` bytes to `destination`, returning the progress events' bytes: several between 0 and the size, not only the two ends. */
+async function uploadProgress(fx: IngestFixture, upload: (file: string, onProgress: (event: IngestProgress) => void) => Promise<unknown>, size: number): Promise<void> {
+  const file = await fx.file('big.bin', Buffer.alloc(size, 7));
+  const done: number[] = [];
+  await upload(file, (event) => {
+    expect(event).toMatchObject({ file, phase: 'uploading', bytesTotal: size });
+    done.push(event.bytesDone);
+  });
+  const between = done.filter((n) => n > 0 && n < size);
+  expect(between.length, `progress events: ${done.join(', ')}`).toBeGreaterThanOrEqual(2);
+  expect(done).toEqual([...done].sort((a, b) => a - b));
+  expect([done[0], done.at(-1)]).toEqual([0, size]);
 }
 
 describe('landing zone', () => {
@@ -94,6 +120,16 @@ describe('landing zone', () => {
       expect(await keys('landing/sales/')).toEqual(['landing/sales/z.csv']);
       expect(await keys('landing/sales/z.csv')).toEqual(['landing/sales/z.csv']);
       expect(await keys('landing')).toEqual(['landing/sales-old/z.csv', 'landing/sales/z.csv']);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('reports an upload\'s bytes as they are copied, not only at its start and end', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await uploadProgress(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/big/', { onProgress }), 4 * 2 ** 20);
+      expect((await fx.ingestion.listLanding('landing/big/')).map((e) => [e.key, e.size])).toEqual([['landing/big/big.bin', 4 * 2 ** 20]]);
     } finally {
       await fx.close();
     }
@@ -140,6 +176,18 @@ describe('landing zone', () => {
         await landAndIngest(fx);
         expect(await fx.rat.store.exists('landing/sales/jan.csv')).toBe(true);
         await refusesClashingUploads(fx);
+      } finally {
+        await fx.close();
+      }
+    });
+
+    it('reports a multipart upload\'s bytes part by part', async () => {
+      const fx = await openIngestFixture();
+      try {
+        const options = { endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'progress', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, cacheDir: join(home, 'progress-cache'), stagingRoot: join(home, 'progress-staging') };
+        const store = createS3Store(options, { partSizeBytes: 5 * 2 ** 20 });
+        await uploadProgress(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/big/', { onProgress }), 16 * 2 ** 20);
+        expect((await store.head('landing/big/big.bin'))?.size).toBe(16 * 2 ** 20);
       } finally {
         await fx.close();
       }

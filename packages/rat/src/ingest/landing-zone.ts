@@ -14,6 +14,12 @@ export interface LandedFile {
   size: number;
 }
 
+export interface UploadOptions {
+  onProgress?: (event: IngestProgress) => void;
+  /** Replace landing files already under the keys (default: refuse, before anything is uploaded). */
+  overwrite?: boolean;
+}
+
 export interface LandingEntry {
   key: string;
   size: number;
@@ -27,9 +33,11 @@ export interface LandingEntry {
 /**
  * Copies local files into the landing zone as received (bytes unchanged, compressed files stay
  * compressed). `destination` is a folder (`landing/sales/`, each file keeps its name; a local folder
- * keeps its relative paths) or, for a single file, a full key (`landing/sales/2026-01.csv`).
+ * keeps its relative paths) or, for a single file, a full key (`landing/sales/2026-01.csv`). A key that
+ * holds a file already is refused unless `overwrite`: the landing zone keeps the raw files as received.
  */
-export async function uploadToLanding(store: ObjectStore, files: string[], destination: string, report?: (event: IngestProgress) => void): Promise<LandedFile[]> {
+export async function uploadToLanding(store: ObjectStore, files: string[], destination: string, options: UploadOptions = {}): Promise<LandedFile[]> {
+  const report = options.onProgress;
   if (!destination.startsWith(LANDING_PREFIX)) throw new ValidationError('INVALID_ARGUMENT', `upload destination must be in the landing zone, e.g. landing/sales/ (got "${destination}")`);
   if (files.length === 0) throw new ValidationError('INVALID_ARGUMENT', 'no files to upload');
   const uploads: { file: string; key: string; size: number }[] = [];
@@ -39,7 +47,8 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
     if (!info) throw new NotFoundError('STORAGE_NOT_FOUND', `no such file or folder: ${file}`);
     if (info.isDirectory()) {
       const folder = destination.endsWith('/') ? destination : `${destination}/`;
-      for (const inner of await walk(path)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: (await stat(inner)).size });
+      // The folder as it is, hidden files too (a `.keep`): the landing zone holds what was received.
+      for (const inner of await walk(path, true)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: (await stat(inner)).size });
     } else {
       const key = destination.endsWith('/') || files.length > 1 ? `${destination.replace(/\/?$/, '/')}${basename(path)}` : destination;
       uploads.push({ file: path, key, size: info.size });
@@ -48,11 +57,14 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
   uploads.forEach((upload) => assertValidKey(upload.key));
   refuseSameKey(uploads);
   await refuseFileFolderClash(store, uploads);
+  if (!options.overwrite) await refuseReplacing(store, uploads);
   const landed: LandedFile[] = [];
   for (const upload of uploads) {
-    report?.({ file: upload.file, phase: 'uploading', bytesDone: 0, bytesTotal: upload.size });
-    await store.putFile(upload.key, upload.file);
-    report?.({ file: upload.file, phase: 'uploading', bytesDone: upload.size, bytesTotal: upload.size });
+    const progress = (bytesDone: number) => report?.({ file: upload.file, phase: 'uploading', bytesDone, bytesTotal: upload.size });
+    progress(0);
+    // Short of the total until the put returns: the last bytes read are not stored yet.
+    await store.putFile(upload.key, upload.file, report ? { onProgress: (done) => progress(Math.min(done, Math.max(0, upload.size - 1))) } : {});
+    progress(upload.size);
     landed.push(upload);
   }
   return landed;
@@ -68,6 +80,18 @@ function refuseSameKey(uploads: readonly { file: string; key: string }[]): void 
     }
     fileByKey.set(key, file);
   }
+}
+
+/** Landing files the upload would replace: named, before anything is uploaded. */
+async function refuseReplacing(store: ObjectStore, uploads: readonly { file: string; key: string }[]): Promise<void> {
+  const existing: string[] = [];
+  for (const { key } of uploads) if (await store.exists(key)) existing.push(key);
+  if (existing.length === 0) return;
+  const shown = existing.length > 5 ? `${existing.slice(0, 5).join(', ')} and ${existing.length - 5} more` : existing.join(', ');
+  throw new ValidationError(
+    'INVALID_ARGUMENT',
+    `the landing zone holds ${existing.length === 1 ? 'a file' : `${existing.length} files`} under ${existing.length === 1 ? 'the key' : 'the keys'} ${shown} already; nothing was uploaded: to replace ${existing.length === 1 ? 'it' : 'them'}, pass --overwrite (SDK: overwrite: true), or upload under another name`,
+  );
 }
 
 /**

@@ -117,4 +117,22 @@ describe('a folder of data files', () => {
     expect((await resolveSources(fx.rat.store, join(dir, 'README.txt'))).map((s) => basename(s.display))).toEqual(['README.txt']);
     expect((await resolveSources(fx.rat.store, join(dir, '*.txt'))).map((s) => basename(s.display))).toEqual(['README.txt']);
   });
+
+  it('leaves out hidden files of a folder, locally and in landing; a glob matching them reads them in both; an uploaded folder keeps them', async () => {
+    const dir = await folder('hidden', { 'data.csv': 'id\n1\n', '.hidden.csv': 'id\n2\n', '.keep': '' });
+    await folder('hidden/.cache', { 'x.csv': 'id\n3\n' });
+    const names = async (spec: string) => (await resolveSources(fx.rat.store, spec)).map((s) => s.display.slice(s.display.indexOf('hidden/') + 'hidden/'.length));
+    expect(await names(dir)).toEqual(['data.csv']);
+    expect(await names(join(dir, '.h*'))).toEqual(['.hidden.csv']);
+    expect(await names(join(dir, '*.csv'))).toEqual(['.hidden.csv', 'data.csv']);
+    expect(await names(join(dir, '**/*.csv'))).toEqual(['.cache/x.csv', '.hidden.csv', 'data.csv']);
+    // The folder uploaded as it is: the same specs name the same files in landing.
+    expect((await fx.ingestion.upload([dir], 'landing/')).map((l) => l.key)).toEqual(['landing/hidden/.cache/x.csv', 'landing/hidden/.hidden.csv', 'landing/hidden/.keep', 'landing/hidden/data.csv']);
+    expect(await names('landing/hidden/')).toEqual(['data.csv']);
+    expect(await names('landing/hidden/.h*')).toEqual(['.hidden.csv']);
+    expect(await names('landing/hidden/*.csv')).toEqual(['.hidden.csv', 'data.csv']);
+    expect(await names('landing/hidden/**/*.csv')).toEqual(['.cache/x.csv', '.hidden.csv', 'data.csv']);
+    const report = await fx.ingestion.ingest(join(dir, '.h*'), 'bronze.hidden');
+    expect(report.files.map((f) => [basename(f.file), f.status, f.rowsIngested])).toEqual([['.hidden.csv', 'success', 1]]);
+  });
 });

@@ -5,6 +5,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { globBase, globToRegExp, hasGlob } from './glob-pattern.js';
 import type { SourceFile } from './ingest-file.js';
+import type { PinnedFile, SourcePins } from './source-pins.js';
 
 export const LANDING_PREFIX = 'landing/';
 
@@ -12,6 +13,8 @@ export const LANDING_PREFIX = 'landing/';
 export interface SourceContext {
   /** Whether files under this landing prefix were ingested before (into the batch's target): they were moved away since. */
   ingestedFrom?(prefix: string): Promise<boolean>;
+  /** Where each file is pinned for its ingest (source-pins.ts): its hash and its rows are then of the same bytes. */
+  pins?: SourcePins;
 }
 
 /**
@@ -28,12 +31,26 @@ export interface SourceContext {
  */
 export async function resolveSources(store: ObjectStore, spec: string, context: SourceContext = {}): Promise<SourceFile[]> {
   if (spec.startsWith(LANDING_PREFIX)) return landingSources(store, spec, context);
-  return localSources(spec);
+  return localSources(spec, context);
+}
+
+/** A source read through `pins` when given: each `localPath()` pins the file anew, and `unchanged()` checks the latest pin. */
+function sourceFile(display: string, path: () => Promise<string>, pins: SourcePins | undefined): SourceFile {
+  if (!pins) return { display, localPath: path };
+  let pinned: PinnedFile | undefined;
+  return {
+    display,
+    async localPath() {
+      pinned = await pins.pin(await path(), display);
+      return pinned.path;
+    },
+    unchanged: async () => pinned?.unchanged(),
+  };
 }
 
 async function landingSources(store: ObjectStore, spec: string, context: SourceContext): Promise<SourceFile[]> {
   // Another writer may have replaced a landing file since this machine cached it.
-  const fromKey = (key: string): SourceFile => ({ display: key, localPath: () => store.localPath(key, { revalidate: true }) });
+  const fromKey = (key: string): SourceFile => sourceFile(key, () => store.localPath(key, { revalidate: true }), context.pins);
   if (!spec.endsWith('/') && (await store.head(spec))) return [fromKey(spec)];
   const folder = spec.endsWith('/') ? spec : `${spec}/`;
   const inFolder = await keysUnder(store, folder);
@@ -55,8 +72,8 @@ async function keysUnder(store: ObjectStore, prefix: string): Promise<string[]> 
   return keys;
 }
 
-async function localSources(spec: string): Promise<SourceFile[]> {
-  const fromPath = (path: string): SourceFile => ({ display: path, localPath: async () => path });
+async function localSources(spec: string, context: SourceContext): Promise<SourceFile[]> {
+  const fromPath = (path: string): SourceFile => sourceFile(path, async () => path, context.pins);
   const path = resolve(spec);
   const info = await stat(path).catch(() => undefined);
   if (info) return info.isDirectory() ? (await walk(path)).filter((f) => !isDocumentation(f)).map(fromPath) : [fromPath(path)];
@@ -65,7 +82,8 @@ async function localSources(spec: string): Promise<SourceFile[]> {
   const base = globBase(absolute) || '/';
   if (!(await stat(base).catch(() => undefined))?.isDirectory()) throw await localNotFound(spec, base);
   const pattern = globToRegExp(absolute);
-  return (await walk(base)).filter((f) => pattern.test(f.split(sep).join('/'))).map(fromPath);
+  // Hidden files too, as a landing glob matches them: a glob that matches a hidden name reads it.
+  return (await walk(base, true)).filter((f) => pattern.test(f.split(sep).join('/'))).map(fromPath);
 }
 
 /** Names shown of what the nearest existing folder holds. */
@@ -112,7 +130,6 @@ function listNames(names: string[]): string {
   return names.length > SHOWN_NAMES ? `${names.slice(0, SHOWN_NAMES).join(', ')}, ...` : names.join(', ');
 }
 
-/** Every file under a folder, sorted, skipping hidden names. */
 /**
  * Files a folder of data holds beside the data, which a folder's ingest leaves out (named, or
  * matched by a glob, they are read like any file): a README.txt read as CSV would give the table a
@@ -124,7 +141,8 @@ export function isDocumentation(path: string): boolean {
   return DOCUMENTATION.test(path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1));
 }
 
-export async function walk(dir: string): Promise<string[]> {
+/** Every file under a folder, sorted; names starting with `.` (files and folders) only with `hidden`. */
+export async function walk(dir: string, hidden = false): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -133,9 +151,9 @@ export async function walk(dir: string): Promise<string[]> {
   }
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (entry.name.startsWith('.')) continue;
+    if (!hidden && entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(path)));
+    if (entry.isDirectory()) files.push(...(await walk(path, hidden)));
     else if (entry.isFile()) files.push(path);
   }
   return files;

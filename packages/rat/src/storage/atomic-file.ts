@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -49,10 +49,24 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
   });
 }
 
-export async function copyFileAtomic(source: string, target: string, options: PublishOptions = { sync: true }): Promise<void> {
+export async function copyFileAtomic(source: string, target: string, options: PublishOptions & { onProgress?: (bytesDone: number) => void } = { sync: true }): Promise<void> {
+  const { onProgress } = options;
   await publish(target, options, async (temp) => {
-    // FICLONE makes a copy-on-write clone on btrfs/xfs (same filesystem only) and falls back to a copy.
-    await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    if (onProgress) {
+      // Chunk by chunk, to report progress: a clone or copyFile says nothing until it is done.
+      let done = 0;
+      const counted = async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          done += chunk.length;
+          onProgress(done);
+          yield chunk;
+        }
+      };
+      await pipeline(createReadStream(source), counted, createWriteStream(temp, { flags: 'wx' }));
+    } else {
+      // FICLONE makes a copy-on-write clone on btrfs/xfs (same filesystem only) and falls back to a copy.
+      await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    }
     if (options.sync) await syncFile(temp);
   });
 }

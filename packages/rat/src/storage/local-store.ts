@@ -138,7 +138,7 @@ export function createLocalStore(options: LocalStoreOptions): ObjectStore {
       await sourceFileSize(localPath, key);
       try {
         const publish = options.consume ? moveFileAtomic : copyFileAtomic;
-        await publish(localPath, fileOf(key), { sync: !options.deferSync });
+        await publish(localPath, fileOf(key), { sync: !options.deferSync, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
       } catch (error) {
         throw failure('putFile', key, error);
       }

@@ -30,8 +30,9 @@ export interface ObjectStore {
   /**
    * Atomic upload of a local file (written in staging) as `key`. With `consume` the caller no longer
    * needs the local file, which may then be moved into place (local store) instead of copied.
+   * `onProgress` is told the bytes put so far as they go (an upload of a large file shows its progress).
    */
-  putFile(key: string, localPath: string, options?: WriteOptions & { consume?: boolean }): Promise<void>;
+  putFile(key: string, localPath: string, options?: WriteOptions & { consume?: boolean; onProgress?: (bytesDone: number) => void }): Promise<void>;
   /** Makes objects written with `deferSync` durable (local store: fsync of the files and their directories, all at once). */
   sync(keys: readonly string[]): Promise<void>;
   exists(key: string): Promise<boolean>;

@@ -270,7 +270,7 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
       await dropCachedCopy(key);
     },
 
-    async putFile(key, localPath) {
+    async putFile(key, localPath, options = {}) {
       assertValidKey(key);
       await sourceFileSize(localPath, key);
       const objectKey = objectKeyOf(key);
@@ -284,6 +284,9 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
           queueSize: UPLOAD_QUEUE_SIZE,
           leavePartsOnError: false,
         });
+        const { onProgress } = options;
+        // Once per part uploaded (a file up to one part: once, at its end).
+        if (onProgress) upload.on('httpUploadProgress', (progress) => progress.loaded !== undefined && onProgress(progress.loaded));
         await upload.done();
       } catch (error) {
         throw mapS3Error(error, `upload of ${localPath}`, target, objectKey);
