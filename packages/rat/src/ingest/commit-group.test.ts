@@ -142,7 +142,7 @@ describe('files of a batch sharing commits', () => {
       expect(report.files[1]!.reason).toMatch(/same content/);
       expect(report.failed).toBe(0);
       const rows = await fx.rat.query<{ id: number; extra: string | null }>('SELECT id::INT AS id, extra FROM bronze.moved ORDER BY id');
-      expect(rows).toEqual([0, 1, 2, 3, 4].map((id) => ({ id, extra: null })).concat([{ id: 9, extra: 'x' }]));
+      expect(rows).toEqual([...[0, 1, 2, 3, 4].map((id) => ({ id, extra: null as string | null })), { id: 9, extra: 'x' }]);
       const registry = await fx.ingestion.registry({ target: 'bronze.moved' });
       expect(registry.filter((e) => e.status === 'failed')).toEqual([]);
       // File 2 once, by the other writer; each other file of the batch once, by it.

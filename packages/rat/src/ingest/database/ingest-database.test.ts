@@ -147,11 +147,12 @@ describe.each(engines)('database source: %s', (_engine, open) => {
 
   it('reads after a binary cursor (UUIDv7 keys as bytes): the stored hex is compared as the bytes it spells', async () => {
     source = await open();
-    const [type, bytes] = {
-      postgres: ['bytea', (hex: string) => `decode('${hex}', 'hex')`],
-      mariadb: ['BINARY(16)', (hex: string) => `X'${hex}'`],
-      sqlite: ['BLOB', (hex: string) => `X'${hex}'`],
-    }[source.engine];
+    const kinds: Record<string, [string, (hex: string) => string]> = {
+      postgres: ['bytea', (hex) => `decode('${hex}', 'hex')`],
+      mariadb: ['BINARY(16)', (hex) => `X'${hex}'`],
+      sqlite: ['BLOB', (hex) => `X'${hex}'`],
+    };
+    const [type, bytes] = kinds[source.engine]!;
     const key = (n: number) => `018f000000007000800000000000000${n}`;
     await source.exec(`CREATE TABLE bk (id ${type} PRIMARY KEY, v INTEGER)`);
     await source.exec(`INSERT INTO bk VALUES (${bytes(key(1))}, 1), (${bytes(key(2))}, 2)`);
