@@ -1,5 +1,6 @@
 import { newUuid } from '../core/ids.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { changedOnlyByMaintenance } from '../iceberg/maintenance-changes.js';
 import { parseTableMetadata, serializeTableMetadata } from '../iceberg/metadata.js';
 import type { TableMetadata } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
@@ -109,7 +110,9 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
     metadataCache.set(location, metadata);
     if (metadataCache.size > METADATA_CACHE_ENTRIES) metadataCache.delete(metadataCache.keys().next().value!);
   };
-  const refs = createRefStore(db);
+  const refs = createRefStore(db, {
+    changedOnlyByMaintenance: async (base, later) => changedOnlyByMaintenance((await load(base)).metadata, (await load(later)).metadata),
+  });
   const author = options.author ?? process.env.USER ?? 'rat';
 
   async function readMetadata(location: string, pathMap: PathMap[] = []): Promise<TableMetadata> {

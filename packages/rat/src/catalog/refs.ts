@@ -84,7 +84,10 @@ export interface RefStore {
   delete(type: RefType, name: string): Promise<void>;
   /** Commits reachable from a ref or commit, newest first. */
   log(name: string, options?: { limit?: number }): Promise<CommitInfo[]>;
-  /** Per-table three-way merge of `source` into the branch `into`; all or nothing (MergeConflictError names the tables). */
+  /**
+   * Per-table three-way merge of `source` into the branch `into`; all or nothing (MergeConflictError
+   * names the tables). A side whose change to a table is maintenance only counts as unchanged.
+   */
   merge(source: string, into: string, options?: { dryRun?: boolean; author?: string }): Promise<MergeResult>;
   diff(from: string, to: string): Promise<PointerDiff[]>;
 }
@@ -100,7 +103,19 @@ function refNotFound(name: string): NotFoundError {
 /** Rows per multi-row INSERT: 5 columns each stays far below SQLite's and PostgreSQL's parameter limits. */
 const MAX_ROWS_PER_INSERT = 1000;
 
-export function createRefStore(db: MetadataDb): RefStore {
+export interface RefStoreOptions {
+  /**
+   * Whether a table went from `base` to `later` by maintenance only (compaction, snapshot expiry):
+   * the same rows and settings. A merge counts such a side as unchanged, so maintenance run on every
+   * branch does not make their tables conflict. Without it every change counts.
+   */
+  changedOnlyByMaintenance?: (base: TablePointer, later: TablePointer) => Promise<boolean>;
+}
+
+export function createRefStore(db: MetadataDb, options: RefStoreOptions = {}): RefStore {
+  const onlyMaintained = async (base: TablePointer | undefined, later: TablePointer | undefined): Promise<boolean> =>
+    base !== undefined && later !== undefined && options.changedOnlyByMaintenance !== undefined && (await options.changedOnlyByMaintenance(base, later));
+
   async function lockRef(trx: MetadataTransaction, name: string): Promise<RefRow> {
     let query = trx.selectFrom('rat_refs').selectAll().where('name', '=', name);
     // SQLite write transactions already hold the file's write lock (BEGIN IMMEDIATE).
@@ -504,11 +519,12 @@ export function createRefStore(db: MetadataDb): RefStore {
           const t = targetPointers.get(table)?.metadataLocation;
           const s = sourcePointers.get(table)?.metadataLocation;
           if (s === b || s === t) continue;
-          if (t !== b) conflicts.push(table);
-          else {
-            const pointer = sourcePointers.get(table);
-            taken.push({ ident: (pointer ?? basePointers.get(table))!.ident, pointer });
-          }
+          const pointer = sourcePointers.get(table);
+          // Changed on both sides: a side that only compacted or expired snapshots still holds the
+          // base's rows, so the other side's version wins (the target's, when both only maintained).
+          if (t !== b && (await onlyMaintained(basePointers.get(table), pointer))) continue;
+          if (t !== b && !(await onlyMaintained(basePointers.get(table), targetPointers.get(table)))) conflicts.push(table);
+          else taken.push({ ident: (pointer ?? basePointers.get(table))!.ident, pointer });
         }
         if (conflicts.length > 0) {
           conflicts.sort();

@@ -141,6 +141,66 @@ describe('maintain', () => {
     await expect(maintain(lake, { tables: ['bronze.missing'] })).rejects.toMatchObject({ code: 'CATALOG_TABLE_NOT_FOUND' });
   });
 
+  /** bronze.a and bronze.c with two small files each on main, branch dev from there. */
+  async function forkedLake(): Promise<{ main: Lakehouse; dev: Lakehouse }> {
+    const home = await fixture.home();
+    const main = await fixture.open(home);
+    await main.sql('CREATE TABLE bronze.a (id INT); CREATE TABLE bronze.c (id INT)');
+    await main.sql('INSERT INTO bronze.a VALUES (1); INSERT INTO bronze.a VALUES (2); INSERT INTO bronze.c VALUES (1); INSERT INTO bronze.c VALUES (2)');
+    await main.catalog.refs.create('branch', 'dev');
+    return { main, dev: await fixture.open(home, 'dev') };
+  }
+
+  const ids = async (lake: Lakehouse, table: string): Promise<number[]> => (await lake.query<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => Number(r.id));
+
+  it.each([
+    ['defaults', {}],
+    ['--retain 0 --grace 0', { retainMs: 0, graceMs: 0, nowMs: Date.now() + 60_000 }],
+  ])('leaves branches mergeable: a table only maintained on one side takes the other side (%s)', async (_name, options) => {
+    const { main, dev } = await forkedLake();
+    await dev.sql('INSERT INTO bronze.a VALUES (100)');
+    const report = await maintain(main, options);
+    // Every table on both branches was compacted (and expired), so every pointer moved on both sides.
+    expect(report.tables.map((t) => [t.branch, t.table, t.filesCompacted])).toEqual([
+      ['dev', 'bronze.a', 3],
+      ['dev', 'bronze.c', 2],
+      ['main', 'bronze.a', 2],
+      ['main', 'bronze.c', 2],
+    ]);
+    const devA = (await dev.loadTable('bronze.a')).metadataLocation;
+    const mainC = (await main.loadTable('bronze.c')).metadataLocation;
+
+    const merged = await main.catalog.refs.merge('dev', 'main');
+    expect(merged).toMatchObject({ kind: 'merge', tables: ['bronze.a'] });
+    expect((await main.loadTable('bronze.a')).metadataLocation).toBe(devA);
+    expect((await main.loadTable('bronze.c')).metadataLocation).toBe(mainC);
+    expect(await ids(main, 'bronze.a')).toEqual([1, 2, 100]);
+    expect(await ids(main, 'bronze.c')).toEqual([1, 2]);
+
+    // The merge commit has dev's head as a parent: dev catches up by fast-forward.
+    expect(await main.catalog.refs.merge('main', 'dev')).toMatchObject({ kind: 'fast-forward', tables: ['bronze.c'] });
+    // With dev gone, maintenance must keep what main took from it.
+    await main.catalog.refs.delete('branch', 'dev');
+    await maintain(main, { retainMs: 0, graceMs: 0, nowMs: Date.now() + 60_000 });
+    expect(await ids(main, 'bronze.a')).toEqual([1, 2, 100]);
+    expect(await ids(main, 'bronze.c')).toEqual([1, 2]);
+    for (const key of await reachableKeys(main.catalog)) expect(await main.store.exists(key), key).toBe(true);
+  });
+
+  it('still reports a conflict after maintenance when both sides changed a table', async () => {
+    const { main, dev } = await forkedLake();
+    await dev.sql('INSERT INTO bronze.a VALUES (100)');
+    await main.sql('INSERT INTO bronze.a VALUES (200)');
+    await main.sql('ALTER TABLE bronze.c ADD COLUMN note VARCHAR');
+    await dev.sql('INSERT INTO bronze.c VALUES (300)');
+    await maintain(main, { retainMs: 0, graceMs: 0, nowMs: Date.now() + 60_000 });
+
+    // bronze.c: a schema change is not maintenance, even with the same snapshot.
+    await expect(main.catalog.refs.merge('dev', 'main')).rejects.toMatchObject({ code: 'MERGE_CONFLICT', tables: ['bronze.a', 'bronze.c'] });
+    expect(await ids(main, 'bronze.a')).toEqual([1, 2, 200]);
+    expect(await ids(main, 'bronze.c')).toEqual([1, 2]);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('7d', '--retain')).toBe(7 * 86_400_000);
     expect(parseDuration('1.5h', '--grace')).toBe(5_400_000);
