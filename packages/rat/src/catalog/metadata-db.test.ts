@@ -164,6 +164,17 @@ describe('choosing the metadata DB', () => {
     expect(error?.code).toBe('CONFIG_INVALID');
     expect(error?.message).toContain('mysql://root:***@db/rat');
     expect(error?.message).not.toContain('hunter2');
+    // A password holding `/` (which ends a URL's authority) is hidden whole, in every RAT_DATABASE_URL message.
+    for (const url of ['mysql://root:hunt/er2@db/rat', 'postgres://app:Tops3cret/42@db.internal:5432/rat?schema=Bad']) {
+      let leaked: RatError | undefined;
+      try {
+        resolveConfig({ home: '/srv/rat' }, { RAT_DATABASE_URL: url });
+      } catch (e) {
+        leaked = e as RatError;
+      }
+      expect(leaked?.code, url).toBe('CONFIG_INVALID');
+      expect(leaked?.message).not.toMatch(/hunt|er2|Tops3cret|\/42/);
+    }
   });
 
   it('opens a URL string as PostgreSQL', async () => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ValidationError } from './errors.js';
+import { redactUrl } from './redact-url.js';
 
 /** Where the metadata DB lives: the embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
@@ -89,8 +90,4 @@ export function postgresDriverUrl(url: string): string {
   if (!parsed.searchParams.has('schema')) return url;
   parsed.searchParams.delete('schema');
   return parsed.href;
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDatabaseUrl, redactUrl } from './database-url.js';
+import { redactUrl } from '../../core/redact-url.js';
+import { parseDatabaseUrl } from './database-url.js';
 import { tableParts } from './source-sql.js';
 
 describe('database URLs', () => {

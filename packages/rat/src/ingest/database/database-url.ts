@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ValidationError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact-url.js';
 
 export type DatabaseDialect = 'postgres' | 'mysql' | 'sqlite';
 
@@ -54,15 +55,6 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const display = `${dialect}://${user ? `${encodeURIComponent(user)}@` : ''}${parsed.hostname}:${port}/${encodeURIComponent(database)}`;
   return { dialect, display, connectUrl: connect.href, host, port, database, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) };
-}
-
-/**
- * Removes any password from a URL-looking text (for messages that quote what the user typed): all
- * between `scheme://user:` and the last `@` before a space or quote, so a password holding `/`, `?`
- * or `#` (which end a URL's authority, and so make it invalid) is removed whole.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s"]*):[^\s"]*@/gi, '$1:***@');
 }
 
 /** A %-encoded part of the URL, decoded; `shown` false keeps its text out of the error (a password). */
