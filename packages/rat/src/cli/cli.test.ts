@@ -38,7 +38,10 @@ describe('rat CLI', () => {
       { id: 2, name: 'two' },
     ]);
     const tables = JSON.parse((await rat(home, ['--json', 'tables'])).stdout) as Record<string, unknown>[];
-    expect(tables).toContainEqual(expect.objectContaining({ namespace: 'bronze', table: 'cli', records: '2' }));
+    // Counts are numbers, as 64-bit integers are everywhere in --json (Iceberg's summary keeps them as text).
+    expect(tables).toContainEqual(expect.objectContaining({ namespace: 'bronze', table: 'cli', records: 2, snapshots: 1 }));
+    const snapshots = JSON.parse((await rat(home, ['--json', 'snapshots', 'bronze.cli'])).stdout) as Record<string, unknown>[];
+    expect(snapshots).toEqual([expect.objectContaining({ seq: 1, operation: 'append', added_records: 2, total_records: 2, current: true })]);
   });
 
   it('branches, runs on dev, diffs, logs and merges; refuses bad input with exit 1 and one line', async () => {

@@ -150,6 +150,15 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * A count from an Iceberg snapshot summary, which the spec keeps as text (`"total-records": "71"`),
+ * as JSON prints other 64-bit integers: a number when it fits a double exactly, else its digits.
+ */
+export function summaryCount(text: string | undefined): Json {
+  if (text === undefined) return null;
+  return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text;
+}
+
 function cell(value: Json): string {
   if (value === null) return 'NULL';
   if (typeof value === 'object') return JSON.stringify(value);

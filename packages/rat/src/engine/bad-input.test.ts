@@ -120,9 +120,9 @@ describe('corrupt and unsupported metadata', () => {
   it('the CLI still lists every table and serves the good one while others are damaged', async () => {
     const listing = await cli(home, ['--json', 'tables']);
     expect(listing.code, listing.stderr).toBe(0);
-    const listed = JSON.parse(listing.stdout) as { namespace: string; table: string; records: string | null; error?: string | null }[];
+    const listed = JSON.parse(listing.stdout) as { namespace: string; table: string; records: number | null; error?: string | null }[];
     expect(listed.map((t) => `${t.namespace}.${t.table}`).sort()).toEqual([...tables].sort());
-    expect(listed.find((t) => t.table === 'good')).toMatchObject({ records: '3', error: null });
+    expect(listed.find((t) => t.table === 'good')).toMatchObject({ records: 3, error: null });
     expect(listed.find((t) => t.table === 'meta_junk')).toMatchObject({ records: null, error: expect.stringContaining(path.basename(files.metaJunk)) });
     expect(listed.find((t) => t.table === 'meta_v3')?.error).toMatch(/^METADATA_UNSUPPORTED_VERSION: /);
     const good = await cli(home, ['--json', 'sql', 'SELECT id, s FROM bronze.good ORDER BY id']);

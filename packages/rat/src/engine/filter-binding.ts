@@ -2,6 +2,7 @@ import type { Predicate } from '../iceberg/predicate.js';
 import { decimalParams } from '../iceberg/type-parse.js';
 import type { IcebergValue, PrimitiveType, Schema } from '../iceberg/types.js';
 import type { ColumnFilter, SqlLiteral } from './select-rewriter.js';
+import { parseDuckDbDate, parseDuckDbTimestamp } from './temporal-text.js';
 
 /**
  * Turns SQL filters into Iceberg predicates on field ids. A literal that cannot be converted exactly
@@ -59,39 +60,14 @@ export function literalValue(type: PrimitiveType, literal: SqlLiteral): IcebergV
       return literal.kind === 'bool' ? literal.value : undefined;
     case 'date': {
       const text = literal.kind === 'date' ? literal.text : literal.kind === 'string' ? literal.value : undefined;
-      return text === undefined ? undefined : parseDate(text);
+      return text === undefined ? undefined : parseDuckDbDate(text);
     }
     case 'timestamp':
     case 'timestamptz': {
       const text = literal.kind === 'timestamp' || literal.kind === 'date' ? literal.text : literal.kind === 'string' ? literal.value : undefined;
-      return text === undefined ? undefined : parseTimestamp(text, type === 'timestamptz');
+      return text === undefined ? undefined : parseDuckDbTimestamp(text, type === 'timestamptz');
     }
     default:
       return undefined;
   }
-}
-
-function parseDate(text: string): number | undefined {
-  const match = /^\s*(\d{4})-(\d{2})-(\d{2})\s*$/.exec(text);
-  if (!match) return undefined;
-  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  return Number.isNaN(ms) ? undefined : ms / 86_400_000;
-}
-
-/** Micros since epoch for `YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|±HH[:MM]]`; naive text is UTC (the session time zone). */
-function parseTimestamp(text: string, withZone: boolean): bigint | undefined {
-  const match = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/.exec(text);
-  if (!match) return undefined;
-  if (match[8] && !withZone) return undefined;
-  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), Number(match[4] ?? 0), Number(match[5] ?? 0), Number(match[6] ?? 0));
-  if (Number.isNaN(ms)) return undefined;
-  let micros = BigInt(ms) * 1000n + BigInt((match[7] ?? '').padEnd(6, '0'));
-  const zone = match[8];
-  if (zone && zone !== 'Z') {
-    const sign = zone.startsWith('-') ? -1n : 1n;
-    const digits = zone.slice(1).replace(':', '');
-    const minutes = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
-    micros -= sign * minutes * 60_000_000n;
-  }
-  return micros;
 }

@@ -1,6 +1,7 @@
 import { encodeValue } from '../iceberg/values.js';
 import type { DataFile, IcebergType, IcebergValue, PartitionValues, PrimitiveType, Schema, StructField } from '../iceberg/types.js';
 import { type DuckDb, quoteFilePath } from './duckdb.js';
+import { parseDuckDbDate, parseDuckDbTimestamp } from './temporal-text.js';
 
 interface ColumnChunkStats {
   path_in_schema: string;
@@ -215,8 +216,6 @@ function lessThan(a: IcebergValue, b: IcebergValue): boolean {
   return (a as number | bigint) < (b as number | bigint);
 }
 
-const MICROS_PER_DAY = 86_400_000_000n;
-
 /** Parses DuckDB's text rendering of a Parquet min/max statistic into the Iceberg in-memory value. */
 export function parseStatValue(type: PrimitiveType, text: string): IcebergValue | undefined {
   const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
@@ -237,7 +236,7 @@ export function parseStatValue(type: PrimitiveType, text: string): IcebergValue 
       return Number.isNaN(value) ? undefined : value;
     }
     case 'date':
-      return parseDateDays(text);
+      return parseDuckDbDate(text);
     case 'time': {
       const match = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/.exec(text);
       if (!match) return undefined;
@@ -245,7 +244,7 @@ export function parseStatValue(type: PrimitiveType, text: string): IcebergValue 
     }
     case 'timestamp':
     case 'timestamptz':
-      return parseTimestampMicros(text);
+      return parseDuckDbTimestamp(text, true);
     case 'string':
       return text;
     default:
@@ -260,26 +259,4 @@ function parseDecimal(text: string, scale: number): bigint | undefined {
   if (fraction.length > scale) return undefined;
   const unscaled = BigInt(match[2]! + fraction);
   return match[1] ? -unscaled : unscaled;
-}
-
-function parseDateDays(text: string): number | undefined {
-  const match = /^(-?\d{4,})-(\d{2})-(\d{2})$/.exec(text);
-  if (!match) return undefined;
-  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
-}
-
-function parseTimestampMicros(text: string): bigint | undefined {
-  const match = /^(-?\d{4,}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([+-])(\d{2})(?::?(\d{2}))?)?$/.exec(text);
-  if (!match) return undefined;
-  const days = parseDateDays(match[1]!);
-  if (days === undefined) return undefined;
-  const fraction = (match[5] ?? '').slice(0, 6).padEnd(6, '0');
-  let micros = BigInt(days) * MICROS_PER_DAY + (BigInt(match[2]!) * 3600n + BigInt(match[3]!) * 60n + BigInt(match[4]!)) * 1_000_000n + BigInt(fraction);
-  if (match[6]) {
-    const offset = (BigInt(match[7]!) * 3600n + BigInt(match[8] ?? '0') * 60n) * 1_000_000n;
-    micros = match[6] === '+' ? micros - offset : micros + offset;
-  }
-  // Sub-microsecond digits were cut: the true value may be slightly larger, never smaller.
-  return micros;
 }

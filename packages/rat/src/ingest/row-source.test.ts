@@ -119,6 +119,9 @@ describe('cursor values', () => {
     expect(compareCursorValues('2024-05-01T12:00:00.0000001+02:00', '2024-05-01T10:00:00.0000002Z')).toBeLessThan(0);
     expect(compareCursorValues('2024-05-01T12:00:00+02:00', '2024-05-01T10:00:00.000Z')).toBe(0);
     expect(compareCursorValues('2024-05-01 10:00:00.5', '2024-05-01T10:00:00')).toBeGreaterThan(0);
+    // Years 0..99 are those years (Date.UTC would read 0050 as 1950).
+    expect(compareCursorValues('0050-06-01T00:00:00Z', '1949-06-01T00:00:00Z')).toBeLessThan(0);
+    expect(compareCursorValues('0001-01-01T00:00:00+01:00', '0000-12-31T23:00:00Z')).toBe(0);
     expect(compareCursorValues('2024-05-01T10:00:00Z', '2024-01-01')).toBeGreaterThan(0);
     expect(compareCursorValues('b', 'a')).toBeGreaterThan(0);
     expect(compareCursorValues('2024-05-02T10:00:00Z', 1714557600)).toBeUndefined();

@@ -1,5 +1,6 @@
 import type { LoadedTable } from '../catalog/catalog.js';
 import { ValidationError } from '../core/errors.js';
+import { daysFromCivil, daysInMonth } from '../iceberg/calendar.js';
 import type { TableMetadata } from '../iceberg/types.js';
 
 /**
@@ -162,7 +163,9 @@ function instantOf(text: string): { seconds: bigint; fraction: string; zoned: bo
   const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/.exec(text);
   if (!match) return undefined;
   const [, year, month, day, hour, minute, second, fraction, zone] = match;
-  const local = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second ?? 0)) / 1000;
+  if (Number(month) < 1 || Number(month) > 12 || Number(day) < 1 || Number(day) > daysInMonth(Number(year), Number(month))) return undefined;
+  // daysFromCivil, not Date.UTC: Date.UTC reads years 0..99 as 1900..1999.
+  const local = daysFromCivil(Number(year), Number(month), Number(day)) * 86_400 + Number(hour) * 3600 + Number(minute) * 60 + Number(second ?? 0);
   let offset = 0;
   if (zone && zone.toUpperCase() !== 'Z') {
     const digits = zone.slice(1).replace(':', '');

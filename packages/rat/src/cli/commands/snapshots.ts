@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
+import { summaryCount } from '../output.js';
 
 export function registerSnapshots(program: Command, globals: () => GlobalOptions): void {
   program
@@ -18,8 +19,8 @@ export function registerSnapshots(program: Command, globals: () => GlobalOptions
             s.sequenceNumber,
             s.timestamp.toISOString(),
             s.operation,
-            s.summary['added-records'] ?? null,
-            s.summary['total-records'] ?? null,
+            summaryCount(s.summary['added-records']),
+            summaryCount(s.summary['total-records']),
             s.current,
           ]),
         );

@@ -1,6 +1,8 @@
+import type { Json } from '@duckdb/node-api';
 import type { Command } from 'commander';
 import { describeError, isRatError } from '../../core/errors.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
+import { summaryCount } from '../output.js';
 
 export function registerTables(program: Command, globals: () => GlobalOptions): void {
   program
@@ -10,7 +12,7 @@ export function registerTables(program: Command, globals: () => GlobalOptions): 
     .action(async (namespace: string | undefined) => {
       await withLakehouse(globals(), async (rat, out) => {
         const tables = await rat.listTables(namespace);
-        const rows: (string | null)[][] = [];
+        const rows: Json[][] = [];
         const errors: (string | null)[] = [];
         for (const ident of tables) {
           // One table with unreadable metadata must not hide the others: list it with the reason.
@@ -27,8 +29,8 @@ export function registerTables(program: Command, globals: () => GlobalOptions): 
           rows.push([
             ident.namespace,
             ident.name,
-            current?.summary['total-records'] ?? '0',
-            String(table.metadata.snapshots.length),
+            summaryCount(current?.summary['total-records'] ?? '0'),
+            table.metadata.snapshots.length,
             current ? new Date(current.timestampMs).toISOString() : null,
           ]);
           errors.push(null);
