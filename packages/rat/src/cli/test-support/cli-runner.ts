@@ -14,10 +14,12 @@ export interface Run {
 /**
  * Runs the built CLI on `home` (its catalog on the dialect under test), optionally in another working
  * directory; stdout is counted line by line and only its head is kept, so huge outputs stay cheap here.
+ * The data branch does not follow the checkout's git branch (RAT_GIT_SYNC=0) unless `env` says so:
+ * a test run from a feature branch would otherwise work on a data branch of that name.
  */
 export function rat(home: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, ...catalogEnv(home), ...env }, ...(cwd ? { cwd } : {}) });
+    const child = spawn(process.execPath, [bin, '--home', home, ...args], { env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(home), ...env }, ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     let lines = 0;
