@@ -12,12 +12,12 @@ import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.
 import { bindFilters } from './filter-binding.js';
 import { parsePartitionBy } from './partition-by.js';
 import { rewriteSelect, type TableRead } from './select-rewriter.js';
-import { findTableReferences, isWord, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
+import { findTableReferences, isIdentifier, isSymbol, isWord, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
 import { createStagedCatalog } from './staged-catalog.js';
 import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
 import { rowNormalizer } from './json-rows.js';
 import { createTableReader, type TableReader } from './table-reader.js';
-import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
+import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter, typedValues } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
 import { parquetCompression, writeDataFiles } from './data-writer.js';
 import { deferWrites } from '../storage/deferred-writes.js';
@@ -111,6 +111,40 @@ function checkTableProperties(properties: Record<string, string>, table: string)
   parquetCompression(properties, table);
   mergeSettings(properties, table);
   nameMappingOf(properties, table);
+}
+
+/**
+ * The pieces of `MERGE INTO target [AS alias] USING source ON condition WHEN MATCHED ...` as written,
+ * or undefined when the statement has no WHEN MATCHED clause (nothing can be matched twice) or does
+ * not have this shape.
+ */
+function mergeParts(sql: string): { target: string; alias: string; source: string; condition: string } | undefined {
+  const tokens = tokenize(sql);
+  if (!isWord(tokens[0], 'merge') || !isWord(tokens[1], 'into')) return undefined;
+  const atDepthZero: number[] = [];
+  let depth = 0;
+  for (const [i, token] of tokens.entries()) {
+    if (isSymbol(token, '(')) depth++;
+    else if (isSymbol(token, ')')) depth--;
+    else if (depth === 0) atDepthZero.push(i);
+  }
+  const find = (from: number, word: string) => atDepthZero.find((i) => i > from && isWord(tokens[i], word));
+  const using = find(1, 'using');
+  const on = using === undefined ? undefined : find(using, 'on');
+  const when = on === undefined ? undefined : find(on, 'when');
+  if (using === undefined || on === undefined || when === undefined) return undefined;
+  if (!atDepthZero.some((i) => i > on && isWord(tokens[i], 'when') && isWord(tokens[i + 1], 'matched'))) return undefined;
+  // The target is namespace.table: a following identifier (after an optional AS) is its alias.
+  let aliasAt = 5;
+  if (isWord(tokens[aliasAt], 'as')) aliasAt++;
+  const alias = aliasAt < using && isIdentifier(tokens[aliasAt]) ? tokens[aliasAt]!.value : tokens[4]?.value;
+  if (alias === undefined) return undefined;
+  return {
+    target: sql.slice(tokens[2]!.start, tokens[using]!.start),
+    alias,
+    source: sql.slice(tokens[using]!.end, tokens[on]!.start),
+    condition: sql.slice(tokens[on]!.end, tokens[when]!.start),
+  };
 }
 
 export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: TransactionScope): SqlExecutor {
@@ -421,9 +455,25 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   async function insertInto(statement: Extract<Statement, { kind: 'insert' }>, ns: Set<string>, table: LoadedTable): Promise<CommandResult> {
     const name = formatIdent(statement.ident);
     const schema = currentSchema(table.metadata);
-    const q = await prepareReads(statement.query, ns);
-    const source = await describeQuery(db, q);
+    let q = await prepareReads(statement.query, ns);
     const mapping = { ...(statement.columns ? { columns: statement.columns } : {}), byName: statement.byName };
+    const source = await describeQuery(db, q).catch(async (error: unknown) => {
+      const typed = statement.byName || !/Cannot combine types/.test((error as Error).message) ? undefined : valuesCastTo(q, schema, statement.columns);
+      if (!typed) throw error;
+      const plain = q;
+      q = typed;
+      return describeQuery(db, q).catch(async (castError: unknown) => {
+        // A value that does not convert fails here, while DuckDB folds the casts: find its column.
+        const fields = statement.columns ?? schema.fields.map((f) => f.name);
+        for (const [i, field] of fields.entries()) {
+          const one = valuesCastTo(plain, schema, statement.columns, i);
+          if (one && (await describeQuery(db, one).then(() => false, (e: unknown) => !/Cannot combine types/.test((e as Error).message)))) {
+            throw new ValidationError('TYPE_MISMATCH', `cannot insert into ${name}, column ${field}: ${(castError as Error).message}`, { cause: castError });
+          }
+        }
+        throw new ValidationError('TYPE_MISMATCH', `cannot insert into ${name}: ${(castError as Error).message}`, { cause: castError });
+      });
+    });
     const selectSql = castingSelect(name, schema, q, source, mapping);
     try {
       const outcome = await writer.append(statement.ident, selectSql, { overwrite: statement.overwrite, base: table });
@@ -438,10 +488,46 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   }
 
   /**
+   * A MERGE whose WHEN MATCHED clauses could see one target row matched by several source rows: DuckDB
+   * lets one of them win, by the order it happens to read them. The SQL standard (and Spark, Iceberg)
+   * refuse the statement instead, so this does too, before anything is changed. Identical target rows
+   * match the same source rows, so a row is matched more than once when its join count exceeds its copies.
+   */
+  async function refuseAmbiguousMerge(sql: string, name: string, schema: Schema): Promise<void> {
+    const parts = mergeParts(sql);
+    if (!parts) return;
+    const row = (qualifier: string) => `struct_pack(${schema.fields.map((f) => `${quoteIdent(f.name)} := ${qualifier}${quoteIdent(f.name)}`).join(', ')})`;
+    const found = await db.rows<{ row: string; matches: bigint }>(
+      `WITH joined AS (SELECT k, count(*) AS n FROM (SELECT ${row(`${quoteIdent(parts.alias)}.`)} AS k FROM ${parts.target} JOIN ${parts.source} ON ${parts.condition}) GROUP BY k),
+       copies AS (SELECT k, count(*) AS n FROM (SELECT ${row('')} AS k FROM ${parts.target}) GROUP BY k)
+       SELECT CAST(joined.k AS VARCHAR) AS row, joined.n // copies.n AS matches FROM joined JOIN copies ON joined.k IS NOT DISTINCT FROM copies.k WHERE joined.n > copies.n LIMIT 1`,
+    );
+    if (found.length === 0) return;
+    const { row: target, matches } = found[0]!;
+    throw new ValidationError(
+      'SQL_ERROR',
+      `cannot merge ${name}: ${matches} source rows match the target row ${target}, so it is not clear which one to apply; nothing was changed. Make the source hold one row per key of the ON condition (e.g. SELECT DISTINCT, GROUP BY, or QUALIFY row_number() OVER (PARTITION BY key ORDER BY ...) = 1)`,
+    );
+  }
+
+  /**
+   * typedValues for an INSERT: the i-th value goes to the i-th listed column, else to the i-th column
+   * of the table. `only`: cast that column's values alone (to find the one a value does not convert to).
+   */
+  function valuesCastTo(query: string, schema: Schema, columns: string[] | undefined, only?: number): string | undefined {
+    const fields = columns ? columns.map((c) => schema.fields.find((f) => f.name.toLowerCase() === c.toLowerCase())) : schema.fields;
+    return typedValues(query, fields.map((f, i) => (f && (only === undefined || only === i) ? duckDbTypeOf(f.type) : undefined)));
+  }
+
+  /**
    * UPDATE / DELETE / MERGE: DuckDB runs the statement on an in-memory copy of the table loaded
    * file by file; files whose rows changed are rewritten (copy-on-write), new rows become new files,
-   * and everything commits as one snapshot. Row ids are stable in DuckDB for updated rows, so each
-   * file's rows are found again by their row id range.
+   * and everything commits as one snapshot.
+   *
+   * Rows are matched by content, not by DuckDB's rowid (a user column named `rowid` hides it): each
+   * file's row hashes are counted as it is loaded, and a file is kept when none of its rows' hashes
+   * lost a copy in the statement. The table's rows after the statement, less the kept files' rows,
+   * are written as new files, so the result holds exactly the rows DuckDB left, with any column names.
    */
   async function dml(statement: Extract<Statement, { kind: 'dml' }>, text: string, ns: Set<string>): Promise<CommandResult> {
     const name = formatIdent(statement.ident);
@@ -451,27 +537,33 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const { scan } = await reader.plan(base);
     const target = `${quoteIdent(statement.ident.namespace)}.${quoteIdent(statement.ident.name)}`;
     const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
-    const ranges = `__rat_ranges_${newUuid().replaceAll('-', '')}`;
+    // Internal names: the scratch tables are unique; a column name the statement adds next to the
+    // user's columns is one none of them has.
+    const unique = newUuid().replaceAll('-', '');
+    const loading = `__rat_loading_${unique}`;
+    const fileRows = `__rat_file_rows_${unique}`;
+    const taken = new Set(schema.fields.map((f) => f.name.toLowerCase()));
+    const unused = (word: string) => {
+      let candidate = `__rat_${word}`;
+      for (let n = 1; taken.has(candidate); n++) candidate = `__rat_${word}_${n}`;
+      return quoteIdent(candidate);
+    };
+    const [h, copy, need] = [unused('hash'), unused('copy'), unused('need')];
+    const rowHash = `hash(${columns})`;
     reader.forgetView(statement.ident.namespace, statement.ident.name);
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(statement.ident.namespace)}; DROP VIEW IF EXISTS ${target}`);
     await db.run(`CREATE TABLE ${target} AS SELECT ${schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ')} WHERE false`);
     try {
-      let loaded = 0;
-      const bounds: { start: number; end: number }[] = [];
-      for (const task of scan.tasks) {
+      await db.run(`CREATE TEMP TABLE ${loading} AS FROM ${target}; CREATE TEMP TABLE ${fileRows} (file INTEGER, h UBIGINT, n BIGINT)`);
+      for (const [i, task] of scan.tasks.entries()) {
         const fileSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
-        await db.run(`INSERT INTO ${target} SELECT ${columns} FROM (${fileSql})`);
-        const [{ n }] = (await db.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${target}`)) as [{ n: bigint }];
-        bounds.push({ start: loaded, end: Number(n) });
-        loaded = Number(n);
+        // Hashed as the table's column types hold them, so a row left as it was hashes the same afterwards.
+        await db.run(
+          `INSERT INTO ${loading} SELECT ${columns} FROM (${fileSql}); INSERT INTO ${target} FROM ${loading}; ` +
+            `INSERT INTO ${fileRows} SELECT ${i}, ${h}, count(*) FROM (SELECT ${rowHash} AS ${h} FROM ${loading}) GROUP BY ${h}; DELETE FROM ${loading}`,
+        );
       }
-      await db.run(`CREATE TEMP TABLE ${ranges} (i INTEGER, lo BIGINT, hi BIGINT)`);
-      for (let i = 0; i < bounds.length; i += 500) {
-        const values = bounds.slice(i, i + 500).map((b, k) => `(${i + k}, ${b.start}, ${b.end})`);
-        await db.run(`INSERT INTO ${ranges} VALUES ${values.join(', ')}`);
-      }
-      const fingerprint = `SELECT r.i, count(t.rowid) AS n, sum(hash(t)::HUGEINT) AS h FROM ${ranges} r LEFT JOIN ${target} t ON t.rowid >= r.lo AND t.rowid < r.hi GROUP BY r.i`;
-      const before = new Map((await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint)).map((r) => [r.i, `${r.n}:${r.h}`]));
+      if (statement.verb === 'merge') await refuseAmbiguousMerge(sql, name, schema);
       let changed: number;
       try {
         const result = await db.connection.run(sql);
@@ -481,12 +573,22 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
         throw wrapDuckDbError(error, `cannot ${statement.verb} ${name}`);
       }
       if (changed === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} 0`, rowCount: 0, table: name };
-      const after = await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint);
-      const rewrite = after.filter((r) => before.get(r.i) !== `${r.n}:${r.h}`).map((r) => r.i);
+      // A hash that now has fewer rows than the files held lost a row: every file holding it is rewritten.
+      const after = `SELECT ${h} AS h, count(*) AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) GROUP BY ${h}`;
+      const rewrite = (
+        await db.rows<{ file: number }>(
+          `WITH before AS (SELECT h, sum(n) AS n FROM ${fileRows} GROUP BY h), after AS (${after}),
+           lost AS (SELECT before.h FROM before LEFT JOIN after ON before.h = after.h WHERE coalesce(after.n, 0) < before.n)
+           SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM lost) ORDER BY file`,
+        )
+      ).map((r) => r.file);
       const removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
-      const keep = rewrite.map((i) => `(rowid >= ${bounds[i]!.start} AND rowid < ${bounds[i]!.end})`);
-      keep.push(`rowid >= ${loaded}`);
-      const selectSql = `SELECT ${columns} FROM ${target} WHERE ${keep.join(' OR ')}`;
+      const kept = `SELECT h, sum(n) AS n FROM ${fileRows} WHERE file NOT IN (${[-1, ...rewrite].join(', ')}) GROUP BY h`;
+      // Rows with the same hash are the same row: write as many copies of each as the kept files do not hold.
+      const needed = `SELECT after.h AS ${h}, after.n - coalesce(kept.n, 0) AS ${need} FROM (${after}) after LEFT JOIN (${kept}) kept ON after.h = kept.h WHERE after.n > coalesce(kept.n, 0)`;
+      const selectSql =
+        `SELECT ${columns} FROM (SELECT ${columns}, ${rowHash} AS ${h}, row_number() OVER (PARTITION BY ${rowHash}) AS ${copy} FROM ${target}) ` +
+        `JOIN (${needed}) USING (${h}) WHERE ${copy} <= ${need}`;
       const writes = deferWrites(catalog.store);
       const files = await writeDataFiles({
         db,
@@ -504,7 +606,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles }, writes);
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } finally {
-      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${ranges}`);
+      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}`);
     }
   }
 
