@@ -12,7 +12,7 @@ import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.
 import { bindFilters } from './filter-binding.js';
 import { parsePartitionBy } from './partition-by.js';
 import { rewriteSelect, type TableRead } from './select-rewriter.js';
-import { findTableReferences, isIdentifier, isSymbol, isWord, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
+import { findTableReferences, isIdentifier, isSymbol, isWord, matchParen, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
 import { createStagedCatalog } from './staged-catalog.js';
 import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
 import { rowNormalizer } from './json-rows.js';
@@ -214,6 +214,31 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       if ((replaced.get(key) ?? 0) < (mentions.get(key) ?? 0) || rewritten === undefined) await reader.ensureView(table);
     }
     return rewritten ?? sql;
+  }
+
+  /**
+   * DuckDB serializes only SELECTs, so prepareReads cannot rewrite the `ns.table [alias] AT (...)`
+   * reads inside an UPDATE, DELETE or MERGE (DuckDB would ask the view, or the DML's own scratch
+   * table, for time travel it does not support). Each is replaced in the text by the time-travel
+   * scan that a SELECT of it reads, under the same alias.
+   */
+  async function inlineTimeTravel(sql: string, ns: Set<string>): Promise<string> {
+    const tokens = tokenize(sql);
+    let result = '';
+    let copied = 0;
+    for (const ref of findTableReferences(tokens, ns)) {
+      let next = ref.index + 3;
+      let alias: string | undefined;
+      if (isWord(tokens[next], 'as')) next++;
+      if (isIdentifier(tokens[next]) && !isWord(tokens[next], 'at')) alias = sql.slice(tokens[next]!.start, tokens[next++]!.end);
+      if (!isWord(tokens[next], 'at') || !isSymbol(tokens[next + 1], '(')) continue;
+      const close = matchParen(tokens, next + 1);
+      if (close < 0) continue;
+      const read = await prepareReads(`SELECT * FROM ${sql.slice(ref.start, ref.end)} ${sql.slice(tokens[next]!.start, tokens[close]!.end)}`, ns);
+      result += `${sql.slice(copied, ref.start)}(${read}) AS ${alias ?? quoteIdent(ref.table)}`;
+      copied = tokens[close]!.end;
+    }
+    return result + sql.slice(copied);
   }
 
   function resolveAt(table: LoadedTable, read: TableRead): bigint | undefined {
@@ -533,7 +558,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const name = formatIdent(statement.ident);
     const base = await catalog.loadTable(statement.ident);
     const schema = currentSchema(base.metadata);
-    const sql = await prepareReads(text, ns, statement.ident);
+    const sql = await prepareReads(await inlineTimeTravel(text, ns), ns, statement.ident);
     const { scan } = await reader.plan(base);
     const target = `${quoteIdent(statement.ident.namespace)}.${quoteIdent(statement.ident.name)}`;
     const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');

@@ -812,6 +812,22 @@ describe('time travel and rollback', () => {
     expect(error.message).toContain(new Date(before).toISOString());
   });
 
+  it('UPDATE, DELETE and MERGE read their own table, and others, AT an earlier version', async () => {
+    const restore = 'bronze.travel_restore';
+    await command(`CREATE TABLE ${restore} (id INT, v VARCHAR)`);
+    await command(`INSERT INTO ${restore} VALUES (1, 'one'), (2, 'two')`);
+    const [first] = await rat.snapshots(restore);
+    await command(`UPDATE ${restore} SET v = 'oops'`);
+    await command(`INSERT INTO ${restore} VALUES (3, 'three')`);
+
+    await oneSnapshot(restore, `MERGE INTO ${restore} USING (SELECT * FROM ${restore} AT (VERSION => ${first!.snapshotId})) o ON travel_restore.id = o.id WHEN MATCHED THEN UPDATE SET v = o.v`);
+    expect(await rows(`SELECT id, v FROM ${restore} ORDER BY id`)).toEqual([{ id: 1, v: 'one' }, { id: 2, v: 'two' }, { id: 3, v: 'three' }]);
+    await oneSnapshot(restore, `UPDATE ${restore} SET v = old.v || '!' FROM ${restore} old AT (VERSION => ${first!.snapshotId}) WHERE travel_restore.id = old.id AND old.id = 2`);
+    // ${t} at s1 holds id 1 only.
+    await oneSnapshot(restore, `DELETE FROM ${restore} WHERE id NOT IN (SELECT id FROM ${t} AS x AT (VERSION => ${s1.snapshotId}) UNION ALL SELECT id FROM ${restore} AT (VERSION => ${first!.snapshotId}))`);
+    expect(await rows(`SELECT id, v FROM ${restore} ORDER BY id`)).toEqual([{ id: 1, v: 'one' }, { id: 2, v: 'two!' }]);
+  });
+
   it('rollback makes an old snapshot current without a new one; later writes build on it', async () => {
     const rolled = await rat.rollback(t, s1.snapshotId);
     expect(rolled).toMatchObject({ snapshotId: s1.snapshotId, current: true });
