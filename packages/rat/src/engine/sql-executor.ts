@@ -98,6 +98,19 @@ export interface SqlExecutor {
 interface TransactionScope {
   reader: TableReader;
   virtualTables: Map<string, VirtualTable>;
+  oneAtATime: Serializer;
+}
+
+type Serializer = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** Runs tasks one after another, in the order they were given, whether earlier ones failed or not. */
+function createSerializer(): Serializer {
+  let last: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = last.then(task);
+    last = run.catch(() => undefined);
+    return run;
+  };
 }
 
 /** Properties that are not settings: Iceberg derives them from the table itself. */
@@ -154,6 +167,11 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   const writer = createTableWriter(catalog, db, reader);
   let ddlCounter = 0;
   const virtualTables = scope?.virtualTables ?? new Map<string, VirtualTable>();
+  // Statements share one DuckDB connection and its names: an UPDATE puts a scratch table where the
+  // table's view was, and a read or another DML running in between (concurrent async calls on one
+  // Lakehouse) would find the wrong object. So statements of this executor, and of its transactions,
+  // run one at a time; DuckDB runs one statement per connection at a time anyway.
+  const oneAtATime = scope?.oneAtATime ?? createSerializer();
 
   /**
    * The catalog's namespaces as last read. Only dotted names can be catalog tables, so a statement
@@ -257,7 +275,11 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     return undefined;
   }
 
-  async function runStatement(text: string, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream | undefined> {
+  function runStatement(text: string, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream | undefined> {
+    return oneAtATime(() => runAlone(text, stream, options));
+  }
+
+  async function runAlone(text: string, stream: boolean, options: StreamOptions): Promise<StatementResult | RowStream | undefined> {
     const { ns, cached } = await namespaces(text);
     try {
       return await runParsed(text, ns, stream, options);
@@ -700,7 +722,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   function transaction(): SqlTransaction {
     if (scope) throw new ValidationError('SQL_ERROR', 'a transaction is already open: transactions do not nest');
     const staged = createStagedCatalog(catalog);
-    const inner = createSqlExecutor(staged, db, { reader, virtualTables });
+    const inner = createSqlExecutor(staged, db, { reader, virtualTables, oneAtATime });
     let state: 'open' | 'committed' | 'rolled back' = 'open';
     const requireOpen = (what: string) => {
       if (state !== 'open') throw new ValidationError('SQL_ERROR', `cannot ${what}: the transaction was already ${state}`);
