@@ -544,11 +544,13 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const parts = mergeParts(sql);
     if (!parts) return;
     const row = (qualifier: string) => `struct_pack(${schema.fields.map((f) => `${quoteIdent(f.name)} := ${qualifier}${quoteIdent(f.name)}`).join(', ')})`;
+    // A MERGE of a shape mergeParts misreads (a join in USING without parentheses) makes this query
+    // fail to bind: the MERGE itself then runs, unchecked, and reports its own errors.
     const found = await db.rows<{ row: string; matches: bigint }>(
       `WITH joined AS (SELECT k, count(*) AS n FROM (SELECT ${row(`${quoteIdent(parts.alias)}.`)} AS k FROM ${parts.target} JOIN ${parts.source} ON ${parts.condition}) GROUP BY k),
        copies AS (SELECT k, count(*) AS n FROM (SELECT ${row('')} AS k FROM ${parts.target}) GROUP BY k)
        SELECT CAST(joined.k AS VARCHAR) AS row, joined.n // copies.n AS matches FROM joined JOIN copies ON joined.k IS NOT DISTINCT FROM copies.k WHERE joined.n > copies.n LIMIT 1`,
-    );
+    ).catch(() => []);
     if (found.length === 0) return;
     const { row: target, matches } = found[0]!;
     throw new ValidationError(
