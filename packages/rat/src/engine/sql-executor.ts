@@ -591,6 +591,8 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const unique = newUuid().replaceAll('-', '');
     const loading = `__rat_loading_${unique}`;
     const fileRows = `__rat_file_rows_${unique}`;
+    const counts = `__rat_counts_${unique}`;
+    const needed = `__rat_needed_${unique}`;
     const taken = new Set(schema.fields.map((f) => f.name.toLowerCase()));
     const unused = (word: string) => {
       let candidate = `__rat_${word}`;
@@ -623,21 +625,24 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       }
       if (changed === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} 0`, rowCount: 0, table: name };
       // A hash that now has fewer rows than the files held lost a row: every file holding it is rewritten.
-      const after = `SELECT ${h} AS h, count(*) AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) GROUP BY ${h}`;
+      await db.run(`CREATE TEMP TABLE ${counts} AS SELECT ${h} AS h, count(*) AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) GROUP BY ${h}`);
       const rewrite = (
         await db.rows<{ file: number }>(
-          `WITH before AS (SELECT h, sum(n) AS n FROM ${fileRows} GROUP BY h), after AS (${after}),
-           lost AS (SELECT before.h FROM before LEFT JOIN after ON before.h = after.h WHERE coalesce(after.n, 0) < before.n)
+          `WITH before AS (SELECT h, sum(n) AS n FROM ${fileRows} GROUP BY h),
+           lost AS (SELECT before.h FROM before LEFT JOIN ${counts} after ON before.h = after.h WHERE coalesce(after.n, 0) < before.n)
            SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM lost) ORDER BY file`,
         )
       ).map((r) => r.file);
       const removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
-      const kept = `SELECT h, sum(n) AS n FROM ${fileRows} WHERE file NOT IN (${[-1, ...rewrite].join(', ')}) GROUP BY h`;
       // Rows with the same hash are the same row: write as many copies of each as the kept files do not hold.
-      const needed = `SELECT after.h AS ${h}, after.n - coalesce(kept.n, 0) AS ${need} FROM (${after}) after LEFT JOIN (${kept}) kept ON after.h = kept.h WHERE after.n > coalesce(kept.n, 0)`;
-      const selectSql =
-        `SELECT ${columns} FROM (SELECT ${columns}, ${rowHash} AS ${h}, row_number() OVER (PARTITION BY ${rowHash}) AS ${copy} FROM ${target}) ` +
-        `JOIN (${needed}) USING (${h}) WHERE ${copy} <= ${need}`;
+      await db.run(
+        `CREATE TEMP TABLE ${needed} AS SELECT after.h AS h, after.n - coalesce(kept.n, 0) AS n FROM ${counts} after
+         LEFT JOIN (SELECT h, sum(n) AS n FROM ${fileRows} WHERE file NOT IN (${[-1, ...rewrite].join(', ')}) GROUP BY h) kept ON after.h = kept.h
+         WHERE after.n > coalesce(kept.n, 0)`,
+      );
+      const hashed = `SELECT ${columns}, ${rowHash} AS ${h} FROM ${target}`;
+      const numbered = `SELECT ${columns}, ${h}, row_number() OVER (PARTITION BY ${h}) AS ${copy} FROM (${hashed}) WHERE ${h} IN (SELECT h FROM ${needed})`;
+      const selectSql = `SELECT ${columns} FROM (${numbered}) JOIN (SELECT h AS ${h}, n AS ${need} FROM ${needed}) USING (${h}) WHERE ${copy} <= ${need}`;
       const writes = deferWrites(catalog.store);
       const files = await writeDataFiles({
         db,
@@ -655,7 +660,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles }, writes);
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } finally {
-      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}`);
+      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}; DROP TABLE IF EXISTS ${counts}; DROP TABLE IF EXISTS ${needed}`);
     }
   }
 
