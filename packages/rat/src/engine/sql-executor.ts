@@ -591,7 +591,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const unique = newUuid().replaceAll('-', '');
     const loading = `__rat_loading_${unique}`;
     const fileRows = `__rat_file_rows_${unique}`;
-    const counts = `__rat_counts_${unique}`;
+    const changes = `__rat_changes_${unique}`;
     const needed = `__rat_needed_${unique}`;
     const taken = new Set(schema.fields.map((f) => f.name.toLowerCase()));
     const unused = (word: string) => {
@@ -624,21 +624,18 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
         throw wrapDuckDbError(error, `cannot ${statement.verb} ${name}`);
       }
       if (changed === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} 0`, rowCount: 0, table: name };
-      // A hash that now has fewer rows than the files held lost a row: every file holding it is rewritten.
-      await db.run(`CREATE TEMP TABLE ${counts} AS SELECT ${h} AS h, count(*) AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) GROUP BY ${h}`);
-      const rewrite = (
-        await db.rows<{ file: number }>(
-          `WITH before AS (SELECT h, sum(n) AS n FROM ${fileRows} GROUP BY h),
-           lost AS (SELECT before.h FROM before LEFT JOIN ${counts} after ON before.h = after.h WHERE coalesce(after.n, 0) < before.n)
-           SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM lost) ORDER BY file`,
-        )
-      ).map((r) => r.file);
+      // Per hash, rows after the statement less rows the files held (only hashes whose count moved).
+      // A hash that lost a row is rewritten in every file holding it; those files' rows still in the
+      // table, and the rows the statement added, are written anew.
+      await db.run(
+        `CREATE TEMP TABLE ${changes} AS SELECT h, sum(n) AS n FROM (SELECT ${h} AS h, 1 AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) UNION ALL SELECT h, -n FROM ${fileRows}) GROUP BY h HAVING sum(n) <> 0`,
+      );
+      const rewritten = `SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM ${changes} WHERE n < 0)`;
+      const rewrite = (await db.rows<{ file: number }>(`${rewritten} ORDER BY file`)).map((r) => r.file);
       const removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
       // Rows with the same hash are the same row: write as many copies of each as the kept files do not hold.
       await db.run(
-        `CREATE TEMP TABLE ${needed} AS SELECT after.h AS h, after.n - coalesce(kept.n, 0) AS n FROM ${counts} after
-         LEFT JOIN (SELECT h, sum(n) AS n FROM ${fileRows} WHERE file NOT IN (${[-1, ...rewrite].join(', ')}) GROUP BY h) kept ON after.h = kept.h
-         WHERE after.n > coalesce(kept.n, 0)`,
+        `CREATE TEMP TABLE ${needed} AS SELECT h, sum(n) AS n FROM (SELECT h, n FROM ${changes} UNION ALL SELECT h, n FROM ${fileRows} WHERE file IN (${rewritten})) GROUP BY h HAVING sum(n) > 0`,
       );
       const hashed = `SELECT ${columns}, ${rowHash} AS ${h} FROM ${target}`;
       const numbered = `SELECT ${columns}, ${h}, row_number() OVER (PARTITION BY ${h}) AS ${copy} FROM (${hashed}) WHERE ${h} IN (SELECT h FROM ${needed})`;
@@ -660,7 +657,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles }, writes);
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } finally {
-      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}; DROP TABLE IF EXISTS ${counts}; DROP TABLE IF EXISTS ${needed}`);
+      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}; DROP TABLE IF EXISTS ${changes}; DROP TABLE IF EXISTS ${needed}`);
     }
   }
 
