@@ -12,12 +12,12 @@ import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.
 import { bindFilters } from './filter-binding.js';
 import { parsePartitionBy } from './partition-by.js';
 import { rewriteSelect, type TableRead } from './select-rewriter.js';
-import { findTableReferences, isWord, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
+import { findTableReferences, isIdentifier, isSymbol, isWord, matchParen, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
 import { createStagedCatalog } from './staged-catalog.js';
 import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
 import { rowNormalizer } from './json-rows.js';
 import { createTableReader, type TableReader } from './table-reader.js';
-import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter } from './table-writer.js';
+import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter, typedValues } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
 import { parquetCompression, writeDataFiles } from './data-writer.js';
 import { deferWrites } from '../storage/deferred-writes.js';
@@ -98,6 +98,19 @@ export interface SqlExecutor {
 interface TransactionScope {
   reader: TableReader;
   virtualTables: Map<string, VirtualTable>;
+  oneAtATime: Serializer;
+}
+
+type Serializer = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** Runs tasks one after another, in the order they were given, whether earlier ones failed or not. */
+function createSerializer(): Serializer {
+  let last: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = last.then(task);
+    last = run.catch(() => undefined);
+    return run;
+  };
 }
 
 /** Properties that are not settings: Iceberg derives them from the table itself. */
@@ -113,6 +126,40 @@ function checkTableProperties(properties: Record<string, string>, table: string)
   nameMappingOf(properties, table);
 }
 
+/**
+ * The pieces of `MERGE INTO target [AS alias] USING source ON condition WHEN MATCHED ...` as written,
+ * or undefined when the statement has no WHEN MATCHED clause (nothing can be matched twice) or does
+ * not have this shape.
+ */
+function mergeParts(sql: string): { target: string; alias: string; source: string; condition: string } | undefined {
+  const tokens = tokenize(sql);
+  if (!isWord(tokens[0], 'merge') || !isWord(tokens[1], 'into')) return undefined;
+  const atDepthZero: number[] = [];
+  let depth = 0;
+  for (const [i, token] of tokens.entries()) {
+    if (isSymbol(token, '(')) depth++;
+    else if (isSymbol(token, ')')) depth--;
+    else if (depth === 0) atDepthZero.push(i);
+  }
+  const find = (from: number, word: string) => atDepthZero.find((i) => i > from && isWord(tokens[i], word));
+  const using = find(1, 'using');
+  const on = using === undefined ? undefined : find(using, 'on');
+  const when = on === undefined ? undefined : find(on, 'when');
+  if (using === undefined || on === undefined || when === undefined) return undefined;
+  if (!atDepthZero.some((i) => i > on && isWord(tokens[i], 'when') && isWord(tokens[i + 1], 'matched'))) return undefined;
+  // The target is namespace.table: a following identifier (after an optional AS) is its alias.
+  let aliasAt = 5;
+  if (isWord(tokens[aliasAt], 'as')) aliasAt++;
+  const alias = aliasAt < using && isIdentifier(tokens[aliasAt]) ? tokens[aliasAt]!.value : tokens[4]?.value;
+  if (alias === undefined) return undefined;
+  return {
+    target: sql.slice(tokens[2]!.start, tokens[using]!.start),
+    alias,
+    source: sql.slice(tokens[using]!.end, tokens[on]!.start),
+    condition: sql.slice(tokens[on]!.end, tokens[when]!.start),
+  };
+}
+
 export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: TransactionScope): SqlExecutor {
   // One reader for both: its views are keyed by metadata location, and a staged version's is unique,
   // so a view of uncommitted rows is re-created as soon as anyone reads the committed table again.
@@ -120,6 +167,11 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   const writer = createTableWriter(catalog, db, reader);
   let ddlCounter = 0;
   const virtualTables = scope?.virtualTables ?? new Map<string, VirtualTable>();
+  // Statements share one DuckDB connection and its names: an UPDATE puts a scratch table where the
+  // table's view was, and a read or another DML running in between (concurrent async calls on one
+  // Lakehouse) would find the wrong object. So statements of this executor, and of its transactions,
+  // run one at a time; DuckDB runs one statement per connection at a time anyway.
+  const oneAtATime = scope?.oneAtATime ?? createSerializer();
 
   /**
    * The catalog's namespaces as last read. Only dotted names can be catalog tables, so a statement
@@ -182,6 +234,31 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     return rewritten ?? sql;
   }
 
+  /**
+   * DuckDB serializes only SELECTs, so prepareReads cannot rewrite the `ns.table [alias] AT (...)`
+   * reads inside an UPDATE, DELETE or MERGE (DuckDB would ask the view, or the DML's own scratch
+   * table, for time travel it does not support). Each is replaced in the text by the time-travel
+   * scan that a SELECT of it reads, under the same alias.
+   */
+  async function inlineTimeTravel(sql: string, ns: Set<string>): Promise<string> {
+    const tokens = tokenize(sql);
+    let result = '';
+    let copied = 0;
+    for (const ref of findTableReferences(tokens, ns)) {
+      let next = ref.index + 3;
+      let alias: string | undefined;
+      if (isWord(tokens[next], 'as')) next++;
+      if (isIdentifier(tokens[next]) && !isWord(tokens[next], 'at')) alias = sql.slice(tokens[next]!.start, tokens[next++]!.end);
+      if (!isWord(tokens[next], 'at') || !isSymbol(tokens[next + 1], '(')) continue;
+      const close = matchParen(tokens, next + 1);
+      if (close < 0) continue;
+      const read = await prepareReads(`SELECT * FROM ${sql.slice(ref.start, ref.end)} ${sql.slice(tokens[next]!.start, tokens[close]!.end)}`, ns);
+      result += `${sql.slice(copied, ref.start)}(${read}) AS ${alias ?? quoteIdent(ref.table)}`;
+      copied = tokens[close]!.end;
+    }
+    return result + sql.slice(copied);
+  }
+
   function resolveAt(table: LoadedTable, read: TableRead): bigint | undefined {
     const name = formatIdent(table.ident);
     if (read.at?.kind === 'version') {
@@ -198,7 +275,11 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     return undefined;
   }
 
-  async function runStatement(text: string, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream | undefined> {
+  function runStatement(text: string, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream | undefined> {
+    return oneAtATime(() => runAlone(text, stream, options));
+  }
+
+  async function runAlone(text: string, stream: boolean, options: StreamOptions): Promise<StatementResult | RowStream | undefined> {
     const { ns, cached } = await namespaces(text);
     try {
       return await runParsed(text, ns, stream, options);
@@ -421,9 +502,25 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   async function insertInto(statement: Extract<Statement, { kind: 'insert' }>, ns: Set<string>, table: LoadedTable): Promise<CommandResult> {
     const name = formatIdent(statement.ident);
     const schema = currentSchema(table.metadata);
-    const q = await prepareReads(statement.query, ns);
-    const source = await describeQuery(db, q);
+    let q = await prepareReads(statement.query, ns);
     const mapping = { ...(statement.columns ? { columns: statement.columns } : {}), byName: statement.byName };
+    const source = await describeQuery(db, q).catch(async (error: unknown) => {
+      const typed = statement.byName || !/Cannot combine types/.test((error as Error).message) ? undefined : valuesCastTo(q, schema, statement.columns);
+      if (!typed) throw error;
+      const plain = q;
+      q = typed;
+      return describeQuery(db, q).catch(async (castError: unknown) => {
+        // A value that does not convert fails here, while DuckDB folds the casts: find its column.
+        const fields = statement.columns ?? schema.fields.map((f) => f.name);
+        for (const [i, field] of fields.entries()) {
+          const one = valuesCastTo(plain, schema, statement.columns, i);
+          if (one && (await describeQuery(db, one).then(() => false, (e: unknown) => !/Cannot combine types/.test((e as Error).message)))) {
+            throw new ValidationError('TYPE_MISMATCH', `cannot insert into ${name}, column ${field}: ${(castError as Error).message}`, { cause: castError });
+          }
+        }
+        throw new ValidationError('TYPE_MISMATCH', `cannot insert into ${name}: ${(castError as Error).message}`, { cause: castError });
+      });
+    });
     const selectSql = castingSelect(name, schema, q, source, mapping);
     try {
       const outcome = await writer.append(statement.ident, selectSql, { overwrite: statement.overwrite, base: table });
@@ -438,40 +535,86 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   }
 
   /**
+   * A MERGE whose WHEN MATCHED clauses could see one target row matched by several source rows: DuckDB
+   * lets one of them win, by the order it happens to read them. The SQL standard (and Spark, Iceberg)
+   * refuse the statement instead, so this does too, before anything is changed. Identical target rows
+   * match the same source rows, so a row is matched more than once when its join count exceeds its copies.
+   */
+  async function refuseAmbiguousMerge(sql: string, name: string, schema: Schema): Promise<void> {
+    const parts = mergeParts(sql);
+    if (!parts) return;
+    const row = (qualifier: string) => `struct_pack(${schema.fields.map((f) => `${quoteIdent(f.name)} := ${qualifier}${quoteIdent(f.name)}`).join(', ')})`;
+    // A MERGE of a shape mergeParts misreads (a join in USING without parentheses) makes this query
+    // fail to bind: the MERGE itself then runs, unchecked, and reports its own errors.
+    const found = await db.rows<{ row: string; matches: bigint }>(
+      `WITH joined AS (SELECT k, count(*) AS n FROM (SELECT ${row(`${quoteIdent(parts.alias)}.`)} AS k FROM ${parts.target} JOIN ${parts.source} ON ${parts.condition}) GROUP BY k),
+       copies AS (SELECT k, count(*) AS n FROM (SELECT ${row('')} AS k FROM ${parts.target}) GROUP BY k)
+       SELECT CAST(joined.k AS VARCHAR) AS row, joined.n // copies.n AS matches FROM joined JOIN copies ON joined.k IS NOT DISTINCT FROM copies.k WHERE joined.n > copies.n LIMIT 1`,
+    ).catch(() => []);
+    if (found.length === 0) return;
+    const { row: target, matches } = found[0]!;
+    throw new ValidationError(
+      'SQL_ERROR',
+      `cannot merge ${name}: ${matches} source rows match the target row ${target}, so it is not clear which one to apply; nothing was changed. Make the source hold one row per key of the ON condition (e.g. SELECT DISTINCT, GROUP BY, or QUALIFY row_number() OVER (PARTITION BY key ORDER BY ...) = 1)`,
+    );
+  }
+
+  /**
+   * typedValues for an INSERT: the i-th value goes to the i-th listed column, else to the i-th column
+   * of the table. `only`: cast that column's values alone (to find the one a value does not convert to).
+   */
+  function valuesCastTo(query: string, schema: Schema, columns: string[] | undefined, only?: number): string | undefined {
+    const fields = columns ? columns.map((c) => schema.fields.find((f) => f.name.toLowerCase() === c.toLowerCase())) : schema.fields;
+    return typedValues(query, fields.map((f, i) => (f && (only === undefined || only === i) ? duckDbTypeOf(f.type) : undefined)));
+  }
+
+  /**
    * UPDATE / DELETE / MERGE: DuckDB runs the statement on an in-memory copy of the table loaded
    * file by file; files whose rows changed are rewritten (copy-on-write), new rows become new files,
-   * and everything commits as one snapshot. Row ids are stable in DuckDB for updated rows, so each
-   * file's rows are found again by their row id range.
+   * and everything commits as one snapshot.
+   *
+   * Rows are matched by content, not by DuckDB's rowid (a user column named `rowid` hides it): each
+   * file's row hashes are counted as it is loaded, and a file is kept when none of its rows' hashes
+   * lost a copy in the statement. The table's rows after the statement, less the kept files' rows,
+   * are written as new files, so the result holds exactly the rows DuckDB left, with any column names.
    */
   async function dml(statement: Extract<Statement, { kind: 'dml' }>, text: string, ns: Set<string>): Promise<CommandResult> {
     const name = formatIdent(statement.ident);
     const base = await catalog.loadTable(statement.ident);
     const schema = currentSchema(base.metadata);
-    const sql = await prepareReads(text, ns, statement.ident);
+    const sql = await prepareReads(await inlineTimeTravel(text, ns), ns, statement.ident);
     const { scan } = await reader.plan(base);
     const target = `${quoteIdent(statement.ident.namespace)}.${quoteIdent(statement.ident.name)}`;
     const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
-    const ranges = `__rat_ranges_${newUuid().replaceAll('-', '')}`;
+    // Internal names: the scratch tables are unique; a column name the statement adds next to the
+    // user's columns is one none of them has.
+    const unique = newUuid().replaceAll('-', '');
+    const loading = `__rat_loading_${unique}`;
+    const fileRows = `__rat_file_rows_${unique}`;
+    const changes = `__rat_changes_${unique}`;
+    const needed = `__rat_needed_${unique}`;
+    const taken = new Set(schema.fields.map((f) => f.name.toLowerCase()));
+    const unused = (word: string) => {
+      let candidate = `__rat_${word}`;
+      for (let n = 1; taken.has(candidate); n++) candidate = `__rat_${word}_${n}`;
+      return quoteIdent(candidate);
+    };
+    const [h, copy, need] = [unused('hash'), unused('copy'), unused('need')];
+    const rowHash = `hash(${columns})`;
     reader.forgetView(statement.ident.namespace, statement.ident.name);
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(statement.ident.namespace)}; DROP VIEW IF EXISTS ${target}`);
     await db.run(`CREATE TABLE ${target} AS SELECT ${schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ')} WHERE false`);
     try {
-      let loaded = 0;
-      const bounds: { start: number; end: number }[] = [];
-      for (const task of scan.tasks) {
+      await db.run(`CREATE TEMP TABLE ${loading} AS FROM ${target}; CREATE TEMP TABLE ${fileRows} (file INTEGER, h UBIGINT, n BIGINT)`);
+      for (const [i, task] of scan.tasks.entries()) {
         const fileSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
-        await db.run(`INSERT INTO ${target} SELECT ${columns} FROM (${fileSql})`);
-        const [{ n }] = (await db.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${target}`)) as [{ n: bigint }];
-        bounds.push({ start: loaded, end: Number(n) });
-        loaded = Number(n);
+        // Hashed as the table's column types hold them, so a row left as it was hashes the same afterwards.
+        await db.run(
+          `INSERT INTO ${loading} SELECT ${columns} FROM (${fileSql}); INSERT INTO ${target} FROM ${loading}; ` +
+            `INSERT INTO ${fileRows} SELECT ${i}, ${h}, count(*) FROM (SELECT ${rowHash} AS ${h} FROM ${loading}) GROUP BY ${h}; DELETE FROM ${loading}`,
+        );
       }
-      await db.run(`CREATE TEMP TABLE ${ranges} (i INTEGER, lo BIGINT, hi BIGINT)`);
-      for (let i = 0; i < bounds.length; i += 500) {
-        const values = bounds.slice(i, i + 500).map((b, k) => `(${i + k}, ${b.start}, ${b.end})`);
-        await db.run(`INSERT INTO ${ranges} VALUES ${values.join(', ')}`);
-      }
-      const fingerprint = `SELECT r.i, count(t.rowid) AS n, sum(hash(t)::HUGEINT) AS h FROM ${ranges} r LEFT JOIN ${target} t ON t.rowid >= r.lo AND t.rowid < r.hi GROUP BY r.i`;
-      const before = new Map((await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint)).map((r) => [r.i, `${r.n}:${r.h}`]));
+      if (statement.verb === 'merge') await refuseAmbiguousMerge(sql, name, schema);
       let changed: number;
       try {
         const result = await db.connection.run(sql);
@@ -481,12 +624,22 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
         throw wrapDuckDbError(error, `cannot ${statement.verb} ${name}`);
       }
       if (changed === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} 0`, rowCount: 0, table: name };
-      const after = await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint);
-      const rewrite = after.filter((r) => before.get(r.i) !== `${r.n}:${r.h}`).map((r) => r.i);
+      // Per hash, rows after the statement less rows the files held (only hashes whose count moved).
+      // A hash that lost a row is rewritten in every file holding it; those files' rows still in the
+      // table, and the rows the statement added, are written anew.
+      await db.run(
+        `CREATE TEMP TABLE ${changes} AS SELECT h, sum(n) AS n FROM (SELECT ${h} AS h, 1 AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) UNION ALL SELECT h, -n FROM ${fileRows}) GROUP BY h HAVING sum(n) <> 0`,
+      );
+      const rewritten = `SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM ${changes} WHERE n < 0)`;
+      const rewrite = (await db.rows<{ file: number }>(`${rewritten} ORDER BY file`)).map((r) => r.file);
       const removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
-      const keep = rewrite.map((i) => `(rowid >= ${bounds[i]!.start} AND rowid < ${bounds[i]!.end})`);
-      keep.push(`rowid >= ${loaded}`);
-      const selectSql = `SELECT ${columns} FROM ${target} WHERE ${keep.join(' OR ')}`;
+      // Rows with the same hash are the same row: write as many copies of each as the kept files do not hold.
+      await db.run(
+        `CREATE TEMP TABLE ${needed} AS SELECT h, sum(n) AS n FROM (SELECT h, n FROM ${changes} UNION ALL SELECT h, n FROM ${fileRows} WHERE file IN (${rewritten})) GROUP BY h HAVING sum(n) > 0`,
+      );
+      const hashed = `SELECT ${columns}, ${rowHash} AS ${h} FROM ${target}`;
+      const numbered = `SELECT ${columns}, ${h}, row_number() OVER (PARTITION BY ${h}) AS ${copy} FROM (${hashed}) WHERE ${h} IN (SELECT h FROM ${needed})`;
+      const selectSql = `SELECT ${columns} FROM (${numbered}) JOIN (SELECT h AS ${h}, n AS ${need} FROM ${needed}) USING (${h}) WHERE ${copy} <= ${need}`;
       const writes = deferWrites(catalog.store);
       const files = await writeDataFiles({
         db,
@@ -504,7 +657,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles }, writes);
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } finally {
-      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${ranges}`);
+      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}; DROP TABLE IF EXISTS ${changes}; DROP TABLE IF EXISTS ${needed}`);
     }
   }
 
@@ -573,7 +726,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   function transaction(): SqlTransaction {
     if (scope) throw new ValidationError('SQL_ERROR', 'a transaction is already open: transactions do not nest');
     const staged = createStagedCatalog(catalog);
-    const inner = createSqlExecutor(staged, db, { reader, virtualTables });
+    const inner = createSqlExecutor(staged, db, { reader, virtualTables, oneAtATime });
     let state: 'open' | 'committed' | 'rolled back' = 'open';
     const requireOpen = (what: string) => {
       if (state !== 'open') throw new ValidationError('SQL_ERROR', `cannot ${what}: the transaction was already ${state}`);

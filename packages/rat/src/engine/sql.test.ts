@@ -481,6 +481,27 @@ describe('INSERT', () => {
     expect(await rows('SELECT id, CAST(day AS VARCHAR) AS day FROM bronze.ins_inf')).toEqual([{ id: 1, day: '2024-01-01' }]);
   });
 
+  it('VALUES rows that mix a quoted literal and a number in one column are cast to the column types first', async () => {
+    await command('CREATE TABLE bronze.ins_mixed (id INT, d DOUBLE)');
+    await oneSnapshot('bronze.ins_mixed', "INSERT INTO bronze.ins_mixed VALUES (1, 'NaN'), (2, 1.5)");
+    await oneSnapshot('bronze.ins_mixed', "INSERT INTO bronze.ins_mixed VALUES ('3', 2), (4, [2.5, 3][1])");
+    await oneSnapshot('bronze.ins_mixed', "INSERT INTO bronze.ins_mixed (d, id) VALUES ('1e3', 5), (-1, '6')");
+    expect(await rows('SELECT id, CAST(d AS VARCHAR) AS d FROM bronze.ins_mixed ORDER BY id')).toEqual([
+      { id: 1, d: 'nan' },
+      { id: 2, d: '1.5' },
+      { id: 3, d: '2.0' },
+      { id: 4, d: '2.5' },
+      { id: 5, d: '1000.0' },
+      { id: 6, d: '-1.0' },
+    ]);
+    const before = await rat.describeTable('bronze.ins_mixed');
+    await expect(rat.sql("INSERT INTO bronze.ins_mixed VALUES (7, 'abc'), (8, 1.5)")).rejects.toMatchObject({
+      code: 'TYPE_MISMATCH',
+      message: expect.stringMatching(/bronze\.ins_mixed, column d: .*'abc'/),
+    });
+    expect((await rat.describeTable('bronze.ins_mixed')).currentSnapshotId).toBe(before.currentSnapshotId);
+  });
+
   it('INSERT OVERWRITE replaces every row in one overwrite snapshot', async () => {
     await command('CREATE TABLE bronze.ins_over (k VARCHAR, v INT) PARTITIONED BY (k)');
     await command("INSERT INTO bronze.ins_over VALUES ('a', 1), ('b', 2)");
@@ -491,6 +512,38 @@ describe('INSERT', () => {
     expect(await rows('SELECT * FROM bronze.ins_over')).toEqual([{ k: 'z', v: 26 }]);
     expect((await rat.describeTable('bronze.ins_over')).dataFileCount).toBe(1);
   });
+});
+
+describe('UPDATE, DELETE, MERGE on tables whose column names DuckDB also uses', () => {
+  // t: the alias an earlier version gave the table; rowid: DuckDB's row-id pseudo-column, hidden by a
+  // real column; filename, file_row_number: columns a Parquet scan can add; __rat_hash: rat's own prefix.
+  for (const column of ['t', 'rowid', 'filename', 'file_row_number', '__rat_hash']) {
+    it(`UPDATE, DELETE and MERGE change exactly the rows they name when a column is called ${column}`, async () => {
+      const table = `bronze.dml_named_${column.replaceAll('_', '')}`;
+      await command(`CREATE TABLE ${table} ("${column}" BIGINT, v VARCHAR)`);
+      await command(`INSERT INTO ${table} VALUES (100, 'a'), (101, 'b')`);
+      await command(`INSERT INTO ${table} VALUES (0, 'c'), (1, 'd')`);
+      await command(`INSERT INTO ${table} VALUES (7, 'e')`);
+      const values = async () => rows(`SELECT "${column}" AS k, v FROM ${table} ORDER BY v`);
+
+      const updated = await oneSnapshot(table, `UPDATE ${table} SET v = 'B' WHERE v = 'b'`);
+      expect(updated.result).toMatchObject({ message: 'UPDATE 1' });
+      expect(updated.snapshot.summary['deleted-data-files']).toBe('1');
+      expect(await values()).toEqual([{ k: 101, v: 'B' }, { k: 100, v: 'a' }, { k: 0, v: 'c' }, { k: 1, v: 'd' }, { k: 7, v: 'e' }]);
+
+      await oneSnapshot(table, `DELETE FROM ${table} WHERE v = 'e'`);
+      await oneSnapshot(table, `UPDATE ${table} SET "${column}" = "${column}" + 1 WHERE v = 'c'`);
+      await oneSnapshot(table, `MERGE INTO ${table} USING (SELECT 'd' AS v UNION ALL SELECT 'f') s ON ${table.split('.')[1]}.v = s.v WHEN MATCHED THEN UPDATE SET v = 'D' WHEN NOT MATCHED THEN INSERT VALUES (5, s.v)`);
+      expect(await values()).toEqual([
+        { k: 101, v: 'B' },
+        { k: 1, v: 'D' },
+        { k: 100, v: 'a' },
+        { k: 1, v: 'c' },
+        { k: 5, v: 'f' },
+      ]);
+      expect((await rat.describeTable(table)).recordCount).toBe(5);
+    });
+  }
 });
 
 describe('UPDATE, DELETE, MERGE', () => {
@@ -579,6 +632,28 @@ describe('UPDATE, DELETE, MERGE', () => {
     const deleted = await oneSnapshot(table, `MERGE INTO ${table} t USING (SELECT 6 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE`);
     expect(deleted.result.rowCount).toBe(1);
     expect(await rows(`SELECT id FROM ${table} ORDER BY id`)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }, { id: 5 }]);
+  });
+
+  it('MERGE refuses a target row matched by several source rows, naming the table and the row; nothing is changed', async () => {
+    await command('CREATE TABLE bronze.merge_dup (id INT, v INT)');
+    await command('INSERT INTO bronze.merge_dup VALUES (6, 0), (6, 0), (7, 0)');
+    const before = await rat.describeTable('bronze.merge_dup');
+    for (const sql of [
+      'MERGE INTO bronze.merge_dup USING (SELECT 6 AS id, 1 AS v UNION ALL SELECT 6, 2) s ON merge_dup.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v',
+      'MERGE INTO bronze.merge_dup AS m USING (SELECT 7 AS id UNION ALL SELECT 7) s ON (m.id = s.id) WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.id, 0)',
+    ]) {
+      await expect(rat.sql(sql), sql).rejects.toMatchObject({ code: 'SQL_ERROR', message: expect.stringMatching(/^cannot merge bronze\.merge_dup: 2 source rows match the target row \{'id': [67], 'v': 0\}.*nothing was changed/) });
+    }
+    expect((await rat.describeTable('bronze.merge_dup')).currentSnapshotId).toBe(before.currentSnapshotId);
+    // Identical target rows each matched once, and duplicates that only insert, are fine.
+    await oneSnapshot('bronze.merge_dup', 'MERGE INTO bronze.merge_dup m USING (SELECT 6 AS id, 1 AS v UNION ALL SELECT 8, 2 UNION ALL SELECT 8, 3) s ON m.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v)');
+    expect(await rows('SELECT id, v FROM bronze.merge_dup ORDER BY id, v')).toEqual([
+      { id: 6, v: 1 },
+      { id: 6, v: 1 },
+      { id: 7, v: 0 },
+      { id: 8, v: 2 },
+      { id: 8, v: 3 },
+    ]);
   });
 
   it('DELETE some rows, then all rows', async () => {
@@ -735,6 +810,22 @@ describe('time travel and rollback', () => {
     expect(error.code).toBe('CATALOG_SNAPSHOT_NOT_FOUND');
     expect(error.message).toContain(t);
     expect(error.message).toContain(new Date(before).toISOString());
+  });
+
+  it('UPDATE, DELETE and MERGE read their own table, and others, AT an earlier version', async () => {
+    const restore = 'bronze.travel_restore';
+    await command(`CREATE TABLE ${restore} (id INT, v VARCHAR)`);
+    await command(`INSERT INTO ${restore} VALUES (1, 'one'), (2, 'two')`);
+    const [first] = await rat.snapshots(restore);
+    await command(`UPDATE ${restore} SET v = 'oops'`);
+    await command(`INSERT INTO ${restore} VALUES (3, 'three')`);
+
+    await oneSnapshot(restore, `MERGE INTO ${restore} USING (SELECT * FROM ${restore} AT (VERSION => ${first!.snapshotId})) o ON travel_restore.id = o.id WHEN MATCHED THEN UPDATE SET v = o.v`);
+    expect(await rows(`SELECT id, v FROM ${restore} ORDER BY id`)).toEqual([{ id: 1, v: 'one' }, { id: 2, v: 'two' }, { id: 3, v: 'three' }]);
+    await oneSnapshot(restore, `UPDATE ${restore} SET v = old.v || '!' FROM ${restore} old AT (VERSION => ${first!.snapshotId}) WHERE travel_restore.id = old.id AND old.id = 2`);
+    // ${t} at s1 holds id 1 only.
+    await oneSnapshot(restore, `DELETE FROM ${restore} WHERE id NOT IN (SELECT id FROM ${t} AS x AT (VERSION => ${s1.snapshotId}) UNION ALL SELECT id FROM ${restore} AT (VERSION => ${first!.snapshotId}))`);
+    expect(await rows(`SELECT id, v FROM ${restore} ORDER BY id`)).toEqual([{ id: 1, v: 'one' }, { id: 2, v: 'two!' }]);
   });
 
   it('rollback makes an old snapshot current without a new one; later writes build on it', async () => {

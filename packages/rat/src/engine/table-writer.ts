@@ -10,6 +10,7 @@ import type { DataFile, ManifestFile, Schema, TableMetadata } from '../iceberg/t
 import { writeDataFiles } from './data-writer.js';
 import { type DuckDb, quoteIdent, quoteString, wrapDuckDbError } from './duckdb.js';
 import type { TableReader } from './table-reader.js';
+import { isSymbol, isWord, matchParen, tokenize } from './sql-lexer.js';
 import { duckDbTypeOf } from './type-mapping.js';
 
 const MAX_APPEND_ATTEMPTS = 200;
@@ -92,6 +93,44 @@ export function castingSelect(
     return `CAST(${value} AS ${duckDbTypeOf(field.type)}) AS ${quoteIdent(field.name)}`;
   });
   return `SELECT ${projection.join(', ')} FROM (${query}) AS q(${aliases.join(', ')})`;
+}
+
+/**
+ * A bare `VALUES (...), (...)` list with each value cast to its column's type, or undefined for any
+ * other query. DuckDB finds one type per VALUES column before the INSERT's cast to the table's types,
+ * so rows that mix a string and a number in one column ('NaN' and 1.5 for a DOUBLE) are refused;
+ * cast first, they insert as they would into a DuckDB table. `types[i]`: the DuckDB type of the
+ * column the i-th value goes to (undefined: left as written).
+ */
+export function typedValues(query: string, types: (string | undefined)[]): string | undefined {
+  const tokens = tokenize(query);
+  if (!isWord(tokens[0], 'values')) return undefined;
+  const rows: string[] = [];
+  let i = 1;
+  while (i < tokens.length) {
+    if (!isSymbol(tokens[i], '(')) return undefined;
+    const close = matchParen(tokens, i);
+    if (close < 0) return undefined;
+    const values: string[] = [];
+    let depth = 0;
+    let from = tokens[i]!.end;
+    for (let k = i + 1; k < close; k++) {
+      const token = tokens[k]!;
+      if (token.kind !== 'symbol') continue;
+      if ('([{'.includes(token.value)) depth++;
+      else if (')]}'.includes(token.value)) depth--;
+      else if (depth === 0 && token.value === ',') {
+        values.push(query.slice(from, token.start));
+        from = token.end;
+      }
+    }
+    values.push(query.slice(from, tokens[close]!.start));
+    rows.push(`(${values.map((value, c) => (types[c] ? `CAST(${value} AS ${types[c]})` : value)).join(', ')})`);
+    i = close + 1;
+    if (isSymbol(tokens[i], ',')) i++;
+    else if (i < tokens.length) return undefined;
+  }
+  return `VALUES ${rows.join(', ')}`;
 }
 
 /**
