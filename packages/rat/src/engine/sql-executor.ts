@@ -593,6 +593,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     const fileRows = `__rat_file_rows_${unique}`;
     const changes = `__rat_changes_${unique}`;
     const needed = `__rat_needed_${unique}`;
+    const ranges = `__rat_ranges_${unique}`;
     const taken = new Set(schema.fields.map((f) => f.name.toLowerCase()));
     const unused = (word: string) => {
       let candidate = `__rat_${word}`;
@@ -604,15 +605,40 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     reader.forgetView(statement.ident.namespace, statement.ident.name);
     await db.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(statement.ident.namespace)}; DROP VIEW IF EXISTS ${target}`);
     await db.run(`CREATE TABLE ${target} AS SELECT ${schema.fields.map((f) => `CAST(NULL AS ${duckDbTypeOf(f.type)}) AS ${quoteIdent(f.name)}`).join(', ')} WHERE false`);
+    // Which file a row came from: by DuckDB's row id, which keeps each loaded row's position through
+    // the statement, as long as no column of the table is called `rowid` (it would hide the row id);
+    // then by the rows' content (hashed and counted per file), which costs more.
+    const byRowId = !taken.has('rowid');
+    const [row, range] = [unused('row'), unused('range')];
+    const bounds: { start: number; end: number }[] = [];
+    let loaded = 0;
+    const fingerprint = `SELECT ${range}.i, count(${row}.rowid) AS n, sum(hash(${schema.fields.map((f) => `${row}.${quoteIdent(f.name)}`).join(', ')})::HUGEINT) AS h FROM ${ranges} ${range} LEFT JOIN ${target} ${row} ON ${row}.rowid >= ${range}.lo AND ${row}.rowid < ${range}.hi GROUP BY ${range}.i`;
     try {
-      await db.run(`CREATE TEMP TABLE ${loading} AS FROM ${target}; CREATE TEMP TABLE ${fileRows} (file INTEGER, h UBIGINT, n BIGINT)`);
-      for (const [i, task] of scan.tasks.entries()) {
-        const fileSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
-        // Hashed as the table's column types hold them, so a row left as it was hashes the same afterwards.
-        await db.run(
-          `INSERT INTO ${loading} SELECT ${columns} FROM (${fileSql}); INSERT INTO ${target} FROM ${loading}; ` +
-            `INSERT INTO ${fileRows} SELECT ${i}, ${h}, count(*) FROM (SELECT ${rowHash} AS ${h} FROM ${loading}) GROUP BY ${h}; DELETE FROM ${loading}`,
-        );
+      let before = new Map<number, string>();
+      if (byRowId) {
+        for (const task of scan.tasks) {
+          const fileSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
+          await db.run(`INSERT INTO ${target} SELECT ${columns} FROM (${fileSql})`);
+          const [{ n }] = (await db.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${target}`)) as [{ n: bigint }];
+          bounds.push({ start: loaded, end: Number(n) });
+          loaded = Number(n);
+        }
+        await db.run(`CREATE TEMP TABLE ${ranges} (i INTEGER, lo BIGINT, hi BIGINT)`);
+        for (let i = 0; i < bounds.length; i += 500) {
+          const values = bounds.slice(i, i + 500).map((b, k) => `(${i + k}, ${b.start}, ${b.end})`);
+          await db.run(`INSERT INTO ${ranges} VALUES ${values.join(', ')}`);
+        }
+        before = new Map((await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint)).map((r) => [r.i, `${r.n}:${r.h}`]));
+      } else {
+        await db.run(`CREATE TEMP TABLE ${loading} AS FROM ${target}; CREATE TEMP TABLE ${fileRows} (file INTEGER, h UBIGINT, n BIGINT)`);
+        for (const [i, task] of scan.tasks.entries()) {
+          const fileSql = await reader.sqlFor(base, { ...scan, tasks: [task] });
+          // Hashed as the table's column types hold them, so a row left as it was hashes the same afterwards.
+          await db.run(
+            `INSERT INTO ${loading} SELECT ${columns} FROM (${fileSql}); INSERT INTO ${target} FROM ${loading}; ` +
+              `INSERT INTO ${fileRows} SELECT ${i}, ${h}, count(*) FROM (SELECT ${rowHash} AS ${h} FROM ${loading}) GROUP BY ${h}; DELETE FROM ${loading}`,
+          );
+        }
       }
       if (statement.verb === 'merge') await refuseAmbiguousMerge(sql, name, schema);
       let changed: number;
@@ -624,22 +650,34 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
         throw wrapDuckDbError(error, `cannot ${statement.verb} ${name}`);
       }
       if (changed === 0) return { kind: 'command', message: `${statement.verb.toUpperCase()} 0`, rowCount: 0, table: name };
-      // Per hash, rows after the statement less rows the files held (only hashes whose count moved).
-      // A hash that lost a row is rewritten in every file holding it; those files' rows still in the
-      // table, and the rows the statement added, are written anew.
-      await db.run(
-        `CREATE TEMP TABLE ${changes} AS SELECT h, sum(n) AS n FROM (SELECT ${h} AS h, 1 AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) UNION ALL SELECT h, -n FROM ${fileRows}) GROUP BY h HAVING sum(n) <> 0`,
-      );
-      const rewritten = `SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM ${changes} WHERE n < 0)`;
-      const rewrite = (await db.rows<{ file: number }>(`${rewritten} ORDER BY file`)).map((r) => r.file);
-      const removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
-      // Rows with the same hash are the same row: write as many copies of each as the kept files do not hold.
-      await db.run(
-        `CREATE TEMP TABLE ${needed} AS SELECT h, sum(n) AS n FROM (SELECT h, n FROM ${changes} UNION ALL SELECT h, n FROM ${fileRows} WHERE file IN (${rewritten})) GROUP BY h HAVING sum(n) > 0`,
-      );
-      const hashed = `SELECT ${columns}, ${rowHash} AS ${h} FROM ${target}`;
-      const numbered = `SELECT ${columns}, ${h}, row_number() OVER (PARTITION BY ${h}) AS ${copy} FROM (${hashed}) WHERE ${h} IN (SELECT h FROM ${needed})`;
-      const selectSql = `SELECT ${columns} FROM (${numbered}) JOIN (SELECT h AS ${h}, n AS ${need} FROM ${needed}) USING (${h}) WHERE ${copy} <= ${need}`;
+      let removedFiles: Set<string>;
+      let selectSql: string;
+      if (byRowId) {
+        // A file whose rows (by their row ids) no longer count or hash the same is rewritten with its
+        // rows still in the table; rows past the loaded ones are the statement's new rows.
+        const after = await db.rows<{ i: number; n: bigint; h: bigint | null }>(fingerprint);
+        const rewrite = after.filter((r) => before.get(r.i) !== `${r.n}:${r.h}`).map((r) => r.i);
+        removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
+        const keep = [...rewrite.map((i) => `(rowid >= ${bounds[i]!.start} AND rowid < ${bounds[i]!.end})`), `rowid >= ${loaded}`];
+        selectSql = `SELECT ${columns} FROM ${target} WHERE ${keep.join(' OR ')}`;
+      } else {
+        // Per hash, rows after the statement less rows the files held (only hashes whose count moved).
+        // A hash that lost a row is rewritten in every file holding it; those files' rows still in the
+        // table, and the rows the statement added, are written anew.
+        await db.run(
+          `CREATE TEMP TABLE ${changes} AS SELECT h, sum(n) AS n FROM (SELECT ${h} AS h, 1 AS n FROM (SELECT ${rowHash} AS ${h} FROM ${target}) UNION ALL SELECT h, -n FROM ${fileRows}) GROUP BY h HAVING sum(n) <> 0`,
+        );
+        const rewritten = `SELECT DISTINCT file FROM ${fileRows} WHERE h IN (SELECT h FROM ${changes} WHERE n < 0)`;
+        const rewrite = (await db.rows<{ file: number }>(`${rewritten} ORDER BY file`)).map((r) => r.file);
+        removedFiles = new Set(rewrite.map((i) => scan.tasks[i]!.dataFile.filePath));
+        // Rows with the same hash are the same row: write as many copies of each as the kept files do not hold.
+        await db.run(
+          `CREATE TEMP TABLE ${needed} AS SELECT h, sum(n) AS n FROM (SELECT h, n FROM ${changes} UNION ALL SELECT h, n FROM ${fileRows} WHERE file IN (${rewritten})) GROUP BY h HAVING sum(n) > 0`,
+        );
+        const hashed = `SELECT ${columns}, ${rowHash} AS ${h} FROM ${target}`;
+        const numbered = `SELECT ${columns}, ${h}, row_number() OVER (PARTITION BY ${h}) AS ${copy} FROM (${hashed}) WHERE ${h} IN (SELECT h FROM ${needed})`;
+        selectSql = `SELECT ${columns} FROM (${numbered}) JOIN (SELECT h AS ${h}, n AS ${need} FROM ${needed}) USING (${h}) WHERE ${copy} <= ${need}`;
+      }
       const writes = deferWrites(catalog.store);
       const files = await writeDataFiles({
         db,
@@ -657,7 +695,7 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       const outcome = await writer.commitChange(base, { operation, addedDataFiles: files, removedFiles }, writes);
       return { kind: 'command', message: `${statement.verb.toUpperCase()} ${changed}`, rowCount: changed, table: name, ...(outcome.snapshotId !== undefined ? { snapshotId: outcome.snapshotId } : {}) };
     } finally {
-      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}; DROP TABLE IF EXISTS ${changes}; DROP TABLE IF EXISTS ${needed}`);
+      await db.run(`DROP TABLE IF EXISTS ${target}; DROP TABLE IF EXISTS ${loading}; DROP TABLE IF EXISTS ${fileRows}; DROP TABLE IF EXISTS ${changes}; DROP TABLE IF EXISTS ${needed}; DROP TABLE IF EXISTS ${ranges}`);
     }
   }
 
