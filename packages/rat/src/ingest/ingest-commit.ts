@@ -13,7 +13,7 @@ import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js'
 import type { FileRegistry, RegistryEntry } from './file-registry.js';
 import type { IngestMode } from './ingest-options.js';
 import { newRejectsMetadata } from './quarantine.js';
-import { cursorKey, readCursor, type SourceCursor, storedCursor } from './source-cursor.js';
+import { cursorKey, readCursor, sameCursor, type SourceCursor, storedCursor } from './source-cursor.js';
 
 /** Everything one file (or one replay) changes, committed at once. */
 export interface IngestCommit {
@@ -112,8 +112,7 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
 /** Refuses to commit when another run of the same source moved its cursor since this run read it. */
 function checkCursor(table: string, base: LoadedTable | undefined, cursor: NonNullable<IngestCommit['cursor']>): void {
   const now = readCursor(base, cursor.source);
-  const same = now === undefined ? cursor.expected === undefined : cursor.expected !== undefined && now.value === cursor.expected.value && now.field === cursor.expected.field;
-  if (same) return;
+  if (sameCursor(now, cursor.expected)) return;
   throw new RatError(
     'COMMIT_CONFLICT',
     `${cursor.source}: another run loaded into ${table} while this one ran (its cursor ${cursor.expected ? `${cursor.expected.field} = ${cursor.expected.value}` : '(none)'} is now ${now ? `${now.field} = ${now.value}` : '(none)'}); nothing was committed; run the source again to load what is new since then`,

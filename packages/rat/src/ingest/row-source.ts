@@ -9,7 +9,7 @@ import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
 import { rejectsIdent } from './quarantine.js';
-import { type CursorKind, cursorOf, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
+import { type CursorKind, cursorOf, CursorTies, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
 import { LINE_COLUMN } from './staged-file.js';
 import { encodeValue } from './staged-rows.js';
 
@@ -58,6 +58,8 @@ export interface RowSource {
    * as that text, which the next read binds as a number of exactly those digits, not as text.
    */
   cursorKind?: CursorKind;
+  /** Stored with the new cursor (SourceCursor.nulls), read once the rows are. */
+  cursorNulls?: () => number | undefined;
 }
 
 /**
@@ -107,6 +109,8 @@ export interface SourceReport extends FileReport {
   cursor?: { field: string; previous?: string | number; value?: string | number };
   /** RejectedRecords marked mayRepeat left out because the quarantine holds them from an earlier run. */
   alreadyQuarantined?: number;
+  /** Rows read again at the stored cursor value and left out: an earlier run committed them (see CursorTies). */
+  alreadyLoaded?: number;
 }
 
 /** The source's cursor stored with `target` on the current branch, if any (see source-cursor.ts). */
@@ -146,13 +150,13 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
   try {
     let spooled: Spooled;
     try {
-      spooled = await spool(source, path, rejectsPath, options.onError, (raws) => quarantinedRaws(ctx, target, source.name, raws));
+      spooled = await spool(source, path, rejectsPath, options.onError, (raws) => quarantinedRaws(ctx, target, source.name, raws), expected);
     } catch (error) {
       const message = describeError(error);
       await ctx.registry.record({ id: newUuid(), filePath: source.name, fileHash: '', fileSize: 0, targetTable: targetName, rowsIngested: 0, rowsRejected: 0, ingestedAt: new Date(), status: 'failed', error: message });
       return { ...base, error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', durationMs: Date.now() - started };
     }
-    const known = spooled.alreadyQuarantined > 0 ? { alreadyQuarantined: spooled.alreadyQuarantined } : {};
+    const known = { ...(spooled.alreadyQuarantined > 0 ? { alreadyQuarantined: spooled.alreadyQuarantined } : {}), ...(spooled.alreadyLoaded > 0 ? { alreadyLoaded: spooled.alreadyLoaded } : {}) };
     if (spooled.rows === 0 && spooled.rejected === 0) {
       const held = spooled.alreadyQuarantined > 0 ? ` (${spooled.alreadyQuarantined} bad record${spooled.alreadyQuarantined === 1 ? '' : 's'} already in the quarantine)` : '';
       const reason = `${expected ? `no new rows since ${expected.field} = ${expected.value}` : 'the source returned no rows'}${held}`;
@@ -171,7 +175,9 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       // Rejected records only: a blank spool, read as any file (no rows to number).
       ...(source.numbered && spooled.rows > 0 ? { numberedRecords: true } : {}),
     };
-    const next = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor, source.name);
+    const ordered = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor, source.name);
+    const nulls = source.cursorNulls?.();
+    const next = ordered && nulls !== undefined ? { ...ordered, nulls } : ordered;
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
     const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
     return {
@@ -192,6 +198,8 @@ interface Spooled {
   rejected: number;
   /** RejectedRecords marked mayRepeat that the quarantine holds already, not written. */
   alreadyQuarantined: number;
+  /** Rows at the stored cursor value that an earlier run committed (see CursorTies), left out. */
+  alreadyLoaded: number;
   cursor?: SourceCursor;
 }
 
@@ -233,6 +241,7 @@ async function spool(
   rejectsPath: string,
   onError: ResolvedIngestOptions['onError'],
   held: (raws: string[]) => Promise<Map<string, number>>,
+  stored: SourceCursor | undefined,
 ): Promise<Spooled> {
   const out = createWriteStream(path);
   const rejectsOut = createWriteStream(rejectsPath);
@@ -243,6 +252,9 @@ async function spool(
   let alreadyQuarantined = 0;
   let cursor: SourceCursor | undefined;
   const repeats = new Map<string, RejectedRecord[]>();
+  // Read in cursor order from the stored value on: the rows at that value an earlier run committed are left out.
+  const ties = source.cursorOrdered && source.cursorField ? new CursorTies(stored) : undefined;
+  const committedBefore = (value: unknown, text: string) => ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text) === true;
   const writeReject = (row: RejectedRecord) => write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
   try {
     for await (const row of source.rows as AsyncIterable<SourceRow>) {
@@ -256,25 +268,32 @@ async function spool(
         continue;
       }
       if (row instanceof RejectedRecord) {
+        const record = row.record;
+        const value = source.cursorField && record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as ParsedRow)[source.cursorField] : undefined;
+        if (committedBefore(value, row.raw)) continue;
         if (onError === 'fail') throw new RatError('INGEST_BAD_ROWS', `${source.name} ${row.reason} ${FAIL_NOTE}`);
         rejected++;
-        const record = row.record;
-        if (source.cursorField && record !== null && typeof record === 'object' && !Array.isArray(record)) cursor = nextCursor(source, cursor, (record as ParsedRow)[source.cursorField]);
+        if (value !== undefined) cursor = nextCursor(source, cursor, value);
         await writeReject(row);
         continue;
       }
-      rows++;
       const line = source.numbered ? records : undefined;
       if (row instanceof WrittenRecord) {
-        if (source.cursorField) cursor = nextCursor(source, cursor, row.record[source.cursorField]);
+        const value = source.cursorField ? row.record[source.cursorField] : undefined;
+        if (committedBefore(value, row.json)) continue;
+        rows++;
+        if (source.cursorField) cursor = nextCursor(source, cursor, value);
         await write(out, `${withLine(row.json, line)}\n`);
         continue;
       }
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-        throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
+        throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
       }
-      const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows}, field ${JSON.stringify(name)}: ${problem}`));
-      if (source.cursorField) cursor = nextCursor(source, cursor, row[source.cursorField]);
+      const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
+      const value = source.cursorField ? row[source.cursorField] : undefined;
+      if (committedBefore(value, json)) continue;
+      rows++;
+      if (source.cursorField) cursor = nextCursor(source, cursor, value);
       await write(out, `${withLine(json, line)}\n`);
     }
     if (repeats.size > 0) {
@@ -297,7 +316,8 @@ async function spool(
       if (!stream.closed) await once(stream, 'close');
     }
   }
-  return { rows, rejected, alreadyQuarantined, ...(cursor ? { cursor } : {}) };
+  const next = ties ? ties.cursor(cursor) : cursor;
+  return { rows, rejected, alreadyQuarantined, alreadyLoaded: ties?.skipped ?? 0, ...(next ? { cursor: next } : {}) };
 }
 
 /** A row as one JSON object (bigints as their digits), the way it is spooled; a value that cannot be stored throws `invalid`'s error. */

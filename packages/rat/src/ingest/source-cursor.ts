@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { LoadedTable } from '../catalog/catalog.js';
 import { ValidationError } from '../core/errors.js';
 import { daysFromCivil, daysInMonth } from '../iceberg/calendar.js';
@@ -19,6 +20,33 @@ export interface SourceCursor {
    */
   value: string | number;
   kind: CursorKind;
+  /**
+   * A source read in cursor order (a database): the rows already committed whose cursor is `value`
+   * itself, as short hashes of their content (see tieHash). The next run reads from `value` on
+   * (`>=`), so that a row written later with that same value is not missed, and leaves these out.
+   * Absent for cursors stored before it existed, and when more rows than TIE_LIMIT share the value:
+   * the next run then reads after `value` (`>`).
+   */
+  seen?: string[];
+  /**
+   * A database source: the rows whose cursor column was NULL when the first run loaded them. Later
+   * runs cannot read such rows (NULL is never after a value); a run that finds more of them says so.
+   */
+  nulls?: number;
+}
+
+/** The most rows sharing the last cursor value whose hashes are kept with the cursor (in the table's metadata, and each snapshot's summary). */
+export const TIE_LIMIT = 1000;
+
+/** A row's hash in SourceCursor.seen: 64 bits of the sha256 of its text as the source read it. */
+export function tieHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Whether two cursors are the same stored state: value, field and the rows seen at the value. */
+export function sameCursor(a: SourceCursor | undefined, b: SourceCursor | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.field === b.field && a.value === b.value && (a.seen ?? []).join() === (b.seen ?? []).join();
 }
 
 export type CursorKind = 'number' | 'timestamp' | 'string' | 'bytes';
@@ -180,7 +208,9 @@ function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot
     const parsed = JSON.parse(text) as Partial<SourceCursor> & { snapshot?: unknown };
     if (typeof parsed.field !== 'string' || (typeof parsed.value !== 'string' && typeof parsed.value !== 'number')) return undefined;
     const kind: CursorKind = parsed.kind === 'number' || parsed.kind === 'timestamp' || parsed.kind === 'bytes' ? parsed.kind : 'string';
-    return { cursor: { field: parsed.field, value: parsed.value, kind }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
+    const seen = Array.isArray(parsed.seen) && parsed.seen.every((h) => typeof h === 'string') ? { seen: parsed.seen } : {};
+    const nulls = typeof parsed.nulls === 'number' ? { nulls: parsed.nulls } : {};
+    return { cursor: { field: parsed.field, value: parsed.value, kind, ...seen, ...nulls }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
   } catch {
     return undefined;
   }
@@ -198,4 +228,66 @@ function ancestry(metadata: TableMetadata): TableMetadata['snapshots'] {
     id = snapshot.parentSnapshotId;
   }
   return out;
+}
+
+/**
+ * The rows at the stored cursor value, for a source read in cursor order from that value on (`>=`):
+ * the rows an earlier run committed there are left out (their hashes are the stored cursor's
+ * `seen`), and the rows read at the new last value become the new cursor's `seen`. Rows tie as the
+ * database may order them: equal values, and text equal but for case, accents or trailing spaces
+ * (a case-insensitive collation sorts `abc` and `ABC` together, in no fixed order).
+ */
+export class CursorTies {
+  private readonly earlier: Set<string>;
+  private last: SourceCursor | undefined;
+  /** The texts of the rows at `last` so far (hashed at the end), or undefined past TIE_LIMIT. */
+  private group: string[] | undefined = [];
+  /** Rows left out: committed by an earlier run. */
+  skipped = 0;
+
+  constructor(private readonly stored: SourceCursor | undefined) {
+    this.earlier = new Set(stored?.seen ?? []);
+  }
+
+  /** Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more row in cursor order. */
+  committedBefore(cursor: SourceCursor | undefined, text: string): boolean {
+    if (this.earlier.size > 0 && this.stored && cursor && mayTie(cursor, this.stored) && this.earlier.has(tieHash(text))) {
+      this.skipped++;
+      this.note(cursor, text);
+      return true;
+    }
+    if (cursor) this.note(cursor, text);
+    return false;
+  }
+
+  /** The new cursor after the rows read (`next`, the last value), with the hashes of the rows at it, when there were not too many. */
+  cursor(next: SourceCursor | undefined): SourceCursor | undefined {
+    if (!next) return next;
+    const { seen: _seen, nulls: _nulls, ...plain } = next;
+    if (this.last === undefined || !mayTie(this.last, next) || this.group === undefined) return plain;
+    return { ...plain, seen: this.group.map(tieHash) };
+  }
+
+  private note(cursor: SourceCursor, text: string): void {
+    if (this.last === undefined || !mayTie(cursor, this.last)) {
+      this.last = cursor;
+      this.group = [text];
+    } else if (this.group !== undefined) {
+      if (this.group.length < TIE_LIMIT) this.group.push(text);
+      else this.group = undefined;
+    }
+  }
+}
+
+const BASE_LETTERS = new Intl.Collator('en', { sensitivity: 'base' });
+
+/**
+ * Whether a database may sort two cursor values as equal (see CursorTies). Values of one column come
+ * in one spelling (a timestamp's ISO text, a decimal's digits at the column's scale), so only text
+ * needs more than equality, and a number against a decimal's text (a cursor stored as one, read as the other).
+ */
+function mayTie(a: SourceCursor, b: SourceCursor): boolean {
+  if (a.value === b.value) return true;
+  if (a.kind === 'string' && b.kind === 'string') return BASE_LETTERS.compare((a.value as string).trimEnd(), (b.value as string).trimEnd()) === 0;
+  return a.kind === 'number' && b.kind === 'number' && typeof a.value !== typeof b.value && compareCursorValues(a.value, b.value) === 0;
 }

@@ -152,4 +152,5 @@ function printReport(out: Output, report: DatabaseReport): void {
     [[report.file, report.target, report.status, report.rowsIngested, report.rowsRejected, cursorText(report), `${(report.durationMs / 1000).toFixed(1)}s`, note]],
   );
   if (report.rowsRejected > 0) out.line(`${report.rowsRejected} row${report.rowsRejected === 1 ? '' : 's'} quarantined: rat sql "SELECT * FROM ${report.target}__rejects"`);
+  for (const warning of report.warnings ?? []) out.line(`warning: ${warning}`);
 }

@@ -70,7 +70,8 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     await source.exec(`UPDATE orders SET amount = 99.99, updated_at = '2024-01-05 08:00:00' WHERE id = 2`);
     await source.exec(`INSERT INTO orders VALUES (4, 'cy', 5.00, '2024-01-04 09:00:00'), (5, 'dee', 6.00, '2024-01-05 09:00:00')`);
     const second = await ingestDatabase(fx.ingestion, options);
-    expect([second.status, second.rowsRead, second.rowsIngested]).toEqual(['success', 3, 3]);
+    // Read from the stored value on: row 3, loaded by the first run, is read again and left out.
+    expect([second.status, second.rowsRead, second.alreadyLoaded, second.rowsIngested]).toEqual(['success', 4, 1, 3]);
     expect(second.cursor?.previous).toBe(first.cursor?.value);
     expect(String(second.cursor?.value)).toMatch(/^2024-01-05 09:00:00/);
     expect(await rows(`SELECT id, amount::VARCHAR AS amount FROM bronze.orders ORDER BY id`)).toEqual([
@@ -82,7 +83,7 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     ]);
 
     const third = await ingestDatabase(fx.ingestion, options);
-    expect([third.status, third.rowsRead]).toEqual(['skipped', 0]);
+    expect([third.status, third.rowsRead, third.alreadyLoaded]).toEqual(['skipped', 1, 1]);
     expect(third.reason).toContain('no new rows since updated_at');
     expect((await fx.ingestion.sourceCursor('bronze.orders', first.file))?.value).toBe(second.cursor?.value);
   });
@@ -94,8 +95,48 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await ingestDatabase(fx.ingestion, options)).cursor).toEqual({ field: 'id', value: 3 });
     await source.exec(`INSERT INTO orders VALUES (7, 'eve', 1.00, '2023-12-31 00:00:00')`);
     const second = await ingestDatabase(fx.ingestion, options);
-    expect([second.rowsRead, second.cursor?.previous, second.cursor?.value]).toEqual([1, 3, 7]);
+    expect([second.rowsRead, second.alreadyLoaded, second.rowsIngested, second.cursor?.previous, second.cursor?.value]).toEqual([2, 1, 1, 3, 7]);
     expect((await rows(`SELECT id FROM bronze.orders ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 7]);
+  });
+
+  it('loads a row written after a run with the same cursor value as the last row loaded, once; rows at that value are not loaded twice', async () => {
+    source = await open();
+    const db = source;
+    await db.exec(`CREATE TABLE ev (id INTEGER, note VARCHAR(20), at ${db.timestampType})`);
+    await db.exec(`INSERT INTO ev VALUES (1, 'a', '2024-01-01 10:00:00'), (2, 'b', '2024-01-01 11:00:00'), (3, 'c', '2024-01-01 11:00:00')`);
+    const options = { url: db.url, table: 'ev', target: 'bronze.ev', cursor: 'at' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsIngested]).toEqual(['success', 3]);
+    // Written after the run, in the same second as the last rows loaded: a read after 11:00:00 would never see it.
+    await db.exec(`INSERT INTO ev VALUES (4, 'd', '2024-01-01 11:00:00')`);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsRead, second.alreadyLoaded, second.rowsIngested]).toEqual(['success', 3, 2, 1]);
+    await db.exec(`INSERT INTO ev VALUES (5, 'e', '2024-01-01 11:00:00'), (6, 'f', '2024-01-01 12:00:00')`);
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.status, third.rowsIngested, String(third.cursor?.value)]).toEqual(['success', 2, expect.stringMatching(/^2024-01-01 12:00:00/)]);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    expect((await rows(`SELECT id FROM bronze.ev ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('says how many rows with a NULL cursor written since the first run no run could load, on every run until they get a value', async () => {
+    source = await open();
+    const db = source;
+    await db.exec(`CREATE TABLE nc (id INTEGER, at ${db.timestampType})`);
+    await db.exec(`INSERT INTO nc VALUES (1, '2024-01-01 10:00:00'), (2, NULL)`);
+    const options = { url: db.url, table: 'nc', target: 'bronze.nc', cursor: 'at' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.status, first.rowsIngested, first.warnings]).toEqual(['success', 2, undefined]);
+    expect((await fx.ingestion.sourceCursor('bronze.nc', first.file))?.nulls).toBe(1);
+    await db.exec(`INSERT INTO nc VALUES (3, NULL), (4, '2024-01-02 10:00:00')`);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsIngested, second.rowsWithoutCursor]).toEqual(['success', 1, 1]);
+    expect(second.warnings).toEqual([expect.stringContaining(`${first.file}: 1 row has a NULL at and was not loaded (2 such rows now, 1 when the first run loaded them)`)]);
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.status, third.rowsWithoutCursor]).toEqual(['skipped', 1]);
+    await db.exec(`UPDATE nc SET at = '2024-01-03 10:00:00' WHERE id = 3`);
+    const fourth = await ingestDatabase(fx.ingestion, options);
+    expect([fourth.status, fourth.rowsIngested, fourth.warnings]).toEqual(['success', 1, undefined]);
+    expect((await rows(`SELECT id FROM bronze.nc ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
   });
 
   it('stores the last cursor value in the database order for decimal, float and collated text cursors: the next run reads nothing', async () => {
@@ -115,13 +156,13 @@ describe.each(engines)('database source: %s', (_engine, open) => {
       expect([first.status, first.rowsRead]).toEqual(['success', 2]);
       expect(String(first.cursor?.value)).toMatch(last);
       const second = await ingestDatabase(fx.ingestion, options);
-      expect([cursor, second.status, second.rowsRead, second.cursor?.previous]).toEqual([cursor, 'skipped', 0, first.cursor?.value]);
+      expect([cursor, second.status, second.rowsRead, second.alreadyLoaded, second.cursor?.previous]).toEqual([cursor, 'skipped', 1, 1, first.cursor?.value]);
       expect((await rows(`SELECT id FROM bronze.pay_${cursor} ORDER BY id`)).map((r) => r.id)).toEqual([1, 2]);
     }
     await db.exec(`INSERT INTO pay VALUES (3, 100.25, 100.25, 'c')`);
     for (const cursor of ['amount', 'score', 'code']) {
       const third = await ingestDatabase(fx.ingestion, { url: db.url, table: 'pay', target: `bronze.pay_${cursor}`, cursor });
-      expect([cursor, third.status, third.rowsRead]).toEqual([cursor, 'success', 1]);
+      expect([cursor, third.status, third.rowsIngested]).toEqual([cursor, 'success', 1]);
     }
   });
 
@@ -136,12 +177,12 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     const one = await ingestDatabase(fx.ingestion, options);
     expect([one.status, one.rowsRead, one.cursor?.value]).toEqual(['success', 2, first]);
     // A number kept as its exact text, bound as a number by the next run (not as text, which MySQL compares with a DECIMAL as doubles).
-    expect(await fx.ingestion.sourceCursor('bronze.ledger', one.file)).toEqual({ field: 'pos', value: first, kind: 'number' });
+    expect(await fx.ingestion.sourceCursor('bronze.ledger', one.file)).toEqual({ field: 'pos', value: first, kind: 'number', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], nulls: 0 });
     await db.exec(`INSERT INTO ledger VALUES (3, ${next})`);
     const two = await ingestDatabase(fx.ingestion, options);
-    expect([two.status, two.rowsRead, two.cursor?.previous, two.cursor?.value]).toEqual(['success', 1, first, next]);
+    expect([two.status, two.rowsIngested, two.cursor?.previous, two.cursor?.value]).toEqual(['success', 1, first, next]);
     const three = await ingestDatabase(fx.ingestion, options);
-    expect([three.status, three.rowsRead]).toEqual(['skipped', 0]);
+    expect([three.status, three.rowsIngested]).toEqual(['skipped', 0]);
     expect((await rows(`SELECT pos::VARCHAR AS pos FROM bronze.ledger ORDER BY id`)).map((r) => r.pos)).toEqual([low, first, next]);
   });
 
@@ -159,10 +200,10 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     const options = { url: source.url, table: 'bk', target: 'bronze.bk', cursor: 'id' };
     const first = await ingestDatabase(fx.ingestion, options);
     expect([first.status, first.rowsRead, first.cursor?.value]).toEqual(['success', 2, key(2)]);
-    expect(await fx.ingestion.sourceCursor('bronze.bk', first.file)).toEqual({ field: 'id', value: key(2), kind: 'bytes' });
+    expect(await fx.ingestion.sourceCursor('bronze.bk', first.file)).toEqual({ field: 'id', value: key(2), kind: 'bytes', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], nulls: 0 });
     await source.exec(`INSERT INTO bk VALUES (${bytes(key(3))}, 3)`);
     const second = await ingestDatabase(fx.ingestion, options);
-    expect([second.status, second.rowsRead, second.cursor?.value]).toEqual(['success', 1, key(3)]);
+    expect([second.status, second.rowsIngested, second.cursor?.value]).toEqual(['success', 1, key(3)]);
     expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
     expect((await rows(`SELECT v FROM bronze.bk ORDER BY v`)).map((r) => r.v)).toEqual([1, 2, 3]);
   });

@@ -8,7 +8,7 @@ import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
 import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
 import type { SourceColumn, SourceConnection } from './source-connection.js';
-import { checkSelection, selectStatement, tableParts, userQuery } from './source-sql.js';
+import { checkSelection, nullCursorCount, selectStatement, tableParts, userQuery } from './source-sql.js';
 import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
 
 export const DEFAULT_CHUNK_SIZE = 10_000;
@@ -54,6 +54,13 @@ export interface DatabaseSourceOptions extends IngestOptions {
 export interface DatabaseReport extends SourceReport {
   /** Rows read from the source (also when the run failed part way). */
   rowsRead: number;
+  /**
+   * With a cursor, after the first run: rows of the source whose cursor column is NULL and that no
+   * run loaded (more than the first run found). An incremental read cannot reach them.
+   */
+  rowsWithoutCursor?: number;
+  /** What the user should know about a run that succeeded (rows it cannot load). */
+  warnings?: string[];
 }
 
 /**
@@ -92,9 +99,13 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
   };
   const connection = await connect(location).catch(fail);
   let rowsRead = 0;
+  /** Rows read whose cursor is NULL (a first run loads them); after the first run, how many the source holds now. */
+  let nullRows = 0;
+  let nullsNow: number | undefined;
   try {
     let result;
     try {
+      if (cursor !== undefined && previous) nullsNow = await countNullCursors(connection, { table, query, cursor });
       const statement = await selectStatement(connection, { table, query, cursor }, previous);
       result = await connection.open(statement.sql, statement.params, chunkSize);
     } catch (error) {
@@ -128,6 +139,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
           const chunk = next.value;
           for (const row of chunk) {
             rowsRead++;
+            if (cursor !== undefined && valuesOf(row)?.[cursor] === null) nullRows++;
             yield cursor === undefined ? row : checkedCursor(row, cursor, rowsRead, cursorProblem);
           }
           chunkCount++;
@@ -144,13 +156,22 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     }
     const columnTypes = Object.fromEntries(result.columns.filter((c) => c.type !== undefined).map((c) => [c.name, c.type!]));
     const cursorKind = cursorColumn?.numeric ? ('number' as const) : cursorColumn?.binary ? ('bytes' as const) : undefined;
+    // The first run's count of rows without a cursor stays with the cursor, for later runs to compare with.
+    const cursorNulls = () => (previous ? (previous.nulls ?? nullsNow) : nullRows);
     const report = await ingestion.ingestRows(
-      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, ...(cursorKind ? { cursorKind } : {}) } : {}) },
+      { name: source, rows: rows(), columnTypes, ...(cursor !== undefined ? { cursorField: cursor, cursorOrdered: true, cursorNulls, ...(cursorKind ? { cursorKind } : {}) } : {}) },
       target,
       ingestOptions,
     );
+    const unreadable = previous?.nulls !== undefined && nullsNow !== undefined ? nullsNow - previous.nulls : 0;
+    const warnings =
+      unreadable > 0 && report.status !== 'failed'
+        ? [
+            `${source}: ${unreadable.toLocaleString('en-US')} row${unreadable === 1 ? ' has' : 's have'} a NULL ${cursor} and ${unreadable === 1 ? 'was' : 'were'} not loaded (${nullsNow!.toLocaleString('en-US')} such rows now, ${previous!.nulls!.toLocaleString('en-US')} when the first run loaded them): an incremental run reads only rows whose ${cursor} is at or after the stored value. Give them a ${cursor}, or cursor on a column that is never NULL (a query can select COALESCE(${cursor}, created_at) AS ...)`,
+          ]
+        : [];
     // The duration includes connecting and the query's start, not only the ingest.
-    return { ...report, rowsRead, durationMs: Date.now() - started };
+    return { ...report, rowsRead, ...(unreadable > 0 ? { rowsWithoutCursor: unreadable } : {}), ...(warnings.length > 0 ? { warnings } : {}), durationMs: Date.now() - started };
   } finally {
     await connection.close();
   }
@@ -257,4 +278,14 @@ function statementError(location: DatabaseLocation, source: string, table: strin
     `${source}: the database refused the ${table !== undefined ? 'read' : 'query'}: ${describeError(error)}; check the ${table !== undefined ? 'table name' : 'query'}${cursor !== undefined ? ` and the cursor column ${cursor}` : ''}`,
     { cause: error },
   );
+}
+
+/** How many rows of the selection have a NULL cursor (a count the source makes). */
+async function countNullCursors(connection: SourceConnection, selection: { table: string | undefined; query: string | undefined; cursor: string }): Promise<number> {
+  const result = await connection.open(nullCursorCount(connection, selection), [], 1);
+  let count = 0;
+  for await (const chunk of result.chunks) {
+    count += chunk.reduce((sum, row) => sum + Number(valuesOf(row)?.n ?? 0), 0);
+  }
+  return count;
 }

@@ -56,18 +56,30 @@ export function userQuery(query: string): string {
  * The columns are `*` unless the connection has its own list for them (see SourceConnection.selectList).
  */
 export async function selectStatement(connection: SourceConnection, selection: SourceSelection, previous: SourceCursor | undefined): Promise<{ sql: string; params: unknown[] }> {
-  // The newline ends a `-- comment` or `# comment` closing the query, which would else hide the parenthesis.
-  const from = selection.table !== undefined && selection.table.trim() !== '' ? tableParts(selection.table).map((p) => connection.quoteIdent(p)).join('.') : `(${userQuery(selection.query!)}\n) AS rat_source`;
+  const from = fromClause(connection, selection);
   let sql = `SELECT ${(await connection.selectList?.(from)) ?? '*'} FROM ${from}`;
   const params: unknown[] = [];
   if (selection.cursor) {
     const column = connection.quoteIdent(selection.cursor);
     if (previous) {
       const bound = connection.cursorValue(previous);
-      sql += ` WHERE ${column} > ${bound.sql}`;
+      // From the stored value itself when the rows committed there are known (SourceCursor.seen):
+      // a row written since with that same value is read, the known ones are left out.
+      sql += ` WHERE ${column} ${previous.seen !== undefined ? '>=' : '>'} ${bound.sql}`;
       params.push(bound.param);
     }
     sql += ` ORDER BY ${column}`;
   }
   return { sql, params };
+}
+
+/** The table, or the query as a subquery. */
+function fromClause(connection: SourceConnection, selection: SourceSelection): string {
+  // The newline ends a `-- comment` or `# comment` closing the query, which would else hide the parenthesis.
+  return selection.table !== undefined && selection.table.trim() !== '' ? tableParts(selection.table).map((p) => connection.quoteIdent(p)).join('.') : `(${userQuery(selection.query!)}\n) AS rat_source`;
+}
+
+/** The statement counting the selection's rows whose cursor column is NULL (one row, one column `n`). */
+export function nullCursorCount(connection: SourceConnection, selection: SourceSelection & { cursor: string }): string {
+  return `SELECT count(*) AS n FROM ${fromClause(connection, selection)} WHERE ${connection.quoteIdent(selection.cursor)} IS NULL`;
 }
