@@ -9,7 +9,7 @@ import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
 import { rejectsIdent } from './quarantine.js';
-import { type CursorKind, cursorOf, CursorTies, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
+import { compareCursorValues, type CursorKind, cursorOf, CursorTies, incomparableCursors, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
 import { LINE_COLUMN } from './staged-file.js';
 import { encodeValue } from './staged-rows.js';
 
@@ -60,6 +60,8 @@ export interface RowSource {
   cursorKind?: CursorKind;
   /** Stored with the new cursor (SourceCursor.nulls), read once the rows are. */
   cursorNulls?: () => number | undefined;
+  /** Called for each row left out as one an earlier run committed at the stored cursor value (see CursorTies), before the next row is pulled. */
+  onAlreadyLoaded?: () => void;
 }
 
 /**
@@ -175,7 +177,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       // Rejected records only: a blank spool, read as any file (no rows to number).
       ...(source.numbered && spooled.rows > 0 ? { numberedRecords: true } : {}),
     };
-    const ordered = source.cursorOrdered ? (spooled.cursor ?? expected) : maxCursor(expected, spooled.cursor, source.name);
+    const ordered = source.cursorOrdered || !expected || !spooled.cursor ? (spooled.cursor ?? expected) : laterCursor(expected, spooled.cursor, source.name);
     const nulls = source.cursorNulls?.();
     const next = ordered && nulls !== undefined ? { ...ordered, nulls } : ordered;
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
@@ -252,9 +254,15 @@ async function spool(
   let alreadyQuarantined = 0;
   let cursor: SourceCursor | undefined;
   const repeats = new Map<string, RejectedRecord[]>();
-  // Read in cursor order from the stored value on: the rows at that value an earlier run committed are left out.
-  const ties = source.cursorOrdered && source.cursorField ? new CursorTies(stored) : undefined;
-  const committedBefore = (value: unknown, text: string) => ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text) === true;
+  // Read from the stored value on: the rows at that value an earlier run committed are left out.
+  const ties = source.cursorField ? new CursorTies(stored, source.cursorOrdered === true) : undefined;
+  const committedBefore = async (value: unknown, text: string) => {
+    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text) !== true) return false;
+    source.onAlreadyLoaded?.();
+    // Numbered: the record's line stays blank, as for a SkippedRecord.
+    if (source.numbered) await write(out, '\n');
+    return true;
+  };
   const writeReject = (row: RejectedRecord) => write(rejectsOut, `${JSON.stringify({ line: row.line, reason: row.reason, raw: row.raw })}\n`);
   try {
     for await (const row of source.rows as AsyncIterable<SourceRow>) {
@@ -270,7 +278,7 @@ async function spool(
       if (row instanceof RejectedRecord) {
         const record = row.record;
         const value = source.cursorField && record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as ParsedRow)[source.cursorField] : undefined;
-        if (committedBefore(value, row.raw)) continue;
+        if (await committedBefore(value, row.raw)) continue;
         if (onError === 'fail') throw new RatError('INGEST_BAD_ROWS', `${source.name} ${row.reason} ${FAIL_NOTE}`);
         rejected++;
         if (value !== undefined) cursor = nextCursor(source, cursor, value);
@@ -280,7 +288,7 @@ async function spool(
       const line = source.numbered ? records : undefined;
       if (row instanceof WrittenRecord) {
         const value = source.cursorField ? row.record[source.cursorField] : undefined;
-        if (committedBefore(value, row.json)) continue;
+        if (await committedBefore(value, row.json)) continue;
         rows++;
         if (source.cursorField) cursor = nextCursor(source, cursor, value);
         await write(out, `${withLine(row.json, line)}\n`);
@@ -291,7 +299,7 @@ async function spool(
       }
       const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
       const value = source.cursorField ? row[source.cursorField] : undefined;
-      if (committedBefore(value, json)) continue;
+      if (await committedBefore(value, json)) continue;
       rows++;
       if (source.cursorField) cursor = nextCursor(source, cursor, value);
       await write(out, `${withLine(json, line)}\n`);
@@ -318,6 +326,13 @@ async function spool(
   }
   const next = ties ? ties.cursor(cursor) : cursor;
   return { rows, rejected, alreadyQuarantined, alreadyLoaded: ties?.skipped ?? 0, ...(next ? { cursor: next } : {}) };
+}
+
+/** In any order: the larger of the stored and the spooled cursor; at the stored value itself the spooled one, which holds the rows seen there now. */
+function laterCursor(stored: SourceCursor, spooled: SourceCursor, where: string): SourceCursor {
+  const order = compareCursorValues(spooled.value, stored.value);
+  if (order === undefined) throw incomparableCursors(stored.field, stored.value, spooled.value, where);
+  return order >= 0 ? spooled : stored;
 }
 
 /** A row as one JSON object (bigints as their digits), the way it is spooled; a value that cannot be stored throws `invalid`'s error. */

@@ -5,12 +5,12 @@ const at = (value: string | number, kind: SourceCursor['kind'] = typeof value ==
 
 describe('CursorTies', () => {
   it('keeps the hashes of the rows at the last value, and leaves out rows at the stored value that an earlier run committed', () => {
-    const first = new CursorTies(undefined);
+    const first = new CursorTies(undefined, true);
     for (const [value, text] of [[1, 'r1'], [2, 'r2'], [2, 'r3']] as const) expect(first.committedBefore(at(value), text)).toBe(false);
     const stored = first.cursor(at(2))!;
     expect(stored).toEqual({ ...at(2), seen: [tieHash('r2'), tieHash('r3')] });
 
-    const next = new CursorTies(stored);
+    const next = new CursorTies(stored, true);
     // Rows at the stored value come first in cursor order: the known ones are left out, a new one is kept.
     expect([next.committedBefore(at(2), 'r2'), next.committedBefore(at(2), 'r4'), next.committedBefore(at(2), 'r3')]).toEqual([true, false, true]);
     expect(next.skipped).toBe(2);
@@ -18,13 +18,13 @@ describe('CursorTies', () => {
   });
 
   it('treats text equal but for case, accents or trailing spaces as one value (a case-insensitive collation sorts them together in no order)', () => {
-    const ties = new CursorTies(undefined);
+    const ties = new CursorTies(undefined, true);
     for (const [value, text] of [['abc', 'r1'], ['ABC', 'r2'], ['ábc ', 'r3']] as const) ties.committedBefore(at(value), text);
     expect(ties.cursor(at('ábc '))!.seen).toHaveLength(3);
   });
 
   it('stores no hashes past TIE_LIMIT rows at one value: the next run then reads after the value', () => {
-    const ties = new CursorTies(undefined);
+    const ties = new CursorTies(undefined, true);
     for (let i = 0; i <= TIE_LIMIT; i++) ties.committedBefore(at(5), `r${i}`);
     expect(ties.cursor(at(5))).toEqual(at(5));
   });

@@ -231,11 +231,14 @@ function ancestry(metadata: TableMetadata): TableMetadata['snapshots'] {
 }
 
 /**
- * The rows at the stored cursor value, for a source read in cursor order from that value on (`>=`):
- * the rows an earlier run committed there are left out (their hashes are the stored cursor's
- * `seen`), and the rows read at the new last value become the new cursor's `seen`. Rows tie as the
- * database may order them: equal values, and text equal but for case, accents or trailing spaces
- * (a case-insensitive collation sorts `abc` and `ABC` together, in no fixed order).
+ * The rows at the stored cursor value. A source that reads from that value on (a database's `>=`, an
+ * API asked for records since it) leaves out the rows an earlier run committed there (their hashes
+ * are the stored cursor's `seen`), and the rows it loads at the new largest value become the new
+ * cursor's `seen`. `ordered`: the rows come in the source's cursor order (a database's ORDER BY),
+ * where values tie as the database may sort them: equal, and text equal but for case, accents or
+ * trailing spaces (a case-insensitive collation sorts `abc` and `ABC` together, in no fixed order).
+ * Otherwise (an API) values tie when they compare equal (compareCursorValues: `10:00:00Z` and
+ * `10:00:00.000Z` are one instant), and rows below the largest so far do not count.
  */
 export class CursorTies {
   private readonly earlier: Set<string>;
@@ -245,13 +248,16 @@ export class CursorTies {
   /** Rows left out: committed by an earlier run. */
   skipped = 0;
 
-  constructor(private readonly stored: SourceCursor | undefined) {
+  constructor(
+    private readonly stored: SourceCursor | undefined,
+    private readonly ordered: boolean,
+  ) {
     this.earlier = new Set(stored?.seen ?? []);
   }
 
-  /** Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more row in cursor order. */
+  /** Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more row loaded. */
   committedBefore(cursor: SourceCursor | undefined, text: string): boolean {
-    if (this.earlier.size > 0 && this.stored && cursor && mayTie(cursor, this.stored) && this.earlier.has(tieHash(text))) {
+    if (this.earlier.size > 0 && this.stored && cursor && this.ties(cursor, this.stored) && this.earlier.has(tieHash(text))) {
       this.skipped++;
       this.note(cursor, text);
       return true;
@@ -260,34 +266,35 @@ export class CursorTies {
     return false;
   }
 
-  /** The new cursor after the rows read (`next`, the last value), with the hashes of the rows at it, when there were not too many. */
+  /** The new cursor `next` (the largest value loaded, or the stored one), with the hashes of the rows at it, when there were not too many. */
   cursor(next: SourceCursor | undefined): SourceCursor | undefined {
     if (!next) return next;
     const { seen: _seen, nulls: _nulls, ...plain } = next;
-    if (this.last === undefined || !mayTie(this.last, next) || this.group === undefined) return plain;
+    if (this.last === undefined || !this.ties(this.last, next) || this.group === undefined) return plain;
     return { ...plain, seen: this.group.map(tieHash) };
   }
 
   private note(cursor: SourceCursor, text: string): void {
-    if (this.last === undefined || !mayTie(cursor, this.last)) {
+    if (this.last !== undefined && this.ties(cursor, this.last)) {
+      if (this.group !== undefined && this.group.length < TIE_LIMIT) this.group.push(text);
+      else this.group = undefined;
+      return;
+    }
+    // In cursor order every other value is the next one; in any order only a larger one is.
+    if (this.last === undefined || this.ordered || (compareCursorValues(cursor.value, this.last.value) ?? 0) > 0) {
       this.last = cursor;
       this.group = [text];
-    } else if (this.group !== undefined) {
-      if (this.group.length < TIE_LIMIT) this.group.push(text);
-      else this.group = undefined;
     }
+  }
+
+  private ties(a: SourceCursor, b: SourceCursor): boolean {
+    if (a.value === b.value) return true;
+    if (!this.ordered) return compareCursorValues(a.value, b.value) === 0;
+    if (a.kind === 'string' && b.kind === 'string') return BASE_LETTERS.compare((a.value as string).trimEnd(), (b.value as string).trimEnd()) === 0;
+    // Values of one column come in one spelling (a timestamp's ISO text, a decimal's digits at the
+    // column's scale); a number against a decimal's text is a cursor stored as one, read as the other.
+    return a.kind === 'number' && b.kind === 'number' && typeof a.value !== typeof b.value && compareCursorValues(a.value, b.value) === 0;
   }
 }
 
 const BASE_LETTERS = new Intl.Collator('en', { sensitivity: 'base' });
-
-/**
- * Whether a database may sort two cursor values as equal (see CursorTies). Values of one column come
- * in one spelling (a timestamp's ISO text, a decimal's digits at the column's scale), so only text
- * needs more than equality, and a number against a decimal's text (a cursor stored as one, read as the other).
- */
-function mayTie(a: SourceCursor, b: SourceCursor): boolean {
-  if (a.value === b.value) return true;
-  if (a.kind === 'string' && b.kind === 'string') return BASE_LETTERS.compare((a.value as string).trimEnd(), (b.value as string).trimEnd()) === 0;
-  return a.kind === 'number' && b.kind === 'number' && typeof a.value !== typeof b.value && compareCursorValues(a.value, b.value) === 0;
-}

@@ -101,9 +101,12 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
   const incremental = endpoint.incremental;
   try {
     const stored = incremental ? await ingestion.sourceCursor(endpoint.target, endpoint.sourceName) : undefined;
-    const since = stored ? { value: stored.value, inclusive: false } : incremental?.initialValue !== undefined ? { value: incremental.initialValue, inclusive: true } : undefined;
+    // From the stored value itself when the records loaded at it are known (SourceCursor.seen): one
+    // updated since in the same second as the last loaded is loaded, the known ones are left out.
+    const since = stored ? { value: stored.value, inclusive: stored.seen !== undefined } : incremental?.initialValue !== undefined ? { value: incremental.initialValue, inclusive: true } : undefined;
     const rows = endpointRecords(source, endpoint, since, stats, options);
-    const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, numbered: true, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
+    // Records at the stored cursor that an earlier run loaded count as skipped, as those before it do.
+    const report = await ingestion.ingestRows({ name: endpoint.sourceName, rows, numbered: true, onAlreadyLoaded: () => stats.skipped++, ...(incremental ? { cursorField: incremental.cursorField } : {}) }, endpoint.target, endpoint.ingest);
     // A run that commits nothing leaves the cursor where it was: say so, for "before -> after".
     const cursor = report.cursor && report.cursor.value === undefined && report.cursor.previous !== undefined ? { ...report.cursor, value: report.cursor.previous } : report.cursor;
     return { ...report, ...(cursor ? { cursor } : {}), endpoint: endpoint.name, url, pages: stats.pages, recordsFetched: stats.fetched, recordsSkipped: stats.skipped, recordsAlreadyQuarantined: report.alreadyQuarantined ?? 0, retries: stats.retries, ...(stats.stoppedAtMaxPages ? { stoppedAtMaxPages: true } : {}), durationMs: Date.now() - started };
