@@ -37,6 +37,19 @@ describe('CSV lines before the header', () => {
     expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.lead_hash')).toEqual([{ n: 2 }]);
   });
 
+  it('skips comment lines before the header when a comment line further down makes DuckDB take # for a comment character', async () => {
+    const text = await fx.ingestion.ingest(await fx.file('comment-body.csv', '# exported by tool\ncity,country\nParis,FR\n# section 2\nLyon,FR\n'), 'bronze.lead_comment_body');
+    expect(text.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    // Not the header line: the table's columns are named by it.
+    expect(await fx.rat.query("SELECT city || ',' || country AS row FROM bronze.lead_comment_body ORDER BY city")).toEqual([{ row: 'Lyon,FR' }, { row: 'Paris,FR' }]);
+    // The comment in the body is a ragged row, kept in the quarantine: not the header.
+    expect(await rejectRows('bronze.lead_comment_body')).toEqual([[4, 'expected 2 fields, found 1', '# section 2']]);
+    const typed = await fx.ingestion.ingest(await fx.file('comment-body-typed.csv', '# exported by tool\n# on 2024-01-01\nid,name\n1,a\n# mid\n2,b\n'), 'bronze.lead_comment_typed');
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await columns('bronze.lead_comment_typed')).toMatchObject({ id: 'long', name: 'string' });
+    expect((await rejectRows('bronze.lead_comment_typed')).map((r) => [r[0], r[2]])).toEqual([[5, '# mid']]);
+  });
+
   it("takes Excel's sep= line as the delimiter and skips it; a bad row keeps its line number", async () => {
     const report = await fx.ingestion.ingest(await fx.file('excel-sep.csv', 'sep=;\nid;amount\n1;2\n2;x\n3;4\n'), 'bronze.lead_sep', { types: { amount: 'BIGINT' } });
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
