@@ -6,7 +6,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { OFFSET_TEXT } from './schema-plan.js';
 import { mapColumnNames } from './column-names.js';
 import { type ProbedFile, readHead, SAMPLE_BYTES } from './file-probe.js';
-import { InputFileError } from './input-file-error.js';
+import { type FilePosition, InputFileError } from './input-file-error.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
@@ -284,13 +284,28 @@ async function refuseUnclosedQuote(duck: DuckDb, rejectsTable: string, file: Pro
     return !(unclosed.length === 1 && line === lastLine);
   });
   if (!swallowing) return;
-  throw new InputFileError(
-    'INGEST_FILE_INVALID',
+  throw new UnclosedQuoteError(
     file.display,
     swallowing.line === null ? {} : { line: Number(swallowing.line) },
     'unclosed quote: a value starts with a quote that is never closed, so the reader took the lines after it as part of that one value (up to the next quote or the end of the file) and their rows would be lost; nothing was loaded. ' +
       `Close the quote (a quote inside a value is written twice: "") and ingest the file again, or, if the file does not quote its values, ingest it with --quote ''`,
   );
+}
+
+/** A quote that opens a value and is never closed (refuseUnclosedQuote), or one that only seems so (readsLikeMixedLineBreaks). */
+export class UnclosedQuoteError extends InputFileError {
+  constructor(file: string, position: FilePosition, problem: string) {
+    super('INGEST_FILE_INVALID', file, position, problem);
+  }
+}
+
+/**
+ * Whether DuckDB's reader failed on the file as it fails on one whose lines end some with CR LF and
+ * some with LF (csvWithOneKindOfLineBreak): its state machine stops, or a value's closing quote
+ * followed by the other kind of line break reads as text after the quote, the value as never closed.
+ */
+export function readsLikeMixedLineBreaks(error: unknown): boolean {
+  return error instanceof UnclosedQuoteError || (error instanceof Error && /state machine reached an invalid state/i.test(error.message));
 }
 
 /**

@@ -125,6 +125,22 @@ describe('CSV line breaks', () => {
     }
   });
 
+  it('reads mixed line breaks in a file that quotes every value, where DuckDB reports a closing quote before the other line break as never closed', async () => {
+    for (const [name, text] of [
+      ['breaks-quoted.csv', 'id,t\r\n0,"a"\r\n1,"b"\r\n2,"c"\n3,"d"\n'],
+      ['breaks-quoted-lf.csv', '"id","t"\n"0","a"\n"1","b"\r\n"2","c"\r\n"3","d"\n'],
+    ] as const) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, text), table);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 0 });
+      expect((await fx.rat.query<{ t: string }>(`SELECT t FROM ${table} ORDER BY id`)).map((r) => r.t), name).toEqual(['a', 'b', 'c', 'd']);
+    }
+    // A quote really left open is still refused, named at its line of the file.
+    const open = await fx.ingestion.ingest(await fx.file('breaks-open.csv', 'id,t\r\n0,"a"\r\n1,"b\r\n2,"c"\n3,d\n4,e\n'), 'bronze.breaks_open');
+    expect(open.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(open.files[0]!.error).toMatch(/breaks-open\.csv \(line 3\): unclosed quote/);
+  });
+
   it('fails a file whose lone CR line breaks (old Mac) mix with LF, saying what to look for, the table unchanged', async () => {
     const report = await fx.ingestion.ingest(await fx.file('breaks-cr.csv', 'id,v\r1,a\r2,b\n3,c\n'), 'bronze.breaks_cr');
     expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });

@@ -11,7 +11,7 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
-import { csvWithOneKindOfLineBreak, fileReadError, stageCsv } from './csv-reader.js';
+import { csvWithOneKindOfLineBreak, fileReadError, readsLikeMixedLineBreaks, stageCsv } from './csv-reader.js';
 import { duckDbDecompressionError } from './decompressed.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
 import {
@@ -440,8 +440,9 @@ async function stageAndCommit(
           await dropStaged(duck, id);
           continue;
         }
-        // A CSV file whose lines end some with CR LF and some with LF, which DuckDB's reader cannot read: read a copy with LF throughout.
-        if (source !== probed || probed.format !== 'csv' || !(error instanceof Error && /state machine reached an invalid state/i.test(error.message))) throw error;
+        // A CSV file whose lines end some with CR LF and some with LF, which DuckDB's reader cannot read: read a copy with LF throughout
+        // (none is made for a file with one kind of line break: its error stands).
+        if (source !== probed || probed.format !== 'csv' || !readsLikeMixedLineBreaks(error)) throw error;
         const copy = await csvWithOneKindOfLineBreak(duck, probed, options, join(scratchDir, `${id}-line-breaks.csv`));
         if (!copy) throw error;
         source = copy;
