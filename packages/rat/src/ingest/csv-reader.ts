@@ -6,7 +6,7 @@ import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { OFFSET_TEXT } from './schema-plan.js';
 import { mapColumnNames } from './column-names.js';
 import { type ProbedFile, readHead, SAMPLE_BYTES } from './file-probe.js';
-import { InputFileError } from './input-file-error.js';
+import { type FilePosition, InputFileError } from './input-file-error.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
@@ -284,13 +284,28 @@ async function refuseUnclosedQuote(duck: DuckDb, rejectsTable: string, file: Pro
     return !(unclosed.length === 1 && line === lastLine);
   });
   if (!swallowing) return;
-  throw new InputFileError(
-    'INGEST_FILE_INVALID',
+  throw new UnclosedQuoteError(
     file.display,
     swallowing.line === null ? {} : { line: Number(swallowing.line) },
     'unclosed quote: a value starts with a quote that is never closed, so the reader took the lines after it as part of that one value (up to the next quote or the end of the file) and their rows would be lost; nothing was loaded. ' +
       `Close the quote (a quote inside a value is written twice: "") and ingest the file again, or, if the file does not quote its values, ingest it with --quote ''`,
   );
+}
+
+/** A quote that opens a value and is never closed (refuseUnclosedQuote), or one that only seems so (readsLikeMixedLineBreaks). */
+export class UnclosedQuoteError extends InputFileError {
+  constructor(file: string, position: FilePosition, problem: string) {
+    super('INGEST_FILE_INVALID', file, position, problem);
+  }
+}
+
+/**
+ * Whether DuckDB's reader failed on the file as it fails on one whose lines end some with CR LF and
+ * some with LF (csvWithOneKindOfLineBreak): its state machine stops, or a value's closing quote
+ * followed by the other kind of line break reads as text after the quote, the value as never closed.
+ */
+export function readsLikeMixedLineBreaks(error: unknown): boolean {
+  return error instanceof UnclosedQuoteError || (error instanceof Error && /state machine reached an invalid state/i.test(error.message));
 }
 
 /**
@@ -562,10 +577,10 @@ function icebergPrimitive(sqlType: string): PrimitiveType | undefined {
 
 async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext): Promise<Dialect> {
   const whole = file.sample ? decodeSample(file) : undefined;
-  const leading = whole === undefined ? { skip: 0 } : await leadingLines(duck, file, whole);
+  const leading = whole === undefined ? { skip: 0, comments: false } : await leadingLines(duck, file, whole);
   // Excel's `sep=;` line names the delimiter; a delimiter given still wins.
   const options = leading.delimiter !== undefined && ctx.options.delimiter === undefined ? { ...ctx.options, delimiter: leading.delimiter } : ctx.options;
-  const at = { ...ctx, options, skip: leading.skip };
+  const at = { ...ctx, options, skip: leading.skip, comments: leading.comments };
   const sample = whole === undefined ? undefined : skipLines(whole, leading.skip);
   const firstLine = sample?.split(/\r?\n/, 1)[0] ?? '';
   const plausible = (d: Dialect) => d.columns.length > 1 || options.delimiter !== undefined || !DELIMITER_CANDIDATES.some((c) => firstLine.includes(c));
@@ -637,7 +652,7 @@ export function obviousDelimiter(sample: string): string | undefined {
  * (when a later line has more columns), and those lines would vanish without a trace; read, a
  * ragged one is a bad row.
  */
-async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip: number }, lenient: boolean, hint?: { delimiter: string; quote: string; escape: string }): Promise<Dialect | undefined> {
+async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip: number; comments: boolean }, lenient: boolean, hint?: { delimiter: string; quote: string; escape: string }): Promise<Dialect | undefined> {
   const options = { ...ctx.options, ...hint };
   const args = [
     quoteFilePath(file.localPath),
@@ -645,6 +660,9 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     `encoding = ${quoteString(file.encoding)}`,
     `compression = ${quoteString(file.compression)}`,
     `skip = ${ctx.skip}`,
+    // Taking `#` for a comment character (for a `#` line further down), DuckDB's sniffer drops every `#` line before it counts
+    // the lines to skip, and so skips the header too; the reader reads a `#` line past the header as a (bad) row anyway.
+    ...(ctx.comments ? [`comment = ''`] : []),
     ...(options.delimiter !== undefined ? [`delim = ${quoteString(options.delimiter)}`] : []),
     ...(options.quote !== undefined ? [`quote = ${quoteString(options.quote)}`] : []),
     ...(options.escape !== undefined ? [`escape = ${quoteString(options.escape)}`] : []),
@@ -728,7 +746,7 @@ function guessDialect(file: ProbedFile, firstLine: string, options: StageContext
  * header is never read as a row: blank lines, Excel's `sep=;` line (which also names the delimiter),
  * and `#` comment lines where DuckDB's own sniffer skips them too (a header may start with `#`).
  */
-async function leadingLines(duck: DuckDb, file: ProbedFile, sample: string): Promise<{ skip: number; delimiter?: string }> {
+async function leadingLines(duck: DuckDb, file: ProbedFile, sample: string): Promise<{ skip: number; comments: boolean; delimiter?: string }> {
   const lines = sample.split('\n');
   // The sample may end inside a line.
   lines.pop();
@@ -741,13 +759,19 @@ async function leadingLines(duck: DuckDb, file: ProbedFile, sample: string): Pro
     else if (line !== '' && !line.startsWith('#')) break;
   }
   if (skip > certain) {
-    // Comment lines: only as far as DuckDB's sniffer, left to find leading junk itself, skips too.
+    // Comment lines: only as far as DuckDB's sniffer, left to find leading junk itself, skips too. When a
+    // `#` line further down makes it take `#` for a comment character, it skips no rows (it would pass
+    // over every `#` line) and its header is a line after the leading ones; without a header, the first
+    // `#` line may be the header (`#id,name`), and only what it skips is skipped.
     const [row] = await duck
-      .rows<{ SkipRows: number | bigint }>(`SELECT SkipRows FROM sniff_csv(${quoteString(file.localPath)}, encoding = ${quoteString(file.encoding)}, compression = ${quoteString(file.compression)})`)
+      .rows<{ SkipRows: number | bigint; Comment: string; HasHeader: boolean }>(
+        `SELECT SkipRows, Comment, HasHeader FROM sniff_csv(${quoteString(file.localPath)}, encoding = ${quoteString(file.encoding)}, compression = ${quoteString(file.compression)})`,
+      )
       .catch(() => []);
-    skip = Math.max(certain, Math.min(skip, Number(row?.SkipRows ?? 0)));
+    const commentLines = row?.Comment === '#' && row.HasHeader;
+    skip = Math.max(certain, commentLines ? skip : Math.min(skip, Number(row?.SkipRows ?? 0)));
   }
-  return { skip, ...(separator ? { delimiter: separator[1]! } : {}) };
+  return { skip, comments: skip > certain, ...(separator ? { delimiter: separator[1]! } : {}) };
 }
 
 /** The text after its first `count` lines. */

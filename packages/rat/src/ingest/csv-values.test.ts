@@ -37,6 +37,19 @@ describe('CSV lines before the header', () => {
     expect(await fx.rat.query('SELECT count(*)::INTEGER AS n FROM bronze.lead_hash')).toEqual([{ n: 2 }]);
   });
 
+  it('skips comment lines before the header when a comment line further down makes DuckDB take # for a comment character', async () => {
+    const text = await fx.ingestion.ingest(await fx.file('comment-body.csv', '# exported by tool\ncity,country\nParis,FR\n# section 2\nLyon,FR\n'), 'bronze.lead_comment_body');
+    expect(text.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    // Not the header line: the table's columns are named by it.
+    expect(await fx.rat.query("SELECT city || ',' || country AS row FROM bronze.lead_comment_body ORDER BY city")).toEqual([{ row: 'Lyon,FR' }, { row: 'Paris,FR' }]);
+    // The comment in the body is a ragged row, kept in the quarantine: not the header.
+    expect(await rejectRows('bronze.lead_comment_body')).toEqual([[4, 'expected 2 fields, found 1', '# section 2']]);
+    const typed = await fx.ingestion.ingest(await fx.file('comment-body-typed.csv', '# exported by tool\n# on 2024-01-01\nid,name\n1,a\n# mid\n2,b\n'), 'bronze.lead_comment_typed');
+    expect(typed.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await columns('bronze.lead_comment_typed')).toMatchObject({ id: 'long', name: 'string' });
+    expect((await rejectRows('bronze.lead_comment_typed')).map((r) => [r[0], r[2]])).toEqual([[5, '# mid']]);
+  });
+
   it("takes Excel's sep= line as the delimiter and skips it; a bad row keeps its line number", async () => {
     const report = await fx.ingestion.ingest(await fx.file('excel-sep.csv', 'sep=;\nid;amount\n1;2\n2;x\n3;4\n'), 'bronze.lead_sep', { types: { amount: 'BIGINT' } });
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
@@ -61,6 +74,48 @@ describe('CSV encoding', () => {
     // Invalid bytes and no valid multi-byte character: Latin-1.
     await fx.ingestion.ingest(await fx.file('latin.csv', Buffer.from('id,txt\n1,caf\xe9\n2,na\xefve\n', 'latin1')), 'bronze.enc_latin');
     expect(await fx.rat.query('SELECT txt FROM bronze.enc_latin ORDER BY id')).toEqual([{ txt: 'café' }, { txt: 'naïve' }]);
+  });
+
+  it('reads UTF-16 big-endian by its byte-order mark, detected or given as utf-16 or utf-16be, plain or gzip', async () => {
+    const text = '\uFEFFid,name\n1,café\n2,€uro\n';
+    const bigEndian = Buffer.from(text, 'utf16le').swap16();
+    for (const [name, content, encoding] of [
+      ['u16be.csv', bigEndian, undefined],
+      ['u16be-given.csv', bigEndian, 'utf-16'],
+      ['u16be-named.csv', bigEndian, 'UTF-16BE'],
+      ['u16be.csv.gz', gzipSync(bigEndian), undefined],
+    ] as const) {
+      const table = `bronze.enc_${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, content), table, encoding ? { encoding } : {});
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+      expect((await fx.rat.query<{ name: string }>(`SELECT name FROM ${table} ORDER BY id`)).map((r) => r.name), name).toEqual(['café', '€uro']);
+    }
+  });
+
+  it('reads Windows-1252 (bytes 0x80 to 0x9F: €, smart quotes) in the first bytes or past them, and says what to do when the file is forced to Latin-1', async () => {
+    const cp1252 = (text: string) => Buffer.from(text.replaceAll('€', '\x80').replaceAll('“', '\x93').replaceAll('”', '\x94'), 'latin1');
+    const early = cp1252('id,name,price\n1,café,5 €\n2,“quoted”,3\n');
+    const report = await fx.ingestion.ingest(await fx.file('cp1252.csv', early), 'bronze.enc_cp1252');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT name, price FROM bronze.enc_cp1252 ORDER BY id')).toEqual([
+      { name: 'café', price: '5 €' },
+      { name: '“quoted”', price: '3' },
+    ]);
+    // The first 64 KiB look Latin-1 (é, no byte from 0x80 to 0x9F): DuckDB's Latin-1 reader refuses the € further down.
+    const late = cp1252(`id,name\n${Array.from({ length: 5000 }, (_, i) => `${i + 3},café ${i}`).join('\n')}\n5003,€ late\n`);
+    const lateReport = await fx.ingestion.ingest(await fx.file('cp1252-late.csv', late), 'bronze.enc_cp1252_late');
+    expect(lateReport.files[0], lateReport.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 5001, rowsRejected: 0 });
+    expect(await fx.rat.query("SELECT name FROM bronze.enc_cp1252_late WHERE id IN (3, 5003) ORDER BY id")).toEqual([{ name: 'café 0' }, { name: '€ late' }]);
+    expect((await fx.ingestion.ingest(await fx.file('cp1252-named.csv', early), 'bronze.enc_cp1252_named', { encoding: 'cp1252' })).files[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    const forced = await fx.ingestion.ingest(await fx.file('cp1252-forced.csv', early), 'bronze.enc_cp1252_forced', { encoding: 'latin-1' });
+    expect(forced.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(forced.files[0]!.error).toMatch(/cp1252-forced\.csv: the file is not latin-1 text.*--encoding windows-1252/);
+  });
+
+  it('refuses an unknown encoding before it reads any file, naming the value and the encodings it takes', async () => {
+    const path = await fx.file('enc-unknown.csv', 'id,name\n1,a\n');
+    await expect(fx.ingestion.ingest(path, 'bronze.enc_unknown', { encoding: 'cp-1252' })).rejects.toThrow(/unknown encoding "cp-1252": use utf-8, utf-16, utf-16le, utf-16be, latin-1, windows-1252, cp1252/);
+    expect(await fx.rat.query("SELECT count(*)::INT AS n FROM bronze._file_registry WHERE target_table = 'bronze.enc_unknown'")).toEqual([{ n: 0 }]);
   });
 
   it("keeps a quarantined line as the file holds it: a byte that is not UTF-8 as its Latin-1 character, not DuckDB's ?, and a line past 10,000 characters whole", async () => {
@@ -110,6 +165,22 @@ describe('CSV line breaks', () => {
       expect(await fx.rat.query(`SELECT DISTINCT _source_file AS f FROM ${table}`)).toEqual([{ f: path }]);
       if (rows === 4) expect(await rejectRows(table)).toEqual([[5, expect.stringContaining('expected 2 fields, found 3'), '4,x,extra']]);
     }
+  });
+
+  it('reads mixed line breaks in a file that quotes every value, where DuckDB reports a closing quote before the other line break as never closed', async () => {
+    for (const [name, text] of [
+      ['breaks-quoted.csv', 'id,t\r\n0,"a"\r\n1,"b"\r\n2,"c"\n3,"d"\n'],
+      ['breaks-quoted-lf.csv', '"id","t"\n"0","a"\n"1","b"\r\n"2","c"\r\n"3","d"\n'],
+    ] as const) {
+      const table = `bronze.${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, text), table);
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 4, rowsRejected: 0 });
+      expect((await fx.rat.query<{ t: string }>(`SELECT t FROM ${table} ORDER BY id`)).map((r) => r.t), name).toEqual(['a', 'b', 'c', 'd']);
+    }
+    // A quote really left open is still refused, named at its line of the file.
+    const open = await fx.ingestion.ingest(await fx.file('breaks-open.csv', 'id,t\r\n0,"a"\r\n1,"b\r\n2,"c"\n3,d\n4,e\n'), 'bronze.breaks_open');
+    expect(open.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(open.files[0]!.error).toMatch(/breaks-open\.csv \(line 3\): unclosed quote/);
   });
 
   it('fails a file whose lone CR line breaks (old Mac) mix with LF, saying what to look for, the table unchanged', async () => {

@@ -104,6 +104,23 @@ describe('custom parsers', () => {
     ]);
   });
 
+  it("gives a parser the lines of a Windows-1252 or UTF-16 big-endian file decoded, as detected or as --encoding names", async () => {
+    const parser: CustomParser = async function* (input) {
+      for await (const line of input.lines()) yield { line };
+    };
+    const bigEndian = Buffer.from('\uFEFF€ one\n“two”\n', 'utf16le').swap16();
+    for (const [name, content, encoding] of [
+      ['cp1252.txt', Buffer.from('\x80 one\n\x93two\x94\n', 'latin1'), undefined],
+      ['cp1252-named.txt', Buffer.from('\x80 one\n\x93two\x94\n', 'latin1'), 'windows-1252'],
+      ['u16be.txt', bigEndian, undefined],
+    ] as const) {
+      const table = `bronze.parsed_${name.replaceAll(/[.-]/g, '_')}`;
+      const report = await fx.ingestion.ingest(await fx.file(name, content), table, { parser, ...(encoding ? { encoding } : {}) });
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+      expect((await fx.rat.query<{ line: string }>(`SELECT line FROM ${table} ORDER BY line`)).map((r) => r.line), name).toEqual(['“two”', '€ one']);
+    }
+  });
+
   it('quarantines rows whose values cannot be typed, with their row number', async () => {
     const path = await fx.file('untypable.txt', 'x');
     const parser: CustomParser = function* () {

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
 import type { ParsedRow, ParserInput } from './ingest-options.js';
@@ -7,6 +7,7 @@ import { InputFileError, ParserError } from './input-file-error.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import { createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stageNames } from './staged-file.js';
 import { describeRow, RowSink } from './staged-rows.js';
+import { decodedText, needsDecoder } from './text-transcode.js';
 
 /**
  * Custom parsers: the user's function turns the file into rows, which then take the same path as
@@ -87,8 +88,9 @@ function parserInput(file: ProbedFile, ctx: StageContext): ParserInput {
     bytes: () => open() as AsyncIterable<Buffer>,
     async *lines() {
       const stream = open();
-      stream.setEncoding(encoding === 'latin-1' ? 'latin1' : encoding === 'utf-16' ? 'utf16le' : 'utf8');
-      const reader = createInterface({ input: stream, crlfDelay: Infinity });
+      if (!needsDecoder(encoding)) stream.setEncoding(encoding === 'latin-1' ? 'latin1' : encoding === 'utf-16' ? 'utf16le' : 'utf8');
+      const input = needsDecoder(encoding) ? Readable.from(decodedText(stream as AsyncIterable<Buffer>, encoding)) : stream;
+      const reader = createInterface({ input, crlfDelay: Infinity });
       let first = true;
       try {
         for await (const line of reader) {

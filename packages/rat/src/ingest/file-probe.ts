@@ -111,7 +111,9 @@ export async function probeFile(
     if (head.subarray(0, 4).toString('latin1') !== 'PAR1') throw new InputFileError('INGEST_FILE_INVALID', display, { byte: 0 }, 'not a Parquet file: it does not start with the PAR1 magic bytes');
   }
   // Binary formats have no text encoding; a custom parser may read binary files, so NUL bytes are no error for it.
-  const encoding = format === 'parquet' || format === 'xlsx' || format === 'arrow' || format === 'avro' ? 'utf-8' : format === 'custom' ? (options.encoding ?? customEncoding(display, sample)) : (options.encoding ?? detectEncoding(display, sample));
+  // `utf-16` given means UTF-16, its byte order as the byte-order mark says.
+  const given = options.encoding === 'utf-16' && bigEndianMark(sample) ? 'utf-16be' : options.encoding;
+  const encoding = format === 'parquet' || format === 'xlsx' || format === 'arrow' || format === 'avro' ? 'utf-8' : format === 'custom' ? (given ?? customEncoding(display, sample)) : (given ?? detectEncoding(display, sample));
   if (format === 'json' && encoding !== 'utf-8') {
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, `JSON must be UTF-8 (RFC 8259), but the file looks ${encoding}; convert it (iconv -f ${encoding} -t utf-8)`);
   }
@@ -255,22 +257,27 @@ function customEncoding(display: string, sample: Buffer | undefined): TextEncodi
   }
 }
 
+const bigEndianMark = (sample: Buffer | undefined) => sample !== undefined && sample[0] === 0xfe && sample[1] === 0xff;
+
 /**
  * A byte-order mark decides; else valid UTF-8 is UTF-8, and so is text holding any valid multi-byte
  * UTF-8 sequence (`é` as C3 A9) among a few invalid bytes: one stray Latin-1 byte must not make
  * every other value garbled (`cafÃ©`); its row goes to the quarantine instead. Only text with
- * invalid bytes and no such sequence is taken as Latin-1. NUL bytes mean it is not 8-bit text.
+ * invalid bytes and no such sequence is 8-bit text: Windows-1252 when it holds a byte from 0x80 to
+ * 0x9F (Excel on Windows writes € as 0x80, “ ” as 0x93 0x94; in Latin-1 they are control
+ * characters, which DuckDB's Latin-1 reader refuses), else Latin-1. NUL bytes mean it is not 8-bit text.
  */
 function detectEncoding(display: string, sample: Buffer | undefined): TextEncoding {
   if (!sample) return 'utf-8';
-  if ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff)) return 'utf-16';
+  if (sample[0] === 0xff && sample[1] === 0xfe) return 'utf-16';
+  if (bigEndianMark(sample)) return 'utf-16be';
   const nul = sample.indexOf(0);
   if (nul >= 0) {
     throw new InputFileError(
       'INGEST_FILE_INVALID',
       display,
       { byte: nul },
-      'binary data (a NUL byte): this is not UTF-8 or Latin-1 text; if it is UTF-16 without a byte-order mark, pass --encoding utf-16',
+      'binary data (a NUL byte): this is not UTF-8 or Latin-1 text; if it is UTF-16 without a byte-order mark, pass --encoding utf-16le (or utf-16be)',
     );
   }
   // The sample may end inside a multi-byte character: judge all but its last 3 bytes.
@@ -279,7 +286,8 @@ function detectEncoding(display: string, sample: Buffer | undefined): TextEncodi
     new TextDecoder('utf-8', { fatal: true }).decode(judged);
     return 'utf-8';
   } catch {
-    return hasUtf8Sequence(judged) ? 'utf-8' : 'latin-1';
+    if (hasUtf8Sequence(judged)) return 'utf-8';
+    return judged.some((byte) => byte >= 0x80 && byte <= 0x9f) ? 'windows-1252' : 'latin-1';
   }
 }
 

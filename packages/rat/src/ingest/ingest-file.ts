@@ -11,9 +11,10 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { deferWrites } from '../storage/deferred-writes.js';
 import type { ColumnMapping } from './column-names.js';
-import { csvWithOneKindOfLineBreak, fileReadError, stageCsv } from './csv-reader.js';
+import { csvWithOneKindOfLineBreak, fileReadError, readsLikeMixedLineBreaks, stageCsv } from './csv-reader.js';
 import { duckDbDecompressionError } from './decompressed.js';
 import { type ProbedFile, probeFile, settleHash } from './file-probe.js';
+import { csvInUtf8, needsDecoder } from './text-transcode.js';
 import {
   AlreadyIngestedError,
   type BatchSkips,
@@ -246,8 +247,10 @@ async function stageAndCommit(
     );
   try {
     let checkInfinite = false;
-    /** The file the rows are read from: the probed file, or a copy with one kind of line break (normalizeLineBreaks). */
-    let source = probed;
+    /** The file read as the probed one: itself, or a UTF-8 copy of a CSV file in an encoding DuckDB's reader lacks (csvInUtf8). */
+    let decoded = probed.format === 'csv' && needsDecoder(probed.encoding) ? await csvInUtf8(probed, probed.encoding, join(scratchDir, `${id}-utf-8.csv`)) : probed;
+    /** The file the rows are read from: `decoded`, or a copy of it with one kind of line break (normalizeLineBreaks). */
+    let source = decoded;
     for (let attempt = 1; ; attempt++) {
       try {
         // Files waiting in the group were planned against its table; the group's commit catches a stale one.
@@ -440,9 +443,20 @@ async function stageAndCommit(
           await dropStaged(duck, id);
           continue;
         }
-        // A CSV file whose lines end some with CR LF and some with LF, which DuckDB's reader cannot read: read a copy with LF throughout.
-        if (source !== probed || probed.format !== 'csv' || !(error instanceof Error && /state machine reached an invalid state/i.test(error.message))) throw error;
-        const copy = await csvWithOneKindOfLineBreak(duck, probed, options, join(scratchDir, `${id}-line-breaks.csv`));
+        if (probed.format !== 'csv') throw error;
+        const refused = notInEncoding(probed, source, options, error);
+        if (refused === 'windows-1252') {
+          // Detected as Latin-1 by its first bytes, with a byte from 0x80 to 0x9F further down: Windows-1252, read through a UTF-8 copy.
+          decoded = await csvInUtf8(probed, refused, join(scratchDir, `${id}-utf-8.csv`));
+          source = decoded;
+          await dropStaged(duck, id);
+          continue;
+        }
+        if (refused) throw refused;
+        // A CSV file whose lines end some with CR LF and some with LF, which DuckDB's reader cannot read: read a copy with LF throughout
+        // (none is made for a file with one kind of line break: its error stands).
+        if (source !== decoded || !readsLikeMixedLineBreaks(error)) throw error;
+        const copy = await csvWithOneKindOfLineBreak(duck, decoded, options, join(scratchDir, `${id}-line-breaks.csv`));
         if (!copy) throw error;
         source = copy;
         await dropStaged(duck, id);
@@ -452,6 +466,27 @@ async function stageAndCommit(
     await dropStaged(duck, id);
     await rm(scratchDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * DuckDB's refusal of a CSV file's bytes as not in the encoding it was read with (`File is not
+ * latin-1 encoded`), which names neither the file nor a byte: `windows-1252` for a file taken for
+ * Latin-1 by its first bytes (the caller reads it as that), else the error naming the file and what
+ * to do. Undefined for any other error.
+ */
+function notInEncoding(probed: ProbedFile, source: ProbedFile, options: ResolvedIngestOptions, error: unknown): 'windows-1252' | InputFileError | undefined {
+  const refusal = error instanceof Error ? /File is not ([\w-]+) encoded/i.exec(error.message) : null;
+  if (!refusal) return undefined;
+  if (source.encoding === 'latin-1' && options.encoding === undefined) return 'windows-1252';
+  const latin = source.encoding === 'latin-1';
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    probed.display,
+    {},
+    `the file is not ${refusal[1]} text, the encoding it was read as (DuckDB's reader does not say at which byte)${latin ? ': Latin-1 has no characters for the bytes 0x80 to 0x9F, which Windows-1252 uses (€ is 0x80, “ ” are 0x93 0x94)' : ''}; ` +
+      `ingest it with its encoding: --encoding ${latin ? 'windows-1252' : 'utf-8, utf-16le, utf-16be, latin-1 or windows-1252'}`,
+    { cause: error },
+  );
 }
 
 /** A temp table (line, raw) of the file's lines that hold the records of `rejectsSql`'s rows (StagedFile.recordLines). */

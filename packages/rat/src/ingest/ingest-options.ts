@@ -4,7 +4,18 @@ import type { IngestProgress } from './progress.js';
 
 export type SourceFormat = 'csv' | 'json' | 'parquet' | 'xlsx' | 'arrow' | 'avro';
 export type Compression = 'none' | 'gzip' | 'zstd';
-export type TextEncoding = 'utf-8' | 'utf-16' | 'latin-1';
+/** A text encoding as rat names it: `utf-16` is little-endian (DuckDB's name), `latin-1` ISO 8859-1. */
+export type TextEncoding = 'utf-8' | 'utf-16' | 'utf-16be' | 'latin-1' | 'windows-1252';
+/** The spellings `encoding` takes, each for one TextEncoding (`utf-16` follows a big-endian byte-order mark). */
+export const ENCODING_NAMES: Readonly<Record<string, TextEncoding>> = {
+  'utf-8': 'utf-8',
+  'utf-16': 'utf-16',
+  'utf-16le': 'utf-16',
+  'utf-16be': 'utf-16be',
+  'latin-1': 'latin-1',
+  'windows-1252': 'windows-1252',
+  cp1252: 'windows-1252',
+};
 /** What a custom parser gets: the file, and ways to read it (decompressed when gzip or zstd). */
 export interface ParserInput {
   /** Local path of the file as stored (a landing object is a downloaded copy; may be gzip- or zstd-compressed). */
@@ -77,8 +88,8 @@ export interface IngestOptions {
   escape?: string;
   /** CSV: whether the first line holds column names (default: detected). */
   header?: boolean;
-  /** CSV: text encoding (default: detected from a byte-order mark or the bytes). */
-  encoding?: TextEncoding;
+  /** CSV: text encoding, one of ENCODING_NAMES (default: detected from a byte-order mark or the bytes). */
+  encoding?: string;
   /** CSV: strptime formats for dates and timestamps (default: detected). */
   dateFormat?: string;
   timestampFormat?: string;
@@ -106,7 +117,8 @@ export interface IngestOptions {
   onProgress?: (event: IngestProgress) => void;
 }
 
-export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'safeNames' | 'lineage' | 'schemaDrift' | 'onError' | 'types' | 'rename' | 'keys' | 'partitionBy' | 'spelling'> {
+export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'safeNames' | 'lineage' | 'schemaDrift' | 'onError' | 'types' | 'rename' | 'keys' | 'partitionBy' | 'spelling' | 'encoding'> {
+  encoding?: TextEncoding;
   spelling: OptionSpelling;
   mode: IngestMode;
   keys: string[];
@@ -143,8 +155,9 @@ const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
 const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
 
 export function resolveIngestOptions(options: IngestOptions = {}): ResolvedIngestOptions {
+  const { encoding, ...given } = options;
   const resolved: ResolvedIngestOptions = {
-    ...options,
+    ...given,
     mode: options.mode ?? 'append',
     keys: options.keys ?? [],
     types: options.types ?? {},
@@ -160,6 +173,12 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
   if (options.format !== undefined) oneOf('format', options.format, FORMATS);
   oneOf('schema drift policy', resolved.schemaDrift, DRIFT);
   oneOf('bad-row policy (on error)', resolved.onError, BAD_ROWS);
+  if (encoding !== undefined) {
+    // Checked before any file is read: a misspelt encoding would otherwise fail every file of the batch.
+    const named = Object.hasOwn(ENCODING_NAMES, encoding.toLowerCase()) ? ENCODING_NAMES[encoding.toLowerCase()] : undefined;
+    if (!named) throw new ValidationError('INVALID_ARGUMENT', `unknown encoding "${encoding}": use ${Object.keys(ENCODING_NAMES).join(', ')}`);
+    resolved.encoding = named;
+  }
   if (resolved.mode === 'merge' && resolved.keys.length === 0) {
     throw new ValidationError('INVALID_ARGUMENT', 'mode merge needs key columns: e.g. --mode merge --key order_id');
   }

@@ -60,7 +60,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--escape <char>', 'CSV escape character')
     .option('--header', 'CSV: the first line holds column names')
     .option('--no-header', 'CSV: there is no header line')
-    .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 or latin-1 (default: detected)')
+    .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 (by its byte-order mark, else little-endian), utf-16le, utf-16be, latin-1, windows-1252 or cp1252 (default: detected)')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format, e.g. %d/%m/%Y %H:%M; with %z the column is timestamptz')
     .option('--decimal-separator <char>', 'CSV: , for numbers written 1,5 (default .)')
