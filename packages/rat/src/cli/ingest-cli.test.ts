@@ -58,6 +58,34 @@ describe('rat upload / landing / ingest', () => {
     expect([notIsoDate('column d: cannot convert 2024-02-05 10:00:00 to DATE'), notIsoDate('column d: cannot convert soon to DATE'), notIsoDate('column n: cannot convert 1.5 to BIGINT')]).toEqual([undefined, undefined, undefined]);
   });
 
+  it('suggests the date format that reads the rejected value, both orders when only the user can tell, and the first date of a reason naming several columns', async () => {
+    expect(notIsoDate('column d: cannot convert 12/25/2024 to DATE')).toEqual({ value: '12/25/2024', flag: 'date-format', format: '%m/%d/%Y' });
+    expect(notIsoDate('column d: cannot convert 25/12/2024 10:00 to TIMESTAMP')).toEqual({ value: '25/12/2024 10:00', flag: 'timestamp-format', format: '%d/%m/%Y %H:%M' });
+    expect(notIsoDate('column d: cannot convert 05/02/24 to DATE')).toEqual({ value: '05/02/24', flag: 'date-format', format: '%d/%m/%y', other: '%m/%d/%y' });
+    expect(notIsoDate('column d: cannot convert 01/02/2024 to DATE; column amt: cannot convert 1,234.50 to DECIMAL(12,2)')).toEqual({ value: '01/02/2024', flag: 'date-format', format: '%d/%m/%Y', other: '%m/%d/%Y' });
+    await writeFile(join(dir, 'two.csv'), 'id,d,amt\n1,01/02/2024,"1,234.50"\n2,2024-03-01,1\n');
+    const two = await rat(home, ['ingest', join(dir, 'two.csv'), 'bronze.two', '--type', 'd=DATE', '--type', 'amt=DECIMAL(12,2)']);
+    expect(two.stdout).toContain("dates not written YYYY-MM-DD (01/02/2024) need their format, e.g.: rat ingest --replay-rejects bronze.two --date-format '%d/%m/%Y' (or '%m/%d/%Y' if the month comes first)");
+  });
+
+  it('refuses a date format that is not one before reading any file, and says when a given one was not applied to a column', async () => {
+    await writeFile(join(dir, 'fmt.csv'), 'id,d\n1,12/25/2024\n2,25/12/2024\n');
+    for (const [format, message] of [
+      ['%Q', 'rat: INVALID_ARGUMENT: date format "%Q": unknown specifier %Q'],
+      ['nonsense', 'rat: INVALID_ARGUMENT: date format "nonsense" reads no date'],
+    ]) {
+      const refused = await rat(home, ['ingest', join(dir, 'fmt.csv'), 'bronze.fmt', '--date-format', format!]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(message);
+    }
+    expect((await rat(home, ['ingest', join(dir, 'fmt.csv'), 'bronze.fmt', '--timestamp-format', '%H:%M'])).stderr).toContain('timestamp format "%H:%M" reads no date');
+    // Refused before any file was read: no table.
+    expect((await rat(home, ['sql', 'SELECT * FROM bronze.fmt'])).code).toBe(1);
+    const applied = await rat(home, ['ingest', join(dir, 'fmt.csv'), 'bronze.fmt', '--date-format', '%m/%d/%Y']);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(`hint: ${join(dir, 'fmt.csv')}: --date-format '%m/%d/%Y' was not applied to column d: its value 25/12/2024 does not read by it, so the column is loaded as text`);
+  });
+
   it('a merge replay leaves a row a later load superseded, and says how to force it', async () => {
     await writeFile(join(dir, 'mm1.csv'), 'id,day\n1,2024-01-01\n2,05/02/2024\n3,2024-01-03\n');
     await writeFile(join(dir, 'mm2.csv'), 'id,day\n2,2024-03-01\n');

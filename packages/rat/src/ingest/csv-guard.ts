@@ -23,7 +23,9 @@ import { lossyCastSql, zoneLossReasonSql } from './schema-plan.js';
  * stops only at 1900-01-01 itself (one comparison per value; a real 1900-01-01 is rare), and the
  * exact read converts the text with the format, reading those three words as the cast does
  * (`convertedSql`): infinity then goes to the quarantine as on the ISO path (temporal-infinity.ts),
- * `epoch` is 1970-01-01 as in PostgreSQL, and a real 1900-01-01 loads.
+ * `epoch` is 1970-01-01 as in PostgreSQL, and a real 1900-01-01 loads. The same for a format's %Y,
+ * which takes 1 to 4 digits (`05/02/24` is year 24): the streamed read also stops at a year before
+ * 1000, and the exact read takes such a year only where the text writes it with 4 digits.
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
@@ -131,11 +133,22 @@ function castableSql(guard: CsvGuard, alias = ''): string {
  */
 function convertedSql(guard: CsvGuard, value: string): string {
   if (guard.format === undefined) return `TRY_CAST(${value} AS ${guard.type})`;
-  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(try_strptime(${value}, ${quoteString(guard.format)}) AS ${guard.type}) END`;
+  const parsed = `try_strptime(${value}, ${quoteString(guard.format)})`;
+  // %Y takes 1 to 4 digits: `05/02/24` would be year 24. A year before 1000 counts only where the text writes it with 4 digits (`0024`).
+  const year = fourDigitYear(guard.format) ? `CASE WHEN ${parsed} < TIMESTAMP '1000-01-01' AND strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) = 0 THEN NULL ELSE ${parsed} END` : parsed;
+  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(${year} AS ${guard.type}) END`;
+}
+
+/** Whether a strptime format reads the year by %Y (not a literal `%%Y`). */
+function fourDigitYear(format: string): boolean {
+  return format.replaceAll('%%', '').includes('%Y');
 }
 
 /** The value the reader gives a formatted column for `infinity`, `-infinity` and `epoch`. */
 const WORD_AS_READ: Record<string, string> = { DATE: `DATE '1900-01-01'`, TIMESTAMP: `TIMESTAMP '1900-01-01 00:00:00'` };
+
+/** Values before the year 1000, which the reader's %Y also reads from a short year (`24`): convertedSql tells the two apart. */
+const BEFORE_YEAR_1000: Record<string, string> = { DATE: `DATE '1000-01-01'`, TIMESTAMP: `TIMESTAMP '1000-01-01 00:00:00'` };
 
 /** True when `value` (text) is not NULL and does not convert to the guard's type, or converts with a change. */
 function badSql(value: string, guard: CsvGuard): string {
@@ -169,7 +182,8 @@ export function guardedReadSql(guard: CsvGuard): string {
     return `CASE WHEN ${value} = trunc(${value}) AND ${inRange} THEN CAST(${value} AS ${guard.type}) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
   if (guard.format !== undefined && guard.read === guard.type) {
-    return `CASE WHEN ${value} = ${WORD_AS_READ[guard.type]!} THEN ${stop} ELSE ${value} END AS ${name}`;
+    const shortYear = fourDigitYear(guard.format) ? ` OR ${value} < ${BEFORE_YEAR_1000[guard.type]!}` : '';
+    return `CASE WHEN ${value} = ${WORD_AS_READ[guard.type]!}${shortYear} THEN ${stop} ELSE ${value} END AS ${name}`;
   }
   if (guard.format !== undefined) return `CAST(coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) AS ${guard.type}) AS ${name}`;
   if (guard.read === 'TIMESTAMP') {

@@ -23,6 +23,8 @@ interface Dialect {
   timestampFormat?: string;
   /** ',' for numbers written 1,5 (as given; DuckDB's sniffer does not detect it). */
   decimalSeparator?: '.' | ',';
+  /** What the report says of how the file was read: a date format not applied, and why. */
+  notes?: string[];
 }
 
 interface SniffRow {
@@ -204,7 +206,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   };
 
   // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
-  const staged: StagedFile = { relation: view, columns: [], hasLine: false, hasOrdinal: true, rows: 0, rejects, rejected: 0, parse, mapping };
+  const staged: StagedFile = { relation: view, columns: [], hasLine: false, hasOrdinal: true, rows: 0, rejects, rejected: 0, parse, mapping, ...(dialect.notes ? { notes: dialect.notes } : {}) };
   const materialize = async (): Promise<StagedFile> => {
     for (const maxLineBytes of longLines ? [LONG_LINE_BYTES] : [DEFAULT_LINE_BYTES, LONG_LINE_BYTES]) {
       await dropDuckRejects();
@@ -394,7 +396,8 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   const { duck, options } = ctx;
   const first = files[0]!;
   const dialect = await detectDialect(duck, first, ctx);
-  if (!dialect.header || dialect.skip !== 0) return undefined;
+  // A date format not applied to the first file (notes) may well apply to the others: each is read on its own.
+  if (!dialect.header || dialect.skip !== 0 || dialect.notes) return undefined;
   const sourceNames = headerNames(first, dialect) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(first.display, sourceNames, options, ctx.reserved);
   const wanted = mapping.map((m, i) => readType(ctx, dialect, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));
@@ -596,6 +599,7 @@ async function detectDialect(duck: DuckDb, file: ProbedFile, ctx: StageContext):
   }
   // The lenient sniffer drops quoting when a quote is unbalanced; quoted fields ("a,b") must still parse.
   if (options.quote === undefined && dialect.quote === '' && sample?.includes('"')) dialect = { ...dialect, quote: '"', escape: options.escape ?? '"' };
+  dialect = await checkedDateFormats(duck, file, dialect, options);
   return { ...dialect, columns: await exactColumns(duck, file, dialect, options.sampleSize ?? DEFAULT_SAMPLE_ROWS) };
 }
 
@@ -677,9 +681,8 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
     if (!row) return undefined;
     const empty = (v: string) => (v === '(empty)' ? '' : v);
     const dialect = { delimiter: row.Delimiter, quote: empty(row.Quote), escape: empty(row.Escape), header: row.HasHeader, skip: ctx.skip, columns: row.Columns };
-    const sniffedDate = row.DateFormat && options.dateFormat === undefined ? row.DateFormat : undefined;
     // The ISO format itself is read without one, checked (csv-guard.ts): with a format, DuckDB's reader takes `infinity`, `-infinity` and `epoch` for 1900-01-01.
-    const dateFormat = sniffedDate && (sniffedDate === ISO_DATE_FORMAT || (await isoDatesWin(duck, file, dialect, sniffedDate, options.sampleSize ?? DEFAULT_SAMPLE_ROWS))) ? undefined : row.DateFormat;
+    const dateFormat = row.DateFormat && options.dateFormat === undefined && row.DateFormat === ISO_DATE_FORMAT ? undefined : row.DateFormat;
     // A format with a zone (%z) reads instants: DuckDB's sniffer calls the column TIMESTAMP, whose reader shifts each value to UTC
     // and drops its zone, and takes `infinity` and `epoch` for 1900-01-01; read as TIMESTAMPTZ, each is kept as written.
     const zoned = hasZone(row.TimestampFormat ?? undefined);
@@ -700,25 +703,115 @@ async function sniff(duck: DuckDb, file: ProbedFile, ctx: StageContext & { skip:
 const ISO_DATE_FORMAT = '%Y-%m-%d';
 
 /**
- * Whether the sample's date columns hold more ISO dates than dates in the format the sniffer chose:
- * one `05/02/2024` among a thousand `2024-01-02` makes DuckDB's sniffer pick `%d/%m/%Y` for the
- * column, and every ISO date would then be a bad row. Read with ISO instead, the odd value is the one.
+ * A format's day and month swapped (`%d/%m/%Y` -> `%m/%d/%Y`); undefined when it does not have both,
+ * or has the year first (`%Y-%m-%d`: no one writes year, day, month).
  */
-async function isoDatesWin(duck: DuckDb, file: ProbedFile, dialect: Dialect, format: string, sampleRows: number): Promise<boolean> {
-  const positions = dialect.columns.flatMap((c, i) => (c.type === 'DATE' ? [i + 1] : []));
-  if (positions.length === 0) return false;
+export function swappedDayMonth(format: string): string | undefined {
+  const parts = format.replaceAll('%%', '').match(/%-?[dmYy]/g) ?? [];
+  if (parts.filter((p) => p.endsWith('d')).length !== 1 || parts.filter((p) => p.endsWith('m')).length !== 1 || /[Yy]$/.test(parts[0]!)) return undefined;
+  return format.replace(/%%|%(-?)([dm])/g, (spec: string, dash: string | undefined, letter: string | undefined) => (letter === undefined ? spec : `%${dash ?? ''}${letter === 'd' ? 'm' : 'd'}`));
+}
+
+/**
+ * The sniffed dialect's date and timestamp formats, checked against the sniffer's sample (one read of
+ * it as text, only for a file with a format not ISO, or given): the rows themselves are read as before.
+ *
+ * - A sniffed date format is dropped when more of the sample's dates are ISO (`2024-01-02`) than in
+ *   that format: one `05/02/2024` among a thousand ISO dates makes DuckDB's sniffer pick `%d/%m/%Y`
+ *   for the column, and every ISO date would then be a bad row. Read as ISO, the odd value is the one.
+ * - A sniffed format with a day and a month (`%d/%m/%Y`) takes the order that more of the sample's
+ *   values read by alone (`13/02/2024`), which is not always the one DuckDB's sniffer takes. It is a
+ *   guess when no value of the sample has a day above 12 (`01/02/2024` reads as 1 February and as
+ *   2 January): DuckDB's sniffer then takes day first, and a month-first file would have every such
+ *   date changed without a word. Its columns are read as text instead (raw as written, the bronze
+ *   contract), and the report says to give the order. A value past the sample that the chosen order
+ *   cannot read is a bad row; it never changes how the other rows were read.
+ * - A format given (`--date-format`) that some values of a column read by and others do not makes
+ *   DuckDB's sniffer type that column text: the report says so, with a value it could not read.
+ */
+async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Dialect, options: StageContext['options']): Promise<Dialect> {
+  const temporal = (type: string) => (type === 'DATE' ? 'date' : /^TIMESTAMP/i.test(type.trim()) ? 'timestamp' : undefined);
+  const kinds = (['date', 'timestamp'] as const).flatMap((kind) => {
+    const givenFormat = kind === 'date' ? options.dateFormat : options.timestampFormat;
+    const format = givenFormat ?? (kind === 'date' ? dialect.dateFormat : dialect.timestampFormat);
+    if (format === undefined) return [];
+    const given = givenFormat !== undefined;
+    const positions = dialect.columns.flatMap((c, i) => ((given ? c.type === 'VARCHAR' : temporal(c.type) === kind) ? [i] : []));
+    const swapped = swappedDayMonth(format);
+    // A given format is the user's word on the order; a sniffed one is checked for it (and a date one against ISO).
+    if (positions.length === 0 || (!given && swapped === undefined && kind === 'timestamp')) return [];
+    return [{ kind, format, given, positions, swapped: given ? undefined : swapped }];
+  });
+  if (kinds.length === 0) return dialect;
+  const items = kinds.flatMap((k, n) =>
+    k.positions.flatMap((p) => {
+      const value = `#${p + 1}`;
+      const read = `try_strptime(${value}, ${quoteString(k.format)})`;
+      if (k.given) return [`count(${read}) AS read_${n}_${p}`, `any_value(${value}) FILTER (WHERE ${read} IS NULL AND trim(${value}) <> '') AS other_${n}_${p}`];
+      const other = k.swapped === undefined ? undefined : `try_strptime(${value}, ${quoteString(k.swapped)})`;
+      return [
+        `count(${read}) AS read_${n}_${p}`,
+        ...(k.kind === 'date' ? [`count(TRY_CAST(${value} AS DATE)) AS iso_${n}_${p}`] : []),
+        ...(other === undefined
+          ? []
+          : [
+              `count(*) FILTER (WHERE ${read} IS NOT NULL AND ${other} IS NULL) AS proof_${n}_${p}`,
+              `count(*) FILTER (WHERE ${other} IS NOT NULL AND ${read} IS NULL) AS against_${n}_${p}`,
+              `any_value(${value}) FILTER (WHERE ${read} <> ${other}) AS other_${n}_${p}`,
+            ]),
+      ];
+    }),
+  );
   // The sniffed dialect, every column as text (so without auto_detect = false, which would want the columns).
-  const options = dialectOptions(dialect, file).filter((o) => !o.startsWith('auto_detect'));
-  const read = `read_csv(${[quoteFilePath(file.localPath), ...options, 'all_varchar = true', 'ignore_errors = true'].join(', ')})`;
-  const iso = positions.map((p) => `count(TRY_CAST(#${p} AS DATE))`).join(' + ');
-  const formatted = positions.map((p) => `count(try_strptime(#${p}, ${quoteString(format)}))`).join(' + ');
+  const readOptions = dialectOptions({ ...dialect, dateFormat: undefined, timestampFormat: undefined }, file).filter((o) => !o.startsWith('auto_detect'));
+  const read = `read_csv(${[quoteFilePath(file.localPath), ...readOptions, 'all_varchar = true', 'ignore_errors = true'].join(', ')})`;
+  const sampleRows = options.sampleSize ?? DEFAULT_SAMPLE_ROWS;
+  let rows: Record<string, bigint | string | null>[];
   try {
-    const [row] = await duck.rows<{ iso: bigint; formatted: bigint }>(`SELECT ${iso} AS iso, ${formatted} AS formatted FROM (SELECT * FROM ${read} LIMIT ${sampleRows < 0 ? 'ALL' : sampleRows})`);
-    return row !== undefined && row.iso > row.formatted;
+    rows = await duck.rows<Record<string, bigint | string | null>>(`SELECT ${items.join(', ')} FROM (SELECT * FROM ${read} LIMIT ${sampleRows < 0 ? 'ALL' : sampleRows})`);
   } catch {
     // The check is an improvement on the sniffer, not a second reader: if it cannot read the sample, the sniffer's choice stands.
-    return false;
+    return dialect;
   }
+  const row = rows[0];
+  if (row === undefined) return dialect;
+  const sum = (prefix: string, n: number, positions: number[]) => positions.reduce((total, p) => total + Number(row[`${prefix}_${n}_${p}`] ?? 0), 0);
+  const name = (p: number) => dialect.columns[p]!.name;
+  const notes: string[] = [...(dialect.notes ?? [])];
+  let checked: Dialect = dialect;
+  kinds.forEach((k, n) => {
+    const flag = `--${k.kind}-format`;
+    if (k.given) {
+      const refused = k.positions.filter((p) => sum('read', n, [p]) > 0 && row[`other_${n}_${p}`] != null);
+      for (const p of refused) notes.push(`${flag} '${k.format}' was not applied to column ${name(p)}: its value ${String(row[`other_${n}_${p}`])} does not read by it, so the column is loaded as text`);
+      return;
+    }
+    const clear = (d: Dialect, type: string): Dialect => {
+      const { dateFormat, timestampFormat, ...rest } = d;
+      return { ...rest, ...(k.kind === 'date' ? (timestampFormat ? { timestampFormat } : {}) : dateFormat ? { dateFormat } : {}), columns: d.columns.map((c, i) => (k.positions.includes(i) ? { ...c, type } : c)) };
+    };
+    if (k.kind === 'date' && sum('iso', n, k.positions) > sum('read', n, k.positions)) {
+      checked = clear(checked, 'DATE');
+      return;
+    }
+    if (k.swapped === undefined) return;
+    const proof = sum('proof', n, k.positions);
+    const against = sum('against', n, k.positions);
+    if (against > proof) {
+      // DuckDB's sniffer may take month first with `13/02/2024` in its sample: the sample's own values decide.
+      checked = { ...checked, ...(k.kind === 'date' ? { dateFormat: k.swapped } : { timestampFormat: k.swapped }) };
+      return;
+    }
+    const example = k.positions.map((p) => row[`other_${n}_${p}`]).find((v) => v != null);
+    if (example == null || proof > 0) return;
+    checked = clear(checked, 'VARCHAR');
+    const columns = k.positions.map(name).join(', ');
+    const [dayFirst, monthFirst] = /%-?d.*%-?m/.test(k.format) ? [k.format, k.swapped] : [k.swapped, k.format];
+    notes.push(
+      `the ${k.kind}s of column${k.positions.length === 1 ? '' : 's'} ${columns} (e.g. ${String(example)}) read both day first and month first, and no value of the sample has a day above 12 to tell which, so they are not read as ${k.kind}s (a new column holds them as written; a ${k.kind} column of the table quarantines them): give the order, e.g. ${flag} '${dayFirst}' (or '${monthFirst}')`,
+    );
+  });
+  return notes.length > 0 ? { ...checked, notes } : checked;
 }
 
 /** Last resort when the sniffer cannot make sense of the file: the candidate delimiter the header line uses most, every column text. */

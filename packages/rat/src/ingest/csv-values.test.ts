@@ -462,3 +462,80 @@ describe('CSV timestamps', () => {
     expect((await rejectRows('bronze.inf_parquet'))[0]![1]).toBe('column ts: -infinity cannot be stored as TIMESTAMP: an Iceberg date or timestamp has no infinity');
   });
 });
+
+describe('CSV date order', () => {
+  /** `rows` dates that read both day first and month first (no part above 12), as `id,day` lines from id 1. */
+  const ambiguousLines = (rows: number, time = '') =>
+    Array.from({ length: rows }, (_, i) => `${i + 1},${String(((i + 1) % 12) + 1).padStart(2, '0')}/${String((((i + 1) * 7) % 12) + 1).padStart(2, '0')}/2024${time}`).join('\n');
+  const texts = async (table: string) => (await fx.rat.query<{ id: number; day: string }>(`SELECT id::INT AS id, CAST(day AS VARCHAR) AS day FROM ${table} ORDER BY id`)).map((r) => [r.id, r.day]);
+
+  it('keeps dates whose sample cannot tell day first from month first as written, and says how to give the order, rather than guessing day first', async () => {
+    const report = await fx.ingestion.ingest(await fx.file('order-guess.csv', `id,day\n${ambiguousLines(300)}\n301,12/25/2024\n`), 'bronze.order_guess', { sampleSize: 100 });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 301, rowsRejected: 0 });
+    expect(report.files[0]!.hint).toContain(
+      "the dates of column day (e.g. 02/08/2024) read both day first and month first, and no value of the sample has a day above 12 to tell which, so they are not read as dates",
+    );
+    expect(report.files[0]!.hint).toContain("give the order, e.g. --date-format '%d/%m/%Y' (or '%m/%d/%Y')");
+    expect(await columns('bronze.order_guess')).toMatchObject({ day: 'string' });
+    // Line 2 says 02/08/2024, which was loaded as 2024-08-02 when day first was taken as fact; the month-first row past the sample changes nothing.
+    expect((await texts('bronze.order_guess')).filter(([id]) => id === 1 || id === 301)).toEqual([
+      [1, '02/08/2024'],
+      [301, '12/25/2024'],
+    ]);
+    // The same for timestamps, and with the order given the dates are read by it.
+    const stamps = await fx.ingestion.ingest(await fx.file('order-stamps.csv', `id,day\n${ambiguousLines(3, ' 10:00:00')}\n`), 'bronze.order_stamps');
+    expect(stamps.files[0]!.hint).toContain("the timestamps of column day (e.g. 02/08/2024 10:00:00) read both day first and month first");
+    expect(await columns('bronze.order_stamps')).toMatchObject({ day: 'string' });
+    const given = await fx.ingestion.ingest(await fx.file('order-given.csv', `id,day\n${ambiguousLines(3)}\n`), 'bronze.order_given', { dateFormat: '%m/%d/%Y' });
+    expect(given.files[0]!.hint).toBeUndefined();
+    expect(await texts('bronze.order_given')).toEqual([
+      [1, '2024-02-08'],
+      [2, '2024-03-03'],
+      [3, '2024-04-10'],
+    ]);
+  });
+
+  it('reads dates by the order a value of the sample proves, quarantining a later value that contradicts it without changing the others; an ambiguous file into a date column is quarantined, not guessed', async () => {
+    const proven = await fx.ingestion.ingest(await fx.file('order-proven.csv', `id,day\n0,13/02/2024\n${ambiguousLines(300)}\n301,12/25/2024\n`), 'bronze.order_proven', { sampleSize: 100 });
+    expect(proven.files[0]).toMatchObject({ status: 'success', rowsIngested: 301, rowsRejected: 1 });
+    expect(proven.files[0]!.hint).toBeUndefined();
+    expect((await texts('bronze.order_proven')).filter(([id]) => id <= 1)).toEqual([
+      [0, '2024-02-13'],
+      [1, '2024-08-02'],
+    ]);
+    expect(await rejectRows('bronze.order_proven')).toEqual([[303, 'column day: cannot convert 12/25/2024 to DATE', '301,12/25/2024']]);
+    // A second file whose dates read both ways does not join the table's dates by a guess: its rows wait in the quarantine for the order.
+    const next = await fx.ingestion.ingest(await fx.file('order-next.csv', 'id,day\n400,01/02/2024\n401,03/04/2024\n'), 'bronze.order_proven');
+    expect(next.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
+    expect(next.files[0]!.hint).toContain('a date column of the table quarantines them');
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.order_proven WHERE id >= 400')).toEqual([{ n: 0 }]);
+  });
+
+  it('quarantines a two-digit year in a %Y column instead of loading year 24, in the sample and past it; a year written 0024 loads', async () => {
+    const dates = await fx.ingestion.ingest(await fx.file('short-year.csv', 'id,day\n1,13/02/2024\n2,05/02/24\n3,01/12/2023\n4,05/02/0024\n'), 'bronze.short_year');
+    expect(dates.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 1 });
+    expect(await texts('bronze.short_year')).toEqual([
+      [1, '2024-02-13'],
+      [3, '2023-12-01'],
+      [4, '0024-02-05'],
+    ]);
+    expect(await rejectRows('bronze.short_year')).toEqual([[3, 'column day: cannot convert 05/02/24 to DATE', '2,05/02/24']]);
+    const stamps = await fx.ingestion.ingest(await fx.file('short-year-ts.csv', 'id,day\n1,13/02/2024 10:00:00\n2,05/02/24 11:00:00\n'), 'bronze.short_year_ts');
+    expect(stamps.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await rejectRows('bronze.short_year_ts')).toEqual([[3, 'column day: cannot convert 05/02/24 11:00:00 to TIMESTAMP', '2,05/02/24 11:00:00']]);
+    const late = Array.from({ length: 300 }, (_, i) => `${i + 1},13.02.2024`).join('\n');
+    const past = await fx.ingestion.ingest(await fx.file('short-year-late.csv', `id,day\n${late}\n301,05.02.24\n`), 'bronze.short_year_late', { sampleSize: 100 });
+    expect(past.files[0]).toMatchObject({ status: 'success', rowsIngested: 300, rowsRejected: 1 });
+    expect(await rejectRows('bronze.short_year_late')).toEqual([[302, 'column day: cannot convert 05.02.24 to DATE', '301,05.02.24']]);
+  });
+
+  it('says when a given date format was not applied to a column because a value of it does not read by it', async () => {
+    const report = await fx.ingestion.ingest(await fx.file('given-refused.csv', 'id,day\n1,12/25/2024\n2,25/12/2024\n'), 'bronze.given_refused', { dateFormat: '%m/%d/%Y' });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
+    expect(report.files[0]!.hint).toBe("--date-format '%m/%d/%Y' was not applied to column day: its value 25/12/2024 does not read by it, so the column is loaded as text");
+    expect(await texts('bronze.given_refused')).toEqual([
+      [1, '12/25/2024'],
+      [2, '25/12/2024'],
+    ]);
+  });
+});

@@ -501,9 +501,10 @@ async function recordTexts(duck: Lakehouse['duck'], staged: StagedFile, rejectsS
  * A JSON file that came to one row, with a field holding a list of objects (GeoJSON's `features`, an
  * API dump's `data`): the user most likely wanted those as the rows, which `--records` does.
  */
-/** What the report says of how the file was read: the Excel sheet, and a hint for a JSON document read as one row. */
+/** What the report says of how the file was read: the Excel sheet, a CSV date format not applied, and a hint for a JSON document read as one row. */
 function readNotes(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { sheet?: string; hint?: string } {
-  return { ...(staged.sheet !== undefined ? { sheet: staged.sheet } : {}), ...recordsHint(probed, options, staged, rows) };
+  const hints = [...(staged.notes ?? []), ...Object.values(recordsHint(probed, options, staged, rows))];
+  return { ...(staged.sheet !== undefined ? { sheet: staged.sheet } : {}), ...(hints.length > 0 ? { hint: hints.join('; ') } : {}) };
 }
 
 function recordsHint(probed: ProbedFile, options: ResolvedIngestOptions, staged: StagedFile, rows: number): { hint?: string } {

@@ -207,10 +207,30 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
   if (options.records !== undefined && (typeof options.records !== 'string' || options.records.trim() === '' || options.records.split('.').some((step) => step === ''))) {
     throw new ValidationError('INVALID_ARGUMENT', `records must be a dotted path to the records in a JSON document (e.g. features or data.items), got ${JSON.stringify(options.records)}`);
   }
+  for (const [name, value] of [['date format', options.dateFormat], ['timestamp format', options.timestampFormat]] as const) if (value !== undefined) refuseBadDateFormat(name, value);
   if (options.parser !== undefined && typeof options.parser !== 'function') {
     throw new ValidationError('INVALID_ARGUMENT', `parser must be a function (input) => rows, got ${typeof options.parser}`);
   }
   return resolved;
+}
+
+/** The strptime specifiers DuckDB reads (https://duckdb.org/docs/stable/sql/functions/dateformat), without the `%`. */
+const STRPTIME_SPECIFIERS = new Set(['a', 'A', 'w', 'u', 'd', '-d', 'b', 'h', 'B', 'm', '-m', 'y', '-y', 'Y', 'G', 'V', 'H', '-H', 'I', '-I', 'p', 'M', '-M', 'S', '-S', 'g', 'f', 'n', 'z', 'Z', 'j', '-j', 'U', 'W', 'c', 'x', 'X', 'T', '%']);
+
+/**
+ * Refuses a date or timestamp format DuckDB cannot read by (`%Q`), or that reads no date (`nonsense`,
+ * `%H:%M`): the sniffer would drop it without a word, and every file be read as if it were not given.
+ */
+export function refuseBadDateFormat(name: string, format: string): void {
+  const specifiers = [...format.matchAll(/%(-?.?)/g)].map((m) => m[1]!);
+  const unknown = specifiers.find((s) => !STRPTIME_SPECIFIERS.has(s));
+  if (unknown !== undefined) {
+    throw new ValidationError('INVALID_ARGUMENT', `${name} ${JSON.stringify(format)}: unknown specifier %${unknown}; use strptime's, e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M:%S'`);
+  }
+  const has = (...wanted: string[]) => specifiers.some((s) => wanted.includes(s));
+  if (!has('c', 'x') && !(has('Y', 'y', '-y', 'G') && has('m', '-m', 'b', 'h', 'B', 'j', '-j', 'U', 'W', 'V'))) {
+    throw new ValidationError('INVALID_ARGUMENT', `${name} ${JSON.stringify(format)} reads no date (a year and a month or week, e.g. %Y and %m); e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M:%S'`);
+  }
 }
 
 function oneOf<T extends string>(what: string, value: T, allowed: readonly T[]): void {

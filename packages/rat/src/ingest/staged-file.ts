@@ -78,6 +78,8 @@ export interface StagedFile {
   mapping: ColumnMapping[];
   /** Excel: the sheet read, for the report. */
   sheet?: string;
+  /** CSV: what the report says of how the file was read (a date format not applied, and why). */
+  notes?: string[];
   /**
    * Set while the rows are not read yet (CSV): `relation` is a view over the file, which must be
    * read exactly once more, and `rows`, `rejected` and the `rejects` table are filled in after it.

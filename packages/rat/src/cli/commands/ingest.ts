@@ -218,24 +218,35 @@ function printReport(out: Output, report: IngestReport): void {
     for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
     out.line(`see them: rat sql "SELECT * FROM ${report.target}__rejects"; after a fix: rat ingest --replay-rejects ${report.target}`);
     const date = report.files.flatMap((f) => f.sampleRejects.flatMap((r) => notIsoDate(r.reason) ?? []))[0];
-    if (date) out.line(`dates not written YYYY-MM-DD (${date.value}) need their format, e.g.: rat ingest --replay-rejects ${report.target} --${date.flag} '${date.format}'`);
+    if (date) {
+      const other = date.other === undefined ? '' : ` (or '${date.other}' if the month comes first)`;
+      out.line(`dates not written YYYY-MM-DD (${date.value}) need their format, e.g.: rat ingest --replay-rejects ${report.target} --${date.flag} '${date.format}'${other}`);
+    }
   }
   out.line(`${report.target}: ${report.rowsIngested} rows from ${report.succeeded} file${report.succeeded === 1 ? '' : 's'}; ${report.skipped} skipped, ${report.failed} failed`);
 }
 
 /**
  * A reject reason `column c: cannot convert 05/02/2024 to DATE` whose value is a date not written the
- * ISO way: the file uses a format the sniffer did not find. The option and a format for such a value
- * (day first unless the year is; the user knows whether it is month first).
+ * ISO way: the file uses a format the sniffer did not find (or could not tell the order of). The
+ * option and a format that reads the value: year first where it is, month first where the first part
+ * cannot be a month (13 and above), day first where the second cannot, and else day first with the
+ * month-first format as the other choice (`other`): only the user knows the order. A reason may name
+ * several columns (`...; column amt: ...`): the first date is taken.
  */
-export function notIsoDate(reason: string): { value: string; flag: string; format: string } | undefined {
-  const match = /cannot convert (\d{1,4})([./-])(\d{1,2})[./-](\d{1,4})(?:[ T](\d{1,2}(?::\d{2}){1,2}))? to (?:DATE|TIMESTAMP)\b/.exec(reason);
-  if (!match || (match[1]!.length === 4 && match[2] === '-')) return undefined;
-  const sep = match[2]!;
-  const day = match[1]!.length === 4 ? `%Y${sep}%m${sep}%d` : `%d${sep}%m${sep}%Y`;
-  const time = match[5] === undefined ? '' : match[5].split(':').length === 3 ? ' %H:%M:%S' : ' %H:%M';
-  const value = reason.slice(reason.indexOf('cannot convert ') + 'cannot convert '.length, reason.lastIndexOf(' to '));
-  return { value, flag: time ? 'timestamp-format' : 'date-format', format: day + time };
+export function notIsoDate(reason: string): { value: string; flag: string; format: string; other?: string } | undefined {
+  const match = /cannot convert ((\d{1,4})([./-])(\d{1,2})[./-](\d{1,4})(?:[ T](\d{1,2}(?::\d{2}){1,2}))?) to (?:DATE|TIMESTAMP)\b/.exec(reason);
+  if (!match || (match[2]!.length === 4 && match[3] === '-')) return undefined;
+  const [, value, first, sep, second, last, clock] = match as unknown as [string, string, string, string, string, string, string | undefined];
+  const year = last.length <= 2 ? '%y' : '%Y';
+  const time = clock === undefined ? '' : clock.split(':').length === 3 ? ' %H:%M:%S' : ' %H:%M';
+  const flag = time ? 'timestamp-format' : 'date-format';
+  if (first.length === 4) return { value, flag, format: `%Y${sep}%m${sep}%d${time}` };
+  const dayFirst = `%d${sep}%m${sep}${year}${time}`;
+  const monthFirst = `%m${sep}%d${sep}${year}${time}`;
+  if (Number(second) > 12) return { value, flag, format: monthFirst };
+  if (Number(first) > 12 || first === second) return { value, flag, format: dayFirst };
+  return { value, flag, format: dayFirst, other: monthFirst };
 }
 
 function printReplay(out: Output, report: ReplayReport): void {
