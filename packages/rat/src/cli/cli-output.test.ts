@@ -81,6 +81,31 @@ describe('rat CLI output', () => {
     expect(JSON.parse(second!)).toEqual([{ r: 0 }, { r: 1 }, { r: 2 }]);
   });
 
+  it('writes the same valid JSON into a pipe as into a file: NaN and infinities as strings, large integers and decimals as their digits', async () => {
+    // Through a pipe DuckDB's COPY writes the rows; into a file, rat's JSON does.
+    const query = `SELECT 'nan'::DOUBLE AS a, '-inf'::FLOAT AS b, 'inf'::DOUBLE AS c, 0.5 AS d, NULL::DOUBLE AS e, 9007199254740993::BIGINT AS big, 7::BIGINT AS small, 1.50::DECIMAL(5,2) AS dec, [1.5, 'nan'::DOUBLE] AS l, MAP {'k': 1} AS m`;
+    const piped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn('sh', ['-c', `"${process.execPath}" "${bin}" --home "${home}" --json sql "${query}" | cat`], { env: { ...process.env, ...catalogEnv(home) } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => done({ code, stdout, stderr }));
+    });
+    expect([piped.code, piped.stderr]).toEqual([0, '']);
+    const file = join(home, 'values.json');
+    const fd = openSync(file, 'w');
+    const code = await new Promise<number | null>((done) => {
+      const child = spawn(process.execPath, [bin, '--home', home, '--json', 'sql', query], { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, ...catalogEnv(home) } });
+      child.on('close', done);
+    });
+    closeSync(fd);
+    expect(code).toBe(0);
+    const expected = [{ a: 'NaN', b: '-Infinity', c: 'Infinity', d: '0.5', e: null, big: '9007199254740993', small: 7, dec: '1.50', l: [1.5, 'NaN'], m: [{ key: 'k', value: 1 }] }];
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(expected);
+    expect(JSON.parse(piped.stdout)).toEqual(expected);
+  });
+
   it('prints CSV with --csv', async () => {
     const run = await rat(home, ['sql', '--csv', "SELECT 1 AS n, 'a,b' AS s UNION ALL SELECT 2, NULL ORDER BY n"]);
     expect(run.stdout).toBe('n,s\n1,"a,b"\n2,\n');

@@ -1,4 +1,5 @@
 import { type DuckDBType, DuckDBTypeId, type Json } from '@duckdb/node-api';
+import { quoteIdent } from './duckdb.js';
 
 const WIDE_INTEGERS = new Set<DuckDBTypeId>([DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT]);
 
@@ -79,4 +80,65 @@ function safeNumber(value: Json): Json {
 
 function isObject(value: Json): value is { [key: string]: Json } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Types whose values DuckDB's COPY (FORMAT json) writes as the rows' JSON gives them, inside lists and structs too. */
+const COPIED_AS_ROWS = new Set<DuckDBTypeId>([
+  DuckDBTypeId.SQLNULL,
+  DuckDBTypeId.BOOLEAN,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.VARCHAR,
+  DuckDBTypeId.BLOB,
+  DuckDBTypeId.UUID,
+  DuckDBTypeId.DATE,
+  DuckDBTypeId.TIME,
+  DuckDBTypeId.TIME_TZ,
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_S,
+  DuckDBTypeId.TIMESTAMP_MS,
+  DuckDBTypeId.TIMESTAMP_NS,
+  DuckDBTypeId.TIMESTAMP_TZ,
+]);
+
+function copiedAsRows(type: DuckDBType): boolean {
+  if (type.alias === 'JSON') return false;
+  if (type.typeId === DuckDBTypeId.LIST) return copiedAsRows(type.valueType);
+  if (type.typeId === DuckDBTypeId.STRUCT) return type.entryTypes.every(copiedAsRows);
+  return COPIED_AS_ROWS.has(type.typeId);
+}
+
+const MAX_SAFE_INTEGER = '9007199254740991';
+
+/**
+ * SQL for the query's rows in the JSON that the rows path writes (rowNormalizer, then the CLI's
+ * JSON.stringify), for DuckDB's COPY (FORMAT json) to write; undefined when only the rows path can
+ * write them. COPY writes a double's NaN and infinities bare (`NaN`, which is not JSON), an integer
+ * beyond 2^53 as a number no JSON reader holds exactly, and a decimal as a double (`1.5` for
+ * 1.50): at the top level those are written as the rows path writes them ("NaN", "Infinity",
+ * "9007199254740993", "1.50"). Inside a list or struct they, and maps, intervals and JSON values
+ * (which COPY writes otherwise too), leave the result to the rows path.
+ */
+export function jsonCopySelect(sql: string, { names, types }: { names: readonly string[]; types: readonly DuckDBType[] }): string | undefined {
+  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) return undefined;
+  const replaced: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const type = types[i]!;
+    const ident = quoteIdent(name);
+    if (type.typeId === DuckDBTypeId.DOUBLE || type.typeId === DuckDBTypeId.FLOAT) {
+      const value = `CAST(${ident} AS DOUBLE)`;
+      replaced.push(`CASE WHEN ${ident} IS NULL OR isfinite(${ident}) THEN to_json(${value}) WHEN isnan(${ident}) THEN to_json('NaN') WHEN ${ident} > 0 THEN to_json('Infinity') ELSE to_json('-Infinity') END AS ${ident}`);
+    } else if (WIDE_INTEGERS.has(type.typeId)) {
+      replaced.push(`CASE WHEN ${ident} BETWEEN -${MAX_SAFE_INTEGER} AND ${MAX_SAFE_INTEGER} THEN to_json(${ident}) ELSE to_json(CAST(${ident} AS VARCHAR)) END AS ${ident}`);
+    } else if (type.typeId === DuckDBTypeId.DECIMAL) {
+      replaced.push(`to_json(CAST(${ident} AS VARCHAR)) AS ${ident}`);
+    } else if (!copiedAsRows(type)) {
+      return undefined;
+    }
+  }
+  return replaced.length === 0 ? sql : `SELECT * REPLACE (${replaced.join(', ')}) FROM (${sql})`;
 }

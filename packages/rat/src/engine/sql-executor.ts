@@ -15,7 +15,7 @@ import { rewriteSelect, type TableRead } from './select-rewriter.js';
 import { findTableReferences, isIdentifier, isSymbol, isWord, matchParen, qualifiers, splitStatements, tokenize } from './sql-lexer.js';
 import { createStagedCatalog } from './staged-catalog.js';
 import { type AlterAction, parseStatement, type Statement, transactionControl } from './statement.js';
-import { rowNormalizer } from './json-rows.js';
+import { jsonCopySelect, rowNormalizer } from './json-rows.js';
 import { createTableReader, type TableReader } from './table-reader.js';
 import { castingSelect, createTableWriter, describeQuery, explainCastFailure, type TableWriter, typedValues } from './table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from './type-mapping.js';
@@ -341,15 +341,8 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
   async function query(text: string, ns: Set<string>, stream: boolean, options: StreamOptions = {}): Promise<StatementResult | RowStream> {
     const sql = await prepareReads(text, ns);
     if (options.copyTo) {
-      const { path, format } = options.copyTo;
-      const copy = `COPY (${sql}) TO ${quoteString(path)} (FORMAT ${format}${format === 'json' ? ', ARRAY true' : ', HEADER true'})`;
-      try {
-        const copied = await db.connection.run(copy);
-        return { kind: 'command', message: `COPY ${copied.rowsChanged}`, rowCount: copied.rowsChanged, copied: true };
-      } catch (error) {
-        // Only a statement COPY cannot wrap (SHOW, PRAGMA, ...) falls back; any other failure is the query's own.
-        if (!/^Parser Error/.test((error as Error).message)) throw wrapDuckDbError(error);
-      }
+      const copied = await copyRows(sql, options.copyTo);
+      if (copied) return copied;
     }
     let result: DuckDBResult;
     try {
@@ -381,6 +374,23 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
       return { kind: 'rows', columns, columnTypes, rows: normalize(await result.getRowsJson()) };
     } catch (error) {
       throw wrapDuckDbError(error);
+    }
+  }
+
+  /**
+   * The query's rows written by DuckDB's COPY; undefined when the rows path writes them instead: for a
+   * statement COPY cannot wrap (SHOW, PRAGMA, ...), or JSON that COPY would write otherwise (jsonCopySelect).
+   */
+  async function copyRows(sql: string, { path, format }: NonNullable<StreamOptions['copyTo']>): Promise<CommandResult | undefined> {
+    try {
+      const select = format === 'json' ? jsonCopySelect(sql, await describeQuery(db, sql)) : sql;
+      if (select === undefined) return undefined;
+      const copied = await db.connection.run(`COPY (${select}) TO ${quoteString(path)} (FORMAT ${format}${format === 'json' ? ', ARRAY true' : ', HEADER true'})`);
+      return { kind: 'command', message: `COPY ${copied.rowsChanged}`, rowCount: copied.rowsChanged, copied: true };
+    } catch (error) {
+      // Only a statement COPY cannot wrap falls back; any other failure is the query's own.
+      if (!/^Parser Error/.test((error as Error).message)) throw wrapDuckDbError(error);
+      return undefined;
     }
   }
 

@@ -1,8 +1,8 @@
-import { type DuckDBType, DuckDBTypeId, VARCHAR } from '@duckdb/node-api';
+import { type DuckDBType, DuckDBTypeId, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { InputFileError } from './input-file-error.js';
 import { readTypeSql } from './json-infer.js';
-import { anyLeafSql, firstLeafSql, firstLeafText, isNested, type Leaf, leavesOf, pathName, readTypeWith, rebuildSql } from './json-nested.js';
+import { anyLeafSql, firstLeafSql, firstLeafText, isNested, type Leaf, leavesOf, pathName, readTypeWith, rebuildSql, withLeafTypes } from './json-nested.js';
 import { infiniteTemporalReasonSql, infiniteTemporalSql } from './temporal-infinity.js';
 
 /** How one top-level column of a JSON file is read. */
@@ -90,6 +90,49 @@ const OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 export async function holdsOffsets(duck: DuckDb, readOptions: readonly string[], key: string): Promise<boolean> {
   const [row] = await duck.rows<{ v: string }>(`SELECT v FROM read_json(${[...readOptions, `columns = {${quoteString(key)}: 'VARCHAR'}`].join(', ')}) AS r(v) WHERE v IS NOT NULL LIMIT 1`);
   return row !== undefined && OFFSET.test(row.v.trim());
+}
+
+/**
+ * An ISO 8601 date and time of day (`T` or a space between them) to the second, with a fraction of
+ * up to 9 digits and with a UTC offset, `Z` or neither. Digits past the microsecond are cut, as in
+ * a CSV file: DuckDB's cast does so, and Iceberg v2 timestamps hold microseconds.
+ */
+const ISO_DATE_TIME = '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?';
+const ISO_OFFSET = '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$';
+
+/**
+ * The types with the string columns and nested string fields whose every value is an ISO 8601
+ * date-time given TIMESTAMP (planColumns then reads those with an offset as TIMESTAMPTZ). DuckDB's
+ * inference types such strings TIMESTAMP only when all share one shape: `2024-02-29T10:11:12.123456`
+ * (a `T`, a fraction, no offset), or `...10:00:00Z` beside `...10:00:00.5Z`, it leaves VARCHAR.
+ * A field is looked at further only when its first value is one: its other values then cost a pass
+ * over the file, strings of other kinds (the 1 GB benchmark's) a record or so each. One mixing values
+ * with an offset and without stays text, as DuckDB leaves it, so no value is shifted by a guessed zone;
+ * so does one holding a date that is not one (`2024-02-30T10:00:00`). Keys are the names (read_json
+ * renamed none): `columns` reads them by name.
+ */
+export async function typeDateTimeTexts(duck: DuckDb, readOptions: readonly string[], names: readonly string[], types: readonly DuckDBType[]): Promise<DuckDBType[]> {
+  const found: Array<{ column: number; path: Leaf['path'] }> = [];
+  for (let column = 0; column < names.length; column++) {
+    const type = types[column]!;
+    const reader = `read_json(${[...readOptions, `columns = {${quoteString(names[column]!)}: ${quoteString(readTypeSql(type, true))}}`].join(', ')}) AS r(c)`;
+    const leaves = isNested(type) ? leavesOf(type, (t) => t.typeId === DuckDBTypeId.VARCHAR) : type.typeId === DuckDBTypeId.VARCHAR && type.alias !== 'JSON' ? [{ path: [], type }] : [];
+    for (const leaf of leaves) {
+      const first = await firstLeafText(duck, reader, 'c', leaf.path);
+      if (first !== undefined && new RegExp(`^${ISO_DATE_TIME}$`).test(first)) found.push({ column, path: leaf.path });
+    }
+  }
+  if (found.length === 0) return [...types];
+  const columns = [...new Set(found.map((f) => f.column))];
+  const reader = `read_json(${[...readOptions, `columns = {${columns.map((c) => `${quoteString(names[c]!)}: ${quoteString(readTypeSql(types[c]!, true))}`).join(', ')}}`].join(', ')})`;
+  const any = (f: (typeof found)[number], condition: (v: string) => string) => `bool_or(${anyLeafSql(quoteIdent(names[f.column]!), f.path, condition)})`;
+  const stats = found.map(
+    (f, i) => `${any(f, (v) => `${v} IS NOT NULL AND NOT (regexp_full_match(${v}, '${ISO_DATE_TIME}') AND TRY_CAST(${v} AS TIMESTAMP) IS NOT NULL)`)} AS other${i},
+      ${any(f, (v) => `regexp_matches(${v}, '${ISO_OFFSET}')`)} AS zoned${i}, ${any(f, (v) => `NOT regexp_matches(${v}, '${ISO_OFFSET}')`)} AS naive${i}`,
+  );
+  const [row] = await duck.rows<Record<string, boolean | null>>(`SELECT ${stats.join(', ')} FROM ${reader}`);
+  const timestamps = found.filter((_, i) => !row![`other${i}`] && !(row![`zoned${i}`] && row![`naive${i}`]));
+  return types.map((type, column) => withLeafTypes(type, timestamps.filter((f) => f.column === column).map((f) => ({ path: f.path, type: TIMESTAMP }))));
 }
 
 /** What the exact read makes of a DOUBLE column, from its values as text (numberReadings). */

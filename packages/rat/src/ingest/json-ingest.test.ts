@@ -26,6 +26,12 @@ async function fieldTypes(table: string): Promise<Record<string, unknown>> {
   return Object.fromEntries((await fx.rat.describeTable(table)).schema.fields.map((f) => [f.name, f.type]));
 }
 
+/** The types of the fields of the struct column `column`. */
+async function structFieldTypes(table: string, column: string): Promise<Record<string, unknown>> {
+  const struct = (await fx.rat.describeTable(table)).schema.fields.find((f) => f.name === column)!.type as { fields: Array<{ name: string; type: unknown }> };
+  return Object.fromEntries(struct.fields.map((f) => [f.name, f.type]));
+}
+
 describe('JSON keys DuckDB renames', () => {
   it('keeps keys that differ only in case as columns of their own, in one record or across records, NDJSON and arrays', async () => {
     for (const [name, text] of [
@@ -88,6 +94,35 @@ describe('JSON timestamps with a UTC offset', () => {
     const mixed = await load('mixed-tz.ndjson', '{"t":"2024-01-02T03:04:05"}\n{"t":"2024-01-02T03:04:05+02:00"}\n');
     expect((await fieldTypes(mixed.table)).t).toBe('string');
     expect(mixed.rows.map((r) => r.t)).toEqual(['2024-01-02T03:04:05', '2024-01-02T03:04:05+02:00']);
+  });
+
+  it('type ISO date-times DuckDB leaves text (a T with a fraction, fractions of several lengths) as timestamp or timestamptz, cutting past the microsecond', async () => {
+    const lines = [
+      { id: 1, t: '2024-02-29T10:11:12.123456', z: '2024-01-01T23:30:00Z', n: '2024-01-01T23:30:00.123456789', s: '2024-01-01 23:30:00', o: '2024-01-01T23:30:00+02:00' },
+      { id: 2, t: '2024-01-01T23:30:00.123', z: '2024-01-01T23:30:00.5Z', n: null, s: '2024-01-01T23:30:00.5', o: '2024-01-01T23:30:00.25-0530' },
+    ];
+    const { table, file } = await load('fractions.ndjson', lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    expect(file.status, file.error).toBe('success');
+    expect(await fieldTypes(table)).toMatchObject({ t: 'timestamp', z: 'timestamptz', n: 'timestamp', s: 'timestamp', o: 'timestamptz' });
+    const utc = (c: string) => `strftime(${c} AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f')`;
+    const select = `strftime(t, '%Y-%m-%d %H:%M:%S.%f') AS t, ${utc('z')} AS z, strftime(n, '%H:%M:%S.%f') AS n, strftime(s, '%H:%M:%S.%f') AS s, ${utc('o')} AS o`;
+    expect(await fx.rat.query(`SELECT ${select} FROM ${table} ORDER BY id`)).toEqual([
+      { t: '2024-02-29 10:11:12.123456', z: '2024-01-01 23:30:00.000000', n: '23:30:00.123456', s: '23:30:00.000000', o: '2024-01-01 21:30:00.000000' },
+      { t: '2024-01-01 23:30:00.123000', z: '2024-01-01 23:30:00.500000', n: null, s: '23:30:00.500000', o: '2024-01-02 05:00:00.250000' },
+    ]);
+  });
+
+  it('keep such a column as text when it mixes offsets with none, holds an impossible date, or other text', async () => {
+    const text = [
+      '{"id":1,"mixed":"2024-01-02T03:04:05.5","bad":"2024-02-29T10:00:00.5","other":"2024-01-02T03:04:05.5Z"}',
+      '{"id":2,"mixed":"2024-01-02T03:04:05+02:00","bad":"2024-02-30T10:00:00","other":"soon"}',
+    ].join('\n');
+    const { table, rows } = await load('not-all.ndjson', `${text}\n`);
+    expect(await fieldTypes(table)).toMatchObject({ mixed: 'string', bad: 'string', other: 'string' });
+    expect(rows).toEqual([
+      { id: 1, mixed: '2024-01-02T03:04:05.5', bad: '2024-02-29T10:00:00.5', other: '2024-01-02T03:04:05.5Z' },
+      { id: 2, mixed: '2024-01-02T03:04:05+02:00', bad: '2024-02-30T10:00:00', other: 'soon' },
+    ]);
   });
 });
 
@@ -173,8 +208,7 @@ describe('JSON values inside objects and arrays', () => {
     const text = '{"id":1,"c":{"at":"2024-01-02T03:04:05+02:00","l":["2024-01-02T03:04:05-05:00"],"naive":"2024-01-02T03:04:05","deep":[{"t":"2024-01-02T03:04:05+01:00"}]}}\n{"id":2,"c":null}\n';
     const { table, file } = await load('nested-tz.ndjson', text);
     expect(file.status, file.error).toBe('success');
-    const c = (await fx.rat.describeTable(table)).schema.fields.find((f) => f.name === 'c')!.type as { fields: Array<{ name: string; type: unknown }> };
-    expect(Object.fromEntries(c.fields.map((f) => [f.name, f.type]))).toMatchObject({
+    expect(await structFieldTypes(table, 'c')).toMatchObject({
       at: 'timestamptz',
       l: { type: 'list', element: 'timestamptz' },
       naive: 'timestamp',
@@ -184,6 +218,27 @@ describe('JSON values inside objects and arrays', () => {
     expect(await fx.rat.query(`SELECT ${utc('c.at')} AS at, ${utc('c.l[1]')} AS l, strftime(c.naive, '%H:%M:%S') AS naive, ${utc('c.deep[1].t')} AS deep, c IS NULL AS missing FROM ${table} ORDER BY id`)).toEqual([
       { at: '01:04:05', l: '08:04:05', naive: '03:04:05', deep: '02:04:05', missing: false },
       { at: null, l: null, naive: null, deep: null, missing: true },
+    ]);
+  });
+
+  it('types nested ISO date-times DuckDB leaves text (a T with a fraction, fractions of several lengths) as the same column would at the top level', async () => {
+    const text = [
+      '{"id":1,"c":{"at":"2024-02-29T10:11:12.123456","l":["2024-01-01T23:30:00Z","2024-01-01T23:30:00.5Z"],"m":{"x":"2024-01-01T23:30:00.123456789+01:00"},"mixed":"2024-01-01T23:30:00.5"}}',
+      '{"id":2,"c":{"at":"2024-01-01T23:30:00.123","l":[],"m":{"y":"2024-01-01T23:30:00.5-01:00"},"mixed":"2024-01-01T23:30:00.5Z"}}',
+      '{"id":3,"c":null}',
+    ].join('\n');
+    const { table, file } = await load('nested-fractions.ndjson', `${text}\n`);
+    expect(file.status, file.error).toBe('success');
+    expect(await structFieldTypes(table, 'c')).toMatchObject({
+      at: 'timestamp',
+      l: { type: 'list', element: 'timestamptz' },
+      mixed: 'string',
+    });
+    const utc = (v: string) => `strftime(${v} AT TIME ZONE 'UTC', '%H:%M:%S.%f')`;
+    expect(await fx.rat.query(`SELECT strftime(c.at, '%Y-%m-%d %H:%M:%S.%f') AS at, ${utc('c.l[2]')} AS l, ${utc("c.m['x']")} AS x, ${utc("c.m['y']")} AS y, c.mixed AS mixed FROM ${table} ORDER BY id`)).toEqual([
+      { at: '2024-02-29 10:11:12.123456', l: '23:30:00.500000', x: '22:30:00.123456', y: null, mixed: '2024-01-01T23:30:00.5' },
+      { at: '2024-01-01 23:30:00.123000', l: null, x: null, y: '00:30:00.500000', mixed: '2024-01-01T23:30:00.5Z' },
+      { at: null, l: null, x: null, y: null, mixed: null },
     ]);
   });
 
@@ -390,6 +445,13 @@ describe('values appended to a text column', () => {
     const file = await fx.file('text-later.ndjson', '{"id":2,"ts":"2024-05-01T10:00:00.750000+02:00","t":"07:30:00.500","d":"2024-05-01","o":{"x":"2024-05-01T10:00:00Z"}}\n');
     expect((await fx.ingestion.ingest(file, table)).files[0]!.status).toBe('success');
     expect(await fx.rat.query(`SELECT ts, t, d, o FROM ${table} WHERE id = 2`)).toEqual([{ ts: '2024-05-01T10:00:00.750000+02:00', t: '07:30:00.500', d: '2024-05-01', o: '{"x":"2024-05-01T10:00:00Z"}' }]);
+  });
+
+  it('keep NDJSON date-times as written into a column --type makes text, in any spelling of it', async () => {
+    const text = '{"id":1,"a":"2024-01-01T10:00:00","b":"2024-01-01T10:00:00.50","c":"2024-01-01T10:00:00.50+02:00","d":"2024-01-01T10:00:00.50"}\n';
+    const { table, rows } = await load('typed-text.ndjson', text, { types: { a: 'VARCHAR', b: 'TEXT', c: 'STRING' } });
+    expect(await fieldTypes(table)).toMatchObject({ a: 'string', b: 'string', c: 'string', d: 'timestamp' });
+    expect(rows.map(({ a, b, c }) => ({ a, b, c }))).toEqual([{ a: '2024-01-01T10:00:00', b: '2024-01-01T10:00:00.50', c: '2024-01-01T10:00:00.50+02:00' }]);
   });
 
   it('keep CSV values as written where the sniffer would read them as timestamps, times, dates or numbers', async () => {

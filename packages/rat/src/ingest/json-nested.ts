@@ -1,4 +1,4 @@
-import { type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { DuckDBListType, DuckDBMapType, DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { readTypeSql } from './json-infer.js';
 
@@ -100,6 +100,25 @@ export function readTypeWith(type: DuckDBType, exact: boolean, read: ReadonlyArr
     }
   }
   return read.find((r) => samePath(r.path, path))?.as ?? readTypeSql(type, exact);
+}
+
+/** The type with the leaves that `retype` names given another type (a string field found to hold timestamps as TIMESTAMP). */
+export function withLeafTypes(type: DuckDBType, retype: ReadonlyArray<{ path: readonly Step[]; type: DuckDBType }>, path: Step[] = []): DuckDBType {
+  const exactly = retype.find((r) => samePath(r.path, path));
+  if (exactly) return exactly.type;
+  if (type.alias === 'JSON' || !retype.some((r) => r.path.length > path.length && samePath(r.path.slice(0, path.length), path))) return type;
+  switch (type.typeId) {
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      return new DuckDBStructType(struct.entryNames, struct.entryNames.map((field, i) => withLeafTypes(struct.entryTypes[i]!, retype, [...path, { field }])));
+    }
+    case DuckDBTypeId.LIST:
+      return new DuckDBListType(withLeafTypes((type as DuckDBListType).valueType, retype, [...path, { each: 'list' }]));
+    case DuckDBTypeId.MAP:
+      return new DuckDBMapType((type as DuckDBMapType).keyType, withLeafTypes((type as DuckDBMapType).valueType, retype, [...path, { each: 'map' }]));
+    default:
+      return type;
+  }
 }
 
 /**

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { type DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
-import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
+import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
+import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
 import { changesOnFile, fileReadError, runOnFile } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
-import { isInexactNumber, planColumns, recordKeys, settleNumbers } from './json-columns.js';
+import { isInexactNumber, planColumns, recordKeys, settleNumbers, typeDateTimeTexts } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
@@ -219,8 +220,10 @@ async function readRecords(
   }
   const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
   const renamed = keys !== described.names;
+  // Renamed keys are read by read_json's own inference again, which would give such strings VARCHAR.
+  if (!renamed) described = { names: described.names, types: await ctx.onInferProgress(() => typeDateTimeTexts(duck, readOptions, described.names, described.types)) };
   const infinities = ctx.options.infinitiesAreValues ?? false;
-  const texts = renamed ? new Set<string>() : textKeys(ctx, file, keys, described.types, numbered);
+  const texts = renamed ? new Set<string>() : await textKeys(ctx, file, keys, described.types, numbered);
   const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed, infinities, texts);
   const named = columns.map((c) => `${quoteString(c.name)}: ${quoteString(c.readType)}`);
   // Renamed keys: read_json infers again (only it knows which key its `name_1` is), so that read is made once, into the temp table.
@@ -305,17 +308,20 @@ async function readRecords(
 }
 
 /**
- * The keys whose column the table has as text: read as text (VARCHAR), so each value lands as the
- * file holds it. Read as inferred, a string DuckDB takes for a timestamp or a time would be cast
- * back to text reformatted (`2024-05-01T10:00:00.750000+02:00` as `2024-05-01 08:00:00.75+00`,
- * `07:30:00.500` as `07:30:00.5`). A number is read as DuckDB's parser gives it (`1.50` as `1.5`):
- * DuckDB keeps no number's spelling. Keys flattened into several columns are read as inferred.
+ * The keys whose column is text, in the table or by a `--type` or the source's own type (a
+ * database's text column): read as text (VARCHAR), so each value lands as the file holds it. Read
+ * as inferred, a string DuckDB takes for a timestamp or a time would be cast back to text
+ * reformatted (`2024-05-01T10:00:00.750000+02:00` as `2024-05-01 08:00:00.75+00`, `07:30:00.500`
+ * as `07:30:00.5`). A number is read as DuckDB's parser gives it (`1.50` as `1.5`): DuckDB keeps no
+ * number's spelling. Keys flattened into several columns are read as inferred.
  */
-function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): Set<string> {
+async function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): Promise<Set<string>> {
   const texts = new Set<string>();
-  const fields = ctx.targetSchema?.fields.filter((f) => f.type === 'string').map((f) => f.name.toLowerCase());
-  if (!fields || fields.length === 0) return texts;
-  const flatten = ctx.options.flatten ?? false;
+  const { options } = ctx;
+  const fields = ctx.targetSchema?.fields.filter((f) => f.type === 'string').map((f) => f.name.toLowerCase()) ?? [];
+  const typed = [options.types, options.sourceTypes ?? {}];
+  if (fields.length === 0 && typed.every((t) => Object.keys(t).length === 0)) return texts;
+  const flatten = options.flatten ?? false;
   const sources: SourceColumn[] = [];
   const single = new Map<number, string>();
   keys.forEach((key, i) => {
@@ -325,9 +331,19 @@ function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly string[], 
     if (sources.length === before + 1 && sources[before]!.source === key && types[i]!.typeId !== DuckDBTypeId.VARCHAR) single.set(before, key);
   });
   // The names the columns get (mapColumnNames again, over the same sources, after the read).
-  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), ctx.options, ctx.reserved);
-  for (const [index, key] of single) if (fields.includes(mapping[index]!.name)) texts.add(key);
+  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), options, ctx.reserved);
+  for (const [index, key] of single) {
+    const name = mapping[index]!.name;
+    const wanted = typed.map((t) => t[name] ?? t[key]).find((t) => t !== undefined);
+    if (fields.includes(name) || (wanted !== undefined && (await isTextType(ctx.duck, wanted)))) texts.add(key);
+  }
   return texts;
+}
+
+/** Whether a type given by name (`--type v=TEXT`) is DuckDB's VARCHAR; false for one DuckDB does not know, which the conform step names. */
+async function isTextType(duck: DuckDb, sqlType: string): Promise<boolean> {
+  const type = await describeQuery(duck, `SELECT CAST(NULL AS ${sqlType}) AS v`).then((d) => d.types[0], () => undefined);
+  return type?.typeId === DuckDBTypeId.VARCHAR && type.alias !== 'JSON';
 }
 
 /**

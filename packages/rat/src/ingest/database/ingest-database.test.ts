@@ -482,3 +482,14 @@ describe('database source errors', () => {
     await expect(ingestDatabase(fx.ingestion, { url: 'oracle://db/x', table: 't', target: 'bronze.t' })).rejects.toThrow('database URL "oracle://db/x": use postgres://');
   });
 });
+
+describe('database source text columns', () => {
+  it('loads ISO date-times in a text column as written, not as timestamps reformatted (SQLite)', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, said TEXT)`);
+    await source.exec(`INSERT INTO notes VALUES (1, '2024-01-01T10:00:00'), (2, '2024-01-01T10:00:00.50')`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, query: 'SELECT id, said FROM notes', target: 'bronze.notes' });
+    expect(report.status, report.error).toBe('success');
+    expect(await rows(`SELECT said FROM bronze.notes ORDER BY id`)).toEqual([{ said: '2024-01-01T10:00:00' }, { said: '2024-01-01T10:00:00.50' }]);
+  });
+});
