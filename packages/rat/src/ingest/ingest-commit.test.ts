@@ -1,8 +1,11 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTableIdent } from '../catalog/identifiers.js';
 import { openDuckDb, quoteString } from '../engine/duckdb.js';
 import { commitPositionDeletes } from '../engine/test-support/position-deletes.js';
+import { compactTable } from '../maintenance/compaction.js';
+import type { IngestOptions } from './ingest-options.js';
 import { openIngestFixture, REFERENCE_TABLES, type IngestFixture } from './test-support/ingest-fixture.js';
 
 let fx: IngestFixture;
@@ -68,5 +71,61 @@ describe('a merge ingest into a table with delete files', () => {
     expect(await rowsOf('bronze.merge_positions')).toEqual(['1 A', '3 c', '4 D', '6 f', '7 G', '9 i']);
     // Every data file it named is rewritten now: nothing left for it to apply to.
     expect((await fx.rat.describeTable('bronze.merge_positions')).deleteFileCount).toBe(0);
+  });
+});
+
+describe('a table whose partition source column was widened', () => {
+  // Old manifests hold the values as the narrower type; each of these rewrites or merges them.
+  it('takes appends with manifest merging, merge, DELETE, UPDATE, compaction and overwrite after an ingest widened int to long', async () => {
+    const lineage = { lineage: false };
+    const ingest = async (table: string, text: string, options: IngestOptions = {}) => {
+      const report = await fx.ingestion.ingest(await fx.file(`${table}-${Date.now()}.csv`, `k,n\n${text}`), table, { ...lineage, ...options });
+      expect(report.files[0], `${table}: ${text}`).toMatchObject({ status: 'success' });
+    };
+    const rows = async (table: string) => (await fx.rat.query<{ row: string }>(`SELECT k || ' ' || n AS row FROM ${table} ORDER BY k`)).map((r) => r.row);
+    const before = ['1 5', '2 6', '3 7', '4 9', '5 9', '6 3000000000'];
+    const cases: { name: string; change: (table: string) => Promise<unknown>; after: string[] }[] = [
+      {
+        name: 'append',
+        change: async (table) => {
+          await fx.rat.sql(`ALTER TABLE ${table} SET TBLPROPERTIES ('commit.manifest.min-count-to-merge' = '2')`);
+          await ingest(table, '7,10\n');
+        },
+        after: [...before, '7 10'],
+      },
+      { name: 'merge', change: (table) => ingest(table, '1,11\n', { mode: 'merge', keys: ['k'] }), after: ['1 11', ...before.slice(1)] },
+      { name: 'delete', change: (table) => fx.rat.sql(`DELETE FROM ${table} WHERE k = 2`), after: before.filter((r) => r !== '2 6') },
+      { name: 'update', change: (table) => fx.rat.sql(`UPDATE ${table} SET n = 8 WHERE k = 3`), after: before.map((r) => (r === '3 7' ? '3 8' : r)) },
+      // The two small files of n = 9, one written before the widening, become one.
+      { name: 'compaction', change: (table) => compactTable(fx.rat.catalog, fx.rat.duck, fx.rat.executor.reader, fx.rat.branch, parseTableIdent(table)), after: before },
+      { name: 'overwrite', change: (table) => ingest(table, '1,5\n', { mode: 'overwrite' }), after: ['1 5'] },
+    ];
+    for (const { name, change, after } of cases) {
+      const table = `bronze.widened_${name}`;
+      await ingest(table, '1,5\n2,6\n3,7\n4,9\n', { types: { n: 'INTEGER' }, partitionBy: ['n'] });
+      await ingest(table, '5,9\n6,3000000000\n');
+      expect((await fx.rat.describeTable(table)).schema.fields.find((f) => f.name === 'n')?.type, table).toBe('long');
+      await change(table);
+      expect(await rows(table), table).toEqual(after);
+      // Partition values written as int still prune and match.
+      expect(await rows(`(SELECT * FROM ${table} WHERE n = 5 OR n = 9)`), table).toEqual(after.filter((r) => / (5|9)$/.test(r)));
+    }
+    expect((await fx.rat.describeTable('bronze.widened_compaction')).dataFileCount).toBe(5);
+  });
+
+  it('rewrites manifests after ALTER COLUMN widened an identity float and a truncated int partition column', async () => {
+    const table = 'bronze.altered_partition';
+    await fx.rat.sql(`CREATE TABLE ${table} (k INT, n INT, f FLOAT) PARTITIONED BY (truncate(10, n), f)`);
+    await fx.rat.sql(`INSERT INTO ${table} VALUES (1, 15, 1.5)`);
+    await fx.rat.sql(`INSERT INTO ${table} VALUES (2, 27, 2.5)`);
+    await fx.rat.sql(`ALTER TABLE ${table} ALTER COLUMN n TYPE BIGINT`);
+    await fx.rat.sql(`ALTER TABLE ${table} ALTER COLUMN f TYPE DOUBLE`);
+    await fx.rat.sql(`DELETE FROM ${table} WHERE k = 1`);
+    await fx.rat.sql(`INSERT INTO ${table} VALUES (3, 5000000000, 0.1)`);
+    expect(await fx.rat.query(`SELECT k, n::VARCHAR AS n, f FROM ${table} ORDER BY k`)).toEqual([
+      { k: 2, n: '27', f: 2.5 },
+      { k: 3, n: '5000000000', f: 0.1 },
+    ]);
+    expect(await fx.rat.query(`SELECT k FROM ${table} WHERE n = 27 AND f = 2.5`)).toEqual([{ k: 2 }]);
   });
 });
