@@ -39,16 +39,19 @@ describe('a merge ingest into a table with delete files', () => {
     expect((await fx.rat.describeTable('bronze.spark_eq')).deleteFileCount).toBe(1);
   });
 
-  it('keeps a position delete file naming several data files until every one of them is rewritten', async () => {
-    await fx.rat.sql('CREATE TABLE bronze.merge_positions (id BIGINT, name VARCHAR)');
-    await fx.rat.sql(`INSERT INTO bronze.merge_positions VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
-    await fx.rat.sql(`INSERT INTO bronze.merge_positions VALUES (4, 'd'), (5, 'e'), (6, 'f')`);
-    await fx.rat.sql(`INSERT INTO bronze.merge_positions VALUES (7, 'g'), (8, 'h'), (9, 'i')`);
-    const base = await fx.rat.loadTable('bronze.merge_positions');
+  /**
+   * Ids 1-9 (names a-i) in three data files, and one position delete file, as Spark writes it,
+   * deleting id 2 from the first data file and ids 5 and 8 from the others.
+   */
+  async function withPositionDeletes(table: string): Promise<void> {
+    await fx.rat.sql(`CREATE TABLE ${table} (id BIGINT, name VARCHAR, day DATE)`);
+    for (const ids of [[1, 2, 3], [4, 5, 6], [7, 8, 9]]) {
+      await fx.rat.sql(`INSERT INTO ${table} (id, name) VALUES ${ids.map((id) => `(${id}, '${String.fromCharCode(96 + id)}')`).join(', ')}`);
+    }
+    const base = await fx.rat.loadTable(table);
     const { scan } = await fx.rat.executor.reader.plan(base);
     const db = await openDuckDb({ threads: 1 });
     try {
-      // One file, as Spark writes it, deleting id 2 from the first data file and ids 5 and 8 from the others.
       const targets: { location: string; pos: number }[] = [];
       for (const task of scan.tasks) {
         const path = await fx.rat.store.localPath(fx.rat.store.keyOf(task.dataFile.filePath)!);
@@ -60,8 +63,11 @@ describe('a merge ingest into a table with delete files', () => {
     } finally {
       db.close();
     }
-    expect(await rowsOf('bronze.merge_positions')).toEqual(['1 a', '3 c', '4 d', '6 f', '7 g', '9 i']);
+    expect(await rowsOf(table)).toEqual(['1 a', '3 c', '4 d', '6 f', '7 g', '9 i']);
+  }
 
+  it('keeps a position delete file naming several data files until every one of them is rewritten', async () => {
+    await withPositionDeletes('bronze.merge_positions');
     const merge = { mode: 'merge' as const, keys: ['id'], lineage: false };
     await fx.ingestion.ingest(await fx.file('positions-1.csv', 'id,name\n1,A\n'), 'bronze.merge_positions', merge);
     expect(await rowsOf('bronze.merge_positions')).toEqual(['1 A', '3 c', '4 d', '6 f', '7 g', '9 i']);
@@ -71,6 +77,20 @@ describe('a merge ingest into a table with delete files', () => {
     expect(await rowsOf('bronze.merge_positions')).toEqual(['1 A', '3 c', '4 D', '6 f', '7 G', '9 i']);
     // Every data file it named is rewritten now: nothing left for it to apply to.
     expect((await fx.rat.describeTable('bronze.merge_positions')).deleteFileCount).toBe(0);
+  });
+
+  it('keeps them when a replay merges the rows a merge quarantined', async () => {
+    await withPositionDeletes('bronze.replay_positions');
+    // Id 1's day, written day first, is refused: the row goes to the quarantine with the merge's key,
+    // and the merge rewrites no file (id 10 is new).
+    const text = 'id,name,day\n1,A,05/02/2024\n10,j,2024-01-10\n';
+    const report = await fx.ingestion.ingest(await fx.file('replay-positions.csv', text), 'bronze.replay_positions', { mode: 'merge', keys: ['id'] });
+    expect(report.files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 1 });
+    // Id 1 was written by SQL (no _ingested_at): the replay is told to merge over it.
+    const replay = await fx.ingestion.replayRejects('bronze.replay_positions', { dateFormat: '%d/%m/%Y', mode: 'merge', keys: ['id'] });
+    expect(replay).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await rowsOf('bronze.replay_positions')).toEqual(['1 A', '3 c', '4 d', '6 f', '7 g', '9 i', '10 j']);
+    expect((await fx.rat.describeTable('bronze.replay_positions')).deleteFileCount).toBe(1);
   });
 });
 
