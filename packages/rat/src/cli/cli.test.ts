@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFERENCE_TABLES } from '../ingest/test-support/ingest-fixture.js';
 import { rat } from './test-support/cli-runner.js';
 
 describe('rat CLI', () => {
@@ -42,6 +43,16 @@ describe('rat CLI', () => {
     expect(tables).toContainEqual(expect.objectContaining({ namespace: 'bronze', table: 'cli', records: 2, snapshots: 1 }));
     const snapshots = JSON.parse((await rat(home, ['--json', 'snapshots', 'bronze.cli'])).stdout) as Record<string, unknown>[];
     expect(snapshots).toEqual([expect.objectContaining({ seq: 1, operation: 'append', added_records: 2, total_records: 2, current: true })]);
+  });
+
+  it('counts the rows of a table with delete files in tables and table show, not its data files\' records', async () => {
+    const metadata = join(REFERENCE_TABLES, 'equality_deletes/warehouse/mydb/mytable/metadata/v7.metadata.json');
+    expect((await rat(home, ['table', 'register', 'bronze.spark_deletes', metadata, '--map-path', `data/persistent/=${REFERENCE_TABLES}`])).code).toBe(0);
+    // Spark's summary says total-records 6: its four equality delete files hide four of them.
+    const tables = JSON.parse((await rat(home, ['--json', 'tables'])).stdout) as Record<string, unknown>[];
+    expect(tables).toContainEqual(expect.objectContaining({ table: 'spark_deletes', records: 2 }));
+    expect((await rat(home, ['table', 'show', 'bronze.spark_deletes'])).stdout).toContain('data files:       2  delete files: 4  records: 2 (6 in data files, before delete files)\n');
+    expect(JSON.parse((await rat(home, ['--json', 'table', 'show', 'bronze.spark_deletes'])).stdout)).toMatchObject({ recordCount: 6, rowCount: 2 });
   });
 
   it('branches, runs on dev, diffs, logs and merges; refuses bad input with exit 1 and one line', async () => {

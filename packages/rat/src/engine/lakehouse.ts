@@ -9,6 +9,7 @@ import { isRatError, NotFoundError, ValidationError } from '../core/errors.js';
 import { currentGitBranch, dataBranchForGit } from '../core/git-branch.js';
 import { currentSchema, defaultSpec } from '../iceberg/metadata.js';
 import { nextMetadata } from '../iceberg/snapshot-producer.js';
+import type { PlannedScan } from '../iceberg/scan-planner.js';
 import type { PartitionSpec, Schema, Snapshot } from '../iceberg/types.js';
 import { createObjectStore, type StorageConfig, storageConfigFromEnv } from '../storage/config.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -46,7 +47,13 @@ export interface TableDescription {
   snapshotCount: number;
   dataFileCount: number;
   deleteFileCount: number;
+  /** Records in the data files (their record counts), before delete files hide any. */
   recordCount: number;
+  /**
+   * Rows the table reads as: `recordCount` without delete files; with them, counted by reading the
+   * table. Absent when a table with delete files cannot be read (its reads say why).
+   */
+  rowCount?: number;
   properties: Record<string, string>;
 }
 
@@ -137,6 +144,8 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
       for (const d of task.equalityDeletes) deleteFiles.add(d.file.filePath);
     }
     executor.reader.takeScanRecords();
+    const recordCount = scan.tasks.reduce((n, t) => n + t.dataFile.recordCount, 0);
+    const rowCount = deleteFiles.size === 0 ? recordCount : await countRows(table, scan);
     return {
       name: formatIdent(table.ident),
       location: metadata.location,
@@ -148,9 +157,24 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
       snapshotCount: metadata.snapshots.length,
       dataFileCount: scan.tasks.length,
       deleteFileCount: deleteFiles.size,
-      recordCount: scan.tasks.reduce((n, t) => n + t.dataFile.recordCount, 0),
+      recordCount,
+      ...(rowCount !== undefined ? { rowCount } : {}),
       properties: metadata.properties,
     };
+  }
+
+  /** The rows of a table with delete files, which hide rows its data files still count. */
+  async function countRows(table: LoadedTable, scan: PlannedScan): Promise<number | undefined> {
+    try {
+      const [row] = await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM (${await executor.reader.sqlFor(table, scan)})`);
+      return Number(row!.n);
+    } catch (error) {
+      // A description must not fail on a file the table's reads refuse: the row count is then unknown.
+      if (isRatError(error)) return undefined;
+      throw error;
+    } finally {
+      executor.reader.takeScanRecords();
+    }
   }
 
   function snapshotInfo(snapshot: Snapshot, currentId: bigint | undefined): SnapshotInfo {

@@ -8,7 +8,7 @@ import { ExternalError, NotFoundError, isRatError } from '../core/errors.js';
 import { checkPredicate, type CompareOp, type Predicate } from './predicate.js';
 import { applyTransform, transformIsOrderPreserving, transformResultType } from './transforms.js';
 import { indexById } from './schema-index.js';
-import { compareValues, decodeValue } from './values.js';
+import { compareValues, decodeValue, promotedValue } from './values.js';
 import type { readManifest } from './manifest.js';
 import { currentSchema, schemaById, snapshotById, specById } from './metadata.js';
 import {
@@ -301,14 +301,6 @@ function hasTruncatableBounds(type: PrimitiveType): boolean {
   return type === 'string' || type === 'binary';
 }
 
-const LONG_VALUED = new Set<string>(['long', 'time', 'timestamp', 'timestamptz', 'timestamp_ns', 'timestamptz_ns']);
-
-/** Values written before an int -> long promotion may still be numbers. */
-function normalize(type: PrimitiveType, value: unknown): IcebergValue {
-  if (LONG_VALUED.has(type) && typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
-  return value as IcebergValue;
-}
-
 /**
  * A bound in the IcebergValue form of `type`, or undefined when absent or undecodable: a string
  * bound truncated inside a UTF-8 sequence, or bytes of a width the type does not allow, prove
@@ -317,7 +309,7 @@ function normalize(type: PrimitiveType, value: unknown): IcebergValue {
 function decodeBound(type: PrimitiveType, bytes: Uint8Array | undefined): IcebergValue | undefined {
   if (bytes === undefined) return undefined;
   try {
-    return normalize(type, decodeValue(type, bytes));
+    return promotedValue(type, decodeValue(type, bytes));
   } catch (error) {
     if (isRatError(error)) return undefined;
     throw error;
@@ -504,7 +496,7 @@ function partitionMightMatch(filters: PartitionFilter[], partition: DataFile['pa
   return filters.every((filter) => {
     if (!(filter.partitionFieldId in partition)) return true;
     const raw = partition[filter.partitionFieldId];
-    const value = raw === undefined || raw === null ? null : normalize(filter.type, raw);
+    const value = raw === undefined || raw === null ? null : promotedValue(filter.type, raw);
     return partitionValueMightMatch(filter, value);
   });
 }

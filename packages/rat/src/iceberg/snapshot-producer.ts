@@ -8,6 +8,7 @@ import { writeManifestList } from './manifest-list.js';
 import { indexById } from './schema-index.js';
 import { schemaToJson } from './schema-json.js';
 import { transformResultType } from './transforms.js';
+import { promotedValue } from './values.js';
 import type { DataFile, ManifestEntry, ManifestFile, Operation, PartitionSpec, Schema, Snapshot, TableMetadata } from './types.js';
 
 export interface SnapshotChange {
@@ -87,6 +88,7 @@ export async function produceSnapshot(base: TableMetadata, change: SnapshotChang
   async function addManifest(entries: ManifestEntry[], spec: PartitionSpec, content: 'data' | 'deletes', manifestSchema = schema, manifestSchemaJson = schemaJson): Promise<void> {
     if (entries.length === 0) return;
     const partitionType = partitionTypeOf(spec, manifestSchema);
+    entries = entries.map((entry) => withPartitionType(entry, partitionType));
     const bytes = writeManifest(entries, { schemaJson: manifestSchemaJson, schemaId: manifestSchema.schemaId, spec, partitionType, content });
     const key = `${metadataKey}/${newUuid()}-m${manifests.length}.avro`;
     await ctx.store.put(key, bytes);
@@ -238,6 +240,20 @@ export async function produceSnapshot(base: TableMetadata, change: SnapshotChang
 }
 
 /** Common part of every new metadata version: timestamp and the metadata log entry for `base`. */
+/**
+ * An entry as a manifest with `partitionType` holds it. A manifest rewritten or merged is written
+ * with the current schema's partition type, and a file written before its partition source column
+ * was promoted (int -> long) holds the old type's value: readers decode the new manifest by the new
+ * type, so the value takes its form.
+ */
+function withPartitionType(entry: ManifestEntry, partitionType: PartitionStructType): ManifestEntry {
+  const partition = { ...entry.dataFile.partition };
+  for (const field of partitionType.fields) {
+    if (field.fieldId in partition) partition[field.fieldId] = promotedValue(field.type, partition[field.fieldId]);
+  }
+  return { ...entry, dataFile: { ...entry.dataFile, partition } };
+}
+
 export function nextMetadata(base: TableMetadata, baseMetadataLocation: string, timestampMs = Date.now()): TableMetadata {
   // A table being created has no earlier metadata file to log.
   const metadataLog = baseMetadataLocation ? [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: baseMetadataLocation }] : base.metadataLog;

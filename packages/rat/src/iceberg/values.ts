@@ -343,6 +343,18 @@ export function compareValues(type: PrimitiveType, a: IcebergValue, b: IcebergVa
   }
 }
 
+const LONG_VALUED = new Set<string>(['long', 'time', 'timestamp', 'timestamptz', 'timestamp_ns', 'timestamptz_ns']);
+
+/**
+ * A value in the form of `type` when it was written for the type its column had before a promotion
+ * (spec "Schema Evolution"): an int (a number) read for a long becomes a bigint. float -> double and
+ * decimal(P, S) -> decimal(P', S) keep their form (number, unscaled bigint).
+ */
+export function promotedValue(type: PrimitiveType, value: unknown): IcebergValue {
+  if (LONG_VALUED.has(type) && typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  return value as IcebergValue;
+}
+
 /** Any integer held as number or bigint (comparison does not need the 64-bit range check). */
 function asInteger(type: PrimitiveType, value: IcebergValue): number | bigint {
   if (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value))) return value;

@@ -1,16 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIGINT_LONG, HEADER_TYPE } from '../iceberg/avro-file.js';
 import { readManifestList } from '../iceberg/manifest-list.js';
 import { decodeSnappy } from './snappy-block.js';
-import { expectNamesApartByCase, openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
-
-const TABLES = fileURLToPath(new URL('../../../../../shared/reference/iceberg/tables/', import.meta.url));
+import { expectNamesApartByCase, openIngestFixture, REFERENCE_TABLES as TABLES, type IngestFixture } from './test-support/ingest-fixture.js';
 
 let fx: IngestFixture;
 beforeAll(async () => {

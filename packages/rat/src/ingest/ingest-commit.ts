@@ -7,6 +7,7 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { currentSchema } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
+import type { ScanTask } from '../iceberg/scan-planner.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
 import type { DataFile, ManifestFile, TableMetadata } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
@@ -156,16 +157,34 @@ async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable 
       const hit = await duck.rows(`SELECT 1 FROM (${taskSql}) t SEMI JOIN ${incoming} USING (${keys}) LIMIT 1`);
       if (hit.length === 0) continue;
       removedFiles.add(task.dataFile.filePath);
-      for (const d of task.positionDeletes) removedFiles.add(d.filePath);
-      for (const d of task.equalityDeletes) removedFiles.add(d.file.filePath);
       kept.push(`SELECT ${projection} FROM (${taskSql}) t ANTI JOIN ${incoming} USING (${keys})`);
     }
+    for (const path of deletesOnlyFor(scan.tasks, removedFiles)) removedFiles.add(path);
     const allRowsSql = [rowsSql, ...kept].map((q) => `(${q})`).join(' UNION ALL ');
     const added: DataFile[] = await writer.writeFiles(draft, allRowsSql, writes);
     return { operation: removedFiles.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles, summary };
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${incoming}`);
   }
+}
+
+/**
+ * The delete files that apply to no data file but the rewritten ones, which the commit may drop with
+ * them. A delete file applies to many data files (an unpartitioned equality delete to every older
+ * one, a Spark position delete file to several): dropped while one of those stays, it would bring
+ * that file's deleted rows back. Delete files left behind never touch the rewritten rows: those are
+ * in new files, with a higher sequence number and a new path.
+ */
+function deletesOnlyFor(tasks: ScanTask[], rewritten: Set<string>): Set<string> {
+  const only = new Set<string>();
+  const kept = new Set<string>();
+  for (const task of tasks) {
+    const into = rewritten.has(task.dataFile.filePath) ? only : kept;
+    for (const d of task.positionDeletes) into.add(d.filePath);
+    for (const d of task.equalityDeletes) into.add(d.file.filePath);
+  }
+  for (const path of kept) only.delete(path);
+  return only;
 }
 
 async function liveFiles(rat: Lakehouse, table: LoadedTable): Promise<Set<string>> {

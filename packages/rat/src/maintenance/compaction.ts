@@ -30,9 +30,17 @@ export interface CompactionResult {
   snapshotId?: bigint;
 }
 
-/** A stable text key for a partition tuple (bigints and byte arrays included). */
+/**
+ * A stable text key for a partition tuple (bigints and byte arrays included). A long written before
+ * an int -> long promotion is a number: a bigint the same as a number has its key, so the files of one
+ * partition written before and after the promotion are compacted together.
+ */
 function partitionKey(specId: number, partition: Record<number, unknown>): string {
-  return `${specId}:${JSON.stringify(partition, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`;
+  return `${specId}:${JSON.stringify(partition, (_k, v: unknown) => (typeof v === 'bigint' ? bigintKey(v) : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`;
+}
+
+function bigintKey(value: bigint): number | string {
+  return Number.isSafeInteger(Number(value)) ? Number(value) : `${value}n`;
 }
 
 /**

@@ -41,7 +41,7 @@ function printDescription(out: Output, d: TableDescription): void {
   out.line(`format version:   ${d.formatVersion}`);
   out.line(`current snapshot: ${d.currentSnapshotId ?? '(none)'}`);
   out.line(`snapshots:        ${d.snapshotCount}`);
-  out.line(`data files:       ${d.dataFileCount}  delete files: ${d.deleteFileCount}  records: ${d.recordCount}`);
+  out.line(`data files:       ${d.dataFileCount}  delete files: ${d.deleteFileCount}  records: ${recordsText(d)}`);
   out.line(`schema (id ${d.schema.schemaId}):`);
   out.table(
     ['field_id', 'name', 'type', 'required'],
@@ -54,6 +54,13 @@ function printDescription(out: Output, d: TableDescription): void {
       d.partitionSpec.fields.map((f) => [f.fieldId, f.name, f.transform, f.sourceId]),
     );
   }
+}
+
+/** The rows the table reads as; with delete files, also what its data files hold before them. */
+function recordsText(d: TableDescription): string {
+  if (d.deleteFileCount === 0) return String(d.rowCount ?? d.recordCount);
+  const files = `${d.recordCount} in data files, before delete files`;
+  return d.rowCount === undefined ? `unknown (${files}; the table cannot be read)` : `${d.rowCount} (${files})`;
 }
 
 function typeText(type: IcebergType): string {

