@@ -499,7 +499,7 @@ describe('CSV date order', () => {
     const proven = await fx.ingestion.ingest(await fx.file('order-proven.csv', `id,day\n0,13/02/2024\n${ambiguousLines(300)}\n301,12/25/2024\n`), 'bronze.order_proven', { sampleSize: 100 });
     expect(proven.files[0]).toMatchObject({ status: 'success', rowsIngested: 301, rowsRejected: 1 });
     expect(proven.files[0]!.hint).toBeUndefined();
-    expect((await texts('bronze.order_proven')).filter(([id]) => id <= 1)).toEqual([
+    expect((await texts('bronze.order_proven')).filter(([id]) => Number(id) <= 1)).toEqual([
       [0, '2024-02-13'],
       [1, '2024-08-02'],
     ]);
