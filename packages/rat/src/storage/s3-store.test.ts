@@ -224,6 +224,37 @@ describe('createS3Store', () => {
       expect(message).not.toContain('\n');
     });
 
+    it('fails a request to a server that accepts connections but never answers, naming the endpoint, the object and what to do', async () => {
+      const hung = await startS3Server();
+      const hungOptions = { ...options, endpoint: hung.endpoint, maxAttempts: 1, idleTimeoutMs: 500 };
+      try {
+        await createS3Store(hungOptions).put('landing/a.csv', 'id\n1\n');
+        hung.suspend();
+        const store = createS3Store(hungOptions);
+        const file = path.join(await store.stagingDir(), 'upload.csv');
+        await writeFile(file, 'id\n2\n');
+        for (const [operation, attempt] of [
+          ['GetObject', () => store.localPath('landing/a.csv')],
+          ['upload', () => store.putFile('landing/b.csv', file)],
+          ['ListObjectsV2', () => store.list('landing/')[Symbol.asyncIterator]().next()],
+        ] as const) {
+          const started = Date.now();
+          const error = await rejectionOf(attempt());
+          expect(Date.now() - started, operation).toBeLessThan(5000);
+          expect(error, operation).toBeInstanceOf(ExternalError);
+          const message = (error as Error).message;
+          expect(message, operation).toContain(`S3 ${operation}`);
+          expect(message, operation).toContain(`s3://${server.bucket}/${options.prefix}/landing/`);
+          expect(message, operation).toContain(`at ${hung.endpoint} failed: no answer`);
+          expect(message, operation).toContain('500 ms of inactivity');
+          expect(message, operation).toContain(`Check that the S3 server at ${hung.endpoint} is up and answering`);
+          expect(message, operation).toContain('RAT_S3_TIMEOUT');
+        }
+      } finally {
+        await hung.stop();
+      }
+    });
+
     it('reports rejected credentials as ExternalError naming the operation and key', async () => {
       const denied = createS3Store({ ...options, accessKeyId: 'WRONG', secretAccessKey: 'WRONG', maxAttempts: 1 });
       const error = await rejectionOf(denied.put('a.txt', 'x'));

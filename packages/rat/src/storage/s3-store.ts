@@ -42,6 +42,12 @@ export interface S3StoreOptions {
   maxAttempts?: number;
   /** Time to open a connection; default 10 s, so an unreachable endpoint fails instead of hanging. */
   connectionTimeoutMs?: number;
+  /**
+   * Time a request may wait for the server without a byte sent or received; default 30 s, so a server
+   * that accepts connections but never answers fails instead of hanging. A limit on inactivity, not on
+   * the whole request: a large download or multipart upload that keeps moving is never cut off.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Knobs with production defaults; tests lower them to exercise multipart upload and paging on small data. */
@@ -60,6 +66,7 @@ const MIB = 1024 * 1024;
 const DEFAULT_PART_SIZE = 16 * MIB;
 const UPLOAD_QUEUE_SIZE = 4;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export function createS3Client(options: S3StoreOptions): S3Client {
   const { accessKeyId, secretAccessKey, sessionToken } = options;
@@ -77,7 +84,11 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS },
+    // socketTimeout is the SDK's inactivity limit; its requestTimeout limits the whole request (and only warns).
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    },
   });
 }
 
