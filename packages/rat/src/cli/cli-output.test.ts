@@ -18,6 +18,14 @@ describe('rat CLI output', () => {
     await rm(home, { recursive: true, force: true });
   });
 
+  it('aligns table columns by display width: East Asian wide characters take 2 columns, combining marks none', async () => {
+    const run = await rat(home, ['sql', "SELECT '日本語データ' AS a, 1 AS b UNION ALL SELECT 'abc', 2 UNION ALL SELECT 'cafe\u0301', 3 ORDER BY b"]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(
+      ['a            | b', '-------------+--', '日本語データ | 1', 'abc          | 2', 'cafe\u0301         | 3', '(3 rows)', ''].join('\n'),
+    );
+  });
+
   // The whole result would need far more than 64 MB of JS heap: these can only pass if rows stream through.
   it('streams a 10M-row JSON result through a pipe with a 64 MB heap', async () => {
     // A shell pipe, as a user would type it: rat --json sql ... | awk

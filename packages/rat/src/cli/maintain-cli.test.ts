@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBytes } from './commands/maintain.js';
 import { catalogEnv } from '../catalog/test-support/test-catalog.js';
@@ -35,6 +36,29 @@ describe('rat maintain', () => {
     expect(report.tables).toEqual([expect.objectContaining({ branch: 'main', table: 'bronze.m', expiredSnapshots: 3, filesCompacted: 3, newFiles: 1 })]);
     expect(report.orphans.filesRemoved).toBeGreaterThan(0);
     expect(rat('sql', 'SELECT count(*) AS n FROM bronze.m').stdout).toContain('3');
+  });
+
+  it('removes cached copies of S3 objects unused within the grace period, and says so', async () => {
+    const cache = join(home, 'cache');
+    const hash = 'ab'.repeat(32);
+    const unused = join(cache, 'v2', 'ab', hash, 'orders.csv');
+    const firstLayout = join(cache, 'lake', 'landing', 'old.csv');
+    const recent = join(cache, 'v2', 'cd', 'cd'.repeat(32), 'recent.csv');
+    for (const file of [unused, firstLayout, recent]) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, 'id\n1\n');
+    }
+    await writeFile(join(cache, 'v2', 'ab', `${hash}.json`), '{"etag":"x","size":5}');
+    const twoHoursAgo = new Date(Date.now() - 7_200_000);
+    for (const path of [unused, dirname(unused), firstLayout, dirname(firstLayout), join(cache, 'lake', 'landing'), join(cache, 'lake')]) await utimes(path, twoHoursAgo, twoHoursAgo);
+
+    const run = rat('maintain', '--no-compact', '--no-expire', '--grace', '1h');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(', 2 cached copies of S3 objects (10 bytes)');
+    expect(existsSync(unused)).toBe(false);
+    expect(existsSync(join(cache, 'v2', 'ab', `${hash}.json`))).toBe(false);
+    expect(existsSync(join(cache, 'lake'))).toBe(false);
+    expect(existsSync(recent)).toBe(true);
   });
 
   it('refuses a bad duration with one line naming the option', () => {

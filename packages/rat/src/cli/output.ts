@@ -1,5 +1,6 @@
 import type { Json } from '@duckdb/node-api';
 import { describeError, isRatError } from '../core/errors.js';
+import { displayWidth, sliceToWidth } from './display-width.js';
 
 /** The CLI's only door to stdout/stderr: tables for people, JSON for scripts. */
 export interface Output {
@@ -165,16 +166,17 @@ function cell(value: Json): string {
   return String(value);
 }
 
+/** In terminal columns, not UTF-16 units: a CJK character takes 2, a combining accent 0. */
 function columnWidths(columns: string[], rows: Json[][]): number[] {
-  return columns.map((c, i) => Math.min(MAX_CELL, Math.max(c.length, ...rows.map((r) => cell(r[i] ?? null).length))));
+  return columns.map((c, i) => Math.min(MAX_CELL, Math.max(displayWidth(c), ...rows.map((r) => displayWidth(cell(r[i] ?? null))))));
 }
 
 function formatRow(cells: string[], widths: number[]): string {
   return cells
     .map((text, i) => {
       const width = widths[i]!;
-      const clipped = text.length > width ? `${text.slice(0, width - 1)}…` : text;
-      return clipped.padEnd(width);
+      const clipped = displayWidth(text) > width ? `${sliceToWidth(text, width - 1)}…` : text;
+      return clipped + ' '.repeat(Math.max(0, width - displayWidth(clipped)));
     })
     .join(' | ')
     .trimEnd();

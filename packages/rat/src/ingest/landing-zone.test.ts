@@ -25,10 +25,11 @@ async function landAndIngest(fx: IngestFixture) {
   const second = await fx.ingestion.ingestBatch('landing/sales/', 'bronze.sales', { skipExisting: true });
   expect(second.files.map((f) => f.status)).toEqual(['skipped', 'skipped', 'success']);
   const listing = await fx.ingestion.listLanding('landing/sales/');
-  expect(listing.map((e) => [e.key, e.lastStatus, e.lastTarget])).toEqual([
-    ['landing/sales/feb.csv.gz', 'skipped', 'bronze.sales'],
-    ['landing/sales/jan.csv', 'skipped', 'bronze.sales'],
-    ['landing/sales/mar.csv', 'success', 'bronze.sales'],
+  // Skipped as loaded already: the latest attempt says skipped, the state says the content is in the table.
+  expect(listing.map((e) => [e.key, e.state, e.lastStatus, e.lastTarget])).toEqual([
+    ['landing/sales/feb.csv.gz', 'loaded', 'skipped', 'bronze.sales'],
+    ['landing/sales/jan.csv', 'loaded', 'skipped', 'bronze.sales'],
+    ['landing/sales/mar.csv', 'loaded', 'success', 'bronze.sales'],
   ]);
   const rows = await fx.rat.query<{ n: number; s: number }>('SELECT count(*)::INT AS n, sum(amount)::INT AS s FROM bronze.sales');
   expect(rows[0]).toEqual({ n: 4, s: 100 });
@@ -63,7 +64,7 @@ async function refusesClashingUploads(fx: IngestFixture) {
   const a = await fx.file('a/x.csv', 'id\n1\n');
   const b = await fx.file('b/x.csv', 'id\n2\n');
   await expect(fx.ingestion.upload([a, b], 'landing/coll/')).rejects.toThrow(`${a} and ${b} would both land as landing/coll/x.csv`);
-  expect(await fx.ingestion.listLanding('landing/coll/')).toEqual([]);
+  await expect(fx.ingestion.listLanding('landing/coll/')).rejects.toThrow('no landing file or folder landing/coll/');
   await fx.ingestion.upload([a], 'landing/single');
   // A file the landing zone holds is replaced only when asked.
   const content = async (key: string) => Buffer.from(await fx.rat.store.get(key)).toString();
@@ -82,6 +83,31 @@ async function refusesClashingUploads(fx: IngestFixture) {
   await expect(fx.ingestion.upload([join(fx.dir, 'a'), b], 'landing/mixed/')).resolves.toHaveLength(2);
   await expect(fx.ingestion.upload([b], 'landing/mixed/a')).rejects.toThrow(/landing\/mixed\/a\/ is a folder/);
   expect((await fx.ingestion.listLanding('landing/')).map((e) => e.key).filter((key) => !key.startsWith('landing/sales/'))).toEqual(['landing/folder/x.csv', 'landing/mixed/a/x.csv', 'landing/mixed/x.csv', 'landing/single']);
+}
+
+/** Each landing file's state: new, loaded, changed (replaced after its ingest), failed; a prefix that names nothing fails as `rat ingest` does. */
+async function landingStates(fx: IngestFixture) {
+  await fx.ingestion.upload([await fx.file('a.csv', 'id\n1\n')], 'landing/st/');
+  await fx.ingestion.ingestBatch('landing/st/', 'bronze.st', { skipExisting: true });
+  await fx.ingestion.upload([await fx.file('a.csv', 'id\n1\n2\n')], 'landing/st/a.csv', { overwrite: true });
+  await fx.ingestion.upload([await fx.file('b.csv', 'id\n3\n')], 'landing/st/');
+  await fx.ingestion.upload([await fx.file('c.csv', '')], 'landing/st-bad/');
+  expect((await fx.ingestion.ingestBatch('landing/st-bad/', 'bronze.st', { skipExisting: true })).files.map((f) => f.status)).toEqual(['failed']);
+  const states = async (prefix: string) => (await fx.ingestion.listLanding(prefix)).map((e) => [e.key, e.state, e.lastStatus ?? null]);
+  expect(await states('landing/st/')).toEqual([
+    ['landing/st/a.csv', 'changed', 'success'],
+    ['landing/st/b.csv', 'new', null],
+  ]);
+  expect(await states('landing/st-bad/')).toEqual([['landing/st-bad/c.csv', 'failed', 'failed']]);
+  await fx.ingestion.ingestBatch('landing/st/', 'bronze.st', { skipExisting: true });
+  expect(await states('landing/st/')).toEqual([
+    ['landing/st/a.csv', 'loaded', 'success'],
+    ['landing/st/b.csv', 'loaded', 'success'],
+  ]);
+  const unknown = fx.ingestion.listLanding('landing/no-such-folder/');
+  await expect(unknown).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
+  await expect(fx.ingestion.listLanding('landing/no-such-folder/')).rejects.toThrow(/^no landing file or folder landing\/no-such-folder\/; landing\/ holds .*st\//);
+  await expect(fx.ingestion.listLanding('landing/st/zz.csv')).rejects.toThrow(/^no landing file or folder landing\/st\/zz\.csv; landing\/st\/ holds a\.csv, b\.csv/);
 }
 
 /** Uploads a file of `size` bytes to `destination`, returning the progress events' bytes: several between 0 and the size, not only the two ends. */
@@ -104,6 +130,7 @@ describe('landing zone', () => {
     try {
       await landAndIngest(fx);
       await expect(fx.ingestion.upload([join(fx.dir, 'jan.csv')], 'elsewhere/')).rejects.toThrow(/landing zone/);
+      await landingStates(fx);
     } finally {
       await fx.close();
     }
@@ -176,6 +203,7 @@ describe('landing zone', () => {
         await landAndIngest(fx);
         expect(await fx.rat.store.exists('landing/sales/jan.csv')).toBe(true);
         await refusesClashingUploads(fx);
+        await landingStates(fx);
       } finally {
         await fx.close();
       }

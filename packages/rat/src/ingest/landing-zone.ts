@@ -3,9 +3,9 @@ import { basename, resolve } from 'node:path';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
-import type { FileRegistry, RegistryStatus } from './file-registry.js';
+import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
 import type { IngestProgress } from './progress.js';
-import { LANDING_PREFIX, relativeTo, walk } from './source-files.js';
+import { LANDING_PREFIX, landingNotFound, relativeTo, walk } from './source-files.js';
 
 export interface LandedFile {
   /** The local file uploaded. */
@@ -20,10 +20,19 @@ export interface UploadOptions {
   overwrite?: boolean;
 }
 
+/**
+ * Whether a landing file's content is in a table: `loaded` (an ingest loaded it, or skipped it as
+ * loaded already, and the file has the same size and was not modified since), `changed` (it was
+ * loaded, but its size differs now or it was modified after that ingest: replaced), `failed` (every
+ * attempt failed), `new` (never ingested).
+ */
+export type LandingState = 'new' | 'loaded' | 'changed' | 'failed';
+
 export interface LandingEntry {
   key: string;
   size: number;
   modified: Date;
+  state: LandingState;
   /** The latest registry entry for this key, in any table. */
   lastStatus?: RegistryStatus;
   lastTarget?: string;
@@ -128,13 +137,20 @@ async function firstKeyUnder(store: ObjectStore, prefix: string): Promise<string
 }
 
 /**
- * Landing files under a prefix, each with its latest ingest status. A prefix is a folder, as for
- * `rat ingest`: `landing/sales` lists `landing/sales/`, not `landing/sales-old/`; a file's key lists that file.
+ * Landing files under a prefix, each with its latest ingest status and its state. A prefix is a
+ * folder, as for `rat ingest`: `landing/sales` lists `landing/sales/`, not `landing/sales-old/`; a
+ * file's key lists that file. A prefix that names nothing is STORAGE_NOT_FOUND, as for `rat ingest`
+ * (a folder emptied after its files were ingested lists nothing).
  */
 export async function listLanding(store: ObjectStore, registry: FileRegistry, prefix = LANDING_PREFIX): Promise<LandingEntry[]> {
   if (!prefix.startsWith(LANDING_PREFIX) && prefix !== 'landing') throw new ValidationError('INVALID_ARGUMENT', `landing prefixes start with landing/ (got "${prefix}")`);
-  const latest = new Map<string, { status: RegistryStatus; target: string; at: Date }>();
-  for (const entry of await registry.list()) latest.set(entry.filePath, { status: entry.status, target: entry.targetTable, at: entry.ingestedAt });
+  const latest = new Map<string, RegistryEntry>();
+  // The newest entry of each file that says its content is in a table (loaded, or skipped as loaded already).
+  const latestLoaded = new Map<string, RegistryEntry>();
+  for (const entry of await registry.list()) {
+    latest.set(entry.filePath, entry);
+    if (entry.status !== 'failed') latestLoaded.set(entry.filePath, entry);
+  }
   const entries: LandingEntry[] = [];
   for await (const object of landingObjects(store, prefix)) {
     const last = latest.get(object.key);
@@ -142,10 +158,20 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
       key: object.key,
       size: object.size,
       modified: new Date(object.lastModifiedMs),
-      ...(last ? { lastStatus: last.status, lastTarget: last.target, lastIngestedAt: last.at } : {}),
+      state: landingState(object, latestLoaded.get(object.key), last),
+      ...(last ? { lastStatus: last.status, lastTarget: last.targetTable, lastIngestedAt: last.ingestedAt } : {}),
     });
   }
+  if (entries.length === 0 && prefix !== 'landing' && prefix !== LANDING_PREFIX) {
+    const folder = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    if (![...latest.keys()].some((key) => key.startsWith(folder))) throw await landingNotFound(store, prefix);
+  }
   return entries;
+}
+
+function landingState(object: ObjectInfo, loaded: RegistryEntry | undefined, last: RegistryEntry | undefined): LandingState {
+  if (loaded) return loaded.fileSize === object.size && object.lastModifiedMs <= loaded.ingestedAt.getTime() ? 'loaded' : 'changed';
+  return last ? 'failed' : 'new';
 }
 
 async function* landingObjects(store: ObjectStore, prefix: string): AsyncGenerator<ObjectInfo> {

@@ -90,7 +90,7 @@ async function localSources(spec: string, context: SourceContext): Promise<Sourc
 const SHOWN_NAMES = 10;
 
 /** A landing spec that names nothing: says what the nearest landing folder above it holds. */
-async function landingNotFound(store: ObjectStore, spec: string): Promise<NotFoundError> {
+export async function landingNotFound(store: ObjectStore, spec: string): Promise<NotFoundError> {
   const what = hasGlob(spec) ? `nothing in the landing zone matches ${spec}` : `no landing file or folder ${spec}`;
   for (let folder = parentFolder(spec); folder.startsWith(LANDING_PREFIX); folder = parentFolder(folder)) {
     const names = new Set<string>();

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { parseTableIdent, formatIdent } from '../catalog/identifiers.js';
 import { ConflictError, describeError, isRatError, ValidationError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
+import { pruneObjectCache } from '../storage/index.js';
 import { compactTable, type CompactionOptions } from './compaction.js';
 import { DEFAULT_RETAIN_LAST, DEFAULT_RETAIN_MS, expireSnapshots, snapshotsHeldByRefs } from './expire-snapshots.js';
 import { DEFAULT_GRACE_MS, removeOrphanFiles } from './orphan-files.js';
@@ -51,6 +52,9 @@ export interface MaintainReport {
     byTable: Record<string, { files: number; bytes: number }>;
     stagingDirsRemoved: number;
     stagingBytesRemoved: number;
+    /** Local copies of S3 objects (`RAT_HOME/cache`) not used within the grace period. */
+    cacheFilesRemoved: number;
+    cacheBytesRemoved: number;
   } | null;
 }
 
@@ -121,6 +125,8 @@ export async function maintain(rat: Lakehouse, options: MaintainOptions = {}): P
       ...(only && only.length > 0 ? { tables: only } : {}),
       stagingRoot: join(rat.home, 'staging'),
     });
+    // The cache is not per table: it is pruned when every table is maintained, like staging leftovers.
+    const cache = only && only.length > 0 ? { files: 0, bytes: 0 } : await pruneObjectCache(join(rat.home, 'cache'), Date.now() - (options.graceMs ?? DEFAULT_GRACE_MS), dryRun);
     const byTable: Record<string, { files: number; bytes: number }> = {};
     for (const file of result.removed) {
       const entry = (byTable[file.table ?? '(other)'] ??= { files: 0, bytes: 0 });
@@ -134,6 +140,8 @@ export async function maintain(rat: Lakehouse, options: MaintainOptions = {}): P
       byTable,
       stagingDirsRemoved: result.stagingDirsRemoved,
       stagingBytesRemoved: result.stagingBytesRemoved,
+      cacheFilesRemoved: cache.files,
+      cacheBytesRemoved: cache.bytes,
     };
   }
   return { dryRun, tables: reports, orphans };

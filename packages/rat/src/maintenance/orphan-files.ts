@@ -1,7 +1,8 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cache.js';
+import { treeUsage } from '../storage/index.js';
 import type { ObjectInfo } from '../storage/object-store.js';
 import { storeKeyOf, tablesOfAllRefs } from './table-scope.js';
 
@@ -151,29 +152,4 @@ async function removeStagingLeftovers(root: string, cutoffMs: number, dryRun: bo
     bytes += usage.bytes;
   }
   return { dirs, bytes };
-}
-
-/** Size and newest modification time of a tree; a part that vanishes meanwhile (its writer finished) counts as nothing. */
-async function treeUsage(path: string): Promise<{ bytes: number; newestMs: number }> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: 0, newestMs: 0 };
-    throw error;
-  }
-  let bytes = info.isFile() ? info.size : 0;
-  let newestMs = info.mtimeMs;
-  if (info.isDirectory()) {
-    const names = await readdir(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
-      throw error;
-    });
-    for (const name of names) {
-      const child = await treeUsage(join(path, name));
-      bytes += child.bytes;
-      newestMs = Math.max(newestMs, child.newestMs);
-    }
-  }
-  return { bytes, newestMs };
 }

@@ -51,6 +51,15 @@ describe('storageConfigFromEnv', () => {
     expect(config).toMatchObject({ type: 's3', region: 'us-east-1', forcePathStyle: false, endpoint: undefined });
   });
 
+  it('reads RAT_S3_TIMEOUT in seconds and rejects a value that is not a positive number, naming it', () => {
+    const env = { RAT_S3_BUCKET: 'lake' };
+    expect(storageConfigFromEnv({ ...env, RAT_S3_TIMEOUT: '2.5' }, home)).toMatchObject({ idleTimeoutMs: 2500 });
+    expect(storageConfigFromEnv(env, home)).toMatchObject({ idleTimeoutMs: undefined });
+    for (const bad of ['0', '30s', '-1', 'never']) {
+      expect(() => storageConfigFromEnv({ ...env, RAT_S3_TIMEOUT: bad }, home)).toThrow(`RAT_S3_TIMEOUT must be a number of seconds above 0, got "${bad}"`);
+    }
+  });
+
   it('reads RAT_S3_PATH_STYLE and rejects a value that is not a boolean, naming it', () => {
     const env = { RAT_S3_BUCKET: 'lake', RAT_S3_ENDPOINT: 'http://minio:9000' };
     expect(storageConfigFromEnv({ ...env, RAT_S3_PATH_STYLE: 'false' }, home)).toMatchObject({ forcePathStyle: false });

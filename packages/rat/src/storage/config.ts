@@ -39,6 +39,7 @@ export function storageConfigFromEnv(env: NodeJS.ProcessEnv, ratHome: string): S
     // Self-hosted S3 servers (MinIO, Ceph, s3rver) rarely have per-bucket DNS names; AWS does.
     forcePathStyle: pathStyle === undefined ? endpoint !== undefined : parseBoolean('RAT_S3_PATH_STYLE', pathStyle),
     ...credentials(env),
+    idleTimeoutMs: timeoutMs(env, 'RAT_S3_TIMEOUT'),
     cacheDir: path.join(home, 'cache'),
     stagingRoot: path.join(home, 'staging'),
   };
@@ -62,6 +63,15 @@ function credentials(env: NodeJS.ProcessEnv): Pick<S3StoreOptions, 'accessKeyId'
 function value(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** Seconds, as a person writes them (`30`, `2.5`); unset keeps the store's default. */
+function timeoutMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = value(env, name);
+  if (raw === undefined) return undefined;
+  const seconds = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(seconds > 0)) throw new ValidationError('CONFIG_INVALID', `${name} must be a number of seconds above 0, got ${JSON.stringify(raw)}`);
+  return Math.round(seconds * 1000);
 }
 
 function parseBoolean(name: string, raw: string): boolean {

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { describeError, ExternalError, NotFoundError } from '../core/errors.js';
@@ -44,4 +44,29 @@ export async function createStagingDir(stagingRoot: string): Promise<string> {
   } catch (error) {
     throw new ExternalError('STORAGE_ERROR', `Cannot create a staging directory in ${stagingRoot}: ${describeError(error)}`, { cause: error });
   }
+}
+
+/** Size and newest modification time of a tree; a part that vanishes meanwhile (its writer finished) counts as nothing. */
+export async function treeUsage(file: string): Promise<{ bytes: number; newestMs: number }> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: 0, newestMs: 0 };
+    throw error;
+  }
+  let bytes = info.isFile() ? info.size : 0;
+  let newestMs = info.mtimeMs;
+  if (info.isDirectory()) {
+    const names = await readdir(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    for (const name of names) {
+      const child = await treeUsage(path.join(file, name));
+      bytes += child.bytes;
+      newestMs = Math.max(newestMs, child.newestMs);
+    }
+  }
+  return { bytes, newestMs };
 }

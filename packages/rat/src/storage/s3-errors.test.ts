@@ -33,6 +33,14 @@ describe('mapS3Error', () => {
     expect(mapped.message).toBe('S3 PutObject of s3://lake/p/a.json at http://minio:9000 failed: SlowDown: Please reduce your request rate. (HTTP 503)');
   });
 
+  it('says what to do when the SDK gave up waiting for the server', () => {
+    const timeout = sdkError('TimeoutError', '@smithy/node-http-handler - the request socket timed out after 30000 ms of inactivity (configured by client requestHandler).');
+    expect(mapS3Error(timeout, 'GetObject', target, 'p/a.json').message).toBe(
+      'S3 GetObject of s3://lake/p/a.json at http://minio:9000 failed: no answer (the request socket timed out after 30000 ms of inactivity). ' +
+        'Check that the S3 server at http://minio:9000 is up and answering; on a slow link, raise RAT_S3_TIMEOUT (seconds)',
+    );
+  });
+
   it('passes a RatError through unchanged', () => {
     const original = new ValidationError('INVALID_ARGUMENT', 'bad key');
     expect(mapS3Error(original, 'GetObject', target, 'k')).toBe(original);

@@ -46,11 +46,24 @@ export function mapS3Error(error: unknown, operation: string, target: S3Target, 
       cause: error,
     });
   }
-  return new ExternalError(
-    'STORAGE_ERROR',
-    `S3 ${operation} of s3://${target.bucket}/${objectKey} at ${target.endpoint} failed: ${describeSdkError(error)}`,
-    { cause: error },
-  );
+  const failed = `S3 ${operation} of s3://${target.bucket}/${objectKey} at ${target.endpoint} failed`;
+  // The SDK's name for its connection and inactivity timeouts: the server is down, hung or unreachable.
+  if (name === 'TimeoutError') {
+    return new ExternalError(
+      'STORAGE_ERROR',
+      `${failed}: no answer (${timeoutReason(error)}). ` +
+        `Check that the S3 server at ${target.endpoint} is up and answering; on a slow link, raise RAT_S3_TIMEOUT (seconds)`,
+      { cause: error },
+    );
+  }
+  return new ExternalError('STORAGE_ERROR', `${failed}: ${describeSdkError(error)}`, { cause: error });
+}
+
+/** The SDK's timeout message without its package name and its note on where the limit was set. */
+function timeoutReason(error: unknown): string {
+  return describeSdkError(error)
+    .replace(/^TimeoutError: (@smithy\/node-http-handler - )?/, '')
+    .replace(/\s*\([^()]*\)\.?$|\.$/, '');
 }
 
 const BODILESS_STATUS: Record<number, string> = {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { ExternalError, NotFoundError, ValidationError } from '../core/errors.js';
 import { describeObjectStoreContract, expectBytes, rejectionOf } from './object-store.contract.js';
+import { pruneObjectCache } from './object-cache.js';
 import type { ObjectStore } from './object-store.js';
 import { createS3Client, createS3Store, type S3StoreOptions, type S3StoreTuning } from './s3-store.js';
 import { startS3Server, type S3TestServer } from './test-support/s3-server.js';
@@ -115,13 +116,58 @@ describe('createS3Store', () => {
   });
 
   describe('localPath cache', () => {
-    it('downloads to <cacheDir>/<bucket>/<prefix>/<key> and reuses the file without a request', async () => {
+    it('downloads into <cacheDir>, under the object\'s own file name, and reuses the file without a request', async () => {
       await store.put('cache/a.bin', 'abc');
       const file = await store.localPath('cache/a.bin');
-      expect(file).toBe(path.join(options.cacheDir, server.bucket, ...(options.prefix ?? '').split('/'), 'cache', 'a.bin'));
+      expect(file.startsWith(path.resolve(options.cacheDir) + path.sep)).toBe(true);
+      expect(path.basename(file)).toBe('a.bin');
       expect(counts.get('GetObjectCommand')).toBe(1);
       expect(await store.localPath('cache/a.bin')).toBe(file);
       expect(counts.get('GetObjectCommand')).toBe(1);
+    });
+
+    it('caches a key and a key that has it as its folder (x.csv and x.csv/part.csv), in either order', async () => {
+      await store.put('landing/x.csv', 'id\n1\n');
+      await store.put('landing/x.csv/part.csv', 'id\n2\n');
+      for (const order of [
+        ['landing/x.csv', 'landing/x.csv/part.csv'],
+        ['landing/x.csv/part.csv', 'landing/x.csv'],
+      ]) {
+        const fresh = createS3Store({ ...options, cacheDir: path.join(scratch, randomUUID(), 'cache') }, { client });
+        for (const key of order) {
+          const file = await fresh.localPath(key, { revalidate: true });
+          expect(await readFile(file, 'utf8'), key).toBe(key.endsWith('part.csv') ? 'id\n2\n' : 'id\n1\n');
+          expect(path.basename(file)).toBe(path.basename(key));
+        }
+        // Read again from the cache: each copy is still the right one.
+        for (const key of order) expect(await readFile(await fresh.localPath(key), 'utf8'), key).toBe(key.endsWith('part.csv') ? 'id\n2\n' : 'id\n1\n');
+      }
+    });
+
+    it('pruneObjectCache removes the copies unused since the cutoff and the first layout\'s folders; a pruned object is downloaded again', async () => {
+      await store.put('landing/old.csv', 'id\n1\n');
+      await store.put('landing/used.csv', 'id\n2\n');
+      const oldCopy = await store.localPath('landing/old.csv', { revalidate: true });
+      const usedCopy = await store.localPath('landing/used.csv', { revalidate: true });
+      const legacy = path.join(options.cacheDir, server.bucket, 'landing', 'x.csv');
+      await mkdir(path.dirname(legacy), { recursive: true });
+      await writeFile(legacy, 'legacy');
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      for (const file of [oldCopy, usedCopy, legacy, path.dirname(oldCopy), path.dirname(usedCopy), path.dirname(legacy), path.join(options.cacheDir, server.bucket)]) await utimes(file, hourAgo, hourAgo);
+      // Reading a copy marks it used.
+      expect(await store.localPath('landing/used.csv')).toBe(usedCopy);
+      const cutoff = Date.now() - 60_000;
+
+      expect(await pruneObjectCache(options.cacheDir, cutoff, true)).toEqual({ files: 2, bytes: 'legacy'.length + 'id\n1\n'.length });
+      expect(await readFile(oldCopy, 'utf8')).toBe('id\n1\n');
+      expect(await pruneObjectCache(options.cacheDir, cutoff, false)).toEqual({ files: 2, bytes: 'legacy'.length + 'id\n1\n'.length });
+      expect(await rejectionOf(readFile(oldCopy))).toBeDefined();
+      expect(await rejectionOf(readFile(legacy))).toBeDefined();
+      expect(await readFile(usedCopy, 'utf8')).toBe('id\n2\n');
+
+      const gets = counts.get('GetObjectCommand');
+      expect(await readFile(await store.localPath('landing/old.csv', { revalidate: true }), 'utf8')).toBe('id\n1\n');
+      expect(counts.get('GetObjectCommand')).toBe((gets ?? 0) + 1);
     });
 
     it('shares one download between concurrent callers for the same key', async () => {
@@ -222,6 +268,37 @@ describe('createS3Store', () => {
       expect(message).toContain('GetObject');
       expect(message).toContain(`s3://${server.bucket}/${options.prefix}/warehouse/x.json`);
       expect(message).not.toContain('\n');
+    });
+
+    it('fails a request to a server that accepts connections but never answers, naming the endpoint, the object and what to do', async () => {
+      const hung = await startS3Server();
+      const hungOptions = { ...options, endpoint: hung.endpoint, maxAttempts: 1, idleTimeoutMs: 500 };
+      try {
+        await createS3Store(hungOptions).put('landing/a.csv', 'id\n1\n');
+        hung.suspend();
+        const store = createS3Store(hungOptions);
+        const file = path.join(await store.stagingDir(), 'upload.csv');
+        await writeFile(file, 'id\n2\n');
+        for (const [operation, attempt] of [
+          ['GetObject', () => store.localPath('landing/a.csv')],
+          ['upload', () => store.putFile('landing/b.csv', file)],
+          ['ListObjectsV2', () => store.list('landing/')[Symbol.asyncIterator]().next()],
+        ] as const) {
+          const started = Date.now();
+          const error = await rejectionOf(attempt());
+          expect(Date.now() - started, operation).toBeLessThan(5000);
+          expect(error, operation).toBeInstanceOf(ExternalError);
+          const message = (error as Error).message;
+          expect(message, operation).toContain(`S3 ${operation}`);
+          expect(message, operation).toContain(`s3://${server.bucket}/${options.prefix}/landing/`);
+          expect(message, operation).toContain(`at ${hung.endpoint} failed: no answer`);
+          expect(message, operation).toContain('500 ms of inactivity');
+          expect(message, operation).toContain(`Check that the S3 server at ${hung.endpoint} is up and answering`);
+          expect(message, operation).toContain('RAT_S3_TIMEOUT');
+        }
+      } finally {
+        await hung.stop();
+      }
     });
 
     it('reports rejected credentials as ExternalError naming the operation and key', async () => {

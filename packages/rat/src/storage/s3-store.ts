@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -16,6 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 
 import { describeError, ExternalError, ValidationError } from '../core/errors.js';
 import { writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
+import { cacheLayout } from './object-cache.js';
 import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
 import { assertValidKey, assertValidPrefix } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
@@ -34,7 +35,7 @@ export interface S3StoreOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
-  /** Local copies of objects for `localPath`, at `<cacheDir>/<bucket>/<prefix>/<key>`. */
+  /** Local copies of objects for `localPath`, at `<cacheDir>/v2/<hash of bucket and key>/<file name>` (see `cacheLayout`). */
   cacheDir: string;
   /** Where `stagingDir()` creates directories. */
   stagingRoot: string;
@@ -42,6 +43,12 @@ export interface S3StoreOptions {
   maxAttempts?: number;
   /** Time to open a connection; default 10 s, so an unreachable endpoint fails instead of hanging. */
   connectionTimeoutMs?: number;
+  /**
+   * Time a request may wait for the server without a byte sent or received; default 30 s, so a server
+   * that accepts connections but never answers fails instead of hanging. A limit on inactivity, not on
+   * the whole request: a large download or multipart upload that keeps moving is never cut off.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Knobs with production defaults; tests lower them to exercise multipart upload and paging on small data. */
@@ -60,6 +67,7 @@ const MIB = 1024 * 1024;
 const DEFAULT_PART_SIZE = 16 * MIB;
 const UPLOAD_QUEUE_SIZE = 4;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export function createS3Client(options: S3StoreOptions): S3Client {
   const { accessKeyId, secretAccessKey, sessionToken } = options;
@@ -77,7 +85,11 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS },
+    // socketTimeout is the SDK's inactivity limit; its requestTimeout limits the whole request (and only warns).
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    },
   });
 }
 
@@ -102,16 +114,14 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
   const client = tuning.client ?? createS3Client(options);
   const partSize = tuning.partSizeBytes ?? DEFAULT_PART_SIZE;
   const listPageSize = tuning.listPageSize ?? 1000;
-  const cacheRoot = path.join(path.resolve(options.cacheDir), bucket, ...(prefix === '' ? [] : prefix.split('/')));
-  // Which version of the object each cached copy is; bucket names cannot start with '.', so no bucket's copies land here.
-  const versionRoot = path.join(path.resolve(options.cacheDir), '.versions', bucket, ...(prefix === '' ? [] : prefix.split('/')));
+  const cache = cacheLayout(options.cacheDir);
   const stagingRoot = path.resolve(options.stagingRoot);
   const downloads = new Map<string, Promise<string>>();
   let bucketVerified = false;
 
   const objectKeyOf = (key: string): string => keyBase + key;
-  const cacheFileOf = (key: string): string => path.join(cacheRoot, ...key.split('/'));
-  const versionFileOf = (key: string): string => path.join(versionRoot, ...key.split('/'));
+  const cacheFileOf = (key: string): string => cache.fileOf(bucket, objectKeyOf(key));
+  const versionFileOf = (key: string): string => cache.versionFileOf(bucket, objectKeyOf(key));
 
   /** HEAD answers a bare 404 for a missing key and a missing bucket alike; this tells them apart once. */
   async function assertBucketExists(operation: string, objectKey: string): Promise<void> {
@@ -147,7 +157,10 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
     const objectKey = objectKeyOf(key);
     try {
       if (await isFile(file)) {
-        if (!revalidate || (await isCurrentCopy(key, file))) return file;
+        if (!revalidate || (await isCurrentCopy(key, file))) {
+          await markUsed(file);
+          return file;
+        }
       }
       // Forgotten first: a crash between the two writes below leaves no version, never a wrong one.
       await rm(versionFileOf(key), { force: true });
@@ -356,6 +369,12 @@ function normalizePrefix(raw: string, bucket: string): string {
     });
   }
   return prefix;
+}
+
+/** The copy's time says when it was last used: `rat maintain` removes the copies unused for longer than its grace period. */
+async function markUsed(file: string): Promise<void> {
+  const now = new Date();
+  await utimes(file, now, now);
 }
 
 async function isFile(file: string): Promise<boolean> {

@@ -37,7 +37,7 @@ export function registerMaintain(program: Command, globals: () => GlobalOptions)
     .argument('[table]', 'namespace.table (default: every table)')
     .option('--retain <duration>', 'expire snapshots older than this, e.g. 7d, 12h, 0', '7d')
     .option('--retain-last <n>', 'always keep the newest N snapshots of each table per branch', '1')
-    .option('--grace <duration>', 'keep unreferenced files younger than this (writes in flight)', '1h')
+    .option('--grace <duration>', 'keep unreferenced files younger than this (writes in flight), and cached copies of S3 objects used within it', '1h')
     .option('--small-file-size <bytes>', 'compact data files smaller than this', '32MiB')
     .option('--target-file-size <bytes>', 'size of the files compaction writes', '128MiB')
     .option('--no-compact', 'skip compaction')
@@ -91,6 +91,7 @@ function printReport(out: Output, report: MaintainReport): void {
     out.line(
       `${report.dryRun ? 'would remove' : 'removed'} ${o.filesRemoved} orphan file${o.filesRemoved === 1 ? '' : 's'} (${o.bytesRemoved} bytes)` +
         `, ${o.stagingDirsRemoved} staging leftover${o.stagingDirsRemoved === 1 ? '' : 's'} (${o.stagingBytesRemoved} bytes)` +
+        `, ${o.cacheFilesRemoved} cached cop${o.cacheFilesRemoved === 1 ? 'y' : 'ies'} of S3 objects (${o.cacheBytesRemoved} bytes)` +
         `; kept ${o.keptInGrace} unreferenced file${o.keptInGrace === 1 ? '' : 's'} younger than the grace period`,
     );
   }

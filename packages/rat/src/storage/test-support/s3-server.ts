@@ -13,6 +13,9 @@ export interface S3TestServer {
   /** s3rver checks signatures against its one built-in account. */
   accessKeyId: string;
   secretAccessKey: string;
+  /** SIGSTOP: the kernel still accepts connections, but nothing answers them (a hung server). */
+  suspend(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -80,7 +83,10 @@ export async function startS3Server(options: { bucket?: string } = {}): Promise<
     region: 'us-east-1',
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
+    suspend: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     async stop() {
+      child.kill('SIGCONT');
       // Closing stdin asks the child to close the server; SIGKILL only if it does not.
       child.stdin.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
