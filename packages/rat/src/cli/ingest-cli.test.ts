@@ -43,6 +43,42 @@ describe('rat upload / landing / ingest', () => {
     expect(failed.stderr).toContain(`${join(dir, 'empty.csv')}: the file is empty (0 bytes)`);
   });
 
+  it('loads a row quarantined for a stray Latin-1 byte with the replay it advises, without loading the file twice', async () => {
+    await writeFile(join(dir, 'mixed.csv'), Buffer.concat([Buffer.from('id,name\n1,café\n2,na'), Buffer.from([0xef]), Buffer.from('ve\n3,ok\n')]));
+    const first = await rat(home, ['ingest', join(dir, 'mixed.csv'), 'bronze.mixed']);
+    expect(first.stdout).toContain('if they are Latin-1, load those rows (only them) with: rat ingest --replay-rejects bronze.mixed --encoding latin-1');
+    const plain = await rat(home, ['ingest', '--replay-rejects', 'bronze.mixed']);
+    expect(plain.stdout).toContain('1 of them have bytes that are not UTF-8 (kept in their raw text as Latin-1 characters) and were not replayed: if they are Latin-1, load them with: rat ingest --replay-rejects bronze.mixed --encoding latin-1');
+    expect(plain.stdout).not.toContain('ingest their file again');
+    expect((await rat(home, ['ingest', '--replay-rejects', 'bronze.mixed', '--encoding', 'latin-1'])).code).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id, name FROM bronze.mixed ORDER BY id'])).stdout)).toEqual([
+      { id: 1, name: 'café' },
+      { id: 2, name: 'naïve' },
+      { id: 3, name: 'ok' },
+    ]);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT count(*)::INT AS n FROM bronze.mixed__rejects'])).stdout)).toEqual([{ n: 0 }]);
+  });
+
+  it('prints the error of each failed file of a batch on a line of its own, and leaves the file name out of the note', async () => {
+    const folder = join(dir, 'several-bad');
+    await mkdir(folder);
+    await writeFile(join(folder, 'empty.csv'), '');
+    await writeFile(join(folder, 'headeronly.csv'), 'id,name\n');
+    await writeFile(join(folder, 'good.csv'), 'id,name\n1,a\n');
+    const run = await rat(home, ['ingest', folder, 'bronze.several']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      `rat: INGEST_FILE_INVALID: ${join(folder, 'empty.csv')}: the file is empty (0 bytes)`,
+      `rat: INGEST_FILE_INVALID: ${join(folder, 'headeronly.csv')} (line 2): the file has a header line but no data rows`,
+      'rat: INGEST_FILE_INVALID: 2 of 3 files failed (recorded in bronze._file_registry; the table is unchanged by them); their errors are above',
+    ]);
+    const note = run.stdout.split('\n').find((line) => line.includes('headeronly.csv'))!;
+    expect(note).toMatch(/\| \(line 2\): the file has a header line but no data rows$/);
+    expect(run.stdout).toContain('bronze.several: 1 row from 1 file; 0 skipped, 2 failed');
+    const json = await rat(home, ['--json', 'ingest', folder, 'bronze.several']);
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'INGEST_FILE_INVALID', message: "2 of 3 files failed (recorded in bronze._file_registry; the table is unchanged by them); the report's files[].error says why" } });
+  });
+
   it('names the option and a format for dates the sniffer did not find, and that replay loads them', async () => {
     await writeFile(join(dir, 'days.csv'), 'id,day\n1,05/02/2024 00:00\n2,06/02/2024 00:00\n');
     expect((await rat(home, ['sql', 'CREATE TABLE bronze.days (id BIGINT, day DATE)'])).code).toBe(0);
