@@ -185,4 +185,16 @@ describe('rat upload / landing / ingest', () => {
     expect(progressText(event, 12_300)).toBe('inferring the column types of big.ndjson  965.0 MiB  13s so far (reads every record; DuckDB reports no share done)');
     expect(progressText({ ...event, bytesDone: event.bytesTotal }, 72_000)).toBe('inferring the column types of big.ndjson  965.0 MiB  done in 1m12s');
   });
+
+  it('rounds a duration up before splitting it into minutes and seconds (2m00s, never 1m60s)', () => {
+    const done = { file: 'big.ndjson', phase: 'inferring', bytesDone: 1, bytesTotal: 1, indeterminate: true } as const;
+    expect(progressText(done, 59_500)).toMatch(/ done in 1m00s$/);
+    expect(progressText(done, 58_200)).toMatch(/ done in 59s$/);
+    expect(progressText(done, 60_500)).toMatch(/ done in 1m01s$/);
+    expect(progressText(done, 119_500)).toMatch(/ done in 2m00s$/);
+    expect(progressText(done, 3_599_500)).toMatch(/ done in 1h00m$/);
+    const reading = { file: 'big.csv', phase: 'reading', bytesDone: 1024 * 1024, bytesTotal: 101 * 1024 * 1024 } as const;
+    // 1 MiB in 1.195 s leaves 119.5 s to go.
+    expect(progressText(reading, 1_195)).toMatch(/ ETA 2m00s$/);
+  });
 });

@@ -3,6 +3,11 @@ import type { Output } from './output.js';
 
 const QUIET_MS = 1_000;
 const PLAIN_EVERY_MS = 5_000;
+/**
+ * At most five rewrites a second in a terminal: an upload reports every chunk it copies (thousands
+ * for a large file, each one terminal write); the ingest steps' events, one per 250 ms poll, all show.
+ */
+const TERMINAL_EVERY_MS = 200;
 
 /**
  * Turns ingest progress events into lines: bytes done of total, rate, ETA (rows and their rate for a
@@ -27,7 +32,7 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
       const elapsed = now - current.started;
       const finished = event.bytesDone >= event.bytesTotal;
       if (elapsed < QUIET_MS) return;
-      if (!terminal && !finished && now - current.lastPrinted < PLAIN_EVERY_MS) return;
+      if (!finished && now - current.lastPrinted < (terminal ? TERMINAL_EVERY_MS : PLAIN_EVERY_MS)) return;
       current.lastPrinted = now;
       current.open = true;
       out.progress(progressText(event, elapsed), finished);
@@ -84,7 +89,9 @@ function count(n: number): string {
 }
 
 function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  return minutes < 60 ? `${minutes}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+  // Rounded up once, before it is split: 119.5 s is 2m00s, not 1m60s.
+  const whole = Math.ceil(seconds);
+  if (whole < 60) return `${whole}s`;
+  const minutes = Math.floor(whole / 60);
+  return minutes < 60 ? `${minutes}m${String(whole % 60).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
