@@ -79,6 +79,16 @@ describe('rat upload / landing / ingest', () => {
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'INGEST_FILE_INVALID', message: "2 of 3 files failed (recorded in bronze._file_registry; the table is unchanged by them); the report's files[].error says why" } });
   });
 
+  it('says so when the sources match no file, exiting 0 (an empty batch is no error)', async () => {
+    const folder = join(dir, 'no-json');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.csv'), 'id\n1\n');
+    const run = await rat(home, ['ingest', join(folder, '*.json'), 'bronze.nothing']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`nothing to ingest: ${join(folder, '*.json')} matched no files (check the folder and the pattern, e.g. the extension)`);
+    expect(run.stdout).toContain('bronze.nothing: 0 rows from 0 files; 0 skipped, 0 failed');
+  });
+
   it('names the option and a format for dates the sniffer did not find, and that replay loads them', async () => {
     await writeFile(join(dir, 'days.csv'), 'id,day\n1,05/02/2024 00:00\n2,06/02/2024 00:00\n');
     expect((await rat(home, ['sql', 'CREATE TABLE bronze.days (id BIGINT, day DATE)'])).code).toBe(0);

@@ -115,7 +115,7 @@ Examples:
         const progress = createProgressReporter(out);
         const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
         progress.end();
-        printReport(out, report);
+        printReport(out, report, sources);
         const failed = report.files.filter((f) => f.status === 'failed');
         if (failed.length > 0) {
           const summary = `${failed.length} of ${counted(report.files.length, 'file')} failed (recorded in bronze._file_registry; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
@@ -202,10 +202,14 @@ function withoutName(error: string, name: string): string {
   return error.startsWith(name) ? error.slice(name.length).replace(/^:? /, '') : error;
 }
 
-function printReport(out: Output, report: IngestReport): void {
+function printReport(out: Output, report: IngestReport, sources: readonly string[]): void {
   if (out.json) {
     out.value(report);
     return;
+  }
+  if (report.files.length === 0) {
+    // Not an error (a scheduled batch over an emptied folder has nothing to do), but a typo'd glob must not pass for a load.
+    out.line(`nothing to ingest: ${sources.join(', ')} matched no files (check the folder and the pattern, e.g. the extension)`);
   }
   out.table(
     ['file', 'status', 'rows', 'rejected', 'snapshot', 'note'],
