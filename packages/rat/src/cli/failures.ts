@@ -23,6 +23,11 @@ export function failedItems(out: Output, failed: readonly Failed[], summary: str
   return error(first, out.json ? `${summary}; the report's ${field} says why` : `${summary}; their errors are above`);
 }
 
+/** A failed item's error without the name it starts with, for a table's note beside that name: `a.csv (line 2): ...` becomes `(line 2): ...`. */
+export function withoutName(error: string, name: string): string {
+  return error.startsWith(name) ? error.slice(name.length).replace(/^:? /, '') : error;
+}
+
 /** `1 row`, `2 rows`. */
 export function counted(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import { type CustomParser, type FileReport, type IngestOptions, type IngestReport, type ReplayReport, STRAY_BYTES_MATCH } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
-import { counted, failedItems } from '../failures.js';
+import { counted, failedItems, withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 
@@ -195,11 +195,6 @@ function fileNote(file: FileReport): string {
   if (file.status === 'skipped') return file.reason ?? '';
   const superseded = file.supersededRows ? [`${file.supersededRows} row${file.supersededRows === 1 ? '' : 's'} replaced by a later row with the same key`] : [];
   return [...(file.sheet !== undefined ? [`sheet ${JSON.stringify(file.sheet)}`] : []), ...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : []), ...superseded].join('; ');
-}
-
-/** `error` without the name it starts with (`a.csv (line 2): ...` becomes `(line 2): ...`). */
-function withoutName(error: string, name: string): string {
-  return error.startsWith(name) ? error.slice(name.length).replace(/^:? /, '') : error;
 }
 
 function printReport(out: Output, report: IngestReport, sources: readonly string[]): void {
