@@ -128,6 +128,22 @@ describe('quarantine replay', () => {
     await expect(fx.ingestion.replayRejects('bronze.encoded', { encoding: 'utf-16' })).rejects.toThrow('its only encoding is latin-1 (rows whose bytes were not UTF-8 load as their Latin-1 characters), got --encoding utf-16');
   });
 
+  it('replays JSON rows too when told that stray bytes are Latin-1', async () => {
+    await fx.ingestion.ingest(await fx.file('enc-mixed.csv', Buffer.concat([Buffer.from('id,name\n1,café\n2,na'), Buffer.from([0xef]), Buffer.from('ve\n')])), 'bronze.enc_mixed', { types: { id: 'BIGINT' } });
+    await fx.ingestion.ingest(await fx.file('enc-mixed.ndjson', '{"id":3,"name":"ok"}\n{"id":"x","name":"bad"}\n'), 'bronze.enc_mixed');
+    const replay = await fx.ingestion.replayRejects('bronze.enc_mixed', { encoding: 'latin-1' });
+    expect(replay.groups.map((g) => [g.status, g.error ?? null])).toEqual([
+      ['success', null],
+      ['success', null],
+    ]);
+    expect(replay).toMatchObject({ replayed: 1, stillRejected: 1, strayBytes: 0 });
+    expect(await fx.rat.query('SELECT id, name FROM bronze.enc_mixed ORDER BY id')).toEqual([
+      { id: 1, name: 'café' },
+      { id: 2, name: 'naïve' },
+      { id: 3, name: 'ok' },
+    ]);
+  });
+
   describe('a replay adds the quarantined rows to the table as they were loaded', () => {
     // Row 2's date is written day first: the first ingest quarantines it, the replay with the format loads it.
     const n1 = 'id,day\n1,2024-01-01\n2,2024-01-02\n';

@@ -290,7 +290,8 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
           ...replayWins(options, parse, 'timestampFormat'),
           ...replayWins(options, parse, 'decimalSeparator'),
         }
-      : { jsonFormat: 'newline_delimited' as const }),
+      : // Written back as UTF-8, whatever --encoding the replay got (latin-1 only tells it to load the rows with stray bytes).
+        { jsonFormat: 'newline_delimited' as const, encoding: 'utf-8' as const }),
   };
 }
 
