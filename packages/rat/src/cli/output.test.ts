@@ -67,3 +67,23 @@ describe('the progress reporter in a terminal', () => {
     expect(lines.at(-1)).toMatchObject({ text: expect.stringMatching(/^uploading big\.csv .* done in \d+s$/), done: true });
   });
 });
+
+describe('the progress reporter, for two steps of a file under one phase', () => {
+  it('times the second from its own start when the bytes go back (an Excel sheet parsed, then its rows read), so its share never goes back', async () => {
+    const lines: string[] = [];
+    const out = { ...createOutput({ json: false, write: () => undefined, terminal: true, columns: 120 }), progress: (text: string) => lines.push(text) };
+    const reporter = createProgressReporter(out, true);
+    const total = 10 * 1024 * 1024;
+    const at = (share: number) => reporter.report({ file: 'big.xlsx', phase: 'reading', bytesDone: Math.round(total * share), bytesTotal: total });
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    at(0.1);
+    await wait(1_100);
+    at(0.995);
+    await wait(300);
+    at(0.05);
+    await wait(1_100);
+    at(0.6);
+    const shares = lines.filter((text) => text !== '').map((text) => /(\d+)%/.exec(text)![1]);
+    expect(shares).toEqual(['99', '60']);
+  });
+});

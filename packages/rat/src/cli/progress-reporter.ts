@@ -16,7 +16,7 @@ const TERMINAL_EVERY_MS = 200;
  * a plain line every few seconds.
  */
 export function createProgressReporter(out: Output, terminal = process.stderr.isTTY === true): { report(event: IngestProgress): void; end(): void } {
-  let current: { key: string; started: number; lastPrinted: number; open: boolean } | undefined;
+  let current: { key: string; started: number; lastPrinted: number; open: boolean; bytesDone: number } | undefined;
   const end = () => {
     if (current?.open && terminal) out.progress('', true);
     current = undefined;
@@ -25,10 +25,13 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
     report(event) {
       const key = `${event.phase}:${event.file}`;
       const now = Date.now();
-      if (current?.key !== key) {
+      // Bytes that go back are the next step of the file under the same phase (an Excel sheet parsed, then
+      // its rows read): timed from its own start, or its share and ETA would mix the two.
+      if (current?.key !== key || event.bytesDone < current.bytesDone) {
         end();
-        current = { key, started: now, lastPrinted: 0, open: false };
+        current = { key, started: now, lastPrinted: 0, open: false, bytesDone: 0 };
       }
+      current.bytesDone = event.bytesDone;
       const elapsed = now - current.started;
       const finished = event.bytesDone >= event.bytesTotal;
       if (elapsed < QUIET_MS) return;
