@@ -253,7 +253,7 @@ function printReplay(out: Output, report: ReplayReport): void {
     ['file', 'status', 'replayed', 'still_rejected', 'snapshot', 'note'],
     report.groups.map((g) => [g.file, g.status, g.rowsIngested, g.rowsRejected, g.snapshotId?.toString() ?? null, g.error === undefined ? g.schemaChanges.join('; ') : withoutName(g.error, g.file)]),
   );
-  out.line(`${report.target}: ${report.replayed} quarantined rows replayed into the table, ${report.stillRejected} still quarantined`);
+  out.line(`${report.target}: ${counted(report.replayed, 'quarantined row')} replayed into the table, ${report.stillRejected} still quarantined`);
   if (report.strayBytes > 0) {
     out.line(
       `${report.strayBytes} of them have bytes that are not UTF-8 (kept in their raw text as Latin-1 characters) and were not replayed: if they are Latin-1, load them with: rat ingest --replay-rejects ${report.target} --encoding latin-1`,
