@@ -43,6 +43,53 @@ describe('rat upload / landing / ingest', () => {
     expect(failed.stderr).toContain(`${join(dir, 'empty.csv')}: the file is empty (0 bytes)`);
   });
 
+  it('loads a row quarantined for a stray Latin-1 byte with the replay it advises, without loading the file twice', async () => {
+    await writeFile(join(dir, 'mixed.csv'), Buffer.concat([Buffer.from('id,name\n1,café\n2,na'), Buffer.from([0xef]), Buffer.from('ve\n3,ok\n')]));
+    const first = await rat(home, ['ingest', join(dir, 'mixed.csv'), 'bronze.mixed']);
+    expect(first.stdout).toContain('if they are Latin-1, load those rows (only them) with: rat ingest --replay-rejects bronze.mixed --encoding latin-1');
+    const plain = await rat(home, ['ingest', '--replay-rejects', 'bronze.mixed']);
+    expect(plain.stdout).toContain('1 of them have bytes that are not UTF-8 (kept in their raw text as Latin-1 characters) and were not replayed: if they are Latin-1, load them with: rat ingest --replay-rejects bronze.mixed --encoding latin-1');
+    expect(plain.stdout).not.toContain('ingest their file again');
+    const latin1 = await rat(home, ['ingest', '--replay-rejects', 'bronze.mixed', '--encoding', 'latin-1']);
+    expect([latin1.code, latin1.stdout.trim().split('\n').at(-1)]).toEqual([0, 'bronze.mixed: 1 quarantined row replayed into the table, 0 still quarantined']);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id, name FROM bronze.mixed ORDER BY id'])).stdout)).toEqual([
+      { id: 1, name: 'café' },
+      { id: 2, name: 'naïve' },
+      { id: 3, name: 'ok' },
+    ]);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT count(*)::INT AS n FROM bronze.mixed__rejects'])).stdout)).toEqual([{ n: 0 }]);
+  });
+
+  it('prints the error of each failed file of a batch on a line of its own, and leaves the file name out of the note', async () => {
+    const folder = join(dir, 'several-bad');
+    await mkdir(folder);
+    await writeFile(join(folder, 'empty.csv'), '');
+    await writeFile(join(folder, 'headeronly.csv'), 'id,name\n');
+    await writeFile(join(folder, 'good.csv'), 'id,name\n1,a\n');
+    const run = await rat(home, ['ingest', folder, 'bronze.several']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      `rat: INGEST_FILE_INVALID: ${join(folder, 'empty.csv')}: the file is empty (0 bytes)`,
+      `rat: INGEST_FILE_INVALID: ${join(folder, 'headeronly.csv')} (line 2): the file has a header line but no data rows`,
+      'rat: INGEST_FILE_INVALID: 2 of 3 files failed (recorded in bronze._file_registry; the table is unchanged by them); their errors are above',
+    ]);
+    const note = run.stdout.split('\n').find((line) => line.includes('headeronly.csv'))!;
+    expect(note).toMatch(/\| \(line 2\): the file has a header line but no data rows$/);
+    expect(run.stdout).toContain('bronze.several: 1 row from 1 file; 0 skipped, 2 failed');
+    const json = await rat(home, ['--json', 'ingest', folder, 'bronze.several']);
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'INGEST_FILE_INVALID', message: "2 of 3 files failed (recorded in bronze._file_registry; the table is unchanged by them); the report's files[].error says why" } });
+  });
+
+  it('says so when the sources match no file, exiting 0 (an empty batch is no error)', async () => {
+    const folder = join(dir, 'no-json');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.csv'), 'id\n1\n');
+    const run = await rat(home, ['ingest', join(folder, '*.json'), 'bronze.nothing']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`nothing to ingest: ${join(folder, '*.json')} matched no files (check the folder and the pattern, e.g. the extension)`);
+    expect(run.stdout).toContain('bronze.nothing: 0 rows from 0 files; 0 skipped, 0 failed');
+  });
+
   it('names the option and a format for dates the sniffer did not find, and that replay loads them', async () => {
     await writeFile(join(dir, 'days.csv'), 'id,day\n1,05/02/2024 00:00\n2,06/02/2024 00:00\n');
     expect((await rat(home, ['sql', 'CREATE TABLE bronze.days (id BIGINT, day DATE)'])).code).toBe(0);
@@ -176,5 +223,17 @@ describe('rat upload / landing / ingest', () => {
     const event = { file: 'big.ndjson', phase: 'inferring', bytesDone: 0, bytesTotal: 965 * 1024 * 1024, indeterminate: true } as const;
     expect(progressText(event, 12_300)).toBe('inferring the column types of big.ndjson  965.0 MiB  13s so far (reads every record; DuckDB reports no share done)');
     expect(progressText({ ...event, bytesDone: event.bytesTotal }, 72_000)).toBe('inferring the column types of big.ndjson  965.0 MiB  done in 1m12s');
+  });
+
+  it('rounds a duration up before splitting it into minutes and seconds (2m00s, never 1m60s)', () => {
+    const done = { file: 'big.ndjson', phase: 'inferring', bytesDone: 1, bytesTotal: 1, indeterminate: true } as const;
+    expect(progressText(done, 59_500)).toMatch(/ done in 1m00s$/);
+    expect(progressText(done, 58_200)).toMatch(/ done in 59s$/);
+    expect(progressText(done, 60_500)).toMatch(/ done in 1m01s$/);
+    expect(progressText(done, 119_500)).toMatch(/ done in 2m00s$/);
+    expect(progressText(done, 3_599_500)).toMatch(/ done in 1h00m$/);
+    const reading = { file: 'big.csv', phase: 'reading', bytesDone: 1024 * 1024, bytesTotal: 101 * 1024 * 1024 } as const;
+    // 1 MiB in 1.195 s leaves 119.5 s to go.
+    expect(progressText(reading, 1_195)).toMatch(/ ETA 2m00s$/);
   });
 });

@@ -66,6 +66,13 @@ describe('rat ingest-db', () => {
     // Four CLI runs over a large table: a generous bound for a loaded 2-core machine (no timing is asserted).
   }, 180_000);
 
+  it("leaves the source's name, which the table's row shows, out of a failed run's note", async () => {
+    await queryPostgres(db.url, "CREATE TABLE codes (code text); INSERT INTO codes VALUES ('1'), ('abc')");
+    const result = await rat(join(dir, 'note'), ['ingest-db', db.url, 'bronze.codes', '--table', 'public.codes', '--type', 'code=BIGINT', '--on-error', 'fail']);
+    expect(result.code).toBe(1);
+    expect(result.stdout.split('\n').find((line) => line.includes('| failed'))).toMatch(/\| \(line 2\): column code: cannot convert abc to BIGINT/);
+  });
+
   it('exits 1 with one line naming the source when the table does not exist, and never prints the password', async () => {
     const home = join(dir, 'missing');
     const url = new URL(db.url);

@@ -49,10 +49,22 @@ function stdoutWriter(text: string): void | Promise<void> {
   return stdoutDrained();
 }
 
-export function createOutput(options: { json: boolean; write?: Writer; writeError?: (text: string) => void; terminal?: boolean }): Output {
+export function createOutput(options: {
+  json: boolean;
+  write?: Writer;
+  writeError?: (text: string) => void;
+  terminal?: boolean;
+  /** The terminal's width (default: stderr's); a progress line wider would wrap, and only its last row be rewritten. */
+  columns?: number;
+  /** A terminal that knows no escape codes (default: TERM=dumb). */
+  dumb?: boolean;
+}): Output {
   const write = options.write ?? stdoutWriter;
   const writeError = options.writeError ?? ((text: string) => process.stderr.write(text));
   const terminal = options.terminal ?? process.stderr.isTTY === true;
+  const dumb = options.dumb ?? process.env.TERM === 'dumb';
+  /** Characters of the progress line on screen now, which a shorter one overwrites with spaces where \x1b[K cannot clear them. */
+  let shown = 0;
   const output: Output = {
     json: options.json,
     line(text) {
@@ -129,11 +141,39 @@ export function createOutput(options: { json: boolean; write?: Writer; writeErro
       if (process.stdout.writableLength > 0) await stdoutDrained();
     },
     progress(text, done = false) {
-      if (terminal) writeError(`\r\x1b[K${text}${done ? '\n' : ''}`);
-      else writeError(`${text}\n`);
+      if (!terminal) {
+        writeError(`${text}\n`);
+        return;
+      }
+      // One column spare: a line as wide as the terminal moves the cursor to the next row on some terminals.
+      const columns = options.columns ?? process.stderr.columns;
+      const line = columns ? fitLine(text, columns - 1) : text;
+      const clear = dumb ? ' '.repeat(Math.max(0, shown - line.length)) : '';
+      writeError(`\r${dumb ? '' : '\x1b[K'}${line}${clear}${done ? '\n' : ''}`);
+      shown = done ? 0 : line.length;
     },
   };
   return output;
+}
+
+/**
+ * `text` in at most `width` characters: a note in parentheses at its end goes first; then the middle
+ * of its longest word (a file path, landing key or URL) gives way to `…`, keeping more of its end
+ * (the file's name) than of its start; then the end of the line.
+ */
+export function fitLine(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const noNote = text.replace(/ \([^()]*\)$/, '');
+  if (noNote.length <= width) return noNote;
+  const longest = noNote.split(' ').reduce((a, b) => (b.length > a.length ? b : a), '');
+  // Enough of the word stays to tell which it is, around the … that stands for the rest.
+  const keep = Math.max(16, longest.length - (noNote.length - width) - 1);
+  let fitted = noNote;
+  if (keep + 1 < longest.length) {
+    const head = Math.ceil(keep / 3);
+    fitted = noNote.replace(longest, `${longest.slice(0, head)}…${longest.slice(longest.length - (keep - head))}`);
+  }
+  return fitted.length <= width ? fitted : `${fitted.slice(0, Math.max(0, width - 1))}…`;
 }
 
 function csvCell(text: string): string {

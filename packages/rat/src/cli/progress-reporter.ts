@@ -3,6 +3,11 @@ import type { Output } from './output.js';
 
 const QUIET_MS = 1_000;
 const PLAIN_EVERY_MS = 5_000;
+/**
+ * At most five rewrites a second in a terminal: an upload reports every chunk it copies (thousands
+ * for a large file, each one terminal write); the ingest steps' events, one per 250 ms poll, all show.
+ */
+const TERMINAL_EVERY_MS = 200;
 
 /**
  * Turns ingest progress events into lines: bytes done of total, rate, ETA (rows and their rate for a
@@ -11,7 +16,7 @@ const PLAIN_EVERY_MS = 5_000;
  * a plain line every few seconds.
  */
 export function createProgressReporter(out: Output, terminal = process.stderr.isTTY === true): { report(event: IngestProgress): void; end(): void } {
-  let current: { key: string; started: number; lastPrinted: number; open: boolean } | undefined;
+  let current: { key: string; started: number; lastPrinted: number; open: boolean; bytesDone: number } | undefined;
   const end = () => {
     if (current?.open && terminal) out.progress('', true);
     current = undefined;
@@ -20,14 +25,17 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
     report(event) {
       const key = `${event.phase}:${event.file}`;
       const now = Date.now();
-      if (current?.key !== key) {
+      // Bytes that go back are the next step of the file under the same phase (an Excel sheet parsed, then
+      // its rows read): timed from its own start, or its share and ETA would mix the two.
+      if (current?.key !== key || event.bytesDone < current.bytesDone) {
         end();
-        current = { key, started: now, lastPrinted: 0, open: false };
+        current = { key, started: now, lastPrinted: 0, open: false, bytesDone: 0 };
       }
+      current.bytesDone = event.bytesDone;
       const elapsed = now - current.started;
       const finished = event.bytesDone >= event.bytesTotal;
       if (elapsed < QUIET_MS) return;
-      if (!terminal && !finished && now - current.lastPrinted < PLAIN_EVERY_MS) return;
+      if (!finished && now - current.lastPrinted < (terminal ? TERMINAL_EVERY_MS : PLAIN_EVERY_MS)) return;
       current.lastPrinted = now;
       current.open = true;
       out.progress(progressText(event, elapsed), finished);
@@ -84,7 +92,9 @@ function count(n: number): string {
 }
 
 function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  return minutes < 60 ? `${minutes}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+  // Rounded up once, before it is split: 119.5 s is 2m00s, not 1m60s.
+  const whole = Math.ceil(seconds);
+  if (whole < 60) return `${whole}s`;
+  const minutes = Math.floor(whole / 60);
+  return minutes < 60 ? `${minutes}m${String(whole % 60).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }

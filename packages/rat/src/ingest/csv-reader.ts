@@ -7,6 +7,7 @@ import { OFFSET_TEXT } from './schema-plan.js';
 import { mapColumnNames } from './column-names.js';
 import { type ProbedFile, readHead, SAMPLE_BYTES } from './file-probe.js';
 import { type FilePosition, InputFileError } from './input-file-error.js';
+import { STRAY_BYTES_REASON } from './quarantine.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
@@ -181,7 +182,10 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
         appender.endRow();
       }
       appender.closeSync();
-      await duck.run(`UPDATE ${quoteIdent(rejects)} r SET raw = t.raw FROM ${quoteIdent(restored)} t WHERE r.line = t.line`);
+      // With the bytes kept, DuckDB's "this file is not utf-8 encoded" becomes how to load the row (STRAY_BYTES_REASON).
+      await duck.run(
+        `UPDATE ${quoteIdent(rejects)} r SET raw = t.raw, reason = regexp_replace(r.reason, '(?i)invalid unicode[^;]*', ${quoteString(STRAY_BYTES_REASON)}, 'g') FROM ${quoteIdent(restored)} t WHERE r.line = t.line`,
+      );
     } finally {
       await duck.run(`DROP TABLE IF EXISTS ${quoteIdent(restored)}`);
     }

@@ -4,6 +4,7 @@ export type { BadRowPolicy, CustomParser, IngestMode, IngestOptions, ParsedRow, 
 export type { RegistryEntry, RegistryStatus } from './file-registry.js';
 export type { LandedFile, LandingEntry, UploadOptions } from './landing-zone.js';
 export type { ReplayReport } from './rejects-replay.js';
+export { STRAY_BYTES_MATCH } from './quarantine.js';
 export type { IngestProgress } from './progress.js';
 export type { ColumnMapping } from './column-names.js';
 export { InputFileError, ParserError, type FilePosition } from './input-file-error.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type DuckDBListType, DuckDBTypeId } from '@duckdb/node-api';
 import type { LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
-import { ConflictError, describeError, isRatError } from '../core/errors.js';
+import { ConflictError, describeError, type ErrorCode, isRatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
@@ -73,7 +73,8 @@ export interface FileReport {
   snapshotId?: bigint;
   /** failed: the error, naming the file and position. */
   error?: string;
-  errorCode?: string;
+  /** failed: the code of the error (INTERNAL: an error rat did not foresee). */
+  errorCode?: ErrorCode | 'INTERNAL';
   /**
    * failed: the error itself, with its stack: an InputFileError naming the file and position, or for
    * a custom parser's failure a ParserError whose own `cause` is what the parser threw.

@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js';
+import { refuseUnknownKeys } from './option-keys.js';
 import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
 import type { IngestProgress } from './progress.js';
 
@@ -149,12 +150,47 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
   numberedRecords?: boolean;
 }
 
+/** Every key of IngestOptions (the compiler checks the list is whole): a JavaScript caller's misspelt key is refused, not ignored. */
+export const INGEST_OPTION_KEYS = Object.keys({
+  format: true,
+  compression: true,
+  mode: true,
+  keys: true,
+  types: true,
+  partitionBy: true,
+  rename: true,
+  safeNames: true,
+  lineage: true,
+  schemaDrift: true,
+  onError: true,
+  spelling: true,
+  skipExisting: true,
+  filesPerCommit: true,
+  delimiter: true,
+  quote: true,
+  escape: true,
+  header: true,
+  encoding: true,
+  dateFormat: true,
+  timestampFormat: true,
+  decimalSeparator: true,
+  sampleSize: true,
+  jsonFormat: true,
+  records: true,
+  flatten: true,
+  sheet: true,
+  headerRow: true,
+  parser: true,
+  onProgress: true,
+} satisfies Record<keyof IngestOptions, true>);
+
 const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
 const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow', 'avro'];
 const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
 const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
 
 export function resolveIngestOptions(options: IngestOptions = {}): ResolvedIngestOptions {
+  refuseUnknownKeys('ingest', options, INGEST_OPTION_KEYS);
   const { encoding, ...given } = options;
   const resolved: ResolvedIngestOptions = {
     ...given,

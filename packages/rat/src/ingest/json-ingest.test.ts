@@ -295,6 +295,18 @@ describe('JSON files read_json cannot read as records', () => {
     expect((await load('cut.json', '[{"a":1},{"a":2}')).file.error).toMatch(/ends early inside 1 unclosed array.*truncated/);
   });
 
+  it('reads an object written over several lines as one document: whole, one row; cut off, a failure at the cut', async () => {
+    const pretty = '{\n  "a": 1,\n  "b": {\n    "c": 2\n  }\n}\n';
+    const whole = await load('pretty.json', pretty);
+    expect(whole.file).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(await fx.rat.query(`SELECT a, b.c AS c FROM ${whole.table}`)).toEqual([{ a: 1, c: 2 }]);
+    const cut = await load('pretty-cut.json', pretty.slice(0, 24));
+    expect(cut.file).toMatchObject({ status: 'failed', rowsIngested: 0, rowsRejected: 0, errorCode: 'INGEST_FILE_INVALID' });
+    expect(cut.file.error).toMatch(/pretty-cut\.json \(line 4, byte 24\): the JSON document ends early inside 2 unclosed object\(s\) \(truncated file\?\)/);
+    // Lines that are each a whole object stay newline-delimited.
+    expect((await load('lines.json', '{"a":1}\n{"a":2}\n')).file).toMatchObject({ status: 'success', rowsIngested: 2 });
+  });
+
   it('gives no line for an error DuckDB reports without one, and puts its advice in rat terms', async () => {
     const { file } = await load('dup-struct.ndjson', '{"a":{"x":1}}\n{"a":{"x":1}}\n{"a":{"B":1,"b":2}}\n');
     expect(file.error).toMatch(/dup-struct\.ndjson: a nested object has two keys that differ only in case \("b" and another\)/);

@@ -366,17 +366,23 @@ export function collect(out: SourceColumn[], source: string, expr: string, type:
 }
 
 /**
- * Whether a file read as `auto` is newline-delimited: its first value is an object, or a whole line
- * of JSON other than an array with more lines after it (a `null` or `5` line before the records).
- * A single value, or an array, is one document.
+ * Whether a file read as `auto` is newline-delimited: its first line is a whole object (or a line
+ * longer than the sample that opens one), or a whole line of JSON other than an array with more
+ * lines after it (a `null` or `5` line before the records). A single value, an array, or an object
+ * written over several lines (its first line `{` alone) is one document: read as lines, a cut-off
+ * one would load as fragments quarantined one per line, instead of failing at the cut.
  */
 function looksNewlineDelimited(file: ProbedFile): boolean {
   const text = file.sample?.toString('utf8').replace(/^\uFEFF/, '').trimStart() ?? '';
-  if (text.startsWith('{')) return true;
   const newline = text.indexOf('\n');
+  if (text.startsWith('{')) return newline < 0 || isJson(text.slice(0, newline));
   if (text.startsWith('[') || newline < 0 || text.slice(newline).trim() === '') return false;
+  return isJson(text.slice(0, newline));
+}
+
+function isJson(text: string): boolean {
   try {
-    JSON.parse(text.slice(0, newline));
+    JSON.parse(text);
     return true;
   } catch {
     return false;

@@ -21,6 +21,17 @@ export function isRejectsTable(ident: TableIdent): boolean {
   return ident.name.endsWith(REJECTS_SUFFIX);
 }
 
+/**
+ * The reason of a CSV row with bytes that are not UTF-8 in a file read as UTF-8, after its raw text
+ * was taken from the file (csv-records.ts: each such byte kept as its Latin-1 character, where
+ * DuckDB writes `?`). It says how to load the row: a replay given --encoding latin-1 loads it as that
+ * text. Ingesting the whole file again would load its other rows twice. Follows the column's name.
+ */
+export const STRAY_BYTES_REASON =
+  'invalid unicode: bytes that are not UTF-8 (the file is read as UTF-8), kept in raw as their Latin-1 characters; if they are Latin-1, load the row with --replay-rejects <table> --encoding latin-1';
+/** What tells STRAY_BYTES_REASON apart; RE2 (in SQL) and JavaScript read it alike. */
+export const STRAY_BYTES_MATCH = 'kept in raw as their Latin-1 characters';
+
 export const REJECTS_SCHEMA: Schema = {
   type: 'struct',
   schemaId: 0,

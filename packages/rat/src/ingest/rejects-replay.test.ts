@@ -104,7 +104,7 @@ describe('quarantine replay', () => {
     expect(await count('SELECT count(*)::INT AS n FROM bronze.two')).toBe(6);
   });
 
-  it('leaves in the quarantine a row whose text lost a byte to an encoding error, replaying the others', async () => {
+  it('leaves in the quarantine a row with a byte that is not UTF-8 until told it is Latin-1, replaying the others', async () => {
     // UTF-8 throughout (past the sample), but one Latin-1 é: DuckDB quarantines that row with ? for the byte.
     const lines = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i + 1},café,2026-01-05\n`));
     lines[2500] = Buffer.concat([Buffer.from('2501,caf'), Buffer.from([0xe9]), Buffer.from(',2026-01-05\n')]);
@@ -114,11 +114,34 @@ describe('quarantine replay', () => {
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2998, rowsRejected: 2 });
     expect(await fx.rat.query('SELECT line FROM bronze.encoded__rejects ORDER BY line')).toEqual([{ line: 2502 }, { line: 2602 }]);
     const replay = await fx.ingestion.replayRejects('bronze.encoded', { dateFormat: '%d/%m/%Y' });
-    expect(replay).toMatchObject({ replayed: 1, stillRejected: 1, encodingLost: 1 });
-    expect(await fx.rat.query('SELECT line, raw FROM bronze.encoded__rejects')).toEqual([{ line: 2502, raw: expect.stringMatching(/^2501,caf/) }]);
+    expect(replay).toMatchObject({ replayed: 1, stillRejected: 1, strayBytes: 1, encodingLost: 0 });
+    expect(await fx.rat.query('SELECT line, raw, reason FROM bronze.encoded__rejects')).toEqual([
+      { line: 2502, raw: '2501,café,2026-01-05', reason: expect.stringContaining('--replay-rejects <table> --encoding latin-1') },
+    ]);
     expect(await count(`SELECT count(*)::INT AS n FROM bronze.encoded WHERE name <> 'café'`)).toBe(0);
     // Replayed again, it stays where it is.
-    expect(await fx.ingestion.replayRejects('bronze.encoded')).toMatchObject({ replayed: 0, stillRejected: 1, encodingLost: 1 });
+    expect(await fx.ingestion.replayRejects('bronze.encoded')).toMatchObject({ replayed: 0, stillRejected: 1, strayBytes: 1 });
+    // Told the byte is Latin-1, the replay loads that row, and only it.
+    expect(await fx.ingestion.replayRejects('bronze.encoded', { encoding: 'latin-1' })).toMatchObject({ replayed: 1, stillRejected: 0, strayBytes: 0 });
+    expect(await count('SELECT count(*)::INT AS n FROM bronze.encoded__rejects')).toBe(0);
+    expect(await fx.rat.query(`SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids, count(*) FILTER (WHERE name <> 'café')::INT AS other FROM bronze.encoded`)).toEqual([{ n: 3001, ids: 3001, other: 0 }]);
+    await expect(fx.ingestion.replayRejects('bronze.encoded', { encoding: 'utf-16' })).rejects.toThrow('its only encoding is latin-1 (rows whose bytes were not UTF-8 load as their Latin-1 characters), got --encoding utf-16');
+  });
+
+  it('replays JSON rows too when told that stray bytes are Latin-1', async () => {
+    await fx.ingestion.ingest(await fx.file('enc-mixed.csv', Buffer.concat([Buffer.from('id,name\n1,café\n2,na'), Buffer.from([0xef]), Buffer.from('ve\n')])), 'bronze.enc_mixed', { types: { id: 'BIGINT' } });
+    await fx.ingestion.ingest(await fx.file('enc-mixed.ndjson', '{"id":3,"name":"ok"}\n{"id":"x","name":"bad"}\n'), 'bronze.enc_mixed');
+    const replay = await fx.ingestion.replayRejects('bronze.enc_mixed', { encoding: 'latin-1' });
+    expect(replay.groups.map((g) => [g.status, g.error ?? null])).toEqual([
+      ['success', null],
+      ['success', null],
+    ]);
+    expect(replay).toMatchObject({ replayed: 1, stillRejected: 1, strayBytes: 0 });
+    expect(await fx.rat.query('SELECT id, name FROM bronze.enc_mixed ORDER BY id')).toEqual([
+      { id: 1, name: 'café' },
+      { id: 2, name: 'naïve' },
+      { id: 3, name: 'ok' },
+    ]);
   });
 
   describe('a replay adds the quarantined rows to the table as they were loaded', () => {

@@ -12,7 +12,7 @@ import { ingestFile } from './ingest-file.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { probeFile } from './file-probe.js';
 import { INGEST_FILE_KEY, INGEST_ID_KEY, INGEST_MODE_KEY, INGEST_REPLAY_KEY, snapshotLineage } from './file-registry.js';
-import { type QuarantineOptions, rejectsIdent, type RejectRow } from './quarantine.js';
+import { type QuarantineOptions, rejectsIdent, type RejectRow, STRAY_BYTES_MATCH } from './quarantine.js';
 import { LINEAGE_COLUMNS, mapColumnNames } from './column-names.js';
 
 export interface ReplayReport {
@@ -22,9 +22,15 @@ export interface ReplayReport {
   replayed: number;
   stillRejected: number;
   /**
-   * Rows left in the quarantine because their raw text holds bytes their file's encoding does not
-   * allow (kept as Latin-1 characters, or `?` where the file could not be read again): replayed, they
-   * would load a guess. Their file must be ingested again, with the right --encoding.
+   * Rows left in the quarantine because their file, read as UTF-8, has bytes there that are not UTF-8,
+   * kept in their raw text as Latin-1 characters (STRAY_BYTES_REASON): which encoding they are is a
+   * guess only the user can make. A replay given `encoding: 'latin-1'` loads them as that text.
+   */
+  strayBytes: number;
+  /**
+   * Rows left in the quarantine because their raw text lost bytes their file's encoding does not
+   * allow (DuckDB's `?` for each, where the file could not be read again): replayed, they would load
+   * the `?`. No replay loads them: the row must be corrected and ingested on its own.
    */
   encodingLost: number;
   /**
@@ -67,7 +73,9 @@ const ENCODING_LOST = '(?i)invalid unicode';
 const UNSTORABLE =
   '^(?:column ".*": (?:.* is not a number that can be stored|an? [^ ]+ cannot be stored|an invalid Date|a nested value cannot be stored)|row [0-9]+ is not an object of column values|column .*: -?infinity cannot be stored as .*: an Iceberg date or timestamp has no infinity$)';
 
-function kept(reason: string): 'encodingLost' | 'unstorable' | undefined {
+/** Whether a row is left in the quarantine, and why; `latin1`: the replay was told that bytes that are not UTF-8 are Latin-1. */
+function kept(reason: string, latin1: boolean): 'strayBytes' | 'encodingLost' | 'unstorable' | undefined {
+  if (reason.includes(STRAY_BYTES_MATCH)) return latin1 ? undefined : 'strayBytes';
   if (/invalid unicode/i.test(reason)) return 'encodingLost';
   if (new RegExp(UNSTORABLE).test(reason)) return 'unstorable';
   return undefined;
@@ -89,13 +97,20 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
   const { rat } = ctx;
   const rejects = rejectsIdent(target);
   const targetName = formatIdent(target);
-  const report: ReplayReport = { target: targetName, groups: [], replayed: 0, stillRejected: 0, encodingLost: 0, unstorable: 0, superseded: 0, outdated: 0 };
+  const report: ReplayReport = { target: targetName, groups: [], replayed: 0, stillRejected: 0, strayBytes: 0, encodingLost: 0, unstorable: 0, superseded: 0, outdated: 0 };
   if (options.mode === 'overwrite') {
     throw new ValidationError(
       'INVALID_ARGUMENT',
       `a replay adds the quarantined rows of ${targetName} to the table and never replaces it: --mode overwrite would leave only the replayed rows. Replay without --mode (rows of a merge are merged by their key again)`,
     );
   }
+  if (options.encoding !== undefined && options.encoding !== 'latin-1') {
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `a replay reads the quarantined rows of ${targetName} from their raw text, so its only encoding is latin-1 (rows whose bytes were not UTF-8 load as their Latin-1 characters), got --encoding ${options.encoding}`,
+    );
+  }
+  const latin1 = options.encoding === 'latin-1';
   const hasRejects = await rat.catalog.tableExists(rejects);
   if (!(await rat.catalog.tableExists(target))) {
     throw new NotFoundError(
@@ -120,7 +135,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
       const read = await readQuarantine(ctx, rejects);
       const table = await rat.catalog.loadTable(target);
       const schema = currentSchema(table.metadata);
-      if (index === 1) refuseMergesWithoutLineage(read.groups, schema, options, request, targetName);
+      if (index === 1) refuseMergesWithoutLineage(read.groups, schema, options, request, targetName, latin1);
       const next = [...read.groups].find(([key]) => !done.has(key));
       if (!next) break;
       const [groupKey, all] = next;
@@ -128,7 +143,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
       const parse = JSON.parse(first.parse_options) as QuarantineOptions;
       const load = loadOf(parse, options, request);
       const groupOptions = replayOptions(options, parse, load, LINEAGE_COLUMNS.every((name) => schema.fields.some((f) => f.name === name)));
-      const candidates = all.filter((row) => kept(row.reason) === undefined);
+      const candidates = all.filter((row) => kept(row.reason, latin1) === undefined);
       const old = outdated(table, targetName, parse, candidates);
       const fresh = candidates.filter((row) => !old.has(row));
       const later = load.byDefault ? await laterLoads(ctx, table, schema, fresh, load.keys, groupOptions) : new Map<RejectRow, string>();
@@ -143,7 +158,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
       const settle = (result?: FileReport) => {
         done.add(groupKey);
         for (const row of all) {
-          const reason = kept(row.reason);
+          const reason = kept(row.reason, latin1);
           if (reason) report[reason]++;
         }
         report.outdated += old.size;
@@ -170,9 +185,10 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
         await rat.duck.run(`INSERT INTO ${lineMap} VALUES ${values.join(', ')}`);
       }
       const same = `file_path = ${quoteString(first.file_path)} AND file_hash = ${quoteString(first.file_hash)} AND format = ${quoteString(first.format)} AND parse_options = ${quoteString(first.parse_options)}`;
-      // Rows whose text lost bytes, or that hold a stand-in for a value, stay as they are (not replayed, see encodingLost, unstorable), as do rows kept with a reason (superseded, outdated).
+      // Rows whose text lost bytes, or that hold a stand-in for a value, stay as they are (not replayed, see strayBytes, encodingLost, unstorable), as do rows kept with a reason (superseded, outdated).
       const keepStaysSql = stays.size > 0 ? ` OR EXISTS (SELECT 1 FROM ${keptRows} s WHERE ${KEPT_MATCH})` : '';
-      const keepRejectsSql = `SELECT * FROM (${read.sql}) r WHERE NOT (${same}) OR regexp_matches(reason, ${quoteString(ENCODING_LOST)}) OR regexp_matches(reason, ${quoteString(UNSTORABLE)})${keepStaysSql}`;
+      const lostSql = `regexp_matches(reason, ${quoteString(ENCODING_LOST)})${latin1 ? ` AND NOT contains(reason, ${quoteString(STRAY_BYTES_MATCH)})` : ''}`;
+      const keepRejectsSql = `SELECT * FROM (${read.sql}) r WHERE NOT (${same}) OR (${lostSql}) OR regexp_matches(reason, ${quoteString(UNSTORABLE)})${keepStaysSql}`;
       const probed = await probeFile(path, first.file_path, groupOptions);
       const result = await ingestFile(ctx, { display: first.file_path, localPath: async () => path }, target, groupOptions, {
         probed,
@@ -230,12 +246,12 @@ async function readQuarantine(ctx: IngestContext, rejects: TableIdent): Promise<
 }
 
 /** Rows of a merge are merged by default only where the table can tell a newer row (see laterLoads): else the replay must be told how. */
-function refuseMergesWithoutLineage(groups: Map<string, RejectRow[]>, schema: Schema, options: ResolvedIngestOptions, request: ReplayRequest, targetName: string): void {
+function refuseMergesWithoutLineage(groups: Map<string, RejectRow[]>, schema: Schema, options: ResolvedIngestOptions, request: ReplayRequest, targetName: string, latin1: boolean): void {
   if (schema.fields.some((f) => f.name === INGESTED_AT)) return;
   const merges = [...groups.values()].map((group) => ({ group, load: loadOf(JSON.parse(group[0]!.parse_options) as QuarantineOptions, options, request) })).filter(({ load }) => load.byDefault);
   if (merges.length === 0) return;
   const keys = [...new Set(merges.flatMap(({ load }) => load.keys))].join(',');
-  const count = merges.reduce((n, { group }) => n + group.filter((row) => kept(row.reason) === undefined).length, 0);
+  const count = merges.reduce((n, { group }) => n + group.filter((row) => kept(row.reason, latin1) === undefined).length, 0);
   if (count === 0) return;
   throw new ValidationError(
     'INVALID_ARGUMENT',
@@ -274,7 +290,8 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
           ...replayWins(options, parse, 'timestampFormat'),
           ...replayWins(options, parse, 'decimalSeparator'),
         }
-      : { jsonFormat: 'newline_delimited' as const }),
+      : // Written back as UTF-8, whatever --encoding the replay got (latin-1 only tells it to load the rows with stray bytes).
+        { jsonFormat: 'newline_delimited' as const, encoding: 'utf-8' as const }),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { RatError } from '../../core/errors.js';
 import { type ApiEndpointReport, type ApiIngestReport, type ApiProgress, ingestApi, loadApiConfig } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
+import { counted, failedItems } from '../failures.js';
 import type { Output } from '../output.js';
 
 const PLAIN_EVERY_MS = 5_000;
@@ -29,12 +29,8 @@ Examples:
         printReport(out, report);
         const failed = report.endpoints.filter((e) => e.status === 'failed');
         if (failed.length > 0) {
-          const code = (e: ApiEndpointReport) => (e.errorCode ?? 'SOURCE_HTTP_ERROR') as RatError['code'];
           const summary = `${failed.length} of ${counted(report.endpoints.length, 'endpoint')} failed (recorded in bronze._file_registry; ${failed.length === 1 ? 'its table is' : 'their tables are'} unchanged)`;
-          if (failed.length === 1) throw new RatError(code(failed[0]!), `${summary}: ${failed[0]!.error}`);
-          // The table cuts long notes: each failed endpoint's error gets a line of its own on stderr, in full.
-          if (!out.json) for (const e of failed) out.error(new RatError(code(e), e.error ?? ''));
-          throw new RatError(code(failed[0]!), out.json ? `${summary}; the report's endpoints[].error says why` : `${summary}; their errors are above`);
+          throw failedItems(out, failed, summary, 'endpoints[].error', 'SOURCE_HTTP_ERROR');
         }
       });
     });
@@ -85,9 +81,4 @@ function printReport(out: Output, report: ApiIngestReport): void {
     for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
   }
   out.line(`${report.source}: ${counted(report.rowsIngested, 'row')} from ${counted(report.succeeded, 'endpoint')}; ${report.skipped} skipped, ${report.failed} failed`);
-}
-
-/** `1 row`, `2 rows`. */
-function counted(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { RatError, ValidationError } from '../../core/errors.js';
 import { type DatabaseReadProgress, type DatabaseReport, DEFAULT_CHUNK_SIZE, DEFAULT_READ_TIMEOUT_MS, ingestDatabase, type IngestOptions } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
+import { withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 
@@ -146,7 +147,8 @@ function printReport(out: Output, report: DatabaseReport): void {
     out.value(report);
     return;
   }
-  const note = report.status === 'failed' ? (report.error ?? '') : report.status === 'skipped' ? (report.reason ?? '') : report.schemaChanges.join('; ');
+  // The source column names the source already: the note keeps what room it has for the reason.
+  const note = report.status === 'failed' ? withoutName(report.error ?? '', report.file) : report.status === 'skipped' ? (report.reason ?? '') : report.schemaChanges.join('; ');
   out.table(
     ['source', 'target', 'status', 'rows', 'rejected', 'cursor', 'duration', 'note'],
     [[report.file, report.target, report.status, report.rowsIngested, report.rowsRejected, cursorText(report), `${(report.durationMs / 1000).toFixed(1)}s`, note]],

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { RatError, ValidationError } from '../../core/errors.js';
-import type { CustomParser, FileReport, IngestOptions, IngestReport, ReplayReport } from '../../ingest/index.js';
+import { ValidationError } from '../../core/errors.js';
+import { type CustomParser, type FileReport, type IngestOptions, type IngestReport, type ReplayReport, STRAY_BYTES_MATCH } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
+import { counted, failedItems, withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 
@@ -60,7 +61,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--escape <char>', 'CSV escape character')
     .option('--header', 'CSV: the first line holds column names')
     .option('--no-header', 'CSV: there is no header line')
-    .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 (by its byte-order mark, else little-endian), utf-16le, utf-16be, latin-1, windows-1252 or cp1252 (default: detected)')
+    .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 (by its byte-order mark, else little-endian), utf-16le, utf-16be, latin-1, windows-1252 or cp1252 (default: detected); with --replay-rejects, latin-1 loads the rows quarantined for bytes that are not UTF-8')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format, e.g. %d/%m/%Y %H:%M; with %z the column is timestamptz')
     .option('--decimal-separator <char>', 'CSV: , for numbers written 1,5 (default .)')
@@ -101,10 +102,8 @@ Examples:
           printReplay(out, report);
           const failed = report.groups.filter((g) => g.status === 'failed');
           if (failed.length > 0) {
-            throw new RatError(
-              (failed[0]!.errorCode ?? 'INGEST_FILE_INVALID') as RatError['code'],
-              `the replay of ${failed.length} of ${report.groups.length} file${report.groups.length === 1 ? "'s" : "s'"} quarantined rows failed (their rows stay in ${report.target}__rejects, the table is unchanged by ${failed.length === 1 ? 'it' : 'them'}): ${failed[0]!.error}`,
-            );
+            const summary = `the replay of ${failed.length} of ${report.groups.length} file${report.groups.length === 1 ? "'s" : "s'"} quarantined rows failed (their rows stay in ${report.target}__rejects, the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
+            throw failedItems(out, failed, summary, 'groups[].error', 'INGEST_FILE_INVALID');
           }
         });
         return;
@@ -116,13 +115,11 @@ Examples:
         const progress = createProgressReporter(out);
         const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
         progress.end();
-        printReport(out, report);
+        printReport(out, report, sources);
         const failed = report.files.filter((f) => f.status === 'failed');
         if (failed.length > 0) {
-          throw new RatError(
-            (failed[0]!.errorCode ?? 'INGEST_FILE_INVALID') as RatError['code'],
-            `${failed.length} of ${report.files.length} file${report.files.length === 1 ? '' : 's'} failed (recorded in bronze._file_registry; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'}): ${failed[0]!.error}`,
-          );
+          const summary = `${failed.length} of ${counted(report.files.length, 'file')} failed (recorded in bronze._file_registry; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
+          throw failedItems(out, failed, summary, 'files[].error', 'INGEST_FILE_INVALID');
         }
       });
     });
@@ -193,16 +190,21 @@ async function loadParser(path: string): Promise<CustomParser> {
 }
 
 function fileNote(file: FileReport): string {
-  if (file.status === 'failed') return file.error ?? '';
+  // The file column names the file already: the note keeps what room it has for the reason.
+  if (file.status === 'failed') return withoutName(file.error ?? '', file.file);
   if (file.status === 'skipped') return file.reason ?? '';
   const superseded = file.supersededRows ? [`${file.supersededRows} row${file.supersededRows === 1 ? '' : 's'} replaced by a later row with the same key`] : [];
   return [...(file.sheet !== undefined ? [`sheet ${JSON.stringify(file.sheet)}`] : []), ...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : []), ...superseded].join('; ');
 }
 
-function printReport(out: Output, report: IngestReport): void {
+function printReport(out: Output, report: IngestReport, sources: readonly string[]): void {
   if (out.json) {
     out.value(report);
     return;
+  }
+  if (report.files.length === 0) {
+    // Not an error (a scheduled batch over an emptied folder has nothing to do), but a typo'd glob must not pass for a load.
+    out.line(`nothing to ingest: ${sources.join(', ')} matched no files (check the folder and the pattern, e.g. the extension)`);
   }
   out.table(
     ['file', 'status', 'rows', 'rejected', 'snapshot', 'note'],
@@ -217,13 +219,17 @@ function printReport(out: Output, report: IngestReport): void {
     out.line(`${report.rowsRejected} bad row${report.rowsRejected === 1 ? '' : 's'} quarantined, e.g.:`);
     for (const line of rejects.slice(0, 5)) out.line(`  ${line}`);
     out.line(`see them: rat sql "SELECT * FROM ${report.target}__rejects"; after a fix: rat ingest --replay-rejects ${report.target}`);
+    // Not the file again: its other rows are in the table already, and would load twice.
+    if (report.files.some((f) => f.sampleRejects.some((r) => r.reason.includes(STRAY_BYTES_MATCH)))) {
+      out.line(`rows with bytes that are not UTF-8 keep them as Latin-1 characters; if they are Latin-1, load those rows (only them) with: rat ingest --replay-rejects ${report.target} --encoding latin-1`);
+    }
     const date = report.files.flatMap((f) => f.sampleRejects.flatMap((r) => notIsoDate(r.reason) ?? []))[0];
     if (date) {
       const other = date.other === undefined ? '' : ` (or '${date.other}' if the month comes first)`;
       out.line(`dates not written YYYY-MM-DD (${date.value}) need their format, e.g.: rat ingest --replay-rejects ${report.target} --${date.flag} '${date.format}'${other}`);
     }
   }
-  out.line(`${report.target}: ${report.rowsIngested} rows from ${report.succeeded} file${report.succeeded === 1 ? '' : 's'}; ${report.skipped} skipped, ${report.failed} failed`);
+  out.line(`${report.target}: ${counted(report.rowsIngested, 'row')} from ${counted(report.succeeded, 'file')}; ${report.skipped} skipped, ${report.failed} failed`);
 }
 
 /**
@@ -256,11 +262,18 @@ function printReplay(out: Output, report: ReplayReport): void {
   }
   out.table(
     ['file', 'status', 'replayed', 'still_rejected', 'snapshot', 'note'],
-    report.groups.map((g) => [g.file, g.status, g.rowsIngested, g.rowsRejected, g.snapshotId?.toString() ?? null, g.error ?? g.schemaChanges.join('; ')]),
+    report.groups.map((g) => [g.file, g.status, g.rowsIngested, g.rowsRejected, g.snapshotId?.toString() ?? null, g.error === undefined ? g.schemaChanges.join('; ') : withoutName(g.error, g.file)]),
   );
-  out.line(`${report.target}: ${report.replayed} quarantined rows replayed into the table, ${report.stillRejected} still quarantined`);
+  out.line(`${report.target}: ${counted(report.replayed, 'quarantined row')} replayed into the table, ${report.stillRejected} still quarantined`);
+  if (report.strayBytes > 0) {
+    out.line(
+      `${report.strayBytes} of them have bytes that are not UTF-8 (kept in their raw text as Latin-1 characters) and were not replayed: if they are Latin-1, load them with: rat ingest --replay-rejects ${report.target} --encoding latin-1`,
+    );
+  }
   if (report.encodingLost > 0) {
-    out.line(`${report.encodingLost} of them have bytes their file's encoding does not allow and were not replayed: ingest their file again with its encoding, e.g. --encoding latin-1`);
+    out.line(
+      `${report.encodingLost} of them lost bytes their file's encoding does not allow (? in their raw text), so no replay can load them: put the corrected rows in a file of their own and ingest that (ingesting the whole file again would load its other rows twice)`,
+    );
   }
   if (report.unstorable > 0) {
     out.line(

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { TableIdent } from '../../catalog/identifiers.js';
 import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../../core/errors.js';
-import type { IngestOptions, ParsedRow } from '../ingest-options.js';
+import { INGEST_OPTION_KEYS, type IngestOptions, type ParsedRow } from '../ingest-options.js';
+import { refuseUnknownKeys } from '../option-keys.js';
 import type { Ingestion } from '../ingestion.js';
 import { RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
@@ -71,8 +72,23 @@ export interface DatabaseReport extends SourceReport {
  * A connection that drops mid-stream fails the run: nothing is committed, the registry records the
  * failure with the rows read so far, and the next run starts from the same cursor.
  */
+/** The keys of DatabaseSourceOptions besides the ingest options (the compiler checks the list is whole). */
+const DATABASE_OPTION_KEYS = Object.keys({
+  url: true,
+  table: true,
+  query: true,
+  target: true,
+  cursor: true,
+  chunkSize: true,
+  readTimeoutMs: true,
+  name: true,
+  onRowsRead: true,
+  env: true,
+} satisfies Record<Exclude<keyof DatabaseSourceOptions, keyof IngestOptions>, true>);
+
 export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSourceOptions): Promise<DatabaseReport> {
   const started = Date.now();
+  refuseUnknownKeys('ingestDatabase', options, [...DATABASE_OPTION_KEYS, ...INGEST_OPTION_KEYS]);
   const { url, table, query, target, cursor, chunkSize = DEFAULT_CHUNK_SIZE, readTimeoutMs = DEFAULT_READ_TIMEOUT_MS, name, onRowsRead, env, ...ingestOptions } = options;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ValidationError('INVALID_ARGUMENT', `chunk size must be a positive number of rows, got ${chunkSize}`);
   if (!Number.isFinite(readTimeoutMs) || readTimeoutMs < 0) throw new ValidationError('INVALID_ARGUMENT', `read timeout must be 0 (none) or a positive number of milliseconds, got ${readTimeoutMs}`);

@@ -3,6 +3,7 @@ import { numbersAsWritten, parseJsonExact, stringifyJsonExact } from '../../core
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
 import { RejectedRecord, SkippedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
+import { refuseUnknownKeys } from '../option-keys.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { CursorGuard } from './cursor-guard.js';
 import { getJson, type HttpClientOptions } from './http-client.js';
@@ -72,7 +73,11 @@ interface FetchStats {
  * is reported (and recorded as failed in the registry) and the next one runs. Each endpoint's pages
  * stream into one ingest: one commit, or none when any page fails after its retries.
  */
+/** The keys of IngestApiOptions (the compiler checks the list is whole). */
+const API_OPTION_KEYS = Object.keys({ endpoints: true, onProgress: true, origin: true, http: true } satisfies Record<keyof IngestApiOptions, true>);
+
 export async function ingestApi(ingestion: Ingestion, config: ApiSourceConfig | ResolvedApiSource, options: IngestApiOptions = {}): Promise<ApiIngestReport> {
+  refuseUnknownKeys('ingestApi', options, API_OPTION_KEYS);
   const source = isResolved(config) ? config : resolveApiConfig(config, options.origin);
   const wanted = options.endpoints ?? [];
   const unknown = wanted.filter((name) => !source.endpoints.some((e) => e.name === name));

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { createOutput, fitLine } from './output.js';
+import { createProgressReporter, progressText } from './progress-reporter.js';
+
+/** What the terminal shows of progress writes: each \r starts the row again, \x1b[K clears the rest of it. */
+function progressWrites(options: { columns: number; dumb?: boolean }): { writes: string[]; progress(text: string, done?: boolean): void } {
+  const writes: string[] = [];
+  const out = createOutput({ json: false, write: () => undefined, writeError: (text) => writes.push(text), terminal: true, ...options });
+  return { writes, progress: (text, done) => out.progress(text, done) };
+}
+
+describe('progress lines in a terminal', () => {
+  const file = '/tmp/s14/r5/data/exports/2026/november/big-customer-export.ndjson';
+  const event = { file, phase: 'inferring', bytesDone: 0, bytesTotal: 119.5 * 1024 * 1024, indeterminate: true } as const;
+
+  it('fit the terminal width (a wrapped line leaves its first rows behind), shortening the path in its middle', () => {
+    const text = progressText(event, 2_000);
+    expect(text.length).toBeGreaterThan(120);
+    const terminal = progressWrites({ columns: 80 });
+    terminal.progress(text);
+    const [write] = terminal.writes;
+    expect(write!.startsWith('\r\x1b[K')).toBe(true);
+    const line = write!.slice('\r\x1b[K'.length);
+    expect(line.length).toBeLessThanOrEqual(79);
+    expect(line).toMatch(/^inferring the column types of \/tmp\/s14.*….*-export\.ndjson {2}119\.5 MiB {2}2s so far$/);
+  });
+
+  it('leave a line that fits as it is', () => {
+    const terminal = progressWrites({ columns: 200 });
+    terminal.progress(progressText(event, 2_000), true);
+    expect(terminal.writes).toEqual([`\r\x1b[K${progressText(event, 2_000)}\n`]);
+  });
+
+  it('write no escape codes for TERM=dumb, overwriting the longer line before with spaces', () => {
+    const terminal = progressWrites({ columns: 80, dumb: true });
+    terminal.progress('reading a.csv  10.0 MiB / 20.0 MiB  50%');
+    terminal.progress('reading a.csv  done', true);
+    expect(terminal.writes).toEqual(['\rreading a.csv  10.0 MiB / 20.0 MiB  50%', `\rreading a.csv  done${' '.repeat(20)}\n`]);
+    expect(terminal.writes.join('')).not.toContain('\x1b');
+  });
+
+  it('cut the end of a line whose words are all short, or too short to shorten further', () => {
+    expect(fitLine('a b c d e f g h i j', 10)).toBe('a b c d e…');
+    expect(fitLine('reading sqlite:./data/src.db#orders  1,000,000 rows  ETA 4s', 40)).toBe('reading sqlite….db#orders  1,000,000 ro…');
+  });
+});
+
+describe('the progress reporter in a terminal', () => {
+  it('rewrites the line at most five times a second, however often events come (an upload reports every chunk)', async () => {
+    const lines: { text: string; done: boolean }[] = [];
+    const out = { ...createOutput({ json: false, write: () => undefined, terminal: true, columns: 120 }), progress: (text: string, done = false) => lines.push({ text, done }) };
+    const reporter = createProgressReporter(out, true);
+    const total = 1_000_000;
+    const started = Date.now();
+    let events = 0;
+    // Events every millisecond or so for 1.6 s: the first second is quiet (short steps print nothing).
+    while (Date.now() - started < 1_600) {
+      reporter.report({ file: 'big.csv', phase: 'uploading', bytesDone: Math.min(total - 1, ++events * 100), bytesTotal: total });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    reporter.report({ file: 'big.csv', phase: 'uploading', bytesDone: total, bytesTotal: total });
+    reporter.end();
+    expect(events).toBeGreaterThan(100);
+    const updates = lines.filter((l) => !l.done);
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+    expect(updates.length, `${updates.length} rewrites in ${Date.now() - started - 1_000} ms after the quiet second`).toBeLessThanOrEqual(5);
+    expect(lines.at(-1)).toMatchObject({ text: expect.stringMatching(/^uploading big\.csv .* done in \d+s$/), done: true });
+  });
+});
+
+describe('the progress reporter, for two steps of a file under one phase', () => {
+  it('times the second from its own start when the bytes go back (an Excel sheet parsed, then its rows read), so its share never goes back', async () => {
+    const lines: string[] = [];
+    const out = { ...createOutput({ json: false, write: () => undefined, terminal: true, columns: 120 }), progress: (text: string) => lines.push(text) };
+    const reporter = createProgressReporter(out, true);
+    const total = 10 * 1024 * 1024;
+    const at = (share: number) => reporter.report({ file: 'big.xlsx', phase: 'reading', bytesDone: Math.round(total * share), bytesTotal: total });
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    at(0.1);
+    await wait(1_100);
+    at(0.995);
+    await wait(300);
+    at(0.05);
+    await wait(1_100);
+    at(0.6);
+    const shares = lines.filter((text) => text !== '').map((text) => /(\d+)%/.exec(text)![1]);
+    expect(shares).toEqual(['99', '60']);
+  });
+});
