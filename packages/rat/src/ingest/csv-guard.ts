@@ -174,12 +174,11 @@ function changedSql(value: string, type: string): string {
  * True for text the integer cast takes but that is not the integer written plainly: a leading zero
  * (`01234`, a zip code; `007`), a base prefix (`0x1F`, `0b11`) or digit separators (`1_000`). Read as
  * a number, the zeros and the notation are gone; such text goes to the quarantine, as `abc` does.
- * Two byte tests on the text after its sign: `0` followed by a digit, letter or `_` (`0`, `0.0` and
- * `0e3` are plain).
+ * `0` followed by a digit, a letter but `e`, or `_` after the sign (`0`, `0.0` and `0e3` are plain).
+ * One expression: a file of 1,500 integer columns checks them all in one statement.
  */
 function nonIntegerTextSql(value: string): string {
-  const unsigned = `ltrim(${value}, ' +-')`;
-  return `(strpos(${value}, '_') > 0 OR (${unsigned}[1] = '0' AND ${unsigned}[2] NOT IN ('', '.', 'e', 'E', ' ')))`;
+  return `regexp_matches(${value}, '^\\s*[+-]?0[0-9a-df-zA-DF-Z_]|_')`;
 }
 
 /**
@@ -238,7 +237,7 @@ export function guardedReadSql(guard: CsvGuard): string {
 function valueReasonSql(guard: CsvGuard, castable: string, value: string): string {
   const column = (text: string) => `${quoteString(`column ${guard.name}: `)} || left(${value}, 200) || ${quoteString(text)}`;
   if (INTEGER_SQL.test(guard.type)) {
-    return `WHEN TRY_CAST(${castable} AS ${guard.type}) IS NOT NULL AND ${nonIntegerTextSql(castable)} THEN ${column(` is not written as a plain integer (a leading zero, 0x or _), which ${guard.type} would not keep`)} `;
+    return `WHEN ${nonIntegerTextSql(castable)} THEN ${column(` is not written as a plain integer (a leading zero, 0x or _), which ${guard.type} would not keep`)} `;
   }
   if (guard.type !== 'DOUBLE' && guard.type !== 'FLOAT') return '';
   const kind = guard.type === 'DOUBLE' ? 'a double' : 'a float';
