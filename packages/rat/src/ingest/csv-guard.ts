@@ -35,6 +35,15 @@ export const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+T
 /** DuckDB's integer type names. */
 export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
 
+/** DuckDB's names of a double and a float: the guard's type is DOUBLE or FLOAT. */
+const FLOAT_SQL = /^(DOUBLE|FLOAT8|FLOAT|FLOAT4|REAL)$/i;
+
+/**
+ * The smallest integer beyond which a DOUBLE (2^53) or FLOAT (2^24) no longer holds every integer:
+ * at or past it, a number may have lost whole units (9007199254740993 reads as 9007199254740992).
+ */
+const FLOAT_EXACT_LIMIT: Record<string, string> = { DOUBLE: '9007199254740992.0', FLOAT: '16777216.0' };
+
 /** A decimal type, its scale in group 2. DuckDB's reader rounds `1.005` into DECIMAL(12,2) as 1.01 without a word. */
 const DECIMAL_SQL = /^DECIMAL\((\d+),\s*(\d+)\)$/i;
 
@@ -77,6 +86,8 @@ export function fastReadType(type: string, timestampFormat: string | undefined, 
   // The reader's own parse, which is strict but for the three words read as 1900-01-01: guardedReadSql stops at that date.
   if (format !== undefined) return type;
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
+  // A double or float reads as itself: guardedReadSql stops at the values its range check cannot judge without the text.
+  if (type === 'DOUBLE' || type === 'FLOAT') return type;
   // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
   if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return 'VARCHAR';
   return 'DOUBLE';
@@ -90,6 +101,7 @@ export function fastReadType(type: string, timestampFormat: string | undefined, 
  * a value goes to the quarantine. (A plain timestamp column is not checked otherwise: reading it as
  * text would cost every file; an offset past the sniffer's sample still loses it.) And dates and
  * timestamps read with an explicit format (`format`), for the words the reader takes for 1900-01-01.
+ * And doubles and floats: the reader reads `1e400` as infinity and `1e-400` as 0 (floatOutOfRangeSql).
  */
 export function csvGuards(
   names: readonly string[],
@@ -99,13 +111,14 @@ export function csvGuards(
   return readTypes.flatMap((readType, index) => {
     // Every spelling of a timestamp without a zone but nanoseconds is the table's timestamp (microseconds): checked as TIMESTAMP.
     const spelled = readType.trim().toUpperCase().replace(/\s+/g, ' ');
-    const type = NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : spelled.replace(/\s+/g, '');
+    const float = FLOAT_SQL.test(spelled) ? (/^(DOUBLE|FLOAT8)$/.test(spelled) ? 'DOUBLE' : 'FLOAT') : undefined;
+    const type = float ?? (NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : spelled.replace(/\s+/g, ''));
     const decimal = DECIMAL_SQL.test(type);
     const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
     const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
     // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
     const formatted = format !== undefined && !/%[zZ]/.test(format);
-    const lenient = INTEGER_SQL.test(type) || decimal || offsets || (type === 'DATE' && dialect.dateFormat === undefined) || formatted;
+    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || (type === 'DATE' && dialect.dateFormat === undefined) || formatted;
     if (!lenient) return [];
     return [
       {
@@ -113,7 +126,7 @@ export function csvGuards(
         name: names[index]!,
         type: type === 'INT' ? 'INTEGER' : type,
         read: 'VARCHAR',
-        ...(decimal && dialect.decimalSeparator === ',' ? { comma: true } : {}),
+        ...((decimal || float !== undefined) && dialect.decimalSeparator === ',' ? { comma: true } : {}),
         ...(formatted ? { format } : {}),
       },
     ];
@@ -158,11 +171,48 @@ function badSql(value: string, guard: CsvGuard): string {
   return `(${value} IS NOT NULL AND (TRY_CAST(${value} AS ${type}) IS NULL OR ${changedSql(value, type)}))`;
 }
 
-/** True when the cast would change the value (lossyCastSql): checked in full only for text that could hold a fraction or a time, the rest costs a byte search. */
+/**
+ * True when the cast would change the value (lossyCastSql): checked in full only for text that could hold a fraction or a time, the rest costs a byte search.
+ * An integer written otherwise than as its number (nonIntegerTextSql) would lose its text too.
+ */
 function changedSql(value: string, type: string): string {
   if (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return lossyCastSql(value, VARCHAR, type)!;
+  if (type === 'DOUBLE' || type === 'FLOAT') return `(${floatOutOfRangeSql(value, type)} OR ${floatDigitsLostSql(value, type)})`;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
-  return `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
+  const changed = `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
+  return INTEGER_SQL.test(type) ? `(${changed} OR ${nonIntegerTextSql(value)})` : changed;
+}
+
+/**
+ * True for text the integer cast takes but that is not the integer written plainly: a leading zero
+ * (`01234`, a zip code; `007`), a base prefix (`0x1F`, `0b11`) or digit separators (`1_000`). Read as
+ * a number, the zeros and the notation are gone; such text goes to the quarantine, as `abc` does.
+ * `0` followed by a digit, a letter but `e`, or `_` after the sign (`0`, `0.0` and `0e3` are plain).
+ * No regexp: compiled once per column and statement, it made a file of 1,500 integer columns 2.3x slower to quarantine a row.
+ */
+function nonIntegerTextSql(value: string): string {
+  return `(contains(${value}, '_') OR ltrim(${value}, ' +-') GLOB '0[0-9a-df-zA-DF-Z]*')`;
+}
+
+/**
+ * True for a number beyond a double's (or float's) range: `1e400` reads as infinity, `1e-400` as 0.
+ * Not the tokens `inf`, `infinity` and `nan`, which are the type's own values (as in JSON).
+ */
+function floatOutOfRangeSql(value: string, type: string): string {
+  const number = `TRY_CAST(${value} AS ${type})`;
+  return `((isinf(${number}) AND NOT regexp_full_match(trim(${value}), '[+-]?inf(inity)?', 'i')) OR (${number} = 0 AND regexp_matches(${value}, '^[^eE]*[1-9]')))`;
+}
+
+/**
+ * True for a number at or past the type's last exact integer (FLOAT_EXACT_LIMIT) whose significant
+ * digits are not the number's as read (`9007199254740993`, `12345678901234567.5`): whole units lost.
+ * Smaller numbers are the nearest double, as any decimal fraction is (`0.1`): their last digits are
+ * the binary's, not units. The digits are compared as text, for those large numbers only.
+ */
+function floatDigitsLostSql(value: string, type: string): string {
+  const number = `TRY_CAST(${value} AS ${type})`;
+  const digits = (text: string) => `trim(regexp_replace(split_part(lower(${text}), 'e', 1), '[^0-9]', '', 'g'), '0')`;
+  return `(abs(${number}) >= ${FLOAT_EXACT_LIMIT[type]} AND NOT isinf(${number}) AND ${digits(value)} <> ${digits(`CAST(${number} AS VARCHAR)`)})`;
 }
 
 /** Whether the value DuckDB's reader read for a column by the guard's read type (text in `value`, from a reject) converts to the column's type. */
@@ -175,6 +225,11 @@ export function guardedReadSql(guard: CsvGuard): string {
   const name = quoteIdent(guard.name);
   const value = castableSql(guard);
   const stop = `error(${quoteString(`${GUARD_MARK} (column ${guard.name})`)})`;
+  if ((guard.type === 'DOUBLE' || guard.type === 'FLOAT') && guard.read === guard.type) {
+    // Read as a number (a decimal comma too): one comparison. Infinity (1e400), NaN and every number past the last exact integer stop; the exact read judges them.
+    // An underflow (1e-400 reads as 0) is not seen here: needText reads a column whose first bytes show one as text.
+    return `CASE WHEN abs(${name}) >= ${FLOAT_EXACT_LIMIT[guard.type]} THEN ${stop} ELSE ${name} END AS ${name}`;
+  }
   if (guard.read === 'DOUBLE') {
     const [low, high] = INTEGER_RANGE[guard.type]!;
     // One comparison where the range is symmetric (BIGINT, HUGEINT): 2% fewer instructions on the benchmark file than two.
@@ -190,6 +245,17 @@ export function guardedReadSql(guard: CsvGuard): string {
     return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
   return `CAST(CASE WHEN ${changedSql(value, guard.type)} THEN ${stop} ELSE coalesce(TRY_CAST(${value} AS ${guard.type}), CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) END AS ${guard.type}) AS ${name}`;
+}
+
+/** The reasons for a value the cast takes but would change: an integer's text, a number a double cannot hold (CASE branches, or nothing). */
+function valueReasonSql(guard: CsvGuard, castable: string, value: string): string {
+  const column = (text: string) => `${quoteString(`column ${guard.name}: `)} || left(${value}, 200) || ${quoteString(text)}`;
+  if (INTEGER_SQL.test(guard.type)) {
+    return `WHEN ${nonIntegerTextSql(castable)} THEN ${column(` is not written as a plain integer (a leading zero, 0x or _), which ${guard.type} would not keep`)} `;
+  }
+  if (guard.type !== 'DOUBLE' && guard.type !== 'FLOAT') return '';
+  const kind = guard.type === 'DOUBLE' ? 'a double' : 'a float';
+  return `WHEN ${floatOutOfRangeSql(castable, guard.type)} THEN ${column(` is beyond the range of ${kind}`)} WHEN ${floatDigitsLostSql(castable, guard.type)} THEN ${column(` has more digits than ${kind} holds`)} `;
 }
 
 /** Whether an error is a guarded read stopping at a value that needs the quarantine. */
@@ -276,7 +342,7 @@ export async function quarantineGuarded(
         const value = `r.${quoteIdent(g.name)}`;
         // A plain timestamp guard finds text with an offset (or none that converts): name the offset, not a failed conversion.
         const zone = (g.type === 'TIMESTAMP' || g.type === 'TIMESTAMP_NS') && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMPTZ) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
-        return `CASE WHEN NOT coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN NULL ${zone}ELSE 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(${value}, 200) || ' to ${g.type}' END`;
+        return `CASE WHEN NOT coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN NULL ${zone}${valueReasonSql(g, castableSql(g, 'r.'), value)}ELSE 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(${value}, 200) || ' to ${g.type}' END`;
       })
       .join(', ')})`;
     const field = (column: string) => {

@@ -77,7 +77,11 @@ export async function sampleByQuery(duck: DuckDb, sampleSql: string, columns: nu
   return columns.map((index, k) => ({ ...(shapes.get(index) ?? { plain: true, scale: 0, whole: 0 }), long: long[k]! }));
 }
 
-/** Whether a DOUBLE holds the number written `text` exactly (JavaScript prints a double's shortest round-trip form). */
+/**
+ * Whether a DOUBLE holds the number written `text` exactly (JavaScript prints a double's shortest
+ * round-trip form). A number beyond a double's range (`1e400`) counts as held: it does not make its
+ * column a decimal or text, the double column's check sends it to the quarantine (csv-guard.ts).
+ */
 export function doubleHolds(text: string): boolean {
   const parsed = Number(text);
   if (!Number.isFinite(parsed)) return true;

@@ -271,9 +271,72 @@ describe('CSV numbers', () => {
     expect(comma.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.num_dec WHERE id = 8')).toEqual([{ amt: '1.25' }]);
   });
+
+  it('quarantines integers not written plainly (a leading zero, 0x, _) read into an integer column instead of dropping their zeros; plain ones load', async () => {
+    const plain = 'column zip: 01234 is not written as a plain integer (a leading zero, 0x or _), which BIGINT would not keep';
+    await fx.ingestion.ingest(await fx.file('zip1.csv', 'id,zip\n1,12345\n2,23456\n'), 'bronze.num_zip');
+    expect(await columns('bronze.num_zip')).toMatchObject({ zip: 'long' });
+    // On its own this file's zip is text; into the table's BIGINT column every value is checked, wherever it is.
+    const rows = Array.from({ length: 9000 }, (_, i) => `${i + 10},${10000 + i}`).join('\n');
+    const report = await fx.ingestion.ingest(await fx.file('zip2.csv', `id,zip\n3,00501\n${rows}\n4,01234\n5,-0\n6,0\n7,1e3\n`), 'bronze.num_zip');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 9003, rowsRejected: 2 });
+    expect(await rejectRows('bronze.num_zip')).toEqual([
+      [2, plain.replace('01234', '00501'), '3,00501'],
+      [9003, plain, '4,01234'],
+    ]);
+    expect(await fx.rat.query('SELECT id, zip FROM bronze.num_zip WHERE id IN (5, 6, 7) ORDER BY id')).toEqual([
+      { id: 5, zip: 0 },
+      { id: 6, zip: 0 },
+      { id: 7, zip: 1000 },
+    ]);
+    // A column given as BIGINT: signed, hexadecimal, binary and with separators, in the file's first bytes.
+    const given = await fx.ingestion.ingest(await fx.file('zip3.csv', 'id,n\n1,5\n2,-007\n3,0x1F\n4,0b11\n5,1_000\n6,+8\n'), 'bronze.num_given', { types: { n: 'BIGINT' } });
+    expect(given.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 4 });
+    expect((await rejectRows('bronze.num_given')).map((r) => r[2])).toEqual(['2,-007', '3,0x1F', '4,0b11', '5,1_000']);
+  });
+
+  it('quarantines numbers a double cannot hold in a double column: beyond its range, or past 2^53 with whole units lost; the infinity tokens, NaN and fractions load', async () => {
+    const report = await fx.ingestion.ingest(await fx.file('dbl.csv', 'id,amt\n1,1.5\n2,1e400\n3,1e-400\n4,-1e309\n5,inf\n6,NaN\n7,0.1\n8,0e5\n9,1e20\n10,-0.0\n'), 'bronze.num_dbl');
+    expect(await columns('bronze.num_dbl')).toMatchObject({ amt: 'double' });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 7, rowsRejected: 3 });
+    expect(await rejectRows('bronze.num_dbl')).toEqual([
+      [3, 'column amt: 1e400 is beyond the range of a double', '2,1e400'],
+      [4, 'column amt: 1e-400 is beyond the range of a double', '3,1e-400'],
+      [5, 'column amt: -1e309 is beyond the range of a double', '4,-1e309'],
+    ]);
+    // Ids 5 to 10, in order.
+    expect(await fx.rat.query('SELECT list(CAST(amt AS VARCHAR) ORDER BY id) AS amts FROM bronze.num_dbl WHERE id > 4')).toEqual([{ amts: ['inf', 'nan', '0.1', '0.0', '1e+20', '-0.0'] }]);
+    // Past the sample and the first 64 KiB, on the read that streams the file: the same.
+    const rows = Array.from({ length: 9000 }, (_, i) => `${i},${i}.25`).join('\n');
+    const late = await fx.ingestion.ingest(await fx.file('dbl-late.csv', `id,amt\n${rows}\n9000,12345678901234567.5\n9001,1e400\n9002,123456789012.5\n`), 'bronze.num_dbl_late', { sampleSize: 1000 });
+    expect(late.files[0]).toMatchObject({ status: 'success', rowsIngested: 9001, rowsRejected: 2 });
+    expect(await rejectRows('bronze.num_dbl_late')).toEqual([
+      [9002, 'column amt: 12345678901234567.5 has more digits than a double holds', '9000,12345678901234567.5'],
+      [9003, 'column amt: 1e400 is beyond the range of a double', '9001,1e400'],
+    ]);
+    // Into a table's double column: 2^53 + 1 would be 2^53.
+    const into = await fx.ingestion.ingest(await fx.file('dbl-into.csv', 'id,amt\n11,9007199254740993\n12,9007199254740992\n13,2.5\n'), 'bronze.num_dbl');
+    expect(into.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await rejectRows('bronze.num_dbl')).toContainEqual([2, 'column amt: 9007199254740993 has more digits than a double holds', '11,9007199254740993']);
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.num_dbl WHERE id > 10 ORDER BY id')).toEqual([
+      { id: 12, amt: '9007199254740992.0' },
+      { id: 13, amt: '2.5' },
+    ]);
+  });
 });
 
 describe('CSV timestamps', () => {
+  it('quarantines one offset among many plain timestamps anywhere in the sniffed sample, not only in the first 64 KiB, and anywhere with --sample-size -1', async () => {
+    const rows = (n: number, offsetAt: number) => Array.from({ length: n }, (_, i) => `${i},2024-01-01 10:00:00${i === offsetAt ? '+05:00' : ''}`).join('\n');
+    const sampled = await fx.ingestion.ingest(await fx.file('ts-one.csv', `id,ts\n${rows(9000, 8000)}\n`), 'bronze.ts_one');
+    expect(sampled.files[0]).toMatchObject({ status: 'success', rowsIngested: 8999, rowsRejected: 1 });
+    expect(await rejectRows('bronze.ts_one')).toEqual([[8002, 'column ts: 2024-01-01 10:00:00+05:00 has a time zone, which a TIMESTAMP column cannot hold (TIMESTAMPTZ can)', '8000,2024-01-01 10:00:00+05:00']]);
+    // Past the default sample of 20,480 rows: -1 samples the whole file.
+    const past = await fx.ingestion.ingest(await fx.file('ts-past.csv', `id,ts\n${rows(25_000, 24_000)}\n`), 'bronze.ts_past', { sampleSize: -1 });
+    expect(past.files[0]).toMatchObject({ status: 'success', rowsIngested: 24_999, rowsRejected: 1 });
+    expect(await columns('bronze.ts_past')).toMatchObject({ ts: 'timestamp' });
+  });
+
   it('quarantines a timestamp with a UTC offset read into a timestamp column without a time zone, instead of dropping the offset', async () => {
     await fx.ingestion.ingest(await fx.file('ts1.csv', 'id,ts\n1,2024-01-01 10:00:00\n'), 'bronze.ts_plain');
     expect(await columns('bronze.ts_plain')).toMatchObject({ ts: 'timestamp' });
