@@ -70,14 +70,40 @@ export async function rejectedRecords(
   return (await walkRecords(file, dialect, [], rejectedLines, rows, wanted))?.rejected;
 }
 
+/**
+ * How many data records the file holds (quote-aware, as locateRecords walks it; blank lines and the
+ * header do not count), or undefined when it cannot be walked byte by byte here (as locateRecords).
+ */
+export async function countRecords(file: ProbedFile, dialect: RecordDialect): Promise<number | undefined> {
+  return (await walkRecords(file, dialect, [], new Set(), undefined, new Set()))?.records;
+}
+
+/** The 1-based line of the (decompressed) file that starts at byte `start`: one more than the line feeds before it. */
+export async function lineStartingAt(file: ProbedFile, start: number): Promise<number> {
+  let line = 1;
+  let offset = 0;
+  const { stream, close } = openDecompressed(file.localPath, file.compression);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const before = chunk.subarray(0, Math.max(0, start - offset));
+      for (let i = before.indexOf(NEWLINE); i >= 0; i = before.indexOf(NEWLINE, i + 1)) line++;
+      offset += chunk.length;
+      if (offset >= start) break;
+    }
+  } finally {
+    close();
+  }
+  return line;
+}
+
 async function walkRecords(
   file: ProbedFile,
   dialect: RecordDialect,
   checks: readonly RecordCheck[],
   rejectedLines: ReadonlySet<number>,
-  rows: number,
+  rows: number | undefined,
   rawOfRejected: ReadonlySet<number>,
-): Promise<{ found: Map<number, LocatedRecord>; rejected: Map<number, string> } | undefined> {
+): Promise<{ found: Map<number, LocatedRecord>; rejected: Map<number, string>; records: number } | undefined> {
   if (file.encoding === 'utf-16') return undefined;
   if ([dialect.delimiter, dialect.quote, dialect.escape].some((c) => c.length > 1 || c.charCodeAt(0) > 0x7f)) return undefined;
   const wanted = new Map<number, RecordCheck[]>();
@@ -174,8 +200,8 @@ async function walkRecords(
   }
   // The last record may end without a line break.
   if (partBytes > 0 && !endRecord(partBytes, () => Buffer.alloc(0))) return undefined;
-  if (ordinal !== rows || found.size !== wanted.size || rejected.size !== rawOfRejected.size) return undefined;
-  return { found, rejected };
+  if ((rows !== undefined && ordinal !== rows) || found.size !== wanted.size || rejected.size !== rawOfRejected.size) return undefined;
+  return { found, rejected, records: ordinal };
 }
 
 /** UTF-8 text, each byte that is not part of a valid UTF-8 sequence read as the Latin-1 character of that byte (U+0080-U+00FF). */
