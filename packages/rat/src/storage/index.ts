@@ -3,3 +3,4 @@ export { createLocalStore, type LocalStoreOptions } from './local-store.js';
 export { createS3Client, createS3Store, type S3StoreOptions, type S3StoreTuning } from './s3-store.js';
 export { createObjectStore, storageConfigFromEnv, type StorageConfig } from './config.js';
 export { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
+export { removeStagingDirs } from './local-file.js';
