@@ -122,6 +122,16 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('counts records, not lines, when checking that a read with rejects missed none: quoted line breaks and blank lines are no missing rows', async () => {
+    const path = await fx.file('multiline-bad.csv', 'id,qty,note\n1,1,"two\nlines"\n2,x,plain\n\n3,3,"a\n\nb"\n4,y,z\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.multiline_bad', { types: { qty: 'BIGINT' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, note FROM bronze.multiline_bad ORDER BY id')).toEqual([
+      { id: 1, note: 'two\nlines' },
+      { id: 3, note: 'a\n\nb' },
+    ]);
+  });
+
   it('loads messy JSON (movies.json), keeping mixed-type values as text', async () => {
     const report = await fx.ingestion.ingest(join(VEGA, 'movies.json'), 'bronze.movies');
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 3201, rowsRejected: 0, format: 'json' });
