@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { exitCleanlyOnInterrupt } from '../dist/cli/interrupt.js';
 import { main } from '../dist/cli/main.js';
 
 // A closed pipe (rat sql ... | head) ends the output, not the process with a stack trace.
@@ -7,4 +8,5 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
+exitCleanlyOnInterrupt();
 process.exitCode = await main(process.argv);

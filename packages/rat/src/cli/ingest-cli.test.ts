@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notIsoDate } from './commands/ingest.js';
 import { bytes, progressText } from './progress-reporter.js';
-import { rat } from './test-support/cli-runner.js';
+import { catalogEnv } from '../catalog/test-support/test-catalog.js';
+import { bin, rat } from './test-support/cli-runner.js';
 
 describe('rat upload / landing / ingest', () => {
   let dir: string;
@@ -236,4 +238,25 @@ describe('rat upload / landing / ingest', () => {
     // 1 MiB in 1.195 s leaves 119.5 s to go.
     expect(progressText(reading, 1_195)).toMatch(/ ETA 2m00s$/);
   });
+
+  it('removes its staging files and says so when interrupted (Ctrl-C) during an ingest, which commits nothing', async () => {
+    const path = join(dir, 'interrupted.csv');
+    const rows = Array.from({ length: 50_000 }, (_, i) => `${i},customer_${i % 1000},${i * 1.5},some note text ${i}`).join('\n');
+    await writeFile(path, `id,name,amount,note\n${Array.from({ length: 12 }, () => rows).join('\n')}\n`);
+    const interruptedHome = join(dir, 'interrupted-home');
+    const staging = join(interruptedHome, 'staging');
+    const child = spawn(process.execPath, [bin, '--home', interruptedHome, 'ingest', path, 'bronze.interrupted'], { env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(interruptedHome) } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on('close', done));
+    // Interrupted once the ingest has staged something (the source's pin, its Parquet files).
+    const stagedDirs = async () => (await readdir(staging).catch(() => [])).filter((name) => name.startsWith('stage-'));
+    while ((await stagedDirs()).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('rat: interrupted (SIGINT): staging files removed; a file whose commit had not started is not committed (the registry lists what was)\n');
+    expect(await stagedDirs()).toEqual([]);
+    // The file's table was to be created by its commit.
+    expect(JSON.parse((await rat(interruptedHome, ['--json', 'tables'])).stdout)).toEqual([]);
+  }, 60_000);
 });

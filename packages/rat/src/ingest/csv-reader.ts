@@ -5,12 +5,12 @@ import type { PrimitiveType } from '../iceberg/types.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { OFFSET_TEXT } from './schema-plan.js';
 import { mapColumnNames } from './column-names.js';
-import { type ProbedFile, readHead, SAMPLE_BYTES } from './file-probe.js';
+import { type LongestLine, type ProbedFile, readHead, SAMPLE_BYTES, settleHash } from './file-probe.js';
 import { type FilePosition, InputFileError } from './input-file-error.js';
 import { STRAY_BYTES_REASON } from './quarantine.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
-import { locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
+import { countLines, countRecords, lineStartingAt, locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
@@ -45,7 +45,9 @@ const DEFAULT_SAMPLE_ROWS = 20480;
 /**
  * DuckDB's default longest line. A larger limit makes read_csv use buffers of that size (several per
  * thread): 256 MiB costs about 1 GB of memory and most of the parallelism on any file. So the file
- * is read with the default first, and again with LONG_LINE_BYTES only when a line was longer.
+ * is read with the default first, and again with LONG_LINE_BYTES only when a line was longer: DuckDB
+ * rejects a line up to about 28 MiB as too long, but skips a longer one without a reject (a DuckDB
+ * bug), so the file's longest line, measured as it is hashed (file-probe.ts), decides too.
  */
 const DEFAULT_LINE_BYTES = 2 * 1024 * 1024;
 const LONG_LINE_BYTES = 256 * 1024 * 1024;
@@ -92,6 +94,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       quoteFilePath(file.localPath),
       ...readOptions(dialect, file, mapping, readTypes, rejects),
       ...(maxLineBytes === DEFAULT_LINE_BYTES ? [] : [`max_line_size = ${maxLineBytes}`]),
+      ...(serial ? ['parallel = false'] : []),
     ].join(', ')})`;
   const parse: ParseOptions = {
     format: 'csv',
@@ -110,8 +113,45 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   // DuckDB appends every scan's rejects to its tables: drop them first, so they hold the one scan that counts.
   const dropDuckRejects = () => duck.run(`DROP TABLE IF EXISTS ${quoteIdent(rejectsTable)}; DROP TABLE IF EXISTS ${quoteIdent(scanTable)}`);
 
-  /** Set when a read rejected a line as too long: the next read allows long lines. */
+  /** Set when a read rejected a line as too long, or the file has one: the next read allows long lines. */
   let longLines = false;
+  /** Set when a parallel read missed records (see checkAllRead): the next read is on one thread. */
+  let serial = false;
+
+  /** Whether the file has a line too long for a read with this limit; a line too long for any read fails the file. */
+  const hasLongerLine = async (maxLineBytes: number): Promise<boolean> => {
+    // The file's hash and longest line are computed alongside the read: wait for them.
+    await settleHash(file);
+    const longest = file.longestLine;
+    if (!longest || !tooLong(longest, maxLineBytes)) return false;
+    if (tooLong(longest, LONG_LINE_BYTES)) throw await lineTooLong(file, longest);
+    return true;
+  };
+
+  /**
+   * With many rejects, DuckDB's parallel reader may stop part way through the file without an error
+   * (a DuckDB bug: a 600,000-row file with every other value bad stopped at line 370,370). So when a
+   * read rejected lines, the rows read and the lines rejected must make up every record of the file.
+   * When fewer did, the file is read again on one thread (which reads them all); when that read also
+   * misses records, the file fails. Only fewer counts: where the file cannot be walked as DuckDB reads
+   * it (a lone CR for line breaks), the walk finds fewer records than DuckDB, and nothing is lost.
+   */
+  const checkAllRead = async (rows: number, rejected: number): Promise<boolean> => {
+    // A file has at least as many lines as records: as many lines as rows and rejects (a record per line, the common case) settles it at less cost.
+    if ((await countLines(file)) - dialect.skip - (dialect.header ? 1 : 0) <= rows + rejected) return true;
+    const records = await countRecords(file, dialect);
+    if (records === undefined || records <= rows + rejected) return true;
+    if (!serial) {
+      serial = true;
+      return false;
+    }
+    throw new InputFileError(
+      'INGEST_FILE_INVALID',
+      file.display,
+      {},
+      `the file has ${records} records, but DuckDB's CSV reader read ${rows} rows and rejected ${rejected} lines (${records - rows - rejected} records neither read nor rejected, also when read on one thread); nothing was loaded`,
+    );
+  };
   /**
    * Moves DuckDB's rejects of the last scan into `rejects`, one row per line; undefined when the read
    * must be done again: a line was too long for it, or it rejected a value of a column it read by its
@@ -121,6 +161,10 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   const collect = async (maxLineBytes: number, fast: readonly CsvGuard[], rows: number): Promise<number | undefined> => {
     let dropped = false;
     try {
+      if (await hasLongerLine(maxLineBytes)) {
+        longLines = true;
+        return undefined;
+      }
       const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN ${convertsSql(g, CAST_VALUE_SQL)}`).join(' ');
       const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE error_type = 'CAST' AND (NOT regexp_matches(error_message, ${CAST_MESSAGE}) OR CASE column_name ${takes} ELSE false END))` : '0';
       const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint; unclosed: bigint }>(
@@ -150,6 +194,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
                CAST(${lineReasonSql(fast)} AS VARCHAR) AS reason,
                CAST(first(csv_line ORDER BY byte_position) AS VARCHAR) AS raw
         FROM ${quoteIdent(rejectsTable)} GROUP BY line ORDER BY line`);
+      if (!(await checkAllRead(rows, rejected))) return undefined;
       await restoreRawText(rows);
       return rejected;
     } finally {
@@ -212,7 +257,9 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, hasOrdinal: true, rows: 0, rejects, rejected: 0, parse, mapping, ...(dialect.notes ? { notes: dialect.notes } : {}) };
   const materialize = async (): Promise<StagedFile> => {
-    for (const maxLineBytes of longLines ? [LONG_LINE_BYTES] : [DEFAULT_LINE_BYTES, LONG_LINE_BYTES]) {
+    // Each read that collect() turns down sets longLines or serial, which it does once each: at most three reads.
+    for (;;) {
+      const maxLineBytes = longLines ? LONG_LINE_BYTES : DEFAULT_LINE_BYTES;
       await dropDuckRejects();
       await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes, exactTypes)}`));
       const read = await collect(maxLineBytes, [], await countRows(duck, relation));
@@ -229,7 +276,6 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       delete staged.lazy;
       return staged;
     }
-    throw new InputFileError('INGEST_FILE_INVALID', file.display, {}, `a line is longer than ${LONG_LINE_BYTES} bytes`);
   };
 
   if (eager) return materialize();
@@ -254,6 +300,22 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     stoppedAtValue: isGuardStop,
   };
   return staged;
+}
+
+/** Whether a line (with its line break, CR LF at most) is longer than a read's limit. */
+function tooLong(line: LongestLine, maxLineBytes: number): boolean {
+  return line.bytes + 2 > maxLineBytes;
+}
+
+/** The error for a line longer than any read of DuckDB's takes, naming the line (found again only now) and its length. */
+async function lineTooLong(file: ProbedFile, line: LongestLine): Promise<InputFileError> {
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    // The byte is one of the decompressed text: named only where it is the file's own.
+    { line: await lineStartingAt(file, line.start), ...(file.compression === 'none' ? { byte: line.start } : {}) },
+    `the line is ${line.bytes} bytes long, longer than DuckDB's CSV reader takes (${LONG_LINE_BYTES} bytes, 256 MiB); nothing was loaded: split the value, or load it another way`,
+  );
 }
 
 /** DuckDB's reject for a quote that opens a value and is never closed (error type `UNQUOTED VALUE`, which also covers text after a closing quote). */

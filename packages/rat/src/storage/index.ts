@@ -4,4 +4,4 @@ export { createS3Client, createS3Store, type S3StoreOptions, type S3StoreTuning 
 export { createObjectStore, storageConfigFromEnv, type StorageConfig } from './config.js';
 export { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 export { cacheLayout, pruneObjectCache, type CachePruneResult } from './object-cache.js';
-export { treeUsage } from './local-file.js';
+export { removeStagingDirs, treeUsage } from './local-file.js';

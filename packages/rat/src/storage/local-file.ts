@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -33,17 +33,36 @@ export function isMissingFileError(error: unknown): boolean {
  */
 export async function createStagingDir(stagingRoot: string): Promise<string> {
   const prefix = path.join(stagingRoot, 'stage-');
+  let dir: string;
   try {
     try {
-      return mkdtempSync(prefix);
+      dir = mkdtempSync(prefix);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       mkdirSync(stagingRoot, { recursive: true });
-      return mkdtempSync(prefix);
+      dir = mkdtempSync(prefix);
     }
   } catch (error) {
     throw new ExternalError('STORAGE_ERROR', `Cannot create a staging directory in ${stagingRoot}: ${describeError(error)}`, { cause: error });
   }
+  // Those their users removed are forgotten now and then, so a server's list stays short.
+  if (madeHere.size >= 1000) for (const made of madeHere) if (!existsSync(made)) madeHere.delete(made);
+  madeHere.add(dir);
+  return dir;
+}
+
+/** The staging directories this process made (removeStagingDirs). */
+const madeHere = new Set<string>();
+
+/**
+ * Removes the staging directories this process made that are still there: for a process that is
+ * interrupted (Ctrl-C) and exits without reaching the `finally` that removes each. Left, they hold
+ * a partial Parquet file, or a hard link that keeps a source's bytes on disk after the source is
+ * deleted, until `rat maintain` removes them past its grace period. Synchronous: the process exits next.
+ */
+export function removeStagingDirs(): void {
+  for (const dir of madeHere) rmSync(dir, { recursive: true, force: true });
+  madeHere.clear();
 }
 
 /** Size and newest modification time of a tree; a part that vanishes meanwhile (its writer finished) counts as nothing. */

@@ -1,0 +1,25 @@
+import { removeStagingDirs } from '../storage/index.js';
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM ends the process as before (exit 128 + the signal's number), after
+ * removing the staging files of the work in progress and saying so: without this, the process died
+ * mid-line with no word, leaving a partial Parquet file and a hard link to the source behind. A file
+ * whose commit (one catalog transaction) had not started is not committed; files a batch committed before stay.
+ * For the `rat` executable only; a process that embeds main() keeps its own signal handling.
+ */
+export function exitCleanlyOnInterrupt(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      try {
+        removeStagingDirs();
+      } finally {
+        // A progress line rewritten in place has no newline yet.
+        process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}rat: interrupted (${signal}): staging files removed; a file whose commit had not started is not committed (the registry lists what was)\n`);
+        process.exit(code);
+      }
+    });
+  }
+}
