@@ -28,6 +28,18 @@ describe('rat CLI', () => {
     expect(failed.stderr).toContain('bronze.missing');
   });
 
+  it('with --json, gives a usage error as the JSON error object on stderr, exit 2, wherever --json stands', async () => {
+    for (const args of [['--json', 'ingest', '--bogus', 'a.csv', 'bronze.t'], ['ingest', '--bogus', 'a.csv', 'bronze.t', '--json'], ['--json', 'nonsense'], ['--json']]) {
+      const run = await rat(home, args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(JSON.parse(run.stderr), args.join(' ')).toEqual({ error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^(unknown option '--bogus'|unknown command 'nonsense'|no command given) \(run rat --help for usage\)$/) } });
+    }
+    // Without it, commander's text as before.
+    expect((await rat(home, ['ingest', '--bogus', 'a.csv', 'bronze.t'])).stderr).toBe("error: unknown option '--bogus'\n(run rat --help for usage)\n");
+  });
+
   it('prints tables for people and JSON for scripts', async () => {
     expect((await rat(home, ['sql', 'CREATE TABLE bronze.cli (id BIGINT, name VARCHAR)'])).code).toBe(0);
     expect((await rat(home, ['sql', "INSERT INTO bronze.cli VALUES (1, 'one'), (2, 'two')"])).stdout).toMatch(/^INSERT 0 2 \(snapshot \d+\)/);

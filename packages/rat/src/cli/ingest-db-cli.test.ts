@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { catalogEnv } from '../catalog/test-support/test-catalog.js';
 import { createTestDatabase, queryPostgres, type TestDatabase } from '../catalog/test-support/postgres-server.js';
+import { openSqliteSource } from '../ingest/database/test-support/source-databases.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/rat.js');
 
@@ -87,5 +88,28 @@ describe('rat ingest-db', () => {
     expect(usage.stderr).toContain('needs exactly one of a table or a query');
     const timeout = await rat(home, ['ingest-db', db.url, 'bronze.x', '--table', 'public.big', '--read-timeout', 'soon']);
     expect([timeout.code, timeout.stderr.trim()]).toEqual([1, 'rat: INVALID_ARGUMENT: --read-timeout must be a number of seconds (0 for no limit), got "soon"']);
+  });
+});
+
+describe('rat ingest-db reports (SQLite)', () => {
+  it('prints the cursor with its field and the duration as ingest-api does; --json says nothing of the scratch spool (no bytes, no format)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rat-ingest-db-report-'));
+    const source = await openSqliteSource();
+    try {
+      await source.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT); INSERT INTO orders VALUES (1, \'a\'), (2, \'b\')');
+      const home = join(dir, 'home');
+      const first = await rat(home, ['ingest-db', source.url, 'bronze.orders', '--table', 'orders', '--cursor', 'id']);
+      expect(first.code, first.stderr).toBe(0);
+      const row = first.stdout.split('\n').find((line) => line.includes('| success'))!;
+      expect(row.split('|').map((cell) => cell.trim()).slice(1)).toEqual(['bronze.orders', 'success', '2', '0', 'id: (none) -> 2', expect.stringMatching(/^\d+\.\ds$/), '']);
+      await source.exec("INSERT INTO orders VALUES (3, 'c')");
+      const report = JSON.parse((await rat(home, ['--json', 'ingest-db', source.url, 'bronze.orders', '--table', 'orders', '--cursor', 'id'])).stdout) as Record<string, unknown>;
+      expect(report).toMatchObject({ status: 'success', rowsIngested: 1, cursor: { field: 'id', previous: 2, value: 3 } });
+      expect(Object.keys(report)).not.toContain('bytes');
+      expect(Object.keys(report)).not.toContain('format');
+    } finally {
+      await source.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

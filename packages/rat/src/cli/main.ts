@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
 import type { GlobalOptions } from './context.js';
 import { registerBranch } from './commands/branch.js';
@@ -20,6 +21,7 @@ import { registerUpload } from './commands/upload.js';
 /** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
+  const json = () => program.opts<GlobalOptions>().json ?? false;
   program
     .name('rat')
     .description('Ratatouille: a self-hosted lakehouse. Iceberg tables, DuckDB SQL, one command.')
@@ -27,7 +29,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--home <dir>', 'platform folder (default: $RAT_HOME or ./.rat)')
     .option('--branch <ref>', 'branch to read and write; a tag or commit id reads only (default: $RAT_BRANCH, else the git branch with RAT_GIT_SYNC on, else main)')
     .exitOverride()
-    .showHelpAfterError('(run rat --help for usage)');
+    .showHelpAfterError('(run rat --help for usage)')
+    // With --json, a usage error is the JSON error object every other error is (printed below), not
+    // commander's text; subcommands take this from the program when they are added.
+    .configureOutput({ outputError: (text, write) => (json() ? undefined : write(text)), writeErr: (text) => (json() ? undefined : process.stderr.write(text)) });
   const globals = () => program.opts<GlobalOptions>();
   registerSql(program, globals);
   registerTables(program, globals);
@@ -48,10 +53,16 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      // `rat` alone prints the help, whose error says only "(outputHelp)".
+      const problem = error.code === 'commander.help' ? 'no command given' : error.message.replace(/^error: /, '');
+      if (json()) createOutput({ json: true }).error(new ValidationError('INVALID_ARGUMENT', `${problem} (run rat --help for usage)`));
+      return 2;
+    }
     // The reader went away (rat sql ... | head): not an error of ours.
     if (error instanceof Error && /Broken pipe/.test(error.message)) return 0;
-    createOutput({ json: program.opts<GlobalOptions>().json ?? false }).error(error);
+    createOutput({ json: json() }).error(error);
     return 1;
   }
 }

@@ -307,6 +307,22 @@ describe('JSON files read_json cannot read as records', () => {
     expect((await load('lines.json', '{"a":1}\n{"a":2}\n')).file).toMatchObject({ status: 'success', rowsIngested: 2 });
   });
 
+  it('reads pretty-printed objects one after another (jq output) value after value: each a row, and a syntax error named where it is', async () => {
+    const sequence = (second: string) => `{\n  "id": 1,\n  "v": "a"\n}\n{\n  "id": 2,\n  "v": ${second}\n}\n{\n  "id": 3,\n  "v": "c"\n}\n`;
+    const good = await load('seq.json', sequence('"b"'));
+    expect(good.file).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0 });
+    expect(good.rows).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }]);
+    const bad = await load('seq-bad.json', sequence(''));
+    expect(bad.file).toMatchObject({ status: 'failed', rowsIngested: 0, errorCode: 'INGEST_FILE_INVALID' });
+    expect(bad.file.error).toMatch(/seq-bad\.json \(line 7, byte 45\): a value is missing after "v": \(found "\}"\)$/);
+    // A value that is not an object among them goes to the rejects with its record number, as in an array.
+    const mixed = await load('seq-mixed.json', `${sequence('null')}5\n`);
+    expect(mixed.file).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, reason, raw FROM ${mixed.table}__rejects`)).toEqual([{ line: 4, reason: 'record 4 of the document is not a JSON object but a number', raw: '5' }]);
+    // Records at a path are in one document: a second one is still refused.
+    expect((await load('two-docs.json', '{"data": [{"a": 1}]}\n{"data": [{"a": 2}]}\n', { records: 'data' })).file.error).toMatch(/\(line 2, byte 21\): more than one JSON value at the top level/);
+  });
+
   it('gives no line for an error DuckDB reports without one, and puts its advice in rat terms', async () => {
     const { file } = await load('dup-struct.ndjson', '{"a":{"x":1}}\n{"a":{"x":1}}\n{"a":{"B":1,"b":2}}\n');
     expect(file.error).toMatch(/dup-struct\.ndjson: a nested object has two keys that differ only in case \("b" and another\)/);

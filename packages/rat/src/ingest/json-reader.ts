@@ -57,8 +57,8 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
 
 /**
  * The file read by rat record by record, with what read_json staged so far forgotten. One document
- * (an array): rat's own parser names the line of a syntax error, and quarantines elements that are
- * not objects. Newline-delimited: the lines are split and checked one by one; lines that are not
+ * (an array, or objects one after another): rat's own parser names the line of a syntax error, and
+ * quarantines elements that are not objects. Newline-delimited: the lines are split and checked one by one; lines that are not
  * JSON objects go to the rejects with their line number, blank lines are skipped, and the others are
  * read as usual.
  */

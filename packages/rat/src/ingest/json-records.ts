@@ -39,7 +39,8 @@ interface Frame {
  * Streams one JSON document and writes the records at `steps` (an array: each element; an object:
  * itself) to `out` as NDJSON, one compact record per line with its 1-based position as `lineKey`
  * first, so a record keeps its number through typing and the quarantine. Elements that are not
- * objects go to `rejectsOut` as `{line, reason, raw}`. The whole document is checked as JSON on the
+ * objects go to `rejectsOut` as `{line, reason, raw}`. With no `steps`, objects one after another
+ * (jq's output) are records too, numbered in the file's order. The whole document is checked as JSON on the
  * way (with the line and byte of the first error), since a record cut off by a syntax error must
  * not land; memory stays at a chunk and the record being copied, whatever the file's size.
  */
@@ -82,6 +83,11 @@ export async function extractRecords(
   let literal = -1;
   let literalChunk: Buffer | undefined;
   let literalStart = 0;
+  // The last member name's bytes in its chunk, and where its ":" was: a value missing after it is named by them.
+  let keyChunk: Buffer | undefined;
+  let keyStart = 0;
+  let keyEnd = 0;
+  let colon: { line: number; byte: number } | undefined;
   // The target: found (its value started), and the depth its records start at.
   let found = false;
   let targetDone = false;
@@ -240,6 +246,7 @@ export async function extractRecords(
               frame.key = keyParts ? (JSON.parse(`"${Buffer.concat(keyParts).toString('utf8')}"`) as string) : undefined;
               if (stack.length === 1 && frame.key !== undefined && topKeys.length < 12) topKeys.push(frame.key);
               keyParts = undefined;
+              keyEnd = i + 1;
               state = COLON;
             } else valueEnds();
             continue;
@@ -258,13 +265,23 @@ export async function extractRecords(
           continue;
         }
         switch (state) {
+          case END:
+            // Objects one after another with nothing between them but white space (jq's output, pretty
+            // printed): each is a record, read value after value, so a syntax error in any of them is
+            // named where it is. Only the document itself reads so; records at a path are in one document.
+            if (steps.length > 0 || targetKind !== 'object') fail(`more than one JSON value at the top level (newline-delimited JSON?): ${where} reads one JSON document`, position());
+            targetDone = false;
+            state = VALUE;
+          // falls through: the byte starts the next record
           case VALUE:
-          case VALUE_OR_CLOSE:
+          case VALUE_OR_CLOSE: {
             if (state === VALUE_OR_CLOSE && byte === 0x5d) {
               closeContainer(byte);
               break;
             }
             valueStarts(byte);
+            const member = colon;
+            colon = undefined;
             if (byte === 0x7b || byte === 0x5b) {
               copy(byte);
               stack.push({ array: byte === 0x5b, key: undefined, index: 0 });
@@ -278,8 +295,10 @@ export async function extractRecords(
               literal = literalStep(0, byte);
               literalChunk = chunk;
               literalStart = i;
-            } else fail(`${show(byte)} cannot start a JSON value`, position());
+            } else if (member && (byte === 0x7d || byte === 0x2c)) missingValue(member, byte);
+            else fail(`${show(byte)} cannot start a JSON value`, position());
             break;
+          }
           case KEY_OR_CLOSE:
           case KEY:
             if (state === KEY_OR_CLOSE && byte === 0x7d) {
@@ -292,10 +311,13 @@ export async function extractRecords(
             stringIsKey = true;
             // Keys are decoded only where the path can run; deeper ones are passed over.
             keyParts = stack.length <= steps.length ? [] : undefined;
+            keyChunk = chunk;
+            keyStart = i;
             break;
           case COLON:
             if (byte !== 0x3a) fail(`expected ":" after a member name, found ${show(byte)}`, position());
             copy(byte);
+            colon = { line, byte: offset + 1 };
             state = VALUE;
             break;
           case COMMA_OR_CLOSE: {
@@ -308,8 +330,6 @@ export async function extractRecords(
             else fail(`expected "," or "${frame.array ? ']' : '}'}", found ${show(byte)}`, position());
             break;
           }
-          case END:
-            fail(`more than one JSON value at the top level (newline-delimited JSON?): ${where} reads one JSON document`, position());
         }
       }
       if (output.pending > 0) await output.flush();
@@ -331,6 +351,12 @@ export async function extractRecords(
     await rejects.close();
   }
   return { objects, rejected, empty: targetKind === 'null' };
+
+  /** A member's ":" with no value after it (`"v": }`): named at the colon, with the member's name when its chunk is still at hand. */
+  function missingValue(at: { line: number; byte: number }, found: number): never {
+    const name = keyChunk === currentChunk ? currentChunk.toString('utf8', keyStart, Math.min(keyEnd, keyStart + 40)) : undefined;
+    return fail(`a value is missing after ${name === undefined ? 'a member name' : `${name}${keyEnd - keyStart > 40 ? '...' : ''}`}: (found ${show(found)})`, at);
+  }
 
   function closeContainer(byte: number): void {
     copy(byte);

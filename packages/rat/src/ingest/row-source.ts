@@ -107,7 +107,11 @@ export type SourceRow = ParsedRow | RejectedRecord | WrittenRecord | SkippedReco
 export class SkippedRecord {}
 
 /** A source run's report: the file report of its rows, and the cursor before and after. */
-export interface SourceReport extends FileReport {
+/**
+ * What a source's run did: a file's report without its `bytes` and `format`, which would be those of
+ * rat's scratch spool (NDJSON), not anything of the source.
+ */
+export interface SourceReport extends Omit<FileReport, 'bytes' | 'format'> {
   cursor?: { field: string; previous?: string | number; value?: string | number };
   /** RejectedRecords marked mayRepeat left out because the quarantine holds them from an earlier run. */
   alreadyQuarantined?: number;
@@ -138,7 +142,6 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
     status: 'failed',
     rowsIngested: 0,
     rowsRejected: 0,
-    bytes: 0,
     durationMs: 0,
     renamed: [],
     schemaChanges: [],
@@ -181,7 +184,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
     const nulls = source.cursorNulls?.();
     const next = ordered && nulls !== undefined ? { ...ordered, nulls } : ordered;
     const cursor = source.cursorField && next ? { source: source.name, value: next, expected } : undefined;
-    const report = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
+    const { bytes: _spoolBytes, format: _spoolFormat, ...report } = await ingestFile(ctx, { display: source.name, localPath: async () => path }, target, fileOptions, undefined, cursor);
     return {
       ...base,
       ...report,

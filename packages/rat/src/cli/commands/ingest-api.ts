@@ -3,6 +3,7 @@ import { type ApiEndpointReport, type ApiIngestReport, type ApiProgress, ingestA
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems } from '../failures.js';
 import type { Output } from '../output.js';
+import { cursorText, seconds } from '../source-report.js';
 
 const PLAIN_EVERY_MS = 5_000;
 
@@ -46,17 +47,11 @@ function createApiProgress(out: Output, terminal = process.stderr.isTTY === true
       lastPlain = now;
       out.progress(`${event.endpoint}: page ${event.page}, ${counted(event.records, 'record')}`);
     } else if (event.kind === 'retry') {
-      out.progress(`${event.endpoint} page ${event.page}: ${event.reason}; retry ${event.attempt} of ${event.maxRetries} in ${(event.waitMs / 1000).toFixed(1)} s`, true);
+      out.progress(`${event.endpoint} page ${event.page}: ${event.reason}; retry ${event.attempt} of ${event.maxRetries} in ${seconds(event.waitMs)}`, true);
     } else {
       out.progress(`${event.endpoint}: ${counted(event.pages, 'page')}, ${counted(event.records, 'record')} fetched${event.skipped > 0 ? ` (${event.skipped} already loaded)` : ''}`, true);
     }
   };
-}
-
-/** `before -> after` for an incremental endpoint; `-` for one without a cursor. */
-function cursorText(endpoint: ApiEndpointReport): string {
-  if (!endpoint.cursor) return '-';
-  return `${endpoint.cursor.previous ?? '(none)'} -> ${endpoint.cursor.value ?? '(none)'}`;
 }
 
 function note(endpoint: ApiEndpointReport): string {
@@ -73,7 +68,7 @@ function printReport(out: Output, report: ApiIngestReport): void {
   }
   out.table(
     ['endpoint', 'target', 'status', 'rows', 'rejected', 'pages', 'cursor', 'duration', 'note'],
-    report.endpoints.map((e) => [e.endpoint, e.target, e.status, e.rowsIngested, e.rowsRejected, e.pages, cursorText(e), `${(e.durationMs / 1000).toFixed(1)} s`, note(e)]),
+    report.endpoints.map((e) => [e.endpoint, e.target, e.status, e.rowsIngested, e.rowsRejected, e.pages, cursorText(e.cursor), seconds(e.durationMs), note(e)]),
   );
   const rejects = report.endpoints.flatMap((e) => e.sampleRejects.map((r) => `${e.target}${r.line === null ? '' : ` record ${r.line} of the run`}: ${r.reason}`));
   if (rejects.length > 0) {

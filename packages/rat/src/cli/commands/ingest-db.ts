@@ -5,6 +5,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
+import { cursorText, seconds } from '../source-report.js';
 
 interface IngestDbFlags {
   table?: string;
@@ -133,15 +134,6 @@ function rowsProgress(out: Output, terminal = process.stderr.isTTY === true): { 
   };
 }
 
-function cursorText(report: DatabaseReport): string | null {
-  if (!report.cursor) return null;
-  const { field, previous, value } = report.cursor;
-  const before = previous === undefined ? '(none)' : String(previous);
-  // A run that commits nothing leaves the cursor where it was.
-  if (value === undefined || value === previous) return `${field}: ${before} (unchanged)`;
-  return `${field}: ${before} -> ${String(value)}`;
-}
-
 function printReport(out: Output, report: DatabaseReport): void {
   if (out.json) {
     out.value(report);
@@ -151,7 +143,7 @@ function printReport(out: Output, report: DatabaseReport): void {
   const note = report.status === 'failed' ? withoutName(report.error ?? '', report.file) : report.status === 'skipped' ? (report.reason ?? '') : report.schemaChanges.join('; ');
   out.table(
     ['source', 'target', 'status', 'rows', 'rejected', 'cursor', 'duration', 'note'],
-    [[report.file, report.target, report.status, report.rowsIngested, report.rowsRejected, cursorText(report), `${(report.durationMs / 1000).toFixed(1)}s`, note]],
+    [[report.file, report.target, report.status, report.rowsIngested, report.rowsRejected, cursorText(report.cursor), seconds(report.durationMs), note]],
   );
   if (report.rowsRejected > 0) out.line(`${report.rowsRejected} row${report.rowsRejected === 1 ? '' : 's'} quarantined: rat sql "SELECT * FROM ${report.target}__rejects"`);
   for (const warning of report.warnings ?? []) out.line(`warning: ${warning}`);

@@ -302,6 +302,12 @@ describe('ingestApi: what else an API does', () => {
     expect(report.endpoints[0]).toMatchObject({ status: 'failed', retries: 1 });
     expect(report.endpoints[0]!.error).toBe(`api:shop/gone page 1: GET ${gone.url}/page failed: ECONNREFUSED (2 attempts); check that the API is reachable, or raise timeoutSeconds / retry.maxRetries`);
   });
+
+  it('says the server closed the connection when it drops the socket mid-body, not undici\'s code alone', async () => {
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'hung', path: '/hang-up' }], { retry: { maxRetries: 1, backoffSeconds: 0.001 } }));
+    expect(report.endpoints[0]).toMatchObject({ status: 'failed', retries: 1 });
+    expect(report.endpoints[0]!.error).toBe(`api:shop/hung page 1: GET ${server.url}/hang-up failed: the server closed the connection (UND_ERR_SOCKET) (2 attempts); check that the API is reachable, or raise timeoutSeconds / retry.maxRetries`);
+  });
 });
 
 describe('ingestApi: an API that returns HTML', () => {

@@ -127,7 +127,6 @@ async function ingestEndpoint(ingestion: Ingestion, source: ResolvedApiSource, e
       status: 'failed',
       rowsIngested: 0,
       rowsRejected: 0,
-      bytes: 0,
       durationMs: Date.now() - started,
       renamed: [],
       schemaChanges: [],

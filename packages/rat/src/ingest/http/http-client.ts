@@ -145,9 +145,17 @@ async function attemptGet(url: URL, headers: Record<string, string>, timeoutMs: 
   } catch (error) {
     if (signal.aborted) return { kind: 'failed', reason: `timed out after ${timeoutMs} ms`, error };
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return { kind: 'failed', reason: `failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`, error };
+    const code = cause?.code;
+    const known = code === undefined ? undefined : NETWORK_PROBLEMS[code];
+    return { kind: 'failed', reason: `failed: ${known !== undefined ? `${known} (${code})` : (code ?? cause?.message ?? (error as Error).message)}`, error };
   }
 }
+
+/** What a connection's failure means, for codes whose name says little to a user (undici's own above all); the code is kept after it. */
+const NETWORK_PROBLEMS: Record<string, string> = {
+  UND_ERR_SOCKET: 'the server closed the connection',
+  ECONNRESET: 'the server closed the connection',
+};
 
 function parseJson(bytes: Uint8Array, response: Response, what: string, url: string, redact: (text: string) => string): { body: unknown; text: string } {
   const where = `${what}: GET ${url}`;

@@ -153,6 +153,12 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         if (page === 1) return send(200, { data: catalog.slice(0, 5) });
         return send(200, '<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action="/login">Please sign in</form></body></html>');
       }
+      case '/hang-up':
+        // Headers and half a body, then the socket closed: a server that dies or a proxy that drops the connection.
+        requests.push({ path: url.pathname, query, status: 200, headers: req.headers });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"data": [{"id": 1}', () => res.destroy());
+        return;
       case '/html':
         return send(200, '<html><body><h1>Welcome to our developer portal</h1></body></html>');
       case '/slow': {
