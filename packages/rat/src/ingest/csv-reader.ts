@@ -75,10 +75,10 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     { ...dialect, detected: detectedTypes(file, dialect, wanted) },
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
-  const eager = guards.some((g) => g.format === undefined && sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
+  const eager = guards.some((g) => g.offsets || (g.format === undefined && sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type)));
   if (!eager) {
     const text = needText(file, dialect, guards);
-    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g.type, dialect.timestampFormat, g.format);
+    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g, dialect.timestampFormat);
   }
   // The streamed read reads guarded columns by their cheap exact type; a temp table holds them as text (the exact read).
   const streamTypes = wanted.map((type, i) => guards.find((g) => g.index === i)?.read ?? type);
@@ -455,7 +455,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
  * read exactly then.
  */
 function needText(file: ProbedFile, dialect: Dialect, guards: readonly CsvGuard[]): Set<number> {
-  const integers = guards.filter((g) => g.type !== 'DATE' && g.format === undefined);
+  const integers = guards.filter((g) => g.type !== 'DATE' && g.type !== 'TIMESTAMP' && g.format === undefined);
   const text = new Set<number>();
   if (integers.length === 0 || !file.sample) return text;
   for (const fields of sampleRecords(file, dialect)) {
@@ -571,7 +571,6 @@ function hasZone(format: string | undefined): boolean {
  */
 function sampleShowsChange(detected: string, wanted: string): boolean {
   if (INTEGER_SQL.test(wanted)) return FRACTIONAL_SQL.test(detected.trim());
-  if (wanted === 'TIMESTAMP') return true;
   return wanted === 'DATE' && /^TIMESTAMP/i.test(detected.trim());
 }
 
