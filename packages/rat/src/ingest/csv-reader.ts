@@ -93,18 +93,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       ...readOptions(dialect, file, mapping, readTypes, rejects),
       ...(maxLineBytes === DEFAULT_LINE_BYTES ? [] : [`max_line_size = ${maxLineBytes}`]),
     ].join(', ')})`;
-  const parse: ParseOptions = {
-    format: 'csv',
-    delimiter: dialect.delimiter,
-    quote: dialect.quote,
-    escape: dialect.escape,
-    header: true,
-    columns: sourceNames,
-    encoding: 'utf-8',
-    ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
-    ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
-    ...(dialect.decimalSeparator ? { decimalSeparator: dialect.decimalSeparator } : {}),
-  };
+  const parse = parseOptions(dialect, sourceNames);
   const noRows = () =>
     new InputFileError('INGEST_FILE_INVALID', file.display, { line: dialect.skip + 2 }, dialect.header ? 'the file has a header line but no data rows' : 'the file has no data rows');
   // DuckDB appends every scan's rejects to its tables: drop them first, so they hold the one scan that counts.
@@ -380,6 +369,26 @@ function lineReasonSql(read: readonly CsvGuard[]): string {
   return `concat_ws('; ', ${fieldCount}, ${others})`;
 }
 
+/**
+ * How the file was read, kept with its quarantined rows: a replay reads them the same way, with the
+ * date, timestamp and decimal formats the file was read by (sniffed or given), not whatever a sniff
+ * of the quarantined rows alone would take.
+ */
+function parseOptions(dialect: Dialect, columns: string[]): ParseOptions {
+  return {
+    format: 'csv',
+    delimiter: dialect.delimiter,
+    quote: dialect.quote,
+    escape: dialect.escape,
+    header: true,
+    columns,
+    encoding: 'utf-8',
+    ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
+    ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
+    ...(dialect.decimalSeparator ? { decimalSeparator: dialect.decimalSeparator } : {}),
+  };
+}
+
 /** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */
 export interface StagedRun {
   staged: StagedFile;
@@ -433,7 +442,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   await convertGuarded(duck, relation, guards);
   const counts = await duck.rows<{ f: string; n: bigint }>(`SELECT ${SOURCE_COLUMN} AS f, count(*) AS n FROM ${quoteIdent(relation)} GROUP BY 1`);
   const rows = new Map(counts.map((c) => [c.f, Number(c.n)]));
-  const parse: ParseOptions = { format: 'csv', delimiter: dialect.delimiter, quote: dialect.quote, escape: dialect.escape, header: true, columns: sourceNames, encoding: 'utf-8' };
+  const parse = parseOptions(dialect, sourceNames);
   const staged: StagedFile = {
     relation,
     columns: await stagedColumns(duck, relation, mapping),
