@@ -36,9 +36,12 @@ export interface TableDiff {
   /** Snapshots in the table's history on each side. */
   fromSnapshots: number;
   toSnapshots: number;
-  /** Rows in the current snapshot on each side (its total-records summary). */
+  /** Records in the current snapshot's data files on each side (its total-records summary): rows its delete files hide included. */
   fromRecords: number;
   toRecords: number;
+  /** Whether that side's snapshot has delete files, or does not say how many (then its records may count rows no read returns). */
+  fromDeletes: boolean;
+  toDeletes: boolean;
 }
 
 export interface CatalogOptions {
@@ -155,10 +158,11 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
 
   async function diff(from: string, to: string): Promise<TableDiff[]> {
     const summary = async (pointer: TablePointer | undefined) => {
-      if (!pointer) return { snapshots: 0, records: 0 };
+      if (!pointer) return { snapshots: 0, records: 0, deletes: false };
       const { metadata } = await load(pointer);
       const current = metadata.snapshots.find((s) => s.snapshotId === metadata.currentSnapshotId);
-      return { snapshotId: metadata.currentSnapshotId, snapshots: metadata.snapshots.length, records: Number(current?.summary['total-records'] ?? 0) };
+      const deletes = current !== undefined && (current.summary['total-delete-files'] ?? '') !== '0';
+      return { snapshotId: metadata.currentSnapshotId, snapshots: metadata.snapshots.length, records: Number(current?.summary['total-records'] ?? 0), deletes };
     };
     const diffs: TableDiff[] = [];
     for (const d of await refs.diff(from, to)) {
@@ -172,6 +176,8 @@ export function createCatalog(db: MetadataDb, store: ObjectStore, options: Catal
         toSnapshots: b.snapshots,
         fromRecords: a.records,
         toRecords: b.records,
+        fromDeletes: a.deletes,
+        toDeletes: b.deletes,
       });
     }
     return diffs;

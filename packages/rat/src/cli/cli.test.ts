@@ -67,6 +67,19 @@ describe('rat CLI', () => {
     expect(JSON.parse((await rat(home, ['--json', 'table', 'show', 'bronze.spark_deletes'])).stdout)).toMatchObject({ recordCount: 6, rowCount: 2 });
   });
 
+  it("diffs the rows of a table with delete files, not its data files' records", async () => {
+    const env = { RAT_GIT_SYNC: '0' };
+    const metadata = join(REFERENCE_TABLES, 'equality_deletes/warehouse/mydb/mytable/metadata/v7.metadata.json');
+    expect((await rat(home, ['branch', 'create', 'spark'], env)).code).toBe(0);
+    expect((await rat(home, ['--branch', 'spark', 'table', 'register', 'bronze.spark_diff', metadata, '--map-path', `data/persistent/=${REFERENCE_TABLES}`], env)).code).toBe(0);
+    // Spark's summary says total-records 6: its four equality delete files hide four of them.
+    const diff = (await rat(home, ['diff', 'main', 'spark'], env)).stdout;
+    expect(diff.split('\n')[2]).toBe('bronze.spark_diff | added  | 0 -> 6    | 0 -> 2 | +2');
+    const json = JSON.parse((await rat(home, ['--json', 'diff', 'main', 'spark'], env)).stdout) as Record<string, unknown>[];
+    expect(json.find((d) => d.table === 'bronze.spark_diff')).toMatchObject({ fromRows: 0, toRows: 2, fromRecords: 0, toRecords: 6, toDeletes: true });
+    expect((await rat(home, ['branch', 'delete', 'spark'], env)).code).toBe(0);
+  });
+
   it('branches, runs on dev, diffs, logs and merges; refuses bad input with exit 1 and one line', async () => {
     const env = { RAT_GIT_SYNC: '0' };
     const run = (...args: string[]) => rat(home, args, env);

@@ -102,7 +102,8 @@ export interface Lakehouse {
   createNamespace(name: string, options?: { ifNotExists?: boolean }): Promise<void>;
   listTables(namespace?: string): Promise<TableIdent[]>;
   loadTable(name: string | TableIdent): Promise<LoadedTable>;
-  describeTable(name: string | TableIdent): Promise<TableDescription>;
+  /** The table as the lakehouse's ref has it, or as `ref` (a branch, tag or commit id) has it. */
+  describeTable(name: string | TableIdent, options?: { ref?: string }): Promise<TableDescription>;
   snapshots(name: string | TableIdent): Promise<SnapshotInfo[]>;
   /** Makes an earlier snapshot current again (a new metadata version; no data is copied or deleted). */
   rollback(name: string | TableIdent, snapshotId: bigint): Promise<SnapshotInfo>;
@@ -228,8 +229,8 @@ export async function openLakehouse(options: LakehouseOptions = {}): Promise<Lak
     createNamespace: (name, opts) => catalog.createNamespace(name, opts),
     listTables: (namespace) => catalog.listTables(namespace),
     loadTable: (name) => catalog.loadTable(ident(name)),
-    async describeTable(name) {
-      return describe(await catalog.loadTable(ident(name)));
+    async describeTable(name, options = {}) {
+      return describe(await (options.ref === undefined ? catalog : catalog.withRef(options.ref)).loadTable(ident(name)));
     },
     async snapshots(name) {
       const table = await catalog.loadTable(ident(name));

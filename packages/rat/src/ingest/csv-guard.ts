@@ -26,6 +26,12 @@ import { lossyCastSql, zoneLossReasonSql } from './schema-plan.js';
  * `epoch` is 1970-01-01 as in PostgreSQL, and a real 1900-01-01 loads. The same for a format's %Y,
  * which takes 1 to 4 digits (`05/02/24` is year 24): the streamed read also stops at a year before
  * 1000, and the exact read takes such a year only where the text writes it with 4 digits.
+ *
+ * The cast that reads dates and timestamps without a format (ISO) is as lenient with the year:
+ * `05/02/24` is 0005-02-24 and `24-02-05` is 0024-02-05. So every such date and timestamp column is
+ * guarded too, read by the reader as TIMESTAMP: the streamed read stops at a value before the year
+ * 1000 (one comparison per value), and the exact read takes such a year only where the text starts
+ * with 4 digits (`0024-02-05`, `0001-01-01`).
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
@@ -60,6 +66,8 @@ export interface CsvGuard {
   comma?: boolean;
   /** The strptime format of a date or timestamp column read with one: read by the reader as `type`, its text converted by convertedSql. */
   format?: string;
+  /** A timestamp column some of whose values carry a UTC offset, which its type would drop: read as text. */
+  offsets?: true;
 }
 
 /** 2^53 - 1: the largest integer every smaller one of which a DOUBLE holds exactly. */
@@ -80,16 +88,19 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
 
 /**
  * The type the streamed read reads a guarded column as: DOUBLE for integers, TIMESTAMP for dates
- * (unless a timestamp format is given, which would apply to it too). VARCHAR when no such type fits.
+ * (unless a timestamp format is given, which would apply to it too) and timestamps. VARCHAR when no
+ * such type fits.
  */
-export function fastReadType(type: string, timestampFormat: string | undefined, format?: string): string {
+export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'>, timestampFormat: string | undefined): string {
+  const { type, format } = guard;
   // The reader's own parse, which is strict but for the three words read as 1900-01-01: guardedReadSql stops at that date.
   if (format !== undefined) return type;
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
   // A double or float reads as itself: guardedReadSql stops at the values its range check cannot judge without the text.
   if (type === 'DOUBLE' || type === 'FLOAT') return type;
   // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
-  if (DECIMAL_SQL.test(type) || type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return 'VARCHAR';
+  if (DECIMAL_SQL.test(type) || guard.offsets) return 'VARCHAR';
+  if (type === 'TIMESTAMP') return 'TIMESTAMP';
   return 'DOUBLE';
 }
 
@@ -98,8 +109,9 @@ export function fastReadType(type: string, timestampFormat: string | undefined, 
  * explicit format (a format parses strictly), and plain timestamps whose sampled values the sniffer
  * found to carry a UTC offset (`detected` TIMESTAMPTZ): read as TIMESTAMP, `10:00:00+05:00` loses
  * its offset. A column without a time zone cannot hold an instant without choosing a zone, so such
- * a value goes to the quarantine. (A plain timestamp column is not checked otherwise: reading it as
- * text would cost every file; an offset past the sniffer's sample still loses it.) And dates and
+ * a value goes to the quarantine. (A plain timestamp column is not checked for offsets otherwise: reading
+ * it as text would cost every file; an offset past the sniffer's sample still loses it.) Plain timestamps
+ * are checked for the year the cast reads from a short one (`05/02/24` as 0005). And dates and
  * timestamps read with an explicit format (`format`), for the words the reader takes for 1900-01-01.
  * And doubles and floats: the reader reads `1e400` as infinity and `1e-400` as 0 (floatOutOfRangeSql).
  */
@@ -118,7 +130,9 @@ export function csvGuards(
     const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
     // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
     const formatted = format !== undefined && !/%[zZ]/.test(format);
-    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || (type === 'DATE' && dialect.dateFormat === undefined) || formatted;
+    // TIMESTAMP_NS holds no year before 1677: the reader refuses a short year's 0005 itself.
+    const iso = (type === 'DATE' && dialect.dateFormat === undefined) || (type === 'TIMESTAMP' && dialect.timestampFormat === undefined);
+    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || iso || formatted;
     if (!lenient) return [];
     return [
       {
@@ -128,6 +142,7 @@ export function csvGuards(
         read: 'VARCHAR',
         ...((decimal || float !== undefined) && dialect.decimalSeparator === ',' ? { comma: true } : {}),
         ...(formatted ? { format } : {}),
+        ...(offsets ? { offsets: true as const } : {}),
       },
     ];
   });
@@ -145,11 +160,27 @@ function castableSql(guard: CsvGuard, alias = ''): string {
  * -infinity, 1970-01-01). The reader trims spaces around a value; so does this.
  */
 function convertedSql(guard: CsvGuard, value: string): string {
-  if (guard.format === undefined) return `TRY_CAST(${value} AS ${guard.type})`;
+  if (guard.format === undefined) {
+    return guard.type === 'DATE' || guard.type === 'TIMESTAMP' ? isoCastSql(value, guard.type) : `TRY_CAST(${value} AS ${guard.type})`;
+  }
   const parsed = `try_strptime(${value}, ${quoteString(guard.format)})`;
-  // %Y takes 1 to 4 digits: `05/02/24` would be year 24. A year before 1000 counts only where the text writes it with 4 digits (`0024`).
-  const year = fourDigitYear(guard.format) ? `CASE WHEN ${parsed} < TIMESTAMP '1000-01-01' AND strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) = 0 THEN NULL ELSE ${parsed} END` : parsed;
+  const year = fourDigitYear(guard.format) ? writtenYearSql(parsed, `strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) > 0`) : parsed;
   return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(${year} AS ${guard.type}) END`;
+}
+
+/**
+ * `parsed` (a date or timestamp), or NULL where it is before the year 1000 and the text does not write
+ * its year with 4 digits (`written`): %Y and the ISO cast take 1 to 4 digits, so `05/02/24` would be
+ * year 24 (or 5), while `0024` is meant.
+ */
+function writtenYearSql(parsed: string, written: string): string {
+  // -infinity is no year: it goes to the quarantine with its own reason (temporal-infinity.ts).
+  return `CASE WHEN ${parsed} < TIMESTAMP '1000-01-01' AND isfinite(${parsed}) AND NOT ${written} THEN NULL ELSE ${parsed} END`;
+}
+
+/** The text cast to a date or timestamp type as ISO, NULL for a year before 1000 the text does not start with in 4 digits (`05/02/24`, `24-02-05`). */
+function isoCastSql(value: string, type: string): string {
+  return writtenYearSql(`TRY_CAST(${value} AS ${type})`, `regexp_matches(${value}, '^\\s*[-+]?\\d{4}')`);
 }
 
 /** Whether a strptime format reads the year by %Y (not a literal `%%Y`). */
@@ -160,15 +191,14 @@ function fourDigitYear(format: string): boolean {
 /** The value the reader gives a formatted column for `infinity`, `-infinity` and `epoch`. */
 const WORD_AS_READ: Record<string, string> = { DATE: `DATE '1900-01-01'`, TIMESTAMP: `TIMESTAMP '1900-01-01 00:00:00'` };
 
-/** Values before the year 1000, which the reader's %Y also reads from a short year (`24`): convertedSql tells the two apart. */
+/** Values before the year 1000, which the reader's %Y and the ISO cast also read from a short year (`24`): convertedSql tells the two apart. */
 const BEFORE_YEAR_1000: Record<string, string> = { DATE: `DATE '1000-01-01'`, TIMESTAMP: `TIMESTAMP '1000-01-01 00:00:00'` };
 
 /** True when `value` (text) is not NULL and does not convert to the guard's type, or converts with a change. */
 function badSql(value: string, guard: CsvGuard): string {
   // A format parses the whole text strictly: a time of day the date format has no place for does not convert.
   if (guard.format !== undefined) return `(${value} IS NOT NULL AND ${convertedSql(guard, value)} IS NULL)`;
-  const type = guard.type;
-  return `(${value} IS NOT NULL AND (TRY_CAST(${value} AS ${type}) IS NULL OR ${changedSql(value, type)}))`;
+  return `(${value} IS NOT NULL AND (${convertedSql(guard, value)} IS NULL OR ${changedSql(value, guard.type)}))`;
 }
 
 /**
@@ -241,10 +271,12 @@ export function guardedReadSql(guard: CsvGuard): string {
     return `CASE WHEN ${value} = ${WORD_AS_READ[guard.type]!}${shortYear} THEN ${stop} ELSE ${value} END AS ${name}`;
   }
   if (guard.format !== undefined) return `CAST(coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) AS ${guard.type}) AS ${name}`;
+  // The ISO cast reads `05/02/24` as the year 5: a year before 1000 (or -infinity, rare) stops the read, and the exact read looks at how it is written.
+  if (guard.read === 'TIMESTAMP' && guard.type === 'TIMESTAMP') return `CASE WHEN ${value} < ${BEFORE_YEAR_1000.TIMESTAMP} THEN ${stop} ELSE ${value} END AS ${name}`;
   if (guard.read === 'TIMESTAMP') {
-    return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
+    return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) AND ${value} >= ${BEFORE_YEAR_1000.TIMESTAMP} THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }
-  return `CAST(CASE WHEN ${changedSql(value, guard.type)} THEN ${stop} ELSE coalesce(TRY_CAST(${value} AS ${guard.type}), CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) END AS ${guard.type}) AS ${name}`;
+  return `CAST(CASE WHEN ${changedSql(value, guard.type)} THEN ${stop} ELSE coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) END AS ${guard.type}) AS ${name}`;
 }
 
 /** The reasons for a value the cast takes but would change: an integer's text, a number a double cannot hold (CASE branches, or nothing). */
@@ -341,7 +373,8 @@ export async function quarantineGuarded(
       .map((g) => {
         const value = `r.${quoteIdent(g.name)}`;
         // A plain timestamp guard finds text with an offset (or none that converts): name the offset, not a failed conversion.
-        const zone = (g.type === 'TIMESTAMP' || g.type === 'TIMESTAMP_NS') && g.format === undefined ? `WHEN TRY_CAST(${value} AS TIMESTAMPTZ) IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
+        // Not for a short year (`05/02/24 10:00`), which TIMESTAMPTZ reads too: that one does not convert.
+        const zone = (g.type === 'TIMESTAMP' || g.type === 'TIMESTAMP_NS') && g.format === undefined ? `WHEN ${isoCastSql(value, 'TIMESTAMPTZ')} IS NOT NULL THEN ${zoneLossReasonSql(g.name, value)} ` : '';
         return `CASE WHEN NOT coalesce(${badSql(castableSql(g, 'r.'), g)}, false) THEN NULL ${zone}${valueReasonSql(g, castableSql(g, 'r.'), value)}ELSE 'column ' || ${quoteString(g.name)} || ': cannot convert ' || left(${value}, 200) || ' to ${g.type}' END`;
       })
       .join(', ')})`;

@@ -77,10 +77,10 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     { ...dialect, detected: await detectedTypes(duck, file, dialect, wanted, options.sampleSize ?? DEFAULT_SAMPLE_ROWS) },
   );
   // The sample already shows values that need the quarantine (fractions for an integer column): a streamed read would only stop at them.
-  const eager = guards.some((g) => g.format === undefined && sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type));
+  const eager = guards.some((g) => g.offsets || (g.format === undefined && sampleShowsChange(dialect.columns[g.index]?.type ?? 'VARCHAR', g.type)));
   if (!eager) {
     const text = needText(file, dialect, guards);
-    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g.type, dialect.timestampFormat, g.format);
+    for (const g of guards) g.read = text.has(g.index) ? 'VARCHAR' : fastReadType(g, dialect.timestampFormat);
   }
   // The streamed read reads guarded columns by their cheap exact type; a temp table holds them as text (the exact read).
   const streamTypes = wanted.map((type, i) => guards.find((g) => g.index === i)?.read ?? type);
@@ -96,18 +96,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       ...(maxLineBytes === DEFAULT_LINE_BYTES ? [] : [`max_line_size = ${maxLineBytes}`]),
       ...(serial ? ['parallel = false'] : []),
     ].join(', ')})`;
-  const parse: ParseOptions = {
-    format: 'csv',
-    delimiter: dialect.delimiter,
-    quote: dialect.quote,
-    escape: dialect.escape,
-    header: true,
-    columns: sourceNames,
-    encoding: 'utf-8',
-    ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
-    ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
-    ...(dialect.decimalSeparator ? { decimalSeparator: dialect.decimalSeparator } : {}),
-  };
+  const parse = parseOptions(dialect, sourceNames);
   const noRows = () =>
     new InputFileError('INGEST_FILE_INVALID', file.display, { line: dialect.skip + 2 }, dialect.header ? 'the file has a header line but no data rows' : 'the file has no data rows');
   // DuckDB appends every scan's rejects to its tables: drop them first, so they hold the one scan that counts.
@@ -442,6 +431,26 @@ function lineReasonSql(read: readonly CsvGuard[]): string {
   return `concat_ws('; ', ${fieldCount}, ${others})`;
 }
 
+/**
+ * How the file was read, kept with its quarantined rows: a replay reads them the same way, with the
+ * date, timestamp and decimal formats the file was read by (sniffed or given), not whatever a sniff
+ * of the quarantined rows alone would take.
+ */
+function parseOptions(dialect: Dialect, columns: string[]): ParseOptions {
+  return {
+    format: 'csv',
+    delimiter: dialect.delimiter,
+    quote: dialect.quote,
+    escape: dialect.escape,
+    header: true,
+    columns,
+    encoding: 'utf-8',
+    ...(dialect.dateFormat ? { dateFormat: dialect.dateFormat } : {}),
+    ...(dialect.timestampFormat ? { timestampFormat: dialect.timestampFormat } : {}),
+    ...(dialect.decimalSeparator ? { decimalSeparator: dialect.decimalSeparator } : {}),
+  };
+}
+
 /** Rows of several CSV files read at once (stageCsvRun), with how many each brought. */
 export interface StagedRun {
   staged: StagedFile;
@@ -495,7 +504,7 @@ export async function stageCsvRun(ctx: StageContext, files: ProbedFile[]): Promi
   await convertGuarded(duck, relation, guards);
   const counts = await duck.rows<{ f: string; n: bigint }>(`SELECT ${SOURCE_COLUMN} AS f, count(*) AS n FROM ${quoteIdent(relation)} GROUP BY 1`);
   const rows = new Map(counts.map((c) => [c.f, Number(c.n)]));
-  const parse: ParseOptions = { format: 'csv', delimiter: dialect.delimiter, quote: dialect.quote, escape: dialect.escape, header: true, columns: sourceNames, encoding: 'utf-8' };
+  const parse = parseOptions(dialect, sourceNames);
   const staged: StagedFile = {
     relation,
     columns: await stagedColumns(duck, relation, mapping),
@@ -682,7 +691,6 @@ function hasZone(format: string | undefined): boolean {
  */
 function sampleShowsChange(detected: string, wanted: string): boolean {
   if (INTEGER_SQL.test(wanted)) return FRACTIONAL_SQL.test(detected.trim());
-  if (wanted === 'TIMESTAMP') return true;
   return wanted === 'DATE' && /^TIMESTAMP/i.test(detected.trim());
 }
 

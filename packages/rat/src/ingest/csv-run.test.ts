@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTableIdent } from '../catalog/identifiers.js';
+import { stageCsvRun } from './csv-reader.js';
+import { probeFile } from './file-probe.js';
+import { resolveIngestOptions } from './ingest-options.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
 /** Small CSVs of a batch with one header line and dialect are read, written and committed together. */
@@ -108,6 +111,16 @@ describe('small CSVs read together', () => {
     expect(await fx.rat.query('SELECT line::INT AS line, reason FROM bronze.fmtrun__rejects')).toEqual([
       { line: 2, reason: 'column day: infinity cannot be stored as DATE: an Iceberg date or timestamp has no infinity' },
     ]);
+  });
+
+  it('keeps the date, timestamp and decimal formats the run was read by with its read settings, as a single file does, so a replay of its rows reads them alike', async () => {
+    const options = resolveIngestOptions({ decimalSeparator: ',' });
+    const paths = await files('runparse', ['id;day;at;amt\n1;13/02/2024;13/02/2024 10:00:00;1,5\n', 'id;day;at;amt\n2;14/02/2024;14/02/2024 11:00:00;2,5\n']);
+    const probed = await Promise.all(paths.map((p) => probeFile(p, p, options)));
+    const ctx = { duck: fx.rat.duck, id: 'runparse', reserved: new Set<string>(), options, scratchDir: fx.dir, onReadProgress: <T>(work: () => Promise<T>) => work(), onInferProgress: <T>(work: () => Promise<T>) => work() };
+    const run = await stageCsvRun(ctx, probed);
+    expect(run?.rows).toEqual(new Map([[paths[0], 1], [paths[1], 1]]));
+    expect(run!.staged.parse).toMatchObject({ format: 'csv', delimiter: ';', dateFormat: '%d/%m/%Y', timestampFormat: '%d/%m/%Y %H:%M:%S', decimalSeparator: ',' });
   });
 
   it('widens a column when a value of any file in the run needs it', async () => {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
@@ -590,6 +591,43 @@ describe('CSV date order', () => {
     const past = await fx.ingestion.ingest(await fx.file('short-year-late.csv', `id,day\n${late}\n301,05.02.24\n`), 'bronze.short_year_late', { sampleSize: 100 });
     expect(past.files[0]).toMatchObject({ status: 'success', rowsIngested: 300, rowsRejected: 1 });
     expect(await rejectRows('bronze.short_year_late')).toEqual([[302, 'column day: cannot convert 05.02.24 to DATE', '301,05.02.24']]);
+  });
+
+  it('quarantines a short year past the sample of an ISO date or timestamp column (the cast reads 05/02/24 as the year 5), streamed, in a run and into a table date column; a year written 0024 or 0001 loads', async () => {
+    // 3,000 ISO rows, then `tail` past the sniffer's sample (a smaller file's last lines are in it: 05/02/24 10:00:00 makes it sniff %y/%m/%d).
+    const iso = (name: string, ...tail: string[]) =>
+      fx.file(name, ['id,day,ts', ...Array.from({ length: 3000 }, (_, i) => `${i + 1},2024-01-${String((i % 28) + 1).padStart(2, '0')},2024-01-02 10:00:00`), ...tail, ''].join('\n'));
+    const day = await fx.ingestion.ingest(await iso('iso-short-day.csv', '3001,05/02/24,2024-01-02 10:00:00'), 'bronze.iso_short_year', { sampleSize: 100 });
+    expect(day.files[0]).toMatchObject({ status: 'success', rowsIngested: 3000, rowsRejected: 1 });
+    expect(await columns('bronze.iso_short_year')).toMatchObject({ day: 'date', ts: 'timestamp' });
+    const ts = await fx.ingestion.ingest(await iso('iso-short-ts.csv', '3002,2024-01-03,05/02/24 10:00:00'), 'bronze.iso_short_year', { sampleSize: 100 });
+    expect(ts.files[0]).toMatchObject({ status: 'success', rowsIngested: 3000, rowsRejected: 1 });
+    const written = await fx.ingestion.ingest(await iso('iso-short-written.csv', '3003,0024-02-05,0001-01-01 00:00:00', '3004,24-02-05,2024-01-02 10:00:00'), 'bronze.iso_short_year', { sampleSize: 100 });
+    expect(written.files[0]).toMatchObject({ status: 'success', rowsIngested: 3001, rowsRejected: 1 });
+    expect((await rejectRows('bronze.iso_short_year')).sort((a, b) => String(a[2]).localeCompare(String(b[2])))).toEqual([
+      [3002, 'column day: cannot convert 05/02/24 to DATE', '3001,05/02/24,2024-01-02 10:00:00'],
+      [3002, 'column ts: cannot convert 05/02/24 10:00:00 to TIMESTAMP', '3002,2024-01-03,05/02/24 10:00:00'],
+      [3003, 'column day: cannot convert 24-02-05 to DATE', '3004,24-02-05,2024-01-02 10:00:00'],
+    ]);
+    expect(await fx.rat.query('SELECT CAST(day AS VARCHAR) AS day, CAST(ts AS VARCHAR) AS ts FROM bronze.iso_short_year WHERE id = 3003')).toEqual([{ day: '0024-02-05', ts: '0001-01-01 00:00:00' }]);
+    // Text (a word beside the dates) read into the table's date column, and small files read together (the run's read finds the file with the value, which then goes alone): the same.
+    const text = await fx.ingestion.ingest(await fx.file('iso-short-text.csv', 'id,day,ts\n400,soon,2024-01-02 10:00:00\n401,05/02/24,2024-01-02 10:00:00\n402,0024-02-05,2024-01-02 10:00:00\n'), 'bronze.iso_short_year');
+    expect(text.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect((await rejectRows('bronze.iso_short_year')).filter((r) => String(r[2]).startsWith('40'))).toEqual([
+      [2, 'column day: cannot convert soon to DATE', '400,soon,2024-01-02 10:00:00'],
+      [3, 'column day: cannot convert 05/02/24 to DATE', '401,05/02/24,2024-01-02 10:00:00'],
+    ]);
+    await fx.file('iso-run-a.csv', 'id,day,ts\n500,2024-01-02,2024-01-02 10:00:00\n');
+    await iso('iso-run-b.csv', '501,2024-01-02,05/02/24 10:00:00');
+    await fx.file('iso-run-c.csv', 'id,day,ts\n502,2024-01-03,2024-01-03 10:00:00\n');
+    const run = await fx.ingestion.ingestBatch(join(fx.dir, 'iso-run-*.csv'), 'bronze.iso_short_year');
+    expect(run.files.map((f) => [f.rowsIngested, f.rowsRejected])).toEqual([
+      [1, 0],
+      [3000, 1],
+      [1, 0],
+    ]);
+    expect((await rejectRows('bronze.iso_short_year')).filter((r) => String(r[2]).startsWith('501'))).toEqual([[3002, 'column ts: cannot convert 05/02/24 10:00:00 to TIMESTAMP', '501,2024-01-02,05/02/24 10:00:00']]);
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.iso_short_year WHERE (year(day) < 1000 OR year(ts) < 1000) AND id NOT IN (402, 3003)')).toEqual([{ n: 0 }]);
   });
 
   it('says when a given date format was not applied to a column because a value of it does not read by it', async () => {
