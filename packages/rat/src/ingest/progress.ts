@@ -7,9 +7,15 @@ import type { DuckDb } from '../engine/duckdb.js';
  * so that a user sees it is alive and for how long, then bytesTotal when it ends.
  */
 export interface IngestProgress {
+  /** The file; for a `batch` event, the target table (`bronze.sales`). */
   file: string;
-  /** parsing: a custom parser producing rows (counted in rowsDone). */
-  phase: 'hashing' | 'inferring' | 'parsing' | 'reading' | 'writing' | 'uploading';
+  /**
+   * parsing: a custom parser producing rows (counted in rowsDone). batch: an ingest of more than one
+   * file, told once before the first file and after each file (or each run of small CSVs read
+   * together), and once after its last commit: filesDone of filesTotal, rowsDone ingested so far;
+   * bytesDone and bytesTotal count files too, and bytesDone reaches bytesTotal only with that last event.
+   */
+  phase: 'hashing' | 'inferring' | 'parsing' | 'reading' | 'writing' | 'uploading' | 'batch';
   bytesDone: number;
   bytesTotal: number;
   indeterminate?: true;
@@ -27,6 +33,8 @@ export interface IngestProgress {
    */
   rowsDone?: number;
   rowsTotal?: number;
+  filesDone?: number;
+  filesTotal?: number;
 }
 
 const POLL_MS = 250;
