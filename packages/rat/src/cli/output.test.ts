@@ -137,3 +137,14 @@ describe('the progress reporter, for a batch of files', () => {
     expect(short).toEqual([]);
   });
 });
+
+describe('progress lines of a database source', () => {
+  it("tell the rows read, typed and then written, and no size of rat's scratch copy of them", () => {
+    const source = 'sqlite:/data/src.db#orders';
+    const typing = { file: source, phase: 'typing', bytesDone: 0, bytesTotal: 85_563_392, indeterminate: true, rowsDone: 0, rowsTotal: 1_000_000 } as const;
+    expect(progressText(typing, 7_000)).toBe('typing the 1,000,000 rows read from sqlite:/data/src.db#orders  7s so far');
+    expect(progressText({ ...typing, bytesDone: typing.bytesTotal, rowsDone: 1_000_000 }, 9_000)).toBe('typing the 1,000,000 rows read from sqlite:/data/src.db#orders  done in 9s');
+    const writing = { file: source, phase: 'writing', bytesDone: 42_781_696, bytesTotal: 85_563_392, rowsDone: 500_000, rowsTotal: 1_000_000 } as const;
+    expect(progressText(writing, 2_000)).toBe('writing sqlite:/data/src.db#orders  500,000 / 1,000,000 rows  50%  250,000 rows/s  ETA 2s');
+  });
+});

@@ -83,6 +83,11 @@ export function progressText(event: IngestProgress, elapsedMs: number): string {
     // The file being ingested now is the one after those done.
     return `file ${count(Math.min(filesDone + 1, filesTotal))} of ${count(filesTotal)} into ${event.file}${rows}  ${(perMs * 1000).toFixed(1)} files/s  ${eta}`;
   }
+  if (event.indeterminate && event.rowsTotal !== undefined) {
+    // The rows read from a database or API: DuckDB infers their types with no share done to report.
+    const state = finished ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far`;
+    return `${event.phase} the ${count(event.rowsTotal)} rows read from ${event.file}  ${state}`;
+  }
   if (event.rowsDone !== undefined) {
     const step = event.phase === 'parsing' ? 'parsing (custom parser)' : event.phase;
     const rate = `${count(elapsedMs > 0 ? Math.round((event.rowsDone / elapsedMs) * 1000) : 0)} rows/s`;

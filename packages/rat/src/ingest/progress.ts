@@ -10,12 +10,14 @@ export interface IngestProgress {
   /** The file; for a `batch` event, the target table (`bronze.sales`). */
   file: string;
   /**
-   * parsing: a custom parser producing rows (counted in rowsDone). batch: an ingest of more than one
+   * parsing: a custom parser producing rows (counted in rowsDone). typing and writing, for a database
+   * or API source: the rows read from it have their column types inferred (indeterminate), then are
+   * written, counted in rowsDone of rowsTotal (their bytes are of rat's scratch copy of the rows). batch: an ingest of more than one
    * file, told once before the first file and after each file (or each run of small CSVs read
    * together), and once after its last commit: filesDone of filesTotal, rowsDone ingested so far;
    * bytesDone and bytesTotal count files too, and bytesDone reaches bytesTotal only with that last event.
    */
-  phase: 'hashing' | 'inferring' | 'parsing' | 'reading' | 'writing' | 'uploading' | 'batch';
+  phase: 'hashing' | 'inferring' | 'typing' | 'parsing' | 'reading' | 'writing' | 'uploading' | 'batch';
   bytesDone: number;
   bytesTotal: number;
   indeterminate?: true;
