@@ -148,3 +148,12 @@ describe('progress lines of a database source', () => {
     expect(progressText(writing, 2_000)).toBe('writing sqlite:/data/src.db#orders  500,000 / 1,000,000 rows  50%  250,000 rows/s  ETA 2s');
   });
 });
+
+describe('progress lines of a compressed read', () => {
+  it('say the rows read ahead are being parsed while the compressed bytes stand still, so the line does not look stuck', () => {
+    const event = { file: 'c1g.csv.gz', phase: 'reading', bytesDone: 278_816_358, bytesTotal: 292_028_416, compressed: true } as const;
+    expect(progressText(event, 74_000)).toBe('reading c1g.csv.gz  265.9 MiB of 278.5 MiB compressed read  1m14s so far');
+    expect(progressText({ ...event, readAhead: true }, 90_000)).toBe('reading c1g.csv.gz  265.9 MiB of 278.5 MiB compressed read, parsing the rows read ahead  1m30s so far');
+    expect(progressText({ ...event, bytesDone: event.bytesTotal, readAhead: true }, 101_000)).toBe('reading c1g.csv.gz  278.5 MiB of 278.5 MiB compressed read  done in 1m41s');
+  });
+});

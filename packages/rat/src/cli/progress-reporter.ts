@@ -103,7 +103,9 @@ export function progressText(event: IngestProgress, elapsedMs: number): string {
   if (event.compressed) {
     // Compressed bytes are read ahead of the rows decompressed from them: their share is no share of the work done.
     const state = finished ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far`;
-    return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} of ${bytes(event.bytesTotal)} compressed read  ${state}`;
+    // Compressed bytes that stand still are not a stuck read: the rows read ahead are being parsed.
+    const ahead = event.readAhead && !finished ? ', parsing the rows read ahead' : '';
+    return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} of ${bytes(event.bytesTotal)} compressed read${ahead}  ${state}`;
   }
   if (event.indeterminate) {
     const step = event.phase === 'inferring' ? 'inferring the column types of' : event.phase;
