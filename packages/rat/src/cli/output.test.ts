@@ -157,3 +157,10 @@ describe('progress lines of a compressed read', () => {
     expect(progressText({ ...event, bytesDone: event.bytesTotal, readAhead: true }, 101_000)).toBe('reading c1g.csv.gz  278.5 MiB of 278.5 MiB compressed read  done in 1m41s');
   });
 });
+
+describe('progress lines of a CSV sniff', () => {
+  it('say the type inference reads the sample rows, not every record', () => {
+    const event = { file: 'wide.csv', phase: 'inferring', bytesDone: 0, bytesTotal: 161_407_553, indeterminate: true, sampled: true } as const;
+    expect(progressText(event, 32_000)).toBe('inferring the column types of wide.csv  153.9 MiB  32s so far (reads the sample rows; DuckDB reports no share done)');
+  });
+});

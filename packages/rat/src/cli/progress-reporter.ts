@@ -109,7 +109,7 @@ export function progressText(event: IngestProgress, elapsedMs: number): string {
   }
   if (event.indeterminate) {
     const step = event.phase === 'inferring' ? 'inferring the column types of' : event.phase;
-    const state = event.bytesDone >= event.bytesTotal ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far (reads every record; DuckDB reports no share done)`;
+    const state = event.bytesDone >= event.bytesTotal ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far (reads ${event.sampled ? 'the sample rows' : 'every record'}; DuckDB reports no share done)`;
     return `${step} ${event.file}  ${bytes(event.bytesTotal)}  ${state}`;
   }
   const share = event.bytesTotal > 0 ? event.bytesDone / event.bytesTotal : 1;

@@ -21,6 +21,8 @@ export interface IngestProgress {
   bytesDone: number;
   bytesTotal: number;
   indeterminate?: true;
+  /** An indeterminate type inference that reads the sample rows only (a CSV's), not every record (a JSON file's). */
+  sampled?: true;
   /**
    * The file is compressed, and bytesDone counts the compressed bytes DuckDB's reader has taken in:
    * it reads them ahead of the rows it decompresses and parses (a gzip file is at 95% seconds before
