@@ -77,6 +77,9 @@ describe('rat ingest-api', () => {
     expect(report.endpoints[1]!.retries).toBe(1);
     expect(first.stderr).toContain('catalog page 4: 429 Too Many Requests; retry 1 of 5 in 0.0s');
     expect(first.stderr).toContain('orders: 2 pages, 5 records fetched');
+    // Each endpoint's line has its rate, timed from that endpoint's start.
+    expect(first.stderr).toMatch(/^orders: 2 pages, 5 records fetched {2}[\d,]+ records\/s$/m);
+    expect(first.stderr).toMatch(/^catalog: 4 pages, 23 records fetched {2}[\d,]+ records\/s$/m);
 
     server.addOrders(2, (id) => `2024-02-0${id}T00:00:00Z`);
     const second = await rat(home, ['ingest-api', config, '--endpoint', 'orders'], env);

@@ -87,3 +87,80 @@ describe('the progress reporter, for two steps of a file under one phase', () =>
     expect(shares).toEqual(['99', '60']);
   });
 });
+
+describe('the progress reporter, for a batch of files', () => {
+  const batch = (filesDone: number, rowsDone: number, done = false) => ({ file: 'bronze.sales', phase: 'batch', bytesDone: done ? 300 : filesDone, bytesTotal: 300, filesDone, filesTotal: 300, rowsDone }) as const;
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('prints plain lines of files done, rows, rate and ETA, then the end, when not in a terminal', async () => {
+    const lines: { text: string; done: boolean }[] = [];
+    const out = { ...createOutput({ json: false, write: () => undefined, terminal: false }), progress: (text: string, done = false) => lines.push({ text, done }) };
+    const reporter = createProgressReporter(out, false);
+    reporter.report(batch(0, 0));
+    await wait(1_100);
+    reporter.report(batch(119, 45_000));
+    // A file's short step between files of the batch prints nothing, and the next batch event comes within the plain interval.
+    reporter.report({ file: 'f120.csv', phase: 'reading', bytesDone: 10, bytesTotal: 10 });
+    reporter.report(batch(120, 45_500));
+    reporter.report(batch(300, 90_000, true));
+    reporter.end();
+    expect(lines.map((l) => l.text.replace(/\d+\.\d files\/s {2}ETA \S+/, 'RATE ETA').replace(/done in \d+s/, 'done in N'))).toEqual([
+      'file 120 of 300 into bronze.sales  45,000 rows  RATE ETA',
+      '300 files into bronze.sales  90,000 rows  done in N',
+    ]);
+    expect(lines.map((l) => l.done)).toEqual([false, true]);
+  });
+
+  it("in a terminal, gives way to a file's step line and comes back after it; a short batch prints nothing", async () => {
+    const lines: { text: string; done: boolean }[] = [];
+    const out = { ...createOutput({ json: false, write: () => undefined, terminal: true, columns: 120 }), progress: (text: string, done = false) => lines.push({ text, done }) };
+    const reporter = createProgressReporter(out, true);
+    reporter.report(batch(0, 0));
+    await wait(1_100);
+    reporter.report(batch(1, 10));
+    reporter.report({ file: 'big.csv', phase: 'reading', bytesDone: 0, bytesTotal: 100 });
+    await wait(1_100);
+    reporter.report({ file: 'big.csv', phase: 'reading', bytesDone: 100, bytesTotal: 100 });
+    reporter.report(batch(2, 20));
+    reporter.report(batch(300, 90_000, true));
+    expect(lines.map((l) => [l.text.split('  ')[0], l.done])).toEqual([
+      ['file 2 of 300 into bronze.sales', false],
+      ['reading big.csv', true],
+      ['file 3 of 300 into bronze.sales', false],
+      ['300 files into bronze.sales', true],
+    ]);
+
+    const short: string[] = [];
+    const quiet = createProgressReporter({ ...out, progress: (text: string) => short.push(text) }, true);
+    quiet.report(batch(0, 0));
+    quiet.report(batch(300, 90_000, true));
+    expect(short).toEqual([]);
+  });
+});
+
+describe('progress lines of a database source', () => {
+  it("tell the rows read, typed and then written, and no size of rat's scratch copy of them", () => {
+    const source = 'sqlite:/data/src.db#orders';
+    const typing = { file: source, phase: 'typing', bytesDone: 0, bytesTotal: 85_563_392, indeterminate: true, rowsDone: 0, rowsTotal: 1_000_000 } as const;
+    expect(progressText(typing, 7_000)).toBe('typing the 1,000,000 rows read from sqlite:/data/src.db#orders  7s so far');
+    expect(progressText({ ...typing, bytesDone: typing.bytesTotal, rowsDone: 1_000_000 }, 9_000)).toBe('typing the 1,000,000 rows read from sqlite:/data/src.db#orders  done in 9s');
+    const writing = { file: source, phase: 'writing', bytesDone: 42_781_696, bytesTotal: 85_563_392, rowsDone: 500_000, rowsTotal: 1_000_000 } as const;
+    expect(progressText(writing, 2_000)).toBe('writing sqlite:/data/src.db#orders  500,000 / 1,000,000 rows  50%  250,000 rows/s  ETA 2s');
+  });
+});
+
+describe('progress lines of a compressed read', () => {
+  it('say the rows read ahead are being parsed while the compressed bytes stand still, so the line does not look stuck', () => {
+    const event = { file: 'c1g.csv.gz', phase: 'reading', bytesDone: 278_816_358, bytesTotal: 292_028_416, compressed: true } as const;
+    expect(progressText(event, 74_000)).toBe('reading c1g.csv.gz  265.9 MiB of 278.5 MiB compressed read  1m14s so far');
+    expect(progressText({ ...event, readAhead: true }, 90_000)).toBe('reading c1g.csv.gz  265.9 MiB of 278.5 MiB compressed read, parsing the rows read ahead  1m30s so far');
+    expect(progressText({ ...event, bytesDone: event.bytesTotal, readAhead: true }, 101_000)).toBe('reading c1g.csv.gz  278.5 MiB of 278.5 MiB compressed read  done in 1m41s');
+  });
+});
+
+describe('progress lines of a CSV sniff', () => {
+  it('say the type inference reads the sample rows, not every record', () => {
+    const event = { file: 'wide.csv', phase: 'inferring', bytesDone: 0, bytesTotal: 161_407_553, indeterminate: true, sampled: true } as const;
+    expect(progressText(event, 32_000)).toBe('inferring the column types of wide.csv  153.9 MiB  32s so far (reads the sample rows; DuckDB reports no share done)');
+  });
+});

@@ -17,18 +17,43 @@ const TERMINAL_EVERY_MS = 200;
  */
 export function createProgressReporter(out: Output, terminal = process.stderr.isTTY === true): { report(event: IngestProgress): void; end(): void } {
   let current: { key: string; started: number; lastPrinted: number; open: boolean; bytesDone: number } | undefined;
-  const end = () => {
+  // A batch's line is timed from the batch's start, across the steps of its files. In a terminal a
+  // file's step line, once it shows, takes the batch's place; the batch's shows again after that file.
+  let batch: { started: number; lastPrinted: number; open: boolean } | undefined;
+  // A file's next step leaves the batch's line where it is: that step's own line, if it shows, takes its place.
+  const endStep = () => {
     if (current?.open && terminal) out.progress('', true);
     current = undefined;
   };
+  const end = () => {
+    if (batch?.open && terminal && !current?.open) out.progress('', true);
+    endStep();
+  };
+  const reportBatch = (event: IngestProgress) => {
+    const now = Date.now();
+    batch ??= { started: now, lastPrinted: 0, open: false };
+    const elapsed = now - batch.started;
+    const finished = event.bytesDone >= event.bytesTotal;
+    // A short batch prints nothing, and its end only once its line has shown.
+    const due = finished ? batch.lastPrinted > 0 : elapsed >= QUIET_MS && now - batch.lastPrinted >= (terminal ? TERMINAL_EVERY_MS : PLAIN_EVERY_MS);
+    // A batch event comes between files: the steps of the file before it are over.
+    endStep();
+    if (due) {
+      batch.lastPrinted = now;
+      batch.open = !finished;
+      out.progress(progressText(event, elapsed), finished);
+    }
+    if (finished) batch = undefined;
+  };
   return {
     report(event) {
+      if (event.phase === 'batch') return reportBatch(event);
       const key = `${event.phase}:${event.file}`;
       const now = Date.now();
       // Bytes that go back are the next step of the file under the same phase (an Excel sheet parsed, then
       // its rows read): timed from its own start, or its share and ETA would mix the two.
       if (current?.key !== key || event.bytesDone < current.bytesDone) {
-        end();
+        endStep();
         current = { key, started: now, lastPrinted: 0, open: false, bytesDone: 0 };
       }
       current.bytesDone = event.bytesDone;
@@ -38,6 +63,7 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
       if (!finished && now - current.lastPrinted < (terminal ? TERMINAL_EVERY_MS : PLAIN_EVERY_MS)) return;
       current.lastPrinted = now;
       current.open = true;
+      if (batch) batch.open = false;
       out.progress(progressText(event, elapsed), finished);
       if (finished) current.open = false;
     },
@@ -47,6 +73,21 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
 
 export function progressText(event: IngestProgress, elapsedMs: number): string {
   const finished = event.bytesDone >= event.bytesTotal;
+  if (event.phase === 'batch') {
+    const filesDone = event.filesDone ?? event.bytesDone;
+    const filesTotal = event.filesTotal ?? event.bytesTotal;
+    const rows = event.rowsDone === undefined ? '' : `  ${count(event.rowsDone)} rows`;
+    if (finished) return `${count(filesTotal)} files into ${event.file}${rows}  done in ${duration(elapsedMs / 1000)}`;
+    const perMs = elapsedMs > 0 ? filesDone / elapsedMs : 0;
+    const eta = perMs > 0 ? `ETA ${duration((filesTotal - filesDone) / perMs / 1000)}` : 'ETA ?';
+    // The file being ingested now is the one after those done.
+    return `file ${count(Math.min(filesDone + 1, filesTotal))} of ${count(filesTotal)} into ${event.file}${rows}  ${(perMs * 1000).toFixed(1)} files/s  ${eta}`;
+  }
+  if (event.indeterminate && event.rowsTotal !== undefined) {
+    // The rows read from a database or API: DuckDB infers their types with no share done to report.
+    const state = finished ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far`;
+    return `${event.phase} the ${count(event.rowsTotal)} rows read from ${event.file}  ${state}`;
+  }
   if (event.rowsDone !== undefined) {
     const step = event.phase === 'parsing' ? 'parsing (custom parser)' : event.phase;
     const rate = `${count(elapsedMs > 0 ? Math.round((event.rowsDone / elapsedMs) * 1000) : 0)} rows/s`;
@@ -62,11 +103,13 @@ export function progressText(event: IngestProgress, elapsedMs: number): string {
   if (event.compressed) {
     // Compressed bytes are read ahead of the rows decompressed from them: their share is no share of the work done.
     const state = finished ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far`;
-    return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} of ${bytes(event.bytesTotal)} compressed read  ${state}`;
+    // Compressed bytes that stand still are not a stuck read: the rows read ahead are being parsed.
+    const ahead = event.readAhead && !finished ? ', parsing the rows read ahead' : '';
+    return `${event.phase} ${event.file}  ${bytes(event.bytesDone)} of ${bytes(event.bytesTotal)} compressed read${ahead}  ${state}`;
   }
   if (event.indeterminate) {
     const step = event.phase === 'inferring' ? 'inferring the column types of' : event.phase;
-    const state = event.bytesDone >= event.bytesTotal ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far (reads every record; DuckDB reports no share done)`;
+    const state = event.bytesDone >= event.bytesTotal ? `done in ${duration(elapsedMs / 1000)}` : `${duration(elapsedMs / 1000)} so far (reads ${event.sampled ? 'the sample rows' : 'every record'}; DuckDB reports no share done)`;
     return `${step} ${event.file}  ${bytes(event.bytesTotal)}  ${state}`;
   }
   const share = event.bytesTotal > 0 ? event.bytesDone / event.bytesTotal : 1;

@@ -66,7 +66,8 @@ const LONG_LINE_BYTES = 256 * 1024 * 1024;
  */
 export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const { duck, options } = ctx;
-  const dialect = await detectDialect(duck, file, ctx);
+  // The sniff and the sample of the number columns read the sample rows: seconds, or minutes for thousands of columns.
+  const dialect = await ctx.onInferProgress(() => detectDialect(duck, file, ctx), { sampled: true });
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);
   const mapping = mapColumnNames(file.display, sourceNames, options, ctx.reserved);
   const wanted = mapping.map((m, i) => readType(ctx, dialect, m.name, m.source, dialect.columns[i]?.type ?? 'VARCHAR'));

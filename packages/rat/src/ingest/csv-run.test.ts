@@ -4,6 +4,7 @@ import { parseTableIdent } from '../catalog/identifiers.js';
 import { stageCsvRun } from './csv-reader.js';
 import { probeFile } from './file-probe.js';
 import { resolveIngestOptions } from './ingest-options.js';
+import type { IngestProgress } from './progress.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
 /** Small CSVs of a batch with one header line and dialect are read, written and committed together. */
@@ -69,6 +70,25 @@ describe('small CSVs read together', () => {
       expect(byFile.get(paths[i]!)).toMatchObject({ status: file.status, rowsIngested: file.rowsIngested, rowsRejected: file.rowsRejected });
       if (file.status === 'success') expect(byFile.get(paths[i]!)!.snapshotId).toBe(file.snapshotId);
     }
+  });
+
+  it("tells the batch's progress: files done of the total and rows so far, after each file or run, and its end after the last commit", async () => {
+    await files('told', ['id,name\n1,a\n2,b\n', 'id,name\n3,c\n', 'id,name\n4,d\nx,e\n', 'id,name\n5,f\n']);
+    const events: IngestProgress[] = [];
+    const report = await fx.ingestion.ingestBatch(join(fx.dir, 'told-*.csv'), 'bronze.told', { onProgress: (e) => events.push(e) });
+    expect(report.rowsIngested).toBe(5);
+    const batch = events.filter((e) => e.phase === 'batch');
+    // Before the first file; the first file alone (it creates the table); the run's third file alone
+    // (a bad line), told with the second before it; the run; the end. bytesDone counts files, short of the total until the end.
+    expect(batch.map((e) => [e.filesDone, e.rowsDone, e.bytesDone])).toEqual([
+      [0, 0, 0],
+      [1, 2, 1],
+      [3, 4, 3],
+      [4, 5, 3],
+      [4, 5, 4],
+    ]);
+    expect(batch.every((e) => e.file === 'bronze.told' && e.filesTotal === 4 && e.bytesTotal === 4)).toBe(true);
+    expect(events.at(-1)).toBe(batch.at(-1));
   });
 
   it('skips with skipExisting, also a copy earlier in the same batch; files with another header are not read with them', async () => {

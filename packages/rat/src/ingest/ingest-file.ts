@@ -265,7 +265,7 @@ async function stageAndCommit(
           ...(table ? { targetSchema: currentSchema(table.metadata) } : {}),
           scratchDir,
           onReadProgress: progress('reading'),
-          onInferProgress: (work) => withHeartbeat(options.onProgress, { file: probed.display, phase: 'inferring', bytesTotal: probed.size }, work),
+          onInferProgress: (work, how) => withHeartbeat(options.onProgress, { file: probed.display, phase: 'inferring', bytesTotal: probed.size, ...how }, work),
         };
         const onBytesRead = bytesReadReporter(options.onProgress, { file: probed.display, phase: 'reading', bytesTotal: probed.size });
         if (onBytesRead) stageContext.onBytesRead = onBytesRead;

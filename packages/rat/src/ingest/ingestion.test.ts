@@ -238,6 +238,16 @@ describe('ingest formats', () => {
     expect(events.filter((e) => e.phase === 'inferring' && e.bytesDone !== 0 && e.bytesDone !== e.bytesTotal)).toEqual([]);
   });
 
+  it("reports a CSV's sniff of its sample rows as a type inference step before the read (minutes for thousands of columns)", async () => {
+    const path = await fx.file('progress.csv', `id,v\n${Array.from({ length: 200 }, (_, i) => `${i},x${i}`).join('\n')}\n`);
+    const events: IngestProgress[] = [];
+    const report = await fx.ingestion.ingest(path, 'bronze.progress_csv', { onProgress: (e) => events.push(e) });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 200 });
+    const inferred = events.findIndex((e) => e.phase === 'inferring' && e.bytesDone === e.bytesTotal);
+    expect(events[inferred]).toMatchObject({ indeterminate: true, sampled: true, bytesTotal: report.files[0]!.bytes });
+    expect(events.findIndex((e) => e.phase === 'reading')).toBeGreaterThan(inferred);
+  });
+
   it('loads records larger than read_json first allows (16 MiB): the file is read again allowing 256 MiB', async () => {
     const big = 'x'.repeat(40 * 1024 * 1024);
     for (const [name, text] of [

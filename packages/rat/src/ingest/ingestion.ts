@@ -6,6 +6,7 @@ import { ingestCsvRun } from './csv-run.js';
 import { createFileRegistry, type FileRegistry, newRegistryEntry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
 import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
+import type { IngestProgress } from './progress.js';
 import { type LandedFile, type LandingEntry, listLanding, type UploadOptions, uploadToLanding } from './landing-zone.js';
 import { isRejectsTable } from './quarantine.js';
 import { type ReplayReport, replayRejects } from './rejects-replay.js';
@@ -66,6 +67,16 @@ export interface Ingestion {
   registry(filter?: { target?: string; status?: RegistryStatus; filePath?: string }): Promise<RegistryEntry[]>;
 }
 
+/** Reports a batch's files done (of `total`) and rows ingested so far, as `batch` progress events. */
+function batchReporter(report: ((event: IngestProgress) => void) | undefined, target: string, total: number): ((files: FileReport[], done?: boolean) => void) | undefined {
+  if (!report) return undefined;
+  return (files, done = false) => {
+    const rowsDone = files.reduce((sum, file) => sum + file.rowsIngested, 0);
+    // The batch ends with its last commit, after its last file is read.
+    report({ file: target, phase: 'batch', bytesDone: done ? total : Math.min(files.length, total - 1), bytesTotal: total, filesDone: files.length, filesTotal: total, rowsDone });
+  };
+}
+
 /** Wires ingestion to a lakehouse, and makes `bronze._file_registry` readable in its SQL. */
 export function createIngestion(rat: Lakehouse): Ingestion {
   const registry: FileRegistry = createFileRegistry(rat.metadataDb);
@@ -105,6 +116,10 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const group = sources.length > 1 && filesPerCommit > 1 && resolved.mode === 'append' ? createCommitGroup(rat, base.registry, skips, { maxFiles: filesPerCommit }) : undefined;
       const ctx: IngestContext = { ...base, ...(skips ? { skips } : {}), ...(group ? { group } : {}) };
       const files: FileReport[] = [];
+      // A batch's own progress: files done of the batch and rows so far, told after each file or run (a
+      // batch of small files has no step long enough to show, and would otherwise be silent to its end).
+      const batchDone = sources.length > 1 ? batchReporter(resolved.onProgress, targetName, sources.length) : undefined;
+      batchDone?.(files);
       try {
         for (let i = 0; i < sources.length; ) {
           // Small CSVs alike are read and committed together; the files a run leaves go alone, in order.
@@ -112,14 +127,20 @@ export function createIngestion(rat: Lakehouse): Ingestion {
           if (!run) {
             files.push(await ingestFile(ctx, sources[i]!, ident, resolved));
             i++;
+            batchDone?.(files);
             continue;
           }
           const alone = new Set(run.alone);
-          for (let k = 0; k < run.taken; k++) files.push(alone.has(k) ? await ingestFile(ctx, sources[i + k]!, ident, resolved) : run.reports.get(k)!);
+          for (let k = 0; k < run.taken; k++) {
+            files.push(alone.has(k) ? await ingestFile(ctx, sources[i + k]!, ident, resolved) : run.reports.get(k)!);
+            if (alone.has(k)) batchDone?.(files);
+          }
           i += run.taken;
+          batchDone?.(files);
         }
         // The last files waiting for a commit; their reports are settled by it.
         await group?.flush();
+        batchDone?.(files, true);
       } finally {
         await ctx.skips?.flush();
         await pins.release();

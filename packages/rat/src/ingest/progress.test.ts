@@ -65,9 +65,10 @@ describe('withDuckDbProgress', () => {
     await withDuckDbProgress(duck, report, event, work);
     expect(events.slice(0, -1)).toEqual([
       { ...event, bytesDone: 400, rowsDone: 200 },
-      // At DuckDB's 100% the work has not ended: one short of each total, reported again each poll (compressed).
-      { ...event, bytesDone: 999, rowsDone: 499 },
-      { ...event, bytesDone: 999, rowsDone: 499 },
+      // At DuckDB's 100% the work has not ended: one short of each total, reported again each poll (compressed),
+      // with the rows it read ahead still to parse.
+      { ...event, bytesDone: 999, rowsDone: 499, readAhead: true },
+      { ...event, bytesDone: 999, rowsDone: 499, readAhead: true },
     ]);
     expect(events.at(-1)).toEqual({ ...event, bytesDone: 1000, rowsDone: 500 });
   });
@@ -84,6 +85,30 @@ describe('withDuckDbProgress polling', () => {
     const running = events.slice(0, -1);
     expect(running.length).toBeGreaterThanOrEqual(2);
     expect(running.every((e) => e.bytesDone === 400 && e.compressed)).toBe(true);
+  });
+
+  it('says a compressed read whose bytes stand still for four polls parses what it read ahead, until they move again', async () => {
+    const progress = { percentage: 40 };
+    const duck = { run: async () => undefined, connection: { progress } } as unknown as DuckDb;
+    const events: IngestProgress[] = [];
+    let finish: () => void = () => undefined;
+    // The polls, not the clock, set the pace: 40% for six events, then 60%, then the end.
+    const report = (e: IngestProgress) => {
+      events.push(e);
+      if (events.length === 6) progress.percentage = 60;
+      if (events.length === 7) finish();
+    };
+    await withDuckDbProgress(duck, report, { file: 'f.csv.gz', phase: 'reading', bytesTotal: 1000, compressed: true }, () => new Promise<void>((resolve) => (finish = resolve)));
+    expect(events.map((e) => [e.bytesDone, e.readAhead ?? false])).toEqual([
+      [400, false],
+      [400, false],
+      [400, false],
+      [400, false],
+      [400, true],
+      [400, true],
+      [600, false],
+      [1000, false],
+    ]);
   });
 
   it('reports an uncompressed read only when its share moves', async () => {

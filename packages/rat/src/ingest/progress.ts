@@ -7,12 +7,22 @@ import type { DuckDb } from '../engine/duckdb.js';
  * so that a user sees it is alive and for how long, then bytesTotal when it ends.
  */
 export interface IngestProgress {
+  /** The file; for a `batch` event, the target table (`bronze.sales`). */
   file: string;
-  /** parsing: a custom parser producing rows (counted in rowsDone). */
-  phase: 'hashing' | 'inferring' | 'parsing' | 'reading' | 'writing' | 'uploading';
+  /**
+   * parsing: a custom parser producing rows (counted in rowsDone). typing and writing, for a database
+   * or API source: the rows read from it have their column types inferred (indeterminate), then are
+   * written, counted in rowsDone of rowsTotal (their bytes are of rat's scratch copy of the rows). batch: an ingest of more than one
+   * file, told once before the first file and after each file (or each run of small CSVs read
+   * together), and once after its last commit: filesDone of filesTotal, rowsDone ingested so far;
+   * bytesDone and bytesTotal count files too, and bytesDone reaches bytesTotal only with that last event.
+   */
+  phase: 'hashing' | 'inferring' | 'typing' | 'parsing' | 'reading' | 'writing' | 'uploading' | 'batch';
   bytesDone: number;
   bytesTotal: number;
   indeterminate?: true;
+  /** An indeterminate type inference that reads the sample rows only (a CSV's), not every record (a JSON file's). */
+  sampled?: true;
   /**
    * The file is compressed, and bytesDone counts the compressed bytes DuckDB's reader has taken in:
    * it reads them ahead of the rows it decompresses and parses (a gzip file is at 95% seconds before
@@ -21,15 +31,25 @@ export interface IngestProgress {
    */
   compressed?: true;
   /**
+   * A compressed read whose compressed bytes have not moved for a second, or are all taken in: DuckDB
+   * is decompressing and parsing what it read ahead (a gzip file's last 5% can take half a minute), so
+   * the step is not stuck at bytesDone.
+   */
+  readAhead?: true;
+  /**
    * A step counted in rows instead of bytes (a custom parser's rows): the rows done so far, and
    * rowsTotal when it is known (while a parser runs it is not). bytesDone reaches bytesTotal when
    * the step ends, as for any step.
    */
   rowsDone?: number;
   rowsTotal?: number;
+  filesDone?: number;
+  filesTotal?: number;
 }
 
 const POLL_MS = 250;
+/** Polls with no new compressed bytes read after which a compressed read is said to parse what it read ahead (a second). */
+const STILL_POLLS = 4;
 
 /**
  * Runs `work` (one long DuckDB statement or a few) while reporting DuckDB's own query progress as a
@@ -44,16 +64,19 @@ export async function withDuckDbProgress<T>(
   if (!report) return work();
   await duck.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
   let last = 0;
+  let still = 0;
   const timer = setInterval(() => {
     const percentage = duck.connection.progress.percentage;
     if (percentage > 0) {
       // Short of the total until the work ends, in bytes and in rows: DuckDB says 100% while it still finishes.
       const short = (total: number) => Math.min(Math.max(0, total - 1), Math.round((total * percentage) / 100));
       const done = short(event.bytesTotal);
+      still = done === last ? still + 1 : 0;
       if (done > last || (event.compressed && done >= last)) {
         last = done;
         const rows = event.rowsTotal === undefined ? {} : { rowsDone: short(event.rowsTotal) };
-        report({ ...event, bytesDone: done, ...rows });
+        const readAhead = event.compressed && (percentage >= 100 || still >= STILL_POLLS) ? { readAhead: true as const } : {};
+        report({ ...event, bytesDone: done, ...rows, ...readAhead });
       }
     }
   }, POLL_MS);

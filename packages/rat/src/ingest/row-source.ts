@@ -8,6 +8,7 @@ import { newUuid } from '../core/ids.js';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
 import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
+import type { IngestProgress } from './progress.js';
 import { rejectsIdent } from './quarantine.js';
 import { compareCursorValues, type CursorKind, cursorOf, CursorTies, incomparableCursors, maxCursor, readCursor, type SourceCursor } from './source-cursor.js';
 import { LINE_COLUMN } from './staged-file.js';
@@ -179,6 +180,7 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       ...(spooled.rejected > 0 ? { sourceRejects: rejectsPath } : {}),
       // Rejected records only: a blank spool, read as any file (no rows to number).
       ...(source.numbered && spooled.rows > 0 ? { numberedRecords: true } : {}),
+      ...(options.onProgress ? { onProgress: spoolProgress(options.onProgress, spooled.rows + spooled.rejected) } : {}),
     };
     const ordered = source.cursorOrdered || !expected || !spooled.cursor ? (spooled.cursor ?? expected) : laterCursor(expected, spooled.cursor, source.name);
     const nulls = source.cursorNulls?.();
@@ -195,6 +197,21 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The steps of the scratch file as steps of the rows read: its bytes mean nothing to a user (they are
+ * rat's own copy), so each event carries the rows done of the rows read, and the steps are named as
+ * what they do with them: `typing` (their column types inferred) and `writing` (into the table's files).
+ */
+function spoolProgress(report: (event: IngestProgress) => void, rows: number): (event: IngestProgress) => void {
+  return (event) => {
+    // A hash of rat's own scratch file tells nothing about the source.
+    if (event.phase === 'hashing') return;
+    const finished = event.bytesDone >= event.bytesTotal;
+    const rowsDone = finished ? rows : event.indeterminate ? 0 : Math.min(Math.max(0, rows - 1), Math.round((rows * event.bytesDone) / Math.max(1, event.bytesTotal)));
+    report({ ...event, phase: event.phase === 'inferring' ? 'typing' : 'writing', rowsDone, rowsTotal: rows });
+  };
 }
 
 interface Spooled {

@@ -128,8 +128,11 @@ export interface StageContext {
   /** Where the staging reader may write scratch files (a fresh directory, removed by the caller). */
   scratchDir: string;
   onReadProgress<T>(work: () => Promise<T>): Promise<T>;
-  /** Wraps a whole-file pass whose progress DuckDB does not report (JSON type inference). */
-  onInferProgress<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Wraps a type inference whose progress DuckDB does not report: a whole-file pass (JSON), or with
+   * `sampled` a read of the sample rows only (a CSV's sniff, long for a file of thousands of columns).
+   */
+  onInferProgress<T>(work: () => Promise<T>, how?: { sampled: true }): Promise<T>;
   /** How far a reader that parses the file itself (an Excel sheet) has read it, in bytes of the file. */
   onBytesRead?(bytesDone: number): void;
   /** How many rows a custom parser has produced so far; `done` once it has produced all. */

@@ -37,19 +37,23 @@ Examples:
     });
 }
 
-/** Pages and records as they arrive (in place in a terminal, a line every few seconds otherwise); every retry; each endpoint's totals. */
+/** Pages, records and their rate as they arrive (in place in a terminal, a line every few seconds otherwise); every retry; each endpoint's totals. */
 function createApiProgress(out: Output, terminal = process.stderr.isTTY === true): (event: ApiProgress) => void {
   let lastPlain = 0;
+  // Endpoints are fetched one after another: each one's clock starts when the one before it is done.
+  let started = Date.now();
+  const rate = (records: number) => `${Math.round(records / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')} records/s`;
   return (event) => {
     if (event.kind === 'page') {
       const now = Date.now();
       if (!terminal && now - lastPlain < PLAIN_EVERY_MS) return;
       lastPlain = now;
-      out.progress(`${event.endpoint}: page ${event.page}, ${counted(event.records, 'record')}`);
+      out.progress(`${event.endpoint}: page ${event.page}, ${counted(event.records, 'record')}  ${rate(event.records)}`);
     } else if (event.kind === 'retry') {
       out.progress(`${event.endpoint} page ${event.page}: ${event.reason}; retry ${event.attempt} of ${event.maxRetries} in ${seconds(event.waitMs)}`, true);
     } else {
-      out.progress(`${event.endpoint}: ${counted(event.pages, 'page')}, ${counted(event.records, 'record')} fetched${event.skipped > 0 ? ` (${event.skipped} already loaded)` : ''}`, true);
+      out.progress(`${event.endpoint}: ${counted(event.pages, 'page')}, ${counted(event.records, 'record')} fetched${event.skipped > 0 ? ` (${event.skipped} already loaded)` : ''}  ${rate(event.records)}`, true);
+      started = Date.now();
     }
   };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
 import mysql from 'mysql2/promise';
+import type { IngestProgress } from '../progress.js';
 import { ingestDatabase } from './ingest-database.js';
 import { mysqlCursorValue } from './mysql-connection.js';
 import { queryPostgres } from '../../catalog/test-support/postgres-server.js';
@@ -491,5 +492,23 @@ describe('database source text columns', () => {
     const report = await ingestDatabase(fx.ingestion, { url: source.url, query: 'SELECT id, said FROM notes', target: 'bronze.notes' });
     expect(report.status, report.error).toBe('success');
     expect(await rows(`SELECT said FROM bronze.notes ORDER BY id`)).toEqual([{ said: '2024-01-01T10:00:00' }, { said: '2024-01-01T10:00:00.50' }]);
+  });
+});
+
+describe('database source progress', () => {
+  it("tells the steps after the read in the rows read, as typing and writing them, never rat's scratch file's bytes or hash", async () => {
+    source = await openSqliteSource();
+    await source.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, qty INTEGER, note)');
+    await source.exec(`INSERT INTO orders VALUES ${Array.from({ length: 500 }, (_, i) => `(${i}, ${i % 7 === 0 ? "'many'" : i}, 'n${i}')`).join(', ')}`);
+    const events: IngestProgress[] = [];
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.progress_db', onProgress: (e) => events.push(e) });
+    expect([report.status, report.rowsIngested, report.rowsRejected]).toEqual(['success', 428, 72]);
+    expect(events.length).toBeGreaterThan(0);
+    // The untyped column's type is inferred from the rows read (no share done to tell), then they are written.
+    expect([...new Set(events.map((e) => e.phase))]).toEqual(['typing', 'writing']);
+    expect(events.filter((e) => e.phase === 'typing').every((e) => e.indeterminate)).toBe(true);
+    // Every event counts the 500 rows read (loaded and quarantined), and the last one has them all done.
+    expect(events.every((e) => e.file === report.file && e.rowsTotal === 500 && e.rowsDone! <= 500)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ rowsDone: 500 });
   });
 });
