@@ -82,6 +82,19 @@ describe('rat upload / landing / ingest', () => {
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'INGEST_FILE_INVALID', message: "2 of 3 files failed (recorded in bronze._file_registry; the table is unchanged by them); the report's files[].error says why" } });
   });
 
+  it('says the table was left out when the last argument names a file or a path, and takes a table named like a file that is not here', async () => {
+    const folder = join(dir, 'no-table');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.csv'), 'id\n1\n');
+    await writeFile(join(folder, 'b.csv'), 'id\n2\n');
+    // Read as a table, b.csv would be a table csv of a namespace b (and a.csv loaded into it).
+    const forgot = await rat(home, ['ingest', 'a.csv', 'b.csv'], {}, folder);
+    expect([forgot.code, forgot.stderr.trim()]).toEqual([1, 'rat: INVALID_ARGUMENT: the last argument is the target table, but "b.csv" names a file or folder, not a table: give the table last, e.g. rat ingest a.csv b.csv bronze.orders']);
+    const path = await rat(home, ['ingest', 'a.csv', 'exports/sales-feb'], {}, folder);
+    expect(path.stderr).toContain('"exports/sales-feb" names a file or folder, not a table');
+    expect((await rat(home, ['ingest', 'a.csv', 'bronze.csv'], {}, folder)).code).toBe(0);
+  });
+
   it('says so when the sources match no file, exiting 0 (an empty batch is no error)', async () => {
     const folder = join(dir, 'no-json');
     await mkdir(folder);

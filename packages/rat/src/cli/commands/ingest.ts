@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
@@ -111,6 +112,12 @@ Examples:
       if (args.length < 2) throw new ValidationError('INVALID_ARGUMENT', 'usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders');
       const target = args.at(-1)!;
       const sources = args.slice(0, -1);
+      if (looksLikeSource(target)) {
+        throw new ValidationError(
+          'INVALID_ARGUMENT',
+          `the last argument is the target table, but ${JSON.stringify(target)} names a file or folder, not a table: give the table last, e.g. rat ingest ${args.join(' ')} bronze.orders`,
+        );
+      }
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
         const progress = createProgressReporter(out);
         const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
@@ -290,4 +297,15 @@ function printReplay(out: Output, report: ReplayReport): void {
       `${report.outdated} of them belong to data the table no longer holds (a later --mode overwrite load replaced it, or the table they were refused by was dropped), so they were not replayed; their reason names which: ingest their file again if its rows still belong`,
     );
   }
+}
+
+/**
+ * Whether the last argument names something to read, not a table: the table was left out
+ * (`rat ingest a.csv b.csv` would else read a.csv into a table csv of a namespace b). A path
+ * (`data/x.csv`, `landing/sales/`) cannot be a table name unquoted; a file name counts only when
+ * such a file is here, so a table named `bronze.csv` stays possible.
+ */
+function looksLikeSource(target: string): boolean {
+  if (target.includes('"')) return false;
+  return target.includes('/') || (/\.(csv|tsv|txt|json|ndjson|jsonl|parquet|xlsx|arrow|feather|avro|gz|zst|zstd)$/i.test(target) && existsSync(target));
 }
