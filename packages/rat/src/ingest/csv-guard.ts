@@ -31,12 +31,16 @@ import { lossyCastSql, zoneLossReasonSql } from './schema-plan.js';
  * `05/02/24` is 0005-02-24 and `24-02-05` is 0024-02-05. So every such date and timestamp column is
  * guarded too, read by the reader as TIMESTAMP: the streamed read stops at a value before the year
  * 1000 (one comparison per value), and the exact read takes such a year only where the text starts
- * with 4 digits (`0024-02-05`, `0001-01-01`).
+ * with 4 digits (`0024-02-05`, `0001-01-01`). Timestamps with a time zone the same way, read as
+ * TIMESTAMPTZ (`24-05-02 10:00:00+02` is the year 24 to the cast).
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
 /** DuckDB's names of a timestamp without a time zone, in any unit. */
 export const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
+
+/** DuckDB's names of a timestamp with a time zone. */
+const ZONED_TIMESTAMP_SQL = /^(TIMESTAMPTZ|TIMESTAMP WITH TIME ZONE)$/i;
 
 /** DuckDB's integer type names. */
 export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
@@ -100,7 +104,7 @@ export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'
   if (type === 'DOUBLE' || type === 'FLOAT') return type;
   // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
   if (DECIMAL_SQL.test(type) || guard.offsets) return 'VARCHAR';
-  if (type === 'TIMESTAMP') return 'TIMESTAMP';
+  if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') return type;
   return 'DOUBLE';
 }
 
@@ -111,7 +115,7 @@ export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'
  * its offset. A column without a time zone cannot hold an instant without choosing a zone, so such
  * a value goes to the quarantine. (A plain timestamp column is not checked for offsets otherwise: reading
  * it as text would cost every file; an offset past the sniffer's sample still loses it.) Plain timestamps
- * are checked for the year the cast reads from a short one (`05/02/24` as 0005). And dates and
+ * are checked for the year the cast reads from a short one (`05/02/24` as 0005), and so are timestamps with a zone. And dates and
  * timestamps read with an explicit format (`format`), for the words the reader takes for 1900-01-01.
  * And doubles and floats: the reader reads `1e400` as infinity and `1e-400` as 0 (floatOutOfRangeSql).
  */
@@ -124,14 +128,14 @@ export function csvGuards(
     // Every spelling of a timestamp without a zone but nanoseconds is the table's timestamp (microseconds): checked as TIMESTAMP.
     const spelled = readType.trim().toUpperCase().replace(/\s+/g, ' ');
     const float = FLOAT_SQL.test(spelled) ? (/^(DOUBLE|FLOAT8)$/.test(spelled) ? 'DOUBLE' : 'FLOAT') : undefined;
-    const type = float ?? (NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : spelled.replace(/\s+/g, ''));
+    const type = float ?? (NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : ZONED_TIMESTAMP_SQL.test(spelled) ? 'TIMESTAMPTZ' : spelled.replace(/\s+/g, ''));
     const decimal = DECIMAL_SQL.test(type);
     const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
     const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
     // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
     const formatted = format !== undefined && !/%[zZ]/.test(format);
     // TIMESTAMP_NS holds no year before 1677: the reader refuses a short year's 0005 itself.
-    const iso = (type === 'DATE' && dialect.dateFormat === undefined) || (type === 'TIMESTAMP' && dialect.timestampFormat === undefined);
+    const iso = (type === 'DATE' && dialect.dateFormat === undefined) || ((type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') && dialect.timestampFormat === undefined);
     const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || iso || formatted;
     if (!lenient) return [];
     return [
@@ -161,7 +165,7 @@ function castableSql(guard: CsvGuard, alias = ''): string {
  */
 function convertedSql(guard: CsvGuard, value: string): string {
   if (guard.format === undefined) {
-    return guard.type === 'DATE' || guard.type === 'TIMESTAMP' ? isoCastSql(value, guard.type) : `TRY_CAST(${value} AS ${guard.type})`;
+    return guard.type === 'DATE' || guard.type === 'TIMESTAMP' || guard.type === 'TIMESTAMPTZ' ? isoCastSql(value, guard.type) : `TRY_CAST(${value} AS ${guard.type})`;
   }
   const parsed = `try_strptime(${value}, ${quoteString(guard.format)})`;
   const year = fourDigitYear(guard.format) ? writtenYearSql(parsed, `strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) > 0`) : parsed;
@@ -192,7 +196,7 @@ function fourDigitYear(format: string): boolean {
 const WORD_AS_READ: Record<string, string> = { DATE: `DATE '1900-01-01'`, TIMESTAMP: `TIMESTAMP '1900-01-01 00:00:00'` };
 
 /** Values before the year 1000, which the reader's %Y and the ISO cast also read from a short year (`24`): convertedSql tells the two apart. */
-const BEFORE_YEAR_1000: Record<string, string> = { DATE: `DATE '1000-01-01'`, TIMESTAMP: `TIMESTAMP '1000-01-01 00:00:00'` };
+const BEFORE_YEAR_1000: Record<string, string> = { DATE: `DATE '1000-01-01'`, TIMESTAMP: `TIMESTAMP '1000-01-01 00:00:00'`, TIMESTAMPTZ: `TIMESTAMPTZ '1000-01-01 00:00:00+00'` };
 
 /** True when `value` (text) is not NULL and does not convert to the guard's type, or converts with a change. */
 function badSql(value: string, guard: CsvGuard): string {
@@ -208,6 +212,8 @@ function badSql(value: string, guard: CsvGuard): string {
 function changedSql(value: string, type: string): string {
   if (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return lossyCastSql(value, VARCHAR, type)!;
   if (type === 'DOUBLE' || type === 'FLOAT') return `(${floatOutOfRangeSql(value, type)} OR ${floatDigitsLostSql(value, type)})`;
+  // A timestamp with a zone keeps every instant the text writes: only a short year (convertedSql) changes it.
+  if (type === 'TIMESTAMPTZ') return 'false';
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
   const changed = `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
   return INTEGER_SQL.test(type) ? `(${changed} OR ${nonIntegerTextSql(value)})` : changed;
@@ -272,7 +278,7 @@ export function guardedReadSql(guard: CsvGuard): string {
   }
   if (guard.format !== undefined) return `CAST(coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) AS ${guard.type}) AS ${name}`;
   // The ISO cast reads `05/02/24` as the year 5: a year before 1000 (or -infinity, rare) stops the read, and the exact read looks at how it is written.
-  if (guard.read === 'TIMESTAMP' && guard.type === 'TIMESTAMP') return `CASE WHEN ${value} < ${BEFORE_YEAR_1000.TIMESTAMP} THEN ${stop} ELSE ${value} END AS ${name}`;
+  if ((guard.read === 'TIMESTAMP' || guard.read === 'TIMESTAMPTZ') && guard.read === guard.type) return `CASE WHEN ${value} < ${BEFORE_YEAR_1000[guard.type]!} THEN ${stop} ELSE ${value} END AS ${name}`;
   if (guard.read === 'TIMESTAMP') {
     return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) AND ${value} >= ${BEFORE_YEAR_1000.TIMESTAMP} THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }

@@ -630,6 +630,29 @@ describe('CSV date order', () => {
     expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.iso_short_year WHERE (year(day) < 1000 OR year(ts) < 1000) AND id NOT IN (402, 3003)')).toEqual([{ n: 0 }]);
   });
 
+  it('quarantines a short year in a timestamp column with a zone (the cast reads 24-05-02 10:00:00+02 as the year 24), in the sample, past it and in a run; a year written 0024 loads', async () => {
+    const sampled = await fx.ingestion.ingest(await fx.file('tz-short.csv', 'id,ts\n1,24-05-02 10:00:00+02\n2,2024-05-02 11:00:00+02\n3,0024-05-02 10:00:00+02\n'), 'bronze.tz_short');
+    expect(sampled.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await columns('bronze.tz_short')).toMatchObject({ ts: 'timestamptz' });
+    expect(await rejectRows('bronze.tz_short')).toEqual([[2, 'column ts: cannot convert 24-05-02 10:00:00+02 to TIMESTAMPTZ', '1,24-05-02 10:00:00+02']]);
+    const zoned = (name: string, ...tail: string[]) =>
+      fx.file(name, ['id,ts', ...Array.from({ length: 3000 }, (_, i) => `${i + 10},2024-01-${String((i % 28) + 1).padStart(2, '0')} 10:00:00+02`), ...tail, ''].join('\n'));
+    const past = await fx.ingestion.ingest(await zoned('tz-short-late.csv', '3010,24-05-02 10:00:00+02', '3011,0024-05-02 10:00:00+00'), 'bronze.tz_short', { sampleSize: 100 });
+    expect(past.files[0]).toMatchObject({ status: 'success', rowsIngested: 3001, rowsRejected: 1 });
+    await fx.file('tz-run-a.csv', 'id,ts\n5000,2024-01-02 10:00:00+01\n');
+    await fx.file('tz-run-b.csv', 'id,ts\n5001,2024-01-02 10:00:00+01\n5002,24-01-02 10:00:00+01\n');
+    const run = await fx.ingestion.ingestBatch(join(fx.dir, 'tz-run-*.csv'), 'bronze.tz_short');
+    expect(run.files.map((f) => [f.rowsIngested, f.rowsRejected])).toEqual([
+      [1, 0],
+      [1, 1],
+    ]);
+    expect((await rejectRows('bronze.tz_short')).map((r) => r[2]).sort()).toEqual(['1,24-05-02 10:00:00+02', '3010,24-05-02 10:00:00+02', '5002,24-01-02 10:00:00+01']);
+    expect(await fx.rat.query("SELECT id, CAST(ts AS VARCHAR) AS ts FROM bronze.tz_short WHERE year(ts) < 1000 ORDER BY id")).toEqual([
+      { id: 3, ts: '0024-05-02 08:00:00+00' },
+      { id: 3011, ts: '0024-05-02 10:00:00+00' },
+    ]);
+  });
+
   it('says when a given date format was not applied to a column because a value of it does not read by it', async () => {
     const report = await fx.ingestion.ingest(await fx.file('given-refused.csv', 'id,day\n1,12/25/2024\n2,25/12/2024\n'), 'bronze.given_refused', { dateFormat: '%m/%d/%Y' });
     expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0 });
