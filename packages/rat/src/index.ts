@@ -5,6 +5,7 @@ export type { CommandResult, RowsResult, RowStream, StatementResult } from './en
 export type { ScanRecord } from './engine/table-reader.js';
 export { parseTableIdent, formatIdent, type TableIdent } from './catalog/identifiers.js';
 export type { PathMap } from './catalog/file-io.js';
+export type { MergeResult, MergeStrategy } from './catalog/refs.js';
 export type { StorageConfig } from './storage/config.js';
 export { ConflictError, ExternalError, NotFoundError, RatError, ValidationError, type ErrorCode } from './core/errors.js';
 export { createIngestion, InputFileError, ParserError } from './ingest/index.js';

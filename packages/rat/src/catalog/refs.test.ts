@@ -170,14 +170,19 @@ describe.each(dialectFixtures)('catalog branches on $dialect', (fixture) => {
     expect(await main.tableExists(orders)).toBe(false);
   });
 
-  it('refuses a merge where one table changed on both sides, naming it, and merges nothing', async () => {
+  /** Branch dev changes orders and users, main changes orders: orders changed on both sides. */
+  async function forkWithConflict() {
     await main.createTable(users, tableMetadata);
     await main.refs.create('branch', 'dev');
     const dev = main.withRef('dev');
     await touch(dev, orders, 'dev-1');
     await touch(dev, users, 'dev-1');
     await touch(main, orders, 'main-1');
-    const headBefore = await main.refs.resolve('main');
+    return { dev, headBefore: await main.refs.resolve('main') };
+  }
+
+  it('refuses a merge where one table changed on both sides, naming it, and merges nothing', async () => {
+    const { headBefore } = await forkWithConflict();
 
     for (const dryRun of [true, false]) {
       const error = await failure(main.refs.merge('dev', 'main', { dryRun }));
@@ -189,6 +194,40 @@ describe.each(dialectFixtures)('catalog branches on $dialect', (fixture) => {
     expect(await mark(main, orders)).toBe('main-1');
     expect(await mark(main, users)).toBeUndefined();
     expect(await main.refs.resolve('main')).toEqual(headBefore);
+  });
+
+  it('settles tables changed on both sides by a strategy: source-wins takes the source\'s version, dest-wins keeps the target\'s; the merge commit records the merge', async () => {
+    const { dev, headBefore } = await forkWithConflict();
+
+    const error = await failure(main.refs.merge('dev', 'main'));
+    expect(error.message).toContain('merge with strategy source-wins');
+    expect((await failure(main.refs.merge('dev', 'main', { strategy: 'theirs' as never }))).message).toBe('merge strategy "theirs" is not one of fail, source-wins, dest-wins');
+
+    const dry = await main.refs.merge('dev', 'main', { strategy: 'dest-wins', dryRun: true });
+    expect(dry).toMatchObject({ kind: 'merge', tables: ['bronze.users'], conflicts: ['bronze.orders'], dryRun: true });
+    expect(await main.refs.resolve('main')).toEqual(headBefore);
+
+    const kept = await main.refs.merge('dev', 'main', { strategy: 'dest-wins' });
+    expect(kept).toMatchObject({ kind: 'merge', tables: ['bronze.users'], conflicts: ['bronze.orders'] });
+    expect(await mark(main, orders)).toBe('main-1');
+    expect(await mark(main, users)).toBe('dev-1');
+    // The merge commit records the merge: dev is now merged, and a table dev changes next merges from there.
+    expect(await main.refs.merge('dev', 'main')).toMatchObject({ kind: 'up-to-date', conflicts: [] });
+    await touch(dev, users, 'dev-2');
+    expect(await main.refs.merge('dev', 'main')).toMatchObject({ kind: 'merge', tables: ['bronze.users'], conflicts: [] });
+    expect(await mark(main, users)).toBe('dev-2');
+
+    // source-wins, with a table dropped on the source and changed on the target: the drop is taken.
+    await main.refs.create('branch', 'dev2');
+    const dev2 = main.withRef('dev2');
+    await dev2.dropTable(users);
+    await touch(dev2, orders, 'dev2-1');
+    await touch(main, users, 'main-2');
+    await touch(main, orders, 'main-2');
+    const taken = await main.refs.merge('dev2', 'main', { strategy: 'source-wins' });
+    expect(taken).toMatchObject({ kind: 'merge', tables: ['bronze.orders', 'bronze.users'], conflicts: ['bronze.orders', 'bronze.users'] });
+    expect(await mark(main, orders)).toBe('dev2-1');
+    expect(await main.tableExists(users)).toBe(false);
   });
 
   it('keeps tags immutable and readable; commits are readable by id', async () => {

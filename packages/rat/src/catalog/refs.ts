@@ -56,7 +56,19 @@ export interface MergeResult {
   dryRun: boolean;
   /** The target's head afterwards (unchanged on a dry run). */
   head: string;
+  /** Tables changed on both sides that the merge's strategy settled (taken from the source, or kept as the target has them), sorted. */
+  conflicts: string[];
 }
+
+/**
+ * What a three-way merge does with a table changed on both sides since the fork: `fail` (the
+ * default) merges nothing and names the tables; `source-wins` takes the source's version of each
+ * such table (the target's changes to it since the fork are no longer in its current state, though
+ * still in its log); `dest-wins` keeps the target's. The names are lakeFS's.
+ */
+export type MergeStrategy = 'fail' | 'source-wins' | 'dest-wins';
+
+export const MERGE_STRATEGIES: readonly MergeStrategy[] = ['fail', 'source-wins', 'dest-wins'];
 
 export interface PointerDiff {
   table: string;
@@ -88,7 +100,7 @@ export interface RefStore {
    * Per-table three-way merge of `source` into the branch `into`; all or nothing (MergeConflictError
    * names the tables). A side whose change to a table is maintenance only counts as unchanged.
    */
-  merge(source: string, into: string, options?: { dryRun?: boolean; author?: string }): Promise<MergeResult>;
+  merge(source: string, into: string, options?: { dryRun?: boolean; author?: string; strategy?: MergeStrategy }): Promise<MergeResult>;
   diff(from: string, to: string): Promise<PointerDiff[]>;
 }
 
@@ -471,6 +483,10 @@ export function createRefStore(db: MetadataDb, options: RefStoreOptions = {}): R
     async merge(source, into, options = {}) {
       if (source === into) throw new ValidationError('INVALID_ARGUMENT', `cannot merge branch ${source} into itself`);
       const dryRun = options.dryRun ?? false;
+      const strategy = options.strategy ?? 'fail';
+      if (!MERGE_STRATEGIES.includes(strategy)) {
+        throw new ValidationError('INVALID_ARGUMENT', `merge strategy "${String(strategy)}" is not one of ${MERGE_STRATEGIES.join(', ')}`);
+      }
       return db.transaction().execute(async (trx) => {
         const resolvedSource = await resolveIn(trx, source);
         // Both refs locked in name order, so two opposite merges cannot deadlock.
@@ -479,7 +495,7 @@ export function createRefStore(db: MetadataDb, options: RefStoreOptions = {}): R
         const target = locked.get(into)!;
         requireBranch(target, 'merge into');
         const sourceHead = resolvedSource.kind === 'ref' ? locked.get(resolvedSource.name)!.head : resolvedSource.id;
-        const result = (kind: MergeResult['kind'], tables: string[], head: string): MergeResult => ({ source, into, kind, tables: tables.sort(), dryRun, head });
+        const result = (kind: MergeResult['kind'], tables: string[], head: string, conflicts: string[] = []): MergeResult => ({ source, into, kind, tables: tables.sort(), dryRun, head, conflicts: conflicts.sort() });
 
         if (await isAncestor(trx, sourceHead, target.head)) return result('up-to-date', [], target.head);
         const targetPointers = await refPointers(trx, into);
@@ -523,18 +539,21 @@ export function createRefStore(db: MetadataDb, options: RefStoreOptions = {}): R
           // Changed on both sides: a side that only compacted or expired snapshots still holds the
           // base's rows, so the other side's version wins (the target's, when both only maintained).
           if (t !== b && (await onlyMaintained(basePointers.get(table), pointer))) continue;
-          if (t !== b && !(await onlyMaintained(basePointers.get(table), targetPointers.get(table)))) conflicts.push(table);
-          else taken.push({ ident: (pointer ?? basePointers.get(table))!.ident, pointer });
+          const conflict = t !== b && !(await onlyMaintained(basePointers.get(table), targetPointers.get(table)));
+          if (conflict) conflicts.push(table);
+          // dest-wins: the target keeps its version of a table both sides changed.
+          if (!conflict || strategy === 'source-wins') taken.push({ ident: (pointer ?? basePointers.get(table) ?? targetPointers.get(table))!.ident, pointer });
         }
-        if (conflicts.length > 0) {
+        if (conflicts.length > 0 && strategy === 'fail') {
           conflicts.sort();
           throw new MergeConflictError(
-            `cannot merge ${source} into ${into}: ${conflicts.length === 1 ? 'table' : 'tables'} ${conflicts.join(', ')} changed on both branches since they forked (commit ${base ?? 'none'}); nothing was merged`,
+            `cannot merge ${source} into ${into}: ${conflicts.length === 1 ? 'table' : 'tables'} ${conflicts.join(', ')} changed on both branches since they forked (commit ${base ?? 'none'}); nothing was merged. ` +
+              `To settle it, merge with strategy source-wins (take ${source}'s version of ${conflicts.length === 1 ? 'it' : 'them'}) or dest-wins (keep ${into}'s), or change one side and merge again`,
             conflicts,
           );
         }
         const tables = taken.map((t) => key(t.ident));
-        if (dryRun) return result('merge', tables, target.head);
+        if (dryRun) return result('merge', tables, target.head, conflicts);
         for (const { ident, pointer } of taken) await setPointer(trx, into, ident, pointer);
         const id = await insertCommit(trx, into, {
           parent: target.head,
@@ -543,7 +562,7 @@ export function createRefStore(db: MetadataDb, options: RefStoreOptions = {}): R
           message: `merge ${source} into ${into}`,
           changes: taken.map(({ ident, pointer }) => ({ ident, metadataLocation: pointer?.metadataLocation ?? null, ...(pointer ? { pathMap: pointer.pathMap } : {}) })),
         });
-        return result('merge', tables, id);
+        return result('merge', tables, id, conflicts);
       });
     },
 

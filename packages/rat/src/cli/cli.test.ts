@@ -121,6 +121,7 @@ describe('rat CLI', () => {
     const bad: [string[], string][] = [
       [['branch', 'merge', 'dev'], 'MERGE_CONFLICT: cannot merge dev into main: table bronze.br changed on both branches'],
       [['branch', 'merge', 'dev', '--into', 'dev'], 'into itself'],
+      [['branch', 'merge', 'dev', '--strategy', 'theirs'], 'merge strategy "theirs" is not one of fail, source-wins, dest-wins'],
       [['branch', 'merge', 'dev', '--into', 'v1'], 'REF_NOT_A_BRANCH'],
       [['branch', 'delete', 'main'], 'cannot delete branch main'],
       [['branch', 'create', 'no..dots'], 'REF_INVALID'],
@@ -135,6 +136,11 @@ describe('rat CLI', () => {
     }
     expect((await run('--json', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":4');
     expect((await run('--json', '--branch', 'v1', 'sql', 'SELECT count(*)::INTEGER AS n FROM bronze.br')).stdout).toContain('"n":3');
+    // The conflict settled by a strategy: dev's version of the table taken.
+    expect((await run('branch', 'merge', 'dev', '--strategy', 'source-wins')).stdout).toMatch(
+      /^merged dev into main: merge, 1 table\(s\): bronze.br; changed on both sides, dev's version taken: bronze.br \(head [0-9a-f]{16}\)\n$/,
+    );
+    expect((await run('--json', 'sql', 'SELECT list(id ORDER BY id) AS xs FROM bronze.br')).stdout).toContain('[1,2,3,4]');
     expect((await run('branch', 'delete', 'dev')).code).toBe(0);
     expect((await run('tag', 'delete', 'v1')).code).toBe(0);
   }, 120_000);

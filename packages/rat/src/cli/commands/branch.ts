@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { MAIN_BRANCH } from '../../catalog/ref-name.js';
+import type { MergeStrategy } from '../../catalog/refs.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 
 export function registerBranch(program: Command, globals: () => GlobalOptions): void {
@@ -56,15 +57,17 @@ Example:
     .argument('<source>', 'branch (or tag, or commit id) to merge')
     .option('--into <branch>', 'branch to merge into', MAIN_BRANCH)
     .option('--dry-run', 'show what would be merged, change nothing')
-    .action(async (source: string, options: { into: string; dryRun?: boolean }) => {
+    .option('--strategy <strategy>', "a table changed on both sides: fail (merge nothing), source-wins (take the source's version), dest-wins (keep the target's)", 'fail')
+    .action(async (source: string, options: { into: string; dryRun?: boolean; strategy: MergeStrategy }) => {
       await withLakehouse({ ...globals(), branch: MAIN_BRANCH }, async (rat, out) => {
-        const result = await rat.catalog.refs.merge(source, options.into, { dryRun: options.dryRun ?? false, author: process.env.USER ?? 'rat' });
+        const result = await rat.catalog.refs.merge(source, options.into, { dryRun: options.dryRun ?? false, author: process.env.USER ?? 'rat', strategy: options.strategy });
         if (out.json) {
           out.value(result);
           return;
         }
         const what = result.kind === 'up-to-date' ? 'already up to date' : `${result.kind}, ${result.tables.length} table(s)${result.tables.length ? `: ${result.tables.join(', ')}` : ''}`;
-        out.line(`${result.dryRun ? 'would merge' : 'merged'} ${source} into ${options.into}: ${what}${result.dryRun ? ' (dry run: nothing changed)' : ` (head ${result.head})`}`);
+        const settled = result.conflicts.length === 0 ? '' : `; changed on both sides, ${options.strategy === 'source-wins' ? `${source}'s version taken` : `${options.into}'s version kept`}: ${result.conflicts.join(', ')}`;
+        out.line(`${result.dryRun ? 'would merge' : 'merged'} ${source} into ${options.into}: ${what}${settled}${result.dryRun ? ' (dry run: nothing changed)' : ` (head ${result.head})`}`);
       });
     });
 }
