@@ -834,6 +834,21 @@ export function swappedDayMonth(format: string): string | undefined {
 }
 
 /**
+ * A format with a two-digit year first (`%y/%m/%d`) rewritten with the year last, day first and month
+ * first (`%d/%m/%y`, `%m/%d/%y`); undefined for any other format. DuckDB's sniffer takes `%y/%m/%d`
+ * for `25/12/24` (2025-12-24), though far more files write the year last.
+ */
+export function yearLastOrders(format: string): [string, string] | undefined {
+  const parts = format.replaceAll('%%', '').match(/%-?[dmYy]/g) ?? [];
+  if (parts.length !== 3 || !/y$/.test(parts[0]!) || !parts.some((p) => p.endsWith('m')) || !parts.some((p) => p.endsWith('d'))) return undefined;
+  const order = (letters: string) => {
+    let i = 0;
+    return format.replace(/%%|%(-?)([dmy])/g, (spec: string, dash: string | undefined, letter: string | undefined) => (letter === undefined ? spec : `%${dash ?? ''}${letters[i++]!}`));
+  };
+  return [order('dmy'), order('mdy')];
+}
+
+/**
  * The sniffed dialect's date and timestamp formats, checked against the sniffer's sample (one read of
  * it as text, only for a file with a format not ISO, or given): the rows themselves are read as before.
  *
@@ -847,6 +862,9 @@ export function swappedDayMonth(format: string): string | undefined {
  *   date changed without a word. Its columns are read as text instead (raw as written, the bronze
  *   contract), and the report says to give the order. A value past the sample that the chosen order
  *   cannot read is a bad row; it never changes how the other rows were read.
+ * - A sniffed format with a two-digit year first (`%y/%m/%d`) is a guess too unless a value of the
+ *   sample reads only so (`99/01/02`): `25/12/24` reads as 2025-12-24 and as 25 December 2024. Such
+ *   columns are read as text, and the report says to give the order.
  * - A format given (`--date-format`) that some values of a column read by and others do not makes
  *   DuckDB's sniffer type that column text: the report says so, with a value it could not read.
  */
@@ -859,9 +877,10 @@ async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Diale
     const given = givenFormat !== undefined;
     const positions = dialect.columns.flatMap((c, i) => ((given ? c.type === 'VARCHAR' : temporal(c.type) === kind) ? [i] : []));
     const swapped = swappedDayMonth(format);
+    const yearLast = yearLastOrders(format);
     // A given format is the user's word on the order; a sniffed one is checked for it (and a date one against ISO).
-    if (positions.length === 0 || (!given && swapped === undefined && kind === 'timestamp')) return [];
-    return [{ kind, format, given, positions, swapped: given ? undefined : swapped }];
+    if (positions.length === 0 || (!given && swapped === undefined && yearLast === undefined && kind === 'timestamp')) return [];
+    return [{ kind, format, given, positions, swapped: given ? undefined : swapped, yearLast: given ? undefined : yearLast }];
   });
   if (kinds.length === 0) return dialect;
   const items = kinds.flatMap((k, n) =>
@@ -870,9 +889,21 @@ async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Diale
       const read = `try_strptime(${value}, ${quoteString(k.format)})`;
       if (k.given) return [`count(${read}) AS read_${n}_${p}`, `any_value(${value}) FILTER (WHERE ${read} IS NULL AND trim(${value}) <> '') AS other_${n}_${p}`];
       const other = k.swapped === undefined ? undefined : `try_strptime(${value}, ${quoteString(k.swapped)})`;
+      const iso = k.kind === 'date' ? [`count(TRY_CAST(${value} AS DATE)) AS iso_${n}_${p}`] : [];
+      if (k.yearLast !== undefined) {
+        const last = k.yearLast.map((f) => `try_strptime(${value}, ${quoteString(f)})`);
+        return [
+          `count(${read}) AS read_${n}_${p}`,
+          ...iso,
+          // Proof of the year first: a value no year-last order reads (`99/01/02`).
+          `count(*) FILTER (WHERE ${read} IS NOT NULL AND ${last.map((l) => `${l} IS NULL`).join(' AND ')}) AS proof_${n}_${p}`,
+          `any_value(${value}) FILTER (WHERE ${read} IS NOT NULL AND (${last.map((l) => `${l} IS NOT NULL`).join(' OR ')})) AS other_${n}_${p}`,
+          ...last.map((l, j) => `count(*) FILTER (WHERE ${l} IS NULL AND trim(${value}) <> '') AS miss${j}_${n}_${p}`),
+        ];
+      }
       return [
         `count(${read}) AS read_${n}_${p}`,
-        ...(k.kind === 'date' ? [`count(TRY_CAST(${value} AS DATE)) AS iso_${n}_${p}`] : []),
+        ...iso,
         ...(other === undefined
           ? []
           : [
@@ -915,6 +946,19 @@ async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Diale
       checked = clear(checked, 'DATE');
       return;
     }
+    const columns = k.positions.map(name).join(', ');
+    const textNote = `so they are not read as ${k.kind}s (a new column holds them as written; a ${k.kind} column of the table quarantines them)`;
+    if (k.yearLast !== undefined) {
+      const example = k.positions.map((p) => row[`other_${n}_${p}`]).find((v) => v != null);
+      if (example == null || sum('proof', n, k.positions) > 0) return;
+      checked = clear(checked, 'VARCHAR');
+      // The year-last orders that read every value of the sample, then the sniffer's.
+      const orders = [...k.yearLast.filter((_, j) => sum(`miss${j}`, n, k.positions) === 0), k.format];
+      notes.push(
+        `the ${k.kind}s of column${k.positions.length === 1 ? '' : 's'} ${columns} (e.g. ${String(example)}) read both with the two-digit year first and with it last, and no value of the sample reads only with the year first (as 99/01/02 would), ${textNote}: give the order, e.g. ${flag} '${orders[0]!}'${orders.length > 1 ? ` (or ${orders.slice(1).map((o) => `'${o}'`).join(', ')})` : ''}`,
+      );
+      return;
+    }
     if (k.swapped === undefined) return;
     const proof = sum('proof', n, k.positions);
     const against = sum('against', n, k.positions);
@@ -926,10 +970,9 @@ async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Diale
     const example = k.positions.map((p) => row[`other_${n}_${p}`]).find((v) => v != null);
     if (example == null || proof > 0) return;
     checked = clear(checked, 'VARCHAR');
-    const columns = k.positions.map(name).join(', ');
     const [dayFirst, monthFirst] = /%-?d.*%-?m/.test(k.format) ? [k.format, k.swapped] : [k.swapped, k.format];
     notes.push(
-      `the ${k.kind}s of column${k.positions.length === 1 ? '' : 's'} ${columns} (e.g. ${String(example)}) read both day first and month first, and no value of the sample has a day above 12 to tell which, so they are not read as ${k.kind}s (a new column holds them as written; a ${k.kind} column of the table quarantines them): give the order, e.g. ${flag} '${dayFirst}' (or '${monthFirst}')`,
+      `the ${k.kind}s of column${k.positions.length === 1 ? '' : 's'} ${columns} (e.g. ${String(example)}) read both day first and month first, and no value of the sample has a day above 12 to tell which, ${textNote}: give the order, e.g. ${flag} '${dayFirst}' (or '${monthFirst}')`,
     );
   });
   return notes.length > 0 ? { ...checked, notes } : checked;

@@ -559,6 +559,37 @@ describe('CSV date order', () => {
     ]);
   });
 
+  it('keeps two-digit-year dates that read both with the year first and last as written (DuckDB took 25/12/24 for 2025-12-24), unless a value proves the year first', async () => {
+    const uk = await fx.ingestion.ingest(await fx.file('year-first-guess.csv', 'id,day\n1,25/12/24\n2,13/01/24\n3,05/02/23\n'), 'bronze.year_first_guess');
+    expect(uk.files[0]).toMatchObject({ status: 'success', rowsIngested: 3, rowsRejected: 0 });
+    expect(uk.files[0]!.hint).toContain(
+      "the dates of column day (e.g. 25/12/24) read both with the two-digit year first and with it last, and no value of the sample reads only with the year first (as 99/01/02 would), so they are not read as dates",
+    );
+    expect(uk.files[0]!.hint).toContain("give the order, e.g. --date-format '%d/%m/%y' (or '%y/%m/%d')");
+    expect(await texts('bronze.year_first_guess')).toEqual([
+      [1, '25/12/24'],
+      [2, '13/01/24'],
+      [3, '05/02/23'],
+    ]);
+    const given = await fx.ingestion.ingest(await fx.file('year-first-given.csv', 'id,day\n1,25/12/24\n2,13/01/24\n'), 'bronze.year_first_given', { dateFormat: '%d/%m/%y' });
+    expect(given.files[0]!.hint).toBeUndefined();
+    expect(await texts('bronze.year_first_given')).toEqual([
+      [1, '2024-12-25'],
+      [2, '2024-01-13'],
+    ]);
+    // Timestamps alike; every order is offered when the values read all three ways.
+    const stamps = await fx.ingestion.ingest(await fx.file('year-first-stamps.csv', 'id,day\n1,05/02/24 10:00:00\n2,07/03/24 11:00:00\n'), 'bronze.year_first_stamps');
+    expect(stamps.files[0]!.hint).toContain("give the order, e.g. --timestamp-format '%d/%m/%y %H:%M:%S' (or '%m/%d/%y %H:%M:%S', '%y/%m/%d %H:%M:%S')");
+    expect(await columns('bronze.year_first_stamps')).toMatchObject({ day: 'string' });
+    // 99/01/02 reads only with the year first: the sniffer's order is proven.
+    const proven = await fx.ingestion.ingest(await fx.file('year-first-proven.csv', 'id,day\n1,99/01/02\n2,05/02/24\n'), 'bronze.year_first_proven');
+    expect(proven.files[0]!.hint).toBeUndefined();
+    expect(await texts('bronze.year_first_proven')).toEqual([
+      [1, '1999-01-02'],
+      [2, '2005-02-24'],
+    ]);
+  });
+
   it('reads dates by the order a value of the sample proves, quarantining a later value that contradicts it without changing the others; an ambiguous file into a date column is quarantined, not guessed', async () => {
     const proven = await fx.ingestion.ingest(await fx.file('order-proven.csv', `id,day\n0,13/02/2024\n${ambiguousLines(300)}\n301,12/25/2024\n`), 'bronze.order_proven', { sampleSize: 100 });
     expect(proven.files[0]).toMatchObject({ status: 'success', rowsIngested: 301, rowsRejected: 1 });
