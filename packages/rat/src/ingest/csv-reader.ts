@@ -5,7 +5,7 @@ import type { PrimitiveType } from '../iceberg/types.js';
 import { duckDbTypeOf } from '../engine/type-mapping.js';
 import { OFFSET_TEXT } from './schema-plan.js';
 import { mapColumnNames } from './column-names.js';
-import { type LongestLine, type ProbedFile, readHead, SAMPLE_BYTES, settleHash } from './file-probe.js';
+import { type LongestLine, measureZstdLines, type ProbedFile, readHead, SAMPLE_BYTES, settleHash } from './file-probe.js';
 import { type FilePosition, InputFileError } from './input-file-error.js';
 import { STRAY_BYTES_REASON } from './quarantine.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
@@ -66,6 +66,7 @@ const LONG_LINE_BYTES = 256 * 1024 * 1024;
  */
 export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<StagedFile> {
   const { duck, options } = ctx;
+  measureZstdLines(file);
   // The sniff and the sample of the number columns read the sample rows: seconds, or minutes for thousands of columns.
   const dialect = await ctx.onInferProgress(() => detectDialect(duck, file, ctx), { sampled: true });
   const sourceNames = (dialect.header && headerNames(file, dialect)) || dialect.columns.map((c) => c.name);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { open, rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -65,19 +66,28 @@ describe('ingest formats', () => {
     expect(files).toHaveLength(1);
   });
 
-  it('loads a row on a line of 31 MiB, which DuckDB skips without a reject unless long lines are allowed: hashed alongside the read, before it (--skip-existing) and gzip-compressed', async () => {
+  it('loads a row on a line of 31 MiB, which DuckDB skips without a reject unless long lines are allowed: hashed alongside the read, before it (--skip-existing), gzip- and zstd-compressed', async () => {
     // DuckDB's reader rejects a line up to about 28 MiB as too long; a longer one it skips without a word (its default limit is 2 MiB).
     // Past the sniffer's sample (20,480 rows): a line this long in the sample makes the sniff take a minute.
     const long = 'x'.repeat(31 * 1024 * 1024);
     const text = `id,text\n${Array.from({ length: 21_000 }, (_, i) => `${i},short`).join('\n')}\n21000,${long}\n21001,short\n`;
     const plain = await fx.file('line-31mib.csv', text);
     const gzipped = await fx.file('line-31mib.csv.gz', gzipSync(text, { level: 1 }));
-    for (const [path, table, options] of [
-      [plain, 'bronze.line_31mib', {}],
-      [plain, 'bronze.line_31mib_skip', { skipExisting: true }],
-      [gzipped, 'bronze.line_31mib_gz', {}],
+    const zstd = `${plain}.zst`;
+    execFileSync('zstd', ['-q', '-1', '-f', plain, '-o', zstd]);
+    for (const [path, table, options, withoutTool] of [
+      [plain, 'bronze.line_31mib', {}, false],
+      [plain, 'bronze.line_31mib_skip', { skipExisting: true }, false],
+      [gzipped, 'bronze.line_31mib_gz', {}, false],
+      // The zstd file's lines are measured by the zstd tool, and without it by rat's own decompressor.
+      [zstd, 'bronze.line_31mib_zst', {}, false],
+      [zstd, 'bronze.line_31mib_zst_js', {}, true],
     ] as const) {
-      const report = await fx.ingestion.ingest(path, table, options);
+      const path_ = process.env.PATH;
+      if (withoutTool) process.env.PATH = '';
+      const report = await fx.ingestion.ingest(path, table, options).finally(() => {
+        process.env.PATH = path_;
+      });
       expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 21_002, rowsRejected: 0 });
       expect(await fx.rat.query(`SELECT id, length(text) AS n FROM ${table} WHERE id >= 20_999 ORDER BY id`)).toEqual([
         { id: 20_999, n: 5 },
