@@ -333,6 +333,27 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('cuts Parquet nanosecond timestamps and times of day to microseconds, before 1970 too, and never rounds up', async () => {
+    const path = join(fx.dir, 'nanos.parquet');
+    await fx.rat.duck.run(`COPY (SELECT * FROM (VALUES
+        (1, TIMESTAMP_NS '1969-12-31 23:59:59.999999999', TIME_NS '23:59:59.999999999'),
+        (2, TIMESTAMP_NS '1900-01-01 00:00:00.000000500', TIME_NS '00:00:00.000000001'),
+        (3, TIMESTAMP_NS '1969-12-31 23:59:59.999999', TIME_NS '12:00:00.123456'),
+        (4, TIMESTAMP_NS '2024-01-01 00:00:00.999999999', NULL),
+        (5, NULL, NULL)) t(id, ts, tod)) TO ${quoteString(path)} (FORMAT parquet)`);
+    const report = await fx.ingestion.ingest(path, 'bronze.parquet_nanos');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 5 });
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.parquet_nanos')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ ts: 'timestamp', tod: 'time' });
+    expect(await fx.rat.query('SELECT CAST(ts AS VARCHAR) AS ts, CAST(tod AS VARCHAR) AS tod FROM bronze.parquet_nanos ORDER BY id')).toEqual([
+      { ts: '1969-12-31 23:59:59.999999', tod: '23:59:59.999999' },
+      { ts: '1900-01-01 00:00:00', tod: '00:00:00' },
+      { ts: '1969-12-31 23:59:59.999999', tod: '12:00:00.123456' },
+      { ts: '2024-01-01 00:00:00.999999', tod: null },
+      { ts: null, tod: null },
+    ]);
+  });
+
   it('names Parquet columns alike but for case, and repeated ones, as every format does: NDJSON then Parquet into one table keep each value in its column', async () => {
     // DuckDB writes repeated names made unique (`name_1`): written under stand-in names of the same length, then renamed in the footer's bytes, as another writer leaves them.
     const written = join(fx.dir, 'case-twins-written.parquet');

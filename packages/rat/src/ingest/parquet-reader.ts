@@ -12,7 +12,8 @@ import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type Sta
 /**
  * Parquet: typed already; rows keep their position in the file (file_row_number). No row can be
  * malformed, only the file. The two types Iceberg cannot store become text: an INTERVAL column its
- * ISO 8601 duration (as Arrow intervals are), a TIME WITH TIME ZONE column its text (`12:34:56+05`).
+ * ISO 8601 duration (as Arrow intervals are), a TIME WITH TIME ZONE column its text (`12:34:56+05`);
+ * nanosecond timestamps and times of day are cut to microseconds.
  * The rows are staged as a view over the file, which the plan reads as often as it needs, a row
  * group at a time: a temp table would hold every row in memory (DuckDB spills only past its memory
  * limit), so a file of several GB would need as much.
@@ -51,10 +52,18 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
 }
 
 
-/** A column's SQL as a type Iceberg can store: an INTERVAL or TIME WITH TIME ZONE as text (see stageParquet), any other as it is. */
+/**
+ * A column's SQL as a type Iceberg can store: an INTERVAL or TIME WITH TIME ZONE as text (see
+ * stageParquet), nanoseconds cut to microseconds (Iceberg v2's precision) as the Arrow and Avro readers
+ * cut them, any other as it is. DuckDB's own casts do not cut: TIMESTAMP_NS to TIMESTAMP truncates
+ * toward zero, so a time before 1970 with a fraction of a microsecond would move forward
+ * (1969-12-31 23:59:59.999999999 to 1970-01-01), and TIME_NS to TIME rounds (23:59:59.999999999 to 24:00:00).
+ */
 function storableSql(value: string, type: DuckDBType): string {
   if (type.typeId === DuckDBTypeId.INTERVAL) return isoIntervalSql(value);
   if (type.typeId === DuckDBTypeId.TIME_TZ) return `CAST(${value} AS VARCHAR)`;
+  if (type.typeId === DuckDBTypeId.TIMESTAMP_NS) return `CAST(${value} AS TIMESTAMP) - to_microseconds(CAST(epoch_ns(${value}) % 1000 < 0 AS BIGINT))`;
+  if (type.typeId === DuckDBTypeId.TIME_NS) return `TIME '00:00:00' + to_microseconds(epoch_ns(${value}) // 1000)`;
   return value;
 }
 
