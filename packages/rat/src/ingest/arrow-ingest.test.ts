@@ -251,6 +251,24 @@ describe('Arrow IPC files', () => {
     expect(rows.map((r) => r.l256)).toEqual(lists);
   });
 
+  it('quarantines a row whose decimal has more digits than its type says, and a replay loads it once the column is wider', async () => {
+    // The Arrow library does not check a decimal's digits against its precision: 999999.99 in a decimal(5, 2).
+    const amount = makeData({ type: new Decimal(2, 5, 128), length: 3, data: new Uint32Array([1234, 0, 0, 0, 99999999, 0, 0, 0, -5 >>> 0, 0xffffffff, 0xffffffff, 0xffffffff]) });
+    const table = new Table({ id: vectorFromArray([1, 2, 3], new Int32()), amount: makeVector(amount) });
+    const report = await fx.ingestion.ingest(await fx.file('wide-decimal.arrow', tableToIPC(table, 'file')), 'bronze.arrow_wide_decimal');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.arrow_wide_decimal__rejects')).toEqual([
+      { line: 2, reason: 'column amount: 999999.99 has more digits than DECIMAL(5, 2) holds', raw: '{"id":2,"amount":"999999.99"}' },
+    ]);
+    await fx.rat.sql('ALTER TABLE bronze.arrow_wide_decimal ALTER COLUMN amount TYPE DECIMAL(10, 2)');
+    expect(await fx.ingestion.replayRejects('bronze.arrow_wide_decimal')).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT id, CAST(amount AS VARCHAR) AS amount FROM bronze.arrow_wide_decimal ORDER BY id')).toEqual([
+      { id: 1, amount: '12.34' },
+      { id: 2, amount: '999999.99' },
+      { id: 3, amount: '-0.05' },
+    ]);
+  });
+
   it('reads timestamps in a list or struct as exactly as a column (not through a millisecond double)', async () => {
     const micros = [253402300799999999n, 32503680000123457n, -1n];
     const nanos = [1700000000999999999n, 1700000000123456789n, -1n];

@@ -26,7 +26,6 @@ import {
 } from 'apache-arrow';
 import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
-import { formatDecimal } from '../iceberg/values.js';
 import { uniqueColumnNames } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
@@ -34,7 +33,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoDuration, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
+import { addReadRow, type ColumnReading, decimalText, isoDate, isoDuration, isoTime, isoTimestamp, jsonText } from './typed-values.js';
 
 /**
  * How an Arrow column is staged: the DuckDB type (see ColumnReading), and a reader of its values.
@@ -85,11 +84,7 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
       const json: (string | undefined)[] = new Array<string | undefined>(getters.length);
       for (let i = 0; i < batch.numRows; i++) {
         row++;
-        for (let k = 0; k < getters.length; k++) {
-          const value = getters[k]!(i);
-          json[k] = value === null ? undefined : toJson(value);
-        }
-        await sink.addTyped(json, row);
+        await addReadRow(sink, names, json, (k) => getters[k]!(i), row);
       }
       ctx.onBytesRead?.(source.bytesRead());
     }
@@ -357,7 +352,7 @@ function decimalColumn(decimal: Decimal): ArrowColumn {
     let unscaled = 0n;
     for (let w = words - 1; w >= 0; w--) unscaled = (unscaled << 32n) | BigInt(values[i * words + w]!);
     unscaled = BigInt.asIntN(bitWidth, unscaled) * 10n ** BigInt(Math.max(0, -scale));
-    return formatDecimal(unscaled, Math.max(0, scale));
+    return decimalText(unscaled, sql === 'VARCHAR' ? Infinity : precision, Math.max(0, scale));
   });
 }
 

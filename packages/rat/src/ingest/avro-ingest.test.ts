@@ -85,7 +85,8 @@ function order(i: number): Record<string, unknown> {
 
 /** An uncompressed Avro file of `records` as avsc writes them for `schema`. */
 function plainAvroFile(schema: unknown, records: unknown[]): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema(schema as avro.schema.AvroSchema));
+  // Given the schema itself (not its type), avsc writes it to the header as it is, logical types included.
+  const encoder = new avro.streams.BlockEncoder(schema as avro.schema.AvroSchema);
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     encoder.on('end', () => resolve(Buffer.concat(chunks)));
@@ -230,6 +231,25 @@ describe('Avro files', () => {
     expect(await fx.rat.query('SELECT v, next, meta.tag AS tag, meta.parent AS parent FROM bronze.avro_recursive ORDER BY v')).toEqual([
       { v: 1, next: '{"v":2,"next":{"v":3,"next":null,"meta":null},"meta":null}', tag: 'a', parent: '{"v":0,"next":null,"meta":null}' },
       { v: 4, next: null, tag: null, parent: null },
+    ]);
+  });
+
+  it('quarantines a row whose decimal has more digits than its schema says, at the top or nested, and loads the others', async () => {
+    const amount = { type: 'bytes', logicalType: 'decimal', precision: 4, scale: 2 };
+    const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'amount', type: amount }, { name: 'fee', type: { type: 'record', name: 'Fee', fields: [{ name: 'amount', type: amount }] } }] };
+    // avsc does not check a decimal's digits against its precision, as other writers do not.
+    const bytes = (unscaled: number) => decimalBytes(BigInt(unscaled));
+    const records = [
+      { id: 1, amount: bytes(1234), fee: { amount: bytes(-5) } },
+      { id: 2, amount: bytes(100000), fee: { amount: bytes(1) } },
+      { id: 3, amount: bytes(1), fee: { amount: bytes(-99999) } },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('wide-decimals.avro', await plainAvroFile(schema, records)), 'bronze.avro_wide_decimals');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(amount AS VARCHAR) AS amount, CAST(fee.amount AS VARCHAR) AS fee FROM bronze.avro_wide_decimals')).toEqual([{ id: 1, amount: '12.34', fee: '-0.05' }]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.avro_wide_decimals__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column amount: 1000.00 has more digits than DECIMAL(4, 2) holds', raw: '{"id":2,"amount":"1000.00","fee":{"amount":"0.01"}}' },
+      { line: 3, reason: 'column fee: -999.99 has more digits than DECIMAL(4, 2) holds', raw: '{"id":3,"amount":"0.01","fee":{"amount":"-999.99"}}' },
     ]);
   });
 

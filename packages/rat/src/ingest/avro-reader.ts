@@ -3,7 +3,6 @@ import avro from 'avsc';
 import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
-import { formatDecimal } from '../iceberg/values.js';
 import { uniqueColumnNames } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
@@ -11,7 +10,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeSnappy } from './snappy-block.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
+import { addReadRow, type ColumnReading, decimalText, isoDate, isoTime, isoTimestamp, jsonText } from './typed-values.js';
 
 type Schema = string | Schema[] | { type: Schema; [key: string]: unknown };
 interface Named {
@@ -49,20 +48,21 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
   try {
     let columns: AvroColumn[] | undefined;
     let json: (string | undefined)[] = [];
+    let names: string[] = [];
     let isRecord = true;
     for await (const record of decoder as AsyncIterable<unknown>) {
       if (!columns) {
         columns = columnsOf(writerSchema!);
         for (const c of columns) sink.declare(c.name, c.reading.sql, c.reading.convert);
+        names = columns.map((c) => c.name);
         json = new Array<string | undefined>(columns.length);
         isRecord = isRecordSchema(writerSchema!);
       }
       row++;
-      for (let k = 0; k < columns.length; k++) {
-        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.field] : record;
-        json[k] = v === null || v === undefined ? undefined : toJson(columns[k]!.reading.value(v));
-      }
-      await sink.addTyped(json, row);
+      await addReadRow(sink, names, json, (k) => {
+        const v = isRecord ? (record as Record<string, unknown>)[columns![k]!.field] : record;
+        return v === null || v === undefined ? null : columns![k]!.reading.value(v);
+      }, row);
       if (row % 10_000 === 0) ctx.onBytesRead?.(source.bytesRead());
     }
     ctx.onBytesRead?.(source.bytesRead());
@@ -245,7 +245,7 @@ function primitive(type: string, schema: Record<string, unknown>): ColumnReading
       const precision = Number(schema.precision);
       const scale = Number(schema.scale ?? 0);
       if (logical === 'decimal' && Number.isInteger(precision) && precision > 0) {
-        return { sql: precision <= 38 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => formatDecimal(unscaledOf(v as Buffer), scale) };
+        return { sql: precision <= 38 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => decimalText(unscaledOf(v as Buffer), precision, scale) };
       }
       // Bytes travel as base64 text: a column becomes a BLOB again, bytes inside a struct or list stay that text.
       return { sql: 'VARCHAR', convert: 'from_base64', value: (v) => (v as Buffer).toString('base64') };

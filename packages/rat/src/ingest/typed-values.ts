@@ -1,4 +1,6 @@
 import { civilFromDays } from '../iceberg/calendar.js';
+import { formatDecimal } from '../iceberg/values.js';
+import type { RowSink } from './staged-rows.js';
 
 /**
  * How a reader that knows its columns' types (Arrow, Avro) stages one column through RowSink: the
@@ -83,4 +85,52 @@ export function jsonText(value: unknown): string {
   const plain = typeof value === 'object' && value !== null && 'toJSON' in value && typeof value.toJSON === 'function' ? (value.toJSON as () => unknown)() : value;
   if (typeof plain === 'bigint') return plain.toString();
   return typeof plain === 'string' ? plain : JSON.stringify(plain, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+}
+
+/** A value its column's type cannot hold (see decimalText): its row goes to the quarantine, with this message as the reason. */
+export class RefusedValue extends Error {}
+
+/** False while a refused row is read again for the quarantine's `raw` (addReadRow). */
+let checking = true;
+
+/**
+ * A decimal's unscaled value as the text DuckDB reads into DECIMAL(precision, scale). A writer may put
+ * more digits in a value than its schema's precision (neither Arrow nor Avro libraries check): such a
+ * value is refused, since DuckDB would fail the whole file's read on it. Above 38 digits the column
+ * is text and holds any value.
+ */
+export function decimalText(unscaled: bigint, precision: number, scale: number): string {
+  const text = formatDecimal(unscaled, scale);
+  if (checking && precision <= 38 && (unscaled < 0n ? -unscaled : unscaled) >= 10n ** BigInt(precision)) {
+    throw new RefusedValue(`${text} has more digits than DECIMAL(${precision}, ${scale}) holds`);
+  }
+  return text;
+}
+
+/**
+ * Adds one row of a reader that declared its columns' types (Arrow, Avro) to the sink: `read(k)` is
+ * column k's value, made plain. A row with a value its type refuses goes to the quarantine instead,
+ * named by the column, with the row's values (the refused one as its text) as JSON in `raw`, which
+ * a replay into a widened column loads. `json` is the row's scratch array, of the columns' length.
+ */
+export async function addReadRow(sink: RowSink, names: readonly string[], json: (string | undefined)[], read: (k: number) => unknown, line: number): Promise<void> {
+  let refused: string | undefined;
+  for (let k = 0; k < json.length; k++) {
+    let value: unknown;
+    try {
+      value = read(k);
+    } catch (error) {
+      if (!(error instanceof RefusedValue)) throw error;
+      refused ??= `column ${names[k]}: ${error.message}`;
+      checking = false;
+      try {
+        value = read(k);
+      } finally {
+        checking = true;
+      }
+    }
+    json[k] = value === null || value === undefined ? undefined : toJson(value);
+  }
+  if (refused === undefined) await sink.addTyped(json, line);
+  else await sink.reject(line, refused, `{${names.map((name, k) => `${JSON.stringify(name)}:${json[k] ?? 'null'}`).join(',')}}`);
 }
