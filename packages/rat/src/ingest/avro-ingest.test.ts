@@ -253,6 +253,27 @@ describe('Avro files', () => {
     ]);
   });
 
+  it('loads the duration logical type as ISO 8601 duration text, as Arrow and Parquet intervals load, also named again inside a record', async () => {
+    const duration = { type: 'fixed', name: 'Duration', size: 12, logicalType: 'duration' };
+    const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'span', type: ['null', duration] }, { name: 'leg', type: { type: 'record', name: 'Leg', fields: [{ name: 'span', type: 'Duration' }] } }] };
+    /** Months, days and milliseconds, unsigned little-endian 32-bit each (Avro specification, "Duration"). */
+    const span = (months: number, days: number, millis: number) => {
+      const bytes = Buffer.alloc(12);
+      [months, days, millis].forEach((n, i) => bytes.writeUInt32LE(n, 4 * i));
+      return bytes;
+    };
+    const records = [
+      { id: 1, span: span(14, 3, 1500), leg: { span: span(0, 0, 90_061_001) } },
+      { id: 2, span: null, leg: { span: span(0, 0, 0) } },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('durations.avro', await plainAvroFile(schema, records)), 'bronze.avro_durations');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT id, span, leg.span AS leg FROM bronze.avro_durations ORDER BY id')).toEqual([
+      { id: 1, span: 'P1Y2M3DT1.5S', leg: 'PT25H1M1.001S' },
+      { id: 2, span: null, leg: 'PT0S' },
+    ]);
+  });
+
   it('fails a cut-off, damaged or empty Avro file naming it, with a failed registry row and the table unchanged', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => order(i));
     const good = await avroFile(many, 'deflate', 16 * 1024);

@@ -10,7 +10,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeSnappy } from './snappy-block.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { addReadRow, type ColumnReading, decimalText, isoDate, isoTime, isoTimestamp, jsonText } from './typed-values.js';
+import { addReadRow, type ColumnReading, decimalText, isoDate, isoDuration, isoTime, isoTimestamp, jsonText } from './typed-values.js';
 
 type Schema = string | Schema[] | { type: Schema; [key: string]: unknown };
 interface Named {
@@ -26,7 +26,7 @@ interface Named {
  * The writer schema in the header gives the types: int, long, float, double, boolean, string, bytes,
  * enums and fixed, records as structs and arrays as lists at any depth, nullable unions as their
  * type, the logical types date, time-*, timestamp-* (timestamptz), local-timestamp-* (timestamp),
- * decimal and uuid; maps, unions of several types and recursive references become their JSON text. Blocks compressed with
+ * decimal and uuid, and duration as ISO 8601 duration text; maps, unions of several types and recursive references become their JSON text. Blocks compressed with
  * deflate, snappy (CRC-checked) or zstandard are decompressed, and so is a whole file wrapped in gzip
  * or zstd; the stream is read block by block. A top-level
  * record's fields are the columns; any other top-level type is one column, `value`.
@@ -202,6 +202,9 @@ function readingOf(schema: Schema, names: Map<string, Named>, namespace: string 
       return { sql: 'VARCHAR', value: PASS };
     case 'fixed':
       register(schema as Named, names, namespace);
+      // https://avro.apache.org/docs/1.12.0/specification/#duration: months, days and milliseconds, each an
+      // unsigned little-endian 32-bit integer. ISO 8601 duration text, as Arrow intervals and Parquet INTERVALs load.
+      if (logical === 'duration' && schema.size === 12) return { sql: 'VARCHAR', value: (v) => avroDuration(v as Buffer) };
       return primitive('bytes', schema);
     case 'array': {
       const item = readingOf(schema.items as Schema, names, namespace, within);
@@ -255,6 +258,10 @@ function primitive(type: string, schema: Record<string, unknown>): ColumnReading
     default:
       throw new Error(`unknown Avro type ${JSON.stringify(type)}`);
   }
+}
+
+function avroDuration(bytes: Buffer): string {
+  return isoDuration(bytes.readUInt32LE(0), bytes.readUInt32LE(4), BigInt(bytes.readUInt32LE(8)) * 1_000_000n);
 }
 
 /** A big-endian two's-complement integer (an Avro decimal's bytes). */
