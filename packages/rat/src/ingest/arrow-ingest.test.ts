@@ -466,6 +466,10 @@ describe('Arrow IPC files', () => {
     const report = await fx.ingestion.ingest(bad, 'bronze.arrow_bad');
     expect(report.files.map((f) => f.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
     for (const f of report.files) expect(f.error).toMatch(new RegExp(`${f.file.split('/').pop()!.replace('.', '\\.')}.*not a readable Arrow IPC file`));
+    // Not the Arrow library's own TypeError ("Cannot read properties of null (reading 'fieldsLength')").
+    expect(report.files[2]!.error).toBe(
+      `${bad[2]}: not a readable Arrow IPC file (cut off or damaged?): the file starts as the Arrow file format (ARROW1) but does not end with its footer and ARROW1: it was cut off, or is still being written`,
+    );
     expect(await fx.rat.query('SELECT id FROM bronze.arrow_bad')).toEqual([{ id: 1 }]);
     await expect(fx.ingestion.ingest(good, 'bronze.arrow_bad', { format: 'orc' as never })).rejects.toThrow('unknown format "orc": use csv, json, parquet, xlsx, arrow, avro');
   });

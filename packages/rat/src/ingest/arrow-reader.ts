@@ -91,12 +91,35 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
   } catch (error) {
     await sink.abort();
     if (error instanceof InputFileError) throw error;
-    const message = (error as Error).message.split('\n')[0] ?? '';
+    const message = (await missingFooter(file)) ?? (error as Error).message.split('\n')[0] ?? '';
     throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, `not a readable Arrow IPC file (cut off or damaged?): ${message}`, { cause: error });
   } finally {
     await source.close();
   }
   return sink.stage();
+}
+
+const FILE_MAGIC = Buffer.from('ARROW1');
+
+/**
+ * Why a file-format file cannot be read when it does not end as one must: the Arrow library then fails
+ * with a TypeError of its own ("Cannot read properties of null (reading 'fieldsLength')"), as it
+ * reads the footer from the file's end. A file starts and ends with the magic `ARROW1`
+ * (https://arrow.apache.org/docs/format/Columnar.html#ipc-file-format).
+ */
+async function missingFooter(file: ProbedFile): Promise<string | undefined> {
+  if (file.compression !== 'none' || file.size < 2 * FILE_MAGIC.length) return undefined;
+  const handle = await open(file.localPath, 'r');
+  try {
+    const start = Buffer.alloc(FILE_MAGIC.length);
+    const end = Buffer.alloc(FILE_MAGIC.length);
+    await handle.read(start, 0, start.length, 0);
+    await handle.read(end, 0, end.length, file.size - end.length);
+    if (!start.equals(FILE_MAGIC) || end.equals(FILE_MAGIC)) return undefined;
+    return `the file starts as the Arrow file format (${FILE_MAGIC.toString()}) but does not end with its footer and ${FILE_MAGIC.toString()}: it was cut off, or is still being written`;
+  } finally {
+    await handle.close();
+  }
 }
 
 interface ArrowSource {
