@@ -354,6 +354,24 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('refuses a Parquet file with decimals of more than 38 digits, which DuckDB reads as doubles, naming them; nothing is loaded', async () => {
+    const written = join(fx.dir, 'wide-decimals-written.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 1 AS id, 1234567890123456789.0123456789::DECIMAL(38, 10) AS d, {'x': 2.5::DECIMAL(38, 10)} AS s) TO ${quoteString(written)} (FORMAT parquet)`);
+    // As another writer declares a decimal(50, 10): the footer's precision 38 (zigzag varint 0x4c, after scale 10, 0x14) made 50 (0x64).
+    const bytes = await import('node:fs/promises').then((fs) => fs.readFile(written));
+    const footerStart = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+    const footer = bytes.subarray(footerStart).toString('latin1');
+    expect(footer.split('\x15\x14\x15\x4c').length - 1).toBe(4);
+    const path = await fx.file('wide-decimals.parquet', Buffer.concat([bytes.subarray(0, footerStart), Buffer.from(footer.replaceAll('\x15\x14\x15\x4c', '\x15\x14\x15\x64'), 'latin1')]));
+    expect(await fx.rat.query(`SELECT typeof(d) AS d, d::VARCHAR AS v FROM read_parquet(${quoteString(path)})`)).toEqual([{ d: 'DOUBLE', v: '1.2345678901234568e+18' }]);
+    const report = await fx.ingestion.ingest(path, 'bronze.parquet_wide_decimals');
+    expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(report.files[0]!.error).toBe(
+      `${path} (column "d"): columns d (DECIMAL(50, 10)), s.x (DECIMAL(50, 10)) are decimals of more than 38 digits, which DuckDB's Parquet reader does not read as the number the file holds (it gives a wrong double, or the bytes); nothing was loaded: write such a column as a decimal of at most 38 digits, or as text`,
+    );
+    expect(await fx.rat.query(`SELECT status FROM bronze._file_registry WHERE file_path = ${quoteString(path)}`)).toEqual([{ status: 'failed' }]);
+  });
+
   it('names Parquet columns alike but for case, and repeated ones, as every format does: NDJSON then Parquet into one table keep each value in its column', async () => {
     // DuckDB writes repeated names made unique (`name_1`): written under stand-in names of the same length, then renamed in the footer's bytes, as another writer leaves them.
     const written = join(fx.dir, 'case-twins-written.parquet');

@@ -1,7 +1,7 @@
 import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteFilePath, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
-import { readParquetFooters, type ParquetFooter } from '../engine/parquet-footer.js';
+import { type FooterColumn, readParquetFooters, type ParquetFooter } from '../engine/parquet-footer.js';
 import { mapColumnNames, uniqueColumnNames } from './column-names.js';
 import { fileReadError } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
@@ -31,6 +31,7 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
+  refuseWideDecimals(file, footer.columns);
   // DuckDB's read_parquet makes repeated names (ignoring case) unique its own way, `name`, `name_1`:
   // the footer's own names get rat's way, `name`, `name_2`, so a Parquet file's columns land where
   // the same names from any other format do.
@@ -51,6 +52,29 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   return { relation: view, columns: await stagedColumns(duck, view, mapping), hasLine: true, rows, rejects, rejected: 0, parse: { format: 'parquet' }, mapping };
 }
 
+
+/**
+ * Fails a file with DECIMAL columns of more than 38 digits, at any depth. DuckDB has no such decimal:
+ * its reader gives a double when the file also has the legacy DECIMAL annotation (what Arrow and
+ * Spark write), and that double is wrong, not only rounded (1.5 in a decimal(50, 10) reads as 98304),
+ * or else the value's bytes. Neither is the number the file holds, so nothing is loaded.
+ */
+function refuseWideDecimals(file: ProbedFile, columns: FooterColumn[]): void {
+  const wide: { path: string; precision: number; scale: number }[] = [];
+  const visit = (column: FooterColumn, path: string) => {
+    if (column.decimal && column.decimal.precision > 38) wide.push({ path, ...column.decimal });
+    for (const child of column.children) visit(child, `${path}.${child.name}`);
+  };
+  for (const column of columns) visit(column, column.name);
+  if (wide.length === 0) return;
+  const named = wide.map((w) => `${w.path} (DECIMAL(${w.precision}, ${w.scale}))`).join(', ');
+  throw new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    { column: wide[0]!.path },
+    `${wide.length === 1 ? `column ${named} is a decimal` : `columns ${named} are decimals`} of more than 38 digits, which DuckDB's Parquet reader does not read as the number the file holds (it gives a wrong double, or the bytes); nothing was loaded: write such a column as a decimal of at most 38 digits, or as text`,
+  );
+}
 
 /**
  * A column's SQL as a type Iceberg can store: an INTERVAL or TIME WITH TIME ZONE as text (see
