@@ -389,6 +389,22 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('keeps a Parquet column named like a repeated one made unique (a, a, a_2): the file\'s a_2 stays a_2, as in a file without the repeat', async () => {
+    const written = join(fx.dir, 'repeat-written.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 1 AS "a", 'second a' AS "q", 5 AS "a_2") TO ${quoteString(written)} (FORMAT parquet)`);
+    const bytes = (await import('node:fs/promises').then((fs) => fs.readFile(written))).toString('latin1');
+    // The footer names q as a, as a writer that allows repeated names leaves it (DuckDB's own writer does not).
+    const repeated = await fx.file('repeat.parquet', Buffer.from(bytes.replaceAll('\u0001q', '\u0001a'), 'latin1'));
+    expect(await fx.rat.query(`SELECT name FROM parquet_schema(${quoteString(repeated)}) WHERE name <> 'duckdb_schema'`)).toEqual([{ name: 'a' }, { name: 'a' }, { name: 'a_2' }]);
+    const plain = join(fx.dir, 'plain.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 2 AS "a", 6 AS "a_2") TO ${quoteString(plain)} (FORMAT parquet)`);
+    for (const path of [repeated, plain]) expect((await fx.ingestion.ingest(path, 'bronze.parquet_repeat')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT a, a_2, a_3 FROM bronze.parquet_repeat ORDER BY a')).toEqual([
+      { a: 1, a_2: 5, a_3: 'second a' },
+      { a: 2, a_2: 6, a_3: null },
+    ]);
+  });
+
   it('refuses every column whose type Iceberg cannot store at once, naming the --type options that load them', async () => {
     const path = join(fx.dir, 'nested-intervals.parquet');
     await fx.rat.duck.run(`COPY (SELECT 1 AS id, {'iv': INTERVAL '1 day'} AS span, [INTERVAL '2 hours'] AS spans) TO ${quoteString(path)} (FORMAT parquet)`);
