@@ -39,6 +39,7 @@ import {
   tableToIPC,
   TimeMillisecond,
   TimestampMicrosecond,
+  TimestampMillisecond,
   TimestampNanosecond,
   TimestampSecond,
   Uint8,
@@ -266,6 +267,21 @@ describe('Arrow IPC files', () => {
       { id: 1, amount: '12.34' },
       { id: 2, amount: '999999.99' },
       { id: 3, amount: '-0.05' },
+    ]);
+  });
+
+  it('quarantines a timestamp beyond DuckDB\'s range and a negative time of day, which failed the whole file, and loads the others', async () => {
+    const table = new Table({
+      id: vectorFromArray([1, 2, 3], new Int32()),
+      at: makeVector({ type: new TimestampMillisecond(), data: new BigInt64Array([0n, 100_000_000_000_000_000n, 0n]) }),
+      clock: makeVector({ type: new TimeMillisecond(), data: new Int32Array([1000, 0, -1]) }),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('out-of-range.arrow', tableToIPC(table, 'file')), 'bronze.arrow_out_of_range');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id FROM bronze.arrow_out_of_range')).toEqual([{ id: 1 }]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason FROM bronze.arrow_out_of_range__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column at: 100000000000000000000 microseconds since 1970-01-01 is beyond the range of a timestamp' },
+      { line: 3, reason: 'column clock: -1000 microseconds after midnight is not a time of day' },
     ]);
   });
 

@@ -253,6 +253,26 @@ describe('Avro files', () => {
     ]);
   });
 
+  it('quarantines a time of day outside the day, which failed the whole file, and loads the others (24:00:00 loads, as DuckDB takes it)', async () => {
+    const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'clock', type: { type: 'int', logicalType: 'time-millis' } }] };
+    const records = [
+      { id: 1, clock: 0 },
+      { id: 2, clock: -1 },
+      { id: 3, clock: 90_000_000 },
+      { id: 4, clock: 86_400_000 },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('out-of-range.avro', await plainAvroFile(schema, records)), 'bronze.avro_out_of_range');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(clock AS VARCHAR) AS clock FROM bronze.avro_out_of_range ORDER BY id')).toEqual([
+      { id: 1, clock: '00:00:00' },
+      { id: 4, clock: '24:00:00' },
+    ]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.avro_out_of_range__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column clock: -1000 microseconds after midnight is not a time of day', raw: '{"id":2,"clock":"-1000"}' },
+      { line: 3, reason: 'column clock: 90000000000 microseconds after midnight is not a time of day', raw: '{"id":3,"clock":"90000000000"}' },
+    ]);
+  });
+
   it('loads the duration logical type as ISO 8601 duration text, as Arrow and Parquet intervals load, also named again inside a record', async () => {
     const duration = { type: 'fixed', name: 'Duration', size: 12, logicalType: 'duration' };
     const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'span', type: ['null', duration] }, { name: 'leg', type: { type: 'record', name: 'Leg', fields: [{ name: 'span', type: 'Duration' }] } }] };

@@ -2,6 +2,12 @@ import { civilFromDays } from '../iceberg/calendar.js';
 import { formatDecimal } from '../iceberg/values.js';
 import type { RowSink } from './staged-rows.js';
 
+/** A value its column's type cannot hold (see decimalText, isoTime, isoTimestamp): its row goes to the quarantine, with this message as the reason. */
+export class RefusedValue extends Error {}
+
+/** False while a refused row is read again for the quarantine's `raw` (addReadRow). */
+let checking = true;
+
 /**
  * How a reader that knows its columns' types (Arrow, Avro) stages one column through RowSink: the
  * DuckDB type to read it as, and each value as JSON-ready JavaScript DuckDB converts to that type.
@@ -20,13 +26,27 @@ export function isoDate(days: number): string {
   return `${y}-${pad(month)}-${pad(day)}`;
 }
 
+/** Microseconds after midnight: 0 to 24:00:00, which DuckDB's TIME takes (a writer's -1 ms or 25 h is no time of day). */
+const DAY_MICROS = 86_400_000_000n;
+
+/** DuckDB's TIMESTAMP range in microseconds since 1970 (290309-12-22 BC to 294247-01-10 04:00:54.775806). */
+const FIRST_TIMESTAMP = -9_223_372_022_400_000_000n;
+const LAST_TIMESTAMP = 9_223_372_036_854_775_806n;
+
+/** A time of day, as a count of microseconds after midnight; one outside the day is refused (see RefusedValue). */
 export function isoTime(micros: bigint): string {
+  if (micros < 0n || micros > DAY_MICROS) {
+    if (checking) throw new RefusedValue(`${micros} microseconds after midnight is not a time of day`);
+    return String(micros);
+  }
   const seconds = micros / 1_000_000n;
   const fraction = micros % 1_000_000n;
   return `${pad(Number(seconds / 3600n))}:${pad(Number((seconds / 60n) % 60n))}:${pad(Number(seconds % 60n))}.${String(fraction).padStart(6, '0')}`;
 }
 
+/** A timestamp, as microseconds since 1970; one past DuckDB's range (a year beyond 294247) is refused (see RefusedValue). */
 export function isoTimestamp(micros: bigint): string {
+  if (checking && (micros < FIRST_TIMESTAMP || micros > LAST_TIMESTAMP)) throw new RefusedValue(`${micros} microseconds since 1970-01-01 is beyond the range of a timestamp`);
   const day = 86_400_000_000n;
   let days = micros / day;
   let rest = micros % day;
@@ -86,12 +106,6 @@ export function jsonText(value: unknown): string {
   if (typeof plain === 'bigint') return plain.toString();
   return typeof plain === 'string' ? plain : JSON.stringify(plain, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
 }
-
-/** A value its column's type cannot hold (see decimalText): its row goes to the quarantine, with this message as the reason. */
-export class RefusedValue extends Error {}
-
-/** False while a refused row is read again for the quarantine's `raw` (addReadRow). */
-let checking = true;
 
 /**
  * A decimal's unscaled value as the text DuckDB reads into DECIMAL(precision, scale). A writer may put
