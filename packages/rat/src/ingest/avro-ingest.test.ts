@@ -253,23 +253,25 @@ describe('Avro files', () => {
     ]);
   });
 
-  it('quarantines a time of day outside the day, which failed the whole file, and loads the others (24:00:00 loads, as DuckDB takes it)', async () => {
-    const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'clock', type: { type: 'int', logicalType: 'time-millis' } }] };
+  it('quarantines a time of day outside the day and a date past DuckDB\'s range, which failed the whole file, and loads the others (24:00:00 loads, as DuckDB takes it)', async () => {
+    const schema = {
+      type: 'record',
+      name: 'R',
+      fields: [{ name: 'id', type: 'int' }, { name: 'clock', type: { type: 'int', logicalType: 'time-millis' } }, { name: 'day', type: { type: 'int', logicalType: 'date' } }],
+    };
     const records = [
-      { id: 1, clock: 0 },
-      { id: 2, clock: -1 },
-      { id: 3, clock: 90_000_000 },
-      { id: 4, clock: 86_400_000 },
+      { id: 1, clock: 0, day: 2_147_483_646 },
+      { id: 2, clock: -1, day: 0 },
+      { id: 3, clock: 90_000_000, day: 0 },
+      { id: 4, clock: 86_400_000, day: -2_147_483_648 },
     ];
     const report = await fx.ingestion.ingest(await fx.file('out-of-range.avro', await plainAvroFile(schema, records)), 'bronze.avro_out_of_range');
-    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
-    expect(await fx.rat.query('SELECT id, CAST(clock AS VARCHAR) AS clock FROM bronze.avro_out_of_range ORDER BY id')).toEqual([
-      { id: 1, clock: '00:00:00' },
-      { id: 4, clock: '24:00:00' },
-    ]);
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 3 });
+    expect(await fx.rat.query('SELECT id, CAST(clock AS VARCHAR) AS clock, CAST(day AS VARCHAR) AS day FROM bronze.avro_out_of_range')).toEqual([{ id: 1, clock: '00:00:00', day: '5881580-07-10' }]);
     expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.avro_out_of_range__rejects ORDER BY line')).toEqual([
-      { line: 2, reason: 'column clock: -1000 microseconds after midnight is not a time of day', raw: '{"id":2,"clock":"-1000"}' },
-      { line: 3, reason: 'column clock: 90000000000 microseconds after midnight is not a time of day', raw: '{"id":3,"clock":"90000000000"}' },
+      { line: 2, reason: 'column clock: -1000 microseconds after midnight is not a time of day', raw: '{"id":2,"clock":"-1000","day":"1970-01-01"}' },
+      { line: 3, reason: 'column clock: 90000000000 microseconds after midnight is not a time of day', raw: '{"id":3,"clock":"90000000000","day":"1970-01-01"}' },
+      { line: 4, reason: 'column day: -2147483648 days since 1970-01-01 is beyond the range of a date', raw: expect.stringContaining('"clock":"24:00:00.000000"') },
     ]);
   });
 

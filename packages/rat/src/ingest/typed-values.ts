@@ -2,7 +2,7 @@ import { civilFromDays } from '../iceberg/calendar.js';
 import { formatDecimal } from '../iceberg/values.js';
 import type { RowSink } from './staged-rows.js';
 
-/** A value its column's type cannot hold (see decimalText, isoTime, isoTimestamp): its row goes to the quarantine, with this message as the reason. */
+/** A value its column's type cannot hold (see decimalText, isoDate, isoTime, isoTimestamp): its row goes to the quarantine, with this message as the reason. */
 export class RefusedValue extends Error {}
 
 /** False while a refused row is read again for the quarantine's `raw` (addReadRow). */
@@ -20,7 +20,12 @@ export interface ColumnReading {
   value(v: unknown): unknown;
 }
 
+/** DuckDB's DATE range in days since 1970 (5877642-06-25 BC to 5881580-07-10): a 32-bit day count's extremes are past it. */
+const LAST_DAY = 2_147_483_646;
+
+/** A date, as days since 1970; one past DuckDB's range is refused (see RefusedValue). */
 export function isoDate(days: number): string {
+  if (checking && Math.abs(days) > LAST_DAY) throw new RefusedValue(`${days} days since 1970-01-01 is beyond the range of a date`);
   const { year, month, day } = civilFromDays(days);
   const y = year < 0 ? `-${String(-year).padStart(4, '0')}` : String(year).padStart(4, '0');
   return `${y}-${pad(month)}-${pad(day)}`;
