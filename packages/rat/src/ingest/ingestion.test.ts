@@ -352,6 +352,16 @@ describe('ingest formats', () => {
       { ts: '2024-01-01 00:00:00.999999', tod: null },
       { ts: null, tod: null },
     ]);
+    // Inside a struct, a list and a map's values the same (a NULL struct stays NULL).
+    const nested = join(fx.dir, 'nested-nanos.parquet');
+    const late = `TIMESTAMP_NS '1969-12-31 23:59:59.999999999'`;
+    await fx.rat.duck.run(
+      `COPY (SELECT {'t': ${late}, 'c': TIME_NS '23:59:59.999999999'} AS s, [${late}, NULL] AS l, MAP {'k': ${late}} AS m, NULL::STRUCT(t TIMESTAMP_NS) AS z) TO ${quoteString(nested)} (FORMAT parquet)`,
+    );
+    expect((await fx.ingestion.ingest(nested, 'bronze.parquet_nested_nanos')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query("SELECT s.t::VARCHAR AS t, s.c::VARCHAR AS c, l[1]::VARCHAR AS l, m['k']::VARCHAR AS m, z FROM bronze.parquet_nested_nanos")).toEqual([
+      { t: '1969-12-31 23:59:59.999999', c: '23:59:59.999999', l: '1969-12-31 23:59:59.999999', m: '1969-12-31 23:59:59.999999', z: null },
+    ]);
   });
 
   it('refuses a Parquet file with decimals of more than 38 digits, which DuckDB reads as doubles, naming them; nothing is loaded', async () => {

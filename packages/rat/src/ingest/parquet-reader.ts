@@ -7,6 +7,7 @@ import { fileReadError } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { collect, type SourceColumn } from './json-reader.js';
+import { isNested, leavesOf, rebuildSql } from './json-nested.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 /**
@@ -86,9 +87,19 @@ function refuseWideDecimals(file: ProbedFile, columns: FooterColumn[]): void {
 function storableSql(value: string, type: DuckDBType): string {
   if (type.typeId === DuckDBTypeId.INTERVAL) return isoIntervalSql(value);
   if (type.typeId === DuckDBTypeId.TIME_TZ) return `CAST(${value} AS VARCHAR)`;
+  if (isNested(type)) {
+    // Inside structs, lists and map values too: the cast the write makes would move them the same way.
+    const nanos = leavesOf(type, (leaf) => microsSql('v', leaf) !== undefined);
+    return nanos.length === 0 ? value : rebuildSql(value, type, nanos.map((leaf) => ({ path: leaf.path, sql: (v: string) => microsSql(v, leaf.type)! })));
+  }
+  return microsSql(value, type) ?? value;
+}
+
+/** SQL of a nanosecond timestamp or time of day cut to microseconds (see storableSql); undefined for another type. */
+function microsSql(value: string, type: DuckDBType): string | undefined {
   if (type.typeId === DuckDBTypeId.TIMESTAMP_NS) return `CAST(${value} AS TIMESTAMP) - to_microseconds(CAST(epoch_ns(${value}) % 1000 < 0 AS BIGINT))`;
   if (type.typeId === DuckDBTypeId.TIME_NS) return `TIME '00:00:00' + to_microseconds(epoch_ns(${value}) // 1000)`;
-  return value;
+  return undefined;
 }
 
 /**
