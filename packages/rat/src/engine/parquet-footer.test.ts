@@ -66,14 +66,14 @@ describe('Parquet footers', () => {
     });
   });
 
-  it('keeps the Parquet physical type and a fixed length, which the BLOB type DuckDB reports hides', async () => {
+  it('keeps the Parquet physical type and a fixed length, which the BLOB type DuckDB reports hides, and a decimal\'s precision and scale', async () => {
     const path = join(dir, 'physical.parquet');
     await db.run(`COPY (SELECT 'x'::BLOB AS b, uuid() AS u, 1.5::DECIMAL(5,2) AS d) TO ${quoteString(path)} (FORMAT parquet)`);
     const footer = (await readParquetFooters(db, [path], new Map())).get(path)!;
     expect(footer.columns).toEqual([
       { name: 'b', kind: 'primitive', type: 'BLOB', physicalType: 'BYTE_ARRAY', children: [] },
       { name: 'u', kind: 'primitive', type: 'UUID', physicalType: 'FIXED_LEN_BYTE_ARRAY', typeLength: 16, children: [] },
-      { name: 'd', kind: 'primitive', type: 'DECIMAL(5,2)', physicalType: 'INT32', children: [] },
+      { name: 'd', kind: 'primitive', type: 'DECIMAL(5,2)', physicalType: 'INT32', decimal: { precision: 5, scale: 2 }, children: [] },
     ]);
   });
 });

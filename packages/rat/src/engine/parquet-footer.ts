@@ -14,6 +14,8 @@ export interface FooterColumn {
   /** The Parquet physical type of a primitive column (`INT32`, `BYTE_ARRAY`, `FIXED_LEN_BYTE_ARRAY`, ...), and a fixed one's length. */
   physicalType?: string;
   typeLength?: number;
+  /** A DECIMAL column's precision and scale, as the file declares them. */
+  decimal?: { precision: number; scale: number };
   children: FooterColumn[];
 }
 
@@ -34,6 +36,8 @@ interface SchemaRow {
   num_children: number | bigint | null;
   converted_type: string | null;
   logical_type: string | null;
+  scale: number | bigint | null;
+  precision: number | bigint | null;
   repetition_type: string | null;
   duckdb_type: string | null;
 }
@@ -43,7 +47,7 @@ export async function readParquetFooters(db: DuckDb, paths: string[], cache: Map
   const missing = [...new Set(paths.filter((p) => !cache.has(p)))];
   if (missing.length > 0) {
     const rows = await db.rows<SchemaRow>(
-      `SELECT file_name, name, field_id, type, type_length, num_children, converted_type, logical_type, repetition_type, duckdb_type
+      `SELECT file_name, name, field_id, type, type_length, num_children, converted_type, logical_type, scale, precision, repetition_type, duckdb_type
        FROM parquet_schema([${missing.map(quoteFilePath).join(', ')}]) ORDER BY file_name, column_id`,
     );
     const byFile = new Map<string, SchemaRow[]>();
@@ -91,11 +95,13 @@ function footerOf(rows: SchemaRow[]): ParquetFooter {
   return { columns, shape: JSON.stringify(columns), fieldIds };
 }
 
-function primitiveTypes(row: SchemaRow): Pick<FooterColumn, 'type' | 'physicalType' | 'typeLength'> {
+function primitiveTypes(row: SchemaRow): Pick<FooterColumn, 'type' | 'physicalType' | 'typeLength' | 'decimal'> {
+  const decimal = row.converted_type === 'DECIMAL' || /^DecimalType\(/.test(row.logical_type ?? '');
   return {
     ...(row.duckdb_type ? { type: row.duckdb_type } : {}),
     ...(row.type ? { physicalType: row.type } : {}),
     ...(row.type_length !== null && row.type_length !== undefined ? { typeLength: Number(row.type_length) } : {}),
+    ...(decimal && row.precision !== null ? { decimal: { precision: Number(row.precision), scale: Number(row.scale ?? 0) } } : {}),
   };
 }
 

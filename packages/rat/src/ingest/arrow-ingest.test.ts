@@ -39,6 +39,7 @@ import {
   tableToIPC,
   TimeMillisecond,
   TimestampMicrosecond,
+  TimestampMillisecond,
   TimestampNanosecond,
   TimestampSecond,
   Uint8,
@@ -251,6 +252,39 @@ describe('Arrow IPC files', () => {
     expect(rows.map((r) => r.l256)).toEqual(lists);
   });
 
+  it('quarantines a row whose decimal has more digits than its type says, and a replay loads it once the column is wider', async () => {
+    // The Arrow library does not check a decimal's digits against its precision: 999999.99 in a decimal(5, 2).
+    const amount = makeData({ type: new Decimal(2, 5, 128), length: 3, data: new Uint32Array([1234, 0, 0, 0, 99999999, 0, 0, 0, -5 >>> 0, 0xffffffff, 0xffffffff, 0xffffffff]) });
+    const table = new Table({ id: vectorFromArray([1, 2, 3], new Int32()), amount: makeVector(amount) });
+    const report = await fx.ingestion.ingest(await fx.file('wide-decimal.arrow', tableToIPC(table, 'file')), 'bronze.arrow_wide_decimal');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.arrow_wide_decimal__rejects')).toEqual([
+      { line: 2, reason: 'column amount: 999999.99 has more digits than DECIMAL(5, 2) holds', raw: '{"id":2,"amount":"999999.99"}' },
+    ]);
+    await fx.rat.sql('ALTER TABLE bronze.arrow_wide_decimal ALTER COLUMN amount TYPE DECIMAL(10, 2)');
+    expect(await fx.ingestion.replayRejects('bronze.arrow_wide_decimal')).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT id, CAST(amount AS VARCHAR) AS amount FROM bronze.arrow_wide_decimal ORDER BY id')).toEqual([
+      { id: 1, amount: '12.34' },
+      { id: 2, amount: '999999.99' },
+      { id: 3, amount: '-0.05' },
+    ]);
+  });
+
+  it('quarantines a timestamp beyond DuckDB\'s range and a negative time of day, which failed the whole file, and loads the others', async () => {
+    const table = new Table({
+      id: vectorFromArray([1, 2, 3], new Int32()),
+      at: makeVector({ type: new TimestampMillisecond(), data: new BigInt64Array([0n, 100_000_000_000_000_000n, 0n]) }),
+      clock: makeVector({ type: new TimeMillisecond(), data: new Int32Array([1000, 0, -1]) }),
+    });
+    const report = await fx.ingestion.ingest(await fx.file('out-of-range.arrow', tableToIPC(table, 'file')), 'bronze.arrow_out_of_range');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id FROM bronze.arrow_out_of_range')).toEqual([{ id: 1 }]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason FROM bronze.arrow_out_of_range__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column at: 100000000000000000000 microseconds since 1970-01-01 is beyond the range of a timestamp' },
+      { line: 3, reason: 'column clock: -1000 microseconds after midnight is not a time of day' },
+    ]);
+  });
+
   it('reads timestamps in a list or struct as exactly as a column (not through a millisecond double)', async () => {
     const micros = [253402300799999999n, 32503680000123457n, -1n];
     const nanos = [1700000000999999999n, 1700000000123456789n, -1n];
@@ -280,7 +314,9 @@ describe('Arrow IPC files', () => {
 
   it('names repeated or empty field names apart (the Arrow library cannot write such a file: the names alone)', () => {
     const fields = [new Field('id', new Int32()), new Field('id', new Utf8()), new Field('', new Utf8()), new Field('id_2', new Utf8())];
-    expect(uniqueNames(fields)).toEqual(['id', 'id_2', 'column_3', 'id_2_2']);
+    // The file's own id_2 keeps its name (a file without the repeated id fills the same column); the repeated id skips it.
+    expect(uniqueNames(fields)).toEqual(['id', 'id_3', 'column_3', 'id_2']);
+    expect(uniqueNames([new Field('', new Int32()), new Field('column_1', new Int32()), new Field('', new Int32())])).toEqual(['column_1_2', 'column_1', 'column_3']);
     // Names alike but for case stay apart as they are: the column names are decided by their spelling (mapColumnNames), as for every format.
     expect(uniqueNames([new Field('ID', new Int32()), new Field('id', new Int32()), new Field('Id_2', new Int32())])).toEqual(['ID', 'id', 'Id_2']);
   });
@@ -448,6 +484,10 @@ describe('Arrow IPC files', () => {
     const report = await fx.ingestion.ingest(bad, 'bronze.arrow_bad');
     expect(report.files.map((f) => f.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
     for (const f of report.files) expect(f.error).toMatch(new RegExp(`${f.file.split('/').pop()!.replace('.', '\\.')}.*not a readable Arrow IPC file`));
+    // Not the Arrow library's own TypeError ("Cannot read properties of null (reading 'fieldsLength')").
+    expect(report.files[2]!.error).toBe(
+      `${bad[2]}: not a readable Arrow IPC file (cut off or damaged?): the file starts as the Arrow file format (ARROW1) but does not end with its footer and ARROW1: it was cut off, or is still being written`,
+    );
     expect(await fx.rat.query('SELECT id FROM bronze.arrow_bad')).toEqual([{ id: 1 }]);
     await expect(fx.ingestion.ingest(good, 'bronze.arrow_bad', { format: 'orc' as never })).rejects.toThrow('unknown format "orc": use csv, json, parquet, xlsx, arrow, avro');
   });

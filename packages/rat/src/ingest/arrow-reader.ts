@@ -26,7 +26,6 @@ import {
 } from 'apache-arrow';
 import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
-import { formatDecimal } from '../iceberg/values.js';
 import { uniqueColumnNames } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
@@ -34,7 +33,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeLz4Frame } from './lz4-frame.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoDuration, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
+import { addReadRow, type ColumnReading, decimalText, isoDate, isoDuration, isoTime, isoTimestamp, jsonText } from './typed-values.js';
 
 /**
  * How an Arrow column is staged: the DuckDB type (see ColumnReading), and a reader of its values.
@@ -85,23 +84,42 @@ export async function stageArrow(ctx: StageContext, file: ProbedFile): Promise<S
       const json: (string | undefined)[] = new Array<string | undefined>(getters.length);
       for (let i = 0; i < batch.numRows; i++) {
         row++;
-        for (let k = 0; k < getters.length; k++) {
-          const value = getters[k]!(i);
-          json[k] = value === null ? undefined : toJson(value);
-        }
-        await sink.addTyped(json, row);
+        await addReadRow(sink, names, json, (k) => getters[k]!(i), row);
       }
       ctx.onBytesRead?.(source.bytesRead());
     }
   } catch (error) {
     await sink.abort();
     if (error instanceof InputFileError) throw error;
-    const message = (error as Error).message.split('\n')[0] ?? '';
+    const message = (await missingFooter(file)) ?? (error as Error).message.split('\n')[0] ?? '';
     throw new InputFileError('INGEST_FILE_INVALID', file.display, row > 0 ? { row: row + 1 } : {}, `not a readable Arrow IPC file (cut off or damaged?): ${message}`, { cause: error });
   } finally {
     await source.close();
   }
   return sink.stage();
+}
+
+const FILE_MAGIC = Buffer.from('ARROW1');
+
+/**
+ * Why a file-format file cannot be read when it does not end as one must: the Arrow library then fails
+ * with a TypeError of its own ("Cannot read properties of null (reading 'fieldsLength')"), as it
+ * reads the footer from the file's end. A file starts and ends with the magic `ARROW1`
+ * (https://arrow.apache.org/docs/format/Columnar.html#ipc-file-format).
+ */
+async function missingFooter(file: ProbedFile): Promise<string | undefined> {
+  if (file.compression !== 'none' || file.size < 2 * FILE_MAGIC.length) return undefined;
+  const handle = await open(file.localPath, 'r');
+  try {
+    const start = Buffer.alloc(FILE_MAGIC.length);
+    const end = Buffer.alloc(FILE_MAGIC.length);
+    await handle.read(start, 0, start.length, 0);
+    await handle.read(end, 0, end.length, file.size - end.length);
+    if (!start.equals(FILE_MAGIC) || end.equals(FILE_MAGIC)) return undefined;
+    return `the file starts as the Arrow file format (${FILE_MAGIC.toString()}) but does not end with its footer and ${FILE_MAGIC.toString()}: it was cut off, or is still being written`;
+  } finally {
+    await handle.close();
+  }
 }
 
 interface ArrowSource {
@@ -357,7 +375,7 @@ function decimalColumn(decimal: Decimal): ArrowColumn {
     let unscaled = 0n;
     for (let w = words - 1; w >= 0; w--) unscaled = (unscaled << 32n) | BigInt(values[i * words + w]!);
     unscaled = BigInt.asIntN(bitWidth, unscaled) * 10n ** BigInt(Math.max(0, -scale));
-    return formatDecimal(unscaled, Math.max(0, scale));
+    return decimalText(unscaled, sql === 'VARCHAR' ? Infinity : precision, Math.max(0, scale));
   });
 }
 

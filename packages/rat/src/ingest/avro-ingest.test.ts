@@ -85,7 +85,8 @@ function order(i: number): Record<string, unknown> {
 
 /** An uncompressed Avro file of `records` as avsc writes them for `schema`. */
 function plainAvroFile(schema: unknown, records: unknown[]): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema(schema as avro.schema.AvroSchema));
+  // Given the schema itself (not its type), avsc writes it to the header as it is, logical types included.
+  const encoder = new avro.streams.BlockEncoder(schema as avro.schema.AvroSchema);
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     encoder.on('end', () => resolve(Buffer.concat(chunks)));
@@ -230,6 +231,68 @@ describe('Avro files', () => {
     expect(await fx.rat.query('SELECT v, next, meta.tag AS tag, meta.parent AS parent FROM bronze.avro_recursive ORDER BY v')).toEqual([
       { v: 1, next: '{"v":2,"next":{"v":3,"next":null,"meta":null},"meta":null}', tag: 'a', parent: '{"v":0,"next":null,"meta":null}' },
       { v: 4, next: null, tag: null, parent: null },
+    ]);
+  });
+
+  it('quarantines a row whose decimal has more digits than its schema says, at the top or nested, and loads the others', async () => {
+    const amount = { type: 'bytes', logicalType: 'decimal', precision: 4, scale: 2 };
+    const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'amount', type: amount }, { name: 'fee', type: { type: 'record', name: 'Fee', fields: [{ name: 'amount', type: amount }] } }] };
+    // avsc does not check a decimal's digits against its precision, as other writers do not.
+    const bytes = (unscaled: number) => decimalBytes(BigInt(unscaled));
+    const records = [
+      { id: 1, amount: bytes(1234), fee: { amount: bytes(-5) } },
+      { id: 2, amount: bytes(100000), fee: { amount: bytes(1) } },
+      { id: 3, amount: bytes(1), fee: { amount: bytes(-99999) } },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('wide-decimals.avro', await plainAvroFile(schema, records)), 'bronze.avro_wide_decimals');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(amount AS VARCHAR) AS amount, CAST(fee.amount AS VARCHAR) AS fee FROM bronze.avro_wide_decimals')).toEqual([{ id: 1, amount: '12.34', fee: '-0.05' }]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.avro_wide_decimals__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column amount: 1000.00 has more digits than DECIMAL(4, 2) holds', raw: '{"id":2,"amount":"1000.00","fee":{"amount":"0.01"}}' },
+      { line: 3, reason: 'column fee: -999.99 has more digits than DECIMAL(4, 2) holds', raw: '{"id":3,"amount":"0.01","fee":{"amount":"-999.99"}}' },
+    ]);
+  });
+
+  it('quarantines a time of day outside the day and a date past DuckDB\'s range, which failed the whole file, and loads the others (24:00:00 loads, as DuckDB takes it)', async () => {
+    const schema = {
+      type: 'record',
+      name: 'R',
+      fields: [{ name: 'id', type: 'int' }, { name: 'clock', type: { type: 'int', logicalType: 'time-millis' } }, { name: 'day', type: { type: 'int', logicalType: 'date' } }],
+    };
+    const records = [
+      { id: 1, clock: 0, day: 2_147_483_646 },
+      { id: 2, clock: -1, day: 0 },
+      { id: 3, clock: 90_000_000, day: 0 },
+      { id: 4, clock: 86_400_000, day: -2_147_483_648 },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('out-of-range.avro', await plainAvroFile(schema, records)), 'bronze.avro_out_of_range');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 3 });
+    expect(await fx.rat.query('SELECT id, CAST(clock AS VARCHAR) AS clock, CAST(day AS VARCHAR) AS day FROM bronze.avro_out_of_range')).toEqual([{ id: 1, clock: '00:00:00', day: '5881580-07-10' }]);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.avro_out_of_range__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'column clock: -1000 microseconds after midnight is not a time of day', raw: '{"id":2,"clock":"-1000","day":"1970-01-01"}' },
+      { line: 3, reason: 'column clock: 90000000000 microseconds after midnight is not a time of day', raw: '{"id":3,"clock":"90000000000","day":"1970-01-01"}' },
+      { line: 4, reason: 'column day: -2147483648 days since 1970-01-01 is beyond the range of a date', raw: expect.stringContaining('"clock":"24:00:00.000000"') },
+    ]);
+  });
+
+  it('loads the duration logical type as ISO 8601 duration text, as Arrow and Parquet intervals load, also named again inside a record', async () => {
+    const duration = { type: 'fixed', name: 'Duration', size: 12, logicalType: 'duration' };
+    const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'int' }, { name: 'span', type: ['null', duration] }, { name: 'leg', type: { type: 'record', name: 'Leg', fields: [{ name: 'span', type: 'Duration' }] } }] };
+    /** Months, days and milliseconds, unsigned little-endian 32-bit each (Avro specification, "Duration"). */
+    const span = (months: number, days: number, millis: number) => {
+      const bytes = Buffer.alloc(12);
+      [months, days, millis].forEach((n, i) => bytes.writeUInt32LE(n, 4 * i));
+      return bytes;
+    };
+    const records = [
+      { id: 1, span: span(14, 3, 1500), leg: { span: span(0, 0, 90_061_001) } },
+      { id: 2, span: null, leg: { span: span(0, 0, 0) } },
+    ];
+    const report = await fx.ingestion.ingest(await fx.file('durations.avro', await plainAvroFile(schema, records)), 'bronze.avro_durations');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT id, span, leg.span AS leg FROM bronze.avro_durations ORDER BY id')).toEqual([
+      { id: 1, span: 'P1Y2M3DT1.5S', leg: 'PT25H1M1.001S' },
+      { id: 2, span: null, leg: 'PT0S' },
     ]);
   });
 

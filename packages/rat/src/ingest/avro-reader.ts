@@ -3,7 +3,6 @@ import avro from 'avsc';
 import { decompress } from 'fzstd';
 import { quoteIdent } from '../engine/duckdb.js';
 import { BIGINT_LONG } from '../iceberg/avro-file.js';
-import { formatDecimal } from '../iceberg/values.js';
 import { uniqueColumnNames } from './column-names.js';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
@@ -11,7 +10,7 @@ import { InputFileError } from './input-file-error.js';
 import { decodeSnappy } from './snappy-block.js';
 import type { StageContext, StagedFile } from './staged-file.js';
 import { RowSink } from './staged-rows.js';
-import { type ColumnReading, isoDate, isoTime, isoTimestamp, jsonText, toJson } from './typed-values.js';
+import { addReadRow, type ColumnReading, decimalText, isoDate, isoDuration, isoTime, isoTimestamp, jsonText } from './typed-values.js';
 
 type Schema = string | Schema[] | { type: Schema; [key: string]: unknown };
 interface Named {
@@ -27,7 +26,7 @@ interface Named {
  * The writer schema in the header gives the types: int, long, float, double, boolean, string, bytes,
  * enums and fixed, records as structs and arrays as lists at any depth, nullable unions as their
  * type, the logical types date, time-*, timestamp-* (timestamptz), local-timestamp-* (timestamp),
- * decimal and uuid; maps, unions of several types and recursive references become their JSON text. Blocks compressed with
+ * decimal and uuid, and duration as ISO 8601 duration text; maps, unions of several types and recursive references become their JSON text. Blocks compressed with
  * deflate, snappy (CRC-checked) or zstandard are decompressed, and so is a whole file wrapped in gzip
  * or zstd; the stream is read block by block. A top-level
  * record's fields are the columns; any other top-level type is one column, `value`.
@@ -49,20 +48,21 @@ export async function stageAvro(ctx: StageContext, file: ProbedFile): Promise<St
   try {
     let columns: AvroColumn[] | undefined;
     let json: (string | undefined)[] = [];
+    let names: string[] = [];
     let isRecord = true;
     for await (const record of decoder as AsyncIterable<unknown>) {
       if (!columns) {
         columns = columnsOf(writerSchema!);
         for (const c of columns) sink.declare(c.name, c.reading.sql, c.reading.convert);
+        names = columns.map((c) => c.name);
         json = new Array<string | undefined>(columns.length);
         isRecord = isRecordSchema(writerSchema!);
       }
       row++;
-      for (let k = 0; k < columns.length; k++) {
-        const v = isRecord ? (record as Record<string, unknown>)[columns[k]!.field] : record;
-        json[k] = v === null || v === undefined ? undefined : toJson(columns[k]!.reading.value(v));
-      }
-      await sink.addTyped(json, row);
+      await addReadRow(sink, names, json, (k) => {
+        const v = isRecord ? (record as Record<string, unknown>)[columns![k]!.field] : record;
+        return v === null || v === undefined ? null : columns![k]!.reading.value(v);
+      }, row);
       if (row % 10_000 === 0) ctx.onBytesRead?.(source.bytesRead());
     }
     ctx.onBytesRead?.(source.bytesRead());
@@ -202,6 +202,9 @@ function readingOf(schema: Schema, names: Map<string, Named>, namespace: string 
       return { sql: 'VARCHAR', value: PASS };
     case 'fixed':
       register(schema as Named, names, namespace);
+      // https://avro.apache.org/docs/1.12.0/specification/#duration: months, days and milliseconds, each an
+      // unsigned little-endian 32-bit integer. ISO 8601 duration text, as Arrow intervals and Parquet INTERVALs load.
+      if (logical === 'duration' && schema.size === 12) return { sql: 'VARCHAR', value: (v) => avroDuration(v as Buffer) };
       return primitive('bytes', schema);
     case 'array': {
       const item = readingOf(schema.items as Schema, names, namespace, within);
@@ -245,7 +248,7 @@ function primitive(type: string, schema: Record<string, unknown>): ColumnReading
       const precision = Number(schema.precision);
       const scale = Number(schema.scale ?? 0);
       if (logical === 'decimal' && Number.isInteger(precision) && precision > 0) {
-        return { sql: precision <= 38 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => formatDecimal(unscaledOf(v as Buffer), scale) };
+        return { sql: precision <= 38 ? `DECIMAL(${precision}, ${scale})` : 'VARCHAR', value: (v) => decimalText(unscaledOf(v as Buffer), precision, scale) };
       }
       // Bytes travel as base64 text: a column becomes a BLOB again, bytes inside a struct or list stay that text.
       return { sql: 'VARCHAR', convert: 'from_base64', value: (v) => (v as Buffer).toString('base64') };
@@ -255,6 +258,10 @@ function primitive(type: string, schema: Record<string, unknown>): ColumnReading
     default:
       throw new Error(`unknown Avro type ${JSON.stringify(type)}`);
   }
+}
+
+function avroDuration(bytes: Buffer): string {
+  return isoDuration(bytes.readUInt32LE(0), bytes.readUInt32LE(4), BigInt(bytes.readUInt32LE(8)) * 1_000_000n);
 }
 
 /** A big-endian two's-complement integer (an Avro decimal's bytes). */

@@ -192,6 +192,11 @@ describe('bad input', () => {
     expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
     expect(report.files[0]!.error).toContain(`${path}: `);
     expect(await fx.rat.query(`SELECT count(*)::INT AS n FROM bronze._file_registry WHERE file_path = ${quoteString(path)} AND status = 'failed'`)).toEqual([{ n: 1 }]);
+    // DuckDB names the staging link it read; the error names the file instead, all through.
+    expect(report.files[0]!.error).toBe(`${path}: Failed to read file "${path}": Snappy decompression failure`);
+    const cut = await fx.file('cut.parquet', bytes.subarray(0, bytes.length - 100));
+    const cutReport = await fx.ingestion.ingest(cut, 'bronze.corpus');
+    expect(cutReport.files[0]!.error).toBe(`${cut}: No magic bytes found at end of file '${cut}'`);
   });
 
   it('refuses an empty file and a header-only file', async () => {

@@ -162,15 +162,22 @@ function isCaseVariant(a: string, b: string): boolean {
 
 /**
  * A file's own column names as columns: an empty one becomes `column_<n>`, one spelled exactly as an
- * earlier one gets `_2`, `_3` (by position: nothing else tells them apart). Names alike but for case
- * stay as they are, for mapColumnNames to tell apart by their spelling, as it does for every format.
+ * earlier one gets `_2`, `_3` (by position: nothing else tells them apart), skipping the names the
+ * file itself has: with columns `id, id, id_2`, the file's `id_2` keeps its name, where another file
+ * brings it too, and the second `id` is `id_3`. Names alike but for case stay as they are, for
+ * mapColumnNames to tell apart by their spelling, as it does for every format.
  */
 export function uniqueColumnNames(names: readonly string[]): string[] {
+  const spelled = new Set(names);
   const used = new Set<string>();
   return names.map((name, k) => {
+    if (name !== '' && !used.has(name)) {
+      used.add(name);
+      return name;
+    }
     const base = name === '' ? `column_${k + 1}` : name;
     let unique = base;
-    for (let n = 2; used.has(unique); n++) unique = `${base}_${n}`;
+    for (let n = 2; used.has(unique) || spelled.has(unique); n++) unique = `${base}_${n}`;
     used.add(unique);
     return unique;
   });

@@ -1093,9 +1093,11 @@ export async function changesOnFile(duck: DuckDb, file: ProbedFile, sql: string)
  * from the reader's own words (`Line: 5`, `in line 3`, `at byte 120`): not from the `LINE 1:` of
  * DuckDB's excerpt of the SQL, nor from a byte counted inside a JSON record (`at byte 14 in
  * record/value 152`). DuckDB's advice names its own options; it is put in rat's terms (readerAdvice).
+ * DuckDB names the path it read, which is rat's staging link to the file (or a landing object's
+ * download): the file's own name stands in for it.
  */
 export function fileReadError(file: ProbedFile, error: unknown): InputFileError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = (error instanceof Error ? error.message : String(error)).replaceAll(file.localPath, file.display);
   const first = readerAdvice((message.split('\n')[0] ?? message).replace(/^[A-Za-z ]+Error: /, ''));
   const line = /\b[Ll]ine:? (\d+)/.exec(message);
   const byte = /at byte (\d+)(?! in record)/i.exec(message);

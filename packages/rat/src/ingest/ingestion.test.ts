@@ -343,6 +343,55 @@ describe('ingest formats', () => {
     ]);
   });
 
+  it('cuts Parquet nanosecond timestamps and times of day to microseconds, before 1970 too, and never rounds up', async () => {
+    const path = join(fx.dir, 'nanos.parquet');
+    await fx.rat.duck.run(`COPY (SELECT * FROM (VALUES
+        (1, TIMESTAMP_NS '1969-12-31 23:59:59.999999999', TIME_NS '23:59:59.999999999'),
+        (2, TIMESTAMP_NS '1900-01-01 00:00:00.000000500', TIME_NS '00:00:00.000000001'),
+        (3, TIMESTAMP_NS '1969-12-31 23:59:59.999999', TIME_NS '12:00:00.123456'),
+        (4, TIMESTAMP_NS '2024-01-01 00:00:00.999999999', NULL),
+        (5, NULL, NULL)) t(id, ts, tod)) TO ${quoteString(path)} (FORMAT parquet)`);
+    const report = await fx.ingestion.ingest(path, 'bronze.parquet_nanos');
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 5 });
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.parquet_nanos')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ ts: 'timestamp', tod: 'time' });
+    expect(await fx.rat.query('SELECT CAST(ts AS VARCHAR) AS ts, CAST(tod AS VARCHAR) AS tod FROM bronze.parquet_nanos ORDER BY id')).toEqual([
+      { ts: '1969-12-31 23:59:59.999999', tod: '23:59:59.999999' },
+      { ts: '1900-01-01 00:00:00', tod: '00:00:00' },
+      { ts: '1969-12-31 23:59:59.999999', tod: '12:00:00.123456' },
+      { ts: '2024-01-01 00:00:00.999999', tod: null },
+      { ts: null, tod: null },
+    ]);
+    // Inside a struct, a list and a map's values the same (a NULL struct stays NULL).
+    const nested = join(fx.dir, 'nested-nanos.parquet');
+    const late = `TIMESTAMP_NS '1969-12-31 23:59:59.999999999'`;
+    await fx.rat.duck.run(
+      `COPY (SELECT {'t': ${late}, 'c': TIME_NS '23:59:59.999999999'} AS s, [${late}, NULL] AS l, MAP {'k': ${late}} AS m, NULL::STRUCT(t TIMESTAMP_NS) AS z) TO ${quoteString(nested)} (FORMAT parquet)`,
+    );
+    expect((await fx.ingestion.ingest(nested, 'bronze.parquet_nested_nanos')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query("SELECT s.t::VARCHAR AS t, s.c::VARCHAR AS c, l[1]::VARCHAR AS l, m['k']::VARCHAR AS m, z FROM bronze.parquet_nested_nanos")).toEqual([
+      { t: '1969-12-31 23:59:59.999999', c: '23:59:59.999999', l: '1969-12-31 23:59:59.999999', m: '1969-12-31 23:59:59.999999', z: null },
+    ]);
+  });
+
+  it('refuses a Parquet file with decimals of more than 38 digits, which DuckDB reads as doubles, naming them; nothing is loaded', async () => {
+    const written = join(fx.dir, 'wide-decimals-written.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 1 AS id, 1234567890123456789.0123456789::DECIMAL(38, 10) AS d, {'x': 2.5::DECIMAL(38, 10)} AS s) TO ${quoteString(written)} (FORMAT parquet)`);
+    // As another writer declares a decimal(50, 10): the footer's precision 38 (zigzag varint 0x4c, after scale 10, 0x14) made 50 (0x64).
+    const bytes = await import('node:fs/promises').then((fs) => fs.readFile(written));
+    const footerStart = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+    const footer = bytes.subarray(footerStart).toString('latin1');
+    expect(footer.split('\x15\x14\x15\x4c').length - 1).toBe(4);
+    const path = await fx.file('wide-decimals.parquet', Buffer.concat([bytes.subarray(0, footerStart), Buffer.from(footer.replaceAll('\x15\x14\x15\x4c', '\x15\x14\x15\x64'), 'latin1')]));
+    expect(await fx.rat.query(`SELECT typeof(d) AS d, d::VARCHAR AS v FROM read_parquet(${quoteString(path)})`)).toEqual([{ d: 'DOUBLE', v: '1.2345678901234568e+18' }]);
+    const report = await fx.ingestion.ingest(path, 'bronze.parquet_wide_decimals');
+    expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+    expect(report.files[0]!.error).toBe(
+      `${path} (column "d"): columns d (DECIMAL(50, 10)), s.x (DECIMAL(50, 10)) are decimals of more than 38 digits, which DuckDB's Parquet reader does not read as the number the file holds (it gives a wrong double, or the bytes); nothing was loaded: write such a column as a decimal of at most 38 digits, or as text`,
+    );
+    expect(await fx.rat.query(`SELECT status FROM bronze._file_registry WHERE file_path = ${quoteString(path)}`)).toEqual([{ status: 'failed' }]);
+  });
+
   it('names Parquet columns alike but for case, and repeated ones, as every format does: NDJSON then Parquet into one table keep each value in its column', async () => {
     // DuckDB writes repeated names made unique (`name_1`): written under stand-in names of the same length, then renamed in the footer's bytes, as another writer leaves them.
     const written = join(fx.dir, 'case-twins-written.parquet');
@@ -357,6 +406,22 @@ describe('ingest formats', () => {
       // `name` keeps its name, then `NAME` and `Name` (in the order of their spellings) get _2 and _3, in both files.
       { name: 'lower0', name_2: 0, name_3: 'upper0', id: 3, id_2: 4 },
       { name: 'lower1', name_2: 1, name_3: 'upper1', id: 5, id_2: 6 },
+    ]);
+  });
+
+  it('keeps a Parquet column named like a repeated one made unique (a, a, a_2): the file\'s a_2 stays a_2, as in a file without the repeat', async () => {
+    const written = join(fx.dir, 'repeat-written.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 1 AS "a", 'second a' AS "q", 5 AS "a_2") TO ${quoteString(written)} (FORMAT parquet)`);
+    const bytes = (await import('node:fs/promises').then((fs) => fs.readFile(written))).toString('latin1');
+    // The footer names q as a, as a writer that allows repeated names leaves it (DuckDB's own writer does not).
+    const repeated = await fx.file('repeat.parquet', Buffer.from(bytes.replaceAll('\u0001q', '\u0001a'), 'latin1'));
+    expect(await fx.rat.query(`SELECT name FROM parquet_schema(${quoteString(repeated)}) WHERE name <> 'duckdb_schema'`)).toEqual([{ name: 'a' }, { name: 'a' }, { name: 'a_2' }]);
+    const plain = join(fx.dir, 'plain.parquet');
+    await fx.rat.duck.run(`COPY (SELECT 2 AS "a", 6 AS "a_2") TO ${quoteString(plain)} (FORMAT parquet)`);
+    for (const path of [repeated, plain]) expect((await fx.ingestion.ingest(path, 'bronze.parquet_repeat')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT a, a_2, a_3 FROM bronze.parquet_repeat ORDER BY a')).toEqual([
+      { a: 1, a_2: 5, a_3: 'second a' },
+      { a: 2, a_2: 6, a_3: null },
     ]);
   });
 

@@ -1,18 +1,20 @@
 import { type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { quoteFilePath, quoteIdent } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
-import { readParquetFooters, type ParquetFooter } from '../engine/parquet-footer.js';
+import { type FooterColumn, readParquetFooters, type ParquetFooter } from '../engine/parquet-footer.js';
 import { mapColumnNames, uniqueColumnNames } from './column-names.js';
 import { fileReadError } from './csv-reader.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { collect, type SourceColumn } from './json-reader.js';
+import { isNested, leavesOf, rebuildSql } from './json-nested.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 /**
  * Parquet: typed already; rows keep their position in the file (file_row_number). No row can be
  * malformed, only the file. The two types Iceberg cannot store become text: an INTERVAL column its
- * ISO 8601 duration (as Arrow intervals are), a TIME WITH TIME ZONE column its text (`12:34:56+05`).
+ * ISO 8601 duration (as Arrow intervals are), a TIME WITH TIME ZONE column its text (`12:34:56+05`);
+ * nanosecond timestamps and times of day are cut to microseconds.
  * The rows are staged as a view over the file, which the plan reads as often as it needs, a row
  * group at a time: a temp table would hold every row in memory (DuckDB spills only past its memory
  * limit), so a file of several GB would need as much.
@@ -30,6 +32,7 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
   } catch (error) {
     throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
   }
+  refuseWideDecimals(file, footer.columns);
   // DuckDB's read_parquet makes repeated names (ignoring case) unique its own way, `name`, `name_1`:
   // the footer's own names get rat's way, `name`, `name_2`, so a Parquet file's columns land where
   // the same names from any other format do.
@@ -51,11 +54,52 @@ export async function stageParquet(ctx: StageContext, file: ProbedFile): Promise
 }
 
 
-/** A column's SQL as a type Iceberg can store: an INTERVAL or TIME WITH TIME ZONE as text (see stageParquet), any other as it is. */
+/**
+ * Fails a file with DECIMAL columns of more than 38 digits, at any depth. DuckDB has no such decimal:
+ * its reader gives a double when the file also has the legacy DECIMAL annotation (what Arrow and
+ * Spark write), and that double is wrong, not only rounded (1.5 in a decimal(50, 10) reads as 98304),
+ * or else the value's bytes. Neither is the number the file holds, so nothing is loaded.
+ */
+function refuseWideDecimals(file: ProbedFile, columns: FooterColumn[]): void {
+  const wide: { path: string; precision: number; scale: number }[] = [];
+  const visit = (column: FooterColumn, path: string) => {
+    if (column.decimal && column.decimal.precision > 38) wide.push({ path, ...column.decimal });
+    for (const child of column.children) visit(child, `${path}.${child.name}`);
+  };
+  for (const column of columns) visit(column, column.name);
+  if (wide.length === 0) return;
+  const named = wide.map((w) => `${w.path} (DECIMAL(${w.precision}, ${w.scale}))`).join(', ');
+  throw new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    { column: wide[0]!.path },
+    `${wide.length === 1 ? `column ${named} is a decimal` : `columns ${named} are decimals`} of more than 38 digits, which DuckDB's Parquet reader does not read as the number the file holds (it gives a wrong double, or the bytes); nothing was loaded: write such a column as a decimal of at most 38 digits, or as text`,
+  );
+}
+
+/**
+ * A column's SQL as a type Iceberg can store: an INTERVAL or TIME WITH TIME ZONE as text (see
+ * stageParquet), nanoseconds cut to microseconds (Iceberg v2's precision) as the Arrow and Avro readers
+ * cut them, any other as it is. DuckDB's own casts do not cut: TIMESTAMP_NS to TIMESTAMP truncates
+ * toward zero, so a time before 1970 with a fraction of a microsecond would move forward
+ * (1969-12-31 23:59:59.999999999 to 1970-01-01), and TIME_NS to TIME rounds (23:59:59.999999999 to 24:00:00).
+ */
 function storableSql(value: string, type: DuckDBType): string {
   if (type.typeId === DuckDBTypeId.INTERVAL) return isoIntervalSql(value);
   if (type.typeId === DuckDBTypeId.TIME_TZ) return `CAST(${value} AS VARCHAR)`;
-  return value;
+  if (isNested(type)) {
+    // Inside structs, lists and map values too: the cast the write makes would move them the same way.
+    const nanos = leavesOf(type, (leaf) => microsSql('v', leaf) !== undefined);
+    return nanos.length === 0 ? value : rebuildSql(value, type, nanos.map((leaf) => ({ path: leaf.path, sql: (v: string) => microsSql(v, leaf.type)! })));
+  }
+  return microsSql(value, type) ?? value;
+}
+
+/** SQL of a nanosecond timestamp or time of day cut to microseconds (see storableSql); undefined for another type. */
+function microsSql(value: string, type: DuckDBType): string | undefined {
+  if (type.typeId === DuckDBTypeId.TIMESTAMP_NS) return `CAST(${value} AS TIMESTAMP) - to_microseconds(CAST(epoch_ns(${value}) % 1000 < 0 AS BIGINT))`;
+  if (type.typeId === DuckDBTypeId.TIME_NS) return `TIME '00:00:00' + to_microseconds(epoch_ns(${value}) // 1000)`;
+  return undefined;
 }
 
 /**
