@@ -276,8 +276,8 @@ async function spool(
   const repeats = new Map<string, RejectedRecord[]>();
   // Read from the stored value on: the rows at that value an earlier run committed are left out.
   const ties = source.cursorField ? new CursorTies(stored, source.cursorOrdered === true) : undefined;
-  const committedBefore = async (value: unknown, text: string) => {
-    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text) !== true) return false;
+  const committedBefore = async (value: unknown, text: string, formerText?: string) => {
+    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text, formerText) !== true) return false;
     source.onAlreadyLoaded?.();
     // Numbered: the record's line stays blank, as for a SkippedRecord.
     if (source.numbered) await write(out, '\n');
@@ -319,7 +319,8 @@ async function spool(
       }
       const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
       const value = source.cursorField ? row[source.cursorField] : undefined;
-      if (await committedBefore(value, json)) continue;
+      const tie = ties ? tieText(row, json) : json;
+      if (await committedBefore(value, tie, tie !== json ? json : undefined)) continue;
       rows++;
       if (source.cursorField) cursor = nextCursor(source, cursor, value);
       await write(out, `${withLine(json, line)}\n`);
@@ -365,6 +366,17 @@ export function rowJson(row: ParsedRow, invalid: (field: string, problem: string
     parts.push(`${JSON.stringify(name)}:${encoded.json}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/**
+ * The text a row is known by among the rows at the stored cursor value (SourceCursor.seen): its JSON
+ * without its NULL fields. A column added to the source table since the last run is NULL in the rows
+ * that run loaded; hashed with it, they would look new and load a second time.
+ */
+function tieText(row: ParsedRow, json: string): string {
+  const values = Object.entries(row);
+  if (!values.some(([, value]) => value === null || value === undefined)) return json;
+  return rowJson(Object.fromEntries(values.filter(([, value]) => value !== null && value !== undefined)), () => new Error('unreachable: the row was encoded whole before'));
 }
 
 /** A spooled row's JSON object with its position among the source's records first (RowSource.numbered), or as it is. */

@@ -119,6 +119,27 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect((await rows(`SELECT id FROM bronze.ev ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('leaves out the rows at the stored cursor value after a column was added to the source table: they are not loaded twice', async () => {
+    source = await open();
+    const db = source;
+    await db.exec(`CREATE TABLE grow (id INTEGER, at ${db.timestampType})`);
+    await db.exec(`INSERT INTO grow VALUES (1, '2024-01-01 10:00:00'), (2, '2024-01-01 11:00:00'), (3, '2024-01-01 11:00:00')`);
+    const options = { url: db.url, table: 'grow', target: 'bronze.grow', cursor: 'at' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    // NULL in the rows already loaded: they are the same rows.
+    await db.exec(`ALTER TABLE grow ADD COLUMN note VARCHAR(20)`);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    await db.exec(`INSERT INTO grow VALUES (4, '2024-01-01 11:00:00', 'new')`);
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.status, third.rowsRead, third.alreadyLoaded, third.rowsIngested]).toEqual(['success', 3, 2, 1]);
+    expect(await rows(`SELECT id, note FROM bronze.grow ORDER BY id`)).toEqual([
+      { id: 1, note: null },
+      { id: 2, note: null },
+      { id: 3, note: null },
+      { id: 4, note: 'new' },
+    ]);
+  });
+
   it('says how many rows with a NULL cursor written since the first run no run could load, on every run until they get a value', async () => {
     source = await open();
     const db = source;
@@ -409,6 +430,20 @@ describe('database source that stops answering', () => {
       for (const pid of stopped) process.kill(pid, 'SIGCONT');
     }
   }, 30_000);
+});
+
+describe('database source cursor on PostgreSQL', () => {
+  it('treats numeric values equal but for their scale (1.0 and 1.00 in a numeric without one) as one cursor value: the rows there are not loaded twice', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE nv (id int, v numeric); INSERT INTO nv VALUES (1, 0.5), (2, 1.0), (3, 1.00)`);
+    const options = { url: source.url, table: 'nv', target: 'bronze.nv', cursor: 'v' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsRead, second.alreadyLoaded]).toEqual(['skipped', 2, 2]);
+    await source.exec(`INSERT INTO nv VALUES (4, 1.000)`);
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(1);
+    expect((await rows(`SELECT id FROM bronze.nv ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
 });
 
 describe('database source cursor on MariaDB', () => {
