@@ -101,8 +101,27 @@ export class WrittenRecord {
   ) {}
 }
 
+/**
+ * A row whose values as loaded differ from those the source orders and compares: SQLite sorts a
+ * TIMESTAMP column's text as stored (`2024-01-02T10:00:00+02:00`), which loads as the UTC time it
+ * names (`2024-01-02 08:00:00`). The cursor is taken from `stored` where it has the field, so that the
+ * next read (`WHERE ts >= ?`) starts where this one ended, not at a value the source sorts elsewhere.
+ */
+export class ConvertedRow {
+  constructor(
+    readonly row: ParsedRow,
+    /** The source's own values of the fields whose value was converted. */
+    readonly stored: ParsedRow,
+  ) {}
+
+  /** The row with the source's own values: what the source compares. */
+  asStored(): ParsedRow {
+    return { ...this.row, ...this.stored };
+  }
+}
+
 /** What a RowSource yields. */
-export type SourceRow = ParsedRow | RejectedRecord | WrittenRecord | SkippedRecord;
+export type SourceRow = ParsedRow | ConvertedRow | RejectedRecord | WrittenRecord | SkippedRecord;
 
 /** A record the source read and leaves out (its cursor is not after the stored one): it only keeps the records after it numbered as read. */
 export class SkippedRecord {}
@@ -317,9 +336,10 @@ async function spool(
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
       }
-      const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
-      const value = source.cursorField ? row[source.cursorField] : undefined;
-      const tie = ties ? tieText(row, json) : json;
+      const values = row instanceof ConvertedRow ? row.row : row;
+      const json = rowJson(values, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
+      const value = source.cursorField ? (row instanceof ConvertedRow ? row.asStored() : row)[source.cursorField] : undefined;
+      const tie = ties ? tieText(values, json) : json;
       if (await committedBefore(value, tie, tie !== json ? json : undefined)) continue;
       rows++;
       if (source.cursorField) cursor = nextCursor(source, cursor, value);

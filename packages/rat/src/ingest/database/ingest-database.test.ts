@@ -446,6 +446,27 @@ describe('database source cursor on PostgreSQL', () => {
   });
 });
 
+describe('database source cursor on SQLite', () => {
+  it('keeps a TIMESTAMP cursor over text with UTC offsets at the text SQLite compares: each row loads once, as the UTC time it names', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE ev (id INTEGER PRIMARY KEY, ts TIMESTAMP)`);
+    // In SQLite's text order 09:30Z comes first, though 10:00+02:00 is the earlier instant (08:00 UTC).
+    await source.exec(`INSERT INTO ev VALUES (1, '2024-01-02T09:30:00Z'), (2, '2024-01-02T10:00:00+02:00')`);
+    const options = { url: source.url, table: 'ev', target: 'bronze.ev', cursor: 'ts' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.rowsIngested, first.cursor?.value]).toEqual([2, '2024-01-02T10:00:00+02:00']);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    await source.exec(`INSERT INTO ev VALUES (3, '2024-01-02T11:00:00+02:00')`);
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.rowsIngested, third.cursor?.value]).toEqual([1, '2024-01-02T11:00:00+02:00']);
+    expect(await rows(`SELECT id, ts::VARCHAR AS ts FROM bronze.ev ORDER BY id`)).toEqual([
+      { id: 1, ts: '2024-01-02 09:30:00' },
+      { id: 2, ts: '2024-01-02 08:00:00' },
+      { id: 3, ts: '2024-01-02 09:00:00' },
+    ]);
+  });
+});
+
 describe('database source cursor on MariaDB', () => {
   it('binds a stored decimal cursor as a DECIMAL of its digits: compared where the server applies its string-to-DECIMAL rule (doubles), it still tells .01 from .02', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));

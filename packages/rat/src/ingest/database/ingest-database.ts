@@ -4,7 +4,7 @@ import { describeError, ExternalError, isRatError, NotFoundError, ValidationErro
 import { INGEST_OPTION_KEYS, type IngestOptions, type ParsedRow } from '../ingest-options.js';
 import { refuseUnknownKeys } from '../option-keys.js';
 import type { Ingestion } from '../ingestion.js';
-import { RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
+import { ConvertedRow, RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
 import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
@@ -140,7 +140,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     const cursorColumn = result.columns.find((c) => c.name === cursor);
     const cursorProblem = cursorColumn?.cursorProblem;
     let last: unknown;
-    async function* rows(): AsyncGenerator<ParsedRow | RejectedRecord> {
+    async function* rows(): AsyncGenerator<ParsedRow | ConvertedRow | RejectedRecord> {
       let chunkCount = 0;
       const iterator = chunks[Symbol.asyncIterator]();
       // A fetch that timed out still waits: the connection's close ends it, not the iterator's return.
@@ -211,8 +211,9 @@ function withinReadTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
   return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }
 
-function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | undefined {
-  return row instanceof RejectedRecord ? (row.record as ParsedRow) : row;
+/** A row's values as the source holds them: those its cursor is compared by. */
+function valuesOf(row: ParsedRow | ConvertedRow | RejectedRecord | undefined): ParsedRow | undefined {
+  return row instanceof RejectedRecord ? (row.record as ParsedRow) : row instanceof ConvertedRow ? row.asStored() : row;
 }
 
 /**
@@ -220,14 +221,14 @@ function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | unde
  * record for the quarantine that leaves the cursor where it was. The source sorts such values last,
  * so the next run reads the row again: marked mayRepeat, it is quarantined once, not on every run.
  */
-function checkedCursor(row: ParsedRow | RejectedRecord, cursor: string, line: number, cursorProblem: SourceColumn['cursorProblem']): ParsedRow | RejectedRecord {
+function checkedCursor(row: ParsedRow | ConvertedRow | RejectedRecord, cursor: string, line: number, cursorProblem: SourceColumn['cursorProblem']): ParsedRow | ConvertedRow | RejectedRecord {
   const values = valuesOf(row)!;
   const problem = cursorProblem?.(values[cursor]);
   if (problem === undefined) return row;
   const value = values[cursor];
   const shown = Buffer.isBuffer(value) ? `the BLOB x'${value.toString('hex')}'` : String(value);
   const reason = `row ${line}: cursor column ${JSON.stringify(cursor)} holds ${shown}, which cannot be a cursor (${problem}: no later row would load); the cursor stays at the last other value${row instanceof RejectedRecord ? `; also ${row.reason}` : ''}`;
-  const raw = row instanceof RejectedRecord ? row.raw : rowJson(row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
+  const raw = row instanceof RejectedRecord ? row.raw : rowJson(row instanceof ConvertedRow ? row.row : row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
   return new RejectedRecord(line, reason, raw, values, true);
 }
 

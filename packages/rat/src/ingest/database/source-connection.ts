@@ -1,5 +1,5 @@
 import type { ParsedRow } from '../ingest-options.js';
-import type { RejectedRecord } from '../row-source.js';
+import type { ConvertedRow, RejectedRecord } from '../row-source.js';
 import type { SourceCursor } from '../source-cursor.js';
 
 /** A result column: its name, and its type as a DuckDB SQL type (undefined: left to inference). */
@@ -23,9 +23,10 @@ export interface SourceResult {
   columns: SourceColumn[];
   /**
    * Rows as exact values (big integers as bigint, decimals and timestamps as text), one chunk at a
-   * time; a row whose value the source knows does not fit its column comes as a RejectedRecord.
+   * time; a row whose value the source knows does not fit its column comes as a RejectedRecord, and
+   * one with a value converted from what the source compares (see ConvertedRow) as a ConvertedRow.
    */
-  chunks: AsyncIterable<(ParsedRow | RejectedRecord)[]>;
+  chunks: AsyncIterable<(ParsedRow | ConvertedRow | RejectedRecord)[]>;
 }
 
 /**

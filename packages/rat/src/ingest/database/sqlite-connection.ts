@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { ParsedRow } from '../ingest-options.js';
-import { RejectedRecord, rowJson } from '../row-source.js';
+import { ConvertedRow, RejectedRecord, rowJson } from '../row-source.js';
 import { cursorParam, hexOf, type SourceColumn, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /**
@@ -13,6 +13,11 @@ const NOT_UTF8 = 'holds text that is not valid UTF-8 (read as U+FFFD, the replac
 interface ColumnReader extends Omit<SourceColumn, 'name'> {
   /** The value to load, or a Misfit when it does not fit the column. */
   convert: (value: unknown) => unknown;
+  /**
+   * The conversion may load a value other than the one SQLite compares (a time with a UTC offset
+   * becomes the UTC time): a row where it did comes as a ConvertedRow, for the cursor to stay SQLite's value.
+   */
+  rewrites?: boolean;
 }
 
 /** A value that does not fit its column's declared type: its row goes to the quarantine with `reason`. */
@@ -68,7 +73,7 @@ function columnReader(declared: string | null): ColumnReader {
     if (precision <= 38 && scale <= precision) return { type: `DECIMAL(${precision},${scale})`, ...number };
   }
   if (/^BOOL/.test(type)) return { type: 'BOOLEAN', convert: noBlob(type, (v) => (v === 0n ? false : v === 1n ? true : v)), cursorProblem: numberCursorProblem };
-  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: noBlob(type, (v) => (typeof v === 'string' ? utcTimestamp(v) : v)), cursorProblem: textCursorProblem };
+  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: noBlob(type, (v) => (typeof v === 'string' ? utcTimestamp(v) : v)), cursorProblem: textCursorProblem, rewrites: true };
   if (/^DATE\b/.test(type)) return { type: 'DATE', convert: noBlob(type, same), cursorProblem: textCursorProblem };
   if (type.includes('INT')) return { type: 'BIGINT', ...number };
   // A BLOB in a text column loads as its hex (a UUID column often holds its 16 bytes).
@@ -122,27 +127,29 @@ export function connectSqlite(path: string): SourceConnection {
       const names = described.map((c) => c.name);
       const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       let line = 0;
-      const toRow = (values: unknown[]): ParsedRow | RejectedRecord => {
+      const toRow = (values: unknown[]): ParsedRow | ConvertedRow | RejectedRecord => {
         line++;
         const row: ParsedRow = {};
+        let stored: ParsedRow | undefined;
         let misfit: string | undefined;
         for (let i = 0; i < names.length; i++) {
           const value = values[i];
           const converted = value === null || value === undefined ? null : readers[i]!.convert(value);
           if (converted instanceof Misfit) misfit ??= `column ${JSON.stringify(names[i])} ${converted.reason}`;
           else if (typeof converted === 'string' && converted.includes(REPLACEMENT)) misfit ??= `column ${JSON.stringify(names[i])} ${NOT_UTF8}`;
+          else if (readers[i]!.rewrites && converted !== value) (stored ??= {})[names[i]!] = value;
           row[names[i]!] = converted instanceof Misfit ? value : converted;
         }
-        if (misfit === undefined) return row;
-        // The row as read, BLOBs spelled as SQLite literals; the record keeps the values (a BLOB stays bytes) for the cursor check.
+        if (misfit === undefined) return stored ? new ConvertedRow(row, stored) : row;
+        // The row as read, BLOBs spelled as SQLite literals; the record keeps the values SQLite compares (a BLOB stays bytes) for the cursor.
         const shown = Object.fromEntries(Object.entries(row).map(([name, value]) => [name, Buffer.isBuffer(value) ? blobLiteral(value) : value]));
-        return new RejectedRecord(line, `row ${line}: ${misfit}`, rowJson(shown, (field, problem) => new Error(`${field}: ${problem}`)), row);
+        return new RejectedRecord(line, `row ${line}: ${misfit}`, rowJson(shown, (field, problem) => new Error(`${field}: ${problem}`)), { ...row, ...stored });
       };
       const rows = statement.iterate(...params) as IterableIterator<unknown[]>;
       pending = rows;
-      async function* chunks(): AsyncGenerator<(ParsedRow | RejectedRecord)[]> {
+      async function* chunks(): AsyncGenerator<(ParsedRow | ConvertedRow | RejectedRecord)[]> {
         for (;;) {
-          const chunk: (ParsedRow | RejectedRecord)[] = [];
+          const chunk: (ParsedRow | ConvertedRow | RejectedRecord)[] = [];
           while (chunk.length < chunkSize) {
             const next = rows.next();
             if (next.done) break;
