@@ -40,6 +40,22 @@ function noBlob(declared: string, convert: (value: unknown) => unknown): (value:
 
 const same = (value: unknown) => value;
 
+/** Text SQLite would take for a number: what its numeric affinities convert (https://www.sqlite.org/datatype3.html#type_affinity). */
+const PLAIN_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*$/i;
+/** A double's words, which DuckDB reads and SQLite leaves as text (a REAL column only). */
+const FLOAT_WORD = /^\s*[+-]?(?:inf|infinity|nan)\s*$/i;
+
+/**
+ * A reader for a column of numbers: a BLOB there goes to the quarantine (see noBlob), and so does text
+ * that is no plain number. SQLite converts a number written as text in such a column on insert, so text
+ * left there is not one to SQLite (`0x10`, `1_000`); DuckDB's cast would read it as 16 and 1000.
+ */
+function numberReader(declared: string, floatWords: boolean): (value: unknown) => unknown {
+  return noBlob(declared, (value) =>
+    typeof value === 'string' && !PLAIN_NUMBER.test(value) && !(floatWords && FLOAT_WORD.test(value)) ? new Misfit(`holds the text ${JSON.stringify(value)}, not a value of its declared type ${declared}`) : value,
+  );
+}
+
 /**
  * Why a cursor value cannot be stored: SQLite sorts every number before every text and every text
  * before every BLOB (https://www.sqlite.org/datatype3.html#sort_order), so as the stored cursor such a
@@ -65,7 +81,7 @@ function textCursorProblem(value: unknown): string | undefined {
 function columnReader(declared: string | null): ColumnReader {
   const type = (declared ?? '').toUpperCase();
   if (type === '') return { convert: bytesOrSame };
-  const number = { convert: noBlob(type, same), cursorProblem: numberCursorProblem };
+  const number = { convert: numberReader(type, false), cursorProblem: numberCursorProblem };
   const decimal = /^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$/.exec(type);
   if (decimal) {
     const precision = Number(decimal[1]);
@@ -79,7 +95,7 @@ function columnReader(declared: string | null): ColumnReader {
   // A BLOB in a text column loads as its hex (a UUID column often holds its 16 bytes).
   if (/CHAR|CLOB|TEXT|JSON|UUID/.test(type)) return { type: 'VARCHAR', convert: bytesOrSame };
   if (type.includes('BLOB')) return { type: 'VARCHAR', convert: bytesOrSame, binary: true };
-  if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', ...number };
+  if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', convert: numberReader(type, true), cursorProblem: numberCursorProblem };
   return { convert: bytesOrSame };
 }
 
