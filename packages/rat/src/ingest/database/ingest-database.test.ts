@@ -446,6 +446,21 @@ describe('database source cursor on PostgreSQL', () => {
   });
 });
 
+describe('database source whose server refuses a row mid-read', () => {
+  it('PostgreSQL: fails naming the position and saying that a retry fails the same way, with a failed registry row and nothing committed', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    // Rows 1..20 arrive in two chunks; the server fails computing row 25, in the third (no cursor: no ORDER BY computes every row first).
+    const query = 'SELECT id, 100 / (id - 25) AS q FROM generate_series(1, 30) AS id';
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.q', chunkSize: 10, name: 'divide' });
+    expect([report.status, report.errorCode, report.rowsRead]).toEqual(['failed', 'SOURCE_DB_ERROR', 20]);
+    expect(report.error).toBe(
+      'divide: the database refused to send the rows after 20 rows: division by zero; nothing was committed and the cursor did not move. Running again fails the same way until the query or its data is fixed (a query can leave out or convert the rows it stops at)',
+    );
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'q' })).toBe(false);
+    expect((await fx.ingestion.registry({ target: 'bronze.q' })).map((e) => [e.filePath, e.status])).toEqual([['divide', 'failed']]);
+  });
+});
+
 describe('database source cursor on SQLite', () => {
   it('keeps a TIMESTAMP cursor over text with UTC offsets at the text SQLite compares: each row loads once, as the UTC time it names', async () => {
     source = await openSqliteSource();

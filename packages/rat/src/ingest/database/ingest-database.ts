@@ -10,7 +10,7 @@ import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysq
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
 import type { SourceColumn, SourceConnection } from './source-connection.js';
 import { checkSelection, nullCursorCount, selectStatement, tableParts, userQuery } from './source-sql.js';
-import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
+import { connectSqlite, isMissingSqliteTable, isSqliteBusy } from './sqlite-connection.js';
 
 export const DEFAULT_CHUNK_SIZE = 10_000;
 /** How long a read waits for the server's next chunk before it fails (10 minutes). */
@@ -164,7 +164,8 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
         }
       } catch (error) {
         if (isRatError(error)) throw error;
-        throw readingStopped(source, rowsRead, cursor, last, error);
+        if (mayPassOnRetry(location, error)) throw readingStopped(source, rowsRead, cursor, last, error);
+        throw readingRefused(source, rowsRead, cursor, last, table !== undefined ? 'table' : 'query', error);
       } finally {
         // As for await does: a consumer that stopped early (a bad row with onError fail) ends the read.
         if (!stuck) await iterator.return?.();
@@ -234,8 +235,25 @@ function checkedCursor(row: ParsedRow | ConvertedRow | RejectedRecord, cursor: s
 
 /** The error of a read the connection dropped under, after `rowsRead` rows (the last with cursor value `last`). */
 function readingStopped(source: string, rowsRead: number, cursor: string | undefined, last: unknown, error: unknown): ExternalError {
-  const position = `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
-  return new ExternalError('SOURCE_DB_ERROR', `${source}: reading stopped ${position}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`, { cause: error });
+  return new ExternalError('SOURCE_DB_ERROR', `${source}: reading stopped ${readPosition(rowsRead, cursor, last)}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`, { cause: error });
+}
+
+/**
+ * The error of a read the server ended itself, connection intact, after `rowsRead` rows: a value it
+ * cannot send (text a SQL_ASCII database holds that is not UTF-8) or a query failing on a later row
+ * (a division by zero). Running again fails the same way, so it says what to fix instead.
+ */
+function readingRefused(source: string, rowsRead: number, cursor: string | undefined, last: unknown, what: 'table' | 'query', error: unknown): ExternalError {
+  return new ExternalError(
+    'SOURCE_DB_ERROR',
+    `${source}: the database refused to send the rows ${readPosition(rowsRead, cursor, last)}: ${describeError(error)}; nothing was committed and the cursor did not move. Running again fails the same way until the ${what === 'table' ? "table's data" : 'query or its data'} is fixed (a query can leave out or convert the rows it stops at)`,
+    { cause: error },
+  );
+}
+
+/** `after 1,000 rows (last id = 1000)`: where a read ended. */
+function readPosition(rowsRead: number, cursor: string | undefined, last: unknown): string {
+  return `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
 }
 
 /** Rows of a read that failed before its first row: none, then the error (the row source records the failed run). */
@@ -249,6 +267,11 @@ function isConnectionLost(location: DatabaseLocation, error: unknown): boolean {
   if (location.dialect === 'postgres') return isPostgresConnectionLost(error);
   if (location.dialect === 'mysql') return isMysqlConnectionLost(error);
   return false;
+}
+
+/** Whether a read that ended part way may get through when run again: the connection was lost, the server went silent, or a SQLite writer held the file. */
+function mayPassOnRetry(location: DatabaseLocation, error: unknown): boolean {
+  return error instanceof ReadTimeout || isConnectionLost(location, error) || (location.dialect === 'sqlite' && isSqliteBusy(error));
 }
 
 /** `postgres://rat@db:5432/shop#public.orders`, or `...#query:<hash>` for a query (the same query keeps its cursor). */

@@ -190,3 +190,9 @@ export function connectSqlite(path: string): SourceConnection {
 export function isMissingSqliteTable(error: unknown): boolean {
   return /no such table/i.test((error as Error).message ?? '');
 }
+
+/** SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended codes): a writer held the file, and a later run may get through. */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+}
