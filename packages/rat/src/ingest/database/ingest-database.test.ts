@@ -547,6 +547,16 @@ describe('database source errors', () => {
     expect((await fx.ingestion.registry({ target: 'bronze.orders' })).map((e) => e.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
   });
 
+  it('MariaDB: with ?sslmode=REQUIRED the connection is encrypted, or refused by a server without TLS, never made in clear text', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    const url = new URL(source.url);
+    url.search = '?sslmode=REQUIRED';
+    const query = `SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'`;
+    const report = await ingestDatabase(fx.ingestion, { url: url.href, query, target: 'bronze.tls' }).catch((error: Error) => error);
+    if (report instanceof Error) expect(report.message).toContain('Server does not support secure connection');
+    else expect((await rows(`SELECT cipher FROM bronze.tls`))[0]!.cipher).not.toBe('');
+  });
+
   it('wants exactly one of a table and a query, and a positive chunk size', async () => {
     await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', target: 'bronze.t' })).rejects.toThrow('needs exactly one of a table or a query (got neither)');
     await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', table: 't', query: 'SELECT 1', target: 'bronze.t' })).rejects.toThrow('(got both)');

@@ -285,7 +285,14 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
   try {
     if (location.dialect === 'postgres') return await connectPostgres(location.connectUrl!);
     if (location.dialect === 'mysql') {
-      return await connectMysql({ host: location.host!, port: location.port!, database: location.database!, ...(location.user !== undefined ? { user: location.user } : {}), ...(location.password !== undefined ? { password: location.password } : {}) });
+      return await connectMysql({
+        host: location.host!,
+        port: location.port!,
+        database: location.database!,
+        ...(location.user !== undefined ? { user: location.user } : {}),
+        ...(location.password !== undefined ? { password: location.password } : {}),
+        ...(location.tls !== undefined ? { tls: location.tls } : {}),
+      });
     }
     return connectSqlite(location.path!);
   } catch (error) {

@@ -114,6 +114,8 @@ export interface MysqlLocation {
   user?: string;
   password?: string;
   database: string;
+  /** Encrypt (`required`), and also check the server's certificate and host name (`verified`). */
+  tls?: 'required' | 'verified';
 }
 
 /**
@@ -128,6 +130,7 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
     ...(location.user !== undefined ? { user: location.user } : {}),
     ...(location.password !== undefined ? { password: location.password } : {}),
     database: location.database,
+    ...(location.tls ? { ssl: { rejectUnauthorized: location.tls === 'verified' } } : {}),
     supportBigNumbers: true,
     bigNumberStrings: true,
     dateStrings: true,
