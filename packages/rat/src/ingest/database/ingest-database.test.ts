@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
@@ -545,6 +546,33 @@ describe('database source errors', () => {
     expect(notDb.message).toBe(`cannot open SQLite database ${fx.dir}/notes.db: file is not a database; the file is not a SQLite database (or an encrypted one)`);
     // Each failed attempt is in the registry.
     expect((await fx.ingestion.registry({ target: 'bronze.orders' })).map((e) => e.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+  });
+
+  it('PostgreSQL: says that the server asks for a password none was given, not the driver\'s "client password must be a string"', async () => {
+    // A server that asks for a SCRAM password (AuthenticationSASL), then sends its first message (AuthenticationSASLContinue).
+    const message = (code: number, body: string) => {
+      const payload = Buffer.concat([Buffer.alloc(4), Buffer.from(body)]);
+      payload.writeInt32BE(code, 0);
+      const head = Buffer.alloc(5);
+      head.write('R');
+      head.writeInt32BE(4 + payload.length, 1);
+      return Buffer.concat([head, payload]);
+    };
+    const server = createServer((socket) => {
+      let step = 0;
+      socket.on('data', () => socket.write(step++ === 0 ? message(10, 'SCRAM-SHA-256\0\0') : message(11, 'r=abc,s=c2FsdA==,i=4096')));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: `postgres://app@127.0.0.1:${port}/shop`, table: 'orders', target: 'bronze.orders', env: {} }));
+      expect(error.message).toContain(
+        `cannot connect to postgres://app@127.0.0.1:${port}/shop (host 127.0.0.1, database shop): the server asks for a password, and none was given (no RAT_SOURCE_PASSWORD, PGPASSWORD, ~/.pgpass entry or password in the URL); check that`,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('MariaDB: with ?sslmode=REQUIRED the connection is encrypted, or refused by a server without TLS, never made in clear text', async () => {

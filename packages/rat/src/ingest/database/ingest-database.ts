@@ -301,9 +301,13 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
       throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; ${hint}`, { cause: error });
     }
     const passwordFrom = location.dialect === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
+    // pg's words for a server that asks for a SCRAM password when none was given: say that instead.
+    const reason = /^SASL: .*client password must be a (non-empty )?string$/.test((error as Error).message ?? '')
+      ? 'the server asks for a password, and none was given (no RAT_SOURCE_PASSWORD, PGPASSWORD, ~/.pgpass entry or password in the URL)'
+      : describeError(error) || (error as { code?: string }).code;
     throw new ExternalError(
       'SOURCE_DB_ERROR',
-      `cannot connect to ${location.display} (host ${location.host}, database ${location.database}): ${describeError(error) || (error as { code?: string }).code}; check that the server runs and accepts connections from here, the database name, and the user and password (RAT_SOURCE_PASSWORD or ${passwordFrom}, or in the URL)`,
+      `cannot connect to ${location.display} (host ${location.host}, database ${location.database}): ${reason}; check that the server runs and accepts connections from here, the database name, and the user and password (RAT_SOURCE_PASSWORD or ${passwordFrom}, or in the URL)`,
       { cause: error },
     );
   }
