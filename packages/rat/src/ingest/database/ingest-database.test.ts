@@ -484,6 +484,25 @@ describe('database source cursor on SQLite', () => {
 });
 
 describe('database source cursor on MariaDB', () => {
+  it('refuses an ENUM or SET cursor column (sorted by list position, compared as text) before loading anything; the column as text in a query works', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE shipments (id INTEGER PRIMARY KEY, state ENUM('shipped', 'new', 'paid'), tags SET('b', 'a'));\nINSERT INTO shipments VALUES (1, 'new', 'a'), (2, 'paid', 'b'), (3, 'shipped', 'a,b')`);
+    for (const cursor of ['state', 'tags']) {
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'shipments', target: 'bronze.shipments', cursor }));
+      expect([error.code, error.message]).toEqual([
+        'INVALID_ARGUMENT',
+        expect.stringContaining(`#shipments: cursor column "${cursor}" is ${cursor === 'state' ? 'an ENUM' : 'a SET'}, which MySQL sorts by its position in the list but compares with a stored value as text`),
+      ]);
+    }
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shipments' })).toBe(false);
+    expect((await fx.ingestion.registry({ target: 'bronze.shipments' })).map((e) => e.status)).toEqual(['failed', 'failed']);
+    const options = { url: source.url, query: 'SELECT id, CAST(state AS CHAR) AS state FROM shipments', target: 'bronze.shipments', cursor: 'state' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    await source.exec(`INSERT INTO shipments VALUES (4, 'shipped', 'b')`);
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(1);
+    expect((await rows(`SELECT id FROM bronze.shipments ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
+
   it('binds a stored decimal cursor as a DECIMAL of its digits: compared where the server applies its string-to-DECIMAL rule (doubles), it still tells .01 from .02', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));
     await source.exec(`CREATE TABLE ledger (id INTEGER PRIMARY KEY, pos DECIMAL(20,2));\nINSERT INTO ledger VALUES (1, 12345678901234567.01), (2, 12345678901234567.02)`);

@@ -136,8 +136,11 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     if (cursor !== undefined && !names.includes(cursor)) {
       await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`));
     }
-    const chunks = result.chunks;
     const cursorColumn = result.columns.find((c) => c.name === cursor);
+    if (cursorColumn?.notCursor !== undefined) {
+      await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} ${cursorColumn.notCursor}; nothing was loaded: cursor on another column, or read a query that selects it as text (CAST(${cursor} AS CHAR) AS ${cursor})`));
+    }
+    const chunks = result.chunks;
     const cursorProblem = cursorColumn?.cursorProblem;
     let last: unknown;
     async function* rows(): AsyncGenerator<ParsedRow | ConvertedRow | RejectedRecord> {

@@ -35,6 +35,8 @@ const TYPE = {
   GEOMETRY: 255,
 } as const;
 const UNSIGNED_FLAG = 32;
+const ENUM_FLAG = 256;
+const SET_FLAG = 2048;
 /** The `binary` character set: BLOB / BINARY / VARBINARY rather than text. */
 const BINARY_CHARSET = 63;
 
@@ -45,6 +47,8 @@ interface ColumnReader {
   numeric?: boolean;
   /** Bytes that arrive as hex text (BINARY, BLOB, BIT): see SourceColumn.binary. */
   binary?: boolean;
+  /** See SourceColumn.notCursor. */
+  notCursor?: string;
 }
 
 const same = (value: unknown) => value;
@@ -67,7 +71,13 @@ interface Field {
  */
 function columnReader(field: Field): ColumnReader {
   const type = field.columnType ?? field.type;
-  const unsigned = typeof field.flags === 'number' ? (field.flags & UNSIGNED_FLAG) !== 0 : field.flags.includes('UNSIGNED');
+  const flagged = (bit: number, name: string) => (typeof field.flags === 'number' ? (field.flags & bit) !== 0 : field.flags.includes(name));
+  const unsigned = flagged(UNSIGNED_FLAG, 'UNSIGNED');
+  // https://dev.mysql.com/doc/refman/8.0/en/enum.html#enum-sorting: ORDER BY sorts by list position, a comparison with text compares text.
+  if (flagged(ENUM_FLAG, 'ENUM') || flagged(SET_FLAG, 'SET')) {
+    const kind = flagged(ENUM_FLAG, 'ENUM') ? 'an ENUM' : 'a SET';
+    return { type: 'VARCHAR', convert: same, notCursor: `is ${kind}, which MySQL sorts by its position in the list but compares with a stored value as text: a read from that value would load rows twice and miss others` };
+  }
   switch (type) {
     case TYPE.TINY:
     case TYPE.YEAR:

@@ -16,6 +16,12 @@ export interface SourceColumn {
    * column) would leave no later row greater than the stored cursor.
    */
   cursorProblem?: (value: unknown) => string | undefined;
+  /**
+   * Why the column cannot be an incremental cursor at all, or undefined when it can: the source sorts
+   * it in one order and compares it with a value in another (a MySQL ENUM sorts by its position in
+   * the list, and compares with text as text), so a read from the stored value would load rows twice and miss others.
+   */
+  notCursor?: string;
 }
 
 /** A running query: its columns (known before the first row is pulled) and its rows in chunks. */
@@ -61,6 +67,7 @@ export function sourceColumn(name: string, reader: Omit<SourceColumn, 'name'>): 
     ...(reader.numeric ? { numeric: true } : {}),
     ...(reader.binary ? { binary: true } : {}),
     ...(reader.cursorProblem ? { cursorProblem: reader.cursorProblem } : {}),
+    ...(reader.notCursor !== undefined ? { notCursor: reader.notCursor } : {}),
   };
 }
 
