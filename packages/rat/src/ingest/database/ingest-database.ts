@@ -138,7 +138,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     }
     const cursorColumn = result.columns.find((c) => c.name === cursor);
     if (cursorColumn?.notCursor !== undefined) {
-      await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} ${cursorColumn.notCursor}; nothing was loaded: cursor on another column, or read a query that selects it as text (CAST(${cursor} AS CHAR) AS ${cursor})`));
+      await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} ${cursorColumn.notCursor}; nothing was loaded: cursor on another column, or read a query that selects it as ${cursorColumn.binary ? 'a number' : 'text'} (CAST(${cursor} AS ${cursorColumn.binary ? 'UNSIGNED' : 'CHAR'}) AS ${cursor})`));
     }
     const chunks = result.chunks;
     const cursorProblem = cursorColumn?.cursorProblem;

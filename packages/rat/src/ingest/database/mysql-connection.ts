@@ -112,6 +112,8 @@ function columnReader(field: Field): ColumnReader {
     case TYPE.NULL:
       return { convert: same };
     case TYPE.BIT:
+      // Compared with its stored bytes (X'012c'), a BIT column is greater for every row: each run would load them all again.
+      return { type: 'VARCHAR', convert: bytes, binary: true, notCursor: 'is a BIT column, which MySQL does not compare with a stored value in the order it sorts it: every run would load every row again' };
     case TYPE.GEOMETRY:
       return { type: 'VARCHAR', convert: bytes, binary: true };
   }
