@@ -434,6 +434,19 @@ describe('database source that stops answering', () => {
 });
 
 describe('database source cursor on PostgreSQL', () => {
+  it('refuses a number cursor whose column now holds text (compared as text, "10" < "3"), and reads on from it through a query that casts the column back', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE retyped (id int, v text); INSERT INTO retyped VALUES (1, 'a'), (3, 'c')`);
+    const options = { url: source.url, table: 'retyped', target: 'bronze.retyped', cursor: 'id' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    await source.exec(`ALTER TABLE retyped ALTER COLUMN id TYPE text; INSERT INTO retyped VALUES ('10', 'j')`);
+    const error = await thrown(ingestDatabase(fx.ingestion, options));
+    expect([error.code, error.message]).toEqual(['INVALID_ARGUMENT', expect.stringContaining(`#retyped: the stored cursor is the number 3, but cursor column "id" now holds text`)]);
+    const again = await ingestDatabase(fx.ingestion, { url: source.url, query: 'SELECT CAST(id AS BIGINT) AS id, v FROM retyped', name: first.file, target: 'bronze.retyped', cursor: 'id' });
+    expect([again.status, again.rowsIngested, again.cursor?.value]).toEqual(['success', 1, 10]);
+    expect((await rows(`SELECT id FROM bronze.retyped ORDER BY id`)).map((r) => r.id)).toEqual([1, 3, 10]);
+  });
+
   it('treats numeric values equal but for their scale (1.0 and 1.00 in a numeric without one) as one cursor value: the rows there are not loaded twice', async () => {
     source = await openPostgresSource(inject('ratTestPostgresUrl'));
     await source.exec(`CREATE TABLE nv (id int, v numeric); INSERT INTO nv VALUES (1, 0.5), (2, 1.0), (3, 1.00)`);

@@ -137,6 +137,15 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`));
     }
     const cursorColumn = result.columns.find((c) => c.name === cursor);
+    if (previous?.kind === 'number' && cursorColumn?.type === 'VARCHAR' && !cursorColumn.numeric && !cursorColumn.binary) {
+      // The column's type changed since the cursor was stored: compared and sorted as text, "10" comes before "3".
+      await fail(
+        new ValidationError(
+          'INVALID_ARGUMENT',
+          `${source}: the stored cursor is the number ${previous.value}, but cursor column ${JSON.stringify(cursor)} now holds text: compared as text, "10" sorts before "3" and rows would be loaded twice or missed; nothing was loaded. Read a query that selects it as a number (CAST(${cursor} AS BIGINT) AS ${cursor}) under the same source name (--name ${JSON.stringify(source)}), or start over under a new one`,
+        ),
+      );
+    }
     if (cursorColumn?.notCursor !== undefined) {
       await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} ${cursorColumn.notCursor}; nothing was loaded: cursor on another column, or read a query that selects it as ${cursorColumn.binary ? 'a number' : 'text'} (CAST(${cursor} AS ${cursorColumn.binary ? 'UNSIGNED' : 'CHAR'}) AS ${cursor})`));
     }
