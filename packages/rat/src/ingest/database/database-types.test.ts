@@ -250,6 +250,16 @@ describe('database source column types', () => {
       `row 2: column "amount" holds the text "1_000", not a value of its declared type DECIMAL(10,2)`,
       `row 3: column "ratio" holds the text "0b11", not a value of its declared type REAL`,
     ]);
+    // A replay reads the rows' raw JSON again: the integer column still refuses the text, as a CSV file's would.
+    const replay = await fx.ingestion.replayRejects('bronze.everything');
+    expect([replay.replayed, replay.stillRejected]).toEqual([0, 3]);
+    const again = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.everything__rejects ORDER BY line`);
+    expect(again.map((r) => r.reason)).toEqual([
+      'column qty: 0x10 is not written as a plain integer (a leading zero, 0x or _), which BIGINT would not keep',
+      'column amount: 1_000 is not written as a plain number (_), which DECIMAL(10,2) would not keep',
+      'column ratio: cannot convert 0b11 to DOUBLE',
+    ]);
+    expect((await loaded(['id'])).values.map((r) => r.id)).toEqual(['4', '5']);
   });
 
   it('SQLite: a column without a declared type or with NUMERIC affinity mixing reals and an integer beyond 2^53 loads as text, every value as it is; integers alone stay BIGINT', async () => {
