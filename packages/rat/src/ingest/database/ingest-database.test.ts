@@ -630,6 +630,20 @@ describe('database source errors', () => {
     else expect((await rows(`SELECT cipher FROM bronze.tls`))[0]!.cipher).not.toBe('');
   });
 
+  it('names the tables that match but for case when a table is not found (names are case-sensitive in PostgreSQL and MariaDB)', async () => {
+    for (const [open, schemaOf] of [
+      [() => openPostgresSource(inject('ratTestPostgresUrl')), () => 'public'],
+      [() => openMariadbSource(inject('ratTestMariadbUrl')), (url: string) => url.replace(/^.*\//, '')],
+    ] as const) {
+      source = await open();
+      await source.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY)`);
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'ORDERS', target: 'bronze.orders' }));
+      expect([error.code, error.message]).toEqual(['SOURCE_TABLE_NOT_FOUND', expect.stringContaining(`; names are case-sensitive here: did you mean --table ${schemaOf(source.url)}.orders?; check the name`)]);
+      await source.close();
+      source = undefined;
+    }
+  });
+
   it('wants exactly one of a table and a query, and a positive chunk size', async () => {
     await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', target: 'bronze.t' })).rejects.toThrow('needs exactly one of a table or a query (got neither)');
     await expect(ingestDatabase(fx.ingestion, { url: 'sqlite:x.db', table: 't', query: 'SELECT 1', target: 'bronze.t' })).rejects.toThrow('(got both)');

@@ -125,7 +125,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       const statement = await selectStatement(connection, { table, query, cursor }, previous);
       result = await connection.open(statement.sql, statement.params, chunkSize);
     } catch (error) {
-      if (!isConnectionLost(location, error)) return await fail(statementError(location, source, table, cursor, error));
+      if (!isConnectionLost(location, error)) return await fail(statementError(location, source, table, cursor, error, await likeNamed(connection, location, table, error)));
       // Dropped while the server was still working on the query: a failed run like one cut off mid-stream.
       const report = await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(readingStopped(source, 0, cursor, undefined, error)), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
       return { ...report, rowsRead: 0, durationMs: Date.now() - started };
@@ -325,14 +325,24 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
   }
 }
 
-function statementError(location: DatabaseLocation, source: string, table: string | undefined, cursor: string | undefined, error: unknown): Error {
-  const missing = location.dialect === 'postgres' ? isMissingPostgresTable(error) : location.dialect === 'mysql' ? isMissingMysqlTable(error) : isMissingSqliteTable(error);
-  if (missing) {
+function isMissingTable(location: DatabaseLocation, error: unknown): boolean {
+  return location.dialect === 'postgres' ? isMissingPostgresTable(error) : location.dialect === 'mysql' ? isMissingMysqlTable(error) : isMissingSqliteTable(error);
+}
+
+/** For `--table` naming no table: the tables named so but for case (names are case-sensitive in PostgreSQL, and in MySQL on Linux); none when that cannot be asked. */
+async function likeNamed(connection: SourceConnection, location: DatabaseLocation, table: string | undefined, error: unknown): Promise<string[]> {
+  if (table === undefined || !connection.tablesLike || !isMissingTable(location, error)) return [];
+  return connection.tablesLike(tableParts(table)).catch(() => []);
+}
+
+function statementError(location: DatabaseLocation, source: string, table: string | undefined, cursor: string | undefined, error: unknown, similar: string[] = []): Error {
+  if (isMissingTable(location, error)) {
     const list =
       location.dialect === 'sqlite' ? `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')` : `SELECT table_schema, table_name FROM information_schema.tables`;
+    const suggestion = similar.length > 0 ? `; names are case-sensitive here: did you mean ${similar.map((name) => `--table ${name}`).join(' or ')}?` : '';
     return new NotFoundError(
       'SOURCE_TABLE_NOT_FOUND',
-      `${source}: ${table !== undefined ? `table ${table}` : 'a table of the query'} not found: ${describeError(error)}; check the name${location.dialect === 'sqlite' ? '' : ` and that ${location.user ?? 'the user'} may read it`} (list tables with: ${list})`,
+      `${source}: ${table !== undefined ? `table ${table}` : 'a table of the query'} not found: ${describeError(error)}${suggestion}; check the name${location.dialect === 'sqlite' ? '' : ` and that ${location.user ?? 'the user'} may read it`} (list tables with: ${list})`,
       { cause: error },
     );
   }

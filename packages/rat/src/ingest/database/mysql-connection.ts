@@ -1,7 +1,7 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { EXACT_NUMBER, type SourceCursor } from '../source-cursor.js';
-import { cursorParam, hexOf, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, hexOf, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult, tableArgument } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
 const TYPE = {
@@ -242,6 +242,18 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
         await run('COMMIT');
       }
       return { columns, chunks: chunks() };
+    },
+    async tablesLike(parts) {
+      const schema = parts.length > 1 ? parts.at(-2)! : null;
+      const found = await new Promise<{ schema_name: string; table_name: string }[]>((resolve, reject) =>
+        conn.query(
+          `SELECT table_schema AS schema_name, table_name FROM information_schema.tables
+            WHERE lower(table_name) = lower(?) AND lower(table_schema) = lower(coalesce(?, DATABASE())) ORDER BY 1, 2 LIMIT 5`,
+          [parts.at(-1), schema],
+          (error, rows) => (error ? reject(error) : resolve(rows as { schema_name: string; table_name: string }[])),
+        ),
+      );
+      return found.map((row) => tableArgument(row.schema_name, row.table_name));
     },
     async close() {
       if (closed) return;

@@ -55,6 +55,11 @@ export interface SourceConnection {
   selectList?(from: string): Promise<string | undefined>;
   /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
   open(sql: string, params: unknown[], chunkSize: number): Promise<SourceResult>;
+  /**
+   * The tables and views whose name is `parts` (`[schema, table]` or `[table]`) but for case, as
+   * `schema.table`: for a read of a table that does not exist to suggest them (the dialects whose names are case-sensitive).
+   */
+  tablesLike?(parts: string[]): Promise<string[]>;
   /** Ends the query (if still running) and the connection; safe to call twice and after the connection dropped. */
   close(): Promise<void>;
 }
@@ -92,3 +97,9 @@ export function isSocketLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && SOCKET_LOST.has(code);
 }
+
+/** A table name as `--table` takes it: a part holding a dot or a double quote in double quotes. */
+export function tableArgument(schema: string, table: string): string {
+  return [schema, table].map((part) => (/[."]/.test(part) ? `"${part.replaceAll('"', '""')}"` : part)).join('.');
+}
+
