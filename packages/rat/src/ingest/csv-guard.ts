@@ -1,7 +1,7 @@
 import { VARCHAR } from '@duckdb/node-api';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import type { LocatedRecord, RecordCheck } from './csv-records.js';
-import { lossyCastSql, zoneLossReasonSql } from './schema-plan.js';
+import { lossyCastSql, nonIntegerTextSql, zoneLossReasonSql } from './schema-plan.js';
 
 /**
  * DuckDB's CSV reader converts integers and dates leniently (duckdb/duckdb#25824): `1.5` read into an
@@ -219,16 +219,6 @@ function changedSql(value: string, type: string): string {
   return INTEGER_SQL.test(type) ? `(${changed} OR ${nonIntegerTextSql(value)})` : changed;
 }
 
-/**
- * True for text the integer cast takes but that is not the integer written plainly: a leading zero
- * (`01234`, a zip code; `007`), a base prefix (`0x1F`, `0b11`) or digit separators (`1_000`). Read as
- * a number, the zeros and the notation are gone; such text goes to the quarantine, as `abc` does.
- * `0` followed by a digit, a letter but `e`, or `_` after the sign (`0`, `0.0` and `0e3` are plain).
- * No regexp: compiled once per column and statement, it made a file of 1,500 integer columns 2.3x slower to quarantine a row.
- */
-function nonIntegerTextSql(value: string): string {
-  return `(contains(${value}, '_') OR ltrim(${value}, ' +-') GLOB '0[0-9a-df-zA-DF-Z]*')`;
-}
 
 /**
  * True for a number beyond a double's (or float's) range: `1e400` reads as infinity, `1e-400` as 0.

@@ -9,7 +9,7 @@ export type { IngestProgress } from './progress.js';
 export type { ColumnMapping } from './column-names.js';
 export { InputFileError, ParserError, type FilePosition } from './input-file-error.js';
 export type { RowSource, SourceReport, SourceRow } from './row-source.js';
-export { RejectedRecord, SkippedRecord, WrittenRecord } from './row-source.js';
+export { ConvertedRow, RejectedRecord, SkippedRecord, WrittenRecord } from './row-source.js';
 export type { SourceCursor, CursorKind } from './source-cursor.js';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_READ_TIMEOUT_MS, ingestDatabase, type DatabaseReadProgress, type DatabaseReport, type DatabaseSourceOptions } from './database/index.js';
 export { defineApiSource, HttpSourceError, ingestApi, loadApiConfig, resolveApiConfig } from './http/index.js';

@@ -101,8 +101,27 @@ export class WrittenRecord {
   ) {}
 }
 
+/**
+ * A row whose values as loaded differ from those the source orders and compares: SQLite sorts a
+ * TIMESTAMP column's text as stored (`2024-01-02T10:00:00+02:00`), which loads as the UTC time it
+ * names (`2024-01-02 08:00:00`). The cursor is taken from `stored` where it has the field, so that the
+ * next read (`WHERE ts >= ?`) starts where this one ended, not at a value the source sorts elsewhere.
+ */
+export class ConvertedRow {
+  constructor(
+    readonly row: ParsedRow,
+    /** The source's own values of the fields whose value was converted. */
+    readonly stored: ParsedRow,
+  ) {}
+
+  /** The row with the source's own values: what the source compares. */
+  asStored(): ParsedRow {
+    return { ...this.row, ...this.stored };
+  }
+}
+
 /** What a RowSource yields. */
-export type SourceRow = ParsedRow | RejectedRecord | WrittenRecord | SkippedRecord;
+export type SourceRow = ParsedRow | ConvertedRow | RejectedRecord | WrittenRecord | SkippedRecord;
 
 /** A record the source read and leaves out (its cursor is not after the stored one): it only keeps the records after it numbered as read. */
 export class SkippedRecord {}
@@ -276,8 +295,8 @@ async function spool(
   const repeats = new Map<string, RejectedRecord[]>();
   // Read from the stored value on: the rows at that value an earlier run committed are left out.
   const ties = source.cursorField ? new CursorTies(stored, source.cursorOrdered === true) : undefined;
-  const committedBefore = async (value: unknown, text: string) => {
-    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text) !== true) return false;
+  const committedBefore = async (value: unknown, text: string, formerText?: string) => {
+    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text, formerText) !== true) return false;
     source.onAlreadyLoaded?.();
     // Numbered: the record's line stays blank, as for a SkippedRecord.
     if (source.numbered) await write(out, '\n');
@@ -317,9 +336,11 @@ async function spool(
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1} is not an object of field values but ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
       }
-      const json = rowJson(row, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
-      const value = source.cursorField ? row[source.cursorField] : undefined;
-      if (await committedBefore(value, json)) continue;
+      const values = row instanceof ConvertedRow ? row.row : row;
+      const json = rowJson(values, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
+      const value = source.cursorField ? (row instanceof ConvertedRow ? row.asStored() : row)[source.cursorField] : undefined;
+      const tie = ties ? tieText(values, json) : json;
+      if (await committedBefore(value, tie, tie !== json ? json : undefined)) continue;
       rows++;
       if (source.cursorField) cursor = nextCursor(source, cursor, value);
       await write(out, `${withLine(json, line)}\n`);
@@ -365,6 +386,17 @@ export function rowJson(row: ParsedRow, invalid: (field: string, problem: string
     parts.push(`${JSON.stringify(name)}:${encoded.json}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/**
+ * The text a row is known by among the rows at the stored cursor value (SourceCursor.seen): its JSON
+ * without its NULL fields. A column added to the source table since the last run is NULL in the rows
+ * that run loaded; hashed with it, they would look new and load a second time.
+ */
+function tieText(row: ParsedRow, json: string): string {
+  const values = Object.entries(row);
+  if (!values.some(([, value]) => value === null || value === undefined)) return json;
+  return rowJson(Object.fromEntries(values.filter(([, value]) => value !== null && value !== undefined)), () => new Error('unreachable: the row was encoded whole before'));
 }
 
 /** A spooled row's JSON object with its position among the source's records first (RowSource.numbered), or as it is. */

@@ -23,6 +23,23 @@ describe('CursorTies', () => {
     expect(ties.cursor(at('ábc '))!.seen).toHaveLength(3);
   });
 
+  it('leaves out a row an earlier version hashed by another text (its NULL fields included), and keeps the new text for the next run', () => {
+    const stored = { ...at(2), seen: [tieHash('{"id":2,"note":null}')] };
+    const ties = new CursorTies(stored, true);
+    expect(ties.committedBefore(at(2), '{"id":2}', '{"id":2,"note":null}')).toBe(true);
+    expect(ties.committedBefore(at(2), '{"id":3}', '{"id":3,"note":null}')).toBe(false);
+    expect(ties.cursor(at(2))!.seen).toEqual([tieHash('{"id":2}'), tieHash('{"id":3}')]);
+  });
+
+  it('treats numbers equal but for their spelling (1.0, 1.00, 1) as one value in cursor order', () => {
+    const first = new CursorTies(undefined, true);
+    for (const [value, text] of [['1.0', 'r1'], ['1.00', 'r2']] as const) first.committedBefore(at(value, 'number'), text);
+    const stored = first.cursor(at('1.00', 'number'))!;
+    expect(stored.seen).toEqual([tieHash('r1'), tieHash('r2')]);
+    const next = new CursorTies(stored, true);
+    expect([next.committedBefore(at('1.0', 'number'), 'r1'), next.committedBefore(at(1), 'r2'), next.committedBefore(at('1.000', 'number'), 'r3')]).toEqual([true, true, false]);
+  });
+
   it('stores no hashes past TIE_LIMIT rows at one value: the next run then reads after the value', () => {
     const ties = new CursorTies(undefined, true);
     for (let i = 0; i <= TIE_LIMIT; i++) ties.committedBefore(at(5), `r${i}`);

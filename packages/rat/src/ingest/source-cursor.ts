@@ -255,9 +255,13 @@ export class CursorTies {
     this.earlier = new Set(stored?.seen ?? []);
   }
 
-  /** Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more row loaded. */
-  committedBefore(cursor: SourceCursor | undefined, text: string): boolean {
-    if (this.earlier.size > 0 && this.stored && cursor && this.ties(cursor, this.stored) && this.earlier.has(tieHash(text))) {
+  /**
+   * Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more
+   * row loaded. `formerText`: the text earlier versions hashed the row by, when it differs (its NULL fields
+   * included, see row-source.ts tieText), so that a cursor they stored still leaves out its rows.
+   */
+  committedBefore(cursor: SourceCursor | undefined, text: string, formerText?: string): boolean {
+    if (this.earlier.size > 0 && this.stored && cursor && this.ties(cursor, this.stored) && (this.earlier.has(tieHash(text)) || (formerText !== undefined && this.earlier.has(tieHash(formerText))))) {
       this.skipped++;
       this.note(cursor, text);
       return true;
@@ -291,9 +295,10 @@ export class CursorTies {
     if (a.value === b.value) return true;
     if (!this.ordered) return compareCursorValues(a.value, b.value) === 0;
     if (a.kind === 'string' && b.kind === 'string') return BASE_LETTERS.compare((a.value as string).trimEnd(), (b.value as string).trimEnd()) === 0;
-    // Values of one column come in one spelling (a timestamp's ISO text, a decimal's digits at the
-    // column's scale); a number against a decimal's text is a cursor stored as one, read as the other.
-    return a.kind === 'number' && b.kind === 'number' && typeof a.value !== typeof b.value && compareCursorValues(a.value, b.value) === 0;
+    // Numbers tie when they are equal, however spelled: a PostgreSQL numeric without a scale keeps
+    // each value's own (1.0 and 1.00 are one value to its ORDER BY and >=), and a cursor stored as a
+    // number may be read back as a decimal's text.
+    return a.kind === 'number' && b.kind === 'number' && compareCursorValues(a.value, b.value) === 0;
   }
 }
 

@@ -233,6 +233,35 @@ describe('database source column types', () => {
     expect(JSON.parse(rejects[0]!.raw)).toEqual({ id: 2, qty: "x'12'", price: 1.5, born: '2024-01-01', flag: true, name: 'a', raw: null });
   });
 
+  it("SQLite: text that SQLite left as text in a number column (0x10, 1_000) goes to the quarantine, not in as the number DuckDB's cast reads", async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, qty INTEGER, amount DECIMAL(10,2), ratio REAL)`);
+    await source.exec(`INSERT INTO everything VALUES (1, '0x10', 1, 1), (2, 7, '1_000', 1), (3, 7, 1, '0b11'), (4, ' 12 ', '2.50', 'Infinity'), (5, '7', 1, 0.5)`);
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, table: 'everything', target: 'bronze.everything' });
+    expect([report.status, report.rowsIngested, report.rowsRejected], report.error).toEqual(['success', 2, 3]);
+    const { values } = await loaded(['id', 'qty', 'amount', 'ratio']);
+    expect(values).toEqual([
+      { id: '4', qty: '12', amount: '2.50', ratio: 'inf' },
+      { id: '5', qty: '7', amount: '1.00', ratio: '0.5' },
+    ]);
+    const rejects = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.everything__rejects ORDER BY line`);
+    expect(rejects.map((r) => r.reason)).toEqual([
+      `row 1: column "qty" holds the text "0x10", not a value of its declared type INTEGER`,
+      `row 2: column "amount" holds the text "1_000", not a value of its declared type DECIMAL(10,2)`,
+      `row 3: column "ratio" holds the text "0b11", not a value of its declared type REAL`,
+    ]);
+    // A replay reads the rows' raw JSON again: the integer column still refuses the text, as a CSV file's would.
+    const replay = await fx.ingestion.replayRejects('bronze.everything');
+    expect([replay.replayed, replay.stillRejected]).toEqual([0, 3]);
+    const again = await fx.rat.query<{ reason: string }>(`SELECT reason FROM bronze.everything__rejects ORDER BY line`);
+    expect(again.map((r) => r.reason)).toEqual([
+      'column qty: 0x10 is not written as a plain integer (a leading zero, 0x or _), which BIGINT would not keep',
+      'column amount: 1_000 is not written as a plain number (_), which DECIMAL(10,2) would not keep',
+      'column ratio: cannot convert 0b11 to DOUBLE',
+    ]);
+    expect((await loaded(['id'])).values.map((r) => r.id)).toEqual(['4', '5']);
+  });
+
   it('SQLite: a column without a declared type or with NUMERIC affinity mixing reals and an integer beyond 2^53 loads as text, every value as it is; integers alone stay BIGINT', async () => {
     source = await openSqliteSource();
     await source.exec(`CREATE TABLE everything (id INTEGER PRIMARY KEY, loose, num NUMERIC, ids)`);

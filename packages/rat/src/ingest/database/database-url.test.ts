@@ -20,6 +20,22 @@ describe('database URLs', () => {
     expect(mysql.display).toBe('mysql://app@db:3306/crm');
   });
 
+  it("reads a MySQL URL's TLS mode, and refuses a parameter it would otherwise ignore (a TLS request dropped in silence would go in clear text)", () => {
+    expect(parseDatabaseUrl('mysql://app@db/crm?sslmode=REQUIRED', {}).tls).toBe('required');
+    expect(parseDatabaseUrl('mysql://app@db/crm?ssl-mode=verify_identity', {}).tls).toBe('verified');
+    expect(parseDatabaseUrl('mariadb://app@db/crm?sslmode=verify-ca', {}).tls).toBe('verified');
+    expect(parseDatabaseUrl('mysql://app@db/crm?ssl=true', {}).tls).toBe('required');
+    expect(parseDatabaseUrl('mysql://app@db/crm?sslmode=DISABLED', {}).tls).toBeUndefined();
+    expect(parseDatabaseUrl('mysql://app@db/crm', {}).tls).toBeUndefined();
+    expect(() => parseDatabaseUrl('mysql://app:pw@db/crm?sslmode=PREFERRED', {})).toThrow(
+      'database URL "mysql://app:***@db/crm?sslmode=PREFERRED": sslmode=PREFERRED would fall back to an unencrypted connection, which rat does not do: use sslmode=REQUIRED (TLS or fail) or sslmode=DISABLED',
+    );
+    expect(() => parseDatabaseUrl('mysql://app@db/crm?sslmode=yes', {})).toThrow('sslmode=yes is not a TLS mode');
+    expect(() => parseDatabaseUrl('mysql://app@db/crm?useSSL=true', {})).toThrow('its parameter "useSSL" is not one rat reads from a MySQL URL (only sslmode');
+    // PostgreSQL's driver reads its URL's parameters itself.
+    expect(parseDatabaseUrl('postgres://app@db/shop?sslmode=require&application_name=x', {}).tls).toBeUndefined();
+  });
+
   it('resolves SQLite paths to absolute ones', () => {
     expect(parseDatabaseUrl('sqlite:///var/data/shop.db', {})).toMatchObject({ dialect: 'sqlite', path: '/var/data/shop.db', display: 'sqlite:/var/data/shop.db' });
     expect(parseDatabaseUrl('sqlite:data/shop.db', {}).path).toBe(`${process.cwd()}/data/shop.db`);

@@ -18,6 +18,11 @@ export interface DatabaseLocation {
   database?: string;
   /** SQLite: the absolute path of the database file. */
   path?: string;
+  /**
+   * MySQL: TLS as the URL's `ssl` or `sslmode` asks (PostgreSQL's driver reads its URL's parameters
+   * itself): `required` encrypts, `verified` also checks the server's certificate and name.
+   */
+  tls?: 'required' | 'verified';
 }
 
 const DEFAULT_PORTS: Record<Exclude<DatabaseDialect, 'sqlite'>, number> = { postgres: 5432, mysql: 3306 };
@@ -54,7 +59,42 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
   if (password !== undefined) connect.password = encodeURIComponent(password);
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const display = `${dialect}://${user ? `${encodeURIComponent(user)}@` : ''}${parsed.hostname}:${port}/${encodeURIComponent(database)}`;
-  return { dialect, display, connectUrl: connect.href, host, port, database, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) };
+  const tls = dialect === 'mysql' ? mysqlTls(url, parsed.searchParams) : undefined;
+  return { dialect, display, connectUrl: connect.href, host, port, database, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) };
+}
+
+/** MySQL's `--ssl-mode` values and libpq's, which users write in URLs alike, by what rat does with them. */
+const MYSQL_SSL_MODES: Record<string, DatabaseLocation['tls'] | 'none' | 'preferred'> = {
+  disabled: 'none',
+  disable: 'none',
+  preferred: 'preferred',
+  prefer: 'preferred',
+  required: 'required',
+  require: 'required',
+  verify_ca: 'verified',
+  'verify-ca': 'verified',
+  verify_identity: 'verified',
+  'verify-full': 'verified',
+};
+
+/**
+ * The TLS a MySQL URL asks for (`?sslmode=REQUIRED`, `?ssl=true`). Its other parameters are refused
+ * rather than ignored: the driver here takes no options from the URL, and a TLS request dropped in
+ * silence would send the password and the rows in clear text.
+ */
+function mysqlTls(url: string, params: URLSearchParams): DatabaseLocation['tls'] {
+  let tls: DatabaseLocation['tls'];
+  for (const [name, value] of params) {
+    const key = name.toLowerCase().replaceAll('-', '_');
+    let mode: DatabaseLocation['tls'] | 'none' | 'preferred' | undefined;
+    if (key === 'ssl_mode' || key === 'sslmode') mode = MYSQL_SSL_MODES[value.toLowerCase()];
+    else if (key === 'ssl') mode = /^(true|1)$/i.test(value) ? 'required' : /^(false|0)$/i.test(value) ? 'none' : undefined;
+    else throw invalid(url, `its parameter ${JSON.stringify(name)} is not one rat reads from a MySQL URL (only sslmode, e.g. ?sslmode=REQUIRED or ?sslmode=VERIFY_IDENTITY, and ssl=true)`);
+    if (mode === undefined) throw invalid(url, `${name}=${value} is not a TLS mode: use sslmode=DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, or ssl=true / ssl=false`);
+    if (mode === 'preferred') throw invalid(url, `${name}=${value} would fall back to an unencrypted connection, which rat does not do: use sslmode=REQUIRED (TLS or fail) or sslmode=DISABLED`);
+    tls = mode === 'none' ? undefined : mode;
+  }
+  return tls;
 }
 
 /** A %-encoded part of the URL, decoded; `shown` false keeps its text out of the error (a password). */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
@@ -117,6 +118,27 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     expect([third.status, third.rowsIngested, String(third.cursor?.value)]).toEqual(['success', 2, expect.stringMatching(/^2024-01-01 12:00:00/)]);
     expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
     expect((await rows(`SELECT id FROM bronze.ev ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('leaves out the rows at the stored cursor value after a column was added to the source table: they are not loaded twice', async () => {
+    source = await open();
+    const db = source;
+    await db.exec(`CREATE TABLE grow (id INTEGER, at ${db.timestampType})`);
+    await db.exec(`INSERT INTO grow VALUES (1, '2024-01-01 10:00:00'), (2, '2024-01-01 11:00:00'), (3, '2024-01-01 11:00:00')`);
+    const options = { url: db.url, table: 'grow', target: 'bronze.grow', cursor: 'at' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    // NULL in the rows already loaded: they are the same rows.
+    await db.exec(`ALTER TABLE grow ADD COLUMN note VARCHAR(20)`);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    await db.exec(`INSERT INTO grow VALUES (4, '2024-01-01 11:00:00', 'new')`);
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.status, third.rowsRead, third.alreadyLoaded, third.rowsIngested]).toEqual(['success', 3, 2, 1]);
+    expect(await rows(`SELECT id, note FROM bronze.grow ORDER BY id`)).toEqual([
+      { id: 1, note: null },
+      { id: 2, note: null },
+      { id: 3, note: null },
+      { id: 4, note: 'new' },
+    ]);
   });
 
   it('says how many rows with a NULL cursor written since the first run no run could load, on every run until they get a value', async () => {
@@ -411,7 +433,102 @@ describe('database source that stops answering', () => {
   }, 30_000);
 });
 
+describe('database source cursor on PostgreSQL', () => {
+  it('refuses a number cursor whose column now holds text (compared as text, "10" < "3"), and reads on from it through a query that casts the column back', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE retyped (id int, v text); INSERT INTO retyped VALUES (1, 'a'), (3, 'c')`);
+    const options = { url: source.url, table: 'retyped', target: 'bronze.retyped', cursor: 'id' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    await source.exec(`ALTER TABLE retyped ALTER COLUMN id TYPE text; INSERT INTO retyped VALUES ('10', 'j')`);
+    const error = await thrown(ingestDatabase(fx.ingestion, options));
+    expect([error.code, error.message]).toEqual(['INVALID_ARGUMENT', expect.stringContaining(`#retyped: the stored cursor is the number 3, but cursor column "id" now holds text`)]);
+    const again = await ingestDatabase(fx.ingestion, { url: source.url, query: 'SELECT CAST(id AS BIGINT) AS id, v FROM retyped', name: first.file, target: 'bronze.retyped', cursor: 'id' });
+    expect([again.status, again.rowsIngested, again.cursor?.value]).toEqual(['success', 1, 10]);
+    expect((await rows(`SELECT id FROM bronze.retyped ORDER BY id`)).map((r) => r.id)).toEqual([1, 3, 10]);
+  });
+
+  it('treats numeric values equal but for their scale (1.0 and 1.00 in a numeric without one) as one cursor value: the rows there are not loaded twice', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    await source.exec(`CREATE TABLE nv (id int, v numeric); INSERT INTO nv VALUES (1, 0.5), (2, 1.0), (3, 1.00)`);
+    const options = { url: source.url, table: 'nv', target: 'bronze.nv', cursor: 'v' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    const second = await ingestDatabase(fx.ingestion, options);
+    expect([second.status, second.rowsRead, second.alreadyLoaded]).toEqual(['skipped', 2, 2]);
+    await source.exec(`INSERT INTO nv VALUES (4, 1.000)`);
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(1);
+    expect((await rows(`SELECT id FROM bronze.nv ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('database source whose server refuses a row mid-read', () => {
+  it('PostgreSQL: fails naming the position and saying that a retry fails the same way, with a failed registry row and nothing committed', async () => {
+    source = await openPostgresSource(inject('ratTestPostgresUrl'));
+    // Rows 1..20 arrive in two chunks; the server fails computing row 25, in the third (no cursor: no ORDER BY computes every row first).
+    const query = 'SELECT id, 100 / (id - 25) AS q FROM generate_series(1, 30) AS id';
+    const report = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.q', chunkSize: 10, name: 'divide' });
+    expect([report.status, report.errorCode, report.rowsRead]).toEqual(['failed', 'SOURCE_DB_ERROR', 20]);
+    expect(report.error).toBe(
+      'divide: the database refused to send the rows after 20 rows: division by zero; nothing was committed and the cursor did not move. Running again fails the same way until the query or its data is fixed (a query can leave out or convert the rows it stops at)',
+    );
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'q' })).toBe(false);
+    expect((await fx.ingestion.registry({ target: 'bronze.q' })).map((e) => [e.filePath, e.status])).toEqual([['divide', 'failed']]);
+  });
+});
+
+describe('database source cursor on SQLite', () => {
+  it('keeps a TIMESTAMP cursor over text with UTC offsets at the text SQLite compares: each row loads once, as the UTC time it names', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE ev (id INTEGER PRIMARY KEY, ts TIMESTAMP)`);
+    // In SQLite's text order 09:30Z comes first, though 10:00+02:00 is the earlier instant (08:00 UTC).
+    await source.exec(`INSERT INTO ev VALUES (1, '2024-01-02T09:30:00Z'), (2, '2024-01-02T10:00:00+02:00')`);
+    const options = { url: source.url, table: 'ev', target: 'bronze.ev', cursor: 'ts' };
+    const first = await ingestDatabase(fx.ingestion, options);
+    expect([first.rowsIngested, first.cursor?.value]).toEqual([2, '2024-01-02T10:00:00+02:00']);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    await source.exec(`INSERT INTO ev VALUES (3, '2024-01-02T11:00:00+02:00')`);
+    const third = await ingestDatabase(fx.ingestion, options);
+    expect([third.rowsIngested, third.cursor?.value]).toEqual([1, '2024-01-02T11:00:00+02:00']);
+    expect(await rows(`SELECT id, ts::VARCHAR AS ts FROM bronze.ev ORDER BY id`)).toEqual([
+      { id: 1, ts: '2024-01-02 09:30:00' },
+      { id: 2, ts: '2024-01-02 08:00:00' },
+      { id: 3, ts: '2024-01-02 09:00:00' },
+    ]);
+  });
+});
+
 describe('database source cursor on MariaDB', () => {
+  it('refuses an ENUM or SET cursor column (sorted by list position, compared as text) before loading anything; the column as text in a query works', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE shipments (id INTEGER PRIMARY KEY, state ENUM('shipped', 'new', 'paid'), tags SET('b', 'a'));\nINSERT INTO shipments VALUES (1, 'new', 'a'), (2, 'paid', 'b'), (3, 'shipped', 'a,b')`);
+    for (const cursor of ['state', 'tags']) {
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'shipments', target: 'bronze.shipments', cursor }));
+      expect([error.code, error.message]).toEqual([
+        'INVALID_ARGUMENT',
+        expect.stringContaining(`#shipments: cursor column "${cursor}" is ${cursor === 'state' ? 'an ENUM' : 'a SET'}, which MySQL sorts by its position in the list but compares with a stored value as text`),
+      ]);
+    }
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shipments' })).toBe(false);
+    expect((await fx.ingestion.registry({ target: 'bronze.shipments' })).map((e) => e.status)).toEqual(['failed', 'failed']);
+    const options = { url: source.url, query: 'SELECT id, CAST(state AS CHAR) AS state FROM shipments', target: 'bronze.shipments', cursor: 'state' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    await source.exec(`INSERT INTO shipments VALUES (4, 'shipped', 'b')`);
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(1);
+    expect((await rows(`SELECT id FROM bronze.shipments ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses a BIT cursor column (compared with its stored bytes, every row is greater): the column as a number in a query works', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    await source.exec(`CREATE TABLE flags (id INTEGER PRIMARY KEY, v BIT(16));\nINSERT INTO flags VALUES (1, 2), (2, 256), (3, 300)`);
+    const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'flags', target: 'bronze.flags', cursor: 'v' }));
+    expect(error.message).toContain('#flags: cursor column "v" is a BIT column, which MySQL does not compare with a stored value in the order it sorts it');
+    expect(error.message).toContain('a query that selects it as a number (CAST(v AS UNSIGNED) AS v)');
+    const options = { url: source.url, query: 'SELECT id, CAST(v AS UNSIGNED) AS v FROM flags', target: 'bronze.flags', cursor: 'v' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    await source.exec(`INSERT INTO flags VALUES (4, 400)`);
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(1);
+    expect((await rows(`SELECT id FROM bronze.flags ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
+
   it('binds a stored decimal cursor as a DECIMAL of its digits: compared where the server applies its string-to-DECIMAL rule (doubles), it still tells .01 from .02', async () => {
     source = await openMariadbSource(inject('ratTestMariadbUrl'));
     await source.exec(`CREATE TABLE ledger (id INTEGER PRIMARY KEY, pos DECIMAL(20,2));\nINSERT INTO ledger VALUES (1, 12345678901234567.01), (2, 12345678901234567.02)`);
@@ -474,6 +591,57 @@ describe('database source errors', () => {
     expect(notDb.message).toBe(`cannot open SQLite database ${fx.dir}/notes.db: file is not a database; the file is not a SQLite database (or an encrypted one)`);
     // Each failed attempt is in the registry.
     expect((await fx.ingestion.registry({ target: 'bronze.orders' })).map((e) => e.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+  });
+
+  it('PostgreSQL: says that the server asks for a password none was given, not the driver\'s "client password must be a string"', async () => {
+    // A server that asks for a SCRAM password (AuthenticationSASL), then sends its first message (AuthenticationSASLContinue).
+    const message = (code: number, body: string) => {
+      const payload = Buffer.concat([Buffer.alloc(4), Buffer.from(body)]);
+      payload.writeInt32BE(code, 0);
+      const head = Buffer.alloc(5);
+      head.write('R');
+      head.writeInt32BE(4 + payload.length, 1);
+      return Buffer.concat([head, payload]);
+    };
+    const server = createServer((socket) => {
+      let step = 0;
+      socket.on('data', () => socket.write(step++ === 0 ? message(10, 'SCRAM-SHA-256\0\0') : message(11, 'r=abc,s=c2FsdA==,i=4096')));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: `postgres://app@127.0.0.1:${port}/shop`, table: 'orders', target: 'bronze.orders', env: {} }));
+      expect(error.message).toContain(
+        `cannot connect to postgres://app@127.0.0.1:${port}/shop (host 127.0.0.1, database shop): the server asks for a password, and none was given (no RAT_SOURCE_PASSWORD, PGPASSWORD, ~/.pgpass entry or password in the URL); check that`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  it('MariaDB: with ?sslmode=REQUIRED the connection is encrypted, or refused by a server without TLS, never made in clear text', async () => {
+    source = await openMariadbSource(inject('ratTestMariadbUrl'));
+    const url = new URL(source.url);
+    url.search = '?sslmode=REQUIRED';
+    const query = `SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'`;
+    const report = await ingestDatabase(fx.ingestion, { url: url.href, query, target: 'bronze.tls' }).catch((error: Error) => error);
+    if (report instanceof Error) expect(report.message).toContain('Server does not support secure connection');
+    else expect((await rows(`SELECT cipher FROM bronze.tls`))[0]!.cipher).not.toBe('');
+  });
+
+  it('names the tables that match but for case when a table is not found (names are case-sensitive in PostgreSQL and MariaDB)', async () => {
+    for (const [open, schemaOf] of [
+      [() => openPostgresSource(inject('ratTestPostgresUrl')), () => 'public'],
+      [() => openMariadbSource(inject('ratTestMariadbUrl')), (url: string) => url.replace(/^.*\//, '')],
+    ] as const) {
+      source = await open();
+      await source.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY)`);
+      const error = await thrown(ingestDatabase(fx.ingestion, { url: source.url, table: 'ORDERS', target: 'bronze.orders' }));
+      expect([error.code, error.message]).toEqual(['SOURCE_TABLE_NOT_FOUND', expect.stringContaining(`; names are case-sensitive here: did you mean --table ${schemaOf(source.url)}.orders?; check the name`)]);
+      await source.close();
+      source = undefined;
+    }
   });
 
   it('wants exactly one of a table and a query, and a positive chunk size', async () => {

@@ -4,13 +4,13 @@ import { describeError, ExternalError, isRatError, NotFoundError, ValidationErro
 import { INGEST_OPTION_KEYS, type IngestOptions, type ParsedRow } from '../ingest-options.js';
 import { refuseUnknownKeys } from '../option-keys.js';
 import type { Ingestion } from '../ingestion.js';
-import { RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
+import { ConvertedRow, RejectedRecord, rowJson, type SourceReport } from '../row-source.js';
 import { type DatabaseLocation, parseDatabaseUrl } from './database-url.js';
 import { connectMysql, isMissingMysqlTable, isMysqlConnectionLost } from './mysql-connection.js';
 import { connectPostgres, isMissingPostgresTable, isPostgresConnectionLost } from './postgres-connection.js';
 import type { SourceColumn, SourceConnection } from './source-connection.js';
 import { checkSelection, nullCursorCount, selectStatement, tableParts, userQuery } from './source-sql.js';
-import { connectSqlite, isMissingSqliteTable } from './sqlite-connection.js';
+import { connectSqlite, isMissingSqliteTable, isSqliteBusy } from './sqlite-connection.js';
 
 export const DEFAULT_CHUNK_SIZE = 10_000;
 /** How long a read waits for the server's next chunk before it fails (10 minutes). */
@@ -125,7 +125,7 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
       const statement = await selectStatement(connection, { table, query, cursor }, previous);
       result = await connection.open(statement.sql, statement.params, chunkSize);
     } catch (error) {
-      if (!isConnectionLost(location, error)) return await fail(statementError(location, source, table, cursor, error));
+      if (!isConnectionLost(location, error)) return await fail(statementError(location, source, table, cursor, error, await likeNamed(connection, location, table, error)));
       // Dropped while the server was still working on the query: a failed run like one cut off mid-stream.
       const report = await ingestion.ingestRows({ name: source, rows: stoppedBeforeFirstRow(readingStopped(source, 0, cursor, undefined, error)), ...(cursor !== undefined ? { cursorField: cursor } : {}) }, target, ingestOptions);
       return { ...report, rowsRead: 0, durationMs: Date.now() - started };
@@ -136,11 +136,23 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
     if (cursor !== undefined && !names.includes(cursor)) {
       await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} is not in the result (columns: ${names.join(', ')})`));
     }
-    const chunks = result.chunks;
     const cursorColumn = result.columns.find((c) => c.name === cursor);
+    if (previous?.kind === 'number' && cursorColumn?.type === 'VARCHAR' && !cursorColumn.numeric && !cursorColumn.binary) {
+      // The column's type changed since the cursor was stored: compared and sorted as text, "10" comes before "3".
+      await fail(
+        new ValidationError(
+          'INVALID_ARGUMENT',
+          `${source}: the stored cursor is the number ${previous.value}, but cursor column ${JSON.stringify(cursor)} now holds text: compared as text, "10" sorts before "3" and rows would be loaded twice or missed; nothing was loaded. Read a query that selects it as a number (CAST(${cursor} AS BIGINT) AS ${cursor}) under the same source name (--name ${JSON.stringify(source)}), or start over under a new one`,
+        ),
+      );
+    }
+    if (cursorColumn?.notCursor !== undefined) {
+      await fail(new ValidationError('INVALID_ARGUMENT', `${source}: cursor column ${JSON.stringify(cursor)} ${cursorColumn.notCursor}; nothing was loaded: cursor on another column, or read a query that selects it as ${cursorColumn.binary ? 'a number' : 'text'} (CAST(${cursor} AS ${cursorColumn.binary ? 'UNSIGNED' : 'CHAR'}) AS ${cursor})`));
+    }
+    const chunks = result.chunks;
     const cursorProblem = cursorColumn?.cursorProblem;
     let last: unknown;
-    async function* rows(): AsyncGenerator<ParsedRow | RejectedRecord> {
+    async function* rows(): AsyncGenerator<ParsedRow | ConvertedRow | RejectedRecord> {
       let chunkCount = 0;
       const iterator = chunks[Symbol.asyncIterator]();
       // A fetch that timed out still waits: the connection's close ends it, not the iterator's return.
@@ -164,7 +176,8 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
         }
       } catch (error) {
         if (isRatError(error)) throw error;
-        throw readingStopped(source, rowsRead, cursor, last, error);
+        if (mayPassOnRetry(location, error)) throw readingStopped(source, rowsRead, cursor, last, error);
+        throw readingRefused(source, rowsRead, cursor, last, table !== undefined ? 'table' : 'query', error);
       } finally {
         // As for await does: a consumer that stopped early (a bad row with onError fail) ends the read.
         if (!stuck) await iterator.return?.();
@@ -211,8 +224,9 @@ function withinReadTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
   return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }
 
-function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | undefined {
-  return row instanceof RejectedRecord ? (row.record as ParsedRow) : row;
+/** A row's values as the source holds them: those its cursor is compared by. */
+function valuesOf(row: ParsedRow | ConvertedRow | RejectedRecord | undefined): ParsedRow | undefined {
+  return row instanceof RejectedRecord ? (row.record as ParsedRow) : row instanceof ConvertedRow ? row.asStored() : row;
 }
 
 /**
@@ -220,21 +234,38 @@ function valuesOf(row: ParsedRow | RejectedRecord | undefined): ParsedRow | unde
  * record for the quarantine that leaves the cursor where it was. The source sorts such values last,
  * so the next run reads the row again: marked mayRepeat, it is quarantined once, not on every run.
  */
-function checkedCursor(row: ParsedRow | RejectedRecord, cursor: string, line: number, cursorProblem: SourceColumn['cursorProblem']): ParsedRow | RejectedRecord {
+function checkedCursor(row: ParsedRow | ConvertedRow | RejectedRecord, cursor: string, line: number, cursorProblem: SourceColumn['cursorProblem']): ParsedRow | ConvertedRow | RejectedRecord {
   const values = valuesOf(row)!;
   const problem = cursorProblem?.(values[cursor]);
   if (problem === undefined) return row;
   const value = values[cursor];
   const shown = Buffer.isBuffer(value) ? `the BLOB x'${value.toString('hex')}'` : String(value);
   const reason = `row ${line}: cursor column ${JSON.stringify(cursor)} holds ${shown}, which cannot be a cursor (${problem}: no later row would load); the cursor stays at the last other value${row instanceof RejectedRecord ? `; also ${row.reason}` : ''}`;
-  const raw = row instanceof RejectedRecord ? row.raw : rowJson(row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
+  const raw = row instanceof RejectedRecord ? row.raw : rowJson(row instanceof ConvertedRow ? row.row : row, (field, message) => new ExternalError('SOURCE_DB_ERROR', `row ${line}, column ${field}: ${message}`));
   return new RejectedRecord(line, reason, raw, values, true);
 }
 
 /** The error of a read the connection dropped under, after `rowsRead` rows (the last with cursor value `last`). */
 function readingStopped(source: string, rowsRead: number, cursor: string | undefined, last: unknown, error: unknown): ExternalError {
-  const position = `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
-  return new ExternalError('SOURCE_DB_ERROR', `${source}: reading stopped ${position}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`, { cause: error });
+  return new ExternalError('SOURCE_DB_ERROR', `${source}: reading stopped ${readPosition(rowsRead, cursor, last)}: ${describeError(error)}; nothing was committed and the cursor did not move: run again to retry`, { cause: error });
+}
+
+/**
+ * The error of a read the server ended itself, connection intact, after `rowsRead` rows: a value it
+ * cannot send (text a SQL_ASCII database holds that is not UTF-8) or a query failing on a later row
+ * (a division by zero). Running again fails the same way, so it says what to fix instead.
+ */
+function readingRefused(source: string, rowsRead: number, cursor: string | undefined, last: unknown, what: 'table' | 'query', error: unknown): ExternalError {
+  return new ExternalError(
+    'SOURCE_DB_ERROR',
+    `${source}: the database refused to send the rows ${readPosition(rowsRead, cursor, last)}: ${describeError(error)}; nothing was committed and the cursor did not move. Running again fails the same way until the ${what === 'table' ? "table's data" : 'query or its data'} is fixed (a query can leave out or convert the rows it stops at)`,
+    { cause: error },
+  );
+}
+
+/** `after 1,000 rows (last id = 1000)`: where a read ended. */
+function readPosition(rowsRead: number, cursor: string | undefined, last: unknown): string {
+  return `after ${rowsRead.toLocaleString('en-US')} row${rowsRead === 1 ? '' : 's'}${cursor !== undefined && last !== undefined && last !== null ? ` (last ${cursor} = ${String(last)})` : ''}`;
 }
 
 /** Rows of a read that failed before its first row: none, then the error (the row source records the failed run). */
@@ -250,6 +281,11 @@ function isConnectionLost(location: DatabaseLocation, error: unknown): boolean {
   return false;
 }
 
+/** Whether a read that ended part way may get through when run again: the connection was lost, the server went silent, or a SQLite writer held the file. */
+function mayPassOnRetry(location: DatabaseLocation, error: unknown): boolean {
+  return error instanceof ReadTimeout || isConnectionLost(location, error) || (location.dialect === 'sqlite' && isSqliteBusy(error));
+}
+
 /** `postgres://rat@db:5432/shop#public.orders`, or `...#query:<hash>` for a query (the same query keeps its cursor). */
 export function sourceName(location: DatabaseLocation, table: string | undefined, query: string | undefined): string {
   if (table !== undefined && table.trim() !== '') return `${location.display}#${tableParts(table).join('.')}`;
@@ -261,7 +297,14 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
   try {
     if (location.dialect === 'postgres') return await connectPostgres(location.connectUrl!);
     if (location.dialect === 'mysql') {
-      return await connectMysql({ host: location.host!, port: location.port!, database: location.database!, ...(location.user !== undefined ? { user: location.user } : {}), ...(location.password !== undefined ? { password: location.password } : {}) });
+      return await connectMysql({
+        host: location.host!,
+        port: location.port!,
+        database: location.database!,
+        ...(location.user !== undefined ? { user: location.user } : {}),
+        ...(location.password !== undefined ? { password: location.password } : {}),
+        ...(location.tls !== undefined ? { tls: location.tls } : {}),
+      });
     }
     return connectSqlite(location.path!);
   } catch (error) {
@@ -270,22 +313,36 @@ async function connect(location: DatabaseLocation): Promise<SourceConnection> {
       throw new ExternalError('SOURCE_DB_ERROR', `cannot open SQLite database ${location.path}: ${describeError(error)}; ${hint}`, { cause: error });
     }
     const passwordFrom = location.dialect === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
+    // pg's words for a server that asks for a SCRAM password when none was given: say that instead.
+    const reason = /^SASL: .*client password must be a (non-empty )?string$/.test((error as Error).message ?? '')
+      ? 'the server asks for a password, and none was given (no RAT_SOURCE_PASSWORD, PGPASSWORD, ~/.pgpass entry or password in the URL)'
+      : describeError(error) || (error as { code?: string }).code;
     throw new ExternalError(
       'SOURCE_DB_ERROR',
-      `cannot connect to ${location.display} (host ${location.host}, database ${location.database}): ${describeError(error) || (error as { code?: string }).code}; check that the server runs and accepts connections from here, the database name, and the user and password (RAT_SOURCE_PASSWORD or ${passwordFrom}, or in the URL)`,
+      `cannot connect to ${location.display} (host ${location.host}, database ${location.database}): ${reason}; check that the server runs and accepts connections from here, the database name, and the user and password (RAT_SOURCE_PASSWORD or ${passwordFrom}, or in the URL)`,
       { cause: error },
     );
   }
 }
 
-function statementError(location: DatabaseLocation, source: string, table: string | undefined, cursor: string | undefined, error: unknown): Error {
-  const missing = location.dialect === 'postgres' ? isMissingPostgresTable(error) : location.dialect === 'mysql' ? isMissingMysqlTable(error) : isMissingSqliteTable(error);
-  if (missing) {
+function isMissingTable(location: DatabaseLocation, error: unknown): boolean {
+  return location.dialect === 'postgres' ? isMissingPostgresTable(error) : location.dialect === 'mysql' ? isMissingMysqlTable(error) : isMissingSqliteTable(error);
+}
+
+/** For `--table` naming no table: the tables named so but for case (names are case-sensitive in PostgreSQL, and in MySQL on Linux); none when that cannot be asked. */
+async function likeNamed(connection: SourceConnection, location: DatabaseLocation, table: string | undefined, error: unknown): Promise<string[]> {
+  if (table === undefined || !connection.tablesLike || !isMissingTable(location, error)) return [];
+  return connection.tablesLike(tableParts(table)).catch(() => []);
+}
+
+function statementError(location: DatabaseLocation, source: string, table: string | undefined, cursor: string | undefined, error: unknown, similar: string[] = []): Error {
+  if (isMissingTable(location, error)) {
     const list =
       location.dialect === 'sqlite' ? `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')` : `SELECT table_schema, table_name FROM information_schema.tables`;
+    const suggestion = similar.length > 0 ? `; names are case-sensitive here: did you mean ${similar.map((name) => `--table ${name}`).join(' or ')}?` : '';
     return new NotFoundError(
       'SOURCE_TABLE_NOT_FOUND',
-      `${source}: ${table !== undefined ? `table ${table}` : 'a table of the query'} not found: ${describeError(error)}; check the name${location.dialect === 'sqlite' ? '' : ` and that ${location.user ?? 'the user'} may read it`} (list tables with: ${list})`,
+      `${source}: ${table !== undefined ? `table ${table}` : 'a table of the query'} not found: ${describeError(error)}${suggestion}; check the name${location.dialect === 'sqlite' ? '' : ` and that ${location.user ?? 'the user'} may read it`} (list tables with: ${list})`,
       { cause: error },
     );
   }

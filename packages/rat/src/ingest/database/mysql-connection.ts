@@ -1,7 +1,7 @@
 import { loadMysql } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { EXACT_NUMBER, type SourceCursor } from '../source-cursor.js';
-import { cursorParam, hexOf, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, hexOf, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult, tableArgument } from './source-connection.js';
 
 /** MySQL protocol column types (include/mysql_com.h `enum_field_types`), shared by MariaDB. */
 const TYPE = {
@@ -35,6 +35,8 @@ const TYPE = {
   GEOMETRY: 255,
 } as const;
 const UNSIGNED_FLAG = 32;
+const ENUM_FLAG = 256;
+const SET_FLAG = 2048;
 /** The `binary` character set: BLOB / BINARY / VARBINARY rather than text. */
 const BINARY_CHARSET = 63;
 
@@ -45,6 +47,8 @@ interface ColumnReader {
   numeric?: boolean;
   /** Bytes that arrive as hex text (BINARY, BLOB, BIT): see SourceColumn.binary. */
   binary?: boolean;
+  /** See SourceColumn.notCursor. */
+  notCursor?: string;
 }
 
 const same = (value: unknown) => value;
@@ -67,7 +71,13 @@ interface Field {
  */
 function columnReader(field: Field): ColumnReader {
   const type = field.columnType ?? field.type;
-  const unsigned = typeof field.flags === 'number' ? (field.flags & UNSIGNED_FLAG) !== 0 : field.flags.includes('UNSIGNED');
+  const flagged = (bit: number, name: string) => (typeof field.flags === 'number' ? (field.flags & bit) !== 0 : field.flags.includes(name));
+  const unsigned = flagged(UNSIGNED_FLAG, 'UNSIGNED');
+  // https://dev.mysql.com/doc/refman/8.0/en/enum.html#enum-sorting: ORDER BY sorts by list position, a comparison with text compares text.
+  if (flagged(ENUM_FLAG, 'ENUM') || flagged(SET_FLAG, 'SET')) {
+    const kind = flagged(ENUM_FLAG, 'ENUM') ? 'an ENUM' : 'a SET';
+    return { type: 'VARCHAR', convert: same, notCursor: `is ${kind}, which MySQL sorts by its position in the list but compares with a stored value as text: a read from that value would load rows twice and miss others` };
+  }
   switch (type) {
     case TYPE.TINY:
     case TYPE.YEAR:
@@ -102,6 +112,8 @@ function columnReader(field: Field): ColumnReader {
     case TYPE.NULL:
       return { convert: same };
     case TYPE.BIT:
+      // Compared with its stored bytes (X'012c'), a BIT column is greater for every row: each run would load them all again.
+      return { type: 'VARCHAR', convert: bytes, binary: true, notCursor: 'is a BIT column, which MySQL does not compare with a stored value in the order it sorts it: every run would load every row again' };
     case TYPE.GEOMETRY:
       return { type: 'VARCHAR', convert: bytes, binary: true };
   }
@@ -114,6 +126,8 @@ export interface MysqlLocation {
   user?: string;
   password?: string;
   database: string;
+  /** Encrypt (`required`), and also check the server's certificate and host name (`verified`). */
+  tls?: 'required' | 'verified';
 }
 
 /**
@@ -128,6 +142,7 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
     ...(location.user !== undefined ? { user: location.user } : {}),
     ...(location.password !== undefined ? { password: location.password } : {}),
     database: location.database,
+    ...(location.tls ? { ssl: { rejectUnauthorized: location.tls === 'verified' } } : {}),
     supportBigNumbers: true,
     bigNumberStrings: true,
     dateStrings: true,
@@ -227,6 +242,18 @@ export async function connectMysql(location: MysqlLocation): Promise<SourceConne
         await run('COMMIT');
       }
       return { columns, chunks: chunks() };
+    },
+    async tablesLike(parts) {
+      const schema = parts.length > 1 ? parts.at(-2)! : null;
+      const found = await new Promise<{ schema_name: string; table_name: string }[]>((resolve, reject) =>
+        conn.query(
+          `SELECT table_schema AS schema_name, table_name FROM information_schema.tables
+            WHERE lower(table_name) = lower(?) AND lower(table_schema) = lower(coalesce(?, DATABASE())) ORDER BY 1, 2 LIMIT 5`,
+          [parts.at(-1), schema],
+          (error, rows) => (error ? reject(error) : resolve(rows as { schema_name: string; table_name: string }[])),
+        ),
+      );
+      return found.map((row) => tableArgument(row.schema_name, row.table_name));
     },
     async close() {
       if (closed) return;

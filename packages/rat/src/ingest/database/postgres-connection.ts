@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { loadPg } from '../../core/drivers.js';
 import type { ParsedRow } from '../ingest-options.js';
 import { parseArrayText } from './postgres-array-text.js';
-import { cursorParam, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
+import { cursorParam, isSocketLost, KEEPALIVE_MS, sourceColumn, type SourceConnection, type SourceResult, tableArgument } from './source-connection.js';
 
 /** PostgreSQL type OIDs (pg_type.oid; stable across versions) the mapping knows. */
 const OID = {
@@ -224,6 +224,17 @@ export async function connectPostgres(connectUrl: string): Promise<SourceConnect
         inTransaction = false;
       }
       return { columns, chunks: chunks() };
+    },
+    async tablesLike(parts) {
+      // The read that found no table aborted the transaction: end it first.
+      if (inTransaction) await client.query('ROLLBACK');
+      inTransaction = false;
+      const found = await client.query<{ schema_name: string; table_name: string }>(
+        `SELECT table_schema AS schema_name, table_name FROM information_schema.tables
+          WHERE lower(table_name) = lower($1) AND ($2::text IS NULL OR lower(table_schema) = lower($2)) ORDER BY 1, 2 LIMIT 5`,
+        [parts.at(-1), parts.length > 1 ? parts.at(-2) : null],
+      );
+      return found.rows.map((row) => tableArgument(row.schema_name, row.table_name));
     },
     async close() {
       if (closed) return;

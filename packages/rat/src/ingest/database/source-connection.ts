@@ -1,5 +1,5 @@
 import type { ParsedRow } from '../ingest-options.js';
-import type { RejectedRecord } from '../row-source.js';
+import type { ConvertedRow, RejectedRecord } from '../row-source.js';
 import type { SourceCursor } from '../source-cursor.js';
 
 /** A result column: its name, and its type as a DuckDB SQL type (undefined: left to inference). */
@@ -16,6 +16,12 @@ export interface SourceColumn {
    * column) would leave no later row greater than the stored cursor.
    */
   cursorProblem?: (value: unknown) => string | undefined;
+  /**
+   * Why the column cannot be an incremental cursor at all, or undefined when it can: the source sorts
+   * it in one order and compares it with a value in another (a MySQL ENUM sorts by its position in
+   * the list, and compares with text as text), so a read from the stored value would load rows twice and miss others.
+   */
+  notCursor?: string;
 }
 
 /** A running query: its columns (known before the first row is pulled) and its rows in chunks. */
@@ -23,9 +29,10 @@ export interface SourceResult {
   columns: SourceColumn[];
   /**
    * Rows as exact values (big integers as bigint, decimals and timestamps as text), one chunk at a
-   * time; a row whose value the source knows does not fit its column comes as a RejectedRecord.
+   * time; a row whose value the source knows does not fit its column comes as a RejectedRecord, and
+   * one with a value converted from what the source compares (see ConvertedRow) as a ConvertedRow.
    */
-  chunks: AsyncIterable<(ParsedRow | RejectedRecord)[]>;
+  chunks: AsyncIterable<(ParsedRow | ConvertedRow | RejectedRecord)[]>;
 }
 
 /**
@@ -48,6 +55,11 @@ export interface SourceConnection {
   selectList?(from: string): Promise<string | undefined>;
   /** Starts `sql`: resolves once the columns are known; errors of the statement itself (no such table) reject here. */
   open(sql: string, params: unknown[], chunkSize: number): Promise<SourceResult>;
+  /**
+   * The tables and views whose name is `parts` (`[schema, table]` or `[table]`) but for case, as
+   * `schema.table`: for a read of a table that does not exist to suggest them (the dialects whose names are case-sensitive).
+   */
+  tablesLike?(parts: string[]): Promise<string[]>;
   /** Ends the query (if still running) and the connection; safe to call twice and after the connection dropped. */
   close(): Promise<void>;
 }
@@ -60,6 +72,7 @@ export function sourceColumn(name: string, reader: Omit<SourceColumn, 'name'>): 
     ...(reader.numeric ? { numeric: true } : {}),
     ...(reader.binary ? { binary: true } : {}),
     ...(reader.cursorProblem ? { cursorProblem: reader.cursorProblem } : {}),
+    ...(reader.notCursor !== undefined ? { notCursor: reader.notCursor } : {}),
   };
 }
 
@@ -84,3 +97,9 @@ export function isSocketLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && SOCKET_LOST.has(code);
 }
+
+/** A table name as `--table` takes it: a part holding a dot or a double quote in double quotes. */
+export function tableArgument(schema: string, table: string): string {
+  return [schema, table].map((part) => (/[."]/.test(part) ? `"${part.replaceAll('"', '""')}"` : part)).join('.');
+}
+

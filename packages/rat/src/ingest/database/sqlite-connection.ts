@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { ParsedRow } from '../ingest-options.js';
-import { RejectedRecord, rowJson } from '../row-source.js';
+import { ConvertedRow, RejectedRecord, rowJson } from '../row-source.js';
 import { cursorParam, hexOf, type SourceColumn, sourceColumn, type SourceConnection, type SourceResult } from './source-connection.js';
 
 /**
@@ -13,6 +13,11 @@ const NOT_UTF8 = 'holds text that is not valid UTF-8 (read as U+FFFD, the replac
 interface ColumnReader extends Omit<SourceColumn, 'name'> {
   /** The value to load, or a Misfit when it does not fit the column. */
   convert: (value: unknown) => unknown;
+  /**
+   * The conversion may load a value other than the one SQLite compares (a time with a UTC offset
+   * becomes the UTC time): a row where it did comes as a ConvertedRow, for the cursor to stay SQLite's value.
+   */
+  rewrites?: boolean;
 }
 
 /** A value that does not fit its column's declared type: its row goes to the quarantine with `reason`. */
@@ -34,6 +39,22 @@ function noBlob(declared: string, convert: (value: unknown) => unknown): (value:
 }
 
 const same = (value: unknown) => value;
+
+/** Text SQLite would take for a number: what its numeric affinities convert (https://www.sqlite.org/datatype3.html#type_affinity). */
+const PLAIN_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*$/i;
+/** A double's words, which DuckDB reads and SQLite leaves as text (a REAL column only). */
+const FLOAT_WORD = /^\s*[+-]?(?:inf|infinity|nan)\s*$/i;
+
+/**
+ * A reader for a column of numbers: a BLOB there goes to the quarantine (see noBlob), and so does text
+ * that is no plain number. SQLite converts a number written as text in such a column on insert, so text
+ * left there is not one to SQLite (`0x10`, `1_000`); DuckDB's cast would read it as 16 and 1000.
+ */
+function numberReader(declared: string, floatWords: boolean): (value: unknown) => unknown {
+  return noBlob(declared, (value) =>
+    typeof value === 'string' && !PLAIN_NUMBER.test(value) && !(floatWords && FLOAT_WORD.test(value)) ? new Misfit(`holds the text ${JSON.stringify(value)}, not a value of its declared type ${declared}`) : value,
+  );
+}
 
 /**
  * Why a cursor value cannot be stored: SQLite sorts every number before every text and every text
@@ -60,7 +81,7 @@ function textCursorProblem(value: unknown): string | undefined {
 function columnReader(declared: string | null): ColumnReader {
   const type = (declared ?? '').toUpperCase();
   if (type === '') return { convert: bytesOrSame };
-  const number = { convert: noBlob(type, same), cursorProblem: numberCursorProblem };
+  const number = { convert: numberReader(type, false), cursorProblem: numberCursorProblem };
   const decimal = /^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$/.exec(type);
   if (decimal) {
     const precision = Number(decimal[1]);
@@ -68,13 +89,13 @@ function columnReader(declared: string | null): ColumnReader {
     if (precision <= 38 && scale <= precision) return { type: `DECIMAL(${precision},${scale})`, ...number };
   }
   if (/^BOOL/.test(type)) return { type: 'BOOLEAN', convert: noBlob(type, (v) => (v === 0n ? false : v === 1n ? true : v)), cursorProblem: numberCursorProblem };
-  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: noBlob(type, (v) => (typeof v === 'string' ? utcTimestamp(v) : v)), cursorProblem: textCursorProblem };
+  if (/^(DATETIME|TIMESTAMP)/.test(type)) return { type: 'TIMESTAMP', convert: noBlob(type, (v) => (typeof v === 'string' ? utcTimestamp(v) : v)), cursorProblem: textCursorProblem, rewrites: true };
   if (/^DATE\b/.test(type)) return { type: 'DATE', convert: noBlob(type, same), cursorProblem: textCursorProblem };
   if (type.includes('INT')) return { type: 'BIGINT', ...number };
   // A BLOB in a text column loads as its hex (a UUID column often holds its 16 bytes).
   if (/CHAR|CLOB|TEXT|JSON|UUID/.test(type)) return { type: 'VARCHAR', convert: bytesOrSame };
   if (type.includes('BLOB')) return { type: 'VARCHAR', convert: bytesOrSame, binary: true };
-  if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', ...number };
+  if (/REAL|FLOA|DOUB/.test(type)) return { type: 'DOUBLE', convert: numberReader(type, true), cursorProblem: numberCursorProblem };
   return { convert: bytesOrSame };
 }
 
@@ -122,27 +143,29 @@ export function connectSqlite(path: string): SourceConnection {
       const names = described.map((c) => c.name);
       const columns = names.map((name, i) => sourceColumn(name, readers[i]!));
       let line = 0;
-      const toRow = (values: unknown[]): ParsedRow | RejectedRecord => {
+      const toRow = (values: unknown[]): ParsedRow | ConvertedRow | RejectedRecord => {
         line++;
         const row: ParsedRow = {};
+        let stored: ParsedRow | undefined;
         let misfit: string | undefined;
         for (let i = 0; i < names.length; i++) {
           const value = values[i];
           const converted = value === null || value === undefined ? null : readers[i]!.convert(value);
           if (converted instanceof Misfit) misfit ??= `column ${JSON.stringify(names[i])} ${converted.reason}`;
           else if (typeof converted === 'string' && converted.includes(REPLACEMENT)) misfit ??= `column ${JSON.stringify(names[i])} ${NOT_UTF8}`;
+          else if (readers[i]!.rewrites && converted !== value) (stored ??= {})[names[i]!] = value;
           row[names[i]!] = converted instanceof Misfit ? value : converted;
         }
-        if (misfit === undefined) return row;
-        // The row as read, BLOBs spelled as SQLite literals; the record keeps the values (a BLOB stays bytes) for the cursor check.
+        if (misfit === undefined) return stored ? new ConvertedRow(row, stored) : row;
+        // The row as read, BLOBs spelled as SQLite literals; the record keeps the values SQLite compares (a BLOB stays bytes) for the cursor.
         const shown = Object.fromEntries(Object.entries(row).map(([name, value]) => [name, Buffer.isBuffer(value) ? blobLiteral(value) : value]));
-        return new RejectedRecord(line, `row ${line}: ${misfit}`, rowJson(shown, (field, problem) => new Error(`${field}: ${problem}`)), row);
+        return new RejectedRecord(line, `row ${line}: ${misfit}`, rowJson(shown, (field, problem) => new Error(`${field}: ${problem}`)), { ...row, ...stored });
       };
       const rows = statement.iterate(...params) as IterableIterator<unknown[]>;
       pending = rows;
-      async function* chunks(): AsyncGenerator<(ParsedRow | RejectedRecord)[]> {
+      async function* chunks(): AsyncGenerator<(ParsedRow | ConvertedRow | RejectedRecord)[]> {
         for (;;) {
-          const chunk: (ParsedRow | RejectedRecord)[] = [];
+          const chunk: (ParsedRow | ConvertedRow | RejectedRecord)[] = [];
           while (chunk.length < chunkSize) {
             const next = rows.next();
             if (next.done) break;
@@ -166,4 +189,10 @@ export function connectSqlite(path: string): SourceConnection {
 
 export function isMissingSqliteTable(error: unknown): boolean {
   return /no such table/i.test((error as Error).message ?? '');
+}
+
+/** SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended codes): a writer held the file, and a later run may get through. */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
