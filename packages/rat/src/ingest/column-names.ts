@@ -49,11 +49,11 @@ const KEPT_LETTER = /^(?!\p{Script=Latin})[\p{L}\p{N}\p{M}]$/u;
 export function mapColumnNames(
   file: string,
   sourceNames: string[],
-  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling },
+  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling; tableNames?: boolean; partialRenames?: boolean },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
   const spelling = options.spelling ?? FLAG_SPELLING;
-  const renames = renamesOf(file, sourceNames, options.rename, spelling);
+  const renames = renamesOf(file, sourceNames, options.rename, spelling, options.partialRenames ?? false);
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
     const renamed = renames[index];
@@ -63,6 +63,8 @@ export function mapColumnNames(
       if (!PLAIN_NAME.test(name) || name.length > MAX_NAME) {
         throw new ValidationError('INVALID_IDENTIFIER', `rename of "${source}" to "${renamed}": use letters, digits and underscores, starting with a letter or underscore`);
       }
+    } else if (options.tableNames && PLAIN_NAME.test(source)) {
+      name = source;
     } else if (options.safeNames) {
       name = safeColumnName(source, position, reserved);
     } else {
@@ -112,8 +114,9 @@ export function mapColumnNames(
  * The --rename target of each source column (undefined: none). A key names the column spelled
  * exactly so; failing that, the one column not named exactly by another key whose name differs only
  * in case or surrounding spaces (`Name` and `name` can both be columns: the exact spelling picks one).
+ * A key that names no column is refused, unless `partial` (a replay's file: it is left out).
  */
-function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling): (string | undefined)[] {
+function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling, partial: boolean): (string | undefined)[] {
   const loose = (name: string) => name.trim().toLowerCase();
   const entries = Object.entries(rename);
   const targets = new Array<string | undefined>(sourceNames.length);
@@ -131,6 +134,7 @@ function renamesOf(file: string, sourceNames: string[], rename: Record<string, s
     if (near.length > 1) {
       throw new ValidationError('INVALID_IDENTIFIER', `${file}: ${spelling.renames} names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
     }
+    if (near.length === 0 && partial) continue;
     if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: ${spelling.renames} names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
     targets[near[0]!] = to;
   }

@@ -148,6 +148,14 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
   sourceRejects?: string;
   /** Set by row sources whose records carry their number (RowSource.numbered): each spooled row holds it in LINE_COLUMN. */
   numberedRecords?: boolean;
+  /**
+   * Set by a replay of rows rebuilt from their values (QuarantineOptions.tableNames): their keys are
+   * the table's column names, each kept as it is when it is a plain name (a keyword such as `order`
+   * too, which safe names would make `order_`).
+   */
+  tableNames?: boolean;
+  /** Set by a replay, whose file holds only some of the ingest's records: a --rename of a column none of them has is left out, not refused. */
+  partialRenames?: boolean;
 }
 
 /** Every key of IngestOptions (the compiler checks the list is whole): a JavaScript caller's misspelt key is refused, not ignored. */

@@ -322,6 +322,38 @@ describe('quarantine replay', () => {
     expect((await fx.ingestion.registry({ target: 'bronze.lines' })).map((e) => e.status)).toEqual(['success', 'success']);
   });
 
+  describe('JSON rows read as the ingest named them', () => {
+    it('a record kept as the file wrote it is flattened and renamed again, also when no replayed record has the renamed key', async () => {
+      const lines = ['{"id":1,"Full Name":"a","m":{"n":1,"d":"x"}}', '{"id":2,"m":{"n":9000000000,"d":"y"}}', '{"id":3,"Full Name":"c","m":{"n":3,"d":"z"}}'];
+      const path = await fx.file('flat.ndjson', `${lines.join('\n')}\n`);
+      const report = await fx.ingestion.ingest(path, 'bronze.flat', { flatten: true, rename: { 'Full Name': 'who' }, types: { m_n: 'INTEGER' } });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+      const columns = Object.keys((await fx.rat.query('SELECT * FROM bronze.flat LIMIT 1'))[0]!);
+      await fx.rat.sql('ALTER TABLE bronze.flat ALTER COLUMN m_n TYPE BIGINT');
+      expect(await fx.ingestion.replayRejects('bronze.flat')).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.flat LIMIT 1'))[0]!)).toEqual(columns);
+      expect(await fx.rat.query('SELECT id, who, m_n, m_d FROM bronze.flat ORDER BY id')).toEqual([
+        { id: 1, who: 'a', m_n: 1, m_d: 'x' },
+        { id: 2, who: null, m_n: 9000000000, m_d: 'y' },
+        { id: 3, who: 'c', m_n: 3, m_d: 'z' },
+      ]);
+      expect(await count('SELECT count(*)::INT AS n FROM bronze.flat__rejects')).toBe(0);
+    });
+
+    it('a row rebuilt from its values keeps the table column names it holds, one renamed to a keyword too', async () => {
+      const path = await fx.file('keyword.txt', 'anything\n');
+      const parser = () => [{ id: 1, Order: 'a', qty: 1 }, { id: 2, Order: 'b', qty: 9000000000 }];
+      const report = await fx.ingestion.ingest(path, 'bronze.keyword', { parser, rename: { Order: 'order' }, types: { qty: 'INTEGER' } });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+      await fx.rat.sql('ALTER TABLE bronze.keyword ALTER COLUMN qty TYPE BIGINT');
+      expect(await fx.ingestion.replayRejects('bronze.keyword')).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(await fx.rat.query('SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.keyword ORDER BY id')).toEqual([
+        { id: 1, order: 'a', qty: 1 },
+        { id: 2, order: 'b', qty: 9000000000 },
+      ]);
+    });
+  });
+
   it("keeps quarantined the rows of a parser's values that cannot be stored, replaying the others", async () => {
     const values: unknown[] = [NaN, Infinity, () => 1, new Map([['k', 1]]), new Date('not a date'), Buffer.from('xy'), Symbol('s')];
     // Row 2 is refused by the table (a value past its int column) and loads once the column is widened; the others hold stand-ins.

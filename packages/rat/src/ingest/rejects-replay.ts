@@ -262,7 +262,8 @@ function refuseMergesWithoutLineage(groups: Map<string, RejectRow[]>, schema: Sc
 /**
  * The options a group's rows are read and loaded with: the replay's, with the rows' own mode, keys
  * and format; and the ingest's drift policy and, for rows kept as the file's text, its names (a
- * --rename given to the replay wins for its column).
+ * --rename given to the replay wins for its column). JSON records rebuilt from their values keep the
+ * table's column names they hold (named again, a keyword such as `order` would become `order_`).
  */
 function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions, load: GroupLoad, lineage: boolean): ResolvedIngestOptions {
   return {
@@ -276,6 +277,8 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
     format: parse.format === 'csv' ? 'csv' : 'json',
     skipExisting: false,
     ...(parse.schemaDrift ? { schemaDrift: parse.schemaDrift } : {}),
+    rename: { ...parse.rename, ...options.rename },
+    ...(parse.safeNames === false ? { safeNames: false } : {}),
     ...(parse.format === 'csv'
       ? {
           delimiter: parse.delimiter ?? ',',
@@ -283,15 +286,20 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
           escape: parse.escape ?? '"',
           header: true,
           encoding: 'utf-8' as const,
-          rename: { ...parse.rename, ...options.rename },
-          ...(parse.safeNames === false ? { safeNames: false } : {}),
           // A format or separator given to the replay wins over the one the first read used (or sniffed): it is how such rows get fixed.
           ...replayWins(options, parse, 'dateFormat'),
           ...replayWins(options, parse, 'timestampFormat'),
           ...replayWins(options, parse, 'decimalSeparator'),
         }
-      : // Written back as UTF-8, whatever --encoding the replay got (latin-1 only tells it to load the rows with stray bytes).
-        { jsonFormat: 'newline_delimited' as const, encoding: 'utf-8' as const }),
+      : {
+          // Written back as UTF-8, whatever --encoding the replay got (latin-1 only tells it to load the rows with stray bytes).
+          jsonFormat: 'newline_delimited' as const,
+          encoding: 'utf-8' as const,
+          flatten: parse.tableNames ? false : (parse.flatten ?? options.flatten ?? false),
+          ...(parse.tableNames ? { tableNames: true } : {}),
+        }),
+    // The replay's file holds some of the ingest's records: a renamed column may be in none of them.
+    partialRenames: true,
   };
 }
 
@@ -443,7 +451,7 @@ async function keepWithReasons(ctx: IngestContext, rejects: TableIdent, read: Qu
 function keyReader(file: string, parse: QuarantineOptions, keys: string[], options: ResolvedIngestOptions, reserved: ReadonlySet<string>): (row: RejectRow) => (string | null)[] | undefined {
   const names = (source: string[]): string[] | undefined => {
     try {
-      return mapColumnNames(file, source, { rename: options.rename, safeNames: options.safeNames, lineage: options.lineage }, reserved).map((m) => m.name);
+      return mapColumnNames(file, source, options, reserved).map((m) => m.name);
     } catch {
       // The replay fails on such names itself, with the reason.
       return undefined;
