@@ -144,6 +144,26 @@ describe('custom parsers', () => {
     expect(await fx.rat.query('SELECT id, amount FROM bronze.typed_rows ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 6, amount: 12.5 }]);
   });
 
+  it('quarantines a row holding a Map, a Set, a Buffer, a typed array or an invalid Date inside an object or array, as it does one of its own', async () => {
+    const path = await fx.file('nested-untypable.txt', 'x');
+    const nested = [{ m: new Map([['a', 1]]) }, { s: new Set([1, 2]) }, { b: Buffer.from('hi') }, [new Uint8Array([1, 2])], { d: new Date('not a date') }];
+    const parser: CustomParser = () => [{ id: 0, n: { d: new Date('2024-01-01T00:00:00Z'), list: [1, null], deep: { x: 'y' } } }, ...nested.map((n, i) => ({ id: i + 1, n }))];
+    const report = await fx.ingestion.ingest(path, 'bronze.nested_rows', { parser });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 5 });
+    expect(await fx.rat.query('SELECT id, n FROM bronze.nested_rows')).toEqual([{ id: 0, n: '{"d":"2024-01-01T00:00:00.000Z","list":[1,null],"deep":{"x":"y"}}' }]);
+    const rejects = await fx.rat.query<{ line: number; reason: string }>('SELECT line, reason FROM bronze.nested_rows__rejects ORDER BY line');
+    const advice = '; turn it into plain values (string, number, boolean, Date, plain object or array)';
+    expect(rejects).toEqual([
+      { line: 2, reason: `column "n": a nested value cannot be stored: a Map at key "m"${advice}` },
+      { line: 3, reason: `column "n": a nested value cannot be stored: a Set at key "s"${advice}` },
+      { line: 4, reason: `column "n": a nested value cannot be stored: a Buffer at key "b"${advice}` },
+      { line: 5, reason: `column "n": a nested value cannot be stored: a Uint8Array at key "0"${advice}` },
+      { line: 6, reason: 'column "n": a nested value cannot be stored: an invalid Date at key "d"' },
+    ]);
+    // A replay leaves them where they are: their raw text holds only what JSON made of them.
+    expect(await fx.ingestion.replayRejects('bronze.nested_rows')).toMatchObject({ replayed: 0, unstorable: 5 });
+  });
+
   it('types numbers as a JSON file does: a BigInt no double holds beside a fraction is text with every digit, one a double holds a double', async () => {
     const path = await fx.file('numbers.txt', 'x');
     const cases: [string, ParsedRow[], string, unknown[]][] = [
