@@ -256,6 +256,53 @@ describe('custom parsers', () => {
       expect(wrong.files[0]!.error).toContain(`${path}: the parser returned number; return an array, an iterable or an async iterable of row objects`);
     });
 
+    it('when its iterator breaks the protocol: next() gives no iterator result (a for-of loop would throw too)', async () => {
+      const path = await fx.file('protocol.txt', 'x');
+      const parser = (() => ({ [Symbol.iterator]: () => ({ next: () => 5 }) })) as unknown as CustomParser;
+      const report = await fx.ingestion.ingest(path, 'bronze.throwing', { parser });
+      expect(report.files[0]).toMatchObject({
+        status: 'failed',
+        errorCode: 'INGEST_PARSER_FAILED',
+        error: `${path} (row 1): the parser's iterator returned 5 from next(), not an iterator result ({ value, done })`,
+      });
+    });
+
+    it("when reading a row runs its code (a getter), and when it throws a value that is not an Error", async () => {
+      const path = await fx.file('getter.txt', 'x');
+      const cases: [CustomParser, string][] = [
+        [
+          () => [
+            { id: 1 },
+            {
+              id: 2,
+              get total() {
+                throw new Error('no total on a footer line');
+              },
+            },
+          ],
+          'no total on a footer line',
+        ],
+        [
+          function* () {
+            yield { id: 1 };
+            throw { message: 'bad footer', line: 12 };
+          },
+          'bad footer',
+        ],
+        [
+          function* () {
+            yield { id: 1 };
+            throw { code: 7 };
+          },
+          '{"code":7}',
+        ],
+      ];
+      for (const [parser, message] of cases) {
+        const report = await fx.ingestion.ingest(path, 'bronze.throwing', { parser });
+        expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED', error: `${path} (row 2): the parser failed: ${message}` });
+      }
+    });
+
     it('reported to the SDK as a ParserError, the original error (with its stack) as its cause', async () => {
       const path = await fx.file('cause.txt', 'x');
       const original = new RangeError('value out of range at byte 12');

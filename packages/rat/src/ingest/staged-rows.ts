@@ -116,15 +116,15 @@ export class RowSink {
     await this.push(text, line);
   }
 
-  /** Adds one row; `line` is its row number in the source (1-based). Returns the reject reason, if any. */
-  async add(row: Record<string, unknown>, line: number): Promise<string | undefined> {
+  /** Adds one row, given as its entries (a parser's row, read once); `line` is its row number in the source (1-based). Returns the reject reason, if any. */
+  async add(entries: readonly [string, unknown][], line: number): Promise<string | undefined> {
     let text = '{';
     const kinds: [Column, ValueKind][] = [];
-    for (const [name, value] of Object.entries(row)) {
+    for (const [name, value] of entries) {
       const encoded = encodeValue(value, true);
       if ('problem' in encoded) {
         const reason = `column ${JSON.stringify(name)}: ${encoded.problem}`;
-        await this.reject(line, reason, describeRow(row));
+        await this.reject(line, reason, describeRow(Object.fromEntries(entries)));
         return reason;
       }
       if (encoded.kind === 'null') continue;
