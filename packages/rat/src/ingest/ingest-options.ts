@@ -197,6 +197,15 @@ const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow', 'avr
 const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
 const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
 
+/**
+ * The type `types` gives the first of `names` it has as its own key: a column named `constructor` or
+ * `toString` is not a key of every object (read as `types[name]`, it would be Object's method).
+ */
+export function givenType(types: Readonly<Record<string, string>> | undefined, ...names: string[]): string | undefined {
+  const name = types ? names.find((n) => Object.hasOwn(types, n)) : undefined;
+  return name === undefined ? undefined : types![name];
+}
+
 export function resolveIngestOptions(options: IngestOptions = {}): ResolvedIngestOptions {
   refuseUnknownKeys('ingest', options, INGEST_OPTION_KEYS);
   const { encoding, ...given } = options;

@@ -10,7 +10,7 @@ import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.j
 import { isPrimitive, promotionAllowed } from '../iceberg/type-parse.js';
 import type { IcebergType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { LINEAGE_COLUMNS } from './column-names.js';
-import type { ResolvedIngestOptions } from './ingest-options.js';
+import { givenType, type ResolvedIngestOptions } from './ingest-options.js';
 import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
 import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
@@ -79,7 +79,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   // The type each column is read as: its --type, else the staged one.
   const duckTypes = new Map<StagedColumn, DuckDBType>();
   for (const c of staged.columns) {
-    const wanted = options.types[c.name] ?? options.types[c.source] ?? options.sourceTypes?.[c.name] ?? options.sourceTypes?.[c.source];
+    const wanted = givenType(options.types, c.name, c.source) ?? givenType(options.sourceTypes, c.name, c.source);
     duckTypes.set(c, wanted ? await describeType(duck, wanted, `${table}.${c.name}`) : c.type);
   }
   const lineage = options.lineage ? LINEAGE_COLUMNS.map((name) => ({ name, type: LINEAGE_TYPES[name], value: lineageValue(name, input) })) : [];
@@ -541,8 +541,8 @@ function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, t
  * ignoring the option: refused, naming the column, both types and the way out.
  */
 function refuseTypeOption(options: ResolvedIngestOptions, column: StagedColumn, field: StructField, wanted: IcebergType, table: string): void {
-  const given = options.types[column.name] !== undefined ? column.name : column.source;
-  const sqlType = options.types[given];
+  const given = givenType(options.types, column.name) !== undefined ? column.name : column.source;
+  const sqlType = givenType(options.types, given);
   if (sqlType === undefined || !isPrimitive(field.type) || !isPrimitive(wanted)) return;
   if (promotionAllowed(field.type, wanted) || promotionAllowed(wanted, field.type)) return;
   throw new ValidationError(
