@@ -135,6 +135,8 @@ export interface ReplayInput {
   /** Temp table (tmp BIGINT, line BIGINT) from the replay file's line numbers to the original ones. */
   lineMap: string;
   fileHash: string;
+  /** The source file's size as its ingest recorded it: the registry row's, not that of the replay's own file. */
+  fileSize: number;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -152,7 +154,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   let probed: ProbedFile | undefined = replay?.probed;
   let localPath: string | undefined;
   const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry =>
-    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: probed?.size ?? 0, targetTable: targetName }, status, extra);
+    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: replay?.fileSize ?? probed?.size ?? 0, targetTable: targetName }, status, extra);
   try {
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.

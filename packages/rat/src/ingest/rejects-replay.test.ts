@@ -40,7 +40,8 @@ async function whileCommitWaits<T>(table: string, work: () => Promise<unknown>, 
 describe('quarantine replay', () => {
   it('replays CSV rows after the parser is fixed (a date format)', async () => {
     await fx.ingestion.ingest(await fx.file('orders-1.csv', 'id,ordered\n1,2026-01-05\n'), 'bronze.orders');
-    const path = await fx.file('orders-2.csv', 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,08/01/2026\n5,2026-01-09\n6,2026-01-10\n');
+    const text = 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,08/01/2026\n5,2026-01-09\n6,2026-01-10\n';
+    const path = await fx.file('orders-2.csv', text);
     const report = await fx.ingestion.ingest(path, 'bronze.orders');
     expect(report.files[0]).toMatchObject({ rowsIngested: 3, rowsRejected: 2 });
     expect(await count('SELECT count(*)::INT AS n FROM bronze.orders__rejects')).toBe(2);
@@ -55,6 +56,14 @@ describe('quarantine replay', () => {
     const rows = await fx.rat.query<{ id: number; ordered: string; _source_file: string }>('SELECT id, CAST(ordered AS VARCHAR) AS ordered, _source_file FROM bronze.orders ORDER BY id');
     expect(rows.map((r) => [r.id, r.ordered])).toEqual([[1, '2026-01-05'], [2, '2026-01-06'], [3, '2026-01-07'], [4, '2026-01-08'], [5, '2026-01-09'], [6, '2026-01-10']]);
     expect(rows[2]!._source_file).toBe(path);
+    // Each replay's registry row is the file's: its hash and size, not those of the replay's own scratch file.
+    const entries = await fx.ingestion.registry({ filePath: path });
+    expect(entries.map((e) => [e.status, e.rowsIngested, e.rowsRejected, e.fileSize])).toEqual([
+      ['success', 3, 2, text.length],
+      ['success', 0, 2, text.length],
+      ['success', 2, 0, text.length],
+    ]);
+    expect(new Set(entries.map((e) => e.fileHash)).size).toBe(1);
   });
 
   it('replays with the date format given to the replay, not the one the first read sniffed', async () => {

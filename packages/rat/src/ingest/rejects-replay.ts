@@ -197,6 +197,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
         keepRejectsSql,
         lineMap,
         fileHash: first.file_hash,
+        fileSize: await ingestedSize(ctx, targetName, first),
       });
       if (result.status === 'failed' && result.cause instanceof ConflictError) {
         if (++rereads > MAX_REREADS) throw tooBusy(targetName, result.cause);
@@ -211,6 +212,12 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
     await rm(scratch, { recursive: true, force: true });
   }
   return report;
+}
+
+/** The size of the rows' file as the registry recorded it when they were quarantined (0 if it holds no row of it, as for a database or API source). */
+async function ingestedSize(ctx: IngestContext, targetName: string, row: RejectRow): Promise<number> {
+  const entries = await ctx.registry.list({ target: targetName, filePath: row.file_path });
+  return entries.findLast((entry) => entry.fileHash === row.file_hash)?.fileSize ?? 0;
 }
 
 /** How often a replay reads the quarantine again because another writer moved it (or the target) first. */
