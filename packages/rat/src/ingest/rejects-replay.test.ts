@@ -363,6 +363,21 @@ describe('quarantine replay', () => {
     });
   });
 
+  it('replays a decimal of 38 digits exactly from a row rebuilt from its values (a Parquet file\'s), not through a double', async () => {
+    const path = `${fx.dir}/wide-decimals.parquet`;
+    await fx.rat.duck.run(
+      `COPY (SELECT * FROM (VALUES (1, 1.5::DECIMAL(38,10), 1::BIGINT), (2, 1234567890123456789.0123456789::DECIMAL(38,10), 9000000000::BIGINT), (3, 9999999999999999999999999999.9999999999::DECIMAL(38,10), 9000000001::BIGINT)) t(id, amt, qty)) TO '${path}'`,
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.wide_decimals', { types: { qty: 'INTEGER' } })).files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 2 });
+    await fx.rat.sql('ALTER TABLE bronze.wide_decimals ALTER COLUMN qty TYPE BIGINT');
+    expect(await fx.ingestion.replayRejects('bronze.wide_decimals')).toMatchObject({ replayed: 2, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.wide_decimals ORDER BY id')).toEqual([
+      { id: 1, amt: '1.5000000000' },
+      { id: 2, amt: '1234567890123456789.0123456789' },
+      { id: 3, amt: '9999999999999999999999999999.9999999999' },
+    ]);
+  });
+
   it("keeps quarantined the rows of a parser's values that cannot be stored, replaying the others", async () => {
     const values: unknown[] = [NaN, Infinity, () => 1, new Map([['k', 1]]), new Date('not a date'), Buffer.from('xy'), Symbol('s')];
     // Row 2 is refused by the table (a value past its int column) and loads once the column is widened; the others hold stand-ins.
