@@ -11,6 +11,13 @@ export interface ColumnMapping {
 
 export const LINEAGE_COLUMNS = ['_source_file', '_ingested_at'] as const;
 
+/**
+ * How the columns rat adds to a file's rows while it reads them start (`__rat_line`, staged-file.ts):
+ * a column of the file named so would be dropped, or replaced by the row's line. Safe names never
+ * start so (they lose leading underscores); --keep-names and --rename could.
+ */
+const INTERNAL_PREFIX = '__rat_';
+
 const PLAIN_NAME = /^[a-z_][a-z0-9_]*$/;
 const MAX_NAME = 128;
 
@@ -104,6 +111,14 @@ export function mapColumnNames(
     }
     if (options.lineage && (LINEAGE_COLUMNS as readonly string[]).includes(mapping.name)) {
       throw new InputFileError('INGEST_FILE_INVALID', file, { column: mapping.position }, `column "${mapping.source}" would take the lineage column name "${mapping.name}"; rename it or turn lineage off (${spelling.lineageOff})`);
+    }
+    if (mapping.name.startsWith(INTERNAL_PREFIX)) {
+      throw new InputFileError(
+        'INGEST_FILE_INVALID',
+        file,
+        { column: mapping.position },
+        `column "${mapping.source}" would be named "${mapping.name}", and names starting with ${INTERNAL_PREFIX} are those of the columns rat adds while it reads a file (a row's line, its file); rename it: ${spelling.rename(mapping.source, 'new_name')}`,
+      );
     }
     byName.set(mapping.name, mapping);
   }
