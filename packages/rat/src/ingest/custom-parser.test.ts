@@ -144,6 +144,17 @@ describe('custom parsers', () => {
     expect(await fx.rat.query('SELECT id, amount FROM bronze.typed_rows ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 6, amount: 12.5 }]);
   });
 
+  it('with --on-error fail, refuses the file naming the first bad row as a row, as its other errors do', async () => {
+    const path = await fx.file('fail-rows.txt', 'x');
+    const report = await fx.ingestion.ingest(path, 'bronze.fail_rows', { parser: () => [{ id: 1, amount: 1 }, { id: 2, amount: Number.NaN }, 3 as unknown as ParsedRow], onError: 'fail' });
+    expect(report.files[0]).toMatchObject({
+      status: 'failed',
+      errorCode: 'INGEST_BAD_ROWS',
+      error: `${path} (row 2): column "amount": NaN is not a number that can be stored (2 bad rows in all; with --on-error fail the file is refused and the table is unchanged)`,
+    });
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'fail_rows' })).toBe(false);
+  });
+
   it('quarantines a row holding a Map, a Set, a Buffer, a typed array or an invalid Date inside an object or array, as it does one of its own', async () => {
     const path = await fx.file('nested-untypable.txt', 'x');
     const nested = [{ m: new Map([['a', 1]]) }, { s: new Set([1, 2]) }, { b: Buffer.from('hi') }, [new Uint8Array([1, 2])], { d: new Date('not a date') }];

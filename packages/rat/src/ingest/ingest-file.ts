@@ -323,13 +323,15 @@ async function stageAndCommit(
         // With those lines: the rows whose record a line holds, that line as their raw (`written`), or the others as rebuilt.
         const written = (kept: boolean) => (sql: string) =>
           `SELECT r.line, r.reason, ${kept ? 't.raw' : 'r.raw'} AS raw FROM (${fileLines(sql)}) r LEFT JOIN ${quoteIdent(texts!)} t ON t.line = r.line WHERE t.raw IS ${kept ? 'NOT ' : ''}NULL`;
+        // Where a failure names the first bad row: a custom parser's rows and a sheet's are rows (as the parser's own errors and cells say), not lines.
+        const positionOf = (first: { line: number | bigint | null }) => (first.line === null ? {} : probed.format === 'custom' || probed.format === 'xlsx' ? { row: Number(first.line) } : options.spelling.position(Number(first.line)));
         const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
         if (rejected > 0 && options.onError === 'fail') {
           const first = sampleRejects[0]!;
           throw new InputFileError(
             'INGEST_BAD_ROWS',
             probed.display,
-            first.line === null ? {} : options.spelling.position(Number(first.line)),
+            positionOf(first),
             `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with ${options.spelling.onError('fail')} ${options.spelling.input} is refused and the table is unchanged)`,
           );
         }
@@ -346,7 +348,7 @@ async function stageAndCommit(
           throw new InputFileError(
             'INGEST_BAD_ROWS',
             probed.display,
-            first.line === null ? {} : options.spelling.position(Number(first.line)),
+            positionOf(first),
             `${first.reason} (every row of ${options.spelling.input}, ${rejected}, is bad; with ${options.spelling.mode('overwrite')} that would empty ${targetName}, so ${options.spelling.input} is refused and the table is unchanged: fix ${options.spelling.input} or the options, e.g. ${options.spelling.typeAdvice}, and ingest it again)`,
           );
         }
