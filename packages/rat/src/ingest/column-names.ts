@@ -56,11 +56,11 @@ const KEPT_LETTER = /^(?!\p{Script=Latin})[\p{L}\p{N}\p{M}]$/u;
 export function mapColumnNames(
   file: string,
   sourceNames: string[],
-  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling; tableNames?: boolean; partialRenames?: boolean },
+  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling; tableNames?: boolean; optionalRenames?: readonly string[] },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
   const spelling = options.spelling ?? FLAG_SPELLING;
-  const renames = renamesOf(file, sourceNames, options.rename, spelling, options.partialRenames ?? false);
+  const renames = renamesOf(file, sourceNames, options.rename, spelling, options.optionalRenames ?? []);
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
     const renamed = renames[index];
@@ -129,9 +129,9 @@ export function mapColumnNames(
  * The --rename target of each source column (undefined: none). A key names the column spelled
  * exactly so; failing that, the one column not named exactly by another key whose name differs only
  * in case or surrounding spaces (`Name` and `name` can both be columns: the exact spelling picks one).
- * A key that names no column is refused, unless `partial` (a replay's file: it is left out).
+ * A key that names no column is refused, unless it is `optional` (one a replay kept from its ingest: left out).
  */
-function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling, partial: boolean): (string | undefined)[] {
+function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling, optional: readonly string[]): (string | undefined)[] {
   const loose = (name: string) => name.trim().toLowerCase();
   const entries = Object.entries(rename);
   const targets = new Array<string | undefined>(sourceNames.length);
@@ -149,7 +149,7 @@ function renamesOf(file: string, sourceNames: string[], rename: Record<string, s
     if (near.length > 1) {
       throw new ValidationError('INVALID_IDENTIFIER', `${file}: ${spelling.renames} names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
     }
-    if (near.length === 0 && partial) continue;
+    if (near.length === 0 && optional.includes(from)) continue;
     if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: ${spelling.renames} names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
     targets[near[0]!] = to;
   }

@@ -154,8 +154,12 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
    * too, which safe names would make `order_`).
    */
   tableNames?: boolean;
-  /** Set by a replay, whose file holds only some of the ingest's records: a --rename of a column none of them has is left out, not refused. */
-  partialRenames?: boolean;
+  /**
+   * Set by a replay to the --rename keys it kept from the ingest: its file holds only some of the
+   * ingest's records, and a rename of a column none of them has is left out, not refused (a
+   * --rename given to the replay itself still must name a column).
+   */
+  optionalRenames?: readonly string[];
 }
 
 /** Every key of IngestOptions (the compiler checks the list is whole): a JavaScript caller's misspelt key is refused, not ignored. */

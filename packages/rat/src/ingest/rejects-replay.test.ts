@@ -339,6 +339,9 @@ describe('quarantine replay', () => {
       expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
       const columns = Object.keys((await fx.rat.query('SELECT * FROM bronze.flat LIMIT 1'))[0]!);
       await fx.rat.sql('ALTER TABLE bronze.flat ALTER COLUMN m_n TYPE BIGINT');
+      // A rename given to the replay itself must still name a column.
+      const typo = await fx.ingestion.replayRejects('bronze.flat', { rename: { nope: 'x' } });
+      expect(typo).toMatchObject({ replayed: 0, stillRejected: 1, groups: [{ status: 'failed', errorCode: 'COLUMN_NOT_FOUND' }] });
       expect(await fx.ingestion.replayRejects('bronze.flat')).toMatchObject({ replayed: 1, stillRejected: 0 });
       expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.flat LIMIT 1'))[0]!)).toEqual(columns);
       expect(await fx.rat.query('SELECT id, who, m_n, m_d FROM bronze.flat ORDER BY id')).toEqual([

@@ -305,8 +305,8 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
           flatten: parse.tableNames ? false : (parse.flatten ?? options.flatten ?? false),
           ...(parse.tableNames ? { tableNames: true } : {}),
         }),
-    // The replay's file holds some of the ingest's records: a renamed column may be in none of them.
-    partialRenames: true,
+    // The replay's file holds some of the ingest's records: a column the ingest renamed may be in none of them.
+    optionalRenames: Object.keys(parse.rename ?? {}).filter((from) => !Object.hasOwn(options.rename, from)),
   };
 }
 
