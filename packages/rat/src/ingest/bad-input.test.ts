@@ -238,4 +238,30 @@ describe('bad input', () => {
     expect(syntax.files[0]!.renamed.map((m) => m.name)).toEqual(['at_', 'by_', 'left_']);
     expect(await fx.rat.query('SELECT at_, by_, left_, amount FROM bronze.syntax_names')).toEqual([{ at_: 1, by_: 2, left_: 3, amount: 4 }]);
   });
+
+  it('refuses a column named like the columns rat adds while reading (__rat_line), kept by --keep-names or given by --rename, rather than losing it', async () => {
+    const inputs: [string, IngestOptions][] = [
+      [await fx.file('internal.csv', 'id,__rat_line\n1,mine\n'), { safeNames: false }],
+      [await fx.file('internal.ndjson', '{"id":1,"__rat_ord":"mine"}\n'), { safeNames: false }],
+      [await fx.file('internal.txt', 'x'), { parser: () => [{ id: 1, line: 'mine' }], rename: { line: '__rat_line' } }],
+    ];
+    for (const [path, options] of inputs) {
+      const report = await fx.ingestion.ingest(path, 'bronze.internal_names', options);
+      expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_FILE_INVALID' });
+      expect(report.files[0]!.error).toMatch(new RegExp(`^${path} \\(column 2\\): column "(__rat_line|__rat_ord|line)" would be named "__rat_(line|ord)", and names starting with __rat_ are those of the columns rat adds`));
+    }
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'internal_names' })).toBe(false);
+  });
+
+  it("loads columns named like Object's own properties (constructor, toString, __proto__) from every reader, and takes a --type for one", async () => {
+    const csv = await fx.ingestion.ingest(await fx.file('object-names.csv', 'id,constructor,toString,valueOf\n1,2,3,4\n'), 'bronze.object_names', { types: { toString: 'VARCHAR' } });
+    expect(csv.files[0], csv.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id, "constructor", to_string, value_of FROM bronze.object_names')).toEqual([{ id: 1, constructor: 2, to_string: '3', value_of: 4 }]);
+    const json = await fx.ingestion.ingest(await fx.file('object-names.ndjson', '{"id":2,"__proto__":5,"hasOwnProperty":6}\n'), 'bronze.object_names_json');
+    expect(json.files[0], json.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id, proto, has_own_property FROM bronze.object_names_json')).toEqual([{ id: 2, proto: 5, has_own_property: 6 }]);
+    const parsed = await fx.ingestion.ingest(await fx.file('object-names.txt', 'x'), 'bronze.object_names_parsed', { parser: () => [{ id: 3, constructor: 'c', toString: 't' }] });
+    expect(parsed.files[0], parsed.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id, "constructor", to_string FROM bronze.object_names_parsed')).toEqual([{ id: 3, constructor: 'c', to_string: 't' }]);
+  });
 });

@@ -11,6 +11,13 @@ export interface ColumnMapping {
 
 export const LINEAGE_COLUMNS = ['_source_file', '_ingested_at'] as const;
 
+/**
+ * How the columns rat adds to a file's rows while it reads them start (`__rat_line`, staged-file.ts):
+ * a column of the file named so would be dropped, or replaced by the row's line. Safe names never
+ * start so (they lose leading underscores); --keep-names and --rename could.
+ */
+const INTERNAL_PREFIX = '__rat_';
+
 const PLAIN_NAME = /^[a-z_][a-z0-9_]*$/;
 const MAX_NAME = 128;
 
@@ -49,11 +56,11 @@ const KEPT_LETTER = /^(?!\p{Script=Latin})[\p{L}\p{N}\p{M}]$/u;
 export function mapColumnNames(
   file: string,
   sourceNames: string[],
-  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling },
+  options: { rename: Record<string, string>; safeNames: boolean; lineage: boolean; spelling?: OptionSpelling; tableNames?: boolean; optionalRenames?: readonly string[] },
   reserved: ReadonlySet<string>,
 ): ColumnMapping[] {
   const spelling = options.spelling ?? FLAG_SPELLING;
-  const renames = renamesOf(file, sourceNames, options.rename, spelling);
+  const renames = renamesOf(file, sourceNames, options.rename, spelling, options.optionalRenames ?? []);
   const mappings = sourceNames.map((source, index) => {
     const position = index + 1;
     const renamed = renames[index];
@@ -63,6 +70,8 @@ export function mapColumnNames(
       if (!PLAIN_NAME.test(name) || name.length > MAX_NAME) {
         throw new ValidationError('INVALID_IDENTIFIER', `rename of "${source}" to "${renamed}": use letters, digits and underscores, starting with a letter or underscore`);
       }
+    } else if (options.tableNames && PLAIN_NAME.test(source)) {
+      name = source;
     } else if (options.safeNames) {
       name = safeColumnName(source, position, reserved);
     } else {
@@ -103,6 +112,14 @@ export function mapColumnNames(
     if (options.lineage && (LINEAGE_COLUMNS as readonly string[]).includes(mapping.name)) {
       throw new InputFileError('INGEST_FILE_INVALID', file, { column: mapping.position }, `column "${mapping.source}" would take the lineage column name "${mapping.name}"; rename it or turn lineage off (${spelling.lineageOff})`);
     }
+    if (mapping.name.startsWith(INTERNAL_PREFIX)) {
+      throw new InputFileError(
+        'INGEST_FILE_INVALID',
+        file,
+        { column: mapping.position },
+        `column "${mapping.source}" would be named "${mapping.name}", and names starting with ${INTERNAL_PREFIX} are those of the columns rat adds while it reads a file (a row's line, its file); rename it: ${spelling.rename(mapping.source, 'new_name')}`,
+      );
+    }
     byName.set(mapping.name, mapping);
   }
   return mappings;
@@ -112,8 +129,9 @@ export function mapColumnNames(
  * The --rename target of each source column (undefined: none). A key names the column spelled
  * exactly so; failing that, the one column not named exactly by another key whose name differs only
  * in case or surrounding spaces (`Name` and `name` can both be columns: the exact spelling picks one).
+ * A key that names no column is refused, unless it is `optional` (one a replay kept from its ingest: left out).
  */
-function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling): (string | undefined)[] {
+function renamesOf(file: string, sourceNames: string[], rename: Record<string, string>, spelling: OptionSpelling, optional: readonly string[]): (string | undefined)[] {
   const loose = (name: string) => name.trim().toLowerCase();
   const entries = Object.entries(rename);
   const targets = new Array<string | undefined>(sourceNames.length);
@@ -131,6 +149,7 @@ function renamesOf(file: string, sourceNames: string[], rename: Record<string, s
     if (near.length > 1) {
       throw new ValidationError('INVALID_IDENTIFIER', `${file}: ${spelling.renames} names column "${from}", which matches ${near.map((i) => `"${sourceNames[i]}"`).join(' and ')} only ignoring case; spell it as one of them exactly`);
     }
+    if (near.length === 0 && optional.includes(from)) continue;
     if (near.length === 0) throw new ValidationError('COLUMN_NOT_FOUND', `${file}: ${spelling.renames} names column "${from}", which the file does not have (columns: ${sourceNames.join(', ')})`);
     targets[near[0]!] = to;
   }

@@ -11,6 +11,7 @@ import { STRAY_BYTES_REASON } from './quarantine.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { countLines, countRecords, lineStartingAt, locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
+import { givenType } from './ingest-options.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
 interface Dialect {
@@ -649,7 +650,7 @@ function readOptions(dialect: Dialect, file: ProbedFile, mapping: { name: string
  * ignore policy (they are dropped anyway).
  */
 function readType(ctx: StageContext, dialect: Dialect, name: string, source: string, detected: string): string {
-  const explicit = ctx.options.types[name] ?? ctx.options.types[source];
+  const explicit = givenType(ctx.options.types, name, source);
   // Timestamps read with a zone (%z) into a column without one: read as the instants they are (the reader would shift them to
   // UTC and take infinity for 1900-01-01); the conversion sends each to the quarantine. Without a zone, DuckDB's reader
   // applies a timestamp format to TIMESTAMP only (as TIMESTAMP_NS every value fails): read as TIMESTAMP, widened by the plan.

@@ -144,6 +144,37 @@ describe('custom parsers', () => {
     expect(await fx.rat.query('SELECT id, amount FROM bronze.typed_rows ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 6, amount: 12.5 }]);
   });
 
+  it('with --on-error fail, refuses the file naming the first bad row as a row, as its other errors do', async () => {
+    const path = await fx.file('fail-rows.txt', 'x');
+    const report = await fx.ingestion.ingest(path, 'bronze.fail_rows', { parser: () => [{ id: 1, amount: 1 }, { id: 2, amount: Number.NaN }, 3 as unknown as ParsedRow], onError: 'fail' });
+    expect(report.files[0]).toMatchObject({
+      status: 'failed',
+      errorCode: 'INGEST_BAD_ROWS',
+      error: `${path} (row 2): column "amount": NaN is not a number that can be stored (2 bad rows in all; with --on-error fail the file is refused and the table is unchanged)`,
+    });
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'fail_rows' })).toBe(false);
+  });
+
+  it('quarantines a row holding a Map, a Set, a Buffer, a typed array or an invalid Date inside an object or array, as it does one of its own', async () => {
+    const path = await fx.file('nested-untypable.txt', 'x');
+    const nested = [{ m: new Map([['a', 1]]) }, { s: new Set([1, 2]) }, { b: Buffer.from('hi') }, [new Uint8Array([1, 2])], { d: new Date('not a date') }];
+    const parser: CustomParser = () => [{ id: 0, n: { d: new Date('2024-01-01T00:00:00Z'), list: [1, null], deep: { x: 'y' } } }, ...nested.map((n, i) => ({ id: i + 1, n }))];
+    const report = await fx.ingestion.ingest(path, 'bronze.nested_rows', { parser });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 5 });
+    expect(await fx.rat.query('SELECT id, n FROM bronze.nested_rows')).toEqual([{ id: 0, n: '{"d":"2024-01-01T00:00:00.000Z","list":[1,null],"deep":{"x":"y"}}' }]);
+    const rejects = await fx.rat.query<{ line: number; reason: string }>('SELECT line, reason FROM bronze.nested_rows__rejects ORDER BY line');
+    const advice = '; turn it into plain values (string, number, boolean, Date, plain object or array)';
+    expect(rejects).toEqual([
+      { line: 2, reason: `column "n": a nested value cannot be stored: a Map at key "m"${advice}` },
+      { line: 3, reason: `column "n": a nested value cannot be stored: a Set at key "s"${advice}` },
+      { line: 4, reason: `column "n": a nested value cannot be stored: a Buffer at key "b"${advice}` },
+      { line: 5, reason: `column "n": a nested value cannot be stored: a Uint8Array at key "0"${advice}` },
+      { line: 6, reason: 'column "n": a nested value cannot be stored: an invalid Date at key "d"' },
+    ]);
+    // A replay leaves them where they are: their raw text holds only what JSON made of them.
+    expect(await fx.ingestion.replayRejects('bronze.nested_rows')).toMatchObject({ replayed: 0, unstorable: 5 });
+  });
+
   it('types numbers as a JSON file does: a BigInt no double holds beside a fraction is text with every digit, one a double holds a double', async () => {
     const path = await fx.file('numbers.txt', 'x');
     const cases: [string, ParsedRow[], string, unknown[]][] = [
@@ -234,6 +265,53 @@ describe('custom parsers', () => {
       const wrong = await fx.ingestion.ingest(path, 'bronze.throwing', { parser: (() => 42) as unknown as CustomParser });
       expect(wrong.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED' });
       expect(wrong.files[0]!.error).toContain(`${path}: the parser returned number; return an array, an iterable or an async iterable of row objects`);
+    });
+
+    it('when its iterator breaks the protocol: next() gives no iterator result (a for-of loop would throw too)', async () => {
+      const path = await fx.file('protocol.txt', 'x');
+      const parser = (() => ({ [Symbol.iterator]: () => ({ next: () => 5 }) })) as unknown as CustomParser;
+      const report = await fx.ingestion.ingest(path, 'bronze.throwing', { parser });
+      expect(report.files[0]).toMatchObject({
+        status: 'failed',
+        errorCode: 'INGEST_PARSER_FAILED',
+        error: `${path} (row 1): the parser's iterator returned 5 from next(), not an iterator result ({ value, done })`,
+      });
+    });
+
+    it("when reading a row runs its code (a getter), and when it throws a value that is not an Error", async () => {
+      const path = await fx.file('getter.txt', 'x');
+      const cases: [CustomParser, string][] = [
+        [
+          () => [
+            { id: 1 },
+            {
+              id: 2,
+              get total() {
+                throw new Error('no total on a footer line');
+              },
+            },
+          ],
+          'no total on a footer line',
+        ],
+        [
+          function* () {
+            yield { id: 1 };
+            throw { message: 'bad footer', line: 12 };
+          },
+          'bad footer',
+        ],
+        [
+          function* () {
+            yield { id: 1 };
+            throw { code: 7 };
+          },
+          '{"code":7}',
+        ],
+      ];
+      for (const [parser, message] of cases) {
+        const report = await fx.ingestion.ingest(path, 'bronze.throwing', { parser });
+        expect(report.files[0]).toMatchObject({ status: 'failed', errorCode: 'INGEST_PARSER_FAILED', error: `${path} (row 2): the parser failed: ${message}` });
+      }
     });
 
     it('reported to the SDK as a ParserError, the original error (with its stack) as its cause', async () => {

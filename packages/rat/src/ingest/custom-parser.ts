@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { openDecompressed } from './decompressed.js';
 import type { ProbedFile } from './file-probe.js';
-import type { ParsedRow, ParserInput } from './ingest-options.js';
+import type { ParserInput } from './ingest-options.js';
 import { InputFileError, ParserError } from './input-file-error.js';
 import { quoteIdent } from '../engine/duckdb.js';
 import { createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stageNames } from './staged-file.js';
@@ -20,15 +20,16 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
   const parser = ctx.options.parser!;
   const sink = new RowSink(ctx, file);
   let row = 0;
-  const userCode = async <T>(work: () => T | Promise<T>): Promise<T> => {
+  // `at`: the row the parser's code was producing (the next one), or reading (the current one).
+  const userCode = async <T>(work: () => T | Promise<T>, at = row + 1): Promise<T> => {
     try {
       return await work();
     } catch (error) {
       if (error instanceof InputFileError) throw error;
-      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      const message = thrownText(error).split('\n')[0];
       // Before its first row the parser was producing none that a number could name: the file is the position.
       if (row === 0) throw new ParserError(file.display, {}, `the parser failed before producing any row: ${message}`, { cause: error });
-      throw new ParserError(file.display, { row: row + 1 }, `the parser failed: ${message}`, { cause: error });
+      throw new ParserError(file.display, { row: at }, `the parser failed: ${message}`, { cause: error });
     }
   };
   let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
@@ -36,7 +37,7 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
     const output = await userCode(() => parser(parserInput(file, ctx)));
     iterator = await userCode(() => iteratorOf(file, output));
     for (;;) {
-      const next = await userCode(() => iterator!.next());
+      const next = await userCode(async () => iteratorResult(file, row, await iterator!.next()));
       if (next.done) break;
       row++;
       ctx.onRowsProduced?.(row);
@@ -45,7 +46,8 @@ export async function stageParsed(ctx: StageContext, file: ProbedFile): Promise<
         await sink.reject(row, `row ${row} is not an object of column values but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`, describeRow(value));
         continue;
       }
-      await sink.add(value as ParsedRow, row);
+      // Reading the row runs the parser's code too (a getter, a Proxy): what it throws names the row.
+      await sink.add(await userCode(() => Object.entries(value), row), row);
     }
   } catch (error) {
     await sink.abort();
@@ -64,6 +66,22 @@ async function noRows(ctx: StageContext, sink: RowSink): Promise<StagedFile> {
   await createRejectsTable(ctx.duck, rejects);
   await ctx.duck.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT CAST(NULL AS BIGINT) AS ${LINE_COLUMN} WHERE false`);
   return { relation, columns: [], hasLine: true, rows: 0, rejects, rejected: 0, parse: { format: 'json' }, mapping: [] };
+}
+
+/**
+ * What the iterator's next() gave, checked as a for-of loop checks it: anything but an object would be
+ * read as a row that is not done, again and again, each one quarantined, until the disk is full.
+ */
+function iteratorResult(file: ProbedFile, row: number, result: unknown): IteratorResult<unknown> {
+  if (result !== null && typeof result === 'object') return result as IteratorResult<unknown>;
+  throw new ParserError(file.display, { row: row + 1 }, `the parser's iterator returned ${describeRow(result)} from next(), not an iterator result ({ value, done })`);
+}
+
+/** What the parser threw, as text: an Error's message, the message of an object that has one, else the value. */
+function thrownText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message;
+  return typeof error === 'object' && error !== null ? describeRow(error) : String(error);
 }
 
 function iteratorOf(file: ProbedFile, output: unknown): Iterator<unknown> | AsyncIterator<unknown> {

@@ -135,6 +135,8 @@ export interface ReplayInput {
   /** Temp table (tmp BIGINT, line BIGINT) from the replay file's line numbers to the original ones. */
   lineMap: string;
   fileHash: string;
+  /** The source file's size as its ingest recorded it: the registry row's, not that of the replay's own file. */
+  fileSize: number;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -152,7 +154,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   let probed: ProbedFile | undefined = replay?.probed;
   let localPath: string | undefined;
   const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry =>
-    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: probed?.size ?? 0, targetTable: targetName }, status, extra);
+    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: replay?.fileSize ?? probed?.size ?? 0, targetTable: targetName }, status, extra);
   try {
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
@@ -318,14 +320,18 @@ async function stageAndCommit(
             : inFile(sql);
         // Rows the plan quarantines keep their record as the file wrote it, where a line holds it (NDJSON), not rebuilt from their typed values.
         const texts = planRejects && planRejects.count > 0 && staged.recordLines ? await recordTexts(duck, staged, fileLines(planRejects.sql)) : undefined;
-        const asWritten = (sql: string) => (texts ? `SELECT r.line, r.reason, coalesce(t.raw, r.raw) AS raw FROM (${fileLines(sql)}) r LEFT JOIN ${quoteIdent(texts)} t ON t.line = r.line` : fileLines(sql));
+        // With those lines: the rows whose record a line holds, that line as their raw (`written`), or the others as rebuilt.
+        const written = (kept: boolean) => (sql: string) =>
+          `SELECT r.line, r.reason, ${kept ? 't.raw' : 'r.raw'} AS raw FROM (${fileLines(sql)}) r LEFT JOIN ${quoteIdent(texts!)} t ON t.line = r.line WHERE t.raw IS ${kept ? 'NOT ' : ''}NULL`;
+        // Where a failure names the first bad row: a custom parser's rows and a sheet's are rows (as the parser's own errors and cells say), not lines.
+        const positionOf = (first: { line: number | bigint | null }) => (first.line === null ? {} : probed.format === 'custom' || probed.format === 'xlsx' ? { row: Number(first.line) } : options.spelling.position(Number(first.line)));
         const sampleRejects = rejected > 0 ? await duck.rows<{ line: number | bigint | null; reason: string }>(`SELECT line, reason FROM (${mapLine(`SELECT * FROM ${allRejects}`)}) ORDER BY line NULLS LAST LIMIT 5`) : [];
         if (rejected > 0 && options.onError === 'fail') {
           const first = sampleRejects[0]!;
           throw new InputFileError(
             'INGEST_BAD_ROWS',
             probed.display,
-            first.line === null ? {} : options.spelling.position(Number(first.line)),
+            positionOf(first),
             `${first.reason} (${rejected} bad row${rejected === 1 ? '' : 's'} in all; with ${options.spelling.onError('fail')} ${options.spelling.input} is refused and the table is unchanged)`,
           );
         }
@@ -342,7 +348,7 @@ async function stageAndCommit(
           throw new InputFileError(
             'INGEST_BAD_ROWS',
             probed.display,
-            first.line === null ? {} : options.spelling.position(Number(first.line)),
+            positionOf(first),
             `${first.reason} (every row of ${options.spelling.input}, ${rejected}, is bad; with ${options.spelling.mode('overwrite')} that would empty ${targetName}, so ${options.spelling.input} is refused and the table is unchanged: fix ${options.spelling.input} or the options, e.g. ${options.spelling.typeAdvice}, and ingest it again)`,
           );
         }
@@ -354,8 +360,17 @@ async function stageAndCommit(
         const loaded = { ...loadedWith(options.mode, options.keys), ...(tableUuid ? { table: tableUuid } : {}) };
         const fileParse: QuarantineOptions = { ...(replay?.parse ?? staged.parse), ...namedWith(options), ...loaded };
         const parsePart = staged.rejected > 0 ? rejectsSelect(`(${mapLine(`SELECT * FROM ${parseRejects}`)})`, { ...origin, parse: fileParse }) : undefined;
-        // Rows found in the file keep its text, parsed as the file was on a replay; the others are JSON objects of their values.
-        const conversionParts = (planRejects?.parts ?? []).map((part) => rejectsSelect(`(${mapLine(part.sql, asWritten)})`, { ...origin, parse: part.raw === 'file' ? fileParse : { format: 'json', ...driftWith(options), ...loaded } }));
+        // Rows found in the file keep its text (a CSV line, an NDJSON record), read again as the file was; the others
+        // are JSON objects of their values under the table's names, read as those names.
+        const rebuilt: QuarantineOptions = { format: 'json', ...driftWith(options), tableNames: true, ...loaded };
+        const select = (sql: string, parse: QuarantineOptions) => rejectsSelect(`(${sql})`, { ...origin, parse });
+        const conversionParts = (planRejects?.parts ?? []).flatMap((part) =>
+          part.raw === 'file'
+            ? [select(mapLine(part.sql), fileParse)]
+            : texts
+              ? [select(mapLine(part.sql, written(true)), fileParse), select(mapLine(part.sql, written(false)), rebuilt)]
+              : [select(mapLine(part.sql), rebuilt)],
+        );
         const rejectParts = [replay?.keepRejectsSql, parsePart, ...conversionParts].filter((p): p is string => p !== undefined);
         const renamed = staged.mapping.filter((m) => m.source !== m.name);
         // A file whose every row went to the quarantine brought nothing the table must fit: its columns

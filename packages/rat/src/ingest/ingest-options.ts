@@ -148,6 +148,18 @@ export interface ResolvedIngestOptions extends Omit<IngestOptions, 'mode' | 'saf
   sourceRejects?: string;
   /** Set by row sources whose records carry their number (RowSource.numbered): each spooled row holds it in LINE_COLUMN. */
   numberedRecords?: boolean;
+  /**
+   * Set by a replay of rows rebuilt from their values (QuarantineOptions.tableNames): their keys are
+   * the table's column names, each kept as it is when it is a plain name (a keyword such as `order`
+   * too, which safe names would make `order_`).
+   */
+  tableNames?: boolean;
+  /**
+   * Set by a replay to the --rename keys it kept from the ingest: its file holds only some of the
+   * ingest's records, and a rename of a column none of them has is left out, not refused (a
+   * --rename given to the replay itself still must name a column).
+   */
+  optionalRenames?: readonly string[];
 }
 
 /** Every key of IngestOptions (the compiler checks the list is whole): a JavaScript caller's misspelt key is refused, not ignored. */
@@ -188,6 +200,15 @@ const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
 const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow', 'avro'];
 const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
 const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
+
+/**
+ * The type `types` gives the first of `names` it has as its own key: a column named `constructor` or
+ * `toString` is not a key of every object (read as `types[name]`, it would be Object's method).
+ */
+export function givenType(types: Readonly<Record<string, string>> | undefined, ...names: string[]): string | undefined {
+  const name = types ? names.find((n) => Object.hasOwn(types, n)) : undefined;
+  return name === undefined ? undefined : types![name];
+}
 
 export function resolveIngestOptions(options: IngestOptions = {}): ResolvedIngestOptions {
   refuseUnknownKeys('ingest', options, INGEST_OPTION_KEYS);

@@ -10,6 +10,7 @@ import { isInexactNumber, planColumns, recordKeys, settleNumbers, typeDateTimeTe
 import { inferJsonColumns } from './json-infer.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
+import { givenType } from './ingest-options.js';
 import { STAGE_ON_DISK_BYTES, stageSelect } from './scratch-parquet.js';
 import { countRows, createRejectsTable, LINE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -334,7 +335,7 @@ async function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly stri
   const mapping = mapColumnNames(file.display, sources.map((c) => c.source), options, ctx.reserved);
   for (const [index, key] of single) {
     const name = mapping[index]!.name;
-    const wanted = typed.map((t) => t[name] ?? t[key]).find((t) => t !== undefined);
+    const wanted = typed.map((t) => givenType(t, name, key)).find((t) => t !== undefined);
     if (fields.includes(name) || (wanted !== undefined && (await isTextType(ctx.duck, wanted)))) texts.add(key);
   }
   return texts;

@@ -72,10 +72,11 @@ export function newRejectsMetadata(location: string): TableMetadata {
  * how they were loaded (`mode: 'merge'` and its `keys`), so a replay merges them by the same key.
  * Rows of an append or an overwrite carry no mode: a replay adds them to the table. `table` is the
  * table-uuid of the table the row was refused by: a replay leaves rows of a table dropped since (and
- * made again under its name) where they are. Rows kept as the file's text also keep how the ingest
- * named its columns (`rename`, `safeNames`) and its drift policy, so a replay reads them as the ingest
- * did; rows kept as JSON objects of their values (already named) keep the policy only. A --type is not
- * kept: the table has every column it typed, and its type (widened since, maybe) is the one a replay reads.
+ * made again under its name) where they are. Rows kept as the file's text (a CSV line, a JSON record
+ * as written) also keep how the ingest named its columns (`rename`, `safeNames`, `flatten`) and its
+ * drift policy, so a replay reads them as the ingest did; rows kept as JSON objects of their values
+ * are named already (`tableNames`) and keep the policy only. A --type is not kept: the table has every
+ * column it typed, and its type (widened since, maybe) is the one a replay reads.
  */
 export interface QuarantineOptions extends ParseOptions {
   mode?: Extract<IngestMode, 'merge'>;
@@ -83,6 +84,14 @@ export interface QuarantineOptions extends ParseOptions {
   table?: string;
   rename?: Record<string, string>;
   safeNames?: false;
+  /** The JSON record's nested objects were read as columns of their own (`a.x` as `a_x`). */
+  flatten?: true;
+  /**
+   * `raw` is the row rebuilt from its values, keyed by the table's column names: a replay reads those
+   * names as they are. Named again as a file's would be, a column renamed to a keyword (`order`)
+   * would become another one (`order_`).
+   */
+  tableNames?: true;
   schemaDrift?: SchemaDriftPolicy;
 }
 
@@ -92,10 +101,11 @@ export function loadedWith(mode: IngestMode, keys: readonly string[]): Pick<Quar
 }
 
 /** How the ingest named and fitted the columns of rows kept as the file's text (the defaults are left out). */
-export function namedWith(options: ResolvedIngestOptions): Pick<QuarantineOptions, 'rename' | 'safeNames' | 'schemaDrift'> {
+export function namedWith(options: ResolvedIngestOptions): Pick<QuarantineOptions, 'rename' | 'safeNames' | 'flatten' | 'schemaDrift'> {
   return {
     ...(Object.keys(options.rename).length > 0 ? { rename: options.rename } : {}),
     ...(options.safeNames ? {} : { safeNames: false as const }),
+    ...(options.flatten ? { flatten: true as const } : {}),
     ...driftWith(options),
   };
 }

@@ -40,7 +40,8 @@ async function whileCommitWaits<T>(table: string, work: () => Promise<unknown>, 
 describe('quarantine replay', () => {
   it('replays CSV rows after the parser is fixed (a date format)', async () => {
     await fx.ingestion.ingest(await fx.file('orders-1.csv', 'id,ordered\n1,2026-01-05\n'), 'bronze.orders');
-    const path = await fx.file('orders-2.csv', 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,08/01/2026\n5,2026-01-09\n6,2026-01-10\n');
+    const text = 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,08/01/2026\n5,2026-01-09\n6,2026-01-10\n';
+    const path = await fx.file('orders-2.csv', text);
     const report = await fx.ingestion.ingest(path, 'bronze.orders');
     expect(report.files[0]).toMatchObject({ rowsIngested: 3, rowsRejected: 2 });
     expect(await count('SELECT count(*)::INT AS n FROM bronze.orders__rejects')).toBe(2);
@@ -55,6 +56,14 @@ describe('quarantine replay', () => {
     const rows = await fx.rat.query<{ id: number; ordered: string; _source_file: string }>('SELECT id, CAST(ordered AS VARCHAR) AS ordered, _source_file FROM bronze.orders ORDER BY id');
     expect(rows.map((r) => [r.id, r.ordered])).toEqual([[1, '2026-01-05'], [2, '2026-01-06'], [3, '2026-01-07'], [4, '2026-01-08'], [5, '2026-01-09'], [6, '2026-01-10']]);
     expect(rows[2]!._source_file).toBe(path);
+    // Each replay's registry row is the file's: its hash and size, not those of the replay's own scratch file.
+    const entries = await fx.ingestion.registry({ filePath: path });
+    expect(entries.map((e) => [e.status, e.rowsIngested, e.rowsRejected, e.fileSize])).toEqual([
+      ['success', 3, 2, text.length],
+      ['success', 0, 2, text.length],
+      ['success', 2, 0, text.length],
+    ]);
+    expect(new Set(entries.map((e) => e.fileHash)).size).toBe(1);
   });
 
   it('replays with the date format given to the replay, not the one the first read sniffed', async () => {
@@ -320,6 +329,56 @@ describe('quarantine replay', () => {
     expect(await fx.rat.query('SELECT line FROM bronze.lines__rejects ORDER BY line')).toEqual([{ line: 5 }, { line: 6 }, { line: 7 }]);
     // A failed replay leaves no registry row: the file's last status is its ingest's.
     expect((await fx.ingestion.registry({ target: 'bronze.lines' })).map((e) => e.status)).toEqual(['success', 'success']);
+  });
+
+  describe('JSON rows read as the ingest named them', () => {
+    it('a record kept as the file wrote it is flattened and renamed again, also when no replayed record has the renamed key', async () => {
+      const lines = ['{"id":1,"Full Name":"a","m":{"n":1,"d":"x"}}', '{"id":2,"m":{"n":9000000000,"d":"y"}}', '{"id":3,"Full Name":"c","m":{"n":3,"d":"z"}}'];
+      const path = await fx.file('flat.ndjson', `${lines.join('\n')}\n`);
+      const report = await fx.ingestion.ingest(path, 'bronze.flat', { flatten: true, rename: { 'Full Name': 'who' }, types: { m_n: 'INTEGER' } });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+      const columns = Object.keys((await fx.rat.query('SELECT * FROM bronze.flat LIMIT 1'))[0]!);
+      await fx.rat.sql('ALTER TABLE bronze.flat ALTER COLUMN m_n TYPE BIGINT');
+      // A rename given to the replay itself must still name a column.
+      const typo = await fx.ingestion.replayRejects('bronze.flat', { rename: { nope: 'x' } });
+      expect(typo).toMatchObject({ replayed: 0, stillRejected: 1, groups: [{ status: 'failed', errorCode: 'COLUMN_NOT_FOUND' }] });
+      expect(await fx.ingestion.replayRejects('bronze.flat')).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(Object.keys((await fx.rat.query('SELECT * FROM bronze.flat LIMIT 1'))[0]!)).toEqual(columns);
+      expect(await fx.rat.query('SELECT id, who, m_n, m_d FROM bronze.flat ORDER BY id')).toEqual([
+        { id: 1, who: 'a', m_n: 1, m_d: 'x' },
+        { id: 2, who: null, m_n: 9000000000, m_d: 'y' },
+        { id: 3, who: 'c', m_n: 3, m_d: 'z' },
+      ]);
+      expect(await count('SELECT count(*)::INT AS n FROM bronze.flat__rejects')).toBe(0);
+    });
+
+    it('a row rebuilt from its values keeps the table column names it holds, one renamed to a keyword too', async () => {
+      const path = await fx.file('keyword.txt', 'anything\n');
+      const parser = () => [{ id: 1, Order: 'a', qty: 1 }, { id: 2, Order: 'b', qty: 9000000000 }];
+      const report = await fx.ingestion.ingest(path, 'bronze.keyword', { parser, rename: { Order: 'order' }, types: { qty: 'INTEGER' } });
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+      await fx.rat.sql('ALTER TABLE bronze.keyword ALTER COLUMN qty TYPE BIGINT');
+      expect(await fx.ingestion.replayRejects('bronze.keyword')).toMatchObject({ replayed: 1, stillRejected: 0 });
+      expect(await fx.rat.query('SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.keyword ORDER BY id')).toEqual([
+        { id: 1, order: 'a', qty: 1 },
+        { id: 2, order: 'b', qty: 9000000000 },
+      ]);
+    });
+  });
+
+  it('replays a decimal of 38 digits exactly from a row rebuilt from its values (a Parquet file\'s), not through a double', async () => {
+    const path = `${fx.dir}/wide-decimals.parquet`;
+    await fx.rat.duck.run(
+      `COPY (SELECT * FROM (VALUES (1, 1.5::DECIMAL(38,10), 1::BIGINT), (2, 1234567890123456789.0123456789::DECIMAL(38,10), 9000000000::BIGINT), (3, 9999999999999999999999999999.9999999999::DECIMAL(38,10), 9000000001::BIGINT)) t(id, amt, qty)) TO '${path}'`,
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.wide_decimals', { types: { qty: 'INTEGER' } })).files[0]).toMatchObject({ rowsIngested: 1, rowsRejected: 2 });
+    await fx.rat.sql('ALTER TABLE bronze.wide_decimals ALTER COLUMN qty TYPE BIGINT');
+    expect(await fx.ingestion.replayRejects('bronze.wide_decimals')).toMatchObject({ replayed: 2, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT id, CAST(amt AS VARCHAR) AS amt FROM bronze.wide_decimals ORDER BY id')).toEqual([
+      { id: 1, amt: '1.5000000000' },
+      { id: 2, amt: '1234567890123456789.0123456789' },
+      { id: 3, amt: '9999999999999999999999999999.9999999999' },
+    ]);
   });
 
   it("keeps quarantined the rows of a parser's values that cannot be stored, replaying the others", async () => {

@@ -197,6 +197,7 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
         keepRejectsSql,
         lineMap,
         fileHash: first.file_hash,
+        fileSize: await ingestedSize(ctx, targetName, first),
       });
       if (result.status === 'failed' && result.cause instanceof ConflictError) {
         if (++rereads > MAX_REREADS) throw tooBusy(targetName, result.cause);
@@ -211,6 +212,12 @@ export async function replayRejects(ctx: IngestContext, target: TableIdent, opti
     await rm(scratch, { recursive: true, force: true });
   }
   return report;
+}
+
+/** The size of the rows' file as the registry recorded it when they were quarantined (0 if it holds no row of it, as for a database or API source). */
+async function ingestedSize(ctx: IngestContext, targetName: string, row: RejectRow): Promise<number> {
+  const entries = await ctx.registry.list({ target: targetName, filePath: row.file_path });
+  return entries.findLast((entry) => entry.fileHash === row.file_hash)?.fileSize ?? 0;
 }
 
 /** How often a replay reads the quarantine again because another writer moved it (or the target) first. */
@@ -262,7 +269,8 @@ function refuseMergesWithoutLineage(groups: Map<string, RejectRow[]>, schema: Sc
 /**
  * The options a group's rows are read and loaded with: the replay's, with the rows' own mode, keys
  * and format; and the ingest's drift policy and, for rows kept as the file's text, its names (a
- * --rename given to the replay wins for its column).
+ * --rename given to the replay wins for its column). JSON records rebuilt from their values keep the
+ * table's column names they hold (named again, a keyword such as `order` would become `order_`).
  */
 function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions, load: GroupLoad, lineage: boolean): ResolvedIngestOptions {
   return {
@@ -276,6 +284,8 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
     format: parse.format === 'csv' ? 'csv' : 'json',
     skipExisting: false,
     ...(parse.schemaDrift ? { schemaDrift: parse.schemaDrift } : {}),
+    rename: { ...parse.rename, ...options.rename },
+    ...(parse.safeNames === false ? { safeNames: false } : {}),
     ...(parse.format === 'csv'
       ? {
           delimiter: parse.delimiter ?? ',',
@@ -283,15 +293,20 @@ function replayOptions(options: ResolvedIngestOptions, parse: QuarantineOptions,
           escape: parse.escape ?? '"',
           header: true,
           encoding: 'utf-8' as const,
-          rename: { ...parse.rename, ...options.rename },
-          ...(parse.safeNames === false ? { safeNames: false } : {}),
           // A format or separator given to the replay wins over the one the first read used (or sniffed): it is how such rows get fixed.
           ...replayWins(options, parse, 'dateFormat'),
           ...replayWins(options, parse, 'timestampFormat'),
           ...replayWins(options, parse, 'decimalSeparator'),
         }
-      : // Written back as UTF-8, whatever --encoding the replay got (latin-1 only tells it to load the rows with stray bytes).
-        { jsonFormat: 'newline_delimited' as const, encoding: 'utf-8' as const }),
+      : {
+          // Written back as UTF-8, whatever --encoding the replay got (latin-1 only tells it to load the rows with stray bytes).
+          jsonFormat: 'newline_delimited' as const,
+          encoding: 'utf-8' as const,
+          flatten: parse.tableNames ? false : (parse.flatten ?? options.flatten ?? false),
+          ...(parse.tableNames ? { tableNames: true } : {}),
+        }),
+    // The replay's file holds some of the ingest's records: a column the ingest renamed may be in none of them.
+    optionalRenames: Object.keys(parse.rename ?? {}).filter((from) => !Object.hasOwn(options.rename, from)),
   };
 }
 
@@ -443,7 +458,7 @@ async function keepWithReasons(ctx: IngestContext, rejects: TableIdent, read: Qu
 function keyReader(file: string, parse: QuarantineOptions, keys: string[], options: ResolvedIngestOptions, reserved: ReadonlySet<string>): (row: RejectRow) => (string | null)[] | undefined {
   const names = (source: string[]): string[] | undefined => {
     try {
-      return mapColumnNames(file, source, { rename: options.rename, safeNames: options.safeNames, lineage: options.lineage }, reserved).map((m) => m.name);
+      return mapColumnNames(file, source, options, reserved).map((m) => m.name);
     } catch {
       // The replay fails on such names itself, with the reason.
       return undefined;

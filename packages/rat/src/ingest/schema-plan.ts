@@ -10,7 +10,7 @@ import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.j
 import { isPrimitive, promotionAllowed } from '../iceberg/type-parse.js';
 import type { IcebergType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { LINEAGE_COLUMNS } from './column-names.js';
-import type { ResolvedIngestOptions } from './ingest-options.js';
+import { givenType, type ResolvedIngestOptions } from './ingest-options.js';
 import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
 import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
@@ -79,7 +79,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   // The type each column is read as: its --type, else the staged one.
   const duckTypes = new Map<StagedColumn, DuckDBType>();
   for (const c of staged.columns) {
-    const wanted = options.types[c.name] ?? options.types[c.source] ?? options.sourceTypes?.[c.name] ?? options.sourceTypes?.[c.source];
+    const wanted = givenType(options.types, c.name, c.source) ?? givenType(options.sourceTypes, c.name, c.source);
     duckTypes.set(c, wanted ? await describeType(duck, wanted, `${table}.${c.name}`) : c.type);
   }
   const lineage = options.lineage ? LINEAGE_COLUMNS.map((name) => ({ name, type: LINEAGE_TYPES[name], value: lineageValue(name, input) })) : [];
@@ -505,13 +505,26 @@ function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedInges
   const replacedCount = replaced ? ` + (SELECT count(*) FROM ${rows} WHERE (${badWhen}) AND ${replaced})` : '';
   const duplicateKeysSql = keys.length > 0 ? `SELECT count(*) - count(DISTINCT (${keys.join(', ')}))${replacedCount} AS n FROM ${from}${good}` : undefined;
   if (bad.length === 0) return { rowsSql, ...(duplicateKeysSql ? { duplicateKeysSql } : {}) };
-  const raw = staged.columns.length > 0 ? `to_json(struct_pack(${staged.columns.map((c) => `${quoteIdent(c.name)} := s.${quoteIdent(c.name)}`).join(', ')}))::VARCHAR` : `'{}'`;
+  const raw = staged.columns.length > 0 ? `to_json(struct_pack(${staged.columns.map((c) => `${quoteIdent(c.name)} := ${rawValueSql(c)}`).join(', ')}))::VARCHAR` : `'{}'`;
   const line = staged.hasLine ? `s.${LINE_COLUMN}` : 'CAST(NULL AS BIGINT)';
   const reason = `concat_ws('; ', ${bad.map((b) => `CASE WHEN coalesce(${b.when}, false) THEN ${b.reason} END`).join(', ')})`;
   // A CSV row's position in the read, so the ingest can find its line and text in the file (a fourth column).
   const ordinal = !staged.hasLine && staged.hasOrdinal ? `, s.${ORDINAL_COLUMN} AS ord` : '';
   const badRowsSql = `SELECT ${line} AS line, ${reason} AS reason, ${raw} AS raw${ordinal} FROM ${rows} WHERE (${badWhen})${replaced ? ` AND NOT ${replaced}` : ''}`;
   return { rowsSql, badRowsSql, ...(duplicateKeysSql ? { duplicateKeysSql } : {}) };
+}
+
+/**
+ * Types whose values JSON would write as numbers a JSON reader takes back as doubles: a replay of the
+ * row would load `1234567890123456789.0123456789` as `1234567890123456822.7576610816`. As text they
+ * convert exactly.
+ */
+const WIDE_NUMBER_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.DECIMAL, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT, DuckDBTypeId.UBIGINT]);
+
+/** A staged column's value as a quarantined row's JSON holds it: numbers of WIDE_NUMBER_TYPES as their digits. */
+function rawValueSql(column: StagedColumn): string {
+  const value = `s.${quoteIdent(column.name)}`;
+  return WIDE_NUMBER_TYPES.has(column.type.typeId) ? `CAST(${value} AS VARCHAR)` : value;
 }
 
 /**
@@ -564,8 +577,8 @@ function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, t
  * ignoring the option: refused, naming the column, both types and the way out.
  */
 function refuseTypeOption(options: ResolvedIngestOptions, column: StagedColumn, field: StructField, wanted: IcebergType, table: string): void {
-  const given = options.types[column.name] !== undefined ? column.name : column.source;
-  const sqlType = options.types[given];
+  const given = givenType(options.types, column.name) !== undefined ? column.name : column.source;
+  const sqlType = givenType(options.types, given);
   if (sqlType === undefined || !isPrimitive(field.type) || !isPrimitive(wanted)) return;
   if (promotionAllowed(field.type, wanted) || promotionAllowed(wanted, field.type)) return;
   throw new ValidationError(

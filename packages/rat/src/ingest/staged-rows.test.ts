@@ -83,7 +83,7 @@ describe('RowSink staging', () => {
   it('stages many rows as a view over a scratch Parquet file: no temp table holds them, and they keep their order and lines', async () => {
     const { sink, ctx, scratch } = await newSink();
     const count = 200_000;
-    for (let i = 1; i <= count; i++) await sink.add({ id: i, name: `name ${i % 97}`, ts: new Date(Date.UTC(2024, 0, 1) + i * 1000) }, i + 1);
+    for (let i = 1; i <= count; i++) await sink.add(Object.entries({ id: i, name: `name ${i % 97}`, ts: new Date(Date.UTC(2024, 0, 1) + i * 1000) }), i + 1);
     const staged = await sink.stage();
     try {
       expect(staged).toMatchObject({ relation: stageNames(ctx.id).view, rows: count, rejected: 0 });
@@ -105,11 +105,11 @@ describe('RowSink staging', () => {
 
   it('stages again under the same id after dropStaged, as a commit retry or the infinity check does: the new rows, not the old file\'s', async () => {
     const { sink, ctx, scratch } = await newSink();
-    for (let i = 1; i <= 3; i++) await sink.add({ v: `first ${i}` }, i);
+    for (let i = 1; i <= 3; i++) await sink.add(Object.entries({ v: `first ${i}` }), i);
     expect((await sink.stage()).rows).toBe(3);
     await dropStaged(fx.rat.duck, ctx.id);
     const again = new RowSink(ctx, { localPath: join(scratch, 'source'), display: 'source.txt', size: 0, hash: '', compression: 'none', format: 'custom', encoding: 'utf-8' });
-    for (let i = 1; i <= 2; i++) await again.add({ v: `second ${i}` }, i);
+    for (let i = 1; i <= 2; i++) await again.add(Object.entries({ v: `second ${i}` }), i);
     const staged = await again.stage();
     try {
       expect(staged.rows).toBe(2);
@@ -210,9 +210,9 @@ describe('RowSink staging', () => {
 
   it('stages the kinds it works out from JavaScript values as before: numbers, booleans, Dates, text, nested values as JSON text', async () => {
     const { sink, ctx } = await newSink();
-    await sink.add({ i: 1, d: 1.5, b: true, t: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 5)), s: 'x', big: 2n ** 70n, o: { a: [1, { b: null }], c: 'ü' }, n: null }, 1);
-    await sink.add({ i: -(2 ** 53) + 1, d: 2, b: false, s: '', o: [] }, 2);
-    await sink.add({ i: 9007199254740993n, big: -5n }, 3);
+    await sink.add(Object.entries({ i: 1, d: 1.5, b: true, t: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 5)), s: 'x', big: 2n ** 70n, o: { a: [1, { b: null }], c: 'ü' }, n: null }), 1);
+    await sink.add(Object.entries({ i: -(2 ** 53) + 1, d: 2, b: false, s: '', o: [] }), 2);
+    await sink.add(Object.entries({ i: 9007199254740993n, big: -5n }), 3);
     const staged = await sink.stage();
     try {
       expect(staged.relation).toBe(stageNames(ctx.id).view);

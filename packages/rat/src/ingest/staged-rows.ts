@@ -116,15 +116,15 @@ export class RowSink {
     await this.push(text, line);
   }
 
-  /** Adds one row; `line` is its row number in the source (1-based). Returns the reject reason, if any. */
-  async add(row: Record<string, unknown>, line: number): Promise<string | undefined> {
+  /** Adds one row, given as its entries (a parser's row, read once); `line` is its row number in the source (1-based). Returns the reject reason, if any. */
+  async add(entries: readonly [string, unknown][], line: number): Promise<string | undefined> {
     let text = '{';
     const kinds: [Column, ValueKind][] = [];
-    for (const [name, value] of Object.entries(row)) {
-      const encoded = encodeValue(value);
+    for (const [name, value] of entries) {
+      const encoded = encodeValue(value, true);
       if ('problem' in encoded) {
         const reason = `column ${JSON.stringify(name)}: ${encoded.problem}`;
-        await this.reject(line, reason, describeRow(row));
+        await this.reject(line, reason, describeRow(Object.fromEntries(entries)));
         return reason;
       }
       if (encoded.kind === 'null') continue;
@@ -280,8 +280,13 @@ function mergeKinds(a: ValueKind, b: ValueKind): ValueKind {
   return 'varchar';
 }
 
-/** A JavaScript value as JSON text DuckDB reads with the kind's SQL type. */
-export function encodeValue(value: unknown): Encoded {
+/**
+ * A JavaScript value as JSON text DuckDB reads with the kind's SQL type. `plainOnly` (a custom
+ * parser's values): what an object or array holds must be storable too, as a value of its own must;
+ * JSON would write a Map or a Set as `{}`, an invalid Date as `null` and a Buffer as
+ * `{"type":"Buffer","data":[...]}`, changing the value without a word.
+ */
+export function encodeValue(value: unknown, plainOnly = false): Encoded {
   switch (typeof value) {
     case 'undefined':
       return { json: 'null', kind: 'null' };
@@ -307,22 +312,38 @@ export function encodeValue(value: unknown): Encoded {
     if (Number.isNaN(value.getTime())) return { problem: 'an invalid Date' };
     return { json: JSON.stringify(formatTimestamp(value)), kind: 'timestamp' };
   }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
-    return { problem: `a ${(value as object).constructor?.name ?? 'class instance'} cannot be stored; turn it into plain values (string, number, boolean, Date, plain object or array)` };
-  }
+  if (!isPlain(value as object)) return { problem: `a ${(value as object).constructor?.name ?? 'class instance'} cannot be stored; ${PLAIN_ADVICE}` };
   try {
-    return { json: JSON.stringify(value, (_key, v: unknown) => plainJson(v)), kind: 'json' };
+    return { json: JSON.stringify(value, plainOnly ? plainOnlyJson : plainJson), kind: 'json' };
   } catch (error) {
     return { problem: `a nested value cannot be stored: ${(error as Error).message.split('\n')[0]}` };
   }
 }
 
-function plainJson(value: unknown): unknown {
+const PLAIN_ADVICE = 'turn it into plain values (string, number, boolean, Date, plain object or array)';
+
+/** An array or an object of the Object prototype (or none): JSON writes what it holds, and nothing else. */
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return Array.isArray(value) || proto === Object.prototype || proto === null;
+}
+
+function plainJson(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`a ${typeof value} cannot be stored as a value`);
   if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a number that can be stored`);
   return value;
+}
+
+/** plainJson, refusing objects JSON would write as something else. `this` holds the value as given, before its toJSON (a Date's, a Buffer's). */
+function plainOnlyJson(this: unknown, key: string, value: unknown): unknown {
+  const given = (this as Record<string, unknown>)[key];
+  if (given instanceof Date) {
+    if (Number.isNaN(given.getTime())) throw new TypeError(`an invalid Date at key ${JSON.stringify(key)}`);
+  } else if (given !== null && typeof given === 'object' && !isPlain(given)) {
+    throw new TypeError(`a ${given.constructor?.name ?? 'class instance'} at key ${JSON.stringify(key)}; ${PLAIN_ADVICE}`);
+  }
+  return plainJson(key, value);
 }
 
 /**
