@@ -36,7 +36,7 @@ describe('changedOnlyByMaintenance', () => {
     const loads = { ...base.snapshots[0]!, summary: { operation: 'append' as const, 'rat.ingest.file': 'a.csv' } };
     const loaded = withSnapshots(loads, snapshot(2, 1, 'append'));
     const expired = rememberExpiredLoads(loaded, withSnapshots(snapshot(2, 1, 'append')), new Set([1n]));
-    expect(expired.properties[EXPIRED_LOADS_PROPERTY]).toBe('{"tip":"1","snapshots":["1"]}');
+    expect(expired.properties[EXPIRED_LOADS_PROPERTY]).toBe('{"tip":"1","snapshots":["1"],"latest":[{"snapshot":"1","timestampMs":1700000000001,"summary":{"rat.ingest.file":"a.csv"}}]}');
     expect(changedOnlyByMaintenance(loaded, expired)).toBe(true);
   });
 

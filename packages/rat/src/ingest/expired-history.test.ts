@@ -59,6 +59,28 @@ describe('loads whose snapshots maintenance expired', () => {
     expect(await count('bronze.undone')).toEqual({ n: 3, ids: 3 });
   });
 
+  it('overwrite: the table still comes from the expired overwrite, so skip-existing skips its file and SQL edits since stay', async () => {
+    const day = await fx.file('day.csv', 'id,name\n1,a\n2,b\n');
+    await fx.ingestion.ingest(day, 'bronze.daily', { mode: 'overwrite', skipExisting: true });
+    await fx.rat.sql(`UPDATE bronze.daily SET name = 'fixed' WHERE id = 2`);
+    expect(await expireAll('bronze.daily')).toBe(1);
+    const again = await fx.ingestion.ingest(day, 'bronze.daily', { mode: 'overwrite', skipExisting: true });
+    expect(again.files[0]).toMatchObject({ status: 'skipped' });
+    expect(await fx.rat.query('SELECT id, name FROM bronze.daily ORDER BY id')).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'fixed' },
+    ]);
+  });
+
+  it('a replay leaves rows quarantined before an overwrite whose snapshot expired', async () => {
+    await fx.ingestion.ingest(await fx.file('feb-exp.csv', 'id,day\n1,05/02/2024\n2,2024-02-02\n'), 'bronze.months', { mode: 'overwrite', types: { day: 'DATE' } });
+    await fx.ingestion.ingest(await fx.file('mar-exp.csv', 'id,day\n3,2024-03-03\n'), 'bronze.months', { mode: 'overwrite' });
+    await fx.rat.sql(`INSERT INTO bronze.months (id, day) VALUES (4, DATE '2024-03-04')`);
+    expect(await expireAll('bronze.months')).toBe(2);
+    expect(await fx.ingestion.replayRejects('bronze.months', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 0, stillRejected: 1, outdated: 1 });
+    expect(await fx.rat.query<{ id: number }>('SELECT id FROM bronze.months ORDER BY id')).toEqual([{ id: 3 }, { id: 4 }]);
+  });
+
   it('an incremental database source goes on from its cursor: the run after expiry reads only the new rows', async () => {
     const source = await openSqliteSource();
     try {

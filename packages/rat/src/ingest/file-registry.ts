@@ -2,7 +2,7 @@ import { DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
-import { lineageIds, snapshotLineage } from '../iceberg/snapshot-lineage.js';
+import { lineageIds, loadHistory } from '../iceberg/snapshot-lineage.js';
 import type { TableMetadata } from '../iceberg/types.js';
 import type { FileRegistryRow, MetadataDb, MetadataTransaction } from '../catalog/metadata-db.js';
 import type { DuckDb } from '../engine/duckdb.js';
@@ -295,7 +295,7 @@ function liveEntry(target: LoadedTable, entries: RegistryEntry[]): RegistryEntry
 /** The entry of the overwrite the table's rows come from, when it loaded `hash`. */
 function lastOverwrite(target: LoadedTable, hash: string, entries: RegistryEntry[]): RegistryEntry | undefined {
   // Snapshots of SQL statements and maintenance (deletes, compaction) are not loads: the newest ingest is.
-  const latest = snapshotLineage(target.metadata).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
+  const latest = loadHistory(target.metadata).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
   if (!latest || latest.summary[INGEST_MODE_KEY] !== 'overwrite' || latest.summary[INGEST_HASH_KEY] !== hash) return undefined;
   return entries.find((e) => e.snapshotId === latest.snapshotId);
 }
