@@ -1,8 +1,8 @@
-import { removeStagingDirs } from '../storage/index.js';
+import { removeStagingDirs, removeTempFiles } from '../storage/index.js';
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM ends the process as before (exit 128 + the signal's number), after
- * removing the staging files of the work in progress and saying so: without this, the process died
+ * removing the staging files and partly written files of the work in progress and saying so: without this, the process died
  * mid-line with no word, leaving a partial Parquet file and a hard link to the source behind. A file
  * whose commit (one catalog transaction) had not started is not committed; files a batch committed before stay.
  * For the `rat` executable only; a process that embeds main() keeps its own signal handling.
@@ -15,6 +15,8 @@ export function exitCleanlyOnInterrupt(): void {
     process.once(signal, () => {
       try {
         removeStagingDirs();
+        // A partly written landing file (rat upload) or table file, under its temp name.
+        removeTempFiles();
       } finally {
         // A progress line rewritten in place has no newline yet.
         process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}rat: interrupted (${signal}): staging files removed; a file whose commit had not started is not committed (the registry lists what was)\n`);

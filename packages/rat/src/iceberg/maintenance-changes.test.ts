@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changedOnlyByMaintenance } from './maintenance-changes.js';
 import { newTableMetadata } from './metadata.js';
+import { EXPIRED_LOADS_PROPERTY, rememberExpiredLoads } from './snapshot-lineage.js';
 import type { Operation, Snapshot, TableMetadata } from './types.js';
 
 const empty = newTableMetadata({ location: 'file:///w/t', schema: { type: 'struct', schemaId: 0, fields: [{ id: 1, name: 'id', required: false, type: 'long' }] } });
@@ -29,6 +30,14 @@ describe('changedOnlyByMaintenance', () => {
     expect(changedOnlyByMaintenance(base, withSnapshots(snapshot(2, 1, 'append')))).toBe(true);
     expect(changedOnlyByMaintenance(base, withSnapshots(...base.snapshots, snapshot(3, 2, 'replace'), snapshot(4, 3, 'replace')))).toBe(true);
     expect(changedOnlyByMaintenance(base, withSnapshots(snapshot(3, 2, 'replace')))).toBe(true);
+  });
+
+  it('accepts the expired loads an expiry remembers: history, not a setting', () => {
+    const loads = { ...base.snapshots[0]!, summary: { operation: 'append' as const, 'rat.ingest.file': 'a.csv' } };
+    const loaded = withSnapshots(loads, snapshot(2, 1, 'append'));
+    const expired = rememberExpiredLoads(loaded, withSnapshots(snapshot(2, 1, 'append')), new Set([1n]));
+    expect(expired.properties[EXPIRED_LOADS_PROPERTY]).toBe('{"tip":"1","snapshots":["1"],"latest":[{"snapshot":"1","timestampMs":1700000000001,"summary":{"rat.ingest.file":"a.csv"}}]}');
+    expect(changedOnlyByMaintenance(loaded, expired)).toBe(true);
   });
 
   it('counts new data, a rollback and a changed setting as a change', () => {

@@ -1,4 +1,5 @@
 import { serializeTableMetadata, snapshotById } from './metadata.js';
+import { EXPIRED_LOADS_PROPERTY } from './snapshot-lineage.js';
 import type { TableMetadata } from './types.js';
 
 /**
@@ -8,7 +9,9 @@ import type { TableMetadata } from './types.js';
  */
 function settingsText(meta: TableMetadata): string {
   const { main: _main, ...refs } = meta.refs;
-  return serializeTableMetadata({ ...meta, lastSequenceNumber: 0, lastUpdatedMs: 0, currentSnapshotId: undefined, refs, snapshots: [], snapshotLog: [], metadataLog: [] });
+  // Snapshot expiry writes this list (history, not a setting).
+  const { [EXPIRED_LOADS_PROPERTY]: _expired, ...properties } = meta.properties;
+  return serializeTableMetadata({ ...meta, lastSequenceNumber: 0, lastUpdatedMs: 0, currentSnapshotId: undefined, refs, properties, snapshots: [], snapshotLog: [], metadataLog: [] });
 }
 
 /**

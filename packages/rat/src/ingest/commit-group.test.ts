@@ -8,14 +8,18 @@ import { openIngestFixture, type IngestFixture } from './test-support/ingest-fix
 
 /** Files of one batch share catalog commits when they are plain appends; each still lands whole with its registry row. */
 let fx: IngestFixture;
-/** Set to fail the next metadata-DB statement that matches it (once). */
+/** Set to fail the next metadata-DB statement that matches it (once, or `failures` times). */
 let failNext: RegExp | undefined;
+let failures = 1;
 beforeAll(async () => {
   fx = await openIngestFixture({
     lakehouse: {
       beforeMetadataStatement: (text) => {
         if (failNext && failNext.test(text)) {
-          failNext = undefined;
+          if (--failures <= 0) {
+            failNext = undefined;
+            failures = 1;
+          }
           throw new Error('injected: the disk is full');
         }
       },
@@ -111,6 +115,23 @@ describe('files of a batch sharing commits', () => {
     const retry = await fx.ingestion.ingestBatch(glob, 'bronze.fail', { skipExisting: true });
     expect(retry.files.map((f) => f.status)).toEqual(['skipped', 'success', 'success', 'success']);
     expect((await rowsOf('bronze.fail')).map((r) => r.id)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a file whose failed registry row cannot be written either is reported failed with both reasons, and the batch goes on', async () => {
+    const glob = await files('norow', [[{ id: 1 }], [{ id: 2 }]]);
+    await fx.ingestion.ingest(await fx.file('seed-norow.ndjson', '{"id": 0}\n'), 'bronze.norow');
+    // The file's commit (its registry row is written inside it) fails, then so does its failed row.
+    failNext = /insert into "rat_file_registry"/i;
+    failures = 2;
+    const report = await fx.ingestion.ingestBatch(glob, 'bronze.norow', { filesPerCommit: 1 });
+    expect(failNext).toBeUndefined();
+    expect(report.files.map((f) => [basename(f.file), f.status])).toEqual([
+      ['norow-01.ndjson', 'failed'],
+      ['norow-02.ndjson', 'success'],
+    ]);
+    expect(report.files[0]).toMatchObject({ unrecorded: true, error: expect.stringMatching(/injected: the disk is full.*; its failed registry row could not be written either: .*injected: the disk is full/) });
+    expect(await fx.ingestion.registry({ target: 'bronze.norow', status: 'failed' })).toEqual([]);
+    expect((await rowsOf('bronze.norow')).map((r) => r.id)).toEqual([0, 2]);
   });
 
   it('files waiting in a group when another writer adds a column are planned again against the new table; with skip-existing, a file it loaded is skipped', async () => {

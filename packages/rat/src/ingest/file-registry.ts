@@ -2,7 +2,8 @@ import { DuckDBTimestampTZValue } from '@duckdb/node-api';
 import { RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
-import type { Snapshot, TableMetadata } from '../iceberg/types.js';
+import { lineageIds, loadHistory } from '../iceberg/snapshot-lineage.js';
+import type { TableMetadata } from '../iceberg/types.js';
 import type { FileRegistryRow, MetadataDb, MetadataTransaction } from '../catalog/metadata-db.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import type { VirtualTable } from '../engine/sql-executor.js';
@@ -294,36 +295,20 @@ function liveEntry(target: LoadedTable, entries: RegistryEntry[]): RegistryEntry
 /** The entry of the overwrite the table's rows come from, when it loaded `hash`. */
 function lastOverwrite(target: LoadedTable, hash: string, entries: RegistryEntry[]): RegistryEntry | undefined {
   // Snapshots of SQL statements and maintenance (deletes, compaction) are not loads: the newest ingest is.
-  const latest = snapshotLineage(target).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
+  const latest = loadHistory(target.metadata).find((s) => s.summary[INGEST_FILE_KEY] !== undefined && s.summary[INGEST_REPLAY_KEY] === undefined);
   if (!latest || latest.summary[INGEST_MODE_KEY] !== 'overwrite' || latest.summary[INGEST_HASH_KEY] !== hash) return undefined;
   return entries.find((e) => e.snapshotId === latest.snapshotId);
 }
 
 const ancestries = new WeakMap<TableMetadata, Set<string>>();
 
-/** Snapshot ids from the current snapshot back through its parents: the rows the table holds now. */
+/** Snapshot ids of the current snapshot's history, expired loads included: the rows the table holds now. */
 function ancestry(table: LoadedTable): Set<string> {
   const cached = ancestries.get(table.metadata);
   if (cached) return cached;
-  const ids = walkAncestry(table);
+  const ids = lineageIds(table.metadata);
   ancestries.set(table.metadata, ids);
   return ids;
-}
-
-function walkAncestry(table: LoadedTable): Set<string> {
-  return new Set(snapshotLineage(table).map((s) => s.snapshotId.toString()));
-}
-
-/** The current snapshot and its parents, newest first. */
-export function snapshotLineage(table: LoadedTable): Snapshot[] {
-  const byId = new Map(table.metadata.snapshots.map((s) => [s.snapshotId, s]));
-  const seen = new Set<bigint>();
-  const snapshots: Snapshot[] = [];
-  for (let snapshot = byId.get(table.metadata.currentSnapshotId!); snapshot && !seen.has(snapshot.snapshotId); snapshot = byId.get(snapshot.parentSnapshotId!)) {
-    seen.add(snapshot.snapshotId);
-    snapshots.push(snapshot);
-  }
-  return snapshots;
 }
 
 function toRow(entry: RegistryEntry): FileRegistryRow {

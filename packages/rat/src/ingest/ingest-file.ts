@@ -75,6 +75,8 @@ export interface FileReport {
   error?: string;
   /** failed: the code of the error (INTERNAL: an error rat did not foresee). */
   errorCode?: ErrorCode | 'INTERNAL';
+  /** failed: its `failed` registry row could not be written (the metadata DB refused it too; `error` says why). */
+  unrecorded?: true;
   /**
    * failed: the error itself, with its stack: an InputFileError naming the file and position, or for
    * a custom parser's failure a ParserError whose own `cause` is what the parser threw.
@@ -200,8 +202,11 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
     if (probed) error = readOfTheFile(probed, error);
     const failure = (probed && duckDbDecompressionError(probed.display, probed.compression, error)) ?? error;
     const message = describeError(failure);
-    if (!replay) await ctx.registry.record(entry('failed', { error: message }));
-    return { ...report, status: 'failed', error: message, errorCode: isRatError(failure) ? failure.code : 'INTERNAL', ...(failure instanceof Error ? { cause: failure } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
+    let unrecorded: { error: string; unrecorded: true } | undefined;
+    // The registry row goes to the metadata DB the failed commit used: when that refuses it too (a full
+    // disk), the file is still reported failed, with both reasons, and the batch goes on, as a group's files do.
+    if (!replay) await ctx.registry.record(entry('failed', { error: message })).catch((recordError: unknown) => (unrecorded = { error: `${message}; its failed registry row could not be written either: ${describeError(recordError)}`, unrecorded: true }));
+    return { ...report, status: 'failed', error: message, ...unrecorded, errorCode: isRatError(failure) ? failure.code : 'INTERNAL', ...(failure instanceof Error ? { cause: failure } : {}), bytes: probed?.size ?? 0, durationMs: Date.now() - started };
   }
 }
 

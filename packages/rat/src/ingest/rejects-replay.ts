@@ -11,7 +11,8 @@ import type { FileReport, IngestContext } from './ingest-file.js';
 import { ingestFile } from './ingest-file.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
 import { probeFile } from './file-probe.js';
-import { INGEST_FILE_KEY, INGEST_ID_KEY, INGEST_MODE_KEY, INGEST_REPLAY_KEY, snapshotLineage } from './file-registry.js';
+import { loadHistory } from '../iceberg/snapshot-lineage.js';
+import { INGEST_FILE_KEY, INGEST_ID_KEY, INGEST_MODE_KEY, INGEST_REPLAY_KEY } from './file-registry.js';
 import { type QuarantineOptions, rejectsIdent, type RejectRow, STRAY_BYTES_MATCH } from './quarantine.js';
 import { LINEAGE_COLUMNS, mapColumnNames } from './column-names.js';
 
@@ -321,7 +322,7 @@ function outdated(table: LoadedTable, targetName: string, parse: QuarantineOptio
     return new Map(rows.map((row) => [row, reason]));
   }
   // Newest first; an overwrite's own snapshot does not outdate the rows it quarantined.
-  const overwrites = snapshotLineage(table).filter((s) => s.summary[INGEST_MODE_KEY] === 'overwrite' && s.summary[INGEST_REPLAY_KEY] === undefined);
+  const overwrites = loadHistory(table.metadata).filter((s) => s.summary[INGEST_MODE_KEY] === 'overwrite' && s.summary[INGEST_REPLAY_KEY] === undefined);
   const result = new Map<RejectRow, string>();
   for (const row of rows) {
     const later = overwrites.find((s) => s.summary[INGEST_ID_KEY] !== row.ingest_id && row.rejected_ms !== null && s.timestampMs > row.rejected_ms);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LoadedTable } from '../catalog/catalog.js';
 import { ValidationError } from '../core/errors.js';
 import { daysFromCivil, daysInMonth } from '../iceberg/calendar.js';
-import type { TableMetadata } from '../iceberg/types.js';
+import { lineageIds, snapshotLineage } from '../iceberg/snapshot-lineage.js';
 
 /**
  * Where an incremental source left off: the largest value of its cursor field among the rows it
@@ -68,9 +68,9 @@ export function readCursor(table: LoadedTable | undefined, source: string): Sour
   const metadata = table.metadata;
   const key = cursorKey(source);
   const stored = parseStored(metadata.properties[key]);
-  const history = ancestry(metadata);
-  if (stored && (stored.snapshot === undefined || history.some((s) => s.snapshotId.toString() === stored.snapshot))) return stored.cursor;
-  for (const snapshot of history) {
+  // The snapshot that wrote it may have been expired since: still in the history, so the cursor holds.
+  if (stored && (stored.snapshot === undefined || lineageIds(metadata).has(stored.snapshot))) return stored.cursor;
+  for (const snapshot of snapshotLineage(metadata)) {
     const found = parseStored(snapshot.summary[key]);
     if (found) return found.cursor;
   }
@@ -216,19 +216,6 @@ function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot
   }
 }
 
-/** The current snapshot and its ancestors, newest first. */
-function ancestry(metadata: TableMetadata): TableMetadata['snapshots'] {
-  const byId = new Map(metadata.snapshots.map((s) => [s.snapshotId, s]));
-  const out: TableMetadata['snapshots'] = [];
-  let id = metadata.currentSnapshotId;
-  while (id !== undefined) {
-    const snapshot = byId.get(id);
-    if (!snapshot || out.includes(snapshot)) break;
-    out.push(snapshot);
-    id = snapshot.parentSnapshotId;
-  }
-  return out;
-}
 
 /**
  * The rows at the stored cursor value. A source that reads from that value on (a database's `>=`, an

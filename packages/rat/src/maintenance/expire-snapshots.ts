@@ -2,6 +2,7 @@ import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { ConflictError } from '../core/errors.js';
 import { nextMetadata } from '../iceberg/snapshot-producer.js';
+import { rememberExpiredLoads } from '../iceberg/snapshot-lineage.js';
 import type { TableMetadata } from '../iceberg/types.js';
 import { tablesOfAllRefs } from './table-scope.js';
 
@@ -57,15 +58,18 @@ export function expirableSnapshots(metadata: TableMetadata, held: ReadonlySet<bi
   return metadata.snapshots.filter((s) => !keep.has(s.snapshotId) && s.timestampMs < cutoff).map((s) => s.snapshotId);
 }
 
-/** The metadata without the expired snapshots and their snapshot-log entries; a new version on top of `base`. */
+/**
+ * The metadata without the expired snapshots and their snapshot-log entries; a new version on top of `base`.
+ * The loads among them that were in the current history are remembered (snapshot-lineage.ts): their rows are still there.
+ */
 export function withoutSnapshots(base: LoadedTable, expired: ReadonlySet<bigint>, nowMs: number): TableMetadata {
   const next = nextMetadata(base.metadata, base.metadataLocation, nowMs);
-  return {
+  return rememberExpiredLoads(base.metadata, {
     ...next,
     snapshots: next.snapshots.filter((s) => !expired.has(s.snapshotId)),
     snapshotLog: next.snapshotLog.filter((e) => !expired.has(e.snapshotId)),
     refs: Object.fromEntries(Object.entries(next.refs).filter(([, ref]) => !expired.has(ref.snapshotId))),
-  };
+  }, expired);
 }
 
 /**

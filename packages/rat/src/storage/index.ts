@@ -5,3 +5,4 @@ export { createObjectStore, storageConfigFromEnv, type StorageConfig } from './c
 export { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 export { cacheLayout, pruneObjectCache, type CachePruneResult } from './object-cache.js';
 export { removeStagingDirs, treeUsage } from './local-file.js';
+export { removeTempFiles } from './atomic-file.js';

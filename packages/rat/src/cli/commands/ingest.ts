@@ -125,7 +125,9 @@ Examples:
         printReport(out, report, sources);
         const failed = report.files.filter((f) => f.status === 'failed');
         if (failed.length > 0) {
-          const summary = `${failed.length} of ${counted(report.files.length, 'file')} failed (recorded in bronze._file_registry; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
+          const unrecorded = failed.filter((f) => f.unrecorded).length;
+          const recorded = unrecorded === 0 ? 'recorded in bronze._file_registry' : `${unrecorded === failed.length ? 'not' : `${unrecorded} of them not`} recorded in bronze._file_registry: its metadata DB refused the row too`;
+          const summary = `${failed.length} of ${counted(report.files.length, 'file')} failed (${recorded}; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
           throw failedItems(out, failed, summary, 'files[].error', 'INGEST_FILE_INVALID');
         }
       });
