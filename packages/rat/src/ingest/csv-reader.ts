@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { RatError } from '../core/errors.js';
 import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { promotionAllowed } from '../iceberg/type-parse.js';
@@ -10,6 +11,7 @@ import { type FilePosition, InputFileError } from './input-file-error.js';
 import { STRAY_BYTES_REASON } from './quarantine.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
+import { STAGE_ON_DISK_BYTES, stageSelect } from './scratch-parquet.js';
 import { countLines, countRecords, lineStartingAt, locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
 
@@ -232,9 +234,9 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   };
 
   /** The lines DuckDB's reader rejected (in `rejects` right after collect()) and the rows it read: what locating rows in the file needs. */
-  const readerRecords = async (): Promise<{ rejectedLines: Set<number>; rows: number }> => {
+  const readerRecords = async (rows: number): Promise<{ rejectedLines: Set<number>; rows: number }> => {
     const readerLines = await duck.rows<{ line: bigint | null }>(`SELECT line FROM ${quoteIdent(rejects)}`);
-    return { rejectedLines: new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)]))), rows: await countRows(duck, relation) };
+    return { rejectedLines: new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)]))), rows };
   };
 
   /** After a materialized read and collect(): the rows with a guarded value that needs the quarantine join DuckDB's rejects, with their lines. */
@@ -251,7 +253,69 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
 
   // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, hasOrdinal: true, rows: 0, rejects, rejected: 0, parse, mapping, ...(dialect.notes ? { notes: dialect.notes } : {}) };
+  // Each column named, not `* REPLACE (...)`: DuckDB binds a REPLACE list in time quadratic in its length (2.7 s for 1,000 guarded columns, 0.08 s so).
+  const guarded = new Map(guards.map((g) => [g.name, guardedReadSql(g)]));
+  const projection = mapping.map((m) => guarded.get(m.name) ?? quoteIdent(m.name)).join(', ');
+  /** Set when a read stopped at a guarded value that needs the quarantine: only the exact read (a temp table of the text) takes the file. */
+  let exactOnly = eager;
+
+  // Rows read a second time (a merge) have their integer and date columns read as text, every value checked as by the exact read.
+  // Double columns keep the streamed read's type: DuckDB binds the checks of doubles read as text in time quadratic in their number.
+  const secondReads = guards.map((g) => (g.type === 'DOUBLE' || g.type === 'FLOAT' ? g : { ...g, read: 'VARCHAR' }));
+  const secondTypes = wanted.map((type, i) => secondReads.find((g) => g.index === i)?.read ?? type);
+  const secondGuarded = new Map(secondReads.map((g) => [g.name, guardedReadSql(g)]));
+  const secondProjection = mapping.map((m) => secondGuarded.get(m.name) ?? quoteIdent(m.name)).join(', ');
+
+  /**
+   * The rows staged as they are read, each guarded value checked and converted on the way, when
+   * none needs the quarantine: a file of 32 MiB or more in a scratch Parquet file (disk, not memory,
+   * whatever its size; a temp table of the text took about 2.4 times the file), a smaller one in a
+   * temp table. Undefined when the exact read must stage them instead (a value stopped the read, a
+   * line was too long, a read on one thread is needed).
+   */
+  const stageConverted = async (): Promise<StagedFile | undefined> => {
+    const maxLineBytes = longLines ? LONG_LINE_BYTES : DEFAULT_LINE_BYTES;
+    await dropDuckRejects();
+    let rows: number;
+    try {
+      ({ rows } = await stageSelect(
+        duck,
+        {
+          select: `SELECT ${secondProjection} FROM ${readCsv(maxLineBytes, secondTypes)}`,
+          table: relation,
+          view,
+          parquet: join(ctx.scratchDir, `${ctx.id}-rows.parquet`),
+          onDisk: file.size >= STAGE_ON_DISK_BYTES,
+          ordinal: ORDINAL_COLUMN,
+        },
+        (sql) => ctx.onReadProgress(() => changesOnFile(duck, file, sql)),
+      ));
+    } catch (error) {
+      if (!isGuardStop(error)) throw error;
+      exactOnly = true;
+      return undefined;
+    }
+    const rejected = await collect(
+      maxLineBytes,
+      secondReads.filter((g) => g.read !== 'VARCHAR'),
+      rows,
+    );
+    if (rejected === undefined) return undefined;
+    const records = await readerRecords(rows);
+    staged.locate = (checks) => locateRecords(file, dialect, checks, records.rejectedLines, records.rows);
+    staged.columns = await stagedColumns(duck, view, mapping);
+    staged.rows = rows;
+    staged.rejected = rejected;
+    if (rows === 0 && rejected === 0) throw noRows();
+    delete staged.lazy;
+    return staged;
+  };
+
   const materialize = async (): Promise<StagedFile> => {
+    if (!exactOnly) {
+      const converted = await stageConverted();
+      if (converted) return converted;
+    }
     // Each read that collect() turns down sets longLines or serial, which it does once each: at most three reads.
     for (;;) {
       const maxLineBytes = longLines ? LONG_LINE_BYTES : DEFAULT_LINE_BYTES;
@@ -259,7 +323,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes, exactTypes)}`));
       const read = await collect(maxLineBytes, [], await countRows(duck, relation));
       if (read === undefined) continue;
-      const records = await readerRecords();
+      const records = await readerRecords(await countRows(duck, relation));
       const rejected = read + (await quarantine(records));
       // rowid keeps each row's position in the read through the quarantine's DELETE and ALTERs.
       await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *, rowid AS ${ORDINAL_COLUMN} FROM ${quoteIdent(relation)}`);
@@ -274,9 +338,6 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   };
 
   if (eager) return materialize();
-  // Each column named, not `* REPLACE (...)`: DuckDB binds a REPLACE list in time quadratic in its length (2.7 s for 1,000 guarded columns, 0.08 s so).
-  const guarded = new Map(guards.map((g) => [g.name, guardedReadSql(g)]));
-  const projection = mapping.map((m) => guarded.get(m.name) ?? quoteIdent(m.name)).join(', ');
   await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${projection}, CAST(NULL AS BIGINT) AS ${ORDINAL_COLUMN} FROM ${readCsv(DEFAULT_LINE_BYTES, streamTypes)}`);
   staged.columns = await stagedColumns(duck, view, mapping);
   staged.lazy = {
@@ -292,7 +353,12 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
-    stoppedAtValue: isGuardStop,
+    stoppedAtValue(error) {
+      // The rows are then staged by the exact read: the converting one would stop at the same value.
+      const stopped = isGuardStop(error);
+      if (stopped) exactOnly = true;
+      return stopped;
+    },
   };
   return staged;
 }

@@ -15,6 +15,30 @@ afterAll(async () => {
   await fx.close();
 });
 
+/** Rows of the two large merges (300,000 rows, id = i % 200000, the row at i = 250000 bad): the later row of an id wins. */
+const LAST_OF_EACH_KEY = [
+  { id: 0, n: 200000 },
+  { id: 50000, n: 50000 },
+  { id: 99999, n: 299999 },
+  { id: 150000, n: 150000 },
+];
+
+/** An ingest, with every statement it ran on the fixture's DuckDB connection (where the rows are staged and written). */
+async function ingestRecordingStatements(path: string, table: string, options: IngestOptions) {
+  const statements: string[] = [];
+  const connection = fx.rat.duck.connection;
+  const run = connection.run.bind(connection);
+  connection.run = (sql, ...rest) => {
+    statements.push(sql);
+    return run(sql, ...rest);
+  };
+  try {
+    return { statements, report: await fx.ingestion.ingest(path, table, options) };
+  } finally {
+    connection.run = run;
+  }
+}
+
 describe('ingest formats', () => {
   it('loads the superstore CSV with detected types, safe column names and lineage columns', async () => {
     const report = await fx.ingestion.ingest(SUPERSTORE, 'bronze.superstore');
@@ -274,30 +298,35 @@ describe('ingest formats', () => {
     await fx.rat.duck.run(`COPY (SELECT '{"id":' || column0 || ',"n":' || column1 || ',"pad":"' || column2 || '"}' FROM read_csv(${quoteString(`${path}.csv`)}, delim = '|', header = false, quote = '', columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR', 'column2': 'VARCHAR'}))
       TO ${quoteString(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01')`);
     await fx.rat.sql('CREATE TABLE bronze.large_merge (id BIGINT, n BIGINT, pad VARCHAR)');
-    const statements: string[] = [];
-    const connection = fx.rat.duck.connection;
-    const run = connection.run.bind(connection);
-    connection.run = (sql, ...rest) => {
-      statements.push(sql);
-      return run(sql, ...rest);
-    };
-    let report;
-    try {
-      report = await fx.ingestion.ingest(path, 'bronze.large_merge', { mode: 'merge', keys: ['id'], lineage: false });
-    } finally {
-      connection.run = run;
-    }
+    const { statements, report } = await ingestRecordingStatements(path, 'bronze.large_merge', { mode: 'merge', keys: ['id'], lineage: false });
     expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 1 });
     expect(statements.some((sql) => sql.startsWith('COPY (') && sql.includes('-staged.parquet'))).toBe(true);
     expect(await fx.rat.query('SELECT count(*)::INT AS rows, max(n)::INT AS high FROM bronze.large_merge')).toEqual([{ rows: 200000, high: 299999 }]);
     // The later record of an id wins; id 50000's later record (line 250001) is the bad one, so its first stays.
-    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual([
-      { id: 0, n: 200000 },
-      { id: 50000, n: 50000 },
-      { id: 99999, n: 299999 },
-      { id: 150000, n: 150000 },
-    ]);
+    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual(LAST_OF_EACH_KEY);
     expect(await fx.rat.query('SELECT line::INT AS line FROM bronze.large_merge__rejects')).toEqual([{ line: 250001 }]);
+  });
+
+  it('stages the rows of a large CSV file a merge reads twice in a scratch Parquet file, not a temp table, with last-wins order and the line of its bad row intact', async () => {
+    // 300,000 lines of about 135 bytes (39 MiB, past STAGE_ON_DISK_BYTES): ids repeat, one line has no id.
+    const path = join(fx.dir, 'large-merge.csv');
+    await fx.rat.duck.run(
+      `COPY (SELECT CASE WHEN i = 250000 THEN NULL ELSE i % 200000 END AS id, i AS n, '${'x'.repeat(120)}' AS pad FROM range(300000) t(i)) TO ${quoteString(path)} (FORMAT csv, HEADER true)`,
+    );
+    await fx.rat.sql('CREATE TABLE bronze.large_csv_merge (id BIGINT, n BIGINT, pad VARCHAR)');
+    const { statements, report } = await ingestRecordingStatements(path, 'bronze.large_csv_merge', { mode: 'merge', keys: ['id'], lineage: false });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 1 });
+    // A temp table of the rows took about 2.4 times the file in memory.
+    expect(statements.some((sql) => sql.startsWith('COPY (') && sql.includes('-rows.parquet'))).toBe(true);
+    expect(statements.some((sql) => /^CREATE OR REPLACE TEMP TABLE "__rat_ingest_[0-9a-f]+" AS SELECT/.test(sql))).toBe(false);
+    // Nor a window over the rows to keep the last of each key, which held every row and column in memory.
+    const writes = statements.filter((sql) => sql.startsWith('COPY (') && !sql.includes('-rows.parquet'));
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.some((sql) => sql.includes('row_number() OVER'))).toBe(false);
+    expect(await fx.rat.query('SELECT count(*)::INT AS rows, max(n)::INT AS high FROM bronze.large_csv_merge')).toEqual([{ rows: 200000, high: 299999 }]);
+    // The later line of an id wins; id 50000's later line has no id, so its first stays.
+    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_csv_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual(LAST_OF_EACH_KEY);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.large_csv_merge__rejects')).toEqual([{ line: 250002, reason: 'merge key id is NULL', raw: `,250000,${'x'.repeat(120)}` }]);
   });
 
   it('loads a Parquet slice of flights-3m', async () => {
