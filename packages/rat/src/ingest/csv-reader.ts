@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { RatError } from '../core/errors.js';
 import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { promotionAllowed } from '../iceberg/type-parse.js';
@@ -10,6 +11,7 @@ import { type FilePosition, InputFileError } from './input-file-error.js';
 import { STRAY_BYTES_REASON } from './quarantine.js';
 import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
+import { STAGE_ON_DISK_BYTES, stageSelect } from './scratch-parquet.js';
 import { countLines, countRecords, lineStartingAt, locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
 import { givenType } from './ingest-options.js';
 import { countRows, ORDINAL_COLUMN, type ParseOptions, rejectsTableSql, SOURCE_COLUMN, type StageContext, type StagedFile, stagedColumns, stageNames } from './staged-file.js';
@@ -157,20 +159,25 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
         longLines = true;
         return undefined;
       }
-      const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN ${convertsSql(g, CAST_VALUE_SQL)}`).join(' ');
-      const fastRejects = fast.length > 0 ? `count(*) FILTER (WHERE error_type = 'CAST' AND (NOT regexp_matches(error_message, ${CAST_MESSAGE}) OR CASE column_name ${takes} ELSE false END))` : '0';
-      const [counts] = await duck.rows<{ lines: bigint; long: bigint; fast: bigint; unclosed: bigint }>(
-        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, ${fastRejects} AS fast, count(*) FILTER (WHERE ${UNCLOSED_QUOTE_SQL}) AS unclosed FROM ${quoteIdent(rejectsTable)}`,
+      const [counts] = await duck.rows<{ lines: bigint; long: bigint; casts: bigint; unclosed: bigint }>(
+        `SELECT count(DISTINCT line) AS lines, count(*) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') AS long, count(*) FILTER (WHERE error_type = 'CAST') AS casts, count(*) FILTER (WHERE ${UNCLOSED_QUOTE_SQL}) AS unclosed FROM ${quoteIdent(rejectsTable)}`,
       ).catch((error: unknown) => {
         // DuckDB creates the table when a scan starts: without one, nothing was rejected.
-        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n, fast: 0n, unclosed: 0n }];
+        if (error instanceof Error && /does not exist/.test(error.message)) return [{ lines: 0n, long: 0n, casts: 0n, unclosed: 0n }];
         throw error;
       });
       if (Number(counts!.long) > 0 && maxLineBytes < LONG_LINE_BYTES) {
         longLines = true;
         return undefined;
       }
-      if (Number(counts!.fast) > 0) return undefined;
+      // Asked only when a value was rejected: the CASE names every column read by its cheap type (seconds to bind for thousands).
+      if (fast.length > 0 && Number(counts!.casts) > 0) {
+        const takes = fast.map((g) => `WHEN ${quoteString(g.name)} THEN ${convertsSql(g, CAST_VALUE_SQL)}`).join(' ');
+        const [exact] = await duck.rows<{ fast: bigint }>(
+          `SELECT count(*) FILTER (WHERE error_type = 'CAST' AND (NOT regexp_matches(error_message, ${CAST_MESSAGE}) OR CASE column_name ${takes} ELSE false END)) AS fast FROM ${quoteIdent(rejectsTable)}`,
+        );
+        if (Number(exact!.fast) > 0) return undefined;
+      }
       const rejected = Number(counts!.lines);
       if (Number(counts!.unclosed) > 0) await refuseUnclosedQuote(duck, rejectsTable, file, dialect, rows + rejected);
       if (rejected === 0) {
@@ -229,9 +236,9 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   };
 
   /** The lines DuckDB's reader rejected (in `rejects` right after collect()) and the rows it read: what locating rows in the file needs. */
-  const readerRecords = async (): Promise<{ rejectedLines: Set<number>; rows: number }> => {
+  const readerRecords = async (rows: number): Promise<{ rejectedLines: Set<number>; rows: number }> => {
     const readerLines = await duck.rows<{ line: bigint | null }>(`SELECT line FROM ${quoteIdent(rejects)}`);
-    return { rejectedLines: new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)]))), rows: await countRows(duck, relation) };
+    return { rejectedLines: new Set(readerLines.flatMap((r) => (r.line === null ? [] : [Number(r.line)]))), rows };
   };
 
   /** After a materialized read and collect(): the rows with a guarded value that needs the quarantine join DuckDB's rejects, with their lines. */
@@ -248,7 +255,69 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
 
   // Until the rows are read, the plan reads them through a view: over read_csv, or over the temp table once materialized.
   const staged: StagedFile = { relation: view, columns: [], hasLine: false, hasOrdinal: true, rows: 0, rejects, rejected: 0, parse, mapping, ...(dialect.notes ? { notes: dialect.notes } : {}) };
+  // Each column named, not `* REPLACE (...)`: DuckDB binds a REPLACE list in time quadratic in its length (2.7 s for 1,000 guarded columns, 0.08 s so).
+  const guarded = new Map(guards.map((g) => [g.name, guardedReadSql(g)]));
+  const projection = mapping.map((m) => guarded.get(m.name) ?? quoteIdent(m.name)).join(', ');
+  /** Set when a read stopped at a guarded value that needs the quarantine: only the exact read (a temp table of the text) takes the file. */
+  let exactOnly = eager;
+
+  // Rows read a second time (a merge) have their integer and date columns read as text, every value checked as by the exact read.
+  // Double columns keep the streamed read's type: DuckDB binds the checks of doubles read as text in time quadratic in their number.
+  const secondReads = guards.map((g) => (g.type === 'DOUBLE' || g.type === 'FLOAT' ? g : { ...g, read: 'VARCHAR' }));
+  const secondTypes = wanted.map((type, i) => secondReads.find((g) => g.index === i)?.read ?? type);
+  const secondGuarded = new Map(secondReads.map((g) => [g.name, guardedReadSql(g)]));
+  const secondProjection = mapping.map((m) => secondGuarded.get(m.name) ?? quoteIdent(m.name)).join(', ');
+
+  /**
+   * The rows staged as they are read, each guarded value checked and converted on the way, when
+   * none needs the quarantine: a file of 32 MiB or more in a scratch Parquet file (disk, not memory,
+   * whatever its size; a temp table of the text took about 2.4 times the file), a smaller one in a
+   * temp table. Undefined when the exact read must stage them instead (a value stopped the read, a
+   * line was too long, a read on one thread is needed).
+   */
+  const stageConverted = async (): Promise<StagedFile | undefined> => {
+    const maxLineBytes = longLines ? LONG_LINE_BYTES : DEFAULT_LINE_BYTES;
+    await dropDuckRejects();
+    let rows: number;
+    try {
+      ({ rows } = await stageSelect(
+        duck,
+        {
+          select: `SELECT ${secondProjection} FROM ${readCsv(maxLineBytes, secondTypes)}`,
+          table: relation,
+          view,
+          parquet: join(ctx.scratchDir, `${ctx.id}-rows.parquet`),
+          onDisk: file.size >= STAGE_ON_DISK_BYTES,
+          ordinal: ORDINAL_COLUMN,
+        },
+        (sql) => ctx.onReadProgress(() => changesOnFile(duck, file, sql)),
+      ));
+    } catch (error) {
+      if (!isGuardStop(error)) throw error;
+      exactOnly = true;
+      return undefined;
+    }
+    const rejected = await collect(
+      maxLineBytes,
+      secondReads.filter((g) => g.read !== 'VARCHAR'),
+      rows,
+    );
+    if (rejected === undefined) return undefined;
+    const records = await readerRecords(rows);
+    staged.locate = (checks) => locateRecords(file, dialect, checks, records.rejectedLines, records.rows);
+    staged.columns = await stagedColumns(duck, view, mapping);
+    staged.rows = rows;
+    staged.rejected = rejected;
+    if (rows === 0 && rejected === 0) throw noRows();
+    delete staged.lazy;
+    return staged;
+  };
+
   const materialize = async (): Promise<StagedFile> => {
+    if (!exactOnly) {
+      const converted = await stageConverted();
+      if (converted) return converted;
+    }
     // Each read that collect() turns down sets longLines or serial, which it does once each: at most three reads.
     for (;;) {
       const maxLineBytes = longLines ? LONG_LINE_BYTES : DEFAULT_LINE_BYTES;
@@ -256,7 +325,7 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
       await ctx.onReadProgress(() => runOnFile(duck, file, `CREATE OR REPLACE TEMP TABLE ${quoteIdent(relation)} AS SELECT * FROM ${readCsv(maxLineBytes, exactTypes)}`));
       const read = await collect(maxLineBytes, [], await countRows(duck, relation));
       if (read === undefined) continue;
-      const records = await readerRecords();
+      const records = await readerRecords(await countRows(duck, relation));
       const rejected = read + (await quarantine(records));
       // rowid keeps each row's position in the read through the quarantine's DELETE and ALTERs.
       await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *, rowid AS ${ORDINAL_COLUMN} FROM ${quoteIdent(relation)}`);
@@ -271,9 +340,6 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
   };
 
   if (eager) return materialize();
-  // Each column named, not `* REPLACE (...)`: DuckDB binds a REPLACE list in time quadratic in its length (2.7 s for 1,000 guarded columns, 0.08 s so).
-  const guarded = new Map(guards.map((g) => [g.name, guardedReadSql(g)]));
-  const projection = mapping.map((m) => guarded.get(m.name) ?? quoteIdent(m.name)).join(', ');
   await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT ${projection}, CAST(NULL AS BIGINT) AS ${ORDINAL_COLUMN} FROM ${readCsv(DEFAULT_LINE_BYTES, streamTypes)}`);
   staged.columns = await stagedColumns(duck, view, mapping);
   staged.lazy = {
@@ -289,7 +355,12 @@ export async function stageCsv(ctx: StageContext, file: ProbedFile): Promise<Sta
     },
     materialize,
     fileError: (error) => fileReadError(file, error),
-    stoppedAtValue: isGuardStop,
+    stoppedAtValue(error) {
+      // The rows are then staged by the exact read: the converting one would stop at the same value.
+      const stopped = isGuardStop(error);
+      if (stopped) exactOnly = true;
+      return stopped;
+    },
   };
   return staged;
 }
@@ -885,11 +956,12 @@ async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Diale
     return [{ kind, format, given, positions, swapped: given ? undefined : swapped, yearLast: given ? undefined : yearLast }];
   });
   if (kinds.length === 0) return dialect;
+  // No `FILTER (WHERE ...)` clauses: DuckDB takes time quadratic in their number (CASE and count_if, linear).
   const items = kinds.flatMap((k, n) =>
     k.positions.flatMap((p) => {
       const value = `#${p + 1}`;
       const read = `try_strptime(${value}, ${quoteString(k.format)})`;
-      if (k.given) return [`count(${read}) AS read_${n}_${p}`, `any_value(${value}) FILTER (WHERE ${read} IS NULL AND trim(${value}) <> '') AS other_${n}_${p}`];
+      if (k.given) return [`count(${read}) AS read_${n}_${p}`, `any_value(CASE WHEN ${read} IS NULL AND trim(${value}) <> '' THEN ${value} END) AS other_${n}_${p}`];
       const other = k.swapped === undefined ? undefined : `try_strptime(${value}, ${quoteString(k.swapped)})`;
       const iso = k.kind === 'date' ? [`count(TRY_CAST(${value} AS DATE)) AS iso_${n}_${p}`] : [];
       if (k.yearLast !== undefined) {
@@ -909,9 +981,9 @@ async function checkedDateFormats(duck: DuckDb, file: ProbedFile, dialect: Diale
         ...(other === undefined
           ? []
           : [
-              `count(*) FILTER (WHERE ${read} IS NOT NULL AND ${other} IS NULL) AS proof_${n}_${p}`,
-              `count(*) FILTER (WHERE ${other} IS NOT NULL AND ${read} IS NULL) AS against_${n}_${p}`,
-              `any_value(${value}) FILTER (WHERE ${read} <> ${other}) AS other_${n}_${p}`,
+              `count_if(${read} IS NOT NULL AND ${other} IS NULL) AS proof_${n}_${p}`,
+              `count_if(${other} IS NOT NULL AND ${read} IS NULL) AS against_${n}_${p}`,
+              `any_value(CASE WHEN ${read} <> ${other} THEN ${value} END) AS other_${n}_${p}`,
             ]),
       ];
     }),

@@ -16,6 +16,30 @@ afterAll(async () => {
   await fx.close();
 });
 
+/** Rows of the two large merges (300,000 rows, id = i % 200000, the row at i = 250000 bad): the later row of an id wins. */
+const LAST_OF_EACH_KEY = [
+  { id: 0, n: 200000 },
+  { id: 50000, n: 50000 },
+  { id: 99999, n: 299999 },
+  { id: 150000, n: 150000 },
+];
+
+/** An ingest, with every statement it ran on the fixture's DuckDB connection (where the rows are staged and written). */
+async function ingestRecordingStatements(path: string, table: string, options: IngestOptions) {
+  const statements: string[] = [];
+  const connection = fx.rat.duck.connection;
+  const run = connection.run.bind(connection);
+  connection.run = (sql, ...rest) => {
+    statements.push(sql);
+    return run(sql, ...rest);
+  };
+  try {
+    return { statements, report: await fx.ingestion.ingest(path, table, options) };
+  } finally {
+    connection.run = run;
+  }
+}
+
 describe('ingest formats', () => {
   it('loads the superstore CSV with detected types, safe column names and lineage columns', async () => {
     const report = await fx.ingestion.ingest(SUPERSTORE, 'bronze.superstore');
@@ -284,30 +308,35 @@ describe('ingest formats', () => {
     await fx.rat.duck.run(`COPY (SELECT '{"id":' || column0 || ',"n":' || column1 || ',"pad":"' || column2 || '"}' FROM read_csv(${quoteString(`${path}.csv`)}, delim = '|', header = false, quote = '', columns = {'column0': 'VARCHAR', 'column1': 'VARCHAR', 'column2': 'VARCHAR'}))
       TO ${quoteString(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01')`);
     await fx.rat.sql('CREATE TABLE bronze.large_merge (id BIGINT, n BIGINT, pad VARCHAR)');
-    const statements: string[] = [];
-    const connection = fx.rat.duck.connection;
-    const run = connection.run.bind(connection);
-    connection.run = (sql, ...rest) => {
-      statements.push(sql);
-      return run(sql, ...rest);
-    };
-    let report;
-    try {
-      report = await fx.ingestion.ingest(path, 'bronze.large_merge', { mode: 'merge', keys: ['id'], lineage: false });
-    } finally {
-      connection.run = run;
-    }
+    const { statements, report } = await ingestRecordingStatements(path, 'bronze.large_merge', { mode: 'merge', keys: ['id'], lineage: false });
     expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 1 });
     expect(statements.some((sql) => sql.startsWith('COPY (') && sql.includes('-staged.parquet'))).toBe(true);
     expect(await fx.rat.query('SELECT count(*)::INT AS rows, max(n)::INT AS high FROM bronze.large_merge')).toEqual([{ rows: 200000, high: 299999 }]);
     // The later record of an id wins; id 50000's later record (line 250001) is the bad one, so its first stays.
-    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual([
-      { id: 0, n: 200000 },
-      { id: 50000, n: 50000 },
-      { id: 99999, n: 299999 },
-      { id: 150000, n: 150000 },
-    ]);
+    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual(LAST_OF_EACH_KEY);
     expect(await fx.rat.query('SELECT line::INT AS line FROM bronze.large_merge__rejects')).toEqual([{ line: 250001 }]);
+  });
+
+  it('stages the rows of a large CSV file a merge reads twice in a scratch Parquet file, not a temp table, with last-wins order and the line of its bad row intact', async () => {
+    // 300,000 lines of about 135 bytes (39 MiB, past STAGE_ON_DISK_BYTES): ids repeat, one line has no id.
+    const path = join(fx.dir, 'large-merge.csv');
+    await fx.rat.duck.run(
+      `COPY (SELECT CASE WHEN i = 250000 THEN NULL ELSE i % 200000 END AS id, i AS n, '${'x'.repeat(120)}' AS pad FROM range(300000) t(i)) TO ${quoteString(path)} (FORMAT csv, HEADER true)`,
+    );
+    await fx.rat.sql('CREATE TABLE bronze.large_csv_merge (id BIGINT, n BIGINT, pad VARCHAR)');
+    const { statements, report } = await ingestRecordingStatements(path, 'bronze.large_csv_merge', { mode: 'merge', keys: ['id'], lineage: false });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 1 });
+    // A temp table of the rows took about 2.4 times the file in memory.
+    expect(statements.some((sql) => sql.startsWith('COPY (') && sql.includes('-rows.parquet'))).toBe(true);
+    expect(statements.some((sql) => /^CREATE OR REPLACE TEMP TABLE "__rat_ingest_[0-9a-f]+" AS SELECT/.test(sql))).toBe(false);
+    // Nor a window over the rows to keep the last of each key, which held every row and column in memory.
+    const writes = statements.filter((sql) => sql.startsWith('COPY (') && !sql.includes('-rows.parquet'));
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.some((sql) => sql.includes('row_number() OVER'))).toBe(false);
+    expect(await fx.rat.query('SELECT count(*)::INT AS rows, max(n)::INT AS high FROM bronze.large_csv_merge')).toEqual([{ rows: 200000, high: 299999 }]);
+    // The later line of an id wins; id 50000's later line has no id, so its first stays.
+    expect(await fx.rat.query('SELECT id::INT AS id, n::INT AS n FROM bronze.large_csv_merge WHERE id IN (0, 50000, 99999, 150000) ORDER BY id')).toEqual(LAST_OF_EACH_KEY);
+    expect(await fx.rat.query('SELECT line::INT AS line, reason, raw FROM bronze.large_csv_merge__rejects')).toEqual([{ line: 250002, reason: 'merge key id is NULL', raw: `,250000,${'x'.repeat(120)}` }]);
   });
 
   it('loads a Parquet slice of flights-3m', async () => {
@@ -449,6 +478,23 @@ describe('ingest formats', () => {
       { c0: 20_000, c749: 20_749, [`c${n - 1}`]: 20_000 + n - 1 },
     ]);
     expect(await fx.rat.query('SELECT line FROM bronze.wide__rejects')).toEqual([{ line: 3 }]);
+  });
+
+  it('types a file of 1,500 double columns past its first 64 KiB in seconds, the one column whose value a double cannot hold as a decimal', { timeout: 180_000 }, async () => {
+    const n = 1500;
+    const header = Array.from({ length: n }, (_, i) => `c${i}`).join(',');
+    // c1234 has a value a double cannot hold (a decimal), c7 a double's own shortest form (stays a double): judged by DuckDB over the sample, as the file is past 64 KiB.
+    const value = (r: number, i: number) => (r === 20 && i === 1234 ? '123456789012345678.25' : r === 20 && i === 7 ? '0.30000000000000004' : `${r}.${i}`);
+    const lines = [header, ...Array.from({ length: 20 }, (_, r) => Array.from({ length: n }, (_, i) => value(r + 1, i)).join(','))];
+    const started = Date.now();
+    const report = await fx.ingestion.ingest(await fx.file('wide-doubles.csv', lines.join('\n')), 'bronze.wide_doubles');
+    const seconds = (Date.now() - started) / 1000;
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 20, rowsRejected: 0 });
+    const types = Object.fromEntries((await fx.rat.describeTable('bronze.wide_doubles')).schema.fields.map((f) => [f.name, f.type]));
+    expect(types).toMatchObject({ c0: 'double', c7: 'double', c1233: 'double', c1234: 'decimal(38, 4)', c1235: 'double', [`c${n - 1}`]: 'double' });
+    expect(await fx.rat.query(`SELECT CAST(c1234 AS VARCHAR) AS c1234, c7, c1499 FROM bronze.wide_doubles WHERE c0 = 20.0`)).toEqual([{ c1234: '123456789012345678.2500', c7: 0.30000000000000004, c1499: 20.1499 }]);
+    // One FILTER clause per column took DuckDB time quadratic in the columns: two minutes for these, 5.7 GB of memory.
+    expect(seconds).toBeLessThan(45);
   });
 
   it('refuses a --type for a column neither the file nor the table has, and a type DuckDB does not know, naming the option', async () => {

@@ -73,20 +73,29 @@ export const STAGE_ON_DISK_BYTES = 32 * 1024 * 1024;
  * their count; otherwise in the temp table `table`. `run` runs the writing statement (a read of the
  * source file, whose errors the caller names) and gives the rows it wrote. Returns the relation
  * holding the rows and their count.
+ *
+ * With `ordinal`, the relation is the view `view` in either case, and a column of that name numbers
+ * the rows from 0 in the order `select` gave them (the file's row number, or the temp table's rowid).
  */
 export async function stageSelect(
   duck: DuckDb,
-  target: { select: string; table: string; view: string; parquet: string; onDisk: boolean },
+  target: { select: string; table: string; view: string; parquet: string; onDisk: boolean; ordinal?: string },
   run: (sql: string) => Promise<number>,
 ): Promise<{ relation: string; rows: number }> {
-  const { select, table, view, parquet, onDisk } = target;
+  const { select, table, view, parquet, onDisk, ordinal } = target;
   // A declared type DuckDB does not know fails the describe: the temp table's statement then fails, naming it.
-  const types = onDisk ? await describeQuery(duck, select).then((d) => d.types, () => undefined) : undefined;
-  if (types?.every(parquetKeeps)) {
+  const described = onDisk ? await describeQuery(duck, select).catch(() => undefined) : undefined;
+  // read_parquet's row number is a column named file_row_number: a column of the rows with that name keeps them in a temp table.
+  if (described?.types.every(parquetKeeps) && !(ordinal !== undefined && described.names.includes(FILE_ROW_NUMBER))) {
     const rows = await run(`COPY (${select}) TO ${quoteFilePath(parquet)} (${SCRATCH_PARQUET_OPTIONS})`);
-    await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT * FROM read_parquet(${quoteFilePath(parquet)})`);
+    const read = ordinal === undefined ? `SELECT * FROM read_parquet(${quoteFilePath(parquet)})` : `SELECT * EXCLUDE (${FILE_ROW_NUMBER}), ${FILE_ROW_NUMBER} AS ${quoteIdent(ordinal)} FROM read_parquet(${quoteFilePath(parquet)}, file_row_number = true)`;
+    await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS ${read}`);
     return { relation: view, rows };
   }
   await run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(table)} AS ${select}`);
-  return { relation: table, rows: await countRows(duck, table) };
+  if (ordinal === undefined) return { relation: table, rows: await countRows(duck, table) };
+  await duck.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(view)} AS SELECT *, rowid AS ${quoteIdent(ordinal)} FROM ${quoteIdent(table)}`);
+  return { relation: view, rows: await countRows(duck, table) };
 }
+
+const FILE_ROW_NUMBER = 'file_row_number';
