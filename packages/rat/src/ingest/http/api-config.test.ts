@@ -144,6 +144,14 @@ describe('building blocks', () => {
     expect(linkHeaderTarget('<https://x/9>; rel="last"', 'next')).toBeUndefined();
   });
 
+  it('finds rel="next" beside quoted parameters that hold commas and semicolons (RFC 8288 quoted-strings)', () => {
+    const header = '<https://x/p1>; rel="first"; title="Page 1, first", <https://x/p2>; title="next, page; 2"; rel="next", <https://x/p9>; rel="last"';
+    expect(linkHeaderTarget(header, 'next')).toBe('https://x/p2');
+    expect(linkHeaderTarget(header, 'last')).toBe('https://x/p9');
+    expect(linkHeaderTarget('<https://x/p2>; title="say \\"rel=next\\", please"; rel=prev, <https://x/p3>;rel=next', 'next')).toBe('https://x/p3');
+    expect(linkHeaderTarget('<https://x/p2>; rel = "prev next"', 'NEXT')).toBe('https://x/p2');
+  });
+
   it('selects records: a path, the body array, else the one array field of records; an error lists the fields', () => {
     expect(selectRecords({ meta: { n: 1 }, errors: [], rows: [{ a: 1 }], tags: ['t'] }, undefined, 'x')).toEqual([{ a: 1 }]);
     expect(selectRecords({ errors: [], messages: [], result: [] }, undefined, 'x')).toEqual([]);
