@@ -823,4 +823,20 @@ describe('ingestApi: where the records are, how far offsets go', () => {
     expect(server.requests.filter((r) => r.path === '/offset').map((r) => r.query.offset)).toEqual(['0', '3', '6', '9', '12', '15', '18', '21', '0']);
     expect(await ids('bronze.shop_capped')).toEqual(ALL);
   });
+
+  it('fails when totalPath holds null, empty text or false, instead of reading it as a total of 0 and stopping after page 1', async () => {
+    const offset = (name: string, total: string): ApiEndpointConfig => ({ name, path: '/offset', params: { total }, pagination: { type: 'offset', limit: 5, totalPath: 'total' } });
+    const report = await ingestApi(fx.ingestion, shop([offset('nulled', 'null'), offset('blank', '""'), offset('untrue', 'false'), offset('texted', '"23"')]));
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested])).toEqual([
+      ['nulled', 'failed', 0],
+      ['blank', 'failed', 0],
+      ['untrue', 'failed', 0],
+      ['texted', 'success', 23],
+    ]);
+    expect(report.endpoints[0]!.error).toBe(
+      'api:shop/nulled page 1: pagination.totalPath "total" is not a number in the response (got null); point totalPath at the field holding the total count, or remove it to stop at a page shorter than limit',
+    );
+    expect(report.endpoints[1]!.error).toContain('(got "")');
+    expect(await fx.rat.query("SELECT count(*) AS n FROM bronze._file_registry WHERE status = 'failed'")).toEqual([{ n: 3 }]);
+  });
 });

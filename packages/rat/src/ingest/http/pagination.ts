@@ -59,8 +59,8 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const next = limited((last) => {
         const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + last.records.length;
         if (config.totalPath === undefined) return last.records.length < config.limit ? undefined : withParams(last.url, { [offsetParam]: offset });
-        const total = Number(valueAtPath(last.body, config.totalPath));
-        if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
+        const total = countAt(last.body, config.totalPath);
+        if (total === undefined) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'}); point totalPath at the field holding the total count, or remove it to stop at a page shorter than limit`);
         return offset >= total ? undefined : withParams(last.url, { [offsetParam]: offset });
       });
       return {
@@ -109,6 +109,16 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       };
     }
   }
+}
+
+/**
+ * The number at `path`, as a number or numeric text; undefined for anything else. Number() alone reads
+ * null, "" and false as 0, which stopped the pages after the first as if the total were reached.
+ */
+function countAt(body: unknown, path: string): number | undefined {
+  const value = valueAtPath(body, path);
+  const total = typeof value === 'number' || typeof value === 'bigint' ? Number(value) : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(total) ? total : undefined;
 }
 
 /**

@@ -106,7 +106,9 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         // With `cap`, pages hold at most that many records whatever the limit, as many APIs do.
         const offset = int('offset', 0);
         const limit = Math.min(int('limit', 10), int('cap', Infinity));
-        return send(200, { total: catalog.length, results: catalog.slice(offset, offset + limit) });
+        // With `total`, that JSON in the total field instead of the count (`null`, `""`, `"23"`).
+        const total: unknown = query.total === undefined ? catalog.length : JSON.parse(query.total);
+        return send(200, { total, results: catalog.slice(offset, offset + limit) });
       }
       case '/cursor': {
         const from = query.cursor ? Number(Buffer.from(query.cursor, 'base64url').toString()) : 0;
