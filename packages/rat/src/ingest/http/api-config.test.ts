@@ -137,6 +137,15 @@ describe('building blocks', () => {
     expect(retryAfterMs(null, now)).toBeUndefined();
   });
 
+  it('appends the endpoint path to baseUrl\'s path, keeping the query parameters of both', () => {
+    const url = (baseUrl: string, path: string) => resolveApiConfig({ name: 's', baseUrl, endpoints: [{ name: 'e', path }] }).endpoints[0]!.url;
+    expect(url('https://x.example/v1?api-version=2024-01', '/orders')).toBe('https://x.example/v1/orders?api-version=2024-01');
+    expect(url('https://x.example/v1/?a=1&b=2', 'orders?b=3&c=4')).toBe('https://x.example/v1/orders?a=1&b=3&c=4');
+    expect(url('https://x.example', '/orders/open')).toBe('https://x.example/orders/open');
+    expect(url('https://x.example/v1/', 'line_items')).toBe('https://x.example/v1/line_items');
+    expect(url('https://x.example/v1', 'https://y.example/z?q=1')).toBe('https://y.example/z?q=1');
+  });
+
   it('finds the rel="next" link of a Link header', () => {
     const header = '<https://api.github.com/repos?page=1>; rel="prev", <https://api.github.com/repos?page=3&a=1,2>; rel="next", <https://api.github.com/repos?page=9>; rel="last"';
     expect(linkHeaderTarget(header, 'next')).toBe('https://api.github.com/repos?page=3&a=1,2');

@@ -303,9 +303,19 @@ function tableName(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
+/**
+ * The endpoint's URL: its path after baseUrl's, and the query parameters of both (a baseUrl such as
+ * `https://x.example/v1?api-version=2`; the path's win). Joined as text, the path landed in the
+ * baseUrl's last query value and the API's root was requested.
+ */
 function joinUrl(base: string, path: string): string {
   if (/^https?:\/\//i.test(path)) return path;
-  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+  const url = new URL(base);
+  const relative = new URL(path.replace(/^\/+/, ''), 'http://relative.invalid/');
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${relative.pathname}`;
+  for (const [key, value] of relative.searchParams) url.searchParams.set(key, value);
+  url.hash = '';
+  return url.toString();
 }
 
 function invalid(origin: string, field: string, problem: string): ValidationError {
