@@ -513,6 +513,25 @@ describe('ingestApi: pages that do not hold what page 1 did', () => {
     expect(await ids('bronze.shop_empty')).toEqual(ALL.slice(0, 10));
   });
 
+  it('reads a 204 No Content or an empty body as a page without records, with a records path or one found on page 1', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        then('found_204', 'no-content'),
+        then('found_blank', 'blank'),
+        then('named_204', 'no-content', { records: 'items' }),
+        { name: 'nothing', path: '/no-content', records: 'data.items', incremental: { cursorField: 'updated_at', param: 'since' } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.pages, e.error])).toEqual([
+      ['found_204', 'success', 10, 2, undefined],
+      ['found_blank', 'success', 10, 2, undefined],
+      ['named_204', 'success', 10, 2, undefined],
+      ['nothing', 'skipped', 0, 1, undefined],
+    ]);
+    expect(await ids('bronze.shop_named_204')).toEqual(ALL.slice(0, 10));
+  });
+
   it('fails when the API ignores the page or offset parameter and serves the same page again, maxPages or not', async () => {
     const report = await ingestApi(
       fx.ingestion,
