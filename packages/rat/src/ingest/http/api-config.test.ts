@@ -137,6 +137,15 @@ describe('building blocks', () => {
     expect(retryAfterMs(null, now)).toBeUndefined();
   });
 
+  it('refuses a timeout or wait longer than Node.js timers take, which would time out every request after 1 ms', () => {
+    const source = (extra: object) => ({ name: 's', baseUrl: 'https://x.example', endpoints: [{ name: 'e', path: '/e' }], ...extra });
+    expect(() => resolveApiConfig(source({ timeoutSeconds: 3_000_000 }), 'shop.yaml')).toThrow(
+      'shop.yaml: timeoutSeconds: must be at most 2147483 (24.8 days, the longest wait Node.js timers take), got 3000000',
+    );
+    expect(() => resolveApiConfig(source({ retry: { maxRetryAfterSeconds: '9999999' } }), 'shop.yaml')).toThrow('shop.yaml: retry.maxRetryAfterSeconds: must be at most 2147483');
+    expect(resolveApiConfig(source({ timeoutSeconds: 2_147_483 })).timeoutMs).toBe(2_147_483_000);
+  });
+
   it('appends the endpoint path to baseUrl\'s path, keeping the query parameters of both', () => {
     const url = (baseUrl: string, path: string) => resolveApiConfig({ name: 's', baseUrl, endpoints: [{ name: 'e', path }] }).endpoints[0]!.url;
     expect(url('https://x.example/v1?api-version=2024-01', '/orders')).toBe('https://x.example/v1/orders?api-version=2024-01');

@@ -134,6 +134,9 @@ const DEFAULT_RETRY = { maxRetries: 5, backoffSeconds: 0.5, maxBackoffSeconds: 3
 // Numbers may arrive as text from ${ENV} substitution in YAML.
 const numeric = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v), schema);
 const positiveInt = numeric(z.number().int().positive());
+// Node.js timers take at most 2^31-1 ms (24.8 days): a longer timeout or wait fires after 1 ms, so every request would time out at once.
+const MAX_WAIT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const waitSeconds = (schema: z.ZodNumber) => numeric(schema.max(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS} (24.8 days, the longest wait Node.js timers take)`));
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, _ and - (starting with a letter or digit)');
 const dottedPath = z.string().min(1);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -193,13 +196,13 @@ const sourceSchema = z
     headers: stringMap.optional(),
     params: z.record(scalar).optional(),
     auth: authSchema.optional(),
-    timeoutSeconds: numeric(z.number().positive()).optional(),
+    timeoutSeconds: waitSeconds(z.number().positive()).optional(),
     retry: z
       .object({
         maxRetries: numeric(z.number().int().nonnegative()).optional(),
-        backoffSeconds: numeric(z.number().nonnegative()).optional(),
-        maxBackoffSeconds: numeric(z.number().nonnegative()).optional(),
-        maxRetryAfterSeconds: numeric(z.number().nonnegative()).optional(),
+        backoffSeconds: waitSeconds(z.number().nonnegative()).optional(),
+        maxBackoffSeconds: waitSeconds(z.number().nonnegative()).optional(),
+        maxRetryAfterSeconds: waitSeconds(z.number().nonnegative()).optional(),
       })
       .strict()
       .optional(),
