@@ -605,6 +605,27 @@ describe('ingestApi: encodings and cursors', () => {
     expect(await registry('bronze.shop_scalars')).toEqual([['success', 0, 3]]);
   });
 
+  it('quarantines a record holding a field twice with different values as sent, instead of keeping the last value', async () => {
+    server.rawPages.push(
+      '{"items":[{"id":1,"a":"x"},{"id":2,"a":"x","a":"y","n":1.50},{"id":3,"a":"z","n":2.50}]}',
+      '{"items":[{"id":4,"h":1e400},{"id":5,"b":{"c":1,"c":2}},{"id":6,"a":"q", "a" : "q"}],"meta":{"n":3}}',
+      '{"items":[]}',
+    );
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'twice', path: '/raw', pagination: { type: 'page_number', size: 3 } }]));
+    expect(report.endpoints.map((e) => [e.status, e.rowsIngested, e.rowsRejected, e.error ?? null])).toEqual([['success', 3, 3, null]]);
+    expect((await fx.rat.query('SELECT id, a, n FROM bronze.shop_twice ORDER BY id')).map((r) => [Number(r.id), r.a, r.n === null ? null : Number(r.n)])).toEqual([
+      [1, 'x', null],
+      [3, 'z', 2.5],
+      [6, 'q', null],
+    ]);
+    const page = (n: number) => `${server.url}/raw?page=${n}`;
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.shop_twice__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: `page 1 (${page(1)}), record 2 has the field "a" twice with different values, and a row keeps one value of a field`, raw: '{"id":2,"a":"x","a":"y","n":1.50}' },
+      { line: 4, reason: `page 2 (${page(2)}), record 1 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored`, raw: '{"id":4,"h":1e400}' },
+      { line: 5, reason: `page 2 (${page(2)}), record 2 has the field "c" twice with different values, and a row keeps one value of a field`, raw: '{"id":5,"b":{"c":1,"c":2}}' },
+    ]);
+  });
+
   it('with onError fail, fails the endpoint on a record that cannot be stored, naming its page, URL and position', async () => {
     const report = await ingestApi(
       fx.ingestion,

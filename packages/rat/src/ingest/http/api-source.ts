@@ -10,6 +10,7 @@ import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
 import { createRecordsSelector, recordProblem } from './records-selector.js';
 import { createRedactor, displayUrl } from './redaction.js';
+import { recordsWithRepeatedKeys } from './repeated-keys.js';
 
 /** Progress of an API ingest, per endpoint: each page fetched, each retry, the end of fetching. */
 export type ApiProgress =
@@ -201,6 +202,8 @@ async function* endpointRecords(
       // Records go to the ingest with their numbers as the API wrote them (2.50, 1e20, 1.0), so that they are typed as in a file:
       // JavaScript's own (2.5, 100000000000000000000, 1) would make another column type. Parsed again only when a number differs.
       const respelled = !numbersAsWritten(response.text);
+      // Records holding a field twice go to the quarantine as sent; the rest of the page is read without them.
+      const { repeated: repeatedKeys, text: exactText } = recordsWithRepeatedKeys(response.text, response.body, records);
       for (const [index, record] of records.entries()) {
         const where = () => `${what} page ${page} (${redact(url!.href)}), record ${index + 1}`;
         const cursor = guard?.read(record, where);
@@ -214,12 +217,14 @@ async function* endpointRecords(
           yield SKIPPED;
           continue;
         }
-        const problem = recordProblem(record);
+        const repeated = repeatedKeys.get(index);
+        const problem = recordProblem(record) ?? (repeated && `has the field ${JSON.stringify(repeated.field)} twice with different values, and a row keeps one value of a field`);
         if (problem !== undefined) {
-          // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
-          exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
+          // The page parsed again, keeping numbers as written, only when it has a record to quarantine
+          // (a page with a field repeated does not parse so: such a record is quarantined as its text).
+          const raw = repeated ? repeated.raw : stringifyJsonExact((exactRecords ??= selectRecords(parseJsonExact(exactText), `${what} page ${page}`))[index]);
           const reason = `page ${page} (${redact(displayUrl(url))}), record ${index + 1} ${problem}`;
-          const rejected = new RejectedRecord(before + index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          const rejected = new RejectedRecord(before + index + 1, reason, raw, record, after === undefined);
           yield* guard ? guard.admit(rejected, cursor ?? null, where) : [rejected];
           continue;
         }
@@ -231,7 +236,7 @@ async function* endpointRecords(
         }
         let row: SourceRow = record as ParsedRow;
         if (respelled) {
-          exactRecords ??= exactPage(response.text, selectRecords, `${what} page ${page}`);
+          exactRecords ??= exactPage(exactText, selectRecords, `${what} page ${page}`);
           if (exactRecords) row = new WrittenRecord(record as ParsedRow, stringifyJsonExact(exactRecords[index]));
         }
         yield* guard ? guard.admit(row, cursor ?? null, where) : [row];
