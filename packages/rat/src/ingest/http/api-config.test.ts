@@ -146,6 +146,18 @@ describe('building blocks', () => {
     expect(resolveApiConfig(source({ timeoutSeconds: 2_147_483 })).timeoutMs).toBe(2_147_483_000);
   });
 
+  it('refuses a header value fetch cannot send (a pasted typographic quote, a line break) naming the field, never the secret', () => {
+    const source = (extra: object) => ({ name: 's', baseUrl: 'https://x.example', endpoints: [{ name: 'e', path: '/e' }], ...extra });
+    expect(() => resolveApiConfig(source({ auth: { type: 'bearer', token: 'tok-3f9a1c7e\u201d' } }), 'shop.yaml')).toThrow(
+      'shop.yaml: auth.token: character 13 is U+201D, which an HTTP header cannot carry (only Latin-1, no line breaks); check the value for a pasted quote, ellipsis or line break',
+    );
+    expect(() => resolveApiConfig(source({ auth: { type: 'bearer', token: 'tok-3f9a1c7e\u201d' } }))).not.toThrow(/3f9a1c7e/);
+    expect(() => resolveApiConfig(source({ auth: { type: 'api_key', name: 'X-API-Key', value: 'key\n77aa91b2' } }))).toThrow('auth.value: character 4 is U+000A');
+    expect(() => resolveApiConfig(source({ endpoints: [{ name: 'e', path: '/e', headers: { 'X Trace': '1' } }] }))).toThrow('endpoints[0].headers.X Trace: "X Trace" is not a header name');
+    // Latin-1 is sent as it is; a query API key is URL-encoded, so any character goes.
+    expect(() => resolveApiConfig(source({ headers: { 'X-Note': 'café' }, auth: { type: 'api_key', name: 'key', value: 'clé\u201d', in: 'query' } }))).not.toThrow();
+  });
+
   it('appends the endpoint path to baseUrl\'s path, keeping the query parameters of both', () => {
     const url = (baseUrl: string, path: string) => resolveApiConfig({ name: 's', baseUrl, endpoints: [{ name: 'e', path }] }).endpoints[0]!.url;
     expect(url('https://x.example/v1?api-version=2024-01', '/orders')).toBe('https://x.example/v1/orders?api-version=2024-01');

@@ -231,6 +231,7 @@ export function resolveApiConfig(config: unknown, origin = 'API source config'):
     if (seen.has(endpoint.name)) throw invalid(origin, `endpoints[${i}].name`, `"${endpoint.name}" is used by two endpoints; endpoint names must be unique`);
     seen.add(endpoint.name);
   }
+  refuseUnsendableHeaders(c, origin);
   const namespace = c.namespace ?? 'bronze';
   const retry = { ...DEFAULT_RETRY, ...c.retry };
   const sourceHeaders = { ...c.headers };
@@ -278,6 +279,41 @@ export function resolveApiConfig(config: unknown, origin = 'API source config'):
     endpoints,
     secrets: secretsOf(c),
   };
+}
+
+/** A header name: an RFC 9110 token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Header names and values that fetch cannot send. A value may hold only Latin-1 characters and no
+ * line break: a token pasted with a typographic quote or an ellipsis failed every request as if the
+ * API were unreachable, retried, with an offset into `Bearer <token>`. Named here by its field and
+ * position, the character shown by its code point only (the value may be a secret).
+ */
+function refuseUnsendableHeaders(c: ApiSourceConfig, origin: string): void {
+  const headers: [string, string, string][] = [];
+  const add = (at: string, map: Record<string, string> | undefined) => {
+    for (const [name, value] of Object.entries(map ?? {})) headers.push([`${at}.${name}`, name, value]);
+  };
+  add('headers', c.headers);
+  for (const [i, endpoint] of c.endpoints.entries()) add(`endpoints[${i}].headers`, endpoint.headers);
+  for (const [field, name, value] of headers) {
+    if (!HEADER_NAME.test(name)) throw invalid(origin, field, `"${name}" is not a header name (letters, digits and !#$%&'*+.^_\`|~- only, no spaces)`);
+    refuseUnsendableValue(origin, field, value);
+  }
+  const auth = c.auth;
+  if (auth?.type === 'bearer') refuseUnsendableValue(origin, 'auth.token', auth.token);
+  if (auth?.type === 'api_key' && (auth.in ?? 'header') === 'header') {
+    if (!HEADER_NAME.test(auth.name)) throw invalid(origin, 'auth.name', `"${auth.name}" is not a header name (letters, digits and !#$%&'*+.^_\`|~- only, no spaces)`);
+    refuseUnsendableValue(origin, 'auth.value', auth.value);
+  }
+}
+
+function refuseUnsendableValue(origin: string, field: string, value: string): void {
+  const at = [...value].findIndex((char) => char.codePointAt(0)! > 0xff || char === '\r' || char === '\n' || char === '\0');
+  if (at < 0) return;
+  const code = [...value][at]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  throw invalid(origin, field, `character ${at + 1} is U+${code}, which an HTTP header cannot carry (only Latin-1, no line breaks); check the value for a pasted quote, ellipsis or line break`);
 }
 
 function secretsOf(c: ApiSourceConfig): string[] {
