@@ -206,4 +206,12 @@ describe('building blocks', () => {
     expect(redact('GET https://x/?t=s3cr3t%2F%2Btoken failed: s3cr3t/+token')).toBe('GET https://x/?t=*** failed: ***');
     expect(displayUrl(new URL('https://user:pw@x.io/a?api_key=abc&page=2&access_token=z'))).toBe('https://x.io/a?api_key=***&page=2&access_token=***');
   });
+
+  it('masks a query API key as the URL encodes it, under a parameter name that does not look secret', () => {
+    for (const secret of ['abc~def!ghi(1)', "it's a key", 'abc def+ghi*']) {
+      const url = new URL('https://x.io/e?page=2');
+      url.searchParams.set('code', secret);
+      expect(createRedactor([secret])(`GET ${displayUrl(url)} failed`)).toBe('GET https://x.io/e?page=2&code=*** failed');
+    }
+  });
 });
