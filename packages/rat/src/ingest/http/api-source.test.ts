@@ -386,6 +386,18 @@ describe('ingestApi: incremental loading', () => {
     ]);
   });
 
+  it('with a primary key and a cursor, keeps the newest record of a key by the cursor, not the last to arrive', async () => {
+    // Newest first, as a change feed sends them: id 1's older version comes after its newer one.
+    server.rawPages.push('[{"id":1,"v":"new","ts":5},{"id":2,"v":"x","ts":4}]', '[{"id":1,"v":"old","ts":3},{"id":2,"v":"y","ts":4},{"id":3,"v":"z","ts":1}]', '[]');
+    const report = (await ingestApi(fx.ingestion, shop([{ name: 'feed', path: '/raw', pagination: { type: 'page_number' }, primaryKey: 'id', incremental: { cursorField: 'ts', param: 'since' } }]))).endpoints[0]!;
+    expect(report).toMatchObject({ status: 'success', rowsIngested: 3, recordsSkipped: 1, cursor: { value: 5 } });
+    expect((await fx.rat.query('SELECT id, v, ts FROM bronze.shop_feed ORDER BY id')).map((r) => [Number(r.id), r.v, Number(r.ts)])).toEqual([
+      [1, 'new', 5],
+      [2, 'y', 4],
+      [3, 'z', 1],
+    ]);
+  });
+
   it('starts from initialValue (inclusive) on the first run, even when the API ignores the parameter', async () => {
     server.addOrders(8, day);
     const report = (await ingestApi(fx.ingestion, orders({ incremental: { cursorField: 'updated_at', param: 'ignored_by_api', initialValue: day(5) } }))).endpoints[0]!;

@@ -3,6 +3,7 @@ import { numbersAsWritten, parseJsonExact, stringifyJsonExact } from '../../core
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
 import { RejectedRecord, SkippedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
+import { compareCursorValues } from '../source-cursor.js';
 import { refuseUnknownKeys } from '../option-keys.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { CursorGuard } from './cursor-guard.js';
@@ -170,6 +171,11 @@ async function* endpointRecords(
   const credentials = { ...endpoint.headers, ...authHeaders(source) };
   const incremental = endpoint.incremental;
   const guard = incremental ? new CursorGuard<SourceRow>(incremental.cursorField, what, 'maxPages' in endpoint.pagination && endpoint.pagination.maxPages !== undefined) : undefined;
+  // With a primary key, the merge keeps the last record of a key to arrive; with a cursor too, the
+  // newest by the cursor must win (an API sending newest first, a change feed), so a record older
+  // than one of its key already sent is dropped. The largest cursor sent per key.
+  const keys = endpoint.ingest.keys ?? [];
+  const newestByKey = incremental && keys.length > 0 ? new Map<string, string | number>() : undefined;
   const start = new URL(endpoint.url);
   for (const [key, value] of Object.entries(endpoint.params)) start.searchParams.set(key, value);
   if (incremental?.param && since) start.searchParams.set(incremental.param, String(since.value));
@@ -234,6 +240,11 @@ async function* endpointRecords(
           yield SKIPPED;
           continue;
         }
+        if (newestByKey && cursor !== null && cursor !== undefined && isOlderThanSent(newestByKey, keys, record as ParsedRow, cursor)) {
+          stats.skipped++;
+          yield SKIPPED;
+          continue;
+        }
         let row: SourceRow = record as ParsedRow;
         if (respelled) {
           exactRecords ??= exactPage(exactText, selectRecords, `${what} page ${page}`);
@@ -258,6 +269,18 @@ async function* endpointRecords(
     throw error;
   }
   options.onProgress?.({ kind: 'fetched', endpoint: endpoint.name, pages: stats.pages, records: stats.fetched, skipped: stats.skipped });
+}
+
+/** Whether a record's cursor is before that of a record with its key sent earlier in the run; else it becomes the newest of its key. */
+function isOlderThanSent(newestByKey: Map<string, string | number>, keys: readonly string[], record: ParsedRow, cursor: string | number): boolean {
+  const values = keys.map((key) => record[key]);
+  // A record without its key is quarantined by the merge, whatever its cursor.
+  if (values.some((value) => value === null || value === undefined)) return false;
+  const key = JSON.stringify(values, (_name, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  const newest = newestByKey.get(key);
+  if (newest !== undefined && (compareCursorValues(cursor, newest) ?? 0) < 0) return true;
+  newestByKey.set(key, cursor);
+  return false;
 }
 
 /** The page's records with every number as written, or undefined when the page has a key twice (which only JSON.parse reads: the last one wins). */
