@@ -137,11 +137,49 @@ describe('building blocks', () => {
     expect(retryAfterMs(null, now)).toBeUndefined();
   });
 
+  it('refuses a timeout or wait longer than Node.js timers take, which would time out every request after 1 ms', () => {
+    const source = (extra: object) => ({ name: 's', baseUrl: 'https://x.example', endpoints: [{ name: 'e', path: '/e' }], ...extra });
+    expect(() => resolveApiConfig(source({ timeoutSeconds: 3_000_000 }), 'shop.yaml')).toThrow(
+      'shop.yaml: timeoutSeconds: must be at most 2147483 (24.8 days, the longest wait Node.js timers take), got 3000000',
+    );
+    expect(() => resolveApiConfig(source({ retry: { maxRetryAfterSeconds: '9999999' } }), 'shop.yaml')).toThrow('shop.yaml: retry.maxRetryAfterSeconds: must be at most 2147483');
+    expect(resolveApiConfig(source({ timeoutSeconds: 2_147_483 })).timeoutMs).toBe(2_147_483_000);
+  });
+
+  it('refuses a header value fetch cannot send (a pasted typographic quote, a line break) naming the field, never the secret', () => {
+    const source = (extra: object) => ({ name: 's', baseUrl: 'https://x.example', endpoints: [{ name: 'e', path: '/e' }], ...extra });
+    expect(() => resolveApiConfig(source({ auth: { type: 'bearer', token: 'tok-3f9a1c7e\u201d' } }), 'shop.yaml')).toThrow(
+      'shop.yaml: auth.token: character 13 is U+201D, which an HTTP header cannot carry (only Latin-1, no line breaks); check the value for a pasted quote, ellipsis or line break',
+    );
+    expect(() => resolveApiConfig(source({ auth: { type: 'bearer', token: 'tok-3f9a1c7e\u201d' } }))).not.toThrow(/3f9a1c7e/);
+    expect(() => resolveApiConfig(source({ auth: { type: 'api_key', name: 'X-API-Key', value: 'key\n77aa91b2' } }))).toThrow('auth.value: character 4 is U+000A');
+    expect(() => resolveApiConfig(source({ endpoints: [{ name: 'e', path: '/e', headers: { 'X Trace': '1' } }] }))).toThrow('endpoints[0].headers.X Trace: "X Trace" is not a header name');
+    // Latin-1 is sent as it is; a query API key is URL-encoded, so any character goes.
+    expect(() => resolveApiConfig(source({ headers: { 'X-Note': 'café' }, auth: { type: 'api_key', name: 'key', value: 'clé\u201d', in: 'query' } }))).not.toThrow();
+  });
+
+  it('appends the endpoint path to baseUrl\'s path, keeping the query parameters of both', () => {
+    const url = (baseUrl: string, path: string) => resolveApiConfig({ name: 's', baseUrl, endpoints: [{ name: 'e', path }] }).endpoints[0]!.url;
+    expect(url('https://x.example/v1?api-version=2024-01', '/orders')).toBe('https://x.example/v1/orders?api-version=2024-01');
+    expect(url('https://x.example/v1/?a=1&b=2', 'orders?b=3&c=4')).toBe('https://x.example/v1/orders?a=1&b=3&c=4');
+    expect(url('https://x.example', '/orders/open')).toBe('https://x.example/orders/open');
+    expect(url('https://x.example/v1/', 'line_items')).toBe('https://x.example/v1/line_items');
+    expect(url('https://x.example/v1', 'https://y.example/z?q=1')).toBe('https://y.example/z?q=1');
+  });
+
   it('finds the rel="next" link of a Link header', () => {
     const header = '<https://api.github.com/repos?page=1>; rel="prev", <https://api.github.com/repos?page=3&a=1,2>; rel="next", <https://api.github.com/repos?page=9>; rel="last"';
     expect(linkHeaderTarget(header, 'next')).toBe('https://api.github.com/repos?page=3&a=1,2');
     expect(linkHeaderTarget('<https://x/1>; rel="first last"', 'last')).toBe('https://x/1');
     expect(linkHeaderTarget('<https://x/9>; rel="last"', 'next')).toBeUndefined();
+  });
+
+  it('finds rel="next" beside quoted parameters that hold commas and semicolons (RFC 8288 quoted-strings)', () => {
+    const header = '<https://x/p1>; rel="first"; title="Page 1, first", <https://x/p2>; title="next, page; 2"; rel="next", <https://x/p9>; rel="last"';
+    expect(linkHeaderTarget(header, 'next')).toBe('https://x/p2');
+    expect(linkHeaderTarget(header, 'last')).toBe('https://x/p9');
+    expect(linkHeaderTarget('<https://x/p2>; title="say \\"rel=next\\", please"; rel=prev, <https://x/p3>;rel=next', 'next')).toBe('https://x/p3');
+    expect(linkHeaderTarget('<https://x/p2>; rel = "prev next"', 'NEXT')).toBe('https://x/p2');
   });
 
   it('selects records: a path, the body array, else the one array field of records; an error lists the fields', () => {
@@ -167,5 +205,13 @@ describe('building blocks', () => {
     const redact = createRedactor(['s3cr3t/+token']);
     expect(redact('GET https://x/?t=s3cr3t%2F%2Btoken failed: s3cr3t/+token')).toBe('GET https://x/?t=*** failed: ***');
     expect(displayUrl(new URL('https://user:pw@x.io/a?api_key=abc&page=2&access_token=z'))).toBe('https://x.io/a?api_key=***&page=2&access_token=***');
+  });
+
+  it('masks a query API key as the URL encodes it, under a parameter name that does not look secret', () => {
+    for (const secret of ['abc~def!ghi(1)', "it's a key", 'abc def+ghi*']) {
+      const url = new URL('https://x.io/e?page=2');
+      url.searchParams.set('code', secret);
+      expect(createRedactor([secret])(`GET ${displayUrl(url)} failed`)).toBe('GET https://x.io/e?page=2&code=*** failed');
+    }
   });
 });

@@ -134,6 +134,9 @@ const DEFAULT_RETRY = { maxRetries: 5, backoffSeconds: 0.5, maxBackoffSeconds: 3
 // Numbers may arrive as text from ${ENV} substitution in YAML.
 const numeric = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v), schema);
 const positiveInt = numeric(z.number().int().positive());
+// Node.js timers take at most 2^31-1 ms (24.8 days): a longer timeout or wait fires after 1 ms, so every request would time out at once.
+const MAX_WAIT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const waitSeconds = (schema: z.ZodNumber) => numeric(schema.max(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS} (24.8 days, the longest wait Node.js timers take)`));
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, _ and - (starting with a letter or digit)');
 const dottedPath = z.string().min(1);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -193,13 +196,13 @@ const sourceSchema = z
     headers: stringMap.optional(),
     params: z.record(scalar).optional(),
     auth: authSchema.optional(),
-    timeoutSeconds: numeric(z.number().positive()).optional(),
+    timeoutSeconds: waitSeconds(z.number().positive()).optional(),
     retry: z
       .object({
         maxRetries: numeric(z.number().int().nonnegative()).optional(),
-        backoffSeconds: numeric(z.number().nonnegative()).optional(),
-        maxBackoffSeconds: numeric(z.number().nonnegative()).optional(),
-        maxRetryAfterSeconds: numeric(z.number().nonnegative()).optional(),
+        backoffSeconds: waitSeconds(z.number().nonnegative()).optional(),
+        maxBackoffSeconds: waitSeconds(z.number().nonnegative()).optional(),
+        maxRetryAfterSeconds: waitSeconds(z.number().nonnegative()).optional(),
       })
       .strict()
       .optional(),
@@ -228,6 +231,7 @@ export function resolveApiConfig(config: unknown, origin = 'API source config'):
     if (seen.has(endpoint.name)) throw invalid(origin, `endpoints[${i}].name`, `"${endpoint.name}" is used by two endpoints; endpoint names must be unique`);
     seen.add(endpoint.name);
   }
+  refuseUnsendableHeaders(c, origin);
   const namespace = c.namespace ?? 'bronze';
   const retry = { ...DEFAULT_RETRY, ...c.retry };
   const sourceHeaders = { ...c.headers };
@@ -277,6 +281,41 @@ export function resolveApiConfig(config: unknown, origin = 'API source config'):
   };
 }
 
+/** A header name: an RFC 9110 token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Header names and values that fetch cannot send. A value may hold only Latin-1 characters and no
+ * line break: a token pasted with a typographic quote or an ellipsis failed every request as if the
+ * API were unreachable, retried, with an offset into `Bearer <token>`. Named here by its field and
+ * position, the character shown by its code point only (the value may be a secret).
+ */
+function refuseUnsendableHeaders(c: ApiSourceConfig, origin: string): void {
+  const headers: [string, string, string][] = [];
+  const add = (at: string, map: Record<string, string> | undefined) => {
+    for (const [name, value] of Object.entries(map ?? {})) headers.push([`${at}.${name}`, name, value]);
+  };
+  add('headers', c.headers);
+  for (const [i, endpoint] of c.endpoints.entries()) add(`endpoints[${i}].headers`, endpoint.headers);
+  for (const [field, name, value] of headers) {
+    if (!HEADER_NAME.test(name)) throw invalid(origin, field, `"${name}" is not a header name (letters, digits and !#$%&'*+.^_\`|~- only, no spaces)`);
+    refuseUnsendableValue(origin, field, value);
+  }
+  const auth = c.auth;
+  if (auth?.type === 'bearer') refuseUnsendableValue(origin, 'auth.token', auth.token);
+  if (auth?.type === 'api_key' && (auth.in ?? 'header') === 'header') {
+    if (!HEADER_NAME.test(auth.name)) throw invalid(origin, 'auth.name', `"${auth.name}" is not a header name (letters, digits and !#$%&'*+.^_\`|~- only, no spaces)`);
+    refuseUnsendableValue(origin, 'auth.value', auth.value);
+  }
+}
+
+function refuseUnsendableValue(origin: string, field: string, value: string): void {
+  const at = [...value].findIndex((char) => char.codePointAt(0)! > 0xff || char === '\r' || char === '\n' || char === '\0');
+  if (at < 0) return;
+  const code = [...value][at]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  throw invalid(origin, field, `character ${at + 1} is U+${code}, which an HTTP header cannot carry (only Latin-1, no line breaks); check the value for a pasted quote, ellipsis or line break`);
+}
+
 function secretsOf(c: ApiSourceConfig): string[] {
   const out = new Set<string>();
   if (c.auth?.type === 'bearer') out.add(c.auth.token);
@@ -303,9 +342,19 @@ function tableName(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
+/**
+ * The endpoint's URL: its path after baseUrl's, and the query parameters of both (a baseUrl such as
+ * `https://x.example/v1?api-version=2`; the path's win). Joined as text, the path landed in the
+ * baseUrl's last query value and the API's root was requested.
+ */
 function joinUrl(base: string, path: string): string {
   if (/^https?:\/\//i.test(path)) return path;
-  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+  const url = new URL(base);
+  const relative = new URL(path.replace(/^\/+/, ''), 'http://relative.invalid/');
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${relative.pathname}`;
+  for (const [key, value] of relative.searchParams) url.searchParams.set(key, value);
+  url.hash = '';
+  return url.toString();
 }
 
 function invalid(origin: string, field: string, problem: string): ValidationError {

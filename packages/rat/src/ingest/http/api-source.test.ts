@@ -386,6 +386,18 @@ describe('ingestApi: incremental loading', () => {
     ]);
   });
 
+  it('with a primary key and a cursor, keeps the newest record of a key by the cursor, not the last to arrive', async () => {
+    // Newest first, as a change feed sends them: id 1's older version comes after its newer one.
+    server.rawPages.push('[{"id":1,"v":"new","ts":5},{"id":2,"v":"x","ts":4}]', '[{"id":1,"v":"old","ts":3},{"id":2,"v":"y","ts":4},{"id":3,"v":"z","ts":1}]', '[]');
+    const report = (await ingestApi(fx.ingestion, shop([{ name: 'feed', path: '/raw', pagination: { type: 'page_number' }, primaryKey: 'id', incremental: { cursorField: 'ts', param: 'since' } }]))).endpoints[0]!;
+    expect(report).toMatchObject({ status: 'success', rowsIngested: 3, recordsSkipped: 1, cursor: { value: 5 } });
+    expect((await fx.rat.query('SELECT id, v, ts FROM bronze.shop_feed ORDER BY id')).map((r) => [Number(r.id), r.v, Number(r.ts)])).toEqual([
+      [1, 'new', 5],
+      [2, 'y', 4],
+      [3, 'z', 1],
+    ]);
+  });
+
   it('starts from initialValue (inclusive) on the first run, even when the API ignores the parameter', async () => {
     server.addOrders(8, day);
     const report = (await ingestApi(fx.ingestion, orders({ incremental: { cursorField: 'updated_at', param: 'ignored_by_api', initialValue: day(5) } }))).endpoints[0]!;
@@ -513,6 +525,25 @@ describe('ingestApi: pages that do not hold what page 1 did', () => {
     expect(await ids('bronze.shop_empty')).toEqual(ALL.slice(0, 10));
   });
 
+  it('reads a 204 No Content or an empty body as a page without records, with a records path or one found on page 1', async () => {
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        then('found_204', 'no-content'),
+        then('found_blank', 'blank'),
+        then('named_204', 'no-content', { records: 'items' }),
+        { name: 'nothing', path: '/no-content', records: 'data.items', incremental: { cursorField: 'updated_at', param: 'since' } },
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.pages, e.error])).toEqual([
+      ['found_204', 'success', 10, 2, undefined],
+      ['found_blank', 'success', 10, 2, undefined],
+      ['named_204', 'success', 10, 2, undefined],
+      ['nothing', 'skipped', 0, 1, undefined],
+    ]);
+    expect(await ids('bronze.shop_named_204')).toEqual(ALL.slice(0, 10));
+  });
+
   it('fails when the API ignores the page or offset parameter and serves the same page again, maxPages or not', async () => {
     const report = await ingestApi(
       fx.ingestion,
@@ -584,6 +615,27 @@ describe('ingestApi: encodings and cursors', () => {
     const registry = async (table: string) => (await fx.ingestion.registry({ target: table })).map((e) => [e.status, e.rowsIngested, e.rowsRejected]);
     expect(await registry('bronze.shop_mixed')).toEqual([['success', 3, 3]]);
     expect(await registry('bronze.shop_scalars')).toEqual([['success', 0, 3]]);
+  });
+
+  it('quarantines a record holding a field twice with different values as sent, instead of keeping the last value', async () => {
+    server.rawPages.push(
+      '{"items":[{"id":1,"a":"x"},{"id":2,"a":"x","a":"y","n":1.50},{"id":3,"a":"z","n":2.50}]}',
+      '{"items":[{"id":4,"h":1e400},{"id":5,"b":{"c":1,"c":2}},{"id":6,"a":"q", "a" : "q"}],"meta":{"n":3}}',
+      '{"items":[]}',
+    );
+    const report = await ingestApi(fx.ingestion, shop([{ name: 'twice', path: '/raw', pagination: { type: 'page_number', size: 3 } }]));
+    expect(report.endpoints.map((e) => [e.status, e.rowsIngested, e.rowsRejected, e.error ?? null])).toEqual([['success', 3, 3, null]]);
+    expect((await fx.rat.query('SELECT id, a, n FROM bronze.shop_twice ORDER BY id')).map((r) => [Number(r.id), r.a, r.n === null ? null : Number(r.n)])).toEqual([
+      [1, 'x', null],
+      [3, 'z', 2.5],
+      [6, 'q', null],
+    ]);
+    const page = (n: number) => `${server.url}/raw?page=${n}`;
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.shop_twice__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: `page 1 (${page(1)}), record 2 has the field "a" twice with different values, and a row keeps one value of a field`, raw: '{"id":2,"a":"x","a":"y","n":1.50}' },
+      { line: 4, reason: `page 2 (${page(2)}), record 1 has a number beyond the range of a double in field "h" (such as 1e400, read as Infinity), which cannot be stored`, raw: '{"id":4,"h":1e400}' },
+      { line: 5, reason: `page 2 (${page(2)}), record 2 has the field "c" twice with different values, and a row keeps one value of a field`, raw: '{"id":5,"b":{"c":1,"c":2}}' },
+    ]);
   });
 
   it('with onError fail, fails the endpoint on a record that cannot be stored, naming its page, URL and position', async () => {
@@ -822,5 +874,21 @@ describe('ingestApi: where the records are, how far offsets go', () => {
     ]);
     expect(server.requests.filter((r) => r.path === '/offset').map((r) => r.query.offset)).toEqual(['0', '3', '6', '9', '12', '15', '18', '21', '0']);
     expect(await ids('bronze.shop_capped')).toEqual(ALL);
+  });
+
+  it('fails when totalPath holds null, empty text or false, instead of reading it as a total of 0 and stopping after page 1', async () => {
+    const offset = (name: string, total: string): ApiEndpointConfig => ({ name, path: '/offset', params: { total }, pagination: { type: 'offset', limit: 5, totalPath: 'total' } });
+    const report = await ingestApi(fx.ingestion, shop([offset('nulled', 'null'), offset('blank', '""'), offset('untrue', 'false'), offset('texted', '"23"')]));
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested])).toEqual([
+      ['nulled', 'failed', 0],
+      ['blank', 'failed', 0],
+      ['untrue', 'failed', 0],
+      ['texted', 'success', 23],
+    ]);
+    expect(report.endpoints[0]!.error).toBe(
+      'api:shop/nulled page 1: pagination.totalPath "total" is not a number in the response (got null); point totalPath at the field holding the total count, or remove it to stop at a page shorter than limit',
+    );
+    expect(report.endpoints[1]!.error).toContain('(got "")');
+    expect(await fx.rat.query("SELECT count(*) AS n FROM bronze._file_registry WHERE status = 'failed'")).toEqual([{ n: 3 }]);
   });
 });

@@ -3,6 +3,7 @@ import { numbersAsWritten, parseJsonExact, stringifyJsonExact } from '../../core
 import type { ParsedRow } from '../ingest-options.js';
 import type { Ingestion } from '../ingestion.js';
 import { RejectedRecord, SkippedRecord, type SourceReport, type SourceRow, WrittenRecord } from '../row-source.js';
+import { compareCursorValues } from '../source-cursor.js';
 import { refuseUnknownKeys } from '../option-keys.js';
 import { type ApiSourceConfig, resolveApiConfig, type ResolvedApiEndpoint, type ResolvedApiSource } from './api-config.js';
 import { CursorGuard } from './cursor-guard.js';
@@ -10,6 +11,7 @@ import { getJson, type HttpClientOptions } from './http-client.js';
 import { createPaginator } from './pagination.js';
 import { createRecordsSelector, recordProblem } from './records-selector.js';
 import { createRedactor, displayUrl } from './redaction.js';
+import { recordsWithRepeatedKeys } from './repeated-keys.js';
 
 /** Progress of an API ingest, per endpoint: each page fetched, each retry, the end of fetching. */
 export type ApiProgress =
@@ -169,6 +171,11 @@ async function* endpointRecords(
   const credentials = { ...endpoint.headers, ...authHeaders(source) };
   const incremental = endpoint.incremental;
   const guard = incremental ? new CursorGuard<SourceRow>(incremental.cursorField, what, 'maxPages' in endpoint.pagination && endpoint.pagination.maxPages !== undefined) : undefined;
+  // With a primary key, the merge keeps the last record of a key to arrive; with a cursor too, the
+  // newest by the cursor must win (an API sending newest first, a change feed), so a record older
+  // than one of its key already sent is dropped. The largest cursor sent per key.
+  const keys = endpoint.ingest.keys ?? [];
+  const newestByKey = incremental && keys.length > 0 ? new Map<string, string | number>() : undefined;
   const start = new URL(endpoint.url);
   for (const [key, value] of Object.entries(endpoint.params)) start.searchParams.set(key, value);
   if (incremental?.param && since) start.searchParams.set(incremental.param, String(since.value));
@@ -201,6 +208,8 @@ async function* endpointRecords(
       // Records go to the ingest with their numbers as the API wrote them (2.50, 1e20, 1.0), so that they are typed as in a file:
       // JavaScript's own (2.5, 100000000000000000000, 1) would make another column type. Parsed again only when a number differs.
       const respelled = !numbersAsWritten(response.text);
+      // Records holding a field twice go to the quarantine as sent; the rest of the page is read without them.
+      const { repeated: repeatedKeys, text: exactText } = recordsWithRepeatedKeys(response.text, response.body, records);
       for (const [index, record] of records.entries()) {
         const where = () => `${what} page ${page} (${redact(url!.href)}), record ${index + 1}`;
         const cursor = guard?.read(record, where);
@@ -214,12 +223,14 @@ async function* endpointRecords(
           yield SKIPPED;
           continue;
         }
-        const problem = recordProblem(record);
+        const repeated = repeatedKeys.get(index);
+        const problem = recordProblem(record) ?? (repeated && `has the field ${JSON.stringify(repeated.field)} twice with different values, and a row keeps one value of a field`);
         if (problem !== undefined) {
-          // The page parsed again, keeping numbers as written, only when it has a record to quarantine.
-          exactRecords ??= selectRecords(parseJsonExact(response.text), `${what} page ${page}`);
+          // The page parsed again, keeping numbers as written, only when it has a record to quarantine
+          // (a page with a field repeated does not parse so: such a record is quarantined as its text).
+          const raw = repeated ? repeated.raw : stringifyJsonExact((exactRecords ??= selectRecords(parseJsonExact(exactText), `${what} page ${page}`))[index]);
           const reason = `page ${page} (${redact(displayUrl(url))}), record ${index + 1} ${problem}`;
-          const rejected = new RejectedRecord(before + index + 1, reason, stringifyJsonExact(exactRecords[index]), record, after === undefined);
+          const rejected = new RejectedRecord(before + index + 1, reason, raw, record, after === undefined);
           yield* guard ? guard.admit(rejected, cursor ?? null, where) : [rejected];
           continue;
         }
@@ -229,9 +240,14 @@ async function* endpointRecords(
           yield SKIPPED;
           continue;
         }
+        if (newestByKey && cursor !== null && cursor !== undefined && isOlderThanSent(newestByKey, keys, record as ParsedRow, cursor)) {
+          stats.skipped++;
+          yield SKIPPED;
+          continue;
+        }
         let row: SourceRow = record as ParsedRow;
         if (respelled) {
-          exactRecords ??= exactPage(response.text, selectRecords, `${what} page ${page}`);
+          exactRecords ??= exactPage(exactText, selectRecords, `${what} page ${page}`);
           if (exactRecords) row = new WrittenRecord(record as ParsedRow, stringifyJsonExact(exactRecords[index]));
         }
         yield* guard ? guard.admit(row, cursor ?? null, where) : [row];
@@ -253,6 +269,18 @@ async function* endpointRecords(
     throw error;
   }
   options.onProgress?.({ kind: 'fetched', endpoint: endpoint.name, pages: stats.pages, records: stats.fetched, skipped: stats.skipped });
+}
+
+/** Whether a record's cursor is before that of a record with its key sent earlier in the run; else it becomes the newest of its key. */
+function isOlderThanSent(newestByKey: Map<string, string | number>, keys: readonly string[], record: ParsedRow, cursor: string | number): boolean {
+  const values = keys.map((key) => record[key]);
+  // A record without its key is quarantined by the merge, whatever its cursor.
+  if (values.some((value) => value === null || value === undefined)) return false;
+  const key = JSON.stringify(values, (_name, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  const newest = newestByKey.get(key);
+  if (newest !== undefined && (compareCursorValues(cursor, newest) ?? 0) < 0) return true;
+  newestByKey.set(key, cursor);
+  return false;
 }
 
 /** The page's records with every number as written, or undefined when the page has a key twice (which only JSON.parse reads: the last one wins). */

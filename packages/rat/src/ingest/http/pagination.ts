@@ -59,8 +59,8 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       const next = limited((last) => {
         const offset = Number(last.url.searchParams.get(offsetParam) ?? 0) + last.records.length;
         if (config.totalPath === undefined) return last.records.length < config.limit ? undefined : withParams(last.url, { [offsetParam]: offset });
-        const total = Number(valueAtPath(last.body, config.totalPath));
-        if (!Number.isFinite(total)) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'})`);
+        const total = countAt(last.body, config.totalPath);
+        if (total === undefined) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'}); point totalPath at the field holding the total count, or remove it to stop at a page shorter than limit`);
         return offset >= total ? undefined : withParams(last.url, { [offsetParam]: offset });
       });
       return {
@@ -112,6 +112,16 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
 }
 
 /**
+ * The number at `path`, as a number or numeric text; undefined for anything else. Number() alone reads
+ * null, "" and false as 0, which stopped the pages after the first as if the total were reached.
+ */
+function countAt(body: unknown, path: string): number | undefined {
+  const value = valueAtPath(body, path);
+  const total = typeof value === 'number' || typeof value === 'bigint' ? Number(value) : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(total) ? total : undefined;
+}
+
+/**
  * Page numbers and offsets change the URL on every page, so an API that ignores the parameter
  * serves its first page forever and the URL check never sees a repeat. This fails on a page whose
  * records are the same as the page before's (compared by a digest of their JSON), `maxPages` or not.
@@ -139,16 +149,64 @@ function withParams(url: URL, params: Record<string, string | number>): URL {
   return copy;
 }
 
-/** The target of the link with relation `rel` in an RFC 8288 Link header (`<url>; rel="next", <url>; rel="last"`). */
+/**
+ * The target of the link with relation `rel` in an RFC 8288 Link header (`<url>; rel="next", <url>; rel="last"`).
+ * A parameter's value may be a quoted-string holding `,` or `;` (`title="next, page"`), so the header is read
+ * token by token: cutting it at every comma would split such a link and lose its rel.
+ */
 export function linkHeaderTarget(header: string | null, rel: string): string | undefined {
   if (!header) return undefined;
-  for (const match of header.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+)*)/g)) {
-    for (const param of match[2]!.split(';')) {
-      const [key, raw] = param.split('=').map((part) => part.trim());
-      if (key?.toLowerCase() !== 'rel' || raw === undefined) continue;
-      const rels = raw.replace(/^"|"$/g, '').toLowerCase().split(/\s+/);
-      if (rels.includes(rel.toLowerCase())) return match[1];
-    }
+  const wanted = rel.toLowerCase();
+  for (const link of parseLinkHeader(header)) {
+    const rels = link.params.get('rel');
+    if (rels !== undefined && rels.toLowerCase().split(/\s+/).includes(wanted)) return link.target;
   }
   return undefined;
+}
+
+/** The links of a Link header, each with its parameters (names lower-cased, the first of a repeated one kept, quotes and escapes removed). */
+function parseLinkHeader(header: string): { target: string; params: Map<string, string> }[] {
+  const links: { target: string; params: Map<string, string> }[] = [];
+  let i = 0;
+  const skipSpace = () => {
+    while (i < header.length && /\s/.test(header[i]!)) i++;
+  };
+  while (i < header.length) {
+    const open = header.indexOf('<', i);
+    if (open < 0) break;
+    const close = header.indexOf('>', open);
+    if (close < 0) break;
+    const link = { target: header.slice(open + 1, close), params: new Map<string, string>() };
+    links.push(link);
+    i = close + 1;
+    for (skipSpace(); header[i] === ';'; skipSpace()) {
+      i++;
+      skipSpace();
+      const nameStart = i;
+      while (i < header.length && !/[\s=;,]/.test(header[i]!)) i++;
+      const name = header.slice(nameStart, i).toLowerCase();
+      skipSpace();
+      let value = '';
+      if (header[i] === '=') {
+        i++;
+        skipSpace();
+        if (header[i] === '"') {
+          for (i++; i < header.length && header[i] !== '"'; i++) value += header[i] === '\\' ? header[++i] ?? '' : header[i];
+          i++;
+        } else {
+          const valueStart = i;
+          while (i < header.length && !/[\s;,]/.test(header[i]!)) i++;
+          value = header.slice(valueStart, i);
+        }
+      }
+      if (name !== '' && !link.params.has(name)) link.params.set(name, value);
+    }
+    // Past anything unreadable up to the comma that ends this link.
+    while (i < header.length && header[i] !== ',') {
+      if (header[i] === '"') i = Math.max(header.indexOf('"', i + 1), i) + 1;
+      else i++;
+    }
+    i++;
+  }
+  return links;
 }

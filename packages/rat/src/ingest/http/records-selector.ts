@@ -25,6 +25,8 @@ export function createRecordsSelector(path: string | undefined): RecordsSelector
   if (path !== undefined) return (body, where) => selectRecords(body, path, where);
   let found: string | undefined;
   return (body, where) => {
+    // An empty body (204 No Content) has no records, wherever page 1 had them.
+    if (body === null) return [];
     if (found === undefined) {
       const records = selectRecords(body, undefined, where);
       found = defaultRecordsPath(body, where);
@@ -44,13 +46,15 @@ export function createRecordsSelector(path: string | undefined): RecordsSelector
 }
 
 /**
- * The records of one response body. With a `path`: the array there (null means no records; an object
- * is one record). Without: the body when it is an array, else the top-level array field that
- * defaultRecordsPath picks; an empty body has none. A body without records but with an `error` or
+ * The records of one response body; an empty body has none. With a `path`: the array there (null
+ * means no records; an object is one record). Without: the body when it is an array, else the
+ * top-level array field that defaultRecordsPath picks. A body without records but with an `error` or
  * `errors` field (an API reporting a failure with status 200) fails with it. `where` names the
  * request in errors.
  */
 export function selectRecords(body: unknown, path: string | undefined, where: string): unknown[] {
+  // An empty body (204 No Content) has no records, with a path or without.
+  if (body === null) return [];
   if (path !== undefined) {
     const found = valueAtPath(body, path);
     if (Array.isArray(found)) return found;
@@ -60,8 +64,6 @@ export function selectRecords(body: unknown, path: string | undefined, where: st
     throw new ExternalError('SOURCE_HTTP_ERROR', `${where}: records "${path}" ${found === undefined ? 'is not in the response' : `holds ${show(found)}, not records`}${fieldsHint(body)}`);
   }
   if (Array.isArray(body)) return body;
-  // An empty body (204 No Content) has no records.
-  if (body === null) return [];
   const field = defaultRecordsPath(body, where);
   if (field === undefined) refuseErrorBody(body, where);
   if (field === undefined) throw new ExternalError('SOURCE_HTTP_ERROR', `${where}: no records array in the response${fieldsHint(body)}; set records: <dotted.path> ("$" for the whole body as one record)`);

@@ -14,9 +14,11 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
     let out = text;
     for (const secret of ordered) {
       out = out.replaceAll(secret, MASK);
-      // The same secret percent-encoded, as it appears in a query string.
-      const encoded = encodeURIComponent(secret);
-      if (encoded !== secret) out = out.replaceAll(encoded, MASK);
+      // The same secret percent-encoded, as it appears in a query string: URL.searchParams writes it
+      // form-encoded (a space as +, ~ ! ' ( ) escaped), which differs from encodeURIComponent's.
+      for (const encoded of new Set([encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
+        if (encoded !== secret) out = out.replaceAll(encoded, MASK);
+      }
     }
     return out;
   };

@@ -106,7 +106,9 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         // With `cap`, pages hold at most that many records whatever the limit, as many APIs do.
         const offset = int('offset', 0);
         const limit = Math.min(int('limit', 10), int('cap', Infinity));
-        return send(200, { total: catalog.length, results: catalog.slice(offset, offset + limit) });
+        // With `total`, that JSON in the total field instead of the count (`null`, `""`, `"23"`).
+        const total: unknown = query.total === undefined ? catalog.length : JSON.parse(query.total);
+        return send(200, { total, results: catalog.slice(offset, offset + limit) });
       }
       case '/cursor': {
         const from = query.cursor ? Number(Buffer.from(query.cursor, 'base64url').toString()) : 0;
@@ -194,6 +196,12 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         // Page 1 has its records in `items`; page 2 is what `then` says, as APIs end (or fail) their pages.
         const page = int('page', 1);
         if (page === 1) return send(200, { count: 10, items: catalog.slice(0, 10) });
+        // No body at all: 204 No Content, or 200 with an empty body.
+        if (query.then === 'no-content' || query.then === 'blank') {
+          requests.push({ path: url.pathname, query, status: query.then === 'blank' ? 200 : 204, headers: req.headers });
+          res.writeHead(query.then === 'blank' ? 200 : 204, query.then === 'blank' ? { 'content-type': 'application/json' } : {});
+          return res.end();
+        }
         const endings: Record<string, unknown> = {
           empty: { count: 0, items: [] },
           null: { count: 0, items: null },
@@ -202,6 +210,10 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         };
         return send(200, endings[query.then ?? 'empty']);
       }
+      case '/no-content':
+        requests.push({ path: url.pathname, query, status: 204, headers: req.headers });
+        res.writeHead(204);
+        return res.end();
       case '/same-page':
         // Ignores every paging parameter.
         return send(200, { data: catalog.slice(0, 10) });
