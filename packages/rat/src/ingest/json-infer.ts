@@ -172,8 +172,8 @@ async function inferParts(duck: DuckDb, path: string, split: LineSplit, options:
  * file reads run on libuv's thread pool, where each DuckDB statement waiting for the pipe's bytes
  * already holds a thread, so reading the file in Node could wait for a thread that never frees.
  * DuckDB sees the end of the part when dd closes the pipe; when DuckDB stops reading early (a
- * malformed line), dd ends on SIGPIPE; when DuckDB's statement ends without opening the pipe, dd,
- * waiting to open it, is stopped. So neither side can wait for the other forever.
+ * malformed line), dd ends on SIGPIPE; when DuckDB's statement fails without opening the pipe, dd,
+ * waiting to open it, is stopped (and 30 s after one that succeeded, which cannot happen but must not hang). So neither side can wait for the other forever.
  */
 function feed(path: string, [start, end]: [number, number], pipe: string, statement: Promise<unknown>): Promise<void> {
   const args = [`if=${path}`, `of=${pipe}`, 'bs=1M', `skip=${start}`, `count=${end - start}`, 'iflag=skip_bytes,count_bytes', 'status=none'];
@@ -183,7 +183,13 @@ function feed(path: string, [start, end]: [number, number], pipe: string, statem
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
-  statement.then(stop, stop);
+  // A statement that read its part to the end saw dd close the pipe, and dd exits by itself, though
+  // on a loaded machine a moment later: killing it then failed the part, and the file was inferred in
+  // one pass. A statement that failed may never have opened the pipe, where dd would wait forever.
+  statement.then(() => {
+    const timer = setTimeout(stop, 30_000);
+    child.on('close', () => clearTimeout(timer));
+  }, stop);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`dd into ${pipe}: ${signal ?? `exit ${code}`} ${errors.trim()}`))));
