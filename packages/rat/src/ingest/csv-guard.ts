@@ -38,6 +38,13 @@ export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 /** DuckDB's names of a timestamp without a time zone, in any unit. */
 export const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
 
+/**
+ * DuckDB's names of a timestamp with a time zone. Its CSV reader reads text that is no timestamp
+ * (`soon`) into such a column as NULL, without a reject, with or without a format: the column is
+ * read as text and converted checked, as a date is.
+ */
+const ZONED_TIMESTAMP_SQL = /^(TIMESTAMPTZ|TIMESTAMP\s+WITH\s+TIME\s+ZONE)$/i;
+
 /** DuckDB's integer type names. */
 export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
 
@@ -93,6 +100,8 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
  */
 export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'>, timestampFormat: string | undefined): string {
   const { type, format } = guard;
+  // No type keeps the text of a value TIMESTAMPTZ does not read: the reader's own parse makes it NULL.
+  if (type === 'TIMESTAMPTZ') return 'VARCHAR';
   // The reader's own parse, which is strict but for the three words read as 1900-01-01: guardedReadSql stops at that date.
   if (format !== undefined) return type;
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
@@ -124,15 +133,16 @@ export function csvGuards(
     // Every spelling of a timestamp without a zone but nanoseconds is the table's timestamp (microseconds): checked as TIMESTAMP.
     const spelled = readType.trim().toUpperCase().replace(/\s+/g, ' ');
     const float = FLOAT_SQL.test(spelled) ? (/^(DOUBLE|FLOAT8)$/.test(spelled) ? 'DOUBLE' : 'FLOAT') : undefined;
-    const type = float ?? (NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : spelled.replace(/\s+/g, ''));
+    const type = float ?? (NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : ZONED_TIMESTAMP_SQL.test(spelled) ? 'TIMESTAMPTZ' : spelled.replace(/\s+/g, ''));
     const decimal = DECIMAL_SQL.test(type);
-    const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
-    const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
-    // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
-    const formatted = format !== undefined && !/%[zZ]/.test(format);
+    const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && ZONED_TIMESTAMP_SQL.test(dialect.detected?.[index]?.trim() ?? '');
+    const zoned = type === 'TIMESTAMPTZ';
+    const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || (zoned && hasZone(dialect.timestampFormat) && dialect.timestampFormat) || undefined;
+    // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), and is the one a TIMESTAMPTZ column is read by.
+    const formatted = format !== undefined && (zoned || !hasZone(format));
     // TIMESTAMP_NS holds no year before 1677: the reader refuses a short year's 0005 itself.
     const iso = (type === 'DATE' && dialect.dateFormat === undefined) || (type === 'TIMESTAMP' && dialect.timestampFormat === undefined);
-    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || iso || formatted;
+    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || iso || formatted || zoned;
     if (!lenient) return [];
     return [
       {
@@ -148,6 +158,11 @@ export function csvGuards(
   });
 }
 
+/** Whether a strptime format reads a UTC offset or zone (%z, %Z; not a literal `%%z`). */
+export function hasZone(format: string | undefined): boolean {
+  return format !== undefined && /%[zZ]/.test(format.replaceAll('%%', ''));
+}
+
 /** The guarded column's text as its type's cast reads it. */
 function castableSql(guard: CsvGuard, alias = ''): string {
   const value = `${alias}${quoteIdent(guard.name)}`;
@@ -160,12 +175,21 @@ function castableSql(guard: CsvGuard, alias = ''): string {
  * -infinity, 1970-01-01). The reader trims spaces around a value; so does this.
  */
 function convertedSql(guard: CsvGuard, value: string): string {
+  if (guard.type === 'TIMESTAMPTZ') {
+    // As the reader reads such a column: by the cast, which takes ISO text with an offset or without one (UTC); a %z format reads the rest.
+    const iso = isoCastSql(value, guard.type);
+    return guard.format === undefined ? iso : `coalesce(${iso}, CAST(${formatParsedSql(guard.format, value)} AS TIMESTAMPTZ))`;
+  }
   if (guard.format === undefined) {
     return guard.type === 'DATE' || guard.type === 'TIMESTAMP' ? isoCastSql(value, guard.type) : `TRY_CAST(${value} AS ${guard.type})`;
   }
-  const parsed = `try_strptime(${value}, ${quoteString(guard.format)})`;
-  const year = fourDigitYear(guard.format) ? writtenYearSql(parsed, `strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) > 0`) : parsed;
-  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(${year} AS ${guard.type}) END`;
+  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(${formatParsedSql(guard.format, value)} AS ${guard.type}) END`;
+}
+
+/** The text parsed by a strptime format, NULL where it does not read by it or writes a %Y year short. */
+function formatParsedSql(format: string, value: string): string {
+  const parsed = `try_strptime(${value}, ${quoteString(format)})`;
+  return fourDigitYear(format) ? writtenYearSql(parsed, `strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) > 0`) : parsed;
 }
 
 /**
@@ -192,7 +216,7 @@ function fourDigitYear(format: string): boolean {
 const WORD_AS_READ: Record<string, string> = { DATE: `DATE '1900-01-01'`, TIMESTAMP: `TIMESTAMP '1900-01-01 00:00:00'` };
 
 /** Values before the year 1000, which the reader's %Y and the ISO cast also read from a short year (`24`): convertedSql tells the two apart. */
-const BEFORE_YEAR_1000: Record<string, string> = { DATE: `DATE '1000-01-01'`, TIMESTAMP: `TIMESTAMP '1000-01-01 00:00:00'` };
+const BEFORE_YEAR_1000: Record<string, string> = { DATE: `DATE '1000-01-01'`, TIMESTAMP: `TIMESTAMP '1000-01-01 00:00:00'`, TIMESTAMPTZ: `TIMESTAMPTZ '1000-01-01 00:00:00+00'` };
 
 /** True when `value` (text) is not NULL and does not convert to the guard's type, or converts with a change. */
 function badSql(value: string, guard: CsvGuard): string {
@@ -207,6 +231,8 @@ function badSql(value: string, guard: CsvGuard): string {
  */
 function changedSql(value: string, type: string): string {
   if (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return lossyCastSql(value, VARCHAR, type)!;
+  // An offset is the instant's, kept; only text that reads as no timestamp is bad (convertedSql).
+  if (type === 'TIMESTAMPTZ') return 'false';
   if (type === 'DOUBLE' || type === 'FLOAT') return `(${floatOutOfRangeSql(value, type)} OR ${floatDigitsLostSql(value, type)})`;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
   const changed = `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
@@ -272,6 +298,11 @@ export function guardedReadSql(guard: CsvGuard): string {
   }
   if (guard.format !== undefined) return `CAST(coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) AS ${guard.type}) AS ${name}`;
   // The ISO cast reads `05/02/24` as the year 5: a year before 1000 (or -infinity, rare) stops the read, and the exact read looks at how it is written.
+  if (guard.type === 'TIMESTAMPTZ' && guard.format === undefined) {
+    // One cast per value: text it does not read, and a year before 1000 (which it may read from a short year), stop the read for the exact read to judge.
+    const instant = `TRY_CAST(${value} AS TIMESTAMPTZ)`;
+    return `CASE WHEN ${instant} >= ${BEFORE_YEAR_1000.TIMESTAMPTZ} THEN ${instant} WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
+  }
   if (guard.read === 'TIMESTAMP' && guard.type === 'TIMESTAMP') return `CASE WHEN ${value} < ${BEFORE_YEAR_1000.TIMESTAMP} THEN ${stop} ELSE ${value} END AS ${name}`;
   if (guard.read === 'TIMESTAMP') {
     return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) AND ${value} >= ${BEFORE_YEAR_1000.TIMESTAMP} THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
