@@ -379,7 +379,8 @@ function textLeaves(type: IcebergType): IcebergType {
 
 /**
  * The condition under which casting `value` (of type `source`) to `sqlType` changes it without an
- * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3)
+ * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3),
+ * digits into a float (1.123456789012 becomes 1.1234568)
  * or fraction digits into a decimal ('1.005' into DECIMAL(12,2) becomes 1.01), a timestamp or text
  * losing its time of day into a date, a UTC offset lost into a timestamp without a zone. Undefined
  * when the cast cannot do that. One check for every reader: the CSV guards (csv-guard.ts) use it on
@@ -389,7 +390,16 @@ export function lossyCastSql(value: string, source: DuckDBType, sqlType: string)
   const target = typeIdOf(sqlType);
   const from = source.typeId;
   if (INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(from) && (NUMERIC_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
-    return `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
+    // As doubles, a fraction past 2^53 is lost on both sides (9007199254740993.5 and the 9007199254740994 it rounds to are one
+    // double): a decimal, and text read as one (exponents too), is compared with its whole part exactly.
+    const exact = from === DuckDBTypeId.DECIMAL ? value : from === DuckDBTypeId.VARCHAR ? `TRY_CAST(${value} AS DECIMAL(38, 18))` : undefined;
+    const asDouble = `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
+    return exact ? `(${asDouble} OR coalesce(${exact} <> trunc(${exact}), false))` : asDouble;
+  }
+  if (target === DuckDBTypeId.FLOAT && from !== DuckDBTypeId.FLOAT && (NUMERIC_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
+    // A float keeps about 7 digits: 1.123456789012 would become 1.1234568, 16777217 16777216. The float's shortest text (`0.1`)
+    // is compared, so a number it holds as well as a double does loads.
+    return `TRY_CAST(CAST(TRY_CAST(${value} AS FLOAT) AS VARCHAR) AS DOUBLE) <> TRY_CAST(${value} AS DOUBLE)`;
   }
   if (target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
     return `TRY_CAST(${value} AS TIMESTAMP) <> CAST(TRY_CAST(${value} AS TIMESTAMP) AS DATE)`;
@@ -451,6 +461,7 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
     INT: DuckDBTypeId.INTEGER,
     BIGINT: DuckDBTypeId.BIGINT,
     HUGEINT: DuckDBTypeId.HUGEINT,
+    FLOAT: DuckDBTypeId.FLOAT,
     DATE: DuckDBTypeId.DATE,
     TIMESTAMP: DuckDBTypeId.TIMESTAMP,
     TIMESTAMP_NS: DuckDBTypeId.TIMESTAMP_NS,
