@@ -190,6 +190,31 @@ describe('Numbers a column type would round', () => {
     ]);
     expect((await fx.rat.describeTable('bronze.floats')).schema.fields.find((f) => f.name === 'f')!.type).toBe('float');
   });
+
+  it('widens a decimal column for a Parquet decimal of another scale or an integer that needs more digits; strict refuses, ignore quarantines', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.pay_wide (id BIGINT, amt DECIMAL(10,2))');
+    const parquet = async (name: string, select: string) => {
+      const path = join(fx.dir, name);
+      await fx.rat.sql(`COPY (${select}) TO ${quoteString(path)} (FORMAT parquet)`);
+      return path;
+    };
+    const wide = await parquet('wide.parquet', 'SELECT 1::BIGINT AS id, 123456789.5::DECIMAL(12,1) AS amt UNION ALL SELECT 2, 1.5');
+    const whole = await parquet('whole.parquet', 'SELECT 3::BIGINT AS id, 12345678901::BIGINT AS amt');
+    const strict = await fx.ingestion.ingest(wide, 'bronze.pay_wide', { schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('1 values need decimal(38, 2), wider than bronze.pay_wide.amt (decimal(10, 2))') });
+    const ignored = await fx.ingestion.ingest(whole, 'bronze.pay_wide', { schemaDrift: 'ignore' });
+    expect(ignored.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1, schemaChanges: [] });
+    for (const path of [wide, whole]) {
+      const report = await fx.ingestion.ingest(path, 'bronze.pay_wide');
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 0 });
+    }
+    expect((await fx.rat.describeTable('bronze.pay_wide')).schema.fields.find((f) => f.name === 'amt')!.type).toBe('decimal(38, 2)');
+    expect(await amounts('bronze.pay_wide')).toEqual([
+      [1, '123456789.50'],
+      [2, '1.50'],
+      [3, '12345678901.00'],
+    ]);
+  });
 });
 
 describe('JSON timestamps with a UTC offset into a column without a zone', () => {
