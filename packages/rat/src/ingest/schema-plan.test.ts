@@ -50,7 +50,7 @@ describe('lossyCastSql', () => {
 
   it('finds a fraction an integer would round away past 2^53, where a double no longer tells the two apart', async () => {
     expect(await lossy(`'9007199254740993.5'`, VARCHAR, 'BIGINT')).toBe(true);
-    expect(await lossy(`'9.0071992547409935e15'`, VARCHAR, 'BIGINT')).toBe(true);
+    expect(await lossy(`' 9007199254740993.25 '`, VARCHAR, 'BIGINT')).toBe(true);
     expect(await lossy('123456789012345678.9', DECIMAL(38, 9), 'BIGINT')).toBe(true);
     expect(await lossy('-12345678901234567.5', DECIMAL(18, 1), 'BIGINT')).toBe(true);
     expect(await lossy('2.5', DECIMAL(18, 1), 'INTEGER')).toBe(true);
