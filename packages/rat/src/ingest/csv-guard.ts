@@ -31,16 +31,21 @@ import { lossyCastSql, nonIntegerTextSql, zoneLossReasonSql } from './schema-pla
  * `05/02/24` is 0005-02-24 and `24-02-05` is 0024-02-05. So every such date and timestamp column is
  * guarded too, read by the reader as TIMESTAMP: the streamed read stops at a value before the year
  * 1000 (one comparison per value), and the exact read takes such a year only where the text starts
- * with 4 digits (`0024-02-05`, `0001-01-01`). Timestamps with a time zone the same way, read as
- * TIMESTAMPTZ (`24-05-02 10:00:00+02` is the year 24 to the cast).
+ * with 4 digits (`0024-02-05`, `0001-01-01`). Timestamps with a time zone are read as text and cast
+ * (guardedReadSql): text the cast does not read, and a year before 1000 (`24-05-02 10:00:00+02` is
+ * the year 24 to it), stop the streamed read.
  */
 export const GUARD_MARK = 'rat: a CSV value the reader would round or cut';
 
 /** DuckDB's names of a timestamp without a time zone, in any unit. */
 export const NAIVE_TIMESTAMP_SQL = /^(TIMESTAMP|DATETIME|TIMESTAMP\s+WITHOUT\s+TIME\s+ZONE|TIMESTAMP_(S|MS|US|NS))$/i;
 
-/** DuckDB's names of a timestamp with a time zone. */
-const ZONED_TIMESTAMP_SQL = /^(TIMESTAMPTZ|TIMESTAMP WITH TIME ZONE)$/i;
+/**
+ * DuckDB's names of a timestamp with a time zone. Its CSV reader reads text that is no timestamp
+ * (`soon`) into such a column as NULL, without a reject, with or without a format: the column is
+ * read as text and converted checked, as a date is.
+ */
+const ZONED_TIMESTAMP_SQL = /^(TIMESTAMPTZ|TIMESTAMP\s+WITH\s+TIME\s+ZONE)$/i;
 
 /** DuckDB's integer type names. */
 export const INTEGER_SQL = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/i;
@@ -97,6 +102,8 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
  */
 export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'>, timestampFormat: string | undefined): string {
   const { type, format } = guard;
+  // No type keeps the text of a value TIMESTAMPTZ does not read: the reader's own parse makes it NULL.
+  if (type === 'TIMESTAMPTZ') return 'VARCHAR';
   // The reader's own parse, which is strict but for the three words read as 1900-01-01: guardedReadSql stops at that date.
   if (format !== undefined) return type;
   if (type === 'DATE') return timestampFormat === undefined ? 'TIMESTAMP' : 'VARCHAR';
@@ -104,7 +111,7 @@ export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'
   if (type === 'DOUBLE' || type === 'FLOAT') return type;
   // No type holds every decimal exactly but the decimal itself, which would round, nor a timestamp's offset but TIMESTAMPTZ, which converts it: text.
   if (DECIMAL_SQL.test(type) || guard.offsets) return 'VARCHAR';
-  if (type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') return type;
+  if (type === 'TIMESTAMP') return 'TIMESTAMP';
   return 'DOUBLE';
 }
 
@@ -115,7 +122,7 @@ export function fastReadType(guard: Pick<CsvGuard, 'type' | 'format' | 'offsets'
  * its offset. A column without a time zone cannot hold an instant without choosing a zone, so such
  * a value goes to the quarantine. (A plain timestamp column is not checked for offsets otherwise: reading
  * it as text would cost every file; an offset past the sniffer's sample still loses it.) Plain timestamps
- * are checked for the year the cast reads from a short one (`05/02/24` as 0005), and so are timestamps with a zone. And dates and
+ * are checked for the year the cast reads from a short one (`05/02/24` as 0005). And timestamps with a zone, which the reader reads as NULL from text that is no timestamp. And dates and
  * timestamps read with an explicit format (`format`), for the words the reader takes for 1900-01-01.
  * And doubles and floats: the reader reads `1e400` as infinity and `1e-400` as 0 (floatOutOfRangeSql).
  */
@@ -130,13 +137,14 @@ export function csvGuards(
     const float = FLOAT_SQL.test(spelled) ? (/^(DOUBLE|FLOAT8)$/.test(spelled) ? 'DOUBLE' : 'FLOAT') : undefined;
     const type = float ?? (NAIVE_TIMESTAMP_SQL.test(spelled) && spelled !== 'TIMESTAMP_NS' ? 'TIMESTAMP' : ZONED_TIMESTAMP_SQL.test(spelled) ? 'TIMESTAMPTZ' : spelled.replace(/\s+/g, ''));
     const decimal = DECIMAL_SQL.test(type);
-    const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && /^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$/i.test(dialect.detected?.[index]?.trim() ?? '');
-    const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || undefined;
-    // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), nor checked here.
-    const formatted = format !== undefined && !/%[zZ]/.test(format);
+    const offsets = (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') && dialect.timestampFormat === undefined && ZONED_TIMESTAMP_SQL.test(dialect.detected?.[index]?.trim() ?? '');
+    const zoned = type === 'TIMESTAMPTZ';
+    const format = (type === 'DATE' && dialect.dateFormat) || (type === 'TIMESTAMP' && !offsets && dialect.timestampFormat) || (zoned && hasZone(dialect.timestampFormat) && dialect.timestampFormat) || undefined;
+    // A format with a zone (%z) is never read into a TIMESTAMP (csv-reader.ts readType: TIMESTAMPTZ), and is the one a TIMESTAMPTZ column is read by.
+    const formatted = format !== undefined && (zoned || !hasZone(format));
     // TIMESTAMP_NS holds no year before 1677: the reader refuses a short year's 0005 itself.
-    const iso = (type === 'DATE' && dialect.dateFormat === undefined) || ((type === 'TIMESTAMP' || type === 'TIMESTAMPTZ') && dialect.timestampFormat === undefined);
-    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || iso || formatted;
+    const iso = (type === 'DATE' && dialect.dateFormat === undefined) || (type === 'TIMESTAMP' && dialect.timestampFormat === undefined);
+    const lenient = INTEGER_SQL.test(type) || decimal || float !== undefined || offsets || iso || formatted || zoned;
     if (!lenient) return [];
     return [
       {
@@ -152,6 +160,11 @@ export function csvGuards(
   });
 }
 
+/** Whether a strptime format reads a UTC offset or zone (%z, %Z; not a literal `%%z`). */
+export function hasZone(format: string | undefined): boolean {
+  return format !== undefined && /%[zZ]/.test(format.replaceAll('%%', ''));
+}
+
 /** The guarded column's text as its type's cast reads it. */
 function castableSql(guard: CsvGuard, alias = ''): string {
   const value = `${alias}${quoteIdent(guard.name)}`;
@@ -164,12 +177,21 @@ function castableSql(guard: CsvGuard, alias = ''): string {
  * -infinity, 1970-01-01). The reader trims spaces around a value; so does this.
  */
 function convertedSql(guard: CsvGuard, value: string): string {
-  if (guard.format === undefined) {
-    return guard.type === 'DATE' || guard.type === 'TIMESTAMP' || guard.type === 'TIMESTAMPTZ' ? isoCastSql(value, guard.type) : `TRY_CAST(${value} AS ${guard.type})`;
+  if (guard.type === 'TIMESTAMPTZ') {
+    // As the reader reads such a column: by the cast, which takes ISO text with an offset or without one (UTC); a %z format reads the rest.
+    const iso = isoCastSql(value, guard.type);
+    return guard.format === undefined ? iso : `coalesce(${iso}, CAST(${formatParsedSql(guard.format, value)} AS TIMESTAMPTZ))`;
   }
-  const parsed = `try_strptime(${value}, ${quoteString(guard.format)})`;
-  const year = fourDigitYear(guard.format) ? writtenYearSql(parsed, `strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) > 0`) : parsed;
-  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(${year} AS ${guard.type}) END`;
+  if (guard.format === undefined) {
+    return guard.type === 'DATE' || guard.type === 'TIMESTAMP' ? isoCastSql(value, guard.type) : `TRY_CAST(${value} AS ${guard.type})`;
+  }
+  return `CASE WHEN lower(trim(${value})) IN ('infinity', '-infinity', 'epoch') THEN TRY_CAST(trim(${value}) AS ${guard.type}) ELSE CAST(${formatParsedSql(guard.format, value)} AS ${guard.type}) END`;
+}
+
+/** The text parsed by a strptime format, NULL where it does not read by it or writes a %Y year short. */
+function formatParsedSql(format: string, value: string): string {
+  const parsed = `try_strptime(${value}, ${quoteString(format)})`;
+  return fourDigitYear(format) ? writtenYearSql(parsed, `strpos(${value}, lpad(CAST(year(${parsed}) AS VARCHAR), 4, '0')) > 0`) : parsed;
 }
 
 /**
@@ -211,9 +233,9 @@ function badSql(value: string, guard: CsvGuard): string {
  */
 function changedSql(value: string, type: string): string {
   if (type === 'TIMESTAMP' || type === 'TIMESTAMP_NS') return lossyCastSql(value, VARCHAR, type)!;
-  if (type === 'DOUBLE' || type === 'FLOAT') return `(${floatOutOfRangeSql(value, type)} OR ${floatDigitsLostSql(value, type)})`;
-  // A timestamp with a zone keeps every instant the text writes: only a short year (convertedSql) changes it.
+  // An offset is the instant's, kept; only text that reads as no timestamp is bad (convertedSql).
   if (type === 'TIMESTAMPTZ') return 'false';
+  if (type === 'DOUBLE' || type === 'FLOAT') return `(${floatOutOfRangeSql(value, type)} OR ${floatDigitsLostSql(value, type)})`;
   const suspect = type === 'DATE' ? `length(${value}) > 10` : `(strpos(${value}, '.') > 0 OR strpos(${value}, 'e') > 0 OR strpos(${value}, 'E') > 0)`;
   const changed = `(${suspect} AND coalesce(${lossyCastSql(value, VARCHAR, type)}, false))`;
   return INTEGER_SQL.test(type) ? `(${changed} OR ${nonIntegerTextSql(value)})` : changed;
@@ -268,7 +290,12 @@ export function guardedReadSql(guard: CsvGuard): string {
   }
   if (guard.format !== undefined) return `CAST(coalesce(${convertedSql(guard, value)}, CASE WHEN ${value} IS NULL THEN NULL ELSE ${stop} END) AS ${guard.type}) AS ${name}`;
   // The ISO cast reads `05/02/24` as the year 5: a year before 1000 (or -infinity, rare) stops the read, and the exact read looks at how it is written.
-  if ((guard.read === 'TIMESTAMP' || guard.read === 'TIMESTAMPTZ') && guard.read === guard.type) return `CASE WHEN ${value} < ${BEFORE_YEAR_1000[guard.type]!} THEN ${stop} ELSE ${value} END AS ${name}`;
+  if (guard.type === 'TIMESTAMPTZ' && guard.format === undefined) {
+    // One cast per value: text it does not read, and a year before 1000 (which it may read from a short year), stop the read for the exact read to judge.
+    const instant = `TRY_CAST(${value} AS TIMESTAMPTZ)`;
+    return `CASE WHEN ${instant} >= ${BEFORE_YEAR_1000.TIMESTAMPTZ} THEN ${instant} WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
+  }
+  if (guard.read === 'TIMESTAMP' && guard.type === 'TIMESTAMP') return `CASE WHEN ${value} < ${BEFORE_YEAR_1000.TIMESTAMP} THEN ${stop} ELSE ${value} END AS ${name}`;
   if (guard.read === 'TIMESTAMP') {
     return `CASE WHEN ${value} = CAST(CAST(${value} AS DATE) AS TIMESTAMP) AND ${value} >= ${BEFORE_YEAR_1000.TIMESTAMP} THEN CAST(${value} AS DATE) WHEN ${value} IS NULL THEN NULL ELSE ${stop} END AS ${name}`;
   }

@@ -9,7 +9,7 @@ import { mapColumnNames } from './column-names.js';
 import { type LongestLine, measureZstdLines, type ProbedFile, readHead, SAMPLE_BYTES, settleHash } from './file-probe.js';
 import { type FilePosition, InputFileError } from './input-file-error.js';
 import { STRAY_BYTES_REASON } from './quarantine.js';
-import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, isGuardStop, quarantineGuarded } from './csv-guard.js';
+import { convertGuarded, convertsSql, type CsvGuard, csvGuards, EXACT_DOUBLE, INTEGER_SQL, NAIVE_TIMESTAMP_SQL, fastReadType, filesWithGuardedValues, guardedReadSql, hasZone, isGuardStop, quarantineGuarded } from './csv-guard.js';
 import { exactNumberTypes, type NumberSample, sampleByQuery, sampleOfValues } from './csv-numbers.js';
 import { STAGE_ON_DISK_BYTES, stageSelect } from './scratch-parquet.js';
 import { countLines, countRecords, lineStartingAt, locateRecords, normalizeLineBreaks, readRecord, readRecords, type RecordDialect, rejectedRecords } from './csv-records.js';
@@ -751,11 +751,6 @@ const FRACTIONAL_SQL = /^(FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*[1-9]\d*\))$/i;
  */
 function readsLossily(wanted: string, detected: string, dialect: Dialect): boolean {
   return /^DATE$/i.test(wanted.trim()) && /^TIMESTAMP/i.test(detected.trim()) && dialect.timestampFormat !== undefined;
-}
-
-/** Whether a strptime format reads a UTC offset or zone name (`%z`, `%Z`; not a literal `%%z`). */
-function hasZone(format: string | undefined): boolean {
-  return format !== undefined && /%[zZ]/.test(format.replaceAll('%%', ''));
 }
 
 /**

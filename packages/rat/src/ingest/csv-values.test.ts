@@ -514,6 +514,36 @@ describe('CSV timestamps', () => {
     }
   });
 
+  it('quarantines text that is no timestamp read into a timestamptz column, which DuckDB\'s reader would load as NULL', async () => {
+    // The table's column, --type, a renamed column into the lineage column of a table, and a %z format: DuckDB's reader gives NULL for `soon` in each, without a reject.
+    await fx.rat.sql('CREATE TABLE bronze.tz_table (id BIGINT, ts TIMESTAMPTZ)');
+    const cases = [
+      { table: 'bronze.tz_table', text: 'id,ts\n1,2024-01-01 10:00:00+02\n2,soon\n3,2024-01-02\n', options: {} },
+      { table: 'bronze.tz_typed', text: 'id,ts\n1,2024-01-01 10:00:00+02\n2,soon\n3,2024-01-02\n', options: { types: { ts: 'TIMESTAMPTZ' } } },
+      { table: 'bronze.tz_format', text: 'id,ts\n1,01/01/2024 10:00+0200\n2,soon\n3,02/01/2024 00:00+0000\n', options: { types: { ts: 'TIMESTAMPTZ' }, timestampFormat: '%d/%m/%Y %H:%M%z' } },
+    ];
+    for (const { table, text, options } of cases) {
+      const report = await fx.ingestion.ingest(await fx.file(`${table}.csv`, text), table, options);
+      expect(report.files[0], table).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+      expect(await fx.rat.query(`SELECT id::INT AS id, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') AS ts FROM ${table} ORDER BY id`)).toEqual([
+        { id: 1, ts: '2024-01-01 08:00' },
+        { id: 3, ts: '2024-01-02 00:00' },
+      ]);
+      expect(await rejectRows(table)).toEqual([[3, 'column ts: cannot convert soon to TIMESTAMPTZ', '2,soon']]);
+    }
+    // A new column the sniffer's sample shows as timestamptz, with such a value past the sample.
+    const rows = Array.from({ length: 3000 }, (_, i) => `${i},2024-01-01 10:00:00+02`);
+    const late = await fx.ingestion.ingest(await fx.file('tz-late.csv', `id,ts\n${rows.join('\n')}\n3000,soon\n`), 'bronze.tz_late', { sampleSize: 100 });
+    expect(late.files[0]).toMatchObject({ status: 'success', rowsIngested: 3000, rowsRejected: 1 });
+    expect(await columns('bronze.tz_late')).toMatchObject({ ts: 'timestamptz' });
+    expect(await rejectRows('bronze.tz_late')).toEqual([[3002, 'column ts: cannot convert soon to TIMESTAMPTZ', '3000,soon']]);
+    // A column renamed into the table's lineage column, which is a timestamptz.
+    await fx.ingestion.ingest(await fx.file('tz-lineage1.csv', 'id,x\n1,a\n'), 'bronze.tz_lineage');
+    const renamed = await fx.ingestion.ingest(await fx.file('tz-lineage2.csv', 'id,x\n2,soon\n'), 'bronze.tz_lineage', { rename: { x: '_ingested_at' }, lineage: false });
+    expect(renamed.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1 });
+    expect(await rejectRows('bronze.tz_lineage')).toEqual([[2, 'column _ingested_at: cannot convert soon to TIMESTAMPTZ', '2,soon']]);
+  });
+
   it('quarantines infinity where the rows are not streamed too: a merge, and a Parquet file that holds it', async () => {
     const merged = await fx.ingestion.ingest(await fx.file('inf-merge.csv', 'id,d,amt\n5,infinity,1.5\n6,2024-01-04,2.5\n'), 'bronze.inf_merge', { mode: 'merge', keys: ['id'] });
     expect(merged.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });

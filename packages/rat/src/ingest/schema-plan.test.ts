@@ -48,6 +48,29 @@ describe('lossyCastSql', () => {
     expect(lossyCastSql('v', DECIMAL(38, 2), 'DECIMAL(12, 2)')).toBeUndefined();
   });
 
+  it('finds a fraction an integer would round away past 2^53, where a double no longer tells the two apart', async () => {
+    expect(await lossy(`'9007199254740993.5'`, VARCHAR, 'BIGINT')).toBe(true);
+    expect(await lossy(`' 9007199254740993.25 '`, VARCHAR, 'BIGINT')).toBe(true);
+    expect(await lossy('123456789012345678.9', DECIMAL(38, 9), 'BIGINT')).toBe(true);
+    expect(await lossy('-12345678901234567.5', DECIMAL(18, 1), 'BIGINT')).toBe(true);
+    expect(await lossy('2.5', DECIMAL(18, 1), 'INTEGER')).toBe(true);
+    expect(await lossy(`'9007199254740993'`, VARCHAR, 'BIGINT')).toBe(false);
+    expect(await lossy(`'9007199254740993.000'`, VARCHAR, 'BIGINT')).toBe(false);
+    expect(await lossy(`'1.5e3'`, VARCHAR, 'BIGINT')).toBe(false);
+    expect(await lossy('123456789012345678.000', DECIMAL(38, 3), 'BIGINT')).toBe(false);
+  });
+
+  it('finds digits a float would round away, but not a number the float holds as written', async () => {
+    expect(await lossy('1.123456789012', DOUBLE, 'FLOAT')).toBe(true);
+    expect(await lossy('16777217', DOUBLE, 'FLOAT')).toBe(true);
+    expect(await lossy(`'1.123456789012'`, VARCHAR, 'FLOAT')).toBe(true);
+    expect(await lossy('1.123456789012', DECIMAL(18, 12), 'FLOAT')).toBe(true);
+    expect(await lossy('0.1', DOUBLE, 'FLOAT')).toBe(false);
+    expect(await lossy('1.5', DOUBLE, 'FLOAT')).toBe(false);
+    expect(await lossy(`'nan'`, DOUBLE, 'FLOAT')).toBe(false);
+    expect(await lossy(`'-inf'`, DOUBLE, 'FLOAT')).toBe(false);
+  });
+
   it('finds a UTC offset that a timestamp without a zone would drop or convert', async () => {
     expect(await lossy(`'2024-01-02T10:00:00+05:00'`, VARCHAR, 'TIMESTAMP')).toBe(true);
     expect(await lossy(`'2024-01-02 10:00:00Z'`, VARCHAR, 'TIMESTAMP')).toBe(true);
@@ -121,6 +144,75 @@ describe('JSON decimals', () => {
       [3, 'column l: cannot convert [1.5, -0.001]'],
       [4, "column s: cannot convert {'amt': 1.0, 'qty': 2.5}"],
       [5, "column s: cannot convert {'amt': 123456789012.5, 'qty': 1.0}"],
+    ]);
+  });
+});
+
+describe('Numbers a column type would round', () => {
+  it('quarantines a fraction past 2^53 into an integer column, read as a decimal or as text, and a merge key so written', async () => {
+    await fx.ingestion.ingest(await fx.file('big-int1.csv', 'id,v\n1,5\n'), 'bronze.big_int');
+    const decimal = await fx.ingestion.ingest(await fx.file('big-int2.csv', 'id,v\n2,123456789012345678.9\n3,12345678901234567.5\n4,9007199254740993\n'), 'bronze.big_int');
+    expect(decimal.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    // `abc` makes the column text: the values are converted from their text.
+    const text = await fx.ingestion.ingest(await fx.file('big-int3.csv', 'id,v\n5,9007199254740993.5\n6,abc\n7,9007199254740995\n'), 'bronze.big_int');
+    expect(text.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, CAST(v AS VARCHAR) AS v FROM bronze.big_int ORDER BY id')).toEqual([
+      { id: 1, v: '5' },
+      { id: 4, v: '9007199254740993' },
+      { id: 7, v: '9007199254740995' },
+    ]);
+    expect((await fx.rat.query<{ line: number; reason: string }>('SELECT line, reason FROM bronze.big_int__rejects ORDER BY line, reason')).map((r) => [r.line, r.reason])).toEqual([
+      [2, 'column v: cannot convert 123456789012345678.9 to BIGINT'],
+      [2, 'column v: cannot convert 9007199254740993.5 to BIGINT'],
+      [3, 'column v: cannot convert 12345678901234567.5 to BIGINT'],
+      [3, 'column v: cannot convert abc to BIGINT'],
+    ]);
+    // As a merge key, the rounded number (9007199254740995) would replace the row of another key.
+    const merged = await fx.ingestion.ingest(await fx.file('big-int4.csv', 'id,v\n8,9007199254740995.4\n'), 'bronze.big_int', { mode: 'merge', keys: ['v'] });
+    expect(merged.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id FROM bronze.big_int WHERE v = 9007199254740995')).toEqual([{ id: 7 }]);
+  });
+
+  it('quarantines a number a float column would round, where the column is not widened: inside a struct, and under --schema-drift ignore', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.floats (id INTEGER, f FLOAT, s STRUCT(f FLOAT), _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
+    // A float holds 0.1 as a double does: it loads; 1.123456789012 would become 1.1234568.
+    const nested = await fx.ingestion.ingest(await fx.file('floats.ndjson', ndjson([{ id: 1, f: 1.5, s: { f: 1.123456789012 } }, { id: 2, f: 0.5, s: { f: 0.1 } }])), 'bronze.floats');
+    expect(nested.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1, schemaChanges: [] });
+    const ignored = await fx.ingestion.ingest(await fx.file('floats.csv', 'id,f\n3,1.123456789012\n4,2.5\n'), 'bronze.floats', { schemaDrift: 'ignore' });
+    expect(ignored.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1, schemaChanges: [] });
+    expect(await fx.rat.query('SELECT id, CAST(f AS VARCHAR) AS f, CAST(s.f AS VARCHAR) AS sf FROM bronze.floats ORDER BY id')).toEqual([
+      { id: 2, f: '0.5', sf: '0.1' },
+      { id: 4, f: '2.5', sf: null },
+    ]);
+    expect((await rejects('bronze.floats')).map(([line, reason]) => [line, String(reason).replace(/ to .*/, '')])).toEqual([
+      [1, "column s: cannot convert {'f': 1.123456789012}"],
+      [2, 'column f: cannot convert 1.123456789012'],
+    ]);
+    expect((await fx.rat.describeTable('bronze.floats')).schema.fields.find((f) => f.name === 'f')!.type).toBe('float');
+  });
+
+  it('widens a decimal column for a Parquet decimal of another scale or an integer that needs more digits; strict refuses, ignore quarantines', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.pay_wide (id BIGINT, amt DECIMAL(10,2))');
+    const parquet = async (name: string, select: string) => {
+      const path = join(fx.dir, name);
+      await fx.rat.sql(`COPY (${select}) TO ${quoteString(path)} (FORMAT parquet)`);
+      return path;
+    };
+    const wide = await parquet('wide.parquet', 'SELECT 1::BIGINT AS id, 123456789.5::DECIMAL(12,1) AS amt UNION ALL SELECT 2, 1.5');
+    const whole = await parquet('whole.parquet', 'SELECT 3::BIGINT AS id, 12345678901::BIGINT AS amt');
+    const strict = await fx.ingestion.ingest(wide, 'bronze.pay_wide', { schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('1 values need decimal(38, 2), wider than bronze.pay_wide.amt (decimal(10, 2))') });
+    const ignored = await fx.ingestion.ingest(whole, 'bronze.pay_wide', { schemaDrift: 'ignore' });
+    expect(ignored.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1, schemaChanges: [] });
+    for (const path of [wide, whole]) {
+      const report = await fx.ingestion.ingest(path, 'bronze.pay_wide');
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsRejected: 0 });
+    }
+    expect((await fx.rat.describeTable('bronze.pay_wide')).schema.fields.find((f) => f.name === 'amt')!.type).toBe('decimal(38, 2)');
+    expect(await amounts('bronze.pay_wide')).toEqual([
+      [1, '123456789.50'],
+      [2, '1.50'],
+      [3, '12345678901.00'],
     ]);
   });
 });

@@ -7,8 +7,8 @@ import { describeQuery } from '../engine/table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from '../engine/type-mapping.js';
 import { currentSchema, newTableMetadata } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
-import { isPrimitive, promotionAllowed } from '../iceberg/type-parse.js';
-import type { IcebergType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
+import { decimalParams, isPrimitive, primitiveKind, promotionAllowed } from '../iceberg/type-parse.js';
+import type { IcebergType, PrimitiveType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
 import { LINEAGE_COLUMNS } from './column-names.js';
 import { givenType, type ResolvedIngestOptions } from './ingest-options.js';
 import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
@@ -166,20 +166,26 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
     }
     const tableSql = duckDbTypeOf(tableType);
     let plan: ColumnPlan = { field, ...conversion(source(column), column, tableType, staged.infiniteTemporal) };
-    if (isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type && promotionAllowed(field.type, fileType)) {
-      const fileSql = duckDbTypeOf(fileType);
+    const wider = isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type ? widerType(field.type, fileType) : undefined;
+    if (wider) {
+      const widerSql = duckDbTypeOf(wider);
       const value = source(column);
+      // Values the file's type holds exactly that the table's does not; into the widest decimal of the table's scale, values it holds.
+      // (A value the widest decimal would round is a bad row, which widens nothing.)
+      const rounded = wider === fileType ? undefined : lossyCastSql(value, column.type, widerSql);
+      const needs = `${wider === fileType ? `CAST(TRY_CAST(${value} AS ${tableSql}) AS ${widerSql}) <> ${value}` : 'false'}${rounded ? ` AND NOT coalesce(${rounded}, false)` : ''}`;
       const [row] = await duck.rows<{ n: bigint }>(
-        `SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${value} IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR CAST(TRY_CAST(${value} AS ${tableSql}) AS ${fileSql}) <> ${value})`,
+        `SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${value} IS NOT NULL AND TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${needs})`,
       );
       if (Number(row!.n) > 0) {
         if (options.schemaDrift === 'strict') {
-          throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${fileType}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
+          throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${wider}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
         }
         if (options.schemaDrift === 'evolve') {
-          changes.push({ kind: 'alterType', name: field.name, type: fileType });
-          notes.push(`widened ${field.name} ${field.type} -> ${fileType}`);
-          plan = { field: { ...field, type: fileType }, expr: `CAST(${value} AS ${fileSql})` };
+          changes.push({ kind: 'alterType', name: field.name, type: wider });
+          notes.push(`widened ${field.name} ${field.type} -> ${wider}`);
+          // A value of the wider type as it is; into the widest decimal, one with more fraction digits than its scale is still a bad row.
+          plan = wider === fileType ? { field: { ...field, type: wider }, expr: `CAST(${value} AS ${widerSql})` } : { field: { ...field, type: wider }, ...conversion(value, column, wider, staged.infiniteTemporal) };
         }
       }
     }
@@ -244,6 +250,23 @@ export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType,
   };
   const type = extend(tableType, fileType, path);
   return { type, added };
+}
+
+/**
+ * The type a column of `tableType` widens to for values of `fileType`: the file's type where Iceberg
+ * promotes to it (int -> long, float -> double, a decimal of more digits and the same scale), else,
+ * for a decimal column and integers or decimals of another scale whose type has more whole digits
+ * than the column (a Parquet DECIMAL(12,1) into decimal(10, 2)), the widest decimal of the column's
+ * scale, as a CSV file's numbers are read (csv-reader.ts readType). Not for doubles (JSON numbers
+ * with a fraction): any of them may need it, so every file would cost a pass over its values.
+ */
+function widerType(tableType: PrimitiveType, fileType: PrimitiveType): PrimitiveType | undefined {
+  if (promotionAllowed(tableType, fileType)) return fileType;
+  if (primitiveKind(tableType) !== 'decimal') return undefined;
+  const { precision, scale } = decimalParams(tableType);
+  const kind = primitiveKind(fileType);
+  const wholeDigits = kind === 'int' ? 10 : kind === 'long' ? 19 : kind === 'decimal' ? decimalParams(fileType).precision - decimalParams(fileType).scale : 0;
+  return precision < 38 && wholeDigits > precision - scale ? `decimal(38, ${scale})` : undefined;
 }
 
 /**
@@ -384,7 +407,8 @@ function textLeaves(type: IcebergType): IcebergType {
 
 /**
  * The condition under which casting `value` (of type `source`) to `sqlType` changes it without an
- * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3)
+ * error, as DuckDB's casts do: a number or text losing its fraction into an integer ('2.5' becomes 3),
+ * digits into a float (1.123456789012 becomes 1.1234568)
  * or fraction digits into a decimal ('1.005' into DECIMAL(12,2) becomes 1.01), a timestamp or text
  * losing its time of day into a date, a UTC offset lost into a timestamp without a zone. Undefined
  * when the cast cannot do that. One check for every reader: the CSV guards (csv-guard.ts) use it on
@@ -394,7 +418,20 @@ export function lossyCastSql(value: string, source: DuckDBType, sqlType: string)
   const target = typeIdOf(sqlType);
   const from = source.typeId;
   if (INTEGER_TYPES.has(target) && !INTEGER_TYPES.has(from) && (NUMERIC_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
-    return `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
+    const asDouble = `TRY_CAST(${value} AS DOUBLE) <> CAST(TRY_CAST(${value} AS ${sqlType}) AS DOUBLE)`;
+    // As doubles, a fraction past 2^53 is lost on both sides (9007199254740993.5 and the 9007199254740994 it rounds to are one
+    // double): there a decimal is compared with its whole part, and text by the digits after its point. Plain string functions:
+    // a regexp (compiled once per column and statement) or a CASE made a file of 1,500 integer columns twice as slow to
+    // quarantine a row, and a cast of text to DECIMAL(38, s) takes about 20 µs. Text with an exponent is left to the double.
+    const beyondDouble = `abs(TRY_CAST(${value} AS DOUBLE)) >= 9007199254740992`;
+    if (from === DuckDBTypeId.DECIMAL) return `(${asDouble} OR (${beyondDouble} AND ${value} <> trunc(${value})))`;
+    if (from !== DuckDBTypeId.VARCHAR) return asDouble;
+    return `(${asDouble} OR (rtrim(split_part(${value}, '.', 2), '0 ') <> '' AND NOT contains(lower(${value}), 'e') AND ${beyondDouble}))`;
+  }
+  if (target === DuckDBTypeId.FLOAT && from !== DuckDBTypeId.FLOAT && (NUMERIC_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
+    // A float keeps about 7 digits: 1.123456789012 would become 1.1234568, 16777217 16777216. The float's shortest text (`0.1`)
+    // is compared, so a number it holds as well as a double does loads.
+    return `TRY_CAST(CAST(TRY_CAST(${value} AS FLOAT) AS VARCHAR) AS DOUBLE) <> TRY_CAST(${value} AS DOUBLE)`;
   }
   if (target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
     return `TRY_CAST(${value} AS TIMESTAMP) <> CAST(TRY_CAST(${value} AS TIMESTAMP) AS DATE)`;
@@ -474,6 +511,7 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
     INT: DuckDBTypeId.INTEGER,
     BIGINT: DuckDBTypeId.BIGINT,
     HUGEINT: DuckDBTypeId.HUGEINT,
+    FLOAT: DuckDBTypeId.FLOAT,
     DATE: DuckDBTypeId.DATE,
     TIMESTAMP: DuckDBTypeId.TIMESTAMP,
     TIMESTAMP_NS: DuckDBTypeId.TIMESTAMP_NS,

@@ -117,6 +117,20 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
+  it('keeps header names alike but for case apart by their spelling, whatever their order, as a CSV file does', async () => {
+    const workbook = (name: string, header: string[], row: unknown[]) => workbookFile(name, (wb) => wb.addWorksheet('S').addRows([header, row]));
+    // `amount` keeps its name and `Amount` is amount_2 in each file: by position, the second file would swap their values.
+    for (const path of [await workbook('case-1.xlsx', ['id', 'Amount', 'amount'], [1, 'upper', 'lower']), await workbook('case-2.xlsx', ['id', 'amount', 'Amount'], [2, 'lower', 'upper']), await fx.file('case-3.csv', 'id,Amount,amount\n3,upper,lower\n')]) {
+      const report = await fx.ingestion.ingest(path, 'bronze.xl_case');
+      expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    }
+    expect(await fx.rat.query('SELECT id, amount, amount_2 FROM bronze.xl_case ORDER BY id')).toEqual([
+      { id: 1, amount: 'lower', amount_2: 'upper' },
+      { id: 2, amount: 'lower', amount_2: 'upper' },
+      { id: 3, amount: 'lower', amount_2: 'upper' },
+    ]);
+  });
+
   it('quarantines cells that do not fit the table with their sheet row number', async () => {
     await fx.ingestion.ingest(
       await workbookFile('typed-1.xlsx', (wb) => {

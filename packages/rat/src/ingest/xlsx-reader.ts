@@ -80,7 +80,7 @@ function noHeader(file: ProbedFile, sheet: string, headerRow: number): InputFile
   return new InputFileError('INGEST_FILE_INVALID', file.display, { line: headerRow }, `sheet "${sheet}" has no header in row ${headerRow} (the row is empty); pick the row that holds the column names with --header-row`);
 }
 
-/** Header names: merged ranges repeat the value of their top-left cell, empty cells are column_<n>, and names are made unique (ignoring case). */
+/** Header names: merged ranges repeat the value of their top-left cell, empty cells are column_<n>, and a name spelled as an earlier one gets `_2`, `_3`. */
 function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<number, unknown[]>, used: Set<string>): string[] {
   const width = Math.max(values.length, ...merges.map((m) => m.right));
   const raw: string[] = [];
@@ -91,11 +91,13 @@ function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<
   }
   // Names first, so a later empty cell's column_<n> cannot take a real header's name.
   for (const name of raw) if (name !== '') used.add(name.toLowerCase());
+  // Names alike but for case (`Amount`, `amount`) stay as they are: mapColumnNames tells them apart by their spelling, whatever
+  // their order, as in every format (numbered here by position, a later file with the two the other way round swapped their values).
   const taken = new Set<string>();
   return raw.map((name, i) => {
     if (name === '') return uniqueName(`column_${i + 1}`, used);
-    if (!taken.has(name.toLowerCase())) {
-      taken.add(name.toLowerCase());
+    if (!taken.has(name)) {
+      taken.add(name);
       return name;
     }
     return uniqueName(name, used);
