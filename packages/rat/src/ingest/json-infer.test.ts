@@ -78,8 +78,12 @@ describe('JSON type inference over every record', () => {
 
   it('takes parts whose integers differ only in sign (BIGINT or HUGEINT to DuckDB) as agreeing, and reads them as BIGINT', async () => {
     const text = lines(6000, (i) => JSON.stringify({ id: i, delta: i < 3000 ? i : -i }));
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
     const parts = await infer('signs.ndjson', text);
     expect(parts.parts).toBe(3);
+    // Nothing left keeping the process alive: a timer waiting to stop a finished part's feeder kept every ingest's process 30 s.
+    expect(timers()).toBe(before);
     expect(parts.types.map((t) => readTypeSql(t))).toEqual(['BIGINT', 'BIGINT']);
     const exact = await inferJsonColumns(duck, join(dir, 'signs.ndjson'), OPTIONS, 'auto', undefined, scratch, true);
     expect(exact.parts).toBe(1);

@@ -187,7 +187,9 @@ function feed(path: string, [start, end]: [number, number], pipe: string, statem
   // on a loaded machine a moment later: killing it then failed the part, and the file was inferred in
   // one pass. A statement that failed may never have opened the pipe, where dd would wait forever.
   statement.then(() => {
-    const timer = setTimeout(stop, 30_000);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Unref'd: a process done with its work does not wait for this.
+    const timer = setTimeout(stop, 30_000).unref();
     child.on('close', () => clearTimeout(timer));
   }, stop);
   return new Promise((resolve, reject) => {
