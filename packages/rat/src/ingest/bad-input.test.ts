@@ -218,6 +218,21 @@ describe('bad input', () => {
     await expectFailed(path, /line \d+|malformed/i, { onError: 'fail' });
   });
 
+  it('quarantines an NDJSON object holding a key twice, at the top or nested, instead of failing the file; the other rows load', async () => {
+    const path = await fx.file('twice.ndjson', '{"id": 1, "name": "a"}\n{"id": 2, "name": "b", "name": "c"}\n{"id": 3, "name": "d", "tags": {"k": 1, "k": 2}}\n{"id": 4, "name": "e", "list": [{"x": 1}, {"x": 2}]}\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.twice');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT id, name FROM bronze.twice ORDER BY id')).toEqual([
+      { id: 1, name: 'a' },
+      { id: 4, name: 'e' },
+    ]);
+    expect(await fx.rat.query<{ line: number; reason: string; raw: string }>('SELECT line, reason, raw FROM bronze.twice__rejects ORDER BY line')).toEqual([
+      { line: 2, reason: 'the object holds the key $.name twice', raw: '{"id": 2, "name": "b", "name": "c"}' },
+      { line: 3, reason: 'the object holds the key $.tags.k twice', raw: '{"id": 3, "name": "d", "tags": {"k": 1, "k": 2}}' },
+    ]);
+    await expectFailed(path, /line 2.*key \$\.name twice|key \$\.name twice/, { onError: 'fail' });
+  });
+
   it('refuses duplicated column names, naming both positions', async () => {
     await expectFailed(await fx.file('dup.csv', 'id,name,id\n1,a,2\n'), /column 3\).*"id" appears twice \(columns 1 and 3\)/);
     await expectFailed(await fx.file('clash.csv', 'Order Date,order_date\n1,2\n'), /columns 1 \("Order Date"\) and 2 \("order_date"\) both become "order_date"/);

@@ -39,9 +39,9 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   }
   const ndjson = format === 'newline_delimited' || (format === 'auto' && looksNewlineDelimited(file));
   let readByRecord = false;
-  const byRecord = () => {
+  const byRecord = (duplicateKeys = false) => {
     readByRecord = true;
-    return stageByRecord(ctx, file, ndjson);
+    return stageByRecord(ctx, file, ndjson, duplicateKeys);
   };
   // Each record on a line of its own: the quarantine keeps a bad row's line as written.
   const lines = (staged: StagedFile) => (ndjson ? Object.assign(staged, { recordLines: { path: file.localPath, compression: file.compression } }) : staged);
@@ -52,6 +52,8 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
     return lines(staged);
   } catch (error) {
     if (!(error instanceof InputFileError) || !UNREADABLE_RECORDS.test(error.message)) throw error;
+    // DuckDB's inference takes an object with a key twice; reading its rows fails the whole file.
+    if (DUPLICATE_KEY.test(error.message)) return lines(await byRecord(true));
   }
   return lines(await byRecord());
 }
@@ -61,9 +63,10 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
  * (an array, or objects one after another): rat's own parser names the line of a syntax error, and
  * quarantines elements that are not objects. Newline-delimited: the lines are split and checked one by one; lines that are not
  * JSON objects go to the rejects with their line number, blank lines are skipped, and the others are
- * read as usual.
+ * read as usual. With `duplicateKeys` (the read failed on one), an object holding a key twice, at any
+ * depth, goes to the rejects too: which of its values is meant cannot be told.
  */
-async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolean): Promise<StagedFile> {
+async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolean, duplicateKeys = false): Promise<StagedFile> {
   await startRejects(ctx);
   if (!ndjson) return stageRecordsAt(ctx, file, []);
   const { duck } = ctx;
@@ -83,15 +86,17 @@ async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolea
     // are not blank are numbered again, in order, by their lines in the file.
     const blank = `(line IS NULL OR trim(line, ' ' || chr(9) || chr(13)) = '')`;
     const shifts = await shiftsTable(ctx, file, 'lines');
+    // The first path (`$.a`, `$.b.c`) an object holds twice, one line at a time (json_tree): only when the read failed on one.
+    const twice = duplicateKeys ? `CASE WHEN json_valid(r.line) THEN (SELECT min(fullkey) FROM (SELECT fullkey FROM json_tree(r.line) GROUP BY fullkey HAVING count(*) > 1)) END` : 'CAST(NULL AS VARCHAR)';
     await duck.run(`
       CREATE OR REPLACE TEMP TABLE ${quoteIdent(lines)} AS
-      SELECT r.k + coalesce(s.shift, 0) AS n, r.line
+      SELECT r.k + coalesce(s.shift, 0) AS n, r.line, ${twice} AS twice
       FROM (SELECT row_number() OVER (ORDER BY n) AS k, line FROM ${quoteIdent(lines)} WHERE NOT ${blank}) r
       ASOF LEFT JOIN ${quoteIdent(shifts)} s ON r.k >= s.ord`);
-    const kind = `(CASE WHEN json_valid(line) THEN json_type(line) ELSE 'INVALID' END)`;
+    const kind = `(CASE WHEN NOT json_valid(line) THEN 'INVALID' WHEN twice IS NOT NULL THEN 'TWICE' ELSE json_type(line) END)`;
     await duck.run(`
       INSERT INTO ${quoteIdent(rejects)}
-      SELECT n, CASE WHEN ${kind} = 'INVALID' THEN 'malformed JSON' ELSE 'not a JSON object but ' || lower(${kind}) END, line
+      SELECT n, CASE ${kind} WHEN 'INVALID' THEN 'malformed JSON' WHEN 'TWICE' THEN 'the object holds the key ' || twice || ' twice' ELSE 'not a JSON object but ' || lower(${kind}) END, line
       FROM ${quoteIdent(lines)} WHERE NOT ${blank} AND ${kind} <> 'OBJECT'`);
     const good = join(ctx.scratchDir, `${ctx.id}-good.ndjson`);
     // Good lines keep their original line numbers inside the records, so later rejects can name them.
@@ -162,7 +167,10 @@ function nullRowStop(error: unknown): boolean {
 }
 
 /** read_json's errors for a file whose records it cannot read, where rat reads its lines or its document itself instead. */
-const UNREADABLE_RECORDS = /malformed|invalid json|unexpected|non-record JSON/i;
+const UNREADABLE_RECORDS = /malformed|invalid json|unexpected|non-record JSON|duplicate key/i;
+
+/** DuckDB's error for an object holding a key twice (`has duplicate key "a"`). */
+const DUPLICATE_KEY = /has duplicate key/;
 
 /** read_json's `maximum_object_size` on the first read, and for a file with a record larger than that. */
 const OBJECT_BYTES = 16 * 1024 * 1024;
@@ -222,7 +230,13 @@ async function readRecords(
   const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
   const renamed = keys !== described.names;
   // Renamed keys are read by read_json's own inference again, which would give such strings VARCHAR.
-  if (!renamed) described = { names: described.names, types: await ctx.onInferProgress(() => typeDateTimeTexts(duck, readOptions, described.names, described.types)) };
+  if (!renamed) {
+    // A read of the rows: an object with a key twice fails it, as it fails the read that stages them.
+    const types = await ctx.onInferProgress(() => typeDateTimeTexts(duck, readOptions, described.names, described.types)).catch((error: unknown) => {
+      throw fileReadError(file, error);
+    });
+    described = { names: described.names, types };
+  }
   const infinities = ctx.options.infinitiesAreValues ?? false;
   const texts = renamed ? new Set<string>() : await textKeys(ctx, file, keys, described.types, numbered);
   const columns = await planColumns(duck, file.display, readOptions, described.names, keys, described.types, exact, renamed, infinities, texts);
