@@ -370,6 +370,12 @@ describe('custom parsers', () => {
     const again = await fx.ingestion.ingest(path, 'bronze.empty_period', { parser: () => [], skipExisting: true });
     expect(again.files[0]!.status).toBe('skipped');
     expect(await fx.rat.query('SELECT region, units FROM bronze.empty_period')).toEqual([{ region: 'North', units: 3 }]);
+    // With --mode overwrite, no rows replace the table's rows: the table is empty, in a snapshot of its own, and its columns stay.
+    const overwritten = await fx.ingestion.ingest(path, 'bronze.empty_period', { parser: () => [], mode: 'overwrite' });
+    expect(overwritten.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 0 });
+    expect(overwritten.files[0]!.snapshotId).toBeDefined();
+    expect(await fx.rat.query('SELECT count(*)::INT AS n FROM bronze.empty_period')).toEqual([{ n: 0 }]);
+    expect((await fx.rat.describeTable('bronze.empty_period')).schema.fields.map((f) => f.name)).toEqual(expect.arrayContaining(['region', 'units']));
   });
 
   it('refuses a parser option that is not a function', async () => {

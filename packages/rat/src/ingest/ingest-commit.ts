@@ -126,7 +126,11 @@ async function dataChange(rat: Lakehouse, draft: LoadedTable, base: LoadedTable 
   const summary = commit.summary;
   const { dataFiles, rowsSql } = commit;
   const written = () => dataFiles ?? writer.writeFiles(draft, rowsSql!, writes);
-  if (!rowsSql && !dataFiles) return { operation: 'append', addedDataFiles: [], summary };
+  if (!rowsSql && !dataFiles) {
+    // An overwrite with no rows (a parser's empty period, an emptied source table) leaves the table empty, as it says; appending nothing changes nothing.
+    if (commit.mode === 'overwrite' && base && base.metadata.currentSnapshotId !== undefined) return { operation: 'overwrite', addedDataFiles: [], removedFiles: await liveFiles(rat, base), summary };
+    return { operation: 'append', addedDataFiles: [], summary };
+  }
   if (commit.mode === 'append' || !base || base.metadata.currentSnapshotId === undefined) {
     return { operation: 'append', addedDataFiles: await written(), summary };
   }
