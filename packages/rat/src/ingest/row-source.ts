@@ -6,6 +6,8 @@ import { formatIdent, type TableIdent } from '../catalog/identifiers.js';
 import { describeError, isRatError, RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import { quoteIdent, quoteString } from '../engine/duckdb.js';
+import { INGEST_FILE_KEY, INGEST_HASH_KEY, INGEST_ID_KEY, INGEST_MODE_KEY, newRegistryEntry } from './file-registry.js';
+import { commitIngest } from './ingest-commit.js';
 import { type FileReport, type IngestContext, ingestFile } from './ingest-file.js';
 import type { ParsedRow, ResolvedIngestOptions } from './ingest-options.js';
 import type { IngestProgress } from './progress.js';
@@ -182,6 +184,10 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
       return { ...base, error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL', durationMs: Date.now() - started };
     }
     const known = { ...(spooled.alreadyQuarantined > 0 ? { alreadyQuarantined: spooled.alreadyQuarantined } : {}), ...(spooled.alreadyLoaded > 0 ? { alreadyLoaded: spooled.alreadyLoaded } : {}) };
+    if (spooled.rows === 0 && spooled.rejected === 0 && options.mode === 'overwrite' && !source.cursorField && (await ctx.rat.catalog.tableExists(target))) {
+      // A full load of a source that is now empty: overwrite means the table holds what the source holds.
+      return { ...base, ...(await emptyOverwrite(ctx, source.name, target)), durationMs: Date.now() - started };
+    }
     if (spooled.rows === 0 && spooled.rejected === 0) {
       const held = spooled.alreadyQuarantined > 0 ? ` (${spooled.alreadyQuarantined} bad record${spooled.alreadyQuarantined === 1 ? '' : 's'} already in the quarantine)` : '';
       const reason = `${expected ? `no new rows since ${expected.field} = ${expected.value}` : 'the source returned no rows'}${held}`;
@@ -215,6 +221,30 @@ export async function ingestRowSource(ctx: IngestContext, source: RowSource, tar
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Commits an overwrite of `target` with no rows, with its registry row: the table is left empty, its columns kept. */
+async function emptyOverwrite(ctx: IngestContext, sourceName: string, target: TableIdent): Promise<Pick<SourceReport, 'status' | 'snapshotId' | 'error' | 'errorCode'>> {
+  const entry = (status: 'success' | 'failed', extra: { snapshotId?: bigint; error?: string }) => newRegistryEntry({ filePath: sourceName, fileHash: '', fileSize: 0, targetTable: formatIdent(target) }, status, extra);
+  const id = newUuid();
+  try {
+    const committed = await commitIngest(ctx.rat, {
+      ident: target,
+      base: await ctx.rat.catalog.loadTable(target),
+      changes: [],
+      mode: 'overwrite',
+      keys: [],
+      summary: { [INGEST_FILE_KEY]: sourceName, [INGEST_HASH_KEY]: '', [INGEST_MODE_KEY]: 'overwrite', [INGEST_ID_KEY]: id, 'rat.ingest.rows-rejected': '0' },
+      entry: (snapshotId) => entry('success', snapshotId !== undefined ? { snapshotId } : {}),
+      registry: ctx.registry,
+      writing: (work) => work(),
+    });
+    return { status: 'success', ...(committed.snapshotId !== undefined ? { snapshotId: committed.snapshotId } : {}) };
+  } catch (error) {
+    const message = describeError(error);
+    await ctx.registry.record(entry('failed', { error: message }));
+    return { status: 'failed', error: message, errorCode: isRatError(error) ? error.code : 'INTERNAL' };
   }
 }
 

@@ -252,6 +252,22 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     }
   });
 
+  it('with --mode overwrite, a source table that was emptied empties the bronze table, with a registry row', async () => {
+    source = await open();
+    await orders(source);
+    const full = await ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.mirror', mode: 'overwrite' });
+    expect([full.status, full.rowsIngested]).toEqual(['success', 3]);
+    await source.exec('DELETE FROM orders');
+    const emptied = await ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.mirror', mode: 'overwrite' });
+    expect([emptied.status, emptied.rowsIngested], emptied.error).toEqual(['success', 0]);
+    expect(await rows('SELECT count(*)::INT AS n FROM bronze.mirror')).toEqual([{ n: 0 }]);
+    const [last] = (await fx.ingestion.registry({ target: 'bronze.mirror' })).slice(-1);
+    expect(last).toMatchObject({ status: 'success', rowsIngested: 0 });
+    expect(last!.snapshotId).toBeDefined();
+    // Appending nothing still changes nothing: a skip.
+    expect((await ingestDatabase(fx.ingestion, { url: source.url, table: 'orders', target: 'bronze.mirror' })).status).toBe('skipped');
+  });
+
   it('refuses --mode overwrite with a cursor (the table would keep only the new rows), before reading', async () => {
     source = await open();
     await orders(source);
