@@ -430,8 +430,11 @@ export function lossyCastSql(value: string, source: DuckDBType, sqlType: string)
   }
   if (target === DuckDBTypeId.FLOAT && from !== DuckDBTypeId.FLOAT && (NUMERIC_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
     // A float keeps about 7 digits: 1.123456789012 would become 1.1234568, 16777217 16777216. The float's shortest text (`0.1`)
-    // is compared, so a number it holds as well as a double does loads.
-    return `TRY_CAST(CAST(TRY_CAST(${value} AS FLOAT) AS VARCHAR) AS DOUBLE) <> TRY_CAST(${value} AS DOUBLE)`;
+    // is compared, so a number it holds as well as a double does loads; and its exact value, so a float written with all
+    // its digits (0.12345679104328156, as a MySQL FLOAT reads) loads too.
+    const float = `TRY_CAST(${value} AS FLOAT)`;
+    const double = `TRY_CAST(${value} AS DOUBLE)`;
+    return `(TRY_CAST(CAST(${float} AS VARCHAR) AS DOUBLE) <> ${double} AND CAST(${float} AS DOUBLE) <> ${double})`;
   }
   if (target === DuckDBTypeId.DATE && (TIMESTAMP_TYPES.has(from) || from === DuckDBTypeId.VARCHAR)) {
     return `TRY_CAST(${value} AS TIMESTAMP) <> CAST(TRY_CAST(${value} AS TIMESTAMP) AS DATE)`;
