@@ -170,7 +170,30 @@ describe('Excel .xlsx', () => {
       { serial: 61, day: '1900-03-01 00:00:00' },
     ]);
     expect(await fx.rat.query(`SELECT line, reason, raw FROM bronze.xl_1900__rejects WHERE file_path = ${quoteString(path)}`)).toEqual([
-      { line: 5, reason: `sheet "Old", cell B5: 60 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`, raw: '[60,60]' },
+      { line: 5, reason: `sheet "Old", cell B5: 60 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`, raw: '{"serial":60,"day":60}' },
+    ]);
+  });
+
+  it('keeps a quarantined row\'s values under their column names, merged header included, so a replay can load them', async () => {
+    // A table whose `day` is text takes the refused serial as it is written; the header names `day` only through a merge that follows the rows.
+    const text = await workbookFile('days-text.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Days');
+      sheet.addRow(['serial', 'day', 'note']);
+      sheet.addRow([1, 'unknown', 'text']);
+    });
+    expect((await fx.ingestion.ingest(text, 'bronze.xl_replay')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    const zero = await workbookFile('days-zero.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Days');
+      sheet.addRow(['serial', 'day']);
+      sheet.mergeCells('B1:C1');
+      sheet.addRow([0, 0, 'late']).getCell(2).numFmt = 'yyyy-mm-dd';
+    });
+    expect((await fx.ingestion.ingest(zero, 'bronze.xl_replay')).files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT line, raw FROM bronze.xl_replay__rejects`)).toEqual([{ line: 2, raw: '{"serial":0,"day":0,"day_2":"late"}' }]);
+    expect(await fx.ingestion.replayRejects('bronze.xl_replay')).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT serial, day, day_2 FROM bronze.xl_replay ORDER BY serial')).toEqual([
+      { serial: 0, day: '0', day_2: 'late' },
+      { serial: 1, day: 'unknown', day_2: null },
     ]);
   });
 
