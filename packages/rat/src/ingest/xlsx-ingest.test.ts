@@ -375,6 +375,33 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
+  it("reads a cell's number format from the workbook's numFmts, not from a conditional format (dxf) that reuses its id", async () => {
+    const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+    const path = await fx.file(
+      'dxf-ids.xlsx',
+      zipArchive([
+        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+        { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
+        {
+          name: 'xl/styles.xml',
+          data: Buffer.from(
+            `<styleSheet ${ns}><numFmts count="2"><numFmt numFmtId="164" formatCode="0.0%"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="165"/></cellXfs>` +
+              '<dxfs count="2"><dxf><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></dxf><dxf><numFmt numFmtId="165" formatCode="0.00"/></dxf></dxfs></styleSheet>',
+          ),
+        },
+        {
+          name: 'xl/worksheets/sheet1.xml',
+          data: Buffer.from(
+            `<worksheet ${ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>share</t></is></c><c r="B1" t="inlineStr"><is><t>day</t></is></c></row>` +
+              '<row r="2"><c r="A2" s="1"><v>0.25</v></c><c r="B2" s="2"><v>45292</v></c></row></sheetData></worksheet>',
+          ),
+        },
+      ]),
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_dxf')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT share, CAST(day AS VARCHAR) AS day FROM bronze.xl_dxf')).toEqual([{ share: 0.25, day: '2024-01-01 00:00:00' }]);
+  });
+
   it('reports its reading progress in bytes of the file while it reads a large sheet', async () => {
     const path = await workbookFile('progress.xlsx', (wb) => {
       const sheet = wb.addWorksheet('S');

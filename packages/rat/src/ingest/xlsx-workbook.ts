@@ -162,17 +162,21 @@ async function readSharedStrings(path: string, display: string, entry: ZipEntry)
 function parseDateStyles(stylesXml: string, display: string): (TimeFormat | undefined)[] {
   const formats = new Map<number, string>();
   const styles: number[] = [];
+  // Only the workbook's own formats: a conditional format's (`<dxfs>`) may reuse an id for another format (openpyxl keeps a dxf's id while it renumbers numFmts).
+  let inNumFmts = false;
   let inCellXfs = false;
   const scanner = new XmlScanner(
     {
       wantText: false,
       open(name, source, start, end) {
-        if (name === 'numFmt') formats.set(Number(attributeIn(source, start, end, 'numFmtId')), attributeIn(source, start, end, 'formatCode') ?? '');
+        if (name === 'numFmt' && inNumFmts) formats.set(Number(attributeIn(source, start, end, 'numFmtId')), attributeIn(source, start, end, 'formatCode') ?? '');
+        else if (name === 'numFmts') inNumFmts = true;
         else if (name === 'cellXfs') inCellXfs = true;
         else if (name === 'xf' && inCellXfs) styles.push(Number(attributeIn(source, start, end, 'numFmtId') ?? 0));
       },
       close(name) {
-        if (name === 'cellXfs') inCellXfs = false;
+        if (name === 'numFmts') inNumFmts = false;
+        else if (name === 'cellXfs') inCellXfs = false;
       },
       text() {},
     },
