@@ -250,6 +250,18 @@ describe('Excel .xlsx', () => {
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'xl_missing' })).toBe(false);
   });
 
+  it('takes a number past the last sheet as a sheet name (--sheet 2024 in a workbook of year sheets), and says when it is neither', async () => {
+    const path = await workbookFile('years.xlsx', (wb) => {
+      wb.addWorksheet('2023').addRows([['year'], [2023]]);
+      wb.addWorksheet('2024').addRows([['year'], [2024]]);
+    });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_years', { sheet: 2024 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: '2024' });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_years', { sheet: 1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: '2023' });
+    expect(await fx.rat.query('SELECT year FROM bronze.xl_years ORDER BY year')).toEqual([{ year: 2023 }, { year: 2024 }]);
+    const missing = await fx.ingestion.ingest(path, 'bronze.xl_years', { sheet: 2025 });
+    expect(missing.files[0]!.error).toContain(`${path}: the workbook has no sheet 2025 by position or by name (sheets: 1 "2023", 2 "2024")`);
+  });
+
   it('says a sheet is empty and names the others, and tells an empty header row from an empty sheet', async () => {
     const path = await workbookFile('empty-first.xlsx', (wb) => {
       wb.addWorksheet('Empty');

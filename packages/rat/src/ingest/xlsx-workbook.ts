@@ -57,14 +57,15 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const sheets = parseSheets(workbookXml, rels);
   if (sheets.length === 0) throw invalid(display, 'not an Excel workbook: xl/workbook.xml lists no sheets');
   // By default the first sheet the user sees with cells in it: hidden helper sheets and chart sheets come before the data often enough.
+  const named = (name: string) => sheets.find((s) => s.name === name) ?? sheets.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  // A number past the last sheet may still be a name (`--sheet 2024` in a workbook of year sheets): the CLI cannot tell the two apart.
   const wanted =
-    typeof sheet === 'number'
-      ? sheets[sheet - 1]
-      : sheet === undefined
-        ? (sheets.find((s) => !s.hidden && !s.chart) ?? sheets[0])
-        : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
+    typeof sheet === 'number' ? (sheets[sheet - 1] ?? named(String(sheet))) : sheet === undefined ? (sheets.find((s) => !s.hidden && !s.chart) ?? sheets[0]) : named(sheet);
   const list = sheets.map((s) => `${s.index} "${s.name}"`).join(', ');
-  if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
+  if (!wanted) {
+    const asked = typeof sheet === 'number' ? `${sheet} by position or by name` : JSON.stringify(sheet);
+    throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${asked} (sheets: ${list})`);
+  }
   const sheetEntry = byName.get(wanted.part);
   if (!sheetEntry) throw invalid(display, `sheet "${wanted.name}" points to ${wanted.part}, which the archive does not hold`);
   // By the type's last segment: transitional files say http://schemas.openxmlformats.org/..., Strict ones http://purl.oclc.org/ooxml/....
