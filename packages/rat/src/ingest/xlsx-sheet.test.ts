@@ -151,6 +151,13 @@ describe('SheetReader', () => {
     expect(rows[0]!.values).toEqual(['n/a', 1e12, 'yes', 'someday']);
   });
 
+  it('reads a number cell holding only blanks as empty, not as 0', () => {
+    const { rows } = read('<row r="1"><c r="A1"><v> </v></c><c r="B1"><v>0</v></c><c r="C1"><v> 0 </v></c><c r="D1" s="1"><v>\n</v></c><c r="E1"><v>7</v></c></row>');
+    // Empty cells are holes: only B1, C1 and E1 hold a value.
+    expect(Object.keys(rows[0]!.values)).toEqual(['1', '2', '4']);
+    expect(rows[0]!.values).toEqual([undefined, 0, 0, undefined, 7]);
+  });
+
   it('collects merged ranges after the rows and ignores what follows them', () => {
     const tail = '<mergeCells count="2"><mergeCell ref="A1:C1"/><mergeCell ref="B2:B3"/></mergeCells><conditionalFormatting sqref="A1"><cfRule type="expression"><formula>A1&gt;0</formula></cfRule></conditionalFormatting><extLst><broken></extLst>';
     const { merges } = read('<row r="1"><c><v>1</v></c></row>', { tail });

@@ -178,6 +178,8 @@ export class SheetReader {
         if (raw === undefined || raw === '') return undefined;
         const number = Number(raw);
         if (!Number.isFinite(number)) return decodeText(raw).trim() || undefined;
+        // Number() reads blank text as 0: a `<v> </v>` holds no value, not a zero.
+        if (number === 0 && raw.trim() === '') return undefined;
         const shown = this.workbook.dateStyles[this.style];
         if (shown === undefined) return number;
         if (shown === 'elapsed') return elapsedText(number);
