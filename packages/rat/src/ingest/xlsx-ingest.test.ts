@@ -414,6 +414,15 @@ describe('Excel .xlsx', () => {
     expect(await fx.rat.query('SELECT share, CAST(day AS VARCHAR) AS day FROM bronze.xl_dxf')).toEqual([{ share: 0.25, day: '2024-01-01 00:00:00' }]);
   });
 
+  it('finds a sheet whose relationship target steps up from xl/ (../xl/worksheets/data.xml)', async () => {
+    const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+    const rels = RELS_XML.replace('Target="worksheets/sheet1.xml"', 'Target="../xl/worksheets/data.xml"');
+    const sheet = `<worksheet ${ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row><row r="2"><c r="A2"><v>5</v></c></row></sheetData></worksheet>`;
+    const path = await fx.file('up.xlsx', zipArchive([{ name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) }, { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(rels) }, { name: 'xl/worksheets/data.xml', data: Buffer.from(sheet) }]));
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_up')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id FROM bronze.xl_up')).toEqual([{ id: 5 }]);
+  });
+
   it('reports its reading progress in bytes of the file while it reads a large sheet', async () => {
     const path = await workbookFile('progress.xlsx', (wb) => {
       const sheet = wb.addWorksheet('S');

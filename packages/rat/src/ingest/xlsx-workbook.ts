@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { checkDeclared, inflateEntry, invalid, readPart, readZipDirectory, type ZipEntry } from './xlsx-archive.js';
 import { InputFileError } from './input-file-error.js';
 import { attribute, attributeIn, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
@@ -96,7 +97,8 @@ function relationships(relsXml: string): Map<string, Relationship> {
     const id = attribute(tag, 'Id');
     const target = attribute(tag, 'Target');
     if (id === undefined || target === undefined) continue;
-    out.set(id, { type: attribute(tag, 'Type') ?? '', target: target.startsWith('/') ? target.slice(1) : `xl/${target.replace(/^\.\//, '')}` });
+    // Relative to xl/, `../` steps included (`../xl/worksheets/sheet1.xml`).
+    out.set(id, { type: attribute(tag, 'Type') ?? '', target: target.startsWith('/') ? target.slice(1) : posix.normalize(`xl/${target}`) });
   }
   return out;
 }
