@@ -414,6 +414,30 @@ describe('Excel .xlsx', () => {
     expect(await fx.rat.query('SELECT share, CAST(day AS VARCHAR) AS day FROM bronze.xl_dxf')).toEqual([{ share: 0.25, day: '2024-01-01 00:00:00' }]);
   });
 
+  it('reads the East Asian built-in formats that show a time of day (32: ja-JP h"時"mm"分") as TIME, and those that show a month (34 in ja-JP) as dates', async () => {
+    const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+    const path = await fx.file(
+      'ja-jp.xlsx',
+      zipArchive([
+        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+        { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
+        // Built-in ids are not listed in numFmts: the locale that wrote the file defines them.
+        { name: 'xl/styles.xml', data: Buffer.from(`<styleSheet ${ns}><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="32"/><xf numFmtId="34"/><xf numFmtId="33"/></cellXfs></styleSheet>`) },
+        {
+          name: 'xl/worksheets/sheet1.xml',
+          data: Buffer.from(
+            `<worksheet ${ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>start</t></is></c><c r="B1" t="inlineStr"><is><t>month</t></is></c><c r="C1" t="inlineStr"><is><t>finish</t></is></c></row>` +
+              '<row r="2"><c r="A2" s="1"><v>0.5625</v></c><c r="B2" s="2"><v>45292</v></c><c r="C2" s="3"><v>0</v></c></row></sheetData></worksheet>',
+          ),
+        },
+      ]),
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_ja')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT CAST(start AS VARCHAR) AS start, CAST(month AS VARCHAR) AS month, CAST(finish AS VARCHAR) AS finish FROM bronze.xl_ja')).toEqual([
+      { start: '13:30:00', month: '2024-01-01 00:00:00', finish: '00:00:00' },
+    ]);
+  });
+
   it('finds a sheet whose relationship target steps up from xl/ (../xl/worksheets/data.xml)', async () => {
     const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
     const rels = RELS_XML.replace('Target="worksheets/sheet1.xml"', 'Target="../xl/worksheets/data.xml"');

@@ -200,11 +200,14 @@ function parseDateStyles(stylesXml: string, display: string): (TimeFormat | unde
 /**
  * Built-in number formats that show a date or time (ECMA-376 part 1, 18.8.30): 14-17 and 22 dates,
  * 18-21 (`h:mm AM/PM`, `h:mm:ss`), 45 (`mm:ss`) and 47 (`mmss.0`) times of day, 46 (`[h]:mm:ss`)
- * elapsed time; 27-36 and 50-58 in the East Asian locales that define them (read as dates).
+ * elapsed time; 27-36 and 50-58 in the East Asian locales that define them. Those differ by locale:
+ * 32 and 33 are times of day in all of them (ja-JP `h"時"mm"分"`, zh-CN `h"时"mm"分"`, ko-KR
+ * `h"시" mm"분"`), 34, 35, 55 and 56 in Chinese (`上午/下午h"时"mm"分"`) but months and days in
+ * Japanese: read as times of day, a serial under one day is a time and any other keeps its date.
  */
 const BUILTIN_TIME_FORMATS = new Map<number, TimeFormat>([
-  ...[14, 15, 16, 17, 22, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 50, 51, 52, 53, 54, 55, 56, 57, 58].map((id) => [id, 'date'] as const),
-  ...[18, 19, 20, 21, 45, 47].map((id) => [id, 'time'] as const),
+  ...[14, 15, 16, 17, 22, 27, 28, 29, 30, 31, 36, 50, 51, 52, 53, 54, 57, 58].map((id) => [id, 'date'] as const),
+  ...[18, 19, 20, 21, 32, 33, 34, 35, 45, 47, 55, 56].map((id) => [id, 'time'] as const),
   [46, 'elapsed'],
 ]);
 
