@@ -63,6 +63,21 @@ function zipArchive(entries: { name: string; data: Buffer; claimedSize?: number;
 
 const WORKBOOK_XML = '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>';
 const RELS_XML = '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>';
+const MAIN_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+
+/** A one-sheet workbook written by hand from its styles.xml body and sheetData rows: a header row of `names`, then `rows`. */
+function styledWorkbook(name: string, styles: string, names: string[], rows: string): Promise<string> {
+  const header = names.map((n, i) => `<c r="${String.fromCharCode(65 + i)}1" t="inlineStr"><is><t>${n}</t></is></c>`).join('');
+  return fx.file(
+    name,
+    zipArchive([
+      { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+      { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
+      { name: 'xl/styles.xml', data: Buffer.from(`<styleSheet ${MAIN_NS}>${styles}</styleSheet>`) },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.from(`<worksheet ${MAIN_NS}><sheetData><row r="1">${header}</row>${rows}</sheetData></worksheet>`) },
+    ]),
+  );
+}
 
 describe('Excel .xlsx', () => {
   it('reads a sheet by name with typed values: dates as timestamps, numbers, booleans, rich text and formula results', async () => {
@@ -388,49 +403,24 @@ describe('Excel .xlsx', () => {
   });
 
   it("reads a cell's number format from the workbook's numFmts, not from a conditional format (dxf) that reuses its id", async () => {
-    const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
-    const path = await fx.file(
+    const path = await styledWorkbook(
       'dxf-ids.xlsx',
-      zipArchive([
-        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
-        { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
-        {
-          name: 'xl/styles.xml',
-          data: Buffer.from(
-            `<styleSheet ${ns}><numFmts count="2"><numFmt numFmtId="164" formatCode="0.0%"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="165"/></cellXfs>` +
-              '<dxfs count="2"><dxf><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></dxf><dxf><numFmt numFmtId="165" formatCode="0.00"/></dxf></dxfs></styleSheet>',
-          ),
-        },
-        {
-          name: 'xl/worksheets/sheet1.xml',
-          data: Buffer.from(
-            `<worksheet ${ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>share</t></is></c><c r="B1" t="inlineStr"><is><t>day</t></is></c></row>` +
-              '<row r="2"><c r="A2" s="1"><v>0.25</v></c><c r="B2" s="2"><v>45292</v></c></row></sheetData></worksheet>',
-          ),
-        },
-      ]),
+      '<numFmts count="2"><numFmt numFmtId="164" formatCode="0.0%"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="165"/></cellXfs>' +
+        '<dxfs count="2"><dxf><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></dxf><dxf><numFmt numFmtId="165" formatCode="0.00"/></dxf></dxfs>',
+      ['share', 'day'],
+      '<row r="2"><c r="A2" s="1"><v>0.25</v></c><c r="B2" s="2"><v>45292</v></c></row>',
     );
     expect((await fx.ingestion.ingest(path, 'bronze.xl_dxf')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
     expect(await fx.rat.query('SELECT share, CAST(day AS VARCHAR) AS day FROM bronze.xl_dxf')).toEqual([{ share: 0.25, day: '2024-01-01 00:00:00' }]);
   });
 
   it('reads the East Asian built-in formats that show a time of day (32: ja-JP h"時"mm"分") as TIME, and those that show a month (34 in ja-JP) as dates', async () => {
-    const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
-    const path = await fx.file(
+    // Built-in ids are not listed in numFmts: the locale that wrote the file defines them.
+    const path = await styledWorkbook(
       'ja-jp.xlsx',
-      zipArchive([
-        { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
-        { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
-        // Built-in ids are not listed in numFmts: the locale that wrote the file defines them.
-        { name: 'xl/styles.xml', data: Buffer.from(`<styleSheet ${ns}><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="32"/><xf numFmtId="34"/><xf numFmtId="33"/></cellXfs></styleSheet>`) },
-        {
-          name: 'xl/worksheets/sheet1.xml',
-          data: Buffer.from(
-            `<worksheet ${ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>start</t></is></c><c r="B1" t="inlineStr"><is><t>month</t></is></c><c r="C1" t="inlineStr"><is><t>finish</t></is></c></row>` +
-              '<row r="2"><c r="A2" s="1"><v>0.5625</v></c><c r="B2" s="2"><v>45292</v></c><c r="C2" s="3"><v>0</v></c></row></sheetData></worksheet>',
-          ),
-        },
-      ]),
+      '<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="32"/><xf numFmtId="34"/><xf numFmtId="33"/></cellXfs>',
+      ['start', 'month', 'finish'],
+      '<row r="2"><c r="A2" s="1"><v>0.5625</v></c><c r="B2" s="2"><v>45292</v></c><c r="C2" s="3"><v>0</v></c></row>',
     );
     expect((await fx.ingestion.ingest(path, 'bronze.xl_ja')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
     expect(await fx.rat.query('SELECT CAST(start AS VARCHAR) AS start, CAST(month AS VARCHAR) AS month, CAST(finish AS VARCHAR) AS finish FROM bronze.xl_ja')).toEqual([
