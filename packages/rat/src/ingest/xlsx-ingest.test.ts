@@ -490,6 +490,15 @@ describe('Excel .xlsx', () => {
       await expectRefused('plain.xlsx', zipArchive([{ name: 'readme.txt', data: Buffer.from('hello') }]), /not an Excel workbook: the zip archive has no xl\/workbook\.xml \(it holds 1 entry: readme\.txt\)/);
     });
 
+    it('refuses an Excel binary workbook (.xlsb) as one, saying to save it as .xlsx', async () => {
+      const xlsb = zipArchive([
+        { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+        { name: 'xl/workbook.bin', data: Buffer.from([0x83, 0x01, 0x00]) },
+        { name: 'xl/worksheets/sheet1.bin', data: Buffer.from([0x81, 0x01, 0x00]) },
+      ]);
+      await expectRefused('book.xlsb', xlsb, /not an \.xlsx workbook: this is an Excel binary workbook \(\.xlsb\), which rat does not read; save it as \.xlsx/);
+    });
+
     it('refuses a zip bomb by its central directory before inflating it', async () => {
       const zeros = Buffer.alloc(64 * 1024 * 1024);
       const bomb = zipArchive([

@@ -49,6 +49,7 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const byName = new Map(entries.map((e) => [e.name, e]));
   const workbookEntry = byName.get('xl/workbook.xml');
   if (!workbookEntry) {
+    if (byName.has('xl/workbook.bin')) throw invalid(display, 'not an .xlsx workbook: this is an Excel binary workbook (.xlsb), which rat does not read; save it as .xlsx');
     const names = entries.slice(0, 5).map((e) => e.name).join(', ');
     throw invalid(display, `not an Excel workbook: the zip archive has no xl/workbook.xml (it holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}${names ? `: ${names}` : ''})`);
   }
