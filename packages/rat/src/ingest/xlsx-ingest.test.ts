@@ -132,6 +132,17 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
+  it('names columns headed by date-times by day and time, so hourly columns stay apart; a day alone names by the day', async () => {
+    const path = await workbookFile('hourly.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Hourly');
+      const header = sheet.addRow(['site', new Date(Date.UTC(2024, 0, 1, 8)), new Date(Date.UTC(2024, 0, 1, 9, 30)), new Date(Date.UTC(2024, 0, 2))]);
+      for (const column of [2, 3, 4]) header.getCell(column).numFmt = 'yyyy-mm-dd hh:mm';
+      sheet.addRow(['north', 1, 2, 3]);
+    });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_hourly')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.xl_hourly')).toEqual([{ site: 'north', _2024_01_01_08_00_00: 1, _2024_01_01_09_30_00: 2, _2024_01_02: 3 }]);
+  });
+
   it('keeps header names alike but for case apart by their spelling, whatever their order, as a CSV file does', async () => {
     const workbook = (name: string, header: string[], row: unknown[]) => workbookFile(name, (wb) => wb.addWorksheet('S').addRows([header, row]));
     // `amount` keeps its name and `Amount` is amount_2 in each file: by position, the second file would swap their values.
