@@ -212,7 +212,8 @@ export class RowSink {
    */
   async rejectCells(line: number, reason: string, values: readonly unknown[]): Promise<void> {
     this.rejected++;
-    const text = `${JSON.stringify({ line, reason })},${describeRow(values)}\n`;
+    // Dates as the naive timestamps the rows hold (a Date's own JSON ends in Z, which a TIMESTAMP column refuses on replay).
+    const text = `${JSON.stringify({ line, reason })},${describeRow(values.map((v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? formatTimestamp(v) : v)))}\n`;
     if (text.length > this.longest) this.longest = text.length;
     this.cellRejectsOut ??= createWriteStream(this.cellRejectsPath);
     await write(this.cellRejectsOut, text);

@@ -204,22 +204,23 @@ describe('Excel .xlsx', () => {
     // A table whose `day` is text takes the refused serial as it is written; the header names `day` only through a merge that follows the rows.
     const text = await workbookFile('days-text.xlsx', (wb) => {
       const sheet = wb.addWorksheet('Days');
-      sheet.addRow(['serial', 'day', 'note']);
-      sheet.addRow([1, 'unknown', 'text']);
+      sheet.addRow(['serial', 'day', 'note', 'seen']);
+      sheet.addRow([1, 'unknown', 'text', new Date(Date.UTC(2024, 0, 1, 12))]);
     });
     expect((await fx.ingestion.ingest(text, 'bronze.xl_replay')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
     const zero = await workbookFile('days-zero.xlsx', (wb) => {
       const sheet = wb.addWorksheet('Days');
-      sheet.addRow(['serial', 'day']);
+      sheet.addRow(['serial', 'day', null, 'seen']);
       sheet.mergeCells('B1:C1');
-      sheet.addRow([0, 0, 'late']).getCell(2).numFmt = 'yyyy-mm-dd';
+      sheet.addRow([0, 0, 'late', new Date(Date.UTC(2024, 0, 2, 18))]).getCell(2).numFmt = 'yyyy-mm-dd';
     });
     expect((await fx.ingestion.ingest(zero, 'bronze.xl_replay')).files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1 });
-    expect(await fx.rat.query(`SELECT line, raw FROM bronze.xl_replay__rejects`)).toEqual([{ line: 2, raw: '{"serial":0,"day":0,"day_2":"late"}' }]);
+    // A date as the naive timestamp the table holds, not as JavaScript's ISO text with a Z a TIMESTAMP column refuses.
+    expect(await fx.rat.query(`SELECT line, raw FROM bronze.xl_replay__rejects`)).toEqual([{ line: 2, raw: '{"serial":0,"day":0,"day_2":"late","seen":"2024-01-02 18:00:00.000"}' }]);
     expect(await fx.ingestion.replayRejects('bronze.xl_replay')).toMatchObject({ replayed: 1, stillRejected: 0 });
-    expect(await fx.rat.query('SELECT serial, day, day_2 FROM bronze.xl_replay ORDER BY serial')).toEqual([
-      { serial: 0, day: '0', day_2: 'late' },
-      { serial: 1, day: 'unknown', day_2: null },
+    expect(await fx.rat.query('SELECT serial, day, day_2, CAST(seen AS VARCHAR) AS seen FROM bronze.xl_replay ORDER BY serial')).toEqual([
+      { serial: 0, day: '0', day_2: 'late', seen: '2024-01-02 18:00:00' },
+      { serial: 1, day: 'unknown', day_2: null, seen: '2024-01-01 12:00:00' },
     ]);
   });
 
