@@ -119,8 +119,8 @@ describe('SheetReader', () => {
         number: 2,
         values: [0, 0.5, -1, -0.25, new Date(Date.UTC(1900, 0, 1))],
         problems: [
-          'cell A2: 0 in a date format is 1900-01-00, a day that does not exist (Excel shows a zero date so, often a formula over an empty cell); a time of day alone takes a time format such as hh:mm; correct the cell in the workbook',
-          'cell B2: 0.5 in a date format is 1900-01-00, a day that does not exist (Excel shows a zero date so, often a formula over an empty cell); a time of day alone takes a time format such as hh:mm; correct the cell in the workbook',
+          'cell A2: 0 in a date format is 1900-01-00, a day that does not exist (the zero date Excel shows for a date formula over an empty cell); a time of day alone takes a time format such as hh:mm; correct the cell in the workbook',
+          'cell B2: 0.5 in a date format is 1900-01-00, a day that does not exist (the zero date Excel shows for a date formula over an empty cell); a time of day alone takes a time format such as hh:mm; correct the cell in the workbook',
           'cell C2: -1 in a date format is before 1900-01-01, the first day of the 1900 date system (Excel shows ####); correct the cell in the workbook',
           'cell D2: -0.25 in a date format is before 1900-01-01, the first day of the 1900 date system (Excel shows ####); correct the cell in the workbook',
         ],

@@ -189,7 +189,7 @@ export class SheetReader {
         if (!this.workbook.date1904) {
           // Days Excel's 1900 system cannot show as a date (ECMA-376 part 1, 18.17.4.1): loaded as some other day, they would change without a word.
           if (number >= 60 && number < 61) return this.refuse(number, "is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error)");
-          if (number >= 0 && number < 1) return this.refuse(number, 'is 1900-01-00, a day that does not exist (Excel shows a zero date so, often a formula over an empty cell); a time of day alone takes a time format such as hh:mm');
+          if (number >= 0 && number < 1) return this.refuse(number, 'is 1900-01-00, a day that does not exist (the zero date Excel shows for a date formula over an empty cell); a time of day alone takes a time format such as hh:mm');
           if (number < 0) return this.refuse(number, 'is before 1900-01-01, the first day of the 1900 date system (Excel shows ####)');
         }
         return serialDate(number, this.workbook.date1904) ?? number;
