@@ -165,7 +165,7 @@ export class RowSink {
         json = JSON.stringify(value);
         kind = 'varchar';
       } else if (value instanceof Date && !Number.isNaN(value.getTime())) {
-        json = `"${formatTimestamp(value)}"`;
+        json = `"${timestampText(value)}"`;
         kind = 'timestamp';
       } else if (value instanceof TimeOfDay) {
         json = `"${value.toString()}"`;
@@ -213,7 +213,7 @@ export class RowSink {
   async rejectCells(line: number, reason: string, values: readonly unknown[]): Promise<void> {
     this.rejected++;
     // Dates as the naive timestamps the rows hold (a Date's own JSON ends in Z, which a TIMESTAMP column refuses on replay).
-    const text = `${JSON.stringify({ line, reason })},${describeRow(values.map((v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? formatTimestamp(v) : v)))}\n`;
+    const text = `${JSON.stringify({ line, reason })},${describeRow(values.map((v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? timestampText(v) : v)))}\n`;
     if (text.length > this.longest) this.longest = text.length;
     this.cellRejectsOut ??= createWriteStream(this.cellRejectsPath);
     await write(this.cellRejectsOut, text);
@@ -412,6 +412,16 @@ export function formatTimestamp(date: Date): string {
   const seconds = Math.floor(rest / 1000);
   const millis = rest - seconds * 1000;
   return `${year}-${two(month)}-${two(day)} ${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+}
+
+/**
+ * formatTimestamp without a zero fraction (`2024-01-01 00:00:00`), as DuckDB casts a TIMESTAMP to
+ * text: a sheet's date in a column that other cells make text reads as the same date loaded into a
+ * text column from a file of dates only, so one filter finds both.
+ */
+export function timestampText(date: Date): string {
+  const text = formatTimestamp(date);
+  return text.endsWith('.000') ? text.slice(0, -4) : text;
 }
 
 function two(n: number): string {

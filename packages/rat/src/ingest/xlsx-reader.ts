@@ -2,7 +2,7 @@ import { uniqueName } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import type { StageContext, StagedFile } from './staged-file.js';
-import { formatTimestamp, RowSink } from './staged-rows.js';
+import { RowSink, timestampText } from './staged-rows.js';
 import { inflateEntry } from './xlsx-archive.js';
 import { type MergedRange, SheetReader } from './xlsx-sheet.js';
 import { openWorkbook, type WorkbookSheet } from './xlsx-workbook.js';
@@ -108,6 +108,6 @@ function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<
 function headerText(value: unknown): string {
   if (value === undefined || value === null) return '';
   // A day names its column by the day; one with a time of day (hourly columns, `yyyy-mm-dd hh:mm`) keeps the time, or every hour of a day would be one name.
-  if (value instanceof Date) return value.getTime() % 86_400_000 === 0 ? value.toISOString().slice(0, 10) : formatTimestamp(value).replace(/\.000$/, '');
+  if (value instanceof Date) return value.getTime() % 86_400_000 === 0 ? value.toISOString().slice(0, 10) : timestampText(value);
   return String(value).trim();
 }
