@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { quoteIdent, quoteFilePath, quoteString } from '../engine/duckdb.js';
 import { civilFromDays } from '../iceberg/calendar.js';
 import { mapColumnNames } from './column-names.js';
@@ -71,6 +72,11 @@ export class RowSink {
   private typed: Column[] | undefined;
   /** Positional columns (`addCells`): column n at index n-1, named at the end with `nameCells`. */
   private readonly cells: Column[] = [];
+  /** The name `nameCells` gave each positional column (index n-1), for the quarantined rows' values. */
+  private cellNames: string[] = [];
+  /** Positional rows sent to the quarantine (`rejectCells`): kept by position until `nameCells` names the columns. */
+  private cellRejectsOut: WriteStream | undefined;
+  private readonly cellRejectsPath: string;
   private readonly rowsPath: string;
   private readonly rejectsPath: string;
   private readonly rowsOut: WriteStream;
@@ -88,6 +94,7 @@ export class RowSink {
   ) {
     this.rowsPath = join(ctx.scratchDir, `${ctx.id}-rows.ndjson`);
     this.rejectsPath = join(ctx.scratchDir, `${ctx.id}-row-rejects.ndjson`);
+    this.cellRejectsPath = join(ctx.scratchDir, `${ctx.id}-cell-rejects.ndjson`);
     this.rowsOut = createWriteStream(this.rowsPath);
     this.rejectsOut = createWriteStream(this.rejectsPath);
   }
@@ -158,7 +165,7 @@ export class RowSink {
         json = JSON.stringify(value);
         kind = 'varchar';
       } else if (value instanceof Date && !Number.isNaN(value.getTime())) {
-        json = `"${formatTimestamp(value)}"`;
+        json = `"${timestampText(value)}"`;
         kind = 'timestamp';
       } else if (value instanceof TimeOfDay) {
         json = `"${value.toString()}"`;
@@ -166,7 +173,7 @@ export class RowSink {
       } else {
         const encoded = encodeValue(value);
         if ('problem' in encoded) {
-          await this.reject(line, `column ${i + 1}: ${encoded.problem}`, describeRow(values));
+          await this.rejectCells(line, `column ${i + 1}: ${encoded.problem}`, values);
           return;
         }
         if (encoded.kind === 'null') continue;
@@ -188,10 +195,45 @@ export class RowSink {
   nameCells(names: readonly string[], extraName: (column: number) => string): void {
     while (this.cells.length < names.length) this.cells.push(newColumn(this.cells.length + 1));
     this.columns = new Map();
+    this.cellNames = [];
     this.cells.forEach((column, i) => {
-      if (i < names.length) this.columns.set(names[i]!, column);
-      else if (column.kind !== 'null') this.columns.set(extraName(i + 1), column);
+      const name = i < names.length ? names[i]! : column.kind !== 'null' ? extraName(i + 1) : undefined;
+      if (name === undefined) return;
+      this.columns.set(name, column);
+      this.cellNames[i] = name;
     });
+  }
+
+  /**
+   * Sends a row of positional values (`addCells`) to the quarantine. Its raw values are keyed by
+   * their column names, as every reader's are, so the quarantine says which column held what and a
+   * replay can load them; the names come only with `nameCells`, so the row waits by position in a
+   * scratch file of its own until `stage()`.
+   */
+  async rejectCells(line: number, reason: string, values: readonly unknown[]): Promise<void> {
+    this.rejected++;
+    // Dates as the naive timestamps the rows hold (a Date's own JSON ends in Z, which a TIMESTAMP column refuses on replay).
+    const text = `${JSON.stringify({ line, reason })},${describeRow(values.map((v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? timestampText(v) : v)))}\n`;
+    if (text.length > this.longest) this.longest = text.length;
+    this.cellRejectsOut ??= createWriteStream(this.cellRejectsPath);
+    await write(this.cellRejectsOut, text);
+  }
+
+  /** The positional quarantined rows into the rejects file, each value under its column's name (a column no header names: `column_<n>`). */
+  private async nameCellRejects(): Promise<void> {
+    if (!this.cellRejectsOut) return;
+    await close(this.cellRejectsOut);
+    const lines = createInterface({ input: createReadStream(this.cellRejectsPath, 'utf8'), crlfDelay: Infinity });
+    for await (const text of lines) {
+      const [{ line, reason }, values] = JSON.parse(`[${text}]`) as [{ line: number; reason: string }, unknown[]];
+      const raw: Record<string, unknown> = {};
+      values.forEach((value, i) => {
+        if (value !== null) raw[this.cellNames[i] ?? `column_${i + 1}`] = value;
+      });
+      const out = `${JSON.stringify({ line, reason, raw: JSON.stringify(raw) })}\n`;
+      if (out.length > this.longest) this.longest = out.length;
+      await write(this.rejectsOut, out);
+    }
   }
 
   private async push(text: string, line: number): Promise<void> {
@@ -219,7 +261,7 @@ export class RowSink {
   /** Closes the scratch files without staging (after a failure). */
   async abort(): Promise<void> {
     this.pending = '';
-    await Promise.all([close(this.rowsOut), close(this.rejectsOut)]);
+    await Promise.all([close(this.rowsOut), close(this.rejectsOut), ...(this.cellRejectsOut ? [close(this.cellRejectsOut)] : [])]);
   }
 
   /**
@@ -232,6 +274,7 @@ export class RowSink {
    */
   async stage(): Promise<StagedFile> {
     await this.flush();
+    await this.nameCellRejects();
     await this.abort();
     const { ctx, file } = this;
     const { duck, options } = ctx;
@@ -265,7 +308,7 @@ export class RowSink {
     const parquet = join(ctx.scratchDir, `${ctx.id}-rows.parquet`);
     const staged = await stageSelect(duck, { select: rows, table: relation, view, parquet, onDisk: true }, (sql) => ctx.onReadProgress(() => changesOnFile(duck, file, sql)));
     // Read once: the disk they take is not needed until the scratch directory goes.
-    await Promise.all([rm(this.rowsPath, { force: true }), rm(this.rejectsPath, { force: true })]);
+    await Promise.all([rm(this.rowsPath, { force: true }), rm(this.rejectsPath, { force: true }), rm(this.cellRejectsPath, { force: true })]);
     return { ...staged, columns: await stagedColumns(duck, staged.relation, mapping), hasLine: true, rejects, rejected: this.rejected, parse: { format: 'json' }, mapping };
   }
 }
@@ -369,6 +412,16 @@ export function formatTimestamp(date: Date): string {
   const seconds = Math.floor(rest / 1000);
   const millis = rest - seconds * 1000;
   return `${year}-${two(month)}-${two(day)} ${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+}
+
+/**
+ * formatTimestamp without a zero fraction (`2024-01-01 00:00:00`), as DuckDB casts a TIMESTAMP to
+ * text: a sheet's date in a column that other cells make text reads as the same date loaded into a
+ * text column from a file of dates only, so one filter finds both.
+ */
+export function timestampText(date: Date): string {
+  const text = formatTimestamp(date);
+  return text.endsWith('.000') ? text.slice(0, -4) : text;
 }
 
 function two(n: number): string {

@@ -63,6 +63,21 @@ function zipArchive(entries: { name: string; data: Buffer; claimedSize?: number;
 
 const WORKBOOK_XML = '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>';
 const RELS_XML = '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>';
+const MAIN_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+
+/** A one-sheet workbook written by hand from its styles.xml body and sheetData rows: a header row of `names`, then `rows`. */
+function styledWorkbook(name: string, styles: string, names: string[], rows: string): Promise<string> {
+  const header = names.map((n, i) => `<c r="${String.fromCharCode(65 + i)}1" t="inlineStr"><is><t>${n}</t></is></c>`).join('');
+  return fx.file(
+    name,
+    zipArchive([
+      { name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) },
+      { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(RELS_XML) },
+      { name: 'xl/styles.xml', data: Buffer.from(`<styleSheet ${MAIN_NS}>${styles}</styleSheet>`) },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.from(`<worksheet ${MAIN_NS}><sheetData><row r="1">${header}</row>${rows}</sheetData></worksheet>`) },
+    ]),
+  );
+}
 
 describe('Excel .xlsx', () => {
   it('reads a sheet by name with typed values: dates as timestamps, numbers, booleans, rich text and formula results', async () => {
@@ -115,6 +130,17 @@ describe('Excel .xlsx', () => {
       { region: 'North', sales: 1, sales_2: 2, column_4: 'x', region_2: 'N', note: 'ok' },
       { region: 'South', sales: 3, sales_2: 4, column_4: 'y', region_2: 'S', note: null },
     ]);
+  });
+
+  it('names columns headed by date-times by day and time, so hourly columns stay apart; a day alone names by the day', async () => {
+    const path = await workbookFile('hourly.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Hourly');
+      const header = sheet.addRow(['site', new Date(Date.UTC(2024, 0, 1, 8)), new Date(Date.UTC(2024, 0, 1, 9, 30)), new Date(Date.UTC(2024, 0, 2))]);
+      for (const column of [2, 3, 4]) header.getCell(column).numFmt = 'yyyy-mm-dd hh:mm';
+      sheet.addRow(['north', 1, 2, 3]);
+    });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_hourly')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT * EXCLUDE (_source_file, _ingested_at) FROM bronze.xl_hourly')).toEqual([{ site: 'north', _2024_01_01_08_00_00: 1, _2024_01_01_09_30_00: 2, _2024_01_02: 3 }]);
   });
 
   it('keeps header names alike but for case apart by their spelling, whatever their order, as a CSV file does', async () => {
@@ -170,7 +196,31 @@ describe('Excel .xlsx', () => {
       { serial: 61, day: '1900-03-01 00:00:00' },
     ]);
     expect(await fx.rat.query(`SELECT line, reason, raw FROM bronze.xl_1900__rejects WHERE file_path = ${quoteString(path)}`)).toEqual([
-      { line: 5, reason: `sheet "Old", cell B5: 60 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`, raw: '[60,60]' },
+      { line: 5, reason: `sheet "Old", cell B5: 60 in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`, raw: '{"serial":60,"day":60}' },
+    ]);
+  });
+
+  it('keeps a quarantined row\'s values under their column names, merged header included, so a replay can load them', async () => {
+    // A table whose `day` is text takes the refused serial as it is written; the header names `day` only through a merge that follows the rows.
+    const text = await workbookFile('days-text.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Days');
+      sheet.addRow(['serial', 'day', 'note', 'seen']);
+      sheet.addRow([1, 'unknown', 'text', new Date(Date.UTC(2024, 0, 1, 12))]);
+    });
+    expect((await fx.ingestion.ingest(text, 'bronze.xl_replay')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    const zero = await workbookFile('days-zero.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('Days');
+      sheet.addRow(['serial', 'day', null, 'seen']);
+      sheet.mergeCells('B1:C1');
+      sheet.addRow([0, 0, 'late', new Date(Date.UTC(2024, 0, 2, 18))]).getCell(2).numFmt = 'yyyy-mm-dd';
+    });
+    expect((await fx.ingestion.ingest(zero, 'bronze.xl_replay')).files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1 });
+    // A date as the naive timestamp the table holds, not as JavaScript's ISO text with a Z a TIMESTAMP column refuses.
+    expect(await fx.rat.query(`SELECT line, raw FROM bronze.xl_replay__rejects`)).toEqual([{ line: 2, raw: '{"serial":0,"day":0,"day_2":"late","seen":"2024-01-02 18:00:00"}' }]);
+    expect(await fx.ingestion.replayRejects('bronze.xl_replay')).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query('SELECT serial, day, day_2, CAST(seen AS VARCHAR) AS seen FROM bronze.xl_replay ORDER BY serial')).toEqual([
+      { serial: 0, day: '0', day_2: 'late', seen: '2024-01-02 18:00:00' },
+      { serial: 1, day: 'unknown', day_2: null, seen: '2024-01-01 12:00:00' },
     ]);
   });
 
@@ -193,8 +243,30 @@ describe('Excel .xlsx', () => {
     const types = await fx.rat.query<{ column_name: string; column_type: string }>('SELECT column_name, column_type FROM (DESCRIBE SELECT start, worked, mixed FROM bronze.xl_shifts)');
     expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual(['start TIME', 'worked VARCHAR', 'mixed VARCHAR']);
     expect(await fx.rat.query('SELECT CAST(start AS VARCHAR) AS start, worked, mixed FROM bronze.xl_shifts ORDER BY start')).toEqual([
-      { start: '06:00:00', worked: 'PT45M', mixed: '2024-01-01 00:00:00.000' },
+      { start: '06:00:00', worked: 'PT45M', mixed: '2024-01-01 00:00:00' },
       { start: '10:30:00', worked: 'PT36H', mixed: '08:15:30' },
+    ]);
+  });
+
+  it('writes a date in a column other cells make text as a date loaded into a text column reads (no zero milliseconds)', async () => {
+    const mixed = await workbookFile('dates-and-text.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('S');
+      sheet.addRow(['due']);
+      sheet.addRow([new Date(Date.UTC(2023, 2, 15))]).getCell(1).numFmt = 'yyyy-mm-dd';
+      sheet.addRow([new Date(Date.UTC(2023, 2, 16, 10, 30, 0, 250))]).getCell(1).numFmt = 'yyyy-mm-dd hh:mm:ss.000';
+      sheet.addRow(['n/a']);
+    });
+    const dates = await workbookFile('dates-only.xlsx', (wb) => {
+      const sheet = wb.addWorksheet('S');
+      sheet.addRow(['due']);
+      sheet.addRow([new Date(Date.UTC(2023, 2, 15))]).getCell(1).numFmt = 'yyyy-mm-dd';
+    });
+    expect((await fx.ingestion.ingest(mixed, 'bronze.xl_due')).files[0]).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect((await fx.ingestion.ingest(dates, 'bronze.xl_due')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query("SELECT due, count(*) AS n FROM bronze.xl_due GROUP BY due ORDER BY due")).toEqual([
+      { due: '2023-03-15 00:00:00', n: 2 },
+      { due: '2023-03-16 10:30:00.250', n: 1 },
+      { due: 'n/a', n: 1 },
     ]);
   });
 
@@ -225,6 +297,18 @@ describe('Excel .xlsx', () => {
     expect(report.files[0]!.status).toBe('failed');
     expect(report.files[0]!.error).toContain(`${path}: the workbook has no sheet "Gamma" (sheets: 1 "Alpha", 2 "Beta")`);
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'xl_missing' })).toBe(false);
+  });
+
+  it('takes a number past the last sheet as a sheet name (--sheet 2024 in a workbook of year sheets), and says when it is neither', async () => {
+    const path = await workbookFile('years.xlsx', (wb) => {
+      wb.addWorksheet('2023').addRows([['year'], [2023]]);
+      wb.addWorksheet('2024').addRows([['year'], [2024]]);
+    });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_years', { sheet: 2024 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: '2024' });
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_years', { sheet: 1 })).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, sheet: '2023' });
+    expect(await fx.rat.query('SELECT year FROM bronze.xl_years ORDER BY year')).toEqual([{ year: 2023 }, { year: 2024 }]);
+    const missing = await fx.ingestion.ingest(path, 'bronze.xl_years', { sheet: 2025 });
+    expect(missing.files[0]!.error).toContain(`${path}: the workbook has no sheet 2025 by position or by name (sheets: 1 "2023", 2 "2024")`);
   });
 
   it('says a sheet is empty and names the others, and tells an empty header row from an empty sheet', async () => {
@@ -352,6 +436,41 @@ describe('Excel .xlsx', () => {
     ]);
   });
 
+  it("reads a cell's number format from the workbook's numFmts, not from a conditional format (dxf) that reuses its id", async () => {
+    const path = await styledWorkbook(
+      'dxf-ids.xlsx',
+      '<numFmts count="2"><numFmt numFmtId="164" formatCode="0.0%"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="165"/></cellXfs>' +
+        '<dxfs count="2"><dxf><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></dxf><dxf><numFmt numFmtId="165" formatCode="0.00"/></dxf></dxfs>',
+      ['share', 'day'],
+      '<row r="2"><c r="A2" s="1"><v>0.25</v></c><c r="B2" s="2"><v>45292</v></c></row>',
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_dxf')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT share, CAST(day AS VARCHAR) AS day FROM bronze.xl_dxf')).toEqual([{ share: 0.25, day: '2024-01-01 00:00:00' }]);
+  });
+
+  it('reads the East Asian built-in formats that show a time of day (32: ja-JP h"時"mm"分") as TIME, and those that show a month (34 in ja-JP) as dates', async () => {
+    // Built-in ids are not listed in numFmts: the locale that wrote the file defines them.
+    const path = await styledWorkbook(
+      'ja-jp.xlsx',
+      '<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="32"/><xf numFmtId="34"/><xf numFmtId="33"/></cellXfs>',
+      ['start', 'month', 'finish'],
+      '<row r="2"><c r="A2" s="1"><v>0.5625</v></c><c r="B2" s="2"><v>45292</v></c><c r="C2" s="3"><v>0</v></c></row>',
+    );
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_ja')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(await fx.rat.query('SELECT CAST(start AS VARCHAR) AS start, CAST(month AS VARCHAR) AS month, CAST(finish AS VARCHAR) AS finish FROM bronze.xl_ja')).toEqual([
+      { start: '13:30:00', month: '2024-01-01 00:00:00', finish: '00:00:00' },
+    ]);
+  });
+
+  it('finds a sheet whose relationship target steps up from xl/ (../xl/worksheets/data.xml)', async () => {
+    const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+    const rels = RELS_XML.replace('Target="worksheets/sheet1.xml"', 'Target="../xl/worksheets/data.xml"');
+    const sheet = `<worksheet ${ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c></row><row r="2"><c r="A2"><v>5</v></c></row></sheetData></worksheet>`;
+    const path = await fx.file('up.xlsx', zipArchive([{ name: 'xl/workbook.xml', data: Buffer.from(WORKBOOK_XML) }, { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from(rels) }, { name: 'xl/worksheets/data.xml', data: Buffer.from(sheet) }]));
+    expect((await fx.ingestion.ingest(path, 'bronze.xl_up')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id FROM bronze.xl_up')).toEqual([{ id: 5 }]);
+  });
+
   it('reports its reading progress in bytes of the file while it reads a large sheet', async () => {
     const path = await workbookFile('progress.xlsx', (wb) => {
       const sheet = wb.addWorksheet('S');
@@ -403,6 +522,15 @@ describe('Excel .xlsx', () => {
 
     it('refuses a plain zip without a workbook', async () => {
       await expectRefused('plain.xlsx', zipArchive([{ name: 'readme.txt', data: Buffer.from('hello') }]), /not an Excel workbook: the zip archive has no xl\/workbook\.xml \(it holds 1 entry: readme\.txt\)/);
+    });
+
+    it('refuses an Excel binary workbook (.xlsb) as one, saying to save it as .xlsx', async () => {
+      const xlsb = zipArchive([
+        { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+        { name: 'xl/workbook.bin', data: Buffer.from([0x83, 0x01, 0x00]) },
+        { name: 'xl/worksheets/sheet1.bin', data: Buffer.from([0x81, 0x01, 0x00]) },
+      ]);
+      await expectRefused('book.xlsb', xlsb, /not an \.xlsx workbook: this is an Excel binary workbook \(\.xlsb\), which rat does not read; save it as \.xlsx/);
     });
 
     it('refuses a zip bomb by its central directory before inflating it', async () => {

@@ -2,7 +2,7 @@ import { uniqueName } from './column-names.js';
 import type { ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import type { StageContext, StagedFile } from './staged-file.js';
-import { describeRow, RowSink } from './staged-rows.js';
+import { RowSink, timestampText } from './staged-rows.js';
 import { inflateEntry } from './xlsx-archive.js';
 import { type MergedRange, SheetReader } from './xlsx-sheet.js';
 import { openWorkbook, type WorkbookSheet } from './xlsx-workbook.js';
@@ -38,7 +38,7 @@ export async function stageXlsx(ctx: StageContext, file: ProbedFile): Promise<St
         else if (line === headerRow) header = row.values;
         else {
           if (header === undefined) throw noHeader(file, sheet.name, headerRow);
-          if (row.problems) await sink.reject(line, `sheet "${sheet.name}", ${row.problems.join('; ')}`, describeRow(row.values));
+          if (row.problems) await sink.rejectCells(line, `sheet "${sheet.name}", ${row.problems.join('; ')}`, row.values);
           // A row of error cells only (#N/A) is a row of nulls, not an empty row.
           else if (row.values.length > 0 || row.errors) await sink.addCells(row.values, line);
         }
@@ -107,6 +107,7 @@ function headerNames(values: unknown[], merges: MergedRange[], aboveHeader: Map<
 
 function headerText(value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  // A day names its column by the day; one with a time of day (hourly columns, `yyyy-mm-dd hh:mm`) keeps the time, or every hour of a day would be one name.
+  if (value instanceof Date) return value.getTime() % 86_400_000 === 0 ? value.toISOString().slice(0, 10) : timestampText(value);
   return String(value).trim();
 }

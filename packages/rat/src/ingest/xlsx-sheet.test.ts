@@ -112,6 +112,25 @@ describe('SheetReader', () => {
     expect(read('<row r="1"><c s="1"><v>60</v></c></row>', { date1904: true }).rows[0]).toEqual({ number: 1, values: [new Date(Date.UTC(1904, 2, 1))] });
   });
 
+  it('refuses 1900-system serials below 1 in a date format (1900-01-00, before 1900-01-01): no day Excel shows, so none to load', () => {
+    const { rows } = read('<row r="2"><c r="A2" s="1"><v>0</v></c><c r="B2" s="1"><v>0.5</v></c><c r="C2" s="1"><v>-1</v></c><c r="D2" s="3"><v>-0.25</v></c><c r="E2" s="1"><v>1</v></c></row>');
+    expect(rows).toEqual([
+      {
+        number: 2,
+        values: [0, 0.5, -1, -0.25, new Date(Date.UTC(1900, 0, 1))],
+        problems: [
+          'cell A2: 0 in a date format is 1900-01-00, a day that does not exist (the zero date Excel shows for a date formula over an empty cell); a time of day alone takes a time format such as hh:mm; correct the cell in the workbook',
+          'cell B2: 0.5 in a date format is 1900-01-00, a day that does not exist (the zero date Excel shows for a date formula over an empty cell); a time of day alone takes a time format such as hh:mm; correct the cell in the workbook',
+          'cell C2: -1 in a date format is before 1900-01-01, the first day of the 1900 date system (Excel shows ####); correct the cell in the workbook',
+          'cell D2: -0.25 in a date format is before 1900-01-01, the first day of the 1900 date system (Excel shows ####); correct the cell in the workbook',
+        ],
+      },
+    ]);
+    // The 1904 system's day 0 is 1904-01-01; a time a hair under midnight is 00:00:00, as Excel shows it, not a day of 1900.
+    expect(read('<row r="1"><c s="1"><v>0.5</v></c><c s="3"><v>0.99999999999</v></c></row>', { date1904: true }).rows[0]!.values).toEqual([new Date(Date.UTC(1904, 0, 1, 12)), new TimeOfDay(0)]);
+    expect(read('<row r="1"><c s="3"><v>0.99999999999</v></c></row>').rows[0]!.values).toEqual([new TimeOfDay(0)]);
+  });
+
   it('reads a time format as a time of day and an elapsed-time format as an ISO 8601 duration', () => {
     const { rows } = read('<row r="1"><c s="3"><v>0.4375</v></c><c s="3"><v>0.5000029</v></c><c s="3"><v>45292.5</v></c><c s="4"><v>1.5</v></c><c s="4"><v>0.0000115740740740741</v></c><c s="4"><v>0</v></c></row>');
     // 10:30; 12:00:00.251; a whole date shown as a time keeps its date; 36 hours; one second; none.
@@ -130,6 +149,13 @@ describe('SheetReader', () => {
   it('never drops a value it cannot type: text in a number cell stays text, a date beyond a Date stays a number', () => {
     const { rows } = read('<row r="1"><c><v>n/a</v></c><c s="1"><v>1e12</v></c><c t="b"><v>yes</v></c><c t="d"><v>someday</v></c></row>');
     expect(rows[0]!.values).toEqual(['n/a', 1e12, 'yes', 'someday']);
+  });
+
+  it('reads a number cell holding only blanks as empty, not as 0', () => {
+    const { rows } = read('<row r="1"><c r="A1"><v> </v></c><c r="B1"><v>0</v></c><c r="C1"><v> 0 </v></c><c r="D1" s="1"><v>\n</v></c><c r="E1"><v>7</v></c></row>');
+    // Empty cells are holes: only B1, C1 and E1 hold a value.
+    expect(Object.keys(rows[0]!.values)).toEqual(['1', '2', '4']);
+    expect(rows[0]!.values).toEqual([undefined, 0, 0, undefined, 7]);
   });
 
   it('collects merged ranges after the rows and ignores what follows them', () => {

@@ -161,6 +161,12 @@ export class SheetReader {
     }
   }
 
+  /** Keeps a serial that names no day as its number and sends its row to the quarantine, saying why. */
+  private refuse(serial: number, why: string): number {
+    (this.problems ??= []).push(`cell ${this.cellName()}: ${serial} in a date format ${why}; correct the cell in the workbook`);
+    return serial;
+  }
+
   private cellName(): string {
     return this.cellRef ?? `in row ${this.rowNumber}, column ${this.column}`;
   }
@@ -172,17 +178,19 @@ export class SheetReader {
         if (raw === undefined || raw === '') return undefined;
         const number = Number(raw);
         if (!Number.isFinite(number)) return decodeText(raw).trim() || undefined;
+        // Number() reads blank text as 0: a `<v> </v>` holds no value, not a zero.
+        if (number === 0 && raw.trim() === '') return undefined;
         const shown = this.workbook.dateStyles[this.style];
         if (shown === undefined) return number;
         if (shown === 'elapsed') return elapsedText(number);
-        // A time of day is the serial's fraction; a time format over a whole date (NOW() shown as hh:mm) keeps its date.
-        if (shown === 'time' && number >= 0) {
-          const millis = Math.round(number * 86_400_000);
-          if (millis < 86_400_000) return new TimeOfDay(millis);
-        }
-        if (!this.workbook.date1904 && number >= 60 && number < 61) {
-          (this.problems ??= []).push(`cell ${this.cellName()}: ${number} in a date format is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error); correct the cell in the workbook`);
-          return number;
+        // A time of day is the serial's fraction (a hair under midnight shows as 00:00:00, as Excel rounds it); a time
+        // format over a whole date (NOW() shown as hh:mm) keeps its date.
+        if (shown === 'time' && number >= 0 && number < 1) return new TimeOfDay(Math.round(number * 86_400_000) % 86_400_000);
+        if (!this.workbook.date1904) {
+          // Days Excel's 1900 system cannot show as a date (ECMA-376 part 1, 18.17.4.1): loaded as some other day, they would change without a word.
+          if (number >= 60 && number < 61) return this.refuse(number, "is 1900-02-29, a day that did not exist (Excel's 1900 leap-year error)");
+          if (number >= 0 && number < 1) return this.refuse(number, 'is 1900-01-00, a day that does not exist (the zero date Excel shows for a date formula over an empty cell); a time of day alone takes a time format such as hh:mm');
+          if (number < 0) return this.refuse(number, 'is before 1900-01-01, the first day of the 1900 date system (Excel shows ####)');
         }
         return serialDate(number, this.workbook.date1904) ?? number;
       }

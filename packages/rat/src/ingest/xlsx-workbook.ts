@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { checkDeclared, inflateEntry, invalid, readPart, readZipDirectory, type ZipEntry } from './xlsx-archive.js';
 import { InputFileError } from './input-file-error.js';
 import { attribute, attributeIn, decodeText, XmlError, type XmlHandler, XmlScanner } from './xlsx-xml.js';
@@ -48,6 +49,7 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const byName = new Map(entries.map((e) => [e.name, e]));
   const workbookEntry = byName.get('xl/workbook.xml');
   if (!workbookEntry) {
+    if (byName.has('xl/workbook.bin')) throw invalid(display, 'not an .xlsx workbook: this is an Excel binary workbook (.xlsb), which rat does not read; save it as .xlsx');
     const names = entries.slice(0, 5).map((e) => e.name).join(', ');
     throw invalid(display, `not an Excel workbook: the zip archive has no xl/workbook.xml (it holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}${names ? `: ${names}` : ''})`);
   }
@@ -57,14 +59,15 @@ export async function openWorkbook(path: string, display: string, size: number, 
   const sheets = parseSheets(workbookXml, rels);
   if (sheets.length === 0) throw invalid(display, 'not an Excel workbook: xl/workbook.xml lists no sheets');
   // By default the first sheet the user sees with cells in it: hidden helper sheets and chart sheets come before the data often enough.
+  const named = (name: string) => sheets.find((s) => s.name === name) ?? sheets.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  // A number past the last sheet may still be a name (`--sheet 2024` in a workbook of year sheets): the CLI cannot tell the two apart.
   const wanted =
-    typeof sheet === 'number'
-      ? sheets[sheet - 1]
-      : sheet === undefined
-        ? (sheets.find((s) => !s.hidden && !s.chart) ?? sheets[0])
-        : (sheets.find((s) => s.name === sheet) ?? sheets.find((s) => s.name.toLowerCase() === sheet.toLowerCase()));
+    typeof sheet === 'number' ? (sheets[sheet - 1] ?? named(String(sheet))) : sheet === undefined ? (sheets.find((s) => !s.hidden && !s.chart) ?? sheets[0]) : named(sheet);
   const list = sheets.map((s) => `${s.index} "${s.name}"`).join(', ');
-  if (!wanted) throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${typeof sheet === 'number' ? sheet : JSON.stringify(sheet)} (sheets: ${list})`);
+  if (!wanted) {
+    const asked = typeof sheet === 'number' ? `${sheet} by position or by name` : JSON.stringify(sheet);
+    throw new InputFileError('INGEST_FILE_INVALID', display, {}, `the workbook has no sheet ${asked} (sheets: ${list})`);
+  }
   const sheetEntry = byName.get(wanted.part);
   if (!sheetEntry) throw invalid(display, `sheet "${wanted.name}" points to ${wanted.part}, which the archive does not hold`);
   // By the type's last segment: transitional files say http://schemas.openxmlformats.org/..., Strict ones http://purl.oclc.org/ooxml/....
@@ -95,7 +98,8 @@ function relationships(relsXml: string): Map<string, Relationship> {
     const id = attribute(tag, 'Id');
     const target = attribute(tag, 'Target');
     if (id === undefined || target === undefined) continue;
-    out.set(id, { type: attribute(tag, 'Type') ?? '', target: target.startsWith('/') ? target.slice(1) : `xl/${target.replace(/^\.\//, '')}` });
+    // Relative to xl/, `../` steps included (`../xl/worksheets/sheet1.xml`).
+    out.set(id, { type: attribute(tag, 'Type') ?? '', target: target.startsWith('/') ? target.slice(1) : posix.normalize(`xl/${target}`) });
   }
   return out;
 }
@@ -162,17 +166,21 @@ async function readSharedStrings(path: string, display: string, entry: ZipEntry)
 function parseDateStyles(stylesXml: string, display: string): (TimeFormat | undefined)[] {
   const formats = new Map<number, string>();
   const styles: number[] = [];
+  // Only the workbook's own formats: a conditional format's (`<dxfs>`) may reuse an id for another format (openpyxl keeps a dxf's id while it renumbers numFmts).
+  let inNumFmts = false;
   let inCellXfs = false;
   const scanner = new XmlScanner(
     {
       wantText: false,
       open(name, source, start, end) {
-        if (name === 'numFmt') formats.set(Number(attributeIn(source, start, end, 'numFmtId')), attributeIn(source, start, end, 'formatCode') ?? '');
+        if (name === 'numFmt' && inNumFmts) formats.set(Number(attributeIn(source, start, end, 'numFmtId')), attributeIn(source, start, end, 'formatCode') ?? '');
+        else if (name === 'numFmts') inNumFmts = true;
         else if (name === 'cellXfs') inCellXfs = true;
         else if (name === 'xf' && inCellXfs) styles.push(Number(attributeIn(source, start, end, 'numFmtId') ?? 0));
       },
       close(name) {
-        if (name === 'cellXfs') inCellXfs = false;
+        if (name === 'numFmts') inNumFmts = false;
+        else if (name === 'cellXfs') inCellXfs = false;
       },
       text() {},
     },
@@ -193,11 +201,14 @@ function parseDateStyles(stylesXml: string, display: string): (TimeFormat | unde
 /**
  * Built-in number formats that show a date or time (ECMA-376 part 1, 18.8.30): 14-17 and 22 dates,
  * 18-21 (`h:mm AM/PM`, `h:mm:ss`), 45 (`mm:ss`) and 47 (`mmss.0`) times of day, 46 (`[h]:mm:ss`)
- * elapsed time; 27-36 and 50-58 in the East Asian locales that define them (read as dates).
+ * elapsed time; 27-36 and 50-58 in the East Asian locales that define them. Those differ by locale:
+ * 32 and 33 are times of day in all of them (ja-JP `h"時"mm"分"`, zh-CN `h"时"mm"分"`, ko-KR
+ * `h"시" mm"분"`), 34, 35, 55 and 56 in Chinese (`上午/下午h"时"mm"分"`) but months and days in
+ * Japanese: read as times of day, a serial under one day is a time and any other keeps its date.
  */
 const BUILTIN_TIME_FORMATS = new Map<number, TimeFormat>([
-  ...[14, 15, 16, 17, 22, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 50, 51, 52, 53, 54, 55, 56, 57, 58].map((id) => [id, 'date'] as const),
-  ...[18, 19, 20, 21, 45, 47].map((id) => [id, 'time'] as const),
+  ...[14, 15, 16, 17, 22, 27, 28, 29, 30, 31, 36, 50, 51, 52, 53, 54, 57, 58].map((id) => [id, 'date'] as const),
+  ...[18, 19, 20, 21, 32, 33, 34, 35, 45, 47, 55, 56].map((id) => [id, 'time'] as const),
   [46, 'elapsed'],
 ]);
 
