@@ -381,6 +381,25 @@ describe('quarantine replay', () => {
     ]);
   });
 
+  it("replays a parser's row holding a Date into its timestamp column: the quarantine keeps the naive timestamp, not JavaScript's ISO text with a Z", async () => {
+    const at = new Date(Date.UTC(2024, 0, 2, 18, 30));
+    // Row 3 is refused as the parser gives it (NaN), its raw written by rat itself; row 2 by the table.
+    const parser = () => [{ id: 1, big: 1, seen: at }, { id: 2, big: 9000000000, seen: at }, { id: 3, big: NaN, seen: at }];
+    await fx.rat.sql('CREATE TABLE bronze.parsed_dates (id BIGINT, big INTEGER, seen TIMESTAMP, _source_file VARCHAR, _ingested_at TIMESTAMPTZ)');
+    const report = await fx.ingestion.ingest(await fx.file('parsed-dates.txt', 'anything\n'), 'bronze.parsed_dates', { parser, schemaDrift: 'ignore' });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 2 });
+    expect(await fx.rat.query('SELECT raw FROM bronze.parsed_dates__rejects ORDER BY raw')).toEqual([
+      { raw: '{"id":2,"big":9000000000,"seen":"2024-01-02 18:30:00"}' },
+      { raw: '{"id":3,"big":"NaN","seen":"2024-01-02 18:30:00"}' },
+    ]);
+    await fx.rat.sql('ALTER TABLE bronze.parsed_dates ALTER COLUMN big TYPE BIGINT');
+    expect(await fx.ingestion.replayRejects('bronze.parsed_dates')).toMatchObject({ replayed: 1, stillRejected: 1 });
+    expect(await fx.rat.query('SELECT id, CAST(seen AS VARCHAR) AS seen FROM bronze.parsed_dates ORDER BY id')).toEqual([
+      { id: 1, seen: '2024-01-02 18:30:00' },
+      { id: 2, seen: '2024-01-02 18:30:00' },
+    ]);
+  });
+
   it("keeps quarantined the rows of a parser's values that cannot be stored, replaying the others", async () => {
     const values: unknown[] = [NaN, Infinity, () => 1, new Map([['k', 1]]), new Date('not a date'), Buffer.from('xy'), Symbol('s')];
     // Row 2 is refused by the table (a value past its int column) and loads once the column is widened; the others hold stand-ins.

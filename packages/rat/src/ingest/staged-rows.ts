@@ -213,7 +213,7 @@ export class RowSink {
   async rejectCells(line: number, reason: string, values: readonly unknown[]): Promise<void> {
     this.rejected++;
     // Dates as the naive timestamps the rows hold (a Date's own JSON ends in Z, which a TIMESTAMP column refuses on replay).
-    const text = `${JSON.stringify({ line, reason })},${describeRow(values.map((v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? timestampText(v) : v)))}\n`;
+    const text = `${JSON.stringify({ line, reason })},${describeRow(values)}\n`;
     if (text.length > this.longest) this.longest = text.length;
     this.cellRejectsOut ??= createWriteStream(this.cellRejectsPath);
     await write(this.cellRejectsOut, text);
@@ -432,7 +432,10 @@ function two(n: number): string {
 export function describeRow(row: unknown): string {
   const seen = new WeakSet<object>();
   try {
-    return JSON.stringify(row, (_key, value: unknown) => {
+    return JSON.stringify(row, function (this: unknown, key: string, value: unknown) {
+      // A Date as the naive timestamp a row holds: its own JSON ends in Z, which a TIMESTAMP column refuses on a replay.
+      const original = (this as Record<string, unknown>)[key];
+      if (original instanceof Date && !Number.isNaN(original.getTime())) return timestampText(original);
       if (typeof value === 'bigint') return value.toString();
       if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
       if (typeof value === 'symbol' || (typeof value === 'number' && !Number.isFinite(value))) return String(value);
