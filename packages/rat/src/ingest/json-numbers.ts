@@ -1,0 +1,160 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { type StoredCompression, openDecompressed } from './decompressed.js';
+import { SAMPLE_BYTES } from './file-probe.js';
+
+/**
+ * JSON numbers that DuckDB's reader would change without a word. Its parser reads every number
+ * with a fraction or an exponent as a double before any cast, even into a DECIMAL or VARCHAR
+ * column: `1234567890123456789.0123456789` becomes 1234567890123456822.7576610816 in a
+ * DECIMAL(38,10), `123456789012345678.9` goes into a BIGINT as 123456789012345680, and `1e-400`
+ * loads as 0. Such a number is written as a JSON string of its text instead (quoteInexactNumbers),
+ * so it reaches its column as written: a decimal or text column keeps every digit, an integer
+ * column's check sends a fraction to the quarantine, and a new column holding one becomes text.
+ */
+
+/**
+ * RE2 (DuckDB's regexp_matches) for a number that may be such a one: 16 or more digits around a
+ * decimal point (a double holds 15 significant digits exactly; the leading zeros of `0.000...1`
+ * count here too), 16 digits before an exponent, or a negative exponent of three digits (`1e-400` reads as 0; `1e400` the read quarantines). A match only sends
+ * the line to quoteInexactNumbers, which looks at its numbers exactly; most files hold none, and
+ * the check of a whole file is one pass of DuckDB's regular expressions over its lines.
+ */
+export const MAYBE_INEXACT_NUMBER = [
+  ...Array.from({ length: 17 }, (_, before) => `[0-9]{${before}}[.][0-9]{${16 - before}}`),
+  '[0-9]{16}[eE]',
+  '[0-9][eE]-[0-9]{3}',
+].join('|');
+
+/** A JSON string (skipped whole, so digits inside one are never taken for a number) or a JSON number. */
+const TOKEN = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/g;
+
+/**
+ * The line with each number a double does not give back as written quoted, as a JSON string of
+ * its text (`1234567890123456789.0123456789` -> `"1234567890123456789.0123456789"`). Kept as
+ * numbers: integers (DuckDB keeps those exactly, or types them wider itself), numbers whose double
+ * is the same decimal value (`0.1`, `0.30000000000000004`), and numbers beyond a double's range
+ * (`1e400`), which the read quarantines naming the key. The line is valid JSON, so numbers and
+ * strings are all the tokens that hold digits.
+ */
+export function quoteInexactNumbers(line: string): string {
+  return line.replace(TOKEN, (token) => (token.startsWith('"') || !isInexact(token) ? token : `"${token}"`));
+}
+
+function isInexact(token: string): boolean {
+  if (!/[.eE]/.test(token)) return false;
+  const double = Number(token);
+  return Number.isFinite(double) && decimalValue(token) !== decimalValue(String(double));
+}
+
+/** A decimal number's value as `<sign><digits>e<exponent>` with no leading or trailing zeros, so equal values compare equal. */
+function decimalValue(text: string): string {
+  const [, sign, whole, fraction = '', exponent = '0'] = /^(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$/.exec(text)!;
+  const digits = `${whole}${fraction}`.replace(/^0+/, '');
+  const trimmed = digits.replace(/0+$/, '');
+  if (trimmed === '') return '0';
+  return `${sign}${trimmed}e${Number(exponent) - fraction.length + (digits.length - trimmed.length)}`;
+}
+
+/** Bytes a JSON number is written with; `.`, `e` and `E` mark one that is not an integer. */
+const NUMBER_BYTE = new Uint8Array(256);
+for (const c of '0123456789.eE+-') NUMBER_BYTE[c.charCodeAt(0)] = 1;
+const MARK_BYTE = new Uint8Array(256);
+for (const c of '.eE') MARK_BYTE[c.charCodeAt(0)] = 1;
+
+/** A run of number bytes this long holding a mark is the shortest that can hold 16 digits around a point. */
+const LONG_RUN = 17;
+
+const MAYBE_INEXACT = new RegExp(MAYBE_INEXACT_NUMBER);
+
+/**
+ * Whether a JSON text (decompressed as stored) may hold a number DuckDB reads inexactly: a run of
+ * LONG_RUN or more number bytes with a point or an exponent anywhere, or (in the first 64 KiB, as a
+ * CSV file's sniffer sees it) a three-digit exponent such as `1e-400`. Past the first 64 KiB only
+ * every 16th byte is looked at, and the bytes around it when it is one of a number: a run of 16 or
+ * more bytes holds one such byte, so no long run is passed over, and the check costs little beside
+ * DuckDB's read of the same bytes. A true answer only sends the file to the exact read.
+ */
+export async function mayHoldInexactNumbers(path: string, compression: StoredCompression): Promise<boolean> {
+  const source = openDecompressed(path, compression);
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  const runs = new LongRunScan();
+  try {
+    for await (const chunk of source.stream as AsyncIterable<Buffer>) {
+      if (headBytes < SAMPLE_BYTES) {
+        head.push(chunk.subarray(0, SAMPLE_BYTES - headBytes));
+        headBytes += Math.min(chunk.length, SAMPLE_BYTES - headBytes);
+        if (headBytes >= SAMPLE_BYTES && MAYBE_INEXACT.test(Buffer.concat(head).toString('latin1'))) return true;
+      }
+      if (runs.add(chunk)) return true;
+    }
+    return headBytes < SAMPLE_BYTES && MAYBE_INEXACT.test(Buffer.concat(head).toString('latin1'));
+  } finally {
+    source.close();
+  }
+}
+
+/** Finds a long run of number bytes with a mark, chunk by chunk (mayHoldInexactNumbers). */
+class LongRunScan {
+  /** The run of number bytes the last chunk ended with: its length, and whether it holds a mark. */
+  private carry = 0;
+  private carryMarked = false;
+
+  /** Whether the text so far holds a long marked run. */
+  add(chunk: Buffer): boolean {
+    const length = chunk.length;
+    let start = 0;
+    // The run the last chunk ended with, continued.
+    let marked = this.carryMarked;
+    while (start < length && NUMBER_BYTE[chunk[start]!] === 1) start++;
+    marked ||= hasMark(chunk, 0, start);
+    if (this.carry + start >= LONG_RUN && marked) return true;
+    if (start === length) {
+      this.carry += length;
+      this.carryMarked = marked;
+      return false;
+    }
+    // Every 16th byte from here: a run of 16 or more bytes covers one of them.
+    let done = start;
+    for (let probe = start; probe < length; probe += 16) {
+      if (probe < done || NUMBER_BYTE[chunk[probe]!] !== 1) continue;
+      let from = probe;
+      while (from > done && NUMBER_BYTE[chunk[from - 1]!] === 1) from--;
+      let to = probe;
+      while (to < length && NUMBER_BYTE[chunk[to]!] === 1) to++;
+      if (to - from >= LONG_RUN && hasMark(chunk, from, to)) return true;
+      done = to;
+    }
+    // The run this chunk ends with, which the next one may continue.
+    let tail = length;
+    while (tail > start && NUMBER_BYTE[chunk[tail - 1]!] === 1) tail--;
+    this.carry = length - tail;
+    this.carryMarked = hasMark(chunk, tail, length);
+    return false;
+  }
+}
+
+function hasMark(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (MARK_BYTE[bytes[i]!] === 1) return true;
+  return false;
+}
+
+/**
+ * Rewrites rat's own NDJSON scratch file (one JSON object per line, a record's numbers as the
+ * source wrote them) with its inexact numbers quoted (quoteInexactNumbers), to `out`.
+ */
+export async function quoteInexactNumbersInFile(path: string, compression: StoredCompression, out: string): Promise<void> {
+  const source = openDecompressed(path, compression);
+  const writer = createWriteStream(out);
+  try {
+    for await (const line of createInterface({ input: source.stream, crlfDelay: Infinity })) {
+      if (!writer.write(`${MAYBE_INEXACT.test(line) ? quoteInexactNumbers(line) : line}\n`)) await once(writer, 'drain');
+    }
+  } finally {
+    source.close();
+    writer.end();
+    await once(writer, 'close');
+  }
+}
