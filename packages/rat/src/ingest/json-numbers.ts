@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { type StoredCompression, openDecompressed } from './decompressed.js';
-import { SAMPLE_BYTES } from './file-probe.js';
 
 /**
  * JSON numbers that DuckDB's reader would change without a word. Its parser reads every number
@@ -68,42 +67,57 @@ const LONG_RUN = 17;
 
 const MAYBE_INEXACT = new RegExp(MAYBE_INEXACT_NUMBER);
 
+/** The first bytes looked at byte by byte: as many as a file's sample (file-probe.ts). */
+const HEAD_BYTES = 64 * 1024;
+
 /**
  * Whether a JSON text (decompressed as stored) may hold a number DuckDB reads inexactly: a run of
  * LONG_RUN or more number bytes with a point or an exponent anywhere, or (in the first 64 KiB, as a
- * CSV file's sniffer sees it) a three-digit exponent such as `1e-400`. Past the first 64 KiB only
+ * CSV file's sniffer sees it) a negative three-digit exponent such as `1e-400`. Past the first 64 KiB only
  * every 16th byte is looked at, and the bytes around it when it is one of a number: a run of 16 or
- * more bytes holds one such byte, so no long run is passed over, and the check costs little beside
- * DuckDB's read of the same bytes. A true answer only sends the file to the exact read.
+ * more bytes holds one such byte, so no long run is passed over. The pass that hashes a file does
+ * this as it goes (file-probe.ts); this is the pass of its own for a file that one did not read. A
+ * true answer only sends the file to the exact read.
  */
-export async function mayHoldInexactNumbers(path: string, compression: StoredCompression): Promise<boolean> {
+export async function scanForInexactNumbers(path: string, compression: StoredCompression): Promise<boolean> {
   const source = openDecompressed(path, compression);
   const head: Buffer[] = [];
   let headBytes = 0;
   const runs = new LongRunScan();
   try {
     for await (const chunk of source.stream as AsyncIterable<Buffer>) {
-      if (headBytes < SAMPLE_BYTES) {
-        head.push(chunk.subarray(0, SAMPLE_BYTES - headBytes));
-        headBytes += Math.min(chunk.length, SAMPLE_BYTES - headBytes);
-        if (headBytes >= SAMPLE_BYTES && MAYBE_INEXACT.test(Buffer.concat(head).toString('latin1'))) return true;
+      if (headBytes < HEAD_BYTES) {
+        head.push(Buffer.from(chunk.subarray(0, HEAD_BYTES - headBytes)));
+        headBytes += Math.min(chunk.length, HEAD_BYTES - headBytes);
       }
       if (runs.add(chunk)) return true;
     }
-    return headBytes < SAMPLE_BYTES && MAYBE_INEXACT.test(Buffer.concat(head).toString('latin1'));
+    return headMayHoldInexactNumbers(Buffer.concat(head));
   } finally {
     source.close();
   }
 }
 
-/** Finds a long run of number bytes with a mark, chunk by chunk (mayHoldInexactNumbers). */
-class LongRunScan {
+/** Whether the first bytes of a JSON text hold a number that may be read inexactly, looked at byte by byte (`1e-400` too). */
+export function headMayHoldInexactNumbers(head: Buffer): boolean {
+  return MAYBE_INEXACT.test(head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)));
+}
+
+/** Finds a long run of number bytes with a mark, chunk by chunk (scanForInexactNumbers). */
+export class LongRunScan {
+  /** Whether a long marked run was found. */
+  found = false;
   /** The run of number bytes the last chunk ended with: its length, and whether it holds a mark. */
   private carry = 0;
   private carryMarked = false;
 
   /** Whether the text so far holds a long marked run. */
   add(chunk: Buffer): boolean {
+    this.found ||= this.scan(chunk);
+    return this.found;
+  }
+
+  private scan(chunk: Buffer): boolean {
     const length = chunk.length;
     let start = 0;
     // The run the last chunk ended with, continued.

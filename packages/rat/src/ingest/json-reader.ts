@@ -5,11 +5,11 @@ import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
 import { changesOnFile, fileReadError, runOnFile } from './csv-reader.js';
 import type { StoredCompression } from './decompressed.js';
-import type { ProbedFile } from './file-probe.js';
+import { mayHoldInexactNumbers, type ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { isInexactNumber, planColumns, recordKeys, settleNumbers, typeDateTimeTexts } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
-import { mayHoldInexactNumbers, quoteInexactNumbersInFile } from './json-numbers.js';
+import { quoteInexactNumbersInFile, scanForInexactNumbers } from './json-numbers.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
 import { givenType } from './ingest-options.js';
@@ -48,7 +48,7 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   // Each record on a line of its own: the quarantine keeps a bad row's line as written.
   const lines = (staged: StagedFile) => (ndjson ? Object.assign(staged, { recordLines: { path: file.localPath, compression: file.compression } }) : staged);
   // A number DuckDB would read inexactly is only kept by rat's read, record by record (json-numbers.ts).
-  if (await mayHoldInexactNumbers(file.localPath, file.compression)) return lines(await byRecord());
+  if (await mayHoldInexactNumbers(file)) return lines(await byRecord());
   try {
     const staged = await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false, byRecord);
     // read_json numbers the records, skipping blank lines: rejects get their lines in the file (json-lines.ts).
@@ -190,7 +190,7 @@ const LARGE_OBJECT_BYTES = 256 * 1024 * 1024;
  */
 async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, byRecord?: () => Promise<StagedFile>): Promise<StagedFile> {
   // rat's numbered scratch files hold each record's numbers as the source wrote them: those DuckDB would read inexactly are quoted first.
-  if (numbered && (await mayHoldInexactNumbers(path, compression as StoredCompression))) {
+  if (numbered && (await scanForInexactNumbers(path, compression as StoredCompression))) {
     const exact = join(ctx.scratchDir, `${ctx.id}-exact-numbers.ndjson`);
     await quoteInexactNumbersInFile(path, compression as StoredCompression, exact);
     return readRecordsOfAnySizeAsWritten(ctx, file, exact, format, 'none', numbered);
