@@ -104,7 +104,7 @@ export async function probeFile(
   }
   // An uncompressed file needs no integrity pass: its hash can be computed while DuckDB reads the rows
   // (one pass over the bytes instead of two). A compressed one is decompressed here, to the end, first.
-  const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size) : undefined;
+  const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size, namedJson(display, options)) : undefined;
   const hashed = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report, namedJson(display, options));
   const { hash, gzipEnd, longestLine } = hashed;
   let sample = hashed.sample;
@@ -165,16 +165,20 @@ function namedJson(display: string, options: ResolvedIngestOptions): boolean {
 
 /**
  * Whether the JSON file may hold a number DuckDB reads inexactly (json-numbers.ts): as its hash pass
- * found, or by a pass of its own over the (decompressed) text when that pass did not look.
+ * found, or by a pass of its own over the (decompressed) text when that pass did not look (zstd, a
+ * file not named JSON). A hash computed alongside the read is waited for: the answer is needed before
+ * the read, and that pass reads the bytes once where a pass of its own would read them again.
  */
 export async function mayHoldInexactNumbers(probed: ProbedFile): Promise<boolean> {
+  await settleHash(probed);
   return probed.maybeInexactNumbers ?? scanForInexactNumbers(probed.localPath, probed.compression);
 }
 
 /** Waits for a deferred hash and stores it in `probed.hash` (and the longest line in `probed.longestLine`). */
 export async function settleHash(probed: ProbedFile): Promise<void> {
   if (!probed.pendingScan) return;
-  const { hash, longestLine } = await probed.pendingScan;
+  const { hash, longestLine, maybeInexactNumbers } = await probed.pendingScan;
+  if (maybeInexactNumbers !== undefined && probed.format === 'json') probed.maybeInexactNumbers = maybeInexactNumbers;
   probed.hash = hash;
   if (longestLine) probed.longestLine = longestLine;
   delete probed.pendingScan;
@@ -226,8 +230,12 @@ function zstdToolLines(path: string): Promise<LongestLine> {
 }
 
 /** No progress events: the read of the rows reports progress meanwhile. */
-function deferredHash(localPath: string, display: string, size: number): Promise<FileScan> {
-  const pending = hashAndSample(localPath, display, size, 'hash-only').then(({ hash, longestLine }) => ({ hash, ...(longestLine ? { longestLine } : {}) }));
+function deferredHash(localPath: string, display: string, size: number, json: boolean): Promise<FileScan> {
+  const pending = hashAndSample(localPath, display, size, 'hash-only', undefined, json).then(({ hash, longestLine, maybeInexactNumbers }) => ({
+    hash,
+    ...(longestLine ? { longestLine } : {}),
+    ...(maybeInexactNumbers !== undefined ? { maybeInexactNumbers } : {}),
+  }));
   // Awaited by settleHash; until then a failure must not count as an unhandled rejection.
   pending.catch(() => undefined);
   return pending;
@@ -296,7 +304,7 @@ async function hashAndSample(
       } else if (compression !== 'zstd') {
         lines!.add(chunk);
         numbers?.add(chunk);
-        if (compression === 'none') keep(chunk);
+        if (compression === 'none' || numbers) keep(chunk);
       }
       if (report && done - lastReport >= 8 * 1024 * 1024) {
         lastReport = done;
