@@ -252,6 +252,16 @@ describe('JSON numbers with more digits than a double holds (DuckDB reads every 
     expect(rows.map((r) => r.v)).toEqual([0.30000000000000004, 0.1, 1234567890.12345]);
   });
 
+  it('replays a quarantined row with such a number exactly once the column holds it', async () => {
+    const table = 'bronze.json_dec_replay';
+    await fx.rat.sql(`CREATE TABLE ${table} (id BIGINT, v DECIMAL(20,10))`);
+    const report = await fx.ingestion.ingest(await fx.file('dec-replay.ndjson', `{"id":1,"v":${long}}\n{"id":2,"v":5}\n`), table);
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    await fx.rat.sql(`ALTER TABLE ${table} ALTER COLUMN v TYPE DECIMAL(38,10)`);
+    expect(await fx.ingestion.replayRejects(table)).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: long }, { v: '5.0000000000' }]);
+  });
+
   it('keeps them in a file with a malformed line, which is read line by line', async () => {
     const { table, file } = await load('dec-bad.ndjson', `{"id":1,"v":${long}}\n{"id":2,\n{"id":3,"v":1.5}\n`, { types: { v: 'DECIMAL(38,10)' } });
     expect(file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
