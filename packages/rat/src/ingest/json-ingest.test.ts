@@ -14,7 +14,7 @@ afterAll(async () => {
 
 let tables = 0;
 /** Ingests `text` as `name` into a fresh table; the table's name, its report and its rows without lineage. */
-async function load(name: string, text: string, options: IngestOptions = {}) {
+async function load(name: string, text: string | Uint8Array, options: IngestOptions = {}) {
   const table = `bronze.json_${++tables}`;
   const report = await fx.ingestion.ingest(await fx.file(name, text), table, options);
   const file = report.files[0]!;

@@ -59,23 +59,21 @@ function decimalValue(text: string): string {
 /** Bytes a JSON number is written with; `.`, `e` and `E` mark one that is not an integer. */
 const NUMBER_BYTE = new Uint8Array(256);
 for (const c of '0123456789.eE+-') NUMBER_BYTE[c.charCodeAt(0)] = 1;
-const MARK_BYTE = new Uint8Array(256);
-for (const c of '.eE') MARK_BYTE[c.charCodeAt(0)] = 1;
-
-/** A run of number bytes this long holding a mark is the shortest that can hold 16 digits around a point. */
-const LONG_RUN = 17;
 
 const MAYBE_INEXACT = new RegExp(MAYBE_INEXACT_NUMBER);
+
+/** A negative three-digit exponent (`1e-400`, 0 as a double), looked for in a file's first bytes only. */
+const UNDERFLOW = /[0-9][eE]-[0-9]{3}/;
 
 /** The first bytes looked at byte by byte: as many as a file's sample (file-probe.ts). */
 const HEAD_BYTES = 64 * 1024;
 
 /**
- * Whether a JSON text (decompressed as stored) may hold a number DuckDB reads inexactly: a run of
- * LONG_RUN or more number bytes with a point or an exponent anywhere, or (in the first 64 KiB, as a
- * CSV file's sniffer sees it) a negative three-digit exponent such as `1e-400`. Past the first 64 KiB only
- * every 16th byte is looked at, and the bytes around it when it is one of a number: a run of 16 or
- * more bytes holds one such byte, so no long run is passed over. The pass that hashes a file does
+ * Whether a JSON text (decompressed as stored) may hold a number DuckDB reads inexactly: one with a
+ * point or an exponent and more than 17 significant digits anywhere (LongRunScan), or (in the first
+ * 64 KiB, as a CSV file's sniffer sees it) a negative three-digit exponent such as `1e-400`. Numbers
+ * of 16 or 17 digits are what JavaScript and Python write for doubles (`0.30000000000000004`): a
+ * file full of them read record by record took ten times as long, so they are not looked for. The pass that hashes a file does
  * this as it goes (file-probe.ts); this is the pass of its own for a file that one did not read. A
  * true answer only sends the file to the exact read.
  */
@@ -98,20 +96,55 @@ export async function scanForInexactNumbers(path: string, compression: StoredCom
   }
 }
 
-/** Whether the first bytes of a JSON text hold a number that may be read inexactly, looked at byte by byte (`1e-400` too). */
+/** Whether the first bytes of a JSON text hold a number too small for a double (`1e-400`). */
 export function headMayHoldInexactNumbers(head: Buffer): boolean {
-  return MAYBE_INEXACT.test(head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)));
+  return UNDERFLOW.test(head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)));
 }
 
-/** Finds a long run of number bytes with a mark, chunk by chunk (scanForInexactNumbers). */
-export class LongRunScan {
-  /** Whether a long marked run was found. */
-  found = false;
-  /** The run of number bytes the last chunk ended with: its length, and whether it holds a mark. */
-  private carry = 0;
-  private carryMarked = false;
+/**
+ * The state of a run of number bytes read so far: its significant digits before any exponent (leading
+ * zeros and the point aside), whether it holds a mark, and whether an exponent has begun.
+ */
+interface RunState {
+  digits: number;
+  marked: boolean;
+  exponent: boolean;
+}
 
-  /** Whether the text so far holds a long marked run. */
+const emptyRun = (): RunState => ({ digits: 0, marked: false, exponent: false });
+
+/** The run state after the bytes [from, to) of a run. */
+function readRun(bytes: Buffer, from: number, to: number, state: RunState): RunState {
+  let { digits, marked, exponent } = state;
+  for (let i = from; i < to; i++) {
+    const byte = bytes[i]!;
+    if (byte === 0x65 || byte === 0x45) exponent = marked = true;
+    else if (byte === 0x2e) marked = true;
+    else if (byte >= 0x30 && byte <= 0x39 && !exponent && (digits > 0 || byte !== 0x30)) digits++;
+    else if (byte === 0x2d || byte === 0x2b) {
+      // A sign starts a new number unless it is an exponent's (`1e-5`); runs such as `2024-01-01` are several.
+      if (!exponent || (bytes[i - 1] !== 0x65 && bytes[i - 1] !== 0x45)) ({ digits, marked, exponent } = emptyRun());
+    }
+  }
+  return { digits, marked, exponent };
+}
+
+/** More significant digits than any double's shortest form (17), with a point or exponent: no double printer wrote it. */
+const isLong = (run: RunState) => run.marked && run.digits > MAX_DOUBLE_DIGITS;
+const MAX_DOUBLE_DIGITS = 17;
+
+/**
+ * Finds a number with more significant digits than a double prints, chunk by chunk
+ * (scanForInexactNumbers). Every 16th byte is looked at, and the run of number bytes around it
+ * when it is one: such a number is 18 bytes or more, so it holds one of them.
+ */
+export class LongRunScan {
+  /** Whether such a number was found. */
+  found = false;
+  /** The run the last chunk ended with. */
+  private carry = emptyRun();
+
+  /** Whether the text so far holds such a number. */
   add(chunk: Buffer): boolean {
     this.found ||= this.scan(chunk);
     return this.found;
@@ -121,16 +154,13 @@ export class LongRunScan {
     const length = chunk.length;
     let start = 0;
     // The run the last chunk ended with, continued.
-    let marked = this.carryMarked;
     while (start < length && NUMBER_BYTE[chunk[start]!] === 1) start++;
-    marked ||= hasMark(chunk, 0, start);
-    if (this.carry + start >= LONG_RUN && marked) return true;
+    const continued = readRun(chunk, 0, start, this.carry);
+    if (isLong(continued)) return true;
     if (start === length) {
-      this.carry += length;
-      this.carryMarked = marked;
+      this.carry = continued;
       return false;
     }
-    // Every 16th byte from here: a run of 16 or more bytes covers one of them.
     let done = start;
     for (let probe = start; probe < length; probe += 16) {
       if (probe < done || NUMBER_BYTE[chunk[probe]!] !== 1) continue;
@@ -138,22 +168,17 @@ export class LongRunScan {
       while (from > done && NUMBER_BYTE[chunk[from - 1]!] === 1) from--;
       let to = probe;
       while (to < length && NUMBER_BYTE[chunk[to]!] === 1) to++;
-      if (to - from >= LONG_RUN && hasMark(chunk, from, to)) return true;
+      if (to - from > MAX_DOUBLE_DIGITS && isLong(readRun(chunk, from, to, emptyRun()))) return true;
       done = to;
     }
     // The run this chunk ends with, which the next one may continue.
     let tail = length;
     while (tail > start && NUMBER_BYTE[chunk[tail - 1]!] === 1) tail--;
-    this.carry = length - tail;
-    this.carryMarked = hasMark(chunk, tail, length);
+    this.carry = readRun(chunk, tail, length, emptyRun());
     return false;
   }
 }
 
-function hasMark(bytes: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (MARK_BYTE[bytes[i]!] === 1) return true;
-  return false;
-}
 
 /**
  * Rewrites rat's own NDJSON scratch file (one JSON object per line, a record's numbers as the
