@@ -5,6 +5,7 @@ import { basename, extname } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ExternalError } from '../core/errors.js';
 import { openDecompressed, zstdHead } from './decompressed.js';
+import { headMayHoldInexactNumbers, LongRunScan, scanForInexactNumbers } from './json-numbers.js';
 import type { Compression, ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
 import type { IngestProgress } from './progress.js';
@@ -25,6 +26,11 @@ export interface ProbedFile {
    * CSV reader asks for it (measureZstdLines).
    */
   longestLine?: LongestLine;
+  /**
+   * For a JSON file, whether its text may hold a number DuckDB reads inexactly (json-numbers.ts), as
+   * the pass that hashes it found; undefined when that pass did not read the text (zstd, a deferred hash).
+   */
+  maybeInexactNumbers?: boolean;
   /** The sha256 and longest line while they are still being computed, alongside the read of the rows (see probeFile's `deferHash`). */
   pendingScan?: Promise<FileScan>;
   compression: Compression;
@@ -49,6 +55,7 @@ export interface LongestLine {
 interface FileScan {
   hash: string;
   longestLine?: LongestLine;
+  maybeInexactNumbers?: boolean;
 }
 
 const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
@@ -97,8 +104,8 @@ export async function probeFile(
   }
   // An uncompressed file needs no integrity pass: its hash can be computed while DuckDB reads the rows
   // (one pass over the bytes instead of two). A compressed one is decompressed here, to the end, first.
-  const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size) : undefined;
-  const hashed = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report);
+  const deferred = deferHash && compression === 'none' ? deferredHash(localPath, display, size, namedJson(display, options)) : undefined;
+  const hashed = deferred ? { hash: '', sample: await readHead(localPath, Math.min(size, SAMPLE_BYTES), false) } : await hashAndSample(localPath, display, size, compression, report, namedJson(display, options));
   const { hash, gzipEnd, longestLine } = hashed;
   let sample = hashed.sample;
   if (compression === 'zstd') {
@@ -147,13 +154,31 @@ export async function probeFile(
     ...(sample ? { sample } : {}),
     ...(longestLine ? { longestLine } : {}),
     ...(deferred ? { pendingScan: deferred } : {}),
+    ...(format === 'json' && 'maybeInexactNumbers' in hashed && hashed.maybeInexactNumbers !== undefined ? { maybeInexactNumbers: hashed.maybeInexactNumbers } : {}),
   };
+}
+
+/** Whether a file is JSON by its name or `--format`: its hash pass also looks for long numbers, which only JSON needs. */
+function namedJson(display: string, options: ResolvedIngestOptions): boolean {
+  return !options.parser && (options.format ?? FORMAT_BY_EXTENSION[extname(display.toLowerCase().replace(/\.(gz|gzip|zst|zstd)$/, ''))]) === 'json';
+}
+
+/**
+ * Whether the JSON file may hold a number DuckDB reads inexactly (json-numbers.ts): as its hash pass
+ * found, or by a pass of its own over the (decompressed) text when that pass did not look (zstd, a
+ * file not named JSON). A hash computed alongside the read is waited for: the answer is needed before
+ * the read, and that pass reads the bytes once where a pass of its own would read them again.
+ */
+export async function mayHoldInexactNumbers(probed: ProbedFile): Promise<boolean> {
+  await settleHash(probed);
+  return probed.maybeInexactNumbers ?? scanForInexactNumbers(probed.localPath, probed.compression);
 }
 
 /** Waits for a deferred hash and stores it in `probed.hash` (and the longest line in `probed.longestLine`). */
 export async function settleHash(probed: ProbedFile): Promise<void> {
   if (!probed.pendingScan) return;
-  const { hash, longestLine } = await probed.pendingScan;
+  const { hash, longestLine, maybeInexactNumbers } = await probed.pendingScan;
+  if (maybeInexactNumbers !== undefined && probed.format === 'json') probed.maybeInexactNumbers = maybeInexactNumbers;
   probed.hash = hash;
   if (longestLine) probed.longestLine = longestLine;
   delete probed.pendingScan;
@@ -205,8 +230,12 @@ function zstdToolLines(path: string): Promise<LongestLine> {
 }
 
 /** No progress events: the read of the rows reports progress meanwhile. */
-function deferredHash(localPath: string, display: string, size: number): Promise<FileScan> {
-  const pending = hashAndSample(localPath, display, size, 'hash-only').then(({ hash, longestLine }) => ({ hash, ...(longestLine ? { longestLine } : {}) }));
+function deferredHash(localPath: string, display: string, size: number, json: boolean): Promise<FileScan> {
+  const pending = hashAndSample(localPath, display, size, 'hash-only', undefined, json).then(({ hash, longestLine, maybeInexactNumbers }) => ({
+    hash,
+    ...(longestLine ? { longestLine } : {}),
+    ...(maybeInexactNumbers !== undefined ? { maybeInexactNumbers } : {}),
+  }));
   // Awaited by settleHash; until then a failure must not count as an unhandled rejection.
   pending.catch(() => undefined);
   return pending;
@@ -231,9 +260,11 @@ async function hashAndSample(
   size: number,
   compression: Compression | 'hash-only',
   report?: (event: IngestProgress) => void,
+  json = false,
 ): Promise<FileScan & { sample?: Buffer; gzipEnd?: number }> {
   const hash = createHash('sha256');
   const lines = compression === 'zstd' ? undefined : new LineMeter();
+  const numbers = json && lines ? new LongRunScan() : undefined;
   const chunks: Buffer[] = [];
   let sampled = 0;
   // The read buffer is reused: what is kept of it is copied.
@@ -249,6 +280,7 @@ async function hashAndSample(
         gunzip.on('data', (chunk: Buffer) => {
           decompressed += chunk.length;
           lines!.add(chunk);
+          numbers?.add(chunk);
           keep(chunk);
         });
         gunzip.on('end', resolve);
@@ -271,7 +303,8 @@ async function hashAndSample(
         if (gunzip.errored) await gunzipDone;
       } else if (compression !== 'zstd') {
         lines!.add(chunk);
-        if (compression === 'none') keep(chunk);
+        numbers?.add(chunk);
+        if (compression === 'none' || numbers) keep(chunk);
       }
       if (report && done - lastReport >= 8 * 1024 * 1024) {
         lastReport = done;
@@ -296,9 +329,11 @@ async function hashAndSample(
   }
   // zlib stops at a zero byte after a gzip member, taking the rest for padding: where the gzip data ends.
   const gzipEnd = gunzip && gunzip.bytesWritten < size ? gunzip.bytesWritten : undefined;
+  const sample = compression === 'zstd' ? undefined : Buffer.concat(chunks);
   return {
     hash: hash.digest('hex'),
-    ...(compression === 'zstd' ? {} : { sample: Buffer.concat(chunks) }),
+    ...(sample ? { sample } : {}),
+    ...(numbers ? { maybeInexactNumbers: numbers.found || headMayHoldInexactNumbers(sample!) } : {}),
     ...(lines ? { longestLine: lines.longest() } : {}),
     ...(gzipEnd !== undefined ? { gzipEnd } : {}),
   };

@@ -14,7 +14,7 @@ afterAll(async () => {
 
 let tables = 0;
 /** Ingests `text` as `name` into a fresh table; the table's name, its report and its rows without lineage. */
-async function load(name: string, text: string, options: IngestOptions = {}) {
+async function load(name: string, text: string | Uint8Array, options: IngestOptions = {}) {
   const table = `bronze.json_${++tables}`;
   const report = await fx.ingestion.ingest(await fx.file(name, text), table, options);
   const file = report.files[0]!;
@@ -200,6 +200,72 @@ describe('JSON numbers read_json would round', () => {
       { id: 5, v: '0.5' },
     ]);
     expect(await fx.rat.query(`SELECT line, reason FROM ${table}__rejects`)).toEqual([{ line: 4, reason: 'key "v": -1e400 is beyond the range of a double' }]);
+  });
+});
+
+describe('JSON numbers with more digits than a double holds (DuckDB reads every fraction as a double)', () => {
+  const long = '1234567890123456789.0123456789';
+
+  it('loads them into a decimal column exactly, the table\'s or --type, NDJSON and arrays, also past the first 64 KiB', async () => {
+    const padding = `{"id":0,"v":1.5,"note":"${'x'.repeat(70_000)}"}\n`;
+    for (const [name, text, options] of [
+      ['dec.ndjson', `{"id":1,"v":${long}}\n{"id":2,"v":1.5}\n`],
+      ['dec.json', `[{"id":1,"v":${long}},{"id":2,"v":1.5}]`],
+      ['dec-late.ndjson', `${padding}{"id":1,"v":${long}}\n{"id":2,"v":1.5}\n`],
+      // gzip: the pass that hashes (and decompresses) the file looks for such numbers too; with skipExisting, an uncompressed file's as well.
+      ['dec-late.ndjson.gz', gzipSync(`${padding}{"id":1,"v":${long}}\n{"id":2,"v":1.5}\n`)],
+      ['dec-late-skip.ndjson', `${padding}{"id":1,"v":${long}}\n{"id":2,"v":1.5}\n`, { skipExisting: true }],
+    ] as Array<[string, string | Uint8Array, IngestOptions?]>) {
+      const given = await load(name, text, { types: { v: 'DECIMAL(38,10)' }, ...options });
+      expect(given.file.status, given.file.error).toBe('success');
+      expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${given.table} WHERE id > 0 ORDER BY id`), name).toEqual([{ v: long }, { v: '1.5000000000' }]);
+    }
+    const table = 'bronze.json_dec_table';
+    await fx.rat.sql(`CREATE TABLE ${table} (id BIGINT, v DECIMAL(38,10), s STRUCT(v DECIMAL(38,10)))`);
+    const report = await fx.ingestion.ingest(await fx.file('dec-table.ndjson', `{"id":1,"v":${long},"s":{"v":-${long}}}\n`), table);
+    expect(report.files[0]!.status, report.files[0]!.error).toBe('success');
+    expect(await fx.rat.query(`SELECT v::VARCHAR AS v, s.v::VARCHAR AS sv FROM ${table}`)).toEqual([{ v: long, sv: `-${long}` }]);
+  });
+
+  it('quarantines a fraction past 2^53 going into an integer column instead of rounding it to an integer', async () => {
+    const { table, file, rows } = await load('frac-int.ndjson', '{"id":1,"v":123456789012345678.9}\n{"id":2,"v":5}\n', { types: { v: 'BIGINT' } });
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(rows.map((r) => r.id)).toEqual([2]);
+    expect(await fx.rat.query(`SELECT line, reason FROM ${table}__rejects`)).toEqual([{ line: 1, reason: 'column v: cannot convert 123456789012345678.9 to BIGINT' }]);
+  });
+
+  it('makes a new column holding one text with every digit, and 1e-400 stays 1e-400 instead of 0, also nested', async () => {
+    const { table, rows } = await load('new-col.ndjson', `{"id":1,"v":${long},"w":1e-400,"s":{"v":${long}},"l":[0.5,1e-400]}\n{"id":2,"v":1.5,"w":0.5,"s":{"v":2},"l":[]}\n`);
+    const types = await fieldTypes(table);
+    expect([types.v, types.w]).toEqual(['string', 'string']);
+    expect(rows.map((r) => [r.v, r.w])).toEqual([
+      [long, '1e-400'],
+      ['1.5', '0.5'],
+    ]);
+    expect(rows[0]!.s).toEqual({ v: long });
+    expect(rows[0]!.l).toEqual(['0.5', '1e-400']);
+  });
+
+  it('keeps numbers a double gives back as written (0.1, 0.30000000000000004) as doubles', async () => {
+    const { table, rows } = await load('doubles.ndjson', '{"id":1,"v":0.30000000000000004}\n{"id":2,"v":0.1}\n{"id":3,"v":1234567890.12345}\n');
+    expect((await fieldTypes(table)).v).toBe('double');
+    expect(rows.map((r) => r.v)).toEqual([0.30000000000000004, 0.1, 1234567890.12345]);
+  });
+
+  it('replays a quarantined row with such a number exactly once the column holds it', async () => {
+    const table = 'bronze.json_dec_replay';
+    await fx.rat.sql(`CREATE TABLE ${table} (id BIGINT, v DECIMAL(20,10))`);
+    const report = await fx.ingestion.ingest(await fx.file('dec-replay.ndjson', `{"id":1,"v":${long}}\n{"id":2,"v":5}\n`), table);
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    await fx.rat.sql(`ALTER TABLE ${table} ALTER COLUMN v TYPE DECIMAL(38,10)`);
+    expect(await fx.ingestion.replayRejects(table)).toMatchObject({ replayed: 1, stillRejected: 0 });
+    expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: long }, { v: '5.0000000000' }]);
+  });
+
+  it('keeps them in a file with a malformed line, which is read line by line', async () => {
+    const { table, file } = await load('dec-bad.ndjson', `{"id":1,"v":${long}}\n{"id":2,\n{"id":3,"v":1.5}\n`, { types: { v: 'DECIMAL(38,10)' } });
+    expect(file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(await fx.rat.query(`SELECT v::VARCHAR AS v FROM ${table} ORDER BY id`)).toEqual([{ v: long }, { v: '1.5000000000' }]);
   });
 });
 

@@ -4,10 +4,12 @@ import { type DuckDb, quoteIdent, quoteFilePath, quoteString } from '../engine/d
 import { describeQuery } from '../engine/table-writer.js';
 import { mapColumnNames } from './column-names.js';
 import { changesOnFile, fileReadError, runOnFile } from './csv-reader.js';
-import type { ProbedFile } from './file-probe.js';
+import type { StoredCompression } from './decompressed.js';
+import { mayHoldInexactNumbers, type ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { isInexactNumber, planColumns, recordKeys, settleNumbers, typeDateTimeTexts } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
+import { quoteInexactNumbersInFile, scanForInexactNumbers } from './json-numbers.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
 import { givenType } from './ingest-options.js';
@@ -45,6 +47,8 @@ export async function stageJson(ctx: StageContext, file: ProbedFile): Promise<St
   };
   // Each record on a line of its own: the quarantine keeps a bad row's line as written.
   const lines = (staged: StagedFile) => (ndjson ? Object.assign(staged, { recordLines: { path: file.localPath, compression: file.compression } }) : staged);
+  // A number DuckDB would read inexactly is only kept by rat's read, record by record (json-numbers.ts).
+  if (await mayHoldInexactNumbers(file)) return lines(await byRecord());
   try {
     const staged = await readRecordsOfAnySize(ctx, file, file.localPath, format, file.compression, false, byRecord);
     // read_json numbers the records, skipping blank lines: rejects get their lines in the file (json-lines.ts).
@@ -99,9 +103,11 @@ async function stageByRecord(ctx: StageContext, file: ProbedFile, ndjson: boolea
       SELECT n, CASE ${kind} WHEN 'INVALID' THEN 'malformed JSON' WHEN 'TWICE' THEN 'the object holds the key ' || twice || ' twice' ELSE 'not a JSON object but ' || lower(${kind}) END, line
       FROM ${quoteIdent(lines)} WHERE NOT ${blank} AND ${kind} <> 'OBJECT'`);
     const good = join(ctx.scratchDir, `${ctx.id}-good.ndjson`);
-    // Good lines keep their original line numbers inside the records, so later rejects can name them.
+    // Good lines keep their original line numbers inside the records, so later rejects can name them:
+    // written in front of the line's own text, whose numbers DuckDB's JSON functions would rewrite as doubles.
+    const numbered = `'{"${LINE_COLUMN}":' || n || CASE WHEN json_keys(line) = [] THEN '}' ELSE ',' || ltrim(ltrim(line, ' ' || chr(9)), '{') END`;
     await duck.run(`
-      COPY (SELECT json_merge_patch(line, json_object('${LINE_COLUMN}', n)) FROM ${quoteIdent(lines)}
+      COPY (SELECT ${numbered} FROM ${quoteIdent(lines)}
             WHERE NOT ${blank} AND ${kind} = 'OBJECT' ORDER BY n)
       TO ${quoteString(good)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER E'\\x01')`);
     const goodLines = Number((await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${quoteIdent(lines)} WHERE NOT ${blank} AND ${kind} = 'OBJECT'`))[0]!.n);
@@ -183,6 +189,16 @@ const LARGE_OBJECT_BYTES = 256 * 1024 * 1024;
  * then read again allowing 256 MiB.
  */
 async function readRecordsOfAnySize(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, byRecord?: () => Promise<StagedFile>): Promise<StagedFile> {
+  // rat's numbered scratch files hold each record's numbers as the source wrote them: those DuckDB would read inexactly are quoted first.
+  if (numbered && (await scanForInexactNumbers(path, compression as StoredCompression))) {
+    const exact = join(ctx.scratchDir, `${ctx.id}-exact-numbers.ndjson`);
+    await quoteInexactNumbersInFile(path, compression as StoredCompression, exact);
+    return readRecordsOfAnySizeAsWritten(ctx, file, exact, format, 'none', numbered);
+  }
+  return readRecordsOfAnySizeAsWritten(ctx, file, path, format, compression, numbered, byRecord);
+}
+
+async function readRecordsOfAnySizeAsWritten(ctx: StageContext, file: ProbedFile, path: string, format: string, compression: string, numbered: boolean, byRecord?: () => Promise<StagedFile>): Promise<StagedFile> {
   try {
     return await readRecords(ctx, file, path, format, compression, numbered, OBJECT_BYTES, byRecord);
   } catch (error) {

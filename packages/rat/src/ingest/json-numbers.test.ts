@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { LongRunScan, quoteInexactNumbers } from './json-numbers.js';
+
+/** Whether LongRunScan finds a long number in `text` given in chunks of `cut` bytes. */
+function found(text: string, cut: number): boolean {
+  const bytes = Buffer.from(text, 'latin1');
+  const scan = new LongRunScan();
+  for (let at = 0; at < bytes.length; at += cut) scan.add(bytes.subarray(at, at + cut));
+  return scan.found;
+}
+
+describe('LongRunScan', () => {
+  it('finds a number of more than 17 significant digits wherever it lies and however the text is cut, and no shorter one', () => {
+    const pad = 'x'.repeat(37);
+    for (let cut = 1; cut <= 40; cut++) {
+      expect(found(`${pad}{"v":1234567890123456789.0123456789}`, cut), `cut ${cut}`).toBe(true);
+      expect(found(`${pad}{"v":-0.000123456789012345678}`, cut), `cut ${cut}`).toBe(true);
+      // Doubles as JavaScript and Python write them, integers, dates: nothing to find.
+      expect(found(`${pad}{"v":0.30000000000000004,"w":-0.00012345678901234567,"i":123456789012345678901,"d":"2024-01-01-2024-02-02"}`, cut), `cut ${cut}`).toBe(false);
+    }
+  });
+});
+
+describe('quoteInexactNumbers', () => {
+  it('quotes the numbers whose double is another value, and leaves strings, integers, doubles and infinities', () => {
+    expect(quoteInexactNumbers('{"v":1234567890123456789.0123456789,"w":1e-400,"s":"1.23456789012345678901","i":12345678901234567890,"d":0.30000000000000004,"o":1e400}')).toBe(
+      '{"v":"1234567890123456789.0123456789","w":"1e-400","s":"1.23456789012345678901","i":12345678901234567890,"d":0.30000000000000004,"o":1e400}',
+    );
+  });
+});
