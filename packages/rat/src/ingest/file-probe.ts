@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ExternalError } from '../core/errors.js';
-import { openDecompressed, zstdHead } from './decompressed.js';
+import { readZstdText, zstdHead } from './decompressed.js';
 import { headMayHoldInexactNumbers, LongRunScan, scanForInexactNumbers } from './json-numbers.js';
 import type { Compression, ResolvedIngestOptions, SourceFormat, TextEncoding } from './ingest-options.js';
 import { InputFileError } from './input-file-error.js';
@@ -198,35 +197,18 @@ export function measureZstdLines(probed: ProbedFile): void {
   probed.pendingScan = pending;
 }
 
-/**
- * A zstd file's longest line, decompressed by the zstd tool where it is installed (about 10x faster
- * than rat's decompressor in JavaScript, and in a process of its own), else by that one.
- */
+/** A zstd file's longest line (readZstdText: by the zstd tool where it is installed). */
 async function zstdLongestLine(path: string, display: string): Promise<LongestLine> {
-  const byTool = await zstdToolLines(path).catch(() => undefined);
-  if (byTool) return byTool;
-  const meter = new LineMeter();
-  const { stream, close } = openDecompressed(path, 'zstd');
   try {
-    // The decompressor hands over whole blocks or frames; the meter measures lines longer than its chunks.
-    for await (const chunk of stream as AsyncIterable<Buffer>) for (let at = 0; at < chunk.length; at += METER_CHUNK) meter.add(chunk.subarray(at, at + METER_CHUNK));
+    return await readZstdText(path, async (chunks) => {
+      const meter = new LineMeter();
+      // fzstd hands over whole blocks or frames; the meter measures lines longer than its chunks.
+      for await (const chunk of chunks) for (let at = 0; at < chunk.length; at += METER_CHUNK) meter.add(chunk.subarray(at, at + METER_CHUNK));
+      return meter.longest();
+    });
   } catch (error) {
     throw new InputFileError('INGEST_FILE_INVALID', display, {}, (error as Error).message, { cause: error });
-  } finally {
-    close();
   }
-  return meter.longest();
-}
-
-/** The longest line by `zstd -dc`; rejects when the tool is missing or fails. */
-function zstdToolLines(path: string): Promise<LongestLine> {
-  return new Promise((resolve, reject) => {
-    const meter = new LineMeter();
-    const child = spawn('zstd', ['-dcq', '--', path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.on('error', reject);
-    child.stdout.on('data', (chunk: Buffer) => meter.add(chunk));
-    child.on('close', (code) => (code === 0 ? resolve(meter.longest()) : reject(new Error(`zstd -dc exited with ${String(code)}`))));
-  });
 }
 
 /** No progress events: the read of the rows reports progress meanwhile. */
