@@ -33,9 +33,11 @@ const WIDE_RANGES: readonly (readonly [number, number])[] = [
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\p{Cc}]+$/u;
 const EMOJI_PRESENTATION = /\p{Emoji_Presentation}|\uFE0F/u;
 
+/** Printable ASCII, the common case: one column per character. */
+const PLAIN = /^[\x20-\x7e]*$/;
+
 export function displayWidth(text: string): number {
-  // ASCII, the common case, is one column per character.
-  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  if (PLAIN.test(text)) return text.length;
   let width = 0;
   for (const { segment } of graphemes.segment(text)) width += graphemeWidth(segment);
   return width;
@@ -43,6 +45,8 @@ export function displayWidth(text: string): number {
 
 /** The longest start of `text` that fits in `width` columns (a wide character that would straddle the end is left out). */
 export function sliceToWidth(text: string, width: number): string {
+  // Segmenting costs microseconds a character: a long result of plain text must not pay it.
+  if (PLAIN.test(text)) return text.slice(0, Math.max(0, width));
   let used = 0;
   let end = 0;
   for (const { segment, index } of graphemes.segment(text)) {

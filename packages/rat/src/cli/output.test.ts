@@ -164,3 +164,36 @@ describe('progress lines of a CSV sniff', () => {
     expect(progressText(event, 32_000)).toBe('inferring the column types of wide.csv  153.9 MiB  32s so far (reads the sample rows; DuckDB reports no share done)');
   });
 });
+
+describe('streamed tables for people', () => {
+  async function streamed(columns: string[], rows: (string | number | null)[][]): Promise<string[]> {
+    let text = '';
+    const out = createOutput({ json: false, write: (chunk) => void (text += chunk), writeError: () => undefined, terminal: false });
+    async function* batches() {
+      for (let i = 0; i < rows.length; i += 100) yield rows.slice(i, i + 100);
+    }
+    await out.stream(columns, batches());
+    return text.trimEnd().split('\n');
+  }
+
+  it('widen a column for a value wider than the first rows instead of cutting it: ids past 999 stay whole', async () => {
+    const lines = await streamed(
+      ['id', 'label'],
+      Array.from({ length: 1_200 }, (_, i) => [i, `row ${i}`]),
+    );
+    expect(lines.slice(0, 3)).toEqual(['id  | label', '----+--------', '0   | row 0']);
+    expect(lines[2 + 999]).toBe('999 | row 999');
+    expect(lines[2 + 1000]).toBe('1000 | row 1000');
+    expect(lines[2 + 1199]).toBe('1199 | row 1199');
+    expect(lines.join('\n')).not.toContain('…');
+    expect(lines.at(-1)).toBe('(1200 rows)');
+  });
+
+  it('still cut a value wider than 60 columns, marking the cut', async () => {
+    const long = 'x'.repeat(80);
+    const wide = '日本'.repeat(40);
+    const lines = await streamed(['v'], [...Array.from({ length: 250 }, () => ['a']), [long], [wide]]);
+    expect(lines[2 + 250]).toBe(`${'x'.repeat(59)}…`);
+    expect(lines[2 + 251]).toBe(`${'日本'.repeat(14)}日…`);
+  });
+});

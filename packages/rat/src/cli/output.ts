@@ -106,7 +106,11 @@ export function createOutput(options: {
           if (options.json) {
             text += `${count === 0 ? '\n' : ',\n'}${JSON.stringify(toObject(columns, row), jsonReplacer)}`;
           } else if (widths) {
-            text += `${formatRow(row.map(cell), widths)}\n`;
+            const cells = row.map(cell);
+            // A value wider than the rows before it (ids past 999 after a first screen of smaller ones)
+            // widens its column from here on rather than be cut: earlier rows are written already.
+            for (let i = 0; i < cells.length; i++) widths[i] = Math.max(widths[i]!, Math.min(MAX_CELL, displayWidth(cells[i]!)));
+            text += `${formatRow(cells, widths)}\n`;
           } else {
             buffered.push(row);
             if (buffered.length >= WIDTH_SAMPLE) await flushHeader();
