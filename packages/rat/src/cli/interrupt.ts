@@ -1,4 +1,5 @@
-import { removeStagingDirs, removeTempFiles } from '../storage/index.js';
+import { removeTempFiles } from '../storage/atomic-file.js';
+import { removeStagingDirs } from '../storage/local-file.js';
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM ends the process as before (exit 128 + the signal's number), after

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
@@ -18,6 +19,11 @@ import { registerTable } from './commands/table.js';
 import { registerTables } from './commands/tables.js';
 import { registerUpload } from './commands/upload.js';
 
+/** The installed package's version (dist/cli/main.js sits two folders below its package.json). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -25,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('rat')
     .description('Ratatouille: a self-hosted lakehouse. Iceberg tables, DuckDB SQL, one command.')
+    .version(packageVersion(), '-V, --version', 'print the version of rat')
     .option('--json', 'print JSON instead of tables')
     .option('--home <dir>', 'platform folder (default: $RAT_HOME or ./.rat)')
     .option('--branch <ref>', 'branch to read and write; a tag or commit id reads only (default: $RAT_BRANCH, else the git branch with RAT_GIT_SYNC on, else main)')

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { parseTableIdent, formatIdent } from '../catalog/identifiers.js';
 import { ConflictError, describeError, isRatError, ValidationError } from '../core/errors.js';
 import type { Lakehouse } from '../engine/lakehouse.js';
-import { pruneObjectCache } from '../storage/index.js';
+import { pruneObjectCache } from '../storage/object-cache.js';
 import { compactTable, type CompactionOptions } from './compaction.js';
 import { DEFAULT_RETAIN_LAST, DEFAULT_RETAIN_MS, expireSnapshots, snapshotsHeldByRefs } from './expire-snapshots.js';
 import { DEFAULT_GRACE_MS, removeOrphanFiles } from './orphan-files.js';

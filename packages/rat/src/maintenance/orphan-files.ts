@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog, LoadedTable } from '../catalog/catalog.js';
 import { createManifestCache, type ManifestCache } from '../iceberg/manifest-cache.js';
-import { treeUsage } from '../storage/index.js';
+import { treeUsage } from '../storage/local-file.js';
 import type { ObjectInfo } from '../storage/object-store.js';
 import { storeKeyOf, tablesOfAllRefs } from './table-scope.js';
 
