@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIngestMarkdown, formatIngestText, type IngestBenchResult, medianOf, medianTrace, perFile, ratios, roundRatios, type SideSamples, verdicts } from './ingest-report.js';
+import { formatIngestMarkdown, formatIngestText, type IngestBenchResult, medianOf, medianTrace, perFile, processLine, ratios, roundRatios, type SideSamples, verdicts } from './ingest-report.js';
 
 const MIB = 2 ** 20;
 const side = (name: string, ms: number[], rssMib: number[]): SideSamples => ({ name, ms, maxRssBytes: rssMib.map((m) => m * MIB), rows: 1000 });
@@ -22,6 +22,16 @@ const result = (over: Partial<IngestBenchResult> = {}): IngestBenchResult => ({
 });
 
 describe('ingest report', () => {
+  it('reports whole processes, start to exit, and the time the rat process spends outside its timed ingest', () => {
+    const rat = { name: 'rat', ms: [4000, 4200, 4100], maxRssBytes: [1, 1, 1], processMs: [5000, 35000, 5200], rows: 10 };
+    const duckdb = { name: 'duckdb', ms: [3800, 3900, 3700], maxRssBytes: [1, 1, 1], processMs: [4200, 4000, 4100], rows: 10 };
+    expect(processLine(rat, duckdb)).toBe(
+      "Whole processes, start to exit (Node's start and imports included; medians): rat 5.20 s, DuckDB COPY 4.10 s: **1.27×**; the rest of rat's process (start, imports, opening and closing the lakehouse, exit) took 1.10 s.",
+    );
+    expect(processLine({ ...rat, processMs: undefined }, duckdb)).toBeUndefined();
+    expect(processLine(rat, { ...rat, name: 'before' }, 'session start (abc1234)')).toContain('the session start (abc1234) build 5.20 s: **1.00×**');
+  });
+
   it('takes ratios of the medians, for time and for peak memory', () => {
     expect(medianOf([3, 1, 2])).toBe(2);
     expect(medianOf([4, 1, 3, 2])).toBe(2.5);

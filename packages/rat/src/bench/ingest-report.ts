@@ -8,6 +8,8 @@ export interface SideSamples {
   name: string;
   ms: number[];
   maxRssBytes: number[];
+  /** Each child process from its start to its exit (Node's start, imports and shutdown included): a process that lingers after its work shows here only. */
+  processMs?: number[];
   rows: number;
 }
 
@@ -159,6 +161,8 @@ export function formatIngestText(result: IngestBenchResult): string {
     table(header, comparisonRows(c, result.beforeLabel));
     const paired = roundRatios(c.rat, c.duckdb);
     if (paired && c.rat.ms.length > 1) lines.splice(-1, 0, `rat / DuckDB round by round: median ${paired.median.toFixed(2)}, range ${paired.min.toFixed(2)}-${paired.max.toFixed(2)}`);
+    const whole = processLine(c.rat, c.duckdb);
+    if (whole) lines.splice(-1, 0, whole.replaceAll('**', ''));
   }
   if (result.xlsx) {
     const x = result.xlsx;
@@ -205,6 +209,8 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
         '',
       );
     }
+    const whole = processLine(c.rat, c.duckdb);
+    if (whole) out.push(whole, '');
     if (c.duckdbZstd) {
       const z = ratios(c.rat, c.duckdbZstd);
       out.push(
@@ -225,6 +231,8 @@ export function formatIngestMarkdown(result: IngestBenchResult): string {
         `peak RSS ${mib(medianOf(x.rat.maxRssBytes))} (runs: ${x.rat.ms.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s)`,
       '',
     );
+    const whole = processLine(x.rat, x.before, result.beforeLabel);
+    if (whole) out.push(whole, '');
     if (x.before) {
       const b = ratios(x.rat, x.before);
       out.push(
@@ -292,4 +300,20 @@ export function medianTrace(traces: readonly PhaseTrace[]): PhaseTrace | undefin
       return { name, ms: medianOf(of.map((p) => p?.ms ?? 0)), statements: medianOf(of.map((p) => p?.statements ?? 0)) };
     }),
   };
+}
+
+/**
+ * The whole child processes, start to exit: the timed call is what the tables show, but a process that
+ * waits after its work (a timer left behind, a pool not closed) costs its user the same.
+ */
+export function processLine(rat: SideSamples, other: SideSamples | undefined, otherLabel?: string): string | undefined {
+  if (!rat.processMs?.length) return undefined;
+  const ratMs = medianOf(rat.processMs);
+  const otherMs = other?.processMs?.length ? medianOf(other.processMs) : undefined;
+  const name = other?.name === 'duckdb' ? 'DuckDB COPY' : `the ${otherLabel ?? 'earlier'} build`;
+  return (
+    `Whole processes, start to exit (Node's start and imports included; medians): rat ${seconds(ratMs)}` +
+    (otherMs === undefined ? '' : `, ${name} ${seconds(otherMs)}: **${(ratMs / otherMs).toFixed(2)}×**`) +
+    `; the rest of rat's process (start, imports, opening and closing the lakehouse, exit) took ${seconds(ratMs - medianOf(rat.ms))}.`
+  );
 }

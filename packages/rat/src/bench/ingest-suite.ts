@@ -101,7 +101,7 @@ export async function runIngestSuite(args: string[]): Promise<void> {
       // The earlier build only for CSV (and XLSX, below): a 1 GB NDJSON read is slow enough already.
       ...(beforeChild && part === 'csv' ? [{ name: 'before', script: beforeChild, task: { kind: 'rat-file', file: file.path, home: join(scratch, `${part}-home-before`), threads, table } as IngestTask }] : []),
     ];
-    const samples = new Map(sides.map((s) => [s.name, { name: s.name, ms: [] as number[], maxRssBytes: [] as number[], rows: 0 }]));
+    const samples = new Map(sides.map((s) => [s.name, { name: s.name, ms: [] as number[], maxRssBytes: [] as number[], processMs: [] as number[], rows: 0 }]));
     const traces = new Map(sides.map((s) => [s.name, [] as NonNullable<IngestTaskResult['phases']>[]]));
     for (let round = 0; round < rounds; round++) {
       const order = [...sides.slice(round % sides.length), ...sides.slice(0, round % sides.length)];
@@ -112,6 +112,7 @@ export async function runIngestSuite(args: string[]): Promise<void> {
         const s = samples.get(side.name)!;
         s.ms.push(outcome.ms);
         s.maxRssBytes.push(outcome.maxRssBytes);
+        s.processMs.push(outcome.processMs);
         s.rows = outcome.rows;
         if (outcome.phases) traces.get(side.name)!.push(outcome.phases);
         progress(`bench:   ${(outcome.ms / 1000).toFixed(2)} s, peak RSS ${(outcome.maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
@@ -135,7 +136,7 @@ export async function runIngestSuite(args: string[]): Promise<void> {
   if (parts.has('xlsx')) {
     // The earlier build, when given, alternates with this one in every round.
     const sides = [{ name: 'rat', script: child }, ...(beforeChild ? [{ name: 'before', script: beforeChild }] : [])];
-    const samples = new Map(sides.map((side) => [side.name, { name: side.name, ms: [] as number[], maxRssBytes: [] as number[], rows: 0 }]));
+    const samples = new Map(sides.map((side) => [side.name, { name: side.name, ms: [] as number[], maxRssBytes: [] as number[], processMs: [] as number[], rows: 0 }]));
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
         progress(`bench: xlsx round ${round + 1}/${rounds}: ${side.name}`);
@@ -144,6 +145,7 @@ export async function runIngestSuite(args: string[]): Promise<void> {
         const sample = samples.get(side.name)!;
         sample.ms.push(outcome.ms);
         sample.maxRssBytes.push(outcome.maxRssBytes);
+        sample.processMs.push(outcome.processMs);
         sample.rows = outcome.rows;
       }
     }
@@ -177,9 +179,10 @@ export async function runIngestSuite(args: string[]): Promise<void> {
   }
 }
 
-/** Runs one task in a fresh Node process and returns its result line. */
-function runChild(script: string, task: IngestTask): Promise<IngestTaskResult> {
+/** Runs one task in a fresh Node process and returns its result line, with the process's time from spawn to exit. */
+function runChild(script: string, task: IngestTask): Promise<IngestTaskResult & { processMs: number }> {
   return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
     const proc = spawn(process.execPath, [script, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -192,7 +195,7 @@ function runChild(script: string, task: IngestTask): Promise<IngestTaskResult> {
         reject(new ValidationError('INVALID_ARGUMENT', `benchmark child ${task.kind} exited with ${code}: ${stderr.trim().slice(-2000)}`));
         return;
       }
-      resolvePromise(JSON.parse(last) as IngestTaskResult);
+      resolvePromise({ ...(JSON.parse(last) as IngestTaskResult), processMs: performance.now() - started });
     });
   });
 }
