@@ -122,7 +122,7 @@ Examples:
         const progress = createProgressReporter(out);
         const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
         progress.end();
-        printReport(out, report, sources);
+        printIngestReport(out, report, sources);
         const failed = report.files.filter((f) => f.status === 'failed');
         if (failed.length > 0) {
           const unrecorded = failed.filter((f) => f.unrecorded).length;
@@ -206,7 +206,7 @@ function fileNote(file: FileReport): string {
   return [...(file.sheet !== undefined ? [`sheet ${JSON.stringify(file.sheet)}`] : []), ...file.schemaChanges, ...(file.droppedColumns.length > 0 ? [`dropped columns ${file.droppedColumns.join(', ')}`] : []), ...superseded].join('; ');
 }
 
-function printReport(out: Output, report: IngestReport, sources: readonly string[]): void {
+export function printIngestReport(out: Output, report: IngestReport, sources: readonly string[]): void {
   if (out.json) {
     out.value(report);
     return;
