@@ -21,6 +21,21 @@ describe('LongRunScan', () => {
   });
 });
 
+describe('LongRunScan inside strings', () => {
+  it('passes over digits and e inside a string (hex digests), however the text is cut, and still finds a number after a colon, comma or bracket', () => {
+    // An MD5 digest repeated: runs of digits and e of 18 and more characters, no number among them.
+    const digest = 'c4ca4238a0b923820dcc509a6f75849b';
+    const hexRuns = `{"id":1,"payload":"${'a123456789012345678901e5f'.repeat(3)}${digest.repeat(20)}"}`;
+    for (let cut = 1; cut <= 40; cut++) {
+      expect(found(hexRuns, cut), `cut ${cut}`).toBe(false);
+      expect(found(`${hexRuns}\n{"v": 1234567890123456789.0123456789}`, cut), `cut ${cut}`).toBe(true);
+      expect(found(`[0.5,\n  -0.000123456789012345678]`, cut), `cut ${cut}`).toBe(true);
+      expect(found(`{"a":[1,2]}\n1234567890123456789e5`, cut), `cut ${cut}`).toBe(false);
+      expect(found(`1234567890123456789e5`, cut), `cut ${cut}`).toBe(true);
+    }
+  });
+});
+
 describe('quoteInexactNumbers', () => {
   it('quotes the numbers whose double is another value, and leaves strings, integers, doubles and infinities', () => {
     expect(quoteInexactNumbers('{"v":1234567890123456789.0123456789,"w":1e-400,"s":"1.23456789012345678901","i":12345678901234567890,"d":0.30000000000000004,"o":1e400}')).toBe(
