@@ -1,3 +1,4 @@
+import { truncateSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,23 @@ async function uploadProgress(fx: IngestFixture, upload: (file: string, onProgre
   expect([done[0], done.at(-1)]).toEqual([0, size]);
 }
 
+/**
+ * A file cut short while it is uploaded (its writer truncates it): the upload fails naming the file
+ * and the byte counts, and the key keeps what it held before (here: nothing), never a part of the file.
+ */
+async function refusesFileChangedWhileUploaded(fx: IngestFixture, upload: (file: string, onProgress: (event: IngestProgress) => void) => Promise<unknown>, head: (key: string) => Promise<unknown>, size: number): Promise<void> {
+  const file = await fx.file('growing.bin', Buffer.alloc(size, 7));
+  let cut = false;
+  const failed = upload(file, (event) => {
+    if (cut || event.bytesDone === 0) return;
+    cut = true;
+    truncateSync(file, size / 2);
+  });
+  await expect(failed).rejects.toThrow(new RegExp(`^Local file ${file} changed while it was stored as "landing/cut/growing.bin" \\(${size} bytes modified .* when the copy began, \\d+ bytes read; ${size / 2} bytes modified .* now\\); nothing was stored under "landing/cut/growing.bin"`));
+  expect(cut).toBe(true);
+  expect(await head('landing/cut/growing.bin')).toBeUndefined();
+}
+
 describe('landing zone', () => {
   it('uploads, lists and batch-ingests landing files on the local store', async () => {
     const fx = await openIngestFixture();
@@ -157,6 +175,15 @@ describe('landing zone', () => {
     try {
       await uploadProgress(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/big/', { onProgress }), 4 * 2 ** 20);
       expect((await fx.ingestion.listLanding('landing/big/')).map((e) => [e.key, e.size])).toEqual([['landing/big/big.bin', 4 * 2 ** 20]]);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('refuses to land a file that is cut short while it is uploaded', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await refusesFileChangedWhileUploaded(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/cut/', { onProgress }), (key) => fx.rat.store.head(key), 4 * 2 ** 20);
     } finally {
       await fx.close();
     }
@@ -216,6 +243,18 @@ describe('landing zone', () => {
         const store = createS3Store(options, { partSizeBytes: 5 * 2 ** 20 });
         await uploadProgress(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/big/', { onProgress }), 16 * 2 ** 20);
         expect((await store.head('landing/big/big.bin'))?.size).toBe(16 * 2 ** 20);
+      } finally {
+        await fx.close();
+      }
+    });
+
+    it('refuses to land a file that is cut short while its multipart upload runs', async () => {
+      const fx = await openIngestFixture();
+      try {
+        const options = { endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'cut', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, cacheDir: join(home, 'cut-cache'), stagingRoot: join(home, 'cut-staging') };
+        const store = createS3Store(options, { partSizeBytes: 5 * 2 ** 20 });
+        // Cut when the first part is stored: by then the upload has read at most its 4 parts in flight, 20 MiB of the 32.
+        await refusesFileChangedWhileUploaded(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/cut/', { onProgress }), (key) => store.head(key), 32 * 2 ** 20);
       } finally {
         await fx.close();
       }
