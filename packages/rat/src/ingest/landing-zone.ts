@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
@@ -57,7 +57,7 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
     if (info.isDirectory()) {
       const folder = destination.endsWith('/') ? destination : `${destination}/`;
       // The folder as it is, hidden files too (a `.keep`): the landing zone holds what was received.
-      for (const inner of await walk(path, true)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: (await stat(inner)).size });
+      for (const inner of await walk(path, true)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: await folderFileSize(inner) });
     } else {
       const key = destination.endsWith('/') || files.length > 1 ? `${destination.replace(/\/?$/, '/')}${basename(path)}` : destination;
       uploads.push({ file: path, key, size: info.size });
@@ -77,6 +77,15 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
     landed.push(upload);
   }
   return landed;
+}
+
+/** A folder's file to upload; one that is not there (a link pointing nowhere) fails the upload before anything lands. */
+async function folderFileSize(file: string): Promise<number> {
+  const info = await stat(file).catch(() => undefined);
+  if (info) return info.size;
+  const link = await readlink(file).catch(() => undefined);
+  const what = link === undefined ? 'is gone' : `is a symbolic link to ${link}, which does not exist`;
+  throw new NotFoundError('STORAGE_NOT_FOUND', `${file} ${what}; nothing was uploaded: remove it from the folder, or restore the file`);
 }
 
 /** Two local files with one name (`a/x.csv`, `b/x.csv` into `landing/coll/`): the second would replace the first, unseen. */
