@@ -268,6 +268,16 @@ describe('landing zone', () => {
       expect(run.code).toBe(0);
     });
 
+    it('says which variables to set when no S3 credentials are configured anywhere', async () => {
+      const s3Env = { RAT_S3_BUCKET: server.bucket, RAT_S3_ENDPOINT: server.endpoint, RAT_S3_PREFIX: 'nocreds' };
+      // Nothing for the SDK's chain to find: no variables, no profile, no instance metadata.
+      const none = { RAT_S3_ACCESS_KEY_ID: undefined, RAT_S3_SECRET_ACCESS_KEY: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_EC2_METADATA_DISABLED: 'true', HOME: join(home, 'empty-home') };
+      const run = await rat(join(home, 'nocreds-home'), ['landing'], { ...s3Env, ...none });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('CredentialsProviderError');
+      expect(run.stderr).toContain('No S3 credentials were found: set RAT_S3_ACCESS_KEY_ID and RAT_S3_SECRET_ACCESS_KEY');
+    });
+
     it('reads a landing file another writer replaced as it is now, not from the copy cached at the last ingest', async () => {
       const storage = { type: 's3', endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'replaced', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } as const;
       const fx = await openIngestFixture({ storage: { ...storage, cacheDir: join(home, 'replaced-cache'), stagingRoot: join(home, 'replaced-staging') } });

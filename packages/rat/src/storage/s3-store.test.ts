@@ -248,7 +248,7 @@ describe('createS3Store', () => {
         const error = await rejectionOf(attempt());
         expect(error, operation).toBeInstanceOf(ExternalError);
         expect((error as ExternalError).code, operation).toBe('STORAGE_ERROR');
-        expect((error as Error).message, operation).toContain('bucket "no-such-bucket-here" does not exist');
+        expect((error as Error).message, operation).toContain('bucket "no-such-bucket-here" does not exist. Check RAT_S3_BUCKET');
         expect((error as Error).message, operation).toContain(`s3://no-such-bucket-here/${options.prefix}/`);
         expect((error as Error).cause, operation).toBeDefined();
       }
@@ -267,6 +267,7 @@ describe('createS3Store', () => {
       expect(message).toContain(endpoint);
       expect(message).toContain('GetObject');
       expect(message).toContain(`s3://${server.bucket}/${options.prefix}/warehouse/x.json`);
+      expect(message).toContain(`ECONNREFUSED 127.0.0.1:${port}. Check that the S3 server at ${endpoint} is up and that RAT_S3_ENDPOINT is its address`);
       expect(message).not.toContain('\n');
     });
 
@@ -307,6 +308,8 @@ describe('createS3Store', () => {
       expect(error).toBeInstanceOf(ExternalError);
       expect((error as Error).message).toContain('PutObject');
       expect((error as Error).message).toContain(`${options.prefix}/a.txt`);
+      expect((error as Error).message).toContain('InvalidAccessKeyId');
+      expect((error as Error).message).toContain('The S3 server refused the credentials: check RAT_S3_ACCESS_KEY_ID and RAT_S3_SECRET_ACCESS_KEY');
     });
 
     it('explains a HEAD refused for bad credentials instead of reporting the object missing', async () => {
