@@ -1,4 +1,4 @@
-import { truncateSync } from 'node:fs';
+import { truncateSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +184,22 @@ describe('landing zone', () => {
     const fx = await openIngestFixture();
     try {
       await refusesFileChangedWhileUploaded(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/cut/', { onProgress }), (key) => fx.rat.store.head(key), 4 * 2 ** 20);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('says which files landed when an upload of several fails part-way', async () => {
+    const fx = await openIngestFixture();
+    try {
+      const files = [await fx.file('p1.csv', 'id\n1\n'), await fx.file('p2.csv', 'id\n2\n'), await fx.file('p3.csv', 'id\n3\n')];
+      // The second file goes away once the first has landed.
+      const failed = fx.ingestion.upload(files, 'landing/part/', { onProgress: (e) => e.file === files[0] && e.bytesDone === e.bytesTotal && unlinkSync(files[1]!) });
+      await expect(failed).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
+      await expect(failed).rejects.toThrow(
+        `Local file ${files[1]} to store as "landing/part/p2.csv" does not exist; 1 of 3 files were uploaded before it (landing/part/p1.csv), 2 not (${files[1]}, ${files[2]}): upload those, or the whole upload again with --overwrite (SDK: overwrite: true)`,
+      );
+      expect((await fx.ingestion.listLanding('landing/part/')).map((e) => e.key)).toEqual(['landing/part/p1.csv']);
     } finally {
       await fx.close();
     }

@@ -1,6 +1,6 @@
 import { readlink, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
@@ -68,15 +68,40 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
   await refuseFileFolderClash(store, uploads);
   if (!options.overwrite) await refuseReplacing(store, uploads);
   const landed: LandedFile[] = [];
-  for (const upload of uploads) {
+  for (const [index, upload] of uploads.entries()) {
     const progress = (bytesDone: number) => report?.({ file: upload.file, phase: 'uploading', bytesDone, bytesTotal: upload.size });
     progress(0);
-    // Short of the total until the put returns: the last bytes read are not stored yet.
-    await store.putFile(upload.key, upload.file, report ? { onProgress: (done) => progress(Math.min(done, Math.max(0, upload.size - 1))) } : {});
+    try {
+      // Short of the total until the put returns: the last bytes read are not stored yet.
+      await store.putFile(upload.key, upload.file, report ? { onProgress: (done) => progress(Math.min(done, Math.max(0, upload.size - 1))) } : {});
+    } catch (error) {
+      throw partlyUploaded(error, landed, uploads.slice(index));
+    }
     progress(upload.size);
     landed.push(upload);
   }
   return landed;
+}
+
+/**
+ * A failure after some files of the upload landed says which did and which did not: the same upload
+ * run again is refused, since the landed ones hold their keys now.
+ */
+function partlyUploaded(error: unknown, landed: readonly LandedFile[], rest: readonly LandedFile[]): unknown {
+  if (landed.length === 0) return error;
+  const code = isRatError(error) ? error.code : 'STORAGE_ERROR';
+  const Failure = error instanceof NotFoundError ? NotFoundError : ExternalError;
+  return new Failure(
+    code,
+    `${describeError(error)}; ${landed.length} of ${landed.length + rest.length} files were uploaded before it (${shortList(landed.map((l) => l.key))}), ` +
+      `${rest.length} not (${shortList(rest.map((r) => r.file))}): upload those, or the whole upload again with --overwrite (SDK: overwrite: true)`,
+    { cause: error },
+  );
+}
+
+/** Up to five names, then how many more. */
+function shortList(names: readonly string[]): string {
+  return names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
 }
 
 /** A folder's file to upload; one that is not there (a link pointing nowhere) fails the upload before anything lands. */
@@ -105,7 +130,7 @@ async function refuseReplacing(store: ObjectStore, uploads: readonly { file: str
   const existing: string[] = [];
   for (const { key } of uploads) if (await store.exists(key)) existing.push(key);
   if (existing.length === 0) return;
-  const shown = existing.length > 5 ? `${existing.slice(0, 5).join(', ')} and ${existing.length - 5} more` : existing.join(', ');
+  const shown = shortList(existing);
   throw new ValidationError(
     'INVALID_ARGUMENT',
     `the landing zone holds ${existing.length === 1 ? 'a file' : `${existing.length} files`} under ${existing.length === 1 ? 'the key' : 'the keys'} ${shown} already; nothing was uploaded: to replace ${existing.length === 1 ? 'it' : 'them'}, pass --overwrite (SDK: overwrite: true), or upload under another name`,
