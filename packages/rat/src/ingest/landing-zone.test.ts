@@ -284,6 +284,26 @@ describe('landing zone', () => {
       expect(run.code).toBe(0);
     });
 
+    it('lists a file replaced within the second of its ingest as changed, though S3 dates it in whole seconds', async () => {
+      const storage = { type: 's3', endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'second', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } as const;
+      const fx = await openIngestFixture({ storage: { ...storage, cacheDir: join(home, 'second-cache'), stagingRoot: join(home, 'second-staging') } });
+      try {
+        // Until the replacement falls in the second of the ingest (S3's clock decides): the case whole seconds cannot tell apart.
+        for (let attempt = 0; attempt < 5; attempt++) {
+          await fx.ingestion.upload([await fx.file('same.csv', `id\n${attempt}1\n`)], 'landing/sec/same.csv', { overwrite: true });
+          expect((await fx.ingestion.ingestBatch('landing/sec/', 'bronze.sec', { skipExisting: true })).files.map((f) => f.status)).toEqual(['success']);
+          await fx.ingestion.upload([await fx.file('same.csv', `id\n${attempt}2\n`)], 'landing/sec/same.csv', { overwrite: true });
+          const [entry] = await fx.ingestion.listLanding('landing/sec/');
+          if (entry!.modified.getTime() > entry!.lastIngestedAt!.getTime()) continue;
+          expect(entry!.state).toBe('changed');
+          return;
+        }
+        throw new Error('no replacement fell in the second of its ingest in 5 attempts');
+      } finally {
+        await fx.close();
+      }
+    });
+
     it('says which variables to set when no S3 credentials are configured anywhere', async () => {
       const s3Env = { RAT_S3_BUCKET: server.bucket, RAT_S3_ENDPOINT: server.endpoint, RAT_S3_PREFIX: 'nocreds' };
       // Nothing for the SDK's chain to find: no variables, no profile, no instance metadata.

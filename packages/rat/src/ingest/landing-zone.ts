@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readlink, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, resolve } from 'node:path';
 import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
@@ -192,7 +195,7 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
       key: object.key,
       size: object.size,
       modified: new Date(object.lastModifiedMs),
-      state: landingState(object, latestLoaded.get(object.key), last),
+      state: await landingState(store, object, latestLoaded.get(object.key), last),
       ...(last ? { lastStatus: last.status, lastTarget: last.targetTable, lastIngestedAt: last.ingestedAt } : {}),
     });
   }
@@ -203,9 +206,20 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
   return entries;
 }
 
-function landingState(object: ObjectInfo, loaded: RegistryEntry | undefined, last: RegistryEntry | undefined): LandingState {
-  if (loaded) return loaded.fileSize === object.size && object.lastModifiedMs <= loaded.ingestedAt.getTime() ? 'loaded' : 'changed';
-  return last ? 'failed' : 'new';
+async function landingState(store: ObjectStore, object: ObjectInfo, loaded: RegistryEntry | undefined, last: RegistryEntry | undefined): Promise<LandingState> {
+  if (!loaded) return last ? 'failed' : 'new';
+  if (loaded.fileSize !== object.size || object.lastModifiedMs > loaded.ingestedAt.getTime()) return 'changed';
+  // S3 dates an object in whole seconds: a file replaced within the second of its ingest looks
+  // modified before it. There the content decides (the registry's hash is of the bytes as stored).
+  const sameSecond = object.lastModifiedMs % 1000 === 0 && loaded.ingestedAt.getTime() - object.lastModifiedMs < 1000;
+  if (sameSecond && (await contentHash(store, object.key)) !== loaded.fileHash) return 'changed';
+  return 'loaded';
+}
+
+async function contentHash(store: ObjectStore, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(await store.localPath(key, { revalidate: true })), hash);
+  return hash.digest('hex');
 }
 
 async function* landingObjects(store: ObjectStore, prefix: string): AsyncGenerator<ObjectInfo> {
