@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { ExternalError, NotFoundError, ValidationError } from '../core/errors.js';
 import { describeObjectStoreContract, expectBytes, rejectionOf } from './object-store.contract.js';
+import { abortUploads } from './multipart-uploads.js';
 import { pruneObjectCache } from './object-cache.js';
 import type { ObjectStore } from './object-store.js';
 import { createS3Client, createS3Store, type S3StoreOptions, type S3StoreTuning } from './s3-store.js';
@@ -228,6 +229,24 @@ describe('createS3Store', () => {
     for await (const info of paged.list('p/')) listed.push(info.key);
     expect(listed).toEqual(keys);
     expect(counts.get('ListObjectsV2Command')).toBe(3);
+  });
+
+  it('aborts a multipart upload in flight when the process is interrupted, so its stored parts do not stay in the bucket', async () => {
+    const file = path.join(scratch, `${randomUUID()}.bin`);
+    await writeFile(file, Buffer.alloc(24 * 2 ** 20, 1));
+    const parts = makeStore({ partSizeBytes: 5 * 2 ** 20 });
+    // What the CLI's Ctrl-C handler runs, once the first part is stored.
+    let interrupted: Promise<void> | undefined;
+    const upload = parts.putFile('landing/big.bin', file, { onProgress: () => void (interrupted ??= abortUploads(2000)) });
+    expect(await rejectionOf(upload)).toBeInstanceOf(ExternalError);
+    await interrupted;
+    expect(counts.get('UploadPartCommand')).toBeGreaterThanOrEqual(1);
+    expect(counts.get('AbortMultipartUploadCommand')).toBeGreaterThanOrEqual(1);
+    expect(await parts.exists('landing/big.bin')).toBe(false);
+    // Nothing left to abort: a second interrupt sends nothing.
+    const aborts = counts.get('AbortMultipartUploadCommand');
+    await abortUploads(2000);
+    expect(counts.get('AbortMultipartUploadCommand')).toBe(aborts);
   });
 
   describe('error mapping', () => {
