@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
+import { isInterrupted } from './interrupt.js';
 import type { GlobalOptions } from './context.js';
 import { registerBranch } from './commands/branch.js';
 import { registerDemo } from './commands/demo.js';
@@ -69,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     // The reader went away (rat sql ... | head): not an error of ours.
     if (error instanceof Error && /Broken pipe/.test(error.message)) return 0;
+    // The interrupt handler exits with its own code and message once its cleanup is done.
+    if (isInterrupted()) return 1;
     createOutput({ json: json() }).error(error);
     return 1;
   }

@@ -1,3 +1,4 @@
+import { truncateSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,23 @@ async function uploadProgress(fx: IngestFixture, upload: (file: string, onProgre
   expect([done[0], done.at(-1)]).toEqual([0, size]);
 }
 
+/**
+ * A file cut short while it is uploaded (its writer truncates it): the upload fails naming the file
+ * and the byte counts, and the key keeps what it held before (here: nothing), never a part of the file.
+ */
+async function refusesFileChangedWhileUploaded(fx: IngestFixture, upload: (file: string, onProgress: (event: IngestProgress) => void) => Promise<unknown>, head: (key: string) => Promise<unknown>, size: number): Promise<void> {
+  const file = await fx.file('growing.bin', Buffer.alloc(size, 7));
+  let cut = false;
+  const failed = upload(file, (event) => {
+    if (cut || event.bytesDone === 0) return;
+    cut = true;
+    truncateSync(file, size / 2);
+  });
+  await expect(failed).rejects.toThrow(new RegExp(`^Local file ${file} changed while it was stored as "landing/cut/growing.bin" \\(${size} bytes modified .* when the copy began, \\d+ bytes read; ${size / 2} bytes modified .* now\\); nothing was stored under "landing/cut/growing.bin"`));
+  expect(cut).toBe(true);
+  expect(await head('landing/cut/growing.bin')).toBeUndefined();
+}
+
 describe('landing zone', () => {
   it('uploads, lists and batch-ingests landing files on the local store', async () => {
     const fx = await openIngestFixture();
@@ -157,6 +175,31 @@ describe('landing zone', () => {
     try {
       await uploadProgress(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/big/', { onProgress }), 4 * 2 ** 20);
       expect((await fx.ingestion.listLanding('landing/big/')).map((e) => [e.key, e.size])).toEqual([['landing/big/big.bin', 4 * 2 ** 20]]);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('refuses to land a file that is cut short while it is uploaded', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await refusesFileChangedWhileUploaded(fx, (file, onProgress) => fx.ingestion.upload([file], 'landing/cut/', { onProgress }), (key) => fx.rat.store.head(key), 4 * 2 ** 20);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('says which files landed when an upload of several fails part-way', async () => {
+    const fx = await openIngestFixture();
+    try {
+      const files = [await fx.file('p1.csv', 'id\n1\n'), await fx.file('p2.csv', 'id\n2\n'), await fx.file('p3.csv', 'id\n3\n')];
+      // The second file goes away once the first has landed.
+      const failed = fx.ingestion.upload(files, 'landing/part/', { onProgress: (e) => e.file === files[0] && e.bytesDone === e.bytesTotal && unlinkSync(files[1]!) });
+      await expect(failed).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
+      await expect(failed).rejects.toThrow(
+        `Local file ${files[1]} to store as "landing/part/p2.csv" does not exist; 1 of 3 files were uploaded before it (landing/part/p1.csv), 2 not (${files[1]}, ${files[2]}): upload those, or the whole upload again with --overwrite (SDK: overwrite: true)`,
+      );
+      expect((await fx.ingestion.listLanding('landing/part/')).map((e) => e.key)).toEqual(['landing/part/p1.csv']);
     } finally {
       await fx.close();
     }
@@ -221,12 +264,54 @@ describe('landing zone', () => {
       }
     });
 
+    it('refuses to land a file that is cut short while its multipart upload runs', async () => {
+      const fx = await openIngestFixture();
+      try {
+        const options = { endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'cut', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, cacheDir: join(home, 'cut-cache'), stagingRoot: join(home, 'cut-staging') };
+        const store = createS3Store(options, { partSizeBytes: 5 * 2 ** 20 });
+        // Cut when the first part is stored: by then the upload has read at most its 4 parts in flight, 20 MiB of the 32.
+        await refusesFileChangedWhileUploaded(fx, (file, onProgress) => uploadToLanding(store, [file], 'landing/cut/', { onProgress }), (key) => store.head(key), 32 * 2 ** 20);
+      } finally {
+        await fx.close();
+      }
+    });
+
     it('keeps stderr free of the AWS SDK\'s Node version warning (Node < 22) when a rat command uses S3', async () => {
       const s3Env = { RAT_S3_BUCKET: server.bucket, RAT_S3_ENDPOINT: server.endpoint, RAT_S3_REGION: server.region, RAT_S3_ACCESS_KEY_ID: server.accessKeyId, RAT_S3_SECRET_ACCESS_KEY: server.secretAccessKey, RAT_S3_PREFIX: 'cli' };
       // This process's own S3 clients set the SDK's switch: the command must not inherit it.
       const run = await rat(join(home, 'cli-home'), ['landing'], { ...s3Env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined });
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
+    });
+
+    it('lists a file replaced within the second of its ingest as changed, though S3 dates it in whole seconds', async () => {
+      const storage = { type: 's3', endpoint: server.endpoint, region: server.region, bucket: server.bucket, prefix: 'second', forcePathStyle: true, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } as const;
+      const fx = await openIngestFixture({ storage: { ...storage, cacheDir: join(home, 'second-cache'), stagingRoot: join(home, 'second-staging') } });
+      try {
+        // Until the replacement falls in the second of the ingest (S3's clock decides): the case whole seconds cannot tell apart.
+        for (let attempt = 0; attempt < 5; attempt++) {
+          await fx.ingestion.upload([await fx.file('same.csv', `id\n${attempt}1\n`)], 'landing/sec/same.csv', { overwrite: true });
+          expect((await fx.ingestion.ingestBatch('landing/sec/', 'bronze.sec', { skipExisting: true })).files.map((f) => f.status)).toEqual(['success']);
+          await fx.ingestion.upload([await fx.file('same.csv', `id\n${attempt}2\n`)], 'landing/sec/same.csv', { overwrite: true });
+          const [entry] = await fx.ingestion.listLanding('landing/sec/');
+          if (entry!.modified.getTime() > entry!.lastIngestedAt!.getTime()) continue;
+          expect(entry!.state).toBe('changed');
+          return;
+        }
+        throw new Error('no replacement fell in the second of its ingest in 5 attempts');
+      } finally {
+        await fx.close();
+      }
+    });
+
+    it('says which variables to set when no S3 credentials are configured anywhere', async () => {
+      const s3Env = { RAT_S3_BUCKET: server.bucket, RAT_S3_ENDPOINT: server.endpoint, RAT_S3_PREFIX: 'nocreds' };
+      // Nothing for the SDK's chain to find: no variables, no profile, no instance metadata.
+      const none = { RAT_S3_ACCESS_KEY_ID: undefined, RAT_S3_SECRET_ACCESS_KEY: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_EC2_METADATA_DISABLED: 'true', HOME: join(home, 'empty-home') };
+      const run = await rat(join(home, 'nocreds-home'), ['landing'], { ...s3Env, ...none });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('CredentialsProviderError');
+      expect(run.stderr).toContain('No S3 credentials were found: set RAT_S3_ACCESS_KEY_ID and RAT_S3_SECRET_ACCESS_KEY');
     });
 
     it('reads a landing file another writer replaced as it is now, not from the copy cached at the last ingest', async () => {

@@ -1,6 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readlink, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, resolve } from 'node:path';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { describeError, ExternalError, isRatError, NotFoundError, ValidationError } from '../core/errors.js';
 import { assertValidKey } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
@@ -57,7 +60,7 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
     if (info.isDirectory()) {
       const folder = destination.endsWith('/') ? destination : `${destination}/`;
       // The folder as it is, hidden files too (a `.keep`): the landing zone holds what was received.
-      for (const inner of await walk(path, true)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: (await stat(inner)).size });
+      for (const inner of await walk(path, true)) uploads.push({ file: inner, key: `${folder}${basename(path)}/${relativeTo(path, inner)}`, size: await folderFileSize(inner) });
     } else {
       const key = destination.endsWith('/') || files.length > 1 ? `${destination.replace(/\/?$/, '/')}${basename(path)}` : destination;
       uploads.push({ file: path, key, size: info.size });
@@ -68,15 +71,49 @@ export async function uploadToLanding(store: ObjectStore, files: string[], desti
   await refuseFileFolderClash(store, uploads);
   if (!options.overwrite) await refuseReplacing(store, uploads);
   const landed: LandedFile[] = [];
-  for (const upload of uploads) {
+  for (const [index, upload] of uploads.entries()) {
     const progress = (bytesDone: number) => report?.({ file: upload.file, phase: 'uploading', bytesDone, bytesTotal: upload.size });
     progress(0);
-    // Short of the total until the put returns: the last bytes read are not stored yet.
-    await store.putFile(upload.key, upload.file, report ? { onProgress: (done) => progress(Math.min(done, Math.max(0, upload.size - 1))) } : {});
+    try {
+      // Short of the total until the put returns: the last bytes read are not stored yet.
+      await store.putFile(upload.key, upload.file, report ? { onProgress: (done) => progress(Math.min(done, Math.max(0, upload.size - 1))) } : {});
+    } catch (error) {
+      throw partlyUploaded(error, landed, uploads.slice(index));
+    }
     progress(upload.size);
     landed.push(upload);
   }
   return landed;
+}
+
+/**
+ * A failure after some files of the upload landed says which did and which did not: the same upload
+ * run again is refused, since the landed ones hold their keys now.
+ */
+function partlyUploaded(error: unknown, landed: readonly LandedFile[], rest: readonly LandedFile[]): unknown {
+  if (landed.length === 0) return error;
+  const code = isRatError(error) ? error.code : 'STORAGE_ERROR';
+  const Failure = error instanceof NotFoundError ? NotFoundError : ExternalError;
+  return new Failure(
+    code,
+    `${describeError(error)}; ${landed.length} of ${landed.length + rest.length} files were uploaded before it (${shortList(landed.map((l) => l.key))}), ` +
+      `${rest.length} not (${shortList(rest.map((r) => r.file))}): upload those, or the whole upload again with --overwrite (SDK: overwrite: true)`,
+    { cause: error },
+  );
+}
+
+/** Up to five names, then how many more. */
+function shortList(names: readonly string[]): string {
+  return names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+}
+
+/** A folder's file to upload; one that is not there (a link pointing nowhere) fails the upload before anything lands. */
+async function folderFileSize(file: string): Promise<number> {
+  const info = await stat(file).catch(() => undefined);
+  if (info) return info.size;
+  const link = await readlink(file).catch(() => undefined);
+  const what = link === undefined ? 'is gone' : `is a symbolic link to ${link}, which does not exist`;
+  throw new NotFoundError('STORAGE_NOT_FOUND', `${file} ${what}; nothing was uploaded: remove it from the folder, or restore the file`);
 }
 
 /** Two local files with one name (`a/x.csv`, `b/x.csv` into `landing/coll/`): the second would replace the first, unseen. */
@@ -96,7 +133,7 @@ async function refuseReplacing(store: ObjectStore, uploads: readonly { file: str
   const existing: string[] = [];
   for (const { key } of uploads) if (await store.exists(key)) existing.push(key);
   if (existing.length === 0) return;
-  const shown = existing.length > 5 ? `${existing.slice(0, 5).join(', ')} and ${existing.length - 5} more` : existing.join(', ');
+  const shown = shortList(existing);
   throw new ValidationError(
     'INVALID_ARGUMENT',
     `the landing zone holds ${existing.length === 1 ? 'a file' : `${existing.length} files`} under ${existing.length === 1 ? 'the key' : 'the keys'} ${shown} already; nothing was uploaded: to replace ${existing.length === 1 ? 'it' : 'them'}, pass --overwrite (SDK: overwrite: true), or upload under another name`,
@@ -158,7 +195,7 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
       key: object.key,
       size: object.size,
       modified: new Date(object.lastModifiedMs),
-      state: landingState(object, latestLoaded.get(object.key), last),
+      state: await landingState(store, object, latestLoaded.get(object.key), last),
       ...(last ? { lastStatus: last.status, lastTarget: last.targetTable, lastIngestedAt: last.ingestedAt } : {}),
     });
   }
@@ -169,9 +206,20 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
   return entries;
 }
 
-function landingState(object: ObjectInfo, loaded: RegistryEntry | undefined, last: RegistryEntry | undefined): LandingState {
-  if (loaded) return loaded.fileSize === object.size && object.lastModifiedMs <= loaded.ingestedAt.getTime() ? 'loaded' : 'changed';
-  return last ? 'failed' : 'new';
+async function landingState(store: ObjectStore, object: ObjectInfo, loaded: RegistryEntry | undefined, last: RegistryEntry | undefined): Promise<LandingState> {
+  if (!loaded) return last ? 'failed' : 'new';
+  if (loaded.fileSize !== object.size || object.lastModifiedMs > loaded.ingestedAt.getTime()) return 'changed';
+  // S3 dates an object in whole seconds: a file replaced within the second of its ingest looks
+  // modified before it. There the content decides (the registry's hash is of the bytes as stored).
+  const sameSecond = object.lastModifiedMs % 1000 === 0 && loaded.ingestedAt.getTime() - object.lastModifiedMs < 1000;
+  if (sameSecond && (await contentHash(store, object.key)) !== loaded.fileHash) return 'changed';
+  return 'loaded';
+}
+
+async function contentHash(store: ObjectStore, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(await store.localPath(key, { revalidate: true })), hash);
+  return hash.digest('hex');
 }
 
 async function* landingObjects(store: ObjectStore, prefix: string): AsyncGenerator<ObjectInfo> {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteString } from '../engine/duckdb.js';
@@ -134,5 +134,38 @@ describe('a folder of data files', () => {
     expect(await names('landing/hidden/**/*.csv')).toEqual(['.cache/x.csv', '.hidden.csv', 'data.csv']);
     const report = await fx.ingestion.ingest(join(dir, '.h*'), 'bronze.hidden');
     expect(report.files.map((f) => [basename(f.file), f.status, f.rowsIngested])).toEqual([['.hidden.csv', 'success', 1]]);
+  });
+
+  it('reads what its symbolic links point to, in ingest and upload alike; a link back up is followed once; one pointing nowhere fails naming it', async () => {
+    const shared = await folder('linked-shared', { 'other.csv': 'id,v\n2,other.csv\n' });
+    await folder('linked-shared/sub', { 'r.csv': 'id,v\n3,r.csv\n' });
+    const dir = await folder('linked', { 'plain.csv': 'id,v\n1,plain.csv\n' });
+    await symlink(join(shared, 'other.csv'), join(dir, 'link.csv'));
+    await symlink(join(shared, 'sub'), join(dir, 'linkdir'));
+    // A link to the folder itself: walked once, not forever.
+    await symlink(dir, join(dir, 'self'));
+    const names = async (spec: string) => (await resolveSources(fx.rat.store, spec)).map((s) => s.display.slice(s.display.indexOf('linked/') + 'linked/'.length));
+    expect(await names(dir)).toEqual(['link.csv', 'linkdir/r.csv', 'plain.csv']);
+    expect(await names(join(dir, '**/*.csv'))).toEqual(['link.csv', 'linkdir/r.csv', 'plain.csv']);
+    const report = await fx.ingestion.ingest(dir, 'bronze.linked');
+    expect(report.files.map((f) => [basename(f.file), f.status])).toEqual([['link.csv', 'success'], ['r.csv', 'success'], ['plain.csv', 'success']]);
+    expect(await rowsAndSources('bronze.linked')).toEqual([
+      { v: 'other.csv', file: 'link.csv' },
+      { v: 'plain.csv', file: 'plain.csv' },
+      { v: 'r.csv', file: 'r.csv' },
+    ]);
+    expect((await fx.ingestion.upload([dir], 'landing/')).map((l) => [l.key, l.size])).toEqual([
+      ['landing/linked/link.csv', 17],
+      ['landing/linked/linkdir/r.csv', 13],
+      ['landing/linked/plain.csv', 17],
+    ]);
+    expect(Buffer.from(await fx.rat.store.get('landing/linked/link.csv')).toString()).toBe('id,v\n2,other.csv\n');
+    // A link pointing nowhere: the ingest fails that file by name, the upload lands nothing.
+    await symlink(join(shared, 'gone.csv'), join(dir, 'dangling.csv'));
+    const again = await fx.ingestion.ingest(dir, 'bronze.linked_again');
+    expect(again.files.map((f) => [basename(f.file), f.status])).toEqual([['dangling.csv', 'failed'], ['link.csv', 'success'], ['r.csv', 'success'], ['plain.csv', 'success']]);
+    expect(again.files[0]!.error).toContain(join(dir, 'dangling.csv'));
+    await expect(fx.ingestion.upload([dir], 'landing/linked-again/')).rejects.toThrow(`${join(dir, 'dangling.csv')} is a symbolic link to ${join(shared, 'gone.csv')}, which does not exist; nothing was uploaded`);
+    await expect(fx.ingestion.listLanding('landing/linked-again/')).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
   });
 });

@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { NotFoundError } from '../core/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -141,20 +141,30 @@ export function isDocumentation(path: string): boolean {
   return DOCUMENTATION.test(path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1));
 }
 
-/** Every file under a folder, sorted; names starting with `.` (files and folders) only with `hidden`. */
-export async function walk(dir: string, hidden = false): Promise<string[]> {
+/**
+ * Every file under a folder, sorted; names starting with `.` (files and folders) only with `hidden`.
+ * A symbolic link counts as what it points to, as `cp -rL`
+ * copies it: a link to a file is that file, a link to a folder is walked in turn (once: a link back
+ * to a folder the walk is inside is a loop, not followed). A link that points nowhere is listed as
+ * the file it names, so reading it fails naming it instead of the folder's file being left out unseen.
+ */
+export async function walk(dir: string, hidden = false, inside: ReadonlySet<string> = new Set()): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch {
     return [];
   }
+  const within = new Set(inside).add(await realpath(dir).catch(() => dir));
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!hidden && entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(path, hidden)));
-    else if (entry.isFile()) files.push(path);
+    const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+    if (target === undefined) files.push(path);
+    else if (target.isDirectory()) {
+      if (!within.has(await realpath(path).catch(() => path))) files.push(...(await walk(path, hidden, within)));
+    } else if (target.isFile()) files.push(path);
   }
   return files;
 }

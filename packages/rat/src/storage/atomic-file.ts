@@ -49,7 +49,13 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
   });
 }
 
-export async function copyFileAtomic(source: string, target: string, options: PublishOptions & { onProgress?: (bytesDone: number) => void } = { sync: true }): Promise<void> {
+export interface CopyOptions extends PublishOptions {
+  onProgress?: (bytesDone: number) => void;
+  /** Runs on the finished copy before it is published; a throw publishes nothing (a source that changed while copied). */
+  verify?: (copy: string) => Promise<void>;
+}
+
+export async function copyFileAtomic(source: string, target: string, options: CopyOptions = { sync: true }): Promise<void> {
   const { onProgress } = options;
   await publish(target, options, async (temp) => {
     if (onProgress) {
@@ -67,6 +73,7 @@ export async function copyFileAtomic(source: string, target: string, options: Pu
       // FICLONE makes a copy-on-write clone on btrfs/xfs (same filesystem only) and falls back to a copy.
       await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     }
+    await options.verify?.(temp);
     if (options.sync) await syncFile(temp);
   });
 }

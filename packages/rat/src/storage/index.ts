@@ -6,3 +6,4 @@ export { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js'
 export { cacheLayout, pruneObjectCache, type CachePruneResult } from './object-cache.js';
 export { removeStagingDirs, treeUsage } from './local-file.js';
 export { removeTempFiles } from './atomic-file.js';
+export { abortUploads } from './multipart-uploads.js';

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -8,10 +8,10 @@ import { describeError, ExternalError, NotFoundError } from '../core/errors.js';
 const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 /** The file to upload must exist; saying so by its local path beats a bare ENOENT from deep inside a copy. */
-export async function sourceFileSize(localPath: string, key: string): Promise<number> {
+export async function sourceFileStats(localPath: string, key: string): Promise<Stats> {
   try {
     const stats = await stat(localPath);
-    if (stats.isFile()) return stats.size;
+    if (stats.isFile()) return stats;
   } catch (error) {
     if (!isMissingFileError(error)) {
       throw new ExternalError('STORAGE_ERROR', `Cannot read local file ${localPath} to store as "${key}": ${describeError(error)}`, {
@@ -20,6 +20,25 @@ export async function sourceFileSize(localPath: string, key: string): Promise<nu
     }
   }
   throw new NotFoundError('STORAGE_NOT_FOUND', `Local file ${localPath} to store as "${key}" does not exist`);
+}
+
+/**
+ * Checked after a local file's bytes were read for storing, before they are published: a file its
+ * writer truncated, extended or rewrote meanwhile (an export still being written) gave a part of
+ * one content or a mix of two, which must never land as if it were the file. A file replaced by a
+ * rename, or removed, was read whole: the copy holds the content it had when the copy began.
+ */
+export async function assertCopiedWhole(localPath: string, key: string, before: Stats, bytesRead: number): Promise<void> {
+  const now = await stat(localPath).catch(() => undefined);
+  const sameFile = now !== undefined && now.ino === before.ino && now.dev === before.dev;
+  const rewritten = sameFile && (now.size !== before.size || now.mtimeMs !== before.mtimeMs);
+  if (bytesRead === before.size && !rewritten) return;
+  const after = !sameFile ? '' : `; ${now.size} bytes modified ${now.mtime.toISOString()} now`;
+  throw new ExternalError(
+    'STORAGE_ERROR',
+    `Local file ${localPath} changed while it was stored as "${key}" (${before.size} bytes modified ${before.mtime.toISOString()} when the copy began, ${bytesRead} bytes read${after}); ` +
+      `nothing was stored under "${key}": store it again once its writer is done`,
+  );
 }
 
 export function isMissingFileError(error: unknown): boolean {

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeError, ExternalError, isRatError, NotFoundError, type RatError } from '../core/errors.js';
 import { copyFileAtomic, isTempFileName, moveFileAtomic, syncFiles, writeFileAtomic } from './atomic-file.js';
 import { flushWhileWriting } from './early-flush.js';
-import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
+import { assertCopiedWhole, createStagingDir, isMissingFileError, sourceFileStats } from './local-file.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './object-key.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 
@@ -135,10 +135,15 @@ export function createLocalStore(options: LocalStoreOptions): ObjectStore {
 
     async putFile(key, localPath, options = {}) {
       assertValidKey(key);
-      await sourceFileSize(localPath, key);
+      const before = await sourceFileStats(localPath, key);
       try {
-        const publish = options.consume ? moveFileAtomic : copyFileAtomic;
-        await publish(localPath, fileOf(key), { sync: !options.deferSync, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+        const sync = !options.deferSync;
+        // A consumed file is rat's own staging file, which nobody else writes.
+        if (options.consume) await moveFileAtomic(localPath, fileOf(key), { sync });
+        else {
+          const verify = async (copy: string) => assertCopiedWhole(localPath, key, before, (await stat(copy)).size);
+          await copyFileAtomic(localPath, fileOf(key), { sync, verify, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+        }
       } catch (error) {
         throw failure('putFile', key, error);
       }

@@ -24,7 +24,9 @@ describe('mapS3Error', () => {
     const mapped = mapS3Error(sdkError('NoSuchBucket', 'The specified bucket does not exist', 404), 'PutObject', target, 'p/a.json');
     expect(mapped).toBeInstanceOf(ExternalError);
     expect(mapped.code).toBe('STORAGE_ERROR');
-    expect(mapped.message).toBe('S3 PutObject of s3://lake/p/a.json at http://minio:9000 failed: bucket "lake" does not exist');
+    expect(mapped.message).toBe(
+      'S3 PutObject of s3://lake/p/a.json at http://minio:9000 failed: bucket "lake" does not exist. Check RAT_S3_BUCKET (and RAT_S3_ENDPOINT: another server has other buckets), or create the bucket',
+    );
   });
 
   it('names operation, object, endpoint and the service error for anything else', () => {

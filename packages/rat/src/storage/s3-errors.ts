@@ -27,7 +27,8 @@ export function sdkHttpStatus(error: unknown): number | undefined {
 export function bucketMissingError(target: S3Target, operation: string, objectKey: string, cause?: unknown): ExternalError {
   return new ExternalError(
     'STORAGE_ERROR',
-    `S3 ${operation} of s3://${target.bucket}/${objectKey} at ${target.endpoint} failed: bucket "${target.bucket}" does not exist`,
+    `S3 ${operation} of s3://${target.bucket}/${objectKey} at ${target.endpoint} failed: bucket "${target.bucket}" does not exist. ` +
+      `Check RAT_S3_BUCKET (and RAT_S3_ENDPOINT: another server has other buckets), or create the bucket`,
     { cause },
   );
 }
@@ -56,7 +57,26 @@ export function mapS3Error(error: unknown, operation: string, target: S3Target, 
       { cause: error },
     );
   }
-  return new ExternalError('STORAGE_ERROR', `${failed}: ${describeSdkError(error)}`, { cause: error });
+  const advice = adviceFor(error, target);
+  return new ExternalError('STORAGE_ERROR', `${failed}: ${describeSdkError(error)}${advice === undefined ? '' : `. ${advice}`}`, { cause: error });
+}
+
+/** Network errors of a server that is not there: a wrong address, or one that is down. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+/** The server's names for credentials it does not know or a secret that does not match. */
+const BAD_CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
+const CREDENTIAL_VARIABLES = 'RAT_S3_ACCESS_KEY_ID and RAT_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an AWS profile)';
+
+/** What to change when the configuration, not the request, is wrong: which setting to check. */
+function adviceFor(error: unknown, target: S3Target): string | undefined {
+  const name = sdkErrorName(error);
+  if (name === 'CredentialsProviderError') return `No S3 credentials were found: set ${CREDENTIAL_VARIABLES}`;
+  if (name !== undefined && BAD_CREDENTIALS.has(name)) return `The S3 server refused the credentials: check ${CREDENTIAL_VARIABLES}`;
+  if (name === 'AccessDenied') return `Check that the credentials (${CREDENTIAL_VARIABLES}) may use bucket "${target.bucket}"`;
+  const shape = error as SdkErrorShape | undefined;
+  const code = shape?.code ?? (shape?.errors?.[0] as SdkErrorShape | undefined)?.code;
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) return `Check that the S3 server at ${target.endpoint} is up and that RAT_S3_ENDPOINT is its address`;
+  return undefined;
 }
 
 /** The SDK's timeout message without its package name and its note on where the limit was set. */

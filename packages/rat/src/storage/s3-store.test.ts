@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { ExternalError, NotFoundError, ValidationError } from '../core/errors.js';
 import { describeObjectStoreContract, expectBytes, rejectionOf } from './object-store.contract.js';
+import { abortUploads } from './multipart-uploads.js';
 import { pruneObjectCache } from './object-cache.js';
 import type { ObjectStore } from './object-store.js';
 import { createS3Client, createS3Store, type S3StoreOptions, type S3StoreTuning } from './s3-store.js';
@@ -230,6 +231,24 @@ describe('createS3Store', () => {
     expect(counts.get('ListObjectsV2Command')).toBe(3);
   });
 
+  it('aborts a multipart upload in flight when the process is interrupted, so its stored parts do not stay in the bucket', async () => {
+    const file = path.join(scratch, `${randomUUID()}.bin`);
+    await writeFile(file, Buffer.alloc(24 * 2 ** 20, 1));
+    const parts = makeStore({ partSizeBytes: 5 * 2 ** 20 });
+    // What the CLI's Ctrl-C handler runs, once the first part is stored.
+    let interrupted: Promise<void> | undefined;
+    const upload = parts.putFile('landing/big.bin', file, { onProgress: () => void (interrupted ??= abortUploads(2000)) });
+    expect(await rejectionOf(upload)).toBeInstanceOf(ExternalError);
+    await interrupted;
+    expect(counts.get('UploadPartCommand')).toBeGreaterThanOrEqual(1);
+    expect(counts.get('AbortMultipartUploadCommand')).toBeGreaterThanOrEqual(1);
+    expect(await parts.exists('landing/big.bin')).toBe(false);
+    // Nothing left to abort: a second interrupt sends nothing.
+    const aborts = counts.get('AbortMultipartUploadCommand');
+    await abortUploads(2000);
+    expect(counts.get('AbortMultipartUploadCommand')).toBe(aborts);
+  });
+
   describe('error mapping', () => {
     it('names a bucket that does not exist, for every operation that talks to S3', async () => {
       const wrong = createS3Store({ ...options, bucket: 'no-such-bucket-here' });
@@ -248,7 +267,7 @@ describe('createS3Store', () => {
         const error = await rejectionOf(attempt());
         expect(error, operation).toBeInstanceOf(ExternalError);
         expect((error as ExternalError).code, operation).toBe('STORAGE_ERROR');
-        expect((error as Error).message, operation).toContain('bucket "no-such-bucket-here" does not exist');
+        expect((error as Error).message, operation).toContain('bucket "no-such-bucket-here" does not exist. Check RAT_S3_BUCKET');
         expect((error as Error).message, operation).toContain(`s3://no-such-bucket-here/${options.prefix}/`);
         expect((error as Error).cause, operation).toBeDefined();
       }
@@ -267,6 +286,7 @@ describe('createS3Store', () => {
       expect(message).toContain(endpoint);
       expect(message).toContain('GetObject');
       expect(message).toContain(`s3://${server.bucket}/${options.prefix}/warehouse/x.json`);
+      expect(message).toContain(`ECONNREFUSED 127.0.0.1:${port}. Check that the S3 server at ${endpoint} is up and that RAT_S3_ENDPOINT is its address`);
       expect(message).not.toContain('\n');
     });
 
@@ -307,6 +327,8 @@ describe('createS3Store', () => {
       expect(error).toBeInstanceOf(ExternalError);
       expect((error as Error).message).toContain('PutObject');
       expect((error as Error).message).toContain(`${options.prefix}/a.txt`);
+      expect((error as Error).message).toContain('InvalidAccessKeyId');
+      expect((error as Error).message).toContain('The S3 server refused the credentials: check RAT_S3_ACCESS_KEY_ID and RAT_S3_SECRET_ACCESS_KEY');
     });
 
     it('explains a HEAD refused for bad credentials instead of reporting the object missing', async () => {

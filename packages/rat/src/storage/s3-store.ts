@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -17,8 +18,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { describeError, ExternalError, ValidationError } from '../core/errors.js';
 import { writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
 import { cacheLayout } from './object-cache.js';
-import { createStagingDir, isMissingFileError, sourceFileSize } from './local-file.js';
+import { assertCopiedWhole, createStagingDir, isMissingFileError, sourceFileStats } from './local-file.js';
 import { assertValidKey, assertValidPrefix } from './object-key.js';
+import { trackUpload } from './multipart-uploads.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 import { bucketMissingError, mapS3Error, sdkErrorName, sdkHttpStatus, type S3Target } from './s3-errors.js';
 
@@ -285,24 +287,54 @@ export function createS3Store(options: S3StoreOptions, tuning: S3StoreTuning = {
 
     async putFile(key, localPath, options = {}) {
       assertValidKey(key);
-      await sourceFileSize(localPath, key);
+      const before = await sourceFileStats(localPath, key);
       const objectKey = objectKeyOf(key);
+      // The SDK stores what the stream gives: the file's bytes are counted, and a file that changed
+      // while read fails the stream, so the upload is aborted instead of completed short.
+      let bytesRead = 0;
+      let changed: unknown;
+      const file = createReadStream(localPath);
+      const body = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          bytesRead += chunk.length;
+          callback(null, chunk);
+        },
+        flush(callback) {
+          assertCopiedWhole(localPath, key, before, bytesRead).then(
+            () => callback(),
+            (error: unknown) => callback((changed = error) as Error),
+          );
+        },
+      });
+      // pipe() does not pass a read error on: the upload would wait for the rest of the stream.
+      file.on('error', (error) => body.destroy(error));
+      file.pipe(body);
+      // A file up to one part goes as one PutObject; a larger one as a multipart upload, which
+      // S3 publishes only on CompleteMultipartUpload (and aborts on failure), so it is atomic too.
+      const upload = new Upload({
+        client,
+        params: { Bucket: bucket, Key: objectKey, Body: body },
+        partSize,
+        queueSize: UPLOAD_QUEUE_SIZE,
+        leavePartsOnError: false,
+      });
+      // An interrupted process never reaches the SDK's own abort: its parts would stay in the bucket.
+      const untrack = trackUpload(async () => {
+        // Stops the parts still to send (the SDK then aborts too, unless the process has exited).
+        await upload.abort();
+        const { uploadId } = upload;
+        if (uploadId !== undefined) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId }));
+      });
       try {
-        // A file up to one part goes as one PutObject; a larger one as a multipart upload, which
-        // S3 publishes only on CompleteMultipartUpload (and aborts on failure), so it is atomic too.
-        const upload = new Upload({
-          client,
-          params: { Bucket: bucket, Key: objectKey, Body: createReadStream(localPath) },
-          partSize,
-          queueSize: UPLOAD_QUEUE_SIZE,
-          leavePartsOnError: false,
-        });
         const { onProgress } = options;
         // Once per part uploaded (a file up to one part: once, at its end).
         if (onProgress) upload.on('httpUploadProgress', (progress) => progress.loaded !== undefined && onProgress(progress.loaded));
         await upload.done();
       } catch (error) {
-        throw mapS3Error(error, `upload of ${localPath}`, target, objectKey);
+        // Said first: the SDK may throw the failure of its abort of the parts instead (s3rver has no abort).
+        throw changed ?? mapS3Error(error, `upload of ${localPath}`, target, objectKey);
+      } finally {
+        untrack();
       }
       await dropCachedCopy(key);
     },
