@@ -50,7 +50,7 @@ describe('ingestRows: rows from a non-file source', () => {
     const first = await fx.ingestion.ingestRows(source(orders(1, 3)), 'bronze.orders');
     expect(first.cursor).toEqual({ field: 'updated_at', value: '2024-01-03T00:00:00.000Z' });
     const cursor = await fx.ingestion.sourceCursor('bronze.orders', 'api:shop/orders');
-    expect(cursor).toEqual({ field: 'updated_at', value: '2024-01-03T00:00:00.000Z', kind: 'timestamp', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
+    expect(cursor).toEqual({ field: 'updated_at', value: '2024-01-03T00:00:00.000Z', kind: 'timestamp', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], columns: ['id', 'customer', 'amount', 'updated_at'], cells: [expect.stringMatching(/^[0-9a-f]{32}$/)] });
 
     const empty = await fx.ingestion.ingestRows(source([]), 'bronze.orders');
     expect(empty.status).toBe('skipped');

@@ -29,6 +29,14 @@ export interface SourceCursor {
    */
   seen?: string[];
   /**
+   * With `seen`, when they fit in CELL_LIMIT: the columns of the rows at `value`, and per row the hash
+   * of each column's value in that order (cellHash, CELL_DIGITS hex digits each, run together). A row
+   * read again after a column was dropped, renamed, or added with a default has another whole-row
+   * hash; its values in the columns it still has tell it is the same row (see CursorTies).
+   */
+  columns?: string[];
+  cells?: string[];
+  /**
    * A database source: the rows whose cursor column was NULL when the first run loaded them. Later
    * runs cannot read such rows (NULL is never after a value); a run that finds more of them says so.
    */
@@ -41,6 +49,16 @@ export const TIE_LIMIT = 1000;
 /** A row's hash in SourceCursor.seen: 64 bits of the sha256 of its text as the source read it. */
 export function tieHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The most column values (rows times columns) whose hashes are kept with the cursor (SourceCursor.cells): 16 KB of hex, as `seen` at TIE_LIMIT. */
+export const CELL_LIMIT = 2000;
+
+const CELL_DIGITS = 8;
+
+/** A column value's hash in SourceCursor.cells: 32 bits of the sha256 of its text (as in the row's JSON). */
+function cellHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, CELL_DIGITS);
 }
 
 /** Whether two cursors are the same stored state: value, field and the rows seen at the value. */
@@ -76,6 +94,7 @@ export function readCursor(table: LoadedTable | undefined, source: string): Sour
   }
   return undefined;
 }
+
 
 /** The property value for a cursor committed by snapshot `snapshotId` (undefined when the commit adds no snapshot). */
 export function storedCursor(cursor: SourceCursor, snapshotId: bigint | undefined): string {
@@ -210,7 +229,10 @@ function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot
     const kind: CursorKind = parsed.kind === 'number' || parsed.kind === 'timestamp' || parsed.kind === 'bytes' ? parsed.kind : 'string';
     const seen = Array.isArray(parsed.seen) && parsed.seen.every((h) => typeof h === 'string') ? { seen: parsed.seen } : {};
     const nulls = typeof parsed.nulls === 'number' ? { nulls: parsed.nulls } : {};
-    return { cursor: { field: parsed.field, value: parsed.value, kind, ...seen, ...nulls }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
+    const { columns, cells } = parsed;
+    const cellsFit = Array.isArray(columns) && columns.every((c) => typeof c === 'string') && Array.isArray(cells) && cells.every((c) => typeof c === 'string' && c.length === columns.length * CELL_DIGITS);
+    const byColumn = cellsFit ? { columns, cells } : {};
+    return { cursor: { field: parsed.field, value: parsed.value, kind, ...seen, ...byColumn, ...nulls }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
   } catch {
     return undefined;
   }
@@ -230,14 +252,16 @@ function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot
 export class CursorTies {
   private readonly earlier: Set<string>;
   private last: SourceCursor | undefined;
-  /** The texts of the rows at `last` so far (hashed at the end), or undefined past TIE_LIMIT. */
-  private group: string[] | undefined = [];
+  /** The rows at `last` so far, their texts (hashed at the end) and values, or undefined past TIE_LIMIT. */
+  private group: { text: string; row: Record<string, unknown> | undefined }[] | undefined = [];
   /** Rows left out: committed by an earlier run. */
   skipped = 0;
 
   constructor(
     private readonly stored: SourceCursor | undefined,
     private readonly ordered: boolean,
+    /** A column value's text, as in the row's JSON (what SourceCursor.cells hash). */
+    private readonly cellText: (value: unknown) => string,
   ) {
     this.earlier = new Set(stored?.seen ?? []);
   }
@@ -246,35 +270,68 @@ export class CursorTies {
    * Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more
    * row loaded. `formerText`: the text earlier versions hashed the row by, when it differs (its NULL fields
    * included, see row-source.ts tieText), so that a cursor they stored still leaves out its rows.
+   * `row`: its values by column, compared one by one when its whole text is not known (see sameValues).
    */
-  committedBefore(cursor: SourceCursor | undefined, text: string, formerText?: string): boolean {
-    if (this.earlier.size > 0 && this.stored && cursor && this.ties(cursor, this.stored) && (this.earlier.has(tieHash(text)) || (formerText !== undefined && this.earlier.has(tieHash(formerText))))) {
+  committedBefore(cursor: SourceCursor | undefined, text: string, formerText?: string, row?: Record<string, unknown>): boolean {
+    if (
+      this.earlier.size > 0 &&
+      this.stored &&
+      cursor &&
+      this.ties(cursor, this.stored) &&
+      (this.earlier.has(tieHash(text)) || (formerText !== undefined && this.earlier.has(tieHash(formerText))) || (row !== undefined && this.sameValues(row, this.stored)))
+    ) {
       this.skipped++;
-      this.note(cursor, text);
+      this.note(cursor, text, row);
       return true;
     }
-    if (cursor) this.note(cursor, text);
+    if (cursor) this.note(cursor, text, row);
     return false;
   }
 
   /** The new cursor `next` (the largest value loaded, or the stored one), with the hashes of the rows at it, when there were not too many. */
   cursor(next: SourceCursor | undefined): SourceCursor | undefined {
     if (!next) return next;
-    const { seen: _seen, nulls: _nulls, ...plain } = next;
+    const { seen: _seen, columns: _columns, cells: _cells, nulls: _nulls, ...plain } = next;
     if (this.last === undefined || !this.ties(this.last, next) || this.group === undefined) return plain;
-    return { ...plain, seen: this.group.map(tieHash) };
+    return { ...plain, seen: this.group.map((g) => tieHash(g.text)), ...this.cellsOf(this.group) };
   }
 
-  private note(cursor: SourceCursor, text: string): void {
+  /**
+   * Whether a row whose whole text is not among the stored ones is yet one of them: a column of the
+   * source was dropped or renamed since (or added with a default), so its text changed, not its
+   * values. Compared on the columns it shares with the stored rows, which must be more than the
+   * cursor column: a row at the stored value with the same values there is the same row. (A row
+   * written since that differs from an earlier one only in a column dropped since cannot be told
+   * from it, as one the same in every column never can.)
+   */
+  private sameValues(row: Record<string, unknown>, stored: SourceCursor): boolean {
+    const { columns, cells } = stored;
+    if (!columns || !cells) return false;
+    const shared = columns.flatMap((name, index) => (Object.hasOwn(row, name) ? [index] : []));
+    const sameColumns = shared.length === columns.length && Object.keys(row).length === columns.length;
+    if (sameColumns || !shared.some((index) => columns[index] !== stored.field)) return false;
+    const hashes = shared.map((index) => [index * CELL_DIGITS, cellHash(this.cellText(row[columns[index]!]))] as const);
+    return cells.some((hashed) => hashes.every(([at, hash]) => hashed.slice(at, at + CELL_DIGITS) === hash));
+  }
+
+  /** The columns and value hashes of the rows at the last value, when they all have the same columns and fit in CELL_LIMIT. */
+  private cellsOf(group: { row: Record<string, unknown> | undefined }[]): { columns: string[]; cells: string[] } | Record<string, never> {
+    const columns = group[0]?.row ? Object.keys(group[0].row) : [];
+    const names = columns.join('\0');
+    if (columns.length === 0 || group.length * columns.length > CELL_LIMIT || group.some((g) => !g.row || Object.keys(g.row).join('\0') !== names)) return {};
+    return { columns, cells: group.map((g) => columns.map((name) => cellHash(this.cellText(g.row![name]))).join('')) };
+  }
+
+  private note(cursor: SourceCursor, text: string, row: Record<string, unknown> | undefined): void {
     if (this.last !== undefined && this.ties(cursor, this.last)) {
-      if (this.group !== undefined && this.group.length < TIE_LIMIT) this.group.push(text);
+      if (this.group !== undefined && this.group.length < TIE_LIMIT) this.group.push({ text, row });
       else this.group = undefined;
       return;
     }
     // In cursor order every other value is the next one; in any order only a larger one is.
     if (this.last === undefined || this.ordered || (compareCursorValues(cursor.value, this.last.value) ?? 0) > 0) {
       this.last = cursor;
-      this.group = [text];
+      this.group = [{ text, row }];
     }
   }
 

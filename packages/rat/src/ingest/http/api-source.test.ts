@@ -377,7 +377,7 @@ describe('ingestApi: incremental loading', () => {
     server.addOrders(6, day);
     const first = (await ingestApi(fx.ingestion, orders())).endpoints[0]!;
     expect(first).toMatchObject({ status: 'success', rowsIngested: 6, pages: 2, cursor: { field: 'updated_at', value: day(6) } });
-    expect(await fx.ingestion.sourceCursor('bronze.shop_orders', 'api:shop/orders')).toEqual({ field: 'updated_at', value: day(6), kind: 'string', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
+    expect(await fx.ingestion.sourceCursor('bronze.shop_orders', 'api:shop/orders')).toEqual({ field: 'updated_at', value: day(6), kind: 'string', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], columns: ['id', 'name', 'amount', 'updated_at', 'customer'], cells: [expect.stringMatching(/^[0-9a-f]{40}$/)] });
     expect(server.requests.filter((r) => r.path === '/orders').map((r) => r.query.since)).toEqual([undefined, undefined]);
 
     // Nothing new: the API's inclusive `since` sends record 6 again; it is dropped, and the run is a skip.
