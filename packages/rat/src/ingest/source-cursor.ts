@@ -87,6 +87,7 @@ export function readCursor(table: LoadedTable | undefined, source: string): Sour
   const key = cursorKey(source);
   const stored = parseStored(metadata.properties[key]);
   // The snapshot that wrote it may have been expired since: still in the history, so the cursor holds.
+  // A reset (storedReset) has no cursor: the source starts over.
   if (stored && (stored.snapshot === undefined || lineageIds(metadata).has(stored.snapshot))) return stored.cursor;
   for (const snapshot of snapshotLineage(metadata)) {
     const found = parseStored(snapshot.summary[key]);
@@ -95,6 +96,20 @@ export function readCursor(table: LoadedTable | undefined, source: string): Sour
   return undefined;
 }
 
+/**
+ * The property value that ends a source's cursor as of snapshot `snapshotId`: the table's rows were
+ * replaced by another source's (an overwrite), so those the cursor stood for are gone and the
+ * source's next run reads from the start. Kept in the snapshot summary too, so that a rollback to
+ * before it finds the cursor again, and one to after it does not.
+ */
+export function storedReset(snapshotId: bigint | undefined): string {
+  return JSON.stringify({ reset: true, ...(snapshotId !== undefined ? { snapshot: snapshotId.toString() } : {}) });
+}
+
+/** The sources whose cursor `metadata` holds (not reset). */
+export function cursorSources(metadata: { properties: Record<string, string> }): string[] {
+  return Object.entries(metadata.properties).flatMap(([key, value]) => (key.startsWith(PREFIX) && parseStored(value)?.cursor ? [key.slice(PREFIX.length)] : []));
+}
 
 /** The property value for a cursor committed by snapshot `snapshotId` (undefined when the commit adds no snapshot). */
 export function storedCursor(cursor: SourceCursor, snapshotId: bigint | undefined): string {
@@ -221,10 +236,11 @@ function instantOf(text: string): { seconds: bigint; fraction: string; zoned: bo
   return { seconds: BigInt(local - offset), fraction: (fraction ?? '').replace(/0+$/, ''), zoned: zone !== undefined };
 }
 
-function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot?: string } | undefined {
+function parseStored(text: string | undefined): { cursor: SourceCursor | undefined; snapshot?: string } | undefined {
   if (text === undefined) return undefined;
   try {
-    const parsed = JSON.parse(text) as Partial<SourceCursor> & { snapshot?: unknown };
+    const parsed = JSON.parse(text) as Partial<SourceCursor> & { snapshot?: unknown; reset?: unknown };
+    if (parsed.reset === true) return { cursor: undefined, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
     if (typeof parsed.field !== 'string' || (typeof parsed.value !== 'string' && typeof parsed.value !== 'number')) return undefined;
     const kind: CursorKind = parsed.kind === 'number' || parsed.kind === 'timestamp' || parsed.kind === 'bytes' ? parsed.kind : 'string';
     const seen = Array.isArray(parsed.seen) && parsed.seen.every((h) => typeof h === 'string') ? { seen: parsed.seen } : {};
