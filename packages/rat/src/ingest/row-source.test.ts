@@ -99,6 +99,17 @@ describe('ingestRows: rows from a non-file source', () => {
     expect((await fx.ingestion.sourceCursor('bronze.orders', 'db:orders'))?.value).toBe(3);
   });
 
+  it('starts a source over once its cursor property is unset, even though earlier snapshot summaries hold cursors', async () => {
+    const source = (rows: ParsedRow[]) => ({ name: 'db:orders', rows, cursorField: 'id' });
+    await fx.ingestion.ingestRows(source(orders(1, 2)), 'bronze.orders');
+    await fx.ingestion.ingestRows(source(orders(3, 3)), 'bronze.orders');
+    await fx.rat.sql(`ALTER TABLE bronze.orders UNSET TBLPROPERTIES ('rat.cursor.db:orders')`);
+    expect(await fx.ingestion.sourceCursor('bronze.orders', 'db:orders')).toBeUndefined();
+    await fx.rat.sql('DELETE FROM bronze.orders');
+    const again = await fx.ingestion.ingestRows(source(orders(1, 4)), 'bronze.orders');
+    expect([again.status, again.rowsIngested, again.cursor?.value]).toEqual(['success', 4, 4]);
+  });
+
   it('quarantines rows whose values do not fit the column type, and still moves the cursor past them', async () => {
     const rows = [
       { id: 1, amount: '12.50' },

@@ -85,6 +85,9 @@ export function readCursor(table: LoadedTable | undefined, source: string): Sour
   if (!table) return undefined;
   const metadata = table.metadata;
   const key = cursorKey(source);
+  // Every commit with a cursor sets the property: none means none was stored, or a user removed it
+  // (`ALTER TABLE ... UNSET TBLPROPERTIES`) to start the source over, which the summaries must not undo.
+  if (metadata.properties[key] === undefined) return undefined;
   const stored = parseStored(metadata.properties[key]);
   // The snapshot that wrote it may have been expired since: still in the history, so the cursor holds.
   // A reset (storedReset) has no cursor: the source starts over.
