@@ -109,6 +109,15 @@ export function storedReset(snapshotId: bigint | undefined): string {
   return JSON.stringify({ reset: true, ...(snapshotId !== undefined ? { snapshot: snapshotId.toString() } : {}) });
 }
 
+/** The sources whose cursor the table holds now, each with it (what `rat table show` lists). */
+export function tableCursors(table: LoadedTable): { source: string; cursor: SourceCursor }[] {
+  return Object.keys(table.metadata.properties).flatMap((key) => {
+    if (!key.startsWith(PREFIX)) return [];
+    const cursor = readCursor(table, key.slice(PREFIX.length));
+    return cursor ? [{ source: key.slice(PREFIX.length), cursor }] : [];
+  });
+}
+
 /** The sources whose cursor `metadata` holds (not reset). */
 export function cursorSources(metadata: { properties: Record<string, string> }): string[] {
   return Object.entries(metadata.properties).flatMap(([key, value]) => (key.startsWith(PREFIX) && parseStored(value)?.cursor ? [key.slice(PREFIX.length)] : []));
