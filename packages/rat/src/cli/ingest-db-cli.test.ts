@@ -91,13 +91,22 @@ describe('rat ingest-db', () => {
   });
 });
 
+/** Runs `work` with a SQLite source database and a RAT_HOME of its own, both removed after. */
+async function withSqlite(work: (source: Awaited<ReturnType<typeof openSqliteSource>>, home: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'rat-ingest-db-sqlite-'));
+  const source = await openSqliteSource();
+  try {
+    await work(source, join(dir, 'home'));
+  } finally {
+    await source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('rat ingest-db reports (SQLite)', () => {
   it('prints the cursor with its field and the duration as ingest-api does; --json says nothing of the scratch spool (no bytes, no format)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rat-ingest-db-report-'));
-    const source = await openSqliteSource();
-    try {
+    await withSqlite(async (source, home) => {
       await source.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT); INSERT INTO orders VALUES (1, \'a\'), (2, \'b\')');
-      const home = join(dir, 'home');
       const first = await rat(home, ['ingest-db', source.url, 'bronze.orders', '--table', 'orders', '--cursor', 'id']);
       expect(first.code, first.stderr).toBe(0);
       const row = first.stdout.split('\n').find((line) => line.includes('| success'))!;
@@ -107,9 +116,22 @@ describe('rat ingest-db reports (SQLite)', () => {
       expect(report).toMatchObject({ status: 'success', rowsIngested: 1, cursor: { field: 'id', previous: 2, value: 3 } });
       expect(Object.keys(report)).not.toContain('bytes');
       expect(Object.keys(report)).not.toContain('format');
-    } finally {
-      await source.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('lists the source cursors in rat table show; unsetting one starts that source over', async () => {
+    await withSqlite(async (source, home) => {
+      await source.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT); INSERT INTO orders VALUES (1, 'a'), (2, 'b')");
+      const load = ['ingest-db', source.url, 'bronze.orders', '--table', 'orders', '--cursor', 'id', '--mode', 'merge', '--key', 'id'];
+      expect((await rat(home, load)).code).toBe(0);
+      const name = `${source.url}#orders`;
+      const shown = await rat(home, ['table', 'show', 'bronze.orders']);
+      expect(shown.stdout).toContain('source cursors (the next incremental run reads from these):\n');
+      expect(shown.stdout.split('\n').find((line) => line.startsWith(name))?.split('|').map((cell) => cell.trim())).toEqual([name, 'id', '2']);
+      expect(JSON.parse((await rat(home, ['--json', 'table', 'show', 'bronze.orders'])).stdout).sourceCursors).toEqual([{ source: name, field: 'id', value: 2 }]);
+      expect((await rat(home, ['sql', `ALTER TABLE bronze.orders UNSET TBLPROPERTIES ('rat.cursor.${name}')`])).code).toBe(0);
+      const again = JSON.parse((await rat(home, ['--json', ...load])).stdout) as Record<string, unknown>;
+      expect(again).toMatchObject({ status: 'success', rowsRead: 2, cursor: { field: 'id', value: 2 } });
+    });
   });
 });

@@ -11,6 +11,7 @@ export { InputFileError, ParserError, type FilePosition } from './input-file-err
 export type { RowSource, SourceReport, SourceRow } from './row-source.js';
 export { ConvertedRow, RejectedRecord, SkippedRecord, WrittenRecord } from './row-source.js';
 export type { SourceCursor, CursorKind } from './source-cursor.js';
+export { tableCursors } from './source-cursor.js';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_READ_TIMEOUT_MS, ingestDatabase, type DatabaseReadProgress, type DatabaseReport, type DatabaseSourceOptions } from './database/index.js';
 export { defineApiSource, HttpSourceError, ingestApi, loadApiConfig, resolveApiConfig } from './http/index.js';
 export type { ApiAuth, ApiEndpointConfig, ApiEndpointReport, ApiIncremental, ApiIngestOptions, ApiIngestReport, ApiPagination, ApiProgress, ApiRetry, ApiSourceConfig, IngestApiOptions, ResolvedApiSource } from './http/index.js';

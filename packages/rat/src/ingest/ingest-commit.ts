@@ -11,10 +11,10 @@ import type { ScanTask } from '../iceberg/scan-planner.js';
 import { produceSnapshot, type SnapshotChange } from '../iceberg/snapshot-producer.js';
 import type { DataFile, ManifestFile, TableMetadata } from '../iceberg/types.js';
 import { type DeferredWrites, deferWrites } from '../storage/deferred-writes.js';
-import type { FileRegistry, RegistryEntry } from './file-registry.js';
+import { type FileRegistry, INGEST_FILE_KEY, type RegistryEntry } from './file-registry.js';
 import type { IngestMode } from './ingest-options.js';
 import { newRejectsMetadata } from './quarantine.js';
-import { cursorKey, readCursor, sameCursor, type SourceCursor, storedCursor } from './source-cursor.js';
+import { cursorKey, cursorSources, readCursor, sameCursor, type SourceCursor, storedCursor, storedReset } from './source-cursor.js';
 
 /** Everything one file (or one replay) changes, committed at once. */
 export interface IngestCommit {
@@ -85,11 +85,16 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
     const draft: LoadedTable = { ident: commit.ident, metadataLocation: base?.metadataLocation ?? '', metadata, pathMap: base?.pathMap ?? [] };
     const change = await commit.writing(() => dataChange(rat, draft, base, commit, writes));
     if (commit.cursor) change.summary = { ...change.summary, [cursorKey(commit.cursor.source)]: storedCursor(commit.cursor.value, undefined) };
+    // An overwrite by another source (a file, another table or API) removes the rows the cursors of
+    // the table's sources stood for: those start over. The writer's own stays (a full reload of it).
+    const ended = base && commit.mode === 'overwrite' ? cursorSources(base.metadata).filter((source) => source !== commit.summary[INGEST_FILE_KEY] && source !== commit.cursor?.source) : [];
+    for (const source of ended) change.summary = { ...change.summary, [cursorKey(source)]: storedReset(undefined) };
     if (change.addedDataFiles.length > 0 || (change.removedFiles?.size ?? 0) > 0) {
       metadata = await produceSnapshot(metadata, change, produceContext(rat, draft, writes));
       snapshotId = metadata.currentSnapshotId;
     }
     if (commit.cursor) metadata = { ...metadata, properties: { ...metadata.properties, [cursorKey(commit.cursor.source)]: storedCursor(commit.cursor.value, snapshotId) } };
+    for (const source of ended) metadata = { ...metadata, properties: { ...metadata.properties, [cursorKey(source)]: storedReset(snapshotId) } };
     if (!base || metadata !== base.metadata) commits.push({ ident: commit.ident, ...(base ? { base } : {}), next: metadata });
   }
   if (commit.rejects) {

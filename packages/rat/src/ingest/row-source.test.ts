@@ -50,7 +50,7 @@ describe('ingestRows: rows from a non-file source', () => {
     const first = await fx.ingestion.ingestRows(source(orders(1, 3)), 'bronze.orders');
     expect(first.cursor).toEqual({ field: 'updated_at', value: '2024-01-03T00:00:00.000Z' });
     const cursor = await fx.ingestion.sourceCursor('bronze.orders', 'api:shop/orders');
-    expect(cursor).toEqual({ field: 'updated_at', value: '2024-01-03T00:00:00.000Z', kind: 'timestamp', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
+    expect(cursor).toEqual({ field: 'updated_at', value: '2024-01-03T00:00:00.000Z', kind: 'timestamp', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], columns: ['id', 'customer', 'amount', 'updated_at'], cells: [expect.stringMatching(/^[0-9a-f]{32}$/)] });
 
     const empty = await fx.ingestion.ingestRows(source([]), 'bronze.orders');
     expect(empty.status).toBe('skipped');
@@ -80,6 +80,34 @@ describe('ingestRows: rows from a non-file source', () => {
     expect((await fx.ingestion.sourceCursor('bronze.orders', 'db:orders'))?.value).toBe(6);
     await fx.rat.rollback('bronze.orders', firstSnapshot!.snapshotId);
     expect((await fx.ingestion.sourceCursor('bronze.orders', 'db:orders'))?.value).toBe(3);
+  });
+
+  it("ends the cursors of other sources when one overwrites the table (their rows are gone), keeps its own, and a rollback brings them back", async () => {
+    const source = (rows: ParsedRow[]) => ({ name: 'db:orders', rows, cursorField: 'id' });
+    await fx.ingestion.ingestRows(source(orders(1, 3)), 'bronze.orders');
+    const [beforeOverwrite] = await fx.rat.snapshots('bronze.orders');
+    // A full reload of the same source keeps its cursor: its rows are in the table.
+    await fx.ingestion.ingestRows({ name: 'db:orders', rows: orders(1, 3) }, 'bronze.orders', { mode: 'overwrite' });
+    expect((await fx.ingestion.sourceCursor('bronze.orders', 'db:orders'))?.value).toBe(3);
+    const overwrite = await fx.ingestion.ingestRows({ name: 'db:snapshot', rows: orders(10, 10) }, 'bronze.orders', { mode: 'overwrite' });
+    expect(overwrite.status).toBe('success');
+    expect(await fx.ingestion.sourceCursor('bronze.orders', 'db:orders')).toBeUndefined();
+    const again = await fx.ingestion.ingestRows(source(orders(1, 3)), 'bronze.orders');
+    expect([again.status, again.rowsIngested, again.cursor?.value]).toEqual(['success', 3, 3]);
+    expect((await fx.rat.query('SELECT id FROM bronze.orders ORDER BY id')).map((r) => Number(r.id))).toEqual([1, 2, 3, 10]);
+    await fx.rat.rollback('bronze.orders', beforeOverwrite!.snapshotId);
+    expect((await fx.ingestion.sourceCursor('bronze.orders', 'db:orders'))?.value).toBe(3);
+  });
+
+  it('starts a source over once its cursor property is unset, even though earlier snapshot summaries hold cursors', async () => {
+    const source = (rows: ParsedRow[]) => ({ name: 'db:orders', rows, cursorField: 'id' });
+    await fx.ingestion.ingestRows(source(orders(1, 2)), 'bronze.orders');
+    await fx.ingestion.ingestRows(source(orders(3, 3)), 'bronze.orders');
+    await fx.rat.sql(`ALTER TABLE bronze.orders UNSET TBLPROPERTIES ('rat.cursor.db:orders')`);
+    expect(await fx.ingestion.sourceCursor('bronze.orders', 'db:orders')).toBeUndefined();
+    await fx.rat.sql('DELETE FROM bronze.orders');
+    const again = await fx.ingestion.ingestRows(source(orders(1, 4)), 'bronze.orders');
+    expect([again.status, again.rowsIngested, again.cursor?.value]).toEqual(['success', 4, 4]);
   });
 
   it('quarantines rows whose values do not fit the column type, and still moves the cursor past them', async () => {

@@ -324,9 +324,9 @@ async function spool(
   let cursor: SourceCursor | undefined;
   const repeats = new Map<string, RejectedRecord[]>();
   // Read from the stored value on: the rows at that value an earlier run committed are left out.
-  const ties = source.cursorField ? new CursorTies(stored, source.cursorOrdered === true) : undefined;
-  const committedBefore = async (value: unknown, text: string, formerText?: string) => {
-    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text, formerText) !== true) return false;
+  const ties = source.cursorField ? new CursorTies(stored, source.cursorOrdered === true, cellText) : undefined;
+  const committedBefore = async (value: unknown, text: string, formerText?: string, values?: ParsedRow) => {
+    if (ties?.committedBefore(cursorOf(source.cursorField!, value, source.cursorKind), text, formerText, values) !== true) return false;
     source.onAlreadyLoaded?.();
     // Numbered: the record's line stays blank, as for a SkippedRecord.
     if (source.numbered) await write(out, '\n');
@@ -357,7 +357,7 @@ async function spool(
       const line = source.numbered ? records : undefined;
       if (row instanceof WrittenRecord) {
         const value = source.cursorField ? row.record[source.cursorField] : undefined;
-        if (await committedBefore(value, row.json)) continue;
+        if (await committedBefore(value, row.json, undefined, row.record)) continue;
         rows++;
         if (source.cursorField) cursor = nextCursor(source, cursor, value);
         await write(out, `${withLine(row.json, line)}\n`);
@@ -370,7 +370,7 @@ async function spool(
       const json = rowJson(values, (name, problem) => new RatError('INGEST_FILE_INVALID', `${source.name}: record ${rows + 1}, field ${JSON.stringify(name)}: ${problem}`));
       const value = source.cursorField ? (row instanceof ConvertedRow ? row.asStored() : row)[source.cursorField] : undefined;
       const tie = ties ? tieText(values, json) : json;
-      if (await committedBefore(value, tie, tie !== json ? json : undefined)) continue;
+      if (await committedBefore(value, tie, tie !== json ? json : undefined, values)) continue;
       rows++;
       if (source.cursorField) cursor = nextCursor(source, cursor, value);
       await write(out, `${withLine(json, line)}\n`);
@@ -416,6 +416,12 @@ export function rowJson(row: ParsedRow, invalid: (field: string, problem: string
     parts.push(`${JSON.stringify(name)}:${encoded.json}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/** A column value's text as rowJson writes it (CursorTies compares rows at the stored cursor value by these). */
+function cellText(value: unknown): string {
+  const encoded = typeof value === 'number' && !Number.isFinite(value) ? { json: String(value) } : encodeValue(value);
+  return 'problem' in encoded ? encoded.problem : encoded.json;
 }
 
 /**

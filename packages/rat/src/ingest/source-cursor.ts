@@ -29,6 +29,14 @@ export interface SourceCursor {
    */
   seen?: string[];
   /**
+   * With `seen`, when they fit in CELL_LIMIT: the columns of the rows at `value`, and per row the hash
+   * of each column's value in that order (cellHash, CELL_DIGITS hex digits each, run together). A row
+   * read again after a column was dropped, renamed, or added with a default has another whole-row
+   * hash; its values in the columns it still has tell it is the same row (see CursorTies).
+   */
+  columns?: string[];
+  cells?: string[];
+  /**
    * A database source: the rows whose cursor column was NULL when the first run loaded them. Later
    * runs cannot read such rows (NULL is never after a value); a run that finds more of them says so.
    */
@@ -41,6 +49,16 @@ export const TIE_LIMIT = 1000;
 /** A row's hash in SourceCursor.seen: 64 bits of the sha256 of its text as the source read it. */
 export function tieHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The most column values (rows times columns) whose hashes are kept with the cursor (SourceCursor.cells): 16 KB of hex, as `seen` at TIE_LIMIT. */
+export const CELL_LIMIT = 2000;
+
+const CELL_DIGITS = 8;
+
+/** A column value's hash in SourceCursor.cells: 32 bits of the sha256 of its text (as in the row's JSON). */
+function cellHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, CELL_DIGITS);
 }
 
 /** Whether two cursors are the same stored state: value, field and the rows seen at the value. */
@@ -67,14 +85,42 @@ export function readCursor(table: LoadedTable | undefined, source: string): Sour
   if (!table) return undefined;
   const metadata = table.metadata;
   const key = cursorKey(source);
+  // Every commit with a cursor sets the property: none means none was stored, or a user removed it
+  // (`ALTER TABLE ... UNSET TBLPROPERTIES`) to start the source over, which the summaries must not undo.
+  if (metadata.properties[key] === undefined) return undefined;
   const stored = parseStored(metadata.properties[key]);
   // The snapshot that wrote it may have been expired since: still in the history, so the cursor holds.
+  // A reset (storedReset) has no cursor: the source starts over.
   if (stored && (stored.snapshot === undefined || lineageIds(metadata).has(stored.snapshot))) return stored.cursor;
   for (const snapshot of snapshotLineage(metadata)) {
     const found = parseStored(snapshot.summary[key]);
     if (found) return found.cursor;
   }
   return undefined;
+}
+
+/**
+ * The property value that ends a source's cursor as of snapshot `snapshotId`: the table's rows were
+ * replaced by another source's (an overwrite), so those the cursor stood for are gone and the
+ * source's next run reads from the start. Kept in the snapshot summary too, so that a rollback to
+ * before it finds the cursor again, and one to after it does not.
+ */
+export function storedReset(snapshotId: bigint | undefined): string {
+  return JSON.stringify({ reset: true, ...(snapshotId !== undefined ? { snapshot: snapshotId.toString() } : {}) });
+}
+
+/** The sources whose cursor the table holds now, each with it (what `rat table show` lists). */
+export function tableCursors(table: LoadedTable): { source: string; cursor: SourceCursor }[] {
+  return Object.keys(table.metadata.properties).flatMap((key) => {
+    if (!key.startsWith(PREFIX)) return [];
+    const cursor = readCursor(table, key.slice(PREFIX.length));
+    return cursor ? [{ source: key.slice(PREFIX.length), cursor }] : [];
+  });
+}
+
+/** The sources whose cursor `metadata` holds (not reset). */
+export function cursorSources(metadata: { properties: Record<string, string> }): string[] {
+  return Object.entries(metadata.properties).flatMap(([key, value]) => (key.startsWith(PREFIX) && parseStored(value)?.cursor ? [key.slice(PREFIX.length)] : []));
 }
 
 /** The property value for a cursor committed by snapshot `snapshotId` (undefined when the commit adds no snapshot). */
@@ -202,15 +248,19 @@ function instantOf(text: string): { seconds: bigint; fraction: string; zoned: bo
   return { seconds: BigInt(local - offset), fraction: (fraction ?? '').replace(/0+$/, ''), zoned: zone !== undefined };
 }
 
-function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot?: string } | undefined {
+function parseStored(text: string | undefined): { cursor: SourceCursor | undefined; snapshot?: string } | undefined {
   if (text === undefined) return undefined;
   try {
-    const parsed = JSON.parse(text) as Partial<SourceCursor> & { snapshot?: unknown };
+    const parsed = JSON.parse(text) as Partial<SourceCursor> & { snapshot?: unknown; reset?: unknown };
+    if (parsed.reset === true) return { cursor: undefined, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
     if (typeof parsed.field !== 'string' || (typeof parsed.value !== 'string' && typeof parsed.value !== 'number')) return undefined;
     const kind: CursorKind = parsed.kind === 'number' || parsed.kind === 'timestamp' || parsed.kind === 'bytes' ? parsed.kind : 'string';
     const seen = Array.isArray(parsed.seen) && parsed.seen.every((h) => typeof h === 'string') ? { seen: parsed.seen } : {};
     const nulls = typeof parsed.nulls === 'number' ? { nulls: parsed.nulls } : {};
-    return { cursor: { field: parsed.field, value: parsed.value, kind, ...seen, ...nulls }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
+    const { columns, cells } = parsed;
+    const cellsFit = Array.isArray(columns) && columns.every((c) => typeof c === 'string') && Array.isArray(cells) && cells.every((c) => typeof c === 'string' && c.length === columns.length * CELL_DIGITS);
+    const byColumn = cellsFit ? { columns, cells } : {};
+    return { cursor: { field: parsed.field, value: parsed.value, kind, ...seen, ...byColumn, ...nulls }, ...(typeof parsed.snapshot === 'string' ? { snapshot: parsed.snapshot } : {}) };
   } catch {
     return undefined;
   }
@@ -230,14 +280,16 @@ function parseStored(text: string | undefined): { cursor: SourceCursor; snapshot
 export class CursorTies {
   private readonly earlier: Set<string>;
   private last: SourceCursor | undefined;
-  /** The texts of the rows at `last` so far (hashed at the end), or undefined past TIE_LIMIT. */
-  private group: string[] | undefined = [];
+  /** The rows at `last` so far, their texts (hashed at the end) and values, or undefined past TIE_LIMIT. */
+  private group: { text: string; row: Record<string, unknown> | undefined }[] | undefined = [];
   /** Rows left out: committed by an earlier run. */
   skipped = 0;
 
   constructor(
     private readonly stored: SourceCursor | undefined,
     private readonly ordered: boolean,
+    /** A column value's text, as in the row's JSON (what SourceCursor.cells hash). */
+    private readonly cellText: (value: unknown) => string,
   ) {
     this.earlier = new Set(stored?.seen ?? []);
   }
@@ -246,35 +298,68 @@ export class CursorTies {
    * Whether a row read (its cursor, its text) was committed by an earlier run; if not, it is one more
    * row loaded. `formerText`: the text earlier versions hashed the row by, when it differs (its NULL fields
    * included, see row-source.ts tieText), so that a cursor they stored still leaves out its rows.
+   * `row`: its values by column, compared one by one when its whole text is not known (see sameValues).
    */
-  committedBefore(cursor: SourceCursor | undefined, text: string, formerText?: string): boolean {
-    if (this.earlier.size > 0 && this.stored && cursor && this.ties(cursor, this.stored) && (this.earlier.has(tieHash(text)) || (formerText !== undefined && this.earlier.has(tieHash(formerText))))) {
+  committedBefore(cursor: SourceCursor | undefined, text: string, formerText?: string, row?: Record<string, unknown>): boolean {
+    if (
+      this.earlier.size > 0 &&
+      this.stored &&
+      cursor &&
+      this.ties(cursor, this.stored) &&
+      (this.earlier.has(tieHash(text)) || (formerText !== undefined && this.earlier.has(tieHash(formerText))) || (row !== undefined && this.sameValues(row, this.stored)))
+    ) {
       this.skipped++;
-      this.note(cursor, text);
+      this.note(cursor, text, row);
       return true;
     }
-    if (cursor) this.note(cursor, text);
+    if (cursor) this.note(cursor, text, row);
     return false;
   }
 
   /** The new cursor `next` (the largest value loaded, or the stored one), with the hashes of the rows at it, when there were not too many. */
   cursor(next: SourceCursor | undefined): SourceCursor | undefined {
     if (!next) return next;
-    const { seen: _seen, nulls: _nulls, ...plain } = next;
+    const { seen: _seen, columns: _columns, cells: _cells, nulls: _nulls, ...plain } = next;
     if (this.last === undefined || !this.ties(this.last, next) || this.group === undefined) return plain;
-    return { ...plain, seen: this.group.map(tieHash) };
+    return { ...plain, seen: this.group.map((g) => tieHash(g.text)), ...this.cellsOf(this.group) };
   }
 
-  private note(cursor: SourceCursor, text: string): void {
+  /**
+   * Whether a row whose whole text is not among the stored ones is yet one of them: a column of the
+   * source was dropped or renamed since (or added with a default), so its text changed, not its
+   * values. Compared on the columns it shares with the stored rows, which must be more than the
+   * cursor column: a row at the stored value with the same values there is the same row. (A row
+   * written since that differs from an earlier one only in a column dropped since cannot be told
+   * from it, as one the same in every column never can.)
+   */
+  private sameValues(row: Record<string, unknown>, stored: SourceCursor): boolean {
+    const { columns, cells } = stored;
+    if (!columns || !cells) return false;
+    const shared = columns.flatMap((name, index) => (Object.hasOwn(row, name) ? [index] : []));
+    const sameColumns = shared.length === columns.length && Object.keys(row).length === columns.length;
+    if (sameColumns || !shared.some((index) => columns[index] !== stored.field)) return false;
+    const hashes = shared.map((index) => [index * CELL_DIGITS, cellHash(this.cellText(row[columns[index]!]))] as const);
+    return cells.some((hashed) => hashes.every(([at, hash]) => hashed.slice(at, at + CELL_DIGITS) === hash));
+  }
+
+  /** The columns and value hashes of the rows at the last value, when they all have the same columns and fit in CELL_LIMIT. */
+  private cellsOf(group: { row: Record<string, unknown> | undefined }[]): { columns: string[]; cells: string[] } | Record<string, never> {
+    const columns = group[0]?.row ? Object.keys(group[0].row) : [];
+    const names = columns.join('\0');
+    if (columns.length === 0 || group.length * columns.length > CELL_LIMIT || group.some((g) => !g.row || Object.keys(g.row).join('\0') !== names)) return {};
+    return { columns, cells: group.map((g) => columns.map((name) => cellHash(this.cellText(g.row![name]))).join('')) };
+  }
+
+  private note(cursor: SourceCursor, text: string, row: Record<string, unknown> | undefined): void {
     if (this.last !== undefined && this.ties(cursor, this.last)) {
-      if (this.group !== undefined && this.group.length < TIE_LIMIT) this.group.push(text);
+      if (this.group !== undefined && this.group.length < TIE_LIMIT) this.group.push({ text, row });
       else this.group = undefined;
       return;
     }
     // In cursor order every other value is the next one; in any order only a larger one is.
     if (this.last === undefined || this.ordered || (compareCursorValues(cursor.value, this.last.value) ?? 0) > 0) {
       this.last = cursor;
-      this.group = [text];
+      this.group = [{ text, row }];
     }
   }
 

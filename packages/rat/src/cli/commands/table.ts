@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import type { TableDescription } from '../../engine/lakehouse.js';
 import type { IcebergType } from '../../iceberg/types.js';
+import { tableCursors } from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import type { Output } from '../output.js';
 
@@ -12,7 +13,11 @@ export function registerTable(program: Command, globals: () => GlobalOptions): v
     .description('schema with field ids, partition spec, snapshots, metadata location, file counts')
     .argument('<table>', 'namespace.table')
     .action(async (name: string) => {
-      await withLakehouse(globals(), async (rat, out) => printDescription(out, await rat.describeTable(name)));
+      await withLakehouse(globals(), async (rat, out) => {
+        const description = await rat.describeTable(name);
+        const cursors = tableCursors(await rat.loadTable(name)).map(({ source, cursor }) => ({ source, field: cursor.field, value: cursor.value }));
+        printDescription(out, description, cursors);
+      });
     });
   table
     .command('register')
@@ -30,9 +35,16 @@ export function registerTable(program: Command, globals: () => GlobalOptions): v
     });
 }
 
-function printDescription(out: Output, d: TableDescription): void {
+/** An incremental source's cursor as `rat table show` lists it. */
+interface CursorRow {
+  source: string;
+  field: string;
+  value: string | number;
+}
+
+function printDescription(out: Output, d: TableDescription, cursors: CursorRow[] = []): void {
   if (out.json) {
-    out.value(d);
+    out.value(cursors.length > 0 ? { ...d, sourceCursors: cursors } : d);
     return;
   }
   out.line(`table:            ${d.name}`);
@@ -52,6 +64,14 @@ function printDescription(out: Output, d: TableDescription): void {
     out.table(
       ['field_id', 'name', 'transform', 'source_id'],
       d.partitionSpec.fields.map((f) => [f.fieldId, f.name, f.transform, f.sourceId]),
+    );
+  }
+  if (cursors.length > 0) {
+    // Each is the table property rat.cursor.<source>: unset it to start that source over.
+    out.line('source cursors (the next incremental run reads from these):');
+    out.table(
+      ['source', 'field', 'value'],
+      cursors.map((c) => [c.source, c.field, c.value]),
     );
   }
 }

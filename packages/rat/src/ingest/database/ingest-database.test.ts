@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
@@ -6,7 +7,8 @@ import { isRatError } from '../../core/errors.js';
 import { type IngestFixture, openIngestFixture } from '../test-support/ingest-fixture.js';
 import mysql from 'mysql2/promise';
 import type { IngestProgress } from '../progress.js';
-import { ingestDatabase } from './ingest-database.js';
+import { parseDatabaseUrl } from './database-url.js';
+import { ingestDatabase, queryLayoutFree } from './ingest-database.js';
 import { mysqlCursorValue } from './mysql-connection.js';
 import { queryPostgres } from '../../catalog/test-support/postgres-server.js';
 import { closedPort, openMariadbSource, openPostgresSource, openSqliteSource, type TestSourceDatabase } from './test-support/source-databases.js';
@@ -141,6 +143,23 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     ]);
   });
 
+  it('leaves out the rows at the stored cursor value after a column was dropped or renamed: they are not loaded twice', async () => {
+    source = await open();
+    const db = source;
+    await db.exec(`CREATE TABLE shrink (id INTEGER, note VARCHAR(20), extra VARCHAR(20), at ${db.timestampType})`);
+    await db.exec(`INSERT INTO shrink VALUES (1, 'a', 'x', '2024-01-01 10:00:00'), (2, 'b', 'y', '2024-01-01 11:00:00'), (3, 'c', 'z', '2024-01-01 11:00:00')`);
+    const options = { url: db.url, table: 'shrink', target: 'bronze.shrink', cursor: 'at' };
+    expect((await ingestDatabase(fx.ingestion, options)).rowsIngested).toBe(3);
+    await db.exec(`ALTER TABLE shrink DROP COLUMN extra`);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    await db.exec(`ALTER TABLE shrink RENAME COLUMN note TO remark`);
+    expect((await ingestDatabase(fx.ingestion, options)).status).toBe('skipped');
+    await db.exec(`INSERT INTO shrink VALUES (4, 'd', '2024-01-01 11:00:00')`);
+    const fourth = await ingestDatabase(fx.ingestion, options);
+    expect([fourth.status, fourth.rowsRead, fourth.alreadyLoaded, fourth.rowsIngested]).toEqual(['success', 3, 2, 1]);
+    expect((await rows(`SELECT id FROM bronze.shrink ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
+
   it('says how many rows with a NULL cursor written since the first run no run could load, on every run until they get a value', async () => {
     source = await open();
     const db = source;
@@ -200,7 +219,7 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     const one = await ingestDatabase(fx.ingestion, options);
     expect([one.status, one.rowsRead, one.cursor?.value]).toEqual(['success', 2, first]);
     // A number kept as its exact text, bound as a number by the next run (not as text, which MySQL compares with a DECIMAL as doubles).
-    expect(await fx.ingestion.sourceCursor('bronze.ledger', one.file)).toEqual({ field: 'pos', value: first, kind: 'number', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], nulls: 0 });
+    expect(await fx.ingestion.sourceCursor('bronze.ledger', one.file)).toEqual({ field: 'pos', value: first, kind: 'number', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], columns: ['id', 'pos'], cells: [expect.stringMatching(/^[0-9a-f]{16}$/)], nulls: 0 });
     await db.exec(`INSERT INTO ledger VALUES (3, ${next})`);
     const two = await ingestDatabase(fx.ingestion, options);
     expect([two.status, two.rowsIngested, two.cursor?.previous, two.cursor?.value]).toEqual(['success', 1, first, next]);
@@ -223,7 +242,7 @@ describe.each(engines)('database source: %s', (_engine, open) => {
     const options = { url: source.url, table: 'bk', target: 'bronze.bk', cursor: 'id' };
     const first = await ingestDatabase(fx.ingestion, options);
     expect([first.status, first.rowsRead, first.cursor?.value]).toEqual(['success', 2, key(2)]);
-    expect(await fx.ingestion.sourceCursor('bronze.bk', first.file)).toEqual({ field: 'id', value: key(2), kind: 'bytes', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], nulls: 0 });
+    expect(await fx.ingestion.sourceCursor('bronze.bk', first.file)).toEqual({ field: 'id', value: key(2), kind: 'bytes', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], columns: ['id', 'v'], cells: [expect.stringMatching(/^[0-9a-f]{16}$/)], nulls: 0 });
     await source.exec(`INSERT INTO bk VALUES (${bytes(key(3))}, 3)`);
     const second = await ingestDatabase(fx.ingestion, options);
     expect([second.status, second.rowsIngested, second.cursor?.value]).toEqual(['success', 1, key(3)]);
@@ -488,6 +507,41 @@ describe('database source whose server refuses a row mid-read', () => {
     );
     expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'q' })).toBe(false);
     expect((await fx.ingestion.registry({ target: 'bronze.q' })).map((e) => [e.filePath, e.status])).toEqual([['divide', 'failed']]);
+  });
+});
+
+describe('database source query names', () => {
+  it('keeps the cursor of a query laid out anew (line breaks, indents): the next run loads only new rows', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE t (id INTEGER, v TEXT);\nINSERT INTO t VALUES (1, 'a  b'), (2, 'c'), (3, 'd')`);
+    const options = { url: source.url, target: 'bronze.q', cursor: 'id' };
+    const first = await ingestDatabase(fx.ingestion, { ...options, query: `SELECT id, v FROM t WHERE v <> 'x  y'` });
+    expect(first.rowsIngested).toBe(3);
+    await source.exec(`INSERT INTO t VALUES (4, 'e')`);
+    const second = await ingestDatabase(fx.ingestion, { ...options, query: `SELECT id, v\n  FROM t\n  WHERE v <> 'x  y';\n` });
+    expect([second.file, second.status, second.rowsIngested]).toEqual([first.file, 'success', 1]);
+    // Inside quotes white space counts: another query, another name.
+    expect((await ingestDatabase(fx.ingestion, { ...options, target: 'bronze.q2', query: `SELECT id, v FROM t WHERE v <> 'x y'` })).file).not.toBe(first.file);
+    expect((await rows(`SELECT id FROM bronze.q ORDER BY id`)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('goes on from a cursor stored under the name of the query as typed, as earlier versions named it', async () => {
+    source = await openSqliteSource();
+    await source.exec(`CREATE TABLE t (id INTEGER);\nINSERT INTO t VALUES (1), (2)`);
+    const query = `SELECT id\nFROM t`;
+    const former = `${parseDatabaseUrl(source.url).display}#query:${createHash('sha256').update(query).digest('hex').slice(0, 12)}`;
+    const first = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.q', cursor: 'id', name: former });
+    expect(first.rowsIngested).toBe(2);
+    await source.exec(`INSERT INTO t VALUES (3)`);
+    const second = await ingestDatabase(fx.ingestion, { url: source.url, query, target: 'bronze.q', cursor: 'id' });
+    expect([second.file, second.rowsIngested]).toEqual([former, 1]);
+  });
+
+  it('makes white space between tokens one space, keeping quotes, comments and the line break ending a line comment', () => {
+    expect(queryLayoutFree(`  SELECT a,\n\t b  FROM "my  t"\nWHERE s = 'x  y' AND c = $$ z  $$ -- note  here\n  AND /* a  b */ d = 1  `)).toBe(
+      `SELECT a, b FROM "my  t" WHERE s = 'x  y' AND c = $$ z  $$ -- note  here\nAND /* a  b */ d = 1`,
+    );
+    expect(queryLayoutFree(`SELECT 1 -- x\nFROM t`)).not.toBe(queryLayoutFree(`SELECT 1 -- x FROM t`));
   });
 });
 

@@ -94,7 +94,12 @@ export async function ingestDatabase(ingestion: Ingestion, options: DatabaseSour
   if (!Number.isFinite(readTimeoutMs) || readTimeoutMs < 0) throw new ValidationError('INVALID_ARGUMENT', `read timeout must be 0 (none) or a positive number of milliseconds, got ${readTimeoutMs}`);
   checkSelection({ table, query, cursor });
   const location = parseDatabaseUrl(url, env);
-  const source = name ?? sourceName(location, table, query);
+  let source = name ?? sourceName(location, table, query);
+  // A query's cursor stored when its name hashed the text as typed (layout included) goes on under that name.
+  if (cursor !== undefined && name === undefined && table === undefined) {
+    const former = formerQueryName(location, query!);
+    if (former !== source && !(await ingestion.sourceCursor(target, source)) && (await ingestion.sourceCursor(target, former))) source = former;
+  }
   const previous = cursor ? await ingestion.sourceCursor(target, source) : undefined;
   if (previous && previous.field !== cursor) {
     throw new ValidationError(
@@ -286,11 +291,66 @@ function mayPassOnRetry(location: DatabaseLocation, error: unknown): boolean {
   return error instanceof ReadTimeout || isConnectionLost(location, error) || (location.dialect === 'sqlite' && isSqliteBusy(error));
 }
 
-/** `postgres://rat@db:5432/shop#public.orders`, or `...#query:<hash>` for a query (the same query keeps its cursor). */
+/**
+ * `postgres://rat@db:5432/shop#public.orders`, or `...#query:<hash>` for a query: the same query keeps
+ * its cursor, also laid out anew (line breaks, indents), which otherwise would load every row again.
+ */
 export function sourceName(location: DatabaseLocation, table: string | undefined, query: string | undefined): string {
   if (table !== undefined && table.trim() !== '') return `${location.display}#${tableParts(table).join('.')}`;
-  const hash = createHash('sha256').update(userQuery(query ?? '')).digest('hex').slice(0, 12);
-  return `${location.display}#query:${hash}`;
+  return queryName(location, queryLayoutFree(userQuery(query ?? '')));
+}
+
+/** The name earlier versions gave a query: the hash of its text as typed. */
+function formerQueryName(location: DatabaseLocation, query: string): string {
+  return queryName(location, userQuery(query));
+}
+
+function queryName(location: DatabaseLocation, text: string): string {
+  return `${location.display}#query:${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+}
+
+/** PostgreSQL's dollar quote opening (`$$`, `$body$`), read where lastIndex says. */
+const DOLLAR_TAG = /\$[A-Za-z_]*\$/y;
+
+/**
+ * The query with each run of white space between tokens made one space. Quoted strings and names,
+ * PostgreSQL's dollar quotes and comments are kept as written, and a line comment keeps the line
+ * break that ends it: two queries that read differently never get one text.
+ */
+export function queryLayoutFree(query: string): string {
+  let out = '';
+  let i = 0;
+  const copyTo = (end: number) => {
+    const stop = end < 0 ? query.length : end;
+    out += query.slice(i, stop);
+    i = stop;
+  };
+  while (i < query.length) {
+    const c = query[i]!;
+    if (/\s/.test(c)) {
+      while (i < query.length && /\s/.test(query[i]!)) i++;
+      if (out !== '' && i < query.length) out += ' ';
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      while (j < query.length && query[j] !== c) j += query[j] === '\\' ? 2 : 1;
+      copyTo(j + 1);
+    } else if (query.startsWith('--', i) || c === '#') {
+      copyTo(query.indexOf('\n', i));
+      if (i < query.length) out += '\n';
+      while (i < query.length && /\s/.test(query[i]!)) i++;
+    } else if (query.startsWith('/*', i)) {
+      const end = query.indexOf('*/', i + 2);
+      copyTo(end < 0 ? -1 : end + 2);
+    } else if (c === '$' && ((DOLLAR_TAG.lastIndex = i), DOLLAR_TAG.test(query))) {
+      const tag = query.slice(i, DOLLAR_TAG.lastIndex);
+      const end = query.indexOf(tag, i + tag.length);
+      copyTo(end < 0 ? -1 : end + tag.length);
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 async function connect(location: DatabaseLocation): Promise<SourceConnection> {

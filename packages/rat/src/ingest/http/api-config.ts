@@ -49,7 +49,9 @@ export interface ApiRetry {
 }
 
 /**
- * How to get the next page. Every style stops at a page without records; `maxPages` stops early.
+ * How to get the next page; `maxPages` stops early. `page_number` and `offset` stop at a page without
+ * records; `cursor`, `next_link` and `link_header` go on while the API names a next page (an empty page
+ * pointing back to one already fetched ends them).
  * - `page_number`: `?page=1,2,3...`; stops at a page with fewer than `size` records when `size` is set.
  * - `offset`: `?offset=0&limit=100`, then 100, 200...; stops at a short page or once `totalPath` is reached.
  * - `cursor`: the body field `cursorPath` holds the next page's token, sent as `param`; stops when it is empty.

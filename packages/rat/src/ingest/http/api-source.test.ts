@@ -71,6 +71,32 @@ describe('ingestApi: pagination styles', () => {
     expect(server.count('/page')).toBe(2);
   });
 
+  it('follows a cursor or link past pages without records; an empty page naming itself ends the pages, empty pages without end fail', async () => {
+    const sparse = (name: string, pagination: ApiEndpointConfig['pagination'], query = '') => ({ name, path: `/sparse${query}`, records: 'items', pagination });
+    const report = await ingestApi(
+      fx.ingestion,
+      shop([
+        sparse('by_cursor', { type: 'cursor', cursorPath: 'next_cursor', param: 'page' }),
+        sparse('by_next', { type: 'next_link' }),
+        sparse('by_link', { type: 'link_header' }),
+        sparse('tail', { type: 'cursor', cursorPath: 'next_cursor', param: 'page' }, '?then=self'),
+        sparse('endless', { type: 'next_link' }, '?then=fresh'),
+      ]),
+    );
+    expect(report.endpoints.map((e) => [e.endpoint, e.status, e.rowsIngested, e.pages])).toEqual([
+      ['by_cursor', 'success', 6, 5],
+      ['by_next', 'success', 6, 5],
+      ['by_link', 'success', 6, 5],
+      ['tail', 'success', 6, 6],
+      ['endless', 'failed', 0, 105],
+    ]);
+    for (const name of ['by_cursor', 'by_next', 'by_link', 'tail']) expect(await ids(`bronze.shop_${name}`)).toEqual([1, 2, 7, 8, 9, 10]);
+    expect(report.endpoints[4]!.error).toBe(
+      `api:shop/endless page 105: the last 100 pages held no records, yet each named a new next page (${server.url}/sparse?page=106&then=fresh); check the pagination settings, or set pagination.maxPages to stop there`,
+    );
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: 'shop_endless' })).toBe(false);
+  });
+
   it('runs only the endpoints asked for, and refuses an unknown one with the list', async () => {
     const config = shop([
       { name: 'a', path: '/page', pagination: { type: 'page_number', size: 10, sizeParam: 'per_page' } },
@@ -351,7 +377,7 @@ describe('ingestApi: incremental loading', () => {
     server.addOrders(6, day);
     const first = (await ingestApi(fx.ingestion, orders())).endpoints[0]!;
     expect(first).toMatchObject({ status: 'success', rowsIngested: 6, pages: 2, cursor: { field: 'updated_at', value: day(6) } });
-    expect(await fx.ingestion.sourceCursor('bronze.shop_orders', 'api:shop/orders')).toEqual({ field: 'updated_at', value: day(6), kind: 'string', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
+    expect(await fx.ingestion.sourceCursor('bronze.shop_orders', 'api:shop/orders')).toEqual({ field: 'updated_at', value: day(6), kind: 'string', seen: [expect.stringMatching(/^[0-9a-f]{16}$/)], columns: ['id', 'name', 'amount', 'updated_at', 'customer'], cells: [expect.stringMatching(/^[0-9a-f]{40}$/)] });
     expect(server.requests.filter((r) => r.path === '/orders').map((r) => r.query.since)).toEqual([undefined, undefined]);
 
     // Nothing new: the API's inclusive `since` sends record 6 again; it is dropped, and the run is a skip.

@@ -62,6 +62,9 @@ export interface IngestApiOptions {
 
 const SKIPPED = new SkippedRecord();
 
+/** Pages in a row without records, each naming a new next page, after which an endpoint fails rather than follow them without end. */
+const MAX_EMPTY_PAGES = 100;
+
 interface FetchStats {
   pages: number;
   fetched: number;
@@ -181,12 +184,16 @@ async function* endpointRecords(
   if (incremental?.param && since) start.searchParams.set(incremental.param, String(since.value));
   let url: URL | undefined = paginator.first(start);
   const requested = new Set<string>();
+  /** Pages in a row without records: an API may send some (a filter matching nothing there), not without end. */
+  let emptyPages = 0;
   try {
     for (let page = 1; url; page++) {
       // Credentials go to the endpoint's origin only, not to a next page elsewhere (a next link is the API's to choose).
       const trusted = url.origin === start.origin;
       if (trusted) authorizeUrl(source, url);
       if (requested.has(url.href)) {
+        // An empty page naming one already fetched as the next: the end of a feed that says where to ask next time.
+        if (emptyPages > 0) break;
         throw new RatError('SOURCE_HTTP_ERROR', `${what} page ${page}: the API points back to a page already fetched (${redact(displayUrl(url))}); check the pagination settings`);
       }
       requested.add(url.href);
@@ -254,6 +261,13 @@ async function* endpointRecords(
       }
       options.onProgress?.({ kind: 'page', endpoint: endpoint.name, page, pageRecords: records.length, records: stats.fetched });
       url = paginator.next({ page, url, headers: response.headers, body: response.body, records });
+      emptyPages = records.length === 0 ? emptyPages + 1 : 0;
+      if (url && emptyPages >= MAX_EMPTY_PAGES) {
+        throw new RatError(
+          'SOURCE_HTTP_ERROR',
+          `${what} page ${page}: the last ${emptyPages} pages held no records, yet each named a new next page (${redact(displayUrl(url))}); check the pagination settings, or set pagination.maxPages to stop there`,
+        );
+      }
     }
     if (guard) {
       const end = guard.finish(paginator.stoppedAtMaxPages(), 'maxPages' in endpoint.pagination ? endpoint.pagination.maxPages : undefined);

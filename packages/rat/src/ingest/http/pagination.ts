@@ -26,10 +26,15 @@ export interface Paginator {
 export function createPaginator(config: ApiPagination, what: string): Paginator {
   let stopped = false;
   const stoppedAtMaxPages = () => stopped;
-  const limited = (next: (last: PageResult) => URL | undefined): Paginator['next'] => {
+  /**
+   * `guessed`: the style computes the next page itself (page numbers, offsets), so a page without
+   * records is the end. The others follow what the API says (a cursor, a link): an API may send an
+   * empty page, its filter having matched nothing there, and a next one with records after it.
+   */
+  const limited = (next: (last: PageResult) => URL | undefined, guessed = false): Paginator['next'] => {
     const maxPages = 'maxPages' in config ? config.maxPages : undefined;
     return (last) => {
-      if (last.records.length === 0) return undefined;
+      if (guessed && last.records.length === 0) return undefined;
       const url = next(last);
       if (url === undefined || maxPages === undefined || last.page < maxPages) return url;
       stopped = true;
@@ -46,7 +51,7 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
       return {
         stoppedAtMaxPages,
         first: (url) => withParams(url, { [param]: start, ...(config.sizeParam && config.size !== undefined ? { [config.sizeParam]: config.size } : {}) }),
-        next: refusingRepeats(what, advice, limited((last) => (config.size !== undefined && last.records.length < config.size ? undefined : withParams(last.url, { [param]: start + last.page })))),
+        next: refusingRepeats(what, advice, limited((last) => (config.size !== undefined && last.records.length < config.size ? undefined : withParams(last.url, { [param]: start + last.page })), true)),
       };
     }
     case 'offset': {
@@ -62,7 +67,7 @@ export function createPaginator(config: ApiPagination, what: string): Paginator 
         const total = countAt(last.body, config.totalPath);
         if (total === undefined) throw new ExternalError('SOURCE_HTTP_ERROR', `${what} page ${last.page}: pagination.totalPath "${config.totalPath}" is not a number in the response (got ${JSON.stringify(valueAtPath(last.body, config.totalPath)) ?? 'nothing'}); point totalPath at the field holding the total count, or remove it to stop at a page shorter than limit`);
         return offset >= total ? undefined : withParams(last.url, { [offsetParam]: offset });
-      });
+      }, true);
       return {
         stoppedAtMaxPages,
         first: (url) => withParams(url, { [offsetParam]: 0, [limitParam]: config.limit }),

@@ -243,6 +243,16 @@ export async function startApiTestServer(): Promise<ApiTestServer> {
         res.writeHead(200, { 'content-type': type });
         return res.end(body);
       }
+      case '/sparse': {
+        // Pages 2 and 3 of 5 are empty (a filter matched nothing there) yet name the next page, in the body and the Link header.
+        // `then`: page 5 names an empty page 6, which names itself (`self`: a feed saying where to ask next time) or a new empty page without end (`fresh`).
+        const page = int('page', 1);
+        const items = page > 5 || page === 2 || page === 3 ? [] : catalog.slice((page - 1) * 2, page * 2);
+        const next = page < 5 ? page + 1 : query.then === undefined ? null : page === 5 || query.then === 'fresh' ? page + 1 : page;
+        const link = next === null ? null : `${url.pathname}?page=${next}${query.then ? `&then=${query.then}` : ''}`;
+        const base = `http://${req.headers.host}`;
+        return send(200, { items, next_cursor: next === null ? null : String(next), next: link }, link === null ? {} : { link: `<${base}${link}>; rel="next"` });
+      }
       case '/loop':
         return send(200, { data: [{ id: 1 }], next: `${url.pathname}?again=1` });
       case '/bad-request':
