@@ -68,6 +68,24 @@ describe('schema drift', () => {
     expect(await fx.rat.query('SELECT a.x AS x, l[1].p AS p FROM bronze.nested_drift WHERE id = 5')).toEqual([{ x: 5, p: null }]);
   });
 
+  it('quarantines a scalar, list or text where the table has a struct or a list of structs inside a column, instead of loading NULL', async () => {
+    await fx.ingestion.ingest(await fx.file('shape1.ndjson', '{"id":1,"a":{"x":{"y":1}},"l":[{"y":1}]}\n'), 'bronze.shape');
+    const path = await fx.file('shape2.ndjson', ['{"id":2,"a":{"x":5}}', '{"id":3,"l":[5,6]}', '{"id":4,"a":{"x":[1,2]}}', '{"id":5,"a":{"x":"str"}}', '{"id":6,"a":{"x":{"y":6}},"l":[{"y":6}]}', '{"id":7,"a":{"x":null},"l":[]}'].join('\n'));
+    const report = await fx.ingestion.ingest(path, 'bronze.shape');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 4 });
+    expect(await fx.rat.query('SELECT id, a.x.y AS y, l FROM bronze.shape ORDER BY id')).toEqual([
+      { id: 1, y: 1, l: [{ y: 1 }] },
+      { id: 6, y: 6, l: [{ y: 6 }] },
+      { id: 7, y: null, l: [] },
+    ]);
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.shape__rejects ORDER BY line')).toEqual([
+      { line: 1, reason: expect.stringContaining("column a: cannot convert {'x': 5}"), raw: '{"id":2,"a":{"x":5}}' },
+      { line: 2, reason: expect.stringContaining('column l: cannot convert [5, 6]'), raw: '{"id":3,"l":[5,6]}' },
+      { line: 3, reason: expect.stringContaining('column a: cannot convert'), raw: '{"id":4,"a":{"x":[1,2]}}' },
+      { line: 4, reason: expect.stringContaining('column a: cannot convert'), raw: '{"id":5,"a":{"x":"str"}}' },
+    ]);
+  });
+
   it('quarantines a row whose text becomes a list with a NULL in it under --type (["1","x"] as INTEGER[])', async () => {
     const path = await fx.file('typed-list.ndjson', '{"id":1,"l":[1,"x"]}\n{"id":2,"l":[3,4]}\n{"id":3,"l":[5,null]}\n');
     const report = await fx.ingestion.ingest(path, 'bronze.typed_list', { types: { l: 'INTEGER[]' } });

@@ -305,7 +305,9 @@ function conversion(value: string, column: StagedColumn, type: IcebergType, chec
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
   // Into a struct, list or map, from one or from text (JSON): a value inside that does not convert becomes NULL without failing the cast.
   const nested = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string';
-  const changed = nested ? [nestedLossSql(value, type), nestedLeafLossSql(value, column.type, type)].filter((c) => c !== undefined).join(' OR ') : lossyCastSql(value, column.type, sqlType);
+  const changed = nested
+    ? [nestedLossSql(value, type), nestedLeafLossSql(value, column.type, type), NESTED_TYPES.has(column.type.typeId) ? shapeLossSql(value, column.type, type, 0) : undefined].filter((c) => c !== undefined).join(' OR ')
+    : lossyCastSql(value, column.type, sqlType);
   // Text such as 'infinity' casts to DuckDB's infinite date or timestamp, which Iceberg cannot hold (temporal-infinity.ts).
   const infinite = infiniteTemporalSql(`TRY_CAST(${value} AS ${sqlType})`, sqlType);
   // Text a number cast reads in a notation of its own ('0x10' as 16, '1_000' as 1000, '007' as 7), as the CSV guards refuse it for integers.
@@ -368,12 +370,8 @@ function leafLossSql(value: string, source: DuckDBType | 'text', type: IcebergTy
     const inner = leafLossSql(x, element, target, depth + 1);
     return inner ? `coalesce(list_bool_or(list_transform(${list}, lambda ${x}: ${inner})), false)` : undefined;
   };
-  const any = (checks: (string | undefined)[]) => {
-    const found = checks.filter((c) => c !== undefined);
-    return found.length > 0 ? `(${found.join(' OR ')})` : undefined;
-  };
   if (type.type === 'struct' && (source === 'text' || source.typeId === DuckDBTypeId.STRUCT)) {
-    return any(
+    return anyOf(
       type.fields.map((f) => {
         if (source === 'text') return leafLossSql(`struct_extract(${value}, ${quoteString(f.name)})`, 'text', f.type, depth);
         const struct = source as DuckDBStructType;
@@ -387,9 +385,48 @@ function leafLossSql(value: string, source: DuckDBType | 'text', type: IcebergTy
   }
   if (type.type === 'map' && (source === 'text' || source.typeId === DuckDBTypeId.MAP)) {
     const map = source === 'text' ? undefined : (source as DuckDBMapType);
-    return any([each(`map_keys(${value})`, map?.keyType ?? 'text', type.key), each(`map_values(${value})`, map?.valueType ?? 'text', type.value)]);
+    return anyOf([each(`map_keys(${value})`, map?.keyType ?? 'text', type.key), each(`map_values(${value})`, map?.valueType ?? 'text', type.value)]);
   }
   return undefined;
+}
+
+/**
+ * A value inside a struct, list or map where the target has a struct, list or map of another shape
+ * (`{"x": 5}` or `{"x": [1]}` into STRUCT(x STRUCT(y BIGINT)), `[5]` into a list of structs): the
+ * cast makes it NULL, and so does the cast to the target's shape with text leaves, so nestedLossSql
+ * counts no NULL more. Found by walking both types: where the shapes part, a value that is there
+ * and does not cast is lost. An empty JSON object (read as an empty MAP) holds nothing to lose.
+ * Undefined when the shapes agree down to the target's primitives (which nestedLossSql checks).
+ */
+function shapeLossSql(value: string, source: DuckDBType, type: IcebergType, depth: number): string | undefined {
+  if (typeof type === 'string') return undefined;
+  const each = (list: string, element: DuckDBType, target: IcebergType) => {
+    const x = `e${depth}`;
+    const inner = shapeLossSql(x, element, target, depth + 1);
+    return inner ? `coalesce(list_bool_or(list_transform(${list}, lambda ${x}: ${inner})), false)` : undefined;
+  };
+  if (type.type === 'struct' && source.typeId === DuckDBTypeId.STRUCT) {
+    const struct = source as DuckDBStructType;
+    return anyOf(
+      type.fields.map((f) => {
+        const i = struct.entryNames.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
+        return i < 0 ? undefined : shapeLossSql(`struct_extract(${value}, ${quoteString(struct.entryNames[i]!)})`, struct.entryTypes[i]!, f.type, depth);
+      }),
+    );
+  }
+  if (type.type === 'list' && (source.typeId === DuckDBTypeId.LIST || source.typeId === DuckDBTypeId.ARRAY)) return each(value, (source as DuckDBListType | DuckDBArrayType).valueType, type.element);
+  if (type.type === 'map' && source.typeId === DuckDBTypeId.MAP) {
+    const map = source as DuckDBMapType;
+    return anyOf([each(`map_keys(${value})`, map.keyType, type.key), each(`map_values(${value})`, map.valueType, type.value)]);
+  }
+  const empty = source.typeId === DuckDBTypeId.MAP ? ` AND cardinality(${value}) > 0` : '';
+  return `(${value} IS NOT NULL${empty} AND TRY_CAST(${value} AS ${duckDbTypeOf(type)}) IS NULL)`;
+}
+
+/** The conditions joined with OR; undefined when there are none. */
+function anyOf(checks: (string | undefined)[]): string | undefined {
+  const found = checks.filter((c) => c !== undefined);
+  return found.length > 0 ? `(${found.join(' OR ')})` : undefined;
 }
 
 /** The same nested type with every primitive as string. */
