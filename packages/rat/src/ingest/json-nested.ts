@@ -12,7 +12,7 @@ import { readTypeSql } from './json-infer.js';
  */
 
 /** One step from a nested value to a value inside it: a struct field by name, or each element of a list (each value of a map). */
-type Step = { field: string } | { each: 'list' | 'map' };
+export type Step = { field: string } | { each: 'list' | 'map' };
 
 /** A value of a primitive type inside a nested column, and the steps to it. */
 export interface Leaf {

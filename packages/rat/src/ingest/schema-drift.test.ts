@@ -86,6 +86,51 @@ describe('schema drift', () => {
     ]);
   });
 
+  it('widens int, float and decimal fields inside structs, lists and maps as it widens columns: evolve widens, strict refuses, ignore quarantines', async () => {
+    const parquet = async (name: string, select: string) => {
+      const path = join(fx.dir, name);
+      await fx.rat.sql(`COPY (${select}) TO ${quoteString(path)} (FORMAT parquet)`);
+      return path;
+    };
+    const narrow = await parquet('nested-narrow.parquet', "SELECT 1 AS id, {'n': 1::INTEGER, 'f': 1.5::FLOAT, 'd': 1.25::DECIMAL(5,2)} AS s, [{'n': 2::INTEGER}] AS l, MAP {'k': 3::INTEGER} AS m");
+    expect((await fx.ingestion.ingest(narrow, 'bronze.nested_wide')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    // The same types with small values need no wider field: nothing changes.
+    const small = await parquet('nested-small.parquet', "SELECT 2 AS id, {'n': 4::BIGINT, 'f': 0.5::DOUBLE, 'd': 1.5::DECIMAL(9,2)} AS s, [{'n': 5::BIGINT}] AS l, MAP {'k': 6::BIGINT} AS m");
+    expect((await fx.ingestion.ingest(small, 'bronze.nested_wide')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, schemaChanges: [] });
+    const wide = await parquet(
+      'nested-wide.parquet',
+      "SELECT 3 AS id, {'n': 5000000000::BIGINT, 'f': 1.123456789012::DOUBLE, 'd': 1234567.89::DECIMAL(9,2)} AS s, [{'n': 6000000000::BIGINT}] AS l, MAP {'k': 7000000000::BIGINT} AS m",
+    );
+    const before = await fx.snapshotCount('bronze.nested_wide');
+    const strict = await fx.ingestion.ingest(wide, 'bronze.nested_wide', { schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('(column "s"): 1 values need long, wider than bronze.nested_wide.s.n (int) (schema drift policy strict') });
+    const ignore = await fx.ingestion.ingest(wide, 'bronze.nested_wide', { schemaDrift: 'ignore' });
+    expect(ignore.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1, schemaChanges: [] });
+    expect(await fx.snapshotCount('bronze.nested_wide')).toBe(before);
+    const evolve = await fx.ingestion.ingest(wide, 'bronze.nested_wide');
+    expect(evolve.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(evolve.files[0]!.schemaChanges).toEqual([
+      'widened s.n int -> long',
+      'widened s.f float -> double',
+      'widened s.d decimal(5, 2) -> decimal(9, 2)',
+      'widened l.element.n int -> long',
+      'widened m.value int -> long',
+    ]);
+    const table = await fx.rat.describeTable('bronze.nested_wide');
+    const type = (name: string) => table.schema.fields.find((f) => f.name === name)!.type;
+    expect(type('s')).toMatchObject({ fields: [{ name: 'n', type: 'long' }, { name: 'f', type: 'double' }, { name: 'd', type: 'decimal(9, 2)' }] });
+    expect(type('l')).toMatchObject({ element: { fields: [{ name: 'n', type: 'long' }] } });
+    expect(type('m')).toMatchObject({ value: 'long' });
+    // Every value exact, the rows written before the widening read through the wider types.
+    expect(await fx.rat.query("SELECT id, s.n AS n, s.f AS f, CAST(s.d AS VARCHAR) AS d, l[1].n AS ln, m['k'] AS mk FROM bronze.nested_wide ORDER BY id")).toEqual([
+      { id: 1, n: 1, f: 1.5, d: '1.25', ln: 2, mk: 3 },
+      { id: 2, n: 4, f: 0.5, d: '1.50', ln: 5, mk: 6 },
+      { id: 3, n: 5000000000, f: 1.123456789012, d: '1234567.89', ln: 6000000000, mk: 7000000000 },
+    ]);
+    // The row quarantined under ignore loads once the fields are wide enough.
+    expect(await fx.ingestion.replayRejects('bronze.nested_wide')).toMatchObject({ replayed: 1, stillRejected: 0 });
+  });
+
   it('quarantines a row whose text becomes a list with a NULL in it under --type (["1","x"] as INTEGER[])', async () => {
     const path = await fx.file('typed-list.ndjson', '{"id":1,"l":[1,"x"]}\n{"id":2,"l":[3,4]}\n{"id":3,"l":[5,null]}\n');
     const report = await fx.ingestion.ingest(path, 'bronze.typed_list', { types: { l: 'INTEGER[]' } });

@@ -16,6 +16,7 @@ import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
 import { LINE_COLUMN, ORDINAL_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
 import { infiniteTemporalReasonSql, infiniteTemporalSql } from './temporal-infinity.js';
+import { anyLeafSql, type Step } from './json-nested.js';
 
 /** How staged rows become rows of the target table. */
 export interface ConformPlan {
@@ -159,24 +160,28 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
         );
       }
       if (options.schemaDrift === 'evolve') {
-        changes.push({ kind: 'addNestedFields', name: field.name, type: nested.type });
         notes.push(`added field${nested.added.length === 1 ? '' : 's'} ${listed}`);
         tableType = nested.type;
       } else dropped.push(...nested.added.map((a) => a.path));
     }
-    const tableSql = duckDbTypeOf(tableType);
+    // Fields inside the column whose values need a wider type, as a column's do (below); under ignore, such values are bad rows.
+    const widened = options.schemaDrift === 'ignore' ? [] : await nestedFieldsWidened(duck, staged.relation, source(column), column.type, tableType, field.name);
+    if (widened.length > 0) {
+      if (options.schemaDrift === 'strict') {
+        const { n, path, from, to } = widened[0]!;
+        throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${n} values need ${to}, wider than ${table}.${path} (${from}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
+      }
+      for (const w of widened) {
+        tableType = withLeafType(tableType, w.steps, w.to);
+        notes.push(`widened ${w.path} ${w.from} -> ${w.to}`);
+      }
+    }
+    if (tableType !== field.type) changes.push({ kind: 'alterNestedType', name: field.name, type: tableType });
     let plan: ColumnPlan = { field, ...conversion(source(column), column, tableType, staged.infiniteTemporal) };
     const wider = isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type ? widerType(field.type, fileType) : undefined;
     if (wider) {
-      const widerSql = duckDbTypeOf(wider);
       const value = source(column);
-      // Values the file's type holds exactly that the table's does not; into the widest decimal of the table's scale, values it holds.
-      // (A value the widest decimal would round is a bad row, which widens nothing.)
-      const rounded = wider === fileType ? undefined : lossyCastSql(value, column.type, widerSql);
-      const needs = `${wider === fileType ? `CAST(TRY_CAST(${value} AS ${tableSql}) AS ${widerSql}) <> ${value}` : 'false'}${rounded ? ` AND NOT coalesce(${rounded}, false)` : ''}`;
-      const [row] = await duck.rows<{ n: bigint }>(
-        `SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${value} IS NOT NULL AND TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${needs})`,
-      );
+      const [row] = await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${needsWiderSql(value, column.type, field.type as PrimitiveType, wider, fileType as PrimitiveType)}`);
       if (Number(row!.n) > 0) {
         if (options.schemaDrift === 'strict') {
           throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${wider}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
@@ -185,7 +190,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
           changes.push({ kind: 'alterType', name: field.name, type: wider });
           notes.push(`widened ${field.name} ${field.type} -> ${wider}`);
           // A value of the wider type as it is; into the widest decimal, one with more fraction digits than its scale is still a bad row.
-          plan = wider === fileType ? { field: { ...field, type: wider }, expr: `CAST(${value} AS ${widerSql})` } : { field: { ...field, type: wider }, ...conversion(value, column, wider, staged.infiniteTemporal) };
+          plan = wider === fileType ? { field: { ...field, type: wider }, expr: `CAST(${value} AS ${duckDbTypeOf(wider)})` } : { field: { ...field, type: wider }, ...conversion(value, column, wider, staged.infiniteTemporal) };
         }
       }
     }
@@ -250,6 +255,82 @@ export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType,
   };
   const type = extend(tableType, fileType, path);
   return { type, added };
+}
+
+/**
+ * SQL: whether `value` (staged as `source`, of Iceberg type `fileType`) needs `wider` rather than the
+ * table's `tableType`: the file's type holds it exactly and the table's does not; or, into the
+ * widest decimal of the table's scale (wider is not the file's type), the table's type cannot hold
+ * it and that decimal can without rounding (a value it would round is a bad row, which widens nothing).
+ */
+function needsWiderSql(value: string, source: DuckDBType, tableType: PrimitiveType, wider: PrimitiveType, fileType: PrimitiveType): string {
+  const tableSql = duckDbTypeOf(tableType);
+  const widerSql = duckDbTypeOf(wider);
+  const rounded = wider === fileType ? undefined : lossyCastSql(value, source, widerSql);
+  const needs = `${wider === fileType ? `CAST(TRY_CAST(${value} AS ${tableSql}) AS ${widerSql}) <> ${value}` : 'false'}${rounded ? ` AND NOT coalesce(${rounded}, false)` : ''}`;
+  return `${value} IS NOT NULL AND TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${needs})`;
+}
+
+/** A primitive inside a nested column that some value of the file needs wider: where it is (`s.n`, `l.element.n`), the steps to it in the table's type, and how many rows need it. */
+interface NestedWidening {
+  path: string;
+  steps: readonly TypeStep[];
+  from: PrimitiveType;
+  to: PrimitiveType;
+  n: bigint;
+}
+
+/** One step into an Iceberg type: a struct field by name, a list's element, a map's value. */
+type TypeStep = { field: string } | 'element' | 'value';
+
+/**
+ * The struct fields, list elements and map values inside a column whose values in the staged file
+ * need a wider type than the table's (widerType: int -> long, float -> double, a wider decimal), as
+ * a top-level column's do, each with the count of rows that need it; one pass over the file, and
+ * none when no field's type in the file is wider. Map keys are left as they are.
+ */
+async function nestedFieldsWidened(duck: DuckDb, relation: string, value: string, source: DuckDBType, tableType: IcebergType, column: string): Promise<NestedWidening[]> {
+  const found: { path: string; steps: TypeStep[]; sqlSteps: Step[]; source: DuckDBType; from: PrimitiveType; to: PrimitiveType; file: PrimitiveType }[] = [];
+  const walk = (table: IcebergType, file: DuckDBType, path: string, steps: TypeStep[], sqlSteps: Step[]) => {
+    if (typeof table === 'string') {
+      if (steps.length === 0 || NESTED_TYPES.has(file.typeId)) return;
+      let fileType: IcebergType;
+      try {
+        fileType = icebergTypeOf(file, path, () => 0);
+      } catch {
+        return;
+      }
+      const to = isPrimitive(fileType) && fileType !== table ? widerType(table, fileType) : undefined;
+      if (to) found.push({ path, steps, sqlSteps, source: file, from: table, to, file: fileType as PrimitiveType });
+      return;
+    }
+    if (table.type === 'struct' && file.typeId === DuckDBTypeId.STRUCT) {
+      const struct = file as DuckDBStructType;
+      for (const f of table.fields) {
+        const i = struct.entryNames.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
+        if (i >= 0) walk(f.type, struct.entryTypes[i]!, `${path}.${f.name}`, [...steps, { field: f.name }], [...sqlSteps, { field: struct.entryNames[i]! }]);
+      }
+    } else if (table.type === 'list' && (file.typeId === DuckDBTypeId.LIST || file.typeId === DuckDBTypeId.ARRAY)) {
+      walk(table.element, (file as DuckDBListType | DuckDBArrayType).valueType, `${path}.element`, [...steps, 'element'], [...sqlSteps, { each: 'list' }]);
+    } else if (table.type === 'map' && file.typeId === DuckDBTypeId.MAP) {
+      walk(table.value, (file as DuckDBMapType).valueType, `${path}.value`, [...steps, 'value'], [...sqlSteps, { each: 'map' }]);
+    }
+  };
+  walk(tableType, source, column, [], []);
+  if (found.length === 0) return [];
+  const counts = found.map((f, i) => `count(*) FILTER (WHERE ${anyLeafSql(value, f.sqlSteps, (v) => needsWiderSql(v, f.source, f.from, f.to, f.file))}) AS n${i}`);
+  const [row] = await duck.rows<Record<string, bigint>>(`SELECT ${counts.join(', ')} FROM ${quoteIdent(relation)} s`);
+  return found.flatMap((f, i) => (row![`n${i}`]! > 0n ? [{ path: f.path, steps: f.steps, from: f.from, to: f.to, n: row![`n${i}`]! }] : []));
+}
+
+/** The type with the primitive at `steps` replaced by `to`; every field keeps its id. */
+function withLeafType(type: IcebergType, steps: readonly TypeStep[], to: PrimitiveType): IcebergType {
+  const [step, ...rest] = steps;
+  if (step === undefined || typeof type === 'string') return step === undefined ? to : type;
+  if (step === 'element' && type.type === 'list') return { ...type, element: withLeafType(type.element, rest, to) };
+  if (step === 'value' && type.type === 'map') return { ...type, value: withLeafType(type.value, rest, to) };
+  if (typeof step === 'object' && type.type === 'struct') return { ...type, fields: type.fields.map((f) => (f.name === step.field ? { ...f, type: withLeafType(f.type, rest, to) } : f)) };
+  return type;
 }
 
 /**
