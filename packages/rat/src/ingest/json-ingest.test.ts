@@ -349,6 +349,33 @@ describe('JSON values inside objects and arrays', () => {
     expect(file.status, file.error).toBe('success');
     expect(await fx.rat.query(`SELECT m['k0'] AS k0, m['k1'] AS k1 FROM ${table}`)).toEqual([{ k0: '9007199254740993', k1: '1.5' }]);
   });
+
+  it('writes an object or array going into a text field, list element or map value of the table as its JSON, NDJSON and arrays', async () => {
+    // The first file makes a.x, l's elements and m's values text (m: an empty object, read as a map).
+    const { table } = await load('text-fields.ndjson', '{"id":1,"a":{"x":"t"},"l":["t"],"m":{}}\n');
+    const objects = '{"id":2,"a":{"x":{"y":1,"z":"q"}},"l":[{"y":1},"s"],"m":{"k":{"z":"w"},"j":[1,"x"],"s":"plain"}}\n{"id":3,"a":{"x":[1,"b"]},"l":[[1,"c"]]}\n';
+    const records = `[${objects.trim().split('\n').join(',').replaceAll('"id":2', '"id":4').replaceAll('"id":3', '"id":5')}]`;
+    for (const [name, text] of [['text-fields2.ndjson', objects], ['text-fields3.json', records]]) {
+      const report = await fx.ingestion.ingest(await fx.file(name!, text!), table);
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0, schemaChanges: [] });
+    }
+    expect(await fx.rat.query(`SELECT id, a.x AS x, l, m FROM ${table} ORDER BY id`)).toEqual([
+      { id: 1, x: 't', l: ['t'], m: [] },
+      ...[2, 4].flatMap((id) => [
+        {
+          id,
+          x: '{"y":1,"z":"q"}',
+          l: ['{"y":1}', 's'],
+          m: [
+            { key: 'k', value: '{"z":"w"}' },
+            { key: 'j', value: '[1,"x"]' },
+            { key: 's', value: 'plain' },
+          ],
+        },
+        { id: id + 1, x: '[1,"b"]', l: ['[1,"c"]'], m: null },
+      ]),
+    ]);
+  });
 });
 
 describe('JSON files read_json cannot read as records', () => {

@@ -9,6 +9,7 @@ import { mayHoldInexactNumbers, type ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { isInexactNumber, planColumns, recordKeys, settleNumbers, typeDateTimeTexts } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
+import { isNested, textFieldsAsJson } from './json-nested.js';
 import { quoteInexactNumbersInFile, scanForInexactNumbers } from './json-numbers.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
@@ -251,7 +252,7 @@ async function readRecords(
     const types = await ctx.onInferProgress(() => typeDateTimeTexts(duck, readOptions, described.names, described.types)).catch((error: unknown) => {
       throw fileReadError(file, error);
     });
-    described = { names: described.names, types };
+    described = { names: described.names, types: withTextFieldsAsJson(ctx, file, described.names, types, numbered) };
   }
   const infinities = ctx.options.infinitiesAreValues ?? false;
   const texts = renamed ? new Set<string>() : await textKeys(ctx, file, keys, described.types, numbered);
@@ -352,23 +353,48 @@ async function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly stri
   const fields = ctx.targetSchema?.fields.filter((f) => f.type === 'string').map((f) => f.name.toLowerCase()) ?? [];
   const typed = [options.types, options.sourceTypes ?? {}];
   if (fields.length === 0 && typed.every((t) => Object.keys(t).length === 0)) return texts;
-  const flatten = options.flatten ?? false;
-  const sources: SourceColumn[] = [];
-  const single = new Map<number, string>();
-  keys.forEach((key, i) => {
-    if (numbered && key === LINE_COLUMN) return;
-    const before = sources.length;
-    collect(sources, key, '', types[i]!, flatten);
-    if (sources.length === before + 1 && sources[before]!.source === key && types[i]!.typeId !== DuckDBTypeId.VARCHAR) single.set(before, key);
-  });
-  // The names the columns get (mapColumnNames again, over the same sources, after the read).
-  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), options, ctx.reserved);
-  for (const [index, key] of single) {
-    const name = mapping[index]!.name;
+  for (const [i, name] of columnNamesOf(ctx, file, keys, types, numbered)) {
+    const key = keys[i]!;
+    if (types[i]!.typeId === DuckDBTypeId.VARCHAR) continue;
     const wanted = typed.map((t) => givenType(t, name, key)).find((t) => t !== undefined);
     if (fields.includes(name) || (wanted !== undefined && (await isTextType(ctx.duck, wanted)))) texts.add(key);
   }
   return texts;
+}
+
+/**
+ * Per key (by its index) that becomes one column of its own, the name the column gets (mapColumnNames
+ * over the same sources as after the read). Keys flattened into several columns are left out.
+ */
+function columnNamesOf(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): Map<number, string> {
+  const flatten = ctx.options.flatten ?? false;
+  const sources: SourceColumn[] = [];
+  const single = new Map<number, number>();
+  keys.forEach((key, i) => {
+    if (numbered && key === LINE_COLUMN) return;
+    const before = sources.length;
+    collect(sources, key, '', types[i]!, flatten);
+    if (sources.length === before + 1 && sources[before]!.source === key) single.set(i, before);
+  });
+  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), ctx.options, ctx.reserved);
+  return new Map([...single].map(([i, source]) => [i, mapping[source]!.name]));
+}
+
+/**
+ * The inferred types with each object or array that the table's nested column holds as text (a
+ * field, list element or map value of type string: its first file held a string there) read as
+ * text, as a mixed-type field is (strings as themselves, anything else as its JSON): cast from a
+ * STRUCT, `{"y":1,"z":"q"}` would land as DuckDB writes a struct, `{'y': 1, 'z': q}`.
+ */
+function withTextFieldsAsJson(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): DuckDBType[] {
+  const schema = ctx.targetSchema;
+  if (!schema || !types.some(isNested)) return [...types];
+  const retyped = [...types];
+  for (const [i, name] of columnNamesOf(ctx, file, keys, types, numbered)) {
+    const field = schema.fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
+    if (field && isNested(types[i]!)) retyped[i] = textFieldsAsJson(types[i]!, field.type);
+  }
+  return retyped;
 }
 
 /** Whether a type given by name (`--type v=TEXT`) is DuckDB's VARCHAR; false for one DuckDB does not know, which the conform step names. */
