@@ -418,8 +418,11 @@ describe('JSON files read_json cannot read as records', () => {
 
   it('gives no line for an error DuckDB reports without one, and puts its advice in rat terms', async () => {
     const { file } = await load('dup-struct.ndjson', '{"a":{"x":1}}\n{"a":{"x":1}}\n{"a":{"B":1,"b":2}}\n');
-    expect(file.error).toMatch(/dup-struct\.ndjson: a nested object has two keys that differ only in case \("b" and another\)/);
+    expect(file.error).toMatch(/dup-struct\.ndjson: keys \$\.a\.B and \$\.a\.b differ only in case \(in one object, or in different records\)/);
     expect(file.error).not.toMatch(/line 1|ignore_errors/);
+    // In different records, and inside a list of objects, the keys are named by their paths too (no object holds both).
+    const apart = await load('case-twins-apart.ndjson', '{"id":1,"l":[{"Q":1}]}\n{"id":2,"l":[{"x":1},{"q":2}]}\n', { flatten: true });
+    expect(apart.file).toMatchObject({ status: 'failed', error: expect.stringContaining('case-twins-apart.ndjson: keys $.l[].Q and $.l[].q differ only in case') });
   });
 
   it('quarantines NDJSON lines and array elements that are not objects, with their line or position', async () => {

@@ -242,7 +242,8 @@ async function readRecords(
     const sample = path === file.localPath ? file.sample : undefined;
     described = await ctx.onInferProgress(() => inferJsonColumns(duck, path, readOptions.slice(1), compression === 'none' ? format : 'compressed', sample, ctx.scratchDir, exact));
   } catch (error) {
-    throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    throw (await caseTwinsError(duck, file, readOptions, cause)) ?? fileReadError(file, cause);
   }
   const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
   const renamed = keys !== described.names;
@@ -337,6 +338,28 @@ async function readRecords(
     stoppedAtValue: (error) => (!exact && isInexactNumber(error)) || (byRecord !== undefined && nullRowStop(error)),
   };
   return staged;
+}
+
+/**
+ * DuckDB refuses a struct whose objects hold keys alike but for case, in one object or in different
+ * records (`{"a":{"B":1}}` and `{"a":{"b":2}}`), naming one spelling only; this names both keys by
+ * their paths (`$.a.B` and `$.a.b`, `[]` for any element of an array). Top-level keys are told apart
+ * (json-columns.ts), so only keys inside objects are looked at. Undefined for other errors, or when
+ * the scan finds no such keys.
+ */
+async function caseTwinsError(duck: DuckDb, file: ProbedFile, readOptions: readonly string[], error: unknown): Promise<InputFileError | undefined> {
+  if (!/Duplicate name "[^"]*" in struct auto-detected in JSON/.test(error instanceof Error ? error.message : String(error))) return undefined;
+  const objects = `read_json_objects(${readOptions.filter((o) => !o.startsWith('records')).join(', ')})`;
+  const keys = `SELECT DISTINCT regexp_replace(t.fullkey, '\\[[0-9]+\\]', '[]', 'g') AS k FROM ${objects} r, json_tree(r.json) t WHERE t.path <> '$' AND t.key IS NOT NULL`;
+  const [twins] = await duck.rows<{ a: string; b: string }>(`SELECT min(k) AS a, max(k) AS b FROM (${keys}) GROUP BY lower(k) HAVING count(*) > 1 ORDER BY 1 LIMIT 1`).catch(() => []);
+  if (!twins) return undefined;
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    {},
+    `keys ${twins.a} and ${twins.b} differ only in case (in one object, or in different records), which DuckDB cannot keep apart in one struct; rename one of them in the file`,
+    { cause: error },
+  );
 }
 
 /**
