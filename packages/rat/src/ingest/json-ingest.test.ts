@@ -425,6 +425,19 @@ describe('JSON files read_json cannot read as records', () => {
     expect(apart.file).toMatchObject({ status: 'failed', error: expect.stringContaining('case-twins-apart.ndjson: keys $.l[].Q and $.l[].q differ only in case') });
   });
 
+  it('refuses, under --flatten, a key with a dot in its name that a nested key also flattens to, saying what to do; without --flatten both load', async () => {
+    for (const [name, text, column] of [
+      ['dotted-top.ndjson', '{"id":1,"a.b":1,"a":{"b":2}}\n', 'a.b'],
+      ['dotted-inner.ndjson', '{"id":1,"a":{"b.c":1,"b":{"c":2}}}\n', 'a.b.c'],
+    ] as const) {
+      const { file } = await load(name, text, { flatten: true });
+      expect(file).toMatchObject({ status: 'failed', error: expect.stringContaining(`${name} (column 3): two keys become the column "${column}" when flattened`) });
+      expect(file.error).toContain('rename that key in the file, or ingest the file without flattening');
+      expect(file.error).not.toContain('--no-header');
+    }
+    expect((await load('dotted-top.ndjson', '{"id":1,"a.b":1,"a":{"b":2}}\n')).rows).toEqual([{ id: 1, a_b: 1, a: { b: 2 } }]);
+  });
+
   it('quarantines NDJSON lines and array elements that are not objects, with their line or position', async () => {
     const lines = await load('non-object.ndjson', '{"a":1}\n[1,2]\n{"a":3}\n');
     expect(lines.file).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });

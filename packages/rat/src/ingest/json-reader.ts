@@ -268,6 +268,7 @@ async function readRecords(
     if (numbered && column.key === LINE_COLUMN) lineExpr = quoteIdent(column.name);
     else collect(sourceColumns, column.key, column.expr, column.type, options.flatten ?? false, column.readAsText);
   }
+  if (options.flatten) refuseFlattenedTwice(file.display, sourceColumns);
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const values = sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`);
   const allNull = columns.length === 0 ? 'true' : columns.map((c) => `${quoteIdent(c.name)} IS NULL`).join(' AND ');
@@ -338,6 +339,27 @@ async function readRecords(
     stoppedAtValue: (error) => (!exact && isInexactNumber(error)) || (byRecord !== undefined && nullRowStop(error)),
   };
   return staged;
+}
+
+/**
+ * Flattened, a key whose name holds a dot (`"a.b"`) and the key `b` inside the object `a` are both
+ * the column `a.b`: a rename would rename both, and the column-name check's advice (a CSV header
+ * option) means nothing for JSON. Refused naming the column and the ways out.
+ */
+function refuseFlattenedTwice(file: string, columns: readonly SourceColumn[]): void {
+  const seen = new Set<string>();
+  columns.forEach((column, i) => {
+    if (!seen.has(column.source)) {
+      seen.add(column.source);
+      return;
+    }
+    throw new InputFileError(
+      'INGEST_FILE_INVALID',
+      file,
+      { column: i + 1 },
+      `two keys become the column ${JSON.stringify(column.source)} when flattened: a key whose name holds a dot (${JSON.stringify(column.source)}, or a part of it inside an object) reads like the path to a key inside objects; rename that key in the file, or ingest the file without flattening (its objects then load as structs)`,
+    );
+  });
 }
 
 /**
