@@ -131,6 +131,26 @@ describe('schema drift', () => {
     expect(await fx.ingestion.replayRejects('bronze.nested_wide')).toMatchObject({ replayed: 1, stillRejected: 0 });
   });
 
+  it("widens int and float fields inside a custom parser's objects (staged as JSON text) the same way; a fraction still goes to the quarantine", async () => {
+    await fx.rat.sql('CREATE TABLE bronze.parsed_wide (id BIGINT, s STRUCT(n INTEGER, f FLOAT), l INTEGER[])');
+    const rows = [
+      { id: 1, s: { n: 5000000000, f: 0.5 }, l: [1, 6000000000] },
+      { id: 2, s: { n: 2.5, f: 1.123456789012 }, l: [2] },
+      { id: 3, s: { n: 3, f: 1.123456789012 }, l: [3] },
+    ];
+    const path = await fx.file('parsed-wide.txt', 'x');
+    const strict = await fx.ingestion.ingest(path, 'bronze.parsed_wide', { parser: () => rows, schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('1 values need long, wider than bronze.parsed_wide.s.n (int)') });
+    const report = await fx.ingestion.ingest(path, 'bronze.parsed_wide', { parser: () => rows });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(report.files[0]!.schemaChanges).toEqual(expect.arrayContaining(['widened s.n int -> long', 'widened s.f float -> double', 'widened l.element int -> long']));
+    expect(await fx.rat.query('SELECT id, s.n AS n, s.f AS f, l FROM bronze.parsed_wide ORDER BY id')).toEqual([
+      { id: 1, n: 5000000000, f: 0.5, l: [1, 6000000000] },
+      { id: 3, n: 3, f: 1.123456789012, l: [3] },
+    ]);
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.parsed_wide__rejects')).toEqual([{ line: 2, reason: expect.stringContaining('column s: cannot convert') }]);
+  });
+
   it('quarantines a row whose text becomes a list with a NULL in it under --type (["1","x"] as INTEGER[])', async () => {
     const path = await fx.file('typed-list.ndjson', '{"id":1,"l":[1,"x"]}\n{"id":2,"l":[3,4]}\n{"id":3,"l":[5,null]}\n');
     const report = await fx.ingestion.ingest(path, 'bronze.typed_list', { types: { l: 'INTEGER[]' } });

@@ -287,13 +287,22 @@ type TypeStep = { field: string } | 'element' | 'value';
  * The struct fields, list elements and map values inside a column whose values in the staged file
  * need a wider type than the table's (widerType: int -> long, float -> double, a wider decimal), as
  * a top-level column's do, each with the count of rows that need it; one pass over the file, and
- * none when no field's type in the file is wider. Map keys are left as they are.
+ * none when no field's type in the file is wider. Map keys are left as they are. A column staged as
+ * text (a custom parser's or a source's objects, as JSON) is read in the table's shape with text
+ * leaves, and its int and float fields looked at for numbers only long or double holds.
  */
 async function nestedFieldsWidened(duck: DuckDb, relation: string, value: string, source: DuckDBType, tableType: IcebergType, column: string): Promise<NestedWidening[]> {
-  const found: { path: string; steps: TypeStep[]; sqlSteps: Step[]; source: DuckDBType; from: PrimitiveType; to: PrimitiveType; file: PrimitiveType }[] = [];
-  const walk = (table: IcebergType, file: DuckDBType, path: string, steps: TypeStep[], sqlSteps: Step[]) => {
+  const found: { path: string; steps: TypeStep[]; sqlSteps: Step[]; needs: (v: string) => string; from: PrimitiveType; to: PrimitiveType }[] = [];
+  const walk = (table: IcebergType, file: DuckDBType | 'text', path: string, steps: TypeStep[], sqlSteps: Step[]) => {
+    const at = { path, steps, sqlSteps };
     if (typeof table === 'string') {
-      if (steps.length === 0 || NESTED_TYPES.has(file.typeId)) return;
+      if (steps.length === 0) return;
+      if (file === 'text') {
+        const to = primitiveKind(table) === 'int' ? 'long' : primitiveKind(table) === 'float' ? 'double' : undefined;
+        if (to) found.push({ ...at, from: table, to, needs: (v) => textNeedsWiderSql(v, table, to) });
+        return;
+      }
+      if (NESTED_TYPES.has(file.typeId)) return;
       let fileType: IcebergType;
       try {
         fileType = icebergTypeOf(file, path, () => 0);
@@ -301,26 +310,35 @@ async function nestedFieldsWidened(duck: DuckDb, relation: string, value: string
         return;
       }
       const to = isPrimitive(fileType) && fileType !== table ? widerType(table, fileType) : undefined;
-      if (to) found.push({ path, steps, sqlSteps, source: file, from: table, to, file: fileType as PrimitiveType });
+      if (to) found.push({ ...at, from: table, to, needs: (v) => needsWiderSql(v, file, table, to, fileType as PrimitiveType) });
       return;
     }
-    if (table.type === 'struct' && file.typeId === DuckDBTypeId.STRUCT) {
-      const struct = file as DuckDBStructType;
+    if (table.type === 'struct' && (file === 'text' || file.typeId === DuckDBTypeId.STRUCT)) {
+      const names = file === 'text' ? table.fields.map((f) => f.name) : (file as DuckDBStructType).entryNames;
       for (const f of table.fields) {
-        const i = struct.entryNames.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
-        if (i >= 0) walk(f.type, struct.entryTypes[i]!, `${path}.${f.name}`, [...steps, { field: f.name }], [...sqlSteps, { field: struct.entryNames[i]! }]);
+        const i = names.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
+        if (i >= 0) walk(f.type, file === 'text' ? 'text' : (file as DuckDBStructType).entryTypes[i]!, `${path}.${f.name}`, [...steps, { field: f.name }], [...sqlSteps, { field: names[i]! }]);
       }
-    } else if (table.type === 'list' && (file.typeId === DuckDBTypeId.LIST || file.typeId === DuckDBTypeId.ARRAY)) {
-      walk(table.element, (file as DuckDBListType | DuckDBArrayType).valueType, `${path}.element`, [...steps, 'element'], [...sqlSteps, { each: 'list' }]);
-    } else if (table.type === 'map' && file.typeId === DuckDBTypeId.MAP) {
-      walk(table.value, (file as DuckDBMapType).valueType, `${path}.value`, [...steps, 'value'], [...sqlSteps, { each: 'map' }]);
+    } else if (table.type === 'list' && (file === 'text' || file.typeId === DuckDBTypeId.LIST || file.typeId === DuckDBTypeId.ARRAY)) {
+      walk(table.element, file === 'text' ? 'text' : (file as DuckDBListType | DuckDBArrayType).valueType, `${path}.element`, [...steps, 'element'], [...sqlSteps, { each: 'list' }]);
+    } else if (table.type === 'map' && (file === 'text' || file.typeId === DuckDBTypeId.MAP)) {
+      walk(table.value, file === 'text' ? 'text' : (file as DuckDBMapType).valueType, `${path}.value`, [...steps, 'value'], [...sqlSteps, { each: 'map' }]);
     }
   };
-  walk(tableType, source, column, [], []);
+  const text = source.typeId === DuckDBTypeId.VARCHAR;
+  walk(tableType, text ? 'text' : source, column, [], []);
   if (found.length === 0) return [];
-  const counts = found.map((f, i) => `count(*) FILTER (WHERE ${anyLeafSql(value, f.sqlSteps, (v) => needsWiderSql(v, f.source, f.from, f.to, f.file))}) AS n${i}`);
+  const shaped = text ? `TRY_CAST(${value} AS ${duckDbTypeOf(textLeaves(tableType))})` : value;
+  const counts = found.map((f, i) => `count(*) FILTER (WHERE ${anyLeafSql(shaped, f.sqlSteps, f.needs)}) AS n${i}`);
   const [row] = await duck.rows<Record<string, bigint>>(`SELECT ${counts.join(', ')} FROM ${quoteIdent(relation)} s`);
   return found.flatMap((f, i) => (row![`n${i}`]! > 0n ? [{ path: f.path, steps: f.steps, from: f.from, to: f.to, n: row![`n${i}`]! }] : []));
+}
+
+/** SQL: whether the text `value` is a number that `wider` holds as written and `tableType` does not (5000000000 for an int, 1.123456789012 for a float; 2.5 for neither). */
+function textNeedsWiderSql(value: string, tableType: PrimitiveType, wider: PrimitiveType): string {
+  const changes = (sqlType: string) => `coalesce(${lossyCastSql(value, VARCHAR, sqlType) ?? 'false'}, false)`;
+  const [tableSql, widerSql] = [duckDbTypeOf(tableType), duckDbTypeOf(wider)];
+  return `TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND NOT ${changes(widerSql)} AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${changes(tableSql)})`;
 }
 
 /** The type with the primitive at `steps` replaced by `to`; every field keeps its id. */
