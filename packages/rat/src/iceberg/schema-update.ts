@@ -17,10 +17,11 @@ export type SchemaChange =
   | { kind: 'dropNotNull'; name: string }
   | { kind: 'moveColumn'; name: string; position: 'first' | { after: string } }
   /**
-   * Fields added inside a struct column (at any depth, through lists and map values): `type` is the
-   * column's type with the new struct fields in place, given field id 0; existing ids stay as they are.
+   * A nested column's type changed inside (at any depth, through lists and map values): `type` is the
+   * column's type with new struct fields in place, given field id 0, and primitives widened as
+   * Iceberg promotes them (int -> long, float -> double, a wider decimal); existing ids stay as they are.
    */
-  | { kind: 'addNestedFields'; name: string; type: IcebergType };
+  | { kind: 'alterNestedType'; name: string; type: IcebergType };
 
 export function applySchemaChange(metadata: TableMetadata, table: string, change: SchemaChange): TableMetadata {
   const schema = metadata.schemas.find((s) => s.schemaId === metadata.currentSchemaId)!;
@@ -75,8 +76,9 @@ export function applySchemaChange(metadata: TableMetadata, table: string, change
       fields[index] = { ...field, type: change.type };
       break;
     }
-    case 'addNestedFields': {
+    case 'alterNestedType': {
       const index = find(change.name);
+      refuseNestedChange(fields[index]!.type, change.type, `${table}.${fields[index]!.name}`);
       fields[index] = { ...fields[index]!, type: numberNewFields(change.type, () => ++lastColumnId) };
       break;
     }
@@ -126,6 +128,31 @@ function renumber(type: IcebergType, nextId: () => number): IcebergType {
     case 'map':
       return { ...type, keyId: nextId(), valueId: nextId(), key: renumber(type.key, nextId), value: renumber(type.value, nextId) };
   }
+}
+
+/**
+ * Refuses a nested type that is not `from` with new struct fields (id 0) and promoted primitives:
+ * every field `from` has keeps its id and its shape, and a primitive only widens as Iceberg allows.
+ */
+function refuseNestedChange(from: IcebergType, to: IcebergType, path: string): void {
+  const refuse = () => {
+    throw new ValidationError('TYPE_MISMATCH', `cannot change ${path} from ${typeName(from)} to ${typeName(to)}: Iceberg allows only int -> long, float -> double and wider decimal precision`);
+  };
+  if (isPrimitive(from) || isPrimitive(to)) {
+    if (!isPrimitive(from) || !isPrimitive(to) || !promotionAllowed(from, to)) refuse();
+    return;
+  }
+  if (from.type === 'struct' && to.type === 'struct') {
+    for (const field of from.fields) {
+      const kept = to.fields.find((f) => f.id === field.id);
+      if (!kept) throw new ValidationError('TYPE_MISMATCH', `cannot change ${path}: it has no field ${field.name} (id ${field.id}), which a change of its type cannot drop`);
+      refuseNestedChange(field.type, kept.type, `${path}.${field.name}`);
+    }
+  } else if (from.type === 'list' && to.type === 'list') refuseNestedChange(from.element, to.element, `${path}.element`);
+  else if (from.type === 'map' && to.type === 'map') {
+    refuseNestedChange(from.key, to.key, `${path}.key`);
+    refuseNestedChange(from.value, to.value, `${path}.value`);
+  } else refuse();
 }
 
 /** Gives the struct fields whose id is 0 (new ones) fresh ids, with everything inside them. */

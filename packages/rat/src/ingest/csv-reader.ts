@@ -1180,7 +1180,7 @@ export function fileReadError(file: ProbedFile, error: unknown): InputFileError 
 
 /** DuckDB's messages that name its reader options, in terms of what a rat user can do. */
 const ADVICE: [RegExp, string][] = [
-  [/Duplicate name "([^"]*)" in struct auto-detected in JSON, try ignore_errors=true/, 'a nested object has two keys that differ only in case ("$1" and another), which DuckDB cannot keep apart in one struct; rename one of them in the file'],
+  [/Duplicate name "([^"]*)" in struct auto-detected in JSON, try ignore_errors=true/, 'nested objects hold keys that differ only in case ("$1" and another spelling, in one object or in different records), which DuckDB cannot keep apart in one struct; rename one of them in the file'],
   [/Try setting format='auto' or format='newline_delimited'\.?/, 'use --json-format newline_delimited or --json-format array'],
   [
     /^The CSV Parser state machine reached an invalid state\.?/,

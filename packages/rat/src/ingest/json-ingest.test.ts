@@ -349,6 +349,33 @@ describe('JSON values inside objects and arrays', () => {
     expect(file.status, file.error).toBe('success');
     expect(await fx.rat.query(`SELECT m['k0'] AS k0, m['k1'] AS k1 FROM ${table}`)).toEqual([{ k0: '9007199254740993', k1: '1.5' }]);
   });
+
+  it('writes an object or array going into a text field, list element or map value of the table as its JSON, NDJSON and arrays', async () => {
+    // The first file makes a.x, l's elements and m's values text (m: an empty object, read as a map).
+    const { table } = await load('text-fields.ndjson', '{"id":1,"a":{"x":"t"},"l":["t"],"m":{}}\n');
+    const objects = '{"id":2,"a":{"x":{"y":1,"z":"q"}},"l":[{"y":1},"s"],"m":{"k":{"z":"w"},"j":[1,"x"],"s":"plain"}}\n{"id":3,"a":{"x":[1,"b"]},"l":[[1,"c"]]}\n';
+    const records = `[${objects.trim().split('\n').join(',').replaceAll('"id":2', '"id":4').replaceAll('"id":3', '"id":5')}]`;
+    for (const [name, text] of [['text-fields2.ndjson', objects], ['text-fields3.json', records]]) {
+      const report = await fx.ingestion.ingest(await fx.file(name!, text!), table);
+      expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 0, schemaChanges: [] });
+    }
+    expect(await fx.rat.query(`SELECT id, a.x AS x, l, m FROM ${table} ORDER BY id`)).toEqual([
+      { id: 1, x: 't', l: ['t'], m: [] },
+      ...[2, 4].flatMap((id) => [
+        {
+          id,
+          x: '{"y":1,"z":"q"}',
+          l: ['{"y":1}', 's'],
+          m: [
+            { key: 'k', value: '{"z":"w"}' },
+            { key: 'j', value: '[1,"x"]' },
+            { key: 's', value: 'plain' },
+          ],
+        },
+        { id: id + 1, x: '[1,"b"]', l: ['[1,"c"]'], m: null },
+      ]),
+    ]);
+  });
 });
 
 describe('JSON files read_json cannot read as records', () => {
@@ -391,8 +418,24 @@ describe('JSON files read_json cannot read as records', () => {
 
   it('gives no line for an error DuckDB reports without one, and puts its advice in rat terms', async () => {
     const { file } = await load('dup-struct.ndjson', '{"a":{"x":1}}\n{"a":{"x":1}}\n{"a":{"B":1,"b":2}}\n');
-    expect(file.error).toMatch(/dup-struct\.ndjson: a nested object has two keys that differ only in case \("b" and another\)/);
+    expect(file.error).toMatch(/dup-struct\.ndjson: keys \$\.a\.B and \$\.a\.b differ only in case \(in one object, or in different records\)/);
     expect(file.error).not.toMatch(/line 1|ignore_errors/);
+    // In different records, and inside a list of objects, the keys are named by their paths too (no object holds both).
+    const apart = await load('case-twins-apart.ndjson', '{"id":1,"l":[{"Q":1}]}\n{"id":2,"l":[{"x":1},{"q":2}]}\n', { flatten: true });
+    expect(apart.file).toMatchObject({ status: 'failed', error: expect.stringContaining('case-twins-apart.ndjson: keys $.l[].Q and $.l[].q differ only in case') });
+  });
+
+  it('refuses, under --flatten, a key with a dot in its name that a nested key also flattens to, saying what to do; without --flatten both load', async () => {
+    for (const [name, text, column] of [
+      ['dotted-top.ndjson', '{"id":1,"a.b":1,"a":{"b":2}}\n', 'a.b'],
+      ['dotted-inner.ndjson', '{"id":1,"a":{"b.c":1,"b":{"c":2}}}\n', 'a.b.c'],
+    ] as const) {
+      const { file } = await load(name, text, { flatten: true });
+      expect(file).toMatchObject({ status: 'failed', error: expect.stringContaining(`${name} (column 3): two keys become the column "${column}" when flattened`) });
+      expect(file.error).toContain('rename that key in the file, or ingest the file without flattening');
+      expect(file.error).not.toContain('--no-header');
+    }
+    expect((await load('dotted-top.ndjson', '{"id":1,"a.b":1,"a":{"b":2}}\n')).rows).toEqual([{ id: 1, a_b: 1, a: { b: 2 } }]);
   });
 
   it('quarantines NDJSON lines and array elements that are not objects, with their line or position', async () => {

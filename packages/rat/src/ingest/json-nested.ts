@@ -1,4 +1,5 @@
-import { DuckDBListType, DuckDBMapType, DuckDBStructType, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { DuckDBListType, DuckDBMapType, DuckDBStructType, type DuckDBType, DuckDBTypeId, DuckDBVarCharType } from '@duckdb/node-api';
+import type { IcebergType } from '../iceberg/types.js';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { readTypeSql } from './json-infer.js';
 
@@ -12,7 +13,7 @@ import { readTypeSql } from './json-infer.js';
  */
 
 /** One step from a nested value to a value inside it: a struct field by name, or each element of a list (each value of a map). */
-type Step = { field: string } | { each: 'list' | 'map' };
+export type Step = { field: string } | { each: 'list' | 'map' };
 
 /** A value of a primitive type inside a nested column, and the steps to it. */
 export interface Leaf {
@@ -100,6 +101,31 @@ export function readTypeWith(type: DuckDBType, exact: boolean, read: ReadonlyArr
     }
   }
   return read.find((r) => samePath(r.path, path))?.as ?? readTypeSql(type, exact);
+}
+
+/**
+ * The type with each struct, list or map inside it that `table` (the table's type of the column)
+ * holds as a string replaced by JSON, which read_json reads as its text (readTypeSql). Struct
+ * fields are matched by name ignoring case, as the cast to the table's type matches them; a struct
+ * where the table has a map (a wide object) is matched field by field against the map's values.
+ */
+export function textFieldsAsJson(type: DuckDBType, table: IcebergType): DuckDBType {
+  if (typeof table === 'string') return table === 'string' && isNested(type) ? DuckDBVarCharType.create('JSON') : type;
+  if (type.alias === 'JSON') return type;
+  if (type.typeId === DuckDBTypeId.STRUCT && (table.type === 'struct' || table.type === 'map')) {
+    const struct = type as DuckDBStructType;
+    const fieldType = (name: string) => (table.type === 'map' ? table.value : table.fields.find((f) => f.name.toLowerCase() === name.toLowerCase())?.type);
+    return new DuckDBStructType(
+      struct.entryNames,
+      struct.entryNames.map((name, i) => {
+        const inTable = fieldType(name);
+        return inTable === undefined ? struct.entryTypes[i]! : textFieldsAsJson(struct.entryTypes[i]!, inTable);
+      }),
+    );
+  }
+  if (type.typeId === DuckDBTypeId.LIST && table.type === 'list') return new DuckDBListType(textFieldsAsJson((type as DuckDBListType).valueType, table.element));
+  if (type.typeId === DuckDBTypeId.MAP && table.type === 'map') return new DuckDBMapType((type as DuckDBMapType).keyType, textFieldsAsJson((type as DuckDBMapType).valueType, table.value));
+  return type;
 }
 
 /** The type with the leaves that `retype` names given another type (a string field found to hold timestamps as TIMESTAMP). */

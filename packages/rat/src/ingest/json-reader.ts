@@ -9,6 +9,7 @@ import { mayHoldInexactNumbers, type ProbedFile } from './file-probe.js';
 import { InputFileError } from './input-file-error.js';
 import { isInexactNumber, planColumns, recordKeys, settleNumbers, typeDateTimeTexts } from './json-columns.js';
 import { inferJsonColumns } from './json-infer.js';
+import { isNested, textFieldsAsJson } from './json-nested.js';
 import { quoteInexactNumbersInFile, scanForInexactNumbers } from './json-numbers.js';
 import { lineShiftsTable, type RecordUnit, recordLineShifts } from './json-lines.js';
 import { extractRecords } from './json-records.js';
@@ -241,7 +242,8 @@ async function readRecords(
     const sample = path === file.localPath ? file.sample : undefined;
     described = await ctx.onInferProgress(() => inferJsonColumns(duck, path, readOptions.slice(1), compression === 'none' ? format : 'compressed', sample, ctx.scratchDir, exact));
   } catch (error) {
-    throw fileReadError(file, (error as { cause?: unknown }).cause ?? error);
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    throw (await caseTwinsError(duck, file, readOptions, cause)) ?? fileReadError(file, cause);
   }
   const keys = (await recordKeys(duck, file.display, readOptions, described.names)) ?? described.names;
   const renamed = keys !== described.names;
@@ -251,7 +253,7 @@ async function readRecords(
     const types = await ctx.onInferProgress(() => typeDateTimeTexts(duck, readOptions, described.names, described.types)).catch((error: unknown) => {
       throw fileReadError(file, error);
     });
-    described = { names: described.names, types };
+    described = { names: described.names, types: withTextFieldsAsJson(ctx, file, described.names, types, numbered) };
   }
   const infinities = ctx.options.infinitiesAreValues ?? false;
   const texts = renamed ? new Set<string>() : await textKeys(ctx, file, keys, described.types, numbered);
@@ -266,6 +268,7 @@ async function readRecords(
     if (numbered && column.key === LINE_COLUMN) lineExpr = quoteIdent(column.name);
     else collect(sourceColumns, column.key, column.expr, column.type, options.flatten ?? false, column.readAsText);
   }
+  if (options.flatten) refuseFlattenedTwice(file.display, sourceColumns);
   const mapping = mapColumnNames(file.display, sourceColumns.map((c) => c.source), options, ctx.reserved);
   const values = sourceColumns.map((c, i) => `${c.expr} AS ${quoteIdent(mapping[i]!.name)}`);
   const allNull = columns.length === 0 ? 'true' : columns.map((c) => `${quoteIdent(c.name)} IS NULL`).join(' AND ');
@@ -339,6 +342,49 @@ async function readRecords(
 }
 
 /**
+ * Flattened, a key whose name holds a dot (`"a.b"`) and the key `b` inside the object `a` are both
+ * the column `a.b`: a rename would rename both, and the column-name check's advice (a CSV header
+ * option) means nothing for JSON. Refused naming the column and the ways out.
+ */
+function refuseFlattenedTwice(file: string, columns: readonly SourceColumn[]): void {
+  const seen = new Set<string>();
+  columns.forEach((column, i) => {
+    if (!seen.has(column.source)) {
+      seen.add(column.source);
+      return;
+    }
+    throw new InputFileError(
+      'INGEST_FILE_INVALID',
+      file,
+      { column: i + 1 },
+      `two keys become the column ${JSON.stringify(column.source)} when flattened: a key whose name holds a dot (${JSON.stringify(column.source)}, or a part of it inside an object) reads like the path to a key inside objects; rename that key in the file, or ingest the file without flattening (its objects then load as structs)`,
+    );
+  });
+}
+
+/**
+ * DuckDB refuses a struct whose objects hold keys alike but for case, in one object or in different
+ * records (`{"a":{"B":1}}` and `{"a":{"b":2}}`), naming one spelling only; this names both keys by
+ * their paths (`$.a.B` and `$.a.b`, `[]` for any element of an array). Top-level keys are told apart
+ * (json-columns.ts), so only keys inside objects are looked at. Undefined for other errors, or when
+ * the scan finds no such keys.
+ */
+async function caseTwinsError(duck: DuckDb, file: ProbedFile, readOptions: readonly string[], error: unknown): Promise<InputFileError | undefined> {
+  if (!/Duplicate name "[^"]*" in struct auto-detected in JSON/.test(error instanceof Error ? error.message : String(error))) return undefined;
+  const objects = `read_json_objects(${readOptions.filter((o) => !o.startsWith('records')).join(', ')})`;
+  const keys = `SELECT DISTINCT regexp_replace(t.fullkey, '\\[[0-9]+\\]', '[]', 'g') AS k FROM ${objects} r, json_tree(r.json) t WHERE t.path <> '$' AND t.key IS NOT NULL`;
+  const [twins] = await duck.rows<{ a: string; b: string }>(`SELECT min(k) AS a, max(k) AS b FROM (${keys}) GROUP BY lower(k) HAVING count(*) > 1 ORDER BY 1 LIMIT 1`).catch(() => []);
+  if (!twins) return undefined;
+  return new InputFileError(
+    'INGEST_FILE_INVALID',
+    file.display,
+    {},
+    `keys ${twins.a} and ${twins.b} differ only in case (in one object, or in different records), which DuckDB cannot keep apart in one struct; rename one of them in the file`,
+    { cause: error },
+  );
+}
+
+/**
  * The keys whose column is text, in the table or by a `--type` or the source's own type (a
  * database's text column): read as text (VARCHAR), so each value lands as the file holds it. Read
  * as inferred, a string DuckDB takes for a timestamp or a time would be cast back to text
@@ -352,23 +398,48 @@ async function textKeys(ctx: StageContext, file: ProbedFile, keys: readonly stri
   const fields = ctx.targetSchema?.fields.filter((f) => f.type === 'string').map((f) => f.name.toLowerCase()) ?? [];
   const typed = [options.types, options.sourceTypes ?? {}];
   if (fields.length === 0 && typed.every((t) => Object.keys(t).length === 0)) return texts;
-  const flatten = options.flatten ?? false;
-  const sources: SourceColumn[] = [];
-  const single = new Map<number, string>();
-  keys.forEach((key, i) => {
-    if (numbered && key === LINE_COLUMN) return;
-    const before = sources.length;
-    collect(sources, key, '', types[i]!, flatten);
-    if (sources.length === before + 1 && sources[before]!.source === key && types[i]!.typeId !== DuckDBTypeId.VARCHAR) single.set(before, key);
-  });
-  // The names the columns get (mapColumnNames again, over the same sources, after the read).
-  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), options, ctx.reserved);
-  for (const [index, key] of single) {
-    const name = mapping[index]!.name;
+  for (const [i, name] of columnNamesOf(ctx, file, keys, types, numbered)) {
+    const key = keys[i]!;
+    if (types[i]!.typeId === DuckDBTypeId.VARCHAR) continue;
     const wanted = typed.map((t) => givenType(t, name, key)).find((t) => t !== undefined);
     if (fields.includes(name) || (wanted !== undefined && (await isTextType(ctx.duck, wanted)))) texts.add(key);
   }
   return texts;
+}
+
+/**
+ * Per key (by its index) that becomes one column of its own, the name the column gets (mapColumnNames
+ * over the same sources as after the read). Keys flattened into several columns are left out.
+ */
+function columnNamesOf(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): Map<number, string> {
+  const flatten = ctx.options.flatten ?? false;
+  const sources: SourceColumn[] = [];
+  const single = new Map<number, number>();
+  keys.forEach((key, i) => {
+    if (numbered && key === LINE_COLUMN) return;
+    const before = sources.length;
+    collect(sources, key, '', types[i]!, flatten);
+    if (sources.length === before + 1 && sources[before]!.source === key) single.set(i, before);
+  });
+  const mapping = mapColumnNames(file.display, sources.map((c) => c.source), ctx.options, ctx.reserved);
+  return new Map([...single].map(([i, source]) => [i, mapping[source]!.name]));
+}
+
+/**
+ * The inferred types with each object or array that the table's nested column holds as text (a
+ * field, list element or map value of type string: its first file held a string there) read as
+ * text, as a mixed-type field is (strings as themselves, anything else as its JSON): cast from a
+ * STRUCT, `{"y":1,"z":"q"}` would land as DuckDB writes a struct, `{'y': 1, 'z': q}`.
+ */
+function withTextFieldsAsJson(ctx: StageContext, file: ProbedFile, keys: readonly string[], types: readonly DuckDBType[], numbered: boolean): DuckDBType[] {
+  const schema = ctx.targetSchema;
+  if (!schema || !types.some(isNested)) return [...types];
+  const retyped = [...types];
+  for (const [i, name] of columnNamesOf(ctx, file, keys, types, numbered)) {
+    const field = schema.fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
+    if (field && isNested(types[i]!)) retyped[i] = textFieldsAsJson(types[i]!, field.type);
+  }
+  return retyped;
 }
 
 /** Whether a type given by name (`--type v=TEXT`) is DuckDB's VARCHAR; false for one DuckDB does not know, which the conform step names. */

@@ -68,6 +68,89 @@ describe('schema drift', () => {
     expect(await fx.rat.query('SELECT a.x AS x, l[1].p AS p FROM bronze.nested_drift WHERE id = 5')).toEqual([{ x: 5, p: null }]);
   });
 
+  it('quarantines a scalar, list or text where the table has a struct or a list of structs inside a column, instead of loading NULL', async () => {
+    await fx.ingestion.ingest(await fx.file('shape1.ndjson', '{"id":1,"a":{"x":{"y":1}},"l":[{"y":1}]}\n'), 'bronze.shape');
+    const path = await fx.file('shape2.ndjson', ['{"id":2,"a":{"x":5}}', '{"id":3,"l":[5,6]}', '{"id":4,"a":{"x":[1,2]}}', '{"id":5,"a":{"x":"str"}}', '{"id":6,"a":{"x":{"y":6}},"l":[{"y":6}]}', '{"id":7,"a":{"x":null},"l":[]}'].join('\n'));
+    const report = await fx.ingestion.ingest(path, 'bronze.shape');
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 4 });
+    expect(await fx.rat.query('SELECT id, a.x.y AS y, l FROM bronze.shape ORDER BY id')).toEqual([
+      { id: 1, y: 1, l: [{ y: 1 }] },
+      { id: 6, y: 6, l: [{ y: 6 }] },
+      { id: 7, y: null, l: [] },
+    ]);
+    expect(await fx.rat.query('SELECT line, reason, raw FROM bronze.shape__rejects ORDER BY line')).toEqual([
+      { line: 1, reason: expect.stringContaining("column a: cannot convert {'x': 5}"), raw: '{"id":2,"a":{"x":5}}' },
+      { line: 2, reason: expect.stringContaining('column l: cannot convert [5, 6]'), raw: '{"id":3,"l":[5,6]}' },
+      { line: 3, reason: expect.stringContaining('column a: cannot convert'), raw: '{"id":4,"a":{"x":[1,2]}}' },
+      { line: 4, reason: expect.stringContaining('column a: cannot convert'), raw: '{"id":5,"a":{"x":"str"}}' },
+    ]);
+  });
+
+  it('widens int, float and decimal fields inside structs, lists and maps as it widens columns: evolve widens, strict refuses, ignore quarantines', async () => {
+    const parquet = async (name: string, select: string) => {
+      const path = join(fx.dir, name);
+      await fx.rat.sql(`COPY (${select}) TO ${quoteString(path)} (FORMAT parquet)`);
+      return path;
+    };
+    const narrow = await parquet('nested-narrow.parquet', "SELECT 1 AS id, {'n': 1::INTEGER, 'f': 1.5::FLOAT, 'd': 1.25::DECIMAL(5,2)} AS s, [{'n': 2::INTEGER}] AS l, MAP {'k': 3::INTEGER} AS m");
+    expect((await fx.ingestion.ingest(narrow, 'bronze.nested_wide')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    // The same types with small values need no wider field: nothing changes.
+    const small = await parquet('nested-small.parquet', "SELECT 2 AS id, {'n': 4::BIGINT, 'f': 0.5::DOUBLE, 'd': 1.5::DECIMAL(9,2)} AS s, [{'n': 5::BIGINT}] AS l, MAP {'k': 6::BIGINT} AS m");
+    expect((await fx.ingestion.ingest(small, 'bronze.nested_wide')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, schemaChanges: [] });
+    const wide = await parquet(
+      'nested-wide.parquet',
+      "SELECT 3 AS id, {'n': 5000000000::BIGINT, 'f': 1.123456789012::DOUBLE, 'd': 1234567.89::DECIMAL(9,2)} AS s, [{'n': 6000000000::BIGINT}] AS l, MAP {'k': 7000000000::BIGINT} AS m",
+    );
+    const before = await fx.snapshotCount('bronze.nested_wide');
+    const strict = await fx.ingestion.ingest(wide, 'bronze.nested_wide', { schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('(column "s"): 1 values need long, wider than bronze.nested_wide.s.n (int) (schema drift policy strict') });
+    const ignore = await fx.ingestion.ingest(wide, 'bronze.nested_wide', { schemaDrift: 'ignore' });
+    expect(ignore.files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 1, schemaChanges: [] });
+    expect(await fx.snapshotCount('bronze.nested_wide')).toBe(before);
+    const evolve = await fx.ingestion.ingest(wide, 'bronze.nested_wide');
+    expect(evolve.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 0 });
+    expect(evolve.files[0]!.schemaChanges).toEqual([
+      'widened s.n int -> long',
+      'widened s.f float -> double',
+      'widened s.d decimal(5, 2) -> decimal(9, 2)',
+      'widened l.element.n int -> long',
+      'widened m.value int -> long',
+    ]);
+    const table = await fx.rat.describeTable('bronze.nested_wide');
+    const type = (name: string) => table.schema.fields.find((f) => f.name === name)!.type;
+    expect(type('s')).toMatchObject({ fields: [{ name: 'n', type: 'long' }, { name: 'f', type: 'double' }, { name: 'd', type: 'decimal(9, 2)' }] });
+    expect(type('l')).toMatchObject({ element: { fields: [{ name: 'n', type: 'long' }] } });
+    expect(type('m')).toMatchObject({ value: 'long' });
+    // Every value exact, the rows written before the widening read through the wider types.
+    expect(await fx.rat.query("SELECT id, s.n AS n, s.f AS f, CAST(s.d AS VARCHAR) AS d, l[1].n AS ln, m['k'] AS mk FROM bronze.nested_wide ORDER BY id")).toEqual([
+      { id: 1, n: 1, f: 1.5, d: '1.25', ln: 2, mk: 3 },
+      { id: 2, n: 4, f: 0.5, d: '1.50', ln: 5, mk: 6 },
+      { id: 3, n: 5000000000, f: 1.123456789012, d: '1234567.89', ln: 6000000000, mk: 7000000000 },
+    ]);
+    // The row quarantined under ignore loads once the fields are wide enough.
+    expect(await fx.ingestion.replayRejects('bronze.nested_wide')).toMatchObject({ replayed: 1, stillRejected: 0 });
+  });
+
+  it("widens int and float fields inside a custom parser's objects (staged as JSON text) the same way; a fraction still goes to the quarantine", async () => {
+    await fx.rat.sql('CREATE TABLE bronze.parsed_wide (id BIGINT, s STRUCT(n INTEGER, f FLOAT), l INTEGER[])');
+    const rows = [
+      { id: 1, s: { n: 5000000000, f: 0.5 }, l: [1, 6000000000] },
+      { id: 2, s: { n: 2.5, f: 1.123456789012 }, l: [2] },
+      { id: 3, s: { n: 3, f: 1.123456789012 }, l: [3] },
+    ];
+    const path = await fx.file('parsed-wide.txt', 'x');
+    const strict = await fx.ingestion.ingest(path, 'bronze.parsed_wide', { parser: () => rows, schemaDrift: 'strict' });
+    expect(strict.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('1 values need long, wider than bronze.parsed_wide.s.n (int)') });
+    const report = await fx.ingestion.ingest(path, 'bronze.parsed_wide', { parser: () => rows });
+    expect(report.files[0]).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 1 });
+    expect(report.files[0]!.schemaChanges).toEqual(expect.arrayContaining(['widened s.n int -> long', 'widened s.f float -> double', 'widened l.element int -> long']));
+    expect(await fx.rat.query('SELECT id, s.n AS n, s.f AS f, l FROM bronze.parsed_wide ORDER BY id')).toEqual([
+      { id: 1, n: 5000000000, f: 0.5, l: [1, 6000000000] },
+      { id: 3, n: 3, f: 1.123456789012, l: [3] },
+    ]);
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.parsed_wide__rejects')).toEqual([{ line: 2, reason: expect.stringContaining('column s: cannot convert') }]);
+  });
+
   it('quarantines a row whose text becomes a list with a NULL in it under --type (["1","x"] as INTEGER[])', async () => {
     const path = await fx.file('typed-list.ndjson', '{"id":1,"l":[1,"x"]}\n{"id":2,"l":[3,4]}\n{"id":3,"l":[5,null]}\n');
     const report = await fx.ingestion.ingest(path, 'bronze.typed_list', { types: { l: 'INTEGER[]' } });

@@ -16,6 +16,7 @@ import { InputFileError } from './input-file-error.js';
 import { parsePartitionBy } from '../engine/partition-by.js';
 import { LINE_COLUMN, ORDINAL_COLUMN, SOURCE_COLUMN, type StagedColumn, type StagedFile } from './staged-file.js';
 import { infiniteTemporalReasonSql, infiniteTemporalSql } from './temporal-infinity.js';
+import { anyLeafSql, type Step } from './json-nested.js';
 
 /** How staged rows become rows of the target table. */
 export interface ConformPlan {
@@ -159,24 +160,28 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
         );
       }
       if (options.schemaDrift === 'evolve') {
-        changes.push({ kind: 'addNestedFields', name: field.name, type: nested.type });
         notes.push(`added field${nested.added.length === 1 ? '' : 's'} ${listed}`);
         tableType = nested.type;
       } else dropped.push(...nested.added.map((a) => a.path));
     }
-    const tableSql = duckDbTypeOf(tableType);
+    // Fields inside the column whose values need a wider type, as a column's do (below); under ignore, such values are bad rows.
+    const widened = options.schemaDrift === 'ignore' ? [] : await nestedFieldsWidened(duck, staged.relation, source(column), column.type, tableType, field.name);
+    if (widened.length > 0) {
+      if (options.schemaDrift === 'strict') {
+        const { n, path, from, to } = widened[0]!;
+        throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${n} values need ${to}, wider than ${table}.${path} (${from}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
+      }
+      for (const w of widened) {
+        tableType = withLeafType(tableType, w.steps, w.to);
+        notes.push(`widened ${w.path} ${w.from} -> ${w.to}`);
+      }
+    }
+    if (tableType !== field.type) changes.push({ kind: 'alterNestedType', name: field.name, type: tableType });
     let plan: ColumnPlan = { field, ...conversion(source(column), column, tableType, staged.infiniteTemporal) };
     const wider = isPrimitive(field.type) && isPrimitive(fileType) && fileType !== field.type ? widerType(field.type, fileType) : undefined;
     if (wider) {
-      const widerSql = duckDbTypeOf(wider);
       const value = source(column);
-      // Values the file's type holds exactly that the table's does not; into the widest decimal of the table's scale, values it holds.
-      // (A value the widest decimal would round is a bad row, which widens nothing.)
-      const rounded = wider === fileType ? undefined : lossyCastSql(value, column.type, widerSql);
-      const needs = `${wider === fileType ? `CAST(TRY_CAST(${value} AS ${tableSql}) AS ${widerSql}) <> ${value}` : 'false'}${rounded ? ` AND NOT coalesce(${rounded}, false)` : ''}`;
-      const [row] = await duck.rows<{ n: bigint }>(
-        `SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${value} IS NOT NULL AND TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${needs})`,
-      );
+      const [row] = await duck.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${quoteIdent(staged.relation)} s WHERE ${needsWiderSql(value, column.type, field.type as PrimitiveType, wider, fileType as PrimitiveType)}`);
       if (Number(row!.n) > 0) {
         if (options.schemaDrift === 'strict') {
           throw new InputFileError('INGEST_SCHEMA_DRIFT', input.file, { column: column.source }, `${row!.n} values need ${wider}, wider than ${table}.${field.name} (${field.type}) (schema drift policy strict; use ${options.spelling.schemaDrift('evolve')} to widen it)`);
@@ -185,7 +190,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
           changes.push({ kind: 'alterType', name: field.name, type: wider });
           notes.push(`widened ${field.name} ${field.type} -> ${wider}`);
           // A value of the wider type as it is; into the widest decimal, one with more fraction digits than its scale is still a bad row.
-          plan = wider === fileType ? { field: { ...field, type: wider }, expr: `CAST(${value} AS ${widerSql})` } : { field: { ...field, type: wider }, ...conversion(value, column, wider, staged.infiniteTemporal) };
+          plan = wider === fileType ? { field: { ...field, type: wider }, expr: `CAST(${value} AS ${duckDbTypeOf(wider)})` } : { field: { ...field, type: wider }, ...conversion(value, column, wider, staged.infiniteTemporal) };
         }
       }
     }
@@ -253,6 +258,100 @@ export function nestedFieldsAdded(tableType: IcebergType, fileType: IcebergType,
 }
 
 /**
+ * SQL: whether `value` (staged as `source`, of Iceberg type `fileType`) needs `wider` rather than the
+ * table's `tableType`: the file's type holds it exactly and the table's does not; or, into the
+ * widest decimal of the table's scale (wider is not the file's type), the table's type cannot hold
+ * it and that decimal can without rounding (a value it would round is a bad row, which widens nothing).
+ */
+function needsWiderSql(value: string, source: DuckDBType, tableType: PrimitiveType, wider: PrimitiveType, fileType: PrimitiveType): string {
+  const tableSql = duckDbTypeOf(tableType);
+  const widerSql = duckDbTypeOf(wider);
+  const rounded = wider === fileType ? undefined : lossyCastSql(value, source, widerSql);
+  const needs = `${wider === fileType ? `CAST(TRY_CAST(${value} AS ${tableSql}) AS ${widerSql}) <> ${value}` : 'false'}${rounded ? ` AND NOT coalesce(${rounded}, false)` : ''}`;
+  return `${value} IS NOT NULL AND TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${needs})`;
+}
+
+/** A primitive inside a nested column that some value of the file needs wider: where it is (`s.n`, `l.element.n`), the steps to it in the table's type, and how many rows need it. */
+interface NestedWidening {
+  path: string;
+  steps: readonly TypeStep[];
+  from: PrimitiveType;
+  to: PrimitiveType;
+  n: bigint;
+}
+
+/** One step into an Iceberg type: a struct field by name, a list's element, a map's value. */
+type TypeStep = { field: string } | 'element' | 'value';
+
+/**
+ * The struct fields, list elements and map values inside a column whose values in the staged file
+ * need a wider type than the table's (widerType: int -> long, float -> double, a wider decimal), as
+ * a top-level column's do, each with the count of rows that need it; one pass over the file, and
+ * none when no field's type in the file is wider. Map keys are left as they are. A column staged as
+ * text (a custom parser's or a source's objects, as JSON) is read in the table's shape with text
+ * leaves, and its int and float fields looked at for numbers only long or double holds.
+ */
+async function nestedFieldsWidened(duck: DuckDb, relation: string, value: string, source: DuckDBType, tableType: IcebergType, column: string): Promise<NestedWidening[]> {
+  const found: { path: string; steps: TypeStep[]; sqlSteps: Step[]; needs: (v: string) => string; from: PrimitiveType; to: PrimitiveType }[] = [];
+  const walk = (table: IcebergType, file: DuckDBType | 'text', path: string, steps: TypeStep[], sqlSteps: Step[]) => {
+    const at = { path, steps, sqlSteps };
+    if (typeof table === 'string') {
+      if (steps.length === 0) return;
+      if (file === 'text') {
+        const to = primitiveKind(table) === 'int' ? 'long' : primitiveKind(table) === 'float' ? 'double' : undefined;
+        if (to) found.push({ ...at, from: table, to, needs: (v) => textNeedsWiderSql(v, table, to) });
+        return;
+      }
+      if (NESTED_TYPES.has(file.typeId)) return;
+      let fileType: IcebergType;
+      try {
+        fileType = icebergTypeOf(file, path, () => 0);
+      } catch {
+        return;
+      }
+      const to = isPrimitive(fileType) && fileType !== table ? widerType(table, fileType) : undefined;
+      if (to) found.push({ ...at, from: table, to, needs: (v) => needsWiderSql(v, file, table, to, fileType as PrimitiveType) });
+      return;
+    }
+    if (table.type === 'struct' && (file === 'text' || file.typeId === DuckDBTypeId.STRUCT)) {
+      const names = file === 'text' ? table.fields.map((f) => f.name) : (file as DuckDBStructType).entryNames;
+      for (const f of table.fields) {
+        const i = names.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
+        if (i >= 0) walk(f.type, file === 'text' ? 'text' : (file as DuckDBStructType).entryTypes[i]!, `${path}.${f.name}`, [...steps, { field: f.name }], [...sqlSteps, { field: names[i]! }]);
+      }
+    } else if (table.type === 'list' && (file === 'text' || file.typeId === DuckDBTypeId.LIST || file.typeId === DuckDBTypeId.ARRAY)) {
+      walk(table.element, file === 'text' ? 'text' : (file as DuckDBListType | DuckDBArrayType).valueType, `${path}.element`, [...steps, 'element'], [...sqlSteps, { each: 'list' }]);
+    } else if (table.type === 'map' && (file === 'text' || file.typeId === DuckDBTypeId.MAP)) {
+      walk(table.value, file === 'text' ? 'text' : (file as DuckDBMapType).valueType, `${path}.value`, [...steps, 'value'], [...sqlSteps, { each: 'map' }]);
+    }
+  };
+  const text = source.typeId === DuckDBTypeId.VARCHAR;
+  walk(tableType, text ? 'text' : source, column, [], []);
+  if (found.length === 0) return [];
+  const shaped = text ? `TRY_CAST(${value} AS ${duckDbTypeOf(textLeaves(tableType))})` : value;
+  const counts = found.map((f, i) => `count(*) FILTER (WHERE ${anyLeafSql(shaped, f.sqlSteps, f.needs)}) AS n${i}`);
+  const [row] = await duck.rows<Record<string, bigint>>(`SELECT ${counts.join(', ')} FROM ${quoteIdent(relation)} s`);
+  return found.flatMap((f, i) => (row![`n${i}`]! > 0n ? [{ path: f.path, steps: f.steps, from: f.from, to: f.to, n: row![`n${i}`]! }] : []));
+}
+
+/** SQL: whether the text `value` is a number that `wider` holds as written and `tableType` does not (5000000000 for an int, 1.123456789012 for a float; 2.5 for neither). */
+function textNeedsWiderSql(value: string, tableType: PrimitiveType, wider: PrimitiveType): string {
+  const changes = (sqlType: string) => `coalesce(${lossyCastSql(value, VARCHAR, sqlType) ?? 'false'}, false)`;
+  const [tableSql, widerSql] = [duckDbTypeOf(tableType), duckDbTypeOf(wider)];
+  return `TRY_CAST(${value} AS ${widerSql}) IS NOT NULL AND NOT ${changes(widerSql)} AND (TRY_CAST(${value} AS ${tableSql}) IS NULL OR ${changes(tableSql)})`;
+}
+
+/** The type with the primitive at `steps` replaced by `to`; every field keeps its id. */
+function withLeafType(type: IcebergType, steps: readonly TypeStep[], to: PrimitiveType): IcebergType {
+  const [step, ...rest] = steps;
+  if (step === undefined || typeof type === 'string') return step === undefined ? to : type;
+  if (step === 'element' && type.type === 'list') return { ...type, element: withLeafType(type.element, rest, to) };
+  if (step === 'value' && type.type === 'map') return { ...type, value: withLeafType(type.value, rest, to) };
+  if (typeof step === 'object' && type.type === 'struct') return { ...type, fields: type.fields.map((f) => (f.name === step.field ? { ...f, type: withLeafType(f.type, rest, to) } : f)) };
+  return type;
+}
+
+/**
  * The type a column of `tableType` widens to for values of `fileType`: the file's type where Iceberg
  * promotes to it (int -> long, float -> double, a decimal of more digits and the same scale), else,
  * for a decimal column and integers or decimals of another scale whose type has more whole digits
@@ -305,7 +404,9 @@ function conversion(value: string, column: StagedColumn, type: IcebergType, chec
   // Casting 2.5 (or '2.5') to an integer rounds, a timestamp to a date drops its time: such a value is a bad row, not a silent change.
   // Into a struct, list or map, from one or from text (JSON): a value inside that does not convert becomes NULL without failing the cast.
   const nested = NESTED_TYPES.has(column.type.typeId) || typeof type !== 'string';
-  const changed = nested ? [nestedLossSql(value, type), nestedLeafLossSql(value, column.type, type)].filter((c) => c !== undefined).join(' OR ') : lossyCastSql(value, column.type, sqlType);
+  const changed = nested
+    ? [nestedLossSql(value, type), nestedLeafLossSql(value, column.type, type), NESTED_TYPES.has(column.type.typeId) ? shapeLossSql(value, column.type, type, 0) : undefined].filter((c) => c !== undefined).join(' OR ')
+    : lossyCastSql(value, column.type, sqlType);
   // Text such as 'infinity' casts to DuckDB's infinite date or timestamp, which Iceberg cannot hold (temporal-infinity.ts).
   const infinite = infiniteTemporalSql(`TRY_CAST(${value} AS ${sqlType})`, sqlType);
   // Text a number cast reads in a notation of its own ('0x10' as 16, '1_000' as 1000, '007' as 7), as the CSV guards refuse it for integers.
@@ -368,12 +469,8 @@ function leafLossSql(value: string, source: DuckDBType | 'text', type: IcebergTy
     const inner = leafLossSql(x, element, target, depth + 1);
     return inner ? `coalesce(list_bool_or(list_transform(${list}, lambda ${x}: ${inner})), false)` : undefined;
   };
-  const any = (checks: (string | undefined)[]) => {
-    const found = checks.filter((c) => c !== undefined);
-    return found.length > 0 ? `(${found.join(' OR ')})` : undefined;
-  };
   if (type.type === 'struct' && (source === 'text' || source.typeId === DuckDBTypeId.STRUCT)) {
-    return any(
+    return anyOf(
       type.fields.map((f) => {
         if (source === 'text') return leafLossSql(`struct_extract(${value}, ${quoteString(f.name)})`, 'text', f.type, depth);
         const struct = source as DuckDBStructType;
@@ -387,9 +484,48 @@ function leafLossSql(value: string, source: DuckDBType | 'text', type: IcebergTy
   }
   if (type.type === 'map' && (source === 'text' || source.typeId === DuckDBTypeId.MAP)) {
     const map = source === 'text' ? undefined : (source as DuckDBMapType);
-    return any([each(`map_keys(${value})`, map?.keyType ?? 'text', type.key), each(`map_values(${value})`, map?.valueType ?? 'text', type.value)]);
+    return anyOf([each(`map_keys(${value})`, map?.keyType ?? 'text', type.key), each(`map_values(${value})`, map?.valueType ?? 'text', type.value)]);
   }
   return undefined;
+}
+
+/**
+ * A value inside a struct, list or map where the target has a struct, list or map of another shape
+ * (`{"x": 5}` or `{"x": [1]}` into STRUCT(x STRUCT(y BIGINT)), `[5]` into a list of structs): the
+ * cast makes it NULL, and so does the cast to the target's shape with text leaves, so nestedLossSql
+ * counts no NULL more. Found by walking both types: where the shapes part, a value that is there
+ * and does not cast is lost. An empty JSON object (read as an empty MAP) holds nothing to lose.
+ * Undefined when the shapes agree down to the target's primitives (which nestedLossSql checks).
+ */
+function shapeLossSql(value: string, source: DuckDBType, type: IcebergType, depth: number): string | undefined {
+  if (typeof type === 'string') return undefined;
+  const each = (list: string, element: DuckDBType, target: IcebergType) => {
+    const x = `e${depth}`;
+    const inner = shapeLossSql(x, element, target, depth + 1);
+    return inner ? `coalesce(list_bool_or(list_transform(${list}, lambda ${x}: ${inner})), false)` : undefined;
+  };
+  if (type.type === 'struct' && source.typeId === DuckDBTypeId.STRUCT) {
+    const struct = source as DuckDBStructType;
+    return anyOf(
+      type.fields.map((f) => {
+        const i = struct.entryNames.findIndex((n) => n.toLowerCase() === f.name.toLowerCase());
+        return i < 0 ? undefined : shapeLossSql(`struct_extract(${value}, ${quoteString(struct.entryNames[i]!)})`, struct.entryTypes[i]!, f.type, depth);
+      }),
+    );
+  }
+  if (type.type === 'list' && (source.typeId === DuckDBTypeId.LIST || source.typeId === DuckDBTypeId.ARRAY)) return each(value, (source as DuckDBListType | DuckDBArrayType).valueType, type.element);
+  if (type.type === 'map' && source.typeId === DuckDBTypeId.MAP) {
+    const map = source as DuckDBMapType;
+    return anyOf([each(`map_keys(${value})`, map.keyType, type.key), each(`map_values(${value})`, map.valueType, type.value)]);
+  }
+  const empty = source.typeId === DuckDBTypeId.MAP ? ` AND cardinality(${value}) > 0` : '';
+  return `(${value} IS NOT NULL${empty} AND TRY_CAST(${value} AS ${duckDbTypeOf(type)}) IS NULL)`;
+}
+
+/** The conditions joined with OR; undefined when there are none. */
+function anyOf(checks: (string | undefined)[]): string | undefined {
+  const found = checks.filter((c) => c !== undefined);
+  return found.length > 0 ? `(${found.join(' OR ')})` : undefined;
 }
 
 /** The same nested type with every primitive as string. */
