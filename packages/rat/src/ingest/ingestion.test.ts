@@ -555,4 +555,20 @@ describe('ingest formats', () => {
     expect(oneGood.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     expect(await fx.rat.query('SELECT customer_id FROM bronze.customers')).toEqual([{ customer_id: 7 }]);
   });
+
+  it('refuses --mode overwrite of several files, which would leave only the last file\'s rows, before reading any', async () => {
+    await fx.ingestion.ingest(await fx.file('ow-before.csv', 'id,v\n99,before\n'), 'bronze.ow_batch');
+    const snapshots = await fx.snapshotCount('bronze.ow_batch');
+    const paths = [await fx.file('ow-1.csv', 'id,v\n1,a\n2,b\n'), await fx.file('ow-2.csv', 'id,v\n3,c\n4,d\n')];
+    await expect(fx.ingestion.ingest(paths, 'bronze.ow_batch', { mode: 'overwrite' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(`--mode overwrite replaces every row of bronze.ow_batch with the rows of one file, and the batch has 2 files (${paths.join(', ')}): each would replace the rows of the one before, leaving only the last file's; nothing was done`),
+    });
+    expect(await fx.snapshotCount('bronze.ow_batch')).toBe(snapshots);
+    expect(await fx.rat.query('SELECT id, v FROM bronze.ow_batch')).toEqual([{ id: 99, v: 'before' }]);
+    expect(await fx.ingestion.registry({ target: 'bronze.ow_batch' })).toHaveLength(1);
+    // One file is an overwrite as before.
+    expect((await fx.ingestion.ingestBatch(paths[1]!, 'bronze.ow_batch', { mode: 'overwrite' })).files[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT id FROM bronze.ow_batch ORDER BY id')).toEqual([{ id: 3 }, { id: 4 }]);
+  });
 });
