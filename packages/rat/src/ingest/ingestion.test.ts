@@ -571,4 +571,29 @@ describe('ingest formats', () => {
     expect((await fx.ingestion.ingestBatch(paths[1]!, 'bronze.ow_batch', { mode: 'overwrite' })).files[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
     expect(await fx.rat.query('SELECT id FROM bronze.ow_batch ORDER BY id')).toEqual([{ id: 3 }, { id: 4 }]);
   });
+
+  it('takes the partitioning a table has on every later file and run, and refuses another naming both', async () => {
+    const paths = [await fx.file('part-1.csv', 'id,day\n1,2024-01-05\n'), await fx.file('part-2.csv', 'id,day\n2,2024-02-06\n')];
+    // The first file creates the table; the second, and the next run, give the partitioning it has.
+    const batch = await fx.ingestion.ingest(paths, 'bronze.parted', { partitionBy: ['month(day)', 'bucket(4, id)'] });
+    expect(batch.files.map((f) => [f.status, f.error])).toEqual([['success', undefined], ['success', undefined]]);
+    const again = await fx.ingestion.ingest(await fx.file('part-3.csv', 'id,day\n3,2024-03-07\n'), 'bronze.parted', { partitionBy: ['month(day)', 'bucket(4,id)'] });
+    expect(again.files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id FROM bronze.parted ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    const snapshots = await fx.snapshotCount('bronze.parted');
+    for (const [table, partitionBy, has] of [
+      ['bronze.parted', ['day(day)'], 'partitioned by month(day), bucket(4, id)'],
+      ['bronze.parted', ['month(day)'], 'partitioned by month(day), bucket(4, id)'],
+      ['bronze.unparted', ['id'], 'not partitioned'],
+    ] as const) {
+      if (table === 'bronze.unparted') await fx.ingestion.ingest(paths[0]!, table);
+      const other = await fx.ingestion.ingest(await fx.file('part-4.csv', 'id,day\n4,2024-04-08\n'), table, { partitionBy: [...partitionBy] });
+      expect(other.files[0]).toMatchObject({
+        status: 'failed',
+        errorCode: 'INVALID_PARTITION',
+        error: `${table} exists already, ${has}: --partition-by ${partitionBy.join(', ')} applies only to a table the ingest creates; leave it out to load into ${table} as it is partitioned`,
+      });
+    }
+    expect(await fx.snapshotCount('bronze.parted')).toBe(snapshots);
+  });
 });

@@ -5,10 +5,11 @@ import { ValidationError } from '../core/errors.js';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from '../engine/type-mapping.js';
-import { currentSchema, newTableMetadata } from '../iceberg/metadata.js';
+import { currentSchema, defaultSpec, newTableMetadata } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
 import { decimalParams, isPrimitive, primitiveKind, promotionAllowed } from '../iceberg/type-parse.js';
-import type { IcebergType, PrimitiveType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
+import { transformParts } from '../iceberg/transforms.js';
+import type { IcebergType, PrimitiveType, Schema, StructField, TableMetadata, Transform } from '../iceberg/types.js';
 import { LINEAGE_COLUMNS } from './column-names.js';
 import { givenType, type ResolvedIngestOptions } from './ingest-options.js';
 import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
@@ -113,7 +114,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
     return { create, changes: [], notes: [`created ${table} with ${staged.columns.length} columns`], dropped, ...selects(columnPlans, staged, options) };
   }
 
-  if (options.partitionBy.length > 0) throw new ValidationError('INVALID_PARTITION', `${table} exists already: partitioning applies only to a table the ingest creates`);
+  if (options.partitionBy.length > 0) checkPartitioning(options.partitionBy, target.metadata, table, options.spelling);
   const schema = currentSchema(target.metadata);
   const changes: SchemaChange[] = [];
   const byName = new Map<string, ColumnPlan>();
@@ -582,6 +583,31 @@ function refuseOwnLineageNames(present: StructField[], table: string): void {
     'INVALID_ARGUMENT',
     `${table} has ${present.map((f) => `${f.name} (${typeText(f.type)})`).join(' and ')} of its own data, not the lineage columns _source_file (string) and _ingested_at (timestamptz) that lineage fills with the source file and the load time: ingest into ${table} with --no-lineage (SDK lineage: false) to keep ${present.length === 1 ? 'its' : 'their'} values`,
   );
+}
+
+/**
+ * A partitioning given for a table that exists: the one it has is no change (a batch's files after
+ * the one that created the table, the next run of a scheduled load); another is refused, since an
+ * ingest partitions only a table it creates.
+ */
+function checkPartitioning(partitionBy: string[], metadata: TableMetadata, table: string, spelling: OptionSpelling): void {
+  const schema = currentSchema(metadata);
+  const given = parsePartitionBy(partitionBy, schema, table);
+  const { fields } = defaultSpec(metadata);
+  if (given.length === fields.length && given.every((f, i) => f.sourceId === fields[i]!.sourceId && f.transform === fields[i]!.transform)) return;
+  const text = (list: readonly { sourceId: number; transform: Transform }[]) =>
+    list.map((f) => partitionText(f.transform, schema.fields.find((c) => c.id === f.sourceId)?.name ?? `field ${f.sourceId}`)).join(', ');
+  throw new ValidationError(
+    'INVALID_PARTITION',
+    `${table} exists already, ${fields.length > 0 ? `partitioned by ${text(fields)}` : 'not partitioned'}: ${spelling.partitionBy} ${text(given)} applies only to a table the ingest creates; leave it out to load into ${table} as it is partitioned`,
+  );
+}
+
+/** A partition field as PARTITIONED BY and --partition-by write it: `month(day)`, `bucket(16, id)`, `region`. */
+function partitionText(transform: Transform, column: string): string {
+  const { name, param } = transformParts(transform);
+  if (name === 'identity') return column;
+  return param === undefined ? `${name}(${column})` : `${name}(${param}, ${column})`;
 }
 
 function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string): void {
