@@ -596,4 +596,26 @@ describe('ingest formats', () => {
     }
     expect(await fx.snapshotCount('bronze.parted')).toBe(snapshots);
   });
+
+  it('merges by a key the table spells in capitals (made in SQL), and refuses a key the file would add, naming it', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.camel (OrderId BIGINT, Amount DOUBLE)');
+    await fx.rat.sql('INSERT INTO bronze.camel VALUES (1, 1.5), (2, 2.5)');
+    const merged = await fx.ingestion.ingest(await fx.file('camel.csv', 'OrderId,amount\n1,9.5\n3,3.5\n'), 'bronze.camel', { mode: 'merge', keys: ['OrderId'], rename: { OrderId: 'orderid' }, lineage: false });
+    expect(merged.files[0], merged.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT OrderId AS id, Amount AS amount FROM bronze.camel ORDER BY id')).toEqual([
+      { id: 1, amount: 9.5 },
+      { id: 2, amount: 2.5 },
+      { id: 3, amount: 3.5 },
+    ]);
+    // A key the table does not have: the file would add it, and no row of the table could match.
+    const snapshots = await fx.snapshotCount('bronze.camel');
+    const newKey = await fx.ingestion.ingest(await fx.file('camel-new-key.csv', 'orderid,amount,code\n1,1,a\n'), 'bronze.camel', { mode: 'merge', keys: ['code'], lineage: false });
+    expect(newKey.files[0]).toMatchObject({
+      status: 'failed',
+      errorCode: 'COLUMN_NOT_FOUND',
+      error: 'merge key "code" is not a column of bronze.camel (columns: OrderId, Amount): the file brings it as a new column, in which no row of bronze.camel has a value to match; merge by columns bronze.camel has',
+    });
+    expect(await fx.snapshotCount('bronze.camel')).toBe(snapshots);
+    expect((await fx.rat.describeTable('bronze.camel')).schema.fields.map((f) => f.name)).toEqual(['OrderId', 'Amount']);
+  });
 });

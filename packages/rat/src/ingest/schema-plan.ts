@@ -217,7 +217,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   if (missingRequired.length > 0) {
     throw new InputFileError('INGEST_FILE_INVALID', input.file, {}, `has no column ${missingRequired.map((f) => `"${f.name}"`).join(', ')}, which ${table} requires (NOT NULL)`);
   }
-  checkKeys(options, evolvedSchema, table);
+  checkKeys(options, schema, table, evolvedSchema);
   const columnPlans: ColumnPlan[] = evolvedSchema.fields.map((field) => {
     const plan = byName.get(field.name.toLowerCase());
     return plan ? { ...plan, field } : { field, expr: 'NULL' };
@@ -610,11 +610,20 @@ function partitionText(transform: Transform, column: string): string {
   return param === undefined ? `${name}(${column})` : `${name}(${param}, ${column})`;
 }
 
-function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string): void {
+/**
+ * Merge keys must be columns of the table as it is (matched ignoring case, as the file's columns are:
+ * a table made in SQL may have `OrderId`). A key the file adds as a new column matches no row of the
+ * table, which holds no value in it.
+ */
+function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string, evolved?: Schema): void {
+  const has = (fields: Schema, key: string) => fields.fields.some((f) => f.name.toLowerCase() === key.toLowerCase());
   for (const key of options.keys) {
-    if (!schema.fields.some((f) => f.name === key.toLowerCase())) {
-      throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} (columns: ${schema.fields.map((f) => f.name).join(', ')})`);
+    if (has(schema, key)) continue;
+    const columns = `(columns: ${schema.fields.map((f) => f.name).join(', ')})`;
+    if (evolved && has(evolved, key)) {
+      throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} ${columns}: the file brings it as a new column, in which no row of ${table} has a value to match; merge by columns ${table} has`);
     }
+    throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} ${columns}`);
   }
 }
 
