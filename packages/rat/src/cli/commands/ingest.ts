@@ -8,6 +8,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
+import { keyColumns } from '../key-columns.js';
 
 interface IngestFlags {
   format?: IngestOptions['format'];
@@ -48,7 +49,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
     .option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)')
     .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
-    .option('--key <column...>', 'key columns for --mode merge')
+    .option('--key <column...>', 'key columns for --mode merge (several: --key a b, or --key a,b)', keyColumns)
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
     .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)"')
     .option('--rename <from=to...>', 'rename source columns, e.g. "Order Date=ordered_on"')
