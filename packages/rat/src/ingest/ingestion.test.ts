@@ -618,4 +618,19 @@ describe('ingest formats', () => {
     expect(await fx.snapshotCount('bronze.camel')).toBe(snapshots);
     expect((await fx.rat.describeTable('bronze.camel')).schema.fields.map((f) => f.name)).toEqual(['OrderId', 'Amount']);
   });
+
+  it('reads a CSV column given an unsigned --type, quarantining what the type does not hold', async () => {
+    const path = await fx.file('unsigned.csv', 'id,amt\n1,1\n2,1.5\n3,-1\n4,300\n5,255\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.unsigned', { types: { amt: 'UTINYINT' } });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
+    expect(await fx.rat.query('SELECT id, amt FROM bronze.unsigned ORDER BY id')).toEqual([{ id: 1, amt: 1 }, { id: 5, amt: 255 }]);
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.unsigned__rejects ORDER BY line')).toEqual([
+      { line: 3, reason: 'column amt: cannot convert 1.5 to UTINYINT' },
+      { line: 4, reason: 'column amt: cannot convert -1 to UTINYINT' },
+      { line: 5, reason: 'column amt: cannot convert 300 to UTINYINT' },
+    ]);
+    const big = await fx.ingestion.ingest(await fx.file('unsigned-big.csv', 'amt\n18446744073709551615\n'), 'bronze.unsigned_big', { types: { amt: 'UBIGINT' } });
+    expect(big.files[0], big.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.unsigned_big')).toEqual([{ amt: '18446744073709551615' }]);
+  });
 });

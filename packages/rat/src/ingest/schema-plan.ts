@@ -62,7 +62,17 @@ interface ColumnPlan {
 }
 
 const LINEAGE_TYPES: Record<(typeof LINEAGE_COLUMNS)[number], IcebergType> = { _source_file: 'string', _ingested_at: 'timestamptz' };
-const INTEGER_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT]);
+const INTEGER_TYPES = new Set<DuckDBTypeId>([
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.UBIGINT,
+]);
 const NUMERIC_TYPES = new Set<DuckDBTypeId>([...INTEGER_TYPES, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.DECIMAL, DuckDBTypeId.UBIGINT, DuckDBTypeId.UINTEGER]);
 const TIMESTAMP_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TIMESTAMP, DuckDBTypeId.TIMESTAMP_TZ, DuckDBTypeId.TIMESTAMP_S, DuckDBTypeId.TIMESTAMP_MS, DuckDBTypeId.TIMESTAMP_NS]);
 
@@ -515,6 +525,10 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
     INT: DuckDBTypeId.INTEGER,
     BIGINT: DuckDBTypeId.BIGINT,
     HUGEINT: DuckDBTypeId.HUGEINT,
+    UTINYINT: DuckDBTypeId.UTINYINT,
+    USMALLINT: DuckDBTypeId.USMALLINT,
+    UINTEGER: DuckDBTypeId.UINTEGER,
+    UBIGINT: DuckDBTypeId.UBIGINT,
     FLOAT: DuckDBTypeId.FLOAT,
     DATE: DuckDBTypeId.DATE,
     TIMESTAMP: DuckDBTypeId.TIMESTAMP,
