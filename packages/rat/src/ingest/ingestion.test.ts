@@ -501,6 +501,16 @@ describe('ingest formats', () => {
     await expect(fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'NOTATYPE' } })).rejects.toThrow(
       '--type amount=NOTATYPE: there is no type "NOTATYPE"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR',
     );
+    // One column typed two ways, by its name in the file and its name in the table.
+    const twice = await fx.file('typed-twice.csv', 'Order Date,amount\n2024-01-01,1\n');
+    expect((await fx.ingestion.ingest(twice, 'bronze.typed_twice', { types: { 'Order Date': 'DATE', order_date: 'VARCHAR' } })).files[0]).toMatchObject({
+      status: 'failed',
+      error: `${twice}: --type gives column order_date two types, --type Order Date=DATE by its name in the file and --type order_date=VARCHAR: give one`,
+    });
+    // A type that exists, with parameters it cannot take, is named as such.
+    await expect(fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'DECIMAL(40,2)' } })).rejects.toThrow(
+      '--type amount=DECIMAL(40,2): "DECIMAL(40,2)" is not a valid type: DECIMAL type width must be between 1 and 38; use a DuckDB type such as BIGINT',
+    );
     // A column the table has and this file lacks is no typo.
     expect((await fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'DECIMAL(12,2)' } })).files[0]!.status).toBe('success');
     const later = await fx.ingestion.ingest(await fx.file('typed-2.csv', 'id\n2\n'), 'bronze.typed', { types: { amount: 'DECIMAL(12,2)' } });

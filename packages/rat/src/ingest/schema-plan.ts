@@ -654,6 +654,15 @@ function driftAdvice({ spelling }: ResolvedIngestOptions): string {
 /** A --type naming a column neither the file nor the table has is a typo that would leave the column its detected type. */
 function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, target: LoadedTable | undefined, table: string, file: string): void {
   const known = new Set([...staged.columns.flatMap((c) => [c.name, c.source]), ...(target ? currentSchema(target.metadata).fields.map((f) => f.name) : [])].map((n) => n.toLowerCase()));
+  // One column typed under its name in the file and its name in the table, two ways: which was meant cannot be told.
+  for (const c of staged.columns) {
+    const [asColumn, asSource] = [givenType(options.types, c.name), givenType(options.types, c.source)];
+    if (c.name === c.source || asColumn === undefined || asSource === undefined || asColumn === asSource) continue;
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `${file}: ${options.spelling.types} gives column ${c.name} two types, ${options.spelling.type(c.source, asSource)} by its name in the file and ${options.spelling.type(c.name, asColumn)}: give one`,
+    );
+  }
   const unknown = Object.keys(options.types).filter((key) => !known.has(key.toLowerCase()));
   if (unknown.length === 0) return;
   throw new ValidationError(
@@ -685,7 +694,10 @@ export async function checkTypeOptions(duck: DuckDb, types: Readonly<Record<stri
     try {
       await describeQuery(duck, `SELECT CAST(NULL AS ${sqlType}) AS v`);
     } catch (error) {
-      throw new ValidationError('INVALID_TYPE', `${spelling.type(column, sqlType)}: there is no type "${sqlType}"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
+      // A type that exists with parameters it cannot take (DECIMAL(40,2)): DuckDB's binder says which.
+      const misused = error instanceof Error ? /^Binder Error: (.+)/.exec(error.message)?.[1] : undefined;
+      const what = misused ? `"${sqlType}" is not a valid type: ${misused}` : `there is no type "${sqlType}"`;
+      throw new ValidationError('INVALID_TYPE', `${spelling.type(column, sqlType)}: ${what}; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
     }
   }
 }

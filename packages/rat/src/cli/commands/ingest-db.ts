@@ -5,7 +5,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
-import { keyColumns } from '../key-columns.js';
+import { flagPairs, keyColumns } from '../flag-values.js';
 import { cursorText, seconds } from '../source-report.js';
 
 interface IngestDbFlags {
@@ -74,7 +74,7 @@ Examples:
           ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
           ...(flags.mode ? { mode: flags.mode } : {}),
           ...(flags.key ? { keys: flags.key } : {}),
-          types: typePairs(flags.type),
+          types: flagPairs(flags.type, '--type', 'column=TYPE, e.g. amount=DECIMAL(12,2)'),
           ...(chunkSize !== undefined ? { chunkSize } : {}),
           ...(readTimeout !== undefined ? { readTimeoutMs: readTimeout * 1000 } : {}),
           ...(flags.name !== undefined ? { name: flags.name } : {}),
@@ -95,16 +95,6 @@ Examples:
         }
       });
     });
-}
-
-function typePairs(values: string[] | undefined): Record<string, string> {
-  return Object.fromEntries(
-    (values ?? []).map((entry) => {
-      const at = entry.indexOf('=');
-      if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `--type "${entry}" must look like column=TYPE, e.g. amount=DECIMAL(12,2)`);
-      return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
-    }),
-  );
 }
 
 /** Rows read so far and the rate, on stderr: quiet for the first second, then in place (terminal) or a line every few seconds. */

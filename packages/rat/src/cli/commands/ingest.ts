@@ -8,7 +8,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
-import { keyColumns } from '../key-columns.js';
+import { flagPairs, keyColumns } from '../flag-values.js';
 
 interface IngestFlags {
   format?: IngestOptions['format'];
@@ -136,14 +136,6 @@ Examples:
 }
 
 function ingestOptions(flags: IngestFlags): IngestOptions {
-  const pairs = (values: string[] | undefined, flag: string): Record<string, string> =>
-    Object.fromEntries(
-      (values ?? []).map((entry) => {
-        const at = entry.indexOf('=');
-        if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `${flag} "${entry}" must look like name=value`);
-        return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
-      }),
-    );
   /** A whole-number flag; the SDK checks its range, this only refuses what is not a number at all. */
   const whole = (value: string | undefined, flag: string): number | undefined => {
     if (value === undefined) return undefined;
@@ -158,9 +150,9 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.format ? { format: flags.format } : {}),
     ...(flags.mode ? { mode: flags.mode } : {}),
     ...(flags.key ? { keys: flags.key } : {}),
-    types: pairs(flags.type, '--type'),
+    types: flagPairs(flags.type, '--type'),
     ...(flags.partitionBy ? { partitionBy: flags.partitionBy } : {}),
-    rename: pairs(flags.rename, '--rename'),
+    rename: flagPairs(flags.rename, '--rename'),
     safeNames: !flags.keepNames,
     lineage: flags.lineage,
     ...(flags.schemaDrift ? { schemaDrift: flags.schemaDrift } : {}),
