@@ -643,4 +643,15 @@ describe('ingest formats', () => {
     expect(big.files[0], big.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
     expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.unsigned_big')).toEqual([{ amt: '18446744073709551615' }]);
   });
+
+  it('merges the rows of a file whose keys are one value of the key column written two ways (2 and "2.0") as one key: the last wins', async () => {
+    await fx.ingestion.ingest(await fx.file('same-key-1.csv', 'id,v\n1,old\n2,old\n'), 'bronze.same_key');
+    const path = await fx.file('same-key-2.ndjson', '{"id":2,"v":"first"}\n{"id":"2.0","v":"last"}\n{"id":"x","v":"bad"}\n');
+    const merged = await fx.ingestion.ingest(path, 'bronze.same_key', { mode: 'merge', keys: ['id'] });
+    expect(merged.files[0], merged.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1, supersededRows: 1 });
+    expect(await fx.rat.query('SELECT id, v FROM bronze.same_key ORDER BY id, v')).toEqual([
+      { id: 1, v: 'old' },
+      { id: 2, v: 'last' },
+    ]);
+  });
 });

@@ -541,13 +541,19 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
 const LAST_GOOD = '__rat_last_good';
 
 function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedIngestOptions): Pick<ConformPlan, 'rowsSql' | 'badRowsSql' | 'duplicateKeysSql'> {
-  const keys = options.mode === 'merge' ? options.keys.map((k) => `s.${quoteIdent(k)}`) : [];
+  const keyNames = options.mode === 'merge' ? options.keys : [];
   // A row without its merge key matches nothing and would be added again by every run.
-  const keyChecks = keys.map((key, i) => ({ when: `${key} IS NULL`, reason: quoteString(`merge key ${options.keys[i]} is NULL`) }));
+  const keyChecks = keyNames.map((k) => ({ when: `s.${quoteIdent(k)} IS NULL`, reason: quoteString(`merge key ${k} is NULL`) }));
   const bad = [...plans.filter((p) => p.bad).map((p) => p.bad!), ...keyChecks];
   const from = `${quoteIdent(staged.relation)} s`;
   const good = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')})` : '';
-  const projection = plans.map((p) => `CAST(${p.expr} AS ${duckDbTypeOf(p.field.type)}) AS ${quoteIdent(p.field.name)}`);
+  const converted = (p: ColumnPlan) => `CAST(${p.expr} AS ${duckDbTypeOf(p.field.type)})`;
+  const projection = plans.map((p) => `${converted(p)} AS ${quoteIdent(p.field.name)}`);
+  // Rows share a key by its value in the table's type, as the merge matches them: the JSON values 2 and "2.0" are one key of a bigint column.
+  const keys = keyNames.map((k) => {
+    const plan = plans.find((p) => p.field.name.toLowerCase() === k.toLowerCase());
+    return plan ? converted(plan) : `s.${quoteIdent(k)}`;
+  });
   // Of the rows sharing a key, the last in the file wins: by line, or by position in the read (CSV).
   const position = staged.hasLine ? `s.${LINE_COLUMN}` : staged.hasOrdinal ? `s.${ORDINAL_COLUMN}` : undefined;
   // The last position of each key, then the rows at those positions: a window over the rows would hold all of them, every
