@@ -11,6 +11,26 @@ export function keyColumns(value: string, previous: string[] | undefined): strin
 }
 
 /**
+ * Commander's parser for `--partition-by`: a value may list several fields as PARTITIONED BY writes
+ * them (`"month(day), bucket(16, id)"`), split at the commas outside parentheses.
+ */
+export function partitionFields(value: string, previous: string[] | undefined): string[] {
+  const fields: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    const char = value[i];
+    if (char === '(') depth++;
+    else if (char === ')') depth--;
+    else if (i === value.length || (char === ',' && depth === 0)) {
+      fields.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return [...(previous ?? []), ...fields.filter((field) => field !== '')];
+}
+
+/**
  * `name=value` flags (`--type amount=DECIMAL(12,2)`, `--rename "Order Date=ordered_on"`) as an
  * object. A name given twice with two values is refused: which one was meant cannot be told, and the
  * last would win without a word.

@@ -8,7 +8,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
-import { flagPairs, keyColumns } from '../flag-values.js';
+import { flagPairs, keyColumns, partitionFields } from '../flag-values.js';
 
 interface IngestFlags {
   format?: IngestOptions['format'];
@@ -51,7 +51,7 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
     .option('--key <column...>', 'key columns for --mode merge (several: --key a b, or --key a,b)', keyColumns)
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
-    .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)"')
+    .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)" or "month(order_date), bucket(16, id)"', partitionFields)
     .option('--rename <from=to...>', 'rename source columns, e.g. "Order Date=ordered_on"')
     .option('--keep-names', 'keep source column names (fail on names that need quoting) instead of safe snake_case names')
     .option('--no-lineage', 'do not add _source_file and _ingested_at')
