@@ -148,6 +148,19 @@ describe('rat upload / landing / ingest', () => {
     expect(applied.stdout).toContain(`hint: ${join(dir, 'fmt.csv')}: --date-format '%m/%d/%Y' was not applied to column d: its value 25/12/2024 does not read by it, so the column is loaded as text`);
   });
 
+  it('takes a composite merge key as --key a,b, as the replay advice writes it', async () => {
+    await writeFile(join(dir, 'ck1.csv'), 'a,b,v\n1,x,old\n1,y,old\n2,x,old\n');
+    expect((await rat(home, ['ingest', join(dir, 'ck1.csv'), 'bronze.ck'])).code).toBe(0);
+    await writeFile(join(dir, 'ck2.csv'), 'a,b,v\n1,y,new\n');
+    const merged = await rat(home, ['ingest', join(dir, 'ck2.csv'), 'bronze.ck', '--mode', 'merge', '--key', 'a,b']);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT a, b, v FROM bronze.ck ORDER BY a, b'])).stdout)).toEqual([
+      { a: 1, b: 'x', v: 'old' },
+      { a: 1, b: 'y', v: 'new' },
+      { a: 2, b: 'x', v: 'old' },
+    ]);
+  });
+
   it('a merge replay leaves a row a later load superseded, and says how to force it', async () => {
     await writeFile(join(dir, 'mm1.csv'), 'id,day\n1,2024-01-01\n2,05/02/2024\n3,2024-01-03\n');
     await writeFile(join(dir, 'mm2.csv'), 'id,day\n2,2024-03-01\n');

@@ -501,6 +501,16 @@ describe('ingest formats', () => {
     await expect(fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'NOTATYPE' } })).rejects.toThrow(
       '--type amount=NOTATYPE: there is no type "NOTATYPE"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR',
     );
+    // One column typed two ways, by its name in the file and its name in the table.
+    const twice = await fx.file('typed-twice.csv', 'Order Date,amount\n2024-01-01,1\n');
+    expect((await fx.ingestion.ingest(twice, 'bronze.typed_twice', { types: { 'Order Date': 'DATE', order_date: 'VARCHAR' } })).files[0]).toMatchObject({
+      status: 'failed',
+      error: `${twice}: --type gives column order_date two types, --type Order Date=DATE by its name in the file and --type order_date=VARCHAR: give one`,
+    });
+    // A type that exists, with parameters it cannot take, is named as such.
+    await expect(fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'DECIMAL(40,2)' } })).rejects.toThrow(
+      '--type amount=DECIMAL(40,2): "DECIMAL(40,2)" is not a valid type: DECIMAL type width must be between 1 and 38; use a DuckDB type such as BIGINT',
+    );
     // A column the table has and this file lacks is no typo.
     expect((await fx.ingestion.ingest(path, 'bronze.typed', { types: { amount: 'DECIMAL(12,2)' } })).files[0]!.status).toBe('success');
     const later = await fx.ingestion.ingest(await fx.file('typed-2.csv', 'id\n2\n'), 'bronze.typed', { types: { amount: 'DECIMAL(12,2)' } });
@@ -554,5 +564,94 @@ describe('ingest formats', () => {
     const oneGood = await fx.ingestion.ingest(await fx.file('customers-one.csv', 'Customer Id,Name,Balance\n7,Gil,1.5\n8,Hal,x\n'), 'bronze.customers', { mode: 'overwrite', rename: { Name: 'full_name' } });
     expect(oneGood.files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     expect(await fx.rat.query('SELECT customer_id FROM bronze.customers')).toEqual([{ customer_id: 7 }]);
+  });
+
+  it('refuses --mode overwrite of several files, which would leave only the last file\'s rows, before reading any', async () => {
+    await fx.ingestion.ingest(await fx.file('ow-before.csv', 'id,v\n99,before\n'), 'bronze.ow_batch');
+    const snapshots = await fx.snapshotCount('bronze.ow_batch');
+    const paths = [await fx.file('ow-1.csv', 'id,v\n1,a\n2,b\n'), await fx.file('ow-2.csv', 'id,v\n3,c\n4,d\n')];
+    await expect(fx.ingestion.ingest(paths, 'bronze.ow_batch', { mode: 'overwrite' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(`--mode overwrite replaces every row of bronze.ow_batch with the rows of one file, and the batch has 2 files (${paths.join(', ')}): each would replace the rows of the one before, leaving only the last file's; nothing was done`),
+    });
+    expect(await fx.snapshotCount('bronze.ow_batch')).toBe(snapshots);
+    expect(await fx.rat.query('SELECT id, v FROM bronze.ow_batch')).toEqual([{ id: 99, v: 'before' }]);
+    expect(await fx.ingestion.registry({ target: 'bronze.ow_batch' })).toHaveLength(1);
+    // One file is an overwrite as before.
+    expect((await fx.ingestion.ingestBatch(paths[1]!, 'bronze.ow_batch', { mode: 'overwrite' })).files[0]).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT id FROM bronze.ow_batch ORDER BY id')).toEqual([{ id: 3 }, { id: 4 }]);
+  });
+
+  it('takes the partitioning a table has on every later file and run, and refuses another naming both', async () => {
+    const paths = [await fx.file('part-1.csv', 'id,day\n1,2024-01-05\n'), await fx.file('part-2.csv', 'id,day\n2,2024-02-06\n')];
+    // The first file creates the table; the second, and the next run, give the partitioning it has.
+    const batch = await fx.ingestion.ingest(paths, 'bronze.parted', { partitionBy: ['month(day)', 'bucket(4, id)'] });
+    expect(batch.files.map((f) => [f.status, f.error])).toEqual([['success', undefined], ['success', undefined]]);
+    const again = await fx.ingestion.ingest(await fx.file('part-3.csv', 'id,day\n3,2024-03-07\n'), 'bronze.parted', { partitionBy: ['month(day)', 'bucket(4,id)'] });
+    expect(again.files[0]).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT id FROM bronze.parted ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    const snapshots = await fx.snapshotCount('bronze.parted');
+    for (const [table, partitionBy, has] of [
+      ['bronze.parted', ['day(day)'], 'partitioned by month(day), bucket(4, id)'],
+      ['bronze.parted', ['month(day)'], 'partitioned by month(day), bucket(4, id)'],
+      ['bronze.unparted', ['id'], 'not partitioned'],
+    ] as const) {
+      if (table === 'bronze.unparted') await fx.ingestion.ingest(paths[0]!, table);
+      const other = await fx.ingestion.ingest(await fx.file('part-4.csv', 'id,day\n4,2024-04-08\n'), table, { partitionBy: [...partitionBy] });
+      expect(other.files[0]).toMatchObject({
+        status: 'failed',
+        errorCode: 'INVALID_PARTITION',
+        error: `${table} exists already, ${has}: --partition-by ${partitionBy.join(', ')} applies only to a table the ingest creates; leave it out to load into ${table} as it is partitioned`,
+      });
+    }
+    expect(await fx.snapshotCount('bronze.parted')).toBe(snapshots);
+  });
+
+  it('merges by a key the table spells in capitals (made in SQL), and refuses a key the file would add, naming it', async () => {
+    await fx.rat.sql('CREATE TABLE bronze.camel (OrderId BIGINT, Amount DOUBLE)');
+    await fx.rat.sql('INSERT INTO bronze.camel VALUES (1, 1.5), (2, 2.5)');
+    const merged = await fx.ingestion.ingest(await fx.file('camel.csv', 'OrderId,amount\n1,9.5\n3,3.5\n'), 'bronze.camel', { mode: 'merge', keys: ['OrderId'], rename: { OrderId: 'orderid' }, lineage: false });
+    expect(merged.files[0], merged.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2 });
+    expect(await fx.rat.query('SELECT OrderId AS id, Amount AS amount FROM bronze.camel ORDER BY id')).toEqual([
+      { id: 1, amount: 9.5 },
+      { id: 2, amount: 2.5 },
+      { id: 3, amount: 3.5 },
+    ]);
+    // A key the table does not have: the file would add it, and no row of the table could match.
+    const snapshots = await fx.snapshotCount('bronze.camel');
+    const newKey = await fx.ingestion.ingest(await fx.file('camel-new-key.csv', 'orderid,amount,code\n1,1,a\n'), 'bronze.camel', { mode: 'merge', keys: ['code'], lineage: false });
+    expect(newKey.files[0]).toMatchObject({
+      status: 'failed',
+      errorCode: 'COLUMN_NOT_FOUND',
+      error: 'merge key "code" is not a column of bronze.camel (columns: OrderId, Amount): the file brings it as a new column, in which no row of bronze.camel has a value to match; merge by columns bronze.camel has',
+    });
+    expect(await fx.snapshotCount('bronze.camel')).toBe(snapshots);
+    expect((await fx.rat.describeTable('bronze.camel')).schema.fields.map((f) => f.name)).toEqual(['OrderId', 'Amount']);
+  });
+
+  it('reads a CSV column given an unsigned --type, quarantining what the type does not hold', async () => {
+    const path = await fx.file('unsigned.csv', 'id,amt\n1,1\n2,1.5\n3,-1\n4,300\n5,255\n');
+    const report = await fx.ingestion.ingest(path, 'bronze.unsigned', { types: { amt: 'UTINYINT' } });
+    expect(report.files[0], report.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 2, rowsRejected: 3 });
+    expect(await fx.rat.query('SELECT id, amt FROM bronze.unsigned ORDER BY id')).toEqual([{ id: 1, amt: 1 }, { id: 5, amt: 255 }]);
+    expect(await fx.rat.query('SELECT line, reason FROM bronze.unsigned__rejects ORDER BY line')).toEqual([
+      { line: 3, reason: 'column amt: cannot convert 1.5 to UTINYINT' },
+      { line: 4, reason: 'column amt: cannot convert -1 to UTINYINT' },
+      { line: 5, reason: 'column amt: cannot convert 300 to UTINYINT' },
+    ]);
+    const big = await fx.ingestion.ingest(await fx.file('unsigned-big.csv', 'amt\n18446744073709551615\n'), 'bronze.unsigned_big', { types: { amt: 'UBIGINT' } });
+    expect(big.files[0], big.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1 });
+    expect(await fx.rat.query('SELECT CAST(amt AS VARCHAR) AS amt FROM bronze.unsigned_big')).toEqual([{ amt: '18446744073709551615' }]);
+  });
+
+  it('merges the rows of a file whose keys are one value of the key column written two ways (2 and "2.0") as one key: the last wins', async () => {
+    await fx.ingestion.ingest(await fx.file('same-key-1.csv', 'id,v\n1,old\n2,old\n'), 'bronze.same_key');
+    const path = await fx.file('same-key-2.ndjson', '{"id":2,"v":"first"}\n{"id":"2.0","v":"last"}\n{"id":"x","v":"bad"}\n');
+    const merged = await fx.ingestion.ingest(path, 'bronze.same_key', { mode: 'merge', keys: ['id'] });
+    expect(merged.files[0], merged.files[0]!.error).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1, supersededRows: 1 });
+    expect(await fx.rat.query('SELECT id, v FROM bronze.same_key ORDER BY id, v')).toEqual([
+      { id: 1, v: 'old' },
+      { id: 2, v: 'last' },
+    ]);
   });
 });

@@ -4,8 +4,9 @@ import type { Lakehouse } from '../engine/lakehouse.js';
 import { createCommitGroup } from './commit-group.js';
 import { ingestCsvRun } from './csv-run.js';
 import { createFileRegistry, type FileRegistry, newRegistryEntry, type RegistryEntry, type RegistryStatus } from './file-registry.js';
-import { type FileReport, ingestFile, type IngestContext } from './ingest-file.js';
+import { type FileReport, ingestFile, type IngestContext, type SourceFile } from './ingest-file.js';
 import { type IngestOptions, resolveIngestOptions } from './ingest-options.js';
+import type { OptionSpelling } from './option-spelling.js';
 import type { IngestProgress } from './progress.js';
 import { type LandedFile, type LandingEntry, listLanding, type UploadOptions, uploadToLanding } from './landing-zone.js';
 import { isRejectsTable } from './quarantine.js';
@@ -36,7 +37,8 @@ export interface Ingestion {
    * (`bronze.sales`; created when missing). Each file lands whole with its registry row or not at
    * all; files that are plain appends share catalog commits (up to `filesPerCommit`, default 200),
    * the others commit on their own, in order. A file that fails is reported and recorded as failed,
-   * and the others go on.
+   * and the others go on. Mode overwrite takes one file (each file replacing the one before would
+   * leave the last one's rows only): several are refused before any is read.
    */
   ingest(source: string | string[], target: string | TableIdent, options?: IngestOptions): Promise<IngestReport>;
   /** ingest() over a folder or prefix; with `skipExisting` each new file is ingested once. */
@@ -110,6 +112,10 @@ export function createIngestion(rat: Lakehouse): Ingestion {
       const ingestedFrom = async (prefix: string) => (await registry.list({ target: targetName })).some((entry) => entry.filePath.startsWith(prefix));
       const pins = createSourcePins(rat.store);
       const sources = (await Promise.all(specs.map((spec) => resolveSources(rat.store, spec, { ingestedFrom, pins })))).flat();
+      if (resolved.mode === 'overwrite' && sources.length > 1) {
+        await pins.release();
+        throw overwriteOfSeveral(targetName, sources, resolved.spelling);
+      }
       const base = await context();
       const skips = resolved.skipExisting && sources.length > 1 ? await base.registry.batch(targetName, resolved.mode) : undefined;
       const filesPerCommit = resolved.filesPerCommit ?? DEFAULT_FILES_PER_COMMIT;
@@ -189,4 +195,17 @@ export function createIngestion(rat: Lakehouse): Ingestion {
     },
   };
   return ingestion;
+}
+
+/**
+ * Each file of a batch commits on its own, so an overwrite per file would leave the table holding the
+ * last file's rows only, the others reported loaded: refused before any file is read.
+ */
+function overwriteOfSeveral(table: string, sources: readonly SourceFile[], spelling: OptionSpelling): ValidationError {
+  const shown = sources.slice(0, 3).map((s) => s.display);
+  const listed = `${shown.join(', ')}${sources.length > shown.length ? `, ... (${sources.length - shown.length} more)` : ''}`;
+  return new ValidationError(
+    'INVALID_ARGUMENT',
+    `${spelling.mode('overwrite')} replaces every row of ${table} with the rows of one file, and the batch has ${sources.length} files (${listed}): each would replace the rows of the one before, leaving only the last file's; nothing was done. Ingest one file with ${spelling.mode('overwrite')} and the others with ${spelling.mode('append')}, or merge them by a key (${spelling.mode('merge')})`,
+  );
 }

@@ -22,6 +22,8 @@ export interface OptionSpelling {
   safeNamesOn: string;
   /** Turning lineage off: `--no-lineage`. */
   lineageOff: string;
+  /** The partitioning option: `--partition-by`. */
+  partitionBy: string;
   /** What one ingest reads, as advice names it: `the file`, `the run` (of an API endpoint). */
   input: string;
   /** The options that fix values read wrongly, for advice: `--type or --date-format`. */
@@ -43,6 +45,7 @@ export const FLAG_SPELLING: OptionSpelling = {
   renames: '--rename',
   safeNamesOn: 'drop --keep-names',
   lineageOff: '--no-lineage',
+  partitionBy: '--partition-by',
   input: 'the file',
   position: (n) => ({ line: n }),
   typeAdvice: '--type or --date-format',
@@ -64,6 +67,7 @@ export function configSpelling(at: string, input: string): OptionSpelling {
     renames: `${at}.ingest.rename`,
     safeNamesOn: `remove ${at}.ingest.safeNames: false`,
     lineageOff: `${at}.ingest.lineage: false`,
+    partitionBy: `${at}.ingest.partitionBy`,
     input,
     position: (n) => ({ record: n }),
     typeAdvice: `${at}.ingest.types`,

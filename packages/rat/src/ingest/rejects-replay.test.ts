@@ -221,6 +221,19 @@ describe('quarantine replay', () => {
         expect(await count('SELECT count(*)::INT AS n FROM bronze.later__rejects')).toBe(0);
       });
 
+      it('tells a later load by a key the table spells in capitals (made in SQL)', async () => {
+        await fx.rat.sql('CREATE TABLE bronze.later_camel (OrderId BIGINT, day DATE)');
+        const camel = { mode: 'merge' as const, keys: ['OrderId'], rename: { id: 'orderid' } };
+        expect((await fx.ingestion.ingest(await fx.file('camel-1.csv', m1), 'bronze.later_camel', camel)).files[0]).toMatchObject({ status: 'success', rowsRejected: 1 });
+        await fx.ingestion.ingest(await fx.file('camel-2.csv', m2), 'bronze.later_camel', camel);
+        expect(await fx.ingestion.replayRejects('bronze.later_camel', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 0, stillRejected: 1, superseded: 1 });
+        expect(await fx.rat.query("SELECT OrderId AS id, strftime(day, '%Y-%m-%d') AS day FROM bronze.later_camel ORDER BY id")).toEqual([
+          { id: 1, day: '2024-01-01' },
+          { id: 2, day: '2024-03-01' },
+          { id: 3, day: '2024-01-03' },
+        ]);
+      });
+
       it('merges a row whose key the table holds from a load older than the quarantine', async () => {
         await fx.ingestion.ingest(await fx.file('older-2.csv', m2), 'bronze.older', merge);
         await fx.ingestion.ingest(await fx.file('older-1.csv', m1), 'bronze.older', merge);

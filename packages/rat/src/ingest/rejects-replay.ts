@@ -374,7 +374,7 @@ function loadOf(parse: QuarantineOptions, options: ResolvedIngestOptions, reques
 async function laterLoads(ctx: IngestContext, table: LoadedTable, schema: Schema, group: RejectRow[], keys: string[], options: ResolvedIngestOptions): Promise<Map<RejectRow, string>> {
   const { rat } = ctx;
   if (group.length === 0) return new Map();
-  const columns = keys.map((key) => schema.fields.find((f) => f.name === key.toLowerCase()));
+  const columns = keys.map((key) => schema.fields.find((f) => f.name.toLowerCase() === key.toLowerCase()));
   // A key the table does not have fails the merge itself, with its own error.
   if (columns.some((c) => c === undefined)) return new Map();
   const first = group[0]!;

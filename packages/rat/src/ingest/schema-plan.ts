@@ -5,10 +5,11 @@ import { ValidationError } from '../core/errors.js';
 import { type DuckDb, quoteIdent, quoteString } from '../engine/duckdb.js';
 import { describeQuery } from '../engine/table-writer.js';
 import { duckDbTypeOf, icebergTypeOf } from '../engine/type-mapping.js';
-import { currentSchema, newTableMetadata } from '../iceberg/metadata.js';
+import { currentSchema, defaultSpec, newTableMetadata } from '../iceberg/metadata.js';
 import { applySchemaChange, type SchemaChange } from '../iceberg/schema-update.js';
 import { decimalParams, isPrimitive, primitiveKind, promotionAllowed } from '../iceberg/type-parse.js';
-import type { IcebergType, PrimitiveType, Schema, StructField, TableMetadata } from '../iceberg/types.js';
+import { transformParts } from '../iceberg/transforms.js';
+import type { IcebergType, PrimitiveType, Schema, StructField, TableMetadata, Transform } from '../iceberg/types.js';
 import { LINEAGE_COLUMNS } from './column-names.js';
 import { givenType, type ResolvedIngestOptions } from './ingest-options.js';
 import { FLAG_SPELLING, type OptionSpelling } from './option-spelling.js';
@@ -62,7 +63,17 @@ interface ColumnPlan {
 }
 
 const LINEAGE_TYPES: Record<(typeof LINEAGE_COLUMNS)[number], IcebergType> = { _source_file: 'string', _ingested_at: 'timestamptz' };
-const INTEGER_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT]);
+const INTEGER_TYPES = new Set<DuckDBTypeId>([
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.UBIGINT,
+]);
 const NUMERIC_TYPES = new Set<DuckDBTypeId>([...INTEGER_TYPES, DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.DECIMAL, DuckDBTypeId.UBIGINT, DuckDBTypeId.UINTEGER]);
 const TIMESTAMP_TYPES = new Set<DuckDBTypeId>([DuckDBTypeId.TIMESTAMP, DuckDBTypeId.TIMESTAMP_TZ, DuckDBTypeId.TIMESTAMP_S, DuckDBTypeId.TIMESTAMP_MS, DuckDBTypeId.TIMESTAMP_NS]);
 
@@ -114,7 +125,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
     return { create, changes: [], notes: [`created ${table} with ${staged.columns.length} columns`], dropped, ...selects(columnPlans, staged, options) };
   }
 
-  if (options.partitionBy.length > 0) throw new ValidationError('INVALID_PARTITION', `${table} exists already: partitioning applies only to a table the ingest creates`);
+  if (options.partitionBy.length > 0) checkPartitioning(options.partitionBy, target.metadata, table, options.spelling);
   const schema = currentSchema(target.metadata);
   const changes: SchemaChange[] = [];
   const byName = new Map<string, ColumnPlan>();
@@ -221,7 +232,7 @@ export async function planConform(input: ConformInput): Promise<ConformPlan> {
   if (missingRequired.length > 0) {
     throw new InputFileError('INGEST_FILE_INVALID', input.file, {}, `has no column ${missingRequired.map((f) => `"${f.name}"`).join(', ')}, which ${table} requires (NOT NULL)`);
   }
-  checkKeys(options, evolvedSchema, table);
+  checkKeys(options, schema, table, evolvedSchema);
   const columnPlans: ColumnPlan[] = evolvedSchema.fields.map((field) => {
     const plan = byName.get(field.name.toLowerCase());
     return plan ? { ...plan, field } : { field, expr: 'NULL' };
@@ -650,6 +661,10 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
     INT: DuckDBTypeId.INTEGER,
     BIGINT: DuckDBTypeId.BIGINT,
     HUGEINT: DuckDBTypeId.HUGEINT,
+    UTINYINT: DuckDBTypeId.UTINYINT,
+    USMALLINT: DuckDBTypeId.USMALLINT,
+    UINTEGER: DuckDBTypeId.UINTEGER,
+    UBIGINT: DuckDBTypeId.UBIGINT,
     FLOAT: DuckDBTypeId.FLOAT,
     DATE: DuckDBTypeId.DATE,
     TIMESTAMP: DuckDBTypeId.TIMESTAMP,
@@ -662,13 +677,19 @@ function typeIdOf(sqlType: string): DuckDBTypeId {
 const LAST_GOOD = '__rat_last_good';
 
 function selects(plans: ColumnPlan[], staged: StagedFile, options: ResolvedIngestOptions): Pick<ConformPlan, 'rowsSql' | 'badRowsSql' | 'duplicateKeysSql'> {
-  const keys = options.mode === 'merge' ? options.keys.map((k) => `s.${quoteIdent(k)}`) : [];
+  const keyNames = options.mode === 'merge' ? options.keys : [];
   // A row without its merge key matches nothing and would be added again by every run.
-  const keyChecks = keys.map((key, i) => ({ when: `${key} IS NULL`, reason: quoteString(`merge key ${options.keys[i]} is NULL`) }));
+  const keyChecks = keyNames.map((k) => ({ when: `s.${quoteIdent(k)} IS NULL`, reason: quoteString(`merge key ${k} is NULL`) }));
   const bad = [...plans.filter((p) => p.bad).map((p) => p.bad!), ...keyChecks];
   const from = `${quoteIdent(staged.relation)} s`;
   const good = bad.length > 0 ? ` WHERE NOT (${bad.map((b) => `coalesce(${b.when}, false)`).join(' OR ')})` : '';
-  const projection = plans.map((p) => `CAST(${p.expr} AS ${duckDbTypeOf(p.field.type)}) AS ${quoteIdent(p.field.name)}`);
+  const converted = (p: ColumnPlan) => `CAST(${p.expr} AS ${duckDbTypeOf(p.field.type)})`;
+  const projection = plans.map((p) => `${converted(p)} AS ${quoteIdent(p.field.name)}`);
+  // Rows share a key by its value in the table's type, as the merge matches them: the JSON values 2 and "2.0" are one key of a bigint column.
+  const keys = keyNames.map((k) => {
+    const plan = plans.find((p) => p.field.name.toLowerCase() === k.toLowerCase());
+    return plan ? converted(plan) : `s.${quoteIdent(k)}`;
+  });
   // Of the rows sharing a key, the last in the file wins: by line, or by position in the read (CSV).
   const position = staged.hasLine ? `s.${LINE_COLUMN}` : staged.hasOrdinal ? `s.${ORDINAL_COLUMN}` : undefined;
   // The last position of each key, then the rows at those positions: a window over the rows would hold all of them, every
@@ -720,11 +741,45 @@ function refuseOwnLineageNames(present: StructField[], table: string): void {
   );
 }
 
-function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string): void {
+/**
+ * A partitioning given for a table that exists: the one it has is no change (a batch's files after
+ * the one that created the table, the next run of a scheduled load); another is refused, since an
+ * ingest partitions only a table it creates.
+ */
+function checkPartitioning(partitionBy: string[], metadata: TableMetadata, table: string, spelling: OptionSpelling): void {
+  const schema = currentSchema(metadata);
+  const given = parsePartitionBy(partitionBy, schema, table);
+  const { fields } = defaultSpec(metadata);
+  if (given.length === fields.length && given.every((f, i) => f.sourceId === fields[i]!.sourceId && f.transform === fields[i]!.transform)) return;
+  const text = (list: readonly { sourceId: number; transform: Transform }[]) =>
+    list.map((f) => partitionText(f.transform, schema.fields.find((c) => c.id === f.sourceId)?.name ?? `field ${f.sourceId}`)).join(', ');
+  throw new ValidationError(
+    'INVALID_PARTITION',
+    `${table} exists already, ${fields.length > 0 ? `partitioned by ${text(fields)}` : 'not partitioned'}: ${spelling.partitionBy} ${text(given)} applies only to a table the ingest creates; leave it out to load into ${table} as it is partitioned`,
+  );
+}
+
+/** A partition field as PARTITIONED BY and --partition-by write it: `month(day)`, `bucket(16, id)`, `region`. */
+function partitionText(transform: Transform, column: string): string {
+  const { name, param } = transformParts(transform);
+  if (name === 'identity') return column;
+  return param === undefined ? `${name}(${column})` : `${name}(${param}, ${column})`;
+}
+
+/**
+ * Merge keys must be columns of the table as it is (matched ignoring case, as the file's columns are:
+ * a table made in SQL may have `OrderId`). A key the file adds as a new column matches no row of the
+ * table, which holds no value in it.
+ */
+function checkKeys(options: ResolvedIngestOptions, schema: Schema, table: string, evolved?: Schema): void {
+  const has = (fields: Schema, key: string) => fields.fields.some((f) => f.name.toLowerCase() === key.toLowerCase());
   for (const key of options.keys) {
-    if (!schema.fields.some((f) => f.name === key.toLowerCase())) {
-      throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} (columns: ${schema.fields.map((f) => f.name).join(', ')})`);
+    if (has(schema, key)) continue;
+    const columns = `(columns: ${schema.fields.map((f) => f.name).join(', ')})`;
+    if (evolved && has(evolved, key)) {
+      throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} ${columns}: the file brings it as a new column, in which no row of ${table} has a value to match; merge by columns ${table} has`);
     }
+    throw new ValidationError('COLUMN_NOT_FOUND', `merge key "${key}" is not a column of ${table} ${columns}`);
   }
 }
 
@@ -741,6 +796,15 @@ function driftAdvice({ spelling }: ResolvedIngestOptions): string {
 /** A --type naming a column neither the file nor the table has is a typo that would leave the column its detected type. */
 function checkTypedColumns(options: ResolvedIngestOptions, staged: StagedFile, target: LoadedTable | undefined, table: string, file: string): void {
   const known = new Set([...staged.columns.flatMap((c) => [c.name, c.source]), ...(target ? currentSchema(target.metadata).fields.map((f) => f.name) : [])].map((n) => n.toLowerCase()));
+  // One column typed under its name in the file and its name in the table, two ways: which was meant cannot be told.
+  for (const c of staged.columns) {
+    const [asColumn, asSource] = [givenType(options.types, c.name), givenType(options.types, c.source)];
+    if (c.name === c.source || asColumn === undefined || asSource === undefined || asColumn === asSource) continue;
+    throw new ValidationError(
+      'INVALID_ARGUMENT',
+      `${file}: ${options.spelling.types} gives column ${c.name} two types, ${options.spelling.type(c.source, asSource)} by its name in the file and ${options.spelling.type(c.name, asColumn)}: give one`,
+    );
+  }
   const unknown = Object.keys(options.types).filter((key) => !known.has(key.toLowerCase()));
   if (unknown.length === 0) return;
   throw new ValidationError(
@@ -772,7 +836,10 @@ export async function checkTypeOptions(duck: DuckDb, types: Readonly<Record<stri
     try {
       await describeQuery(duck, `SELECT CAST(NULL AS ${sqlType}) AS v`);
     } catch (error) {
-      throw new ValidationError('INVALID_TYPE', `${spelling.type(column, sqlType)}: there is no type "${sqlType}"; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
+      // A type that exists with parameters it cannot take (DECIMAL(40,2)): DuckDB's binder says which.
+      const misused = error instanceof Error ? /^Binder Error: (.+)/.exec(error.message)?.[1] : undefined;
+      const what = misused ? `"${sqlType}" is not a valid type: ${misused}` : `there is no type "${sqlType}"`;
+      throw new ValidationError('INVALID_TYPE', `${spelling.type(column, sqlType)}: ${what}; use a DuckDB type such as BIGINT, DOUBLE, DECIMAL(12,2), DATE, TIMESTAMP, TIMESTAMPTZ or VARCHAR`, { cause: error });
     }
   }
 }

@@ -5,6 +5,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
+import { flagPairs, keyColumns } from '../flag-values.js';
 import { cursorText, seconds } from '../source-report.js';
 
 interface IngestDbFlags {
@@ -35,7 +36,7 @@ export function registerIngestDb(program: Command, globals: () => GlobalOptions)
     .option('--query <sql>', 'a SELECT to read instead of a table')
     .option('--cursor <column>', 'incremental: read only rows whose column value is greater than the last successful run stored (e.g. updated_at or id)')
     .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
-    .option('--key <column...>', 'key columns for --mode merge')
+    .option('--key <column...>', 'key columns for --mode merge (several: --key a b, or --key a,b)', keyColumns)
     .option('--type <column=TYPE...>', 'column types that win over the source types, e.g. amount=DECIMAL(12,2)')
     .option('--chunk-size <rows>', `rows fetched per round trip, the most held in memory (default ${DEFAULT_CHUNK_SIZE})`)
     .option('--read-timeout <seconds>', `how long to wait for the server's next rows (the first ones included) before the run fails; 0 for no limit (default ${DEFAULT_READ_TIMEOUT_MS / 1000})`)
@@ -73,7 +74,7 @@ Examples:
           ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
           ...(flags.mode ? { mode: flags.mode } : {}),
           ...(flags.key ? { keys: flags.key } : {}),
-          types: typePairs(flags.type),
+          types: flagPairs(flags.type, '--type', 'column=TYPE, e.g. amount=DECIMAL(12,2)'),
           ...(chunkSize !== undefined ? { chunkSize } : {}),
           ...(readTimeout !== undefined ? { readTimeoutMs: readTimeout * 1000 } : {}),
           ...(flags.name !== undefined ? { name: flags.name } : {}),
@@ -94,16 +95,6 @@ Examples:
         }
       });
     });
-}
-
-function typePairs(values: string[] | undefined): Record<string, string> {
-  return Object.fromEntries(
-    (values ?? []).map((entry) => {
-      const at = entry.indexOf('=');
-      if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `--type "${entry}" must look like column=TYPE, e.g. amount=DECIMAL(12,2)`);
-      return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
-    }),
-  );
 }
 
 /** Rows read so far and the rate, on stderr: quiet for the first second, then in place (terminal) or a line every few seconds. */

@@ -8,6 +8,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
+import { flagPairs, keyColumns, partitionFields } from '../flag-values.js';
 
 interface IngestFlags {
   format?: IngestOptions['format'];
@@ -48,9 +49,9 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
     .option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)')
     .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
-    .option('--key <column...>', 'key columns for --mode merge')
+    .option('--key <column...>', 'key columns for --mode merge (several: --key a b, or --key a,b)', keyColumns)
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
-    .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)"')
+    .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)" or "month(order_date), bucket(16, id)"', partitionFields)
     .option('--rename <from=to...>', 'rename source columns, e.g. "Order Date=ordered_on"')
     .option('--keep-names', 'keep source column names (fail on names that need quoting) instead of safe snake_case names')
     .option('--no-lineage', 'do not add _source_file and _ingested_at')
@@ -135,14 +136,6 @@ Examples:
 }
 
 function ingestOptions(flags: IngestFlags): IngestOptions {
-  const pairs = (values: string[] | undefined, flag: string): Record<string, string> =>
-    Object.fromEntries(
-      (values ?? []).map((entry) => {
-        const at = entry.indexOf('=');
-        if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `${flag} "${entry}" must look like name=value`);
-        return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
-      }),
-    );
   /** A whole-number flag; the SDK checks its range, this only refuses what is not a number at all. */
   const whole = (value: string | undefined, flag: string): number | undefined => {
     if (value === undefined) return undefined;
@@ -157,9 +150,9 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.format ? { format: flags.format } : {}),
     ...(flags.mode ? { mode: flags.mode } : {}),
     ...(flags.key ? { keys: flags.key } : {}),
-    types: pairs(flags.type, '--type'),
+    types: flagPairs(flags.type, '--type'),
     ...(flags.partitionBy ? { partitionBy: flags.partitionBy } : {}),
-    rename: pairs(flags.rename, '--rename'),
+    rename: flagPairs(flags.rename, '--rename'),
     safeNames: !flags.keepNames,
     lineage: flags.lineage,
     ...(flags.schemaDrift ? { schemaDrift: flags.schemaDrift } : {}),
