@@ -99,6 +99,8 @@ export interface FileRegistryRow {
   error: string | null;
   /** The table snapshot that holds the file's rows (decimal text: snapshot ids are 64-bit). */
   snapshot_id: string | null;
+  /** 1 for the row of a quarantine replay (it loaded quarantined rows, not the file), else 0. */
+  replay: Generated<number>;
 }
 
 export interface MetadataSchema {
@@ -276,6 +278,14 @@ const migrations: Migration[] = [
       // (An index on rat_commits.seq would make max(seq) cheap, but PostgreSQL then walks it in the
       // ancestry queries of a merge: a three-way merge of 1,000 tables went from 26 to 151 ms.)
       if (dialect === 'postgres') await sql.raw(POSTGRES_COMMIT_FUNCTION).execute(db);
+    },
+  },
+  {
+    version: 5,
+    name: 'file registry rows of quarantine replays',
+    async up(db) {
+      // A replay's success row is not a load of its file: --skip-existing must not count it (file-registry.ts).
+      await db.schema.alterTable('rat_file_registry').addColumn('replay', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
 ];

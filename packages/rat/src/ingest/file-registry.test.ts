@@ -296,3 +296,43 @@ describe('skip-existing against a concurrent writer', () => {
     expect(success.map((e) => e.filePath.slice(-8)).sort()).toEqual(['0.ndjson', '1.ndjson', '2.ndjson', '3.ndjson', '4.ndjson']);
   });
 });
+
+/** An SDK instance on `branch` of the fixture's home, with its ingestion. */
+async function onBranch(branch: string): Promise<{ ingestion: Ingestion; close(): Promise<void> }> {
+  const home = join(fx.dir, 'home');
+  const rat = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home), branch });
+  return { ingestion: createIngestion(rat), close: () => rat.close() };
+}
+
+describe('skip-existing and quarantine replays', () => {
+  it('a replay on another branch is not a load of the file here: the file is loaded with --skip-existing', async () => {
+    await fx.ingestion.ingest(await fx.file('replay-seed.csv', 'id,v\n1,a\n'), 'bronze.replayed', { types: { id: 'BIGINT' } });
+    const path = await fx.file('replay-b.csv', 'id,v\n3,c\nx,d\n');
+    await fx.rat.catalog.refs.create('branch', 'replay-dev', fx.rat.branch);
+    const dev = await onBranch('replay-dev');
+    try {
+      expect((await dev.ingestion.ingest(path, 'bronze.replayed')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+      // Nothing fits yet: the replay records a success row of the file without a snapshot.
+      expect(await dev.ingestion.replayRejects('bronze.replayed')).toMatchObject({ replayed: 0, stillRejected: 1 });
+    } finally {
+      await dev.close();
+    }
+    const here = await fx.ingestion.ingest(path, 'bronze.replayed', { skipExisting: true });
+    expect(here.files[0], here.files[0]!.reason).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.replayed ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+    expect((await fx.ingestion.registry({ filePath: path })).map((e) => [e.status, e.replay ?? false])).toEqual([['success', false], ['success', true], ['success', false]]);
+  });
+
+  it('a file whose ingest was rolled back is loaded again after a replay of its quarantined rows, not skipped as the replay', async () => {
+    await fx.ingestion.ingest(await fx.file('undo-seed.csv', 'id,ordered\n1,2026-01-05\n'), 'bronze.undone_replay');
+    const path = await fx.file('undo-b.csv', 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,2026-01-08\n5,2026-01-09\n');
+    const [seed] = await fx.rat.snapshots('bronze.undone_replay');
+    expect((await fx.ingestion.ingest(path, 'bronze.undone_replay')).files[0]).toMatchObject({ rowsIngested: 3, rowsRejected: 1 });
+    await fx.rat.rollback('bronze.undone_replay', seed!.snapshotId);
+    // The replay loads the quarantined row, with a snapshot of its own in the table's history.
+    expect(await fx.ingestion.replayRejects('bronze.undone_replay', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+    const again = await fx.ingestion.ingest(path, 'bronze.undone_replay', { skipExisting: true });
+    expect(again.files[0], again.files[0]!.reason).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.undone_replay ORDER BY id')).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+  });
+});

@@ -1,4 +1,5 @@
 import { DuckDBTimestampTZValue } from '@duckdb/node-api';
+import type { Insertable, Selectable } from 'kysely';
 import { RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
@@ -24,6 +25,8 @@ export interface RegistryEntry {
   status: RegistryStatus;
   error?: string;
   snapshotId?: bigint;
+  /** The row of a quarantine replay: it loaded the file's quarantined rows, so it never counts as a load of the file. */
+  replay?: true;
 }
 
 /** A new registry entry of one file: nothing ingested yet, dated now, unless `extra` says otherwise. */
@@ -130,9 +133,13 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
     return { skip: false, reason: 'its rows are no longer in the table' };
   }
 
-  /** The target's success entries, newest first, of every content or of the given ones. */
+  /**
+   * The target's success entries that loaded a file, newest first, of every content or of the given
+   * ones. A replay's entry is left out: its rows came from the quarantine, so after a rollback past
+   * the file's ingest, or on a branch the ingest never reached, the file's other rows are not there.
+   */
   async function successEntries(conn: MetadataDb | MetadataTransaction, targetName: string, hashes?: string[]): Promise<Map<string, RegistryEntry[]>> {
-    let query = conn.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success');
+    let query = conn.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success').where('replay', '=', 0);
     if (hashes) query = query.where('file_hash', 'in', hashes);
     const byHash = new Map<string, RegistryEntry[]>();
     for (const row of await query.orderBy('ingested_at', 'desc').execute()) {
@@ -311,7 +318,7 @@ function ancestry(table: LoadedTable): Set<string> {
   return ids;
 }
 
-function toRow(entry: RegistryEntry): FileRegistryRow {
+function toRow(entry: RegistryEntry): Insertable<FileRegistryRow> {
   return {
     id: entry.id,
     file_path: entry.filePath,
@@ -324,10 +331,11 @@ function toRow(entry: RegistryEntry): FileRegistryRow {
     status: entry.status,
     error: entry.error === undefined ? null : visibleText(entry.error),
     snapshot_id: entry.snapshotId?.toString() ?? null,
+    replay: entry.replay ? 1 : 0,
   };
 }
 
-function fromRow(row: FileRegistryRow): RegistryEntry {
+function fromRow(row: Selectable<FileRegistryRow>): RegistryEntry {
   return {
     id: row.id,
     filePath: row.file_path,
@@ -340,5 +348,6 @@ function fromRow(row: FileRegistryRow): RegistryEntry {
     status: row.status as RegistryStatus,
     ...(row.error !== null ? { error: row.error } : {}),
     ...(row.snapshot_id !== null ? { snapshotId: BigInt(row.snapshot_id) } : {}),
+    ...(Number(row.replay) === 1 ? { replay: true as const } : {}),
   };
 }

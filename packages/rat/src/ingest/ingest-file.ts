@@ -156,7 +156,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   let probed: ProbedFile | undefined = replay?.probed;
   let localPath: string | undefined;
   const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry =>
-    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: replay?.fileSize ?? probed?.size ?? 0, targetTable: targetName }, status, extra);
+    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: replay?.fileSize ?? probed?.size ?? 0, targetTable: targetName }, status, { ...(replay ? { replay: true as const } : {}), ...extra });
   try {
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
