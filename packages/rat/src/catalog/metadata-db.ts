@@ -101,6 +101,8 @@ export interface FileRegistryRow {
   snapshot_id: string | null;
   /** 1 for the row of a quarantine replay (it loaded quarantined rows, not the file), else 0. */
   replay: Generated<number>;
+  /** The quarantine table's snapshot that holds the file's bad rows (decimal text), when it had any. */
+  rejects_snapshot_id: Generated<string | null>;
 }
 
 export interface MetadataSchema {
@@ -282,10 +284,12 @@ const migrations: Migration[] = [
   },
   {
     version: 5,
-    name: 'file registry rows of quarantine replays',
+    name: 'file registry: rows of quarantine replays, and the quarantine snapshot of a file',
     async up(db) {
-      // A replay's success row is not a load of its file: --skip-existing must not count it (file-registry.ts).
+      // A replay's success row is not a load of its file, and a file whose every row was rejected is
+      // loaded only where its quarantine snapshot is: --skip-existing tells them so (file-registry.ts).
       await db.schema.alterTable('rat_file_registry').addColumn('replay', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('rat_file_registry').addColumn('rejects_snapshot_id', 'text').execute();
     },
   },
 ];

@@ -297,26 +297,32 @@ describe('skip-existing against a concurrent writer', () => {
   });
 });
 
-/** An SDK instance on `branch` of the fixture's home, with its ingestion. */
-async function onBranch(branch: string): Promise<{ ingestion: Ingestion; close(): Promise<void> }> {
+/** Runs `work` with the ingestion of an SDK instance on a new branch `branch`, made from the fixture's. */
+async function onNewBranch(branch: string, work: (ingestion: Ingestion) => Promise<void>): Promise<void> {
+  await fx.rat.catalog.refs.create('branch', branch, fx.rat.branch);
   const home = join(fx.dir, 'home');
   const rat = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home), branch });
-  return { ingestion: createIngestion(rat), close: () => rat.close() };
+  try {
+    await work(createIngestion(rat));
+  } finally {
+    await rat.close();
+  }
+}
+
+/** Makes `table` with one row (`id` a BIGINT, so a letter there is a bad row) and returns the path of a file `name` holding `text`. */
+async function seededWith(table: string, name: string, text: string): Promise<string> {
+  await fx.ingestion.ingest(await fx.file(`seed-${name}`, 'id,v\n1,a\n'), table, { types: { id: 'BIGINT' } });
+  return fx.file(name, text);
 }
 
 describe('skip-existing and quarantine replays', () => {
   it('a replay on another branch is not a load of the file here: the file is loaded with --skip-existing', async () => {
-    await fx.ingestion.ingest(await fx.file('replay-seed.csv', 'id,v\n1,a\n'), 'bronze.replayed', { types: { id: 'BIGINT' } });
-    const path = await fx.file('replay-b.csv', 'id,v\n3,c\nx,d\n');
-    await fx.rat.catalog.refs.create('branch', 'replay-dev', fx.rat.branch);
-    const dev = await onBranch('replay-dev');
-    try {
-      expect((await dev.ingestion.ingest(path, 'bronze.replayed')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    const path = await seededWith('bronze.replayed', 'replay-b.csv', 'id,v\n3,c\nx,d\n');
+    await onNewBranch('replay-dev', async (dev) => {
+      expect((await dev.ingest(path, 'bronze.replayed')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
       // Nothing fits yet: the replay records a success row of the file without a snapshot.
-      expect(await dev.ingestion.replayRejects('bronze.replayed')).toMatchObject({ replayed: 0, stillRejected: 1 });
-    } finally {
-      await dev.close();
-    }
+      expect(await dev.replayRejects('bronze.replayed')).toMatchObject({ replayed: 0, stillRejected: 1 });
+    });
     const here = await fx.ingestion.ingest(path, 'bronze.replayed', { skipExisting: true });
     expect(here.files[0], here.files[0]!.reason).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
     expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.replayed ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
@@ -334,5 +340,22 @@ describe('skip-existing and quarantine replays', () => {
     const again = await fx.ingestion.ingest(path, 'bronze.undone_replay', { skipExisting: true });
     expect(again.files[0], again.files[0]!.reason).toMatchObject({ status: 'success', rowsIngested: 3 });
     expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.undone_replay ORDER BY id')).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+  });
+});
+
+describe('skip-existing for a file whose every row was rejected', () => {
+  it('is skipped where its quarantine rows are, and loaded on a branch whose quarantine never had them', async () => {
+    const path = await seededWith('bronze.all_rejected', 'rejected-all.csv', 'id,v\nx,c\ny,d\n');
+    await onNewBranch('rejected-dev', async (dev) => {
+      expect((await dev.ingest(path, 'bronze.all_rejected')).files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
+      expect((await dev.ingest(path, 'bronze.all_rejected', { skipExisting: true })).files[0]).toMatchObject({ status: 'skipped' });
+    });
+    // Here the quarantine does not hold the rows: skipping the file would lose them.
+    const here = await fx.ingestion.ingest(path, 'bronze.all_rejected', { skipExisting: true });
+    expect(here.files[0], here.files[0]!.reason).toMatchObject({ status: 'success', rowsRejected: 2 });
+    expect(await count('bronze.all_rejected__rejects')).toBe(2);
+    expect((await fx.ingestion.ingest(path, 'bronze.all_rejected', { skipExisting: true })).files[0]).toMatchObject({ status: 'skipped' });
+    const entries = await fx.ingestion.registry({ filePath: path, status: 'success' });
+    expect(entries.map((e) => [e.snapshotId, typeof e.rejectsSnapshotId])).toEqual([[undefined, 'bigint'], [undefined, 'bigint']]);
   });
 });
