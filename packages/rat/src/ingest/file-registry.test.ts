@@ -206,6 +206,29 @@ describe('file registry', () => {
     expect(joined).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 
+  it('refuses SQL that would change bronze._file_registry, saying it is read-only, and changes nothing', async () => {
+    await fx.ingestion.ingest(await fx.file('read-only.csv', 'id\n1\n'), 'bronze.read_only');
+    const registryRows = async () => (await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze._file_registry'))[0]!.n;
+    const before = await registryRows();
+    for (const statement of [
+      "INSERT INTO bronze._file_registry (file_path) VALUES ('x')",
+      "UPDATE bronze._file_registry SET status = 'failed'",
+      'DELETE FROM bronze._file_registry',
+      'TRUNCATE bronze._file_registry',
+      'ALTER TABLE bronze._file_registry ADD COLUMN z INT',
+      'DROP TABLE bronze._file_registry',
+      'CREATE TABLE bronze._file_registry (a INT)',
+      'CREATE TABLE IF NOT EXISTS bronze._FILE_REGISTRY AS SELECT 1 AS a',
+    ]) {
+      const error = await fx.rat.sql(statement).then(() => undefined, (e: unknown) => e);
+      expect(error, statement).toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining("bronze._file_registry is read-only: rat's ingest file registry") });
+    }
+    expect(await registryRows()).toBe(before);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: '_file_registry' })).toBe(false);
+    await fx.rat.sql('CREATE TABLE bronze.registry_copy AS SELECT * FROM bronze._file_registry');
+    expect(await count('bronze.registry_copy')).toBe(before);
+  });
+
   it('moves the file out of the way of a renamed copy: the registry keys content, not names', async () => {
     const path = await fx.file('orig.csv', 'id\n7\n');
     await fx.ingestion.ingest(path, 'bronze.renamed', { skipExisting: true });

@@ -226,6 +226,7 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
       return {
         namespace: REGISTRY_NAMESPACE,
         name: REGISTRY_TABLE,
+        description: "rat's ingest file registry, kept in the metadata DB and written by ingests only",
         refresh: async (duck: DuckDb) => {
           const entries = await registry.list();
           await duck.run(`CREATE SCHEMA IF NOT EXISTS ${REGISTRY_NAMESPACE}; CREATE OR REPLACE TABLE ${REGISTRY_NAMESPACE}.${REGISTRY_TABLE} (
