@@ -382,3 +382,34 @@ describe('skip-existing for a file whose every row was rejected', () => {
     expect(entries.map((e) => [e.snapshotId, typeof e.rejectsSnapshotId])).toEqual([[undefined, 'bigint'], [undefined, 'bigint']]);
   });
 });
+
+describe('merging a branch settles a table and its quarantine table together', () => {
+  it('dest-wins keeps the quarantine a replay on the branch emptied: the replayed row is not lost', async () => {
+    await fx.ingestion.ingest(await fx.file('pair-1.csv', 'id,d\n1,2026-01-05\n2,07/01/2026\n'), 'bronze.pair_kept', { types: { d: 'DATE' } });
+    await onNewBranch('pair-dev', async (dev) => {
+      expect(await dev.replayRejects('bronze.pair_kept', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+    });
+    await fx.ingestion.ingest(await fx.file('pair-2.csv', 'id,d\n3,2026-01-07\n'), 'bronze.pair_kept');
+    const merged = await fx.rat.catalog.refs.merge('pair-dev', fx.rat.branch, { strategy: 'dest-wins' });
+    expect(merged.conflicts).toEqual(['bronze.pair_kept']);
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.pair_kept ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+    // Row 2 stays where this side has it: in the quarantine.
+    expect(await fx.rat.query('SELECT raw FROM bronze.pair_kept__rejects')).toEqual([{ raw: '2,07/01/2026' }]);
+  });
+
+  it('source-wins takes the branch quarantine with its table: a file loaded here again is not quarantined twice', async () => {
+    await fx.ingestion.ingest(await fx.file('pair-seed.csv', 'id,v\n1,a\n'), 'bronze.pair_taken', { types: { id: 'BIGINT' } });
+    const bad = await fx.file('pair-bad.csv', 'id,v\n2,b\nx,c\n');
+    await fx.ingestion.ingest(bad, 'bronze.pair_taken');
+    // The branch changes only the table; this side changes the table and its quarantine after the fork.
+    await onNewBranch('pair-source', async (dev) => {
+      await dev.ingest(await fx.file('pair-clean.csv', 'id,v\n3,c\n'), 'bronze.pair_taken');
+    });
+    await fx.ingestion.ingest(await fx.file('pair-late.csv', 'id,v\n4,d\ny,e\n'), 'bronze.pair_taken');
+    await fx.rat.catalog.refs.merge('pair-source', fx.rat.branch, { strategy: 'source-wins' });
+    // pair-late.csv's rows are gone with this side's table, and so are its quarantined rows: loading it again brings each back once.
+    expect((await fx.ingestion.ingest(join(fx.dir, 'pair-late.csv'), 'bronze.pair_taken', { skipExisting: true })).files[0]).toMatchObject({ status: 'success' });
+    expect(await fx.rat.query('SELECT raw FROM bronze.pair_taken__rejects ORDER BY raw')).toEqual([{ raw: 'x,c' }, { raw: 'y,e' }]);
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.pair_taken ORDER BY id')).toEqual([1, 2, 3, 4].map((id) => ({ id })));
+  });
+});

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import type { TableIdent } from '../catalog/identifiers.js';
+import { REJECTS_SUFFIX, type TableIdent } from '../catalog/identifiers.js';
 import { quoteString } from '../engine/duckdb.js';
 import { newTableMetadata } from '../iceberg/metadata.js';
 import type { Schema, TableMetadata } from '../iceberg/types.js';
@@ -13,7 +13,6 @@ import type { ParseOptions } from './staged-file.js';
  * received (a CSV line, a JSON line or record), where it came from, why it was refused, and how it
  * was parsed, so `replayRejects` can parse it again after the table or the options are fixed.
  */
-export const REJECTS_SUFFIX = '__rejects';
 
 export function rejectsIdent(target: TableIdent): TableIdent {
   return { namespace: target.namespace, name: `${target.name}${REJECTS_SUFFIX}` };
