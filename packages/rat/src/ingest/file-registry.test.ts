@@ -320,9 +320,9 @@ describe('skip-existing against a concurrent writer', () => {
   });
 });
 
-/** Runs `work` with the ingestion of an SDK instance on a new branch `branch`, made from the fixture's. */
-async function onNewBranch(branch: string, work: (ingestion: Ingestion) => Promise<void>): Promise<void> {
-  await fx.rat.catalog.refs.create('branch', branch, fx.rat.branch);
+/** Runs `work` with the ingestion of an SDK instance on a new branch (or tag) `branch`, made from the fixture's. */
+async function onNewBranch(branch: string, work: (ingestion: Ingestion) => Promise<void>, type: 'branch' | 'tag' = 'branch'): Promise<void> {
+  await fx.rat.catalog.refs.create(type, branch, fx.rat.branch);
   const home = join(fx.dir, 'home');
   const rat = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home), branch });
   try {
@@ -380,6 +380,18 @@ describe('skip-existing for a file whose every row was rejected', () => {
     expect((await fx.ingestion.ingest(path, 'bronze.all_rejected', { skipExisting: true })).files[0]).toMatchObject({ status: 'skipped' });
     const entries = await fx.ingestion.registry({ filePath: path, status: 'success' });
     expect(entries.map((e) => [e.snapshotId, typeof e.rejectsSnapshotId])).toEqual([[undefined, 'bigint'], [undefined, 'bigint']]);
+  });
+});
+
+describe('ingesting on a tag', () => {
+  it('is refused before any file is read, naming the tag and how to branch from it; no registry row', async () => {
+    const path = await fx.file('on-tag.csv', 'id\n1\n');
+    await onNewBranch('v-ingest', async (tag) => {
+      for (const attempt of [() => tag.ingest(path, 'bronze.on_tag'), () => tag.ingestBatch(join(fx.dir, 'on-tag*.csv'), 'bronze.on_tag', { skipExisting: true })]) {
+        await expect(attempt()).rejects.toMatchObject({ code: 'REF_NOT_A_BRANCH', message: expect.stringContaining('cannot ingest into bronze.on_tag on tag "v-ingest": tags are immutable; nothing was read; branch from it with: rat branch create <name> --from v-ingest') });
+      }
+    }, 'tag');
+    expect(await fx.ingestion.registry({ filePath: path })).toEqual([]);
   });
 });
 
