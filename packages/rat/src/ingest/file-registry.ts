@@ -106,7 +106,7 @@ export interface BatchSkips {
 /** The target's quarantine table (`<table>__rejects`) on the branch the decision is for, if it exists. */
 export type Quarantine = () => Promise<LoadedTable | undefined>;
 
-/** Registry rows per multi-row INSERT: 11 columns each stays below both dialects' parameter limits. */
+/** Registry rows per multi-row INSERT: 13 columns each stays below both dialects' parameter limits. */
 const ROWS_PER_INSERT = 200;
 
 /** Snapshot summary keys of an ingest commit (ingest-file.ts, commit-group.ts, csv-run.ts): which file, its content, the mode. */
