@@ -30,3 +30,14 @@ export function parseTableIdent(text: string): TableIdent {
 export function formatIdent(ident: TableIdent): string {
   return `${ident.namespace}.${ident.name}`;
 }
+
+/** The suffix of the quarantine table ingestion keeps beside a table for its bad rows (`bronze.sales__rejects`). */
+export const REJECTS_SUFFIX = '__rejects';
+
+/**
+ * `ns.t__rejects` for `ns.t`, and `ns.t` for `ns.t__rejects`: a table and its quarantine hold a
+ * load's rows between them (a replay moves rows from one to the other), so a merge settles them as one.
+ */
+export function quarantinePartner(table: string): string {
+  return table.endsWith(REJECTS_SUFFIX) ? table.slice(0, -REJECTS_SUFFIX.length) : `${table}${REJECTS_SUFFIX}`;
+}

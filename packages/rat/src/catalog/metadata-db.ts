@@ -99,6 +99,10 @@ export interface FileRegistryRow {
   error: string | null;
   /** The table snapshot that holds the file's rows (decimal text: snapshot ids are 64-bit). */
   snapshot_id: string | null;
+  /** 1 for the row of a quarantine replay (it loaded quarantined rows, not the file), else 0. */
+  replay: Generated<number>;
+  /** The quarantine table's snapshot that holds the file's bad rows (decimal text), when it had any. */
+  rejects_snapshot_id: Generated<string | null>;
 }
 
 export interface MetadataSchema {
@@ -276,6 +280,16 @@ const migrations: Migration[] = [
       // (An index on rat_commits.seq would make max(seq) cheap, but PostgreSQL then walks it in the
       // ancestry queries of a merge: a three-way merge of 1,000 tables went from 26 to 151 ms.)
       if (dialect === 'postgres') await sql.raw(POSTGRES_COMMIT_FUNCTION).execute(db);
+    },
+  },
+  {
+    version: 5,
+    name: 'file registry: rows of quarantine replays, and the quarantine snapshot of a file',
+    async up(db) {
+      // A replay's success row is not a load of its file, and a file whose every row was rejected is
+      // loaded only where its quarantine snapshot is: --skip-existing tells them so (file-registry.ts).
+      await db.schema.alterTable('rat_file_registry').addColumn('replay', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('rat_file_registry').addColumn('rejects_snapshot_id', 'text').execute();
     },
   },
 ];

@@ -1,6 +1,6 @@
 import { ConflictError, MergeConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newCommitId } from '../core/ids.js';
-import { formatIdent, type TableIdent } from './identifiers.js';
+import { formatIdent, quarantinePartner, type TableIdent } from './identifiers.js';
 import { isPostgres, type MetadataDb, type MetadataTransaction, type RefRow, sql } from './metadata-db.js';
 import { MAIN_BRANCH, validateRefName } from './ref-name.js';
 
@@ -543,6 +543,16 @@ export function createRefStore(db: MetadataDb, options: RefStoreOptions = {}): R
           if (conflict) conflicts.push(table);
           // dest-wins: the target keeps its version of a table both sides changed.
           if (!conflict || strategy === 'source-wins') taken.push({ ident: (pointer ?? basePointers.get(table) ?? targetPointers.get(table))!.ident, pointer });
+        }
+        // A table and its quarantine table take the same side when a strategy settles a conflict on
+        // either: a row a replay moved from one to the other on one side, or a file's bad rows beside
+        // its good rows, would otherwise be lost or kept twice.
+        for (const table of new Set(conflicts.map(quarantinePartner))) {
+          if (conflicts.includes(table)) continue;
+          const index = taken.findIndex((t) => key(t.ident) === table);
+          if (index >= 0) taken.splice(index, 1);
+          const [t, s] = [targetPointers.get(table), sourcePointers.get(table)];
+          if (strategy === 'source-wins' && t?.metadataLocation !== s?.metadataLocation) taken.push({ ident: (s ?? t)!.ident, pointer: s });
         }
         if (conflicts.length > 0 && strategy === 'fail') {
           conflicts.sort();

@@ -69,6 +69,8 @@ export interface StreamOptions {
 export interface VirtualTable {
   namespace: string;
   name: string;
+  /** What it is and who writes it, for the error refusing a statement that would change it. */
+  description: string;
   refresh(db: DuckDb): Promise<void>;
 }
 
@@ -290,8 +292,27 @@ export function createSqlExecutor(catalog: Catalog, db: DuckDb, scope?: Transact
     }
   }
 
+  /**
+   * A virtual table the statement would create, change or drop. Such a statement is refused: the
+   * catalog would say the table does not exist (or make a table of that name the virtual one hides),
+   * and DuckDB would change only its copy, refreshed before the next statement that reads it.
+   */
+  function writtenVirtualTable(statement: Statement, text: string, ns: Set<string>): VirtualTable | undefined {
+    if ('ident' in statement) return virtualTables.get(`${statement.ident.namespace}.${statement.ident.name}`);
+    const tokens = tokenize(text);
+    if (!isWord(tokens[0], 'truncate')) return undefined;
+    const [target] = findTableReferences(tokens, ns);
+    return target && virtualTables.get(`${target.namespace}.${target.table}`);
+  }
+
   async function runParsed(text: string, ns: Set<string>, stream: boolean, options: StreamOptions): Promise<StatementResult | RowStream | undefined> {
     const statement = parseStatement(text, ns);
+    const virtual = writtenVirtualTable(statement, text, ns);
+    // A catalog table of that name made before such statements were refused can still be dropped.
+    if (virtual && !(statement.kind === 'dropTable' && (await catalog.tableExists(statement.ident)))) {
+      const name = `${virtual.namespace}.${virtual.name}`;
+      throw new ValidationError('UNSUPPORTED', `${name} is read-only: ${virtual.description}; query it with SELECT, or copy it into a table of your own: CREATE TABLE ${virtual.namespace}.my_copy AS SELECT * FROM ${name}`);
+    }
     if (scope) {
       const refused = { createNamespace: 'CREATE SCHEMA', dropNamespace: 'DROP SCHEMA', dropTable: 'DROP TABLE' } as const;
       if (statement.kind in refused) {

@@ -11,6 +11,7 @@ import { AlreadyIngestedError, newRegistryEntry, type RegistryEntry } from './fi
 import { commitIngest } from './ingest-commit.js';
 import { type FileReport, type IngestContext, recordSkip, type SourceFile } from './ingest-file.js';
 import type { ResolvedIngestOptions } from './ingest-options.js';
+import { quarantineOf } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { dropStaged } from './staged-file.js';
 
@@ -82,6 +83,7 @@ export async function ingestCsvRun(ctx: IngestContext, sources: SourceFile[], ta
   const members: Member[] = [];
   const skips: { index: number; entry: RegistryEntry; reason: string }[] = [];
   const seen = new Map<string, string>();
+  const quarantine = quarantineOf(rat.catalog, target);
   for (const candidate of candidates) {
     const { probed } = candidate;
     if (options.skipExisting) {
@@ -89,8 +91,8 @@ export async function ingestCsvRun(ctx: IngestContext, sources: SourceFile[], ta
       const decision = earlier
         ? { skip: true, reason: `same content as ${earlier}, earlier in this batch` }
         : ctx.skips
-          ? await ctx.skips.decide(table, { path: probed.display, hash: probed.hash })
-          : await ctx.registry.decide(table, targetName, { path: probed.display, hash: probed.hash }, options.mode);
+          ? await ctx.skips.decide(table, { path: probed.display, hash: probed.hash }, quarantine)
+          : await ctx.registry.decide(table, targetName, { path: probed.display, hash: probed.hash }, options.mode, quarantine);
       if (decision.skip) {
         skips.push({ index: candidate.index, entry: entryOf(probed, targetName, 'skipped', { error: decision.reason }), reason: decision.reason });
         continue;

@@ -206,6 +206,29 @@ describe('file registry', () => {
     expect(joined).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 
+  it('refuses SQL that would change bronze._file_registry, saying it is read-only, and changes nothing', async () => {
+    await fx.ingestion.ingest(await fx.file('read-only.csv', 'id\n1\n'), 'bronze.read_only');
+    const registryRows = async () => (await fx.rat.query<{ n: number }>('SELECT count(*)::INT AS n FROM bronze._file_registry'))[0]!.n;
+    const before = await registryRows();
+    for (const statement of [
+      "INSERT INTO bronze._file_registry (file_path) VALUES ('x')",
+      "UPDATE bronze._file_registry SET status = 'failed'",
+      'DELETE FROM bronze._file_registry',
+      'TRUNCATE bronze._file_registry',
+      'ALTER TABLE bronze._file_registry ADD COLUMN z INT',
+      'DROP TABLE bronze._file_registry',
+      'CREATE TABLE bronze._file_registry (a INT)',
+      'CREATE TABLE IF NOT EXISTS bronze._FILE_REGISTRY AS SELECT 1 AS a',
+    ]) {
+      const error = await fx.rat.sql(statement).then(() => undefined, (e: unknown) => e);
+      expect(error, statement).toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining("bronze._file_registry is read-only: rat's ingest file registry") });
+    }
+    expect(await registryRows()).toBe(before);
+    expect(await fx.rat.catalog.tableExists({ namespace: 'bronze', name: '_file_registry' })).toBe(false);
+    await fx.rat.sql('CREATE TABLE bronze.registry_copy AS SELECT * FROM bronze._file_registry');
+    expect(await count('bronze.registry_copy')).toBe(before);
+  });
+
   it('moves the file out of the way of a renamed copy: the registry keys content, not names', async () => {
     const path = await fx.file('orig.csv', 'id\n7\n');
     await fx.ingestion.ingest(path, 'bronze.renamed', { skipExisting: true });
@@ -294,5 +317,111 @@ describe('skip-existing against a concurrent writer', () => {
     expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.grace ORDER BY id')).toEqual([0, 1, 2, 3, 4].map((id) => ({ id })));
     const success = await fx.ingestion.registry({ target: 'bronze.grace', status: 'success' });
     expect(success.map((e) => e.filePath.slice(-8)).sort()).toEqual(['0.ndjson', '1.ndjson', '2.ndjson', '3.ndjson', '4.ndjson']);
+  });
+});
+
+/** Runs `work` with the ingestion of an SDK instance on a new branch (or tag) `branch`, made from the fixture's. */
+async function onNewBranch(branch: string, work: (ingestion: Ingestion) => Promise<void>, type: 'branch' | 'tag' = 'branch'): Promise<void> {
+  await fx.rat.catalog.refs.create(type, branch, fx.rat.branch);
+  const home = join(fx.dir, 'home');
+  const rat = await openLakehouse({ home, env: {}, threads: 2, ...catalogOptions(home), branch });
+  try {
+    await work(createIngestion(rat));
+  } finally {
+    await rat.close();
+  }
+}
+
+/** Makes `table` with one row (`id` a BIGINT, so a letter there is a bad row) and returns the path of a file `name` holding `text`. */
+async function seededWith(table: string, name: string, text: string): Promise<string> {
+  await fx.ingestion.ingest(await fx.file(`seed-${name}`, 'id,v\n1,a\n'), table, { types: { id: 'BIGINT' } });
+  return fx.file(name, text);
+}
+
+describe('skip-existing and quarantine replays', () => {
+  it('a replay on another branch is not a load of the file here: the file is loaded with --skip-existing', async () => {
+    const path = await seededWith('bronze.replayed', 'replay-b.csv', 'id,v\n3,c\nx,d\n');
+    await onNewBranch('replay-dev', async (dev) => {
+      expect((await dev.ingest(path, 'bronze.replayed')).files[0]).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+      // Nothing fits yet: the replay records a success row of the file without a snapshot.
+      expect(await dev.replayRejects('bronze.replayed')).toMatchObject({ replayed: 0, stillRejected: 1 });
+    });
+    const here = await fx.ingestion.ingest(path, 'bronze.replayed', { skipExisting: true });
+    expect(here.files[0], here.files[0]!.reason).toMatchObject({ status: 'success', rowsIngested: 1, rowsRejected: 1 });
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.replayed ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+    expect((await fx.ingestion.registry({ filePath: path })).map((e) => [e.status, e.replay ?? false])).toEqual([['success', false], ['success', true], ['success', false]]);
+  });
+
+  it('a file whose ingest was rolled back is loaded again after a replay of its quarantined rows, not skipped as the replay', async () => {
+    await fx.ingestion.ingest(await fx.file('undo-seed.csv', 'id,ordered\n1,2026-01-05\n'), 'bronze.undone_replay');
+    const path = await fx.file('undo-b.csv', 'id,ordered\n2,2026-01-06\n3,07/01/2026\n4,2026-01-08\n5,2026-01-09\n');
+    const [seed] = await fx.rat.snapshots('bronze.undone_replay');
+    expect((await fx.ingestion.ingest(path, 'bronze.undone_replay')).files[0]).toMatchObject({ rowsIngested: 3, rowsRejected: 1 });
+    await fx.rat.rollback('bronze.undone_replay', seed!.snapshotId);
+    // The replay loads the quarantined row, with a snapshot of its own in the table's history.
+    expect(await fx.ingestion.replayRejects('bronze.undone_replay', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+    const again = await fx.ingestion.ingest(path, 'bronze.undone_replay', { skipExisting: true });
+    expect(again.files[0], again.files[0]!.reason).toMatchObject({ status: 'success', rowsIngested: 3 });
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.undone_replay ORDER BY id')).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
+  });
+});
+
+describe('skip-existing for a file whose every row was rejected', () => {
+  it('is skipped where its quarantine rows are, and loaded on a branch whose quarantine never had them', async () => {
+    const path = await seededWith('bronze.all_rejected', 'rejected-all.csv', 'id,v\nx,c\ny,d\n');
+    await onNewBranch('rejected-dev', async (dev) => {
+      expect((await dev.ingest(path, 'bronze.all_rejected')).files[0]).toMatchObject({ status: 'success', rowsIngested: 0, rowsRejected: 2 });
+      expect((await dev.ingest(path, 'bronze.all_rejected', { skipExisting: true })).files[0]).toMatchObject({ status: 'skipped' });
+    });
+    // Here the quarantine does not hold the rows: skipping the file would lose them.
+    const here = await fx.ingestion.ingest(path, 'bronze.all_rejected', { skipExisting: true });
+    expect(here.files[0], here.files[0]!.reason).toMatchObject({ status: 'success', rowsRejected: 2 });
+    expect(await count('bronze.all_rejected__rejects')).toBe(2);
+    expect((await fx.ingestion.ingest(path, 'bronze.all_rejected', { skipExisting: true })).files[0]).toMatchObject({ status: 'skipped' });
+    const entries = await fx.ingestion.registry({ filePath: path, status: 'success' });
+    expect(entries.map((e) => [e.snapshotId, typeof e.rejectsSnapshotId])).toEqual([[undefined, 'bigint'], [undefined, 'bigint']]);
+  });
+});
+
+describe('ingesting on a tag', () => {
+  it('is refused before any file is read, naming the tag and how to branch from it; no registry row', async () => {
+    const path = await fx.file('on-tag.csv', 'id\n1\n');
+    await onNewBranch('v-ingest', async (tag) => {
+      for (const attempt of [() => tag.ingest(path, 'bronze.on_tag'), () => tag.ingestBatch(join(fx.dir, 'on-tag*.csv'), 'bronze.on_tag', { skipExisting: true })]) {
+        await expect(attempt()).rejects.toMatchObject({ code: 'REF_NOT_A_BRANCH', message: expect.stringContaining('cannot ingest into bronze.on_tag on tag "v-ingest": tags are immutable; nothing was read; branch from it with: rat branch create <name> --from v-ingest') });
+      }
+    }, 'tag');
+    expect(await fx.ingestion.registry({ filePath: path })).toEqual([]);
+  });
+});
+
+describe('merging a branch settles a table and its quarantine table together', () => {
+  it('dest-wins keeps the quarantine a replay on the branch emptied: the replayed row is not lost', async () => {
+    await fx.ingestion.ingest(await fx.file('pair-1.csv', 'id,d\n1,2026-01-05\n2,07/01/2026\n'), 'bronze.pair_kept', { types: { d: 'DATE' } });
+    await onNewBranch('pair-dev', async (dev) => {
+      expect(await dev.replayRejects('bronze.pair_kept', { dateFormat: '%d/%m/%Y' })).toMatchObject({ replayed: 1 });
+    });
+    await fx.ingestion.ingest(await fx.file('pair-2.csv', 'id,d\n3,2026-01-07\n'), 'bronze.pair_kept');
+    const merged = await fx.rat.catalog.refs.merge('pair-dev', fx.rat.branch, { strategy: 'dest-wins' });
+    expect(merged.conflicts).toEqual(['bronze.pair_kept']);
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.pair_kept ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+    // Row 2 stays where this side has it: in the quarantine.
+    expect(await fx.rat.query('SELECT raw FROM bronze.pair_kept__rejects')).toEqual([{ raw: '2,07/01/2026' }]);
+  });
+
+  it('source-wins takes the branch quarantine with its table: a file loaded here again is not quarantined twice', async () => {
+    await fx.ingestion.ingest(await fx.file('pair-seed.csv', 'id,v\n1,a\n'), 'bronze.pair_taken', { types: { id: 'BIGINT' } });
+    const bad = await fx.file('pair-bad.csv', 'id,v\n2,b\nx,c\n');
+    await fx.ingestion.ingest(bad, 'bronze.pair_taken');
+    // The branch changes only the table; this side changes the table and its quarantine after the fork.
+    await onNewBranch('pair-source', async (dev) => {
+      await dev.ingest(await fx.file('pair-clean.csv', 'id,v\n3,c\n'), 'bronze.pair_taken');
+    });
+    await fx.ingestion.ingest(await fx.file('pair-late.csv', 'id,v\n4,d\ny,e\n'), 'bronze.pair_taken');
+    await fx.rat.catalog.refs.merge('pair-source', fx.rat.branch, { strategy: 'source-wins' });
+    // pair-late.csv's rows are gone with this side's table, and so are its quarantined rows: loading it again brings each back once.
+    expect((await fx.ingestion.ingest(join(fx.dir, 'pair-late.csv'), 'bronze.pair_taken', { skipExisting: true })).files[0]).toMatchObject({ status: 'success' });
+    expect(await fx.rat.query('SELECT raw FROM bronze.pair_taken__rejects ORDER BY raw')).toEqual([{ raw: 'x,c' }, { raw: 'y,e' }]);
+    expect(await fx.rat.query('SELECT id::INT AS id FROM bronze.pair_taken ORDER BY id')).toEqual([1, 2, 3, 4].map((id) => ({ id })));
   });
 });

@@ -1,4 +1,5 @@
 import { DuckDBTimestampTZValue } from '@duckdb/node-api';
+import type { Insertable, Selectable } from 'kysely';
 import { RatError } from '../core/errors.js';
 import { newUuid } from '../core/ids.js';
 import type { LoadedTable } from '../catalog/catalog.js';
@@ -24,6 +25,10 @@ export interface RegistryEntry {
   status: RegistryStatus;
   error?: string;
   snapshotId?: bigint;
+  /** The row of a quarantine replay: it loaded the file's quarantined rows, so it never counts as a load of the file. */
+  replay?: true;
+  /** The snapshot of the target's quarantine table (`<table>__rejects`) that added the file's bad rows. */
+  rejectsSnapshotId?: bigint;
 }
 
 /** A new registry entry of one file: nothing ingested yet, dated now, unless `extra` says otherwise. */
@@ -66,13 +71,14 @@ export interface FileRegistry {
    * this ingest decided to load it, throws AlreadyIngestedError naming those (the transaction rolls
    * back); otherwise records `entries` like `record`.
    */
-  recordUnlessIngested(entries: RegistryEntry | RegistryEntry[], trx: MetadataTransaction, against: { table: LoadedTable | undefined; mode: IngestMode }): Promise<void>;
+  recordUnlessIngested(entries: RegistryEntry | RegistryEntry[], trx: MetadataTransaction, against: { table: LoadedTable | undefined; rejects?: LoadedTable | undefined; mode: IngestMode }): Promise<void>;
   /**
    * Whether a file (path + content hash) is already in `target`, as loaded in `mode`: see
    * `matchIngested`. A rollback past its snapshot, or a dropped and re-created table, makes the file
-   * new again; a changed file under the same name is new; a failed one is retried.
+   * new again; a changed file under the same name is new; a failed one is retried. `quarantine`
+   * gives the target's quarantine table on the same branch, read only for a file whose every row was rejected.
    */
-  decide(target: LoadedTable | undefined, targetName: string, file: { path: string; hash: string }, mode: IngestMode): Promise<SkipDecision>;
+  decide(target: LoadedTable | undefined, targetName: string, file: { path: string; hash: string }, mode: IngestMode, quarantine: Quarantine): Promise<SkipDecision>;
   /** `bronze._file_registry` in SQL: a DuckDB table refreshed from these rows before each statement that reads it. */
   virtualTable(): VirtualTable;
   /**
@@ -87,7 +93,7 @@ export interface FileRegistry {
 export interface BatchSkips {
   /** The target as of the batch's last ingest (loaded with `load` once, and again after each file this batch ingests). */
   target(load: () => Promise<LoadedTable | undefined>): Promise<LoadedTable | undefined>;
-  decide(target: LoadedTable | undefined, file: { path: string; hash: string }): Promise<SkipDecision>;
+  decide(target: LoadedTable | undefined, file: { path: string; hash: string }, quarantine: Quarantine): Promise<SkipDecision>;
   /** A file of this batch was ingested: later files with the same content are skipped. */
   ingested(entry: RegistryEntry): void;
   /** Another writer committed into the target meanwhile (AlreadyIngestedError): read its success entries and the table again. */
@@ -97,7 +103,10 @@ export interface BatchSkips {
   flush(): Promise<void>;
 }
 
-/** Registry rows per multi-row INSERT: 11 columns each stays below both dialects' parameter limits. */
+/** The target's quarantine table (`<table>__rejects`) on the branch the decision is for, if it exists. */
+export type Quarantine = () => Promise<LoadedTable | undefined>;
+
+/** Registry rows per multi-row INSERT: 13 columns each stays below both dialects' parameter limits. */
 const ROWS_PER_INSERT = 200;
 
 /** Snapshot summary keys of an ingest commit (ingest-file.ts, commit-group.ts, csv-run.ts): which file, its content, the mode. */
@@ -130,9 +139,13 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
     return { skip: false, reason: 'its rows are no longer in the table' };
   }
 
-  /** The target's success entries, newest first, of every content or of the given ones. */
+  /**
+   * The target's success entries that loaded a file, newest first, of every content or of the given
+   * ones. A replay's entry is left out: its rows came from the quarantine, so after a rollback past
+   * the file's ingest, or on a branch the ingest never reached, the file's other rows are not there.
+   */
   async function successEntries(conn: MetadataDb | MetadataTransaction, targetName: string, hashes?: string[]): Promise<Map<string, RegistryEntry[]>> {
-    let query = conn.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success');
+    let query = conn.selectFrom('rat_file_registry').selectAll().where('target_table', '=', targetName).where('status', '=', 'success').where('replay', '=', 0);
     if (hashes) query = query.where('file_hash', 'in', hashes);
     const byHash = new Map<string, RegistryEntry[]>();
     for (const row of await query.orderBy('ingested_at', 'desc').execute()) {
@@ -151,8 +164,9 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
       const targetName = list[0]!.targetTable;
       const byHash = await successEntries(trx, targetName, [...new Set(list.map((e) => e.fileHash))]);
       const duplicates: Duplicate[] = [];
+      const quarantine = async () => against.rejects;
       for (const entry of list) {
-        const decision = matchIngested(against.table, against.mode, { path: entry.filePath, hash: entry.fileHash }, byHash.get(entry.fileHash) ?? []);
+        const decision = await matchIngested(against.table, against.mode, { path: entry.filePath, hash: entry.fileHash }, byHash.get(entry.fileHash) ?? [], quarantine);
         if (decision) duplicates.push({ entry, decision });
       }
       if (duplicates.length > 0) throw new AlreadyIngestedError(targetName, duplicates);
@@ -174,9 +188,9 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
       const rows = await query.orderBy('ingested_at').orderBy('id').execute();
       return rows.map(fromRow);
     },
-    async decide(target, targetName, file, mode) {
+    async decide(target, targetName, file, mode, quarantine) {
       const byHash = await successEntries(db, targetName, [file.hash]);
-      return matchIngested(target, mode, file, byHash.get(file.hash) ?? []) ?? whyNew(targetName, file);
+      return (await matchIngested(target, mode, file, byHash.get(file.hash) ?? [], quarantine)) ?? whyNew(targetName, file);
     },
     async batch(targetName, mode) {
       let byHash = await successEntries(db, targetName);
@@ -186,8 +200,8 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
         target(load) {
           return (target ??= load());
         },
-        async decide(table, file) {
-          return matchIngested(table, mode, file, byHash.get(file.hash) ?? []) ?? whyNew(targetName, file);
+        async decide(table, file, quarantine) {
+          return (await matchIngested(table, mode, file, byHash.get(file.hash) ?? [], quarantine)) ?? whyNew(targetName, file);
         },
         ingested(entry) {
           const list = byHash.get(entry.fileHash);
@@ -212,6 +226,7 @@ export function createFileRegistry(db: MetadataDb): FileRegistry {
       return {
         namespace: REGISTRY_NAMESPACE,
         name: REGISTRY_TABLE,
+        description: "rat's ingest file registry, kept in the metadata DB and written by ingests only",
         refresh: async (duck: DuckDb) => {
           const entries = await registry.list();
           await duck.run(`CREATE SCHEMA IF NOT EXISTS ${REGISTRY_NAMESPACE}; CREATE OR REPLACE TABLE ${REGISTRY_NAMESPACE}.${REGISTRY_TABLE} (
@@ -269,27 +284,39 @@ export function visibleText(text: string): string {
 /**
  * Whether `target` holds a file's content already, from the success entries of that content (newest
  * first), by what "holds" means for the mode it is loaded in:
- * - append: an entry whose snapshot is in the current history (or that added no rows, every row
- *   rejected, and the table exists). Rows deleted since stay deleted: loading the file again would
- *   bring them back.
+ * - append: an entry whose snapshot is in the current history, or that added no rows (every row
+ *   rejected) and whose quarantine snapshot is in the quarantine table's current history, so on
+ *   another branch, or once that branch is deleted, the file is new. Rows deleted since stay
+ *   deleted: loading the file again would bring them back.
  * - overwrite: the newest ingest in the current history was an overwrite with this content, so the
  *   table's rows are that content (as later SQL edits left it). An older load of it was replaced.
  * - merge: an entry of the same path whose snapshot is in the current history. A file is merged once;
  *   the same content under another name is a new delivery (an export that went back to earlier
  *   values) and is merged again, since its rows are the newest state of their keys.
  */
-function matchIngested(target: LoadedTable | undefined, mode: IngestMode, file: { path: string; hash: string }, entries: RegistryEntry[]): Skip | undefined {
+async function matchIngested(target: LoadedTable | undefined, mode: IngestMode, file: { path: string; hash: string }, entries: RegistryEntry[], quarantine: Quarantine): Promise<Skip | undefined> {
   if (!target || entries.length === 0) return undefined;
-  const match = mode === 'overwrite' ? lastOverwrite(target, file.hash, entries) : liveEntry(target, mode === 'merge' ? entries.filter((e) => e.filePath === file.path) : entries);
+  const match = mode === 'overwrite' ? lastOverwrite(target, file.hash, entries) : await liveEntry(target, mode === 'merge' ? entries.filter((e) => e.filePath === file.path) : entries, quarantine);
   if (!match) return undefined;
   const when = match.ingestedAt.toISOString();
   return { skip: true, match, reason: match.filePath === file.path ? `already ingested (same content) at ${when}` : `same content as ${match.filePath}, ingested at ${when}` };
 }
 
-/** The newest entry whose rows the table still holds: its snapshot is in the current history, or it added no rows. */
-function liveEntry(target: LoadedTable, entries: RegistryEntry[]): RegistryEntry | undefined {
+/**
+ * The newest entry whose rows the table still holds: its snapshot is in the current history; or it
+ * added no rows, and its bad rows are in the quarantine's current history (an entry recorded before
+ * rat kept the quarantine snapshot, or of a file without rows, counts while the table exists).
+ */
+async function liveEntry(target: LoadedTable, entries: RegistryEntry[], quarantine: Quarantine): Promise<RegistryEntry | undefined> {
   const history = ancestry(target);
-  return entries.find((e) => e.snapshotId !== undefined && history.has(e.snapshotId.toString())) ?? entries.find((e) => e.snapshotId === undefined);
+  const loaded = entries.find((e) => e.snapshotId !== undefined && history.has(e.snapshotId.toString()));
+  if (loaded) return loaded;
+  const rowless = entries.filter((e) => e.snapshotId === undefined);
+  if (rowless.length === 0) return undefined;
+  const rejectedOnly = rowless.filter((e) => e.rejectsSnapshotId !== undefined);
+  const quarantined = rejectedOnly.length > 0 ? await quarantine() : undefined;
+  const held = quarantined ? ancestry(quarantined) : new Set<string>();
+  return rowless.find((e) => e.rejectsSnapshotId === undefined || held.has(e.rejectsSnapshotId.toString()));
 }
 
 /** The entry of the overwrite the table's rows come from, when it loaded `hash`. */
@@ -311,7 +338,7 @@ function ancestry(table: LoadedTable): Set<string> {
   return ids;
 }
 
-function toRow(entry: RegistryEntry): FileRegistryRow {
+function toRow(entry: RegistryEntry): Insertable<FileRegistryRow> {
   return {
     id: entry.id,
     file_path: entry.filePath,
@@ -324,10 +351,12 @@ function toRow(entry: RegistryEntry): FileRegistryRow {
     status: entry.status,
     error: entry.error === undefined ? null : visibleText(entry.error),
     snapshot_id: entry.snapshotId?.toString() ?? null,
+    replay: entry.replay ? 1 : 0,
+    rejects_snapshot_id: entry.rejectsSnapshotId?.toString() ?? null,
   };
 }
 
-function fromRow(row: FileRegistryRow): RegistryEntry {
+function fromRow(row: Selectable<FileRegistryRow>): RegistryEntry {
   return {
     id: row.id,
     filePath: row.file_path,
@@ -340,5 +369,7 @@ function fromRow(row: FileRegistryRow): RegistryEntry {
     status: row.status as RegistryStatus,
     ...(row.error !== null ? { error: row.error } : {}),
     ...(row.snapshot_id !== null ? { snapshotId: BigInt(row.snapshot_id) } : {}),
+    ...(Number(row.replay) === 1 ? { replay: true as const } : {}),
+    ...(row.rejects_snapshot_id !== null ? { rejectsSnapshotId: BigInt(row.rejects_snapshot_id) } : {}),
   };
 }

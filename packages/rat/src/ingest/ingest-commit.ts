@@ -41,8 +41,8 @@ export interface IngestCommit {
      */
     replaces?: LoadedTable;
   };
-  /** The registry entry (one per file: several when files were read together), completed with the snapshot id once it is known. */
-  entry: (snapshotId: bigint | undefined) => RegistryEntry | RegistryEntry[];
+  /** The registry entry (one per file: several when files were read together), completed with the snapshot ids (the target's, the quarantine's) once they are known. */
+  entry: (snapshotId: bigint | undefined, rejectsSnapshotId?: bigint) => RegistryEntry | RegistryEntry[];
   registry: FileRegistry;
   /**
    * skip-existing: inside the commit, a file another writer committed since it was decided to load
@@ -79,6 +79,8 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
   const writes = commit.writes ?? deferWrites(rat.store);
   const commits: TableCommit[] = [];
   let snapshotId: bigint | undefined;
+  let rejectsSnapshotId: bigint | undefined;
+  let rejectsBase: LoadedTable | undefined;
   if (commit.cursor) checkCursor(name, base, commit.cursor);
   let metadata: TableMetadata | undefined = base ? commit.changes.reduce((m, change) => applySchemaChange(m, name, change), base.metadata) : commit.create;
   if (metadata) {
@@ -99,18 +101,21 @@ export async function commitIngest(rat: Lakehouse, commit: IngestCommit): Promis
   }
   if (commit.rejects) {
     const rejects = commit.rejects;
-    const rejectsBase = rejects.replaces ?? ((await rat.catalog.tableExists(rejects.ident)) ? await rat.catalog.loadTable(rejects.ident) : undefined);
+    rejectsBase = rejects.replaces ?? ((await rat.catalog.tableExists(rejects.ident)) ? await rat.catalog.loadTable(rejects.ident) : undefined);
     const rejectsMetadata = rejectsBase?.metadata ?? newRejectsMetadata(rat.store.uri(`warehouse/${rejects.ident.namespace}/${rejects.ident.name}`));
     const draft: LoadedTable = { ident: rejects.ident, metadataLocation: rejectsBase?.metadataLocation ?? '', metadata: rejectsMetadata, pathMap: rejectsBase?.pathMap ?? [] };
     const added = rejects.rowsSql ? await commit.writing(() => rat.executor.writer.writeFiles(draft, rejects.rowsSql!, writes)) : [];
     const removed = rejects.replaces ? await liveFiles(rat, rejects.replaces) : new Set<string>();
     if (added.length > 0 || removed.size > 0) {
       const next = await produceSnapshot(rejectsMetadata, { operation: removed.size > 0 ? 'overwrite' : 'append', addedDataFiles: added, removedFiles: removed, summary: commit.summary }, produceContext(rat, draft, writes));
+      if (rejects.rowsSql) rejectsSnapshotId = next.currentSnapshotId;
       commits.push({ ident: rejects.ident, ...(rejectsBase ? { base: rejectsBase } : {}), next });
     }
   }
   const record = (trx: MetadataTransaction) =>
-    commit.skipExisting ? commit.registry.recordUnlessIngested(commit.entry(snapshotId), trx, { table: base, mode: commit.mode }) : commit.registry.record(commit.entry(snapshotId), trx);
+    commit.skipExisting
+      ? commit.registry.recordUnlessIngested(commit.entry(snapshotId, rejectsSnapshotId), trx, { table: base, rejects: rejectsBase, mode: commit.mode })
+      : commit.registry.record(commit.entry(snapshotId, rejectsSnapshotId), trx);
   const [table] = await rat.catalog.commitTables(commits, { alsoWrite: record, writes });
   return { ...(snapshotId !== undefined ? { snapshotId } : {}), ...(table && table.ident.name === commit.ident.name ? { table } : {}) };
 }

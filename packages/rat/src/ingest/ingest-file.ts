@@ -40,7 +40,7 @@ import { stageParquet } from './parquet-reader.js';
 import { stageXlsx } from './xlsx-reader.js';
 import { collectPlanRejects } from './plan-rejects.js';
 import { bytesReadReporter, rowsProducedReporter, withDuckDbProgress, withHeartbeat } from './progress.js';
-import { driftWith, loadedWith, namedWith, type QuarantineOptions, rejectsIdent, rejectsSelect } from './quarantine.js';
+import { driftWith, loadedWith, namedWith, quarantineOf, type QuarantineOptions, rejectsIdent, rejectsSelect } from './quarantine.js';
 import { planConform } from './schema-plan.js';
 import { writeStreamed } from './streamed-write.js';
 import { dropStaged, type StageContext, type StagedFile } from './staged-file.js';
@@ -156,7 +156,7 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
   let probed: ProbedFile | undefined = replay?.probed;
   let localPath: string | undefined;
   const entry = (status: RegistryStatus, extra: Partial<RegistryEntry> = {}): RegistryEntry =>
-    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: replay?.fileSize ?? probed?.size ?? 0, targetTable: targetName }, status, extra);
+    newRegistryEntry({ filePath: source.display, fileHash: replay?.fileHash ?? probed?.hash ?? '', fileSize: replay?.fileSize ?? probed?.size ?? 0, targetTable: targetName }, status, { ...(replay ? { replay: true as const } : {}), ...extra });
   try {
     localPath = await source.localPath();
     // Without skip-existing nothing needs the hash before the rows are read: it is computed alongside.
@@ -170,7 +170,8 @@ export async function ingestFile(ctx: IngestContext, source: SourceFile, target:
       const load = async () => ((await ctx.rat.catalog.tableExists(target)) ? ctx.rat.catalog.loadTable(target) : undefined);
       const table = ctx.skips ? await ctx.skips.target(load) : await load();
       const file = { path: source.display, hash: probed.hash };
-      const decision = ctx.skips ? await ctx.skips.decide(table, file) : await ctx.registry.decide(table, targetName, file, options.mode);
+      const quarantine = quarantineOf(ctx.rat.catalog, target);
+      const decision = ctx.skips ? await ctx.skips.decide(table, file, quarantine) : await ctx.registry.decide(table, targetName, file, options.mode, quarantine);
       if (decision.skip) {
         await recordSkip(ctx, entry('skipped', { error: decision.reason }));
         return { ...report, status: 'skipped', reason: decision.reason, durationMs: Date.now() - started };
@@ -425,7 +426,8 @@ async function stageAndCommit(
             summary,
             ...(rejectParts.length > 0 || replay ? { rejects: { ident: rejectsIdent(target), ...(rejectParts.length > 0 ? { rowsSql: rejectParts.map((p) => `(${p})`).join(' UNION ALL ') } : {}), ...(replay ? { replaces: replay.rejects } : {}) } } : {}),
             // Dated like the rows' _ingested_at, so the two join.
-            entry: (snapshotId) => entry('success', { rowsIngested: rows, rowsRejected: rejected, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}) }),
+            entry: (snapshotId, rejectsSnapshotId) =>
+              entry('success', { rowsIngested: rows, rowsRejected: rejected, ingestedAt, ...(snapshotId !== undefined ? { snapshotId } : {}), ...(rejectsSnapshotId !== undefined ? { rejectsSnapshotId } : {}) }),
             registry: ctx.registry,
             skipExisting: options.skipExisting && !replay,
             writing: progress('writing'),

@@ -96,6 +96,12 @@ export function createIngestion(rat: Lakehouse): Ingestion {
     const ident = typeof target === 'string' ? parseTableIdent(target) : target;
     if (isRejectsTable(ident)) throw new ValidationError('INVALID_ARGUMENT', `${ident.namespace}.${ident.name} is a quarantine table; ingest into its table and replay with: rat ingest --replay-rejects ${ident.namespace}.${ident.name.replace(/__rejects$/, '')}`);
     if (ident.name.startsWith('_')) throw new ValidationError('INVALID_IDENTIFIER', `table names starting with _ are reserved for rat (${ident.name})`);
+    // A tag or a commit takes no change: said once before any file is read, not after reading each one.
+    const ref = await rat.catalog.refs.resolve(rat.branch);
+    if (ref.kind === 'commit' || ref.type !== 'branch') {
+      const why = ref.kind === 'commit' ? `commit ${rat.branch}: a commit is read-only` : `tag "${rat.branch}": tags are immutable`;
+      throw new ValidationError('REF_NOT_A_BRANCH', `cannot ingest into ${formatIdent(ident)} on ${why}; nothing was read; branch from it with: rat branch create <name> --from ${rat.branch}`);
+    }
     if (!(await rat.catalog.namespaceExists(ident.namespace))) {
       throw new NotFoundError('CATALOG_NAMESPACE_NOT_FOUND', `namespace "${ident.namespace}" does not exist; create it with: rat sql "CREATE SCHEMA ${ident.namespace}"`);
     }

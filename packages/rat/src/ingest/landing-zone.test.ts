@@ -154,6 +154,20 @@ describe('landing zone', () => {
     }
   });
 
+  it('a replay of a file\'s quarantined rows does not make the file, replaced since its ingest, loaded again', async () => {
+    const fx = await openIngestFixture();
+    try {
+      await fx.ingestion.upload([await fx.file('r.csv', 'id,v\n1,a\nx,b\n')], 'landing/replayed/');
+      await fx.ingestion.ingest('landing/replayed/r.csv', 'bronze.landing_replayed', { types: { id: 'BIGINT' } });
+      // Same size, other content: only the modification time tells.
+      await fx.ingestion.upload([await fx.file('r.csv', 'id,v\n2,a\ny,b\n')], 'landing/replayed/r.csv', { overwrite: true });
+      expect(await fx.ingestion.replayRejects('bronze.landing_replayed')).toMatchObject({ replayed: 0, stillRejected: 1 });
+      expect((await fx.ingestion.listLanding('landing/replayed/')).map((e) => [e.state, e.lastStatus])).toEqual([['changed', 'success']]);
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('lists a prefix as the folder it names, or the one file whose key it is', async () => {
     const fx = await openIngestFixture();
     try {

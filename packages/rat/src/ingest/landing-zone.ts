@@ -182,11 +182,12 @@ async function firstKeyUnder(store: ObjectStore, prefix: string): Promise<string
 export async function listLanding(store: ObjectStore, registry: FileRegistry, prefix = LANDING_PREFIX): Promise<LandingEntry[]> {
   if (!prefix.startsWith(LANDING_PREFIX) && prefix !== 'landing') throw new ValidationError('INVALID_ARGUMENT', `landing prefixes start with landing/ (got "${prefix}")`);
   const latest = new Map<string, RegistryEntry>();
-  // The newest entry of each file that says its content is in a table (loaded, or skipped as loaded already).
+  // The newest entry of each file that says its content is in a table (loaded, or skipped as loaded
+  // already). A replay's is not: it re-read quarantined rows, dated after any replacement of the file.
   const latestLoaded = new Map<string, RegistryEntry>();
   for (const entry of await registry.list()) {
     latest.set(entry.filePath, entry);
-    if (entry.status !== 'failed') latestLoaded.set(entry.filePath, entry);
+    if (entry.status !== 'failed' && !entry.replay) latestLoaded.set(entry.filePath, entry);
   }
   const entries: LandingEntry[] = [];
   for await (const object of landingObjects(store, prefix)) {

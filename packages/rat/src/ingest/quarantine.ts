@@ -1,7 +1,9 @@
-import type { TableIdent } from '../catalog/identifiers.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { REJECTS_SUFFIX, type TableIdent } from '../catalog/identifiers.js';
 import { quoteString } from '../engine/duckdb.js';
 import { newTableMetadata } from '../iceberg/metadata.js';
 import type { Schema, TableMetadata } from '../iceberg/types.js';
+import type { Quarantine } from './file-registry.js';
 import type { IngestMode, ResolvedIngestOptions, SchemaDriftPolicy } from './ingest-options.js';
 import type { ParseOptions } from './staged-file.js';
 
@@ -11,10 +13,15 @@ import type { ParseOptions } from './staged-file.js';
  * received (a CSV line, a JSON line or record), where it came from, why it was refused, and how it
  * was parsed, so `replayRejects` can parse it again after the table or the options are fixed.
  */
-export const REJECTS_SUFFIX = '__rejects';
 
 export function rejectsIdent(target: TableIdent): TableIdent {
   return { namespace: target.namespace, name: `${target.name}${REJECTS_SUFFIX}` };
+}
+
+/** The quarantine table of `target` on the catalog's branch, read when a skip decision asks for it. */
+export function quarantineOf(catalog: Catalog, target: TableIdent): Quarantine {
+  const ident = rejectsIdent(target);
+  return async () => ((await catalog.tableExists(ident)) ? catalog.loadTable(ident) : undefined);
 }
 
 export function isRejectsTable(ident: TableIdent): boolean {
