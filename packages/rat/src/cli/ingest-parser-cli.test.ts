@@ -65,4 +65,20 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     const rows = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT team, amount FROM bronze.budget'], dir)).stdout);
     expect(rows).toEqual([{ team: 'Ops', amount: 100 }]);
   });
+
+  it('reads a sheet named with leading zeros (01, 007) by its name, not as a position', async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Summary').addRows([['team'], ['all']]);
+    workbook.addWorksheet('007').addRows([['team'], ['bond']]);
+    workbook.addWorksheet('01').addRows([['team'], ['january']]);
+    await writeFile(join(dir, 'months.xlsx'), new Uint8Array(await workbook.xlsx.writeBuffer()));
+    // The report names the sheet each load read.
+    for (const sheet of ['01', '007']) {
+      const result = await rat(home, ['--json', 'ingest', 'months.xlsx', 'bronze.sheets', '--sheet', sheet], dir);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ files: [{ sheet, rowsIngested: 1 }] });
+    }
+    const teams = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT team FROM bronze.sheets ORDER BY team'], dir)).stdout);
+    expect(teams).toEqual([{ team: 'bond' }, { team: 'january' }]);
+  });
 });

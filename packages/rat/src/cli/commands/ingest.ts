@@ -152,7 +152,9 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
   const sampleSize = whole(flags.sampleSize, '--sample-size');
   const filesPerCommit = whole(flags.filesPerCommit, '--files-per-commit');
   const headerRow = whole(flags.headerRow, '--header-row');
-  const sheet = flags.sheet === undefined ? undefined : /^\d+$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
+  // Only a position as a number writes it (`2`, not `02`): `--sheet 01` or `--sheet 007` names a sheet, whose
+  // leading zeros a number would drop (`01` read sheet 1, whatever its name).
+  const sheet = flags.sheet === undefined ? undefined : /^[1-9]\d*$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
   return {
     ...(flags.format ? { format: flags.format } : {}),
     ...(flags.mode ? { mode: flags.mode } : {}),
