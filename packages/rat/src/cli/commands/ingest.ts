@@ -1,11 +1,25 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ValidationError } from '../../core/errors.js';
-import { type CustomParser, type FileReport, type IngestOptions, type IngestReport, type ReplayReport, STRAY_BYTES_MATCH } from '../../ingest/index.js';
+import {
+  BAD_ROW_POLICIES,
+  COMPRESSIONS,
+  type CustomParser,
+  DRIFT_POLICIES,
+  type FileReport,
+  FORMATS,
+  type IngestOptions,
+  type IngestReport,
+  JSON_FORMATS,
+  MODES,
+  type ReplayReport,
+  STRAY_BYTES_MATCH,
+} from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
+import { oneOf, wholeNumber } from '../option-values.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 
@@ -29,14 +43,14 @@ interface IngestFlags {
   dateFormat?: string;
   timestampFormat?: string;
   decimalSeparator?: IngestOptions['decimalSeparator'];
-  sampleSize?: string;
-  filesPerCommit?: string;
+  sampleSize?: number;
+  filesPerCommit?: number;
   jsonFormat?: IngestOptions['jsonFormat'];
   records?: string;
   flatten?: boolean;
   compression?: IngestOptions['compression'];
   sheet?: string;
-  headerRow?: string;
+  headerRow?: number;
   parser?: string;
   replayRejects?: string;
 }
@@ -46,16 +60,16 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .command('ingest')
     .description('load CSV/TSV, JSON/NDJSON, Parquet (optionally gzip/zstd), Excel .xlsx, Arrow IPC/Feather or Avro files, or any file through a custom parser, into a table, with a file registry and a quarantine for bad rows')
     .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
-    .option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)')
-    .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
+    .addOption(new Option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)').argParser(oneOf(FORMATS)))
+    .addOption(new Option('--mode <mode>', 'append (default), overwrite, or merge (with --key)').argParser(oneOf(MODES)))
     .option('--key <column...>', 'key columns for --mode merge')
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
     .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)"')
     .option('--rename <from=to...>', 'rename source columns, e.g. "Order Date=ordered_on"')
     .option('--keep-names', 'keep source column names (fail on names that need quoting) instead of safe snake_case names')
     .option('--no-lineage', 'do not add _source_file and _ingested_at')
-    .option('--schema-drift <policy>', 'new columns in a file: evolve (add them, default), strict (refuse the file), ignore (drop them)')
-    .option('--on-error <policy>', 'bad rows: quarantine (default, into <table>__rejects) or fail (the whole file)')
+    .addOption(new Option('--schema-drift <policy>', 'new columns in a file: evolve (add them, default), strict (refuse the file), ignore (drop them)').argParser(oneOf(DRIFT_POLICIES)))
+    .addOption(new Option('--on-error <policy>', 'bad rows: quarantine (default, into <table>__rejects) or fail (the whole file)').argParser(oneOf(BAD_ROW_POLICIES)))
     .option('--skip-existing', 'skip files whose content is already in the table (file registry)')
     .option('--delimiter <char>', 'CSV delimiter (default: detected; \\t for TSV)')
     .option('--quote <char>', 'CSV quote character ("" for none)')
@@ -66,14 +80,14 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format, e.g. %d/%m/%Y %H:%M; with %z the column is timestamptz')
     .option('--decimal-separator <char>', 'CSV: , for numbers written 1,5 (default .)')
-    .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)')
-    .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
-    .option('--json-format <format>', 'auto (default), array or newline_delimited')
+    .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)', wholeNumber(1))
+    .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)', wholeNumber(1, 'all'))
+    .addOption(new Option('--json-format <format>', 'auto (default), array or newline_delimited').argParser(oneOf(JSON_FORMATS)))
     .option('--records <path>', 'JSON: dotted path to the array of records inside the document, e.g. features or data.items (default: the document itself)')
     .option('--flatten', 'JSON: nested objects become parent_child columns instead of structs')
-    .option('--compression <kind>', 'auto (default: detected), none, gzip or zstd')
+    .addOption(new Option('--compression <kind>', 'auto (default: detected), none, gzip or zstd').argParser(oneOf(COMPRESSIONS)))
     .option('--sheet <name|n>', 'Excel: the sheet to read, by name or 1-based position (default: the first)')
-    .option('--header-row <n>', 'Excel: the row holding the column names (default 1)')
+    .option('--header-row <n>', 'Excel: the row holding the column names (default 1)', wholeNumber(1))
     .option('--parser <module>', 'a JavaScript module whose default export turns each file into rows (input) => rows; used instead of the built-in readers')
     .option('--replay-rejects <table>', "parse the table's quarantined rows again from their raw text (after fixing the table or the options, e.g. --date-format); rows of a merge are merged by its key again")
     .addHelpText(
@@ -143,17 +157,6 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
         return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
       }),
     );
-  /** A whole-number flag; the SDK checks its range, this only refuses what is not a number at all. */
-  const whole = (value: string | undefined, flag: string): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!/^-?\d+$/.test(value.trim())) throw new ValidationError('INVALID_ARGUMENT', `${flag} must be a whole number, got "${value}"`);
-    return Number(value);
-  };
-  const sampleSize = whole(flags.sampleSize, '--sample-size');
-  const filesPerCommit = whole(flags.filesPerCommit, '--files-per-commit');
-  const headerRow = whole(flags.headerRow, '--header-row');
-  // Only a position as a number writes it (`2`, not `02`): `--sheet 01` or `--sheet 007` names a sheet, whose
-  // leading zeros a number would drop (`01` read sheet 1, whatever its name).
   const sheet = flags.sheet === undefined ? undefined : /^[1-9]\d*$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
   return {
     ...(flags.format ? { format: flags.format } : {}),
@@ -175,14 +178,14 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.dateFormat ? { dateFormat: flags.dateFormat } : {}),
     ...(flags.timestampFormat ? { timestampFormat: flags.timestampFormat } : {}),
     ...(flags.decimalSeparator ? { decimalSeparator: flags.decimalSeparator } : {}),
-    ...(sampleSize !== undefined ? { sampleSize } : {}),
-    ...(filesPerCommit !== undefined ? { filesPerCommit } : {}),
+    ...(flags.sampleSize !== undefined ? { sampleSize: flags.sampleSize } : {}),
+    ...(flags.filesPerCommit !== undefined ? { filesPerCommit: flags.filesPerCommit } : {}),
     ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
     ...(flags.records !== undefined ? { records: flags.records } : {}),
     ...(flags.flatten ? { flatten: true } : {}),
     ...(flags.compression ? { compression: flags.compression } : {}),
     ...(sheet !== undefined ? { sheet } : {}),
-    ...(headerRow !== undefined ? { headerRow } : {}),
+    ...(flags.headerRow !== undefined ? { headerRow: flags.headerRow } : {}),
   };
 }
 
