@@ -89,10 +89,28 @@ describe('rat upload / landing / ingest', () => {
     await writeFile(join(folder, 'b.csv'), 'id\n2\n');
     // Read as a table, b.csv would be a table csv of a namespace b (and a.csv loaded into it).
     const forgot = await rat(home, ['ingest', 'a.csv', 'b.csv'], {}, folder);
-    expect([forgot.code, forgot.stderr.trim()]).toEqual([1, 'rat: INVALID_ARGUMENT: the last argument is the target table, but "b.csv" names a file or folder, not a table: give the table last, e.g. rat ingest a.csv b.csv bronze.orders']);
+    expect([forgot.code, forgot.stderr.trim()]).toEqual([2, 'rat: INVALID_ARGUMENT: the last argument is the target table, but "b.csv" names a file or folder, not a table: give the table last, e.g. rat ingest a.csv b.csv bronze.orders']);
     const path = await rat(home, ['ingest', 'a.csv', 'exports/sales-feb'], {}, folder);
     expect(path.stderr).toContain('"exports/sales-feb" names a file or folder, not a table');
     expect((await rat(home, ['ingest', 'a.csv', 'bronze.csv'], {}, folder)).code).toBe(0);
+  });
+
+  it('exits 2 for a command line used wrongly: a missing table (naming the list option that took it), contradicting options, options a replay does not use', async () => {
+    const folder = join(dir, 'usage');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.csv'), 'id\n1\n');
+    // A parser module that says when it is loaded: a replay never uses a parser, so must not run its code.
+    await writeFile(join(folder, 'parser.mjs'), `import { writeFileSync } from 'node:fs';\nwriteFileSync('loaded', '');\nexport default () => [];\n`);
+    const cases: [string[], string][] = [
+      [['ingest', '--key', 'id', 'a.csv', 'bronze.usage'], 'rat: INVALID_ARGUMENT: usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders (--key took "id" "a.csv" "bronze.usage": an option that takes a list takes every value up to the next option; give it after the table)'],
+      [['upload', 'a.csv'], 'rat: INVALID_ARGUMENT: usage: rat upload <file...> landing/<folder>/'],
+      [['ingest', 'a.csv', 'bronze.usage', '--header', '--no-header'], 'rat: INVALID_ARGUMENT: --header and --no-header contradict each other: give one (--no-header when the first line is data)'],
+      [['ingest', '--replay-rejects', 'bronze.usage', '--skip-existing'], "error: option '--replay-rejects <table>' cannot be used with option '--skip-existing'\n(run rat --help for usage)"],
+      [['ingest', '--replay-rejects', 'bronze.usage', '--parser', './parser.mjs'], "error: option '--replay-rejects <table>' cannot be used with option '--parser <module>'\n(run rat --help for usage)"],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => rat(home, args, {}, folder)));
+    runs.forEach((run, i) => expect([run.code, run.stderr.trim()], cases[i]![0].join(' ')).toEqual([2, cases[i]![1]]));
+    expect(await readdir(folder)).not.toContain('loaded');
   });
 
   it('says so when the sources match no file, exiting 0 (an empty batch is no error)', async () => {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
 import type { GlobalOptions } from './context.js';
+import { UsageError } from './usage-error.js';
 import { registerBranch } from './commands/branch.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiff } from './commands/diff.js';
@@ -63,6 +64,6 @@ export async function main(argv: string[]): Promise<number> {
     // The reader went away (rat sql ... | head): not an error of ours.
     if (error instanceof Error && /Broken pipe/.test(error.message)) return 0;
     createOutput({ json: json() }).error(error);
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   }
 }

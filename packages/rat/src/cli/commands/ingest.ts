@@ -22,6 +22,7 @@ import { counted, failedItems, withoutName } from '../failures.js';
 import { oneOf, wholeNumber } from '../option-values.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
+import { UsageError } from '../usage-error.js';
 
 interface IngestFlags {
   format?: IngestOptions['format'];
@@ -55,7 +56,19 @@ interface IngestFlags {
   replayRejects?: string;
 }
 
+/** The options of reading source files, which a replay (reading the quarantined rows' raw text) does not use. */
+const REPLAY_IGNORES = ['format', 'compression', 'skipExisting', 'filesPerCommit', 'partitionBy', 'delimiter', 'quote', 'escape', 'header', 'jsonFormat', 'records', 'sheet', 'headerRow', 'parser'];
+
+/** The options that take a list: each takes every value up to the next option, the sources and table too when given before them. */
+const LIST_FLAGS = [
+  ['key', '--key'],
+  ['type', '--type'],
+  ['partitionBy', '--partition-by'],
+  ['rename', '--rename'],
+] as const;
+
 export function registerIngest(program: Command, globals: () => GlobalOptions): void {
+  const headerFlags = new Set<string>();
   program
     .command('ingest')
     .description('load CSV/TSV, JSON/NDJSON, Parquet (optionally gzip/zstd), Excel .xlsx, Arrow IPC/Feather or Avro files, or any file through a custom parser, into a table, with a file registry and a quarantine for bad rows')
@@ -76,6 +89,9 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--escape <char>', 'CSV escape character')
     .option('--header', 'CSV: the first line holds column names')
     .option('--no-header', 'CSV: there is no header line')
+    // Both set one value: the last given would win without a word.
+    .on('option:header', () => headerFlags.add('--header'))
+    .on('option:no-header', () => headerFlags.add('--no-header'))
     .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 (by its byte-order mark, else little-endian), utf-16le, utf-16be, latin-1, windows-1252 or cp1252 (default: detected); with --replay-rejects, latin-1 loads the rows quarantined for bytes that are not UTF-8')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format, e.g. %d/%m/%Y %H:%M; with %z the column is timestamptz')
@@ -89,7 +105,11 @@ export function registerIngest(program: Command, globals: () => GlobalOptions): 
     .option('--sheet <name|n>', 'Excel: the sheet to read, by name or 1-based position (default: the first)')
     .option('--header-row <n>', 'Excel: the row holding the column names (default 1)', wholeNumber(1))
     .option('--parser <module>', 'a JavaScript module whose default export turns each file into rows (input) => rows; used instead of the built-in readers')
-    .option('--replay-rejects <table>', "parse the table's quarantined rows again from their raw text (after fixing the table or the options, e.g. --date-format); rows of a merge are merged by its key again")
+    .addOption(
+      new Option('--replay-rejects <table>', "parse the table's quarantined rows again from their raw text (after fixing the table or the options, e.g. --date-format); rows of a merge are merged by its key again")
+        // A replay reads the rows' raw text as the ingest parsed it: options about reading the files would be ignored.
+        .conflicts(REPLAY_IGNORES),
+    )
     .addHelpText(
       'after',
       `
@@ -106,10 +126,10 @@ Examples:
   rat sql "SELECT * FROM bronze._file_registry"; rat sql "SELECT * FROM bronze.orders__rejects"`,
     )
     .action(async (args: string[], flags: IngestFlags) => {
-      const options = ingestOptions(flags);
-      if (flags.parser !== undefined) options.parser = await loadParser(flags.parser);
+      if (headerFlags.size > 1) throw new UsageError('--header and --no-header contradict each other: give one (--no-header when the first line is data)');
       if (flags.replayRejects !== undefined) {
-        if (args.length > 0) throw new ValidationError('INVALID_ARGUMENT', `--replay-rejects takes only the table: rat ingest --replay-rejects ${flags.replayRejects}`);
+        if (args.length > 0) throw new UsageError(`--replay-rejects takes only the table: rat ingest --replay-rejects ${flags.replayRejects}`);
+        const options = ingestOptions(flags);
         await withLakehouse(globals(), async (_rat, out, ingestion) => {
           const progress = createProgressReporter(out);
           const report = await ingestion.replayRejects(flags.replayRejects!, { ...options, onProgress: progress.report });
@@ -123,15 +143,14 @@ Examples:
         });
         return;
       }
-      if (args.length < 2) throw new ValidationError('INVALID_ARGUMENT', 'usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders');
+      if (args.length < 2) throw new UsageError(`usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders${listTook(flags)}`);
       const target = args.at(-1)!;
       const sources = args.slice(0, -1);
       if (looksLikeSource(target)) {
-        throw new ValidationError(
-          'INVALID_ARGUMENT',
-          `the last argument is the target table, but ${JSON.stringify(target)} names a file or folder, not a table: give the table last, e.g. rat ingest ${args.join(' ')} bronze.orders`,
-        );
+        throw new UsageError(`the last argument is the target table, but ${JSON.stringify(target)} names a file or folder, not a table: give the table last, e.g. rat ingest ${args.join(' ')} bronze.orders`);
       }
+      const options = ingestOptions(flags);
+      if (flags.parser !== undefined) options.parser = await loadParser(flags.parser);
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
         const progress = createProgressReporter(out);
         const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
@@ -146,6 +165,17 @@ Examples:
         }
       });
     });
+}
+
+/**
+ * Why the sources or the table may be missing: a list option given before them took them as its
+ * values (`--key id orders.csv bronze.orders` is three keys).
+ */
+function listTook(flags: IngestFlags): string {
+  const took = LIST_FLAGS.filter(([name]) => (flags[name]?.length ?? 0) > 1);
+  if (took.length === 0) return '';
+  const [name, flag] = took[0]!;
+  return ` (${flag} took ${flags[name]!.map((v) => JSON.stringify(v)).join(' ')}: an option that takes a list takes every value up to the next option; give it after the table)`;
 }
 
 function ingestOptions(flags: IngestFlags): IngestOptions {
