@@ -304,17 +304,23 @@ describe('rat upload / landing / ingest', () => {
     expect(JSON.parse((await rat(interruptedHome, ['--json', 'tables'])).stdout)).toEqual([]);
   }, 60_000);
 
-  it('removes the partly copied file when an upload is interrupted (Ctrl-C): nothing is left in the landing zone', async () => {
+  it('removes the partly copied file when an upload is interrupted (Ctrl-C): nothing is left in the landing zone; with --json it says so as a JSON error', async () => {
     const path = join(dir, 'large-upload.csv');
     await writeFile(path, Buffer.alloc(96 << 20, 'a'));
     const uploadHome = join(dir, 'upload-home');
     const folder = join(uploadHome, 'landing', 'big');
-    const child = spawn(process.execPath, [bin, '--home', uploadHome, 'upload', path, 'landing/big/'], { env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(uploadHome) } });
+    const child = spawn(process.execPath, [bin, '--home', uploadHome, 'upload', path, 'landing/big/', '--json'], { env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(uploadHome) } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((done) => child.on('close', done));
     // Interrupted while the copy is under its temp name.
     while ((await readdir(folder).catch(() => [])).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(await readdir(folder)).toEqual([]);
+    // A script reading stderr as JSON lines gets the interruption as one too.
+    expect(JSON.parse(stderr.trim().split('\n').at(-1)!)).toEqual({
+      error: { code: 'INTERRUPTED', message: 'interrupted (SIGINT): staging files removed; a file whose commit had not started is not committed (the registry lists what was)' },
+    });
   }, 60_000);
 });

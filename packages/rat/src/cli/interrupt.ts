@@ -1,4 +1,13 @@
+import { RatError } from '../core/errors.js';
 import { removeStagingDirs, removeTempFiles } from '../storage/index.js';
+import { createOutput } from './output.js';
+
+/** Whether the command line asked for JSON (set once it is parsed): the interruption is then the JSON error object every error is. */
+let json = false;
+
+export function reportInterruptionAsJson(on: boolean): void {
+  json = on;
+}
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM ends the process as before (exit 128 + the signal's number), after
@@ -19,7 +28,10 @@ export function exitCleanlyOnInterrupt(): void {
         removeTempFiles();
       } finally {
         // A progress line rewritten in place has no newline yet.
-        process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}rat: interrupted (${signal}): staging files removed; a file whose commit had not started is not committed (the registry lists what was)\n`);
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        const message = `interrupted (${signal}): staging files removed; a file whose commit had not started is not committed (the registry lists what was)`;
+        if (json) createOutput({ json: true }).error(new RatError('INTERRUPTED', message));
+        else process.stderr.write(`rat: ${message}\n`);
         process.exit(code);
       }
     });

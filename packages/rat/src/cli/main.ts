@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
 import type { GlobalOptions } from './context.js';
+import { reportInterruptionAsJson } from './interrupt.js';
 import { UsageError } from './usage-error.js';
 import { registerBranch } from './commands/branch.js';
 import { registerDemo } from './commands/demo.js';
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     // commander's text; subcommands take this from the program when they are added.
     .configureOutput({ outputError: (text, write) => (json() ? undefined : write(text)), writeErr: (text) => (json() ? undefined : process.stderr.write(text)) });
   const globals = () => program.opts<GlobalOptions>();
+  program.hook('preAction', () => reportInterruptionAsJson(json()));
   registerSql(program, globals);
   registerTables(program, globals);
   registerTable(program, globals);
