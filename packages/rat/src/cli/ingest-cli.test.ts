@@ -62,14 +62,15 @@ describe('rat upload / landing / ingest', () => {
     expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT count(*)::INT AS n FROM bronze.mixed__rejects'])).stdout)).toEqual([{ n: 0 }]);
   });
 
-  it('prints the error of each failed file of a batch on a line of its own, and leaves the file name out of the note', async () => {
+  it('prints the error of each failed file of a batch on a line of its own, leaves the file name out of the note, and exits 3 when other files loaded', async () => {
     const folder = join(dir, 'several-bad');
     await mkdir(folder);
     await writeFile(join(folder, 'empty.csv'), '');
     await writeFile(join(folder, 'headeronly.csv'), 'id,name\n');
     await writeFile(join(folder, 'good.csv'), 'id,name\n1,a\n');
     const run = await rat(home, ['ingest', folder, 'bronze.several']);
-    expect(run.code).toBe(1);
+    // good.csv loaded: a partial failure exits 3, where a batch that loaded nothing exits 1 (every file failed: see empty.csv above).
+    expect(run.code).toBe(3);
     expect(run.stderr.trim().split('\n')).toEqual([
       `rat: INGEST_FILE_INVALID: ${join(folder, 'empty.csv')}: the file is empty (0 bytes)`,
       `rat: INGEST_FILE_INVALID: ${join(folder, 'headeronly.csv')} (line 2): the file has a header line but no data rows`,

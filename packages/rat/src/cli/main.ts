@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
 import type { GlobalOptions } from './context.js';
+import { exitCodeOf } from './failures.js';
 import { reportInterruptionAsJson } from './interrupt.js';
 import { UsageError } from './usage-error.js';
 import { registerBranch } from './commands/branch.js';
@@ -20,7 +21,7 @@ import { registerTable } from './commands/table.js';
 import { registerTables } from './commands/tables.js';
 import { registerUpload } from './commands/upload.js';
 
-/** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage). */
+/** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage, 3 some items of a batch failed while others went through). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   const json = () => program.opts<GlobalOptions>().json ?? false;
@@ -66,6 +67,6 @@ export async function main(argv: string[]): Promise<number> {
     // The reader went away (rat sql ... | head): not an error of ours.
     if (error instanceof Error && /Broken pipe/.test(error.message)) return 0;
     createOutput({ json: json() }).error(error);
-    return error instanceof UsageError ? 2 : 1;
+    return error instanceof UsageError ? 2 : exitCodeOf(error);
   }
 }

@@ -138,7 +138,7 @@ Examples:
           const failed = report.groups.filter((g) => g.status === 'failed');
           if (failed.length > 0) {
             const summary = `the replay of ${failed.length} of ${report.groups.length} file${report.groups.length === 1 ? "'s" : "s'"} quarantined rows failed (their rows stay in ${report.target}__rejects, the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
-            throw failedItems(out, failed, summary, 'groups[].error', 'INGEST_FILE_INVALID');
+            throw failedItems(out, failed, report.groups.length, summary, 'groups[].error', 'INGEST_FILE_INVALID');
           }
         });
         return;
@@ -161,7 +161,7 @@ Examples:
           const unrecorded = failed.filter((f) => f.unrecorded).length;
           const recorded = unrecorded === 0 ? 'recorded in bronze._file_registry' : `${unrecorded === failed.length ? 'not' : `${unrecorded} of them not`} recorded in bronze._file_registry: its metadata DB refused the row too`;
           const summary = `${failed.length} of ${counted(report.files.length, 'file')} failed (${recorded}; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
-          throw failedItems(out, failed, summary, 'files[].error', 'INGEST_FILE_INVALID');
+          throw failedItems(out, failed, report.files.length, summary, 'files[].error', 'INGEST_FILE_INVALID');
         }
       });
     });
