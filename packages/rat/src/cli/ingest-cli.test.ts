@@ -114,6 +114,29 @@ describe('rat upload / landing / ingest', () => {
     expect(await readdir(folder)).not.toContain('loaded');
   });
 
+  it('exits with its own code when the reader of stdout goes away, and finishes the ingest when the reader of stderr does', async () => {
+    const folder = join(dir, 'closed-pipes');
+    await mkdir(folder);
+    await writeFile(join(folder, 'empty.csv'), '');
+    await writeFile(join(folder, 'x.txt'), 'x\n');
+    // A parser that writes to stderr while the ingest runs, as progress lines do: into a closed pipe.
+    await writeFile(join(folder, 'noisy.mjs'), `export default function* () { process.stderr.write('working\\n'.repeat(10000)); yield { id: 1 }; }\n`);
+    const closed = (args: string[], stream: 'stdout' | 'stderr') =>
+      new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, [bin, '--home', home, ...args], { cwd: folder, env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(home) } });
+        // The reader is gone before anything is written (rat ingest ... | head -0).
+        child[stream].destroy();
+        child[stream === 'stdout' ? 'stderr' : 'stdout'].resume();
+        child.on('close', done);
+      });
+    const [failed, noisy] = await Promise.all([closed(['ingest', 'empty.csv', 'bronze.closed_out'], 'stdout'), closed(['ingest', 'x.txt', 'bronze.closed_err', '--parser', './noisy.mjs'], 'stderr')]);
+    // The failed file's exit code, not the 0 a closed stdout made it.
+    expect(failed).toBe(1);
+    // The write error on stderr no longer ends the ingest half way.
+    expect(noisy).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id FROM bronze.closed_err'])).stdout)).toEqual([{ id: 1 }]);
+  });
+
   it('says so when the sources match no file, exiting 0 (an empty batch is no error)', async () => {
     const folder = join(dir, 'no-json');
     await mkdir(folder);
