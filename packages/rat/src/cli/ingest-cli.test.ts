@@ -96,7 +96,7 @@ describe('rat upload / landing / ingest', () => {
     expect((await rat(home, ['ingest', 'a.csv', 'bronze.csv'], {}, folder)).code).toBe(0);
   });
 
-  it('exits 2 for a command line used wrongly: a missing table (naming the list option that took it), contradicting options, options a replay does not use', async () => {
+  it('exits 2 for a command line used wrongly: a missing table (naming the list option that took it), contradicting options or values, options a replay does not use', async () => {
     const folder = join(dir, 'usage');
     await mkdir(folder);
     await writeFile(join(folder, 'a.csv'), 'id\n1\n');
@@ -105,6 +105,7 @@ describe('rat upload / landing / ingest', () => {
     const cases: [string[], string][] = [
       [['ingest', '--key', 'id', 'a.csv', 'bronze.usage'], 'rat: INVALID_ARGUMENT: usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders (--key took "id" "a.csv" "bronze.usage": an option that takes a list takes every value up to the next option; give it after the table)'],
       [['upload', 'a.csv'], 'rat: INVALID_ARGUMENT: usage: rat upload <file...> landing/<folder>/'],
+      [['ingest', 'a.csv', 'bronze.usage', '--type', 'id=BIGINT', '--type', 'id=VARCHAR'], 'rat: INVALID_ARGUMENT: --type gives id twice, as BIGINT and as VARCHAR: give one'],
       [['ingest', 'a.csv', 'bronze.usage', '--header', '--no-header'], 'rat: INVALID_ARGUMENT: --header and --no-header contradict each other: give one (--no-header when the first line is data)'],
       [['ingest', '--replay-rejects', 'bronze.usage', '--skip-existing'], "error: option '--replay-rejects <table>' cannot be used with option '--skip-existing'\n(run rat --help for usage)"],
       [['ingest', '--replay-rejects', 'bronze.usage', '--parser', './parser.mjs'], "error: option '--replay-rejects <table>' cannot be used with option '--parser <module>'\n(run rat --help for usage)"],

@@ -179,14 +179,18 @@ function listTook(flags: IngestFlags): string {
 }
 
 function ingestOptions(flags: IngestFlags): IngestOptions {
-  const pairs = (values: string[] | undefined, flag: string): Record<string, string> =>
-    Object.fromEntries(
-      (values ?? []).map((entry) => {
-        const at = entry.indexOf('=');
-        if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `${flag} "${entry}" must look like name=value`);
-        return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
-      }),
-    );
+  const pairs = (values: string[] | undefined, flag: string): Record<string, string> => {
+    const given = new Map<string, string>();
+    for (const entry of values ?? []) {
+      const at = entry.indexOf('=');
+      if (at <= 0) throw new ValidationError('INVALID_ARGUMENT', `${flag} "${entry}" must look like name=value`);
+      const [name, value] = [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
+      // The last would win without a word.
+      if (given.has(name) && given.get(name) !== value) throw new UsageError(`${flag} gives ${name} twice, as ${given.get(name)} and as ${value}: give one`);
+      given.set(name, value);
+    }
+    return Object.fromEntries(given);
+  };
   const sheet = flags.sheet === undefined ? undefined : /^[1-9]\d*$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
   return {
     ...(flags.format ? { format: flags.format } : {}),
