@@ -22,6 +22,7 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     await writeFile(
       join(dir, 'pairs-parser.mjs'),
       `export default async function* (input) {
+        console.log('parsing ' + input.name.split('/').pop());
         let row = 0;
         for await (const line of input.lines()) {
           if (line === '') continue;
@@ -37,6 +38,8 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     await writeFile(join(dir, 'broken.txt'), 'a:1\nb:2\nboom\n');
     const ok = await rat(home, ['--json', 'ingest', 'pairs.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
     expect(ok.code, ok.stderr).toBe(0);
+    // The parser's console.log goes to stderr under --json: stdout holds only the report.
+    expect(ok.stderr).toContain('parsing pairs.txt');
     expect(JSON.parse(ok.stdout)).toMatchObject({ files: [{ status: 'success', rowsIngested: 2, format: 'custom' }] });
     const broken = await rat(home, ['ingest', 'broken.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
     expect(broken.code).toBe(1);

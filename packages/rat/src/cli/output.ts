@@ -74,6 +74,14 @@ export function closeStdout(): void {
   draining = undefined;
 }
 
+/**
+ * Sends what user code (a custom parser) prints with console.log to stderr: under --json, stdout
+ * holds only the JSON the command prints.
+ */
+export function keepConsoleOffStdout(): void {
+  console.log = console.error;
+}
+
 function brokenPipe(): Error {
   return new Error('Broken pipe: the reader of stdout went away');
 }

@@ -20,7 +20,7 @@ import {
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
 import { oneOf, wholeNumber } from '../option-values.js';
-import type { Output } from '../output.js';
+import { keepConsoleOffStdout, type Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 import { UsageError } from '../usage-error.js';
 
@@ -150,7 +150,11 @@ Examples:
         throw new UsageError(`the last argument is the target table, but ${JSON.stringify(target)} names a file or folder, not a table: give the table last, e.g. rat ingest ${args.join(' ')} bronze.orders`);
       }
       const options = ingestOptions(flags);
-      if (flags.parser !== undefined) options.parser = await loadParser(flags.parser);
+      if (flags.parser !== undefined) {
+        // A parser's console.log (its author's debugging) would come before the report on stdout, where --json promises only JSON.
+        if (globals().json) keepConsoleOffStdout();
+        options.parser = await loadParser(flags.parser);
+      }
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
         const progress = createProgressReporter(out);
         const report = await ingestion.ingest(sources, target, { ...options, onProgress: progress.report });
