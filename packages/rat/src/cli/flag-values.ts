@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js';
+import { UsageError } from './usage-error.js';
 
 /**
  * Commander's parser for `--key`: each value may list several columns split by commas (`--key a,b`,
@@ -32,8 +33,8 @@ export function partitionFields(value: string, previous: string[] | undefined): 
 
 /**
  * `name=value` flags (`--type amount=DECIMAL(12,2)`, `--rename "Order Date=ordered_on"`) as an
- * object. A name given twice with two values is refused: which one was meant cannot be told, and the
- * last would win without a word.
+ * object. A name given twice with two values is refused as a usage error (exit 2): which one was
+ * meant cannot be told, and the last would win without a word.
  */
 export function flagPairs(values: readonly string[] | undefined, flag: string, shape = 'name=value'): Record<string, string> {
   const pairs: Record<string, string> = {};
@@ -43,7 +44,7 @@ export function flagPairs(values: readonly string[] | undefined, flag: string, s
     const name = entry.slice(0, at).trim();
     const value = entry.slice(at + 1).trim();
     if (Object.hasOwn(pairs, name) && pairs[name] !== value) {
-      throw new ValidationError('INVALID_ARGUMENT', `${flag} names "${name}" twice, as ${name}=${pairs[name]} and ${name}=${value}: give it once`);
+      throw new UsageError(`${flag} names "${name}" twice, as ${name}=${pairs[name]} and ${name}=${value}: give it once`);
     }
     pairs[name] = value;
   }

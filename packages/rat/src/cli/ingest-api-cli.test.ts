@@ -93,10 +93,10 @@ describe('rat ingest-api', () => {
     expect(JSON.parse(count.stdout)).toEqual([{ n: 7, ids: 7 }]);
   });
 
-  it('exits 1 when an endpoint fails, with one error line naming the URL; the other endpoints still load', async () => {
+  it('exits 3 when an endpoint fails and others load, with one error line naming the URL', async () => {
     server.faults.every = undefined;
     const run = await rat(home, ['ingest-api', config], env);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(3);
     expect(run.stdout).toMatch(/portal\s+\| bronze\.shop_portal\s+\| failed/);
     expect(run.stdout).toMatch(/orders\s+\| bronze\.shop_orders\s+\| skipped/);
     const errors = run.stderr.split('\n').filter((line) => line.startsWith('rat:'));
@@ -131,7 +131,7 @@ describe('rat ingest-api', () => {
     await fetch(`${server.url}/flaky/raw`);
     const run = await rat(home, ['ingest-api', several]);
     server.faults.every = undefined;
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(3);
     const errors = run.stderr.split('\n').filter((line) => line.startsWith('rat:'));
     expect(errors).toEqual([
       `rat: SOURCE_NOT_JSON: api:several/portal page 1: GET ${server.url}/html returned HTML, not JSON (status 200, content-type text/html; charset=utf-8): "<html><body><h1>Welcome to our developer portal</h1></body></html>"; check baseUrl, path and auth (a login or error page?)`,

@@ -62,14 +62,15 @@ describe('rat upload / landing / ingest', () => {
     expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT count(*)::INT AS n FROM bronze.mixed__rejects'])).stdout)).toEqual([{ n: 0 }]);
   });
 
-  it('prints the error of each failed file of a batch on a line of its own, and leaves the file name out of the note', async () => {
+  it('prints the error of each failed file of a batch on a line of its own, leaves the file name out of the note, and exits 3 when other files loaded', async () => {
     const folder = join(dir, 'several-bad');
     await mkdir(folder);
     await writeFile(join(folder, 'empty.csv'), '');
     await writeFile(join(folder, 'headeronly.csv'), 'id,name\n');
     await writeFile(join(folder, 'good.csv'), 'id,name\n1,a\n');
     const run = await rat(home, ['ingest', folder, 'bronze.several']);
-    expect(run.code).toBe(1);
+    // good.csv loaded: a partial failure exits 3, where a batch that loaded nothing exits 1 (every file failed: see empty.csv above).
+    expect(run.code).toBe(3);
     expect(run.stderr.trim().split('\n')).toEqual([
       `rat: INGEST_FILE_INVALID: ${join(folder, 'empty.csv')}: the file is empty (0 bytes)`,
       `rat: INGEST_FILE_INVALID: ${join(folder, 'headeronly.csv')} (line 2): the file has a header line but no data rows`,
@@ -89,10 +90,52 @@ describe('rat upload / landing / ingest', () => {
     await writeFile(join(folder, 'b.csv'), 'id\n2\n');
     // Read as a table, b.csv would be a table csv of a namespace b (and a.csv loaded into it).
     const forgot = await rat(home, ['ingest', 'a.csv', 'b.csv'], {}, folder);
-    expect([forgot.code, forgot.stderr.trim()]).toEqual([1, 'rat: INVALID_ARGUMENT: the last argument is the target table, but "b.csv" names a file or folder, not a table: give the table last, e.g. rat ingest a.csv b.csv bronze.orders']);
+    expect([forgot.code, forgot.stderr.trim()]).toEqual([2, 'rat: INVALID_ARGUMENT: the last argument is the target table, but "b.csv" names a file or folder, not a table: give the table last, e.g. rat ingest a.csv b.csv bronze.orders']);
     const path = await rat(home, ['ingest', 'a.csv', 'exports/sales-feb'], {}, folder);
     expect(path.stderr).toContain('"exports/sales-feb" names a file or folder, not a table');
     expect((await rat(home, ['ingest', 'a.csv', 'bronze.csv'], {}, folder)).code).toBe(0);
+  });
+
+  it('exits 2 for a command line used wrongly: a missing table (naming the list option that took it), contradicting options or values, options a replay does not use', async () => {
+    const folder = join(dir, 'usage');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.csv'), 'id\n1\n');
+    // A parser module that says when it is loaded: a replay never uses a parser, so must not run its code.
+    await writeFile(join(folder, 'parser.mjs'), `import { writeFileSync } from 'node:fs';\nwriteFileSync('loaded', '');\nexport default () => [];\n`);
+    const cases: [string[], string][] = [
+      [['ingest', '--key', 'id', 'a.csv', 'bronze.usage'], 'rat: INVALID_ARGUMENT: usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders (--key took "id" "a.csv" "bronze.usage": an option that takes a list takes every value up to the next option; give it after the table)'],
+      [['upload', 'a.csv'], 'rat: INVALID_ARGUMENT: usage: rat upload <file...> landing/<folder>/'],
+      [['ingest', 'a.csv', 'bronze.usage', '--type', 'id=BIGINT', '--type', 'id=VARCHAR'], 'rat: INVALID_ARGUMENT: --type names "id" twice, as id=BIGINT and id=VARCHAR: give it once'],
+      [['ingest', 'a.csv', 'bronze.usage', '--header', '--no-header'], 'rat: INVALID_ARGUMENT: --header and --no-header contradict each other: give one (--no-header when the first line is data)'],
+      [['ingest', '--replay-rejects', 'bronze.usage', '--skip-existing'], "error: option '--replay-rejects <table>' cannot be used with option '--skip-existing'\n(run rat --help for usage)"],
+      [['ingest', '--replay-rejects', 'bronze.usage', '--parser', './parser.mjs'], "error: option '--replay-rejects <table>' cannot be used with option '--parser <module>'\n(run rat --help for usage)"],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => rat(home, args, {}, folder)));
+    runs.forEach((run, i) => expect([run.code, run.stderr.trim()], cases[i]![0].join(' ')).toEqual([2, cases[i]![1]]));
+    expect(await readdir(folder)).not.toContain('loaded');
+  });
+
+  it('exits with its own code when the reader of stdout goes away, and finishes the ingest when the reader of stderr does', async () => {
+    const folder = join(dir, 'closed-pipes');
+    await mkdir(folder);
+    await writeFile(join(folder, 'empty.csv'), '');
+    await writeFile(join(folder, 'x.txt'), 'x\n');
+    // A parser that writes to stderr while the ingest runs, as progress lines do: into a closed pipe.
+    await writeFile(join(folder, 'noisy.mjs'), `export default function* () { process.stderr.write('working\\n'.repeat(10000)); yield { id: 1 }; }\n`);
+    const closed = (args: string[], stream: 'stdout' | 'stderr') =>
+      new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, [bin, '--home', home, ...args], { cwd: folder, env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(home) } });
+        // The reader is gone before anything is written (rat ingest ... | head -0).
+        child[stream].destroy();
+        child[stream === 'stdout' ? 'stderr' : 'stdout'].resume();
+        child.on('close', done);
+      });
+    const [failed, noisy] = await Promise.all([closed(['ingest', 'empty.csv', 'bronze.closed_out'], 'stdout'), closed(['ingest', 'x.txt', 'bronze.closed_err', '--parser', './noisy.mjs'], 'stderr')]);
+    // The failed file's exit code, not the 0 a closed stdout made it.
+    expect(failed).toBe(1);
+    // The write error on stderr no longer ends the ingest half way.
+    expect(noisy).toBe(0);
+    expect(JSON.parse((await rat(home, ['--json', 'sql', 'SELECT id FROM bronze.closed_err'])).stdout)).toEqual([{ id: 1 }]);
   });
 
   it('says so when the sources match no file, exiting 0 (an empty batch is no error)', async () => {
@@ -211,7 +254,7 @@ describe('rat upload / landing / ingest', () => {
     ]);
   });
 
-  it('--files-per-commit sets how many files of a batch share a snapshot; a bad value is refused', async () => {
+  it('--files-per-commit sets how many files of a batch share a snapshot', async () => {
     const batch = join(dir, 'batch');
     await mkdir(batch);
     for (let i = 1; i <= 5; i++) await writeFile(join(batch, `part-${i}.csv`), `id\n${i}\n`);
@@ -219,11 +262,24 @@ describe('rat upload / landing / ingest', () => {
     // The first file creates the table; the other four go two by two.
     const snapshots = JSON.parse((await rat(home, ['--json', 'snapshots', 'bronze.parts'])).stdout) as unknown[];
     expect(snapshots).toHaveLength(3);
-    const bad = await rat(home, ['ingest', batch, 'bronze.parts', '--files-per-commit', 'lots']);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/--files-per-commit must be a whole number, got "lots"/);
-    const zero = await rat(home, ['ingest', batch, 'bronze.parts', '--files-per-commit', '0']);
-    expect(zero.stderr).toMatch(/files per commit must be a positive whole number, got 0/);
+  });
+
+  it('refuses a bad option value as a usage error naming the option, the value and what it takes, before reading any file', async () => {
+    await writeFile(join(dir, 'opts.csv'), 'id\n1\n');
+    const cases: [string[], string][] = [
+      [['--mode', 'upsert'], "option '--mode <mode>' argument 'upsert' is invalid. Use append, overwrite or merge"],
+      [['--compression', 'gz'], "option '--compression <kind>' argument 'gz' is invalid. Use auto, none, gzip or zstd"],
+      [['--json-format', 'ndjson'], "option '--json-format <format>' argument 'ndjson' is invalid. Use auto, array or newline_delimited"],
+      [['--header-row', '-1'], "option '--header-row <n>' argument '-1' is invalid. Use a whole number of 1 or more"],
+      [['--files-per-commit', '0'], "option '--files-per-commit <n>' argument '0' is invalid. Use a whole number of 1 or more"],
+      [['--sample-size', '0'], "option '--sample-size <rows>' argument '0' is invalid. Use a whole number of 1 or more, or -1 (all)"],
+    ];
+    // Refused as the arguments are parsed, before the lakehouse is opened: no registry row can be written.
+    const runs = await Promise.all(cases.map(([option]) => rat(home, ['--json', 'ingest', join(dir, 'opts.csv'), 'bronze.opts', ...option])));
+    runs.forEach((run, i) => {
+      const [option, message] = cases[i]!;
+      expect([run.code, run.stdout, JSON.parse(run.stderr)], option.join(' ')).toEqual([2, '', { error: { code: 'INVALID_ARGUMENT', message: `${message} (run rat --help for usage)` } }]);
+    });
   });
 
   it('describes progress with bytes (binary units, named so), rate and ETA', () => {
@@ -286,17 +342,23 @@ describe('rat upload / landing / ingest', () => {
     expect(JSON.parse((await rat(interruptedHome, ['--json', 'tables'])).stdout)).toEqual([]);
   }, 60_000);
 
-  it('removes the partly copied file when an upload is interrupted (Ctrl-C): nothing is left in the landing zone', async () => {
+  it('removes the partly copied file when an upload is interrupted (Ctrl-C): nothing is left in the landing zone; with --json it says so as a JSON error', async () => {
     const path = join(dir, 'large-upload.csv');
     await writeFile(path, Buffer.alloc(96 << 20, 'a'));
     const uploadHome = join(dir, 'upload-home');
     const folder = join(uploadHome, 'landing', 'big');
-    const child = spawn(process.execPath, [bin, '--home', uploadHome, 'upload', path, 'landing/big/'], { env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(uploadHome) } });
+    const child = spawn(process.execPath, [bin, '--home', uploadHome, 'upload', path, 'landing/big/', '--json'], { env: { ...process.env, RAT_GIT_SYNC: '0', ...catalogEnv(uploadHome) } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((done) => child.on('close', done));
     // Interrupted while the copy is under its temp name.
     while ((await readdir(folder).catch(() => [])).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(await readdir(folder)).toEqual([]);
+    // A script reading stderr as JSON lines gets the interruption as one too.
+    expect(JSON.parse(stderr.trim().split('\n').at(-1)!)).toEqual({
+      error: { code: 'INTERRUPTED', message: 'interrupted (SIGINT): staging files removed; a file whose commit had not started is not committed (the registry lists what was)' },
+    });
   }, 60_000);
 });

@@ -22,6 +22,7 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     await writeFile(
       join(dir, 'pairs-parser.mjs'),
       `export default async function* (input) {
+        console.log('parsing ' + input.name.split('/').pop());
         let row = 0;
         for await (const line of input.lines()) {
           if (line === '') continue;
@@ -37,6 +38,8 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     await writeFile(join(dir, 'broken.txt'), 'a:1\nb:2\nboom\n');
     const ok = await rat(home, ['--json', 'ingest', 'pairs.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
     expect(ok.code, ok.stderr).toBe(0);
+    // The parser's console.log goes to stderr under --json: stdout holds only the report.
+    expect(ok.stderr).toContain('parsing pairs.txt');
     expect(JSON.parse(ok.stdout)).toMatchObject({ files: [{ status: 'success', rowsIngested: 2, format: 'custom' }] });
     const broken = await rat(home, ['ingest', 'broken.txt', 'bronze.pairs', '--parser', './pairs-parser.mjs'], dir);
     expect(broken.code).toBe(1);
@@ -64,5 +67,21 @@ describe('rat ingest --parser / --sheet / --header-row', () => {
     expect(result.code, result.stderr).toBe(0);
     const rows = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT team, amount FROM bronze.budget'], dir)).stdout);
     expect(rows).toEqual([{ team: 'Ops', amount: 100 }]);
+  });
+
+  it('reads a sheet named with leading zeros (01, 007) by its name, not as a position', async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Summary').addRows([['team'], ['all']]);
+    workbook.addWorksheet('007').addRows([['team'], ['bond']]);
+    workbook.addWorksheet('01').addRows([['team'], ['january']]);
+    await writeFile(join(dir, 'months.xlsx'), new Uint8Array(await workbook.xlsx.writeBuffer()));
+    // The report names the sheet each load read.
+    for (const sheet of ['01', '007']) {
+      const result = await rat(home, ['--json', 'ingest', 'months.xlsx', 'bronze.sheets', '--sheet', sheet], dir);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ files: [{ sheet, rowsIngested: 1 }] });
+    }
+    const teams = JSON.parse((await rat(home, ['--json', 'sql', 'SELECT team FROM bronze.sheets ORDER BY team'], dir)).stdout);
+    expect(teams).toEqual([{ team: 'bond' }, { team: 'january' }]);
   });
 });

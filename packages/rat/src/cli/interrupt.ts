@@ -1,9 +1,18 @@
+import { RatError } from '../core/errors.js';
 import { removeTempFiles } from '../storage/atomic-file.js';
 import { removeStagingDirs } from '../storage/local-file.js';
 import { abortUploads } from '../storage/multipart-uploads.js';
+import { createOutput } from './output.js';
 
 /** How long an interrupted process waits for S3 to abort its multipart uploads before it exits. */
 const ABORT_TIMEOUT_MS = 3000;
+
+/** Whether the command line asked for JSON (set once it is parsed): the interruption is then the JSON error object every error is. */
+let json = false;
+
+export function reportInterruptionAsJson(on: boolean): void {
+  json = on;
+}
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM ends the process as before (exit 128 + the signal's number), after
@@ -37,7 +46,10 @@ export function exitCleanlyOnInterrupt(): void {
         await abortUploads(ABORT_TIMEOUT_MS);
       } finally {
         // A progress line rewritten in place has no newline yet.
-        process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}rat: interrupted (${signal}): staging files removed; a file whose commit had not started is not committed (the registry lists what was)\n`);
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        const message = `interrupted (${signal}): staging files removed; a file whose commit had not started is not committed (the registry lists what was)`;
+        if (json) createOutput({ json: true }).error(new RatError('INTERRUPTED', message));
+        else process.stderr.write(`rat: ${message}\n`);
         process.exit(code);
       }
     });

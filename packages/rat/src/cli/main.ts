@@ -4,6 +4,9 @@ import { ValidationError } from '../core/errors.js';
 import { createOutput } from './output.js';
 import { isInterrupted } from './interrupt.js';
 import type { GlobalOptions } from './context.js';
+import { exitCodeOf } from './failures.js';
+import { reportInterruptionAsJson } from './interrupt.js';
+import { UsageError } from './usage-error.js';
 import { registerBranch } from './commands/branch.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDiff } from './commands/diff.js';
@@ -25,7 +28,7 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-/** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage). */
+/** Runs the CLI and returns the exit code (0 ok, 1 error, 2 usage, 3 some items of a batch failed while others went through). */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   const json = () => program.opts<GlobalOptions>().json ?? false;
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     // commander's text; subcommands take this from the program when they are added.
     .configureOutput({ outputError: (text, write) => (json() ? undefined : write(text)), writeErr: (text) => (json() ? undefined : process.stderr.write(text)) });
   const globals = () => program.opts<GlobalOptions>();
+  program.hook('preAction', () => reportInterruptionAsJson(json()));
   registerSql(program, globals);
   registerTables(program, globals);
   registerTable(program, globals);
@@ -73,6 +77,6 @@ export async function main(argv: string[]): Promise<number> {
     // The interrupt handler exits with its own code and message once its cleanup is done.
     if (isInterrupted()) return 1;
     createOutput({ json: json() }).error(error);
-    return 1;
+    return error instanceof UsageError ? 2 : exitCodeOf(error);
   }
 }

@@ -29,24 +29,61 @@ const WIDTH_SAMPLE = 200;
 /** Writes text and resolves once the destination can take more (backpressure for streamed results). */
 type Writer = (text: string) => void | Promise<void>;
 
-let draining: Promise<void> | undefined;
+let draining: { promise: Promise<void>; fail(error: Error): void } | undefined;
+/** The reader of stdout went away (rat ... | head -1): what is left to print goes nowhere. */
+let stdoutClosed = false;
 
 /**
  * Resolves once stdout takes more: one 'drain' listener however many writes wait (a listener per
  * write made Node warn of a leak, MaxListenersExceededWarning, when a pipe filled: rat ... | head).
+ * Rejects with a broken pipe once the reader has gone (no drain comes then).
  */
 function stdoutDrained(): Promise<void> {
-  return (draining ??= new Promise((resolve) =>
-    process.stdout.once('drain', () => {
-      draining = undefined;
-      resolve();
-    }),
-  ));
+  if (stdoutClosed) return Promise.reject(brokenPipe());
+  if (!draining) {
+    let fail: (error: Error) => void = () => {};
+    const promise = new Promise<void>((resolve, reject) => {
+      fail = reject;
+      process.stdout.once('drain', () => {
+        draining = undefined;
+        resolve();
+      });
+    });
+    // A write nobody awaits (a table's, not a stream's) may hold this promise: its rejection is no crash.
+    promise.catch(() => {});
+    draining = { promise, fail };
+  }
+  return draining.promise;
 }
 
 function stdoutWriter(text: string): void | Promise<void> {
+  if (stdoutClosed) return;
   if (process.stdout.write(text)) return;
   return stdoutDrained();
+}
+
+/**
+ * For the `rat` executable, on EPIPE from stdout: the rest of the output is dropped. A command that
+ * streams rows stops at its next wait for the reader (a broken pipe, which main() takes as success:
+ * the reader has what it wanted); any other command runs to its end and exits with its own code, so
+ * `rat ingest bad.csv t | head -1` still exits 1 and no ingest stops half way.
+ */
+export function closeStdout(): void {
+  stdoutClosed = true;
+  draining?.fail(brokenPipe());
+  draining = undefined;
+}
+
+/**
+ * Sends what user code (a custom parser) prints with console.log to stderr: under --json, stdout
+ * holds only the JSON the command prints.
+ */
+export function keepConsoleOffStdout(): void {
+  console.log = console.error;
+}
+
+function brokenPipe(): Error {
+  return new Error('Broken pipe: the reader of stdout went away');
 }
 
 export function createOutput(options: {
@@ -60,6 +97,8 @@ export function createOutput(options: {
   dumb?: boolean;
 }): Output {
   const write = options.write ?? stdoutWriter;
+  /** Whether the reader of stdout went away: a stream stops reading rows then. */
+  const readerGone = () => options.write === undefined && stdoutClosed;
   const writeError = options.writeError ?? ((text: string) => process.stderr.write(text));
   const terminal = options.terminal ?? process.stderr.isTTY === true;
   const dumb = options.dumb ?? process.env.TERM === 'dumb';
@@ -101,6 +140,7 @@ export function createOutput(options: {
       };
       if (options.json) write('[');
       for await (const batch of batches) {
+        if (readerGone()) throw brokenPipe();
         let text = '';
         for (const row of batch) {
           if (options.json) {
@@ -134,6 +174,7 @@ export function createOutput(options: {
       let count = 0;
       await write(`${columns.map(csvCell).join(',')}\n`);
       for await (const batch of batches) {
+        if (readerGone()) throw brokenPipe();
         let text = '';
         for (const row of batch) text += `${row.map((v) => (v === null ? '' : csvCell(typeof v === 'object' ? JSON.stringify(v) : String(v)))).join(',')}\n`;
         count += batch.length;

@@ -41,7 +41,9 @@ export type ErrorCode =
   | 'SOURCE_TABLE_NOT_FOUND'
   | 'SOURCE_HTTP_ERROR'
   | 'SOURCE_NOT_JSON'
-  | 'SOURCE_CURSOR_INVALID';
+  | 'SOURCE_CURSOR_INVALID'
+  /** The `rat` process was stopped by Ctrl-C (SIGINT) or SIGTERM. */
+  | 'INTERRUPTED';
 
 export class RatError extends Error {
   readonly code: ErrorCode;

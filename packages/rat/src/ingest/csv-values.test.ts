@@ -119,6 +119,14 @@ describe('CSV encoding', () => {
     expect(await fx.rat.query("SELECT count(*)::INT AS n FROM bronze._file_registry WHERE target_table = 'bronze.enc_unknown'")).toEqual([{ n: 0 }]);
   });
 
+  it('refuses an unknown compression or JSON format before it reads any file, naming the value and those it takes', async () => {
+    const path = await fx.file('opt-unknown.csv', 'id,name\n1,a\n');
+    await expect(fx.ingestion.ingest(path, 'bronze.opt_unknown', { compression: 'gz' as never })).rejects.toThrow('unknown compression "gz": use auto, none, gzip, zstd');
+    // DuckDB's JSON reader alone would say `format must be one of ['nd', 'array', ...]` per JSON file; a CSV file never saw it.
+    await expect(fx.ingestion.ingest(path, 'bronze.opt_unknown', { jsonFormat: 'ndjson' as never })).rejects.toThrow('unknown JSON format "ndjson": use auto, array, newline_delimited');
+    expect(await fx.rat.query("SELECT count(*)::INT AS n FROM bronze._file_registry WHERE target_table = 'bronze.opt_unknown'")).toEqual([{ n: 0 }]);
+  });
+
   it("keeps a quarantined line as the file holds it: a byte that is not UTF-8 as its Latin-1 character, not DuckDB's ?, and a line past 10,000 characters whole", async () => {
     const bytes = Buffer.concat([Buffer.from('id,txt\n1,café\n"2,x\n y",caf'), Buffer.from([0xe9, 0x80]), Buffer.from(' ok\n3,naïve\n')]);
     for (const [name, content] of [

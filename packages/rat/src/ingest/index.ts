@@ -1,6 +1,7 @@
 export { createIngestion, type IngestReport, type Ingestion } from './ingestion.js';
 export type { FileReport } from './ingest-file.js';
 export type { BadRowPolicy, CustomParser, IngestMode, IngestOptions, ParsedRow, ParserInput, ParserOutput, SchemaDriftPolicy, SourceFormat } from './ingest-options.js';
+export { BAD_ROW_POLICIES, COMPRESSIONS, DRIFT_POLICIES, FORMATS, JSON_FORMATS, MODES } from './ingest-options.js';
 export type { RegistryEntry, RegistryStatus } from './file-registry.js';
 export type { LandedFile, LandingEntry, UploadOptions } from './landing-zone.js';
 export type { ReplayReport } from './rejects-replay.js';

@@ -196,10 +196,13 @@ export const INGEST_OPTION_KEYS = Object.keys({
   onProgress: true,
 } satisfies Record<keyof IngestOptions, true>);
 
-const MODES: IngestMode[] = ['append', 'overwrite', 'merge'];
-const FORMATS: SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow', 'avro'];
-const DRIFT: SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
-const BAD_ROWS: BadRowPolicy[] = ['quarantine', 'fail'];
+/** The values each option of a fixed set takes (the CLI's flags take the same). */
+export const MODES: readonly IngestMode[] = ['append', 'overwrite', 'merge'];
+export const FORMATS: readonly SourceFormat[] = ['csv', 'json', 'parquet', 'xlsx', 'arrow', 'avro'];
+export const DRIFT_POLICIES: readonly SchemaDriftPolicy[] = ['evolve', 'strict', 'ignore'];
+export const BAD_ROW_POLICIES: readonly BadRowPolicy[] = ['quarantine', 'fail'];
+export const COMPRESSIONS: readonly NonNullable<IngestOptions['compression']>[] = ['auto', 'none', 'gzip', 'zstd'];
+export const JSON_FORMATS: readonly NonNullable<IngestOptions['jsonFormat']>[] = ['auto', 'array', 'newline_delimited'];
 
 /**
  * The type `types` gives the first of `names` it has as its own key: a column named `constructor` or
@@ -228,8 +231,11 @@ export function resolveIngestOptions(options: IngestOptions = {}): ResolvedInges
   };
   oneOf('mode', resolved.mode, MODES);
   if (options.format !== undefined) oneOf('format', options.format, FORMATS);
-  oneOf('schema drift policy', resolved.schemaDrift, DRIFT);
-  oneOf('bad-row policy (on error)', resolved.onError, BAD_ROWS);
+  oneOf('schema drift policy', resolved.schemaDrift, DRIFT_POLICIES);
+  oneOf('bad-row policy (on error)', resolved.onError, BAD_ROW_POLICIES);
+  // Checked before any file is read: else every file of a batch failed on it, each with a failed registry row.
+  if (options.compression !== undefined) oneOf('compression', options.compression, COMPRESSIONS);
+  if (options.jsonFormat !== undefined) oneOf('JSON format', options.jsonFormat, JSON_FORMATS);
   if (encoding !== undefined) {
     // Checked before any file is read: a misspelt encoding would otherwise fail every file of the batch.
     const named = Object.hasOwn(ENCODING_NAMES, encoding.toLowerCase()) ? ENCODING_NAMES[encoding.toLowerCase()] : undefined;

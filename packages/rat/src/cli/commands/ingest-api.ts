@@ -31,7 +31,7 @@ Examples:
         const failed = report.endpoints.filter((e) => e.status === 'failed');
         if (failed.length > 0) {
           const summary = `${failed.length} of ${counted(report.endpoints.length, 'endpoint')} failed (recorded in bronze._file_registry; ${failed.length === 1 ? 'its table is' : 'their tables are'} unchanged)`;
-          throw failedItems(out, failed, summary, 'endpoints[].error', 'SOURCE_HTTP_ERROR');
+          throw failedItems(out, failed, report.endpoints.length, summary, 'endpoints[].error', 'SOURCE_HTTP_ERROR');
         }
       });
     });

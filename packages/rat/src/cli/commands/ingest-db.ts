@@ -1,8 +1,19 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { RatError, ValidationError } from '../../core/errors.js';
-import { type DatabaseReadProgress, type DatabaseReport, DEFAULT_CHUNK_SIZE, DEFAULT_READ_TIMEOUT_MS, ingestDatabase, type IngestOptions } from '../../ingest/index.js';
+import {
+  BAD_ROW_POLICIES,
+  type DatabaseReadProgress,
+  type DatabaseReport,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_READ_TIMEOUT_MS,
+  DRIFT_POLICIES,
+  ingestDatabase,
+  type IngestOptions,
+  MODES,
+} from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import { withoutName } from '../failures.js';
+import { oneOf, wholeNumber } from '../option-values.js';
 import type { Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 import { flagPairs, keyColumns } from '../flag-values.js';
@@ -15,7 +26,7 @@ interface IngestDbFlags {
   mode?: IngestOptions['mode'];
   key?: string[];
   type?: string[];
-  chunkSize?: string;
+  chunkSize?: number;
   readTimeout?: string;
   name?: string;
   schemaDrift?: IngestOptions['schemaDrift'];
@@ -35,14 +46,14 @@ export function registerIngestDb(program: Command, globals: () => GlobalOptions)
     .option('--table <schema.table>', 'the source table to read')
     .option('--query <sql>', 'a SELECT to read instead of a table')
     .option('--cursor <column>', 'incremental: read only rows whose column value is greater than the last successful run stored (e.g. updated_at or id)')
-    .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
+    .addOption(new Option('--mode <mode>', 'append (default), overwrite, or merge (with --key)').argParser(oneOf(MODES)))
     .option('--key <column...>', 'key columns for --mode merge (several: --key a b, or --key a,b)', keyColumns)
     .option('--type <column=TYPE...>', 'column types that win over the source types, e.g. amount=DECIMAL(12,2)')
-    .option('--chunk-size <rows>', `rows fetched per round trip, the most held in memory (default ${DEFAULT_CHUNK_SIZE})`)
+    .option('--chunk-size <rows>', `rows fetched per round trip, the most held in memory (default ${DEFAULT_CHUNK_SIZE})`, wholeNumber(1))
     .option('--read-timeout <seconds>', `how long to wait for the server's next rows (the first ones included) before the run fails; 0 for no limit (default ${DEFAULT_READ_TIMEOUT_MS / 1000})`)
     .option('--name <source>', "the source's name in the registry and for its cursor (default: the URL without password, then #table or #query:<hash>)")
-    .option('--schema-drift <policy>', 'new columns: evolve (add them, default), strict (refuse the run), ignore (drop them)')
-    .option('--on-error <policy>', 'values that do not fit their type: quarantine (default, into <table>__rejects) or fail')
+    .addOption(new Option('--schema-drift <policy>', 'new columns: evolve (add them, default), strict (refuse the run), ignore (drop them)').argParser(oneOf(DRIFT_POLICIES)))
+    .addOption(new Option('--on-error <policy>', 'values that do not fit their type: quarantine (default, into <table>__rejects) or fail').argParser(oneOf(BAD_ROW_POLICIES)))
     .option('--no-lineage', 'do not add _source_file and _ingested_at')
     .addHelpText(
       'after',
@@ -55,10 +66,6 @@ Examples:
   rat sql "SELECT * FROM bronze._file_registry WHERE file_path LIKE 'postgres://%'"`,
     )
     .action(async (url: string, target: string, flags: IngestDbFlags) => {
-      const chunkSize = flags.chunkSize === undefined ? undefined : Number(flags.chunkSize);
-      if (chunkSize !== undefined && !(Number.isInteger(chunkSize) && chunkSize > 0)) {
-        throw new ValidationError('INVALID_ARGUMENT', `--chunk-size must be a positive number of rows, got ${JSON.stringify(flags.chunkSize)}`);
-      }
       const readTimeout = flags.readTimeout === undefined ? undefined : Number(flags.readTimeout);
       if (readTimeout !== undefined && !(Number.isFinite(readTimeout) && readTimeout >= 0 && flags.readTimeout!.trim() !== '')) {
         throw new ValidationError('INVALID_ARGUMENT', `--read-timeout must be a number of seconds (0 for no limit), got ${JSON.stringify(flags.readTimeout)}`);
@@ -75,7 +82,7 @@ Examples:
           ...(flags.mode ? { mode: flags.mode } : {}),
           ...(flags.key ? { keys: flags.key } : {}),
           types: flagPairs(flags.type, '--type', 'column=TYPE, e.g. amount=DECIMAL(12,2)'),
-          ...(chunkSize !== undefined ? { chunkSize } : {}),
+          ...(flags.chunkSize !== undefined ? { chunkSize: flags.chunkSize } : {}),
           ...(readTimeout !== undefined ? { readTimeoutMs: readTimeout * 1000 } : {}),
           ...(flags.name !== undefined ? { name: flags.name } : {}),
           ...(flags.schemaDrift ? { schemaDrift: flags.schemaDrift } : {}),

@@ -1,14 +1,29 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ValidationError } from '../../core/errors.js';
-import { type CustomParser, type FileReport, type IngestOptions, type IngestReport, type ReplayReport, STRAY_BYTES_MATCH } from '../../ingest/index.js';
+import {
+  BAD_ROW_POLICIES,
+  COMPRESSIONS,
+  type CustomParser,
+  DRIFT_POLICIES,
+  type FileReport,
+  FORMATS,
+  type IngestOptions,
+  type IngestReport,
+  JSON_FORMATS,
+  MODES,
+  type ReplayReport,
+  STRAY_BYTES_MATCH,
+} from '../../ingest/index.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import { counted, failedItems, withoutName } from '../failures.js';
-import type { Output } from '../output.js';
+import { oneOf, wholeNumber } from '../option-values.js';
+import { keepConsoleOffStdout, type Output } from '../output.js';
 import { createProgressReporter } from '../progress-reporter.js';
 import { flagPairs, keyColumns, partitionFields } from '../flag-values.js';
+import { UsageError } from '../usage-error.js';
 
 interface IngestFlags {
   format?: IngestOptions['format'];
@@ -30,53 +45,72 @@ interface IngestFlags {
   dateFormat?: string;
   timestampFormat?: string;
   decimalSeparator?: IngestOptions['decimalSeparator'];
-  sampleSize?: string;
-  filesPerCommit?: string;
+  sampleSize?: number;
+  filesPerCommit?: number;
   jsonFormat?: IngestOptions['jsonFormat'];
   records?: string;
   flatten?: boolean;
   compression?: IngestOptions['compression'];
   sheet?: string;
-  headerRow?: string;
+  headerRow?: number;
   parser?: string;
   replayRejects?: string;
 }
 
+/** The options of reading source files, which a replay (reading the quarantined rows' raw text) does not use. */
+const REPLAY_IGNORES = ['format', 'compression', 'skipExisting', 'filesPerCommit', 'partitionBy', 'delimiter', 'quote', 'escape', 'header', 'jsonFormat', 'records', 'sheet', 'headerRow', 'parser'];
+
+/** The options that take a list: each takes every value up to the next option, the sources and table too when given before them. */
+const LIST_FLAGS = [
+  ['key', '--key'],
+  ['type', '--type'],
+  ['partitionBy', '--partition-by'],
+  ['rename', '--rename'],
+] as const;
+
 export function registerIngest(program: Command, globals: () => GlobalOptions): void {
+  const headerFlags = new Set<string>();
   program
     .command('ingest')
     .description('load CSV/TSV, JSON/NDJSON, Parquet (optionally gzip/zstd), Excel .xlsx, Arrow IPC/Feather or Avro files, or any file through a custom parser, into a table, with a file registry and a quarantine for bad rows')
     .argument('[args...]', '<source...> <table>: local files, folders or globs, or landing/ keys, prefixes or globs; then namespace.table')
-    .option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)')
-    .option('--mode <mode>', 'append (default), overwrite, or merge (with --key)')
+    .addOption(new Option('--format <format>', 'csv, json, parquet, xlsx, arrow or avro (default: from the name, else the content)').argParser(oneOf(FORMATS)))
+    .addOption(new Option('--mode <mode>', 'append (default), overwrite, or merge (with --key)').argParser(oneOf(MODES)))
     .option('--key <column...>', 'key columns for --mode merge (several: --key a b, or --key a,b)', keyColumns)
     .option('--type <column=TYPE...>', 'column types that win over detection, e.g. amount=DECIMAL(12,2)')
     .option('--partition-by <expr...>', 'partitioning of a new table, e.g. "month(order_date)" or "month(order_date), bucket(16, id)"', partitionFields)
     .option('--rename <from=to...>', 'rename source columns, e.g. "Order Date=ordered_on"')
     .option('--keep-names', 'keep source column names (fail on names that need quoting) instead of safe snake_case names')
     .option('--no-lineage', 'do not add _source_file and _ingested_at')
-    .option('--schema-drift <policy>', 'new columns in a file: evolve (add them, default), strict (refuse the file), ignore (drop them)')
-    .option('--on-error <policy>', 'bad rows: quarantine (default, into <table>__rejects) or fail (the whole file)')
+    .addOption(new Option('--schema-drift <policy>', 'new columns in a file: evolve (add them, default), strict (refuse the file), ignore (drop them)').argParser(oneOf(DRIFT_POLICIES)))
+    .addOption(new Option('--on-error <policy>', 'bad rows: quarantine (default, into <table>__rejects) or fail (the whole file)').argParser(oneOf(BAD_ROW_POLICIES)))
     .option('--skip-existing', 'skip files whose content is already in the table (file registry)')
     .option('--delimiter <char>', 'CSV delimiter (default: detected; \\t for TSV)')
     .option('--quote <char>', 'CSV quote character ("" for none)')
     .option('--escape <char>', 'CSV escape character')
     .option('--header', 'CSV: the first line holds column names')
     .option('--no-header', 'CSV: there is no header line')
+    // Both set one value: the last given would win without a word.
+    .on('option:header', () => headerFlags.add('--header'))
+    .on('option:no-header', () => headerFlags.add('--no-header'))
     .option('--encoding <encoding>', 'CSV text encoding: utf-8, utf-16 (by its byte-order mark, else little-endian), utf-16le, utf-16be, latin-1, windows-1252 or cp1252 (default: detected); with --replay-rejects, latin-1 loads the rows quarantined for bytes that are not UTF-8')
     .option('--date-format <format>', 'CSV date format, e.g. %d/%m/%Y')
     .option('--timestamp-format <format>', 'CSV timestamp format, e.g. %d/%m/%Y %H:%M; with %z the column is timestamptz')
     .option('--decimal-separator <char>', 'CSV: , for numbers written 1,5 (default .)')
-    .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)')
-    .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)')
-    .option('--json-format <format>', 'auto (default), array or newline_delimited')
+    .option('--files-per-commit <n>', 'files of a batch that are plain appends share one commit and snapshot, up to n (default 200; 1 = a commit per file)', wholeNumber(1))
+    .option('--sample-size <rows>', 'rows CSV type detection reads (default 20480; -1 = all)', wholeNumber(1, 'all'))
+    .addOption(new Option('--json-format <format>', 'auto (default), array or newline_delimited').argParser(oneOf(JSON_FORMATS)))
     .option('--records <path>', 'JSON: dotted path to the array of records inside the document, e.g. features or data.items (default: the document itself)')
     .option('--flatten', 'JSON: nested objects become parent_child columns instead of structs')
-    .option('--compression <kind>', 'auto (default: detected), none, gzip or zstd')
+    .addOption(new Option('--compression <kind>', 'auto (default: detected), none, gzip or zstd').argParser(oneOf(COMPRESSIONS)))
     .option('--sheet <name|n>', 'Excel: the sheet to read, by name or 1-based position (default: the first)')
-    .option('--header-row <n>', 'Excel: the row holding the column names (default 1)')
+    .option('--header-row <n>', 'Excel: the row holding the column names (default 1)', wholeNumber(1))
     .option('--parser <module>', 'a JavaScript module whose default export turns each file into rows (input) => rows; used instead of the built-in readers')
-    .option('--replay-rejects <table>', "parse the table's quarantined rows again from their raw text (after fixing the table or the options, e.g. --date-format); rows of a merge are merged by its key again")
+    .addOption(
+      new Option('--replay-rejects <table>', "parse the table's quarantined rows again from their raw text (after fixing the table or the options, e.g. --date-format); rows of a merge are merged by its key again")
+        // A replay reads the rows' raw text as the ingest parsed it: options about reading the files would be ignored.
+        .conflicts(REPLAY_IGNORES),
+    )
     .addHelpText(
       'after',
       `
@@ -93,10 +127,10 @@ Examples:
   rat sql "SELECT * FROM bronze._file_registry"; rat sql "SELECT * FROM bronze.orders__rejects"`,
     )
     .action(async (args: string[], flags: IngestFlags) => {
-      const options = ingestOptions(flags);
-      if (flags.parser !== undefined) options.parser = await loadParser(flags.parser);
+      if (headerFlags.size > 1) throw new UsageError('--header and --no-header contradict each other: give one (--no-header when the first line is data)');
       if (flags.replayRejects !== undefined) {
-        if (args.length > 0) throw new ValidationError('INVALID_ARGUMENT', `--replay-rejects takes only the table: rat ingest --replay-rejects ${flags.replayRejects}`);
+        if (args.length > 0) throw new UsageError(`--replay-rejects takes only the table: rat ingest --replay-rejects ${flags.replayRejects}`);
+        const options = ingestOptions(flags);
         await withLakehouse(globals(), async (_rat, out, ingestion) => {
           const progress = createProgressReporter(out);
           const report = await ingestion.replayRejects(flags.replayRejects!, { ...options, onProgress: progress.report });
@@ -105,19 +139,22 @@ Examples:
           const failed = report.groups.filter((g) => g.status === 'failed');
           if (failed.length > 0) {
             const summary = `the replay of ${failed.length} of ${report.groups.length} file${report.groups.length === 1 ? "'s" : "s'"} quarantined rows failed (their rows stay in ${report.target}__rejects, the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
-            throw failedItems(out, failed, summary, 'groups[].error', 'INGEST_FILE_INVALID');
+            throw failedItems(out, failed, report.groups.length, summary, 'groups[].error', 'INGEST_FILE_INVALID');
           }
         });
         return;
       }
-      if (args.length < 2) throw new ValidationError('INVALID_ARGUMENT', 'usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders');
+      if (args.length < 2) throw new UsageError(`usage: rat ingest <source...> <namespace.table>, e.g. rat ingest data/orders.csv bronze.orders${listTook(flags)}`);
       const target = args.at(-1)!;
       const sources = args.slice(0, -1);
       if (looksLikeSource(target)) {
-        throw new ValidationError(
-          'INVALID_ARGUMENT',
-          `the last argument is the target table, but ${JSON.stringify(target)} names a file or folder, not a table: give the table last, e.g. rat ingest ${args.join(' ')} bronze.orders`,
-        );
+        throw new UsageError(`the last argument is the target table, but ${JSON.stringify(target)} names a file or folder, not a table: give the table last, e.g. rat ingest ${args.join(' ')} bronze.orders`);
+      }
+      const options = ingestOptions(flags);
+      if (flags.parser !== undefined) {
+        // A parser's console.log (its author's debugging) would come before the report on stdout, where --json promises only JSON.
+        if (globals().json) keepConsoleOffStdout();
+        options.parser = await loadParser(flags.parser);
       }
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
         const progress = createProgressReporter(out);
@@ -129,23 +166,25 @@ Examples:
           const unrecorded = failed.filter((f) => f.unrecorded).length;
           const recorded = unrecorded === 0 ? 'recorded in bronze._file_registry' : `${unrecorded === failed.length ? 'not' : `${unrecorded} of them not`} recorded in bronze._file_registry: its metadata DB refused the row too`;
           const summary = `${failed.length} of ${counted(report.files.length, 'file')} failed (${recorded}; the table is unchanged by ${failed.length === 1 ? 'it' : 'them'})`;
-          throw failedItems(out, failed, summary, 'files[].error', 'INGEST_FILE_INVALID');
+          throw failedItems(out, failed, report.files.length, summary, 'files[].error', 'INGEST_FILE_INVALID');
         }
       });
     });
 }
 
+/**
+ * Why the sources or the table may be missing: a list option given before them took them as its
+ * values (`--key id orders.csv bronze.orders` is three keys).
+ */
+function listTook(flags: IngestFlags): string {
+  const took = LIST_FLAGS.filter(([name]) => (flags[name]?.length ?? 0) > 1);
+  if (took.length === 0) return '';
+  const [name, flag] = took[0]!;
+  return ` (${flag} took ${flags[name]!.map((v) => JSON.stringify(v)).join(' ')}: an option that takes a list takes every value up to the next option; give it after the table)`;
+}
+
 function ingestOptions(flags: IngestFlags): IngestOptions {
-  /** A whole-number flag; the SDK checks its range, this only refuses what is not a number at all. */
-  const whole = (value: string | undefined, flag: string): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!/^-?\d+$/.test(value.trim())) throw new ValidationError('INVALID_ARGUMENT', `${flag} must be a whole number, got "${value}"`);
-    return Number(value);
-  };
-  const sampleSize = whole(flags.sampleSize, '--sample-size');
-  const filesPerCommit = whole(flags.filesPerCommit, '--files-per-commit');
-  const headerRow = whole(flags.headerRow, '--header-row');
-  const sheet = flags.sheet === undefined ? undefined : /^\d+$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
+  const sheet = flags.sheet === undefined ? undefined : /^[1-9]\d*$/.test(flags.sheet) ? Number(flags.sheet) : flags.sheet;
   return {
     ...(flags.format ? { format: flags.format } : {}),
     ...(flags.mode ? { mode: flags.mode } : {}),
@@ -166,14 +205,14 @@ function ingestOptions(flags: IngestFlags): IngestOptions {
     ...(flags.dateFormat ? { dateFormat: flags.dateFormat } : {}),
     ...(flags.timestampFormat ? { timestampFormat: flags.timestampFormat } : {}),
     ...(flags.decimalSeparator ? { decimalSeparator: flags.decimalSeparator } : {}),
-    ...(sampleSize !== undefined ? { sampleSize } : {}),
-    ...(filesPerCommit !== undefined ? { filesPerCommit } : {}),
+    ...(flags.sampleSize !== undefined ? { sampleSize: flags.sampleSize } : {}),
+    ...(flags.filesPerCommit !== undefined ? { filesPerCommit: flags.filesPerCommit } : {}),
     ...(flags.jsonFormat ? { jsonFormat: flags.jsonFormat } : {}),
     ...(flags.records !== undefined ? { records: flags.records } : {}),
     ...(flags.flatten ? { flatten: true } : {}),
     ...(flags.compression ? { compression: flags.compression } : {}),
     ...(sheet !== undefined ? { sheet } : {}),
-    ...(headerRow !== undefined ? { headerRow } : {}),
+    ...(flags.headerRow !== undefined ? { headerRow: flags.headerRow } : {}),
   };
 }
 

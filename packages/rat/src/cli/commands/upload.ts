@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { ValidationError } from '../../core/errors.js';
 import { type GlobalOptions, withLakehouse } from '../context.js';
 import { createProgressReporter } from '../progress-reporter.js';
+import { UsageError } from '../usage-error.js';
 
 export function registerUpload(program: Command, globals: () => GlobalOptions): void {
   program
@@ -11,7 +11,7 @@ export function registerUpload(program: Command, globals: () => GlobalOptions): 
     .option('--overwrite', 'replace landing files already under the keys (default: refuse, uploading nothing)')
     .addHelpText('after', '\nExamples:\n  rat upload sales-2026-*.csv landing/sales/\n  rat upload export.json.gz landing/crm/2026-01-31.json.gz\n  rat upload --overwrite fixed.csv landing/sales/2026-01.csv\n  rat landing landing/sales/')
     .action(async (args: string[], flags: { overwrite?: boolean }) => {
-      if (args.length < 2) throw new ValidationError('INVALID_ARGUMENT', 'usage: rat upload <file...> landing/<folder>/');
+      if (args.length < 2) throw new UsageError('usage: rat upload <file...> landing/<folder>/');
       const destination = args.at(-1)!;
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
         const progress = createProgressReporter(out);
