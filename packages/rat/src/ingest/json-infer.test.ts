@@ -83,7 +83,8 @@ describe('JSON type inference over every record', () => {
     const parts = await infer('signs.ndjson', text);
     expect(parts.parts).toBe(3);
     // Nothing left keeping the process alive: a timer waiting to stop a finished part's feeder kept every ingest's process 30 s.
-    expect(timers()).toBe(before);
+    // At most as many as before: a timer of the test runner's own may end meanwhile (CI saw 1 before, 0 after).
+    expect(timers()).toBeLessThanOrEqual(before);
     expect(parts.types.map((t) => readTypeSql(t))).toEqual(['BIGINT', 'BIGINT']);
     const exact = await inferJsonColumns(duck, join(dir, 'signs.ndjson'), OPTIONS, 'auto', undefined, scratch, true);
     expect(exact.parts).toBe(1);
