@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogOptions, TEST_DIALECT } from '../catalog/test-support/test-catalog.js';
 import { ConflictError } from '../core/errors.js';
 import { openLakehouse } from '../engine/lakehouse.js';
+import { createFileRegistry } from './file-registry.js';
 import { createIngestion, type Ingestion } from './ingestion.js';
 import { openIngestFixture, type IngestFixture } from './test-support/ingest-fixture.js';
 
@@ -45,7 +46,8 @@ describe('file registry', () => {
 
     const rows = await fx.rat.query(`SELECT * FROM bronze._file_registry WHERE target_table = 'bronze.sales' ORDER BY ingested_at`);
     expect(Object.keys(rows[0]!)).toEqual(['file_path', 'file_hash', 'file_size', 'target_table', 'rows_ingested', 'rows_rejected', 'ingested_at', 'status', 'error', 'snapshot_id']);
-    expect(rows.map((r) => r.status)).toEqual(['success', 'success', 'skipped', 'skipped', 'skipped', 'success', 'skipped', 'skipped']);
+    // sales-b's and sales-c's skips of the last batch replaced their earlier ones; sales-a's first skip stays (its content changed since).
+    expect(rows.map((r) => r.status)).toEqual(['success', 'success', 'skipped', 'success', 'skipped', 'skipped']);
     const snapshots = (await fx.rat.snapshots('bronze.sales')).map((s) => Number(s.snapshotId));
     for (const row of rows.filter((r) => r.status === 'success')) expect(snapshots).toContain(Number(row.snapshot_id));
     expect(rows[0]!.file_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -78,7 +80,7 @@ describe('file registry', () => {
     ]);
   });
 
-  it('in one batch, skips a file whose content an earlier file of the same batch brought, and records every skip', async () => {
+  it('in one batch, skips a file whose content an earlier file of the same batch brought, and records the latest skip of each file', async () => {
     await fx.file('dup-batch-1.csv', 'id\n1\n');
     await fx.file('dup-batch-2.csv', 'id\n1\n');
     await fx.file('dup-batch-3.csv', 'id\n3\n');
@@ -91,7 +93,52 @@ describe('file registry', () => {
     expect(second.files.map((f) => f.status)).toEqual(['skipped', 'skipped', 'success']);
     expect(await count('bronze.dups')).toBe(2);
     const statuses = (await fx.ingestion.registry({ target: 'bronze.dups' })).map((e) => `${e.filePath.slice(-5)} ${e.status}`);
-    expect(statuses.sort()).toEqual(['1.csv skipped', '1.csv success', '2.csv skipped', '2.csv skipped', '3.csv success', '3.csv success'].sort());
+    expect(statuses.sort()).toEqual(['1.csv skipped', '1.csv success', '2.csv skipped', '3.csv success', '3.csv success'].sort());
+  });
+
+  it('a batch tells why each file it loads is new as a single-file check does: new, retried after a failure, changed', async () => {
+    await fx.ingestion.ingest(await fx.file('why-changed.csv', 'id\n1\n'), 'bronze.why');
+    await fx.ingestion.ingest(await fx.file('why-failed.csv', ''), 'bronze.why');
+    await fx.file('why-changed.csv', 'id\n1\n2\n');
+    const registry = createFileRegistry(fx.rat.metadataDb);
+    const table = await fx.rat.catalog.loadTable({ namespace: 'bronze', name: 'why' });
+    const batch = await registry.batch('bronze.why', 'append');
+    for (const [name, reason] of [['why-new.csv', 'new file'], ['why-failed.csv', 'retrying a failed file'], ['why-changed.csv', 'content changed']] as const) {
+      const file = { path: join(fx.dir, name), hash: name === 'why-changed.csv' ? 'changed-content' : 'any' };
+      // No file here had every row rejected: the quarantine is never read.
+      const quarantine = () => Promise.resolve(undefined);
+      expect(await batch.decide(table, file, quarantine)).toEqual({ skip: false, reason });
+      expect(await registry.decide(table, 'bronze.why', file, 'append', quarantine)).toEqual({ skip: false, reason });
+    }
+  });
+
+  it('a scheduled batch that skips the same files run after run keeps one skipped row per file, the latest, and loads nothing twice', async () => {
+    await fx.file('sched-1.csv', 'id\n1\n');
+    await fx.file('sched-2.csv', 'id\n2\n');
+    await fx.file('sched-copy.csv', 'id\n1\n');
+    const runs = [];
+    let lastRunAt = 0;
+    for (let run = 0; run < 4; run++) {
+      lastRunAt = Date.now();
+      runs.push(await fx.ingestion.ingestBatch(join(fx.dir, 'sched-*.csv'), 'bronze.sched', { skipExisting: true }));
+    }
+    expect(runs[0]!.files.map((f) => f.status)).toEqual(['success', 'success', 'skipped']);
+    for (const run of runs.slice(1)) expect(run.files.map((f) => f.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    expect(await count('bronze.sched')).toBe(2);
+    const rows = await fx.ingestion.registry({ target: 'bronze.sched' });
+    const name = (e: { filePath: string }) => e.filePath.slice(e.filePath.lastIndexOf('/') + 1);
+    expect(rows.map((e) => `${name(e)} ${e.status}`).sort()).toEqual(['sched-1.csv skipped', 'sched-1.csv success', 'sched-2.csv skipped', 'sched-2.csv success', 'sched-copy.csv skipped']);
+    // The row left is the last run's: it dates the file's last check.
+    const skipped = rows.filter((e) => e.status === 'skipped');
+    for (const e of skipped) expect(e.ingestedAt.getTime()).toBeGreaterThanOrEqual(lastRunAt);
+    expect(skipped.find((e) => name(e) === 'sched-copy.csv')!.error).toContain('same content as');
+
+    // A file whose content changes loads again, and its earlier skip stays as the record of the old content.
+    await fx.file('sched-2.csv', 'id\n2\n3\n');
+    const changed = await fx.ingestion.ingestBatch(join(fx.dir, 'sched-*.csv'), 'bronze.sched', { skipExisting: true });
+    expect(changed.files.map((f) => f.status)).toEqual(['skipped', 'success', 'skipped']);
+    expect(await count('bronze.sched')).toBe(4);
+    expect((await fx.ingestion.registry({ target: 'bronze.sched' })).filter((e) => name(e) === 'sched-2.csv').map((e) => e.status)).toEqual(['success', 'skipped', 'success']);
   });
 
   it('retries a failed file on the next batch, and re-ingests a file whose snapshot was rolled back', async () => {
