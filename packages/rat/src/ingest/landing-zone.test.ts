@@ -86,7 +86,7 @@ async function refusesClashingUploads(fx: IngestFixture) {
   expect((await fx.ingestion.listLanding('landing/')).map((e) => e.key).filter((key) => !key.startsWith('landing/sales/'))).toEqual(['landing/folder/x.csv', 'landing/mixed/a/x.csv', 'landing/mixed/x.csv', 'landing/single']);
 }
 
-/** Each landing file's state: new, loaded, changed (replaced after its ingest), failed; a prefix that names nothing fails as `rat ingest` does. */
+/** Each landing file's state: new, loaded, changed (replaced after its ingest), failed, ignored (a file a folder's ingest passes over); a prefix that names nothing fails as `rat ingest` does. */
 async function landingStates(fx: IngestFixture) {
   await fx.ingestion.upload([await fx.file('a.csv', 'id\n1\n')], 'landing/st/');
   await fx.ingestion.ingestBatch('landing/st/', 'bronze.st', { skipExisting: true });
@@ -100,6 +100,14 @@ async function landingStates(fx: IngestFixture) {
     ['landing/st/b.csv', 'new', null],
   ]);
   expect(await states('landing/st-bad/')).toEqual([['landing/st-bad/c.csv', 'failed', 'failed']]);
+  // Files an ingest of their folder passes over are not waiting for one: ignored, not new forever.
+  await fx.ingestion.upload([await fx.file('.keep', ''), await fx.file('README.md', '# exports\n'), await fx.file('d.csv', 'id\n4\n')], 'landing/st-doc/');
+  expect((await fx.ingestion.ingestBatch('landing/st-doc/', 'bronze.st', { skipExisting: true })).files.map((f) => f.file)).toEqual(['landing/st-doc/d.csv']);
+  expect(await states('landing/st-doc/')).toEqual([
+    ['landing/st-doc/.keep', 'ignored', null],
+    ['landing/st-doc/README.md', 'ignored', null],
+    ['landing/st-doc/d.csv', 'loaded', 'success'],
+  ]);
   await fx.ingestion.ingestBatch('landing/st/', 'bronze.st', { skipExisting: true });
   expect(await states('landing/st/')).toEqual([
     ['landing/st/a.csv', 'loaded', 'success'],

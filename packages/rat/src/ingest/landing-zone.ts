@@ -8,7 +8,7 @@ import { assertValidKey } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import type { FileRegistry, RegistryEntry, RegistryStatus } from './file-registry.js';
 import type { IngestProgress } from './progress.js';
-import { LANDING_PREFIX, landingNotFound, relativeTo, walk } from './source-files.js';
+import { LANDING_PREFIX, landingNotFound, passedOverInFolders, relativeTo, walk } from './source-files.js';
 
 export interface LandedFile {
   /** The local file uploaded. */
@@ -29,7 +29,8 @@ export interface UploadOptions {
  * loaded, but its size differs now or it was modified after that ingest: replaced), `failed` (every
  * attempt failed), `new` (never ingested).
  */
-export type LandingState = 'new' | 'loaded' | 'changed' | 'failed';
+/** `ignored`: a file no ingest of its folder reads (hidden, `.keep`, or documentation such as README.md), never ingested by name. */
+export type LandingState = 'new' | 'loaded' | 'changed' | 'failed' | 'ignored';
 
 export interface LandingEntry {
   key: string;
@@ -208,7 +209,8 @@ export async function listLanding(store: ObjectStore, registry: FileRegistry, pr
 }
 
 async function landingState(store: ObjectStore, object: ObjectInfo, loaded: RegistryEntry | undefined, last: RegistryEntry | undefined): Promise<LandingState> {
-  if (!loaded) return last ? 'failed' : 'new';
+  // Listed as new, a .keep or README.md would wait for an ingest that never reads it.
+  if (!loaded) return last ? 'failed' : passedOverInFolders(object.key) ? 'ignored' : 'new';
   if (loaded.fileSize !== object.size || object.lastModifiedMs > loaded.ingestedAt.getTime()) return 'changed';
   // S3 dates an object in whole seconds: a file replaced within the second of its ingest looks
   // modified before it. There the content decides (the registry's hash is of the bytes as stored).

@@ -54,7 +54,7 @@ async function landingSources(store: ObjectStore, spec: string, context: SourceC
   if (!spec.endsWith('/') && (await store.head(spec))) return [fromKey(spec)];
   const folder = spec.endsWith('/') ? spec : `${spec}/`;
   const inFolder = await keysUnder(store, folder);
-  if (inFolder.length > 0) return inFolder.filter((key) => !key.split('/').some((part) => part.startsWith('.')) && !isDocumentation(key)).map(fromKey);
+  if (inFolder.length > 0) return inFolder.filter((key) => !passedOverInFolders(key)).map(fromKey);
   if (!hasGlob(spec)) {
     if (await context.ingestedFrom?.(folder)) return [];
     throw await landingNotFound(store, spec);
@@ -139,6 +139,11 @@ const DOCUMENTATION = /^(readme|license|licence|notice|changelog|authors|contrib
 
 export function isDocumentation(path: string): boolean {
   return DOCUMENTATION.test(path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1));
+}
+
+/** A landing key an ingest of its folder passes over: hidden (a name or folder starting with `.`, a `.keep`) or documentation. */
+export function passedOverInFolders(key: string): boolean {
+  return key.split('/').some((part) => part.startsWith('.')) || isDocumentation(key);
 }
 
 /**

@@ -4,7 +4,7 @@ import { type GlobalOptions, withLakehouse } from '../context.js';
 export function registerLanding(program: Command, globals: () => GlobalOptions): void {
   program
     .command('landing')
-    .description('list landing-zone files with their state (new, loaded, changed, failed) and latest ingest status')
+    .description('list landing-zone files with their state (new, loaded, changed, failed, ignored) and latest ingest status')
     .argument('[prefix]', 'only keys under this prefix, e.g. landing/sales/', 'landing/')
     .action(async (prefix: string) => {
       await withLakehouse(globals(), async (_rat, out, ingestion) => {
