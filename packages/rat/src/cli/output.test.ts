@@ -92,6 +92,16 @@ describe('the progress reporter, for a batch of files', () => {
   const batch = (filesDone: number, rowsDone: number, done = false) => ({ file: 'bronze.sales', phase: 'batch', bytesDone: done ? 300 : filesDone, bytesTotal: 300, filesDone, filesTotal: 300, rowsDone }) as const;
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  it("takes the ETA from the files done after the first, whose time holds the table's creation", () => {
+    const event = (filesDone: number) => ({ file: 'bronze.sales', phase: 'batch', bytesDone: filesDone, bytesTotal: 200, filesDone, filesTotal: 200 }) as const;
+    const first = { elapsedMs: 1_700, files: 1 };
+    // After the first file alone: no rate to go by yet (from it, 199 files would take 5m38s).
+    expect(progressText(event(1), 1_700, first)).toBe('file 2 of 200 into bronze.sales  0.6 files/s  ETA ?');
+    // 50 files in the second since: 149 to go at 50 a second.
+    expect(progressText(event(51), 2_700, first)).toBe('file 52 of 200 into bronze.sales  18.9 files/s  ETA 3s');
+    expect(progressText(event(51), 2_700)).toBe('file 52 of 200 into bronze.sales  18.9 files/s  ETA 8s');
+  });
+
   it('prints plain lines of files done, rows, rate and ETA, then the end, when not in a terminal', async () => {
     const lines: { text: string; done: boolean }[] = [];
     const out = { ...createOutput({ json: false, write: () => undefined, terminal: false }), progress: (text: string, done = false) => lines.push({ text, done }) };

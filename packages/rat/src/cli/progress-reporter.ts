@@ -19,7 +19,7 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
   let current: { key: string; started: number; lastPrinted: number; open: boolean; bytesDone: number } | undefined;
   // A batch's line is timed from the batch's start, across the steps of its files. In a terminal a
   // file's step line, once it shows, takes the batch's place; the batch's shows again after that file.
-  let batch: { started: number; lastPrinted: number; open: boolean } | undefined;
+  let batch: { started: number; lastPrinted: number; open: boolean; first?: BatchStart } | undefined;
   // A file's next step leaves the batch's line where it is: that step's own line, if it shows, takes its place.
   const endStep = () => {
     if (current?.open && terminal) out.progress('', true);
@@ -33,6 +33,8 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
     const now = Date.now();
     batch ??= { started: now, lastPrinted: 0, open: false };
     const elapsed = now - batch.started;
+    const filesDone = event.filesDone ?? event.bytesDone;
+    if (!batch.first && filesDone > 0) batch.first = { elapsedMs: elapsed, files: filesDone };
     const finished = event.bytesDone >= event.bytesTotal;
     // A short batch prints nothing, and its end only once its line has shown.
     const due = finished ? batch.lastPrinted > 0 : elapsed >= QUIET_MS && now - batch.lastPrinted >= (terminal ? TERMINAL_EVERY_MS : PLAIN_EVERY_MS);
@@ -41,7 +43,7 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
     if (due) {
       batch.lastPrinted = now;
       batch.open = !finished;
-      out.progress(progressText(event, elapsed), finished);
+      out.progress(progressText(event, elapsed, batch.first), finished);
     }
     if (finished) batch = undefined;
   };
@@ -71,7 +73,18 @@ export function createProgressReporter(out: Output, terminal = process.stderr.is
   };
 }
 
-export function progressText(event: IngestProgress, elapsedMs: number): string {
+/** When a batch's first file (or first run of small files read together) was done, and how many files that was. */
+export interface BatchStart {
+  elapsedMs: number;
+  files: number;
+}
+
+/**
+ * `first`: a batch's first files also create the table, open the catalog and warm up, so the ETA
+ * comes from the files done after them (a batch of 200 small files once showed `ETA 5m41s` after its
+ * first file, and ended a second later); until more are done it is `ETA ?`.
+ */
+export function progressText(event: IngestProgress, elapsedMs: number, first?: BatchStart): string {
   const finished = event.bytesDone >= event.bytesTotal;
   if (event.phase === 'batch') {
     const filesDone = event.filesDone ?? event.bytesDone;
@@ -79,7 +92,9 @@ export function progressText(event: IngestProgress, elapsedMs: number): string {
     const rows = event.rowsDone === undefined ? '' : `  ${count(event.rowsDone)} rows`;
     if (finished) return `${count(filesTotal)} files into ${event.file}${rows}  done in ${duration(elapsedMs / 1000)}`;
     const perMs = elapsedMs > 0 ? filesDone / elapsedMs : 0;
-    const eta = perMs > 0 ? `ETA ${duration((filesTotal - filesDone) / perMs / 1000)}` : 'ETA ?';
+    const since = first ? { files: filesDone - first.files, ms: elapsedMs - first.elapsedMs } : { files: filesDone, ms: elapsedMs };
+    const etaPerMs = since.files > 0 && since.ms > 0 ? since.files / since.ms : 0;
+    const eta = etaPerMs > 0 ? `ETA ${duration((filesTotal - filesDone) / etaPerMs / 1000)}` : 'ETA ?';
     // The file being ingested now is the one after those done.
     return `file ${count(Math.min(filesDone + 1, filesTotal))} of ${count(filesTotal)} into ${event.file}${rows}  ${(perMs * 1000).toFixed(1)} files/s  ${eta}`;
   }
